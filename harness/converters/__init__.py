@@ -1,0 +1,145 @@
+"""Converters (stages) and conversion paths.
+
+A converter turns one artifact into another (``keras`` → ``onnx``, ``onnx`` → ``torch``).
+The built-in ones live in this package, one file each; a converter under test from another
+package registers itself under the entry-point group ``parity.converters``::
+
+    [project.entry-points."parity.converters"]
+    myconv = "mypkg.parity_stage:MyConverter"
+
+A path is a chain of converters written ``source>stage>stage``, e.g.
+``keras>tf2onnx>onnx2torch``; every prefix that ends in a runnable artifact is a leg.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+ENTRY_POINT_GROUP = "parity.converters"
+DEFAULT_OPSET = 17
+DEFAULT_PATHS = ("keras>tf2onnx>onnx2torch",)
+
+BUILTIN = {
+    "tf2onnx": "harness.converters.keras_tf2onnx:Tf2OnnxConverter",
+    "keras-onnx": "harness.converters.keras_export:KerasOnnxExportConverter",
+    "onnx2torch": "harness.converters.onnx_to_torch:Onnx2TorchConverter",
+    "onnx2pytorch": "harness.converters.onnx_to_pytorch:Onnx2PytorchConverter",
+}
+
+
+class ConversionError(RuntimeError):
+    """A converter raised; carries the stage name for the result record."""
+
+
+class PathError(ValueError):
+    pass
+
+
+@dataclass
+class Artifact:
+    format: str  # "keras", "onnx", "torch", ...
+    model: Any
+    input_names: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    opset: int = DEFAULT_OPSET
+    workdir: Path | None = None
+
+
+@runtime_checkable
+class Converter(Protocol):
+    name: str
+    source: str
+    target: str
+    packages: tuple[str, ...]
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact: ...
+
+
+def _load(reference: str) -> Converter:
+    module_name, _, attr = reference.partition(":")
+    converter = getattr(importlib.import_module(module_name), attr)
+    return converter() if isinstance(converter, type) else converter
+
+
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+_CACHE: dict[str, Converter] = {}
+_EXTRA: dict[str, Converter] = {}
+
+
+def register(converter: Converter) -> Converter:
+    """Registers a converter object in this process (tests, notebooks); wins over built-ins."""
+    if not isinstance(converter, Converter):
+        raise TypeError(f"{converter!r} lacks the Converter attributes (name, source, target, ...)")
+    _EXTRA[converter.name] = converter
+    return converter
+
+
+def unregister(name: str) -> None:
+    _EXTRA.pop(name, None)
+
+
+def available() -> list[str]:
+    return sorted({*BUILTIN, *_entry_points(), *_EXTRA})
+
+
+def get(name: str) -> Converter:
+    if name in _EXTRA:
+        return _EXTRA[name]
+    if name not in _CACHE:
+        if name in BUILTIN:
+            _CACHE[name] = _load(BUILTIN[name])
+        else:
+            entry = _entry_points().get(name)
+            if entry is None:
+                raise PathError(
+                    f"unknown converter {name!r}; available: {', '.join(available())}"
+                )
+            loaded = entry.load()
+            _CACHE[name] = loaded() if isinstance(loaded, type) else loaded
+    return _CACHE[name]
+
+
+@dataclass(frozen=True)
+class ConversionPath:
+    source: str
+    stages: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return ">".join((self.source, *self.stages))
+
+    def legs(self) -> list[str]:
+        return [">".join((self.source, *self.stages[: i + 1])) for i in range(len(self.stages))]
+
+    @classmethod
+    def parse(cls, text: str) -> ConversionPath:
+        parts = [p.strip() for p in text.split(">") if p.strip()]
+        if len(parts) < 2:
+            raise PathError(f"path {text!r} needs a source and at least one stage: 'keras>tf2onnx'")
+        path = cls(parts[0], tuple(parts[1:]))
+        fmt = path.source
+        for stage in path.stages:
+            converter = get(stage)
+            if converter.source != fmt:
+                raise PathError(
+                    f"path {text!r}: stage {stage!r} takes {converter.source!r} artifacts "
+                    f"but receives {fmt!r}"
+                )
+            fmt = converter.target
+        return path
+
+
+def parse_paths(text: str | None) -> list[ConversionPath]:
+    items = [t for t in (text or ",".join(DEFAULT_PATHS)).split(",") if t.strip()]
+    return [ConversionPath.parse(t) for t in items]

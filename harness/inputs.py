@@ -1,0 +1,51 @@
+"""Input data and weights derived from a spec's seed: plain NumPy, no framework."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from harness.spec import LayerSpec
+
+INPUT_BOUND = 4.0
+
+
+def _rng(spec: LayerSpec, stream: str) -> np.random.Generator:
+    # Separate streams so that adding an input never changes the weights, and vice versa.
+    return np.random.default_rng([spec.seed, zlib.crc32(stream.encode())])
+
+
+def make_inputs(spec: LayerSpec) -> list[np.ndarray]:
+    """Dense standard-normal data clipped to ±INPUT_BOUND, then the spec's overrides."""
+    rng = _rng(spec, "inputs")
+    arrays = []
+    for i, shape in enumerate(spec.input_shapes):
+        x = np.clip(rng.standard_normal(shape), -INPUT_BOUND, INPUT_BOUND).astype(spec.dtype)
+        if i < len(spec.input_overrides):
+            flat = x.reshape(-1)
+            for index, value in spec.input_overrides[i]:
+                flat[index % flat.size] = value
+        arrays.append(x)
+    return arrays
+
+
+def draw_weight(name: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """A non-trivial value for a weight variable, chosen by its Keras name.
+
+    Zero biases and unit batch-norm statistics hide bugs (a dropped bias, a swapped mean and
+    variance), so every variable gets values away from its initialiser's.
+    """
+    leaf = name.rsplit("/", 1)[-1]
+    if leaf in ("moving_variance", "variance"):
+        return rng.uniform(0.25, 2.0, shape)
+    if leaf in ("gamma", "scale"):
+        return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+    if leaf in ("moving_mean", "mean", "beta", "bias", "offset"):
+        return rng.normal(0.0, 0.5, shape)
+    fan_in = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
+    return rng.normal(0.0, 1.0 / np.sqrt(max(fan_in, 1)), shape)
+
+
+def weight_rng(spec: LayerSpec) -> np.random.Generator:
+    return _rng(spec, "weights")

@@ -1,0 +1,106 @@
+"""Known upstream converter bugs, recognised by a pattern file.
+
+``harness/known_issues.toml`` lists each bug with the layer kind and attribute values that
+trigger it, the legs it breaks (a glob), optionally the failure category and a regular
+expression over the message, the upstream reference and the minimal spec that reproduces it.
+A leg that fails and matches an entry is recorded as ``xfail``; a leg that matches and
+passes is ``xpass``. Each entry's minimal spec is also a pinned strict-xfail test, so a fixed
+bug shows up as a failure that asks for the entry to be removed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.spec import LayerSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_FILE = Path(__file__).with_name("known_issues.toml")
+
+
+class KnownIssueFileError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    id: str
+    url: str
+    reason: str
+    legs: str
+    kind: str | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    message: str | None = None
+    minimal: LayerSpec | None = None
+
+    @property
+    def strict(self) -> bool:
+        """An entry that names its trigger by kind and attributes alone says every matching
+        case fails, so a matching case that passes is an xpass. One that needs a category or
+        a message to recognise the failure cannot say that."""
+        return bool(self.kind or self.attrs) and self.category is None and self.message is None
+
+    def matches_case(self, spec: LayerSpec, leg: str) -> bool:
+        return (
+            (self.kind is None or spec.kind == self.kind)
+            and fnmatch.fnmatchcase(leg, self.legs)
+            and all(spec.attrs.get(k) == v for k, v in self.attrs.items())
+        )
+
+    def matches_failure(self, category: str | None, message: str) -> bool:
+        if self.category is not None and category != self.category:
+            return False
+        return self.message is None or re.search(self.message, message or "") is not None
+
+    def to_json(self) -> dict[str, str]:
+        return {"id": self.id, "url": self.url, "reason": self.reason}
+
+
+def load(path: Path = DEFAULT_FILE) -> list[KnownIssue]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except tomllib.TOMLDecodeError as exc:
+        raise KnownIssueFileError(f"{path}: not valid TOML: {exc}") from exc
+    issues = []
+    for i, raw in enumerate(data.get("issue", [])):
+        where = f"{path}: issue[{i}]"
+        try:
+            minimal = raw.get("minimal")
+            issues.append(
+                KnownIssue(
+                    id=raw["id"],
+                    url=raw["url"],
+                    reason=raw["reason"],
+                    kind=raw.get("kind"),
+                    legs=raw["legs"],
+                    attrs=raw.get("attrs", {}),
+                    category=raw.get("category"),
+                    message=raw.get("message"),
+                    minimal=LayerSpec.from_json(minimal)
+                    if minimal
+                    else None,
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            raise KnownIssueFileError(f"{where} ({raw.get('id', '?')}): missing key {exc}") from None
+    ids = [issue.id for issue in issues]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise KnownIssueFileError(f"{path}: duplicate ids {sorted(duplicates)}")
+    return issues
+
+
+def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str) -> list[KnownIssue]:
+    return [issue for issue in issues if issue.matches_case(spec, leg)]

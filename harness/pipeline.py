@@ -1,0 +1,221 @@
+"""One case down every path: build the source, convert stage by stage, run and compare legs.
+
+``Harness.run(spec)`` never raises for a converter's fault: a crash, a wrong shape or a
+wrong number becomes a leg result with its category and metrics. It raises only when the
+source itself cannot be built, which is a bug in the harness or its strategies.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness import known_issues as known_issues_mod
+from harness.compare import Comparison, Tolerance, compare
+from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
+from harness.inputs import make_inputs
+from harness.runners import runner_for
+from harness.spec import LayerSpec
+from harness.tolerance import TolerancePolicy
+
+FAILING = ("fail", "error")
+
+
+class SourceError(RuntimeError):
+    """The source model of a case could not be built or run: a harness or strategy bug."""
+
+
+@dataclass
+class LegResult:
+    path: str
+    leg: str
+    stage: str
+    runner: str
+    verdict: str  # pass, fail, error, xfail, xpass, skip
+    category: str | None = None
+    message: str = ""
+    metrics: dict[str, Any] | None = None
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    tolerance: Tolerance | None = None
+    timing: dict[str, float] = field(default_factory=dict)
+    known_issue: dict[str, str] | None = None
+
+
+@dataclass
+class CaseResult:
+    spec: LayerSpec
+    legs: list[LegResult]
+    timing: dict[str, float]
+
+    @property
+    def failures(self) -> list[LegResult]:
+        return [leg for leg in self.legs if leg.verdict in FAILING]
+
+    def failure_message(self) -> str:
+        lines = [f"parity: {len(self.failures)} leg(s) failed for case {self.spec.case_id}"]
+        for leg in self.failures:
+            lines.append("")
+            lines.append(
+                f"leg {leg.leg} (stage {leg.stage}, runner {leg.runner}): {leg.category}"
+            )
+            lines.append(leg.message)
+        lines.append("")
+        lines.append(f"case: {self.spec.describe()}")
+        from harness.spec import canonical_json
+
+        lines.append(f"spec: {canonical_json(self.spec.to_json())}")
+        lines.append(f"reproduce: parity repro {self.spec.case_id}")
+        return "\n".join(lines)
+
+    def check(self) -> None:
+        if self.failures:
+            raise ParityFailure(self.failure_message())
+
+
+class ParityFailure(AssertionError):
+    pass
+
+
+def _short_traceback(exc: BaseException, limit: int = 6) -> str:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-limit)
+    return "".join(lines).strip()
+
+
+class Harness:
+    def __init__(
+        self,
+        paths: list[ConversionPath] | str | None = None,
+        *,
+        device: str = "cpu",
+        opset: int | None = None,
+        policy: TolerancePolicy | None = None,
+        known_issues: list[known_issues_mod.KnownIssue] | None = None,
+        threads: int = 0,
+    ):
+        self.paths = paths if isinstance(paths, list) else parse_paths(paths)
+        self.device = device
+        self.options = ConvertOptions() if opset is None else ConvertOptions(opset=opset)
+        self.policy = policy or TolerancePolicy()
+        self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
+        self.threads = threads
+        self._runners: dict[str, Any] = {}
+
+    def runner(self, fmt: str):
+        if fmt not in self._runners:
+            self._runners[fmt] = runner_for(fmt, self.device, self.threads)
+        return self._runners[fmt]
+
+    def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
+        from harness.keras_source import build_model, run_keras
+
+        inputs = make_inputs(spec)
+        try:
+            model = build_model(spec)
+            reference = run_keras(model, inputs)
+        except Exception as exc:
+            raise SourceError(
+                f"cannot build the Keras source of {spec.describe()}: {exc}"
+            ) from exc
+        names = [f"input_{i}" for i in range(len(inputs))]
+        return Artifact("keras", model, names), inputs, reference
+
+    def run(self, spec: LayerSpec) -> CaseResult:
+        started = time.perf_counter()
+        source, inputs, reference = self.build_source(spec)
+        timing = {"build": time.perf_counter() - started}
+        # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
+        artifacts: dict[str, Artifact | BaseException] = {source.format: source}
+        results: dict[str, LegResult] = {}
+        for path in self.paths:
+            for leg_name, stage in zip(path.legs(), path.stages):
+                if leg_name not in results:
+                    results[leg_name] = self._leg(
+                        spec, path, leg_name, stage, artifacts, inputs, reference
+                    )
+        return CaseResult(spec, list(results.values()), timing)
+
+    def _leg(self, spec, path, leg_name, stage, artifacts, inputs, reference) -> LegResult:
+        converter = get(stage)
+        runner_name = self.runner(converter.target).name
+        base = {"path": path.name, "leg": leg_name, "stage": stage, "runner": runner_name}
+        parent = artifacts.get(leg_name.rsplit(">", 1)[0])
+        if not isinstance(parent, Artifact):
+            artifacts[leg_name] = RuntimeError("upstream stage failed")
+            return LegResult(
+                **base, verdict="skip", category="upstream_error",
+                message=f"not run: an earlier stage of {path.name} failed",
+            )
+
+        timing: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            artifact = converter.convert(parent, self.options)
+        except Exception as exc:
+            artifacts[leg_name] = exc
+            return self._judge(spec, LegResult(
+                **base, verdict="error", category="conversion_error",
+                message=f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}",
+                timing={"convert": time.perf_counter() - t0},
+            ))
+        artifacts[leg_name] = artifact
+        timing["convert"] = time.perf_counter() - t0
+
+        t1 = time.perf_counter()
+        try:
+            outputs = self.runner(artifact.format).run(artifact, inputs)
+        except Exception as exc:
+            return self._judge(spec, LegResult(
+                **base, verdict="error", category="runtime_error",
+                message=f"{runner_name} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}",
+                timing={**timing, "run": time.perf_counter() - t1},
+            ))
+        timing["run"] = time.perf_counter() - t1
+
+        t2 = time.perf_counter()
+        tolerance = self.policy.for_case(spec.kind, leg_name, self.device, spec.dtype)
+        comparisons = self._compare_outputs(outputs, reference, tolerance)
+        timing["compare"] = time.perf_counter() - t2
+        worst = _worst(comparisons)
+        return self._judge(spec, LegResult(
+            **base,
+            verdict="pass" if worst.passed else "fail",
+            category=worst.category,
+            message=worst.message,
+            metrics=worst.metrics,
+            outputs=[c.metrics for c in comparisons] if len(comparisons) > 1 else [],
+            tolerance=tolerance,
+            timing=timing,
+        ))
+
+    @staticmethod
+    def _compare_outputs(outputs, reference, tolerance) -> list[Comparison]:
+        if len(outputs) != len(reference):
+            return [Comparison(
+                False, "shape_mismatch",
+                f"the leg produced {len(outputs)} outputs, the source {len(reference)}",
+                {"outputs": len(outputs), "expected_outputs": len(reference)},
+            )]
+        return [compare(a, e, tolerance) for a, e in zip(outputs, reference)]
+
+    def _judge(self, spec: LayerSpec, leg: LegResult) -> LegResult:
+        for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg):
+            if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
+                leg.verdict = "xfail"
+                leg.known_issue = issue.to_json()
+                return leg
+            if leg.verdict == "pass" and issue.strict:
+                leg.verdict = "xpass"
+                leg.known_issue = issue.to_json()
+                return leg
+        return leg
+
+
+def _worst(comparisons: list[Comparison]) -> Comparison:
+    failing = [c for c in comparisons if not c.passed]
+    if failing:
+        return failing[0]
+    return max(comparisons, key=lambda c: c.metrics.get("max_abs", 0.0))

@@ -1,0 +1,255 @@
+"""The pytest plugin: options, Hypothesis profiles, the ``parity`` fixture and the reports.
+
+Loaded by the repository's ``conftest.py`` (``pytest_plugins = ["harness.plugin"]``). Each
+process (the main one, or every pytest-xdist worker) appends its records to a shard under
+``<report dir>/.shards/<run id>/``; the process that owns the session merges the shards into
+``results.jsonl`` and writes ``parity.html`` and ``junit.xml`` from them.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from harness.frameworks import prepare_imports
+
+PROFILES = {
+    # Fast feedback on a laptop: a handful of random examples per layer kind.
+    "dev": {"max_examples": 5},
+    # The CI gate: derandomised (same examples every run), no database, bounded budget.
+    "ci": {"max_examples": 12, "derandomize": True, "database": None},
+    # Breadth: many examples, run on a schedule.
+    "nightly": {"max_examples": 200},
+}
+for _name, _overrides in PROFILES.items():
+    settings.register_profile(
+        _name,
+        deadline=None,  # a conversion takes 50-500 ms and varies with the machine's load
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        **_overrides,
+    )
+settings.load_profile(os.environ.get("PARITY_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+STASH_KEY = pytest.StashKey["ParitySession"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("parity", "parity conformance harness")
+    group.addoption("--parity-report", default="reports", metavar="DIR",
+                    help="directory for results.jsonl, parity.html and junit.xml "
+                         "('none' writes nothing; default: reports)")
+    group.addoption("--parity-paths", default=None, metavar="PATHS",
+                    help="comma-separated conversion paths, e.g. "
+                         "'keras>tf2onnx>onnx2torch,keras>keras-onnx>onnx2pytorch'")
+    group.addoption("--parity-device", default="cpu", choices=["cpu", "cuda"],
+                    help="device of the PyTorch and onnxruntime legs")
+    group.addoption("--parity-opset", type=int, default=None, metavar="N",
+                    help="ONNX opset the converters target (default 17)")
+
+
+class ParitySession:
+    """What the suites see as the ``parity`` fixture."""
+
+    def __init__(self, config: pytest.Config):
+        from harness.converters import DEFAULT_OPSET, parse_paths
+        from harness.results import new_run_id
+        from harness.tolerance import TolerancePolicy
+
+        self.config = config
+        self.worker = getattr(config, "workerinput", {}).get("workerid")
+        self.run_id = getattr(config, "workerinput", {}).get("parity_run_id") or new_run_id()
+        self.shard = self.worker or "main"
+        self.device = config.getoption("parity_device")
+        self.opset = config.getoption("parity_opset") or DEFAULT_OPSET
+        self.paths = parse_paths(config.getoption("parity_paths"))
+        self.policy = TolerancePolicy.from_pyproject(Path(config.rootpath) / "pyproject.toml")
+        report = config.getoption("parity_report")
+        self.report_dir = None if report == "none" else Path(config.rootpath, report)
+        self._harness = None
+        self._writer = None
+        self._buffer: list[tuple[str, list[dict[str, Any]], bool]] = []
+        self.current_test: str | None = None
+
+    # -- running cases ---------------------------------------------------------------------
+    @property
+    def harness(self):
+        if self._harness is None:
+            from harness.pipeline import Harness
+
+            self._harness = Harness(
+                self.paths, device=self.device, opset=self.opset, policy=self.policy,
+                threads=1 if self.worker else 0,
+            )
+        return self._harness
+
+    def hypothesis_info(self) -> dict[str, Any]:
+        current = settings()
+        return {
+            "profile": settings.get_current_profile_name(),
+            "seed": self.config.getoption("hypothesis_seed", None),
+            "derandomize": current.derandomize,
+            "max_examples": current.max_examples,
+        }
+
+    def run(self, spec):
+        """Runs one case down every path and records it; returns the CaseResult."""
+        from harness.results import result_records
+
+        case = self.harness.run(spec)
+        records = result_records(
+            case, run_id=self.run_id, shard=self.shard, device=self.device,
+            test=self.current_test, hypothesis=self.hypothesis_info(),
+        )
+        self._buffer.append((spec.case_id, records, bool(case.failures)))
+        return case
+
+    def check(self, spec):
+        """Runs and records one case; fails the test if any leg fails."""
+        case = self.run(spec)
+        case.check()
+        return case
+
+    # -- recording -------------------------------------------------------------------------
+    @property
+    def writer(self):
+        if self._writer is None and self.report_dir is not None:
+            from harness.results import ResultWriter, run_record
+
+            self._writer = ResultWriter(self.shard_dir / f"{self.shard}.jsonl")
+            self._writer.write(run_record(
+                run_id=self.run_id, shard=self.shard, device=self.device, opset=self.opset,
+                paths=[p.name for p in self.paths], hypothesis=self.hypothesis_info(),
+                command=" ".join(shlex.quote(a) for a in ["pytest", *sys.argv[1:]]),
+            ))
+        return self._writer
+
+    @property
+    def shard_dir(self) -> Path:
+        return self.report_dir / ".shards" / self.run_id
+
+    def flush_test(self, failed: bool) -> None:
+        """Keeps what a reader of the report needs from one test's examples.
+
+        Hypothesis runs a failing test many times while it shrinks; every passing example is
+        a real case worth keeping, but of the failing ones only the last, the shrunk example
+        that Hypothesis replays at the end, is the minimal reproduction.
+        """
+        seen: set[str] = set()
+        kept = []
+        for case_id, records, case_failed in self._buffer:
+            if not case_failed and case_id not in seen:
+                seen.add(case_id)
+                kept.extend(records)
+        failing = [entry for entry in self._buffer if entry[2]]
+        if failing:
+            kept.extend(failing[-1][1])
+        self._buffer.clear()
+        if kept and self.writer is not None:
+            self.writer.write_all(kept)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is not None:
+        # Two workers on two cores: one thread each, or they fight over the cores.
+        for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            os.environ.setdefault(var, "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    prepare_imports()
+    if getattr(config, "workerinput", None) is not None:
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
+    config.stash[STASH_KEY] = ParitySession(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist: every worker writes under the controller's run id."""
+    node.workerinput["parity_run_id"] = node.config.stash[STASH_KEY].run_id
+
+
+@pytest.fixture(scope="session")
+def parity(request: pytest.FixtureRequest) -> ParitySession:
+    return request.config.stash[STASH_KEY]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    session = item.config.stash[STASH_KEY]
+    session.current_test = item.nodeid
+    try:
+        result = yield
+    except BaseException:
+        session.flush_test(failed=True)
+        raise
+    session.flush_test(failed=False)
+    return result
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    parity_session: ParitySession = session.config.stash[STASH_KEY]
+    parity_session.close()
+    if getattr(session.config, "workerinput", None) is not None or parity_session.report_dir is None:
+        return
+    shard_dir = parity_session.shard_dir
+    if not shard_dir.is_dir():
+        return
+    try:
+        written = write_reports(parity_session.report_dir, sorted(shard_dir.glob("*.jsonl")),
+                                command=" ".join(shlex.quote(a) for a in ["pytest", *sys.argv[1:]]))
+    except Exception as exc:  # the report must never hide the test outcome
+        warnings.warn(f"parity: could not write the reports: {exc!r}", stacklevel=1)
+        return
+    shutil.rmtree(shard_dir, ignore_errors=True)
+    parity_session.written = written
+
+
+def write_reports(report_dir: Path, shards: list[Path], command: str | None = None) -> list[Path]:
+    """Merges shards into results.jsonl (keeping the last run as results.previous.jsonl for
+    the trend) and writes parity.html and junit.xml from it."""
+    from harness.report import load_results, write_html, write_junit
+
+    results_path = report_dir / "results.jsonl"
+    previous = report_dir / "results.previous.jsonl"
+    merged = report_dir / ".results.jsonl.tmp"
+    with open(merged, "w", encoding="utf-8") as out:
+        for shard in shards:
+            out.write(shard.read_text(encoding="utf-8"))
+    if results_path.exists():
+        os.replace(results_path, previous)
+    os.replace(merged, results_path)
+
+    from harness import registry
+
+    results = load_results([results_path])
+    domains = {k.name: {a: list(v) for a, v in k.domains.items()} for k in registry.kinds()}
+    write_html(results, report_dir / "parity.html",
+               previous=load_results([previous]) if previous.exists() else None,
+               command=command, domains=domains)
+    write_junit(results, report_dir / "junit.xml")
+    return [results_path, report_dir / "parity.html", report_dir / "junit.xml"]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    parity_session = config.stash.get(STASH_KEY, None)
+    written = getattr(parity_session, "written", None)
+    if written:
+        terminalreporter.write_sep("-", "parity reports")
+        for path in written:
+            terminalreporter.write_line(f"  {path}")

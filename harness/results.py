@@ -1,0 +1,169 @@
+"""Result records (see docs/results.md) and the JSONL files they live in.
+
+Each process appends to its own shard and flushes every line, so a worker that dies leaves
+complete lines behind; the report merges any number of shards.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import socket
+import uuid
+from pathlib import Path
+from typing import Any
+
+from harness.frameworks import versions
+from harness.pipeline import CaseResult, LegResult
+
+RUN_SCHEMA = "parity.run/1"
+RESULT_SCHEMA = "parity.result/1"
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gpu_model() -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    return torch.cuda.get_device_name(0)
+
+
+def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[str],
+               hypothesis: dict[str, Any] | None, command: str) -> dict[str, Any]:
+    return {
+        "record": "run",
+        "schema": RUN_SCHEMA,
+        "run_id": run_id,
+        "shard": shard,
+        "started": now(),
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu_model(),
+        "gpu": gpu_model() if device == "cuda" else None,
+        "device": device,
+        "versions": versions(),
+        "opset": opset,
+        "paths": paths,
+        "hypothesis": hypothesis,
+        "command": command,
+    }
+
+
+def _family(kind: str) -> str:
+    from harness import registry
+
+    try:
+        return registry.get(kind).family
+    except KeyError:
+        return "model"
+
+
+def result_records(case: CaseResult, *, run_id: str, shard: str, device: str, test: str | None,
+                   hypothesis: dict[str, Any] | None) -> list[dict[str, Any]]:
+    spec = case.spec
+    common = {
+        "record": "result",
+        "schema": RESULT_SCHEMA,
+        "run_id": run_id,
+        "shard": shard,
+        "case_id": spec.case_id,
+        "kind": spec.kind,
+        "family": _family(spec.kind),
+        "spec": spec.to_json(),
+        "inputs": [{"shape": list(s), "dtype": spec.dtype} for s in spec.input_shapes],
+        "device": device,
+        "test": test,
+        "hypothesis": hypothesis,
+        "repro": f"parity repro {spec.case_id}",
+        "time": now(),
+    }
+    return [{**common, **_leg_fields(leg, case.timing)} for leg in case.legs]
+
+
+def _leg_fields(leg: LegResult, case_timing: dict[str, float]) -> dict[str, Any]:
+    failure = None
+    if leg.verdict not in ("pass", "xpass"):
+        failure = {"category": leg.category, "message": leg.message}
+    return {
+        "path": leg.path,
+        "leg": leg.leg,
+        "stage": leg.stage,
+        "runner": leg.runner,
+        "verdict": leg.verdict,
+        "failure": failure,
+        "known_issue": leg.known_issue,
+        "metrics": leg.metrics,
+        "outputs": leg.outputs,
+        "tolerance": leg.tolerance.to_json() if leg.tolerance else None,
+        "timing": {**{k: round(v, 6) for k, v in case_timing.items()},
+                   **{k: round(v, 6) for k, v in leg.timing.items()}},
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """Non-finite floats become the strings "inf", "-inf" and "nan" (JSON has no such numbers);
+    e.g. ``required_rtol`` is infinite when an expected zero is missed by more than atol."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class ResultWriter:
+    """Appends records to one JSONL shard, a line at a time."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the run)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(jsonable(record), allow_nan=False, default=str) + "\n")
+        self._file.flush()
+
+    def write_all(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            self.write(record)
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    records = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                records.append(json.loads(line))
+    return records

@@ -1,0 +1,58 @@
+"""Hypothesis strategies for layer specs.
+
+``layer_specs("Conv2D")`` draws a consistent configuration of that kind (attributes and
+input shapes, simplest first) together with a weight seed and a few input values drawn by
+``hypothesis.extra.numpy``, kept in the spec as sparse overrides so that a case is
+reproducible from its spec alone and shrinks to the plain seeded data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from harness import registry
+from harness.inputs import INPUT_BOUND
+from harness.registry import Picker
+from harness.spec import LayerSpec
+
+OVERRIDE_BOUND = 2 * INPUT_BOUND
+MAX_OVERRIDES = 4
+
+seeds = st.integers(min_value=0, max_value=2**16 - 1)
+
+
+@st.composite
+def input_overrides(draw, shape: tuple[int, ...], dtype: str = "float32"):
+    """Sparse values over an input: a few bounded, finite elements, the rest left unset."""
+    size = math.prod(shape)
+    elements = st.floats(
+        -OVERRIDE_BOUND,
+        OVERRIDE_BOUND,
+        width=np.dtype(dtype).itemsize * 8,
+        allow_nan=False,
+        allow_subnormal=False,
+    )
+    values = draw(hnp.arrays(dtype, st.integers(0, min(MAX_OVERRIDES, size)), elements=elements))
+    where = draw(
+        st.lists(st.integers(0, size - 1), min_size=len(values), max_size=len(values), unique=True)
+    )
+    return tuple(zip(where, values.tolist()))
+
+
+@st.composite
+def layer_specs(draw, kind: str, dtype: str = "float32") -> LayerSpec:
+    layer_kind = registry.get(kind)
+    attrs, shapes = layer_kind.draw(Picker(draw, layer_kind.domains))
+    overrides = tuple(draw(input_overrides(tuple(s), dtype)) for s in shapes)
+    return LayerSpec(
+        kind=kind,
+        attrs=attrs,
+        input_shapes=tuple(tuple(s) for s in shapes),
+        dtype=dtype,
+        seed=draw(seeds),
+        input_overrides=overrides,
+    )

@@ -1,0 +1,144 @@
+"""The tolerance policy: defaults per dtype, overridden per layer kind, leg and device.
+
+Rules come from ``[tool.parity.tolerance]`` in the project's ``pyproject.toml``::
+
+    [tool.parity.tolerance.float32]          # a dtype default
+    atol = 1e-5
+    rtol = 1e-5
+
+    [[tool.parity.tolerance.rules]]          # an override
+    kind = "Activation"                      # any of kind, leg (a glob), device, dtype
+    leg = "*>onnx2torch"
+    atol = 1e-4
+    rtol = 1e-4
+    reason = "why this layer needs more room, with a link"
+
+The most specific matching rule wins (the one that names most of kind, leg, device and
+dtype); among equally specific rules the later one wins. Every verdict records the rule it
+was judged by.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.compare import Tolerance
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# torch.testing.assert_close's defaults, except float32's rtol: a converter reorders
+# reductions, so its float32 results differ from the source by a few ULP of the largest
+# partial sum, which 1.3e-6 would flag on every wide convolution.
+BUILTIN_DEFAULTS = {
+    "float16": (1e-3, 1e-3),
+    "bfloat16": (1e-5, 1.6e-2),
+    "float32": (1e-5, 1e-5),
+    "float64": (1e-7, 1e-7),
+}
+MATCH_FIELDS = ("kind", "leg", "device", "dtype")
+
+
+class PolicyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Rule:
+    atol: float
+    rtol: float
+    kind: str | None = None
+    leg: str | None = None
+    device: str | None = None
+    dtype: str | None = None
+    reason: str = ""
+
+    @property
+    def specificity(self) -> int:
+        return sum(getattr(self, f) is not None for f in MATCH_FIELDS)
+
+    def matches(self, kind: str, leg: str, device: str, dtype: str) -> bool:
+        return (
+            (self.kind is None or self.kind == kind)
+            and (self.leg is None or fnmatch.fnmatchcase(leg, self.leg))
+            and (self.device is None or self.device == device)
+            and (self.dtype is None or self.dtype == dtype)
+        )
+
+    def describe(self) -> str:
+        where = ", ".join(f"{f}={getattr(self, f)}" for f in MATCH_FIELDS if getattr(self, f))
+        return f"rule[{where}]" + (f": {self.reason}" if self.reason else "")
+
+
+class TolerancePolicy:
+    def __init__(self, defaults: dict[str, tuple[float, float]] | None = None,
+                 rules: list[Rule] | None = None, source: str = "built-in"):
+        self.defaults = {**BUILTIN_DEFAULTS, **(defaults or {})}
+        self.rules = list(rules or [])
+        self.source = source
+
+    def for_case(self, kind: str, leg: str, device: str, dtype: str) -> Tolerance:
+        best: tuple[int, int, Rule] | None = None
+        for order, rule in enumerate(self.rules):
+            if rule.matches(kind, leg, device, dtype):
+                key = (rule.specificity, order, rule)
+                if best is None or key[:2] >= best[:2]:
+                    best = key
+        if best is not None:
+            rule = best[2]
+            return Tolerance(rule.atol, rule.rtol, rule.describe())
+        if dtype not in self.defaults:
+            raise PolicyError(f"no default tolerance for dtype {dtype!r} in {self.source}")
+        atol, rtol = self.defaults[dtype]
+        return Tolerance(atol, rtol, f"default {dtype}")
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any], source: str) -> TolerancePolicy:
+        defaults: dict[str, tuple[float, float]] = {}
+        rules: list[Rule] = []
+        for key, value in table.items():
+            if key == "rules":
+                for i, raw in enumerate(value):
+                    rules.append(_rule(raw, f"{source}: rules[{i}]"))
+            elif isinstance(value, dict):
+                defaults[key] = (_number(value, "atol", f"{source}: {key}"),
+                                 _number(value, "rtol", f"{source}: {key}"))
+            else:
+                raise PolicyError(f"{source}: unexpected entry {key!r} in [tool.parity.tolerance]")
+        return cls(defaults, rules, source)
+
+    @classmethod
+    def from_pyproject(cls, path: Path) -> TolerancePolicy:
+        if not path.is_file():
+            return cls()
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
+        table = data.get("tool", {}).get("parity", {}).get("tolerance", {})
+        return cls.from_table(table, str(path))
+
+
+def _number(raw: dict[str, Any], key: str, where: str) -> float:
+    value = raw.get(key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise PolicyError(f"{where}: {key} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _rule(raw: dict[str, Any], where: str) -> Rule:
+    unknown = set(raw) - {*MATCH_FIELDS, "atol", "rtol", "reason"}
+    if unknown:
+        raise PolicyError(f"{where}: unknown keys {sorted(unknown)}")
+    return Rule(
+        atol=_number(raw, "atol", where),
+        rtol=_number(raw, "rtol", where),
+        reason=str(raw.get("reason", "")),
+        **{f: raw.get(f) for f in MATCH_FIELDS},
+    )

@@ -1,0 +1,36 @@
+"""Every registered layer kind, drawn by Hypothesis, down every conversion path.
+
+Each leg (onnxruntime on the ONNX model, PyTorch on the converted module, ...) is compared
+with Keras; a failing leg fails the test with its metrics, the shrunk spec and a reproducer.
+Known upstream bugs (harness/known_issues.toml) are recorded as xfail and pinned below as
+strict xfails with their minimal spec.
+"""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import known_issues, registry
+from harness.strategies import layer_specs
+
+KINDS = registry.names()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_layer(kind, data, parity):
+    spec = data.draw(layer_specs(kind), label="spec")
+    parity.check(spec)
+
+
+PINNED = [issue for issue in known_issues.load() if issue.minimal is not None]
+
+
+@pytest.mark.known_issue
+@pytest.mark.parametrize("issue", PINNED, ids=[issue.id for issue in PINNED])
+def test_known_issue_still_reproduces(issue, parity, request):
+    request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
+    case = parity.run(issue.minimal)
+    broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
+              and leg.verdict == "xfail"]
+    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"

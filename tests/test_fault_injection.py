@@ -1,0 +1,154 @@
+"""Breaking a converter breaks the suite: a deliberately mis-converted model is reported as a
+failure of the leg that carries the fault, with metrics that say where and by how much."""
+
+import copy
+
+import pytest
+
+from harness import converters
+from harness.converters import Artifact
+from harness.pipeline import Harness, ParityFailure
+from harness.spec import LayerSpec
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("onnx2torch")
+
+SAME_CONV = LayerSpec(
+    "Conv2D",
+    {"filters": 3, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+     "dilation_rate": [1, 1], "groups": 1, "use_bias": True, "activation": "linear",
+     "data_format": "channels_last"},
+    ((2, 6, 6, 2),),
+    seed=11,
+)
+
+
+class ShiftedPaddingTf2Onnx:
+    """tf2onnx, then every Conv's symmetric padding moved to the bottom/right: the output
+    keeps its shape and every value near the border changes."""
+
+    name = "tf2onnx-shifted-pads"
+    source = "keras"
+    target = "onnx"
+    packages = ("tf2onnx",)
+
+    def convert(self, artifact, options):
+        good = converters.get("tf2onnx").convert(artifact, options)
+        model = copy.deepcopy(good.model)
+        shifted = 0
+        for node in model.graph.node:
+            if node.op_type != "Conv":
+                continue
+            for attr in node.attribute:
+                if attr.name == "pads":
+                    half = len(attr.ints) // 2
+                    begin, end = list(attr.ints[:half]), list(attr.ints[half:])
+                    attr.ints[:] = [0] * half + [b + e for b, e in zip(begin, end)]
+                    shifted += 1
+        assert shifted, "the fault must land: no Conv with explicit pads in the graph"
+        return Artifact("onnx", model, good.input_names)
+
+
+class ZeroPaddingOnnx2Torch:
+    """onnx2torch, then the padding of every torch Conv2d set to zero... and the lost border
+    put back as zeros so the shape survives: the fault is numeric, in the ONNX→torch stage."""
+
+    name = "onnx2torch-dropped-pad"
+    source = "onnx"
+    target = "torch"
+    packages = ("onnx2torch",)
+
+    def convert(self, artifact, options):
+        import torch
+
+        module = converters.get("onnx2torch").convert(artifact, options).model
+        convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert convs, "the fault must land: no Conv2d in the converted module"
+        for conv in convs:
+            conv.padding = (0, 0)
+            original_forward = conv.forward
+
+            def forward(x, _forward=original_forward):
+                y = _forward(x)
+                return torch.nn.functional.pad(y, (1, 1, 1, 1))
+
+            conv.forward = forward
+        return Artifact("torch", module, artifact.input_names)
+
+
+@pytest.fixture
+def faulty_converters():
+    registered = [converters.register(ShiftedPaddingTf2Onnx()),
+                  converters.register(ZeroPaddingOnnx2Torch())]
+    yield
+    for converter in registered:
+        converters.unregister(converter.name)
+
+
+def test_the_unbroken_path_passes():
+    case = Harness("keras>tf2onnx>onnx2torch").run(SAME_CONV)
+    assert [leg.verdict for leg in case.legs] == ["pass", "pass"]
+
+
+def test_fault_in_the_onnx_stage_fails_the_onnx_leg_and_everything_downstream(faulty_converters):
+    case = Harness("keras>tf2onnx-shifted-pads>onnx2torch").run(SAME_CONV)
+    onnx_leg, torch_leg = case.legs
+    assert onnx_leg.leg == "keras>tf2onnx-shifted-pads"
+    assert onnx_leg.runner == "onnxruntime"
+    assert onnx_leg.verdict == "fail"
+    assert onnx_leg.category == "numeric_mismatch"
+    metrics = onnx_leg.metrics
+    assert metrics["max_abs"] > 0.1
+    assert metrics["mismatch_fraction"] > 0.5  # a shifted window moves every output value
+    assert len(metrics["max_abs_index"]) == 4
+    assert metrics["required_atol"] > onnx_leg.tolerance.atol
+    assert torch_leg.verdict == "fail"
+    with pytest.raises(ParityFailure) as info:
+        case.check()
+    message = str(info.value)
+    assert "leg keras>tf2onnx-shifted-pads (stage tf2onnx-shifted-pads" in message
+    assert "Greatest absolute difference" in message
+    assert f"parity repro {SAME_CONV.case_id}" in message
+    assert '"kind":"Conv2D"' in message
+
+
+def test_fault_in_the_torch_stage_fails_only_the_torch_leg(faulty_converters):
+    case = Harness("keras>tf2onnx>onnx2torch-dropped-pad").run(SAME_CONV)
+    onnx_leg, torch_leg = case.legs
+    assert onnx_leg.verdict == "pass"
+    assert torch_leg.leg == "keras>tf2onnx>onnx2torch-dropped-pad"
+    assert torch_leg.stage == "onnx2torch-dropped-pad"
+    assert torch_leg.runner == "torch"
+    assert torch_leg.verdict == "fail"
+    assert torch_leg.category == "numeric_mismatch"
+    assert torch_leg.metrics["max_abs"] > 0.1
+
+
+class CrashingConverter:
+    name = "crashes"
+    source = "onnx"
+    target = "torch"
+    packages = ()
+
+    def convert(self, artifact, options):
+        raise RuntimeError("converter exploded on node conv2d_7")
+
+
+def test_a_converter_crash_is_an_error_of_its_leg_not_of_the_run():
+    converters.register(CrashingConverter())
+    try:
+        case = Harness("keras>tf2onnx>crashes").run(SAME_CONV)
+    finally:
+        converters.unregister("crashes")
+    onnx_leg, crashed = case.legs
+    assert onnx_leg.verdict == "pass"
+    assert crashed.verdict == "error"
+    assert crashed.category == "conversion_error"
+    assert "converter exploded on node conv2d_7" in crashed.message
+
+
+def test_unknown_converter_and_mismatched_formats_are_clear_errors():
+    with pytest.raises(converters.PathError, match="unknown converter 'nope'"):
+        converters.parse_paths("keras>nope")
+    with pytest.raises(converters.PathError, match="takes 'onnx' artifacts but receives 'keras'"):
+        converters.parse_paths("keras>onnx2torch")

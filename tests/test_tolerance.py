@@ -1,0 +1,51 @@
+import pytest
+
+from harness.tolerance import PolicyError, Rule, TolerancePolicy
+
+
+def test_defaults_per_dtype():
+    policy = TolerancePolicy()
+    t32 = policy.for_case("Conv2D", "keras>tf2onnx", "cpu", "float32")
+    t16 = policy.for_case("Conv2D", "keras>tf2onnx", "cpu", "float16")
+    assert t16.atol > t32.atol and t16.rtol > t32.rtol
+    assert t32.rule == "default float32"
+
+
+def test_most_specific_rule_wins_and_later_breaks_ties():
+    policy = TolerancePolicy(rules=[
+        Rule(atol=1, rtol=1, kind="Conv2D"),
+        Rule(atol=2, rtol=2, kind="Conv2D", leg="*>onnx2torch"),
+        Rule(atol=3, rtol=3, kind="Conv2D", leg="*>onnx2torch", device="cuda"),
+        Rule(atol=4, rtol=4, kind="Conv2D"),
+    ])
+    assert policy.for_case("Conv2D", "keras>tf2onnx", "cpu", "float32").atol == 4
+    assert policy.for_case("Conv2D", "keras>tf2onnx>onnx2torch", "cpu", "float32").atol == 2
+    assert policy.for_case("Conv2D", "keras>tf2onnx>onnx2torch", "cuda", "float32").atol == 3
+    assert policy.for_case("Dense", "keras>tf2onnx", "cpu", "float32").rule == "default float32"
+
+
+def test_policy_from_pyproject(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    path.write_text(
+        "[tool.parity.tolerance.float32]\natol = 2e-5\nrtol = 3e-5\n\n"
+        "[[tool.parity.tolerance.rules]]\nkind = 'Activation'\natol = 1e-4\nrtol = 1e-4\n"
+        "reason = 'erf differs by a few ULP'\n"
+    )
+    policy = TolerancePolicy.from_pyproject(path)
+    assert policy.for_case("Dense", "keras>tf2onnx", "cpu", "float32").atol == 2e-5
+    act = policy.for_case("Activation", "keras>tf2onnx", "cpu", "float32")
+    assert act.atol == 1e-4 and "erf differs" in act.rule
+
+
+@pytest.mark.parametrize("body, message", [
+    ("[[tool.parity.tolerance.rules]]\nkind = 'X'\natol = -1\nrtol = 0\n", "non-negative"),
+    ("[[tool.parity.tolerance.rules]]\nkind = 'X'\natol = 1\nrtol = 1\nwhen = 'y'\n", "unknown keys"),
+    ("[tool.parity.tolerance]\nfloat32 = 3\n", "unexpected entry"),
+    ("[tool.parity.tolerance\n", "not valid TOML"),
+])
+def test_bad_policy_files_name_the_file_and_entry(tmp_path, body, message):
+    path = tmp_path / "pyproject.toml"
+    path.write_text(body)
+    with pytest.raises(PolicyError, match=message) as info:
+        TolerancePolicy.from_pyproject(path)
+    assert str(path) in str(info.value)
