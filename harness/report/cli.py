@@ -1,0 +1,139 @@
+"""`parity report`: merge results shards into the HTML report (and JUnit XML).
+
+The lead's `parity` command calls `add_commands(subparsers)`; this module only parses and
+dispatches, the work is in load, html and junit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from harness.report.html import write_html
+from harness.report.junit import write_junit
+from harness.report.load import load_results
+from harness.report.trend import DEFAULT_FACTOR
+
+DEFAULT_RESULTS = "reports/results.jsonl"
+DEFAULT_HTML = "reports/parity.html"
+
+EXIT_PASS, EXIT_FAIL, EXIT_NO_INPUT = 0, 1, 2
+
+DomainsSource = Mapping[str, Mapping[str, Any]] | Callable[[], Mapping[str, Mapping[str, Any]]]
+
+
+def add_commands(subparsers: Any, domains: DomainsSource | None = None) -> argparse.ArgumentParser:
+    """Add `report` to a subparsers object; `domains` (or a function returning them) feeds
+    the coverage section's "never drawn" column, and is only called when the command runs."""
+    parser = subparsers.add_parser(
+        "report",
+        help="build the HTML report from results JSONL files",
+        description="Merge results JSONL shards into one self-contained HTML report. "
+        "Exit status: 0 when the overall verdict is PASS, 1 when it is FAIL or INCOMPLETE "
+        "(unless --exit-zero), 2 when no result could be read.",
+    )
+    parser.add_argument(
+        "--merge",
+        metavar="FILE",
+        nargs="+",
+        action="extend",
+        default=[],
+        help=f"results files to merge (default: {DEFAULT_RESULTS})",
+    )
+    parser.add_argument(
+        "--previous",
+        metavar="FILE",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="results of an earlier run, for the trend section",
+    )
+    parser.add_argument("--junit", metavar="PATH", help="also write JUnit XML here")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        default=DEFAULT_HTML,
+        help=f"HTML file to write (default: {DEFAULT_HTML})",
+    )
+    parser.add_argument(
+        "--factor",
+        type=float,
+        default=DEFAULT_FACTOR,
+        help="trend: list metrics that moved by more than this factor (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 whatever the verdict, once the report is written",
+    )
+    parser.set_defaults(func=lambda args: run_report(args, domains))
+    return parser
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command as parsed, so that it is right however `parity` was invoked (tests too)."""
+    words = ["parity", "report"]
+    for flag, values in (("--merge", args.merge), ("--previous", args.previous)):
+        if values:
+            words += [flag, *values]
+    if args.junit:
+        words += ["--junit", args.junit]
+    if args.factor != DEFAULT_FACTOR:
+        words += ["--factor", str(args.factor)]
+    if args.exit_zero:
+        words.append("--exit-zero")
+    return shlex.join([*words, "-o", args.output])
+
+
+def run_report(args: argparse.Namespace, domains: DomainsSource | None = None) -> int:
+    if args.factor <= 1:
+        print("parity report: --factor must be greater than 1", file=sys.stderr)
+        return EXIT_NO_INPUT
+    results = load_results(args.merge or [DEFAULT_RESULTS])
+    for problem in results.problems[:20]:
+        print(f"parity report: warning: {problem}", file=sys.stderr)
+    if len(results.problems) > 20:
+        print(f"parity report: ... {len(results.problems) - 20} more problems", file=sys.stderr)
+    previous = load_results(args.previous) if args.previous else None
+    if previous is not None:
+        for problem in previous.problems[:20]:
+            print(f"parity report: warning (previous): {problem}", file=sys.stderr)
+    if not results.results and not results.runs:
+        print("parity report: no results read; nothing to report", file=sys.stderr)
+        return EXIT_NO_INPUT
+    command = _command_line(args)
+    mapping = domains() if callable(domains) else domains
+    verdict = write_html(
+        results,
+        args.output,
+        previous=previous,
+        command=command,
+        domains=mapping,
+        factor=args.factor,
+    )
+    if args.junit:
+        write_junit(results, args.junit)
+    counts = results.verdict_counts()
+    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    print(f"parity report: {verdict} ({summary or 'no results'}) -> {args.output}")
+    if args.junit:
+        print(f"parity report: JUnit XML -> {args.junit}")
+    if args.exit_zero or verdict == "PASS":
+        return EXIT_PASS
+    return EXIT_FAIL
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry (`python -m harness.report.cli report ...`) until `parity` wires it."""
+    parser = argparse.ArgumentParser(prog="parity")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Which attribute values the strategies drew, and which documented values they never did.
+
+Counts are per distinct case, not per result record: a case runs on several legs, but its
+spec was drawn once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Domains = Mapping[str, Mapping[str, Any]]
+"""{kind: {attribute: [documented values...]}}, as the layer registry declares them."""
+
+DTYPE = "(dtype)"
+RANK = "(input rank)"
+"""Pseudo-attributes: every spec has them, and they are as much a part of coverage."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return value
+
+
+def canonical(value: Any) -> str:
+    """One string per value however it was written: a tuple and its list, 1.0 and 1.0."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), default=str)
+
+
+@dataclass
+class AttributeCoverage:
+    drawn: Counter[str] = field(default_factory=Counter)
+    documented: list[str] | None = None
+    elements: dict[str, set[str]] = field(default_factory=dict)
+    """For each drawn list value, its elements: a domain may document the value of one
+    dimension (kernel_size 1, 2, 3) while specs hold one per dimension ([3, 3])."""
+
+    def add(self, value: Any) -> None:
+        key = canonical(value)
+        self.drawn[key] += 1
+        if isinstance(value, (list, tuple)) and key not in self.elements:
+            self.elements[key] = {canonical(v) for v in value}
+
+    @property
+    def never_drawn(self) -> list[str]:
+        seen = set(self.drawn).union(*self.elements.values())
+        return [v for v in self.documented or [] if v not in seen]
+
+    @property
+    def undocumented(self) -> list[str]:
+        """Drawn values the domain does not list: the strategy and its documentation differ."""
+        if self.documented is None:
+            return []
+        known = set(self.documented)
+        return sorted(
+            v
+            for v in self.drawn
+            if v not in known and not (v in self.elements and self.elements[v] <= known)
+        )
+
+
+@dataclass
+class KindCoverage:
+    kind: str
+    cases: int = 0
+    attributes: dict[str, AttributeCoverage] = field(default_factory=dict)
+
+    @property
+    def never_drawn(self) -> int:
+        return sum(len(a.never_drawn) for a in self.attributes.values())
+
+
+def _spec_of(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = record.get("spec")
+    return spec if isinstance(spec, Mapping) else {}
+
+
+def _documented(values: Any) -> list[str] | None:
+    """Only an explicit list of values can be checked; a description ("1..8") cannot."""
+    if isinstance(values, (list, tuple, set, frozenset)):
+        listed = [canonical(v) for v in values]
+        return sorted(listed) if isinstance(values, (set, frozenset)) else listed
+    return None
+
+
+def compute_coverage(
+    results: Iterable[Mapping[str, Any]], domains: Domains | None = None
+) -> list[KindCoverage]:
+    kinds: dict[str, KindCoverage] = {}
+    seen: set[str] = set()
+    for record in results:
+        case_id = str(record.get("case_id"))
+        if case_id in seen:
+            continue
+        seen.add(case_id)
+        spec = _spec_of(record)
+        kind = str(record.get("kind") or spec.get("kind") or "?")
+        coverage = kinds.setdefault(kind, KindCoverage(kind))
+        coverage.cases += 1
+        attrs = spec.get("attrs")
+        drawn = dict(attrs) if isinstance(attrs, Mapping) else {}
+        if "dtype" in spec:
+            drawn[DTYPE] = spec["dtype"]
+        shapes = spec.get("input_shapes")
+        if isinstance(shapes, list) and shapes:
+            drawn[RANK] = [len(s) if isinstance(s, list) else None for s in shapes]
+            if len(shapes) == 1:
+                drawn[RANK] = drawn[RANK][0]
+        for name, value in drawn.items():
+            coverage.attributes.setdefault(str(name), AttributeCoverage()).add(value)
+    for kind, attributes in (domains or {}).items():
+        coverage = kinds.setdefault(str(kind), KindCoverage(str(kind)))
+        for name, values in attributes.items():
+            attribute = coverage.attributes.setdefault(str(name), AttributeCoverage())
+            attribute.documented = _documented(values)
+    return sorted(kinds.values(), key=lambda k: k.kind)

@@ -1,0 +1,142 @@
+"""Reading and merging results JSONL shards (see docs/results.md).
+
+A results file is any concatenation of shards, and a shard can end in a half-written line
+when its worker was killed, so a bad line is recorded with its file and line number and
+skipped: one broken worker must not hide the results of every other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+VERDICTS = ("fail", "error", "xpass", "xfail", "skip", "pass")
+"""Every verdict, worst first: the order in which the report lists cases."""
+
+BAD_VERDICTS = frozenset({"fail", "error", "xpass"})
+"""Verdicts that make the overall verdict FAIL. An xpass means a known upstream bug no longer
+reproduces: the known-issue entry is stale and must be removed, as with pytest's strict xfail."""
+
+RUN_SCHEMA = "parity.run/1"
+RESULT_SCHEMA = "parity.result/1"
+_REQUIRED_RESULT_FIELDS = ("case_id", "kind", "leg", "verdict")
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class Results:
+    """Every run and result record of the files read, in the order read."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    duplicates: int = 0
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def verdict_counts(self) -> Counter[str]:
+        return Counter(r["verdict"] for r in self.results)
+
+    def overall_verdict(self) -> str:
+        """FAIL when any result failed, errored or unexpectedly passed; INCOMPLETE when
+        nothing failed but lines could not be read or there is no result at all (a gate
+        must not pass on data it could not see); PASS otherwise."""
+        counts = self.verdict_counts()
+        if any(counts[v] for v in BAD_VERDICTS):
+            return "FAIL"
+        if self.problems or not self.results:
+            return "INCOMPLETE"
+        return "PASS"
+
+
+def _schema_major(schema: Any) -> str | None:
+    if not isinstance(schema, str) or "/" not in schema:
+        return None
+    return schema.rsplit("/", 1)[0]
+
+
+def _check_result(record: dict[str, Any]) -> str | None:
+    missing = [f for f in _REQUIRED_RESULT_FIELDS if not isinstance(record.get(f), str)]
+    if missing:
+        return f"result record without {', '.join(missing)}"
+    if record["verdict"] not in VERDICTS:
+        return f"unknown verdict {record['verdict']!r}"
+    return None
+
+
+def _parse_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        return None, f"not JSON ({exc})"
+    if not isinstance(record, dict):
+        return None, f"a JSON {type(record).__name__}, not an object"
+    kind = record.get("record")
+    if kind == "run":
+        if _schema_major(record.get("schema")) not in (None, "parity.run"):
+            return None, f"run record with schema {record.get('schema')!r}"
+        return record, None
+    if kind == "result":
+        if _schema_major(record.get("schema")) not in (None, "parity.result"):
+            return None, f"result record with schema {record.get('schema')!r}"
+        problem = _check_result(record)
+        return (None, problem) if problem else (record, None)
+    return None, f"unknown record type {kind!r}"
+
+
+def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
+    """Merge every record of every file; identical lines read twice count once.
+
+    Reading the same shard twice (a glob that matches a merged file and its parts) must not
+    double the counts, so a line whose JSON is identical to one already read is dropped and
+    counted in `duplicates`. Distinct records of the same case and leg are all kept: they
+    come from different runs, devices or shards and the report shows each.
+    """
+    loaded = Results()
+    seen: set[bytes] = set()
+    for path in paths:
+        name = os.fspath(path)
+        loaded.sources.append(name)
+        try:
+            with open(name, encoding="utf-8", errors="replace") as handle:
+                _read(handle, name, loaded, seen)
+        except OSError as exc:
+            loaded.problems.append(LoadProblem(name, 0, f"cannot read: {exc.strerror or exc}"))
+    return loaded
+
+
+def _read(lines: Iterable[str], name: str, loaded: Results, seen: set[bytes]) -> None:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        record, problem = _parse_line(line)
+        if record is None:
+            loaded.problems.append(LoadProblem(name, number, problem or "unreadable"))
+            continue
+        key = hashlib.blake2b(
+            json.dumps(record, sort_keys=True, default=str).encode(), digest_size=16
+        ).digest()
+        if key in seen:
+            loaded.duplicates += 1
+            continue
+        seen.add(key)
+        if record["record"] == "run":
+            loaded.runs.append(record)
+        else:
+            loaded.results.append(record)
