@@ -23,7 +23,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
             {
                 "kind": k.name,
                 "family": k.family,
-                "attributes": {a: list(v) for a, v in k.domains.items()},
+                "attributes": k.attribute_domains,
+                "inputs": {a: list(v) for a, v in k.domains.items() if a in registry.INPUT_KNOBS},
             }
             for k in kinds
         ]
@@ -38,7 +39,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
         print(f"  {k.name}")
         width = max(len(a) for a in k.domains)
         for attr, values in k.domains.items():
-            print(f"    {attr:<{width}}  {_domain_text(values)}")
+            role = "  (input)" if attr in registry.INPUT_KNOBS else ""
+            print(f"    {attr:<{width}}  {_domain_text(values)}{role}")
     print(f"\n{len(kinds)} layer kinds")
     return 0
 

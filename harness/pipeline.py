@@ -43,6 +43,9 @@ class LegResult:
     tolerance: Tolerance | None = None
     timing: dict[str, float] = field(default_factory=dict)
     known_issue: dict[str, str] | None = None
+    # The stage where the divergence entered the path: this leg's own stage, or the stage of
+    # the earliest leg upstream that already diverged from the source.
+    blame: str | None = None
 
 
 @dataclass
@@ -59,8 +62,9 @@ class CaseResult:
         lines = [f"parity: {len(self.failures)} leg(s) failed for case {self.spec.case_id}"]
         for leg in self.failures:
             lines.append("")
+            blame = "" if leg.blame in (None, leg.stage) else f"; diverged at stage {leg.blame}"
             lines.append(
-                f"leg {leg.leg} (stage {leg.stage}, runner {leg.runner}): {leg.category}"
+                f"leg {leg.leg} (stage {leg.stage}, runner {leg.runner}{blame}): {leg.category}"
             )
             lines.append(leg.message)
         lines.append("")
@@ -125,18 +129,37 @@ class Harness:
 
     def run(self, spec: LayerSpec) -> CaseResult:
         started = time.perf_counter()
-        source, inputs, reference = self.build_source(spec)
+        try:
+            source, inputs, reference = self.build_source(spec)
+        except SourceError as exc:
+            return self._known_source_failure(spec, exc)
         timing = {"build": time.perf_counter() - started}
         # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
         artifacts: dict[str, Artifact | BaseException] = {source.format: source}
         results: dict[str, LegResult] = {}
         for path in self.paths:
+            upstream: LegResult | None = None
             for leg_name, stage in zip(path.legs(), path.stages):
                 if leg_name not in results:
-                    results[leg_name] = self._leg(
-                        spec, path, leg_name, stage, artifacts, inputs, reference
-                    )
+                    leg = self._leg(spec, path, leg_name, stage, artifacts, inputs, reference)
+                    results[leg_name] = _attribute(leg, upstream)
+                upstream = results[leg_name]
         return CaseResult(spec, list(results.values()), timing)
+
+    def _known_source_failure(self, spec: LayerSpec, exc: SourceError) -> CaseResult:
+        """A known bug of the source framework is an xfail of the case; anything else is a
+        bug of the harness or its strategies, and raises."""
+        source = self.paths[0].source
+        message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
+        for issue in known_issues_mod.candidates(self.known_issues, spec, source):
+            if issue.matches_failure("source_error", message):
+                leg = LegResult(
+                    path=self.paths[0].name, leg=source, stage=source, runner=source,
+                    verdict="xfail", category="source_error", message=message,
+                    known_issue=issue.to_json(), blame=source,
+                )
+                return CaseResult(spec, [leg], {})
+        raise exc
 
     def _leg(self, spec, path, leg_name, stage, artifacts, inputs, reference) -> LegResult:
         converter = get(stage)
@@ -176,7 +199,7 @@ class Harness:
         timing["run"] = time.perf_counter() - t1
 
         t2 = time.perf_counter()
-        tolerance = self.policy.for_case(spec.kind, leg_name, self.device, spec.dtype)
+        tolerance = self.policy.for_case(spec.kind, leg_name, self.device, spec.dtype, spec.attrs)
         comparisons = self._compare_outputs(outputs, reference, tolerance)
         timing["compare"] = time.perf_counter() - t2
         worst = _worst(comparisons)
@@ -212,6 +235,29 @@ class Harness:
                 leg.known_issue = issue.to_json()
                 return leg
         return leg
+
+
+DIVERGED = ("fail", "error", "xfail")
+
+
+def _attribute(leg: LegResult, upstream: LegResult | None) -> LegResult:
+    """Charges a failing leg to the stage where the divergence entered.
+
+    A leg downstream of a leg that already diverged fails for its input's sake, often with
+    noise (a converter choking on an invalid graph), so it inherits the upstream blame and,
+    for a known upstream bug, the upstream's xfail.
+    """
+    if leg.verdict == "pass" or leg.verdict == "skip":
+        return leg
+    if upstream is None or upstream.verdict not in DIVERGED:
+        leg.blame = leg.stage
+        return leg
+    leg.blame = upstream.blame or upstream.stage
+    if leg.verdict in FAILING and upstream.verdict == "xfail" and leg.known_issue is None:
+        leg.verdict = "xfail"
+        leg.known_issue = upstream.known_issue
+        leg.message = f"(inherited from {upstream.leg}) {leg.message}"
+    return leg
 
 
 def _worst(comparisons: list[Comparison]) -> Comparison:

@@ -70,8 +70,14 @@ class ParitySession:
         self.shard = self.worker or "main"
         self.device = config.getoption("parity_device")
         self.opset = config.getoption("parity_opset") or DEFAULT_OPSET
-        self.paths = parse_paths(config.getoption("parity_paths"))
-        self.policy = TolerancePolicy.from_pyproject(Path(config.rootpath) / "pyproject.toml")
+        from harness.converters import PathError
+        from harness.tolerance import PolicyError
+
+        try:
+            self.paths = parse_paths(config.getoption("parity_paths"))
+            self.policy = TolerancePolicy.from_pyproject(Path(config.rootpath) / "pyproject.toml")
+        except (PathError, PolicyError) as exc:
+            raise pytest.UsageError(f"parity: {exc}") from None
         report = config.getoption("parity_report")
         self.report_dir = None if report == "none" else Path(config.rootpath, report)
         self._harness = None
@@ -238,7 +244,7 @@ def write_reports(report_dir: Path, shards: list[Path], command: str | None = No
     from harness import registry
 
     results = load_results([results_path])
-    domains = {k.name: {a: list(v) for a, v in k.domains.items()} for k in registry.kinds()}
+    domains = {k.name: k.attribute_domains for k in registry.kinds()}
     write_html(results, report_dir / "parity.html",
                previous=load_results([previous]) if previous.exists() else None,
                command=command, domains=domains)

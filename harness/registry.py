@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Shapes = list[tuple[int, ...]]
+
+# Domain entries that shape a case's inputs (or the form of an attribute) rather than name a
+# constructor argument: listed by ``parity layers``, left out of attribute coverage.
+INPUT_KNOBS = frozenset(
+    {"batch", "channels", "rank", "inputs", "symmetric", "infer_one_axis", "target_rank"}
+)
 Attrs = dict[str, Any]
 
 
@@ -49,6 +55,10 @@ class LayerKind:
     build: Callable[[Attrs], Any] | None = None
     doc: str = ""
     tags: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def attribute_domains(self) -> dict[str, list[Any]]:
+        return {a: list(v) for a, v in self.domains.items() if a not in INPUT_KNOBS}
 
     def keras_layer(self, attrs: Attrs, name: str | None = None) -> Any:
         """The Keras layer for ``attrs``; Keras is imported here, never at module import."""

@@ -112,6 +112,7 @@ def _leg_fields(leg: LegResult, case_timing: dict[str, float]) -> dict[str, Any]
         "path": leg.path,
         "leg": leg.leg,
         "stage": leg.stage,
+        "blame": leg.blame,
         "runner": leg.runner,
         "verdict": leg.verdict,
         "failure": failure,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -56,3 +57,21 @@ def layer_specs(draw, kind: str, dtype: str = "float32") -> LayerSpec:
         seed=draw(seeds),
         input_overrides=overrides,
     )
+
+
+def sample(kind: str, n: int, dtype: str = "float32") -> list[LayerSpec]:
+    """``n`` specs of ``kind``, the same on every run and machine (Hypothesis, derandomised).
+
+    For corpora and benchmarks, where a fixed, varied set of cases is wanted outside a test.
+    """
+    drawn: list[LayerSpec] = []
+
+    @settings(max_examples=n, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(layer_specs(kind, dtype))
+    def collect(spec: LayerSpec) -> None:
+        drawn.append(spec)
+
+    collect()
+    unique = {spec.case_id: spec for spec in drawn}
+    return list(unique.values())[:n]

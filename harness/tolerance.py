@@ -7,14 +7,15 @@ Rules come from ``[tool.parity.tolerance]`` in the project's ``pyproject.toml``:
     rtol = 1e-5
 
     [[tool.parity.tolerance.rules]]          # an override
-    kind = "Activation"                      # any of kind, leg (a glob), device, dtype
-    leg = "*>onnx2torch"
+    kind = "Activation"                      # any of kind, leg (a glob), device, dtype,
+    leg = "*>onnx2torch"                     # and attrs (values the case must have)
+    attrs = { activation = "gelu" }
     atol = 1e-4
     rtol = 1e-4
     reason = "why this layer needs more room, with a link"
 
-The most specific matching rule wins (the one that names most of kind, leg, device and
-dtype); among equally specific rules the later one wins. Every verdict records the rule it
+The most specific matching rule wins (the one that names most of kind, leg, device, dtype
+and attribute values); among equally specific rules the later one wins. Every verdict records the rule it
 was judged by.
 """
 
@@ -57,22 +58,29 @@ class Rule:
     leg: str | None = None
     device: str | None = None
     dtype: str | None = None
+    attrs: tuple[tuple[str, Any], ...] = ()
     reason: str = ""
 
     @property
     def specificity(self) -> int:
-        return sum(getattr(self, f) is not None for f in MATCH_FIELDS)
+        return sum(getattr(self, f) is not None for f in MATCH_FIELDS) + len(self.attrs)
 
-    def matches(self, kind: str, leg: str, device: str, dtype: str) -> bool:
+    def matches(self, kind: str, leg: str, device: str, dtype: str,
+                attrs: dict[str, Any] | None = None) -> bool:
+        attrs = attrs or {}
         return (
-            (self.kind is None or self.kind == kind)
+            all(attrs.get(name) == value for name, value in self.attrs)
+            and (self.kind is None or self.kind == kind)
             and (self.leg is None or fnmatch.fnmatchcase(leg, self.leg))
             and (self.device is None or self.device == device)
             and (self.dtype is None or self.dtype == dtype)
         )
 
     def describe(self) -> str:
-        where = ", ".join(f"{f}={getattr(self, f)}" for f in MATCH_FIELDS if getattr(self, f))
+        where = ", ".join(
+            [f"{f}={getattr(self, f)}" for f in MATCH_FIELDS if getattr(self, f)]
+            + [f"{name}={value}" for name, value in self.attrs]
+        )
         return f"rule[{where}]" + (f": {self.reason}" if self.reason else "")
 
 
@@ -83,10 +91,11 @@ class TolerancePolicy:
         self.rules = list(rules or [])
         self.source = source
 
-    def for_case(self, kind: str, leg: str, device: str, dtype: str) -> Tolerance:
+    def for_case(self, kind: str, leg: str, device: str, dtype: str,
+                 attrs: dict[str, Any] | None = None) -> Tolerance:
         best: tuple[int, int, Rule] | None = None
         for order, rule in enumerate(self.rules):
-            if rule.matches(kind, leg, device, dtype):
+            if rule.matches(kind, leg, device, dtype, attrs):
                 key = (rule.specificity, order, rule)
                 if best is None or key[:2] >= best[:2]:
                     best = key
@@ -133,12 +142,16 @@ def _number(raw: dict[str, Any], key: str, where: str) -> float:
 
 
 def _rule(raw: dict[str, Any], where: str) -> Rule:
-    unknown = set(raw) - {*MATCH_FIELDS, "atol", "rtol", "reason"}
+    unknown = set(raw) - {*MATCH_FIELDS, "attrs", "atol", "rtol", "reason"}
     if unknown:
         raise PolicyError(f"{where}: unknown keys {sorted(unknown)}")
+    attrs = raw.get("attrs", {})
+    if not isinstance(attrs, dict):
+        raise PolicyError(f"{where}: attrs must be a table of attribute values, got {attrs!r}")
     return Rule(
         atol=_number(raw, "atol", where),
         rtol=_number(raw, "rtol", where),
+        attrs=tuple(sorted(attrs.items())),
         reason=str(raw.get("reason", "")),
         **{f: raw.get(f) for f in MATCH_FIELDS},
     )

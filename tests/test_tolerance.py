@@ -49,3 +49,16 @@ def test_bad_policy_files_name_the_file_and_entry(tmp_path, body, message):
     with pytest.raises(PolicyError, match=message) as info:
         TolerancePolicy.from_pyproject(path)
     assert str(path) in str(info.value)
+
+
+def test_rules_can_require_attribute_values():
+    policy = TolerancePolicy(rules=[
+        Rule(atol=1e-2, rtol=1e-3, kind="UpSampling2D", leg="keras>*onnx",
+             attrs=(("interpolation", "bicubic"),)),
+    ])
+    bicubic = {"interpolation": "bicubic", "size": [2, 2]}
+    assert policy.for_case("UpSampling2D", "keras>tf2onnx", "cpu", "float32", bicubic).atol == 1e-2
+    nearest = {"interpolation": "nearest"}
+    assert policy.for_case("UpSampling2D", "keras>tf2onnx", "cpu", "float32", nearest).atol == 1e-5
+    torch_leg = "keras>tf2onnx>onnx2torch"
+    assert policy.for_case("UpSampling2D", torch_leg, "cpu", "float32", bicubic).atol == 1e-5

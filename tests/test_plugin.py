@@ -1,0 +1,121 @@
+"""The pytest plugin end to end: a small suite under pytest-xdist writes one report holding
+every worker's results, with failures recorded as the shrunk case only."""
+
+import json
+import textwrap
+import xml.etree.ElementTree as ET
+
+import pytest
+
+pytest.importorskip("xdist")
+pytest.importorskip("tensorflow")
+
+CONFTEST = textwrap.dedent('''
+    from harness import converters
+    from harness.converters import Artifact
+    from harness.spec import LayerSpec
+
+
+    class NegatingConverter:
+        """onnx2torch, then the output negated: a converter that is plainly wrong."""
+        name = "negating"
+        source = "onnx"
+        target = "torch"
+        packages = ()
+
+        def convert(self, artifact, options):
+            import torch
+            inner = converters.get("onnx2torch").convert(artifact, options).model
+
+            class Negated(torch.nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.inner = inner
+
+                def forward(self, *xs):
+                    return -self.inner(*xs)
+
+            return Artifact("torch", Negated(), artifact.input_names)
+
+
+    converters.register(NegatingConverter())
+    pytest_plugins = ["harness.plugin"]
+''')
+
+SUITE = textwrap.dedent('''
+    import pytest
+    from harness.spec import LayerSpec
+
+
+    @pytest.mark.parametrize("units", [1, 2, 3, 4])
+    def test_dense(parity, units):
+        parity.check(LayerSpec("Dense", {"units": units}, ((2, 3),), seed=units))
+
+
+    def test_add(parity):
+        parity.check(LayerSpec("Add", {}, ((1, 4), (1, 4)), seed=5))
+''')
+
+
+@pytest.fixture
+def suite(pytester):
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_suite=SUITE)
+    return pytester
+
+
+def _records(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_two_workers_write_one_report(suite):
+    result = suite.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider",
+        "--parity-paths", "keras>tf2onnx>negating",
+    )
+    result.assert_outcomes(failed=5)  # every case fails: the torch leg is negated
+    reports = suite.path / "reports"
+    records = _records(reports / "results.jsonl")
+    runs = [r for r in records if r["record"] == "run"]
+    results = [r for r in records if r["record"] == "result"]
+    assert {r["shard"] for r in runs} == {"gw0", "gw1"}
+    assert len({r["run_id"] for r in records}) == 1
+    assert len(results) == 5 * 2  # five cases, two legs each
+    assert {r["shard"] for r in results} == {"gw0", "gw1"}
+    by_leg = {}
+    for r in results:
+        by_leg.setdefault(r["leg"], set()).add(r["verdict"])
+    assert by_leg == {"keras>tf2onnx": {"pass"}, "keras>tf2onnx>negating": {"fail"}}
+    failing = [r for r in results if r["verdict"] == "fail"]
+    assert all(r["blame"] == "negating" for r in failing)
+    assert all(r["metrics"]["max_abs"] > 0 and r["repro"].startswith("parity repro ")
+               for r in failing)
+    assert "leg keras>tf2onnx>negating (stage negating" in result.stdout.str()
+
+    junit = ET.parse(reports / "junit.xml").getroot()
+    assert len(junit.findall(".//testcase")) == len(results)
+    assert len(junit.findall(".//failure")) == len(failing)
+    html = (reports / "parity.html").read_text()
+    assert "keras&gt;tf2onnx&gt;negating" in html or "keras>tf2onnx>negating" in html
+    assert not (reports / ".shards").exists() or not any((reports / ".shards").iterdir())
+
+
+def test_an_unknown_converter_is_a_usage_error(suite):
+    result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--parity-paths", "keras>nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown converter 'nope'*"])
+
+
+def test_report_none_writes_nothing(suite):
+    result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--parity-report", "none",
+                                        "-k", "add")
+    result.assert_outcomes(passed=1)
+    assert not (suite.path / "reports").exists()
+
+
+def test_a_rerun_keeps_the_previous_results_for_the_trend(suite):
+    suite.runpytest_subprocess("-p", "no:cacheprovider", "-k", "add")
+    suite.runpytest_subprocess("-p", "no:cacheprovider", "-k", "add")
+    reports = suite.path / "reports"
+    current, previous = _records(reports / "results.jsonl"), _records(reports / "results.previous.jsonl")
+    assert current[0]["run_id"] != previous[0]["run_id"]
