@@ -1,0 +1,101 @@
+"""`parity mat2torch MODEL.mat -o model.pt` and `parity mat inspect MODEL.mat`.
+
+`add_commands(subparsers)` adds both to an argparse subparsers object; each sets
+`func(args) -> int` (the exit code). Errors in the input file print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from harness.mat.errors import MatImportError
+
+
+def add_commands(subparsers) -> None:
+    convert = subparsers.add_parser(
+        "mat2torch",
+        help="import a MATLAB .mat network and write it as a PyTorch archive",
+        description=(
+            "Import a MatConvNet (SimpleNN/DagNN) or parity.dlt/1 .mat network and write it "
+            "as a torch.export archive (load with torch.export.load(open(path, 'rb')).module(); "
+            "no parity import needed) or, with --format torchscript, as a TorchScript archive (load "
+            "with torch.jit.load(path))."),
+    )
+    convert.add_argument("model", help="the .mat file")
+    convert.add_argument("-o", "--output", required=True, help="the archive to write")
+    convert.add_argument("--format", choices=["export", "torchscript"], default="export",
+                         help="archive kind (default: export)")
+    convert.add_argument("--input-shape", action="append", default=None, metavar="N,C,H,W",
+                         help="example input shape in PyTorch layout, once per network "
+                              "input (default: from the file, or C from the first conv and "
+                              "64x64)")
+    convert.set_defaults(func=run_mat2torch)
+
+    mat = subparsers.add_parser("mat", help="MATLAB .mat network tools")
+    mat_commands = mat.add_subparsers(dest="mat_command", metavar="COMMAND")
+    mat_commands.required = True
+    inspect = mat_commands.add_parser("inspect", help="list a .mat network's layers and "
+                                      "whether each is supported")
+    inspect.add_argument("model", help="the .mat file")
+    inspect.set_defaults(func=run_inspect)
+
+
+def _shapes(values: list[str] | None):
+    if not values:
+        return None
+    try:
+        return [tuple(int(v) for v in value.split(",")) for value in values]
+    except ValueError as error:
+        raise MatImportError(f"--input-shape must be comma-separated integers: {values}") \
+            from error
+
+
+def run_mat2torch(args: argparse.Namespace) -> int:
+    from harness.mat import load_network
+    from harness.mat.builder import build_module, run_checked
+    from harness.mat.save import save_module
+    from harness.mat.shapes import example_shapes
+
+    try:
+        network = load_network(args.model)
+        module = build_module(network)
+        shapes = _shapes(args.input_shape) or example_shapes(network)
+        if shapes is None:
+            raise MatImportError("the file does not declare its input size; pass "
+                                 "--input-shape N,C,H,W", path=args.model)
+        import torch
+
+        run_checked(module, [torch.zeros(*shape) for shape in shapes], network.source)
+        save_module(module, args.output, shapes, kind=args.format)
+    except MatImportError as error:
+        print(f"parity mat2torch: error: {error}", file=sys.stderr)
+        return 2
+    for note in network.notes:
+        print(f"note: {note}")
+    print(f"wrote {args.output} ({args.format}; {len(network.layers)} layers, example input "
+          f"{' '.join('x'.join(map(str, s)) for s in shapes)})")
+    return 0
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    from harness.mat import inspect
+
+    try:
+        print(inspect(args.model))
+    except MatImportError as error:
+        print(f"parity mat inspect: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry (`python -m harness.mat.cli ...`) until `parity` wires these in."""
+    parser = argparse.ArgumentParser(prog="parity")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
