@@ -92,6 +92,73 @@ def cmd_repro(args: argparse.Namespace) -> int:
     return 1 if case.failures else 0
 
 
+def cmd_golden_verify(args: argparse.Namespace) -> int:
+    from harness import golden
+
+    recovered = golden.recover(args.root)
+    if recovered:
+        print(f"parity: {recovered}")
+    store, problems = golden.verify(args.root, deep=not args.quick)
+    for problem in problems:
+        print(f"{args.root}/{problem.file}: {problem.message}")
+    if store is not None:
+        bad = {p.case_id for p in problems}
+        print(f"{len(store.cases)} cases, {len(store.cases) - len(bad)} verified, "
+              f"{len(problems)} problems")
+    return 1 if problems else 0
+
+
+def cmd_golden_list(args: argparse.Namespace) -> int:
+    from harness import golden
+
+    golden.recover(args.root)
+    try:
+        store = golden.read_manifest(args.root)
+    except golden.GoldenError as exc:
+        print(f"parity: {exc}", file=sys.stderr)
+        return 2
+    by_kind: dict[str, int] = {}
+    for case_id in sorted(store.cases):
+        try:
+            spec = json.loads((args.root / golden.CASES / case_id / "spec.json").read_text())
+            kind = spec.get("kind", "?")
+        except (OSError, json.JSONDecodeError):
+            kind = "<unreadable spec.json>"
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+        if args.verbose:
+            print(f"{case_id}  {kind}")
+    for kind, count in sorted(by_kind.items()):
+        print(f"{count:5d}  {kind}")
+    print(f"{len(store.cases)} cases, {len(by_kind)} kinds")
+    return 0
+
+
+def cmd_golden_update(args: argparse.Namespace) -> int:
+    from harness.frameworks import prepare_imports
+
+    prepare_imports()
+    from harness.golden_update import corpus, update
+    from harness.tolerance import TolerancePolicy
+
+    specs = corpus(args.per_kind, args.kind or None)
+    policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
+
+    def progress(number, total, spec):
+        if args.verbose:
+            print(f"[{number}/{total}] {spec.case_id} {spec.describe()}", flush=True)
+
+    summary = update(args.root, specs, accept_changes=args.accept_changes, policy=policy,
+                     progress=progress)
+    for line in summary.lines():
+        print(line)
+    if summary.changed and not summary.written:
+        print("parity: expected outputs changed; the store was left as it was. Review the "
+              "metrics above and re-run with --accept-changes to take them.")
+        return 1
+    print(f"wrote {args.root}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parity", description=__doc__)
     parser.add_argument("--version", action="version", version=f"parity {__version__}")
@@ -110,12 +177,43 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("-v", "--verbose", action="store_true", help="print failure messages")
     repro.set_defaults(func=cmd_repro)
 
-    for module in ("harness.report.cli", "harness.mat.cli"):
-        try:
-            __import__(module, fromlist=["add_commands"]).add_commands(commands)
-        except ImportError as exc:  # an optional part whose dependencies are missing
-            print(f"parity: {module} unavailable: {exc}", file=sys.stderr)
+    golden_parser = commands.add_parser("golden", help="the golden store: verify, update, list")
+    golden_commands = golden_parser.add_subparsers(dest="golden_command", required=True)
+    for name, func, text in (
+        ("verify", cmd_golden_verify, "check the manifest and that every file is intact"),
+        ("update", cmd_golden_update, "regenerate the store from the source framework"),
+        ("list", cmd_golden_list, "the stored cases by layer kind"),
+    ):
+        sub = golden_commands.add_parser(name, help=text)
+        sub.add_argument("--root", type=Path, default=Path("golden"), help="the store (golden/)")
+        sub.add_argument("-v", "--verbose", action="store_true")
+        sub.set_defaults(func=func)
+        if name == "verify":
+            sub.add_argument("--quick", action="store_true",
+                             help="checksums only; do not load every tensor and model")
+        if name == "update":
+            sub.add_argument("--per-kind", type=int, default=8, help="cases per layer kind")
+            sub.add_argument("--kind", action="append", default=[],
+                             help="only these kinds (repeatable)")
+            sub.add_argument("--accept-changes", action="store_true",
+                             help="take changed expected outputs instead of stopping")
+
+    from harness.report.cli import add_commands as add_report_commands
+
+    add_report_commands(commands, domains=_attribute_domains)
+    try:
+        from harness.mat.cli import add_commands as add_mat_commands
+    except ImportError as exc:  # scipy/h5py/torch missing: the .mat path is an optional extra
+        print(f"parity: the mat commands are unavailable ({exc})", file=sys.stderr)
+    else:
+        add_mat_commands(commands)
     return parser
+
+
+def _attribute_domains() -> dict:
+    from harness import registry
+
+    return {k.name: k.attribute_domains for k in registry.kinds()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,12 +134,23 @@ class Harness:
         except SourceError as exc:
             return self._known_source_failure(spec, exc)
         timing = {"build": time.perf_counter() - started}
+        return self._run_paths(spec, {source.format: source}, inputs, reference, timing)
+
+    def replay(self, spec: LayerSpec, inputs: list[np.ndarray], expected: list[np.ndarray],
+               stored: dict[str, Artifact]) -> CaseResult:
+        """Runs the legs reachable from stored artifacts (keyed by the leg that made them)
+        against stored expected outputs; no source framework is involved."""
+        return self._run_paths(spec, dict(stored), inputs, expected, {})
+
+    def _run_paths(self, spec, artifacts, inputs, reference, timing) -> CaseResult:
         # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
-        artifacts: dict[str, Artifact | BaseException] = {source.format: source}
         results: dict[str, LegResult] = {}
         for path in self.paths:
             upstream: LegResult | None = None
             for leg_name, stage in zip(path.legs(), path.stages):
+                parent = leg_name.rsplit(">", 1)[0]
+                if leg_name not in artifacts and parent not in artifacts:
+                    break  # replaying: nothing stored to start this path from
                 if leg_name not in results:
                     leg = self._leg(spec, path, leg_name, stage, artifacts, inputs, reference)
                     results[leg_name] = _attribute(leg, upstream)
@@ -165,6 +176,8 @@ class Harness:
         converter = get(stage)
         runner_name = self.runner(converter.target).name
         base = {"path": path.name, "leg": leg_name, "stage": stage, "runner": runner_name}
+        if isinstance(artifacts.get(leg_name), Artifact):  # stored by the golden store
+            return self._run_and_compare(spec, base, artifacts[leg_name], inputs, reference, {})
         parent = artifacts.get(leg_name.rsplit(">", 1)[0])
         if not isinstance(parent, Artifact):
             artifacts[leg_name] = RuntimeError("upstream stage failed")
@@ -186,7 +199,10 @@ class Harness:
             ))
         artifacts[leg_name] = artifact
         timing["convert"] = time.perf_counter() - t0
+        return self._run_and_compare(spec, base, artifact, inputs, reference, timing)
 
+    def _run_and_compare(self, spec, base, artifact, inputs, reference, timing) -> LegResult:
+        runner_name, leg_name = base["runner"], base["leg"]
         t1 = time.perf_counter()
         try:
             outputs = self.runner(artifact.format).run(artifact, inputs)

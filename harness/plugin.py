@@ -54,6 +54,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="device of the PyTorch and onnxruntime legs")
     group.addoption("--parity-opset", type=int, default=None, metavar="N",
                     help="ONNX opset the converters target (default 17)")
+    group.addoption("--golden-update", action="store_true",
+                    help="regenerate the golden store from the source framework before the "
+                         "run, taking changed expected outputs (like --force-regen)")
 
 
 class ParitySession:
@@ -117,6 +120,26 @@ class ParitySession:
         )
         self._buffer.append((spec.case_id, records, bool(case.failures)))
         return case
+
+    def replay(self, case):
+        """Replays one golden case's downstream legs and records them; returns the CaseResult."""
+        from harness.frameworks import versions
+        from harness.results import result_records
+
+        drift = case.drift(versions())
+        result = self.harness.replay(case.spec, case.inputs, case.expected,
+                                     case.stored_artifacts())
+        if drift:
+            note = ", ".join(f"{p} {old} -> {new}" for p, (old, new) in drift.items())
+            for leg in result.failures:
+                leg.message += f"\n(expected outputs made with other versions: {note})"
+        records = result_records(
+            result, run_id=self.run_id, shard=self.shard, device=self.device,
+            test=self.current_test, hypothesis=None,
+            golden={"provenance": case.provenance, "drift": drift},
+        )
+        self._buffer.append((case.case_id, records, bool(result.failures)))
+        return result
 
     def check(self, spec):
         """Runs and records one case; fails the test if any leg fails."""
@@ -182,6 +205,21 @@ def pytest_configure(config: pytest.Config) -> None:
         except ImportError:
             pass
     config.stash[STASH_KEY] = ParitySession(config)
+    if config.getoption("golden_update") and getattr(config, "workerinput", None) is None:
+        _update_golden(config)
+
+
+def _update_golden(config: pytest.Config) -> None:
+    from harness import golden
+    from harness.golden_update import corpus, update
+
+    session = config.stash[STASH_KEY]
+    summary = update(golden.default_root(), corpus(8), accept_changes=True,
+                     policy=session.policy)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    for line in ["parity golden update:", *summary.lines()]:
+        if reporter is not None:
+            reporter.write_line(line)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -83,7 +83,8 @@ def _family(kind: str) -> str:
 
 
 def result_records(case: CaseResult, *, run_id: str, shard: str, device: str, test: str | None,
-                   hypothesis: dict[str, Any] | None) -> list[dict[str, Any]]:
+                   hypothesis: dict[str, Any] | None,
+                   golden: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     spec = case.spec
     common = {
         "record": "result",
@@ -101,6 +102,8 @@ def result_records(case: CaseResult, *, run_id: str, shard: str, device: str, te
         "repro": f"parity repro {spec.case_id}",
         "time": now(),
     }
+    if golden is not None:
+        common["golden"] = golden
     return [{**common, **_leg_fields(leg, case.timing)} for leg in case.legs]
 
 

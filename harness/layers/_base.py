@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -33,14 +34,24 @@ BOOLS_FALSE_FIRST = [False, True]
 
 
 def keras_activation(name: str) -> Any:
+    return _gelu_tanh() if name == "gelu_tanh" else name
+
+
+@functools.cache
+def _gelu_tanh():
     import keras
 
-    if name == "gelu_tanh":
-        def gelu_tanh(x):
-            return keras.activations.gelu(x, approximate=True)
+    # Registered, so that a saved model using it loads with safe_mode (no lambda).
+    @keras.saving.register_keras_serializable(package="parity", name="gelu_tanh")
+    def gelu_tanh(x):
+        return keras.activations.gelu(x, approximate=True)
 
-        return gelu_tanh
-    return name
+    return gelu_tanh
+
+
+def register_custom_objects() -> None:
+    """Makes the activations parity defines known to Keras' loader."""
+    _gelu_tanh()
 
 
 def resolve_activation(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from harness import known_issues, registry
 from harness.strategies import layer_specs
 
+pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
+
 KINDS = registry.names()
 
 

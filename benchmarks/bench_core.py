@@ -1,0 +1,121 @@
+"""Cases per second: the harness' loop against a bare script doing the same conversions.
+
+Both sides take the same fixed cases (``harness.strategies.sample``, derandomised), build the
+same Keras models and run the same legs of ``keras>tf2onnx>onnx2torch``. The bare side calls
+tf2onnx, onnxruntime and onnx2torch directly and compares nothing; the harness side is what
+a suite runs for each case: ``Harness.run`` (conversion, runs, comparison, known-issue
+judging) plus the result records written to JSONL. Rounds alternate between the two so that
+drift in the machine's speed hits both alike.
+
+    python benchmarks/bench_core.py [--per-kind 4] [--rounds 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.frameworks import prepare_imports
+
+prepare_imports()
+
+import numpy as np  # noqa: E402
+
+from harness import registry  # noqa: E402
+from harness.inputs import make_inputs  # noqa: E402
+from harness.keras_source import build_model  # noqa: E402
+from harness.pipeline import Harness  # noqa: E402
+from harness.results import ResultWriter, result_records  # noqa: E402
+from harness.strategies import sample  # noqa: E402
+
+
+def bare_case(spec) -> None:
+    """The conversions and runs alone, as a user's one-off script would do them."""
+    import onnx2torch
+    import onnxruntime as ort
+    import tensorflow as tf
+    import tf2onnx
+    import torch
+
+    inputs = make_inputs(spec)
+    model = build_model(spec)
+    model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    signature = [
+        tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=f"input_{i}")
+        for i, t in enumerate(model.inputs)
+    ]
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=17)
+    proto.ir_version = min(proto.ir_version, 10)
+    try:
+        session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+        session.run(None, {i.name: x for i, x in zip(session.get_inputs(), inputs)})
+        module = onnx2torch.convert(proto).eval()
+        with torch.inference_mode():
+            module(*[torch.from_numpy(x) for x in inputs])
+    except Exception:  # a known converter failure costs the bare script its time too
+        pass
+
+
+def harness_case(harness: Harness, writer: ResultWriter, spec) -> None:
+    case = harness.run(spec)
+    writer.write_all(result_records(case, run_id="bench", shard="bench", device="cpu",
+                                    test=None, hypothesis=None))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-kind", type=int, default=4, help="cases per layer kind")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = parser.parse_args()
+
+    t0 = time.perf_counter()
+    specs = [spec for kind in registry.names() for spec in sample(kind, args.per_kind)]
+    draw_s = time.perf_counter() - t0
+    harness = Harness("keras>tf2onnx>onnx2torch")
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = ResultWriter(Path(tmp) / "bench.jsonl")
+        for spec in specs[: len(registry.names())]:  # warm both paths: tracing, first imports
+            bare_case(spec)
+            harness_case(harness, writer, spec)
+        bare_rates, harness_rates = [], []
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            for spec in specs:
+                bare_case(spec)
+            bare_rates.append(len(specs) / (time.perf_counter() - t))
+            t = time.perf_counter()
+            for spec in specs:
+                harness_case(harness, writer, spec)
+            harness_rates.append(len(specs) / (time.perf_counter() - t))
+        writer.close()
+
+    bare, ours = statistics.median(bare_rates), statistics.median(harness_rates)
+    figures = {
+        "cases": len(specs),
+        "rounds": args.rounds,
+        "bare_cases_per_s": round(bare, 3),
+        "harness_cases_per_s": round(ours, 3),
+        "harness_cost_ratio": round(bare / ours, 3),
+        "hypothesis_draw_ms_per_case": round(1000 * draw_s / len(specs), 2),
+        "bare_rounds": [round(r, 3) for r in bare_rates],
+        "harness_rounds": [round(r, 3) for r in harness_rates],
+        "numpy": np.__version__,
+    }
+    print(f"{len(specs)} cases x {args.rounds} rounds, keras>tf2onnx>onnx2torch")
+    print(f"  bare conversions : {bare:6.2f} cases/s")
+    print(f"  parity harness   : {ours:6.2f} cases/s")
+    print(f"  harness cost     : {bare / ours:6.3f}x the bare script's time per case")
+    print(f"  Hypothesis draws : {figures['hypothesis_draw_ms_per_case']} ms per case (not in the loop)")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

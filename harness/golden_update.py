@@ -1,0 +1,145 @@
+"""Regenerating the golden store from the source framework (needs TensorFlow).
+
+``update`` draws the corpus (a fixed, derandomised sample of every registered kind plus the
+minimal spec of every known issue), builds each case's expected outputs with Keras and its
+ONNX artifact with tf2onnx, and writes a complete new store next to the old one. A case
+whose expected outputs moved beyond the tolerance policy is a *change*: it is listed with its
+metrics and the update stops, old store intact, unless changes are accepted. Cases that did
+not move keep their old files, so a pull request shows only what really changed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import golden, known_issues, registry
+from harness.compare import compare
+from harness.converters import ConvertOptions, get
+from harness.frameworks import versions
+from harness.pipeline import Harness, SourceError
+from harness.spec import LayerSpec
+from harness.strategies import sample
+from harness.tolerance import TolerancePolicy
+
+PROVENANCE_PACKAGES = ("tensorflow", "keras", "tf2onnx", "onnx", "numpy")
+
+
+@dataclass
+class UpdateSummary:
+    added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    changed: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (case id, why)
+    written: bool = False
+
+    def lines(self) -> list[str]:
+        out = [f"added {len(self.added)}, unchanged {len(self.unchanged)}, "
+               f"changed {len(self.changed)}, removed {len(self.removed)}, "
+               f"skipped {len(self.skipped)}"]
+        for case_id, kind, metrics in self.changed:
+            out.append(f"  changed {case_id} {kind}: max_abs {metrics.get('max_abs', 0):.3g} "
+                       f"at {metrics.get('max_abs_index')}, max_rel {metrics.get('max_rel', 0):.3g}, "
+                       f"mismatch {metrics.get('mismatch_fraction', 0):.1%}")
+        for case_id in self.removed:
+            out.append(f"  removed {case_id} (no longer drawn)")
+        for case_id, why in self.skipped:
+            out.append(f"  skipped {case_id}: {why}")
+        return out
+
+
+def corpus(per_kind: int, kinds: list[str] | None = None) -> list[LayerSpec]:
+    chosen = kinds or registry.names()
+    specs = [spec for kind in chosen for spec in sample(kind, per_kind)]
+    specs += [issue.minimal for issue in known_issues.load()
+              if issue.minimal is not None and issue.minimal.kind in chosen]
+    return list({spec.case_id: spec for spec in specs}.values())
+
+
+def _provenance(spec: LayerSpec, options: ConvertOptions, onnx_error: str | None) -> dict:
+    installed = versions()
+    return {
+        "source": "keras",
+        "source_leg": golden.SOURCE_LEG,
+        "versions": {p: installed[p] for p in PROVENANCE_PACKAGES if p in installed},
+        "opset": options.opset,
+        "device": "cpu",
+        "seed": spec.seed,
+        "created": golden.now(),
+        "onnx_error": onnx_error,
+    }
+
+
+def _same_outputs(old: golden.GoldenCase, expected, policy: TolerancePolicy):
+    if len(old.expected) != len(expected):
+        return False, {"outputs": len(expected), "previous_outputs": len(old.expected)}
+    for before, after in zip(old.expected, expected):
+        tolerance = policy.for_case(old.spec.kind, "keras", "cpu", old.spec.dtype, old.spec.attrs)
+        result = compare(after, before, tolerance)
+        if not result.passed:
+            return False, result.metrics
+    return True, {}
+
+
+def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
+           policy: TolerancePolicy | None = None, progress=None) -> UpdateSummary:
+    from harness.layers._base import register_custom_objects
+
+    register_custom_objects()
+    policy = policy or TolerancePolicy()
+    golden.recover(root)
+    previous = golden.read_manifest(root) if (root / golden.MANIFEST).is_file() else None
+    new_root = root.with_name(root.name + ".new")
+    if new_root.exists():
+        shutil.rmtree(new_root)
+    (new_root / golden.CASES).mkdir(parents=True)
+    harness = Harness("keras>tf2onnx", policy=policy, known_issues=[])
+    options = harness.options
+    summary = UpdateSummary()
+    manifest: dict[str, dict[str, str]] = {}
+    for number, spec in enumerate(specs, 1):
+        if progress:
+            progress(number, len(specs), spec)
+        try:
+            source, inputs, expected = harness.build_source(spec)
+        except SourceError as exc:
+            summary.skipped.append((spec.case_id, f"the source fails: {str(exc).splitlines()[0]}"))
+            continue
+        old = None
+        if previous is not None and spec.case_id in previous.cases:
+            try:
+                old = golden.load_case(previous, spec.case_id)
+            except golden.GoldenError:
+                old = None  # corrupt before the update: regenerate it
+        if old is not None:
+            same, metrics = _same_outputs(old, expected, policy)
+            if same:
+                shutil.copytree(old.folder, new_root / golden.CASES / spec.case_id)
+                manifest[spec.case_id] = dict(previous.cases[spec.case_id])
+                summary.unchanged.append(spec.case_id)
+                continue
+            summary.changed.append((spec.case_id, spec.kind, metrics))
+        else:
+            summary.added.append(spec.case_id)
+        onnx_model, onnx_error = None, None
+        try:
+            onnx_model = get("tf2onnx").convert(source, options).model
+        except Exception as exc:  # a converter bug: the case is kept without its ONNX
+            onnx_error = f"{type(exc).__name__}: {exc}"
+        manifest[spec.case_id] = golden.write_case(
+            new_root, spec, inputs, expected, _provenance(spec, options, onnx_error),
+            keras_model=source.model, onnx_model=onnx_model,
+        )
+    if previous is not None:
+        summary.removed = sorted(set(previous.cases) - set(manifest))
+    if summary.changed and not accept_changes:
+        shutil.rmtree(new_root, ignore_errors=True)
+        return summary
+    golden.write_manifest(new_root, manifest)
+    golden.swap_in(root, new_root)
+    summary.written = True
+    return summary
+
