@@ -1,4 +1,4 @@
-"""The ``parity`` command."""
+"""parity: conformance suites and numerical parity checks for model converters."""
 
 from __future__ import annotations
 
@@ -65,14 +65,30 @@ def _find_spec(case_id: str, sources: list[Path]):
     return None, None
 
 
+def _find_golden_spec(case_id: str, root: Path):
+    from harness import golden
+    from harness.spec import LayerSpec, SpecError
+
+    path = root / golden.CASES / case_id / "spec.json"
+    if not path.is_file():
+        return None, None
+    try:
+        return LayerSpec.from_json(json.loads(path.read_text())), {}
+    except (json.JSONDecodeError, SpecError) as exc:
+        print(f"parity: {path}: {exc}", file=sys.stderr)
+        return None, None
+
+
 def cmd_repro(args: argparse.Namespace) -> int:
     from harness.frameworks import prepare_imports
 
     sources = [Path(p) for p in args.results] or [Path("reports/results.jsonl")]
     spec, record = _find_spec(args.case_id, sources)
     if spec is None:
-        print(f"parity: case {args.case_id} is in none of {', '.join(map(str, sources))}",
-              file=sys.stderr)
+        spec, record = _find_golden_spec(args.case_id, args.golden)
+    if spec is None:
+        print(f"parity: case {args.case_id} is in none of {', '.join(map(str, sources))} "
+              f"nor in the golden store {args.golden}", file=sys.stderr)
         return 2
     prepare_imports()
     from harness.pipeline import Harness
@@ -172,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("case_id")
     repro.add_argument("--results", action="append", default=[], metavar="FILE",
                        help="results JSONL to look the case up in (default reports/results.jsonl)")
+    repro.add_argument("--golden", type=Path, default=Path("golden"),
+                       help="golden store to look the case up in when no results have it")
     repro.add_argument("--paths", default=None, help="conversion paths (default: the recorded one)")
     repro.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     repro.add_argument("-v", "--verbose", action="store_true", help="print failure messages")

@@ -25,12 +25,26 @@ TRACKED_PACKAGES = (
 )
 
 
+# Settings TensorFlow reads once, at import; prepare_imports sets them unless the user has.
+TENSORFLOW_ENVIRONMENT = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+# Recorded with every run, set or not: oneDNN (TF's default CPU kernels) is the reference's
+# engine unless TF_ENABLE_ONEDNN_OPTS=0; see README "The reference".
+RECORDED_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")
+
+
 def prepare_imports() -> None:
-    """Import torch and torchvision before anything imports TensorFlow.
+    """Sets TensorFlow's environment and imports torch and torchvision before anything
+    imports TensorFlow.
 
     In one process, TensorFlow imported first makes the later torchvision import abort the
     process (LLVM: "inconsistency in registered CommandLine options"); the other order works.
     """
+    import os
+
+    for name, value in TENSORFLOW_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     for name in ("torch", "torchvision"):
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)

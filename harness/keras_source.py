@@ -11,6 +11,47 @@ from harness.inputs import draw_weight, weight_rng
 from harness.spec import LayerSpec
 
 
+def channels_last_twin(spec: LayerSpec) -> tuple[LayerSpec, tuple[int, ...]] | None:
+    """For a channels_first convolution: the same case in channels_last, and the permutation
+    that takes the channels_first input to the twin's input.
+
+    TensorFlow on the CPU has no trustworthy channels_first convolution: oneDNN's returns
+    wrong values for some shapes (a 1x1 Conv2D on a (1, 1, 1, 2) input is off by 0.93) and
+    the other kernels refuse NCHW. The twin computes the layer's documented semantics
+    through the NHWC path; Keras' kernels have the same layout in both data formats.
+    """
+    if spec.attrs.get("data_format") != "channels_first":
+        return None
+    kind = registry.get(spec.kind)
+    wrapped_conv = spec.kind == "TimeDistributed" and "Conv" in str(spec.attrs.get("layer", ""))
+    if kind.family != "conv" and not wrapped_conv:
+        return None
+    rank = len(spec.input_shapes[0])
+    lead = 2 if wrapped_conv else 1  # batch, and time for TimeDistributed
+    perm = (*range(lead), *range(lead + 1, rank), lead)
+    twin = LayerSpec(
+        kind=spec.kind,
+        attrs={**spec.attrs, "data_format": "channels_last"},
+        input_shapes=tuple(tuple(s[i] for i in perm) for s in spec.input_shapes),
+        dtype=spec.dtype,
+        seed=spec.seed,
+    )
+    return twin, perm
+
+
+def twin_reference(model, spec: LayerSpec, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The reference outputs computed by the channels_last twin, in the case's own layout."""
+    found = channels_last_twin(spec)
+    if found is None:
+        return None
+    twin_spec, perm = found
+    twin = build_model(twin_spec)
+    twin.set_weights(model.get_weights())
+    outputs = run_keras(twin, [np.ascontiguousarray(x.transpose(perm)) for x in inputs])
+    back = np.argsort(perm)
+    return [np.ascontiguousarray(y.transpose(back)) if y.ndim == len(perm) else y for y in outputs]
+
+
 def layer_name(kind: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", kind).lower()
 

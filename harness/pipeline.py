@@ -19,7 +19,7 @@ from harness.compare import Comparison, Tolerance, compare
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.inputs import make_inputs
 from harness.runners import runner_for
-from harness.spec import LayerSpec
+from harness.spec import LayerSpec, canonical_json
 from harness.tolerance import TolerancePolicy
 
 FAILING = ("fail", "error")
@@ -56,7 +56,8 @@ class CaseResult:
 
     @property
     def failures(self) -> list[LegResult]:
-        return [leg for leg in self.legs if leg.verdict in FAILING]
+        # An xpass fails too, as a strict xfail does: the known-issue entry is stale.
+        return [leg for leg in self.legs if leg.verdict in (*FAILING, "xpass")]
 
     def failure_message(self) -> str:
         lines = [f"parity: {len(self.failures)} leg(s) failed for case {self.spec.case_id}"]
@@ -66,11 +67,14 @@ class CaseResult:
             lines.append(
                 f"leg {leg.leg} (stage {leg.stage}, runner {leg.runner}{blame}): {leg.category}"
             )
-            lines.append(leg.message)
+            if leg.verdict == "xpass":
+                lines.append(f"known issue {leg.known_issue['id']} no longer reproduces here: "
+                             f"narrow or remove its entry in harness/known_issues.toml "
+                             f"({leg.known_issue['url']})")
+            else:
+                lines.append(leg.message)
         lines.append("")
         lines.append(f"case: {self.spec.describe()}")
-        from harness.spec import canonical_json
-
         lines.append(f"spec: {canonical_json(self.spec.to_json())}")
         lines.append(f"reproduce: parity repro {self.spec.case_id}")
         return "\n".join(lines)
@@ -114,27 +118,54 @@ class Harness:
         return self._runners[fmt]
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
-        from harness.keras_source import build_model, run_keras
+        source, inputs, reference, _ = self._build_source(spec)
+        return source, inputs, reference
+
+    def _build_source(self, spec: LayerSpec):
+        """The source artifact, its inputs and the reference outputs; plus, where the case
+        has a channels_last twin, the native outputs to check the source itself with."""
+        from harness.keras_source import build_model, run_keras, twin_reference
 
         inputs = make_inputs(spec)
         try:
             model = build_model(spec)
-            reference = run_keras(model, inputs)
+            native = run_keras(model, inputs)
+            twin = twin_reference(model, spec, inputs)
         except Exception as exc:
             raise SourceError(
                 f"cannot build the Keras source of {spec.describe()}: {exc}"
             ) from exc
+        reference = native if twin is None else twin
+        _check_plausible(spec, reference)
         names = [f"input_{i}" for i in range(len(inputs))]
-        return Artifact("keras", model, names), inputs, reference
+        return Artifact("keras", model, names), inputs, reference, (None if twin is None else native)
+
+    def _source_leg(self, spec: LayerSpec, native, reference) -> LegResult:
+        """The source's own channels_first execution against its channels_last twin."""
+        source = self.paths[0].source
+        base = {"path": self.paths[0].name, "leg": source, "stage": source, "runner": source}
+        tolerance = self.policy.for_case(spec.kind, source, self.device, spec.dtype, spec.attrs)
+        worst = _worst(self._compare_outputs(native, reference, tolerance))
+        leg = LegResult(**base, verdict="pass" if worst.passed else "fail",
+                        category=worst.category, message=worst.message, metrics=worst.metrics,
+                        tolerance=tolerance)
+        if not worst.passed:
+            leg.blame = source
+            leg.message = ("the source's channels_first output differs from the same layer "
+                           "computed channels_last (the reference):\n" + leg.message)
+        return self._judge(spec, leg)
 
     def run(self, spec: LayerSpec) -> CaseResult:
         started = time.perf_counter()
         try:
-            source, inputs, reference = self.build_source(spec)
+            source, inputs, reference, native = self._build_source(spec)
         except SourceError as exc:
             return self._known_source_failure(spec, exc)
         timing = {"build": time.perf_counter() - started}
-        return self._run_paths(spec, {source.format: source}, inputs, reference, timing)
+        result = self._run_paths(spec, {source.format: source}, inputs, reference, timing)
+        if native is not None:
+            result.legs.insert(0, self._source_leg(spec, native, reference))
+        return result
 
     def replay(self, spec: LayerSpec, inputs: list[np.ndarray], expected: list[np.ndarray],
                stored: dict[str, Artifact]) -> CaseResult:
@@ -251,6 +282,29 @@ class Harness:
                 leg.known_issue = issue.to_json()
                 return leg
         return leg
+
+
+# Inputs are bounded by 2 * INPUT_BOUND and weights scaled by their fan-in, so one layer's
+# outputs stay far below this; beyond it the source returned memory it never wrote.
+PLAUSIBLE_MAGNITUDE = 1e6
+
+
+def _check_plausible(spec: LayerSpec, reference: list[np.ndarray]) -> None:
+    for i, output in enumerate(reference):
+        values = np.asarray(output, dtype=np.float64)
+        if values.size == 0:
+            continue
+        if not np.isfinite(values).all():
+            where = np.argwhere(~np.isfinite(values))[0].tolist()
+            raise SourceError(f"the Keras source of {spec.describe()} produced a non-finite "
+                              f"value in output {i} at {where} from finite, bounded inputs")
+        largest = float(np.abs(values).max())
+        if largest > PLAUSIBLE_MAGNITUDE:
+            where = np.unravel_index(int(np.abs(values).argmax()), values.shape)
+            raise SourceError(
+                f"the Keras source of {spec.describe()} produced implausible values "
+                f"(|y| = {largest:.3g} in output {i} at {list(map(int, where))}) from inputs "
+                f"bounded by 8: its output cannot serve as the reference")
 
 
 DIVERGED = ("fail", "error", "xfail")

@@ -195,7 +195,6 @@ def pytest_configure(config: pytest.Config) -> None:
         # Two workers on two cores: one thread each, or they fight over the cores.
         for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
             os.environ.setdefault(var, "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     prepare_imports()
     if getattr(config, "workerinput", None) is not None:
         try:

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from harness.frameworks import versions
+from harness.frameworks import RECORDED_ENVIRONMENT, versions
 from harness.pipeline import CaseResult, LegResult
 
 RUN_SCHEMA = "parity.run/1"
@@ -66,6 +66,7 @@ def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[
         "gpu": gpu_model() if device == "cuda" else None,
         "device": device,
         "versions": versions(),
+        "environment": {k: os.environ.get(k) for k in RECORDED_ENVIRONMENT},
         "opset": opset,
         "paths": paths,
         "hypothesis": hypothesis,

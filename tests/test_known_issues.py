@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from harness import known_issues
@@ -75,3 +76,48 @@ def test_an_unknown_upstream_failure_is_blamed_upstream_but_still_fails():
     upstream = _attribute(_leg("keras>tf2onnx", "fail"), None)
     downstream = _attribute(_leg("keras>tf2onnx>onnx2torch", "fail"), upstream)
     assert downstream.verdict == "fail" and downstream.blame == "tf2onnx"
+
+
+def test_a_strict_entry_that_no_longer_reproduces_fails_as_xpass():
+    pytest.importorskip("tensorflow")
+    from harness.pipeline import Harness, ParityFailure
+
+    stale = KnownIssue(id="stale", url="https://example.invalid/1", reason="fixed long ago",
+                       legs="keras>*", attrs={"activation": "relu"})
+    case = Harness("keras>tf2onnx", known_issues=[stale]).run(RELU)
+    assert [leg.verdict for leg in case.legs] == ["xpass"]
+    with pytest.raises(ParityFailure, match="known issue stale no longer reproduces"):
+        case.check()
+
+
+STRIDED_DILATED = LayerSpec(
+    "Conv2D", {"filters": 1, "kernel_size": [2, 2], "strides": [2, 2], "dilation_rate": [2, 2]},
+    ((1, 6, 6, 1),),
+)
+
+
+def test_a_known_source_failure_is_the_cases_xfail_and_an_unknown_one_raises():
+    pytest.importorskip("tensorflow")
+    from harness.pipeline import Harness, SourceError
+
+    source_bug = KnownIssue(id="src", url="https://example.invalid/2", reason="Keras refuses it",
+                            legs="keras", category="source_error",
+                            message="not supported in conjunction with")
+    case = Harness("keras>tf2onnx", known_issues=[source_bug]).run(STRIDED_DILATED)
+    assert [(leg.leg, leg.verdict, leg.category) for leg in case.legs] == [
+        ("keras", "xfail", "source_error")]
+    assert case.legs[0].known_issue["id"] == "src"
+    with pytest.raises(SourceError, match="cannot build the Keras source of Conv2D"):
+        Harness("keras>tf2onnx", known_issues=[]).run(STRIDED_DILATED)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.array([[1.0, -4.4e30]], np.float32), "implausible values"),
+    (np.array([[1.0, np.nan]], np.float32), "non-finite value"),
+])
+def test_an_implausible_reference_is_a_source_error(bad, message):
+    from harness.pipeline import SourceError, _check_plausible
+
+    with pytest.raises(SourceError, match=message):
+        _check_plausible(RELU, [np.zeros(2, np.float32), bad])
+    _check_plausible(RELU, [np.full((2, 2), 1e5, np.float32)])  # large but plausible

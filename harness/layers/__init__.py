@@ -1,4 +1,19 @@
 """Layer families. Importing this package registers every kind; a new family is one file
-here and one line below."""
+here and one name in the import below."""
 
-from harness.layers import conv, core, merging, normalization, pooling, reshaping  # noqa: F401
+from harness.layers import (  # noqa: F401
+    activations,
+    attention,
+    conv,
+    core,
+    merging,
+    merging_more,
+    normalization,
+    normalization_more,
+    pooling,
+    preprocessing,
+    recurrent,
+    reshaping,
+    reshaping_more,
+    wrappers,
+)

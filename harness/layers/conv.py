@@ -84,63 +84,53 @@ DEPTHWISE_DOMAINS = {
 }
 
 
-def _draw_depthwise(pick: Picker):
-    kernel = per_axis(pick, "kernel_size", 2)
-    # DepthwiseConv2D, unlike Conv2D, accepts strides and dilation together.
-    strides = per_axis(pick, "strides", 2)
-    dilation = per_axis(pick, "dilation_rate", 2)
-    data_format = pick("data_format")
-    spatial = draw_spatial(pick, 2, [(k - 1) * d + 1 for k, d in zip(kernel, dilation)])
-    attrs = {
-        "kernel_size": kernel,
-        "strides": strides,
-        "padding": pick("padding"),
-        "depth_multiplier": pick("depth_multiplier"),
-        "dilation_rate": dilation,
-        "use_bias": pick("use_bias"),
-        "activation": pick("activation"),
-        "data_format": data_format,
-    }
-    return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
+def _draw_depthwise_like(rank: int, separable: bool):
+    """Depthwise convolutions, and separable ones which add a pointwise conv with ``filters``."""
+
+    def draw(pick: Picker):
+        kernel = per_axis(pick, "kernel_size", rank)
+        if rank == 2 and not separable:
+            # DepthwiseConv2D, unlike the other kinds, accepts strides and dilation together.
+            strides = per_axis(pick, "strides", rank)
+            dilation = per_axis(pick, "dilation_rate", rank)
+        else:
+            strides, dilation = _strides_and_dilation(pick, rank)
+        data_format = pick("data_format")
+        spatial = draw_spatial(pick, rank, [(k - 1) * d + 1 for k, d in zip(kernel, dilation)])
+        attrs = {
+            **({"filters": pick("filters")} if separable else {}),
+            "kernel_size": kernel,
+            "strides": strides,
+            "padding": pick("padding"),
+            "depth_multiplier": pick("depth_multiplier"),
+            "dilation_rate": dilation,
+            "use_bias": pick("use_bias"),
+            "activation": pick("activation"),
+            "data_format": data_format,
+        }
+        return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
+
+    return draw
 
 
-register(
-    LayerKind(
-        name="DepthwiseConv2D",
-        family="conv",
-        domains=DEPTHWISE_DOMAINS,
-        draw=_draw_depthwise,
+# Keras 3 accepts padding="causal" for Conv1D only, not for the depthwise/separable kinds.
+for _rank in (1, 2):
+    register(
+        LayerKind(
+            name=f"DepthwiseConv{_rank}D",
+            family="conv",
+            domains=DEPTHWISE_DOMAINS,
+            draw=_draw_depthwise_like(_rank, separable=False),
+        )
     )
-)
-
-
-def _draw_separable(pick: Picker):
-    kernel = per_axis(pick, "kernel_size", 2)
-    strides, dilation = _strides_and_dilation(pick, 2)
-    data_format = pick("data_format")
-    spatial = draw_spatial(pick, 2, [(k - 1) * d + 1 for k, d in zip(kernel, dilation)])
-    attrs = {
-        "filters": pick("filters"),
-        "kernel_size": kernel,
-        "strides": strides,
-        "padding": pick("padding"),
-        "depth_multiplier": pick("depth_multiplier"),
-        "dilation_rate": dilation,
-        "use_bias": pick("use_bias"),
-        "activation": pick("activation"),
-        "data_format": data_format,
-    }
-    return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
-
-
-register(
-    LayerKind(
-        name="SeparableConv2D",
-        family="conv",
-        domains={**DEPTHWISE_DOMAINS, "filters": CONV_DOMAINS["filters"]},
-        draw=_draw_separable,
+    register(
+        LayerKind(
+            name=f"SeparableConv{_rank}D",
+            family="conv",
+            domains={**DEPTHWISE_DOMAINS, "filters": CONV_DOMAINS["filters"]},
+            draw=_draw_depthwise_like(_rank, separable=True),
+        )
     )
-)
 
 TRANSPOSE_DOMAINS = {
     **{k: v for k, v in CONV_DOMAINS.items() if k != "groups"},
@@ -148,38 +138,42 @@ TRANSPOSE_DOMAINS = {
 }
 
 
-def _draw_transpose(pick: Picker):
-    kernel = per_axis(pick, "kernel_size", 2)
-    strides, dilation = _strides_and_dilation(pick, 2)
-    padding = pick("padding")
-    # Keras requires output_padding < stride on every axis; None lets Keras infer it.
-    output_padding = pick("output_padding")
-    if output_padding is not None:
-        output_padding = [
-            pick("output_padding", [p for p in TRANSPOSE_DOMAINS["output_padding"][1:] if p < s])
-            for s in strides
-        ]
-    data_format = pick("data_format")
-    spatial = draw_spatial(pick, 2, [1, 1])
-    attrs = {
-        "filters": pick("filters"),
-        "kernel_size": kernel,
-        "strides": strides,
-        "padding": padding,
-        "output_padding": output_padding,
-        "dilation_rate": dilation,
-        "use_bias": pick("use_bias"),
-        "activation": pick("activation"),
-        "data_format": data_format,
-    }
-    return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
+def _draw_transpose(rank: int):
+    def draw(pick: Picker):
+        kernel = per_axis(pick, "kernel_size", rank)
+        strides, dilation = _strides_and_dilation(pick, rank)
+        padding = pick("padding")
+        # Keras requires output_padding < stride on every axis; None lets Keras infer it.
+        output_padding = pick("output_padding")
+        if output_padding is not None:
+            output_padding = [
+                pick("output_padding", [p for p in TRANSPOSE_DOMAINS["output_padding"][1:] if p < s])
+                for s in strides
+            ]
+        data_format = pick("data_format")
+        spatial = draw_spatial(pick, rank, [1] * rank, slack=4 if rank < 3 else 2)
+        attrs = {
+            "filters": pick("filters"),
+            "kernel_size": kernel,
+            "strides": strides,
+            "padding": padding,
+            "output_padding": output_padding,
+            "dilation_rate": dilation,
+            "use_bias": pick("use_bias"),
+            "activation": pick("activation"),
+            "data_format": data_format,
+        }
+        return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
+
+    return draw
 
 
-register(
-    LayerKind(
-        name="Conv2DTranspose",
-        family="conv",
-        domains=TRANSPOSE_DOMAINS,
-        draw=_draw_transpose,
+for _rank in (1, 2, 3):
+    register(
+        LayerKind(
+            name=f"Conv{_rank}DTranspose",
+            family="conv",
+            domains=TRANSPOSE_DOMAINS,
+            draw=_draw_transpose(_rank),
+        )
     )
-)

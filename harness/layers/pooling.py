@@ -1,4 +1,4 @@
-"""Pooling: Max/AveragePooling1D/2D and the 2-D global poolings."""
+"""Pooling: Max/AveragePooling1D/2D/3D and the global poolings in 1, 2 and 3 dimensions."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _draw_pool(rank: int):
 
 
 for _op in ("Max", "Average"):
-    for _rank in (1, 2):
+    for _rank in (1, 2, 3):
         register(
             LayerKind(
                 name=f"{_op}Pooling{_rank}D",
@@ -53,19 +53,23 @@ GLOBAL_DOMAINS = {
 }
 
 
-def _draw_global(pick: Picker):
-    data_format = pick("data_format")
-    spatial = draw_spatial(pick, 2, [1, 1])
-    attrs = {"data_format": data_format, "keepdims": pick("keepdims")}
-    return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
+def _draw_global(rank: int):
+    def draw(pick: Picker):
+        data_format = pick("data_format")
+        spatial = draw_spatial(pick, rank, [1] * rank, slack=2 if rank == 3 else 4)
+        attrs = {"data_format": data_format, "keepdims": pick("keepdims")}
+        return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
+
+    return draw
 
 
 for _op in ("Average", "Max"):
-    register(
-        LayerKind(
-            name=f"Global{_op}Pooling2D",
-            family="pooling",
-            domains=GLOBAL_DOMAINS,
-            draw=_draw_global,
+    for _rank in (1, 2, 3):
+        register(
+            LayerKind(
+                name=f"Global{_op}Pooling{_rank}D",
+                family="pooling",
+                domains=GLOBAL_DOMAINS,
+                draw=_draw_global(_rank),
+            )
         )
-    )

@@ -1,0 +1,54 @@
+"""The reference itself: the channels_last twin that stands in for TensorFlow's unreliable
+channels_first convolutions on the CPU."""
+
+import numpy as np
+import pytest
+
+from harness.keras_source import channels_last_twin
+from harness.spec import LayerSpec
+
+CONV_CF = LayerSpec(
+    "Conv2D", {"filters": 3, "kernel_size": [3, 2], "strides": [2, 1], "padding": "same",
+               "dilation_rate": [1, 1], "groups": 1, "use_bias": True, "activation": "relu",
+               "data_format": "channels_first"},
+    ((2, 2, 5, 4),), seed=3,
+)
+
+
+def test_only_channels_first_convolutions_get_a_twin():
+    twin, perm = channels_last_twin(CONV_CF)
+    assert twin.attrs["data_format"] == "channels_last"
+    assert twin.input_shapes == ((2, 5, 4, 2),) and perm == (0, 2, 3, 1)
+    last = LayerSpec("Conv2D", {**CONV_CF.attrs, "data_format": "channels_last"}, ((2, 5, 4, 2),))
+    assert channels_last_twin(last) is None
+    pool = LayerSpec("MaxPooling2D", {"pool_size": [2, 2], "data_format": "channels_first"},
+                     ((1, 2, 4, 4),))
+    assert channels_last_twin(pool) is None  # Keras itself transposes pooling inputs
+
+
+def test_time_distributed_conv_twin_keeps_batch_and_time():
+    spec = LayerSpec("TimeDistributed", {"layer": "Conv2D", "filters": 2, "kernel_size": [1, 1],
+                                         "data_format": "channels_first"}, ((1, 3, 2, 4, 5),))
+    twin, perm = channels_last_twin(spec)
+    assert perm == (0, 1, 3, 4, 2)
+    assert twin.input_shapes == ((1, 3, 4, 5, 2),)
+
+
+def test_the_twin_reference_matches_an_independent_convolution():
+    pytest.importorskip("tensorflow")
+    torch = pytest.importorskip("torch")
+    from harness.inputs import make_inputs
+    from harness.keras_source import build_model, twin_reference
+
+    model = build_model(CONV_CF)
+    x = make_inputs(CONV_CF)[0]
+    (reference,) = twin_reference(model, CONV_CF, [x])
+    kernel, bias = (w.numpy() for w in model.weights)
+    # TF 'same': rows (5, kernel 3, stride 2) pad 2 in all, one above and one below; columns
+    # (4, kernel 2, stride 1) pad 1, on the right.
+    padded = torch.nn.functional.pad(torch.from_numpy(x), (0, 1, 1, 1))
+    expected = torch.nn.functional.conv2d(
+        padded, torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy()), torch.from_numpy(bias),
+        stride=(2, 1)).relu().numpy()
+    assert reference.shape == expected.shape
+    np.testing.assert_allclose(reference, expected, rtol=1e-5, atol=1e-5)
