@@ -6,7 +6,9 @@ Layout (``golden/``)::
     cases/<case id>/spec.json     the spec (parity.spec/1)
     cases/<case id>/provenance.json   versions, opset, device, seed, date, known issues
     cases/<case id>/inputs.npz    input_0, input_1, ...
-    cases/<case id>/expected.npz  output_0, ... as the source framework computed them
+    cases/<case id>/expected.npz  output_0, ... the reference outputs (see README "The reference")
+    cases/<case id>/native.npz    the source's own outputs, only where they differ from the
+                                  reference (a channels_first convolution TensorFlow gets wrong)
     cases/<case id>/model.keras   the source artifact (loaded with safe_mode)
     cases/<case id>/model.onnx    the artifact of the first ONNX stage (absent if it failed)
 
@@ -63,6 +65,7 @@ class GoldenCase:
     inputs: list[np.ndarray]
     expected: list[np.ndarray]
     has_onnx: bool
+    native: list[np.ndarray] | None = None
 
     @property
     def folder(self) -> Path:
@@ -218,6 +221,8 @@ def load_case(store: Store, case_id: str, verify: bool = True) -> GoldenCase:
         inputs=_load_npz(folder / "inputs.npz", "input_"),
         expected=_load_npz(folder / "expected.npz", "output_"),
         has_onnx=(folder / "model.onnx").is_file(),
+        native=(_load_npz(folder / "native.npz", "output_")
+                if (folder / "native.npz").is_file() else None),
     )
 
 
@@ -290,7 +295,8 @@ def _write_json(path: Path, data: Any) -> None:
 
 def write_case(store_root: Path, spec: LayerSpec, inputs: list[np.ndarray],
                expected: list[np.ndarray], provenance: dict[str, Any],
-               keras_model=None, onnx_model=None) -> dict[str, str]:
+               keras_model=None, onnx_model=None,
+               native: list[np.ndarray] | None = None) -> dict[str, str]:
     folder = store_root / CASES / spec.case_id
     folder.mkdir(parents=True, exist_ok=True)
     if keras_model is not None:
@@ -303,6 +309,8 @@ def write_case(store_root: Path, spec: LayerSpec, inputs: list[np.ndarray],
     _write_json(folder / "provenance.json", provenance)
     np.savez(folder / "inputs.npz", **{f"input_{i}": x for i, x in enumerate(inputs)})
     np.savez(folder / "expected.npz", **{f"output_{i}": y for i, y in enumerate(expected)})
+    if native is not None:
+        np.savez(folder / "native.npz", **{f"output_{i}": y for i, y in enumerate(native)})
     if onnx_model is not None:
         (folder / "model.onnx").write_bytes(onnx_model.SerializeToString())
     return {p.name: sha256(p) for p in sorted(folder.iterdir())}

@@ -128,7 +128,7 @@ class ParitySession:
 
         drift = case.drift(versions())
         result = self.harness.replay(case.spec, case.inputs, case.expected,
-                                     case.stored_artifacts())
+                                     case.stored_artifacts(), case.native)
         if drift:
             note = ", ".join(f"{p} {old} -> {new}" for p, (old, new) in drift.items())
             for leg in result.failures:

@@ -117,6 +117,7 @@ def _leg_fields(leg: LegResult, case_timing: dict[str, float]) -> dict[str, Any]
         "leg": leg.leg,
         "stage": leg.stage,
         "blame": leg.blame,
+        "note": leg.note or None,
         "runner": leg.runner,
         "verdict": leg.verdict,
         "failure": failure,

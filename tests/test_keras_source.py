@@ -52,3 +52,26 @@ def test_the_twin_reference_matches_an_independent_convolution():
         stride=(2, 1)).relu().numpy()
     assert reference.shape == expected.shape
     np.testing.assert_allclose(reference, expected, rtol=1e-5, atol=1e-5)
+
+
+SEPARABLE_CF = LayerSpec(
+    "SeparableConv1D", {"filters": 2, "kernel_size": [1], "strides": [2], "padding": "valid",
+                        "depth_multiplier": 1, "dilation_rate": [1], "use_bias": True,
+                        "activation": "linear", "data_format": "channels_first"},
+    ((1, 1, 3),),
+)
+
+
+def test_a_source_that_disagrees_with_itself_is_blamed_and_faithful_legs_pass():
+    """Keras builds a wrong graph for this channels_first SeparableConv1D; tf2onnx converts
+    that graph faithfully. The source leg fails, the converter legs pass with a note."""
+    pytest.importorskip("tensorflow")
+    from harness.pipeline import Harness
+
+    case = Harness("keras>tf2onnx>onnx2torch", known_issues=[]).run(SEPARABLE_CF)
+    source, onnx_leg, torch_leg = case.legs
+    assert (source.leg, source.verdict, source.blame) == ("keras", "fail", "keras")
+    assert "differs from the same layer computed channels_last" in source.message
+    for leg in (onnx_leg, torch_leg):
+        assert leg.verdict == "pass"
+        assert "reproduced the source's graph" in leg.note

@@ -38,7 +38,18 @@ CONFTEST = textwrap.dedent('''
             return Artifact("torch", Negated(), artifact.input_names)
 
 
+    class CrashingConverter:
+        name = "crashing"
+        source = "onnx"
+        target = "torch"
+        packages = ()
+
+        def convert(self, artifact, options):
+            raise RuntimeError("converter exploded on node <b>conv</b>")
+
+
     converters.register(NegatingConverter())
+    converters.register(CrashingConverter())
     pytest_plugins = ["harness.plugin"]
 ''')
 
@@ -98,6 +109,44 @@ def test_two_workers_write_one_report(suite):
     html = (reports / "parity.html").read_text()
     assert "keras&gt;tf2onnx&gt;negating" in html or "keras>tf2onnx>negating" in html
     assert not (reports / ".shards").exists() or not any((reports / ".shards").iterdir())
+
+
+def test_the_report_of_a_real_run_in_a_browser(suite):
+    """Passes, failures and errors from a real run: the page shows them and filters them."""
+    from tests.report.test_browser import CHROMIUM, SCREENSHOTS, open_report, visible_kinds
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no system Chromium at {CHROMIUM}")
+    result = suite.runpytest_subprocess(
+        "-n", "2", "-p", "no:cacheprovider",
+        "--parity-paths", "keras>tf2onnx>negating,keras>tf2onnx>crashing",
+    )
+    result.assert_outcomes(failed=5)
+    report = suite.path / "reports" / "parity.html"
+    verdicts = {json.loads(line).get("verdict") for line in
+                (suite.path / "reports" / "results.jsonl").read_text().splitlines()}
+    assert {"pass", "fail", "error"} <= verdicts
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=["--headless", "--no-sandbox", "--disable-gpu"])
+        for opened in open_report(browser, report):
+            page = opened.page
+            assert page.locator("#verdict").inner_text() == "FAIL"
+            assert sorted(visible_kinds(page)) == ["Add", "Dense"]
+            matrix = page.locator("#matrix").inner_text()
+            for leg in ("keras>tf2onnx", "keras>tf2onnx>negating", "keras>tf2onnx>crashing"):
+                assert leg in matrix
+            page.fill("#f-kind", "add")
+            assert visible_kinds(page) == ["Add"]
+            page.fill("#f-kind", "")
+            assert "converter exploded on node <b>conv</b>" in page.content().replace(
+                "&lt;", "<").replace("&gt;", ">")
+            assert page.locator("b", has_text="conv").count() == 0  # escaped, not markup
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "real-run.png"), full_page=False)
+            opened.assert_clean()
+        browser.close()
 
 
 def test_an_unknown_converter_is_a_usage_error(suite):
