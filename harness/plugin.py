@@ -69,7 +69,11 @@ class ParitySession:
 
         self.config = config
         self.worker = getattr(config, "workerinput", {}).get("workerid")
-        self.run_id = getattr(config, "workerinput", {}).get("parity_run_id") or new_run_id()
+        workerinput = getattr(config, "workerinput", {})
+        self.run_id = workerinput.get("parity_run_id") or new_run_id()
+        # A worker's own argv is xdist's, not the user's: the controller passes its command.
+        self.command = workerinput.get("parity_command") or " ".join(
+            shlex.quote(a) for a in ["pytest", *sys.argv[1:]])
         self.shard = self.worker or "main"
         self.device = config.getoption("parity_device")
         self.opset = config.getoption("parity_opset") or DEFAULT_OPSET
@@ -157,7 +161,7 @@ class ParitySession:
             self._writer.write(run_record(
                 run_id=self.run_id, shard=self.shard, device=self.device, opset=self.opset,
                 paths=[p.name for p in self.paths], hypothesis=self.hypothesis_info(),
-                command=" ".join(shlex.quote(a) for a in ["pytest", *sys.argv[1:]]),
+                command=self.command,
             ))
         return self._writer
 
@@ -224,7 +228,9 @@ def _update_golden(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
     """pytest-xdist: every worker writes under the controller's run id."""
-    node.workerinput["parity_run_id"] = node.config.stash[STASH_KEY].run_id
+    session = node.config.stash[STASH_KEY]
+    node.workerinput["parity_run_id"] = session.run_id
+    node.workerinput["parity_command"] = session.command
 
 
 @pytest.fixture(scope="session")
@@ -255,7 +261,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     try:
         written = write_reports(parity_session.report_dir, sorted(shard_dir.glob("*.jsonl")),
-                                command=" ".join(shlex.quote(a) for a in ["pytest", *sys.argv[1:]]))
+                                command=parity_session.command)
     except Exception as exc:  # the report must never hide the test outcome
         warnings.warn(f"parity: could not write the reports: {exc!r}", stacklevel=1)
         return

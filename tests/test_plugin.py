@@ -90,6 +90,7 @@ def test_two_workers_write_one_report(suite):
     runs = [r for r in records if r["record"] == "run"]
     results = [r for r in records if r["record"] == "result"]
     assert {r["shard"] for r in runs} == {"gw0", "gw1"}
+    assert all("--parity-paths 'keras>tf2onnx>negating'" in r["command"] for r in runs)
     assert len({r["run_id"] for r in records}) == 1
     assert len(results) == 5 * 2  # five cases, two legs each
     assert {r["shard"] for r in results} == {"gw0", "gw1"}
