@@ -474,6 +474,11 @@ def _leg_detail(record: dict[str, Any]) -> str:
         link = f'<a href="{text(url)}" rel="noopener noreferrer">{label}</a>' if url else label
         raw = "" if url or not issue.get("url") else f" <code>{text(issue['url'])}</code>"
         info.append(f"<h4>known issue</h4><p>{link}{raw}: {text(issue.get('reason', ''))}</p>")
+    blame = record.get("blame")
+    if blame and blame != record.get("stage"):
+        info.append(f"<p>diverged upstream, at stage <code>{text(blame)}</code></p>")
+    if record.get("note"):
+        info.append(f'<p class="small">{text(record["note"])}</p>')
     if metrics:
         info.append(f'<p class="small">{_output_checks(metrics)}</p>')
     info.append(_outputs(record))
@@ -521,6 +526,13 @@ def _case(case: Case, anchor: str) -> str:
         ("hypothesis", f"profile {hyp.get('profile')}, seed {hyp.get('seed')}" if hyp else None),
         ("time", first.get("time")),
     ]
+    golden = _dict(first.get("golden"))
+    if golden:
+        made_with = _dict(_dict(golden.get("provenance")).get("versions"))
+        facts.append(("golden, made with", ", ".join(f"{k} {v}" for k, v in made_with.items())))
+        drift = _dict(golden.get("drift"))
+        facts.append(("drift", ", ".join(f"{k} {v[0]} → {v[1]}" for k, v in drift.items()
+                                         if isinstance(v, list) and len(v) == 2) or "none"))
     fact_html = "".join(f"<dt>{k}</dt><dd>{text(v)}</dd>" for k, v in facts if v not in (None, ""))
     details = "".join(_leg_detail(r) for r in case.records)
     return (
@@ -623,6 +635,28 @@ def _data(results: Results, verdict: str) -> str:
     return f'<script type="application/json" id="parity-data">{json_for_script(data)}</script>'
 
 
+def _golden(results: Results) -> str:
+    """Golden replays: how many, and which were made with other framework versions."""
+    replays = {r["case_id"]: _dict(r.get("golden")) for r in results.results if r.get("golden")}
+    if not replays:
+        return ""
+    drifted: dict[str, int] = {}
+    for golden in replays.values():
+        for package, change in sorted(_dict(golden.get("drift")).items()):
+            if isinstance(change, list) and len(change) == 2:
+                label = f"{package} {change[0]} → {change[1]}"
+                drifted[label] = drifted.get(label, 0) + 1
+    if drifted:
+        items = "".join(f"<li>{text(label)}: {count} cases</li>" for label, count in
+                        sorted(drifted.items()))
+        body = (f'<p class="warn">Expected outputs made with other versions than the ones '
+                f"installed (golden version → installed):</p><ul>{items}</ul>")
+    else:
+        body = '<p class="muted">Every replayed case was made with the installed versions.</p>'
+    return (f'<section id="golden"><h2>Golden replay</h2><p>{len(replays)} stored cases '
+            f"replayed against their stored expected outputs.</p>{body}</section>")
+
+
 def render_html(
     results: Results,
     previous: Results | Iterable[Mapping[str, Any]] | None = None,
@@ -647,6 +681,7 @@ def render_html(
         + _header(results, verdict, command)
         + _problems(results)
         + _environments(results)
+        + _golden(results)
         + _summary(results)
         + _trend(trend, anchors)
         + _cases(cases, anchors)

@@ -216,3 +216,23 @@ def test_kinds_not_run_are_listed_once(tmp_path: Path, records: list[dict]) -> N
     page = page_of(tmp_path, records, domains=documented)
     assert "Documented kinds with no case in these results (1): Conv3D" in page
     assert "<b>Conv3D</b>" not in page
+
+
+def test_golden_replays_show_their_provenance_and_drift() -> None:
+    from harness.report import Results, render_html
+
+    def record(case_id: str, drift: dict) -> dict:
+        return {
+            "record": "result", "case_id": case_id, "kind": "Dense", "leg": "keras>tf2onnx",
+            "path": "keras>tf2onnx>onnx2torch", "stage": "tf2onnx", "verdict": "pass",
+            "spec": {"kind": "Dense"}, "blame": None, "note": "<i>reproduced the graph</i>",
+            "golden": {"provenance": {"versions": {"tensorflow": "2.20.0"}}, "drift": drift},
+        }
+
+    results = Results(runs=[], results=[record("a" * 16, {"tensorflow": ["2.20.0", "2.21.0"]}),
+                                        record("b" * 16, {})])
+    page = render_html(results)
+    assert "2 stored cases replayed" in page
+    assert "tensorflow 2.20.0 → 2.21.0: 1 cases" in page
+    assert "golden, made with" in page and "tensorflow 2.20.0" in page
+    assert "&lt;i&gt;reproduced the graph&lt;/i&gt;" in page and "<i>reproduced" not in page
