@@ -235,7 +235,23 @@ def pytest_configure_node(node) -> None:
 
 @pytest.fixture(scope="session")
 def parity(request: pytest.FixtureRequest) -> ParitySession:
-    return request.config.stash[STASH_KEY]
+    session = request.config.stash[STASH_KEY]
+    if session.device == "cuda":
+        reason = cuda_unavailable()
+        if reason:
+            pytest.skip(f"--parity-device cuda: {reason}")
+    return session
+
+
+def cuda_unavailable() -> str | None:
+    """Why the CUDA legs cannot run here, or None when they can."""
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    if not torch.cuda.is_available():
+        return "no CUDA device (torch.cuda.is_available() is False)"
+    return None
 
 
 @pytest.hookimpl(wrapper=True)

@@ -156,6 +156,18 @@ def test_an_unknown_converter_is_a_usage_error(suite):
     result.stderr.fnmatch_lines(["*unknown converter 'nope'*"])
 
 
+def test_cuda_legs_skip_with_a_reason_without_a_gpu(suite):
+    from harness.plugin import cuda_unavailable
+
+    reason = cuda_unavailable()
+    if reason is None:
+        pytest.skip("this machine has a CUDA device")
+    result = suite.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--parity-device", "cuda",
+                                        "--parity-report", "none", "-k", "add")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([f"*--parity-device cuda: {reason}*"])
+
+
 def test_report_none_writes_nothing(suite):
     result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--parity-report", "none",
                                         "-k", "add")
