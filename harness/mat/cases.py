@@ -5,7 +5,13 @@ expected output from `harness.mat.reference` (MATLAB semantics in NumPy).
 
 An image spec is `{"input": [H, W, C], "batch": N, "seed": s, "merge": None | {...},
 "layers": [{"kind": ..., attributes}]}`; `merge` puts two 3×3 convolutions on the input,
-joined by a `sum` or a channel `concat` (DAG formats only), before `layers`.
+joined by a `sum` or a channel `concat` (DAG formats only), before `layers`. DLT specs also
+hold `"normalization": None | {"mode": "zerocenter" | "zscore", "per": "pixel" | "channel"}`
+(the image input layer's Normalization) and may use the DLT-only kinds `act` (ELU, clipped
+ReLU, swish, GELU, tanh), `layernorm`, `gpool` (global average/max), `flatten`.
+
+A feature spec (`feature_specs`, DLT only) draws FeatureInputLayer (with Normalization) →
+FullyConnected → activation → LayerNormalization (over C) → FullyConnected.
 """
 
 from __future__ import annotations
@@ -48,6 +54,11 @@ def image_specs(draw, fmt: str) -> dict[str, Any]:
         spec["merge"] = {"kind": kind, "filters": [first, second]}
         channels = first if kind == "sum" else first + second
     kinds = ["conv", "pool", "relu", "sigmoid", "lrn", "bnorm", "dropout", "convt"]
+    if fmt == DLT:  # Deep Learning Toolbox only: activations and layer normalisation
+        kinds += ["act", "layernorm"]
+        spec["normalization"] = draw(st.one_of(st.none(), st.fixed_dictionaries({
+            "mode": st.sampled_from(["zerocenter", "zscore"]),
+            "per": st.sampled_from(["pixel", "channel"])})))
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(kinds))
         layer = _draw_layer(draw, kind, fmt, height, width, channels)
@@ -55,8 +66,17 @@ def image_specs(draw, fmt: str) -> dict[str, Any]:
             continue
         spec["layers"].append(layer)
         height, width, channels = output_size(layer, height, width, channels)
-    if fmt == DLT and draw(st.booleans()):
-        spec["layers"].append({"kind": "fc", "outputs": draw(st.integers(1, 5))})
+    if fmt == DLT:
+        head = draw(st.sampled_from(["fc", "flatten", "gpool", "none"]))
+        if head == "gpool":
+            spec["layers"].append({"kind": "gpool",
+                                   "method": draw(st.sampled_from(["avg", "max"]))})
+        if head == "flatten":
+            spec["layers"].append({"kind": "flatten"})
+        if head == "fc" or (head != "none" and draw(st.booleans())):
+            spec["layers"].append({"kind": "fc", "outputs": draw(st.integers(1, 5))})
+        if draw(st.booleans()):
+            spec["layers"].append({"kind": "softmax"})
     elif draw(st.booleans()):
         spec["layers"].append({"kind": "softmax"})
     return spec
@@ -102,7 +122,26 @@ def _draw_layer(draw, kind, fmt, height, width, channels) -> dict[str, Any] | No
                 "alpha": draw(st.sampled_from([1e-4, 0.05])), "beta": 0.75}
     if kind == "bnorm":
         return {"kind": "bnorm", "eps": draw(st.sampled_from([1e-5, 1e-3]))}
+    if kind == "layernorm":
+        return {"kind": "layernorm", "eps": draw(st.sampled_from([1e-5, 1e-3]))}
+    if kind == "act":
+        return draw(activations())
     return {"kind": kind}
+
+
+def activations() -> st.SearchStrategy[dict[str, Any]]:
+    """A DLT activation layer: ELU (Alpha), clipped ReLU (Ceiling), swish, GELU (Approximation
+    left out, i.e. MATLAB's default 'none', or given), tanh."""
+    return st.one_of(
+        st.builds(lambda a: {"kind": "act", "fn": "elu", "alpha": a},
+                  st.sampled_from([1.0, 0.3, 2.0])),
+        st.builds(lambda c: {"kind": "act", "fn": "clippedrelu", "ceiling": c},
+                  st.sampled_from([0.5, 1.0, 6.0])),
+        st.just({"kind": "act", "fn": "swish"}),
+        st.builds(lambda a: {"kind": "act", "fn": "gelu", "approximation": a},
+                  st.sampled_from([None, "none", "tanh"])),
+        st.just({"kind": "act", "fn": "tanh"}),
+    )
 
 
 def output_size(layer: dict[str, Any], height: int, width: int, channels: int):
@@ -120,6 +159,10 @@ def output_size(layer: dict[str, Any], height: int, width: int, channels: int):
         (kh, kw), (sy, sx), pad = layer["k"], layer["stride"], layer["pad"]
         return ((height + pad[0] + pad[1] - kh) // sy + 1,
                 (width + pad[2] + pad[3] - kw) // sx + 1, channels)
+    if kind == "gpool":
+        return 1, 1, channels
+    if kind == "flatten":  # H×W×C → (H·W·C) features, carried as 1×1×(H·W·C)
+        return 1, 1, height * width * channels
     return height, width, channels
 
 
@@ -141,6 +184,77 @@ def sequence_specs(draw) -> dict[str, Any]:
         "outputs": draw(st.integers(1, 3)),
         "seed": draw(st.integers(0, 2**31 - 1)),
     }
+
+
+@st.composite
+def feature_specs(draw) -> dict[str, Any]:
+    """A DLT feature network: FeatureInputLayer (Normalization 'none' | 'zerocenter' |
+    'zscore', statistics stored C×1 or 1×C) → FullyConnected → activation →
+    [LayerNormalization] → FullyConnected → [Softmax]."""
+    return {
+        "features": draw(st.integers(1, 5)),
+        "hidden": draw(st.integers(1, 5)),
+        "outputs": draw(st.integers(1, 3)),
+        "batch": draw(st.integers(1, 3)),
+        "normalization": draw(st.sampled_from(["none", "zerocenter", "zscore"])),
+        "stats_row": draw(st.booleans()),
+        "activation": draw(activations()),
+        "layernorm": draw(st.booleans()),
+        "eps": draw(st.sampled_from([1e-5, 1e-3])),
+        "softmax": draw(st.booleans()),
+        "seed": draw(st.integers(0, 2**31 - 1)),
+    }
+
+
+def feature_case(spec: dict[str, Any]):
+    """(variables for a parity.dlt/1 file, input C×N, expected output O×N)."""
+    rng = np.random.default_rng(spec["seed"])
+    d, h, o = spec["features"], spec["hidden"], spec["outputs"]
+
+    def normal(*shape, scale=0.5):
+        return (scale * rng.standard_normal(shape)).astype(np.float32)
+
+    stat_shape = (1, d) if spec["stats_row"] else (d, 1)
+    mean = normal(*stat_shape, scale=1.0)
+    std = (0.5 + 1.5 * rng.random(stat_shape)).astype(np.float32)
+    w1, b1 = normal(h, d, scale=1.0), normal(h, 1)
+    scale = (1.0 + normal(h, 1, scale=1.0)).astype(np.float32)
+    offset = normal(h, 1)
+    w2, b2 = normal(o, h, scale=1.0), normal(o, 1)
+    x = rng.standard_normal((d, spec["batch"])).astype(np.float32)
+
+    y = np.asarray(x, dtype=np.float64)
+    mode = spec["normalization"]
+    if mode != "none":
+        y = ref.input_normalization(y, mode, mean, std)
+    y = _activation(ref.fully_connected(y, w1, b1), spec["activation"])
+    if spec["layernorm"]:
+        y = ref.layernorm(y, scale, offset, spec["eps"])
+    y = ref.fully_connected(y, w2, b2)
+    if spec["softmax"]:
+        y = ref.softmax_channels(y, axis=0)
+
+    extra: dict[str, Any] = {}
+    if mode != "none":
+        extra["Mean"] = mean
+    if mode == "zscore":
+        extra["StandardDeviation"] = std
+    layers = [_dlt_layer("features", "FeatureInputLayer", InputSize=_row([d]),
+                         Normalization=mode, **extra),
+              _dlt_layer("fc1", "FullyConnectedLayer", OutputSize=_row([h]),
+                         InputSize=_row([d]), Weights=w1, Bias=b1),
+              _dlt_activation("act", spec["activation"])]
+    if spec["layernorm"]:
+        layers.append(_dlt_layer("layernorm", "LayerNormalizationLayer",
+                                 NumChannels=_row([h]), Scale=scale, Offset=offset,
+                                 Epsilon=_row([spec["eps"]])))
+    layers.append(_dlt_layer("fc2", "FullyConnectedLayer", OutputSize=_row([o]),
+                             InputSize=_row([h]), Weights=w2, Bias=b2))
+    if spec["softmax"]:
+        layers.append(_dlt_layer("softmax", "SoftmaxLayer"))
+    layers.append(_dlt_layer("out", "RegressionOutputLayer"))
+    variables = {"format": "parity.dlt/1", "layers": cell(layers)}  # no connections: series
+    return variables, x, y
 
 
 # --- weights ------------------------------------------------------------------------------
@@ -175,6 +289,9 @@ def materialise(spec: dict[str, Any]) -> list[dict[str, np.ndarray]]:
             weights.append({"gain": normal(channels), "bias": normal(channels),
                             "mean": normal(channels),
                             "var": (0.5 + rng.random(channels)).astype(np.float32)})
+        elif kind == "layernorm":  # per-channel Scale well away from 1 and from each other
+            weights.append({"scale": (1.0 + normal(channels, scale=1.0)).astype(np.float32),
+                            "offset": normal(channels)})
         elif kind == "fc":
             weights.append({"w": normal(layer["outputs"], height * width * channels),
                             "b": normal(layer["outputs"])})
@@ -182,6 +299,19 @@ def materialise(spec: dict[str, Any]) -> list[dict[str, np.ndarray]]:
             weights.append({})
         height, width, channels = output_size(layer, height, width, channels)
     return weights
+
+
+def input_statistics(spec: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """Mean and StandardDeviation of a DLT image input layer with Normalization, H×W×C (per
+    pixel) or 1×1×C (per channel), from the spec's seed (a stream of its own)."""
+    norm = spec.get("normalization")
+    if not norm:
+        return None
+    rng = np.random.default_rng(spec["seed"] + 2)
+    height, width, channels = spec["input"]
+    shape = (height, width, channels) if norm["per"] == "pixel" else (1, 1, channels)
+    return {"mean": rng.standard_normal(shape).astype(np.float32),
+            "std": (0.5 + 1.5 * rng.random(shape)).astype(np.float32)}
 
 
 def input_batch(spec: dict[str, Any]) -> np.ndarray:
@@ -198,6 +328,10 @@ def expected(spec: dict[str, Any], x: np.ndarray) -> np.ndarray:
     """MATLAB's output for `x` (H×W×C×N): H×W×C×N, or O×N after a fully connected layer."""
     weights = list(materialise(spec))
     y = np.asarray(x, dtype=np.float64)
+    stats = input_statistics(spec)
+    if stats is not None:
+        y = ref.input_normalization(y, spec["normalization"]["mode"], stats["mean"],
+                                    stats["std"])
     if spec["merge"]:
         branches = [ref.conv(y, w["w"], w["b"], pad=(1, 1, 1, 1)) for w in weights[:2]]
         weights = weights[2:]
@@ -224,9 +358,32 @@ def expected(spec: dict[str, Any], x: np.ndarray) -> np.ndarray:
         elif kind == "bnorm":
             y = ref.batchnorm(y, w["gain"], w["bias"], w["mean"],
                               np.sqrt(w["var"].astype(np.float64) + layer["eps"]))
+        elif kind == "layernorm":
+            y = ref.layernorm(y, w["scale"], w["offset"], layer["eps"])
+        elif kind == "act":
+            y = _activation(y, layer)
+        elif kind == "gpool":
+            y = ref.global_pool(y, layer["method"])
+        elif kind == "flatten":
+            y = ref.flatten(y)
         elif kind == "fc":
-            y = ref.fully_connected(ref.flatten(y), w["w"], w["b"])
+            y = ref.fully_connected(y if y.ndim == 2 else ref.flatten(y), w["w"], w["b"])
     return y
+
+
+def _activation(y: np.ndarray, layer: dict[str, Any]) -> np.ndarray:
+    fn = layer["fn"]
+    if fn == "elu":
+        return ref.elu(y, layer["alpha"])
+    if fn == "clippedrelu":
+        return ref.clipped_relu(y, layer["ceiling"])
+    if fn == "swish":
+        return ref.swish(y)
+    if fn == "gelu":
+        return ref.gelu(y, layer["approximation"] or "none")
+    if fn == "tanh":
+        return np.tanh(y)
+    raise ValueError(f"no reference for activation {fn!r}")
 
 
 # --- .mat variables per format ------------------------------------------------------------
@@ -336,8 +493,15 @@ def _dlt_layer(name: str, cls: str, **props) -> dict[str, Any]:
 def to_dlt(spec: dict[str, Any]) -> dict[str, Any]:
     weights = materialise(spec)
     height, width, channels = spec["input"]
-    layers = [_dlt_layer("input", "ImageInputLayer", InputSize=_row(spec["input"]),
-                         Normalization="none")]
+    stats = input_statistics(spec)
+    if stats is None:
+        layers = [_dlt_layer("input", "ImageInputLayer", InputSize=_row(spec["input"]),
+                             Normalization="none")]
+    else:
+        mode = spec["normalization"]["mode"]
+        extra = {"StandardDeviation": stats["std"]} if mode == "zscore" else {}
+        layers = [_dlt_layer("input", "ImageInputLayer", InputSize=_row(spec["input"]),
+                             Normalization=mode, Mean=stats["mean"], **extra)]
     connections: list[tuple[str, str]] = []
     current = "input"
 
@@ -442,7 +606,36 @@ def _dlt_item(name: str, layer: dict[str, Any], w: dict[str, Any], channels: int
         return _dlt_layer(name, "FullyConnectedLayer", OutputSize=_row([layer["outputs"]]),
                           InputSize=_row([w["w"].shape[1]]), Weights=w["w"],
                           Bias=w["b"].reshape(-1, 1))
+    if kind == "layernorm":
+        return _dlt_layer(name, "LayerNormalizationLayer", NumChannels=_row([channels]),
+                          Scale=w["scale"].reshape(1, 1, -1),
+                          Offset=w["offset"].reshape(1, 1, -1), Epsilon=_row([layer["eps"]]))
+    if kind == "act":
+        return _dlt_activation(name, layer)
+    if kind == "gpool":
+        cls = "GlobalMaxPooling2DLayer" if layer["method"] == "max" \
+            else "GlobalAveragePooling2DLayer"
+        return _dlt_layer(name, cls)
+    if kind == "flatten":
+        return _dlt_layer(name, "FlattenLayer")
     raise ValueError(f"no DLT layer for kind {kind!r}")
+
+
+def _dlt_activation(name: str, layer: dict[str, Any]) -> dict[str, Any]:
+    fn = layer["fn"]
+    if fn == "elu":
+        return _dlt_layer(name, "ELULayer", Alpha=_row([layer["alpha"]]))
+    if fn == "clippedrelu":
+        return _dlt_layer(name, "ClippedReLULayer", Ceiling=_row([layer["ceiling"]]))
+    if fn == "swish":
+        return _dlt_layer(name, "SwishLayer")
+    if fn == "gelu":
+        extra = {} if layer["approximation"] is None \
+            else {"Approximation": layer["approximation"]}
+        return _dlt_layer(name, "GELULayer", **extra)
+    if fn == "tanh":
+        return _dlt_layer(name, "TanhLayer")
+    raise ValueError(f"no DLT layer for activation {fn!r}")
 
 
 def to_format(spec: dict[str, Any], fmt: str) -> dict[str, Any]:

@@ -174,3 +174,72 @@ def gru(x, wi, wr, bias, h0, reset_gate_mode):
         h = (1 - z) * cand + z * h
         out[:, :, t] = h
     return out
+
+
+# --- Deep Learning Toolbox layers (images H×W×C×N, features C×N) ---------------------------
+
+
+def elu(x, alpha=1.0):
+    """eluLayer: x for x ≥ 0, Alpha·(exp(x) − 1) below."""
+    return np.where(x >= 0, x, alpha * (np.exp(np.minimum(x, 0.0)) - 1.0))
+
+
+def clipped_relu(x, ceiling):
+    """clippedReluLayer: min(max(x, 0), Ceiling)."""
+    return np.minimum(np.maximum(x, 0.0), ceiling)
+
+
+def swish(x):
+    """swishLayer: x · sigmoid(x)."""
+    return x * sigmoid(x)
+
+
+def gelu(x, approximation="none"):
+    """geluLayer: x/2 · (1 + erf(x/√2)) ('none', MATLAB's default) or the tanh approximation
+    x/2 · (1 + tanh(√(2/π) · (x + 0.044715·x³)))."""
+    if approximation == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
+    from scipy.special import erf
+
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def layernorm(x, scale, offset, eps):
+    """layerNormalizationLayer: per observation, mean and (population) variance over all of
+    H, W and C of an H×W×C×N image, or over C of a C×N feature batch; then a per-channel
+    Scale and Offset (1×1×C for images, C×1 for features)."""
+    axes = (0, 1, 2) if x.ndim == 4 else (0,)
+    channel_axis = 2 if x.ndim == 4 else 0
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    shape = [1] * x.ndim
+    shape[channel_axis] = -1
+    gamma = np.asarray(scale, dtype=np.float64).reshape(shape)
+    beta = np.asarray(offset, dtype=np.float64).reshape(shape)
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta
+
+
+def global_pool(x, method):
+    """globalAveragePooling2dLayer / globalMaxPooling2dLayer: H×W×C×N → 1×1×C×N."""
+    return x.max(axis=(0, 1), keepdims=True) if method == "max" \
+        else x.mean(axis=(0, 1), keepdims=True)
+
+
+def input_normalization(x, mode, mean, std=None):
+    """imageInputLayer / featureInputLayer Normalization: 'zerocenter' subtracts Mean,
+    'zscore' subtracts Mean and divides by StandardDeviation. Image statistics are H×W×C
+    (per pixel) or 1×1×C (per channel) and broadcast as stored; feature statistics hold one
+    value per feature."""
+    mean = np.asarray(mean, dtype=np.float64)
+    if x.ndim == 2:  # C×N features: the statistics are per feature, any orientation
+        mean = mean.reshape(-1, 1)
+        std = None if std is None else np.asarray(std, dtype=np.float64).reshape(-1, 1)
+    else:
+        mean = mean.reshape(mean.shape + (1,) * (x.ndim - mean.ndim))
+        std = None if std is None else np.asarray(std, dtype=np.float64).reshape(mean.shape)
+    y = x - mean
+    if mode == "zscore":
+        y = y / std
+    elif mode != "zerocenter":
+        raise ValueError(f"no reference for Normalization {mode!r}")
+    return y
