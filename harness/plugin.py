@@ -8,6 +8,7 @@ process (the main one, or every pytest-xdist worker) appends its records to a sh
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -54,9 +55,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="device of the PyTorch and onnxruntime legs")
     group.addoption("--parity-opset", type=int, default=None, metavar="N",
                     help="ONNX opset the converters target (default 17)")
+    group.addoption("--parity-shard", default=None, metavar="I/N",
+                    help="run only shard I of N (1-based); tests are split by a hash of their "
+                         "node id, the same on every machine; merge with 'parity report --merge'")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        index, total = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--parity-shard {text!r}: expected I/N, e.g. 2/4") from None
+    if not 1 <= index <= total:
+        raise pytest.UsageError(f"--parity-shard {text!r}: I must be between 1 and N")
+    return index, total
+
+
+def in_shard(nodeid: str, index: int, total: int) -> bool:
+    digest = hashlib.sha256(nodeid.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % total == index - 1
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    shard = parse_shard(config.getoption("parity_shard"))
+    if shard is None:
+        return
+    kept = [item for item in items if in_shard(item.nodeid, *shard)]
+    dropped = [item for item in items if not in_shard(item.nodeid, *shard)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 class ParitySession:
@@ -74,7 +106,10 @@ class ParitySession:
         # A worker's own argv is xdist's, not the user's: the controller passes its command.
         self.command = workerinput.get("parity_command") or " ".join(
             shlex.quote(a) for a in ["pytest", *sys.argv[1:]])
-        self.shard = self.worker or "main"
+        self.shard_index = parse_shard(config.getoption("parity_shard"))
+        process = self.worker or "main"
+        self.shard = process if self.shard_index is None else (
+            f"{self.shard_index[0]}/{self.shard_index[1]}:{process}")
         self.device = config.getoption("parity_device")
         self.opset = config.getoption("parity_opset") or DEFAULT_OPSET
         from harness.converters import PathError

@@ -168,6 +168,26 @@ def test_cuda_legs_skip_with_a_reason_without_a_gpu(suite):
     result.stdout.fnmatch_lines([f"*--parity-device cuda: {reason}*"])
 
 
+def _collected(result):
+    return {line.split(" ")[0] for line in result.stdout.lines if "::" in line}
+
+
+def test_shards_split_the_tests_disjointly_and_completely(suite):
+    everything = _collected(suite.runpytest_subprocess("-p", "no:cacheprovider",
+                                                      "--collect-only", "-q"))
+    shards = [_collected(suite.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only",
+                                                    "-q", "--parity-shard", f"{i}/3"))
+              for i in (1, 2, 3)]
+    assert len(everything) == 5
+    assert set().union(*shards) == everything
+    assert sum(len(s) for s in shards) == len(everything)
+    again = _collected(suite.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only",
+                                                  "-q", "--parity-shard", "2/3"))
+    assert again == shards[1]  # the same split on every run and machine
+    bad = suite.runpytest_subprocess("-p", "no:cacheprovider", "--parity-shard", "4/3")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+
+
 def test_report_none_writes_nothing(suite):
     result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--parity-report", "none",
                                         "-k", "add")
