@@ -107,9 +107,9 @@ class ParitySession:
         self.command = workerinput.get("parity_command") or " ".join(
             shlex.quote(a) for a in ["pytest", *sys.argv[1:]])
         self.shard_index = parse_shard(config.getoption("parity_shard"))
-        process = self.worker or "main"
-        self.shard = process if self.shard_index is None else (
-            f"{self.shard_index[0]}/{self.shard_index[1]}:{process}")
+        self.process = self.worker or "main"
+        self.shard = self.process if self.shard_index is None else (
+            f"{self.shard_index[0]}/{self.shard_index[1]}:{self.process}")
         self.device = config.getoption("parity_device")
         self.opset = config.getoption("parity_opset") or DEFAULT_OPSET
         from harness.converters import PathError
@@ -192,7 +192,7 @@ class ParitySession:
         if self._writer is None and self.report_dir is not None:
             from harness.results import ResultWriter, run_record
 
-            self._writer = ResultWriter(self.shard_dir / f"{self.shard}.jsonl")
+            self._writer = ResultWriter(self.shard_dir / f"{self.process}.jsonl")
             self._writer.write(run_record(
                 run_id=self.run_id, shard=self.shard, device=self.device, opset=self.opset,
                 paths=[p.name for p in self.paths], hypothesis=self.hypothesis_info(),

@@ -188,6 +188,29 @@ def test_shards_split_the_tests_disjointly_and_completely(suite):
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
 
 
+def test_sharded_runs_merge_into_one_report(suite):
+    from harness.cli import main
+
+    for i in (1, 2, 3):
+        suite.runpytest_subprocess("-p", "no:cacheprovider", "--parity-shard", f"{i}/3",
+                                   "--parity-report", f"reports/shard-{i}")
+    # A shard that drew no test writes nothing; the merge takes the ones that ran.
+    shard_files = sorted((suite.path / "reports").glob("shard-*/results.jsonl"))
+    assert len(shard_files) >= 2
+    records = [_records(path) for path in shard_files]
+    labels = {r["shard"] for shard in records for r in shard if r["record"] == "run"}
+    assert len(labels) == len(shard_files) and all(label.endswith("/3:main") for label in labels)
+    out = suite.path / "reports" / "merged.html"
+    junit = suite.path / "reports" / "merged.xml"
+    code = main(["report", "--merge", *map(str, shard_files), "-o", str(out),
+                 "--junit", str(junit), "--exit-zero"])
+    assert code == 0
+    cases = {r["case_id"] for shard in records for r in shard if r["record"] == "result"}
+    assert len(cases) == 5
+    testcases = ET.parse(junit).getroot().findall(".//testcase")
+    assert len(testcases) == sum(1 for shard in records for r in shard if r["record"] == "result")
+
+
 def test_report_none_writes_nothing(suite):
     result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--parity-report", "none",
                                         "-k", "add")
