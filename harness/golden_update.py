@@ -76,20 +76,17 @@ def _provenance(spec: LayerSpec, options: ConvertOptions, onnx_error: str | None
     }
 
 
-def _same_outputs(old: golden.GoldenCase, expected, policy: TolerancePolicy):
-    if len(old.expected) != len(expected):
-        return False, {"outputs": len(expected), "previous_outputs": len(old.expected)}
-    for before, after in zip(old.expected, expected):
-        tolerance = policy.for_case(old.spec.kind, "keras", "cpu", old.spec.dtype, old.spec.attrs)
+def _difference(spec: LayerSpec, new, old, policy: TolerancePolicy) -> dict[str, Any] | None:
+    """None when ``new`` matches ``old`` under the policy; else the metrics of the first output
+    that moved."""
+    if len(new) != len(old):
+        return {"outputs": len(new), "previous_outputs": len(old)}
+    tolerance = policy.for_case(spec.kind, "keras", "cpu", spec.dtype, spec.attrs)
+    for after, before in zip(new, old):
         result = compare(after, before, tolerance)
         if not result.passed:
-            return False, result.metrics
-    return True, {}
-
-
-def _same_outputs_as(spec: LayerSpec, a, b, policy: TolerancePolicy) -> bool:
-    tolerance = policy.for_case(spec.kind, "keras", "cpu", spec.dtype, spec.attrs)
-    return len(a) == len(b) and all(compare(x, y, tolerance).passed for x, y in zip(a, b))
+            return result.metrics
+    return None
 
 
 def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
@@ -116,7 +113,7 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
         except SourceError as exc:
             summary.skipped.append((spec.case_id, f"the source fails: {str(exc).splitlines()[0]}"))
             continue
-        if native is not None and _same_outputs_as(spec, native, expected, policy):
+        if native is not None and _difference(spec, native, expected, policy) is None:
             native = None  # the source agreed with its channels_last twin: nothing to keep
         old = None
         if previous is not None and spec.case_id in previous.cases:
@@ -125,7 +122,8 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
             except golden.GoldenError:
                 old = None  # corrupt before the update: regenerate it
         if old is not None:
-            same, metrics = _same_outputs(old, expected, policy)
+            metrics = _difference(spec, expected, old.expected, policy)
+            same = metrics is None
             if same and (old.native is None) != (native is None):
                 metrics = {"note": "the source's own outputs " + (
                     "now differ from the reference (native.npz added)" if native is not None

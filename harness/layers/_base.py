@@ -73,7 +73,7 @@ def channel_shape(batch: int, spatial: list[int], channels: int, data_format: st
     return (batch, *spatial, channels)
 
 
-def draw_spatial(pick: Picker, rank: int, minimum: list[int], slack: int = 4) -> list[int]:
+def draw_spatial(pick: Picker, minimum: list[int], slack: int = 4) -> list[int]:
     """Spatial sizes at least ``minimum`` per axis, shrinking towards the minimum."""
     from hypothesis import strategies as st
 

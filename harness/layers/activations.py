@@ -12,7 +12,7 @@ RANKS = [2, 3, 4]
 
 def _shape(pick: Picker) -> tuple[int, ...]:
     rank = pick("rank")
-    return (pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1)))
+    return (pick("batch"), *draw_spatial(pick, [1] * (rank - 1)))
 
 
 PRELU_DOMAINS = {"shared_axes": [None, [1], [1, 2], [2], [1, 2, 3]], "rank": RANKS, "batch": BATCH}

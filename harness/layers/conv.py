@@ -45,7 +45,7 @@ def _draw_conv(rank: int, paddings: list[str]):
         channels = pick("channels") * groups
         data_format = "channels_last" if padding == "causal" else pick("data_format")
         effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
-        spatial = draw_spatial(pick, rank, effective)
+        spatial = draw_spatial(pick, effective)
         attrs = {
             "filters": filters,
             "kernel_size": kernel,
@@ -96,7 +96,7 @@ def _draw_depthwise_like(rank: int, separable: bool):
         else:
             strides, dilation = _strides_and_dilation(pick, rank)
         data_format = pick("data_format")
-        spatial = draw_spatial(pick, rank, [(k - 1) * d + 1 for k, d in zip(kernel, dilation)])
+        spatial = draw_spatial(pick, [(k - 1) * d + 1 for k, d in zip(kernel, dilation)])
         attrs = {
             **({"filters": pick("filters")} if separable else {}),
             "kernel_size": kernel,
@@ -151,7 +151,7 @@ def _draw_transpose(rank: int):
                 for s in strides
             ]
         data_format = pick("data_format")
-        spatial = draw_spatial(pick, rank, [1] * rank, slack=4 if rank < 3 else 2)
+        spatial = draw_spatial(pick, [1] * rank, slack=4 if rank < 3 else 2)
         attrs = {
             "filters": pick("filters"),
             "kernel_size": kernel,

@@ -22,7 +22,7 @@ DENSE_DOMAINS = {
 
 def _draw_dense(pick: Picker):
     rank = pick("rank")
-    shape = (pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1), slack=6))
+    shape = (pick("batch"), *draw_spatial(pick, [1] * (rank - 1), slack=6))
     attrs = {"units": pick("units"), "use_bias": pick("use_bias"), "activation": pick("activation")}
     return attrs, [shape]
 
@@ -34,7 +34,7 @@ ACTIVATION_DOMAINS = {"activation": ACTIVATIONS, "rank": [2, 3, 4], "batch": BAT
 
 def _draw_activation(pick: Picker):
     rank = pick("rank")
-    shape = (pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1), slack=6))
+    shape = (pick("batch"), *draw_spatial(pick, [1] * (rank - 1), slack=6))
     return {"activation": pick("activation")}, [shape]
 
 
@@ -47,7 +47,7 @@ DROPOUT_DOMAINS = {"rate": [0.5, 0.0, 0.9], "rank": [2, 3, 4], "batch": BATCH}
 
 def _draw_dropout(pick: Picker):
     rank = pick("rank")
-    shape = (pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1)))
+    shape = (pick("batch"), *draw_spatial(pick, [1] * (rank - 1)))
     return {"rate": pick("rate"), "seed": 0}, [shape]
 
 

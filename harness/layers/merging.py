@@ -10,7 +10,7 @@ ADD_DOMAINS = {"inputs": [2, 3], "rank": [2, 3, 4], "batch": BATCH}
 
 def _shape(pick: Picker) -> tuple[int, ...]:
     rank = pick("rank")
-    return (pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1)))
+    return (pick("batch"), *draw_spatial(pick, [1] * (rank - 1)))
 
 
 def _draw_add(pick: Picker):
@@ -29,7 +29,7 @@ def _draw_concatenate(pick: Picker):
     shapes = []
     for _ in range(pick("inputs")):
         sized = list(shape)
-        sized[axis] = draw_spatial(pick, 1, [1])[0]
+        sized[axis] = draw_spatial(pick, [1])[0]
         shapes.append(tuple(sized))
     return {"axis": axis}, shapes
 

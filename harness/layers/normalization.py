@@ -18,7 +18,7 @@ NORM_DOMAINS = {
 
 def _input_shape(pick: Picker) -> tuple[int, ...]:
     rank = pick("rank")
-    return (pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1)))
+    return (pick("batch"), *draw_spatial(pick, [1] * (rank - 1)))
 
 
 def _draw_batch_norm(pick: Picker):

@@ -27,7 +27,7 @@ def _draw_group_norm(pick: Picker):
     channels = (1 if groups == -1 else groups) * (1 + pick.draw(st.integers(0, 2)))
     if groups == -1:
         channels = 1 + pick.draw(st.integers(0, 3))
-    shape = [pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1), slack=3)]
+    shape = [pick("batch"), *draw_spatial(pick, [1] * (rank - 1), slack=3)]
     shape[axis] = channels
     attrs = {
         "groups": groups,
@@ -53,7 +53,7 @@ UNIT_NORM_DOMAINS = {"axis": [-1, 1, "all-but-batch", -2], "rank": [2, 3, 4], "b
 
 def _draw_unit_norm(pick: Picker):
     rank = pick("rank")
-    shape = (pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1)))
+    shape = (pick("batch"), *draw_spatial(pick, [1] * (rank - 1)))
     axis = pick("axis", [a for a in UNIT_NORM_DOMAINS["axis"] if not (a == -2 and rank < 3)])
     if axis == "all-but-batch":
         axis = list(range(1, rank))

@@ -22,7 +22,7 @@ def _draw_pool(rank: int):
         if strides is not None:
             strides = [pick("strides", POOL_DOMAINS["strides"][1:]) for _ in range(rank)]
         data_format = pick("data_format")
-        spatial = draw_spatial(pick, rank, pool)
+        spatial = draw_spatial(pick, pool)
         attrs = {
             "pool_size": pool,
             "strides": strides,
@@ -56,7 +56,7 @@ GLOBAL_DOMAINS = {
 def _draw_global(rank: int):
     def draw(pick: Picker):
         data_format = pick("data_format")
-        spatial = draw_spatial(pick, rank, [1] * rank, slack=2 if rank == 3 else 4)
+        spatial = draw_spatial(pick, [1] * rank, slack=2 if rank == 3 else 4)
         attrs = {"data_format": data_format, "keepdims": pick("keepdims")}
         return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
 

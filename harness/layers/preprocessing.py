@@ -18,7 +18,7 @@ RESCALING_DOMAINS = {
 
 def _shape(pick: Picker) -> tuple[int, ...]:
     rank = pick("rank")
-    return (pick("batch"), *draw_spatial(pick, rank - 1, [1] * (rank - 1)))
+    return (pick("batch"), *draw_spatial(pick, [1] * (rank - 1)))
 
 
 def _draw_rescaling(pick: Picker):

@@ -56,7 +56,7 @@ def _draw_cell_attrs(pick: Picker, kind: str, backwards: bool = True) -> dict:
 
 
 def _sequence(pick: Picker) -> tuple[int, int, int]:
-    steps = draw_spatial(pick, 1, [1], slack=5)[0]
+    steps = draw_spatial(pick, [1], slack=5)[0]
     return (pick("batch"), steps, pick("channels"))
 
 

@@ -15,7 +15,7 @@ FLATTEN_DOMAINS = {"data_format": DATA_FORMATS, "rank": [2, 3, 4, 5], "batch": B
 
 def _any_shape(pick: Picker, minimum: int = 1) -> tuple[int, ...]:
     rank = pick("rank")
-    return (pick("batch"), *draw_spatial(pick, rank - 1, [minimum] * (rank - 1)))
+    return (pick("batch"), *draw_spatial(pick, [minimum] * (rank - 1)))
 
 
 def _draw_flatten(pick: Picker):
@@ -73,24 +73,17 @@ PAD_DOMAINS = {
 }
 
 
-def _draw_pairs(pick: Picker, attr: str, limits: list[int] | None = None):
-    """An int (same on every side) or ((top, bottom), (left, right))."""
-    if pick("symmetric") and limits is None:
-        return pick(attr)
-    pairs = []
-    for axis in range(2):
-        limit = None if limits is None else limits[axis]
-        values = [v for v in PAD_DOMAINS[attr] if limit is None or v <= limit]
-        before = pick(attr, values)
-        after = pick(attr, [v for v in values if limit is None or before + v <= limit])
-        pairs.append([before, after])
-    return pairs
+def _draw_padding(pick: Picker):
+    """An int (the same on every side) or [[top, bottom], [left, right]]."""
+    if pick("symmetric"):
+        return pick("padding")
+    return [[pick("padding"), pick("padding")] for _ in range(2)]
 
 
 def _draw_zero_padding(pick: Picker):
     data_format = pick("data_format")
-    spatial = draw_spatial(pick, 2, [1, 1])
-    attrs = {"padding": _draw_pairs(pick, "padding"), "data_format": data_format}
+    spatial = draw_spatial(pick, [1, 1])
+    attrs = {"padding": _draw_padding(pick), "data_format": data_format}
     return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
 
 
@@ -106,7 +99,7 @@ CROP_DOMAINS.pop("padding")
 
 def _draw_cropping(pick: Picker):
     data_format = pick("data_format")
-    spatial = draw_spatial(pick, 2, [1, 1], slack=6)
+    spatial = draw_spatial(pick, [1, 1], slack=6)
     # At least one row and column must survive the crop.
     cropping = _draw_crop_pairs(pick, [s - 1 for s in spatial])
     attrs = {"cropping": cropping, "data_format": data_format}
@@ -137,7 +130,7 @@ UPSAMPLING_DOMAINS = {
 
 def _draw_upsampling(pick: Picker):
     data_format = pick("data_format")
-    spatial = draw_spatial(pick, 2, [1, 1])
+    spatial = draw_spatial(pick, [1, 1])
     attrs = {
         "size": [pick("size"), pick("size")],
         "interpolation": pick("interpolation"),

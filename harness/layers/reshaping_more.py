@@ -35,7 +35,7 @@ def _draw_amounts(pick: Picker, attr: str, domain: list[int], rank: int, limits=
 def _draw_zero_padding(rank: int):
     def draw(pick: Picker):
         data_format = "channels_last" if rank == 1 else pick("data_format")
-        spatial = draw_spatial(pick, rank, [1] * rank, slack=4 if rank == 1 else 2)
+        spatial = draw_spatial(pick, [1] * rank, slack=4 if rank == 1 else 2)
         attrs = {"padding": _draw_amounts(pick, "padding", PAD_DOMAINS["padding"], rank)}
         if rank == 3:
             attrs["data_format"] = data_format
@@ -47,7 +47,7 @@ def _draw_zero_padding(rank: int):
 def _draw_cropping(rank: int):
     def draw(pick: Picker):
         data_format = "channels_last" if rank == 1 else pick("data_format")
-        spatial = draw_spatial(pick, rank, [1] * rank, slack=5 if rank == 1 else 3)
+        spatial = draw_spatial(pick, [1] * rank, slack=5 if rank == 1 else 3)
         limits = [s - 1 for s in spatial]
         attrs = {"cropping": _draw_amounts(pick, "cropping", CROP_DOMAINS["cropping"], rank, limits)}
         if rank == 3:
@@ -81,13 +81,13 @@ UPSAMPLING_3D_DOMAINS = {**UPSAMPLING_1D_DOMAINS, "data_format": DATA_FORMATS}
 
 
 def _draw_upsampling_1d(pick: Picker):
-    steps = draw_spatial(pick, 1, [1])
+    steps = draw_spatial(pick, [1])
     return {"size": pick("size")}, [(pick("batch"), *steps, pick("channels"))]
 
 
 def _draw_upsampling_3d(pick: Picker):
     data_format = pick("data_format")
-    spatial = draw_spatial(pick, 3, [1, 1, 1], slack=2)
+    spatial = draw_spatial(pick, [1, 1, 1], slack=2)
     attrs = {"size": [pick("size") for _ in range(3)], "data_format": data_format}
     return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
 

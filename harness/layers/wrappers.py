@@ -46,7 +46,7 @@ def _draw_time_distributed(pick: Picker):
         return attrs, [(batch, steps, *extra, pick("channels"))]
     kernel = per_axis(pick, "kernel_size", 2)
     data_format = pick("data_format")
-    spatial = draw_spatial(pick, 2, kernel, slack=2)
+    spatial = draw_spatial(pick, kernel, slack=2)
     attrs = {
         "layer": inner,
         "filters": pick("filters"),
