@@ -107,12 +107,12 @@ gap:20px;flex-wrap:wrap}
 .bad{color:var(--fail);font-weight:600}.good{color:var(--pass)}
 td.num,table.legs td{font-variant-numeric:tabular-nums;white-space:nowrap}
 small{color:var(--muted);font-size:12px}table.legs td.bad{color:var(--fail)}
-svg.hist{display:block;background:#fbfcfd;border:1px solid var(--line);border-radius:6px}
-svg.hist .b{fill:#8ea3bd}svg.hist .bo{fill:#e5534b}
-svg.hist .ax{stroke:#8c959f;stroke-width:1}
+svg.hist,svg.growth{display:block;background:#fbfcfd;border:1px solid var(--line);border-radius:6px}
+svg.hist .b,svg.growth .b{fill:#8ea3bd}svg.hist .bo,svg.growth .bo{fill:#e5534b}
+svg.hist .ax,svg.growth .ax{stroke:#8c959f;stroke-width:1}
 svg.hist .tol{stroke:var(--fail);stroke-width:1.2;stroke-dasharray:3 2}
-svg.hist text{font:10px system-ui,sans-serif;fill:#59636e;text-anchor:middle}
-svg.hist .cn text{font-size:9px;fill:#424a53}svg.hist .start{text-anchor:start}
+svg.hist text,svg.growth text{font:10px system-ui,sans-serif;fill:#59636e;text-anchor:middle}
+svg.hist .cn text{font-size:9px;fill:#424a53}svg.hist .start,svg.growth .start{text-anchor:start}
 svg.hist .tl{fill:var(--fail);font-weight:600}
 details.cov{margin:4px 0}details.cov>summary{cursor:pointer;padding:3px 0}
 footer{margin-top:48px;color:var(--muted);font-size:12px;border-top:1px solid var(--line);

@@ -15,6 +15,7 @@ from typing import Any
 from harness.report.html import write_html
 from harness.report.junit import write_junit
 from harness.report.load import load_results
+from harness.report.summary import converter_table
 from harness.report.trend import DEFAULT_FACTOR
 
 DEFAULT_RESULTS = "reports/results.jsonl"
@@ -66,6 +67,12 @@ def add_commands(subparsers: Any, domains: DomainsSource | None = None) -> argpa
         help="trend: list metrics that moved by more than this factor (default: %(default)s)",
     )
     parser.add_argument(
+        "--table",
+        choices=["family"],
+        help="also print a Markdown table of pass / xfail / fail per layer family and "
+        "converter",
+    )
+    parser.add_argument(
         "--exit-zero",
         action="store_true",
         help="exit 0 whatever the verdict, once the report is written",
@@ -84,6 +91,8 @@ def _command_line(args: argparse.Namespace) -> str:
         words += ["--junit", args.junit]
     if args.factor != DEFAULT_FACTOR:
         words += ["--factor", str(args.factor)]
+    if args.table:
+        words += ["--table", args.table]
     if args.exit_zero:
         words.append("--exit-zero")
     return shlex.join([*words, "-o", args.output])
@@ -117,6 +126,8 @@ def run_report(args: argparse.Namespace, domains: DomainsSource | None = None) -
     )
     if args.junit:
         write_junit(results, args.junit)
+    if args.table == "family":
+        print(converter_table(results.results).markdown())
     counts = results.verdict_counts()
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
     print(f"parity report: {verdict} ({summary or 'no results'}) -> {args.output}")

@@ -20,13 +20,14 @@ from harness.report.summary import (
     Case,
     Environment,
     build_matrix,
+    converter_table,
     environments,
     failing,
     failure_breakdown,
     group_cases,
     worst,
 )
-from harness.report.svg import histogram_svg
+from harness.report.svg import growth_svg, histogram_svg
 from harness.report.trend import DEFAULT_FACTOR, Trend, compute_trend
 
 MESSAGE_LIMIT = 20_000
@@ -288,7 +289,28 @@ def _summary(results: Results) -> str:
         '<section id="summary"><h2>Summary: layer kind × leg</h2>'
         f'<div class="legend">{legend}<span class="muted">counts of results per verdict; '
         "click a column header to sort, failing kinds first</span></div>"
-        f"{_filters()}{table}{_breakdown(results)}</section>"
+        f"{_filters()}{table}{_converters(results)}{_breakdown(results)}</section>"
+    )
+
+
+def _converters(results: Results) -> str:
+    """Converters side by side: pass / xfail / fail per layer family and converter."""
+    table = converter_table(results.results)
+    if len(table.converters) < 2:
+        return ""
+    head = "<th>family</th>" + "".join(f"<th>{text(c)}</th>" for c in table.converters)
+    rows = "".join(
+        f"<tr><td>{text(family)}</td>"
+        + "".join(f'<td class="num">{text(table.cell(family, c))}</td>'
+                  for c in table.converters)
+        + "</tr>"
+        for family in table.families
+    )
+    return (
+        "<h3>Converters side by side <small>(pass / xfail / fail, per leg ending in the "
+        "converter)</small></h3>"
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
     )
 
 
@@ -482,6 +504,7 @@ def _leg_detail(record: dict[str, Any]) -> str:
     if metrics:
         info.append(f'<p class="small">{_output_checks(metrics)}</p>')
     info.append(_outputs(record))
+    info.append(_diagnosis(_dict(record.get("diagnosis"))))
     chart = histogram_svg(metrics.get("histogram"), _dict(record.get("tolerance")).get("atol"))
     if chart:
         chart = f"<div><h4>error histogram <small>(log10 |error| bins)</small></h4>{chart}</div>"
@@ -489,6 +512,49 @@ def _leg_detail(record: dict[str, Any]) -> str:
         f'<div class="legdetail"><div><h4>{text(record["leg"])}</h4>{"".join(info)}</div>'
         f"{chart}</div>"
     )
+
+
+def _diagnosis(diagnosis: dict[str, Any]) -> str:
+    """The per-layer diagnosis of a failing multi-layer case (harness.diagnostics)."""
+    if not diagnosis:
+        return ""
+    if diagnosis.get("error"):
+        return f'<p class="muted">per-layer diagnosis unavailable: {text(diagnosis["error"])}</p>'
+    first = _dict(diagnosis.get("first_divergence"))
+    parts = ["<h4>per layer</h4>"]
+    if diagnosis.get("summary"):
+        parts.append(f'<p class="diag">{text(diagnosis["summary"])}</p>')
+    if first:
+        isolated = _dict(diagnosis.get("isolated"))
+        alone = ("could not be re-run: " + str(isolated["error"]) if "error" in isolated
+                 else f"{'matches' if isolated.get('passed') else 'diverges'}, "
+                      f"max_abs {_num(isolated.get('max_abs'))}")
+        parts.append(_dl([
+            ("first diverging layer", first.get("layer")),
+            ("layer kind", first.get("kind")),
+            ("max_abs there", _num(first.get("max_abs"))),
+            ("introduced by stage", diagnosis.get("stage") or "undetermined"),
+            ("the layer alone", alone),
+            ("layers mapped", f"{diagnosis.get('mapped')} of {diagnosis.get('layers')}"),
+        ]))
+    growth = diagnosis.get("growth") if isinstance(diagnosis.get("growth"), list) else []
+    chart = growth_svg(growth)
+    if chart:
+        parts.append(f"<div><small>max |error| by layer, input to output</small><br>{chart}</div>")
+    rows = "".join(
+        f"<tr><td>{i + 1}</td><td><code>{text(row.get('layer', '?'))}</code></td>"
+        f"<td>{text(row.get('kind', ''))}</td>"
+        + (f"<td>{_num(row.get('max_abs'))}</td><td>{'pass' if row.get('passed') else 'fail'}"
+           f"</td><td>{text(row.get('layout', ''))}</td>" if row.get("mapped") else
+           f'<td colspan="3" class="muted">{text(row.get("note", "not mapped"))}</td>')
+        + "</tr>"
+        for i, row in enumerate(r for r in growth if isinstance(r, dict))
+    )
+    if rows:
+        parts.append('<details><summary>every layer</summary><table class="legs"><thead><tr>'
+                      "<th>#</th><th>layer</th><th>kind</th><th>max_abs</th><th>verdict</th>"
+                      f"<th>layout</th></tr></thead><tbody>{rows}</tbody></table></details>")
+    return "".join(parts)
 
 
 def _summary_line(case: Case) -> str:

@@ -136,3 +136,40 @@ def environments(runs: list[dict[str, Any]]) -> list[Environment]:
             if value is not None and str(value) not in values:
                 values.append(str(value))
     return list(grouped.values())
+
+
+@dataclass
+class ConverterTable:
+    """Verdicts counted per layer family and converter (the last stage of a leg), so that
+    converters run on the same cases read side by side."""
+
+    families: list[str]
+    converters: list[str]
+    cells: dict[tuple[str, str], Counter[str]]
+
+    def cell(self, family: str, converter: str) -> str:
+        counts = self.cells.get((family, converter))
+        if not counts:
+            return "-"
+        other = sum(n for v, n in counts.items() if v not in ("pass", "xfail", "fail", "error"))
+        text = f"{counts['pass']} / {counts['xfail']} / {counts['fail'] + counts['error']}"
+        return text + (f" (+{other})" if other else "")
+
+    def markdown(self) -> str:
+        head = "| family | " + " | ".join(self.converters) + " |"
+        rule = "|---|" + "---|" * len(self.converters)
+        rows = [f"| {family} | " + " | ".join(self.cell(family, c) for c in self.converters)
+                + " |" for family in self.families]
+        return "\n".join([head, rule, *rows])
+
+
+def converter_table(results: list[dict[str, Any]]) -> ConverterTable:
+    cells: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for record in results:
+        stage = record.get("stage") or str(record.get("leg", "?")).rsplit(">", 1)[-1]
+        if stage == record.get("leg"):  # the source checked against itself
+            continue
+        cells[str(record.get("family") or "?"), stage][record["verdict"]] += 1
+    families = sorted({f for f, _ in cells})
+    converters = sorted({c for _, c in cells})
+    return ConverterTable(families, converters, dict(cells))

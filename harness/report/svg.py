@@ -97,3 +97,57 @@ def histogram_svg(histogram: Any, atol: Any = None) -> str:
         parts.append(f'<text x="{x:.0f}" y="{TOP - 8}" class="tl">atol</text>')
     parts.append("</g></svg>")
     return "".join(parts)
+
+
+GROWTH_HEIGHT = 110
+GROWTH_BAR = 14
+
+
+def growth_svg(growth: Any) -> str:
+    """The error of each layer's output against the source, layer by layer: one bar per
+    layer over log10 max |error|, red where the layer exceeds its tolerance, a grey tick
+    where the layer has no tensor of its own in the converted model."""
+    if not isinstance(growth, list) or not growth:
+        return ""
+    errors = []
+    for row in growth:
+        value = row.get("max_abs") if isinstance(row, Mapping) and row.get("mapped") else None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        errors.append(float(value) if ok and math.isfinite(value) else None)
+    logs = [math.log10(e) for e in errors if e is not None and e > 0]
+    lo = math.floor(min(logs)) - 1 if logs else -8.0
+    hi = math.ceil(max(logs)) if logs else 0.0
+    hi = max(hi, lo + 1)
+    width = LEFT + RIGHT + GROWTH_BAR * len(growth)
+    plot_h = GROWTH_HEIGHT - TOP - BOTTOM
+    base = TOP + plot_h
+    under, over, missing = [], [], []
+    for i, (row, error) in enumerate(zip(growth, errors)):
+        x = LEFT + i * GROWTH_BAR
+        if error is None:
+            missing.append(f"M{x + 2} {base}h{GROWTH_BAR - 4}")
+            continue
+        level = math.log10(error) if error > 0 else lo
+        h = max((level - lo) / (hi - lo) * plot_h, 1.0)
+        bar = f"M{x + 1} {base}v{-h:.0f}h{GROWTH_BAR - 2}v{h:.0f}z"
+        (under if row.get("passed") else over).append(bar)
+    title = "; ".join(
+        f"{row.get('layer', '?')}: " + ("not mapped" if e is None else f"{e:.3g}")
+        for row, e in zip(growth, errors) if isinstance(row, Mapping)
+    )
+    parts = [
+        f'<svg class="growth" viewBox="0 0 {width} {GROWTH_HEIGHT}" width="{width}" '
+        f'height="{GROWTH_HEIGHT}" role="img"><title>max |error| per layer: {text(title)}'
+        "</title>"
+    ]
+    for name, bars in (("b", under), ("bo", over)):
+        if bars:
+            parts.append(f'<path class="{name}" d="{"".join(bars)}"/>')
+    if missing:
+        parts.append(f'<path class="ax" d="{"".join(missing)}"/>')
+    parts.append(f'<path class="ax" d="M{LEFT} {base}H{width - RIGHT}"/><g class="tk">')
+    parts.append(f'<text x="{LEFT}" y="{TOP - 8}" class="start">1e{hi:.0f}</text>')
+    parts.append(f'<text x="{LEFT}" y="{base + 12}" class="start">1e{lo:.0f} · layer 1'
+                 f'…{len(growth)}</text>')
+    parts.append("</g></svg>")
+    return "".join(parts)
