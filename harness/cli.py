@@ -92,9 +92,12 @@ def cmd_repro(args: argparse.Namespace) -> int:
         return 2
     prepare_imports()
     from harness.pipeline import Harness
+    from harness.tolerance import TolerancePolicy
 
     paths = args.paths or record.get("path")
-    harness = Harness(paths, device=args.device)
+    # The tolerance policy a suite run applies (pyproject.toml's [tool.parity.tolerance]).
+    policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
+    harness = Harness(paths, device=args.device, opset=args.opset, policy=policy)
     print(f"case {spec.case_id}: {spec.describe()}")
     case = harness.run(spec)
     for leg in case.legs:
@@ -105,6 +108,21 @@ def cmd_repro(args: argparse.Namespace) -> int:
         print(f"  {leg.verdict:<5} {leg.leg:<40} {leg.category or '':<18} {detail}")
         if leg.verdict in ("fail", "error") and args.verbose:
             print("    " + leg.message.replace("\n", "\n    "))
+    if args.script is not None:
+        from harness.golden import CASES
+        from harness.repro_script import ScriptError, choose_target, write_script
+
+        try:
+            text = write_script(harness, case, leg_name=args.leg,
+                                max_bytes=int(args.max_inline_mb * 2**20),
+                                golden_folder=args.golden / CASES / spec.case_id)
+        except ScriptError as exc:
+            print(f"parity: no script written: {exc}", file=sys.stderr)
+            return 2
+        args.script.write_text(text, encoding="utf-8")
+        target = choose_target(harness, case, args.leg)
+        print(f"wrote {args.script}: a standalone reproducer of leg {target.leg_name} "
+              f"(stage {target.stage}); run it with: python {args.script}")
     return 1 if case.failures else 0
 
 
@@ -192,7 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="golden store to look the case up in when no results have it")
     repro.add_argument("--paths", default=None, help="conversion paths (default: the recorded one)")
     repro.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    repro.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     repro.add_argument("-v", "--verbose", action="store_true", help="print failure messages")
+    repro.add_argument("--script", type=Path, default=None, metavar="OUT.py",
+                       help="also write a standalone script (no parity import) that reproduces "
+                            "the failing stage, for a converter's bug report")
+    repro.add_argument("--leg", default=None,
+                       help="the leg to script (default: the first failing one; the script "
+                            "starts at the stage that leg is blamed on)")
+    repro.add_argument("--max-inline-mb", type=float, default=2.0, metavar="MB",
+                       help="largest model and data a script embeds (default 2)")
     repro.set_defaults(func=cmd_repro)
 
     golden_parser = commands.add_parser("golden", help="the golden store: verify, update, list")
