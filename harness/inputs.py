@@ -10,6 +10,28 @@ from harness.spec import LayerSpec
 
 INPUT_BOUND = 4.0
 
+# Integer inputs (token ids for Embedding) are declared in the spec itself, so that a case
+# stays reproducible from its JSON: ``attrs["int_inputs"]`` holds one entry per input, the
+# exclusive upper bound of an int32 input drawn uniformly from [0, bound), or null for an
+# input of the spec's dtype. Specs without the key (every float case) are unchanged.
+INT_INPUTS = "int_inputs"
+INT_DTYPE = "int32"
+
+
+def int_bounds(spec_or_attrs) -> list[int | None]:
+    """Per input, the exclusive upper bound of an integer input, or None for a float one."""
+    attrs = getattr(spec_or_attrs, "attrs", spec_or_attrs)
+    bounds = list(attrs.get(INT_INPUTS) or [])
+    return [None if b is None else int(b) for b in bounds]
+
+
+def input_dtypes(spec: LayerSpec) -> list[str]:
+    bounds = int_bounds(spec)
+    return [
+        INT_DTYPE if i < len(bounds) and bounds[i] is not None else spec.dtype
+        for i in range(len(spec.input_shapes))
+    ]
+
 
 def _rng(spec: LayerSpec, stream: str) -> np.random.Generator:
     # Separate streams so that adding an input never changes the weights, and vice versa.
@@ -17,15 +39,24 @@ def _rng(spec: LayerSpec, stream: str) -> np.random.Generator:
 
 
 def make_inputs(spec: LayerSpec) -> list[np.ndarray]:
-    """Dense standard-normal data clipped to ±INPUT_BOUND, then the spec's overrides."""
+    """Dense standard-normal data clipped to ±INPUT_BOUND, then the spec's overrides.
+
+    An integer input (``int_inputs``) is uniform in [0, bound) instead; its overrides are
+    taken modulo the bound, so that every override keeps it a valid index.
+    """
     rng = _rng(spec, "inputs")
+    bounds = int_bounds(spec)
     arrays = []
     for i, shape in enumerate(spec.input_shapes):
-        x = np.clip(rng.standard_normal(shape), -INPUT_BOUND, INPUT_BOUND).astype(spec.dtype)
+        bound = bounds[i] if i < len(bounds) else None
+        if bound is None:
+            x = np.clip(rng.standard_normal(shape), -INPUT_BOUND, INPUT_BOUND).astype(spec.dtype)
+        else:
+            x = rng.integers(0, bound, shape).astype(INT_DTYPE)
         if i < len(spec.input_overrides):
             flat = x.reshape(-1)
             for index, value in spec.input_overrides[i]:
-                flat[index % flat.size] = value
+                flat[index % flat.size] = value if bound is None else int(value) % bound
         arrays.append(x)
     return arrays
 

@@ -57,10 +57,18 @@ def layer_name(kind: str) -> str:
 
 
 def build_model(spec: LayerSpec):
-    """A one-layer functional model with weights drawn from the spec's seed."""
+    """A one-layer functional model (or the kind's own model) with weights drawn from the
+    spec's seed."""
     import keras
 
     kind = registry.get(spec.kind)
+    if kind.build_model is not None:
+        model = kind.build_model(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
+                                 spec.dtype)
+        set_drawn_weights(model, spec)
+        if kind.after_weights is not None:
+            kind.after_weights(model, spec)
+        return model
     inputs = [
         keras.Input(shape=shape[1:], dtype=spec.dtype, name=f"input_{i}")
         for i, shape in enumerate(spec.input_shapes)

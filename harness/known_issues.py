@@ -1,11 +1,14 @@
 """Known upstream converter bugs, recognised by a pattern file.
 
 ``harness/known_issues.toml`` lists each bug with the layer kind and attribute values that
-trigger it, the legs it breaks (a glob), optionally the failure category and a regular
+trigger it, the legs it breaks (a glob, or a list of globs), optionally the failure category and a regular
 expression over the message, the upstream reference and the minimal spec that reproduces it.
 A leg that fails and matches an entry is recorded as ``xfail``; a leg that matches and
 passes is ``xpass``. Each entry's minimal spec is also a pinned strict-xfail test, so a fixed
 bug shows up as a failure that asks for the entry to be removed.
+
+A model case (Sequential, Functional) matches an entry when one of its layers does: a
+Functional holding a Dense with activation "gelu" is recognised as tf2onnx-gelu-erfc.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class KnownIssue:
     id: str
     url: str
     reason: str
-    legs: str
+    legs: str | tuple[str, ...]  # a glob, or several
     kind: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     category: str | None = None
@@ -50,12 +53,21 @@ class KnownIssue:
         a message to recognise the failure cannot say that."""
         return bool(self.kind or self.attrs) and self.category is None and self.message is None
 
-    def matches_case(self, spec: LayerSpec, leg: str) -> bool:
-        return (
-            (self.kind is None or spec.kind == self.kind)
-            and fnmatch.fnmatchcase(leg, self.legs)
-            and all(spec.attrs.get(k) == v for k, v in self.attrs.items())
+    def matches_layer(self, kind: str, attrs: dict[str, Any]) -> bool:
+        return (self.kind is None or kind == self.kind) and all(
+            attrs.get(k) == v for k, v in self.attrs.items()
         )
+
+    def matches_case(self, spec: LayerSpec, leg: str) -> bool:
+        """The leg matches the glob and the case, or any layer nested in it (a model's
+        layers and nodes), has the entry's kind and attribute values."""
+        return self.covers_leg(leg) and any(
+            self.matches_layer(kind, attrs) for kind, attrs in layers_of(spec)
+        )
+
+    def covers_leg(self, leg: str) -> bool:
+        globs = (self.legs,) if isinstance(self.legs, str) else self.legs
+        return any(fnmatch.fnmatchcase(leg, glob) for glob in globs)
 
     def matches_failure(self, category: str | None, message: str) -> bool:
         if self.category is not None and category != self.category:
@@ -64,6 +76,31 @@ class KnownIssue:
 
     def to_json(self) -> dict[str, str]:
         return {"id": self.id, "url": self.url, "reason": self.reason}
+
+
+# Attributes of model kinds that nest layer configurations: Sequential's "layers" and
+# Functional's "nodes", each item {"kind": K, "attrs": A, ...}; shared nodes
+# ({"shared": j}) call node j's layer again and add no layer of their own.
+NESTING_ATTRS = ("layers", "nodes")
+
+
+def layers_of(spec: LayerSpec) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, attrs) of the case itself and of every layer nested in it, depth first."""
+    pairs: list[tuple[str, dict[str, Any]]] = []
+
+    def visit(kind: str, attrs: dict[str, Any]) -> None:
+        pairs.append((kind, attrs))
+        for key in NESTING_ATTRS:
+            items = attrs.get(key)
+            if not isinstance(items, list):
+                continue
+            for item in items:
+                if (isinstance(item, dict) and isinstance(item.get("kind"), str)
+                        and isinstance(item.get("attrs", {}), dict)):
+                    visit(item["kind"], item.get("attrs", {}))
+
+    visit(spec.kind, spec.attrs)
+    return pairs
 
 
 def load(path: Path = DEFAULT_FILE) -> list[KnownIssue]:
@@ -84,7 +121,7 @@ def load(path: Path = DEFAULT_FILE) -> list[KnownIssue]:
                     url=raw["url"],
                     reason=raw["reason"],
                     kind=raw.get("kind"),
-                    legs=raw["legs"],
+                    legs=raw["legs"] if isinstance(raw["legs"], str) else tuple(raw["legs"]),
                     attrs=raw.get("attrs", {}),
                     category=raw.get("category"),
                     message=raw.get("message"),
@@ -103,4 +140,8 @@ def load(path: Path = DEFAULT_FILE) -> list[KnownIssue]:
 
 
 def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str) -> list[KnownIssue]:
-    return [issue for issue in issues if issue.matches_case(spec, leg)]
+    """The entries that match the case on ``leg``, those that recognise the failure by its
+    category or message first: in a model holding a gelu Dense, a failure whose message
+    names another bug is that bug, not the attribute-only tf2onnx-gelu-erfc."""
+    matching = [issue for issue in issues if issue.matches_case(spec, leg)]
+    return sorted(matching, key=lambda issue: issue.strict)

@@ -18,7 +18,8 @@ Shapes = list[tuple[int, ...]]
 # Domain entries that shape a case's inputs (or the form of an attribute) rather than name a
 # constructor argument: listed by ``parity layers``, left out of attribute coverage.
 INPUT_KNOBS = frozenset(
-    {"batch", "channels", "rank", "inputs", "symmetric", "infer_one_axis", "target_rank"}
+    {"batch", "channels", "rank", "inputs", "symmetric", "infer_one_axis", "target_rank",
+     "stack", "node_op", "extra_output"}
 )
 Attrs = dict[str, Any]
 
@@ -54,6 +55,13 @@ class LayerKind:
     draw: DrawFn
     build: Callable[[Attrs], Any] | None = None
     doc: str = ""
+    # For kinds that are whole models (graphs, applications): builds the Keras model from
+    # (attrs, input_shapes, dtype) instead of wrapping one layer in a one-layer model.
+    build_model: Callable[[Attrs, Shapes, str], Any] | None = None
+    # Runs after the seeded weights are set on a ``build_model`` model, with the model and
+    # the spec: a deep model re-derives what random weights leave unhealthy (batch-norm
+    # statistics calibrated on the case's inputs), deterministically from the spec.
+    after_weights: Callable[[Any, Any], None] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -104,5 +112,11 @@ def kinds() -> list[LayerKind]:
     return sorted(_KINDS.values(), key=lambda k: (k.family, k.name))
 
 
-def names() -> list[str]:
-    return [k.name for k in kinds()]
+def names(without: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Every kind's name, less the kinds tagged with any of ``without``."""
+    return [k.name for k in kinds() if not k.tags & set(without)]
+
+
+# Whole architectures: megabytes of weights each, so they stay out of the golden store, and
+# minutes per Hypothesis run, so they have their own suite (suites/applications).
+WHOLE_MODELS = frozenset({"application"})

@@ -9,6 +9,8 @@ reproducible from its spec alone and shrinks to the plain seeded data.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from harness import registry
-from harness.inputs import INPUT_BOUND
+from harness.inputs import INPUT_BOUND, int_bounds
 from harness.registry import Picker
 from harness.spec import LayerSpec
 
@@ -45,10 +47,50 @@ def input_overrides(draw, shape: tuple[int, ...], dtype: str = "float32"):
 
 
 @st.composite
+def int_overrides(draw, shape: tuple[int, ...], bound: int):
+    """Sparse values over an integer input: a few valid indices in [0, bound)."""
+    size = math.prod(shape)
+    count = draw(st.integers(0, min(MAX_OVERRIDES, size)))
+    where = draw(st.lists(st.integers(0, size - 1), min_size=count, max_size=count, unique=True))
+    return tuple((i, float(draw(st.integers(0, bound - 1)))) for i in where)
+
+
+# Kinds whose inputs need more than sparse noise (Masking needs whole time steps equal to its
+# mask value): kind -> fn(attrs, shapes, dtype) returning a strategy of per-input overrides.
+InputsFn = Callable[[dict[str, Any], list[tuple[int, ...]], str], Any]
+_INPUT_STRATEGIES: dict[str, InputsFn] = {}
+
+
+def register_inputs(kind: str, fn: InputsFn) -> InputsFn:
+    """Registers the input-override strategy of ``kind`` (used by its family file)."""
+    _INPUT_STRATEGIES[kind] = fn
+    return fn
+
+
+def overrides_for(kind: str, attrs: dict[str, Any], shapes, dtype: str = "float32"):
+    """The strategy of a case's input overrides: the kind's own, or sparse values per input
+    (valid indices for integer inputs)."""
+    registry.get(kind)  # loads the families, which register their input strategies
+    shapes = [tuple(s) for s in shapes]
+    if kind in _INPUT_STRATEGIES:
+        return _INPUT_STRATEGIES[kind](attrs, shapes, dtype)
+    return sparse_overrides(int_bounds(attrs), shapes, dtype)
+
+
+@st.composite
+def sparse_overrides(draw, bounds: list[int | None], shapes, dtype: str):
+    return tuple(
+        draw(int_overrides(s, bounds[i]) if i < len(bounds) and bounds[i] is not None
+             else input_overrides(s, dtype))
+        for i, s in enumerate(shapes)
+    )
+
+
+@st.composite
 def layer_specs(draw, kind: str, dtype: str = "float32") -> LayerSpec:
     layer_kind = registry.get(kind)
     attrs, shapes = layer_kind.draw(Picker(draw, layer_kind.domains))
-    overrides = tuple(draw(input_overrides(tuple(s), dtype)) for s in shapes)
+    overrides = draw(overrides_for(kind, attrs, shapes, dtype))
     return LayerSpec(
         kind=kind,
         attrs=attrs,

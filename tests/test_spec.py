@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import registry
-from harness.inputs import make_inputs
+from harness.inputs import input_dtypes, int_bounds, make_inputs
 from harness.spec import LayerSpec, SpecError, canonical_json
 from harness.strategies import layer_specs
 
@@ -70,10 +70,11 @@ def test_inputs_are_bounded_finite_and_reproducible(data, kind):
     spec = data.draw(layer_specs(kind))
     first, second = make_inputs(spec), make_inputs(spec)
     assert [x.shape for x in first] == [tuple(s) for s in spec.input_shapes]
-    for a, b in zip(first, second):
-        assert a.dtype == spec.dtype
+    bounds = int_bounds(spec) + [None] * len(first)
+    for a, b, dtype, bound in zip(first, second, input_dtypes(spec), bounds):
+        assert a.dtype == dtype
         assert (a == b).all()
-        assert abs(a).max() <= 8.0
+        assert (a.min() >= 0 and a.max() < bound) if bound else abs(a).max() <= 8.0
 
 
 def test_overrides_are_written_over_the_seeded_data():

@@ -3,11 +3,15 @@ here and one name in the import below."""
 
 from harness.layers import (  # noqa: F401
     activations,
+    applications,
     attention,
     conv,
     core,
+    custom,
+    embedding,
     merging,
     merging_more,
+    models,
     normalization,
     normalization_more,
     pooling,

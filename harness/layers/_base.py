@@ -50,8 +50,11 @@ def _gelu_tanh():
 
 
 def register_custom_objects() -> None:
-    """Makes the activations parity defines known to Keras' loader."""
+    """Makes the activations and custom layers parity defines known to Keras' loader."""
     _gelu_tanh()
+    from harness.layers.custom import register_custom_objects as custom
+
+    custom()
 
 
 def resolve_activation(attrs: dict[str, Any]) -> dict[str, Any]:
