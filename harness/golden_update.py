@@ -55,7 +55,7 @@ class UpdateSummary:
 
 
 def corpus(per_kind: int, kinds: list[str] | None = None) -> list[LayerSpec]:
-    chosen = kinds or registry.names()
+    chosen = kinds or registry.names(without=registry.WHOLE_MODELS)
     specs = [spec for kind in chosen for spec in sample(kind, per_kind)]
     specs += [issue.minimal for issue in known_issues.load()
               if issue.minimal is not None and issue.minimal.kind in chosen]

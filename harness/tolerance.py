@@ -7,16 +7,16 @@ Rules come from ``[tool.parity.tolerance]`` in the project's ``pyproject.toml``:
     rtol = 1e-5
 
     [[tool.parity.tolerance.rules]]          # an override
-    kind = "Activation"                      # any of kind, leg (a glob), device, dtype,
-    leg = "*>onnx2torch"                     # and attrs (values the case must have)
+    kind = "Activation"                      # any of kind, family, leg (a glob), device,
+    leg = "*>onnx2torch"                     # dtype and attrs (values the case must have)
     attrs = { activation = "gelu" }
     atol = 1e-4
     rtol = 1e-4
     reason = "why this layer needs more room, with a link"
 
-The most specific matching rule wins (the one that names most of kind, leg, device, dtype
-and attribute values); among equally specific rules the later one wins. Every verdict records the rule it
-was judged by.
+The most specific matching rule wins (the one that names most of kind, family, leg, device,
+dtype and attribute values); among equally specific rules the later one wins. Every verdict
+records the rule it was judged by.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ BUILTIN_DEFAULTS = {
     "float32": (1e-5, 1e-5),
     "float64": (1e-7, 1e-7),
 }
-MATCH_FIELDS = ("kind", "leg", "device", "dtype")
+MATCH_FIELDS = ("kind", "family", "leg", "device", "dtype")
 
 
 class PolicyError(ValueError):
@@ -55,6 +55,7 @@ class Rule:
     atol: float
     rtol: float
     kind: str | None = None
+    family: str | None = None
     leg: str | None = None
     device: str | None = None
     dtype: str | None = None
@@ -71,6 +72,7 @@ class Rule:
         return (
             all(attrs.get(name) == value for name, value in self.attrs)
             and (self.kind is None or self.kind == kind)
+            and (self.family is None or self.family == _family(kind))
             and (self.leg is None or fnmatch.fnmatchcase(leg, self.leg))
             and (self.device is None or self.device == device)
             and (self.dtype is None or self.dtype == dtype)
@@ -132,6 +134,15 @@ class TolerancePolicy:
             raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
         table = data.get("tool", {}).get("parity", {}).get("tolerance", {})
         return cls.from_table(table, str(path))
+
+
+def _family(kind: str) -> str | None:
+    from harness import registry
+
+    try:
+        return registry.get(kind).family
+    except registry.UnknownLayerKind:
+        return None
 
 
 def _number(raw: dict[str, Any], key: str, where: str) -> float:

@@ -60,6 +60,6 @@ def test_every_registered_kind_has_a_golden_case():
             stored.add(golden.load_case(STORE, case_id, verify=False).spec.kind)
         except golden.GoldenError:
             continue
-    missing = sorted(set(registry.names()) - stored)
+    missing = sorted(set(registry.names(without=registry.WHOLE_MODELS)) - stored)
     assert not missing, (f"no golden case for {missing}; run 'parity golden update' "
                          f"(it keeps unchanged cases as they are)")

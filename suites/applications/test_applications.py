@@ -1,0 +1,34 @@
+"""Real architectures: ``keras.applications`` models with seeded random weights (batch-norm
+statistics calibrated so that every activation stays O(1)), down every conversion path.
+
+One fixed case per architecture, its simplest configuration (the architecture's minimum
+input size, no classifier head, seed 0), so that the same case runs on every machine; every
+leg is compared with Keras. All are ``slow`` except the cheapest, which the CI gate runs.
+"""
+
+import pytest
+
+pytest.importorskip("tensorflow", reason="the application suite builds its models in Keras")
+
+from harness.layers import applications  # noqa: E402  (registers the family)
+
+# Cheap enough for the CI gate (build, tf2onnx and onnx2torch well under 20 s on one core).
+FAST = frozenset({"MobileNetV2"})
+
+CASES = [
+    pytest.param(app.name, id=app.name,
+                 marks=() if app.name in FAST else (pytest.mark.slow,))
+    for app in applications.APPLICATIONS
+]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_application(name, parity):
+    parity.check(applications.default_spec(name))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [app.name for app in applications.APPLICATIONS])
+def test_application_with_classifier(name, parity):
+    """The stock head too: global pooling, a 10-class Dense and its softmax."""
+    parity.check(applications.default_spec(name, include_top=True))
