@@ -28,6 +28,11 @@ BUILTIN = {
     "keras-onnx": "harness.converters.keras_export:KerasOnnxExportConverter",
     "onnx2torch": "harness.converters.onnx_to_torch:Onnx2TorchConverter",
     "onnx2pytorch": "harness.converters.onnx_to_pytorch:Onnx2PytorchConverter",
+    "keras-file": "harness.converters.saved_formats:KerasFileConverter",
+    "h5": "harness.converters.saved_formats:H5Converter",
+    "savedmodel": "harness.converters.saved_formats:SavedModelConverter",
+    "tf2onnx-savedmodel": "harness.converters.saved_formats:Tf2OnnxSavedModelConverter",
+    "keras-torch": "harness.converters.keras_torch_backend:KerasTorchConverter",
 }
 
 

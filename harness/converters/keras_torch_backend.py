@@ -1,0 +1,237 @@
+"""keras → keras-torch: the same model run by Keras on its PyTorch backend.
+
+The stage saves the model as a ``.keras`` file and has a persistent worker process
+(``python -m harness.keras_torch_worker`` with ``KERAS_BACKEND=torch``) load it; the
+``keras-torch`` runner asks the worker to run it and reads its outputs back. The leg
+``keras>keras-torch`` therefore compares Keras on PyTorch with Keras on TensorFlow (the
+reference), with no conversion in between: a difference is a difference between Keras'
+backends.
+
+One worker serves every case of a process (its start, importing torch and Keras, costs
+seconds); a worker that died is restarted on the next request; a request that takes longer
+than ``PARITY_KERAS_TORCH_TIMEOUT`` seconds (default 120) kills the worker and raises
+``KerasTorchTimeout``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters.saved_formats import SavedFiles, SavedFormatError, _workdir
+
+DEFAULT_TIMEOUT = 120.0
+STARTUP_TIMEOUT = 300.0  # importing torch and Keras on a loaded machine
+
+
+class KerasTorchError(RuntimeError):
+    """Keras on the PyTorch backend raised; carries the worker's exception."""
+
+
+class KerasTorchTimeout(KerasTorchError):
+    """The worker did not answer in time and was killed."""
+
+
+class KerasTorchWorkerDied(KerasTorchError):
+    """The worker exited while a request was in flight."""
+
+
+def _timeout() -> float:
+    return float(os.environ.get("PARITY_KERAS_TORCH_TIMEOUT", DEFAULT_TIMEOUT))
+
+
+class KerasTorchWorker:
+    """A client for one persistent worker process; starts it on first use."""
+
+    def __init__(self, device: str = "cpu", threads: int = 0,
+                 timeout: float | None = None, startup_timeout: float = STARTUP_TIMEOUT):
+        self.device = device
+        self.threads = threads
+        self.timeout = timeout
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen | None = None
+        self.info: dict = {}
+        self.starts = 0
+        self._buffer = b""
+        self._next_id = 0
+        self._log = None
+        self._scratch = tempfile.TemporaryDirectory(prefix="parity-keras-torch-")
+
+    # -- process management -----------------------------------------------------------------
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> None:
+        self.close()
+        env = {**os.environ, "KERAS_BACKEND": "torch", "KERAS_TORCH_DEVICE": self.device,
+               "PARITY_KERAS_TORCH_THREADS": str(self.threads)}
+        if self.device == "cpu":
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (lives as long as the worker)
+            prefix="worker-", suffix=".log", dir=self._scratch.name, delete=False)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "harness.keras_torch_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env,
+        )
+        self._buffer = b""
+        self.starts += 1
+        reply = self._read(self.startup_timeout, "starting")
+        if not reply.get("ready"):
+            self.close()
+            raise KerasTorchError(f"the keras-torch worker failed to start: {reply}")
+        self.info = reply
+
+    def close(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(OSError):
+                process.stdin.write(b'{"op": "exit"}\n')
+                process.stdin.flush()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process is not None:
+            for stream in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if self._log is not None:
+            self._log.close()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, chars: int = 2000) -> str:
+        if self._log is None:
+            return ""
+        try:
+            text = Path(self._log.name).read_text(errors="replace")
+        except OSError:
+            return ""
+        return text[-chars:].strip()
+
+    # -- the protocol -----------------------------------------------------------------------
+    def _read(self, timeout: float, doing: str) -> dict:
+        deadline = time.monotonic() + timeout
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pid = self.process.pid
+                self.kill()
+                raise KerasTorchTimeout(
+                    f"the keras-torch worker (pid {pid}) did not answer within {timeout:g} s "
+                    f"while {doing}; killed it (the next request starts a fresh worker; "
+                    f"PARITY_KERAS_TORCH_TIMEOUT sets the limit)")
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                code = self.process.wait()
+                tail = self.log_tail()
+                raise KerasTorchWorkerDied(
+                    f"the keras-torch worker exited (code {code}) while {doing}"
+                    + (f"; its last words:\n{tail}" if tail else ""))
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def request(self, op: str, doing: str, **fields) -> dict:
+        if not self.alive():
+            self.start()
+        self._next_id += 1
+        message = {"op": op, "id": self._next_id, **fields}
+        try:
+            self.process.stdin.write((json.dumps(message) + "\n").encode())
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.start()  # died between requests: one fresh try
+            self.process.stdin.write((json.dumps(message) + "\n").encode())
+            self.process.stdin.flush()
+        reply = self._read(self.timeout or _timeout(), doing)
+        if reply.get("id") != message["id"]:
+            self.kill()
+            raise KerasTorchError(f"the keras-torch worker answered request {reply.get('id')} "
+                                  f"to request {message['id']}; killed it")
+        if not reply.get("ok"):
+            raise KerasTorchError(f"Keras (torch backend) raised {reply.get('type')}: "
+                                  f"{reply.get('error')}\n{reply.get('traceback', '')}".strip())
+        return reply
+
+    def load(self, model_path: str | Path) -> None:
+        self.request("load", f"loading {model_path}", model=str(model_path))
+
+    def run(self, model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        model_path = str(Path(model))
+        with tempfile.TemporaryDirectory(dir=self._scratch.name) as tmp:
+            inputs_path = Path(tmp) / "inputs.npz"
+            outputs_path = Path(tmp) / "outputs.npz"
+            np.savez(inputs_path, **{f"input_{i}": np.ascontiguousarray(x)
+                                     for i, x in enumerate(inputs)})
+            reply = self.request("run", f"running {model_path}", model=model_path,
+                                 inputs=str(inputs_path), outputs=str(outputs_path))
+            with np.load(outputs_path, allow_pickle=False) as data:
+                return [np.array(data[f"output_{i}"]) for i in range(reply["outputs"])]
+
+
+_WORKERS: dict[str, KerasTorchWorker] = {}
+
+
+def worker(device: str = "cpu", threads: int = 0) -> KerasTorchWorker:
+    """The process' worker for ``device`` (started on first use, restarted if it died);
+    ``threads`` (torch's intra-op threads, 0 for torch's default) applies when it is made."""
+    if device not in _WORKERS:
+        _WORKERS[device] = KerasTorchWorker(device, threads)
+    return _WORKERS[device]
+
+
+@atexit.register
+def shutdown() -> None:
+    for client in _WORKERS.values():
+        client.close()
+    _WORKERS.clear()
+
+
+class KerasTorchConverter:
+    """keras → keras-torch: a ``.keras`` file, loaded by Keras on its PyTorch backend."""
+
+    name = "keras-torch"
+    source = "keras"
+    target = "keras-torch"
+    packages = ("keras", "torch")
+
+    def _loader(self) -> KerasTorchWorker:
+        # Converters are device-blind: the model is loaded once by a worker already running
+        # (the runner's), else by the CPU one, so that a file the backend refuses fails in
+        # this stage rather than in the runner.
+        return next(iter(_WORKERS.values()), None) or worker("cpu")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        owner = _workdir(options, "parity-keras-torch-")
+        path = Path(owner.name) / "model.keras"
+        try:
+            artifact.model.save(str(path))
+        except Exception as exc:
+            raise SavedFormatError(f"{path}: Keras cannot save this model "
+                                   f"({type(exc).__name__}: {exc})") from exc
+        try:
+            self._loader().load(path)
+        except KerasTorchError as exc:
+            raise ConversionError(f"{path}: Keras on the torch backend cannot load it: "
+                                  f"{exc}") from exc
+        return Artifact("keras-torch", SavedFiles(path, owner), list(artifact.input_names))

@@ -1,0 +1,353 @@
+"""The files users hold, as stages: ``.keras``, Keras 2's HDF5 and TF SavedModel.
+
+Each stage writes the model the way a user's file was written and reads it back the way a
+user loads it, so that a path can start from the file rather than from the live model:
+
+``keras-file``          keras → keras: ``model.save("model.keras")``, then
+                        ``keras.saving.load_model(path, safe_mode=True)``.
+``h5``                  keras → keras: the same layer built in tf-keras (Keras 2), its weights
+                        copied, saved as ``model.h5`` by tf-keras, then loaded by Keras 3
+                        (``keras.saving.load_model(path, safe_mode=True)``), as a user holding
+                        a Keras-2 ``.h5`` does today before converting it.
+``savedmodel``          keras → savedmodel: ``model.export(dir)`` (a TF SavedModel directory,
+                        run by loading it with ``tf.saved_model.load`` and calling ``serve``).
+``tf2onnx-savedmodel``  savedmodel → onnx: what ``python -m tf2onnx.convert --saved-model DIR``
+                        does, in-process (``tf_loader.from_saved_model``, then
+                        ``convert._convert_common``).
+
+Files are data: every load uses ``safe_mode=True`` (no lambda deserialisation) and knows only
+the custom objects the harness registers itself; a refused or damaged file raises
+``SavedFormatError`` naming the file.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters.onnx_ir import pin_ir_version
+
+
+class SavedFormatError(ConversionError):
+    """A saved model file could not be written or was refused on loading; names the file."""
+
+
+class UnsupportedByTfKeras(ConversionError):
+    """The layer kind (or these attributes) cannot be built in tf-keras (Keras 2)."""
+
+
+@dataclass
+class SavedFiles:
+    """A model that lives on disk: the path of the file or directory, and the temporary
+    folder that holds it (removed when the artifact is garbage-collected)."""
+
+    path: Path
+    owner: Any = field(default=None, repr=False)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+
+def _workdir(options: ConvertOptions, prefix: str) -> tempfile.TemporaryDirectory:
+    if options.workdir is not None:
+        Path(options.workdir).mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=options.workdir)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+# -- loaders (usable on their own, on a user's file) ----------------------------------------
+
+def register_harness_objects() -> None:
+    """Registers with Keras every custom object the harness defines itself (activations,
+    custom layers): the only custom objects a saved model may name."""
+    import sys
+
+    import harness.layers  # noqa: F401  (imports every family)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("harness.layers.") and hasattr(module, "register_custom_objects"):
+            module.register_custom_objects()
+
+
+def load_keras_file(path: str | Path):
+    """A ``.keras`` (or Keras-2 ``.h5``) file loaded by Keras 3 with ``safe_mode=True``.
+
+    Only the custom objects that parity registers itself are known to the loader; a file
+    that needs anything else, or that carries a lambda, is refused with its name.
+    """
+    import keras
+
+    register_harness_objects()
+    path = Path(path)
+    if not path.is_file():
+        raise SavedFormatError(f"{path}: no such model file")
+    try:
+        return keras.saving.load_model(str(path), compile=False, safe_mode=True)
+    except Exception as exc:
+        text = str(exc)
+        if "safe_mode" in text or "lambda" in text.lower():
+            raise SavedFormatError(
+                f"{path}: refused to load a model that deserialises Python code (a Lambda "
+                f"layer or lambda function) with safe_mode=True; parity never loads such "
+                f"files unsafely. Keras said: {_first_line(exc)}"
+            ) from exc
+        raise SavedFormatError(
+            f"{path}: Keras cannot load this model file ({type(exc).__name__}: "
+            f"{_first_line(exc)}); is it complete and a {path.suffix or 'model'} file?"
+        ) from exc
+
+
+def load_savedmodel(path: str | Path):
+    """A TF SavedModel directory, loaded with ``tf.saved_model.load`` (no Python code runs
+    from the directory: a SavedModel holds graphs, not pickles)."""
+    import tensorflow as tf
+
+    path = Path(path)
+    if not (path / "saved_model.pb").is_file():
+        raise SavedFormatError(f"{path}: not a SavedModel directory (no saved_model.pb)")
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as exc:
+        raise SavedFormatError(
+            f"{path}: TensorFlow cannot load this SavedModel ({type(exc).__name__}: "
+            f"{_first_line(exc)})"
+        ) from exc
+
+
+def run_savedmodel(loaded, inputs):
+    """Calls the ``serve`` endpoint that ``model.export`` writes (falling back on the
+    ``serving_default`` signature, outputs in sorted key order, as tf2onnx orders them)."""
+    import numpy as np
+    import tensorflow as tf
+
+    tensors = [tf.constant(x) for x in inputs]
+    if hasattr(loaded, "serve"):
+        outputs = loaded.serve(tensors if len(tensors) > 1 else tensors[0])
+    else:
+        signature = loaded.signatures["serving_default"]
+        names = sorted(signature.structured_input_signature[1])
+        outputs = signature(**dict(zip(names, tensors)))
+    if isinstance(outputs, dict):
+        outputs = [outputs[k] for k in sorted(outputs)]
+    elif not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(o) for o in outputs]
+
+
+# -- stages ----------------------------------------------------------------------------------
+
+class KerasFileConverter:
+    """keras → keras through a ``.keras`` file."""
+
+    name = "keras-file"
+    source = "keras"
+    target = "keras"
+    packages = ("keras", "h5py")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        owner = _workdir(options, "parity-keras-file-")
+        path = Path(owner.name) / "model.keras"
+        try:
+            artifact.model.save(str(path))
+        except Exception as exc:
+            raise SavedFormatError(f"{path}: Keras cannot save this model "
+                                   f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        model = load_keras_file(path)
+        return Artifact("keras", model, list(artifact.input_names),
+                        {**artifact.meta, "file": SavedFiles(path, owner)})
+
+
+class H5Converter:
+    """keras → keras through a Keras-2 HDF5 file written by tf-keras and read by Keras 3.
+
+    The case's one layer is built again in tf-keras from its Keras 3 configuration (which
+    holds the spec's attributes), the weights are copied, and tf-keras saves it.
+    """
+
+    name = "h5"
+    source = "keras"
+    target = "keras"
+    packages = ("tf_keras", "h5py")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        legacy = build_tf_keras_twin(artifact.model)
+        owner = _workdir(options, "parity-h5-")
+        path = Path(owner.name) / "model.h5"
+        try:
+            legacy.save(str(path), save_format="h5")
+        except Exception as exc:
+            raise SavedFormatError(f"{path}: tf-keras cannot save this model as HDF5 "
+                                   f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        model = load_keras_file(path)
+        return Artifact("keras", model, list(artifact.input_names),
+                        {**artifact.meta, "file": SavedFiles(path, owner)})
+
+
+class SavedModelConverter:
+    """keras → savedmodel with Keras 3's ``model.export(dir)``."""
+
+    name = "savedmodel"
+    source = "keras"
+    target = "savedmodel"
+    packages = ("keras", "tensorflow")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        owner = _workdir(options, "parity-savedmodel-")
+        path = Path(owner.name) / "saved_model"
+        try:
+            artifact.model.export(str(path), format="tf_saved_model", verbose=False)
+        except Exception as exc:
+            raise SavedFormatError(f"{path}: Keras cannot export this model as a SavedModel "
+                                   f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        return Artifact("savedmodel", SavedFiles(path, owner), list(artifact.input_names))
+
+
+class Tf2OnnxSavedModelConverter:
+    """savedmodel → onnx as ``python -m tf2onnx.convert --saved-model DIR`` does it."""
+
+    name = "tf2onnx-savedmodel"
+    source = "savedmodel"
+    target = "onnx"
+    packages = ("tf2onnx", "tensorflow", "onnx")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import tensorflow as tf
+        from tf2onnx import convert, tf_loader
+
+        path = str(Path(artifact.model))
+        if not (Path(path) / "saved_model.pb").is_file():
+            raise SavedFormatError(f"{path}: not a SavedModel directory (no saved_model.pb)")
+        graph_def, inputs, outputs, tables, renames = tf_loader.from_saved_model(
+            path, None, None, None, None, None, False,
+            return_initialized_tables=True, return_tensors_to_rename=True,
+        )
+        with tf.device("/cpu:0"):
+            proto, _ = convert._convert_common(
+                graph_def, name=path, opset=options.opset, input_names=inputs,
+                output_names=outputs, tensors_to_rename=renames, initialized_tables=tables,
+            )
+        pin_ir_version(proto)
+        return Artifact("onnx", proto, [i.name for i in proto.graph.input])
+
+
+# -- tf-keras twins --------------------------------------------------------------------------
+
+# Keys of a Keras 3 layer config that do not change what a loaded layer computes: its
+# weights are copied, so initialisers, regularisers and constraints play no part.
+_INERT_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
+_BASE_KEYS = {"name", "trainable"}
+
+
+def _constructor_parameters(cls) -> dict[str, Any]:
+    """The named arguments of ``cls`` and of the classes it hands ``**kwargs`` on to (an LSTM
+    passes ``zero_output_for_mask`` to RNN), with their defaults; the subclass' win."""
+    import inspect
+
+    found: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        for name, param in inspect.signature(init).parameters.items():
+            if name != "self" and param.kind not in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                found.setdefault(name, param.default)
+    return found
+
+
+def _tf_keras_config(layer, cls) -> dict[str, Any]:
+    """The Keras 3 layer's config, as the tf-keras class takes it: Keras-3-only arguments
+    are dropped where they hold Keras 3's default, and refused otherwise."""
+    kind = type(layer).__name__
+    accepted = set(_constructor_parameters(cls)) | _BASE_KEYS
+    defaults = _constructor_parameters(type(layer))
+    config: dict[str, Any] = {}
+    for key, value in layer.get_config().items():
+        if key == "dtype" or key.endswith(_INERT_SUFFIXES):
+            continue  # the dtype comes from the inputs; see _INERT_SUFFIXES
+        if key in accepted:
+            config[key] = tuple(value) if isinstance(value, list) else value
+        elif (defaults[key] == value) if key in defaults else value in (None, False):
+            continue  # a Keras-3-only argument left at its default (or switched off)
+        else:
+            raise UnsupportedByTfKeras(
+                f"unsupported by tf-keras: {kind} has no argument {key!r} in tf-keras "
+                f"(here {key}={value!r})")
+    return config
+
+
+def build_tf_keras_twin(model):
+    """The same one-layer model in tf-keras (Keras 2), with the Keras 3 model's weights.
+
+    The layer is rebuilt from its own Keras 3 configuration, which holds the case's
+    attributes; raises ``UnsupportedByTfKeras`` where the layer or one of its arguments has
+    no tf-keras counterpart.
+    """
+    import tf_keras
+
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    if len(layers) != 1:
+        raise UnsupportedByTfKeras(
+            f"unsupported by tf-keras: the h5 stage rebuilds one-layer models only, this "
+            f"model has {len(layers)} layers")
+    layer = layers[0]
+    kind = type(layer).__name__
+    cls = getattr(tf_keras.layers, kind, None)
+    if cls is None or not isinstance(cls, type):
+        raise UnsupportedByTfKeras(f"unsupported by tf-keras: no layer {kind} in tf-keras "
+                                   f"{tf_keras.__version__}")
+    config = _tf_keras_config(layer, cls)
+    try:
+        legacy_layer = cls(**config)
+    except Exception as exc:
+        raise UnsupportedByTfKeras(
+            f"unsupported by tf-keras: {kind}(**{_short(config)}) is rejected by tf-keras "
+            f"{tf_keras.__version__} ({type(exc).__name__}: {_first_line(exc)})") from exc
+    inputs = [tf_keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=f"input_{i}")
+              for i, t in enumerate(model.inputs)]
+    try:
+        outputs = legacy_layer(inputs if len(inputs) > 1 else inputs[0])
+    except Exception as exc:
+        raise UnsupportedByTfKeras(
+            f"unsupported by tf-keras: {kind} cannot be called on inputs of shape "
+            f"{[tuple(t.shape) for t in model.inputs]} in tf-keras ({type(exc).__name__}: "
+            f"{_first_line(exc)})") from exc
+    legacy = tf_keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=model.name)
+    _copy_weights(model, legacy, kind)
+    return legacy
+
+
+def _short(config: dict) -> str:
+    text = repr({k: v for k, v in config.items() if k not in ("name", "trainable")})
+    return text if len(text) < 300 else text[:297] + "..."
+
+
+# tf-keras names some weights differently from Keras 3 (same layout, other name).
+_WEIGHT_ALIASES = {"depthwise_kernel": "kernel"}
+
+
+def _weight_key(name: str, kind: str = "") -> str:
+    key = name.rsplit("/", 1)[-1].split(":")[0]
+    if kind == "DepthwiseConv2D" or kind == "DepthwiseConv1D":
+        return _WEIGHT_ALIASES.get(key, key)
+    return key
+
+
+def _copy_weights(model, legacy, kind: str) -> None:
+    """Copies weights in order, checking that their names' last components (kernel, bias,
+    gamma, moving_mean...) and shapes agree, so that two weights of one shape cannot swap."""
+    source = list(model.weights)
+    target = list(legacy.weights)
+    source_keys = [(_weight_key(v.path, kind), tuple(v.shape)) for v in source]
+    target_keys = [(_weight_key(w.name, kind), tuple(w.shape)) for w in target]
+    if source_keys != target_keys:
+        raise UnsupportedByTfKeras(
+            f"unsupported by tf-keras: {kind}'s weights differ between Keras 3 {source_keys} "
+            f"and tf-keras {target_keys}")
+    legacy.set_weights([v.numpy() for v in source])

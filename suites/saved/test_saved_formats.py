@@ -1,0 +1,82 @@
+"""The saved formats and the keras-torch leg, on a fixed, derandomised set of layer kinds.
+
+Every case goes from the live Keras model through the files users hold (``.keras``, a
+Keras-2 ``.h5`` written by tf-keras, a TF SavedModel) down to ONNX and PyTorch, and through
+Keras on its PyTorch backend; each leg is compared with Keras on TensorFlow. The paths are
+this suite's own (a dedicated Harness), whatever ``--parity-paths`` says: a leg passes or
+is a recognised known issue (harness/known_issues.toml).
+"""
+
+
+import pytest
+
+from harness import known_issues
+from harness.strategies import sample
+
+pytest.importorskip("tensorflow", reason="the saved formats are written by Keras")
+pytest.importorskip("tf2onnx")
+pytest.importorskip("onnx2torch")
+
+PATHS = ",".join([
+    "keras>keras-file>tf2onnx>onnx2torch",
+    "keras>h5>tf2onnx",
+    "keras>savedmodel>tf2onnx-savedmodel>onnx2torch",
+    "keras>keras-torch",
+])
+KINDS = ["Dense", "Conv1D", "Conv2D", "DepthwiseConv2D", "BatchNormalization",
+         "LayerNormalization", "MaxPooling2D", "AveragePooling1D", "LSTM", "Subtract"]
+PER_KIND = 2
+ACCEPTED = ("pass", "xfail", "skip")
+
+
+def accepted(leg) -> bool:
+    # A layer tf-keras cannot build cannot exist as a Keras-2 file: not a failure of anyone.
+    unsupported = leg.stage == "h5" and "unsupported by tf-keras" in leg.message
+    return leg.verdict in ACCEPTED or unsupported
+
+
+@pytest.fixture(scope="module")
+def saved_harness(parity):
+    from harness.pipeline import Harness
+
+    return Harness(PATHS, opset=parity.opset, policy=parity.policy)
+
+
+CASES = [(kind, i) for kind in KINDS for i in range(PER_KIND)]
+
+
+@pytest.mark.parametrize(("kind", "index"), CASES, ids=[f"{k}-{i}" for k, i in CASES])
+def test_saved_formats(kind, index, saved_harness, parity):
+    specs = sample(kind, PER_KIND)
+    if index >= len(specs):
+        pytest.skip(f"{kind} has fewer than {index + 1} distinct specs")
+    case = saved_harness.run(specs[index])
+    record = getattr(parity, "record", None)  # into the session's report, where it can
+    if record is not None:
+        record(case)
+    unexpected = [leg for leg in case.legs if not accepted(leg)]
+    assert not unexpected, case.failure_message()
+
+
+def _reachable(issue) -> bool:
+    from harness.converters import parse_paths
+
+    legs = {leg for path in parse_paths(PATHS) for leg in path.legs()}
+    return any(issue.covers_leg(leg) for leg in legs)
+
+
+PINNED = [issue for issue in known_issues.load()
+          if issue.minimal is not None and _reachable(issue)
+          and not issue.covers_leg("keras>tf2onnx")
+          and not issue.covers_leg("keras>tf2onnx>onnx2torch")]
+
+
+@pytest.mark.known_issue
+@pytest.mark.parametrize("issue", PINNED, ids=[issue.id for issue in PINNED])
+def test_known_issue_of_a_saved_format_still_reproduces(issue, saved_harness, request):
+    """The known issues only these paths reach (the layer suite pins the others)."""
+    request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
+    case = saved_harness.run(issue.minimal)
+    broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
+              and leg.verdict == "xfail"]
+    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"
