@@ -18,8 +18,9 @@ from harness import known_issues as known_issues_mod
 from harness.compare import Comparison, Tolerance, compare
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.inputs import make_inputs
-from harness.runners import runner_for
+from harness.runners import LoadError, runner_for
 from harness.spec import LayerSpec, canonical_json
+from harness.taxonomy import classify_exception
 from harness.tolerance import TolerancePolicy
 
 FAILING = ("fail", "error")
@@ -47,6 +48,9 @@ class LegResult:
     # the earliest leg upstream that already diverged from the source.
     blame: str | None = None
     note: str = ""
+    # For a failing multi-layer case: the first diverging layer, the error growth layer by
+    # layer and the layer re-run alone (harness.diagnostics).
+    diagnosis: dict[str, Any] | None = None
 
 
 @dataclass
@@ -74,6 +78,8 @@ class CaseResult:
                              f"({leg.known_issue['url']})")
             else:
                 lines.append(leg.message)
+            if leg.diagnosis and leg.diagnosis.get("summary"):
+                lines.append(f"per layer: {leg.diagnosis['summary']}")
         lines.append("")
         lines.append(f"case: {self.spec.describe()}")
         lines.append(f"spec: {canonical_json(self.spec.to_json())}")
@@ -104,13 +110,19 @@ class Harness:
         policy: TolerancePolicy | None = None,
         known_issues: list[known_issues_mod.KnownIssue] | None = None,
         threads: int = 0,
+        on_leg=None,
+        diagnose: bool = True,
     ):
+        # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
+        # and run ("run") of a leg and once it is judged ("done", with its LegResult).
+        self.on_leg = on_leg
         self.paths = paths if isinstance(paths, list) else parse_paths(paths)
         self.device = device
         self.options = ConvertOptions() if opset is None else ConvertOptions(opset=opset)
         self.policy = policy or TolerancePolicy()
         self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
         self.threads = threads
+        self.diagnose = diagnose
         self._runners: dict[str, Any] = {}
 
     def runner(self, fmt: str):
@@ -166,8 +178,10 @@ class Harness:
         source_leg = None if native is None else self._source_leg(spec, native, reference)
         # When the source disagrees with itself, its own output is a second reading.
         alternate = native if source_leg is not None and source_leg.verdict != "pass" else None
-        result = self._run_paths(spec, {source.format: source}, inputs, reference, timing,
-                                 alternate)
+        artifacts: dict[str, Any] = {source.format: source}
+        result = self._run_paths(spec, artifacts, inputs, reference, timing, alternate)
+        if self.diagnose:
+            self._diagnose(spec, result, artifacts, inputs)
         if source_leg is not None:
             result.legs.insert(0, source_leg)
         return result
@@ -194,8 +208,26 @@ class Harness:
                     leg = self._leg(spec, path, leg_name, stage, artifacts, inputs, reference,
                                     alternate)
                     results[leg_name] = _attribute(leg, upstream)
+                    if self.on_leg:
+                        self.on_leg(leg_name, stage, "done", results[leg_name])
                 upstream = results[leg_name]
         return CaseResult(spec, list(results.values()), timing)
+
+    def _diagnose(self, spec, result: CaseResult, artifacts, inputs) -> None:
+        """Per-layer diagnosis of each unexpectedly failing leg of a multi-layer model."""
+        from harness.diagnostics import Diagnoser, diagnosable
+
+        source = artifacts.get(self.paths[0].source)
+        failing = [leg for leg in result.legs
+                   if leg.verdict == "fail" and leg.leg != self.paths[0].source]
+        if not failing or not isinstance(source, Artifact) or not diagnosable(source.model):
+            return
+        started = time.perf_counter()
+        diagnoser = Diagnoser(self, spec, source.model, inputs)
+        paths = {leg: path for path in self.paths for leg in path.legs()}
+        for leg in failing:
+            leg.diagnosis = diagnoser.diagnose(paths[leg.leg], leg.leg, artifacts)
+        result.timing["diagnose"] = time.perf_counter() - started
 
     def _known_source_failure(self, spec: LayerSpec, exc: SourceError) -> CaseResult:
         """A known bug of the source framework is an xfail of the case; anything else is a
@@ -229,14 +261,17 @@ class Harness:
             )
 
         timing: dict[str, float] = {}
+        if self.on_leg:
+            self.on_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
         try:
             artifact = converter.convert(parent, self.options)
         except Exception as exc:
             artifacts[leg_name] = exc
+            message = f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"
             return self._judge(spec, LegResult(
-                **base, verdict="error", category="conversion_error",
-                message=f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}",
+                **base, verdict="error", category=classify_exception("convert", message)[0],
+                message=message,
                 timing={"convert": time.perf_counter() - t0},
             ))
         artifacts[leg_name] = artifact
@@ -246,13 +281,17 @@ class Harness:
     def _run_and_compare(self, spec, base, artifact, inputs, reference, timing,
                          alternate=None) -> LegResult:
         runner_name, leg_name = base["runner"], base["leg"]
+        if self.on_leg:
+            self.on_leg(leg_name, base["stage"], "run")
         t1 = time.perf_counter()
         try:
             outputs = self.runner(artifact.format).run(artifact, inputs)
         except Exception as exc:
+            message = f"{runner_name} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"
+            step = "load" if isinstance(exc, LoadError) else "run"
             return self._judge(spec, LegResult(
-                **base, verdict="error", category="runtime_error",
-                message=f"{runner_name} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}",
+                **base, verdict="error", category=classify_exception(step, message)[0],
+                message=message,
                 timing={**timing, "run": time.perf_counter() - t1},
             ))
         timing["run"] = time.perf_counter() - t1

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from harness.frameworks import prepare_imports
+from harness.isolation import DEFAULT_TIMEOUT
 
 PROFILES = {
     # Fast feedback on a laptop: a handful of random examples per layer kind.
@@ -58,6 +59,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--parity-shard", default=None, metavar="I/N",
                     help="run only shard I of N (1-based); tests are split by a hash of their "
                          "node id, the same on every machine; merge with 'parity report --merge'")
+    group.addoption("--parity-isolate", action="store_true",
+                    help="run every case in a persistent worker process, so that a converter "
+                         "or runtime that crashes (SIGSEGV, abort) or hangs is recorded as that "
+                         "case's 'crash' or 'timeout' and the run goes on")
+    group.addoption("--parity-timeout", type=float, default=None, metavar="SECONDS",
+                    help="with --parity-isolate: seconds a case may take before its worker is "
+                         f"killed and the case recorded as 'timeout' (default {DEFAULT_TIMEOUT:g})")
+    group.addoption("--parity-plugins", default=None, metavar="MODULE[,MODULE]",
+                    help="modules to import (in this process and in every --parity-isolate "
+                         "worker) that register converters with harness.converters.register()")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
@@ -80,12 +91,21 @@ def in_shard(nodeid: str, index: int, total: int) -> bool:
     return int.from_bytes(digest[:8], "big") % total == index - 1
 
 
+# Profiles that leave `slow` tests (whole architectures) out unless `-m` selects them.
+SLOW_EXCLUDED = ("dev", "ci")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def keep(item: pytest.Item) -> bool:
+        if skip_slow and item.get_closest_marker("slow") is not None:
+            return False
+        return shard is None or in_shard(item.nodeid, *shard)
+
     shard = parse_shard(config.getoption("parity_shard"))
-    if shard is None:
-        return
-    kept = [item for item in items if in_shard(item.nodeid, *shard)]
-    dropped = [item for item in items if not in_shard(item.nodeid, *shard)]
+    skip_slow = (not config.getoption("markexpr")
+                 and settings.get_current_profile_name() in SLOW_EXCLUDED)
+    kept = [item for item in items if keep(item)]
+    dropped = [item for item in items if not keep(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = kept
@@ -112,6 +132,11 @@ class ParitySession:
             f"{self.shard_index[0]}/{self.shard_index[1]}:{self.process}")
         self.device = config.getoption("parity_device")
         self.opset = config.getoption("parity_opset") or DEFAULT_OPSET
+        self.isolate = config.getoption("parity_isolate")
+        self.timeout = config.getoption("parity_timeout") or DEFAULT_TIMEOUT
+        if config.getoption("parity_timeout") is not None and config.getoption("parity_timeout") <= 0:
+            raise pytest.UsageError("--parity-timeout must be a positive number of seconds")
+        self.plugins = load_plugins(config.getoption("parity_plugins"))
         from harness.converters import PathError
         from harness.tolerance import PolicyError
 
@@ -130,6 +155,14 @@ class ParitySession:
     # -- running cases ---------------------------------------------------------------------
     @property
     def harness(self):
+        if self._harness is None and self.isolate:
+            from harness.isolation import IsolatedHarness
+
+            self._harness = IsolatedHarness(
+                self.config.getoption("parity_paths"), device=self.device, opset=self.opset,
+                pyproject=Path(self.config.rootpath) / "pyproject.toml", plugins=self.plugins,
+                threads=1 if self.worker else 0, timeout=self.timeout,
+            )
         if self._harness is None:
             from harness.pipeline import Harness
 
@@ -150,14 +183,17 @@ class ParitySession:
 
     def run(self, spec):
         """Runs one case down every path and records it; returns the CaseResult."""
+        return self.record(self.harness.run(spec))
+
+    def record(self, case):
+        """Records a case run elsewhere (a suite's own Harness) in the session's results."""
         from harness.results import result_records
 
-        case = self.harness.run(spec)
         records = result_records(
             case, run_id=self.run_id, shard=self.shard, device=self.device,
             test=self.current_test, hypothesis=self.hypothesis_info(),
         )
-        self._buffer.append((spec.case_id, records, bool(case.failures)))
+        self._buffer.append((case.spec.case_id, records, bool(case.failures)))
         return case
 
     def replay(self, case):
@@ -166,8 +202,11 @@ class ParitySession:
         from harness.results import result_records
 
         drift = case.drift(versions())
-        result = self.harness.replay(case.spec, case.inputs, case.expected,
-                                     case.stored_artifacts(), case.native)
+        if self.isolate:  # the worker loads the stored case from its folder
+            result = self.harness.replay(case.spec, case)
+        else:
+            result = self.harness.replay(case.spec, case.inputs, case.expected,
+                                         case.stored_artifacts(), case.native)
         if drift:
             note = ", ".join(f"{p} {old} -> {new}" for p, (old, new) in drift.items())
             for leg in result.failures:
@@ -227,6 +266,36 @@ class ParitySession:
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
+        if self.isolate and self._harness is not None:
+            self._harness.close()
+
+
+def load_plugins(text: str | None) -> list[str]:
+    """Imports the --parity-plugins modules (which register converters); returns their names."""
+    import importlib
+
+    modules = [m.strip() for m in (text or "").split(",") if m.strip()]
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise pytest.UsageError(f"--parity-plugins: cannot import {module!r}: {exc}") from None
+    return modules
+
+
+def runs_tests(config: pytest.Config) -> bool:
+    """False in a pytest-xdist controller (its workers run the tests) and when collecting only."""
+    if config.getoption("collectonly"):
+        return False
+    return getattr(config, "workerinput", None) is not None or not config.pluginmanager.has_plugin(
+        "dsession")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With --parity-isolate, the worker starts now: its framework imports overlap collection."""
+    parity_session = session.config.stash.get(STASH_KEY, None)
+    if parity_session is not None and parity_session.isolate and runs_tests(session.config):
+        parity_session.harness.start()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -350,6 +350,10 @@ def main():
         options = ort.SessionOptions()
         options.log_severity_level = 3
         session = ort.InferenceSession(proto.SerializeToString(), options, providers=PROVIDERS)
+    except Exception as exc:
+        return report("load_error",
+                      f"onnxruntime cannot load the model: {{type(exc).__name__}}: {{exc}}")
+    try:
         names = [i.name for i in session.get_inputs()]
         actual = session.run(None, dict(zip(names, inputs)))
     except Exception as exc:

@@ -118,6 +118,7 @@ def _leg_fields(leg: LegResult, case_timing: dict[str, float]) -> dict[str, Any]
         "stage": leg.stage,
         "blame": leg.blame,
         "note": leg.note or None,
+        "diagnosis": leg.diagnosis,
         "runner": leg.runner,
         "verdict": leg.verdict,
         "failure": failure,

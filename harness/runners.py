@@ -17,6 +17,11 @@ class RunError(RuntimeError):
     pass
 
 
+class LoadError(RunError):
+    """The runtime refused the model itself (invalid graph, unsupported op or type), before
+    any input reached it."""
+
+
 class Runner(Protocol):
     name: str
 
@@ -56,7 +61,10 @@ class OnnxRuntimeRunner:
         return ort.InferenceSession(payload, options, providers=self.providers())
 
     def run(self, artifact, inputs):
-        session = self.session(artifact.model)
+        try:
+            session = self.session(artifact.model)
+        except Exception as exc:
+            raise LoadError(f"onnxruntime cannot load the model: {type(exc).__name__}: {exc}") from exc
         names = [i.name for i in session.get_inputs()]
         if len(names) != len(inputs):
             raise RunError(f"the ONNX model takes {len(names)} inputs, the case has {len(inputs)}")
@@ -83,6 +91,33 @@ class TorchRunner:
         return [o.detach().cpu().numpy() for o in outputs]
 
 
+class SavedModelRunner:
+    """A TF SavedModel directory, loaded with ``tf.saved_model.load``; calls ``serve``."""
+
+    name = "savedmodel"
+
+    def run(self, artifact, inputs):
+        from harness.converters.saved_formats import load_savedmodel, run_savedmodel
+
+        return run_savedmodel(load_savedmodel(artifact.model), inputs)
+
+
+class KerasTorchRunner:
+    """A ``.keras`` file run by Keras on its PyTorch backend, in a persistent worker process
+    (Keras fixes its backend per process)."""
+
+    name = "keras-torch"
+
+    def __init__(self, device: str = "cpu", threads: int = 0):
+        self.device = device
+        self.threads = threads
+
+    def run(self, artifact, inputs):
+        from harness.converters.keras_torch_backend import worker
+
+        return worker(self.device, self.threads).run(artifact.model, inputs)
+
+
 def runner_for(fmt: str, device: str = "cpu", threads: int = 0) -> Runner:
     if fmt == "keras":
         return KerasRunner()
@@ -90,4 +125,8 @@ def runner_for(fmt: str, device: str = "cpu", threads: int = 0) -> Runner:
         return OnnxRuntimeRunner(device, threads)
     if fmt == "torch":
         return TorchRunner(device)
+    if fmt == "savedmodel":
+        return SavedModelRunner()
+    if fmt == "keras-torch":
+        return KerasTorchRunner(device, threads)
     raise RunError(f"no runner for artifacts of format {fmt!r}")

@@ -64,7 +64,7 @@ def test_repro_writes_a_standalone_script(tmp_path, capsys):
                  "--script", str(script)])
     out = capsys.readouterr().out
     assert code == 0  # a known issue: xfail, which does not fail the command
-    assert "xfail keras>tf2onnx " in out and "runtime_error" in out
+    assert "xfail keras>tf2onnx " in out and "unsupported_op" in out
     assert (f"wrote {script}: a standalone reproducer of leg keras>tf2onnx (stage tf2onnx)"
             in out)
     text = script.read_text()

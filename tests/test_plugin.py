@@ -224,3 +224,27 @@ def test_a_rerun_keeps_the_previous_results_for_the_trend(suite):
     reports = suite.path / "reports"
     current, previous = _records(reports / "results.jsonl"), _records(reports / "results.previous.jsonl")
     assert current[0]["run_id"] != previous[0]["run_id"]
+
+
+def test_slow_tests_stay_out_of_the_quick_profiles_unless_selected(pytester):
+    pytester.makeconftest('pytest_plugins = ["harness.plugin"]\n')
+    pytester.makepyfile(test_marks=textwrap.dedent('''
+        import pytest
+
+        @pytest.mark.slow
+        def test_architecture():
+            pass
+
+        def test_layer():
+            pass
+    '''))
+
+    def collected(*args):
+        return _collected(pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", "--collect-only", "-q", *args))
+
+    quick = {"test_marks.py::test_layer"}
+    everything = quick | {"test_marks.py::test_architecture"}
+    assert collected("--hypothesis-profile", "ci") == quick
+    assert collected("--hypothesis-profile", "nightly") == everything
+    assert collected("--hypothesis-profile", "ci", "-m", "slow") == everything - quick

@@ -63,11 +63,11 @@ def leg(case, name):
     return next(leg for leg in case.legs if leg.leg == name)
 
 
-def test_tf2onnx_runtime_error_reproduces_without_parity(harness, tmp_path):
+def test_tf2onnx_load_error_reproduces_without_parity(harness, tmp_path):
     spec = MINIMAL["tf2onnx-gelu-erfc"]
     case = harness.run(spec)
     failing = leg(case, "keras>tf2onnx")
-    assert (failing.verdict, failing.category, failing.blame) == ("xfail", "runtime_error",
+    assert (failing.verdict, failing.category, failing.blame) == ("xfail", "unsupported_op",
                                                                    "tf2onnx")
     text = write_script(harness, case)
     assert imported_modules(text) == ALLOWED_IMPORTS["tf2onnx"]
@@ -77,8 +77,8 @@ def test_tf2onnx_runtime_error_reproduces_without_parity(harness, tmp_path):
     done = run_script(text, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     # The same exception as parity's leg: onnxruntime refuses the graph for the same reason.
-    exception = re.search(r"onnxruntime raised (\w+): ", failing.message).group(1)
-    assert f"REPRODUCED: runtime_error: onnxruntime raised {exception}: " in done.stdout
+    exception = re.search(r"onnxruntime cannot load the model: (\w+): ", failing.message).group(1)
+    assert f"REPRODUCED: load_error: onnxruntime cannot load the model: {exception}: " in done.stdout
     reason = re.search(r"No Op registered for \w+ with domain_version of \d+", failing.message)
     assert reason.group(0) in done.stdout
 
