@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -243,12 +244,13 @@ class ParitySession:
     def shard_dir(self) -> Path:
         return self.report_dir / ".shards" / self.run_id
 
-    def flush_test(self, failed: bool) -> None:
+    def flush_test(self, failed: bool, reproduction: str | None = None) -> None:
         """Keeps what a reader of the report needs from one test's examples.
 
         Hypothesis runs a failing test many times while it shrinks; every passing example is
         a real case worth keeping, but of the failing ones only the last, the shrunk example
-        that Hypothesis replays at the end, is the minimal reproduction.
+        that Hypothesis replays at the end, is the minimal reproduction; it is recorded with
+        Hypothesis' ``@reproduce_failure`` decorator, when Hypothesis gave one.
         """
         seen: set[str] = set()
         kept = []
@@ -258,7 +260,12 @@ class ParitySession:
                 kept.extend(records)
         failing = [entry for entry in self._buffer if entry[2]]
         if failing:
-            kept.extend(failing[-1][1])
+            shrunk = failing[-1][1]
+            if reproduction:
+                for record in shrunk:
+                    record["hypothesis"] = {**(record.get("hypothesis") or {}),
+                                            "reproduce_failure": reproduction}
+            kept.extend(shrunk)
         self._buffer.clear()
         if kept and self.writer is not None:
             self.writer.write_all(kept)
@@ -358,14 +365,27 @@ def cuda_unavailable() -> str | None:
     return None
 
 
+REPRODUCE_FAILURE = re.compile(r"@reproduce_failure\([^)]*\)")
+
+
+def reproduce_failure_of(exc: BaseException) -> str | None:
+    """Hypothesis' ``@reproduce_failure(...)`` decorator for a failure, from the notes it adds
+    to the exception (profiles set ``print_blob``)."""
+    for note in getattr(exc, "__notes__", ()) or ():
+        found = REPRODUCE_FAILURE.search(str(note))
+        if found:
+            return found.group(0)
+    return None
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     session = item.config.stash[STASH_KEY]
     session.current_test = item.nodeid
     try:
         result = yield
-    except BaseException:
-        session.flush_test(failed=True)
+    except BaseException as exc:
+        session.flush_test(failed=True, reproduction=reproduce_failure_of(exc))
         raise
     session.flush_test(failed=False)
     return result

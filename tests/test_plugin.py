@@ -248,3 +248,25 @@ def test_slow_tests_stay_out_of_the_quick_profiles_unless_selected(pytester):
     assert collected("--hypothesis-profile", "ci") == quick
     assert collected("--hypothesis-profile", "nightly") == everything
     assert collected("--hypothesis-profile", "ci", "-m", "slow") == everything - quick
+
+
+def test_a_shrunk_failure_records_its_hypothesis_reproduction(suite):
+    suite.makepyfile(test_drawn=textwrap.dedent('''
+        from hypothesis import given, settings, strategies as st
+        from harness.spec import LayerSpec
+
+        @settings(max_examples=3, derandomize=True, database=None)
+        @given(units=st.integers(1, 3))
+        def test_drawn_dense(parity, units):
+            parity.check(LayerSpec("Dense", {"units": units}, ((1, 2),), seed=units))
+    '''))
+    result = suite.runpytest_subprocess("-p", "no:cacheprovider", "test_drawn.py",
+                                        "--parity-paths", "keras>tf2onnx>negating")
+    result.assert_outcomes(failed=1)
+    results = [r for r in _records(suite.path / "reports" / "results.jsonl")
+               if r["record"] == "result" and r["verdict"] == "fail"]
+    assert results, "the negated leg must fail"
+    # Only the shrunk example is kept, and it says how Hypothesis replays it.
+    assert {r["spec"]["attrs"]["units"] for r in results} == {1}
+    blob = results[0]["hypothesis"]["reproduce_failure"]
+    assert blob.startswith("@reproduce_failure('") and blob in result.stdout.str()

@@ -590,6 +590,7 @@ def _case(case: Case, anchor: str) -> str:
         ("paths", ", ".join(paths)),
         ("test", first.get("test")),
         ("hypothesis", f"profile {hyp.get('profile')}, seed {hyp.get('seed')}" if hyp else None),
+        ("replay in Hypothesis", hyp.get("reproduce_failure")),
         ("time", first.get("time")),
     ]
     golden = _dict(first.get("golden"))
