@@ -75,3 +75,23 @@ def test_a_source_that_disagrees_with_itself_is_blamed_and_faithful_legs_pass():
     for leg in (onnx_leg, torch_leg):
         assert leg.verdict == "pass"
         assert "reproduced the source's graph" in leg.note
+
+
+@pytest.mark.parametrize("kind", ["MultiHeadAttention", "Attention", "CustomAffine"])
+def test_wrapped_and_custom_layers_survive_a_keras_file(kind, tmp_path):
+    """Golden stores, saved-format legs and reproducers reload these from .keras files."""
+    import keras
+
+    from harness.inputs import make_inputs
+    from harness.keras_source import build_model, run_keras
+    from harness.layers._base import register_custom_objects
+    from harness.strategies import sample
+
+    spec = sample(kind, 1)[0]
+    model = build_model(spec)
+    model.save(tmp_path / "model.keras")
+    register_custom_objects()
+    again = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    inputs = make_inputs(spec)
+    for a, b in zip(run_keras(model, inputs), run_keras(again, inputs)):
+        np.testing.assert_array_equal(a, b)

@@ -52,9 +52,11 @@ def _gelu_tanh():
 def register_custom_objects() -> None:
     """Makes the activations and custom layers parity defines known to Keras' loader."""
     _gelu_tanh()
+    from harness.layers.attention import _wrapper_class
     from harness.layers.custom import register_custom_objects as custom
 
     custom()
+    _wrapper_class()
 
 
 def resolve_activation(attrs: dict[str, Any]) -> dict[str, Any]:

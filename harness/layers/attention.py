@@ -27,12 +27,19 @@ def _wrapper_class():
         return _WRAPPER[0]
     import keras
 
+    @keras.saving.register_keras_serializable(package="parity")
     class CallWith(keras.layers.Layer):
         def __init__(self, inner, call_kwargs, unpack, **kwargs):
             super().__init__(**kwargs)
+            if isinstance(inner, dict):  # from a saved config
+                inner = keras.saving.deserialize_keras_object(inner)
             self.inner = inner
             self.call_kwargs = dict(call_kwargs)
             self.unpack = unpack
+
+        def get_config(self):
+            return {**super().get_config(), "inner": keras.saving.serialize_keras_object(self.inner),
+                    "call_kwargs": self.call_kwargs, "unpack": self.unpack}
 
         def call(self, inputs):
             if not isinstance(inputs, (list, tuple)):
