@@ -123,26 +123,30 @@ def scope_owner(node_name: str, layers: set[str]) -> str | None:
     return None
 
 
-def tap_tensors(proto, taps: list[Tap]) -> dict[str, str]:
-    """For each tap of a layer's first call: the ONNX tensor that leaves the layer's scope.
+def tap_tensors(proto, taps: list[Tap]) -> dict[str, list[str]]:
+    """For each tap of a layer's first call: the ONNX tensors that leave the layer's scope,
+    in graph order, the likeliest last.
 
-    That is the output, consumed outside the scope (or a graph output), of the last node in
-    graph order owned by the layer. Taps of later calls of shared layers, and of layers the
-    converter fused into a neighbour, have no entry.
+    A tensor leaves a scope when a node outside it (or the graph's output list) consumes it.
+    A graph output named after a layer (tf2onnx names outputs after the Keras outputs) is
+    that layer's, whatever scope its node sits in: converters fuse an activation into the
+    node before it. Which candidate holds the layer's output is settled at run time, by
+    shape (``pick``). Taps of later calls of shared layers, and of layers the converter
+    fused into a neighbour, have no entry.
     """
     graph = proto.graph
     layers = {tap.layer for tap in taps}
+    graph_outputs = {o.name for o in graph.output}
     owner = {}
     for node in graph.node:
         found = scope_owner(node.name, layers)
         for out in node.output:
-            owner[out] = found
+            owner[out] = out if out in graph_outputs and out in layers else found
     consumers: dict[str, set[str | None]] = {}
     for node in graph.node:
         found = scope_owner(node.name, layers)
         for name in node.input:
             consumers.setdefault(name, set()).add(found)
-    graph_outputs = {o.name for o in graph.output}
     leaving: dict[str, list[str]] = {}
     for node in graph.node:
         for out in node.output:
@@ -155,11 +159,22 @@ def tap_tensors(proto, taps: list[Tap]) -> dict[str, str]:
     for tap in taps:
         if tap.call == 0 and tap.layer in leaving:
             outs = leaving[tap.layer]
-            # Several outputs of one call leave in order; a single-output layer's last one.
-            if tap.output < len(outs):
-                pick = outs[-1] if _single_output(taps, tap.layer) else outs[tap.output]
-                mapping[tap.name] = pick
+            if _single_output(taps, tap.layer):
+                mapping[tap.name] = outs
+            elif tap.output < len(outs):  # several outputs of one call leave in order
+                mapping[tap.name] = [outs[tap.output]]
     return mapping
+
+
+def pick(reference: np.ndarray, candidates: list[np.ndarray]) -> tuple[np.ndarray | None, str]:
+    """The last candidate that holds a tensor of the reference's shape (in some layout),
+    aligned to the reference; or None and why none fits."""
+    why = "no candidate tensor"
+    for value in reversed(candidates):
+        aligned, why = align(reference, value)
+        if aligned is not None:
+            return aligned, why
+    return None, why
 
 
 def _single_output(taps: list[Tap], layer: str) -> bool:
@@ -226,7 +241,8 @@ class LegTrace:
 
     leg: str
     stage: str
-    values: dict[str, np.ndarray]
+    values: dict[str, np.ndarray]  # in Keras' layout
+    layouts: dict[str, str]  # how each value was read (as is, channels-first, ...)
     missing: dict[str, str]
 
 
@@ -276,7 +292,7 @@ class Diagnoser:
             return None
         base = artifacts[legs[onnx_at]]
         mapping = tap_tensors(base.model, self.keras.taps)
-        names = list(dict.fromkeys(mapping.values()))
+        names = list(dict.fromkeys(t for candidates in mapping.values() for t in candidates))
         augmented = with_outputs(base.model, names)
         artifact = Artifact("onnx", augmented, base.input_names)
         for stage in path.stages[onnx_at + 1: upto + 1]:
@@ -287,15 +303,20 @@ class Diagnoser:
             raise RuntimeError(f"{leg} returned {len(outputs)} outputs for the "
                                f"{len(graph_outputs)} of the ONNX model with layer taps")
         by_tensor = dict(zip(graph_outputs, outputs))
-        values, missing = {}, {}
+        values, layouts, missing = {}, {}, {}
         for tap in self.keras.taps:
             if tap.name in mapping:
-                values[tap.name] = np.asarray(by_tensor[mapping[tap.name]])
+                value, why = pick(self.keras.values[tap.name],
+                                  [np.asarray(by_tensor[t]) for t in mapping[tap.name]])
+                if value is None:
+                    missing[tap.name] = why
+                else:
+                    values[tap.name], layouts[tap.name] = value, why
             elif tap.call:
                 missing[tap.name] = "a later call of a shared layer: not mapped"
             else:
                 missing[tap.name] = "no tensor of its own (fused into a neighbour)"
-        trace = LegTrace(leg, path.stages[upto], values, missing)
+        trace = LegTrace(leg, path.stages[upto], values, layouts, missing)
         self._traces[leg] = trace
         return trace
 
@@ -310,11 +331,7 @@ class Diagnoser:
                 rows.append({"layer": tap.name, "kind": tap.kind, "mapped": False,
                              "note": trace.missing.get(tap.name, "not produced upstream")})
                 continue
-            value, layout = align(reference, trace.values[tap.name])
-            if value is None:
-                rows.append({"layer": tap.name, "kind": tap.kind, "mapped": False,
-                             "note": layout})
-                continue
+            value, layout = trace.values[tap.name], trace.layouts[tap.name]
             result = compare(value, reference, self.tolerance(tap, trace.leg))
             rows.append({
                 "layer": tap.name, "kind": tap.kind, "mapped": True, "passed": result.passed,
@@ -367,7 +384,7 @@ class Diagnoser:
             row = next(r for r in self.series(trace, previous) if r["layer"] == layer)
             if row.get("mapped") and not row["passed"]:
                 return stage
-            previous = {k: align(self.keras.values[k], v)[0] for k, v in trace.values.items()}
+            previous = trace.values
         return None
 
     def isolate(self, path, leg_name: str, tap_name: str) -> dict[str, Any]:

@@ -79,7 +79,27 @@ def test_tap_tensors_takes_the_tensor_that_leaves_each_scope():
         ("m/n01_re_lu_1/Relu", "c", "d"),
     ], ["d"])
     taps = [Tap("n00_dense", "Dense"), Tap("n01_re_lu", "ReLU"), Tap("n02_fused", "Conv2D")]
-    assert tap_tensors(proto, taps) == {"n00_dense": "b", "n01_re_lu": "d"}
+    assert tap_tensors(proto, taps) == {"n00_dense": ["b"], "n01_re_lu": ["d"]}
+
+
+def test_a_graph_output_named_after_a_layer_is_that_layers():
+    # tf2onnx fused the last layer's activation into the node of the layer before it, and
+    # named the graph output after the last layer.
+    proto = _graph([("m/n00_dense_1/MatMul", "x", "a"), ("m/n00_dense_1/Relu", "a", "n01_relu")],
+                   ["n01_relu"])
+    taps = [Tap("n00_dense", "Dense"), Tap("n01_relu", "ReLU")]
+    assert tap_tensors(proto, taps) == {"n01_relu": ["n01_relu"]}
+
+
+def test_pick_takes_the_last_candidate_of_the_right_shape():
+    from harness.diagnostics import pick
+
+    reference = np.zeros((1, 4, 4, 2))
+    transposed_input = np.ones((1, 3, 8, 8))  # a converter's transpose left in the scope
+    output = np.full((1, 2, 4, 4), 2.0)
+    value, how = pick(reference, [output, transposed_input])
+    assert how == "channels-first" and value.shape == (1, 4, 4, 2) and (value == 2).all()
+    assert pick(reference, [transposed_input])[0] is None
 
 
 # -- injected faults, with the real stack -------------------------------------------------------
