@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -46,8 +49,12 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _find_spec(case_id: str, sources: list[Path]):
+    """The case's spec and its first result record, with ``paths`` added: every conversion
+    path the case ran in that run (its legs' records), so that a repro runs them all."""
     from harness.spec import LayerSpec
 
+    found = None
+    paths: list[str] = []
     for source in sources:
         if not source.is_file():
             continue
@@ -60,9 +67,70 @@ def _find_spec(case_id: str, sources: list[Path]):
                 except json.JSONDecodeError:
                     print(f"parity: {source}:{number}: skipping a malformed line", file=sys.stderr)
                     continue
-                if record.get("case_id") == case_id and "spec" in record:
-                    return LayerSpec.from_json(record["spec"]), record
+                if record.get("case_id") != case_id or "spec" not in record:
+                    continue
+                if found is None:
+                    found = record
+                if record.get("run_id") == found.get("run_id") and record.get("path") \
+                        and record["path"] not in paths:
+                    paths.append(record["path"])
+        if found is not None:
+            return LayerSpec.from_json(found["spec"]), {**found, "paths": paths}
     return None, None
+
+
+PLUGINS_OPTION = "--parity-plugins"
+
+
+def plugins_in_command(command: str | None) -> list[str]:
+    """The ``--parity-plugins`` modules of a recorded pytest command line (the last one given
+    wins, as in pytest); none when it names none or cannot be read."""
+    try:
+        words = shlex.split(command or "")
+    except ValueError:
+        return []
+    found = None
+    for number, word in enumerate(words):
+        if word == PLUGINS_OPTION and number + 1 < len(words):
+            found = words[number + 1]
+        elif word.startswith(PLUGINS_OPTION + "="):
+            found = word.partition("=")[2]
+    return [m.strip() for m in (found or "").split(",") if m.strip()]
+
+
+def _recorded_command(sources: list[Path], run_id: str | None) -> str | None:
+    """The command of the run record of ``run_id`` (every shard of a run records the same)."""
+    if not run_id:
+        return None
+    for source in sources:
+        if not source.is_file():
+            continue
+        with open(source, encoding="utf-8") as fh:
+            for line in fh:
+                if run_id not in line or '"run"' not in line:
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if record.get("record") == "run" and record.get("run_id") == run_id:
+                    return record.get("command")
+    return None
+
+
+def load_plugins(modules: list[str]) -> str | None:
+    """Imports the plugin modules (which register converters), as ``--parity-plugins`` does
+    in a pytest run; the working directory is on the path, as under pytest or ``python -m``.
+    Returns why one cannot be imported, or None."""
+    cwd = os.getcwd()
+    if not any(os.path.abspath(entry or ".") == cwd for entry in sys.path):
+        sys.path.append(cwd)
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return f"cannot import plugin module {module!r}: {exc}"
+    return None
 
 
 def _find_golden_spec(case_id: str, root: Path):
@@ -91,19 +159,38 @@ def cmd_repro(args: argparse.Namespace) -> int:
               f"nor in the golden store {args.golden}", file=sys.stderr)
         return 2
     prepare_imports()
+    from harness.converters import PathError
     from harness.pipeline import Harness
     from harness.tolerance import TolerancePolicy
 
-    paths = args.paths or record.get("path")
+    if args.plugins is not None:
+        plugins, origin = [m.strip() for m in args.plugins.split(",") if m.strip()], "--plugins"
+    else:
+        plugins = plugins_in_command(_recorded_command(sources, record.get("run_id")))
+        origin = f"the {PLUGINS_OPTION} of the run's recorded command"
+    if plugins:
+        print(f"plugins: {', '.join(plugins)} (from {origin})")
+        problem = load_plugins(plugins)
+        if problem:
+            print(f"parity: {problem} (from {origin}); make it importable (PYTHONPATH, or run "
+                  f"from the directory the run ran in) or name others with --plugins",
+                  file=sys.stderr)
+            return 2
+    paths = args.paths or ",".join(record.get("paths") or []) or None
     # The tolerance policy a suite run applies (pyproject.toml's [tool.parity.tolerance]).
     policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
-    harness = Harness(paths, device=args.device, opset=args.opset, policy=policy)
+    try:
+        harness = Harness(paths, device=args.device, opset=args.opset, policy=policy)
+    except PathError as exc:
+        print(f"parity: {exc}; a converter registered by a plugin module needs that module: "
+              f"--plugins MODULE[,MODULE]", file=sys.stderr)
+        return 2
     print(f"case {spec.case_id}: {spec.describe()}")
     case = harness.run(spec)
     for leg in case.legs:
         metrics = leg.metrics or {}
-        detail = (f"max_abs={metrics.get('max_abs', float('nan')):.3g} "
-                  f"max_rel={metrics.get('max_rel', float('nan')):.3g} "
+        detail = (f"max_abs={metrics.get('max_abs', float('nan')):.6g} "
+                  f"max_rel={metrics.get('max_rel', float('nan')):.6g} "
                   f"mismatch={metrics.get('mismatch_fraction', 0):.1%}") if metrics else ""
         print(f"  {leg.verdict:<5} {leg.leg:<40} {leg.category or '':<18} {detail}")
         if leg.verdict in ("fail", "error") and args.verbose:
@@ -115,7 +202,8 @@ def cmd_repro(args: argparse.Namespace) -> int:
         try:
             text = write_script(harness, case, leg_name=args.leg,
                                 max_bytes=int(args.max_inline_mb * 2**20),
-                                golden_folder=args.golden / CASES / spec.case_id)
+                                golden_folder=args.golden / CASES / spec.case_id,
+                                plugins=plugins)
         except ScriptError as exc:
             print(f"parity: no script written: {exc}", file=sys.stderr)
             return 2
@@ -208,13 +296,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="results JSONL to look the case up in (default reports/results.jsonl)")
     repro.add_argument("--golden", type=Path, default=Path("golden"),
                        help="golden store to look the case up in when no results have it")
-    repro.add_argument("--paths", default=None, help="conversion paths (default: the recorded one)")
+    repro.add_argument("--paths", default=None, help="conversion paths (default: those the case ran in its recorded run)")
     repro.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     repro.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
+    repro.add_argument("--plugins", default=None, metavar="MODULE[,MODULE]",
+                       help="modules to import that register converters, as the run's "
+                            f"{PLUGINS_OPTION} (default: those of the run's recorded command)")
     repro.add_argument("-v", "--verbose", action="store_true", help="print failure messages")
     repro.add_argument("--script", type=Path, default=None, metavar="OUT.py",
-                       help="also write a standalone script (no parity import) that reproduces "
-                            "the failing stage, for a converter's bug report")
+                       help="also write a standalone script (no parity import; a plugin "
+                            "stage's script imports its plugin modules and parity's converter "
+                            "protocol) that reproduces the failing stage, for a bug report")
     repro.add_argument("--leg", default=None,
                        help="the leg to script (default: the first failing one; the script "
                             "starts at the stage that leg is blamed on)")

@@ -11,6 +11,18 @@ the stage the failure is blamed on, never parity itself:
   inputs and the reference outputs are embedded; the script converts, runs with PyTorch and
   compares.
 
+- a stage parity has no template for (a converter registered by a ``--parity-plugins``
+  module, by an entry point, or a built-in one without a template) that takes a Keras or an
+  ONNX model and gives an ONNX or a PyTorch one: the stage's input (the Keras JSON config and
+  weights, or the ONNX model), the inputs and the reference outputs are embedded; the script
+  imports the plugin modules recorded in it and converts with parity's converter protocol,
+  ``harness.converters.get(STAGE).convert(Artifact(...), ConvertOptions(opset=...))``, then
+  runs the result as parity's runner does (onnxruntime, PyTorch) and compares. These scripts
+  are the one exception to "never imports parity": such a stage exists only as a parity
+  converter, so it is called the way parity calls it (and with parity's framework import
+  order, ``harness.frameworks.prepare_imports()``); everything else in them is the script's
+  own code, as in the other scripts.
+
 Arrays travel as the base64 of an ``.npz`` written with ``np.savez`` and read back with
 ``allow_pickle=False``. The script compares with the tolerance parity applied, prints what it
 finds (the category, the max abs/rel error and where, or the exception) and exits 1 when the
@@ -20,11 +32,14 @@ failure reproduces, 0 when it does not.
 from __future__ import annotations
 
 import base64
+import importlib.metadata
 import io
 import json
 import platform
 import pprint
+import sys
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,15 +47,16 @@ from typing import Any
 import numpy as np
 
 from harness.compare import Tolerance
-from harness.converters import Artifact, ConversionPath, get
+from harness.converters import BUILTIN, ENTRY_POINT_GROUP, Artifact, ConversionPath, get
 from harness.frameworks import versions
 from harness.pipeline import FAILING, CaseResult, Harness, LegResult
 from harness.spec import LayerSpec, canonical_json
 
 DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
 
-# The stages a script can reproduce, by the module of their built-in converter; a converter
-# registered from elsewhere (even under a built-in's name) is not one the script can call.
+# The stages a script reproduces with frameworks alone, by the module of their built-in
+# converter; any other stage (a plugin's, even under a built-in's name) is called through
+# parity's converter protocol (PLUGIN_SOURCES -> PLUGIN_TARGETS), or not at all.
 KERAS_STAGES = {"tf2onnx": "harness.converters.keras_tf2onnx",
                 "keras-onnx": "harness.converters.keras_export"}
 ONNX_STAGES = {"onnx2torch": "harness.converters.onnx_to_torch",
@@ -51,6 +67,10 @@ PACKAGES = {
     "onnx2torch": ("numpy", "onnx", "onnxruntime", "torch", "torchvision", "onnx2torch"),
     "onnx2pytorch": ("numpy", "onnx", "onnxruntime", "torch", "onnx2pytorch"),
 }
+# What a script for a plugin stage can feed it and run its result with.
+PLUGIN_SOURCES = ("keras", "onnx")
+PLUGIN_TARGETS = {"onnx": "onnxruntime", "torch": "torch"}
+FORMAT_NAMES = {"keras": "Keras", "onnx": "ONNX", "torch": "PyTorch"}
 
 # Objects parity registers with Keras' loader, as the code a script defines them with.
 CUSTOM_OBJECTS = {
@@ -107,31 +127,54 @@ def choose_target(harness: Harness, case: CaseResult, leg_name: str | None = Non
 
 def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = None,
                  max_bytes: int = DEFAULT_MAX_INLINE_BYTES,
-                 golden_folder: Path | None = None) -> str:
-    """The text of a standalone script reproducing ``case``'s failing stage."""
+                 golden_folder: Path | None = None, plugins: Sequence[str] = ()) -> str:
+    """The text of a standalone script reproducing ``case``'s failing stage.
+
+    ``plugins`` are the modules that registered the run's converters (``--parity-plugins``):
+    a script for a stage that only they register imports them (see the module docstring).
+    """
     spec = case.spec
     target = choose_target(harness, case, leg_name)
     converter = get(target.stage)
     module = type(converter).__module__
-    if KERAS_STAGES.get(target.stage) != module and ONNX_STAGES.get(target.stage) != module:
-        raise ScriptError(
-            f"stage {target.stage!r} ({module}) is not one a standalone script can call; "
-            f"scripts cover {', '.join([*KERAS_STAGES, *ONNX_STAGES])}")
+    builtin = module in (KERAS_STAGES.get(target.stage), ONNX_STAGES.get(target.stage))
+    imports = None if builtin else _plugin_imports(target.stage, converter, plugins)
     source, inputs, reference = harness.build_source(spec)
     parent = source
     for stage in target.path.stages[: target.path.stages.index(target.stage)]:
         parent = get(stage).convert(parent, harness.options)
     tolerance = _tolerance(harness, spec, target)
-    header = _Header(spec, target, tolerance, harness, versions(PACKAGES[target.stage]))
-    if target.stage in KERAS_STAGES:
+    opset = harness.options.opset
+    if imports is not None:
+        packages = ("parity", "numpy", *(("keras",) if converter.source == "keras" else ()),
+                    *converter.packages, "onnx", PLUGIN_TARGETS[converter.target])
+        header = _Header(spec, target, tolerance, harness, versions(dict.fromkeys(packages)),
+                         _plugin_what(target.stage, converter, imports, opset),
+                         f"{FORMAT_NAMES[converter.source]} -> {FORMAT_NAMES[converter.target]}"
+                         f", a plugin stage")
+        if converter.source == "keras":
+            arrays, config, custom = _keras_payload(parent, inputs, reference)
+        else:
+            config, custom = None, set()
+            arrays = {"onnx_model": np.frombuffer(parent.model.SerializeToString(), np.uint8),
+                      **{f"expected_{i}": y for i, y in enumerate(reference)}}
+        body = _plugin_script(target.stage, converter, imports, list(parent.input_names),
+                              config, custom, opset,
+                              len(parent.model.get_weights()) if config is not None else 0,
+                              harness.device)
+    elif target.stage in KERAS_STAGES:
+        header = _Header(spec, target, tolerance, harness, versions(PACKAGES[target.stage]),
+                         _WHAT[target.stage].format(opset=opset), "Keras -> ONNX")
         twin = _has_twin(spec)
         arrays, config, custom = _keras_payload(parent, inputs, reference if twin else None)
         body = _keras_script(target.stage, config, custom, len(parent.model.get_weights()),
-                             harness.options.opset, twin)
+                             opset, twin, harness.device)
     else:
+        header = _Header(spec, target, tolerance, harness, versions(PACKAGES[target.stage]),
+                         _WHAT[target.stage].format(opset=opset), "ONNX -> PyTorch")
         arrays = {"onnx_model": np.frombuffer(parent.model.SerializeToString(), np.uint8)}
         arrays.update({f"expected_{i}": y for i, y in enumerate(reference)})
-        body = _onnx_script(target.stage)
+        body = _onnx_script(target.stage, harness.device)
     arrays.update({f"input_{i}": x for i, x in enumerate(inputs)})
     payload = _npz(arrays)
     if len(payload) > max_bytes:
@@ -143,7 +186,7 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
         raise ScriptError(
             f"case {spec.case_id} is too big to inline in a script: its model and data take "
             f"{len(payload) / 2**20:.1f} MB, the limit is {max_bytes / 2**20:g} MB; {where}")
-    return _assemble(header, body, payload, len(inputs), tolerance, harness.device)
+    return _assemble(header, body, payload, len(inputs), tolerance)
 
 
 # -- the pieces ----------------------------------------------------------------------------
@@ -153,6 +196,47 @@ def _tolerance(harness: Harness, spec: LayerSpec, target: Target) -> Tolerance:
         return target.leg.tolerance
     return harness.policy.for_case(spec.kind, target.leg_name, harness.device, spec.dtype,
                                    spec.attrs)
+
+
+def _plugin_imports(stage: str, converter, plugins: Sequence[str]) -> list[str]:
+    """The modules a fresh process imports to ``get(stage)`` the converter this one ran, or a
+    ScriptError saying why no script can call it."""
+    module = type(converter).__module__
+    fmt = f"{converter.source} -> {converter.target}"
+    if converter.source not in PLUGIN_SOURCES or converter.target not in PLUGIN_TARGETS:
+        raise ScriptError(
+            f"stage {stage!r} ({module}, {fmt}) is not one a standalone script can call: "
+            f"scripts feed a stage a {' or '.join(PLUGIN_SOURCES)} model and run an "
+            f"{' or '.join(PLUGIN_TARGETS)} one")
+    if BUILTIN.get(stage, "").partition(":")[0] == module:
+        return []  # parity's own converter, found by name in any process
+    entry = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    if stage in entry and entry[stage].module == module:
+        return []  # an installed package's entry point: found by name in any process
+    if plugins:
+        return list(plugins)
+    raise ScriptError(
+        f"stage {stage!r} ({module}) is not one a standalone script can call: it was "
+        f"registered in this process only, not by a plugin module or an entry point; make a "
+        f"module register it on import and pass it with --plugins (as --parity-plugins), or "
+        f"script a built-in stage ({', '.join([*KERAS_STAGES, *ONNX_STAGES])})")
+
+
+def _plugin_roots(modules: Sequence[str]) -> dict[str, str]:
+    """Where each plugin module was imported from (the sys.path entry), for a script run
+    without it on its path."""
+    roots = {}
+    for name in modules:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if not file:
+            continue
+        root = Path(file).resolve().parent
+        if Path(file).name == "__init__.py":
+            root = root.parent
+        for _ in name.split(".")[1:]:
+            root = root.parent
+        roots[name] = str(root)
+    return roots
 
 
 def _has_twin(spec: LayerSpec) -> bool:
@@ -222,6 +306,8 @@ class _Header:
     tolerance: Tolerance
     harness: Harness
     versions: dict[str, str]
+    what: str  # what the script does, a paragraph
+    direction: str  # "Keras -> ONNX"
 
     def text(self) -> str:
         spec, target, leg = self.spec, self.target, self.target.leg
@@ -244,7 +330,7 @@ class _Header:
                                   break_long_words=False, break_on_hyphens=False)
         lines = [
             f"Reproducer for parity case {spec.case_id}: stage {target.stage} "
-            f"({'Keras -> ONNX' if target.stage in KERAS_STAGES else 'ONNX -> PyTorch'}).",
+            f"({self.direction}).",
             "",
             *_wrap(f"case:       {spec.describe()}"),
             *_wrap(f"leg:        {target.leg_name} (path {target.path.name}), blamed on stage "
@@ -258,7 +344,7 @@ class _Header:
             "spec (parity.spec/1; weights and inputs are derived from its seed):",
             spec_text,
             "",
-            *_WHAT[target.stage].format(opset=self.harness.options.opset).splitlines(),
+            *self.what.splitlines(),
             "Exits 1 when the failure reproduces, 0 when it does not.",
         ]
         return "\n".join(lines).replace('"""', r'\"\"\"')
@@ -284,6 +370,27 @@ _WHAT = {
                     "as parity does, runs it with PyTorch and compares it with the embedded expected\n"
                     "outputs (Keras' outputs); onnxruntime on the same ONNX model is shown as a check.",
 }
+
+def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
+    source = ("Rebuilds the Keras model from its JSON config and the embedded weights"
+              if converter.source == "keras" else "Loads the embedded ONNX model")
+    found = (f"imports {', '.join(imports)} (the --parity-plugins of the run), which registers "
+             f"stage {stage}" if imports else f"finds stage {stage} by name, as parity does")
+    runtime = "onnxruntime" if converter.target == "onnx" else "PyTorch"
+    check = (", and shows onnxruntime on the ONNX model it starts from as a check"
+             if converter.source == "onnx" else "")
+    text = (
+        f"{source}, {found}, and converts it through parity's converter protocol as the "
+        f"harness does: harness.converters.get({stage!r}).convert(Artifact(...), "
+        f"ConvertOptions(opset={opset})). Runs the result with {runtime} as parity's runner "
+        f"does and compares it with the embedded reference outputs (Keras' outputs for the "
+        f"embedded inputs){check}. Unlike the scripts of built-in stages, this one imports "
+        f"parity: the stage exists only as a parity converter, so it is called as parity calls "
+        f"it, after parity's framework import order (harness.frameworks.prepare_imports()); "
+        f"the loading, running and comparing are the script's own code. Exits 2 when the "
+        f"stage cannot be loaded (its plugin modules are not importable).")
+    return "\n".join(textwrap.wrap(text, 92, break_long_words=False, break_on_hyphens=False))
+
 
 _COMPARE = '''
 def compare(actual, expected):
@@ -442,72 +549,209 @@ _IMPORTS = {
 }
 
 
-def _keras_script(stage: str, config: dict, custom: set[str], n_weights: int, opset: int,
-                  twin: bool) -> dict[str, Any]:
+_PLUGIN_LOAD = '''
+def load_stage():
+    """The converter parity ran as STAGE: importing the plugin modules registers it. They
+    are imported from where they were when this script was written, if that folder is here,
+    else from this process's own path (PYTHONPATH)."""
+    for root in PLUGIN_ROOTS.values():
+        if os.path.isdir(root) and root not in sys.path:
+            sys.path.insert(0, root)
+    for name in PLUGINS:
+        importlib.import_module(name)
+    return get(STAGE)
+'''
+
+_PLUGIN_MAIN = '''
+def main():
+    try:
+        converter = load_stage()
+    except Exception as exc:
+        print(f"cannot load stage {{STAGE}}: {{type(exc).__name__}}: {{exc}}\\n"
+              f"(it is registered by {{', '.join(PLUGINS) or 'an installed entry point'}}: "
+              f"make that importable, e.g. with PYTHONPATH)")
+        return 2
+    data = np.load(io.BytesIO(base64.b64decode("".join(DATA))), allow_pickle=False)
+    inputs = [data[f"input_{{i}}"] for i in range(N_INPUTS)]
+    expected = [data[f"expected_{{i}}"] for i in range(len(data.files)) if f"expected_{{i}}" in data]
+{load}
+    try:
+        converted = converter.convert(source, ConvertOptions(opset=OPSET))
+    except Exception as exc:
+        return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
+{run}
+    return check(actual, expected)
+'''
+
+_PLUGIN_LOAD_SOURCE = {
+    "keras": '''\
+    model = keras.models.model_from_json(json.dumps(MODEL_CONFIG))
+    model.set_weights([data[f"weight_{{i}}"] for i in range({n_weights})])
+    source = Artifact("keras", model, INPUT_NAMES)''',
+    "onnx": '''\
+    model = onnx.load_model_from_string(data["onnx_model"].tobytes())
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), providers=CHECK_PROVIDERS)
+        names = [i.name for i in session.get_inputs()]
+        for number, y in enumerate(session.run(None, dict(zip(names, inputs)))):
+            category, text = compare(y, expected[number])
+            print(f"onnxruntime on the ONNX model the stage starts from, output {{number}}: "
+                  f"{{category or 'ok'}}: {{text}}")
+    except Exception as exc:
+        print(f"onnxruntime cannot run the ONNX model either: {{type(exc).__name__}}: {{exc}}")
+    source = Artifact("onnx", model, INPUT_NAMES)''',
+}
+
+# As parity's runners (harness/runners.py) run the stage's result.
+_PLUGIN_RUN = {
+    "onnx": '''\
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        proto = converted.model
+        payload = proto if isinstance(proto, (bytes, str)) else proto.SerializeToString()
+        session = ort.InferenceSession(payload, options, providers=PROVIDERS)
+    except Exception as exc:
+        return report("load_error",
+                      f"onnxruntime cannot load the model: {type(exc).__name__}: {exc}")
+    try:
+        names = [i.name for i in session.get_inputs()]
+        actual = session.run(None, dict(zip(names, inputs)))
+    except Exception as exc:
+        return report("runtime_error", f"onnxruntime raised {type(exc).__name__}: {exc}")''',
+    "torch": '''\
+    try:
+        module = converted.model.to(DEVICE).eval()
+        tensors = [torch.from_numpy(np.ascontiguousarray(x)).to(DEVICE) for x in inputs]
+        with torch.inference_mode():
+            outputs = module(*tensors)
+    except Exception as exc:
+        return report("runtime_error", f"torch raised {type(exc).__name__}: {exc}")
+    if isinstance(outputs, torch.Tensor):
+        outputs = [outputs]
+    elif isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    actual = [y.detach().cpu().numpy() for y in outputs]''',
+}
+
+
+def _providers(device: str) -> list[str]:
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda" \
+        else ["CPUExecutionProvider"]
+
+
+def _custom_code(custom: set[str]) -> tuple[list[str], list[str]]:
+    """Code defining the custom Keras objects a config uses, and a note on those it cannot."""
     defined, missing = [], []
     for name in sorted(custom):
         if name in CUSTOM_OBJECTS:
             defined.append(textwrap.dedent(CUSTOM_OBJECTS[name]).strip())
         else:
             missing.append(name)
-    constants = [f"OPSET = {opset}"]
+    notes = []
     if missing:
-        constants.append(
+        notes.append(
             f"# NEEDS custom Keras objects this script does not define: {', '.join(missing)}.\n"
             f"# Register them (keras.saving.register_keras_serializable) before main() runs.")
+    return defined, notes
+
+
+_TF_QUIET = ['os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quieter TensorFlow', ""]
+_KERAS_DATA = "# -- the case's data: the Keras model's config, its weights and the inputs --"
+_ONNX_DATA = "# -- the case's data: the ONNX model, the inputs and the expected outputs --"
+
+
+def _keras_script(stage: str, config: dict, custom: set[str], n_weights: int, opset: int,
+                  twin: bool, device: str) -> dict[str, Any]:
+    defined, notes = _custom_code(custom)
     main = _KERAS_MAIN.format(n_weights=n_weights, stage=stage, convert=_CONVERT[stage],
                               expected=_TWIN_EXPECTED if twin else _KERAS_EXPECTED)
     config_text = pprint.pformat(config, width=96, sort_dicts=False)
-    return {"stage": stage, "constants": constants, "defined": defined, "main": main,
-            "data": f"MODEL_CONFIG = {config_text}\n"}
+    return {"stage": stage, "std": ["base64", "io", "json", "os", "sys"], "env": _TF_QUIET,
+            "imports": _IMPORTS[stage],
+            "device": [f"PROVIDERS = {_providers(device)!r}"],
+            "constants": [f"OPSET = {opset}", *notes], "defined": defined, "main": main,
+            "data_title": _KERAS_DATA, "data": f"MODEL_CONFIG = {config_text}\n"}
 
 
-def _onnx_script(stage: str) -> dict[str, Any]:
+def _onnx_script(stage: str, device: str) -> dict[str, Any]:
     main = _ONNX_MAIN.format(stage=stage, convert=_ONNX_CONVERT[stage])
-    return {"stage": stage, "constants": [], "defined": [], "main": main, "data": ""}
+    return {"stage": stage, "std": ["base64", "io", "sys"], "env": [],
+            "imports": _IMPORTS[stage],
+            "device": [f"DEVICE = {device!r}",
+                       "PROVIDERS = ['CPUExecutionProvider']  # onnxruntime: a check only"],
+            "constants": [], "defined": [], "main": main, "data_title": _ONNX_DATA, "data": ""}
+
+
+def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[str],
+                   config: dict | None, custom: set[str], opset: int, n_weights: int,
+                   device: str) -> dict[str, Any]:
+    keras_source = converter.source == "keras"
+    torch_target = converter.target == "torch"
+    imports = ["from harness.frameworks import prepare_imports", "",
+               "prepare_imports()  # as parity: torch and torchvision before TensorFlow", "",
+               *(["import keras"] if keras_source else []), "import numpy as np",
+               *([] if keras_source else ["import onnx"]), "import onnxruntime as ort",
+               *(["import torch"] if torch_target else []), "",
+               "# The one piece of parity a plugin stage needs: its converter protocol.",
+               "from harness.converters import Artifact, ConvertOptions, get"]
+    if torch_target:
+        device_lines = [f"DEVICE = {device!r}"]
+    else:
+        device_lines = [f"PROVIDERS = {_providers(device)!r}"]
+    if not keras_source:
+        device_lines.append("CHECK_PROVIDERS = ['CPUExecutionProvider']  # onnxruntime: a check")
+    defined, notes = _custom_code(custom)
+    roots = _plugin_roots(plugins)
+    constants = [
+        f"STAGE = {stage!r}",
+        f"PLUGINS = {plugins!r}  # the modules that register STAGE (the run's --parity-plugins)",
+        f"PLUGIN_ROOTS = {roots!r}  # where they were imported from for this script",
+        f"INPUT_NAMES = {input_names!r}",
+        f"OPSET = {opset}",
+        *notes,
+    ]
+    load = _PLUGIN_LOAD_SOURCE[converter.source].format(n_weights=n_weights)
+    main = _PLUGIN_LOAD + "\n" + _PLUGIN_MAIN.format(load=load, run=_PLUGIN_RUN[converter.target])
+    data = ""
+    if keras_source:
+        data = f"MODEL_CONFIG = {pprint.pformat(config, width=96, sort_dicts=False)}\n"
+    return {"stage": stage,
+            "std": ["base64", "importlib", "io", *(["json"] if keras_source else []), "os",
+                    "sys"],
+            "env": [], "imports": imports, "device": device_lines, "constants": constants,
+            "defined": defined, "main": main,
+            "data_title": (_KERAS_DATA.replace("the inputs", "the inputs, the expected outputs")
+                           if keras_source else _ONNX_DATA),
+            "data": data}
 
 
 def _assemble(header: _Header, body: dict[str, Any], payload: bytes, n_inputs: int,
-              tolerance: Tolerance, device: str) -> str:
+              tolerance: Tolerance) -> str:
     stage = body["stage"]
     encoded = base64.b64encode(payload).decode("ascii")
     chunks = "\n".join(f'    "{encoded[i:i + 96]}",' for i in range(0, len(encoded), 96))
-    if stage in KERAS_STAGES:
-        providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda"
-                     else ["CPUExecutionProvider"])
-        device_lines = [f"PROVIDERS = {providers!r}"]
-    else:
-        device_lines = [f"DEVICE = {device!r}",
-                        "PROVIDERS = ['CPUExecutionProvider']  # onnxruntime: a check only"]
-    env = ['os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quieter TensorFlow', ""] \
-        if stage in KERAS_STAGES else []
     parts = [
         "#!/usr/bin/env python3",
         f'r"""{header.text()}\n"""',
         "",
-        "import base64",
-        "import io",
-        "import json" if stage in KERAS_STAGES else None,
-        "import os" if stage in KERAS_STAGES else None,
-        "import sys",
+        *(f"import {module}" for module in body["std"]),
         "",
-        *env,
-        *_IMPORTS[stage],
+        *body["env"],
+        *body["imports"],
         "",
         f"CASE_ID = {header.spec.case_id!r}",
         f"SPEC = {canonical_json(header.spec.to_json())!r}",
         f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # {tolerance.rule}",
         f"N_INPUTS = {n_inputs}",
-        *device_lines,
+        *body["device"],
         *body["constants"],
         *(f"\n\n{code}" for code in body["defined"]),
         "\n" + _COMPARE.rstrip(),
         "\n" + body["main"].rstrip(),
         "",
         "",
-        ("# -- the case's data: the Keras model's config, its weights and the inputs --"
-         if stage in KERAS_STAGES else
-         "# -- the case's data: the ONNX model, the inputs and the expected outputs --"),
+        body["data_title"],
         "",
         body["data"] + f"DATA = (  # base64 of an .npz ({len(payload)} bytes)\n{chunks}\n)",
         "",
@@ -516,4 +760,4 @@ def _assemble(header: _Header, body: dict[str, Any], payload: bytes, n_inputs: i
         "    sys.exit(main())",
         "",
     ]
-    return "\n".join(p for p in parts if p is not None)
+    return "\n".join(parts)

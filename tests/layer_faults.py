@@ -4,11 +4,18 @@ Each wraps a real converter and scales the first weight of the first converted n
 sits in the named Keras layer's scope: a stand-in for a wrong epsilon, a dropped bias or a
 mis-ordered gate in that layer alone. The fault finds its node by name on its own, without
 the mapping under test.
+
+Also a ``--parity-plugins`` module: importing it registers a faulty stage for the first, a
+middle and the last layer of tests/test_diagnostics.py's eight-layer stack, in each
+direction, as ``tf2onnx-fault-first|middle|last`` and ``onnx2torch-fault-first|middle|last``::
+
+    pytest ... --parity-plugins tests.layer_faults \\
+        --parity-paths "keras>tf2onnx-fault-middle>onnx2torch,keras>tf2onnx>onnx2torch-fault-last"
 """
 
 from __future__ import annotations
 
-from harness.converters import Artifact, ConvertOptions, get
+from harness.converters import Artifact, ConvertOptions, get, register
 
 
 def in_scope(node_name: str, layer: str) -> bool:
@@ -67,3 +74,11 @@ class FaultyOnnx2Torch:
                           artifact.input_names)
         return get("onnx2torch").convert(faulty, options)
 
+
+
+# The layers of tests/test_diagnostics.py's STACK_SPEC the registered faults break.
+FAULTY_LAYERS = {"first": "n00_conv2d", "middle": "n03_batch_normalization", "last": "n07_dense"}
+
+for _where, _layer in FAULTY_LAYERS.items():
+    register(FaultyTf2Onnx(_layer, name=f"tf2onnx-fault-{_where}"))
+    register(FaultyOnnx2Torch(_layer, name=f"onnx2torch-fault-{_where}"))

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from harness import registry
-from harness.cli import main
+from harness.cli import main, plugins_in_command
 from harness.spec import LayerSpec
 
 
@@ -87,3 +87,51 @@ def test_repro_script_too_big_is_a_clear_error_and_writes_nothing(tmp_path, caps
     assert "parity: no script written: case " + spec.case_id + " is too big to inline" in err
     assert "the case is not in the golden store" in err and "--max-inline-mb" in err
     assert not script.exists()
+
+
+@pytest.mark.parametrize("command, plugins", [
+    ("pytest suites/ --parity-plugins tests.layer_faults --parity-paths 'keras>a>b'",
+     ["tests.layer_faults"]),
+    ("pytest --parity-plugins=one,two -q", ["one", "two"]),
+    ("pytest --parity-plugins first --parity-plugins 'second, third'", ["second", "third"]),
+    ("pytest suites/ -n 2", []),
+    ("pytest --parity-plugins", []),  # cut off: names nothing
+    ("pytest 'unbalanced", []),
+    (None, []),
+])
+def test_plugins_are_read_from_a_recorded_command(command, plugins):
+    assert plugins_in_command(command) == plugins
+
+
+def _plugin_run(tmp_path, command, path="keras>tf2onnx>no-such-plugin-stage"):
+    spec = LayerSpec("Dense", {"units": 2}, ((1, 3),), seed=3)
+    results = tmp_path / "results.jsonl"
+    run = {"record": "run", "run_id": "r1", "command": command}
+    result = {"record": "result", "run_id": "r1", "case_id": spec.case_id,
+              "spec": spec.to_json(), "path": path}
+    results.write_text(json.dumps(run) + "\n" + json.dumps(result) + "\n")
+    return spec, results
+
+
+def test_repro_imports_the_plugins_of_the_recorded_command_and_says_when_it_cannot(tmp_path,
+                                                                                    capsys):
+    spec, results = _plugin_run(tmp_path, "pytest --parity-plugins no_such_parity_plugin")
+    assert main(["repro", spec.case_id, "--results", str(results)]) == 2
+    captured = capsys.readouterr()
+    assert "plugins: no_such_parity_plugin (from the --parity-plugins of the run's recorded " \
+           "command)" in captured.out
+    assert "parity: cannot import plugin module 'no_such_parity_plugin'" in captured.err
+    # --plugins names others instead
+    assert main(["repro", spec.case_id, "--results", str(results), "--plugins",
+                 "also_missing_plugin"]) == 2
+    captured = capsys.readouterr()
+    assert "plugins: also_missing_plugin (from --plugins)" in captured.out
+    assert "no_such_parity_plugin" not in captured.out + captured.err
+
+
+def test_repro_of_a_plugin_path_without_its_plugin_names_the_option(tmp_path, capsys):
+    spec, results = _plugin_run(tmp_path, "pytest suites/")
+    assert main(["repro", spec.case_id, "--results", str(results)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown converter 'no-such-plugin-stage'" in err
+    assert "--plugins MODULE[,MODULE]" in err

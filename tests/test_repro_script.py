@@ -184,10 +184,43 @@ def test_a_stage_no_script_can_call_is_refused_by_name():
         assert (target.leg_name, target.stage) == ("keras>tf2onnx-scaled-kernel",
                                                    "tf2onnx-scaled-kernel")
         with pytest.raises(ScriptError, match="stage 'tf2onnx-scaled-kernel' .* is not one a "
-                                              "standalone script can call"):
+                                              "standalone script can call: it was registered "
+                                              "in this process only.* --plugins"):
             write_script(harness, case)
+        # Named as a plugin module's, it gets a script that imports that module.
+        text = write_script(harness, case, plugins=["tests.test_repro_script"])
+        assert "PLUGINS = ['tests.test_repro_script']" in text
+        assert "STAGE = 'tf2onnx-scaled-kernel'" in text
+        assert "(Keras -> ONNX, a plugin stage)" in text
     finally:
         converters.unregister("tf2onnx-scaled-kernel")
+
+
+class KerasPassThrough:
+    """A plugin stage whose artifact no script runs: a Keras model (parity runs it with Keras)."""
+
+    name = "keras-pass-through"
+    source = "keras"
+    target = "keras"
+    packages = ("keras",)
+
+    def convert(self, artifact, options):
+        return Artifact("keras", artifact.model, list(artifact.input_names))
+
+
+def test_a_plugin_stage_whose_artifact_no_script_runs_is_refused():
+    converters.register(KerasPassThrough())
+    try:
+        harness = Harness("keras>keras-pass-through")
+        case = harness.run(LayerSpec("Dense", {"units": 2}, ((1, 3),), seed=1))
+        with pytest.raises(ScriptError, match=r"stage 'keras-pass-through' .*keras -> keras.* "
+                                              r"is not one a standalone script can call: "
+                                              r"scripts feed a stage a keras or onnx model and "
+                                              r"run an onnx or torch one"):
+            write_script(harness, case, leg_name="keras>keras-pass-through",
+                         plugins=["some.plugin"])
+    finally:
+        converters.unregister("keras-pass-through")
 
 
 def test_an_unknown_leg_is_a_clear_error(harness):
