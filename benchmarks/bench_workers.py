@@ -113,7 +113,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args()
 
-    specs = [spec for kind in registry.names() for spec in sample(kind, args.per_kind)]
+    kinds = registry.names(without=registry.WHOLE_MODELS)  # the core path: layers
+    specs = [spec for kind in kinds for spec in sample(kind, args.per_kind)]
     figures: dict[str, object] = {"cases": len(specs), "rounds": args.rounds, "path": PATH}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -125,7 +126,7 @@ def main() -> int:
         isolated.start()
         # While the worker imports its frameworks, this process warms its own: the first
         # case of each kind pays for tracing and lazy imports in every mode alike.
-        warm = specs[: len(registry.names())]
+        warm = specs[: len(kinds)]
         for spec in warm:
             bare_case(spec)
         run_cases(harness, writer, warm)

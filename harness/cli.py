@@ -44,7 +44,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
         for attr, values in k.domains.items():
             role = "  (input)" if attr in registry.INPUT_KNOBS else ""
             print(f"    {attr:<{width}}  {_domain_text(values)}{role}")
-    print(f"\n{len(kinds)} layer kinds")
+    whole = [k for k in kinds if k.tags & registry.WHOLE_MODELS]
+    print(f"\n{len(kinds) - len(whole)} layer and model kinds (each in the golden store and the "
+          f"ci profile), {len(whole)} applications (suites/applications; slow)")
     return 0
 
 

@@ -20,7 +20,10 @@ def test_layers_text_groups_by_family(capsys):
     assert main(["layers"]) == 0
     out = capsys.readouterr().out
     assert "[conv]" in out and "Conv2D" in out
-    assert f"{len(registry.names())} layer kinds" in out
+    layers = len(registry.names(without=registry.WHOLE_MODELS))
+    applications = len(registry.names()) - layers
+    assert layers >= 60 and applications >= 5
+    assert f"{layers} layer and model kinds" in out and f"{applications} applications" in out
 
 
 def test_repro_of_an_unknown_case_is_a_clear_error(tmp_path, capsys):
