@@ -47,9 +47,9 @@ def main() -> int:
         torch.set_num_threads(threads)
     import keras
 
-    from harness.converters.saved_formats import register_harness_objects
+    from harness.layers._base import register_custom_objects
 
-    register_harness_objects()
+    register_custom_objects()
     if keras.backend.backend() != "torch":
         replies.write(json.dumps({"ready": False,
                                   "error": f"Keras chose backend {keras.backend.backend()!r}"}))

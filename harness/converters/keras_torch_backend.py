@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
-from harness.converters.saved_formats import SavedFiles, SavedFormatError, _workdir
+from harness.converters.saved_formats import SavedFiles, save_in_workdir
 
 DEFAULT_TIMEOUT = 120.0
 STARTUP_TIMEOUT = 300.0  # importing torch and Keras on a loaded machine
@@ -222,13 +222,8 @@ class KerasTorchConverter:
         return next(iter(_WORKERS.values()), None) or worker("cpu")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        owner = _workdir(options, "parity-keras-torch-")
-        path = Path(owner.name) / "model.keras"
-        try:
-            artifact.model.save(str(path))
-        except Exception as exc:
-            raise SavedFormatError(f"{path}: Keras cannot save this model "
-                                   f"({type(exc).__name__}: {exc})") from exc
+        path, owner = save_in_workdir(options, "parity-keras-torch-", "model.keras",
+                                      artifact.model.save, "Keras cannot save this model")
         try:
             self._loader().load(path)
         except KerasTorchError as exc:

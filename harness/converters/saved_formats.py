@@ -62,19 +62,20 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:500]
 
 
+def save_in_workdir(options: ConvertOptions, prefix: str, filename: str, save, refusal: str):
+    """Writes a model with ``save(path)`` into a fresh folder under the options' workdir;
+    returns the path and the folder's owner (the folder lives as long as the owner)."""
+    owner = _workdir(options, prefix)
+    path = Path(owner.name) / filename
+    try:
+        save(str(path))
+    except Exception as exc:
+        raise SavedFormatError(f"{path}: {refusal} "
+                               f"({type(exc).__name__}: {_first_line(exc)})") from exc
+    return path, owner
+
+
 # -- loaders (usable on their own, on a user's file) ----------------------------------------
-
-def register_harness_objects() -> None:
-    """Registers with Keras every custom object the harness defines itself (activations,
-    custom layers): the only custom objects a saved model may name."""
-    import sys
-
-    import harness.layers  # noqa: F401  (imports every family)
-
-    for name, module in list(sys.modules.items()):
-        if name.startswith("harness.layers.") and hasattr(module, "register_custom_objects"):
-            module.register_custom_objects()
-
 
 def load_keras_file(path: str | Path):
     """A ``.keras`` (or Keras-2 ``.h5``) file loaded by Keras 3 with ``safe_mode=True``.
@@ -84,7 +85,10 @@ def load_keras_file(path: str | Path):
     """
     import keras
 
-    register_harness_objects()
+    from harness.layers._base import register_custom_objects
+
+    # The custom objects the harness defines itself are the only ones a saved model may name.
+    register_custom_objects()
     path = Path(path)
     if not path.is_file():
         raise SavedFormatError(f"{path}: no such model file")
@@ -152,13 +156,8 @@ class KerasFileConverter:
     packages = ("keras", "h5py")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        owner = _workdir(options, "parity-keras-file-")
-        path = Path(owner.name) / "model.keras"
-        try:
-            artifact.model.save(str(path))
-        except Exception as exc:
-            raise SavedFormatError(f"{path}: Keras cannot save this model "
-                                   f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        path, owner = save_in_workdir(options, "parity-keras-file-", "model.keras",
+                                      artifact.model.save, "Keras cannot save this model")
         model = load_keras_file(path)
         return Artifact("keras", model, list(artifact.input_names),
                         {**artifact.meta, "file": SavedFiles(path, owner)})
@@ -178,13 +177,9 @@ class H5Converter:
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         legacy = build_tf_keras_twin(artifact.model)
-        owner = _workdir(options, "parity-h5-")
-        path = Path(owner.name) / "model.h5"
-        try:
-            legacy.save(str(path), save_format="h5")
-        except Exception as exc:
-            raise SavedFormatError(f"{path}: tf-keras cannot save this model as HDF5 "
-                                   f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        path, owner = save_in_workdir(options, "parity-h5-", "model.h5",
+                                      lambda p: legacy.save(p, save_format="h5"),
+                                      "tf-keras cannot save this model as HDF5")
         model = load_keras_file(path)
         return Artifact("keras", model, list(artifact.input_names),
                         {**artifact.meta, "file": SavedFiles(path, owner)})
@@ -199,13 +194,10 @@ class SavedModelConverter:
     packages = ("keras", "tensorflow")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        owner = _workdir(options, "parity-savedmodel-")
-        path = Path(owner.name) / "saved_model"
-        try:
-            artifact.model.export(str(path), format="tf_saved_model", verbose=False)
-        except Exception as exc:
-            raise SavedFormatError(f"{path}: Keras cannot export this model as a SavedModel "
-                                   f"({type(exc).__name__}: {_first_line(exc)})") from exc
+        path, owner = save_in_workdir(
+            options, "parity-savedmodel-", "saved_model",
+            lambda p: artifact.model.export(p, format="tf_saved_model", verbose=False),
+            "Keras cannot export this model as a SavedModel")
         return Artifact("savedmodel", SavedFiles(path, owner), list(artifact.input_names))
 
 
