@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.spec import LayerSpec
+from harness.spec import LayerSpec, nested_layers
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,7 +62,7 @@ class KnownIssue:
         """The leg matches the glob and the case, or any layer nested in it (a model's
         layers and nodes), has the entry's kind and attribute values."""
         return self.covers_leg(leg) and any(
-            self.matches_layer(kind, attrs) for kind, attrs in layers_of(spec)
+            self.matches_layer(kind, attrs) for kind, attrs in nested_layers(spec.kind, spec.attrs)
         )
 
     def covers_leg(self, leg: str) -> bool:
@@ -76,31 +76,6 @@ class KnownIssue:
 
     def to_json(self) -> dict[str, str]:
         return {"id": self.id, "url": self.url, "reason": self.reason}
-
-
-# Attributes of model kinds that nest layer configurations: Sequential's "layers" and
-# Functional's "nodes", each item {"kind": K, "attrs": A, ...}; shared nodes
-# ({"shared": j}) call node j's layer again and add no layer of their own.
-NESTING_ATTRS = ("layers", "nodes")
-
-
-def layers_of(spec: LayerSpec) -> list[tuple[str, dict[str, Any]]]:
-    """(kind, attrs) of the case itself and of every layer nested in it, depth first."""
-    pairs: list[tuple[str, dict[str, Any]]] = []
-
-    def visit(kind: str, attrs: dict[str, Any]) -> None:
-        pairs.append((kind, attrs))
-        for key in NESTING_ATTRS:
-            items = attrs.get(key)
-            if not isinstance(items, list):
-                continue
-            for item in items:
-                if (isinstance(item, dict) and isinstance(item.get("kind"), str)
-                        and isinstance(item.get("attrs", {}), dict)):
-                    visit(item["kind"], item.get("attrs", {}))
-
-    visit(spec.kind, spec.attrs)
-    return pairs
 
 
 def load(path: Path = DEFAULT_FILE) -> list[KnownIssue]:

@@ -127,3 +127,28 @@ class LayerSpec:
         args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.attrs.items()))
         shapes = ", ".join(str(s) for s in self.input_shapes)
         return f"{self.kind}({args}) on {shapes} {self.dtype} seed={self.seed}"
+
+
+# Attributes of model kinds that nest layer configurations: Sequential's "layers" and
+# Functional's "nodes", each item {"kind": K, "attrs": A, ...}; shared nodes
+# ({"shared": j}) call node j's layer again and add no layer of their own.
+NESTING_ATTRS = ("layers", "nodes")
+
+
+def nested_layers(kind: str, attrs: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, attrs) of a case itself and of every layer nested in it, depth first."""
+    pairs: list[tuple[str, dict[str, Any]]] = []
+
+    def visit(kind: str, attrs: dict[str, Any]) -> None:
+        pairs.append((kind, attrs))
+        for key in NESTING_ATTRS:
+            items = attrs.get(key)
+            if not isinstance(items, list):
+                continue
+            for item in items:
+                if (isinstance(item, dict) and isinstance(item.get("kind"), str)
+                        and isinstance(item.get("attrs", {}), dict)):
+                    visit(item["kind"], item.get("attrs", {}))
+
+    visit(kind, attrs)
+    return pairs

@@ -15,8 +15,9 @@ Rules come from ``[tool.parity.tolerance]`` in the project's ``pyproject.toml``:
     reason = "why this layer needs more room, with a link"
 
 The most specific matching rule wins (the one that names most of kind, family, leg, device,
-dtype and attribute values); among equally specific rules the later one wins. Every verdict
-records the rule it was judged by.
+dtype and attribute values); among equally specific rules the later one wins. A model case
+(Sequential, Functional) is judged by the loosest of its own tolerance and the rules its
+nested layers match. Every verdict records the rule(s) it was judged by.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.compare import Tolerance
+from harness.spec import nested_layers
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -95,19 +97,39 @@ class TolerancePolicy:
 
     def for_case(self, kind: str, leg: str, device: str, dtype: str,
                  attrs: dict[str, Any] | None = None) -> Tolerance:
+        """The case's own tolerance, widened to the rule of any layer nested in it: a
+        Functional that holds a layer with a rule of its own gets that layer's room."""
+        own = self._for_layer(kind, leg, device, dtype, attrs)
+        inner = [rule for inner_kind, inner_attrs in nested_layers(kind, attrs or {})[1:]
+                 if (rule := self._best_rule(inner_kind, leg, device, dtype, inner_attrs))]
+        looser = [r for r in inner if r.atol > own.atol or r.rtol > own.rtol]
+        if not looser:
+            return own
+        return Tolerance(
+            max([own.atol] + [r.atol for r in looser]),
+            max([own.rtol] + [r.rtol for r in looser]),
+            "; ".join([own.rule, *dict.fromkeys(f"nested {r.describe()}" for r in looser)]),
+        )
+
+    def _for_layer(self, kind: str, leg: str, device: str, dtype: str,
+                   attrs: dict[str, Any] | None) -> Tolerance:
+        rule = self._best_rule(kind, leg, device, dtype, attrs)
+        if rule is not None:
+            return Tolerance(rule.atol, rule.rtol, rule.describe())
+        if dtype not in self.defaults:
+            raise PolicyError(f"no default tolerance for dtype {dtype!r} in {self.source}")
+        atol, rtol = self.defaults[dtype]
+        return Tolerance(atol, rtol, f"default {dtype}")
+
+    def _best_rule(self, kind: str, leg: str, device: str, dtype: str,
+                   attrs: dict[str, Any] | None) -> Rule | None:
         best: tuple[int, int, Rule] | None = None
         for order, rule in enumerate(self.rules):
             if rule.matches(kind, leg, device, dtype, attrs):
                 key = (rule.specificity, order, rule)
                 if best is None or key[:2] >= best[:2]:
                     best = key
-        if best is not None:
-            rule = best[2]
-            return Tolerance(rule.atol, rule.rtol, rule.describe())
-        if dtype not in self.defaults:
-            raise PolicyError(f"no default tolerance for dtype {dtype!r} in {self.source}")
-        atol, rtol = self.defaults[dtype]
-        return Tolerance(atol, rtol, f"default {dtype}")
+        return None if best is None else best[2]
 
     @classmethod
     def from_table(cls, table: dict[str, Any], source: str) -> TolerancePolicy:

@@ -62,3 +62,37 @@ def test_rules_can_require_attribute_values():
     assert policy.for_case("UpSampling2D", "keras>tf2onnx", "cpu", "float32", nearest).atol == 1e-5
     torch_leg = "keras>tf2onnx>onnx2torch"
     assert policy.for_case("UpSampling2D", torch_leg, "cpu", "float32", bicubic).atol == 1e-5
+
+
+def test_a_model_gets_the_room_of_a_nested_layer_with_a_looser_rule():
+    policy = TolerancePolicy(rules=[
+        Rule(atol=1e-3, rtol=1e-5, kind="GRU", reason="gru"),
+        Rule(atol=1e-6, rtol=1e-2, kind="Dense", leg="*>onnx2torch"),
+    ])
+    gru = {"kind": "GRU", "attrs": {"units": 2}, "inputs": ["input_0"]}
+    dense = {"kind": "Dense", "attrs": {"units": 1}, "inputs": [0]}
+    functional = {"nodes": [gru, dense, {"shared": 1, "inputs": [1]}], "outputs": [2]}
+
+    tf2onnx = policy.for_case("Functional", "keras>tf2onnx", "cpu", "float32", functional)
+    assert (tf2onnx.atol, tf2onnx.rtol) == (1e-3, 1e-5)
+    assert "default float32" in tf2onnx.rule and "nested rule[kind=GRU]: gru" in tf2onnx.rule
+
+    torch_leg = policy.for_case("Functional", "keras>tf2onnx>onnx2torch", "cpu", "float32",
+                                functional)
+    assert (torch_leg.atol, torch_leg.rtol) == (1e-3, 1e-2)
+    assert "kind=Dense" in torch_leg.rule
+
+    sequential = {"layers": [{"kind": "ReLU", "attrs": {}}]}
+    plain = policy.for_case("Sequential", "keras>tf2onnx", "cpu", "float32", sequential)
+    assert (plain.atol, plain.rtol, plain.rule) == (1e-5, 1e-5, "default float32")
+
+
+def test_a_nested_rule_tighter_than_the_case_does_not_narrow_it():
+    policy = TolerancePolicy(rules=[
+        Rule(atol=1e-2, rtol=1e-2, kind="Sequential"),
+        Rule(atol=1e-7, rtol=1e-7, kind="ReLU"),
+    ])
+    sequential = {"layers": [{"kind": "ReLU", "attrs": {}}]}
+    tolerance = policy.for_case("Sequential", "keras>tf2onnx", "cpu", "float32", sequential)
+    assert (tolerance.atol, tolerance.rtol) == (1e-2, 1e-2)
+    assert tolerance.rule == "rule[kind=Sequential]"

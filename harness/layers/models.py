@@ -199,8 +199,8 @@ def _upsampling(rank: int):
             size = sub("size")
             return {"size": size}, (shape[0] * size, shape[1])
         size = [sub("size"), sub("size")]
-        # Nearest and bilinear only: bicubic has its own tolerance rule and area/lanczos
-        # known issues of their own, which would hide the rest of a model.
+        # Nearest and bilinear only: bicubic, area and lanczos have known issues of their
+        # own (onnx2torch's cubic coefficient, ...) that would hide the rest of a model.
         attrs = {"size": size, "interpolation": sub("interpolation", ["nearest", "bilinear"]),
                  "data_format": "channels_last"}
         return attrs, (shape[0] * size[0], shape[1] * size[1], shape[2])
