@@ -272,7 +272,7 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
             print(f"[{number}/{total}] {spec.case_id} {spec.describe()}", flush=True)
 
     summary = update(args.root, specs, accept_changes=args.accept_changes, policy=policy,
-                     progress=progress)
+                     progress=progress, kinds=args.kind or None)
     for line in summary.lines():
         print(line)
     if summary.changed and not summary.written:
@@ -333,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "update":
             sub.add_argument("--per-kind", type=int, default=8, help="cases per layer kind")
             sub.add_argument("--kind", action="append", default=[],
-                             help="only these kinds (repeatable)")
+                             help="regenerate only these kinds (repeatable); the store's "
+                                  "cases of other kinds are kept as they are")
             sub.add_argument("--accept-changes", action="store_true",
                              help="take changed expected outputs instead of stopping")
 

@@ -10,6 +10,7 @@ not move keep their old files, so a pull request shows only what really changed.
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,15 @@ from harness.strategies import sample
 from harness.tolerance import TolerancePolicy
 
 PROVENANCE_PACKAGES = ("tensorflow", "keras", "tf2onnx", "onnx", "numpy")
+KERAS_ARTIFACT = "model.keras"
 
 
 @dataclass
 class UpdateSummary:
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)  # unchanged, now with model.keras
+    untouched: list[str] = field(default_factory=list)  # kinds the update was not asked about
     changed: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (case id, why)
@@ -40,6 +44,10 @@ class UpdateSummary:
         out = [f"added {len(self.added)}, unchanged {len(self.unchanged)}, "
                f"changed {len(self.changed)}, removed {len(self.removed)}, "
                f"skipped {len(self.skipped)}"]
+        if self.completed:
+            out[0] += f" ({len(self.completed)} unchanged gained model.keras)"
+        if self.untouched:
+            out[0] += f"; {len(self.untouched)} cases of other kinds kept as they were"
         for case_id, kind, metrics in self.changed:
             if "note" in metrics:
                 out.append(f"  changed {case_id} {kind}: {metrics['note']}")
@@ -89,8 +97,32 @@ def _difference(spec: LayerSpec, new, old, policy: TolerancePolicy) -> dict[str,
     return None
 
 
+def _kind_of(store: golden.Store, case_id: str) -> str | None:
+    """The case's kind from its spec.json; None when that cannot be read, so that a restricted
+    update keeps the case rather than deleting what it cannot identify."""
+    try:
+        return json.loads((store.root / golden.CASES / case_id / "spec.json").read_text())["kind"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_keras(model, path: Path) -> bool:
+    """An unchanged case whose model Keras could not save when it was written (a layer
+    since made serialisable) gains its ``model.keras`` without rewriting anything else."""
+    try:
+        model.save(path)
+    except Exception:  # still not serialisable: the case stays as it was
+        path.unlink(missing_ok=True)
+        return False
+    return True
+
+
 def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
-           policy: TolerancePolicy | None = None, progress=None) -> UpdateSummary:
+           policy: TolerancePolicy | None = None, progress=None,
+           kinds: list[str] | None = None) -> UpdateSummary:
+    """Regenerates ``specs`` into a new store and swaps it in. With ``kinds``, the update is
+    about those kinds only: the store's cases of other kinds are carried over untouched
+    rather than removed as no longer drawn."""
     from harness.layers._base import register_custom_objects
 
     register_custom_objects()
@@ -129,9 +161,14 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
                     "now differ from the reference (native.npz added)" if native is not None
                     else "agree with the reference again (native.npz dropped)")}
             elif same:
-                shutil.copytree(old.folder, new_root / golden.CASES / spec.case_id)
+                folder = new_root / golden.CASES / spec.case_id
+                shutil.copytree(old.folder, folder)
                 manifest[spec.case_id] = dict(previous.cases[spec.case_id])
                 summary.unchanged.append(spec.case_id)
+                if KERAS_ARTIFACT not in manifest[spec.case_id] and _save_keras(
+                        source.model, folder / KERAS_ARTIFACT):
+                    manifest[spec.case_id][KERAS_ARTIFACT] = golden.sha256(folder / KERAS_ARTIFACT)
+                    summary.completed.append(spec.case_id)
                 continue
             summary.changed.append((spec.case_id, spec.kind, metrics))
         else:
@@ -146,7 +183,15 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
             keras_model=source.model, onnx_model=onnx_model, native=native,
         )
     if previous is not None:
-        summary.removed = sorted(set(previous.cases) - set(manifest))
+        for case_id in sorted(set(previous.cases) - set(manifest)):
+            kind = _kind_of(previous, case_id)
+            if kinds is not None and (kind is None or kind not in kinds):
+                shutil.copytree(previous.root / golden.CASES / case_id,
+                                new_root / golden.CASES / case_id)
+                manifest[case_id] = dict(previous.cases[case_id])
+                summary.untouched.append(case_id)
+            else:
+                summary.removed.append(case_id)
     if summary.changed and not accept_changes:
         shutil.rmtree(new_root, ignore_errors=True)
         return summary

@@ -1,6 +1,7 @@
 """The golden store: verification names the damaged file, the rest replays, an interrupted
 update leaves a store that verifies, and changed expected outputs are never taken silently."""
 
+import json
 import os
 import shutil
 import signal
@@ -132,6 +133,46 @@ def test_changed_expected_outputs_stop_the_update(store):
     summary = update(store, corpus(2, KINDS), accept_changes=True)
     assert summary.written and path.read_bytes() != before
     assert len(summary.unchanged) == len(manifest.cases) - 1
+
+
+def test_an_unchanged_case_without_its_keras_model_gains_it_and_keeps_its_other_files(store):
+    """A case written while Keras could not save its layer keeps every file it has and gains
+    model.keras once the layer saves."""
+    from harness.golden_update import corpus, update
+
+    manifest = golden.read_manifest(store)
+    case_id = sorted(manifest.cases)[0]
+    folder = store / "cases" / case_id
+    (folder / "model.keras").unlink()
+    del manifest.cases[case_id]["model.keras"]
+    golden.write_manifest(store, manifest.cases)
+    kept = {name: (folder / name).read_bytes() for name in manifest.cases[case_id]}
+
+    summary = update(store, corpus(2, KINDS))
+    assert summary.written and summary.completed == [case_id] and not summary.changed
+    assert "1 unchanged gained model.keras" in summary.lines()[0]
+    assert all((folder / name).read_bytes() == data for name, data in kept.items())
+    verified, problems = golden.verify(store)
+    assert problems == [] and "model.keras" in verified.cases[case_id]
+
+
+def test_an_update_of_some_kinds_keeps_every_case_of_the_others(store):
+    from harness.golden_update import corpus, update
+
+    before = golden.read_manifest(store).cases
+    dense = {c for c in before if json.loads(
+        (store / "cases" / c / "spec.json").read_text())["kind"] == "Dense"}
+    assert dense and dense != set(before)
+
+    summary = update(store, corpus(2, ["Dense"]), kinds=["Dense"])
+    assert summary.written and summary.removed == []
+    assert set(summary.untouched) == set(before) - dense
+    assert set(summary.unchanged) == dense
+    verified, problems = golden.verify(store)
+    assert problems == [] and verified.cases == before
+
+    summary = update(store, corpus(2, ["Dense"]))  # unrestricted: the others are not drawn
+    assert set(summary.removed) == set(before) - dense
 
 
 @pytest.mark.parametrize("state", ["new complete", "new incomplete", "leftovers"])
