@@ -85,3 +85,36 @@ def test_overrides_are_written_over_the_seeded_data():
     mask = [True] * 6
     mask[4] = False
     assert (a[0, mask] == b[0, mask]).all()
+
+
+DRAWS_AROUND_A_NEW_MODULE = """
+import json, pathlib, sys, tempfile
+from harness.strategies import sample
+
+def ids():
+    return [s.case_id for kind in ("Attention", "Dense", "Conv2D") for s in sample(kind, 8)]
+
+before = ids()
+folder = pathlib.Path(tempfile.mkdtemp())
+(folder / "literals_elsewhere.py").write_text(
+    "FLOATS = [" + ", ".join(repr(0.125 + 0.37 * i) for i in range(300)) + "]\\n"
+    "INTS = [" + ", ".join(str(7 + 13 * i) for i in range(300)) + "]\\n")
+sys.path.insert(0, str(folder))
+import literals_elsewhere  # a local module full of literals
+print(json.dumps({"before": before, "after": ids()}))
+"""
+
+
+def test_corpus_draws_do_not_depend_on_the_literals_of_imported_modules():
+    """Hypothesis draws literals of local modules; the corpus must not change when a module
+    is imported or edited, or the golden store drifts from its own corpus."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run([sys.executable, "-c", DRAWS_AROUND_A_NEW_MODULE],
+                            capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    draws = json.loads(result.stdout.strip().splitlines()[-1])
+    assert draws["before"] == draws["after"]
