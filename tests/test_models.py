@@ -194,6 +194,36 @@ def test_masking_inputs_mask_whole_time_steps_and_keras_zeroes_them(keras):
     np.testing.assert_array_equal(y[~steps], x[~steps])
 
 
+MASKED_SOFTMAX = LayerSpec("Sequential", {
+    "layers": [{"kind": "Masking", "attrs": {"mask_value": 0.0}},
+               {"kind": "Softmax", "attrs": {"axis": -1}}],
+    "api": "functional"}, ((1, 1, 5, 1),))
+
+
+def test_keras_misreads_a_time_step_mask_in_softmax(keras):
+    """Why MISALIGNED_UNDER_MASKING exists (found by the nightly profile): if Keras starts
+    accepting this stack, the exclusion can go."""
+    with pytest.raises(ValueError, match="must be broadcastable"):
+        _build(MASKED_SOFTMAX)
+
+
+def test_no_drawn_stack_feeds_a_masking_mask_to_softmax():
+    """One stack in a hundred starts with Masking; before the exclusion, 2 of these 3000
+    draws put a Softmax after it."""
+    masked = [[layer["kind"] for layer in spec.attrs["layers"]]
+              for spec in sample("Sequential", 3000) if spec.attrs["layers"][0]["kind"] == "Masking"]
+    assert sum(len(kinds) >= 2 for kinds in masked) >= 10
+    assert [kinds for kinds in masked if "Softmax" in kinds] == []
+
+
+def test_drawn_stacks_after_masking_build_and_run(keras):
+    spec = find(layer_specs("Sequential"),
+                lambda s: s.attrs["layers"][0]["kind"] == "Masking" and len(s.attrs["layers"]) >= 3,
+                settings=FIND)
+    _, (y,) = _build(spec)
+    assert np.isfinite(y).all()
+
+
 def test_custom_layers_round_trip_through_a_saved_model(keras, tmp_path):
     from harness.layers.custom import register_custom_objects
 

@@ -256,6 +256,11 @@ STACKABLE: dict[str, Stackable] = {s.kind: s for s in (
     Stackable("Embedding", _rank(1), _embedding, first_only=True, int_input=True),
 )}
 STACK_ORDER = list(STACKABLE)
+# Masking's mask has the input's shape without its last axis (one flag per time step), and
+# Softmax applies the mask it receives to its own inputs with a right-aligned broadcast: the
+# time steps land on the feature axis, which Keras refuses ("The `mask` must be broadcastable
+# to `inputs`") or, when the two sizes happen to agree, computes something no one means.
+MISALIGNED_UNDER_MASKING = ("Softmax",)
 
 
 def _sub_picker(pick: Picker, kind: str) -> Picker:
@@ -324,10 +329,12 @@ def _draw_sequential(pick: Picker):
     api = SEQUENTIAL_DOMAINS["api"][int(pick.draw(st.integers(0, 3)) == 3)]
     batch = pick("batch")
     input_shape = shape = _draw_input_shape(pick)
-    layers, bounds = [], None
+    layers, bounds, among = [], None, None
     for i in _layers(pick):
         kind, attrs, out = _span(pick, SEQUENTIAL_DOMAINS, _draw_layer, shape,
-                                 first=i == 0)
+                                 first=i == 0, among=among)
+        if kind == "Masking":
+            among = [k for k in STACK_ORDER if k not in MISALIGNED_UNDER_MASKING]
         if STACKABLE[kind].int_input:
             bounds = [attrs["input_dim"]]
         layers.append({"kind": kind, "attrs": attrs})
