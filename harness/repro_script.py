@@ -139,7 +139,7 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     module = type(converter).__module__
     builtin = module in (KERAS_STAGES.get(target.stage), ONNX_STAGES.get(target.stage))
     imports = None if builtin else _plugin_imports(target.stage, converter, plugins)
-    source, inputs, reference = harness.build_source(spec)
+    source, inputs, reference, _, reading = harness.build_source(spec)
     parent = source
     for stage in target.path.stages[: target.path.stages.index(target.stage)]:
         parent = get(stage).convert(parent, harness.options)
@@ -165,7 +165,9 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     elif target.stage in KERAS_STAGES:
         header = _Header(spec, target, tolerance, harness, versions(PACKAGES[target.stage]),
                          _WHAT[target.stage].format(opset=opset), "Keras -> ONNX")
-        twin = _has_twin(spec)
+        # Where the reference is a second reading, not Keras' own output, the script
+        # carries it; otherwise it runs Keras itself.
+        twin = reading is not None
         arrays, config, custom = _keras_payload(parent, inputs, reference if twin else None)
         body = _keras_script(target.stage, config, custom, len(parent.model.get_weights()),
                              opset, twin, harness.device)
@@ -237,12 +239,6 @@ def _plugin_roots(modules: Sequence[str]) -> dict[str, str]:
             root = root.parent
         roots[name] = str(root)
     return roots
-
-
-def _has_twin(spec: LayerSpec) -> bool:
-    from harness.keras_source import channels_last_twin
-
-    return channels_last_twin(spec) is not None
 
 
 def _npz(arrays: dict[str, np.ndarray]) -> bytes:
@@ -476,8 +472,9 @@ _KERAS_EXPECTED = '''\
 # A channels_first convolution: TensorFlow computes some of them wrongly on the CPU, so
 # parity's reference is the same layer computed channels_last (README "The reference").
 _TWIN_EXPECTED = '''\
-    # The reference is the same layer computed channels_last: TensorFlow's CPU kernels get
-    # some channels_first convolutions wrong, so Keras' own output is shown for comparison.
+    # The reference is a second reading of the model (the layer computed channels_last, or
+    # the model compiled with XLA): TensorFlow's oneDNN CPU kernels get some convolutions
+    # wrong, so Keras' own output is shown for comparison.
     expected = [data[f"expected_{i}"] for i in range(len(data.files)) if f"expected_{i}" in data]
     keras_out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
     keras_out = keras_out if isinstance(keras_out, (list, tuple)) else [keras_out]
