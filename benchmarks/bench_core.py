@@ -7,7 +7,7 @@ a suite runs for each case: ``Harness.run`` (conversion, runs, comparison, known
 judging) plus the result records written to JSONL. Rounds alternate between the two so that
 drift in the machine's speed hits both alike.
 
-    python benchmarks/bench_core.py [--per-kind 4] [--rounds 3] [--json out.json]
+    python benchmarks/bench_core.py [--per-kind 4] [--rounds 3] [--family F] [--json out.json]
 """
 
 from __future__ import annotations
@@ -78,10 +78,15 @@ def main() -> int:
     parser.add_argument("--per-kind", type=int, default=4, help="cases per layer kind")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--family", action="append", default=[],
+                        help="only the kinds of this family (repeatable), e.g. conv, whose "
+                             "cases also pay for the XLA second reading")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     kinds = registry.names(without=registry.WHOLE_MODELS)  # the core path: layers
+    if args.family:
+        kinds = [k for k in kinds if registry.get(k).family in args.family]
     specs = [spec for kind in kinds for spec in sample(kind, args.per_kind)]
     draw_s = time.perf_counter() - t0
     harness = Harness("keras>tf2onnx>onnx2torch")
@@ -114,7 +119,8 @@ def main() -> int:
         "harness_rounds": [round(r, 3) for r in harness_rates],
         "numpy": np.__version__,
     }
-    print(f"{len(specs)} cases x {args.rounds} rounds, keras>tf2onnx>onnx2torch")
+    print(f"{len(specs)} cases x {args.rounds} rounds, keras>tf2onnx>onnx2torch"
+          + (f", families {', '.join(args.family)}" if args.family else ""))
     print(f"  bare conversions : {bare:6.2f} cases/s")
     print(f"  parity harness   : {ours:6.2f} cases/s")
     print(f"  harness cost     : {bare / ours:6.3f}x the bare script's time per case")
