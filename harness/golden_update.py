@@ -141,7 +141,7 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
         if progress:
             progress(number, len(specs), spec)
         try:
-            source, inputs, expected, native, _ = harness.build_source(spec)
+            source, inputs, expected, native, _ = harness.read_source(spec)
         except SourceError as exc:
             summary.skipped.append((spec.case_id, f"the source fails: {str(exc).splitlines()[0]}"))
             continue

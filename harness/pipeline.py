@@ -142,10 +142,14 @@ class Harness:
             self._runners[fmt] = runner_for(fmt, self.device, self.threads)
         return self._runners[fmt]
 
-    def build_source(self, spec: LayerSpec) -> SourceReading:
-        """The source artifact, its inputs and the reference outputs; where the source's own
-        outputs are checked against a second reading, those too (``native``) and how the two
-        differ (``reading``)."""
+    def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
+        """The source artifact, its inputs and the reference outputs."""
+        source, inputs, reference, _, _ = self.read_source(spec)
+        return source, inputs, reference
+
+    def read_source(self, spec: LayerSpec) -> SourceReading:
+        """As ``build_source``; and where the source's own outputs are checked against a
+        second reading, those too (``native``) and how the two differ (``reading``)."""
         from harness.keras_source import (
             XLA_READING,
             build_model,
@@ -195,7 +199,7 @@ class Harness:
     def run(self, spec: LayerSpec) -> CaseResult:
         started = time.perf_counter()
         try:
-            source, inputs, reference, native, reading = self.build_source(spec)
+            source, inputs, reference, native, reading = self.read_source(spec)
         except SourceError as exc:
             return self._known_source_failure(spec, exc)
         timing = {"build": time.perf_counter() - started}

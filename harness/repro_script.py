@@ -139,7 +139,7 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     module = type(converter).__module__
     builtin = module in (KERAS_STAGES.get(target.stage), ONNX_STAGES.get(target.stage))
     imports = None if builtin else _plugin_imports(target.stage, converter, plugins)
-    source, inputs, reference, _, reading = harness.build_source(spec)
+    source, inputs, reference, _, reading = harness.read_source(spec)
     parent = source
     for stage in target.path.stages[: target.path.stages.index(target.stage)]:
         parent = get(stage).convert(parent, harness.options)
