@@ -293,6 +293,19 @@ def _write_json(path: Path, data: Any) -> None:
                     encoding="utf-8")
 
 
+KERAS_MODEL = "model.keras"
+
+
+def save_keras_model(keras_model, folder: Path) -> str | None:
+    """Writes ``folder/model.keras``; on failure removes any partial file and returns why."""
+    try:
+        keras_model.save(folder / KERAS_MODEL)
+    except Exception as exc:
+        (folder / KERAS_MODEL).unlink(missing_ok=True)
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return None
+
+
 def write_case(store_root: Path, spec: LayerSpec, inputs: list[np.ndarray],
                expected: list[np.ndarray], provenance: dict[str, Any],
                keras_model=None, onnx_model=None,
@@ -300,11 +313,9 @@ def write_case(store_root: Path, spec: LayerSpec, inputs: list[np.ndarray],
     folder = store_root / CASES / spec.case_id
     folder.mkdir(parents=True, exist_ok=True)
     if keras_model is not None:
-        try:
-            keras_model.save(folder / "model.keras")
-        except Exception as exc:  # e.g. a layer Keras cannot serialise: keep the case
-            (folder / "model.keras").unlink(missing_ok=True)
-            provenance = {**provenance, "keras_error": f"{type(exc).__name__}: {exc}"[:500]}
+        error = save_keras_model(keras_model, folder)
+        if error is not None:  # e.g. a layer Keras cannot serialise: keep the case
+            provenance = {**provenance, "keras_error": error}
     _write_json(folder / "spec.json", spec.to_json())
     _write_json(folder / "provenance.json", provenance)
     np.savez(folder / "inputs.npz", **{f"input_{i}": x for i, x in enumerate(inputs)})

@@ -26,7 +26,6 @@ from harness.strategies import sample
 from harness.tolerance import TolerancePolicy
 
 PROVENANCE_PACKAGES = ("tensorflow", "keras", "tf2onnx", "onnx", "numpy")
-KERAS_ARTIFACT = "model.keras"
 
 
 @dataclass
@@ -106,17 +105,6 @@ def _kind_of(store: golden.Store, case_id: str) -> str | None:
         return None
 
 
-def _save_keras(model, path: Path) -> bool:
-    """An unchanged case whose model Keras could not save when it was written (a layer
-    since made serialisable) gains its ``model.keras`` without rewriting anything else."""
-    try:
-        model.save(path)
-    except Exception:  # still not serialisable: the case stays as it was
-        path.unlink(missing_ok=True)
-        return False
-    return True
-
-
 def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
            policy: TolerancePolicy | None = None, progress=None,
            kinds: list[str] | None = None) -> UpdateSummary:
@@ -165,9 +153,12 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
                 shutil.copytree(old.folder, folder)
                 manifest[spec.case_id] = dict(previous.cases[spec.case_id])
                 summary.unchanged.append(spec.case_id)
-                if KERAS_ARTIFACT not in manifest[spec.case_id] and _save_keras(
-                        source.model, folder / KERAS_ARTIFACT):
-                    manifest[spec.case_id][KERAS_ARTIFACT] = golden.sha256(folder / KERAS_ARTIFACT)
+                # A case written while Keras could not save its layer gains model.keras
+                # once the layer saves, without rewriting anything else.
+                if (golden.KERAS_MODEL not in manifest[spec.case_id]
+                        and golden.save_keras_model(source.model, folder) is None):
+                    manifest[spec.case_id][golden.KERAS_MODEL] = golden.sha256(
+                        folder / golden.KERAS_MODEL)
                     summary.completed.append(spec.case_id)
                 continue
             summary.changed.append((spec.case_id, spec.kind, metrics))

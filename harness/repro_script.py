@@ -469,8 +469,8 @@ _KERAS_EXPECTED = '''\
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     expected = [np.asarray(y) for y in outputs]  # Keras' own output is the reference'''
 
-# A channels_first convolution: TensorFlow computes some of them wrongly on the CPU, so
-# parity's reference is the same layer computed channels_last (README "The reference").
+# A reference from a second reading (a channels_first convolution computed channels_last,
+# or a convolution compiled with XLA where oneDNN got it wrong; README "The reference").
 _TWIN_EXPECTED = '''\
     # The reference is a second reading of the model (the layer computed channels_last, or
     # the model compiled with XLA): TensorFlow's oneDNN CPU kernels get some convolutions
