@@ -3,14 +3,18 @@
 Layout (``golden/``)::
 
     MANIFEST.json                 {"schema": "parity.golden/1", "cases": {id: {file: sha256}}}
-    cases/<case id>/spec.json     the spec (parity.spec/1)
+    cases/<case id>/spec.json     the spec (parity.spec/1; its "source" names the source)
     cases/<case id>/provenance.json   versions, opset, device, seed, date, known issues
     cases/<case id>/inputs.npz    input_0, input_1, ...
     cases/<case id>/expected.npz  output_0, ... the reference outputs (see README "The reference")
     cases/<case id>/native.npz    the source's own outputs, only where they differ from the
                                   reference (a channels_first convolution TensorFlow gets wrong)
-    cases/<case id>/model.keras   the source artifact (loaded with safe_mode)
-    cases/<case id>/model.onnx    the artifact of the first ONNX stage (absent if it failed)
+    cases/<case id>/...           what the case's source stores for a replay (its ``store``
+                                  and ``stored``): for Keras ``model.keras`` (loaded with
+                                  safe_mode) and ``model.onnx``, tf2onnx's artifact (absent if
+                                  it failed); for ONNX the model in the backend-test layout
+
+Manifest entries name files relative to the case folder, sub-folders with ``/``.
 
 Tensors in ``.npz`` (``allow_pickle=False`` on load), metadata in JSON a reviewer can diff.
 An update builds a complete new store in ``golden.new/`` (manifest written last), then swaps
@@ -37,7 +41,8 @@ from harness.spec import LayerSpec, SpecError
 SCHEMA = "parity.golden/1"
 MANIFEST = "MANIFEST.json"
 CASES = "cases"
-SOURCE_LEG = "keras>tf2onnx"  # the leg whose artifact is stored as model.onnx
+SOURCE_LEG = "keras>tf2onnx"  # the leg whose artifact a Keras case stores as model.onnx
+KERAS_MODEL = "model.keras"
 REQUIRED_FILES = ("spec.json", "provenance.json", "inputs.npz", "expected.npz")
 
 
@@ -75,13 +80,14 @@ class GoldenCase:
         return load_onnx(self.folder / "model.onnx")
 
     def stored_artifacts(self) -> dict[str, Any]:
-        """The artifacts a replay starts from, keyed by the leg that produced them."""
-        from harness.converters import Artifact
+        """The artifacts a replay starts from, keyed by the leg (or source) that made them;
+        the case's source reads what it stored."""
+        from harness import sources
 
-        if not self.has_onnx:
-            return {}
-        model = self.onnx_model()
-        return {SOURCE_LEG: Artifact("onnx", model, [i.name for i in model.graph.input])}
+        try:
+            return sources.get(self.spec.source).stored(self.folder)
+        except sources.UnknownSource as exc:
+            raise GoldenError(f"{self.folder / 'spec.json'}: {exc}") from None
 
     def drift(self, installed: dict[str, str]) -> dict[str, list[str]]:
         """Packages whose installed version differs from the one that made the expected
@@ -262,8 +268,9 @@ def verify(root: Path, *, deep: bool = True) -> tuple[Store | None, list[Problem
         if deep and not case_problems:
             try:
                 case = load_case(store, case_id, verify=False)
-                if case.has_onnx and _installed("onnx"):
-                    case.onnx_model()
+                case.stored_artifacts()  # reads every stored model as its source would
+            except ImportError:
+                pass  # the reader of this source's artifacts is not installed here
             except GoldenError as exc:
                 problems.append(Problem(case_id, f"{CASES}/{case_id}", str(exc)))
     cases_dir = root / CASES
@@ -273,17 +280,11 @@ def verify(root: Path, *, deep: bool = True) -> tuple[Store | None, list[Problem
                 problems.append(Problem(folder.name, f"{CASES}/{folder.name}",
                                         "unused: not in the manifest"))
             else:
-                for path in sorted(folder.iterdir()):
-                    if path.name not in store.cases[folder.name]:
-                        problems.append(Problem(folder.name, f"{CASES}/{folder.name}/{path.name}",
+                for name in case_files(folder):
+                    if name not in store.cases[folder.name]:
+                        problems.append(Problem(folder.name, f"{CASES}/{folder.name}/{name}",
                                                 "unused: not in the manifest"))
     return store, problems
-
-
-def _installed(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -293,38 +294,38 @@ def _write_json(path: Path, data: Any) -> None:
                     encoding="utf-8")
 
 
-KERAS_MODEL = "model.keras"
+def case_files(folder: Path) -> list[str]:
+    """Every file under a case folder, as manifest names (relative, ``/``-separated)."""
+    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*")
+                  if path.is_file())
 
 
 def save_keras_model(keras_model, folder: Path) -> str | None:
     """Writes ``folder/model.keras``; on failure removes any partial file and returns why."""
-    try:
-        keras_model.save(folder / KERAS_MODEL)
-    except Exception as exc:
-        (folder / KERAS_MODEL).unlink(missing_ok=True)
-        return f"{type(exc).__name__}: {exc}"[:500]
-    return None
+    from harness.sources.keras import save_keras_model as save
+
+    return save(keras_model, folder)
 
 
-def write_case(store_root: Path, spec: LayerSpec, inputs: list[np.ndarray],
-               expected: list[np.ndarray], provenance: dict[str, Any],
-               keras_model=None, onnx_model=None,
-               native: list[np.ndarray] | None = None) -> dict[str, str]:
+def write_case(store_root: Path, reading, spec: LayerSpec, provenance: dict[str, Any],
+               options=None) -> dict[str, str]:
+    """Writes one case from its source reading: spec, provenance, inputs, expected and
+    native outputs, then what the case's source stores for a replay. Returns the case's
+    manifest entry ({file: sha256})."""
+    from harness import sources
+
     folder = store_root / CASES / spec.case_id
     folder.mkdir(parents=True, exist_ok=True)
-    if keras_model is not None:
-        error = save_keras_model(keras_model, folder)
-        if error is not None:  # e.g. a layer Keras cannot serialise: keep the case
-            provenance = {**provenance, "keras_error": error}
+    notes = sources.get(spec.source).store(reading, folder, options)
     _write_json(folder / "spec.json", spec.to_json())
-    _write_json(folder / "provenance.json", provenance)
-    np.savez(folder / "inputs.npz", **{f"input_{i}": x for i, x in enumerate(inputs)})
-    np.savez(folder / "expected.npz", **{f"output_{i}": y for i, y in enumerate(expected)})
-    if native is not None:
-        np.savez(folder / "native.npz", **{f"output_{i}": y for i, y in enumerate(native)})
-    if onnx_model is not None:
-        (folder / "model.onnx").write_bytes(onnx_model.SerializeToString())
-    return {p.name: sha256(p) for p in sorted(folder.iterdir())}
+    _write_json(folder / "provenance.json", {**provenance, **notes})
+    np.savez(folder / "inputs.npz", **{f"input_{i}": x for i, x in enumerate(reading.inputs)})
+    np.savez(folder / "expected.npz",
+             **{f"output_{i}": y for i, y in enumerate(reading.reference)})
+    if reading.native is not None:
+        np.savez(folder / "native.npz",
+                 **{f"output_{i}": y for i, y in enumerate(reading.native)})
+    return {name: sha256(folder / name) for name in case_files(folder)}
 
 
 def write_manifest(root: Path, cases: dict[str, dict[str, str]]) -> None:

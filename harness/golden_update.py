@@ -1,8 +1,9 @@
-"""Regenerating the golden store from the source framework (needs TensorFlow).
+"""Regenerating the golden store from the source frameworks (Keras cases need TensorFlow).
 
-``update`` draws the corpus (a fixed, derandomised sample of every registered kind plus the
-minimal spec of every known issue), builds each case's expected outputs with Keras and its
-ONNX artifact with tf2onnx, and writes a complete new store next to the old one. A case
+``update`` draws the corpus (a fixed, derandomised sample of every registered kind of the
+chosen sources plus the minimal spec of every known issue), reads each case's source (its
+expected outputs; for Keras also its ONNX artifact from tf2onnx) and writes a complete new
+store next to the old one. A case
 whose expected outputs moved beyond the tolerance policy is a *change*: it is listed with its
 metrics and the update stops, old store intact, unless changes are accepted. Cases that did
 not move keep their old files, so a pull request shows only what really changed.
@@ -16,16 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import golden, known_issues, registry
+from harness import golden, known_issues, registry, sources
 from harness.compare import compare
-from harness.converters import ConvertOptions, get
+from harness.converters import ConvertOptions
 from harness.frameworks import versions
 from harness.pipeline import Harness, SourceError
 from harness.spec import LayerSpec
 from harness.strategies import sample
 from harness.tolerance import TolerancePolicy
-
-PROVENANCE_PACKAGES = ("tensorflow", "keras", "tf2onnx", "onnx", "numpy")
 
 
 @dataclass
@@ -61,25 +60,28 @@ class UpdateSummary:
         return out
 
 
-def corpus(per_kind: int, kinds: list[str] | None = None) -> list[LayerSpec]:
-    chosen = kinds or registry.names(without=registry.WHOLE_MODELS)
-    specs = [spec for kind in chosen for spec in sample(kind, per_kind)]
+def corpus(per_kind: int, kinds: list[str] | None = None,
+           source: str = registry.KERAS) -> list[LayerSpec]:
+    """``per_kind`` derandomised specs of each of ``kinds`` (every kind of ``source`` that is
+    not a whole model, by default) and the minimal specs of the known issues among them."""
+    chosen = kinds or registry.names(without=registry.WHOLE_MODELS, source=source)
+    specs = [spec for kind in chosen for spec in sample(kind, per_kind, source=source)]
     specs += [issue.minimal for issue in known_issues.load()
-              if issue.minimal is not None and issue.minimal.kind in chosen]
+              if issue.minimal is not None and issue.minimal.source == source
+              and issue.minimal.kind in chosen]
     return list({spec.case_id: spec for spec in specs}.values())
 
 
-def _provenance(spec: LayerSpec, options: ConvertOptions, onnx_error: str | None) -> dict:
+def _provenance(spec: LayerSpec, options: ConvertOptions) -> dict:
     installed = versions()
+    packages = (*getattr(sources.get(spec.source), "packages", ()), "numpy")
     return {
-        "source": "keras",
-        "source_leg": golden.SOURCE_LEG,
-        "versions": {p: installed[p] for p in PROVENANCE_PACKAGES if p in installed},
+        "source": spec.source,
+        "versions": {p: installed[p] for p in packages if p in installed},
         "opset": options.opset,
         "device": "cpu",
         "seed": spec.seed,
         "created": golden.now(),
-        "onnx_error": onnx_error,
     }
 
 
@@ -88,7 +90,7 @@ def _difference(spec: LayerSpec, new, old, policy: TolerancePolicy) -> dict[str,
     that moved."""
     if len(new) != len(old):
         return {"outputs": len(new), "previous_outputs": len(old)}
-    tolerance = policy.for_case(spec.kind, "keras", "cpu", spec.dtype, spec.attrs)
+    tolerance = policy.for_spec(spec, spec.source, "cpu")
     for after, before in zip(new, old):
         result = compare(after, before, tolerance)
         if not result.passed:
@@ -96,24 +98,29 @@ def _difference(spec: LayerSpec, new, old, policy: TolerancePolicy) -> dict[str,
     return None
 
 
-def _kind_of(store: golden.Store, case_id: str) -> str | None:
-    """The case's kind from its spec.json; None when that cannot be read, so that a restricted
-    update keeps the case rather than deleting what it cannot identify."""
+def _source_and_kind(store: golden.Store, case_id: str) -> tuple[str, str] | None:
+    """The case's source and kind from its spec.json; None when that cannot be read, so that
+    a restricted update keeps the case rather than deleting what it cannot identify."""
     try:
-        return json.loads((store.root / golden.CASES / case_id / "spec.json").read_text())["kind"]
-    except (OSError, ValueError, KeyError, TypeError):
+        data = json.loads((store.root / golden.CASES / case_id / "spec.json").read_text())
+        return str(data.get("source", registry.KERAS)), data["kind"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
 def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
            policy: TolerancePolicy | None = None, progress=None,
-           kinds: list[str] | None = None) -> UpdateSummary:
-    """Regenerates ``specs`` into a new store and swaps it in. With ``kinds``, the update is
-    about those kinds only: the store's cases of other kinds are carried over untouched
-    rather than removed as no longer drawn."""
-    from harness.layers._base import register_custom_objects
+           kinds: list[str] | None = None,
+           scope: set[str] | None = None) -> UpdateSummary:
+    """Regenerates ``specs`` into a new store and swaps it in. The update is about the
+    sources in ``scope`` (by default those of ``specs``) and, with ``kinds``, about those
+    kinds only: the store's other cases are carried over untouched rather than removed as
+    no longer drawn."""
+    scope = {spec.source for spec in specs} if scope is None else set(scope)
+    if registry.KERAS in scope:
+        from harness.layers._base import register_custom_objects
 
-    register_custom_objects()
+        register_custom_objects()
     policy = policy or TolerancePolicy()
     golden.recover(root)
     previous = golden.read_manifest(root) if (root / golden.MANIFEST).is_file() else None
@@ -121,7 +128,7 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
     if new_root.exists():
         shutil.rmtree(new_root)
     (new_root / golden.CASES).mkdir(parents=True)
-    harness = Harness("keras>tf2onnx", policy=policy, known_issues=[])
+    harness = Harness(policy=policy, known_issues=[])
     options = harness.options
     summary = UpdateSummary()
     manifest: dict[str, dict[str, str]] = {}
@@ -129,12 +136,14 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
         if progress:
             progress(number, len(specs), spec)
         try:
-            source, inputs, expected, native, _ = harness.read_source(spec)
+            reading = harness.read_source(spec)
         except SourceError as exc:
             summary.skipped.append((spec.case_id, f"the source fails: {str(exc).splitlines()[0]}"))
             continue
+        expected, native = reading.reference, reading.native
         if native is not None and _difference(spec, native, expected, policy) is None:
-            native = None  # the source agreed with its channels_last twin: nothing to keep
+            native = None  # the source agreed with its second reading: nothing to keep
+            reading = reading._replace(native=None)
         old = None
         if previous is not None and spec.case_id in previous.cases:
             try:
@@ -155,8 +164,9 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
                 summary.unchanged.append(spec.case_id)
                 # A case written while Keras could not save its layer gains model.keras
                 # once the layer saves, without rewriting anything else.
-                if (golden.KERAS_MODEL not in manifest[spec.case_id]
-                        and golden.save_keras_model(source.model, folder) is None):
+                if (spec.source == registry.KERAS
+                        and golden.KERAS_MODEL not in manifest[spec.case_id]
+                        and golden.save_keras_model(reading.artifact.model, folder) is None):
                     manifest[spec.case_id][golden.KERAS_MODEL] = golden.sha256(
                         folder / golden.KERAS_MODEL)
                     summary.completed.append(spec.case_id)
@@ -164,19 +174,14 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
             summary.changed.append((spec.case_id, spec.kind, metrics))
         else:
             summary.added.append(spec.case_id)
-        onnx_model, onnx_error = None, None
-        try:
-            onnx_model = get("tf2onnx").convert(source, options).model
-        except Exception as exc:  # a converter bug: the case is kept without its ONNX
-            onnx_error = f"{type(exc).__name__}: {exc}"
         manifest[spec.case_id] = golden.write_case(
-            new_root, spec, inputs, expected, _provenance(spec, options, onnx_error),
-            keras_model=source.model, onnx_model=onnx_model, native=native,
-        )
+            new_root, reading, spec, _provenance(spec, options), options)
     if previous is not None:
         for case_id in sorted(set(previous.cases) - set(manifest)):
-            kind = _kind_of(previous, case_id)
-            if kinds is not None and (kind is None or kind not in kinds):
+            identity = _source_and_kind(previous, case_id)
+            in_scope = identity is not None and identity[0] in scope and (
+                kinds is None or identity[1] in kinds)
+            if not in_scope:
                 shutil.copytree(previous.root / golden.CASES / case_id,
                                 new_root / golden.CASES / case_id)
                 manifest[case_id] = dict(previous.cases[case_id])

@@ -1,8 +1,11 @@
-"""One case down every path: build the source, convert stage by stage, run and compare legs.
+"""One case down every path: read the source, convert stage by stage, run, compare, judge.
 
-``Harness.run(spec)`` never raises for a converter's fault: a crash, a wrong shape or a
-wrong number becomes a leg result with its category and metrics. It raises only when the
-source itself cannot be built, which is a bug in the harness or its strategies.
+``Harness.run(spec)`` resolves the case once (its source plugin and the paths that start
+from that source), reads the source (artifact, inputs, reference), then takes every path
+leg by leg. It never raises for a converter's fault: a crash, a wrong shape or a wrong
+number becomes a leg result with its category and metrics. It raises only when the source
+itself cannot be built, which is a bug in the harness or its strategies (or a known bug of
+the source framework, recorded as the source's xfail).
 """
 
 from __future__ import annotations
@@ -15,19 +18,18 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import known_issues as known_issues_mod
+from harness import sources
 from harness.compare import Comparison, Tolerance, compare
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
-from harness.inputs import make_inputs
 from harness.runners import LoadError, runner_for
+from harness.sources import Source, SourceError, SourceReading
 from harness.spec import LayerSpec, canonical_json
 from harness.taxonomy import classify_exception
 from harness.tolerance import TolerancePolicy
 
 FAILING = ("fail", "error")
-
-
-class SourceError(RuntimeError):
-    """The source model of a case could not be built or run: a harness or strategy bug."""
+__all__ = ["CaseResult", "Harness", "LegResult", "ParityFailure", "SourceError",
+           "SourceReading"]
 
 
 @dataclass
@@ -53,16 +55,13 @@ class LegResult:
     diagnosis: dict[str, Any] | None = None
 
 
-TWIN_READING = ("channels_first output differs from the same layer computed channels_last "
-                "(the reference)")
+class ResolvedCase(NamedTuple):
+    """A spec with what it resolves to once, when the case starts: its source plugin and the
+    paths that start from that source."""
 
-
-class SourceReading(NamedTuple):
-    artifact: Artifact
-    inputs: list[np.ndarray]
-    reference: list[np.ndarray]
-    native: list[np.ndarray] | None  # the source's own outputs, where a second reading exists
-    reading: str | None  # "<source output> differs from <the reading that is the reference>"
+    spec: LayerSpec
+    source: Source
+    paths: list[ConversionPath]
 
 
 @dataclass
@@ -128,6 +127,8 @@ class Harness:
         # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
         # and run ("run") of a leg and once it is judged ("done", with its LegResult).
         self.on_leg = on_leg
+        # Paths may start from several sources; a case goes down those of its own source,
+        # or its source's default paths when none of them starts there.
         self.paths = paths if isinstance(paths, list) else parse_paths(paths)
         self.device = device
         self.options = ConvertOptions() if opset is None else ConvertOptions(opset=opset)
@@ -136,81 +137,52 @@ class Harness:
         self.threads = threads
         self.diagnose = diagnose
         self._runners: dict[str, Any] = {}
+        self._default_paths: dict[str, list[ConversionPath]] = {}
 
     def runner(self, fmt: str):
         if fmt not in self._runners:
             self._runners[fmt] = runner_for(fmt, self.device, self.threads)
         return self._runners[fmt]
 
+    def paths_for(self, source: str) -> list[ConversionPath]:
+        named = [path for path in self.paths if path.source == source]
+        if named:
+            return named
+        if source not in self._default_paths:
+            self._default_paths[source] = parse_paths(
+                ",".join(sources.get(source).default_paths))
+        return self._default_paths[source]
+
+    def resolve(self, spec: LayerSpec) -> ResolvedCase:
+        return ResolvedCase(spec, sources.get(spec.source), self.paths_for(spec.source))
+
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
         """The source artifact, its inputs and the reference outputs."""
-        source, inputs, reference, _, _ = self.read_source(spec)
-        return source, inputs, reference
+        reading = self.read_source(spec)
+        return reading.artifact, reading.inputs, reading.reference
 
     def read_source(self, spec: LayerSpec) -> SourceReading:
         """As ``build_source``; and where the source's own outputs are checked against a
         second reading, those too (``native``) and how the two differ (``reading``)."""
-        from harness.keras_source import (
-            XLA_READING,
-            build_model,
-            run_keras,
-            twin_reference,
-            wants_xla_reading,
-            xla_reading,
-        )
-
-        inputs = make_inputs(spec)
-        try:
-            model = build_model(spec)
-            native = run_keras(model, inputs)
-            twin = twin_reference(model, spec, inputs)
-            reading = None if twin is None else TWIN_READING
-            if twin is None and wants_xla_reading(spec):
-                xla = xla_reading(model, inputs)
-                tolerance = self.policy.for_case(spec.kind, "keras", self.device, spec.dtype,
-                                                 spec.attrs)
-                if xla is not None and not _worst(self._compare_outputs(native, xla,
-                                                                        tolerance)).passed:
-                    twin, reading = xla, XLA_READING
-        except Exception as exc:
-            raise SourceError(
-                f"cannot build the Keras source of {spec.describe()}: {exc}"
-            ) from exc
-        reference = native if twin is None else twin
-        _check_plausible(spec, reference)
-        names = [f"input_{i}" for i in range(len(inputs))]
-        return SourceReading(Artifact("keras", model, names), inputs, reference,
-                             None if twin is None else native, reading)
-
-    def _source_leg(self, spec: LayerSpec, native, reference, reading: str) -> LegResult:
-        """The source's own execution against the second reading that is the reference."""
-        source = self.paths[0].source
-        base = {"path": self.paths[0].name, "leg": source, "stage": source, "runner": source}
-        tolerance = self.policy.for_case(spec.kind, source, self.device, spec.dtype, spec.attrs)
-        worst = _worst(self._compare_outputs(native, reference, tolerance))
-        leg = LegResult(**base, verdict="pass" if worst.passed else "fail",
-                        category=worst.category, message=worst.message, metrics=worst.metrics,
-                        tolerance=tolerance)
-        if not worst.passed:
-            leg.blame = source
-            leg.message = f"the source's {reading}:\n" + leg.message
-        return self._judge(spec, leg)
+        return sources.get(spec.source).read(spec, policy=self.policy, device=self.device)
 
     def run(self, spec: LayerSpec) -> CaseResult:
+        case = self.resolve(spec)
         started = time.perf_counter()
         try:
-            source, inputs, reference, native, reading = self.read_source(spec)
+            reading = case.source.read(spec, policy=self.policy, device=self.device)
         except SourceError as exc:
-            return self._known_source_failure(spec, exc)
+            return self._known_source_failure(case, exc)
         timing = {"build": time.perf_counter() - started}
-        source_leg = (None if native is None
-                      else self._source_leg(spec, native, reference, reading))
+        source_leg = None if reading.native is None else self._source_leg(case, reading)
         # When the source disagrees with itself, its own output is a second reading.
-        alternate = native if source_leg is not None and source_leg.verdict != "pass" else None
-        artifacts: dict[str, Any] = {source.format: source}
-        result = self._run_paths(spec, artifacts, inputs, reference, timing, alternate)
+        alternate = (reading.native if source_leg is not None and source_leg.verdict != "pass"
+                     else None)
+        artifacts: dict[str, Any] = {case.source.name: reading.artifact}
+        result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
+                                 alternate)
         if self.diagnose:
-            self._diagnose(spec, result, artifacts, inputs)
+            self._diagnose(case, result, artifacts, reading.inputs)
         if source_leg is not None:
             result.legs.insert(0, source_leg)
         return result
@@ -220,55 +192,71 @@ class Harness:
                native: list[np.ndarray] | None = None) -> CaseResult:
         """Runs the legs reachable from stored artifacts (keyed by the leg that made them)
         against stored expected outputs; no source framework is involved. ``native`` is the
-        source's own output where it disagreed with its channels_last twin."""
-        return self._run_paths(spec, dict(stored), inputs, expected, {}, native)
+        source's own output where it disagreed with its second reading."""
+        return self._run_paths(self.resolve(spec), dict(stored), inputs, expected, {}, native)
 
-    def _run_paths(self, spec, artifacts, inputs, reference, timing,
+    def _source_leg(self, case: ResolvedCase, reading: SourceReading) -> LegResult:
+        """The source's own execution against the second reading that is the reference."""
+        name = case.source.name
+        base = {"path": case.paths[0].name, "leg": name, "stage": name, "runner": name}
+        tolerance = self.policy.for_spec(case.spec, name, self.device)
+        worst = worst_of(reading.native, reading.reference, tolerance)
+        leg = LegResult(**base, verdict="pass" if worst.passed else "fail",
+                        category=worst.category, message=worst.message, metrics=worst.metrics,
+                        tolerance=tolerance)
+        if not worst.passed:
+            leg.blame = name
+            leg.message = f"the source's {reading.reading}:\n" + leg.message
+        return self._judge(case.spec, leg)
+
+    def _run_paths(self, case: ResolvedCase, artifacts, inputs, reference, timing,
                    alternate=None) -> CaseResult:
         # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
         results: dict[str, LegResult] = {}
-        for path in self.paths:
+        for path in case.paths:
             upstream: LegResult | None = None
             for leg_name, stage in zip(path.legs(), path.stages):
                 parent = leg_name.rsplit(">", 1)[0]
                 if leg_name not in artifacts and parent not in artifacts:
                     break  # replaying: nothing stored to start this path from
                 if leg_name not in results:
-                    leg = self._leg(spec, path, leg_name, stage, artifacts, inputs, reference,
-                                    alternate)
+                    leg = self._leg(case.spec, path, leg_name, stage, artifacts, inputs,
+                                    reference, alternate)
                     results[leg_name] = _attribute(leg, upstream)
                     if self.on_leg:
                         self.on_leg(leg_name, stage, "done", results[leg_name])
                 upstream = results[leg_name]
-        return CaseResult(spec, list(results.values()), timing)
+        return CaseResult(case.spec, list(results.values()), timing)
 
-    def _diagnose(self, spec, result: CaseResult, artifacts, inputs) -> None:
-        """Per-layer diagnosis of each unexpectedly failing leg of a multi-layer model."""
-        from harness.diagnostics import Diagnoser, diagnosable
-
-        source = artifacts.get(self.paths[0].source)
-        failing = [leg for leg in result.legs
-                   if leg.verdict == "fail" and leg.leg != self.paths[0].source]
-        if not failing or not isinstance(source, Artifact) or not diagnosable(source.model):
+    def _diagnose(self, case: ResolvedCase, result: CaseResult, artifacts, inputs) -> None:
+        """Per-layer diagnosis of each unexpectedly failing leg of a multi-layer model, by the
+        source's diagnoser (a source without one is not diagnosed)."""
+        name = case.source.name
+        failing = [leg for leg in result.legs if leg.verdict == "fail" and leg.leg != name]
+        make_diagnoser = getattr(case.source, "diagnoser", None)
+        source = artifacts.get(name)
+        if not failing or make_diagnoser is None or not isinstance(source, Artifact):
             return
         started = time.perf_counter()
-        diagnoser = Diagnoser(self, spec, source.model, inputs)
-        paths = {leg: path for path in self.paths for leg in path.legs()}
+        diagnoser = make_diagnoser(self, case.spec, source, inputs)
+        if diagnoser is None:
+            return
+        paths = {leg: path for path in case.paths for leg in path.legs()}
         for leg in failing:
             leg.diagnosis = diagnoser.diagnose(paths[leg.leg], leg.leg, artifacts)
         result.timing["diagnose"] = time.perf_counter() - started
 
-    def _known_source_failure(self, spec: LayerSpec, exc: SourceError) -> CaseResult:
+    def _known_source_failure(self, case: ResolvedCase, exc: SourceError) -> CaseResult:
         """A known bug of the source framework is an xfail of the case; anything else is a
         bug of the harness or its strategies, and raises."""
-        source = self.paths[0].source
+        spec, name = case.spec, case.source.name
         message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
-        for issue in known_issues_mod.candidates(self.known_issues, spec, source):
+        for issue in known_issues_mod.candidates(self.known_issues, spec, name):
             if issue.matches_failure("source_error", message):
                 leg = LegResult(
-                    path=self.paths[0].name, leg=source, stage=source, runner=source,
+                    path=case.paths[0].name, leg=name, stage=name, runner=name,
                     verdict="xfail", category="source_error", message=message,
-                    known_issue=issue.to_json(), blame=source,
+                    known_issue=issue.to_json(), blame=name,
                 )
                 return CaseResult(spec, [leg], {})
         raise exc
@@ -326,11 +314,11 @@ class Harness:
         timing["run"] = time.perf_counter() - t1
 
         t2 = time.perf_counter()
-        tolerance = self.policy.for_case(spec.kind, leg_name, self.device, spec.dtype, spec.attrs)
-        comparisons = self._compare_outputs(outputs, reference, tolerance)
+        tolerance = self.policy.for_spec(spec, leg_name, self.device)
+        comparisons = compare_outputs(outputs, reference, tolerance)
         note = ""
         if alternate is not None and not _worst(comparisons).passed:
-            faithful = self._compare_outputs(outputs, alternate, tolerance)
+            faithful = compare_outputs(outputs, alternate, tolerance)
             if _worst(faithful).passed:
                 comparisons = faithful
                 note = ("matches the source's own output, which differs from the reference "
@@ -349,16 +337,6 @@ class Harness:
             timing=timing,
         ))
 
-    @staticmethod
-    def _compare_outputs(outputs, reference, tolerance) -> list[Comparison]:
-        if len(outputs) != len(reference):
-            return [Comparison(
-                False, "shape_mismatch",
-                f"the leg produced {len(outputs)} outputs, the source {len(reference)}",
-                {"outputs": len(outputs), "expected_outputs": len(reference)},
-            )]
-        return [compare(a, e, tolerance) for a, e in zip(outputs, reference)]
-
     def _judge(self, spec: LayerSpec, leg: LegResult) -> LegResult:
         for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg):
             if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
@@ -372,27 +350,20 @@ class Harness:
         return leg
 
 
-# Inputs are bounded by 2 * INPUT_BOUND and weights scaled by their fan-in, so one layer's
-# outputs stay far below this; beyond it the source returned memory it never wrote.
-PLAUSIBLE_MAGNITUDE = 1e6
+def compare_outputs(outputs, reference, tolerance) -> list[Comparison]:
+    """Every output of a leg against the reference's; a different count is a shape mismatch."""
+    if len(outputs) != len(reference):
+        return [Comparison(
+            False, "shape_mismatch",
+            f"the leg produced {len(outputs)} outputs, the source {len(reference)}",
+            {"outputs": len(outputs), "expected_outputs": len(reference)},
+        )]
+    return [compare(a, e, tolerance) for a, e in zip(outputs, reference)]
 
 
-def _check_plausible(spec: LayerSpec, reference: list[np.ndarray]) -> None:
-    for i, output in enumerate(reference):
-        values = np.asarray(output, dtype=np.float64)
-        if values.size == 0:
-            continue
-        if not np.isfinite(values).all():
-            where = np.argwhere(~np.isfinite(values))[0].tolist()
-            raise SourceError(f"the Keras source of {spec.describe()} produced a non-finite "
-                              f"value in output {i} at {where} from finite, bounded inputs")
-        largest = float(np.abs(values).max())
-        if largest > PLAUSIBLE_MAGNITUDE:
-            where = np.unravel_index(int(np.abs(values).argmax()), values.shape)
-            raise SourceError(
-                f"the Keras source of {spec.describe()} produced implausible values "
-                f"(|y| = {largest:.3g} in output {i} at {list(map(int, where))}) from inputs "
-                f"bounded by 8: its output cannot serve as the reference")
+def worst_of(outputs, reference, tolerance: Tolerance) -> Comparison:
+    """The verdict of a whole set of outputs: the first failing output, or the widest pass."""
+    return _worst(compare_outputs(outputs, reference, tolerance))
 
 
 DIVERGED = ("fail", "error", "xfail")

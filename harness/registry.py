@@ -1,10 +1,12 @@
-"""The registry of layer kinds.
+"""The registry of kinds, for every source.
 
-A layer kind bundles everything the harness knows about one Keras layer: the documented
-values of its attributes (``domains``, simplest first, so that Hypothesis shrinks towards
-the first), a ``draw`` function that picks a consistent configuration and input shapes,
-and a ``build`` function that constructs the layer. Families live in ``harness.layers``,
-one file each; registering a kind is one line there.
+A kind bundles everything the harness knows about one layer (a Keras layer, an ONNX op, a
+MATLAB layer) or one model kind: the documented values of its attributes (``domains``,
+simplest first, so that Hypothesis shrinks towards the first), a ``draw`` function that
+picks a consistent configuration and input shapes, and a ``build`` (or ``build_model``)
+function that constructs it. Kinds are keyed by their source and name: an ONNX ``Softmax``
+is not Keras' ``Softmax``. Each source's families live in one package (``harness.layers``
+for Keras), one file each; registering a kind is one line there.
 """
 
 from __future__ import annotations
@@ -30,6 +32,14 @@ class Picker:
     def __init__(self, draw: Callable[[Any], Any], domains: Mapping[str, Sequence[Any]]):
         self._draw = draw
         self._domains = domains
+
+    def domain(self, attr: str) -> list[Any]:
+        """The documented values of ``attr``, simplest first (to narrow them in context)."""
+        try:
+            return list(self._domains[attr])
+        except KeyError:
+            raise KeyError(f"no domain for attribute {attr!r}; known: "
+                           f"{', '.join(sorted(self._domains))}") from None
 
     def __call__(self, attr: str, among: Sequence[Any] | None = None) -> Any:
         """One value of ``attr``; ``among`` narrows the domain to values valid in context."""
@@ -63,6 +73,7 @@ class LayerKind:
     # statistics calibrated on the case's inputs), deterministically from the spec.
     after_weights: Callable[[Any, Any], None] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
+    source: str = "keras"
 
     @property
     def attribute_domains(self) -> dict[str, list[Any]]:
@@ -84,37 +95,58 @@ class UnknownLayerKind(KeyError):
         return self.args[0]
 
 
-_KINDS: dict[str, LayerKind] = {}
+_KINDS: dict[tuple[str, str], LayerKind] = {}
+_LOADED: set[str] = set()
+KERAS = "keras"
 
 
 def register(kind: LayerKind) -> LayerKind:
-    if kind.name in _KINDS:
-        raise ValueError(f"layer kind {kind.name!r} is registered twice")
-    _KINDS[kind.name] = kind
+    key = (kind.source, kind.name)
+    if key in _KINDS:
+        raise ValueError(f"{kind.source} kind {kind.name!r} is registered twice")
+    _KINDS[key] = kind
     return kind
 
 
-def _load_families() -> None:
-    import harness.layers  # noqa: F401  (registers every family on import)
+def _load_families(source: str) -> None:
+    """Imports the module that registers ``source``'s kinds (once)."""
+    if source in _LOADED:
+        return
+    import importlib
+
+    from harness import sources
+
+    importlib.import_module(sources.get(source).kinds_module)
+    _LOADED.add(source)
 
 
-def get(name: str) -> LayerKind:
-    _load_families()
+def get(name: str, source: str = KERAS) -> LayerKind:
+    _load_families(source)
     try:
-        return _KINDS[name]
+        return _KINDS[(source, name)]
     except KeyError:
-        known = ", ".join(sorted(_KINDS))
-        raise UnknownLayerKind(f"unknown layer kind {name!r}; registered kinds: {known}") from None
+        known = ", ".join(sorted(n for s, n in _KINDS if s == source))
+        raise UnknownLayerKind(
+            f"unknown {source} kind {name!r}; registered {source} kinds: {known}") from None
 
 
-def kinds() -> list[LayerKind]:
-    _load_families()
-    return sorted(_KINDS.values(), key=lambda k: (k.family, k.name))
+def kinds(source: str = KERAS) -> list[LayerKind]:
+    _load_families(source)
+    return sorted((k for (s, _), k in _KINDS.items() if s == source),
+                  key=lambda k: (k.family, k.name))
 
 
-def names(without: frozenset[str] | set[str] = frozenset()) -> list[str]:
+def names(without: frozenset[str] | set[str] = frozenset(), source: str = KERAS) -> list[str]:
     """Every kind's name, less the kinds tagged with any of ``without``."""
-    return [k.name for k in kinds() if not k.tags & set(without)]
+    return [k.name for k in kinds(source) if not k.tags & set(without)]
+
+
+def family_of(name: str, source: str = KERAS) -> str | None:
+    """The family of a kind, or None for a kind no longer registered."""
+    try:
+        return get(name, source).family
+    except UnknownLayerKind:
+        return None
 
 
 # Whole architectures: megabytes of weights each, so they stay out of the golden store, and

@@ -196,8 +196,7 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
 def _tolerance(harness: Harness, spec: LayerSpec, target: Target) -> Tolerance:
     if target.leg is not None and target.leg.tolerance is not None:
         return target.leg.tolerance
-    return harness.policy.for_case(spec.kind, target.leg_name, harness.device, spec.dtype,
-                                   spec.attrs)
+    return harness.policy.for_spec(spec, target.leg_name, harness.device)
 
 
 def _plugin_imports(stage: str, converter, plugins: Sequence[str]) -> list[str]:

@@ -74,13 +74,11 @@ def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[
     }
 
 
-def _family(kind: str) -> str:
-    from harness import registry
+def family(spec) -> str:
+    """The family of a case's kind in its source (``model`` for a kind no longer registered)."""
+    from harness.registry import family_of
 
-    try:
-        return registry.get(kind).family
-    except KeyError:
-        return "model"
+    return family_of(spec.kind, spec.source) or "model"
 
 
 def result_records(case: CaseResult, *, run_id: str, shard: str, device: str, test: str | None,
@@ -93,8 +91,9 @@ def result_records(case: CaseResult, *, run_id: str, shard: str, device: str, te
         "run_id": run_id,
         "shard": shard,
         "case_id": spec.case_id,
+        "source": spec.source,
         "kind": spec.kind,
-        "family": _family(spec.kind),
+        "family": family(spec),
         "spec": spec.to_json(),
         "inputs": [{"shape": list(s), "dtype": spec.dtype} for s in spec.input_shapes],
         "device": device,

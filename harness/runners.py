@@ -1,11 +1,14 @@
 """Runners: execute an artifact on NumPy inputs and return NumPy outputs.
 
-One runner per artifact format; each imports its framework on first use only, so that a
-replay needs only the runtimes of the legs it runs.
+One runner per artifact format, in a registry keyed by the format: a source or a stage
+that makes a new format registers its runner with ``register_runner`` in its own file.
+Each runner imports its framework on first use only, so that a replay needs only the
+runtimes of the legs it runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -37,6 +40,16 @@ class KerasRunner:
         return run_keras(artifact.model, inputs)
 
 
+# onnxruntime's graph optimisation levels by the name an artifact carries in
+# ``meta["ort_optimization"]``; without one, onnxruntime's own default (all) applies.
+ORT_OPTIMIZATION_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
+
+
 class OnnxRuntimeRunner:
     name = "onnxruntime"
 
@@ -49,11 +62,17 @@ class OnnxRuntimeRunner:
             return ["CUDAExecutionProvider", "CPUExecutionProvider"]
         return ["CPUExecutionProvider"]
 
-    def session(self, model):
+    def session(self, model, optimization: str | None = None):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        if optimization is not None:
+            if optimization not in ORT_OPTIMIZATION_LEVELS:
+                raise RunError(f"unknown onnxruntime optimisation level {optimization!r}; "
+                               f"known: {', '.join(ORT_OPTIMIZATION_LEVELS)}")
+            options.graph_optimization_level = getattr(
+                ort.GraphOptimizationLevel, ORT_OPTIMIZATION_LEVELS[optimization])
         if self.threads:
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
@@ -62,7 +81,7 @@ class OnnxRuntimeRunner:
 
     def run(self, artifact, inputs):
         try:
-            session = self.session(artifact.model)
+            session = self.session(artifact.model, artifact.meta.get("ort_optimization"))
         except Exception as exc:
             raise LoadError(f"onnxruntime cannot load the model: {type(exc).__name__}: {exc}") from exc
         names = [i.name for i in session.get_inputs()]
@@ -118,15 +137,30 @@ class KerasTorchRunner:
         return worker(self.device, self.threads).run(artifact.model, inputs)
 
 
+RunnerFactory = Callable[[str, int], Runner]  # (device, threads) -> Runner
+_RUNNERS: dict[str, RunnerFactory] = {
+    "keras": lambda device, threads: KerasRunner(),
+    "onnx": OnnxRuntimeRunner,
+    "torch": lambda device, threads: TorchRunner(device),
+    "savedmodel": lambda device, threads: SavedModelRunner(),
+    "keras-torch": KerasTorchRunner,
+}
+
+
+def register_runner(fmt: str, factory: RunnerFactory) -> RunnerFactory:
+    """Registers the runner of artifacts of format ``fmt``: ``factory(device, threads)``."""
+    _RUNNERS[fmt] = factory
+    return factory
+
+
+def formats() -> list[str]:
+    return sorted(_RUNNERS)
+
+
 def runner_for(fmt: str, device: str = "cpu", threads: int = 0) -> Runner:
-    if fmt == "keras":
-        return KerasRunner()
-    if fmt == "onnx":
-        return OnnxRuntimeRunner(device, threads)
-    if fmt == "torch":
-        return TorchRunner(device)
-    if fmt == "savedmodel":
-        return SavedModelRunner()
-    if fmt == "keras-torch":
-        return KerasTorchRunner(device, threads)
-    raise RunError(f"no runner for artifacts of format {fmt!r}")
+    try:
+        factory = _RUNNERS[fmt]
+    except KeyError:
+        raise RunError(f"no runner for artifacts of format {fmt!r}; "
+                       f"runners: {', '.join(formats())}") from None
+    return factory(device, threads)

@@ -16,6 +16,9 @@ from typing import Any
 
 SPEC_SCHEMA = "parity.spec/1"
 CASE_ID_LENGTH = 16
+# The source a spec belongs to when it names none: every spec written before sources were
+# plugins is a Keras spec, and leaving the default out of the JSON keeps their case ids.
+DEFAULT_SOURCE = "keras"
 
 
 class SpecError(ValueError):
@@ -57,10 +60,12 @@ def canonical_json(obj: Any) -> str:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One layer, in a one-layer model, with its inputs.
+    """One case of a source: a layer kind (or a model kind) with its inputs.
 
-    ``attrs`` holds the layer's constructor arguments under their Keras names;
-    ``input_shapes`` include the batch dimension; ``seed`` derives weights and input data.
+    ``source`` names the source plugin that builds it (``keras``, ``onnx``, ``mat``, ...);
+    ``attrs`` holds the kind's attributes under the source's own names (a Keras layer's
+    constructor arguments, an ONNX node's attributes); ``input_shapes`` include the batch
+    dimension; ``seed`` derives weights and input data.
     """
 
     kind: str
@@ -71,6 +76,7 @@ class LayerSpec:
     # Per input, sparse ``[flat_index, value]`` pairs written over the seeded input data:
     # Hypothesis draws them, and they shrink to nothing.
     input_overrides: tuple[tuple[tuple[int, float], ...], ...] = ()
+    source: str = DEFAULT_SOURCE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", _normalise(dict(self.attrs)))
@@ -97,6 +103,8 @@ class LayerSpec:
         }
         if self.input_overrides:
             data["input_overrides"] = [[list(p) for p in o] for o in self.input_overrides]
+        if self.source != DEFAULT_SOURCE:
+            data["source"] = self.source
         return data
 
     @classmethod
@@ -113,6 +121,7 @@ class LayerSpec:
                 input_overrides=tuple(
                     tuple(tuple(p) for p in o) for o in data.get("input_overrides", ())
                 ),
+                source=str(data.get("source", DEFAULT_SOURCE)),
             )
         except (KeyError, TypeError) as exc:
             raise SpecError(f"malformed spec {data!r}: {exc}") from exc
@@ -126,7 +135,8 @@ class LayerSpec:
         """One readable line: ``Conv2D(filters=2, kernel_size=[3, 3]) on (1, 5, 5, 3)``."""
         args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.attrs.items()))
         shapes = ", ".join(str(s) for s in self.input_shapes)
-        return f"{self.kind}({args}) on {shapes} {self.dtype} seed={self.seed}"
+        where = "" if self.source == DEFAULT_SOURCE else f"{self.source}:"
+        return f"{where}{self.kind}({args}) on {shapes} {self.dtype} seed={self.seed}"
 
 
 # Attributes of model kinds that nest layer configurations: Sequential's "layers" and

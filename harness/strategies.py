@@ -80,22 +80,23 @@ def int_overrides(draw, shape: tuple[int, ...], bound: int):
 # Kinds whose inputs need more than sparse noise (Masking needs whole time steps equal to its
 # mask value): kind -> fn(attrs, shapes, dtype) returning a strategy of per-input overrides.
 InputsFn = Callable[[dict[str, Any], list[tuple[int, ...]], str], Any]
-_INPUT_STRATEGIES: dict[str, InputsFn] = {}
+_INPUT_STRATEGIES: dict[tuple[str, str], InputsFn] = {}
 
 
-def register_inputs(kind: str, fn: InputsFn) -> InputsFn:
+def register_inputs(kind: str, fn: InputsFn, source: str = registry.KERAS) -> InputsFn:
     """Registers the input-override strategy of ``kind`` (used by its family file)."""
-    _INPUT_STRATEGIES[kind] = fn
+    _INPUT_STRATEGIES[(source, kind)] = fn
     return fn
 
 
-def overrides_for(kind: str, attrs: dict[str, Any], shapes, dtype: str = "float32"):
+def overrides_for(kind: str, attrs: dict[str, Any], shapes, dtype: str = "float32",
+                  source: str = registry.KERAS):
     """The strategy of a case's input overrides: the kind's own, or sparse values per input
     (valid indices for integer inputs)."""
-    registry.get(kind)  # loads the families, which register their input strategies
+    registry.get(kind, source)  # loads the families, which register their input strategies
     shapes = [tuple(s) for s in shapes]
-    if kind in _INPUT_STRATEGIES:
-        return _INPUT_STRATEGIES[kind](attrs, shapes, dtype)
+    if (source, kind) in _INPUT_STRATEGIES:
+        return _INPUT_STRATEGIES[(source, kind)](attrs, shapes, dtype)
     return sparse_overrides(int_bounds(attrs), shapes, dtype)
 
 
@@ -109,10 +110,15 @@ def sparse_overrides(draw, bounds: list[int | None], shapes, dtype: str):
 
 
 @st.composite
-def layer_specs(draw, kind: str, dtype: str = "float32") -> LayerSpec:
-    layer_kind = registry.get(kind)
-    attrs, shapes = layer_kind.draw(Picker(draw, layer_kind.domains))
-    overrides = draw(overrides_for(kind, attrs, shapes, dtype))
+def layer_specs(draw, kind: str, dtype: str | None = None,
+                source: str = registry.KERAS) -> LayerSpec:
+    """A spec of ``kind`` in ``source``. A kind whose draw returns ``(attrs, shapes, dtype)``
+    draws its own dtype (ONNX ops take several); otherwise ``dtype`` (float32 by default)."""
+    layer_kind = registry.get(kind, source)
+    drawn = layer_kind.draw(Picker(draw, layer_kind.domains))
+    attrs, shapes = drawn[0], drawn[1]
+    dtype = drawn[2] if len(drawn) > 2 else (dtype or "float32")
+    overrides = draw(overrides_for(kind, attrs, shapes, dtype, source))
     return LayerSpec(
         kind=kind,
         attrs=attrs,
@@ -120,10 +126,12 @@ def layer_specs(draw, kind: str, dtype: str = "float32") -> LayerSpec:
         dtype=dtype,
         seed=draw(seeds),
         input_overrides=overrides,
+        source=source,
     )
 
 
-def sample(kind: str, n: int, dtype: str = "float32") -> list[LayerSpec]:
+def sample(kind: str, n: int, dtype: str | None = None,
+           source: str = registry.KERAS) -> list[LayerSpec]:
     """``n`` specs of ``kind``, the same on every run and machine (Hypothesis, derandomised).
 
     For corpora and benchmarks, where a fixed, varied set of cases is wanted outside a test.
@@ -132,7 +140,7 @@ def sample(kind: str, n: int, dtype: str = "float32") -> list[LayerSpec]:
 
     @settings(max_examples=n, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(layer_specs(kind, dtype))
+    @given(layer_specs(kind, dtype, source))
     def collect(spec: LayerSpec) -> None:
         drawn.append(spec)
 

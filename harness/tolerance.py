@@ -7,15 +7,15 @@ Rules come from ``[tool.parity.tolerance]`` in the project's ``pyproject.toml``:
     rtol = 1e-5
 
     [[tool.parity.tolerance.rules]]          # an override
-    kind = "Activation"                      # any of kind, family, leg (a glob), device,
-    leg = "*>onnx2torch"                     # dtype and attrs (values the case must have)
+    kind = "Activation"                      # any of source, kind, family, leg (a glob),
+    leg = "*>onnx2torch"                     # device, dtype and attrs (values the case must have)
     attrs = { activation = "gelu" }
     atol = 1e-4
     rtol = 1e-4
     reason = "why this layer needs more room, with a link"
 
-The most specific matching rule wins (the one that names most of kind, family, leg, device,
-dtype and attribute values); among equally specific rules the later one wins. A model case
+The most specific matching rule wins (the one that names most of source, kind, family, leg,
+device, dtype and attribute values); among equally specific rules the later one wins. A model case
 (Sequential, Functional) is judged by the loosest of its own tolerance and the rules its
 nested layers match. Every verdict records the rule(s) it was judged by.
 """
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.compare import Tolerance
+from harness.registry import KERAS, family_of
 from harness.spec import nested_layers
 
 if sys.version_info >= (3, 11):
@@ -45,7 +46,7 @@ BUILTIN_DEFAULTS = {
     "float32": (1e-5, 1e-5),
     "float64": (1e-7, 1e-7),
 }
-MATCH_FIELDS = ("kind", "family", "leg", "device", "dtype")
+MATCH_FIELDS = ("source", "kind", "family", "leg", "device", "dtype")
 
 
 class PolicyError(ValueError):
@@ -56,6 +57,7 @@ class PolicyError(ValueError):
 class Rule:
     atol: float
     rtol: float
+    source: str | None = None
     kind: str | None = None
     family: str | None = None
     leg: str | None = None
@@ -69,12 +71,13 @@ class Rule:
         return sum(getattr(self, f) is not None for f in MATCH_FIELDS) + len(self.attrs)
 
     def matches(self, kind: str, leg: str, device: str, dtype: str,
-                attrs: dict[str, Any] | None = None) -> bool:
+                attrs: dict[str, Any] | None = None, source: str = KERAS) -> bool:
         attrs = attrs or {}
         return (
             all(attrs.get(name) == value for name, value in self.attrs)
+            and (self.source is None or self.source == source)
             and (self.kind is None or self.kind == kind)
-            and (self.family is None or self.family == _family(kind))
+            and (self.family is None or self.family == family_of(kind, source))
             and (self.leg is None or fnmatch.fnmatchcase(leg, self.leg))
             and (self.device is None or self.device == device)
             and (self.dtype is None or self.dtype == dtype)
@@ -96,12 +99,13 @@ class TolerancePolicy:
         self.source = source
 
     def for_case(self, kind: str, leg: str, device: str, dtype: str,
-                 attrs: dict[str, Any] | None = None) -> Tolerance:
+                 attrs: dict[str, Any] | None = None, source: str = KERAS) -> Tolerance:
         """The case's own tolerance, widened to the rule of any layer nested in it: a
         Functional that holds a layer with a rule of its own gets that layer's room."""
-        own = self._for_layer(kind, leg, device, dtype, attrs)
+        own = self._for_layer(kind, leg, device, dtype, attrs, source)
         inner = [rule for inner_kind, inner_attrs in nested_layers(kind, attrs or {})[1:]
-                 if (rule := self._best_rule(inner_kind, leg, device, dtype, inner_attrs))]
+                 if (rule := self._best_rule(inner_kind, leg, device, dtype, inner_attrs,
+                                             source))]
         looser = [r for r in inner if r.atol > own.atol or r.rtol > own.rtol]
         if not looser:
             return own
@@ -111,9 +115,13 @@ class TolerancePolicy:
             "; ".join([own.rule, *dict.fromkeys(f"nested {r.describe()}" for r in looser)]),
         )
 
+    def for_spec(self, spec, leg: str, device: str) -> Tolerance:
+        """``for_case`` for a spec: its kind, attributes, dtype and source."""
+        return self.for_case(spec.kind, leg, device, spec.dtype, spec.attrs, spec.source)
+
     def _for_layer(self, kind: str, leg: str, device: str, dtype: str,
-                   attrs: dict[str, Any] | None) -> Tolerance:
-        rule = self._best_rule(kind, leg, device, dtype, attrs)
+                   attrs: dict[str, Any] | None, source: str = KERAS) -> Tolerance:
+        rule = self._best_rule(kind, leg, device, dtype, attrs, source)
         if rule is not None:
             return Tolerance(rule.atol, rule.rtol, rule.describe())
         if dtype not in self.defaults:
@@ -122,10 +130,10 @@ class TolerancePolicy:
         return Tolerance(atol, rtol, f"default {dtype}")
 
     def _best_rule(self, kind: str, leg: str, device: str, dtype: str,
-                   attrs: dict[str, Any] | None) -> Rule | None:
+                   attrs: dict[str, Any] | None, source: str = KERAS) -> Rule | None:
         best: tuple[int, int, Rule] | None = None
         for order, rule in enumerate(self.rules):
-            if rule.matches(kind, leg, device, dtype, attrs):
+            if rule.matches(kind, leg, device, dtype, attrs, source):
                 key = (rule.specificity, order, rule)
                 if best is None or key[:2] >= best[:2]:
                     best = key
@@ -156,15 +164,6 @@ class TolerancePolicy:
             raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
         table = data.get("tool", {}).get("parity", {}).get("tolerance", {})
         return cls.from_table(table, str(path))
-
-
-def _family(kind: str) -> str | None:
-    from harness import registry
-
-    try:
-        return registry.get(kind).family
-    except registry.UnknownLayerKind:
-        return None
 
 
 def _number(raw: dict[str, Any], key: str, where: str) -> float:

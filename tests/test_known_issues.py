@@ -118,7 +118,8 @@ def test_a_known_source_failure_is_the_cases_xfail_and_an_unknown_one_raises():
     (np.array([[1.0, np.nan]], np.float32), "non-finite value"),
 ])
 def test_an_implausible_reference_is_a_source_error(bad, message):
-    from harness.pipeline import SourceError, _check_plausible
+    from harness.sources import SourceError
+    from harness.sources.keras import check_plausible as _check_plausible
 
     with pytest.raises(SourceError, match=message):
         _check_plausible(RELU, [np.zeros(2, np.float32), bad])

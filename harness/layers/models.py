@@ -74,13 +74,13 @@ def _activation(sub, shape):
 
 def _relu(sub, shape):
     max_value = sub("max_value")
-    thresholds = [t for t in sub._domains["threshold"] if max_value is None or t <= max_value]
+    thresholds = [t for t in sub.domain("threshold") if max_value is None or t <= max_value]
     return {"max_value": max_value, "negative_slope": sub("negative_slope"),
             "threshold": sub("threshold", thresholds)}
 
 
 def _prelu(sub, shape):
-    axes = [a for a in sub._domains["shared_axes"] if a is None or max(a) <= len(shape)]
+    axes = [a for a in sub.domain("shared_axes") if a is None or max(a) <= len(shape)]
     return {"shared_axes": sub("shared_axes", axes)}
 
 
@@ -123,15 +123,15 @@ def _conv(rank: int):
     def draw(sub, shape):
         spatial, channels = shape[:-1], shape[-1]
         padding = sub("padding")
-        kernel = [sub("kernel_size", [k for k in sub._domains["kernel_size"]
+        kernel = [sub("kernel_size", [k for k in sub.domain("kernel_size")
                                       if padding != "valid" or k <= s]) for s in spatial]
         strides = [sub("strides") for _ in spatial]
         dilation = [1] * rank
         if max(strides) == 1:
-            dilation = [sub("dilation_rate", [d for d in sub._domains["dilation_rate"]
+            dilation = [sub("dilation_rate", [d for d in sub.domain("dilation_rate")
                                               if padding != "valid" or (k - 1) * d + 1 <= s])
                         for k, s in zip(kernel, spatial)]
-        groups = sub("groups", [g for g in sub._domains["groups"] if channels % g == 0])
+        groups = sub("groups", [g for g in sub.domain("groups") if channels % g == 0])
         attrs = {
             "filters": sub("filters") * groups,
             "kernel_size": kernel,
@@ -153,11 +153,11 @@ def _conv(rank: int):
 def _pool(rank: int):
     def draw(sub, shape):
         spatial = shape[:-1]
-        pool = [sub("pool_size", [p for p in sub._domains["pool_size"] if p <= s])
+        pool = [sub("pool_size", [p for p in sub.domain("pool_size") if p <= s])
                 for s in spatial]
         strides = sub("strides")
         if strides is not None:
-            strides = [sub("strides", sub._domains["strides"][1:]) for _ in spatial]
+            strides = [sub("strides", sub.domain("strides")[1:]) for _ in spatial]
         padding = sub("padding")
         attrs = {"pool_size": pool, "strides": strides, "padding": padding,
                  "data_format": "channels_last"}

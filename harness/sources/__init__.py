@@ -1,0 +1,128 @@
+"""Sources: where a case comes from, plugins as converters are.
+
+A source turns a spec into its source artifact and the reference reading(s) every leg is
+compared with: ``keras`` builds the drawn layer or model in Keras and calls it; ``onnx``
+builds the drawn ONNX graph and reads it with onnxruntime (optimisations off) beside onnx's
+reference evaluator; ``mat`` writes the drawn MATLAB network as a ``.mat`` file and reads
+it with the NumPy model of MATLAB's semantics. Everything downstream (legs, comparison,
+results, report, golden store, repro, known issues) is shared.
+
+A source from another package registers itself under the entry-point group
+``parity.sources``::
+
+    [project.entry-points."parity.sources"]
+    mysource = "mypkg.parity_source:MySource"
+
+A path names its source first: ``keras>tf2onnx>onnx2torch``, ``onnx>onnx2torch``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+
+from harness.converters import Artifact
+
+ENTRY_POINT_GROUP = "parity.sources"
+
+BUILTIN = {
+    "keras": "harness.sources.keras:KerasSource",
+    "onnx": "harness.sources.onnx:OnnxSource",
+    "mat": "harness.sources.mat:MatSource",
+}
+
+
+class SourceError(RuntimeError):
+    """The source model of a case could not be built or read: a bug of the harness or its
+    strategies, or of the source framework itself (a known issue of the source)."""
+
+
+class UnknownSource(KeyError):
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class SourceReading(NamedTuple):
+    artifact: Artifact
+    inputs: list[np.ndarray]
+    reference: list[np.ndarray]
+    native: list[np.ndarray] | None  # the source's own outputs, where a second reading exists
+    reading: str | None  # "<source output> differs from <the reading that is the reference>"
+
+
+@runtime_checkable
+class Source(Protocol):
+    """What the pipeline, the golden store and the CLI need of a source."""
+
+    name: str  # the first element of its paths: "keras"
+    format: str  # the format of its artifact, which converters take and runners run
+    default_paths: tuple[str, ...]  # the paths its cases go down when none are named
+    kinds_module: str  # importing it registers the source's kinds in harness.registry
+
+    def read(self, spec, *, policy, device: str) -> SourceReading:
+        """Builds the source artifact and computes the reference; raises SourceError."""
+        ...
+
+    def store(self, reading: SourceReading, folder: Path) -> dict[str, Any]:
+        """Writes what a replay needs besides inputs and outputs (the source artifact) into
+        a golden case's folder; returns provenance entries (e.g. why a file is missing)."""
+        ...
+
+    def stored(self, folder: Path) -> dict[str, Artifact]:
+        """The artifacts a replay of a golden case starts from, keyed by the leg (or the
+        source) that made them; reads only what ``store`` wrote, as data."""
+        ...
+
+
+def _load(reference: str) -> Source:
+    module_name, _, attr = reference.partition(":")
+    loaded = getattr(importlib.import_module(module_name), attr)
+    return loaded() if isinstance(loaded, type) else loaded
+
+
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+_CACHE: dict[str, Source] = {}
+_EXTRA: dict[str, Source] = {}
+
+
+def register(source: Source) -> Source:
+    """Registers a source object in this process (tests, notebooks); wins over built-ins."""
+    if not isinstance(source, Source):
+        raise TypeError(f"{source!r} lacks the Source attributes (name, format, read, ...)")
+    _EXTRA[source.name] = source
+    return source
+
+
+def unregister(name: str) -> None:
+    _EXTRA.pop(name, None)
+
+
+def available() -> list[str]:
+    return sorted({*BUILTIN, *_entry_points(), *_EXTRA})
+
+
+def get(name: str) -> Source:
+    if name in _EXTRA:
+        return _EXTRA[name]
+    if name not in _CACHE:
+        if name in BUILTIN:
+            _CACHE[name] = _load(BUILTIN[name])
+        else:
+            entry = _entry_points().get(name)
+            if entry is None:
+                raise UnknownSource(
+                    f"unknown source {name!r}; available: {', '.join(available())}")
+            loaded = entry.load()
+            _CACHE[name] = loaded() if isinstance(loaded, type) else loaded
+    return _CACHE[name]
+
+
+def is_source(name: str) -> bool:
+    return name in _EXTRA or name in BUILTIN or name in _entry_points()
