@@ -56,11 +56,14 @@ class LegResult:
 
 
 class ResolvedCase(NamedTuple):
-    """A spec with what it resolves to once, when the case starts: its source plugin and the
-    paths that start from that source."""
+    """A spec with what it resolves to once, when the case starts: its source plugin, the
+    name its paths start with (the source's name; for a source that reads users' files, the
+    format it read, so that a user's .keras file goes down ``keras>...`` paths) and those
+    paths."""
 
     spec: LayerSpec
     source: Source
+    start: str
     paths: list[ConversionPath]
 
 
@@ -154,7 +157,10 @@ class Harness:
         return self._default_paths[source]
 
     def resolve(self, spec: LayerSpec) -> ResolvedCase:
-        return ResolvedCase(spec, sources.get(spec.source), self.paths_for(spec.source))
+        source = sources.get(spec.source)
+        start_of = getattr(source, "start", None)
+        start = start_of(spec) if start_of is not None else source.name
+        return ResolvedCase(spec, source, start, self.paths_for(start))
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
         """The source artifact, its inputs and the reference outputs."""
@@ -178,7 +184,7 @@ class Harness:
         # When the source disagrees with itself, its own output is a second reading.
         alternate = (reading.native if source_leg is not None and source_leg.verdict != "pass"
                      else None)
-        artifacts: dict[str, Any] = {case.source.name: reading.artifact}
+        artifacts: dict[str, Any] = {case.start: reading.artifact}
         result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
                                  alternate)
         if self.diagnose:
@@ -197,7 +203,7 @@ class Harness:
 
     def _source_leg(self, case: ResolvedCase, reading: SourceReading) -> LegResult:
         """The source's own execution against the second reading that is the reference."""
-        name = case.source.name
+        name = case.start
         base = {"path": case.paths[0].name, "leg": name, "stage": name, "runner": name}
         tolerance = self.policy.for_spec(case.spec, name, self.device)
         worst = worst_of(reading.native, reading.reference, tolerance)
@@ -231,7 +237,7 @@ class Harness:
     def _diagnose(self, case: ResolvedCase, result: CaseResult, artifacts, inputs) -> None:
         """Per-layer diagnosis of each unexpectedly failing leg of a multi-layer model, by the
         source's diagnoser (a source without one is not diagnosed)."""
-        name = case.source.name
+        name = case.start
         failing = [leg for leg in result.legs if leg.verdict == "fail" and leg.leg != name]
         make_diagnoser = getattr(case.source, "diagnoser", None)
         source = artifacts.get(name)
@@ -249,7 +255,7 @@ class Harness:
     def _known_source_failure(self, case: ResolvedCase, exc: SourceError) -> CaseResult:
         """A known bug of the source framework is an xfail of the case; anything else is a
         bug of the harness or its strategies, and raises."""
-        spec, name = case.spec, case.source.name
+        spec, name = case.spec, case.start
         message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
         for issue in known_issues_mod.candidates(self.known_issues, spec, name):
             if issue.matches_failure("source_error", message):

@@ -77,6 +77,12 @@ class Source(Protocol):
         source) that made them; reads only what ``store`` wrote, as data."""
         ...
 
+    # Optional, read with getattr:
+    # - ``start(spec) -> str``: the first element of the case's paths when it is not the
+    #   source's name (the ``file`` source starts a user's .keras file at ``keras``).
+    # - ``diagnoser(harness, spec, artifact, inputs)``: per-layer diagnosis of failing legs.
+    # - ``packages``: the distributions whose versions a golden case's provenance records.
+
 
 def _load(reference: str) -> Source:
     module_name, _, attr = reference.partition(":")
