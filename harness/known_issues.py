@@ -1,6 +1,7 @@
-"""Known upstream converter bugs, recognised by a pattern file.
+"""Known upstream converter bugs, recognised by pattern files.
 
-``harness/known_issues.toml`` lists each bug with the layer kind and attribute values that
+``harness/known_issues.toml`` (the Keras paths) and ``harness/known_issues.d/*.toml`` (one
+file per source or area, read in name order) list each bug with the layer kind and attribute values that
 trigger it, the legs it breaks (a glob, or a list of globs), optionally the failure category and a regular
 expression over the message, the upstream reference and the minimal spec that reproduces it.
 A leg that fails and matches an entry is recorded as ``xfail``; a leg that matches and
@@ -28,6 +29,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DEFAULT_FILE = Path(__file__).with_name("known_issues.toml")
+MORE_FILES = Path(__file__).with_name("known_issues.d")
 
 
 class KnownIssueFileError(ValueError):
@@ -78,7 +80,25 @@ class KnownIssue:
         return {"id": self.id, "url": self.url, "reason": self.reason}
 
 
-def load(path: Path = DEFAULT_FILE) -> list[KnownIssue]:
+def load(path: Path | None = None) -> list[KnownIssue]:
+    """The entries of ``path``; by default of every known-issue file, ids unique across
+    them."""
+    if path is not None:
+        return _load_file(path)
+    issues = [issue for file in [DEFAULT_FILE, *sorted(MORE_FILES.glob("*.toml"))]
+              for issue in _load_file(file)]
+    _check_unique(issues, f"{DEFAULT_FILE} and {MORE_FILES}/*.toml")
+    return issues
+
+
+def _check_unique(issues: list[KnownIssue], where: str) -> None:
+    ids = [issue.id for issue in issues]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise KnownIssueFileError(f"{where}: duplicate ids {sorted(duplicates)}")
+
+
+def _load_file(path: Path) -> list[KnownIssue]:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -107,10 +127,7 @@ def load(path: Path = DEFAULT_FILE) -> list[KnownIssue]:
             )
         except (KeyError, ValueError) as exc:
             raise KnownIssueFileError(f"{where} ({raw.get('id', '?')}): missing key {exc}") from None
-    ids = [issue.id for issue in issues]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise KnownIssueFileError(f"{path}: duplicate ids {sorted(duplicates)}")
+    _check_unique(issues, str(path))
     return issues
 
 

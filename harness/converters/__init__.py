@@ -33,6 +33,8 @@ BUILTIN = {
     "savedmodel": "harness.converters.saved_formats:SavedModelConverter",
     "tf2onnx-savedmodel": "harness.converters.saved_formats:Tf2OnnxSavedModelConverter",
     "keras-torch": "harness.converters.keras_torch_backend:KerasTorchConverter",
+    "ort-optimized": "harness.converters.ort_optimized:OrtOptimizedConverter",
+    "mat2torch": "harness.converters.mat_to_torch:MatToTorchConverter",
 }
 
 
@@ -133,7 +135,7 @@ class ConversionPath:
         if len(parts) < 2:
             raise PathError(f"path {text!r} needs a source and at least one stage: 'keras>tf2onnx'")
         path = cls(parts[0], tuple(parts[1:]))
-        fmt = path.source
+        fmt = _source_format(path.source)
         for stage in path.stages:
             converter = get(stage)
             if converter.source != fmt:
@@ -143,6 +145,14 @@ class ConversionPath:
                 )
             fmt = converter.target
         return path
+
+
+def _source_format(name: str) -> str:
+    """The artifact format a path's first element stands for: a source's format, or the
+    name itself (a path may start from any format a converter takes)."""
+    from harness import sources
+
+    return sources.get(name).format if sources.is_source(name) else name
 
 
 def parse_paths(text: str | None) -> list[ConversionPath]:

@@ -1,0 +1,194 @@
+"""The ``onnx`` source: ONNX ops and graphs drawn directly, as every exporter writes them.
+
+A spec of this source names an ONNX kind (``harness.sources.onnx.kinds``: one op, or a drawn
+graph) with its node attributes under their ONNX names and its opset. The source builds the
+model with ``onnx.helper`` (checked in full, outputs typed by shape inference), draws the
+inputs from the spec's seed, and reads the model twice: onnxruntime with every graph
+optimisation off, and ``onnx.reference.ReferenceEvaluator`` (the spec's semantics in NumPy).
+When the two agree, onnxruntime's reading is the reference. When they disagree, the
+reference evaluator's reading is the reference and onnxruntime's becomes the ``onnx`` leg,
+which fails (a known issue pins which implementation is off); a converter that reproduces
+onnxruntime's numbers then passes with a note, as for Keras' second readings.
+
+Golden cases are stored in ONNX's backend-test layout (``model.onnx``,
+``test_data_set_0/input_0.pb``, ``output_0.pb``) so that other tools can replay them.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.converters import Artifact
+from harness.sources import SourceError, SourceReading
+from harness.sources.onnx.build import INPUT_DTYPES, INT_INPUTS, VALUE_RANGE, fill_weights
+
+EVALUATOR_READING = ("onnxruntime (optimisations off) differs from onnx's reference evaluator "
+                     "(the reference)")
+MODEL = "model.onnx"
+DATA_SET = "test_data_set_0"
+INTEGER_BOUND = 8  # integer inputs are uniform in [-8, 8]
+
+
+class OnnxSource:
+    name = "onnx"
+    format = "onnx"
+    default_paths = ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized")
+    kinds_module = "harness.sources.onnx.kinds"
+    packages = ("onnx", "onnxruntime")
+
+    def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
+        from harness import registry
+        from harness.pipeline import worst_of
+
+        kind = registry.get(spec.kind, self.name)
+        try:
+            model = kind.build_model(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
+                                     spec.dtype)
+            fill_weights(model, _rng(spec, "weights"))
+            if kind.after_weights is not None:
+                kind.after_weights(model, spec)
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise SourceError(f"cannot build the ONNX model of {spec.describe()}: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        inputs = make_inputs(spec)
+        names = [i.name for i in model.graph.input]
+        runtime = read_onnxruntime(model, inputs, spec)
+        evaluator = read_evaluator(model, inputs)
+        reference, native, reading = runtime, None, None
+        if evaluator is not None:
+            tolerance = policy.for_spec(spec, self.name, device)
+            if not worst_of(runtime, evaluator, tolerance).passed:
+                reference, native, reading = evaluator, runtime, EVALUATOR_READING
+        return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading)
+
+    def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
+        try:
+            from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
+        except ImportError:  # pragma: no cover - while the node diagnosis is being written
+            return None
+        if not diagnosable(artifact.model):
+            return None
+        return NodeDiagnoser(harness, spec, artifact.model, inputs)
+
+    def store(self, reading: SourceReading, folder: Path, options=None) -> dict[str, Any]:
+        """The model and one data set in ONNX's backend-test layout."""
+        from onnx import numpy_helper
+
+        model = reading.artifact.model
+        (folder / MODEL).write_bytes(model.SerializeToString())
+        data = folder / DATA_SET
+        data.mkdir(exist_ok=True)
+        for i, (value, x) in enumerate(zip(model.graph.input, reading.inputs)):
+            tensor = numpy_helper.from_array(np.asarray(x), value.name)
+            (data / f"input_{i}.pb").write_bytes(tensor.SerializeToString())
+        for i, (value, y) in enumerate(zip(model.graph.output, reading.reference)):
+            tensor = numpy_helper.from_array(np.asarray(y), value.name)
+            (data / f"output_{i}.pb").write_bytes(tensor.SerializeToString())
+        return {}
+
+    def stored(self, folder: Path) -> dict[str, Artifact]:
+        from harness.golden import load_onnx
+
+        model = load_onnx(folder / MODEL)
+        return {self.name: Artifact("onnx", model, [i.name for i in model.graph.input])}
+
+
+def _rng(spec, stream: str) -> np.random.Generator:
+    return np.random.default_rng([spec.seed, zlib.crc32(f"onnx/{stream}".encode())])
+
+
+def _per_input(attrs: dict[str, Any], key: str, count: int) -> list[Any]:
+    values = list(attrs.get(key) or [])
+    return values + [None] * (count - len(values))
+
+
+def make_inputs(spec) -> list[np.ndarray]:
+    """Seeded data per graph input in its dtype and range, then the spec's overrides.
+
+    Floats are standard normal clipped to ±4, mapped into the input's ``value_range``
+    (``positive``: |x| + 0.1; ``unit``: inside (-1, 1); ``nonzero``: |x| ≥ 0.1 keeping the
+    sign; ``[lo, hi]``: affinely); integers are uniform in [-8, 8] (``nonzero``: 0 is 1),
+    index inputs (``int_inputs``) uniform in [0, bound); booleans fair coins.
+    """
+    count = len(spec.input_shapes)
+    dtypes = [d or spec.dtype for d in _per_input(spec.attrs, INPUT_DTYPES, count)]
+    bounds = _per_input(spec.attrs, INT_INPUTS, count)
+    ranges = _per_input(spec.attrs, VALUE_RANGE, count)
+    rng = _rng(spec, "inputs")
+    arrays = []
+    for i, shape in enumerate(spec.input_shapes):
+        dtype, bound, value_range = np.dtype(dtypes[i]), bounds[i], ranges[i]
+        overrides = spec.input_overrides[i] if i < len(spec.input_overrides) else ()
+        if bound is not None:
+            x = rng.integers(0, int(bound), shape)
+            flat = x.reshape(-1)
+            for index, value in overrides:
+                flat[index % max(flat.size, 1)] = int(value) % int(bound)
+        elif dtype == np.bool_:
+            x = rng.random(shape) < 0.5
+            flat = x.reshape(-1)
+            for index, value in overrides:
+                flat[index % max(flat.size, 1)] = value > 0
+        elif dtype.kind in "iu":
+            low = 0 if dtype.kind == "u" else -INTEGER_BOUND
+            x = rng.integers(low, INTEGER_BOUND + 1, shape)
+            flat = x.reshape(-1)
+            for index, value in overrides:
+                flat[index % max(flat.size, 1)] = int(np.clip(round(value), low, INTEGER_BOUND))
+            if value_range == "nonzero":
+                x[x == 0] = 1
+        else:
+            x = np.clip(rng.standard_normal(shape), -4.0, 4.0)
+            flat = x.reshape(-1)
+            for index, value in overrides:
+                flat[index % max(flat.size, 1)] = value
+            x = _into_range(x, value_range)
+        arrays.append(np.ascontiguousarray(x.astype(dtype)))
+    return arrays
+
+
+def _into_range(x: np.ndarray, value_range: Any) -> np.ndarray:
+    if value_range is None:
+        return x
+    if value_range == "positive":
+        return np.abs(x) + 0.1
+    if value_range == "unit":
+        return np.tanh(x) * 0.95
+    if value_range == "nonzero":
+        return np.where(x < 0, np.minimum(x, -0.1), np.maximum(x, 0.1))
+    low, high = value_range
+    return low + (np.tanh(x) + 1.0) / 2.0 * (high - low)
+
+
+def read_onnxruntime(model, inputs: list[np.ndarray], spec) -> list[np.ndarray]:
+    """onnxruntime on the CPU with every graph optimisation off: the model as written."""
+    from harness.runners import OnnxRuntimeRunner
+
+    runner = OnnxRuntimeRunner("cpu")
+    try:
+        session = runner.session(model, "disable")
+        names = [i.name for i in session.get_inputs()]
+        return [np.asarray(o) for o in session.run(None, dict(zip(names, inputs)))]
+    except Exception as exc:
+        raise SourceError(f"onnxruntime (optimisations off) cannot run the ONNX model of "
+                          f"{spec.describe()}: {type(exc).__name__}: {str(exc)[:600]}") from exc
+
+
+def read_evaluator(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+    """onnx's reference evaluator; None when it does not implement an op of the model (it
+    is then no second reading)."""
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        evaluator = ReferenceEvaluator(model)
+        names = [i.name for i in model.graph.input]
+        outputs = evaluator.run(None, dict(zip(names, inputs)))
+    except Exception:
+        return None
+    return [np.asarray(o) for o in outputs]

@@ -1,0 +1,200 @@
+"""Building ONNX models from specs with ``onnx.helper``: one node or a drawn graph.
+
+A spec's attributes hold the node attributes under their ONNX names and a few harness keys
+(``HARNESS_KEYS``) that say how the node is fed: which operands are graph inputs, which are
+constants or weights (initializers, as exporters write them), which inputs are integers.
+Weights are built as zeros and filled from the spec's seed afterwards (``fill_weights``),
+as Keras' weights are, so a model is a function of its spec alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.sources import SourceError
+
+# Keys of a spec's attrs that are not ONNX node attributes.
+OPSET = "opset"
+OPERANDS = "operands"  # per ONNX input position: "in", None (omitted) or a constant/weight
+INPUT_DTYPES = "input_dtypes"  # per graph input: a dtype, or None for the spec's dtype
+INT_INPUTS = "int_inputs"  # per graph input: exclusive bound of an index input, or None
+VALUE_RANGE = "value_range"  # per graph input: None, "positive", "unit", "nonzero", [lo, hi]
+OUTPUTS = "outputs"  # how many outputs the node produces (default 1)
+HARNESS_KEYS = frozenset({OPSET, OPERANDS, INPUT_DTYPES, INT_INPUTS, VALUE_RANGE, OUTPUTS,
+                          "nodes", "graph_outputs", "inputs"})
+
+# Roles of weight initializers; their values come from harness.inputs.draw_weight by role.
+WEIGHT_ROLES = ("kernel", "bias", "scale", "mean", "variance", "beta")
+WEIGHT_PREFIX = "w"
+
+DEFAULT_OPSET = 17
+
+
+def tensor_type(dtype: str) -> int:
+    from onnx import helper
+
+    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+class GraphBuilder:
+    """Collects inputs, initializers and nodes; ``model`` makes a checked ModelProto."""
+
+    def __init__(self, dtype: str):
+        self.dtype = dtype
+        self.inputs: list[Any] = []
+        self.initializers: list[Any] = []
+        self.nodes: list[Any] = []
+        self._count = 0
+
+    def add_input(self, shape, dtype: str | None = None) -> str:
+        from onnx import helper
+
+        name = f"input_{len(self.inputs)}"
+        dims = [d if isinstance(d, int) and d >= 0 else (d if isinstance(d, str) else None)
+                for d in shape]
+        self.inputs.append(helper.make_tensor_value_info(name, tensor_type(dtype or self.dtype),
+                                                         dims))
+        return name
+
+    def add_constant(self, value, dtype: str, name: str | None = None) -> str:
+        from onnx import numpy_helper
+
+        name = name or self._name("c")
+        array = np.asarray(value, dtype=dtype)
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def add_weight(self, role: str, shape, dtype: str | None = None) -> str:
+        """A weight initializer, zeros until ``fill_weights``; its name carries its role."""
+        if role not in WEIGHT_ROLES:
+            raise ValueError(f"unknown weight role {role!r}; known: {', '.join(WEIGHT_ROLES)}")
+        name = f"{WEIGHT_PREFIX}{len(self.initializers)}_{role}"
+        return self.add_constant(np.zeros(shape), dtype or self.dtype, name)
+
+    def add_node(self, op_type: str, inputs: list[str], attrs: dict[str, Any],
+                 outputs: int = 1, name: str | None = None, domain: str = "") -> list[str]:
+        from onnx import helper
+
+        node_name = name or f"n{len(self.nodes):02d}_{op_type.lower()}"
+        names = [f"{node_name}_out{i}" if outputs > 1 else f"{node_name}_out"
+                 for i in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, inputs, names, name=node_name,
+                                           domain=domain, **node_attributes(attrs)))
+        return names
+
+    def feed(self, operands: list[Any] | None, shapes, input_dtypes=None) -> list[str]:
+        """The names feeding one node: graph inputs for "in" (in the order of ``shapes``),
+        "" for an omitted optional input, initializers for constants and weights."""
+        input_dtypes = list(input_dtypes or [])
+        if operands is None:
+            operands = ["in"] * len(shapes)
+        names, next_input = [], 0
+        for position, operand in enumerate(operands):
+            if operand == "in":
+                if next_input >= len(shapes):
+                    raise ValueError(f"operand {position} is an input but only {len(shapes)} "
+                                     "input shapes were drawn")
+                dtype = input_dtypes[next_input] if next_input < len(input_dtypes) else None
+                names.append(self.add_input(shapes[next_input], dtype))
+                next_input += 1
+            elif operand is None:
+                names.append("")
+            elif isinstance(operand, dict) and "const" in operand:
+                names.append(self.add_constant(operand["const"],
+                                               operand.get("dtype", self.dtype)))
+            elif isinstance(operand, dict) and "weight" in operand:
+                names.append(self.add_weight(operand.get("role", "kernel"), operand["weight"],
+                                             operand.get("dtype")))
+            else:
+                raise ValueError(f"operand {position}: {operand!r} is not 'in', None, "
+                                 "{'const': ...} or {'weight': shape}")
+        return names
+
+    def model(self, outputs: list[str], opset: int, graph_name: str = "parity"):
+        """The ModelProto, its outputs typed by shape inference, checked in full."""
+        import onnx
+        from onnx import helper, shape_inference
+
+        from harness.converters.onnx_ir import pin_ir_version
+
+        renamed = [f"output_{i}" for i in range(len(outputs))]
+        if len(set(outputs)) != len(outputs) or set(outputs) & {i.name for i in self.inputs}:
+            raise ValueError(f"graph outputs {outputs} repeat a tensor or name an input")
+        # The tensors that leave the graph take the names output_0, ...; no Identity nodes,
+        # so a converter sees the graph as an exporter would write it.
+        rename = dict(zip(outputs, renamed))
+        nodes = []
+        for node in self.nodes:
+            node = type(node).FromString(node.SerializeToString())
+            node.input[:] = [rename.get(n, n) for n in node.input]
+            node.output[:] = [rename.get(n, n) for n in node.output]
+            nodes.append(node)
+        graph = helper.make_graph(nodes, graph_name, self.inputs,
+                                  [helper.make_empty_tensor_value_info(n) for n in renamed],
+                                  initializer=self.initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                                  producer_name="parity")
+        pin_ir_version(model)
+        try:
+            inferred = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
+            onnx.checker.check_model(inferred, full_check=True)
+        except Exception as exc:
+            raise SourceError(f"the drawn ONNX graph is invalid: {type(exc).__name__}: "
+                              f"{str(exc).strip()[:600]}") from exc
+        untyped = [o.name for o in inferred.graph.output if not o.type.HasField("tensor_type")
+                   or o.type.tensor_type.elem_type == 0]
+        if untyped:
+            raise SourceError(f"shape inference left outputs {untyped} without a type")
+        del inferred.graph.value_info[:]  # keep the model as an exporter writes it
+        return inferred
+
+    def _name(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}{self._count}"
+
+
+def node_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The ONNX attributes among a spec's attrs (harness keys left out); a tensor-valued
+    attribute is written ``{"tensor": values, "dtype": "float32"}``."""
+    from onnx import numpy_helper
+
+    out = {}
+    for key, value in attrs.items():
+        if key in HARNESS_KEYS:
+            continue
+        if isinstance(value, dict) and "tensor" in value:
+            value = numpy_helper.from_array(np.asarray(value["tensor"],
+                                                       dtype=value.get("dtype", "float32")))
+        out[key] = value
+    return out
+
+
+def single_node(op_type: str, attrs: dict[str, Any], shapes, dtype: str, domain: str = ""):
+    """A model of one ``op_type`` node fed as ``attrs[OPERANDS]`` says."""
+    builder = GraphBuilder(dtype)
+    inputs = builder.feed(attrs.get(OPERANDS), shapes, attrs.get(INPUT_DTYPES))
+    outputs = builder.add_node(op_type, inputs, attrs, outputs=int(attrs.get(OUTPUTS, 1)),
+                               domain=domain)
+    return builder.model(outputs, int(attrs.get(OPSET, DEFAULT_OPSET)))
+
+
+def fill_weights(model, rng: np.random.Generator) -> None:
+    """Gives every weight initializer a non-trivial seeded value for its role (non-zero
+    biases, positive variances), in initializer order."""
+    from onnx import numpy_helper
+
+    from harness.inputs import draw_weight
+
+    for i, tensor in enumerate(model.graph.initializer):
+        if not tensor.name.startswith(WEIGHT_PREFIX) or "_" not in tensor.name:
+            continue
+        role = tensor.name.split("_", 1)[1]
+        if role not in WEIGHT_ROLES:
+            continue
+        current = numpy_helper.to_array(tensor)
+        leaf = {"kernel": "kernel", "bias": "bias", "scale": "gamma", "mean": "moving_mean",
+                "variance": "moving_variance", "beta": "beta"}[role]
+        value = draw_weight(leaf, current.shape, rng).astype(current.dtype)
+        model.graph.initializer[i].CopyFrom(numpy_helper.from_array(value, tensor.name))

@@ -1,0 +1,1 @@
+"""ONNX op kinds, one file per op family; ``harness.sources.onnx.kinds`` imports them."""
