@@ -47,26 +47,24 @@ from typing import Any
 import numpy as np
 
 from harness.compare import Tolerance
-from harness.converters import BUILTIN, ENTRY_POINT_GROUP, Artifact, ConversionPath, get
+from harness.converters import (
+    BUILTIN,
+    ENTRY_POINT_GROUP,
+    Artifact,
+    ConversionPath,
+    ScriptRecipe,
+    get,
+)
 from harness.frameworks import versions
 from harness.pipeline import FAILING, CaseResult, Harness, LegResult
 from harness.spec import LayerSpec, canonical_json
 
 DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
 
-# The stages a script reproduces with frameworks alone, by the module of their built-in
-# converter; any other stage (a plugin's, even under a built-in's name) is called through
+# A stage reproduces with frameworks alone when its converter declares a ScriptRecipe (the
+# built-in Keras -> ONNX and ONNX -> PyTorch stages); any other stage is called through
 # parity's converter protocol (PLUGIN_SOURCES -> PLUGIN_TARGETS), or not at all.
-KERAS_STAGES = {"tf2onnx": "harness.converters.keras_tf2onnx",
-                "keras-onnx": "harness.converters.keras_export"}
-ONNX_STAGES = {"onnx2torch": "harness.converters.onnx_to_torch",
-               "onnx2pytorch": "harness.converters.onnx_to_pytorch"}
-PACKAGES = {
-    "tf2onnx": ("numpy", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime"),
-    "keras-onnx": ("numpy", "tensorflow", "keras", "onnx", "onnxruntime"),
-    "onnx2torch": ("numpy", "onnx", "onnxruntime", "torch", "torchvision", "onnx2torch"),
-    "onnx2pytorch": ("numpy", "onnx", "onnxruntime", "torch", "onnx2pytorch"),
-}
+TEMPLATES = {("keras", "onnx"): "Keras -> ONNX", ("onnx", "torch"): "ONNX -> PyTorch"}
 # What a script for a plugin stage can feed it and run its result with.
 PLUGIN_SOURCES = ("keras", "onnx")
 PLUGIN_TARGETS = {"onnx": "onnxruntime", "torch": "torch"}
@@ -111,14 +109,14 @@ def choose_target(harness: Harness, case: CaseResult, leg_name: str | None = Non
         chosen = failed[0] if failed else (case.legs[0] if case.legs else None)
     if chosen is None:
         raise ScriptError(f"case {case.spec.case_id} ran no leg")
-    path = next(p for p in harness.paths if p.name == chosen.path)
+    path = next(p for p in harness.resolve(case.spec).paths if p.name == chosen.path)
     stage = chosen.blame or chosen.stage
     if stage == path.source:
         raise ScriptError(
             f"leg {chosen.leg} fails in the source framework itself ({chosen.category}): the "
-            f"Keras model does not compute what the layer documents, before any converter "
-            f"ran, so a converter reproducer would show nothing (see README 'The reference'); "
-            f"name a converter's leg with --leg to script that stage anyway")
+            f"{path.source} model does not compute what its reference reading says, before any "
+            f"converter ran, so a converter reproducer would show nothing (see docs on the "
+            f"reference); name a converter's leg with --leg to script that stage anyway")
     if stage not in path.stages:
         raise ScriptError(f"leg {chosen.leg} is blamed on stage {stage!r}, not in path {path.name}")
     name = path.legs()[path.stages.index(stage)]
@@ -136,9 +134,8 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     spec = case.spec
     target = choose_target(harness, case, leg_name)
     converter = get(target.stage)
-    module = type(converter).__module__
-    builtin = module in (KERAS_STAGES.get(target.stage), ONNX_STAGES.get(target.stage))
-    imports = None if builtin else _plugin_imports(target.stage, converter, plugins)
+    recipe = recipe_of(converter)
+    imports = None if recipe is not None else _plugin_imports(target.stage, converter, plugins)
     source, inputs, reference, _, reading = harness.read_source(spec)
     parent = source
     for stage in target.path.stages[: target.path.stages.index(target.stage)]:
@@ -162,21 +159,21 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
                               config, custom, opset,
                               len(parent.model.get_weights()) if config is not None else 0,
                               harness.device)
-    elif target.stage in KERAS_STAGES:
-        header = _Header(spec, target, tolerance, harness, versions(PACKAGES[target.stage]),
-                         _WHAT[target.stage].format(opset=opset), "Keras -> ONNX")
+    elif converter.source == "keras":
+        header = _Header(spec, target, tolerance, harness, versions(recipe.packages),
+                         recipe.what.format(opset=opset), TEMPLATES[("keras", "onnx")])
         # Where the reference is a second reading, not Keras' own output, the script
         # carries it; otherwise it runs Keras itself.
         twin = reading is not None
         arrays, config, custom = _keras_payload(parent, inputs, reference if twin else None)
-        body = _keras_script(target.stage, config, custom, len(parent.model.get_weights()),
-                             opset, twin, harness.device)
+        body = _keras_script(target.stage, recipe, config, custom,
+                             len(parent.model.get_weights()), opset, twin, harness.device)
     else:
-        header = _Header(spec, target, tolerance, harness, versions(PACKAGES[target.stage]),
-                         _WHAT[target.stage].format(opset=opset), "ONNX -> PyTorch")
+        header = _Header(spec, target, tolerance, harness, versions(recipe.packages),
+                         recipe.what.format(opset=opset), TEMPLATES[("onnx", "torch")])
         arrays = {"onnx_model": np.frombuffer(parent.model.SerializeToString(), np.uint8)}
         arrays.update({f"expected_{i}": y for i, y in enumerate(reference)})
-        body = _onnx_script(target.stage, harness.device)
+        body = _onnx_script(target.stage, recipe, harness.device)
     arrays.update({f"input_{i}": x for i, x in enumerate(inputs)})
     payload = _npz(arrays)
     if len(payload) > max_bytes:
@@ -192,6 +189,15 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
 
 
 # -- the pieces ----------------------------------------------------------------------------
+
+def recipe_of(converter) -> ScriptRecipe | None:
+    """The converter's own script recipe, where a template can use it: a stage declared by
+    its class (a plugin registered under a built-in's name has none of its own)."""
+    recipe = getattr(type(converter), "script", None)
+    if not isinstance(recipe, ScriptRecipe):
+        return None
+    return recipe if (converter.source, converter.target) in TEMPLATES else None
+
 
 def _tolerance(harness: Harness, spec: LayerSpec, target: Target) -> Tolerance:
     if target.leg is not None and target.leg.tolerance is not None:
@@ -220,7 +226,8 @@ def _plugin_imports(stage: str, converter, plugins: Sequence[str]) -> list[str]:
         f"stage {stage!r} ({module}) is not one a standalone script can call: it was "
         f"registered in this process only, not by a plugin module or an entry point; make a "
         f"module register it on import and pass it with --plugins (as --parity-plugins), or "
-        f"script a built-in stage ({', '.join([*KERAS_STAGES, *ONNX_STAGES])})")
+        f"script a stage that declares a ScriptRecipe "
+        f"({', '.join(n for n in BUILTIN if recipe_of(get(n)) is not None)})")
 
 
 def _plugin_roots(modules: Sequence[str]) -> dict[str, str]:
@@ -350,21 +357,6 @@ def _wrap(text: str) -> list[str]:
                          break_on_hyphens=False)
 
 
-_WHAT = {
-    "tf2onnx": "Rebuilds the Keras model from its JSON config and the embedded weights, converts it\n"
-               "with tf2onnx.convert.from_keras as parity does (opset {opset}, an input signature\n"
-               "with a free batch dimension), runs the ONNX model with onnxruntime and compares it\n"
-               "with Keras' own output for the embedded inputs.",
-    "keras-onnx": "Rebuilds the Keras model from its JSON config and the embedded weights, exports it\n"
-                  "with Keras' model.export(format='onnx', opset_version={opset}) as parity does,\n"
-                  "runs the ONNX model with onnxruntime and compares it with Keras' own output.",
-    "onnx2torch": "Converts the embedded ONNX model with onnx2torch.convert as parity does, runs it\n"
-                  "with PyTorch and compares it with the embedded expected outputs (Keras' outputs\n"
-                  "for the embedded inputs); onnxruntime on the same ONNX model is shown as a check.",
-    "onnx2pytorch": "Converts the embedded ONNX model with onnx2pytorch.ConvertModel(experimental=True)\n"
-                    "as parity does, runs it with PyTorch and compares it with the embedded expected\n"
-                    "outputs (Keras' outputs); onnxruntime on the same ONNX model is shown as a check.",
-}
 
 def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
     source = ("Rebuilds the Keras model from its JSON config and the embedded weights"
@@ -481,16 +473,6 @@ _TWIN_EXPECTED = '''\
         category, text = compare(y, expected[number])
         print(f"Keras' own output {number} against the reference: {category or 'ok'}: {text}")'''
 
-_CONVERT = {
-    "tf2onnx": '''\
-        signature = [tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=f"input_{i}")
-                     for i, t in enumerate(model.inputs)]
-        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)''',
-    "keras-onnx": '''\
-        with tempfile.TemporaryDirectory() as tmp:
-            model.export(f"{tmp}/model.onnx", format="onnx", verbose=False, opset_version=OPSET)
-            proto = onnx.load(f"{tmp}/model.onnx")''',
-}
 
 _ONNX_MAIN = '''
 def main():
@@ -524,25 +506,7 @@ def main():
     return check([y.detach().cpu().numpy() for y in outputs], expected)
 '''
 
-_ONNX_CONVERT = {
-    "onnx2torch": "        module = onnx2torch.convert(model)",
-    "onnx2pytorch": '''\
-        with warnings.catch_warnings():  # as parity: it warns about every domain it does not know
-            warnings.simplefilter("ignore", UserWarning)
-            module = ConvertModel(model, experimental=True)''',
-}
 
-_IMPORTS = {
-    "tf2onnx": ["import keras", "import numpy as np", "import onnxruntime as ort",
-                "import tensorflow as tf", "import tf2onnx"],
-    "keras-onnx": ["import tempfile", "", "import keras", "import numpy as np", "import onnx",
-                   "import onnxruntime as ort"],
-    "onnx2torch": ["import numpy as np", "import onnx", "import onnx2torch",
-                   "import onnxruntime as ort", "import torch"],
-    "onnx2pytorch": ["import warnings", "", "import numpy as np", "import onnx",
-                     "import onnxruntime as ort", "import torch",
-                     "from onnx2pytorch import ConvertModel"],
-}
 
 
 _PLUGIN_LOAD = '''
@@ -657,23 +621,23 @@ _KERAS_DATA = "# -- the case's data: the Keras model's config, its weights and t
 _ONNX_DATA = "# -- the case's data: the ONNX model, the inputs and the expected outputs --"
 
 
-def _keras_script(stage: str, config: dict, custom: set[str], n_weights: int, opset: int,
-                  twin: bool, device: str) -> dict[str, Any]:
+def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[str],
+                  n_weights: int, opset: int, twin: bool, device: str) -> dict[str, Any]:
     defined, notes = _custom_code(custom)
-    main = _KERAS_MAIN.format(n_weights=n_weights, stage=stage, convert=_CONVERT[stage],
+    main = _KERAS_MAIN.format(n_weights=n_weights, stage=stage, convert=recipe.convert,
                               expected=_TWIN_EXPECTED if twin else _KERAS_EXPECTED)
     config_text = pprint.pformat(config, width=96, sort_dicts=False)
     return {"stage": stage, "std": ["base64", "io", "json", "os", "sys"], "env": _TF_QUIET,
-            "imports": _IMPORTS[stage],
+            "imports": list(recipe.imports),
             "device": [f"PROVIDERS = {_providers(device)!r}"],
             "constants": [f"OPSET = {opset}", *notes], "defined": defined, "main": main,
             "data_title": _KERAS_DATA, "data": f"MODEL_CONFIG = {config_text}\n"}
 
 
-def _onnx_script(stage: str, device: str) -> dict[str, Any]:
-    main = _ONNX_MAIN.format(stage=stage, convert=_ONNX_CONVERT[stage])
+def _onnx_script(stage: str, recipe: ScriptRecipe, device: str) -> dict[str, Any]:
+    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert)
     return {"stage": stage, "std": ["base64", "io", "sys"], "env": [],
-            "imports": _IMPORTS[stage],
+            "imports": list(recipe.imports),
             "device": [f"DEVICE = {device!r}",
                        "PROVIDERS = ['CPUExecutionProvider']  # onnxruntime: a check only"],
             "constants": [], "defined": [], "main": main, "data_title": _ONNX_DATA, "data": ""}

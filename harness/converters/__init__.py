@@ -55,6 +55,20 @@ class Artifact:
 
 
 @dataclass(frozen=True)
+class ScriptRecipe:
+    """What a standalone reproducer of a stage needs (``parity repro --script``): the import
+    lines, the statements that convert ``model`` (a Keras stage binds ``proto``, an ONNX
+    stage ``module``; indented for the body of a ``try``), a paragraph on what the script
+    does (``{opset}`` is filled in) and the distributions whose versions it names. A stage
+    without one is scripted through parity's converter protocol, as a plugin's is."""
+
+    imports: tuple[str, ...]
+    convert: str
+    what: str
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ConvertOptions:
     opset: int = DEFAULT_OPSET
     workdir: Path | None = None

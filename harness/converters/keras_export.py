@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from harness.converters import Artifact, ConvertOptions
+from harness.converters import Artifact, ConvertOptions, ScriptRecipe
 from harness.converters.onnx_ir import pin_ir_version
 
 
@@ -14,6 +14,18 @@ class KerasOnnxExportConverter:
     source = "keras"
     target = "onnx"
     packages = ("keras", "tf2onnx", "onnx")
+    script = ScriptRecipe(
+        imports=("import tempfile", "", "import keras", "import numpy as np", "import onnx",
+                 "import onnxruntime as ort"),
+        convert='''\
+        with tempfile.TemporaryDirectory() as tmp:
+            model.export(f"{tmp}/model.onnx", format="onnx", verbose=False, opset_version=OPSET)
+            proto = onnx.load(f"{tmp}/model.onnx")''',
+        what="Rebuilds the Keras model from its JSON config and the embedded weights, exports it\n"
+             "with Keras' model.export(format='onnx', opset_version={opset}) as parity does,\n"
+             "runs the ONNX model with onnxruntime and compares it with Keras' own output.",
+        packages=("numpy", "tensorflow", "keras", "onnx", "onnxruntime"),
+    )
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnx

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.converters import Artifact, ConvertOptions
+from harness.converters import Artifact, ConvertOptions, ScriptRecipe
 from harness.converters.onnx_ir import pin_ir_version
 
 
@@ -11,6 +11,19 @@ class Tf2OnnxConverter:
     source = "keras"
     target = "onnx"
     packages = ("tf2onnx", "tensorflow", "onnx")
+    script = ScriptRecipe(
+        imports=("import keras", "import numpy as np", "import onnxruntime as ort",
+                 "import tensorflow as tf", "import tf2onnx"),
+        convert='''\
+        signature = [tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=f"input_{i}")
+                     for i, t in enumerate(model.inputs)]
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=OPSET)''',
+        what="Rebuilds the Keras model from its JSON config and the embedded weights, converts it\n"
+             "with tf2onnx.convert.from_keras as parity does (opset {opset}, an input signature\n"
+             "with a free batch dimension), runs the ONNX model with onnxruntime and compares it\n"
+             "with Keras' own output for the embedded inputs.",
+        packages=("numpy", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime"),
+    )
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import tensorflow as tf

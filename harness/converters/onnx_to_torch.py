@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.converters import Artifact, ConvertOptions
+from harness.converters import Artifact, ConvertOptions, ScriptRecipe
 
 
 class Onnx2TorchConverter:
@@ -10,6 +10,16 @@ class Onnx2TorchConverter:
     source = "onnx"
     target = "torch"
     packages = ("onnx2torch", "torch", "torchvision")
+    script = ScriptRecipe(
+        imports=("import numpy as np", "import onnx", "import onnx2torch",
+                 "import onnxruntime as ort", "import torch"),
+        convert="        module = onnx2torch.convert(model)",
+        what="Converts the embedded ONNX model with onnx2torch.convert as parity does, runs it\n"
+             "with PyTorch and compares it with the embedded expected outputs (the source's\n"
+             "outputs for the embedded inputs); onnxruntime on the same ONNX model is shown as a\n"
+             "check.",
+        packages=("numpy", "onnx", "onnxruntime", "torch", "torchvision", "onnx2torch"),
+    )
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnx2torch
