@@ -17,37 +17,68 @@ def _domain_text(values) -> str:
     return ", ".join("None" if v is None else str(v) for v in values)
 
 
-def cmd_layers(args: argparse.Namespace) -> int:
-    from harness import registry
+def _listed_sources(choice: str) -> list[str]:
+    from harness import sources
 
-    kinds = registry.kinds()
+    return [name for name in sources.available() if name != "file"] if choice == "all" \
+        else [choice]
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    from harness import registry, sources
+
+    try:
+        listed = {name: registry.kinds(name) for name in _listed_sources(args.source)}
+    except (sources.UnknownSource, ImportError) as exc:
+        print(f"parity layers: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         payload = [
             {
+                **({} if source == registry.KERAS else {"source": source}),
                 "kind": k.name,
                 "family": k.family,
                 "attributes": k.attribute_domains,
                 "inputs": {a: list(v) for a, v in k.domains.items() if a in registry.INPUT_KNOBS},
+                **({"undrawn": undrawn} if (undrawn := _undrawn(k)) else {}),
             }
-            for k in kinds
+            for source, kinds in listed.items() for k in kinds
         ]
         json.dump(payload, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
-    family = None
-    for k in kinds:
-        if k.family != family:
-            family = k.family
-            print(f"\n[{family}]")
-        print(f"  {k.name}")
-        width = max(len(a) for a in k.domains)
-        for attr, values in k.domains.items():
-            role = "  (input)" if attr in registry.INPUT_KNOBS else ""
-            print(f"    {attr:<{width}}  {_domain_text(values)}{role}")
-    whole = [k for k in kinds if k.tags & registry.WHOLE_MODELS]
-    print(f"\n{len(kinds) - len(whole)} layer and model kinds (each in the golden store and the "
-          f"ci profile), {len(whole)} applications (suites/applications; slow)")
+    for source, kinds in listed.items():
+        if len(listed) > 1:
+            print(f"\n== {source} ==")
+        family = None
+        for k in kinds:
+            if k.family != family:
+                family = k.family
+                print(f"\n[{family}]")
+            print(f"  {k.name}")
+            width = max(len(a) for a in k.domains)
+            for attr, values in k.domains.items():
+                role = "  (input)" if attr in registry.INPUT_KNOBS else ""
+                print(f"    {attr:<{width}}  {_domain_text(values)}{role}")
+            if undrawn := _undrawn(k):
+                print(f"    {'(at default)':<{width}}  {', '.join(undrawn)}")
+        whole = [k for k in kinds if k.tags & registry.WHOLE_MODELS]
+        if source == registry.KERAS:
+            print(f"\n{len(kinds) - len(whole)} layer and model kinds (each in the golden store "
+                  f"and the ci profile), {len(whole)} applications (suites/applications; slow)")
+        else:
+            families = len({k.family for k in kinds})
+            print(f"\n{len(kinds)} {source} kinds in {families} families")
     return 0
+
+
+def _undrawn(kind) -> list[str]:
+    """Attributes of an ONNX op's schema that the kind leaves at their defaults."""
+    if kind.source != "onnx":
+        return []
+    from harness.sources.onnx.op import undrawn
+
+    return undrawn(kind)
 
 
 def _find_spec(case_id: str, sources: list[Path]):
@@ -264,7 +295,7 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
     from harness.golden_update import corpus, update
     from harness.tolerance import TolerancePolicy
 
-    specs = corpus(args.per_kind, args.kind or None)
+    specs = corpus(args.per_kind, args.kind or None, source=args.source)
     policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
 
     def progress(number, total, spec):
@@ -272,7 +303,7 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
             print(f"[{number}/{total}] {spec.case_id} {spec.describe()}", flush=True)
 
     summary = update(args.root, specs, accept_changes=args.accept_changes, policy=policy,
-                     progress=progress, kinds=args.kind or None)
+                     progress=progress, kinds=args.kind or None, scope={args.source})
     for line in summary.lines():
         print(line)
     if summary.changed and not summary.written:
@@ -290,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     layers = commands.add_parser("layers", help="list every layer kind and the values drawn")
     layers.add_argument("--json", action="store_true", help="machine-readable output")
+    layers.add_argument("--source", default="keras", metavar="NAME",
+                        help="the source whose kinds to list: keras (default), onnx, mat, or "
+                             "all")
     layers.set_defaults(func=cmd_layers)
 
     repro = commands.add_parser("repro", help="re-run one case and print the comparison")
@@ -337,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
                                   "cases of other kinds are kept as they are")
             sub.add_argument("--accept-changes", action="store_true",
                              help="take changed expected outputs instead of stopping")
+            sub.add_argument("--source", default="keras", metavar="NAME",
+                             help="the source whose cases to regenerate (keras, onnx, mat); "
+                                  "the store's cases of other sources are kept as they are")
 
     from harness.report.cli import add_commands as add_report_commands
 
