@@ -47,6 +47,9 @@ class KnownIssue:
     category: str | None = None
     message: str | None = None
     minimal: LayerSpec | None = None
+    # The source whose cases the entry is about ("keras", "onnx", ...): stated, or that of
+    # its minimal spec; None matches a case of any source (the legs still have to match).
+    source: str | None = None
 
     @property
     def strict(self) -> bool:
@@ -63,9 +66,9 @@ class KnownIssue:
     def matches_case(self, spec: LayerSpec, leg: str) -> bool:
         """The leg matches the glob and the case, or any layer nested in it (a model's
         layers and nodes), has the entry's kind and attribute values."""
-        return self.covers_leg(leg) and any(
-            self.matches_layer(kind, attrs) for kind, attrs in nested_layers(spec.kind, spec.attrs)
-        )
+        return (self.source is None or self.source == spec.source) and self.covers_leg(leg) \
+            and any(self.matches_layer(kind, attrs)
+                    for kind, attrs in nested_layers(spec.kind, spec.attrs))
 
     def covers_leg(self, leg: str) -> bool:
         globs = (self.legs,) if isinstance(self.legs, str) else self.legs
@@ -109,7 +112,7 @@ def _load_file(path: Path) -> list[KnownIssue]:
     for i, raw in enumerate(data.get("issue", [])):
         where = f"{path}: issue[{i}]"
         try:
-            minimal = raw.get("minimal")
+            minimal = LayerSpec.from_json(raw["minimal"]) if raw.get("minimal") else None
             issues.append(
                 KnownIssue(
                     id=raw["id"],
@@ -120,9 +123,8 @@ def _load_file(path: Path) -> list[KnownIssue]:
                     attrs=raw.get("attrs", {}),
                     category=raw.get("category"),
                     message=raw.get("message"),
-                    minimal=LayerSpec.from_json(minimal)
-                    if minimal
-                    else None,
+                    minimal=minimal,
+                    source=raw.get("source", minimal.source if minimal else None),
                 )
             )
         except (KeyError, ValueError) as exc:
