@@ -52,9 +52,9 @@ def bare_case(spec) -> None:
         tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=f"input_{i}")
         for i, t in enumerate(model.inputs)
     ]
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=17)
-    proto.ir_version = min(proto.ir_version, 10)
     try:
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=17)
+        proto.ir_version = min(proto.ir_version, 10)
         session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
         session.run(None, {i.name: x for i, x in zip(session.get_inputs(), inputs)})
         module = onnx2torch.convert(proto).eval()
