@@ -30,7 +30,7 @@ TENSORFLOW_ENVIRONMENT = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
 # Recorded with every run, set or not: oneDNN (TF's default CPU kernels) is the reference's
-# engine unless TF_ENABLE_ONEDNN_OPTS=0; see README "The reference".
+# engine unless TF_ENABLE_ONEDNN_OPTS=0; see docs/sources-keras.md, "The reference".
 RECORDED_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")
 
 

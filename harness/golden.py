@@ -6,7 +6,7 @@ Layout (``golden/``)::
     cases/<case id>/spec.json     the spec (parity.spec/1; its "source" names the source)
     cases/<case id>/provenance.json   versions, opset, device, seed, date, known issues
     cases/<case id>/inputs.npz    input_0, input_1, ...
-    cases/<case id>/expected.npz  output_0, ... the reference outputs (see README "The reference")
+    cases/<case id>/expected.npz  output_0, ... the reference outputs (see docs/sources-keras.md, "The reference")
     cases/<case id>/native.npz    the source's own outputs, only where they differ from the
                                   reference (a channels_first convolution TensorFlow gets wrong)
     cases/<case id>/...           what the case's source stores for a replay (its ``store``

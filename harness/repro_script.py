@@ -461,7 +461,7 @@ _KERAS_EXPECTED = '''\
     expected = [np.asarray(y) for y in outputs]  # Keras' own output is the reference'''
 
 # A reference from a second reading (a channels_first convolution computed channels_last,
-# or a convolution compiled with XLA where oneDNN got it wrong; README "The reference").
+# or a convolution compiled with XLA where oneDNN got it wrong; docs/sources-keras.md, "The reference").
 _TWIN_EXPECTED = '''\
     # The reference is a second reading of the model (the layer computed channels_last, or
     # the model compiled with XLA): TensorFlow's oneDNN CPU kernels get some convolutions
