@@ -75,9 +75,18 @@ def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[
 
 
 def family(spec) -> str:
-    """The family of a case's kind in its source (``model`` for a kind no longer registered)."""
+    """The report's family of a case: the source's own word where it has one (a MATLAB case
+    adds its file format), else the family of the case's kind in its source (``model`` for a
+    kind no longer registered)."""
+    from harness import sources
     from harness.registry import family_of
 
+    try:
+        of_source = getattr(sources.get(spec.source), "family", None)
+    except sources.UnknownSource:
+        of_source = None
+    if of_source is not None:
+        return of_source(spec)
     return family_of(spec.kind, spec.source) or "model"
 
 

@@ -10,11 +10,13 @@ takes PyTorch layouts (N×C×H×W, N×T×C, N×C).
     print(hm.inspect("net.mat"))              # layers, sizes, supported or not
     model = hm.to_torch("net.mat")            # torch.nn.Module (fx.GraphModule), eval mode
     hm.register_layer_handler("SubP", fn)     # fn(layer) -> nn.Module for a custom type
+    model = hm.to_torch("net.mat", outputs=["prediction"])   # only what it needs
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from harness.mat.errors import MatImportError
 from harness.mat.formats import load_network
@@ -38,16 +40,22 @@ __all__ = [
 ]
 
 
-def to_torch(source: str | os.PathLike | Network, handlers=None, check: bool = True):
+def to_torch(source: str | os.PathLike | Network, handlers=None, check: bool = True,
+             outputs: Sequence[str] | None = None):
     """Build a `torch.fx.GraphModule` (eval mode) from a `.mat` path or a `Network`.
 
     `handlers` maps layer types to `fn(layer) -> nn.Module` and takes precedence over the
     registry. With `check`, when the file declares its input size the module is run once on
-    zeros, so that a layer whose weights do not fit its input fails here, by name."""
+    zeros, so that a layer whose weights do not fit its input fails here, by name.
+    `outputs` names the outputs to import (layers or variables); by default every output
+    that depends on no label variable. Layers they do not need are dropped (see the
+    network's notes)."""
     from harness.mat.builder import build_module, run_checked
+    from harness.mat.outputs import select_outputs
     from harness.mat.shapes import example_shapes
 
-    network = source if isinstance(source, Network) else load_network(source)
+    network = select_outputs(source, outputs) if isinstance(source, Network) \
+        else load_network(source, outputs)
     module = build_module(network, handlers)
     if check:
         shapes = example_shapes(network, guess=False)

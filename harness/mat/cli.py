@@ -1,4 +1,4 @@
-"""`parity mat2torch MODEL.mat -o model.pt` and `parity mat inspect MODEL.mat`.
+"""`parity mat2torch MODEL.mat -o model.pt [--output NAME]` and `parity mat inspect MODEL.mat`.
 
 `add_commands(subparsers)` adds both to an argparse subparsers object; each sets
 `func(args) -> int` (the exit code). Errors in the input file print one line and exit 2.
@@ -23,7 +23,14 @@ def add_commands(subparsers) -> None:
             "with torch.jit.load(path))."),
     )
     convert.add_argument("model", help="the .mat file")
-    convert.add_argument("-o", "--output", required=True, help="the archive to write")
+    convert.add_argument("-o", "--archive", required=True, metavar="ARCHIVE",
+                         help="the archive to write")
+    convert.add_argument("--output", action="append", default=None, dest="outputs",
+                         metavar="NAME",
+                         help="a network output to import (a layer or a variable; repeat for "
+                              "several); the layers no chosen output needs are dropped with a "
+                              "note (default: every output that depends on no label "
+                              "variable, which leaves training-only losses and metrics out)")
     convert.add_argument("--format", choices=["export", "torchscript"], default="export",
                          help="archive kind (default: export)")
     convert.add_argument("--input-shape", action="append", default=None, metavar="N,C,H,W",
@@ -58,7 +65,7 @@ def run_mat2torch(args: argparse.Namespace) -> int:
     from harness.mat.shapes import example_shapes
 
     try:
-        network = load_network(args.model)
+        network = load_network(args.model, args.outputs)
         module = build_module(network)
         shapes = _shapes(args.input_shape) or example_shapes(network)
         if shapes is None:
@@ -67,13 +74,14 @@ def run_mat2torch(args: argparse.Namespace) -> int:
         import torch
 
         run_checked(module, [torch.zeros(*shape) for shape in shapes], network.source)
-        save_module(module, args.output, shapes, kind=args.format)
+        save_module(module, args.archive, shapes, kind=args.format)
     except MatImportError as error:
         print(f"parity mat2torch: error: {error}", file=sys.stderr)
         return 2
     for note in network.notes:
         print(f"note: {note}")
-    print(f"wrote {args.output} ({args.format}; {len(network.layers)} layers, example input "
+    print(f"wrote {args.archive} ({args.format}; {len(network.layers)} layers, outputs "
+          f"{', '.join(network.outputs)}, example input "
           f"{' '.join('x'.join(map(str, s)) for s in shapes)})")
     return 0
 

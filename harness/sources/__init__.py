@@ -82,6 +82,8 @@ class Source(Protocol):
     #   source's name (the ``file`` source starts a user's .keras file at ``keras``).
     # - ``diagnoser(harness, spec, artifact, inputs)``: per-layer diagnosis of failing legs.
     # - ``packages``: the distributions whose versions a golden case's provenance records.
+    # - ``family(spec) -> str``: the report's family of a case, where the kind's family
+    #   alone says too little (a MATLAB case adds its file format).
 
 
 def _load(reference: str) -> Source:

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 
 import harness.mat as hm
-from harness.mat import cases
 from harness.mat.writer import V7, V73, cell, save_mat
+from harness.sources.mat.case import MatCase, network_spec
 
-SPEC = {"input": [6, 6, 2], "batch": 1, "seed": 3, "merge": None,
-        "layers": [{"kind": "conv", "k": [3, 3], "filters": 2, "stride": [1, 1],
-                    "dilation": [1, 1], "pad": [1, 1, 1, 1], "groups": 1, "bias": True},
-                   {"kind": "relu", "leak": 0.0}]}
+CONV = ("conv", {"k": [3, 3], "filters": 2, "stride": [1, 1], "dilation": [1, 1],
+                 "pad": [1, 1, 1, 1], "groups": 1, "bias": True})
+SPEC = network_spec([CONV, ("relu", {"leak": 0.0})], input_shape=(1, 2, 6, 6), seed=3)
 
 
 def _write(tmp_path, variables, version=V7, name="net.mat"):
@@ -25,7 +24,7 @@ def _write(tmp_path, variables, version=V7, name="net.mat"):
 
 @pytest.mark.parametrize("version", [V7, V73])
 def test_truncated_file(tmp_path, version):
-    path = _write(tmp_path, cases.to_simplenn(SPEC), version)
+    path = _write(tmp_path, MatCase(SPEC).variables("simplenn"), version)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
     with pytest.raises(hm.MatImportError, match="truncated|damaged") as caught:
@@ -62,7 +61,7 @@ def test_mat_file_without_network(tmp_path):
 
 @pytest.mark.parametrize("version", [V7, V73])
 def test_conv_weights_not_matching_declared_size_dlt(tmp_path, version):
-    variables = cases.to_dlt(SPEC)
+    variables = MatCase(SPEC).variables("dlt")
     conv = variables["layers"][0, 1]
     conv["FilterSize"] = np.array([[5.0, 5.0]])  # the stored weights are 3×3
     path = _write(tmp_path, variables, version)
@@ -74,7 +73,7 @@ def test_conv_weights_not_matching_declared_size_dlt(tmp_path, version):
 
 
 def test_bias_not_matching_filters_matconvnet(tmp_path):
-    variables = cases.to_simplenn(SPEC)
+    variables = MatCase(SPEC).variables("simplenn")
     conv = variables["net"]["layers"][0, 0]
     conv["weights"] = cell([conv["weights"][0, 0], np.ones((5, 1), np.float32)])
     path = _write(tmp_path, variables)
@@ -84,8 +83,9 @@ def test_bias_not_matching_filters_matconvnet(tmp_path):
 
 
 def test_bnorm_moments_of_wrong_size(tmp_path):
-    spec = dict(SPEC, layers=SPEC["layers"] + [{"kind": "bnorm", "eps": 1e-5}])
-    variables = cases.to_simplenn(spec)
+    spec = network_spec([CONV, ("relu", {"leak": 0.0}), ("bnorm", {"eps": 1e-5})],
+                        input_shape=(1, 2, 6, 6), seed=3)
+    variables = MatCase(spec).variables("simplenn")
     bnorm = variables["net"]["layers"][0, 2]
     gain, bias, _ = (bnorm["weights"][0, k] for k in range(3))
     bnorm["weights"] = cell([gain, bias, np.ones((3, 2), np.float32)])
@@ -95,7 +95,7 @@ def test_bnorm_moments_of_wrong_size(tmp_path):
 
 def test_weights_not_fitting_the_input_channels(tmp_path):
     # Each layer is consistent with itself; the conv reads 2 channels but the input has 3.
-    variables = cases.to_dlt(SPEC)
+    variables = MatCase(SPEC).variables("dlt")
     variables["layers"][0, 0]["InputSize"] = np.array([[6.0, 6.0, 3.0]])
     with pytest.raises(hm.MatImportError, match=r"layer 'conv1' \(type 'Convolution2DLayer'\)"
                                                 r" fails on inputs of size \[\[1, 3, 6, 6\]\]"):
@@ -103,7 +103,7 @@ def test_weights_not_fitting_the_input_channels(tmp_path):
 
 
 def test_connection_to_unknown_layer(tmp_path):
-    variables = cases.to_dlt(SPEC)
+    variables = MatCase(SPEC).variables("dlt")
     variables["connections"][1, 1] = "nonexistent"
     path = _write(tmp_path, variables)
     with pytest.raises(hm.MatImportError, match="connection conv1 -> nonexistent: destination "
@@ -113,7 +113,7 @@ def test_connection_to_unknown_layer(tmp_path):
 
 
 def test_dagnn_input_never_produced(tmp_path):
-    variables = cases.to_dagnn(SPEC)
+    variables = MatCase(SPEC).variables("dagnn")
     variables["net"]["layers"].items[1]["inputs"] = cell(["ghost"])
     with pytest.raises(hm.MatImportError, match=r"layer 2 'relu2' \(type 'relu'\) uses "
                                                 r"variable\(s\) \['ghost'\], which net.vars"):
@@ -121,7 +121,7 @@ def test_dagnn_input_never_produced(tmp_path):
 
 
 def test_dagnn_parameter_missing(tmp_path):
-    variables = cases.to_dagnn(SPEC)
+    variables = MatCase(SPEC).variables("dagnn")
     variables["net"]["layers"].items[0]["params"] = cell(["conv1_p1", "nope"])
     with pytest.raises(hm.MatImportError, match="uses parameter 'nope'"):
         hm.load_network(_write(tmp_path, variables))
@@ -129,7 +129,7 @@ def test_dagnn_parameter_missing(tmp_path):
 
 @pytest.mark.parametrize("version", [V7, V73])
 def test_unknown_layer_class_dlt(tmp_path, version):
-    variables = cases.to_dlt(SPEC)
+    variables = MatCase(SPEC).variables("dlt")
     variables["layers"][0, 2]["Class"] = "MyFancyLayer"
     with pytest.raises(hm.MatImportError, match=r"layer 3 'relu2' \(type 'MyFancyLayer'\) has "
                                                 r"no handler; register one"):
@@ -137,7 +137,7 @@ def test_unknown_layer_class_dlt(tmp_path, version):
 
 
 def test_unknown_layer_type_matconvnet_lists_all(tmp_path):
-    variables = cases.to_simplenn(SPEC)
+    variables = MatCase(SPEC).variables("simplenn")
     variables["net"]["layers"][0, 0]["type"] = "myconv"
     variables["net"]["layers"][0, 1]["type"] = "myrelu"
     with pytest.raises(hm.MatImportError, match=r"cannot import 2 layer\(s\)(.|\n)*'myconv'"
@@ -146,7 +146,7 @@ def test_unknown_layer_type_matconvnet_lists_all(tmp_path):
 
 
 def test_handler_failures_name_the_layer(tmp_path):
-    path = _write(tmp_path, cases.to_simplenn(SPEC))
+    path = _write(tmp_path, MatCase(SPEC).variables("simplenn"))
 
     def broken(layer):
         raise RuntimeError("boom")

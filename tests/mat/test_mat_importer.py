@@ -3,8 +3,6 @@ graph wiring, handlers, the saved archive and the CLI glue."""
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pytest
 import scipy.io
@@ -12,16 +10,17 @@ import torch
 from torch import nn
 
 import harness.mat as hm
-from harness.mat import cases, layout
+from harness.mat import layout
 from harness.mat.builder import module_name
-from harness.mat.cli import add_commands
+from harness.mat.cli import main as _cli
 from harness.mat.reader import read_mat
 from harness.mat.save import TORCHSCRIPT, load_saved, save_module
 from harness.mat.writer import V7, V73, StructArray, cell, save_mat
+from harness.sources.mat.case import MatCase, network_spec
 
-CONV_SPEC = {"input": [5, 4, 3], "batch": 2, "seed": 7, "merge": None,
-             "layers": [{"kind": "conv", "k": [3, 2], "filters": 1, "stride": [1, 1],
-                         "dilation": [1, 1], "pad": [0, 1, 1, 0], "groups": 1, "bias": True}]}
+CONV = ("conv", {"k": [3, 2], "filters": 1, "stride": [1, 1], "dilation": [1, 1],
+                 "pad": [0, 1, 1, 0], "groups": 1, "bias": True})
+CONV_SPEC = network_spec([CONV], input_shape=(2, 3, 5, 4), seed=7)
 
 
 # --- layouts ----------------------------------------------------------------------------
@@ -94,42 +93,50 @@ def test_reader_restores_matlab_shapes_cells_and_chars(tmp_path, version):
 
 @pytest.mark.parametrize("version", [V7, V73])
 def test_single_filter_conv_stored_three_d_imports(tmp_path, version):
-    variables = cases.to_simplenn(CONV_SPEC)
+    case = MatCase(CONV_SPEC)
+    variables = case.variables("simplenn")
     assert variables["net"]["layers"][0, 0]["weights"][0, 0].shape == (3, 2, 3, 1)
     path = tmp_path / "one_filter.mat"
     save_mat(path, variables, version)
     assert hm.load_network(path).layers[0].param(0).shape == (3, 2, 3)  # as MATLAB stores it
-    x = cases.input_batch(CONV_SPEC)
+    x = case.matlab_inputs()[0]
     got = hm.to_torch(path)(torch.from_numpy(layout.image_to_torch(x))).detach().numpy()
-    np.testing.assert_allclose(layout.image_to_matlab(got), cases.expected(CONV_SPEC, x),
+    np.testing.assert_allclose(layout.image_to_matlab(got), case.expected(x),
                                rtol=1e-5, atol=1e-5)
 
 
 def test_dlt_ports_order_inputs_not_connection_order(tmp_path):
-    spec = {"input": [4, 4, 1], "batch": 1, "seed": 1, "layers": [],
-            "merge": {"kind": "concat", "filters": [1, 2]}}
-    variables = cases.to_dlt(spec)
+    def branch(filters):
+        return {"k": [3, 3], "filters": filters, "stride": [1, 1], "dilation": [1, 1],
+                "pad": [1, 1, 1, 1], "groups": 1, "bias": True}
+
+    case = MatCase(network_spec([("conv", branch(1)), ("conv", branch(2), [0]),
+                                 ("concat", {"layer": "depth"}, [1, 2])],
+                                input_shape=(1, 1, 4, 4), seed=1))
+    variables = case.variables("dlt")
     connections = variables["connections"]
-    variables["connections"] = connections[[0, 1, 3, 2, 4]]  # 'cat/in2' listed before 'cat/in1'
+    # 'concat3/in2' listed before 'concat3/in1'
+    variables["connections"] = connections[[0, 1, 3, 2, 4]]
     path = tmp_path / "ports.mat"
     save_mat(path, variables)
-    x = cases.input_batch(spec)
+    x = case.matlab_inputs()[0]
     got = hm.to_torch(path)(torch.from_numpy(layout.image_to_torch(x))).detach().numpy()
-    np.testing.assert_allclose(layout.image_to_matlab(got), cases.expected(spec, x), rtol=1e-5,
+    np.testing.assert_allclose(layout.image_to_matlab(got), case.expected(x), rtol=1e-5,
                                atol=1e-5)
 
 
 def test_max_pool_pads_with_minus_infinity_and_avg_excludes_padding(tmp_path):
-    spec = {"input": [3, 3, 1], "batch": 1, "seed": 0, "merge": None,
-            "layers": [{"kind": "pool", "method": "max", "k": [2, 2], "stride": [1, 1],
-                        "pad": [1, 0, 1, 0], "count_pad": False}]}
+    def pool(method):
+        return network_spec([("pool", {"method": method, "k": [2, 2], "stride": [1, 1],
+                                       "pad": [1, 0, 1, 0], "count_pad": False})],
+                            input_shape=(1, 1, 3, 3), fmt="simplenn")
+
     path = tmp_path / "pool.mat"
-    save_mat(path, cases.to_simplenn(spec))
+    MatCase(pool("max")).write(path)
     x = -np.ones((3, 3, 1, 1), np.float32)  # a zero-padded max would give 0 at the border
     y = hm.to_torch(path)(torch.from_numpy(layout.image_to_torch(x))).detach().numpy()
     assert (y == -1).all()
-    spec["layers"][0]["method"] = "avg"
-    save_mat(path, cases.to_simplenn(spec))
+    MatCase(pool("avg")).write(path)
     y = hm.to_torch(path)(torch.from_numpy(layout.image_to_torch(x))).detach().numpy()
     assert np.allclose(y, -1)  # padding excluded from the average
 
@@ -147,7 +154,7 @@ def test_module_names_are_sanitised_and_unique():
 
 def test_submodules_are_named_after_matlab_layers(tmp_path):
     path = tmp_path / "net.mat"
-    save_mat(path, cases.to_dlt(CONV_SPEC))
+    save_mat(path, MatCase(CONV_SPEC).variables("dlt"))
     module = hm.to_torch(path)
     assert isinstance(module, torch.fx.GraphModule)
     assert {name for name, _ in module.named_children()} == {"layer_input", "conv1"}
@@ -156,8 +163,8 @@ def test_submodules_are_named_after_matlab_layers(tmp_path):
 
 def test_register_layer_handler_as_decorator_and_override(tmp_path):
     path = tmp_path / "net.mat"
-    save_mat(path, cases.to_simplenn({**CONV_SPEC, "layers": CONV_SPEC["layers"] + [
-        {"kind": "relu", "leak": 0.0}]}))
+    save_mat(path, MatCase(network_spec([CONV, ("relu", {"leak": 0.0})],
+                                        input_shape=(2, 3, 5, 4), seed=7)).variables("simplenn"))
 
     @hm.register_layer_handler("relu")
     def tanh_instead(layer):
@@ -177,7 +184,7 @@ def test_register_layer_handler_as_decorator_and_override(tmp_path):
 @pytest.mark.parametrize("kind", ["export", TORCHSCRIPT])
 def test_saved_archive_loads_and_computes_the_same(tmp_path, kind):
     path = tmp_path / "net.mat"
-    save_mat(path, cases.to_dlt(CONV_SPEC), V73)
+    save_mat(path, MatCase(CONV_SPEC).variables("dlt"), V73)
     module = hm.to_torch(path)
     archive = tmp_path / "net.pt"
     save_module(module, archive, [(1, 3, 5, 4)], kind=kind)
@@ -187,7 +194,7 @@ def test_saved_archive_loads_and_computes_the_same(tmp_path, kind):
 
 
 def test_inspect_lists_layers_and_support(tmp_path):
-    variables = cases.to_simplenn(CONV_SPEC)
+    variables = MatCase(CONV_SPEC).variables("simplenn")
     variables["net"]["layers"][0, 0]["type"] = "SubP"
     path = tmp_path / "net.mat"
     save_mat(path, variables)
@@ -199,16 +206,9 @@ def test_inspect_lists_layers_and_support(tmp_path):
 # --- CLI glue ---------------------------------------------------------------------------
 
 
-def _cli(argv):
-    parser = argparse.ArgumentParser(prog="parity")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
 def test_cli_mat2torch_and_inspect(tmp_path, capsys):
     path = tmp_path / "net.mat"
-    save_mat(path, cases.to_simplenn(CONV_SPEC))
+    save_mat(path, MatCase(CONV_SPEC).variables("simplenn"))
     out = tmp_path / "model.pt"
     assert _cli(["mat2torch", str(path), "-o", str(out)]) == 0
     with open(out, "rb") as handle:

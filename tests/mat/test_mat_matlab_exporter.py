@@ -18,10 +18,10 @@ import pytest
 import torch
 
 import harness.mat as hm
-from harness.mat import cases
 from harness.mat.layout import image_to_matlab, image_to_torch
 from harness.mat.reader import texts
 from harness.mat.writer import save_mat
+from harness.sources.mat.case import MatCase, network_spec
 
 MATLAB_DIR = Path(__file__).resolve().parents[2] / "matlab"
 OCTAVE = shutil.which("octave-cli") or shutil.which("octave")
@@ -30,13 +30,16 @@ pytestmark = pytest.mark.skipif(
     OCTAVE is None, reason="GNU Octave is not installed (apt-get install octave); the MATLAB "
                            "exporter test runs parity_export.m under Octave")
 
-SPEC = {"input": [6, 5, 2], "batch": 2, "seed": 11,
-        "merge": {"kind": "sum", "filters": [3, 3]},
-        "layers": [{"kind": "conv", "k": [3, 2], "filters": 2, "stride": [2, 1],
-                    "dilation": [1, 1], "pad": [1, 0, 0, 1], "groups": 1, "bias": True},
-                   {"kind": "relu", "leak": 0.1},
-                   {"kind": "pool", "method": "avg", "k": [2, 2], "stride": [1, 1],
-                    "pad": [1, 0, 0, 1], "count_pad": True}]}
+BRANCH = {"k": [3, 3], "filters": 3, "stride": [1, 1], "dilation": [1, 1],
+          "pad": [1, 1, 1, 1], "groups": 1, "bias": True}
+CHAIN = [("conv", {"k": [3, 2], "filters": 2, "stride": [2, 1], "dilation": [1, 1],
+                   "pad": [1, 0, 0, 1], "groups": 1, "bias": True}),
+         ("relu", {"leak": 0.1}),
+         ("pool", {"method": "avg", "k": [2, 2], "stride": [1, 1], "pad": [1, 0, 0, 1],
+                   "count_pad": True})]
+SPEC = network_spec([("conv", BRANCH), ("conv", BRANCH, [0]), ("sum", {}, [1, 2]), *CHAIN],
+                    input_shape=(2, 2, 6, 5), seed=11)
+SERIES = network_spec(CHAIN, input_shape=(2, 2, 6, 5), seed=11)  # without the merge
 
 CLASSDEF = """classdef {cls}
   properties
@@ -85,7 +88,8 @@ def _stand_in_classes(root: Path, layers) -> None:
 
 @pytest.mark.parametrize("version", ["-v7", "-v6"])
 def test_octave_export_imports_and_matches_reference(tmp_path, version):
-    variables = cases.to_dlt(SPEC)
+    case = MatCase(SPEC)
+    variables = case.variables()
     layers = list(variables["layers"].ravel())
     _stand_in_classes(tmp_path, layers)
     connections = variables["connections"]
@@ -105,14 +109,14 @@ def test_octave_export_imports_and_matches_reference(tmp_path, version):
         "ImageInputLayer", "Convolution2DLayer", "Convolution2DLayer", "AdditionLayer",
         "Convolution2DLayer", "LeakyReLULayer", "AveragePooling2DLayer"]
     assert any("RegressionOutputLayer" in note for note in network.notes)
-    x = cases.input_batch(SPEC)
+    x = case.matlab_inputs()[0]
     got = hm.to_torch(network)(torch.from_numpy(image_to_torch(x))).detach().numpy()
-    np.testing.assert_allclose(image_to_matlab(got), cases.expected(SPEC, x), rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(image_to_matlab(got), case.expected(x), rtol=1e-4, atol=1e-5)
 
 
 def test_octave_export_of_a_series_without_connections(tmp_path):
-    variables = cases.to_dlt({**SPEC, "merge": None})
+    case = MatCase(SERIES)
+    variables = case.variables()
     layers = list(variables["layers"].ravel())
     _stand_in_classes(tmp_path, layers)
     inputs = tmp_path / "inputs.mat"
@@ -130,7 +134,6 @@ def test_octave_export_of_a_series_without_connections(tmp_path):
 
     raw = read_mat(output)
     assert raw["format"] == "parity.dlt/1" and texts(raw["inputNames"]) == []
-    x = cases.input_batch(SPEC)
+    x = case.matlab_inputs()[0]
     got = hm.to_torch(output)(torch.from_numpy(image_to_torch(x))).detach().numpy()
-    np.testing.assert_allclose(image_to_matlab(got), cases.expected({**SPEC, "merge": None}, x),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(image_to_matlab(got), case.expected(x), rtol=1e-4, atol=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,10 +25,14 @@ EXPORT_HINT = (
 )
 
 
-def load_network(path: str | os.PathLike) -> Network:
-    """Read `path` and parse the network it holds (SimpleNN, DagNN or parity.dlt/1)."""
+def load_network(path: str | os.PathLike, outputs: Sequence[str] | None = None) -> Network:
+    """Read `path` and parse the network it holds (SimpleNN, DagNN or parity.dlt/1), with
+    the layers that `outputs` (names of layers or variables; by default every output that
+    depends on no label variable) do not need dropped, each named in a note."""
+    from harness.mat.outputs import select_outputs
+
     path = os.fspath(path)
-    return parse_variables(read_mat(path), path)
+    return select_outputs(parse_variables(read_mat(path), path), outputs)
 
 
 def parse_variables(variables: dict[str, Any], path: str = "") -> Network:

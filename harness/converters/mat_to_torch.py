@@ -1,0 +1,23 @@
+"""mat → torch: parity's own importer of MATLAB ``.mat`` networks (``harness.mat``).
+
+Reads a MatConvNet SimpleNN or DagNN network or a ``parity.dlt/1`` export, from a ``-v7`` or
+``-v7.3`` file, and builds a ``torch.fx.GraphModule`` (eval mode) that takes and returns
+PyTorch layouts. ``artifact.meta["outputs"]`` may name the network outputs to import (the
+layers nothing else needs are dropped)."""
+
+from __future__ import annotations
+
+from harness.converters import Artifact, ConvertOptions
+
+
+class MatToTorchConverter:
+    name = "mat2torch"
+    source = "mat"
+    target = "torch"
+    packages = ("scipy", "h5py", "torch")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import harness.mat as hm
+
+        module = hm.to_torch(artifact.model, outputs=artifact.meta.get("outputs"))
+        return Artifact("torch", module.eval(), list(artifact.input_names))
