@@ -5,12 +5,12 @@ returns would take the whole pytest run down with it, report included. ``Isolate
 has ``Harness``' ``run``/``replay`` surface but runs each case in a child process, started
 once and reused for every case until it dies:
 
-- The child is a fresh interpreter (``python -m harness.isolation``), never a fork: forking
-  a process whose TensorFlow, oneDNN, OpenMP or torch thread pools are running copies their
-  locks in whatever state they are in. The child imports torch and torchvision first, then
-  TensorFlow (importing TensorFlow first makes the later torchvision import abort the
-  process, see DESIGN.md "Known hazards"), once, before it reports ready; the parent never
-  needs TensorFlow.
+- The child is a fresh interpreter (``python -m harness.isolation``, started and spoken to by
+  ``harness.worker``), never a fork: forking a process whose TensorFlow, oneDNN, OpenMP or
+  torch thread pools are running copies their locks in whatever state they are in. The child
+  imports torch and torchvision first, then TensorFlow (importing TensorFlow first makes the
+  later torchvision import abort the process, see DESIGN.md "Known hazards"), once, before it
+  reports ready; the parent never needs TensorFlow.
 - Only JSON crosses the pipe: the spec (or a golden case's folder) in, the ``CaseResult``'s
   fields out. Before each conversion and run the child says which leg and stage it is about
   to enter, and sends every leg's result once judged; so when the child dies, the parent
@@ -28,22 +28,16 @@ once and reused for every case until it dies:
 from __future__ import annotations
 
 import atexit
-import collections
-import contextlib
 import dataclasses
-import json
 import os
-import select
-import signal
-import subprocess
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from harness.spec import LayerSpec
+from harness.worker import Channel, WorkerProcess
 
 DEFAULT_TIMEOUT = 300.0
 # The child imports every framework before it reports ready: on a loaded machine, minutes.
@@ -63,16 +57,6 @@ class CaseError(RuntimeError):
 
 
 # -- JSON of results -------------------------------------------------------------------------
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "tolist"):  # NumPy scalars and arrays
-        return value.tolist()
-    return str(value)
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, default=_default)
-
 
 def leg_to_json(leg) -> dict[str, Any]:
     return dataclasses.asdict(leg)
@@ -141,58 +125,27 @@ class IsolatedHarness:
             "sys_path": [p for p in sys.path if p],
         }
         self.env = env
-        self._proc: subprocess.Popen | None = None
-        self._to_child: int | None = None
-        self._from_child: int | None = None
-        self._buffer = b""
-        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
-        self._stderr_thread: threading.Thread | None = None
+        self._worker = WorkerProcess("harness.isolation", env=env, tail_lines=STDERR_LINES)
         self._ready = False
         self.info: dict[str, Any] = {}  # the worker's ready message: pid, versions, start-up time
-        self.starts = 0  # how many workers this harness has started
         atexit.register(self.close)
 
     # -- the worker's life ---------------------------------------------------------------------
     def start(self) -> None:
         """Starts a worker without waiting for it (its imports overlap the caller's work)."""
-        if self._proc is not None:
+        if self._worker.process is not None:
             return
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        env = dict(os.environ if self.env is None else self.env)
-        try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "harness.isolation", str(to_child_r), str(from_child_w)],
-                pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                start_new_session=True,  # a terminal's Ctrl-C goes to pytest, which stops us
-            )
-        finally:
-            os.close(to_child_r)
-            os.close(from_child_w)
-        self._to_child, self._from_child = to_child_w, from_child_r
-        self._buffer = b""
+        self._worker.start()
         self._ready = False
-        self.starts += 1
-        self._stderr.clear()
-        self._stderr_thread = threading.Thread(target=self._drain, args=(self._proc.stdout,),
-                                               daemon=True, name="parity-worker-stderr")
-        self._stderr_thread.start()
-        self._send({"op": "configure", "config": self.config})
-
-    def _drain(self, stream) -> None:
-        for raw in iter(stream.readline, b""):
-            self._stderr.append(raw.decode("utf-8", "replace").rstrip("\n"))
-        stream.close()
+        self._worker.send({"op": "configure", "config": self.config})
 
     def _wait_ready(self) -> None:
         self.start()
         if self._ready:
             return
-        deadline = time.monotonic() + self.startup_timeout
-        message = self._receive(deadline)
+        message = self._worker.receive(time.monotonic() + self.startup_timeout)
         if message is None or message.get("event") != "ready":
-            why = self._exit_text() if message is None else f"sent {message!r}"
+            why = self._worker.exit_text() if message is None else f"sent {message!r}"
             tail = self._stderr_tail()
             self._discard()
             hint = ""
@@ -208,77 +161,25 @@ class IsolatedHarness:
 
     def _discard(self) -> None:
         """Kills and forgets the worker; the next case starts a fresh one."""
-        proc, self._proc = self._proc, None
-        for fd in (self._to_child, self._from_child):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._to_child = self._from_child = None
         self._ready = False
-        if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            proc.wait()
-        if self._stderr_thread is not None:
-            self._stderr_thread.join(timeout=5)
-            self._stderr_thread = None
+        self._worker.close()
 
     def close(self) -> None:
-        if self._proc is None:
-            return
-        if self._ready:  # a worker still importing is simply killed
-            with contextlib.suppress(OSError):
-                self._send({"op": "exit"})
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=10)
-        self._discard()
+        # a worker still importing is simply killed
+        self._worker.close(goodbye={"op": "exit"} if self._ready else None)
+        self._ready = False
 
     @property
     def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
+        return self._worker.pid
 
-    # -- the pipe ------------------------------------------------------------------------------
-    def _send(self, message: dict[str, Any]) -> None:
-        data = (dumps(message) + "\n").encode()
-        while data:
-            written = os.write(self._to_child, data)
-            data = data[written:]
-
-    def _receive(self, deadline: float) -> dict[str, Any] | None:
-        """The next message, None when the worker is gone; raises TimeoutError at the deadline."""
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
-            readable, _, _ = select.select([self._from_child], [], [], min(left, 1.0))
-            if not readable:
-                continue
-            chunk = os.read(self._from_child, 1 << 20)
-            if not chunk:
-                return None
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return json.loads(line)
-
-    def _exit_text(self) -> str:
-        """How the worker ended: 'was killed by SIGSEGV (signal 11)', 'exited with status 3'."""
-        try:
-            code = self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            return "closed its pipe but is still running"
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            return f"was killed by {name} (signal {-code})"
-        return f"exited with status {code}"
+    @property
+    def starts(self) -> int:
+        """How many workers this harness has started."""
+        return self._worker.starts
 
     def _stderr_tail(self) -> str:
-        if self._stderr_thread is not None:
-            self._stderr_thread.join(timeout=5)
-        return "\n".join(self._stderr) or "(nothing)"
+        return self._worker.tail() or "(nothing)"
 
     # -- cases ---------------------------------------------------------------------------------
     def run(self, spec: LayerSpec):
@@ -292,13 +193,13 @@ class IsolatedHarness:
 
     def _case(self, spec: LayerSpec, request: dict[str, Any]):
         self._wait_ready()
-        self._stderr.clear()
+        self._worker.output.clear()
         progress = _Progress(started=time.monotonic())
         deadline = progress.started + self.timeout
-        self._send(request)
+        self._worker.send(request)
         while True:
             try:
-                message = self._receive(deadline)
+                message = self._worker.receive(deadline)
             except TimeoutError:
                 return self._timed_out(spec, progress)
             if message is None:
@@ -322,7 +223,7 @@ class IsolatedHarness:
                 raise IsolationError(f"the parity worker sent {message!r}")
 
     def _crashed(self, spec, progress: _Progress):
-        how = self._exit_text()
+        how = self._worker.exit_text()
         tail = self._stderr_tail()
         self._discard()
         self.start()  # the replacement imports its frameworks while this case is recorded
@@ -332,19 +233,7 @@ class IsolatedHarness:
             f"--- worker stderr (last lines) ---\n{tail}")
 
     def _timed_out(self, spec, progress: _Progress):
-        proc = self._proc
-        # faulthandler in the worker prints every thread's Python stack on SIGUSR1.
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGUSR1)
-        quiet_since = time.monotonic()
-        seen = len(self._stderr)
-        while time.monotonic() - quiet_since < 1.0 and proc.poll() is None:
-            time.sleep(0.1)
-            if len(self._stderr) != seen:
-                seen, quiet_since = len(self._stderr), time.monotonic()
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        proc.wait()
+        self._worker.kill(stack_first=True)
         tail = self._stderr_tail()
         self._discard()
         self.start()
@@ -419,20 +308,14 @@ def _where(progress: _Progress) -> str:
 # -- the child's side --------------------------------------------------------------------------
 
 class _Worker:
-    def __init__(self, read_fd: int, write_fd: int):
-        self.reader = os.fdopen(read_fd, "rb")
-        self.write_fd = write_fd
-
-    def send(self, message: dict[str, Any]) -> None:
-        data = (dumps(message) + "\n").encode()
-        while data:
-            data = data[os.write(self.write_fd, data):]
+    def __init__(self, channel: Channel):
+        self.channel = channel
 
     def progress(self, leg: str, stage: str, step: str, result=None) -> None:
         if step == "done":
-            self.send({"event": "leg", "result": leg_to_json(result)})
+            self.channel.send({"event": "leg", "result": leg_to_json(result)})
         else:
-            self.send({"event": "progress", "leg": leg, "stage": stage, "step": step})
+            self.channel.send({"event": "progress", "leg": leg, "stage": stage, "step": step})
 
     def configure(self, config: dict[str, Any]):
         import importlib
@@ -467,14 +350,13 @@ class _Worker:
         for path in harness.paths:
             for stage in path.stages:
                 get(stage)
-        self.send({"event": "ready", "pid": os.getpid(), "versions": versions(),
-                   "startup_s": round(time.perf_counter() - started, 3)})
+        self.channel.send({"event": "ready", "pid": os.getpid(), "versions": versions(),
+                           "startup_s": round(time.perf_counter() - started, 3)})
         return harness
 
     def serve(self) -> int:
         harness = None
-        for line in self.reader:
-            request = json.loads(line)
+        for request in self.channel:
             op = request["op"]
             if op == "exit":
                 return 0
@@ -495,22 +377,17 @@ class _Worker:
                     raise ValueError(f"unknown request {op!r}")
             except Exception as exc:  # noqa: BLE001 (sent to the parent, which raises it)
                 text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-                self.send({"event": "error", "type": type(exc).__name__,
-                           "message": f"{type(exc).__name__}: {exc}\n(in the parity worker)\n{text}"})
+                self.channel.send({
+                    "event": "error", "type": type(exc).__name__,
+                    "message": f"{type(exc).__name__}: {exc}\n(in the parity worker)\n{text}"})
                 continue
-            self.send({"event": "result", "case": case_to_json(case)})
+            self.channel.send({"event": "result", "case": case_to_json(case)})
         return 0  # the parent closed the pipe: it is gone
 
 
 def main(argv: list[str]) -> int:
-    import faulthandler
-
-    faulthandler.enable(all_threads=True)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
-    for fd in argv[:2]:  # the protocol pipe is the worker's own, not its subprocesses'
-        os.set_inheritable(int(fd), False)
     # Anything a converter prints goes to the captured output, never into the protocol pipe.
-    return _Worker(int(argv[0]), int(argv[1])).serve()
+    return _Worker(Channel.open(argv)).serve()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ fragile, so the harness runs Keras-on-torch here, in a persistent child process 
 replies are JSON lines, models travel as ``.keras`` files (loaded with ``safe_mode=True``)
 and arrays as ``.npz`` files (read with ``allow_pickle=False``).
 
-Protocol, one JSON object a line on stdin, one reply a line on the protocol stream:
+Protocol (``harness.worker``): one JSON object a line in, one reply a line out, on the two
+pipes named by the arguments (``python -m harness.keras_torch_worker READ_FD WRITE_FD``):
 
     {"op": "load", "id": 1, "model": "/tmp/.../model.keras"}
     {"op": "run", "id": 2, "model": "...", "inputs": "in.npz", "outputs": "out.npz"}
@@ -16,29 +17,22 @@ Protocol, one JSON object a line on stdin, one reply a line on the protocol stre
            "type": "ValueError", "traceback": "..."}
 
 On start the worker answers {"ready": true, ...} once its imports are done. Anything the
-frameworks print goes to stderr, never into the protocol stream.
+frameworks print goes to stdout and stderr, never into the protocol pipe.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import traceback
 
-
-def _protocol_stream():
-    """The original stdout for replies; fd 1 then points at stderr, for stray prints."""
-    stream = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    return stream
+from harness.worker import Channel
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     os.environ["KERAS_BACKEND"] = "torch"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    replies = _protocol_stream()
+    channel = Channel.open(argv)
     import numpy as np
     import torch
 
@@ -51,15 +45,13 @@ def main() -> int:
 
     register_custom_objects()
     if keras.backend.backend() != "torch":
-        replies.write(json.dumps({"ready": False,
-                                  "error": f"Keras chose backend {keras.backend.backend()!r}"}))
-        replies.write("\n")
+        channel.send({"ready": False, "error": f"Keras chose backend {keras.backend.backend()!r}"})
         return 1
-    replies.write(json.dumps({
+    channel.send({
         "ready": True, "pid": os.getpid(), "keras": keras.__version__,
         "torch": torch.__version__, "backend": keras.backend.backend(),
         "tensorflow_imported": "tensorflow" in sys.modules,
-    }) + "\n")
+    })
 
     loaded: dict[str, object] = {}  # the last model loaded, by path
 
@@ -69,12 +61,8 @@ def main() -> int:
             loaded[path] = keras.saving.load_model(path, compile=False, safe_mode=True)
         return loaded[path]
 
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        request: dict = {}
+    for request in channel:
         try:
-            request = json.loads(line)
             op = request.get("op")
             reply: dict = {"id": request.get("id"), "ok": True}
             if op == "ping":
@@ -92,7 +80,7 @@ def main() -> int:
                 np.savez(request["outputs"], **{f"output_{i}": a for i, a in enumerate(arrays)})
                 reply["outputs"] = len(arrays)
             elif op == "exit":
-                replies.write(json.dumps(reply) + "\n")
+                channel.send(reply)
                 return 0
             else:
                 raise ValueError(f"unknown op {op!r}")
@@ -100,9 +88,9 @@ def main() -> int:
             reply = {"id": request.get("id"), "ok": False, "type": type(exc).__name__,
                      "error": str(exc)[:4000],
                      "traceback": "".join(traceback.format_exception(exc, limit=-8))[-4000:]}
-        replies.write(json.dumps(reply) + "\n")
+        channel.send(reply)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

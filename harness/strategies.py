@@ -8,8 +8,9 @@ reproducible from its spec alone and shrinks to the plain seeded data.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -26,26 +27,51 @@ OVERRIDE_BOUND = 2 * INPUT_BOUND
 MAX_OVERRIDES = 4
 
 
-def _draw_without_local_constants() -> None:
-    """Hypothesis (6.13x+) sometimes draws a number or string found as a literal in any
-    *local* module imported so far. Here the local modules are this harness, whose literals
+_switched_off = 0  # how many ``without_local_constants`` blocks are open (they nest)
+_cache_without_locals = None  # Hypothesis' cache of permitted constants, for draws without
+
+
+@contextlib.contextmanager
+def without_local_constants() -> Iterator[None]:
+    """Hypothesis draws as if no local module had literals, inside this block only.
+
+    Hypothesis (6.13x+) sometimes draws a number or string found as a literal in any *local*
+    module imported so far. Here the local modules are this harness, whose literals
     (tolerances, bounds) mean nothing as layer inputs, and they made derandomised draws
     depend on which modules happened to be imported and on every edit of them: the golden
     corpus drifted between ``parity golden update`` and a plain script, and a derandomised
     run changed its later examples once a failure imported the diagnostics. Hypothesis' own
-    built-in constants (edge-case floats and integers) are kept."""
+    built-in constants (edge-case floats and integers) are kept. Every spec draw
+    (``layer_specs``, ``sample``) runs in this block; outside it Hypothesis is untouched.
+    """
+    global _switched_off, _cache_without_locals
     try:
         from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - a Hypothesis without this module
+
+        provider = providers.HypothesisProvider
+        local_constants = provider.__dict__["_local_constants"]
+        cache = providers.CONSTANTS_CACHE
+    except (ImportError, AttributeError, KeyError):  # pragma: no cover - no local constants
+        yield
         return
-    if not callable(getattr(providers, "_get_local_constants", None)):
-        return  # pragma: no cover - a Hypothesis without local constants
+    if _switched_off:
+        yield
+        return
     nothing_local = providers.Constants()
-    providers._get_local_constants = lambda: nothing_local
-    providers.CONSTANTS_CACHE.cache.clear()
+    if _cache_without_locals is None:
+        _cache_without_locals = type(cache)(cache.max_size)
+    # A property wins over the value a test case's provider may have cached already; the
+    # permitted constants are cached apart, so that neither kind of draw sees the other's.
+    provider._local_constants = property(lambda _self: nothing_local)
+    providers.CONSTANTS_CACHE = _cache_without_locals
+    _switched_off += 1
+    try:
+        yield
+    finally:
+        _switched_off -= 1
+        provider._local_constants = local_constants
+        providers.CONSTANTS_CACHE = cache
 
-
-_draw_without_local_constants()
 
 seeds = st.integers(min_value=0, max_value=2**16 - 1)
 
@@ -115,16 +141,18 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
     """A spec of ``kind`` in ``source``. A kind whose draw returns ``(attrs, shapes, dtype)``
     draws its own dtype (ONNX ops take several); otherwise ``dtype`` (float32 by default)."""
     layer_kind = registry.get(kind, source)
-    drawn = layer_kind.draw(Picker(draw, layer_kind.domains))
-    attrs, shapes = drawn[0], drawn[1]
-    dtype = drawn[2] if len(drawn) > 2 else (dtype or "float32")
-    overrides = draw(overrides_for(kind, attrs, shapes, dtype, source))
+    with without_local_constants():
+        drawn = layer_kind.draw(Picker(draw, layer_kind.domains))
+        attrs, shapes = drawn[0], drawn[1]
+        dtype = drawn[2] if len(drawn) > 2 else (dtype or "float32")
+        overrides = draw(overrides_for(kind, attrs, shapes, dtype, source))
+        seed = draw(seeds)
     return LayerSpec(
         kind=kind,
         attrs=attrs,
         input_shapes=tuple(tuple(s) for s in shapes),
         dtype=dtype,
-        seed=draw(seeds),
+        seed=seed,
         input_overrides=overrides,
         source=source,
     )
@@ -144,6 +172,7 @@ def sample(kind: str, n: int, dtype: str | None = None,
     def collect(spec: LayerSpec) -> None:
         drawn.append(spec)
 
-    collect()
+    with without_local_constants():
+        collect()
     unique = {spec.case_id: spec for spec in drawn}
     return list(unique.values())[:n]

@@ -1,14 +1,12 @@
 """Breaking a converter breaks the suite: a deliberately mis-converted model is reported as a
 failure of the leg that carries the fault, with metrics that say where and by how much."""
 
-import copy
-
 import pytest
 
 from harness import converters
-from harness.converters import Artifact
 from harness.pipeline import Harness, ParityFailure
 from harness.spec import LayerSpec
+from tests.fakes import Fake, dropped_conv_padding, raising, shifted_conv_pads
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("onnx2torch")
@@ -23,63 +21,13 @@ SAME_CONV = LayerSpec(
 )
 
 
-class ShiftedPaddingTf2Onnx:
-    """tf2onnx, then every Conv's symmetric padding moved to the bottom/right: the output
-    keeps its shape and every value near the border changes."""
-
-    name = "tf2onnx-shifted-pads"
-    source = "keras"
-    target = "onnx"
-    packages = ("tf2onnx",)
-
-    def convert(self, artifact, options):
-        good = converters.get("tf2onnx").convert(artifact, options)
-        model = copy.deepcopy(good.model)
-        shifted = 0
-        for node in model.graph.node:
-            if node.op_type != "Conv":
-                continue
-            for attr in node.attribute:
-                if attr.name == "pads":
-                    half = len(attr.ints) // 2
-                    begin, end = list(attr.ints[:half]), list(attr.ints[half:])
-                    attr.ints[:] = [0] * half + [b + e for b, e in zip(begin, end)]
-                    shifted += 1
-        assert shifted, "the fault must land: no Conv with explicit pads in the graph"
-        return Artifact("onnx", model, good.input_names)
-
-
-class ZeroPaddingOnnx2Torch:
-    """onnx2torch, then the padding of every torch Conv2d set to zero... and the lost border
-    put back as zeros so the shape survives: the fault is numeric, in the ONNX→torch stage."""
-
-    name = "onnx2torch-dropped-pad"
-    source = "onnx"
-    target = "torch"
-    packages = ("onnx2torch",)
-
-    def convert(self, artifact, options):
-        import torch
-
-        module = converters.get("onnx2torch").convert(artifact, options).model
-        convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
-        assert convs, "the fault must land: no Conv2d in the converted module"
-        for conv in convs:
-            conv.padding = (0, 0)
-            original_forward = conv.forward
-
-            def forward(x, _forward=original_forward):
-                y = _forward(x)
-                return torch.nn.functional.pad(y, (1, 1, 1, 1))
-
-            conv.forward = forward
-        return Artifact("torch", module, artifact.input_names)
-
-
 @pytest.fixture
 def faulty_converters():
-    registered = [converters.register(ShiftedPaddingTf2Onnx()),
-                  converters.register(ZeroPaddingOnnx2Torch())]
+    registered = [
+        converters.register(Fake("tf2onnx-shifted-pads", "tf2onnx", after=shifted_conv_pads)),
+        converters.register(Fake("onnx2torch-dropped-pad", "onnx2torch",
+                                 after=dropped_conv_padding)),
+    ]
     yield
     for converter in registered:
         converters.unregister(converter.name)
@@ -124,18 +72,9 @@ def test_fault_in_the_torch_stage_fails_only_the_torch_leg(faulty_converters):
     assert torch_leg.metrics["max_abs"] > 0.1
 
 
-class CrashingConverter:
-    name = "crashes"
-    source = "onnx"
-    target = "torch"
-    packages = ()
-
-    def convert(self, artifact, options):
-        raise RuntimeError("converter exploded on node conv2d_7")
-
-
 def test_a_converter_crash_is_an_error_of_its_leg_not_of_the_run():
-    converters.register(CrashingConverter())
+    converters.register(Fake("crashes", "onnx2torch",
+                             before=raising("converter exploded on node conv2d_7")))
     try:
         case = Harness("keras>tf2onnx>crashes").run(SAME_CONV)
     finally:

@@ -24,6 +24,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("onnx2torch")
 
 from tests.test_diagnostics import LAYER_NAMES, STACK_SPEC  # noqa: E402 (after the skips)
+from tests.test_repro_script import imported_modules  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = "tests.layer_faults"
@@ -118,16 +119,6 @@ def _repro_lines(stdout: str) -> dict[str, dict]:
             found[leg] = {"verdict": verdict, "category": category or None,
                           "max_abs": None if max_abs is None else float(max_abs)}
     return found
-
-
-def imported_modules(script: str) -> set[str]:
-    modules = set()
-    for node in ast.walk(ast.parse(script)):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            modules.add((node.module or "").split(".")[0])
-    return modules
 
 
 def test_parity_repro_and_its_scripts_reproduce_every_failure_in_fresh_processes(run,

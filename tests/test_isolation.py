@@ -7,6 +7,7 @@ process on one case only.
 """
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("onnx2torch")
 
+ROOT = Path(__file__).resolve().parents[1]
 STAGES = Path(__file__).with_name("isolation_stages.py")
 
 CONFTEST = 'pytest_plugins = ["harness.plugin"]\n'
@@ -41,7 +43,8 @@ def test_the_parent_imports_tensorflow_only_without_isolation(parity):
 
 
 @pytest.fixture
-def suite(pytester):
+def suite(pytester, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT), prepend=os.pathsep)  # for tests.fakes
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_suite=SUITE, isolation_stages=STAGES.read_text())
     return pytester
@@ -174,17 +177,9 @@ def test_an_unknown_plugin_module_is_a_usage_error(suite):
 def test_a_converter_registered_only_in_the_parent_is_named_in_the_start_up_error():
     from harness import converters
     from harness.isolation import IsolatedHarness, IsolationError
+    from tests.fakes import Fake
 
-    class OnlyHere:
-        name = "only-in-the-parent"
-        source = "onnx"
-        target = "torch"
-        packages = ()
-
-        def convert(self, artifact, options):
-            return converters.get("onnx2torch").convert(artifact, options)
-
-    converters.register(OnlyHere())
+    converters.register(Fake("only-in-the-parent", "onnx2torch"))
     harness = IsolatedHarness("keras>tf2onnx>only-in-the-parent", timeout=60)
     try:
         from harness.spec import LayerSpec

@@ -2,54 +2,25 @@
 every worker's results, with failures recorded as the shrunk case only."""
 
 import json
+import os
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("xdist")
 pytest.importorskip("tensorflow")
 
+ROOT = Path(__file__).resolve().parents[1]
+
 CONFTEST = textwrap.dedent('''
     from harness import converters
-    from harness.converters import Artifact
-    from harness.spec import LayerSpec
+    from tests.fakes import Fake, negated, raising
 
-
-    class NegatingConverter:
-        """onnx2torch, then the output negated: a converter that is plainly wrong."""
-        name = "negating"
-        source = "onnx"
-        target = "torch"
-        packages = ()
-
-        def convert(self, artifact, options):
-            import torch
-            inner = converters.get("onnx2torch").convert(artifact, options).model
-
-            class Negated(torch.nn.Module):
-                def __init__(self):
-                    super().__init__()
-                    self.inner = inner
-
-                def forward(self, *xs):
-                    return -self.inner(*xs)
-
-            return Artifact("torch", Negated(), artifact.input_names)
-
-
-    class CrashingConverter:
-        name = "crashing"
-        source = "onnx"
-        target = "torch"
-        packages = ()
-
-        def convert(self, artifact, options):
-            raise RuntimeError("converter exploded on node <b>conv</b>")
-
-
-    converters.register(NegatingConverter())
-    converters.register(CrashingConverter())
+    converters.register(Fake("negating", "onnx2torch", after=negated))
+    converters.register(Fake("crashing", "onnx2torch",
+                             before=raising("converter exploded on node <b>conv</b>")))
     pytest_plugins = ["harness.plugin"]
 ''')
 
@@ -69,7 +40,8 @@ SUITE = textwrap.dedent('''
 
 
 @pytest.fixture
-def suite(pytester):
+def suite(pytester, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT), prepend=os.pathsep)  # for tests.fakes
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_suite=SUITE)
     return pytester

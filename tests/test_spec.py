@@ -118,3 +118,19 @@ def test_corpus_draws_do_not_depend_on_the_literals_of_imported_modules():
                             cwd=Path(__file__).resolve().parents[1])
     draws = json.loads(result.stdout.strip().splitlines()[-1])
     assert draws["before"] == draws["after"]
+
+
+def test_hypothesis_sees_local_constants_again_outside_spec_draws():
+    """Only spec draws are kept from the literals of local modules: importing the harness
+    patches nothing in Hypothesis, and the switch is undone when its block ends."""
+    from hypothesis.internal.conjecture import providers
+
+    from harness.strategies import without_local_constants
+
+    provider = providers.HypothesisProvider(None)
+    assert len(provider._local_constants) > 0  # the harness' own literals, as Hypothesis sees
+    with without_local_constants():
+        assert len(provider._local_constants) == 0
+        assert len(providers.HypothesisProvider(None)._local_constants) == 0
+    assert len(provider._local_constants) > 0
+    assert providers._get_local_constants.__module__ == providers.__name__

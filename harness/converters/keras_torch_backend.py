@@ -16,12 +16,7 @@ than ``PARITY_KERAS_TORCH_TIMEOUT`` seconds (default 120) kills the worker and r
 from __future__ import annotations
 
 import atexit
-import contextlib
-import json
 import os
-import select
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +25,7 @@ import numpy as np
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.saved_formats import SavedFiles, save_in_workdir
+from harness.worker import WorkerProcess
 
 DEFAULT_TIMEOUT = 120.0
 STARTUP_TIMEOUT = 300.0  # importing torch and Keras on a loaded machine
@@ -60,32 +56,30 @@ class KerasTorchWorker:
         self.threads = threads
         self.timeout = timeout
         self.startup_timeout = startup_timeout
-        self.process: subprocess.Popen | None = None
+        env = {**os.environ, "KERAS_BACKEND": "torch", "KERAS_TORCH_DEVICE": device,
+               "PARITY_KERAS_TORCH_THREADS": str(threads)}
+        if device == "cpu":
+            env["CUDA_VISIBLE_DEVICES"] = ""
+        self._worker = WorkerProcess("harness.keras_torch_worker", env=env)
         self.info: dict = {}
-        self.starts = 0
-        self._buffer = b""
         self._next_id = 0
-        self._log = None
         self._scratch = tempfile.TemporaryDirectory(prefix="parity-keras-torch-")
 
     # -- process management -----------------------------------------------------------------
+    @property
+    def process(self):
+        """The worker's ``subprocess.Popen``; None before the first start and after ``close``."""
+        return self._worker.process
+
+    @property
+    def starts(self) -> int:
+        return self._worker.starts
+
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self._worker.alive()
 
     def start(self) -> None:
-        self.close()
-        env = {**os.environ, "KERAS_BACKEND": "torch", "KERAS_TORCH_DEVICE": self.device,
-               "PARITY_KERAS_TORCH_THREADS": str(self.threads)}
-        if self.device == "cpu":
-            env["CUDA_VISIBLE_DEVICES"] = ""
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (lives as long as the worker)
-            prefix="worker-", suffix=".log", dir=self._scratch.name, delete=False)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "harness.keras_torch_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env,
-        )
-        self._buffer = b""
-        self.starts += 1
+        self._worker.start()
         reply = self._read(self.startup_timeout, "starting")
         if not reply.get("ready"):
             self.close()
@@ -93,63 +87,32 @@ class KerasTorchWorker:
         self.info = reply
 
     def close(self) -> None:
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(OSError):
-                process.stdin.write(b'{"op": "exit"}\n')
-                process.stdin.flush()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if process is not None:
-            for stream in (process.stdin, process.stdout):
-                with contextlib.suppress(OSError):
-                    stream.close()
-        if self._log is not None:
-            self._log.close()
+        self._worker.close(goodbye={"op": "exit"}, grace_s=5)
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        self._worker.kill()
 
     def log_tail(self, chars: int = 2000) -> str:
-        if self._log is None:
-            return ""
-        try:
-            text = Path(self._log.name).read_text(errors="replace")
-        except OSError:
-            return ""
-        return text[-chars:].strip()
+        return self._worker.tail()[-chars:].strip()
 
     # -- the protocol -----------------------------------------------------------------------
     def _read(self, timeout: float, doing: str) -> dict:
-        deadline = time.monotonic() + timeout
-        fd = self.process.stdout.fileno()
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                pid = self.process.pid
-                self.kill()
-                raise KerasTorchTimeout(
-                    f"the keras-torch worker (pid {pid}) did not answer within {timeout:g} s "
-                    f"while {doing}; killed it (the next request starts a fresh worker; "
-                    f"PARITY_KERAS_TORCH_TIMEOUT sets the limit)")
-            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                code = self.process.wait()
-                tail = self.log_tail()
-                raise KerasTorchWorkerDied(
-                    f"the keras-torch worker exited (code {code}) while {doing}"
-                    + (f"; its last words:\n{tail}" if tail else ""))
-            self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+        try:
+            reply = self._worker.receive(time.monotonic() + timeout)
+        except TimeoutError:
+            pid = self._worker.pid
+            self.kill()
+            raise KerasTorchTimeout(
+                f"the keras-torch worker (pid {pid}) did not answer within {timeout:g} s "
+                f"while {doing}; killed it (the next request starts a fresh worker; "
+                f"PARITY_KERAS_TORCH_TIMEOUT sets the limit)") from None
+        if reply is None:
+            how = self._worker.exit_text()
+            tail = self.log_tail()
+            raise KerasTorchWorkerDied(
+                f"the keras-torch worker {how} while {doing}"
+                + (f"; its last words:\n{tail}" if tail else ""))
+        return reply
 
     def request(self, op: str, doing: str, **fields) -> dict:
         if not self.alive():
@@ -157,12 +120,10 @@ class KerasTorchWorker:
         self._next_id += 1
         message = {"op": op, "id": self._next_id, **fields}
         try:
-            self.process.stdin.write((json.dumps(message) + "\n").encode())
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
+            self._worker.send(message)
+        except OSError:
             self.start()  # died between requests: one fresh try
-            self.process.stdin.write((json.dumps(message) + "\n").encode())
-            self.process.stdin.flush()
+            self._worker.send(message)
         reply = self._read(self.timeout or _timeout(), doing)
         if reply.get("id") != message["id"]:
             self.kill()

@@ -130,15 +130,17 @@ def mat_specs(kind: str, fmt: str | None = None, version: str | None = None):
 
     from harness.sources.mat import kinds
     from harness.spec import LayerSpec
-    from harness.strategies import overrides_for, seeds
+    from harness.strategies import overrides_for, seeds, without_local_constants
 
     network = network_draw(kinds.get(kind), fmt, version)
 
     @st.composite
     def specs(draw):
-        attrs, shapes = network(Picker(draw, {}))
-        overrides = draw(overrides_for(kind, attrs, shapes, "float32", source="mat"))
-        return LayerSpec(kind=kind, attrs=attrs, input_shapes=tuple(tuple(s) for s in shapes),
-                         seed=draw(seeds), input_overrides=overrides, source="mat")
+        with without_local_constants():  # as layer_specs: draws independent of our literals
+            attrs, shapes = network(Picker(draw, {}))
+            overrides = draw(overrides_for(kind, attrs, shapes, "float32", source="mat"))
+            return LayerSpec(kind=kind, attrs=attrs,
+                             input_shapes=tuple(tuple(s) for s in shapes),
+                             seed=draw(seeds), input_overrides=overrides, source="mat")
 
     return specs()
