@@ -1,7 +1,11 @@
 """`parity report`: merge results shards into the HTML report (and JUnit XML).
 
-The lead's `parity` command calls `add_commands(subparsers)`; this module only parses and
-dispatches, the work is in load, html and junit.
+    parity report [RESULTS ...] [--merge FILE ...] [--previous OLD ...] [-o parity.html]
+
+`parity report --previous OLD.jsonl NEW.jsonl` compares NEW with OLD: the page opens on the
+new failures, the fixed ones and the known issues that stopped reproducing. The `parity`
+command calls `add_commands(subparsers)`; this module only parses and dispatches, the work
+is in load, html and junit.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from typing import Any
 
 from harness.report.html import write_html
 from harness.report.junit import write_junit
-from harness.report.load import load_results
+from harness.report.load import Results, load_results
 from harness.report.summary import converter_table
-from harness.report.trend import DEFAULT_FACTOR
+from harness.report.trend import DEFAULT_FACTOR, compute_trend
 
 DEFAULT_RESULTS = "reports/results.jsonl"
 DEFAULT_HTML = "reports/parity.html"
@@ -33,8 +37,15 @@ def add_commands(subparsers: Any, domains: DomainsSource | None = None) -> argpa
         "report",
         help="build the HTML report from results JSONL files",
         description="Merge results JSONL shards into one self-contained HTML report. "
+        "With --previous, the page opens on what changed since that run. "
         "Exit status: 0 when the overall verdict is PASS, 1 when it is FAIL or INCOMPLETE "
         "(unless --exit-zero), 2 when no result could be read.",
+    )
+    parser.add_argument(
+        "results",
+        metavar="RESULTS",
+        nargs="*",
+        help=f"results files to merge (default: {DEFAULT_RESULTS})",
     )
     parser.add_argument(
         "--merge",
@@ -42,15 +53,16 @@ def add_commands(subparsers: Any, domains: DomainsSource | None = None) -> argpa
         nargs="+",
         action="extend",
         default=[],
-        help=f"results files to merge (default: {DEFAULT_RESULTS})",
+        help="more results files to merge (as RESULTS)",
     )
     parser.add_argument(
         "--previous",
-        metavar="FILE",
-        nargs="+",
-        action="extend",
+        metavar="OLD",
+        action="append",
         default=[],
-        help="results of an earlier run, for the trend section",
+        help="the results of an earlier run to compare with (one file; repeat for shards): "
+        "the page opens on new failures, fixed ones and known issues that stopped "
+        "reproducing",
     )
     parser.add_argument("--junit", metavar="PATH", help="also write JUnit XML here")
     parser.add_argument(
@@ -84,9 +96,10 @@ def add_commands(subparsers: Any, domains: DomainsSource | None = None) -> argpa
 def _command_line(args: argparse.Namespace) -> str:
     """The command as parsed, so that it is right however `parity` was invoked (tests too)."""
     words = ["parity", "report"]
-    for flag, values in (("--merge", args.merge), ("--previous", args.previous)):
-        if values:
-            words += [flag, *values]
+    for old in args.previous:
+        words += ["--previous", old]
+    if args.merge:
+        words += ["--merge", *args.merge]
     if args.junit:
         words += ["--junit", args.junit]
     if args.factor != DEFAULT_FACTOR:
@@ -95,14 +108,14 @@ def _command_line(args: argparse.Namespace) -> str:
         words += ["--table", args.table]
     if args.exit_zero:
         words.append("--exit-zero")
-    return shlex.join([*words, "-o", args.output])
+    return shlex.join([*words, "-o", args.output, *args.results])
 
 
 def run_report(args: argparse.Namespace, domains: DomainsSource | None = None) -> int:
     if args.factor <= 1:
         print("parity report: --factor must be greater than 1", file=sys.stderr)
         return EXIT_NO_INPUT
-    results = load_results(args.merge or [DEFAULT_RESULTS])
+    results = load_results([*args.results, *args.merge] or [DEFAULT_RESULTS])
     for problem in results.problems[:20]:
         print(f"parity report: warning: {problem}", file=sys.stderr)
     if len(results.problems) > 20:
@@ -131,11 +144,21 @@ def run_report(args: argparse.Namespace, domains: DomainsSource | None = None) -
     counts = results.verdict_counts()
     summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
     print(f"parity report: {verdict} ({summary or 'no results'}) -> {args.output}")
+    if previous is not None:
+        print(f"parity report: since the previous run: {_changes(results, previous, args.factor)}")
     if args.junit:
         print(f"parity report: JUnit XML -> {args.junit}")
     if args.exit_zero or verdict == "PASS":
         return EXIT_PASS
     return EXIT_FAIL
+
+
+def _changes(results: Results, previous: Results, factor: float) -> str:
+    trend = compute_trend(results.results, previous.results, factor=factor)
+    new = len(trend.newly_failing) + len(trend.added_failing)
+    stopped = len(trend.stopped)
+    return (f"{new} new failure(s), {len(trend.fixed)} fixed, {stopped} known issue(s) "
+            "stopped reproducing")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,8 @@ _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 def clean(value: Any) -> str:
     """The value as text, with characters that XML and HTML cannot carry made visible."""
     text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable():  # nearly every string, and checked in C
+        return text
     return _INVALID_XML_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
@@ -52,9 +54,17 @@ def safe_url(url: Any) -> str | None:
     return url
 
 
-def json_for_script(obj: Any) -> str:
-    """JSON that can sit inside a <script> element without ending it or opening a comment."""
-    encoded = json.dumps(obj, sort_keys=True, ensure_ascii=True, default=str)
+def json_for_script(obj: Any, compact: bool = False) -> str:
+    """JSON that can sit inside a <script> element without ending it or opening a comment.
+
+    `compact` leaves out the spaces and keeps the keys in their order (the page's data
+    block, where every byte is sent and parsed); otherwise keys are sorted, for diffs.
+    """
+    if compact:
+        encoded = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str,
+                             allow_nan=False)
+    else:
+        encoded = json.dumps(obj, sort_keys=True, ensure_ascii=True, default=str)
     return (
         encoded.replace("<", "\\u003c")
         .replace(">", "\\u003e")

@@ -1,41 +1,65 @@
-"""The self-contained HTML report: one file, no network, readable with or without script."""
+"""The self-contained HTML report: one file, no network, its first screen the answer.
+
+A converter engineer opens the page to learn three things: did the run pass, what changed
+since the last one, and where the failures sit. The first screen (1400×1000) answers them:
+the verdict; the changes since the previous run (new failures, fixed ones, known issues
+that stopped reproducing), or the failures grouped by what went wrong; and, per source, a
+scorecard of its families against the legs of its default path. Below come the known
+issues the run met, every path, the kind × leg matrix, the case browser, coverage and the
+environment, once.
+
+Everything outside the case browser is plain HTML. The cases are one compact JSON block
+(data.py) that the page's script renders on demand; failing cases are also rendered here in
+full, so that they read without script, and the data carries only their summary.
+"""
 
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import hashlib
 import json
-import math
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.report.assets import CSS, JS
 from harness.report.atomic import atomic_write_text
 from harness.report.coverage import Domains, KindCoverage, compute_coverage
-from harness.report.escape import html_id, json_for_script, safe_url, text, truncate
+from harness.report.data import Interner, case_entry, page_data
+from harness.report.environment import ABSENT, Environment, environment_once
+from harness.report.escape import html_id, safe_url, text, truncate
+from harness.report.fragments import as_dict, case_block, counts_pills, dl, num, verdict_pill
+from harness.report.fragments import now as _now
+from harness.report.issues import FailureGroup, IssueUse, failure_groups, known_issues
 from harness.report.load import BAD_VERDICTS, VERDICTS, Results
+from harness.report.scorecard import (
+    Column,
+    SourceSummary,
+    Table,
+    stage_label,
+    summarise_sources,
+)
 from harness.report.summary import (
     Case,
-    Environment,
-    build_matrix,
-    converter_table,
-    environments,
     failing,
     failure_breakdown,
     group_cases,
+    several_devices,
     worst,
 )
-from harness.report.svg import growth_svg, histogram_svg
 from harness.report.trend import DEFAULT_FACTOR, Trend, compute_trend
 
-MESSAGE_LIMIT = 20_000
-"""Characters of one failure message shown; a converter can dump megabytes of graph."""
 TABLE_LIMIT = 300
 """Rows shown per trend table; the rest are counted."""
 VALUES_LIMIT = 40
 """Distinct drawn values shown per attribute in the coverage section."""
+GROUPS_SHOWN = 6
+"""Failure groups on the first screen; the rest follow, folded."""
+CHANGES_SHOWN = 5
+"""Items per list of changes on the first screen; every one is in the trend section."""
+STATIC_CASES = 100
+"""Failing cases rendered in full HTML, worst first; the rest are rendered by the script."""
 
 _MACHINE_FIELDS = (
     ("host", "host"),
@@ -45,6 +69,7 @@ _MACHINE_FIELDS = (
     ("platform", "platform"),
     ("python", "python"),
 )
+_RUN_FIELDS = ("opset", "paths", "command")
 
 
 def _csp_hash(source: str) -> str:
@@ -61,261 +86,363 @@ def _csp() -> str:
     )
 
 
-# ---------------------------------------------------------------- formatting helpers
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
-def _num(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return text(value)
-    if isinstance(value, int):
-        return str(value)
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.4g}"
+def _case_link(case_id: str, anchors: Mapping[str, str], label: str | None = None) -> str:
+    anchor = anchors.get(case_id)
+    inner = f"<code>{text(label or case_id)}</code>"
+    return f'<a href="#{anchor}">{inner}</a>' if anchor else inner
 
 
-def _index(value: Any) -> str:
-    if isinstance(value, list):
-        return text("[" + ", ".join(str(v) for v in value) + "]")
-    return "" if value is None else text(value)
+def _leg_html(leg: str) -> str:
+    """A leg that wraps after each stage rather than widening its column."""
+    return "&gt;<wbr>".join(text(part) for part in str(leg).split(">"))
 
 
-def _pretty_json(value: Any, indent: int = 0) -> str:
-    """JSON with objects broken over lines and short lists kept on one: specs read better."""
-    flat = json.dumps(value, sort_keys=True, default=str)
-    if len(flat) + indent <= 88 or not isinstance(value, (dict, list)) or not value:
-        return flat
-    pad, inner = " " * indent, " " * (indent + 2)
-    if isinstance(value, dict):
-        items = [
-            f"{inner}{json.dumps(str(k))}: {_pretty_json(v, indent + 2)}"
-            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
-        ]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    items = [f"{inner}{_pretty_json(v, indent + 2)}" for v in value]
-    return "[\n" + ",\n".join(items) + f"\n{pad}]"
+# ---------------------------------------------------------------- header
 
 
-def _verdict(verdict: str, title: str = "") -> str:
-    tip = f' title="{text(title)}"' if title else ""
-    return f'<span class="v v-{text(verdict)}"{tip}>{text(verdict)}</span>'
+_WHY = {
+    "PASS": "every result passed, or failed as a known issue expects",
+    "FAIL": "a result failed, errored, or passed where a known issue expects a failure",
+    "INCOMPLETE": "nothing failed, but some input could not be read or there are no results",
+}
 
 
-def _counts(counts: Mapping[str, int]) -> str:
-    return "".join(
-        f'<span class="n v-{v}" title="{v}">{counts[v]}</span>' for v in VERDICTS if counts.get(v)
-    )
+def _headline(results: Results, trend: Trend | None) -> str:
+    bad = [r for r in results.results if r["verdict"] in BAD_VERDICTS]
+    if bad:
+        line = (f"{_plural(len(bad), 'failing result')} in "
+                f"{_plural(len({r['case_id'] for r in bad}), 'case')}")
+    elif results.results:
+        line = "no failure"
+    else:
+        line = "no results"
+    if trend is not None:
+        new = len(trend.newly_failing) + len(trend.added_failing)
+        line += f" · {new:,} new and {len(trend.fixed):,} fixed since the previous run"
+    return line
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _float(value: Any) -> float | None:
-    """A number, or one of the strings the results writer puts for non-finite floats."""
-    if _is_number(value):
-        return float(value)
-    if value in ("inf", "-inf", "nan"):
-        return float(value)
-    return None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-# ---------------------------------------------------------------- sections
-
-
-def _header(results: Results, verdict: str, command: str | None) -> str:
+def _header(results: Results, verdict: str, command: str | None, trend: Trend | None,
+            sources: list[SourceSummary]) -> str:
     counts = results.verdict_counts()
     cases = len({r["case_id"] for r in results.results})
-    kinds = len({r["kind"] for r in results.results})
     totals = "".join(
-        f'<span class="tot v-{v}"><b>{counts[v]}</b>{v}</span>' for v in VERDICTS if counts[v]
+        f'<span class="tot v-{v}" title="{v}"><b>{counts[v]:,}</b> {v}</span>'
+        for v in VERDICTS if counts[v]
     )
-    why = {
-        "PASS": "every result passed or failed only as a known issue expects",
-        "FAIL": "at least one result failed, errored or passed unexpectedly (xpass)",
-        "INCOMPLETE": "nothing failed, but some input could not be read or there are no results",
-    }[verdict]
+    problems = ""
+    if results.problems:
+        problems = (f'<a class="warnlink" href="#problems">{_plural(len(results.problems), "line")}'
+                    " could not be read</a>")
+    meta = [
+        f"{_plural(len(results.results), 'result')}",
+        _plural(cases, "case"),
+        text(", ".join(f"{s.label} {s.cases:,}" for s in sources)) if len(sources) > 1 else "",
+        _plural(len(results.sources), "file") + " merged",
+        f"generated {text(_now())}",
+    ]
     parts = [
         '<header><div class="head"><h1>Parity report</h1>',
-        f'<span class="overall {verdict}" id="verdict">{verdict}</span>',
-        f'<span class="muted">{text(why)}</span></div>',
-        f'<p class="muted">{len(results.results)} results · {cases} cases · {kinds} kinds · '
-        f"{len(results.sources)} file(s) merged · report generated {text(_now())}</p>",
-        f'<div class="totals">{totals}</div>',
+        f'<span class="overall {verdict}" id="verdict" title="{text(_WHY[verdict])}">{verdict}'
+        "</span>",
+        f'<span class="headline" id="headline">{text(_headline(results, trend))}</span>',
+        f'<span class="totals">{totals}</span>{problems}</div>',
+        f'<p class="meta muted">{" · ".join(m for m in meta if m)}',
     ]
     if command:
-        parts.append(f'<p class="small muted">produced by <code>{text(command)}</code></p>')
+        parts.append(f' · <code class="command">{text(command)}</code>')
     parts.append(
-        '<nav class="toc"><a href="#environment">Environment</a><a href="#summary">Summary</a>'
+        '</p><nav class="toc"><a href="#known-issues">Known issues</a>'
+        '<a href="#paths">Every path</a><a href="#kinds">Kinds</a>'
         '<a href="#trend">Trend</a><a href="#cases">Cases</a><a href="#coverage">Coverage</a>'
-        "</nav></header>"
+        '<a href="#environment">Environment</a></nav></header>'
     )
     return "".join(parts)
 
 
-def _dl(rows: list[tuple[str, Any]]) -> str:
-    return "<dl>" + "".join(f"<dt>{text(k)}</dt><dd>{text(v)}</dd>" for k, v in rows) + "</dl>"
+# ---------------------------------------------------------------- first screen: failures
 
 
-def _environment(env: Environment) -> str:
-    fields = env.fields
-    machine = [(label, fields.get(key)) for key, label in _MACHINE_FIELDS]
-    machine = [(k, "none" if v is None and k == "GPU" else v) for k, v in machine]
-    machine = [(k, v) for k, v in machine if v is not None]
-    known = {"hypothesis", "paths", "versions", "command", "opset"}
-    known |= {key for key, _ in _MACHINE_FIELDS}
-    machine += [
-        (k, json.dumps(v, default=str)) for k, v in sorted(fields.items()) if k not in known
-    ]
-    hyp = _dict(fields.get("hypothesis"))
-    run = [
-        ("started", ", ".join(env.started) or "—"),
-        ("shards", f"{len(env.shards)}: {', '.join(env.shards)}"),
-        ("run id", ", ".join(env.run_ids) or "—"),
-        ("ONNX opset", fields.get("opset", "—")),
-        (
-            "Hypothesis",
-            f"profile {hyp.get('profile', '?')}, seed {hyp.get('seed')}, derandomize "
-            f"{hyp.get('derandomize')}, max_examples {hyp.get('max_examples')}"
-            if hyp
-            else "—",
-        ),
-    ]
-    if isinstance(fields.get("paths"), list):
-        run.append(("paths", ", ".join(str(p) for p in fields["paths"])))
-    versions = _dict(fields.get("versions"))
-    chips = "".join(
-        f'<span class="chip">{text(k)} <b>{text(v)}</b></span>' for k, v in sorted(versions.items())
-    )
-    command = fields.get("command")
+def _group(group: FailureGroup, anchors: Mapping[str, str]) -> str:
+    kinds = group.kinds.most_common()
+    kind_text = ", ".join(f"{k} ×{n}" if n > 1 else k for k, n in kinds[:3])
+    if len(kinds) > 3:
+        kind_text += f" +{len(kinds) - 3} more"
+    legs = ", ".join(group.legs)
+    first = group.cases[0]
     return (
-        f'<div class="env"><div class="grid2">{_dl(machine)}{_dl(run)}</div>'
-        + (f'<p class="cmd">command <code>{text(command)}</code></p>' if command else "")
-        + f'<div class="versions"><span class="muted">versions</span>{chips or "—"}</div></div>'
+        f'<li class="group g-{group.worst}"><div class="gl">'
+        f'<span class="gcount" title="results">{len(group.records):,}</span>'
+        f"{verdict_pill(group.worst)}<b>{text(group.stage)}</b>"
+        f'<span class="muted">{text(group.category)}</span>'
+        f'<span class="muted small">{_plural(len(group.cases), "case")}</span></div>'
+        f'<div class="gm" title="{text(truncate(group.message, 2000))}">'
+        f"{text(truncate(group.message, 300))}</div>"
+        f'<div class="gk small muted">{text(kind_text)} · <span title="{text(legs)}">'
+        f"{_plural(len(group.legs), 'leg')}</span> · first {_case_link(first, anchors)}</div></li>"
     )
 
 
-def _environments(results: Results) -> str:
-    envs = environments(results.runs)
-    intro = (
-        f'<p class="muted">{len(envs)} distinct environments across {len(results.runs)} shards.</p>'
-        if len(envs) > 1
-        else ""
-    )
-    if not envs:
-        cards = '<p class="warn">No run record found: machine and versions are unknown.</p>'
-    else:
-        cards = '<div class="envs">' + "".join(_environment(e) for e in envs) + "</div>"
-    return f'<section id="environment"><h2>Environment</h2>{intro}{cards}</section>'
-
-
-def _problems(results: Results) -> str:
-    if not results.problems and not results.duplicates:
-        return ""
-    items = "".join(f"<li><code>{text(p)}</code></li>" for p in results.problems[:TABLE_LIMIT])
-    more = len(results.problems) - TABLE_LIMIT
-    if more > 0:
-        items += f"<li>… and {more} more</li>"
-    dup = (
-        f"<p>{results.duplicates} duplicate line(s) (read twice) were counted once.</p>"
-        if results.duplicates
-        else ""
-    )
-    head = (
-        f"<p><b>{len(results.problems)} line(s) could not be read</b> and are left out:</p>"
-        if results.problems
-        else ""
-    )
-    return f'<section class="warn" id="problems">{head}<ul>{items}</ul>{dup}</section>'
-
-
-def _filters() -> str:
-    options = "".join(f'<option value="{v}">has {v}</option>' for v in VERDICTS)
-    return (
-        '<div class="filters" id="filters">'
-        '<label>Layer kind <input id="f-kind" type="search" placeholder="filter by kind…" '
-        'autocomplete="off"></label>'
-        '<label>Verdict <select id="f-verdict"><option value="">any</option>'
-        f'<option value="bad">has fail / error / xpass</option>{options}</select></label>'
-        '<button type="button" id="f-expand">expand shown cases</button>'
-        '<button type="button" id="f-collapse">collapse all</button>'
-        '<span class="muted small" id="f-shown"></span></div>'
-    )
-
-
-def _summary(results: Results) -> str:
-    matrix = build_matrix(results.results)
-    head = '<th data-type="text">layer kind</th>' + "".join(
-        f'<th data-type="num">{text(c)}</th>' for c in matrix.columns
-    )
-    head += '<th data-type="num">all legs</th>'
-    body = []
-    for kind in matrix.kinds:
-        row = matrix.rows[kind]
-        verdicts = " ".join(v for v in VERDICTS if row[v])
-        cells = [f'<td class="kind" data-sort="{text(kind)}">{text(kind)}</td>']
-        for column in [*matrix.columns, None]:
-            counts = row if column is None else matrix.cells.get((kind, column))
-            if not counts:
-                cells.append('<td class="cell" data-sort="-1"><span class="muted">·</span></td>')
-                continue
-            key = failing(counts) * 10_000_000 + sum(counts.values())
-            shade = worst(v for v in counts if counts[v])
-            cells.append(f'<td class="cell c-{shade}" data-sort="{key}">{_counts(counts)}</td>')
-        body.append(
-            f'<tr data-kind="{text(kind)}" data-verdicts="{verdicts}">{"".join(cells)}</tr>'
+def _failures(results: Results, groups: list[FailureGroup], anchors: Mapping[str, str],
+              issues: list[IssueUse], heading: bool = True) -> str:
+    bad = [r for r in results.results if r["verdict"] in BAD_VERDICTS]
+    title = "<h2>Failures</h2>" if heading else "<h3>Still failing</h3>"
+    if not results.results:
+        return (f'<section id="failures" class="panel">{title}<p class="warn">No result was '
+                "read: nothing passed or failed.</p></section>")
+    if not bad:
+        counts = results.verdict_counts()
+        held = sum(len(u.cases) for u in issues)
+        return (
+            f'<section id="failures" class="panel ok">{title}<p class="okline">No failure.</p>'
+            f'<p class="muted">{counts["pass"]:,} results pass; {counts["xfail"]:,} fail as '
+            f"{_plural(len(issues), 'known issue')} expect ({_plural(held, 'case')}, "
+            f'see <a href="#known-issues">known issues</a>); {counts["skip"]:,} skipped.</p>'
+            "</section>"
         )
-    foot = "<td>all kinds</td>" + "".join(
-        f'<td class="cell">{_counts(matrix.columns_total[c])}</td>' for c in matrix.columns
+    cases = len({r["case_id"] for r in bad})
+    shown = "".join(_group(g, anchors) for g in groups[:GROUPS_SHOWN])
+    rest = groups[GROUPS_SHOWN:]
+    more = ""
+    if rest:
+        more = (f'<details class="more"><summary>{_plural(len(rest), "more kind")} of failure'
+                f'</summary><ol class="groups">{"".join(_group(g, anchors) for g in rest)}'
+                "</ol></details>")
+    return (
+        f'<section id="failures" class="panel">{title}'
+        f'<p class="muted small">{_plural(len(bad), "result")} in {_plural(cases, "case")}, '
+        f"{_plural(len(groups), 'kind')} of failure (stage · category · message), "
+        f'largest first</p><ol class="groups">{shown}</ol>{more}</section>'
     )
-    foot += f'<td class="cell">{_counts(matrix.total)}</td>'
-    legend = "".join(_verdict(v) for v in VERDICTS)
-    table = (
-        '<div class="scroll"><table class="matrix" id="matrix">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
-        f"<tfoot><tr>{foot}</tr></tfoot></table></div>"
+
+
+# ---------------------------------------------------------------- first screen: changes
+
+
+def _change_list(items: list[str], total: int, empty: str) -> str:
+    if not total:
+        return f'<p class="muted small">{empty}</p>'
+    more = total - len(items)
+    tail = f'<li class="muted"><a href="#trend">… and {more:,} more</a></li>' if more > 0 else ""
+    return f'<ul class="changes">{"".join(items)}{tail}</ul>'
+
+
+def _changes(trend: Trend, anchors: Mapping[str, str], records: list[dict[str, Any]],
+             issues: Mapping[str, IssueUse]) -> str:
+    firsts: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        firsts.setdefault((record["case_id"], record["leg"]), record)
+
+    def line(key: tuple[str, str], old: str | None, new: str) -> str:
+        record = firsts.get(key, {})
+        failure = as_dict(record.get("failure"))
+        message = str(failure.get("message") or "").strip().splitlines()
+        before = f"{verdict_pill(old)}→" if old else ""
+        return (
+            f'<li>{before}{verdict_pill(new)}<b>{text(record.get("kind", "?"))}</b> '
+            f'<span class="muted">{text(record.get("stage") or key[1])}</span> '
+            f"{_case_link(key[0], anchors, key[0][:8])}"
+            + (f'<div class="gm">{text(truncate(message[0], 200))}</div>' if message else "")
+            + "</li>"
+        )
+
+    new = [(k, o.verdict, n.verdict) for k, o, n in trend.newly_failing]
+    new += [(k, None, n.verdict) for k, n in trend.added_failing]
+    fixed = [(k, o.verdict, n.verdict) for k, o, n in trend.fixed]
+    stopped = sorted(trend.stopped.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    stopped_items = []
+    for issue_id, keys in stopped[:CHANGES_SHOWN]:
+        use = issues.get(issue_id)
+        url = safe_url(use.url) if use else None
+        label = text(issue_id)
+        link = f'<a href="{text(url)}" rel="noopener noreferrer">{label}</a>' if url else label
+        verdicts = Counter(n.verdict for _, _, n in keys)
+        now_ = ", ".join(f"{n} {v}" for v, n in verdicts.most_common())
+        stopped_items.append(
+            f'<li><b>{link}</b> <span class="muted">{len(keys)} of {trend.held.get(issue_id, 0)}'
+            f" legs it held now: {text(now_)}</span> "
+            f"{_case_link(keys[0][0][0], anchors, keys[0][0][0][:8])}</li>"
+        )
+    blocks = [
+        ("new", "New failures", len(new),
+         _change_list([line(k, o, n) for k, o, n in new[:CHANGES_SHOWN]], len(new),
+                      "No result fails that did not fail before.")),
+        ("fixed", "Fixed", len(fixed),
+         _change_list([line(k, o, n) for k, o, n in fixed[:CHANGES_SHOWN]], len(fixed),
+                      "No failure of the previous run was fixed.")),
+        ("stopped", "Known issues that stopped reproducing", len(stopped),
+         _change_list(stopped_items, len(stopped),
+                      "Every known issue of the previous run still reproduces.")),
+    ]
+    body = "".join(
+        f'<div class="chg chg-{name}" id="changes-{name}"><h3>{title} <b class="n">{count:,}</b>'
+        f"</h3>{items}</div>"
+        for name, title, count, items in blocks
     )
     return (
-        '<section id="summary"><h2>Summary: layer kind × leg</h2>'
-        f'<div class="legend">{legend}<span class="muted">counts of results per verdict; '
-        "click a column header to sort, failing kinds first</span></div>"
-        f"{_filters()}{table}{_converters(results)}{_breakdown(results)}</section>"
+        '<section id="changes" class="panel"><h2>Since the previous run</h2>'
+        f'<p class="muted small">by case and leg: {trend.added:,} new, {trend.removed:,} gone; '
+        f'details in <a href="#trend">Trend</a></p>{body}</section>'
     )
 
 
-def _converters(results: Results) -> str:
-    """Converters side by side: pass / xfail / fail per layer family and converter."""
-    table = converter_table(results.results)
-    if len(table.converters) < 2:
-        return ""
-    head = "<th>family</th>" + "".join(f"<th>{text(c)}</th>" for c in table.converters)
-    rows = "".join(
-        f"<tr><td>{text(family)}</td>"
-        + "".join(f'<td class="num">{text(table.cell(family, c))}</td>'
-                  for c in table.converters)
-        + "</tr>"
-        for family in table.families
+# ---------------------------------------------------------------- scorecards
+
+
+def _cell(counts: Counter[str] | None, sortable: bool = False) -> str:
+    """Counts per verdict, shaded by the worst; a sortable cell sorts failures first."""
+    if not counts:
+        return '<td class="cell empty" data-sort="-1">·</td>' if sortable else (
+            '<td class="cell empty">·</td>')
+    key = f' data-sort="{failing(counts) * 10_000_000 + sum(counts.values())}"' if sortable else ""
+    shade = worst(v for v in counts if counts[v])
+    return f'<td class="cell c-{shade}"{key}>{counts_pills(counts)}</td>'
+
+
+def _column_head(column: Column, short: bool, sortable: bool) -> str:
+    label = text(stage_label(column.leg)) if short else _leg_html(column.leg)
+    device = f" <small>[{text(column.device)}]</small>" if column.device else ""
+    kind = ' data-type="num"' if sortable else ""
+    return f'<th title="{text(column.label)}"{kind}>{label}{device}</th>'
+
+
+def _table(table: Table, row_head: str, short: bool, totals: bool, cls: str,
+           row_attrs: Any = None) -> str:
+    sortable = row_attrs is not None
+    first = ' data-type="text"' if sortable else ""
+    head = f"<th{first}>{text(row_head)}</th>" + "".join(
+        _column_head(c, short, sortable) for c in table.columns
     )
+    if totals:
+        number = ' data-type="num"' if sortable else ""
+        head += f"<th{number}>all legs</th>"
+    body = []
+    for row in table.rows:
+        cells = "".join(_cell(table.cells.get((row, c)), sortable) for c in table.columns)
+        if totals:
+            cells += _cell(table.row_totals[row], sortable)
+        attrs = row_attrs(row) if row_attrs else ""
+        key = f' data-sort="{text(row)}"' if sortable else ""
+        body.append(f'<tr{attrs}><td class="rowname"{key}>{text(row)}</td>{cells}</tr>')
+    foot = "<td>all</td>" + "".join(_cell(table.column_totals[c]) for c in table.columns)
+    if totals:
+        foot += _cell(table.total)
     return (
-        "<h3>Converters side by side <small>(pass / xfail / fail, per leg ending in the "
-        "converter)</small></h3>"
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{rows}</tbody></table></div>"
+        f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+        f"<tfoot><tr>{foot}</tr></tfoot></table>"
     )
 
 
-def _breakdown(results: Results) -> str:
-    breakdown = failure_breakdown(results.results)
+def _path_html(path: str | None) -> str:
+    if not path:
+        return "every leg"
+    return '<span class="arrow">›</span>'.join(
+        f"<code>{text(stage)}</code>" for stage in path.split(">")
+    )
+
+
+def _scorecards(sources: list[SourceSummary], devices: bool) -> str:
+    if not sources:
+        return '<section id="scorecards" class="panel"><h2>Scorecard</h2><p>No results.</p></section>'
+    cards = []
+    for source in sources:
+        table = source.scorecard(devices, default_only=bool(source.default_legs))
+        cards.append(
+            f'<div class="card" id="scorecard-{text(html_id("", source.source, len(cards)))}" '
+            f'data-source="{text(source.source)}"><div class="cardhead">'
+            f"<h3>{text(source.label)}</h3>"
+            f'<span class="path" title="the default path">{_path_html(source.default_path)}</span>'
+            f'<span class="small muted">{_plural(source.cases, "case")}</span></div>'
+            f"{_table(table, source.group_label, short=True, totals=False, cls='score')}</div>"
+        )
+    whose = "each source's" if len(sources) > 1 else "the"
+    several = " several" if len(sources) > 1 else ""
+    legend = "".join(verdict_pill(v) for v in VERDICTS)
+    return (
+        f'<section id="scorecards" class="panel"><div class="cardstitle"><h2>Scorecard '
+        f'<small>{text(whose)} default path; every path <a href="#paths">below</a></small></h2>'
+        f'<span class="legend small" title="results per verdict">{legend}</span></div>'
+        f'<div class="cards{several}">{"".join(cards)}</div></section>'
+    )
+
+
+# ---------------------------------------------------------------- known issues
+
+
+def _known_issues(uses: list[IssueUse], trend: Trend | None) -> str:
+    if not uses:
+        note = "No result was recognised as a known issue."
+        if trend is not None and trend.stopped:
+            note = "No known issue reproduced in this run."
+        return f'<section id="known-issues"><h2>Known issues</h2><p class="muted">{note}</p></section>'
+    rows = []
+    for use in uses:
+        url = safe_url(use.url)
+        label = text(use.id)
+        link = f'<a href="{text(url)}" rel="noopener noreferrer">{label}</a>' if url else label
+        raw = f'<br><small>{text(use.url)}</small>' if use.url and not url else ""
+        status = []
+        for verdict in ("xfail", "xpass", "fail", "error", "pass", "skip"):
+            if use.verdicts[verdict]:
+                status.append(verdict_pill(verdict) + f"<small>{use.verdicts[verdict]:,}</small>")
+        if use.stopped:
+            status.append(f'<span class="stale">stopped in {use.stopped} of {use.held} legs</span>')
+        legs = ", ".join(f"{leg} ×{n}" for leg, n in use.legs.most_common())
+        rows.append(
+            f'<tr class="issue-{use.status}" id="{text(html_id("issue-", use.id, len(rows)))}">'
+            f"<td>{link}{raw}</td><td>{text(use.stage)}</td>"
+            f'<td class="num">{len(use.cases):,}</td>'
+            f'<td class="num" title="{text(legs)}">{use.results:,}'
+            f'<small> on {_plural(len(use.legs), "leg")}</small></td>'
+            f'<td class="status">{"".join(status)}</td>'
+            f'<td class="reason"><div class="clamp" title="{text(use.reason)}">{text(use.reason)}'
+            "</div></td></tr>"
+        )
+    cases = len(set().union(*(u.cases for u in uses)))
+    results = sum(u.results for u in uses)
+    return (
+        '<section id="known-issues"><h2>Known issues <small>'
+        f"{_plural(len(uses), 'issue')} stood for {_plural(results, 'result')} in "
+        f"{_plural(cases, 'case')}</small></h2>"
+        '<p class="muted small">An xpass is a known issue that no longer reproduces: its entry '
+        "is stale (harness/known_issues.toml). Hover a reason for all of it, a leg count for "
+        "the legs.</p>"
+        '<div class="scroll"><table class="issues"><thead><tr><th>known issue</th>'
+        "<th>stage</th><th>cases</th><th>results</th><th>this run</th><th>reason</th></tr>"
+        f'</thead><tbody>{"".join(rows)}</tbody></table></div></section>'
+    )
+
+
+def _issue_uses(records: list[dict[str, Any]], previous: list[dict[str, Any]] | None,
+                trend: Trend | None) -> list[IssueUse]:
+    uses = known_issues(records)
+    if trend is None:
+        return uses
+    by_id = {u.id: u for u in uses}
+    earlier = {u.id: u for u in known_issues(previous or [])}
+    for issue_id, held in trend.held.items():
+        use = by_id.get(issue_id)
+        if use is None and issue_id in trend.stopped:
+            old = earlier.get(issue_id)
+            use = by_id[issue_id] = IssueUse(issue_id, old.url if old else "",
+                                             old.reason if old else "")
+            use.stages.update(old.stages if old else {})
+            uses.append(use)
+        if use is not None:
+            use.held = held
+            use.stopped = len(trend.stopped.get(issue_id, []))
+    return uses
+
+
+# ---------------------------------------------------------------- every path and kinds
+
+
+def _breakdown(records: list[dict[str, Any]]) -> str:
+    breakdown = failure_breakdown(records)
     if not breakdown.counts:
         return ""
     head = "<th>stage</th>" + "".join(f"<th>{text(c)}</th>" for c in breakdown.categories)
@@ -333,38 +460,98 @@ def _breakdown(results: Results) -> str:
     )
 
 
-def _case_ids(cases: list[Case]) -> dict[str, str]:
-    return {c.case_id: html_id("case-", c.case_id, i) for i, c in enumerate(cases)}
+def _paths(sources: list[SourceSummary], devices: bool, records: list[dict[str, Any]]) -> str:
+    blocks = []
+    for source in sources:
+        table = source.scorecard(devices)
+        paths = sorted({str(r["path"]) for r in source.records if r.get("path")},
+                       key=lambda p: (p != source.default_path, p))
+        blocks.append(
+            f'<div class="pathblock" data-source="{text(source.source)}"><h3>{text(source.label)}'
+            f' <small>{_plural(source.cases, "case")} · {_plural(len(source.records), "result")}'
+            f" · {_plural(len(paths), 'path')}: {text(', '.join(paths))}</small></h3>"
+            f'<div class="scroll">{_table(table, source.group_label, False, True, "score wide")}'
+            "</div></div>"
+        )
+    return (
+        '<section id="paths"><h2>Every path <small>the default path\'s legs first</small></h2>'
+        f"{''.join(blocks)}{_breakdown(records)}</section>"
+    )
 
 
-def _case_link(case_id: str, anchors: Mapping[str, str]) -> str:
-    anchor = anchors.get(case_id)
-    label = f"<code>{text(case_id)}</code>"
-    return f'<a href="#{anchor}">{label}</a>' if anchor else label
+def _filters(sources: list[SourceSummary]) -> str:
+    options = "".join(f'<option value="{v}">has {v}</option>' for v in VERDICTS)
+    source_box = ""
+    if len(sources) > 1:
+        source_box = (
+            '<label>Source <select id="f-source"><option value="">any</option>'
+            + "".join(f'<option value="{text(s.source)}">{text(s.label)}</option>'
+                      for s in sources)
+            + "</select></label>"
+        )
+    return (
+        '<div class="filters" id="filters">'
+        '<label>Kind <input id="f-kind" type="search" placeholder="filter by kind…" '
+        'autocomplete="off"></label>'
+        '<label>Verdict <select id="f-verdict"><option value="">any</option>'
+        f'<option value="bad">has fail / error / xpass</option>{options}</select></label>'
+        f"{source_box}"
+        '<button type="button" id="f-expand">expand shown cases</button>'
+        '<button type="button" id="f-collapse">collapse all</button>'
+        '<span class="muted small" id="f-shown"></span></div>'
+    )
+
+
+def _kinds(sources: list[SourceSummary], devices: bool) -> str:
+    blocks = []
+    for source in sources:
+        table = source.matrix(devices)
+        verdicts = {kind: " ".join(v for v in VERDICTS if table.row_totals[kind][v])
+                    for kind in table.rows}
+
+        def attrs(kind: str, source: SourceSummary = source, verdicts: dict = verdicts) -> str:
+            return (f' data-kind="{text(kind)}" data-source="{text(source.source)}" '
+                    f'data-verdicts="{verdicts[kind]}"')
+
+        title = f"<h3>{text(source.label)}</h3>" if len(sources) > 1 else ""
+        blocks.append(
+            f'{title}<div class="scroll">'
+            f"{_table(table, 'kind', False, True, 'matrix', row_attrs=attrs)}</div>"
+        )
+    legend = "".join(verdict_pill(v) for v in VERDICTS)
+    return (
+        '<section id="kinds"><h2>Kinds × legs</h2>'
+        f'<div class="legend">{legend}<span class="muted">counts of results per verdict; '
+        "click a column header to sort, failing kinds first</span></div>"
+        f'{_filters(sources)}<div id="matrix">{"".join(blocks)}</div></section>'
+    )
+
+
+# ---------------------------------------------------------------- trend
 
 
 def _magnitude(factor: float) -> float:
     """How many times larger or smaller; a drop from an infinite error is infinitely many."""
     if factor >= 1:
         return factor
-    return 1 / factor if factor else math.inf
+    return 1 / factor if factor else float("inf")
 
 
 def _trend(trend: Trend | None, anchors: Mapping[str, str]) -> str:
     if trend is None:
         return (
             '<section id="trend"><h2>Trend</h2><p class="muted">No previous run given '
-            "(<code>parity report --previous OLD.jsonl</code>).</p></section>"
+            "(<code>parity report --previous OLD.jsonl NEW.jsonl</code>).</p></section>"
         )
 
     def verdict_rows(items: list) -> str:
-        rows = [
+        return "".join(
             f"<tr><td>{text(new.kind)}</td><td>{_case_link(key[0], anchors)}</td>"
             f"<td>{text(key[1])}</td>"
-            f"<td>{_verdict(old.verdict)} → {_verdict(new.verdict)}</td></tr>"
+            f"<td>{verdict_pill(old.verdict) + ' → ' if old else ''}{verdict_pill(new.verdict)}"
+            "</td></tr>"
             for key, old, new in items[:TABLE_LIMIT]
-        ]
-        return "".join(rows)
+        )
 
     def table(title: str, items: list, head: str, rows: str) -> str:
         if not items:
@@ -377,12 +564,14 @@ def _trend(trend: Trend | None, anchors: Mapping[str, str]) -> str:
         )
 
     verdict_head = "<th>kind</th><th>case</th><th>leg</th><th>verdict</th>"
+    added = [(key, None, entry) for key, entry in trend.added_failing]
+    stopped = [item for items in trend.stopped.values() for item in items]
     moves = "".join(
         f"<tr><td>{text(m.kind)}</td><td>{_case_link(m.case_id, anchors)}</td>"
-        f'<td>{text(m.leg)}</td><td>{m.metric}</td><td class="num">{_num(m.before)}</td>'
-        f'<td class="num">{_num(m.after)}</td>'
+        f'<td>{text(m.leg)}</td><td>{m.metric}</td><td class="num">{num(m.before)}</td>'
+        f'<td class="num">{num(m.after)}</td>'
         f'<td class="num {"bad" if m.factor > 1 else "good"}">'
-        f"{'▲' if m.factor > 1 else '▼'} ×{_num(_magnitude(m.factor))}"
+        f"{'▲' if m.factor > 1 else '▼'} ×{num(_magnitude(m.factor))}"
         "</td></tr>"
         for m in trend.moved[:TABLE_LIMIT]
     )
@@ -393,240 +582,42 @@ def _trend(trend: Trend | None, anchors: Mapping[str, str]) -> str:
     return (
         '<section id="trend"><h2>Trend against the previous run</h2>'
         f'<p class="muted">keyed by (case id, leg): {trend.added} new, {trend.removed} gone; '
-        f"metrics listed when they moved by more than ×{_num(trend.factor)}.</p>"
-        + table(
-            "Newly failing", trend.newly_failing, verdict_head, verdict_rows(trend.newly_failing)
-        )
-        + table(
-            "Newly passing", trend.newly_passing, verdict_head, verdict_rows(trend.newly_passing)
-        )
+        f"metrics listed when they moved by more than ×{num(trend.factor)}.</p>"
+        + table("Newly failing", trend.newly_failing, verdict_head,
+                verdict_rows(trend.newly_failing))
+        + table("Failing in cases the previous run did not have", added, verdict_head,
+                verdict_rows(added))
+        + table("Fixed (failed before, no longer fail)", trend.fixed, verdict_head,
+                verdict_rows(trend.fixed))
+        + table("Known issues that stopped reproducing", stopped, verdict_head,
+                verdict_rows(stopped))
         + table("Metrics that moved", trend.moved, move_head, moves)
         + "</section>"
     )
 
 
-def _leg_row(record: dict[str, Any]) -> str:
-    metrics = _dict(record.get("metrics"))
-    tolerance = _dict(record.get("tolerance"))
-    atol, rtol = tolerance.get("atol"), tolerance.get("rtol")
-
-    def required(name: str, allowed: Any) -> str:
-        value = metrics.get(name)
-        need, limit = _float(value), _float(allowed)
-        exceeded = ' class="bad"' if need is not None and limit is not None and need > limit else ""
-        return f"<td{exceeded}>{_num(value)}</td>"
-
-    mismatch = "—"
-    if metrics.get("total") is not None:
-        fraction = metrics.get("mismatch_fraction")
-        share = f" ({fraction:.2%})" if _is_number(fraction) else ""
-        mismatch = f"{_num(metrics.get('mismatched'))} / {_num(metrics.get('total'))}{share}"
-    timing = _dict(record.get("timing"))
-    seconds = sum(v for v in timing.values() if _is_number(v))
-    where = " · ".join(text(record[k]) for k in ("stage", "runner", "device") if record.get(k))
-    return (
-        f"<tr><td><code>{text(record['leg'])}</code><br><small>{where}</small></td>"
-        f"<td>{_verdict(record['verdict'])}</td>"
-        f"<td>{_num(metrics.get('max_abs'))}<br><small>{_index(metrics.get('max_abs_index'))}"
-        f"</small></td><td>{_num(metrics.get('max_rel'))}<br><small>"
-        f"{_index(metrics.get('max_rel_index'))}</small></td>"
-        f"<td>{_num(metrics.get('max_ulp'))}</td><td>{mismatch}</td>"
-        f"{required('required_atol', atol)}{required('required_rtol', rtol)}"
-        f"<td>{_num(atol)} / {_num(rtol)}<br><small>{text(tolerance.get('rule', ''))}</small>"
-        f"</td><td>{seconds:.3g} s</td></tr>"
-    )
+# ---------------------------------------------------------------- cases
 
 
-_LEG_HEAD = (
-    "<tr><th>leg</th><th>verdict</th><th>max abs (at)</th><th>max rel (at)</th><th>ULP</th>"
-    "<th>mismatched</th><th>required atol</th><th>required rtol</th><th>policy atol / rtol</th>"
-    "<th>time</th></tr>"
-)
-
-
-def _outputs(record: dict[str, Any]) -> str:
-    outputs = record.get("outputs")
-    if not isinstance(outputs, list) or len(outputs) < 2:
-        return ""
-    rows = "".join(
-        f"<tr><td>{i}</td><td>{_index(_dict(o).get('shape'))}</td>"
-        f'<td class="num">{_num(_dict(o).get("max_abs"))}</td>'
-        f'<td class="num">{_num(_dict(o).get("max_rel"))}</td>'
-        f'<td class="num">{_num(_dict(o).get("mismatch_fraction"))}</td></tr>'
-        for i, o in enumerate(outputs)
-    )
-    return (
-        "<h4>outputs</h4><table><thead><tr><th>#</th><th>shape</th><th>max abs</th>"
-        f"<th>max rel</th><th>mismatch fraction</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-def _output_checks(metrics: dict[str, Any]) -> str:
-    """Shape, dtype and non-finite checks; spelled out in full only where they failed."""
-    shape, dtype = metrics.get("shape"), metrics.get("dtype")
-    want_shape, want_dtype = metrics.get("expected_shape"), metrics.get("expected_dtype")
-    lines = []
-    if shape == want_shape and dtype == want_dtype:
-        lines.append(f"output {_index(shape)} {text(dtype or '')}")
-    else:
-        for name, got, want in (("shape", shape, want_shape), ("dtype", dtype, want_dtype)):
-            mark = ' class="bad"' if got != want else ""
-            lines.append(f"<span{mark}>{name} {_index(got)} (expected {_index(want)})</span>")
-    nonfinite = {k: v for k, v in _dict(metrics.get("nonfinite")).items() if v}
-    if nonfinite:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(nonfinite.items()))
-        lines.append(f'<span class="bad">non-finite: {text(counts)}</span>')
-    return "<br>".join(lines)
-
-
-def _leg_detail(record: dict[str, Any]) -> str:
-    metrics = _dict(record.get("metrics"))
-    failure = _dict(record.get("failure"))
-    issue = _dict(record.get("known_issue"))
-    info = []
-    if failure:
-        info.append(
-            f"<h4>failure: {text(failure.get('category', '?'))} "
-            f"at stage {text(record.get('stage', '?'))}</h4>"
-            f"<pre>{text(truncate(failure.get('message', ''), MESSAGE_LIMIT))}</pre>"
-        )
-    if issue:
-        url = safe_url(issue.get("url"))
-        label = text(issue.get("id") or issue.get("url") or "known issue")
-        link = f'<a href="{text(url)}" rel="noopener noreferrer">{label}</a>' if url else label
-        raw = "" if url or not issue.get("url") else f" <code>{text(issue['url'])}</code>"
-        info.append(f"<h4>known issue</h4><p>{link}{raw}: {text(issue.get('reason', ''))}</p>")
-    blame = record.get("blame")
-    if blame and blame != record.get("stage"):
-        info.append(f"<p>diverged upstream, at stage <code>{text(blame)}</code></p>")
-    if record.get("note"):
-        info.append(f'<p class="small">{text(record["note"])}</p>')
-    if metrics:
-        info.append(f'<p class="small">{_output_checks(metrics)}</p>')
-    info.append(_outputs(record))
-    info.append(_diagnosis(_dict(record.get("diagnosis"))))
-    chart = histogram_svg(metrics.get("histogram"), _dict(record.get("tolerance")).get("atol"))
-    if chart:
-        chart = f"<div><h4>error histogram <small>(log10 |error| bins)</small></h4>{chart}</div>"
-    return (
-        f'<div class="legdetail"><div><h4>{text(record["leg"])}</h4>{"".join(info)}</div>'
-        f"{chart}</div>"
-    )
-
-
-def _diagnosis(diagnosis: dict[str, Any]) -> str:
-    """The per-layer diagnosis of a failing multi-layer case (harness.diagnostics)."""
-    if not diagnosis:
-        return ""
-    if diagnosis.get("error"):
-        return f'<p class="muted">per-layer diagnosis unavailable: {text(diagnosis["error"])}</p>'
-    first = _dict(diagnosis.get("first_divergence"))
-    parts = ["<h4>per layer</h4>"]
-    if diagnosis.get("summary"):
-        parts.append(f'<p class="diag">{text(diagnosis["summary"])}</p>')
-    if first:
-        isolated = _dict(diagnosis.get("isolated"))
-        alone = ("could not be re-run: " + str(isolated["error"]) if "error" in isolated
-                 else f"{'matches' if isolated.get('passed') else 'diverges'}, "
-                      f"max_abs {_num(isolated.get('max_abs'))}")
-        parts.append(_dl([
-            ("first diverging layer", first.get("layer")),
-            ("layer kind", first.get("kind")),
-            ("max_abs there", _num(first.get("max_abs"))),
-            ("introduced by stage", diagnosis.get("stage") or "undetermined"),
-            ("the layer alone", alone),
-            ("layers mapped", f"{diagnosis.get('mapped')} of {diagnosis.get('layers')}"),
-        ]))
-    growth = diagnosis.get("growth") if isinstance(diagnosis.get("growth"), list) else []
-    chart = growth_svg(growth)
-    if chart:
-        parts.append(f"<div><small>max |error| by layer, input to output</small><br>{chart}</div>")
-    rows = "".join(
-        f"<tr><td>{i + 1}</td><td><code>{text(row.get('layer', '?'))}</code></td>"
-        f"<td>{text(row.get('kind', ''))}</td>"
-        + (f"<td>{_num(row.get('max_abs'))}</td><td>{'pass' if row.get('passed') else 'fail'}"
-           f"</td><td>{text(row.get('layout', ''))}</td>" if row.get("mapped") else
-           f'<td colspan="3" class="muted">{text(row.get("note", "not mapped"))}</td>')
-        + "</tr>"
-        for i, row in enumerate(r for r in growth if isinstance(r, dict))
-    )
-    if rows:
-        parts.append('<details><summary>every layer</summary><table class="legs"><thead><tr>'
-                      "<th>#</th><th>layer</th><th>kind</th><th>max_abs</th><th>verdict</th>"
-                      f"<th>layout</th></tr></thead><tbody>{rows}</tbody></table></details>")
-    return "".join(parts)
-
-
-def _summary_line(case: Case) -> str:
-    bad = [r for r in case.records if r["verdict"] != "pass"]
-    if not bad:
-        return ""
-    first = min(bad, key=lambda r: VERDICTS.index(r["verdict"]))
-    failure = _dict(first.get("failure"))
-    issue = _dict(first.get("known_issue"))
-    message = failure.get("message") or issue.get("reason") or ""
-    category = failure.get("category") or issue.get("id") or first["verdict"]
-    line = (
-        f"{category} @ {first.get('stage', '?')}: {str(message).splitlines()[0] if message else ''}"
-    )
-    return f'<span class="msg">{text(truncate(line, 200))}</span>'
-
-
-def _case(case: Case, anchor: str) -> str:
-    first = case.first
-    spec = first.get("spec")
-    verdicts = " ".join(case.verdicts)
-    legs = "".join(_verdict(r["verdict"], r["leg"]) for r in case.records)
-    inputs = first.get("inputs")
-    input_items = "".join(
-        f"<li><code>{_index(_dict(i).get('shape'))}</code> {text(_dict(i).get('dtype', ''))}</li>"
-        for i in (inputs if isinstance(inputs, list) else [])
-    )
-    repro = str(first.get("repro") or f"parity repro {case.case_id}")
-    paths = sorted({str(r.get("path")) for r in case.records if r.get("path")})
-    hyp = _dict(first.get("hypothesis"))
-    facts = [
-        ("family", first.get("family")),
-        ("paths", ", ".join(paths)),
-        ("test", first.get("test")),
-        ("hypothesis", f"profile {hyp.get('profile')}, seed {hyp.get('seed')}" if hyp else None),
-        ("replay in Hypothesis", hyp.get("reproduce_failure")),
-        ("time", first.get("time")),
-    ]
-    golden = _dict(first.get("golden"))
-    if golden:
-        made_with = _dict(_dict(golden.get("provenance")).get("versions"))
-        facts.append(("golden, made with", ", ".join(f"{k} {v}" for k, v in made_with.items())))
-        drift = _dict(golden.get("drift"))
-        facts.append(("drift", ", ".join(f"{k} {v[0]} → {v[1]}" for k, v in drift.items()
-                                         if isinstance(v, list) and len(v) == 2) or "none"))
-    fact_html = "".join(f"<dt>{k}</dt><dd>{text(v)}</dd>" for k, v in facts if v not in (None, ""))
-    details = "".join(_leg_detail(r) for r in case.records)
-    return (
-        f'<details class="case w-{case.worst}" id="{anchor}" data-kind="{text(case.kind)}" '
-        f'data-verdicts="{verdicts}"><summary>{legs}<span class="kindname">{text(case.kind)}'
-        f"</span><code>{text(case.case_id)}</code>{_summary_line(case)}</summary>"
-        '<div class="body">'
-        f'<div class="repro"><code>{text(repro)}</code><button type="button" class="copy" '
-        f'data-copy="{text(repro)}">copy</button></div>'
-        '<div class="grid2"><div><h4>spec</h4>'
-        f"<pre>{text(_pretty_json(spec))}</pre></div>"
-        f"<div><h4>inputs</h4><ul>{input_items or '<li>—</li>'}</ul>"
-        f'<div class="env"><dl>{fact_html}</dl></div></div></div>'
-        f'<h4>legs</h4><div class="scroll"><table class="legs"><thead>{_LEG_HEAD}</thead><tbody>'
-        f"{''.join(_leg_row(r) for r in case.records)}</tbody></table></div>"
-        f"{details}</div></details>"
-    )
-
-
-def _cases(cases: list[Case], anchors: Mapping[str, str]) -> str:
+def _cases(cases: list[Case], anchors: Mapping[str, str], static: set[str]) -> str:
     bad = sum(1 for c in cases if c.worst in BAD_VERDICTS)
-    body = "".join(_case(c, anchors[c.case_id]) for c in cases)
-    return (
-        f'<section id="cases"><h2>Cases</h2><p class="muted">{len(cases)} cases, {bad} with a '
-        "failure, error or xpass; worst first. Open a case for its spec, every leg's metrics "
-        f"and its reproduce command.</p>{body}</section>"
+    body = "".join(case_block(c, anchors[c.case_id]) for c in cases if c.case_id in static)
+    hidden = len(cases) - len(static)
+    note = (
+        f'<noscript><p class="warn">The other {_plural(hidden, "case")} are listed by the page\'s '
+        "script, which is off: the failures above are complete without it.</p></noscript>"
+        if hidden else ""
     )
+    return (
+        f'<section id="cases"><h2>Cases</h2><p class="muted">{_plural(len(cases), "case")}, '
+        f"{bad:,} with a failure, error or xpass; worst first. Open a case for its spec, every "
+        f"leg's metrics and its reproduce command.</p>"
+        f'<div id="case-list">{body}</div>{note}'
+        '<p><button type="button" id="case-more" hidden>show more</button></p></section>'
+    )
+
+
+# ---------------------------------------------------------------- coverage
 
 
 def _chip(value: str, count: int | None = None, kind: str = "") -> str:
@@ -690,26 +681,110 @@ def _coverage(results: Results, domains: Domains | None) -> str:
     )
 
 
-def _data(results: Results, verdict: str) -> str:
-    """Machine-readable summary for tools that read the page (and for its browser test)."""
-    data = {
-        "verdict": verdict,
-        "counts": dict(results.verdict_counts()),
-        "results": len(results.results),
-        "cases": len({r["case_id"] for r in results.results}),
-        "problems": len(results.problems),
-    }
-    return f'<script type="application/json" id="parity-data">{json_for_script(data)}</script>'
+# ---------------------------------------------------------------- environment, golden, problems
+
+
+def _value(value: Any) -> str:
+    if value is ABSENT:
+        return "(absent)"
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, (dict, bool)):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _shards(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" … {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _environment(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return ('<section id="environment"><h2>Environment</h2><p class="warn">No run record '
+                "found: machine and versions are unknown.</p></section>")
+    env: Environment = environment_once(runs)
+    machine = [(label, _value(env.get(key))) for key, label in _MACHINE_FIELDS
+               if key in env.common]
+    hyp = env.nested("hypothesis")
+    run = [
+        ("shards", f"{len(env.shards)}: {_shards(env.shards)}"),
+        ("run id", ", ".join(env.run_ids) or "—"),
+        ("started", " … ".join(sorted({env.started[0], env.started[-1]})) if env.started
+         else "—"),
+        ("ONNX opset", _value(env.get("opset", "—"))),
+    ]
+    if hyp:
+        run.append(("Hypothesis", ", ".join(f"{k} {_value(v)}" for k, v in hyp.items())))
+    if "paths" in env.common:
+        run.append(("paths", _value(env.get("paths"))))
+    settings = [(k, _value(v)) for k, v in env.nested("environment").items()]
+    known = {key for key, _ in _MACHINE_FIELDS} | set(_RUN_FIELDS)
+    other = [(k, _value(v)) for k, v in env.common.items()
+             if k not in known and "." not in k]
+    chips = "".join(
+        f'<span class="chip">{text(k)} <b>{text(v)}</b></span>'
+        for k, v in sorted(env.nested("versions").items())
+    )
+    command = env.get("command")
+    differences = ""
+    if env.differences:
+        rows = "".join(
+            f'<tr><td rowspan="{len(d.values)}"><code>{text(d.field)}</code></td>'
+            + "</tr><tr>".join(
+                f"<td>{text(_value(value))}</td><td>{text(_shards(shards))}</td>"
+                for value, shards in d.values
+            )
+            + "</tr>"
+            for d in env.differences
+        )
+        differences = (
+            f'<h3>Differs between shards <small>{_plural(len(env.differences), "field")}'
+            '</small></h3><div class="scroll"><table class="diff"><thead><tr><th>field</th>'
+            f"<th>value</th><th>shards</th></tr></thead><tbody>{rows}</tbody></table></div>"
+        )
+    elif len(runs) > 1:
+        differences = f'<p class="muted small">The {len(runs)} shards ran in one environment.</p>'
+    return (
+        '<section id="environment"><h2>Environment</h2><div class="env">'
+        f'<div class="grid3">{dl(machine + other)}{dl(run)}{dl(settings) if settings else ""}'
+        "</div>"
+        + (f'<p class="cmd">command <code>{text(command)}</code></p>' if command else "")
+        + f'<div class="versions"><span class="muted">versions</span>{chips or "—"}</div>'
+        + f"{differences}</div></section>"
+    )
+
+
+def _problems(results: Results) -> str:
+    if not results.problems and not results.duplicates:
+        return ""
+    items = "".join(f"<li><code>{text(p)}</code></li>" for p in results.problems[:TABLE_LIMIT])
+    more = len(results.problems) - TABLE_LIMIT
+    if more > 0:
+        items += f"<li>… and {more} more</li>"
+    dup = (
+        f"<p>{results.duplicates} duplicate line(s) (read twice) were counted once.</p>"
+        if results.duplicates
+        else ""
+    )
+    head = (
+        f"<p><b>{len(results.problems)} line(s) could not be read</b> and are left out:</p>"
+        if results.problems
+        else ""
+    )
+    return f'<section class="warn" id="problems">{head}<ul>{items}</ul>{dup}</section>'
 
 
 def _golden(results: Results) -> str:
     """Golden replays: how many, and which were made with other framework versions."""
-    replays = {r["case_id"]: _dict(r.get("golden")) for r in results.results if r.get("golden")}
+    replays = {r["case_id"]: as_dict(r.get("golden")) for r in results.results if r.get("golden")}
     if not replays:
         return ""
     drifted: dict[str, int] = {}
     for golden in replays.values():
-        for package, change in sorted(_dict(golden.get("drift")).items()):
+        for package, change in sorted(as_dict(golden.get("drift")).items()):
             if isinstance(change, list) and len(change) == 2:
                 label = f"{package} {change[0]} → {change[1]}"
                 drifted[label] = drifted.get(label, 0) + 1
@@ -724,38 +799,84 @@ def _golden(results: Results) -> str:
             f"replayed against their stored expected outputs.</p>{body}</section>")
 
 
+# ---------------------------------------------------------------- the page
+
+
+def _data(results: Results, verdict: str, cases: list[Case], anchors: Mapping[str, str],
+          static: set[str]) -> str:
+    interner = Interner()
+    entries = []
+    for case in cases:
+        entry = case_entry(case.case_id, case.records, case.worst, case.verdicts, interner,
+                           static=case.case_id in static)
+        if anchors[case.case_id] != f"case-{case.case_id}":
+            entry["anchor"] = anchors[case.case_id]
+        entries.append(entry)
+    summary = {
+        "verdict": verdict,
+        "counts": dict(results.verdict_counts()),
+        "results": len(results.results),
+        "cases": len(cases),
+        "problems": len(results.problems),
+    }
+    return (f'<script type="application/json" id="parity-data">'
+            f"{page_data(summary, entries, interner)}</script>")
+
+
 def render_html(
     results: Results,
     previous: Results | Iterable[Mapping[str, Any]] | None = None,
     command: str | None = None,
     domains: Domains | None = None,
     factor: float = DEFAULT_FACTOR,
+    default_paths: Mapping[str, str] | None = None,
 ) -> str:
+    """The page. `default_paths` ({source: path}) names each source's default path when the
+    run records do not (they name the paths a run was asked for; the first one is taken)."""
     verdict = results.overall_verdict()
-    cases = group_cases(results.results)
-    anchors = _case_ids(cases)
+    records = results.results
+    cases = group_cases(records)
+    anchors = {c.case_id: html_id("case-", c.case_id, i) for i, c in enumerate(cases)}
+    failing_cases = [c.case_id for c in cases if c.worst in BAD_VERDICTS]
+    static = set(failing_cases[:STATIC_CASES])
+    old: list[dict[str, Any]] | None = None
     trend = None
     if previous is not None:
         old = previous.results if isinstance(previous, Results) else list(previous)
-        trend = compute_trend(results.results, old, factor=factor)
-    title = f"Parity {verdict}: {len(results.results)} results"
+        trend = compute_trend(records, old, factor=factor)
+    sources = summarise_sources(records, results.runs, default_paths)
+    devices = several_devices(records)
+    uses = _issue_uses(records, old, trend)
+    groups = failure_groups(records)
+    if trend is not None:
+        left = _changes(trend, anchors, records, {u.id: u for u in uses})
+        if groups:
+            left += _failures(results, groups, anchors, uses, heading=False)
+    else:
+        left = _failures(results, groups, anchors, uses)
+    title = f"Parity {verdict}: {len(records)} results"
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{text(_csp())}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
         f"<title>{text(title)}</title><style>{CSS}</style></head><body><main>"
-        + _header(results, verdict, command)
+        + _header(results, verdict, command, trend, sources)
+        + f'<div class="first" id="first-screen"><div class="left">{left}</div>'
+        + _scorecards(sources, devices)
+        + "</div>"
         + _problems(results)
-        + _environments(results)
-        + _golden(results)
-        + _summary(results)
+        + _known_issues(uses, trend)
+        + _paths(sources, devices, records)
+        + _kinds(sources, devices)
         + _trend(trend, anchors)
-        + _cases(cases, anchors)
+        + _cases(cases, anchors, static)
         + _coverage(results, domains)
+        + _golden(results)
+        + _environment(results.runs)
         + "<footer>Generated by parity. Self-contained: no network access, no external "
         "assets; everything above is in this one file.</footer>"
-        + _data(results, verdict)
+        + _data(results, verdict, cases, anchors, static)
         + f"</main><script>{JS}</script></body></html>"
     )
 
@@ -767,7 +888,9 @@ def write_html(
     command: str | None = None,
     domains: Domains | None = None,
     factor: float = DEFAULT_FACTOR,
+    default_paths: Mapping[str, str] | None = None,
 ) -> str:
     """Write the report atomically; returns the overall verdict (PASS, FAIL, INCOMPLETE)."""
-    atomic_write_text(out_path, render_html(results, previous, command, domains, factor))
+    page = render_html(results, previous, command, domains, factor, default_paths)
+    atomic_write_text(out_path, page)
     return results.overall_verdict()

@@ -1,8 +1,7 @@
-"""Aggregations the page shows: the kind × leg matrix, failures by stage, cases, environments."""
+"""Aggregations the page shows: failures by stage, cases worst first, converters by family."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,9 +9,6 @@ from typing import Any
 from harness.report.load import BAD_VERDICTS, VERDICTS
 
 VERDICT_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
-
-# Fields of a run record that identify a shard rather than the machine it ran on.
-_SHARD_FIELDS = frozenset({"record", "schema", "run_id", "shard", "started"})
 
 
 def worst(verdicts: Any) -> str | None:
@@ -24,42 +20,8 @@ def failing(counts: Counter[str]) -> int:
     return sum(counts[v] for v in BAD_VERDICTS)
 
 
-def column_of(record: dict[str, Any], several_devices: bool) -> str:
-    """The matrix column of a result: its leg, and its device when a run mixes devices."""
-    if several_devices:
-        return f"{record['leg']} [{record.get('device') or '?'}]"
-    return record["leg"]
-
-
 def several_devices(results: list[dict[str, Any]]) -> bool:
     return len({r.get("device") for r in results}) > 1
-
-
-@dataclass
-class Matrix:
-    kinds: list[str]
-    columns: list[str]
-    cells: dict[tuple[str, str], Counter[str]]
-    rows: dict[str, Counter[str]]
-    columns_total: dict[str, Counter[str]]
-    total: Counter[str]
-
-
-def build_matrix(results: list[dict[str, Any]]) -> Matrix:
-    by_device = several_devices(results)
-    cells: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    rows: dict[str, Counter[str]] = defaultdict(Counter)
-    columns_total: dict[str, Counter[str]] = defaultdict(Counter)
-    total: Counter[str] = Counter()
-    for record in results:
-        kind, column, verdict = record["kind"], column_of(record, by_device), record["verdict"]
-        cells[kind, column][verdict] += 1
-        rows[kind][verdict] += 1
-        columns_total[column][verdict] += 1
-        total[verdict] += 1
-    # Failing kinds first: the reader opens the report to see what broke.
-    kinds = sorted(rows, key=lambda k: (-failing(rows[k]), k))
-    return Matrix(kinds, sorted(columns_total), dict(cells), dict(rows), dict(columns_total), total)
 
 
 @dataclass
@@ -112,30 +74,6 @@ def group_cases(results: list[dict[str, Any]]) -> list[Case]:
     for case in cases.values():
         case.records.sort(key=lambda r: (str(r.get("device")), r["leg"], str(r.get("path"))))
     return sorted(cases.values(), key=lambda c: (VERDICT_RANK[c.worst], c.kind, c.case_id))
-
-
-@dataclass
-class Environment:
-    """What several shards share: machine, device, versions, Hypothesis settings, command."""
-
-    fields: dict[str, Any]
-    shards: list[str]
-    run_ids: list[str]
-    started: list[str]
-
-
-def environments(runs: list[dict[str, Any]]) -> list[Environment]:
-    grouped: dict[str, Environment] = {}
-    for run in runs:
-        fields = {k: v for k, v in run.items() if k not in _SHARD_FIELDS}
-        key = json.dumps(fields, sort_keys=True, default=str)
-        env = grouped.setdefault(key, Environment(fields, [], [], []))
-        env.shards.append(str(run.get("shard", "?")))
-        for name, value in (("run_ids", run.get("run_id")), ("started", run.get("started"))):
-            values = getattr(env, name)
-            if value is not None and str(value) not in values:
-                values.append(str(value))
-    return list(grouped.values())
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""What changed since a previous run: new failures, new passes, metrics that moved.
+"""What changed since a previous run: new failures, fixed ones, known issues that stopped
+reproducing, metrics that moved.
 
 Results are keyed by (case_id, leg). The case id is the hash of the spec, so the same key in
 two runs is the same configuration on the same leg. When one run holds several records of a
@@ -28,6 +29,8 @@ class Entry:
     verdict: str
     kind: str
     metrics: dict[str, float]
+    issue: str | None = None
+    """The known issue the worst record of the key named, if any."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,16 @@ class Move:
 class Trend:
     newly_failing: list[tuple[Key, Entry, Entry]] = field(default_factory=list)
     newly_passing: list[tuple[Key, Entry, Entry]] = field(default_factory=list)
+    fixed: list[tuple[Key, Entry, Entry]] = field(default_factory=list)
+    """Keys that failed and no longer do: newly passing, and those now a known issue or
+    skipped (the new verdict says which)."""
+    stopped: dict[str, list[tuple[Key, Entry, Entry]]] = field(default_factory=dict)
+    """Per known issue: the keys it held (xfail) in the previous run that this run ran
+    without it (they pass, xpass, or fail some other way)."""
+    held: dict[str, int] = field(default_factory=dict)
+    """Per known issue: the keys it held in the previous run that this run ran too."""
+    added_failing: list[tuple[Key, Entry]] = field(default_factory=list)
+    """Failing keys the previous run did not have (a case drawn only this time)."""
     moved: list[Move] = field(default_factory=list)
     added: int = 0
     removed: int = 0
@@ -65,11 +78,11 @@ def _number(value: Any) -> float | None:
 def _merge(old: Entry | None, new: Entry) -> Entry:
     if old is None:
         return new
-    verdict = min(old.verdict, new.verdict, key=VERDICT_RANK.__getitem__)
+    worse = min(old, new, key=lambda e: VERDICT_RANK[e.verdict])
     metrics = dict(old.metrics)
     for name, value in new.metrics.items():
         metrics[name] = max(value, metrics.get(name, value))
-    return Entry(verdict, old.kind, metrics)
+    return Entry(worse.verdict, old.kind, metrics, worse.issue or old.issue or new.issue)
 
 
 def index(results: Iterable[Mapping[str, Any]]) -> dict[Key, Entry]:
@@ -78,7 +91,9 @@ def index(results: Iterable[Mapping[str, Any]]) -> dict[Key, Entry]:
         metrics = record.get("metrics") if isinstance(record.get("metrics"), Mapping) else {}
         values = {m: v for m in TRACKED_METRICS if (v := _number(metrics.get(m))) is not None}
         key = (str(record["case_id"]), str(record["leg"]))
-        entry = Entry(str(record["verdict"]), str(record.get("kind", "?")), values)
+        issue = record.get("known_issue") if isinstance(record.get("known_issue"), Mapping) else {}
+        issue_id = str(issue["id"]) if issue.get("id") else None
+        entry = Entry(str(record["verdict"]), str(record.get("kind", "?")), values, issue_id)
         entries[key] = _merge(entries.get(key), entry)
     return entries
 
@@ -94,14 +109,25 @@ def compute_trend(
     now, before = index(current), index(previous)
     trend = Trend(factor=factor)
     trend.added = len(now.keys() - before.keys())
+    trend.added_failing = [
+        (key, now[key])
+        for key in sorted(now.keys() - before.keys())
+        if now[key].verdict in BAD_VERDICTS
+    ]
     trend.removed = len(before.keys() - now.keys())
     for key in sorted(now.keys() & before.keys()):
         old, new = before[key], now[key]
         was_bad, is_bad = old.verdict in BAD_VERDICTS, new.verdict in BAD_VERDICTS
         if is_bad and not was_bad:
             trend.newly_failing.append((key, old, new))
-        elif was_bad and new.verdict == "pass":
-            trend.newly_passing.append((key, old, new))
+        elif was_bad and not is_bad:
+            trend.fixed.append((key, old, new))
+            if new.verdict == "pass":
+                trend.newly_passing.append((key, old, new))
+        if old.verdict == "xfail" and old.issue:
+            trend.held[old.issue] = trend.held.get(old.issue, 0) + 1
+            if new.verdict != "xfail" or new.issue != old.issue:
+                trend.stopped.setdefault(old.issue, []).append((key, old, new))
         for metric in TRACKED_METRICS:
             if metric not in old.metrics or metric not in new.metrics:
                 continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from harness.report.html import _diagnosis
+from harness.report.fragments import diagnosis_block as _diagnosis
 from harness.report.summary import converter_table
 from harness.report.svg import growth_svg
 

@@ -40,6 +40,7 @@ ALLOWED_TAGS = {
     "b",
     "i",
     "ul",
+    "ol",
     "li",
     "dl",
     "dt",
@@ -59,6 +60,8 @@ ALLOWED_TAGS = {
     "option",
     "button",
     "br",
+    "wbr",
+    "noscript",
     "script",
     "svg",
     "path",
@@ -95,7 +98,11 @@ def inventory(page: str) -> Inventory:
 
 
 def hostile_page(tmp_path: Path, **kwargs: Any) -> str:
-    records = [hostile(r) for r in make_records(cases=6, seed=3)]
+    """Every free string hostile: the source and family name too, and a previous run."""
+    records = [hostile(dict(r, source="onnx") if r["record"] == "result" else r)
+               for r in make_records(cases=6, seed=3)]
+    if "previous" in kwargs:
+        kwargs["previous"] = [hostile(r) for r in kwargs["previous"] if r["record"] == "result"]
     results = load_results([write_jsonl(tmp_path / "h.jsonl", records)])
     assert not results.problems
     return render_html(results, **kwargs)
@@ -118,9 +125,16 @@ def assert_inert(page: str) -> None:
 
 
 def test_hostile_strings_everywhere_render_as_text(tmp_path: Path) -> None:
-    page = hostile_page(tmp_path, command="parity report " + HOSTILE)
+    previous = [dict(r, source="onnx") for r in make_records(cases=6, seed=3)]
+    passing = [r for r in previous if r.get("verdict") == "pass"]
+    passing[0].update(verdict="xfail", known_issue={"id": "gone", "url": "javascript:x",
+                                                    "reason": "<b>r</b>"})
+    passing[1].update(verdict="fail", failure={"category": "c", "message": "m"})
+    page = hostile_page(tmp_path, command="parity report " + HOSTILE, previous=previous)
     assert_inert(page)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    changes = page[page.index('id="changes"'):page.index('id="scorecards"')]
+    assert 'Fixed <b class="n">1</b>' in changes and "gone" in changes
 
 
 def test_hostile_layer_name(tmp_path: Path) -> None:

@@ -109,3 +109,25 @@ def test_infinite_metrics_as_the_results_writer_spells_them(records: list[dict])
     assert set(moved) == {(up["case_id"], up["leg"]), (down["case_id"], down["leg"])}
     assert moved[(up["case_id"], up["leg"])].factor == float("inf")
     assert moved[(down["case_id"], down["leg"])].factor == 0.0
+
+
+def test_fixed_stopped_and_failing_in_new_cases(records: list[dict]) -> None:
+    before = results_of(records)
+    now = copy.deepcopy(before)
+    failing = [r for r in now if r["verdict"] in ("fail", "error")]
+    failing[0]["verdict"] = "pass"
+    failing[1].update(verdict="xfail", known_issue={"id": "k", "url": "", "reason": ""})
+    held = [r for r in before if r["verdict"] == "xfail"]
+    assert held and all(r["known_issue"]["id"] == "onnx2pytorch#42" for r in held)
+    stopped = next(r for r in now if (r["case_id"], r["leg"]) == (held[0]["case_id"],
+                                                                     held[0]["leg"]))
+    stopped.update(verdict="pass", known_issue=None)
+    fresh = dict(copy.deepcopy(failing[2]), case_id="f" * 16, verdict="error")
+    trend = compute_trend([*now, fresh], before)
+    key = lambda r: (r["case_id"], r["leg"])  # noqa: E731
+    assert sorted(k for k, _, _ in trend.fixed) == sorted([key(failing[0]), key(failing[1])])
+    assert [k for k, _, _ in trend.newly_passing] == [key(failing[0])]
+    assert [k for k, _, _ in trend.stopped["onnx2pytorch#42"]] == [key(stopped)]
+    assert trend.held["onnx2pytorch#42"] == len(held)
+    assert [k for k, _ in trend.added_failing] == [key(fresh)]
+    assert not trend.newly_failing
