@@ -388,9 +388,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _attribute_domains() -> dict:
-    from harness import registry
+    """Every drawn source's kinds and their documented attribute values, for the report's
+    coverage (labelled as it labels them)."""
+    from harness import registry, sources
+    from harness.report.coverage import kind_label
 
-    return {k.name: k.attribute_domains for k in registry.kinds()}
+    domains = {}
+    for source in sources.available():
+        try:
+            kinds = registry.kinds(source)
+        except Exception:  # noqa: BLE001  (a source whose packages are missing: no coverage)
+            continue
+        domains.update({kind_label(k.name, source): k.attribute_domains for k in kinds})
+    return domains
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -424,10 +424,10 @@ def write_reports(report_dir: Path, shards: list[Path], command: str | None = No
         os.replace(results_path, previous)
     os.replace(merged, results_path)
 
-    from harness import registry
+    from harness.cli import _attribute_domains
 
     results = load_results([results_path])
-    domains = {k.name: k.attribute_domains for k in registry.kinds()}
+    domains = _attribute_domains()
     write_html(results, report_dir / "parity.html",
                previous=load_results([previous]) if previous.exists() else None,
                command=command, domains=domains)

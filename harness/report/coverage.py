@@ -92,6 +92,12 @@ def _documented(values: Any) -> list[str] | None:
     return None
 
 
+def kind_label(kind: str, source: str) -> str:
+    """A kind as coverage lists it: Keras kinds by name, other sources' as ``source:kind``
+    (an ONNX Softmax is not Keras' Softmax)."""
+    return kind if source == "keras" else f"{source}:{kind}"
+
+
 def compute_coverage(
     results: Iterable[Mapping[str, Any]], domains: Domains | None = None
 ) -> list[KindCoverage]:
@@ -103,7 +109,8 @@ def compute_coverage(
             continue
         seen.add(case_id)
         spec = _spec_of(record)
-        kind = str(record.get("kind") or spec.get("kind") or "?")
+        kind = kind_label(str(record.get("kind") or spec.get("kind") or "?"),
+                          str(record.get("source") or spec.get("source") or "keras"))
         coverage = kinds.setdefault(kind, KindCoverage(kind))
         coverage.cases += 1
         attrs = spec.get("attrs")
