@@ -123,16 +123,43 @@ def overrides_for(kind: str, attrs: dict[str, Any], shapes, dtype: str = "float3
     shapes = [tuple(s) for s in shapes]
     if (source, kind) in _INPUT_STRATEGIES:
         return _INPUT_STRATEGIES[(source, kind)](attrs, shapes, dtype)
-    return sparse_overrides(int_bounds(attrs), shapes, dtype)
+    return sparse_overrides(int_bounds(attrs), shapes, dtype, attrs.get("input_dtypes"))
 
 
 @st.composite
-def sparse_overrides(draw, bounds: list[int | None], shapes, dtype: str):
-    return tuple(
-        draw(int_overrides(s, bounds[i]) if i < len(bounds) and bounds[i] is not None
-             else input_overrides(s, dtype))
-        for i, s in enumerate(shapes)
-    )
+def sparse_overrides(draw, bounds: list[int | None], shapes, dtype: str,
+                     input_dtypes: list[str | None] | None = None):
+    """Per input: valid indices for an index input (``bounds``), small integers for an
+    integer or boolean input, bounded floats otherwise; an input's dtype is its entry in
+    ``input_dtypes`` or the case's."""
+    drawn = []
+    for i, shape in enumerate(shapes):
+        bound = bounds[i] if i < len(bounds) else None
+        own = input_dtypes[i] if input_dtypes and i < len(input_dtypes) else None
+        kind = np.dtype(own or dtype).kind
+        if bound is not None:
+            drawn.append(draw(int_overrides(shape, bound)))
+        elif kind in "iub":
+            drawn.append(draw(small_int_overrides(shape, boolean=kind == "b",
+                                                  unsigned=kind == "u")))
+        else:
+            drawn.append(draw(input_overrides(shape, own or dtype)))
+    return tuple(drawn)
+
+
+SMALL_INT_BOUND = 8
+
+
+@st.composite
+def small_int_overrides(draw, shape: tuple[int, ...], boolean: bool = False,
+                        unsigned: bool = False):
+    """Sparse values over an integer (or boolean) input: a few small integers, 0 first."""
+    size = math.prod(shape)
+    count = draw(st.integers(0, min(MAX_OVERRIDES, size)))
+    where = draw(st.lists(st.integers(0, size - 1), min_size=count, max_size=count, unique=True))
+    low, high = (0, 1) if boolean else (0 if unsigned else -SMALL_INT_BOUND, SMALL_INT_BOUND)
+    values = [float(draw(st.integers(low, high))) for _ in where]
+    return tuple(zip(where, values))
 
 
 @st.composite

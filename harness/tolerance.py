@@ -47,7 +47,8 @@ BUILTIN_DEFAULTS = {
     "float64": (1e-7, 1e-7),
     # Integers and booleans are exact: an ONNX case of an integer dtype compares equal or
     # fails.
-    **{dtype: (0.0, 0.0) for dtype in ("int8", "int16", "int32", "int64", "uint8", "bool")},
+    **{dtype: (0.0, 0.0) for dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16",
+                                       "uint32", "uint64", "bool")},
 }
 MATCH_FIELDS = ("source", "kind", "family", "leg", "device", "dtype")
 

@@ -99,7 +99,7 @@ class GraphBuilder:
                 dtype = input_dtypes[next_input] if next_input < len(input_dtypes) else None
                 names.append(self.add_input(shapes[next_input], dtype))
                 next_input += 1
-            elif operand is None:
+            elif operand is None or operand == "":  # "": as ONNX writes it (TOML has no null)
                 names.append("")
             elif isinstance(operand, dict) and "const" in operand:
                 names.append(self.add_constant(operand["const"],
