@@ -39,7 +39,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
                 "kind": k.name,
                 "family": k.family,
                 "attributes": k.attribute_domains,
-                "inputs": {a: list(v) for a, v in k.domains.items() if a in registry.INPUT_KNOBS},
+                "inputs": {a: list(v) for a, v in k.domains.items()
+                           if a in registry.INPUT_KNOBS or a in k.knobs},
                 **({"undrawn": undrawn} if (undrawn := _undrawn(k)) else {}),
             }
             for source, kinds in listed.items() for k in kinds
@@ -58,7 +59,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
             print(f"  {k.name}")
             width = max(len(a) for a in k.domains)
             for attr, values in k.domains.items():
-                role = "  (input)" if attr in registry.INPUT_KNOBS else ""
+                role = "  (input)" if attr in registry.INPUT_KNOBS | k.knobs else ""
                 print(f"    {attr:<{width}}  {_domain_text(values)}{role}")
             if undrawn := _undrawn(k):
                 print(f"    {'(at default)':<{width}}  {', '.join(undrawn)}")

@@ -74,10 +74,14 @@ class LayerKind:
     after_weights: Callable[[Any, Any], None] | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
     source: str = "keras"
+    # The kind's own domain entries that shape a case rather than name an attribute (an
+    # ONNX kind's "form" or "spatial"), besides the shared INPUT_KNOBS.
+    knobs: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def attribute_domains(self) -> dict[str, list[Any]]:
-        return {a: list(v) for a, v in self.domains.items() if a not in INPUT_KNOBS}
+        return {a: list(v) for a, v in self.domains.items()
+                if a not in INPUT_KNOBS and a not in self.knobs}
 
     def keras_layer(self, attrs: Attrs, name: str | None = None) -> Any:
         """The Keras layer for ``attrs``; Keras is imported here, never at module import."""

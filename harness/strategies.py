@@ -80,6 +80,8 @@ seeds = st.integers(min_value=0, max_value=2**16 - 1)
 def input_overrides(draw, shape: tuple[int, ...], dtype: str = "float32"):
     """Sparse values over an input: a few bounded, finite elements, the rest left unset."""
     size = math.prod(shape)
+    if size == 0:
+        return ()
     elements = st.floats(
         -OVERRIDE_BOUND,
         OVERRIDE_BOUND,
@@ -98,6 +100,8 @@ def input_overrides(draw, shape: tuple[int, ...], dtype: str = "float32"):
 def int_overrides(draw, shape: tuple[int, ...], bound: int):
     """Sparse values over an integer input: a few valid indices in [0, bound)."""
     size = math.prod(shape)
+    if size == 0:
+        return ()
     count = draw(st.integers(0, min(MAX_OVERRIDES, size)))
     where = draw(st.lists(st.integers(0, size - 1), min_size=count, max_size=count, unique=True))
     return tuple((i, float(draw(st.integers(0, bound - 1)))) for i in where)
@@ -155,6 +159,8 @@ def small_int_overrides(draw, shape: tuple[int, ...], boolean: bool = False,
                         unsigned: bool = False):
     """Sparse values over an integer (or boolean) input: a few small integers, 0 first."""
     size = math.prod(shape)
+    if size == 0:
+        return ()
     count = draw(st.integers(0, min(MAX_OVERRIDES, size)))
     where = draw(st.lists(st.integers(0, size - 1), min_size=count, max_size=count, unique=True))
     low, high = (0, 1) if boolean else (0 if unsigned else -SMALL_INT_BOUND, SMALL_INT_BOUND)

@@ -35,7 +35,9 @@ def test_the_shipped_file_loads_and_every_pin_matches_its_own_entry():
         if issue.minimal is not None:
             legs = [leg for leg in ("keras", "keras>tf2onnx", "keras>tf2onnx>onnx2torch",
                                     "keras>tf2onnx>onnx2pytorch", "keras>keras-onnx",
-                                    "keras>h5", "keras>keras-torch", "keras>savedmodel")
+                                    "keras>h5", "keras>keras-torch", "keras>savedmodel",
+                                    "onnx", "onnx>onnx2torch", "onnx>onnx2pytorch",
+                                    "onnx>ort-optimized", "mat", "mat>mat2torch")
                     if issue.matches_case(issue.minimal, leg)]
             assert legs, f"{issue.id}: its minimal spec does not match its own entry"
 

@@ -150,7 +150,7 @@ def make_inputs(spec) -> list[np.ndarray]:
                 flat[index % max(flat.size, 1)] = value
             x = _into_range(x, value_range)
         with np.errstate(over="ignore"):  # a huge override becomes ±inf on purpose (IsInf)
-            arrays.append(np.ascontiguousarray(x.astype(dtype)))
+            arrays.append(np.array(x, dtype=dtype, order="C"))  # 0-d inputs stay 0-d
     return arrays
 
 

@@ -130,6 +130,7 @@ def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence
     return register(LayerKind(
         name=name or op_type, family=family, domains=domains, draw=draw,
         build_model=build_model, doc=doc or f"{op_type} (ONNX)", source=SOURCE, tags=tags,
+        knobs=frozenset(domains) & SHAPE_KNOBS,
     ))
 
 
