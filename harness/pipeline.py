@@ -198,8 +198,14 @@ class Harness:
                native: list[np.ndarray] | None = None) -> CaseResult:
         """Runs the legs reachable from stored artifacts (keyed by the leg that made them)
         against stored expected outputs; no source framework is involved. ``native`` is the
-        source's own output where it disagreed with its second reading."""
-        return self._run_paths(self.resolve(spec), dict(stored), inputs, expected, {}, native)
+        source's own output where it disagreed with its second reading. A failing leg is
+        diagnosed where the source's artifact itself was stored (an ONNX case's model)."""
+        case = self.resolve(spec)
+        artifacts = dict(stored)
+        result = self._run_paths(case, artifacts, inputs, expected, {}, native)
+        if self.diagnose:
+            self._diagnose(case, result, artifacts, inputs)
+        return result
 
     def _source_leg(self, case: ResolvedCase, reading: SourceReading) -> LegResult:
         """The source's own execution against the second reading that is the reference."""

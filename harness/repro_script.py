@@ -132,6 +132,13 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     a script for a stage that only they register imports them (see the module docstring).
     """
     spec = case.spec
+    if spec.source == "onnx":  # the ONNX model embedded; None for a plugin stage
+        from harness.sources.onnx import repro as onnx_repro
+
+        text = onnx_repro.write_script(harness, case, leg_name=leg_name, max_bytes=max_bytes,
+                                       golden_folder=golden_folder)
+        if text is not None:
+            return text
     target = choose_target(harness, case, leg_name)
     converter = get(target.stage)
     recipe = recipe_of(converter)

@@ -1,0 +1,52 @@
+"""Every ONNX kind (single ops and drawn graphs as exporters write them), drawn by Hypothesis,
+down both ONNX → PyTorch converters and onnxruntime's optimiser.
+
+The reference is onnxruntime with every graph optimisation off, beside onnx's reference
+evaluator (harness.sources.onnx); each leg is compared with it. Known upstream bugs
+(harness/known_issues.d/*.toml, legs ``onnx...``) are recorded as xfail and pinned below as
+strict xfails with their minimal spec. Nothing on this path imports TensorFlow.
+"""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import known_issues, registry, sources
+from harness.converters import parse_paths
+from harness.strategies import layer_specs
+
+pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
+
+SOURCE = "onnx"
+KINDS = registry.names(source=SOURCE)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@given(data=st.data())
+def test_op(kind, data, parity):
+    spec = data.draw(layer_specs(kind, source=SOURCE), label="spec")
+    parity.check(spec)
+
+
+PINNED = [issue for issue in known_issues.load()
+          if issue.minimal is not None and issue.minimal.source == SOURCE]
+
+
+def onnx_paths(parity):
+    """The paths an ONNX case goes down in this run: those of --parity-paths that start
+    from onnx, else the source's default paths."""
+    named = [path for path in parity.paths if path.source == SOURCE]
+    return named or parse_paths(",".join(sources.get(SOURCE).default_paths))
+
+
+@pytest.mark.known_issue
+@pytest.mark.parametrize("issue", PINNED, ids=[issue.id for issue in PINNED])
+def test_known_issue_still_reproduces(issue, parity, request):
+    reachable = {leg for path in onnx_paths(parity) for leg in [path.source, *path.legs()]}
+    if not any(issue.covers_leg(leg) for leg in reachable):
+        pytest.skip(f"{issue.id}: no leg of the ONNX paths matches {issue.legs!r}")
+    request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
+    case = parity.run(issue.minimal)
+    broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
+              and leg.verdict == "xfail"]
+    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"
