@@ -376,9 +376,11 @@ def build_parser() -> argparse.ArgumentParser:
                              help="the source whose cases to regenerate (keras, onnx, mat); "
                                   "the store's cases of other sources are kept as they are")
 
+    from harness.check.cli import add_check_command
     from harness.report.cli import add_commands as add_report_commands
 
     add_report_commands(commands, domains=_attribute_domains)
+    add_check_command(commands)
     try:
         from harness.mat.cli import add_commands as add_mat_commands
     except ImportError as exc:  # scipy/h5py/torch missing: the .mat path is an optional extra
@@ -396,6 +398,8 @@ def _attribute_domains() -> dict:
 
     domains = {}
     for source in sources.available():
+        if source == "file":  # a user's file has no drawn attributes
+            continue
         try:
             kinds = registry.kinds(source)
         except Exception:  # noqa: BLE001  (a source whose packages are missing: no coverage)

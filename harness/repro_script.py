@@ -501,7 +501,7 @@ def main():
     except Exception as exc:
         return report("conversion_error", f"{stage} raised {{type(exc).__name__}}: {{exc}}")
     try:
-        tensors = [torch.from_numpy(np.ascontiguousarray(x)).to(DEVICE) for x in inputs]
+        tensors = [torch.from_numpy(np.array(x, order="C")).to(DEVICE) for x in inputs]
         with torch.inference_mode():
             outputs = module.to(DEVICE).eval()(*tensors)
     except Exception as exc:
@@ -589,7 +589,7 @@ _PLUGIN_RUN = {
     "torch": '''\
     try:
         module = converted.model.to(DEVICE).eval()
-        tensors = [torch.from_numpy(np.ascontiguousarray(x)).to(DEVICE) for x in inputs]
+        tensors = [torch.from_numpy(np.array(x, order="C")).to(DEVICE) for x in inputs]
         with torch.inference_mode():
             outputs = module(*tensors)
     except Exception as exc:

@@ -100,7 +100,8 @@ class TorchRunner:
         import torch
 
         module = artifact.model.to(self.device).eval()
-        tensors = [torch.from_numpy(np.ascontiguousarray(x)).to(self.device) for x in inputs]
+        # np.ascontiguousarray would make a 0-d input 1-d; np.array keeps its rank.
+        tensors = [torch.from_numpy(np.array(x, order="C")).to(self.device) for x in inputs]
         with torch.inference_mode():
             outputs = module(*tensors)
         if isinstance(outputs, torch.Tensor):

@@ -4,7 +4,8 @@ A source turns a spec into its source artifact and the reference reading(s) ever
 compared with: ``keras`` builds the drawn layer or model in Keras and calls it; ``onnx``
 builds the drawn ONNX graph and reads it with onnxruntime (optimisations off) beside onnx's
 reference evaluator; ``mat`` writes the drawn MATLAB network as a ``.mat`` file and reads
-it with the NumPy model of MATLAB's semantics. Everything downstream (legs, comparison,
+it with the NumPy model of MATLAB's semantics; ``file`` reads a user's own model file
+(``parity check``) and sends it down the paths of the format it reads to. Everything downstream (legs, comparison,
 results, report, golden store, repro, known issues) is shared.
 
 A source from another package registers itself under the entry-point group
@@ -33,6 +34,7 @@ BUILTIN = {
     "keras": "harness.sources.keras:KerasSource",
     "onnx": "harness.sources.onnx:OnnxSource",
     "mat": "harness.sources.mat:MatSource",
+    "file": "harness.sources.file:FileSource",
 }
 
 

@@ -332,7 +332,7 @@ _TORCH_BODY = '''\
     except Exception as exc:
         return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
     try:
-        tensors = [torch.from_numpy(np.ascontiguousarray(x)).to(DEVICE) for x in inputs]
+        tensors = [torch.from_numpy(np.array(x, order="C")).to(DEVICE) for x in inputs]
         with torch.inference_mode():
             outputs = module.to(DEVICE).eval()(*tensors)
     except Exception as exc:

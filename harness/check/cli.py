@@ -1,0 +1,139 @@
+"""``parity check MODEL``: the command line.
+
+Wired into ``parity`` by ``harness.cli.build_parser`` with ``add_check_command(commands)``;
+also runs alone as ``python -m harness.check.cli MODEL ...``.
+
+Exit status: 0 when every leg agrees, 1 when one does not, 2 when the model cannot be
+checked (a damaged or unsupported file, a bad option), with one line naming the file and
+what is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+
+
+def add_check_command(subparsers) -> argparse.ArgumentParser:
+    check = subparsers.add_parser(
+        "check", help="check a model file you hold down every conversion path",
+        description="Checks a model file (.keras, Keras-2 .h5, architecture .json with "
+                    "--weights, SavedModel folder, .onnx, MATLAB .mat) down every conversion "
+                    "path that applies: per leg, the verdict, the max error, task-level "
+                    "agreement and where it first diverges. Exit 0 when every leg agrees, "
+                    "1 when one does not, 2 when the model cannot be checked.")
+    check.add_argument("model", help="the model file (or SavedModel folder)")
+    check.add_argument("--weights", default=None, metavar="W.h5",
+                       help="the weights of a Keras-2 architecture .json")
+    check.add_argument("--inputs", default=None, metavar="DATA",
+                       help="your inputs: an .npz (arrays named after the model's inputs, "
+                            "input_0..., or in order) or a folder of images (see --scale, "
+                            "--mean, --std, --layout); default: seeded draws")
+    check.add_argument("--scale", type=float, default=1 / 255,
+                       help="images: pixel values are multiplied by this (default 1/255)")
+    check.add_argument("--mean", default=None, metavar="M[,M,M]",
+                       help="images: subtracted after scaling, per channel or one value")
+    check.add_argument("--std", default=None, metavar="S[,S,S]",
+                       help="images: divided by after the mean (default 1)")
+    check.add_argument("--layout", default=None, choices=["nhwc", "nchw"],
+                       help="images: the model's layout (default: from the model)")
+    check.add_argument("--limit", type=int, default=16,
+                       help="images: at most this many, in name order (default 16)")
+    check.add_argument("--paths", default=None, metavar="PATHS",
+                       help="comma-separated conversion paths (default: every path for the "
+                            "model's format)")
+    check.add_argument("--report", default="reports", metavar="DIR",
+                       help="where results.jsonl, parity.html and junit.xml go ('none': "
+                            "nowhere; default reports)")
+    check.add_argument("--json", action="store_true",
+                       help="print the verdicts as JSON on stdout (progress stays on stderr)")
+    check.add_argument("--pin", default=None, metavar="NAME",
+                       help="store the model, its inputs and reference outputs as a golden "
+                            "case named NAME")
+    check.add_argument("--golden", default=None, metavar="DIR",
+                       help="the golden store for --pin (default golden/ or $PARITY_GOLDEN)")
+    check.add_argument("--pin-limit-mb", type=float, default=32.0, metavar="MB",
+                       help="largest golden case --pin writes (default 32)")
+    check.add_argument("--script", default=None, metavar="OUT.py",
+                       help="write a standalone reproducer of the first failing leg")
+    check.add_argument("--max-inline-mb", type=float, default=2.0, metavar="MB",
+                       help="largest model and data a --script embeds (default 2)")
+    check.add_argument("--plugins", default=None, metavar="MODULE[,MODULE]",
+                       help="modules to import first: converters to check, custom Keras "
+                            "layers, .mat layer handlers")
+    check.add_argument("--seed", type=int, default=0, help="seed of the drawn inputs")
+    check.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    check.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
+    check.add_argument("--atol", type=float, default=None,
+                       help="absolute tolerance for every leg (default 1e-4, or pyproject's "
+                            "rules for source 'file')")
+    check.add_argument("--rtol", type=float, default=None,
+                       help="relative tolerance for every leg (default 1e-3)")
+    check.add_argument("--no-diagnose", action="store_true",
+                       help="skip the per-layer diagnosis of failing legs")
+    check.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    check.set_defaults(func=cmd_check)
+    return check
+
+
+def _progress(quiet: bool):
+    if quiet:
+        return None
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    return say
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from harness.check import CheckError, CheckOptions, run_check
+    from harness.check.render import text
+
+    plugins = [m.strip() for m in (args.plugins or "").split(",") if m.strip()]
+    options = CheckOptions(
+        model=args.model, weights=args.weights, inputs=args.inputs, scale=args.scale,
+        mean=args.mean, std=args.std, layout=args.layout, limit=args.limit,
+        paths=args.paths, report=None if args.report == "none" else args.report,
+        pin=args.pin, golden=args.golden, pin_limit_mb=args.pin_limit_mb,
+        script=args.script, max_inline_mb=args.max_inline_mb, plugins=plugins,
+        seed=args.seed, device=args.device, opset=args.opset, atol=args.atol,
+        rtol=args.rtol, diagnose=not args.no_diagnose,
+        command=" ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
+        if Path(sys.argv[0]).name == "parity" else None)
+    try:
+        outcome = run_check(options, progress=_progress(args.quiet))
+    except CheckError as exc:
+        print(f"parity check: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("parity check: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001  (one line; PARITY_DEBUG=1 shows the traceback)
+        if os.environ.get("PARITY_DEBUG"):
+            raise
+        print(f"parity check: {args.model}: internal error while checking "
+              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+              f"PARITY_DEBUG=1 shows where", file=sys.stderr)
+        return 3
+    if args.json:
+        json.dump(outcome.to_json(), sys.stdout, indent=2, allow_nan=False, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text(outcome))
+    return outcome.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="parity")
+    add_check_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

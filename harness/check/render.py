@@ -1,0 +1,73 @@
+"""The terminal table of ``parity check``."""
+
+from __future__ import annotations
+
+from harness.check.task import describe as describe_task
+
+HEADERS = ("leg", "verdict", "max abs error", "task", "where it diverged")
+
+
+def _number(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def table(outcome) -> str:
+    rows = []
+    for row in outcome.rows:
+        verdict = row.verdict
+        if row.known_issue:
+            verdict += " (known)"  # the issue's id and reason follow the table
+        rows.append((row.leg, verdict, _number(row.max_abs), describe_task(row.task) or "-",
+                     row.where or "-"))
+    widths = [max(len(HEADERS[i]), *(len(r[i]) for r in rows)) if rows else len(HEADERS[i])
+              for i in range(len(HEADERS))]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(HEADERS, widths)).rstrip()]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def text(outcome) -> str:
+    """The whole terminal answer: what was checked, the table, what to act on."""
+    out = [f"{outcome.model}: {outcome.description}"]
+    sizes = [", ".join("x".join(map(str, s)) for s in run) for run in outcome.sizes]
+    out.append("inputs: " + " then ".join(sizes))
+    for note in outcome.notes:
+        out.append(f"note: {note}")
+    out.append("")
+    out.append(table(outcome))
+    details = []
+    for row in outcome.rows:
+        lines = []
+        if row.known_issue:
+            lines.append(f"known issue {row.known_issue['id']}: {row.known_issue['reason']} "
+                         f"({row.known_issue['url']})")
+        lines += [f"pitfall: {pitfall}" for pitfall in row.pitfalls]
+        if row.note:
+            lines.append(row.note)
+        if not row.agrees and row.message and not row.known_issue:
+            lines += row.message.splitlines()[:3]
+        if lines:
+            details.append(f"{row.leg}:")
+            details += [f"  {line}" for line in lines]
+    if details:
+        out.append("")
+        out += details
+    out.append("")
+    agreeing = sum(1 for row in outcome.rows if row.agrees)
+    verdict = ("every leg agrees" if outcome.exit_code == 0 else
+               f"{len(outcome.rows) - agreeing} of {len(outcome.rows)} legs do not agree")
+    out.append(f"parity check: {verdict} ({outcome.seconds:.1f} s)")
+    for problem in outcome.problems:
+        out.append(f"parity check: {problem}")
+    if outcome.reports:
+        out.append("reports: " + ", ".join(outcome.reports))
+    if outcome.script:
+        out.append(f"script: {outcome.script} (run it with: python {outcome.script})")
+    if outcome.pinned:
+        pinned = outcome.pinned
+        out.append(f"pinned as {pinned['name']}: golden case {pinned['case_id']} in "
+                   f"{pinned['root']} ({pinned['bytes'] / 2**20:.1f} MB); suites/golden "
+                   f"replays it")
+        if pinned.get("onnx_error"):
+            out.append(f"  (stored without its ONNX: {pinned['onnx_error']})")
+    return "\n".join(out)

@@ -1,0 +1,165 @@
+"""One row per leg: what a user acts on.
+
+A leg's row joins its results at every size the case ran at into one verdict:
+
+==============  ==================================================================
+verdict         meaning
+==============  ==================================================================
+agrees          within tolerance at every size (a known issue that did not bite too)
+differs         numbers (or shapes) differ beyond tolerance
+unsupported     a stage or runtime has no counterpart for an op or layer of the model
+error           a stage or runtime raised for another reason
+not run         an earlier stage of its path failed
+==============  ==================================================================
+
+with the id of the known upstream bug it is, where it is one (harness/known_issues.toml),
+and names where the leg diverged (the first diverging layer or node and the stage that
+introduced it, or the op without a counterpart), the task-level agreement, and the known
+pitfalls that bit (``harness.check.pitfalls``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.check.pitfalls import baked_dimension, training_mode
+from harness.check.task import TaskTally
+from harness.taxonomy import unsupported_op
+
+DISPLAY = {"pass": "agrees", "xpass": "agrees", "fail": "differs", "skip": "not run",
+           "error": "error"}
+# Which result of a leg's sizes speaks for it: the worst.
+SEVERITY = {"error": 5, "fail": 4, "xfail": 3, "skip": 2, "xpass": 1, "pass": 0}
+
+
+@dataclass
+class LegRow:
+    leg: str
+    path: str
+    stage: str
+    runner: str
+    verdict: str
+    results: list[str]  # the suite's verdict at each size
+    category: str | None = None
+    max_abs: float | None = None
+    max_rel: float | None = None
+    where: str | None = None
+    blame: str | None = None
+    known_issue: dict[str, str] | None = None
+    pitfalls: list[str] = field(default_factory=list)
+    task: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+    note: str = ""
+    tolerance: str | None = None
+
+    @property
+    def agrees(self) -> bool:
+        return self.verdict == "agrees"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"leg": self.leg, "path": self.path, "stage": self.stage, "runner": self.runner,
+                "verdict": self.verdict, "results": self.results, "category": self.category,
+                "max_abs": self.max_abs, "max_rel": self.max_rel, "where": self.where,
+                "blame": self.blame, "known_issue": self.known_issue,
+                "pitfalls": self.pitfalls, "task": self.task, "message": self.message,
+                "note": self.note, "tolerance": self.tolerance}
+
+
+# A converter that says it has not implemented something (an op, an attribute value) has
+# no counterpart for it, as an unknown op is.
+NOT_IMPLEMENTED = re.compile(r"(NotImplementedError|not implemented|Unsupported ops|"
+                             r"not supported|no handler)", re.IGNORECASE)
+
+
+def unsupported(leg) -> bool:
+    return leg.category == "unsupported_op" or bool(unsupported_op(leg.message)) or bool(
+        NOT_IMPLEMENTED.search(leg.message.split("Traceback", 1)[0]))
+
+
+def _what_is_missing(leg) -> str:
+    op = unsupported_op(leg.message)
+    if op:
+        return f"op {op}"
+    head = leg.message.split("Traceback", 1)[0].strip().splitlines()
+    text = head[0] if head else "a layer or op of the model"
+    return text.split(": ", 1)[-1][:120]
+
+
+MISMATCHES = ("numeric_mismatch", "shape_mismatch", "dtype_mismatch", "nonfinite_mismatch")
+
+
+def _verdict(leg) -> str:
+    """The row's verdict; a known issue keeps what went wrong (its id goes beside it)."""
+    if leg.verdict in ("error", "xfail") and unsupported(leg):
+        return "unsupported"
+    if leg.verdict == "xfail":
+        return "differs" if leg.category in MISMATCHES else "error"
+    return DISPLAY.get(leg.verdict, leg.verdict)
+
+
+def _worst(legs):
+    return max(legs, key=lambda leg: SEVERITY.get(leg.verdict, 0))
+
+
+def _where(leg) -> str | None:
+    diagnosis = leg.diagnosis or {}
+    first = diagnosis.get("first_divergence")
+    if first:
+        stage = diagnosis.get("stage") or leg.blame or leg.stage
+        return f"{first['layer']} ({first['kind']}), stage {stage}"
+    if leg.verdict in ("error", "xfail") and unsupported(leg):
+        return f"{_what_is_missing(leg)} ({leg.blame or leg.stage})"
+    if leg.verdict in ("fail", "error", "xfail") and leg.blame:
+        return f"stage {leg.blame}"
+    return None
+
+
+def _first_lines(text: str, count: int = 2) -> str:
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return "\n".join(lines[:count])
+
+
+def summarise(runs, harness) -> list[Any]:
+    """``runs``: [(CaseResult, the harness that ran it)], the first size first."""
+    first_case = runs[0][0]
+    by_size = [{leg.leg: leg for leg in case.legs} for case, _ in runs]
+    rows = []
+    for leg in first_case.legs:
+        results = [size[leg.leg] for size in by_size if leg.leg in size]
+        worst = _worst(results)
+        verdict = _verdict(worst)
+        metrics = [r.metrics or {} for r in results]
+        max_abs = [m["max_abs"] for m in metrics if isinstance(m.get("max_abs"), float)]
+        max_rel = [m["max_rel"] for m in metrics if isinstance(m.get("max_rel"), float)]
+        task = TaskTally()
+        for _, ran in runs:
+            outputs = ran.outputs.get(leg.leg)
+            if outputs is None and leg.leg == ran.start_name:
+                outputs = ran.native
+            if outputs is not None and ran.reference is not None:
+                task.add(outputs, ran.reference, ran.inputs)
+        row = LegRow(
+            leg=leg.leg, path=leg.path, stage=leg.stage, runner=leg.runner, verdict=verdict,
+            results=[r.verdict for r in results], category=worst.category,
+            max_abs=max(max_abs) if max_abs else None,
+            max_rel=max(max_rel) if max_rel else None,
+            where=_where(worst), blame=worst.blame, known_issue=worst.known_issue,
+            task=task.to_json(),
+            message="" if verdict == "agrees" else _first_lines(worst.message, 4),
+            note=worst.note, tolerance=worst.tolerance.rule if worst.tolerance else None)
+        if leg.diagnosis and leg.diagnosis.get("summary"):
+            row.note = "; ".join(filter(None, [row.note, leg.diagnosis["summary"]]))
+        found = training_mode(harness, first_case.spec, leg.leg)
+        if found:
+            row.pitfalls.append(found)
+        if len(results) > 1:
+            found = baked_dimension(runs, leg.leg, results)
+            if found:
+                row.pitfalls.append(found)
+        if verdict == "unsupported":
+            row.pitfalls.append(f"no counterpart in stage {worst.blame or worst.stage}: "
+                                f"{_what_is_missing(worst)}; the other legs still ran")
+        rows.append(row)
+    return rows
