@@ -365,7 +365,7 @@ class Diagnoser:
             return diagnosis
         diagnosis["stage"] = self._introduced_by(path, leg_name, artifacts, first["layer"])
         diagnosis["isolated"] = self.isolate(path, leg_name, first["layer"])
-        diagnosis["summary"] = _summary(leg_name, diagnosis)
+        diagnosis["summary"] = summary(leg_name, diagnosis)
         return diagnosis
 
     def _introduced_by(self, path, leg_name: str, artifacts, layer: str) -> str | None:
@@ -427,20 +427,33 @@ def single_layer_model(layer, inputs: list[np.ndarray]):
                        name="parity_isolated")
 
 
-def _summary(leg: str, diagnosis: dict[str, Any]) -> str:
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def summary(leg: str, diagnosis: dict[str, Any], *, unit: str = "layer",
+            position: int | None = None, reference: str = "", alone: str = "",
+            wrong: str | None = None) -> str:
+    """One line for a diagnosis, in each source's words: where the leg first diverges (its
+    ``unit``, "layer" or "node", at ``position`` of all), by how much, which stage brought
+    it in, and what the unit re-run alone says."""
     first = diagnosis["first_divergence"]
-    index = next(i for i, row in enumerate(diagnosis["growth"]) if row is first)
-    text = (f"{leg} first diverges at layer {index + 1}/{diagnosis['layers']} "
-            f"{first['layer']} ({first['kind']}): max_abs {first['max_abs']:.3g}; "
-            f"introduced by stage {diagnosis['stage'] or '(undetermined)'}")
+    wrong = wrong or f"this {unit}'s conversion is wrong"
+    if position is None:
+        position = next(i for i, row in enumerate(diagnosis["growth"]) if row is first) + 1
+    detail = (f"max_abs {_number(first['max_abs'])}" if first.get("max_abs") is not None
+              else first.get("category") or "diverges")
+    text = (f"{leg} first diverges{reference} at {unit} {position}/{diagnosis['layers']} "
+            f"{first['layer']} ({first['kind']}): {detail}; introduced by stage "
+            f"{diagnosis.get('stage') or '(undetermined)'}")
     isolated = diagnosis.get("isolated", {})
     if "error" in isolated:
-        return text + f"; the layer alone could not be re-run ({isolated['error']})"
+        return text + f"; the {unit} alone could not be re-run ({isolated['error']})"
     if isolated.get("passed"):
-        return text + (f"; alone, the layer matches (max_abs {isolated['max_abs']:.3g}): "
-                       "the error is accumulated from upstream")
-    return text + (f"; alone, the layer diverges too (max_abs {isolated['max_abs']:.3g}): "
-                   "this layer's conversion is wrong")
+        return text + (f"; alone{alone}, the {unit} matches (max_abs "
+                       f"{_number(isolated['max_abs'])}): the error is accumulated from upstream")
+    return text + (f"; alone{alone}, the {unit} diverges too (max_abs "
+                   f"{_number(isolated['max_abs'])}): {wrong}")
 
 
 def diagnosable(model) -> bool:

@@ -182,7 +182,7 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
         arrays.update({f"expected_{i}": y for i, y in enumerate(reference)})
         body = _onnx_script(target.stage, recipe, harness.device)
     arrays.update({f"input_{i}": x for i, x in enumerate(inputs)})
-    payload = _npz(arrays)
+    payload = npz_bytes(arrays)
     if len(payload) > max_bytes:
         where = (f"attach the case's files from the golden store instead ({golden_folder}: "
                  f"model.keras, model.onnx, inputs.npz, expected.npz)"
@@ -254,7 +254,7 @@ def _plugin_roots(modules: Sequence[str]) -> dict[str, str]:
     return roots
 
 
-def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
@@ -386,7 +386,8 @@ def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
     return "\n".join(textwrap.wrap(text, 92, break_long_words=False, break_on_hyphens=False))
 
 
-_COMPARE = '''
+# The comparator every standalone script carries (the ONNX source's scripts too).
+COMPARE_CODE = '''
 def compare(actual, expected):
     """parity's comparator, reduced: shape, dtype, NaN/Inf positions, then values."""
     actual, expected = np.asarray(actual), np.asarray(expected)
@@ -714,7 +715,7 @@ def _assemble(header: _Header, body: dict[str, Any], payload: bytes, n_inputs: i
         *body["device"],
         *body["constants"],
         *(f"\n\n{code}" for code in body["defined"]),
-        "\n" + _COMPARE.rstrip(),
+        "\n" + COMPARE_CODE.rstrip(),
         "\n" + body["main"].rstrip(),
         "",
         "",

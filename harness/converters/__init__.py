@@ -13,11 +13,11 @@ A path is a chain of converters written ``source>stage>stage``, e.g.
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from harness.plugins import PluginRegistry
 
 ENTRY_POINT_GROUP = "parity.converters"
 DEFAULT_OPSET = 17
@@ -84,51 +84,25 @@ class Converter(Protocol):
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact: ...
 
 
-def _load(reference: str) -> Converter:
-    module_name, _, attr = reference.partition(":")
-    converter = getattr(importlib.import_module(module_name), attr)
-    return converter() if isinstance(converter, type) else converter
-
-
-def _entry_points() -> dict[str, Any]:
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
-
-
-_CACHE: dict[str, Converter] = {}
-_EXTRA: dict[str, Converter] = {}
+_REGISTRY: PluginRegistry[Converter] = PluginRegistry(
+    "converter", ENTRY_POINT_GROUP, BUILTIN, lambda c: isinstance(c, Converter), PathError)
 
 
 def register(converter: Converter) -> Converter:
     """Registers a converter object in this process (tests, notebooks); wins over built-ins."""
-    if not isinstance(converter, Converter):
-        raise TypeError(f"{converter!r} lacks the Converter attributes (name, source, target, ...)")
-    _EXTRA[converter.name] = converter
-    return converter
+    return _REGISTRY.register(converter)
 
 
 def unregister(name: str) -> None:
-    _EXTRA.pop(name, None)
+    _REGISTRY.unregister(name)
 
 
 def available() -> list[str]:
-    return sorted({*BUILTIN, *_entry_points(), *_EXTRA})
+    return _REGISTRY.available()
 
 
 def get(name: str) -> Converter:
-    if name in _EXTRA:
-        return _EXTRA[name]
-    if name not in _CACHE:
-        if name in BUILTIN:
-            _CACHE[name] = _load(BUILTIN[name])
-        else:
-            entry = _entry_points().get(name)
-            if entry is None:
-                raise PathError(
-                    f"unknown converter {name!r}; available: {', '.join(available())}"
-                )
-            loaded = entry.load()
-            _CACHE[name] = loaded() if isinstance(loaded, type) else loaded
-    return _CACHE[name]
+    return _REGISTRY.get(name)
 
 
 @dataclass(frozen=True)

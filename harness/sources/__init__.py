@@ -19,14 +19,13 @@ A path names its source first: ``keras>tf2onnx>onnx2torch``, ``onnx>onnx2torch``
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 from harness.converters import Artifact
+from harness.plugins import PluginRegistry
 
 ENTRY_POINT_GROUP = "parity.sources"
 
@@ -88,51 +87,26 @@ class Source(Protocol):
     #   alone says too little (a MATLAB case adds its file format).
 
 
-def _load(reference: str) -> Source:
-    module_name, _, attr = reference.partition(":")
-    loaded = getattr(importlib.import_module(module_name), attr)
-    return loaded() if isinstance(loaded, type) else loaded
-
-
-def _entry_points() -> dict[str, Any]:
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
-
-
-_CACHE: dict[str, Source] = {}
-_EXTRA: dict[str, Source] = {}
+_REGISTRY: PluginRegistry[Source] = PluginRegistry(
+    "source", ENTRY_POINT_GROUP, BUILTIN, lambda s: isinstance(s, Source), UnknownSource)
 
 
 def register(source: Source) -> Source:
     """Registers a source object in this process (tests, notebooks); wins over built-ins."""
-    if not isinstance(source, Source):
-        raise TypeError(f"{source!r} lacks the Source attributes (name, format, read, ...)")
-    _EXTRA[source.name] = source
-    return source
+    return _REGISTRY.register(source)
 
 
 def unregister(name: str) -> None:
-    _EXTRA.pop(name, None)
+    _REGISTRY.unregister(name)
 
 
 def available() -> list[str]:
-    return sorted({*BUILTIN, *_entry_points(), *_EXTRA})
+    return _REGISTRY.available()
 
 
 def get(name: str) -> Source:
-    if name in _EXTRA:
-        return _EXTRA[name]
-    if name not in _CACHE:
-        if name in BUILTIN:
-            _CACHE[name] = _load(BUILTIN[name])
-        else:
-            entry = _entry_points().get(name)
-            if entry is None:
-                raise UnknownSource(
-                    f"unknown source {name!r}; available: {', '.join(available())}")
-            loaded = entry.load()
-            _CACHE[name] = loaded() if isinstance(loaded, type) else loaded
-    return _CACHE[name]
+    return _REGISTRY.get(name)
 
 
 def is_source(name: str) -> bool:
-    return name in _EXTRA or name in BUILTIN or name in _entry_points()
+    return _REGISTRY.known(name)

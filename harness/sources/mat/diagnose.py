@@ -17,6 +17,7 @@ import numpy as np
 
 from harness.compare import compare
 from harness.converters import Artifact
+from harness.diagnostics import summary
 from harness.sources.mat.case import INPUT_NAME, MatCase, MatSpecError
 from harness.sources.mat.layer import to_matlab, to_torch
 
@@ -132,18 +133,5 @@ class MatDiagnoser:
 
 
 def _summary(leg: str, diagnosis: dict[str, Any]) -> str:
-    first = diagnosis["first_divergence"]
-    index = next(i for i, row in enumerate(diagnosis["growth"]) if row is first)
-    max_abs = first.get("max_abs")
-    text = (f"{leg} first diverges from MATLAB's semantics at layer {index + 1}/"
-            f"{diagnosis['layers']} {first['layer']} ({first['kind']}): "
-            + (f"max_abs {max_abs:.3g}" if max_abs is not None else first["category"])
-            + f"; introduced by stage {diagnosis['stage']}")
-    isolated = diagnosis.get("isolated", {})
-    if "error" in isolated:
-        return text + f"; the layer alone could not be re-run ({isolated['error']})"
-    if isolated.get("passed"):
-        return text + (f"; alone, on the reference's input, the layer matches (max_abs "
-                       f"{isolated['max_abs']:.3g}): the error is accumulated from upstream")
-    return text + (f"; alone, on the reference's input, the layer diverges too (max_abs "
-                   f"{isolated['max_abs']:.3g}): this layer is imported wrongly")
+    return summary(leg, diagnosis, reference=" from MATLAB's semantics",
+                   alone=", on the reference's input,", wrong="this layer is imported wrongly")

@@ -24,7 +24,7 @@ import numpy as np
 
 from harness.compare import Tolerance, compare
 from harness.converters import Artifact, get
-from harness.diagnostics import with_outputs
+from harness.diagnostics import summary, with_outputs
 
 
 def diagnosable(model) -> bool:
@@ -290,24 +290,9 @@ class NodeDiagnoser:
         return model, feed
 
 
-def _number(value) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
-
-
 def _summary(leg: str, diagnosis: dict[str, Any]) -> str:
     first = diagnosis["first_divergence"]
     index = next(i for i, row in enumerate(diagnosis["growth"]) if row is first)
+    # A node with several outputs has a row per output ("node:1"): count nodes.
     position = len({row["layer"].split(":")[0] for row in diagnosis["growth"][: index + 1]})
-    detail = (f"max_abs {_number(first['max_abs'])}" if first.get("max_abs") is not None
-              else first.get("category") or "diverges")
-    text = (f"{leg} first diverges at node {position}/{diagnosis['layers']} "
-            f"{first['layer']} ({first['kind']}): {detail}; introduced by stage "
-            f"{diagnosis.get('stage') or '(undetermined)'}")
-    isolated = diagnosis.get("isolated", {})
-    if "error" in isolated:
-        return text + f"; the node alone could not be re-run ({isolated['error']})"
-    if isolated.get("passed"):
-        return text + (f"; alone, the node matches (max_abs {_number(isolated['max_abs'])}): "
-                       "the error is accumulated from upstream")
-    return text + (f"; alone, the node diverges too (max_abs {_number(isolated['max_abs'])}): "
-                   "this node's conversion is wrong")
+    return summary(leg, diagnosis, unit="node", position=position)

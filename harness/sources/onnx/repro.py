@@ -23,7 +23,6 @@ parity applied and exits 1 when the failure reproduces, 0 when it does not.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import platform
 import textwrap
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from harness.compare import Tolerance
+from harness.repro_script import COMPARE_CODE, npz_bytes
 
 SOURCE = "onnx"
 ORT_OPTIMIZED = "ort-optimized"
@@ -111,7 +111,7 @@ def write_script(harness, case, *, leg_name: str | None = None,
     arrays = {"onnx_model": np.frombuffer(parent.model.SerializeToString(), np.uint8)}
     arrays.update({f"input_{i}": x for i, x in enumerate(reading.inputs)})
     arrays.update({f"expected_{i}": y for i, y in enumerate(reading.reference)})
-    payload = _npz(arrays)
+    payload = npz_bytes(arrays)
     if len(payload) > max_bytes:
         where = (f"attach the case's files from the golden store instead ({golden_folder}: "
                  f"model.onnx and test_data_set_0/, in onnx's backend-test layout)"
@@ -144,12 +144,6 @@ def _tolerance(harness, spec, target: OnnxTarget) -> Tolerance:
     if target.leg is not None and target.leg.tolerance is not None:
         return target.leg.tolerance
     return harness.policy.for_spec(spec, target.leg_name, harness.device)
-
-
-def _npz(arrays: dict[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
 
 
 _SOURCE_WHAT = ("Runs the embedded ONNX model with onnxruntime, every graph optimisation off, "
@@ -211,54 +205,7 @@ def _header(spec, target: OnnxTarget, tolerance: Tolerance, device: str,
     return "\n".join(lines).replace('"""', r'\"\"\"')
 
 
-_COMPARE = '''
-def compare(actual, expected):
-    """parity's comparator, reduced: shape, dtype, NaN/Inf positions, then values."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    if actual.shape != expected.shape:
-        return "shape_mismatch", f"shape {actual.shape} != {expected.shape} (expected)"
-    if actual.dtype != expected.dtype:
-        return "dtype_mismatch", f"dtype {actual.dtype} != {expected.dtype} (expected)"
-    if expected.size == 0:
-        return None, "empty output"
-    a, e = actual.astype(np.float64), expected.astype(np.float64)
-    nonfinite = ((np.isnan(a) != np.isnan(e)) | (np.isinf(a) != np.isinf(e))
-                 | (np.isinf(a) & np.isinf(e) & (np.sign(a) != np.sign(e))))
-    if nonfinite.any():
-        i = tuple(int(k) for k in np.argwhere(nonfinite)[0])
-        return "nonfinite_mismatch", (f"NaN/Inf positions differ at {int(nonfinite.sum())} "
-                                      f"elements, first at {i}: {a[i]!r} vs {e[i]!r} (expected)")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        err = np.where(np.isfinite(e), np.abs(a - e), 0.0)
-        rel = np.where(np.isfinite(e) & (e != 0), err / np.abs(e), 0.0)
-    bad = int((err > ATOL + RTOL * np.abs(e)).sum())
-    i = tuple(int(k) for k in np.unravel_index(np.argmax(err), err.shape))
-    j = tuple(int(k) for k in np.unravel_index(np.argmax(rel), rel.shape))
-    return ("numeric_mismatch" if bad else None), (
-        f"max_abs={err[i]:.6g} at {i} (got {a[i]:.6g}, expected {e[i]:.6g}), "
-        f"max_rel={rel[j]:.6g} at {j}; {bad} / {err.size} elements beyond "
-        f"atol={ATOL:g} + rtol={RTOL:g} * |expected|")
-
-
-def check(actual, expected):
-    if len(actual) != len(expected):
-        return report("shape_mismatch", f"{len(actual)} outputs, expected {len(expected)}")
-    results = [compare(a, e) for a, e in zip(actual, expected)]
-    for number, (category, text) in enumerate(results):
-        print(f"output {number}: {category or 'ok'}: {text}")
-    failed = [(number, category, text) for number, (category, text) in enumerate(results)
-              if category]
-    if failed:
-        number, category, text = failed[0]
-        return report(category, f"output {number}: {text}")
-    print("does not reproduce: every output is within the tolerance")
-    return 0
-
-
-def report(category, message):
-    print(f"REPRODUCED: {category}: {message}")
-    return 1
-
+_COMPARE = COMPARE_CODE + '''
 
 def show(title, actual, expected):
     """One reading against the expected outputs, printed: a check, not the verdict."""
