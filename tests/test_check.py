@@ -17,7 +17,7 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnx2torch")
 
 from harness import golden  # noqa: E402
-from harness.check.cli import main  # noqa: E402
+from harness.cli import main  # noqa: E402
 from harness.sources import file as files  # noqa: E402
 
 PLUGIN = "tests.test_check_plugin"

@@ -21,7 +21,7 @@ pytest.importorskip("onnx2torch")
 import keras  # noqa: E402
 
 from harness import golden  # noqa: E402
-from harness.check.cli import main  # noqa: E402
+from harness.cli import main  # noqa: E402
 from harness.sources import file as files  # noqa: E402
 
 PLUGIN = "tests.test_check_plugin"

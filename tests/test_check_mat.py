@@ -17,7 +17,7 @@ pytest.importorskip("scipy")
 pytest.importorskip("h5py")
 
 from harness import golden  # noqa: E402
-from harness.check.cli import main  # noqa: E402
+from harness.cli import main  # noqa: E402
 from harness.sources.mat.case import MatCase, network_spec  # noqa: E402
 
 PLUGIN = "tests.test_check_plugin"

@@ -1,7 +1,6 @@
 """``parity check MODEL``: the command line.
 
-Wired into ``parity`` by ``harness.cli.build_parser`` with ``add_check_command(commands)``;
-also runs alone as ``python -m harness.check.cli MODEL ...``.
+Wired into ``parity`` by ``harness.cli.build_parser`` with ``add_check_command(commands)``.
 
 Exit status: 0 when every leg agrees, 1 when one does not, 2 when the model cannot be
 checked (a damaged or unsupported file, a bad option), with one line naming the file and
@@ -126,14 +125,3 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(text(outcome))
     return outcome.exit_code
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="parity")
-    add_check_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -95,15 +95,3 @@ def run_inspect(args: argparse.Namespace) -> int:
         print(f"parity mat inspect: error: {error}", file=sys.stderr)
         return 2
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (`python -m harness.mat.cli ...`) until `parity` wires these in."""
-    parser = argparse.ArgumentParser(prog="parity")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

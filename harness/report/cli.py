@@ -159,15 +159,3 @@ def _changes(results: Results, previous: Results, factor: float) -> str:
     stopped = len(trend.stopped)
     return (f"{new} new failure(s), {len(trend.fixed)} fixed, {stopped} known issue(s) "
             "stopped reproducing")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry (`python -m harness.report.cli report ...`) until `parity` wires it."""
-    parser = argparse.ArgumentParser(prog="parity")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 import harness.mat as hm
+from harness.cli import main as _cli
 from harness.mat import layout
 from harness.mat.builder import module_name
-from harness.mat.cli import main as _cli
 from harness.mat.reader import read_mat
 from harness.mat.save import TORCHSCRIPT, load_saved, save_module
 from harness.mat.writer import V7, V73, StructArray, cell, save_mat
