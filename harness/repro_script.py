@@ -66,9 +66,9 @@ DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
 # parity's converter protocol (PLUGIN_SOURCES -> PLUGIN_TARGETS), or not at all.
 TEMPLATES = {("keras", "onnx"): "Keras -> ONNX", ("onnx", "torch"): "ONNX -> PyTorch"}
 # What a script for a plugin stage can feed it and run its result with.
-PLUGIN_SOURCES = ("keras", "onnx")
+PLUGIN_SOURCES = ("keras", "onnx", "mat")
 PLUGIN_TARGETS = {"onnx": "onnxruntime", "torch": "torch"}
-FORMAT_NAMES = {"keras": "Keras", "onnx": "ONNX", "torch": "PyTorch"}
+FORMAT_NAMES = {"keras": "Keras", "onnx": "ONNX", "torch": "PyTorch", "mat": "MATLAB .mat"}
 
 # Objects parity registers with Keras' loader, as the code a script defines them with.
 CUSTOM_OBJECTS = {
@@ -151,13 +151,19 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     opset = harness.options.opset
     if imports is not None:
         packages = ("parity", "numpy", *(("keras",) if converter.source == "keras" else ()),
-                    *converter.packages, "onnx", PLUGIN_TARGETS[converter.target])
+                    *converter.packages,
+                    *(("onnx",) if "onnx" in (converter.source, converter.target) else ()),
+                    PLUGIN_TARGETS[converter.target])
         header = _Header(spec, target, tolerance, harness, versions(dict.fromkeys(packages)),
                          _plugin_what(target.stage, converter, imports, opset),
                          f"{FORMAT_NAMES[converter.source]} -> {FORMAT_NAMES[converter.target]}"
                          f", a plugin stage")
         if converter.source == "keras":
             arrays, config, custom = _keras_payload(parent, inputs, reference)
+        elif converter.source == "mat":  # the file as the source wrote it
+            config, custom = None, set()
+            arrays = {"mat_file": np.frombuffer(Path(parent.model).read_bytes(), np.uint8),
+                      **{f"expected_{i}": y for i, y in enumerate(reference)}}
         else:
             config, custom = None, set()
             arrays = {"onnx_model": np.frombuffer(parent.model.SerializeToString(), np.uint8),
@@ -223,7 +229,9 @@ def _plugin_imports(stage: str, converter, plugins: Sequence[str]) -> list[str]:
             f"scripts feed a stage a {' or '.join(PLUGIN_SOURCES)} model and run an "
             f"{' or '.join(PLUGIN_TARGETS)} one")
     if BUILTIN.get(stage, "").partition(":")[0] == module:
-        return []  # parity's own converter, found by name in any process
+        # parity's own converter, found by name in any process; the run's plugin modules
+        # come along where they register what it reads (the .mat importer's layer handlers)
+        return list(plugins) if converter.source == "mat" else []
     entry = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
     if stage in entry and entry[stage].module == module:
         return []  # an installed package's entry point: found by name in any process
@@ -366,10 +374,16 @@ def _wrap(text: str) -> list[str]:
 
 
 def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
-    source = ("Rebuilds the Keras model from its JSON config and the embedded weights"
-              if converter.source == "keras" else "Loads the embedded ONNX model")
-    found = (f"imports {', '.join(imports)} (the --parity-plugins of the run), which registers "
-             f"stage {stage}" if imports else f"finds stage {stage} by name, as parity does")
+    source = {"keras": "Rebuilds the Keras model from its JSON config and the embedded weights",
+              "onnx": "Loads the embedded ONNX model",
+              "mat": "Writes the embedded .mat file, as the source wrote it, to a temporary "
+                     "folder"}[converter.source]
+    found = (f"imports {', '.join(imports)} (the --parity-plugins of the run, which register "
+             f"stage {stage} or what it reads)" if imports
+             else f"finds stage {stage} by name, as parity does")
+    reference = ("MATLAB's semantics for the embedded inputs, as parity's NumPy reference "
+                 "computes them" if converter.source == "mat"
+                 else "Keras' outputs for the embedded inputs")
     runtime = "onnxruntime" if converter.target == "onnx" else "PyTorch"
     check = (", and shows onnxruntime on the ONNX model it starts from as a check"
              if converter.source == "onnx" else "")
@@ -377,8 +391,7 @@ def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
         f"{source}, {found}, and converts it through parity's converter protocol as the "
         f"harness does: harness.converters.get({stage!r}).convert(Artifact(...), "
         f"ConvertOptions(opset={opset})). Runs the result with {runtime} as parity's runner "
-        f"does and compares it with the embedded reference outputs (Keras' outputs for the "
-        f"embedded inputs){check}. Unlike the scripts of built-in stages, this one imports "
+        f"does and compares it with the embedded reference outputs ({reference}){check}. Unlike the scripts of built-in stages, this one imports "
         f"parity: the stage exists only as a parity converter, so it is called as parity calls "
         f"it, after parity's framework import order (harness.frameworks.prepare_imports()); "
         f"the loading, running and comparing are the script's own code. Exits 2 when the "
@@ -568,6 +581,12 @@ _PLUGIN_LOAD_SOURCE = {
     except Exception as exc:
         print(f"onnxruntime cannot run the ONNX model either: {{type(exc).__name__}}: {{exc}}")
     source = Artifact("onnx", model, INPUT_NAMES)''',
+    "mat": '''\
+    folder = tempfile.mkdtemp(prefix="parity-mat-")
+    path = os.path.join(folder, "model.mat")
+    with open(path, "wb") as fh:
+        fh.write(data["mat_file"].tobytes())
+    source = Artifact("mat", pathlib.Path(path), INPUT_NAMES)''',
 }
 
 # As parity's runners (harness/runners.py) run the stage's result.
@@ -627,6 +646,7 @@ def _custom_code(custom: set[str]) -> tuple[list[str], list[str]]:
 _TF_QUIET = ['os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quieter TensorFlow', ""]
 _KERAS_DATA = "# -- the case's data: the Keras model's config, its weights and the inputs --"
 _ONNX_DATA = "# -- the case's data: the ONNX model, the inputs and the expected outputs --"
+_MAT_DATA = "# -- the case's data: the .mat file, the inputs and the expected outputs --"
 
 
 def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[str],
@@ -655,11 +675,14 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
                    config: dict | None, custom: set[str], opset: int, n_weights: int,
                    device: str) -> dict[str, Any]:
     keras_source = converter.source == "keras"
+    onnx_source = converter.source == "onnx"
+    mat_source = converter.source == "mat"
     torch_target = converter.target == "torch"
     imports = ["from harness.frameworks import prepare_imports", "",
                "prepare_imports()  # as parity: torch and torchvision before TensorFlow", "",
                *(["import keras"] if keras_source else []), "import numpy as np",
-               *([] if keras_source else ["import onnx"]), "import onnxruntime as ort",
+               *(["import onnx"] if onnx_source else []),
+               *(["import onnxruntime as ort"] if not mat_source or not torch_target else []),
                *(["import torch"] if torch_target else []), "",
                "# The one piece of parity a plugin stage needs: its converter protocol.",
                "from harness.converters import Artifact, ConvertOptions, get"]
@@ -667,7 +690,7 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
         device_lines = [f"DEVICE = {device!r}"]
     else:
         device_lines = [f"PROVIDERS = {_providers(device)!r}"]
-    if not keras_source:
+    if onnx_source:
         device_lines.append("CHECK_PROVIDERS = ['CPUExecutionProvider']  # onnxruntime: a check")
     defined, notes = _custom_code(custom)
     roots = _plugin_roots(plugins)
@@ -686,11 +709,12 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
         data = f"MODEL_CONFIG = {pprint.pformat(config, width=96, sort_dicts=False)}\n"
     return {"stage": stage,
             "std": ["base64", "importlib", "io", *(["json"] if keras_source else []), "os",
-                    "sys"],
+                    *(["pathlib"] if mat_source else []), "sys",
+                    *(["tempfile"] if mat_source else [])],
             "env": [], "imports": imports, "device": device_lines, "constants": constants,
             "defined": defined, "main": main,
             "data_title": (_KERAS_DATA.replace("the inputs", "the inputs, the expected outputs")
-                           if keras_source else _ONNX_DATA),
+                           if keras_source else _MAT_DATA if mat_source else _ONNX_DATA),
             "data": data}
 
 

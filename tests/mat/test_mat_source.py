@@ -196,3 +196,54 @@ def test_a_golden_mat_case_replays_without_tensorflow(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["1", "[]"], done.stdout
+
+
+def _run_script(text: str, tmp_path, name: str):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / name
+    script.write_text(text)
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": repo}
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=tmp_path)
+
+
+def test_a_script_reproduces_a_wrong_import_in_a_fresh_process(tmp_path, monkeypatch):
+    """The importer exists only as parity code, so the script calls it as a plugin stage's
+    script does; the run's plugin module (a wrong layer handler) comes along."""
+    import sys
+
+    from harness.repro_script import write_script
+
+    plugin = tmp_path / "plugins" / "relu_as_sigmoid.py"
+    plugin.parent.mkdir()
+    plugin.write_text("from torch import nn\nimport harness.mat as hm\n\n"
+                      "hm.register_layer_handler('relu', lambda layer: nn.Sigmoid())\n")
+    monkeypatch.syspath_prepend(str(plugin.parent))
+    import relu_as_sigmoid  # noqa: F401  (registers the wrong handler, as --parity-plugins)
+
+    try:
+        harness = Harness(known_issues=[])
+        case = harness.run(CHAIN)
+        assert case.failures
+        text = write_script(harness, case, plugins=["relu_as_sigmoid"])
+    finally:
+        hm.unregister_layer_handler("relu")
+        sys.modules.pop("relu_as_sigmoid", None)
+    assert "import onnx\n" not in text and "import tensorflow" not in text
+    assert "relu_as_sigmoid" in text and "model.mat" in text
+    done = _run_script(text, tmp_path, "repro_mat.py")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "REPRODUCED: numeric_mismatch" in done.stdout
+
+    right = Harness(known_issues=[])
+    passing = right.run(CHAIN)
+    assert not passing.failures
+    done = _run_script(write_script(right, passing, leg_name="mat>mat2torch"), tmp_path,
+                       "repro_mat_ok.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "does not reproduce" in done.stdout
