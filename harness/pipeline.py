@@ -125,11 +125,15 @@ class Harness:
         known_issues: list[known_issues_mod.KnownIssue] | None = None,
         threads: int = 0,
         on_leg=None,
+        on_paths=None,
         diagnose: bool = True,
     ):
         # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
         # and run ("run") of a leg and once it is judged ("done", with its LegResult).
         self.on_leg = on_leg
+        # on_paths(case, artifacts, inputs, reference, alternate): called once a case (run
+        # or replayed) goes down its paths; ``artifacts`` fills in leg by leg, keyed by leg.
+        self.on_paths = on_paths
         # Paths may start from several sources; a case goes down those of its own source,
         # or its source's default paths when none of them starts there.
         self.paths = paths if isinstance(paths, list) else parse_paths(paths)
@@ -224,6 +228,8 @@ class Harness:
     def _run_paths(self, case: ResolvedCase, artifacts, inputs, reference, timing,
                    alternate=None) -> CaseResult:
         # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
+        if self.on_paths:
+            self.on_paths(case, artifacts, inputs, reference, alternate)
         results: dict[str, LegResult] = {}
         for path in case.paths:
             upstream: LegResult | None = None

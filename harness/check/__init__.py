@@ -161,7 +161,7 @@ def _harness_class():
         stage returned in training mode, and reports progress."""
 
         def __init__(self, paths, *, progress=None, **kwargs):
-            super().__init__(paths, on_leg=self._on_leg, **kwargs)
+            super().__init__(paths, on_leg=self._on_leg, on_paths=self._on_paths, **kwargs)
             self.progress = progress
             self.artifacts: dict[str, Any] = {}
             self.outputs: dict[str, list] = {}
@@ -188,12 +188,11 @@ def _harness_class():
             case = super().resolve(spec)
             return case._replace(source=_KeepingSource(case.source, self))
 
-        def _run_paths(self, case, artifacts, inputs, reference, timing, alternate=None):
+        def _on_paths(self, case, artifacts, inputs, reference, alternate) -> None:
             self.artifacts, self.inputs, self.reference = artifacts, inputs, reference
             self.start_name = case.start
             if self.reading is None:  # a replay: its second reading comes as ``alternate``
                 self.native = alternate
-            return super()._run_paths(case, artifacts, inputs, reference, timing, alternate)
 
         def _on_leg(self, leg: str, stage: str, step: str, result=None) -> None:
             if step == "convert":
