@@ -118,12 +118,12 @@ def _draw_grid_sample(pick: Picker):
     opset = pick(OPSET)
     modes = GRID_MODES[20 if opset >= 20 else 16]
     mode = pick("mode", among=modes)
-    # onnxruntime's GridSample-16 kernel has no double, its GridSample-20 one has; float16
-    # bicubic sampling, which torch computes in half precision on the CPU, is off by up to
-    # 2e-2 (beyond float16's tolerance, no converter's fault): float16 samples linearly
+    # onnxruntime's GridSample-16 kernel has no double, its GridSample-20 one has. No float16:
+    # each implementation samples at its own precision (onnx's evaluator in float16 throughout,
+    # torch's CPU kernel up to 204 ULP from onnxruntime's float32-and-round on linear modes,
+    # 2e-2 on cubic ones), beyond float16's tolerance and no converter's fault; judging them
+    # needs a yardstick of the source's own rounding (issue #16), not a wider rule.
     dtypes = ("float32", "float64") if opset >= 20 else ("float32",)
-    if mode != modes[2]:
-        dtypes = (*dtypes, "float16")
     dtype = opset_and_dtype(pick, "GridSample", dtypes)[1]
     attrs: dict[str, Any] = {OPSET: opset}
     if mode != modes[0] or written(pick):
