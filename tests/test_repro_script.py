@@ -215,7 +215,8 @@ def test_a_plugin_stage_whose_artifact_no_script_runs_is_refused():
         case = harness.run(LayerSpec("Dense", {"units": 2}, ((1, 3),), seed=1))
         with pytest.raises(ScriptError, match=r"stage 'keras-pass-through' .*keras -> keras.* "
                                               r"is not one a standalone script can call: "
-                                              r"scripts feed a stage a keras or onnx model and "
+                                              r"scripts feed a stage a keras or onnx or mat model "
+                                              r"and "
                                               r"run an onnx or torch one"):
             write_script(harness, case, leg_name="keras>keras-pass-through",
                          plugins=["some.plugin"])

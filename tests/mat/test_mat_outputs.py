@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import harness.mat as hm
+from harness.cli import main as _cli
 from harness.mat import layout
-from harness.mat.cli import main as _cli
 from harness.mat.writer import cell, save_mat
 from harness.sources.mat.case import MatCase, network_spec
 
