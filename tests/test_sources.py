@@ -174,3 +174,11 @@ def test_the_golden_store_writes_and_replays_a_case_through_its_source(toy, tmp_
     (case.folder / "nested" / "stray.bin").write_bytes(b"x")
     _, problems = golden.verify(root)
     assert [p.file for p in problems] == [f"cases/{spec.case_id}/nested/stray.bin"]
+
+
+def test_report_families_never_merge_sources_that_share_a_family_name():
+    from harness.results import family
+
+    assert family(LayerSpec("Softmax", {}, ((1, 2),))) == "activations"
+    assert family(LayerSpec("Relu", {"opset": 17}, ((1, 2),), source="onnx")) == \
+        "onnx-activations"

@@ -67,6 +67,13 @@ class OnnxSource:
                 reference, native, reading = evaluator, runtime, EVALUATOR_READING
         return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading)
 
+    def family(self, spec) -> str:
+        """The report's family of a case, ``onnx-<op family>``: ONNX's op families share
+        names with Keras' layer families (activations, pooling) but not their rows."""
+        from harness.registry import family_of
+
+        return f"onnx-{family_of(spec.kind, self.name) or 'model'}"
+
     def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
         try:
             from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
