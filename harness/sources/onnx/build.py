@@ -9,6 +9,7 @@ as Keras' weights are, so a model is a function of its spec alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -112,8 +113,11 @@ class GraphBuilder:
                                  "{'const': ...} or {'weight': shape}")
         return names
 
-    def model(self, outputs: list[str], opset: int, graph_name: str = "parity"):
-        """The ModelProto, its outputs typed by shape inference, checked in full."""
+    def model(self, outputs: list[str], opset: int, graph_name: str = "parity",
+              declared: list[tuple[str, list[int]]] | None = None):
+        """The ModelProto, its outputs typed by shape inference (or ``declared``, per output
+        a (dtype, shape), where inference leaves them untyped or shapeless), checked in
+        full."""
         import onnx
         from onnx import helper, shape_inference
 
@@ -131,8 +135,10 @@ class GraphBuilder:
             node.input[:] = [rename.get(n, n) for n in node.input]
             node.output[:] = [rename.get(n, n) for n in node.output]
             nodes.append(node)
-        graph = helper.make_graph(nodes, graph_name, self.inputs,
-                                  [helper.make_empty_tensor_value_info(n) for n in renamed],
+        graph_outputs = ([helper.make_tensor_value_info(n, tensor_type(t), list(shape))
+                          for n, (t, shape) in zip(renamed, declared)] if declared else
+                         [helper.make_empty_tensor_value_info(n) for n in renamed])
+        graph = helper.make_graph(nodes, graph_name, self.inputs, graph_outputs,
                                   initializer=self.initializers)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                                   producer_name="parity")
@@ -171,13 +177,22 @@ def node_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def single_node(op_type: str, attrs: dict[str, Any], shapes, dtype: str, domain: str = ""):
+# (attrs, input shapes, dtype) -> per node output a (dtype, shape): for the ops whose outputs
+# ONNX's shape inference leaves untyped (GroupNormalization) or shapeless (MaxUnpool with an
+# output_shape input).
+OutputTypes = Callable[[dict[str, Any], list[tuple[int, ...]], str], list[tuple[str, list[int]]]]
+
+
+def single_node(op_type: str, attrs: dict[str, Any], shapes, dtype: str, domain: str = "",
+                output_types: OutputTypes | None = None):
     """A model of one ``op_type`` node fed as ``attrs[OPERANDS]`` says."""
     builder = GraphBuilder(dtype)
     inputs = builder.feed(attrs.get(OPERANDS), shapes, attrs.get(INPUT_DTYPES))
     outputs = builder.add_node(op_type, inputs, attrs, outputs=int(attrs.get(OUTPUTS, 1)),
                                domain=domain)
-    return builder.model(outputs, int(attrs.get(OPSET, DEFAULT_OPSET)))
+    declared = None if output_types is None else output_types(
+        attrs, [tuple(s) for s in shapes], dtype)
+    return builder.model(outputs, int(attrs.get(OPSET, DEFAULT_OPSET)), declared=declared)
 
 
 def fill_weights(model, rng: np.random.Generator) -> None:

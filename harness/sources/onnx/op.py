@@ -22,6 +22,7 @@ from harness.sources.onnx.build import (
     HARNESS_KEYS,
     OPSET,
     VALUE_RANGE,
+    OutputTypes,
     single_node,
 )
 
@@ -117,14 +118,17 @@ DrawFn = Callable[[Picker], tuple[dict[str, Any], list[tuple[int, ...]], str]]
 
 def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence[Any]] | None = None,
             *, name: str | None = None, doc: str = "", domain: str = "",
-            tags: frozenset[str] = frozenset()) -> LayerKind:
+            tags: frozenset[str] = frozenset(),
+            output_types: OutputTypes | None = None) -> LayerKind:
     """Registers an ONNX kind: ``draw(pick)`` returns (attrs, input shapes, dtype), attrs
-    holding the opset and the node's attributes; the model is one ``op_type`` node."""
+    holding the opset and the node's attributes; the model is one ``op_type`` node, its
+    outputs typed by shape inference or by ``output_types``."""
     domains = {OPSET: opsets_for(op_type, domain), **(domains or {})}
     _check_domains(op_type, domains, domain)
 
     def build_model(attrs, shapes, dtype):
-        return single_node(op_type, attrs, shapes, dtype, domain=domain)
+        return single_node(op_type, attrs, shapes, dtype, domain=domain,
+                           output_types=output_types)
 
     OP_TYPES[name or op_type] = (op_type, domain)
     return register(LayerKind(

@@ -11,26 +11,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.registry import LayerKind, Picker, register
-from harness.sources import SourceError
+from harness.registry import Picker
 from harness.sources.onnx.build import (
-    DEFAULT_OPSET,
-    INPUT_DTYPES,
     OPERANDS,
     OPSET,
-    OUTPUTS,
     VALUE_RANGE,
-    GraphBuilder,
-    tensor_type,
 )
 from harness.sources.onnx.op import (
-    OP_TYPES,
-    SHAPE_KNOBS,
-    SOURCE,
-    _check_domains,
     op_kind,
     opset_and_dtype,
-    opsets_for,
 )
 from harness.sources.onnx.ops.math import with_typed_inputs
 
@@ -158,58 +147,6 @@ def kind(op_type: str, family: str, draw, domains: dict[str, Any], **options: An
     """``op_kind`` with input overrides drawn in each graph input's own dtype (integer and
     boolean inputs too), as the math family draws them."""
     return with_typed_inputs(op_kind(op_type, family, draw, domains, **options))
-
-
-OutputTypes = Any  # (attrs, shapes, dtype) -> [(dtype, shape), ...] per node output
-
-
-def typed_kind(op_type: str, family: str, draw, domains: dict[str, Any],
-               output_types: OutputTypes) -> LayerKind:
-    """A one-node kind whose outputs ONNX's shape inference leaves untyped or shapeless
-    (GroupNormalization has no inference function, MaxUnpool none for its output_shape
-    input): ``output_types`` declares them, and the model is checked in full as
-    ``GraphBuilder.model`` checks it. Stands in until build.py takes declared output types."""
-    domains = {OPSET: opsets_for(op_type)} | domains
-    _check_domains(op_type, domains, "")
-
-    def build_model(attrs, shapes, dtype):
-        return typed_single_node(op_type, attrs, shapes, dtype,
-                                 output_types(attrs, [tuple(s) for s in shapes], dtype))
-
-    OP_TYPES[op_type] = (op_type, "")
-    return with_typed_inputs(register(LayerKind(
-        name=op_type, family=family, domains=domains, draw=draw, build_model=build_model,
-        doc=f"{op_type} (ONNX)", source=SOURCE, knobs=frozenset(domains) & SHAPE_KNOBS)))
-
-
-def typed_single_node(op_type: str, attrs: dict[str, Any], shapes, dtype: str,
-                      outputs: list[tuple[str, list[int]]]):
-    """``single_node``'s model with the graph outputs declared as ``outputs`` says."""
-    import onnx
-    from onnx import helper, shape_inference
-
-    from harness.converters.onnx_ir import pin_ir_version
-
-    builder = GraphBuilder(dtype)
-    inputs = builder.feed(attrs.get(OPERANDS), shapes, attrs.get(INPUT_DTYPES))
-    names = [f"output_{i}" for i in range(int(attrs.get(OUTPUTS, 1)))]
-    builder.add_node(op_type, inputs, attrs, outputs=len(names))
-    builder.nodes[-1].output[:] = names
-    graph = helper.make_graph(
-        builder.nodes, "parity", builder.inputs,
-        [helper.make_tensor_value_info(n, tensor_type(t), list(s))
-         for n, (t, s) in zip(names, outputs)],
-        initializer=builder.initializers)
-    model = helper.make_model(graph, producer_name="parity", opset_imports=[
-        helper.make_opsetid("", int(attrs.get(OPSET, DEFAULT_OPSET)))])
-    pin_ir_version(model)
-    try:
-        checked = shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
-        onnx.checker.check_model(checked, full_check=True)
-    except Exception as exc:
-        raise SourceError(f"the drawn ONNX graph is invalid: {type(exc).__name__}: "
-                          f"{str(exc).strip()[:600]}") from exc
-    return model
 
 
 # -- Conv -------------------------------------------------------------------------------------

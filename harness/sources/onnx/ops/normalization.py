@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from harness.registry import Picker
 from harness.sources.onnx.build import OPERANDS, OPSET, OUTPUTS
 from harness.sources.onnx.op import opset_and_dtype
-from harness.sources.onnx.ops.conv import kind, typed_kind, written
+from harness.sources.onnx.ops.conv import kind, written
 
 FAMILY = "normalization"
 
@@ -146,8 +146,8 @@ def _draw_group_norm(pick: Picker):
     return attrs, [shape], dtype
 
 
-typed_kind("GroupNormalization", FAMILY, _draw_group_norm, {OPSET: [21], **GROUP_NORM_DOMAINS},
-           lambda attrs, shapes, dtype: [(dtype, list(shapes[0]))])
+kind("GroupNormalization", FAMILY, _draw_group_norm, {OPSET: [21], **GROUP_NORM_DOMAINS},
+     output_types=lambda attrs, shapes, dtype: [(dtype, list(shapes[0]))])
 
 
 # -- LRN --------------------------------------------------------------------------------------

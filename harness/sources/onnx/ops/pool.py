@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from harness.registry import Picker
 from harness.sources.onnx.build import OPERANDS, OPSET, OUTPUTS
 from harness.sources.onnx.op import opset_and_dtype
-from harness.sources.onnx.ops.conv import WINDOW_DOMAINS, kind, typed_kind, window, written
+from harness.sources.onnx.ops.conv import WINDOW_DOMAINS, kind, window, written
 
 FAMILY = "pooling"
 
@@ -189,7 +189,8 @@ def _max_unpool_output(attrs, shapes, dtype):
                                       - pads[i] - pads[i + spatial] for i in range(spatial))])]
 
 
-typed_kind("MaxUnpool", FAMILY, _draw_max_unpool, MAX_UNPOOL_DOMAINS, _max_unpool_output)
+kind("MaxUnpool", FAMILY, _draw_max_unpool, MAX_UNPOOL_DOMAINS,
+     output_types=_max_unpool_output)
 
 
 # -- RoiAlign, MaxRoiPool ---------------------------------------------------------------------
