@@ -103,14 +103,3 @@ def register_all() -> None:
 
 
 register_all()
-
-
-def _file_source() -> None:
-    """The ``file`` source, for a suite run (suites/golden replaying pinned cases) in a build
-    that does not list it among the built-in sources yet."""
-    from harness.check import ensure_file_source
-
-    ensure_file_source()
-
-
-_file_source()

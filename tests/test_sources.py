@@ -182,3 +182,13 @@ def test_report_families_never_merge_sources_that_share_a_family_name():
     assert family(LayerSpec("Softmax", {}, ((1, 2),))) == "activations"
     assert family(LayerSpec("Relu", {"opset": 17}, ((1, 2),), source="onnx")) == \
         "onnx-activations"
+
+
+def test_a_known_issue_reaches_a_users_file_by_the_format_it_reads_to():
+    """A .keras file checked with parity check goes down keras>... paths and meets the Keras
+    paths' bugs; an ONNX entry stays away from it."""
+    keras_issue = KnownIssue(id="k", url="u", reason="r", legs="keras>tf2onnx", source="keras")
+    onnx_issue = KnownIssue(id="o", url="u", reason="r", legs="*", source="onnx")
+    users_file = LayerSpec("keras", {"path": "/tmp/model.keras"}, ((1, 3),), source="file")
+    assert keras_issue.matches_case(users_file, "keras>tf2onnx")
+    assert not onnx_issue.matches_case(users_file, "keras>tf2onnx")

@@ -247,17 +247,6 @@ def import_plugins(modules: list[str]) -> None:
                              f"({type(exc).__name__}: {exc})") from None
 
 
-def ensure_file_source():
-    """The ``file`` source, registered in this process where the build does not list it."""
-    from harness import sources
-
-    if not sources.is_source("file"):
-        from harness.sources.file import FileSource
-
-        sources.register(FileSource())
-    return sources.get("file")
-
-
 def default_paths(start: str) -> tuple[list[str], list[str]]:
     """The default paths for a format whose stages are all registered, and notes on those
     left out."""
@@ -319,17 +308,6 @@ def make_policy(options: CheckOptions):
     return policy
 
 
-def known_issues_for(start: str):
-    """The known issues, those of the source a file reads to applying to the file's case:
-    a user's .keras file meets tf2onnx's bugs as a drawn Keras case does."""
-    from dataclasses import replace
-
-    from harness import known_issues
-
-    return [replace(issue, source="file") if issue.source == start else issue
-            for issue in known_issues.load()]
-
-
 # -- the run ---------------------------------------------------------------------------------
 
 def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
@@ -340,7 +318,9 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
     say = progress or (lambda text: None)
     prepare_imports()
     import_plugins(list(options.plugins))
-    source = ensure_file_source()
+    from harness import sources
+
+    source = sources.get("file")
     from harness.sources import SourceError
     from harness.sources import file as files
 
@@ -377,8 +357,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
     from harness.check.verdicts import summarise
 
     harness = make_harness(paths, progress=say, device=options.device, opset=options.opset,
-                           policy=make_policy(options), diagnose=options.diagnose,
-                           known_issues=known_issues_for(loaded.start))
+                           policy=make_policy(options), diagnose=options.diagnose)
     sizes = [[list(s) for s in spec.input_shapes] for spec in specs]
     say(f"parity check: inputs {_shapes_text(specs[0].input_shapes)}"
         + (f", then {_shapes_text(specs[1].input_shapes)} (free dimensions)"
