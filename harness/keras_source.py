@@ -107,9 +107,11 @@ def build_model(spec: LayerSpec):
         if kind.after_weights is not None:
             kind.after_weights(model, spec)
         return model
+    from harness.free_dims import declared_shape
+
     inputs = [
-        keras.Input(shape=shape[1:], dtype=spec.dtype, name=f"input_{i}")
-        for i, shape in enumerate(spec.input_shapes)
+        keras.Input(shape=declared_shape(spec, i)[1:], dtype=spec.dtype, name=f"input_{i}")
+        for i in range(len(spec.input_shapes))
     ]
     layer = kind.keras_layer(spec.attrs, name=layer_name(spec.kind))
     outputs = layer(inputs if len(inputs) > 1 else inputs[0])

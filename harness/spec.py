@@ -77,6 +77,11 @@ class LayerSpec:
     # Hypothesis draws them, and they shrink to nothing.
     input_overrides: tuple[tuple[tuple[int, float], ...], ...] = ()
     source: str = DEFAULT_SOURCE
+    # Dimensions the source model declares free ("batch", "spatial", "time"; harness.axes),
+    # and the further input shapes every leg runs at besides ``input_shapes``. Both are left
+    # out of the JSON when empty, so specs with fixed dimensions keep their case ids.
+    free_dims: tuple[str, ...] = ()
+    more_shapes: tuple[tuple[tuple[int, ...], ...], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", _normalise(dict(self.attrs)))
@@ -91,6 +96,24 @@ class LayerSpec:
             overrides = ()
         object.__setattr__(self, "input_overrides", overrides)
         _check_json_value([list(o) for o in overrides], f"{self.kind}.input_overrides")
+        object.__setattr__(self, "free_dims", tuple(str(d) for d in self.free_dims))
+        more = tuple(tuple(tuple(int(d) for d in s) for s in shapes) for shapes in self.more_shapes)
+        for j, shapes in enumerate(more):
+            if len(shapes) != len(self.input_shapes):
+                raise SpecError(f"{self.kind}.more_shapes[{j}]: {len(shapes)} input shapes, "
+                                f"the case has {len(self.input_shapes)} inputs")
+        object.__setattr__(self, "more_shapes", more)
+
+    @property
+    def all_shapes(self) -> tuple[tuple[tuple[int, ...], ...], ...]:
+        """Every set of input shapes the case runs at: ``input_shapes`` first."""
+        return (self.input_shapes, *self.more_shapes)
+
+    def at_shapes(self, shapes) -> LayerSpec:
+        """The same case at other input shapes (its inputs drawn for those shapes)."""
+        from dataclasses import replace
+
+        return replace(self, input_shapes=tuple(tuple(s) for s in shapes), more_shapes=())
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -105,6 +128,10 @@ class LayerSpec:
             data["input_overrides"] = [[list(p) for p in o] for o in self.input_overrides]
         if self.source != DEFAULT_SOURCE:
             data["source"] = self.source
+        if self.free_dims:
+            data["free_dims"] = list(self.free_dims)
+        if self.more_shapes:
+            data["more_shapes"] = [[list(s) for s in shapes] for shapes in self.more_shapes]
         return data
 
     @classmethod
@@ -122,6 +149,9 @@ class LayerSpec:
                     tuple(tuple(p) for p in o) for o in data.get("input_overrides", ())
                 ),
                 source=str(data.get("source", DEFAULT_SOURCE)),
+                free_dims=tuple(data.get("free_dims", ())),
+                more_shapes=tuple(tuple(tuple(s) for s in shapes)
+                                  for shapes in data.get("more_shapes", ())),
             )
         except (KeyError, TypeError) as exc:
             raise SpecError(f"malformed spec {data!r}: {exc}") from exc
@@ -136,7 +166,11 @@ class LayerSpec:
         args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.attrs.items()))
         shapes = ", ".join(str(s) for s in self.input_shapes)
         where = "" if self.source == DEFAULT_SOURCE else f"{self.source}:"
-        return f"{where}{self.kind}({args}) on {shapes} {self.dtype} seed={self.seed}"
+        free = ""
+        if self.free_dims:
+            also = "; ".join(", ".join(str(s) for s in shapes) for shapes in self.more_shapes)
+            free = f" free {'+'.join(self.free_dims)}" + (f" (also {also})" if also else "")
+        return f"{where}{self.kind}({args}) on {shapes}{free} {self.dtype} seed={self.seed}"
 
 
 # Attributes of model kinds that nest layer configurations: Sequential's "layers" and

@@ -170,15 +170,30 @@ def small_int_overrides(draw, shape: tuple[int, ...], boolean: bool = False,
 
 @st.composite
 def layer_specs(draw, kind: str, dtype: str | None = None,
-                source: str = registry.KERAS) -> LayerSpec:
+                source: str = registry.KERAS, axis: str | None = None) -> LayerSpec:
     """A spec of ``kind`` in ``source``. A kind whose draw returns ``(attrs, shapes, dtype)``
-    draws its own dtype (ONNX ops take several); otherwise ``dtype`` (float32 by default)."""
+    draws its own dtype (ONNX ops take several); otherwise ``dtype`` (float32 by default).
+
+    ``axis`` (one of ``harness.axes.admitted(kind).names``) draws the case along that axis:
+    a dtype name builds it in that dtype, ``free`` declares some of its dimensions free and
+    adds the further sizes its legs run at.
+    """
+    from harness import axes, free_dims
+
     layer_kind = registry.get(kind, source)
+    if axis is not None and axis not in axes.admitted(layer_kind).names:
+        raise ValueError(f"{source}:{kind} is not drawn along axis {axis!r}; it admits "
+                         f"{axes.admitted(layer_kind).describe()}")
     with without_local_constants():
         drawn = layer_kind.draw(Picker(draw, layer_kind.domains))
         attrs, shapes = drawn[0], drawn[1]
         dtype = drawn[2] if len(drawn) > 2 else (dtype or "float32")
-        overrides = draw(overrides_for(kind, attrs, shapes, dtype, source))
+        free, more = (), ()
+        if axis == axes.FREE:
+            free, more = draw(free_dims.draw_free(layer_kind, attrs, shapes))
+        elif axis is not None:
+            dtype = axis
+        overrides = draw(overrides_for(kind, attrs, shapes, array_dtype(dtype), source))
         seed = draw(seeds)
     return LayerSpec(
         kind=kind,
@@ -188,11 +203,19 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
         seed=seed,
         input_overrides=overrides,
         source=source,
+        free_dims=free,
+        more_shapes=more,
     )
 
 
+def array_dtype(dtype: str) -> str:
+    from harness.dtypes import array_dtype
+
+    return array_dtype(dtype)
+
+
 def sample(kind: str, n: int, dtype: str | None = None,
-           source: str = registry.KERAS) -> list[LayerSpec]:
+           source: str = registry.KERAS, axis: str | None = None) -> list[LayerSpec]:
     """``n`` specs of ``kind``, the same on every run and machine (Hypothesis, derandomised).
 
     For corpora and benchmarks, where a fixed, varied set of cases is wanted outside a test.
@@ -201,7 +224,7 @@ def sample(kind: str, n: int, dtype: str | None = None,
 
     @settings(max_examples=n, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(layer_specs(kind, dtype, source))
+    @given(layer_specs(kind, dtype, source, axis))
     def collect(spec: LayerSpec) -> None:
         drawn.append(spec)
 

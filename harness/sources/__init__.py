@@ -53,6 +53,12 @@ class SourceReading(NamedTuple):
     reference: list[np.ndarray]
     native: list[np.ndarray] | None  # the source's own outputs, where a second reading exists
     reading: str | None  # "<source output> differs from <the reading that is the reference>"
+    # For a case with free dimensions: (input shapes, inputs, reference) at each further size.
+    more: tuple[tuple[Any, list[np.ndarray], list[np.ndarray]], ...] = ()
+    # The reference computed a second time in float64 (same weights, same inputs), where the
+    # source can: its distance from ``reference`` is the source's own rounding error
+    # (harness.yardstick).
+    yardstick: list[np.ndarray] | None = None
 
 
 @runtime_checkable

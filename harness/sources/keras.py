@@ -46,6 +46,7 @@ class KerasSource:
             xla_reading,
         )
         from harness.pipeline import worst_of
+        from harness.yardstick import keras_reading
 
         inputs = make_inputs(spec)
         try:
@@ -66,7 +67,8 @@ class KerasSource:
         check_plausible(spec, reference)
         names = [f"input_{i}" for i in range(len(inputs))]
         return SourceReading(Artifact("keras", model, names), inputs, reference,
-                             None if twin is None else native, reading)
+                             None if twin is None else native, reading,
+                             yardstick=keras_reading(spec, model, inputs))
 
     def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
         """Per-layer diagnosis of a failing multi-layer model (``harness.diagnostics``)."""

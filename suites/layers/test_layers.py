@@ -7,10 +7,10 @@ strict xfails with their minimal spec.
 """
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import known_issues, registry
+from harness import axes, known_issues, registry
 from harness.strategies import layer_specs
 
 pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
@@ -22,6 +22,23 @@ KINDS = registry.names(without=registry.WHOLE_MODELS)
 @given(data=st.data())
 def test_layer(kind, data, parity):
     spec = data.draw(layer_specs(kind), label="spec")
+    parity.check(spec)
+
+
+# Every kind along every axis it admits (harness.axes): float16, float64, mixed_float16 and
+# free dimensions. A twelfth of the profile's examples each (one under the ci profile), so
+# that the axes add a third to the layer suite, not a multiple of it.
+AXIS_CASES = [(kind, axis) for kind in KINDS
+              for axis in axes.admitted(registry.get(kind)).names]
+AXIS_EXAMPLES = max(1, settings().max_examples // 12)
+
+
+@pytest.mark.parametrize(("kind", "axis"), AXIS_CASES,
+                         ids=[f"{kind}-{axis}" for kind, axis in AXIS_CASES])
+@settings(max_examples=AXIS_EXAMPLES)
+@given(data=st.data())
+def test_layer_axis(kind, axis, data, parity):
+    spec = data.draw(layer_specs(kind, axis=axis), label="spec")
     parity.check(spec)
 
 

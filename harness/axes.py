@@ -1,0 +1,41 @@
+"""The axes a case is drawn along besides its attributes: its dtype and its free dimensions.
+
+A kind admits some of them (``admitted``): a Keras layer can be built in float16 or float64
+or under the ``mixed_float16`` policy, and declared with a free batch (every layer), free
+spatial dimensions (a fully convolutional layer) or a free time axis (a recurrent layer).
+``harness.dtypes`` and ``harness.free_dims`` say which, kind by kind; the suites draw one
+case per admitted axis (``suites/layers``) and ``parity layers`` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.registry import LayerKind
+
+PLAIN = "float32"
+FREE = "free"  # the axis of free dimensions: whichever of FREE_DIMS the kind admits
+FREE_DIMS = ("batch", "spatial", "time")
+
+
+@dataclass(frozen=True)
+class Axes:
+    dtypes: tuple[str, ...] = ()  # besides float32
+    free_dims: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """One name per axis a suite draws along: each dtype, and ``free``."""
+        return (*self.dtypes, *((FREE,) if self.free_dims else ()))
+
+    def describe(self) -> str:
+        parts = list(self.dtypes)
+        if self.free_dims:
+            parts.append("free " + "+".join(self.free_dims))
+        return ", ".join(parts) or "-"
+
+
+def admitted(kind: LayerKind) -> Axes:
+    from harness import dtypes, free_dims
+
+    return Axes(dtypes.admitted(kind), free_dims.admitted(kind))
