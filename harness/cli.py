@@ -25,7 +25,7 @@ def _listed_sources(choice: str) -> list[str]:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from harness import registry, sources
+    from harness import axes, registry, sources
 
     try:
         listed = {name: registry.kinds(name) for name in _listed_sources(args.source)}
@@ -42,6 +42,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
                 "inputs": {a: list(v) for a, v in k.domains.items()
                            if a in registry.INPUT_KNOBS or a in k.knobs},
                 **({"undrawn": undrawn} if (undrawn := _undrawn(k)) else {}),
+                "axes": {"dtypes": list(axes.admitted(k).dtypes),
+                         "free_dims": list(axes.admitted(k).free_dims)},
             }
             for source, kinds in listed.items() for k in kinds
         ]
@@ -57,7 +59,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
                 family = k.family
                 print(f"\n[{family}]")
             print(f"  {k.name}")
-            width = max(len(a) for a in k.domains)
+            width = max(len(a) for a in (*k.domains, "(axes)"))
+            if (admitted := axes.admitted(k)).names:
+                print(f"    {'(axes)':<{width}}  {admitted.describe()}")
             for attr, values in k.domains.items():
                 role = "  (input)" if attr in registry.INPUT_KNOBS | k.knobs else ""
                 print(f"    {attr:<{width}}  {_domain_text(values)}{role}")

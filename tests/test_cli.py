@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from harness import registry
+from harness import axes, registry
 from harness.cli import main, plugins_in_command
 from harness.spec import LayerSpec
 
@@ -14,6 +14,22 @@ def test_layers_json_lists_every_kind_with_its_attribute_domains(capsys):
     conv = next(entry for entry in listed if entry["kind"] == "Conv2D")
     assert conv["attributes"]["padding"] == ["valid", "same"]
     assert "batch" in conv["inputs"] and "batch" not in conv["attributes"]
+
+
+def test_layers_show_the_axes_each_kind_admits(capsys):
+    assert main(["layers", "--json"]) == 0
+    listed = {entry["kind"]: entry for entry in json.loads(capsys.readouterr().out)}
+    for kind in registry.kinds():
+        admitted = axes.admitted(kind)
+        assert listed[kind.name]["axes"] == {"dtypes": list(admitted.dtypes),
+                                             "free_dims": list(admitted.free_dims)}
+    assert "float16" in listed["Conv2D"]["axes"]["dtypes"]
+    assert "batch" in listed["Conv2D"]["axes"]["free_dims"]
+    assert main(["layers"]) == 0
+    text = capsys.readouterr().out
+    conv = text[text.index("  Conv2D\n"):]
+    assert conv.splitlines()[1].split(None, 1) == ["(axes)", axes.admitted(
+        registry.get("Conv2D")).describe()]
 
 
 def test_layers_text_groups_by_family(capsys):
