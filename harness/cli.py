@@ -300,7 +300,8 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
     from harness.golden_update import corpus, update
     from harness.tolerance import TolerancePolicy
 
-    specs = corpus(args.per_kind, args.kind or None, source=args.source)
+    specs = corpus(args.per_kind, args.kind or None, source=args.source,
+                   per_axis=args.per_axis)
     policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
 
     def progress(number, total, spec):
@@ -371,6 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="checksums only; do not load every tensor and model")
         if name == "update":
             sub.add_argument("--per-kind", type=int, default=8, help="cases per layer kind")
+            sub.add_argument("--per-axis", type=int, default=1,
+                             help="further cases per kind along each axis it admits (its other "
+                                  "dtypes, free dimensions); see parity layers")
             sub.add_argument("--kind", action="append", default=[],
                              help="regenerate only these kinds (repeatable); the store's "
                                   "cases of other kinds are kept as they are")

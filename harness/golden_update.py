@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import golden, known_issues, registry, sources
+from harness import axes, golden, known_issues, registry, sources
 from harness.compare import compare
 from harness.converters import ConvertOptions
 from harness.frameworks import versions
@@ -61,11 +61,17 @@ class UpdateSummary:
 
 
 def corpus(per_kind: int, kinds: list[str] | None = None,
-           source: str = registry.KERAS) -> list[LayerSpec]:
+           source: str = registry.KERAS, per_axis: int = 0) -> list[LayerSpec]:
     """``per_kind`` derandomised specs of each of ``kinds`` (every kind of ``source`` that is
-    not a whole model, by default) and the minimal specs of the known issues among them."""
+    not a whole model, by default), ``per_axis`` more along each axis a kind admits (its other
+    dtypes, its free dimensions: ``harness.axes``) and the minimal specs of the known issues
+    among them."""
     chosen = kinds or registry.names(without=registry.WHOLE_MODELS, source=source)
     specs = [spec for kind in chosen for spec in sample(kind, per_kind, source=source)]
+    if per_axis > 0:
+        specs += [spec for kind in chosen
+                  for axis in axes.admitted(registry.get(kind, source)).names
+                  for spec in sample(kind, per_axis, source=source, axis=axis)]
     specs += [issue.minimal for issue in known_issues.load()
               if issue.minimal is not None and issue.minimal.source == source
               and issue.minimal.kind in chosen]

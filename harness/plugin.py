@@ -328,7 +328,7 @@ def _update_golden(config: pytest.Config) -> None:
     from harness.golden_update import corpus, update
 
     session = config.stash[STASH_KEY]
-    summary = update(golden.default_root(), corpus(8), accept_changes=True,
+    summary = update(golden.default_root(), corpus(8, per_axis=1), accept_changes=True,
                      policy=session.policy)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     for line in ["parity golden update:", *summary.lines()]:
