@@ -14,8 +14,21 @@ from dataclasses import dataclass
 from harness.registry import LayerKind
 
 PLAIN = "float32"
-FREE = "free"  # the axis of free dimensions: whichever of FREE_DIMS the kind admits
+FREE = "free"  # a free batch; "free-spatial" and "free-time" free those dimensions too
 FREE_DIMS = ("batch", "spatial", "time")
+
+
+def free_axis(dim: str) -> str:
+    """The axis that frees ``dim`` (and the batch)."""
+    return FREE if dim == "batch" else f"{FREE}-{dim}"
+
+
+def freed_by(axis: str) -> str | None:
+    """The dimension an axis frees besides the batch ("batch" for ``free``); None for a
+    dtype axis."""
+    if axis == FREE:
+        return "batch"
+    return axis.removeprefix(f"{FREE}-") if axis.startswith(f"{FREE}-") else None
 
 
 @dataclass(frozen=True)
@@ -25,8 +38,9 @@ class Axes:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """One name per axis a suite draws along: each dtype, and ``free``."""
-        return (*self.dtypes, *((FREE,) if self.free_dims else ()))
+        """One name per axis a suite draws along: each dtype, ``free`` (a free batch), and
+        ``free-spatial`` / ``free-time`` where the kind admits those."""
+        return (*self.dtypes, *(free_axis(dim) for dim in self.free_dims))
 
     def describe(self) -> str:
         parts = list(self.dtypes)

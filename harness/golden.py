@@ -9,6 +9,10 @@ Layout (``golden/``)::
     cases/<case id>/expected.npz  output_0, ... the reference outputs (see docs/sources-keras.md, "The reference")
     cases/<case id>/native.npz    the source's own outputs, only where they differ from the
                                   reference (a channels_first convolution TensorFlow gets wrong)
+    cases/<case id>/yardstick.npz the reference recomputed in float64, where the source has one
+    cases/<case id>/size_<j>/inputs.npz, expected.npz (and yardstick.npz)
+                                  for a case with free dimensions: the inputs and reference at
+                                  its j-th further size (spec.more_shapes[j - 1]); docs/free-dims.md
     cases/<case id>/...           what the case's source stores for a replay (its ``store``
                                   and ``stored``): for Keras ``model.keras`` (loaded with
                                   safe_mode) and ``model.onnx``, tf2onnx's artifact (absent if
@@ -71,10 +75,28 @@ class GoldenCase:
     expected: list[np.ndarray]
     has_onnx: bool
     native: list[np.ndarray] | None = None
+    # At each further size of a case with free dimensions: (shapes, inputs, expected[,
+    # yardstick]), as SourceReading.more; and the float64 reference at the first size.
+    more: tuple = ()
+    yardstick: list[np.ndarray] | None = None
 
     @property
     def folder(self) -> Path:
         return self.root / CASES / self.case_id
+
+    def replay(self, harness):
+        """``harness.replay`` of this case: its downstream legs at every stored size,
+        against the stored expected outputs (and yardstick, where stored)."""
+        import inspect
+
+        accepted = inspect.signature(harness.replay).parameters
+        extra: dict[str, Any] = {}
+        if self.more and "more" in accepted:
+            extra["more"] = self.more
+        if self.yardstick is not None and "yardstick" in accepted:
+            extra["yardstick"] = self.yardstick
+        return harness.replay(self.spec, self.inputs, self.expected, self.stored_artifacts(),
+                              self.native, **extra)
 
     def onnx_model(self):
         return load_onnx(self.folder / "model.onnx")
@@ -229,7 +251,42 @@ def load_case(store: Store, case_id: str, verify: bool = True) -> GoldenCase:
         has_onnx=(folder / "model.onnx").is_file(),
         native=(_load_npz(folder / "native.npz", "output_")
                 if (folder / "native.npz").is_file() else None),
+        more=_load_sizes(folder, spec),
+        yardstick=(_load_npz(folder / YARDSTICK, "output_")
+                   if (folder / YARDSTICK).is_file() else None),
     )
+
+
+YARDSTICK = "yardstick.npz"
+
+
+def size_folder(j: int) -> str:
+    """The sub-folder of a case's j-th further size (1-based: spec.more_shapes[j - 1])."""
+    return f"size_{j}"
+
+
+def _load_sizes(folder: Path, spec: LayerSpec) -> tuple:
+    """(shapes, inputs, expected[, yardstick]) at each of the spec's further sizes; a missing
+    or truncated file, or arrays of other shapes than the spec's, name the case and file."""
+    sizes = []
+    for j, shapes in enumerate(spec.more_shapes, 1):
+        sub = folder / size_folder(j)
+        for name in ("inputs.npz", "expected.npz"):
+            if not (sub / name).is_file():
+                raise GoldenError(f"{sub / name}: missing; case {folder.name} declares "
+                                  f"{len(spec.more_shapes)} further size(s) "
+                                  f"(more_shapes), each stored in {size_folder(j)}/")
+        inputs = _load_npz(sub / "inputs.npz", "input_")
+        expected = _load_npz(sub / "expected.npz", "output_")
+        found = tuple(tuple(x.shape) for x in inputs)
+        if found != tuple(tuple(s) for s in shapes):
+            raise GoldenError(f"{sub / 'inputs.npz'}: inputs of shapes {found}; case "
+                              f"{folder.name}'s spec says {tuple(tuple(s) for s in shapes)}")
+        entry = (tuple(tuple(s) for s in shapes), inputs, expected)
+        if (sub / YARDSTICK).is_file():
+            entry = (*entry, _load_npz(sub / YARDSTICK, "output_"))
+        sizes.append(entry)
+    return tuple(sizes)
 
 
 def verify_case(store: Store, case_id: str) -> list[Problem]:
@@ -325,6 +382,16 @@ def write_case(store_root: Path, reading, spec: LayerSpec, provenance: dict[str,
     if reading.native is not None:
         np.savez(folder / "native.npz",
                  **{f"output_{i}": y for i, y in enumerate(reading.native)})
+    yardstick = getattr(reading, "yardstick", None)
+    if yardstick is not None:
+        np.savez(folder / YARDSTICK, **{f"output_{i}": y for i, y in enumerate(yardstick)})
+    for j, size in enumerate(getattr(reading, "more", ()), 1):
+        sub = folder / size_folder(j)
+        sub.mkdir(exist_ok=True)
+        np.savez(sub / "inputs.npz", **{f"input_{i}": x for i, x in enumerate(size[1])})
+        np.savez(sub / "expected.npz", **{f"output_{i}": y for i, y in enumerate(size[2])})
+        if len(size) > 3 and size[3] is not None:
+            np.savez(sub / YARDSTICK, **{f"output_{i}": y for i, y in enumerate(size[3])})
     return {name: sha256(folder / name) for name in case_files(folder)}
 
 

@@ -371,8 +371,7 @@ class _Worker:
 
                     stored = golden.load_case(golden.Store(Path(request["root"])),
                                               request["case_id"], verify=False)
-                    case = harness.replay(stored.spec, stored.inputs, stored.expected,
-                                          stored.stored_artifacts(), stored.native)
+                    case = stored.replay(harness)
                 else:
                     raise ValueError(f"unknown request {op!r}")
             except Exception as exc:  # noqa: BLE001 (sent to the parent, which raises it)

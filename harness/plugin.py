@@ -203,11 +203,9 @@ class ParitySession:
         from harness.results import result_records
 
         drift = case.drift(versions())
-        if self.isolate:  # the worker loads the stored case from its folder
-            result = self.harness.replay(case.spec, case)
-        else:
-            result = self.harness.replay(case.spec, case.inputs, case.expected,
-                                         case.stored_artifacts(), case.native)
+        # An isolating harness' worker loads the stored case from its own folder.
+        result = (self.harness.replay(case.spec, case) if self.isolate
+                  else case.replay(self.harness))
         if drift:
             note = ", ".join(f"{p} {old} -> {new}" for p, (old, new) in drift.items())
             for leg in result.failures:

@@ -143,7 +143,8 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     converter = get(target.stage)
     recipe = recipe_of(converter)
     imports = None if recipe is not None else _plugin_imports(target.stage, converter, plugins)
-    source, inputs, reference, _, reading = harness.read_source(spec)
+    read = harness.read_source(spec)
+    source, inputs, reference, reading = read.artifact, read.inputs, read.reference, read.reading
     parent = source
     for stage in target.path.stages[: target.path.stages.index(target.stage)]:
         parent = get(stage).convert(parent, harness.options)

@@ -175,8 +175,8 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
     draws its own dtype (ONNX ops take several); otherwise ``dtype`` (float32 by default).
 
     ``axis`` (one of ``harness.axes.admitted(kind).names``) draws the case along that axis:
-    a dtype name builds it in that dtype, ``free`` declares some of its dimensions free and
-    adds the further sizes its legs run at.
+    a dtype name builds it in that dtype, ``free`` declares its batch free (``free-spatial``,
+    ``free-time``: those dimensions too) and adds the further sizes its legs run at.
     """
     from harness import axes, free_dims
 
@@ -189,8 +189,12 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
         attrs, shapes = drawn[0], drawn[1]
         dtype = drawn[2] if len(drawn) > 2 else (dtype or "float32")
         free, more = (), ()
-        if axis == axes.FREE:
-            free, more = draw(free_dims.draw_free(layer_kind, attrs, shapes))
+        if (dim := axes.freed_by(axis or "")) is not None:
+            # A configuration that needs this dimension fixed (an unrolled RNN's time, a
+            # PReLU slope per position) still runs with a free batch.
+            applicable = free_dims.applicable(layer_kind, attrs, shapes)
+            forced = (dim,) if dim in applicable else ("batch",)
+            free, more = draw(free_dims.draw_free(layer_kind, attrs, shapes, dims=forced))
         elif axis is not None:
             dtype = axis
         overrides = draw(overrides_for(kind, attrs, shapes, array_dtype(dtype), source))

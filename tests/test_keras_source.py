@@ -136,7 +136,9 @@ def test_the_reference_of_a_convolution_is_right_even_where_onednn_is_not():
     from harness.pipeline import Harness
 
     harness = Harness("keras>tf2onnx", known_issues=[])
-    source, inputs, reference, native, reading = harness.read_source(STALE_CONV)
+    read = harness.read_source(STALE_CONV)
+    source, inputs, reference, native, reading = (read.artifact, read.inputs, read.reference,
+                                                  read.native, read.reading)
     np.testing.assert_allclose(reference[0], _torch_conv(source.model, inputs[0]),
                                rtol=1e-5, atol=1e-5)
     if native is not None:  # this CPU's oneDNN got it wrong, and the source is blamed

@@ -37,38 +37,67 @@ class KerasSource:
     packages = ("tensorflow", "keras", "tf2onnx", "onnx")
 
     def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
+        """Builds the model (free dimensions declared None) and reads it at the case's
+        input shapes and at each of its further sizes (``SourceReading.more``)."""
+        from harness.keras_source import build_model
+        from harness.yardstick import keras_reading
+
+        inputs = make_inputs(spec)
+        try:
+            model = build_model(spec)
+        except Exception as exc:
+            raise SourceError(f"cannot build the Keras source of {spec.describe()}"
+                              f"{_free_note(spec)}: {exc}") from exc
+        try:
+            native, reference, reading = self._reading(spec, model, inputs, policy, device)
+        except Exception as exc:
+            raise SourceError(
+                f"cannot build the Keras source of {spec.describe()}: {exc}"
+            ) from exc
+        check_plausible(spec, reference)
+        more = []
+        for shapes in spec.more_shapes:
+            at = spec.at_shapes(shapes)
+            further = make_inputs(at)
+            try:
+                _, expected, _ = self._reading(at, model, further, policy, device)
+            except Exception as exc:
+                raise SourceError(f"Keras cannot run the source of {spec.describe()} at "
+                                  f"input shapes {_shapes(shapes)} (its free dimensions "
+                                  f"{'+'.join(spec.free_dims)}): {exc}") from exc
+            check_plausible(at, expected)
+            entry = (tuple(tuple(s) for s in shapes), further, expected)
+            # That size's float64 reference, where the source has one (harness.pipeline.Size)
+            yardstick = keras_reading(at, model, further)
+            more.append(entry if yardstick is None else (*entry, yardstick))
+        names = [f"input_{i}" for i in range(len(inputs))]
+        return SourceReading(Artifact("keras", model, names), inputs, reference,
+                             None if reading is None else native, reading, more=tuple(more),
+                             yardstick=keras_reading(spec, model, inputs))
+
+    @staticmethod
+    def _reading(spec, model, inputs, policy, device):
+        """(Keras' own outputs, the reference, how they differ or None) at one size: a
+        channels_first convolution is read through its channels_last twin, a convolution
+        whose eager outputs disagree with XLA's through XLA, at every size alike."""
         from harness.keras_source import (
             XLA_READING,
-            build_model,
             run_keras,
             twin_reference,
             wants_xla_reading,
             xla_reading,
         )
         from harness.pipeline import worst_of
-        from harness.yardstick import keras_reading
 
-        inputs = make_inputs(spec)
-        try:
-            model = build_model(spec)
-            native = run_keras(model, inputs)
-            twin = twin_reference(model, spec, inputs)
-            reading = None if twin is None else TWIN_READING
-            if twin is None and wants_xla_reading(spec):
-                xla = xla_reading(model, inputs)
-                tolerance = policy.for_spec(spec, "keras", device)
-                if xla is not None and not worst_of(native, xla, tolerance).passed:
-                    twin, reading = xla, XLA_READING
-        except Exception as exc:
-            raise SourceError(
-                f"cannot build the Keras source of {spec.describe()}: {exc}"
-            ) from exc
-        reference = native if twin is None else twin
-        check_plausible(spec, reference)
-        names = [f"input_{i}" for i in range(len(inputs))]
-        return SourceReading(Artifact("keras", model, names), inputs, reference,
-                             None if twin is None else native, reading,
-                             yardstick=keras_reading(spec, model, inputs))
+        native = run_keras(model, inputs)
+        twin = twin_reference(model, spec, inputs)
+        reading = None if twin is None else TWIN_READING
+        if twin is None and wants_xla_reading(spec):
+            xla = xla_reading(model, inputs)
+            tolerance = policy.for_spec(spec, "keras", device)
+            if xla is not None and not worst_of(native, xla, tolerance).passed:
+                twin, reading = xla, XLA_READING
+        return native, (native if twin is None else twin), reading
 
     def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
         """Per-layer diagnosis of a failing multi-layer model (``harness.diagnostics``)."""
@@ -103,6 +132,16 @@ class KerasSource:
             return {}
         model = load_onnx(folder / ONNX_MODEL)
         return {STORED_LEG: Artifact("onnx", model, [i.name for i in model.graph.input])}
+
+
+def _shapes(shapes) -> str:
+    return ", ".join(str(tuple(s)) for s in shapes)
+
+
+def _free_note(spec) -> str:
+    if not spec.free_dims:
+        return ""
+    return f" with its {'+'.join(spec.free_dims)} dimensions free (declared None)"
 
 
 def save_keras_model(keras_model, folder: Path) -> str | None:
