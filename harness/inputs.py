@@ -25,10 +25,19 @@ def int_bounds(spec_or_attrs) -> list[int | None]:
     return [None if b is None else int(b) for b in bounds]
 
 
+def float_dtype(dtype: str) -> str:
+    """The NumPy dtype of a case's float inputs: float32 under the ``mixed_float16`` policy
+    (its inputs and variables are float32), the case's dtype otherwise."""
+    from harness.dtypes import array_dtype
+
+    return array_dtype(dtype)
+
+
 def input_dtypes(spec: LayerSpec) -> list[str]:
+    """Per input, its NumPy dtype: int32 for an integer input, else ``float_dtype``."""
     bounds = int_bounds(spec)
     return [
-        INT_DTYPE if i < len(bounds) and bounds[i] is not None else spec.dtype
+        INT_DTYPE if i < len(bounds) and bounds[i] is not None else float_dtype(spec.dtype)
         for i in range(len(spec.input_shapes))
     ]
 
@@ -46,11 +55,12 @@ def make_inputs(spec: LayerSpec) -> list[np.ndarray]:
     """
     rng = _rng(spec, "inputs")
     bounds = int_bounds(spec)
+    dtype = float_dtype(spec.dtype)
     arrays = []
     for i, shape in enumerate(spec.input_shapes):
         bound = bounds[i] if i < len(bounds) else None
         if bound is None:
-            x = np.clip(rng.standard_normal(shape), -INPUT_BOUND, INPUT_BOUND).astype(spec.dtype)
+            x = np.clip(rng.standard_normal(shape), -INPUT_BOUND, INPUT_BOUND).astype(dtype)
         else:
             x = rng.integers(0, bound, shape).astype(INT_DTYPE)
         if i < len(spec.input_overrides):

@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from harness import registry
-from harness.inputs import draw_weight, weight_rng
+from harness.inputs import draw_weight, input_dtypes, weight_rng
 from harness.spec import LayerSpec
 
 
@@ -96,28 +96,33 @@ def layer_name(kind: str) -> str:
 
 def build_model(spec: LayerSpec):
     """A one-layer functional model (or the kind's own model) with weights drawn from the
-    spec's seed."""
+    spec's seed, every layer built in ``spec.dtype``: float16 and float64 layers compute in
+    that dtype; ``mixed_float16`` builds under Keras' mixed policy (float32 inputs and
+    variables, float16 computation). Keras' global policy is restored afterwards."""
     import keras
 
-    kind = registry.get(spec.kind)
-    if kind.build_model is not None:
-        model = kind.build_model(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
-                                 spec.dtype)
-        set_drawn_weights(model, spec)
-        if kind.after_weights is not None:
-            kind.after_weights(model, spec)
-        return model
-    from harness.free_dims import declared_shape
+    from harness.dtypes import keras_policy
 
-    inputs = [
-        keras.Input(shape=declared_shape(spec, i)[1:], dtype=spec.dtype, name=f"input_{i}")
-        for i in range(len(spec.input_shapes))
-    ]
-    layer = kind.keras_layer(spec.attrs, name=layer_name(spec.kind))
-    outputs = layer(inputs if len(inputs) > 1 else inputs[0])
-    model_inputs = inputs if len(inputs) > 1 else inputs[0]
-    model = keras.Model(model_inputs, outputs, name=f"parity_{layer_name(spec.kind)}")
+    kind = registry.get(spec.kind)
+    with keras_policy(spec.dtype):
+        if kind.build_model is not None:
+            model = kind.build_model(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
+                                     spec.dtype)
+        else:
+            from harness.free_dims import declared_shape
+
+            inputs = [
+                keras.Input(shape=declared_shape(spec, i)[1:], dtype=input_dtype,
+                            name=f"input_{i}")
+                for i, input_dtype in enumerate(input_dtypes(spec))
+            ]
+            layer = kind.keras_layer(spec.attrs, name=layer_name(spec.kind))
+            outputs = layer(inputs if len(inputs) > 1 else inputs[0])
+            model_inputs = inputs if len(inputs) > 1 else inputs[0]
+            model = keras.Model(model_inputs, outputs, name=f"parity_{layer_name(spec.kind)}")
     set_drawn_weights(model, spec)
+    if kind.build_model is not None and kind.after_weights is not None:
+        kind.after_weights(model, spec)
     return model
 
 
@@ -129,8 +134,27 @@ def set_drawn_weights(model, spec: LayerSpec) -> None:
 
 
 def run_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The model's outputs, called eagerly; compiled with XLA where TensorFlow's CPU has no
+    eager kernel for the model's dtype or layout (3D pooling in float16 or float64, a
+    channels_first convolution outside float32: docs/dtypes.md), which XLA's CPU backend
+    compiles. An eager failure that XLA cannot compile either is raised as it was."""
     # Calling the model, not predict(): predict costs ~80 ms a call in set-up alone.
-    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    try:
+        outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    except Exception as exc:
+        compiled = xla_reading(model, inputs) if no_eager_kernel(exc) else None
+        if compiled is None:
+            raise
+        return compiled
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return [np.asarray(o) for o in outputs]
+
+
+def no_eager_kernel(exc: Exception) -> bool:
+    """Whether ``exc`` is TensorFlow refusing an op for want of a CPU kernel in that dtype
+    or layout (not a wrong configuration, which Keras refuses before any kernel runs)."""
+    import tensorflow as tf
+
+    return isinstance(exc, (tf.errors.UnimplementedError, tf.errors.NotFoundError,
+                            tf.errors.InvalidArgumentError))
