@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import known_issues as known_issues_mod
-from harness import sources
+from harness import sources, yardstick
 from harness.compare import Comparison, Tolerance, compare
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.runners import LoadError, runner_for
@@ -53,6 +53,32 @@ class LegResult:
     # For a failing multi-layer case: the first diverging layer, the error growth layer by
     # layer and the layer re-run alone (harness.diagnostics).
     diagnosis: dict[str, Any] | None = None
+
+
+class Size(NamedTuple):
+    """One set of input shapes a case's legs run at: its inputs, the reference there, the
+    source's own output where it disagreed with the reference (first size only) and the
+    reference recomputed in float64 (harness.yardstick), where the source has one."""
+
+    shapes: tuple[tuple[int, ...], ...]
+    inputs: list[np.ndarray]
+    reference: list[np.ndarray]
+    alternate: list[np.ndarray] | None = None
+    yardstick: list[np.ndarray] | None = None
+
+
+def sizes_of(inputs, reference, alternate=None, more=(), yardstick=None) -> list[Size]:
+    """The first size and each further one (``SourceReading.more``: ``(shapes, inputs,
+    reference)``, or with a fourth element, that size's float64 reference)."""
+    first = Size(tuple(tuple(np.shape(x)) for x in inputs), inputs, reference, alternate,
+                 yardstick)
+    further = [Size(tuple(tuple(s) for s in entry[0]), entry[1], entry[2], None,
+                    entry[3] if len(entry) > 3 else None) for entry in more]
+    return [first, *further]
+
+
+def shapes_text(shapes) -> str:
+    return ", ".join("(" + ", ".join(str(d) for d in s) + ")" for s in shapes)
 
 
 class ResolvedCase(NamedTuple):
@@ -190,23 +216,29 @@ class Harness:
                      else None)
         artifacts: dict[str, Any] = {case.start: reading.artifact}
         result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
-                                 alternate)
+                                 alternate, more=reading.more, yardstick=reading.yardstick)
         if self.diagnose:
             self._diagnose(case, result, artifacts, reading.inputs)
+        if reading.yardstick is None:
+            _note_missing_yardstick(result, yardstick.missing_reason(spec))
         if source_leg is not None:
             result.legs.insert(0, source_leg)
         return result
 
     def replay(self, spec: LayerSpec, inputs: list[np.ndarray], expected: list[np.ndarray],
                stored: dict[str, Artifact],
-               native: list[np.ndarray] | None = None) -> CaseResult:
+               native: list[np.ndarray] | None = None, more=(),
+               yardstick: list[np.ndarray] | None = None) -> CaseResult:
         """Runs the legs reachable from stored artifacts (keyed by the leg that made them)
         against stored expected outputs; no source framework is involved. ``native`` is the
-        source's own output where it disagreed with its second reading. A failing leg is
-        diagnosed where the source's artifact itself was stored (an ONNX case's model)."""
+        source's own output where it disagreed with its second reading; ``more`` the
+        readings at further sizes and ``yardstick`` the float64 reference, as in
+        ``SourceReading``. A failing leg is diagnosed where the source's artifact itself was
+        stored (an ONNX case's model)."""
         case = self.resolve(spec)
         artifacts = dict(stored)
-        result = self._run_paths(case, artifacts, inputs, expected, {}, native)
+        result = self._run_paths(case, artifacts, inputs, expected, {}, native, more=more,
+                                 yardstick=yardstick)
         if self.diagnose:
             self._diagnose(case, result, artifacts, inputs)
         return result
@@ -226,10 +258,11 @@ class Harness:
         return self._judge(case.spec, leg)
 
     def _run_paths(self, case: ResolvedCase, artifacts, inputs, reference, timing,
-                   alternate=None) -> CaseResult:
+                   alternate=None, *, more=(), yardstick=None) -> CaseResult:
         # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
-        if self.on_paths:
+        if self.on_paths:  # its users see the first size, as before sizes came
             self.on_paths(case, artifacts, inputs, reference, alternate)
+        sizes = sizes_of(inputs, reference, alternate, more, yardstick)
         results: dict[str, LegResult] = {}
         for path in case.paths:
             upstream: LegResult | None = None
@@ -238,8 +271,7 @@ class Harness:
                 if leg_name not in artifacts and parent not in artifacts:
                     break  # replaying: nothing stored to start this path from
                 if leg_name not in results:
-                    leg = self._leg(case.spec, path, leg_name, stage, artifacts, inputs,
-                                    reference, alternate)
+                    leg = self._leg(case.spec, path, leg_name, stage, artifacts, sizes)
                     results[leg_name] = _attribute(leg, upstream)
                     if self.on_leg:
                         self.on_leg(leg_name, stage, "done", results[leg_name])
@@ -279,14 +311,12 @@ class Harness:
                 return CaseResult(spec, [leg], {})
         raise exc
 
-    def _leg(self, spec, path, leg_name, stage, artifacts, inputs, reference,
-             alternate=None) -> LegResult:
+    def _leg(self, spec, path, leg_name, stage, artifacts, sizes: list[Size]) -> LegResult:
         converter = get(stage)
         runner_name = self.runner(converter.target).name
         base = {"path": path.name, "leg": leg_name, "stage": stage, "runner": runner_name}
         if isinstance(artifacts.get(leg_name), Artifact):  # stored by the golden store
-            return self._run_and_compare(spec, base, artifacts[leg_name], inputs, reference, {},
-                                         alternate)
+            return self._run_and_compare(spec, base, artifacts[leg_name], sizes, {})
         parent = artifacts.get(leg_name.rsplit(">", 1)[0])
         if not isinstance(parent, Artifact):
             artifacts[leg_name] = RuntimeError("upstream stage failed")
@@ -311,49 +341,83 @@ class Harness:
             ))
         artifacts[leg_name] = artifact
         timing["convert"] = time.perf_counter() - t0
-        return self._run_and_compare(spec, base, artifact, inputs, reference, timing, alternate)
+        return self._run_and_compare(spec, base, artifact, sizes, timing)
 
-    def _run_and_compare(self, spec, base, artifact, inputs, reference, timing,
-                         alternate=None) -> LegResult:
-        runner_name, leg_name = base["runner"], base["leg"]
+    def _run_and_compare(self, spec, base, artifact, sizes: list[Size], timing) -> LegResult:
+        """Runs the leg at each size and compares it with that size's reference: the first
+        size that fails decides (a later size is not run once one failed), else the widest
+        pass; a failure at a further size names its input shapes (``metrics["at_shapes"]``)."""
+        leg_name = base["leg"]
         if self.on_leg:
             self.on_leg(leg_name, base["stage"], "run")
+        tolerance = self.policy.for_spec(spec, leg_name, self.device)
+        timing.setdefault("run", 0.0)
+        passes: list[LegResult] = []
+        for n, size in enumerate(sizes):
+            leg = self._at_size(spec, base, artifact, size, tolerance, timing)
+            if n:
+                leg.metrics = {**(leg.metrics or {}), "at_shapes": [list(s) for s in size.shapes]}
+                if leg.verdict != "pass":
+                    leg.message = (f"at input shapes {shapes_text(size.shapes)} (passed at "
+                                   f"{shapes_text(sizes[0].shapes)}):\n{leg.message}")
+            if leg.verdict != "pass":
+                return self._judge(spec, leg)
+            passes.append(leg)
+        widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
+        if widest is not passes[0] and passes[0].metrics and "yardstick" in passes[0].metrics:
+            widest.metrics.setdefault("yardstick", passes[0].metrics["yardstick"])
+        return self._judge(spec, widest)
+
+    def _at_size(self, spec, base, artifact, size: Size, tolerance, timing) -> LegResult:
+        """The leg run once, at one size, and compared (not yet judged against known
+        issues)."""
         t1 = time.perf_counter()
         try:
-            outputs = self.runner(artifact.format).run(artifact, inputs)
+            outputs = self.runner(artifact.format).run(artifact, size.inputs)
         except Exception as exc:
-            message = f"{runner_name} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"
+            message = (f"{base['runner']} raised {type(exc).__name__}: {exc}\n"
+                       f"{_short_traceback(exc)}")
             step = "load" if isinstance(exc, LoadError) else "run"
-            return self._judge(spec, LegResult(
-                **base, verdict="error", category=classify_exception(step, message)[0],
-                message=message,
-                timing={**timing, "run": time.perf_counter() - t1},
-            ))
-        timing["run"] = time.perf_counter() - t1
+            timing["run"] += time.perf_counter() - t1
+            return LegResult(**base, verdict="error",
+                             category=classify_exception(step, message)[0],
+                             message=message, timing=timing)
+        timing["run"] += time.perf_counter() - t1
 
         t2 = time.perf_counter()
-        tolerance = self.policy.for_spec(spec, leg_name, self.device)
-        comparisons = compare_outputs(outputs, reference, tolerance)
+        comparisons = compare_outputs(outputs, size.reference, tolerance)
         note = ""
-        if alternate is not None and not _worst(comparisons).passed:
-            faithful = compare_outputs(outputs, alternate, tolerance)
+        if size.alternate is not None and not _worst(comparisons).passed:
+            faithful = compare_outputs(outputs, size.alternate, tolerance)
             if _worst(faithful).passed:
                 comparisons = faithful
                 note = ("matches the source's own output, which differs from the reference "
                         "reading: the converter reproduced the source's graph")
-        timing["compare"] = time.perf_counter() - t2
         worst = _worst(comparisons)
-        return self._judge(spec, LegResult(
+        metrics = dict(worst.metrics)
+        verdict, category, message = ("pass" if worst.passed else "fail", worst.category,
+                                      worst.message)
+        if size.yardstick is not None:
+            measured = yardstick.measure(outputs, size.reference, size.yardstick)
+            if measured is not None:
+                metrics["yardstick"] = measured
+                metrics["judged_by"] = "tolerance"
+                if worst.category == "numeric_mismatch" and yardstick.rescues(measured):
+                    metrics["judged_by"] = "yardstick"
+                    verdict, category, message = "pass", None, ""
+                    note = yardstick.rescue_note(measured)
+        timing["compare"] = timing.get("compare", 0.0) + time.perf_counter() - t2
+        return LegResult(
             note=note,
             **base,
-            verdict="pass" if worst.passed else "fail",
-            category=worst.category,
-            message=worst.message,
-            metrics=worst.metrics,
+            verdict=verdict,
+            category=category,
+            message=message,
+            metrics=metrics,
             outputs=[c.metrics for c in comparisons] if len(comparisons) > 1 else [],
             tolerance=tolerance,
             timing=timing,
-        ))
+        )
 
     def _judge(self, spec: LayerSpec, leg: LegResult) -> LegResult:
         for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg):
@@ -366,6 +430,15 @@ class Harness:
                 leg.known_issue = issue.to_json()
                 return leg
         return leg
+
+
+def _note_missing_yardstick(result: CaseResult, why: str | None) -> None:
+    """Says in each compared leg's record why the case has no float64 yardstick."""
+    if why is None:
+        return
+    for leg in result.legs:
+        if leg.metrics is not None and "max_abs" in leg.metrics:
+            leg.metrics["yardstick_missing"] = why
 
 
 def compare_outputs(outputs, reference, tolerance) -> list[Comparison]:

@@ -32,3 +32,26 @@ def test_application(name, parity):
 def test_application_with_classifier(name, parity):
     """The stock head too: global pooling, a 10-class Dense and its softmax."""
     parity.check(applications.default_spec(name, include_top=True))
+
+
+@pytest.mark.slow
+def test_the_yardstick_catches_a_converter_that_perturbs_weights():
+    """Without a hand-set tolerance, a deep architecture is judged by the float64 yardstick
+    (Keras' own rounding, measured): a converter that moves every weight by 1% of its scale
+    still fails, far beyond K times Keras' own error."""
+    from harness import converters, yardstick
+    from harness.pipeline import Harness
+    from tests.test_yardstick import PerturbedWeights
+
+    converters.register(PerturbedWeights())
+    try:
+        case = Harness("keras>tf2onnx-perturbed,keras>tf2onnx", known_issues=[],
+                       diagnose=False).run(applications.default_spec("MobileNetV2"))
+    finally:
+        converters.unregister(PerturbedWeights.name)
+    legs = {leg.leg: leg for leg in case.legs}
+    broken, sound = legs["keras>tf2onnx-perturbed"], legs["keras>tf2onnx"]
+    assert broken.verdict == "fail"
+    assert broken.metrics["yardstick"]["ratio"] > 10 * yardstick.K
+    assert sound.verdict == "pass"
+    assert sound.metrics["yardstick"]["ratio"] <= yardstick.K

@@ -1,0 +1,177 @@
+"""The float64 yardstick (harness.yardstick) and legs run at every size of a case."""
+
+import numpy as np
+import pytest
+
+from harness import converters, yardstick
+from harness.converters import Artifact
+from harness.pipeline import Harness
+from harness.spec import LayerSpec
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("onnxruntime")
+
+DENSE = LayerSpec("Dense", {"units": 5, "use_bias": True, "activation": "linear"}, ((2, 7),),
+                  seed=3)
+ONNX_LEG = "keras>tf2onnx"
+
+
+def read(spec):
+    from harness.sources.keras import KerasSource
+    from harness.tolerance import TolerancePolicy
+
+    return KerasSource().read(spec, policy=TolerancePolicy(), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def dense():
+    """The Dense case read by its source, and its tf2onnx artifact (what a golden case
+    stores), so that replays run the real onnxruntime leg."""
+    reading = read(DENSE)
+    onnx = converters.get("tf2onnx").convert(reading.artifact, converters.ConvertOptions())
+    return reading, {ONNX_LEG: onnx}
+
+
+def replay(dense, **kwargs):
+    reading, stored = dense
+    kwargs.setdefault("expected", reading.reference)
+    kwargs.setdefault("inputs", reading.inputs)
+    kwargs.setdefault("yardstick", reading.yardstick)
+    result = Harness(ONNX_LEG, known_issues=[], diagnose=False).replay(
+        DENSE, kwargs.pop("inputs"), kwargs.pop("expected"), stored, **kwargs)
+    (leg,) = result.legs
+    return leg
+
+
+def onnx_outputs(dense, inputs):
+    from harness.runners import runner_for
+
+    _, stored = dense
+    return runner_for("onnx", "cpu", 1).run(stored[ONNX_LEG], inputs)
+
+
+def test_the_reading_is_the_layer_computed_in_float64(dense):
+    reading, _ = dense
+    kernel, bias = (np.asarray(w, dtype=np.float64) for w in reading.artifact.model.get_weights())
+    (x,) = reading.inputs
+    (y64,) = reading.yardstick
+    assert y64.dtype == np.float64
+    np.testing.assert_allclose(y64, x.astype(np.float64) @ kernel + bias, rtol=0, atol=1e-12)
+    source_error = float(np.abs(reading.reference[0] - y64).max())
+    assert 0 < source_error < 1e-5  # float32's own rounding, not a different computation
+
+
+def test_a_float64_case_has_no_yardstick_and_says_why():
+    spec = LayerSpec("Dense", {"units": 3}, ((1, 4),), dtype="float64", seed=1)
+    assert read(spec).yardstick is None
+    assert yardstick.missing_reason(spec) == "the case computes in float64"
+
+
+def test_ratio_is_the_legs_error_over_the_sources():
+    wide = [np.array([1.0, 2.0, 3.0])]
+    reference = [np.array([1.0, 2.0 + 1e-4, 3.0], dtype=np.float32)]
+    leg = [np.array([1.0, 2.0, 3.0 + 3e-4], dtype=np.float32)]
+    measured = yardstick.measure(leg, reference, wide)
+    assert measured["source_error"] == pytest.approx(1e-4, rel=1e-2)
+    assert measured["leg_error"] == pytest.approx(3e-4, rel=1e-2)
+    assert measured["ratio"] == pytest.approx(3.0, rel=1e-2)
+    assert yardstick.measure(leg, reference, [np.zeros(2)]) is None  # shapes differ
+
+
+def test_an_exact_source_leaves_only_the_floor():
+    exact = [np.array([1.0, -2.0, 0.5])]
+    reference = [exact[0].astype(np.float32)]
+    within = yardstick.measure([reference[0] + np.float32(yardstick.FLOOR / 2)], reference, exact)
+    beyond = yardstick.measure([reference[0] + np.float32(1e-4)], reference, exact)
+    assert within["source_error"] == beyond["source_error"] == 0.0
+    assert yardstick.rescues(within) and within["ratio"] <= yardstick.K
+    assert not yardstick.rescues(beyond) and beyond["ratio"] > yardstick.K
+    assert yardstick.measure(reference, reference, exact)["ratio"] == 0.0
+
+
+def test_a_leg_outside_its_tolerance_but_within_the_sources_error_passes(dense):
+    reading, _ = dense
+    outputs = onnx_outputs(dense, reading.inputs)
+    # A source 4e-5 from the float64 truth (beyond atol 1e-5); the leg 6e-5 from it.
+    truth = [o.astype(np.float64) + 6e-5 for o in outputs]
+    source = [(t - 4e-5).astype(np.float32) for t in truth]
+    leg = replay(dense, expected=source, yardstick=truth)
+    assert leg.verdict == "pass"
+    assert leg.metrics["judged_by"] == "yardstick"
+    assert leg.metrics["yardstick"]["ratio"] == pytest.approx(1.5, rel=0.05)
+    assert "float64 yardstick" in leg.note
+
+
+def test_a_leg_far_beyond_the_sources_error_still_fails(dense):
+    reading, _ = dense
+    outputs = onnx_outputs(dense, reading.inputs)
+    truth = [o.astype(np.float64) + 6e-5 for o in outputs]
+    leg = replay(dense, expected=[t.astype(np.float32) for t in truth], yardstick=truth)
+    assert leg.verdict == "fail"
+    assert leg.category == "numeric_mismatch"
+    assert leg.metrics["judged_by"] == "tolerance"
+    assert leg.metrics["yardstick"]["ratio"] > yardstick.K
+
+
+def test_a_shape_mismatch_is_never_rescued(dense):
+    reading, _ = dense
+    leg = replay(dense, expected=[reading.reference[0][:1]], yardstick=[reading.yardstick[0][:1]])
+    assert leg.verdict == "fail"
+    assert leg.category == "shape_mismatch"
+    assert "yardstick" not in leg.metrics
+
+
+def test_every_size_runs_and_the_failing_size_is_named(dense):
+    from harness.inputs import make_inputs
+
+    reading, _ = dense
+    at3, at4 = DENSE.at_shapes(((3, 7),)), DENSE.at_shapes(((4, 7),))
+    x3, x4 = make_inputs(at3), make_inputs(at4)
+    y3, y4 = read(at3).reference, read(at4).reference
+    passing = replay(dense, more=((at3.input_shapes, x3, y3), (at4.input_shapes, x4, y4)))
+    assert passing.verdict == "pass"
+    wrong_at_4 = [y + np.float32(0.5) for y in y4]
+    leg = replay(dense, more=((at3.input_shapes, x3, y3), (at4.input_shapes, x4, wrong_at_4)))
+    assert leg.verdict == "fail"
+    assert leg.metrics["at_shapes"] == [[4, 7]]
+    assert leg.message.startswith("at input shapes (4, 7) (passed at (2, 7))")
+    crash = replay(dense, more=((((3, 8),), [np.zeros((3, 8), np.float32)], y3),))
+    assert crash.verdict == "error"
+    assert crash.metrics["at_shapes"] == [[3, 8]]
+    assert "(3, 8)" in crash.message
+
+
+class PerturbedWeights:
+    """tf2onnx, then every float initializer moved by 1e-2 of its scale: a converter bug
+    small enough to hide under a wide hand-set tolerance."""
+
+    name = "tf2onnx-perturbed"
+    source = "keras"
+    target = "onnx"
+    packages = ("tf2onnx",)
+
+    def convert(self, artifact: Artifact, options) -> Artifact:
+        from onnx import numpy_helper
+
+        converted = converters.get("tf2onnx").convert(artifact, options)
+        rng = np.random.default_rng(0)
+        for tensor in converted.model.graph.initializer:
+            values = numpy_helper.to_array(tensor)
+            if values.dtype.kind == "f" and values.size > 1:
+                moved = values + 1e-2 * np.abs(values).max() * rng.standard_normal(values.shape)
+                tensor.CopyFrom(numpy_helper.from_array(moved.astype(values.dtype), tensor.name))
+        return converted
+
+
+def test_the_yardstick_catches_a_converter_that_perturbs_weights():
+    converters.register(PerturbedWeights())
+    try:
+        conv = LayerSpec("Conv2D", {"filters": 4, "kernel_size": [3, 3], "padding": "same"},
+                         ((1, 6, 6, 3),), seed=5)
+        result = Harness("keras>tf2onnx-perturbed", known_issues=[], diagnose=False).run(conv)
+    finally:
+        converters.unregister(PerturbedWeights.name)
+    (leg,) = result.legs
+    assert leg.verdict == "fail"
+    assert leg.metrics["judged_by"] == "tolerance"
+    assert leg.metrics["yardstick"]["ratio"] > 100 * yardstick.K
