@@ -50,6 +50,9 @@ class KnownIssue:
     # The source whose cases the entry is about ("keras", "onnx", ...): stated, or that of
     # its minimal spec; None matches a case of any source (the legs still have to match).
     source: str | None = None
+    # The case's axes the bug needs: its dtype, the dimensions it declares free.
+    dtype: str | None = None
+    free_dims: tuple[str, ...] = ()
 
     @property
     def strict(self) -> bool:
@@ -66,9 +69,13 @@ class KnownIssue:
     def matches_case(self, spec: LayerSpec, leg: str) -> bool:
         """The leg matches the glob and the case, or any layer nested in it (a model's
         layers and nodes), has the entry's kind and attribute values."""
-        return self.covers_source(spec) and self.covers_leg(leg) \
+        return self.covers_source(spec) and self.covers_leg(leg) and self.covers_axes(spec) \
             and any(self.matches_layer(kind, attrs)
                     for kind, attrs in nested_layers(spec.kind, spec.attrs))
+
+    def covers_axes(self, spec: LayerSpec) -> bool:
+        return (self.dtype is None or spec.dtype == self.dtype) and set(self.free_dims) <= set(
+            spec.free_dims)
 
     def covers_source(self, spec: LayerSpec) -> bool:
         """The entry is about the case's source, or about the format a user's file reads to
@@ -138,6 +145,8 @@ def _load_file(path: Path) -> list[KnownIssue]:
                     message=raw.get("message"),
                     minimal=minimal,
                     source=raw.get("source", minimal.source if minimal else None),
+                    dtype=raw.get("dtype"),
+                    free_dims=tuple(raw.get("free_dims", ())),
                 )
             )
         except (KeyError, ValueError) as exc:

@@ -54,7 +54,7 @@ def test_a_configuration_that_needs_the_axis_fixed_keeps_it():
 
 
 def test_the_draw_frees_batch_and_runs_at_another_batch_and_larger_axes():
-    drawn = sample("Conv2D", 12, axis="free")
+    drawn = sample("Conv2D", 12, axis="free-spatial")
     assert all(spec.free_dims[0] == BATCH for spec in drawn)
     assert any(SPATIAL in spec.free_dims for spec in drawn)
     for spec in drawn:
@@ -64,7 +64,7 @@ def test_the_draw_frees_batch_and_runs_at_another_batch_and_larger_axes():
         axes = free_dims.free_axes(spec, SPATIAL)[0] if SPATIAL in spec.free_dims else ()
         for axis, (a, b) in enumerate(zip(first, more[0])):
             assert (b > a) if axis in axes else (axis == 0 or a == b)
-    assert [s.to_json() for s in sample("Conv2D", 12, axis="free")] == \
+    assert [s.to_json() for s in sample("Conv2D", 12, axis="free-spatial")] == \
         [s.to_json() for s in drawn]  # deterministic
 
 
