@@ -294,7 +294,7 @@ class Diagnoser:
         mapping = tap_tensors(base.model, self.keras.taps)
         names = list(dict.fromkeys(t for candidates in mapping.values() for t in candidates))
         augmented = with_outputs(base.model, names)
-        artifact = Artifact("onnx", augmented, base.input_names)
+        artifact = Artifact("onnx", augmented, base.input_names, dict(base.meta))
         for stage in path.stages[onnx_at + 1: upto + 1]:
             artifact = get(stage).convert(artifact, self.harness.options)
         outputs = self.harness.runner(artifact.format).run(artifact, self.inputs)

@@ -465,6 +465,8 @@ def main():
     try:
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        # as parity's leg: the model as written, onnxruntime's graph optimisations off
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         session = ort.InferenceSession(proto.SerializeToString(), options, providers=PROVIDERS)
     except Exception as exc:
         return report("load_error",

@@ -37,7 +37,8 @@ def test_the_shipped_file_loads_and_every_pin_matches_its_own_entry():
                                     "keras>tf2onnx>onnx2pytorch", "keras>keras-onnx",
                                     "keras>h5", "keras>keras-torch", "keras>savedmodel",
                                     "onnx", "onnx>onnx2torch", "onnx>onnx2pytorch",
-                                    "onnx>ort-optimized", "mat", "mat>mat2torch")
+                                    "onnx>ort-optimized", "mat", "mat>mat2torch",
+                                    "keras>tf2onnx>ort-optimized")
                     if issue.matches_case(issue.minimal, leg)]
             assert legs, f"{issue.id}: its minimal spec does not match its own entry"
 

@@ -26,13 +26,15 @@ from typing import Any
 from harness.converters import Artifact
 
 # Every path that applies to a file, by the format it reads to. A stage that is not
-# registered (an optional package missing) is left out with a note.
+# registered (an optional package missing) is left out with a note. ONNX legs read the model
+# as written; ``ort-optimized`` reads it as onnxruntime does by default in deployment.
 DEFAULT_PATHS = {
     "keras": ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>onnx2pytorch",
-              "keras>keras-onnx>onnx2torch", "keras>keras-onnx>onnx2pytorch",
-              "keras>keras-torch"),
+              "keras>tf2onnx>ort-optimized", "keras>keras-onnx>onnx2torch",
+              "keras>keras-onnx>onnx2pytorch", "keras>keras-torch"),
     "savedmodel": ("savedmodel>tf2onnx-savedmodel>onnx2torch",
-                   "savedmodel>tf2onnx-savedmodel>onnx2pytorch"),
+                   "savedmodel>tf2onnx-savedmodel>onnx2pytorch",
+                   "savedmodel>tf2onnx-savedmodel>ort-optimized"),
     "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized"),
     "mat": ("mat>mat2torch",),
 }

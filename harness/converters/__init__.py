@@ -8,7 +8,9 @@ package registers itself under the entry-point group ``parity.converters``::
     myconv = "mypkg.parity_stage:MyConverter"
 
 A path is a chain of converters written ``source>stage>stage``, e.g.
-``keras>tf2onnx>onnx2torch``; every prefix that ends in a runnable artifact is a leg.
+``keras>tf2onnx>onnx2torch``; every prefix that ends in a runnable artifact is a leg. An ONNX
+leg is read by onnxruntime with its graph optimisations off; ``ort-optimized`` appended to
+it reads the same model with them on (``keras>tf2onnx>ort-optimized``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from harness.plugins import PluginRegistry
 
 ENTRY_POINT_GROUP = "parity.converters"
 DEFAULT_OPSET = 17
-DEFAULT_PATHS = ("keras>tf2onnx>onnx2torch",)
+# The Keras paths a run takes when none are named: tf2onnx's ONNX read as written and then
+# by onnx2torch, and the same ONNX read with onnxruntime's graph optimisations on (a failure
+# there and not on keras>tf2onnx blames the optimiser).
+DEFAULT_PATHS = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>ort-optimized")
 
 BUILTIN = {
     "tf2onnx": "harness.converters.keras_tf2onnx:Tf2OnnxConverter",

@@ -1,4 +1,8 @@
-"""keras → onnx with Keras' own ``model.export(format="onnx")``."""
+"""keras → onnx with Keras' own ``model.export(format="onnx")``.
+
+As tf2onnx's leg, read with onnxruntime's graph optimisations off (the exporter's graph as
+written); ``keras>keras-onnx>ort-optimized`` reads it with them on.
+"""
 
 from __future__ import annotations
 
@@ -36,4 +40,5 @@ class KerasOnnxExportConverter:
                                   opset_version=options.opset)
             proto = onnx.load(str(target))
         pin_ir_version(proto)
-        return Artifact("onnx", proto, [i.name for i in proto.graph.input])
+        return Artifact("onnx", proto, [i.name for i in proto.graph.input],
+                        {"ort_optimization": "disable"})

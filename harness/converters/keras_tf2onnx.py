@@ -1,4 +1,9 @@
-"""keras → onnx with ``tf2onnx.convert.from_keras``."""
+"""keras → onnx with ``tf2onnx.convert.from_keras``.
+
+The leg reads the ONNX model as tf2onnx wrote it (onnxruntime's graph optimisations off);
+``keras>tf2onnx>ort-optimized`` reads the same model with them on, so that a difference
+between the two legs blames onnxruntime's optimiser, not tf2onnx.
+"""
 
 from __future__ import annotations
 
@@ -36,4 +41,5 @@ class Tf2OnnxConverter:
         ]
         proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=options.opset)
         pin_ir_version(proto)
-        return Artifact("onnx", proto, [i.name for i in proto.graph.input])
+        return Artifact("onnx", proto, [i.name for i in proto.graph.input],
+                        {"ort_optimization": "disable"})

@@ -1,13 +1,18 @@
 """onnx → onnx, read by onnxruntime with every graph optimisation on.
 
-The ONNX source's reference is onnxruntime with optimisations off (beside onnx's reference
-evaluator), so this leg differs from it only by what onnxruntime's graph optimiser
-rewrites (fusions, layout changes, constant folding): a difference blames the optimiser.
+Every other ONNX leg is read as written, optimisations off (``harness.runners``): the ONNX
+source's reference, and the legs of converters that write ONNX (``keras>tf2onnx``,
+``keras>keras-onnx``). This stage hands the same model on with ``ort_optimization = "all"``,
+so its leg differs from the one upstream only by what onnxruntime's graph optimiser rewrites
+(fusions, layout changes, constant folding): a failure here and not upstream is blamed on the
+optimiser (``onnx>ort-optimized``, ``keras>tf2onnx>ort-optimized``).
 """
 
 from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions
+
+LEVEL = "all"
 
 
 class OrtOptimizedConverter:
@@ -18,4 +23,4 @@ class OrtOptimizedConverter:
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         return Artifact("onnx", artifact.model, list(artifact.input_names),
-                        {**artifact.meta, "ort_optimization": "all"})
+                        {**artifact.meta, "ort_optimization": LEVEL})

@@ -32,7 +32,7 @@ PLAUSIBLE_MAGNITUDE = 1e6
 class KerasSource:
     name = "keras"
     format = "keras"
-    default_paths = ("keras>tf2onnx>onnx2torch",)
+    default_paths = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>ort-optimized")
     kinds_module = "harness.layers"
     packages = ("tensorflow", "keras", "tf2onnx", "onnx")
 

@@ -1,0 +1,165 @@
+"""What each axis costs per case, as a ratio to the plain float32 case in the same run.
+
+The axes (``harness.axes``): float16, float64, mixed_float16 and free dimensions, each drawn
+with ``harness.strategies.sample(kind, n, axis=...)`` (derandomised: the same cases on every
+run), plus two costs every plain case can carry: the float64 yardstick reading of the
+reference (``harness.yardstick``) and the ``keras>tf2onnx>ort-optimized`` leg (the ONNX
+model read again with onnxruntime's graph optimisations on). Every case goes through
+``Harness.run`` with its result records written, as a suite runs it; the plain row is the
+same kinds' float32 cases down ``keras>tf2onnx>onnx2torch``, and the bare row the same
+conversions done by a bare script (``bench_core.bare_case``) for scale. Rounds alternate the
+rows so that drift in the machine's speed hits all alike; each case's time is its median
+over the rounds.
+
+    python benchmarks/bench_axes.py [--kind K ...] [--per-kind 3] [--rounds 5] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_core import bare_case, harness_case
+
+from harness import axes, registry
+from harness.converters import DEFAULT_PATHS
+from harness.inputs import make_inputs
+from harness.pipeline import Harness
+from harness.results import ResultWriter
+from harness.strategies import sample
+
+CORE_PATH = "keras>tf2onnx>onnx2torch"
+ORT_ROW = "ort-optimized"
+YARDSTICK_ROW = "yardstick"
+BARE_ROW = "bare script"
+# A kind of each main family (dense, convolution, recurrent, normalisation, pooling, merge):
+# about two minutes on a 2-core machine at the defaults.
+DEFAULT_KINDS = ("Dense", "Conv2D", "LSTM", "BatchNormalization", "MaxPooling2D", "Add")
+AXES = ("float16", "float64", "mixed_float16", axes.FREE)
+
+
+def axis_specs(kinds, per_kind: int) -> dict[str, dict[str, list]]:
+    """{axis: {kind: specs}}, the plain float32 cases under ``axes.PLAIN``; a kind that does
+    not admit an axis is left out of that axis' row."""
+    drawn: dict[str, dict[str, list]] = {axes.PLAIN: {k: sample(k, per_kind) for k in kinds}}
+    for axis in AXES:
+        drawn[axis] = {k: sample(k, per_kind, axis=axis) for k in kinds
+                       if axis in axes.admitted(registry.get(k)).names}
+    return drawn
+
+
+def yardstick_seconds(spec) -> float | None:
+    """The float64 reading of the reference alone; None where ``harness.yardstick`` gives
+    none for the case (not written yet, or the kind cannot be read in float64)."""
+    from harness.keras_source import build_model
+    from harness.yardstick import keras_reading
+
+    inputs = make_inputs(spec)
+    try:
+        model = build_model(spec)
+    except Exception:  # the source itself fails (a known TF bug): no reading to repeat
+        return None
+    started = time.perf_counter()
+    reading = keras_reading(spec, model, inputs)
+    return None if reading is None else time.perf_counter() - started
+
+
+def timed(run, specs) -> dict[str, float]:
+    times = {}
+    for spec in specs:
+        started = time.perf_counter()
+        run(spec)
+        times[spec.case_id] = time.perf_counter() - started
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", action="append", default=[],
+                        help=f"a layer kind (repeatable; default {', '.join(DEFAULT_KINDS)})")
+    parser.add_argument("--per-kind", type=int, default=3, help="cases per kind and axis")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = parser.parse_args()
+    logging.getLogger("tf2onnx").setLevel(logging.CRITICAL)  # known refusals, once per round
+
+    kinds = args.kind or list(DEFAULT_KINDS)
+    unknown = [k for k in kinds if k not in registry.names()]
+    if unknown:
+        parser.error(f"unknown layer kind(s) {', '.join(unknown)}; `parity layers` lists them")
+    drawn = axis_specs(kinds, args.per_kind)
+    plain = [s for specs in drawn[axes.PLAIN].values() for s in specs]
+    core, with_ort = Harness(CORE_PATH), Harness(",".join(DEFAULT_PATHS))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = ResultWriter(Path(tmp) / "bench.jsonl")
+        rows = {
+            axes.PLAIN: (lambda s: harness_case(core, writer, s), plain),
+            **{axis: (lambda s: harness_case(core, writer, s),
+                      [s for specs in drawn[axis].values() for s in specs]) for axis in AXES},
+            ORT_ROW: (lambda s: harness_case(with_ort, writer, s), plain),
+            BARE_ROW: (bare_case, plain),
+        }
+        for run, specs in rows.values():  # warm every row: first imports, tracing
+            if specs:
+                run(specs[0])
+        rounds: dict[str, list[dict[str, float]]] = {row: [] for row in rows}
+        for _ in range(args.rounds):
+            for row, (run, specs) in rows.items():
+                rounds[row].append(timed(run, specs))
+        writer.close()
+    yardstick = {s.case_id: yardstick_seconds(s) for s in plain}
+
+    per_case = {row: {case: statistics.median(r[case] for r in rounds[row])
+                      for case in rounds[row][0]} for row in rows}
+    plain_by_kind = {k: [per_case[axes.PLAIN][s.case_id] for s in specs]
+                     for k, specs in drawn[axes.PLAIN].items()}
+
+    def plain_ms(of_kinds) -> float:
+        return 1000 * statistics.mean(t for k in of_kinds for t in plain_by_kind[k])
+
+    figures: dict[str, object] = {"kinds": kinds, "per_kind": args.per_kind,
+                                  "rounds": args.rounds, "rows": {}}
+    lines = [f"{len(plain)} plain cases ({', '.join(kinds)}), {args.per_kind} per kind and axis, "
+             f"{args.rounds} rounds; ratio = ms per case / the plain float32 case's "
+             f"(same kinds, {CORE_PATH})",
+             f"  {'row':<16}{'cases':>6}{'ms/case':>10}{'ratio':>8}"]
+    for row in rows:
+        row_kinds = list(drawn[row]) if row in drawn else kinds
+        times = list(per_case[row].values())
+        if not times:
+            lines.append(f"  {row:<16}{0:>6}{'-':>10}{'-':>8}  (no kind admits it)")
+            continue
+        ms = 1000 * statistics.mean(times)
+        ratio = ms / plain_ms(row_kinds)
+        figures["rows"][row] = {"cases": len(times), "ms_per_case": round(ms, 2),
+                                "ratio": round(ratio, 3)}
+        lines.append(f"  {row:<16}{len(times):>6}{ms:>10.1f}{ratio:>8.3f}")
+    read = [t for t in yardstick.values() if t is not None]
+    if read and 1000 * statistics.mean(read) < plain_ms(kinds):
+        # The source's read() already takes the yardstick in every plain case: its share is
+        # what a case would save without it.
+        ms = 1000 * statistics.mean(read)
+        ratio = plain_ms(kinds) / (plain_ms(kinds) - ms)
+        figures["rows"][YARDSTICK_ROW] = {"cases": len(read), "ms_per_case": round(ms, 2),
+                                          "ratio": round(ratio, 3)}
+        lines.append(f"  {YARDSTICK_ROW:<16}{len(read):>6}{ms:>10.1f}{ratio:>8.3f}  "
+                     f"(the float64 reading alone; ratio: plain / plain without it)")
+    else:
+        figures["rows"][YARDSTICK_ROW] = None
+        lines.append(f"  {YARDSTICK_ROW:<16}{0:>6}{'-':>10}{'-':>8}  "
+                     f"(no reading: harness.yardstick.keras_reading returned None)")
+    print("\n".join(lines))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
