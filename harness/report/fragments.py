@@ -13,14 +13,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from harness.report.data import cut_note, shown_message, yardstick_of
 from harness.report.escape import safe_url, text, truncate
 from harness.report.load import VERDICTS
 from harness.report.scorecard import source_label, source_of
 from harness.report.summary import Case
 from harness.report.svg import growth_svg, histogram_svg
-
-MESSAGE_LIMIT = 20_000
-"""Characters of one failure message shown; a converter can dump megabytes of graph."""
 
 
 def num(value: Any) -> str:
@@ -63,8 +61,9 @@ def verdict_pill(verdict: str, title: str = "") -> str:
 
 
 def counts_pills(counts: Mapping[str, int]) -> str:
+    """Counts per verdict in coloured pills (the tables' legend names the colours)."""
     return "".join(
-        f'<span class="n v-{v}" title="{v}">{counts[v]}</span>' for v in VERDICTS if counts.get(v)
+        f'<span class="n v-{v}">{counts[v]}</span>' for v in VERDICTS if counts.get(v)
     )
 
 
@@ -173,10 +172,11 @@ def leg_detail(record: dict[str, Any]) -> str:
     issue = as_dict(record.get("known_issue"))
     info = []
     if failure:
+        message, cut = shown_message(failure.get("message"), record["verdict"])
         info.append(
             f"<h4>failure: {text(failure.get('category', '?'))} "
-            f"at stage {text(record.get('stage', '?'))}</h4>"
-            f"<pre>{text(truncate(failure.get('message', ''), MESSAGE_LIMIT))}</pre>"
+            f"at stage {text(record.get('stage', '?'))}</h4><pre>{text(message)}</pre>"
+            + (f'<p class="small muted cut">{text(cut_note(cut))}</p>' if cut else "")
         )
     if issue:
         url = safe_url(issue.get("url"))
@@ -191,6 +191,7 @@ def leg_detail(record: dict[str, Any]) -> str:
         info.append(f'<p class="small">{text(record["note"])}</p>')
     if metrics:
         info.append(f'<p class="small">{output_checks(metrics)}</p>')
+    info.append(yardstick_line(yardstick_of(record)))
     info.append(outputs_table(record))
     info.append(diagnosis_block(as_dict(record.get("diagnosis"))))
     chart = histogram_svg(metrics.get("histogram"), as_dict(record.get("tolerance")).get("atol"))
@@ -200,6 +201,18 @@ def leg_detail(record: dict[str, Any]) -> str:
         f'<div class="legdetail"><div><h4>{text(record["leg"])}</h4>{"".join(info)}</div>'
         f"{chart}</div>"
     )
+
+
+def yardstick_line(yardstick: Mapping[str, Any]) -> str:
+    """The leg's error over the source's own rounding error (its float64 reading)."""
+    if yardstick.get("ratio") is None:
+        return ""
+    errors = ""
+    if yardstick.get("leg_error") is not None or yardstick.get("source_error") is not None:
+        errors = (f" (leg error {num(yardstick.get('leg_error'))}, source's own error "
+                  f"{num(yardstick.get('source_error'))})")
+    return (f'<p class="small yardstick">yardstick: ×{num(yardstick.get("ratio"))} the '
+            f"source's own float64 rounding error{errors}</p>")
 
 
 def diagnosis_block(diagnosis: dict[str, Any]) -> str:

@@ -8,9 +8,10 @@ scorecard of its families against the legs of its default path. Below come the k
 issues the run met, every path, the kind × leg matrix, the case browser, coverage and the
 environment, once.
 
-Everything outside the case browser is plain HTML. The cases are one compact JSON block
-(data.py) that the page's script renders on demand; failing cases are also rendered here in
-full, so that they read without script, and the data carries only their summary.
+Everything outside the case browser and the coverage lists is plain HTML. The cases and the
+coverage are one compact JSON block, gzip-compressed (data.py), that the page's script
+renders on demand; the first failing cases are also rendered here in full, so that they
+read without script, and the data carries only their summary.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from typing import Any
 from harness.report.assets import CSS, JS
 from harness.report.atomic import atomic_write_text
 from harness.report.coverage import Domains, KindCoverage, compute_coverage
-from harness.report.data import Interner, case_entry, page_data
+from harness.report.data import (
+    Interner,
+    Kinds,
+    case_entry,
+    coverage_data,
+    data_block,
+    page_data,
+)
 from harness.report.environment import ABSENT, Environment, environment_once
 from harness.report.escape import html_id, safe_url, text, truncate
 from harness.report.fragments import as_dict, case_block, counts_pills, dl, num, verdict_pill
@@ -42,7 +50,6 @@ from harness.report.scorecard import (
 )
 from harness.report.summary import (
     Case,
-    failing,
     failure_breakdown,
     group_cases,
     several_devices,
@@ -52,14 +59,15 @@ from harness.report.trend import DEFAULT_FACTOR, Trend, compute_trend
 
 TABLE_LIMIT = 300
 """Rows shown per trend table; the rest are counted."""
-VALUES_LIMIT = 40
-"""Distinct drawn values shown per attribute in the coverage section."""
 GROUPS_SHOWN = 6
 """Failure groups on the first screen; the rest follow, folded."""
 CHANGES_SHOWN = 5
 """Items per list of changes on the first screen; every one is in the trend section."""
 STATIC_CASES = 100
-"""Failing cases rendered in full HTML, worst first; the rest are rendered by the script."""
+STATIC_BYTES = 250_000
+"""Failing cases rendered in full HTML, worst first, up to this many and this many bytes of
+HTML (a case with its histograms and messages is several kilobytes); the rest are rendered
+by the script from the data block."""
 
 _MACHINE_FIELDS = (
     ("host", "host"),
@@ -293,14 +301,13 @@ def _changes(trend: Trend, anchors: Mapping[str, str], records: list[dict[str, A
 # ---------------------------------------------------------------- scorecards
 
 
-def _cell(counts: Counter[str] | None, sortable: bool = False) -> str:
-    """Counts per verdict, shaded by the worst; a sortable cell sorts failures first."""
+def _cell(counts: Counter[str] | None) -> str:
+    """Counts per verdict, shaded by the worst; an empty cell is empty (the stylesheet
+    marks it), and the script sorts by the pills: a big run has thousands of cells."""
     if not counts:
-        return '<td class="cell empty" data-sort="-1">·</td>' if sortable else (
-            '<td class="cell empty">·</td>')
-    key = f' data-sort="{failing(counts) * 10_000_000 + sum(counts.values())}"' if sortable else ""
+        return "<td></td>"
     shade = worst(v for v in counts if counts[v])
-    return f'<td class="cell c-{shade}"{key}>{counts_pills(counts)}</td>'
+    return f'<td class="c-{shade}">{counts_pills(counts)}</td>'
 
 
 def _column_head(column: Column, short: bool, sortable: bool) -> str:
@@ -322,12 +329,11 @@ def _table(table: Table, row_head: str, short: bool, totals: bool, cls: str,
         head += f"<th{number}>all legs</th>"
     body = []
     for row in table.rows:
-        cells = "".join(_cell(table.cells.get((row, c)), sortable) for c in table.columns)
+        cells = "".join(_cell(table.cells.get((row, c))) for c in table.columns)
         if totals:
-            cells += _cell(table.row_totals[row], sortable)
+            cells += _cell(table.row_totals[row])
         attrs = row_attrs(row) if row_attrs else ""
-        key = f' data-sort="{text(row)}"' if sortable else ""
-        body.append(f'<tr{attrs}><td class="rowname"{key}>{text(row)}</td>{cells}</tr>')
+        body.append(f'<tr{attrs}><td class="rowname">{text(row)}</td>{cells}</tr>')
     foot = "<td>all</td>" + "".join(_cell(table.column_totals[c]) for c in table.columns)
     if totals:
         foot += _cell(table.total)
@@ -399,8 +405,7 @@ def _known_issues(uses: list[IssueUse], trend: Trend | None) -> str:
             f'<td class="num" title="{text(legs)}">{use.results:,}'
             f'<small> on {_plural(len(use.legs), "leg")}</small></td>'
             f'<td class="status">{"".join(status)}</td>'
-            f'<td class="reason"><div class="clamp" title="{text(use.reason)}">{text(use.reason)}'
-            "</div></td></tr>"
+            f'<td class="reason"><div class="clamp">{text(use.reason)}</div></td></tr>'
         )
     cases = len(set().union(*(u.cases for u in uses)))
     results = sum(u.results for u in uses)
@@ -599,9 +604,25 @@ def _trend(trend: Trend | None, anchors: Mapping[str, str]) -> str:
 # ---------------------------------------------------------------- cases
 
 
-def _cases(cases: list[Case], anchors: Mapping[str, str], static: set[str]) -> str:
+def _static_blocks(cases: list[Case], anchors: Mapping[str, str]) -> dict[str, str]:
+    """The failing cases rendered in full, worst first, within STATIC_CASES and STATIC_BYTES
+    (the first one whatever its size)."""
+    blocks: dict[str, str] = {}
+    spent = 0
+    for case in cases:
+        if case.worst not in BAD_VERDICTS or len(blocks) == STATIC_CASES:
+            break
+        block = case_block(case, anchors[case.case_id])
+        if blocks and spent + len(block) > STATIC_BYTES:
+            break
+        blocks[case.case_id] = block
+        spent += len(block)
+    return blocks
+
+
+def _cases(cases: list[Case], static: Mapping[str, str]) -> str:
     bad = sum(1 for c in cases if c.worst in BAD_VERDICTS)
-    body = "".join(case_block(c, anchors[c.case_id]) for c in cases if c.case_id in static)
+    body = "".join(static.values())
     hidden = len(cases) - len(static)
     note = (
         f'<noscript><p class="warn">The other {_plural(hidden, "case")} are listed by the page\'s '
@@ -620,50 +641,16 @@ def _cases(cases: list[Case], anchors: Mapping[str, str], static: set[str]) -> s
 # ---------------------------------------------------------------- coverage
 
 
-def _chip(value: str, count: int | None = None, kind: str = "") -> str:
-    extra = f"<i>×{count}</i>" if count is not None else ""
-    return f'<span class="chip {kind}">{text(truncate(value, 80))}{extra}</span> '
-
-
-def _kind_coverage(coverage: KindCoverage) -> str:
-    rows = []
-    for name, attribute in sorted(coverage.attributes.items()):
-        drawn = attribute.drawn.most_common()
-        chips = "".join(_chip(v, n) for v, n in drawn[:VALUES_LIMIT])
-        if len(drawn) > VALUES_LIMIT:
-            chips += f'<span class="muted">… {len(drawn) - VALUES_LIMIT} more distinct</span>'
-        if attribute.documented is None:
-            missing = '<span class="muted">no documented values</span>'
-        elif not attribute.drawn and coverage.cases:
-            missing = '<span class="bad">in no spec\'s attrs:</span> ' + "".join(
-                _chip(v, kind="miss") for v in attribute.never_drawn
-            )
-        else:
-            missing = "".join(_chip(v, kind="miss") for v in attribute.never_drawn) or "—"
-        odd = "".join(_chip(v, kind="odd") for v in attribute.undocumented[:VALUES_LIMIT])
-        rows.append(
-            f"<tr><td><code>{text(name)}</code></td><td>{chips or '—'}</td>"
-            f"<td>{missing}</td><td>{odd}</td></tr>"
-        )
-    never = coverage.never_drawn
-    note = f', <span class="bad">{never} documented value(s) never drawn</span>' if never else ""
-    return (
-        f'<details class="cov"><summary><b>{text(coverage.kind)}</b> '
-        f'<span class="muted">{coverage.cases} case(s), {len(coverage.attributes)} '
-        f"attribute(s)</span>{note}</summary>"
-        '<div class="scroll"><table><thead><tr><th>attribute</th><th>drawn values (× cases)</th>'
-        "<th>never drawn</th><th>drawn but undocumented</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></div></details>"
-    )
-
-
-def _coverage(results: Results, domains: Domains | None) -> str:
-    coverage = compute_coverage(results.results, domains)
+def _coverage(coverage: list[KindCoverage], documented: bool) -> str:
+    """The section's frame; the script lists each kind's coverage from the data block (270
+    kinds of tables of chips were 0.7 MB of HTML)."""
     note = (
         "Documented values come from the layer registry."
-        if domains is not None
+        if documented
         else "No documented domains given: only drawn values are listed."
     )
+    ran = [c for c in coverage if c.cases]
+    never = sum(c.never_drawn for c in ran)
     unrun = [c.kind for c in coverage if not c.cases]
     absent = (
         f'<p class="muted">Documented kinds with no case in these results ({len(unrun)}): '
@@ -672,10 +659,15 @@ def _coverage(results: Results, domains: Domains | None) -> str:
         if unrun
         else ""
     )
+    attributes = sum(len(c.attributes) for c in ran)
+    totals = (f"{_plural(len(ran), 'kind')} ran, {_plural(attributes, 'attribute')}"
+              + (f', <span class="bad">{never:,} documented value(s) never drawn</span>'
+                 if never else ""))
     return (
         '<section id="coverage"><h2>Coverage</h2><p class="muted">Attribute values drawn per '
-        f"layer kind, counted per distinct case. {note}</p>"
-        + "".join(_kind_coverage(c) for c in coverage if c.cases)
+        f"layer kind, counted per distinct case. {note}</p><p>{totals}.</p>"
+        '<div id="coverage-list"></div><noscript><p class="warn">Each kind\'s values are listed '
+        "by the page's script, which is off.</p></noscript>"
         + absent
         + "</section>"
     )
@@ -803,15 +795,14 @@ def _golden(results: Results) -> str:
 
 
 def _data(results: Results, verdict: str, cases: list[Case], anchors: Mapping[str, str],
-          static: set[str]) -> str:
+          static: Mapping[str, str], coverage: list[KindCoverage], documented: bool) -> str:
     interner = Interner()
-    entries = []
-    for case in cases:
-        entry = case_entry(case.case_id, case.records, case.worst, case.verdicts, interner,
-                           static=case.case_id in static)
-        if anchors[case.case_id] != f"case-{case.case_id}":
-            entry["anchor"] = anchors[case.case_id]
-        entries.append(entry)
+    kinds = Kinds(interner)
+    entries = [
+        case_entry(case.case_id, case.records, case.verdicts, interner, kinds,
+                   static=case.case_id in static, anchor=anchors[case.case_id])
+        for case in cases
+    ]
     summary = {
         "verdict": verdict,
         "counts": dict(results.verdict_counts()),
@@ -819,8 +810,8 @@ def _data(results: Results, verdict: str, cases: list[Case], anchors: Mapping[st
         "cases": len(cases),
         "problems": len(results.problems),
     }
-    return (f'<script type="application/json" id="parity-data">'
-            f"{page_data(summary, entries, interner)}</script>")
+    coverage_rows = coverage_data(coverage, documented, interner)
+    return data_block(page_data(summary, entries, interner, kinds, coverage_rows))
 
 
 def render_html(
@@ -837,8 +828,8 @@ def render_html(
     records = results.results
     cases = group_cases(records)
     anchors = {c.case_id: html_id("case-", c.case_id, i) for i, c in enumerate(cases)}
-    failing_cases = [c.case_id for c in cases if c.worst in BAD_VERDICTS]
-    static = set(failing_cases[:STATIC_CASES])
+    static = _static_blocks(cases, anchors)
+    coverage = compute_coverage(records, domains)
     old: list[dict[str, Any]] | None = None
     trend = None
     if previous is not None:
@@ -870,13 +861,13 @@ def render_html(
         + _paths(sources, devices, records)
         + _kinds(sources, devices)
         + _trend(trend, anchors)
-        + _cases(cases, anchors, static)
-        + _coverage(results, domains)
+        + _cases(cases, static)
+        + _coverage(coverage, domains is not None)
         + _golden(results)
         + _environment(results.runs)
         + "<footer>Generated by parity. Self-contained: no network access, no external "
         "assets; everything above is in this one file.</footer>"
-        + _data(results, verdict, cases, anchors, static)
+        + _data(results, verdict, cases, anchors, static, coverage, domains is not None)
         + f"</main><script>{JS}</script></body></html>"
     )
 

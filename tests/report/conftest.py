@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from harness.report import load_results, write_html
+from harness.report.data import read_page_data
+from harness.report.load import VERDICTS
 
-from .synthetic import ci_records, domains, make_records, write_jsonl
+from .synthetic import ci_domains, ci_records, make_records, write_jsonl
 
 HOSTILE = "\"'><script>alert(1)</script><img src=x onerror=alert(1)></pre>\x00\x1b[31m&amp;"
 """Closes attributes and elements, opens a script, an event handler, NUL and an ANSI code."""
@@ -30,6 +32,43 @@ def hostile(value: Any, key: str = "") -> Any:
     return value
 
 
+# ---------------------------------------------------------------- reading the page's data
+
+
+def data_of(page: str) -> dict:
+    """The page's data block, unpacked."""
+    return read_page_data(page)
+
+
+def named(row: list, fields: list[str]) -> dict[str, Any]:
+    return {name: value for name, value in zip(fields, row) if value is not None}
+
+
+def decode_case(row: list, data: dict) -> dict[str, Any]:
+    """What the page's script does with a case (assets.py, decodeCase)."""
+    case = named(row, data["fields"]["case"])
+    kind, family, source = (data["strings"][i] for i in data["kinds"][case.pop("kind")])
+    case.update(kind=kind, family=family, source=source)
+    codes = case["verdicts"] if "legs" not in case else [leg[1] for leg in case["legs"]]
+    verdicts = sorted({data["verdicts"][c] for c in codes}, key=VERDICTS.index)
+    case.update(verdicts=verdicts, worst=verdicts[0])
+    return case
+
+
+def decode_leg(row: list, data: dict) -> dict[str, Any]:
+    """What the page's script does with a leg (assets.py, decodeLeg)."""
+    leg = named(row, data["fields"]["leg"])
+    leg.update(data["objects"][leg.pop("where")])
+    leg["verdict"] = data["verdicts"][leg["verdict"]]
+    if "metrics" in leg:
+        leg["metrics"] = named(leg["metrics"], data["fields"]["metrics"])
+    return leg
+
+
+def cases_of(data: dict) -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in (decode_case(row, data) for row in data["case_list"])}
+
+
 @pytest.fixture(scope="session")
 def small_records() -> list[dict[str, Any]]:
     return make_records(cases=40, seed=7)
@@ -47,7 +86,7 @@ def results_file(tmp_path: Path, records: list[dict[str, Any]]) -> Path:
 
 @pytest.fixture(scope="session")
 def ci_run() -> list[dict[str, Any]]:
-    """A ci-sized run of every source (about 3,000 results); do not modify."""
+    """A ci-sized run of every source (about 12,000 results); do not modify."""
     return ci_records(seed=0)
 
 
@@ -65,5 +104,5 @@ def ci_report(tmp_path_factory: pytest.TempPathFactory, ci_run, ci_previous) -> 
     previous = load_results([write_jsonl(directory / "previous.jsonl", ci_previous)])
     command = f"parity report --previous {directory / 'previous.jsonl'} results.jsonl"
     write_html(results, directory / "parity.html", previous=previous, command=command,
-               domains=domains())
+               domains=ci_domains())
     return directory / "parity.html"
