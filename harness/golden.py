@@ -87,16 +87,8 @@ class GoldenCase:
     def replay(self, harness):
         """``harness.replay`` of this case: its downstream legs at every stored size,
         against the stored expected outputs (and yardstick, where stored)."""
-        import inspect
-
-        accepted = inspect.signature(harness.replay).parameters
-        extra: dict[str, Any] = {}
-        if self.more and "more" in accepted:
-            extra["more"] = self.more
-        if self.yardstick is not None and "yardstick" in accepted:
-            extra["yardstick"] = self.yardstick
         return harness.replay(self.spec, self.inputs, self.expected, self.stored_artifacts(),
-                              self.native, **extra)
+                              self.native, more=self.more, yardstick=self.yardstick)
 
     def onnx_model(self):
         return load_onnx(self.folder / "model.onnx")

@@ -6,6 +6,7 @@ import zlib
 
 import numpy as np
 
+from harness.dtypes import array_dtype
 from harness.spec import LayerSpec
 
 INPUT_BOUND = 4.0
@@ -25,19 +26,13 @@ def int_bounds(spec_or_attrs) -> list[int | None]:
     return [None if b is None else int(b) for b in bounds]
 
 
-def float_dtype(dtype: str) -> str:
-    """The NumPy dtype of a case's float inputs: float32 under the ``mixed_float16`` policy
-    (its inputs and variables are float32), the case's dtype otherwise."""
-    from harness.dtypes import array_dtype
-
-    return array_dtype(dtype)
 
 
 def input_dtypes(spec: LayerSpec) -> list[str]:
-    """Per input, its NumPy dtype: int32 for an integer input, else ``float_dtype``."""
+    """Per input, its NumPy dtype: int32 for an integer input, else ``harness.dtypes.array_dtype``."""
     bounds = int_bounds(spec)
     return [
-        INT_DTYPE if i < len(bounds) and bounds[i] is not None else float_dtype(spec.dtype)
+        INT_DTYPE if i < len(bounds) and bounds[i] is not None else array_dtype(spec.dtype)
         for i in range(len(spec.input_shapes))
     ]
 
@@ -55,7 +50,7 @@ def make_inputs(spec: LayerSpec) -> list[np.ndarray]:
     """
     rng = _rng(spec, "inputs")
     bounds = int_bounds(spec)
-    dtype = float_dtype(spec.dtype)
+    dtype = array_dtype(spec.dtype)
     arrays = []
     for i, shape in enumerate(spec.input_shapes):
         bound = bounds[i] if i < len(bounds) else None

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from harness import registry
+from harness.dtypes import array_dtype
 from harness.inputs import INPUT_BOUND, int_bounds
 from harness.registry import Picker
 from harness.spec import LayerSpec
@@ -211,11 +212,6 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
         more_shapes=more,
     )
 
-
-def array_dtype(dtype: str) -> str:
-    from harness.dtypes import array_dtype
-
-    return array_dtype(dtype)
 
 
 def sample(kind: str, n: int, dtype: str | None = None,

@@ -67,16 +67,13 @@ def _first_line(exc: Exception) -> str:
 
 
 def _float64_outputs(spec, model, inputs):
-    import keras
-
     from harness import registry
+    from harness.dtypes import keras_policy
     from harness.keras_source import build_model, run_keras, twin_reference
 
     wide = replace(spec, dtype="float64")
     own_builder = registry.get(spec.kind, spec.source).build_model
-    before = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float64")
-    try:
+    with keras_policy("float64"):
         if own_builder is not None:
             # A whole model: its weights come from the float32 model, so the drawing and
             # calibration build_model adds (seconds for an application) are skipped.
@@ -96,8 +93,6 @@ def _float64_outputs(spec, model, inputs):
         outputs = twin_reference(model64, wide, wide_inputs)
         if outputs is None:
             outputs = run_keras(model64, wide_inputs)
-    finally:
-        keras.config.set_dtype_policy(before)
     narrow = sorted({str(np.asarray(y).dtype) for y in outputs} - {"float64"})
     if narrow:
         # A layer that stays float32 when built in float64 reads the float32 computation

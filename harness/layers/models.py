@@ -33,7 +33,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from harness import registry
-from harness.inputs import INT_INPUTS, float_dtype, int_bounds
+from harness.dtypes import array_dtype
+from harness.inputs import INT_INPUTS, int_bounds
 from harness.layers._base import BATCH, conv_output_size
 from harness.registry import LayerKind, Picker, register
 from harness.strategies import overrides_for, register_inputs, sparse_overrides
@@ -363,7 +364,7 @@ def _input(shape, dtype: str, index: int, bounds):
     import keras
 
     is_int = index < len(bounds) and bounds[index] is not None
-    return keras.Input(shape=tuple(shape[1:]), dtype="int32" if is_int else float_dtype(dtype),
+    return keras.Input(shape=tuple(shape[1:]), dtype="int32" if is_int else array_dtype(dtype),
                        name=f"input_{index}")
 
 
