@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from harness import registry
 from harness.registry import LayerKind
 
+ONNX = "onnx"
 MIXED = "mixed_float16"
 KERAS_DTYPES = ("float16", "float64", MIXED)
 # Measured and left out (docs/dtypes.md): onnxruntime's CPU provider has no bfloat16 kernel
@@ -30,12 +31,89 @@ KERAS_REFUSED: dict[str, dict[str, str]] = {
 }
 
 
+ONNX_DTYPES = ("float16", "float64")
+# An ONNX kind draws its own dtype from its op's type constraints, narrowed to what the
+# runtimes have kernels for; drawn along a dtype axis it is forced to that dtype
+# (``Picker.dtype``). These kinds' draws never give it (measured: ``measure_onnx``, printed
+# by ``python -m harness.dtypes --onnx``; tests/test_dtypes.py measures them again).
+ONNX_REFUSED: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys((
+        # the drawn graphs build in float32
+        "ConvBnRelu", "FcAsConv", "FlattenGemm", "GemmChain", "GlobalPoolHead",
+        "LegacyOpsetNet", "MeanSubtract", "PadConv", "PixelShuffle", "ResizeGraph",
+        "SamePadConv", "ShapeChain", "SplitConcat",
+        # boolean, bitwise and integer ops; ops drawn in float32 only
+        "And", "Or", "Xor", "Not", "BitShift", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
+        "BitwiseXor", "MatMulInteger", "Celu", "MeanVarianceNormalization",
+    ), ONNX_DTYPES),
+    **dict.fromkeys((
+        # drawn without float64: the op's type constraint or a runtime's kernels leave it
+        # out (each family file's dtype list says which)
+        "Elu", "Gelu", "HardSigmoid", "HardSwish", "LeakyRelu", "Mish", "PRelu", "Selu",
+        "Softplus", "Softsign", "ThresholdedRelu", "Col2Im", "Conv", "ConvTranspose",
+        "NonZero", "OneHot", "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "Cosh", "Erf",
+        "Mean", "Sinh", "Tan", "Det", "InstanceNormalization", "LRN", "LayerNormalization",
+        "AveragePool", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool", "LpPool",
+        "MaxRoiPool", "MaxUnpool", "GRU", "LSTM", "RNN", "Hardmax", "Resize",
+    ), ("float64",)),
+    **dict.fromkeys((
+        # drawn without float16 (GridSample's implementations sample at their own
+        # precision: harness/sources/onnx/ops/resize.py)
+        "Unique", "IsInf", "AffineGrid", "GridSample", "EyeLike", "Range",
+    ), ("float16",)),
+}
+
+
 def admitted(kind: LayerKind) -> tuple[str, ...]:
     """The dtypes besides float32 that ``kind`` is drawn in."""
-    if kind.source != registry.KERAS or kind.tags & registry.WHOLE_MODELS:
+    if kind.tags & registry.WHOLE_MODELS:
         return ()
-    refused = KERAS_REFUSED.get(kind.name, {})
-    return tuple(dtype for dtype in KERAS_DTYPES if dtype not in refused)
+    if kind.source == registry.KERAS:
+        refused = KERAS_REFUSED.get(kind.name, {})
+        return tuple(dtype for dtype in KERAS_DTYPES if dtype not in refused)
+    if kind.source == ONNX:
+        refused_onnx = ONNX_REFUSED.get(kind.name, ())
+        return tuple(dtype for dtype in ONNX_DTYPES if dtype not in refused_onnx)
+    return ()
+
+
+def draws_in(kind: LayerKind, dtype: str, tries: int = 40) -> bool:
+    """Whether ``kind``'s draw, forced to ``dtype``, gives a case in it within ``tries``
+    derandomised draws: a kind that draws its own dtype admits the ``dtype`` axis then.
+    Not for use inside a Hypothesis test (it runs Hypothesis' ``find``)."""
+    from hypothesis import HealthCheck, Phase, find, settings
+    from hypothesis import strategies as st
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+    from harness.registry import Picker
+    from harness.strategies import without_local_constants
+
+    @st.composite
+    def drawn_dtype(draw):
+        drawn = kind.draw(Picker(draw, kind.domains, dtype=dtype))
+        return drawn[2] if len(drawn) > 2 else None
+
+    quiet = settings(max_examples=tries, derandomize=True, database=None,
+                     phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    try:
+        with without_local_constants():
+            find(drawn_dtype(), lambda drawn: drawn == dtype, settings=quiet)
+    except (NoSuchExample, Unsatisfiable):
+        return False
+    return True
+
+
+def measure_onnx(kinds: list[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """The ONNX kinds (every one, or ``kinds``) whose draw never gives one of
+    ``ONNX_DTYPES``: kind -> the dtypes it refuses (what ``ONNX_REFUSED`` records)."""
+    import harness.sources.onnx.kinds  # noqa: F401  (registers the ONNX kinds)
+
+    refused = {}
+    for name in kinds or registry.names(source=ONNX):
+        kind = registry.get(name, ONNX)
+        if missing := tuple(d for d in ONNX_DTYPES if not draws_in(kind, d)):
+            refused[name] = missing
+    return refused
 
 
 def array_dtype(dtype: str) -> str:
@@ -90,5 +168,9 @@ def calibrate(per_kind: int, dtypes: tuple[str, ...] = KERAS_DTYPES, rtol: float
 if __name__ == "__main__":
     import sys
 
-    for name, row in calibrate(int(sys.argv[1]) if len(sys.argv) > 1 else 4).items():
-        print(name, row)
+    if sys.argv[1:] == ["--onnx"]:
+        for name, refused in measure_onnx().items():
+            print(f"{name}: {', '.join(refused)}")
+    else:
+        for name, row in calibrate(int(sys.argv[1]) if len(sys.argv) > 1 else 4).items():
+            print(name, row)

@@ -29,9 +29,11 @@ Attrs = dict[str, Any]
 class Picker:
     """Draws attribute values from a kind's documented domains, inside a composite strategy."""
 
-    def __init__(self, draw: Callable[[Any], Any], domains: Mapping[str, Sequence[Any]]):
+    def __init__(self, draw: Callable[[Any], Any], domains: Mapping[str, Sequence[Any]],
+                 dtype: str | None = None):
         self._draw = draw
         self._domains = domains
+        self._dtype = dtype  # the dtype axis a case is drawn along (harness.axes), if any
 
     def domain(self, attr: str) -> list[Any]:
         """The documented values of ``attr``, simplest first (to narrow them in context)."""
@@ -52,6 +54,18 @@ class Picker:
 
     def draw(self, strategy: Any) -> Any:
         return self._draw(strategy)
+
+    def dtype(self, among: Sequence[str]) -> str:
+        """The case's dtype, one of ``among``: drawn, or, for a case drawn along a dtype axis,
+        that dtype; where ``among`` lacks it (this opset or form does not take it) the draw
+        is rejected, so that Hypothesis draws another opset or form."""
+        from hypothesis import strategies as st
+
+        if self._dtype is None:
+            return self._draw(st.sampled_from(list(among)))
+        if self._dtype not in among:
+            self._draw(st.nothing())
+        return self._dtype
 
 
 DrawFn = Callable[[Picker], tuple[Attrs, Shapes]]

@@ -186,10 +186,16 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
     if axis is not None and axis not in axes.admitted(layer_kind).names:
         raise ValueError(f"{source}:{kind} is not drawn along axis {axis!r}; it admits "
                          f"{axes.admitted(layer_kind).describe()}")
+    dtype_axis = axis if axis is not None and axes.freed_by(axis) is None else None
     with without_local_constants():
-        drawn = layer_kind.draw(Picker(draw, layer_kind.domains))
+        drawn = layer_kind.draw(Picker(draw, layer_kind.domains, dtype=dtype_axis))
         attrs, shapes = drawn[0], drawn[1]
-        dtype = drawn[2] if len(drawn) > 2 else (dtype or "float32")
+        if len(drawn) > 2:  # the kind draws its own dtype, forced to the axis' (Picker.dtype)
+            dtype = drawn[2]
+            if dtype_axis is not None and dtype != dtype_axis:
+                draw(st.nothing())  # a form of the kind that fixes another dtype: draw again
+        else:
+            dtype = dtype_axis or dtype or "float32"
         free, more = (), ()
         if (dim := axes.freed_by(axis or "")) is not None:
             # A configuration that needs this dimension fixed (an unrolled RNN's time, a
@@ -197,8 +203,6 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
             applicable = free_dims.applicable(layer_kind, attrs, shapes)
             forced = (dim,) if dim in applicable else ("batch",)
             free, more = draw(free_dims.draw_free(layer_kind, attrs, shapes, dims=forced))
-        elif axis is not None:
-            dtype = axis
         overrides = draw(overrides_for(kind, attrs, shapes, array_dtype(dtype), source))
         seed = draw(seeds)
     return LayerSpec(

@@ -127,3 +127,48 @@ def test_a_kernel_tensorflow_lacks_in_a_dtype_is_read_compiled_with_xla():
     (output,) = run_keras(build_model(spec), x)
     assert output.dtype == np.float16
     np.testing.assert_allclose(output.reshape(-1), x[0].astype(np.float32).mean(), rtol=1e-3)
+
+
+def test_onnx_admission_is_what_the_draws_give():
+    """``ONNX_REFUSED`` is measured: every ONNX kind's draw, forced to each dtype, is tried
+    again here, and the table must say exactly which never give it."""
+    from harness.dtypes import ONNX_REFUSED, measure_onnx
+
+    assert measure_onnx() == ONNX_REFUSED
+
+
+def test_an_onnx_kind_is_drawn_along_each_dtype_it_admits():
+    import harness.sources.onnx.kinds  # noqa: F401  (registers the ONNX kinds)
+    from harness.strategies import sample
+
+    assert admitted(registry.get("Add", "onnx")) == ("float16", "float64")
+    assert admitted(registry.get("Conv", "onnx")) == ("float16",)
+    assert admitted(registry.get("ConvBnRelu", "onnx")) == ()
+    for dtype in ("float16", "float64"):
+        specs = sample("MatMul", 4, source="onnx", axis=dtype)
+        assert len(specs) == 4 and {spec.dtype for spec in specs} == {dtype}
+        inputs = make_inputs(specs[0])
+        assert {x.dtype for x in inputs} == {np.dtype(dtype)}
+    # Without an axis the draw is the kind's own: mostly float32, as before axes.
+    assert {spec.dtype for spec in sample("MatMul", 6, source="onnx")} >= {"float32"}
+    with pytest.raises(ValueError, match="onnx:Conv is not drawn along axis 'float64'"):
+        sample("Conv", 1, source="onnx", axis="float64")
+
+
+def test_a_forced_dtype_rejects_a_draw_that_cannot_take_it():
+    """``Picker.dtype``: the axis' dtype where the candidates have it; else the draw is
+    rejected (Hypothesis draws again), never silently another dtype."""
+    from hypothesis import find
+    from hypothesis import strategies as st
+    from hypothesis.errors import Unsatisfiable
+
+    from harness.registry import Picker
+
+    @st.composite
+    def chosen(draw, among, forced):
+        return Picker(draw, {}, dtype=forced).dtype(among)
+
+    assert find(chosen(("float32", "float64"), "float64"), lambda d: True) == "float64"
+    assert find(chosen(("float32", "float64"), None), lambda d: True) == "float32"
+    with pytest.raises(Unsatisfiable):
+        find(chosen(("float32",), "float16"), lambda d: True)

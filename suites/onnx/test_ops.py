@@ -8,10 +8,10 @@ strict xfails with their minimal spec. Nothing on this path imports TensorFlow.
 """
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import known_issues, registry, sources
+from harness import axes, known_issues, registry, sources
 from harness.converters import parse_paths
 from harness.strategies import layer_specs
 
@@ -25,6 +25,23 @@ KINDS = registry.names(source=SOURCE)
 @given(data=st.data())
 def test_op(kind, data, parity):
     spec = data.draw(layer_specs(kind, source=SOURCE), label="spec")
+    parity.check(spec)
+
+
+# Every kind in each dtype it admits besides float32 (harness.dtypes: float16, float64), so
+# that every run has them rather than where the draw happens to pick them. A twelfth of the
+# profile's examples each, as the layer suite's axes.
+AXIS_CASES = [(kind, axis) for kind in KINDS
+              for axis in axes.admitted(registry.get(kind, SOURCE)).names]
+AXIS_EXAMPLES = max(1, settings().max_examples // 12)
+
+
+@pytest.mark.parametrize(("kind", "axis"), AXIS_CASES,
+                         ids=[f"{kind}-{axis}" for kind, axis in AXIS_CASES])
+@settings(max_examples=AXIS_EXAMPLES)
+@given(data=st.data())
+def test_op_axis(kind, axis, data, parity):
+    spec = data.draw(layer_specs(kind, source=SOURCE, axis=axis), label="spec")
     parity.check(spec)
 
 

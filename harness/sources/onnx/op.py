@@ -167,7 +167,7 @@ def opset_and_dtype(pick: Picker, op_type: str, among: Sequence[str] = FLOATS,
     dtypes = allowed_dtypes(op_type, opset, input_index, among)
     if not dtypes:
         raise ValueError(f"{op_type} at opset {opset} admits none of {list(among)}")
-    return opset, pick.draw(st.sampled_from(dtypes))
+    return opset, pick.dtype(dtypes)
 
 
 def pick_attributes(pick: Picker, names: Sequence[str]) -> dict[str, Any]:

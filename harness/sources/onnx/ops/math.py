@@ -109,7 +109,7 @@ def pick_dtype(pick: Picker, op_type: str, opset: int, among: Sequence[str],
     dtypes = allowed_dtypes(op_type, opset, input_index, among)
     if not dtypes:
         raise ValueError(f"{op_type} at opset {opset} admits none of {list(among)}")
-    return pick.draw(st.sampled_from(dtypes))
+    return pick.dtype(dtypes)
 
 
 def broadcast_shapes(pick: Picker, count: int, max_rank: int = 4) -> list[tuple[int, ...]]:

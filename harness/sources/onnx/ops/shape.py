@@ -370,7 +370,7 @@ def _draw_constant_of_shape(pick: Picker):
     opset = pick(OPSET)
     value = pick.draw(st.sampled_from([None, 0.0, 1.0, -2.5, 3.0]))
     among = ANY_DTYPE if value is not None else ("float32",)
-    dtype = pick.draw(st.sampled_from([d for d in among if _value_dtype_ok(d, opset)]))
+    dtype = pick.dtype([d for d in among if _value_dtype_ok(d, opset)])
     attrs: dict[str, Any] = {OPSET: opset, INPUT_DTYPES: ["int64"], INT_INPUTS: [4]}
     if value is not None:
         attrs["value"] = {"tensor": [_typed(value, dtype)], "dtype": dtype}
