@@ -56,7 +56,7 @@ from harness.converters import (
     get,
 )
 from harness.frameworks import versions
-from harness.pipeline import FAILING, CaseResult, Harness, LegResult
+from harness.pipeline import FAILING, CaseResult, Harness, LegResult, shapes_text
 from harness.spec import LayerSpec, canonical_json
 
 DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
@@ -144,7 +144,8 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     recipe = recipe_of(converter)
     imports = None if recipe is not None else _plugin_imports(target.stage, converter, plugins)
     read = harness.read_source(spec)
-    source, inputs, reference, reading = read.artifact, read.inputs, read.reference, read.reading
+    source, reading = read.artifact, read.reading
+    inputs, reference, at_shapes = _failing_size(read, target.leg)
     parent = source
     for stage in target.path.stages[: target.path.stages.index(target.stage)]:
         parent = get(stage).convert(parent, harness.options)
@@ -158,7 +159,7 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
         header = _Header(spec, target, tolerance, harness, versions(dict.fromkeys(packages)),
                          _plugin_what(target.stage, converter, imports, opset),
                          f"{FORMAT_NAMES[converter.source]} -> {FORMAT_NAMES[converter.target]}"
-                         f", a plugin stage")
+                         f", a plugin stage", at_shapes)
         if converter.source == "keras":
             arrays, config, custom = _keras_payload(parent, inputs, reference)
         elif converter.source == "mat":  # the file as the source wrote it
@@ -175,7 +176,8 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
                               harness.device)
     elif converter.source == "keras":
         header = _Header(spec, target, tolerance, harness, versions(recipe.packages),
-                         recipe.what.format(opset=opset), TEMPLATES[("keras", "onnx")])
+                         recipe.what.format(opset=opset), TEMPLATES[("keras", "onnx")],
+                         at_shapes)
         # Where the reference is a second reading, not Keras' own output, the script
         # carries it; otherwise it runs Keras itself.
         twin = reading is not None
@@ -184,7 +186,8 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
                              len(parent.model.get_weights()), opset, twin, harness.device)
     else:
         header = _Header(spec, target, tolerance, harness, versions(recipe.packages),
-                         recipe.what.format(opset=opset), TEMPLATES[("onnx", "torch")])
+                         recipe.what.format(opset=opset), TEMPLATES[("onnx", "torch")],
+                         at_shapes)
         arrays = {"onnx_model": np.frombuffer(parent.model.SerializeToString(), np.uint8)}
         arrays.update({f"expected_{i}": y for i, y in enumerate(reference)})
         body = _onnx_script(target.stage, recipe, harness.device)
@@ -203,6 +206,18 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
 
 
 # -- the pieces ----------------------------------------------------------------------------
+
+def _failing_size(read, leg: LegResult | None):
+    """The inputs and reference of the size ``leg`` failed at (its ``at_shapes``, a case with
+    free dimensions: harness.free_dims) and those shapes; the case's own size, and None,
+    when it failed there or passed."""
+    failed = leg is not None and leg.verdict != "pass"
+    shapes = (leg.metrics or {}).get("at_shapes") if failed else None
+    for entry in read.more if shapes else ():
+        if [list(s) for s in entry[0]] == shapes:
+            return entry[1], entry[2], tuple(tuple(s) for s in entry[0])
+    return read.inputs, read.reference, None
+
 
 def recipe_of(converter) -> ScriptRecipe | None:
     """The converter's own script recipe, where a template can use it: a stage declared by
@@ -326,6 +341,7 @@ class _Header:
     versions: dict[str, str]
     what: str  # what the script does, a paragraph
     direction: str  # "Keras -> ONNX"
+    at_shapes: tuple | None = None  # the further size the leg failed at, if not the first
 
     def text(self) -> str:
         spec, target, leg = self.spec, self.target, self.target.leg
@@ -357,6 +373,9 @@ class _Header:
             *_wrap(f"tolerance:  atol={self.tolerance.atol:g} rtol={self.tolerance.rtol:g} "
                    f"({self.tolerance.rule})"),
             f"device:     {self.harness.device}",
+            *(_wrap(f"sizes:      the embedded inputs have shapes {shapes_text(self.at_shapes)}, "
+                    f"the size the leg failed at; it passed at "
+                    f"{shapes_text(spec.input_shapes)}") if self.at_shapes else []),
             *_wrap(f"made with:  {made_with}"),
             "",
             "spec (parity.spec/1; weights and inputs are derived from its seed):",

@@ -2,6 +2,7 @@
 fresh Python process that never imports parity, and a passing case's script says so."""
 
 import ast
+import os
 import copy
 import re
 import subprocess
@@ -238,3 +239,30 @@ def test_custom_objects_are_inlined_as_code(harness):
     assert "gelu_tanh" in functions
     assert '@keras.saving.register_keras_serializable(package="parity", name="gelu_tanh")' in text
     assert not {"harness", "parity"} & imported_modules(text)
+
+
+def test_a_failure_only_at_a_further_size_is_scripted_at_that_size(tmp_path):
+    """A stage that bakes the batch in passes at the case's first size and fails at its
+    further one: the script embeds the inputs and reference of the size that failed, says
+    so, and reproduces the failure in a fresh process."""
+    from harness import free_dims
+    from tests import baked_batch_stage
+
+    spec = free_dims.with_free(LayerSpec("Dense", {"units": 2}, ((1, 3),), seed=1), ("batch",))
+    harness = Harness(f"keras>{baked_batch_stage.NAME}")
+    case = harness.run(spec)
+    (failing,) = case.legs
+    assert (failing.verdict, failing.category) == ("error", "runtime_error")
+    assert failing.metrics["at_shapes"] == [[2, 3]] == [list(s) for s in spec.more_shapes[0]]
+    assert failing.message.startswith("at input shapes (2, 3) (passed at (1, 3))")
+
+    text = write_script(harness, case, plugins=["tests.baked_batch_stage"])
+    assert "the embedded inputs have shapes (2, 3), the size the leg failed at; it passed " \
+           "at (1, 3)" in " ".join(text.split())
+    script = tmp_path / "repro.py"
+    script.write_text(text)
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "REPRODUCED: runtime_error: onnxruntime raised" in done.stdout
+    assert "Got: 2 Expected: 1" in done.stdout
