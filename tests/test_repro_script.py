@@ -2,8 +2,8 @@
 fresh Python process that never imports parity, and a passing case's script says so."""
 
 import ast
-import os
 import copy
+import os
 import re
 import subprocess
 import sys
