@@ -4,7 +4,9 @@ The axes (``harness.axes``): float16, float64, mixed_float16 and free dimensions
 with ``harness.strategies.sample(kind, n, axis=...)`` (derandomised: the same cases on every
 run), plus two costs every plain case can carry: the float64 yardstick reading of the
 reference (``harness.yardstick``) and the ``keras>tf2onnx>ort-optimized`` leg (the ONNX
-model read again with onnxruntime's graph optimisations on). Every case goes through
+model read again with onnxruntime's graph optimisations on). ONNX ops have dtype axes of
+their own (float16, float64: ``harness.dtypes.ONNX_REFUSED``); their rows are timed down the
+onnx source's default paths against the same ops' own draw. Every case goes through
 ``Harness.run`` with its result records written, as a suite runs it; the plain row is the
 same kinds' float32 cases down ``keras>tf2onnx>onnx2torch``, and the bare row the same
 conversions done by a bare script (``bench_core.bare_case``) for scale. Rounds alternate the
@@ -42,6 +44,14 @@ BARE_ROW = "bare script"
 # about two minutes on a 2-core machine at the defaults.
 DEFAULT_KINDS = ("Dense", "Conv2D", "LSTM", "BatchNormalization", "MaxPooling2D", "Add")
 AXES = ("float16", "float64", "mixed_float16", axes.FREE)
+# An op of each main ONNX family: elementwise, convolution, matmul, activation, normalisation.
+ONNX_KINDS = ("Add", "Conv", "MatMul", "Relu", "Softmax", "BatchNormalization")
+ONNX_PLAIN = "onnx"
+ONNX_AXES = ("float16", "float64")
+
+
+def onnx_row(axis: str) -> str:
+    return f"{ONNX_PLAIN} {axis}"
 
 
 def axis_specs(kinds, per_kind: int) -> dict[str, dict[str, list]]:
@@ -51,6 +61,19 @@ def axis_specs(kinds, per_kind: int) -> dict[str, dict[str, list]]:
     for axis in AXES:
         drawn[axis] = {k: sample(k, per_kind, axis=axis) for k in kinds
                        if axis in axes.admitted(registry.get(k)).names}
+    return drawn
+
+
+def onnx_axis_specs(per_kind: int) -> dict[str, dict[str, list]]:
+    """{row: {kind: specs}} for ``ONNX_KINDS``: their own draw (mostly float32) and each
+    dtype axis a kind admits."""
+    import harness.sources.onnx.kinds  # noqa: F401  (registers the ONNX ops)
+
+    drawn = {ONNX_PLAIN: {k: sample(k, per_kind, source="onnx") for k in ONNX_KINDS}}
+    for axis in ONNX_AXES:
+        drawn[onnx_row(axis)] = {
+            k: sample(k, per_kind, source="onnx", axis=axis) for k in ONNX_KINDS
+            if axis in axes.admitted(registry.get(k, "onnx")).names}
     return drawn
 
 
@@ -93,9 +116,9 @@ def main() -> int:
     unknown = [k for k in kinds if k not in registry.names()]
     if unknown:
         parser.error(f"unknown layer kind(s) {', '.join(unknown)}; `parity layers` lists them")
-    drawn = axis_specs(kinds, args.per_kind)
+    drawn = {**axis_specs(kinds, args.per_kind), **onnx_axis_specs(args.per_kind)}
     plain = [s for specs in drawn[axes.PLAIN].values() for s in specs]
-    core, with_ort = Harness(CORE_PATH), Harness(",".join(DEFAULT_PATHS))
+    core, with_ort, onnx = Harness(CORE_PATH), Harness(",".join(DEFAULT_PATHS)), Harness()
 
     with tempfile.TemporaryDirectory() as tmp:
         writer = ResultWriter(Path(tmp) / "bench.jsonl")
@@ -105,6 +128,9 @@ def main() -> int:
                       [s for specs in drawn[axis].values() for s in specs]) for axis in AXES},
             ORT_ROW: (lambda s: harness_case(with_ort, writer, s), plain),
             BARE_ROW: (bare_case, plain),
+            **{row: (lambda s: harness_case(onnx, writer, s),
+                     [s for specs in drawn[row].values() for s in specs])
+               for row in (ONNX_PLAIN, *map(onnx_row, ONNX_AXES))},
         }
         for run, specs in rows.values():  # warm every row: first imports, tracing
             if specs:
@@ -118,8 +144,11 @@ def main() -> int:
 
     per_case = {row: {case: statistics.median(r[case] for r in rounds[row])
                       for case in rounds[row][0]} for row in rows}
-    plain_by_kind = {k: [per_case[axes.PLAIN][s.case_id] for s in specs]
-                     for k, specs in drawn[axes.PLAIN].items()}
+    def by_kind(base: str) -> dict[str, list[float]]:
+        return {k: [per_case[base][s.case_id] for s in specs] for k, specs in drawn[base].items()}
+
+    plain_by_kind = {**by_kind(axes.PLAIN), **{f"onnx:{k}": t
+                                               for k, t in by_kind(ONNX_PLAIN).items()}}
 
     def plain_ms(of_kinds) -> float:
         return 1000 * statistics.mean(t for k in of_kinds for t in plain_by_kind[k])
@@ -128,10 +157,13 @@ def main() -> int:
                                   "rounds": args.rounds, "rows": {}}
     lines = [f"{len(plain)} plain cases ({', '.join(kinds)}), {args.per_kind} per kind and axis, "
              f"{args.rounds} rounds; ratio = ms per case / the plain float32 case's "
-             f"(same kinds, {CORE_PATH})",
+             f"(same kinds, {CORE_PATH}); the onnx rows: {', '.join(ONNX_KINDS)}, "
+             f"against the same ops' own draw down the onnx source's default paths",
              f"  {'row':<16}{'cases':>6}{'ms/case':>10}{'ratio':>8}"]
     for row in rows:
         row_kinds = list(drawn[row]) if row in drawn else kinds
+        if row.startswith(ONNX_PLAIN):  # against the same ONNX ops' own draw
+            row_kinds = [f"onnx:{k}" for k in row_kinds]
         times = list(per_case[row].values())
         if not times:
             lines.append(f"  {row:<16}{0:>6}{'-':>10}{'-':>8}  (no kind admits it)")
