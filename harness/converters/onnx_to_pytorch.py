@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe
@@ -19,7 +20,9 @@ class Onnx2PytorchConverter:
         convert='''\
         with warnings.catch_warnings():  # as parity: it warns about every domain it does not know
             warnings.simplefilter("ignore", UserWarning)
-            module = ConvertModel(model, experimental=True)''',
+            # a copy: ConvertModel rewrites the model it is given (MatMul+Add fused in place)
+            module = ConvertModel(onnx.load_model_from_string(model.SerializeToString()),
+                                  experimental=True)''',
         what="Converts the embedded ONNX model with onnx2pytorch.ConvertModel(experimental=True)\n"
              "as parity does, runs it with PyTorch and compares it with the embedded expected\n"
              "outputs (the source's outputs); onnxruntime on the same ONNX model is shown as a\n"
@@ -33,6 +36,8 @@ class Onnx2PytorchConverter:
         with warnings.catch_warnings():
             # It warns about every domain it does not know, tf2onnx's ai.onnx.ml included.
             warnings.simplefilter("ignore", UserWarning)
-            # experimental=True: batch sizes other than 1 for the ops that need it.
-            module = ConvertModel(artifact.model, experimental=True)
+            # experimental=True: batch sizes other than 1 for the ops that need it. A copy:
+            # ConvertModel rewrites the graph it is given (a MatMul and the Add after it fused
+            # in place, the Add dropped), and the artifact is shared with the other legs.
+            module = ConvertModel(copy.deepcopy(artifact.model), experimental=True)
         return Artifact("torch", module.eval(), list(artifact.input_names))
