@@ -220,7 +220,7 @@ class Harness:
         if self.diagnose:
             self._diagnose(case, result, artifacts, reading.inputs)
         if reading.yardstick is None:
-            _note_missing_yardstick(result, yardstick.missing_reason(spec))
+            note_missing_yardstick(result, yardstick.missing_reason(spec))
         if source_leg is not None:
             result.legs.insert(0, source_leg)
         return result
@@ -432,7 +432,7 @@ class Harness:
         return leg
 
 
-def _note_missing_yardstick(result: CaseResult, why: str | None) -> None:
+def note_missing_yardstick(result: CaseResult, why: str | None) -> None:
     """Says in each compared leg's record why the case has no float64 yardstick."""
     if why is None:
         return

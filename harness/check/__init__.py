@@ -401,6 +401,8 @@ def _shapes_text(shapes) -> str:
 def _second_size(harness, source, spec, paths, notes, say):
     """The case again at its second sizes, on the artifacts converted at the first: legs
     whose conversion failed are not run again."""
+    from harness import yardstick
+    from harness.pipeline import note_missing_yardstick
     from harness.sources import SourceError
 
     converted = [path for path in paths
@@ -417,7 +419,10 @@ def _second_size(harness, source, spec, paths, notes, say):
     stored = {leg: artifact for leg, artifact in harness.artifacts.items()
               if isinstance(artifact, Artifact)}
     again = harness.again(converted)
-    case = again.replay(spec, reading.inputs, reading.reference, stored, reading.native)
+    case = again.replay(spec, reading.inputs, reading.reference, stored, reading.native,
+                        yardstick=reading.yardstick)
+    if reading.yardstick is None:
+        note_missing_yardstick(case, yardstick.missing_reason(spec))
     return case, again
 
 

@@ -53,6 +53,11 @@ class LegRow:
     message: str = ""
     note: str = ""
     tolerance: str | None = None
+    # The float64 yardstick of the worst size (harness.yardstick): {source_error, leg_error,
+    # ratio}, whether it decided the verdict, or why the model has none.
+    yardstick: dict[str, float] | None = None
+    judged_by: str | None = None
+    yardstick_missing: str | None = None
 
     @property
     def agrees(self) -> bool:
@@ -64,7 +69,8 @@ class LegRow:
                 "max_abs": self.max_abs, "max_rel": self.max_rel, "where": self.where,
                 "blame": self.blame, "known_issue": self.known_issue,
                 "pitfalls": self.pitfalls, "task": self.task, "message": self.message,
-                "note": self.note, "tolerance": self.tolerance}
+                "note": self.note, "tolerance": self.tolerance, "yardstick": self.yardstick,
+                "judged_by": self.judged_by, "yardstick_missing": self.yardstick_missing}
 
 
 # A converter that says it has not implemented something (an op, an attribute value) has
@@ -148,7 +154,10 @@ def summarise(runs, harness) -> list[Any]:
             where=_where(worst), blame=worst.blame, known_issue=worst.known_issue,
             task=task.to_json(),
             message="" if verdict == "agrees" else _first_lines(worst.message, 4),
-            note=worst.note, tolerance=worst.tolerance.rule if worst.tolerance else None)
+            note=worst.note, tolerance=worst.tolerance.rule if worst.tolerance else None,
+            yardstick=(worst.metrics or {}).get("yardstick"),
+            judged_by=(worst.metrics or {}).get("judged_by"),
+            yardstick_missing=(worst.metrics or {}).get("yardstick_missing"))
         if leg.diagnosis and leg.diagnosis.get("summary"):
             row.note = "; ".join(filter(None, [row.note, leg.diagnosis["summary"]]))
         found = training_mode(harness, first_case.spec, leg.leg)

@@ -972,7 +972,8 @@ class FileSource:
                                          f"({type(exc).__name__}: {_first_line(exc)})") from None
         # The golden store's ``store`` is handed the reading alone: it finds the case here.
         reading.artifact.meta["spec"] = spec
-        return reading
+        return reading._replace(yardstick=float64_reading(spec, loaded, inputs,
+                                                          reading.reference))
 
     def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
         """A Keras model layer by layer, an ONNX model node by node, as the keras and onnx
@@ -1038,6 +1039,31 @@ class FileSource:
 
 
 # -- reading, per format ---------------------------------------------------------------------
+
+# Why a file read to this format has no float64 yardstick (harness.yardstick).
+NO_YARDSTICK = {
+    "onnx": "an ONNX file: its graph's element types are fixed in the file, and parity does "
+            "not rewrite a graph to float64",
+    PLAIN_SAVEDMODEL_START: "a SavedModel without Keras metadata: its functions are traced "
+                            "in their dtypes, with no configuration to rebuild in float64",
+    "mat": "a MATLAB network: the reference is parity's importer run in float64 already",
+}
+
+
+def float64_reading(spec: LayerSpec, loaded: LoadedModel, inputs: list[np.ndarray],
+                    reference: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The file's model recomputed in float64 by the framework that is its reference (a
+    Keras 3 file by Keras 3, a Keras-2 file by tf_keras), where that can be done; else None,
+    and ``yardstick.missing_reason(spec)`` says why."""
+    from harness import yardstick
+
+    if loaded.start != "keras":
+        yardstick.note_missing(spec, NO_YARDSTICK[loaded.start])
+        return None
+    if loaded.legacy is not None:
+        return yardstick.tf_keras_model_reading(spec, loaded.legacy, inputs, reference)
+    return yardstick.keras_model_reading(spec, loaded.model, inputs, reference)
+
 
 KERAS2_READING = ("Keras 3's reading of the Keras-2 file differs from tf_keras' (the "
                   "reference: the framework that wrote it)")
