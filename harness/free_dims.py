@@ -16,13 +16,26 @@ with the dimension free and calls it at two sizes in Keras (``python -m harness.
 prints the table; tests/test_free_dims.py re-measures a sample). Some configurations of an
 admitted kind cannot be free (an unrolled RNN needs its steps; a PReLU's slopes or a
 normalisation's weights span the axis): ``applicable`` drops the dimension for those cases.
+
+ONNX kinds (source ``onnx``) admit a free batch only: dimension 0 of each *batched* graph
+input, one whose rank and first dimension equal the first input's (``onnx_batched``); a
+broadcast operand of lower rank, or whose first dimension differs, stays fixed. The model
+declares it symbolic (``dim_param: "N"``, as exporters write it). A configuration can have
+it free when its op does not mix the samples (no ``axis``/``axes`` naming dimension 0) and
+ONNX's shape inference, with the batched inputs at every other batch, gives every output the
+first size's shape with that batch as its first dimension (``onnx_batch_follows``): a
+reduction or a Reshape to a constant shape over the batch keeps it fixed. Which kinds admit
+it is measured in onnxruntime (``measure_onnx``; ``python -m harness.free_dims --onnx``).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from hypothesis import strategies as st
 
 from harness import registry
@@ -62,10 +75,44 @@ SPATIAL_KINDS = frozenset({
 TIME_KINDS = frozenset({"GRU", "LSTM", "SimpleRNN", "Bidirectional", "TimeDistributed",
                         "Attention", "MultiHeadAttention"})
 
+ONNX = "onnx"
+# Measured with ``python -m harness.free_dims --onnx 16`` (onnx 1.23, onnxruntime 1.31): every
+# drawn case of these ONNX kinds whose configuration can have a free batch
+# (``onnx_batch_follows``) reads in onnxruntime at two batches, the outputs' batch following.
+# Left out: no drawn case can (Shape, Size, Range, ConstantOfShape, NonZero, Unique, Compress,
+# AffineGrid, RoiAlign, MaxRoiPool, ReverseSequence, GroupNormalization, SamePadConv), or a
+# constant index input pins the batch where shape inference does not see it (ScatterND,
+# ScatterElements, MaxUnpool).
+ONNX_BATCH_KINDS = frozenset({
+    "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
+    "AveragePool", "BatchNormalization", "BitShift", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
+    "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "CenterCropPad", "Clip", "Col2Im",
+    "Concat", "Conv", "ConvBnRelu", "ConvTranspose", "Cos", "Cosh", "CumSum", "DeformConv",
+    "DepthToSpace", "Det", "Div", "Dropout", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand",
+    "EyeLike", "FcAsConv", "Flatten", "FlattenGemm", "Floor", "GRU", "Gather",
+    "GatherElements", "GatherND", "Gelu", "Gemm", "GemmChain", "GlobalAveragePool",
+    "GlobalLpPool", "GlobalMaxPool", "GlobalPoolHead", "Greater", "GreaterOrEqual",
+    "GridSample", "HardSigmoid", "HardSwish", "Hardmax", "Identity", "InstanceNormalization",
+    "IsInf", "IsNaN", "LRN", "LSTM", "LayerNormalization", "LeakyRelu", "LegacyOpsetNet",
+    "Less", "LessOrEqual", "Log", "LogSoftmax", "LpNormalization", "LpPool", "MatMul",
+    "MatMulInteger", "Max", "MaxPool", "Mean", "MeanSubtract", "MeanVarianceNormalization",
+    "Min", "Mish", "Mod", "Mul", "Neg", "Not", "OneHot", "Or", "PRelu", "Pad", "PadConv",
+    "PixelShuffle", "Pow", "RNN", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum",
+    "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum",
+    "ReduceSumSquare", "Relu", "Reshape", "Resize", "ResizeGraph", "Round", "Selu",
+    "ShapeChain", "Sigmoid", "Sign", "Sin", "Sinh", "Slice", "Softmax", "Softplus", "Softsign",
+    "SpaceToDepth", "Split", "SplitConcat", "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh",
+    "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unsqueeze", "Where", "Xor"
+})
+
 
 def admitted(kind: LayerKind) -> tuple[str, ...]:
     """The free dimensions ``kind`` admits, ``batch`` first."""
-    if kind.source != registry.KERAS or kind.tags & registry.WHOLE_MODELS:
+    if kind.tags & registry.WHOLE_MODELS:
+        return ()
+    if kind.source == ONNX:
+        return (BATCH,) if kind.name in ONNX_BATCH_KINDS else ()
+    if kind.source != registry.KERAS:
         return ()
     extra = [name for name, kinds in ((SPATIAL, SPATIAL_KINDS), (TIME, TIME_KINDS))
              if kind.name in kinds]
@@ -81,8 +128,30 @@ def _spatial_axes(kind: str, attrs: dict[str, Any], shape: tuple[int, ...]) -> t
     return tuple(range(1, rank - 1))
 
 
-def _axes(kind: str, attrs: dict[str, Any], shapes, name: str) -> list[tuple[int, ...]]:
+# Recurrent ops in layout 0 take X as (steps, batch, features) but their initial states as
+# (directions, batch, hidden): dimension 0 of X (its steps) is the one free there.
+ONNX_RECURRENT = frozenset({"RNN", "GRU", "LSTM"})
+
+
+def onnx_batched(shapes, kind: str | None = None,
+                 attrs: dict[str, Any] | None = None) -> list[bool]:
+    """Per graph input of an ONNX case, whether dimension 0 is the batch: it is where the
+    input's rank (at least 1) and first dimension equal the first input's (a recurrent op
+    in layout 0: its first input only)."""
+    shapes = [tuple(s) for s in shapes]
+    if not shapes or not shapes[0]:
+        return [False] * len(shapes)
+    first = shapes[0]
+    if kind in ONNX_RECURRENT and not (attrs or {}).get("layout", 0):
+        return [i == 0 for i in range(len(shapes))]
+    return [len(s) == len(first) and s[0] == first[0] for s in shapes]
+
+
+def _axes(kind: str, attrs: dict[str, Any], shapes, name: str,
+          source: str = registry.KERAS) -> list[tuple[int, ...]]:
     if name == BATCH:
+        if source == ONNX:
+            return [(0,) if batched else () for batched in onnx_batched(shapes, kind, attrs)]
         return [(0,) for _ in shapes]
     if name == SPATIAL:
         return [_spatial_axes(kind, attrs, tuple(s)) for s in shapes]
@@ -93,7 +162,7 @@ def _axes(kind: str, attrs: dict[str, Any], shapes, name: str) -> list[tuple[int
 
 def free_axes(spec: LayerSpec, name: str) -> list[tuple[int, ...]]:
     """Per input, the dimensions that ``name`` frees in ``spec``."""
-    return _axes(spec.kind, spec.attrs, spec.input_shapes, name)
+    return _axes(spec.kind, spec.attrs, spec.input_shapes, name, spec.source)
 
 
 def declared_shape(spec: LayerSpec, index: int) -> tuple[int | None, ...]:
@@ -114,6 +183,9 @@ def _as_list(value) -> list:
 def applicable(kind: LayerKind, attrs: dict[str, Any], shapes) -> tuple[str, ...]:
     """The admitted dimensions that this configuration of ``kind`` can have free: the ones
     with axes to free, less those the configuration needs fixed (found by ``measure``)."""
+    if kind.source == ONNX:
+        admits = BATCH in admitted(kind) and onnx_batch_follows(kind, attrs, shapes)
+        return (BATCH,) if admits else ()
     found = []
     for name in admitted(kind):
         axes = _axes(kind.name, attrs, shapes, name)
@@ -144,14 +216,150 @@ def blocked(kind: str, attrs: dict[str, Any], shapes, name: str) -> bool:
     return False
 
 
+# Attributes (and inputs, by their schema names) that name the axes an ONNX op works along.
+ONNX_AXIS_NAMES = ("axis", "axes", "batch_axis", "time_axis")
+# Ops whose axis names a dimension of their output, not of their input (the probe decides).
+ONNX_OUTPUT_AXES = frozenset({"OneHot", "Unsqueeze"})
+
+
+def onnx_mixes_batch(kind: str, attrs: dict[str, Any], shapes) -> bool:
+    """Whether a single-op ONNX case works along dimension 0 of its first input (its axis or
+    axes, as an attribute or a constant input, name it): a softmax, a cumulative sum or a
+    normalisation over the batch mixes the samples, so dimension 0 is no batch there."""
+    from harness.sources.onnx.build import OPERANDS
+    from harness.sources.onnx.op import OP_TYPES, schema
+
+    if kind not in OP_TYPES or kind in ONNX_OUTPUT_AXES or not shapes or not shapes[0]:
+        return False
+    rank = len(shapes[0])
+    op_type, domain = OP_TYPES[kind]
+    op = schema(op_type, int(attrs.get("opset", 17)), domain)
+    named = []
+    for key in ONNX_AXIS_NAMES:
+        if attrs.get(key) is not None:
+            named.append(attrs[key])
+        elif key in op.attributes and op.attributes[key].default_value.name:
+            named.append(_attribute_value(op.attributes[key].default_value))
+    operands = attrs.get(OPERANDS) or []
+    if any(isinstance(o, dict) and "const" in o for o in operands):
+        formal = op.inputs
+        for position, operand in enumerate(operands):
+            name = formal[min(position, len(formal) - 1)].name
+            if name in ONNX_AXIS_NAMES and isinstance(operand, dict) and "const" in operand:
+                named.append(operand["const"])
+    for value in named:
+        for axis in np.ravel(np.asarray(value)).tolist():
+            if isinstance(axis, int) and axis % rank == 0:
+                return True
+    return False
+
+
+def _attribute_value(proto):
+    """An attribute's default (an AttributeProto) as a plain value."""
+    from onnx import helper
+
+    return helper.get_attribute_value(proto)
+
+
+_PROBE_DTYPES = ("float32", "float16", "float64", "int64", "int32", "int8", "uint8", "bool")
+
+
+@functools.lru_cache(maxsize=4096)
+def _onnx_batch_follows(kind_name: str, attrs_json: str, shapes: tuple) -> bool:
+    from harness.sources.onnx.build import redeclare_inputs
+
+    kind = registry.get(kind_name, ONNX)
+    attrs = json.loads(attrs_json)
+    batched = onnx_batched(shapes, kind_name, attrs)
+    if not any(batched) or onnx_mixes_batch(kind_name, attrs, shapes) \
+            or _pinned_by_operand(attrs, shapes):
+        return False
+    model = None
+    for dtype in _PROBE_DTYPES:  # the shapes do not depend on it; the first that builds
+        try:
+            model = kind.build_model(dict(attrs), [tuple(s) for s in shapes], dtype)
+            break
+        except Exception:  # noqa: BLE001 (a dtype the op does not take)
+            continue
+    if model is None:
+        return False
+    first = _output_shapes(model)
+    batch = shapes[0][0]
+    if first is None or any(not shape or shape[0] != batch for shape in first):
+        return False
+    for other in range(1, MAX_BATCH + 1):
+        if other == batch:
+            continue
+        at = [(other, *s[1:]) if b else s for s, b in zip(shapes, batched)]
+        try:
+            found = _output_shapes(redeclare_inputs(model, at))
+        except Exception:  # noqa: BLE001 (shape inference refuses the other batch)
+            return False
+        if found != [(other, *shape[1:]) for shape in first]:
+            return False
+    return True
+
+
+def _pinned_by_operand(attrs: dict[str, Any], shapes) -> bool:
+    """Whether a constant or weight operand of a single-op case has the first input's rank
+    and its batch (above 1) as its first dimension: a Gemm's bias of shape (M, N) pins M,
+    which shape inference does not check."""
+    from harness.sources.onnx.build import OPERANDS
+
+    rank, batch = len(shapes[0]), shapes[0][0]
+    if batch == 1:
+        return False
+    for operand in attrs.get(OPERANDS) or []:
+        if isinstance(operand, dict) and "weight" in operand:
+            shape = tuple(operand["weight"])
+        elif isinstance(operand, dict) and "const" in operand:
+            shape = np.shape(operand["const"])
+        else:
+            continue
+        if len(shape) == rank and shape[0] == batch:
+            return True
+    return False
+
+
+def _output_shapes(model) -> list[tuple[int, ...]] | None:
+    """The graph outputs' shapes, or None where one has no shape or an unknown dimension."""
+    shapes = []
+    for output in model.graph.output:
+        tensor = output.type.tensor_type
+        if not tensor.HasField("shape"):
+            return None
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        if None in dims:
+            return None
+        shapes.append(tuple(dims))
+    return shapes
+
+
+def onnx_batch_follows(kind: LayerKind, attrs: dict[str, Any], shapes) -> bool:
+    """Whether this configuration of an ONNX kind can have its batch free: it has batched
+    inputs, its op does not work along the batch (``onnx_mixes_batch``), and ONNX's shape
+    inference, with the batched inputs at every other batch up to MAX_BATCH in the model
+    built at the case's own shapes, gives each output the same shape but its first
+    dimension, which is the batch (a Reshape to a constant shape, a reduction or a Concat
+    over the batch keeps it fixed)."""
+    from harness.spec import canonical_json
+
+    return _onnx_batch_follows(kind.name, canonical_json(attrs),
+                               tuple(tuple(int(d) for d in s) for s in shapes))
+
+
 def further_shapes(shapes, free: tuple[str, ...], kind: str, attrs: dict[str, Any],
-                   batch: int, growth: list[int]) -> tuple[tuple[int, ...], ...]:
-    """The input shapes at the further size: batch ``batch``, each free spatial or time axis
-    grown by its entry of ``growth`` (one per axis of the first input, in order)."""
+                   batch: int, growth: list[int], source: str = registry.KERAS
+                   ) -> tuple[tuple[int, ...], ...]:
+    """The input shapes at the further size: batch ``batch`` (in each input that has one),
+    each free spatial or time axis grown by its entry of ``growth`` (one per axis of the
+    first input, in order)."""
     grown = []
+    batch_axes = _axes(kind, attrs, shapes, BATCH, source)
     for index, shape in enumerate(shapes):
         new = list(shape)
-        new[0] = batch
+        for axis in batch_axes[index]:
+            new[axis] = batch
         axes = [a for name in free if name != BATCH
                 for a in _axes(kind, attrs, shapes, name)[index]]
         for axis, extra in zip(axes, growth):
@@ -184,7 +392,7 @@ def draw_free(draw, kind: LayerKind, attrs: dict[str, Any],
     other = draw(st.sampled_from([b for b in range(1, MAX_BATCH + 1) if b != batch]))
     count = len([a for n in free if n != BATCH for a in _axes(kind.name, attrs, shapes, n)[0]])
     growth = [draw(st.integers(1, MAX_GROWTH)) for _ in range(count)]
-    return free, (further_shapes(shapes, free, kind.name, attrs, other, growth),)
+    return free, (further_shapes(shapes, free, kind.name, attrs, other, growth, kind.source),)
 
 
 def with_free(spec: LayerSpec, dims: tuple[str, ...], batch: int | None = None,
@@ -196,7 +404,8 @@ def with_free(spec: LayerSpec, dims: tuple[str, ...], batch: int | None = None,
     other = batch if batch is not None else (2 if first == 1 else 1)
     count = len([a for n in free if n != BATCH
                  for a in _axes(spec.kind, spec.attrs, spec.input_shapes, n)[0]])
-    more = further_shapes(spec.input_shapes, free, spec.kind, spec.attrs, other, [growth] * count)
+    more = further_shapes(spec.input_shapes, free, spec.kind, spec.attrs, other,
+                          [growth] * count, spec.source)
     return replace(spec, free_dims=free, more_shapes=(more,))
 
 
@@ -224,13 +433,51 @@ def measure(kind_name: str, name: str, n: int = 6) -> tuple[int, list[str]]:
     return tried, failures
 
 
+def measure_onnx(kind_name: str, n: int = 6) -> tuple[int, list[str]]:
+    """Reads ``n`` drawn cases of an ONNX kind whose configuration can have a free batch
+    (``onnx_batch_follows``), built with it declared symbolic, in onnxruntime (and onnx's
+    reference evaluator) at their first and a further batch: (cases tried, one line per
+    case whose reading fails or whose outputs' batch does not follow)."""
+    from harness.sources import get
+    from harness.strategies import sample
+    from harness.tolerance import TolerancePolicy
+
+    kind = registry.get(kind_name, ONNX)
+    source, policy = get(ONNX), TolerancePolicy()
+    tried, failures = 0, []
+    for spec in sample(kind_name, n, source=ONNX):
+        if not onnx_batch_follows(kind, spec.attrs, spec.input_shapes):
+            continue
+        tried += 1
+        case = with_free(spec, (BATCH,))
+        try:
+            reading = source.read(case, policy=policy)
+        except Exception as exc:  # noqa: BLE001 (what onnxruntime refuses is the measurement)
+            failures.append(f"{case.describe()}: {type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            continue
+        ((shapes, _, further),) = reading.more
+        first = [tuple(np.shape(y)) for y in reading.reference]
+        found = [tuple(np.shape(y)) for y in further]
+        batch = shapes[0][0]
+        if found != [(batch, *s[1:]) if s else s for s in first] or not all(first):
+            failures.append(f"{case.describe()}: outputs {first} at the first batch, "
+                            f"{found} at batch {batch}")
+    return tried, failures
+
+
 def main() -> None:  # pragma: no cover - prints the measured table
     import sys
 
     from harness.frameworks import prepare_imports
 
+    args = sys.argv[1:]
+    if "--onnx" in args:
+        args.remove("--onnx")
+        main_onnx(int(args[0]) if args else 6)
+        return
     prepare_imports()
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 6
+    count = int(args[0]) if args else 6
     for kind in registry.kinds():
         if not admitted(kind):
             continue
@@ -241,6 +488,27 @@ def main() -> None:  # pragma: no cover - prints the measured table
                 print(f"{kind.name:24} {name:8} {verdict}", flush=True)
                 for line in failures[:3]:
                     print(f"    {line}", flush=True)
+
+
+def main_onnx(count: int) -> None:  # pragma: no cover - prints the measured table
+    """``python -m harness.free_dims --onnx [N]``: per ONNX kind, whether its drawn cases
+    that can have a free batch read at two batches, and the table of those that all do."""
+    import harness.sources.onnx.kinds  # noqa: F401 (registers the ONNX kinds)
+
+    admits = []
+    for kind in registry.kinds(ONNX):
+        tried, failures = measure_onnx(kind.name, count)
+        if not tried:
+            verdict = f"none of {count} drawn cases can have a free batch"
+        elif failures:
+            verdict = f"fails {len(failures)}/{tried}"
+        else:
+            verdict = f"admits ({tried}/{count} drawn cases free)"
+            admits.append(kind.name)
+        print(f"{kind.name:26} {verdict}", flush=True)
+        for line in failures[:3]:
+            print(f"    {line}", flush=True)
+    print(f"ONNX_BATCH_KINDS ({len(admits)}): {', '.join(sorted(admits))}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,9 +10,10 @@ Layout (``golden/``)::
     cases/<case id>/native.npz    the source's own outputs, only where they differ from the
                                   reference (a channels_first convolution TensorFlow gets wrong)
     cases/<case id>/yardstick.npz the reference recomputed in float64, where the source has one
-    cases/<case id>/size_<j>/inputs.npz, expected.npz (and yardstick.npz)
+    cases/<case id>/size_<j>/inputs.npz, expected.npz (and yardstick.npz, native.npz)
                                   for a case with free dimensions: the inputs and reference at
                                   its j-th further size (spec.more_shapes[j - 1]); docs/free-dims.md
+                                  (an ONNX case also writes them as test_data_set_<j>/)
     cases/<case id>/...           what the case's source stores for a replay (its ``store``
                                   and ``stored``): for Keras ``model.keras`` (loaded with
                                   safe_mode) and ``model.onnx``, tf2onnx's artifact (absent if
@@ -275,8 +276,12 @@ def _load_sizes(folder: Path, spec: LayerSpec) -> tuple:
             raise GoldenError(f"{sub / 'inputs.npz'}: inputs of shapes {found}; case "
                               f"{folder.name}'s spec says {tuple(tuple(s) for s in shapes)}")
         entry = (tuple(tuple(s) for s in shapes), inputs, expected)
-        if (sub / YARDSTICK).is_file():
-            entry = (*entry, _load_npz(sub / YARDSTICK, "output_"))
+        yardstick = (_load_npz(sub / YARDSTICK, "output_") if (sub / YARDSTICK).is_file()
+                     else None)
+        if (sub / "native.npz").is_file():  # (shapes, inputs, expected, yardstick, native)
+            entry = (*entry, yardstick, _load_npz(sub / "native.npz", "output_"))
+        elif yardstick is not None:
+            entry = (*entry, yardstick)
         sizes.append(entry)
     return tuple(sizes)
 
@@ -384,6 +389,8 @@ def write_case(store_root: Path, reading, spec: LayerSpec, provenance: dict[str,
         np.savez(sub / "expected.npz", **{f"output_{i}": y for i, y in enumerate(size[2])})
         if len(size) > 3 and size[3] is not None:
             np.savez(sub / YARDSTICK, **{f"output_{i}": y for i, y in enumerate(size[3])})
+        if len(size) > 4 and size[4] is not None:  # the source's own reading there
+            np.savez(sub / "native.npz", **{f"output_{i}": y for i, y in enumerate(size[4])})
     return {name: sha256(folder / name) for name in case_files(folder)}
 
 

@@ -57,8 +57,8 @@ class LegResult:
 
 class Size(NamedTuple):
     """One set of input shapes a case's legs run at: its inputs, the reference there, the
-    source's own output where it disagreed with the reference (first size only) and the
-    reference recomputed in float64 (harness.yardstick), where the source has one."""
+    source's own output where it disagreed with the reference and the reference recomputed
+    in float64 (harness.yardstick), where the source has one."""
 
     shapes: tuple[tuple[int, ...], ...]
     inputs: list[np.ndarray]
@@ -69,10 +69,12 @@ class Size(NamedTuple):
 
 def sizes_of(inputs, reference, alternate=None, more=(), yardstick=None) -> list[Size]:
     """The first size and each further one (``SourceReading.more``: ``(shapes, inputs,
-    reference)``, or with a fourth element, that size's float64 reference)."""
+    reference)``, with that size's float64 reference fourth and the source's own reading,
+    where it disagreed with the reference, fifth; either may be None)."""
     first = Size(tuple(tuple(np.shape(x)) for x in inputs), inputs, reference, alternate,
                  yardstick)
-    further = [Size(tuple(tuple(s) for s in entry[0]), entry[1], entry[2], None,
+    further = [Size(tuple(tuple(s) for s in entry[0]), entry[1], entry[2],
+                    entry[4] if len(entry) > 4 else None,
                     entry[3] if len(entry) > 3 else None) for entry in more]
     return [first, *further]
 

@@ -157,7 +157,7 @@ def test_the_onnx_suite_never_imports_tensorflow(tmp_path):
         [str(tmp_path), str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "suites/onnx/test_ops.py", "-p", "modules_plugin",
-         "-k", "test_op and GemmChain", "-q", "-p", "no:cacheprovider",
+         "-k", "test_op and GemmChain and not axis", "-q", "-p", "no:cacheprovider",
          "--hypothesis-profile", "dev", "--parity-report", str(tmp_path / "reports")],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -24,12 +24,19 @@ import numpy as np
 
 from harness.converters import Artifact
 from harness.sources import SourceError, SourceReading
-from harness.sources.onnx.build import INPUT_DTYPES, INT_INPUTS, VALUE_RANGE, fill_weights
+from harness.sources.onnx.build import (
+    BATCH_PARAM,
+    INPUT_DTYPES,
+    INT_INPUTS,
+    VALUE_RANGE,
+    fill_weights,
+    redeclare_inputs,
+)
 
 EVALUATOR_READING = ("onnxruntime (optimisations off) differs from onnx's reference evaluator "
                      "(the reference)")
 MODEL = "model.onnx"
-DATA_SET = "test_data_set_0"
+DATA_SET = "test_data_set_0"  # the case's own shapes; test_data_set_<j>: further sizes
 INTEGER_BOUND = 8  # integer inputs are uniform in [-8, 8]
 
 
@@ -41,8 +48,9 @@ class OnnxSource:
     packages = ("onnx", "onnxruntime")
 
     def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
+        """Builds the model (a free batch declared symbolic) and reads it at the case's input
+        shapes and at each of its further sizes (``SourceReading.more``)."""
         from harness import registry
-        from harness.pipeline import worst_of
 
         kind = registry.get(spec.kind, self.name)
         try:
@@ -56,16 +64,42 @@ class OnnxSource:
         except Exception as exc:
             raise SourceError(f"cannot build the ONNX model of {spec.describe()}: "
                               f"{type(exc).__name__}: {exc}") from exc
+        if spec.free_dims:
+            model = declare_free(model, spec)
         inputs = make_inputs(spec)
         names = [i.name for i in model.graph.input]
+        reference, native, reading = self._reading(model, inputs, spec, policy, device)
+        more = []
+        for shapes in spec.more_shapes:
+            at = spec.at_shapes(shapes)
+            further = make_inputs(at)
+            try:
+                expected, own, _ = self._reading(model, further, at, policy, device)
+            except SourceError as exc:
+                raise SourceError(f"at input shapes {_shapes(shapes)} (its free "
+                                  f"{'+'.join(spec.free_dims)}, declared "
+                                  f"{BATCH_PARAM!r}): {exc}") from exc
+            entry = (tuple(tuple(s) for s in shapes), further, expected)
+            # Where onnxruntime differs from the reference evaluator there too, its reading
+            # is that size's second reading (no yardstick: the fourth element), as
+            # ``native`` is at the first size.
+            more.append(entry if own is None else (*entry, None, own))
+        return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading,
+                             more=tuple(more))
+
+    def _reading(self, model, inputs, spec, policy, device):
+        """(the reference, onnxruntime's reading where it is not the reference, how they
+        differ) at one size: onnxruntime's reading, or the reference evaluator's where the
+        two disagree."""
+        from harness.pipeline import worst_of
+
         runtime = read_onnxruntime(model, inputs, spec)
         evaluator = read_evaluator(model, inputs)
-        reference, native, reading = runtime, None, None
         if evaluator is not None:
             tolerance = policy.for_spec(spec, self.name, device)
             if not worst_of(runtime, evaluator, tolerance).passed:
-                reference, native, reading = evaluator, runtime, EVALUATOR_READING
-        return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading)
+                return evaluator, runtime, EVALUATOR_READING
+        return runtime, None, None
 
     def family(self, spec) -> str:
         """The report's family of a case, ``onnx-<op family>``: ONNX's op families share
@@ -84,19 +118,15 @@ class OnnxSource:
         return NodeDiagnoser(harness, spec, artifact.model, inputs)
 
     def store(self, reading: SourceReading, folder: Path, options=None) -> dict[str, Any]:
-        """The model and one data set in ONNX's backend-test layout."""
-        from onnx import numpy_helper
-
+        """The model and its data sets in ONNX's backend-test layout: ``test_data_set_0``
+        at the case's own shapes, ``test_data_set_<j>`` at its j-th further size (a free
+        batch; the replay reads them from ``size_<j>/``, as for every source)."""
         model = reading.artifact.model
         (folder / MODEL).write_bytes(model.SerializeToString())
-        data = folder / DATA_SET
-        data.mkdir(exist_ok=True)
-        for i, (value, x) in enumerate(zip(model.graph.input, reading.inputs)):
-            tensor = numpy_helper.from_array(np.asarray(x), value.name)
-            (data / f"input_{i}.pb").write_bytes(tensor.SerializeToString())
-        for i, (value, y) in enumerate(zip(model.graph.output, reading.reference)):
-            tensor = numpy_helper.from_array(np.asarray(y), value.name)
-            (data / f"output_{i}.pb").write_bytes(tensor.SerializeToString())
+        sizes = [(reading.inputs, reading.reference),
+                 *((entry[1], entry[2]) for entry in reading.more)]
+        for j, (inputs, outputs) in enumerate(sizes):
+            write_data_set(folder / data_set(j), model, inputs, outputs)
         return {}
 
     def stored(self, folder: Path) -> dict[str, Artifact]:
@@ -104,6 +134,43 @@ class OnnxSource:
 
         model = load_onnx(folder / MODEL)
         return {self.name: Artifact("onnx", model, [i.name for i in model.graph.input])}
+
+
+def data_set(j: int) -> str:
+    """The backend-test data set of a case's j-th size (0: its own shapes)."""
+    return f"test_data_set_{j}"
+
+
+def write_data_set(data: Path, model, inputs, outputs) -> None:
+    """``input_<i>.pb`` and ``output_<i>.pb``: TensorProtos named after the graph's inputs and
+    outputs."""
+    from onnx import numpy_helper
+
+    data.mkdir(exist_ok=True)
+    for prefix, values, arrays in (("input", model.graph.input, inputs),
+                                   ("output", model.graph.output, outputs)):
+        for i, (value, x) in enumerate(zip(values, arrays)):
+            tensor = numpy_helper.from_array(np.asarray(x), value.name)
+            (data / f"{prefix}_{i}.pb").write_bytes(tensor.SerializeToString())
+
+
+def declare_free(model, spec):
+    """The model with the spec's free dimensions declared symbolic (its batch:
+    ``dim_param`` ``N``, in each batched input, ``harness.free_dims.onnx_batched``) and its
+    outputs typed again by shape inference."""
+    from harness.free_dims import declared_shape
+
+    declared = [[BATCH_PARAM if d is None else d for d in declared_shape(spec, i)]
+                for i in range(len(spec.input_shapes))]
+    try:
+        return redeclare_inputs(model, declared)
+    except SourceError as exc:
+        raise SourceError(f"cannot declare the {'+'.join(spec.free_dims)} of "
+                          f"{spec.describe()} free: {exc}") from exc
+
+
+def _shapes(shapes) -> str:
+    return ", ".join(str(tuple(s)) for s in shapes)
 
 
 def _rng(spec, stream: str) -> np.random.Generator:

@@ -31,6 +31,7 @@ WEIGHT_ROLES = ("kernel", "bias", "scale", "mean", "variance", "beta")
 WEIGHT_PREFIX = "w"
 
 DEFAULT_OPSET = 17
+BATCH_PARAM = "N"  # the dim_param a free batch is declared with, as exporters write it
 
 
 def tensor_type(dtype: str) -> int:
@@ -193,6 +194,37 @@ def single_node(op_type: str, attrs: dict[str, Any], shapes, dtype: str, domain:
     declared = None if output_types is None else output_types(
         attrs, [tuple(s) for s in shapes], dtype)
     return builder.model(outputs, int(attrs.get(OPSET, DEFAULT_OPSET)), declared=declared)
+
+
+def redeclare_inputs(model, shapes):
+    """A copy of ``model`` whose graph inputs are declared with ``shapes`` (per input, per
+    dimension: an int fixes it, a str declares it symbolic, ``dim_param``, as exporters
+    write a free batch) and whose outputs are typed again by shape inference; a SourceError
+    when inference refuses the shapes."""
+    import onnx
+    from onnx import shape_inference
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for value, shape in zip(copy.graph.input, shapes):
+        dims = value.type.tensor_type.shape.dim
+        for dim, size in zip(dims, shape):
+            if isinstance(size, str):
+                dim.dim_param = size
+            else:
+                dim.dim_value = int(size)
+    for output in copy.graph.output:
+        output.type.tensor_type.ClearField("shape")
+    try:
+        inferred = shape_inference.infer_shapes(copy, strict_mode=True, data_prop=True)
+    except Exception as exc:
+        raise SourceError(f"shape inference refuses the graph inputs declared "
+                          f"{[list(s) for s in shapes]}: {type(exc).__name__}: "
+                          f"{str(exc).strip()[:400]}") from exc
+    for output, typed in zip(copy.graph.output, inferred.graph.output):
+        if typed.type.tensor_type.HasField("shape"):
+            output.CopyFrom(typed)
+    return copy
 
 
 def fill_weights(model, rng: np.random.Generator) -> None:
