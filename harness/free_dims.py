@@ -144,7 +144,23 @@ def onnx_batched(shapes, kind: str | None = None,
     first = shapes[0]
     if kind in ONNX_RECURRENT and not (attrs or {}).get("layout", 0):
         return [i == 0 for i in range(len(shapes))]
+    if kind == "Einsum":
+        return _einsum_batched(str((attrs or {}).get("equation", "")), len(shapes))
     return [len(s) == len(first) and s[0] == first[0] for s in shapes]
+
+
+def _einsum_batched(equation: str, count: int) -> list[bool]:
+    """An Einsum's batch is the first input's first subscript where the output starts with
+    it: the operands whose first subscript it is are batched ('ij,jk->ik' has one batched
+    operand, not two: shape inference does not tie j of the second to the first's)."""
+    terms, _, output = equation.replace(" ", "").partition("->")
+    operands = terms.split(",")
+    letter = operands[0][:1]
+    if not letter.isalpha() or not output.startswith(letter) or len(operands) != count:
+        return [False] * count
+    # A subscript repeated in one operand ('ii->i', a diagonal) ties the batch to another
+    # dimension of that operand.
+    return [term.startswith(letter) and term.count(letter) == 1 for term in operands]
 
 
 def _axes(kind: str, attrs: dict[str, Any], shapes, name: str,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import axes, converters, free_dims, golden, registry
+from harness import axes, converters, free_dims, golden, registry, sources
 from harness.converters import Artifact
 from harness.free_dims import BATCH
 from harness.pipeline import Harness
@@ -206,3 +206,19 @@ def test_admission_matches_measurement():
     # measured: ScatterND's constant indices pin the batch, which shape inference misses
     assert "ScatterND" not in free_dims.ONNX_BATCH_KINDS
     assert free_dims.measure_onnx("ScatterND", 3)[1]
+
+
+def test_an_einsum_batch_is_the_subscript_the_output_starts_with():
+    """'ij,jk->ik' on (3, 2), (3, 1): the second operand's first dimension is j, tied to the
+    first's second, not the batch (shape inference does not check it; onnxruntime refuses
+    the further size)."""
+    assert free_dims.onnx_batched([(3, 2), (3, 1)], "Einsum", {"equation": "ij,jk->ik"}) == [
+        True, False]
+    assert free_dims.onnx_batched([(2, 3, 4), (2, 4, 5)], "Einsum",
+                                  {"equation": "bij,bjk->bik"}) == [True, True]
+    assert free_dims.onnx_batched([(2, 3)], "Einsum", {"equation": "ij->ji"}) == [False]
+    assert free_dims.onnx_batched([(2, 2)], "Einsum", {"equation": "ii->i"}) == [False]
+    for spec in sample("Einsum", 6, source=SOURCE, axis=axes.FREE):
+        assert spec.free_dims == (BATCH,)
+        read = sources.get(SOURCE).read(spec, policy=TolerancePolicy())
+        assert [x.shape for x in read.more[0][1]] == [tuple(s) for s in spec.more_shapes[0]]
