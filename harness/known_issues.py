@@ -36,6 +36,17 @@ class KnownIssueFileError(ValueError):
     pass
 
 
+def _with_defaults(source: str, kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """An ONNX node's attributes with the schema's defaults for those it leaves out (a drawn
+    op writes only the attributes it drew away from their defaults), so that an entry naming
+    ``mode = "nearest"`` matches a Resize that takes nearest by default."""
+    if source != "onnx":
+        return attrs
+    from harness.sources.onnx.op import schema_defaults
+
+    return {**schema_defaults(kind, attrs.get("opset")), **attrs}
+
+
 @dataclass(frozen=True)
 class KnownIssue:
     id: str
@@ -70,7 +81,7 @@ class KnownIssue:
         """The leg matches the glob and the case, or any layer nested in it (a model's
         layers and nodes), has the entry's kind and attribute values."""
         return self.covers_source(spec) and self.covers_leg(leg) and self.covers_axes(spec) \
-            and any(self.matches_layer(kind, attrs)
+            and any(self.matches_layer(kind, _with_defaults(spec.source, kind, attrs))
                     for kind, attrs in nested_layers(spec.kind, spec.attrs))
 
     def covers_axes(self, spec: LayerSpec) -> bool:

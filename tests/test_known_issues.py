@@ -189,3 +189,20 @@ def test_a_functional_model_with_a_gelu_layer_is_the_gelu_known_issue():
         # onnx2pytorch falls back to torch.erfc on the invalid model: a pass, not an xpass.
         "keras>tf2onnx>onnx2pytorch": ("pass", None),
     }
+
+
+def test_an_onnx_entry_matches_an_attribute_left_at_its_schema_default():
+    """A drawn ONNX op writes only the attributes it drew away from their defaults: a Resize
+    without ``mode`` is nearest, and the entries naming ``mode = "nearest"`` cover it."""
+    import harness.sources.onnx.kinds  # noqa: F401  (registers the ONNX ops)
+
+    entry = next(issue for issue in known_issues.load()
+                 if issue.id == "onnx2torch-resize-nearest-modes")
+    spec = LayerSpec("Resize", {"opset": 17, "nearest_mode": "round_prefer_ceil"},
+                     ((1, 1, 1, 2),), source="onnx")
+    assert entry.matches_case(spec, "onnx>onnx2torch")
+    linear = LayerSpec("Resize", {"opset": 17, "mode": "linear"}, ((1, 1, 1, 2),),
+                       source="onnx")
+    assert not entry.matches_case(linear, "onnx>onnx2torch")
+    # Keras attributes are as the spec says: no defaults are filled in.
+    assert known_issues._with_defaults("keras", "Resize", {}) == {}

@@ -56,6 +56,31 @@ def schema(op_type: str, opset: int = NEWEST_OPSET, domain: str = ""):
     return defs.get_schema(op_type, opset, domain)
 
 
+@functools.cache
+def _defaults(op_type: str, opset: int, domain: str) -> dict[str, Any]:
+    from onnx import helper
+
+    try:
+        op = schema(op_type, opset, domain)
+    except Exception:  # noqa: BLE001 (an opset the op is not in)
+        return {}
+    found = {}
+    for name, attribute in op.attributes.items():
+        if attribute.default_value.name:
+            value = helper.get_attribute_value(attribute.default_value)
+            found[name] = value.decode() if isinstance(value, bytes) else value
+    return found
+
+
+def schema_defaults(kind: str, opset: int | None = None) -> dict[str, Any]:
+    """The schema's default attribute values of an op kind at ``opset`` (the newest drawn
+    when None); empty for a kind that is not one node."""
+    if kind not in OP_TYPES:
+        return {}
+    op_type, domain = OP_TYPES[kind]
+    return dict(_defaults(op_type, int(opset or NEWEST_OPSET), domain))
+
+
 def since(op_type: str, domain: str = "") -> int:
     """The first opset that has ``op_type``."""
     from onnx import defs
