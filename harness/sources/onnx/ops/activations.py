@@ -6,7 +6,11 @@ optimisations off): float64 only for Relu, Sigmoid and Tanh; Celu float32 only.
 
 from __future__ import annotations
 
-from harness.sources.onnx.op import FLOATS, binary, unary
+import numpy as np
+
+from harness.registry import Picker
+from harness.sources.onnx.build import OPSET
+from harness.sources.onnx.op import FLOATS, broadcast_pair, op_kind, opset_and_dtype, unary
 
 FAMILY = "activations"
 HALF = ("float32", "float16")
@@ -27,4 +31,16 @@ unary("HardSwish", FAMILY, dtypes=HALF)
 unary("ThresholdedRelu", FAMILY, {"alpha": [1.0, 0.0, 0.5, -0.5]}, dtypes=HALF)
 unary("Mish", FAMILY, dtypes=HALF)
 unary("Gelu", FAMILY, {"approximate": ["none", "tanh"]}, dtypes=HALF)
-binary("PRelu", FAMILY, dtypes=HALF)
+
+
+def _draw_prelu(pick: Picker):
+    """X and a slope that broadcasts to it one way (ONNX: "unidirectional broadcastable to
+    X"): of a broadcasting pair, the larger shape is X, so the output has X's shape."""
+    opset, dtype = opset_and_dtype(pick, "PRelu", HALF)
+    x, slope = broadcast_pair(pick)
+    if np.broadcast_shapes(x, slope) != x:
+        x, slope = slope, x
+    return {OPSET: opset}, [x, slope], dtype
+
+
+op_kind("PRelu", FAMILY, _draw_prelu)
