@@ -267,7 +267,27 @@ def onnx_mixes_batch(kind: str, attrs: dict[str, Any], shapes) -> bool:
         for axis in np.ravel(np.asarray(value)).tolist():
             if isinstance(axis, int) and axis % rank == 0:
                 return True
-    return False
+    return kind == "Pad" and _pads_batch(attrs, rank)
+
+
+def _pads_batch(attrs: dict[str, Any], rank: int) -> bool:
+    """Whether a Pad pads or crops dimension 0: its pads (an attribute before opset 11, a
+    constant input since) hold a begin and an end per axis, of every axis or of those its
+    constant axes input names; a pad there moves the samples along the batch (an edge pad
+    repeats the first sample), so dimension 0 is no batch, though its size may not change."""
+    from harness.sources.onnx.build import OPERANDS
+
+    operands = [o.get("const") if isinstance(o, dict) else None
+                for o in attrs.get(OPERANDS) or []]
+    pads = attrs.get("pads", operands[1] if len(operands) > 1 else None)
+    if pads is None:
+        return False
+    pads = [int(p) for p in np.ravel(np.asarray(pads))]
+    axes = operands[3] if len(operands) > 3 and operands[3] is not None else range(rank)
+    axes = [int(a) % rank for a in np.ravel(np.asarray(list(axes)))]
+    count = len(axes)
+    return any(pads[i] or pads[i + count] for i, a in enumerate(axes)
+               if a == 0 and i + count < len(pads))
 
 
 def _attribute_value(proto):

@@ -222,3 +222,15 @@ def test_an_einsum_batch_is_the_subscript_the_output_starts_with():
         assert spec.free_dims == (BATCH,)
         read = sources.get(SOURCE).read(spec, policy=TolerancePolicy())
         assert [x.shape for x in read.more[0][1]] == [tuple(s) for s in spec.more_shapes[0]]
+
+
+def test_a_pad_over_the_batch_keeps_it_fixed():
+    """Padding or cropping dimension 0 shifts samples along the batch: no free batch there."""
+    import harness.sources.onnx.kinds  # noqa: F401  (registers the ONNX ops)
+
+    def pad(pads):
+        return {"opset": 17, "mode": "edge",
+                "operands": ["in", {"const": pads, "dtype": "int64"}]}
+
+    assert free_dims.onnx_mixes_batch("Pad", pad([1, 0, 0, 0, -1, 0, 0, 0]), [(2, 1, 1, 1)])
+    assert not free_dims.onnx_mixes_batch("Pad", pad([0, 1, 0, 0, 0, 1, 0, 0]), [(2, 1, 1, 1)])
