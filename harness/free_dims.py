@@ -196,11 +196,13 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def applicable(kind: LayerKind, attrs: dict[str, Any], shapes) -> tuple[str, ...]:
-    """The admitted dimensions that this configuration of ``kind`` can have free: the ones
-    with axes to free, less those the configuration needs fixed (found by ``measure``)."""
+def applicable(kind: LayerKind, attrs: dict[str, Any], shapes,
+               dtype: str = "float32") -> tuple[str, ...]:
+    """The admitted dimensions that this configuration of ``kind`` (in ``dtype``) can have
+    free: the ones with axes to free, less those the configuration needs fixed (found by
+    ``measure``)."""
     if kind.source == ONNX:
-        admits = BATCH in admitted(kind) and onnx_batch_follows(kind, attrs, shapes)
+        admits = BATCH in admitted(kind) and onnx_batch_follows(kind, attrs, shapes, dtype)
         return (BATCH,) if admits else ()
     found = []
     for name in admitted(kind):
@@ -243,19 +245,16 @@ def onnx_mixes_batch(kind: str, attrs: dict[str, Any], shapes) -> bool:
     axes, as an attribute or a constant input, name it): a softmax, a cumulative sum or a
     normalisation over the batch mixes the samples, so dimension 0 is no batch there."""
     from harness.sources.onnx.build import OPERANDS
-    from harness.sources.onnx.op import OP_TYPES, schema
+    from harness.sources.onnx.op import OP_TYPES, schema, schema_defaults
 
     if kind not in OP_TYPES or kind in ONNX_OUTPUT_AXES or not shapes or not shapes[0]:
         return False
     rank = len(shapes[0])
     op_type, domain = OP_TYPES[kind]
-    op = schema(op_type, int(attrs.get("opset", 17)), domain)
-    named = []
-    for key in ONNX_AXIS_NAMES:
-        if attrs.get(key) is not None:
-            named.append(attrs[key])
-        elif key in op.attributes and op.attributes[key].default_value.name:
-            named.append(_attribute_value(op.attributes[key].default_value))
+    opset = int(attrs.get("opset", 17))
+    op = schema(op_type, opset, domain)
+    given = {**schema_defaults(kind, opset), **{k: v for k, v in attrs.items() if v is not None}}
+    named = [given[key] for key in ONNX_AXIS_NAMES if key in given]
     operands = attrs.get(OPERANDS) or []
     if any(isinstance(o, dict) and "const" in o for o in operands):
         formal = op.inputs
@@ -290,18 +289,8 @@ def _pads_batch(attrs: dict[str, Any], rank: int) -> bool:
                if a == 0 and i + count < len(pads))
 
 
-def _attribute_value(proto):
-    """An attribute's default (an AttributeProto) as a plain value."""
-    from onnx import helper
-
-    return helper.get_attribute_value(proto)
-
-
-_PROBE_DTYPES = ("float32", "float16", "float64", "int64", "int32", "int8", "uint8", "bool")
-
-
 @functools.lru_cache(maxsize=4096)
-def _onnx_batch_follows(kind_name: str, attrs_json: str, shapes: tuple) -> bool:
+def _onnx_batch_follows(kind_name: str, attrs_json: str, shapes: tuple, dtype: str) -> bool:
     from harness.sources.onnx.build import redeclare_inputs
 
     kind = registry.get(kind_name, ONNX)
@@ -310,14 +299,9 @@ def _onnx_batch_follows(kind_name: str, attrs_json: str, shapes: tuple) -> bool:
     if not any(batched) or onnx_mixes_batch(kind_name, attrs, shapes) \
             or _pinned_by_operand(attrs, shapes):
         return False
-    model = None
-    for dtype in _PROBE_DTYPES:  # the shapes do not depend on it; the first that builds
-        try:
-            model = kind.build_model(dict(attrs), [tuple(s) for s in shapes], dtype)
-            break
-        except Exception:  # noqa: BLE001 (a dtype the op does not take)
-            continue
-    if model is None:
+    try:
+        model = kind.build_model(dict(attrs), [tuple(s) for s in shapes], dtype)
+    except Exception:  # noqa: BLE001 (the source refuses it too: no case to free)
         return False
     first = _output_shapes(model)
     batch = shapes[0][0]
@@ -371,7 +355,8 @@ def _output_shapes(model) -> list[tuple[int, ...]] | None:
     return shapes
 
 
-def onnx_batch_follows(kind: LayerKind, attrs: dict[str, Any], shapes) -> bool:
+def onnx_batch_follows(kind: LayerKind, attrs: dict[str, Any], shapes,
+                       dtype: str = "float32") -> bool:
     """Whether this configuration of an ONNX kind can have its batch free: it has batched
     inputs, its op does not work along the batch (``onnx_mixes_batch``), and ONNX's shape
     inference, with the batched inputs at every other batch up to MAX_BATCH in the model
@@ -381,7 +366,7 @@ def onnx_batch_follows(kind: LayerKind, attrs: dict[str, Any], shapes) -> bool:
     from harness.spec import canonical_json
 
     return _onnx_batch_follows(kind.name, canonical_json(attrs),
-                               tuple(tuple(int(d) for d in s) for s in shapes))
+                               tuple(tuple(int(d) for d in s) for s in shapes), dtype)
 
 
 def further_shapes(shapes, free: tuple[str, ...], kind: str, attrs: dict[str, Any],
@@ -406,14 +391,14 @@ def further_shapes(shapes, free: tuple[str, ...], kind: str, attrs: dict[str, An
 
 @st.composite
 def draw_free(draw, kind: LayerKind, attrs: dict[str, Any],
-              shapes: list[tuple[int, ...]], dims: tuple[str, ...] | None = None
-              ) -> tuple[tuple[str, ...], tuple]:
+              shapes: list[tuple[int, ...]], dims: tuple[str, ...] | None = None,
+              dtype: str = "float32") -> tuple[tuple[str, ...], tuple]:
     """(free_dims, more_shapes) for a case of ``kind``: batch free, and any other dimension
     this configuration admits (``applicable``) free or not, shrinking to batch only; one
     further size at which every leg runs too, with another batch (batch 1 and more) and each
     free axis grown, shrinking to the smallest growth. ``dims`` forces the free dimensions
     (each must be applicable)."""
-    names = applicable(kind, attrs, shapes)
+    names = applicable(kind, attrs, shapes, dtype)
     if not names:
         return (), ()
     if dims is not None:
@@ -482,7 +467,7 @@ def measure_onnx(kind_name: str, n: int = 6) -> tuple[int, list[str]]:
     source, policy = get(ONNX), TolerancePolicy()
     tried, failures = 0, []
     for spec in sample(kind_name, n, source=ONNX):
-        if not onnx_batch_follows(kind, spec.attrs, spec.input_shapes):
+        if not onnx_batch_follows(kind, spec.attrs, spec.input_shapes, spec.dtype):
             continue
         tried += 1
         case = with_free(spec, (BATCH,))

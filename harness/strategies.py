@@ -200,11 +200,12 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
         if (dim := axes.freed_by(axis or "")) is not None:
             # A configuration that needs this dimension fixed (an unrolled RNN's time, a
             # PReLU slope per position) still runs with a free batch.
-            applicable = free_dims.applicable(layer_kind, attrs, shapes)
+            applicable = free_dims.applicable(layer_kind, attrs, shapes, dtype)
             if not applicable:  # an ONNX op working along its batch (a reduction over axis
                 draw(st.nothing())  # 0, a Concat along it): draw another configuration
             forced = (dim,) if dim in applicable else ("batch",)
-            free, more = draw(free_dims.draw_free(layer_kind, attrs, shapes, dims=forced))
+            free, more = draw(free_dims.draw_free(layer_kind, attrs, shapes, dims=forced,
+                                                  dtype=dtype))
         overrides = draw(overrides_for(kind, attrs, shapes, array_dtype(dtype), source))
         seed = draw(seeds)
     return LayerSpec(
