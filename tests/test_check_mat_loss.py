@@ -310,9 +310,23 @@ class NoiseMap(torch.nn.Module):  # FFDNet's concat: the noise level map as a ch
         return torch.cat([x, torch.full_like(x[:, :1], 25 / 255)], 1)
 
 
-def subp(layer):  # FFDNet's SubP: pixels to channels (scale 0.5) and back (scale 2)
-    scale = float(layer.attrs["scale"].ravel()[0])
-    return torch.nn.PixelUnshuffle(2) if scale < 1 else torch.nn.PixelShuffle(int(scale))
+class SubPixel(torch.nn.Module):  # FFDNet's vl_nnSubP; its row offset runs fastest
+    def __init__(self, scale):
+        super().__init__()
+        self.down, self.factor = scale < 1, round(1 / scale) if scale < 1 else round(scale)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        s = self.factor
+        if self.down:
+            x = x.reshape(n, c, h // s, s, w // s, s).permute(0, 1, 5, 3, 2, 4)
+            return x.reshape(n, c * s * s, h // s, w // s)
+        x = x.reshape(n, c // (s * s), s, s, h, w).permute(0, 1, 4, 3, 5, 2)
+        return x.reshape(n, c // (s * s), h * s, w * s)
+
+
+def subp(layer):
+    return SubPixel(float(layer.attrs["scale"].ravel()[0]))
 
 
 hm.register_layer_handler("SubP", subp)
@@ -344,3 +358,23 @@ def test_ffdnet_names_what_would_make_it_checkable_and_that_works(
         hm.unregister_layer_handler("SubP")
         hm.unregister_layer_handler("concat")
         sys.modules.pop("ffdnet_handlers", None)
+
+
+@pytest.mark.parametrize("outputs, shape", [([], (4, 1, 128, 128)),
+                                            (["--output", "relu2"], (4, 4, 64, 64))])
+def test_pin_such_a_network_and_replay_it(capsys, tmp_path, outputs, shape):
+    from harness import golden
+    from harness.pipeline import Harness
+
+    path = tmp_path / "lapsrn.mat"
+    lapsrn(path, V73)
+    root = tmp_path / "golden"
+    code, payload = check_json(capsys, path, *outputs, "--pin", "lapsrn", "--golden", root)
+    assert code == 0
+    case = golden.load_case(golden.read_manifest(root), payload["pinned"]["case_id"])
+    assert case.spec.attrs.get("outputs", []) == outputs[1:]
+    result = Harness("mat>mat2torch").replay(case.spec, case.inputs, case.expected,
+                                             case.stored_artifacts(), case.native)
+    assert [leg.verdict for leg in result.legs] == ["pass"]
+    # The stored outputs are the chosen ones: level1_output (twice LR's size) or relu2's.
+    assert [y.shape for y in case.expected] == [shape]
