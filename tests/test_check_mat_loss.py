@@ -47,11 +47,11 @@ LEVEL2 = [("convt", {**UP, "filters": 1}, [6])]  # x4: level 2 upsamples level1_
 
 
 def lapsrn(path: Path, version: str = V7, levels: int = 1, extra=None,
-           reorder: bool = False, input_size=None, types=None) -> MatCase:
+           reorder: bool = False, input_size=None, types=None, reads=None) -> MatCase:
     """A LapSRN-style DagNN trained with its losses inside, written by the project's writers:
     each level's output feeds a custom loss layer together with a label input that nothing
     else reads; no input size declared (unless ``input_size``, MATLAB's [H W C]); ``types``
-    renames layers' types (to a custom class)."""
+    renames layers' types (to a custom class), ``reads`` the variables layers read."""
     case = MatCase(network_spec(LEVEL1 + (LEVEL2 if levels > 1 else []),
                                 input_shape=(1, 1, 6, 6), fmt="dagnn", seed=7))
     variables = case.variables()
@@ -62,10 +62,13 @@ def lapsrn(path: Path, version: str = V7, levels: int = 1, extra=None,
     layers = net["layers"].items[:-1]  # the writer's own dagnn.Loss against 'label'
     for item in layers:
         item["type"] = (types or {}).get(item["name"], item["type"])
+        if item["name"] in (reads or {}):
+            item["inputs"] = cell(reads[item["name"]])
         item["inputs"] = cell([rename.get(x, x) for x in item["inputs"].ravel()])
         item["outputs"] = cell([rename.get(x, x) for x in item["outputs"].ravel()])
     names = [rename.get(v["name"], v["name"]) for v in net["vars"].items
              if v["name"] not in ("label", "objective")]
+    names += [x for read in (reads or {}).values() for x in read if x not in names]
     for k in range(1, levels + 1):
         layers.append({"name": f"level{k}_loss", "type": LOSS,
                        "inputs": cell([f"level{k}_output", f"level{k}_HR"]),
@@ -236,6 +239,22 @@ def test_an_undeclared_size_without_a_first_convolution_names_what_to_give(capsy
     lapsrn(declared, V7, reorder=True, input_size=[8, 6, 1])
     code, payload = check_json(capsys, declared)
     assert code == 0 and payload["sizes"] == [[[4, 1, 8, 6]], [[1, 1, 8, 6]]]
+
+
+def test_several_inputs_without_sizes_name_the_npz_that_makes_them_checkable(
+        capsys, tmp_path):
+    path = tmp_path / "two_inputs.mat"
+    lapsrn(path, V73, reads={"convt5": ["bicubic"]})  # the image path from its own input
+    err = refusal(capsys, path)
+    assert "takes 2 inputs ('LR', 'bicubic')" in err
+    assert "--inputs DATA.npz (arrays named 'LR', 'bicubic'" in err
+    data = tmp_path / "both.npz"
+    rng = np.random.default_rng(5)
+    np.savez(data, LR=rng.random((2, 1, 9, 7), np.float32),
+             bicubic=rng.random((2, 1, 9, 7), np.float32))
+    code, payload = check_json(capsys, path, "--inputs", data)
+    assert code == 0 and payload["legs"][0]["verdict"] == "agrees"
+    assert any("label input 'level1_HR'" in note for note in payload["notes"])
 
 
 def test_a_custom_layer_on_the_way_names_the_plugin_that_makes_it_checkable(
