@@ -5,7 +5,10 @@ names what running the module as returned costs, with the figures a user gets by
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,3 +200,38 @@ def test_the_run_in_training_mode_leaves_the_leg_module_alone(bn_onnx):
     np.testing.assert_array_equal(again[0], harness.outputs[BN_LEG][0])
     assert summarise([(case, harness)], harness)[0].pitfalls == first
     assert len(first) == 1
+
+
+# -- docs/check.md's worked session ----------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "check.md"
+SECTION = "### A module left in training mode"
+
+
+def _fenced(text: str, lang: str) -> str:
+    match = re.search(rf"^```{lang}\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
+    assert match, f"{DOCS.name}: no {lang} block in {SECTION!r}"
+    return match.group(1)
+
+
+def _comparable(text: str, folder: Path) -> list[str]:
+    """The lines, less what moves from run to run or machine to machine: the model's folder,
+    seconds, rounding-level errors and the exporter's version."""
+    text = text.replace(f"{folder}/", "")
+    text = re.sub(r"\(\d+\.\d s\)", "(T s)", text)
+    text = re.sub(r"\b\d\.\d+e-(0[5-9]|[1-9]\d)\b", "ROUNDING", text)
+    text = re.sub(r"written by pytorch \S+", "written by pytorch V", text)
+    return [line.rstrip() for line in text.strip().splitlines()]
+
+
+def test_the_worked_session_in_the_docs_is_what_check_prints(capsys, tmp_path, monkeypatch):
+    section = DOCS.read_text().split(SECTION, 1)[1].split("\n## ", 1)[0]
+    example, shown = _fenced(section, "python"), _fenced(section, "text")
+    command, *printed = shown.splitlines()
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, str(DOCS), "exec"), {})  # the example asserts the pitfall itself
+    argv = shlex.split(command.removeprefix("$ "))
+    assert argv[:2] == ["parity", "check"]
+    main(argv[1:])
+    assert _comparable(capsys.readouterr().out, tmp_path) == _comparable("\n".join(printed),
+                                                                          tmp_path)
