@@ -122,8 +122,21 @@ def test_a_torch_stage_records_the_training_flags_its_converter_returned(stage, 
 
 # -- the pitfall on the real onnx2torch ------------------------------------------------------
 
-def test_onnx2torch_left_in_training_mode_is_named_with_its_figures(capsys, bn_onnx):
+def count_runs(monkeypatch) -> list:
+    """The calls of the pitfall's extra forward pass, recorded."""
+    from harness.check import pitfalls
+
+    ran, original = [], pitfalls.run_as_returned
+    monkeypatch.setattr(pitfalls, "run_as_returned",
+                        lambda *args: ran.append(args) or original(*args))
+    return ran
+
+
+def test_onnx2torch_left_in_training_mode_is_named_with_its_figures(capsys, bn_onnx,
+                                                                    monkeypatch):
+    ran = count_runs(monkeypatch)
     found = check(capsys, bn_onnx, "--paths", f"{BN_LEG},onnx>ort-optimized")
+    assert len(ran) == 1  # one more forward pass, at the first size, for the torch leg
     row = found[BN_LEG]
     # parity's verdict is after .eval(): the conversion itself is right.
     assert row["verdict"] == "agrees" and row["max_abs"] < 1e-4
@@ -157,15 +170,35 @@ def test_onnx2torch_left_in_training_mode_is_named_with_its_figures(capsys, bn_o
     assert "parity's verdict is after .eval()" in pitfall
 
 
-def test_training_mode_that_changes_nothing_is_not_named(capsys, tmp_path):
+def test_training_mode_that_changes_nothing_is_not_named_nor_run(capsys, tmp_path,
+                                                                 monkeypatch):
     # onnx2torch returns this module in training mode too, but with no batch norm and no
-    # dropout, training mode computes what eval mode does.
+    # dropout, training mode computes what eval mode does (by hand below).
+    from harness.check import pitfalls
+
     path = export(tmp_path / "plain.onnx", batch_norm=False)
     artifact = get("onnx2torch").convert(Artifact("onnx", onnx.load(str(path)), ["image"]),
                                          ConvertOptions())
     assert "" in artifact.meta[RETURNED_TRAINING]  # the module itself
+    x = files.case_inputs(files.file_specs(path)[0])[0]
+    np.testing.assert_array_equal(run(onnx2torch.convert(onnx.load(str(path))), x),
+                                  run(artifact.model, x))
+    # None of its parts reads its training flag, so the check does not run it again.
+    assert not any(pitfalls.reads_training_flag(sub) for sub in artifact.model.modules())
+    ran = count_runs(monkeypatch)
     found = check(capsys, path, "--paths", BN_LEG)
     assert found[BN_LEG]["verdict"] == "agrees" and found[BN_LEG]["pitfalls"] == []
+    assert ran == []
+
+
+def test_the_parts_that_read_their_training_flag(bn_onnx):
+    module = onnx2torch.convert(onnx.load(str(bn_onnx)))
+    from harness.check.pitfalls import reads_training_flag
+
+    reading = {type(sub).__name__ for sub in module.modules() if reads_training_flag(sub)}
+    assert reading == {"BatchNorm2d"}  # not the fx graph, convolutions, ReLU or the head
+    assert reads_training_flag(torch.nn.Dropout(0.1))
+    assert reads_training_flag(torch.nn.LSTM(2, 2))
 
 
 def test_onnx2pytorch_batch_norm_ignores_training_mode_so_it_is_not_named(capsys, tmp_path):

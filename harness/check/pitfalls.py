@@ -7,8 +7,10 @@
   the converter's numbers; where a stage returned a module in training mode, a copy of it is
   run once more as returned at the case's first size, and when that changes its outputs beyond the leg's
   tolerance the pitfall is named with what it costs against the reference (max_abs, top-1,
-  PSNR). A module whose training mode changes nothing (no batch norm, no dropout) is not
-  named.
+  PSNR). A module whose training mode changes nothing is not named, and is not run again
+  where none of the parts returned in training mode reads its training flag (a ResNet whose
+  batch norm the exporter folded into its convolutions; onnx2pytorch's module, whose batch
+  norm it returns in eval mode).
 - **A free dimension baked in.** A leg that agrees at the case's first sizes and fails at
   the second ones fixed a dimension the model leaves free: named with both sizes, and with
   the dimensions an ONNX artifact on the leg's path declares fixed.
@@ -18,6 +20,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import math
 
 import numpy as np
@@ -48,6 +52,25 @@ def run_as_returned(module, training: tuple[str, ...], inputs, device: str) -> l
     return [o.detach().cpu().numpy() for o in outputs]
 
 
+def reads_training_flag(module) -> bool:
+    """Whether the module's own code reads its training flag, as batch norm and dropout do. A
+    class whose source cannot be read counts as reading it; an fx graph's code is read."""
+    import torch
+
+    if isinstance(module, torch.fx.GraphModule):
+        return "self.training" in module.code
+    return any(_class_reads_training_flag(klass) for klass in type(module).__mro__
+               if klass not in (torch.nn.Module, object))
+
+
+@functools.cache
+def _class_reads_training_flag(klass) -> bool:
+    try:
+        return "self.training" in inspect.getsource(klass)
+    except (OSError, TypeError):
+        return True
+
+
 def _cost(outputs, harness, tolerance) -> str:
     from harness.pipeline import compare_outputs
 
@@ -76,6 +99,9 @@ def training_mode(harness, spec, leg: str) -> str | None:
     evaluated = harness.outputs.get(leg)
     if not isinstance(artifact, Artifact) or harness.reference is None or evaluated is None:
         return None  # the leg did not run: its own verdict says why
+    if not any(reads_training_flag(sub) for name, sub in artifact.model.named_modules()
+               if name in training):
+        return None  # no part returned in training mode computes differently in it
     from harness.pipeline import worst_of
 
     stage = leg.rsplit(">", 1)[-1]
