@@ -120,6 +120,21 @@ def test_a_torch_stage_records_the_training_flags_its_converter_returned(stage, 
     assert not any(module.training for module in artifact.model.modules())
 
 
+def test_parity_s_own_importer_returns_its_module_in_eval_mode(tmp_path):
+    pytest.importorskip("scipy")
+    from harness.sources.mat.case import MatCase, network_spec
+
+    conv = {"k": [3, 3], "filters": 4, "stride": [1, 1], "dilation": [1, 1],
+            "pad": [1, 1, 1, 1], "groups": 1, "bias": True}
+    path = tmp_path / "net.mat"
+    MatCase(network_spec([("conv", conv), ("relu", {"leak": 0.0})], input_shape=(1, 3, 6, 6),
+                         fmt="simplenn", seed=3)).write(path)
+    loaded = files.load(path)
+    artifact = get("mat2torch").convert(Artifact("mat", loaded.model, loaded.input_names),
+                                        ConvertOptions())
+    assert artifact.meta[RETURNED_TRAINING] == ()
+
+
 # -- the pitfall on the real onnx2torch ------------------------------------------------------
 
 def count_runs(monkeypatch) -> list:
