@@ -278,7 +278,8 @@ def measure(source: str, suite: str, profile: str, examples: int,
         "goal": "branches and pairs" if pairs_too else "branches",
         "figures": _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs,
                             pairs_with),
-        "unreached": _unreached(branches, with_cover, admitted_pairs, pairs_with),
+        "unreached": _unreached(branches, with_cover, admitted_pairs, pairs_with, examples,
+                                pairs_too),
         "cases": [{"kind": d.kind, "axis": d.axis, "spec": d.spec}
                   for d in sorted(chosen, key=lambda d: (d.kind, d.axis))],
     }
@@ -308,15 +309,18 @@ def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_
     }
 
 
-def _unreached(branches, with_cover, admitted_pairs, pairs_with) -> list[dict[str, Any]]:
+def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
+               pairs_too: bool) -> list[dict[str, Any]]:
     missing = []
     for path, start, end in sorted(branches.possible - with_cover):
         missing.append({"branch": f"{os.path.relpath(path, ROOT)}:{start}->{end}",
-                        "reason": "no draw reached it (a guard against an invalid "
-                                  "configuration, or a value the domains never offer)"})
+                        "reason": f"its function ran, but no draw took this branch, in the "
+                                  f"corpus or in {examples} draws per kind and axis"})
     for kind, attr, value, axis in sorted(admitted_pairs - pairs_with):
         missing.append({"pair": f"{kind}.{attr}={value} @ {axis}",
-                        "reason": "not reached by the covering draws"})
+                        "reason": "the cover reaches branches only: each case of this source "
+                                  "costs a conversion" if not pairs_too else
+                                  "no covering draw holds it"})
     return missing
 
 
