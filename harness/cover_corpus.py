@@ -31,10 +31,21 @@ def cases_by_kind(path: Path) -> dict[str, list[LayerSpec]]:
     return dict(grouped)
 
 
-def run_all(parity, specs: list[LayerSpec]) -> list[str]:
-    """Every case run (and recorded) through the suite's ``parity`` fixture; the failure
-    messages of those whose legs failed (a known upstream bug is an xfail, not a failure)."""
-    return [case.failure_message() for case in map(parity.run, specs) if case.failures]
+def suite_test(path: Path):
+    """The test a suite runs its covering cases with: one test per kind, each running (and
+    recording, through the ``parity`` fixture) every case of the kind and failing with the
+    messages of those whose legs failed; a known upstream bug is an xfail, not a failure."""
+    import pytest
+
+    cases = cases_by_kind(path)
+
+    @pytest.mark.parametrize("kind", sorted(cases))
+    def test_cover(kind, parity):
+        failures = [case.failure_message() for case in map(parity.run, cases[kind])
+                    if case.failures]
+        assert not failures, "\n\n".join(failures)
+
+    return test_cover
 
 
 def reach(suites: Path = SUITES) -> dict[str, dict[str, Any]]:

@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cover_corpus import cases_by_kind, run_all
+from harness.cover_corpus import suite_test
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 
-COVER = cases_by_kind(Path(__file__).with_name("cover.json"))
-
-
-@pytest.mark.parametrize("kind", sorted(COVER))
-def test_cover(kind, parity):
-    failures = run_all(parity, COVER[kind])
-    assert not failures, "\n\n".join(failures)
+test_cover = suite_test(Path(__file__).with_name("cover.json"))
