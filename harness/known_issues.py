@@ -342,3 +342,29 @@ def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str,
     the attribute-only tf2onnx-gelu-erfc."""
     matching = [issue for issue in issues if issue.matches_case(spec, leg, received)]
     return sorted(matching, key=lambda issue: issue.strict)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One minimal spec of an entry, as the pinned strict-xfail tests run it."""
+    issue: KnownIssue
+    spec: LayerSpec
+    id: str  # the test id: the entry's id, with the spec's kind where it has several
+
+
+def pins(issues: list[KnownIssue] | None = None, source: str | None = None) -> list[Pin]:
+    """Every minimal spec of every entry (of ``source``'s specs, where given)."""
+    found = []
+    for issue in load() if issues is None else issues:
+        named: dict[str, int] = {}
+        for spec in issue.minimals:
+            if source is not None and spec.source != source:
+                continue
+            if len(issue.minimals) == 1:
+                test_id = issue.id
+            else:
+                named[spec.kind] = named.get(spec.kind, 0) + 1
+                test_id = f"{issue.id}-{spec.kind}" + (
+                    f"-{named[spec.kind]}" if named[spec.kind] > 1 else "")
+            found.append(Pin(issue, spec, test_id))
+    return found

@@ -230,11 +230,11 @@ def test_known_issues_of_these_kinds_are_well_formed():
         assert all(glob.startswith(SOURCE) for glob in globs), issue.id
         assert issue.url.startswith("https://github.com/"), issue.id
         assert issue.kind or issue.message or issue.category, issue.id
-        if issue.kind:
-            assert registry.get(issue.kind, SOURCE).family in FAMILIES, issue.id
-        if issue.minimal is not None:
-            assert issue.minimal.source == SOURCE, issue.id
-            registry.get(issue.minimal.kind, SOURCE)
+        for kind in issue.kinds:
+            assert registry.get(kind, SOURCE).family in FAMILIES, issue.id
+        for spec in issue.minimals:
+            assert spec.source == SOURCE, issue.id
+            registry.get(spec.kind, SOURCE)
     known_issues.load()  # ids unique across every file
 
 
