@@ -368,3 +368,24 @@ def pins(issues: list[KnownIssue] | None = None, source: str | None = None) -> l
                     f"-{named[spec.kind]}" if named[spec.kind] > 1 else "")
             found.append(Pin(issue, spec, test_id))
     return found
+
+
+def coinciding(issues: list[KnownIssue]) -> list[tuple[str, str, str]]:
+    """Pairs of entries that describe one root cause twice, with why: both pin the same
+    minimal spec on a leg glob they share, or both recognise the same failure (kinds,
+    attributes, category, message) on the same legs."""
+    found = []
+    pinned: dict[tuple[str, str], str] = {}
+    for pin in pins(issues):
+        for glob in pin.issue.globs:
+            other = pinned.setdefault((pin.spec.case_id, glob), pin.issue.id)
+            if other != pin.issue.id:
+                found.append((other, pin.issue.id, f"the same minimal spec on {glob}"))
+    recognised: dict[tuple, str] = {}
+    for issue in issues:
+        key = (tuple(sorted(issue.globs)), issue.kinds, repr(sorted(issue.attrs.items())),
+               issue.category, issue.message)
+        other = recognised.setdefault(key, issue.id)
+        if other != issue.id:
+            found.append((other, issue.id, "the same failure on the same legs"))
+    return found
