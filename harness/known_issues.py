@@ -48,12 +48,13 @@ def _with_defaults(source: str, kind: str, attrs: dict[str, Any]) -> dict[str, A
 
 
 NATURES = {
-    "wrong-output": "wrong numbers or shapes",
-    "refusal": "an unsupported op, attribute or opset refused",
+    "wrong-output": "wrong numbers, shapes, dtypes or output count",
+    "refusal": "no output: an op, attribute or opset refused, a crash, or a model the runtime "
+               "refuses",
     "limitation": "a runtime without a kernel",
     "reference": "the reading parity compares with is wrong",
     "undefined": "the spec does not say",
-    "framework": "the source framework itself fails",
+    "framework": "a defect of the source framework itself",
 }
 PARTIES = ("tf2onnx", "onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tensorflow", "keras",
            "tf_keras", "torch", "spec", "parity")

@@ -414,3 +414,26 @@ def test_onnx2torchs_same_padding_refusal_is_known_on_a_keras_leg_and_an_onnx_le
         assert (leg.verdict, (leg.known_issue or {}).get("id")) == (
             "xfail", "onnx2torch-auto-pad-same"), (leg.leg, leg.verdict, leg.message)
     assert keras_legs["keras>tf2onnx"].verdict == "pass"
+
+
+def test_the_pages_counts_are_recomputed_from_the_toml_files_by_hand():
+    """docs/known-issues.md's counts per nature and per party, against the files read with
+    tomllib alone (not through the loader the page's generator uses)."""
+    import re
+    from collections import Counter
+
+    tomllib = known_issues.tomllib
+    files = [known_issues.DEFAULT_FILE, *sorted(known_issues.MORE_FILES.glob("*.toml"))]
+    entries = [raw for path in files for raw in tomllib.loads(path.read_text())["issue"]]
+    natures = Counter(raw["nature"] for raw in entries)
+    parties = Counter(party for raw in entries
+                      for party in ([raw["party"]] if isinstance(raw["party"], str)
+                                    else raw["party"]))
+    page = (ROOT / "docs" / "known-issues.md").read_text()
+    assert page.count(f"{len(entries)} entries, one per root cause") == 1
+    for nature, count in natures.items():
+        assert re.search(rf"^\| {nature} \| [^|]+ \| {count} \|$", page, re.M), nature
+    for party, count in parties.items():
+        assert re.search(rf"^\| {re.escape(party)} \| {count} \|", page, re.M), party
+    reported = sum(bool(re.search(r"/(issues|pull)/\d+$", raw["url"])) for raw in entries)
+    assert f"- {reported} entries cite an upstream issue or pull request" in page
