@@ -61,9 +61,6 @@ PARTIES = ("tf2onnx", "onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tens
 # The stages that read an ONNX model: a known issue about their handling of an ONNX node
 # holds whatever source the model came from (a drawn Keras layer, an ONNX op, a user's file).
 ONNX_STAGES = ("onnx2torch", "onnx2pytorch", "ort-optimized")
-KEYS = {"id", "url", "reason", "legs", "nature", "party", "kind", "attrs", "category",
-        "message", "minimal", "source", "dtype", "free_dims", "see_also", "pinned_by",
-        "unpinned_reason", "source_only"}
 
 
 @dataclass(frozen=True)
