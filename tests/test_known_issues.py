@@ -437,3 +437,30 @@ def test_the_pages_counts_are_recomputed_from_the_toml_files_by_hand():
         assert re.search(rf"^\| {re.escape(party)} \| {count} \|", page, re.M), party
     reported = sum(bool(re.search(r"/(issues|pull)/\d+$", raw["url"])) for raw in entries)
     assert f"- {reported} entries cite an upstream issue or pull request" in page
+
+
+def test_a_users_keras_file_meets_the_onnx_sources_entry(tmp_path, capsys):
+    """#23: a user's fully convolutional Keras model (a denoiser: 'same' convolutions on an
+    input of any size) checked with ``parity check``: onnx2torch's refusal of the
+    SAME_UPPER Conv that tf2onnx writes is the known onnx2torch-auto-pad-same, not a plain
+    'unsupported'."""
+    pytest.importorskip("onnx2torch")
+    pytest.importorskip("tensorflow")
+    import json
+
+    import keras
+
+    from harness.cli import main
+
+    inputs = keras.Input((None, None, 1))
+    hidden = keras.layers.Conv2D(2, 3, padding="same", activation="relu")(inputs)
+    keras.Model(inputs, keras.layers.Conv2D(1, 3, padding="same")(hidden)).save(
+        tmp_path / "denoiser.keras")
+    main(["check", str(tmp_path / "denoiser.keras"), "--paths", "keras>tf2onnx>onnx2torch",
+          "--json", "-q", "--report", "none"])
+    legs = {leg["leg"]: leg for leg in json.loads(capsys.readouterr().out)["legs"]}
+    assert legs["keras>tf2onnx"]["verdict"] == "agrees"
+    torch_leg = legs["keras>tf2onnx>onnx2torch"]
+    assert (torch_leg["verdict"], torch_leg["known_issue"]["id"]) == (
+        "unsupported", "onnx2torch-auto-pad-same")
+    assert torch_leg["known_issue"]["nature"] == "refusal"
