@@ -133,7 +133,7 @@ class KnownIssue:
 
     def matches_layer(self, kind: str, attrs: dict[str, Any]) -> bool:
         return (self.kind is None or kind in self.kinds) and all(
-            attrs.get(k) == v for k, v in self.attrs.items()
+            _attr_matches(attrs.get(k), v) for k, v in self.attrs.items()
         )
 
     def matches_case(self, spec: LayerSpec, leg: str, received: Any = None) -> bool:
@@ -205,6 +205,14 @@ class KnownIssue:
         if self.party:
             found["party"] = ", ".join(self.parties)
         return found
+
+
+def _attr_matches(value: Any, wanted: Any) -> bool:
+    """An attribute's value against an entry's: equal, or one of ``{ one_of = [...] }``
+    (the values of the op variants that meet the same bug)."""
+    if isinstance(wanted, dict) and set(wanted) == {"one_of"}:
+        return value in wanted["one_of"]
+    return value == wanted
 
 
 def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:

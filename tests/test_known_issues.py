@@ -464,3 +464,11 @@ def test_a_users_keras_file_meets_the_onnx_sources_entry(tmp_path, capsys):
     assert (torch_leg["verdict"], torch_leg["known_issue"]["id"]) == (
         "unsupported", "onnx2torch-auto-pad-same")
     assert torch_leg["known_issue"]["nature"] == "refusal"
+
+
+def test_an_attribute_may_name_the_values_of_several_variants():
+    entry = {i.id: i for i in known_issues.load()}["onnx-reference-conv-transpose-group-bias"]
+    for group, matches in ((1, False), (2, True), (3, True)):
+        spec = LayerSpec("ConvTranspose", {"opset": 17, "group": group}, ((1, 6, 2),),
+                         source="onnx")
+        assert entry.matches_case(spec, "onnx") is matches, group
