@@ -1,15 +1,20 @@
-"""Known upstream converter bugs, recognised by pattern files.
+"""Known upstream bugs, one entry per root cause, recognised by pattern files.
 
 ``harness/known_issues.toml`` (the Keras paths) and ``harness/known_issues.d/*.toml`` (one
-file per source or area, read in name order) list each bug with the layer kind and attribute values that
-trigger it, the legs it breaks (a glob, or a list of globs), optionally the failure category and a regular
-expression over the message, the upstream reference and the minimal spec that reproduces it.
-A leg that fails and matches an entry is recorded as ``xfail``; a leg that matches and
-passes is ``xpass``. Each entry's minimal spec is also a pinned strict-xfail test, so a fixed
-bug shows up as a failure that asks for the entry to be removed.
+file per source or area, read in name order) list each bug with what it is (``nature``) and
+whose it is (``party``), the layer kinds and attribute values that trigger it, the legs it
+breaks (a glob, or a list of globs), optionally the failure category and a regular expression
+over the message, the upstream reference and the minimal specs that reproduce it (one per op
+variant, rank or source that meets it). A leg that fails and matches an entry is recorded as
+``xfail``; a leg that matches and passes is ``xpass``. Each minimal spec is also a pinned
+strict-xfail test (``pins``), so a fixed bug shows up as a failure that asks for the entry to
+be removed; an entry without one names the test that pins it or says why nothing can.
 
 A model case (Sequential, Functional) matches an entry when one of its layers does: a
-Functional holding a Dense with activation "gelu" is recognised as tf2onnx-gelu-erfc.
+Functional holding a Dense with activation "gelu" is recognised as tf2onnx-gelu-erfc. An
+entry about how a stage that reads ONNX handles a node holds on every leg ending in that
+stage, whatever the source: by its message, or by a node of its kind in the ONNX model the
+stage was given (``matches_case``'s ``received``).
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ NATURES = {
     "framework": "a defect of the source framework itself",
 }
 PARTIES = ("tf2onnx", "onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tensorflow", "keras",
-           "tf_keras", "torch", "spec", "parity")
+           "tf_keras", "torch", "torchvision", "onnxscript", "spec", "parity")
 # The stages that read an ONNX model: a known issue about their handling of an ONNX node
 # holds whatever source the model came from (a drawn Keras layer, an ONNX op, a user's file).
 ONNX_STAGES = ("onnx2torch", "onnx2pytorch", "ort-optimized")
