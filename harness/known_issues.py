@@ -220,9 +220,25 @@ def _attr_matches(value: Any, wanted: Any) -> bool:
     return value == wanted
 
 
+class Received:
+    """The artifact a stage was given, its ONNX nodes read once however many entries ask."""
+
+    def __init__(self, artifact: Any):
+        self.artifact = artifact
+        self._nodes: list[tuple[str, dict[str, Any]]] | None = None
+
+    @property
+    def nodes(self) -> list[tuple[str, dict[str, Any]]]:
+        if self._nodes is None:
+            self._nodes = onnx_nodes(self.artifact)
+        return self._nodes
+
+
 def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
     """(op type, attributes with the schema's defaults) of every node of an ONNX artifact's
     main graph; nothing for any other artifact."""
+    if isinstance(received, Received):
+        return received.nodes
     model = getattr(received, "model", None)
     if getattr(received, "format", None) != "onnx" or not hasattr(model, "graph"):
         return []
@@ -351,6 +367,7 @@ def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str,
     was given), those that recognise the failure by its category or message first: in a
     model holding a gelu Dense, a failure whose message names another bug is that bug, not
     the attribute-only tf2onnx-gelu-erfc."""
+    received = Received(received)
     matching = [issue for issue in issues if issue.matches_case(spec, leg, received)]
     return sorted(matching, key=lambda issue: issue.strict)
 
