@@ -40,7 +40,13 @@ from harness.report.environment import ABSENT, Environment, environment_once
 from harness.report.escape import html_id, safe_url, text, truncate
 from harness.report.fragments import as_dict, case_block, counts_pills, dl, num, verdict_pill
 from harness.report.fragments import now as _now
-from harness.report.issues import FailureGroup, IssueUse, failure_groups, known_issues
+from harness.report.issues import (
+    FailureGroup,
+    IssueUse,
+    classify,
+    failure_groups,
+    known_issues,
+)
 from harness.report.load import BAD_VERDICTS, VERDICTS, Results
 from harness.report.scorecard import (
     Column,
@@ -459,12 +465,15 @@ def _issue_uses(records: list[dict[str, Any]], previous: list[dict[str, Any]] | 
         if use is None and issue_id in trend.stopped:
             old = earlier.get(issue_id)
             use = by_id[issue_id] = IssueUse(issue_id, old.url if old else "",
-                                             old.reason if old else "")
+                                             old.reason if old else "",
+                                             nature=old.nature if old else "",
+                                             party=old.party if old else "")
             use.stages.update(old.stages if old else {})
             uses.append(use)
         if use is not None:
             use.held = held
             use.stopped = len(trend.stopped.get(issue_id, []))
+    classify(uses)
     return uses
 
 
