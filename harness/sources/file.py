@@ -234,11 +234,14 @@ def h5_writer(path: str | Path) -> Writer:
 
 
 def json_writer(path: str | Path, config: dict) -> Writer:
-    """An architecture JSON names its writer in its top-level ``keras_version`` (both Keras 2
-    and Keras 3 write it); a file without one is Keras 2's."""
+    """Keras 2's ``model.to_json()`` names its writer (``keras_version``, ``backend``);
+    Keras 3's names none, and is told by its serialisation format instead (each object
+    carries ``module`` and ``registered_name``)."""
     version = _text_attr(config.get("keras_version"))
     major = (version or "").strip().split(".", 1)[0]
-    return Writer("keras" if major.isdigit() and int(major) >= 3 else KERAS2_START, version,
+    keras3 = (major.isdigit() and int(major) >= 3) or (
+        version is None and "module" in config and "registered_name" in config)
+    return Writer("keras" if keras3 else KERAS2_START, version,
                   _text_attr(config.get("backend")))
 
 
@@ -646,10 +649,9 @@ def _load_keras2(path: Path, weights: Path | None, kind: str) -> LoadedModel:
     if kind == "keras-json":
         writer = json_writer(path, config)
         if writer.keras == "keras":
-            raise UnsupportedFile(path, f"a Keras 3 architecture JSON (keras_version "
-                                        f"{writer.version}); parity reads Keras 3 models "
-                                        f"whole: save it with model.save('model.keras') and "
-                                        f"check that file")
+            raise UnsupportedFile(path, "a Keras 3 architecture JSON; parity reads Keras 3 "
+                                        "models whole: save it with "
+                                        "model.save('model.keras') and check that file")
         notes.append(writer.note())
     scan_keras2_config(path, config)
     try:
