@@ -85,6 +85,7 @@ class CheckOptions:
     rtol: float | None = None
     diagnose: bool = True
     command: str | None = None
+    outputs: list[str] | None = None  # a .mat network's outputs to check (--output)
 
 
 @dataclass
@@ -346,7 +347,9 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         if options.pin:
             _check_pin_size(options)
         say(f"parity check: reading {options.model} ({kind})")
-        loaded = files.load(options.model, options.weights, kind)
+        if options.outputs and kind != "mat":
+            raise CheckError(f"{options.model}: " + files.OUTPUTS_ELSEWHERE.format(kind=kind))
+        loaded = files.load(options.model, options.weights, kind, outputs=options.outputs)
         described = None
         if options.inputs is not None:
             from harness.check import data
@@ -355,7 +358,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
                                       mean=options.mean, std=options.std,
                                       layout=options.layout, limit=options.limit)
         specs = files.file_specs(options.model, weights=options.weights, inputs=described,
-                                 seed=options.seed)
+                                 seed=options.seed, outputs=options.outputs)
     except SourceError as exc:
         raise CheckError(str(exc)) from None
     if options.pin and loaded.start == files.PLAIN_SAVEDMODEL_START:

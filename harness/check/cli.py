@@ -42,6 +42,11 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
                        help="images: the model's layout (default: from the model)")
     check.add_argument("--limit", type=int, default=16,
                        help="images: at most this many, in name order (default 16)")
+    check.add_argument("--output", action="append", default=None, dest="outputs",
+                       metavar="NAME",
+                       help="a .mat network: an output to check (a layer or a variable; "
+                            "repeat for several), as parity mat2torch --output; default: "
+                            "every output that depends on no label")
     check.add_argument("--paths", default=None, metavar="PATHS",
                        help="comma-separated conversion paths (default: every path for the "
                             "model's format)")
@@ -101,7 +106,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         pin=args.pin, golden=args.golden, pin_limit_mb=args.pin_limit_mb,
         script=args.script, max_inline_mb=args.max_inline_mb, plugins=plugins,
         seed=args.seed, device=args.device, opset=args.opset, atol=args.atol,
-        rtol=args.rtol, diagnose=not args.no_diagnose,
+        rtol=args.rtol, diagnose=not args.no_diagnose, outputs=args.outputs,
         command=" ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
         if Path(sys.argv[0]).name == "parity" else None)
     try:

@@ -48,14 +48,15 @@ def to_torch(source: str | os.PathLike | Network, handlers=None, check: bool = T
     registry. With `check`, when the file declares its input size the module is run once on
     zeros, so that a layer whose weights do not fit its input fails here, by name.
     `outputs` names the outputs to import (layers or variables); by default every output
-    that depends on no label variable. Layers they do not need are dropped (see the
-    network's notes)."""
+    that depends on no label (see `harness.mat.outputs`). Layers they do not need are
+    dropped (see the network's notes)."""
     from harness.mat.builder import build_module, run_checked
+    from harness.mat.formats import parse_file
     from harness.mat.outputs import select_outputs
     from harness.mat.shapes import example_shapes
 
-    network = select_outputs(source, outputs) if isinstance(source, Network) \
-        else load_network(source, outputs)
+    network = select_outputs(source if isinstance(source, Network) else
+                             parse_file(source), outputs, handlers)
     module = build_module(network, handlers)
     if check:
         shapes = example_shapes(network, guess=False)

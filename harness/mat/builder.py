@@ -35,20 +35,24 @@ def build_module(network: Network, handlers: dict[str, Handler] | None = None) -
     names: dict[int, str] = {}
     taken: set[str] = set()
     problems: list[str] = []
+    failed: list[Layer] = []
     for layer in network.layers:
         module = _make_module(layer, handlers, problems)
         if module is None:
+            failed.append(layer)
             continue
         names[id(layer)] = module_name(layer.name, taken)
         root.add_module(names[id(layer)], module)
     if problems:
         listing = "\n  - ".join(problems)
-        raise MatImportError(
+        error = MatImportError(
             f"cannot import {len(problems)} layer(s) of this {network.format} network:\n"
             f"  - {listing}",
             path=network.source,
             layer=None,
         )
+        error.layers = failed  # what a handler would make importable
+        raise error
 
     graph = fx.Graph()
     env: dict[str, fx.Node] = {}

@@ -9,5 +9,6 @@ class MatImportError(ValueError):
     def __init__(self, message: str, *, path: str | None = None, layer: str | None = None):
         self.path = path
         self.layer = layer
+        self.layers: list = []  # the layers a handler would make importable, where known
         prefix = f"{path}: " if path else ""
         super().__init__(prefix + message)

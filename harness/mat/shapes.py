@@ -7,13 +7,16 @@ from harness.mat.layout import restore_rank
 from harness.mat.network import DLT, Network
 
 DEFAULT_SPATIAL = 64
+# MatConvNet layers that keep their input's channels: a guess looks through them for the
+# first convolution; any other layer before it (a custom SubP, a concat) may change them.
+KEEPS_CHANNELS = {"relu", "sigmoid", "softmax", "dropout", "lrn", "bnorm", "pool"}
 
 
 def example_shapes(network: Network, batch: int = 1,
                    guess: bool = True) -> list[tuple[int, ...]] | None:
     """One shape per network input, or None when the file does not say enough. With `guess`,
     a MatConvNet network without a declared size gets its first conv's input channels and
-    a 64×64 image."""
+    a 64×64 image, where only layers that keep the channels come before that conv."""
     if network.format == DLT:
         shapes = []
         for input_name in network.inputs:
@@ -45,6 +48,6 @@ def example_shapes(network: Network, batch: int = 1,
         if layer.type == "conv" and layer.params:
             filters = restore_rank(next(iter(layer.params.values())), 4)
             return [(batch, int(filters.shape[2]), DEFAULT_SPATIAL, DEFAULT_SPATIAL)]
-        if layer.params:
+        if layer.type not in KEEPS_CHANNELS:
             return None
     return None

@@ -456,6 +456,8 @@ class LoadedModel:
     int_bounds: list[int | None] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     owner: Any = field(default=None, repr=False)  # temporary files the model needs
+    # Why parity cannot draw the inputs (and what to give instead); None where it can.
+    undrawable: str | None = None
 
     def describe(self) -> str:
         what = {"keras": "a Keras 3 model",
@@ -478,9 +480,10 @@ _CACHE: dict[tuple, LoadedModel] = {}
 
 
 def load(path: str | Path, weights: str | Path | None = None, kind: str | None = None,
-         sha256: str | None = None) -> LoadedModel:
+         sha256: str | None = None, outputs: list[str] | None = None) -> LoadedModel:
     """Reads a user's model file (FileError on anything wrong with it); the last model read
-    is kept, so that making a case and reading it load the file once."""
+    is kept, so that making a case and reading it load the file once. ``outputs`` names the
+    outputs of a ``.mat`` network to check (``parity check --output``)."""
     path = Path(path).resolve()
     weights = None if weights is None else Path(weights).resolve()
     kind = kind or detect(path, weights)
@@ -490,11 +493,15 @@ def load(path: str | Path, weights: str | Path | None = None, kind: str | None =
             raise FileError(weights, "no such weights file")
         check_size(weights)
     sha256 = sha256 or digest(path)
-    key = (str(path), sha256, None if weights is None else (str(weights), digest(weights)))
+    key = (str(path), sha256, None if weights is None else (str(weights), digest(weights)),
+           tuple(outputs or ()))
     if key in _CACHE:
         return _CACHE[key]
+    if outputs and kind != "mat":
+        raise FileError(path, OUTPUTS_ELSEWHERE.format(kind=kind))
     reader = {"keras": _load_keras3, "h5": _load_h5, "keras-json": _load_keras2,
-              "savedmodel": _load_savedmodel, "onnx": _load_onnx, "mat": _load_mat}[kind]
+              "savedmodel": _load_savedmodel, "onnx": _load_onnx,
+              "mat": lambda p, w, k: _load_mat(p, w, k, outputs)}[kind]
     loaded = reader(path, weights, kind)
     _CACHE.clear()
     _CACHE[key] = loaded
@@ -844,29 +851,86 @@ def _load_external_data(path: Path, model) -> list[str]:
     return [f"external data read from {len(locations)} file(s) beside the model"]
 
 
-def _load_mat(path: Path, weights, kind: str) -> LoadedModel:
+OUTPUTS_ELSEWHERE = ("--output picks the outputs of a MATLAB .mat network, and this file is "
+                     "{kind!r}: save a model whose outputs are the ones to check (of an ONNX "
+                     "model: onnx.utils.extract_model(IN, OUT, input_names, output_names)) "
+                     "and check that file")
+
+
+def _load_mat(path: Path, weights, kind: str, outputs: list[str] | None = None) -> LoadedModel:
     from harness.mat import MatImportError, load_network
+    from harness.mat.network import DLT
     from harness.mat.shapes import example_shapes
 
     try:
-        network = load_network(str(path))
+        network = load_network(str(path), outputs)
     except MatImportError as exc:
         raise FileError(path, str(exc).removeprefix(f"{path}: ")) from None
+    _check_mat_handlers(path, network)
+    names = [name.split(":", 1)[-1] for name in network.inputs]
     declared = example_shapes(network, guess=False)
     shapes = declared or example_shapes(network, guess=True)
-    if shapes is None:
-        raise FileError(path, "the network does not declare its input size and parity "
-                              "cannot guess it; give inputs with --inputs DATA.npz")
+    undrawable = None
+    if shapes is None and network.format == DLT:
+        raise UnsupportedFile(path, "its input layer declares no input size parity reads: "
+                                    "give the network an ImageInputLayer, FeatureInputLayer "
+                                    "or SequenceInputLayer with its InputSize and export it "
+                                    "again with parity's matlab/parity_export.m")
+    if shapes is None:  # a MatConvNet network takes images, N×C×H×W, of any size
+        undrawable = _mat_undrawable(network, names)
+        shapes = [(None, None, None, None)] * len(names)
     free: list[tuple[int | None, ...]] = []
     for shape in shapes:
         dims: list[int | None] = [None, *shape[1:]]
         if declared is None and len(shape) == 4:  # a fully convolutional MatConvNet network
             dims[2] = dims[3] = None
         free.append(tuple(dims))
-    names = [name.split(":", 1)[-1] for name in network.inputs]
     layers = [{"kind": layer.type, "attrs": {}} for layer in network.layers]
     return LoadedModel(path, kind, "mat", network, names, free, ["float32"] * len(names),
-                       layers=layers, int_bounds=[None] * len(names), notes=list(network.notes))
+                       layers=layers, int_bounds=[None] * len(names), notes=list(network.notes),
+                       undrawable=undrawable)
+
+
+def _check_mat_handlers(path: Path, network) -> None:
+    """Refuses a network whose layers the importer cannot build (no handler, or a built-in
+    handler that refuses the layer), naming them and what would make the file checkable: a
+    handler in a --plugins module, or an --output before them."""
+    from harness.mat import MatImportError
+    from harness.mat.builder import build_module
+    from harness.mat.outputs import output_before
+
+    try:
+        build_module(network)
+    except MatImportError as exc:
+        failed = exc.layers
+        if not failed:
+            raise FileError(path, str(exc).removeprefix(f"{path}: ")) from None
+        types = ", ".join(repr(t) for t in dict.fromkeys(layer.type for layer in failed))
+        advice = (f"to check the file, register a handler for {types} with "
+                  f"harness.mat.register_layer_handler(TYPE, fn) in a module and name the "
+                  f"module with --plugins MODULE")
+        before = output_before(network, failed)
+        if before is not None:
+            advice += f", or check the network up to them with --output {before}"
+        raise UnsupportedFile(path, f"{str(exc).removeprefix(f'{path}: ')}; {advice}") \
+            from None
+
+
+def _mat_undrawable(network, names: list[str]) -> str:
+    from harness.mat.shapes import KEEPS_CHANNELS
+
+    arrays = ", ".join(repr(name) for name in names)
+    if len(names) == 1:
+        first = next((layer for layer in network.layers if layer.type not in KEEPS_CHANNELS),
+                     None)
+        before = f" ({first.where} comes first)" if first is not None else ""
+        return (f"the network does not declare its input size (net.meta.inputSize) and parity "
+                f"cannot take its channels from the first convolution's weights{before}; give "
+                f"inputs with --inputs DATA.npz (an array {arrays}, N×C×H×W), or save the "
+                f"file again with net.meta.inputSize = [H W C]")
+    return (f"the network takes {len(names)} inputs ({arrays}) and does not declare their "
+            f"sizes; give inputs with --inputs DATA.npz (arrays named {arrays}, N×C×H×W "
+            f"each)")
 
 
 # -- the case --------------------------------------------------------------------------------
@@ -889,11 +953,13 @@ def concrete_sizes(shapes: list[tuple[int | None, ...]]) -> list[list[tuple[int,
 
 
 def file_specs(path: str | Path, *, weights: str | Path | None = None,
-               inputs: dict[str, Any] | None = None, seed: int = 0) -> list[LayerSpec]:
+               inputs: dict[str, Any] | None = None, seed: int = 0,
+               outputs: list[str] | None = None) -> list[LayerSpec]:
     """The case(s) of a user's file: one per set of input sizes (two where a dimension is
     free), or one on the user's own inputs (``inputs``: {"path", "sha256", "shapes",
-    "dtypes", ...} as ``harness.check.data`` describes them)."""
-    loaded = load(path, weights)
+    "dtypes", ...} as ``harness.check.data`` describes them); ``outputs`` names the outputs
+    of a ``.mat`` network to check."""
+    loaded = load(path, weights, outputs=outputs)
     path = loaded.path
     attrs: dict[str, Any] = {
         "path": str(path),
@@ -907,6 +973,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
     if weights is not None:
         attrs["weights"] = str(Path(weights).resolve())
         attrs["weights_sha256"] = digest(weights)
+    if outputs:
+        attrs["outputs"] = list(outputs)
     if loaded.layers and loaded.start in KERAS_STARTS:
         attrs["layers"] = loaded.layers
     if any(b is not None for b in loaded.int_bounds):
@@ -917,6 +985,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         shapes = [tuple(s) for s in inputs["shapes"]]
         _check_user_shapes(loaded, shapes, inputs.get("origin", "--inputs"))
         return [LayerSpec(loaded.kind, attrs, tuple(shapes), dtype, seed, source=NAME)]
+    if loaded.undrawable is not None:
+        raise UnsupportedFile(path, loaded.undrawable)
     runs = concrete_sizes(loaded.input_shapes)
     attrs["sizes"] = [[list(s) for s in run] for run in runs]
     return [LayerSpec(loaded.kind, attrs, tuple(run), dtype, seed, source=NAME) for run in runs]
@@ -971,7 +1041,8 @@ def _loaded_for(spec: LayerSpec, folder: Path | None = None) -> LoadedModel:
         candidates.append(copy)
     for model_path, weights_path in candidates:
         if model_path.exists() and digest(model_path) == attrs["sha256"]:
-            return load(model_path, weights_path, spec.kind, attrs["sha256"])
+            return load(model_path, weights_path, spec.kind, attrs["sha256"],
+                        attrs.get("outputs"))
     if path.exists():
         raise FileError(path, f"changed since the case was made (sha256 "
                               f"{attrs['sha256'][:12]}... expected); check the file again")
@@ -1120,7 +1191,8 @@ class FileSource:
             if copy is None:
                 return {}
             try:
-                loaded = load(copy[0], None, "mat", spec.attrs["sha256"])
+                loaded = load(copy[0], None, "mat", spec.attrs["sha256"],
+                              spec.attrs.get("outputs"))
             except FileError as exc:
                 raise GoldenError(str(exc)) from None
             return {"mat": _mat_artifact(loaded, spec)}

@@ -51,8 +51,8 @@ def test_custom_loss_and_metric_fed_by_labels_are_dropped_with_notes(tmp_path):
     assert network.inputs == ["input"] and network.outputs == ["softmax3_out"]
     assert [layer.name for layer in network.layers] == ["conv1", "relu2", "softmax3"]
     notes = "\n".join(network.notes)
-    assert "dropped layer 4 'objective' (type 'mylab.HingeLoss')" in notes
-    assert "dropped layer 5 'top1err' (type 'mylab.Top1Error')" in notes
+    assert "dropped training-only layer 4 'objective' (type 'mylab.HingeLoss')" in notes
+    assert "dropped training-only layer 5 'top1err' (type 'mylab.Top1Error')" in notes
     case = MatCase(SPEC)
     np.testing.assert_allclose(_run(hm.to_torch(path), case), case.expected(
         case.matlab_inputs()[0]), rtol=1e-5, atol=1e-5)

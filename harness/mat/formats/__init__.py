@@ -28,11 +28,16 @@ EXPORT_HINT = (
 def load_network(path: str | os.PathLike, outputs: Sequence[str] | None = None) -> Network:
     """Read `path` and parse the network it holds (SimpleNN, DagNN or parity.dlt/1), with
     the layers that `outputs` (names of layers or variables; by default every output that
-    depends on no label variable) do not need dropped, each named in a note."""
+    depends on no label, see `harness.mat.outputs`) do not need dropped, each named in a note."""
     from harness.mat.outputs import select_outputs
 
+    return select_outputs(parse_file(path), outputs)
+
+
+def parse_file(path: str | os.PathLike) -> Network:
+    """The network `path` holds, every layer kept."""
     path = os.fspath(path)
-    return select_outputs(parse_variables(read_mat(path), path), outputs)
+    return parse_variables(read_mat(path), path)
 
 
 def parse_variables(variables: dict[str, Any], path: str = "") -> Network:

@@ -11,6 +11,7 @@ from typing import Any
 from harness.mat.errors import MatImportError
 from harness.mat.formats.common import is_array
 from harness.mat.network import DAGNN, Layer, Network
+from harness.mat.outputs import TRAINING_ONLY_TYPES, training_only_note
 from harness.mat.reader import elements, text, texts
 
 BLOCK_TYPES = {
@@ -28,7 +29,6 @@ BLOCK_TYPES = {
     "dagnn.Loss": "loss",
     "dagnn.PDist": "pdist",
 }
-LOSS_TYPES = {"loss"}
 _RENAMED_FIELDS = {"poolSize": "pool"}
 
 
@@ -47,8 +47,8 @@ def parse(net: dict[str, Any], path: str) -> Network:
         block_type = text(item.get("type"))
         layer_type = BLOCK_TYPES.get(block_type, block_type)
         inputs, outputs = texts(item.get("inputs")), texts(item.get("outputs"))
-        if layer_type in LOSS_TYPES:
-            notes.append(f"dropped training-only layer {index} '{name}' (type '{block_type}')")
+        if layer_type in TRAINING_ONLY_TYPES:
+            notes.append(training_only_note(index, name, block_type))
             dropped_outputs.update(outputs)
             continue
         params: dict[str, Any] = {}

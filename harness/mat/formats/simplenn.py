@@ -7,10 +7,9 @@ from typing import Any
 from harness.mat.errors import MatImportError
 from harness.mat.formats.common import weights_cell
 from harness.mat.network import SIMPLENN, Layer, Network
+from harness.mat.outputs import TRAINING_ONLY_TYPES, training_only_note
 from harness.mat.reader import elements, text
 
-# Training-only layers: they compute a loss against labels and have no inference meaning.
-LOSS_TYPES = {"loss", "softmaxloss", "pdist_loss"}
 _NOT_ATTRS = {"type", "name", "weights", "filters", "biases", "learningRate", "weightDecay",
               "precious", "momentum"}
 
@@ -34,8 +33,8 @@ def parse(net: dict[str, Any], path: str) -> Network:
         name = text(item.get("name")) or f"layer{index}"
         if not layer_type:
             raise MatImportError(f"layer {index} '{name}' has no type", path=path, layer=name)
-        if layer_type in LOSS_TYPES:
-            notes.append(f"dropped training-only layer {index} '{name}' (type '{layer_type}')")
+        if layer_type in TRAINING_ONLY_TYPES:
+            notes.append(training_only_note(index, name, layer_type))
             continue
         params = _params(item)
         attrs = {key: value for key, value in item.items() if key not in _NOT_ATTRS}
