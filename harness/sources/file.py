@@ -1245,11 +1245,10 @@ def _read_tf_keras(loaded: LoadedModel, inputs: list[np.ndarray],
                    device: str) -> SourceReading:
     """A Keras-2 file: tf_keras calls the model it read (the reference); a Keras SavedModel's
     folder is a second root, as ``tf2onnx --saved-model`` reads it."""
+    from harness.converters.keras2 import run_tf_keras
     from harness.converters.saved_formats import SavedFiles
 
-    outputs = loaded.legacy(inputs if len(inputs) > 1 else inputs[0], training=False)
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
+    reference = run_tf_keras(loaded.legacy, inputs)
     names = [f"input_{i}" for i in range(len(inputs))]
     artifact = Artifact(KERAS2_START, loaded.legacy, names, {"file": str(loaded.path)})
     roots = ()
@@ -1257,8 +1256,7 @@ def _read_tf_keras(loaded: LoadedModel, inputs: list[np.ndarray],
         roots = ((PLAIN_SAVEDMODEL_START,
                   Artifact(PLAIN_SAVEDMODEL_START, SavedFiles(loaded.path),
                            list(loaded.input_names), {"file": str(loaded.path)})),)
-    return SourceReading(artifact, inputs, [np.asarray(o) for o in outputs], None, None,
-                         roots=roots)
+    return SourceReading(artifact, inputs, reference, None, None, roots=roots)
 
 
 def _read_savedmodel(loaded: LoadedModel, inputs: list[np.ndarray],
