@@ -65,6 +65,17 @@ def keras2_sequential():
     return model
 
 
+def keras2_two_heads():
+    """Two outputs whose names sort against the model's order: a SavedModel's signature
+    returns them by name, tf_keras in the model's order."""
+    tf_keras.utils.set_random_seed(0)
+    layers = tf_keras.layers
+    image = tf_keras.Input(SHAPE, name="image")
+    x = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, activation="relu")(image))
+    return tf_keras.Model(image, [layers.Dense(5, name="zeta")(x),
+                                  layers.Dense(2, name="alpha")(x)])
+
+
 def keras3_functional():
     keras.utils.set_random_seed(0)
     image = keras.Input(SHAPE, name="image")
@@ -82,6 +93,7 @@ def written(tmp_path_factory):
     (folder / "arch.json").write_text(old.to_json())
     old.save_weights(folder / "weights.h5")
     old.save(str(folder / "saved"), save_format="tf")
+    keras2_two_heads().save(str(folder / "heads"), save_format="tf")
     keras3_functional().save(folder / "keras3.h5")
     x = np.random.default_rng(1).normal(size=(3, *SHAPE)).astype(np.float32)
     np.savez(folder / "inputs.npz", x)
@@ -127,10 +139,13 @@ def by_hand(proto, x) -> dict[str, np.ndarray]:
             ">ort-optimized": onnxruntime(proto, x, optimized=True)}
 
 
-def assert_leg_matches(row, outputs: np.ndarray, reference: np.ndarray) -> None:
-    """The check's verdict and error for a leg are those of the same conversion by hand."""
-    error = float(np.abs(outputs - reference).max())
-    within = bool(np.all(np.abs(outputs - reference) <= ATOL + RTOL * np.abs(reference)))
+def assert_leg_matches(row, outputs, reference) -> None:
+    """The check's verdict and error for a leg are those of the same conversion by hand
+    (an array, or a list of them for a model with several outputs)."""
+    pairs = list(zip(outputs, reference)) if isinstance(outputs, list) else [(outputs,
+                                                                               reference)]
+    error = max(float(np.abs(y - r).max()) for y, r in pairs)
+    within = all(bool(np.all(np.abs(y - r) <= ATOL + RTOL * np.abs(r))) for y, r in pairs)
     assert row.verdict == ("agrees" if within else "differs"), (row.leg, row.message)
     assert row.max_abs == pytest.approx(error, abs=1e-7), row.leg
 
@@ -246,15 +261,17 @@ def test_an_architecture_json_with_weights(written):
 
 
 def test_a_tf_keras_savedmodel_starts_at_tf_keras_and_at_its_folder(written, tmp_path):
-    folder = written / "saved"
+    folder = written / "heads"
     outcome = check(written, folder, "tf_keras>tf2onnx-keras2",
                     "savedmodel>tf2onnx-savedmodel>onnx2torch")
     assert outcome.start == "tf_keras"
     x = inputs(written)
     legacy = tf_keras.models.load_model(str(folder), compile=False)
-    reference = legacy(x, training=False).numpy()
-    # tf2onnx's first documented command, as a user types it.
-    converted = tmp_path / "saved.onnx"
+    names = legacy.output_names
+    assert names == ["zeta", "alpha"]
+    reference = [y.numpy() for y in legacy(x, training=False)]
+    # tf2onnx's first documented command, as a user types it; its outputs fetched by name.
+    converted = tmp_path / "heads.onnx"
     done = subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(folder),
                            "--output", str(converted), "--opset", str(OPSET)],
                           capture_output=True, text=True, timeout=300)
@@ -264,14 +281,26 @@ def test_a_tf_keras_savedmodel_starts_at_tf_keras_and_at_its_folder(written, tmp
     cli = onnx.load(str(converted))
     # onnx stamps IR 14 on what it builds, above what onnxruntime reads here (DESIGN.md).
     cli.ir_version = min(cli.ir_version, 10)
+    listed = [output.name for output in cli.graph.output]
+    assert sorted(listed) == sorted(names)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(cli.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    by_ort = session.run(names, {session.get_inputs()[0].name: x})
+    with torch.inference_mode():
+        returned = onnx2torch.convert(cli).eval()(torch.from_numpy(x))
+    by_torch = [returned[listed.index(name)].numpy() for name in names]
+    keras2 = from_keras(legacy)
+    session = ort.InferenceSession(keras2.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    by_from_keras = session.run([o.name for o in keras2.graph.output], {"x": x})
     rows = rows_of(outcome)
     assert set(rows) == {"tf_keras>tf2onnx-keras2", "savedmodel>tf2onnx-savedmodel",
                          "savedmodel>tf2onnx-savedmodel>onnx2torch"}
-    assert_leg_matches(rows["tf_keras>tf2onnx-keras2"], by_hand(from_keras(legacy), x)[""],
-                       reference)
-    assert_leg_matches(rows["savedmodel>tf2onnx-savedmodel"], onnxruntime(cli, x), reference)
-    assert_leg_matches(rows["savedmodel>tf2onnx-savedmodel>onnx2torch"], torch_module(cli, x),
-                       reference)
+    assert_leg_matches(rows["tf_keras>tf2onnx-keras2"], by_from_keras, reference)
+    assert_leg_matches(rows["savedmodel>tf2onnx-savedmodel"], by_ort, reference)
+    assert_leg_matches(rows["savedmodel>tf2onnx-savedmodel>onnx2torch"], by_torch, reference)
     assert outcome.exit_code == 0
 
 

@@ -237,7 +237,23 @@ class Tf2OnnxSavedModelConverter:
                 output_names=outputs, tensors_to_rename=renames, initialized_tables=tables,
             )
         pin_ir_version(proto)
+        order_outputs(proto, artifact.meta.get("output_names"))
         return Artifact("onnx", proto, [i.name for i in proto.graph.input])
+
+
+def order_outputs(proto, names) -> None:
+    """Lists the ONNX graph's outputs in ``names``' order where it names each of them once: a
+    SavedModel's signature returns its outputs by key (tf2onnx lists them sorted), while the
+    Keras model that wrote it returns them in its own order, the reference's. Fetching the
+    outputs by name, as a user does, reads the same model either way."""
+    if not names:
+        return
+    outputs = {output.name: output for output in proto.graph.output}
+    if sorted(names) != sorted(outputs):
+        return
+    ordered = [outputs[name] for name in names]
+    del proto.graph.output[:]
+    proto.graph.output.extend(ordered)
 
 
 # -- tf-keras twins --------------------------------------------------------------------------

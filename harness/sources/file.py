@@ -1255,7 +1255,10 @@ def _read_tf_keras(loaded: LoadedModel, inputs: list[np.ndarray],
     if loaded.kind == "savedmodel":
         roots = ((PLAIN_SAVEDMODEL_START,
                   Artifact(PLAIN_SAVEDMODEL_START, SavedFiles(loaded.path),
-                           list(loaded.input_names), {"file": str(loaded.path)})),)
+                           list(loaded.input_names),
+                           {"file": str(loaded.path),
+                            # the reference's order, by the signature's output keys
+                            "output_names": list(loaded.legacy.output_names)})),)
     return SourceReading(artifact, inputs, reference, None, None, roots=roots)
 
 
