@@ -66,14 +66,16 @@ def keras2_sequential():
 
 
 def keras2_two_heads():
-    """Two outputs whose names sort against the model's order: a SavedModel's signature
-    returns them by name, tf_keras in the model's order."""
+    """Two inputs and two outputs whose names sort against the model's order: a
+    SavedModel's signature takes and returns them by name, tf_keras in the model's order."""
     tf_keras.utils.set_random_seed(0)
     layers = tf_keras.layers
     image = tf_keras.Input(SHAPE, name="image")
+    extra = tf_keras.Input((2,), name="aux")
     x = layers.GlobalAveragePooling2D()(layers.Conv2D(4, 3, activation="relu")(image))
-    return tf_keras.Model(image, [layers.Dense(5, name="zeta")(x),
-                                  layers.Dense(2, name="alpha")(x)])
+    x = layers.Concatenate()([x, extra])
+    return tf_keras.Model([image, extra], [layers.Dense(5, name="zeta")(x),
+                                           layers.Dense(2, name="alpha")(x)])
 
 
 def keras3_functional():
@@ -97,13 +99,14 @@ def written(tmp_path_factory):
     keras3_functional().save(folder / "keras3.h5")
     x = np.random.default_rng(1).normal(size=(3, *SHAPE)).astype(np.float32)
     np.savez(folder / "inputs.npz", x)
+    np.savez(folder / "heads.npz", x, np.random.default_rng(2).normal(size=(3, 2)).astype(
+        np.float32))
     return folder
 
 
-def check(written, model, *paths, weights=None):
+def check(written, model, *paths, weights=None, inputs="inputs.npz"):
     return run_check(CheckOptions(model=str(model), weights=weights, report=None,
-                                  inputs=str(written / "inputs.npz"),
-                                  paths=",".join(paths) or None))
+                                  inputs=str(written / inputs), paths=",".join(paths) or None))
 
 
 def inputs(written) -> np.ndarray:
@@ -263,13 +266,15 @@ def test_an_architecture_json_with_weights(written):
 def test_a_tf_keras_savedmodel_starts_at_tf_keras_and_at_its_folder(written, tmp_path):
     folder = written / "heads"
     outcome = check(written, folder, "tf_keras>tf2onnx-keras2",
-                    "savedmodel>tf2onnx-savedmodel>onnx2torch")
+                    "savedmodel>tf2onnx-savedmodel>onnx2torch", inputs="heads.npz")
     assert outcome.start == "tf_keras"
-    x = inputs(written)
+    feed = dict(np.load(written / "heads.npz"))
+    x = [feed["arr_0"], feed["arr_1"]]
     legacy = tf_keras.models.load_model(str(folder), compile=False)
     names = legacy.output_names
-    assert names == ["zeta", "alpha"]
+    assert names == ["zeta", "alpha"] and legacy.input_names == ["image", "aux"]
     reference = [y.numpy() for y in legacy(x, training=False)]
+    by_input = dict(zip(legacy.input_names, x))
     # tf2onnx's first documented command, as a user types it; its outputs fetched by name.
     converted = tmp_path / "heads.onnx"
     done = subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(folder),
@@ -287,14 +292,17 @@ def test_a_tf_keras_savedmodel_starts_at_tf_keras_and_at_its_folder(written, tmp
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(cli.SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
-    by_ort = session.run(names, {session.get_inputs()[0].name: x})
+    by_ort = session.run(names, by_input)
     with torch.inference_mode():
-        returned = onnx2torch.convert(cli).eval()(torch.from_numpy(x))
+        returned = onnx2torch.convert(cli).eval()(
+            *[torch.from_numpy(by_input[i.name]) for i in cli.graph.input])
     by_torch = [returned[listed.index(name)].numpy() for name in names]
-    keras2 = from_keras(legacy)
+    spec = [tf.TensorSpec((None, *t.shape[1:]), tf.float32, name=n)
+            for t, n in zip(legacy.inputs, legacy.input_names)]
+    keras2, _ = tf2onnx.convert.from_keras(legacy, input_signature=spec, opset=OPSET)
     session = ort.InferenceSession(keras2.SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
-    by_from_keras = session.run([o.name for o in keras2.graph.output], {"x": x})
+    by_from_keras = session.run([o.name for o in keras2.graph.output], by_input)
     rows = rows_of(outcome)
     assert set(rows) == {"tf_keras>tf2onnx-keras2", "savedmodel>tf2onnx-savedmodel",
                          "savedmodel>tf2onnx-savedmodel>onnx2torch"}

@@ -237,23 +237,25 @@ class Tf2OnnxSavedModelConverter:
                 output_names=outputs, tensors_to_rename=renames, initialized_tables=tables,
             )
         pin_ir_version(proto)
-        order_outputs(proto, artifact.meta.get("output_names"))
+        order_values(proto.graph.input, artifact.input_names)
+        order_values(proto.graph.output, artifact.meta.get("output_names"))
         return Artifact("onnx", proto, [i.name for i in proto.graph.input])
 
 
-def order_outputs(proto, names) -> None:
-    """Lists the ONNX graph's outputs in ``names``' order where it names each of them once: a
-    SavedModel's signature returns its outputs by key (tf2onnx lists them sorted), while the
-    Keras model that wrote it returns them in its own order, the reference's. Fetching the
-    outputs by name, as a user does, reads the same model either way."""
+def order_values(values, names) -> None:
+    """Lists an ONNX graph's inputs or outputs (``values``) in ``names``' order where it names
+    each of them once. A SavedModel's signature takes and returns its tensors by key (tf2onnx
+    lists them in its own order), while the case feeds its inputs and reads the reference in
+    the model's order; a user feeds and fetches by name, which reads the same model either
+    way."""
     if not names:
         return
-    outputs = {output.name: output for output in proto.graph.output}
-    if sorted(names) != sorted(outputs):
+    by_name = {value.name: value for value in values}
+    if sorted(names) != sorted(by_name):
         return
-    ordered = [outputs[name] for name in names]
-    del proto.graph.output[:]
-    proto.graph.output.extend(ordered)
+    ordered = [by_name[name] for name in names]
+    del values[:]
+    values.extend(ordered)
 
 
 # -- tf-keras twins --------------------------------------------------------------------------
