@@ -32,6 +32,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
     except (sources.UnknownSource, ImportError) as exc:
         print(f"parity layers: {exc}", file=sys.stderr)
         return 2
+    from harness.cover_corpus import reach as measured_reach
+    from harness.cover_corpus import reach_text
+
+    reach = measured_reach()
     if args.json:
         payload = [
             {
@@ -44,6 +48,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
                 **({"undrawn": undrawn} if (undrawn := _undrawn(k)) else {}),
                 "axes": {"dtypes": list(axes.admitted(k).dtypes),
                          "free_dims": list(axes.admitted(k).free_dims)},
+                **({"reach": pairs} if (pairs := _kind_reach(reach, source, k.name)) else {}),
             }
             for source, kinds in listed.items() for k in kinds
         ]
@@ -67,6 +72,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
                 print(f"    {attr:<{width}}  {_domain_text(values)}{role}")
             if undrawn := _undrawn(k):
                 print(f"    {'(at default)':<{width}}  {', '.join(undrawn)}")
+            if pairs := _kind_reach(reach, source, k.name):
+                print(f"    {'(reach)':<{width}}  (attribute value, axis) pairs: "
+                      f"{pairs['corpus']}/{pairs['admitted']} by the ci corpus, "
+                      f"{pairs['with_cover']}/{pairs['admitted']} with its covering cases")
         whole = [k for k in kinds if k.tags & registry.WHOLE_MODELS]
         if source == registry.KERAS:
             print(f"\n{len(kinds) - len(whole)} layer and model kinds (each in the golden store "
@@ -74,7 +83,15 @@ def cmd_layers(args: argparse.Namespace) -> int:
         else:
             families = len({k.family for k in kinds})
             print(f"\n{len(kinds)} {source} kinds in {families} families")
+        if source in reach:
+            print(reach_text(reach[source]))
     return 0
+
+
+def _kind_reach(reach, source: str, kind: str) -> dict[str, int] | None:
+    """A kind's (attribute value, axis) pairs: admitted, reached by the ci corpus and with
+    its covering cases (harness.tools.draw_cover)."""
+    return reach.get(source, {}).get("per_kind", {}).get(kind)
 
 
 def _undrawn(kind) -> list[str]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.converters import Artifact
+from harness.converters import RETURNED_TRAINING, Artifact, training_modules
 
 # Every path that applies to a file, by the format it reads to. A stage that is not
 # registered (an optional package missing) is left out with a note. ONNX legs read the model
@@ -175,7 +175,8 @@ def _harness_class():
             self.progress = progress
             self.artifacts: dict[str, Any] = {}
             self.outputs: dict[str, list] = {}
-            self.training: set[str] = set()
+            # leg -> the submodules its stage returned in training mode (where any)
+            self.training: dict[str, tuple[str, ...]] = {}
             self.current: str | None = None
             self.reading = None  # the last SourceReading the case's source returned
             self.inputs = self.reference = self.native = None
@@ -211,11 +212,9 @@ def _harness_class():
             elif step == "run":
                 self._started.setdefault(leg, time.perf_counter())
                 self.current = leg
-                artifact = self.artifacts.get(leg)
-                # The runner calls .eval(); what the stage returned is seen only here.
-                if (isinstance(artifact, Artifact) and artifact.format == "torch"
-                        and getattr(artifact.model, "training", False)):
-                    self.training.add(leg)
+                returned = returned_training(self.artifacts.get(leg))
+                if returned:
+                    self.training[leg] = returned
             elif step == "done":
                 self.current = None
                 took = time.perf_counter() - self._started.pop(leg, time.perf_counter())
@@ -230,6 +229,17 @@ def _harness_class():
                 self.progress(text)
 
     return CheckHarness
+
+
+def returned_training(artifact) -> tuple[str, ...]:
+    """The submodules a torch leg's converter returned in training mode: as its stage
+    recorded them before calling ``.eval()``, else (a stage that records nothing) as the
+    module is before parity's runner calls ``.eval()``."""
+    if not isinstance(artifact, Artifact) or artifact.format != "torch":
+        return ()
+    if RETURNED_TRAINING in artifact.meta:
+        return tuple(artifact.meta[RETURNED_TRAINING])
+    return training_modules(artifact.model) if hasattr(artifact.model, "named_modules") else ()
 
 
 CheckHarness: Any = None  # the class, made on first use (the pipeline imports numpy & co.)

@@ -132,6 +132,13 @@ def _first_lines(text: str, count: int = 2) -> str:
     return "\n".join(lines[:count])
 
 
+def _tolerance(leg: str, result, spec, harness):
+    """The tolerance the leg was judged by at one size (its classes tie within it)."""
+    if result is not None and result.tolerance is not None:
+        return result.tolerance
+    return harness.policy.for_spec(spec, leg, harness.device)
+
+
 def summarise(runs, harness) -> list[Any]:
     """``runs``: [(CaseResult, the harness that ran it)], the first size first."""
     first_case = runs[0][0]
@@ -145,12 +152,13 @@ def summarise(runs, harness) -> list[Any]:
         max_abs = [m["max_abs"] for m in metrics if isinstance(m.get("max_abs"), float)]
         max_rel = [m["max_rel"] for m in metrics if isinstance(m.get("max_rel"), float)]
         task = TaskTally()
-        for _, ran in runs:
+        for (case, ran), size in zip(runs, by_size):
             outputs = ran.outputs.get(leg.leg)
             if outputs is None and leg.leg == ran.start_name:
                 outputs = ran.native
             if outputs is not None and ran.reference is not None:
-                task.add(outputs, ran.reference, ran.inputs)
+                task.add(outputs, ran.reference, ran.inputs,
+                         _tolerance(leg.leg, size.get(leg.leg), case.spec, ran))
         row = LegRow(
             leg=leg.leg, path=leg.path, stage=leg.stage, runner=leg.runner, verdict=verdict,
             results=[r.verdict for r in results], category=worst.category,

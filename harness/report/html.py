@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from harness.cover_corpus import reach, reach_text
 from harness.report.assets import CSS, JS
 from harness.report.atomic import atomic_write_text
 from harness.report.coverage import Domains, KindCoverage, compute_coverage
@@ -660,12 +661,17 @@ def _coverage(coverage: list[KindCoverage], documented: bool) -> str:
         else ""
     )
     attributes = sum(len(c.attributes) for c in ran)
+    measured = "".join(f"<li>{text(source)}: {text(reach_text(figures))}</li>"
+                       for source, figures in reach().items()) if documented else ""
+    reached = (f'<p>What the suites\' corpora reach of the draw code '
+               f'(<code>python -m harness.tools.draw_cover</code>):</p><ul>{measured}</ul>'
+               if measured else "")
     totals = (f"{_plural(len(ran), 'kind')} ran, {_plural(attributes, 'attribute')}"
               + (f', <span class="bad">{never:,} documented value(s) never drawn</span>'
                  if never else ""))
     return (
         '<section id="coverage"><h2>Coverage</h2><p class="muted">Attribute values drawn per '
-        f"layer kind, counted per distinct case. {note}</p><p>{totals}.</p>"
+        f"layer kind, counted per distinct case. {note}</p><p>{totals}.</p>{reached}"
         '<div id="coverage-list"></div><noscript><p class="warn">Each kind\'s values are listed '
         "by the page's script, which is off.</p></noscript>"
         + absent
