@@ -192,6 +192,16 @@ class Harness:
         source = sources.get(spec.source)
         start_of = getattr(source, "start", None)
         start = start_of(spec) if start_of is not None else source.name
+        roots_of = getattr(source, "roots", None)
+        roots = tuple(roots_of(spec)) if roots_of is not None else ()
+        if roots or not sources.is_source(start):
+            # Paths named from the start or from another artifact the source reads to; else
+            # the defaults the source gives for a start that is no source's name.
+            named = [path for path in self.paths if path.source in (start, *roots)]
+            if named or sources.is_source(start):
+                return ResolvedCase(spec, source, start, named or self.paths_for(start))
+            return ResolvedCase(spec, source, start,
+                                parse_paths(",".join(source.paths_from(start))))
         return ResolvedCase(spec, source, start, self.paths_for(start))
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
@@ -216,7 +226,7 @@ class Harness:
         # When the source disagrees with itself, its own output is a second reading.
         alternate = (reading.native if source_leg is not None and source_leg.verdict != "pass"
                      else None)
-        artifacts: dict[str, Any] = {case.start: reading.artifact}
+        artifacts: dict[str, Any] = {case.start: reading.artifact, **dict(reading.roots)}
         result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
                                  alternate, more=reading.more, yardstick=reading.yardstick)
         if self.diagnose:

@@ -146,7 +146,8 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     read = harness.read_source(spec)
     source, reading = read.artifact, read.reading
     inputs, reference, at_shapes = _failing_size(read, target.leg)
-    parent = source
+    # A path may start from a further artifact the source read to (SourceReading.roots).
+    parent = dict(read.roots).get(target.path.source, source)
     for stage in target.path.stages[: target.path.stages.index(target.stage)]:
         parent = get(stage).convert(parent, harness.options)
     tolerance = _tolerance(harness, spec, target)

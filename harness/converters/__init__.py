@@ -40,6 +40,9 @@ BUILTIN = {
     "keras-torch": "harness.converters.keras_torch_backend:KerasTorchConverter",
     "ort-optimized": "harness.converters.ort_optimized:OrtOptimizedConverter",
     "mat2torch": "harness.converters.mat_to_torch:MatToTorchConverter",
+    "tf2onnx-keras2": "harness.converters.keras2:Tf2OnnxKeras2Converter",
+    "keras3": "harness.converters.keras2:Keras3Converter",
+    "tf-keras": "harness.converters.keras2:TfKerasConverter",
 }
 
 
