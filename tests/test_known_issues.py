@@ -463,7 +463,9 @@ def test_a_users_keras_file_meets_the_onnx_sources_entry(tmp_path, capsys):
     main(["check", str(tmp_path / "denoiser.keras"), "--paths", "keras>tf2onnx>onnx2torch",
           "--json", "-q", "--report", "none"])
     legs = {leg["leg"]: leg for leg in json.loads(capsys.readouterr().out)["legs"]}
-    assert legs["keras>tf2onnx"]["verdict"] == "agrees"
+    # Not the tf2onnx leg's verdict: on a free-spatial convolution tf2onnx 1.17 writes an
+    # extra leading dimension in about one conversion in seven, by memory layout
+    # (tests/test_free_spatial_conv.py); onnx2torch refuses the node either way.
     torch_leg = legs["keras>tf2onnx>onnx2torch"]
     assert (torch_leg["verdict"], torch_leg["known_issue"]["id"]) == (
         "unsupported", "onnx2torch-auto-pad-same")
