@@ -151,7 +151,7 @@ class KnownIssue:
         ``received``, the ONNX model the stage was given."""
         if not (self._covers_stage_leg(leg) and self.covers_axes(spec)):
             return False
-        if self.covers_source(spec) and any(
+        if self.covers_source(spec, leg) and any(
                 self.matches_layer(kind, _with_defaults(spec.source, kind, attrs))
                 for kind, attrs in nested_layers(spec.kind, spec.attrs)):
             return True
@@ -182,18 +182,28 @@ class KnownIssue:
         return (self.dtype is None or spec.dtype == self.dtype) and set(self.free_dims) <= set(
             spec.free_dims)
 
-    def covers_source(self, spec: LayerSpec) -> bool:
+    def covers_source(self, spec: LayerSpec, leg: str | None = None) -> bool:
         """The entry is about the case's source, or about the format a user's file reads to
-        (a .keras file checked with ``parity check`` meets the Keras paths' bugs)."""
+        (a .keras file checked with ``parity check`` meets the Keras paths' bugs), or about a
+        format ``leg`` carries the case through (a Keras-2 file's ``tf_keras>keras3>tf2onnx``
+        leg hands tf2onnx a Keras 3 model, and meets the Keras source's tf2onnx bugs)."""
         if self.source is None or self.source == spec.source:
             return True
-        from harness import sources
+        from harness import converters, sources
 
         try:
             start = getattr(sources.get(spec.source), "start", None)
         except sources.UnknownSource:
             return False
-        return start is not None and start(spec) == self.source
+        if start is not None and start(spec) == self.source:
+            return True
+        if leg is None or spec.source != "file":
+            return False
+        try:
+            carried = {converters.get(stage).target for stage in leg.split(">")[1:-1]}
+        except converters.PathError:
+            return False
+        return self.source in carried
 
     def covers_leg(self, leg: str) -> bool:
         return any(fnmatch.fnmatchcase(leg, glob) for glob in self.globs)

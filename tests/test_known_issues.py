@@ -417,7 +417,12 @@ def test_onnx2torchs_same_padding_refusal_is_known_on_a_keras_leg_and_an_onnx_le
     for leg in (keras_legs["keras>tf2onnx>onnx2torch"], onnx_legs["onnx>onnx2torch"]):
         assert (leg.verdict, (leg.known_issue or {}).get("id")) == (
             "xfail", "onnx2torch-auto-pad-same"), (leg.leg, leg.verdict, leg.message)
-    assert keras_legs["keras>tf2onnx"].verdict == "pass"
+    # tf2onnx 1.17 writes an extra leading dimension for a free-spatial convolution in about
+    # one conversion in seven, by memory layout (tests/test_free_spatial_conv.py): its own
+    # entry then marks the tf2onnx leg, and onnx2torch refuses the node either way.
+    tf2onnx_leg = keras_legs["keras>tf2onnx"]
+    assert tf2onnx_leg.verdict == "pass" or tf2onnx_leg.known_issue["id"] == \
+        "tf2onnx-free-spatial-conv-extra-dim", (tf2onnx_leg.verdict, tf2onnx_leg.message)
 
 
 def test_the_pages_counts_are_recomputed_from_the_toml_files_by_hand():
