@@ -283,7 +283,7 @@ def build(issue, *, harness_for, policy=None) -> Report:
                             f"(leg {leg.leg}), so its script would import parity")
             continue
         family = _family(leg.category if leg.verdict != "pass" else None, issue)
-        pattern = issue.message if family == "exception" else None
+        pattern = _exception_pattern(issue, leg) if family == "exception" else None
         stage = leg.blame or leg.stage
         text = with_verdict(text, issue.id, family, pattern, *_labels(stage, party))
         scripts.append(Script(name, text, spec.case_id, leg.leg, stage, _seen(leg),
@@ -304,6 +304,17 @@ def _family(category: str | None, issue) -> str:
             COMPARISON_TEXT.search(issue.message or "")) or not issue.message
         return "comparison" if compares else "exception"
     return "comparison" if category in COMPARISON_CATEGORIES else "exception"
+
+
+def _exception_pattern(issue, leg) -> str | None:
+    """The entry's message, where it matches the exception's own words in what parity saw
+    (the script prints those words; parity's own wording, such as its count of a model's
+    inputs, it does not)."""
+    if not issue.message or leg.verdict == "pass":
+        return issue.message
+    words = re.split(r" raised |cannot load the model: ", leg.message or "", maxsplit=1)
+    own = words[1] if len(words) == 2 else ""
+    return issue.message if re.search(issue.message, own) else None
 
 
 def _labels(stage: str, party: str) -> tuple[str, str, bool]:
