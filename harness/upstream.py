@@ -327,7 +327,7 @@ def _labels(stage: str, party: str) -> tuple[str, str, bool]:
         return "the reference (embedded)", "onnxruntime with every graph optimisation on", False
     if stage in ("tf2onnx", "keras-onnx"):
         return "Keras, the source model", f"onnxruntime on {stage}'s ONNX model", False
-    return "the source's outputs (embedded)", f"{stage}'s PyTorch module", False
+    return "the source model's outputs, embedded", f"{stage}'s PyTorch module", False
 
 
 VERDICT_CODE = '''
@@ -426,8 +426,8 @@ def markdown(report: Report) -> str:
     if report.reported:
         upstream = f"Reported upstream already: {issue.url}"
     else:
-        upstream = (f"No upstream report found; file it at {tracker} (parity's entry points "
-                    f"at {issue.url})")
+        upstream = f"No upstream report found; file it at {tracker}" + (
+            f" (parity's entry points at {issue.url})" if issue.url != tracker else "")
     lines = [f"# {report.title}", "",
              f"parity known issue `{issue.id}`: nature {report.nature}, party {party}.",
              "", upstream, "", "## What goes wrong", "",
