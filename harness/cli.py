@@ -348,7 +348,7 @@ def cmd_issues_list(args: argparse.Namespace) -> int:
         return 2
     for issue in chosen:
         nature, party = upstream.classify(issue)
-        state = "reported" if upstream.reported(issue.url) else "new"
+        state = "reported" if upstream.reported(issue.url, issue.reason) else "new"
         print(f"{issue.id:<55} {nature:<13} {party:<13} {state}")
     print(f"{len(chosen)} entries")
     return 0

@@ -96,10 +96,15 @@ def minimal_specs(issue) -> list[LayerSpec]:
     return [s if isinstance(s, LayerSpec) else LayerSpec.from_json(s) for s in specs]
 
 
-def reported(url: str) -> bool:
-    """Whether the entry's url is a report (an issue, a pull request, a discussion) rather
-    than the tracker or the converter's source."""
-    return re.search(r"/(issues|pull|discussions)/\d+", url or "") is not None
+NOT_FOUND = re.compile(r"no (upstream )?report[^.;]*? found", re.IGNORECASE)
+
+
+def reported(url: str, reason: str = "") -> bool:
+    """Whether the entry's url is a report of this bug (an issue, a pull request, a
+    discussion) rather than the tracker, the converter's source or, where the reason says no
+    report of it was found, a related one."""
+    return re.search(r"/(issues|pull|discussions)/\d+", url or "") is not None \
+        and NOT_FOUND.search(reason or "") is None
 
 
 def select(issues, kind: str | None = None, party: str | None = None) -> list:
@@ -176,7 +181,7 @@ class Report:
 
     @property
     def reported(self) -> bool:
-        return reported(self.issue.url)
+        return reported(self.issue.url, self.issue.reason)
 
 
 def _paths_for(issue, spec: LayerSpec) -> list[str]:
@@ -425,6 +430,9 @@ def markdown(report: Report) -> str:
     tracker = TRACKERS.get(party, "the party's tracker")
     if report.reported:
         upstream = f"Reported upstream already: {issue.url}"
+    elif reported(issue.url):
+        upstream = (f"No upstream report of this case found; related: {issue.url}. File it "
+                    f"at {tracker}")
     else:
         upstream = f"No upstream report found; file it at {tracker}" + (
             f" (parity's entry points at {issue.url})" if issue.url != tracker else "")
