@@ -34,7 +34,6 @@ from typing import Any
 from harness.spec import LayerSpec
 
 NATURES = ("wrong-output", "refusal", "limitation", "reference", "undefined", "framework")
-EXIT_CODES = {"REPRODUCED": 1, "FIXED": 0, "DIFFERENT": 2}
 COMPARISON_CATEGORIES = ("shape_mismatch", "dtype_mismatch", "nonfinite_mismatch",
                          "numeric_mismatch")
 # parity's own words for a comparison that failed (an entry's message may name them)
@@ -127,7 +126,7 @@ def ops_named(issue) -> list[str]:
     return [op for op in dict.fromkeys(found) if defs.has(op)]
 
 
-def spec_lines(issue, party: str) -> list[str]:
+def spec_lines(issue) -> list[str]:
     """What makes it a bug: the ONNX operator spec of each op named, and for a Keras case the
     layer's documented behaviour (a converter must compute what the source model does)."""
     lines = [f"ONNX operator spec, {op}: {ONNX_OPERATORS.format(op=op)}"
@@ -147,12 +146,13 @@ def title(issue, party: str) -> str:
     ops = ops_named(issue)
     kinds = [spec.kind for spec in minimal_specs(issue)]
     subject = ", ".join(ops[:2] or kinds[:1] or ([issue.kind] if issue.kind else []))
-    reason = " ".join(issue.reason.split())
+    reason = re.sub(r"^\(not drawn\)\s*", "", " ".join(issue.reason.split()))
     first = re.split(r"(?<=[a-z0-9)\]'])\.\s", reason, maxsplit=1)[0].rstrip(".")
     if len(first) > 110:  # the main clause, without asides
         first = re.split(r"; |: ", first, maxsplit=1)[0]
     if len(first) > 110:
         first = re.sub(r"\s*\((?:[^()]|\([^()]*\))*\)", "", first)
+    first = " ".join(first.split())
     line = f"[{party}] {subject}: {first}" if subject else f"[{party}] {first}"
     return line if len(line) <= 140 else line[:137].rsplit(" ", 1)[0] + " ..."
 
@@ -260,7 +260,7 @@ def _seen(leg) -> str:
     return f"{leg.verdict}, {leg.category}" + (f": {first}" if first else "")
 
 
-def build(issue, *, harness_for, policy=None) -> Report:
+def build(issue, *, harness_for) -> Report:
     """The report for one entry. ``harness_for(paths)`` gives a Harness over those paths (a
     caller exporting many entries keeps one per set of paths)."""
     from harness.repro_script import ScriptError
@@ -440,7 +440,7 @@ def markdown(report: Report) -> str:
              f"parity known issue `{issue.id}`: nature {report.nature}, party {party}.",
              "", upstream, "", "## What goes wrong", "",
              textwrap.fill(" ".join(issue.reason.split()), 96), "", "## Why it is a bug", ""]
-    lines += [f"- {line}" for line in spec_lines(issue, party)] or [
+    lines += [f"- {line}" for line in spec_lines(issue)] or [
         "- (no operator named: cite the source framework's documented behaviour)"]
     lines += ["", "## Reproduce", ""]
     if report.scripts:
@@ -465,7 +465,7 @@ def entry_json(report: Report) -> dict[str, Any]:
     return {"id": issue.id, "title": report.title, "nature": report.nature,
             "party": report.party, "url": issue.url, "reported": report.reported,
             "tracker": TRACKERS.get(report.party), "reason": " ".join(issue.reason.split()),
-            "spec_links": spec_lines(issue, report.party),
+            "spec_links": spec_lines(issue),
             "scripts": [{"file": s.name, "case_id": s.case_id, "leg": s.leg,
                          "stage": s.stage, "parity_saw": s.seen, "versions": s.versions}
                         for s in report.scripts],

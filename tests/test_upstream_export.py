@@ -116,12 +116,12 @@ def test_the_title_is_one_line_naming_the_party_and_the_op_and_the_spec_is_cited
     assert "\n" not in title and len(title) <= 140
     assert title.startswith("[onnx2torch] TopK: ")
     assert ("ONNX operator spec, TopK: https://onnx.ai/onnx/operators/onnx__TopK.html"
-            in upstream.spec_lines(issue, "onnx2torch"))
+            in upstream.spec_lines(issue))
 
 
 def test_a_keras_case_cites_the_layers_documented_behaviour():
     issue = ISSUES["tf2onnx-resize-area-as-nearest"]
-    lines = upstream.spec_lines(issue, "tf2onnx")
+    lines = upstream.spec_lines(issue)
     assert any("tf/keras/layers/Resizing" in line for line in lines), lines
     assert any("onnx__Resize.html" in line for line in lines), lines
 
