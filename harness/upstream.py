@@ -311,6 +311,11 @@ def _family(category: str | None, issue) -> str:
     return "comparison" if category in COMPARISON_CATEGORIES else "exception"
 
 
+# parity's runner's own exceptions: their text is parity's words (LoadError's names the
+# runtime's exception, after "cannot load the model: ")
+PARITY_WORDS = ("RunError: ",)
+
+
 def _exception_pattern(issue, leg) -> str | None:
     """The entry's message, where it matches the exception's own words in what parity saw
     (the script prints those words; parity's own wording, such as its count of a model's
@@ -319,6 +324,8 @@ def _exception_pattern(issue, leg) -> str | None:
         return issue.message
     words = re.split(r" raised |cannot load the model: ", leg.message or "", maxsplit=1)
     own = words[1] if len(words) == 2 else ""
+    if own.startswith(PARITY_WORDS):
+        own = ""
     return issue.message if re.search(issue.message, own) else None
 
 

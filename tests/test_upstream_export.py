@@ -236,3 +236,21 @@ def test_every_wrong_output_entrys_script_prints_reproduced(tmp_path):
         if ran.returncode != 1 or not last.startswith("REPRODUCED"):
             not_reproduced[script.parent.name] = last
     assert not not_reproduced, not_reproduced
+
+
+@pytest.mark.parametrize(("message", "kept"), [
+    # a converter's own words: the script prints them too
+    ("onnx2torch raised NotImplementedError: Converter is not implemented "
+     "(operation_type='Col2Im')", True),
+    ("onnxruntime raised LoadError: onnxruntime cannot load the model: Fail: Col2Im", True),
+    # parity's runner's words: the script's onnxruntime says it otherwise
+    ("onnxruntime raised RunError: Col2Im takes 3 inputs, the case has 1", False),
+])
+def test_an_entrys_message_decides_the_verdict_only_on_the_exceptions_own_words(message,
+                                                                                 kept):
+    from harness.pipeline import LegResult
+
+    leg = LegResult("p", "onnx>onnx2torch", "onnx2torch", "torch", "xfail",
+                    "conversion_error", message)
+    issue = entry(message="Col2Im")
+    assert upstream._exception_pattern(issue, leg) == ("Col2Im" if kept else None)
