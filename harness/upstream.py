@@ -65,6 +65,10 @@ PROSE_WORDS = {"If", "Not", "And", "Or", "Where", "Size", "Shape", "Identity", "
                "Less", "Greater", "Equal", "Floor", "Ceil", "Mod"}
 
 
+# how harness.repro_script marks a Keras model needing objects its script does not define
+NEEDS_CUSTOM = "# NEEDS custom Keras objects this script does not define:"
+
+
 class ExportError(ValueError):
     """No report can be written for this entry; the message says why."""
 
@@ -282,6 +286,11 @@ def build(issue, *, harness_for) -> Report:
         except SourceError as exc:  # the source's own reading refuses: nothing to embed
             problems.append(f"{name}: the source cannot read the minimal case, so there is "
                             f"no model and reference to embed ({exc})")
+            continue
+        if NEEDS_CUSTOM in text:  # harness.repro_script's note: the script cannot run
+            problems.append(f"{name}: the model uses parity's own Keras objects, which a "
+                            f"standalone script cannot define ("
+                            f"{text.split(NEEDS_CUSTOM, 1)[1].split('.')[0].strip()})")
             continue
         if "harness" in imported_modules(text):
             problems.append(f"{name}: the stage at fault exists only as a parity converter "
