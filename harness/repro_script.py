@@ -757,7 +757,8 @@ def _assemble(header: _Header, body: dict[str, Any], payload: bytes, n_inputs: i
         "",
         f"CASE_ID = {header.spec.case_id!r}",
         f"SPEC = {canonical_json(header.spec.to_json())!r}",
-        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # {tolerance.rule}",
+        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # "
+        f"{' '.join(tolerance.rule.split())}",  # a rule's text may span lines
         f"N_INPUTS = {n_inputs}",
         *body["device"],
         *body["constants"],
