@@ -74,29 +74,14 @@ class ExportError(ValueError):
 
 
 def classify(issue) -> tuple[str, str]:
-    """The entry's nature and party: its own fields where it has them, else derived from
-    its id (``onnx2torch-...`` blames onnx2torch, ``onnx-reference-...`` onnx's evaluator)
-    and from how it recognises the failure (differing outputs are a wrong output, an
-    exception a refusal)."""
-    party = getattr(issue, "party", None) or (
-        "onnx" if issue.id.startswith("onnx-reference-") else issue.id.split("-")[0])
-    nature = getattr(issue, "nature", None)
-    if not nature:
-        differs = issue.category in COMPARISON_CATEGORIES or bool(
-            COMPARISON_TEXT.search(issue.message or ""))
-        nature = ("reference" if issue.id.startswith("onnx-reference-")
-                  else "framework" if party in ("tensorflow", "keras", "tf_keras")
-                  else "wrong-output" if differs else "refusal")
-    return nature, party
+    """The entry's nature and the party a report goes to: the first it names (an entry two
+    converters share is reported to the first; ``select`` finds it under either)."""
+    return issue.nature, issue.parties[0]
 
 
 def minimal_specs(issue) -> list[LayerSpec]:
-    """The entry's minimal specs: none, one, or a list of them."""
-    minimal = getattr(issue, "minimal", None)
-    if minimal is None:
-        return []
-    specs = list(minimal) if isinstance(minimal, (list, tuple)) else [minimal]
-    return [s if isinstance(s, LayerSpec) else LayerSpec.from_json(s) for s in specs]
+    """The entry's minimal specs: none, one, or several (one per variant the bug meets)."""
+    return list(issue.minimals)
 
 
 NOT_FOUND = re.compile(r"no (upstream )?report[^.;]*? found", re.IGNORECASE)
@@ -113,7 +98,7 @@ def reported(url: str, reason: str = "") -> bool:
 def select(issues, kind: str | None = None, party: str | None = None) -> list:
     return [issue for issue in issues
             if (kind is None or classify(issue)[0] == kind)
-            and (party is None or classify(issue)[1] == party)]
+            and (party is None or party in issue.parties)]
 
 
 def ops_named(issue) -> list[str]:

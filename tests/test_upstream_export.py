@@ -82,35 +82,22 @@ def onnx_entry(party: str, nature: str, message: str = "") -> object:
 def entry(**fields):
     base = dict(id="onnx2torch-x", url="https://github.com/ENOT-AutoDL/onnx2torch/issues",
                 reason="r.", legs="onnx>onnx2torch", kind=None, attrs={}, category=None,
-                message=None, minimal=None)
+                message=None, minimals=())
     return types.SimpleNamespace(**{**base, **fields})
 
 
-def test_nature_and_party_are_the_entrys_own_fields_where_it_has_them():
-    stated = entry(id="onnx2torch-x", nature="limitation", party="torch",
-                   category="numeric_mismatch")
-    assert upstream.classify(stated) == ("limitation", "torch")
+def test_nature_and_party_are_the_entrys_own_fields():
+    """An entry two converters share is reported to the first it names, and listed under
+    either."""
+    shared = next(issue for issue in ISSUES.values() if len(issue.parties) > 1)
+    assert upstream.classify(shared) == (shared.nature, shared.parties[0])
+    for party in shared.parties:
+        assert shared in upstream.select(ISSUES.values(), shared.nature, party)
 
 
-@pytest.mark.parametrize(("fields", "expected"), [
-    ({"id": "onnx2torch-x", "category": "numeric_mismatch"}, ("wrong-output", "onnx2torch")),
-    ({"id": "onnx2pytorch-x", "message": "The shapes do not match"},
-     ("wrong-output", "onnx2pytorch")),
-    ({"id": "onnx2torch-x", "message": "operation_type='Col2Im'"}, ("refusal", "onnx2torch")),
-    ({"id": "onnx-reference-x", "category": "numeric_mismatch"}, ("reference", "onnx")),
-    ({"id": "tensorflow-x", "category": "numeric_mismatch"}, ("framework", "tensorflow")),
-])
-def test_without_the_fields_nature_and_party_are_derived(fields, expected):
-    assert upstream.classify(entry(**fields)) == expected
-
-
-def test_minimal_may_be_one_spec_or_a_list():
-    one = LayerSpec("Relu", {"opset": 17}, ((1, 2),), source="onnx")
-    two = LayerSpec("Relu", {"opset": 17}, ((1, 3),), source="onnx")
-    assert upstream.minimal_specs(entry(minimal=one)) == [one]
-    assert upstream.minimal_specs(entry(minimal=[one, two])) == [one, two]
-    assert upstream.minimal_specs(entry(minimal=[one.to_json()])) == [one]
-    assert upstream.minimal_specs(entry()) == []
+def test_every_minimal_spec_of_an_entry_is_scripted():
+    several = next(issue for issue in ISSUES.values() if len(issue.minimals) > 1)
+    assert upstream.minimal_specs(several) == list(several.minimals)
 
 
 def test_a_report_exists_when_the_url_is_an_issue_or_a_pull_request():
@@ -177,7 +164,7 @@ def test_a_refusals_script_reproduces_the_refusal_message(exporter, tmp_path):
 
 def test_an_entry_whose_case_passes_says_fixed(exporter, tmp_path):
     passing = LayerSpec("Relu", {"opset": 17}, ((1, 3),), source="onnx", seed=1)
-    issue = dataclasses.replace(onnx_entry("onnx2torch", "wrong-output"), minimal=passing)
+    issue = dataclasses.replace(onnx_entry("onnx2torch", "wrong-output"), minimals=(passing,))
     report, folder = exporter.export(issue, tmp_path)
     assert report.scripts[0].seen == "pass"
     done = run_script(folder / "repro.py", tmp_path)
@@ -200,7 +187,7 @@ def test_a_failure_other_than_the_entrys_says_different(exporter, tmp_path):
 
 def test_an_entry_with_no_minimal_spec_gets_a_report_saying_why_there_is_no_script(
         exporter, tmp_path):
-    issue = dataclasses.replace(onnx_entry("onnx2torch", "wrong-output"), minimal=None)
+    issue = dataclasses.replace(onnx_entry("onnx2torch", "wrong-output"), minimals=())
     report, folder = exporter.export(issue, tmp_path)
     assert not report.scripts and not list(folder.glob("repro*.py"))
     assert "No standalone script: the entry has no minimal spec" in (
