@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import known_issues as known_issues_mod
-from harness import sources, yardstick
+from harness import sources, stage_cache, yardstick
 from harness.compare import Comparison, Tolerance, compare
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.runners import LoadError, runner_for
@@ -155,6 +155,7 @@ class Harness:
         on_leg=None,
         on_paths=None,
         diagnose: bool = True,
+        cache=None,
     ):
         # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
         # and run ("run") of a leg and once it is judged ("done", with its LegResult).
@@ -171,6 +172,8 @@ class Harness:
         self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
         self.threads = threads
         self.diagnose = diagnose
+        # Where readings and stage outputs are kept between runs (harness.stage_cache).
+        self.cache = cache or stage_cache.NO_CACHE
         self._runners: dict[str, Any] = {}
         self._default_paths: dict[str, list[ConversionPath]] = {}
 
@@ -208,7 +211,7 @@ class Harness:
         case = self.resolve(spec)
         started = time.perf_counter()
         try:
-            reading = case.source.read(spec, policy=self.policy, device=self.device)
+            reading = self.cache.read(case.source, spec, policy=self.policy, device=self.device)
         except SourceError as exc:
             return self._known_source_failure(case, exc)
         timing = {"build": time.perf_counter() - started}
@@ -332,7 +335,9 @@ class Harness:
             self.on_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
         try:
-            artifact = converter.convert(parent, self.options)
+            artifact = self.cache.convert(converter, parent, self.options)
+        except SourceError:
+            raise  # a cached source that could not be rebuilt: not this stage's fault
         except Exception as exc:
             artifacts[leg_name] = exc
             message = f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"
