@@ -35,6 +35,8 @@ class KerasSource:
     default_paths = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>ort-optimized")
     kinds_module = "harness.layers"
     packages = ("tensorflow", "keras", "tf2onnx", "onnx")
+    # What its reading depends on (harness.stage_cache): not the tf2onnx its golden cases store.
+    reading_packages = ("tensorflow", "keras")
 
     def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
         """Builds the model (free dimensions declared None) and reads it at the case's

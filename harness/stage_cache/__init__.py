@@ -106,6 +106,8 @@ class StageCache:
         self.store = Store(self.folder)
         self.hits = 0
         self.misses = 0
+        # (what: "reading <source>" or a stage's name, "hit" or "miss"), in order.
+        self.log: list[tuple[str, str]] = []
         # id(artifact) -> (artifact, identity or a function that makes it): kept with the
         # artifact so that its id is not reused while the entry lives.
         self._identities: dict[int, tuple[Artifact, Any]] = {}
@@ -118,9 +120,9 @@ class StageCache:
         key = keys.reading_key(source, spec, policy, device)
         reading = self._cached_reading(key, source, spec, policy, device)
         if reading is not None:
-            self.hits += 1
+            self._count(f"reading {source.name}", "hit")
             return reading
-        self.misses += 1
+        self._count(f"reading {source.name}", "miss")
         reading = source.read(spec, policy=policy, device=device)
         self._store_reading(key, source, spec, reading)
         return reading
@@ -180,9 +182,9 @@ class StageCache:
         key = key_of()
         cached = self._cached_stage(key, parent)
         if cached is not None:
-            self.hits += 1
+            self._count(converter.name, "hit")
             return cached
-        self.misses += 1
+        self._count(converter.name, "miss")
         return self._converted(converter, parent, options, key)
 
     def _converted(self, converter, parent, options, key: str | None) -> Artifact:
@@ -267,6 +269,13 @@ class StageCache:
                             dict(described["meta"]))
         self._identify(artifact, keys.content_identity(described["blob"], artifact))
         return artifact
+
+    def _count(self, what: str, outcome: str) -> None:
+        self.log.append((what, outcome))
+        if outcome == "hit":
+            self.hits += 1
+        else:
+            self.misses += 1
 
     def summary(self) -> str:
         return f"parity cache {self.folder}: {self.hits} hit(s), {self.misses} miss(es)"

@@ -51,7 +51,7 @@ class Info:
         return [f"folder:  {self.folder}",
                 f"entries: {self.entries} ({kinds})",
                 f"blobs:   {self.blobs}",
-                f"size:    {self.size / 1e6:.1f} MB",
+                f"size:    {size_text(self.size)}",
                 f"oldest:  {when(self.oldest)} (last used)",
                 f"newest:  {when(self.newest)}"]
 
@@ -183,6 +183,13 @@ class Store:
                       "converted again", CacheWarning, stacklevel=4)
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
+
+
+def size_text(count: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} B"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
