@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from harness import yardstick
 from harness.converters import Artifact
 from harness.sources import SourceError, SourceReading
 from harness.stage_cache import keys
@@ -145,10 +146,13 @@ class StageCache:
                                         described["meta"],
                                         _rebuild(source, spec, policy, device, described))
                 self._identify(artifact, keys.source_key(source, spec))
-            return reading_from(entry["reading"], data, artifact)
+            reading = reading_from(entry["reading"], data, artifact)
         except (KeyError, TypeError, ValueError, OSError) as exc:
             self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
             return None
+        if entry.get("yardstick_missing"):  # what the reading told harness.yardstick
+            yardstick.note_missing(spec, entry["yardstick_missing"])
+        return reading
 
     def _store_reading(self, key, source, spec, reading: SourceReading) -> None:
         artifact = reading.artifact
@@ -165,9 +169,10 @@ class StageCache:
                 self._identify(artifact, keys.source_key(source, spec))
         except Uncacheable:
             return
+        missing = None if reading.yardstick is not None else yardstick.missing_reason(spec)
         self.store.put(key, {"kind": "reading", "source": source.name, "case": spec.case_id,
                              "artifact": described, "arrays": Store.blob_hash(data),
-                             "reading": document}, blobs)
+                             "reading": document, "yardstick_missing": missing}, blobs)
 
     # -- stages ----------------------------------------------------------------------------
     def convert(self, converter, parent: Artifact, options) -> Artifact:
