@@ -77,6 +77,14 @@ class KerasSource:
                              None if reading is None else native, reading, more=tuple(more),
                              yardstick=keras_reading(spec, model, inputs))
 
+    def build(self, spec) -> Artifact:
+        """The source artifact alone, as ``read`` builds it: the stage cache builds a cached
+        reading's model with it where a stage misses (``harness.stage_cache``)."""
+        from harness.keras_source import build_model
+
+        names = [f"input_{i}" for i in range(len(spec.input_shapes))]
+        return Artifact("keras", build_model(spec), names)
+
     @staticmethod
     def _reading(spec, model, inputs, policy, device):
         """(Keras' own outputs, the reference, how they differ or None) at one size: a

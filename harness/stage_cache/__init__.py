@@ -287,9 +287,14 @@ class StageCache:
 
 
 def _rebuild(source, spec, policy, device, described):
+    """Builds a cached reading's artifact: with the source's ``build(spec)`` where it has one
+    (the model alone), else by reading the source again."""
     def build():
         try:
-            artifact = source.read(spec, policy=policy, device=device).artifact
+            if hasattr(source, "build"):
+                artifact = source.build(spec)
+            else:
+                artifact = source.read(spec, policy=policy, device=device).artifact
         except Exception as exc:
             raise SourceError(f"cannot rebuild the {source.name} source of {spec.describe()} "
                               f"that a cached reading stands for: {exc}") from exc
