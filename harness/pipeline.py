@@ -334,8 +334,11 @@ class Harness:
         if self.on_leg:
             self.on_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
+        artifact = self.cache.lookup(converter, parent, self.options)
         try:
-            artifact = self.cache.convert(converter, parent, self.options)
+            if artifact is None:
+                artifact = converter.convert(stage_cache.materialised(parent), self.options)
+                self.cache.keep(converter, parent, self.options, artifact)
         except SourceError:
             raise  # a cached source that could not be rebuilt: not this stage's fault
         except Exception as exc:

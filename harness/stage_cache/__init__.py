@@ -1,10 +1,10 @@
 """The stage cache: every stage's output and every source's reading, kept between runs.
 
-``Harness(cache=StageCache(folder))`` reads a case's source through ``read`` and converts
-every leg through ``convert``; each looks its key up first (``harness.stage_cache.keys``:
-the input's identity, the stage's name, options and packages' fingerprints) and stores what
-it made on a miss (``harness.stage_cache.store``). So a run re-converts only what its key
-does not find: a new onnx2torch re-runs onnx2torch and the legs after it, nothing before.
+``Harness(cache=StageCache(folder))`` reads a case's source through ``read``, and before
+each conversion looks the leg's output up (``lookup``), storing it after a miss (``keep``).
+A key holds the input's identity, the stage's name, options and packages' fingerprints
+(``harness.stage_cache.keys``); entries live in a folder (``harness.stage_cache.store``).
+So a run re-converts only what its key does not find: a new onnx2torch re-runs onnx2torch and the legs after it, nothing before.
 
 Only what has an exact serialisation is stored, so that a hit is the artifact the stage
 would hand on: ONNX models (their bytes), and the readings of the built-in drawn sources
@@ -47,8 +47,11 @@ class NoCache:
     def read(self, source, spec, *, policy, device: str) -> SourceReading:
         return source.read(spec, policy=policy, device=device)
 
-    def convert(self, converter, parent: Artifact, options) -> Artifact:
-        return converter.convert(materialised(parent), options)
+    def lookup(self, converter, parent: Artifact, options) -> Artifact | None:
+        return None
+
+    def keep(self, converter, parent: Artifact, options, artifact: Artifact) -> None:
+        return None
 
 
 NO_CACHE = NoCache()
@@ -175,28 +178,36 @@ class StageCache:
                              "reading": document, "yardstick_missing": missing}, blobs)
 
     # -- stages ----------------------------------------------------------------------------
-    def convert(self, converter, parent: Artifact, options) -> Artifact:
-        identity = self.identity(parent)
-        if identity is None:
-            return self._converted(converter, parent, options, None)
-        key_of = _once(lambda: keys.stage_key(converter, identity, options))
-        if converter.target not in STORED_FORMATS:
-            artifact = self._converted(converter, parent, options, None)
-            self._identify(artifact, key_of)  # a later stage's input: keyed by its lineage
-            return artifact
-        key = key_of()
+    def lookup(self, converter, parent: Artifact, options) -> Artifact | None:
+        """The stage's output for this input and options, if an entry holds it."""
+        key = self._stage_key(converter, parent, options)
+        if key is None:
+            return None
         cached = self._cached_stage(key, parent)
-        if cached is not None:
-            self._count(converter.name, "hit")
-            return cached
-        self._count(converter.name, "miss")
-        return self._converted(converter, parent, options, key)
+        self._count(converter.name, "miss" if cached is None else "hit")
+        return cached
 
-    def _converted(self, converter, parent, options, key: str | None) -> Artifact:
-        artifact = converter.convert(materialised(parent), options)
-        if key is not None:
-            self._store_stage(key, converter, parent, artifact)
-        return artifact
+    def keep(self, converter, parent: Artifact, options, artifact: Artifact) -> None:
+        """Stores what the stage made on a miss (where it has an exact serialisation), and
+        what it is, for the stages after it; never raises."""
+        try:
+            identity = self.identity(parent)
+            if identity is None:
+                return
+            key_of = _once(lambda: keys.stage_key(converter, identity, options))
+            if converter.target not in STORED_FORMATS:
+                self._identify(artifact, key_of)  # a later stage's input: keyed by lineage
+                return
+            self._store_stage(key_of(), converter, parent, artifact)
+        except Exception as exc:  # noqa: BLE001 (the cache never fails a leg)
+            warnings.warn(f"parity cache: the output of {converter.name} was not stored "
+                          f"({type(exc).__name__}: {exc})", CacheWarning, stacklevel=2)
+
+    def _stage_key(self, converter, parent: Artifact, options) -> str | None:
+        if converter.target not in STORED_FORMATS:
+            return None
+        identity = self.identity(parent)
+        return None if identity is None else keys.stage_key(converter, identity, options)
 
     def _cached_stage(self, key: str, parent: Artifact) -> Artifact | None:
         entry = self.store.entry(key)
