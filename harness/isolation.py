@@ -344,7 +344,7 @@ class _Worker:
         pyproject = config.get("pyproject")
         policy = TolerancePolicy.from_pyproject(Path(pyproject)) if pyproject else None
         # An unknown stage fails here, before the slow imports below.
-        from harness.stage_cache import open_cache
+        from harness.stage_cache.cache import open_cache
 
         harness = Harness(config["paths"], device=config["device"], opset=config.get("opset"),
                           policy=policy, threads=threads, on_leg=self.progress,

@@ -18,12 +18,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import known_issues as known_issues_mod
-from harness import sources, stage_cache, yardstick
+from harness import sources, yardstick
 from harness.compare import Comparison, Tolerance, compare
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.runners import LoadError, runner_for
 from harness.sources import Source, SourceError, SourceReading
 from harness.spec import LayerSpec, canonical_json
+from harness.stage_cache import cache as stage_cache
 from harness.taxonomy import classify_exception
 from harness.tolerance import TolerancePolicy
 

@@ -153,7 +153,7 @@ class ParitySession:
             raise pytest.UsageError(f"parity: {exc}") from None
         report = config.getoption("parity_report")
         self.report_dir = None if report == "none" else Path(config.rootpath, report)
-        from harness.stage_cache import open_cache
+        from harness.stage_cache.cache import open_cache
 
         self.cache = open_cache(config.getoption("parity_cache"), Path(config.rootpath))
         self._harness = None

@@ -23,7 +23,8 @@ from harness import converters, yardstick
 from harness.cli import main as parity_main
 from harness.pipeline import Harness
 from harness.spec import LayerSpec
-from harness.stage_cache import NO_CACHE, CacheWarning, LazyArtifact, StageCache, keys, open_cache
+from harness.stage_cache import keys
+from harness.stage_cache.cache import NO_CACHE, CacheWarning, LazyArtifact, StageCache, open_cache
 
 pytest.importorskip("tf2onnx")
 pytest.importorskip("onnxruntime")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.stage_cache import DEFAULT_FOLDER
-from harness.stage_cache.store import Store, size_text
+from harness.stage_cache.store import DEFAULT_FOLDER, Store, size_text
 
 
 def cmd_cache_info(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+DEFAULT_FOLDER = ".parity-cache"
 LAYOUT = "v1"
 TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
        "# This folder is parity's stage cache (docs/cache.md); it is safe to delete.\n")
