@@ -32,6 +32,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
     except (sources.UnknownSource, ImportError) as exc:
         print(f"parity layers: {exc}", file=sys.stderr)
         return 2
+    from harness.cover_corpus import reach as measured_reach
+    from harness.cover_corpus import reach_text
+
+    reach = measured_reach()
     if args.json:
         payload = [
             {
@@ -44,6 +48,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
                 **({"undrawn": undrawn} if (undrawn := _undrawn(k)) else {}),
                 "axes": {"dtypes": list(axes.admitted(k).dtypes),
                          "free_dims": list(axes.admitted(k).free_dims)},
+                **({"reach": pairs} if (pairs := _kind_reach(reach, source, k.name)) else {}),
             }
             for source, kinds in listed.items() for k in kinds
         ]
@@ -67,6 +72,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
                 print(f"    {attr:<{width}}  {_domain_text(values)}{role}")
             if undrawn := _undrawn(k):
                 print(f"    {'(at default)':<{width}}  {', '.join(undrawn)}")
+            if pairs := _kind_reach(reach, source, k.name):
+                print(f"    {'(reach)':<{width}}  (attribute value, axis) pairs: "
+                      f"{pairs['corpus']}/{pairs['admitted']} by the ci corpus, "
+                      f"{pairs['with_cover']}/{pairs['admitted']} with its covering cases")
         whole = [k for k in kinds if k.tags & registry.WHOLE_MODELS]
         if source == registry.KERAS:
             print(f"\n{len(kinds) - len(whole)} layer and model kinds (each in the golden store "
@@ -74,7 +83,15 @@ def cmd_layers(args: argparse.Namespace) -> int:
         else:
             families = len({k.family for k in kinds})
             print(f"\n{len(kinds)} {source} kinds in {families} families")
+        if source in reach:
+            print(reach_text(reach[source]))
     return 0
+
+
+def _kind_reach(reach, source: str, kind: str) -> dict[str, int] | None:
+    """A kind's (attribute value, axis) pairs: admitted, reached by the ci corpus and with
+    its covering cases (harness.tools.draw_cover)."""
+    return reach.get(source, {}).get("per_kind", {}).get(kind)
 
 
 def _undrawn(kind) -> list[str]:
@@ -320,6 +337,78 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chosen_issues(args: argparse.Namespace):
+    """The known-issue entries named, or with --all those of the kind and party asked for;
+    a problem as one line."""
+    from harness import known_issues, upstream
+
+    try:
+        issues = known_issues.load()
+    except known_issues.KnownIssueFileError as exc:
+        return None, str(exc)
+    if getattr(args, "all", True) or not getattr(args, "ids", None):
+        return upstream.select(issues, args.kind, args.party), None
+    by_id = {issue.id: issue for issue in issues}
+    unknown = [i for i in args.ids if i not in by_id]
+    if unknown:
+        return None, (f"no known issue {', '.join(map(repr, unknown))}; "
+                      f"`parity issues list` names them")
+    return [by_id[i] for i in args.ids], None
+
+
+def cmd_issues_list(args: argparse.Namespace) -> int:
+    from harness import upstream
+
+    chosen, problem = _chosen_issues(args)
+    if problem:
+        print(f"parity issues list: {problem}", file=sys.stderr)
+        return 2
+    for issue in chosen:
+        nature, party = upstream.classify(issue)
+        state = "reported" if upstream.reported(issue.url, issue.reason) else "new"
+        print(f"{issue.id:<55} {nature:<13} {party:<13} {state}")
+    print(f"{len(chosen)} entries")
+    return 0
+
+
+def cmd_issues_export(args: argparse.Namespace) -> int:
+    if not args.all and not args.ids:
+        print("parity issues export: name an entry's id, or --all", file=sys.stderr)
+        return 2
+    if args.all and args.ids:
+        print("parity issues export: name ids or --all, not both", file=sys.stderr)
+        return 2
+    chosen, problem = _chosen_issues(args)
+    if problem:
+        print(f"parity issues export: {problem}", file=sys.stderr)
+        return 2
+    from harness.frameworks import prepare_imports
+
+    prepare_imports()
+    from harness.tolerance import TolerancePolicy
+    from harness.upstream import Exporter
+
+    exporter = Exporter(TolerancePolicy.from_pyproject(Path("pyproject.toml")))
+    without, failed = 0, 0
+    for issue in chosen:
+        try:
+            report, folder = exporter.export(issue, args.output)
+        except Exception as exc:  # noqa: BLE001  (one entry's failure does not stop the rest)
+            failed += 1
+            print(f"parity issues export: {issue.id}: no report: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            continue
+        scripts = ", ".join(s.name for s in report.scripts)
+        print(f"{folder}: {report.title}")
+        if report.why_no_script:
+            without += 1
+            print(f"  no script{' for some specs' if scripts else ''}: {report.why_no_script}")
+    print(f"wrote {len(chosen) - failed} reports under {args.output} ({without} without a "
+          f"standalone script); run a folder's repro.py to see REPRODUCED (exit 1) or FIXED "
+          f"(exit 0)")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parity", description=__doc__)
     parser.add_argument("--version", action="version", version=f"parity {__version__}")
@@ -355,6 +444,30 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--max-inline-mb", type=float, default=2.0, metavar="MB",
                        help="largest model and data a script embeds (default 2)")
     repro.set_defaults(func=cmd_repro)
+
+    from harness.upstream import NATURES
+
+    issues_parser = commands.add_parser(
+        "issues", help="the known issues: list them, export upstream-ready reports")
+    issues_commands = issues_parser.add_subparsers(dest="issues_command", required=True)
+    listing = issues_commands.add_parser("list", help="every entry with its nature and party")
+    export = issues_commands.add_parser(
+        "export", help="write a report and a standalone reproducer per entry, for the "
+                       "converter's tracker (docs/upstream-reports.md)")
+    export.add_argument("ids", nargs="*", metavar="ID", help="known-issue ids")
+    export.add_argument("--all", action="store_true",
+                        help="every entry (of --kind and --party, when given)")
+    export.add_argument("-o", "--output", type=Path, default=Path("reports/upstream"),
+                        metavar="DIR", help="a folder per entry is written here "
+                                            "(default reports/upstream)")
+    for sub in (listing, export):
+        sub.add_argument("--kind", choices=NATURES, default=None,
+                         help="only entries of this nature")
+        sub.add_argument("--party", default=None, metavar="P",
+                         help="only entries whose bug is this party's (tf2onnx, onnx2torch, "
+                              "onnx2pytorch, onnxruntime, onnx, ...)")
+    listing.set_defaults(func=cmd_issues_list)
+    export.set_defaults(func=cmd_issues_export)
 
     golden_parser = commands.add_parser("golden", help="the golden store: verify, update, list")
     golden_commands = golden_parser.add_subparsers(dest="golden_command", required=True)

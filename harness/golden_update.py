@@ -72,9 +72,7 @@ def corpus(per_kind: int, kinds: list[str] | None = None,
         specs += [spec for kind in chosen
                   for axis in axes.admitted(registry.get(kind, source)).names
                   for spec in sample(kind, per_axis, source=source, axis=axis)]
-    specs += [issue.minimal for issue in known_issues.load()
-              if issue.minimal is not None and issue.minimal.source == source
-              and issue.minimal.kind in chosen]
+    specs += [pin.spec for pin in known_issues.pins(source=source) if pin.spec.kind in chosen]
     return list({spec.case_id: spec for spec in specs}.values())
 
 

@@ -196,6 +196,16 @@ class Harness:
         source = sources.get(spec.source)
         start_of = getattr(source, "start", None)
         start = start_of(spec) if start_of is not None else source.name
+        roots_of = getattr(source, "roots", None)
+        roots = tuple(roots_of(spec)) if roots_of is not None else ()
+        if roots or not sources.is_source(start):
+            # Paths named from the start or from another artifact the source reads to; else
+            # the defaults the source gives for a start that is no source's name.
+            named = [path for path in self.paths if path.source in (start, *roots)]
+            if named or sources.is_source(start):
+                return ResolvedCase(spec, source, start, named or self.paths_for(start))
+            return ResolvedCase(spec, source, start,
+                                parse_paths(",".join(source.paths_from(start))))
         return ResolvedCase(spec, source, start, self.paths_for(start))
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
@@ -220,7 +230,7 @@ class Harness:
         # When the source disagrees with itself, its own output is a second reading.
         alternate = (reading.native if source_leg is not None and source_leg.verdict != "pass"
                      else None)
-        artifacts: dict[str, Any] = {case.start: reading.artifact}
+        artifacts: dict[str, Any] = {case.start: reading.artifact, **dict(reading.roots)}
         result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
                                  alternate, more=reading.more, yardstick=reading.yardstick)
         if self.diagnose:
@@ -321,9 +331,12 @@ class Harness:
         converter = get(stage)
         runner_name = self.runner(converter.target).name
         base = {"path": path.name, "leg": leg_name, "stage": stage, "runner": runner_name}
-        if isinstance(artifacts.get(leg_name), Artifact):  # stored by the golden store
-            return self._run_and_compare(spec, base, artifacts[leg_name], sizes, {})
+        # The artifact the stage was given: known issues about its handling of a node look
+        # for that node there, whatever source it came from.
         parent = artifacts.get(leg_name.rsplit(">", 1)[0])
+        received = parent if isinstance(parent, Artifact) else None
+        if isinstance(artifacts.get(leg_name), Artifact):  # stored by the golden store
+            return self._run_and_compare(spec, base, artifacts[leg_name], sizes, {}, received)
         if not isinstance(parent, Artifact):
             artifacts[leg_name] = RuntimeError("upstream stage failed")
             return LegResult(
@@ -349,12 +362,13 @@ class Harness:
                 **base, verdict="error", category=classify_exception("convert", message)[0],
                 message=message,
                 timing={"convert": time.perf_counter() - t0},
-            ))
+            ), received)
         artifacts[leg_name] = artifact
         timing["convert"] = time.perf_counter() - t0
-        return self._run_and_compare(spec, base, artifact, sizes, timing)
+        return self._run_and_compare(spec, base, artifact, sizes, timing, received)
 
-    def _run_and_compare(self, spec, base, artifact, sizes: list[Size], timing) -> LegResult:
+    def _run_and_compare(self, spec, base, artifact, sizes: list[Size], timing,
+                         received: Artifact | None = None) -> LegResult:
         """Runs the leg at each size and compares it with that size's reference: the first
         size that fails decides (a later size is not run once one failed), else the widest
         pass; a failure at a further size names its input shapes (``metrics["at_shapes"]``)."""
@@ -372,12 +386,12 @@ class Harness:
                     leg.message = (f"at input shapes {shapes_text(size.shapes)} (passed at "
                                    f"{shapes_text(sizes[0].shapes)}):\n{leg.message}")
             if leg.verdict != "pass":
-                return self._judge(spec, leg)
+                return self._judge(spec, leg, received)
             passes.append(leg)
         widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
         if widest is not passes[0] and passes[0].metrics and "yardstick" in passes[0].metrics:
             widest.metrics.setdefault("yardstick", passes[0].metrics["yardstick"])
-        return self._judge(spec, widest)
+        return self._judge(spec, widest, received)
 
     def _at_size(self, spec, base, artifact, size: Size, tolerance, timing) -> LegResult:
         """The leg run once, at one size, and compared (not yet judged against known
@@ -430,13 +444,16 @@ class Harness:
             timing=timing,
         )
 
-    def _judge(self, spec: LayerSpec, leg: LegResult) -> LegResult:
-        for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg):
+    def _judge(self, spec: LayerSpec, leg: LegResult,
+               received: Artifact | None = None) -> LegResult:
+        """A failing leg that a known issue recognises is its xfail; a passing leg of a case
+        that a strict entry names by its own layers is an xpass."""
+        for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg, received):
             if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
                 leg.verdict = "xfail"
                 leg.known_issue = issue.to_json()
                 return leg
-            if leg.verdict == "pass" and issue.strict:
+            if leg.verdict == "pass" and issue.strict and issue.matches_directly(spec, leg.leg):
                 leg.verdict = "xpass"
                 leg.known_issue = issue.to_json()
                 return leg

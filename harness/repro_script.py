@@ -146,7 +146,8 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     read = harness.read_source(spec)
     source, reading = read.artifact, read.reading
     inputs, reference, at_shapes = _failing_size(read, target.leg)
-    parent = source
+    # A path may start from a further artifact the source read to (SourceReading.roots).
+    parent = dict(read.roots).get(target.path.source, source)
     for stage in target.path.stages[: target.path.stages.index(target.stage)]:
         parent = get(stage).convert(parent, harness.options)
     tolerance = _tolerance(harness, spec, target)
@@ -756,7 +757,8 @@ def _assemble(header: _Header, body: dict[str, Any], payload: bytes, n_inputs: i
         "",
         f"CASE_ID = {header.spec.case_id!r}",
         f"SPEC = {canonical_json(header.spec.to_json())!r}",
-        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # {tolerance.rule}",
+        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # "
+        f"{' '.join(tolerance.rule.split())}",  # a rule's text may span lines
         f"N_INPUTS = {n_inputs}",
         *body["device"],
         *body["constants"],

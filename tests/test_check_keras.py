@@ -149,15 +149,22 @@ def test_a_faulty_stage_names_the_diverging_layer(capsys, written, plugin):
 
 def test_a_keras2_h5_is_read_by_tf_keras_and_checked(capsys, written):
     code, payload = check(capsys, written / "model.h5", "--paths",
-                          "keras>tf2onnx,keras>keras-onnx")
+                          "tf_keras>tf2onnx-keras2,tf_keras>keras3>tf2onnx,"
+                          "tf_keras>keras3>keras-onnx")
+    assert payload["reads_to"] == "tf_keras"
     rows = {leg["leg"]: leg for leg in payload["legs"]}
+    # tf2onnx on the model tf_keras reads, as its Keras-2 users run it.
+    assert rows["tf_keras>tf2onnx-keras2"]["verdict"] == "agrees"
     # Keras 3's reading of the file against tf_keras', the framework that wrote it.
-    assert rows["keras"]["verdict"] == "agrees"
-    # A tf_keras Sequential stays a Sequential in Keras 3, which tf2onnx cannot convert.
-    assert rows["keras>tf2onnx"]["verdict"] == "error"  # a KeyError in tf2onnx, known
-    assert rows["keras>tf2onnx"]["known_issue"]["id"] == "tf2onnx-keras3-sequential-output-names"
-    assert rows["keras>keras-onnx"]["verdict"] == "agrees"
-    assert code == 1
+    assert rows["tf_keras>keras3"]["verdict"] == "agrees"
+    # A tf_keras Sequential stays a Sequential in Keras 3, which tf2onnx cannot convert
+    # (a KeyError in tf2onnx): a migration leg, reported apart.
+    assert rows["tf_keras>keras3>tf2onnx"]["verdict"] == "error"
+    assert "KeyError: 'keras_tensor" in rows["tf_keras>keras3>tf2onnx"]["message"]
+    assert rows["tf_keras>keras3>keras-onnx"]["verdict"] == "agrees"
+    assert [leg for leg, row in rows.items() if row["migration"]] == [
+        "tf_keras>keras3", "tf_keras>keras3>tf2onnx", "tf_keras>keras3>keras-onnx"]
+    assert code == 0
 
 
 def test_a_keras_224_h5_that_keras3_misreads_is_checked(capsys, written):
@@ -165,14 +172,18 @@ def test_a_keras_224_h5_that_keras3_misreads_is_checked(capsys, written):
 
     with pytest.raises(SavedFormatError):
         load_keras_file(written / "keras224.h5")  # what a Keras 3 user meets today
-    code, payload = check(capsys, written / "keras224.h5", "--paths", "keras>keras-onnx")
-    assert code == 0 and verdicts(payload) == {"keras": "agrees", "keras>keras-onnx": "agrees"}
+    code, payload = check(capsys, written / "keras224.h5", "--paths",
+                          "tf_keras>tf2onnx-keras2,tf_keras>keras3>keras-onnx")
+    assert code == 0 and verdicts(payload) == {
+        "tf_keras>tf2onnx-keras2": "agrees", "tf_keras>keras3": "agrees",
+        "tf_keras>keras3>keras-onnx": "agrees"}
 
 
 def test_an_architecture_json_with_weights(capsys, written):
     code, payload = check(capsys, written / "arch.json", "--weights", written / "weights.h5",
-                          "--paths", "keras>keras-onnx")
-    assert code == 0 and verdicts(payload) == {"keras": "agrees", "keras>keras-onnx": "agrees"}
+                          "--paths", "tf_keras>keras3>keras-onnx")
+    assert code == 0 and verdicts(payload) == {"tf_keras>keras3": "agrees",
+                                               "tf_keras>keras3>keras-onnx": "agrees"}
     assert payload["description"].startswith("a Keras-2 architecture with its weights")
 
 
@@ -185,10 +196,12 @@ def test_a_savedmodel_without_keras_metadata_starts_at_savedmodel(capsys, writte
         "savedmodel>tf2onnx-savedmodel>onnx2pytorch": "agrees"}
 
 
-def test_a_tf_keras_savedmodel_reads_to_keras(capsys, written):
-    code, payload = check(capsys, written / "tf_keras_savedmodel", "--paths", "keras>keras-onnx")
-    assert payload["reads_to"] == "keras" and code == 0
-    assert verdicts(payload) == {"keras": "agrees", "keras>keras-onnx": "agrees"}
+def test_a_tf_keras_savedmodel_reads_to_tf_keras(capsys, written):
+    code, payload = check(capsys, written / "tf_keras_savedmodel", "--paths",
+                          "tf_keras>keras3>keras-onnx")
+    assert payload["reads_to"] == "tf_keras" and code == 0
+    assert verdicts(payload) == {"tf_keras>keras3": "agrees",
+                                 "tf_keras>keras3>keras-onnx": "agrees"}
 
 
 def test_code_in_a_file_is_never_loaded(capsys, tmp_path):

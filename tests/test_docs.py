@@ -402,17 +402,30 @@ def test_the_known_issues_table_is_up_to_date():
 
 def test_the_known_issues_table_renders_every_entry_of_every_file(tmp_path):
     first, second = tmp_path / "a.toml", tmp_path / "b.toml"
-    first.write_text('[[issue]]\nid = "one"\nurl = "https://example.org/1"\n'
+    first.write_text('[[issue]]\nid = "one"\nurl = "https://example.org/issues/1"\n'
+                     'nature = "wrong-output"\nparty = "tf2onnx"\n'
                      'reason = """Breaks | splits\nlines."""\nlegs = ["keras>*", "onnx>*"]\n'
                      'minimal = { kind = "Dense", attrs = { units = 1 }, '
                      'input_shapes = [[1, 2]], seed = 0 }\n')
     second.write_text('[[issue]]\nid = "two"\nurl = "https://example.org/2"\n'
+                      'nature = "refusal"\nparty = ["onnx2torch", "onnx2pytorch"]\n'
+                      'see_also = ["https://example.org/pull/7"]\n'
+                      'unpinned_reason = "Not drawable."\n'
                       'reason = "No minimal spec."\nlegs = "*>onnx2torch"\n')
     table = docs_tables.known_issues_table([first, second])
-    assert table.splitlines()[0].startswith("2 entries; 1 carry the minimal spec")
-    assert ("| [`one`](https://example.org/1) | `keras>*`, `onnx>*` | `Dense` on (1, 2) "
+    assert table.splitlines()[0].startswith(
+        "2 entries, one per root cause; 1 pin something that runs: 1 carry 1 minimal specs")
+    assert ("| [`one`](https://example.org/issues/1) | wrong-output | tf2onnx | `keras>*`, "
+            "`onnx>*` | `Dense` on (1, 2) | [#1](https://example.org/issues/1) "
             "| Breaks \\| splits lines. |") in table
-    assert "| [`two`](https://example.org/2) | `*>onnx2torch` | none | No minimal spec. |" in table
+    assert ("| [`two`](https://example.org/2) | refusal | onnx2torch, onnx2pytorch | "
+            "`*>onnx2torch` | none: Not drawable. | none found; related or in part: "
+            "[#7](https://example.org/pull/7) | No minimal spec. |") in table
+    # The counts a reader can recompute: per nature, per party (two parties count for each).
+    assert "| wrong-output | wrong numbers, shapes, dtypes or output count | 1 |" in table
+    assert "| onnx2pytorch | 1 | 0 | 1 | 0 | 0 | 0 | 0 |" in table
+    assert "- 1 entries cite an upstream issue or pull request" in table
+    assert "- 1 entries found no upstream report" in table
     page = f"intro\n{docs_tables.BEGIN}\nstale\n{docs_tables.END}\nafter\n"
     rendered = docs_tables.render(page, table)
     assert rendered.startswith("intro\n") and rendered.endswith("\nafter\n")

@@ -22,7 +22,7 @@ pytest.importorskip("tensorflow")
 pytest.importorskip("onnx2torch")
 
 ROOT = Path(__file__).resolve().parents[1]
-MINIMAL = {issue.id: issue.minimal for issue in known_issues.load() if issue.minimal}
+MINIMAL = {pin.id: pin.spec for pin in known_issues.pins()}
 # What each kind of script may import, and nothing else.
 ALLOWED_IMPORTS = {
     "tf2onnx": {"base64", "io", "json", "os", "sys", "keras", "numpy", "onnxruntime",
@@ -85,7 +85,7 @@ def test_tf2onnx_load_error_reproduces_without_parity(harness, tmp_path):
 
 
 def test_onnx2torch_numeric_mismatch_reproduces_with_the_same_metrics(harness, tmp_path):
-    spec = MINIMAL["onnx2torch-resize-cubic-coeff"]
+    spec = MINIMAL["onnx2torch-resize-cubic-coordinates-UpSampling2D"]
     case = harness.run(spec)
     assert leg(case, "keras>tf2onnx").verdict == "pass"  # the bicubic rule covers the ONNX leg
     failing = leg(case, "keras>tf2onnx>onnx2torch")
@@ -106,7 +106,7 @@ def test_onnx2torch_numeric_mismatch_reproduces_with_the_same_metrics(harness, t
 
 
 def test_onnx2torch_conversion_error_shows_the_same_exception(harness, tmp_path):
-    case = harness.run(MINIMAL["onnx2torch-asymmetric-avgpool"])
+    case = harness.run(MINIMAL["onnx2torch-asymmetric-avgpool-AveragePooling1D"])
     failing = leg(case, "keras>tf2onnx>onnx2torch")
     assert failing.category == "conversion_error"
     done = run_script(write_script(harness, case), tmp_path)

@@ -23,18 +23,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.converters import Artifact
+from harness.converters import RETURNED_TRAINING, Artifact, training_modules
 
 # Every path that applies to a file, by the format it reads to. A stage that is not
 # registered (an optional package missing) is left out with a note. ONNX legs read the model
 # as written; ``ort-optimized`` reads it as onnxruntime does by default in deployment.
+KERAS3_PATHS = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>onnx2pytorch",
+                "keras>tf2onnx>ort-optimized", "keras>keras-onnx>onnx2torch",
+                "keras>keras-onnx>onnx2pytorch", "keras>keras-torch")
+SAVEDMODEL_PATHS = ("savedmodel>tf2onnx-savedmodel>onnx2torch",
+                    "savedmodel>tf2onnx-savedmodel>onnx2pytorch",
+                    "savedmodel>tf2onnx-savedmodel>ort-optimized")
 DEFAULT_PATHS = {
-    "keras": ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>onnx2pytorch",
-              "keras>tf2onnx>ort-optimized", "keras>keras-onnx>onnx2torch",
-              "keras>keras-onnx>onnx2pytorch", "keras>keras-torch"),
-    "savedmodel": ("savedmodel>tf2onnx-savedmodel>onnx2torch",
-                   "savedmodel>tf2onnx-savedmodel>onnx2pytorch",
-                   "savedmodel>tf2onnx-savedmodel>ort-optimized"),
+    "keras": KERAS3_PATHS,
+    # A Keras-2 file: tf2onnx as its users run it (from_keras on the model tf_keras reads),
+    # then the Keras 3 paths after the move to Keras 3 (the migration legs, reported apart).
+    "tf_keras": ("tf_keras>tf2onnx-keras2>onnx2torch", "tf_keras>tf2onnx-keras2>onnx2pytorch",
+                 "tf_keras>tf2onnx-keras2>ort-optimized",
+                 *(path.replace("keras>", "tf_keras>keras3>", 1) for path in KERAS3_PATHS)),
+    "savedmodel": SAVEDMODEL_PATHS,
     "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized"),
     "mat": ("mat>mat2torch",),
 }
@@ -168,7 +175,8 @@ def _harness_class():
             self.progress = progress
             self.artifacts: dict[str, Any] = {}
             self.outputs: dict[str, list] = {}
-            self.training: set[str] = set()
+            # leg -> the submodules its stage returned in training mode (where any)
+            self.training: dict[str, tuple[str, ...]] = {}
             self.current: str | None = None
             self.reading = None  # the last SourceReading the case's source returned
             self.inputs = self.reference = self.native = None
@@ -204,11 +212,9 @@ def _harness_class():
             elif step == "run":
                 self._started.setdefault(leg, time.perf_counter())
                 self.current = leg
-                artifact = self.artifacts.get(leg)
-                # The runner calls .eval(); what the stage returned is seen only here.
-                if (isinstance(artifact, Artifact) and artifact.format == "torch"
-                        and getattr(artifact.model, "training", False)):
-                    self.training.add(leg)
+                returned = returned_training(self.artifacts.get(leg))
+                if returned:
+                    self.training[leg] = returned
             elif step == "done":
                 self.current = None
                 took = time.perf_counter() - self._started.pop(leg, time.perf_counter())
@@ -223,6 +229,17 @@ def _harness_class():
                 self.progress(text)
 
     return CheckHarness
+
+
+def returned_training(artifact) -> tuple[str, ...]:
+    """The submodules a torch leg's converter returned in training mode: as its stage
+    recorded them before calling ``.eval()``, else (a stage that records nothing) as the
+    module is before parity's runner calls ``.eval()``."""
+    if not isinstance(artifact, Artifact) or artifact.format != "torch":
+        return ()
+    if RETURNED_TRAINING in artifact.meta:
+        return tuple(artifact.meta[RETURNED_TRAINING])
+    return training_modules(artifact.model) if hasattr(artifact.model, "named_modules") else ()
 
 
 CheckHarness: Any = None  # the class, made on first use (the pipeline imports numpy & co.)
@@ -250,13 +267,14 @@ def import_plugins(modules: list[str]) -> None:
                              f"({type(exc).__name__}: {exc})") from None
 
 
-def default_paths(start: str) -> tuple[list[str], list[str]]:
-    """The default paths for a format whose stages are all registered, and notes on those
-    left out."""
+def default_paths(start: str, roots: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """The default paths for a format (and for the further artifacts it also reads to: a
+    Keras SavedModel's folder) whose stages are all registered, and notes on those left
+    out."""
     from harness.converters import PathError, get
 
     kept, notes = [], []
-    for text in DEFAULT_PATHS.get(start, ()):
+    for text in [path for name in (start, *roots) for path in DEFAULT_PATHS.get(name, ())]:
         try:
             for stage in text.split(">")[1:]:
                 get(stage)
@@ -267,14 +285,17 @@ def default_paths(start: str) -> tuple[list[str], list[str]]:
     return kept, notes
 
 
-def choose_paths(text: str | None, start: str) -> tuple[list, list[str]]:
+def choose_paths(text: str | None, start: str,
+                 roots: tuple[str, ...] = ()) -> tuple[list, list[str]]:
+    """The paths a file goes down: ``--paths`` (each starting at the format the file reads
+    to, or at one of its ``roots``), else every default path of those."""
     from harness.converters import ConversionPath, PathError
 
     notes: list[str] = []
     if text:
         names = [t.strip() for t in text.split(",") if t.strip()]
     else:
-        names, notes = default_paths(start)
+        names, notes = default_paths(start, roots)
     if not names:
         raise CheckError(f"no conversion path applies to a model read as {start!r}")
     paths = []
@@ -283,9 +304,10 @@ def choose_paths(text: str | None, start: str) -> tuple[list, list[str]]:
             path = ConversionPath.parse(name)
         except (PathError, ImportError) as exc:
             raise CheckError(f"--paths: {exc}") from None
-        if path.source != start:
+        if path.source not in (start, *roots):
+            starts = " or ".join(f"'{s}>'" for s in (start, *roots))
             raise CheckError(f"--paths: {name} starts at {path.source!r}, but this model reads "
-                             f"to {start!r}; its paths start '{start}>'")
+                             f"to {start!r}; its paths start {starts}")
         paths.append(path)
     return paths, notes
 
@@ -357,7 +379,8 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
                          f"pin the ONNX that tf2onnx makes of it (python -m tf2onnx.convert "
                          f"--saved-model DIR) instead")
     say(f"parity check: {loaded.describe()}")
-    paths, notes = choose_paths(options.paths, loaded.start)
+    paths, notes = choose_paths(options.paths, loaded.start,
+                                source.roots(specs[0]))
     notes = [*loaded.notes, *notes]
     from harness.check.verdicts import summarise
 
@@ -377,7 +400,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         if second is not None:
             runs.append(second)
     rows = summarise(runs, harness)
-    failed = [row for row in rows if not row.agrees]
+    failed = [row for row in deciding(rows) if not row.agrees]
     outcome = CheckOutcome(
         model=str(loaded.path), kind=kind, start=loaded.start, description=loaded.describe(),
         notes=notes, sizes=sizes[: len(runs)], cases=[case for case, _ in runs], rows=rows,
@@ -395,6 +418,14 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
                 f"of its paths until they are fixed or recorded as known issues")
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def deciding(rows) -> list:
+    """The legs that decide the exit status: a Keras-2 file's legs through Keras 3 (the
+    migration legs) answer "and if you move to Keras 3?" and are reported apart, unless the
+    check has no other legs (``--paths`` named only those)."""
+    kept = [row for row in rows if not row.migration]
+    return kept or list(rows)
 
 
 def _shapes_text(shapes) -> str:

@@ -106,7 +106,7 @@ def image_layout(loaded: LoadedModel, layout: str | None) -> str:
             raise FileError("--layout", f"is {layout!r}; one of {', '.join(LAYOUTS)}")
         return layout.lower()
     shape = loaded.input_shapes[0]
-    if loaded.start == "keras" or loaded.start == "savedmodel":
+    if loaded.start in ("keras", "tf_keras", "savedmodel"):
         return "nhwc"
     if loaded.start == "mat":
         return "nchw"

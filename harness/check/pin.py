@@ -42,8 +42,9 @@ def pin(options, spec, reading, harness) -> dict[str, Any]:
                                                tolerance).passed:
         reading = reading._replace(native=None)  # the readings agree: nothing to keep
     # The ONNX the check already converted is the one a replay starts from.
-    stored_leg = {"keras": "keras>tf2onnx", "savedmodel": "savedmodel>tf2onnx-savedmodel"}
-    converted = harness.artifacts.get(stored_leg.get(reading.artifact.format, ""))
+    from harness.sources.file import STORED_LEG
+
+    converted = harness.artifacts.get(STORED_LEG.get(reading.artifact.format, ""))
     if isinstance(converted, Artifact):
         reading.artifact.meta["stored_onnx"] = converted.model
     source = get("file")

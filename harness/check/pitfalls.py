@@ -2,9 +2,15 @@
 
 - **A module left in training mode.** ``onnx2torch.convert`` returns its module in training
   mode; run as returned, batch norm normalises with the batch's own statistics and dropout
-  drops. parity's runner calls ``.eval()``, so the leg's verdict is the converter's numbers;
-  where a stage returned a module in training mode, it is run once more as returned, and
-  when that differs the pitfall is named with what it costs.
+  drops. parity's stages call ``.eval()`` and record which submodules their converter
+  returned in training mode (``Artifact.meta[RETURNED_TRAINING]``), so the leg's verdict is
+  the converter's numbers; where a stage returned a module in training mode, a copy of it is
+  run once more as returned at the case's first size, and when that changes its outputs beyond the leg's
+  tolerance the pitfall is named with what it costs against the reference (max_abs, top-1,
+  PSNR). A module whose training mode changes nothing is not named, and is not run again
+  where none of the parts returned in training mode reads its training flag (a ResNet whose
+  batch norm the exporter folded into its convolutions; onnx2pytorch's module, whose batch
+  norm it returns in eval mode).
 - **A free dimension baked in.** A leg that agrees at the case's first sizes and fails at
   the second ones fixed a dimension the model leaves free: named with both sizes, and with
   the dimensions an ONNX artifact on the leg's path declares fixed.
@@ -14,9 +20,13 @@
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
+import math
 
 import numpy as np
 
+from harness.check.task import TaskTally
 from harness.converters import Artifact
 
 
@@ -24,41 +34,91 @@ def _shape_text(shape) -> str:
     return "x".join(map(str, shape))
 
 
-def training_mode(harness, spec, leg: str) -> str | None:
-    """The cost of running the leg's module as its stage returned it (training mode)."""
-    if leg not in getattr(harness, "training", ()):
-        return None
-    artifact = harness.artifacts.get(leg)
-    if not isinstance(artifact, Artifact) or harness.reference is None:
-        return None
+def run_as_returned(module, training: tuple[str, ...], inputs, device: str) -> list[np.ndarray]:
+    """A copy of the module run with the submodules named in ``training`` in training mode,
+    as its converter returned it (batch norm statistics then move in the copy only)."""
     import torch
 
+    returned = copy.deepcopy(module).to(device)
+    for name, sub in returned.named_modules():
+        sub.training = name in training
+    tensors = [torch.from_numpy(np.array(x, order="C")).to(device) for x in inputs]
+    with torch.no_grad():
+        outputs = returned(*tensors)
+    if isinstance(outputs, torch.Tensor):
+        outputs = [outputs]
+    elif isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    return [o.detach().cpu().numpy() for o in outputs]
+
+
+def reads_training_flag(module) -> bool:
+    """Whether the module's own code reads its training flag, as batch norm and dropout do. A
+    class whose source cannot be read counts as reading it; an fx graph's code is read."""
+    import torch
+
+    if isinstance(module, torch.fx.GraphModule):
+        return "self.training" in module.code
+    return any(_class_reads_training_flag(klass) for klass in type(module).__mro__
+               if klass not in (torch.nn.Module, object))
+
+
+@functools.cache
+def _class_reads_training_flag(klass) -> bool:
+    try:
+        return "self.training" in inspect.getsource(klass)
+    except (OSError, TypeError):
+        return True
+
+
+def _cost(outputs, harness, tolerance) -> str:
+    from harness.pipeline import compare_outputs
+
+    found = [c.metrics.get("max_abs") for c in compare_outputs(outputs, harness.reference,
+                                                                  tolerance)]
+    found = [value for value in found if isinstance(value, float)]
+    text = f"max_abs {max(found):.3g}" if found else "shape or dtype"
+    tally = TaskTally()
+    tally.add(outputs, harness.reference, harness.inputs, tolerance)
+    task, beside = tally.to_json(), []
+    if "top1" in task:
+        beside.append(f"top-1 {task['top1']:.0%} of {task['top1_rows']} rows")
+    if "psnr_db" in task:
+        value = task["psnr_db"]
+        beside.append("PSNR inf dB" if value == math.inf else f"PSNR {value:.1f} dB")
+    return text + (f" ({', '.join(beside)})" if beside else "")
+
+
+def training_mode(harness, spec, leg: str) -> str | None:
+    """What running the leg's module as its stage returned it (training mode) costs, where
+    that changes its outputs: one more forward pass at the case's first size."""
+    training = getattr(harness, "training", {}).get(leg)
+    if not training:
+        return None
+    artifact = harness.artifacts.get(leg)
+    evaluated = harness.outputs.get(leg)
+    if not isinstance(artifact, Artifact) or harness.reference is None or evaluated is None:
+        return None  # the leg did not run: its own verdict says why
+    if not any(reads_training_flag(sub) for name, sub in artifact.model.named_modules()
+               if name in training):
+        return None  # no part returned in training mode computes differently in it
     from harness.pipeline import worst_of
 
     stage = leg.rsplit(">", 1)[-1]
     try:
-        module = copy.deepcopy(artifact.model).to(harness.device).train()
-        tensors = [torch.from_numpy(np.ascontiguousarray(x)).to(harness.device)
-                   for x in harness.inputs]
-        with torch.no_grad():
-            outputs = module(*tensors)
-        if isinstance(outputs, torch.Tensor):
-            outputs = [outputs]
-        elif isinstance(outputs, dict):
-            outputs = list(outputs.values())
-        outputs = [o.detach().cpu().numpy() for o in outputs]
+        outputs = run_as_returned(artifact.model, training, harness.inputs, harness.device)
     except Exception as exc:  # noqa: BLE001
         return (f"left in training mode: {stage} returns its module in training mode, and "
                 f"run as returned it raises ({type(exc).__name__}); call .eval() first")
     tolerance = harness.policy.for_spec(spec, leg, harness.device)
-    worst = worst_of(outputs, harness.reference, tolerance)
-    if worst.passed:
-        return None
-    max_abs = worst.metrics.get("max_abs")
-    cost = f"max_abs {max_abs:.3g}" if isinstance(max_abs, float) else worst.category
+    if (worst_of(outputs, evaluated, tolerance).passed
+            or worst_of(outputs, harness.reference, tolerance).passed):
+        return None  # training mode changes nothing that matters here
     return (f"left in training mode: {stage} returns its module in training mode; run as "
-            f"returned (no .eval()), batch norm uses the batch's statistics and dropout "
-            f"drops, and the outputs differ ({cost}); parity's verdict is after .eval()")
+            f"returned, without .eval(), it differs from the reference by "
+            f"{_cost(outputs, harness, tolerance)}: batch norm normalises with the batch's own "
+            f"statistics, dropout drops. parity's verdict is after .eval(); call .eval() "
+            f"before using the module")
 
 
 def baked_dimension(runs, leg: str, results) -> str | None:

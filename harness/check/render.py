@@ -11,18 +11,31 @@ def _number(value) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
+MIGRATION_HEADING = ("if you move to Keras 3 (the file read by Keras 3 first; these legs do "
+                     "not decide the exit status):")
+
+
 def table(outcome) -> str:
-    rows = []
+    """One row per leg; a Keras-2 file's migration legs under their own heading."""
+    from harness.check import deciding
+
+    cells = []
     for row in outcome.rows:
         verdict = row.verdict
         if row.known_issue:
             verdict += " (known)"  # the issue's id and reason follow the table
-        rows.append((row.leg, verdict, _number(row.max_abs), describe_task(row.task) or "-",
-                     row.where or "-"))
-    widths = [max(len(HEADERS[i]), *(len(r[i]) for r in rows)) if rows else len(HEADERS[i])
+        cells.append((row.leg, verdict, _number(row.max_abs), describe_task(row.task) or "-",
+                      row.where or "-"))
+    widths = [max(len(HEADERS[i]), *(len(r[i]) for r in cells)) if cells else len(HEADERS[i])
               for i in range(len(HEADERS))]
+    decide = {id(row) for row in deciding(outcome.rows)}
     lines = ["  ".join(h.upper().ljust(w) for h, w in zip(HEADERS, widths)).rstrip()]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    apart = []
+    for row, r in zip(outcome.rows, cells):
+        line = "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip()
+        (lines if id(row) in decide else apart).append(line)
+    if apart:
+        lines += ["", MIGRATION_HEADING, *apart]
     return "\n".join(lines)
 
 
@@ -53,10 +66,20 @@ def text(outcome) -> str:
         out.append("")
         out += details
     out.append("")
-    agreeing = sum(1 for row in outcome.rows if row.agrees)
+    from harness.check import deciding
+
+    decide = deciding(outcome.rows)
+    apart = [row for row in outcome.rows if all(row is not kept for kept in decide)]
+    agreeing = sum(1 for row in decide if row.agrees)
     verdict = ("every leg agrees" if outcome.exit_code == 0 else
-               f"{len(outcome.rows) - agreeing} of {len(outcome.rows)} legs do not agree")
+               f"{len(decide) - agreeing} of {len(decide)} legs do not agree")
     out.append(f"parity check: {verdict} ({outcome.seconds:.1f} s)")
+    if apart:
+        moved = sum(1 for row in apart if not row.agrees)
+        out.append("parity check: after a move to Keras 3, "
+                   + ("every leg agrees" if not moved else
+                      f"{moved} of {len(apart)} legs do not agree")
+                   + " (reported apart; not in the exit status)")
     for problem in outcome.problems:
         out.append(f"parity check: {problem}")
     if outcome.reports:

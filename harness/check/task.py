@@ -6,10 +6,15 @@ image-to-image model's user asks how far the images are apart. So:
 - **classifier outputs** (rank 2, one row per example, at least ten classes or rows that are
   probability distributions): top-1 agreement (the fraction of rows whose arg-max is the
   reference's) and top-5 agreement (rows whose five highest classes are the reference's
-  five, in any order; only with more than five classes);
-- **image-to-image outputs** (rank 4 with the spatial size of an input, in either layout):
-  PSNR of the leg's image against the reference's, in dB, the peak being the reference's
-  value range.
+  five, in any order; only with more than five classes). Classes the reference cannot tell
+  apart within the leg's tolerance are not told apart here either: a row agrees when its
+  top-k set differs from the reference's only among classes whose reference values lie within
+  the leg's tolerance of the k-th value. A saturated softmax ties its small classes (0 in a
+  reference that flushes denormals, 1e-40 in the leg): compared blindly, such rows disagree
+  on noise far below any tolerance;
+- **image-to-image outputs** (rank 4 with the spatial size of an input, or an integer multiple
+  of it with the input's channels, as a super-resolution model's; in either layout): PSNR of
+  the leg's image against the reference's, in dB, the peak being the reference's value range.
 """
 
 from __future__ import annotations
@@ -31,27 +36,61 @@ def is_classifier(output: np.ndarray) -> bool:
     return bool((rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-3))
 
 
-def _spatial(shape: tuple[int, ...]) -> set[tuple[int, int]]:
+def _layouts(shape: tuple[int, ...]) -> list[tuple[int, tuple[int, int]]]:
+    """(channels, (height, width)) of a rank-4 shape read as NCHW and as NHWC."""
     if len(shape) != 4:
-        return set()
-    return {(shape[1], shape[2]), (shape[2], shape[3])}
+        return []
+    return [(shape[1], (shape[2], shape[3])), (shape[3], (shape[1], shape[2]))]
+
+
+def image_scale(output: np.ndarray, inputs: list[np.ndarray]) -> int | None:
+    """The integer factor by which an image output's spatial size is an input's: 1 for an
+    output at an input's own size (a denoiser), 2 for a x2 super-resolution model (which keeps
+    the input's channels); None when the output is not such an image."""
+    if output.ndim != 4 or output.dtype.kind != "f":
+        return None
+    found = None
+    for out_channels, (height, width) in _layouts(output.shape):
+        for x in inputs:
+            for channels, (in_height, in_width) in _layouts(np.shape(x)):
+                if (height, width) == (in_height, in_width):
+                    return 1
+                if (in_height and in_width and out_channels == channels
+                        and height % in_height == 0 and width % in_width == 0
+                        and height // in_height == width // in_width > 1):
+                    scale = height // in_height
+                    found = scale if found is None else min(found, scale)
+    return found
 
 
 def is_image(output: np.ndarray, inputs: list[np.ndarray]) -> bool:
-    if output.ndim != 4 or output.dtype.kind != "f":
-        return False
-    sizes = set().union(*(_spatial(x.shape) for x in inputs)) if inputs else set()
-    return bool(_spatial(output.shape) & sizes)
+    return image_scale(output, inputs) is not None
 
 
-def top_k_agreement(actual: np.ndarray, expected: np.ndarray, k: int) -> tuple[int, int]:
-    """(rows that agree, rows): top-1 by arg-max, top-k by the set of the k largest."""
-    if k == 1:
-        agree = np.argmax(actual, axis=1) == np.argmax(expected, axis=1)
-    else:
-        top_a = np.sort(np.argsort(-actual, axis=1, kind="stable")[:, :k], axis=1)
-        top_e = np.sort(np.argsort(-expected, axis=1, kind="stable")[:, :k], axis=1)
-        agree = (top_a == top_e).all(axis=1)
+def _top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """A boolean mask of each row's k largest values (ties broken by the lower index)."""
+    mask = np.zeros(values.shape, dtype=bool)
+    np.put_along_axis(mask, np.argsort(-values, axis=1, kind="stable")[:, :k], True, axis=1)
+    return mask
+
+
+def top_k_agreement(actual: np.ndarray, expected: np.ndarray, k: int, atol: float = 0.0,
+                    rtol: float = 0.0) -> tuple[int, int]:
+    """(rows that agree, rows): a row agrees when its k highest classes in ``actual`` are k
+    highest classes of ``expected`` within tolerance: some outputs within ``atol + rtol * |e|``
+    of every reference value ``e`` would rank them first. So the two sets may differ only
+    among classes whose reference values lie within tolerance of the k-th value, a leg that
+    agrees elementwise agrees on every row, and with atol and rtol 0 only exact ties are
+    forgiven (k=1: the arg-max)."""
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    chosen = _top_k(a, min(k, e.shape[1]))
+    room = atol + rtol * np.abs(e)
+    with np.errstate(invalid="ignore"):
+        # The chosen classes raised to the top of their tolerance, the others lowered.
+        lowest_chosen = np.where(chosen, e + room, np.inf).min(axis=1)
+        highest_other = np.where(chosen, -np.inf, e - room).max(axis=1)
+        agree = lowest_chosen >= highest_other
     return int(agree.sum()), int(agree.size)
 
 
@@ -77,7 +116,9 @@ class TaskTally:
         self.psnr: list[float] = []
 
     def add(self, outputs: list[np.ndarray], reference: list[np.ndarray],
-            inputs: list[np.ndarray]) -> None:
+            inputs: list[np.ndarray], tolerance=None) -> None:
+        """``tolerance`` (atol, rtol): the leg's own, within which classes are tied."""
+        atol, rtol = (tolerance.atol, tolerance.rtol) if tolerance is not None else (0.0, 0.0)
         for actual, expected in zip(outputs, reference):
             actual, expected = np.asarray(actual), np.asarray(expected)
             if actual.shape != expected.shape:
@@ -85,7 +126,7 @@ class TaskTally:
             if is_classifier(expected):
                 for tally, k in ((self.top1, 1), (self.top5, 5)):
                     if k < expected.shape[1]:
-                        agree, rows = top_k_agreement(actual, expected, k)
+                        agree, rows = top_k_agreement(actual, expected, k, atol, rtol)
                         tally[0] += agree
                         tally[1] += rows
             elif is_image(expected, inputs):

@@ -26,6 +26,7 @@ from typing import Any
 
 from harness.check.pitfalls import baked_dimension, training_mode
 from harness.check.task import TaskTally
+from harness.converters.keras2 import is_migration_leg
 from harness.taxonomy import unsupported_op
 
 DISPLAY = {"pass": "agrees", "xpass": "agrees", "fail": "differs", "skip": "not run",
@@ -58,6 +59,9 @@ class LegRow:
     yardstick: dict[str, float] | None = None
     judged_by: str | None = None
     yardstick_missing: str | None = None
+    # A Keras-2 file's leg through Keras 3 ("and if you move to Keras 3?"): reported apart,
+    # and it decides the exit status only where no other leg ran (harness.check.deciding).
+    migration: bool = False
 
     @property
     def agrees(self) -> bool:
@@ -70,7 +74,8 @@ class LegRow:
                 "blame": self.blame, "known_issue": self.known_issue,
                 "pitfalls": self.pitfalls, "task": self.task, "message": self.message,
                 "note": self.note, "tolerance": self.tolerance, "yardstick": self.yardstick,
-                "judged_by": self.judged_by, "yardstick_missing": self.yardstick_missing}
+                "judged_by": self.judged_by, "yardstick_missing": self.yardstick_missing,
+                "migration": self.migration}
 
 
 # A converter that says it has not implemented something (an op, an attribute value) has
@@ -127,6 +132,13 @@ def _first_lines(text: str, count: int = 2) -> str:
     return "\n".join(lines[:count])
 
 
+def _tolerance(leg: str, result, spec, harness):
+    """The tolerance the leg was judged by at one size (its classes tie within it)."""
+    if result is not None and result.tolerance is not None:
+        return result.tolerance
+    return harness.policy.for_spec(spec, leg, harness.device)
+
+
 def summarise(runs, harness) -> list[Any]:
     """``runs``: [(CaseResult, the harness that ran it)], the first size first."""
     first_case = runs[0][0]
@@ -140,12 +152,13 @@ def summarise(runs, harness) -> list[Any]:
         max_abs = [m["max_abs"] for m in metrics if isinstance(m.get("max_abs"), float)]
         max_rel = [m["max_rel"] for m in metrics if isinstance(m.get("max_rel"), float)]
         task = TaskTally()
-        for _, ran in runs:
+        for (case, ran), size in zip(runs, by_size):
             outputs = ran.outputs.get(leg.leg)
             if outputs is None and leg.leg == ran.start_name:
                 outputs = ran.native
             if outputs is not None and ran.reference is not None:
-                task.add(outputs, ran.reference, ran.inputs)
+                task.add(outputs, ran.reference, ran.inputs,
+                         _tolerance(leg.leg, size.get(leg.leg), case.spec, ran))
         row = LegRow(
             leg=leg.leg, path=leg.path, stage=leg.stage, runner=leg.runner, verdict=verdict,
             results=[r.verdict for r in results], category=worst.category,
@@ -157,7 +170,8 @@ def summarise(runs, harness) -> list[Any]:
             note=worst.note, tolerance=worst.tolerance.rule if worst.tolerance else None,
             yardstick=(worst.metrics or {}).get("yardstick"),
             judged_by=(worst.metrics or {}).get("judged_by"),
-            yardstick_missing=(worst.metrics or {}).get("yardstick_missing"))
+            yardstick_missing=(worst.metrics or {}).get("yardstick_missing"),
+            migration=is_migration_leg(leg.leg))
         if leg.diagnosis and leg.diagnosis.get("summary"):
             row.note = "; ".join(filter(None, [row.note, leg.diagnosis["summary"]]))
         found = training_mode(harness, first_case.spec, leg.leg)

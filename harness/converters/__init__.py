@@ -40,6 +40,9 @@ BUILTIN = {
     "keras-torch": "harness.converters.keras_torch_backend:KerasTorchConverter",
     "ort-optimized": "harness.converters.ort_optimized:OrtOptimizedConverter",
     "mat2torch": "harness.converters.mat_to_torch:MatToTorchConverter",
+    "tf2onnx-keras2": "harness.converters.keras2:Tf2OnnxKeras2Converter",
+    "keras3": "harness.converters.keras2:Keras3Converter",
+    "tf-keras": "harness.converters.keras2:TfKerasConverter",
 }
 
 
@@ -57,6 +60,27 @@ class Artifact:
     model: Any
     input_names: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+# ``meta[RETURNED_TRAINING]`` of a torch artifact: the submodules (their ``named_modules``
+# names, "" for the module itself) that its converter returned in training mode; empty when it
+# returned the module in eval mode. The stage calls ``.eval()`` before parity runs the module,
+# so this is the only record of what a user who runs the module as returned gets
+# (harness.check.pitfalls).
+RETURNED_TRAINING = "returned_training"
+
+
+def training_modules(module) -> tuple[str, ...]:
+    """The names of the module's submodules (itself: "") that are in training mode."""
+    return tuple(name for name, sub in module.named_modules() if sub.training)
+
+
+def torch_artifact(module, input_names, meta: dict[str, Any] | None = None) -> Artifact:
+    """A torch stage's artifact: the module in eval mode, the submodules its converter
+    returned in training mode in the meta."""
+    returned = training_modules(module)
+    return Artifact("torch", module.eval(), list(input_names),
+                    {**(meta or {}), RETURNED_TRAINING: returned})
 
 
 @dataclass(frozen=True)

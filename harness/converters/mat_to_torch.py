@@ -7,7 +7,7 @@ layers nothing else needs are dropped)."""
 
 from __future__ import annotations
 
-from harness.converters import Artifact, ConvertOptions
+from harness.converters import Artifact, ConvertOptions, torch_artifact
 
 
 class MatToTorchConverter:
@@ -20,4 +20,4 @@ class MatToTorchConverter:
         import harness.mat as hm
 
         module = hm.to_torch(artifact.model, outputs=artifact.meta.get("outputs"))
-        return Artifact("torch", module.eval(), list(artifact.input_names))
+        return torch_artifact(module, artifact.input_names)

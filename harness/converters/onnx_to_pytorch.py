@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import warnings
 
-from harness.converters import Artifact, ConvertOptions, ScriptRecipe
+from harness.converters import Artifact, ConvertOptions, ScriptRecipe, torch_artifact
 
 
 class Onnx2PytorchConverter:
@@ -40,4 +40,4 @@ class Onnx2PytorchConverter:
             # ConvertModel rewrites the graph it is given (a MatMul and the Add after it fused
             # in place, the Add dropped), and the artifact is shared with the other legs.
             module = ConvertModel(copy.deepcopy(artifact.model), experimental=True)
-        return Artifact("torch", module.eval(), list(artifact.input_names))
+        return torch_artifact(module, artifact.input_names)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.converters import Artifact, ConvertOptions, ScriptRecipe
+from harness.converters import Artifact, ConvertOptions, ScriptRecipe, torch_artifact
 
 
 class Onnx2TorchConverter:
@@ -25,4 +25,4 @@ class Onnx2TorchConverter:
         import onnx2torch
 
         module = onnx2torch.convert(artifact.model)
-        return Artifact("torch", module.eval(), list(artifact.input_names))
+        return torch_artifact(module, artifact.input_names)

@@ -15,6 +15,9 @@ user loads it, so that a path can start from the file rather than from the live 
                         does, in-process (``tf_loader.from_saved_model``, then
                         ``convert._convert_common``).
 
+``carry_into_keras3`` is the second half of ``h5`` on its own: a tf_keras model carried
+into Keras 3 (the ``keras3`` stage of a Keras-2 file's paths, ``harness.converters.tf_keras``).
+
 Files are data: every load uses ``safe_mode=True`` (no lambda deserialisation) and knows only
 the custom objects the harness registers itself; a refused or damaged file raises
 ``SavedFormatError`` naming the file.
@@ -177,12 +180,20 @@ class H5Converter:
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         legacy = build_tf_keras_twin(artifact.model)
-        path, owner = save_in_workdir(options, "parity-h5-", "model.h5",
-                                      lambda p: legacy.save(p, save_format="h5"),
-                                      "tf-keras cannot save this model as HDF5")
-        model = load_keras_file(path)
+        model, files = carry_into_keras3(legacy, options)
         return Artifact("keras", model, list(artifact.input_names),
-                        {**artifact.meta, "file": SavedFiles(path, owner)})
+                        {**artifact.meta, "file": files})
+
+
+def carry_into_keras3(legacy, options: ConvertOptions):
+    """A tf_keras model as Keras 3 reads it: saved by tf_keras as HDF5 (which writes an
+    InputLayer for every input, as old files lack) and loaded by Keras 3 with safe_mode, as a
+    Keras-2 user who moves to Keras 3 loads their model. Returns the Keras 3 model and the
+    file it was read from (the file lives as long as that object)."""
+    path, owner = save_in_workdir(options, "parity-h5-", "model.h5",
+                                  lambda p: legacy.save(p, save_format="h5"),
+                                  "tf-keras cannot save this model as HDF5")
+    return load_keras_file(path), SavedFiles(path, owner)
 
 
 class SavedModelConverter:
@@ -226,7 +237,25 @@ class Tf2OnnxSavedModelConverter:
                 output_names=outputs, tensors_to_rename=renames, initialized_tables=tables,
             )
         pin_ir_version(proto)
+        order_values(proto.graph.input, artifact.input_names)
+        order_values(proto.graph.output, artifact.meta.get("output_names"))
         return Artifact("onnx", proto, [i.name for i in proto.graph.input])
+
+
+def order_values(values, names) -> None:
+    """Lists an ONNX graph's inputs or outputs (``values``) in ``names``' order where it names
+    each of them once. A SavedModel's signature takes and returns its tensors by key (tf2onnx
+    lists them in its own order), while the case feeds its inputs and reads the reference in
+    the model's order; a user feeds and fetches by name, which reads the same model either
+    way."""
+    if not names:
+        return
+    by_name = {value.name: value for value in values}
+    if sorted(names) != sorted(by_name):
+        return
+    ordered = [by_name[name] for name in names]
+    del values[:]
+    values.extend(ordered)
 
 
 # -- tf-keras twins --------------------------------------------------------------------------

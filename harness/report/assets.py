@@ -116,6 +116,7 @@ table.score td:first-child,table.matrix td:first-child{text-align:left}
 .js table.matrix th[aria-sort=ascending]::after{content:" \\2191";color:var(--fg)}
 .js table.matrix th[aria-sort=descending]::after{content:" \\2193";color:var(--fg)}
 table.issues td{vertical-align:middle}
+table.issues tr.issue-group th{text-align:left;padding-top:10px}
 table.issues td.status{white-space:nowrap}table.issues td.status small{margin:0 6px 0 2px}
 table.issues .clamp{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;
 overflow:hidden;max-width:620px;font-size:12.5px}

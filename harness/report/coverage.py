@@ -130,3 +130,4 @@ def compute_coverage(
             attribute = coverage.attributes.setdefault(str(name), AttributeCoverage())
             attribute.documented = _documented(values)
     return sorted(kinds.values(), key=lambda k: k.kind)
+

@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from harness.cover_corpus import reach, reach_text
+from harness.known_issues import NATURES
 from harness.report.assets import CSS, JS
 from harness.report.atomic import atomic_write_text
 from harness.report.coverage import Domains, KindCoverage, compute_coverage
@@ -39,7 +41,13 @@ from harness.report.environment import ABSENT, Environment, environment_once
 from harness.report.escape import html_id, safe_url, text, truncate
 from harness.report.fragments import as_dict, case_block, counts_pills, dl, num, verdict_pill
 from harness.report.fragments import now as _now
-from harness.report.issues import FailureGroup, IssueUse, failure_groups, known_issues
+from harness.report.issues import (
+    FailureGroup,
+    IssueUse,
+    classify,
+    failure_groups,
+    known_issues,
+)
 from harness.report.load import BAD_VERDICTS, VERDICTS, Results
 from harness.report.scorecard import (
     Column,
@@ -379,6 +387,41 @@ def _scorecards(sources: list[SourceSummary], devices: bool) -> str:
 # ---------------------------------------------------------------- known issues
 
 
+NATURE_ORDER = ("wrong-output", "refusal", "limitation", "reference", "undefined", "framework")
+
+
+def _by_nature(uses: list[IssueUse]) -> list[tuple[str, list[IssueUse]]]:
+    """The uses grouped by what each issue is, in NATURE_ORDER (unclassified last), each
+    group in the uses' own order."""
+    rank = {nature: n for n, nature in enumerate(NATURE_ORDER)}
+    natures = sorted({use.nature for use in uses}, key=lambda n: (rank.get(n, len(rank)), n))
+    return [(nature, [use for use in uses if use.nature == nature]) for nature in natures]
+
+
+def _issue_row(use: IssueUse, index: int) -> str:
+    url = safe_url(use.url)
+    label = text(use.id)
+    link = f'<a href="{text(url)}" rel="noopener noreferrer">{label}</a>' if url else label
+    raw = f'<br><small>{text(use.url)}</small>' if use.url and not url else ""
+    party = f'<br><small>{text(use.party)}</small>' if use.party else ""
+    status = []
+    for verdict in ("xfail", "xpass", "fail", "error", "pass", "skip"):
+        if use.verdicts[verdict]:
+            status.append(verdict_pill(verdict) + f"<small>{use.verdicts[verdict]:,}</small>")
+    if use.stopped:
+        status.append(f'<span class="stale">stopped in {use.stopped} of {use.held} legs</span>')
+    legs = ", ".join(f"{leg} ×{n}" for leg, n in use.legs.most_common())
+    return (
+        f'<tr class="issue-{use.status}" id="{text(html_id("issue-", use.id, index))}">'
+        f"<td>{link}{raw}{party}</td><td>{text(use.stage)}</td>"
+        f'<td class="num">{len(use.cases):,}</td>'
+        f'<td class="num" title="{text(legs)}">{use.results:,}'
+        f'<small> on {_plural(len(use.legs), "leg")}</small></td>'
+        f'<td class="status">{"".join(status)}</td>'
+        f'<td class="reason"><div class="clamp">{text(use.reason)}</div></td></tr>'
+    )
+
+
 def _known_issues(uses: list[IssueUse], trend: Trend | None) -> str:
     if not uses:
         note = "No result was recognised as a known issue."
@@ -386,27 +429,14 @@ def _known_issues(uses: list[IssueUse], trend: Trend | None) -> str:
             note = "No known issue reproduced in this run."
         return f'<section id="known-issues"><h2>Known issues</h2><p class="muted">{note}</p></section>'
     rows = []
-    for use in uses:
-        url = safe_url(use.url)
-        label = text(use.id)
-        link = f'<a href="{text(url)}" rel="noopener noreferrer">{label}</a>' if url else label
-        raw = f'<br><small>{text(use.url)}</small>' if use.url and not url else ""
-        status = []
-        for verdict in ("xfail", "xpass", "fail", "error", "pass", "skip"):
-            if use.verdicts[verdict]:
-                status.append(verdict_pill(verdict) + f"<small>{use.verdicts[verdict]:,}</small>")
-        if use.stopped:
-            status.append(f'<span class="stale">stopped in {use.stopped} of {use.held} legs</span>')
-        legs = ", ".join(f"{leg} ×{n}" for leg, n in use.legs.most_common())
+    groups = _by_nature(uses)
+    for nature, members in groups:
+        what = NATURES.get(nature, "not classified (an entry without a nature, or gone)")
         rows.append(
-            f'<tr class="issue-{use.status}" id="{text(html_id("issue-", use.id, len(rows)))}">'
-            f"<td>{link}{raw}</td><td>{text(use.stage)}</td>"
-            f'<td class="num">{len(use.cases):,}</td>'
-            f'<td class="num" title="{text(legs)}">{use.results:,}'
-            f'<small> on {_plural(len(use.legs), "leg")}</small></td>'
-            f'<td class="status">{"".join(status)}</td>'
-            f'<td class="reason"><div class="clamp">{text(use.reason)}</div></td></tr>'
-        )
+            f'<tr class="issue-group"><th colspan="6">{text(nature or "unclassified")} '
+            f'<small>{text(what)}: {_plural(len(members), "issue")}</small></th></tr>')
+        for use in members:
+            rows.append(_issue_row(use, len(rows)))
     cases = len(set().union(*(u.cases for u in uses)))
     results = sum(u.results for u in uses)
     return (
@@ -414,7 +444,9 @@ def _known_issues(uses: list[IssueUse], trend: Trend | None) -> str:
         f"{_plural(len(uses), 'issue')} stood for {_plural(results, 'result')} in "
         f"{_plural(cases, 'case')}</small></h2>"
         '<p class="muted small">An xpass is a known issue that no longer reproduces: its entry '
-        "is stale (harness/known_issues.toml). Hover a reason for all of it, a leg count for "
+        "is stale (harness/known_issues.toml). Grouped by what each issue is (wrong output, a "
+        "refusal, a runtime limitation, a wrong reference reading, a case the spec leaves "
+        "undefined, a framework defect). Hover a reason for all of it, a leg count for "
         "the legs.</p>"
         '<div class="scroll"><table class="issues"><thead><tr><th>known issue</th>'
         "<th>stage</th><th>cases</th><th>results</th><th>this run</th><th>reason</th></tr>"
@@ -434,12 +466,15 @@ def _issue_uses(records: list[dict[str, Any]], previous: list[dict[str, Any]] | 
         if use is None and issue_id in trend.stopped:
             old = earlier.get(issue_id)
             use = by_id[issue_id] = IssueUse(issue_id, old.url if old else "",
-                                             old.reason if old else "")
+                                             old.reason if old else "",
+                                             nature=old.nature if old else "",
+                                             party=old.party if old else "")
             use.stages.update(old.stages if old else {})
             uses.append(use)
         if use is not None:
             use.held = held
             use.stopped = len(trend.stopped.get(issue_id, []))
+    classify(uses)
     return uses
 
 
@@ -660,12 +695,17 @@ def _coverage(coverage: list[KindCoverage], documented: bool) -> str:
         else ""
     )
     attributes = sum(len(c.attributes) for c in ran)
+    measured = "".join(f"<li>{text(source)}: {text(reach_text(figures))}</li>"
+                       for source, figures in reach().items()) if documented else ""
+    reached = (f'<p>What the suites\' corpora reach of the draw code '
+               f'(<code>python -m harness.tools.draw_cover</code>):</p><ul>{measured}</ul>'
+               if measured else "")
     totals = (f"{_plural(len(ran), 'kind')} ran, {_plural(attributes, 'attribute')}"
               + (f', <span class="bad">{never:,} documented value(s) never drawn</span>'
                  if never else ""))
     return (
         '<section id="coverage"><h2>Coverage</h2><p class="muted">Attribute values drawn per '
-        f"layer kind, counted per distinct case. {note}</p><p>{totals}.</p>"
+        f"layer kind, counted per distinct case. {note}</p><p>{totals}.</p>{reached}"
         '<div id="coverage-list"></div><noscript><p class="warn">Each kind\'s values are listed '
         "by the page's script, which is off.</p></noscript>"
         + absent

@@ -34,6 +34,9 @@ class IssueUse:
     cases: set[str] = field(default_factory=set)
     verdicts: Counter[str] = field(default_factory=Counter)
     sources: set[str] = field(default_factory=set)
+    nature: str = ""
+    """What it is (harness.known_issues.NATURES): from the record, else from the entry."""
+    party: str = ""
     stopped: int = 0
     """Legs it held in the previous run that now pass, or fail otherwise (trend only)."""
     held: int = 0
@@ -69,14 +72,35 @@ def known_issues(records: Iterable[Mapping[str, Any]]) -> list[IssueUse]:
         use = uses.get(issue_id)
         if use is None:
             use = uses[issue_id] = IssueUse(
-                issue_id, str(issue.get("url") or ""), str(issue.get("reason") or "")
+                issue_id, str(issue.get("url") or ""), str(issue.get("reason") or ""),
+                nature=str(issue.get("nature") or ""), party=str(issue.get("party") or ""),
             )
         use.stages[str(record.get("blame") or record.get("stage") or "?")] += 1
         use.legs[str(record["leg"])] += 1
         use.cases.add(str(record["case_id"]))
         use.verdicts[str(record["verdict"])] += 1
         use.sources.add(source_of(record))
+    classify(uses.values())
     return sorted(uses.values(), key=lambda u: (-len(u.cases), -u.results, u.id))
+
+
+def classify(uses: Iterable[IssueUse]) -> None:
+    """Fills in the nature and party of uses whose records predate them (results written
+    before entries carried them) from the entries of the same id, where there is one."""
+    missing = [use for use in uses if not use.nature]
+    if not missing:
+        return
+    from harness import known_issues as entries
+
+    try:
+        by_id = {issue.id: issue for issue in entries.load()}
+    except entries.KnownIssueFileError:
+        return
+    for use in missing:
+        issue = by_id.get(use.id)
+        if issue is not None:
+            use.nature = issue.nature or ""
+            use.party = ", ".join(issue.parties)
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")

@@ -59,6 +59,10 @@ class SourceReading(NamedTuple):
     # source can: its distance from ``reference`` is the source's own rounding error
     # (harness.yardstick).
     yardstick: list[np.ndarray] | None = None
+    # Further artifacts a case's paths may start from, by the name the paths start with
+    # (the source's ``roots(spec)``): a Keras SavedModel's folder as ``savedmodel``, beside
+    # the tf_keras model it reads to.
+    roots: tuple[tuple[str, Artifact], ...] = ()
 
 
 @runtime_checkable
@@ -87,6 +91,10 @@ class Source(Protocol):
     # Optional, read with getattr:
     # - ``start(spec) -> str``: the first element of the case's paths when it is not the
     #   source's name (the ``file`` source starts a user's .keras file at ``keras``).
+    # - ``roots(spec) -> tuple[str, ...]``: further names the case's paths may start with;
+    #   its reading carries their artifacts (``SourceReading.roots``).
+    # - ``paths_from(start) -> tuple[str, ...]``: the default paths of a start that is no
+    #   source's name (a Keras-2 file starts at ``tf_keras``).
     # - ``diagnoser(harness, spec, artifact, inputs)``: per-layer diagnosis of failing legs.
     # - ``packages``: the distributions whose versions a golden case's provenance records.
     # - ``build(spec) -> Artifact``: the source artifact alone, as ``read`` builds it; the

@@ -7,16 +7,20 @@ A case of this source names the file, not a drawn configuration::
               input_shapes=((4, 224, 224, 3),), seed=0)
 
 ``kind`` is the file's format, recognised from its content (zip members, the HDF5 signature
-and its attributes, the MATLAB header, an ONNX protobuf), not from its suffix:
+and its attributes, the MATLAB header, an ONNX protobuf), not from its suffix; a Keras file
+is then read by the Keras that wrote it (``writer``: an HDF5 file's ``keras_version``
+attribute, a SavedModel's tf_keras metadata):
 
 ============  ==============================================  ===========================
 kind          what the file is                                read with (starts paths at)
 ============  ==============================================  ===========================
 keras         a Keras 3 ``.keras`` archive                    Keras 3, safe_mode (keras)
-h5            a Keras-2 HDF5 file holding a whole model       tf_keras (keras)
-keras-json    a Keras-2 architecture JSON + ``weights`` .h5   tf_keras (keras)
-savedmodel    a TF SavedModel folder; with tf_keras'          tf_keras (keras) /
-              metadata it is a Keras model, else a graph      tf.saved_model (savedmodel)
+h5            an HDF5 file holding a whole Keras model:       tf_keras (tf_keras) /
+              ``keras_version`` 2.x (or none) or 3.x          Keras 3, safe_mode (keras)
+keras-json    a Keras-2 architecture JSON + ``weights`` .h5   tf_keras (tf_keras)
+savedmodel    a TF SavedModel folder; with tf_keras'          tf_keras (tf_keras, and
+              metadata it is a Keras-2 model, else a graph    savedmodel) /
+                                                              tf.saved_model (savedmodel)
 onnx          an ONNX model from any exporter                 onnxruntime, no optimisation
                                                               (onnx)
 mat           a MATLAB network (MatConvNet, parity.dlt/1)     parity's importer (mat)
@@ -24,10 +28,11 @@ mat           a MATLAB network (MatConvNet, parity.dlt/1)     parity's importer 
 
 ``start(spec)`` is the format the file reads to, so a user's ``.keras`` goes down the same
 ``keras>tf2onnx>onnx2torch`` legs as a drawn case: known issues, tolerance rules and the
-report apply unchanged. A Keras-2 file is read by tf_keras, the framework that wrote it
-(the reference), and carried into Keras 3 as ``harness.converters.saved_formats`` does (saved
-by tf_keras as HDF5, loaded by Keras 3 with safe_mode); Keras 3's reading is the source's own
-output (``native``), so a file that Keras 3 misreads fails the source leg, not a converter.
+report apply unchanged. A Keras-2 file starts where its users start: the model tf_keras
+reads (the reference), ``tf_keras>tf2onnx-keras2>...`` (tf2onnx's ``from_keras`` on it); a
+Keras SavedModel's folder is a second root (``roots``), ``savedmodel>tf2onnx-savedmodel>...``
+(``python -m tf2onnx.convert --saved-model DIR``). Its paths through Keras 3
+(``tf_keras>keras3>...``, ``harness.converters.keras2``) ask "and if you move to Keras 3?".
 
 A ``.mat`` network's reference is parity's importer run in float64: no MATLAB is at hand to
 read the file, and the importer's layers are each checked against the NumPy model of
@@ -63,9 +68,11 @@ from harness.spec import LayerSpec
 NAME = "file"
 FORMATS = ("keras", "h5", "keras-json", "savedmodel", "onnx", "mat")
 # The artifact format each file format is read to: the first element of its paths.
-START = {"keras": "keras", "h5": "keras", "keras-json": "keras", "savedmodel": "keras",
+START = {"keras": "keras", "h5": "tf_keras", "keras-json": "tf_keras", "savedmodel": "tf_keras",
          "onnx": "onnx", "mat": "mat"}
 PLAIN_SAVEDMODEL_START = "savedmodel"
+KERAS2_START = "tf_keras"
+KERAS_STARTS = ("keras", KERAS2_START)  # a Keras model: layers, diagnosis, float64 twin
 
 MB = 2**20
 # Bounds on what a file may make parity read; PARITY_CHECK_MAX_MB raises the model's.
@@ -185,6 +192,64 @@ def _hdf5_kind(path: Path) -> str:
                               "(.json) as MODEL and this file with --weights")
     raise FileError(path, "an HDF5 file that is not a Keras model (no model_config "
                           "attribute) nor a MATLAB -v7.3 file (no MATLAB header)")
+
+
+@dataclass(frozen=True)
+class Writer:
+    """The Keras that wrote a file, from what the file says of itself."""
+
+    keras: str  # "keras" (Keras 3) or "tf_keras" (Keras 2: keras 2.x, tf.keras 2.x)
+    version: str | None = None  # the file's keras_version attribute
+    backend: str | None = None  # its backend attribute
+
+    def note(self) -> str:
+        by = "Keras 3" if self.keras == "keras" else "Keras 2"
+        version = f" (keras_version {self.version}" if self.version else " (no keras_version"
+        backend = f", backend {self.backend})" if self.backend else ")"
+        reader = "Keras 3" if self.keras == "keras" else "tf_keras"
+        return f"written by {by}{version}{backend}: read by {reader}"
+
+
+def _text_attr(value) -> str | None:
+    if value is None:
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def h5_writer(path: str | Path) -> Writer:
+    """Which Keras wrote a whole-model HDF5 file: Keras 3 where its ``keras_version``
+    attribute says 3.x (``model.save("x.h5")`` in Keras 3), else Keras 2 (keras 2.x and
+    tf.keras write 2.x; files older than the attribute are Keras' too)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            version = _text_attr(handle.attrs.get("keras_version"))
+            backend = _text_attr(handle.attrs.get("backend"))
+    except Exception as exc:  # noqa: BLE001  (h5py raises OSError, KeyError, ValueError...)
+        raise FileError(path, f"a damaged HDF5 file ({_first_line(exc)})") from None
+    major = (version or "").strip().split(".", 1)[0]
+    return Writer("keras" if major.isdigit() and int(major) >= 3 else KERAS2_START,
+                  version, backend)
+
+
+def json_writer(path: str | Path, config: dict) -> Writer:
+    """Keras 2's ``model.to_json()`` names its writer (``keras_version``, ``backend``);
+    Keras 3's names none, and is told by its serialisation format instead (each object
+    carries ``module`` and ``registered_name``)."""
+    version = _text_attr(config.get("keras_version"))
+    major = (version or "").strip().split(".", 1)[0]
+    keras3 = (major.isdigit() and int(major) >= 3) or (
+        version is None and "module" in config and "registered_name" in config)
+    return Writer("keras" if keras3 else KERAS2_START, version,
+                  _text_attr(config.get("backend")))
+
+
+def savedmodel_writer(path: str | Path) -> Writer | None:
+    """tf_keras (Keras 2, tf.keras 2.x) writes ``keras_metadata.pb`` beside a SavedModel it
+    saves; Keras 3's ``model.export`` and ``tf.saved_model.save`` write none (None: a plain
+    graph, no Keras model to read)."""
+    return Writer(KERAS2_START) if (Path(path) / "keras_metadata.pb").is_file() else None
 
 
 def _read_json(path: Path) -> Any:
@@ -395,14 +460,16 @@ class LoadedModel:
     undrawable: str | None = None
 
     def describe(self) -> str:
-        what = {"keras": "a Keras 3 model", "h5": "a Keras-2 HDF5 model",
+        what = {"keras": "a Keras 3 model",
+                "h5": ("a Keras 3 HDF5 model" if self.start == "keras"
+                       else "a Keras-2 HDF5 model"),
                 "keras-json": "a Keras-2 architecture with its weights",
-                "savedmodel": ("a TF SavedModel with Keras metadata" if self.start == "keras"
-                               else "a TF SavedModel"),
+                "savedmodel": ("a TF SavedModel with Keras metadata"
+                               if self.start == KERAS2_START else "a TF SavedModel"),
                 "onnx": "an ONNX model", "mat": "a MATLAB network"}[self.kind]
         unit = {"onnx": "nodes", "mat": "MATLAB layers"}.get(self.kind, "layers")
         # A Keras model's list starts with the model itself (see _keras_loaded).
-        number = len(self.layers) - (1 if self.start == "keras" else 0)
+        number = len(self.layers) - (1 if self.start in KERAS_STARTS else 0)
         count = f", {number} {unit}" if self.layers else ""
         shapes = ", ".join("x".join("?" if d is None else str(d) for d in s)
                            for s in self.input_shapes)
@@ -432,7 +499,7 @@ def load(path: str | Path, weights: str | Path | None = None, kind: str | None =
         return _CACHE[key]
     if outputs and kind != "mat":
         raise FileError(path, OUTPUTS_ELSEWHERE.format(kind=kind))
-    reader = {"keras": _load_keras3, "h5": _load_keras2, "keras-json": _load_keras2,
+    reader = {"keras": _load_keras3, "h5": _load_h5, "keras-json": _load_keras2,
               "savedmodel": _load_savedmodel, "onnx": _load_onnx,
               "mat": lambda p, w, k: _load_mat(p, w, k, outputs)}[kind]
     loaded = reader(path, weights, kind)
@@ -442,7 +509,9 @@ def load(path: str | Path, weights: str | Path | None = None, kind: str | None =
 
 
 def _keras_loaded(path: Path, kind: str, model, weights=None, legacy=None, notes=(),
-                  owner=None) -> LoadedModel:
+                  owner=None, start: str = "keras") -> LoadedModel:
+    """A Keras model read from a file: Keras 3's (``start`` keras) or tf_keras' (``start``
+    tf_keras, ``legacy`` the same model)."""
     if not getattr(model, "inputs", None):
         raise FileError(path, "the model has no inputs: it was saved before it was built "
                               "(a Sequential without an input shape); build it on an input "
@@ -465,13 +534,15 @@ def _keras_loaded(path: Path, kind: str, model, weights=None, legacy=None, notes
     layers += [{"kind": type(layer).__name__, "attrs": _layer_attrs(layer)}
                for layer in _flat_layers(model)]
     bounds = [_embedding_bound(model) if np.dtype(d).kind in "iu" else None for d in dtypes]
-    return LoadedModel(path, kind, "keras", model, names, shapes, dtypes, weights, legacy,
+    return LoadedModel(path, kind, start, model, names, shapes, dtypes, weights, legacy,
                        layers, bounds, list(notes), owner)
 
 
 def _input_layer_name(tensor, index: int) -> str:
     history = getattr(tensor, "_keras_history", None)
-    operation = getattr(history, "operation", None) if history is not None else None
+    # Keras 3 names the layer that made a tensor ``operation``, tf_keras ``layer``.
+    operation = (getattr(history, "operation", None) or getattr(history, "layer", None)
+                 if history is not None else None)
     return getattr(operation, "name", None) or f"input_{index}"
 
 
@@ -552,13 +623,43 @@ def _load_keras3(path: Path, weights, kind: str) -> LoadedModel:
     return _keras_loaded(path, kind, model)
 
 
+def _load_h5(path: Path, weights: Path | None, kind: str) -> LoadedModel:
+    """A whole-model HDF5 file, read by the Keras that wrote it."""
+    writer = h5_writer(path)
+    loaded = (_load_keras3_h5 if writer.keras == "keras" else _load_keras2)(path, weights, kind)
+    loaded.notes.insert(0, writer.note())
+    return loaded
+
+
+def _load_keras3_h5(path: Path, weights, kind: str) -> LoadedModel:
+    """A Keras 3 ``.h5`` (``model.save("x.h5")``): read by Keras 3 with safe_mode, after its
+    configuration is scanned as a ``.keras`` archive's is."""
+    from harness.converters.saved_formats import SavedFormatError, load_keras_file
+
+    _register_known_objects()
+    scan_keras3_config(path, _h5_model_config(path))
+    try:
+        model = load_keras_file(path)
+    except SavedFormatError as exc:
+        raise FileError(path, str(exc).removeprefix(f"{path}: ")) from None
+    return _keras_loaded(path, kind, model)
+
+
 def _load_keras2(path: Path, weights: Path | None, kind: str) -> LoadedModel:
-    """A Keras-2 file read by tf_keras (the reference), carried into Keras 3."""
+    """A Keras-2 file read by tf_keras: the reference, and where its paths start."""
     import tf_keras
     from tf_keras.src.saving import serialization_lib
 
     _register_known_objects()
     config = _h5_model_config(path) if kind == "h5" else _read_json(path)
+    notes = []
+    if kind == "keras-json":
+        writer = json_writer(path, config)
+        if writer.keras == "keras":
+            raise UnsupportedFile(path, "a Keras 3 architecture JSON; parity reads Keras 3 "
+                                        "models whole: save it with "
+                                        "model.save('model.keras') and check that file")
+        notes.append(writer.note())
     scan_keras2_config(path, config)
     try:
         with serialization_lib.SafeModeScope(True):
@@ -571,8 +672,7 @@ def _load_keras2(path: Path, weights: Path | None, kind: str) -> LoadedModel:
                               f"({type(exc).__name__}: {_first_line(exc)})") from None
     if weights is not None:
         _load_legacy_weights(legacy, weights)
-    model, owner, notes = carry_into_keras3(path, legacy)
-    return _keras_loaded(path, kind, model, weights, legacy, notes, owner)
+    return _keras_loaded(path, kind, legacy, weights, legacy, notes, start=KERAS2_START)
 
 
 def _h5_model_config(path: Path) -> Any:
@@ -605,29 +705,9 @@ def _load_legacy_weights(legacy, weights: Path) -> None:
                                  f"({type(exc).__name__}: {_first_line(exc)})") from None
 
 
-def carry_into_keras3(path: Path, legacy) -> tuple[Any, Any, list[str]]:
-    """A tf_keras model as a Keras 3 model: saved by tf_keras as HDF5 (which writes an
-    InputLayer for every input, as old files lack) and loaded by Keras 3 with safe_mode."""
-    from harness.converters.saved_formats import (
-        SavedFormatError,
-        load_keras_file,
-        save_in_workdir,
-    )
-
-    try:
-        saved, owner = save_in_workdir(ConvertOptions(), "parity-check-", "model.h5",
-                                       lambda p: legacy.save(p, save_format="h5"),
-                                       "tf_keras cannot save this model as HDF5")
-        model = load_keras_file(saved)
-    except SavedFormatError as exc:
-        raise FileError(path, f"read by tf_keras, but it cannot be carried into Keras 3: "
-                              f"{str(exc).split(': ', 1)[-1]}") from None
-    return model, owner, ["read by tf_keras (the reference) and carried into Keras 3 through "
-                          "an HDF5 file tf_keras wrote"]
-
-
 def _load_savedmodel(path: Path, weights, kind: str) -> LoadedModel:
-    if (path / "keras_metadata.pb").is_file():
+    writer = savedmodel_writer(path)
+    if writer is not None:
         import tf_keras
         from tf_keras.src.saving import serialization_lib
 
@@ -638,8 +718,9 @@ def _load_savedmodel(path: Path, weights, kind: str) -> LoadedModel:
         except Exception as exc:  # noqa: BLE001
             raise FileError(path, f"tf_keras cannot read this SavedModel "
                                   f"({type(exc).__name__}: {_first_line(exc)})") from None
-        model, owner, notes = carry_into_keras3(path, legacy)
-        return _keras_loaded(path, kind, model, None, legacy, notes, owner)
+        return _keras_loaded(path, kind, legacy, None, legacy,
+                             ["written by Keras 2 (keras_metadata.pb): read by tf_keras"],
+                             start=KERAS2_START)
     from harness.converters.saved_formats import SavedFormatError, load_savedmodel
 
     try:
@@ -894,7 +975,7 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs["weights_sha256"] = digest(weights)
     if outputs:
         attrs["outputs"] = list(outputs)
-    if loaded.layers and loaded.start == "keras":
+    if loaded.layers and loaded.start in KERAS_STARTS:
         attrs["layers"] = loaded.layers
     if any(b is not None for b in loaded.int_bounds):
         attrs["int_inputs"] = loaded.int_bounds
@@ -975,7 +1056,8 @@ COPY_WEIGHTS = "weights.h5"
 ONNX_MODEL = "model.onnx"
 # The leg whose ONNX a pinned case stores, by the format a file reads to, so that a replay
 # runs below the source framework.
-STORED_LEG = {"keras": "keras>tf2onnx", "savedmodel": "savedmodel>tf2onnx-savedmodel"}
+STORED_LEG = {"keras": "keras>tf2onnx", KERAS2_START: "tf_keras>tf2onnx-keras2",
+              "savedmodel": "savedmodel>tf2onnx-savedmodel"}
 
 
 def _golden_copy(spec: LayerSpec, folder: Path | None) -> tuple[Path, Path | None] | None:
@@ -1028,11 +1110,24 @@ class FileSource:
     def start(self, spec: LayerSpec) -> str:
         return spec.attrs.get("start") or START[spec.kind]
 
+    def roots(self, spec: LayerSpec) -> tuple[str, ...]:
+        """A Keras SavedModel is also the folder tf2onnx's ``--saved-model`` reads."""
+        if spec.kind == "savedmodel" and self.start(spec) == KERAS2_START:
+            return (PLAIN_SAVEDMODEL_START,)
+        return ()
+
+    def paths_from(self, start: str) -> tuple[str, ...]:
+        """The paths a replay of a case that starts at ``start`` takes when none are named:
+        ``parity check``'s (harness.check.DEFAULT_PATHS)."""
+        from harness.check import DEFAULT_PATHS
+
+        return DEFAULT_PATHS.get(start, ())
+
     def read(self, spec: LayerSpec, *, policy=None, device: str = "cpu") -> SourceReading:
         loaded = _loaded_for(spec)
         inputs = case_inputs(spec)
-        readers = {"keras": _read_keras, "onnx": _read_onnx, "mat": _read_mat,
-                   PLAIN_SAVEDMODEL_START: _read_savedmodel}
+        readers = {"keras": _read_keras, KERAS2_START: _read_tf_keras, "onnx": _read_onnx,
+                   "mat": _read_mat, PLAIN_SAVEDMODEL_START: _read_savedmodel}
         try:
             reading = readers[self.start(spec)](loaded, inputs, device)
         except FileError:
@@ -1129,7 +1224,7 @@ def float64_reading(spec: LayerSpec, loaded: LoadedModel, inputs: list[np.ndarra
     and ``yardstick.missing_reason(spec)`` says why."""
     from harness import yardstick
 
-    if loaded.start != "keras":
+    if loaded.start not in KERAS_STARTS:
         yardstick.note_missing(spec, NO_YARDSTICK[loaded.start])
         return None
     if loaded.legacy is not None:
@@ -1137,24 +1232,34 @@ def float64_reading(spec: LayerSpec, loaded: LoadedModel, inputs: list[np.ndarra
     return yardstick.keras_model_reading(spec, loaded.model, inputs, reference)
 
 
-KERAS2_READING = ("Keras 3's reading of the Keras-2 file differs from tf_keras' (the "
-                  "reference: the framework that wrote it)")
-
-
 def _read_keras(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
     from harness.keras_source import run_keras
 
-    native = run_keras(loaded.model, inputs)
-    reference, reading = native, None
-    if loaded.legacy is not None:
-        outputs = loaded.legacy(inputs if len(inputs) > 1 else inputs[0], training=False)
-        if not isinstance(outputs, (list, tuple)):
-            outputs = [outputs]
-        reference, reading = [np.asarray(o) for o in outputs], KERAS2_READING
+    reference = run_keras(loaded.model, inputs)
     names = [f"input_{i}" for i in range(len(inputs))]
     artifact = Artifact("keras", loaded.model, names, {"file": str(loaded.path)})
-    return SourceReading(artifact, inputs, reference, None if reading is None else native,
-                         reading)
+    return SourceReading(artifact, inputs, reference, None, None)
+
+
+def _read_tf_keras(loaded: LoadedModel, inputs: list[np.ndarray],
+                   device: str) -> SourceReading:
+    """A Keras-2 file: tf_keras calls the model it read (the reference); a Keras SavedModel's
+    folder is a second root, as ``tf2onnx --saved-model`` reads it."""
+    from harness.converters.keras2 import run_tf_keras
+    from harness.converters.saved_formats import SavedFiles
+
+    reference = run_tf_keras(loaded.legacy, inputs)
+    names = [f"input_{i}" for i in range(len(inputs))]
+    artifact = Artifact(KERAS2_START, loaded.legacy, names, {"file": str(loaded.path)})
+    roots = ()
+    if loaded.kind == "savedmodel":
+        roots = ((PLAIN_SAVEDMODEL_START,
+                  Artifact(PLAIN_SAVEDMODEL_START, SavedFiles(loaded.path),
+                           list(loaded.input_names),
+                           {"file": str(loaded.path),
+                            # the reference's order, by the signature's output keys
+                            "output_names": list(loaded.legacy.output_names)})),)
+    return SourceReading(artifact, inputs, reference, None, None, roots=roots)
 
 
 def _read_savedmodel(loaded: LoadedModel, inputs: list[np.ndarray],

@@ -49,8 +49,7 @@ def test_op_axis(kind, axis, data, parity):
     parity.check(spec)
 
 
-PINNED = [issue for issue in known_issues.load()
-          if issue.minimal is not None and issue.minimal.source == SOURCE]
+PINNED = known_issues.pins(source=SOURCE)
 
 
 def onnx_paths(parity):
@@ -61,13 +60,14 @@ def onnx_paths(parity):
 
 
 @pytest.mark.known_issue
-@pytest.mark.parametrize("issue", PINNED, ids=[issue.id for issue in PINNED])
-def test_known_issue_still_reproduces(issue, parity, request):
+@pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
+def test_known_issue_still_reproduces(pin, parity, request):
+    issue = pin.issue
     reachable = {leg for path in onnx_paths(parity) for leg in [path.source, *path.legs()]}
     if not any(issue.covers_leg(leg) for leg in reachable):
         pytest.skip(f"{issue.id}: no leg of the ONNX paths matches {issue.legs!r}")
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
-    case = parity.run(issue.minimal)
+    case = parity.run(pin.spec)
     broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
               and leg.verdict == "xfail"]
     assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"

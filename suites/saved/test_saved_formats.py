@@ -65,18 +65,19 @@ def _reachable(issue) -> bool:
     return any(issue.covers_leg(leg) for leg in legs)
 
 
-PINNED = [issue for issue in known_issues.load()
-          if issue.minimal is not None and _reachable(issue)
-          and not issue.covers_leg("keras>tf2onnx")
-          and not issue.covers_leg("keras>tf2onnx>onnx2torch")]
+PINNED = [pin for pin in known_issues.pins(source="keras")
+          if _reachable(pin.issue)
+          and not pin.issue.covers_leg("keras>tf2onnx")
+          and not pin.issue.covers_leg("keras>tf2onnx>onnx2torch")]
 
 
 @pytest.mark.known_issue
-@pytest.mark.parametrize("issue", PINNED, ids=[issue.id for issue in PINNED])
-def test_known_issue_of_a_saved_format_still_reproduces(issue, saved_harness, request):
+@pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
+def test_known_issue_of_a_saved_format_still_reproduces(pin, saved_harness, request):
     """The known issues only these paths reach (the layer suite pins the others)."""
+    issue = pin.issue
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
-    case = saved_harness.run(issue.minimal)
+    case = saved_harness.run(pin.spec)
     broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
               and leg.verdict == "xfail"]
     assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"

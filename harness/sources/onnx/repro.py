@@ -125,7 +125,8 @@ def write_script(harness, case, *, leg_name: str | None = None,
     made_with = versions(tuple(dict.fromkeys(packages)))
     reference_note = ("onnx's reference evaluator's outputs (onnxruntime disagreed with it)"
                       if reading.reading else
-                      "onnxruntime's outputs with every graph optimisation off")
+                      "onnxruntime's outputs with every graph optimisation off"
+                      if spec.source == SOURCE else f"the {spec.source} model's own outputs")
     if target.stage == SOURCE:
         what, direction = _SOURCE_WHAT, "ONNX, the source's own readings"
     elif target.stage == ORT_OPTIMIZED:
@@ -327,7 +328,8 @@ def _assemble(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_i
         f"CASE_ID = {spec.case_id!r}",
         f"SPEC = {canonical_json(spec.to_json())!r}",
         f"STAGE = {target.stage!r}",
-        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # {tolerance.rule}",
+        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # "
+        f"{' '.join(tolerance.rule.split())}",  # a rule's text may span lines
         f"N_INPUTS = {n_inputs}",
         f"DEVICE = {device!r}",
         f"PROVIDERS = {_providers(device)!r}",

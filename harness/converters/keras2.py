@@ -1,0 +1,100 @@
+"""The stages of a Keras-2 model (a ``tf_keras`` artifact: the model tf_keras reads from a
+user's ``.h5``, architecture JSON + weights, or SavedModel with Keras metadata).
+
+``tf2onnx-keras2``  tf_keras → onnx: ``tf2onnx.convert.from_keras`` on the tf_keras model,
+                    as tf2onnx documents for Keras 2 and as its Keras-2 users run it (an
+                    input signature with a free batch dimension, as the ``tf2onnx`` stage).
+``keras3``          tf_keras → keras: the model carried into Keras 3 (saved by tf_keras as
+                    HDF5, loaded by Keras 3 with safe_mode), as a user who moves to Keras 3
+                    loads it. The legs after it answer "and if you move to Keras 3?":
+                    ``parity check`` reports them apart (``MIGRATION_STAGE``).
+``tf-keras``        keras → tf_keras: a drawn one-layer case rebuilt in tf_keras from its own
+                    configuration, its weights copied (the ``h5`` stage's twin), so that the
+                    drawn Keras kinds that tf_keras builds as the same layer
+                    (``harness.keras2_kinds``) also go down tf2onnx as Keras-2 users run it:
+                    ``keras>tf-keras>tf2onnx-keras2>...``.
+
+A ``tf_keras`` artifact is run by tf_keras calling the model (``training=False``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.converters import Artifact, ConvertOptions
+from harness.converters.onnx_ir import pin_ir_version
+from harness.runners import register_runner
+
+# The stage that moves a Keras-2 model into Keras 3: a leg through it is a migration leg.
+MIGRATION_STAGE = "keras3"
+
+
+def is_migration_leg(leg: str) -> bool:
+    return MIGRATION_STAGE in leg.split(">")[1:]
+
+
+class Tf2OnnxKeras2Converter:
+    name = "tf2onnx-keras2"
+    source = "tf_keras"
+    target = "onnx"
+    packages = ("tf2onnx", "tensorflow", "tf_keras", "onnx")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import tensorflow as tf
+        import tf2onnx
+
+        model = artifact.model
+        signature = [
+            tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
+            for tensor, name in zip(model.inputs, artifact.input_names)
+        ]
+        with tf.device("/cpu:0"):
+            proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature,
+                                                  opset=options.opset)
+        pin_ir_version(proto)
+        return Artifact("onnx", proto, [i.name for i in proto.graph.input],
+                        {"ort_optimization": "disable"})
+
+
+class Keras3Converter:
+    name = MIGRATION_STAGE
+    source = "tf_keras"
+    target = "keras"
+    packages = ("tf_keras", "keras", "h5py")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        from harness.converters.saved_formats import carry_into_keras3
+
+        model, files = carry_into_keras3(artifact.model, options)
+        return Artifact("keras", model, list(artifact.input_names),
+                        {**artifact.meta, "file": files})
+
+
+class TfKerasConverter:
+    name = "tf-keras"
+    source = "keras"
+    target = "tf_keras"
+    packages = ("tf_keras",)
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        from harness.converters.saved_formats import build_tf_keras_twin
+
+        return Artifact("tf_keras", build_tf_keras_twin(artifact.model),
+                        list(artifact.input_names))
+
+
+def run_tf_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(o) for o in outputs]
+
+
+class TfKerasRunner:
+    name = "tf_keras"
+
+    def run(self, artifact: Artifact, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        return run_tf_keras(artifact.model, inputs)
+
+
+register_runner("tf_keras", lambda device, threads: TfKerasRunner())

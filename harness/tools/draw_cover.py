@@ -1,0 +1,356 @@
+"""What a profile's corpus reaches of the draw code, and a covering set of cases for the rest.
+
+    python -m harness.tools.draw_cover --source onnx --suite suites/onnx/test_ops.py \\
+        --out suites/onnx/cover.json
+
+1. The suite's draw tests run under the profile (``ci``: derandomised, 12 examples a test)
+   with ``harness.tools.draw_recorder``: every case is drawn and none is run, and coverage.py
+   (branch mode, one context per test) records the draw code each reaches.
+2. Each kind is then drawn ``--examples`` more times on every axis it admits, each draw
+   measured alone: the branches it takes and the (attribute value, axis) pairs its spec
+   holds. The draw code is every function that ran while drawing; its branches are the
+   denominator, and so are the pairs any draw reached (what the kind admits, measured).
+3. Greedily, the fewest of those draws that reach what the corpus missed become the
+   covering cases. The output holds them with both figures (before and with them) and what
+   stays unreached. ``suites/<source>/test_cover.py`` runs the covering cases, a kind's in
+   one test (a pair costs one case, not one test).
+
+Nothing here runs a conversion; a draw costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PLAIN = "float32"
+ROOT = Path(__file__).resolve().parents[2]
+# The draw code of each source: the families' files (draw functions sit beside the builders;
+# only functions that run while drawing count) and the shared draw machinery.
+# The shared machinery (harness.strategies, harness.free_dims) holds branches for every
+# source; it is left out of a source's figure, which would count the other sources' branches
+# as unreachable.
+DRAW_FILES = {
+    "onnx": ("harness/sources/onnx/*",),
+    "keras": ("harness/layers/*",),
+    "mat": ("harness/sources/mat/*",),
+}
+
+
+@dataclass
+class Draw:
+    kind: str
+    axis: str
+    spec: dict[str, Any]
+    arcs: set[tuple[str, int, int]] = field(default_factory=set)
+    pairs: set[tuple[str, str, str, str]] = field(default_factory=set)
+
+
+# -- the corpus a profile draws ---------------------------------------------------------------
+
+def record_corpus(source: str, suite: str, profile: str, folder: Path,
+                  kinds: list[str] | None = None) -> None:
+    """Runs the suite's draw tests with the recorder; writes ci-specs.jsonl and ci.coverage.
+    ``kinds`` narrows the tests to those whose id names one of them (a substring match)."""
+    select = "not known_issue" + (f" and ({' or '.join(kinds)})" if kinds else "")
+    include = ",".join(str(ROOT / pattern) for pattern in DRAW_FILES[source])
+    env = {**os.environ, "PARITY_DRAW_OUT": str(folder), "PARITY_DRAW_COVERAGE": "1",
+           "PARITY_DRAW_INCLUDE": include, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "pytest", "-p", "harness.tools.draw_recorder", suite,
+               "-k", select, f"--hypothesis-profile={profile}", "-p", "no:xdist",
+               "-p", "no:cacheprovider", "-q", "--parity-report", "none"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if not (folder / "ci-specs.jsonl").exists():
+        raise SystemExit(f"the recorder wrote nothing:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+
+
+def axis_of_test(nodeid: str) -> str:
+    """The axis a suite test draws along: ``test_op_axis[Conv-float16]`` -> float16."""
+    params = nodeid.rsplit("[", 1)[-1].rstrip("]") if "[" in nodeid else ""
+    if "_axis[" in nodeid and "-" in params:
+        return params.split("-", 1)[1]
+    return PLAIN
+
+
+# -- branches ---------------------------------------------------------------------------------
+
+def _is_draw_function(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A kind's draw function or a helper of one: named for drawing, or handed the Picker."""
+    params = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+    return "draw" in node.name or any(
+        a.arg in ("pick", "picker") or (a.annotation is not None
+                                         and ast.unparse(a.annotation) == "Picker")
+        for a in params)
+
+
+def _function_ranges(path: str) -> list[tuple[int, int, str, bool]]:
+    """Every function of a file: its lines, its name and whether it is draw code."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    return sorted((node.lineno, node.end_lineno or node.lineno, node.name,
+                   _is_draw_function(node))
+                  for node in ast.walk(tree)
+                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
+
+
+def _innermost(ranges, line: int) -> tuple[int, int, str] | None:
+    inside = [r for r in ranges if r[0] <= line <= r[1]]
+    return min(inside, key=lambda r: r[1] - r[0]) if inside else None
+
+
+class Branches:
+    """The branch arcs of the draw code: those of every draw function (named for drawing, or
+    handed the Picker) that ran while the corpus or the search drew; building a model to
+    probe a draw's validity is not drawing."""
+
+    def __init__(self, cov, files: list[str], executed: set[tuple[str, int, int]]):
+        self.possible: set[tuple[str, int, int]] = set()
+        ran = {(f, _innermost(self._ranges(f), a)) for f, a, _b in executed if a > 0}
+        for path in files:
+            analysis = cov._analyze(path)
+            ranges = self._ranges(path)
+            branch_lines = {line for line, exits in analysis.exit_counts.items() if exits > 1}
+            for start, end in analysis.arc_possibilities:
+                function = _innermost(ranges, start)
+                if start in branch_lines and function is not None and function[3] \
+                        and (path, function) in ran:
+                    self.possible.add((path, start, end))
+
+    _cache: dict[str, list] = {}
+
+    @classmethod
+    def _ranges(cls, path: str):
+        if path not in cls._cache:
+            cls._cache[path] = _function_ranges(path)
+        return cls._cache[path]
+
+    def of(self, arcs) -> set[tuple[str, int, int]]:
+        return {arc for arc in arcs if arc in self.possible}
+
+
+def executed_arcs(data, contexts: list[str] | None = None) -> set[tuple[str, int, int]]:
+    if contexts is not None:  # coverage.py reads each as a regular expression
+        data.set_query_contexts([f"^{re.escape(c)}$" for c in contexts])
+    arcs = {(path, a, b) for path in data.measured_files() for a, b in (data.arcs(path) or ())}
+    data.set_query_contexts(None)
+    return arcs
+
+
+# -- pairs --------------------------------------------------------------------------------------
+
+def spec_pairs(kind, spec: dict[str, Any], axis: str) -> set[tuple[str, str, str, str]]:
+    """(kind, attribute, value, axis) for each attribute value the spec holds that the kind
+    documents (a list value counts its documented elements too)."""
+    from harness.report.coverage import canonical
+
+    pairs = set()
+    for attr, documented in kind.attribute_domains.items():
+        if attr not in spec.get("attrs", {}):
+            continue
+        known = {canonical(v) for v in documented}
+        value = spec["attrs"][attr]
+        values = [value, *value] if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if canonical(v) in known:
+                pairs.add((kind.name, attr, canonical(v), axis))
+    return pairs
+
+
+# -- drawing many, one at a time ------------------------------------------------------------
+
+def draw_many(cov, source: str, kind_name: str, axis: str, count: int) -> list[Draw]:
+    """``count`` derandomised draws of a kind along an axis, each with the arcs it added."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    from harness import registry
+    from harness.strategies import layer_specs, without_local_constants
+
+    kind = registry.get(kind_name, source)
+    draws: list[Draw] = []
+    before = executed_arcs(cov.get_data())
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data) -> None:
+        nonlocal before
+        spec = data.draw(layer_specs(kind_name, source=source,
+                                     axis=None if axis == PLAIN else axis))
+        now = executed_arcs(cov.get_data())
+        draws.append(Draw(kind_name, axis, spec.to_json(), now - before,
+                          spec_pairs(kind, spec.to_json(), axis)))
+        before = now
+
+    with without_local_constants():
+        collect()
+    return draws
+
+
+def greedy_cover(candidates: list[Draw], reached_arcs: set, reached_pairs: set,
+                 pairs_too: bool = True) -> list[Draw]:
+    """The fewest draws (greedily) that reach the branches, and with ``pairs_too`` the pairs,
+    that ``reached_*`` miss."""
+    if not pairs_too:
+        candidates = [Draw(d.kind, d.axis, d.spec, d.arcs, set()) for d in candidates]
+    chosen: list[Draw] = []
+    arcs, pairs = set(reached_arcs), set(reached_pairs)
+    pool = list(candidates)
+    while pool:
+        best = max(pool, key=lambda d: len(d.arcs - arcs) + len(d.pairs - pairs))
+        if not (best.arcs - arcs) and not (best.pairs - pairs):
+            break
+        chosen.append(best)
+        arcs |= best.arcs
+        pairs |= best.pairs
+        pool.remove(best)
+    return chosen
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 100.0
+
+
+def measure(source: str, suite: str, profile: str, examples: int,
+            kinds: list[str] | None = None, pairs_too: bool = True) -> dict[str, Any]:
+    import coverage
+
+    from harness import axes, registry
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        record_corpus(source, suite, profile, folder, kinds)
+        corpus = [json.loads(line) for line in
+                  (folder / "ci-specs.jsonl").read_text(encoding="utf-8").splitlines()]
+        ci_cov = coverage.Coverage(data_file=str(folder / "ci.coverage"))
+        ci_cov.load()
+        data = ci_cov.get_data()
+        # What the tests drew, not what importing and setting up the suite ran.
+        ci_arcs = executed_arcs(data, [c for c in data.measured_contexts() if c])
+
+    include = [str(ROOT / pattern) for pattern in DRAW_FILES[source]]
+    cov = coverage.Coverage(branch=True, include=include, data_file=None)
+    cov.start()
+    try:
+        # The kinds the profile draws (a slow kind the ci profile leaves out is not its draw
+        # code), or those asked for.
+        names = kinds or sorted({entry["spec"]["kind"] for entry in corpus})
+        candidates: list[Draw] = []
+        for name in names:
+            kind = registry.get(name, source)
+            for axis in (PLAIN, *axes.admitted(kind).names):
+                candidates.extend(draw_many(cov, source, name, axis, examples))
+    finally:
+        cov.stop()
+    drawn_arcs = executed_arcs(cov.get_data())
+    files = sorted({path for path, _a, _b in drawn_arcs | ci_arcs})
+    branches = Branches(cov, files, drawn_arcs | ci_arcs)
+
+    corpus_pairs: set = set()
+    for entry in corpus:
+        spec = entry["spec"]
+        if names and spec["kind"] not in names:
+            continue
+        kind = registry.get(spec["kind"], source)
+        corpus_pairs |= spec_pairs(kind, spec, axis_of_test(entry["test"] or ""))
+    admitted_pairs = corpus_pairs.union(*(d.pairs for d in candidates))
+    reached = branches.of(ci_arcs)
+    for draw in candidates:
+        draw.arcs = branches.of(draw.arcs)
+    chosen = greedy_cover(candidates, reached, corpus_pairs, pairs_too)
+    chosen_pairs = [next(c.pairs for c in candidates if c.spec is d.spec) for d in chosen]
+    with_cover = reached.union(*(d.arcs for d in chosen))
+    pairs_with = corpus_pairs.union(*chosen_pairs)
+    return {
+        "source": source,
+        "profile": profile,
+        "suite": suite,
+        "examples_per_axis": examples,
+        "goal": "branches and pairs" if pairs_too else "branches",
+        "figures": _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs,
+                            pairs_with),
+        "unreached": _unreached(branches, with_cover, admitted_pairs, pairs_with, examples,
+                                pairs_too),
+        "cases": [{"kind": d.kind, "axis": d.axis, "spec": d.spec}
+                  for d in sorted(chosen, key=lambda d: (d.kind, d.axis))],
+    }
+
+
+def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_with):
+    per_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"admitted": 0, "corpus": 0,
+                                                              "with_cover": 0})
+    for pair in admitted_pairs:
+        row = per_kind[pair[0]]
+        row["admitted"] += 1
+        row["corpus"] += pair in corpus_pairs
+        row["with_cover"] += pair in pairs_with
+    total = len(branches.possible)
+    return {
+        "branches": {"total": total, "corpus": len(reached),
+                     "corpus_percent": _percent(len(reached), total),
+                     "with_cover": len(with_cover),
+                     "with_cover_percent": _percent(len(with_cover), total)},
+        "pairs": {"admitted": len(admitted_pairs), "corpus": len(corpus_pairs & admitted_pairs),
+                  "corpus_percent": _percent(len(corpus_pairs & admitted_pairs),
+                                             len(admitted_pairs)),
+                  "with_cover": len(pairs_with & admitted_pairs),
+                  "with_cover_percent": _percent(len(pairs_with & admitted_pairs),
+                                                 len(admitted_pairs))},
+        "per_kind": {kind: per_kind[kind] for kind in sorted(per_kind)},
+    }
+
+
+def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
+               pairs_too: bool) -> list[dict[str, Any]]:
+    missing = []
+    for path, start, end in sorted(branches.possible - with_cover):
+        missing.append({"branch": f"{os.path.relpath(path, ROOT)}:{start}->{end}",
+                        "reason": f"its function ran, but no draw took this branch, in the "
+                                  f"corpus or in {examples} draws per kind and axis"})
+    for kind, attr, value, axis in sorted(admitted_pairs - pairs_with):
+        missing.append({"pair": f"{kind}.{attr}={value} @ {axis}",
+                        "reason": "the cover reaches branches only: each case of this source "
+                                  "costs a conversion" if not pairs_too else
+                                  "no covering draw holds it"})
+    return missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.tools.draw_cover",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--source", required=True, choices=sorted(DRAW_FILES))
+    parser.add_argument("--suite", required=True)
+    parser.add_argument("--profile", default="ci")
+    parser.add_argument("--examples", type=int, default=40,
+                        help="draws per kind and axis to search for the covering cases")
+    parser.add_argument("--kinds", default=None, help="comma-separated kinds (default: all)")
+    parser.add_argument("--branches-only", action="store_true",
+                        help="cover the branches alone (a source whose cases are costly)")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    from harness.frameworks import prepare_imports
+
+    prepare_imports()
+    result = measure(args.source, args.suite, args.profile, args.examples,
+                     args.kinds.split(",") if args.kinds else None, not args.branches_only)
+    Path(args.out).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n",
+                              encoding="utf-8")
+    figures = result["figures"]
+    print(f"{args.source}: branches {figures['branches']['corpus_percent']}% by the "
+          f"{args.profile} corpus, {figures['branches']['with_cover_percent']}% with "
+          f"{len(result['cases'])} covering cases; pairs {figures['pairs']['corpus_percent']}% "
+          f"-> {figures['pairs']['with_cover_percent']}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

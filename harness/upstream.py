@@ -1,0 +1,520 @@
+"""Upstream-ready reports of known issues (``parity issues export``).
+
+For one known-issue entry this writes, into a folder of its own, what a converter's maintainer
+would paste into their tracker:
+
+- ``report.md``: a one-line title (the mechanism, naming the op and the party), the entry's
+  reason, the operator spec or documented behaviour that makes it a bug, whether a report
+  exists upstream already, the minimal spec and the versions of the stack it was reproduced
+  with;
+- ``repro.py`` (``repro_2.py``, ... for an entry with several minimal specs): a standalone
+  script that imports only the stack of the stage at fault, never parity. It is the script
+  ``parity repro --script`` writes for the entry's minimal case (harness.repro_script,
+  harness.sources.onnx.repro: the model, the inputs and, where the source framework is not
+  part of that stack, its expected outputs embedded), with a verdict added: it prints the
+  expected and actual outputs, then ``REPRODUCED`` (exit 1), ``FIXED`` (exit 0) or
+  ``DIFFERENT`` (exit 2: it fails, but not as the entry says);
+- ``entry.json``: the same facts for tools.
+
+The verdict is the entry's: a failure of the family parity saw (an exception, or outputs that
+differ) and, for an exception, one whose printed text matches the entry's ``message``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import re
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.spec import LayerSpec
+
+NATURES = ("wrong-output", "refusal", "limitation", "reference", "undefined", "framework")
+COMPARISON_CATEGORIES = ("shape_mismatch", "dtype_mismatch", "nonfinite_mismatch",
+                         "numeric_mismatch")
+# parity's own words for a comparison that failed (an entry's message may name them)
+COMPARISON_TEXT = re.compile(r"shapes do not match|dtypes do not match|not close|"
+                             r"NaN/Inf positions differ|produced \d+ outputs")
+TRACKERS = {
+    "tf2onnx": "https://github.com/onnx/tensorflow-onnx/issues",
+    "onnx2torch": "https://github.com/ENOT-AutoDL/onnx2torch/issues",
+    "onnx2pytorch": "https://github.com/Talmaj/onnx2pytorch/issues",
+    "onnxruntime": "https://github.com/microsoft/onnxruntime/issues",
+    "onnx": "https://github.com/onnx/onnx/issues",
+    "spec": "https://github.com/onnx/onnx/issues",
+    "tensorflow": "https://github.com/tensorflow/tensorflow/issues",
+    "keras": "https://github.com/keras-team/keras/issues",
+    "tf_keras": "https://github.com/keras-team/tf-keras/issues",
+    "torch": "https://github.com/pytorch/pytorch/issues",
+}
+# The paths an entry's minimal case goes down, per source: those whose legs the entry names.
+CANDIDATE_PATHS = {
+    "keras": ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>onnx2pytorch",
+              "keras>tf2onnx>ort-optimized", "keras>keras-onnx", "keras>keras-torch"),
+    "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized"),
+}
+ONNX_OPERATORS = "https://onnx.ai/onnx/operators/onnx__{op}.html"
+KERAS_LAYERS = "https://www.tensorflow.org/api_docs/python/tf/keras/layers/{kind}"
+# Capitalised words of a reason that are ONNX op names but, in prose, mostly English.
+PROSE_WORDS = {"If", "Not", "And", "Or", "Where", "Size", "Shape", "Identity", "Constant",
+               "Mean", "Max", "Min", "Range", "Loop", "Sum", "Abs", "Log", "Round", "Sign",
+               "Less", "Greater", "Equal", "Floor", "Ceil", "Mod"}
+
+
+# how harness.repro_script marks a Keras model needing objects its script does not define
+NEEDS_CUSTOM = "# NEEDS custom Keras objects this script does not define:"
+
+
+class ExportError(ValueError):
+    """No report can be written for this entry; the message says why."""
+
+
+def classify(issue) -> tuple[str, str]:
+    """The entry's nature and party: its own fields where it has them, else derived from
+    its id (``onnx2torch-...`` blames onnx2torch, ``onnx-reference-...`` onnx's evaluator)
+    and from how it recognises the failure (differing outputs are a wrong output, an
+    exception a refusal)."""
+    party = getattr(issue, "party", None) or (
+        "onnx" if issue.id.startswith("onnx-reference-") else issue.id.split("-")[0])
+    nature = getattr(issue, "nature", None)
+    if not nature:
+        differs = issue.category in COMPARISON_CATEGORIES or bool(
+            COMPARISON_TEXT.search(issue.message or ""))
+        nature = ("reference" if issue.id.startswith("onnx-reference-")
+                  else "framework" if party in ("tensorflow", "keras", "tf_keras")
+                  else "wrong-output" if differs else "refusal")
+    return nature, party
+
+
+def minimal_specs(issue) -> list[LayerSpec]:
+    """The entry's minimal specs: none, one, or a list of them."""
+    minimal = getattr(issue, "minimal", None)
+    if minimal is None:
+        return []
+    specs = list(minimal) if isinstance(minimal, (list, tuple)) else [minimal]
+    return [s if isinstance(s, LayerSpec) else LayerSpec.from_json(s) for s in specs]
+
+
+NOT_FOUND = re.compile(r"no (upstream )?report[^.;]*? found", re.IGNORECASE)
+
+
+def reported(url: str, reason: str = "") -> bool:
+    """Whether the entry's url is a report of this bug (an issue, a pull request, a
+    discussion) rather than the tracker, the converter's source or, where the reason says no
+    report of it was found, a related one."""
+    return re.search(r"/(issues|pull|discussions)/\d+", url or "") is not None \
+        and NOT_FOUND.search(reason or "") is None
+
+
+def select(issues, kind: str | None = None, party: str | None = None) -> list:
+    return [issue for issue in issues
+            if (kind is None or classify(issue)[0] == kind)
+            and (party is None or classify(issue)[1] == party)]
+
+
+def ops_named(issue) -> list[str]:
+    """The ONNX ops the entry is about: its minimal specs' kinds that are ONNX ops, those its
+    message names (``operation_type='X'``) and those its reason names."""
+    from onnx import defs
+
+    found = [spec.kind for spec in minimal_specs(issue) if spec.source == "onnx"]
+    found += re.findall(r"operation_type='?\(?([A-Za-z0-9|]+)", issue.message or "")
+    found = [op for names in found for op in names.split("|")]
+    found += re.findall(r"\b([A-Z][A-Za-z0-9]+)\b", issue.message or "")
+    found += [word for word in re.findall(r"\b([A-Z][A-Za-z0-9]+)\b", issue.reason)
+              if word not in PROSE_WORDS]
+    return [op for op in dict.fromkeys(found) if defs.has(op)]
+
+
+def spec_lines(issue) -> list[str]:
+    """What makes it a bug: the ONNX operator spec of each op named, and for a Keras case the
+    layer's documented behaviour (a converter must compute what the source model does)."""
+    lines = [f"ONNX operator spec, {op}: {ONNX_OPERATORS.format(op=op)}"
+             for op in ops_named(issue)]
+    for spec in minimal_specs(issue):
+        if spec.source == "keras" and spec.kind not in ("Sequential", "Functional"):
+            lines.append(f"Keras' documented {spec.kind} layer (the behaviour a converted "
+                         f"model must keep): {KERAS_LAYERS.format(kind=spec.kind)}")
+    return list(dict.fromkeys(lines))
+
+
+def title(issue, party: str) -> str:
+    """One line: the party, the op and the mechanism (the reason's first sentence)."""
+    stated = getattr(issue, "title", None)
+    if stated:
+        return stated
+    ops = ops_named(issue)
+    kinds = [spec.kind for spec in minimal_specs(issue)]
+    subject = ", ".join(ops[:2] or kinds[:1] or ([issue.kind] if issue.kind else []))
+    reason = re.sub(r"^\(not drawn\)\s*", "", " ".join(issue.reason.split()))
+    first = re.split(r"(?<=[a-z0-9)\]'])\.\s", reason, maxsplit=1)[0].rstrip(".")
+    if len(first) > 110:  # the main clause, without asides
+        first = re.split(r"; |: ", first, maxsplit=1)[0]
+    if len(first) > 110:
+        first = re.sub(r"\s*\((?:[^()]|\([^()]*\))*\)", "", first)
+    first = " ".join(first.split())
+    line = f"[{party}] {subject}: {first}" if subject else f"[{party}] {first}"
+    return line if len(line) <= 140 else line[:137].rsplit(" ", 1)[0] + " ..."
+
+
+# -- the script ------------------------------------------------------------------------------
+
+@dataclass
+class Script:
+    name: str  # repro.py
+    text: str
+    case_id: str
+    leg: str
+    stage: str
+    seen: str  # what parity saw on the leg when the script was written
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    issue: Any
+    nature: str
+    party: str
+    title: str
+    scripts: list[Script]
+    why_no_script: str | None = None
+
+    @property
+    def reported(self) -> bool:
+        return reported(self.issue.url, self.issue.reason)
+
+
+def _paths_for(issue, spec: LayerSpec) -> list[str]:
+    from harness import sources
+    from harness.converters import ConversionPath
+
+    candidates = CANDIDATE_PATHS.get(spec.source) or sources.get(spec.source).default_paths
+    chosen = [text for text in candidates
+              if any(issue.covers_leg(leg) for leg in
+                     [spec.source, *ConversionPath.parse(text).legs()])]
+    if not chosen:
+        raise ExportError(f"{issue.id}: none of the paths {', '.join(candidates)} has a leg "
+                          f"that matches its legs {issue.legs!r}")
+    return chosen
+
+
+def _chosen_leg(issue, case):
+    """The leg the entry's bug shows on: the first recorded as this entry, else the first
+    failing leg it covers, else the first it covers (the bug is gone: the script says so)."""
+    covered = [leg for leg in case.legs if issue.covers_leg(leg.leg)]
+    mine = [leg for leg in covered if (leg.known_issue or {}).get("id") == issue.id]
+    failing = [leg for leg in covered if leg.verdict in ("fail", "error", "xfail")]
+    found = mine or failing or covered
+    if not found:
+        raise ExportError(f"{issue.id}: case {case.spec.case_id} ran no leg matching "
+                          f"{issue.legs!r}")
+    return found[0]
+
+
+def _reproducer(harness, case, leg) -> str:
+    """``parity repro --script``'s script for the leg: the ONNX template where the stage
+    starts from ONNX (ort-optimized from a Keras case too), else the generic one."""
+    from harness import repro_script
+    from harness.sources.onnx import repro as onnx_repro
+
+    target = repro_script.choose_target(harness, case, leg.leg) \
+        if case.spec.source != "onnx" else None
+    if target is not None and target.stage == onnx_repro.ORT_OPTIMIZED:
+        text = onnx_repro.write_script(harness, case, leg_name=leg.leg)
+        if text is not None:
+            return text
+    return repro_script.write_script(harness, case, leg_name=leg.leg)
+
+
+def stack_versions(script: str) -> dict[str, str]:
+    """The installed versions of what the script imports (beside the standard library)."""
+    import sys
+
+    distributions = importlib.metadata.packages_distributions()
+    found = {}
+    for module in sorted(imported_modules(script)):
+        if module in sys.stdlib_module_names:
+            continue
+        for name in distributions.get(module, [module]):
+            try:
+                found[name] = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return found
+
+
+def imported_modules(script: str) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(script)):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+def _seen(leg) -> str:
+    if leg.verdict == "pass":
+        return "pass"
+    first = (leg.message or "").splitlines()[0][:300] if leg.message else ""
+    return f"{leg.verdict}, {leg.category}" + (f": {first}" if first else "")
+
+
+def build(issue, *, harness_for) -> Report:
+    """The report for one entry. ``harness_for(paths)`` gives a Harness over those paths (a
+    caller exporting many entries keeps one per set of paths)."""
+    from harness.repro_script import ScriptError
+    from harness.sources import SourceError
+
+    nature, party = classify(issue)
+    specs = minimal_specs(issue)
+    scripts, problems = [], []
+    for number, spec in enumerate(specs, start=1):
+        name = "repro.py" if number == 1 else f"repro_{number}.py"
+        try:
+            harness = harness_for(tuple(_paths_for(issue, spec)))
+            case = harness.run(spec)
+            leg = _chosen_leg(issue, case)
+            text = _reproducer(harness, case, leg)
+        except (ExportError, ScriptError) as exc:
+            problems.append(f"{name}: {exc}")
+            continue
+        except SourceError as exc:  # the source's own reading refuses: nothing to embed
+            problems.append(f"{name}: the source cannot read the minimal case, so there is "
+                            f"no model and reference to embed ({exc})")
+            continue
+        if NEEDS_CUSTOM in text:  # harness.repro_script's note: the script cannot run
+            problems.append(f"{name}: the model uses parity's own Keras objects, which a "
+                            f"standalone script cannot define ("
+                            f"{text.split(NEEDS_CUSTOM, 1)[1].split('.')[0].strip()})")
+            continue
+        if "harness" in imported_modules(text):
+            problems.append(f"{name}: the stage at fault exists only as a parity converter "
+                            f"(leg {leg.leg}), so its script would import parity")
+            continue
+        family = _family(leg.category if leg.verdict != "pass" else None, issue)
+        pattern = _exception_pattern(issue, leg) if family == "exception" else None
+        stage = leg.blame or leg.stage
+        text = with_verdict(text, issue.id, family, pattern, *_labels(stage, party))
+        scripts.append(Script(name, text, spec.case_id, leg.leg, stage, _seen(leg),
+                              stack_versions(text)))
+    why = None
+    if not specs:
+        why = "the entry has no minimal spec (it is recognised by its message alone)"
+    elif problems:
+        why = "; ".join(problems)
+    return Report(issue, nature, party, title(issue, party), scripts, why)
+
+
+def _family(category: str | None, issue) -> str:
+    """How the bug fails: ``exception`` or ``comparison``; from what parity saw, else from
+    the entry."""
+    if category is None:
+        compares = issue.category in COMPARISON_CATEGORIES or bool(
+            COMPARISON_TEXT.search(issue.message or "")) or not issue.message
+        return "comparison" if compares else "exception"
+    return "comparison" if category in COMPARISON_CATEGORIES else "exception"
+
+
+# parity's runner's own exceptions: their text is parity's words (LoadError's names the
+# runtime's exception, after "cannot load the model: ")
+PARITY_WORDS = ("RunError: ",)
+
+
+def _exception_pattern(issue, leg) -> str | None:
+    """The entry's message, where it matches the exception's own words in what parity saw
+    (the script prints those words; parity's own wording, such as its count of a model's
+    inputs, it does not)."""
+    if not issue.message or leg.verdict == "pass":
+        return issue.message
+    words = re.split(r" raised |cannot load the model: ", leg.message or "", maxsplit=1)
+    own = words[1] if len(words) == 2 else ""
+    if own.startswith(PARITY_WORDS):
+        own = ""
+    return issue.message if re.search(issue.message, own) else None
+
+
+def _labels(stage: str, party: str) -> tuple[str, str, bool]:
+    """Who computed the expected and the actual outputs the script's ``check`` compares, and
+    whether to show them the other way round (an evaluator's bug: onnxruntime is right)."""
+    if stage == "onnx":  # the source's own readings: onnxruntime against the evaluator
+        return ("onnx's ReferenceEvaluator", "onnxruntime, graph optimisations off",
+                party == "onnx")
+    if stage == "ort-optimized":
+        return "the reference (embedded)", "onnxruntime with every graph optimisation on", False
+    if stage in ("tf2onnx", "keras-onnx"):
+        return "Keras, the source model", f"onnxruntime on {stage}'s ONNX model", False
+    return "the source model's outputs, embedded", f"{stage}'s PyTorch module", False
+
+
+VERDICT_CODE = '''
+# -- the verdict: is known issue {issue_id} still there? ------------------------------------
+
+import re  # noqa: E402
+
+KNOWN_ISSUE = {issue_id!r}
+BUG_FAILS_BY = {family!r}  # how the bug shows: "exception" or "comparison" (outputs differ)
+BUG_MESSAGE = {pattern!r}  # for an exception: a regular expression its printed text matches
+# who computed what check() compares; SWAPPED: the spec sides with the "actual" reading, so
+# it is shown as the expected one
+EXPECTED_BY, ACTUAL_BY, SWAPPED = {expected_by!r}, {actual_by!r}, {swapped!r}
+EXCEPTION_CATEGORIES = ("conversion_error", "load_error", "runtime_error")
+FAILURES = []  # (category, message) of each failure the reproducer reported
+SHOWN_MAX = 64  # outputs of at most this many elements are printed whole
+
+
+def report(category, message):  # the reproducer's, recording the failure for the verdict
+    FAILURES.append((category, message))
+    print(f"fails: {{category}}: {{message}}")
+    return 1
+
+
+def show_outputs(number, actual, expected):
+    sides = [(EXPECTED_BY, expected), (ACTUAL_BY, actual)]
+    for name, (who, value) in zip(("expected", "actual"), sides[::-1] if SWAPPED else sides):
+        value = np.asarray(value)
+        text = (np.array2string(value, precision=6, threshold=SHOWN_MAX) if value.size <= SHOWN_MAX
+                else f"{{value.size}} elements, first {{value.ravel()[:8]}}")
+        print(f"output {{number}} {{name}} ({{who}}): shape {{value.shape}} {{value.dtype}}\\n  "
+              + text.replace("\\n", "\\n  "))
+
+
+_reproducer_check = check
+
+
+def check(actual, expected):
+    for number, (a, e) in enumerate(zip(actual, expected)):
+        show_outputs(number, a, e)
+    return _reproducer_check(actual, expected)
+
+
+class Shown:
+    """stdout, kept: an exception's message is matched against all the script printed."""
+
+    def __init__(self, out):
+        self.out, self.parts = out, []
+
+    def write(self, text):
+        self.parts.append(text)
+        return self.out.write(text)
+
+    def flush(self):
+        self.out.flush()
+
+
+def verdict(shown):
+    if not FAILURES:
+        print(f"FIXED: known issue {{KNOWN_ISSUE}} does not reproduce (exit 0)")
+        return 0
+    category, message = FAILURES[0]
+    family = "exception" if category in EXCEPTION_CATEGORIES else "comparison"
+    text = "".join(shown.parts)
+    if family == BUG_FAILS_BY and (BUG_MESSAGE is None or re.search(BUG_MESSAGE, text)):
+        print(f"REPRODUCED: known issue {{KNOWN_ISSUE}}: {{category}} (exit 1)")
+        return 1
+    print(f"DIFFERENT: it fails ({{category}}), but not as known issue {{KNOWN_ISSUE}} says "
+          f"({{BUG_FAILS_BY}}{{', matching ' + repr(BUG_MESSAGE) if BUG_MESSAGE else ''}}) (exit 2)")
+    return 2
+'''
+
+MAIN_BLOCK = 'if __name__ == "__main__":\n'
+
+
+def with_verdict(text: str, issue_id: str, family: str, pattern: str | None,
+                 expected_by: str, actual_by: str, swapped: bool = False) -> str:
+    """The reproducer's script with the known issue's verdict added: its ``report`` and
+    ``check`` wrapped, and its main block ending in REPRODUCED, FIXED or DIFFERENT."""
+    body, found, main = text.rpartition(MAIN_BLOCK)
+    if not found:
+        raise ExportError("the reproducer has no main block to add the verdict to")
+    banner = main.splitlines()[0]  # the print naming the case and the stage
+    verdict = VERDICT_CODE.format(issue_id=issue_id, family=family, pattern=pattern,
+                                  expected_by=expected_by, actual_by=actual_by, swapped=swapped)
+    return (body.rstrip() + "\n\n" + verdict.strip() + "\n\n\n" + MAIN_BLOCK
+            + "    shown = sys.stdout = Shown(sys.stdout)\n" + banner + "\n"
+            + "    main()\n    sys.exit(verdict(shown))\n")
+
+
+# -- the report ------------------------------------------------------------------------------
+
+def markdown(report: Report) -> str:
+    issue, party = report.issue, report.party
+    tracker = TRACKERS.get(party, "the party's tracker")
+    if report.reported:
+        upstream = f"Reported upstream already: {issue.url}"
+    elif reported(issue.url):
+        upstream = (f"No upstream report of this case found; related: {issue.url}. File it "
+                    f"at {tracker}")
+    else:
+        upstream = f"No upstream report found; file it at {tracker}" + (
+            f" (parity's entry points at {issue.url})" if issue.url != tracker else "")
+    lines = [f"# {report.title}", "",
+             f"parity known issue `{issue.id}`: nature {report.nature}, party {party}.",
+             "", upstream, "", "## What goes wrong", "",
+             textwrap.fill(" ".join(issue.reason.split()), 96), "", "## Why it is a bug", ""]
+    lines += [f"- {line}" for line in spec_lines(issue)] or [
+        "- (no operator named: cite the source framework's documented behaviour)"]
+    lines += ["", "## Reproduce", ""]
+    if report.scripts:
+        for script in report.scripts:
+            lines += [f"`python {script.name}` (case {script.case_id}, leg {script.leg}, "
+                      f"stage {script.stage}; parity saw: {script.seen})", "",
+                      "Versions it was reproduced with:", "",
+                      *(f"- {name} {version}" for name, version in script.versions.items()),
+                      ""]
+        lines += ["Each script prints the expected and the actual outputs, then REPRODUCED "
+                  "(exit 1), FIXED (exit 0) or DIFFERENT (exit 2: it fails otherwise).", ""]
+    else:
+        lines += [f"No standalone script: {report.why_no_script}.", ""]
+    lines += ["Minimal spec (parity.spec/1):", "", "```json",
+              *(json.dumps(spec.to_json(), sort_keys=True)
+                for spec in minimal_specs(issue)), "```", ""]
+    return "\n".join(lines)
+
+
+def entry_json(report: Report) -> dict[str, Any]:
+    issue = report.issue
+    return {"id": issue.id, "title": report.title, "nature": report.nature,
+            "party": report.party, "url": issue.url, "reported": report.reported,
+            "tracker": TRACKERS.get(report.party), "reason": " ".join(issue.reason.split()),
+            "spec_links": spec_lines(issue),
+            "scripts": [{"file": s.name, "case_id": s.case_id, "leg": s.leg,
+                         "stage": s.stage, "parity_saw": s.seen, "versions": s.versions}
+                        for s in report.scripts],
+            "why_no_script": report.why_no_script}
+
+
+def write(report: Report, root: Path) -> Path:
+    folder = root / report.issue.id
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("repro*.py"):
+        stale.unlink()
+    (folder / "report.md").write_text(markdown(report), encoding="utf-8")
+    (folder / "entry.json").write_text(json.dumps(entry_json(report), indent=2) + "\n",
+                                       encoding="utf-8")
+    for script in report.scripts:
+        (folder / script.name).write_text(script.text, encoding="utf-8")
+    return folder
+
+
+class Exporter:
+    """Writes reports, one Harness per set of paths."""
+
+    def __init__(self, policy=None):
+        self.policy = policy
+        self._harnesses: dict[tuple[str, ...], Any] = {}
+
+    def harness(self, paths: tuple[str, ...]):
+        from harness.pipeline import Harness
+
+        if paths not in self._harnesses:
+            self._harnesses[paths] = Harness(",".join(paths), policy=self.policy)
+        return self._harnesses[paths]
+
+    def export(self, issue, root: Path) -> tuple[Report, Path]:
+        report = build(issue, harness_for=self.harness)
+        return report, write(report, root)

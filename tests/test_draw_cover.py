@@ -1,0 +1,93 @@
+"""The covering cases: what the ci corpus reaches of the draw code, measured, and the draws
+that reach the rest (harness.tools.draw_cover)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import registry
+from harness.cover_corpus import reach, reach_text
+from harness.spec import LayerSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+COVERED = sorted(ROOT.glob("suites/*/cover.json"))
+
+
+@pytest.fixture(scope="module")
+def split_cover():
+    pytest.importorskip("coverage")
+    pytest.importorskip("onnxruntime")
+    from harness.tools import draw_cover
+
+    return draw_cover.measure("onnx", "suites/onnx/test_ops.py", "ci", examples=8,
+                              kinds=["Split"])
+
+
+def test_covering_cases_reach_what_the_corpus_misses(split_cover):
+    from harness.tools.draw_cover import spec_pairs
+
+    figures = split_cover["figures"]
+    pairs, branches = figures["pairs"], figures["branches"]
+    assert pairs["admitted"] > 0 and branches["total"] > 0
+    assert pairs["corpus"] <= pairs["with_cover"] <= pairs["admitted"]
+    assert branches["corpus"] <= branches["with_cover"] <= branches["total"]
+    kind = registry.get("Split", "onnx")
+    chosen = [(case["axis"], LayerSpec.from_json(case["spec"])) for case in split_cover["cases"]]
+    assert chosen and all(spec.kind == "Split" for _axis, spec in chosen)
+    # Every covering case holds a pair no other covering case or the corpus does, or a branch
+    # (greedy cover: a case that adds nothing is never kept).
+    per_case = [spec_pairs(kind, spec.to_json(), axis) for axis, spec in chosen]
+    assert pairs["with_cover"] - pairs["corpus"] <= len(set().union(*per_case))
+    row = figures["per_kind"]["Split"]
+    assert row["with_cover"] == pairs["with_cover"] and row["admitted"] == pairs["admitted"]
+
+
+def test_axis_of_a_suite_test():
+    from harness.tools.draw_cover import PLAIN, axis_of_test
+
+    assert axis_of_test("suites/onnx/test_ops.py::test_op_axis[Conv-float16]") == "float16"
+    assert axis_of_test("suites/layers/test_layers.py::test_layer_axis[Conv2D-free-spatial]") \
+        == "free-spatial"
+    assert axis_of_test("suites/onnx/test_ops.py::test_op[Conv]") == PLAIN
+
+
+@pytest.mark.parametrize("path", COVERED, ids=[p.parent.name for p in COVERED])
+def test_checked_in_cover_holds_valid_cases_and_its_promise(path):
+    """Each checked-in cover file holds specs of registered kinds, and the figures it states
+    are those of its cases (the suite runs them: suites/<source>/test_cover.py)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    kinds = set(registry.names(source=data["source"]))
+    for case in data["cases"]:
+        spec = LayerSpec.from_json(case["spec"])
+        assert spec.kind in kinds and spec.source == data["source"]
+    pairs = data["figures"]["pairs"]
+    per_kind = data["figures"]["per_kind"]
+    assert sum(row["admitted"] for row in per_kind.values()) == pairs["admitted"]
+    assert sum(row["with_cover"] for row in per_kind.values()) == pairs["with_cover"]
+    # The promise: the covering cases reach 95% of the pairs, where the source's cover aims
+    # at them, and 90% of the draw code's branches (what is left is listed with a reason).
+    line = reach_text({**data["figures"], "cases": len(data["cases"]), "profile": data["profile"]})
+    assert data["figures"]["branches"]["with_cover_percent"] >= 90.0, line
+    if data["goal"] == "branches and pairs":
+        assert pairs["with_cover_percent"] >= 95.0, line
+    assert all(entry.get("reason") for entry in data["unreached"])
+
+
+def test_reach_is_shown_by_layers_and_the_report(tmp_path, capsys):
+    (tmp_path / "onnx").mkdir()
+    figures = {"branches": {"total": 10, "corpus": 8, "corpus_percent": 80.0, "with_cover": 10,
+                            "with_cover_percent": 100.0},
+               "pairs": {"admitted": 4, "corpus": 2, "corpus_percent": 50.0, "with_cover": 4,
+                         "with_cover_percent": 100.0},
+               "per_kind": {"Relu": {"admitted": 4, "corpus": 2, "with_cover": 4}}}
+    (tmp_path / "onnx" / "cover.json").write_text(json.dumps(
+        {"source": "onnx", "profile": "ci", "figures": figures, "cases": [{}, {}],
+         "unreached": []}))
+    (tmp_path / "keras").mkdir()
+    (tmp_path / "keras" / "cover.json").write_text("{truncated")
+    measured = reach(tmp_path)
+    assert list(measured) == ["onnx"]  # a damaged file measures nothing
+    line = reach_text(measured["onnx"])
+    assert "80.0% by the ci corpus" in line and "100.0% with its 2 covering cases" in line
+    assert "pairs 50.0% (100.0%)" in line

@@ -1,0 +1,274 @@
+"""Upstream-ready reports (``parity issues export``): each known issue's folder holds a report
+a converter's maintainer can paste and a script that, in a fresh Python process importing only
+the stack at fault, prints the expected and actual outputs and says REPRODUCED (exit 1),
+FIXED (exit 0) or DIFFERENT (exit 2)."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from harness import known_issues, upstream
+from harness.cli import main
+from harness.spec import LayerSpec
+from harness.tolerance import TolerancePolicy
+
+pytest.importorskip("onnx2torch")
+pytest.importorskip("onnx2pytorch")
+
+ROOT = Path(__file__).resolve().parents[1]
+ISSUES = {issue.id: issue for issue in known_issues.load()}
+# What a party's script may import beyond the standard library: its own stack, never parity.
+STACKS = {
+    "onnx2torch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2torch"},
+    "onnx2pytorch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2pytorch"},
+    "onnxruntime": {"numpy", "onnx", "onnxruntime"},
+    "onnx": {"numpy", "onnx", "onnxruntime"},
+    "tf2onnx": {"numpy", "onnxruntime", "keras", "tensorflow", "tf2onnx"},
+}
+# One wrong-output entry per party, its script run in a fresh process (the slow test below
+# runs every one).
+SAMPLE_PARTIES = ("onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tf2onnx")
+
+
+@pytest.fixture(scope="module")
+def exporter():
+    from harness.frameworks import prepare_imports
+
+    prepare_imports()
+    return upstream.Exporter(TolerancePolicy.from_pyproject(ROOT / "pyproject.toml"))
+
+
+def run_script(path: Path, cwd: Path) -> subprocess.CompletedProcess:
+    # A fresh interpreter in an empty folder; the AST check is the guard against parity
+    # imports (parity is installed in this environment).
+    return subprocess.run([sys.executable, str(path)], cwd=cwd, capture_output=True, text=True,
+                          timeout=600)
+
+
+def third_party_imports(text: str) -> set[str]:
+    return {m for m in upstream.imported_modules(text) if m not in sys.stdlib_module_names}
+
+
+def wrong_output_sample() -> list:
+    chosen = []
+    for party in SAMPLE_PARTIES:
+        found = [issue for issue in upstream.select(ISSUES.values(), "wrong-output", party)
+                 if upstream.minimal_specs(issue)]
+        if found:
+            chosen.append(found[0])
+    return chosen
+
+
+def onnx_entry(party: str, nature: str, message: str = "") -> object:
+    """The first entry of that party and nature pinned by a single ONNX op (chosen by what
+    it is, not by id: entries get merged and renamed)."""
+    from onnx import defs
+
+    for issue in upstream.select(ISSUES.values(), nature, party):
+        specs = upstream.minimal_specs(issue)
+        if len(specs) == 1 and specs[0].source == "onnx" and defs.has(specs[0].kind) \
+                and message in (issue.message or ""):
+            return issue
+    pytest.skip(f"no {nature} entry of {party} pinned by one ONNX op")
+
+
+# -- the entry's facts ---------------------------------------------------------------------
+
+def entry(**fields):
+    base = dict(id="onnx2torch-x", url="https://github.com/ENOT-AutoDL/onnx2torch/issues",
+                reason="r.", legs="onnx>onnx2torch", kind=None, attrs={}, category=None,
+                message=None, minimal=None)
+    return types.SimpleNamespace(**{**base, **fields})
+
+
+def test_nature_and_party_are_the_entrys_own_fields_where_it_has_them():
+    stated = entry(id="onnx2torch-x", nature="limitation", party="torch",
+                   category="numeric_mismatch")
+    assert upstream.classify(stated) == ("limitation", "torch")
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"id": "onnx2torch-x", "category": "numeric_mismatch"}, ("wrong-output", "onnx2torch")),
+    ({"id": "onnx2pytorch-x", "message": "The shapes do not match"},
+     ("wrong-output", "onnx2pytorch")),
+    ({"id": "onnx2torch-x", "message": "operation_type='Col2Im'"}, ("refusal", "onnx2torch")),
+    ({"id": "onnx-reference-x", "category": "numeric_mismatch"}, ("reference", "onnx")),
+    ({"id": "tensorflow-x", "category": "numeric_mismatch"}, ("framework", "tensorflow")),
+])
+def test_without_the_fields_nature_and_party_are_derived(fields, expected):
+    assert upstream.classify(entry(**fields)) == expected
+
+
+def test_minimal_may_be_one_spec_or_a_list():
+    one = LayerSpec("Relu", {"opset": 17}, ((1, 2),), source="onnx")
+    two = LayerSpec("Relu", {"opset": 17}, ((1, 3),), source="onnx")
+    assert upstream.minimal_specs(entry(minimal=one)) == [one]
+    assert upstream.minimal_specs(entry(minimal=[one, two])) == [one, two]
+    assert upstream.minimal_specs(entry(minimal=[one.to_json()])) == [one]
+    assert upstream.minimal_specs(entry()) == []
+
+
+def test_a_report_exists_when_the_url_is_an_issue_or_a_pull_request():
+    assert upstream.reported("https://github.com/onnx/onnx/issues/7805")
+    assert upstream.reported("https://github.com/onnx/tensorflow-onnx/pull/2463")
+    assert not upstream.reported("https://github.com/onnx/tensorflow-onnx/issues")
+    assert not upstream.reported("https://github.com/ENOT-AutoDL/onnx2torch/blob/main/x.py")
+    # a related report, where the reason says none of this case was found
+    assert not upstream.reported("https://github.com/onnx/tensorflow-onnx/issues/1714",
+                                 "Same family as #1714, no report of this case found.")
+
+
+def test_the_title_is_one_line_naming_the_party_and_the_op_and_the_spec_is_cited():
+    issue = onnx_entry("onnx2torch", "wrong-output")
+    op = upstream.minimal_specs(issue)[0].kind
+    title = upstream.title(issue, "onnx2torch")
+    assert "\n" not in title and len(title) <= 140
+    assert title.startswith(f"[onnx2torch] {op}")
+    assert (f"ONNX operator spec, {op}: https://onnx.ai/onnx/operators/onnx__{op}.html"
+            in upstream.spec_lines(issue))
+
+
+def test_a_keras_case_cites_the_layers_documented_behaviour():
+    issue = next(issue for issue in upstream.select(ISSUES.values(), party="tf2onnx")
+                 if [spec.source for spec in upstream.minimal_specs(issue)] == ["keras"])
+    kind = upstream.minimal_specs(issue)[0].kind
+    lines = upstream.spec_lines(issue)
+    assert any(line.endswith(f"tf/keras/layers/{kind}") for line in lines), lines
+
+
+# -- the scripts, in fresh processes -------------------------------------------------------
+
+@pytest.mark.parametrize("issue", wrong_output_sample(), ids=lambda issue: issue.id)
+def test_a_wrong_output_entrys_script_reproduces_with_its_partys_stack_alone(
+        issue, exporter, tmp_path):
+    report, folder = exporter.export(issue, tmp_path / "out")
+    assert report.scripts, report.why_no_script
+    text = (folder / "repro.py").read_text()
+    assert third_party_imports(text) <= STACKS[report.party], report.party
+    done = run_script(folder / "repro.py", tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    verdict = done.stdout.splitlines()[-1]
+    assert verdict.startswith(f"REPRODUCED: known issue {issue.id}: "), verdict
+    if verdict.split(": ")[2].split()[0] in upstream.COMPARISON_CATEGORIES:
+        assert "output 0 expected (" in done.stdout and "output 0 actual (" in done.stdout
+    page = (folder / "report.md").read_text()
+    assert page.startswith(f"# {report.title}\n")
+    facts = json.loads((folder / "entry.json").read_text())
+    assert facts["id"] == issue.id and facts["nature"] == "wrong-output"
+    versions = facts["scripts"][0]["versions"]
+    assert set(versions) >= ({"numpy", "onnxruntime"} if report.party != "onnx" else {"onnx"})
+    assert all(f"- {name} {version}" in page for name, version in versions.items())
+
+
+def test_a_refusals_script_reproduces_the_refusal_message(exporter, tmp_path):
+    issue = onnx_entry("onnx2torch", "refusal", "operation_type=")
+    _, folder = exporter.export(issue, tmp_path)
+    done = run_script(folder / "repro.py", tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    op = upstream.minimal_specs(issue)[0].kind
+    assert f"operation_type='{op}'" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("REPRODUCED: ")
+
+
+def test_an_entry_whose_case_passes_says_fixed(exporter, tmp_path):
+    passing = LayerSpec("Relu", {"opset": 17}, ((1, 3),), source="onnx", seed=1)
+    issue = dataclasses.replace(onnx_entry("onnx2torch", "wrong-output"), minimal=passing)
+    report, folder = exporter.export(issue, tmp_path)
+    assert report.scripts[0].seen == "pass"
+    done = run_script(folder / "repro.py", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].startswith(f"FIXED: known issue {issue.id}")
+
+
+def test_a_failure_other_than_the_entrys_says_different(exporter, tmp_path):
+    refusal = onnx_entry("onnx2torch", "refusal", "operation_type=")
+    op = upstream.minimal_specs(refusal)[0].kind
+    issue = dataclasses.replace(refusal, message=f"{op}|no such text")
+    _, folder = exporter.export(issue, tmp_path)
+    text = (folder / "repro.py").read_text().replace(
+        f"BUG_MESSAGE = '{op}|no such text'", "BUG_MESSAGE = 'no such text'")
+    (folder / "repro.py").write_text(text)
+    done = run_script(folder / "repro.py", tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].startswith("DIFFERENT: it fails (conversion_error)")
+
+
+def test_an_entry_with_no_minimal_spec_gets_a_report_saying_why_there_is_no_script(
+        exporter, tmp_path):
+    issue = dataclasses.replace(onnx_entry("onnx2torch", "wrong-output"), minimal=None)
+    report, folder = exporter.export(issue, tmp_path)
+    assert not report.scripts and not list(folder.glob("repro*.py"))
+    assert "No standalone script: the entry has no minimal spec" in (
+        folder / "report.md").read_text()
+
+
+# -- the command ---------------------------------------------------------------------------
+
+def test_the_command_writes_a_folder_per_entry(tmp_path, capsys):
+    assert main(["issues", "export", "onnxruntime-col2im-not-2d", "-o", str(tmp_path)]) == 0
+    folder = tmp_path / "onnxruntime-col2im-not-2d"
+    assert {p.name for p in folder.iterdir()} == {"report.md", "entry.json", "repro.py"}
+    assert "wrote 1 reports" in capsys.readouterr().out
+
+
+def test_an_unknown_id_is_one_line(tmp_path, capsys):
+    assert main(["issues", "export", "no-such-entry", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no known issue 'no-such-entry'" in err
+
+
+def test_the_list_filters_by_nature_and_party(capsys):
+    assert main(["issues", "list", "--kind", "wrong-output", "--party", "onnxruntime"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = upstream.select(ISSUES.values(), "wrong-output", "onnxruntime")
+    assert lines[-1] == f"{len(expected)} entries" and len(expected) >= 1
+    assert all(" wrong-output " in line and " onnxruntime " in line for line in lines[:-1])
+
+
+@pytest.mark.slow
+def test_every_wrong_output_entrys_script_prints_reproduced(tmp_path):
+    """``parity issues export --all --kind wrong-output``: every script, each in a fresh
+    process, prints REPRODUCED on the pinned stack."""
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "harness.cli", "issues", "export", "--all",
+                           "--kind", "wrong-output", "-o", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    chosen = upstream.select(ISSUES.values(), "wrong-output")
+    assert {p.name for p in out.iterdir()} == {issue.id for issue in chosen}
+    # every entry that pins a minimal case has its script (one per spec)
+    without = {issue.id: json.loads((out / issue.id / "entry.json").read_text())["why_no_script"]
+               for issue in chosen if upstream.minimal_specs(issue)
+               and len(list((out / issue.id).glob("repro*.py")))
+               != len(upstream.minimal_specs(issue))}
+    assert not without, without
+    not_reproduced = {}
+    for script in sorted(out.glob("*/repro*.py")):
+        ran = run_script(script, tmp_path)
+        last = (ran.stdout.strip().splitlines() or [ran.stderr[-300:]])[-1]
+        if ran.returncode != 1 or not last.startswith("REPRODUCED"):
+            not_reproduced[script.parent.name] = last
+    assert not not_reproduced, not_reproduced
+
+
+@pytest.mark.parametrize(("message", "kept"), [
+    # a converter's own words: the script prints them too
+    ("onnx2torch raised NotImplementedError: Converter is not implemented "
+     "(operation_type='Col2Im')", True),
+    ("onnxruntime raised LoadError: onnxruntime cannot load the model: Fail: Col2Im", True),
+    # parity's runner's words: the script's onnxruntime says it otherwise
+    ("onnxruntime raised RunError: Col2Im takes 3 inputs, the case has 1", False),
+])
+def test_an_entrys_message_decides_the_verdict_only_on_the_exceptions_own_words(message,
+                                                                                 kept):
+    from harness.pipeline import LegResult
+
+    leg = LegResult("p", "onnx>onnx2torch", "onnx2torch", "torch", "xfail",
+                    "conversion_error", message)
+    issue = entry(message="Col2Im")
+    assert upstream._exception_pattern(issue, leg) == ("Col2Im" if kept else None)
