@@ -499,9 +499,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from harness.check.cli import add_check_command
     from harness.report.cli import add_commands as add_report_commands
+    from harness.stage_cache.cli import add_cache_command as add_cache_commands
 
     add_report_commands(commands, domains=_attribute_domains)
     add_check_command(commands)
+    add_cache_commands(commands)
     try:
         from harness.mat.cli import add_commands as add_mat_commands
     except ImportError as exc:  # scipy/h5py/torch missing: the .mat path is an optional extra

@@ -108,7 +108,8 @@ class IsolatedHarness:
     def __init__(self, paths: str | None = None, *, device: str = "cpu", opset: int | None = None,
                  pyproject: str | Path | None = None, plugins: list[str] | tuple[str, ...] = (),
                  threads: int = 0, timeout: float = DEFAULT_TIMEOUT,
-                 startup_timeout: float = DEFAULT_STARTUP_TIMEOUT, env: dict[str, str] | None = None):
+                 startup_timeout: float = DEFAULT_STARTUP_TIMEOUT, env: dict[str, str] | None = None,
+                 cache: str | Path | None = None):
         from harness.converters import parse_paths
 
         self.paths = parse_paths(paths)  # fails here, in the parent, on an unknown stage
@@ -123,6 +124,7 @@ class IsolatedHarness:
             "plugins": list(plugins),
             "threads": threads,
             "sys_path": [p for p in sys.path if p],
+            "cache": None if cache is None else str(cache),  # harness.stage_cache's folder
         }
         self.env = env
         self._worker = WorkerProcess("harness.isolation", env=env, tail_lines=STDERR_LINES)
@@ -342,8 +344,11 @@ class _Worker:
         pyproject = config.get("pyproject")
         policy = TolerancePolicy.from_pyproject(Path(pyproject)) if pyproject else None
         # An unknown stage fails here, before the slow imports below.
+        from harness.stage_cache.cache import open_cache
+
         harness = Harness(config["paths"], device=config["device"], opset=config.get("opset"),
-                          policy=policy, threads=threads, on_leg=self.progress)
+                          policy=policy, threads=threads, on_leg=self.progress,
+                          cache=open_cache(config.get("cache")))
         for name in WARM_MODULES:  # once, so that no case pays for them
             if importlib.util.find_spec(name) is not None:
                 importlib.import_module(name)

@@ -24,6 +24,7 @@ from harness.converters import Artifact, ConversionPath, ConvertOptions, get, pa
 from harness.runners import LoadError, runner_for
 from harness.sources import Source, SourceError, SourceReading
 from harness.spec import LayerSpec, canonical_json
+from harness.stage_cache import cache as stage_cache
 from harness.taxonomy import classify_exception
 from harness.tolerance import TolerancePolicy
 
@@ -155,6 +156,7 @@ class Harness:
         on_leg=None,
         on_paths=None,
         diagnose: bool = True,
+        cache=None,
     ):
         # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
         # and run ("run") of a leg and once it is judged ("done", with its LegResult).
@@ -171,6 +173,8 @@ class Harness:
         self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
         self.threads = threads
         self.diagnose = diagnose
+        # Where readings and stage outputs are kept between runs (harness.stage_cache).
+        self.cache = cache or stage_cache.NO_CACHE
         self._runners: dict[str, Any] = {}
         self._default_paths: dict[str, list[ConversionPath]] = {}
 
@@ -218,7 +222,7 @@ class Harness:
         case = self.resolve(spec)
         started = time.perf_counter()
         try:
-            reading = case.source.read(spec, policy=self.policy, device=self.device)
+            reading = self.cache.read(case.source, spec, policy=self.policy, device=self.device)
         except SourceError as exc:
             return self._known_source_failure(case, exc)
         timing = {"build": time.perf_counter() - started}
@@ -344,8 +348,13 @@ class Harness:
         if self.on_leg:
             self.on_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
+        artifact = self.cache.lookup(converter, parent, self.options)
         try:
-            artifact = converter.convert(parent, self.options)
+            if artifact is None:
+                artifact = converter.convert(stage_cache.materialised(parent), self.options)
+                self.cache.keep(converter, parent, self.options, artifact)
+        except SourceError:
+            raise  # a cached source that could not be rebuilt: not this stage's fault
         except Exception as exc:
             artifacts[leg_name] = exc
             message = f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"

@@ -43,6 +43,7 @@ for _name, _overrides in PROFILES.items():
 settings.load_profile(os.environ.get("PARITY_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 STASH_KEY = pytest.StashKey["ParitySession"]()
+CACHE_DEFAULT = ".parity-cache"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,6 +71,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--parity-plugins", default=None, metavar="MODULE[,MODULE]",
                     help="modules to import (in this process and in every --parity-isolate "
                          "worker) that register converters with harness.converters.register()")
+    group.addoption("--parity-cache", default=CACHE_DEFAULT, metavar="DIR",
+                    help="folder that keeps stage outputs and source readings between runs, "
+                         "so that a run re-converts only what changed ('none' turns it off; "
+                         f"default: {CACHE_DEFAULT} in the project's root; docs/cache.md)")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
@@ -148,6 +153,9 @@ class ParitySession:
             raise pytest.UsageError(f"parity: {exc}") from None
         report = config.getoption("parity_report")
         self.report_dir = None if report == "none" else Path(config.rootpath, report)
+        from harness.stage_cache.cache import open_cache
+
+        self.cache = open_cache(config.getoption("parity_cache"), Path(config.rootpath))
         self._harness = None
         self._writer = None
         self._buffer: list[tuple[str, list[dict[str, Any]], bool]] = []
@@ -162,14 +170,14 @@ class ParitySession:
             self._harness = IsolatedHarness(
                 self.config.getoption("parity_paths"), device=self.device, opset=self.opset,
                 pyproject=Path(self.config.rootpath) / "pyproject.toml", plugins=self.plugins,
-                threads=1 if self.worker else 0, timeout=self.timeout,
+                threads=1 if self.worker else 0, timeout=self.timeout, cache=self.cache.folder,
             )
         if self._harness is None:
             from harness.pipeline import Harness
 
             self._harness = Harness(
                 self.paths, device=self.device, opset=self.opset, policy=self.policy,
-                threads=1 if self.worker else 0,
+                threads=1 if self.worker else 0, cache=self.cache,
             )
         return self._harness
 

@@ -97,6 +97,10 @@ class Source(Protocol):
     #   source's name (a Keras-2 file starts at ``tf_keras``).
     # - ``diagnoser(harness, spec, artifact, inputs)``: per-layer diagnosis of failing legs.
     # - ``packages``: the distributions whose versions a golden case's provenance records.
+    # - ``build(spec) -> Artifact``: the source artifact alone, as ``read`` builds it; the
+    #   stage cache builds a cached reading's model with it (else it reads the source again).
+    # - ``reading_packages``: the distributions a reading depends on, where ``packages`` names
+    #   more (harness.stage_cache.keys).
     # - ``family(spec) -> str``: the report's family of a case, where the kind's family
     #   alone says too little (a MATLAB case adds its file format).
 

@@ -35,6 +35,8 @@ class KerasSource:
     default_paths = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>ort-optimized")
     kinds_module = "harness.layers"
     packages = ("tensorflow", "keras", "tf2onnx", "onnx")
+    # What its reading depends on (harness.stage_cache): not the tf2onnx its golden cases store.
+    reading_packages = ("tensorflow", "keras")
 
     def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
         """Builds the model (free dimensions declared None) and reads it at the case's
@@ -74,6 +76,14 @@ class KerasSource:
         return SourceReading(Artifact("keras", model, names), inputs, reference,
                              None if reading is None else native, reading, more=tuple(more),
                              yardstick=keras_reading(spec, model, inputs))
+
+    def build(self, spec) -> Artifact:
+        """The source artifact alone, as ``read`` builds it: the stage cache builds a cached
+        reading's model with it where a stage misses (``harness.stage_cache``)."""
+        from harness.keras_source import build_model
+
+        names = [f"input_{i}" for i in range(len(spec.input_shapes))]
+        return Artifact("keras", build_model(spec), names)
 
     @staticmethod
     def _reading(spec, model, inputs, policy, device):
