@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -155,6 +155,7 @@ class Harness:
         on_leg=None,
         on_paths=None,
         diagnose: bool = True,
+        extension=None,
     ):
         # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
         # and run ("run") of a leg and once it is judged ("done", with its LegResult).
@@ -171,8 +172,21 @@ class Harness:
         self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
         self.threads = threads
         self.diagnose = diagnose
+        # harness.torch_end.Extension: the stages after a PyTorch module a case's
+        # torch-ending paths extend with (a sample of cases, in a suite run).
+        self.extension = extension
         self._runners: dict[str, Any] = {}
         self._default_paths: dict[str, list[ConversionPath]] = {}
+
+    def options_for(self, sizes: list[Size]) -> ConvertOptions:
+        """The conversion options with what a tracing stage needs of the case (its first
+        inputs, every size's input shapes and the device); sizes already in the options
+        (``parity check``'s second size) are kept after the case's."""
+        shapes = tuple(size.shapes for size in sizes)
+        return replace(self.options, example_inputs=tuple(sizes[0].inputs),
+                       input_shapes=shapes + tuple(s for s in self.options.input_shapes
+                                                   if s not in shapes),
+                       device=self.device)
 
     def runner(self, fmt: str):
         if fmt not in self._runners:
@@ -192,7 +206,10 @@ class Harness:
         source = sources.get(spec.source)
         start_of = getattr(source, "start", None)
         start = start_of(spec) if start_of is not None else source.name
-        return ResolvedCase(spec, source, start, self.paths_for(start))
+        paths = self.paths_for(start)
+        if self.extension is not None:
+            paths = self.extension.extend(paths, spec.case_id)
+        return ResolvedCase(spec, source, start, paths)
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
         """The source artifact, its inputs and the reference outputs."""
@@ -332,7 +349,7 @@ class Harness:
             self.on_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
         try:
-            artifact = converter.convert(parent, self.options)
+            artifact = converter.convert(parent, self.options_for(sizes))
         except Exception as exc:
             artifacts[leg_name] = exc
             message = f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"

@@ -70,6 +70,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--parity-plugins", default=None, metavar="MODULE[,MODULE]",
                     help="modules to import (in this process and in every --parity-isolate "
                          "worker) that register converters with harness.converters.register()")
+    # The stages after a converted PyTorch module (harness.torch_end, docs/torch-end.md).
+    group.addoption("--parity-torch-end", default="auto", metavar="STAGES",
+                    help="extend every torch-ending path with these stages (torch-export, "
+                         "torch-compile, torch-onnx, ...): 'auto' (default) runs the "
+                         "profile's budget on a sample of cases, 'all' every stage on every "
+                         "case, 'none' none")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
@@ -143,6 +149,10 @@ class ParitySession:
 
         try:
             self.paths = parse_paths(config.getoption("parity_paths"))
+            from harness import torch_end
+
+            self.torch_end = torch_end.parse(config.getoption("parity_torch_end"),
+                                             settings.get_current_profile_name())
             self.policy = TolerancePolicy.from_pyproject(Path(config.rootpath) / "pyproject.toml")
         except (PathError, PolicyError) as exc:
             raise pytest.UsageError(f"parity: {exc}") from None
@@ -169,7 +179,7 @@ class ParitySession:
 
             self._harness = Harness(
                 self.paths, device=self.device, opset=self.opset, policy=self.policy,
-                threads=1 if self.worker else 0,
+                threads=1 if self.worker else 0, extension=self.torch_end,
             )
         return self._harness
 
