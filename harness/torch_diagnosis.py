@@ -124,10 +124,17 @@ def module_frame(frames: list[Frame]) -> Frame | None:
     return own[-1] if own else None
 
 
+# An exporter without a translation names the ATen operator.
+ATEN_OP = re.compile(r"operator '(?P<op>aten::\w+)'|(?P<target>aten\.\w+\.\w+)")
+
+
 def fx_node(message: str, frames: list[Frame]) -> str | None:
     found = FX_NODE.search(message)
     if found:
         return f"%{found['name']} ({found['op']} {found['target']})"
+    op = ATEN_OP.search(message)
+    if op:
+        return f"operator {op['op'] or op['target']}"
     generated = [f for f in frames if f.owner == "fx" and f.code]
     return f"`{generated[-1].code}` (the module's generated forward)" if generated else None
 

@@ -79,6 +79,13 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
                        help="relative tolerance for every leg (default 1e-3)")
     check.add_argument("--no-diagnose", action="store_true",
                        help="skip the per-layer diagnosis of failing legs")
+    check.add_argument("--torch-end", nargs="?", const="check", default=None,
+                       metavar="STAGES",
+                       help="also put the converted PyTorch module through what users do "
+                            "next, on every path that ends in one (docs/torch-end.md): alone, "
+                            "torch.export, torch.compile and both ONNX exporters; 'all' adds "
+                            "the eager/aot_eager backends and non-strict export; or name "
+                            "stages")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     check.set_defaults(func=cmd_check)
     return check

@@ -16,10 +16,10 @@ from harness.converters import Artifact, ConvertOptions
 from harness.converters.torch_tracing import (
     ExportError,
     dynamic_shapes,
+    example_inputs,
     failure,
     quiet,
     tensors,
-    widest_inputs,
 )
 
 
@@ -29,7 +29,7 @@ def export(module, options: ConvertOptions, *, strict: bool):
     import torch
 
     dynamic = dynamic_shapes(module, options)
-    args = tensors(widest_inputs(options), options.device)
+    args = tensors(example_inputs(options), options.device)
     try:
         with quiet():
             return torch.export.export(module.to(options.device).eval(), args,

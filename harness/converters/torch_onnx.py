@@ -16,11 +16,11 @@ from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.torch_tracing import (
     ExportError,
     dynamic_shapes,
+    example_inputs,
     failure,
     free_axes,
     quiet,
     tensors,
-    widest_inputs,
 )
 
 
@@ -52,7 +52,7 @@ class TorchOnnxDynamoConverter:
         import torch
 
         dynamic = dynamic_shapes(artifact.model, options)
-        args = tensors(widest_inputs(options), "cpu")
+        args = tensors(example_inputs(options), "cpu")
         names = input_names(artifact, len(args))
         try:
             with quiet():
@@ -78,7 +78,7 @@ class TorchOnnxTorchScriptConverter:
         import torch
 
         axes = free_axes(options)
-        args = tensors(widest_inputs(options), "cpu")
+        args = tensors(example_inputs(options), "cpu")
         names = input_names(artifact, len(args))
         module = artifact.model.cpu().eval()
         buffer = io.BytesIO()

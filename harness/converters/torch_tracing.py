@@ -88,14 +88,23 @@ def dynamic_shapes(module, options: ConvertOptions):
     return per_input
 
 
-def widest_inputs(options: ConvertOptions) -> list[np.ndarray]:
-    """The first size's inputs resized to the widest size the case runs at."""
+def example_inputs(options: ConvertOptions) -> list[np.ndarray]:
+    """The inputs to trace with: the first size's, or where a free axis is 0 or 1 there
+    (torch.export would specialise it), the first size's values resized to the first size
+    where every free axis is 2 or more (else the widest)."""
     inputs = [np.asarray(x) for x in needs_inputs("tracing", options)]
-    if len(options.input_shapes) < 2:
+    shapes = options.input_shapes
+    if len(shapes) < 2:
         return inputs
-    widest = max(options.input_shapes, key=lambda shapes: sum(int(np.prod(s)) for s in shapes))
+    axes = free_axes(options)
+
+    def traceable(size) -> bool:
+        return all(size[i][axis] >= 2 for i, free in enumerate(axes) for axis in free)
+
+    chosen = next((size for size in shapes if traceable(size)),
+                  max(shapes, key=lambda size: sum(int(np.prod(s)) for s in size)))
     return [x if tuple(x.shape) == tuple(shape) else np.resize(x, shape)
-            for x, shape in zip(inputs, widest)]
+            for x, shape in zip(inputs, chosen)]
 
 
 def tensors(arrays, device: str) -> tuple:
