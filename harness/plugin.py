@@ -74,8 +74,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--parity-torch-end", default="auto", metavar="STAGES",
                     help="extend every torch-ending path with these stages (torch-export, "
                          "torch-compile, torch-onnx, ...): 'auto' (default) runs the "
-                         "profile's budget on a sample of cases, 'all' every stage on every "
-                         "case, 'none' none")
+                         "profile's budget on a sample of cases down the default paths (none "
+                         "with --parity-paths), 'all' every stage on every case, 'none' none")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
@@ -151,8 +151,10 @@ class ParitySession:
             self.paths = parse_paths(config.getoption("parity_paths"))
             from harness import torch_end
 
-            self.torch_end = torch_end.parse(config.getoption("parity_torch_end"),
-                                             settings.get_current_profile_name())
+            # 'auto' extends the sources' default paths; paths named are run as named.
+            choice = config.getoption("parity_torch_end")
+            self.torch_end = None if choice == "auto" and config.getoption("parity_paths") \
+                else torch_end.parse(choice, settings.get_current_profile_name())
             self.policy = TolerancePolicy.from_pyproject(Path(config.rootpath) / "pyproject.toml")
         except (PathError, PolicyError) as exc:
             raise pytest.UsageError(f"parity: {exc}") from None
