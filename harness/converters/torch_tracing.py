@@ -115,18 +115,15 @@ def tensors(arrays, device: str) -> tuple:
 
 @contextlib.contextmanager
 def quiet():
-    """PyTorch's tracers log every failure at ERROR and print graphs and progress to stdout;
-    the stage's own error carries what matters, so both (and their warnings) are held back
-    while it traces."""
-    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
-               if name == "torch" or name.startswith(("torch.", "onnxscript"))]
-    disabled = [logger.disabled for logger in loggers]
-    for logger in loggers:
-        logger.disabled = True
+    """PyTorch's tracers log every failure (the graph traced so far included) and print
+    progress; the stage's own error carries what matters, so logging, stdout, stderr and
+    warnings are held back while it traces."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
     try:
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        for logger, was in zip(loggers, disabled):
-            logger.disabled = was
+        logging.disable(previous)
