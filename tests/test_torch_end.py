@@ -197,6 +197,22 @@ def test_only_torch_ending_paths_extend():
                      "onnx>onnx2torch>torch-onnx-ts"]
 
 
+def test_the_ci_budget_extends_only_each_sources_main_converter():
+    paths = [ConversionPath.parse(p) for p in
+             ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized")]
+    first = torch_end.Extension(("torch-onnx-ts",), first_only=True).extend(paths)
+    assert [p.name for p in first][3:] == ["onnx>onnx2torch>torch-onnx-ts"]
+
+
+def test_an_input_the_exporter_drops_is_put_back():
+    # EyeLike's output depends on its input's shape only: the TorchScript exporter folds it
+    # to a constant and drops the input, which the leg still feeds.
+    spec = LayerSpec.from_json({"kind": "EyeLike", "source": "onnx", "attrs": {"opset": 17},
+                                "input_shapes": [[2, 3]], "dtype": "float32", "seed": 0})
+    result = legs(spec, "onnx>onnx2torch>torch-onnx-ts")["onnx>onnx2torch>torch-onnx-ts"]
+    assert result.verdict == "pass", result.message
+
+
 def test_the_suites_sample_is_deterministic_and_near_its_rate():
     extension = torch_end.Extension(("torch-onnx-ts",), every=8)
     ids = [f"case-{i}" for i in range(4000)]

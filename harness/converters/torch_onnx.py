@@ -29,6 +29,28 @@ def input_names(artifact: Artifact, count: int) -> list[str]:
     return names if len(names) == count else [f"input_{i}" for i in range(count)]
 
 
+def keep_every_input(proto, names: list[str], arrays, axes) -> None:
+    """Puts back the inputs an exporter dropped because no output depends on their values
+    (an EyeLike or Shape of the input, constant-folded): the model then takes the case's
+    inputs as the source does."""
+    from onnx import helper
+    from onnx.helper import np_dtype_to_tensor_dtype
+
+    present = {value.name: value for value in proto.graph.input}
+    if all(name in present for name in names):
+        return
+    initializers = {init.name for init in proto.graph.initializer}
+    others = [value for value in proto.graph.input if value.name not in names
+              and value.name not in initializers]
+    kept = [present.get(name) or helper.make_tensor_value_info(
+        name, np_dtype_to_tensor_dtype(array.dtype),
+        [free.get(axis, size) for axis, size in enumerate(array.shape)])
+        for name, array, free in zip(names, arrays, axes)]
+    rest = [value for value in proto.graph.input if value.name in initializers]
+    del proto.graph.input[:]
+    proto.graph.input.extend([*kept, *others, *rest])
+
+
 def output_names(module, args) -> list[str]:
     """Named outputs: without them the TorchScript exporter reads ``module.graph.outputs()``
     to check ``dynamic_axes``, which an fx GraphModule's graph (onnx2torch's, mat2torch's)
@@ -52,7 +74,8 @@ class TorchOnnxDynamoConverter:
         import torch
 
         dynamic = dynamic_shapes(artifact.model, options)
-        args = tensors(example_inputs(options), "cpu")
+        example = example_inputs(options)
+        args = tensors(example, "cpu")
         names = input_names(artifact, len(args))
         try:
             with quiet():
@@ -63,6 +86,7 @@ class TorchOnnxDynamoConverter:
             raise failure(ExportError, "torch.onnx.export(dynamo=True) failed", exc,
                           declared_free=dynamic is not None) from exc
         proto = onnx.load_model_from_string(program.model_proto.SerializeToString())
+        keep_every_input(proto, names, example, free_axes(options))
         pin_ir_version(proto)
         return Artifact("onnx", proto, names)
 
@@ -78,7 +102,8 @@ class TorchOnnxTorchScriptConverter:
         import torch
 
         axes = free_axes(options)
-        args = tensors(example_inputs(options), "cpu")
+        example = example_inputs(options)
+        args = tensors(example, "cpu")
         names = input_names(artifact, len(args))
         module = artifact.model.cpu().eval()
         buffer = io.BytesIO()
@@ -92,5 +117,6 @@ class TorchOnnxTorchScriptConverter:
         except Exception as exc:
             raise failure(ExportError, "torch.onnx.export(dynamo=False) failed", exc) from exc
         proto = onnx.load_model_from_string(buffer.getvalue())
+        keep_every_input(proto, names, example, axes)
         pin_ir_version(proto)
         return Artifact("onnx", proto, names)
