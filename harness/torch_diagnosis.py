@@ -8,8 +8,9 @@ and the exception's own traceback) and says whose failure it is:
 
 - ``converter``: the module computes a size from a tensor's values (a data-dependent guard: an
   ONNX Reshape whose constant shape the converter keeps as a tensor and reads back at run
-  time), or bakes a size into the graph that the case declares free (a ``Dim`` that export
-  finds specialised to a constant);
+  time), bakes a size into the graph that the case declares free (a ``Dim`` that export
+  finds specialised to a constant), or its own code raises a plain Python error while it is
+  traced (onnx2torch reading a private torch attribute that is gone);
 - ``torch``: everything else, which PyTorch itself owns: Dynamo's internal errors and the
   graph breaks it calls its own bugs or limits, a backend (Inductor) that fails on a graph
   Dynamo traced, an exporter without a translation for an op.
@@ -161,6 +162,12 @@ def diagnose(exc: BaseException, *, declared_free: bool = False) -> Diagnosis:
                          f"{owner}'s module branches on or sizes by a tensor's values (a "
                          f"shape or attribute kept as a tensor and read back at run time), "
                          f"which tracing cannot know; the graph's own sizes are constants")
+    raiser = raised_in(exc)
+    if raiser is not None and type(exc).__module__ == "builtins" and \
+            raiser.owner not in ("torch", "python", "fx", "onnxscript", "parity"):
+        return Diagnosis(CONVERTER, "raised in its own code", raiser, node,
+                         f"{raiser.owner}'s own code raised {type(exc).__name__} while "
+                         f"PyTorch traced the module (not a tracing error of PyTorch's)")
     if BACKEND.search(message):
         return Diagnosis(TORCH, "backend", frame, node,
                          "Dynamo traced the module and the compiler backend failed on its graph")
@@ -173,6 +180,15 @@ def diagnose(exc: BaseException, *, declared_free: bool = False) -> Diagnosis:
                          "a data-dependent guard inside PyTorch's own code")
     return Diagnosis(TORCH, "unsupported", frame, node,
                      "PyTorch cannot trace or translate this code")
+
+
+def raised_in(exc: BaseException) -> Frame | None:
+    """The innermost frame of the exception's own traceback."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return None
+    last = frames[-1]
+    return Frame(last.filename, last.lineno or 0, last.name, (last.line or "").strip())
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

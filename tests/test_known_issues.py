@@ -27,8 +27,9 @@ def test_message_entries_recognise_the_failure_and_are_not_strict():
     assert not issue.matches_failure("conversion_error", "operation_type='Erfc'")
 
 
-# The stages after a converted PyTorch module (harness.torch_end) on the ONNX converters' legs.
-TORCH_END_LEGS = tuple(f"onnx>{converter}>{stage}" for converter in ("onnx2torch", "onnx2pytorch")
+# The stages after a converted PyTorch module (harness.torch_end) on the converters' legs.
+TORCH_END_LEGS = tuple(f"{base}>{stage}" for base in ("onnx>onnx2torch", "onnx>onnx2pytorch",
+                                                       "keras>tf2onnx>onnx2torch")
                        for stage in torch_end.STAGES)
 
 

@@ -1,6 +1,7 @@
 """The known issues of the stages after a converted PyTorch module (torch.export,
 torch.compile, torch.onnx.export; harness/torch_end.py, docs/torch-end.md), each pinned as a
-strict xfail with its minimal spec on the legs it names (``*`` read as the ``onnx`` source):
+strict xfail with its minimal spec on the legs it names (``*`` read as the way its source
+reaches a converter: ``onnx``, ``keras>tf2onnx``, ``mat``):
 the drawn suites run the stages on a sample of their own cases
 (``--parity-torch-end``); the entries reached only by those legs are pinned here, whatever
 ``--parity-paths`` says.
@@ -15,9 +16,12 @@ pytest.importorskip("onnxruntime", reason="the onnx source reads its models with
 pytest.importorskip("onnx2torch")
 pytest.importorskip("onnx2pytorch")
 
-BASE = ("onnx>onnx2torch", "onnx>onnx2pytorch")
+# Where each source's paths reach a PyTorch module, in the legs the entries name ("*>...").
+PREFIXES = {"onnx": "onnx", "keras": "keras>tf2onnx", "mat": "mat"}
+BASE = ("onnx>onnx2torch", "onnx>onnx2pytorch", "keras>tf2onnx>onnx2torch",
+        "keras>tf2onnx>onnx2pytorch", "mat>mat2torch")
 PATHS = ",".join(f"{base}>{stage}" for base in BASE for stage in torch_end.STAGES)
-LEGS = {leg for path in parse_paths(PATHS) for leg in path.legs() if leg.count(">") == 2}
+LEGS = {path.name for path in parse_paths(PATHS)}
 
 PINNED = [issue for issue in known_issues.load()
           if issue.minimal is not None and any(issue.covers_leg(leg) for leg in LEGS)]
@@ -25,7 +29,8 @@ PINNED = [issue for issue in known_issues.load()
 
 def own_paths(issue) -> str:
     globs = (issue.legs,) if isinstance(issue.legs, str) else issue.legs
-    return ",".join(sorted({glob.replace("*", "onnx") for glob in globs} & LEGS))
+    prefix = PREFIXES[issue.minimal.source]
+    return ",".join(sorted({glob.replace("*", prefix) for glob in globs} & LEGS))
 
 
 @pytest.mark.known_issue
