@@ -114,6 +114,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         script=args.script, max_inline_mb=args.max_inline_mb, plugins=plugins,
         seed=args.seed, device=args.device, opset=args.opset, atol=args.atol,
         rtol=args.rtol, diagnose=not args.no_diagnose, outputs=args.outputs,
+        torch_end=args.torch_end,
         command=" ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
         if Path(sys.argv[0]).name == "parity" else None)
     try:

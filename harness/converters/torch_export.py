@@ -50,6 +50,10 @@ def _exported_module_class():
         def __init__(self, graph):
             super().__init__()
             self.graph_module = graph
+            # An exported program has no training mode; say so to whoever asks (parity
+            # check's training-mode pitfall reads the flag of every submodule).
+            for module in self.modules():
+                module.training = False
 
         def train(self, mode: bool = True):
             self.training = mode
