@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -157,6 +157,7 @@ class Harness:
         on_paths=None,
         diagnose: bool = True,
         cache=None,
+        extension=None,
     ):
         # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
         # and run ("run") of a leg and once it is judged ("done", with its LegResult).
@@ -175,8 +176,21 @@ class Harness:
         self.diagnose = diagnose
         # Where readings and stage outputs are kept between runs (harness.stage_cache).
         self.cache = cache or stage_cache.NO_CACHE
+        # harness.torch_end.Extension: the stages after a PyTorch module a case's
+        # torch-ending paths extend with (a sample of cases, in a suite run).
+        self.extension = extension
         self._runners: dict[str, Any] = {}
         self._default_paths: dict[str, list[ConversionPath]] = {}
+
+    def options_for(self, sizes: list[Size]) -> ConvertOptions:
+        """The conversion options with what a tracing stage needs of the case (its first
+        inputs, every size's input shapes and the device); sizes already in the options
+        (``parity check``'s second size) are kept after the case's."""
+        shapes = tuple(size.shapes for size in sizes)
+        return replace(self.options, example_inputs=tuple(sizes[0].inputs),
+                       input_shapes=shapes + tuple(s for s in self.options.input_shapes
+                                                   if s not in shapes),
+                       device=self.device)
 
     def runner(self, fmt: str):
         if fmt not in self._runners:
@@ -198,15 +212,16 @@ class Harness:
         start = start_of(spec) if start_of is not None else source.name
         roots_of = getattr(source, "roots", None)
         roots = tuple(roots_of(spec)) if roots_of is not None else ()
+        paths = self.paths_for(start)
         if roots or not sources.is_source(start):
             # Paths named from the start or from another artifact the source reads to; else
             # the defaults the source gives for a start that is no source's name.
             named = [path for path in self.paths if path.source in (start, *roots)]
-            if named or sources.is_source(start):
-                return ResolvedCase(spec, source, start, named or self.paths_for(start))
-            return ResolvedCase(spec, source, start,
-                                parse_paths(",".join(source.paths_from(start))))
-        return ResolvedCase(spec, source, start, self.paths_for(start))
+            paths = (named or paths if named or sources.is_source(start)
+                     else parse_paths(",".join(source.paths_from(start))))
+        if self.extension is not None:
+            paths = self.extension.extend(paths, spec.case_id)
+        return ResolvedCase(spec, source, start, paths)
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
         """The source artifact, its inputs and the reference outputs."""
@@ -348,11 +363,12 @@ class Harness:
         if self.on_leg:
             self.on_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
-        artifact = self.cache.lookup(converter, parent, self.options)
+        options = self.options_for(sizes)
+        artifact = self.cache.lookup(converter, parent, options)
         try:
             if artifact is None:
-                artifact = converter.convert(stage_cache.materialised(parent), self.options)
-                self.cache.keep(converter, parent, self.options, artifact)
+                artifact = converter.convert(stage_cache.materialised(parent), options)
+                self.cache.keep(converter, parent, options, artifact)
         except SourceError:
             raise  # a cached source that could not be rebuilt: not this stage's fault
         except Exception as exc:

@@ -75,6 +75,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder that keeps stage outputs and source readings between runs, "
                          "so that a run re-converts only what changed ('none' turns it off; "
                          f"default: {CACHE_DEFAULT} in the project's root; docs/cache.md)")
+    # The stages after a converted PyTorch module (harness.torch_end, docs/torch-end.md).
+    group.addoption("--parity-torch-end", default="auto", metavar="STAGES",
+                    help="extend every torch-ending path with these stages (torch-export, "
+                         "torch-compile, torch-onnx, ...): 'auto' (default) runs the "
+                         "profile's budget on a sample of cases down the default paths (none "
+                         "with --parity-paths), 'all' every stage on every case, 'none' none")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
@@ -148,6 +154,12 @@ class ParitySession:
 
         try:
             self.paths = parse_paths(config.getoption("parity_paths"))
+            from harness import torch_end
+
+            # 'auto' extends the sources' default paths; paths named are run as named.
+            choice = config.getoption("parity_torch_end")
+            self.torch_end = None if choice == "auto" and config.getoption("parity_paths") \
+                else torch_end.parse(choice, settings.get_current_profile_name())
             self.policy = TolerancePolicy.from_pyproject(Path(config.rootpath) / "pyproject.toml")
         except (PathError, PolicyError) as exc:
             raise pytest.UsageError(f"parity: {exc}") from None
@@ -177,7 +189,7 @@ class ParitySession:
 
             self._harness = Harness(
                 self.paths, device=self.device, opset=self.opset, policy=self.policy,
-                threads=1 if self.worker else 0, cache=self.cache,
+                threads=1 if self.worker else 0, cache=self.cache, extension=self.torch_end,
             )
         return self._harness
 

@@ -16,7 +16,12 @@ crash                  the process died (signal) while converting or running; is
 timeout                the case ran past its time limit; isolation only
 upstream_error         not run: an earlier stage of the path failed
 source_error           the source framework itself could not build or run the case
+export_error           torch.export or torch.onnx.export refused the converted module
+compile_error          torch.compile (Dynamo or its backend) failed on the converted module
 =====================  ====================================================================
+
+The last two belong to the stages after a converted PyTorch module (docs/torch-end.md); their
+message says whose failure it is (harness.torch_diagnosis).
 """
 
 from __future__ import annotations
@@ -26,7 +31,15 @@ import re
 CATEGORIES = (
     "unsupported_op", "conversion_error", "load_error", "runtime_error", "shape_mismatch",
     "dtype_mismatch", "nonfinite_mismatch", "numeric_mismatch", "crash", "timeout",
-    "upstream_error", "source_error",
+    "upstream_error", "source_error", "export_error", "compile_error",
+)
+
+# The stages after a PyTorch module raise these (harness.converters.torch_tracing); a compiled
+# module that recompiles at a later size fails in the runner with Dynamo's or Inductor's own.
+TRACING = (
+    ("export_error", re.compile(r"raised ExportError: ")),
+    ("compile_error", re.compile(r"raised CompileError: |\b(InternalTorchDynamoError|"
+                                 r"BackendCompilerFailed|InductorError)\b|torch\._dynamo\.exc\.")),
 )
 
 # How converters and runtimes say that they lack an operation; group 1 names it.
@@ -58,6 +71,9 @@ def classify_exception(step: str, message: str) -> tuple[str, str | None]:
     """The category of an exception raised while converting (``convert``), loading the
     converted model into its runtime (``load``) or running it (``run``), and the
     unsupported operation it names, if any."""
+    for category, pattern in TRACING:
+        if pattern.search(message or ""):
+            return category, None
     op = unsupported_op(message)
     if op is not None:
         return "unsupported_op", op

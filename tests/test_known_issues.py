@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import known_issues
+from harness import known_issues, torch_end
 from harness.known_issues import KnownIssue, KnownIssueFileError
 from harness.pipeline import LegResult, _attribute
 from harness.spec import LayerSpec, nested_layers
@@ -29,6 +29,12 @@ def test_message_entries_recognise_the_failure_and_are_not_strict():
     assert not issue.matches_failure("conversion_error", "operation_type='Erfc'")
 
 
+# The stages after a converted PyTorch module (harness.torch_end) on the converters' legs.
+TORCH_END_LEGS = tuple(f"{base}>{stage}" for base in ("onnx>onnx2torch", "onnx>onnx2pytorch",
+                                                       "keras>tf2onnx>onnx2torch")
+                       for stage in torch_end.STAGES)
+
+
 def test_the_shipped_file_loads_and_every_pin_matches_its_own_entry():
     issues = known_issues.load()
     assert issues
@@ -50,7 +56,7 @@ def test_the_shipped_file_loads_and_every_pin_matches_its_own_entry():
                                 "keras>h5", "keras>keras-torch", "keras>savedmodel",
                                 "onnx", "onnx>onnx2torch", "onnx>onnx2pytorch",
                                 "onnx>ort-optimized", "mat", "mat>mat2torch",
-                                "keras>tf2onnx>ort-optimized", *started)
+                                "keras>tf2onnx>ort-optimized", *TORCH_END_LEGS, *started)
                 if issue.matches_case(pin.spec, leg)]
         assert legs, f"{pin.id}: its minimal spec does not match its own entry"
 

@@ -85,6 +85,9 @@ class CheckOptions:
     rtol: float | None = None
     diagnose: bool = True
     command: str | None = None
+    # The stages after a converted PyTorch module (harness.torch_end): None for none,
+    # "check" for torch_end.CHECK_STAGES, "all" or a comma-separated list.
+    torch_end: str | None = None
     outputs: list[str] | None = None  # a .mat network's outputs to check (--output)
 
 
@@ -312,6 +315,22 @@ def choose_paths(text: str | None, start: str,
     return paths, notes
 
 
+def torch_end_paths(paths: list, options: CheckOptions) -> list:
+    """With ``--torch-end``, each path that ends in a PyTorch module extended by the stages
+    a user takes next (harness.torch_end)."""
+    from harness import torch_end
+    from harness.converters import PathError
+
+    if options.torch_end is None:
+        return paths
+    text = options.torch_end
+    try:
+        extension = torch_end.parse(",".join(torch_end.CHECK_STAGES) if text == "check" else text)
+    except (PathError, ImportError) as exc:
+        raise CheckError(f"--torch-end: {exc}") from None
+    return paths if extension is None else extension.extend(paths)
+
+
 def make_policy(options: CheckOptions):
     from harness.tolerance import PolicyError, Rule, TolerancePolicy
 
@@ -381,6 +400,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
     say(f"parity check: {loaded.describe()}")
     paths, notes = choose_paths(options.paths, loaded.start,
                                 source.roots(specs[0]))
+    paths = torch_end_paths(paths, options)
     notes = [*loaded.notes, *notes]
     from harness.check.verdicts import summarise
 
@@ -390,6 +410,10 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
     say(f"parity check: inputs {_shapes_text(specs[0].input_shapes)}"
         + (f", then {_shapes_text(specs[1].input_shapes)} (free dimensions)"
            if len(specs) > 1 else ""))
+    if len(specs) > 1:  # a tracing stage declares what differs between the sizes free
+        from dataclasses import replace
+
+        harness.options = replace(harness.options, input_shapes=(specs[1].input_shapes,))
     try:
         first = harness.run(specs[0])
     except SourceError as exc:

@@ -79,6 +79,13 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
                        help="relative tolerance for every leg (default 1e-3)")
     check.add_argument("--no-diagnose", action="store_true",
                        help="skip the per-layer diagnosis of failing legs")
+    check.add_argument("--torch-end", nargs="?", const="check", default=None,
+                       metavar="STAGES",
+                       help="also put the converted PyTorch module through what users do "
+                            "next, on every path that ends in one (docs/torch-end.md): alone, "
+                            "torch.export, torch.compile and both ONNX exporters; 'all' adds "
+                            "the eager/aot_eager backends and non-strict export; or name "
+                            "stages")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     check.set_defaults(func=cmd_check)
     return check
@@ -107,6 +114,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         script=args.script, max_inline_mb=args.max_inline_mb, plugins=plugins,
         seed=args.seed, device=args.device, opset=args.opset, atol=args.atol,
         rtol=args.rtol, diagnose=not args.no_diagnose, outputs=args.outputs,
+        torch_end=args.torch_end,
         command=" ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
         if Path(sys.argv[0]).name == "parity" else None)
     try:

@@ -85,6 +85,8 @@ NOT_IMPLEMENTED = re.compile(r"(NotImplementedError|not implemented|Unsupported 
 
 
 def unsupported(leg) -> bool:
+    if leg.category in TRACING:  # PyTorch's message quoted in it says "not supported" often
+        return False
     return leg.category == "unsupported_op" or bool(unsupported_op(leg.message)) or bool(
         NOT_IMPLEMENTED.search(leg.message.split("Traceback", 1)[0]))
 
@@ -98,6 +100,8 @@ def _what_is_missing(leg) -> str:
     return text.split(": ", 1)[-1][:120]
 
 
+# The stages after a PyTorch module (harness.torch_end): their message says whose it is.
+TRACING = ("export_error", "compile_error")
 MISMATCHES = ("numeric_mismatch", "shape_mismatch", "dtype_mismatch", "nonfinite_mismatch")
 
 

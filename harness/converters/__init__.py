@@ -44,6 +44,17 @@ BUILTIN = {
     "keras3": "harness.converters.keras2:Keras3Converter",
     "tf-keras": "harness.converters.keras2:TfKerasConverter",
 }
+# What users do next with a converted PyTorch module (docs/torch-end.md): each takes a torch
+# artifact, so that any path ending in one extends with it.
+BUILTIN.update({
+    "torch-export": "harness.converters.torch_export:TorchExportConverter",
+    "torch-export-nonstrict": "harness.converters.torch_export:TorchExportNonStrictConverter",
+    "torch-compile": "harness.converters.torch_compile:TorchCompileConverter",
+    "torch-compile-eager": "harness.converters.torch_compile:TorchCompileEagerConverter",
+    "torch-compile-aot-eager": "harness.converters.torch_compile:TorchCompileAotEagerConverter",
+    "torch-onnx": "harness.converters.torch_onnx:TorchOnnxDynamoConverter",
+    "torch-onnx-ts": "harness.converters.torch_onnx:TorchOnnxTorchScriptConverter",
+})
 
 
 class ConversionError(RuntimeError):
@@ -101,6 +112,13 @@ class ScriptRecipe:
 class ConvertOptions:
     opset: int = DEFAULT_OPSET
     workdir: Path | None = None
+    # What a stage that traces the model needs (torch.export, torch.compile, torch.onnx):
+    # the case's inputs at its first size, the input shapes of every size its legs run at (a
+    # dimension that differs between them is free) and the device the legs run on. The
+    # pipeline fills them in per leg; a stage that does not trace ignores them.
+    example_inputs: tuple[Any, ...] | None = field(default=None, compare=False)
+    input_shapes: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    device: str = "cpu"
 
 
 @runtime_checkable

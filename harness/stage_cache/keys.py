@@ -206,9 +206,22 @@ def _file_hash(file: str) -> str | None:
 
 
 def options_document(options) -> dict[str, Any]:
-    """A stage's options, less where it may write scratch files."""
-    fields = dataclasses.asdict(options) if dataclasses.is_dataclass(options) else vars(options)
-    return {k: v for k, v in fields.items() if k != "workdir"}
+    """A stage's options, less where it may write scratch files; arrays (a tracing stage's
+    example inputs) by their dtype, shape and bytes' hash."""
+    fields = ({f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+              if dataclasses.is_dataclass(options) else vars(options))
+    return {k: _plain_option(v) for k, v in fields.items() if k != "workdir"}
+
+
+def _plain_option(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return {"dtype": str(value.dtype), "shape": list(value.shape),
+                "sha256": hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_option(v) for v in value]
+    return value
 
 
 def common() -> dict[str, Any]:

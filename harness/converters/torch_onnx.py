@@ -1,0 +1,122 @@
+"""torch → onnx with ``torch.onnx.export``, back to ONNX for deployment; onnxruntime runs it.
+
+``torch-onnx`` takes the dynamo exporter (``dynamo=True``, the default of current PyTorch: it
+runs ``torch.export`` first, then translates with onnxscript, at the exporter's own default
+opset); ``torch-onnx-ts`` the TorchScript exporter (``dynamo=False``, at the run's opset) while
+PyTorch still ships it. A free dimension of the case is declared (``dynamic_shapes``, or
+``dynamic_axes`` for TorchScript), so a baked size shows at export or at the second size.
+"""
+
+from __future__ import annotations
+
+import io
+
+from harness.converters import Artifact, ConvertOptions
+from harness.converters.onnx_ir import pin_ir_version
+from harness.converters.torch_tracing import (
+    ExportError,
+    dynamic_shapes,
+    example_inputs,
+    failure,
+    free_axes,
+    quiet,
+    tensors,
+)
+
+
+def input_names(artifact: Artifact, count: int) -> list[str]:
+    names = list(artifact.input_names)
+    return names if len(names) == count else [f"input_{i}" for i in range(count)]
+
+
+def keep_every_input(proto, names: list[str], arrays, axes) -> None:
+    """Puts back the inputs an exporter dropped because no output depends on their values
+    (an EyeLike or Shape of the input, constant-folded): the model then takes the case's
+    inputs as the source does."""
+    from onnx import helper
+    from onnx.helper import np_dtype_to_tensor_dtype
+
+    present = {value.name: value for value in proto.graph.input}
+    if all(name in present for name in names):
+        return
+    initializers = {init.name for init in proto.graph.initializer}
+    others = [value for value in proto.graph.input if value.name not in names
+              and value.name not in initializers]
+    kept = [present.get(name) or helper.make_tensor_value_info(
+        name, np_dtype_to_tensor_dtype(array.dtype),
+        [free.get(axis, size) for axis, size in enumerate(array.shape)])
+        for name, array, free in zip(names, arrays, axes)]
+    rest = [value for value in proto.graph.input if value.name in initializers]
+    del proto.graph.input[:]
+    proto.graph.input.extend([*kept, *others, *rest])
+
+
+def output_names(module, args) -> list[str]:
+    """Named outputs: without them the TorchScript exporter reads ``module.graph.outputs()``
+    to check ``dynamic_axes``, which an fx GraphModule's graph (onnx2torch's, mat2torch's)
+    does not have (AttributeError, torch 2.15)."""
+    import torch
+
+    with torch.no_grad():
+        outputs = module(*args)
+    count = 1 if isinstance(outputs, torch.Tensor) else len(outputs)
+    return [f"output_{i}" for i in range(count)]
+
+
+class TorchOnnxDynamoConverter:
+    name = "torch-onnx"
+    source = "torch"
+    target = "onnx"
+    packages = ("torch", "onnxscript", "onnx")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import onnx
+        import torch
+
+        dynamic = dynamic_shapes(artifact.model, options)
+        example = example_inputs(options)
+        args = tensors(example, "cpu")
+        names = input_names(artifact, len(args))
+        try:
+            with quiet():
+                program = torch.onnx.export(artifact.model.cpu().eval(), args, dynamo=True,
+                                            input_names=names, verbose=False,
+                                            dynamic_shapes=dynamic)
+        except Exception as exc:
+            raise failure(ExportError, "torch.onnx.export(dynamo=True) failed", exc,
+                          declared_free=dynamic is not None) from exc
+        proto = onnx.load_model_from_string(program.model_proto.SerializeToString())
+        keep_every_input(proto, names, example, free_axes(options))
+        pin_ir_version(proto)
+        return Artifact("onnx", proto, names)
+
+
+class TorchOnnxTorchScriptConverter:
+    name = "torch-onnx-ts"
+    source = "torch"
+    target = "onnx"
+    packages = ("torch", "onnx")
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import onnx
+        import torch
+
+        axes = free_axes(options)
+        example = example_inputs(options)
+        args = tensors(example, "cpu")
+        names = input_names(artifact, len(args))
+        module = artifact.model.cpu().eval()
+        buffer = io.BytesIO()
+        try:
+            with quiet():
+                torch.onnx.export(module, args, buffer, dynamo=False, input_names=names,
+                                  output_names=output_names(module, args),
+                                  opset_version=options.opset,
+                                  dynamic_axes={name: per_input for name, per_input
+                                                in zip(names, axes) if per_input} or None)
+        except Exception as exc:
+            raise failure(ExportError, "torch.onnx.export(dynamo=False) failed", exc) from exc
+        proto = onnx.load_model_from_string(buffer.getvalue())
+        keep_every_input(proto, names, example, axes)
+        pin_ir_version(proto)
+        return Artifact("onnx", proto, names)
