@@ -339,7 +339,9 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         category=raw.get("category"),
         message=raw.get("message"),
         minimals=minimals,
-        source=raw.get("source", minimals[0].source if minimals else None),
+        # "any": the legs alone decide (a stage's bug that any source's case meets).
+        source=None if raw.get("source") == "any" else raw.get(
+            "source", minimals[0].source if minimals else None),
         dtype=raw.get("dtype"),
         free_dims=tuple(raw.get("free_dims", ())),
         nature=nature,
