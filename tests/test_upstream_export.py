@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -233,7 +234,14 @@ def test_every_wrong_output_entrys_script_prints_reproduced(tmp_path):
                for issue in chosen if upstream.minimal_specs(issue)
                and len(list((out / issue.id).glob("repro*.py")))
                != len(upstream.minimal_specs(issue))}
-    assert not without, without
+    # A stage with no standalone template (Keras on its PyTorch backend, keras-torch) gets a
+    # report that says so; any other entry without its scripts is a failure.
+    unscriptable = {entry: why for entry, why in without.items()
+                    if "not one a standalone script can call" in why}
+    assert without == unscriptable, without
+    if unscriptable:
+        warnings.warn(f"wrong-output entries whose stage has no script template: "
+                      f"{sorted(unscriptable)}", stacklevel=1)
     not_reproduced = {}
     for script in sorted(out.glob("*/repro*.py")):
         ran = run_script(script, tmp_path)
