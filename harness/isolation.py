@@ -109,7 +109,7 @@ class IsolatedHarness:
                  pyproject: str | Path | None = None, plugins: list[str] | tuple[str, ...] = (),
                  threads: int = 0, timeout: float = DEFAULT_TIMEOUT,
                  startup_timeout: float = DEFAULT_STARTUP_TIMEOUT, env: dict[str, str] | None = None,
-                 cache: str | Path | None = None):
+                 cache: str | Path | None = None, extension=None):
         from harness.converters import parse_paths
 
         self.paths = parse_paths(paths)  # fails here, in the parent, on an unknown stage
@@ -125,6 +125,10 @@ class IsolatedHarness:
             "threads": threads,
             "sys_path": [p for p in sys.path if p],
             "cache": None if cache is None else str(cache),  # harness.stage_cache's folder
+            # harness.torch_end.Extension: the stages after a PyTorch module, as in-process
+            "extension": None if extension is None else {
+                "stages": list(extension.stages), "every": extension.every,
+                "first_only": extension.first_only},
         }
         self.env = env
         self._worker = WorkerProcess("harness.isolation", env=env, tail_lines=STDERR_LINES)
@@ -345,10 +349,15 @@ class _Worker:
         policy = TolerancePolicy.from_pyproject(Path(pyproject)) if pyproject else None
         # An unknown stage fails here, before the slow imports below.
         from harness.stage_cache.cache import open_cache
+        from harness.torch_end import Extension
 
+        extension = config.get("extension")
         harness = Harness(config["paths"], device=config["device"], opset=config.get("opset"),
                           policy=policy, threads=threads, on_leg=self.progress,
-                          cache=open_cache(config.get("cache")))
+                          cache=open_cache(config.get("cache")),
+                          extension=None if extension is None else Extension(
+                              tuple(extension["stages"]), extension["every"],
+                              extension["first_only"]))
         for name in WARM_MODULES:  # once, so that no case pays for them
             if importlib.util.find_spec(name) is not None:
                 importlib.import_module(name)

@@ -212,13 +212,14 @@ class Harness:
         start = start_of(spec) if start_of is not None else source.name
         roots_of = getattr(source, "roots", None)
         roots = tuple(roots_of(spec)) if roots_of is not None else ()
-        paths = self.paths_for(start)
         if roots or not sources.is_source(start):
             # Paths named from the start or from another artifact the source reads to; else
             # the defaults the source gives for a start that is no source's name.
             named = [path for path in self.paths if path.source in (start, *roots)]
-            paths = (named or paths if named or sources.is_source(start)
+            paths = (named or self.paths_for(start) if named or sources.is_source(start)
                      else parse_paths(",".join(source.paths_from(start))))
+        else:
+            paths = self.paths_for(start)
         if self.extension is not None:
             paths = self.extension.extend(paths, spec.case_id)
         return ResolvedCase(spec, source, start, paths)

@@ -183,6 +183,7 @@ class ParitySession:
                 self.config.getoption("parity_paths"), device=self.device, opset=self.opset,
                 pyproject=Path(self.config.rootpath) / "pyproject.toml", plugins=self.plugins,
                 threads=1 if self.worker else 0, timeout=self.timeout, cache=self.cache.folder,
+                extension=self.torch_end,
             )
         if self._harness is None:
             from harness.pipeline import Harness

@@ -153,7 +153,9 @@ def test_isolated_and_in_process_runs_record_the_same_results(suite):
     from harness.converters import parse_paths
 
     default_legs = {leg for path in parse_paths(None) for leg in path.legs()}
-    assert len(_comparable(a)) == 5 * len(default_legs)  # five cases, every default leg
+    on_default_legs = [r for r in a if r["record"] == "result" and r["leg"] in default_legs]
+    assert len(on_default_legs) == 5 * len(default_legs)  # five cases, every default leg
+    # (and the torch-end stages on the profile's sample of them, isolated as in-process)
     assert _comparable(a) == _comparable(b)
 
 
