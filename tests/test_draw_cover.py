@@ -91,3 +91,25 @@ def test_reach_is_shown_by_layers_and_the_report(tmp_path, capsys):
     line = reach_text(measured["onnx"])
     assert "80.0% by the ci corpus" in line and "100.0% with its 2 covering cases" in line
     assert "pairs 50.0% (100.0%)" in line
+
+
+def test_a_relation_between_values_shows_in_the_output_shapes():
+    """Split by num_outputs over an axis the count does not divide is no branch and no value
+    of its own; its unequal parts are a pair the cover reaches."""
+    pytest.importorskip("onnx")
+    from harness.tools.draw_cover import SHAPES, shape_relation, spec_pairs
+
+    split = registry.get("Split", "onnx")
+
+    def spec(length):
+        return {"attrs": {"axis": 0, "num_outputs": 2, "opset": 18, "outputs": 2},
+                "input_shapes": [[length]], "dtype": "float32"}
+
+    assert shape_relation(split, spec(5)) == "unequal outputs"
+    assert shape_relation(split, spec(4)) == "other"
+    assert ("Split", SHAPES, "unequal outputs", "float16") in spec_pairs(split, spec(5),
+                                                                       "float16")
+    relu = registry.get("Relu", "onnx")
+    assert shape_relation(relu, {"attrs": {"opset": 17}, "input_shapes": [[4, 2]]}) == \
+        "as input"
+    assert shape_relation(registry.get("Dense"), spec(5)) is None  # a Keras kind: none

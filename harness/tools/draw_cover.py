@@ -147,12 +147,55 @@ def executed_arcs(data, contexts: list[str] | None = None) -> set[tuple[str, int
 
 # -- pairs --------------------------------------------------------------------------------------
 
+ANY_AXIS = "any axis"
+SHAPES = "(output shapes)"
+"""A pseudo-attribute, as ``(dtype)`` is in the report: how an ONNX case's outputs relate to
+its input and to each other, from ONNX shape inference. A relation between attribute values
+is no branch and no value of its own (Split's num_outputs that does not divide its axis gives
+unequal parts), but it shows in the shapes."""
+
+
+def shape_relation(kind, spec: dict[str, Any]) -> str | None:
+    """'as input', 'unequal outputs', 'empty output' or 'other' for an ONNX case."""
+    if kind.source != "onnx" or kind.build_model is None:
+        return None
+    try:
+        import onnx
+
+        model = kind.build_model(dict(spec.get("attrs", {})),
+                                 [tuple(x) for x in spec["input_shapes"]],
+                                 spec.get("dtype", "float32"))
+        inferred = onnx.shape_inference.infer_shapes(model).graph
+    except Exception:  # noqa: BLE001  (a draw shape inference cannot follow: no relation)
+        return None
+
+    def dims(value) -> tuple | None:
+        shape = value.type.tensor_type.shape
+        known = [d.dim_value if d.HasField("dim_value") else None for d in shape.dim]
+        return None if None in known or not value.type.tensor_type.HasField("shape") \
+            else tuple(known)
+
+    outputs = [dims(v) for v in inferred.output]
+    if not outputs or None in outputs:
+        return None
+    if any(0 in shape for shape in outputs):
+        return "empty output"
+    if len(set(outputs)) > 1 and len({len(s) for s in outputs}) == 1:
+        return "unequal outputs"
+    first = tuple(spec["input_shapes"][0]) if spec["input_shapes"] else None
+    return "as input" if outputs[0] == first else "other"
+
+
 def spec_pairs(kind, spec: dict[str, Any], axis: str) -> set[tuple[str, str, str, str]]:
     """(kind, attribute, value, axis) for each attribute value the spec holds that the kind
-    documents (a list value counts its documented elements too)."""
+    documents (a list value counts its documented elements too), and for how its outputs'
+    shapes relate (``SHAPES``)."""
     from harness.report.coverage import canonical
 
     pairs = set()
+    relation = shape_relation(kind, spec)
+    if relation is not None:
+        pairs.add((kind.name, SHAPES, relation, axis))
     for attr, documented in kind.attribute_domains.items():
         if attr not in spec.get("attrs", {}):
             continue
@@ -162,6 +205,9 @@ def spec_pairs(kind, spec: dict[str, Any], axis: str) -> set[tuple[str, str, str
         for v in values:
             if canonical(v) in known:
                 pairs.add((kind.name, attr, canonical(v), axis))
+                if relation is not None:  # the value beside each relation, on any axis
+                    pairs.add((kind.name, f"{attr}={canonical(v)} {SHAPES}", relation,
+                               ANY_AXIS))
     return pairs
 
 
