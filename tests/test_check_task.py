@@ -4,7 +4,6 @@ an integer scale of an input (super-resolution) as well as at its own size (deno
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
@@ -23,9 +22,9 @@ from harness.check.task import (  # noqa: E402
     psnr,
     top_k_agreement,
 )
-from harness.cli import main  # noqa: E402
 from harness.compare import Tolerance  # noqa: E402
 from harness.sources import file as files  # noqa: E402
+from tests.check_cli import check, onnx_reference  # noqa: E402
 
 
 def blind(actual, expected, k) -> np.ndarray:
@@ -145,19 +144,6 @@ def test_image_outputs_at_an_integer_scale_of_an_input(output, inputs, scale):
 
 # -- end to end: parity check on real files --------------------------------------------------
 
-def check(capsys, *args) -> dict:
-    code = main(["check", *map(str, args), "--json", "-q", "--report", "none"])
-    payload = json.loads(capsys.readouterr().out)
-    assert payload["exit_code"] == code
-    return {leg["leg"]: leg for leg in payload["legs"]}
-
-
-def reference(path, x: np.ndarray) -> np.ndarray:
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
-
 
 def test_a_x2_upsampler_gets_a_psnr_row(capsys, tmp_path):
     torch.manual_seed(0)
@@ -177,7 +163,7 @@ def test_a_x2_upsampler_gets_a_psnr_row(capsys, tmp_path):
     by_hand = []
     for spec in files.file_specs(path):
         x = files.case_inputs(spec)[0]
-        expected = reference(path, x)
+        expected = onnx_reference(path, x)
         assert expected.shape[2:] == (2 * x.shape[2], 2 * x.shape[3])
         with torch.no_grad():
             actual = module(torch.from_numpy(x)).numpy()

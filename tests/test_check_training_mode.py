@@ -4,7 +4,6 @@ names what running the module as returned costs, with the figures a user gets by
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 import warnings
@@ -21,6 +20,7 @@ onnx2torch = pytest.importorskip("onnx2torch")
 from harness.cli import main  # noqa: E402
 from harness.converters import RETURNED_TRAINING, Artifact, ConvertOptions, get  # noqa: E402
 from harness.sources import file as files  # noqa: E402
+from tests.check_cli import check, onnx_reference  # noqa: E402
 
 BN_LEG = "onnx>onnx2torch"
 
@@ -69,21 +69,6 @@ def bn_onnx(tmp_path_factory):
     kinds = {node.op_type for node in onnx.load(str(path)).graph.node}
     assert "BatchNormalization" in kinds  # not folded into the convolution
     return path
-
-
-def check(capsys, *args) -> dict:
-    code = main(["check", *map(str, args), "--json", "-q", "--report", "none"])
-    payload = json.loads(capsys.readouterr().out)
-    assert payload["exit_code"] == code
-    return {leg["leg"]: leg for leg in payload["legs"]}
-
-
-def reference(path, x: np.ndarray) -> np.ndarray:
-    """onnxruntime with its graph optimisations off: parity's reference for an ONNX file."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return session.run(None, {"image": x})[0]
 
 
 def run(module, x: np.ndarray) -> np.ndarray:
@@ -161,7 +146,7 @@ def test_onnx2torch_left_in_training_mode_is_named_with_its_figures(capsys, bn_o
     spec = files.file_specs(bn_onnx)[0]
     x = files.case_inputs(spec)[0]
     assert x.shape == (4, 3, 64, 64)
-    expected = reference(bn_onnx, x)
+    expected = onnx_reference(bn_onnx, x)
     returned = onnx2torch.convert(onnx.load(str(bn_onnx)))
     assert returned.training  # as onnx2torch returns it
     as_returned = run(returned, x)  # moves returned's running statistics: eval on a fresh one
@@ -223,7 +208,7 @@ def test_onnx2pytorch_batch_norm_ignores_training_mode_so_it_is_not_named(capsys
     x = files.case_inputs(files.file_specs(path)[0])[0]
     returned = _by_hand("onnx2pytorch", onnx.load(str(path)))
     assert returned.training
-    assert np.abs(run(returned, x) - reference(path, x)).max() < 1e-4
+    assert np.abs(run(returned, x) - onnx_reference(path, x)).max() < 1e-4
     found = check(capsys, path, "--paths", "onnx>onnx2pytorch")
     assert found["onnx>onnx2pytorch"]["verdict"] == "agrees"
     assert found["onnx>onnx2pytorch"]["pitfalls"] == []
