@@ -246,14 +246,16 @@ def greedy_cover(candidates: list[Draw], reached_arcs: set, reached_pairs: set,
                  pairs_too: bool = True) -> list[Draw]:
     """The fewest draws (greedily) that reach the branches, and with ``pairs_too`` the pairs,
     that ``reached_*`` miss."""
-    if not pairs_too:
-        candidates = [Draw(d.kind, d.axis, d.spec, d.arcs, set()) for d in candidates]
     chosen: list[Draw] = []
     arcs, pairs = set(reached_arcs), set(reached_pairs)
+
+    def gain(draw: Draw) -> int:
+        return len(draw.arcs - arcs) + (len(draw.pairs - pairs) if pairs_too else 0)
+
     pool = list(candidates)
     while pool:
-        best = max(pool, key=lambda d: len(d.arcs - arcs) + len(d.pairs - pairs))
-        if not (best.arcs - arcs) and not (best.pairs - pairs):
+        best = max(pool, key=gain)
+        if not gain(best):
             break
         chosen.append(best)
         arcs |= best.arcs
@@ -313,9 +315,8 @@ def measure(source: str, suite: str, profile: str, examples: int,
     for draw in candidates:
         draw.arcs = branches.of(draw.arcs)
     chosen = greedy_cover(candidates, reached, corpus_pairs, pairs_too)
-    chosen_pairs = [next(c.pairs for c in candidates if c.spec is d.spec) for d in chosen]
     with_cover = reached.union(*(d.arcs for d in chosen))
-    pairs_with = corpus_pairs.union(*chosen_pairs)
+    pairs_with = corpus_pairs.union(*(d.pairs for d in chosen))
     return {
         "source": source,
         "profile": profile,
