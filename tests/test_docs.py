@@ -11,7 +11,7 @@
 
 - Relative links and the anchors they name exist; repository paths in backticks exist; no
   page points at a file users do not have.
-- The known-issues table in docs/known-issues.md is the one ``python -m harness.docs_tables``
+- The known-issues table in docs/known-issues.md is the one ``python -m harness.tools.docs_tables``
   generates from the known-issue files.
 """
 
@@ -31,8 +31,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import converters, docs_tables, known_issues, sources
-from harness.tolerance import TolerancePolicy
+from harness import converters, sources
+from harness.core import known_issues
+from harness.core.tolerance import TolerancePolicy
+from harness.tools import docs_tables
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -394,7 +396,7 @@ def test_the_known_issues_table_is_up_to_date():
     text = page.read_text()
     assert text == docs_tables.render(text, docs_tables.known_issues_table(), str(page)), (
         f"{page.relative_to(ROOT)} is out of date with the known-issue files "
-        f"(harness/known_issues.toml, harness/known_issues.d/*.toml); regenerate it with "
+        f"(harness/core/known_issues.toml, harness/core/known_issues.d/*.toml); regenerate it with "
         f"`{docs_tables.REGENERATE}` and commit the result")
     for issue in known_issues.load():
         assert f"[`{issue.id}`]({issue.url})" in text

@@ -24,8 +24,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from harness.core.known_issues import NATURES
 from harness.cover_corpus import reach, reach_text
-from harness.known_issues import NATURES
 from harness.report.assets import CSS, JS
 from harness.report.atomic import atomic_write_text
 from harness.report.coverage import Domains, KindCoverage, compute_coverage
@@ -444,7 +444,7 @@ def _known_issues(uses: list[IssueUse], trend: Trend | None) -> str:
         f"{_plural(len(uses), 'issue')} stood for {_plural(results, 'result')} in "
         f"{_plural(cases, 'case')}</small></h2>"
         '<p class="muted small">An xpass is a known issue that no longer reproduces: its entry '
-        "is stale (harness/known_issues.toml). Grouped by what each issue is (wrong output, a "
+        "is stale (harness/core/known_issues.toml). Grouped by what each issue is (wrong output, a "
         "refusal, a runtime limitation, a wrong reference reading, a case the spec leaves "
         "undefined, a framework defect). Hover a reason for all of it, a leg count for "
         "the legs.</p>"

@@ -4,14 +4,14 @@ Every case goes from the live Keras model through the files users hold (``.keras
 Keras-2 ``.h5`` written by tf-keras, a TF SavedModel) down to ONNX and PyTorch, and through
 Keras on its PyTorch backend; each leg is compared with Keras on TensorFlow. The paths are
 this suite's own (a dedicated Harness), whatever ``--parity-paths`` says: a leg passes or
-is a recognised known issue (harness/known_issues.toml).
+is a recognised known issue (harness/core/known_issues.toml).
 """
 
 
 import pytest
 
-from harness import known_issues
-from harness.strategies import sample
+from harness.core import known_issues
+from harness.core.strategies import sample
 
 pytest.importorskip("tensorflow", reason="the saved formats are written by Keras")
 pytest.importorskip("tf2onnx")
@@ -37,7 +37,7 @@ def accepted(leg) -> bool:
 
 @pytest.fixture(scope="module")
 def saved_harness(parity):
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     return Harness(PATHS, opset=parity.opset, policy=parity.policy)
 
