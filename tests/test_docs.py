@@ -396,7 +396,7 @@ def test_the_known_issues_table_is_up_to_date():
     text = page.read_text()
     assert text == docs_tables.render(text, docs_tables.known_issues_table(), str(page)), (
         f"{page.relative_to(ROOT)} is out of date with the known-issue files "
-        f"(harness/core/known_issues.toml, harness/core/known_issues.d/*.toml); regenerate it with "
+        f"(harness/known_issues.toml, harness/known_issues.d/*.toml); regenerate it with "
         f"`{docs_tables.REGENERATE}` and commit the result")
     for issue in known_issues.load():
         assert f"[`{issue.id}`]({issue.url})" in text

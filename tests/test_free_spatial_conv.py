@@ -18,7 +18,7 @@ from harness.core import known_issues
 from harness.core.spec import LayerSpec
 
 ISSUE_ID = "tf2onnx-free-spatial-conv-extra-dim"
-FIXED = f"fixed upstream: revisit {ISSUE_ID} in harness/core/known_issues.d/keras-free-dims.toml"
+FIXED = f"fixed upstream: revisit {ISSUE_ID} in harness/known_issues.d/keras-free-dims.toml"
 CONV3D = LayerSpec("Conv3D", {"filters": 1, "kernel_size": [1, 1, 1], "use_bias": True,
                               "data_format": "channels_last"}, ((1, 1, 1, 2, 1),),
                    free_dims=("batch", "spatial"), more_shapes=(((2, 2, 2, 3, 1),),))

@@ -1,6 +1,6 @@
 """What the random profiles found on the ONNX suite (issue #24): the calibrated float16
 tolerance of the ONNX converter legs, the float64 evaluation that calibrates it, and the known
-issues of harness/core/known_issues.d/onnx-seeds.toml (each entry's minimal spec runs as a strict
+issues of harness/known_issues.d/onnx-seeds.toml (each entry's minimal spec runs as a strict
 xfail in suites/onnx)."""
 
 import sys

@@ -12,7 +12,7 @@ error           a stage or runtime raised for another reason
 not run         an earlier stage of its path failed
 ==============  ==================================================================
 
-with the id of the known upstream bug it is, where it is one (harness/core/known_issues.toml),
+with the id of the known upstream bug it is, where it is one (harness/known_issues.toml),
 and names where the leg diverged (the first diverging layer or node and the stage that
 introduced it, or the op without a counterpart), the task-level agreement, and the known
 pitfalls that bit (``harness.check.pitfalls``).

@@ -1,6 +1,6 @@
 """Known upstream bugs, one entry per root cause, recognised by pattern files.
 
-``harness/core/known_issues.toml`` (the Keras paths) and ``harness/core/known_issues.d/*.toml`` (one
+``harness/known_issues.toml`` (the Keras paths) and ``harness/known_issues.d/*.toml`` (one
 file per source or area, read in name order) list each bug with what it is (``nature``) and
 whose it is (``party``), the layer kinds and attribute values that trigger it, the legs it
 breaks (a glob, or a list of globs), optionally the failure category and a regular expression

@@ -444,7 +444,7 @@ def _known_issues(uses: list[IssueUse], trend: Trend | None) -> str:
         f"{_plural(len(uses), 'issue')} stood for {_plural(results, 'result')} in "
         f"{_plural(cases, 'case')}</small></h2>"
         '<p class="muted small">An xpass is a known issue that no longer reproduces: its entry '
-        "is stale (harness/core/known_issues.toml). Grouped by what each issue is (wrong output, a "
+        "is stale (harness/known_issues.toml). Grouped by what each issue is (wrong output, a "
         "refusal, a runtime limitation, a wrong reference reading, a case the spec leaves "
         "undefined, a framework defect). Hover a reason for all of it, a leg count for "
         "the legs.</p>"

@@ -118,7 +118,7 @@ class CaseResult:
             )
             if leg.verdict == "xpass":
                 lines.append(f"known issue {leg.known_issue['id']} no longer reproduces here: "
-                             f"narrow or remove its entry in harness/core/known_issues.toml "
+                             f"narrow or remove its entry in harness/known_issues.toml "
                              f"({leg.known_issue['url']})")
             else:
                 lines.append(leg.message)

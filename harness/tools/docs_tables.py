@@ -2,7 +2,7 @@
 
 ``docs/known-issues.md`` holds the counts (per nature, per party, reported or new) and the
 table of known upstream bugs between two marker comments; they are written from the
-known-issue files (``harness/core/known_issues.toml`` and ``harness/core/known_issues.d/*.toml``),
+known-issue files (``harness/known_issues.toml`` and ``harness/known_issues.d/*.toml``),
 grouped by file::
 
     python -m harness.tools.docs_tables            # rewrite the table in docs/known-issues.md

@@ -2,7 +2,7 @@
 
 Each leg (onnxruntime on the ONNX model, PyTorch on the converted module, ...) is compared
 with Keras; a failing leg fails the test with its metrics, the shrunk spec and a reproducer.
-Known upstream bugs (harness/core/known_issues.toml) are recorded as xfail and pinned below as
+Known upstream bugs (harness/known_issues.toml) are recorded as xfail and pinned below as
 strict xfails with their minimal spec.
 """
 

@@ -3,7 +3,7 @@ down both ONNX → PyTorch converters and onnxruntime's optimiser.
 
 The reference is onnxruntime with every graph optimisation off, beside onnx's reference
 evaluator (harness.sources.onnx); each leg is compared with it. Known upstream bugs
-(harness/core/known_issues.d/*.toml, legs ``onnx...``) are recorded as xfail and pinned below as
+(harness/known_issues.d/*.toml, legs ``onnx...``) are recorded as xfail and pinned below as
 strict xfails with their minimal spec. Nothing on this path imports TensorFlow.
 """
 

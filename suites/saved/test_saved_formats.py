@@ -4,7 +4,7 @@ Every case goes from the live Keras model through the files users hold (``.keras
 Keras-2 ``.h5`` written by tf-keras, a TF SavedModel) down to ONNX and PyTorch, and through
 Keras on its PyTorch backend; each leg is compared with Keras on TensorFlow. The paths are
 this suite's own (a dedicated Harness), whatever ``--parity-paths`` says: a leg passes or
-is a recognised known issue (harness/core/known_issues.toml).
+is a recognised known issue (harness/known_issues.toml).
 """
 
 

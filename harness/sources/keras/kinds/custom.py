@@ -3,7 +3,7 @@
 They are registered serialisable under the package ``parity`` (so a saved model loads with
 safe_mode) and their variables are named so that ``harness.core.inputs.draw_weight`` gives them
 non-trivial values. ``CustomOps`` lists its ops convertible first: the ones no converter
-handles are known issues (harness/core/known_issues.toml), so the suite shows which custom layers
+handles are known issues (harness/known_issues.toml), so the suite shows which custom layers
 convert and, for the others, why not.
 """
 
