@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.frameworks import RECORDED_ENVIRONMENT, versions
-from harness.run.pipeline import CaseResult, LegResult
+from harness.core.records import CaseResult, LegResult
 
 RUN_SCHEMA = "parity.run/1"
 RESULT_SCHEMA = "parity.result/1"
