@@ -25,7 +25,7 @@ from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.spec import LayerSpec
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
-from harness.run import yardstick
+from harness.run import hooks, yardstick
 from harness.run.runners import LoadError, runner_for
 from harness.run.stage_cache import cache as stage_cache
 from harness.sources import Source, SourceError, SourceReading
@@ -95,13 +95,12 @@ class Harness:
         diagnose: bool = True,
         cache=None,
         extension=None,
+        observers=(),
     ):
-        # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
-        # and run ("run") of a leg and once it is judged ("done", with its LegResult).
-        self.on_leg = on_leg
-        # on_paths(case, artifacts, inputs, reference, alternate): called once a case (run
-        # or replayed) goes down its paths; ``artifacts`` fills in leg by leg, keyed by leg.
-        self.on_paths = on_paths
+        # Who watches the case's runs (harness.run.hooks); on_leg and on_paths are callables
+        # with the same seams (hooks.Callbacks).
+        self.observers = [*((hooks.Callbacks(on_leg, on_paths),) if on_leg or on_paths else ()),
+                          *observers]
         # Paths may start from several sources; a case goes down those of its own source,
         # or its source's default paths when none of them starts there.
         self.paths = paths if isinstance(paths, list) else parse_paths(paths)
@@ -178,6 +177,8 @@ class Harness:
             reading = self.cache.read(case.source, spec, policy=self.policy, device=self.device)
         except SourceError as exc:
             return self._known_source_failure(case, exc)
+        for observer in self.observers:
+            observer.on_reading(case, reading)
         timing = {"build": time.perf_counter() - started}
         source_leg = None if reading.native is None else self._source_leg(case, reading)
         # When the source disagrees with itself, its own output is a second reading.
@@ -229,8 +230,8 @@ class Harness:
     def _run_paths(self, case: ResolvedCase, artifacts, inputs, reference, timing,
                    alternate=None, *, more=(), yardstick=None) -> CaseResult:
         # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
-        if self.on_paths:  # its users see the first size, as before sizes came
-            self.on_paths(case, artifacts, inputs, reference, alternate)
+        for observer in self.observers:  # they see the first size, as before sizes came
+            observer.on_paths(case, artifacts, inputs, reference, alternate)
         sizes = sizes_of(inputs, reference, alternate, more, yardstick)
         results: dict[str, LegResult] = {}
         for path in case.paths:
@@ -242,8 +243,8 @@ class Harness:
                 if leg_name not in results:
                     leg = self._leg(case.spec, path, leg_name, stage, artifacts, sizes)
                     results[leg_name] = _attribute(leg, upstream)
-                    if self.on_leg:
-                        self.on_leg(leg_name, stage, "done", results[leg_name])
+                    for observer in self.observers:
+                        observer.after_leg(leg_name, stage, results[leg_name])
                 upstream = results[leg_name]
         return CaseResult(case.spec, list(results.values()), timing)
 
@@ -298,8 +299,8 @@ class Harness:
             )
 
         timing: dict[str, float] = {}
-        if self.on_leg:
-            self.on_leg(leg_name, stage, "convert")
+        for observer in self.observers:
+            observer.before_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
         options = self.options_for(sizes)
         artifact = self.cache.lookup(converter, parent, options)
@@ -327,8 +328,8 @@ class Harness:
         size that fails decides (a later size is not run once one failed), else the widest
         pass; a failure at a further size names its input shapes (``metrics["at_shapes"]``)."""
         leg_name = base["leg"]
-        if self.on_leg:
-            self.on_leg(leg_name, base["stage"], "run")
+        for observer in self.observers:
+            observer.before_leg(leg_name, base["stage"], "run")
         tolerance = self.policy.for_spec(spec, leg_name, self.device)
         timing.setdefault("run", 0.0)
         passes: list[LegResult] = []
@@ -362,6 +363,8 @@ class Harness:
                              category=classify_exception(step, message)[0],
                              message=message, timing=timing)
         timing["run"] += time.perf_counter() - t1
+        for observer in self.observers:
+            observer.on_outputs(base["leg"], size, outputs)
 
         t2 = time.perf_counter()
         comparisons = compare_outputs(outputs, size.reference, tolerance)
