@@ -13,7 +13,7 @@ from harness import golden
 from harness.core import registry
 from harness.core.spec import LayerSpec
 from harness.sources import file as files
-from harness.sources.file import detect, store
+from harness.sources.file import detector, store
 
 REPO = Path(__file__).resolve().parents[1]
 FRAMEWORKS = ("torch", "tensorflow", "keras", "tf_keras", "onnx", "onnxruntime", "h5py",
@@ -21,7 +21,7 @@ FRAMEWORKS = ("torch", "tensorflow", "keras", "tf_keras", "onnx", "onnxruntime",
 
 
 def test_every_format_is_a_module_of_its_own_in_the_detectors_list():
-    for module in detect.DETECTED:
+    for module in detector.DETECTED:
         assert module.__name__ == "harness.sources.file." + module.FORMAT.replace("-", "_")
         assert callable(module.recognises) and callable(module.load)
     assert sorted(files.FORMATS) == sorted(kind.name for kind in registry.kinds("file"))
@@ -33,7 +33,7 @@ def test_every_format_is_a_module_of_its_own_in_the_detectors_list():
 
 def test_the_mat_header_is_asked_before_the_hdf5_signature(tmp_path):
     # A MATLAB -v7.3 file is HDF5 behind a 512-byte header that starts with "MATLAB".
-    order = [module.FORMAT for module in detect.DETECTED]
+    order = [module.FORMAT for module in detector.DETECTED]
     assert order.index("mat") < order.index("h5") and order[-1] == "onnx"
     path = tmp_path / "net.mat"
     path.write_bytes(b"MATLAB 7.3 MAT-file".ljust(512, b" ") + b"\x89HDF\r\n\x1a\n")

@@ -39,12 +39,12 @@ read the file, and the importer's layers are each checked against the NumPy mode
 MATLAB's semantics by ``suites/mat``; the leg (the importer in float32, as users run it) then
 shows what float32 and the module's own arithmetic cost on this network.
 
-The package: ``detect`` recognises a file and hands it to its format's loader (one module
+The package: ``detector`` recognises a file and hands it to its format's loader (one module
 per format: ``keras``, ``h5``, ``keras_json``, ``savedmodel``, ``onnx``, ``mat``; Keras'
 shared reading in ``keras_files``); ``safety`` bounds and scans what a file may make parity
 read; ``case`` makes a file's specs and reads them back; ``readings`` runs the model by its
 reference framework; ``store`` keeps a case's copy in the golden store; ``source`` is the
-source itself. Adding a format is one module and one line in ``detect.DETECTED``.
+source itself. Adding a format is one module and one line in ``detector.DETECTED``.
 
 Files are data: Keras files load with ``safe_mode`` (and tf_keras' loads in its safe-mode
 scope, after the configuration is scanned: no Lambda, no class parity cannot name), no
@@ -67,7 +67,7 @@ from harness.sources.file.case import (
     loaded_for,
     second_spec,
 )
-from harness.sources.file.detect import (
+from harness.sources.file.detector import (
     FORMATS,
     MODEL_SUFFIXES,
     OUTPUTS_ELSEWHERE,
@@ -75,8 +75,8 @@ from harness.sources.file.detect import (
     detect,
     load,
 )
-from harness.sources.file.digest import digest
 from harness.sources.file.errors import FileError, UnsupportedFile
+from harness.sources.file.fingerprint import digest
 from harness.sources.file.inputs import load_inputs
 from harness.sources.file.loaded import (
     DEFAULT_INT_BOUND,

@@ -11,9 +11,9 @@ import numpy as np
 
 from harness.core.inputs import make_inputs
 from harness.core.spec import LayerSpec
-from harness.sources.file.detect import START, load
-from harness.sources.file.digest import digest
+from harness.sources.file.detector import START, load
 from harness.sources.file.errors import FileError, UnsupportedFile
+from harness.sources.file.fingerprint import digest
 from harness.sources.file.inputs import load_inputs
 from harness.sources.file.loaded import KERAS_STARTS, LoadedModel
 from harness.sources.file.store import golden_copy

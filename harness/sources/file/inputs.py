@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.sources.file.digest import digest
 from harness.sources.file.errors import FileError
+from harness.sources.file.fingerprint import digest
 from harness.sources.file.safety import MAX_INPUT_BYTES, MB
 
 MAX_IMAGE_PIXELS = 64 * 2**20

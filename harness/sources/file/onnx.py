@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.sources.file.digest import file_key
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
+from harness.sources.file.fingerprint import file_key
 from harness.sources.file.loaded import DEFAULT_INT_BOUND, LoadedModel
 from harness.sources.file.safety import load_external_data, max_model_bytes
 

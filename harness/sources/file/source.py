@@ -15,7 +15,7 @@ from harness.core.spec import LayerSpec
 from harness.golden import GoldenError, load_onnx
 from harness.sources import SourceReading
 from harness.sources.file.case import NAME, case_inputs, loaded_for
-from harness.sources.file.detect import START, load
+from harness.sources.file.detector import START, load
 from harness.sources.file.errors import FileError, first_line
 from harness.sources.file.loaded import KERAS2_START, PLAIN_SAVEDMODEL_START
 from harness.sources.file.paths import DEFAULT_PATHS

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.sources.file import h5, keras, keras_json, mat, onnx, savedmodel
-from harness.sources.file.digest import digest
 from harness.sources.file.errors import FileError, UnsupportedFile
+from harness.sources.file.fingerprint import digest
 from harness.sources.file.head import read_head
 from harness.sources.file.loaded import LoadedModel
 from harness.sources.file.safety import check_size
