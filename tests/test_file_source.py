@@ -63,3 +63,29 @@ def test_a_golden_copy_is_looked_for_where_the_golden_store_keeps_the_case(tmp_p
     (folder / store.COPY_FOLDER).mkdir(parents=True)
     (folder / store.COPY_FOLDER / "model.onnx").write_bytes(b"onnx")
     assert store.golden_copy(spec, None) == (folder / store.COPY_FOLDER / "model.onnx", None)
+
+
+def test_a_plugin_format_is_asked_before_onnx_and_named_once():
+    # In a fresh interpreter: add_format changes the detector's list for the process.
+    code = """
+import types
+from harness.core import registry
+from harness.sources.file import detector
+
+fmt = types.SimpleNamespace(FORMAT="npy-model", START="onnx",
+                            recognises=lambda path, head, weights: False, load=None)
+detector.add_format(fmt)
+order = [module.FORMAT for module in detector.DETECTED]
+assert order[-2:] == ["npy-model", "onnx"], order
+assert detector.START["npy-model"] == "onnx"
+assert registry.get("npy-model", "file").source == "file"
+try:
+    detector.add_format(fmt)
+except ValueError as exc:
+    print(exc)
+"""
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "file format 'npy-model' is already known"

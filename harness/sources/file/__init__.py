@@ -55,7 +55,6 @@ that names the file.
 
 from __future__ import annotations
 
-from harness.core import registry
 from harness.sources.file.case import (
     DEFAULT_FREE_SIZES,
     FREE_BATCH,
@@ -68,10 +67,12 @@ from harness.sources.file.case import (
     second_spec,
 )
 from harness.sources.file.detector import (
+    DETECTED,
     FORMATS,
     MODEL_SUFFIXES,
     OUTPUTS_ELSEWHERE,
     START,
+    add_format,
     detect,
     load,
 )
@@ -104,23 +105,13 @@ from harness.sources.file.writers import Writer, h5_writer, json_writer, savedmo
 
 __all__ = [
     "COPY_FOLDER", "COPY_WEIGHTS", "DEFAULT_FREE_SIZES", "DEFAULT_INT_BOUND", "DEFAULT_PATHS",
-    "FORMATS", "FREE_BATCH", "FREE_SIZES", "KERAS2_START", "KERAS_STARTS", "MAX_CONFIG_BYTES",
+    "DETECTED", "FORMATS", "FREE_BATCH", "FREE_SIZES", "KERAS2_START", "KERAS_STARTS", "MAX_CONFIG_BYTES",
     "MAX_EXTERNAL_FILES", "MAX_INPUT_BYTES", "MAX_MODEL_BYTES", "MB", "MODEL_SUFFIXES", "NAME",
     "NO_YARDSTICK", "ONNX_MODEL", "ONNX_REFUSED_HINT", "OUTPUTS_ELSEWHERE",
     "PLAIN_SAVEDMODEL_START", "START", "STORED_LEG", "FileError", "FileSource", "LoadedModel",
-    "UnsupportedFile", "Writer", "case_inputs", "check_size", "concrete_sizes", "copy_model",
+    "UnsupportedFile", "Writer", "add_format", "case_inputs", "check_size", "concrete_sizes", "copy_model",
     "detect", "digest", "file_specs", "float64_reading", "h5_writer", "json_writer", "load",
     "load_inputs", "loaded_for", "savedmodel_writer", "scan_keras2_config",
     "scan_keras3_config", "second_spec", "size_of",
 ]
 
-
-# -- kinds: one per format, never drawn ------------------------------------------------------
-
-def _not_drawn(picker):
-    raise TypeError("file cases are made from a user's file (parity check MODEL), not drawn")
-
-
-for _kind in FORMATS:
-    registry.register(registry.LayerKind(_kind, "file", {}, _not_drawn, source=NAME,
-                                         doc=f"a user's {_kind} model file"))

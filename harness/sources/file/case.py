@@ -11,14 +11,12 @@ import numpy as np
 
 from harness.core.inputs import make_inputs
 from harness.core.spec import LayerSpec
-from harness.sources.file.detector import START, load
+from harness.sources.file.detector import NAME, START, load
 from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
 from harness.sources.file.inputs import load_inputs
 from harness.sources.file.loaded import KERAS_STARTS, LoadedModel
 from harness.sources.file.store import golden_copy
-
-NAME = "file"
 
 # Sizes a free dimension runs at: the case's own, then a second one (by input rank).
 FREE_SIZES = {3: (8, 13), 4: (64, 96), 5: (16, 24)}

@@ -5,13 +5,16 @@ hands the file to that format's loader.
 A format is a module with ``FORMAT`` (its name, a case's kind), ``START`` (the artifact
 format it reads to), ``recognises(path, head, weights)`` (True where the file is this format;
 a FileError where it nearly is but cannot be read as it) and ``load(path, weights, outputs)``
-(a LoadedModel). Adding a format is its module and one line in ``DETECTED``.
+(a LoadedModel). Adding a format is its module and one line in ``DETECTED``; a plugin module
+adds its own with ``add_format``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
+from harness.core import registry
 from harness.sources.file import h5, keras, keras_json, mat, onnx, savedmodel
 from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
@@ -19,19 +22,47 @@ from harness.sources.file.head import read_head
 from harness.sources.file.loaded import LoadedModel
 from harness.sources.file.safety import check_size
 
+NAME = "file"  # the source
+
 # In the order the detector asks them: the first that recognises a file reads it.
-DETECTED = (
+DETECTED: list[ModuleType] = [
     savedmodel,  # a folder
     mat,  # the MATLAB header, before the HDF5 formats (a -v7.3 file is HDF5 behind it)
     keras,  # a zip
     h5,  # the HDF5 signature
     keras_json,  # a JSON object
     onnx,  # a protobuf: parsed whole, so last
-)
-BY_FORMAT = {module.FORMAT: module for module in DETECTED}
-FORMATS = tuple(BY_FORMAT)
+]
+FORMATS = tuple(module.FORMAT for module in DETECTED)  # parity's own
+BY_FORMAT: dict[str, ModuleType] = {}
 # The artifact format each file format is read to: the first element of its paths.
-START = {name: module.START for name, module in BY_FORMAT.items()}
+START: dict[str, str] = {}
+
+
+def _not_drawn(picker):
+    raise TypeError("file cases are made from a user's file (parity check MODEL), not drawn")
+
+
+def _admit(module: ModuleType) -> None:
+    """The format's loader and start by its name, and its kind (a case's) in the registry."""
+    BY_FORMAT[module.FORMAT] = module
+    START[module.FORMAT] = module.START
+    registry.register(registry.LayerKind(module.FORMAT, "file", {}, _not_drawn, source=NAME,
+                                         doc=f"a user's {module.FORMAT} model file"))
+
+
+for _module in DETECTED:
+    _admit(_module)
+
+
+def add_format(module: ModuleType, *, before: str = onnx.FORMAT) -> None:
+    """A format a plugin module brings (``parity check --plugins MODULE``), asked before
+    ``before``: ONNX, which parses a whole file, stays last. A format in the tree is a line
+    in ``DETECTED`` instead."""
+    if module.FORMAT in BY_FORMAT:
+        raise ValueError(f"file format {module.FORMAT!r} is already known")
+    DETECTED.insert(DETECTED.index(BY_FORMAT[before]), module)
+    _admit(module)
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json", ".onnx", ".mat", ".pb")
 PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")

@@ -51,6 +51,14 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None) -> 
                                                               load_external_data=False)
     except (DecodeError, ValueError, OSError, RuntimeError) as exc:
         raise FileError(path, f"a damaged ONNX file ({first_line(exc)})") from None
+    return loaded_from(path, model, FORMAT)
+
+
+def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> LoadedModel:
+    """An ONNX ModelProto read from ``path`` (its external data from beside it), as a case
+    of format ``kind`` needs to know it."""
+    import onnx
+
     notes = load_external_data(path, model)
     initializers = {init.name for init in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
@@ -83,8 +91,8 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None) -> 
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
     layers = [{"kind": node.op_type, "attrs": {}} for node in model.graph.node]
-    return LoadedModel(path, FORMAT, START, model, names, shapes, dtypes, None, None, layers,
-                       bounds, notes, what="an ONNX model", unit="nodes")
+    return LoadedModel(path, kind, START, model, names, shapes, dtypes, None, None, layers,
+                       bounds, notes, what=what, unit="nodes")
 
 
 def _gather_bound(model, name: str) -> int:
