@@ -23,9 +23,7 @@ import importlib
 # this package) on every command, so the package itself imports nothing: a name is looked up
 # in its module when it is first used.
 PUBLIC = {
-    "DEFAULT_PATHS": "harness.check.run",
-    "KERAS3_PATHS": "harness.check.run",
-    "SAVEDMODEL_PATHS": "harness.check.run",
+    "DEFAULT_PATHS": "harness.sources.file",
     "FILE_ATOL": "harness.check.run",
     "FILE_RTOL": "harness.check.run",
     "FILE_RULE_REASON": "harness.check.run",
