@@ -13,6 +13,7 @@ needs scipy, h5py and torch only.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +29,9 @@ from harness.sources.mat.case import MatCase, MatSpecError
 from harness.sources.mat.diagnose import MatDiagnoser
 
 MAT_MODEL = "model.mat"
+# The .mat importer, named and loaded when a replay reads a stored file: it is torch's
+# (harness.mat imports torch), and loading this source must not load torch.
+IMPORTER = "harness.mat"
 INPUT_NAMES = ["input"]
 
 
@@ -73,15 +77,13 @@ class MatSource:
 
     def stored(self, folder: Path) -> dict[str, Artifact]:
         """``model.mat``, checked to be a MATLAB network the importer can parse."""
-        # The importer is torch's (harness.mat imports torch): loaded when a replay needs it.
-        from harness.mat import MatImportError, load_network
-
         path = folder / MAT_MODEL
         if not path.is_file():
             return {}
+        importer = importlib.import_module(IMPORTER)
         try:
-            load_network(path)
-        except MatImportError as exc:
+            importer.load_network(path)
+        except importer.MatImportError as exc:
             raise GoldenError(f"{path}: {exc}") from None
         return {self.name: Artifact(self.format, path, list(INPUT_NAMES))}
 
