@@ -64,6 +64,7 @@ from harness.core.repro_pieces import (
     chosen_leg,
     leg_tolerance,
     npz_bytes,
+    onnxruntime_check,
     providers,
     saw,
     spec_block,
@@ -452,15 +453,7 @@ def main():
     inputs = [data[f"input_{{i}}"] for i in range(N_INPUTS)]
     expected = [data[f"expected_{{i}}"] for i in range(len(data.files)) if f"expected_{{i}}" in data]
     model = onnx.load_model_from_string(data["onnx_model"].tobytes())
-    try:
-        session = ort.InferenceSession(model.SerializeToString(), providers=PROVIDERS)
-        names = [i.name for i in session.get_inputs()]
-        for number, y in enumerate(session.run(None, dict(zip(names, inputs)))):
-            category, text = compare(y, expected[number])
-            print(f"onnxruntime on the same ONNX model, output {{number}}: {{category or 'ok'}}: "
-                  f"{{text}}")
-    except Exception as exc:
-        print(f"onnxruntime cannot run the ONNX model either: {{type(exc).__name__}}: {{exc}}")
+{check}
     try:
 {convert}
     except Exception as exc:
@@ -513,15 +506,7 @@ _PLUGIN_LOAD_SOURCE = {
     source = Artifact("keras", model, INPUT_NAMES)''',
     "onnx": '''\
     model = onnx.load_model_from_string(data["onnx_model"].tobytes())
-    try:
-        session = ort.InferenceSession(model.SerializeToString(), providers=CHECK_PROVIDERS)
-        names = [i.name for i in session.get_inputs()]
-        for number, y in enumerate(session.run(None, dict(zip(names, inputs)))):
-            category, text = compare(y, expected[number])
-            print(f"onnxruntime on the ONNX model the stage starts from, output {{number}}: "
-                  f"{{category or 'ok'}}: {{text}}")
-    except Exception as exc:
-        print(f"onnxruntime cannot run the ONNX model either: {{type(exc).__name__}}: {{exc}}")
+{check}
     source = Artifact("onnx", model, INPUT_NAMES)''',
     "mat": '''\
     folder = tempfile.mkdtemp(prefix="parity-mat-")
@@ -587,7 +572,9 @@ def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[st
 
 
 def _onnx_script(stage: str, recipe: ScriptRecipe, device: str) -> dict[str, Any]:
-    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert, run=torch_run("module"))
+    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert, run=torch_run("module"),
+                             check=onnxruntime_check("onnxruntime on the same ONNX model",
+                                                     "PROVIDERS"))
     return {"stage": stage, "std": ["base64", "io", "sys"], "env": [],
             "imports": list(recipe.imports),
             "constants": [f"DEVICE = {device!r}",
@@ -627,7 +614,10 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
         f"OPSET = {opset}",
         *notes,
     ]
-    load = _PLUGIN_LOAD_SOURCE[converter.source].format(n_weights=n_weights)
+    load = _PLUGIN_LOAD_SOURCE[converter.source].format(
+        n_weights=n_weights,
+        check=onnxruntime_check("onnxruntime on the ONNX model the stage starts from",
+                                "CHECK_PROVIDERS"))
     main = _PLUGIN_LOAD + "\n" + _PLUGIN_MAIN.format(load=load, run=_PLUGIN_RUN[converter.target])
     data = ""
     if keras_source:

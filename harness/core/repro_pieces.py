@@ -125,6 +125,24 @@ TORCH_RUN = '''\
     actual = [y.detach().cpu().numpy() for y in outputs]'''
 
 
+# How a script shows onnxruntime's reading of the ONNX model it starts from against the
+# expected outputs: a check printed beside the verdict, not the verdict.
+ONNXRUNTIME_CHECK = '''\
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), providers={providers})
+        names = [i.name for i in session.get_inputs()]
+        for number, y in enumerate(session.run(None, dict(zip(names, inputs)))):
+            category, text = compare(y, expected[number])
+            print(f"{title}, output {{number}}: {{category or 'ok'}}: {{text}}")
+    except Exception as exc:
+        print(f"onnxruntime cannot run the ONNX model either: {{type(exc).__name__}}: {{exc}}")'''
+
+
+def onnxruntime_check(title: str, providers: str) -> str:
+    """The check of ``model`` with onnxruntime (``providers``: the constant's name)."""
+    return ONNXRUNTIME_CHECK.format(title=title, providers=providers)
+
+
 def torch_run(module: str) -> str:
     """The torch run of ``module`` (an expression), binding ``actual``."""
     return TORCH_RUN.format(module=module)
