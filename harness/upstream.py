@@ -265,7 +265,10 @@ def build(issue, *, harness_for) -> Report:
     nature, party = classify(issue)
     specs = minimal_specs(issue)
     if issue.script:
-        return Report(issue, nature, party, title(issue, party), [hand_written(issue)])
+        try:
+            return Report(issue, nature, party, title(issue, party), [hand_written(issue)])
+        except ExportError as exc:
+            return Report(issue, nature, party, title(issue, party), [], str(exc))
     scripts, problems = [], []
     for number, spec in enumerate(specs, start=1):
         name = "repro.py" if number == 1 else f"repro_{number}.py"

@@ -241,6 +241,16 @@ def test_an_entrys_own_script_is_exported_as_repro_py(issue, exporter, tmp_path)
     assert f"parity's harness/known_issues.d/{issue.script}" in (folder / "report.md").read_text()
 
 
+def test_an_entrys_script_that_imports_parity_is_not_exported(exporter, tmp_path, monkeypatch):
+    (tmp_path / "own.py").write_text("from harness.core import spec\nprint('REPRODUCED')\n")
+    monkeypatch.setattr(upstream, "MORE_FILES", tmp_path)
+    issue = dataclasses.replace(HAND_WRITTEN[0], script="own.py")
+    report, folder = exporter.export(issue, tmp_path / "out")
+    assert not report.scripts and not list(folder.glob("repro*.py"))
+    assert "No standalone script: " + f"{issue.id}: its script own.py imports parity" in (
+        folder / "report.md").read_text()
+
+
 def test_an_entrys_script_must_exist(tmp_path):
     path = tmp_path / "issues.toml"
     path.write_text("[[issue]]\nid = 'a'\nurl = 'u'\nreason = 'r'\nlegs = '*'\n"
