@@ -26,7 +26,6 @@ import sys
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper
 
 KNOWN_ISSUE = "tf2onnx-free-spatial-conv-extra-dim"
@@ -50,6 +49,8 @@ def tf2onnx_graph(nodes, inputs, outputs, initializers=()):
 
 
 def run(model_proto, feeds):
+    import onnxruntime as ort
+
     session = ort.InferenceSession(model_proto.SerializeToString(),
                                    providers=["CPUExecutionProvider"])
     return session.run(None, feeds)
@@ -126,6 +127,7 @@ def keras_conversions(attempts: int) -> None:
 
 
 def main() -> int:
+    import onnxruntime as ort
     import tf2onnx
 
     print(f"{KNOWN_ISSUE}: tf2onnx {tf2onnx.__version__}, onnxruntime {ort.__version__}")
