@@ -16,6 +16,7 @@ from harness.core.strategies import sample
 from harness.core.tolerance import TolerancePolicy
 from harness.run.pipeline import Harness
 from harness.sources.onnx import data_set, make_inputs
+from tests.fakes import Stage
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -91,28 +92,21 @@ def _fields(spec: LayerSpec) -> dict:
 BAKED = "onnx-baked-batch"
 
 
-class BakedBatch:
-    """An ONNX → ONNX stage that freezes every symbolic dimension of the graph's inputs at
-    1, as a converter that traced the model at batch 1 writes it."""
-
-    name = BAKED
-    source = "onnx"
-    target = "onnx"
-    packages = ("onnx",)
-
-    def convert(self, artifact, options):
-        model = onnx.ModelProto()
-        model.CopyFrom(artifact.model)
-        for value in model.graph.input:
-            for dim in value.type.tensor_type.shape.dim:
-                if dim.dim_param:
-                    dim.dim_value = 1
-        return Artifact("onnx", model, list(artifact.input_names))
+def baked_batch(artifact: Artifact) -> Artifact:
+    """Every symbolic dimension of the graph's inputs frozen at 1, as a converter that traced
+    the model at batch 1 writes it."""
+    model = onnx.ModelProto()
+    model.CopyFrom(artifact.model)
+    for value in model.graph.input:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param:
+                dim.dim_value = 1
+    return Artifact("onnx", model, list(artifact.input_names))
 
 
 @pytest.fixture
 def baked():
-    converters.register(BakedBatch())
+    converters.register(Stage(BAKED, "onnx", "onnx", baked_batch, packages=("onnx",)))
     yield BAKED
     converters.unregister(BAKED)
 
