@@ -94,6 +94,10 @@ class LayerKind:
     # The kind's own domain entries that shape a case rather than name an attribute (an
     # ONNX kind's "form" or "spatial"), besides the shared INPUT_KNOBS.
     knobs: frozenset[str] = field(default_factory=frozenset)
+    # The dtypes besides float32 the kind's cases are drawn in, where its family declares
+    # them (an ONNX op's type constraints narrow them); None: every dtype its source builds
+    # (harness.core.dtypes.admitted).
+    dtypes: tuple[str, ...] | None = None
 
     @property
     def attribute_domains(self) -> dict[str, list[Any]]:

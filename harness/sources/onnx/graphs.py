@@ -215,7 +215,8 @@ def activation(g: Graph, pick: Picker, x: Ref) -> Ref:
 
 def register_graph(name: str, draw, domains: dict[str, list[Any]], doc: str) -> LayerKind:
     return register(LayerKind(name=name, family=FAMILY, domains=domains, draw=draw,
-                              build_model=build_graph, doc=doc, source=SOURCE))
+                              build_model=build_graph, doc=doc, source=SOURCE,
+                              dtypes=()))  # the drawn graphs build in float32
 
 
 # -- Conv → BatchNormalization → activation ---------------------------------------------------

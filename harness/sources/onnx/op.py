@@ -121,10 +121,14 @@ DrawFn = Callable[[Picker], tuple[dict[str, Any], list[tuple[int, ...]], str]]
 def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence[Any]] | None = None,
             *, name: str | None = None, doc: str = "", domain: str = "",
             tags: frozenset[str] = frozenset(),
-            output_types: OutputTypes | None = None) -> LayerKind:
+            output_types: OutputTypes | None = None,
+            dtypes: Sequence[str] | None = None) -> LayerKind:
     """Registers an ONNX kind: ``draw(pick)`` returns (attrs, input shapes, dtype), attrs
     holding the opset and the node's attributes; the model is one ``op_type`` node, its
-    outputs typed by shape inference or by ``output_types``."""
+    outputs typed by shape inference or by ``output_types``. ``dtypes`` declares the dtypes
+    the draw gives (None: float32 and every one the source builds, ``ONNX_DTYPES``); the
+    kind is drawn along the dtype axes among them (tests/test_dtypes.py measures the draws
+    against it)."""
     domains = {OPSET: opsets_for(op_type, domain), **(domains or {})}
     _check_domains(op_type, domains, domain)
 
@@ -137,6 +141,7 @@ def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence
         name=name or op_type, family=family, domains=domains, draw=draw,
         build_model=build_model, doc=doc or f"{op_type} (ONNX)", source=SOURCE, tags=tags,
         knobs=frozenset(domains) & SHAPE_KNOBS,
+        dtypes=None if dtypes is None else tuple(d for d in dtypes if d != FLOAT),
     ))
 
 
@@ -189,7 +194,7 @@ def unary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None = 
             attrs[VALUE_RANGE] = [value_range]
         return attrs, [shape(pick)], dtype
 
-    return op_kind(op_type, family, draw, domains, name=name)
+    return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes)
 
 
 def binary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None = None, *,
@@ -205,7 +210,7 @@ def binary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None =
             attrs[VALUE_RANGE] = list(value_range)
         return attrs, list(broadcast_pair(pick)), dtype
 
-    return op_kind(op_type, family, draw, domains, name=name)
+    return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes)
 
 
 # A known issue naming an attribute's value matches an ONNX case that leaves it at its default.

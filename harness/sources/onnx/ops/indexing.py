@@ -286,7 +286,8 @@ def _draw_one_hot(pick: Picker):
     return attrs, [shape], dtype
 
 
-kind("OneHot", FAMILY, _draw_one_hot, {"rank": [1, 2, 3], "axis": [-1, 0, 1, -2, 2, -3, 3]})
+kind("OneHot", FAMILY, _draw_one_hot, {"rank": [1, 2, 3], "axis": [-1, 0, 1, -2, 2, -3, 3]},
+     dtypes=tuple(ONE_HOT_KERNELS))
 
 
 # -- Trilu, Compress, NonZero, ReverseSequence, Unique ----------------------------------------
@@ -344,7 +345,7 @@ def _draw_nonzero(pick: Picker):
     return {OPSET: opset}, [dims(pick, pick("rank"))], dtype
 
 
-kind("NonZero", FAMILY, _draw_nonzero, {"rank": [1, 2, 3]})
+kind("NonZero", FAMILY, _draw_nonzero, {"rank": [1, 2, 3]}, dtypes=NONZERO_DTYPES)
 
 
 def _draw_reverse_sequence(pick: Picker):
@@ -384,4 +385,5 @@ def _draw_unique(pick: Picker):
 
 
 kind("Unique", FAMILY, _draw_unique,
-     {"rank": [1, 2, 3], "axis": [0, 1, -1], "sorted": [1, 0], "outputs": [1, 2, 3, 4]})
+     {"rank": [1, 2, 3], "axis": [0, 1, -1], "sorted": [1, 0], "outputs": [1, 2, 3, 4]},
+     dtypes=UNIQUE_DTYPES)

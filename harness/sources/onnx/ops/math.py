@@ -98,9 +98,11 @@ def with_typed_inputs(kind: LayerKind, specials: Sequence[float] = ()) -> LayerK
 
 
 def kind(op_type: str, family: str, draw, domains: dict[str, Sequence[Any]] | None = None,
-         *, name: str | None = None, specials: Sequence[float] = ()) -> LayerKind:
+         *, name: str | None = None, specials: Sequence[float] = (),
+         dtypes: Sequence[str] | None = None) -> LayerKind:
     """``op_kind`` with typed input overrides."""
-    return with_typed_inputs(op_kind(op_type, family, draw, domains, name=name), specials)
+    return with_typed_inputs(op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes),
+                             specials)
 
 
 def pick_dtype(pick: Picker, op_type: str, opset: int, among: Sequence[str],
@@ -142,7 +144,7 @@ def unary(op_type: str, dtypes: Sequence[str] = FLOATS, value_range: Any = None,
             attrs[VALUE_RANGE] = [value_range]
         return attrs, [shape(pick)], dtype
 
-    return kind(op_type, family, draw)
+    return kind(op_type, family, draw, dtypes=dtypes)
 
 
 unary("Abs", ALL_NUMERIC)
@@ -186,7 +188,7 @@ def binary(op_type: str, dtypes: Sequence[str] = ALL_NUMERIC,
             attrs[VALUE_RANGE] = list(value_range)
         return attrs, broadcast_shapes(pick, 2), dtype
 
-    return kind(op_type, FAMILY, draw, domains)
+    return kind(op_type, FAMILY, draw, domains, dtypes=dtypes)
 
 
 binary("Add")
@@ -241,7 +243,7 @@ def variadic(op_type: str, dtypes: Sequence[str]) -> LayerKind:
         count = pick.draw(st.integers(1, 3))
         return {OPSET: opset}, broadcast_shapes(pick, count), dtype
 
-    return kind(op_type, FAMILY, draw)
+    return kind(op_type, FAMILY, draw, dtypes=dtypes)
 
 
 variadic("Min", ALL_NUMERIC)

@@ -418,7 +418,7 @@ def _draw_range(pick: Picker):
                                       const(delta, dtype)]}, [], dtype)
 
 
-kind("Range", SHAPE_FAMILY, _draw_range, {})
+kind("Range", SHAPE_FAMILY, _draw_range, {}, dtypes=RANGE_DTYPES)
 
 
 # onnxruntime's CPU EyeLike: float, double, int32, int64 (and uint64) in and out
@@ -438,4 +438,4 @@ def _draw_eye_like(pick: Picker):
 
 
 kind("EyeLike", SHAPE_FAMILY, _draw_eye_like,
-     {"k": [0, 1, -1, 2, -3, 5], "dtype": list(TENSOR_TYPES.values())})
+     {"k": [0, 1, -1, 2, -3, 5], "dtype": list(TENSOR_TYPES.values())}, dtypes=EYE_DTYPES)
