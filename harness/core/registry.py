@@ -98,6 +98,9 @@ class LayerKind:
     # them (an ONNX op's type constraints narrow them); None: every dtype its source builds
     # (harness.core.dtypes.admitted).
     dtypes: tuple[str, ...] | None = None
+    # The free dimensions the kind admits, where its family declares them; None: those its
+    # source gives it (harness.core.free_dims.admitted).
+    free_dims: tuple[str, ...] | None = None
 
     @property
     def attribute_domains(self) -> dict[str, list[Any]]:

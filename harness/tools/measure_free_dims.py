@@ -7,7 +7,8 @@ harness::
 A Keras kind admits a dimension when every sampled case builds with it free and runs at two
 sizes in Keras (``SPATIAL_KINDS``, ``TIME_KINDS`` in harness/sources/keras/axes.py); an ONNX
 kind admits a free batch when every drawn case that can have one reads in onnxruntime at two
-batches, the outputs' batch following (``ONNX_BATCH_KINDS`` in harness/sources/onnx/axes.py).
+batches, the outputs' batch following; one that does not is declared ``free_batch=False`` in
+its family file (harness/sources/onnx/axes.py).
 """
 
 from __future__ import annotations
@@ -101,21 +102,22 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - prints th
 
 def main_onnx(count: int) -> None:  # pragma: no cover - prints the measured table
     """``--onnx [N]``: per ONNX kind, whether its drawn cases that can have a free batch read
-    at two batches, and the table of those that all do."""
-    admits = []
+    at two batches, and the kinds that do not (to be declared ``free_batch=False``)."""
+    refuses = []
     for kind in registry.kinds(ONNX):
         tried, failures = measure_onnx(kind.name, count)
         if not tried:
             verdict = f"none of {count} drawn cases can have a free batch"
+            refuses.append(kind.name)
         elif failures:
             verdict = f"fails {len(failures)}/{tried}"
+            refuses.append(kind.name)
         else:
             verdict = f"admits ({tried}/{count} drawn cases free)"
-            admits.append(kind.name)
         print(f"{kind.name:26} {verdict}", flush=True)
         for line in failures[:3]:
             print(f"    {line}", flush=True)
-    print(f"ONNX_BATCH_KINDS ({len(admits)}): {', '.join(sorted(admits))}")
+    print(f"no free batch ({len(refuses)}): {', '.join(sorted(refuses))}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -38,36 +38,6 @@ from harness.sources.onnx.op import OP_TYPES, SOURCE, schema, schema_defaults
 # (``python -m harness.tools.measure_dtypes --onnx`` prints the measurement).
 ONNX_DTYPES = ("float16", "float64")
 
-# Measured with ``python -m harness.tools.measure_free_dims --onnx 16`` (onnx 1.23, onnxruntime 1.31): every
-# drawn case of these ONNX kinds whose configuration can have a free batch
-# (``onnx_batch_follows``) reads in onnxruntime at two batches, the outputs' batch following.
-# Left out: no drawn case can (Shape, Size, Range, ConstantOfShape, NonZero, Unique, Compress,
-# AffineGrid, RoiAlign, MaxRoiPool, ReverseSequence, GroupNormalization, SamePadConv), or a
-# constant index input pins the batch where shape inference does not see it (ScatterND,
-# ScatterElements, MaxUnpool).
-ONNX_BATCH_KINDS = frozenset({
-    "Abs", "Acos", "Acosh", "Add", "And", "ArgMax", "ArgMin", "Asin", "Asinh", "Atan", "Atanh",
-    "AveragePool", "BatchNormalization", "BitShift", "BitwiseAnd", "BitwiseNot", "BitwiseOr",
-    "BitwiseXor", "Cast", "CastLike", "Ceil", "Celu", "CenterCropPad", "Clip", "Col2Im",
-    "Concat", "Conv", "ConvBnRelu", "ConvTranspose", "Cos", "Cosh", "CumSum", "DeformConv",
-    "DepthToSpace", "Det", "Div", "Dropout", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand",
-    "EyeLike", "FcAsConv", "Flatten", "FlattenGemm", "Floor", "GRU", "Gather",
-    "GatherElements", "GatherND", "Gelu", "Gemm", "GemmChain", "GlobalAveragePool",
-    "GlobalLpPool", "GlobalMaxPool", "GlobalPoolHead", "Greater", "GreaterOrEqual",
-    "GridSample", "HardSigmoid", "HardSwish", "Hardmax", "Identity", "InstanceNormalization",
-    "IsInf", "IsNaN", "LRN", "LSTM", "LayerNormalization", "LeakyRelu", "LegacyOpsetNet",
-    "Less", "LessOrEqual", "Log", "LogSoftmax", "LpNormalization", "LpPool", "MatMul",
-    "MatMulInteger", "Max", "MaxPool", "Mean", "MeanSubtract", "MeanVarianceNormalization",
-    "Min", "Mish", "Mod", "Mul", "Neg", "Not", "OneHot", "Or", "PRelu", "Pad", "PadConv",
-    "PixelShuffle", "Pow", "RNN", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum",
-    "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum",
-    "ReduceSumSquare", "Relu", "Reshape", "Resize", "ResizeGraph", "Round", "Selu",
-    "ShapeChain", "Sigmoid", "Sign", "Sin", "Sinh", "Slice", "Softmax", "Softplus", "Softsign",
-    "SpaceToDepth", "Split", "SplitConcat", "Sqrt", "Squeeze", "Sub", "Sum", "Tan", "Tanh",
-    "ThresholdedRelu", "Tile", "TopK", "Transpose", "Trilu", "Unsqueeze", "Where", "Xor"
-})
-
-
 # Recurrent ops in layout 0 take X as (steps, batch, features) but their initial states as
 # (directions, batch, hidden): dimension 0 of X (its steps) is the one free there.
 ONNX_RECURRENT = frozenset({"RNN", "GRU", "LSTM"})
@@ -228,7 +198,15 @@ def onnx_batch_follows(kind: LayerKind, attrs: dict[str, Any], shapes,
 
 
 def free_dims(kind: LayerKind) -> tuple[str, ...]:
-    return (BATCH,) if kind.name in ONNX_BATCH_KINDS else ()
+    """A free batch, but for the kinds whose family declares none (``op_kind(...,
+    free_batch=False)``). Measured with ``python -m harness.tools.measure_free_dims --onnx
+    16`` (onnx 1.23, onnxruntime 1.31): every drawn case of the others whose configuration
+    can have a free batch (``onnx_batch_follows``) reads in onnxruntime at two batches, the
+    outputs' batch following. Left out: no drawn case can (Shape, Size, Range,
+    ConstantOfShape, NonZero, Unique, Compress, AffineGrid, RoiAlign, MaxRoiPool,
+    ReverseSequence, GroupNormalization, SamePadConv), or a constant index input pins the
+    batch where shape inference does not see it (ScatterND, ScatterElements, MaxUnpool)."""
+    return kind.free_dims if kind.free_dims is not None else (BATCH,)
 
 
 def applicable(kind: LayerKind, attrs: dict[str, Any], shapes,

@@ -122,13 +122,16 @@ def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence
             *, name: str | None = None, doc: str = "", domain: str = "",
             tags: frozenset[str] = frozenset(),
             output_types: OutputTypes | None = None,
-            dtypes: Sequence[str] | None = None) -> LayerKind:
+            dtypes: Sequence[str] | None = None, free_batch: bool = True) -> LayerKind:
     """Registers an ONNX kind: ``draw(pick)`` returns (attrs, input shapes, dtype), attrs
     holding the opset and the node's attributes; the model is one ``op_type`` node, its
     outputs typed by shape inference or by ``output_types``. ``dtypes`` declares the dtypes
     the draw gives (None: float32 and every one the source builds, ``ONNX_DTYPES``); the
     kind is drawn along the dtype axes among them (tests/test_dtypes.py measures the draws
-    against it)."""
+    against it). ``free_batch=False`` keeps the batch fixed in every case, for an op whose
+    configurations read at one batch only (``python -m harness.tools.measure_free_dims
+    --onnx`` measures it); otherwise a case has its batch free where its configuration lets
+    it (harness.sources.onnx.axes)."""
     domains = {OPSET: opsets_for(op_type, domain), **(domains or {})}
     _check_domains(op_type, domains, domain)
 
@@ -142,6 +145,7 @@ def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence
         build_model=build_model, doc=doc or f"{op_type} (ONNX)", source=SOURCE, tags=tags,
         knobs=frozenset(domains) & SHAPE_KNOBS,
         dtypes=None if dtypes is None else tuple(d for d in dtypes if d != FLOAT),
+        free_dims=None if free_batch else (),
     ))
 
 

@@ -147,7 +147,8 @@ def _draw_group_norm(pick: Picker):
 
 
 kind("GroupNormalization", FAMILY, _draw_group_norm, {OPSET: [21], **GROUP_NORM_DOMAINS},
-     output_types=lambda attrs, shapes, dtype: [(dtype, list(shapes[0]))])
+     output_types=lambda attrs, shapes, dtype: [(dtype, list(shapes[0]))],
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # -- LRN --------------------------------------------------------------------------------------

@@ -165,4 +165,4 @@ def _draw_affine_grid(pick: Picker):
 
 
 kind("AffineGrid", FAMILY, _draw_affine_grid, {"spatial": [2, 3], "align_corners": [0, 1]},
-     dtypes=AFFINE_GRID_DTYPES)
+     dtypes=AFFINE_GRID_DTYPES, free_batch=False)  # no drawn case can have a free batch (measured)

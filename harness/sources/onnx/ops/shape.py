@@ -350,7 +350,8 @@ def _draw_shape(pick: Picker):
 
 kind("Shape", SHAPE_FAMILY, _draw_shape,
      {"rank": [2, 1, 3, 4], "start": [0, 1, -1, 2, -2, -9, 9],
-      "end": [-1, 1, 2, -2, 9, -9]})
+      "end": [-1, 1, 2, -2, 9, -9]},
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 def _draw_size(pick: Picker):
@@ -359,7 +360,8 @@ def _draw_size(pick: Picker):
     return {OPSET: opset}, [shape], dtype
 
 
-kind("Size", SHAPE_FAMILY, _draw_size, {"rank": [2, 1, 3, 4]})
+kind("Size", SHAPE_FAMILY, _draw_size, {"rank": [2, 1, 3, 4]},
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # -- ConstantOfShape, Range, EyeLike ----------------------------------------------------------
@@ -397,7 +399,7 @@ def _typed(value: float, dtype: str) -> Any:
 
 
 kind("ConstantOfShape", SHAPE_FAMILY, _draw_constant_of_shape,
-     {"rank": [1, 2, 3]})
+     {"rank": [1, 2, 3]}, free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # onnxruntime's CPU Range: float, double, int16, int32, int64 (no float16)
@@ -418,7 +420,8 @@ def _draw_range(pick: Picker):
                                       const(delta, dtype)]}, [], dtype)
 
 
-kind("Range", SHAPE_FAMILY, _draw_range, {}, dtypes=RANGE_DTYPES)
+kind("Range", SHAPE_FAMILY, _draw_range, {}, dtypes=RANGE_DTYPES,
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # onnxruntime's CPU EyeLike: float, double, int32, int64 (and uint64) in and out
