@@ -6,7 +6,8 @@ Every layer is built in float16, float64 and under the ``mixed_float16`` policy
 (``KERAS_DTYPES``) but those it cannot be built in on the CPU (``KERAS_REFUSED``, measured:
 docs/dtypes.md). Every layer admits a free batch; the spatial and time dimensions are free in
 the kinds measured to run at two sizes (``SPATIAL_KINDS``, ``TIME_KINDS``), less the
-configurations that need them fixed (``blocked``).
+configurations that need them fixed (``blocked``). A kind's registration may declare its own
+(``LayerKind(..., dtypes=..., free_dims=...)``), so that a new kind is one file.
 """
 
 from __future__ import annotations
@@ -86,7 +87,10 @@ def blocked(kind: str, attrs: dict[str, Any], shapes, name: str) -> bool:
 
 
 def free_dims(kind: LayerKind) -> tuple[str, ...]:
-    """The free dimensions a Keras kind admits, ``batch`` first."""
+    """The free dimensions a Keras kind admits, ``batch`` first: as its registration declares
+    them (``LayerKind(..., free_dims=...)``), else as measured here."""
+    if kind.free_dims is not None:
+        return kind.free_dims
     extra = [name for name, kinds in ((SPATIAL, SPATIAL_KINDS), (TIME, TIME_KINDS))
              if kind.name in kinds]
     return (BATCH, *extra)
