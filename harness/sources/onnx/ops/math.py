@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 from harness.core import strategies
 from harness.core.registry import LayerKind, Picker
-from harness.sources.onnx.build import INPUT_DTYPES, INT_INPUTS, OPERANDS, VALUE_RANGE
+from harness.sources.onnx.build import (
+    INPUT_DTYPES,
+    INT_INPUTS,
+    OPERANDS,
+    VALUE_RANGE,
+    tensor_type,
+)
 from harness.sources.onnx.op import (
     FLOATS,
     OPSET,
@@ -286,8 +292,6 @@ CAST_DTYPES = ("float32", "float16", "float64", "int64", "int32", "int16", "int8
 
 
 def _tensor_type(dtype: str) -> int:
-    from harness.sources.onnx.build import tensor_type
-
     return tensor_type(dtype)
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from harness.core.registry import Picker
 from harness.sources.onnx.build import INPUT_DTYPES, INT_INPUTS, OPERANDS, OPSET, OUTPUTS
-from harness.sources.onnx.op import opset_and_dtype
+from harness.sources.onnx.op import opset_and_dtype, schema
 from harness.sources.onnx.ops.conv import kind, written
 
 FAMILY = "reshaping"
@@ -380,8 +380,6 @@ def _draw_constant_of_shape(pick: Picker):
 
 
 def _value_dtype_ok(dtype: str, opset: int) -> bool:
-    from harness.sources.onnx.op import schema
-
     constraint = {c.type_param_str: c.allowed_type_strs
                   for c in schema("ConstantOfShape", opset).type_constraints}
     names = {"float32": "tensor(float)", "float16": "tensor(float16)",
