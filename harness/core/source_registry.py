@@ -15,12 +15,13 @@ A path names its source first: ``keras>tf2onnx>onnx2torch``, ``onnx>onnx2torch``
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, runtime_checkable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from harness.core.artifact import Artifact
 from harness.core.plugins import PluginRegistry
+
+if TYPE_CHECKING:  # the readings' arrays; the report reads known issues without NumPy
+    import numpy as np
 
 ENTRY_POINT_GROUP = "parity.sources"
 
