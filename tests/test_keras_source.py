@@ -84,8 +84,9 @@ def test_wrapped_and_custom_layers_survive_a_keras_file(kind, tmp_path):
 
     from harness.core.inputs import make_inputs
     from harness.core.strategies import sample
-    from harness.sources.keras.kinds._base import register_custom_objects
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.runtimes.keras_custom import register_custom_objects
+    from harness.sources.keras.model import build_model
 
     spec = sample(kind, 1)[0]
     model = build_model(spec)

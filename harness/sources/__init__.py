@@ -57,7 +57,7 @@ class SourceReading(NamedTuple):
     more: tuple[tuple[Any, list[np.ndarray], list[np.ndarray]], ...] = ()
     # The reference computed a second time in float64 (same weights, same inputs), where the
     # source can: its distance from ``reference`` is the source's own rounding error
-    # (harness.run.yardstick).
+    # (harness.core.yardstick).
     yardstick: list[np.ndarray] | None = None
     # Further artifacts a case's paths may start from, by the name the paths start with
     # (the source's ``roots(spec)``): a Keras SavedModel's folder as ``savedmodel``, beside

@@ -597,7 +597,7 @@ def _embedding_bound(model) -> int:
 
 
 def _register_known_objects() -> None:
-    from harness.sources.keras.kinds._base import register_custom_objects
+    from harness.runtimes.keras_custom import register_custom_objects
 
     register_custom_objects()
 
@@ -1207,7 +1207,7 @@ class FileSource:
 
 # -- reading, per format ---------------------------------------------------------------------
 
-# Why a file read to this format has no float64 yardstick (harness.run.yardstick).
+# Why a file read to this format has no float64 yardstick (harness.core.yardstick).
 NO_YARDSTICK = {
     "onnx": "an ONNX file: its graph's element types are fixed in the file, and parity does "
             "not rewrite a graph to float64",
@@ -1222,18 +1222,19 @@ def float64_reading(spec: LayerSpec, loaded: LoadedModel, inputs: list[np.ndarra
     """The file's model recomputed in float64 by the framework that is its reference (a
     Keras 3 file by Keras 3, a Keras-2 file by tf_keras), where that can be done; else None,
     and ``yardstick.missing_reason(spec)`` says why."""
-    from harness.run import yardstick
+    from harness.core import yardstick
+    from harness.runtimes.keras import keras_model_reading, tf_keras_model_reading
 
     if loaded.start not in KERAS_STARTS:
         yardstick.note_missing(spec, NO_YARDSTICK[loaded.start])
         return None
     if loaded.legacy is not None:
-        return yardstick.tf_keras_model_reading(spec, loaded.legacy, inputs, reference)
-    return yardstick.keras_model_reading(spec, loaded.model, inputs, reference)
+        return tf_keras_model_reading(spec, loaded.legacy, inputs, reference)
+    return keras_model_reading(spec, loaded.model, inputs, reference)
 
 
 def _read_keras(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
-    from harness.sources.keras.model import run_keras
+    from harness.runtimes.keras import run_keras
 
     reference = run_keras(loaded.model, inputs)
     names = [f"input_{i}" for i in range(len(inputs))]
@@ -1283,7 +1284,8 @@ ONNX_REFUSED_HINT = {
 
 
 def _read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
-    from harness.run.runners import LoadError, OnnxRuntimeRunner
+    from harness.runtimes import LoadError
+    from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 
     artifact = Artifact("onnx", loaded.model, list(loaded.input_names),
                         {"file": str(loaded.path)})

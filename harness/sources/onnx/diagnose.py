@@ -1,7 +1,7 @@
 """Per-node first divergence for a failing ONNX case of more than one node.
 
 Every node output of the source model becomes an extra graph output
-(``harness.run.diagnostics.with_outputs``). The reference value of each is read with
+(``harness.core.diagnose.with_outputs``). The reference value of each is read with
 onnxruntime, every graph optimisation off (the source's own reading); the augmented model
 is converted through the failing leg's stages, run, and its outputs are compared node by
 node, in graph order, each with the looser of its op's tolerance and the case's. The
@@ -11,8 +11,9 @@ output at that node differs from its own input's), and that node re-run alone on
 inputs the reference gave it: a node that also diverges alone is converted wrongly, one
 that matches alone passes on error accumulated upstream.
 
-The result has the shape of ``harness.run.diagnostics.Diagnoser.diagnose``'s (``layer`` is the
-node's name, ``kind`` its op type), so that reports and failure messages read it alike.
+The result has the shape of ``harness.sources.keras.diagnose.Diagnoser.diagnose``'s
+(``layer`` is the node's name, ``kind`` its op type), so that reports and failure messages
+read it alike.
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ import numpy as np
 
 from harness.converters import Artifact, get
 from harness.core.compare import Tolerance, compare
-from harness.run.diagnostics import summary, with_outputs
+from harness.core.diagnose import (
+    divergence,
+    first_diverging_stage,
+    looser,
+    summary,
+    with_outputs,
+)
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 
 
 def diagnosable(model) -> bool:
@@ -90,8 +98,6 @@ class NodeDiagnoser:
     def reference(self) -> dict[str, np.ndarray]:
         """Every node output as onnxruntime computes it with optimisations off."""
         if self._reference is None:
-            from harness.run.runners import OnnxRuntimeRunner
-
             augmented = with_outputs(self.model, [t.tensor for t in self.taps])
             names = [o.name for o in augmented.graph.output]
             runner = OnnxRuntimeRunner("cpu")
@@ -112,10 +118,7 @@ class NodeDiagnoser:
         case = policy.for_spec(self.spec, leg, device)
         if not _is_float(self.reference[tap.tensor]):
             return own  # integers (shapes, indices) compare exactly
-        if case.atol <= own.atol and case.rtol <= own.rtol:
-            return own
-        return Tolerance(max(case.atol, own.atol), max(case.rtol, own.rtol),
-                         f"the looser of {own.rule} and {case.rule}")
+        return looser(own, case)
 
     def _node_attrs(self, tap: NodeTap) -> dict[str, Any]:
         nodes = self.spec.attrs.get("nodes") if isinstance(self.spec.attrs, dict) else None
@@ -200,14 +203,8 @@ class NodeDiagnoser:
         except Exception as exc:  # noqa: BLE001  (a diagnosis must not hide the failure)
             return {"error": f"per-node capture failed: {type(exc).__name__}: "
                              f"{str(exc)[:500]}"}
-        growth = self.series(trace)
-        first = next((row for row in growth if row.get("mapped") and not row["passed"]), None)
-        diagnosis: dict[str, Any] = {
-            "layers": len(self.model.graph.node),
-            "mapped": sum(1 for row in growth if row.get("mapped")),
-            "growth": growth,
-            "first_divergence": first,
-        }
+        diagnosis = divergence(self.series(trace), len(self.model.graph.node))
+        first = diagnosis["first_divergence"]
         if trace.note:
             diagnosis["note"] = trace.note
         if first is None:
@@ -221,19 +218,9 @@ class NodeDiagnoser:
 
     def _introduced_by(self, path, leg_name: str, tensor: str) -> str | None:
         """The first stage along the path whose value at ``tensor`` exceeds tolerance
-        against its own input's (the reference for the first stage)."""
-        legs = path.legs()
-        previous: dict[str, np.ndarray] | None = None
-        for name, stage in zip(legs[: legs.index(leg_name) + 1], path.stages):
-            try:
-                trace = self.trace(path, name)
-            except Exception:  # noqa: BLE001
-                return None
-            row = next(r for r in self.series(trace, previous) if r["tensor"] == tensor)
-            if row.get("mapped") and not row["passed"]:
-                return stage
-            previous = trace.values
-        return None
+        against its own input's (``harness.core.diagnose.first_diverging_stage``)."""
+        return first_diverging_stage(path, leg_name, lambda leg: self.trace(path, leg),
+                                     self.series, lambda row: row["tensor"] == tensor)
 
     def isolate(self, path, leg_name: str, tensor: str) -> dict[str, Any]:
         """The node alone, fed what the reference gave it, through the stages up to the leg:
