@@ -6,7 +6,7 @@ import pytest
 from harness import converters
 from harness.converters import Artifact
 from harness.core.spec import LayerSpec
-from harness.run import yardstick
+from harness.core import yardstick
 from harness.run.pipeline import Harness
 
 pytest.importorskip("tensorflow")
