@@ -5,8 +5,8 @@ import pytest
 
 from harness import converters
 from harness.converters import Artifact
-from harness.core.spec import LayerSpec
 from harness.core import yardstick
+from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness
 
 pytest.importorskip("tensorflow")

@@ -20,10 +20,10 @@ import keras  # noqa: E402
 
 from harness import converters  # noqa: E402
 from harness.converters import Artifact  # noqa: E402
-from harness.core.tolerance import Rule, TolerancePolicy  # noqa: E402
 from harness.core import yardstick  # noqa: E402
-from harness.runtimes.keras import keras_model_reading, widen_config  # noqa: E402
+from harness.core.tolerance import Rule, TolerancePolicy  # noqa: E402
 from harness.run.pipeline import Harness  # noqa: E402
+from harness.runtimes.keras import keras_model_reading, widen_config  # noqa: E402
 from harness.sources import file as files  # noqa: E402
 
 SHAPE = (10, 10, 3)
