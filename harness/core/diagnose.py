@@ -88,13 +88,14 @@ def with_outputs(proto, tensors: list[str]):
 
 @dataclass
 class LegTrace:
-    """A leg's per-layer outputs, by tap name, and why any tap is missing."""
+    """A leg's per-unit outputs, by tap name, and why any tap is missing."""
 
     leg: str
     stage: str
-    values: dict[str, np.ndarray]  # in Keras' layout
+    values: dict[str, np.ndarray]  # in the reference's layout
     layouts: dict[str, str]  # how each value was read (as is, channels-first, ...)
     missing: dict[str, str]
+    note: str = ""  # what the capture left out as a whole, if anything
 
 
 def looser(own: Tolerance, case: Tolerance) -> Tolerance:

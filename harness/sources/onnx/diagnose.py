@@ -26,6 +26,7 @@ import numpy as np
 from harness.converters import Artifact, get
 from harness.core.compare import Tolerance, compare
 from harness.core.diagnose import (
+    LegTrace,
     divergence,
     first_diverging_stage,
     looser,
@@ -56,15 +57,6 @@ class NodeTap:
         return self.node + (f":{self.output}" if self.output else "")
 
 
-@dataclass
-class NodeTrace:
-    leg: str
-    stage: str
-    values: dict[str, np.ndarray]  # by tensor name
-    missing: dict[str, str]  # tensor name -> why it has no value
-    note: str = ""
-
-
 def node_taps(model) -> list[NodeTap]:
     taps = []
     for index, node in enumerate(model.graph.node):
@@ -89,7 +81,7 @@ class NodeDiagnoser:
         self.inputs = list(inputs)
         self.taps = node_taps(model)
         self.input_names = [i.name for i in model.graph.input]
-        self._traces: dict[str, NodeTrace] = {}
+        self._traces: dict[str, LegTrace] = {}
         self._reference: dict[str, np.ndarray] | None = None
         self._reference_error: str | None = None
 
@@ -129,7 +121,7 @@ class NodeDiagnoser:
         return dict(self.spec.attrs) if len(self.model.graph.node) == 1 else {}
 
     # -- one leg's values ----------------------------------------------------------------------
-    def trace(self, path, leg: str) -> NodeTrace:
+    def trace(self, path, leg: str) -> LegTrace:
         """Every node output as the leg computes it: the source model with every node output
         as a graph output, converted through the path's stages up to the leg. Where a leg
         cannot return the integer shape tensors, only the float ones are tapped."""
@@ -152,7 +144,7 @@ class NodeDiagnoser:
                 continue
             missing = {t.tensor: note or "not returned" for t in self.taps
                        if t.tensor not in values}
-            trace = NodeTrace(leg, path.stages[upto], values, missing, note)
+            trace = LegTrace(leg, path.stages[upto], values, {}, missing, note)
             self._traces[leg] = trace
             return trace
         assert failure is not None
@@ -170,7 +162,7 @@ class NodeDiagnoser:
                                f"{len(names)} of the ONNX model with node taps")
         return {name: np.asarray(value) for name, value in zip(names, outputs)}
 
-    def series(self, trace: NodeTrace, against: dict[str, np.ndarray] | None = None):
+    def series(self, trace: LegTrace, against: dict[str, np.ndarray] | None = None):
         """Per node output: the leg's value against the reference (or ``against``)."""
         rows = []
         outputs = {o.name for o in self.model.graph.output}
