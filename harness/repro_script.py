@@ -309,7 +309,7 @@ def _custom_objects(config: Any) -> set[str]:
 def _keras_payload(source: Artifact, inputs, twin_reference):
     import keras
 
-    from harness.sources.keras.model import run_keras
+    from harness.runtimes.keras import run_keras
 
     model = source.model
     config = json.loads(model.to_json())
@@ -612,7 +612,7 @@ _PLUGIN_LOAD_SOURCE = {
     source = Artifact("mat", pathlib.Path(path), INPUT_NAMES)''',
 }
 
-# As parity's runners (harness/run/runners.py) run the stage's result.
+# As parity's runners (harness/runtimes/) run the stage's result.
 _PLUGIN_RUN = {
     "onnx": '''\
     try:

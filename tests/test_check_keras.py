@@ -76,7 +76,7 @@ def test_a_keras3_file_agrees(capsys, written):
     assert verdicts(payload) == {"keras>tf2onnx": "agrees", "keras>tf2onnx>onnx2torch": "agrees"}
     assert payload["sizes"] == [[[4, 12, 12, 3]], [[1, 12, 12, 3]]]  # the batch is free
     assert payload["legs"][0]["task"]["top1"] == 1.0
-    # Judged against the float64 yardstick too, at both sizes (harness.run.yardstick).
+    # Judged against the float64 yardstick too, at both sizes (harness.core.yardstick).
     for leg in payload["legs"]:
         assert leg["yardstick"]["ratio"] <= 10 and leg["yardstick_missing"] is None, leg
         assert leg["judged_by"] == "tolerance"

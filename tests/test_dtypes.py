@@ -76,7 +76,8 @@ def test_a_layer_is_built_and_computes_in_its_dtype(dtype):
     pytest.importorskip("tensorflow")
     import keras
 
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.sources.keras.model import build_model
 
     before = keras.config.dtype_policy().name
     spec = _dense(dtype)
@@ -98,7 +99,8 @@ def test_a_layer_is_built_and_computes_in_its_dtype(dtype):
 
 def test_a_model_kind_builds_every_node_in_its_dtype():
     pytest.importorskip("tensorflow")
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.sources.keras.model import build_model
 
     attrs = {"layers": [{"kind": "Dense", "attrs": DENSE},
                         {"kind": "ReLU", "attrs": {"max_value": None, "negative_slope": 0.0,
@@ -123,7 +125,8 @@ def test_the_policy_is_restored_when_a_build_fails():
 
 def test_a_kernel_tensorflow_lacks_in_a_dtype_is_read_compiled_with_xla():
     pytest.importorskip("tensorflow")
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.sources.keras.model import build_model
 
     # TensorFlow has no eager float16 AvgPool3D on the CPU; XLA compiles it.
     spec = LayerSpec("AveragePooling3D", {"pool_size": [1, 1, 2], "strides": [1, 1, 2],

@@ -87,7 +87,7 @@ def read(spec):
 
 def test_the_source_reads_every_size_from_one_model():
     from harness.core.inputs import make_inputs
-    from harness.sources.keras.model import run_keras
+    from harness.runtimes.keras import run_keras
 
     spec = free_dims.with_free(CONV, (SPATIAL,), growth=2)
     reading = read(spec)

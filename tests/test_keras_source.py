@@ -81,8 +81,9 @@ def test_wrapped_and_custom_layers_survive_a_keras_file(kind, tmp_path):
 
     from harness.core.inputs import make_inputs
     from harness.core.strategies import sample
-    from harness.sources.keras.kinds._base import register_custom_objects
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.runtimes.keras_custom import register_custom_objects
+    from harness.sources.keras.model import build_model
 
     spec = sample(kind, 1)[0]
     model = build_model(spec)
@@ -146,16 +147,18 @@ def test_a_stale_eager_output_is_blamed_on_the_source_and_the_converters_pass(mo
     batch element repeats the other's values). The XLA reading becomes the reference, the
     source leg fails as the known oneDNN issue, and the converted legs pass."""
     pytest.importorskip("tensorflow")
+    from harness import sources
     from harness.run.pipeline import Harness
-    from harness.sources.keras import model as keras_source
-
-    eager = keras_source.run_keras
+    from harness.runtimes.keras import run_keras as eager
+    from harness.sources.keras import yardstick
 
     def stale_second_element(model, inputs):
         outputs = eager(model, inputs)
         return [np.concatenate([y[:1], y[:1]]) for y in outputs]
 
-    monkeypatch.setattr(keras_source, "run_keras", stale_second_element)
+    # The source's reading and its float64 yardstick both call Keras eagerly.
+    monkeypatch.setattr(sources.keras, "run_keras", stale_second_element)
+    monkeypatch.setattr(yardstick, "run_keras", stale_second_element)
     case = Harness("keras>tf2onnx>onnx2torch").run(STALE_CONV)
     source, onnx_leg, torch_leg = case.legs
     assert (source.leg, source.verdict) == ("keras", "xfail")

@@ -21,8 +21,8 @@ import pytest
 
 from harness import converters
 from harness.cli import main as parity_main
+from harness.core import yardstick
 from harness.core.spec import LayerSpec
-from harness.run import yardstick
 from harness.run.pipeline import Harness
 from harness.run.stage_cache import keys
 from harness.run.stage_cache.cache import (

@@ -1,11 +1,11 @@
-"""The float64 yardstick (harness.run.yardstick) and legs run at every size of a case."""
+"""The float64 yardstick (harness.core.yardstick) and legs run at every size of a case."""
 
 import numpy as np
 import pytest
 
 from harness import converters
+from harness.core import yardstick
 from harness.core.spec import LayerSpec
-from harness.run import yardstick
 from harness.run.pipeline import Harness
 from tests.fakes import Fake, perturbed_weights
 
@@ -45,7 +45,7 @@ def replay(dense, **kwargs):
 
 
 def onnx_outputs(dense, inputs):
-    from harness.run.runners import runner_for
+    from harness.runtimes import runner_for
 
     _, stored = dense
     return runner_for("onnx", "cpu", 1).run(stored[ONNX_LEG], inputs)

@@ -20,9 +20,10 @@ import keras  # noqa: E402
 
 from harness import converters  # noqa: E402
 from harness.converters import Artifact  # noqa: E402
+from harness.core import yardstick  # noqa: E402
 from harness.core.tolerance import Rule, TolerancePolicy  # noqa: E402
-from harness.run import yardstick  # noqa: E402
 from harness.run.pipeline import Harness  # noqa: E402
+from harness.runtimes.keras import keras_model_reading, widen_config  # noqa: E402
 from harness.sources import file as files  # noqa: E402
 from tests.fakes import Fake  # noqa: E402
 from tests.keras_files import keras2_sequential, keras3_small  # noqa: E402
@@ -202,17 +203,17 @@ def test_the_twin_configuration_is_float64_and_refuses_code():
             "module": "keras", "class_name": "DTypePolicy",
             "config": {"name": "mixed_float16"}, "registered_name": None}}},
     ]}}
-    wide = yardstick.widen_config(config)
+    wide = widen_config(config)
     layers = wide["config"]["layers"]
     assert [layers[0]["config"]["dtype"], layers[1]["config"]["dtype"]] == ["float64", "int32"]
     assert layers[2]["config"]["dtype"]["config"]["name"] == "float64"
     assert config["config"]["layers"][0]["config"]["dtype"] == "float32"  # a copy
     lambda_layer = {"class_name": "Lambda", "config": {"function": "..."}}
     with pytest.raises(ValueError, match="Lambda"):
-        yardstick.widen_config({"config": {"layers": [lambda_layer]}})
+        widen_config({"config": {"layers": [lambda_layer]}})
     quantized = {"class_name": "QuantizedDTypePolicy", "config": {"name": "int8_from_float32"}}
     with pytest.raises(ValueError, match="quantized"):
-        yardstick.widen_config({"config": {"dtype": quantized}})
+        widen_config({"config": {"dtype": quantized}})
 
 
 def test_a_layers_derived_state_is_carried_into_the_twin(tmp_path):
@@ -232,7 +233,7 @@ def test_a_twin_that_does_not_compute_the_model_is_no_yardstick(keras_file):
     spec, reading = read(keras_file)
     loaded = files.load(keras_file)
     elsewhere = [y + 1.0 for y in reading.reference]  # as if the twin lost a layer's state
-    assert yardstick.keras_model_reading(spec, loaded.model, reading.inputs, elsewhere) is None
+    assert keras_model_reading(spec, loaded.model, reading.inputs, elsewhere) is None
     assert "does not compute the same network" in yardstick.missing_reason(spec)
 
 

@@ -439,7 +439,7 @@ def _shapes_text(shapes) -> str:
 def _second_size(harness, source, spec, paths, notes, say):
     """The case again at its second sizes, on the artifacts converted at the first: legs
     whose conversion failed are not run again."""
-    from harness.run import yardstick
+    from harness.core import yardstick
     from harness.run.pipeline import note_missing_yardstick
     from harness.sources import SourceError
 

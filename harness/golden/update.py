@@ -123,7 +123,7 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
     no longer drawn."""
     scope = {spec.source for spec in specs} if scope is None else set(scope)
     if registry.KERAS in scope:
-        from harness.sources.keras.kinds._base import register_custom_objects
+        from harness.runtimes.keras_custom import register_custom_objects
 
         register_custom_objects()
     policy = policy or TolerancePolicy()

@@ -6,7 +6,7 @@ has ``Harness``' ``run``/``replay`` surface but runs each case in a child proces
 once and reused for every case until it dies:
 
 - The child is a fresh interpreter (``python -m harness.run.isolation``, started and spoken to by
-  ``harness.run.worker``), never a fork: forking a process whose TensorFlow, oneDNN, OpenMP or
+  ``harness.runtimes.worker``), never a fork: forking a process whose TensorFlow, oneDNN, OpenMP or
   torch thread pools are running copies their locks in whatever state they are in. The child
   imports torch and torchvision first, then TensorFlow (importing TensorFlow first makes the
   later torchvision import abort the process, see DESIGN.md "Known hazards"), once, before it
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.spec import LayerSpec
-from harness.run.worker import Channel, WorkerProcess
+from harness.runtimes.worker import Channel, WorkerProcess
 
 DEFAULT_TIMEOUT = 300.0
 # The child imports every framework before it reports ready: on a loaded machine, minutes.
@@ -254,7 +254,7 @@ class IsolatedHarness:
         flight is the error, every other leg is recorded as not run."""
         from harness.converters import get
         from harness.run.pipeline import CaseResult, LegResult
-        from harness.run.runners import runner_for
+        from harness.runtimes import runner_for
 
         elapsed = round(time.monotonic() - progress.started, 3)
         message = f"{headline}\n{detail}"

@@ -20,13 +20,13 @@ import numpy as np
 from harness import sources
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.core import known_issues as known_issues_mod
+from harness.core import yardstick
 from harness.core.compare import Comparison, Tolerance, compare
 from harness.core.spec import LayerSpec, canonical_json
 from harness.core.taxonomy import classify_exception
 from harness.core.tolerance import TolerancePolicy
-from harness.run import yardstick
-from harness.run.runners import LoadError, runner_for
 from harness.run.stage_cache import cache as stage_cache
+from harness.runtimes import LoadError, runner_for
 from harness.sources import Source, SourceError, SourceReading
 
 FAILING = ("fail", "error")
@@ -53,14 +53,14 @@ class LegResult:
     blame: str | None = None
     note: str = ""
     # For a failing multi-layer case: the first diverging layer, the error growth layer by
-    # layer and the layer re-run alone (harness.run.diagnostics).
+    # layer and the layer re-run alone (harness.core.diagnose).
     diagnosis: dict[str, Any] | None = None
 
 
 class Size(NamedTuple):
     """One set of input shapes a case's legs run at: its inputs, the reference there, the
     source's own output where it disagreed with the reference and the reference recomputed
-    in float64 (harness.run.yardstick), where the source has one."""
+    in float64 (harness.core.yardstick), where the source has one."""
 
     shapes: tuple[tuple[int, ...], ...]
     inputs: list[np.ndarray]

@@ -40,7 +40,7 @@ def test_the_yardstick_catches_a_converter_that_perturbs_weights():
     (Keras' own rounding, measured): a converter that moves every weight by 1% of its scale
     still fails, far beyond K times Keras' own error."""
     from harness import converters
-    from harness.run import yardstick
+    from harness.core import yardstick
     from harness.run.pipeline import Harness
     from tests.fakes import Fake, perturbed_weights
 

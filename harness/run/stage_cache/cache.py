@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.converters import Artifact
-from harness.run import yardstick
+from harness.core import yardstick
 from harness.run.stage_cache import keys
 from harness.run.stage_cache.readings import (
     Uncacheable,
@@ -158,7 +158,7 @@ class StageCache:
         except (KeyError, TypeError, ValueError, OSError) as exc:
             self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
             return None
-        if entry.get("yardstick_missing"):  # what the reading told harness.run.yardstick
+        if entry.get("yardstick_missing"):  # what the reading told harness.core.yardstick
             yardstick.note_missing(spec, entry["yardstick_missing"])
         return reading
 

@@ -12,14 +12,13 @@ configurations that need them fixed (``blocked``). A kind's registration may dec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from harness.core import admission
 from harness.core.dtypes import MIXED
 from harness.core.free_dims import BATCH, SPATIAL, TIME, axes_of
 from harness.core.registry import KERAS, LayerKind
+from harness.runtimes.keras import keras_policy  # noqa: F401  (the Keras source's dtype policy)
 
 KERAS_DTYPES = ("float16", "float64", MIXED)
 # Kinds whose Keras source cannot be built in a dtype on the CPU (measured, docs/dtypes.md):
@@ -98,21 +97,6 @@ def free_dims(kind: LayerKind) -> tuple[str, ...]:
 
 def refused(kind: LayerKind) -> frozenset[str]:
     return frozenset(KERAS_REFUSED.get(kind.name, ()))
-
-
-@contextmanager
-def keras_policy(dtype: str) -> Iterator[None]:
-    """Keras' global dtype policy set to ``dtype`` (a dtype or a policy name) while layers
-    are built, so that every layer, nested ones (wrappers, attention's projections, a
-    model's nodes) included, computes in it; the previous policy is restored after."""
-    import keras
-
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(dtype)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 admission.register(KERAS, admission.Admission(

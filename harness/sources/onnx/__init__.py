@@ -243,7 +243,7 @@ def _into_range(x: np.ndarray, value_range: Any) -> np.ndarray:
 
 def read_onnxruntime(model, inputs: list[np.ndarray], spec) -> list[np.ndarray]:
     """onnxruntime on the CPU with every graph optimisation off: the model as written."""
-    from harness.run.runners import OnnxRuntimeRunner
+    from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 
     runner = OnnxRuntimeRunner("cpu")
     try:
