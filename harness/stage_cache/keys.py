@@ -259,6 +259,44 @@ def reading_packages(source) -> tuple[str, ...]:
     return tuple(getattr(source, "reading_packages", None) or getattr(source, "packages", ()))
 
 
+# Runners whose run of an artifact is kept (``run_key``), with the packages that compute it:
+# they change nothing in the artifact they run, and compute the same outputs from the same
+# model and inputs on the same machine and thread counts.
+RUN_PACKAGES = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu"), "torch": ("torch",),
+                "keras-torch": ("keras", "torch")}
+
+
+def run_key(runner, input_identity: str, inputs) -> str | None:
+    """The key of a runner's outputs for an artifact (by its identity) and inputs; None for a
+    runner whose runs are not kept."""
+    packages = RUN_PACKAGES.get(getattr(runner, "name", None))
+    if packages is None:
+        return None
+    return digest({**common(), "kind": "run", "runner": code_fingerprint(runner),
+                   "packages": fingerprints(packages), "artifact": input_identity,
+                   "inputs": [array_document(x) for x in inputs],
+                   "threads": thread_counts(),
+                   "environment": {k: os.environ.get(k) for k in READING_ENVIRONMENT}})
+
+
+def thread_counts() -> dict[str, Any]:
+    """What decides how a runtime splits its work: the CPUs (onnxruntime's default), and
+    torch's thread count where torch is imported (a pytest-xdist worker sets it to 1)."""
+    torch = sys.modules.get("torch")
+    get = getattr(torch, "get_num_threads", None)
+    return {"cpus": os.cpu_count(), "torch": get() if get is not None else None}
+
+
+def array_document(value) -> dict[str, Any]:
+    import numpy as np
+
+    array = np.asarray(value)
+    if array.dtype.hasobject:
+        raise TypeError("an array of objects has no key")
+    return {"dtype": [array.dtype.str, str(array.dtype)], "shape": list(array.shape),
+            "sha256": hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()}
+
+
 def content_identity(blob_hash: str, artifact) -> str:
     return digest({"blob": blob_hash, "format": artifact.format,
                    "input_names": list(artifact.input_names), "meta": artifact.meta})
