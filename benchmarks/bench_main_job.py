@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"  # harness.stage_cache.keys.OVERRIDE_ENV
+OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"  # harness.run.stage_cache.keys.OVERRIDE_ENV
 DEFAULT_OVERRIDE = "onnx2torch=9.9"
 # What a record's verdict is made of; everything else (run id, time, timing) may differ.
 COMPARED = ("verdict", "category", "max_abs", "known_issue")

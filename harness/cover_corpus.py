@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 

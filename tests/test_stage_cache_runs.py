@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.pipeline import Harness
-from harness.spec import LayerSpec
-from harness.stage_cache import keys
-from harness.stage_cache.cache import CacheWarning, LazyArtifact, StageCache
-from harness.stage_cache.readings import Uncacheable, meta_document, meta_from
+from harness.core.spec import LayerSpec
+from harness.run.pipeline import Harness
+from harness.run.stage_cache import keys
+from harness.run.stage_cache.cache import CacheWarning, LazyArtifact, StageCache
+from harness.run.stage_cache.readings import Uncacheable, meta_document, meta_from
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx2torch")

@@ -37,12 +37,12 @@ PLAIN = "float32"
 ROOT = Path(__file__).resolve().parents[2]
 # The draw code of each source: the families' files (draw functions sit beside the builders;
 # only functions that run while drawing count) and the shared draw machinery.
-# The shared machinery (harness.strategies, harness.free_dims) holds branches for every
+# The shared machinery (harness.core.strategies, harness.core.free_dims) holds branches for every
 # source; it is left out of a source's figure, which would count the other sources' branches
 # as unreachable.
 DRAW_FILES = {
     "onnx": ("harness/sources/onnx/*",),
-    "keras": ("harness/layers/*",),
+    "keras": ("harness/sources/keras/kinds/*",),
     "mat": ("harness/sources/mat/*",),
 }
 
@@ -218,8 +218,8 @@ def draw_many(cov, source: str, kind_name: str, axis: str, count: int) -> list[D
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
 
-    from harness import registry
-    from harness.strategies import layer_specs, without_local_constants
+    from harness.core import registry
+    from harness.core.strategies import layer_specs, without_local_constants
 
     kind = registry.get(kind_name, source)
     draws: list[Draw] = []
@@ -272,7 +272,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
             kinds: list[str] | None = None, pairs_too: bool = True) -> dict[str, Any]:
     import coverage
 
-    from harness import axes, registry
+    from harness.core import axes, registry
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="cover the branches alone (a source whose cases are costly)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
     result = measure(args.source, args.suite, args.profile, args.examples,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.mat.layer import (
     DLT,
     FORMATS,
@@ -124,13 +124,13 @@ def network_draw(focus: MatLayer, fmt: str | None = None, version: str | None = 
 
 
 def mat_specs(kind: str, fmt: str | None = None, version: str | None = None):
-    """Specs of MATLAB layer kind ``kind``, as ``harness.strategies.layer_specs(kind,
+    """Specs of MATLAB layer kind ``kind``, as ``harness.core.strategies.layer_specs(kind,
     source="mat")`` draws them, with the file format and version fixed where given."""
     from hypothesis import strategies as st
 
+    from harness.core.spec import LayerSpec
+    from harness.core.strategies import overrides_for, seeds, without_local_constants
     from harness.sources.mat import kinds
-    from harness.spec import LayerSpec
-    from harness.strategies import overrides_for, seeds, without_local_constants
 
     network = network_draw(kinds.get(kind), fmt, version)
 

@@ -1,6 +1,6 @@
 """The MATLAB layer kinds, one file a family. Importing this package registers every kind:
 in the table here (``get``, ``layers``) and, as the kind of a drawn ``mat`` case, in
-``harness.registry`` (source ``mat``). A new kind is one ``register(MatLayer(...))`` in its
+``harness.core.registry`` (source ``mat``). A new kind is one ``register(MatLayer(...))`` in its
 family's file; a new family is one file and one name in the import at the bottom.
 """
 
@@ -19,8 +19,8 @@ class UnknownMatLayer(KeyError):
 
 
 def register(layer: MatLayer) -> MatLayer:
-    """Adds a MATLAB layer kind, and the drawn case of that kind to ``harness.registry``."""
-    from harness import registry
+    """Adds a MATLAB layer kind, and the drawn case of that kind to ``harness.core.registry``."""
+    from harness.core import registry
     from harness.sources.mat.draw import NETWORK_DOMAINS, network_draw
 
     if layer.name in _LAYERS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.mat import reference as ref
+from harness.sources.mat import reference as ref
 from harness.sources.mat.kinds import register
 from harness.sources.mat.layer import DLT, IMAGE, MatLayer, Size, normal, row
 
