@@ -8,7 +8,8 @@ subprocesses, on the machine it runs on, sharing one cache folder:
   change it (``PARITY_CACHE_VERSION_OVERRIDE=onnx2torch=9.9``): that stage and the legs after
   it convert again, nothing before them.
 
-Prints each run's wall time (start-up included) and pytest's own figure, warm/cold ratios,
+Prints each run's wall time (start-up included), pytest's own figure and the CPU time of
+pytest and its workers (steadier than wall time on a shared machine), warm/cold ratios,
 the leg time by stage and step that each run's ``results.jsonl`` records, and then compares
 the two runs' records, record for record, by case id and leg: verdict, failure category,
 max |error| and known issue. The exit status is 1 when any record differs.
@@ -25,6 +26,8 @@ import collections
 import json
 import os
 import re
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,9 +56,9 @@ def main_job(suites: list[str], selection: str | None, workers: int, cache: Path
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if override:
         env[OVERRIDE_ENV] = override
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), children_cpu()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, children_cpu() - cpu_before
     last = next((line for line in reversed(done.stdout.splitlines()) if line.startswith("=")),
                 "")
     if done.returncode not in (0, 1) or not (reports / "results.jsonl").is_file():
@@ -63,9 +66,16 @@ def main_job(suites: list[str], selection: str | None, workers: int, cache: Path
                            f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     seconds = PYTEST_SECONDS.search(last)
     return {"command": " ".join(command[1:]), "override": override, "wall_s": round(wall, 1),
-            "pytest_s": float(seconds.group(1)) if seconds else None,
+            "pytest_s": float(seconds.group(1)) if seconds else None, "cpu_s": round(cpu, 1),
             "outcome": {what: int(n) for n, what in PYTEST_COUNTS.findall(last)},
             "exit": done.returncode, "durations": durations(done.stdout)}
+
+
+def children_cpu() -> float:
+    """User and system CPU seconds of the finished child processes (pytest, its workers):
+    on a machine others share, a steadier figure than wall time."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def durations(stdout: str) -> list[str]:
@@ -157,28 +167,40 @@ def main(argv=None) -> int:
     parser.add_argument("--durations", type=int, default=0, metavar="N",
                         help="print the warm run's N slowest test phases (pytest --durations)")
     parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
-                        help="keep the cache and both runs' reports in DIR (emptied first)")
+                        help="keep the cache and both runs' reports in DIR (a kept one is emptied first)")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="with --keep: run the warm job again on the cold run DIR kept "
+                             "(the same code: a change to the harness misses everything)")
     parser.add_argument("--top", type=int, default=8, help="stages shown in the breakdown")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)
 
+    if args.warm_only and args.keep is None:
+        parser.error("--warm-only needs --keep DIR, the folder of a cold run")
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
-        if args.keep is not None and folder.exists():
-            import shutil
-
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         cache = folder / "cache"
         extra = [f"--durations={args.durations}"] if args.durations else []
-        runs = {"cold": main_job(args.suites, args.selection, args.workers, cache,
-                                 folder / "cold", None, []),
+        if args.warm_only:
+            cold = json.loads((folder / "cold.json").read_text())
+            shutil.rmtree(folder / "warm", ignore_errors=True)
+        else:
+            if args.keep is not None and folder.exists() and any(folder.iterdir()) and \
+                    not (folder / "cold.json").exists():
+                parser.error(f"--keep {folder}: not empty and not a folder this benchmark kept")
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            cold = main_job(args.suites, args.selection, args.workers, cache, folder / "cold",
+                            None, [])
+            (folder / "cold.json").write_text(json.dumps(cold))
+        runs = {"cold": cold,
                 "warm": main_job(args.suites, args.selection, args.workers, cache,
                                  folder / "warm", args.override, extra)}
         records = {name: result_records(folder / name) for name in runs}
     figures = {**runs,
                "ratio_wall": ratio(runs["warm"]["wall_s"], runs["cold"]["wall_s"]),
                "ratio_pytest": ratio(runs["warm"]["pytest_s"], runs["cold"]["pytest_s"]),
+               "ratio_cpu": ratio(runs["warm"]["cpu_s"], runs["cold"]["cpu_s"]),
                "records": compare(records["cold"], records["warm"]),
                "time_by_stage": {name: time_by_stage(records[name]) for name in runs}}
 
@@ -189,8 +211,9 @@ def main(argv=None) -> int:
         outcome = ", ".join(f"{n} {what}" for what, n in run["outcome"].items())
         override = f" ({OVERRIDE_ENV}={run['override']})" if run["override"] else ""
         print(f"  {name:<5} wall {run['wall_s']:7.1f} s   pytest {run['pytest_s']:7.1f} s   "
-              f"{outcome}{override}")
-    print(f"  warm/cold: wall {figures['ratio_wall']}, pytest {figures['ratio_pytest']}")
+              f"cpu {run['cpu_s']:7.1f} s   {outcome}{override}")
+    print(f"  warm/cold: wall {figures['ratio_wall']}, pytest {figures['ratio_pytest']}, "
+          f"cpu {figures['ratio_cpu']}")
     print_breakdown(*figures["time_by_stage"].values(), args.top)
     compared = figures["records"]
     print(f"  records: cold {compared['cold_records']}, warm {compared['warm_records']}, "

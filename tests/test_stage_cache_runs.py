@@ -102,6 +102,15 @@ def test_a_changed_runtime_input_or_runner_setting_misses_the_run(tmp_path, monk
     monkeypatch.delenv(keys.OVERRIDE_ENV)
     _, _, cache = run(tmp_path, threads=1)  # onnxruntime's thread setting
     assert cache.run_log == [("run torch", "hit"), ("run onnxruntime", "miss")]
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2 if threads == 1 else 1)  # torch's, as a pytest-xdist worker's
+    try:
+        _, _, cache = run(tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+    assert cache.run_log == [("run torch", "miss"), ("run onnxruntime", "hit")]
     _, _, cache = run(tmp_path, dataclasses.replace(ADD, seed=2))  # other inputs
     assert outcomes(cache.run_log) == ["miss", "miss"]
 

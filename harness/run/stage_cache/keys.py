@@ -274,16 +274,20 @@ def run_key(runner, input_identity: str, inputs) -> str | None:
     return digest({**common(), "kind": "run", "runner": code_fingerprint(runner),
                    "packages": fingerprints(packages), "artifact": input_identity,
                    "inputs": [array_document(x) for x in inputs],
-                   "threads": thread_counts(),
+                   "threads": thread_counts(runner.name),
                    "environment": {k: os.environ.get(k) for k in READING_ENVIRONMENT}})
 
 
-def thread_counts() -> dict[str, Any]:
-    """What decides how a runtime splits its work: the CPUs (onnxruntime's default), and
-    torch's thread count where torch is imported (a pytest-xdist worker sets it to 1)."""
-    torch = sys.modules.get("torch")
-    get = getattr(torch, "get_num_threads", None)
-    return {"cpus": os.cpu_count(), "torch": get() if get is not None else None}
+def thread_counts(runner_name: str) -> dict[str, Any]:
+    """What decides how a runtime splits its work: the CPUs (onnxruntime's default), and for
+    torch's runner, torch's thread count in this process (a pytest-xdist worker sets it to
+    1); the keras-torch worker's count is its runner's ``threads``."""
+    counts: dict[str, Any] = {"cpus": os.cpu_count()}
+    if runner_name == "torch":
+        import torch
+
+        counts["torch"] = torch.get_num_threads()
+    return counts
 
 
 def array_document(value) -> dict[str, Any]:
