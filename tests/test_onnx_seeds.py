@@ -4,7 +4,6 @@ issues of harness/known_issues.d/onnx-seeds.toml (each entry's minimal spec runs
 xfail in suites/onnx)."""
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SEEDS_FILE = Path(known_issues.__file__).with_name("known_issues.d") / "onnx-seeds.toml"
+SEEDS_FILE = known_issues.MORE_FILES / "onnx-seeds.toml"
 NATURES = {"wrong-output", "refusal", "limitation", "reference", "undefined", "framework"}
 
 

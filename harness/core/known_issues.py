@@ -101,6 +101,9 @@ class KnownIssue:
     # Why an entry about an ONNX stage's handling of a node holds on its own source's legs
     # only; without it, it holds on every leg where that stage converts such a node.
     source_only: str | None = None
+    # A hand-written standalone reproducer, relative to harness/known_issues.d/, for a bug a
+    # generated script cannot reach; ``parity issues export`` copies it as repro.py.
+    script: str | None = None
 
     @property
     def minimal(self) -> LayerSpec | None:
@@ -329,6 +332,9 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
     for key in ("pinned_by", "unpinned_reason", "source_only"):
         if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
             raise ValueError(f"{key} must be a non-empty string")
+    if "script" in raw and not (isinstance(raw["script"], str)
+                                and (MORE_FILES / raw["script"]).is_file()):
+        raise ValueError(f"script = {raw['script']!r} names no file under {MORE_FILES}")
     return KnownIssue(
         id=raw["id"],
         url=raw["url"],
@@ -350,6 +356,7 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         pinned_by=raw.get("pinned_by"),
         unpinned_reason=raw.get("unpinned_reason"),
         source_only=raw.get("source_only"),
+        script=raw.get("script"),
     )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.spec import LayerSpec
+from harness.sources.mat import kinds
 from harness.sources.mat.layer import (
     DAGNN,
     DLT,
@@ -89,8 +90,6 @@ class MatCase:
     """The network of one ``mat`` spec; raises ``MatSpecError`` naming what is wrong."""
 
     def __init__(self, spec: LayerSpec):
-        from harness.sources.mat import kinds
-
         self.spec = spec
         attrs = spec.attrs
         self.format = attrs.get("format")
