@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import numpy as np
+
 import harness
 from harness.core.spec import canonical_json
 
@@ -215,8 +217,6 @@ def options_document(options) -> dict[str, Any]:
 
 
 def _plain_option(value: Any) -> Any:
-    import numpy as np
-
     if isinstance(value, np.ndarray):
         return {"dtype": str(value.dtype), "shape": list(value.shape),
                 "sha256": hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()}
@@ -291,8 +291,6 @@ def thread_counts(runner_name: str) -> dict[str, Any]:
 
 
 def array_document(value) -> dict[str, Any]:
-    import numpy as np
-
     array = np.asarray(value)
     if array.dtype.hasobject:
         raise TypeError("an array of objects has no key")
