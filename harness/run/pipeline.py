@@ -416,7 +416,7 @@ class Harness:
         issues)."""
         t1 = time.perf_counter()
         try:
-            outputs = self.runner(artifact.format).run(artifact, size.inputs)
+            outputs = self.cache.run(self.runner(artifact.format), artifact, size.inputs)
         except Exception as exc:
             message = (f"{base['runner']} raised {type(exc).__name__}: {exc}\n"
                        f"{_short_traceback(exc)}")

@@ -60,13 +60,23 @@ def schema_defaults(kind: str, opset: int | None = None) -> dict[str, Any]:
 
 def since(op_type: str, domain: str = "") -> int:
     """The first opset that has ``op_type``."""
+    first = _first_opsets().get((op_type, domain))
+    if first is None:
+        raise ValueError(f"ONNX has no op {op_type!r} in domain {domain!r}")
+    return first
+
+
+@functools.cache
+def _first_opsets() -> dict[tuple[str, str], int]:
+    """Every op's first opset, by (op type, domain): read once, not once per kind (ONNX
+    lists some 2,000 schemas)."""
     from onnx import defs
 
-    versions = [s.since_version for s in defs.get_all_schemas_with_history()
-                if s.name == op_type and s.domain == domain]
-    if not versions:
-        raise ValueError(f"ONNX has no op {op_type!r} in domain {domain!r}")
-    return min(versions)
+    first: dict[tuple[str, str], int] = {}
+    for schema in defs.get_all_schemas_with_history():
+        key = (schema.name, schema.domain)
+        first[key] = min(first.get(key, schema.since_version), schema.since_version)
+    return first
 
 
 def opsets_for(op_type: str, domain: str = "") -> list[int]:
