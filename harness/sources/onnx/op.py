@@ -10,6 +10,7 @@ the op's type constraints (float32 first).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -73,9 +74,9 @@ def _first_opsets() -> dict[tuple[str, str], int]:
     from onnx import defs
 
     first: dict[tuple[str, str], int] = {}
-    for schema in defs.get_all_schemas_with_history():
-        key = (schema.name, schema.domain)
-        first[key] = min(first.get(key, schema.since_version), schema.since_version)
+    for entry in defs.get_all_schemas_with_history():
+        key = (entry.name, entry.domain)
+        first[key] = min(first.get(key, entry.since_version), entry.since_version)
     return first
 
 
