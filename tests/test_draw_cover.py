@@ -113,3 +113,20 @@ def test_a_relation_between_values_shows_in_the_output_shapes():
     assert shape_relation(relu, {"attrs": {"opset": 17}, "input_shapes": [[4, 2]]}) == \
         "as input"
     assert shape_relation(registry.get("Dense"), spec(5)) is None  # a Keras kind: none
+
+
+def test_a_matlab_case_holds_its_own_layer_and_network_values_on_its_format():
+    """A MATLAB case's pairs: its own layer's attributes (not a lead-in's or a follower's),
+    the network's version, input layout and sizes and its followers, on its file format."""
+    from harness.sources.mat.case import network_spec
+    from harness.tools.draw_cover import SOURCES, spec_pairs
+
+    spec = network_spec([("relu", {"leak": 0.1}), ("dropout", {"rate": 0.5})],
+                        input_shape=(2, 3, 5, 6), fmt="dagnn", version="7.3").to_json()
+    pairs = spec_pairs(registry.get("relu", "mat"), spec, SOURCES["mat"].axis_of({"spec": spec}))
+    assert pairs == {("relu", attr, value, "dagnn") for attr, value in [
+        ("leak", "0.1"), ("version", '"7.3"'), ("layout", '"image"'), ("height", "5"),
+        ("width", "6"), ("followers", "1")]}
+    dropout = spec_pairs(registry.get("dropout", "mat"), spec, "dagnn")
+    assert ("dropout", "rate", "0.5", "dagnn") in dropout
+    assert ("dropout", "followers", "0", "dagnn") in dropout

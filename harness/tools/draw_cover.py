@@ -29,22 +29,43 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from harness import axes, registry
+from harness.report.coverage import canonical
+from harness.sources.mat import kinds as mat_kinds
+from harness.sources.mat.draw import mat_specs
+from harness.sources.mat.layer import IMAGE, INPUT, SEQUENCE, Size
+from harness.strategies import layer_specs, without_local_constants
+
 PLAIN = "float32"
 ROOT = Path(__file__).resolve().parents[2]
-# The draw code of each source: the families' files (draw functions sit beside the builders;
-# only functions that run while drawing count) and the shared draw machinery.
-# The shared machinery (harness.strategies, harness.free_dims) holds branches for every
-# source; it is left out of a source's figure, which would count the other sources' branches
-# as unreachable.
-DRAW_FILES = {
-    "onnx": ("harness/sources/onnx/*",),
-    "keras": ("harness/layers/*",),
-    "mat": ("harness/sources/mat/*",),
-}
+
+
+@dataclass(frozen=True)
+class DrawSource:
+    """How the tool drives one source's draws.
+
+    ``files``: the draw code (the families' files: draw functions sit beside the builders;
+    only functions that run while drawing count). The shared machinery (harness.strategies,
+    harness.free_dims) holds branches for every source; it is left out of a source's
+    figure, which would count the other sources' branches as unreachable.
+    ``axes(kind)``: what a kind is drawn along, ``specs(kind name, axis)`` the strategy
+    drawing it so, ``axis_of(corpus entry)`` the axis a corpus case was drawn along and
+    ``values(kind, spec)`` the attribute values a spec holds, by attribute.
+    """
+
+    files: tuple[str, ...]
+    axes: Callable[[Any], tuple[str, ...]]
+    specs: Callable[[str, str], Any]
+    axis_of: Callable[[dict[str, Any]], str]
+    values: Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass
@@ -63,7 +84,7 @@ def record_corpus(source: str, suite: str, profile: str, folder: Path,
     """Runs the suite's draw tests with the recorder; writes ci-specs.jsonl and ci.coverage.
     ``kinds`` narrows the tests to those whose id names one of them (a substring match)."""
     select = "not known_issue" + (f" and ({' or '.join(kinds)})" if kinds else "")
-    include = ",".join(str(ROOT / pattern) for pattern in DRAW_FILES[source])
+    include = ",".join(str(ROOT / pattern) for pattern in SOURCES[source].files)
     env = {**os.environ, "PARITY_DRAW_OUT": str(folder), "PARITY_DRAW_COVERAGE": "1",
            "PARITY_DRAW_INCLUDE": include, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "pytest", "-p", "harness.tools.draw_recorder", suite,
@@ -102,6 +123,12 @@ def _function_ranges(path: str) -> list[tuple[int, int, str, bool]]:
                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
 
 
+def _pragma_reason(line: str) -> str:
+    """What a ``# pragma: no branch`` line says of why (the text after the pragma)."""
+    why = line.partition("pragma: no branch")[2].strip(" ():;-")
+    return f"marked not a draw path in the source: {why or 'no reason written'}"
+
+
 def _innermost(ranges, line: int) -> tuple[int, int, str] | None:
     inside = [r for r in ranges if r[0] <= line <= r[1]]
     return min(inside, key=lambda r: r[1] - r[0]) if inside else None
@@ -110,19 +137,30 @@ def _innermost(ranges, line: int) -> tuple[int, int, str] | None:
 class Branches:
     """The branch arcs of the draw code: those of every draw function (named for drawing, or
     handed the Picker) that ran while the corpus or the search drew; building a model to
-    probe a draw's validity is not drawing."""
+    probe a draw's validity is not drawing.
+
+    A branch line the source marks ``# pragma: no branch`` (coverage.py's own mark for a
+    branch that is never meant to go both ways: a guard no kind's draw takes today) is not
+    counted; ``marked`` keeps those of its arcs no draw took, with the reason written beside
+    the pragma."""
 
     def __init__(self, cov, files: list[str], executed: set[tuple[str, int, int]]):
         self.possible: set[tuple[str, int, int]] = set()
+        self.marked: dict[tuple[str, int, int], str] = {}
         ran = {(f, _innermost(self._ranges(f), a)) for f, a, _b in executed if a > 0}
         for path in files:
             analysis = cov._analyze(path)
             ranges = self._ranges(path)
             branch_lines = {line for line, exits in analysis.exit_counts.items() if exits > 1}
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
             for start, end in analysis.arc_possibilities:
                 function = _innermost(ranges, start)
-                if start in branch_lines and function is not None and function[3] \
-                        and (path, function) in ran:
+                if not (function is not None and function[3] and (path, function) in ran):
+                    continue
+                if start in analysis.no_branch:
+                    if (path, start, end) not in executed and 0 < start <= len(lines):
+                        self.marked[(path, start, end)] = _pragma_reason(lines[start - 1])
+                elif start in branch_lines:
                     self.possible.add((path, start, end))
 
     _cache: dict[str, list] = {}
@@ -190,17 +228,16 @@ def spec_pairs(kind, spec: dict[str, Any], axis: str) -> set[tuple[str, str, str
     """(kind, attribute, value, axis) for each attribute value the spec holds that the kind
     documents (a list value counts its documented elements too), and for how its outputs'
     shapes relate (``SHAPES``)."""
-    from harness.report.coverage import canonical
-
     pairs = set()
     relation = shape_relation(kind, spec)
     if relation is not None:
         pairs.add((kind.name, SHAPES, relation, axis))
+    held = SOURCES[kind.source].values(kind, spec)
     for attr, documented in kind.attribute_domains.items():
-        if attr not in spec.get("attrs", {}):
+        if attr not in held:
             continue
         known = {canonical(v) for v in documented}
-        value = spec["attrs"][attr]
+        value = held[attr]
         values = [value, *value] if isinstance(value, (list, tuple)) else [value]
         for v in values:
             if canonical(v) in known:
@@ -211,17 +248,69 @@ def spec_pairs(kind, spec: dict[str, Any], axis: str) -> set[tuple[str, str, str
     return pairs
 
 
+# -- the sources ----------------------------------------------------------------------------------
+
+def _layer_axes(kind) -> tuple[str, ...]:
+    return (PLAIN, *axes.admitted(kind).names)
+
+
+def _layer_specs(source: str):
+    def specs(kind_name: str, axis: str):
+        return layer_specs(kind_name, source=source, axis=None if axis == PLAIN else axis)
+
+    return specs
+
+
+def _test_axis(entry: dict[str, Any]) -> str:
+    return axis_of_test(entry.get("test") or "")
+
+
+def _spec_attrs(kind, spec: dict[str, Any]) -> dict[str, Any]:
+    return dict(spec.get("attrs", {}))
+
+
+def mat_values(kind, spec: dict[str, Any]) -> dict[str, Any]:
+    """What a MATLAB case holds of its kind's attributes: the kind's own layer's (the input
+    layer's for ``input``), the network's file version, its input's layout and sizes, and
+    how many layers follow the kind's own. The format is the axis, not a value."""
+    attrs = spec.get("attrs", {})
+    layers = attrs.get("layers", [])
+    if kind.name == INPUT:
+        own, after = attrs.get("input", {}), len(layers)
+    else:
+        index = next((i for i, layer in enumerate(layers) if layer["kind"] == kind.name),
+                     None)
+        own = layers[index]["attrs"] if index is not None else {}
+        after = len(layers) - index - 1 if index is not None else 0
+    size = Size.of_torch(spec["input_shapes"][0])
+    network: dict[str, Any] = {"version": attrs.get("version"), "layout": size.layout,
+                               "followers": after}
+    if size.layout == IMAGE:
+        network.update(height=size.height, width=size.width)
+    elif size.layout == SEQUENCE:
+        network["steps"] = size.steps
+    else:
+        network["features"] = size.channels
+    return {**network, **own}
+
+
+SOURCES = {
+    "onnx": DrawSource(("harness/sources/onnx/*",), _layer_axes, _layer_specs("onnx"),
+                       _test_axis, _spec_attrs),
+    "keras": DrawSource(("harness/layers/*",), _layer_axes, _layer_specs("keras"), _test_axis,
+                        _spec_attrs),
+    # A MATLAB kind is drawn in each file format that can hold it (its axes).
+    "mat": DrawSource(("harness/sources/mat/*",), lambda kind: mat_kinds.get(kind.name).formats,
+                      mat_specs, lambda entry: entry["spec"]["attrs"]["format"], mat_values),
+}
+
+
 # -- drawing many, one at a time ------------------------------------------------------------
 
 def draw_many(cov, source: str, kind_name: str, axis: str, count: int) -> list[Draw]:
     """``count`` derandomised draws of a kind along an axis, each with the arcs it added."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import strategies as st
-
-    from harness import registry
-    from harness.strategies import layer_specs, without_local_constants
-
     kind = registry.get(kind_name, source)
+    strategy = SOURCES[source].specs(kind_name, axis)
     draws: list[Draw] = []
     before = executed_arcs(cov.get_data())
 
@@ -230,8 +319,7 @@ def draw_many(cov, source: str, kind_name: str, axis: str, count: int) -> list[D
     @given(st.data())
     def collect(data) -> None:
         nonlocal before
-        spec = data.draw(layer_specs(kind_name, source=source,
-                                     axis=None if axis == PLAIN else axis))
+        spec = data.draw(strategy)
         now = executed_arcs(cov.get_data())
         draws.append(Draw(kind_name, axis, spec.to_json(), now - before,
                           spec_pairs(kind, spec.to_json(), axis)))
@@ -272,8 +360,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
             kinds: list[str] | None = None, pairs_too: bool = True) -> dict[str, Any]:
     import coverage
 
-    from harness import axes, registry
-
+    drawing = SOURCES[source]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         record_corpus(source, suite, profile, folder, kinds)
@@ -285,7 +372,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
         # What the tests drew, not what importing and setting up the suite ran.
         ci_arcs = executed_arcs(data, [c for c in data.measured_contexts() if c])
 
-    include = [str(ROOT / pattern) for pattern in DRAW_FILES[source]]
+    include = [str(ROOT / pattern) for pattern in drawing.files]
     cov = coverage.Coverage(branch=True, include=include, data_file=None)
     cov.start()
     try:
@@ -294,8 +381,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
         names = kinds or sorted({entry["spec"]["kind"] for entry in corpus})
         candidates: list[Draw] = []
         for name in names:
-            kind = registry.get(name, source)
-            for axis in (PLAIN, *axes.admitted(kind).names):
+            for axis in drawing.axes(registry.get(name, source)):
                 candidates.extend(draw_many(cov, source, name, axis, examples))
     finally:
         cov.stop()
@@ -309,7 +395,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
         if names and spec["kind"] not in names:
             continue
         kind = registry.get(spec["kind"], source)
-        corpus_pairs |= spec_pairs(kind, spec, axis_of_test(entry["test"] or ""))
+        corpus_pairs |= spec_pairs(kind, spec, drawing.axis_of(entry))
     admitted_pairs = corpus_pairs.union(*(d.pairs for d in candidates))
     reached = branches.of(ci_arcs)
     for draw in candidates:
@@ -358,7 +444,8 @@ def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_
 
 def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
                pairs_too: bool) -> list[dict[str, Any]]:
-    missing = []
+    missing = [{"branch": f"{os.path.relpath(path, ROOT)}:{start}->{end}", "reason": reason}
+               for (path, start, end), reason in sorted(branches.marked.items())]
     for path, start, end in sorted(branches.possible - with_cover):
         missing.append({"branch": f"{os.path.relpath(path, ROOT)}:{start}->{end}",
                         "reason": f"its function ran, but no draw took this branch, in the "
@@ -374,7 +461,7 @@ def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.tools.draw_cover",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", required=True, choices=sorted(DRAW_FILES))
+    parser.add_argument("--source", required=True, choices=sorted(SOURCES))
     parser.add_argument("--suite", required=True)
     parser.add_argument("--profile", default="ci")
     parser.add_argument("--examples", type=int, default=40,
