@@ -130,3 +130,48 @@ def test_a_matlab_case_holds_its_own_layer_and_network_values_on_its_format():
     dropout = spec_pairs(registry.get("dropout", "mat"), spec, "dagnn")
     assert ("dropout", "rate", "0.5", "dagnn") in dropout
     assert ("dropout", "followers", "0", "dagnn") in dropout
+
+
+def test_the_greedy_cover_takes_branches_first_and_keeps_to_its_budget():
+    from harness.tools.draw_cover import Draw, greedy_cover, pairs_curve
+
+    def draw(name, arcs=(), pairs=()):
+        return Draw(name, "float32", {}, set(arcs), set(pairs))
+
+    many_pairs = draw("pairs", pairs=[("K", "a", str(v), "float32") for v in range(5)])
+    one_branch = draw("branch", arcs=[("f.py", 3, 4)])
+    both = draw("both", arcs=[("f.py", 3, 4)], pairs=[("K", "a", "0", "float32")])
+    chosen = greedy_cover([many_pairs, one_branch, both], set(), set())
+    assert [d.kind for d in chosen] == ["both", "pairs"]  # the branch first, then the pairs
+    assert [d.kind for d in greedy_cover([many_pairs, one_branch], set(), set(),
+                                         limit=1)] == ["branch"]
+    admitted = many_pairs.pairs
+    assert pairs_curve(chosen, set(), admitted) == {"2": 100.0}
+
+
+def test_a_branch_the_source_marks_is_listed_with_its_reason(tmp_path):
+    """A guard no draw takes (``# pragma: no branch``, coverage.py's mark) is not counted;
+    the cover lists it with the reason written beside the pragma."""
+    coverage = pytest.importorskip("coverage")
+    from harness.tools.draw_cover import Branches, executed_arcs
+
+    source = tmp_path / "drawing.py"
+    source.write_text(
+        "def draw(pick):\n"
+        "    if pick is None:  # pragma: no branch (a caller's error)\n"
+        "        raise ValueError(pick)\n"
+        "    if pick:\n"
+        "        return 1\n"
+        "    return 0\n", encoding="utf-8")
+    cov = coverage.Coverage(branch=True, include=[str(source)], data_file=None)
+    cov.start()
+    try:
+        namespace: dict = {}
+        exec(compile(source.read_text(), str(source), "exec"), namespace)
+        namespace["draw"](1)
+    finally:
+        cov.stop()
+    branches = Branches(cov, [str(source)], executed_arcs(cov.get_data()))
+    assert branches.possible == {(str(source), 4, 5), (str(source), 4, 6)}
+    assert branches.marked == {(str(source), 2, 3): "marked not a draw path in the source: "
+                                                    "a caller's error"}

@@ -130,7 +130,9 @@ def _pragma_reason(line: str) -> str:
 
 
 def _innermost(ranges, line: int) -> tuple[int, int, str] | None:
-    inside = [r for r in ranges if r[0] <= line <= r[1]]
+    """The function whose body holds ``line``; a ``def`` line runs in the enclosing scope
+    (defining a draw function is not drawing)."""
+    inside = [r for r in ranges if r[0] < line <= r[1]]
     return min(inside, key=lambda r: r[1] - r[0]) if inside else None
 
 
@@ -331,19 +333,20 @@ def draw_many(cov, source: str, kind_name: str, axis: str, count: int) -> list[D
 
 
 def greedy_cover(candidates: list[Draw], reached_arcs: set, reached_pairs: set,
-                 pairs_too: bool = True) -> list[Draw]:
+                 pairs_too: bool = True, limit: int | None = None) -> list[Draw]:
     """The fewest draws (greedily) that reach the branches, and with ``pairs_too`` the pairs,
-    that ``reached_*`` miss."""
+    that ``reached_*`` miss: branches first (a draw that reaches a branch beats any number
+    of pairs), at most ``limit`` draws, in the order chosen."""
     chosen: list[Draw] = []
     arcs, pairs = set(reached_arcs), set(reached_pairs)
 
-    def gain(draw: Draw) -> int:
-        return len(draw.arcs - arcs) + (len(draw.pairs - pairs) if pairs_too else 0)
+    def gain(draw: Draw) -> tuple[int, int]:
+        return len(draw.arcs - arcs), len(draw.pairs - pairs) if pairs_too else 0
 
     pool = list(candidates)
-    while pool:
+    while pool and (limit is None or len(chosen) < limit):
         best = max(pool, key=gain)
-        if not gain(best):
+        if not any(gain(best)):
             break
         chosen.append(best)
         arcs |= best.arcs
@@ -352,12 +355,29 @@ def greedy_cover(candidates: list[Draw], reached_arcs: set, reached_pairs: set,
     return chosen
 
 
+def pairs_curve(chosen: list[Draw], corpus_pairs: set, admitted: set,
+                steps=(25, 50, 100, 200, 400, 800)) -> dict[str, float]:
+    """{cases: pairs percent} after the first n covering cases, in the order chosen: what a
+    smaller budget would reach."""
+    curve, pairs = {}, set(corpus_pairs)
+    for n, draw in enumerate(chosen, start=1):
+        pairs |= draw.pairs
+        if n in steps or n == len(chosen):
+            curve[str(n)] = _percent(len(pairs & admitted), len(admitted))
+    return curve
+
+
 def _percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 100.0
 
 
 def measure(source: str, suite: str, profile: str, examples: int,
-            kinds: list[str] | None = None, pairs_too: bool = True) -> dict[str, Any]:
+            kinds: list[str] | None = None, pairs_too: bool = True,
+            max_cases: int | None = None,
+            examples_for: dict[str, int] | None = None) -> dict[str, Any]:
+    """The figures, the covering cases and what stays unreached (the module docstring).
+    ``max_cases`` caps the cover (a source whose cases each cost a conversion);
+    ``examples_for`` draws the kinds it names more often than ``examples``."""
     import coverage
 
     drawing = SOURCES[source]
@@ -382,7 +402,8 @@ def measure(source: str, suite: str, profile: str, examples: int,
         candidates: list[Draw] = []
         for name in names:
             for axis in drawing.axes(registry.get(name, source)):
-                candidates.extend(draw_many(cov, source, name, axis, examples))
+                candidates.extend(draw_many(cov, source, name, axis,
+                                            (examples_for or {}).get(name, examples)))
     finally:
         cov.stop()
     drawn_arcs = executed_arcs(cov.get_data())
@@ -400,7 +421,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
     reached = branches.of(ci_arcs)
     for draw in candidates:
         draw.arcs = branches.of(draw.arcs)
-    chosen = greedy_cover(candidates, reached, corpus_pairs, pairs_too)
+    chosen = greedy_cover(candidates, reached, corpus_pairs, pairs_too, max_cases)
     with_cover = reached.union(*(d.arcs for d in chosen))
     pairs_with = corpus_pairs.union(*(d.pairs for d in chosen))
     return {
@@ -408,11 +429,14 @@ def measure(source: str, suite: str, profile: str, examples: int,
         "profile": profile,
         "suite": suite,
         "examples_per_axis": examples,
-        "goal": "branches and pairs" if pairs_too else "branches",
+        "goal": "branches" if not pairs_too else "branches and pairs"
+        if len(chosen) != max_cases else f"branches, and pairs within {max_cases} cases",
         "figures": _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs,
                             pairs_with),
         "unreached": _unreached(branches, with_cover, admitted_pairs, pairs_with, examples,
-                                pairs_too),
+                                pairs_too, max_cases if len(chosen) == max_cases else None),
+        **({"max_cases": max_cases} if max_cases else {}),
+        "pairs_curve": pairs_curve(chosen, corpus_pairs, admitted_pairs),
         "cases": [{"kind": d.kind, "axis": d.axis, "spec": d.spec}
                   for d in sorted(chosen, key=lambda d: (d.kind, d.axis))],
     }
@@ -443,7 +467,7 @@ def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_
 
 
 def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
-               pairs_too: bool) -> list[dict[str, Any]]:
+               pairs_too: bool, budget: int | None) -> list[dict[str, Any]]:
     missing = [{"branch": f"{os.path.relpath(path, ROOT)}:{start}->{end}", "reason": reason}
                for (path, start, end), reason in sorted(branches.marked.items())]
     for path, start, end in sorted(branches.possible - with_cover):
@@ -454,6 +478,8 @@ def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
         missing.append({"pair": f"{kind}.{attr}={value} @ {axis}",
                         "reason": "the cover reaches branches only: each case of this source "
                                   "costs a conversion" if not pairs_too else
+                                  f"beyond the cover's budget of {budget} cases: each case of "
+                                  f"this source costs a conversion" if budget else
                                   "no covering draw holds it"})
     return missing
 
@@ -469,13 +495,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default=None, help="comma-separated kinds (default: all)")
     parser.add_argument("--branches-only", action="store_true",
                         help="cover the branches alone (a source whose cases are costly)")
+    parser.add_argument("--max-cases", type=int, default=None,
+                        help="at most this many covering cases, those reaching most first")
+    parser.add_argument("--examples-for", default=None,
+                        help="KIND=N,...: draw these kinds N times per axis instead")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    examples_for = {name: int(n) for name, n in
+                    (item.split("=") for item in args.examples_for.split(","))} \
+        if args.examples_for else None
     from harness.frameworks import prepare_imports
 
     prepare_imports()
     result = measure(args.source, args.suite, args.profile, args.examples,
-                     args.kinds.split(",") if args.kinds else None, not args.branches_only)
+                     args.kinds.split(",") if args.kinds else None, not args.branches_only,
+                     args.max_cases, examples_for)
     Path(args.out).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n",
                               encoding="utf-8")
     figures = result["figures"]
