@@ -32,8 +32,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     except (sources.UnknownSource, ImportError) as exc:
         print(f"parity layers: {exc}", file=sys.stderr)
         return 2
-    from harness.cover_corpus import reach as measured_reach
-    from harness.cover_corpus import reach_text
+    from harness.report.coverage import reach as measured_reach
+    from harness.report.coverage import reach_text
 
     reach = measured_reach()
     if args.json:

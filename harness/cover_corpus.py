@@ -4,7 +4,8 @@ harness.tools.draw_cover`` writes them: draws that reach the branches of the dra
 figures measured before and with them.
 
 The suites run the cases (``suites/<source>/test_cover.py``, a kind's cases in one test);
-``parity layers`` and the report's coverage section show the figures.
+``parity layers`` and the report's coverage section show the figures
+(``harness.report.coverage.reach``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.spec import LayerSpec
-
-SUITES = Path(__file__).resolve().parents[1] / "suites"
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -46,29 +45,3 @@ def suite_test(path: Path):
         assert not failures, "\n\n".join(failures)
 
     return test_cover
-
-
-def reach(suites: Path = SUITES) -> dict[str, dict[str, Any]]:
-    """{source: figures} of every measured suite; empty where none was (an installed package
-    has no suites). A damaged file measures nothing: the tool writes it anew."""
-    figures = {}
-    for path in sorted(suites.glob("*/cover.json")) if suites.is_dir() else ():
-        try:
-            data = read(path)
-            figures[data["source"]] = {**data["figures"], "cases": len(data["cases"]),
-                                       "profile": data["profile"],
-                                       "goal": data.get("goal", "branches and pairs"),
-                                       "unreached": len(data.get("unreached", ()))}
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return figures
-
-
-def reach_text(figures: dict[str, Any]) -> str:
-    """One line: 'draw-code branches 85.7% by the ci corpus (97.2% with its 708 covering
-    cases); (attribute value, axis) pairs 47.7% (100.0%)'."""
-    branches, pairs = figures["branches"], figures["pairs"]
-    return (f"draw-code branches {branches['corpus_percent']}% by the {figures['profile']} "
-            f"corpus ({branches['with_cover_percent']}% with its {figures['cases']} covering "
-            f"cases); (attribute value, axis) pairs {pairs['corpus_percent']}% "
-            f"({pairs['with_cover_percent']}%)")

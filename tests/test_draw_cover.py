@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness import registry
-from harness.cover_corpus import reach, reach_text
+from harness.report.coverage import reach, reach_text
 from harness.spec import LayerSpec
 
 ROOT = Path(__file__).resolve().parents[1]

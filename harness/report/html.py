@@ -24,11 +24,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.cover_corpus import reach, reach_text
 from harness.known_issues import NATURES
 from harness.report.assets import CSS, JS
 from harness.report.atomic import atomic_write_text
-from harness.report.coverage import Domains, KindCoverage, compute_coverage
+from harness.report.coverage import Domains, KindCoverage, compute_coverage, reach, reach_text
 from harness.report.data import (
     Interner,
     Kinds,
