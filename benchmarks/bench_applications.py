@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.frameworks import prepare_imports  # noqa: E402
+from harness.core.frameworks import prepare_imports  # noqa: E402
 
 prepare_imports()
 
-from harness.layers import applications  # noqa: E402
-from harness.pipeline import Harness  # noqa: E402
-from harness.tolerance import TolerancePolicy  # noqa: E402
+from harness.core.tolerance import TolerancePolicy  # noqa: E402
+from harness.run.pipeline import Harness  # noqa: E402
+from harness.sources.keras.kinds import applications  # noqa: E402
 
 EVERY_LEG = "keras>tf2onnx>onnx2torch,keras>tf2onnx>onnx2pytorch,keras>keras-onnx>onnx2torch"
 

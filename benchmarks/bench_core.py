@@ -1,6 +1,6 @@
 """Cases per second: the harness' loop against a bare script doing the same conversions.
 
-Both sides take the same fixed cases (``harness.strategies.sample``, derandomised), build the
+Both sides take the same fixed cases (``harness.core.strategies.sample``, derandomised), build the
 same Keras models and run the same legs of ``keras>tf2onnx>onnx2torch``. The bare side calls
 tf2onnx, onnxruntime and onnx2torch directly and compares nothing; the harness side is what
 a suite runs for each case: ``Harness.run`` (conversion, runs, comparison, known-issue
@@ -20,18 +20,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.frameworks import prepare_imports
+from harness.core.frameworks import prepare_imports
 
 prepare_imports()
 
 import numpy as np  # noqa: E402
 
-from harness import registry  # noqa: E402
-from harness.inputs import make_inputs  # noqa: E402
-from harness.keras_source import build_model  # noqa: E402
-from harness.pipeline import Harness, SourceError  # noqa: E402
+from harness.core import registry  # noqa: E402
+from harness.core.inputs import make_inputs  # noqa: E402
+from harness.core.strategies import sample  # noqa: E402
 from harness.results import ResultWriter, result_records  # noqa: E402
-from harness.strategies import sample  # noqa: E402
+from harness.run.pipeline import Harness, SourceError  # noqa: E402
+from harness.sources.keras.model import build_model  # noqa: E402
 
 
 def bare_case(spec) -> None:

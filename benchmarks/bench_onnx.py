@@ -1,6 +1,6 @@
 """ONNX cases per second: the harness against a bare script doing the same work, same run.
 
-Both sides take the same fixed ONNX cases (``harness.strategies.sample``, derandomised, every
+Both sides take the same fixed ONNX cases (``harness.core.strategies.sample``, derandomised, every
 kind of the ``onnx`` source: single ops and drawn graphs) and do the same work per case:
 build the model (checked, shape-inferred, seeded weights and inputs), read it with
 onnxruntime (optimisations off) and onnx's reference evaluator, convert it with onnx2torch
@@ -30,15 +30,15 @@ import time
 import warnings
 from pathlib import Path
 
-from harness.frameworks import prepare_imports
+from harness.core.frameworks import prepare_imports
 
 prepare_imports()
 
 import numpy as np  # noqa: E402
 
-from harness import registry  # noqa: E402
-from harness.spec import LayerSpec  # noqa: E402
-from harness.strategies import sample  # noqa: E402
+from harness.core import registry  # noqa: E402
+from harness.core.spec import LayerSpec  # noqa: E402
+from harness.core.strategies import sample  # noqa: E402
 
 SOURCE = "onnx"
 _STATE: dict = {}  # per process: the harness and its result writer
@@ -110,8 +110,8 @@ def bare_case(spec: LayerSpec) -> None:
 
 
 def harness_case(spec: LayerSpec) -> None:
-    from harness.pipeline import SourceError
     from harness.results import result_records
+    from harness.run.pipeline import SourceError
 
     try:
         with warnings.catch_warnings():
@@ -125,8 +125,8 @@ def harness_case(spec: LayerSpec) -> None:
 
 def _start(folder: str, threads: int) -> None:
     """A process' harness, writer and thread count (one thread per worker, as pytest -n)."""
-    from harness.pipeline import Harness
     from harness.results import ResultWriter
+    from harness.run.pipeline import Harness
 
     if threads:
         import torch

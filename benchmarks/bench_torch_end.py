@@ -1,6 +1,6 @@
-"""What each stage after a converted PyTorch module costs per case (harness.torch_end).
+"""What each stage after a converted PyTorch module costs per case (harness.run.torch_end).
 
-Draws fixed ONNX cases (``harness.strategies.sample(kind, n, source="onnx")``, derandomised)
+Draws fixed ONNX cases (``harness.core.strategies.sample(kind, n, source="onnx")``, derandomised)
 of an op of each main family and a drawn graph, converts each with onnx2torch and
 onnx2pytorch, and times every stage's leg (its conversion: export, compile, export to ONNX;
 and its run at every size) through ``Harness.run``, as a suite runs it. The first case of a
@@ -20,9 +20,9 @@ import sys
 
 import torch  # noqa: F401  (before anything imports TensorFlow)
 
-from harness import torch_end
-from harness.pipeline import Harness
-from harness.strategies import sample
+from harness.core.strategies import sample
+from harness.run import torch_end
+from harness.run.pipeline import Harness
 
 DEFAULT_KINDS = ("Add", "Conv", "MatMul", "Relu", "Softmax", "Reshape", "FlattenGemm")
 BASES = ("onnx>onnx2torch", "onnx>onnx2pytorch")

@@ -1,6 +1,6 @@
 """Cases per second of the core path, in-process, in an isolated worker and under pytest.
 
-One fixed, derandomised corpus (``harness.strategies.sample``, as in bench_core.py) of
+One fixed, derandomised corpus (``harness.core.strategies.sample``, as in bench_core.py) of
 ``keras>tf2onnx>onnx2torch`` cases, measured five ways in the same run:
 
 - ``bare``: bench_core's bare script (tf2onnx, onnxruntime, onnx2torch called directly);
@@ -31,7 +31,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from harness.frameworks import prepare_imports
+from harness.core.frameworks import prepare_imports
 
 prepare_imports()
 
@@ -39,11 +39,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_core import bare_case  # noqa: E402
 
-from harness import registry  # noqa: E402
-from harness.isolation import IsolatedHarness  # noqa: E402
-from harness.pipeline import Harness, SourceError  # noqa: E402
+from harness.core import registry  # noqa: E402
+from harness.core.strategies import sample  # noqa: E402
 from harness.results import ResultWriter, result_records  # noqa: E402
-from harness.strategies import sample  # noqa: E402
+from harness.run.isolation import IsolatedHarness  # noqa: E402
+from harness.run.pipeline import Harness, SourceError  # noqa: E402
 
 PATH = "keras>tf2onnx>onnx2torch"
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +54,8 @@ CORPUS_TEST = textwrap.dedent('''
 
     import pytest
 
-    from harness.pipeline import SourceError
-    from harness.spec import LayerSpec
+    from harness.run.pipeline import SourceError
+    from harness.core.spec import LayerSpec
 
     SPECS = [LayerSpec.from_json(s) for s in
              json.loads((Path(__file__).parent / "corpus.json").read_text())]

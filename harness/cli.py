@@ -25,7 +25,8 @@ def _listed_sources(choice: str) -> list[str]:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from harness import axes, registry, sources
+    from harness import sources
+    from harness.core import axes, registry
 
     try:
         listed = {name: registry.kinds(name) for name in _listed_sources(args.source)}
@@ -106,7 +107,7 @@ def _undrawn(kind) -> list[str]:
 def _find_spec(case_id: str, sources: list[Path]):
     """The case's spec and its first result record, with ``paths`` added: every conversion
     path the case ran in that run (its legs' records), so that a repro runs them all."""
-    from harness.spec import LayerSpec
+    from harness.core.spec import LayerSpec
 
     found = None
     paths: list[str] = []
@@ -190,7 +191,7 @@ def load_plugins(modules: list[str]) -> str | None:
 
 def _find_golden_spec(case_id: str, root: Path):
     from harness import golden
-    from harness.spec import LayerSpec, SpecError
+    from harness.core.spec import LayerSpec, SpecError
 
     path = root / golden.CASES / case_id / "spec.json"
     if not path.is_file():
@@ -203,7 +204,7 @@ def _find_golden_spec(case_id: str, root: Path):
 
 
 def cmd_repro(args: argparse.Namespace) -> int:
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     sources = [Path(p) for p in args.results] or [Path("reports/results.jsonl")]
     spec, record = _find_spec(args.case_id, sources)
@@ -215,8 +216,8 @@ def cmd_repro(args: argparse.Namespace) -> int:
         return 2
     prepare_imports()
     from harness.converters import PathError
-    from harness.pipeline import Harness
-    from harness.tolerance import TolerancePolicy
+    from harness.core.tolerance import TolerancePolicy
+    from harness.run.pipeline import Harness
 
     if args.plugins is not None:
         plugins, origin = [m.strip() for m in args.plugins.split(",") if m.strip()], "--plugins"
@@ -311,11 +312,11 @@ def cmd_golden_list(args: argparse.Namespace) -> int:
 
 
 def cmd_golden_update(args: argparse.Namespace) -> int:
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
-    from harness.golden_update import corpus, update
-    from harness.tolerance import TolerancePolicy
+    from harness.core.tolerance import TolerancePolicy
+    from harness.golden.update import corpus, update
 
     specs = corpus(args.per_kind, args.kind or None, source=args.source,
                    per_axis=args.per_axis)
@@ -340,7 +341,8 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
 def _chosen_issues(args: argparse.Namespace):
     """The known-issue entries named, or with --all those of the kind and party asked for;
     a problem as one line."""
-    from harness import known_issues, upstream
+    from harness import upstream
+    from harness.core import known_issues
 
     try:
         issues = known_issues.load()
@@ -382,10 +384,10 @@ def cmd_issues_export(args: argparse.Namespace) -> int:
     if problem:
         print(f"parity issues export: {problem}", file=sys.stderr)
         return 2
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
-    from harness.tolerance import TolerancePolicy
+    from harness.core.tolerance import TolerancePolicy
     from harness.upstream import Exporter
 
     exporter = Exporter(TolerancePolicy.from_pyproject(Path("pyproject.toml")))
@@ -499,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from harness.check.cli import add_check_command
     from harness.report.cli import add_commands as add_report_commands
-    from harness.stage_cache.cli import add_cache_command as add_cache_commands
+    from harness.run.stage_cache.cli import add_cache_command as add_cache_commands
 
     add_report_commands(commands, domains=_attribute_domains)
     add_check_command(commands)
@@ -516,7 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _attribute_domains() -> dict:
     """Every drawn source's kinds and their documented attribute values, for the report's
     coverage (labelled as it labels them)."""
-    from harness import registry, sources
+    from harness import sources
+    from harness.core import registry
     from harness.report.coverage import kind_label
 
     domains = {}

@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
 
 
 def read(path: Path) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from harness.frameworks import prepare_imports
-from harness.isolation import DEFAULT_TIMEOUT
+from harness.core.frameworks import prepare_imports
+from harness.run.isolation import DEFAULT_TIMEOUT
 
 PROFILES = {
     # Fast feedback on a laptop: a handful of random examples per layer kind.
@@ -75,7 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder that keeps stage outputs and source readings between runs, "
                          "so that a run re-converts only what changed ('none' turns it off; "
                          f"default: {CACHE_DEFAULT} in the project's root; docs/cache.md)")
-    # The stages after a converted PyTorch module (harness.torch_end, docs/torch-end.md).
+    # The stages after a converted PyTorch module (harness.run.torch_end, docs/torch-end.md).
     group.addoption("--parity-torch-end", default="auto", metavar="STAGES",
                     help="extend every torch-ending path with these stages (torch-export, "
                          "torch-compile, torch-onnx, ...): 'auto' (default) runs the "
@@ -128,8 +128,8 @@ class ParitySession:
 
     def __init__(self, config: pytest.Config):
         from harness.converters import DEFAULT_OPSET, parse_paths
+        from harness.core.tolerance import TolerancePolicy
         from harness.results import new_run_id
-        from harness.tolerance import TolerancePolicy
 
         self.config = config
         self.worker = getattr(config, "workerinput", {}).get("workerid")
@@ -150,11 +150,11 @@ class ParitySession:
             raise pytest.UsageError("--parity-timeout must be a positive number of seconds")
         self.plugins = load_plugins(config.getoption("parity_plugins"))
         from harness.converters import PathError
-        from harness.tolerance import PolicyError
+        from harness.core.tolerance import PolicyError
 
         try:
             self.paths = parse_paths(config.getoption("parity_paths"))
-            from harness import torch_end
+            from harness.run import torch_end
 
             # 'auto' extends the sources' default paths; paths named are run as named.
             choice = config.getoption("parity_torch_end")
@@ -165,7 +165,7 @@ class ParitySession:
             raise pytest.UsageError(f"parity: {exc}") from None
         report = config.getoption("parity_report")
         self.report_dir = None if report == "none" else Path(config.rootpath, report)
-        from harness.stage_cache.cache import open_cache
+        from harness.run.stage_cache.cache import open_cache
 
         self.cache = open_cache(config.getoption("parity_cache"), Path(config.rootpath))
         self._harness = None
@@ -177,7 +177,7 @@ class ParitySession:
     @property
     def harness(self):
         if self._harness is None and self.isolate:
-            from harness.isolation import IsolatedHarness
+            from harness.run.isolation import IsolatedHarness
 
             self._harness = IsolatedHarness(
                 self.config.getoption("parity_paths"), device=self.device, opset=self.opset,
@@ -186,7 +186,7 @@ class ParitySession:
                 extension=self.torch_end,
             )
         if self._harness is None:
-            from harness.pipeline import Harness
+            from harness.run.pipeline import Harness
 
             self._harness = Harness(
                 self.paths, device=self.device, opset=self.opset, policy=self.policy,
@@ -220,7 +220,7 @@ class ParitySession:
 
     def replay(self, case):
         """Replays one golden case's downstream legs and records them; returns the CaseResult."""
-        from harness.frameworks import versions
+        from harness.core.frameworks import versions
         from harness.results import result_records
 
         drift = case.drift(versions())
@@ -344,7 +344,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _update_golden(config: pytest.Config) -> None:
     from harness import golden
-    from harness.golden_update import corpus, update
+    from harness.golden.update import corpus, update
 
     session = config.stash[STASH_KEY]
     summary = update(golden.default_root(), corpus(8, per_axis=1), accept_changes=True,

@@ -20,7 +20,7 @@ the stage the failure is blamed on, never parity itself:
   runs the result as parity's runner does (onnxruntime, PyTorch) and compares. These scripts
   are the one exception to "never imports parity": such a stage exists only as a parity
   converter, so it is called the way parity calls it (and with parity's framework import
-  order, ``harness.frameworks.prepare_imports()``); everything else in them is the script's
+  order, ``harness.core.frameworks.prepare_imports()``); everything else in them is the script's
   own code, as in the other scripts.
 
 Arrays travel as the base64 of an ``.npz`` written with ``np.savez`` and read back with
@@ -46,7 +46,6 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare import Tolerance
 from harness.converters import (
     BUILTIN,
     ENTRY_POINT_GROUP,
@@ -55,9 +54,10 @@ from harness.converters import (
     ScriptRecipe,
     get,
 )
-from harness.frameworks import versions
-from harness.pipeline import FAILING, CaseResult, Harness, LegResult, shapes_text
-from harness.spec import LayerSpec, canonical_json
+from harness.core.compare import Tolerance
+from harness.core.frameworks import versions
+from harness.core.spec import LayerSpec, canonical_json
+from harness.run.pipeline import FAILING, CaseResult, Harness, LegResult, shapes_text
 
 DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
 
@@ -210,7 +210,7 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
 
 def _failing_size(read, leg: LegResult | None):
     """The inputs and reference of the size ``leg`` failed at (its ``at_shapes``, a case with
-    free dimensions: harness.free_dims) and those shapes; the case's own size, and None,
+    free dimensions: harness.core.free_dims) and those shapes; the case's own size, and None,
     when it failed there or passed."""
     failed = leg is not None and leg.verdict != "pass"
     shapes = (leg.metrics or {}).get("at_shapes") if failed else None
@@ -309,7 +309,7 @@ def _custom_objects(config: Any) -> set[str]:
 def _keras_payload(source: Artifact, inputs, twin_reference):
     import keras
 
-    from harness.keras_source import run_keras
+    from harness.sources.keras.model import run_keras
 
     model = source.model
     config = json.loads(model.to_json())
@@ -414,7 +414,7 @@ def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
         f"ConvertOptions(opset={opset})). Runs the result with {runtime} as parity's runner "
         f"does and compares it with the embedded reference outputs ({reference}){check}. Unlike the scripts of built-in stages, this one imports "
         f"parity: the stage exists only as a parity converter, so it is called as parity calls "
-        f"it, after parity's framework import order (harness.frameworks.prepare_imports()); "
+        f"it, after parity's framework import order (harness.core.frameworks.prepare_imports()); "
         f"the loading, running and comparing are the script's own code. Exits 2 when the "
         f"stage cannot be loaded (its plugin modules are not importable).")
     return "\n".join(textwrap.wrap(text, 92, break_long_words=False, break_on_hyphens=False))
@@ -612,7 +612,7 @@ _PLUGIN_LOAD_SOURCE = {
     source = Artifact("mat", pathlib.Path(path), INPUT_NAMES)''',
 }
 
-# As parity's runners (harness/runners.py) run the stage's result.
+# As parity's runners (harness/run/runners.py) run the stage's result.
 _PLUGIN_RUN = {
     "onnx": '''\
     try:
@@ -701,7 +701,7 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
     onnx_source = converter.source == "onnx"
     mat_source = converter.source == "mat"
     torch_target = converter.target == "torch"
-    imports = ["from harness.frameworks import prepare_imports", "",
+    imports = ["from harness.core.frameworks import prepare_imports", "",
                "prepare_imports()  # as parity: torch and torchvision before TensorFlow", "",
                *(["import keras"] if keras_source else []), "import numpy as np",
                *(["import onnx"] if onnx_source else []),

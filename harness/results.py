@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from harness.frameworks import RECORDED_ENVIRONMENT, versions
-from harness.pipeline import CaseResult, LegResult
+from harness.core.frameworks import RECORDED_ENVIRONMENT, versions
+from harness.run.pipeline import CaseResult, LegResult
 
 RUN_SCHEMA = "parity.run/1"
 RESULT_SCHEMA = "parity.result/1"
@@ -79,7 +79,7 @@ def family(spec) -> str:
     adds its file format), else the family of the case's kind in its source (``model`` for a
     kind no longer registered)."""
     from harness import sources
-    from harness.registry import family_of
+    from harness.core.registry import family_of
 
     try:
         of_source = getattr(sources.get(spec.source), "family", None)

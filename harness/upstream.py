@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
 
 NATURES = ("wrong-output", "refusal", "limitation", "reference", "undefined", "framework")
 COMPARISON_CATEGORIES = ("shape_mismatch", "dtype_mismatch", "nonfinite_mismatch",
@@ -494,7 +494,7 @@ class Exporter:
         self._harnesses: dict[tuple[str, ...], Any] = {}
 
     def harness(self, paths: tuple[str, ...]):
-        from harness.pipeline import Harness
+        from harness.run.pipeline import Harness
 
         if paths not in self._harnesses:
             self._harnesses[paths] = Harness(",".join(paths), policy=self.policy)

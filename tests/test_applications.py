@@ -4,10 +4,10 @@ calibration that keeps random-weight architectures numerically healthy, determin
 import numpy as np
 import pytest
 
-from harness import registry
-from harness.layers import applications
-from harness.spec import LayerSpec
-from harness.strategies import sample
+from harness.core import registry
+from harness.core.spec import LayerSpec
+from harness.core.strategies import sample
+from harness.sources.keras.kinds import applications
 
 
 def test_every_application_is_registered_as_a_slow_model_kind():
@@ -41,7 +41,7 @@ def test_the_default_spec_is_the_simplest_draw():
 
 
 def test_calibration_batch_starts_with_the_case_inputs():
-    from harness.inputs import make_inputs
+    from harness.core.inputs import make_inputs
 
     spec = applications.default_spec("MobileNetV2", batch=2, seed=5)
     batch = applications.calibration_batch(spec)
@@ -54,14 +54,14 @@ def test_calibration_batch_starts_with_the_case_inputs():
 
 
 def _build(spec):
-    from harness.keras_source import build_model
+    from harness.sources.keras.model import build_model
 
     return build_model(spec)
 
 
 def _outputs(model, spec):
-    from harness.inputs import make_inputs
-    from harness.keras_source import run_keras
+    from harness.core.inputs import make_inputs
+    from harness.sources.keras.model import run_keras
 
     return run_keras(model, make_inputs(spec))[0]
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from harness import axes, registry
-from harness.golden_update import corpus
-from harness.spec import LayerSpec, SpecError
-from harness.strategies import sample
+from harness.core import axes, registry
+from harness.core.spec import LayerSpec, SpecError
+from harness.core.strategies import sample
+from harness.golden.update import corpus
 
 
 def test_a_plain_draw_is_unchanged_by_the_axes():

@@ -91,7 +91,7 @@ def test_formats_are_recognised_from_content_not_suffix(tmp_path, small_onnx):
     disguised.write_bytes(small_onnx.read_bytes())
     assert files.detect(disguised) == "onnx"
 
-    from harness.mat.writer import save_mat
+    from harness.sources.mat.writer import save_mat
 
     mat = tmp_path / "net.weights"
     save_mat(mat, {"format": "parity.dlt/1", "layers": np.zeros((1, 0), dtype=object)})
@@ -369,7 +369,7 @@ def test_pin_stores_a_case_the_golden_replay_runs(capsys, small_onnx, tmp_path):
     try:
         case = golden.load_case(store, pinned["case_id"])
         assert case.has_onnx and case.provenance["pin"] == "my-classifier"
-        from harness.pipeline import Harness
+        from harness.run.pipeline import Harness
 
         result = Harness("onnx>onnx2torch,onnx>ort-optimized").replay(
             case.spec, case.inputs, case.expected, case.stored_artifacts(), case.native)

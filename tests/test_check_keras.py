@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from harness.frameworks import prepare_imports
+from harness.core.frameworks import prepare_imports
 
 prepare_imports()
 pytest.importorskip("tensorflow")
@@ -128,7 +128,7 @@ def test_a_keras3_file_agrees(capsys, written):
     assert verdicts(payload) == {"keras>tf2onnx": "agrees", "keras>tf2onnx>onnx2torch": "agrees"}
     assert payload["sizes"] == [[[4, 12, 12, 3]], [[1, 12, 12, 3]]]  # the batch is free
     assert payload["legs"][0]["task"]["top1"] == 1.0
-    # Judged against the float64 yardstick too, at both sizes (harness.yardstick).
+    # Judged against the float64 yardstick too, at both sizes (harness.run.yardstick).
     for leg in payload["legs"]:
         assert leg["yardstick"]["ratio"] <= 10 and leg["yardstick_missing"] is None, leg
         assert leg["judged_by"] == "tolerance"
@@ -252,7 +252,7 @@ def test_pin_a_keras_file_and_replay_it_without_tensorflow(capsys, written, tmp_
     case = golden.load_case(store, case_id)
     stored = case.stored_artifacts()
     assert list(stored) == ["keras>tf2onnx"]
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     result = Harness("keras>tf2onnx>onnx2torch,keras>tf2onnx>onnx2pytorch").replay(
         case.spec, case.inputs, case.expected, stored, case.native)

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import pytest
 
-from harness.frameworks import prepare_imports
+from harness.core.frameworks import prepare_imports
 
 prepare_imports()
 pytest.importorskip("tensorflow")
@@ -321,7 +321,7 @@ def test_a_pinned_keras2_file_replays_on_its_own_paths(written, tmp_path):
     case = golden.load_case(golden.read_manifest(root), outcome.pinned["case_id"])
     stored = case.stored_artifacts()
     assert list(stored) == ["tf_keras>tf2onnx-keras2"]
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     # The suite's own default paths name none of a Keras-2 file's: its replay takes the
     # file's default paths from where the stored ONNX starts (the migration legs stop there).

@@ -70,7 +70,7 @@ def test_pin_a_mat_network_and_replay_it(capsys, simplenn, tmp_path):
     store = golden.read_manifest(root)
     assert "source/net.mat" in store.cases[case_id]
     case = golden.load_case(store, case_id)
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     result = Harness("mat>mat2torch").replay(case.spec, case.inputs, case.expected,
                                              case.stored_artifacts(), case.native)
@@ -90,7 +90,7 @@ OCTAVE = shutil.which("octave-cli") or shutil.which("octave")
 
 @pytest.mark.skipif(OCTAVE is None, reason="GNU Octave is not installed")
 def test_a_dlt_network_exported_by_the_matlab_exporter(capsys, tmp_path):
-    from harness.mat.writer import save_mat
+    from harness.sources.mat.writer import save_mat
     from tests.mat.test_mat_matlab_exporter import MATLAB_DIR, SCRIPT, _stand_in_classes
 
     case = MatCase(network_spec(CHAIN, input_shape=(1, 3, 6, 6), seed=3))

@@ -3,7 +3,7 @@
 LapSRN-style DagNN networks take an image ``LR`` and a label ``level1_HR``, and their one
 declared output is a custom loss layer (``dagnn.vllab_dag_loss``) that no handler imports.
 The tests write such networks with the project's own writers (``MatCase`` and
-``harness.mat.writer``, ``-v7`` and ``-v7.3``), check them as a user would, and read the
+``harness.sources.mat.writer``, ``-v7`` and ``-v7.3``), check them as a user would, and read the
 verdict again by hand: the NumPy model of MATLAB's semantics, the importer in float64 and in
 float32 on the very inputs the check drew. Every refusal names what would make the file
 checkable, and each test then follows that advice and sees the check run.
@@ -26,10 +26,10 @@ pytest.importorskip("h5py")
 import harness.mat as hm  # noqa: E402
 from harness.check import FILE_ATOL, FILE_RTOL, CheckOptions, run_check  # noqa: E402
 from harness.cli import main  # noqa: E402
-from harness.mat.writer import V7, V73, cell, save_mat  # noqa: E402
 from harness.sources import file as files  # noqa: E402
 from harness.sources.mat.case import MatCase, network_spec  # noqa: E402
 from harness.sources.mat.layer import IMAGE, to_matlab, to_torch  # noqa: E402
+from harness.sources.mat.writer import V7, V73, cell, save_mat  # noqa: E402
 
 PLUGIN = "tests.test_check_plugin"
 REPO = Path(__file__).resolve().parents[1]
@@ -383,7 +383,7 @@ def test_ffdnet_names_what_would_make_it_checkable_and_that_works(
                                             (["--output", "relu2"], (4, 4, 64, 64))])
 def test_pin_such_a_network_and_replay_it(capsys, tmp_path, outputs, shape):
     from harness import golden
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     path = tmp_path / "lapsrn.mat"
     lapsrn(path, V73)

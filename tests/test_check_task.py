@@ -22,7 +22,7 @@ from harness.check.task import (  # noqa: E402
     psnr,
     top_k_agreement,
 )
-from harness.compare import Tolerance  # noqa: E402
+from harness.core.compare import Tolerance  # noqa: E402
 from harness.sources import file as files  # noqa: E402
 from tests.check_cli import check, onnx_reference  # noqa: E402
 

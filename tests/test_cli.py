@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from harness import axes, registry
 from harness.cli import main, plugins_in_command
-from harness.spec import LayerSpec
+from harness.core import axes, registry
+from harness.core.spec import LayerSpec
 
 
 def test_layers_json_lists_every_kind_with_its_attribute_domains(capsys):

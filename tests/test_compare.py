@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.compare import Tolerance, compare
+from harness.core.compare import Tolerance, compare
 
 TOL = Tolerance(atol=1e-5, rtol=1e-5)
 

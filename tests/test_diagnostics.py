@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from harness import converters
-from harness.diagnostics import Tap, align, scope_owner, tap_tensors
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
+from harness.run.diagnostics import Tap, align, scope_owner, tap_tensors
 
 STACK = [
     {"kind": "Conv2D", "attrs": {"filters": 3, "kernel_size": [3, 3], "padding": "same"}},
@@ -92,7 +92,7 @@ def test_a_graph_output_named_after_a_layer_is_that_layers():
 
 
 def test_pick_takes_the_last_candidate_of_the_right_shape():
-    from harness.diagnostics import pick
+    from harness.run.diagnostics import pick
 
     reference = np.zeros((1, 4, 4, 2))
     transposed_input = np.ones((1, 3, 8, 8))  # a converter's transpose left in the scope
@@ -121,7 +121,7 @@ FAULTY_PATHS = "keras>tf2onnx-fault>onnx2torch,keras>tf2onnx>onnx2torch-fault"
                 ids=["first", "middle", "last"])
 def faulty_run(request, faults):
     """One case down two paths, each with the same layer broken in a different stage."""
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     layer = request.param
     upstream, downstream = faults
@@ -135,7 +135,7 @@ def faulty_run(request, faults):
 
 
 def test_the_stack_has_the_layer_names_the_faults_use():
-    from harness.keras_source import build_model
+    from harness.sources.keras.model import build_model
 
     model = build_model(STACK_SPEC)
     assert [layer.name for layer in model.layers][1:] == LAYER_NAMES
@@ -201,10 +201,10 @@ def test_the_report_names_the_layer_and_the_stage(faulty_run, tmp_path):
 
 
 def test_a_layer_that_converts_correctly_matches_alone():
-    from harness.diagnostics import Diagnoser
-    from harness.inputs import make_inputs
-    from harness.keras_source import build_model
-    from harness.pipeline import Harness
+    from harness.core.inputs import make_inputs
+    from harness.run.diagnostics import Diagnoser
+    from harness.run.pipeline import Harness
+    from harness.sources.keras.model import build_model
 
     harness = Harness("keras>tf2onnx>onnx2torch")
     model = build_model(STACK_SPEC)

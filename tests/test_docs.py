@@ -11,7 +11,7 @@
 
 - Relative links and the anchors they name exist; repository paths in backticks exist; no
   page points at a file users do not have.
-- The known-issues table in docs/known-issues.md is the one ``python -m harness.docs_tables``
+- The known-issues table in docs/known-issues.md is the one ``python -m harness.tools.docs_tables``
   generates from the known-issue files.
 """
 
@@ -31,8 +31,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import converters, docs_tables, known_issues, sources
-from harness.tolerance import TolerancePolicy
+from harness import converters, sources
+from harness.core import known_issues
+from harness.core.tolerance import TolerancePolicy
+from harness.tools import docs_tables
 
 if sys.version_info >= (3, 11):
     import tomllib

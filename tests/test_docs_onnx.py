@@ -21,7 +21,8 @@ PAGE = ROOT / "docs" / "sources-onnx.md"
 PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 CHECK = r'''
-from harness import registry, sources
+from harness.core import registry
+from harness import sources
 from harness.sources.onnx.op import OP_TYPES
 
 kind = registry.get("DocShrink", "onnx")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import registry
+from harness.core import registry
+from harness.core.spec import LayerSpec
 from harness.report.coverage import reach, reach_text
-from harness.spec import LayerSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 COVERED = sorted(ROOT.glob("suites/*/cover.json"))

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import axes, registry
-from harness.dtypes import KERAS_DTYPES, KERAS_REFUSED, MIXED, admitted, array_dtype
-from harness.inputs import input_dtypes, make_inputs
-from harness.spec import LayerSpec
-from harness.tolerance import BUILTIN_DEFAULTS, TolerancePolicy
+from harness.core import axes, registry
+from harness.core.dtypes import KERAS_DTYPES, KERAS_REFUSED, MIXED, admitted, array_dtype
+from harness.core.inputs import input_dtypes, make_inputs
+from harness.core.spec import LayerSpec
+from harness.core.tolerance import BUILTIN_DEFAULTS, TolerancePolicy
 
 DENSE = {"units": 3, "activation": "linear", "use_bias": True}
 
@@ -61,7 +61,7 @@ def test_integer_inputs_stay_int32_in_every_dtype():
 
 
 def test_admission_is_per_kind_and_measured():
-    import harness.layers  # noqa: F401  (registers the Keras kinds)
+    import harness.sources.keras.kinds  # noqa: F401  (registers the Keras kinds)
 
     assert admitted(registry.get("Dense")) == KERAS_DTYPES
     assert "float64" not in admitted(registry.get("MaxPooling3D"))
@@ -75,7 +75,7 @@ def test_a_layer_is_built_and_computes_in_its_dtype(dtype):
     pytest.importorskip("tensorflow")
     import keras
 
-    from harness.keras_source import build_model, run_keras
+    from harness.sources.keras.model import build_model, run_keras
 
     before = keras.config.dtype_policy().name
     spec = _dense(dtype)
@@ -97,7 +97,7 @@ def test_a_layer_is_built_and_computes_in_its_dtype(dtype):
 
 def test_a_model_kind_builds_every_node_in_its_dtype():
     pytest.importorskip("tensorflow")
-    from harness.keras_source import build_model, run_keras
+    from harness.sources.keras.model import build_model, run_keras
 
     attrs = {"layers": [{"kind": "Dense", "attrs": DENSE},
                         {"kind": "ReLU", "attrs": {"max_value": None, "negative_slope": 0.0,
@@ -112,7 +112,7 @@ def test_the_policy_is_restored_when_a_build_fails():
     pytest.importorskip("tensorflow")
     import keras
 
-    from harness.keras_source import build_model
+    from harness.sources.keras.model import build_model
 
     spec = LayerSpec("Dense", {**DENSE, "units": -1}, ((1, 2),), dtype="float16")
     with pytest.raises(ValueError):
@@ -122,7 +122,7 @@ def test_the_policy_is_restored_when_a_build_fails():
 
 def test_a_kernel_tensorflow_lacks_in_a_dtype_is_read_compiled_with_xla():
     pytest.importorskip("tensorflow")
-    from harness.keras_source import build_model, run_keras
+    from harness.sources.keras.model import build_model, run_keras
 
     # TensorFlow has no eager float16 AvgPool3D on the CPU; XLA compiles it.
     spec = LayerSpec("AveragePooling3D", {"pool_size": [1, 1, 2], "strides": [1, 1, 2],
@@ -137,14 +137,14 @@ def test_a_kernel_tensorflow_lacks_in_a_dtype_is_read_compiled_with_xla():
 def test_onnx_admission_is_what_the_draws_give():
     """``ONNX_REFUSED`` is measured: every ONNX kind's draw, forced to each dtype, is tried
     again here, and the table must say exactly which never give it."""
-    from harness.dtypes import ONNX_REFUSED, measure_onnx
+    from harness.core.dtypes import ONNX_REFUSED, measure_onnx
 
     assert measure_onnx() == ONNX_REFUSED
 
 
 def test_an_onnx_kind_is_drawn_along_each_dtype_it_admits():
     import harness.sources.onnx.kinds  # noqa: F401  (registers the ONNX kinds)
-    from harness.strategies import sample
+    from harness.core.strategies import sample
 
     assert admitted(registry.get("Add", "onnx")) == ("float16", "float64")
     assert admitted(registry.get("Conv", "onnx")) == ("float16",)
@@ -167,7 +167,7 @@ def test_a_forced_dtype_rejects_a_draw_that_cannot_take_it():
     from hypothesis import strategies as st
     from hypothesis.errors import Unsatisfiable
 
-    from harness.registry import Picker
+    from harness.core.registry import Picker
 
     @st.composite
     def chosen(draw, among, forced):

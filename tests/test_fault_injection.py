@@ -4,8 +4,8 @@ failure of the leg that carries the fault, with metrics that say where and by ho
 import pytest
 
 from harness import converters
-from harness.pipeline import Harness, ParityFailure
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
+from harness.run.pipeline import Harness, ParityFailure
 from tests.fakes import Fake, dropped_conv_padding, raising, shifted_conv_pads
 
 pytest.importorskip("tensorflow")

@@ -47,7 +47,7 @@ CONFTEST = 'pytest_plugins = ["harness.plugin"]\n'
 SUITE = f'''
 import json
 
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
 
 STACK_SPEC = LayerSpec.from_json(json.loads({json.dumps(STACK_SPEC.to_json())!r}))
 
@@ -164,7 +164,7 @@ def test_parity_repro_and_its_scripts_reproduce_every_failure_in_fresh_processes
         source = "keras" if stage.startswith("tf2onnx") else "onnx"
         assert imported_modules(text) == PLUGIN_SCRIPT_IMPORTS[source]
         assert {n.module for n in ast.walk(ast.parse(text)) if isinstance(n, ast.ImportFrom)
-                } == {"harness.frameworks", "harness.converters"}
+                } == {"harness.core.frameworks", "harness.converters"}
         assert f"PLUGINS = [{PLUGIN!r}]" in text and f"STAGE = {stage!r}" in text
 
         if text not in ran:

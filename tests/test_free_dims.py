@@ -8,10 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from harness import free_dims, golden, registry
-from harness.free_dims import BATCH, SPATIAL, TIME
-from harness.spec import LayerSpec
-from harness.strategies import sample
+from harness import golden
+from harness.core import free_dims, registry
+from harness.core.free_dims import BATCH, SPATIAL, TIME
+from harness.core.spec import LayerSpec
+from harness.core.strategies import sample
 
 pytest.importorskip("tensorflow", reason="free dimensions are built in Keras")
 
@@ -74,17 +75,17 @@ def test_the_simplest_free_draw_is_batch_only():
 
 
 def read(spec):
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
+    from harness.core.tolerance import TolerancePolicy
     from harness.sources import get
-    from harness.tolerance import TolerancePolicy
 
     prepare_imports()
     return get("keras").read(spec, policy=TolerancePolicy())
 
 
 def test_the_source_reads_every_size_from_one_model():
-    from harness.inputs import make_inputs
-    from harness.keras_source import run_keras
+    from harness.core.inputs import make_inputs
+    from harness.sources.keras.model import run_keras
 
     spec = free_dims.with_free(CONV, (SPATIAL,), growth=2)
     reading = read(spec)
@@ -111,7 +112,7 @@ def test_a_free_dimension_keras_cannot_build_is_a_clear_source_error():
 
 
 def test_every_leg_runs_at_the_further_size():
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     spec = free_dims.with_free(LSTM, (TIME,))
     result = Harness("keras>tf2onnx").run(spec)
@@ -126,7 +127,7 @@ def store_case(tmp_path, spec):
 
 
 def test_a_golden_case_round_trips_its_further_sizes(tmp_path):
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     spec = free_dims.with_free(LSTM, (TIME,))
     reading, entry = store_case(tmp_path, spec)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import known_issues
-from harness.spec import LayerSpec
+from harness.core import known_issues
+from harness.core.spec import LayerSpec
 
 ISSUE_ID = "tf2onnx-free-spatial-conv-extra-dim"
 FIXED = f"fixed upstream: revisit {ISSUE_ID} in harness/known_issues.d/keras-free-dims.toml"
@@ -62,7 +62,7 @@ def test_the_entry_leaves_other_shape_mismatches_alone():
 
 @pytest.fixture(scope="module")
 def tf2onnx_parts():
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
     pytest.importorskip("tf2onnx")

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    from harness.golden_update import corpus, update
+    from harness.golden.update import corpus, update
 
     root = tmp_path_factory.mktemp("store") / "golden"
     summary = update(root, corpus(2, KINDS))
@@ -111,7 +111,7 @@ def test_replay_runs_every_other_case_when_one_file_is_damaged(store):
 
 
 def test_changed_expected_outputs_stop_the_update(store):
-    from harness.golden_update import corpus, update
+    from harness.golden.update import corpus, update
 
     manifest = golden.read_manifest(store)
     case_id = sorted(manifest.cases)[0]
@@ -138,7 +138,7 @@ def test_changed_expected_outputs_stop_the_update(store):
 def test_an_unchanged_case_without_its_keras_model_gains_it_and_keeps_its_other_files(store):
     """A case written while Keras could not save its layer keeps every file it has and gains
     model.keras once the layer saves."""
-    from harness.golden_update import corpus, update
+    from harness.golden.update import corpus, update
 
     manifest = golden.read_manifest(store)
     case_id = sorted(manifest.cases)[0]
@@ -157,7 +157,7 @@ def test_an_unchanged_case_without_its_keras_model_gains_it_and_keeps_its_other_
 
 
 def test_an_update_of_some_kinds_keeps_every_case_of_the_others(store):
-    from harness.golden_update import corpus, update
+    from harness.golden.update import corpus, update
 
     before = golden.read_manifest(store).cases
     dense = {c for c in before if json.loads(

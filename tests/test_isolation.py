@@ -25,7 +25,7 @@ SUITE = '''
 import sys
 
 import pytest
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
 
 
 @pytest.mark.parametrize("units", [1, 2, 3, 4])
@@ -181,13 +181,13 @@ def test_an_unknown_plugin_module_is_a_usage_error(suite):
 
 def test_a_converter_registered_only_in_the_parent_is_named_in_the_start_up_error():
     from harness import converters
-    from harness.isolation import IsolatedHarness, IsolationError
+    from harness.run.isolation import IsolatedHarness, IsolationError
     from tests.fakes import Fake
 
     converters.register(Fake("only-in-the-parent", "onnx2torch"))
     harness = IsolatedHarness("keras>tf2onnx>only-in-the-parent", timeout=60)
     try:
-        from harness.spec import LayerSpec
+        from harness.core.spec import LayerSpec
 
         with pytest.raises(IsolationError) as info:
             harness.run(LayerSpec("Dense", {"units": 1}, ((1, 2),)))
@@ -201,9 +201,9 @@ def test_a_converter_registered_only_in_the_parent_is_named_in_the_start_up_erro
 
 def test_the_worker_survives_a_raising_case_and_replays_golden_cases():
     from harness import golden
-    from harness.isolation import IsolatedHarness
-    from harness.pipeline import Harness, SourceError
-    from harness.spec import LayerSpec
+    from harness.core.spec import LayerSpec
+    from harness.run.isolation import IsolatedHarness
+    from harness.run.pipeline import Harness, SourceError
 
     harness = IsolatedHarness("keras>tf2onnx>onnx2torch", timeout=120)
     try:

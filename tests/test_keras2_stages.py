@@ -1,14 +1,14 @@
 """The drawn Keras kinds down tf2onnx as its Keras-2 users run it: the ``tf-keras`` stage
 (the drawn layer rebuilt in tf_keras, weights copied) and ``tf2onnx-keras2``, each leg's
 verdict repeated by hand with tf_keras, tf2onnx, onnxruntime and onnx2torch; the admission
-table (``harness.keras2_kinds``) measured again on a few kinds."""
+table (``harness.sources.keras.keras2_kinds``) measured again on a few kinds."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from harness.frameworks import prepare_imports
+from harness.core.frameworks import prepare_imports
 
 prepare_imports()
 pytest.importorskip("tensorflow")
@@ -20,12 +20,12 @@ import onnxruntime as ort  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 
-from harness.keras2_kinds import ADMITTED, REFUSED  # noqa: E402
-from harness.keras2_measure import measure  # noqa: E402
-from harness.pipeline import Harness  # noqa: E402
+from harness.core.spec import LayerSpec  # noqa: E402
+from harness.core.tolerance import TolerancePolicy  # noqa: E402
+from harness.run.pipeline import Harness  # noqa: E402
 from harness.sources import get  # noqa: E402
-from harness.spec import LayerSpec  # noqa: E402
-from harness.tolerance import TolerancePolicy  # noqa: E402
+from harness.sources.keras.keras2_kinds import ADMITTED, REFUSED  # noqa: E402
+from harness.tools.keras2_measure import measure  # noqa: E402
 
 PATH = "keras>tf-keras>tf2onnx-keras2>onnx2torch"
 

@@ -4,8 +4,8 @@ channels_first convolutions on the CPU."""
 import numpy as np
 import pytest
 
-from harness.keras_source import channels_last_twin
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
+from harness.sources.keras.model import channels_last_twin
 
 CONV_CF = LayerSpec(
     "Conv2D", {"filters": 3, "kernel_size": [3, 2], "strides": [2, 1], "padding": "same",
@@ -37,8 +37,8 @@ def test_time_distributed_conv_twin_keeps_batch_and_time():
 def test_the_twin_reference_matches_an_independent_convolution():
     pytest.importorskip("tensorflow")
     torch = pytest.importorskip("torch")
-    from harness.inputs import make_inputs
-    from harness.keras_source import build_model, twin_reference
+    from harness.core.inputs import make_inputs
+    from harness.sources.keras.model import build_model, twin_reference
 
     model = build_model(CONV_CF)
     x = make_inputs(CONV_CF)[0]
@@ -66,7 +66,7 @@ def test_a_source_that_disagrees_with_itself_is_blamed_and_faithful_legs_pass():
     """Keras builds a wrong graph for this channels_first SeparableConv1D; tf2onnx converts
     that graph faithfully. The source leg fails, the converter legs pass with a note."""
     pytest.importorskip("tensorflow")
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     case = Harness("keras>tf2onnx>onnx2torch", known_issues=[]).run(SEPARABLE_CF)
     source, onnx_leg, torch_leg = case.legs
@@ -82,10 +82,10 @@ def test_wrapped_and_custom_layers_survive_a_keras_file(kind, tmp_path):
     """Golden stores, saved-format legs and reproducers reload these from .keras files."""
     import keras
 
-    from harness.inputs import make_inputs
-    from harness.keras_source import build_model, run_keras
-    from harness.layers._base import register_custom_objects
-    from harness.strategies import sample
+    from harness.core.inputs import make_inputs
+    from harness.core.strategies import sample
+    from harness.sources.keras.kinds._base import register_custom_objects
+    from harness.sources.keras.model import build_model, run_keras
 
     spec = sample(kind, 1)[0]
     model = build_model(spec)
@@ -108,7 +108,7 @@ STALE_CONV = LayerSpec(
 
 
 def test_convolutions_alone_or_inside_a_model_get_an_xla_reading():
-    from harness.keras_source import wants_xla_reading
+    from harness.sources.keras.model import wants_xla_reading
 
     assert wants_xla_reading(STALE_CONV)
     assert wants_xla_reading(LayerSpec("Functional", {
@@ -133,7 +133,7 @@ def _torch_conv(model, x):
 def test_the_reference_of_a_convolution_is_right_even_where_onednn_is_not():
     pytest.importorskip("tensorflow")
     pytest.importorskip("torch")
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     harness = Harness("keras>tf2onnx", known_issues=[])
     read = harness.read_source(STALE_CONV)
@@ -153,8 +153,8 @@ def test_a_stale_eager_output_is_blamed_on_the_source_and_the_converters_pass(mo
     batch element repeats the other's values). The XLA reading becomes the reference, the
     source leg fails as the known oneDNN issue, and the converted legs pass."""
     pytest.importorskip("tensorflow")
-    from harness import keras_source
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
+    from harness.sources.keras import model as keras_source
 
     eager = keras_source.run_keras
 

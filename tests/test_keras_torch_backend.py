@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from harness.converters import ConversionPath
-from harness.pipeline import Harness
-from harness.strategies import sample
+from harness.core.strategies import sample
+from harness.run.pipeline import Harness
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("torch")

@@ -3,10 +3,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import known_issues, torch_end
-from harness.known_issues import KnownIssue, KnownIssueFileError
-from harness.pipeline import LegResult, _attribute
-from harness.spec import LayerSpec, nested_layers
+from harness.core import known_issues
+from harness.core.known_issues import KnownIssue, KnownIssueFileError
+from harness.core.spec import LayerSpec, nested_layers
+from harness.run import torch_end
+from harness.run.pipeline import LegResult, _attribute
 
 GELU = LayerSpec("Dense", {"units": 1, "activation": "gelu"}, ((1, 1),))
 RELU = LayerSpec("Dense", {"units": 1, "activation": "relu"}, ((1, 1),))
@@ -29,7 +30,7 @@ def test_message_entries_recognise_the_failure_and_are_not_strict():
     assert not issue.matches_failure("conversion_error", "operation_type='Erfc'")
 
 
-# The stages after a converted PyTorch module (harness.torch_end) on the converters' legs.
+# The stages after a converted PyTorch module (harness.run.torch_end) on the converters' legs.
 TORCH_END_LEGS = tuple(f"{base}>{stage}" for base in ("onnx>onnx2torch", "onnx>onnx2pytorch",
                                                        "keras>tf2onnx>onnx2torch")
                        for stage in torch_end.STAGES)
@@ -113,7 +114,7 @@ def test_an_unknown_upstream_failure_is_blamed_upstream_but_still_fails():
 
 def test_a_strict_entry_that_no_longer_reproduces_fails_as_xpass():
     pytest.importorskip("tensorflow")
-    from harness.pipeline import Harness, ParityFailure
+    from harness.run.pipeline import Harness, ParityFailure
 
     stale = KnownIssue(id="stale", url="https://example.invalid/1", reason="fixed long ago",
                        legs="keras>*", attrs={"activation": "relu"})
@@ -131,7 +132,7 @@ STRIDED_DILATED = LayerSpec(
 
 def test_a_known_source_failure_is_the_cases_xfail_and_an_unknown_one_raises():
     pytest.importorskip("tensorflow")
-    from harness.pipeline import Harness, SourceError
+    from harness.run.pipeline import Harness, SourceError
 
     source_bug = KnownIssue(id="src", url="https://example.invalid/2", reason="Keras refuses it",
                             legs="keras", category="source_error",
@@ -206,7 +207,7 @@ def test_entries_that_recognise_the_failure_come_before_attribute_only_ones():
 
 def test_a_functional_model_with_a_gelu_layer_is_the_gelu_known_issue():
     pytest.importorskip("tensorflow")
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     spec = _sequential(RELU_DENSE, GELU_DENSE)
     case = Harness("keras>tf2onnx>onnx2torch,keras>tf2onnx>onnx2pytorch").run(spec)
@@ -410,7 +411,7 @@ def test_onnx2torchs_same_padding_refusal_is_known_on_a_keras_leg_and_an_onnx_le
     padding='same' becomes auto_pad SAME_UPPER) is the entry the ONNX source pins."""
     pytest.importorskip("onnx2torch")
     pytest.importorskip("tensorflow")
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     entry = {i.id: i for i in known_issues.load()}["onnx2torch-auto-pad-same"]
     conv = LayerSpec("Conv2D", {"filters": 1, "kernel_size": [3, 3], "strides": [1, 1],

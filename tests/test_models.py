@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, find, settings
 
-from harness.inputs import INT_DTYPE, make_inputs
-from harness.layers.models import STACKABLE, node_name
-from harness.spec import LayerSpec
-from harness.strategies import layer_specs, sample
+from harness.core.inputs import INT_DTYPE, make_inputs
+from harness.core.spec import LayerSpec
+from harness.core.strategies import layer_specs, sample
+from harness.sources.keras.kinds.models import STACKABLE, node_name
 
 FIND = settings(max_examples=3000, database=None, derandomize=True,
                 suppress_health_check=list(HealthCheck))
@@ -18,7 +18,7 @@ FIND = settings(max_examples=3000, database=None, derandomize=True,
 @pytest.fixture(scope="module")
 def keras():
     pytest.importorskip("tensorflow", reason="builds the drawn models in Keras")
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
     import keras
@@ -27,7 +27,7 @@ def keras():
 
 
 def _build(spec):
-    from harness.keras_source import build_model, run_keras
+    from harness.sources.keras.model import build_model, run_keras
 
     model = build_model(spec)
     return model, run_keras(model, make_inputs(spec))
@@ -225,7 +225,7 @@ def test_drawn_stacks_after_masking_build_and_run(keras):
 
 
 def test_custom_layers_round_trip_through_a_saved_model(keras, tmp_path):
-    from harness.layers.custom import register_custom_objects
+    from harness.sources.keras.kinds.custom import register_custom_objects
 
     spec = LayerSpec(
         "Sequential",
@@ -244,13 +244,13 @@ def test_custom_layers_round_trip_through_a_saved_model(keras, tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_allclose(np.asarray(loaded(make_inputs(spec)[0])), y, rtol=1e-6)
     with pytest.raises(ValueError, match="unknown CustomOps op 'tan'"):
-        from harness.layers.custom import custom_layer
+        from harness.sources.keras.kinds.custom import custom_layer
 
         custom_layer("CustomOps", {"op": "tan"})
 
 
 def test_every_stackable_kind_is_registered():
-    from harness import registry
+    from harness.core import registry
 
     for kind in STACKABLE:
         registry.get(kind)

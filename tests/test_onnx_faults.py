@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness import golden, golden_update, sources
+from harness import golden, sources
 from harness.converters import parse_paths
-from harness.pipeline import Harness
-from harness.strategies import sample
+from harness.core.strategies import sample
+from harness.golden import update as golden_update
+from harness.run.pipeline import Harness
 from tests.onnx_faults import FAULTS, FAULTY_OPS
 
 pytest.importorskip("onnx2torch")

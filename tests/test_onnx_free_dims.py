@@ -7,14 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness import axes, converters, free_dims, golden, registry, sources
+from harness import converters, golden, sources
 from harness.converters import Artifact
-from harness.free_dims import BATCH
-from harness.pipeline import Harness
+from harness.core import axes, free_dims, registry
+from harness.core.free_dims import BATCH
+from harness.core.spec import LayerSpec
+from harness.core.strategies import sample
+from harness.core.tolerance import TolerancePolicy
+from harness.run.pipeline import Harness
 from harness.sources.onnx import data_set, make_inputs
-from harness.spec import LayerSpec
-from harness.strategies import sample
-from harness.tolerance import TolerancePolicy
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, find, settings
 
-from harness import registry
-from harness.known_issues import KnownIssue
-from harness.pipeline import Harness
+from harness.core import registry
+from harness.core.known_issues import KnownIssue
+from harness.core.spec import LayerSpec
+from harness.core.strategies import layer_specs, sample
+from harness.core.tolerance import TolerancePolicy
+from harness.run.pipeline import Harness
 from harness.sources import SourceError
 from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
 from harness.sources.onnx.graphs import FAMILY, build_graph, node_name
-from harness.spec import LayerSpec
-from harness.strategies import layer_specs, sample
-from harness.tolerance import TolerancePolicy
 
 pytest.importorskip("onnxruntime")
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import known_issues, registry
-from harness.compare import Tolerance, compare
+from harness.core import known_issues, registry
+from harness.core.compare import Tolerance, compare
+from harness.core.spec import LayerSpec
+from harness.core.strategies import sample
+from harness.core.tolerance import TolerancePolicy
 from harness.sources import get
 from harness.sources.onnx import read_evaluator, read_onnxruntime
-from harness.spec import LayerSpec
-from harness.strategies import sample
-from harness.tolerance import TolerancePolicy
 
 pytest.importorskip("onnxruntime")
 
@@ -244,7 +244,7 @@ def test_known_issues_of_these_kinds_are_well_formed():
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_down_the_converters_passes_or_is_a_known_issue(kind):
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     harness = Harness("onnx>onnx2torch,onnx>onnx2pytorch,onnx>ort-optimized", diagnose=False)
     for case_spec in sample(kind, 12, source=SOURCE):

@@ -13,11 +13,11 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from harness import known_issues, registry  # noqa: E402
+from harness.core import known_issues, registry  # noqa: E402
+from harness.core.spec import LayerSpec  # noqa: E402
+from harness.core.strategies import sample  # noqa: E402
+from harness.core.tolerance import TolerancePolicy  # noqa: E402
 from harness.sources.onnx import OnnxSource, read_evaluator, read_onnxruntime  # noqa: E402
-from harness.spec import LayerSpec  # noqa: E402
-from harness.strategies import sample  # noqa: E402
-from harness.tolerance import TolerancePolicy  # noqa: E402
 
 FAMILY_MODULES = ("conv", "pool", "normalization", "shape", "indexing", "resize", "recurrent")
 KNOWN_ISSUES = Path(known_issues.__file__).with_name("known_issues.d") / "onnx-nn.toml"

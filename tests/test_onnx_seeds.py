@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import known_issues
-from harness.tolerance import TolerancePolicy
+from harness.core import known_issues
+from harness.core.tolerance import TolerancePolicy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,7 +75,7 @@ def test_the_exact_reading_computes_a_float16_model_in_float64_on_its_own_inputs
 
 def test_the_calibration_reads_the_legs_the_source_and_the_exact_distance(monkeypatch):
     pytest.importorskip("onnxruntime")
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
     from harness.sources.onnx.calibrate import calibrate
 
     prepare_imports()

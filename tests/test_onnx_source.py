@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from harness import golden
-from harness.pipeline import Harness
+from harness.core.spec import LayerSpec
+from harness.core.strategies import sample
+from harness.run.pipeline import Harness
 from harness.sources.onnx import DATA_SET, MODEL
 from harness.sources.onnx.repro import write_script
-from harness.spec import LayerSpec
-from harness.strategies import sample
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

@@ -16,10 +16,10 @@ ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper  # noqa: E402
 
-from harness import known_issues  # noqa: E402
 from harness.converters import DEFAULT_PATHS, Artifact, ConvertOptions, get, parse_paths  # noqa: E402
-from harness.pipeline import Harness  # noqa: E402
-from harness.runners import OnnxRuntimeRunner, RunError, optimization_of  # noqa: E402
+from harness.core import known_issues  # noqa: E402
+from harness.run.pipeline import Harness  # noqa: E402
+from harness.run.runners import OnnxRuntimeRunner, RunError, optimization_of  # noqa: E402
 
 OPTIMISER_ISSUE = "onnxruntime-cubic-resize-downscale-nhwc"
 STORED_LEG = "keras>tf2onnx"
@@ -126,8 +126,8 @@ def test_the_optimiser_issue_is_recognised_on_the_optimised_leg_only(stored, iss
 def test_a_keras_case_goes_down_tf2onnx_as_written_and_optimised():
     pytest.importorskip("tensorflow")
     pytest.importorskip("tf2onnx")
-    from harness.frameworks import prepare_imports
-    from harness.spec import LayerSpec
+    from harness.core.frameworks import prepare_imports
+    from harness.core.spec import LayerSpec
 
     prepare_imports()
     artifacts = {}

@@ -27,7 +27,7 @@ CONFTEST = textwrap.dedent('''
 
 SUITE = textwrap.dedent('''
     import pytest
-    from harness.spec import LayerSpec
+    from harness.core.spec import LayerSpec
 
 
     @pytest.mark.parametrize("units", [1, 2, 3, 4])
@@ -227,7 +227,7 @@ def test_slow_tests_stay_out_of_the_quick_profiles_unless_selected(pytester):
 def test_a_shrunk_failure_records_its_hypothesis_reproduction(suite):
     suite.makepyfile(test_drawn=textwrap.dedent('''
         from hypothesis import given, settings, strategies as st
-        from harness.spec import LayerSpec
+        from harness.core.spec import LayerSpec
 
         @settings(max_examples=3, derandomize=True, database=None)
         @given(units=st.integers(1, 3))

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import converters, known_issues
+from harness import converters
 from harness.converters import Artifact
-from harness.pipeline import Harness
+from harness.core import known_issues
+from harness.core.spec import LayerSpec
+from harness.core.tolerance import TolerancePolicy
 from harness.repro_script import ScriptError, choose_target, write_script
-from harness.spec import LayerSpec
-from harness.tolerance import TolerancePolicy
+from harness.run.pipeline import Harness
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("onnx2torch")
@@ -245,7 +246,7 @@ def test_a_failure_only_at_a_further_size_is_scripted_at_that_size(tmp_path):
     """A stage that bakes the batch in passes at the case's first size and fails at its
     further one: the script embeds the inputs and reference of the size that failed, says
     so, and reproduces the failure in a fresh process."""
-    from harness import free_dims
+    from harness.core import free_dims
     from tests import baked_batch_stage
 
     spec = free_dims.with_free(LayerSpec("Dense", {"units": 2}, ((1, 3),), seed=1), ("batch",))

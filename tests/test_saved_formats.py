@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from harness.converters import ConversionPath, PathError, get
-from harness.pipeline import Harness
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
+from harness.run.pipeline import Harness
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")

@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import golden, registry, runners, sources
+from harness import golden, sources
 from harness.converters import Artifact
-from harness.known_issues import KnownIssue
-from harness.registry import LayerKind
+from harness.core import registry
+from harness.core.known_issues import KnownIssue
+from harness.core.registry import LayerKind
+from harness.core.spec import LayerSpec
+from harness.run import runners
 from harness.sources import SourceError, SourceReading
-from harness.spec import LayerSpec
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx2torch")
@@ -115,7 +117,7 @@ def toy():
 
 
 def _harness():
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     return Harness(known_issues=[])
 
@@ -139,7 +141,7 @@ def test_a_source_that_cannot_build_raises_unless_a_known_issue_of_it_matches(to
         _harness().run(broken)
     issue = KnownIssue(id="toy-broken", url="https://example.invalid/1", reason="on purpose",
                        legs="toy", kind="Relu", category="source_error", source="toy")
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     case = Harness(known_issues=[issue]).run(broken)
     assert [(leg.leg, leg.verdict) for leg in case.legs] == [("toy", "xfail")]
@@ -155,7 +157,7 @@ def test_a_known_issue_of_one_source_never_matches_a_case_of_another():
 
 
 def test_the_golden_store_writes_and_replays_a_case_through_its_source(toy, tmp_path):
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     spec = LayerSpec("Relu", {}, ((2, 3),), seed=1, source="toy")
     root = tmp_path / "golden"

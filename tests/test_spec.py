@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import registry
-from harness.inputs import input_dtypes, int_bounds, make_inputs
-from harness.spec import LayerSpec, SpecError, canonical_json
-from harness.strategies import layer_specs
+from harness.core import registry
+from harness.core.inputs import input_dtypes, int_bounds, make_inputs
+from harness.core.spec import LayerSpec, SpecError, canonical_json
+from harness.core.strategies import layer_specs
 
 
 def test_case_id_is_stable_across_key_order_and_tuples():
@@ -89,7 +89,7 @@ def test_overrides_are_written_over_the_seeded_data():
 
 DRAWS_AROUND_A_NEW_MODULE = """
 import json, pathlib, sys, tempfile
-from harness.strategies import sample
+from harness.core.strategies import sample
 
 def ids():
     return [s.case_id for kind in ("Attention", "Dense", "Conv2D") for s in sample(kind, 8)]
@@ -125,7 +125,7 @@ def test_hypothesis_sees_local_constants_again_outside_spec_draws():
     patches nothing in Hypothesis, and the switch is undone when its block ends."""
     from hypothesis.internal.conjecture import providers
 
-    from harness.strategies import without_local_constants
+    from harness.core.strategies import without_local_constants
 
     provider = providers.HypothesisProvider(None)
     assert len(provider._local_constants) > 0  # the harness' own literals, as Hypothesis sees

@@ -19,12 +19,19 @@ from pathlib import Path
 
 import pytest
 
-from harness import converters, yardstick
+from harness import converters
 from harness.cli import main as parity_main
-from harness.pipeline import Harness
-from harness.spec import LayerSpec
-from harness.stage_cache import keys
-from harness.stage_cache.cache import NO_CACHE, CacheWarning, LazyArtifact, StageCache, open_cache
+from harness.core.spec import LayerSpec
+from harness.run import yardstick
+from harness.run.pipeline import Harness
+from harness.run.stage_cache import keys
+from harness.run.stage_cache.cache import (
+    NO_CACHE,
+    CacheWarning,
+    LazyArtifact,
+    StageCache,
+    open_cache,
+)
 
 pytest.importorskip("tf2onnx")
 pytest.importorskip("onnxruntime")
@@ -223,7 +230,7 @@ def test_none_is_no_cache_and_a_folder_is_under_the_root(tmp_path):
 
 
 SUITE = textwrap.dedent('''
-    from harness.spec import LayerSpec
+    from harness.core.spec import LayerSpec
 
 
     def test_dense(parity):

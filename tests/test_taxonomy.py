@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.taxonomy import CATEGORIES, classify_exception, unsupported_op
+from harness.core.taxonomy import CATEGORIES, classify_exception, unsupported_op
 
 onnx = pytest.importorskip("onnx")
 

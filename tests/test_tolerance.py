@@ -1,6 +1,6 @@
 import pytest
 
-from harness.tolerance import PolicyError, Rule, TolerancePolicy
+from harness.core.tolerance import PolicyError, Rule, TolerancePolicy
 
 
 def test_defaults_per_dtype():

@@ -1,4 +1,4 @@
-"""The stages after a converted PyTorch module (harness.torch_end, docs/torch-end.md), on the
+"""The stages after a converted PyTorch module (harness.run.torch_end, docs/torch-end.md), on the
 real torch: each stage on a module that passes and on one that fails, a free batch through
 torch.export with a declared Dim, and whose failure the diagnosis says it is."""
 
@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch  # before anything imports TensorFlow
 
-from harness import torch_end
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get
 from harness.converters.torch_tracing import ExportError, free_axes
-from harness.pipeline import Harness
-from harness.runners import runner_for
-from harness.spec import LayerSpec
-from harness.taxonomy import CATEGORIES, classify_exception
+from harness.core.spec import LayerSpec
+from harness.core.taxonomy import CATEGORIES, classify_exception
+from harness.run import torch_end
+from harness.run.pipeline import Harness
+from harness.run.runners import runner_for
 
 pytest.importorskip("onnx2torch")
 pytest.importorskip("onnxruntime")

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import known_issues, upstream
+from harness import upstream
 from harness.cli import main
-from harness.spec import LayerSpec
-from harness.tolerance import TolerancePolicy
+from harness.core import known_issues
+from harness.core.spec import LayerSpec
+from harness.core.tolerance import TolerancePolicy
 
 pytest.importorskip("onnx2torch")
 pytest.importorskip("onnx2pytorch")
@@ -38,7 +39,7 @@ SAMPLE_PARTIES = ("onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tf2onnx"
 
 @pytest.fixture(scope="module")
 def exporter():
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
     return upstream.Exporter(TolerancePolicy.from_pyproject(ROOT / "pyproject.toml"))
@@ -261,7 +262,7 @@ def test_every_wrong_output_entrys_script_prints_reproduced(tmp_path):
 ])
 def test_an_entrys_message_decides_the_verdict_only_on_the_exceptions_own_words(message,
                                                                                  kept):
-    from harness.pipeline import LegResult
+    from harness.run.pipeline import LegResult
 
     leg = LegResult("p", "onnx>onnx2torch", "onnx2torch", "torch", "xfail",
                     "conversion_error", message)

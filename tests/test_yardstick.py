@@ -1,12 +1,13 @@
-"""The float64 yardstick (harness.yardstick) and legs run at every size of a case."""
+"""The float64 yardstick (harness.run.yardstick) and legs run at every size of a case."""
 
 import numpy as np
 import pytest
 
-from harness import converters, yardstick
+from harness import converters
 from harness.converters import Artifact
-from harness.pipeline import Harness
-from harness.spec import LayerSpec
+from harness.core.spec import LayerSpec
+from harness.run import yardstick
+from harness.run.pipeline import Harness
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("onnxruntime")
@@ -17,8 +18,8 @@ ONNX_LEG = "keras>tf2onnx"
 
 
 def read(spec):
+    from harness.core.tolerance import TolerancePolicy
     from harness.sources.keras import KerasSource
-    from harness.tolerance import TolerancePolicy
 
     return KerasSource().read(spec, policy=TolerancePolicy(), device="cpu")
 
@@ -44,7 +45,7 @@ def replay(dense, **kwargs):
 
 
 def onnx_outputs(dense, inputs):
-    from harness.runners import runner_for
+    from harness.run.runners import runner_for
 
     _, stored = dense
     return runner_for("onnx", "cpu", 1).run(stored[ONNX_LEG], inputs)
@@ -122,7 +123,7 @@ def test_a_shape_mismatch_is_never_rescued(dense):
 
 
 def test_every_size_runs_and_the_failing_size_is_named(dense):
-    from harness.inputs import make_inputs
+    from harness.core.inputs import make_inputs
 
     reading, _ = dense
     at3, at4 = DENSE.at_shapes(((3, 7),)), DENSE.at_shapes(((4, 7),))

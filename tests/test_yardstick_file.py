@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.frameworks import prepare_imports
+from harness.core.frameworks import prepare_imports
 
 prepare_imports()
 pytest.importorskip("tensorflow")
@@ -18,11 +18,12 @@ pytest.importorskip("onnxruntime")
 
 import keras  # noqa: E402
 
-from harness import converters, yardstick  # noqa: E402
+from harness import converters  # noqa: E402
 from harness.converters import Artifact  # noqa: E402
-from harness.pipeline import Harness  # noqa: E402
+from harness.core.tolerance import Rule, TolerancePolicy  # noqa: E402
+from harness.run import yardstick  # noqa: E402
+from harness.run.pipeline import Harness  # noqa: E402
 from harness.sources import file as files  # noqa: E402
-from harness.tolerance import Rule, TolerancePolicy  # noqa: E402
 
 SHAPE = (10, 10, 3)
 ONNX_LEG = "keras>tf2onnx"

@@ -85,7 +85,7 @@ class CheckOptions:
     rtol: float | None = None
     diagnose: bool = True
     command: str | None = None
-    # The stages after a converted PyTorch module (harness.torch_end): None for none,
+    # The stages after a converted PyTorch module (harness.run.torch_end): None for none,
     # "check" for torch_end.CHECK_STAGES, "all" or a comma-separated list.
     torch_end: str | None = None
     outputs: list[str] | None = None  # a .mat network's outputs to check (--output)
@@ -167,7 +167,7 @@ class _KeepingSource:
 
 
 def _harness_class():
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     class CheckHarness(Harness):
         """``Harness`` that keeps each leg's artifact and outputs, notes torch modules a
@@ -317,9 +317,9 @@ def choose_paths(text: str | None, start: str,
 
 def torch_end_paths(paths: list, options: CheckOptions) -> list:
     """With ``--torch-end``, each path that ends in a PyTorch module extended by the stages
-    a user takes next (harness.torch_end)."""
-    from harness import torch_end
+    a user takes next (harness.run.torch_end)."""
     from harness.converters import PathError
+    from harness.run import torch_end
 
     if options.torch_end is None:
         return paths
@@ -332,7 +332,7 @@ def torch_end_paths(paths: list, options: CheckOptions) -> list:
 
 
 def make_policy(options: CheckOptions):
-    from harness.tolerance import PolicyError, Rule, TolerancePolicy
+    from harness.core.tolerance import PolicyError, Rule, TolerancePolicy
 
     try:
         policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
@@ -356,7 +356,7 @@ def make_policy(options: CheckOptions):
 
 def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
     """Checks one model file down every path; raises CheckError for what exits 2."""
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     started = time.perf_counter()
     say = progress or (lambda text: None)
@@ -459,8 +459,8 @@ def _shapes_text(shapes) -> str:
 def _second_size(harness, source, spec, paths, notes, say):
     """The case again at its second sizes, on the artifacts converted at the first: legs
     whose conversion failed are not run again."""
-    from harness import yardstick
-    from harness.pipeline import note_missing_yardstick
+    from harness.run import yardstick
+    from harness.run.pipeline import note_missing_yardstick
     from harness.sources import SourceError
 
     converted = [path for path in paths

@@ -20,8 +20,8 @@ from harness.converters import Artifact
 def pin(options, spec, reading, harness) -> dict[str, Any]:
     from harness import golden
     from harness.check import CheckError
-    from harness.frameworks import versions
-    from harness.pipeline import worst_of
+    from harness.core.frameworks import versions
+    from harness.run.pipeline import worst_of
     from harness.sources import get
 
     if reading is None:

@@ -72,7 +72,7 @@ def _class_reads_training_flag(klass) -> bool:
 
 
 def _cost(outputs, harness, tolerance) -> str:
-    from harness.pipeline import compare_outputs
+    from harness.run.pipeline import compare_outputs
 
     found = [c.metrics.get("max_abs") for c in compare_outputs(outputs, harness.reference,
                                                                   tolerance)]
@@ -102,7 +102,7 @@ def training_mode(harness, spec, leg: str) -> str | None:
     if not any(reads_training_flag(sub) for name, sub in artifact.model.named_modules()
                if name in training):
         return None  # no part returned in training mode computes differently in it
-    from harness.pipeline import worst_of
+    from harness.run.pipeline import worst_of
 
     stage = leg.rsplit(">", 1)[-1]
     try:

@@ -27,7 +27,7 @@ from typing import Any
 from harness.check.pitfalls import baked_dimension, training_mode
 from harness.check.task import TaskTally
 from harness.converters.keras2 import is_migration_leg
-from harness.taxonomy import unsupported_op
+from harness.core.taxonomy import unsupported_op
 
 DISPLAY = {"pass": "agrees", "xpass": "agrees", "fail": "differs", "skip": "not run",
            "error": "error"}
@@ -54,7 +54,7 @@ class LegRow:
     message: str = ""
     note: str = ""
     tolerance: str | None = None
-    # The float64 yardstick of the worst size (harness.yardstick): {source_error, leg_error,
+    # The float64 yardstick of the worst size (harness.run.yardstick): {source_error, leg_error,
     # ratio}, whether it decided the verdict, or why the model has none.
     yardstick: dict[str, float] | None = None
     judged_by: str | None = None
@@ -100,7 +100,7 @@ def _what_is_missing(leg) -> str:
     return text.split(": ", 1)[-1][:120]
 
 
-# The stages after a PyTorch module (harness.torch_end): their message says whose it is.
+# The stages after a PyTorch module (harness.run.torch_end): their message says whose it is.
 TRACING = ("export_error", "compile_error")
 MISMATCHES = ("numeric_mismatch", "shape_mismatch", "dtype_mismatch", "nonfinite_mismatch")
 

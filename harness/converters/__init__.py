@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from harness.plugins import PluginRegistry
+from harness.core.plugins import PluginRegistry
 
 ENTRY_POINT_GROUP = "parity.converters"
 DEFAULT_OPSET = 17

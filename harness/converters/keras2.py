@@ -11,7 +11,7 @@ user's ``.h5``, architecture JSON + weights, or SavedModel with Keras metadata).
 ``tf-keras``        keras → tf_keras: a drawn one-layer case rebuilt in tf_keras from its own
                     configuration, its weights copied (the ``h5`` stage's twin), so that the
                     drawn Keras kinds that tf_keras builds as the same layer
-                    (``harness.keras2_kinds``) also go down tf2onnx as Keras-2 users run it:
+                    (``harness.sources.keras.keras2_kinds``) also go down tf2onnx as Keras-2 users run it:
                     ``keras>tf-keras>tf2onnx-keras2>...``.
 
 A ``tf_keras`` artifact is run by tf_keras calling the model (``training=False``).
@@ -23,7 +23,7 @@ import numpy as np
 
 from harness.converters import Artifact, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
-from harness.runners import register_runner
+from harness.run.runners import register_runner
 
 # The stage that moves a Keras-2 model into Keras 3: a leg through it is a migration leg.
 MIGRATION_STAGE = "keras3"

@@ -1,7 +1,7 @@
 """keras → keras-torch: the same model run by Keras on its PyTorch backend.
 
 The stage saves the model as a ``.keras`` file and has a persistent worker process
-(``python -m harness.keras_torch_worker`` with ``KERAS_BACKEND=torch``) load it; the
+(``python -m harness.sources.keras.torch_worker`` with ``KERAS_BACKEND=torch``) load it; the
 ``keras-torch`` runner asks the worker to run it and reads its outputs back. The leg
 ``keras>keras-torch`` therefore compares Keras on PyTorch with Keras on TensorFlow (the
 reference), with no conversion in between: a difference is a difference between Keras'
@@ -25,7 +25,7 @@ import numpy as np
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.saved_formats import SavedFiles, save_in_workdir
-from harness.worker import WorkerProcess
+from harness.run.worker import WorkerProcess
 
 DEFAULT_TIMEOUT = 120.0
 STARTUP_TIMEOUT = 300.0  # importing torch and Keras on a loaded machine
@@ -60,7 +60,7 @@ class KerasTorchWorker:
                "PARITY_KERAS_TORCH_THREADS": str(threads)}
         if device == "cpu":
             env["CUDA_VISIBLE_DEVICES"] = ""
-        self._worker = WorkerProcess("harness.keras_torch_worker", env=env)
+        self._worker = WorkerProcess("harness.sources.keras.torch_worker", env=env)
         self.info: dict = {}
         self._next_id = 0
         self._scratch = tempfile.TemporaryDirectory(prefix="parity-keras-torch-")

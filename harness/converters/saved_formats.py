@@ -88,7 +88,7 @@ def load_keras_file(path: str | Path):
     """
     import keras
 
-    from harness.layers._base import register_custom_objects
+    from harness.sources.keras.kinds._base import register_custom_objects
 
     # The custom objects the harness defines itself are the only ones a saved model may name.
     register_custom_objects()

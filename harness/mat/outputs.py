@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 
 from harness.mat.errors import MatImportError
+from harness.mat.handlers import find_handler
 from harness.mat.network import Layer, Network
 
 LABEL_VARIABLE = re.compile(r"label|instanceweights", re.IGNORECASE)
@@ -91,7 +92,6 @@ def training_only(network: Network, handlers=None) -> tuple[list[Layer], list[st
     """The layers of the declared outputs and their labels, where every declared output is
     a layer without a handler (or of a MatConvNet loss type) that reads a network input no
     other layer reads (a label); else ``([], [])``."""
-    from harness.mat.handlers import find_handler
 
     producer = {out: layer for layer in network.layers for out in layer.outputs}
     if not network.outputs or any(out not in producer for out in network.outputs):
@@ -178,7 +178,6 @@ def _ancestors(network: Network, targets: list[str]) -> set[int]:
 def output_before(network: Network, layers: list[Layer], handlers=None) -> str | None:
     """A variable that one of ``layers`` reads, that a layer makes and whose every layer on
     the way has a handler: an output the network can be imported up to; None if none."""
-    from harness.mat.handlers import find_handler
 
     producer = {out: layer for layer in network.layers for out in layer.outputs}
     by_id = {id(layer): layer for layer in network.layers}

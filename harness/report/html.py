@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from harness.known_issues import NATURES
+from harness.core.known_issues import NATURES
 from harness.report.assets import CSS, JS
 from harness.report.atomic import atomic_write_text
 from harness.report.coverage import Domains, KindCoverage, compute_coverage, reach, reach_text

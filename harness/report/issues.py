@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.core import known_issues as entries
 from harness.report.load import BAD_VERDICTS
 from harness.report.scorecard import source_of
 from harness.report.summary import VERDICT_RANK
@@ -35,7 +36,7 @@ class IssueUse:
     verdicts: Counter[str] = field(default_factory=Counter)
     sources: set[str] = field(default_factory=set)
     nature: str = ""
-    """What it is (harness.known_issues.NATURES): from the record, else from the entry."""
+    """What it is (harness.core.known_issues.NATURES): from the record, else from the entry."""
     party: str = ""
     stopped: int = 0
     """Legs it held in the previous run that now pass, or fail otherwise (trend only)."""
@@ -90,8 +91,6 @@ def classify(uses: Iterable[IssueUse]) -> None:
     missing = [use for use in uses if not use.nature]
     if not missing:
         return
-    from harness import known_issues as entries
-
     try:
         by_id = {issue.id: issue for issue in entries.load()}
     except entries.KnownIssueFileError:

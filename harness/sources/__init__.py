@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 
 from harness.converters import Artifact
-from harness.plugins import PluginRegistry
+from harness.core.plugins import PluginRegistry
 
 ENTRY_POINT_GROUP = "parity.sources"
 
@@ -57,7 +57,7 @@ class SourceReading(NamedTuple):
     more: tuple[tuple[Any, list[np.ndarray], list[np.ndarray]], ...] = ()
     # The reference computed a second time in float64 (same weights, same inputs), where the
     # source can: its distance from ``reference`` is the source's own rounding error
-    # (harness.yardstick).
+    # (harness.run.yardstick).
     yardstick: list[np.ndarray] | None = None
     # Further artifacts a case's paths may start from, by the name the paths start with
     # (the source's ``roots(spec)``): a Keras SavedModel's folder as ``savedmodel``, beside
@@ -72,7 +72,7 @@ class Source(Protocol):
     name: str  # the first element of its paths: "keras"
     format: str  # the format of its artifact, which converters take and runners run
     default_paths: tuple[str, ...]  # the paths its cases go down when none are named
-    kinds_module: str  # importing it registers the source's kinds in harness.registry
+    kinds_module: str  # importing it registers the source's kinds in harness.core.registry
 
     def read(self, spec, *, policy, device: str) -> SourceReading:
         """Builds the source artifact and computes the reference; raises SourceError."""
@@ -100,7 +100,7 @@ class Source(Protocol):
     # - ``build(spec) -> Artifact``: the source artifact alone, as ``read`` builds it; the
     #   stage cache builds a cached reading's model with it (else it reads the source again).
     # - ``reading_packages``: the distributions a reading depends on, where ``packages`` names
-    #   more (harness.stage_cache.keys).
+    #   more (harness.run.stage_cache.keys).
     # - ``family(spec) -> str``: the report's family of a case, where the kind's family
     #   alone says too little (a MATLAB case adds its file format).
 

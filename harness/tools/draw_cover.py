@@ -37,12 +37,12 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from harness import axes, registry
+from harness.core import axes, registry
+from harness.core.strategies import layer_specs, without_local_constants
 from harness.report.coverage import canonical
 from harness.sources.mat import kinds as mat_kinds
 from harness.sources.mat.draw import mat_specs
 from harness.sources.mat.layer import IMAGE, INPUT, SEQUENCE, Size
-from harness.strategies import layer_specs, without_local_constants
 
 PLAIN = "float32"
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,8 +53,8 @@ class DrawSource:
     """How the tool drives one source's draws.
 
     ``files``: the draw code (the families' files: draw functions sit beside the builders;
-    only functions that run while drawing count). The shared machinery (harness.strategies,
-    harness.free_dims) holds branches for every source; it is left out of a source's
+    only functions that run while drawing count). The shared machinery (harness.core.strategies,
+    harness.core.free_dims) holds branches for every source; it is left out of a source's
     figure, which would count the other sources' branches as unreachable.
     ``axes(kind)``: what a kind is drawn along, ``specs(kind name, axis)`` the strategy
     drawing it so, ``axis_of(corpus entry)`` the axis a corpus case was drawn along and
@@ -299,8 +299,8 @@ def mat_values(kind, spec: dict[str, Any]) -> dict[str, Any]:
 SOURCES = {
     "onnx": DrawSource(("harness/sources/onnx/*",), _layer_axes, _layer_specs("onnx"),
                        _test_axis, _spec_attrs),
-    "keras": DrawSource(("harness/layers/*",), _layer_axes, _layer_specs("keras"), _test_axis,
-                        _spec_attrs),
+    "keras": DrawSource(("harness/sources/keras/kinds/*",), _layer_axes,
+                        _layer_specs("keras"), _test_axis, _spec_attrs),
     # A MATLAB kind is drawn in each file format that can hold it (its axes).
     "mat": DrawSource(("harness/sources/mat/*",), lambda kind: mat_kinds.get(kind.name).formats,
                       mat_specs, lambda entry: entry["spec"]["attrs"]["format"], mat_values),
@@ -504,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     examples_for = {name: int(n) for name, n in
                     (item.split("=") for item in args.examples_for.split(","))} \
         if args.examples_for else None
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
     result = measure(args.source, args.suite, args.profile, args.examples,

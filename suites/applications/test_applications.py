@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("tensorflow", reason="the application suite builds its models in Keras")
 
-from harness.layers import applications  # noqa: E402  (registers the family)
+from harness.sources.keras.kinds import applications  # noqa: E402  (registers the family)
 
 # Cheap enough for the CI gate (build, tf2onnx and onnx2torch well under 20 s on one core).
 FAST = frozenset({"MobileNetV2"})
@@ -39,8 +39,9 @@ def test_the_yardstick_catches_a_converter_that_perturbs_weights():
     """Without a hand-set tolerance, a deep architecture is judged by the float64 yardstick
     (Keras' own rounding, measured): a converter that moves every weight by 1% of its scale
     still fails, far beyond K times Keras' own error."""
-    from harness import converters, yardstick
-    from harness.pipeline import Harness
+    from harness import converters
+    from harness.run import yardstick
+    from harness.run.pipeline import Harness
     from tests.test_yardstick import PerturbedWeights
 
     converters.register(PerturbedWeights())

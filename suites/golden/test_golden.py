@@ -107,7 +107,7 @@ def test_every_registered_kind_has_a_golden_case(manifest, source):
     store, problem = manifest
     if store is None:
         pytest.skip(f"no readable manifest: {problem}")
-    from harness import registry
+    from harness.core import registry
 
     stored_kinds = set()
     for case_id in store.cases:

@@ -3,8 +3,8 @@
 Each case is the drawn Keras 3 layer rebuilt in tf_keras (the ``tf-keras`` stage, weights
 copied; ``keras>tf-keras`` checks the twin computes the same), then converted by
 ``tf2onnx.convert.from_keras`` on the tf_keras model (``tf2onnx-keras2``) and by onnx2torch,
-each leg compared with Keras 3. Only the kinds ``harness.keras2_kinds`` admits (measured by
-``python -m harness.keras2_measure``) are drawn, a twelfth of the profile's examples each as
+each leg compared with Keras 3. Only the kinds ``harness.sources.keras.keras2_kinds`` admits (measured by
+``python -m harness.tools.keras2_measure``) are drawn, a twelfth of the profile's examples each as
 the layer suite's axes: one per kind under the ci profile, 16 under nightly. The paths are
 this suite's own (a dedicated Harness), whatever ``--parity-paths`` says.
 """
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.keras2_kinds import ADMITTED
-from harness.strategies import layer_specs
+from harness.core.strategies import layer_specs
+from harness.sources.keras.keras2_kinds import ADMITTED
 
 pytest.importorskip("tensorflow", reason="the cases are built in Keras")
 pytest.importorskip("tf_keras")
@@ -34,7 +34,7 @@ def accepted(leg) -> bool:
 
 @pytest.fixture(scope="module")
 def keras2_harness(parity):
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     return Harness(PATHS, opset=parity.opset, policy=parity.policy, diagnose=False)
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import axes, known_issues, registry
-from harness.strategies import layer_specs
+from harness.core import axes, known_issues, registry
+from harness.core.strategies import layer_specs
 
 pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
 
@@ -25,7 +25,7 @@ def test_layer(kind, data, parity):
     parity.check(spec)
 
 
-# Every kind along every axis it admits (harness.axes): float16, float64, mixed_float16 and
+# Every kind along every axis it admits (harness.core.axes): float16, float64, mixed_float16 and
 # free dimensions. A twelfth of the profile's examples each (one under the ci profile), so
 # that the axes add a third to the layer suite, not a multiple of it.
 AXIS_CASES = [(kind, axis) for kind in KINDS

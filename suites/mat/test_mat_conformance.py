@@ -8,7 +8,7 @@ For every MATLAB layer kind (`harness.sources.mat.kinds`, one record each) and e
 format that can hold it (MatConvNet SimpleNN, MatConvNet DagNN, parity.dlt/1), Hypothesis
 draws a small network exercising the kind, in a drawn MATLAB file version (`-v7` through
 scipy.io, `-v7.3` through h5py in MATLAB's HDF5 layout). The `mat` source writes it as a
-`.mat` file and computes the reference with `harness.mat.reference` (NumPy, written from
+`.mat` file and computes the reference with `harness.sources.mat.reference` (NumPy, written from
 MATLAB's and MatConvNet's documentation, in MATLAB layouts): asymmetric padding, dilation,
 groups, transposed convolution with cropping, max pooling over −Inf padding, average pooling
 with padding excluded or counted, LRN (MatConvNet's alpha and window, also even sizes; DLT's
@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import registry
+from harness.core import registry
 from harness.sources.mat import kinds
 from harness.sources.mat.case import network_spec
 from harness.sources.mat.draw import mat_specs

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import harness.mat as hm
 from harness.mat.layout import image_to_torch, sequence_to_torch
-from harness.mat.writer import V7, V73, cell, save_mat
+from harness.sources.mat.writer import V7, V73, cell, save_mat
 
 keras = pytest.importorskip("keras")
 

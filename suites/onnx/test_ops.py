@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import axes, known_issues, registry, sources
+from harness import sources
 from harness.converters import parse_paths
-from harness.strategies import layer_specs
+from harness.core import axes, known_issues, registry
+from harness.core.strategies import layer_specs
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 
@@ -28,7 +29,7 @@ def test_op(kind, data, parity):
     parity.check(spec)
 
 
-# Every kind in each dtype it admits besides float32 (harness.dtypes: float16, float64), so
+# Every kind in each dtype it admits besides float32 (harness.core.dtypes: float16, float64), so
 # that every run has them rather than where the draw happens to pick them. A twelfth of the
 # profile's examples each, as the layer suite's axes.
 AXIS_CASES = [(kind, axis) for kind in KINDS
@@ -39,7 +40,7 @@ AXIS_EXAMPLES = max(1, settings().max_examples // 12)
 @pytest.mark.parametrize(("kind", "axis"), AXIS_CASES,
                          ids=[f"{kind}-{axis}" for kind, axis in AXIS_CASES])
 # A dtype or a free batch that a drawn opset or form cannot take is drawn again (Picker.dtype,
-# harness.free_dims.applicable): filtering is how the axis is drawn, not a sign of a bad
+# harness.core.free_dims.applicable): filtering is how the axis is drawn, not a sign of a bad
 # strategy, so Hypothesis' filter health check is off here.
 @settings(max_examples=AXIS_EXAMPLES, suppress_health_check=[
     *settings().suppress_health_check, HealthCheck.filter_too_much])

@@ -10,8 +10,8 @@ is a recognised known issue (harness/known_issues.toml).
 
 import pytest
 
-from harness import known_issues
-from harness.strategies import sample
+from harness.core import known_issues
+from harness.core.strategies import sample
 
 pytest.importorskip("tensorflow", reason="the saved formats are written by Keras")
 pytest.importorskip("tf2onnx")
@@ -37,7 +37,7 @@ def accepted(leg) -> bool:
 
 @pytest.fixture(scope="module")
 def saved_harness(parity):
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     return Harness(PATHS, opset=parity.opset, policy=parity.policy)
 

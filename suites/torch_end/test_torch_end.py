@@ -1,5 +1,5 @@
 """The known issues of the stages after a converted PyTorch module (torch.export,
-torch.compile, torch.onnx.export; harness/torch_end.py, docs/torch-end.md), each pinned as a
+torch.compile, torch.onnx.export; harness/run/torch_end.py, docs/torch-end.md), each pinned as a
 strict xfail with its minimal spec on the legs it names (``*`` read as the way its source
 reaches a converter: ``onnx``, ``keras>tf2onnx``, ``mat``):
 the drawn suites run the stages on a sample of their own cases
@@ -9,8 +9,9 @@ the drawn suites run the stages on a sample of their own cases
 
 import pytest
 
-from harness import known_issues, torch_end
 from harness.converters import parse_paths
+from harness.core import known_issues
+from harness.run import torch_end
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 pytest.importorskip("onnx2torch")
@@ -36,7 +37,7 @@ def own_paths(issue) -> str:
 @pytest.mark.known_issue
 @pytest.mark.parametrize("issue", PINNED, ids=[issue.id for issue in PINNED])
 def test_known_issue_after_the_torch_module_still_reproduces(issue, parity, request):
-    from harness.pipeline import Harness
+    from harness.run.pipeline import Harness
 
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
     harness = Harness(own_paths(issue), opset=parity.opset, policy=parity.policy,

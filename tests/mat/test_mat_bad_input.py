@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import harness.mat as hm
-from harness.mat.writer import V7, V73, cell, save_mat
 from harness.sources.mat.case import MatCase, network_spec
+from harness.sources.mat.writer import V7, V73, cell, save_mat
 
 CONV = ("conv", {"k": [3, 3], "filters": 2, "stride": [1, 1], "dilation": [1, 1],
                  "pad": [1, 1, 1, 1], "groups": 1, "bias": True})

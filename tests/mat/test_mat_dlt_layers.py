@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 import harness.mat as hm
 from harness.mat.layout import image_to_matlab, image_to_torch
-from harness.mat.writer import V7, V73, cell, save_mat
+from harness.sources.mat.writer import V7, V73, cell, save_mat
 
 
 def _row(values) -> np.ndarray:

@@ -15,8 +15,8 @@ from harness.mat import layout
 from harness.mat.builder import module_name
 from harness.mat.reader import read_mat
 from harness.mat.save import TORCHSCRIPT, load_saved, save_module
-from harness.mat.writer import V7, V73, StructArray, cell, save_mat
 from harness.sources.mat.case import MatCase, network_spec
+from harness.sources.mat.writer import V7, V73, StructArray, cell, save_mat
 
 CONV = ("conv", {"k": [3, 2], "filters": 1, "stride": [1, 1], "dilation": [1, 1],
                  "pad": [0, 1, 1, 0], "groups": 1, "bias": True})

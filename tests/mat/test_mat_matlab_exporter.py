@@ -20,8 +20,8 @@ import torch
 import harness.mat as hm
 from harness.mat.layout import image_to_matlab, image_to_torch
 from harness.mat.reader import texts
-from harness.mat.writer import save_mat
 from harness.sources.mat.case import MatCase, network_spec
+from harness.sources.mat.writer import save_mat
 
 MATLAB_DIR = Path(__file__).resolve().parents[2] / "matlab"
 OCTAVE = shutil.which("octave-cli") or shutil.which("octave")

@@ -12,8 +12,8 @@ import torch
 import harness.mat as hm
 from harness.cli import main as _cli
 from harness.mat import layout
-from harness.mat.writer import cell, save_mat
 from harness.sources.mat.case import MatCase, network_spec
+from harness.sources.mat.writer import cell, save_mat
 
 CONV = ("conv", {"k": [3, 3], "filters": 3, "stride": [1, 1], "dilation": [1, 1],
                  "pad": [1, 1, 1, 1], "groups": 1, "bias": True})

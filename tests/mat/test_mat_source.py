@@ -11,14 +11,15 @@ from hypothesis import find
 from torch import nn
 
 import harness.mat as hm
-from harness import golden, registry, sources
-from harness.golden_update import corpus, update
-from harness.pipeline import Harness
+from harness import golden, sources
+from harness.core import registry
+from harness.core.spec import LayerSpec
+from harness.core.strategies import layer_specs, sample
+from harness.golden.update import corpus, update
+from harness.run.pipeline import Harness
 from harness.sources import SourceError
 from harness.sources.mat.case import MatCase, network_spec
 from harness.sources.mat.draw import mat_specs
-from harness.spec import LayerSpec
-from harness.strategies import layer_specs, sample
 
 CONV = ("conv", {"k": [3, 3], "filters": 2, "stride": [1, 1], "dilation": [1, 1],
                  "pad": [1, 1, 1, 1], "groups": 1, "bias": True})
@@ -174,7 +175,7 @@ REPLAY = """
 import sys
 from pathlib import Path
 from harness import golden
-from harness.pipeline import Harness
+from harness.run.pipeline import Harness
 store = golden.read_manifest(Path(sys.argv[1]))
 for case_id in store.cases:
     case = golden.load_case(store, case_id)

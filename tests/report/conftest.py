@@ -45,7 +45,7 @@ def named(row: list, fields: list[str]) -> dict[str, Any]:
 
 
 def decode_case(row: list, data: dict) -> dict[str, Any]:
-    """What the page's script does with a case (assets.py, decodeCase)."""
+    """What the page's script does with a case (static/report.js, decodeCase)."""
     case = named(row, data["fields"]["case"])
     kind, family, source = (data["strings"][i] for i in data["kinds"][case.pop("kind")])
     case.update(kind=kind, family=family, source=source)
@@ -56,7 +56,7 @@ def decode_case(row: list, data: dict) -> dict[str, Any]:
 
 
 def decode_leg(row: list, data: dict) -> dict[str, Any]:
-    """What the page's script does with a leg (assets.py, decodeLeg)."""
+    """What the page's script does with a leg (static/report.js, decodeLeg)."""
     leg = named(row, data["fields"]["leg"])
     leg.update(data["objects"][leg.pop("where")])
     leg["verdict"] = data["verdicts"][leg["verdict"]]

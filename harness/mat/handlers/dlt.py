@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from harness.mat import modules
-from harness.mat.handlers import builtin
 from harness.mat.handlers.params import (
     array,
     check_shape,
@@ -20,6 +19,7 @@ from harness.mat.handlers.params import (
     vector,
     word,
 )
+from harness.mat.handlers.table import builtin
 from harness.mat.layout import (
     conv_weight_to_torch,
     convt_weight_to_torch,

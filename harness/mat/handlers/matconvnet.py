@@ -5,7 +5,6 @@ from __future__ import annotations
 from torch import nn
 
 from harness.mat import modules
-from harness.mat.handlers import builtin
 from harness.mat.handlers.params import (
     fail,
     floats,
@@ -16,6 +15,7 @@ from harness.mat.handlers.params import (
     vector,
     word,
 )
+from harness.mat.handlers.table import builtin
 from harness.mat.layout import conv_weight_to_torch, convt_weight_to_torch, dim_to_torch
 from harness.mat.network import Layer
 

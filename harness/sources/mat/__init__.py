@@ -5,7 +5,7 @@ A case of kind ``conv`` is a small network exercising MATLAB's convolution
 (``harness.sources.mat.case`` says what its spec holds), in one of three file formats
 (MatConvNet SimpleNN, MatConvNet DagNN, ``parity.dlt/1``) and two MATLAB file versions
 (``-v7``, ``-v7.3``). ``read`` writes the file into a temporary folder and computes the
-reference from ``harness.mat.reference`` (MATLAB's layouts, float64, returned in PyTorch's
+reference from ``harness.sources.mat.reference`` (MATLAB's layouts, float64, returned in PyTorch's
 layout as float32); the importer, ``mat2torch``, is the stage of its path
 ``mat>mat2torch``. A golden case stores the file itself as ``model.mat``, so that a replay
 needs scipy, h5py and torch only.
@@ -56,7 +56,7 @@ class MatSource:
     def family(self, spec) -> str:
         """The report's family of a case: the kind's MATLAB layer group and the file
         format, ``mat-convolution/dagnn``."""
-        from harness.registry import family_of
+        from harness.core.registry import family_of
 
         group = family_of(spec.kind, self.name) or "mat-model"
         return f"{group}/{spec.attrs.get('format', '?')}"

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.core.spec import LayerSpec
+from harness.sources.mat import kinds
 from harness.sources.mat.layer import (
     DAGNN,
     DLT,
@@ -38,7 +40,6 @@ from harness.sources.mat.layer import (
     to_matlab,
     to_torch,
 )
-from harness.spec import LayerSpec
 
 SOURCE = "mat"
 INPUT_NAME = "input"
@@ -89,8 +90,6 @@ class MatCase:
     """The network of one ``mat`` spec; raises ``MatSpecError`` naming what is wrong."""
 
     def __init__(self, spec: LayerSpec):
-        from harness.sources.mat import kinds
-
         self.spec = spec
         attrs = spec.attrs
         self.format = attrs.get("format")
@@ -165,7 +164,7 @@ class MatCase:
 
     def inputs(self) -> list[np.ndarray]:
         """The case's input in PyTorch layout (seeded, with the spec's overrides)."""
-        from harness.inputs import make_inputs
+        from harness.core.inputs import make_inputs
 
         return make_inputs(self.spec)
 
@@ -222,7 +221,7 @@ class MatCase:
         raise MatSpecError(f"unknown format {fmt!r}; formats: {FORMATS}")
 
     def write(self, path: str | Path, fmt: str | None = None, version: str | None = None):
-        from harness.mat.writer import save_mat
+        from harness.sources.mat.writer import save_mat
 
         save_mat(path, self.variables(fmt), version or self.version)
         return Path(path)
@@ -233,7 +232,7 @@ class MatCase:
             yield node, node.kind.writer(fmt)(node.attrs, w, node.into)
 
     def _simplenn(self) -> dict[str, Any]:
-        from harness.mat.writer import cell
+        from harness.sources.mat.writer import cell
 
         if any(node.inputs != [node.index - 1] for node in self.nodes):
             raise MatSpecError("a SimpleNN network is a chain; it cannot hold a merge")
@@ -249,7 +248,7 @@ class MatCase:
                         "meta": {"inputSize": row(self.input_size.matlab)}}}
 
     def _dagnn(self) -> dict[str, Any]:
-        from harness.mat.writer import StructArray, cell
+        from harness.sources.mat.writer import StructArray, cell
 
         layers, params, var_names = [], [], [INPUT_NAME]
         outputs = {0: INPUT_NAME}
@@ -277,7 +276,7 @@ class MatCase:
             "meta": {"inputSize": row(self.input_size.matlab)}}}
 
     def _dlt(self) -> dict[str, Any]:
-        from harness.mat.writer import cell
+        from harness.sources.mat.writer import cell
 
         statistics, _ = self.weights
         cls, props = self.input_kind.writer(DLT)(self.input_attrs, statistics, self.input_size)

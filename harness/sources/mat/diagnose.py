@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare import compare
 from harness.converters import Artifact
-from harness.diagnostics import summary
+from harness.core.compare import compare
+from harness.run.diagnostics import summary
 from harness.sources.mat.case import INPUT_NAME, MatCase, MatSpecError
 from harness.sources.mat.layer import to_matlab, to_torch
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.registry import Picker
+from harness.core.registry import Picker
+from harness.sources.mat import table
 from harness.sources.mat.layer import (
     DLT,
     FORMATS,
@@ -59,9 +60,8 @@ def input_size(pick: Picker, layout: str) -> Size:
 
 def followers(fmt: str, size: Size) -> list[MatLayer]:
     """The kinds that may follow a layer whose output is ``size``, in format ``fmt``."""
-    from harness.sources.mat import kinds
 
-    return [kind for kind in kinds.layers()
+    return [kind for kind in table.layers()
             if kind.chains and kind.inputs == 1 and kind.lead_in is None
             and fmt in kind.formats and size.layout in kind.takes]
 
@@ -76,8 +76,6 @@ def network_draw(focus: MatLayer, fmt: str | None = None, version: str | None = 
     def draw(pick: Picker):
         from hypothesis import reject
         from hypothesis import strategies as st
-
-        from harness.sources.mat import kinds
 
         net = Picker(pick.draw, NETWORK_DOMAINS)
         chosen = net("format", [fmt] if fmt else [f for f in FORMATS if f in focus.formats])
@@ -99,7 +97,7 @@ def network_draw(focus: MatLayer, fmt: str | None = None, version: str | None = 
                 branch_sizes = []
                 for kind_name, branch in focus.lead_in(own, size, chosen):
                     layers.append(layer_entry(kind_name, branch, [0], len(layers) + 1))
-                    branch_sizes.append(kinds.get(kind_name).output(branch, size))
+                    branch_sizes.append(table.get(kind_name).output(branch, size))
                 into = branch_sizes
             drawn = focus.draw(own, into, chosen)
             if drawn is None:  # pragma: no branch (no kind's draw returns None today)
@@ -124,15 +122,14 @@ def network_draw(focus: MatLayer, fmt: str | None = None, version: str | None = 
 
 
 def mat_specs(kind: str, fmt: str | None = None, version: str | None = None):
-    """Specs of MATLAB layer kind ``kind``, as ``harness.strategies.layer_specs(kind,
+    """Specs of MATLAB layer kind ``kind``, as ``harness.core.strategies.layer_specs(kind,
     source="mat")`` draws them, with the file format and version fixed where given."""
     from hypothesis import strategies as st
 
-    from harness.sources.mat import kinds
-    from harness.spec import LayerSpec
-    from harness.strategies import overrides_for, seeds, without_local_constants
+    from harness.core.spec import LayerSpec
+    from harness.core.strategies import overrides_for, seeds, without_local_constants
 
-    network = network_draw(kinds.get(kind), fmt, version)
+    network = network_draw(table.get(kind), fmt, version)
 
     @st.composite
     def specs(draw):

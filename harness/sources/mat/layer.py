@@ -4,7 +4,7 @@ writer for each file format that can hold it.
 A drawn MATLAB network is a chain (or a small graph) of such layers after an input; each
 layer sees the size of what flows into it (``Size``: an H×W×C image, C features or C
 channels over T time steps), draws its attributes from its documented domains, derives its
-weights from the case's seed, computes MATLAB's output in NumPy (``harness.mat.reference``,
+weights from the case's seed, computes MATLAB's output in NumPy (``harness.sources.mat.reference``,
 MATLAB layouts, float64) and writes itself in each format's vocabulary:
 
 - ``simplenn(attrs, weights, size) -> (type, fields, arrays)``: a MatConvNet SimpleNN

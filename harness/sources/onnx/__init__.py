@@ -50,7 +50,7 @@ class OnnxSource:
     def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
         """Builds the model (a free batch declared symbolic) and reads it at the case's input
         shapes and at each of its further sizes (``SourceReading.more``)."""
-        from harness import registry
+        from harness.core import registry
 
         kind = registry.get(spec.kind, self.name)
         try:
@@ -91,7 +91,7 @@ class OnnxSource:
         """(the reference, onnxruntime's reading where it is not the reference, how they
         differ) at one size: onnxruntime's reading, or the reference evaluator's where the
         two disagree."""
-        from harness.pipeline import worst_of
+        from harness.run.pipeline import worst_of
 
         runtime = read_onnxruntime(model, inputs, spec)
         evaluator = read_evaluator(model, inputs)
@@ -104,7 +104,7 @@ class OnnxSource:
     def family(self, spec) -> str:
         """The report's family of a case, ``onnx-<op family>``: ONNX's op families share
         names with Keras' layer families (activations, pooling) but not their rows."""
-        from harness.registry import family_of
+        from harness.core.registry import family_of
 
         return f"onnx-{family_of(spec.kind, self.name) or 'model'}"
 
@@ -156,9 +156,9 @@ def write_data_set(data: Path, model, inputs, outputs) -> None:
 
 def declare_free(model, spec):
     """The model with the spec's free dimensions declared symbolic (its batch:
-    ``dim_param`` ``N``, in each batched input, ``harness.free_dims.onnx_batched``) and its
+    ``dim_param`` ``N``, in each batched input, ``harness.core.free_dims.onnx_batched``) and its
     outputs typed again by shape inference."""
-    from harness.free_dims import declared_shape
+    from harness.core.free_dims import declared_shape
 
     declared = [[BATCH_PARAM if d is None else d for d in declared_shape(spec, i)]
                 for i in range(len(spec.input_shapes))]
@@ -243,7 +243,7 @@ def _into_range(x: np.ndarray, value_range: Any) -> np.ndarray:
 
 def read_onnxruntime(model, inputs: list[np.ndarray], spec) -> list[np.ndarray]:
     """onnxruntime on the CPU with every graph optimisation off: the model as written."""
-    from harness.runners import OnnxRuntimeRunner
+    from harness.run.runners import OnnxRuntimeRunner
 
     runner = OnnxRuntimeRunner("cpu")
     try:

@@ -26,7 +26,7 @@ OUTPUTS = "outputs"  # how many outputs the node produces (default 1)
 HARNESS_KEYS = frozenset({OPSET, OPERANDS, INPUT_DTYPES, INT_INPUTS, VALUE_RANGE, OUTPUTS,
                           "nodes", "graph_outputs", "inputs"})
 
-# Roles of weight initializers; their values come from harness.inputs.draw_weight by role.
+# Roles of weight initializers; their values come from harness.core.inputs.draw_weight by role.
 WEIGHT_ROLES = ("kernel", "bias", "scale", "mean", "variance", "beta")
 WEIGHT_PREFIX = "w"
 
@@ -232,7 +232,7 @@ def fill_weights(model, rng: np.random.Generator) -> None:
     biases, positive variances), in initializer order."""
     from onnx import numpy_helper
 
-    from harness.inputs import draw_weight
+    from harness.core.inputs import draw_weight
 
     for i, tensor in enumerate(model.graph.initializer):
         if not tensor.name.startswith(WEIGHT_PREFIX) or "_" not in tensor.name:

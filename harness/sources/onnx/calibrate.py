@@ -1,12 +1,12 @@
 """Measures the ONNX source's float16 and float64 tolerances (docs/dtypes.md).
 
 Every ONNX kind admitted along a dtype axis is drawn ``per_kind`` times
-(``harness.strategies.sample``, derandomised: the simplest configuration first) and run down
+(``harness.core.strategies.sample``, derandomised: the simplest configuration first) and run down
 the default paths. Per dtype it records:
 
 - the converter legs against the reference (onnxruntime with optimisations off): the atol
   each leg needed at rtol R (``required_atol``) and its largest errors, as the Keras
-  calibration (``harness.dtypes.calibrate``) reads them;
+  calibration (``harness.core.dtypes.calibrate``) reads them;
 - the source's own comparison, onnxruntime against onnx's reference evaluator (the ``onnx``
   leg, which decides which of the two is the reference);
 - for float16, both readings against the same model evaluated in float64 on the same
@@ -120,12 +120,13 @@ def calibrate(per_kind: int, dtypes: tuple[str, ...] = ("float16", "float64"),
     left out but legs that error or match a known issue: a case of a known deviation of
     onnxruntime or the evaluator shows among the top readings, to be told apart by hand."""
     import harness.sources.onnx.kinds  # noqa: F401  (registers the ONNX kinds)
-    from harness import known_issues, registry, sources
-    from harness.axes import admitted
-    from harness.pipeline import Harness
+    from harness import sources
+    from harness.core import known_issues, registry
+    from harness.core.axes import admitted
+    from harness.core.strategies import sample
+    from harness.core.tolerance import BUILTIN_DEFAULTS, ONNX_CONVERTER_LEGS, Rule, TolerancePolicy
+    from harness.run.pipeline import Harness
     from harness.sources.onnx import read_evaluator, read_onnxruntime
-    from harness.strategies import sample
-    from harness.tolerance import BUILTIN_DEFAULTS, ONNX_CONVERTER_LEGS, Rule, TolerancePolicy
 
     issues = known_issues.load()
     # The converter legs at (0, R), over the built-in rules (a configured rule as specific
@@ -175,7 +176,7 @@ def calibrate(per_kind: int, dtypes: tuple[str, ...] = ("float16", "float64"),
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    from harness.frameworks import prepare_imports
+    from harness.core.frameworks import prepare_imports
 
     parser = argparse.ArgumentParser(prog="python -m harness.sources.onnx.calibrate",
                                      description=__doc__.splitlines()[0])

@@ -1,7 +1,7 @@
 """Per-node first divergence for a failing ONNX case of more than one node.
 
 Every node output of the source model becomes an extra graph output
-(``harness.diagnostics.with_outputs``). The reference value of each is read with
+(``harness.run.diagnostics.with_outputs``). The reference value of each is read with
 onnxruntime, every graph optimisation off (the source's own reading); the augmented model
 is converted through the failing leg's stages, run, and its outputs are compared node by
 node, in graph order, each with the looser of its op's tolerance and the case's. The
@@ -11,7 +11,7 @@ output at that node differs from its own input's), and that node re-run alone on
 inputs the reference gave it: a node that also diverges alone is converted wrongly, one
 that matches alone passes on error accumulated upstream.
 
-The result has the shape of ``harness.diagnostics.Diagnoser.diagnose``'s (``layer`` is the
+The result has the shape of ``harness.run.diagnostics.Diagnoser.diagnose``'s (``layer`` is the
 node's name, ``kind`` its op type), so that reports and failure messages read it alike.
 """
 
@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare import Tolerance, compare
 from harness.converters import Artifact, get
-from harness.diagnostics import summary, with_outputs
+from harness.core.compare import Tolerance, compare
+from harness.run.diagnostics import summary, with_outputs
 
 
 def diagnosable(model) -> bool:
@@ -90,7 +90,7 @@ class NodeDiagnoser:
     def reference(self) -> dict[str, np.ndarray]:
         """Every node output as onnxruntime computes it with optimisations off."""
         if self._reference is None:
-            from harness.runners import OnnxRuntimeRunner
+            from harness.run.runners import OnnxRuntimeRunner
 
             augmented = with_outputs(self.model, [t.tensor for t in self.taps])
             names = [o.name for o in augmented.graph.output]

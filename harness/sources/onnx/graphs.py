@@ -13,7 +13,7 @@ A graph's spec holds ``{"opset": N, "nodes": [{"kind": OP, "attrs": {...}, "inpu
 ``attrs`` its attributes under their ONNX names (with the graph's ``opset``, and
 ``outputs``: how many outputs it has), as an op kind's attrs hold them, so that a known
 issue of an op kind matches the node inside a graph too
-(``harness.spec.nested_layers``). A ref is ``"input_<i>"`` (a graph input), ``j`` (node j's
+(``harness.core.spec.nested_layers``). A ref is ``"input_<i>"`` (a graph input), ``j`` (node j's
 output), ``[j, k]`` (node j's output k), ``""`` (an omitted optional input; ``None`` is
 read alike),
 ``{"const": values, "dtype": ...}`` or ``{"weight": shape, "role": ...}`` (initializers;
@@ -30,7 +30,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.registry import LayerKind, Picker, register
+from harness.core.registry import LayerKind, Picker, register
 from harness.sources.onnx.build import INPUT_DTYPES, OPSET, OUTPUTS, GraphBuilder
 from harness.sources.onnx.op import OPSETS, SOURCE
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.registry import LayerKind, Picker, register
+from harness.core.registry import LayerKind, Picker, register
 from harness.sources.onnx.build import (
     DEFAULT_OPSET,
     HARNESS_KEYS,

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.compare import Tolerance
+from harness.core.compare import Tolerance
 from harness.repro_script import COMPARE_CODE, npz_bytes
 
 SOURCE = "onnx"
@@ -56,8 +56,8 @@ class OnnxTarget:
 def choose_target(harness, case, leg_name: str | None = None) -> OnnxTarget:
     """The leg named, or else the first that failed (the source's own leg included); then
     the leg of the stage it is blamed on."""
-    from harness.pipeline import FAILING
     from harness.repro_script import ScriptError
+    from harness.run.pipeline import FAILING
 
     legs = {leg.leg: leg for leg in case.legs}
     if leg_name is not None:
@@ -88,7 +88,7 @@ def write_script(harness, case, *, leg_name: str | None = None,
     """The text of a standalone script reproducing an ONNX case's failing stage, or None
     for a stage with no ONNX template (a plugin stage: script it as a plugin)."""
     from harness.converters import get
-    from harness.frameworks import versions
+    from harness.core.frameworks import versions
     from harness.repro_script import ScriptError
 
     spec = case.spec
@@ -301,7 +301,7 @@ def _providers(device: str) -> list[str]:
 
 def _assemble(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_inputs: int,
               tolerance: Tolerance, device: str) -> str:
-    from harness.spec import canonical_json
+    from harness.core.spec import canonical_json
 
     if recipe is not None:
         imports = list(dict.fromkeys([*recipe.imports, *BASE_IMPORTS]))

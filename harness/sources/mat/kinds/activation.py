@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.mat import reference as ref
-from harness.sources.mat.kinds import register
+from harness.sources.mat import reference as ref
 from harness.sources.mat.layer import IMAGE, LAYOUTS, MatLayer, dagnn_block, row
+from harness.sources.mat.registration import register
 
 
 def _nothing(pick, size, fmt):

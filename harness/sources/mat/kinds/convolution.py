@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.mat import reference as ref
-from harness.sources.mat.kinds import register
+from harness.sources.mat import reference as ref
 from harness.sources.mat.layer import DLT, IMAGE, MatLayer, Size, normal, row
+from harness.sources.mat.registration import register
 
 CONV_DOMAINS = {
     "k": [1, 2, 3],

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.mat import reference as ref
-from harness.sources.mat.kinds import register
+from harness.sources.mat import reference as ref
 from harness.sources.mat.layer import (
     IMAGE,
     LAYOUTS,
@@ -17,6 +16,7 @@ from harness.sources.mat.layer import (
     normal,
     row,
 )
+from harness.sources.mat.registration import register
 
 
 def _fc_weights(attrs, size, rng):

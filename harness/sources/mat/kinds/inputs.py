@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.mat import reference as ref
-from harness.sources.mat.kinds import register
+from harness.sources.mat import reference as ref
 from harness.sources.mat.layer import FEATURES, IMAGE, INPUT, LAYOUTS, MatLayer, row
+from harness.sources.mat.registration import register
 
 
 def _draw(pick, size, fmt):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.sources.mat.kinds import register
 from harness.sources.mat.layer import DLT, IMAGE, MatLayer, Size, row
+from harness.sources.mat.registration import register
 
 
 def _branch(filters: int) -> dict:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.mat import reference as ref
-from harness.sources.mat.kinds import register
+from harness.sources.mat import reference as ref
 from harness.sources.mat.layer import (
     DLT,
     FEATURES,
@@ -20,6 +19,7 @@ from harness.sources.mat.layer import (
     normal,
     row,
 )
+from harness.sources.mat.registration import register
 
 
 def _channel_shape(size) -> tuple[int, ...]:

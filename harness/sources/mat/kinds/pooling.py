@@ -7,9 +7,9 @@ Max pooling pads with −Inf; average pooling divides by the window's unpadded p
 
 from __future__ import annotations
 
-from harness.mat import reference as ref
-from harness.sources.mat.kinds import register
+from harness.sources.mat import reference as ref
 from harness.sources.mat.layer import DLT, IMAGE, MatLayer, Size, dagnn_block, row
+from harness.sources.mat.registration import register
 
 POOL_DOMAINS = {
     "method": ["max", "avg"],

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.mat import reference as ref
-from harness.sources.mat.kinds import register
+from harness.sources.mat import reference as ref
 from harness.sources.mat.layer import SEQUENCE, MatLayer, Size, normal, row
+from harness.sources.mat.registration import register
 
 GATES = {"lstm": 4, "bilstm": 4, "gru": 3}
 DIRECTIONS = {"lstm": 1, "bilstm": 2, "gru": 1}

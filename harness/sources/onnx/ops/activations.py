@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.onnx.build import OPSET
 from harness.sources.onnx.op import FLOATS, broadcast_pair, op_kind, opset_and_dtype, unary
 

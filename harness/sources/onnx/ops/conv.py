@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.onnx.build import (
     OPERANDS,
     OPSET,

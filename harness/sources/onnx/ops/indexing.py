@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.onnx.build import (
     INPUT_DTYPES,
     INT_INPUTS,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.onnx.build import INPUT_DTYPES, INT_INPUTS
 from harness.sources.onnx.op import OPSET, shape
 from harness.sources.onnx.ops.math import (

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from harness import strategies
-from harness.registry import LayerKind, Picker
+from harness.core import strategies
+from harness.core.registry import LayerKind, Picker
 from harness.sources.onnx.build import INPUT_DTYPES, INT_INPUTS, OPERANDS, VALUE_RANGE
 from harness.sources.onnx.op import (
     FLOATS,
@@ -31,7 +31,7 @@ from harness.sources.onnx.op import (
 FAMILY = "math"
 
 # Integer cases as onnxruntime's CPU kernels take them: int16 has few kernels, and the
-# wide unsigned types have few kernels and no default tolerance (harness.tolerance).
+# wide unsigned types have few kernels and no default tolerance (harness.core.tolerance).
 SIGNED = ("int64", "int32", "int8")
 INTEGERS = (*SIGNED, "uint8")
 ALL_NUMERIC = (*FLOATS, *INTEGERS)

@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.onnx.build import INPUT_DTYPES, OPERANDS
 from harness.sources.onnx.op import FLOATS, OPSET
 from harness.sources.onnx.ops.math import FLOAT32_16, kind, pick_dtype

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.onnx.build import OPERANDS, OPSET, OUTPUTS
 from harness.sources.onnx.op import opset_and_dtype
 from harness.sources.onnx.ops.conv import WINDOW_DOMAINS, kind, window, written

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.onnx.build import INT_INPUTS, OPERANDS, OUTPUTS, VALUE_RANGE
 from harness.sources.onnx.op import FLOATS, OPSET, schema, shape
 from harness.sources.onnx.ops.math import (

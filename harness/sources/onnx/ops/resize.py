@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.registry import Picker
+from harness.core.registry import Picker
 from harness.sources.onnx.build import OPERANDS, OPSET, VALUE_RANGE
 from harness.sources.onnx.op import opset_and_dtype
 from harness.sources.onnx.ops.conv import kind, written

@@ -1,0 +1,431 @@
+"""Known upstream bugs, one entry per root cause, recognised by pattern files.
+
+``harness/known_issues.toml`` (the Keras paths) and ``harness/known_issues.d/*.toml`` (one
+file per source or area, read in name order) list each bug with what it is (``nature``) and
+whose it is (``party``), the layer kinds and attribute values that trigger it, the legs it
+breaks (a glob, or a list of globs), optionally the failure category and a regular expression
+over the message, the upstream reference and the minimal specs that reproduce it (one per op
+variant, rank or source that meets it). A leg that fails and matches an entry is recorded as
+``xfail``; a leg that matches and passes is ``xpass``. Each minimal spec is also a pinned
+strict-xfail test (``pins``), so a fixed bug shows up as a failure that asks for the entry to
+be removed; an entry without one names the test that pins it or says why nothing can.
+
+A model case (Sequential, Functional) matches an entry when one of its layers does: a
+Functional holding a Dense with activation "gelu" is recognised as tf2onnx-gelu-erfc. An
+entry about how a stage that reads ONNX handles a node holds on every leg ending in that
+stage, whatever the source: by its message, or by a node of its kind in the ONNX model the
+stage was given (``matches_case``'s ``received``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.core.spec import LayerSpec, nested_layers
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_FILE = Path(__file__).parents[1] / "known_issues.toml"
+MORE_FILES = Path(__file__).parents[1] / "known_issues.d"
+
+
+class KnownIssueFileError(ValueError):
+    pass
+
+
+def _with_defaults(source: str, kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """An ONNX node's attributes with the schema's defaults for those it leaves out (a drawn
+    op writes only the attributes it drew away from their defaults), so that an entry naming
+    ``mode = "nearest"`` matches a Resize that takes nearest by default."""
+    if source != "onnx":
+        return attrs
+    from harness.sources.onnx.op import schema_defaults
+
+    return {**schema_defaults(kind, attrs.get("opset")), **attrs}
+
+
+NATURES = {
+    "wrong-output": "wrong numbers, shapes, dtypes or output count",
+    "refusal": "no output: an op, attribute or opset refused, a crash, or a model the runtime "
+               "refuses",
+    "limitation": "a runtime without a kernel",
+    "reference": "the reading parity compares with is wrong",
+    "undefined": "the spec does not say",
+    "framework": "a defect of the source framework itself",
+}
+PARTIES = ("tf2onnx", "onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tensorflow", "keras",
+           "tf_keras", "torch", "torchvision", "onnxscript", "spec", "parity")
+# The stages that read an ONNX model: a known issue about their handling of an ONNX node
+# holds whatever source the model came from (a drawn Keras layer, an ONNX op, a user's file).
+ONNX_STAGES = ("onnx2torch", "onnx2pytorch", "ort-optimized")
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    id: str
+    url: str
+    reason: str
+    legs: str | tuple[str, ...]  # a glob, or several
+    # A layer kind (or an ONNX op type), or several kinds that meet the same bug.
+    kind: str | tuple[str, ...] | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    category: str | None = None
+    message: str | None = None
+    # The minimal specs that reproduce it: one per op variant, rank or source that meets the
+    # same bug; each runs as a pinned strict-xfail test.
+    minimals: tuple[LayerSpec, ...] = ()
+    # The source whose cases the entry is about ("keras", "onnx", ...): stated, or that of
+    # its minimal spec; None matches a case of any source (the legs still have to match).
+    source: str | None = None
+    # The case's axes the bug needs: its dtype, the dimensions it declares free.
+    dtype: str | None = None
+    free_dims: tuple[str, ...] = ()
+    # What it is (NATURES) and whose it is (PARTIES: where a report goes; several where each
+    # of two converters carries the same bug).
+    nature: str | None = None
+    party: str | tuple[str, ...] | None = None
+    # Further upstream reports of the same root cause (url is the main one).
+    see_also: tuple[str, ...] = ()
+    # An entry without a minimal spec is pinned by a named test ("tests/x.py::test_y"), or
+    # says why nothing can pin it.
+    pinned_by: str | None = None
+    unpinned_reason: str | None = None
+    # Why an entry about an ONNX stage's handling of a node holds on its own source's legs
+    # only; without it, it holds on every leg where that stage converts such a node.
+    source_only: str | None = None
+
+    @property
+    def minimal(self) -> LayerSpec | None:
+        """The first minimal spec (the entry's own); ``minimals`` holds them all."""
+        return self.minimals[0] if self.minimals else None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        if self.kind is None:
+            return ()
+        return (self.kind,) if isinstance(self.kind, str) else tuple(self.kind)
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        if self.party is None:
+            return ()
+        return (self.party,) if isinstance(self.party, str) else tuple(self.party)
+
+    @property
+    def globs(self) -> tuple[str, ...]:
+        return (self.legs,) if isinstance(self.legs, str) else tuple(self.legs)
+
+    @property
+    def strict(self) -> bool:
+        """An entry that names its trigger by kind and attributes alone says every matching
+        case fails, so a matching case that passes is an xpass. One that needs a category or
+        a message to recognise the failure cannot say that."""
+        return bool(self.kind or self.attrs) and self.category is None and self.message is None
+
+    @property
+    def onnx_stage(self) -> bool:
+        """The entry is about how a stage that reads ONNX handles a node: every leg glob ends
+        in such a stage (``*>onnx2torch``, ``onnx>onnx2pytorch``)."""
+        return all(glob.rsplit(">", 1)[-1] in ONNX_STAGES for glob in self.globs)
+
+    def matches_layer(self, kind: str, attrs: dict[str, Any]) -> bool:
+        return (self.kind is None or kind in self.kinds) and all(
+            _attr_matches(attrs.get(k), v) for k, v in self.attrs.items()
+        )
+
+    def matches_case(self, spec: LayerSpec, leg: str, received: Any = None) -> bool:
+        """The leg matches the glob and the case, or any layer nested in it (a model's
+        layers and nodes), has the entry's kind and attribute values.
+
+        An entry about an ONNX stage (``onnx_stage``) holds on every leg ending in that stage,
+        whatever the case's source, unless it says ``source_only``: one recognised by its
+        message or category alone by those; one naming an ONNX op by a node of that op in
+        ``received``, the ONNX model the stage was given."""
+        if not (self._covers_stage_leg(leg) and self.covers_axes(spec)):
+            return False
+        if self.covers_source(spec, leg) and any(
+                self.matches_layer(kind, _with_defaults(spec.source, kind, attrs))
+                for kind, attrs in nested_layers(spec.kind, spec.attrs)):
+            return True
+        if not self.onnx_stage or self.source_only is not None:
+            return False
+        if not (self.kind or self.attrs):
+            return True
+        return self.source == "onnx" and any(
+            self.matches_layer(kind, attrs) for kind, attrs in onnx_nodes(received))
+
+    def matches_directly(self, spec: LayerSpec, leg: str) -> bool:
+        """As ``matches_case``, by the case's own layers only: what a strict entry claims
+        (every such case fails) holds for these; a match through another source's model does
+        not make a passing leg an xpass."""
+        return self.covers_source(spec) and self.covers_leg(leg) and self.covers_axes(spec) \
+            and any(self.matches_layer(kind, _with_defaults(spec.source, kind, attrs))
+                    for kind, attrs in nested_layers(spec.kind, spec.attrs))
+
+    def _covers_stage_leg(self, leg: str) -> bool:
+        if self.covers_leg(leg):
+            return True
+        if not self.onnx_stage or self.source_only is not None:
+            return False
+        stage = leg.rsplit(">", 1)[-1]
+        return ">" in leg and any(glob.rsplit(">", 1)[-1] == stage for glob in self.globs)
+
+    def covers_axes(self, spec: LayerSpec) -> bool:
+        return (self.dtype is None or spec.dtype == self.dtype) and set(self.free_dims) <= set(
+            spec.free_dims)
+
+    def covers_source(self, spec: LayerSpec, leg: str | None = None) -> bool:
+        """The entry is about the case's source, or about the format a user's file reads to
+        (a .keras file checked with ``parity check`` meets the Keras paths' bugs), or about a
+        format ``leg`` carries the case through (a Keras-2 file's ``tf_keras>keras3>tf2onnx``
+        leg hands tf2onnx a Keras 3 model, and meets the Keras source's tf2onnx bugs)."""
+        if self.source is None or self.source == spec.source:
+            return True
+        from harness import converters, sources
+
+        try:
+            start = getattr(sources.get(spec.source), "start", None)
+        except sources.UnknownSource:
+            return False
+        if start is not None and start(spec) == self.source:
+            return True
+        if leg is None or spec.source != "file":
+            return False
+        try:
+            carried = {converters.get(stage).target for stage in leg.split(">")[1:-1]}
+        except converters.PathError:
+            return False
+        return self.source in carried
+
+    def covers_leg(self, leg: str) -> bool:
+        return any(fnmatch.fnmatchcase(leg, glob) for glob in self.globs)
+
+    def matches_failure(self, category: str | None, message: str) -> bool:
+        if self.category is not None and category != self.category:
+            return False
+        return self.message is None or re.search(self.message, message or "") is not None
+
+    def to_json(self) -> dict[str, str]:
+        found = {"id": self.id, "url": self.url, "reason": self.reason}
+        if self.nature:
+            found["nature"] = self.nature
+        if self.party:
+            found["party"] = ", ".join(self.parties)
+        return found
+
+
+def _attr_matches(value: Any, wanted: Any) -> bool:
+    """An attribute's value against an entry's: equal, or one of ``{ one_of = [...] }``
+    (the values of the op variants that meet the same bug)."""
+    if isinstance(wanted, dict) and set(wanted) == {"one_of"}:
+        return value in wanted["one_of"]
+    return value == wanted
+
+
+class Received:
+    """The artifact a stage was given, its ONNX nodes read once however many entries ask."""
+
+    def __init__(self, artifact: Any):
+        self.artifact = artifact
+        self._nodes: list[tuple[str, dict[str, Any]]] | None = None
+
+    @property
+    def nodes(self) -> list[tuple[str, dict[str, Any]]]:
+        if self._nodes is None:
+            self._nodes = onnx_nodes(self.artifact)
+        return self._nodes
+
+
+def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(op type, attributes with the schema's defaults) of every node of an ONNX artifact's
+    main graph; nothing for any other artifact."""
+    if isinstance(received, Received):
+        return received.nodes
+    model = getattr(received, "model", None)
+    if getattr(received, "format", None) != "onnx" or not hasattr(model, "graph"):
+        return []
+    from onnx import helper
+
+    from harness.sources.onnx.op import _defaults
+
+    opsets = {entry.domain or "": entry.version for entry in model.opset_import}
+    found = []
+    for node in model.graph.node:
+        domain = node.domain if node.domain != "ai.onnx" else ""
+        attrs = {}
+        for attribute in node.attribute:
+            value = helper.get_attribute_value(attribute)
+            if isinstance(value, bytes):
+                value = value.decode(errors="replace")
+            elif isinstance(value, list):
+                value = [v.decode(errors="replace") if isinstance(v, bytes) else v
+                         for v in value]
+            attrs[attribute.name] = value
+        defaults = _defaults(node.op_type, opsets.get(domain, 0), domain) if domain in opsets \
+            else {}
+        found.append((node.op_type, {**defaults, **attrs}))
+    return found
+
+
+def load(path: Path | None = None) -> list[KnownIssue]:
+    """The entries of ``path``; by default of every known-issue file, ids unique across
+    them."""
+    if path is not None:
+        return _load_file(path)
+    issues = [issue for file in [DEFAULT_FILE, *sorted(MORE_FILES.glob("*.toml"))]
+              for issue in _load_file(file)]
+    _check_unique(issues, f"{DEFAULT_FILE} and {MORE_FILES}/*.toml")
+    return issues
+
+
+def _check_unique(issues: list[KnownIssue], where: str) -> None:
+    ids = [issue.id for issue in issues]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise KnownIssueFileError(f"{where}: duplicate ids {sorted(duplicates)}")
+
+
+def _strings(raw: Any, key: str) -> tuple[str, ...]:
+    values = (raw,) if isinstance(raw, str) else raw
+    if not isinstance(values, (list, tuple)) or not values or not all(
+            isinstance(v, str) and v for v in values):
+        raise ValueError(f"{key} must be a string or a non-empty list of strings")
+    return tuple(values)
+
+
+def _one_of(raw: dict[str, Any], key: str, allowed) -> str:
+    value = raw.get(key)
+    if value is None:
+        raise ValueError(f"missing key {key!r} (one of {', '.join(allowed)})")
+    if value not in allowed:
+        raise ValueError(f"{key} = {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _entry(raw: dict[str, Any]) -> KnownIssue:
+    for key in ("id", "url", "reason", "legs"):
+        if key not in raw:
+            raise ValueError(f"missing key {key!r}")
+    nature = _one_of(raw, "nature", NATURES)
+    party = raw.get("party")
+    if isinstance(party, list):
+        party = tuple(_one_of({"party": one}, "party", PARTIES) for one in party) or None
+    if not isinstance(party, tuple):
+        party = _one_of(raw, "party", PARTIES)
+    given = raw.get("minimal")
+    given = [given] if isinstance(given, dict) else (given or [])
+    minimals = tuple(LayerSpec.from_json(spec) for spec in given)
+    kind = raw.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        kind = _strings(kind, "kind")
+    for key in ("pinned_by", "unpinned_reason", "source_only"):
+        if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
+            raise ValueError(f"{key} must be a non-empty string")
+    return KnownIssue(
+        id=raw["id"],
+        url=raw["url"],
+        reason=raw["reason"],
+        kind=kind,
+        legs=raw["legs"] if isinstance(raw["legs"], str) else _strings(raw["legs"], "legs"),
+        attrs=raw.get("attrs", {}),
+        category=raw.get("category"),
+        message=raw.get("message"),
+        minimals=minimals,
+        # "any": the legs alone decide (a stage's bug that any source's case meets).
+        source=None if raw.get("source") == "any" else raw.get(
+            "source", minimals[0].source if minimals else None),
+        dtype=raw.get("dtype"),
+        free_dims=tuple(raw.get("free_dims", ())),
+        nature=nature,
+        party=party,
+        see_also=_strings(raw["see_also"], "see_also") if "see_also" in raw else (),
+        pinned_by=raw.get("pinned_by"),
+        unpinned_reason=raw.get("unpinned_reason"),
+        source_only=raw.get("source_only"),
+    )
+
+
+def _load_file(path: Path) -> list[KnownIssue]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except tomllib.TOMLDecodeError as exc:
+        raise KnownIssueFileError(f"{path}: not valid TOML: {exc}") from exc
+    issues = []
+    for i, raw in enumerate(data.get("issue", [])):
+        try:
+            issues.append(_entry(raw))
+        except (KeyError, ValueError, TypeError) as exc:
+            detail = exc.args[0] if isinstance(exc, (ValueError, TypeError)) and exc.args \
+                else f"missing key {exc}"
+            raise KnownIssueFileError(
+                f"{path}: issue[{i}] ({raw.get('id', '?')}): {detail}") from None
+    _check_unique(issues, str(path))
+    return issues
+
+
+def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str,
+               received: Any = None) -> list[KnownIssue]:
+    """The entries that match the case on ``leg`` (``received``: the artifact the leg's stage
+    was given), those that recognise the failure by its category or message first: in a
+    model holding a gelu Dense, a failure whose message names another bug is that bug, not
+    the attribute-only tf2onnx-gelu-erfc."""
+    received = Received(received)
+    matching = [issue for issue in issues if issue.matches_case(spec, leg, received)]
+    return sorted(matching, key=lambda issue: issue.strict)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One minimal spec of an entry, as the pinned strict-xfail tests run it."""
+    issue: KnownIssue
+    spec: LayerSpec
+    id: str  # the test id: the entry's id, with the spec's kind where it has several
+
+
+def pins(issues: list[KnownIssue] | None = None, source: str | None = None) -> list[Pin]:
+    """Every minimal spec of every entry (of ``source``'s specs, where given)."""
+    found = []
+    for issue in load() if issues is None else issues:
+        named: dict[str, int] = {}
+        for spec in issue.minimals:
+            if source is not None and spec.source != source:
+                continue
+            if len(issue.minimals) == 1:
+                test_id = issue.id
+            else:
+                named[spec.kind] = named.get(spec.kind, 0) + 1
+                test_id = f"{issue.id}-{spec.kind}" + (
+                    f"-{named[spec.kind]}" if named[spec.kind] > 1 else "")
+            found.append(Pin(issue, spec, test_id))
+    return found
+
+
+def coinciding(issues: list[KnownIssue]) -> list[tuple[str, str, str]]:
+    """Pairs of entries that describe one root cause twice, with why: both pin the same
+    minimal spec on a leg glob they share, or both recognise the same failure (kinds,
+    attributes, category, message) on the same legs."""
+    found = []
+    pinned: dict[tuple[str, str], str] = {}
+    for pin in pins(issues):
+        for glob in pin.issue.globs:
+            other = pinned.setdefault((pin.spec.case_id, glob), pin.issue.id)
+            if other != pin.issue.id:
+                found.append((other, pin.issue.id, f"the same minimal spec on {glob}"))
+    recognised: dict[tuple, str] = {}
+    for issue in issues:
+        key = (tuple(sorted(issue.globs)), issue.kinds, repr(sorted(issue.attrs.items())),
+               issue.category, issue.message)
+        other = recognised.setdefault(key, issue.id)
+        if other != issue.id:
+            found.append((other, issue.id, "the same failure on the same legs"))
+    return found

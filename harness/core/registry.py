@@ -1,0 +1,172 @@
+"""The registry of kinds, for every source.
+
+A kind bundles everything the harness knows about one layer (a Keras layer, an ONNX op, a
+MATLAB layer) or one model kind: the documented values of its attributes (``domains``,
+simplest first, so that Hypothesis shrinks towards the first), a ``draw`` function that
+picks a consistent configuration and input shapes, and a ``build`` (or ``build_model``)
+function that constructs it. Kinds are keyed by their source and name: an ONNX ``Softmax``
+is not Keras' ``Softmax``. Each source's families live in one package (``harness.sources.keras.kinds``
+for Keras), one file each; registering a kind is one line there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Shapes = list[tuple[int, ...]]
+
+# Domain entries that shape a case's inputs (or the form of an attribute) rather than name a
+# constructor argument: listed by ``parity layers``, left out of attribute coverage.
+INPUT_KNOBS = frozenset(
+    {"batch", "channels", "rank", "inputs", "symmetric", "infer_one_axis", "target_rank",
+     "stack", "node_op", "extra_output"}
+)
+Attrs = dict[str, Any]
+
+
+class Picker:
+    """Draws attribute values from a kind's documented domains, inside a composite strategy."""
+
+    def __init__(self, draw: Callable[[Any], Any], domains: Mapping[str, Sequence[Any]],
+                 dtype: str | None = None):
+        self._draw = draw
+        self._domains = domains
+        self._dtype = dtype  # the dtype axis a case is drawn along (harness.core.axes), if any
+
+    def domain(self, attr: str) -> list[Any]:
+        """The documented values of ``attr``, simplest first (to narrow them in context)."""
+        try:
+            return list(self._domains[attr])
+        except KeyError:
+            raise KeyError(f"no domain for attribute {attr!r}; known: "
+                           f"{', '.join(sorted(self._domains))}") from None
+
+    def __call__(self, attr: str, among: Sequence[Any] | None = None) -> Any:
+        """One value of ``attr``; ``among`` narrows the domain to values valid in context."""
+        from hypothesis import strategies as st
+
+        values = list(self._domains[attr]) if among is None else list(among)
+        if not values:
+            raise ValueError(f"no valid value left for attribute {attr!r}")
+        return self._draw(st.sampled_from(values))
+
+    def draw(self, strategy: Any) -> Any:
+        return self._draw(strategy)
+
+    def dtype(self, among: Sequence[str]) -> str:
+        """The case's dtype, one of ``among``: drawn, or, for a case drawn along a dtype axis,
+        that dtype; where ``among`` lacks it (this opset or form does not take it) the draw
+        is rejected, so that Hypothesis draws another opset or form."""
+        from hypothesis import strategies as st
+
+        if self._dtype is None:
+            return self._draw(st.sampled_from(list(among)))
+        if self._dtype not in among:
+            self._draw(st.nothing())
+        return self._dtype
+
+
+DrawFn = Callable[[Picker], tuple[Attrs, Shapes]]
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str
+    family: str
+    domains: Mapping[str, Sequence[Any]]
+    draw: DrawFn
+    build: Callable[[Attrs], Any] | None = None
+    doc: str = ""
+    # For kinds that are whole models (graphs, applications): builds the Keras model from
+    # (attrs, input_shapes, dtype) instead of wrapping one layer in a one-layer model.
+    build_model: Callable[[Attrs, Shapes, str], Any] | None = None
+    # Runs after the seeded weights are set on a ``build_model`` model, with the model and
+    # the spec: a deep model re-derives what random weights leave unhealthy (batch-norm
+    # statistics calibrated on the case's inputs), deterministically from the spec.
+    after_weights: Callable[[Any, Any], None] | None = None
+    tags: frozenset[str] = field(default_factory=frozenset)
+    source: str = "keras"
+    # The kind's own domain entries that shape a case rather than name an attribute (an
+    # ONNX kind's "form" or "spatial"), besides the shared INPUT_KNOBS.
+    knobs: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def attribute_domains(self) -> dict[str, list[Any]]:
+        return {a: list(v) for a, v in self.domains.items()
+                if a not in INPUT_KNOBS and a not in self.knobs}
+
+    def keras_layer(self, attrs: Attrs, name: str | None = None) -> Any:
+        """The Keras layer for ``attrs``; Keras is imported here, never at module import."""
+        if self.build is not None:
+            return self.build(dict(attrs))
+        import keras
+
+        from harness.sources.keras.kinds._base import resolve_activation
+
+        return getattr(keras.layers, self.name)(**resolve_activation(attrs), name=name)
+
+
+class UnknownLayerKind(KeyError):
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+_KINDS: dict[tuple[str, str], LayerKind] = {}
+_LOADED: set[str] = set()
+KERAS = "keras"
+
+
+def register(kind: LayerKind) -> LayerKind:
+    key = (kind.source, kind.name)
+    if key in _KINDS:
+        raise ValueError(f"{kind.source} kind {kind.name!r} is registered twice")
+    _KINDS[key] = kind
+    return kind
+
+
+def _load_families(source: str) -> None:
+    """Imports the module that registers ``source``'s kinds (once)."""
+    if source in _LOADED:
+        return
+    import importlib
+
+    from harness import sources
+
+    importlib.import_module(sources.get(source).kinds_module)
+    _LOADED.add(source)
+
+
+def get(name: str, source: str = KERAS) -> LayerKind:
+    _load_families(source)
+    try:
+        return _KINDS[(source, name)]
+    except KeyError:
+        known = ", ".join(sorted(n for s, n in _KINDS if s == source))
+        raise UnknownLayerKind(
+            f"unknown {source} kind {name!r}; registered {source} kinds: {known}") from None
+
+
+def kinds(source: str = KERAS) -> list[LayerKind]:
+    _load_families(source)
+    return sorted((k for (s, _), k in _KINDS.items() if s == source),
+                  key=lambda k: (k.family, k.name))
+
+
+def names(without: frozenset[str] | set[str] = frozenset(), source: str = KERAS) -> list[str]:
+    """Every kind's name, less the kinds tagged with any of ``without``."""
+    return [k.name for k in kinds(source) if not k.tags & set(without)]
+
+
+def family_of(name: str, source: str = KERAS) -> str | None:
+    """The family of a kind, or None for a kind no longer registered."""
+    try:
+        return get(name, source).family
+    except UnknownLayerKind:
+        return None
+
+
+# Whole architectures: megabytes of weights each, so they stay out of the golden store, and
+# minutes per Hypothesis run, so they have their own suite (suites/applications).
+WHOLE_MODELS = frozenset({"application"})

@@ -1,0 +1,464 @@
+"""Per-layer diagnostics: where a converted model first diverges from its Keras source.
+
+For a multi-layer case whose leg failed, every layer's output is captured in each framework
+and compared with Keras':
+
+* Keras: a sub-model whose outputs are every layer call's outputs (``Tap``).
+* ONNX: the tensor that leaves each layer's name scope, added as an extra graph output
+  (``tap_tensors``). Converters keep Keras' layer names in node names
+  (``parity_sequential_1/n02_dense_1/MatMul``), so the mapping is by name, explicit, and
+  covered by tests; a layer the converter fused into a neighbour (a Conv2D followed by a
+  BatchNormalization becomes one Conv) has no tensor of its own and is reported as such.
+* PyTorch (any ONNX→X stage): the ONNX model with the extra outputs is converted by the
+  same stage, so the module returns the same taps under the same mapping.
+
+A tap may hold a layer's output in another layout (tf2onnx keeps convolutions NCHW between
+layers); ``align`` undoes a channels-first permutation, choosing by shape.
+
+For the first diverging layer, ``isolate`` re-runs that layer alone, on the input Keras fed
+it, through the same stages: a layer that also diverges alone is converted wrongly; one that
+matches alone only passes on error accumulated upstream.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harness.converters import Artifact, get
+from harness.core.compare import Tolerance, compare
+
+SCOPE_SUFFIX = re.compile(r"_\d+$")
+# Attributes worth a tolerance rule's match; the rest of a layer config is noise here.
+CONFIG_SCALARS = (bool, int, float, str)
+
+
+@dataclass(frozen=True)
+class Tap:
+    """One output of one call of one Keras layer, in topological order."""
+
+    layer: str
+    kind: str  # the Keras class name
+    call: int = 0
+    output: int = 0
+
+    @property
+    def name(self) -> str:
+        suffix = f"#{self.call}" if self.call else ""
+        return self.layer + suffix + (f":{self.output}" if self.output else "")
+
+
+def keras_taps(model) -> list[tuple[Tap, Any, list[Any]]]:
+    """Every layer call's outputs in ``model``, in topological order, with the Keras tensors
+    of the output and of the call's inputs."""
+    calls: dict[str, int] = {}
+    taps = []
+    order = {layer.name: i for i, layer in enumerate(model.layers)}
+    for depth in sorted(model._nodes_by_depth, reverse=True):
+        nodes = sorted(model._nodes_by_depth[depth],
+                       key=lambda n: order.get(n.operation.name, len(order)))
+        for node in nodes:
+            layer = node.operation
+            if type(layer).__name__ == "InputLayer":
+                continue
+            call = calls.get(layer.name, 0)
+            calls[layer.name] = call + 1
+            for k, tensor in enumerate(node.output_tensors):
+                tap = Tap(layer.name, type(layer).__name__, call, k)
+                taps.append((tap, tensor, list(node.input_tensors)))
+    return taps
+
+
+@dataclass
+class KerasCapture:
+    taps: list[Tap]
+    values: dict[str, np.ndarray]  # by tap name
+    layer_inputs: dict[str, list[np.ndarray]]  # by tap name: what the call received
+
+
+def capture_keras(model, inputs: list[np.ndarray]) -> KerasCapture:
+    import keras
+
+    found = keras_taps(model)
+    wanted: list[Any] = []
+    slots: dict[int, int] = {}
+
+    def slot(tensor) -> int:
+        if id(tensor) not in slots:
+            slots[id(tensor)] = len(wanted)
+            wanted.append(tensor)
+        return slots[id(tensor)]
+
+    plan = [(tap, slot(out), [slot(t) for t in ins]) for tap, out, ins in found]
+    probe = keras.Model(model.inputs if len(model.inputs) > 1 else model.inputs[0], wanted)
+    arrays = probe(inputs if len(model.inputs) > 1 else inputs[0], training=False)
+    if not isinstance(arrays, (list, tuple)):
+        arrays = [arrays]
+    arrays = [np.asarray(a) for a in arrays]
+    return KerasCapture(
+        taps=[tap for tap, _, _ in plan],
+        values={tap.name: arrays[out] for tap, out, _ in plan},
+        layer_inputs={tap.name: [arrays[i] for i in ins] for tap, _, ins in plan},
+    )
+
+
+# -- ONNX ------------------------------------------------------------------------------------
+
+def scope_owner(node_name: str, layers: set[str]) -> str | None:
+    """The Keras layer whose name scope a converted node sits in, if any.
+
+    TensorFlow uniquifies scopes with a ``_<n>`` suffix (``n02_dense_1``), so a path
+    component matches a layer by its name or its name plus such a suffix; the first
+    component that matches wins (the outermost scope is the model's).
+    """
+    for component in node_name.split("/"):
+        if component in layers:
+            return component
+        stripped = SCOPE_SUFFIX.sub("", component)
+        if stripped in layers:
+            return stripped
+    return None
+
+
+def tap_tensors(proto, taps: list[Tap]) -> dict[str, list[str]]:
+    """For each tap of a layer's first call: the ONNX tensors that leave the layer's scope,
+    in graph order, the likeliest last.
+
+    A tensor leaves a scope when a node outside it (or the graph's output list) consumes it.
+    A graph output named after a layer (tf2onnx names outputs after the Keras outputs) is
+    that layer's, whatever scope its node sits in: converters fuse an activation into the
+    node before it. Which candidate holds the layer's output is settled at run time, by
+    shape (``pick``). Taps of later calls of shared layers, and of layers the converter
+    fused into a neighbour, have no entry.
+    """
+    graph = proto.graph
+    layers = {tap.layer for tap in taps}
+    graph_outputs = {o.name for o in graph.output}
+    owner = {}
+    for node in graph.node:
+        found = scope_owner(node.name, layers)
+        for out in node.output:
+            owner[out] = out if out in graph_outputs and out in layers else found
+    consumers: dict[str, set[str | None]] = {}
+    for node in graph.node:
+        found = scope_owner(node.name, layers)
+        for name in node.input:
+            consumers.setdefault(name, set()).add(found)
+    leaving: dict[str, list[str]] = {}
+    for node in graph.node:
+        for out in node.output:
+            layer = owner.get(out)
+            if layer is None:
+                continue
+            if out in graph_outputs or consumers.get(out, set()) - {layer}:
+                leaving.setdefault(layer, []).append(out)
+    mapping = {}
+    for tap in taps:
+        if tap.call == 0 and tap.layer in leaving:
+            outs = leaving[tap.layer]
+            if _single_output(taps, tap.layer):
+                mapping[tap.name] = outs
+            elif tap.output < len(outs):  # several outputs of one call leave in order
+                mapping[tap.name] = [outs[tap.output]]
+    return mapping
+
+
+def pick(reference: np.ndarray, candidates: list[np.ndarray]) -> tuple[np.ndarray | None, str]:
+    """The last candidate that holds a tensor of the reference's shape (in some layout),
+    aligned to the reference; or None and why none fits."""
+    why = "no candidate tensor"
+    for value in reversed(candidates):
+        aligned, why = align(reference, value)
+        if aligned is not None:
+            return aligned, why
+    return None, why
+
+
+def _single_output(taps: list[Tap], layer: str) -> bool:
+    return all(t.output == 0 for t in taps if t.layer == layer)
+
+
+def with_outputs(proto, tensors: list[str]):
+    """A copy of ``proto`` that also returns ``tensors`` (after its own outputs)."""
+    import onnx
+
+    augmented = onnx.ModelProto()
+    augmented.CopyFrom(proto)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(augmented)
+        types = {v.name: v.type.tensor_type.elem_type for v in inferred.graph.value_info}
+    except Exception:  # noqa: BLE001  (inference is a convenience; float is the common case)
+        types = {}
+    present = {o.name for o in augmented.graph.output}
+    for name in tensors:
+        if name not in present:
+            elem = types.get(name) or onnx.TensorProto.FLOAT
+            augmented.graph.output.append(onnx.helper.make_tensor_value_info(name, elem, None))
+            present.add(name)
+    return augmented
+
+
+def align(reference: np.ndarray, value: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """``value`` in the reference's layout, and how it was found.
+
+    Equal shapes compare as they are; a channels-first permutation of the reference's shape
+    is moved back. Where both readings fit (all dimensions after the batch equal), the
+    closer one is taken and the note says so.
+    """
+    if value.ndim != reference.ndim:
+        if value.size == reference.size:
+            return value.reshape(reference.shape), "reshaped"
+        return None, f"shape {list(value.shape)} does not fit {list(reference.shape)}"
+    rank = reference.ndim
+    to_last = (0, *range(2, rank), 1)
+    direct = value.shape == reference.shape
+    permuted = rank > 2 and tuple(value.shape[i] for i in to_last) == reference.shape
+    if direct and permuted and to_last != tuple(range(rank)):
+        back = value.transpose(to_last)
+        if _distance(back, reference) < _distance(value, reference):
+            return back, "channels-first (ambiguous shape; the closer reading)"
+        return value, "as is (ambiguous shape; the closer reading)"
+    if direct:
+        return value, "as is"
+    if permuted:
+        return value.transpose(to_last), "channels-first"
+    return None, f"shape {list(value.shape)} does not fit {list(reference.shape)}"
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.nanmax(np.abs(a.astype(np.float64) - b.astype(np.float64)), initial=0))
+
+
+# -- the diagnosis ---------------------------------------------------------------------------
+
+@dataclass
+class LegTrace:
+    """A leg's per-layer outputs, by tap name, and why any tap is missing."""
+
+    leg: str
+    stage: str
+    values: dict[str, np.ndarray]  # in Keras' layout
+    layouts: dict[str, str]  # how each value was read (as is, channels-first, ...)
+    missing: dict[str, str]
+
+
+def _layer_attrs(model, layer: str) -> dict[str, Any]:
+    try:
+        config = model.get_layer(layer).get_config()
+    except Exception:  # noqa: BLE001
+        return {}
+    return {k: v for k, v in config.items() if isinstance(v, CONFIG_SCALARS)}
+
+
+class Diagnoser:
+    """Per-layer comparison of the legs of one case; built by the pipeline on failure."""
+
+    def __init__(self, harness, spec, model, inputs: list[np.ndarray]):
+        self.harness = harness
+        self.spec = spec
+        self.model = model
+        self.inputs = inputs
+        self.keras = capture_keras(model, inputs)
+        self._traces: dict[str, LegTrace] = {}
+
+    def tolerance(self, tap: Tap, leg: str):
+        """The looser of the layer kind's tolerance and the case's: a deep model's rule
+        (applications) covers the rounding its layers accumulate on the way."""
+        h = self.harness
+        own = h.policy.for_case(tap.kind, leg, h.device, self.spec.dtype,
+                                _layer_attrs(self.model, tap.layer))
+        case = h.policy.for_case(self.spec.kind, leg, h.device, self.spec.dtype,
+                                 self.spec.attrs)
+        if case.atol <= own.atol and case.rtol <= own.rtol:
+            return own
+        return Tolerance(max(case.atol, own.atol), max(case.rtol, own.rtol),
+                         f"the looser of {own.rule} and {case.rule}")
+
+    def trace(self, path, leg: str, artifacts: dict[str, Any]) -> LegTrace | None:
+        """The leg's per-layer outputs: the nearest ONNX artifact at or upstream of the leg,
+        with the taps as extra outputs, taken through the stages from there to the leg."""
+        if leg in self._traces:
+            return self._traces[leg]
+        legs = path.legs()
+        upto = legs.index(leg)
+        onnx_at = next((i for i in range(upto, -1, -1)
+                        if isinstance(artifacts.get(legs[i]), Artifact)
+                        and artifacts[legs[i]].format == "onnx"), None)
+        if onnx_at is None:
+            return None
+        base = artifacts[legs[onnx_at]]
+        mapping = tap_tensors(base.model, self.keras.taps)
+        names = list(dict.fromkeys(t for candidates in mapping.values() for t in candidates))
+        augmented = with_outputs(base.model, names)
+        artifact = Artifact("onnx", augmented, base.input_names, dict(base.meta))
+        for stage in path.stages[onnx_at + 1: upto + 1]:
+            artifact = get(stage).convert(artifact, self.harness.options)
+        outputs = self.harness.runner(artifact.format).run(artifact, self.inputs)
+        graph_outputs = [o.name for o in augmented.graph.output]
+        if len(outputs) != len(graph_outputs):
+            raise RuntimeError(f"{leg} returned {len(outputs)} outputs for the "
+                               f"{len(graph_outputs)} of the ONNX model with layer taps")
+        by_tensor = dict(zip(graph_outputs, outputs))
+        values, layouts, missing = {}, {}, {}
+        for tap in self.keras.taps:
+            if tap.name in mapping:
+                value, why = pick(self.keras.values[tap.name],
+                                  [np.asarray(by_tensor[t]) for t in mapping[tap.name]])
+                if value is None:
+                    missing[tap.name] = why
+                else:
+                    values[tap.name], layouts[tap.name] = value, why
+            elif tap.call:
+                missing[tap.name] = "a later call of a shared layer: not mapped"
+            else:
+                missing[tap.name] = "no tensor of its own (fused into a neighbour)"
+        trace = LegTrace(leg, path.stages[upto], values, layouts, missing)
+        self._traces[leg] = trace
+        return trace
+
+    def series(self, trace: LegTrace, against: dict[str, np.ndarray] | None = None):
+        """Per tap: the comparison of the leg's value with Keras' (or with ``against``)."""
+        rows = []
+        for tap in self.keras.taps:
+            reference = self.keras.values[tap.name]
+            if against is not None:
+                reference = against.get(tap.name)
+            if tap.name not in trace.values or reference is None:
+                rows.append({"layer": tap.name, "kind": tap.kind, "mapped": False,
+                             "note": trace.missing.get(tap.name, "not produced upstream")})
+                continue
+            value, layout = trace.values[tap.name], trace.layouts[tap.name]
+            result = compare(value, reference, self.tolerance(tap, trace.leg))
+            rows.append({
+                "layer": tap.name, "kind": tap.kind, "mapped": True, "passed": result.passed,
+                "category": result.category, "layout": layout,
+                "max_abs": result.metrics.get("max_abs"),
+                "max_rel": result.metrics.get("max_rel"),
+                "mismatch_fraction": result.metrics.get("mismatch_fraction"),
+            })
+        return rows
+
+    def diagnose(self, path, leg_name: str, artifacts: dict[str, Any]) -> dict[str, Any]:
+        """The first diverging layer of a leg, the error growth, the stage that introduced the
+        divergence, and the first layer re-run alone."""
+        try:
+            trace = self.trace(path, leg_name, artifacts)
+        except Exception as exc:  # noqa: BLE001  (a diagnosis must not hide the failure)
+            return {"error": f"per-layer capture failed: {type(exc).__name__}: {exc}"}
+        if trace is None:
+            return {"error": "no ONNX artifact on this path to capture layers from"}
+        growth = self.series(trace)
+        first = next((row for row in growth if row.get("mapped") and not row["passed"]), None)
+        diagnosis: dict[str, Any] = {
+            "layers": len(self.keras.taps),
+            "mapped": sum(1 for row in growth if row.get("mapped")),
+            "growth": growth,
+            "first_divergence": first,
+        }
+        if first is None:
+            diagnosis["summary"] = ("no layer output exceeds its tolerance before the model "
+                                    "output: the divergence is in a tensor the taps miss")
+            return diagnosis
+        diagnosis["stage"] = self._introduced_by(path, leg_name, artifacts, first["layer"])
+        diagnosis["isolated"] = self.isolate(path, leg_name, first["layer"])
+        diagnosis["summary"] = summary(leg_name, diagnosis)
+        return diagnosis
+
+    def _introduced_by(self, path, leg_name: str, artifacts, layer: str) -> str | None:
+        """The first stage along the path whose output at ``layer`` exceeds tolerance
+        against its own input's: a stage that passes on an upstream error is not to blame.
+        None where a stage's layers cannot be captured."""
+        legs = path.legs()
+        previous: dict[str, np.ndarray] | None = None  # the upstream leg's, Keras' layout
+        for name, stage in zip(legs[: legs.index(leg_name) + 1], path.stages):
+            try:
+                trace = self.trace(path, name, artifacts)
+            except Exception:  # noqa: BLE001
+                return None
+            if trace is None:
+                return None
+            row = next(r for r in self.series(trace, previous) if r["layer"] == layer)
+            if row.get("mapped") and not row["passed"]:
+                return stage
+            previous = trace.values
+        return None
+
+    def isolate(self, path, leg_name: str, tap_name: str) -> dict[str, Any]:
+        """The layer alone, on the input Keras gave it, through the stages up to the leg."""
+        tap = next(t for t in self.keras.taps if t.name == tap_name)
+        try:
+            single = single_layer_model(self.model.get_layer(tap.layer),
+                                        self.keras.layer_inputs[tap.name])
+            layer_inputs = self.keras.layer_inputs[tap.name]
+            # Keras' own ONNX export refuses a model that has never been called.
+            single(layer_inputs if len(layer_inputs) > 1 else layer_inputs[0])
+            artifact = Artifact("keras", single, [f"input_{i}" for i in
+                                                  range(len(single.inputs))])
+            for stage in path.stages[: path.legs().index(leg_name) + 1]:
+                artifact = get(stage).convert(artifact, self.harness.options)
+            outputs = self.harness.runner(artifact.format).run(
+                artifact, self.keras.layer_inputs[tap.name])
+        except Exception as exc:  # noqa: BLE001
+            return {"error": f"{type(exc).__name__}: {exc}"}
+        reference = self.keras.values[tap.name]
+        value, layout = align(reference, np.asarray(outputs[tap.output]))
+        if value is None:
+            return {"error": layout}
+        result = compare(value, reference, self.tolerance(tap, leg_name))
+        return {"passed": result.passed, "category": result.category,
+                "max_abs": result.metrics.get("max_abs"),
+                "max_rel": result.metrics.get("max_rel")}
+
+
+def single_layer_model(layer, inputs: list[np.ndarray]):
+    """A one-layer model of a copy of ``layer`` (same config, name and weights)."""
+    import keras
+
+    clone = type(layer).from_config(layer.get_config())
+    tensors = [keras.Input(shape=x.shape[1:], dtype=str(x.dtype), name=f"input_{i}")
+               for i, x in enumerate(inputs)]
+    outputs = clone(tensors if len(tensors) > 1 else tensors[0])
+    clone.set_weights(layer.get_weights())
+    return keras.Model(tensors if len(tensors) > 1 else tensors[0], outputs,
+                       name="parity_isolated")
+
+
+def _number(value) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def summary(leg: str, diagnosis: dict[str, Any], *, unit: str = "layer",
+            position: int | None = None, reference: str = "", alone: str = "",
+            wrong: str | None = None) -> str:
+    """One line for a diagnosis, in each source's words: where the leg first diverges (its
+    ``unit``, "layer" or "node", at ``position`` of all), by how much, which stage brought
+    it in, and what the unit re-run alone says."""
+    first = diagnosis["first_divergence"]
+    wrong = wrong or f"this {unit}'s conversion is wrong"
+    if position is None:
+        position = next(i for i, row in enumerate(diagnosis["growth"]) if row is first) + 1
+    detail = (f"max_abs {_number(first['max_abs'])}" if first.get("max_abs") is not None
+              else first.get("category") or "diverges")
+    text = (f"{leg} first diverges{reference} at {unit} {position}/{diagnosis['layers']} "
+            f"{first['layer']} ({first['kind']}): {detail}; introduced by stage "
+            f"{diagnosis.get('stage') or '(undetermined)'}")
+    isolated = diagnosis.get("isolated", {})
+    if "error" in isolated:
+        return text + f"; the {unit} alone could not be re-run ({isolated['error']})"
+    if isolated.get("passed"):
+        return text + (f"; alone{alone}, the {unit} matches (max_abs "
+                       f"{_number(isolated['max_abs'])}): the error is accumulated from upstream")
+    return text + (f"; alone{alone}, the {unit} diverges too (max_abs "
+                   f"{_number(isolated['max_abs'])}): {wrong}")
+
+
+def diagnosable(model) -> bool:
+    """Whether per-layer capture says more than the model's output: two or more layers."""
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        return False
+    return sum(1 for layer in layers if type(layer).__name__ != "InputLayer") > 1

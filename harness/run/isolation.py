@@ -1,0 +1,407 @@
+"""Process isolation: cases run in a persistent worker process that may crash or hang.
+
+A converter or runtime that kills its process (SIGSEGV in a native kernel, an abort) or never
+returns would take the whole pytest run down with it, report included. ``IsolatedHarness``
+has ``Harness``' ``run``/``replay`` surface but runs each case in a child process, started
+once and reused for every case until it dies:
+
+- The child is a fresh interpreter (``python -m harness.run.isolation``, started and spoken to by
+  ``harness.run.worker``), never a fork: forking a process whose TensorFlow, oneDNN, OpenMP or
+  torch thread pools are running copies their locks in whatever state they are in. The child
+  imports torch and torchvision first, then TensorFlow (importing TensorFlow first makes the
+  later torchvision import abort the process, see DESIGN.md "Known hazards"), once, before it
+  reports ready; the parent never needs TensorFlow.
+- Only JSON crosses the pipe: the spec (or a golden case's folder) in, the ``CaseResult``'s
+  fields out. Before each conversion and run the child says which leg and stage it is about
+  to enter, and sends every leg's result once judged; so when the child dies, the parent
+  knows what was running: that leg gets verdict ``error``, category ``crash`` (the signal or
+  exit status and the tail of the child's stderr, which holds faulthandler's Python stack),
+  the legs already judged keep their results, and the rest are recorded as not run. A case
+  that outlives its timeout is ``timeout``: the child dumps its stack and is killed. The next
+  case starts a fresh child.
+- Converters registered with ``harness.converters.register`` in the parent do not exist in
+  the child. Converters reach it through the ``parity.converters`` entry points, or through
+  ``plugins``: modules imported in the child (and, by the pytest plugin, in the parent) that
+  register converters when imported (``--parity-plugins mypkg.stage``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from harness.core.spec import LayerSpec
+from harness.run.worker import Channel, WorkerProcess
+
+DEFAULT_TIMEOUT = 300.0
+# The child imports every framework before it reports ready: on a loaded machine, minutes.
+DEFAULT_STARTUP_TIMEOUT = 600.0
+STDERR_LINES = 60
+# Modules the child imports once, after torch and torchvision, so that no case pays for them.
+WARM_MODULES = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "onnx2torch")
+
+
+class IsolationError(RuntimeError):
+    """The worker could not start, or broke its protocol: a harness problem, not a case's."""
+
+
+class CaseError(RuntimeError):
+    """``Harness.run`` raised in the worker (a harness or strategy bug); carries its text.
+    A ``SourceError`` in the worker is raised as ``SourceError``, as in-process."""
+
+
+# -- JSON of results -------------------------------------------------------------------------
+
+def leg_to_json(leg) -> dict[str, Any]:
+    return dataclasses.asdict(leg)
+
+
+def leg_from_json(data: dict[str, Any]):
+    from harness.core.compare import Tolerance
+    from harness.run.pipeline import LegResult
+
+    data = dict(data)
+    if data.get("tolerance") is not None:
+        data["tolerance"] = Tolerance(**data["tolerance"])
+    return LegResult(**data)
+
+
+def case_to_json(case) -> dict[str, Any]:
+    return {"spec": case.spec.to_json(), "timing": case.timing,
+            "legs": [leg_to_json(leg) for leg in case.legs]}
+
+
+def case_from_json(data: dict[str, Any]):
+    from harness.run.pipeline import CaseResult
+
+    return CaseResult(LayerSpec.from_json(data["spec"]),
+                      [leg_from_json(leg) for leg in data["legs"]], dict(data["timing"]))
+
+
+# -- the parent's side -------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class _Progress:
+    """What the worker said about the case in flight."""
+
+    leg: str | None = None
+    stage: str | None = None
+    step: str = "build"
+    started: float = 0.0
+    done: dict[str, Any] = dataclasses.field(default_factory=dict)  # leg name -> LegResult
+
+
+class IsolatedHarness:
+    """``Harness.run``/``Harness.replay`` in a persistent child process.
+
+    ``paths`` is the path text (``"keras>tf2onnx>onnx2torch"``); ``pyproject`` the file the
+    tolerance policy is read from (None: the built-in defaults); ``plugins`` modules the child
+    imports to register converters; ``timeout`` seconds per case.
+    """
+
+    def __init__(self, paths: str | None = None, *, device: str = "cpu", opset: int | None = None,
+                 pyproject: str | Path | None = None, plugins: list[str] | tuple[str, ...] = (),
+                 threads: int = 0, timeout: float = DEFAULT_TIMEOUT,
+                 startup_timeout: float = DEFAULT_STARTUP_TIMEOUT, env: dict[str, str] | None = None,
+                 cache: str | Path | None = None, extension=None):
+        from harness.converters import parse_paths
+
+        self.paths = parse_paths(paths)  # fails here, in the parent, on an unknown stage
+        self.device = device
+        self.timeout = float(timeout)
+        self.startup_timeout = float(startup_timeout)
+        self.config = {
+            "paths": ",".join(p.name for p in self.paths),
+            "device": device,
+            "opset": opset,
+            "pyproject": None if pyproject is None else str(pyproject),
+            "plugins": list(plugins),
+            "threads": threads,
+            "sys_path": [p for p in sys.path if p],
+            "cache": None if cache is None else str(cache),  # harness.run.stage_cache's folder
+            # harness.run.torch_end.Extension: the stages after a PyTorch module, as in-process
+            "extension": None if extension is None else {
+                "stages": list(extension.stages), "every": extension.every,
+                "first_only": extension.first_only},
+        }
+        self.env = env
+        self._worker = WorkerProcess("harness.run.isolation", env=env, tail_lines=STDERR_LINES)
+        self._ready = False
+        self.info: dict[str, Any] = {}  # the worker's ready message: pid, versions, start-up time
+        atexit.register(self.close)
+
+    # -- the worker's life ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Starts a worker without waiting for it (its imports overlap the caller's work)."""
+        if self._worker.process is not None:
+            return
+        self._worker.start()
+        self._ready = False
+        self._worker.send({"op": "configure", "config": self.config})
+
+    def _wait_ready(self) -> None:
+        self.start()
+        if self._ready:
+            return
+        message = self._worker.receive(time.monotonic() + self.startup_timeout)
+        if message is None or message.get("event") != "ready":
+            why = self._worker.exit_text() if message is None else f"sent {message!r}"
+            tail = self._stderr_tail()
+            self._discard()
+            hint = ""
+            if "unknown converter" in tail:
+                hint = ("\nA converter registered with harness.converters.register() exists only "
+                        "in the process that registered it: load it in the worker with "
+                        "--parity-plugins MODULE (a module that registers it on import) or an "
+                        "entry point in the group 'parity.converters'.")
+            raise IsolationError(f"the parity worker did not start: it {why}{hint}\n"
+                                 f"--- worker output (last lines) ---\n{tail}")
+        self.info = message
+        self._ready = True
+
+    def _discard(self) -> None:
+        """Kills and forgets the worker; the next case starts a fresh one."""
+        self._ready = False
+        self._worker.close()
+
+    def close(self) -> None:
+        # a worker still importing is simply killed
+        self._worker.close(goodbye={"op": "exit"} if self._ready else None)
+        self._ready = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._worker.pid
+
+    @property
+    def starts(self) -> int:
+        """How many workers this harness has started."""
+        return self._worker.starts
+
+    def _stderr_tail(self) -> str:
+        return self._worker.tail() or "(nothing)"
+
+    # -- cases ---------------------------------------------------------------------------------
+    def run(self, spec: LayerSpec):
+        return self._case(spec, {"op": "run", "spec": spec.to_json()})
+
+    def replay(self, spec: LayerSpec, case) -> Any:
+        """Replays a stored golden case (``harness.golden.GoldenCase``): the worker loads it
+        from its folder, so no model data crosses the pipe."""
+        return self._case(spec, {"op": "replay", "root": str(Path(case.root).resolve()),
+                                 "case_id": case.case_id})
+
+    def _case(self, spec: LayerSpec, request: dict[str, Any]):
+        self._wait_ready()
+        self._worker.output.clear()
+        progress = _Progress(started=time.monotonic())
+        deadline = progress.started + self.timeout
+        self._worker.send(request)
+        while True:
+            try:
+                message = self._worker.receive(deadline)
+            except TimeoutError:
+                return self._timed_out(spec, progress)
+            if message is None:
+                return self._crashed(spec, progress)
+            event = message.get("event")
+            if event == "progress":
+                progress.leg, progress.stage, progress.step = (
+                    message["leg"], message["stage"], message["step"])
+            elif event == "leg":
+                leg = leg_from_json(message["result"])
+                progress.done[leg.leg] = leg
+            elif event == "result":
+                return case_from_json(message["case"])
+            elif event == "error":
+                from harness.run.pipeline import SourceError
+
+                raise (SourceError if message["type"] == "SourceError" else CaseError)(
+                    message["message"])
+            else:
+                self._discard()
+                raise IsolationError(f"the parity worker sent {message!r}")
+
+    def _crashed(self, spec, progress: _Progress):
+        how = self._worker.exit_text()
+        tail = self._stderr_tail()
+        self._discard()
+        self.start()  # the replacement imports its frameworks while this case is recorded
+        return self._broken_case(
+            spec, progress, "crash",
+            f"the worker process {how} {_where(progress)}",
+            f"--- worker stderr (last lines) ---\n{tail}")
+
+    def _timed_out(self, spec, progress: _Progress):
+        self._worker.kill(stack_first=True)
+        tail = self._stderr_tail()
+        self._discard()
+        self.start()
+        return self._broken_case(
+            spec, progress, "timeout",
+            f"the case did not finish within {self.timeout:g} s (--parity-timeout): the worker "
+            f"was killed {_where(progress)}",
+            f"--- worker stderr at the timeout (last lines; the stack of every thread) ---\n{tail}")
+
+    def _broken_case(self, spec, progress: _Progress, category: str, headline: str, detail: str):
+        """The case's result when its worker died: judged legs keep their results, the leg in
+        flight is the error, every other leg is recorded as not run."""
+        from harness.converters import get
+        from harness.run.pipeline import CaseResult, LegResult
+        from harness.run.runners import runner_for
+
+        elapsed = round(time.monotonic() - progress.started, 3)
+        message = f"{headline}\n{detail}"
+        legs = dict(progress.done)
+        source = self.paths[0].source
+        if progress.step == "done":  # between legs: charge the first leg that had not run
+            upcoming = [(leg, stage) for path in self.paths
+                        for leg, stage in zip(path.legs(), path.stages) if leg not in legs]
+            progress.leg, progress.stage = upcoming[0] if upcoming else (None, None)
+        if progress.leg is None:  # the source itself: building the Keras model and reference
+            culprit = LegResult(path=self.paths[0].name, leg=source, stage=source, runner=source,
+                                verdict="error", category=category, message=message,
+                                blame=source, timing={"build": elapsed})
+            return CaseResult(spec, [culprit, *self._not_run(legs, source, category, headline)],
+                              {})
+        for path in self.paths:
+            if progress.leg in path.legs():
+                try:
+                    runner = runner_for(get(progress.stage).target).name
+                except Exception:  # noqa: BLE001 (an unknown format: name the stage only)
+                    runner = "?"
+                legs[progress.leg] = LegResult(
+                    path=path.name, leg=progress.leg, stage=progress.stage, runner=runner,
+                    verdict="error", category=category, message=message, blame=progress.stage,
+                    timing={progress.step: elapsed})
+                break
+        return CaseResult(spec, [*legs.values(), *self._not_run(legs, progress.leg, category,
+                                                                 headline)], {})
+
+    def _not_run(self, legs: dict[str, Any], culprit: str, category: str, headline: str):
+        from harness.run.pipeline import LegResult
+
+        missing = []
+        for path in self.paths:
+            for leg_name, stage in zip(path.legs(), path.stages):
+                if leg_name in legs or any(m.leg == leg_name for m in missing):
+                    continue
+                downstream = leg_name.startswith(culprit + ">") or culprit == path.source
+                missing.append(LegResult(
+                    path=path.name, leg=leg_name, stage=stage, runner="-", verdict="skip",
+                    category="upstream_error" if downstream else category,
+                    message=f"not run: {headline}"))
+        return missing
+
+
+def _where(progress: _Progress) -> str:
+    """Where the case was: 'in stage onnx2torch, converting leg keras>tf2onnx>onnx2torch'."""
+    if progress.leg is None:
+        return "while building the source model and its reference outputs"
+    if progress.step == "convert":
+        return f"in stage {progress.stage}, converting leg {progress.leg}"
+    if progress.step == "run":
+        return f"while running leg {progress.leg} (stage {progress.stage}) on its runtime"
+    return f"between legs, after leg {progress.leg} (stage {progress.stage})"
+
+
+# -- the child's side --------------------------------------------------------------------------
+
+class _Worker:
+    def __init__(self, channel: Channel):
+        self.channel = channel
+
+    def progress(self, leg: str, stage: str, step: str, result=None) -> None:
+        if step == "done":
+            self.channel.send({"event": "leg", "result": leg_to_json(result)})
+        else:
+            self.channel.send({"event": "progress", "leg": leg, "stage": stage, "step": step})
+
+    def configure(self, config: dict[str, Any]):
+        import importlib
+        import importlib.util
+
+        started = time.perf_counter()
+        for entry in reversed(config.get("sys_path", [])):
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
+        from harness.core.frameworks import prepare_imports, versions
+
+        prepare_imports()  # torch and torchvision before TensorFlow: see DESIGN.md hazards
+        threads = int(config.get("threads") or 0)
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        for module in config.get("plugins", []):
+            importlib.import_module(module)
+        from harness.converters import get
+        from harness.core.tolerance import TolerancePolicy
+        from harness.run.pipeline import Harness
+
+        pyproject = config.get("pyproject")
+        policy = TolerancePolicy.from_pyproject(Path(pyproject)) if pyproject else None
+        # An unknown stage fails here, before the slow imports below.
+        from harness.run.stage_cache.cache import open_cache
+        from harness.run.torch_end import Extension
+
+        extension = config.get("extension")
+        harness = Harness(config["paths"], device=config["device"], opset=config.get("opset"),
+                          policy=policy, threads=threads, on_leg=self.progress,
+                          cache=open_cache(config.get("cache")),
+                          extension=None if extension is None else Extension(
+                              tuple(extension["stages"]), extension["every"],
+                              extension["first_only"]))
+        for name in WARM_MODULES:  # once, so that no case pays for them
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
+        for path in harness.paths:
+            for stage in path.stages:
+                get(stage)
+        self.channel.send({"event": "ready", "pid": os.getpid(), "versions": versions(),
+                           "startup_s": round(time.perf_counter() - started, 3)})
+        return harness
+
+    def serve(self) -> int:
+        harness = None
+        for request in self.channel:
+            op = request["op"]
+            if op == "exit":
+                return 0
+            if op == "configure":
+                harness = self.configure(request["config"])
+                continue
+            try:
+                if op == "run":
+                    case = harness.run(LayerSpec.from_json(request["spec"]))
+                elif op == "replay":
+                    from harness import golden
+
+                    stored = golden.load_case(golden.Store(Path(request["root"])),
+                                              request["case_id"], verify=False)
+                    case = stored.replay(harness)
+                else:
+                    raise ValueError(f"unknown request {op!r}")
+            except Exception as exc:  # noqa: BLE001 (sent to the parent, which raises it)
+                text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                self.channel.send({
+                    "event": "error", "type": type(exc).__name__,
+                    "message": f"{type(exc).__name__}: {exc}\n(in the parity worker)\n{text}"})
+                continue
+            self.channel.send({"event": "result", "case": case_to_json(case)})
+        return 0  # the parent closed the pipe: it is gone
+
+
+def main(argv: list[str]) -> int:
+    # Anything a converter prints goes to the captured output, never into the protocol pipe.
+    return _Worker(Channel.open(argv)).serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,533 @@
+"""One case down every path: read the source, convert stage by stage, run, compare, judge.
+
+``Harness.run(spec)`` resolves the case once (its source plugin and the paths that start
+from that source), reads the source (artifact, inputs, reference), then takes every path
+leg by leg. It never raises for a converter's fault: a crash, a wrong shape or a wrong
+number becomes a leg result with its category and metrics. It raises only when the source
+itself cannot be built, which is a bug in the harness or its strategies (or a known bug of
+the source framework, recorded as the source's xfail).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from harness import sources
+from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
+from harness.core import known_issues as known_issues_mod
+from harness.core.compare import Comparison, Tolerance, compare
+from harness.core.spec import LayerSpec, canonical_json
+from harness.core.taxonomy import classify_exception
+from harness.core.tolerance import TolerancePolicy
+from harness.run import yardstick
+from harness.run.runners import LoadError, runner_for
+from harness.run.stage_cache import cache as stage_cache
+from harness.sources import Source, SourceError, SourceReading
+
+FAILING = ("fail", "error")
+__all__ = ["CaseResult", "Harness", "LegResult", "ParityFailure", "SourceError",
+           "SourceReading"]
+
+
+@dataclass
+class LegResult:
+    path: str
+    leg: str
+    stage: str
+    runner: str
+    verdict: str  # pass, fail, error, xfail, xpass, skip
+    category: str | None = None
+    message: str = ""
+    metrics: dict[str, Any] | None = None
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    tolerance: Tolerance | None = None
+    timing: dict[str, float] = field(default_factory=dict)
+    known_issue: dict[str, str] | None = None
+    # The stage where the divergence entered the path: this leg's own stage, or the stage of
+    # the earliest leg upstream that already diverged from the source.
+    blame: str | None = None
+    note: str = ""
+    # For a failing multi-layer case: the first diverging layer, the error growth layer by
+    # layer and the layer re-run alone (harness.run.diagnostics).
+    diagnosis: dict[str, Any] | None = None
+
+
+class Size(NamedTuple):
+    """One set of input shapes a case's legs run at: its inputs, the reference there, the
+    source's own output where it disagreed with the reference and the reference recomputed
+    in float64 (harness.run.yardstick), where the source has one."""
+
+    shapes: tuple[tuple[int, ...], ...]
+    inputs: list[np.ndarray]
+    reference: list[np.ndarray]
+    alternate: list[np.ndarray] | None = None
+    yardstick: list[np.ndarray] | None = None
+
+
+def sizes_of(inputs, reference, alternate=None, more=(), yardstick=None) -> list[Size]:
+    """The first size and each further one (``SourceReading.more``: ``(shapes, inputs,
+    reference)``, with that size's float64 reference fourth and the source's own reading,
+    where it disagreed with the reference, fifth; either may be None)."""
+    first = Size(tuple(tuple(np.shape(x)) for x in inputs), inputs, reference, alternate,
+                 yardstick)
+    further = [Size(tuple(tuple(s) for s in entry[0]), entry[1], entry[2],
+                    entry[4] if len(entry) > 4 else None,
+                    entry[3] if len(entry) > 3 else None) for entry in more]
+    return [first, *further]
+
+
+def shapes_text(shapes) -> str:
+    return ", ".join("(" + ", ".join(str(d) for d in s) + ")" for s in shapes)
+
+
+class ResolvedCase(NamedTuple):
+    """A spec with what it resolves to once, when the case starts: its source plugin, the
+    name its paths start with (the source's name; for a source that reads users' files, the
+    format it read, so that a user's .keras file goes down ``keras>...`` paths) and those
+    paths."""
+
+    spec: LayerSpec
+    source: Source
+    start: str
+    paths: list[ConversionPath]
+
+
+@dataclass
+class CaseResult:
+    spec: LayerSpec
+    legs: list[LegResult]
+    timing: dict[str, float]
+
+    @property
+    def failures(self) -> list[LegResult]:
+        # An xpass fails too, as a strict xfail does: the known-issue entry is stale.
+        return [leg for leg in self.legs if leg.verdict in (*FAILING, "xpass")]
+
+    def failure_message(self) -> str:
+        lines = [f"parity: {len(self.failures)} leg(s) failed for case {self.spec.case_id}"]
+        for leg in self.failures:
+            lines.append("")
+            blame = "" if leg.blame in (None, leg.stage) else f"; diverged at stage {leg.blame}"
+            lines.append(
+                f"leg {leg.leg} (stage {leg.stage}, runner {leg.runner}{blame}): {leg.category}"
+            )
+            if leg.verdict == "xpass":
+                lines.append(f"known issue {leg.known_issue['id']} no longer reproduces here: "
+                             f"narrow or remove its entry in harness/known_issues.toml "
+                             f"({leg.known_issue['url']})")
+            else:
+                lines.append(leg.message)
+            if leg.diagnosis and leg.diagnosis.get("summary"):
+                lines.append(f"per layer: {leg.diagnosis['summary']}")
+        lines.append("")
+        lines.append(f"case: {self.spec.describe()}")
+        lines.append(f"spec: {canonical_json(self.spec.to_json())}")
+        lines.append(f"reproduce: parity repro {self.spec.case_id}")
+        return "\n".join(lines)
+
+    def check(self) -> None:
+        if self.failures:
+            raise ParityFailure(self.failure_message())
+
+
+class ParityFailure(AssertionError):
+    pass
+
+
+def _short_traceback(exc: BaseException, limit: int = 6) -> str:
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-limit)
+    return "".join(lines).strip()
+
+
+class Harness:
+    def __init__(
+        self,
+        paths: list[ConversionPath] | str | None = None,
+        *,
+        device: str = "cpu",
+        opset: int | None = None,
+        policy: TolerancePolicy | None = None,
+        known_issues: list[known_issues_mod.KnownIssue] | None = None,
+        threads: int = 0,
+        on_leg=None,
+        on_paths=None,
+        diagnose: bool = True,
+        cache=None,
+        extension=None,
+    ):
+        # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
+        # and run ("run") of a leg and once it is judged ("done", with its LegResult).
+        self.on_leg = on_leg
+        # on_paths(case, artifacts, inputs, reference, alternate): called once a case (run
+        # or replayed) goes down its paths; ``artifacts`` fills in leg by leg, keyed by leg.
+        self.on_paths = on_paths
+        # Paths may start from several sources; a case goes down those of its own source,
+        # or its source's default paths when none of them starts there.
+        self.paths = paths if isinstance(paths, list) else parse_paths(paths)
+        self.device = device
+        self.options = ConvertOptions() if opset is None else ConvertOptions(opset=opset)
+        self.policy = policy or TolerancePolicy()
+        self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
+        self.threads = threads
+        self.diagnose = diagnose
+        # Where readings and stage outputs are kept between runs (harness.run.stage_cache).
+        self.cache = cache or stage_cache.NO_CACHE
+        # harness.run.torch_end.Extension: the stages after a PyTorch module a case's
+        # torch-ending paths extend with (a sample of cases, in a suite run).
+        self.extension = extension
+        self._runners: dict[str, Any] = {}
+        self._default_paths: dict[str, list[ConversionPath]] = {}
+
+    def options_for(self, sizes: list[Size]) -> ConvertOptions:
+        """The conversion options with what a tracing stage needs of the case (its first
+        inputs, every size's input shapes and the device); sizes already in the options
+        (``parity check``'s second size) are kept after the case's."""
+        shapes = tuple(size.shapes for size in sizes)
+        return replace(self.options, example_inputs=tuple(sizes[0].inputs),
+                       input_shapes=shapes + tuple(s for s in self.options.input_shapes
+                                                   if s not in shapes),
+                       device=self.device)
+
+    def runner(self, fmt: str):
+        if fmt not in self._runners:
+            self._runners[fmt] = runner_for(fmt, self.device, self.threads)
+        return self._runners[fmt]
+
+    def paths_for(self, source: str) -> list[ConversionPath]:
+        named = [path for path in self.paths if path.source == source]
+        if named:
+            return named
+        if source not in self._default_paths:
+            self._default_paths[source] = parse_paths(
+                ",".join(sources.get(source).default_paths))
+        return self._default_paths[source]
+
+    def resolve(self, spec: LayerSpec) -> ResolvedCase:
+        source = sources.get(spec.source)
+        start_of = getattr(source, "start", None)
+        start = start_of(spec) if start_of is not None else source.name
+        roots_of = getattr(source, "roots", None)
+        roots = tuple(roots_of(spec)) if roots_of is not None else ()
+        if roots or not sources.is_source(start):
+            # Paths named from the start or from another artifact the source reads to; else
+            # the defaults the source gives for a start that is no source's name.
+            named = [path for path in self.paths if path.source in (start, *roots)]
+            paths = (named or self.paths_for(start) if named or sources.is_source(start)
+                     else parse_paths(",".join(source.paths_from(start))))
+        else:
+            paths = self.paths_for(start)
+        if self.extension is not None:
+            paths = self.extension.extend(paths, spec.case_id)
+        return ResolvedCase(spec, source, start, paths)
+
+    def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
+        """The source artifact, its inputs and the reference outputs."""
+        reading = self.read_source(spec)
+        return reading.artifact, reading.inputs, reading.reference
+
+    def read_source(self, spec: LayerSpec) -> SourceReading:
+        """As ``build_source``; and where the source's own outputs are checked against a
+        second reading, those too (``native``) and how the two differ (``reading``)."""
+        return sources.get(spec.source).read(spec, policy=self.policy, device=self.device)
+
+    def run(self, spec: LayerSpec) -> CaseResult:
+        case = self.resolve(spec)
+        started = time.perf_counter()
+        try:
+            reading = self.cache.read(case.source, spec, policy=self.policy, device=self.device)
+        except SourceError as exc:
+            return self._known_source_failure(case, exc)
+        timing = {"build": time.perf_counter() - started}
+        source_leg = None if reading.native is None else self._source_leg(case, reading)
+        # When the source disagrees with itself, its own output is a second reading.
+        alternate = (reading.native if source_leg is not None and source_leg.verdict != "pass"
+                     else None)
+        artifacts: dict[str, Any] = {case.start: reading.artifact, **dict(reading.roots)}
+        result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
+                                 alternate, more=reading.more, yardstick=reading.yardstick)
+        if self.diagnose:
+            self._diagnose(case, result, artifacts, reading.inputs)
+        if reading.yardstick is None:
+            note_missing_yardstick(result, yardstick.missing_reason(spec))
+        if source_leg is not None:
+            result.legs.insert(0, source_leg)
+        return result
+
+    def replay(self, spec: LayerSpec, inputs: list[np.ndarray], expected: list[np.ndarray],
+               stored: dict[str, Artifact],
+               native: list[np.ndarray] | None = None, more=(),
+               yardstick: list[np.ndarray] | None = None) -> CaseResult:
+        """Runs the legs reachable from stored artifacts (keyed by the leg that made them)
+        against stored expected outputs; no source framework is involved. ``native`` is the
+        source's own output where it disagreed with its second reading; ``more`` the
+        readings at further sizes and ``yardstick`` the float64 reference, as in
+        ``SourceReading``. A failing leg is diagnosed where the source's artifact itself was
+        stored (an ONNX case's model)."""
+        case = self.resolve(spec)
+        artifacts = dict(stored)
+        result = self._run_paths(case, artifacts, inputs, expected, {}, native, more=more,
+                                 yardstick=yardstick)
+        if self.diagnose:
+            self._diagnose(case, result, artifacts, inputs)
+        return result
+
+    def _source_leg(self, case: ResolvedCase, reading: SourceReading) -> LegResult:
+        """The source's own execution against the second reading that is the reference."""
+        name = case.start
+        base = {"path": case.paths[0].name, "leg": name, "stage": name, "runner": name}
+        tolerance = self.policy.for_spec(case.spec, name, self.device)
+        worst = worst_of(reading.native, reading.reference, tolerance)
+        leg = LegResult(**base, verdict="pass" if worst.passed else "fail",
+                        category=worst.category, message=worst.message, metrics=worst.metrics,
+                        tolerance=tolerance)
+        if not worst.passed:
+            leg.blame = name
+            leg.message = f"the source's {reading.reading}:\n" + leg.message
+        return self._judge(case.spec, leg)
+
+    def _run_paths(self, case: ResolvedCase, artifacts, inputs, reference, timing,
+                   alternate=None, *, more=(), yardstick=None) -> CaseResult:
+        # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
+        if self.on_paths:  # its users see the first size, as before sizes came
+            self.on_paths(case, artifacts, inputs, reference, alternate)
+        sizes = sizes_of(inputs, reference, alternate, more, yardstick)
+        results: dict[str, LegResult] = {}
+        for path in case.paths:
+            upstream: LegResult | None = None
+            for leg_name, stage in zip(path.legs(), path.stages):
+                parent = leg_name.rsplit(">", 1)[0]
+                if leg_name not in artifacts and parent not in artifacts:
+                    break  # replaying: nothing stored to start this path from
+                if leg_name not in results:
+                    leg = self._leg(case.spec, path, leg_name, stage, artifacts, sizes)
+                    results[leg_name] = _attribute(leg, upstream)
+                    if self.on_leg:
+                        self.on_leg(leg_name, stage, "done", results[leg_name])
+                upstream = results[leg_name]
+        return CaseResult(case.spec, list(results.values()), timing)
+
+    def _diagnose(self, case: ResolvedCase, result: CaseResult, artifacts, inputs) -> None:
+        """Per-layer diagnosis of each unexpectedly failing leg of a multi-layer model, by the
+        source's diagnoser (a source without one is not diagnosed)."""
+        name = case.start
+        failing = [leg for leg in result.legs if leg.verdict == "fail" and leg.leg != name]
+        make_diagnoser = getattr(case.source, "diagnoser", None)
+        source = artifacts.get(name)
+        if not failing or make_diagnoser is None or not isinstance(source, Artifact):
+            return
+        started = time.perf_counter()
+        diagnoser = make_diagnoser(self, case.spec, source, inputs)
+        if diagnoser is None:
+            return
+        paths = {leg: path for path in case.paths for leg in path.legs()}
+        for leg in failing:
+            leg.diagnosis = diagnoser.diagnose(paths[leg.leg], leg.leg, artifacts)
+        result.timing["diagnose"] = time.perf_counter() - started
+
+    def _known_source_failure(self, case: ResolvedCase, exc: SourceError) -> CaseResult:
+        """A known bug of the source framework is an xfail of the case; anything else is a
+        bug of the harness or its strategies, and raises."""
+        spec, name = case.spec, case.start
+        message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
+        for issue in known_issues_mod.candidates(self.known_issues, spec, name):
+            if issue.matches_failure("source_error", message):
+                leg = LegResult(
+                    path=case.paths[0].name, leg=name, stage=name, runner=name,
+                    verdict="xfail", category="source_error", message=message,
+                    known_issue=issue.to_json(), blame=name,
+                )
+                return CaseResult(spec, [leg], {})
+        raise exc
+
+    def _leg(self, spec, path, leg_name, stage, artifacts, sizes: list[Size]) -> LegResult:
+        converter = get(stage)
+        runner_name = self.runner(converter.target).name
+        base = {"path": path.name, "leg": leg_name, "stage": stage, "runner": runner_name}
+        # The artifact the stage was given: known issues about its handling of a node look
+        # for that node there, whatever source it came from.
+        parent = artifacts.get(leg_name.rsplit(">", 1)[0])
+        received = parent if isinstance(parent, Artifact) else None
+        if isinstance(artifacts.get(leg_name), Artifact):  # stored by the golden store
+            return self._run_and_compare(spec, base, artifacts[leg_name], sizes, {}, received)
+        if not isinstance(parent, Artifact):
+            artifacts[leg_name] = RuntimeError("upstream stage failed")
+            return LegResult(
+                **base, verdict="skip", category="upstream_error",
+                message=f"not run: an earlier stage of {path.name} failed",
+            )
+
+        timing: dict[str, float] = {}
+        if self.on_leg:
+            self.on_leg(leg_name, stage, "convert")
+        t0 = time.perf_counter()
+        options = self.options_for(sizes)
+        artifact = self.cache.lookup(converter, parent, options)
+        try:
+            if artifact is None:
+                artifact = converter.convert(stage_cache.materialised(parent), options)
+                self.cache.keep(converter, parent, options, artifact)
+        except SourceError:
+            raise  # a cached source that could not be rebuilt: not this stage's fault
+        except Exception as exc:
+            artifacts[leg_name] = exc
+            message = f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"
+            return self._judge(spec, LegResult(
+                **base, verdict="error", category=classify_exception("convert", message)[0],
+                message=message,
+                timing={"convert": time.perf_counter() - t0},
+            ), received)
+        artifacts[leg_name] = artifact
+        timing["convert"] = time.perf_counter() - t0
+        return self._run_and_compare(spec, base, artifact, sizes, timing, received)
+
+    def _run_and_compare(self, spec, base, artifact, sizes: list[Size], timing,
+                         received: Artifact | None = None) -> LegResult:
+        """Runs the leg at each size and compares it with that size's reference: the first
+        size that fails decides (a later size is not run once one failed), else the widest
+        pass; a failure at a further size names its input shapes (``metrics["at_shapes"]``)."""
+        leg_name = base["leg"]
+        if self.on_leg:
+            self.on_leg(leg_name, base["stage"], "run")
+        tolerance = self.policy.for_spec(spec, leg_name, self.device)
+        timing.setdefault("run", 0.0)
+        passes: list[LegResult] = []
+        for n, size in enumerate(sizes):
+            leg = self._at_size(spec, base, artifact, size, tolerance, timing)
+            if n:
+                leg.metrics = {**(leg.metrics or {}), "at_shapes": [list(s) for s in size.shapes]}
+                if leg.verdict != "pass":
+                    leg.message = (f"at input shapes {shapes_text(size.shapes)} (passed at "
+                                   f"{shapes_text(sizes[0].shapes)}):\n{leg.message}")
+            if leg.verdict != "pass":
+                return self._judge(spec, leg, received)
+            passes.append(leg)
+        widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
+        if widest is not passes[0] and passes[0].metrics and "yardstick" in passes[0].metrics:
+            widest.metrics.setdefault("yardstick", passes[0].metrics["yardstick"])
+        return self._judge(spec, widest, received)
+
+    def _at_size(self, spec, base, artifact, size: Size, tolerance, timing) -> LegResult:
+        """The leg run once, at one size, and compared (not yet judged against known
+        issues)."""
+        t1 = time.perf_counter()
+        try:
+            outputs = self.runner(artifact.format).run(artifact, size.inputs)
+        except Exception as exc:
+            message = (f"{base['runner']} raised {type(exc).__name__}: {exc}\n"
+                       f"{_short_traceback(exc)}")
+            step = "load" if isinstance(exc, LoadError) else "run"
+            timing["run"] += time.perf_counter() - t1
+            return LegResult(**base, verdict="error",
+                             category=classify_exception(step, message)[0],
+                             message=message, timing=timing)
+        timing["run"] += time.perf_counter() - t1
+
+        t2 = time.perf_counter()
+        comparisons = compare_outputs(outputs, size.reference, tolerance)
+        note = ""
+        if size.alternate is not None and not _worst(comparisons).passed:
+            faithful = compare_outputs(outputs, size.alternate, tolerance)
+            if _worst(faithful).passed:
+                comparisons = faithful
+                note = ("matches the source's own output, which differs from the reference "
+                        "reading: the converter reproduced the source's graph")
+        worst = _worst(comparisons)
+        metrics = dict(worst.metrics)
+        verdict, category, message = ("pass" if worst.passed else "fail", worst.category,
+                                      worst.message)
+        if size.yardstick is not None:
+            measured = yardstick.measure(outputs, size.reference, size.yardstick)
+            if measured is not None:
+                metrics["yardstick"] = measured
+                metrics["judged_by"] = "tolerance"
+                if worst.category == "numeric_mismatch" and yardstick.rescues(measured):
+                    metrics["judged_by"] = "yardstick"
+                    verdict, category, message = "pass", None, ""
+                    note = yardstick.rescue_note(measured)
+        timing["compare"] = timing.get("compare", 0.0) + time.perf_counter() - t2
+        return LegResult(
+            note=note,
+            **base,
+            verdict=verdict,
+            category=category,
+            message=message,
+            metrics=metrics,
+            outputs=[c.metrics for c in comparisons] if len(comparisons) > 1 else [],
+            tolerance=tolerance,
+            timing=timing,
+        )
+
+    def _judge(self, spec: LayerSpec, leg: LegResult,
+               received: Artifact | None = None) -> LegResult:
+        """A failing leg that a known issue recognises is its xfail; a passing leg of a case
+        that a strict entry names by its own layers is an xpass."""
+        for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg, received):
+            if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
+                leg.verdict = "xfail"
+                leg.known_issue = issue.to_json()
+                return leg
+            if leg.verdict == "pass" and issue.strict and issue.matches_directly(spec, leg.leg):
+                leg.verdict = "xpass"
+                leg.known_issue = issue.to_json()
+                return leg
+        return leg
+
+
+def note_missing_yardstick(result: CaseResult, why: str | None) -> None:
+    """Says in each compared leg's record why the case has no float64 yardstick."""
+    if why is None:
+        return
+    for leg in result.legs:
+        if leg.metrics is not None and "max_abs" in leg.metrics:
+            leg.metrics["yardstick_missing"] = why
+
+
+def compare_outputs(outputs, reference, tolerance) -> list[Comparison]:
+    """Every output of a leg against the reference's; a different count is a shape mismatch."""
+    if len(outputs) != len(reference):
+        return [Comparison(
+            False, "shape_mismatch",
+            f"the leg produced {len(outputs)} outputs, the source {len(reference)}",
+            {"outputs": len(outputs), "expected_outputs": len(reference)},
+        )]
+    return [compare(a, e, tolerance) for a, e in zip(outputs, reference)]
+
+
+def worst_of(outputs, reference, tolerance: Tolerance) -> Comparison:
+    """The verdict of a whole set of outputs: the first failing output, or the widest pass."""
+    return _worst(compare_outputs(outputs, reference, tolerance))
+
+
+DIVERGED = ("fail", "error", "xfail")
+
+
+def _attribute(leg: LegResult, upstream: LegResult | None) -> LegResult:
+    """Charges a failing leg to the stage where the divergence entered.
+
+    A leg downstream of a leg that already diverged fails for its input's sake, often with
+    noise (a converter choking on an invalid graph), so it inherits the upstream blame and,
+    for a known upstream bug, the upstream's xfail.
+    """
+    if leg.verdict == "pass" or leg.verdict == "skip":
+        return leg
+    if upstream is None or upstream.verdict not in DIVERGED:
+        leg.blame = leg.stage
+        return leg
+    leg.blame = upstream.blame or upstream.stage
+    if leg.verdict in FAILING and upstream.verdict == "xfail" and leg.known_issue is None:
+        leg.verdict = "xfail"
+        leg.known_issue = upstream.known_issue
+        leg.message = f"(inherited from {upstream.leg}) {leg.message}"
+    return leg
+
+
+def _worst(comparisons: list[Comparison]) -> Comparison:
+    failing = [c for c in comparisons if not c.passed]
+    if failing:
+        return failing[0]
+    return max(comparisons, key=lambda c: c.metrics.get("max_abs", 0.0))

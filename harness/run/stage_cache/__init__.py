@@ -1,0 +1,11 @@
+"""The stage cache (docs/cache.md), one job a module:
+
+- ``cache``: ``StageCache``, what ``Harness(cache=...)`` reads sources and converts through;
+- ``keys``: what decides an output, as a key (package fingerprints, artifacts' identities);
+- ``readings``: a source's reading as .npz and JSON;
+- ``store``: the folder (atomic writes, checked blobs, info, clear);
+- ``cli``: ``parity cache info|clear``.
+
+This package's own import is light (``parity cache`` needs no framework): import
+``harness.run.stage_cache.cache`` for the cache itself.
+"""

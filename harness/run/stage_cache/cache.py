@@ -1,0 +1,345 @@
+"""The stage cache: every stage's output and every source's reading, kept between runs.
+
+``Harness(cache=StageCache(folder))`` reads a case's source through ``read``, and before
+each conversion looks the leg's output up (``lookup``), storing it after a miss (``keep``).
+A key holds the input's identity, the stage's name, options and packages' fingerprints
+(``harness.run.stage_cache.keys``); entries live in a folder (``harness.run.stage_cache.store``).
+So a run re-converts only what its key does not find: a new onnx2torch re-runs onnx2torch and the legs after it, nothing before.
+
+Only what has an exact serialisation is stored, so that a hit is the artifact the stage
+would hand on: ONNX models (their bytes), and the readings of the built-in drawn sources
+(``keras``, ``onnx``: arrays as .npz, harness.run.stage_cache.readings). PyTorch modules are not
+stored (that would take pickle). A cached Keras reading has no Keras model; a stage that
+misses on it gets one built on first use (``LazyArtifact``), from the same spec.
+
+``NO_CACHE`` has the same surface and stores nothing (``--parity-cache none``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from harness.converters import Artifact
+from harness.run import yardstick
+from harness.run.stage_cache import keys
+from harness.run.stage_cache.readings import (
+    Uncacheable,
+    artifact_fields,
+    reading_arrays,
+    reading_from,
+)
+from harness.run.stage_cache.store import DEFAULT_FOLDER, CacheWarning, Store
+from harness.sources import SourceError, SourceReading
+
+__all__ = ["DEFAULT_FOLDER", "NO_CACHE", "CacheWarning", "LazyArtifact", "NoCache", "StageCache",
+           "open_cache"]
+
+# Formats whose artifacts are stored: those with an exact serialisation.
+STORED_FORMATS = ("onnx",)
+# Sources whose readings are stored; a user's file (``file``) may change under the same spec.
+READ_SOURCES = ("keras", "onnx")
+# Identities kept for the artifacts of the cases in flight (the legs of one case).
+IDENTITIES_KEPT = 512
+
+
+class NoCache:
+    """Reads and converts directly (``--parity-cache none``)."""
+
+    folder = None
+
+    def read(self, source, spec, *, policy, device: str) -> SourceReading:
+        return source.read(spec, policy=policy, device=device)
+
+    def lookup(self, converter, parent: Artifact, options) -> Artifact | None:
+        return None
+
+    def keep(self, converter, parent: Artifact, options, artifact: Artifact) -> None:
+        return None
+
+
+NO_CACHE = NoCache()
+
+
+def open_cache(value: str | Path | None, root: Path | None = None):
+    """The cache an option names: ``none`` turns it off; a relative folder is taken from
+    ``root`` (the project's root)."""
+    if value is None or str(value).lower() == "none":
+        return NO_CACHE
+    folder = Path(value)
+    if not folder.is_absolute() and root is not None:
+        folder = Path(root) / folder
+    return StageCache(folder)
+
+
+class LazyArtifact(Artifact):
+    """A source artifact whose model is built on first use (``.model``), from a cached
+    reading; building fails with ``SourceError``."""
+
+    def __init__(self, format: str, input_names, meta, build):
+        self.format = format
+        self.input_names = list(input_names)
+        self.meta = dict(meta)
+        self._build = build
+        self._model: Any = None
+        self._built = False
+
+    @property
+    def model(self):
+        if not self._built:
+            self._model = self._build()
+            self._built = True
+        return self._model
+
+    @model.setter
+    def model(self, value) -> None:
+        self._model, self._built = value, True
+
+    def __repr__(self) -> str:
+        state = "built" if self._built else "not built yet"
+        return f"LazyArtifact(format={self.format!r}, input_names={self.input_names!r}, {state})"
+
+
+def materialised(artifact: Artifact) -> Artifact:
+    """The artifact with its model built, so that a source that cannot be rebuilt fails as
+    the source (``SourceError``), not as the stage it feeds."""
+    if isinstance(artifact, LazyArtifact):
+        artifact.model  # noqa: B018 (builds it)
+    return artifact
+
+
+class StageCache:
+    def __init__(self, folder: Path | str):
+        self.folder = Path(folder)
+        self.store = Store(self.folder)
+        self.hits = 0
+        self.misses = 0
+        # (what: "reading <source>" or a stage's name, "hit" or "miss"), in order.
+        self.log: list[tuple[str, str]] = []
+        # id(artifact) -> (artifact, identity or a function that makes it): kept with the
+        # artifact so that its id is not reused while the entry lives.
+        self._identities: dict[int, tuple[Artifact, Any]] = {}
+
+    # -- sources ---------------------------------------------------------------------------
+    def read(self, source, spec, *, policy, device: str) -> SourceReading:
+        if source.name not in READ_SOURCES:
+            return source.read(spec, policy=policy, device=device)
+        self._identities.clear()  # a new case: the last one's artifacts are done with
+        key = keys.reading_key(source, spec, policy, device)
+        reading = self._cached_reading(key, source, spec, policy, device)
+        if reading is not None:
+            self._count(f"reading {source.name}", "hit")
+            return reading
+        self._count(f"reading {source.name}", "miss")
+        reading = source.read(spec, policy=policy, device=device)
+        self._store_reading(key, source, spec, reading)
+        return reading
+
+    def _cached_reading(self, key, source, spec, policy, device) -> SourceReading | None:
+        entry = self.store.entry(key)
+        if entry is None:
+            return None
+        try:
+            described = entry["artifact"]
+            data = self.store.blob(key, entry["arrays"])
+            if data is None:
+                return None
+            if described.get("blob"):
+                artifact = self._stored_artifact(key, described)
+                if artifact is None:
+                    return None
+            else:
+                artifact = LazyArtifact(described["format"], described["input_names"],
+                                        described["meta"],
+                                        _rebuild(source, spec, policy, device, described))
+                self._identify(artifact, keys.source_key(source, spec))
+            reading = reading_from(entry["reading"], data, artifact)
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
+            return None
+        if entry.get("yardstick_missing"):  # what the reading told harness.run.yardstick
+            yardstick.note_missing(spec, entry["yardstick_missing"])
+        return reading
+
+    def _store_reading(self, key, source, spec, reading: SourceReading) -> None:
+        artifact = reading.artifact
+        try:
+            document, data = reading_arrays(reading)
+            described = artifact_fields(artifact)
+            blobs = [data]
+            model = _onnx_bytes(artifact)
+            if model is not None:
+                described["blob"] = Store.blob_hash(model)
+                blobs.append(model)
+                self._identify(artifact, keys.content_identity(described["blob"], artifact))
+            else:
+                self._identify(artifact, keys.source_key(source, spec))
+        except Uncacheable:
+            return
+        missing = None if reading.yardstick is not None else yardstick.missing_reason(spec)
+        self.store.put(key, {"kind": "reading", "source": source.name, "case": spec.case_id,
+                             "artifact": described, "arrays": Store.blob_hash(data),
+                             "reading": document, "yardstick_missing": missing}, blobs)
+
+    # -- stages ----------------------------------------------------------------------------
+    def lookup(self, converter, parent: Artifact, options) -> Artifact | None:
+        """The stage's output for this input and options, if an entry holds it."""
+        key = self._stage_key(converter, parent, options)
+        if key is None:
+            return None
+        cached = self._cached_stage(key, parent)
+        self._count(converter.name, "miss" if cached is None else "hit")
+        return cached
+
+    def keep(self, converter, parent: Artifact, options, artifact: Artifact) -> None:
+        """Stores what the stage made on a miss (where it has an exact serialisation), and
+        what it is, for the stages after it; never raises."""
+        try:
+            identity = self.identity(parent)
+            if identity is None:
+                return
+            key_of = _once(lambda: keys.stage_key(converter, identity, options))
+            if converter.target not in STORED_FORMATS:
+                self._identify(artifact, key_of)  # a later stage's input: keyed by lineage
+                return
+            self._store_stage(key_of(), converter, parent, artifact)
+        except Exception as exc:  # noqa: BLE001 (the cache never fails a leg)
+            warnings.warn(f"parity cache: the output of {converter.name} was not stored "
+                          f"({type(exc).__name__}: {exc})", CacheWarning, stacklevel=2)
+
+    def _stage_key(self, converter, parent: Artifact, options) -> str | None:
+        if converter.target not in STORED_FORMATS:
+            return None
+        identity = self.identity(parent)
+        return None if identity is None else keys.stage_key(converter, identity, options)
+
+    def _cached_stage(self, key: str, parent: Artifact) -> Artifact | None:
+        entry = self.store.entry(key)
+        if entry is None:
+            return None
+        try:
+            if entry.get("same_model"):  # a stage that hands its input's model on
+                artifact = Artifact(entry["format"], parent.model, list(entry["input_names"]),
+                                    dict(entry["meta"]))
+                self._identify_by_content(parent, artifact)
+                return artifact
+            return self._stored_artifact(key, entry)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
+            return None
+
+    def _store_stage(self, key: str, converter, parent: Artifact, artifact: Artifact) -> None:
+        if not isinstance(artifact, Artifact) or artifact.format not in STORED_FORMATS:
+            return
+        try:
+            described = artifact_fields(artifact)
+        except Uncacheable:
+            return
+        entry = {"kind": "stage", "stage": converter.name, **described}
+        if artifact.model is parent.model:
+            self.store.put(key, {**entry, "same_model": True})
+            self._identify_by_content(parent, artifact)
+            return
+        model = _onnx_bytes(artifact)
+        if model is None:
+            return
+        entry["blob"] = Store.blob_hash(model)
+        self._identify(artifact, keys.content_identity(entry["blob"], artifact))
+        self.store.put(key, entry, [model])
+
+    # -- artifacts' identities -------------------------------------------------------------
+    def identity(self, artifact: Artifact) -> str | None:
+        """What an artifact is, for the key of the stage it feeds: the hash of its content
+        (an ONNX model), or the key of the source or stage that made it; None for an
+        artifact of unknown making (nothing downstream of it is cached)."""
+        known = self._identities.get(id(artifact))
+        if known is not None and known[0] is artifact:
+            value = known[1]
+            return value() if callable(value) else value
+        model = _onnx_bytes(artifact)
+        if model is None:
+            return None
+        identity = keys.content_identity(Store.blob_hash(model), artifact)
+        self._identify(artifact, identity)
+        return identity
+
+    def _identify(self, artifact: Artifact, identity) -> None:
+        if len(self._identities) >= IDENTITIES_KEPT:
+            self._identities.clear()
+        self._identities[id(artifact)] = (artifact, identity)
+
+    def _identify_by_content(self, parent: Artifact, artifact: Artifact) -> None:
+        """A stage that hands its input's model on with other metadata: the content is the
+        parent's, the identity the model's bytes and the new metadata."""
+        def identity():
+            model = _onnx_bytes(artifact)
+            return None if model is None else keys.content_identity(Store.blob_hash(model),
+                                                                    artifact)
+        self._identify(artifact, _once(identity))
+
+    def _stored_artifact(self, key: str, described: dict[str, Any]) -> Artifact | None:
+        import onnx
+
+        data = self.store.blob(key, described["blob"])
+        if data is None:
+            return None
+        model = onnx.ModelProto()
+        model.ParseFromString(data)
+        artifact = Artifact(described["format"], model, list(described["input_names"]),
+                            dict(described["meta"]))
+        self._identify(artifact, keys.content_identity(described["blob"], artifact))
+        return artifact
+
+    def _count(self, what: str, outcome: str) -> None:
+        self.log.append((what, outcome))
+        if outcome == "hit":
+            self.hits += 1
+        else:
+            self.misses += 1
+
+    def summary(self) -> str:
+        return f"parity cache {self.folder}: {self.hits} hit(s), {self.misses} miss(es)"
+
+
+def _rebuild(source, spec, policy, device, described):
+    """Builds a cached reading's artifact: with the source's ``build(spec)`` where it has one
+    (the model alone), else by reading the source again."""
+    def build():
+        try:
+            if hasattr(source, "build"):
+                artifact = source.build(spec)
+            else:
+                artifact = source.read(spec, policy=policy, device=device).artifact
+        except Exception as exc:
+            raise SourceError(f"cannot rebuild the {source.name} source of {spec.describe()} "
+                              f"that a cached reading stands for: {exc}") from exc
+        if artifact.format != described["format"] or \
+                list(artifact.input_names) != list(described["input_names"]):
+            raise SourceError(f"the rebuilt {source.name} source of {spec.describe()} is not "
+                              "the one its cached reading was made from (harness bug)")
+        return artifact.model
+    return build
+
+
+def _onnx_bytes(artifact) -> bytes | None:
+    """An ONNX artifact's serialised model, or None (another format, a model too large to
+    serialise)."""
+    if isinstance(artifact, LazyArtifact) or getattr(artifact, "format", None) != "onnx":
+        return None
+    try:
+        return artifact.model.SerializeToString()
+    except Exception as exc:  # noqa: BLE001 (e.g. over protobuf's 2 GB: not cached)
+        warnings.warn(f"parity cache: an ONNX model could not be serialised ({exc}); not "
+                      "cached", CacheWarning, stacklevel=3)
+        return None
+
+
+def _once(make):
+    done: list[Any] = []
+
+    def value():
+        if not done:
+            done.append(make())
+        return done[0]
+    return value

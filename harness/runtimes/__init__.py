@@ -1,0 +1,4 @@
+"""Runtimes: each framework's own code for loading and running a model (onnxruntime, torch,
+Keras, the subprocess worker). Below the stages and the sources, which both run artifacts;
+above the neutral core. The only modules, with the converters that wrap a framework, that
+import a framework at all (docs/architecture.md)."""

@@ -1,0 +1,182 @@
+"""The ``keras`` source: drawn Keras layers and models, built and called in Keras.
+
+The reference is Keras' own output, except where Keras on this CPU is known to be wrong and
+a second reading stands in for it: a channels_first convolution is read through its
+channels_last twin, and a convolution whose eager output disagrees with XLA's is read with
+XLA (see ``harness.sources.keras.model``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.converters import Artifact, ConvertOptions
+from harness.core.inputs import make_inputs
+from harness.sources import SourceError, SourceReading
+
+TWIN_READING = ("channels_first output differs from the same layer computed channels_last "
+                "(the reference)")
+KERAS_MODEL = "model.keras"
+ONNX_MODEL = "model.onnx"
+# The leg whose artifact a golden case stores, so that a replay starts below TensorFlow.
+STORED_LEG = "keras>tf2onnx"
+
+# Inputs are bounded by 2 * INPUT_BOUND and weights scaled by their fan-in, so one layer's
+# outputs stay far below this; beyond it the source returned memory it never wrote.
+PLAUSIBLE_MAGNITUDE = 1e6
+
+
+class KerasSource:
+    name = "keras"
+    format = "keras"
+    default_paths = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>ort-optimized")
+    kinds_module = "harness.sources.keras.kinds"
+    packages = ("tensorflow", "keras", "tf2onnx", "onnx")
+    # What its reading depends on (harness.run.stage_cache): not the tf2onnx its golden cases store.
+    reading_packages = ("tensorflow", "keras")
+
+    def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
+        """Builds the model (free dimensions declared None) and reads it at the case's
+        input shapes and at each of its further sizes (``SourceReading.more``)."""
+        from harness.run.yardstick import keras_reading
+        from harness.sources.keras.model import build_model
+
+        inputs = make_inputs(spec)
+        try:
+            model = build_model(spec)
+        except Exception as exc:
+            raise SourceError(f"cannot build the Keras source of {spec.describe()}"
+                              f"{_free_note(spec)}: {exc}") from exc
+        try:
+            native, reference, reading = self._reading(spec, model, inputs, policy, device)
+        except Exception as exc:
+            raise SourceError(
+                f"cannot build the Keras source of {spec.describe()}: {exc}"
+            ) from exc
+        check_plausible(spec, reference)
+        more = []
+        for shapes in spec.more_shapes:
+            at = spec.at_shapes(shapes)
+            further = make_inputs(at)
+            try:
+                _, expected, _ = self._reading(at, model, further, policy, device)
+            except Exception as exc:
+                raise SourceError(f"Keras cannot run the source of {spec.describe()} at "
+                                  f"input shapes {_shapes(shapes)} (its free dimensions "
+                                  f"{'+'.join(spec.free_dims)}): {exc}") from exc
+            check_plausible(at, expected)
+            entry = (tuple(tuple(s) for s in shapes), further, expected)
+            # That size's float64 reference, where the source has one (harness.run.pipeline.Size)
+            yardstick = keras_reading(at, model, further)
+            more.append(entry if yardstick is None else (*entry, yardstick))
+        names = [f"input_{i}" for i in range(len(inputs))]
+        return SourceReading(Artifact("keras", model, names), inputs, reference,
+                             None if reading is None else native, reading, more=tuple(more),
+                             yardstick=keras_reading(spec, model, inputs))
+
+    def build(self, spec) -> Artifact:
+        """The source artifact alone, as ``read`` builds it: the stage cache builds a cached
+        reading's model with it where a stage misses (``harness.run.stage_cache``)."""
+        from harness.sources.keras.model import build_model
+
+        names = [f"input_{i}" for i in range(len(spec.input_shapes))]
+        return Artifact("keras", build_model(spec), names)
+
+    @staticmethod
+    def _reading(spec, model, inputs, policy, device):
+        """(Keras' own outputs, the reference, how they differ or None) at one size: a
+        channels_first convolution is read through its channels_last twin, a convolution
+        whose eager outputs disagree with XLA's through XLA, at every size alike."""
+        from harness.run.pipeline import worst_of
+        from harness.sources.keras.model import (
+            XLA_READING,
+            run_keras,
+            twin_reference,
+            wants_xla_reading,
+            xla_reading,
+        )
+
+        native = run_keras(model, inputs)
+        twin = twin_reference(model, spec, inputs)
+        reading = None if twin is None else TWIN_READING
+        if twin is None and wants_xla_reading(spec):
+            xla = xla_reading(model, inputs)
+            tolerance = policy.for_spec(spec, "keras", device)
+            if xla is not None and not worst_of(native, xla, tolerance).passed:
+                twin, reading = xla, XLA_READING
+        return native, (native if twin is None else twin), reading
+
+    def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
+        """Per-layer diagnosis of a failing multi-layer model (``harness.run.diagnostics``)."""
+        from harness.run.diagnostics import Diagnoser, diagnosable
+
+        if not diagnosable(artifact.model):
+            return None
+        return Diagnoser(harness, spec, artifact.model, inputs)
+
+    def store(self, reading: SourceReading, folder: Path,
+              options: ConvertOptions | None = None) -> dict[str, Any]:
+        """``model.keras`` (loaded with safe_mode) and the tf2onnx artifact as
+        ``model.onnx``; a file that cannot be written is left out and the reason kept."""
+        from harness.converters import get
+
+        notes: dict[str, Any] = {"source_leg": STORED_LEG, "onnx_error": None}
+        error = save_keras_model(reading.artifact.model, folder)
+        if error is not None:  # e.g. a layer Keras cannot serialise: keep the case
+            notes["keras_error"] = error
+        try:
+            proto = get("tf2onnx").convert(reading.artifact, options or ConvertOptions()).model
+        except Exception as exc:  # a converter bug: the case is kept without its ONNX
+            notes["onnx_error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            (folder / ONNX_MODEL).write_bytes(proto.SerializeToString())
+        return notes
+
+    def stored(self, folder: Path) -> dict[str, Artifact]:
+        from harness.golden import load_onnx
+
+        if not (folder / ONNX_MODEL).is_file():
+            return {}
+        model = load_onnx(folder / ONNX_MODEL)
+        return {STORED_LEG: Artifact("onnx", model, [i.name for i in model.graph.input])}
+
+
+def _shapes(shapes) -> str:
+    return ", ".join(str(tuple(s)) for s in shapes)
+
+
+def _free_note(spec) -> str:
+    if not spec.free_dims:
+        return ""
+    return f" with its {'+'.join(spec.free_dims)} dimensions free (declared None)"
+
+
+def save_keras_model(keras_model, folder: Path) -> str | None:
+    """Writes ``folder/model.keras``; on failure removes any partial file and returns why."""
+    try:
+        keras_model.save(folder / KERAS_MODEL)
+    except Exception as exc:
+        (folder / KERAS_MODEL).unlink(missing_ok=True)
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return None
+
+
+def check_plausible(spec, reference: list[np.ndarray]) -> None:
+    for i, output in enumerate(reference):
+        values = np.asarray(output, dtype=np.float64)
+        if values.size == 0:
+            continue
+        if not np.isfinite(values).all():
+            where = np.argwhere(~np.isfinite(values))[0].tolist()
+            raise SourceError(f"the Keras source of {spec.describe()} produced a non-finite "
+                              f"value in output {i} at {where} from finite, bounded inputs")
+        largest = float(np.abs(values).max())
+        if largest > PLAUSIBLE_MAGNITUDE:
+            where = np.unravel_index(int(np.abs(values).argmax()), values.shape)
+            raise SourceError(
+                f"the Keras source of {spec.describe()} produced implausible values "
+                f"(|y| = {largest:.3g} in output {i} at {list(map(int, where))}) from inputs "
+                f"bounded by 8: its output cannot serve as the reference")

@@ -1,0 +1,89 @@
+"""Pieces shared by the layer families: common domains and shape arithmetic."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+from harness.core.registry import Picker
+
+# Activation functions as spec values. Keras accepts most by name; the ones it does not
+# (the tanh approximation of GELU) are resolved in ``keras_activation``.
+ACTIVATIONS = [
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "elu",
+    "selu",
+    "swish",
+    "softplus",
+    "hard_sigmoid",
+    "leaky_relu",
+    "gelu",
+    "gelu_tanh",
+]
+FUSED_ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "gelu", "swish"]
+
+BATCH = [1, 2]
+DATA_FORMATS = ["channels_last", "channels_first"]
+BOOLS_TRUE_FIRST = [True, False]
+BOOLS_FALSE_FIRST = [False, True]
+
+
+def keras_activation(name: str) -> Any:
+    return _gelu_tanh() if name == "gelu_tanh" else name
+
+
+@functools.cache
+def _gelu_tanh():
+    import keras
+
+    # Registered, so that a saved model using it loads with safe_mode (no lambda).
+    @keras.saving.register_keras_serializable(package="parity", name="gelu_tanh")
+    def gelu_tanh(x):
+        return keras.activations.gelu(x, approximate=True)
+
+    return gelu_tanh
+
+
+def register_custom_objects() -> None:
+    """Makes the activations and custom layers parity defines known to Keras' loader."""
+    _gelu_tanh()
+    from harness.sources.keras.kinds.attention import _wrapper_class
+    from harness.sources.keras.kinds.custom import register_custom_objects as custom
+
+    custom()
+    _wrapper_class()
+
+
+def resolve_activation(attrs: dict[str, Any]) -> dict[str, Any]:
+    if "activation" in attrs:
+        attrs = {**attrs, "activation": keras_activation(attrs["activation"])}
+    return attrs
+
+
+def conv_output_size(size: int, kernel: int, stride: int, dilation: int, padding: str) -> int:
+    effective = (kernel - 1) * dilation + 1
+    if padding in ("same", "causal"):
+        return math.ceil(size / stride)
+    return (size - effective) // stride + 1
+
+
+def channel_shape(batch: int, spatial: list[int], channels: int, data_format: str):
+    if data_format == "channels_first":
+        return (batch, channels, *spatial)
+    return (batch, *spatial, channels)
+
+
+def draw_spatial(pick: Picker, minimum: list[int], slack: int = 4) -> list[int]:
+    """Spatial sizes at least ``minimum`` per axis, shrinking towards the minimum."""
+    from hypothesis import strategies as st
+
+    return [m + pick.draw(st.integers(0, slack)) for m in minimum]
+
+
+def per_axis(pick: Picker, attr: str, rank: int, among=None) -> list[int]:
+    return [pick(attr, among) for _ in range(rank)]

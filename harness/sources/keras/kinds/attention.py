@@ -1,0 +1,173 @@
+"""Attention: MultiHeadAttention and (dot-product / additive) Attention.
+
+Both take several tensors and call-time options (a causal mask, returning the attention
+scores), so they are built inside a small wrapper layer that unpacks the model's inputs and
+passes the call options. ``inputs`` picks the form: 1 self-attention (query = value = key),
+2 cross-attention (query, value), 3 cross-attention with a separate key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from harness.core.registry import LayerKind, Picker, register
+from harness.sources.keras.kinds._base import BATCH, BOOLS_FALSE_FIRST, BOOLS_TRUE_FIRST
+
+# Arguments of the layer's call, not its constructor.
+CALL_ARGS = ("use_causal_mask", "return_attention_scores")
+
+_WRAPPER: list[Any] = []
+
+
+def _wrapper_class():
+    """A layer that calls an attention layer on the model's inputs with call options."""
+    if _WRAPPER:
+        return _WRAPPER[0]
+    import keras
+
+    @keras.saving.register_keras_serializable(package="parity")
+    class CallWith(keras.layers.Layer):
+        def __init__(self, inner, call_kwargs, unpack, **kwargs):
+            super().__init__(**kwargs)
+            if isinstance(inner, dict):  # from a saved config
+                inner = keras.saving.deserialize_keras_object(inner)
+            self.inner = inner
+            self.call_kwargs = dict(call_kwargs)
+            self.unpack = unpack
+
+        def get_config(self):
+            return {**super().get_config(), "inner": keras.saving.serialize_keras_object(self.inner),
+                    "call_kwargs": self.call_kwargs, "unpack": self.unpack}
+
+        def call(self, inputs):
+            if not isinstance(inputs, (list, tuple)):
+                inputs = [inputs]
+            if self.unpack:
+                # MultiHeadAttention(query, value, key): self-attention passes one tensor.
+                query, value, key = (list(inputs) * 3)[:3] if len(inputs) == 1 else (
+                    inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
+                )
+                result = self.inner(query, value, key, **self.call_kwargs)
+            else:
+                result = self.inner(list(inputs), **self.call_kwargs)
+            return list(result) if isinstance(result, tuple) else result
+
+    _WRAPPER.append(CallWith)
+    return CallWith
+
+
+def _split_call_args(attrs: dict) -> tuple[dict, dict]:
+    call = {k: attrs.pop(k) for k in CALL_ARGS if k in attrs}
+    return attrs, call
+
+
+MHA_DOMAINS = {
+    "num_heads": [1, 2],
+    "key_dim": [1, 2, 3, 4],
+    "value_dim": [None, 1, 2, 3],
+    "use_bias": BOOLS_TRUE_FIRST,
+    "output_shape": [None, 1, 2, 3],
+    "attention_axes": [None, [1], [2], [1, 2]],
+    "use_causal_mask": BOOLS_FALSE_FIRST,
+    "return_attention_scores": BOOLS_FALSE_FIRST,
+    "inputs": [1, 2, 3],
+    "rank": [3, 4],
+    "channels": [1, 2, 3, 4],
+    "batch": BATCH,
+}
+
+
+def _draw_mha(pick: Picker):
+    batch, n_inputs, rank = pick("batch"), pick("inputs"), pick("rank")
+    steps = lambda: [1 + pick.draw(st.integers(0, 3)) for _ in range(rank - 2)]  # noqa: E731
+    query = (batch, *steps(), pick("channels"))
+    shapes = [query]
+    if n_inputs >= 2:
+        value_steps = steps()
+        shapes.append((batch, *value_steps, pick("channels")))
+        if n_inputs == 3:
+            shapes.append((batch, *value_steps, pick("channels")))
+    axes = pick("attention_axes", [a for a in MHA_DOMAINS["attention_axes"]
+                                   if a is None or max(a) <= rank - 2])
+    if rank == 4 and axes is not None and len(axes) == 1:
+        # The axes not attended over are batch-like: query and value must agree on them.
+        other = 3 - axes[0]
+        shapes = [s[:other] + (query[other],) + s[other + 1:] for s in shapes]
+    attrs = {
+        "num_heads": pick("num_heads"),
+        "key_dim": pick("key_dim"),
+        "value_dim": pick("value_dim"),
+        "use_bias": pick("use_bias"),
+        "output_shape": pick("output_shape"),
+        "attention_axes": axes,
+        # Keras builds the causal mask over the first sequence axis only.
+        "use_causal_mask": pick("use_causal_mask") if rank == 3 else False,
+        "return_attention_scores": pick("return_attention_scores"),
+    }
+    return attrs, shapes
+
+
+def _build_mha(attrs: dict):
+    import keras
+
+    attrs, call = _split_call_args(attrs)
+    inner = keras.layers.MultiHeadAttention(**attrs, name="multi_head_attention")
+    return _wrapper_class()(inner, call, unpack=True, name="call_multi_head_attention")
+
+
+register(
+    LayerKind(
+        name="MultiHeadAttention",
+        family="attention",
+        domains=MHA_DOMAINS,
+        draw=_draw_mha,
+        build=_build_mha,
+        doc="use_causal_mask and return_attention_scores are call arguments.",
+    )
+)
+
+ATTENTION_DOMAINS = {
+    "use_scale": BOOLS_FALSE_FIRST,
+    "score_mode": ["dot", "concat"],
+    "use_causal_mask": BOOLS_FALSE_FIRST,
+    "return_attention_scores": BOOLS_FALSE_FIRST,
+    "inputs": [2, 3],
+    "channels": [1, 2, 3, 4],
+    "batch": BATCH,
+}
+
+
+def _draw_attention(pick: Picker):
+    batch, n_inputs, dim = pick("batch"), pick("inputs"), pick("channels")
+    query_steps = 1 + pick.draw(st.integers(0, 4))
+    value_steps = 1 + pick.draw(st.integers(0, 4))
+    shapes = [(batch, query_steps, dim)] + [(batch, value_steps, dim)] * (n_inputs - 1)
+    attrs = {
+        "use_scale": pick("use_scale"),
+        "score_mode": pick("score_mode"),
+        "use_causal_mask": pick("use_causal_mask"),
+        "return_attention_scores": pick("return_attention_scores"),
+    }
+    return attrs, shapes
+
+
+def _build_attention(attrs: dict):
+    import keras
+
+    attrs, call = _split_call_args(attrs)
+    inner = keras.layers.Attention(**attrs, name="attention")
+    return _wrapper_class()(inner, call, unpack=False, name="call_attention")
+
+
+register(
+    LayerKind(
+        name="Attention",
+        family="attention",
+        domains=ATTENTION_DOMAINS,
+        draw=_draw_attention,
+        build=_build_attention,
+        doc="use_causal_mask and return_attention_scores are call arguments.",
+    )
+)

@@ -1,0 +1,160 @@
+"""Builds the source model of a layer case in Keras and computes the reference outputs."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from harness.core import registry
+from harness.core.inputs import draw_weight, input_dtypes, weight_rng
+from harness.core.spec import LayerSpec
+
+
+def channels_last_twin(spec: LayerSpec) -> tuple[LayerSpec, tuple[int, ...]] | None:
+    """For a channels_first convolution: the same case in channels_last, and the permutation
+    that takes the channels_first input to the twin's input.
+
+    TensorFlow on the CPU has no trustworthy channels_first convolution: oneDNN's returns
+    wrong values for some shapes (a 1x1 Conv2D on a (1, 1, 1, 2) input is off by 0.93) and
+    the other kernels refuse NCHW. The twin computes the layer's documented semantics
+    through the NHWC path; Keras' kernels have the same layout in both data formats.
+    """
+    if spec.attrs.get("data_format") != "channels_first":
+        return None
+    kind = registry.get(spec.kind)
+    wrapped_conv = spec.kind == "TimeDistributed" and "Conv" in str(spec.attrs.get("layer", ""))
+    if kind.family != "conv" and not wrapped_conv:
+        return None
+    rank = len(spec.input_shapes[0])
+    lead = 2 if wrapped_conv else 1  # batch, and time for TimeDistributed
+    perm = (*range(lead), *range(lead + 1, rank), lead)
+    twin = LayerSpec(
+        kind=spec.kind,
+        attrs={**spec.attrs, "data_format": "channels_last"},
+        input_shapes=tuple(tuple(s[i] for i in perm) for s in spec.input_shapes),
+        dtype=spec.dtype,
+        seed=spec.seed,
+    )
+    return twin, perm
+
+
+def twin_reference(model, spec: LayerSpec, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The reference outputs computed by the channels_last twin, in the case's own layout."""
+    found = channels_last_twin(spec)
+    if found is None:
+        return None
+    twin_spec, perm = found
+    twin = build_model(twin_spec)
+    twin.set_weights(model.get_weights())
+    outputs = run_keras(twin, [np.ascontiguousarray(x.transpose(perm)) for x in inputs])
+    back = np.argsort(perm)
+    return [np.ascontiguousarray(y.transpose(back)) if y.ndim == len(perm) else y for y in outputs]
+
+
+XLA_READING = ("eager output differs from the same model compiled with XLA (the reference; its "
+               "CPU convolutions do not use oneDNN)")
+
+
+def wants_xla_reading(spec: LayerSpec) -> bool:
+    """Convolutions, alone or inside a drawn model, get a second reading: TensorFlow's oneDNN
+    convolution leaves part of some strided outputs unwritten on the CPU (the second batch
+    element repeats stale values), small enough to pass every plausibility check. Whole
+    architectures are left out: compiling them costs seconds and their tolerance is wide."""
+    from harness.core.spec import nested_layers
+
+    if registry.get(spec.kind).tags & registry.WHOLE_MODELS:
+        return False
+    for kind, _ in nested_layers(spec.kind, spec.attrs):
+        try:
+            if registry.get(kind).family == "conv":
+                return True
+        except registry.UnknownLayerKind:
+            continue
+    return False
+
+
+def xla_reading(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The model's outputs compiled with XLA, whose CPU convolutions do not go through
+    oneDNN; None when XLA cannot compile the model."""
+    import tensorflow as tf
+
+    compiled = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+                           jit_compile=True)
+    try:
+        outputs = compiled(*[tf.constant(x) for x in inputs])
+    except Exception:  # an op XLA does not compile: no second reading
+        return None
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(o) for o in outputs]
+
+
+def layer_name(kind: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", kind).lower()
+
+
+def build_model(spec: LayerSpec):
+    """A one-layer functional model (or the kind's own model) with weights drawn from the
+    spec's seed, every layer built in ``spec.dtype``: float16 and float64 layers compute in
+    that dtype; ``mixed_float16`` builds under Keras' mixed policy (float32 inputs and
+    variables, float16 computation). Keras' global policy is restored afterwards."""
+    import keras
+
+    from harness.core.dtypes import keras_policy
+
+    kind = registry.get(spec.kind)
+    with keras_policy(spec.dtype):
+        if kind.build_model is not None:
+            model = kind.build_model(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
+                                     spec.dtype)
+        else:
+            from harness.core.free_dims import declared_shape
+
+            inputs = [
+                keras.Input(shape=declared_shape(spec, i)[1:], dtype=input_dtype,
+                            name=f"input_{i}")
+                for i, input_dtype in enumerate(input_dtypes(spec))
+            ]
+            layer = kind.keras_layer(spec.attrs, name=layer_name(spec.kind))
+            outputs = layer(inputs if len(inputs) > 1 else inputs[0])
+            model_inputs = inputs if len(inputs) > 1 else inputs[0]
+            model = keras.Model(model_inputs, outputs, name=f"parity_{layer_name(spec.kind)}")
+    set_drawn_weights(model, spec)
+    if kind.build_model is not None and kind.after_weights is not None:
+        kind.after_weights(model, spec)
+    return model
+
+
+def set_drawn_weights(model, spec: LayerSpec) -> None:
+    rng = weight_rng(spec)
+    for variable in model.weights:
+        shape = tuple(variable.shape)
+        variable.assign(draw_weight(variable.path, shape, rng).astype(variable.dtype))
+
+
+def run_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The model's outputs, called eagerly; compiled with XLA where TensorFlow's CPU has no
+    eager kernel for the model's dtype or layout (3D pooling in float16 or float64, a
+    channels_first convolution outside float32: docs/dtypes.md), which XLA's CPU backend
+    compiles. An eager failure that XLA cannot compile either is raised as it was."""
+    # Calling the model, not predict(): predict costs ~80 ms a call in set-up alone.
+    try:
+        outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    except Exception as exc:
+        compiled = xla_reading(model, inputs) if no_eager_kernel(exc) else None
+        if compiled is None:
+            raise
+        return compiled
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(o) for o in outputs]
+
+
+def no_eager_kernel(exc: Exception) -> bool:
+    """Whether ``exc`` is TensorFlow refusing an op for want of a CPU kernel in that dtype
+    or layout (not a wrong configuration, which Keras refuses before any kernel runs)."""
+    import tensorflow as tf
+
+    return isinstance(exc, (tf.errors.UnimplementedError, tf.errors.NotFoundError,
+                            tf.errors.InvalidArgumentError))

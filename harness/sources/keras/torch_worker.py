@@ -1,0 +1,96 @@
+"""The worker process of the ``keras-torch`` stage: Keras on its PyTorch backend.
+
+Keras fixes its backend once per process, and TensorFlow and torch in one process are
+fragile, so the harness runs Keras-on-torch here, in a persistent child process started by
+``harness.converters.keras_torch_backend``. Nothing untrusted is unpickled: requests and
+replies are JSON lines, models travel as ``.keras`` files (loaded with ``safe_mode=True``)
+and arrays as ``.npz`` files (read with ``allow_pickle=False``).
+
+Protocol (``harness.run.worker``): one JSON object a line in, one reply a line out, on the two
+pipes named by the arguments (``python -m harness.sources.keras.torch_worker READ_FD WRITE_FD``):
+
+    {"op": "load", "id": 1, "model": "/tmp/.../model.keras"}
+    {"op": "run", "id": 2, "model": "...", "inputs": "in.npz", "outputs": "out.npz"}
+    {"op": "ping", "id": 3}
+
+    reply {"id": N, "ok": true, ...} or {"id": N, "ok": false, "error": "...",
+           "type": "ValueError", "traceback": "..."}
+
+On start the worker answers {"ready": true, ...} once its imports are done. Anything the
+frameworks print goes to stdout and stderr, never into the protocol pipe.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+from harness.run.worker import Channel
+
+
+def main(argv: list[str]) -> int:
+    os.environ["KERAS_BACKEND"] = "torch"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    channel = Channel.open(argv)
+    import numpy as np
+    import torch
+
+    threads = int(os.environ.get("PARITY_KERAS_TORCH_THREADS", "0"))
+    if threads > 0:
+        torch.set_num_threads(threads)
+    import keras
+
+    from harness.sources.keras.kinds._base import register_custom_objects
+
+    register_custom_objects()
+    if keras.backend.backend() != "torch":
+        channel.send({"ready": False, "error": f"Keras chose backend {keras.backend.backend()!r}"})
+        return 1
+    channel.send({
+        "ready": True, "pid": os.getpid(), "keras": keras.__version__,
+        "torch": torch.__version__, "backend": keras.backend.backend(),
+        "tensorflow_imported": "tensorflow" in sys.modules,
+    })
+
+    loaded: dict[str, object] = {}  # the last model loaded, by path
+
+    def model_at(path: str):
+        if path not in loaded:
+            loaded.clear()
+            loaded[path] = keras.saving.load_model(path, compile=False, safe_mode=True)
+        return loaded[path]
+
+    for request in channel:
+        try:
+            op = request.get("op")
+            reply: dict = {"id": request.get("id"), "ok": True}
+            if op == "ping":
+                pass
+            elif op == "load":
+                model_at(request["model"])
+            elif op == "run":
+                model = model_at(request["model"])
+                with np.load(request["inputs"], allow_pickle=False) as data:
+                    inputs = [data[f"input_{i}"] for i in range(len(data.files))]
+                outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+                if not isinstance(outputs, (list, tuple)):
+                    outputs = [outputs]
+                arrays = [np.asarray(keras.ops.convert_to_numpy(o)) for o in outputs]
+                np.savez(request["outputs"], **{f"output_{i}": a for i, a in enumerate(arrays)})
+                reply["outputs"] = len(arrays)
+            elif op == "exit":
+                channel.send(reply)
+                return 0
+            else:
+                raise ValueError(f"unknown op {op!r}")
+        except Exception as exc:
+            reply = {"id": request.get("id"), "ok": False, "type": type(exc).__name__,
+                     "error": str(exc)[:4000],
+                     "traceback": "".join(traceback.format_exception(exc, limit=-8))[-4000:]}
+        channel.send(reply)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
