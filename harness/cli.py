@@ -74,8 +74,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
             if undrawn := _undrawn(k):
                 print(f"    {'(at default)':<{width}}  {', '.join(undrawn)}")
             if pairs := _kind_reach(reach, source, k.name):
+                ci = (f"{pairs['ci_cover']}/{pairs['admitted']} with the ci profile's "
+                      f"covering cases, " if "ci_cover" in pairs else "")
                 print(f"    {'(reach)':<{width}}  (attribute value, axis) pairs: "
-                      f"{pairs['corpus']}/{pairs['admitted']} by the ci corpus, "
+                      f"{pairs['corpus']}/{pairs['admitted']} by the ci corpus, {ci}"
                       f"{pairs['with_cover']}/{pairs['admitted']} with its covering cases")
         whole = [k for k in kinds if k.tags & registry.WHOLE_MODELS]
         if source == registry.KERAS:

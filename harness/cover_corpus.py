@@ -17,17 +17,29 @@ from typing import Any
 
 from harness.core.spec import LayerSpec
 
+CI_EXAMPLES = 12  # the ci profile's max_examples (harness.plugin.PROFILES)
+
 
 def read(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def cases_by_kind(path: Path) -> dict[str, list[LayerSpec]]:
-    """The covering cases of one file, by kind."""
+def cases_by_kind(path: Path, first: int | None = None) -> dict[str, list[LayerSpec]]:
+    """The covering cases of one file, by kind; with ``first``, only the first so many in
+    the order the greedy cover chose them (their ``rank``)."""
     grouped: dict[str, list[LayerSpec]] = defaultdict(list)
     for entry in read(path)["cases"]:
-        grouped[entry["kind"]].append(LayerSpec.from_json(entry["spec"]))
+        if first is None or entry.get("rank", 0) <= first:
+            grouped[entry["kind"]].append(LayerSpec.from_json(entry["spec"]))
     return dict(grouped)
+
+
+def profile_cases(path: Path, max_examples: int) -> int | None:
+    """How many covering cases a Hypothesis profile drawing ``max_examples`` a test runs:
+    the file's ``ci_cases`` under the ci profile's count or fewer (dev, ci), every case
+    under one that draws more (nightly)."""
+    ci_cases = read(path).get("ci_cases")
+    return ci_cases if ci_cases is not None and max_examples <= CI_EXAMPLES else None
 
 
 def suite_test(path: Path):
@@ -35,8 +47,9 @@ def suite_test(path: Path):
     recording, through the ``parity`` fixture) every case of the kind and failing with the
     messages of those whose legs failed; a known upstream bug is an xfail, not a failure."""
     import pytest
+    from hypothesis import settings
 
-    cases = cases_by_kind(path)
+    cases = cases_by_kind(path, profile_cases(path, settings().max_examples))
 
     @pytest.mark.parametrize("kind", sorted(cases))
     def test_cover(kind, parity):

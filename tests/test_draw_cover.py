@@ -66,9 +66,10 @@ def test_checked_in_cover_holds_valid_cases_and_its_promise(path):
     assert sum(row["admitted"] for row in per_kind.values()) == pairs["admitted"]
     assert sum(row["with_cover"] for row in per_kind.values()) == pairs["with_cover"]
     # The promise: the covering cases reach 95% of the pairs, where the source's cover aims
-    # at them, and 90% of the draw code's branches (what is left is listed with a reason).
-    line = reach_text({**data["figures"], "cases": len(data["cases"]), "profile": data["profile"]})
-    assert data["figures"]["branches"]["with_cover_percent"] >= 90.0, line
+    # at them, and 95% of the draw code's branches (what is left is listed with a reason).
+    line = reach_text({**data["figures"], "cases": len(data["cases"]), "profile": data["profile"],
+                       "goal": data["goal"]})
+    assert data["figures"]["branches"]["with_cover_percent"] >= 95.0, line
     if data["goal"] == "branches and pairs":
         assert pairs["with_cover_percent"] >= 95.0, line
     assert all(entry.get("reason") for entry in data["unreached"])
@@ -175,3 +176,31 @@ def test_a_branch_the_source_marks_is_listed_with_its_reason(tmp_path):
     assert branches.possible == {(str(source), 4, 5), (str(source), 4, 6)}
     assert branches.marked == {(str(source), 2, 3): "marked not a draw path in the source: "
                                                     "a caller's error"}
+
+
+def test_the_ci_profile_runs_the_first_covering_cases_and_a_larger_one_all(tmp_path):
+    from harness.cover_corpus import CI_EXAMPLES, cases_by_kind, profile_cases
+    from harness.plugin import PROFILES
+
+    assert PROFILES["ci"]["max_examples"] == CI_EXAMPLES
+    spec = {"kind": "ReLU", "attrs": {}, "input_shapes": [[1, 2]], "seed": 0}
+    path = tmp_path / "cover.json"
+    path.write_text(json.dumps({"ci_cases": 2, "cases": [
+        {"kind": "ReLU", "axis": "float32", "spec": spec, "rank": rank} for rank in (3, 1, 2)]}))
+    for profile, runs in (("dev", 2), ("ci", 2), ("nightly", 3)):
+        first = profile_cases(path, PROFILES[profile]["max_examples"])
+        assert len(cases_by_kind(path, first)["ReLU"]) == runs, profile
+    unranked = tmp_path / "all.json"
+    unranked.write_text(json.dumps({"cases": [{"kind": "ReLU", "spec": spec}]}))
+    assert profile_cases(unranked, 12) is None
+
+
+def test_a_cover_the_ci_profile_runs_in_part_says_what_that_part_reaches():
+    figures = {"branches": {"corpus_percent": 80.0, "with_cover_percent": 100.0},
+               "pairs": {"corpus_percent": 40.0, "with_cover_percent": 100.0},
+               "ci_cover": {"cases": 100, "branches_percent": 96.0, "pairs_percent": 60.0},
+               "cases": 1000, "profile": "ci", "goal": "branches and pairs"}
+    line = reach_text(figures)
+    assert "96.0% with the first 100 of its 1000 covering cases, 100.0% with all" in line
+    assert "pairs 40.0% (60.0%, 100.0% with all)" in line
+    assert "reaches branches only" in reach_text({**figures, "goal": "branches"})

@@ -39,7 +39,7 @@ from hypothesis import strategies as st
 
 from harness.core import axes, registry
 from harness.core.strategies import layer_specs, without_local_constants
-from harness.report.coverage import canonical
+from harness.report.coverage import canonical, reach_text
 from harness.sources.mat import kinds as mat_kinds
 from harness.sources.mat.draw import mat_specs
 from harness.sources.mat.layer import IMAGE, INPUT, SEQUENCE, Size
@@ -373,11 +373,13 @@ def _percent(part: int, whole: int) -> float:
 
 def measure(source: str, suite: str, profile: str, examples: int,
             kinds: list[str] | None = None, pairs_too: bool = True,
-            max_cases: int | None = None,
+            ci_cases: int | None = None,
             examples_for: dict[str, int] | None = None) -> dict[str, Any]:
     """The figures, the covering cases and what stays unreached (the module docstring).
-    ``max_cases`` caps the cover (a source whose cases each cost a conversion);
-    ``examples_for`` draws the kinds it names more often than ``examples``."""
+    ``ci_cases``: the ci profile runs only the first so many covering cases, in the order
+    the greedy cover chose them (a source whose cases each cost a conversion); a profile
+    that draws more examples runs them all. ``examples_for`` draws the kinds it names more
+    often than ``examples``."""
     import coverage
 
     drawing = SOURCES[source]
@@ -421,35 +423,51 @@ def measure(source: str, suite: str, profile: str, examples: int,
     reached = branches.of(ci_arcs)
     for draw in candidates:
         draw.arcs = branches.of(draw.arcs)
-    chosen = greedy_cover(candidates, reached, corpus_pairs, pairs_too, max_cases)
+    chosen = greedy_cover(candidates, reached, corpus_pairs, pairs_too)
     with_cover = reached.union(*(d.arcs for d in chosen))
     pairs_with = corpus_pairs.union(*(d.pairs for d in chosen))
+    ci_figures, pairs_ci = {}, None
+    if ci_cases is not None and ci_cases < len(chosen):
+        first = chosen[:ci_cases]
+        pairs_ci = corpus_pairs.union(*(d.pairs for d in first))
+        ci_figures = {"ci_cover": {
+            "cases": ci_cases,
+            "branches_percent": _percent(len(reached.union(*(d.arcs for d in first))),
+                                         len(branches.possible)),
+            "pairs_percent": _percent(len(pairs_ci & admitted_pairs), len(admitted_pairs))}}
+    rank = {id(d): n for n, d in enumerate(chosen, start=1)}
     return {
         "source": source,
         "profile": profile,
         "suite": suite,
         "examples_per_axis": examples,
-        "goal": "branches" if not pairs_too else "branches and pairs"
-        if len(chosen) != max_cases else f"branches, and pairs within {max_cases} cases",
-        "figures": _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs,
-                            pairs_with),
+        "examples_for": examples_for or {},
+        "goal": "branches and pairs" if pairs_too else "branches",
+        "figures": {**_figures(branches, reached, with_cover, admitted_pairs, corpus_pairs,
+                               pairs_with, pairs_ci), **ci_figures},
         "unreached": _unreached(branches, with_cover, admitted_pairs, pairs_with, examples,
-                                pairs_too, max_cases if len(chosen) == max_cases else None),
-        **({"max_cases": max_cases} if max_cases else {}),
+                                pairs_too),
         "pairs_curve": pairs_curve(chosen, corpus_pairs, admitted_pairs),
-        "cases": [{"kind": d.kind, "axis": d.axis, "spec": d.spec}
-                  for d in sorted(chosen, key=lambda d: (d.kind, d.axis))],
+        **({"ci_cases": ci_cases} if ci_figures else {}),
+        # rank: the order the greedy cover chose the case in (the ci profile runs the first
+        # ci_cases of them).
+        "cases": [{"kind": d.kind, "axis": d.axis, "spec": d.spec, "rank": rank[id(d)]}
+                  for d in sorted(chosen, key=lambda d: (d.kind, d.axis, rank[id(d)]))],
     }
 
 
-def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_with):
-    per_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"admitted": 0, "corpus": 0,
-                                                              "with_cover": 0})
+def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_with,
+             pairs_ci=None):
+    per_kind: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"admitted": 0, "corpus": 0, "with_cover": 0,
+                 **({"ci_cover": 0} if pairs_ci is not None else {})})
     for pair in admitted_pairs:
         row = per_kind[pair[0]]
         row["admitted"] += 1
         row["corpus"] += pair in corpus_pairs
         row["with_cover"] += pair in pairs_with
+        if pairs_ci is not None:
+            row["ci_cover"] += pair in pairs_ci
     total = len(branches.possible)
     return {
         "branches": {"total": total, "corpus": len(reached),
@@ -467,19 +485,18 @@ def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_
 
 
 def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
-               pairs_too: bool, budget: int | None) -> list[dict[str, Any]]:
+               pairs_too: bool) -> list[dict[str, Any]]:
     missing = [{"branch": f"{os.path.relpath(path, ROOT)}:{start}->{end}", "reason": reason}
                for (path, start, end), reason in sorted(branches.marked.items())]
     for path, start, end in sorted(branches.possible - with_cover):
         missing.append({"branch": f"{os.path.relpath(path, ROOT)}:{start}->{end}",
                         "reason": f"its function ran, but no draw took this branch, in the "
-                                  f"corpus or in {examples} draws per kind and axis"})
+                                  f"corpus or in {examples} draws per kind and axis (more "
+                                  f"for the kinds examples_for names)"})
     for kind, attr, value, axis in sorted(admitted_pairs - pairs_with):
         missing.append({"pair": f"{kind}.{attr}={value} @ {axis}",
                         "reason": "the cover reaches branches only: each case of this source "
                                   "costs a conversion" if not pairs_too else
-                                  f"beyond the cover's budget of {budget} cases: each case of "
-                                  f"this source costs a conversion" if budget else
                                   "no covering draw holds it"})
     return missing
 
@@ -495,8 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default=None, help="comma-separated kinds (default: all)")
     parser.add_argument("--branches-only", action="store_true",
                         help="cover the branches alone (a source whose cases are costly)")
-    parser.add_argument("--max-cases", type=int, default=None,
-                        help="at most this many covering cases, those reaching most first")
+    parser.add_argument("--ci-cases", type=int, default=None,
+                        help="the ci profile runs only the first N covering cases, those "
+                             "reaching most first (a profile drawing more runs them all)")
     parser.add_argument("--examples-for", default=None,
                         help="KIND=N,...: draw these kinds N times per axis instead")
     parser.add_argument("--out", required=True)
@@ -509,14 +527,12 @@ def main(argv: list[str] | None = None) -> int:
     prepare_imports()
     result = measure(args.source, args.suite, args.profile, args.examples,
                      args.kinds.split(",") if args.kinds else None, not args.branches_only,
-                     args.max_cases, examples_for)
+                     args.ci_cases, examples_for)
     Path(args.out).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n",
                               encoding="utf-8")
     figures = result["figures"]
-    print(f"{args.source}: branches {figures['branches']['corpus_percent']}% by the "
-          f"{args.profile} corpus, {figures['branches']['with_cover_percent']}% with "
-          f"{len(result['cases'])} covering cases; pairs {figures['pairs']['corpus_percent']}% "
-          f"-> {figures['pairs']['with_cover_percent']}%")
+    print(f"{args.source}: " + reach_text({**figures, "cases": len(result["cases"]),
+                                           "profile": args.profile, "goal": result["goal"]}))
     return 0
 
 
