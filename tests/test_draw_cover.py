@@ -204,3 +204,32 @@ def test_a_cover_the_ci_profile_runs_in_part_says_what_that_part_reaches():
     assert "96.0% with the first 100 of its 1000 covering cases, 100.0% with all" in line
     assert "pairs 40.0% (60.0%, 100.0% with all)" in line
     assert "reaches branches only" in reach_text({**figures, "goal": "branches"})
+
+
+def test_a_jump_into_a_statement_of_several_lines_reaches_its_branch(tmp_path):
+    """At run time the false exit of line 2 lands on line 5, inside the list that starts on
+    line 4; coverage.py's analysis names that arc (2, 4). Both exits were taken."""
+    coverage = pytest.importorskip("coverage")
+    from harness.tools.draw_cover import Branches, executed_arcs
+
+    source = tmp_path / "drawing.py"
+    source.write_text(
+        "def draw(pick):\n"
+        "    if pick > 1:\n"
+        "        pick = 1\n"
+        "    return [\n"
+        "        len(str(pick)),\n"
+        "    ]\n", encoding="utf-8")
+    cov = coverage.Coverage(branch=True, include=[str(source)], data_file=None)
+    cov.start()
+    try:
+        namespace: dict = {}
+        exec(compile(source.read_text(), str(source), "exec"), namespace)
+        namespace["draw"](0)
+        namespace["draw"](2)
+    finally:
+        cov.stop()
+    executed = executed_arcs(cov.get_data())
+    branches = Branches(cov, [str(source)], executed)
+    assert branches.possible == {(str(source), 2, 3), (str(source), 2, 4)}
+    assert branches.of(executed) == branches.possible

@@ -149,6 +149,8 @@ class Branches:
     def __init__(self, cov, files: list[str], executed: set[tuple[str, int, int]]):
         self.possible: set[tuple[str, int, int]] = set()
         self.marked: dict[tuple[str, int, int], str] = {}
+        self._reporters = {path: cov._get_file_reporter(path) for path in files}
+        executed = self.translated(executed)
         ran = {(f, _innermost(self._ranges(f), a)) for f, a, _b in executed if a > 0}
         for path in files:
             analysis = cov._analyze(path)
@@ -173,8 +175,19 @@ class Branches:
             cls._cache[path] = _function_ranges(path)
         return cls._cache[path]
 
+    def translated(self, arcs) -> set[tuple[str, int, int]]:
+        """Arcs as coverage.py's analysis names them: a jump into a statement of several
+        lines lands on a later line of it at run time (94 -> 99 into a dict literal that
+        starts on line 98), on its first line in the analysis."""
+        by_path: dict[str, set[tuple[int, int]]] = defaultdict(set)
+        for path, a, b in arcs:
+            by_path[path].add((a, b))
+        return {(path, a, b) for path, pairs in by_path.items()
+                for a, b in (self._reporters[path].translate_arcs(pairs)
+                             if path in self._reporters else pairs)}
+
     def of(self, arcs) -> set[tuple[str, int, int]]:
-        return {arc for arc in arcs if arc in self.possible}
+        return {arc for arc in self.translated(arcs) if arc in self.possible}
 
 
 def executed_arcs(data, contexts: list[str] | None = None) -> set[tuple[str, int, int]]:
