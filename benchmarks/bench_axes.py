@@ -5,7 +5,7 @@ with ``harness.core.strategies.sample(kind, n, axis=...)`` (derandomised: the sa
 run), plus two costs every plain case can carry: the float64 yardstick reading of the
 reference (``harness.run.yardstick``) and the ``keras>tf2onnx>ort-optimized`` leg (the ONNX
 model read again with onnxruntime's graph optimisations on). ONNX ops have dtype axes of
-their own (float16, float64: ``harness.core.dtypes.ONNX_REFUSED``); their rows are timed down the
+their own (float16, float64, as each op declares: ``harness.core.dtypes.admitted``); their rows are timed down the
 onnx source's default paths against the same ops' own draw. Every case goes through
 ``Harness.run`` with its result records written, as a suite runs it; the plain row is the
 same kinds' float32 cases down ``keras>tf2onnx>onnx2torch``, and the bare row the same

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from harness.core import axes, registry
-from harness.core.dtypes import KERAS_DTYPES, KERAS_REFUSED, MIXED, admitted, array_dtype
+from harness.core.dtypes import MIXED, admitted, array_dtype
 from harness.core.inputs import input_dtypes, make_inputs
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import BUILTIN_DEFAULTS, TolerancePolicy
+from harness.sources.keras.axes import KERAS_DTYPES, KERAS_REFUSED
 
 DENSE = {"units": 3, "activation": "linear", "use_bias": True}
 
@@ -135,11 +136,12 @@ def test_a_kernel_tensorflow_lacks_in_a_dtype_is_read_compiled_with_xla():
 
 
 def test_onnx_admission_is_what_the_draws_give():
-    """``ONNX_REFUSED`` is measured: every ONNX kind's draw, forced to each dtype, is tried
-    again here, and the table must say exactly which never give it."""
-    from harness.core.dtypes import ONNX_REFUSED, measure_onnx
+    """Each ONNX kind's family file declares the dtypes its draws give (``op_kind(...,
+    dtypes=)``); every kind's draw, forced to each dtype, is tried here, and each declaration
+    must say exactly which never give it."""
+    from harness.tools.measure_dtypes import declared_onnx, measure_onnx
 
-    assert measure_onnx() == ONNX_REFUSED
+    assert measure_onnx() == declared_onnx()
 
 
 def test_an_onnx_kind_is_drawn_along_each_dtype_it_admits():

@@ -6,13 +6,10 @@ import pytest
 
 from harness.core.spec import LayerSpec
 from harness.sources.keras.model import channels_last_twin
+from tests.specs import conv2d
 
-CONV_CF = LayerSpec(
-    "Conv2D", {"filters": 3, "kernel_size": [3, 2], "strides": [2, 1], "padding": "same",
-               "dilation_rate": [1, 1], "groups": 1, "use_bias": True, "activation": "relu",
-               "data_format": "channels_first"},
-    ((2, 2, 5, 4),), seed=3,
-)
+CONV_CF = conv2d((2, 2, 5, 4), seed=3, filters=3, kernel_size=[3, 2], strides=[2, 1],
+                 padding="same", activation="relu", data_format="channels_first")
 
 
 def test_only_channels_first_convolutions_get_a_twin():
@@ -99,12 +96,8 @@ def test_wrapped_and_custom_layers_survive_a_keras_file(kind, tmp_path):
 
 # TensorFlow's oneDNN Conv2D leaves the second batch element of this output stale on the CPUs
 # parity was built on (the nightly profile found it); XLA computes it right.
-STALE_CONV = LayerSpec(
-    "Conv2D", {"filters": 2, "kernel_size": [1, 2], "strides": [1, 2], "padding": "same",
-               "dilation_rate": [1, 1], "groups": 1, "use_bias": True, "activation": "linear",
-               "data_format": "channels_last"},
-    ((2, 2, 1, 1),), seed=1,
-)
+STALE_CONV = conv2d((2, 2, 1, 1), seed=1, filters=2, kernel_size=[1, 2], strides=[1, 2],
+                    padding="same")
 
 
 def test_convolutions_alone_or_inside_a_model_get_an_xla_reading():

@@ -6,8 +6,6 @@ these kinds load."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -20,7 +18,7 @@ from harness.core.tolerance import TolerancePolicy  # noqa: E402
 from harness.sources.onnx import OnnxSource, read_evaluator, read_onnxruntime  # noqa: E402
 
 FAMILY_MODULES = ("conv", "pool", "normalization", "shape", "indexing", "resize", "recurrent")
-KNOWN_ISSUES = Path(known_issues.__file__).with_name("known_issues.d") / "onnx-nn.toml"
+KNOWN_ISSUES = known_issues.MORE_FILES / "onnx-nn.toml"
 
 
 def _nn_kinds() -> list[str]:

@@ -4,7 +4,6 @@ issues of harness/known_issues.d/onnx-seeds.toml (each entry's minimal spec runs
 xfail in suites/onnx)."""
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SEEDS_FILE = Path(known_issues.__file__).with_name("known_issues.d") / "onnx-seeds.toml"
+SEEDS_FILE = known_issues.MORE_FILES / "onnx-seeds.toml"
 NATURES = {"wrong-output", "refusal", "limitation", "reference", "undefined", "framework"}
 
 
@@ -76,7 +75,7 @@ def test_the_exact_reading_computes_a_float16_model_in_float64_on_its_own_inputs
 def test_the_calibration_reads_the_legs_the_source_and_the_exact_distance(monkeypatch):
     pytest.importorskip("onnxruntime")
     from harness.core.frameworks import prepare_imports
-    from harness.sources.onnx.calibrate import calibrate
+    from harness.tools.calibrate_onnx import calibrate
 
     prepare_imports()
     figures = calibrate(2, ("float16",), kinds=["Relu", "ReduceSum"])["float16"]

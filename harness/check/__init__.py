@@ -24,27 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.converters import RETURNED_TRAINING, Artifact, training_modules
-
-# Every path that applies to a file, by the format it reads to. A stage that is not
-# registered (an optional package missing) is left out with a note. ONNX legs read the model
-# as written; ``ort-optimized`` reads it as onnxruntime does by default in deployment.
-KERAS3_PATHS = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>onnx2pytorch",
-                "keras>tf2onnx>ort-optimized", "keras>keras-onnx>onnx2torch",
-                "keras>keras-onnx>onnx2pytorch", "keras>keras-torch")
-SAVEDMODEL_PATHS = ("savedmodel>tf2onnx-savedmodel>onnx2torch",
-                    "savedmodel>tf2onnx-savedmodel>onnx2pytorch",
-                    "savedmodel>tf2onnx-savedmodel>ort-optimized")
-DEFAULT_PATHS = {
-    "keras": KERAS3_PATHS,
-    # A Keras-2 file: tf2onnx as its users run it (from_keras on the model tf_keras reads),
-    # then the Keras 3 paths after the move to Keras 3 (the migration legs, reported apart).
-    "tf_keras": ("tf_keras>tf2onnx-keras2>onnx2torch", "tf_keras>tf2onnx-keras2>onnx2pytorch",
-                 "tf_keras>tf2onnx-keras2>ort-optimized",
-                 *(path.replace("keras>", "tf_keras>keras3>", 1) for path in KERAS3_PATHS)),
-    "savedmodel": SAVEDMODEL_PATHS,
-    "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized"),
-    "mat": ("mat>mat2torch",),
-}
+from harness.sources.file import DEFAULT_PATHS
 
 # A user's whole model accumulates float32 rounding over its depth; drawn single layers get
 # 1e-5. Rules in pyproject.toml that name source "file" replace this one.
@@ -541,7 +521,7 @@ def _script(options: CheckOptions, harness, case, outcome: CheckOutcome) -> None
 # -- pinning ---------------------------------------------------------------------------------
 
 def _check_pin_size(options: CheckOptions) -> None:
-    from harness.sources.file import _size
+    from harness.sources.file import size_of as _size
 
     limit = options.pin_limit_mb * 2**20
     total = _size(Path(options.model)) + (

@@ -70,7 +70,7 @@ def _first_line(exc: Exception) -> str:
 
 def _float64_outputs(spec, model, inputs):
     from harness.core import registry
-    from harness.core.dtypes import keras_policy
+    from harness.sources.keras.axes import keras_policy
     from harness.sources.keras.model import build_model, run_keras, twin_reference
 
     wide = replace(spec, dtype="float64")
@@ -259,7 +259,7 @@ def widen_config(config: Any) -> Any:
 def _keras3_twin(model):
     import keras
 
-    from harness.core.dtypes import keras_policy
+    from harness.sources.keras.axes import keras_policy
     from harness.sources.keras.model import run_keras
 
     config = widen_config(keras.saving.serialize_keras_object(model))

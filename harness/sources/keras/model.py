@@ -101,7 +101,7 @@ def build_model(spec: LayerSpec):
     variables, float16 computation). Keras' global policy is restored afterwards."""
     import keras
 
-    from harness.core.dtypes import keras_policy
+    from harness.sources.keras.axes import keras_policy
 
     kind = registry.get(spec.kind)
     with keras_policy(spec.dtype):

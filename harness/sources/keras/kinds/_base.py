@@ -6,7 +6,7 @@ import functools
 import math
 from typing import Any
 
-from harness.core.registry import Picker
+from harness.core.registry import KERAS, Picker, register_layer_builder
 
 # Activation functions as spec values. Keras accepts most by name; the ones it does not
 # (the tanh approximation of GELU) are resolved in ``keras_activation``.
@@ -63,6 +63,17 @@ def resolve_activation(attrs: dict[str, Any]) -> dict[str, Any]:
     if "activation" in attrs:
         attrs = {**attrs, "activation": keras_activation(attrs["activation"])}
     return attrs
+
+
+def build_layer(kind, attrs: dict[str, Any], name: str | None = None) -> Any:
+    """The Keras layer of a kind without a ``build`` of its own: ``keras.layers.<name>``
+    (``LayerKind.keras_layer``); Keras is imported here, never at module import."""
+    import keras
+
+    return getattr(keras.layers, kind.name)(**resolve_activation(attrs), name=name)
+
+
+register_layer_builder(KERAS, build_layer)
 
 
 def conv_output_size(size: int, kernel: int, stride: int, dilation: int, padding: str) -> int:

@@ -1,0 +1,133 @@
+"""A file's case: the spec(s) a user's file makes, and what reading a spec needs back (its
+model, from the user's path or the golden copy, and its inputs)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.core.inputs import make_inputs
+from harness.core.spec import LayerSpec
+from harness.sources.file.detector import NAME, START, load
+from harness.sources.file.errors import FileError, UnsupportedFile
+from harness.sources.file.fingerprint import digest
+from harness.sources.file.inputs import load_inputs
+from harness.sources.file.loaded import KERAS_STARTS, LoadedModel
+from harness.sources.file.store import golden_copy
+
+# Sizes a free dimension runs at: the case's own, then a second one (by input rank).
+FREE_SIZES = {3: (8, 13), 4: (64, 96), 5: (16, 24)}
+DEFAULT_FREE_SIZES = (8, 12)
+FREE_BATCH = (4, 1)
+
+
+def concrete_sizes(shapes: list[tuple[int | None, ...]]) -> list[list[tuple[int, ...]]]:
+    """The input shapes a case runs at: one set, or two where a dimension is free (the batch
+    at 4 then 1, other free dimensions at two sizes by input rank)."""
+    runs = []
+    for which in (0, 1):
+        run = []
+        for shape in shapes:
+            sizes = FREE_SIZES.get(len(shape), DEFAULT_FREE_SIZES)
+            run.append(tuple(
+                (FREE_BATCH[which] if axis == 0 else sizes[which]) if d is None else int(d)
+                for axis, d in enumerate(shape)))
+        runs.append(run)
+    if runs[0] == runs[1]:
+        return runs[:1]
+    return runs
+
+
+def file_specs(path: str | Path, *, weights: str | Path | None = None,
+               inputs: dict[str, Any] | None = None, seed: int = 0,
+               outputs: list[str] | None = None) -> list[LayerSpec]:
+    """The case(s) of a user's file: one per set of input sizes (two where a dimension is
+    free), or one on the user's own inputs (``inputs``: {"path", "sha256", "shapes",
+    "dtypes", ...} as ``harness.check.data`` describes them); ``outputs`` names the outputs
+    of a ``.mat`` network to check."""
+    loaded = load(path, weights, outputs=outputs)
+    path = loaded.path
+    attrs: dict[str, Any] = {
+        "path": str(path),
+        "sha256": digest(path),
+        "input_names": loaded.input_names,
+        "input_dtypes": loaded.input_dtypes,
+        "free": [[i for i, d in enumerate(s) if d is None] for s in loaded.input_shapes],
+    }
+    if loaded.start != START[loaded.kind]:
+        attrs["start"] = loaded.start
+    if weights is not None:
+        attrs["weights"] = str(Path(weights).resolve())
+        attrs["weights_sha256"] = digest(weights)
+    if outputs:
+        attrs["outputs"] = list(outputs)
+    if loaded.layers and loaded.start in KERAS_STARTS:
+        attrs["layers"] = loaded.layers
+    if any(b is not None for b in loaded.int_bounds):
+        attrs["int_inputs"] = loaded.int_bounds
+    dtype = next((d for d in loaded.input_dtypes if np.dtype(d).kind == "f"), "float32")
+    if inputs is not None:
+        attrs["inputs"] = {k: v for k, v in inputs.items() if k not in ("arrays",)}
+        shapes = [tuple(s) for s in inputs["shapes"]]
+        _check_user_shapes(loaded, shapes, inputs.get("origin", "--inputs"))
+        return [LayerSpec(loaded.kind, attrs, tuple(shapes), dtype, seed, source=NAME)]
+    if loaded.undrawable is not None:
+        raise UnsupportedFile(path, loaded.undrawable)
+    runs = concrete_sizes(loaded.input_shapes)
+    attrs["sizes"] = [[list(s) for s in run] for run in runs]
+    return [LayerSpec(loaded.kind, attrs, tuple(run), dtype, seed, source=NAME) for run in runs]
+
+
+def _check_user_shapes(loaded: LoadedModel, shapes, origin: str) -> None:
+    if len(shapes) != len(loaded.input_shapes):
+        raise FileError(origin, f"holds {len(shapes)} input(s); the model takes "
+                                f"{len(loaded.input_shapes)} ({', '.join(loaded.input_names)})")
+    for name, shape, wanted in zip(loaded.input_names, shapes, loaded.input_shapes):
+        fits = len(shape) == len(wanted) and all(w is None or w == s
+                                                 for s, w in zip(shape, wanted))
+        if not fits:
+            wanted_text = "x".join("?" if d is None else str(d) for d in wanted)
+            raise FileError(origin, f"input {name!r} has shape "
+                                    f"{'x'.join(map(str, shape))}; the model takes "
+                                    f"{wanted_text}")
+
+
+def second_spec(spec: LayerSpec) -> LayerSpec | None:
+    sizes = spec.attrs.get("sizes") or []
+    if len(sizes) < 2:
+        return None
+    return replace(spec, input_shapes=tuple(tuple(s) for s in sizes[1]))
+
+
+def case_inputs(spec: LayerSpec) -> list[np.ndarray]:
+    """The case's inputs: the user's arrays, or seeded draws (N(0, 1) clipped to ±4 for float
+    inputs, uniform below the indexed table's size for integer ones) in the model's dtypes."""
+    attrs = spec.attrs
+    dtypes = attrs.get("input_dtypes") or [spec.dtype] * len(spec.input_shapes)
+    user = attrs.get("inputs")
+    arrays = load_inputs(user) if user is not None else make_inputs(spec)
+    return [np.ascontiguousarray(np.asarray(x).astype(d, copy=False))
+            for x, d in zip(arrays, dtypes)]
+
+
+def loaded_for(spec: LayerSpec, folder: Path | None = None) -> LoadedModel:
+    """The spec's model, read from its path; where that file is gone or changed, from the
+    copy a golden case of this spec holds."""
+    attrs = spec.attrs
+    path = Path(attrs["path"])
+    weights = attrs.get("weights")
+    candidates = [(path, None if weights is None else Path(weights))]
+    copy = golden_copy(spec, folder)
+    if copy is not None:
+        candidates.append(copy)
+    for model_path, weights_path in candidates:
+        if model_path.exists() and digest(model_path) == attrs["sha256"]:
+            return load(model_path, weights_path, spec.kind, attrs["sha256"],
+                        attrs.get("outputs"))
+    if path.exists():
+        raise FileError(path, f"changed since the case was made (sha256 "
+                              f"{attrs['sha256'][:12]}... expected); check the file again")
+    raise FileError(path, "no such file, and no golden case holds a copy of it")

@@ -1,0 +1,46 @@
+"""A model read from a file, and what a case needs to know of it: the same record whatever
+the format, filled by the format's loader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The artifact formats a file reads to that are not a file format's own name.
+KERAS2_START = "tf_keras"
+PLAIN_SAVEDMODEL_START = "savedmodel"
+KERAS_STARTS = ("keras", KERAS2_START)  # a Keras model: layers, diagnosis, float64 twin
+
+DEFAULT_INT_BOUND = 2  # what an integer input is drawn below when nothing bounds it
+
+
+@dataclass
+class LoadedModel:
+    """A model read from a file, and what a case needs to know of it."""
+
+    path: Path
+    kind: str  # the file's format (FORMATS)
+    start: str  # the artifact format it reads to
+    model: Any  # a Keras 3 model, an ONNX ModelProto, a loaded SavedModel, a mat Network
+    input_names: list[str]  # the model's own names for its inputs
+    input_shapes: list[tuple[int | None, ...]]  # None where a dimension is free
+    input_dtypes: list[str]
+    weights: Path | None = None
+    legacy: Any = None  # the tf_keras model a Keras-2 file was read as (the reference)
+    layers: list[dict[str, Any]] = field(default_factory=list)  # {kind, attrs} (Keras)
+    int_bounds: list[int | None] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    owner: Any = field(default=None, repr=False)  # temporary files the model needs
+    # Why parity cannot draw the inputs (and what to give instead); None where it can.
+    undrawable: str | None = None
+    what: str = "a model"  # the model in words ("a Keras-2 HDF5 model")
+    unit: str = "layers"  # what its ``layers`` are in words ("nodes" of an ONNX graph)
+
+    def describe(self) -> str:
+        # A Keras model's list starts with the model itself (see keras_files.keras_loaded).
+        number = len(self.layers) - (1 if self.start in KERAS_STARTS else 0)
+        count = f", {number} {self.unit}" if self.layers else ""
+        shapes = ", ".join("x".join("?" if d is None else str(d) for d in s)
+                           for s in self.input_shapes)
+        return f"{self.what}{count}; inputs {shapes}"

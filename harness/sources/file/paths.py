@@ -1,0 +1,25 @@
+"""The paths a file's case goes down, by the format it reads to: ``parity check``'s default
+(without ``--paths``) and a replay's when none are named."""
+
+from __future__ import annotations
+
+# Every path that applies to a file, by the format it reads to. A stage that is not
+# registered (an optional package missing) is left out with a note. ONNX legs read the model
+# as written; ``ort-optimized`` reads it as onnxruntime does by default in deployment.
+KERAS3_PATHS = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>onnx2pytorch",
+                "keras>tf2onnx>ort-optimized", "keras>keras-onnx>onnx2torch",
+                "keras>keras-onnx>onnx2pytorch", "keras>keras-torch")
+SAVEDMODEL_PATHS = ("savedmodel>tf2onnx-savedmodel>onnx2torch",
+                    "savedmodel>tf2onnx-savedmodel>onnx2pytorch",
+                    "savedmodel>tf2onnx-savedmodel>ort-optimized")
+DEFAULT_PATHS = {
+    "keras": KERAS3_PATHS,
+    # A Keras-2 file: tf2onnx as its users run it (from_keras on the model tf_keras reads),
+    # then the Keras 3 paths after the move to Keras 3 (the migration legs, reported apart).
+    "tf_keras": ("tf_keras>tf2onnx-keras2>onnx2torch", "tf_keras>tf2onnx-keras2>onnx2pytorch",
+                 "tf_keras>tf2onnx-keras2>ort-optimized",
+                 *(path.replace("keras>", "tf_keras>keras3>", 1) for path in KERAS3_PATHS)),
+    "savedmodel": SAVEDMODEL_PATHS,
+    "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized"),
+    "mat": ("mat>mat2torch",),
+}

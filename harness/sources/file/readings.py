@@ -1,0 +1,136 @@
+"""Reading a file's case: its model run on the case's inputs by the framework that is its
+reference, by the format the file reads to, and its float64 yardstick where one can be
+computed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.converters import Artifact
+from harness.converters.keras2 import run_tf_keras
+from harness.converters.saved_formats import SavedFiles, run_savedmodel
+from harness.core.spec import LayerSpec
+from harness.run import yardstick
+from harness.run.runners import LoadError, OnnxRuntimeRunner
+from harness.sources import SourceReading
+from harness.sources.file import mat
+from harness.sources.file.errors import UnsupportedFile
+from harness.sources.file.loaded import (
+    KERAS2_START,
+    KERAS_STARTS,
+    PLAIN_SAVEDMODEL_START,
+    LoadedModel,
+)
+from harness.sources.keras.model import run_keras
+
+# Why a file read to this format has no float64 yardstick (harness.run.yardstick).
+NO_YARDSTICK = {
+    "onnx": "an ONNX file: its graph's element types are fixed in the file, and parity does "
+            "not rewrite a graph to float64",
+    PLAIN_SAVEDMODEL_START: "a SavedModel without Keras metadata: its functions are traced "
+                            "in their dtypes, with no configuration to rebuild in float64",
+    "mat": "a MATLAB network: the reference is parity's importer run in float64 already",
+}
+
+
+def float64_reading(spec: LayerSpec, loaded: LoadedModel, inputs: list[np.ndarray],
+                    reference: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The file's model recomputed in float64 by the framework that is its reference (a
+    Keras 3 file by Keras 3, a Keras-2 file by tf_keras), where that can be done; else None,
+    and ``yardstick.missing_reason(spec)`` says why."""
+    if loaded.start not in KERAS_STARTS:
+        yardstick.note_missing(spec, NO_YARDSTICK[loaded.start])
+        return None
+    if loaded.legacy is not None:
+        return yardstick.tf_keras_model_reading(spec, loaded.legacy, inputs, reference)
+    return yardstick.keras_model_reading(spec, loaded.model, inputs, reference)
+
+
+def _input_names(inputs: list[np.ndarray]) -> list[str]:
+    return [f"input_{i}" for i in range(len(inputs))]
+
+
+def read_keras(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
+    reference = run_keras(loaded.model, inputs)
+    artifact = Artifact("keras", loaded.model, _input_names(inputs), {"file": str(loaded.path)})
+    return SourceReading(artifact, inputs, reference, None, None)
+
+
+def read_tf_keras(loaded: LoadedModel, inputs: list[np.ndarray],
+                  device: str) -> SourceReading:
+    """A Keras-2 file: tf_keras calls the model it read (the reference); a Keras SavedModel's
+    folder is a second root, as ``tf2onnx --saved-model`` reads it."""
+    reference = run_tf_keras(loaded.legacy, inputs)
+    artifact = Artifact(KERAS2_START, loaded.legacy, _input_names(inputs),
+                        {"file": str(loaded.path)})
+    roots = ()
+    if loaded.kind == "savedmodel":
+        roots = ((PLAIN_SAVEDMODEL_START,
+                  Artifact(PLAIN_SAVEDMODEL_START, SavedFiles(loaded.path),
+                           list(loaded.input_names),
+                           {"file": str(loaded.path),
+                            # the reference's order, by the signature's output keys
+                            "output_names": list(loaded.legacy.output_names)})),)
+    return SourceReading(artifact, inputs, reference, None, None, roots=roots)
+
+
+def read_savedmodel(loaded: LoadedModel, inputs: list[np.ndarray],
+                    device: str) -> SourceReading:
+    reference = run_savedmodel(loaded.model, inputs)
+    artifact = Artifact("savedmodel", SavedFiles(loaded.path), list(loaded.input_names),
+                        {"file": str(loaded.path)})
+    return SourceReading(artifact, inputs, reference, None, None)
+
+
+ONNX_REFUSED_HINT = {
+    "consumed_inputs": "attributes of opset 6 and older (consumed_inputs) that onnxruntime "
+                       "no longer accepts: re-export the model with opset 7 or newer, or "
+                       "upgrade it with onnx.version_converter",
+    "broadcast": "attributes of opset 6 and older (broadcast) that onnxruntime no longer "
+                 "accepts: re-export the model with opset 7 or newer, or upgrade it with "
+                 "onnx.version_converter",
+}
+
+
+def read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
+    artifact = Artifact("onnx", loaded.model, list(loaded.input_names),
+                        {"file": str(loaded.path)})
+    reference_artifact = Artifact("onnx", loaded.model, list(loaded.input_names),
+                                  {"ort_optimization": "disable"})
+    try:
+        reference = OnnxRuntimeRunner(device).run(reference_artifact, inputs)
+    except LoadError as exc:
+        text = str(exc)
+        hint = next((why for word, why in ONNX_REFUSED_HINT.items() if word in text), None)
+        raise UnsupportedFile(loaded.path, "onnxruntime refuses the model: "
+                              + (hint or text.split("cannot load the model: ", 1)[-1][:400])
+                              ) from None
+    return SourceReading(artifact, inputs, reference, None, None)
+
+
+def mat_artifact(loaded: LoadedModel, spec: LayerSpec) -> Artifact:
+    return Artifact("mat", loaded.model, list(loaded.input_names),
+                    {"file": str(loaded.path), "spec": spec})
+
+
+def read_mat(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
+    import torch
+
+    importer = mat.importer()
+    try:
+        module = importer.to_torch(loaded.model, check=False)
+    except importer.MatImportError as exc:
+        raise UnsupportedFile(loaded.path, str(exc).removeprefix(f"{loaded.path}: ")) from None
+    module = module.double().eval()
+    with torch.inference_mode():
+        outputs = module(*[torch.from_numpy(np.asarray(x, dtype=np.float64)) for x in inputs])
+    if isinstance(outputs, torch.Tensor):
+        outputs = [outputs]
+    reference = [o.numpy().astype(np.float32) for o in outputs]
+    artifact = Artifact("mat", loaded.model, list(loaded.input_names), {"file": str(loaded.path)})
+    return SourceReading(artifact, inputs, reference, None, None)
+
+
+# The reference of a file, by the artifact format it reads to (LoadedModel.start).
+READERS = {"keras": read_keras, KERAS2_START: read_tf_keras, "onnx": read_onnx,
+           "mat": read_mat, PLAIN_SAVEDMODEL_START: read_savedmodel}
