@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harness.core import axes, registry
+from harness.core.frameworks import prepare_imports
 from harness.core.spec import LayerSpec
 from harness.core.strategies import layer_specs, without_local_constants
 from harness.report.coverage import canonical, reach_text
@@ -547,8 +548,6 @@ def main(argv: list[str] | None = None) -> int:
     examples_for = {name: int(n) for name, n in
                     (item.split("=") for item in args.examples_for.split(","))} \
         if args.examples_for else None
-    from harness.core.frameworks import prepare_imports
-
     prepare_imports()
     result = measure(args.source, args.suite, args.profile, args.examples,
                      args.kinds.split(",") if args.kinds else None, not args.branches_only,
