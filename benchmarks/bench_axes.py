@@ -3,9 +3,9 @@
 The axes (``harness.core.axes``): float16, float64, mixed_float16 and free dimensions, each drawn
 with ``harness.core.strategies.sample(kind, n, axis=...)`` (derandomised: the same cases on every
 run), plus two costs every plain case can carry: the float64 yardstick reading of the
-reference (``harness.run.yardstick``) and the ``keras>tf2onnx>ort-optimized`` leg (the ONNX
+reference (``harness.sources.keras.yardstick``) and the ``keras>tf2onnx>ort-optimized`` leg (the ONNX
 model read again with onnxruntime's graph optimisations on). ONNX ops have dtype axes of
-their own (float16, float64: ``harness.core.dtypes.ONNX_REFUSED``); their rows are timed down the
+their own (float16, float64, as each op declares: ``harness.core.dtypes.admitted``); their rows are timed down the
 onnx source's default paths against the same ops' own draw. Every case goes through
 ``Harness.run`` with its result records written, as a suite runs it; the plain row is the
 same kinds' float32 cases down ``keras>tf2onnx>onnx2torch``, and the bare row the same
@@ -78,10 +78,10 @@ def onnx_axis_specs(per_kind: int) -> dict[str, dict[str, list]]:
 
 
 def yardstick_seconds(spec) -> float | None:
-    """The float64 reading of the reference alone; None where ``harness.run.yardstick`` gives
+    """The float64 reading of the reference alone; None where ``harness.sources.keras.yardstick`` gives
     none for the case (not written yet, or the kind cannot be read in float64)."""
-    from harness.run.yardstick import keras_reading
     from harness.sources.keras.model import build_model
+    from harness.sources.keras.yardstick import keras_reading
 
     inputs = make_inputs(spec)
     try:
@@ -186,7 +186,7 @@ def main() -> int:
     else:
         figures["rows"][YARDSTICK_ROW] = None
         lines.append(f"  {YARDSTICK_ROW:<16}{0:>6}{'-':>10}{'-':>8}  "
-                     f"(no reading: harness.run.yardstick.keras_reading returned None)")
+                     f"(no reading: harness.sources.keras.yardstick.keras_reading returned None)")
     print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 from harness.check import CheckOptions, default_paths, run_check  # noqa: E402
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get  # noqa: E402
-from harness.run.runners import runner_for  # noqa: E402
+from harness.runtimes import runner_for  # noqa: E402
 from harness.sources import file as files  # noqa: E402
 
 LIMIT = 1.5

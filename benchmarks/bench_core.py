@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from harness.core.frameworks import prepare_imports
 prepare_imports()
 
 import numpy as np  # noqa: E402
+from rates import print_rates, rate_figures  # noqa: E402
 
 from harness.core import registry  # noqa: E402
 from harness.core.inputs import make_inputs  # noqa: E402
@@ -64,13 +64,16 @@ def bare_case(spec) -> None:
         pass
 
 
-def harness_case(harness: Harness, writer: ResultWriter, spec) -> None:
+def harness_case(harness: Harness, writer: ResultWriter, spec):
+    """``harness.run(spec)`` and its result records written, as a test session writes them;
+    the case, or None where the source refused the spec."""
     try:
         case = harness.run(spec)
     except SourceError:
-        return
+        return None
     writer.write_all(result_records(case, run_id="bench", shard="bench", device="cpu",
                                     test=None, hypothesis=None))
+    return case
 
 
 def main() -> int:
@@ -107,24 +110,15 @@ def main() -> int:
             harness_rates.append(len(specs) / (time.perf_counter() - t))
         writer.close()
 
-    bare, ours = statistics.median(bare_rates), statistics.median(harness_rates)
     figures = {
         "cases": len(specs),
         "rounds": args.rounds,
-        "bare_cases_per_s": round(bare, 3),
-        "harness_cases_per_s": round(ours, 3),
-        "harness_cost_ratio": round(bare / ours, 3),
-        "hypothesis_draw_ms_per_case": round(1000 * draw_s / len(specs), 2),
-        "bare_rounds": [round(r, 3) for r in bare_rates],
-        "harness_rounds": [round(r, 3) for r in harness_rates],
+        **rate_figures(bare_rates, harness_rates, cases=len(specs), draw_s=draw_s),
         "numpy": np.__version__,
     }
     print(f"{len(specs)} cases x {args.rounds} rounds, keras>tf2onnx>onnx2torch"
           + (f", families {', '.join(args.family)}" if args.family else ""))
-    print(f"  bare conversions : {bare:6.2f} cases/s")
-    print(f"  parity harness   : {ours:6.2f} cases/s")
-    print(f"  harness cost     : {bare / ours:6.3f}x the bare script's time per case")
-    print(f"  Hypothesis draws : {figures['hypothesis_draw_ms_per_case']} ms per case (not in the loop)")
+    print_rates(figures, "bare conversions")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

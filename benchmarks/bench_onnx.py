@@ -23,7 +23,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from harness.core.frameworks import prepare_imports
 prepare_imports()
 
 import numpy as np  # noqa: E402
+from rates import print_rates, rate_figures  # noqa: E402
 
 from harness.core import registry  # noqa: E402
 from harness.core.spec import LayerSpec  # noqa: E402
@@ -174,18 +174,12 @@ def main() -> int:
                     t = time.perf_counter()
                     pool.starmap(_chunk, [(side, c) for c in chunks])
                     rates.append(len(specs) / (time.perf_counter() - t))
-    bare, ours = statistics.median(bare_rates), statistics.median(harness_rates)
     figures = {
         "cases": len(specs),
         "kinds": len(kinds),
         "rounds": args.rounds,
         "workers": args.workers,
-        "bare_cases_per_s": round(bare, 2),
-        "harness_cases_per_s": round(ours, 2),
-        "harness_cost_ratio": round(bare / ours, 3),
-        "hypothesis_draw_ms_per_case": round(1000 * draw_s / len(specs), 2),
-        "bare_rounds": [round(r, 2) for r in bare_rates],
-        "harness_rounds": [round(r, 2) for r in harness_rates],
+        **rate_figures(bare_rates, harness_rates, cases=len(specs), draw_s=draw_s, digits=2),
         "cpu_count": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
@@ -193,11 +187,7 @@ def main() -> int:
     print(f"{len(specs)} ONNX cases ({len(kinds)} kinds{families}) x {args.rounds} rounds, "
           f"{args.workers} worker(s); legs onnx>onnx2torch, onnx>onnx2pytorch, "
           f"onnx>ort-optimized")
-    print(f"  bare script      : {bare:6.2f} cases/s")
-    print(f"  parity harness   : {ours:6.2f} cases/s")
-    print(f"  harness cost     : {bare / ours:6.3f}x the bare script's time per case")
-    print(f"  Hypothesis draws : {figures['hypothesis_draw_ms_per_case']} ms per case "
-          f"(not in the loop)")
+    print_rates(figures, "bare script")
     print(f"  load average     : {figures['load_average']} on {os.cpu_count()} cores")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -37,13 +37,13 @@ prepare_imports()
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_core import bare_case  # noqa: E402
+from bench_core import bare_case, harness_case  # noqa: E402
 
 from harness.core import registry  # noqa: E402
 from harness.core.strategies import sample  # noqa: E402
-from harness.results import ResultWriter, result_records  # noqa: E402
+from harness.results import ResultWriter  # noqa: E402
 from harness.run.isolation import IsolatedHarness  # noqa: E402
-from harness.run.pipeline import Harness, SourceError  # noqa: E402
+from harness.run.pipeline import Harness  # noqa: E402
 
 PATH = "keras>tf2onnx>onnx2torch"
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,13 +72,8 @@ CORPUS_TEST = textwrap.dedent('''
 
 def run_cases(harness, writer: ResultWriter, specs, split: dict[str, float] | None = None):
     for spec in specs:
-        try:
-            case = harness.run(spec)
-        except SourceError:
-            continue
-        writer.write_all(result_records(case, run_id="bench", shard="bench", device="cpu",
-                                        test=None, hypothesis=None))
-        if split is not None:
+        case = harness_case(harness, writer, spec)
+        if case is not None and split is not None:
             split["build"] = split.get("build", 0.0) + case.timing.get("build", 0.0)
             for leg in case.legs:
                 for step, seconds in leg.timing.items():

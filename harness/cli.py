@@ -33,8 +33,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     except (sources.UnknownSource, ImportError) as exc:
         print(f"parity layers: {exc}", file=sys.stderr)
         return 2
-    from harness.cover_corpus import reach as measured_reach
-    from harness.cover_corpus import reach_text
+    from harness.report.coverage import reach as measured_reach
+    from harness.report.coverage import reach_text
 
     reach = measured_reach()
     if args.json:
@@ -74,8 +74,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
             if undrawn := _undrawn(k):
                 print(f"    {'(at default)':<{width}}  {', '.join(undrawn)}")
             if pairs := _kind_reach(reach, source, k.name):
+                ci = (f"{pairs['ci_cover']}/{pairs['admitted']} with the ci profile's "
+                      f"covering cases, " if "ci_cover" in pairs else "")
                 print(f"    {'(reach)':<{width}}  (attribute value, axis) pairs: "
-                      f"{pairs['corpus']}/{pairs['admitted']} by the ci corpus, "
+                      f"{pairs['corpus']}/{pairs['admitted']} by the ci corpus, {ci}"
                       f"{pairs['with_cover']}/{pairs['admitted']} with its covering cases")
         whole = [k for k in kinds if k.tags & registry.WHOLE_MODELS]
         if source == registry.KERAS:

@@ -170,6 +170,7 @@ class ParitySession:
         self.cache = open_cache(config.getoption("parity_cache"), Path(config.rootpath))
         self._harness = None
         self._writer = None
+        self._versions: dict[str, str] | None = None  # the tracked packages', for replays
         self._buffer: list[tuple[str, list[dict[str, Any]], bool]] = []
         self.current_test: str | None = None
 
@@ -223,7 +224,9 @@ class ParitySession:
         from harness.core.frameworks import versions
         from harness.results import result_records
 
-        drift = case.drift(versions())
+        if self._versions is None:  # read once: ~10 ms of package metadata per golden case
+            self._versions = versions()
+        drift = case.drift(self._versions)
         # An isolating harness' worker loads the stored case from its own folder.
         result = (self.harness.replay(case.spec, case) if self.isolate
                   else case.replay(self.harness))

@@ -73,7 +73,7 @@ from harness.core.repro_pieces import (
 )
 from harness.core.spec import LayerSpec, canonical_json
 from harness.run.pipeline import Harness, shapes_text
-from harness.sources.keras.model import run_keras
+from harness.runtimes.keras import run_keras
 from harness.sources.onnx import repro as onnx_repro
 
 # ScriptError, COMPARE_CODE, npz_bytes and assemble are shared pieces (harness.core.repro_pieces);
@@ -516,7 +516,7 @@ _PLUGIN_LOAD_SOURCE = {
     source = Artifact("mat", pathlib.Path(path), INPUT_NAMES)''',
 }
 
-# As parity's runners (harness/run/runners.py) run the stage's result.
+# As parity's runners (harness/runtimes/) run the stage's result.
 _PLUGIN_RUN = {
     "onnx": '''\
     try:

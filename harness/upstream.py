@@ -16,6 +16,11 @@ would paste into their tracker:
   ``DIFFERENT`` (exit 2: it fails, but not as the entry says);
 - ``entry.json``: the same facts for tools.
 
+An entry whose bug a generated script cannot reach (a stage that exists only as a parity
+converter, a bug that depends on the order of a set) carries a hand-written standalone script
+instead (its ``script`` field, a file under harness/known_issues.d/), with the same verdict
+lines and exit codes; it is copied as ``repro.py``.
+
 The verdict is the entry's: a failure of the family parity saw (an exception, or outputs that
 differ) and, for an exception, one whose printed text matches the entry's ``message``.
 """
@@ -31,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.core.known_issues import MORE_FILES
 from harness.core.spec import LayerSpec
 
 NATURES = ("wrong-output", "refusal", "limitation", "reference", "undefined", "framework")
@@ -157,6 +163,7 @@ class Script:
     stage: str
     seen: str  # what parity saw on the leg when the script was written
     versions: dict[str, str] = field(default_factory=dict)
+    hand_written: str | None = None  # the entry's own script, under harness/known_issues.d/
 
 
 @dataclass
@@ -257,6 +264,11 @@ def build(issue, *, harness_for) -> Report:
 
     nature, party = classify(issue)
     specs = minimal_specs(issue)
+    if issue.script:
+        try:
+            return Report(issue, nature, party, title(issue, party), [hand_written(issue)])
+        except ExportError as exc:
+            return Report(issue, nature, party, title(issue, party), [], str(exc))
     scripts, problems = [], []
     for number, spec in enumerate(specs, start=1):
         name = "repro.py" if number == 1 else f"repro_{number}.py"
@@ -293,6 +305,20 @@ def build(issue, *, harness_for) -> Report:
     elif problems:
         why = "; ".join(problems)
     return Report(issue, nature, party, title(issue, party), scripts, why)
+
+
+HAND_WRITTEN = "hand-written script"
+
+
+def hand_written(issue) -> Script:
+    """The entry's own standalone script (its ``script`` field), as ``repro.py``."""
+    text = (MORE_FILES / issue.script).read_text(encoding="utf-8")
+    if "harness" in imported_modules(text):
+        raise ExportError(f"{issue.id}: its script {issue.script} imports parity")
+    specs = minimal_specs(issue)
+    return Script("repro.py", text, specs[0].case_id if specs else "", " or ".join(issue.globs),
+                  " or ".join(issue.parties), HAND_WRITTEN, stack_versions(text),
+                  hand_written=f"harness/known_issues.d/{issue.script}")
 
 
 def _family(category: str | None, issue) -> str:
@@ -446,8 +472,11 @@ def markdown(report: Report) -> str:
     lines += ["", "## Reproduce", ""]
     if report.scripts:
         for script in report.scripts:
-            lines += [f"`python {script.name}` (case {script.case_id}, leg {script.leg}, "
-                      f"stage {script.stage}; parity saw: {script.seen})", "",
+            lines += [f"`python {script.name}` ("
+                      + (f"parity's {script.hand_written}, on legs {script.leg})"
+                         if script.hand_written else
+                         f"case {script.case_id}, leg {script.leg}, stage {script.stage}; "
+                         f"parity saw: {script.seen})"), "",
                       "Versions it was reproduced with:", "",
                       *(f"- {name} {version}" for name, version in script.versions.items()),
                       ""]
@@ -468,7 +497,8 @@ def entry_json(report: Report) -> dict[str, Any]:
             "tracker": TRACKERS.get(report.party), "reason": " ".join(issue.reason.split()),
             "spec_links": spec_lines(issue),
             "scripts": [{"file": s.name, "case_id": s.case_id, "leg": s.leg,
-                         "stage": s.stage, "parity_saw": s.seen, "versions": s.versions}
+                         "stage": s.stage, "parity_saw": s.seen, "versions": s.versions,
+                         "hand_written": s.hand_written}
                         for s in report.scripts],
             "why_no_script": report.why_no_script}
 

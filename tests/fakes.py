@@ -39,6 +39,19 @@ class Fake:
         return converted if self.after is None else self.after(converted)
 
 
+class Stage:
+    """A stage made of one function, where no built-in converter is the base (an ONNX → ONNX
+    rewrite, a Keras → Keras pass-through): ``make(artifact)`` is what it converts to."""
+
+    def __init__(self, name: str, source: str, target: str, make: Callable[[Artifact], Artifact],
+                 packages: tuple[str, ...] = ()):
+        self.name, self.source, self.target, self.packages = name, source, target, packages
+        self.make = make
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        return self.make(artifact)
+
+
 # -- faults --------------------------------------------------------------------------------------
 
 def raising(message: str) -> Before:
@@ -69,6 +82,21 @@ def with_forward(converted: Artifact, forward: Callable[..., Any]) -> Artifact:
 def negated(converted: Artifact) -> Artifact:
     """The output negated: a converter that is plainly wrong."""
     return with_forward(converted, lambda inner, *xs: -inner(*xs))
+
+
+def perturbed_weights(converted: Artifact) -> Artifact:
+    """Every float initializer of the ONNX model moved by 1e-2 of its scale (seeded): a
+    converter bug small enough to hide under a wide hand-set tolerance."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    rng = np.random.default_rng(0)
+    for tensor in converted.model.graph.initializer:
+        values = numpy_helper.to_array(tensor)
+        if values.dtype.kind == "f" and values.size > 1:
+            moved = values + 1e-2 * np.abs(values).max() * rng.standard_normal(values.shape)
+            tensor.CopyFrom(numpy_helper.from_array(moved.astype(values.dtype), tensor.name))
+    return converted
 
 
 def units(model) -> int:

@@ -61,7 +61,7 @@ def _build(spec):
 
 def _outputs(model, spec):
     from harness.core.inputs import make_inputs
-    from harness.sources.keras.model import run_keras
+    from harness.runtimes.keras import run_keras
 
     return run_keras(model, make_inputs(spec))[0]
 

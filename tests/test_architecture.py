@@ -32,6 +32,8 @@ NEVER_INSIDE_FUNCTIONS = frozenset({"harness", "numpy"}) | frozenset(sys.stdlib_
 def modules() -> dict[str, Path]:
     found = {}
     for path in PACKAGE.rglob("*.py"):
+        if not all(part.isidentifier() for part in path.relative_to(ROOT).parent.parts):
+            continue  # data beside the modules: known_issues.d/scripts/ are standalone scripts
         parts = list(path.relative_to(ROOT).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()

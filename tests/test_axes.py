@@ -64,3 +64,22 @@ def test_the_golden_store_holds_the_corpus_drawn_today():
     for kind in ("Relu", "Gemm", "ConvBnRelu", "MatMul"):
         drawn = {spec.case_id for spec in corpus(3, [kind], source="onnx", per_axis=1)}
         assert drawn <= stored, kind
+
+
+def _declared(source: str, **declared) -> registry.LayerKind:
+    return registry.LayerKind(name="Declared", family="core", domains={},
+                              draw=lambda pick: ({}, [(1, 2)]), source=source, **declared)
+
+
+def test_a_kind_declares_its_axes_in_its_own_registration():
+    """What a kind admits comes from its source's rules (harness.core.admission), narrowed by
+    its own registration: a new kind is one file, no central table to edit."""
+    assert axes.admitted(_declared("keras")) == axes.Axes(
+        ("float16", "float64", "mixed_float16"), ("batch",))
+    assert axes.admitted(_declared("keras", dtypes=("float16",),
+                                   free_dims=("batch", "spatial"))) == axes.Axes(
+        ("float16",), ("batch", "spatial"))
+    assert axes.admitted(_declared("onnx")) == axes.Axes(("float16", "float64"), ("batch",))
+    assert axes.admitted(_declared("onnx", dtypes=("int64",), free_dims=())) == axes.Axes()
+    # a source that registers no rules admits no axis
+    assert axes.admitted(_declared("mat", dtypes=("float16",))) == axes.Axes()

@@ -19,8 +19,7 @@ pytest.importorskip("onnx2torch")
 from harness import golden  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.sources import file as files  # noqa: E402
-
-PLUGIN = "tests.test_check_plugin"
+from tests.check_cli import PLUGIN, check_json  # noqa: E402
 
 
 class SmallNet(torch.nn.Module):
@@ -63,21 +62,6 @@ def export(module, path, shape=(1, 3, 8, 8), dynamic=True, opset_version=17, **k
 def small_onnx(tmp_path_factory):
     torch.manual_seed(0)
     return export(SmallNet(), tmp_path_factory.mktemp("onnx") / "small.onnx")
-
-
-@pytest.fixture(scope="module")
-def plugin():
-    import importlib
-
-    module = importlib.import_module(PLUGIN)
-    module.register_all()  # again, in case a test of another file took a name back
-    return module
-
-
-def check(capsys, *args) -> tuple[int, dict]:
-    code = main(["check", *map(str, args), "--json", "-q"])
-    out = capsys.readouterr().out
-    return code, json.loads(out)
 
 
 def legs(payload) -> dict[str, dict]:
@@ -209,7 +193,7 @@ def test_free_dimensions_run_at_two_sizes():
 
 def test_an_onnx_file_gets_the_right_verdict_on_every_default_leg(capsys, small_onnx,
                                                                    tmp_path):
-    code, payload = check(capsys, small_onnx, "--report", tmp_path / "reports")
+    code, payload = check_json(capsys, small_onnx, "--report", tmp_path / "reports")
     assert payload["format"] == "onnx" and payload["reads_to"] == "onnx"
     # The batch and both spatial dimensions are free: two sizes, the second on the same
     # converted artifacts.
@@ -237,12 +221,12 @@ def test_an_onnx_file_gets_the_right_verdict_on_every_default_leg(capsys, small_
     assert (tmp_path / "reports" / "junit.xml").is_file()
 
 
-def test_a_faulty_stage_fails_and_names_the_diverging_node(capsys, small_onnx, plugin,
+def test_a_faulty_stage_fails_and_names_the_diverging_node(capsys, small_onnx, check_plugin,
                                                            tmp_path):
     script = tmp_path / "repro.py"
-    code, payload = check(capsys, small_onnx, "--paths",
-                          "onnx>onnx2torch,onnx>onnx2torch-check-fault",
-                          "--report", "none", "--script", script, "--plugins", PLUGIN)
+    code, payload = check_json(capsys, small_onnx, "--paths",
+                               "onnx>onnx2torch,onnx>onnx2torch-check-fault",
+                               "--report", "none", "--script", script, "--plugins", PLUGIN)
     assert code == 1 and not payload["agrees"]
     good, bad = legs(payload)["onnx>onnx2torch"], legs(payload)["onnx>onnx2torch-check-fault"]
     assert good["verdict"] == "agrees"
@@ -252,7 +236,7 @@ def test_a_faulty_stage_fails_and_names_the_diverging_node(capsys, small_onnx, p
     assert payload["script"] == str(script) and script.is_file()
 
 
-def test_the_terminal_table_names_leg_verdict_error_and_layer(capsys, small_onnx, plugin):
+def test_the_terminal_table_names_leg_verdict_error_and_layer(capsys, small_onnx, check_plugin):
     code = main(["check", str(small_onnx), "--paths", "onnx>onnx2torch-check-fault", "--report",
                  "none", "-q"])
     out = capsys.readouterr().out
@@ -265,22 +249,22 @@ def test_the_terminal_table_names_leg_verdict_error_and_layer(capsys, small_onnx
     assert out.rstrip().splitlines()[-1].startswith("parity check: 1 of 1 legs do not agree")
 
 
-def test_a_module_left_in_training_mode_is_named(capsys, small_onnx, plugin):
-    code, payload = check(capsys, small_onnx, "--paths", "onnx>onnx2torch-check-no-eval",
-                          "--report", "none")
+def test_a_module_left_in_training_mode_is_named(capsys, small_onnx, check_plugin):
+    code, payload = check_json(capsys, small_onnx, "--paths", "onnx>onnx2torch-check-no-eval",
+                               "--report", "none")
     leg = legs(payload)["onnx>onnx2torch-check-no-eval"]
     # parity runs the module after .eval(): the numbers agree, and the pitfall is named.
     assert code == 0 and leg["verdict"] == "agrees"
     assert len(leg["pitfalls"]) == 1 and leg["pitfalls"][0].startswith("left in training mode")
     # parity's own stage calls .eval() after recording what onnx2torch returned: named too
     # (its figures: tests/test_check_training_mode.py).
-    code, payload = check(capsys, small_onnx, "--paths", "onnx>onnx2torch", "--report", "none")
+    code, payload = check_json(capsys, small_onnx, "--paths", "onnx>onnx2torch", "--report", "none")
     assert legs(payload)["onnx>onnx2torch"]["pitfalls"][0].startswith("left in training mode")
 
 
-def test_a_baked_in_batch_size_is_named(capsys, small_onnx, plugin):
-    code, payload = check(capsys, small_onnx, "--paths", "onnx>onnx-check-fixed-batch",
-                          "--report", "none")
+def test_a_baked_in_batch_size_is_named(capsys, small_onnx, check_plugin):
+    code, payload = check_json(capsys, small_onnx, "--paths", "onnx>onnx-check-fixed-batch",
+                               "--report", "none")
     leg = legs(payload)["onnx>onnx-check-fixed-batch"]
     assert code == 1 and leg["results"] == ["pass", "error"]
     assert leg["pitfalls"] == [
@@ -290,8 +274,8 @@ def test_a_baked_in_batch_size_is_named(capsys, small_onnx, plugin):
 
 def test_an_op_without_a_counterpart_is_unsupported_not_a_crash(capsys, tmp_path):
     path = export(SmallNet(det=True), tmp_path / "det.onnx")
-    code, payload = check(capsys, path, "--paths", "onnx>onnx2torch,onnx>ort-optimized",
-                          "--report", "none")
+    code, payload = check_json(capsys, path, "--paths", "onnx>onnx2torch,onnx>ort-optimized",
+                               "--report", "none")
     assert code == 1
     leg = legs(payload)["onnx>onnx2torch"]
     assert leg["verdict"] == "unsupported" and leg["where"] == "op Det (onnx2torch)"
@@ -302,7 +286,7 @@ def test_an_op_without_a_counterpart_is_unsupported_not_a_crash(capsys, tmp_path
 
 def test_a_fixed_size_model_runs_at_one_size(capsys, tmp_path):
     path = export(SmallNet(), tmp_path / "fixed.onnx", shape=(2, 3, 8, 8), dynamic=False)
-    code, payload = check(capsys, path, "--paths", "onnx>ort-optimized", "--report", "none")
+    code, payload = check_json(capsys, path, "--paths", "onnx>ort-optimized", "--report", "none")
     assert code == 0 and payload["sizes"] == [[[2, 3, 8, 8]]]
 
 
@@ -312,8 +296,8 @@ def test_the_users_npz_is_the_input(capsys, small_onnx, tmp_path):
     data = tmp_path / "data.npz"
     x = np.random.default_rng(1).standard_normal((3, 3, 20, 12)).astype(np.float32)
     np.savez(data, image=x)
-    code, payload = check(capsys, small_onnx, "--inputs", data, "--paths",
-                          "onnx>ort-optimized", "--report", "none")
+    code, payload = check_json(capsys, small_onnx, "--inputs", data, "--paths",
+                               "onnx>ort-optimized", "--report", "none")
     assert code == 0 and payload["sizes"] == [[[3, 3, 20, 12]]]
     spec = files.file_specs(small_onnx, inputs={"kind": "npz", "path": str(data),
                                                 "shapes": [[3, 3, 20, 12]]})[0]
@@ -337,8 +321,8 @@ def test_a_folder_of_images_with_stated_preprocessing(capsys, small_onnx, tmp_pa
     for i in range(3):
         pixels = rng.integers(0, 256, (10 + i, 14, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(folder / f"{i:02d}.png")
-    code, payload = check(capsys, small_onnx, "--inputs", folder, "--mean", "0.5",
-                          "--std", "0.25", "--paths", "onnx>ort-optimized", "--report", "none")
+    code, payload = check_json(capsys, small_onnx, "--inputs", folder, "--mean", "0.5",
+                               "--std", "0.25", "--paths", "onnx>ort-optimized", "--report", "none")
     assert code == 0 and payload["sizes"] == [[[3, 3, 10, 14]]]  # NCHW, resized to the first
     loaded = files.load(small_onnx)
     description = check_data.describe(folder, loaded, mean="0.5", std="0.25")
@@ -352,8 +336,8 @@ def test_a_folder_of_images_with_stated_preprocessing(capsys, small_onnx, tmp_pa
 
 def test_pin_stores_a_case_the_golden_replay_runs(capsys, small_onnx, tmp_path):
     root = tmp_path / "golden"
-    code, payload = check(capsys, small_onnx, "--paths", "onnx>onnx2torch", "--report", "none",
-                          "--pin", "my-classifier", "--golden", root)
+    code, payload = check_json(capsys, small_onnx, "--paths", "onnx>onnx2torch", "--report", "none",
+                               "--pin", "my-classifier", "--golden", root)
     assert code == 0
     pinned = payload["pinned"]
     store = golden.read_manifest(root)
@@ -407,7 +391,7 @@ def test_a_torchvision_model_agrees_on_every_default_leg(capsys, tmp_path):
             if isinstance(module, torch.nn.Conv2d):
                 module.bias.normal_(0, 0.1)
     path = export(model, tmp_path / "squeezenet.onnx", shape=(1, 3, 64, 64))
-    code, payload = check(capsys, path, "--report", "none")
+    code, payload = check_json(capsys, path, "--report", "none")
     assert code == 0
     assert {leg["leg"]: leg["verdict"] for leg in payload["legs"]} == {
         "onnx>onnx2torch": "agrees", "onnx>onnx2pytorch": "agrees",
@@ -426,7 +410,7 @@ def test_suites_golden_replays_a_pinned_file(capsys, tmp_path):
     # Opset 13: no BatchNormalization training_mode, so every default ONNX leg converts it.
     path = export(SmallNet(), tmp_path / "pinned.onnx", opset_version=13)
     root = tmp_path / "golden"
-    code, payload = check(capsys, path, "--report", "none", "--pin", "pinned", "--golden", root)
+    code, payload = check_json(capsys, path, "--pin", "pinned", "--golden", root)
     assert code == 0
     repo = Path(__file__).resolve().parents[1]
     run = subprocess.run(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 from harness.core.frameworks import prepare_imports
@@ -23,56 +22,20 @@ import keras  # noqa: E402
 from harness import golden  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.sources import file as files  # noqa: E402
+from tests.check_cli import PLUGIN, check_json  # noqa: E402
+from tests.keras_files import keras2_sequential, keras3_small  # noqa: E402
 
-PLUGIN = "tests.test_check_plugin"
 SHAPE = (12, 12, 3)
-
-
-def _bn_statistics(model, module) -> None:
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if isinstance(layer, module.layers.BatchNormalization):
-            mean, variance = layer.weights[2], layer.weights[3]
-            mean.assign(rng.normal(0, 0.5, mean.shape).astype("float32"))
-            variance.assign(rng.uniform(0.5, 2.0, variance.shape).astype("float32"))
-
-
-def keras3_model():
-    keras.utils.set_random_seed(0)
-    image = keras.Input(SHAPE, name="image")
-    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv_a")(image)
-    x = keras.layers.BatchNormalization(name="bn")(x)
-    x = keras.layers.Conv2D(6, 3, padding="same", name="conv_b")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
-    outputs = keras.layers.Dense(10, activation="softmax", name="dense")(x)
-    model = keras.Model(image, outputs, name="small")
-    _bn_statistics(model, keras)
-    return model
-
-
-def keras2_model():
-    tf_keras.utils.set_random_seed(0)
-    layers = tf_keras.layers
-    model = tf_keras.Sequential([
-        layers.Conv2D(4, 3, activation="relu", input_shape=SHAPE, name="conv_a"),
-        layers.BatchNormalization(name="bn"),
-        layers.MaxPooling2D(name="pool"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(12, name="dense"),
-        layers.Softmax(name="softmax"),
-    ])
-    _bn_statistics(model, tf_keras)
-    return model
 
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     """Every Keras format, each written by the tool that writes it."""
     folder = tmp_path_factory.mktemp("keras")
-    new = keras3_model()
+    new = keras3_small(SHAPE, activation="softmax")
     new.save(folder / "model.keras")
     new.export(str(folder / "exported"), format="tf_saved_model", verbose=False)
-    old = keras2_model()
+    old = keras2_sequential(SHAPE, units=12)
     old.save(folder / "model.h5", save_format="h5")
     (folder / "arch.json").write_text(old.to_json())
     old.save_weights(folder / "weights.h5")
@@ -91,22 +54,6 @@ def written(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def plugin():
-    import importlib
-
-    module = importlib.import_module(PLUGIN)
-    module.register_all()  # again, in case a test of another file took a name back
-    return module
-
-
-def check(capsys, *args) -> tuple[int, dict]:
-    code = main(["check", *map(str, args), "--json", "-q", "--report", "none"])
-    captured = capsys.readouterr()
-    assert captured.out, captured.err
-    return code, json.loads(captured.out)
-
-
 def verdicts(payload) -> dict[str, str]:
     return {leg["leg"]: leg["verdict"] for leg in payload["legs"]}
 
@@ -123,20 +70,21 @@ def test_formats_of_keras_files(written):
 
 
 def test_a_keras3_file_agrees(capsys, written):
-    code, payload = check(capsys, written / "model.keras", "--paths", "keras>tf2onnx>onnx2torch")
+    code, payload = check_json(capsys, written / "model.keras",
+                               "--paths", "keras>tf2onnx>onnx2torch")
     assert code == 0, payload
     assert verdicts(payload) == {"keras>tf2onnx": "agrees", "keras>tf2onnx>onnx2torch": "agrees"}
     assert payload["sizes"] == [[[4, 12, 12, 3]], [[1, 12, 12, 3]]]  # the batch is free
     assert payload["legs"][0]["task"]["top1"] == 1.0
-    # Judged against the float64 yardstick too, at both sizes (harness.run.yardstick).
+    # Judged against the float64 yardstick too, at both sizes (harness.core.yardstick).
     for leg in payload["legs"]:
         assert leg["yardstick"]["ratio"] <= 10 and leg["yardstick_missing"] is None, leg
         assert leg["judged_by"] == "tolerance"
 
 
-def test_a_faulty_stage_names_the_diverging_layer(capsys, written, plugin):
-    code, payload = check(capsys, written / "model.keras", "--paths",
-                          "keras>tf2onnx-check-fault>onnx2torch", "--plugins", PLUGIN)
+def test_a_faulty_stage_names_the_diverging_layer(capsys, written, check_plugin):
+    code, payload = check_json(capsys, written / "model.keras", "--paths",
+                               "keras>tf2onnx-check-fault>onnx2torch", "--plugins", PLUGIN)
     assert code == 1
     rows = {leg["leg"]: leg for leg in payload["legs"]}
     fault = rows["keras>tf2onnx-check-fault"]
@@ -148,9 +96,9 @@ def test_a_faulty_stage_names_the_diverging_layer(capsys, written, plugin):
 
 
 def test_a_keras2_h5_is_read_by_tf_keras_and_checked(capsys, written):
-    code, payload = check(capsys, written / "model.h5", "--paths",
-                          "tf_keras>tf2onnx-keras2,tf_keras>keras3>tf2onnx,"
-                          "tf_keras>keras3>keras-onnx")
+    code, payload = check_json(capsys, written / "model.h5", "--paths",
+                               "tf_keras>tf2onnx-keras2,tf_keras>keras3>tf2onnx,"
+                               "tf_keras>keras3>keras-onnx")
     assert payload["reads_to"] == "tf_keras"
     rows = {leg["leg"]: leg for leg in payload["legs"]}
     # tf2onnx on the model tf_keras reads, as its Keras-2 users run it.
@@ -172,24 +120,24 @@ def test_a_keras_224_h5_that_keras3_misreads_is_checked(capsys, written):
 
     with pytest.raises(SavedFormatError):
         load_keras_file(written / "keras224.h5")  # what a Keras 3 user meets today
-    code, payload = check(capsys, written / "keras224.h5", "--paths",
-                          "tf_keras>tf2onnx-keras2,tf_keras>keras3>keras-onnx")
+    code, payload = check_json(capsys, written / "keras224.h5", "--paths",
+                               "tf_keras>tf2onnx-keras2,tf_keras>keras3>keras-onnx")
     assert code == 0 and verdicts(payload) == {
         "tf_keras>tf2onnx-keras2": "agrees", "tf_keras>keras3": "agrees",
         "tf_keras>keras3>keras-onnx": "agrees"}
 
 
 def test_an_architecture_json_with_weights(capsys, written):
-    code, payload = check(capsys, written / "arch.json", "--weights", written / "weights.h5",
-                          "--paths", "tf_keras>keras3>keras-onnx")
+    code, payload = check_json(capsys, written / "arch.json", "--weights", written / "weights.h5",
+                               "--paths", "tf_keras>keras3>keras-onnx")
     assert code == 0 and verdicts(payload) == {"tf_keras>keras3": "agrees",
                                                "tf_keras>keras3>keras-onnx": "agrees"}
     assert payload["description"].startswith("a Keras-2 architecture with its weights")
 
 
 def test_a_savedmodel_without_keras_metadata_starts_at_savedmodel(capsys, written):
-    code, payload = check(capsys, written / "exported", "--paths",
-                          "savedmodel>tf2onnx-savedmodel>onnx2pytorch")
+    code, payload = check_json(capsys, written / "exported", "--paths",
+                               "savedmodel>tf2onnx-savedmodel>onnx2pytorch")
     assert payload["reads_to"] == "savedmodel"
     assert code == 0 and verdicts(payload) == {
         "savedmodel>tf2onnx-savedmodel": "agrees",
@@ -197,8 +145,8 @@ def test_a_savedmodel_without_keras_metadata_starts_at_savedmodel(capsys, writte
 
 
 def test_a_tf_keras_savedmodel_reads_to_tf_keras(capsys, written):
-    code, payload = check(capsys, written / "tf_keras_savedmodel", "--paths",
-                          "tf_keras>keras3>keras-onnx")
+    code, payload = check_json(capsys, written / "tf_keras_savedmodel", "--paths",
+                               "tf_keras>keras3>keras-onnx")
     assert payload["reads_to"] == "tf_keras" and code == 0
     assert verdicts(payload) == {"tf_keras>keras3": "agrees",
                                  "tf_keras>keras3>keras-onnx": "agrees"}
@@ -237,14 +185,15 @@ def test_a_custom_layer_needs_its_definition(capsys, tmp_path):
         assert "--plugins MODULE" in err
     finally:
         known["checktest>Doubler"] = definition
-    code, payload = check(capsys, tmp_path / "custom.keras", "--paths", "keras>tf2onnx")
+    code, payload = check_json(capsys, tmp_path / "custom.keras", "--paths", "keras>tf2onnx")
     assert code == 0
 
 
 def test_pin_a_keras_file_and_replay_it_without_tensorflow(capsys, written, tmp_path):
     root = tmp_path / "golden"
-    code, payload = check(capsys, written / "model.keras", "--paths", "keras>tf2onnx>onnx2torch",
-                          "--pin", "small", "--golden", root)
+    code, payload = check_json(capsys, written / "model.keras",
+                               "--paths", "keras>tf2onnx>onnx2torch",
+                               "--pin", "small", "--golden", root)
     assert code == 0
     case_id = payload["pinned"]["case_id"]
     store = golden.read_manifest(root)
@@ -263,7 +212,7 @@ def test_pin_a_keras_file_and_replay_it_without_tensorflow(capsys, written, tmp_
 
 @pytest.mark.slow
 def test_every_default_leg_of_a_keras3_file(capsys, written):
-    code, payload = check(capsys, written / "model.keras")
+    code, payload = check_json(capsys, written / "model.keras")
     assert verdicts(payload) == {
         "keras>tf2onnx": "agrees", "keras>tf2onnx>onnx2torch": "agrees",
         "keras>tf2onnx>onnx2pytorch": "agrees", "keras>keras-onnx": "agrees",
@@ -277,8 +226,8 @@ def test_free_spatial_dimensions_meet_onnx2torchs_missing_same_padding(capsys, t
     image = keras.Input((None, None, 3), name="image")
     x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(image)
     keras.Model(image, keras.layers.Conv2D(3, 1, name="out")(x)).save(tmp_path / "fcn.keras")
-    code, payload = check(capsys, tmp_path / "fcn.keras", "--paths",
-                          "keras>tf2onnx>onnx2torch,keras>tf2onnx>onnx2pytorch")
+    code, payload = check_json(capsys, tmp_path / "fcn.keras", "--paths",
+                               "keras>tf2onnx>onnx2torch,keras>tf2onnx>onnx2pytorch")
     rows = {leg["leg"]: leg for leg in payload["legs"]}
     assert payload["sizes"] == [[[4, 64, 64, 3]], [[1, 96, 96, 3]]]
     # With free spatial sizes tf2onnx writes auto_pad SAME_UPPER, which onnx2torch lacks.

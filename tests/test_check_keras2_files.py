@@ -36,33 +36,11 @@ from harness import golden  # noqa: E402
 from harness.check import CheckOptions, render, run_check  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.sources import file as files  # noqa: E402
+from tests.keras_files import keras2_sequential  # noqa: E402
 
 SHAPE = (8, 8, 3)
 ATOL, RTOL = 1e-4, 1e-3  # parity check's rule for a user's file (harness.check.FILE_ATOL)
 OPSET = 17
-
-
-def _bn_statistics(model, module) -> None:
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if isinstance(layer, module.layers.BatchNormalization):
-            layer.moving_mean.assign(rng.normal(0, 0.5, layer.moving_mean.shape))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
-
-
-def keras2_sequential():
-    tf_keras.utils.set_random_seed(0)
-    layers = tf_keras.layers
-    model = tf_keras.Sequential([
-        layers.Conv2D(4, 3, activation="relu", input_shape=SHAPE, name="conv"),
-        layers.BatchNormalization(name="bn"),
-        layers.MaxPooling2D(name="pool"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(10, name="dense"),
-        layers.Softmax(name="softmax"),
-    ])
-    _bn_statistics(model, tf_keras)
-    return model
 
 
 def keras2_two_heads():
@@ -90,7 +68,7 @@ def keras3_functional():
 def written(tmp_path_factory):
     """Each file as its own tool writes it, and the inputs every check here runs on."""
     folder = tmp_path_factory.mktemp("keras2")
-    old = keras2_sequential()
+    old = keras2_sequential(SHAPE, conv="conv")
     old.save(folder / "model.h5", save_format="h5")
     (folder / "arch.json").write_text(old.to_json())
     old.save_weights(folder / "weights.h5")

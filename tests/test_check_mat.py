@@ -4,11 +4,7 @@ and the real DnCNN and FFDNet files where the shared fixtures are present."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -19,20 +15,10 @@ pytest.importorskip("h5py")
 from harness import golden  # noqa: E402
 from harness.cli import main  # noqa: E402
 from harness.sources.mat.case import MatCase, network_spec  # noqa: E402
+from tests.check_cli import PLUGIN, check_json  # noqa: E402
+from tests.mat_networks import CONV, FIXTURES  # noqa: E402
 
-PLUGIN = "tests.test_check_plugin"
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("PARITY_FIXTURES", REPO.parent / "shared" / "fixtures"))
-CONV = {"k": [3, 3], "filters": 4, "stride": [1, 1], "dilation": [1, 1],
-        "pad": [1, 1, 1, 1], "groups": 1, "bias": True}
 CHAIN = [("conv", CONV), ("relu", {"leak": 0.0}), ("conv", {**CONV, "filters": 2})]
-
-
-def check(capsys, *args) -> tuple[int, dict]:
-    code = main(["check", *map(str, args), "--json", "-q", "--report", "none"])
-    captured = capsys.readouterr()
-    assert captured.out, captured.err
-    return code, json.loads(captured.out)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +29,7 @@ def simplenn(tmp_path_factory):
 
 
 def test_a_matconvnet_network_agrees(capsys, simplenn):
-    code, payload = check(capsys, simplenn)
+    code, payload = check_json(capsys, simplenn)
     assert payload["format"] == "mat" and payload["reads_to"] == "mat"
     assert code == 0
     (leg,) = payload["legs"]
@@ -54,8 +40,8 @@ def test_a_matconvnet_network_agrees(capsys, simplenn):
 
 
 def test_a_faulty_importer_differs(capsys, simplenn):
-    code, payload = check(capsys, simplenn, "--paths", "mat>mat2torch-check-fault", "--plugins",
-                          PLUGIN)
+    code, payload = check_json(capsys, simplenn, "--paths", "mat>mat2torch-check-fault",
+                               "--plugins", PLUGIN)
     (leg,) = payload["legs"]
     assert code == 1 and leg["verdict"] == "differs"
     assert leg["where"] == "stage mat2torch-check-fault"
@@ -64,7 +50,7 @@ def test_a_faulty_importer_differs(capsys, simplenn):
 
 def test_pin_a_mat_network_and_replay_it(capsys, simplenn, tmp_path):
     root = tmp_path / "golden"
-    code, payload = check(capsys, simplenn, "--pin", "denoiser", "--golden", root)
+    code, payload = check_json(capsys, simplenn, "--pin", "denoiser", "--golden", root)
     assert code == 0
     case_id = payload["pinned"]["case_id"]
     store = golden.read_manifest(root)
@@ -90,23 +76,11 @@ OCTAVE = shutil.which("octave-cli") or shutil.which("octave")
 
 @pytest.mark.skipif(OCTAVE is None, reason="GNU Octave is not installed")
 def test_a_dlt_network_exported_by_the_matlab_exporter(capsys, tmp_path):
-    from harness.sources.mat.writer import save_mat
-    from tests.mat.test_mat_matlab_exporter import MATLAB_DIR, SCRIPT, _stand_in_classes
+    from tests.mat.test_mat_matlab_exporter import octave_export
 
     case = MatCase(network_spec(CHAIN, input_shape=(1, 3, 6, 6), seed=3))
-    variables = case.variables()
-    _stand_in_classes(tmp_path, list(variables["layers"].ravel()))
-    connections = variables["connections"]
-    inputs = tmp_path / "inputs.mat"
-    save_mat(inputs, {"layers": variables["layers"],
-                      "sources": connections[:, 0].reshape(1, -1),
-                      "destinations": connections[:, 1].reshape(1, -1)})
-    output = tmp_path / "exported.mat"
-    script = SCRIPT.format(matlab_dir=MATLAB_DIR, inputs=inputs, output=output, version="-v7")
-    run = subprocess.run([OCTAVE, "--no-gui", "--quiet", "--norc", "--eval", script],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr + run.stdout
-    code, payload = check(capsys, output)
+    output = octave_export(tmp_path, case, "-v7", timeout=300)
+    code, payload = check_json(capsys, output)
     assert code == 0 and [leg["verdict"] for leg in payload["legs"]] == ["agrees"]
     assert payload["sizes"] == [[[4, 3, 6, 6]], [[1, 3, 6, 6]]]  # declared: the batch is free
 
@@ -114,6 +88,6 @@ def test_a_dlt_network_exported_by_the_matlab_exporter(capsys, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not (FIXTURES / "matconvnet").is_dir(), reason="no shared fixtures")
 def test_dncnn_agrees(capsys):
-    code, payload = check(capsys, FIXTURES / "matconvnet" / "dncnn_sigma25_bnorm_v73.mat")
+    code, payload = check_json(capsys, FIXTURES / "matconvnet" / "dncnn_sigma25_bnorm_v73.mat")
     assert code == 0 and payload["legs"][0]["verdict"] == "agrees"
     assert any("training-only" in note for note in payload["notes"])

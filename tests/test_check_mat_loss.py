@@ -11,8 +11,6 @@ checkable, and each test then follows that advice and sees the check run.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -30,13 +28,10 @@ from harness.sources import file as files  # noqa: E402
 from harness.sources.mat.case import MatCase, network_spec  # noqa: E402
 from harness.sources.mat.layer import IMAGE, to_matlab, to_torch  # noqa: E402
 from harness.sources.mat.writer import V7, V73, cell, save_mat  # noqa: E402
+from tests.check_cli import PLUGIN, check_json  # noqa: E402
+from tests.mat_networks import CONV, FIXTURES  # noqa: E402
 
-PLUGIN = "tests.test_check_plugin"
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("PARITY_FIXTURES", REPO.parent / "shared" / "fixtures"))
 LOSS = "dagnn.vllab_dag_loss"
-CONV = {"k": [3, 3], "filters": 4, "stride": [1, 1], "dilation": [1, 1],
-        "pad": [1, 1, 1, 1], "groups": 1, "bias": True}
 UP = {"k": [4, 4], "upsample": [2, 2], "crop": [1, 1, 1, 1], "groups": 1}
 # LapSRN's level: features (conv, leaky relu), upsampled by a transposed convolution to a
 # residual, added to the image upsampled by another: level1_output is twice LR's size.
@@ -92,13 +87,6 @@ def matlab_outputs(case: MatCase, x: np.ndarray, levels: int = 1) -> list[np.nda
     """MATLAB's level outputs for ``x`` (PyTorch layout), from the NumPy reference, float64."""
     trace = case.trace(to_matlab(x, IMAGE))
     return [to_torch(trace[name], IMAGE) for name in ["sum6", "convt7"][:levels]]
-
-
-def check_json(capsys, *args) -> tuple[int, dict]:
-    code = main(["check", *map(str, args), "--json", "-q", "--report", "none"])
-    captured = capsys.readouterr()
-    assert captured.out, captured.err
-    return code, json.loads(captured.out)
 
 
 def refusal(capsys, *args) -> str:
@@ -320,36 +308,11 @@ def test_output_is_refused_where_it_does_not_apply_and_the_advice_works(capsys, 
 
 
 FFDNET_HANDLERS = """\
-import torch
 import harness.mat as hm
+from tests.mat_networks import ffdnet_handlers
 
-
-class NoiseMap(torch.nn.Module):  # FFDNet's concat: the noise level map as a channel
-    def forward(self, x):
-        return torch.cat([x, torch.full_like(x[:, :1], 25 / 255)], 1)
-
-
-class SubPixel(torch.nn.Module):  # FFDNet's vl_nnSubP; its row offset runs fastest
-    def __init__(self, scale):
-        super().__init__()
-        self.down, self.factor = scale < 1, round(1 / scale) if scale < 1 else round(scale)
-
-    def forward(self, x):
-        n, c, h, w = x.shape
-        s = self.factor
-        if self.down:
-            x = x.reshape(n, c, h // s, s, w // s, s).permute(0, 1, 5, 3, 2, 4)
-            return x.reshape(n, c * s * s, h // s, w // s)
-        x = x.reshape(n, c // (s * s), s, s, h, w).permute(0, 1, 4, 3, 5, 2)
-        return x.reshape(n, c // (s * s), h * s, w * s)
-
-
-def subp(layer):
-    return SubPixel(float(layer.attrs["scale"].ravel()[0]))
-
-
-hm.register_layer_handler("SubP", subp)
-hm.register_layer_handler("concat", lambda layer: NoiseMap())
+for kind, handler in ffdnet_handlers(25 / 255).items():
+    hm.register_layer_handler(kind, handler)
 """
 
 

@@ -217,7 +217,7 @@ def test_onnx2pytorch_batch_norm_ignores_training_mode_so_it_is_not_named(capsys
 def test_the_run_in_training_mode_leaves_the_leg_module_alone(bn_onnx):
     from harness.check import CheckOptions, choose_paths, make_harness, make_policy
     from harness.check.verdicts import summarise
-    from harness.run.runners import TorchRunner
+    from harness.runtimes.torch import TorchRunner
 
     spec = files.file_specs(bn_onnx)[0]
     paths, _ = choose_paths(BN_LEG, "onnx")

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from harness import converters
+from harness.core.diagnose import align
 from harness.core.spec import LayerSpec
-from harness.run.diagnostics import Tap, align, scope_owner, tap_tensors
+from harness.sources.keras.diagnose import Tap, scope_owner, tap_tensors
 
 STACK = [
     {"kind": "Conv2D", "attrs": {"filters": 3, "kernel_size": [3, 3], "padding": "same"}},
@@ -92,7 +93,7 @@ def test_a_graph_output_named_after_a_layer_is_that_layers():
 
 
 def test_pick_takes_the_last_candidate_of_the_right_shape():
-    from harness.run.diagnostics import pick
+    from harness.core.diagnose import pick
 
     reference = np.zeros((1, 4, 4, 2))
     transposed_input = np.ones((1, 3, 8, 8))  # a converter's transpose left in the scope
@@ -202,8 +203,8 @@ def test_the_report_names_the_layer_and_the_stage(faulty_run, tmp_path):
 
 def test_a_layer_that_converts_correctly_matches_alone():
     from harness.core.inputs import make_inputs
-    from harness.run.diagnostics import Diagnoser
     from harness.run.pipeline import Harness
+    from harness.sources.keras.diagnose import Diagnoser
     from harness.sources.keras.model import build_model
 
     harness = Harness("keras>tf2onnx>onnx2torch")

@@ -1,7 +1,8 @@
 """The worked example of docs/sources-onnx.md ("Adding an op kind") does what the page says:
 run in a fresh interpreter, its kind is registered with the page's domains, every drawn spec
-builds a checked model that the source reads, and the harness takes it down every leg of
-the ONNX source's default paths."""
+builds a checked model that the source reads, the harness takes it down every leg of the
+ONNX source's default paths, and what it admits along the axes (its declared dtypes, a free
+batch) is what its draws give, with no file but the family file touched."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 CHECK = r'''
 from harness.core import registry
 from harness import sources
+from harness.core import axes
 from harness.sources.onnx.op import OP_TYPES
+from harness.tools.measure_dtypes import declared_onnx, measure_onnx
 
 kind = registry.get("DocShrink", "onnx")
 paths = [p.name for p in harness.paths_for("onnx")]
@@ -32,7 +35,8 @@ legs = sorted({leg.leg for spec in sample("DocShrink", 3, source="onnx")
 print("CHECK " + json.dumps({
     "family": kind.family, "op_type": OP_TYPES["DocShrink"][0],
     "domains": {k: list(v) for k, v in kind.domains.items() if k != "opset"},
-    "paths": paths, "legs": legs}))
+    "paths": paths, "legs": legs, "dtypes": list(axes.admitted(kind).dtypes),
+    "refused": {"declared": declared_onnx(["DocShrink"]), "measured": measure_onnx(["DocShrink"])}}))
 '''
 
 
@@ -60,3 +64,6 @@ def test_the_worked_example_registers_a_kind_the_harness_runs(tmp_path):
     # every leg of every default path ran (verdicts are the converters' business)
     assert found["legs"] == sorted(found["paths"])
     assert "DocShrink(" in done.stdout  # the example printed its cases
+    # the family file's dtype declaration is all the dtype axes need: it is what the draws give
+    assert found["dtypes"] == []
+    assert found["refused"]["declared"] == found["refused"]["measured"]

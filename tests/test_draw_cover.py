@@ -8,7 +8,7 @@ import pytest
 
 from harness.core import registry
 from harness.core.spec import LayerSpec
-from harness.cover_corpus import reach, reach_text
+from harness.report.coverage import reach, reach_text
 
 ROOT = Path(__file__).resolve().parents[1]
 COVERED = sorted(ROOT.glob("suites/*/cover.json"))
@@ -66,9 +66,10 @@ def test_checked_in_cover_holds_valid_cases_and_its_promise(path):
     assert sum(row["admitted"] for row in per_kind.values()) == pairs["admitted"]
     assert sum(row["with_cover"] for row in per_kind.values()) == pairs["with_cover"]
     # The promise: the covering cases reach 95% of the pairs, where the source's cover aims
-    # at them, and 90% of the draw code's branches (what is left is listed with a reason).
-    line = reach_text({**data["figures"], "cases": len(data["cases"]), "profile": data["profile"]})
-    assert data["figures"]["branches"]["with_cover_percent"] >= 90.0, line
+    # at them, and 95% of the draw code's branches (what is left is listed with a reason).
+    line = reach_text({**data["figures"], "cases": len(data["cases"]), "profile": data["profile"],
+                       "goal": data["goal"]})
+    assert data["figures"]["branches"]["with_cover_percent"] >= 95.0, line
     if data["goal"] == "branches and pairs":
         assert pairs["with_cover_percent"] >= 95.0, line
     assert all(entry.get("reason") for entry in data["unreached"])
@@ -113,3 +114,122 @@ def test_a_relation_between_values_shows_in_the_output_shapes():
     assert shape_relation(relu, {"attrs": {"opset": 17}, "input_shapes": [[4, 2]]}) == \
         "as input"
     assert shape_relation(registry.get("Dense"), spec(5)) is None  # a Keras kind: none
+
+
+def test_a_matlab_case_holds_its_own_layer_and_network_values_on_its_format():
+    """A MATLAB case's pairs: its own layer's attributes (not a lead-in's or a follower's),
+    the network's version, input layout and sizes and its followers, on its file format."""
+    from harness.sources.mat.case import network_spec
+    from harness.tools.draw_cover import SOURCES, spec_pairs
+
+    spec = network_spec([("relu", {"leak": 0.1}), ("dropout", {"rate": 0.5})],
+                        input_shape=(2, 3, 5, 6), fmt="dagnn", version="7.3").to_json()
+    pairs = spec_pairs(registry.get("relu", "mat"), spec, SOURCES["mat"].axis_of({"spec": spec}))
+    assert pairs == {("relu", attr, value, "dagnn") for attr, value in [
+        ("leak", "0.1"), ("version", '"7.3"'), ("layout", '"image"'), ("height", "5"),
+        ("width", "6"), ("followers", "1")]}
+    dropout = spec_pairs(registry.get("dropout", "mat"), spec, "dagnn")
+    assert ("dropout", "rate", "0.5", "dagnn") in dropout
+    assert ("dropout", "followers", "0", "dagnn") in dropout
+
+
+def test_the_greedy_cover_takes_branches_first_and_keeps_to_its_budget():
+    from harness.tools.draw_cover import Draw, greedy_cover, pairs_curve
+
+    def draw(name, arcs=(), pairs=()):
+        return Draw(name, "float32", {}, set(arcs), set(pairs))
+
+    many_pairs = draw("pairs", pairs=[("K", "a", str(v), "float32") for v in range(5)])
+    one_branch = draw("branch", arcs=[("f.py", 3, 4)])
+    both = draw("both", arcs=[("f.py", 3, 4)], pairs=[("K", "a", "0", "float32")])
+    chosen = greedy_cover([many_pairs, one_branch, both], set(), set())
+    assert [d.kind for d in chosen] == ["both", "pairs"]  # the branch first, then the pairs
+    assert [d.kind for d in greedy_cover([many_pairs, one_branch], set(), set(),
+                                         limit=1)] == ["branch"]
+    admitted = many_pairs.pairs
+    assert pairs_curve(chosen, set(), admitted) == {"2": 100.0}
+
+
+def test_a_branch_the_source_marks_is_listed_with_its_reason(tmp_path):
+    """A guard no draw takes (``# pragma: no branch``, coverage.py's mark) is not counted;
+    the cover lists it with the reason written beside the pragma."""
+    coverage = pytest.importorskip("coverage")
+    from harness.tools.draw_cover import Branches, executed_arcs
+
+    source = tmp_path / "drawing.py"
+    source.write_text(
+        "def draw(pick):\n"
+        "    if pick is None:  # pragma: no branch (a caller's error)\n"
+        "        raise ValueError(pick)\n"
+        "    if pick:\n"
+        "        return 1\n"
+        "    return 0\n", encoding="utf-8")
+    cov = coverage.Coverage(branch=True, include=[str(source)], data_file=None)
+    cov.start()
+    try:
+        namespace: dict = {}
+        exec(compile(source.read_text(), str(source), "exec"), namespace)
+        namespace["draw"](1)
+    finally:
+        cov.stop()
+    branches = Branches(cov, [str(source)], executed_arcs(cov.get_data()))
+    assert branches.possible == {(str(source), 4, 5), (str(source), 4, 6)}
+    assert branches.marked == {(str(source), 2, 3): "marked not a draw path in the source: "
+                                                    "a caller's error"}
+
+
+def test_the_ci_profile_runs_the_first_covering_cases_and_a_larger_one_all(tmp_path):
+    from harness.cover_corpus import CI_EXAMPLES, cases_by_kind, profile_cases
+    from harness.plugin import PROFILES
+
+    assert PROFILES["ci"]["max_examples"] == CI_EXAMPLES
+    spec = {"kind": "ReLU", "attrs": {}, "input_shapes": [[1, 2]], "seed": 0}
+    path = tmp_path / "cover.json"
+    path.write_text(json.dumps({"ci_cases": 2, "cases": [
+        {"kind": "ReLU", "axis": "float32", "spec": spec, "rank": rank} for rank in (3, 1, 2)]}))
+    for profile, runs in (("dev", 2), ("ci", 2), ("nightly", 3)):
+        first = profile_cases(path, PROFILES[profile]["max_examples"])
+        assert len(cases_by_kind(path, first)["ReLU"]) == runs, profile
+    unranked = tmp_path / "all.json"
+    unranked.write_text(json.dumps({"cases": [{"kind": "ReLU", "spec": spec}]}))
+    assert profile_cases(unranked, 12) is None
+
+
+def test_a_cover_the_ci_profile_runs_in_part_says_what_that_part_reaches():
+    figures = {"branches": {"corpus_percent": 80.0, "with_cover_percent": 100.0},
+               "pairs": {"corpus_percent": 40.0, "with_cover_percent": 100.0},
+               "ci_cover": {"cases": 100, "branches_percent": 96.0, "pairs_percent": 60.0},
+               "cases": 1000, "profile": "ci", "goal": "branches and pairs"}
+    line = reach_text(figures)
+    assert "96.0% with the first 100 of its 1000 covering cases, 100.0% with all" in line
+    assert "pairs 40.0% (60.0%, 100.0% with all)" in line
+    assert "reaches branches only" in reach_text({**figures, "goal": "branches"})
+
+
+def test_a_jump_into_a_statement_of_several_lines_reaches_its_branch(tmp_path):
+    """At run time the false exit of line 2 lands on line 5, inside the list that starts on
+    line 4; coverage.py's analysis names that arc (2, 4). Both exits were taken."""
+    coverage = pytest.importorskip("coverage")
+    from harness.tools.draw_cover import Branches, executed_arcs
+
+    source = tmp_path / "drawing.py"
+    source.write_text(
+        "def draw(pick):\n"
+        "    if pick > 1:\n"
+        "        pick = 1\n"
+        "    return [\n"
+        "        len(str(pick)),\n"
+        "    ]\n", encoding="utf-8")
+    cov = coverage.Coverage(branch=True, include=[str(source)], data_file=None)
+    cov.start()
+    try:
+        namespace: dict = {}
+        exec(compile(source.read_text(), str(source), "exec"), namespace)
+        namespace["draw"](0)
+        namespace["draw"](2)
+    finally:
+        cov.stop()
+    executed = executed_arcs(cov.get_data())
+    branches = Branches(cov, [str(source)], executed)
+    assert branches.possible == {(str(source), 2, 3), (str(source), 2, 4)}
+    assert branches.of(executed) == branches.possible

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from harness.core import axes, registry
-from harness.core.dtypes import KERAS_DTYPES, KERAS_REFUSED, MIXED, admitted, array_dtype
+from harness.core.dtypes import MIXED, admitted, array_dtype
 from harness.core.inputs import input_dtypes, make_inputs
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import BUILTIN_DEFAULTS, TolerancePolicy
+from harness.sources.keras.axes import KERAS_DTYPES, KERAS_REFUSED
 
 DENSE = {"units": 3, "activation": "linear", "use_bias": True}
 
@@ -75,7 +76,8 @@ def test_a_layer_is_built_and_computes_in_its_dtype(dtype):
     pytest.importorskip("tensorflow")
     import keras
 
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.sources.keras.model import build_model
 
     before = keras.config.dtype_policy().name
     spec = _dense(dtype)
@@ -97,7 +99,8 @@ def test_a_layer_is_built_and_computes_in_its_dtype(dtype):
 
 def test_a_model_kind_builds_every_node_in_its_dtype():
     pytest.importorskip("tensorflow")
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.sources.keras.model import build_model
 
     attrs = {"layers": [{"kind": "Dense", "attrs": DENSE},
                         {"kind": "ReLU", "attrs": {"max_value": None, "negative_slope": 0.0,
@@ -122,7 +125,8 @@ def test_the_policy_is_restored_when_a_build_fails():
 
 def test_a_kernel_tensorflow_lacks_in_a_dtype_is_read_compiled_with_xla():
     pytest.importorskip("tensorflow")
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.sources.keras.model import build_model
 
     # TensorFlow has no eager float16 AvgPool3D on the CPU; XLA compiles it.
     spec = LayerSpec("AveragePooling3D", {"pool_size": [1, 1, 2], "strides": [1, 1, 2],
@@ -135,11 +139,12 @@ def test_a_kernel_tensorflow_lacks_in_a_dtype_is_read_compiled_with_xla():
 
 
 def test_onnx_admission_is_what_the_draws_give():
-    """``ONNX_REFUSED`` is measured: every ONNX kind's draw, forced to each dtype, is tried
-    again here, and the table must say exactly which never give it."""
-    from harness.core.dtypes import ONNX_REFUSED, measure_onnx
+    """Each ONNX kind's family file declares the dtypes its draws give (``op_kind(...,
+    dtypes=)``); every kind's draw, forced to each dtype, is tried here, and each declaration
+    must say exactly which never give it."""
+    from harness.tools.measure_dtypes import declared_onnx, measure_onnx
 
-    assert measure_onnx() == ONNX_REFUSED
+    assert measure_onnx() == declared_onnx()
 
 
 def test_an_onnx_kind_is_drawn_along_each_dtype_it_admits():

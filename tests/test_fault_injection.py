@@ -4,21 +4,14 @@ failure of the leg that carries the fault, with metrics that say where and by ho
 import pytest
 
 from harness import converters
-from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness, ParityFailure
 from tests.fakes import Fake, dropped_conv_padding, raising, shifted_conv_pads
+from tests.specs import conv2d
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("onnx2torch")
 
-SAME_CONV = LayerSpec(
-    "Conv2D",
-    {"filters": 3, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
-     "dilation_rate": [1, 1], "groups": 1, "use_bias": True, "activation": "linear",
-     "data_format": "channels_last"},
-    ((2, 6, 6, 2),),
-    seed=11,
-)
+SAME_CONV = conv2d((2, 6, 6, 2), seed=11, filters=3, kernel_size=[3, 3], padding="same")
 
 
 @pytest.fixture
@@ -33,6 +26,16 @@ def faulty_converters():
         converters.unregister(converter.name)
 
 
+def assert_numeric_failure(leg, name: str, runner: str) -> None:
+    """``leg`` is the leg ``name``, run by ``runner``, failed by a numeric mismatch that no
+    tolerance would hide."""
+    assert leg.leg == name
+    assert leg.runner == runner
+    assert leg.verdict == "fail"
+    assert leg.category == "numeric_mismatch"
+    assert leg.metrics["max_abs"] > 0.1
+
+
 def test_the_unbroken_path_passes():
     case = Harness("keras>tf2onnx>onnx2torch").run(SAME_CONV)
     assert [leg.verdict for leg in case.legs] == ["pass", "pass"]
@@ -41,12 +44,8 @@ def test_the_unbroken_path_passes():
 def test_fault_in_the_onnx_stage_fails_the_onnx_leg_and_everything_downstream(faulty_converters):
     case = Harness("keras>tf2onnx-shifted-pads>onnx2torch").run(SAME_CONV)
     onnx_leg, torch_leg = case.legs
-    assert onnx_leg.leg == "keras>tf2onnx-shifted-pads"
-    assert onnx_leg.runner == "onnxruntime"
-    assert onnx_leg.verdict == "fail"
-    assert onnx_leg.category == "numeric_mismatch"
+    assert_numeric_failure(onnx_leg, "keras>tf2onnx-shifted-pads", "onnxruntime")
     metrics = onnx_leg.metrics
-    assert metrics["max_abs"] > 0.1
     assert metrics["mismatch_fraction"] > 0.5  # a shifted window moves every output value
     assert len(metrics["max_abs_index"]) == 4
     assert metrics["required_atol"] > onnx_leg.tolerance.atol
@@ -64,12 +63,8 @@ def test_fault_in_the_torch_stage_fails_only_the_torch_leg(faulty_converters):
     case = Harness("keras>tf2onnx>onnx2torch-dropped-pad").run(SAME_CONV)
     onnx_leg, torch_leg = case.legs
     assert onnx_leg.verdict == "pass"
-    assert torch_leg.leg == "keras>tf2onnx>onnx2torch-dropped-pad"
+    assert_numeric_failure(torch_leg, "keras>tf2onnx>onnx2torch-dropped-pad", "torch")
     assert torch_leg.stage == "onnx2torch-dropped-pad"
-    assert torch_leg.runner == "torch"
-    assert torch_leg.verdict == "fail"
-    assert torch_leg.category == "numeric_mismatch"
-    assert torch_leg.metrics["max_abs"] > 0.1
 
 
 def test_a_converter_crash_is_an_error_of_its_leg_not_of_the_run():

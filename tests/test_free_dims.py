@@ -13,6 +13,8 @@ from harness.core import free_dims, registry
 from harness.core.free_dims import BATCH, SPATIAL, TIME
 from harness.core.spec import LayerSpec
 from harness.core.strategies import sample
+from harness.sources.keras.axes import SPATIAL_KINDS
+from harness.tools.measure_free_dims import measure
 
 pytest.importorskip("tensorflow", reason="free dimensions are built in Keras")
 
@@ -40,7 +42,7 @@ def test_admission():
     application = next(k for k in registry.kinds() if k.tags & registry.WHOLE_MODELS)
     assert free_dims.admitted(application) == ()
     kinds = [k for k in registry.kinds() if not k.tags & registry.WHOLE_MODELS]
-    assert sum(SPATIAL in free_dims.admitted(k) for k in kinds) == len(free_dims.SPATIAL_KINDS)
+    assert sum(SPATIAL in free_dims.admitted(k) for k in kinds) == len(SPATIAL_KINDS)
 
 
 def test_a_configuration_that_needs_the_axis_fixed_keeps_it():
@@ -85,7 +87,7 @@ def read(spec):
 
 def test_the_source_reads_every_size_from_one_model():
     from harness.core.inputs import make_inputs
-    from harness.sources.keras.model import run_keras
+    from harness.runtimes.keras import run_keras
 
     spec = free_dims.with_free(CONV, (SPATIAL,), growth=2)
     reading = read(spec)
@@ -172,6 +174,6 @@ def test_a_case_without_further_sizes_loads_as_before(tmp_path):
                                   "TimeDistributed", "Softmax"])
 def test_admission_matches_measurement(kind):
     for name in free_dims.admitted(registry.get(kind))[1:]:
-        tried, failures = free_dims.measure(kind, name, 3)
+        tried, failures = measure(kind, name, 3)
         assert tried and not failures, failures
-    assert free_dims.measure("Reshape", SPATIAL, 3)[1]  # measured: Reshape bakes its sizes
+    assert measure("Reshape", SPATIAL, 3)[1]  # measured: Reshape bakes its sizes

@@ -6,13 +6,10 @@ import pytest
 
 from harness.core.spec import LayerSpec
 from harness.sources.keras.model import channels_last_twin
+from tests.specs import conv2d
 
-CONV_CF = LayerSpec(
-    "Conv2D", {"filters": 3, "kernel_size": [3, 2], "strides": [2, 1], "padding": "same",
-               "dilation_rate": [1, 1], "groups": 1, "use_bias": True, "activation": "relu",
-               "data_format": "channels_first"},
-    ((2, 2, 5, 4),), seed=3,
-)
+CONV_CF = conv2d((2, 2, 5, 4), seed=3, filters=3, kernel_size=[3, 2], strides=[2, 1],
+                 padding="same", activation="relu", data_format="channels_first")
 
 
 def test_only_channels_first_convolutions_get_a_twin():
@@ -84,8 +81,9 @@ def test_wrapped_and_custom_layers_survive_a_keras_file(kind, tmp_path):
 
     from harness.core.inputs import make_inputs
     from harness.core.strategies import sample
-    from harness.sources.keras.kinds._base import register_custom_objects
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.runtimes.keras_custom import register_custom_objects
+    from harness.sources.keras.model import build_model
 
     spec = sample(kind, 1)[0]
     model = build_model(spec)
@@ -99,12 +97,8 @@ def test_wrapped_and_custom_layers_survive_a_keras_file(kind, tmp_path):
 
 # TensorFlow's oneDNN Conv2D leaves the second batch element of this output stale on the CPUs
 # parity was built on (the nightly profile found it); XLA computes it right.
-STALE_CONV = LayerSpec(
-    "Conv2D", {"filters": 2, "kernel_size": [1, 2], "strides": [1, 2], "padding": "same",
-               "dilation_rate": [1, 1], "groups": 1, "use_bias": True, "activation": "linear",
-               "data_format": "channels_last"},
-    ((2, 2, 1, 1),), seed=1,
-)
+STALE_CONV = conv2d((2, 2, 1, 1), seed=1, filters=2, kernel_size=[1, 2], strides=[1, 2],
+                    padding="same")
 
 
 def test_convolutions_alone_or_inside_a_model_get_an_xla_reading():
@@ -153,16 +147,18 @@ def test_a_stale_eager_output_is_blamed_on_the_source_and_the_converters_pass(mo
     batch element repeats the other's values). The XLA reading becomes the reference, the
     source leg fails as the known oneDNN issue, and the converted legs pass."""
     pytest.importorskip("tensorflow")
+    from harness import sources
     from harness.run.pipeline import Harness
-    from harness.sources.keras import model as keras_source
-
-    eager = keras_source.run_keras
+    from harness.runtimes.keras import run_keras as eager
+    from harness.sources.keras import yardstick
 
     def stale_second_element(model, inputs):
         outputs = eager(model, inputs)
         return [np.concatenate([y[:1], y[:1]]) for y in outputs]
 
-    monkeypatch.setattr(keras_source, "run_keras", stale_second_element)
+    # The source's reading and its float64 yardstick both call Keras eagerly.
+    monkeypatch.setattr(sources.keras, "run_keras", stale_second_element)
+    monkeypatch.setattr(yardstick, "run_keras", stale_second_element)
     case = Harness("keras>tf2onnx>onnx2torch").run(STALE_CONV)
     source, onnx_leg, torch_leg = case.legs
     assert (source.leg, source.verdict) == ("keras", "xfail")

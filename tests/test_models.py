@@ -27,7 +27,8 @@ def keras():
 
 
 def _build(spec):
-    from harness.sources.keras.model import build_model, run_keras
+    from harness.runtimes.keras import run_keras
+    from harness.sources.keras.model import build_model
 
     model = build_model(spec)
     return model, run_keras(model, make_inputs(spec))
@@ -225,7 +226,7 @@ def test_drawn_stacks_after_masking_build_and_run(keras):
 
 
 def test_custom_layers_round_trip_through_a_saved_model(keras, tmp_path):
-    from harness.sources.keras.kinds.custom import register_custom_objects
+    from harness.runtimes.keras_custom import register_custom_objects
 
     spec = LayerSpec(
         "Sequential",

@@ -15,7 +15,10 @@ from harness.core.spec import LayerSpec
 from harness.core.strategies import sample
 from harness.core.tolerance import TolerancePolicy
 from harness.run.pipeline import Harness
+from harness.sources.onnx import axes as onnx_axes
 from harness.sources.onnx import data_set, make_inputs
+from harness.tools.measure_free_dims import measure_onnx
+from tests.fakes import Stage
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -45,12 +48,12 @@ def dims(value) -> list:
 
 
 def test_the_batch_is_dimension_0_of_the_inputs_shaped_like_the_first():
-    assert free_dims.onnx_batched([(1, 3), (3,)]) == [True, False]  # a broadcast operand
-    assert free_dims.onnx_batched([(2, 3), (1, 3)]) == [True, False]
-    assert free_dims.onnx_batched([(2, 3), (2, 1)]) == [True, True]
-    assert free_dims.onnx_batched([()]) == [False]
+    assert onnx_axes.onnx_batched([(1, 3), (3,)]) == [True, False]  # a broadcast operand
+    assert onnx_axes.onnx_batched([(2, 3), (1, 3)]) == [True, False]
+    assert onnx_axes.onnx_batched([(2, 3), (2, 1)]) == [True, True]
+    assert onnx_axes.onnx_batched([()]) == [False]
     # A recurrent op in layout 0: X's first dimension only, not its states' directions.
-    assert free_dims.onnx_batched([(2, 1, 3), (2, 1, 2)], "LSTM", {"layout": 0}) == [True, False]
+    assert onnx_axes.onnx_batched([(2, 1, 3), (2, 1, 2)], "LSTM", {"layout": 0}) == [True, False]
     free = free_dims.with_free(ADD, (BATCH,))
     assert free.more_shapes == (((2, 3), (3,)),)
     assert free_dims.declared_shape(free, 0) == (None, 3)
@@ -91,28 +94,21 @@ def _fields(spec: LayerSpec) -> dict:
 BAKED = "onnx-baked-batch"
 
 
-class BakedBatch:
-    """An ONNX → ONNX stage that freezes every symbolic dimension of the graph's inputs at
-    1, as a converter that traced the model at batch 1 writes it."""
-
-    name = BAKED
-    source = "onnx"
-    target = "onnx"
-    packages = ("onnx",)
-
-    def convert(self, artifact, options):
-        model = onnx.ModelProto()
-        model.CopyFrom(artifact.model)
-        for value in model.graph.input:
-            for dim in value.type.tensor_type.shape.dim:
-                if dim.dim_param:
-                    dim.dim_value = 1
-        return Artifact("onnx", model, list(artifact.input_names))
+def baked_batch(artifact: Artifact) -> Artifact:
+    """Every symbolic dimension of the graph's inputs frozen at 1, as a converter that traced
+    the model at batch 1 writes it."""
+    model = onnx.ModelProto()
+    model.CopyFrom(artifact.model)
+    for value in model.graph.input:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param:
+                dim.dim_value = 1
+    return Artifact("onnx", model, list(artifact.input_names))
 
 
 @pytest.fixture
 def baked():
-    converters.register(BakedBatch())
+    converters.register(Stage(BAKED, "onnx", "onnx", baked_batch, packages=("onnx",)))
     yield BAKED
     converters.unregister(BAKED)
 
@@ -201,24 +197,24 @@ def test_a_configuration_that_cannot_have_a_free_batch_is_drawn_with_none():
 
 def test_admission_matches_measurement():
     for name in ("Relu", "Concat", "FlattenGemm"):
-        assert name in free_dims.ONNX_BATCH_KINDS
-        tried, failures = free_dims.measure_onnx(name, 3)
+        assert BATCH in free_dims.admitted(kind(name))
+        tried, failures = measure_onnx(name, 3)
         assert tried and not failures, failures
     # measured: ScatterND's constant indices pin the batch, which shape inference misses
-    assert "ScatterND" not in free_dims.ONNX_BATCH_KINDS
-    assert free_dims.measure_onnx("ScatterND", 3)[1]
+    assert free_dims.admitted(kind("ScatterND")) == ()
+    assert measure_onnx("ScatterND", 3)[1]
 
 
 def test_an_einsum_batch_is_the_subscript_the_output_starts_with():
     """'ij,jk->ik' on (3, 2), (3, 1): the second operand's first dimension is j, tied to the
     first's second, not the batch (shape inference does not check it; onnxruntime refuses
     the further size)."""
-    assert free_dims.onnx_batched([(3, 2), (3, 1)], "Einsum", {"equation": "ij,jk->ik"}) == [
+    assert onnx_axes.onnx_batched([(3, 2), (3, 1)], "Einsum", {"equation": "ij,jk->ik"}) == [
         True, False]
-    assert free_dims.onnx_batched([(2, 3, 4), (2, 4, 5)], "Einsum",
+    assert onnx_axes.onnx_batched([(2, 3, 4), (2, 4, 5)], "Einsum",
                                   {"equation": "bij,bjk->bik"}) == [True, True]
-    assert free_dims.onnx_batched([(2, 3)], "Einsum", {"equation": "ij->ji"}) == [False]
-    assert free_dims.onnx_batched([(2, 2)], "Einsum", {"equation": "ii->i"}) == [False]
+    assert onnx_axes.onnx_batched([(2, 3)], "Einsum", {"equation": "ij->ji"}) == [False]
+    assert onnx_axes.onnx_batched([(2, 2)], "Einsum", {"equation": "ii->i"}) == [False]
     for spec in sample("Einsum", 6, source=SOURCE, axis=axes.FREE):
         assert spec.free_dims == (BATCH,)
         read = sources.get(SOURCE).read(spec, policy=TolerancePolicy())
@@ -233,5 +229,5 @@ def test_a_pad_over_the_batch_keeps_it_fixed():
         return {"opset": 17, "mode": "edge",
                 "operands": ["in", {"const": pads, "dtype": "int64"}]}
 
-    assert free_dims.onnx_mixes_batch("Pad", pad([1, 0, 0, 0, -1, 0, 0, 0]), [(2, 1, 1, 1)])
-    assert not free_dims.onnx_mixes_batch("Pad", pad([0, 1, 0, 0, 0, 1, 0, 0]), [(2, 1, 1, 1)])
+    assert onnx_axes.onnx_mixes_batch("Pad", pad([1, 0, 0, 0, -1, 0, 0, 0]), [(2, 1, 1, 1)])
+    assert not onnx_axes.onnx_mixes_batch("Pad", pad([0, 1, 0, 0, 0, 1, 0, 0]), [(2, 1, 1, 1)])

@@ -75,7 +75,7 @@ def test_the_exact_reading_computes_a_float16_model_in_float64_on_its_own_inputs
 def test_the_calibration_reads_the_legs_the_source_and_the_exact_distance(monkeypatch):
     pytest.importorskip("onnxruntime")
     from harness.core.frameworks import prepare_imports
-    from harness.sources.onnx.calibrate import calibrate
+    from harness.tools.calibrate_onnx import calibrate
 
     prepare_imports()
     figures = calibrate(2, ("float16",), kinds=["Relu", "ReduceSum"])["float16"]

@@ -19,7 +19,8 @@ from onnx import TensorProto, helper  # noqa: E402
 from harness.converters import DEFAULT_PATHS, Artifact, ConvertOptions, get, parse_paths  # noqa: E402
 from harness.core import known_issues  # noqa: E402
 from harness.run.pipeline import Harness  # noqa: E402
-from harness.run.runners import OnnxRuntimeRunner, RunError, optimization_of  # noqa: E402
+from harness.runtimes import RunError  # noqa: E402
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner, optimization_of  # noqa: E402
 
 OPTIMISER_ISSUE = "onnxruntime-cubic-resize-downscale-nhwc"
 STORED_LEG = "keras>tf2onnx"

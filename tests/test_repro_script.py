@@ -18,6 +18,7 @@ from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
 from harness.repro_script import ScriptError, choose_target, write_script
 from harness.run.pipeline import Harness
+from tests.fakes import Fake, Stage
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("onnx2torch")
@@ -154,28 +155,20 @@ def test_a_model_too_big_to_inline_is_a_clear_error(harness):
     assert write_script(harness, case, max_bytes=3 * 2**20).startswith("#!/usr/bin/env python3")
 
 
-class ScaledKernelTf2Onnx:
-    """tf2onnx, then the first weight initializer scaled by 1.5: a fault of this stage."""
+def scaled_kernel(converted: Artifact) -> Artifact:
+    """The first weight matrix of tf2onnx's model scaled by 1.5: a fault of that stage."""
+    import numpy as np
+    from onnx import numpy_helper
 
-    name = "tf2onnx-scaled-kernel"
-    source = "keras"
-    target = "onnx"
-    packages = ("tf2onnx",)
-
-    def convert(self, artifact, options):
-        import numpy as np
-        from onnx import numpy_helper
-
-        good = converters.get("tf2onnx").convert(artifact, options)
-        model = copy.deepcopy(good.model)
-        weight = next(t for t in model.graph.initializer if len(t.dims) == 2)
-        weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * np.float32(1.5),
-                                                weight.name))
-        return Artifact("onnx", model, good.input_names)
+    model = copy.deepcopy(converted.model)
+    weight = next(t for t in model.graph.initializer if len(t.dims) == 2)
+    weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * np.float32(1.5),
+                                            weight.name))
+    return Artifact("onnx", model, converted.input_names)
 
 
 def test_a_stage_no_script_can_call_is_refused_by_name():
-    converters.register(ScaledKernelTf2Onnx())
+    converters.register(Fake("tf2onnx-scaled-kernel", "tf2onnx", after=scaled_kernel))
     try:
         harness = Harness("keras>tf2onnx-scaled-kernel>onnx2torch")
         case = harness.run(LayerSpec("Dense", {"units": 2}, ((1, 3),), seed=1))
@@ -198,20 +191,10 @@ def test_a_stage_no_script_can_call_is_refused_by_name():
         converters.unregister("tf2onnx-scaled-kernel")
 
 
-class KerasPassThrough:
-    """A plugin stage whose artifact no script runs: a Keras model (parity runs it with Keras)."""
-
-    name = "keras-pass-through"
-    source = "keras"
-    target = "keras"
-    packages = ("keras",)
-
-    def convert(self, artifact, options):
-        return Artifact("keras", artifact.model, list(artifact.input_names))
-
-
 def test_a_plugin_stage_whose_artifact_no_script_runs_is_refused():
-    converters.register(KerasPassThrough())
+    # A plugin stage whose artifact no script runs: a Keras model (parity runs it with Keras).
+    converters.register(Stage("keras-pass-through", "keras", "keras", packages=("keras",),
+                              make=lambda a: Artifact("keras", a.model, list(a.input_names))))
     try:
         harness = Harness("keras>keras-pass-through")
         case = harness.run(LayerSpec("Dense", {"units": 2}, ((1, 3),), seed=1))

@@ -8,20 +8,15 @@ import pytest
 from harness.converters import ConversionPath, PathError, get
 from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness
+from tests.specs import conv2d
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tf2onnx")
 
 DENSE = LayerSpec("Dense", {"units": 3, "use_bias": True, "activation": "tanh"}, ((2, 4),),
                   seed=3)
-CONV = LayerSpec(
-    "Conv2D",
-    {"filters": 2, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
-     "dilation_rate": [1, 1], "groups": 1, "use_bias": True, "activation": "relu",
-     "data_format": "channels_last"},
-    ((1, 5, 5, 2),),
-    seed=5,
-)
+CONV = conv2d((1, 5, 5, 2), seed=5, filters=2, kernel_size=[3, 3], padding="same",
+              activation="relu")
 # Two inputs that do not commute: a SavedModel or ONNX model that swaps its inputs fails.
 SUBTRACT = LayerSpec("Subtract", {}, ((2, 3), (2, 3)), seed=7)
 LSTM = LayerSpec(
@@ -167,34 +162,21 @@ def _truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
-def test_a_truncated_h5_file_gives_an_error_naming_the_file(tmp_path):
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_a_truncated_model_file_gives_an_error_naming_the_file(tmp_path, suffix):
     import keras
 
     from harness.converters.saved_formats import SavedFormatError, load_keras_file
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(8)(inputs))
-    path = tmp_path / "damaged.h5"
+    path = tmp_path / f"damaged{suffix}"
     model.save(path)
     _truncate(path)
     with pytest.raises(SavedFormatError) as info:
         load_keras_file(path)
     assert str(path) in str(info.value)
     assert "cannot load this model file" in str(info.value)
-
-
-def test_a_truncated_keras_file_gives_an_error_naming_the_file(tmp_path):
-    import keras
-
-    from harness.converters.saved_formats import SavedFormatError, load_keras_file
-
-    inputs = keras.Input((4,))
-    model = keras.Model(inputs, keras.layers.Dense(8)(inputs))
-    path = tmp_path / "damaged.keras"
-    model.save(path)
-    _truncate(path)
-    with pytest.raises(SavedFormatError, match=str(path)):
-        load_keras_file(path)
 
 
 def test_a_folder_without_saved_model_pb_is_not_a_savedmodel(tmp_path):

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from harness import golden, sources
+from harness import runtimes as runners
 from harness.converters import Artifact
 from harness.core import registry
 from harness.core.known_issues import KnownIssue
 from harness.core.registry import LayerKind
 from harness.core.spec import LayerSpec
-from harness.run import runners
 from harness.sources import SourceError, SourceReading
 
 pytest.importorskip("onnxruntime")

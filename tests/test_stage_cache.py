@@ -21,8 +21,8 @@ import pytest
 
 from harness import converters
 from harness.cli import main as parity_main
+from harness.core import yardstick
 from harness.core.spec import LayerSpec
-from harness.run import yardstick
 from harness.run.pipeline import Harness
 from harness.run.stage_cache import keys
 from harness.run.stage_cache.cache import (
@@ -248,15 +248,15 @@ def test_the_pytest_option(pytester, monkeypatch):
     pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)  # the default folder
     entries = list((pytester.path / ".parity-cache" / "v1" / "entries").glob("*/*.json"))
     assert sorted(json.loads(p.read_text())["kind"] for p in entries) == [
-        "reading", "stage", "stage"]
+        "reading", "run", "run", "stage", "stage"]  # two onnxruntime runs
 
 
 def test_cache_info_and_clear(tmp_path, capsys):
     run(tmp_path)
     assert parity_main(["cache", "info", "--dir", str(tmp_path)]) == 0
-    assert "entries: 3 (1 reading, 2 stage)" in capsys.readouterr().out
+    assert "entries: 5 (1 reading, 2 run, 2 stage)" in capsys.readouterr().out
     assert parity_main(["cache", "clear", "--dir", str(tmp_path), "--older-than", "1"]) == 0
     assert "removed 0 entries" in capsys.readouterr().out
     assert parity_main(["cache", "clear", "--dir", str(tmp_path)]) == 0
-    assert "removed 3 entries" in capsys.readouterr().out
+    assert "removed 5 entries" in capsys.readouterr().out
     assert not list((tmp_path / "v1" / "blobs").glob("*/*"))

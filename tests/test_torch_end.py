@@ -16,7 +16,7 @@ from harness.core.spec import LayerSpec
 from harness.core.taxonomy import CATEGORIES, classify_exception
 from harness.run import torch_end
 from harness.run.pipeline import Harness
-from harness.run.runners import runner_for
+from harness.runtimes import runner_for
 
 pytest.importorskip("onnx2torch")
 pytest.importorskip("onnxruntime")

@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import types
-import warnings
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,8 @@ STACKS = {
     "onnx2pytorch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2pytorch"},
     "onnxruntime": {"numpy", "onnx", "onnxruntime"},
     "onnx": {"numpy", "onnx", "onnxruntime"},
-    "tf2onnx": {"numpy", "onnxruntime", "keras", "tensorflow", "tf2onnx"},
+    "tf2onnx": {"numpy", "onnx", "onnxruntime", "keras", "tensorflow", "tf2onnx"},
+    "keras": {"numpy", "keras", "tensorflow", "torch"},
 }
 # One wrong-output entry per party, its script run in a fresh process (the slow test below
 # runs every one).
@@ -219,6 +219,49 @@ def test_the_list_filters_by_nature_and_party(capsys):
     assert all(" wrong-output " in line and " onnxruntime " in line for line in lines[:-1])
 
 
+# -- an entry's own, hand-written script ------------------------------------------------------
+
+HAND_WRITTEN = [issue for issue in ISSUES.values() if issue.script]
+
+
+@pytest.mark.parametrize("issue", HAND_WRITTEN, ids=lambda issue: issue.id)
+def test_an_entrys_own_script_is_exported_as_repro_py(issue, exporter, tmp_path):
+    """Copied as it is, importing its party's stack alone, ending in the generated scripts'
+    verdicts (it runs, with every other script, in the slow test below)."""
+    report, folder = exporter.export(issue, tmp_path)
+    own = (known_issues.MORE_FILES / issue.script).read_text()
+    assert (folder / "repro.py").read_text() == own and not report.why_no_script
+    assert {p.name for p in folder.iterdir()} == {"report.md", "entry.json", "repro.py"}
+    assert third_party_imports(own) <= STACKS[report.party], report.party
+    for verdict, code in (("REPRODUCED", 1), ("FIXED", 0), ("DIFFERENT", 2)):
+        assert f'print(f"{verdict}: ' in own and f"(exit {code})" in own
+    facts = json.loads((folder / "entry.json").read_text())["scripts"]
+    assert [script["hand_written"] for script in facts] == [
+        f"harness/known_issues.d/{issue.script}"]
+    assert f"parity's harness/known_issues.d/{issue.script}" in (folder / "report.md").read_text()
+
+
+def test_an_entrys_script_that_imports_parity_is_not_exported(exporter, tmp_path, monkeypatch):
+    (tmp_path / "own.py").write_text("from harness.core import spec\nprint('REPRODUCED')\n")
+    monkeypatch.setattr(upstream, "MORE_FILES", tmp_path)
+    issue = dataclasses.replace(HAND_WRITTEN[0], script="own.py")
+    report, folder = exporter.export(issue, tmp_path / "out")
+    assert not report.scripts and not list(folder.glob("repro*.py"))
+    assert "No standalone script: " + f"{issue.id}: its script own.py imports parity" in (
+        folder / "report.md").read_text()
+
+
+def test_an_entrys_script_must_exist(tmp_path):
+    path = tmp_path / "issues.toml"
+    path.write_text("[[issue]]\nid = 'a'\nurl = 'u'\nreason = 'r'\nlegs = '*'\n"
+                    "nature = 'wrong-output'\nparty = 'tf2onnx'\n"
+                    "script = 'scripts/no-such-script.py'\n")
+    with pytest.raises(known_issues.KnownIssueFileError,
+                       match=r"issue\[0\] \(a\): script = 'scripts/no-such-script.py' names "
+                             r"no file under .*known_issues.d"):
+        known_issues.load(path)
+
+
 @pytest.mark.slow
 def test_every_wrong_output_entrys_script_prints_reproduced(tmp_path):
     """``parity issues export --all --kind wrong-output``: every script, each in a fresh
@@ -230,19 +273,13 @@ def test_every_wrong_output_entrys_script_prints_reproduced(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     chosen = upstream.select(ISSUES.values(), "wrong-output")
     assert {p.name for p in out.iterdir()} == {issue.id for issue in chosen}
-    # every entry that pins a minimal case has its script (one per spec)
+    # every entry has its scripts: its own hand-written one, else one per minimal spec
     without = {issue.id: json.loads((out / issue.id / "entry.json").read_text())["why_no_script"]
-               for issue in chosen if upstream.minimal_specs(issue)
-               and len(list((out / issue.id).glob("repro*.py")))
-               != len(upstream.minimal_specs(issue))}
-    # A stage with no standalone template (Keras on its PyTorch backend, keras-torch) gets a
-    # report that says so; any other entry without its scripts is a failure.
-    unscriptable = {entry: why for entry, why in without.items()
-                    if "not one a standalone script can call" in why}
-    assert without == unscriptable, without
-    if unscriptable:
-        warnings.warn(f"wrong-output entries whose stage has no script template: "
-                      f"{sorted(unscriptable)}", stacklevel=1)
+               for issue in chosen
+               if len(list((out / issue.id).glob("repro*.py")))
+               != (1 if issue.script else len(upstream.minimal_specs(issue))) or not
+               list((out / issue.id).glob("repro*.py"))}
+    assert not without, without
     not_reproduced = {}
     for script in sorted(out.glob("*/repro*.py")):
         ran = run_script(script, tmp_path)

@@ -1,4 +1,4 @@
-"""The JSON-lines worker client (harness.run.worker) with a small real child: replies, deadlines,
+"""The JSON-lines worker client (harness.runtimes.worker) with a small real child: replies, deadlines,
 a child that dies, and a stack dumped before a kill. No frameworks: a second or two."""
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.run.worker import WorkerProcess
+from harness.runtimes.worker import WorkerProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from harness.run.worker import Channel
+from harness.runtimes.worker import Channel
 
 channel = Channel.open(sys.argv[1:])
 print("a stray line on stdout, never on the protocol pipe", flush=True)

@@ -1,13 +1,13 @@
-"""The float64 yardstick (harness.run.yardstick) and legs run at every size of a case."""
+"""The float64 yardstick (harness.core.yardstick) and legs run at every size of a case."""
 
 import numpy as np
 import pytest
 
 from harness import converters
-from harness.converters import Artifact
+from harness.core import yardstick
 from harness.core.spec import LayerSpec
-from harness.run import yardstick
 from harness.run.pipeline import Harness
+from tests.fakes import Fake, perturbed_weights
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("onnxruntime")
@@ -45,7 +45,7 @@ def replay(dense, **kwargs):
 
 
 def onnx_outputs(dense, inputs):
-    from harness.run.runners import runner_for
+    from harness.runtimes import runner_for
 
     _, stored = dense
     return runner_for("onnx", "cpu", 1).run(stored[ONNX_LEG], inputs)
@@ -142,36 +142,14 @@ def test_every_size_runs_and_the_failing_size_is_named(dense):
     assert "(3, 8)" in crash.message
 
 
-class PerturbedWeights:
-    """tf2onnx, then every float initializer moved by 1e-2 of its scale: a converter bug
-    small enough to hide under a wide hand-set tolerance."""
-
-    name = "tf2onnx-perturbed"
-    source = "keras"
-    target = "onnx"
-    packages = ("tf2onnx",)
-
-    def convert(self, artifact: Artifact, options) -> Artifact:
-        from onnx import numpy_helper
-
-        converted = converters.get("tf2onnx").convert(artifact, options)
-        rng = np.random.default_rng(0)
-        for tensor in converted.model.graph.initializer:
-            values = numpy_helper.to_array(tensor)
-            if values.dtype.kind == "f" and values.size > 1:
-                moved = values + 1e-2 * np.abs(values).max() * rng.standard_normal(values.shape)
-                tensor.CopyFrom(numpy_helper.from_array(moved.astype(values.dtype), tensor.name))
-        return converted
-
-
 def test_the_yardstick_catches_a_converter_that_perturbs_weights():
-    converters.register(PerturbedWeights())
+    converters.register(Fake("tf2onnx-perturbed", "tf2onnx", after=perturbed_weights))
     try:
         conv = LayerSpec("Conv2D", {"filters": 4, "kernel_size": [3, 3], "padding": "same"},
                          ((1, 6, 6, 3),), seed=5)
         result = Harness("keras>tf2onnx-perturbed", known_issues=[], diagnose=False).run(conv)
     finally:
-        converters.unregister(PerturbedWeights.name)
+        converters.unregister("tf2onnx-perturbed")
     (leg,) = result.legs
     assert leg.verdict == "fail"
     assert leg.metrics["judged_by"] == "tolerance"

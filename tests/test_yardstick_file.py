@@ -20,50 +20,21 @@ import keras  # noqa: E402
 
 from harness import converters  # noqa: E402
 from harness.converters import Artifact  # noqa: E402
+from harness.core import yardstick  # noqa: E402
 from harness.core.tolerance import Rule, TolerancePolicy  # noqa: E402
-from harness.run import yardstick  # noqa: E402
 from harness.run.pipeline import Harness  # noqa: E402
+from harness.runtimes.keras import keras_model_reading, widen_config  # noqa: E402
 from harness.sources import file as files  # noqa: E402
+from tests.fakes import Fake  # noqa: E402
+from tests.keras_files import keras2_sequential, keras3_small  # noqa: E402
 
 SHAPE = (10, 10, 3)
 ONNX_LEG = "keras>tf2onnx"
 
 
-def _bn_statistics(model, module) -> None:
-    rng = np.random.default_rng(0)
-    for layer in model.layers:
-        if isinstance(layer, module.layers.BatchNormalization):
-            layer.moving_mean.assign(rng.normal(0, 0.5, layer.moving_mean.shape))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape))
-
-
 def keras3_model(dtype: str | None = None):
-    """Conv, batch norm, conv, pooling, a 10-class head; seeded."""
-    keras.utils.set_random_seed(0)
-    image = keras.Input(SHAPE, name="image", dtype=dtype)
-    layers = keras.layers
-    bias = {"bias_initializer": "random_normal", "dtype": dtype}
-    x = layers.Conv2D(6, 3, padding="same", activation="relu", name="conv_a", **bias)(image)
-    x = layers.BatchNormalization(name="bn", dtype=dtype)(x)
-    x = layers.Conv2D(6, 3, padding="same", name="conv_b", **bias)(x)
-    x = layers.GlobalAveragePooling2D(name="pool", dtype=dtype)(x)
-    outputs = layers.Dense(10, name="logits", **bias)(x)
-    model = keras.Model(image, outputs, name="small")
-    _bn_statistics(model, keras)
-    return model
-
-
-def keras2_model():
-    tf_keras.utils.set_random_seed(0)
-    layers = tf_keras.layers
-    model = tf_keras.Sequential([
-        layers.Conv2D(4, 3, activation="relu", input_shape=SHAPE, name="conv_a"),
-        layers.BatchNormalization(name="bn"),
-        layers.Flatten(name="flatten"),
-        layers.Dense(10, name="logits"),
-    ])
-    _bn_statistics(model, tf_keras)
-    return model
+    """Conv, batch norm, conv, pooling, a 10-class head with drawn biases; seeded."""
+    return keras3_small(SHAPE, head="logits", bias_initializer="random_normal", dtype=dtype)
 
 
 @pytest.fixture(scope="module")
@@ -136,37 +107,32 @@ def test_a_correct_leg_beyond_a_zero_tolerance_passes_by_the_yardstick(keras_fil
     assert "float64 yardstick" in leg.note
 
 
-class DroppedBias:
-    """tf2onnx, then the first bias it wrote zeroed (a convolution's, or an Add of a
-    constant after one): a converter bug."""
+DROPPED_BIAS = "tf2onnx-dropped-bias"
 
-    name = "tf2onnx-dropped-bias"
-    source = "keras"
-    target = "onnx"
-    packages = ("tf2onnx",)
 
-    def convert(self, artifact: Artifact, options) -> Artifact:
-        from onnx import numpy_helper
+def dropped_bias(converted: Artifact) -> Artifact:
+    """The first bias tf2onnx wrote zeroed (a convolution's, or an Add of a constant after
+    one): a converter bug."""
+    from onnx import numpy_helper
 
-        converted = converters.get("tf2onnx").convert(artifact, options)
-        graph = converted.model.graph
-        constants = {t.name: t for t in graph.initializer}
-        biases = [node.input[2] if node.op_type == "Conv" else node.input[1]
-                  for node in graph.node
-                  if (node.op_type == "Conv" and len(node.input) > 2)
-                  or (node.op_type == "Add" and node.input[1] in constants)]
-        bias = constants[biases[0]]
-        zero = np.zeros_like(numpy_helper.to_array(bias))
-        bias.CopyFrom(numpy_helper.from_array(zero, bias.name))
-        return converted
+    graph = converted.model.graph
+    constants = {t.name: t for t in graph.initializer}
+    biases = [node.input[2] if node.op_type == "Conv" else node.input[1]
+              for node in graph.node
+              if (node.op_type == "Conv" and len(node.input) > 2)
+              or (node.op_type == "Add" and node.input[1] in constants)]
+    bias = constants[biases[0]]
+    zero = np.zeros_like(numpy_helper.to_array(bias))
+    bias.CopyFrom(numpy_helper.from_array(zero, bias.name))
+    return converted
 
 
 def test_a_wrong_leg_is_not_rescued(keras_file):
-    converters.register(DroppedBias())
+    converters.register(Fake(DROPPED_BIAS, "tf2onnx", after=dropped_bias))
     try:
-        leg = onnx_legs(keras_file, leg=f"keras>{DroppedBias.name}")[f"keras>{DroppedBias.name}"]
+        leg = onnx_legs(keras_file, leg=f"keras>{DROPPED_BIAS}")[f"keras>{DROPPED_BIAS}"]
     finally:
-        converters.unregister(DroppedBias.name)
+        converters.unregister(DROPPED_BIAS)
     assert leg.verdict == "fail"
     assert leg.category == "numeric_mismatch"
     assert leg.metrics["judged_by"] == "tolerance"
@@ -174,7 +140,7 @@ def test_a_wrong_leg_is_not_rescued(keras_file):
 
 
 def test_a_keras2_file_is_recomputed_in_float64_by_tf_keras(tmp_path):
-    model = keras2_model()
+    model = keras2_sequential(SHAPE, head="logits", pool=False, softmax=False)
     model.save(tmp_path / "old.h5", save_format="h5")
     spec, reading = read(tmp_path / "old.h5")
     (y64,) = reading.yardstick
@@ -237,17 +203,17 @@ def test_the_twin_configuration_is_float64_and_refuses_code():
             "module": "keras", "class_name": "DTypePolicy",
             "config": {"name": "mixed_float16"}, "registered_name": None}}},
     ]}}
-    wide = yardstick.widen_config(config)
+    wide = widen_config(config)
     layers = wide["config"]["layers"]
     assert [layers[0]["config"]["dtype"], layers[1]["config"]["dtype"]] == ["float64", "int32"]
     assert layers[2]["config"]["dtype"]["config"]["name"] == "float64"
     assert config["config"]["layers"][0]["config"]["dtype"] == "float32"  # a copy
     lambda_layer = {"class_name": "Lambda", "config": {"function": "..."}}
     with pytest.raises(ValueError, match="Lambda"):
-        yardstick.widen_config({"config": {"layers": [lambda_layer]}})
+        widen_config({"config": {"layers": [lambda_layer]}})
     quantized = {"class_name": "QuantizedDTypePolicy", "config": {"name": "int8_from_float32"}}
     with pytest.raises(ValueError, match="quantized"):
-        yardstick.widen_config({"config": {"dtype": quantized}})
+        widen_config({"config": {"dtype": quantized}})
 
 
 def test_a_layers_derived_state_is_carried_into_the_twin(tmp_path):
@@ -267,7 +233,7 @@ def test_a_twin_that_does_not_compute_the_model_is_no_yardstick(keras_file):
     spec, reading = read(keras_file)
     loaded = files.load(keras_file)
     elsewhere = [y + 1.0 for y in reading.reference]  # as if the twin lost a layer's state
-    assert yardstick.keras_model_reading(spec, loaded.model, reading.inputs, elsewhere) is None
+    assert keras_model_reading(spec, loaded.model, reading.inputs, elsewhere) is None
     assert "does not compute the same network" in yardstick.missing_reason(spec)
 
 

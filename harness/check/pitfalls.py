@@ -28,6 +28,8 @@ import numpy as np
 
 from harness.check.task import TaskTally
 from harness.converters import Artifact
+from harness.core.compare import compare_outputs, worst_of
+from harness.runtimes.torch import run_module
 
 
 def _shape_text(shape) -> str:
@@ -37,19 +39,10 @@ def _shape_text(shape) -> str:
 def run_as_returned(module, training: tuple[str, ...], inputs, device: str) -> list[np.ndarray]:
     """A copy of the module run with the submodules named in ``training`` in training mode,
     as its converter returned it (batch norm statistics then move in the copy only)."""
-    import torch
-
     returned = copy.deepcopy(module).to(device)
     for name, sub in returned.named_modules():
         sub.training = name in training
-    tensors = [torch.from_numpy(np.array(x, order="C")).to(device) for x in inputs]
-    with torch.no_grad():
-        outputs = returned(*tensors)
-    if isinstance(outputs, torch.Tensor):
-        outputs = [outputs]
-    elif isinstance(outputs, dict):
-        outputs = list(outputs.values())
-    return [o.detach().cpu().numpy() for o in outputs]
+    return run_module(returned, inputs, device)
 
 
 def reads_training_flag(module) -> bool:
@@ -72,8 +65,6 @@ def _class_reads_training_flag(klass) -> bool:
 
 
 def _cost(outputs, harness, tolerance) -> str:
-    from harness.run.pipeline import compare_outputs
-
     found = [c.metrics.get("max_abs") for c in compare_outputs(outputs, harness.reference,
                                                                   tolerance)]
     found = [value for value in found if isinstance(value, float)]
@@ -102,8 +93,6 @@ def training_mode(harness, spec, leg: str) -> str | None:
     if not any(reads_training_flag(sub) for name, sub in artifact.model.named_modules()
                if name in training):
         return None  # no part returned in training mode computes differently in it
-    from harness.run.pipeline import worst_of
-
     stage = leg.rsplit(">", 1)[-1]
     try:
         outputs = run_as_returned(artifact.model, training, harness.inputs, harness.device)

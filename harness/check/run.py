@@ -20,9 +20,10 @@ from harness.check.pin import pin
 from harness.check.reports import write_check_reports, write_check_script
 from harness.check.verdicts import deciding, summarise
 from harness.converters import Artifact, ConversionPath, PathError, get
+from harness.core import yardstick
 from harness.core.frameworks import prepare_imports
 from harness.core.tolerance import PolicyError, Rule, TolerancePolicy
-from harness.run import torch_end, yardstick
+from harness.run import torch_end
 from harness.run.pipeline import note_missing_yardstick
 from harness.sources import SourceError
 from harness.sources import file as files

@@ -54,7 +54,7 @@ class LegRow:
     message: str = ""
     note: str = ""
     tolerance: str | None = None
-    # The float64 yardstick of the worst size (harness.run.yardstick): {source_error, leg_error,
+    # The float64 yardstick of the worst size (harness.core.yardstick): {source_error, leg_error,
     # ratio}, whether it decided the verdict, or why the model has none.
     yardstick: dict[str, float] | None = None
     judged_by: str | None = None

@@ -23,7 +23,8 @@ import numpy as np
 
 from harness.converters import Artifact, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
-from harness.run.runners import register_runner
+from harness.converters.saved_formats import build_tf_keras_twin, carry_into_keras3
+from harness.runtimes.registry import register_runner
 
 # The stage that moves a Keras-2 model into Keras 3: a leg through it is a migration leg.
 MIGRATION_STAGE = "keras3"
@@ -63,8 +64,6 @@ class Keras3Converter:
     packages = ("tf_keras", "keras", "h5py")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        from harness.converters.saved_formats import carry_into_keras3
-
         model, files = carry_into_keras3(artifact.model, options)
         return Artifact("keras", model, list(artifact.input_names),
                         {**artifact.meta, "file": files})
@@ -77,8 +76,6 @@ class TfKerasConverter:
     packages = ("tf_keras",)
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        from harness.converters.saved_formats import build_tf_keras_twin
-
         return Artifact("tf_keras", build_tf_keras_twin(artifact.model),
                         list(artifact.input_names))
 

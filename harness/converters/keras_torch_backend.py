@@ -25,7 +25,7 @@ import numpy as np
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.saved_formats import SavedFiles, save_in_workdir
-from harness.run.worker import WorkerProcess
+from harness.runtimes.worker import WorkerProcess
 
 DEFAULT_TIMEOUT = 120.0
 STARTUP_TIMEOUT = 300.0  # importing torch and Keras on a loaded machine
@@ -166,6 +166,21 @@ def shutdown() -> None:
     for client in _WORKERS.values():
         client.close()
     _WORKERS.clear()
+
+
+class KerasTorchRunner:
+    """A ``.keras`` file run by Keras on its PyTorch backend, in a persistent worker process
+    (Keras fixes its backend per process). The runner registry names it by
+    ``"harness.converters.keras_torch_backend:KerasTorchRunner"``."""
+
+    name = "keras-torch"
+
+    def __init__(self, device: str = "cpu", threads: int = 0):
+        self.device = device
+        self.threads = threads
+
+    def run(self, artifact, inputs):
+        return worker(self.device, self.threads).run(artifact.model, inputs)
 
 
 class KerasTorchConverter:

@@ -8,6 +8,7 @@ layers nothing else needs are dropped)."""
 from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions, torch_artifact
+from harness.mat import to_torch
 
 
 class MatToTorchConverter:
@@ -17,7 +18,5 @@ class MatToTorchConverter:
     packages = ("scipy", "h5py", "torch")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        import harness.mat as hm
-
-        module = hm.to_torch(artifact.model, outputs=artifact.meta.get("outputs"))
+        module = to_torch(artifact.model, outputs=artifact.meta.get("outputs"))
         return torch_artifact(module, artifact.input_names)

@@ -1,6 +1,6 @@
 """onnx → onnx, read by onnxruntime with every graph optimisation on.
 
-Every other ONNX leg is read as written, optimisations off (``harness.run.runners``): the ONNX
+Every other ONNX leg is read as written, optimisations off (``harness.runtimes.onnxruntime``): the ONNX
 source's reference, and the legs of converters that write ONNX (``keras>tf2onnx``,
 ``keras>keras-onnx``). This stage hands the same model on with ``ort_optimization = "all"``,
 so its leg differs from the one upstream only by what onnxruntime's graph optimiser rewrites

@@ -32,6 +32,7 @@ from typing import Any
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
+from harness.runtimes.keras_custom import register_custom_objects
 
 
 class SavedFormatError(ConversionError):
@@ -87,8 +88,6 @@ def load_keras_file(path: str | Path):
     that needs anything else, or that carries a lambda, is refused with its name.
     """
     import keras
-
-    from harness.sources.keras.kinds._base import register_custom_objects
 
     # The custom objects the harness defines itself are the only ones a saved model may name.
     register_custom_objects()
@@ -146,6 +145,19 @@ def run_savedmodel(loaded, inputs):
     elif not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return [np.asarray(o) for o in outputs]
+
+
+class SavedModelRunner:
+    """A TF SavedModel directory, loaded with ``tf.saved_model.load``; calls ``serve``. The
+    runner registry names it by ``"harness.converters.saved_formats:SavedModelRunner"``."""
+
+    name = "savedmodel"
+
+    def __init__(self, device: str = "cpu", threads: int = 0):
+        self.device = device
+
+    def run(self, artifact, inputs):
+        return run_savedmodel(load_savedmodel(artifact.model), inputs)
 
 
 # -- stages ----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """What the stages after a PyTorch module share: the inputs they trace it with, the dimensions
-they declare free, quiet tracing and the errors they raise (harness.run.torch_diagnosis says
+they declare free, quiet tracing and the errors they raise (harness.runtimes.torch_diagnosis says
 whose each failure is).
 
 A case's free dimension is one whose size differs between the sizes its legs run at
@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 
 from harness.converters import ConversionError, ConvertOptions
+from harness.runtimes.torch_diagnosis import diagnose, first_line
 
 
 class TorchEndError(ConversionError):
@@ -36,8 +37,6 @@ class CompileError(TorchEndError):
 def failure(error: type[TorchEndError], what: str, exc: BaseException,
             declared_free: bool = False) -> TorchEndError:
     """``error`` with the one-line cause, the diagnosis and PyTorch's message."""
-    from harness.run.torch_diagnosis import diagnose, first_line
-
     diagnosis = diagnose(exc, declared_free=declared_free)
     text = (f"{what}: {type(exc).__name__}: {first_line(exc)}\n{diagnosis.text()}\n"
             f"PyTorch's message:\n{str(exc).strip()}")

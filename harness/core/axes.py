@@ -3,14 +3,16 @@
 A kind admits some of them (``admitted``): a Keras layer can be built in float16 or float64
 or under the ``mixed_float16`` policy, and declared with a free batch (every layer), free
 spatial dimensions (a fully convolutional layer) or a free time axis (a recurrent layer).
-``harness.core.dtypes`` and ``harness.core.free_dims`` say which, kind by kind; the suites draw one
-case per admitted axis (``suites/layers``) and ``parity layers`` lists them.
+``harness.core.dtypes`` and ``harness.core.free_dims`` say which, kind by kind, from what each
+source registers (``harness.core.admission``); the suites draw one case per admitted axis
+(``suites/layers``) and ``parity layers`` lists them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.core import dtypes, free_dims
 from harness.core.registry import LayerKind
 
 PLAIN = "float32"
@@ -50,6 +52,4 @@ class Axes:
 
 
 def admitted(kind: LayerKind) -> Axes:
-    from harness.core import dtypes, free_dims
-
     return Axes(dtypes.admitted(kind), free_dims.admitted(kind))

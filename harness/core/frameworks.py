@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 
 # Distributions whose versions every run records (when installed).
 TRACKED_PACKAGES = (
@@ -41,8 +42,6 @@ def prepare_imports() -> None:
     In one process, TensorFlow imported first makes the later torchvision import abort the
     process (LLVM: "inconsistency in registered CommandLine options"); the other order works.
     """
-    import os
-
     for name, value in TENSORFLOW_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     for name in ("torch", "torchvision"):

@@ -22,10 +22,13 @@ from __future__ import annotations
 import fnmatch
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.core import registry, source_registry, stages
+from harness.core.onnx_schema import attribute_defaults
 from harness.core.spec import LayerSpec, nested_layers
 
 if sys.version_info >= (3, 11):
@@ -41,15 +44,28 @@ class KnownIssueFileError(ValueError):
     pass
 
 
-def _with_defaults(source: str, kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
-    """An ONNX node's attributes with the schema's defaults for those it leaves out (a drawn
-    op writes only the attributes it drew away from their defaults), so that an entry naming
-    ``mode = "nearest"`` matches a Resize that takes nearest by default."""
-    if source != "onnx":
-        return attrs
-    from harness.sources.onnx.op import schema_defaults
+# source -> (kind, opset) -> the default values of the kind's attributes, for a source whose
+# cases write only the attributes drawn away from their defaults (ONNX: the op's schema).
+_ATTRIBUTE_DEFAULTS: dict[str, Callable[[str, Any], dict[str, Any]]] = {}
 
-    return {**schema_defaults(kind, attrs.get("opset")), **attrs}
+
+def register_attribute_defaults(source: str,
+                                defaults: Callable[[str, Any], dict[str, Any]]) -> None:
+    """Sets where ``source``'s kinds' attribute defaults come from; the source registers it
+    when its kinds load."""
+    _ATTRIBUTE_DEFAULTS[source] = defaults
+
+
+def _with_defaults(source: str, kind: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """A case's attributes with its source's defaults for those it leaves out (a drawn ONNX
+    op writes only the attributes it drew away from their schema's defaults), so that an
+    entry naming ``mode = "nearest"`` matches a Resize that takes nearest by default."""
+    if source not in _ATTRIBUTE_DEFAULTS and source_registry.is_source(source):
+        registry.load(source)
+    defaults = _ATTRIBUTE_DEFAULTS.get(source)
+    if defaults is None:
+        return attrs
+    return {**defaults(kind, attrs.get("opset")), **attrs}
 
 
 NATURES = {
@@ -101,6 +117,9 @@ class KnownIssue:
     # Why an entry about an ONNX stage's handling of a node holds on its own source's legs
     # only; without it, it holds on every leg where that stage converts such a node.
     source_only: str | None = None
+    # A hand-written standalone reproducer, relative to harness/known_issues.d/, for a bug a
+    # generated script cannot reach; ``parity issues export`` copies it as repro.py.
+    script: str | None = None
 
     @property
     def minimal(self) -> LayerSpec | None:
@@ -189,19 +208,17 @@ class KnownIssue:
         leg hands tf2onnx a Keras 3 model, and meets the Keras source's tf2onnx bugs)."""
         if self.source is None or self.source == spec.source:
             return True
-        from harness import converters, sources
-
         try:
-            start = getattr(sources.get(spec.source), "start", None)
-        except sources.UnknownSource:
+            start = getattr(source_registry.get(spec.source), "start", None)
+        except source_registry.UnknownSource:
             return False
         if start is not None and start(spec) == self.source:
             return True
         if leg is None or spec.source != "file":
             return False
         try:
-            carried = {converters.get(stage).target for stage in leg.split(">")[1:-1]}
-        except converters.PathError:
+            carried = {stages.get(stage).target for stage in leg.split(">")[1:-1]}
+        except stages.PathError:
             return False
         return self.source in carried
 
@@ -254,8 +271,6 @@ def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
         return []
     from onnx import helper
 
-    from harness.sources.onnx.op import _defaults
-
     opsets = {entry.domain or "": entry.version for entry in model.opset_import}
     found = []
     for node in model.graph.node:
@@ -269,8 +284,8 @@ def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
                 value = [v.decode(errors="replace") if isinstance(v, bytes) else v
                          for v in value]
             attrs[attribute.name] = value
-        defaults = _defaults(node.op_type, opsets.get(domain, 0), domain) if domain in opsets \
-            else {}
+        defaults = (attribute_defaults(node.op_type, opsets.get(domain, 0), domain)
+                    if domain in opsets else {})
         found.append((node.op_type, {**defaults, **attrs}))
     return found
 
@@ -329,6 +344,9 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
     for key in ("pinned_by", "unpinned_reason", "source_only"):
         if key in raw and not (isinstance(raw[key], str) and raw[key].strip()):
             raise ValueError(f"{key} must be a non-empty string")
+    if "script" in raw and not (isinstance(raw["script"], str)
+                                and (MORE_FILES / raw["script"]).is_file()):
+        raise ValueError(f"script = {raw['script']!r} names no file under {MORE_FILES}")
     return KnownIssue(
         id=raw["id"],
         url=raw["url"],
@@ -350,6 +368,7 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         pinned_by=raw.get("pinned_by"),
         unpinned_reason=raw.get("unpinned_reason"),
         source_only=raw.get("source_only"),
+        script=raw.get("script"),
     )
 
 

@@ -33,7 +33,7 @@ class LegResult:
     blame: str | None = None
     note: str = ""
     # For a failing multi-layer case: the first diverging layer, the error growth layer by
-    # layer and the layer re-run alone (harness.run.diagnostics).
+    # layer and the layer re-run alone (harness.core.diagnose).
     diagnosis: dict[str, Any] | None = None
 
 

@@ -11,9 +11,12 @@ for Keras), one file each; registering a kind is one line there.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from harness.core import source_registry
 
 Shapes = list[tuple[int, ...]]
 
@@ -91,6 +94,13 @@ class LayerKind:
     # The kind's own domain entries that shape a case rather than name an attribute (an
     # ONNX kind's "form" or "spatial"), besides the shared INPUT_KNOBS.
     knobs: frozenset[str] = field(default_factory=frozenset)
+    # The dtypes besides float32 the kind's cases are drawn in, where its family declares
+    # them (an ONNX op's type constraints narrow them); None: every dtype its source builds
+    # (harness.core.dtypes.admitted).
+    dtypes: tuple[str, ...] | None = None
+    # The free dimensions the kind admits, where its family declares them; None: those its
+    # source gives it (harness.core.free_dims.admitted).
+    free_dims: tuple[str, ...] | None = None
 
     @property
     def attribute_domains(self) -> dict[str, list[Any]]:
@@ -98,14 +108,17 @@ class LayerKind:
                 if a not in INPUT_KNOBS and a not in self.knobs}
 
     def keras_layer(self, attrs: Attrs, name: str | None = None) -> Any:
-        """The Keras layer for ``attrs``; Keras is imported here, never at module import."""
+        """The layer for ``attrs``: the kind's own ``build``, else its source's layer builder
+        (``register_layer_builder``: Keras builds ``keras.layers.<name>``)."""
         if self.build is not None:
             return self.build(dict(attrs))
-        import keras
-
-        from harness.sources.keras.kinds._base import resolve_activation
-
-        return getattr(keras.layers, self.name)(**resolve_activation(attrs), name=name)
+        load(self.source)
+        try:
+            builder = _LAYER_BUILDERS[self.source]
+        except KeyError:
+            raise TypeError(f"{self.source} kind {self.name!r} has no build and its source "
+                            "no layer builder") from None
+        return builder(self, dict(attrs), name)
 
 
 class UnknownLayerKind(KeyError):
@@ -115,6 +128,8 @@ class UnknownLayerKind(KeyError):
 
 _KINDS: dict[tuple[str, str], LayerKind] = {}
 _LOADED: set[str] = set()
+# source -> builds the layer of a kind without a ``build`` of its own: (kind, attrs, name)
+_LAYER_BUILDERS: dict[str, Callable[[LayerKind, Attrs, str | None], Any]] = {}
 KERAS = "keras"
 
 
@@ -126,20 +141,25 @@ def register(kind: LayerKind) -> LayerKind:
     return kind
 
 
-def _load_families(source: str) -> None:
-    """Imports the module that registers ``source``'s kinds (once)."""
+def register_layer_builder(source: str,
+                           builder: Callable[[LayerKind, Attrs, str | None], Any]) -> None:
+    """Sets how ``source`` builds the layer of a kind that has no ``build`` of its own
+    (``LayerKind.keras_layer``); the source registers it when its kinds load."""
+    _LAYER_BUILDERS[source] = builder
+
+
+def load(source: str) -> None:
+    """Imports the module that registers ``source``'s kinds, and with them what the source
+    registers into the core (its layer builder, its axes' admission), once."""
     if source in _LOADED:
         return
-    import importlib
-
-    from harness import sources
-
-    importlib.import_module(sources.get(source).kinds_module)
+    importlib.import_module(source_registry.get(source).kinds_module)
     _LOADED.add(source)
 
 
+
 def get(name: str, source: str = KERAS) -> LayerKind:
-    _load_families(source)
+    load(source)
     try:
         return _KINDS[(source, name)]
     except KeyError:
@@ -149,7 +169,7 @@ def get(name: str, source: str = KERAS) -> LayerKind:
 
 
 def kinds(source: str = KERAS) -> list[LayerKind]:
-    _load_families(source)
+    load(source)
     return sorted((k for (s, _), k in _KINDS.items() if s == source),
                   key=lambda k: (k.family, k.name))
 

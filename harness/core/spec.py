@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 SPEC_SCHEMA = "parity.spec/1"
@@ -111,8 +111,6 @@ class LayerSpec:
 
     def at_shapes(self, shapes) -> LayerSpec:
         """The same case at other input shapes (its inputs drawn for those shapes)."""
-        from dataclasses import replace
-
         return replace(self, input_shapes=tuple(tuple(s) for s in shapes), more_shapes=())
 
     def to_json(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness.core import registry
+from harness.core import axes, free_dims, registry
 from harness.core.dtypes import array_dtype
 from harness.core.inputs import INPUT_BOUND, int_bounds
 from harness.core.registry import Picker
@@ -180,8 +180,6 @@ def layer_specs(draw, kind: str, dtype: str | None = None,
     a dtype name builds it in that dtype, ``free`` declares its batch free (``free-spatial``,
     ``free-time``: those dimensions too) and adds the further sizes its legs run at.
     """
-    from harness.core import axes, free_dims
-
     layer_kind = registry.get(kind, source)
     if axis is not None and axis not in axes.admitted(layer_kind).names:
         raise ValueError(f"{source}:{kind} is not drawn along axis {axis!r}; it admits "

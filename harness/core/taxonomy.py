@@ -21,7 +21,7 @@ compile_error          torch.compile (Dynamo or its backend) failed on the conve
 =====================  ====================================================================
 
 The last two belong to the stages after a converted PyTorch module (docs/torch-end.md); their
-message says whose failure it is (harness.run.torch_diagnosis).
+message says whose failure it is (harness.runtimes.torch_diagnosis).
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ from harness.core.spec import LayerSpec
 from harness.core.strategies import sample
 from harness.core.tolerance import TolerancePolicy
 from harness.run.pipeline import Harness, SourceError
+from harness.runtimes.keras_custom import register_custom_objects
 from harness.sources.keras import save_keras_model
-from harness.sources.keras.kinds._base import register_custom_objects
 
 
 @dataclass

@@ -216,7 +216,7 @@ def yardstick_line(yardstick: Mapping[str, Any]) -> str:
 
 
 def diagnosis_block(diagnosis: dict[str, Any]) -> str:
-    """The per-layer diagnosis of a failing multi-layer case (harness.run.diagnostics)."""
+    """The per-layer diagnosis of a failing multi-layer case (harness.core.diagnose)."""
     if not diagnosis:
         return ""
     if diagnosis.get("error"):

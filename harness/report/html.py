@@ -25,10 +25,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from harness.core.known_issues import NATURES
-from harness.cover_corpus import reach, reach_text
 from harness.report.assets import CSS, JS
 from harness.report.atomic import atomic_write_text
-from harness.report.coverage import Domains, KindCoverage, compute_coverage
+from harness.report.coverage import Domains, KindCoverage, compute_coverage, reach, reach_text
 from harness.report.data import (
     Interner,
     Kinds,

@@ -6,7 +6,7 @@ has ``Harness``' ``run``/``replay`` surface but runs each case in a child proces
 once and reused for every case until it dies:
 
 - The child is a fresh interpreter (``python -m harness.run.isolation``, started and spoken to by
-  ``harness.run.worker``), never a fork: forking a process whose TensorFlow, oneDNN, OpenMP or
+  ``harness.runtimes.worker``), never a fork: forking a process whose TensorFlow, oneDNN, OpenMP or
   torch thread pools are running copies their locks in whatever state they are in. The child
   imports torch and torchvision first, then TensorFlow (importing TensorFlow first makes the
   later torchvision import abort the process, see DESIGN.md "Known hazards"), once, before it
@@ -45,10 +45,10 @@ from harness.core.records import CaseResult, LegResult
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
 from harness.run.pipeline import Harness
-from harness.run.runners import runner_for
 from harness.run.stage_cache.cache import open_cache
 from harness.run.torch_end import Extension
-from harness.run.worker import Channel, WorkerProcess
+from harness.runtimes import runner_for
+from harness.runtimes.worker import Channel, WorkerProcess
 from harness.sources import SourceError
 
 DEFAULT_TIMEOUT = 300.0

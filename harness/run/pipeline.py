@@ -20,14 +20,15 @@ import numpy as np
 from harness import sources
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.core import known_issues as known_issues_mod
+from harness.core import yardstick
 from harness.core.compare import compare_outputs, worst_comparison, worst_of
 from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.spec import LayerSpec
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
-from harness.run import hooks, yardstick
-from harness.run.runners import LoadError, runner_for
+from harness.run import hooks
 from harness.run.stage_cache import cache as stage_cache
+from harness.runtimes import LoadError, runner_for
 from harness.sources import Source, SourceError, SourceReading
 
 # The records, FAILING, compare_outputs and worst_of live in the core; imported from here too.
@@ -38,7 +39,7 @@ __all__ = ["FAILING", "CaseResult", "Harness", "LegResult", "ParityFailure", "So
 class Size(NamedTuple):
     """One set of input shapes a case's legs run at: its inputs, the reference there, the
     source's own output where it disagreed with the reference and the reference recomputed
-    in float64 (harness.run.yardstick), where the source has one."""
+    in float64 (harness.core.yardstick), where the source has one."""
 
     shapes: tuple[tuple[int, ...], ...]
     inputs: list[np.ndarray]
@@ -353,7 +354,7 @@ class Harness:
         issues)."""
         t1 = time.perf_counter()
         try:
-            outputs = self.runner(artifact.format).run(artifact, size.inputs)
+            outputs = self.cache.run(self.runner(artifact.format), artifact, size.inputs)
         except Exception as exc:
             message = (f"{base['runner']} raised {type(exc).__name__}: {exc}\n"
                        f"{_short_traceback(exc)}")

@@ -15,116 +15,22 @@ A source from another package registers itself under the entry-point group
     mysource = "mypkg.parity_source:MySource"
 
 A path names its source first: ``keras>tf2onnx>onnx2torch``, ``onnx>onnx2torch``.
+
+The source protocol and registry live in ``harness.core.source_registry`` (re-exported here).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, NamedTuple, Protocol, runtime_checkable
-
-import numpy as np
-
-from harness.converters import Artifact
-from harness.core.plugins import PluginRegistry
-
-ENTRY_POINT_GROUP = "parity.sources"
-
-BUILTIN = {
-    "keras": "harness.sources.keras:KerasSource",
-    "onnx": "harness.sources.onnx:OnnxSource",
-    "mat": "harness.sources.mat:MatSource",
-    "file": "harness.sources.file:FileSource",
-}
-
-
-class SourceError(RuntimeError):
-    """The source model of a case could not be built or read: a bug of the harness or its
-    strategies, or of the source framework itself (a known issue of the source)."""
-
-
-class UnknownSource(KeyError):
-    def __str__(self) -> str:
-        return self.args[0]
-
-
-class SourceReading(NamedTuple):
-    artifact: Artifact
-    inputs: list[np.ndarray]
-    reference: list[np.ndarray]
-    native: list[np.ndarray] | None  # the source's own outputs, where a second reading exists
-    reading: str | None  # "<source output> differs from <the reading that is the reference>"
-    # For a case with free dimensions: (input shapes, inputs, reference) at each further size.
-    more: tuple[tuple[Any, list[np.ndarray], list[np.ndarray]], ...] = ()
-    # The reference computed a second time in float64 (same weights, same inputs), where the
-    # source can: its distance from ``reference`` is the source's own rounding error
-    # (harness.run.yardstick).
-    yardstick: list[np.ndarray] | None = None
-    # Further artifacts a case's paths may start from, by the name the paths start with
-    # (the source's ``roots(spec)``): a Keras SavedModel's folder as ``savedmodel``, beside
-    # the tf_keras model it reads to.
-    roots: tuple[tuple[str, Artifact], ...] = ()
-
-
-@runtime_checkable
-class Source(Protocol):
-    """What the pipeline, the golden store and the CLI need of a source."""
-
-    name: str  # the first element of its paths: "keras"
-    format: str  # the format of its artifact, which converters take and runners run
-    default_paths: tuple[str, ...]  # the paths its cases go down when none are named
-    kinds_module: str  # importing it registers the source's kinds in harness.core.registry
-
-    def read(self, spec, *, policy, device: str) -> SourceReading:
-        """Builds the source artifact and computes the reference; raises SourceError."""
-        ...
-
-    def store(self, reading: SourceReading, folder: Path) -> dict[str, Any]:
-        """Writes what a replay needs besides inputs and outputs (the source artifact) into
-        a golden case's folder; returns provenance entries (e.g. why a file is missing)."""
-        ...
-
-    def stored(self, folder: Path) -> dict[str, Artifact]:
-        """The artifacts a replay of a golden case starts from, keyed by the leg (or the
-        source) that made them; reads only what ``store`` wrote, as data."""
-        ...
-
-    # Optional, read with getattr:
-    # - ``start(spec) -> str``: the first element of the case's paths when it is not the
-    #   source's name (the ``file`` source starts a user's .keras file at ``keras``).
-    # - ``roots(spec) -> tuple[str, ...]``: further names the case's paths may start with;
-    #   its reading carries their artifacts (``SourceReading.roots``).
-    # - ``paths_from(start) -> tuple[str, ...]``: the default paths of a start that is no
-    #   source's name (a Keras-2 file starts at ``tf_keras``).
-    # - ``diagnoser(harness, spec, artifact, inputs)``: per-layer diagnosis of failing legs.
-    # - ``packages``: the distributions whose versions a golden case's provenance records.
-    # - ``build(spec) -> Artifact``: the source artifact alone, as ``read`` builds it; the
-    #   stage cache builds a cached reading's model with it (else it reads the source again).
-    # - ``reading_packages``: the distributions a reading depends on, where ``packages`` names
-    #   more (harness.run.stage_cache.keys).
-    # - ``family(spec) -> str``: the report's family of a case, where the kind's family
-    #   alone says too little (a MATLAB case adds its file format).
-
-
-_REGISTRY: PluginRegistry[Source] = PluginRegistry(
-    "source", ENTRY_POINT_GROUP, BUILTIN, lambda s: isinstance(s, Source), UnknownSource)
-
-
-def register(source: Source) -> Source:
-    """Registers a source object in this process (tests, notebooks); wins over built-ins."""
-    return _REGISTRY.register(source)
-
-
-def unregister(name: str) -> None:
-    _REGISTRY.unregister(name)
-
-
-def available() -> list[str]:
-    return _REGISTRY.available()
-
-
-def get(name: str) -> Source:
-    return _REGISTRY.get(name)
-
-
-def is_source(name: str) -> bool:
-    return _REGISTRY.known(name)
+from harness.core.source_registry import (  # noqa: F401  (re-exported)
+    BUILTIN,
+    ENTRY_POINT_GROUP,
+    Source,
+    SourceError,
+    SourceReading,
+    UnknownSource,
+    available,
+    get,
+    is_source,
+    register,
+    unregister,
+)

@@ -40,16 +40,16 @@ def test_the_yardstick_catches_a_converter_that_perturbs_weights():
     (Keras' own rounding, measured): a converter that moves every weight by 1% of its scale
     still fails, far beyond K times Keras' own error."""
     from harness import converters
-    from harness.run import yardstick
+    from harness.core import yardstick
     from harness.run.pipeline import Harness
-    from tests.test_yardstick import PerturbedWeights
+    from tests.fakes import Fake, perturbed_weights
 
-    converters.register(PerturbedWeights())
+    converters.register(Fake("tf2onnx-perturbed", "tf2onnx", after=perturbed_weights))
     try:
         case = Harness("keras>tf2onnx-perturbed,keras>tf2onnx", known_issues=[],
                        diagnose=False).run(applications.default_spec("MobileNetV2"))
     finally:
-        converters.unregister(PerturbedWeights.name)
+        converters.unregister("tf2onnx-perturbed")
     legs = {leg.leg: leg for leg in case.legs}
     broken, sound = legs["keras>tf2onnx-perturbed"], legs["keras>tf2onnx"]
     assert broken.verdict == "fail"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from harness.core.strategies import layer_specs
 from harness.sources.keras.keras2_kinds import ADMITTED
+from suites.verdicts import accepted
 
 pytest.importorskip("tensorflow", reason="the cases are built in Keras")
 pytest.importorskip("tf_keras")
@@ -23,13 +24,6 @@ pytest.importorskip("onnx2torch")
 
 PATHS = "keras>tf-keras>tf2onnx-keras2>onnx2torch"
 EXAMPLES = max(1, settings().max_examples // 12)
-ACCEPTED = ("pass", "xfail", "skip")
-
-
-def accepted(leg) -> bool:
-    # A case whose attributes tf_keras lacks cannot exist as a Keras-2 file: no one's bug.
-    unsupported = leg.stage == "tf-keras" and "unsupported by tf-keras" in leg.message
-    return leg.verdict in ACCEPTED or unsupported
 
 
 @pytest.fixture(scope="module")
@@ -48,5 +42,5 @@ def test_keras2_path(kind, data, keras2_harness, parity):
     record = getattr(parity, "record", None)  # into the session's report, where it can
     if record is not None:
         record(case)
-    unexpected = [leg for leg in case.legs if not accepted(leg)]
+    unexpected = [leg for leg in case.legs if not accepted(leg, keras2_stage="tf-keras")]
     assert not unexpected, case.failure_message()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from harness.core import axes, known_issues, registry
 from harness.core.strategies import layer_specs
+from suites.verdicts import assert_still_reproduces, skip_unless_reachable
 
 pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
 
@@ -48,12 +49,5 @@ PINNED = known_issues.pins(source=registry.KERAS)
 @pytest.mark.known_issue
 @pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
 def test_known_issue_still_reproduces(pin, parity, request):
-    issue = pin.issue
-    reachable = {leg for path in parity.paths for leg in [path.source, *path.legs()]}
-    if not any(issue.covers_leg(leg) for leg in reachable):
-        pytest.skip(f"{issue.id}: no leg of --parity-paths matches {issue.legs!r}")
-    request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
-    case = parity.run(pin.spec)
-    broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
-              and leg.verdict == "xfail"]
-    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"
+    skip_unless_reachable(pin.issue, parity.paths, "--parity-paths")
+    assert_still_reproduces(pin, parity.run, request)

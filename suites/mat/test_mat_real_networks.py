@@ -8,21 +8,16 @@ The fixtures folder comes from $PARITY_FIXTURES (default: <repo>/../shared/fixtu
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 import harness.mat as hm
 from harness.mat.cli import add_commands
-from harness.mat.formats.common import numbers
 from harness.mat.save import load_saved
+from tests.mat_networks import FIXTURES, ffdnet_handlers
 
-REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(os.environ.get("PARITY_FIXTURES", REPO.parent / "shared" / "fixtures"))
 DNCNN = FIXTURES / "matconvnet" / "dncnn_sigma25_bnorm_v73.mat"
 FFDNET = FIXTURES / "matconvnet" / "ffdnet_gray_v5.mat"
 SET12 = [FIXTURES / "images" / "Set12" / f"{i:02d}.png" for i in range(1, 13)]
@@ -101,47 +96,12 @@ def test_ffdnet_without_handlers_names_its_custom_layers():
     assert "layer 32 'layer32' (type 'SubP')" in message
 
 
-# --- what a user writes to import FFDNet -----------------------------------------------------
-
-
-class SubPixel(nn.Module):
-    """FFDNet's vl_nnSubP. scale < 1: H×W×C → (H/s)×(W/s)×(C·s²); scale > 1: the inverse.
-    Sub-image (a, b) (row offset a, column offset b) goes to channel c·s² + b·s + a: the row
-    offset runs fastest, unlike PyTorch's pixel_unshuffle (c·s² + a·s + b)."""
-
-    def __init__(self, scale: float):
-        super().__init__()
-        self.down = scale < 1
-        self.factor = round(1 / scale) if scale < 1 else round(scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        s = self.factor
-        if self.down:
-            x = x.reshape(n, c, h // s, s, w // s, s).permute(0, 1, 5, 3, 2, 4)
-            return x.reshape(n, c * s * s, h // s, w // s)
-        x = x.reshape(n, c // (s * s), s, s, h, w).permute(0, 1, 4, 3, 5, 2)
-        return x.reshape(n, c // (s * s), h * s, w * s)
-
-
-class NoiseLevelMap(nn.Module):
-    """FFDNet's `concat`: appends a constant noise-level channel (sigma in [0, 1] units)."""
-
-    def __init__(self, sigma: float):
-        super().__init__()
-        self.sigma = sigma
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x, torch.full_like(x[:, :1], self.sigma)], dim=1)
+# --- FFDNet with the handlers a user writes (tests/mat_networks.py) ----------------------------
 
 
 @needs_fixtures
 def test_ffdnet_imports_and_denoises_with_user_handlers():
-    handlers = {
-        "SubP": lambda layer: SubPixel(numbers(layer.attrs["scale"])[0]),
-        "concat": lambda layer: NoiseLevelMap(SIGMA),
-    }
-    module = hm.to_torch(FFDNET, handlers=handlers)
+    module = hm.to_torch(FFDNET, handlers=ffdnet_handlers(SIGMA))
     scores = []
     with torch.no_grad():
         for k, (clean, noisy) in enumerate(_noisy_set12()):
@@ -155,8 +115,8 @@ def test_ffdnet_imports_and_denoises_with_user_handlers():
 
 @needs_fixtures
 def test_ffdnet_imports_with_registered_handlers():
-    hm.register_layer_handler("SubP", lambda layer: SubPixel(numbers(layer.attrs["scale"])[0]))
-    hm.register_layer_handler("concat", lambda layer: NoiseLevelMap(SIGMA))
+    for kind, handler in ffdnet_handlers(SIGMA).items():
+        hm.register_layer_handler(kind, handler)
     try:
         module = hm.to_torch(FFDNET)
         assert "NO HANDLER" not in hm.inspect(FFDNET)

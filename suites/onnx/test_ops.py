@@ -15,6 +15,7 @@ from harness import sources
 from harness.converters import parse_paths
 from harness.core import axes, known_issues, registry
 from harness.core.strategies import layer_specs
+from suites.verdicts import assert_still_reproduces, skip_unless_reachable
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 
@@ -63,12 +64,5 @@ def onnx_paths(parity):
 @pytest.mark.known_issue
 @pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
 def test_known_issue_still_reproduces(pin, parity, request):
-    issue = pin.issue
-    reachable = {leg for path in onnx_paths(parity) for leg in [path.source, *path.legs()]}
-    if not any(issue.covers_leg(leg) for leg in reachable):
-        pytest.skip(f"{issue.id}: no leg of the ONNX paths matches {issue.legs!r}")
-    request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
-    case = parity.run(pin.spec)
-    broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
-              and leg.verdict == "xfail"]
-    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"
+    skip_unless_reachable(pin.issue, onnx_paths(parity), "the ONNX paths")
+    assert_still_reproduces(pin, parity.run, request)

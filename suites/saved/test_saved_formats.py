@@ -12,6 +12,7 @@ import pytest
 
 from harness.core import known_issues
 from harness.core.strategies import sample
+from suites.verdicts import accepted, assert_still_reproduces
 
 pytest.importorskip("tensorflow", reason="the saved formats are written by Keras")
 pytest.importorskip("tf2onnx")
@@ -26,13 +27,6 @@ PATHS = ",".join([
 KINDS = ["Dense", "Conv1D", "Conv2D", "DepthwiseConv2D", "BatchNormalization",
          "LayerNormalization", "MaxPooling2D", "AveragePooling1D", "LSTM", "Subtract"]
 PER_KIND = 2
-ACCEPTED = ("pass", "xfail", "skip")
-
-
-def accepted(leg) -> bool:
-    # A layer tf-keras cannot build cannot exist as a Keras-2 file: not a failure of anyone.
-    unsupported = leg.stage == "h5" and "unsupported by tf-keras" in leg.message
-    return leg.verdict in ACCEPTED or unsupported
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +48,7 @@ def test_saved_formats(kind, index, saved_harness, parity):
     record = getattr(parity, "record", None)  # into the session's report, where it can
     if record is not None:
         record(case)
-    unexpected = [leg for leg in case.legs if not accepted(leg)]
+    unexpected = [leg for leg in case.legs if not accepted(leg, keras2_stage="h5")]
     assert not unexpected, case.failure_message()
 
 
@@ -75,9 +69,4 @@ PINNED = [pin for pin in known_issues.pins(source="keras")
 @pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
 def test_known_issue_of_a_saved_format_still_reproduces(pin, saved_harness, request):
     """The known issues only these paths reach (the layer suite pins the others)."""
-    issue = pin.issue
-    request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
-    case = saved_harness.run(pin.spec)
-    broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
-              and leg.verdict == "xfail"]
-    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"
+    assert_still_reproduces(pin, saved_harness.run, request)

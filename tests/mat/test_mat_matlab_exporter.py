@@ -86,24 +86,28 @@ def _stand_in_classes(root: Path, layers) -> None:
             cls=cls, props="\n".join(f"    {name}" for name in names)))
 
 
-@pytest.mark.parametrize("version", ["-v7", "-v6"])
-def test_octave_export_imports_and_matches_reference(tmp_path, version):
-    case = MatCase(SPEC)
+def octave_export(folder: Path, case: MatCase, version: str, timeout: float = 120) -> Path:
+    """``case``'s network as stand-in layer objects and a Connections struct, exported under
+    Octave by parity_export.m to ``folder/exported.mat`` in MATLAB's ``version`` format."""
     variables = case.variables()
-    layers = list(variables["layers"].ravel())
-    _stand_in_classes(tmp_path, layers)
+    _stand_in_classes(folder, list(variables["layers"].ravel()))
     connections = variables["connections"]
-    inputs = tmp_path / "inputs.mat"
+    inputs = folder / "inputs.mat"
     save_mat(inputs, {"layers": variables["layers"],
                       "sources": connections[:, 0].reshape(1, -1),
                       "destinations": connections[:, 1].reshape(1, -1)})
-    output = tmp_path / "exported.mat"
+    output = folder / "exported.mat"
     script = SCRIPT.format(matlab_dir=MATLAB_DIR, inputs=inputs, output=output, version=version)
     run = subprocess.run([OCTAVE, "--no-gui", "--quiet", "--norc", "--eval", script],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+                         cwd=folder, capture_output=True, text=True, timeout=timeout)
     assert run.returncode == 0, run.stderr + run.stdout
+    return output
 
-    network = hm.load_network(output)
+
+@pytest.mark.parametrize("version", ["-v7", "-v6"])
+def test_octave_export_imports_and_matches_reference(tmp_path, version):
+    case = MatCase(SPEC)
+    network = hm.load_network(octave_export(tmp_path, case, version))
     assert network.format == "parity.dlt/1"
     assert [layer.type for layer in network.layers] == [
         "ImageInputLayer", "Convolution2DLayer", "Convolution2DLayer", "AdditionLayer",

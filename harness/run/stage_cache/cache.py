@@ -12,6 +12,12 @@ would hand on: ONNX models (their bytes), and the readings of the built-in drawn
 stored (that would take pickle). A cached Keras reading has no Keras model; a stage that
 misses on it gets one built on first use (``LazyArtifact``), from the same spec.
 
+A leg's run is kept too (``run``): onnxruntime's and torch's outputs for an artifact and
+inputs, keyed by the artifact's identity. A stage whose output is not stored (a PyTorch
+module) keeps an entry that says it converted this input; a later run hands on a
+``LazyArtifact`` that converts again on first use, which happens only where a run or a
+stage after it misses, or a failing leg is diagnosed.
+
 ``NO_CACHE`` has the same surface and stores nothing (``--parity-cache none``).
 """
 
@@ -22,11 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from harness.converters import Artifact
-from harness.run import yardstick
+from harness.core import yardstick
 from harness.run.stage_cache import keys
 from harness.run.stage_cache.readings import (
     Uncacheable,
+    arrays_from,
     artifact_fields,
+    meta_document,
+    meta_from,
+    output_arrays,
     reading_arrays,
     reading_from,
 )
@@ -57,6 +67,9 @@ class NoCache:
 
     def keep(self, converter, parent: Artifact, options, artifact: Artifact) -> None:
         return None
+
+    def run(self, runner, artifact: Artifact, inputs) -> list:
+        return runner.run(artifact, inputs)
 
 
 NO_CACHE = NoCache()
@@ -115,8 +128,12 @@ class StageCache:
         self.store = Store(self.folder)
         self.hits = 0
         self.misses = 0
-        # (what: "reading <source>" or a stage's name, "hit" or "miss"), in order.
+        # (what: "reading <source>" or a stored stage's name, "hit" or "miss"), in order.
         self.log: list[tuple[str, str]] = []
+        # The same for stages whose output is not stored (a hit: not converted unless used),
+        # and for runs ("run <runner>").
+        self.module_log: list[tuple[str, str]] = []
+        self.run_log: list[tuple[str, str]] = []
         # id(artifact) -> (artifact, identity or a function that makes it): kept with the
         # artifact so that its id is not reused while the entry lives.
         self._identities: dict[int, tuple[Artifact, Any]] = {}
@@ -158,7 +175,7 @@ class StageCache:
         except (KeyError, TypeError, ValueError, OSError) as exc:
             self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
             return None
-        if entry.get("yardstick_missing"):  # what the reading told harness.run.yardstick
+        if entry.get("yardstick_missing"):  # what the reading told harness.core.yardstick
             yardstick.note_missing(spec, entry["yardstick_missing"])
         return reading
 
@@ -184,17 +201,24 @@ class StageCache:
 
     # -- stages ----------------------------------------------------------------------------
     def lookup(self, converter, parent: Artifact, options) -> Artifact | None:
-        """The stage's output for this input and options, if an entry holds it."""
-        key = self._stage_key(converter, parent, options)
-        if key is None:
+        """The stage's output for this input and options, if an entry holds it: the stored
+        model, or for a stage whose output is not stored, an artifact that converts on first
+        use."""
+        identity = self.identity(parent)
+        if identity is None:
             return None
-        cached = self._cached_stage(key, parent)
-        self._count(converter.name, "miss" if cached is None else "hit")
+        key = keys.stage_key(converter, identity, options)
+        if converter.target in STORED_FORMATS:
+            cached = self._cached_stage(key, parent)
+            self._count(converter.name, "miss" if cached is None else "hit")
+        else:
+            cached = self._unbuilt_stage(key, converter, parent, options)
+            self.module_log.append((converter.name, "miss" if cached is None else "hit"))
         return cached
 
     def keep(self, converter, parent: Artifact, options, artifact: Artifact) -> None:
-        """Stores what the stage made on a miss (where it has an exact serialisation), and
-        what it is, for the stages after it; never raises."""
+        """Stores what the stage made on a miss (where it has an exact serialisation; else
+        that it converted), and what it is, for the stages after it; never raises."""
         try:
             identity = self.identity(parent)
             if identity is None:
@@ -202,17 +226,40 @@ class StageCache:
             key_of = _once(lambda: keys.stage_key(converter, identity, options))
             if converter.target not in STORED_FORMATS:
                 self._identify(artifact, key_of)  # a later stage's input: keyed by lineage
+                self._store_converted(key_of(), converter, artifact)
                 return
             self._store_stage(key_of(), converter, parent, artifact)
         except Exception as exc:  # noqa: BLE001 (the cache never fails a leg)
             warnings.warn(f"parity cache: the output of {converter.name} was not stored "
                           f"({type(exc).__name__}: {exc})", CacheWarning, stacklevel=2)
 
-    def _stage_key(self, converter, parent: Artifact, options) -> str | None:
-        if converter.target not in STORED_FORMATS:
+    def _unbuilt_stage(self, key: str, converter, parent: Artifact, options) -> Artifact | None:
+        """An artifact that converts on first use, where an entry says the stage converted
+        this input before."""
+        entry = self.store.entry(key)
+        if entry is None:
             return None
-        identity = self.identity(parent)
-        return None if identity is None else keys.stage_key(converter, identity, options)
+        try:
+            artifact = LazyArtifact(entry["format"], entry["input_names"], meta_from(entry["meta"]),
+                                    _convert_again(converter, parent, options, entry))
+        except (KeyError, TypeError, ValueError) as exc:
+            self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
+            return None
+        self._identify(artifact, key)
+        return artifact
+
+    def _store_converted(self, key: str, converter, artifact: Artifact) -> None:
+        """That the stage converted this input, with the artifact's format, input names and
+        metadata (a PyTorch module's: the submodules it returned in training mode)."""
+        if not isinstance(artifact, Artifact) or isinstance(artifact, LazyArtifact):
+            return
+        try:
+            meta = meta_document(artifact.meta)
+        except Uncacheable:
+            return
+        self.store.put(key, {"kind": "stage", "stage": converter.name, "format": artifact.format,
+                             "input_names": list(artifact.input_names), "meta": meta,
+                             "converted": True})
 
     def _cached_stage(self, key: str, parent: Artifact) -> Artifact | None:
         entry = self.store.entry(key)
@@ -247,6 +294,50 @@ class StageCache:
         entry["blob"] = Store.blob_hash(model)
         self._identify(artifact, keys.content_identity(entry["blob"], artifact))
         self.store.put(key, entry, [model])
+
+    # -- runs ------------------------------------------------------------------------------
+    def run(self, runner, artifact: Artifact, inputs) -> list:
+        """The runner's outputs for the artifact and inputs: the kept ones where a key finds
+        them (a module not converted yet stays so), else the runner's, then kept."""
+        key = self._run_key(runner, artifact, inputs)
+        if key is not None:
+            outputs = self._cached_run(key)
+            self.run_log.append((f"run {runner.name}", "miss" if outputs is None else "hit"))
+            if outputs is not None:
+                return outputs
+        outputs = runner.run(materialised(artifact), inputs)
+        if key is not None:
+            self._store_run(key, runner, outputs)
+        return outputs
+
+    def _run_key(self, runner, artifact: Artifact, inputs) -> str | None:
+        try:
+            identity = self.identity(artifact)
+            return None if identity is None else keys.run_key(runner, identity, inputs)
+        except (TypeError, ValueError):  # inputs without a key (objects): run, not kept
+            return None
+
+    def _cached_run(self, key: str) -> list | None:
+        entry = self.store.entry(key)
+        if entry is None:
+            return None
+        try:
+            data = self.store.blob(key, entry["arrays"])
+            return None if data is None else arrays_from(data, entry["count"])
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
+            return None
+
+    def _store_run(self, key: str, runner, outputs) -> None:
+        try:
+            data = output_arrays(outputs)
+            self.store.put(key, {"kind": "run", "runner": runner.name,
+                                 "arrays": Store.blob_hash(data), "count": len(outputs)}, [data])
+        except Uncacheable:
+            return
+        except Exception as exc:  # noqa: BLE001 (the cache never fails a leg)
+            warnings.warn(f"parity cache: the outputs of {runner.name} were not stored "
+                          f"({type(exc).__name__}: {exc})", CacheWarning, stacklevel=3)
 
     # -- artifacts' identities -------------------------------------------------------------
     def identity(self, artifact: Artifact) -> str | None:
@@ -299,7 +390,11 @@ class StageCache:
             self.misses += 1
 
     def summary(self) -> str:
-        return f"parity cache {self.folder}: {self.hits} hit(s), {self.misses} miss(es)"
+        def counted(log):
+            hits = sum(1 for _, outcome in log if outcome == "hit")
+            return f"{hits} hit(s), {len(log) - hits} miss(es)"
+        return (f"parity cache {self.folder}: {self.hits} hit(s), {self.misses} miss(es); "
+                f"modules {counted(self.module_log)}; runs {counted(self.run_log)}")
 
 
 def _rebuild(source, spec, policy, device, described):
@@ -318,6 +413,20 @@ def _rebuild(source, spec, policy, device, described):
                 list(artifact.input_names) != list(described["input_names"]):
             raise SourceError(f"the rebuilt {source.name} source of {spec.describe()} is not "
                               "the one its cached reading was made from (harness bug)")
+        return artifact.model
+    return build
+
+
+def _convert_again(converter, parent: Artifact, options, entry):
+    """Converts a stage's input again, for an artifact whose entry says the stage converted
+    it before; what it makes must be what the entry describes."""
+    def build():
+        artifact = converter.convert(materialised(parent), options)
+        if artifact.format != entry["format"] or \
+                list(artifact.input_names) != list(entry["input_names"]) or \
+                artifact.meta != meta_from(entry["meta"]):
+            raise RuntimeError(f"{converter.name} converted its input again into another "
+                               "artifact than the one its cache entry describes")
         return artifact.model
     return build
 

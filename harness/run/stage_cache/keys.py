@@ -43,6 +43,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import numpy as np
+
+import harness
+from harness.core.spec import canonical_json
+
 OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"
 # Bumped when what an entry holds, or how a key is made, changes.
 FORMAT = 1
@@ -168,8 +173,6 @@ def _is_code(path: str) -> bool:
 @functools.cache
 def harness_fingerprint() -> str:
     """The harness' own Python files (sources, stages, strategies)."""
-    import harness
-
     return tree_hash(Path(harness.__file__).parent)
 
 
@@ -214,8 +217,6 @@ def options_document(options) -> dict[str, Any]:
 
 
 def _plain_option(value: Any) -> Any:
-    import numpy as np
-
     if isinstance(value, np.ndarray):
         return {"dtype": str(value.dtype), "shape": list(value.shape),
                 "sha256": hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()}
@@ -237,8 +238,6 @@ def stage_key(converter, input_identity: str, options) -> str:
 
 def source_key(source, spec) -> str:
     """The identity of the artifact a source builds from a spec."""
-    from harness.core.spec import canonical_json
-
     return digest({**common(), "kind": "source", "source": source.name,
                    "spec": canonical_json(spec.to_json()),
                    "packages": fingerprints(reading_packages(source)),
@@ -257,6 +256,46 @@ def reading_packages(source) -> tuple[str, ...]:
     them (the Keras source's ``packages`` also list the tf2onnx its golden cases store), else
     its ``packages``."""
     return tuple(getattr(source, "reading_packages", None) or getattr(source, "packages", ()))
+
+
+# Runners whose run of an artifact is kept (``run_key``), with the packages that compute it:
+# they change nothing in the artifact they run, and compute the same outputs from the same
+# model and inputs on the same machine and thread counts.
+RUN_PACKAGES = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu"), "torch": ("torch",),
+                "keras-torch": ("keras", "torch")}
+
+
+def run_key(runner, input_identity: str, inputs) -> str | None:
+    """The key of a runner's outputs for an artifact (by its identity) and inputs; None for a
+    runner whose runs are not kept."""
+    packages = RUN_PACKAGES.get(getattr(runner, "name", None))
+    if packages is None:
+        return None
+    return digest({**common(), "kind": "run", "runner": code_fingerprint(runner),
+                   "packages": fingerprints(packages), "artifact": input_identity,
+                   "inputs": [array_document(x) for x in inputs],
+                   "threads": thread_counts(runner.name),
+                   "environment": {k: os.environ.get(k) for k in READING_ENVIRONMENT}})
+
+
+def thread_counts(runner_name: str) -> dict[str, Any]:
+    """What decides how a runtime splits its work: the CPUs (onnxruntime's default), and for
+    torch's runner, torch's thread count in this process (a pytest-xdist worker sets it to
+    1); the keras-torch worker's count is its runner's ``threads``."""
+    counts: dict[str, Any] = {"cpus": os.cpu_count()}
+    if runner_name == "torch":
+        import torch
+
+        counts["torch"] = torch.get_num_threads()
+    return counts
+
+
+def array_document(value) -> dict[str, Any]:
+    array = np.asarray(value)
+    if array.dtype.hasobject:
+        raise TypeError("an array of objects has no key")
+    return {"dtype": [array.dtype.str, str(array.dtype)], "shape": list(array.shape),
+            "sha256": hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()}
 
 
 def content_identity(blob_hash: str, artifact) -> str:

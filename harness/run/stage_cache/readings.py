@@ -7,6 +7,9 @@ and second reading) and its artifact's format, input names and metadata. The art
 is stored where it has an exact serialisation (an ONNX model, as a blob); otherwise (a Keras
 model) the reading is rebuilt with a ``LazyArtifact`` that builds it on first use.
 
+A run's outputs are kept the same way (``output_arrays``), and the metadata of an artifact
+that is not stored with it in JSON that keeps tuples apart (``meta_document``).
+
 A reading holding anything else (an array of objects, a dtype NumPy cannot write and read
 back as itself, such as ml_dtypes' bfloat16) is not stored: ``Uncacheable``.
 """
@@ -107,3 +110,58 @@ def _plain(value, where: str) -> np.ndarray:
     if value.dtype.hasobject or np.dtype(value.dtype.str) != value.dtype:
         raise Uncacheable(f"{where} has dtype {value.dtype}, which .npz does not keep")
     return value
+
+
+def output_arrays(outputs) -> bytes:
+    """A run's outputs as .npz bytes; ``Uncacheable`` where one is not a plain array."""
+    if not isinstance(outputs, (list, tuple)):
+        raise Uncacheable(f"outputs that are a {type(outputs).__name__}, not a list")
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"out.{i}": _plain(value, f"output {i}")
+                        for i, value in enumerate(outputs)})
+    return buffer.getvalue()
+
+
+def arrays_from(data: bytes, count: int) -> list[np.ndarray]:
+    """The outputs ``output_arrays`` wrote; raises ValueError (or KeyError) on anything that
+    does not fit."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        if len(arrays.files) != count:
+            raise ValueError(f"{len(arrays.files)} arrays where the entry names {count}")
+        return [arrays[f"out.{i}"] for i in range(count)]
+
+
+def meta_document(meta: dict[str, Any]) -> Any:
+    """An artifact's metadata as JSON that keeps tuples apart from lists (a PyTorch
+    artifact's ``returned_training`` is a tuple); ``Uncacheable`` where JSON cannot keep it
+    as it is."""
+    def encode(value):
+        if isinstance(value, tuple):
+            return {"tuple": [encode(v) for v in value]}
+        if isinstance(value, list):
+            return [encode(v) for v in value]
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise Uncacheable("metadata with keys that are not strings")
+            return {"dict": {k: encode(v) for k, v in value.items()}}
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise Uncacheable(f"metadata holding a {type(value).__name__}")
+
+    document = encode(meta)
+    if meta_from(json.loads(json.dumps(document))) != meta:
+        raise Uncacheable("metadata that JSON does not keep as it is")
+    return document
+
+
+def meta_from(document: Any) -> Any:
+    """The metadata ``meta_document`` wrote; raises ValueError on anything else."""
+    if isinstance(document, list):
+        return [meta_from(v) for v in document]
+    if isinstance(document, dict):
+        if set(document) == {"tuple"} and isinstance(document["tuple"], list):
+            return tuple(meta_from(v) for v in document["tuple"])
+        if set(document) == {"dict"} and isinstance(document["dict"], dict):
+            return {k: meta_from(v) for k, v in document["dict"].items()}
+        raise ValueError(f"metadata entry {sorted(document)} is neither a tuple nor a dict")
+    return document

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.converters.saved_formats import SavedFormatError, load_keras_file
+from harness.runtimes.keras_custom import register_custom_objects
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.head import hdf5_offset, read_head
 from harness.sources.file.loaded import DEFAULT_INT_BOUND, KERAS2_START, LoadedModel
@@ -23,7 +24,6 @@ from harness.sources.file.safety import (
     scan_keras2_config,
     scan_keras3_config,
 )
-from harness.sources.keras.kinds._base import register_custom_objects
 
 
 def register_known_objects() -> None:

@@ -9,9 +9,11 @@ import numpy as np
 from harness.converters import Artifact
 from harness.converters.keras2 import run_tf_keras
 from harness.converters.saved_formats import SavedFiles, run_savedmodel
+from harness.core import yardstick
 from harness.core.spec import LayerSpec
-from harness.run import yardstick
-from harness.run.runners import LoadError, OnnxRuntimeRunner
+from harness.runtimes import LoadError
+from harness.runtimes.keras import keras_model_reading, run_keras, tf_keras_model_reading
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 from harness.sources import SourceReading
 from harness.sources.file import mat
 from harness.sources.file.errors import UnsupportedFile
@@ -21,9 +23,8 @@ from harness.sources.file.loaded import (
     PLAIN_SAVEDMODEL_START,
     LoadedModel,
 )
-from harness.sources.keras.model import run_keras
 
-# Why a file read to this format has no float64 yardstick (harness.run.yardstick).
+# Why a file read to this format has no float64 yardstick (harness.core.yardstick).
 NO_YARDSTICK = {
     "onnx": "an ONNX file: its graph's element types are fixed in the file, and parity does "
             "not rewrite a graph to float64",
@@ -42,8 +43,8 @@ def float64_reading(spec: LayerSpec, loaded: LoadedModel, inputs: list[np.ndarra
         yardstick.note_missing(spec, NO_YARDSTICK[loaded.start])
         return None
     if loaded.legacy is not None:
-        return yardstick.tf_keras_model_reading(spec, loaded.legacy, inputs, reference)
-    return yardstick.keras_model_reading(spec, loaded.model, inputs, reference)
+        return tf_keras_model_reading(spec, loaded.legacy, inputs, reference)
+    return keras_model_reading(spec, loaded.model, inputs, reference)
 
 
 def _input_names(inputs: list[np.ndarray]) -> list[str]:

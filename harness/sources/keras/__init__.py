@@ -13,9 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from harness.converters import Artifact, ConvertOptions
+from harness.converters import Artifact, ConvertOptions, get
 from harness.core.inputs import make_inputs
+from harness.runtimes.keras import run_keras, xla_reading
 from harness.sources import SourceError, SourceReading
+from harness.sources.keras.diagnose import Diagnoser, diagnosable
+from harness.sources.keras.model import (
+    XLA_READING,
+    build_model,
+    twin_reference,
+    wants_xla_reading,
+)
+from harness.sources.keras.yardstick import keras_reading
 
 TWIN_READING = ("channels_first output differs from the same layer computed channels_last "
                 "(the reference)")
@@ -41,9 +50,6 @@ class KerasSource:
     def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
         """Builds the model (free dimensions declared None) and reads it at the case's
         input shapes and at each of its further sizes (``SourceReading.more``)."""
-        from harness.run.yardstick import keras_reading
-        from harness.sources.keras.model import build_model
-
         inputs = make_inputs(spec)
         try:
             model = build_model(spec)
@@ -80,8 +86,6 @@ class KerasSource:
     def build(self, spec) -> Artifact:
         """The source artifact alone, as ``read`` builds it: the stage cache builds a cached
         reading's model with it where a stage misses (``harness.run.stage_cache``)."""
-        from harness.sources.keras.model import build_model
-
         names = [f"input_{i}" for i in range(len(spec.input_shapes))]
         return Artifact("keras", build_model(spec), names)
 
@@ -91,14 +95,6 @@ class KerasSource:
         channels_first convolution is read through its channels_last twin, a convolution
         whose eager outputs disagree with XLA's through XLA, at every size alike."""
         from harness.run.pipeline import worst_of
-        from harness.sources.keras.model import (
-            XLA_READING,
-            run_keras,
-            twin_reference,
-            wants_xla_reading,
-            xla_reading,
-        )
-
         native = run_keras(model, inputs)
         twin = twin_reference(model, spec, inputs)
         reading = None if twin is None else TWIN_READING
@@ -110,9 +106,7 @@ class KerasSource:
         return native, (native if twin is None else twin), reading
 
     def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
-        """Per-layer diagnosis of a failing multi-layer model (``harness.run.diagnostics``)."""
-        from harness.run.diagnostics import Diagnoser, diagnosable
-
+        """Per-layer diagnosis of a failing multi-layer model (``.diagnose``)."""
         if not diagnosable(artifact.model):
             return None
         return Diagnoser(harness, spec, artifact.model, inputs)
@@ -121,8 +115,6 @@ class KerasSource:
               options: ConvertOptions | None = None) -> dict[str, Any]:
         """``model.keras`` (loaded with safe_mode) and the tf2onnx artifact as
         ``model.onnx``; a file that cannot be written is left out and the reason kept."""
-        from harness.converters import get
-
         notes: dict[str, Any] = {"source_leg": STORED_LEG, "onnx_error": None}
         error = save_keras_model(reading.artifact.model, folder)
         if error is not None:  # e.g. a layer Keras cannot serialise: keep the case

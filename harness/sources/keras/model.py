@@ -1,4 +1,5 @@
-"""Builds the source model of a layer case in Keras and computes the reference outputs."""
+"""Builds the source model of a layer case in Keras and computes the reference outputs
+(Keras' own running code, ``run_keras`` and ``xla_reading``, is ``harness.runtimes.keras``'s)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ import re
 import numpy as np
 
 from harness.core import registry
+from harness.core.free_dims import declared_shape
 from harness.core.inputs import draw_weight, input_dtypes, weight_rng
-from harness.core.spec import LayerSpec
+from harness.core.spec import LayerSpec, nested_layers
+from harness.runtimes.keras import keras_policy, run_keras, xla_reading
+
+__all__ = ["XLA_READING", "build_model", "channels_last_twin", "layer_name", "run_keras",
+           "set_drawn_weights", "twin_reference", "wants_xla_reading", "xla_reading"]
 
 
 def channels_last_twin(spec: LayerSpec) -> tuple[LayerSpec, tuple[int, ...]] | None:
@@ -61,8 +67,6 @@ def wants_xla_reading(spec: LayerSpec) -> bool:
     convolution leaves part of some strided outputs unwritten on the CPU (the second batch
     element repeats stale values), small enough to pass every plausibility check. Whole
     architectures are left out: compiling them costs seconds and their tolerance is wide."""
-    from harness.core.spec import nested_layers
-
     if registry.get(spec.kind).tags & registry.WHOLE_MODELS:
         return False
     for kind, _ in nested_layers(spec.kind, spec.attrs):
@@ -72,22 +76,6 @@ def wants_xla_reading(spec: LayerSpec) -> bool:
         except registry.UnknownLayerKind:
             continue
     return False
-
-
-def xla_reading(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
-    """The model's outputs compiled with XLA, whose CPU convolutions do not go through
-    oneDNN; None when XLA cannot compile the model."""
-    import tensorflow as tf
-
-    compiled = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
-                           jit_compile=True)
-    try:
-        outputs = compiled(*[tf.constant(x) for x in inputs])
-    except Exception:  # an op XLA does not compile: no second reading
-        return None
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
-    return [np.asarray(o) for o in outputs]
 
 
 def layer_name(kind: str) -> str:
@@ -101,16 +89,12 @@ def build_model(spec: LayerSpec):
     variables, float16 computation). Keras' global policy is restored afterwards."""
     import keras
 
-    from harness.core.dtypes import keras_policy
-
     kind = registry.get(spec.kind)
     with keras_policy(spec.dtype):
         if kind.build_model is not None:
             model = kind.build_model(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
                                      spec.dtype)
         else:
-            from harness.core.free_dims import declared_shape
-
             inputs = [
                 keras.Input(shape=declared_shape(spec, i)[1:], dtype=input_dtype,
                             name=f"input_{i}")
@@ -131,30 +115,3 @@ def set_drawn_weights(model, spec: LayerSpec) -> None:
     for variable in model.weights:
         shape = tuple(variable.shape)
         variable.assign(draw_weight(variable.path, shape, rng).astype(variable.dtype))
-
-
-def run_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """The model's outputs, called eagerly; compiled with XLA where TensorFlow's CPU has no
-    eager kernel for the model's dtype or layout (3D pooling in float16 or float64, a
-    channels_first convolution outside float32: docs/dtypes.md), which XLA's CPU backend
-    compiles. An eager failure that XLA cannot compile either is raised as it was."""
-    # Calling the model, not predict(): predict costs ~80 ms a call in set-up alone.
-    try:
-        outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    except Exception as exc:
-        compiled = xla_reading(model, inputs) if no_eager_kernel(exc) else None
-        if compiled is None:
-            raise
-        return compiled
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
-    return [np.asarray(o) for o in outputs]
-
-
-def no_eager_kernel(exc: Exception) -> bool:
-    """Whether ``exc`` is TensorFlow refusing an op for want of a CPU kernel in that dtype
-    or layout (not a wrong configuration, which Keras refuses before any kernel runs)."""
-    import tensorflow as tf
-
-    return isinstance(exc, (tf.errors.UnimplementedError, tf.errors.NotFoundError,
-                            tf.errors.InvalidArgumentError))

@@ -6,7 +6,7 @@ fragile, so the harness runs Keras-on-torch here, in a persistent child process 
 replies are JSON lines, models travel as ``.keras`` files (loaded with ``safe_mode=True``)
 and arrays as ``.npz`` files (read with ``allow_pickle=False``).
 
-Protocol (``harness.run.worker``): one JSON object a line in, one reply a line out, on the two
+Protocol (``harness.runtimes.worker``): one JSON object a line in, one reply a line out, on the two
 pipes named by the arguments (``python -m harness.sources.keras.torch_worker READ_FD WRITE_FD``):
 
     {"op": "load", "id": 1, "model": "/tmp/.../model.keras"}
@@ -26,7 +26,8 @@ import os
 import sys
 import traceback
 
-from harness.run.worker import Channel
+from harness.runtimes.keras_custom import register_custom_objects
+from harness.runtimes.worker import Channel
 
 
 def main(argv: list[str]) -> int:
@@ -40,8 +41,6 @@ def main(argv: list[str]) -> int:
     if threads > 0:
         torch.set_num_threads(threads)
     import keras
-
-    from harness.sources.keras.kinds._base import register_custom_objects
 
     register_custom_objects()
     if keras.backend.backend() != "torch":

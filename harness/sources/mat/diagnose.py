@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.converters import Artifact
 from harness.core.compare import compare
-from harness.run.diagnostics import summary
+from harness.core.diagnose import divergence, summary
 from harness.sources.mat.case import INPUT_NAME, MatCase, MatSpecError
 from harness.sources.mat.layer import to_matlab, to_torch
 
@@ -91,11 +91,8 @@ class MatDiagnoser:
                            "max_abs": result.metrics.get("max_abs"),
                            "max_rel": result.metrics.get("max_rel"),
                            "mismatch_fraction": result.metrics.get("mismatch_fraction")})
-        first = next((row for row in growth if row.get("mapped") and not row["passed"]), None)
-        diagnosis: dict[str, Any] = {
-            "layers": len(growth), "mapped": sum(1 for row in growth if row.get("mapped")),
-            "growth": growth, "first_divergence": first,
-        }
+        diagnosis = divergence(growth, len(growth))
+        first = diagnosis["first_divergence"]
         if first is None:
             diagnosis["summary"] = ("no layer output exceeds its tolerance before the network "
                                     "output: the divergence is in a tensor the taps miss")

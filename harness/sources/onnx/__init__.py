@@ -28,6 +28,7 @@ from harness.core.compare import worst_of
 from harness.core.free_dims import declared_shape
 from harness.core.registry import family_of
 from harness.runtimes.onnx import load_onnx
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 from harness.sources import SourceError, SourceReading
 from harness.sources.onnx.build import (
     BATCH_PARAM,
@@ -235,8 +236,6 @@ def _into_range(x: np.ndarray, value_range: Any) -> np.ndarray:
 
 def read_onnxruntime(model, inputs: list[np.ndarray], spec) -> list[np.ndarray]:
     """onnxruntime on the CPU with every graph optimisation off: the model as written."""
-    from harness.run.runners import OnnxRuntimeRunner
-
     runner = OnnxRuntimeRunner("cpu")
     try:
         session = runner.session(model, "disable")

@@ -1,7 +1,7 @@
 """Per-node first divergence for a failing ONNX case of more than one node.
 
 Every node output of the source model becomes an extra graph output
-(``harness.run.diagnostics.with_outputs``). The reference value of each is read with
+(``harness.core.diagnose.with_outputs``). The reference value of each is read with
 onnxruntime, every graph optimisation off (the source's own reading); the augmented model
 is converted through the failing leg's stages, run, and its outputs are compared node by
 node, in graph order, each with the looser of its op's tolerance and the case's. The
@@ -11,8 +11,9 @@ output at that node differs from its own input's), and that node re-run alone on
 inputs the reference gave it: a node that also diverges alone is converted wrongly, one
 that matches alone passes on error accumulated upstream.
 
-The result has the shape of ``harness.run.diagnostics.Diagnoser.diagnose``'s (``layer`` is the
-node's name, ``kind`` its op type), so that reports and failure messages read it alike.
+The result has the shape of ``harness.sources.keras.diagnose.Diagnoser.diagnose``'s
+(``layer`` is the node's name, ``kind`` its op type), so that reports and failure messages
+read it alike.
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ import numpy as np
 
 from harness.converters import Artifact, get
 from harness.core.compare import Tolerance, compare
-from harness.run.diagnostics import summary, with_outputs
+from harness.core.diagnose import (
+    LegTrace,
+    divergence,
+    first_diverging_stage,
+    looser,
+    summary,
+    with_outputs,
+)
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 
 
 def diagnosable(model) -> bool:
@@ -46,15 +55,6 @@ class NodeTap:
     @property
     def name(self) -> str:
         return self.node + (f":{self.output}" if self.output else "")
-
-
-@dataclass
-class NodeTrace:
-    leg: str
-    stage: str
-    values: dict[str, np.ndarray]  # by tensor name
-    missing: dict[str, str]  # tensor name -> why it has no value
-    note: str = ""
 
 
 def node_taps(model) -> list[NodeTap]:
@@ -81,7 +81,7 @@ class NodeDiagnoser:
         self.inputs = list(inputs)
         self.taps = node_taps(model)
         self.input_names = [i.name for i in model.graph.input]
-        self._traces: dict[str, NodeTrace] = {}
+        self._traces: dict[str, LegTrace] = {}
         self._reference: dict[str, np.ndarray] | None = None
         self._reference_error: str | None = None
 
@@ -90,8 +90,6 @@ class NodeDiagnoser:
     def reference(self) -> dict[str, np.ndarray]:
         """Every node output as onnxruntime computes it with optimisations off."""
         if self._reference is None:
-            from harness.run.runners import OnnxRuntimeRunner
-
             augmented = with_outputs(self.model, [t.tensor for t in self.taps])
             names = [o.name for o in augmented.graph.output]
             runner = OnnxRuntimeRunner("cpu")
@@ -112,10 +110,7 @@ class NodeDiagnoser:
         case = policy.for_spec(self.spec, leg, device)
         if not _is_float(self.reference[tap.tensor]):
             return own  # integers (shapes, indices) compare exactly
-        if case.atol <= own.atol and case.rtol <= own.rtol:
-            return own
-        return Tolerance(max(case.atol, own.atol), max(case.rtol, own.rtol),
-                         f"the looser of {own.rule} and {case.rule}")
+        return looser(own, case)
 
     def _node_attrs(self, tap: NodeTap) -> dict[str, Any]:
         nodes = self.spec.attrs.get("nodes") if isinstance(self.spec.attrs, dict) else None
@@ -126,7 +121,7 @@ class NodeDiagnoser:
         return dict(self.spec.attrs) if len(self.model.graph.node) == 1 else {}
 
     # -- one leg's values ----------------------------------------------------------------------
-    def trace(self, path, leg: str) -> NodeTrace:
+    def trace(self, path, leg: str) -> LegTrace:
         """Every node output as the leg computes it: the source model with every node output
         as a graph output, converted through the path's stages up to the leg. Where a leg
         cannot return the integer shape tensors, only the float ones are tapped."""
@@ -149,7 +144,7 @@ class NodeDiagnoser:
                 continue
             missing = {t.tensor: note or "not returned" for t in self.taps
                        if t.tensor not in values}
-            trace = NodeTrace(leg, path.stages[upto], values, missing, note)
+            trace = LegTrace(leg, path.stages[upto], values, {}, missing, note)
             self._traces[leg] = trace
             return trace
         assert failure is not None
@@ -167,7 +162,7 @@ class NodeDiagnoser:
                                f"{len(names)} of the ONNX model with node taps")
         return {name: np.asarray(value) for name, value in zip(names, outputs)}
 
-    def series(self, trace: NodeTrace, against: dict[str, np.ndarray] | None = None):
+    def series(self, trace: LegTrace, against: dict[str, np.ndarray] | None = None):
         """Per node output: the leg's value against the reference (or ``against``)."""
         rows = []
         outputs = {o.name for o in self.model.graph.output}
@@ -200,14 +195,8 @@ class NodeDiagnoser:
         except Exception as exc:  # noqa: BLE001  (a diagnosis must not hide the failure)
             return {"error": f"per-node capture failed: {type(exc).__name__}: "
                              f"{str(exc)[:500]}"}
-        growth = self.series(trace)
-        first = next((row for row in growth if row.get("mapped") and not row["passed"]), None)
-        diagnosis: dict[str, Any] = {
-            "layers": len(self.model.graph.node),
-            "mapped": sum(1 for row in growth if row.get("mapped")),
-            "growth": growth,
-            "first_divergence": first,
-        }
+        diagnosis = divergence(self.series(trace), len(self.model.graph.node))
+        first = diagnosis["first_divergence"]
         if trace.note:
             diagnosis["note"] = trace.note
         if first is None:
@@ -221,19 +210,9 @@ class NodeDiagnoser:
 
     def _introduced_by(self, path, leg_name: str, tensor: str) -> str | None:
         """The first stage along the path whose value at ``tensor`` exceeds tolerance
-        against its own input's (the reference for the first stage)."""
-        legs = path.legs()
-        previous: dict[str, np.ndarray] | None = None
-        for name, stage in zip(legs[: legs.index(leg_name) + 1], path.stages):
-            try:
-                trace = self.trace(path, name)
-            except Exception:  # noqa: BLE001
-                return None
-            row = next(r for r in self.series(trace, previous) if r["tensor"] == tensor)
-            if row.get("mapped") and not row["passed"]:
-                return stage
-            previous = trace.values
-        return None
+        against its own input's (``harness.core.diagnose.first_diverging_stage``)."""
+        return first_diverging_stage(path, leg_name, lambda leg: self.trace(path, leg),
+                                     self.series, lambda row: row["tensor"] == tensor)
 
     def isolate(self, path, leg_name: str, tensor: str) -> dict[str, Any]:
         """The node alone, fed what the reference gave it, through the stages up to the leg:

@@ -213,9 +213,13 @@ def activation(g: Graph, pick: Picker, x: Ref) -> Ref:
     return g.add(name, [x])
 
 
-def register_graph(name: str, draw, domains: dict[str, list[Any]], doc: str) -> LayerKind:
+def register_graph(name: str, draw, domains: dict[str, list[Any]], doc: str,
+                   free_batch: bool = True) -> LayerKind:
+    """A drawn graph: built in float32; its batch free where its configuration lets it,
+    unless ``free_batch`` is False (as ``op_kind``'s)."""
     return register(LayerKind(name=name, family=FAMILY, domains=domains, draw=draw,
-                              build_model=build_graph, doc=doc, source=SOURCE))
+                              build_model=build_graph, doc=doc, source=SOURCE,
+                              dtypes=(), free_dims=None if free_batch else ()))
 
 
 # -- Conv → BatchNormalization → activation ---------------------------------------------------
@@ -529,7 +533,7 @@ def _draw_same_pad(pick: Picker):
 register_graph("SamePadConv", _draw_same_pad, SAME_PAD_DOMAINS,
                "MATLAB's 'same' padding computed at run time: Shape → Cast → Split (explicit "
                "sizes) → Div → Ceil → Sub/Mul/Add/Max → Div → Floor/Ceil → Concat → Cast → Pad "
-               "→ Conv")
+               "→ Conv", free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # -- Split → Concat ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness.core.known_issues import register_attribute_defaults
+from harness.core.onnx_schema import NEWEST_OPSET, attribute_defaults, schema
 from harness.core.registry import LayerKind, Picker, register
 from harness.sources.onnx.build import (
     DEFAULT_OPSET,
@@ -28,7 +30,6 @@ from harness.sources.onnx.build import (
 
 SOURCE = "onnx"
 OLDEST_OPSET = 13
-NEWEST_OPSET = 21  # see MAX_RUNNABLE_OPSET: the newest both converters' registries reach
 MAX_RUNNABLE_OPSET = 26  # onnxruntime 1.31 loads at most opset 26
 OPSETS = [DEFAULT_OPSET, *[v for v in range(OLDEST_OPSET, NEWEST_OPSET + 1)
                            if v != DEFAULT_OPSET]]
@@ -49,47 +50,34 @@ SHAPE_KNOBS = frozenset({"rank", "dims", "batch", "channels", "broadcast", "dtyp
                          "axes_form", "size"})
 
 
-@functools.cache
-def schema(op_type: str, opset: int = NEWEST_OPSET, domain: str = ""):
-    from onnx import defs
-
-    return defs.get_schema(op_type, opset, domain)
-
-
-@functools.cache
-def _defaults(op_type: str, opset: int, domain: str) -> dict[str, Any]:
-    from onnx import helper
-
-    try:
-        op = schema(op_type, opset, domain)
-    except Exception:  # noqa: BLE001 (an opset the op is not in)
-        return {}
-    found = {}
-    for name, attribute in op.attributes.items():
-        if attribute.default_value.name:
-            value = helper.get_attribute_value(attribute.default_value)
-            found[name] = value.decode() if isinstance(value, bytes) else value
-    return found
-
-
 def schema_defaults(kind: str, opset: int | None = None) -> dict[str, Any]:
     """The schema's default attribute values of an op kind at ``opset`` (the newest drawn
     when None); empty for a kind that is not one node."""
     if kind not in OP_TYPES:
         return {}
     op_type, domain = OP_TYPES[kind]
-    return dict(_defaults(op_type, int(opset or NEWEST_OPSET), domain))
+    return dict(attribute_defaults(op_type, int(opset or NEWEST_OPSET), domain))
 
 
 def since(op_type: str, domain: str = "") -> int:
     """The first opset that has ``op_type``."""
+    first = _first_opsets().get((op_type, domain))
+    if first is None:
+        raise ValueError(f"ONNX has no op {op_type!r} in domain {domain!r}")
+    return first
+
+
+@functools.cache
+def _first_opsets() -> dict[tuple[str, str], int]:
+    """Every op's first opset, by (op type, domain): read once, not once per kind (ONNX
+    lists some 2,000 schemas)."""
     from onnx import defs
 
-    versions = [s.since_version for s in defs.get_all_schemas_with_history()
-                if s.name == op_type and s.domain == domain]
-    if not versions:
-        raise ValueError(f"ONNX has no op {op_type!r} in domain {domain!r}")
-    return min(versions)
+    first: dict[tuple[str, str], int] = {}
+    for entry in defs.get_all_schemas_with_history():
+        key = (entry.name, entry.domain)
+        first[key] = min(first.get(key, entry.since_version), entry.since_version)
+    return first
 
 
 def opsets_for(op_type: str, domain: str = "") -> list[int]:
@@ -144,10 +132,17 @@ DrawFn = Callable[[Picker], tuple[dict[str, Any], list[tuple[int, ...]], str]]
 def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence[Any]] | None = None,
             *, name: str | None = None, doc: str = "", domain: str = "",
             tags: frozenset[str] = frozenset(),
-            output_types: OutputTypes | None = None) -> LayerKind:
+            output_types: OutputTypes | None = None,
+            dtypes: Sequence[str] | None = None, free_batch: bool = True) -> LayerKind:
     """Registers an ONNX kind: ``draw(pick)`` returns (attrs, input shapes, dtype), attrs
     holding the opset and the node's attributes; the model is one ``op_type`` node, its
-    outputs typed by shape inference or by ``output_types``."""
+    outputs typed by shape inference or by ``output_types``. ``dtypes`` declares the dtypes
+    the draw gives (None: float32 and every one the source builds, ``ONNX_DTYPES``); the
+    kind is drawn along the dtype axes among them (tests/test_dtypes.py measures the draws
+    against it). ``free_batch=False`` keeps the batch fixed in every case, for an op whose
+    configurations read at one batch only (``python -m harness.tools.measure_free_dims
+    --onnx`` measures it); otherwise a case has its batch free where its configuration lets
+    it (harness.sources.onnx.axes)."""
     domains = {OPSET: opsets_for(op_type, domain), **(domains or {})}
     _check_domains(op_type, domains, domain)
 
@@ -160,6 +155,8 @@ def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence
         name=name or op_type, family=family, domains=domains, draw=draw,
         build_model=build_model, doc=doc or f"{op_type} (ONNX)", source=SOURCE, tags=tags,
         knobs=frozenset(domains) & SHAPE_KNOBS,
+        dtypes=None if dtypes is None else tuple(d for d in dtypes if d != FLOAT),
+        free_dims=None if free_batch else (),
     ))
 
 
@@ -212,7 +209,7 @@ def unary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None = 
             attrs[VALUE_RANGE] = [value_range]
         return attrs, [shape(pick)], dtype
 
-    return op_kind(op_type, family, draw, domains, name=name)
+    return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes)
 
 
 def binary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None = None, *,
@@ -228,4 +225,8 @@ def binary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None =
             attrs[VALUE_RANGE] = list(value_range)
         return attrs, list(broadcast_pair(pick)), dtype
 
-    return op_kind(op_type, family, draw, domains, name=name)
+    return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes)
+
+
+# A known issue naming an attribute's value matches an ONNX case that leaves it at its default.
+register_attribute_defaults(SOURCE, schema_defaults)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
-from harness.core.registry import Picker
+from harness.core.registry import KERAS, Picker, register_layer_builder
+from harness.runtimes.keras_custom import gelu_tanh
 
 # Activation functions as spec values. Keras accepts most by name; the ones it does not
 # (the tanh approximation of GELU) are resolved in ``keras_activation``.
@@ -34,35 +34,24 @@ BOOLS_FALSE_FIRST = [False, True]
 
 
 def keras_activation(name: str) -> Any:
-    return _gelu_tanh() if name == "gelu_tanh" else name
-
-
-@functools.cache
-def _gelu_tanh():
-    import keras
-
-    # Registered, so that a saved model using it loads with safe_mode (no lambda).
-    @keras.saving.register_keras_serializable(package="parity", name="gelu_tanh")
-    def gelu_tanh(x):
-        return keras.activations.gelu(x, approximate=True)
-
-    return gelu_tanh
-
-
-def register_custom_objects() -> None:
-    """Makes the activations and custom layers parity defines known to Keras' loader."""
-    _gelu_tanh()
-    from harness.sources.keras.kinds.attention import _wrapper_class
-    from harness.sources.keras.kinds.custom import register_custom_objects as custom
-
-    custom()
-    _wrapper_class()
+    return gelu_tanh() if name == "gelu_tanh" else name
 
 
 def resolve_activation(attrs: dict[str, Any]) -> dict[str, Any]:
     if "activation" in attrs:
         attrs = {**attrs, "activation": keras_activation(attrs["activation"])}
     return attrs
+
+
+def build_layer(kind, attrs: dict[str, Any], name: str | None = None) -> Any:
+    """The Keras layer of a kind without a ``build`` of its own: ``keras.layers.<name>``
+    (``LayerKind.keras_layer``); Keras is imported here, never at module import."""
+    import keras
+
+    return getattr(keras.layers, kind.name)(**resolve_activation(attrs), name=name)
+
+
+register_layer_builder(KERAS, build_layer)
 
 
 def conv_output_size(size: int, kernel: int, stride: int, dilation: int, padding: str) -> int:

@@ -8,55 +8,14 @@ passes the call options. ``inputs`` picks the form: 1 self-attention (query = va
 
 from __future__ import annotations
 
-from typing import Any
-
 from hypothesis import strategies as st
 
 from harness.core.registry import LayerKind, Picker, register
+from harness.runtimes.keras_custom import call_with_class
 from harness.sources.keras.kinds._base import BATCH, BOOLS_FALSE_FIRST, BOOLS_TRUE_FIRST
 
 # Arguments of the layer's call, not its constructor.
 CALL_ARGS = ("use_causal_mask", "return_attention_scores")
-
-_WRAPPER: list[Any] = []
-
-
-def _wrapper_class():
-    """A layer that calls an attention layer on the model's inputs with call options."""
-    if _WRAPPER:
-        return _WRAPPER[0]
-    import keras
-
-    @keras.saving.register_keras_serializable(package="parity")
-    class CallWith(keras.layers.Layer):
-        def __init__(self, inner, call_kwargs, unpack, **kwargs):
-            super().__init__(**kwargs)
-            if isinstance(inner, dict):  # from a saved config
-                inner = keras.saving.deserialize_keras_object(inner)
-            self.inner = inner
-            self.call_kwargs = dict(call_kwargs)
-            self.unpack = unpack
-
-        def get_config(self):
-            return {**super().get_config(), "inner": keras.saving.serialize_keras_object(self.inner),
-                    "call_kwargs": self.call_kwargs, "unpack": self.unpack}
-
-        def call(self, inputs):
-            if not isinstance(inputs, (list, tuple)):
-                inputs = [inputs]
-            if self.unpack:
-                # MultiHeadAttention(query, value, key): self-attention passes one tensor.
-                query, value, key = (list(inputs) * 3)[:3] if len(inputs) == 1 else (
-                    inputs[0], inputs[1], inputs[2] if len(inputs) > 2 else None
-                )
-                result = self.inner(query, value, key, **self.call_kwargs)
-            else:
-                result = self.inner(list(inputs), **self.call_kwargs)
-            return list(result) if isinstance(result, tuple) else result
-
-    _WRAPPER.append(CallWith)
-    return CallWith
-
 
 def _split_call_args(attrs: dict) -> tuple[dict, dict]:
     call = {k: attrs.pop(k) for k in CALL_ARGS if k in attrs}
@@ -114,7 +73,7 @@ def _build_mha(attrs: dict):
 
     attrs, call = _split_call_args(attrs)
     inner = keras.layers.MultiHeadAttention(**attrs, name="multi_head_attention")
-    return _wrapper_class()(inner, call, unpack=True, name="call_multi_head_attention")
+    return call_with_class()(inner, call, unpack=True, name="call_multi_head_attention")
 
 
 register(
@@ -158,7 +117,7 @@ def _build_attention(attrs: dict):
 
     attrs, call = _split_call_args(attrs)
     inner = keras.layers.Attention(**attrs, name="attention")
-    return _wrapper_class()(inner, call, unpack=False, name="call_attention")
+    return call_with_class()(inner, call, unpack=False, name="call_attention")
 
 
 register(

@@ -38,6 +38,7 @@ from harness.core.inputs import INT_INPUTS, int_bounds
 from harness.core.registry import LayerKind, Picker, register
 from harness.core.strategies import overrides_for, register_inputs, sparse_overrides
 from harness.sources.keras.kinds._base import BATCH, conv_output_size
+from harness.sources.keras.model import layer_name
 
 Shape = tuple[int, ...]  # without the batch dimension
 MAX_DIM = 12
@@ -355,8 +356,6 @@ def layer_for(kind: str, attrs: dict[str, Any], name: str):
 
 
 def node_name(index: int, kind: str) -> str:
-    from harness.sources.keras.model import layer_name
-
     return f"n{index:02d}_{layer_name(kind)}"
 
 

@@ -43,4 +43,4 @@ def _draw_prelu(pick: Picker):
     return {OPSET: opset}, [x, slope], dtype
 
 
-op_kind("PRelu", FAMILY, _draw_prelu)
+op_kind("PRelu", FAMILY, _draw_prelu, dtypes=HALF)

@@ -172,7 +172,7 @@ def _draw_conv(pick: Picker):
     return attrs, [(batch, group * per_group_in, *sizes)], dtype
 
 
-kind("Conv", FAMILY, _draw_conv, CONV_DOMAINS)
+kind("Conv", FAMILY, _draw_conv, CONV_DOMAINS, dtypes=CONV_DTYPES)
 
 
 # -- ConvTranspose ----------------------------------------------------------------------------
@@ -239,7 +239,8 @@ def _draw_conv_transpose(pick: Picker):
     return attrs, [(batch, group * per_group_in, *sizes)], dtype
 
 
-kind("ConvTranspose", FAMILY, _draw_conv_transpose, CONV_TRANSPOSE_DOMAINS)
+kind("ConvTranspose", FAMILY, _draw_conv_transpose, CONV_TRANSPOSE_DOMAINS,
+     dtypes=CONV_DTYPES)
 
 
 # -- DeformConv (opset 19) --------------------------------------------------------------------
@@ -287,8 +288,11 @@ COL2IM_DOMAINS = {"spatial": [2, 1, 3], "size": [1, 2, 3], "strides": [1, 2],
                   "dilations": [1, 2], "pads": [0, 1], "channels": [1, 2]}
 
 
+COL2IM_DTYPES = ("float32", "float16")
+
+
 def _draw_col2im(pick: Picker):
-    opset, dtype = opset_and_dtype(pick, "Col2Im", ("float32", "float16"))
+    opset, dtype = opset_and_dtype(pick, "Col2Im", COL2IM_DTYPES)
     spatial = pick("spatial")
     block = [pick("size") for _ in range(spatial)]
     strides = [pick("strides") for _ in range(spatial)]
@@ -312,4 +316,4 @@ def _draw_col2im(pick: Picker):
     return attrs, [(batch, pick("channels") * math.prod(block), blocks)], dtype
 
 
-kind("Col2Im", FAMILY, _draw_col2im, COL2IM_DOMAINS)
+kind("Col2Im", FAMILY, _draw_col2im, COL2IM_DOMAINS, dtypes=COL2IM_DTYPES)

@@ -171,7 +171,8 @@ def _draw_scatter_nd(pick: Picker):
 
 
 kind("ScatterND", FAMILY, _draw_scatter_nd,
-     {k: v for k, v in SCATTER_DOMAINS.items() if k != "axis"})
+     {k: v for k, v in SCATTER_DOMAINS.items() if k != "axis"},
+     free_batch=False)  # a constant index input pins the batch (measured)
 
 
 def _draw_scatter_elements(pick: Picker):
@@ -201,7 +202,8 @@ def _draw_scatter_elements(pick: Picker):
     return attrs, [shape, tuple(indices_shape)], dtype
 
 
-kind("ScatterElements", FAMILY, _draw_scatter_elements, SCATTER_DOMAINS)
+kind("ScatterElements", FAMILY, _draw_scatter_elements, SCATTER_DOMAINS,
+     free_batch=False)  # a constant index input pins the batch (measured)
 
 
 # -- Slice ------------------------------------------------------------------------------------
@@ -286,7 +288,8 @@ def _draw_one_hot(pick: Picker):
     return attrs, [shape], dtype
 
 
-kind("OneHot", FAMILY, _draw_one_hot, {"rank": [1, 2, 3], "axis": [-1, 0, 1, -2, 2, -3, 3]})
+kind("OneHot", FAMILY, _draw_one_hot, {"rank": [1, 2, 3], "axis": [-1, 0, 1, -2, 2, -3, 3]},
+     dtypes=tuple(ONE_HOT_KERNELS))
 
 
 # -- Trilu, Compress, NonZero, ReverseSequence, Unique ----------------------------------------
@@ -330,7 +333,8 @@ def _draw_compress(pick: Picker):
 
 
 kind("Compress", FAMILY, _draw_compress,
-     {"rank": [2, 1, 3], "axis": [0, 1, -1, 2, -2], "operand_form": ["input", "const"]})
+     {"rank": [2, 1, 3], "axis": [0, 1, -1, 2, -2], "operand_form": ["input", "const"]},
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # onnxruntime's CPU NonZero: float, float16, int32, int64, uint8, bool (no double, int8)
@@ -344,7 +348,8 @@ def _draw_nonzero(pick: Picker):
     return {OPSET: opset}, [dims(pick, pick("rank"))], dtype
 
 
-kind("NonZero", FAMILY, _draw_nonzero, {"rank": [1, 2, 3]})
+kind("NonZero", FAMILY, _draw_nonzero, {"rank": [1, 2, 3]}, dtypes=NONZERO_DTYPES,
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 def _draw_reverse_sequence(pick: Picker):
@@ -361,7 +366,8 @@ def _draw_reverse_sequence(pick: Picker):
 
 
 kind("ReverseSequence", FAMILY, _draw_reverse_sequence,
-     {"rank": [2, 3, 4], "time_axis": [0, 1], "batch_axis": [1, 0]})
+     {"rank": [2, 3, 4], "time_axis": [0, 1], "batch_axis": [1, 0]},
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # onnxruntime's CPU Unique: float, double, int64, int8 (and string)
@@ -384,4 +390,5 @@ def _draw_unique(pick: Picker):
 
 
 kind("Unique", FAMILY, _draw_unique,
-     {"rank": [1, 2, 3], "axis": [0, 1, -1], "sorted": [1, 0], "outputs": [1, 2, 3, 4]})
+     {"rank": [1, 2, 3], "axis": [0, 1, -1], "sorted": [1, 0], "outputs": [1, 2, 3, 4]},
+     dtypes=UNIQUE_DTYPES, free_batch=False)  # no drawn case can have a free batch (measured)

@@ -34,7 +34,7 @@ def comparison(op_type: str, dtypes: Sequence[str] = ALL_NUMERIC):
             attrs[INT_INPUTS] = [TIE_BOUND, TIE_BOUND]
         return attrs, broadcast_shapes(pick, 2), dtype
 
-    return kind(op_type, FAMILY, draw)
+    return kind(op_type, FAMILY, draw, dtypes=dtypes)
 
 
 comparison("Equal", (*ALL_NUMERIC, "bool"))
@@ -58,7 +58,7 @@ def boolean(op_type: str, arity: int):
     def draw(pick: Picker):
         return {OPSET: pick(OPSET)}, broadcast_shapes(pick, arity), "bool"
 
-    return kind(op_type, FAMILY, draw)
+    return kind(op_type, FAMILY, draw, dtypes=("bool",))
 
 
 boolean("Not", 1)
@@ -73,7 +73,7 @@ def bitwise(op_type: str, arity: int):
         dtype = pick_dtype(pick, op_type, opset, INTEGERS)
         return {OPSET: opset}, broadcast_shapes(pick, arity), dtype
 
-    return kind(op_type, FAMILY, draw)
+    return kind(op_type, FAMILY, draw, dtypes=INTEGERS)
 
 
 bitwise("BitwiseAnd", 2)
@@ -91,7 +91,7 @@ def _draw_bit_shift(pick: Picker):
     return attrs, broadcast_shapes(pick, 2), "uint8"
 
 
-kind("BitShift", FAMILY, _draw_bit_shift, {"direction": ["LEFT", "RIGHT"]})
+kind("BitShift", FAMILY, _draw_bit_shift, {"direction": ["LEFT", "RIGHT"]}, dtypes=("uint8",))
 
 
 # A spec holds finite floats only, so NaN cannot be drawn as an input; ±1e300 becomes ±inf
@@ -117,4 +117,4 @@ def _draw_is_inf(pick: Picker):
 
 
 kind("IsInf", FAMILY, _draw_is_inf, {"detect_negative": [1, 0], "detect_positive": [1, 0]},
-     specials=SPECIALS)
+     specials=SPECIALS, dtypes=("float32", "float64"))

@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 from harness.core import strategies
 from harness.core.registry import LayerKind, Picker
-from harness.sources.onnx.build import INPUT_DTYPES, INT_INPUTS, OPERANDS, VALUE_RANGE
+from harness.sources.onnx.build import (
+    INPUT_DTYPES,
+    INT_INPUTS,
+    OPERANDS,
+    VALUE_RANGE,
+    tensor_type,
+)
 from harness.sources.onnx.op import (
     FLOATS,
     OPSET,
@@ -98,9 +104,11 @@ def with_typed_inputs(kind: LayerKind, specials: Sequence[float] = ()) -> LayerK
 
 
 def kind(op_type: str, family: str, draw, domains: dict[str, Sequence[Any]] | None = None,
-         *, name: str | None = None, specials: Sequence[float] = ()) -> LayerKind:
+         *, name: str | None = None, specials: Sequence[float] = (),
+         dtypes: Sequence[str] | None = None) -> LayerKind:
     """``op_kind`` with typed input overrides."""
-    return with_typed_inputs(op_kind(op_type, family, draw, domains, name=name), specials)
+    return with_typed_inputs(op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes),
+                             specials)
 
 
 def pick_dtype(pick: Picker, op_type: str, opset: int, among: Sequence[str],
@@ -142,7 +150,7 @@ def unary(op_type: str, dtypes: Sequence[str] = FLOATS, value_range: Any = None,
             attrs[VALUE_RANGE] = [value_range]
         return attrs, [shape(pick)], dtype
 
-    return kind(op_type, family, draw)
+    return kind(op_type, family, draw, dtypes=dtypes)
 
 
 unary("Abs", ALL_NUMERIC)
@@ -186,7 +194,7 @@ def binary(op_type: str, dtypes: Sequence[str] = ALL_NUMERIC,
             attrs[VALUE_RANGE] = list(value_range)
         return attrs, broadcast_shapes(pick, 2), dtype
 
-    return kind(op_type, FAMILY, draw, domains)
+    return kind(op_type, FAMILY, draw, domains, dtypes=dtypes)
 
 
 binary("Add")
@@ -241,7 +249,7 @@ def variadic(op_type: str, dtypes: Sequence[str]) -> LayerKind:
         count = pick.draw(st.integers(1, 3))
         return {OPSET: opset}, broadcast_shapes(pick, count), dtype
 
-    return kind(op_type, FAMILY, draw)
+    return kind(op_type, FAMILY, draw, dtypes=dtypes)
 
 
 variadic("Min", ALL_NUMERIC)
@@ -284,8 +292,6 @@ CAST_DTYPES = ("float32", "float16", "float64", "int64", "int32", "int16", "int8
 
 
 def _tensor_type(dtype: str) -> int:
-    from harness.sources.onnx.build import tensor_type
-
     return tensor_type(dtype)
 
 

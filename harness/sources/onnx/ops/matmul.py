@@ -131,7 +131,7 @@ def _draw_det(pick: Picker):
     return {OPSET: opset}, [(*batch, n, n)], dtype
 
 
-kind("Det", FAMILY, _draw_det)
+kind("Det", FAMILY, _draw_det, dtypes=FLOAT32_16)
 
 INT8S = ("uint8", "int8")
 ZERO_POINT_FORMS = ["omitted", "scalar", "vector"]
@@ -162,4 +162,4 @@ def _draw_matmul_integer(pick: Picker):
     return attrs, [(*batch, m, k), (k, n)], a_dtype
 
 
-kind("MatMulInteger", FAMILY, _draw_matmul_integer)
+kind("MatMulInteger", FAMILY, _draw_matmul_integer, dtypes=INT8S)

@@ -76,7 +76,7 @@ def _draw_instance_norm(pick: Picker):
 
 
 kind("InstanceNormalization", FAMILY, _draw_instance_norm,
-     {"rank": [4, 3, 5], "epsilon": EPSILONS})
+     {"rank": [4, 3, 5], "epsilon": EPSILONS}, dtypes=HALF_FLOATS)
 
 
 def _stash_type(pick: Picker, attrs: dict[str, Any], dtype: str) -> None:
@@ -119,7 +119,7 @@ def _draw_layer_norm(pick: Picker):
     return attrs, [shape], dtype
 
 
-kind("LayerNormalization", FAMILY, _draw_layer_norm, LAYER_NORM_DOMAINS)
+kind("LayerNormalization", FAMILY, _draw_layer_norm, LAYER_NORM_DOMAINS, dtypes=HALF_FLOATS)
 
 
 # -- GroupNormalization (opsets 18 and 21) ----------------------------------------------------
@@ -147,7 +147,8 @@ def _draw_group_norm(pick: Picker):
 
 
 kind("GroupNormalization", FAMILY, _draw_group_norm, {OPSET: [21], **GROUP_NORM_DOMAINS},
-     output_types=lambda attrs, shapes, dtype: [(dtype, list(shapes[0]))])
+     output_types=lambda attrs, shapes, dtype: [(dtype, list(shapes[0]))],
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # -- LRN --------------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ def _draw_lrn(pick: Picker):
     return attrs, [_features(pick, 4)], dtype
 
 
-kind("LRN", FAMILY, _draw_lrn, LRN_DOMAINS)
+kind("LRN", FAMILY, _draw_lrn, LRN_DOMAINS, dtypes=HALF_FLOATS)
 
 
 # -- MeanVarianceNormalization ----------------------------------------------------------------
@@ -179,10 +180,13 @@ def _axes_subsets(rank: int) -> list[list[int]]:
 MVN_DOMAINS = {"rank": [4, 3, 5, 2], "axes": _axes_subsets(5)}
 
 
+MVN_DTYPES = ("float32",)
+
+
 def _draw_mvn(pick: Picker):
     """float32: the op's function body holds float constants, so that shape inference
     rejects a float16 graph (onnx-mvn-float16-function-body)."""
-    opset, dtype = opset_and_dtype(pick, "MeanVarianceNormalization", ("float32",))
+    opset, dtype = opset_and_dtype(pick, "MeanVarianceNormalization", MVN_DTYPES)
     rank = pick("rank")
     axes = pick("axes", among=[a for a in pick.domain("axes") if max(a) < rank])
     attrs: dict[str, Any] = {OPSET: opset}
@@ -191,7 +195,7 @@ def _draw_mvn(pick: Picker):
     return attrs, [_features(pick, rank)], dtype
 
 
-kind("MeanVarianceNormalization", FAMILY, _draw_mvn, MVN_DOMAINS)
+kind("MeanVarianceNormalization", FAMILY, _draw_mvn, MVN_DOMAINS, dtypes=MVN_DTYPES)
 
 
 # -- LpNormalization --------------------------------------------------------------------------

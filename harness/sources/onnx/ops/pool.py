@@ -76,7 +76,7 @@ def _draw_average_pool(pick: Picker):
     return attrs, [(batch, chans, *sizes)], dtype
 
 
-kind("AveragePool", FAMILY, _draw_average_pool, AVERAGE_POOL_DOMAINS)
+kind("AveragePool", FAMILY, _draw_average_pool, AVERAGE_POOL_DOMAINS, dtypes=POOL_DTYPES)
 
 
 # -- LpPool -----------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def _draw_lp_pool(pick: Picker):
     return attrs, [(batch, chans, *sizes)], dtype
 
 
-kind("LpPool", FAMILY, _draw_lp_pool, LP_POOL_DOMAINS)
+kind("LpPool", FAMILY, _draw_lp_pool, LP_POOL_DOMAINS, dtypes=POOL_DTYPES)
 
 
 # -- global pools -----------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def _global_pool(op_type: str, domains: dict[str, list[Any]]) -> None:
         sizes = [pick.draw(st.integers(1, 5)) for _ in range(pick("spatial"))]
         return attrs, [(batch, chans, *sizes)], dtype
 
-    kind(op_type, FAMILY, draw, {"spatial": [2, 1, 3], **domains})
+    kind(op_type, FAMILY, draw, {"spatial": [2, 1, 3], **domains}, dtypes=POOL_DTYPES)
 
 
 _global_pool("GlobalAveragePool", {})
@@ -190,7 +190,8 @@ def _max_unpool_output(attrs, shapes, dtype):
 
 
 kind("MaxUnpool", FAMILY, _draw_max_unpool, MAX_UNPOOL_DOMAINS,
-     output_types=_max_unpool_output)
+     output_types=_max_unpool_output, dtypes=POOL_DTYPES,
+     free_batch=False)  # a constant index input pins the batch (measured)
 
 
 # -- RoiAlign, MaxRoiPool ---------------------------------------------------------------------
@@ -234,7 +235,8 @@ def _draw_roi_align(pick: Picker):
     return attrs, [(batch, chans, height, width)], dtype
 
 
-kind("RoiAlign", FAMILY, _draw_roi_align, ROI_ALIGN_DOMAINS)
+kind("RoiAlign", FAMILY, _draw_roi_align, ROI_ALIGN_DOMAINS,
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 MAX_ROI_POOL_DOMAINS = {"pooled_shape": [1, 2, 3], "spatial_scale": [1.0, 0.5, 0.25]}
@@ -256,5 +258,6 @@ def _draw_max_roi_pool(pick: Picker):
     return attrs, [(batch, chans, height, width)], dtype
 
 
-kind("MaxRoiPool", FAMILY, _draw_max_roi_pool, MAX_ROI_POOL_DOMAINS)
+kind("MaxRoiPool", FAMILY, _draw_max_roi_pool, MAX_ROI_POOL_DOMAINS, dtypes=POOL_DTYPES,
+     free_batch=False)  # no drawn case can have a free batch (measured)
 

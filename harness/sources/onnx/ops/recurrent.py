@@ -42,11 +42,14 @@ RECURRENT_DOMAINS = {
 }
 
 
+RECURRENT_DTYPES = ("float32", "float16")
+
+
 def _draw_recurrent(op_type: str):
     gates, default_activations, most_outputs = CELLS[op_type]
 
     def draw(pick: Picker):
-        opset, dtype = opset_and_dtype(pick, op_type, ("float32", "float16"))
+        opset, dtype = opset_and_dtype(pick, op_type, RECURRENT_DTYPES)
         direction = pick("direction")
         directions = 2 if direction == "bidirectional" else 1
         layout = pick("layout")
@@ -111,7 +114,8 @@ def _draw_recurrent(op_type: str):
     return draw
 
 
-kind("LSTM", FAMILY, _draw_recurrent("LSTM"), {**RECURRENT_DOMAINS, "input_forget": [0, 1]})
+kind("LSTM", FAMILY, _draw_recurrent("LSTM"), {**RECURRENT_DOMAINS, "input_forget": [0, 1]},
+     dtypes=RECURRENT_DTYPES)
 kind("GRU", FAMILY, _draw_recurrent("GRU"),
-     {**RECURRENT_DOMAINS, "linear_before_reset": [0, 1]})
-kind("RNN", FAMILY, _draw_recurrent("RNN"), RECURRENT_DOMAINS)
+     {**RECURRENT_DOMAINS, "linear_before_reset": [0, 1]}, dtypes=RECURRENT_DTYPES)
+kind("RNN", FAMILY, _draw_recurrent("RNN"), RECURRENT_DOMAINS, dtypes=RECURRENT_DTYPES)

@@ -171,7 +171,7 @@ def softmax_like(op_type: str, dtypes: Sequence[str]):
                  "axis": pick("axis", among=valid_axes(pick, "axis", len(input_shape)))}
         return attrs, [input_shape], dtype
 
-    return kind(op_type, FAMILY, draw, {"axis": AXES_LAST_FIRST})
+    return kind(op_type, FAMILY, draw, {"axis": AXES_LAST_FIRST}, dtypes=dtypes)
 
 
 softmax_like("Softmax", FLOATS)

@@ -104,7 +104,7 @@ def _draw_resize(pick: Picker):
     return attrs, [shape], dtype
 
 
-kind("Resize", FAMILY, _draw_resize, RESIZE_DOMAINS)
+kind("Resize", FAMILY, _draw_resize, RESIZE_DOMAINS, dtypes=RESIZE_DTYPES)
 
 
 # -- GridSample (opset 16; 20 renames the modes and goes N-D), AffineGrid (opset 20) ---------
@@ -144,12 +144,15 @@ def _draw_grid_sample(pick: Picker):
 kind("GridSample", FAMILY, _draw_grid_sample,
      {"mode": [*GRID_MODES[16], *GRID_MODES[20]], "padding_mode": ["zeros", "border",
                                                                     "reflection"],
-      "align_corners": [0, 1]})
+      "align_corners": [0, 1]}, dtypes=("float32", "float64"))
+
+
+AFFINE_GRID_DTYPES = ("float32", "float64")
 
 
 def _draw_affine_grid(pick: Picker):
     """theta (N, 2, 3) or (N, 3, 4) a graph input, size an int64 initializer."""
-    opset, dtype = opset_and_dtype(pick, "AffineGrid", ("float32", "float64"))
+    opset, dtype = opset_and_dtype(pick, "AffineGrid", AFFINE_GRID_DTYPES)
     spatial = pick("spatial")
     batch = pick.draw(st.integers(1, 2))
     size = [batch, pick.draw(st.integers(1, 3)), *dims(pick, spatial, 1, 5)]
@@ -161,4 +164,5 @@ def _draw_affine_grid(pick: Picker):
     return attrs, [(batch, spatial, spatial + 1)], dtype
 
 
-kind("AffineGrid", FAMILY, _draw_affine_grid, {"spatial": [2, 3], "align_corners": [0, 1]})
+kind("AffineGrid", FAMILY, _draw_affine_grid, {"spatial": [2, 3], "align_corners": [0, 1]},
+     dtypes=AFFINE_GRID_DTYPES, free_batch=False)  # no drawn case can have a free batch (measured)

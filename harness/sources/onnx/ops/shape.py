@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from harness.core.registry import Picker
 from harness.sources.onnx.build import INPUT_DTYPES, INT_INPUTS, OPERANDS, OPSET, OUTPUTS
-from harness.sources.onnx.op import opset_and_dtype
+from harness.sources.onnx.op import opset_and_dtype, schema
 from harness.sources.onnx.ops.conv import kind, written
 
 FAMILY = "reshaping"
@@ -350,7 +350,8 @@ def _draw_shape(pick: Picker):
 
 kind("Shape", SHAPE_FAMILY, _draw_shape,
      {"rank": [2, 1, 3, 4], "start": [0, 1, -1, 2, -2, -9, 9],
-      "end": [-1, 1, 2, -2, 9, -9]})
+      "end": [-1, 1, 2, -2, 9, -9]},
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 def _draw_size(pick: Picker):
@@ -359,7 +360,8 @@ def _draw_size(pick: Picker):
     return {OPSET: opset}, [shape], dtype
 
 
-kind("Size", SHAPE_FAMILY, _draw_size, {"rank": [2, 1, 3, 4]})
+kind("Size", SHAPE_FAMILY, _draw_size, {"rank": [2, 1, 3, 4]},
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # -- ConstantOfShape, Range, EyeLike ----------------------------------------------------------
@@ -378,8 +380,6 @@ def _draw_constant_of_shape(pick: Picker):
 
 
 def _value_dtype_ok(dtype: str, opset: int) -> bool:
-    from harness.sources.onnx.op import schema
-
     constraint = {c.type_param_str: c.allowed_type_strs
                   for c in schema("ConstantOfShape", opset).type_constraints}
     names = {"float32": "tensor(float)", "float16": "tensor(float16)",
@@ -397,7 +397,7 @@ def _typed(value: float, dtype: str) -> Any:
 
 
 kind("ConstantOfShape", SHAPE_FAMILY, _draw_constant_of_shape,
-     {"rank": [1, 2, 3]})
+     {"rank": [1, 2, 3]}, free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # onnxruntime's CPU Range: float, double, int16, int32, int64 (no float16)
@@ -418,7 +418,8 @@ def _draw_range(pick: Picker):
                                       const(delta, dtype)]}, [], dtype)
 
 
-kind("Range", SHAPE_FAMILY, _draw_range, {})
+kind("Range", SHAPE_FAMILY, _draw_range, {}, dtypes=RANGE_DTYPES,
+     free_batch=False)  # no drawn case can have a free batch (measured)
 
 
 # onnxruntime's CPU EyeLike: float, double, int32, int64 (and uint64) in and out
@@ -438,4 +439,4 @@ def _draw_eye_like(pick: Picker):
 
 
 kind("EyeLike", SHAPE_FAMILY, _draw_eye_like,
-     {"k": [0, 1, -1, 2, -3, 5], "dtype": list(TENSOR_TYPES.values())})
+     {"k": [0, 1, -1, 2, -3, 5], "dtype": list(TENSOR_TYPES.values())}, dtypes=EYE_DTYPES)

@@ -1,4 +1,4 @@
-"""Per-layer diagnostics: where a converted model first diverges from its Keras source.
+"""Per-layer diagnosis: where a converted model first diverges from its Keras source.
 
 For a multi-layer case whose leg failed, every layer's output is captured in each framework
 and compared with Keras':
@@ -13,7 +13,7 @@ and compared with Keras':
   same stage, so the module returns the same taps under the same mapping.
 
 A tap may hold a layer's output in another layout (tf2onnx keeps convolutions NCHW between
-layers); ``align`` undoes a channels-first permutation, choosing by shape.
+layers); ``harness.core.diagnose.align`` undoes a channels-first permutation, choosing by shape.
 
 For the first diverging layer, ``isolate`` re-runs that layer alone, on the input Keras fed
 it, through the same stages: a layer that also diverges alone is converted wrongly; one that
@@ -29,7 +29,17 @@ from typing import Any
 import numpy as np
 
 from harness.converters import Artifact, get
-from harness.core.compare import Tolerance, compare
+from harness.core.compare import compare
+from harness.core.diagnose import (
+    LegTrace,
+    align,
+    divergence,
+    first_diverging_stage,
+    looser,
+    pick,
+    summary,
+    with_outputs,
+)
 
 SCOPE_SUFFIX = re.compile(r"_\d+$")
 # Attributes worth a tolerance rule's match; the rest of a layer config is noise here.
@@ -166,85 +176,11 @@ def tap_tensors(proto, taps: list[Tap]) -> dict[str, list[str]]:
     return mapping
 
 
-def pick(reference: np.ndarray, candidates: list[np.ndarray]) -> tuple[np.ndarray | None, str]:
-    """The last candidate that holds a tensor of the reference's shape (in some layout),
-    aligned to the reference; or None and why none fits."""
-    why = "no candidate tensor"
-    for value in reversed(candidates):
-        aligned, why = align(reference, value)
-        if aligned is not None:
-            return aligned, why
-    return None, why
-
-
 def _single_output(taps: list[Tap], layer: str) -> bool:
     return all(t.output == 0 for t in taps if t.layer == layer)
 
 
-def with_outputs(proto, tensors: list[str]):
-    """A copy of ``proto`` that also returns ``tensors`` (after its own outputs)."""
-    import onnx
-
-    augmented = onnx.ModelProto()
-    augmented.CopyFrom(proto)
-    try:
-        inferred = onnx.shape_inference.infer_shapes(augmented)
-        types = {v.name: v.type.tensor_type.elem_type for v in inferred.graph.value_info}
-    except Exception:  # noqa: BLE001  (inference is a convenience; float is the common case)
-        types = {}
-    present = {o.name for o in augmented.graph.output}
-    for name in tensors:
-        if name not in present:
-            elem = types.get(name) or onnx.TensorProto.FLOAT
-            augmented.graph.output.append(onnx.helper.make_tensor_value_info(name, elem, None))
-            present.add(name)
-    return augmented
-
-
-def align(reference: np.ndarray, value: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """``value`` in the reference's layout, and how it was found.
-
-    Equal shapes compare as they are; a channels-first permutation of the reference's shape
-    is moved back. Where both readings fit (all dimensions after the batch equal), the
-    closer one is taken and the note says so.
-    """
-    if value.ndim != reference.ndim:
-        if value.size == reference.size:
-            return value.reshape(reference.shape), "reshaped"
-        return None, f"shape {list(value.shape)} does not fit {list(reference.shape)}"
-    rank = reference.ndim
-    to_last = (0, *range(2, rank), 1)
-    direct = value.shape == reference.shape
-    permuted = rank > 2 and tuple(value.shape[i] for i in to_last) == reference.shape
-    if direct and permuted and to_last != tuple(range(rank)):
-        back = value.transpose(to_last)
-        if _distance(back, reference) < _distance(value, reference):
-            return back, "channels-first (ambiguous shape; the closer reading)"
-        return value, "as is (ambiguous shape; the closer reading)"
-    if direct:
-        return value, "as is"
-    if permuted:
-        return value.transpose(to_last), "channels-first"
-    return None, f"shape {list(value.shape)} does not fit {list(reference.shape)}"
-
-
-def _distance(a: np.ndarray, b: np.ndarray) -> float:
-    with np.errstate(all="ignore"):
-        return float(np.nanmax(np.abs(a.astype(np.float64) - b.astype(np.float64)), initial=0))
-
-
 # -- the diagnosis ---------------------------------------------------------------------------
-
-@dataclass
-class LegTrace:
-    """A leg's per-layer outputs, by tap name, and why any tap is missing."""
-
-    leg: str
-    stage: str
-    values: dict[str, np.ndarray]  # in Keras' layout
-    layouts: dict[str, str]  # how each value was read (as is, channels-first, ...)
-    missing: dict[str, str]
-
 
 def _layer_attrs(model, layer: str) -> dict[str, Any]:
     try:
@@ -273,10 +209,7 @@ class Diagnoser:
                                 _layer_attrs(self.model, tap.layer))
         case = h.policy.for_case(self.spec.kind, leg, h.device, self.spec.dtype,
                                  self.spec.attrs)
-        if case.atol <= own.atol and case.rtol <= own.rtol:
-            return own
-        return Tolerance(max(case.atol, own.atol), max(case.rtol, own.rtol),
-                         f"the looser of {own.rule} and {case.rule}")
+        return looser(own, case)
 
     def trace(self, path, leg: str, artifacts: dict[str, Any]) -> LegTrace | None:
         """The leg's per-layer outputs: the nearest ONNX artifact at or upstream of the leg,
@@ -351,14 +284,8 @@ class Diagnoser:
             return {"error": f"per-layer capture failed: {type(exc).__name__}: {exc}"}
         if trace is None:
             return {"error": "no ONNX artifact on this path to capture layers from"}
-        growth = self.series(trace)
-        first = next((row for row in growth if row.get("mapped") and not row["passed"]), None)
-        diagnosis: dict[str, Any] = {
-            "layers": len(self.keras.taps),
-            "mapped": sum(1 for row in growth if row.get("mapped")),
-            "growth": growth,
-            "first_divergence": first,
-        }
+        diagnosis = divergence(self.series(trace), len(self.keras.taps))
+        first = diagnosis["first_divergence"]
         if first is None:
             diagnosis["summary"] = ("no layer output exceeds its tolerance before the model "
                                     "output: the divergence is in a tensor the taps miss")
@@ -370,22 +297,10 @@ class Diagnoser:
 
     def _introduced_by(self, path, leg_name: str, artifacts, layer: str) -> str | None:
         """The first stage along the path whose output at ``layer`` exceeds tolerance
-        against its own input's: a stage that passes on an upstream error is not to blame.
-        None where a stage's layers cannot be captured."""
-        legs = path.legs()
-        previous: dict[str, np.ndarray] | None = None  # the upstream leg's, Keras' layout
-        for name, stage in zip(legs[: legs.index(leg_name) + 1], path.stages):
-            try:
-                trace = self.trace(path, name, artifacts)
-            except Exception:  # noqa: BLE001
-                return None
-            if trace is None:
-                return None
-            row = next(r for r in self.series(trace, previous) if r["layer"] == layer)
-            if row.get("mapped") and not row["passed"]:
-                return stage
-            previous = trace.values
-        return None
+        against its own input's (``harness.core.diagnose.first_diverging_stage``)."""
+        return first_diverging_stage(
+            path, leg_name, lambda leg: self.trace(path, leg, artifacts), self.series,
+            lambda row: row["layer"] == layer)
 
     def isolate(self, path, leg_name: str, tap_name: str) -> dict[str, Any]:
         """The layer alone, on the input Keras gave it, through the stages up to the leg."""
@@ -425,35 +340,6 @@ def single_layer_model(layer, inputs: list[np.ndarray]):
     clone.set_weights(layer.get_weights())
     return keras.Model(tensors if len(tensors) > 1 else tensors[0], outputs,
                        name="parity_isolated")
-
-
-def _number(value) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
-
-
-def summary(leg: str, diagnosis: dict[str, Any], *, unit: str = "layer",
-            position: int | None = None, reference: str = "", alone: str = "",
-            wrong: str | None = None) -> str:
-    """One line for a diagnosis, in each source's words: where the leg first diverges (its
-    ``unit``, "layer" or "node", at ``position`` of all), by how much, which stage brought
-    it in, and what the unit re-run alone says."""
-    first = diagnosis["first_divergence"]
-    wrong = wrong or f"this {unit}'s conversion is wrong"
-    if position is None:
-        position = next(i for i, row in enumerate(diagnosis["growth"]) if row is first) + 1
-    detail = (f"max_abs {_number(first['max_abs'])}" if first.get("max_abs") is not None
-              else first.get("category") or "diverges")
-    text = (f"{leg} first diverges{reference} at {unit} {position}/{diagnosis['layers']} "
-            f"{first['layer']} ({first['kind']}): {detail}; introduced by stage "
-            f"{diagnosis.get('stage') or '(undetermined)'}")
-    isolated = diagnosis.get("isolated", {})
-    if "error" in isolated:
-        return text + f"; the {unit} alone could not be re-run ({isolated['error']})"
-    if isolated.get("passed"):
-        return text + (f"; alone{alone}, the {unit} matches (max_abs "
-                       f"{_number(isolated['max_abs'])}): the error is accumulated from upstream")
-    return text + (f"; alone{alone}, the {unit} diverges too (max_abs "
-                   f"{_number(isolated['max_abs'])}): {wrong}")
 
 
 def diagnosable(model) -> bool:

@@ -1,65 +1,82 @@
-"""The float64 yardstick: the source's own rounding error, against which a leg is judged.
-
-The reference of a float32 case is computed a second time in float64 (same layer, same
-weights, same inputs); ``|y32 - y64|`` is what the source itself commits (its
-``source_error``), ``|leg - y64|`` what the leg commits (its ``leg_error``). A leg that
-fails its tolerance only by numbers still passes when it is no further from the float64
-truth than ``K`` times the source itself, or when its error is below an absolute ``FLOOR``
-(see docs/tolerances.md). A crash, a shape or dtype mismatch or a NaN where the source has
-none is never rescued.
+"""Keras' own running code, shared by every source that reads a Keras model and the stages
+that make one: a model called eagerly (``run_keras``, with XLA where TensorFlow's CPU has no
+eager kernel), and a user's Keras 3 or tf_keras model recomputed in float64 through a twin
+built from its own configuration (``keras_model_reading``, ``tf_keras_model_reading``: the
+file source's yardstick; docs/tolerances.md). The drawn Keras source's own reading, which
+builds its model from a spec, is ``harness.sources.keras.yardstick``.
 """
 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-# A leg within K times the source's own float64 error passes. Measured over the layer suite
-# and 13 keras.applications (docs/tolerances.md): correct legs sit at ratio <= 1.1 (layers) and
-# <= 4.8 (applications); weights perturbed by 1e-3 or one dropped bias sit at >= 3000.
-K = 10.0
-# Below this absolute error (against float64) a leg passes whatever the source's error: a
-# source that is exact in float32 (max pooling, a reshape: source_error 0) gives no scale.
-FLOOR = 1e-6
-
-# Why the last cases had no yardstick (case id -> reason), for the record.
-_MISSING: OrderedDict[str, str] = OrderedDict()
-_MISSING_KEPT = 512
+from harness.core.yardstick import FLOOR, checked, note_missing, wide_inputs, wide_weights
 
 
-def missing_reason(spec) -> str | None:
-    """Why this case has no float64 reading (``keras_reading``, ``keras_model_reading`` or a
-    source that has none returned None), if it was read in this process."""
-    return _MISSING.get(spec.case_id)
+@contextmanager
+def keras_policy(dtype: str) -> Iterator[None]:
+    """Keras' global dtype policy set to ``dtype`` (a dtype or a policy name) while layers
+    are built, so that every layer, nested ones (wrappers, attention's projections, a
+    model's nodes) included, computes in it; the previous policy is restored after."""
+    import keras
 
-
-def note_missing(spec, why: str) -> None:
-    """Records why the case has no yardstick, for its legs' records (``missing_reason``)."""
-    _MISSING[spec.case_id] = why
-    while len(_MISSING) > _MISSING_KEPT:
-        _MISSING.popitem(last=False)
-
-
-def keras_reading(spec, model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
-    """The Keras model's outputs recomputed in float64; None where that cannot be done
-    (``missing_reason`` says why): a float64 case (its reference is its own yardstick), a
-    layer without a float64 kernel on this device, a model whose weights do not carry over.
-    """
-    if spec.dtype == "float64":
-        note_missing(spec, "the case computes in float64")
-        return None
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype)
     try:
-        return _float64_outputs(spec, model, inputs)
-    except Exception as exc:  # e.g. an op with no float64 kernel on the CPU
-        note_missing(spec, f"no float64 reading: {type(exc).__name__}: {_first_line(exc)}")
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def run_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The model's outputs, called eagerly; compiled with XLA where TensorFlow's CPU has no
+    eager kernel for the model's dtype or layout (3D pooling in float16 or float64, a
+    channels_first convolution outside float32: docs/dtypes.md), which XLA's CPU backend
+    compiles. An eager failure that XLA cannot compile either is raised as it was."""
+    # Calling the model, not predict(): predict costs ~80 ms a call in set-up alone.
+    try:
+        outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    except Exception as exc:
+        compiled = xla_reading(model, inputs) if no_eager_kernel(exc) else None
+        if compiled is None:
+            raise
+        return compiled
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(o) for o in outputs]
+
+
+def no_eager_kernel(exc: Exception) -> bool:
+    """Whether ``exc`` is TensorFlow refusing an op for want of a CPU kernel in that dtype
+    or layout (not a wrong configuration, which Keras refuses before any kernel runs)."""
+    import tensorflow as tf
+
+    return isinstance(exc, (tf.errors.UnimplementedError, tf.errors.NotFoundError,
+                            tf.errors.InvalidArgumentError))
+
+
+def xla_reading(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The model's outputs compiled with XLA, whose CPU convolutions do not go through
+    oneDNN; None when XLA cannot compile the model."""
+    import tensorflow as tf
+
+    compiled = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+                           jit_compile=True)
+    try:
+        outputs = compiled(*[tf.constant(x) for x in inputs])
+    except Exception:  # an op XLA does not compile: no second reading
         return None
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(o) for o in outputs]
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     """The gist of a Keras/TensorFlow error: its first non-empty line, without terminal
     colour codes (Keras wraps the op's own message in a few lines of context)."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
@@ -68,61 +85,7 @@ def _first_line(exc: Exception) -> str:
     return (useful or lines or [""])[0][:300]
 
 
-def _float64_outputs(spec, model, inputs):
-    from harness.core import registry
-    from harness.core.dtypes import keras_policy
-    from harness.sources.keras.model import build_model, run_keras, twin_reference
-
-    wide = replace(spec, dtype="float64")
-    own_builder = registry.get(spec.kind, spec.source).build_model
-    with keras_policy("float64"):
-        if own_builder is not None:
-            # A whole model: its weights come from the float32 model, so the drawing and
-            # calibration build_model adds (seconds for an application) are skipped.
-            model64 = own_builder(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
-                                  "float64")
-        else:
-            model64 = build_model(wide)
-        weights = model.get_weights()
-        if len(weights) != len(model64.weights):
-            raise ValueError(f"{len(weights)} weights in float32, {len(model64.weights)} "
-                             "in float64")
-        model64.set_weights(_wide_weights(weights))
-        wide_inputs = _wide_inputs(inputs)
-        # A channels_first convolution is read through its channels_last twin, as the
-        # reference is (harness.sources.keras.model.channels_last_twin).
-        outputs = twin_reference(model64, wide, wide_inputs)
-        if outputs is None:
-            outputs = run_keras(model64, wide_inputs)
-    return _checked(outputs, "the layer")
-
-
-def _checked(outputs, what: str) -> list[np.ndarray]:
-    """The float64 outputs, or ValueError where they are not a float64 reading."""
-    narrow = sorted({str(np.asarray(y).dtype) for y in outputs} - {"float64"})
-    if narrow:
-        # A layer that stays float32 when built in float64 reads the float32 computation
-        # again: no yardstick. (One that computes in float32 inside and casts back cannot be
-        # told apart: TensorFlow's ResizeBicubic. Its source_error is 0, so only the floor
-        # can rescue one of its legs: never a false pass, at worst no rescue.)
-        raise ValueError(f"{what} returns {', '.join(narrow)} even when built in float64")
-    outputs = [np.asarray(y, dtype=np.float64) for y in outputs]
-    for y in outputs:
-        if not np.isfinite(y).all():
-            raise ValueError("non-finite float64 output")
-    return outputs
-
-
-def _wide_inputs(inputs: list[np.ndarray]) -> list[np.ndarray]:
-    return [x.astype(np.float64) if x.dtype.kind == "f" else x for x in inputs]
-
-
-def _wide_weights(weights: list) -> list:
-    return [np.asarray(w, dtype=np.float64) if np.asarray(w).dtype.kind == "f" else w
-            for w in weights]
-
-
-# -- a user's whole model (parity check) -----------------------------------------------------
+# -- a user's whole model (parity check): its float64 twin -----------------------------------
 
 # The dtype policies a float64 twin replaces (a layer's ``dtype``, an input's), in Keras 3's
 # and tf_keras' configurations; integer and boolean ones stay.
@@ -167,10 +130,10 @@ def _model_reading(spec, model, inputs, reference, make_twin, framework: str):
         return None
     try:
         twin = _twin_of(model, make_twin)
-        outputs = _checked(twin(_wide_inputs(inputs)), "the model")
+        outputs = checked(twin(wide_inputs(inputs)), "the model")
     except Exception as exc:  # e.g. an op with no float64 kernel on the CPU
         note_missing(spec, f"no float64 reading through {framework}: {type(exc).__name__}: "
-                           f"{_first_line(exc)}")
+                           f"{first_line(exc)}")
         return None
     apart = None if reference is None else _twin_distance(outputs, reference)
     if apart is not None and apart > TWIN_AGREEMENT:
@@ -259,9 +222,6 @@ def widen_config(config: Any) -> Any:
 def _keras3_twin(model):
     import keras
 
-    from harness.core.dtypes import keras_policy
-    from harness.sources.keras.model import run_keras
-
     config = widen_config(keras.saving.serialize_keras_object(model))
     with keras_policy("float64"):
         twin = keras.saving.deserialize_keras_object(config, safe_mode=True)
@@ -283,7 +243,7 @@ def _carry_keras3_state(model, twin) -> None:
         store: dict[str, Any] = {}
         layer.save_own_variables(store)
         if store:
-            other.load_own_variables({key: _wide_weights([value])[0]
+            other.load_own_variables({key: wide_weights([value])[0]
                                       for key, value in store.items()})
     if len(model.get_weights()) != len(twin.get_weights()):
         raise ValueError(f"{len(model.get_weights())} weights in the model, "
@@ -317,49 +277,4 @@ def _carry_weights(model, twin) -> None:
     if len(weights) != len(twin.get_weights()):
         raise ValueError(f"{len(weights)} weights in the model, {len(twin.get_weights())} "
                          f"in its float64 twin")
-    twin.set_weights(_wide_weights(weights))
-
-
-def measure(outputs, reference, yardstick) -> dict[str, float] | None:
-    """``source_error`` = max|reference - yardstick|, ``leg_error`` = max|leg - yardstick|
-    over every output, and their ``ratio``; None where they cannot be compared (a different
-    count or shape of outputs: the tolerance comparison reports it).
-
-    ``ratio`` is ``leg_error / max(source_error, FLOOR / K)``: where the source is exact
-    (source_error 0) the floor is the scale, so ``ratio <= K`` is exactly the rescue."""
-    if len(outputs) != len(reference) or len(reference) != len(yardstick):
-        return None
-    source_error = leg_error = 0.0
-    for leg, ref, wide in zip(outputs, reference, yardstick):
-        leg, ref, wide = np.asarray(leg), np.asarray(ref), np.asarray(wide, dtype=np.float64)
-        if not (leg.shape == ref.shape == wide.shape):
-            return None
-        if wide.size == 0:
-            continue
-        finite = np.isfinite(wide)
-        source_error = max(source_error, _max_abs(ref, wide, finite))
-        leg_error = max(leg_error, _max_abs(leg, wide, finite))
-    ratio = leg_error / max(source_error, FLOOR / K)
-    return {"source_error": source_error, "leg_error": leg_error, "ratio": ratio}
-
-
-def _max_abs(values: np.ndarray, wide: np.ndarray, finite: np.ndarray) -> float:
-    if values.dtype.kind not in "fiub":
-        return float("inf")
-    diff = np.abs(values.astype(np.float64) - wide)
-    diff = np.where(finite, diff, 0.0)
-    worst = float(diff.max())
-    return worst if np.isfinite(worst) else float("inf")
-
-
-def rescues(measured: dict[str, Any]) -> bool:
-    """Whether a leg that failed its tolerance by numbers passes by the yardstick."""
-    leg_error = measured["leg_error"]
-    return leg_error <= FLOOR or leg_error <= K * measured["source_error"]
-
-
-def rescue_note(measured: dict[str, Any]) -> str:
-    return (f"outside its tolerance, but within the float64 yardstick: the leg is "
-            f"{measured['leg_error']:.3g} from the float64 reference, the source itself "
-            f"{measured['source_error']:.3g} (ratio {measured['ratio']:.3g} <= {K:g}, or "
-            f"under {FLOOR:g})")
+    twin.set_weights(wide_weights(weights))

@@ -1,0 +1,232 @@
+"""The README main job cold and warm: what the stage cache gives back when one converter changes.
+
+Runs ``pytest SUITES -n 2 --hypothesis-profile ci`` (the README's main command) twice in
+subprocesses, on the machine it runs on, sharing one cache folder:
+
+- ``cold``: the folder empty, so every reading and conversion is made and stored;
+- ``warm``: the same folder, with one converter's fingerprint changed as a new release would
+  change it (``PARITY_CACHE_VERSION_OVERRIDE=onnx2torch=9.9``): that stage and the legs after
+  it convert again, nothing before them.
+
+Prints each run's wall time (start-up included), pytest's own figure and the CPU time of
+pytest and its workers (steadier than wall time on a shared machine), warm/cold ratios,
+the leg time by stage and step that each run's ``results.jsonl`` records, and then compares
+the two runs' records, record for record, by case id and leg: verdict, failure category,
+max |error| and known issue. The exit status is 1 when any record differs.
+
+    python benchmarks/bench_main_job.py                                # the main job, ~5 min on 2 cores
+    python benchmarks/bench_main_job.py --suites suites/golden -k "test_golden_case and Add"
+    python benchmarks/bench_main_job.py --workers 0 --keep /tmp/bench  # one process; keep the folders
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"  # harness.run.stage_cache.keys.OVERRIDE_ENV
+DEFAULT_OVERRIDE = "onnx2torch=9.9"
+# What a record's verdict is made of; everything else (run id, time, timing) may differ.
+COMPARED = ("verdict", "category", "max_abs", "known_issue")
+# pytest's last line: "==== 12 passed, 1 xfailed in 34.56s ====".
+PYTEST_SECONDS = re.compile(r"\bin ([0-9.]+)s\b")
+PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|deselected)")
+
+
+def main_job(suites: list[str], selection: str | None, workers: int, cache: Path,
+             reports: Path, override: str | None, extra: list[str]) -> dict:
+    """One run of the main command in a subprocess: wall seconds, pytest's seconds, counts."""
+    command = [sys.executable, "-m", "pytest", *suites, "-n", str(workers),
+               "--hypothesis-profile", "ci", "-p", "no:cacheprovider",
+               "--parity-cache", str(cache), "--parity-report", str(reports), *extra]
+    if selection:
+        command += ["-k", selection]
+    env = {k: v for k, v in os.environ.items() if k != OVERRIDE_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if override:
+        env[OVERRIDE_ENV] = override
+    started, cpu_before = time.perf_counter(), children_cpu()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    wall, cpu = time.perf_counter() - started, children_cpu() - cpu_before
+    last = next((line for line in reversed(done.stdout.splitlines()) if line.startswith("=")),
+                "")
+    if done.returncode not in (0, 1) or not (reports / "results.jsonl").is_file():
+        raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n"
+                           f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    seconds = PYTEST_SECONDS.search(last)
+    return {"command": " ".join(command[1:]), "override": override, "wall_s": round(wall, 1),
+            "pytest_s": float(seconds.group(1)) if seconds else None, "cpu_s": round(cpu, 1),
+            "outcome": {what: int(n) for n, what in PYTEST_COUNTS.findall(last)},
+            "exit": done.returncode, "durations": durations(done.stdout)}
+
+
+def children_cpu() -> float:
+    """User and system CPU seconds of the finished child processes (pytest, its workers):
+    on a machine others share, a steadier figure than wall time."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def durations(stdout: str) -> list[str]:
+    """pytest's ``--durations`` lines, where it printed them."""
+    return [line for line in stdout.splitlines()
+            if re.match(r"^\d+\.\d+s (call|setup|teardown) ", line)]
+
+
+def result_records(reports: Path) -> list[dict]:
+    with open(reports / "results.jsonl", encoding="utf-8") as lines:
+        return [r for r in map(json.loads, lines) if r.get("record") == "result"]
+
+
+def verdict_of(record: dict) -> tuple:
+    """The part of a record the cache must not change."""
+    failure = record.get("failure") or {}
+    known = record.get("known_issue") or {}
+    return (record.get("verdict"), failure.get("category"),
+            (record.get("metrics") or {}).get("max_abs"), known.get("id"))
+
+
+def compare(cold: list[dict], warm: list[dict], shown: int = 5) -> dict:
+    """Record for record by (case id, leg); a case run by several tests (a golden replay of a
+    drawn case) holds several records under one key, compared as a multiset. Returns the
+    counts and the first differences."""
+    def grouped(records):
+        groups: dict[tuple, collections.Counter] = collections.defaultdict(collections.Counter)
+        for record in records:
+            groups[(record["case_id"], record["leg"])][verdict_of(record)] += 1
+        return groups
+
+    before, after = grouped(cold), grouped(warm)
+    differing, examples = 0, []
+    for key in sorted(before.keys() | after.keys()):
+        only_cold, only_warm = before[key] - after[key], after[key] - before[key]
+        count = max(sum(only_cold.values()), sum(only_warm.values()))
+        if count:
+            differing += count
+            if len(examples) < shown:
+                examples.append({"case_id": key[0], "leg": key[1],
+                                 "cold": sorted(only_cold, key=repr),
+                                 "warm": sorted(only_warm, key=repr)})
+    return {"cold_records": len(cold), "warm_records": len(warm), "differing": differing,
+            "examples": examples}
+
+
+def time_by_stage(records: list[dict]) -> dict[str, dict[str, float]]:
+    """Seconds each stage's legs spent converting and running, and the sources' readings
+    (``build``, once per case), as the records hold them."""
+    spent: dict[str, dict[str, float]] = collections.defaultdict(
+        lambda: collections.defaultdict(float))
+    cases_seen = set()
+    for record in records:
+        timing = record.get("timing") or {}
+        for step in ("convert", "run", "compare"):
+            if step in timing:
+                spent[record["stage"]][step] += timing[step]
+        case = (record.get("test"), record["case_id"])
+        if "build" in timing and case not in cases_seen:
+            cases_seen.add(case)
+            spent[f"reading {record['source']}"]["build"] += timing["build"]
+    return {stage: dict(steps) for stage, steps in spent.items()}
+
+
+def print_breakdown(cold: dict, warm: dict, top: int) -> None:
+    stages = sorted(cold.keys() | warm.keys(),
+                    key=lambda s: -sum(warm.get(s, {}).values()))[:top]
+    print(f"  {'leg time by stage (s, all workers)':<36} {'cold':>8} {'warm':>8}  steps (warm)")
+    for stage in stages:
+        steps = warm.get(stage, {})
+        print(f"  {stage:<36} {sum(cold.get(stage, {}).values()):8.1f} "
+              f"{sum(steps.values()):8.1f}  " +
+              ", ".join(f"{k} {v:.1f}" for k, v in sorted(steps.items())))
+
+
+def ratio(warm, cold) -> float | None:
+    return round(warm / cold, 3) if warm is not None and cold else None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suites", nargs="+", default=["suites/"],
+                        help="what pytest runs (default: %(default)s)")
+    parser.add_argument("-k", dest="selection", default=None, help="pytest's -k selection")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="pytest-xdist workers, 0 for one process (default: %(default)s)")
+    parser.add_argument("--override", default=DEFAULT_OVERRIDE,
+                        help=f"{OVERRIDE_ENV} of the warm run (default: %(default)s)")
+    parser.add_argument("--durations", type=int, default=0, metavar="N",
+                        help="print the warm run's N slowest test phases (pytest --durations)")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="keep the cache and both runs' reports in DIR (a kept one is emptied first)")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="with --keep: run the warm job again on the cold run DIR kept "
+                             "(the same code: a change to the harness misses everything)")
+    parser.add_argument("--top", type=int, default=8, help="stages shown in the breakdown")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = parser.parse_args(argv)
+
+    if args.warm_only and args.keep is None:
+        parser.error("--warm-only needs --keep DIR, the folder of a cold run")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        cache = folder / "cache"
+        extra = [f"--durations={args.durations}"] if args.durations else []
+        if args.warm_only:
+            cold = json.loads((folder / "cold.json").read_text())
+            shutil.rmtree(folder / "warm", ignore_errors=True)
+        else:
+            if args.keep is not None and folder.exists() and any(folder.iterdir()) and \
+                    not (folder / "cold.json").exists():
+                parser.error(f"--keep {folder}: not empty and not a folder this benchmark kept")
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            cold = main_job(args.suites, args.selection, args.workers, cache, folder / "cold",
+                            None, [])
+            (folder / "cold.json").write_text(json.dumps(cold))
+        runs = {"cold": cold,
+                "warm": main_job(args.suites, args.selection, args.workers, cache,
+                                 folder / "warm", args.override, extra)}
+        records = {name: result_records(folder / name) for name in runs}
+    figures = {**runs,
+               "ratio_wall": ratio(runs["warm"]["wall_s"], runs["cold"]["wall_s"]),
+               "ratio_pytest": ratio(runs["warm"]["pytest_s"], runs["cold"]["pytest_s"]),
+               "ratio_cpu": ratio(runs["warm"]["cpu_s"], runs["cold"]["cpu_s"]),
+               "records": compare(records["cold"], records["warm"]),
+               "time_by_stage": {name: time_by_stage(records[name]) for name in runs}}
+
+    suites = " ".join(args.suites) if len(args.suites) <= 4 else f"<{len(args.suites)} test ids>"
+    print(f"main job: pytest {suites} -n {args.workers} --hypothesis-profile ci"
+          + (f" -k {args.selection!r}" if args.selection else ""))
+    for name, run in runs.items():
+        outcome = ", ".join(f"{n} {what}" for what, n in run["outcome"].items())
+        override = f" ({OVERRIDE_ENV}={run['override']})" if run["override"] else ""
+        print(f"  {name:<5} wall {run['wall_s']:7.1f} s   pytest {run['pytest_s']:7.1f} s   "
+              f"cpu {run['cpu_s']:7.1f} s   {outcome}{override}")
+    print(f"  warm/cold: wall {figures['ratio_wall']}, pytest {figures['ratio_pytest']}, "
+          f"cpu {figures['ratio_cpu']}")
+    print_breakdown(*figures["time_by_stage"].values(), args.top)
+    compared = figures["records"]
+    print(f"  records: cold {compared['cold_records']}, warm {compared['warm_records']}, "
+          f"differing {compared['differing']} (by case id and leg: {', '.join(COMPARED)})")
+    for example in compared["examples"]:
+        print(f"    {example['case_id']} {example['leg']}: cold {example['cold']} "
+              f"warm {example['warm']}")
+    for line in runs["warm"]["durations"]:
+        print(f"  {line}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 1 if compared["differing"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Converters (stages) and conversion paths: the converter protocol and registry, and the
+paths that chain converters (``harness.converters`` re-exports them beside the built-in
+converters).
+
+A converter turns one artifact (``harness.core.artifact``) into another (``keras`` →
+``onnx``, ``onnx`` → ``torch``). The built-in ones live in ``harness.converters``, one file
+each, named here by ``module:class`` and imported on first use; a converter under test from another
+package registers itself under the entry-point group ``parity.converters``::
+
+    [project.entry-points."parity.converters"]
+    myconv = "mypkg.parity_stage:MyConverter"
+
+A path is a chain of converters written ``source>stage>stage``, e.g.
+``keras>tf2onnx>onnx2torch``; every prefix that ends in a runnable artifact is a leg. An ONNX
+leg is read by onnxruntime with its graph optimisations off; ``ort-optimized`` appended to
+it reads the same model with them on (``keras>tf2onnx>ort-optimized``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from harness.core import source_registry
+from harness.core.artifact import (  # noqa: F401  (re-exported)
+    RETURNED_TRAINING,
+    Artifact,
+    torch_artifact,
+    training_modules,
+)
+from harness.core.plugins import PluginRegistry
+
+ENTRY_POINT_GROUP = "parity.converters"
+DEFAULT_OPSET = 17
+# The Keras paths a run takes when none are named: tf2onnx's ONNX read as written and then
+# by onnx2torch, and the same ONNX read with onnxruntime's graph optimisations on (a failure
+# there and not on keras>tf2onnx blames the optimiser).
+DEFAULT_PATHS = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>ort-optimized")
+
+BUILTIN = {
+    "tf2onnx": "harness.converters.keras_tf2onnx:Tf2OnnxConverter",
+    "keras-onnx": "harness.converters.keras_export:KerasOnnxExportConverter",
+    "onnx2torch": "harness.converters.onnx_to_torch:Onnx2TorchConverter",
+    "onnx2pytorch": "harness.converters.onnx_to_pytorch:Onnx2PytorchConverter",
+    "keras-file": "harness.converters.saved_formats:KerasFileConverter",
+    "h5": "harness.converters.saved_formats:H5Converter",
+    "savedmodel": "harness.converters.saved_formats:SavedModelConverter",
+    "tf2onnx-savedmodel": "harness.converters.saved_formats:Tf2OnnxSavedModelConverter",
+    "keras-torch": "harness.converters.keras_torch_backend:KerasTorchConverter",
+    "ort-optimized": "harness.converters.ort_optimized:OrtOptimizedConverter",
+    "mat2torch": "harness.converters.mat_to_torch:MatToTorchConverter",
+    "tf2onnx-keras2": "harness.converters.keras2:Tf2OnnxKeras2Converter",
+    "keras3": "harness.converters.keras2:Keras3Converter",
+    "tf-keras": "harness.converters.keras2:TfKerasConverter",
+}
+# What users do next with a converted PyTorch module (docs/torch-end.md): each takes a torch
+# artifact, so that any path ending in one extends with it.
+BUILTIN.update({
+    "torch-export": "harness.converters.torch_export:TorchExportConverter",
+    "torch-export-nonstrict": "harness.converters.torch_export:TorchExportNonStrictConverter",
+    "torch-compile": "harness.converters.torch_compile:TorchCompileConverter",
+    "torch-compile-eager": "harness.converters.torch_compile:TorchCompileEagerConverter",
+    "torch-compile-aot-eager": "harness.converters.torch_compile:TorchCompileAotEagerConverter",
+    "torch-onnx": "harness.converters.torch_onnx:TorchOnnxDynamoConverter",
+    "torch-onnx-ts": "harness.converters.torch_onnx:TorchOnnxTorchScriptConverter",
+})
+
+
+class ConversionError(RuntimeError):
+    """A converter raised; carries the stage name for the result record."""
+
+
+class PathError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ScriptRecipe:
+    """What a standalone reproducer of a stage needs (``parity repro --script``): the import
+    lines, the statements that convert ``model`` (a Keras stage binds ``proto``, an ONNX
+    stage ``module``; indented for the body of a ``try``), a paragraph on what the script
+    does (``{opset}`` is filled in) and the distributions whose versions it names. A stage
+    without one is scripted through parity's converter protocol, as a plugin's is."""
+
+    imports: tuple[str, ...]
+    convert: str
+    what: str
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    opset: int = DEFAULT_OPSET
+    workdir: Path | None = None
+    # What a stage that traces the model needs (torch.export, torch.compile, torch.onnx):
+    # the case's inputs at its first size, the input shapes of every size its legs run at (a
+    # dimension that differs between them is free) and the device the legs run on. The
+    # pipeline fills them in per leg; a stage that does not trace ignores them.
+    example_inputs: tuple[Any, ...] | None = field(default=None, compare=False)
+    input_shapes: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    device: str = "cpu"
+
+
+@runtime_checkable
+class Converter(Protocol):
+    name: str
+    source: str
+    target: str
+    packages: tuple[str, ...]
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact: ...
+
+
+_REGISTRY: PluginRegistry[Converter] = PluginRegistry(
+    "converter", ENTRY_POINT_GROUP, BUILTIN, lambda c: isinstance(c, Converter), PathError)
+
+
+def register(converter: Converter) -> Converter:
+    """Registers a converter object in this process (tests, notebooks); wins over built-ins."""
+    return _REGISTRY.register(converter)
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.unregister(name)
+
+
+def available() -> list[str]:
+    return _REGISTRY.available()
+
+
+def get(name: str) -> Converter:
+    return _REGISTRY.get(name)
+
+
+@dataclass(frozen=True)
+class ConversionPath:
+    source: str
+    stages: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return ">".join((self.source, *self.stages))
+
+    def legs(self) -> list[str]:
+        return [">".join((self.source, *self.stages[: i + 1])) for i in range(len(self.stages))]
+
+    @classmethod
+    def parse(cls, text: str) -> ConversionPath:
+        parts = [p.strip() for p in text.split(">") if p.strip()]
+        if len(parts) < 2:
+            raise PathError(f"path {text!r} needs a source and at least one stage: 'keras>tf2onnx'")
+        path = cls(parts[0], tuple(parts[1:]))
+        fmt = _source_format(path.source)
+        for stage in path.stages:
+            converter = get(stage)
+            if converter.source != fmt:
+                raise PathError(
+                    f"path {text!r}: stage {stage!r} takes {converter.source!r} artifacts "
+                    f"but receives {fmt!r}"
+                )
+            fmt = converter.target
+        return path
+
+
+def _source_format(name: str) -> str:
+    """The artifact format a path's first element stands for: a source's format, or the
+    name itself (a path may start from any format a converter takes)."""
+    if source_registry.is_source(name):
+        return source_registry.get(name).format
+    return name
+
+
+def parse_paths(text: str | None) -> list[ConversionPath]:
+    items = [t for t in (text or ",".join(DEFAULT_PATHS)).split(",") if t.strip()]
+    return [ConversionPath.parse(t) for t in items]

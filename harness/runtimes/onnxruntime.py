@@ -1,0 +1,69 @@
+"""onnxruntime: the runner of ONNX artifacts and its graph optimisation levels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.runtimes.registry import LoadError, RunError
+
+# onnxruntime's graph optimisation levels by the name an artifact carries in
+# ``meta["ort_optimization"]``. Without one the model is read as written (DEFAULT_OPTIMIZATION):
+# a converter's leg then shows the converter's graph, and onnxruntime's optimiser gets a leg
+# of its own (the ``ort-optimized`` stage asks for "all"), so that a difference between the
+# two blames the optimiser, not the converter. A golden store's ONNX artifact, stored
+# without meta, replays as its live leg ran.
+ORT_OPTIMIZATION_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
+DEFAULT_OPTIMIZATION = "disable"
+
+
+class OnnxRuntimeRunner:
+    name = "onnxruntime"
+
+    def __init__(self, device: str = "cpu", threads: int = 0):
+        self.device = device
+        self.threads = threads
+
+    def providers(self) -> list[str]:
+        if self.device == "cuda":
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return ["CPUExecutionProvider"]
+
+    def session(self, model, optimization: str = DEFAULT_OPTIMIZATION):
+        import onnxruntime as ort
+
+        if optimization not in ORT_OPTIMIZATION_LEVELS:
+            raise RunError(f"unknown onnxruntime optimisation level {optimization!r}; "
+                           f"known: {', '.join(ORT_OPTIMIZATION_LEVELS)}")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.graph_optimization_level = getattr(
+            ort.GraphOptimizationLevel, ORT_OPTIMIZATION_LEVELS[optimization])
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+        payload = model if isinstance(model, (bytes, str)) else model.SerializeToString()
+        return ort.InferenceSession(payload, options, providers=self.providers())
+
+    def run(self, artifact, inputs):
+        try:
+            session = self.session(artifact.model, optimization_of(artifact))
+        except RunError:
+            raise
+        except Exception as exc:
+            raise LoadError(f"onnxruntime cannot load the model: {type(exc).__name__}: {exc}") from exc
+        names = [i.name for i in session.get_inputs()]
+        if len(names) != len(inputs):
+            raise RunError(f"the ONNX model takes {len(names)} inputs, the case has {len(inputs)}")
+        return [np.asarray(o) for o in session.run(None, dict(zip(names, inputs)))]
+
+
+def optimization_of(artifact: Any) -> str:
+    """The onnxruntime optimisation level an ONNX artifact is read with."""
+    return artifact.meta.get("ort_optimization", DEFAULT_OPTIMIZATION)

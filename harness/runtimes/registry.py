@@ -1,0 +1,74 @@
+"""Runners: execute an artifact on NumPy inputs and return NumPy outputs.
+
+One runner per artifact format, in a registry keyed by the format. The built-in formats are
+named by ``"module:Class"`` strings, resolved on first use, so that this registry imports no
+framework and no module above it: each runner lives next to what makes its format (the
+Keras source, the saved-format stages, the Keras-on-torch stage) or in its framework's own
+module here. A plugin, a source or a stage that makes a new format registers its runner with
+``register_runner`` in its own file. Each runner imports its framework on first use only, so
+that a replay needs only the runtimes of the legs it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class RunError(RuntimeError):
+    pass
+
+
+class LoadError(RunError):
+    """The runtime refused the model itself (invalid graph, unsupported op or type), before
+    any input reached it."""
+
+
+class Runner(Protocol):
+    name: str
+
+    def run(self, artifact: Any, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """``artifact`` is a ``harness.converters.Artifact`` of the runner's format."""
+        ...
+
+
+RunnerFactory = Callable[[str, int], Runner]  # (device, threads) -> Runner
+
+# A built-in format's runner class, called with (device, threads).
+BUILTIN: dict[str, str] = {
+    "keras": "harness.sources.keras.runner:KerasRunner",
+    "onnx": "harness.runtimes.onnxruntime:OnnxRuntimeRunner",
+    "torch": "harness.runtimes.torch:TorchRunner",
+    "savedmodel": "harness.converters.saved_formats:SavedModelRunner",
+    "keras-torch": "harness.converters.keras_torch_backend:KerasTorchRunner",
+}
+_RUNNERS: dict[str, RunnerFactory | str] = dict(BUILTIN)
+
+
+def register_runner(fmt: str, factory: RunnerFactory) -> RunnerFactory:
+    """Registers the runner of artifacts of format ``fmt``: ``factory(device, threads)``."""
+    _RUNNERS[fmt] = factory
+    return factory
+
+
+def formats() -> list[str]:
+    return sorted(_RUNNERS)
+
+
+def runner_for(fmt: str, device: str = "cpu", threads: int = 0) -> Runner:
+    try:
+        factory = _RUNNERS[fmt]
+    except KeyError:
+        raise RunError(f"no runner for artifacts of format {fmt!r}; "
+                       f"runners: {', '.join(formats())}") from None
+    if isinstance(factory, str):
+        factory = _RUNNERS[fmt] = _resolve(factory)
+    return factory(device, threads)
+
+
+def _resolve(target: str) -> RunnerFactory:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)

@@ -1,0 +1,32 @@
+"""torch: running a module on NumPy inputs, and the runner of torch artifacts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def run_module(module, inputs: list[np.ndarray], device: str = "cpu") -> list[np.ndarray]:
+    """``module`` called on ``inputs`` (moved to ``device``) under ``torch.inference_mode``,
+    its outputs as NumPy arrays on the CPU: a tensor, or a tuple, list or dict of tensors
+    (a dict's values in their order). The module's train/eval mode is the caller's."""
+    import torch
+
+    # np.ascontiguousarray would make a 0-d input 1-d; np.array keeps its rank.
+    tensors = [torch.from_numpy(np.array(x, order="C")).to(device) for x in inputs]
+    with torch.inference_mode():
+        outputs = module(*tensors)
+    if isinstance(outputs, torch.Tensor):
+        outputs = [outputs]
+    elif isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    return [o.detach().cpu().numpy() for o in outputs]
+
+
+class TorchRunner:
+    name = "torch"
+
+    def __init__(self, device: str = "cpu", threads: int = 0):
+        self.device = device
+
+    def run(self, artifact, inputs):
+        return run_module(artifact.model.to(self.device).eval(), inputs, self.device)

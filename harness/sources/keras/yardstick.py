@@ -1,0 +1,54 @@
+"""The Keras source's float64 yardstick: a drawn case's model built again in float64 (same
+layer, same weights, same inputs), against which its legs are judged
+(``harness.core.yardstick``, docs/tolerances.md)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from harness.core import registry
+from harness.core.yardstick import checked, note_missing, wide_inputs, wide_weights
+from harness.runtimes.keras import first_line, keras_policy, run_keras
+from harness.sources.keras.model import build_model, twin_reference
+
+
+def keras_reading(spec, model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+    """The Keras model's outputs recomputed in float64; None where that cannot be done
+    (``harness.core.yardstick.missing_reason`` says why): a float64 case (its reference is its own yardstick), a
+    layer without a float64 kernel on this device, a model whose weights do not carry over.
+    """
+    if spec.dtype == "float64":
+        note_missing(spec, "the case computes in float64")
+        return None
+    try:
+        return _float64_outputs(spec, model, inputs)
+    except Exception as exc:  # e.g. an op with no float64 kernel on the CPU
+        note_missing(spec, f"no float64 reading: {type(exc).__name__}: {first_line(exc)}")
+        return None
+
+
+def _float64_outputs(spec, model, inputs):
+    wide = replace(spec, dtype="float64")
+    own_builder = registry.get(spec.kind, spec.source).build_model
+    with keras_policy("float64"):
+        if own_builder is not None:
+            # A whole model: its weights come from the float32 model, so the drawing and
+            # calibration build_model adds (seconds for an application) are skipped.
+            model64 = own_builder(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
+                                  "float64")
+        else:
+            model64 = build_model(wide)
+        weights = model.get_weights()
+        if len(weights) != len(model64.weights):
+            raise ValueError(f"{len(weights)} weights in float32, {len(model64.weights)} "
+                             "in float64")
+        model64.set_weights(wide_weights(weights))
+        inputs64 = wide_inputs(inputs)
+        # A channels_first convolution is read through its channels_last twin, as the
+        # reference is (harness.sources.keras.model.channels_last_twin).
+        outputs = twin_reference(model64, wide, inputs64)
+        if outputs is None:
+            outputs = run_keras(model64, inputs64)
+    return checked(outputs, "the layer")

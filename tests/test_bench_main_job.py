@@ -1,0 +1,97 @@
+"""benchmarks/bench_main_job.py: the main job cold and warm, and its record-for-record check.
+
+The comparison is checked on records made up here (one changed field must count); the
+benchmark itself runs end to end on one ONNX test, in one process per run, and must print
+both runs, their ratio and no differing record.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "bench_main_job.py"
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("bench_main_job", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def record(case_id: str, leg: str, verdict: str = "pass", **fields) -> dict:
+    return {"record": "result", "case_id": case_id, "leg": leg, "stage": leg.split(">")[-1],
+            "source": "onnx", "test": "t", "verdict": verdict, "failure": None,
+            "known_issue": None, "metrics": {"max_abs": 0.5}, "timing": {"run": 0.1},
+            "run_id": "cold", **fields}
+
+
+RECORDS = [record("a", "onnx>onnx2torch"), record("a", "onnx>ort-optimized"),
+           record("b", "onnx>onnx2torch", "xfail", failure={"category": "numeric_mismatch"},
+                  known_issue={"id": "some-issue"}),
+           record("a", "onnx>onnx2torch")]  # a second test recording the same case
+
+
+def test_equal_records_compare_equal_whatever_their_run_and_timing():
+    bench = load_benchmark()
+    warm = [dict(r, run_id="warm", timing={"run": 0.0}) for r in reversed(RECORDS)]
+    assert bench.compare(RECORDS, warm) == {"cold_records": 4, "warm_records": 4,
+                                            "differing": 0, "examples": []}
+
+
+@pytest.mark.parametrize("change", [
+    lambda r: r.update(verdict="fail"),
+    lambda r: r.update(failure={"category": "shape_mismatch"}),
+    lambda r: r.update(metrics={"max_abs": 0.25}),
+    lambda r: r.update(known_issue={"id": "another-issue"}),
+])
+def test_one_changed_verdict_field_is_one_differing_record(change):
+    bench = load_benchmark()
+    warm = copy.deepcopy(RECORDS)
+    change(warm[2])
+    compared = bench.compare(RECORDS, warm)
+    assert compared["differing"] == 1
+    assert [(e["case_id"], e["leg"]) for e in compared["examples"]] == [("b", "onnx>onnx2torch")]
+
+
+def test_a_missing_or_duplicated_record_differs():
+    bench = load_benchmark()
+    assert bench.compare(RECORDS, RECORDS[:3])["differing"] == 1
+    assert bench.compare(RECORDS, RECORDS + [RECORDS[1]])["differing"] == 1
+
+
+def test_the_benchmark_runs_cold_and_warm_with_equal_records(tmp_path):
+    pytest.importorskip("onnx2torch")
+    out = tmp_path / "figures.json"
+    env = {k: v for k, v in os.environ.items() if k != "PARITY_CACHE_VERSION_OVERRIDE"}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--suites", "suites/onnx/test_ops.py::test_op[Add]",
+         "--workers", "0", "--keep", str(tmp_path / "runs"), "--json", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("main job: pytest suites/onnx/test_ops.py::test_op[Add] -n 0")
+    assert [line.split()[0] for line in lines[1:3]] == ["cold", "warm"]
+    assert "PARITY_CACHE_VERSION_OVERRIDE=onnx2torch=9.9" in lines[2]
+    assert lines[3].startswith("  warm/cold: wall ")
+    figures = json.loads(out.read_text())
+    for run in ("cold", "warm"):
+        assert figures[run]["wall_s"] > 0 and figures[run]["pytest_s"] > 0
+        assert figures[run]["outcome"].get("passed", 0) >= 1
+        assert (tmp_path / "runs" / run / "results.jsonl").is_file()
+    assert figures["ratio_pytest"] == round(figures["warm"]["pytest_s"] /
+                                            figures["cold"]["pytest_s"], 3)
+    compared = figures["records"]
+    assert compared["cold_records"] == compared["warm_records"] > 0
+    assert compared["differing"] == 0
+    assert "differing 0" in done.stdout
+    assert any((tmp_path / "runs" / "cache" / "v1" / "entries").glob("*/*.json"))

@@ -1,0 +1,163 @@
+"""Issue #26, the stage cache's runs and unstored modules: a warm run takes onnxruntime's and
+torch's outputs from the cache and converts no PyTorch module it converted before, with the
+verdicts of a run without it; a changed runtime version, input, runner setting or damaged
+entry misses.
+
+Everything is real: onnx2torch and onnxruntime on a one-Add ONNX graph. A new run is a new
+process; here, a new ``StageCache`` on the same folder with the per-process package
+fingerprints forgotten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.core import known_issues
+from harness.core.spec import LayerSpec
+from harness.run.pipeline import Harness
+from harness.run.stage_cache import keys
+from harness.run.stage_cache.cache import CacheWarning, LazyArtifact, StageCache
+from harness.run.stage_cache.readings import Uncacheable, meta_document, meta_from
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx2torch")
+
+PATHS = "onnx>onnx2torch,onnx>ort-optimized"
+ADD = LayerSpec("Add", {}, ((2, 3), (2, 3)), seed=1, source="onnx")
+
+
+def run(folder: Path, spec: LayerSpec = ADD, paths: str = PATHS, **kwargs):
+    """(the case's result, its artifacts by leg, the cache) of one run on ``folder``."""
+    keys._installed_fingerprint.cache_clear()
+    cache = StageCache(folder)
+    artifacts: dict = {}
+    harness = Harness(paths, cache=cache, known_issues=[],
+                      on_paths=lambda case, made, *rest: artifacts.__setitem__("all", made),
+                      **kwargs)
+    return harness.run(spec), artifacts["all"], cache
+
+
+def verdicts(result) -> list[dict]:
+    return [{k: v for k, v in dataclasses.asdict(leg).items() if k != "timing"}
+            for leg in result.legs]
+
+
+def outcomes(log) -> list[str]:
+    return [outcome for _, outcome in log]
+
+
+def entries_of_kind(folder: Path, kind: str) -> list[Path]:
+    return [path for path in (folder / "v1" / "entries").glob("*/*.json")
+            if json.loads(path.read_text())["kind"] == kind]
+
+
+def test_a_warm_run_neither_runs_nor_converts_a_module_again(tmp_path):
+    cold, cold_artifacts, cold_cache = run(tmp_path)
+    assert cold_cache.module_log == [("onnx2torch", "miss")]
+    assert cold_cache.run_log == [("run torch", "miss"), ("run onnxruntime", "miss")]
+    assert {leg.verdict for leg in cold.legs} == {"pass"}
+    warm, warm_artifacts, warm_cache = run(tmp_path)
+    assert warm_cache.module_log == [("onnx2torch", "hit")]
+    assert warm_cache.run_log == [("run torch", "hit"), ("run onnxruntime", "hit")]
+    assert verdicts(warm) == verdicts(cold)
+    module = warm_artifacts["onnx>onnx2torch"]
+    assert isinstance(module, LazyArtifact) and "not built" in repr(module)
+    assert module.meta == cold_artifacts["onnx>onnx2torch"].meta  # returned_training: a tuple
+    # Built on first use, it is the module onnx2torch makes, giving the kept outputs.
+    import torch
+
+    inputs = [torch.from_numpy(x) for x in Harness(PATHS).read_source(ADD).inputs]
+    assert torch.equal(module.model(*inputs), cold_artifacts["onnx>onnx2torch"].model(*inputs))
+
+
+def test_a_missed_run_converts_the_module_it_needs(tmp_path):
+    cold, _, _ = run(tmp_path)
+    for path in entries_of_kind(tmp_path, "run"):
+        path.unlink()
+    warm, artifacts, cache = run(tmp_path)
+    assert cache.module_log == [("onnx2torch", "hit")]
+    assert outcomes(cache.run_log) == ["miss", "miss"]
+    assert "not built" not in repr(artifacts["onnx>onnx2torch"])  # converted to be run
+    assert verdicts(warm) == verdicts(cold)
+
+
+def test_a_changed_runtime_input_or_runner_setting_misses_the_run(tmp_path, monkeypatch):
+    cold, _, _ = run(tmp_path)
+    monkeypatch.setenv(keys.OVERRIDE_ENV, "onnxruntime=9.9")
+    again, _, cache = run(tmp_path)
+    # The ONNX reading depends on onnxruntime too; torch's module and run do not.
+    assert cache.log[0] == ("reading onnx", "miss")
+    assert cache.run_log == [("run torch", "hit"), ("run onnxruntime", "miss")]
+    assert verdicts(again) == verdicts(cold)
+    monkeypatch.setenv(keys.OVERRIDE_ENV, "onnx2torch=9.9")  # a new converter: its module
+    _, _, cache = run(tmp_path)
+    assert cache.module_log == [("onnx2torch", "miss")]
+    assert cache.run_log == [("run torch", "miss"), ("run onnxruntime", "hit")]
+    monkeypatch.setenv(keys.OVERRIDE_ENV, "torch=9.9")  # a new runtime: the module's run
+    _, _, cache = run(tmp_path)
+    assert outcomes(cache.module_log) == ["miss"] and cache.run_log[0] == ("run torch", "miss")
+    monkeypatch.delenv(keys.OVERRIDE_ENV)
+    _, _, cache = run(tmp_path, threads=1)  # onnxruntime's thread setting
+    assert cache.run_log == [("run torch", "hit"), ("run onnxruntime", "miss")]
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2 if threads == 1 else 1)  # torch's, as a pytest-xdist worker's
+    try:
+        _, _, cache = run(tmp_path)
+    finally:
+        torch.set_num_threads(threads)
+    assert cache.run_log == [("run torch", "miss"), ("run onnxruntime", "hit")]
+    _, _, cache = run(tmp_path, dataclasses.replace(ADD, seed=2))  # other inputs
+    assert outcomes(cache.run_log) == ["miss", "miss"]
+    _, _, cache = run(tmp_path, opset=13)  # another option: another module, its run
+    assert cache.module_log == [("onnx2torch", "miss")]
+    assert cache.run_log[0] == ("run torch", "miss")
+
+
+def test_a_conversion_that_raised_is_not_kept(tmp_path):
+    issue = next(i for i in known_issues.load() if i.id == "onnx2torch-no-converter")
+    for _ in range(2):
+        result, _, cache = run(tmp_path, issue.minimal, "onnx>onnx2torch")
+        assert cache.module_log == [("onnx2torch", "miss")] and cache.run_log == []
+        assert [leg.verdict for leg in result.legs] == ["error"]
+    assert entries_of_kind(tmp_path, "stage") == []
+
+
+def test_a_damaged_run_entry_is_a_miss_with_a_warning(tmp_path):
+    cold, _, _ = run(tmp_path)
+    for path in entries_of_kind(tmp_path, "run"):
+        blob = json.loads(path.read_text())["arrays"]
+        damaged = tmp_path / "v1" / "blobs" / blob[:2] / blob
+        damaged.write_bytes(damaged.read_bytes()[:10])
+    with pytest.warns(CacheWarning, match="damaged"):
+        warm, _, cache = run(tmp_path)
+    # Both runtimes' outputs are the same bytes, one blob: the first run finds it damaged
+    # and writes it again, the second then finds it whole.
+    assert cache.run_log[0] == ("run torch", "miss")
+    assert verdicts(warm) == verdicts(cold)
+    _, _, cache = run(tmp_path)  # rewritten whole
+    assert outcomes(cache.run_log) == ["hit", "hit"]
+
+
+def test_no_cache_runs_and_converts_every_time(tmp_path):
+    cached, _, _ = run(tmp_path)
+    direct = Harness(PATHS, known_issues=[]).run(ADD)
+    assert verdicts(direct) == verdicts(cached)
+
+
+def test_metadata_keeps_tuples_apart_from_lists():
+    meta = {"returned_training": ("", "block"), "names": ["a"], "nested": {"n": (1, 2.5)},
+            "flag": True, "none": None}
+    document = meta_document(meta)
+    back = meta_from(json.loads(json.dumps(document)))
+    assert back == meta and isinstance(back["returned_training"], tuple)
+    assert isinstance(back["names"], list)
+    with pytest.raises(Uncacheable):
+        meta_document({"module": object()})
+    with pytest.raises(Uncacheable):
+        meta_document({"not a number": float("nan")})
