@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -15,6 +13,7 @@ from harness.check.cli import add_check_command
 from harness.converters import PathError
 from harness.core import axes, known_issues, registry
 from harness.core.frameworks import prepare_imports
+from harness.core.plugins import PluginImportError, import_modules
 from harness.core.spec import LayerSpec, SpecError
 from harness.core.tolerance import TolerancePolicy
 from harness.golden import CASES
@@ -187,16 +186,11 @@ def _recorded_command(sources: list[Path], run_id: str | None) -> str | None:
 
 def load_plugins(modules: list[str]) -> str | None:
     """Imports the plugin modules (which register converters), as ``--parity-plugins`` does
-    in a pytest run; the working directory is on the path, as under pytest or ``python -m``.
-    Returns why one cannot be imported, or None."""
-    cwd = os.getcwd()
-    if not any(os.path.abspath(entry or ".") == cwd for entry in sys.path):
-        sys.path.append(cwd)
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            return f"cannot import plugin module {module!r}: {exc}"
+    in a pytest run. Returns why one cannot be imported, or None."""
+    try:
+        import_modules(modules)
+    except PluginImportError as exc:
+        return str(exc)
     return None
 
 

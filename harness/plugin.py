@@ -9,7 +9,6 @@ process (the main one, or every pytest-xdist worker) appends its records to a sh
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import re
 import shlex
@@ -26,6 +25,7 @@ from harness import golden
 from harness.cli import _attribute_domains
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
 from harness.core.frameworks import prepare_imports, versions
+from harness.core.plugins import PluginImportError, import_modules
 from harness.core.tolerance import PolicyError, TolerancePolicy
 from harness.golden.update import corpus, update
 from harness.report import load_results, write_html, write_junit
@@ -301,11 +301,10 @@ def load_plugins(text: str | None) -> list[str]:
     """Imports the --parity-plugins modules (which register converters); returns their names."""
 
     modules = [m.strip() for m in (text or "").split(",") if m.strip()]
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise pytest.UsageError(f"--parity-plugins: cannot import {module!r}: {exc}") from None
+    try:
+        import_modules(modules)
+    except PluginImportError as exc:
+        raise pytest.UsageError(f"--parity-plugins: {exc}") from None
     return modules
 
 

@@ -4,9 +4,6 @@ docstring, says what check does)."""
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +19,7 @@ from harness.check.verdicts import deciding, summarise
 from harness.converters import Artifact, ConversionPath, PathError, get
 from harness.core import yardstick
 from harness.core.frameworks import prepare_imports
+from harness.core.plugins import PluginImportError, import_modules
 from harness.core.tolerance import PolicyError, Rule, TolerancePolicy
 from harness.run import torch_end
 from harness.run.pipeline import note_missing_yardstick
@@ -40,15 +38,10 @@ FILE_RULE_REASON = ("a user's whole model (parity check): float32 rounding accum
 
 def import_plugins(modules: list[str]) -> None:
     """Imports the modules that register converters, custom layers or layer handlers."""
-    cwd = os.getcwd()
-    if not any(os.path.abspath(entry or ".") == cwd for entry in sys.path):
-        sys.path.append(cwd)
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except Exception as exc:  # noqa: BLE001  (a plugin's own error, in one line)
-            raise CheckError(f"--plugins: cannot import {module!r} "
-                             f"({type(exc).__name__}: {exc})") from None
+    try:
+        import_modules(modules)
+    except PluginImportError as exc:
+        raise CheckError(f"--plugins: {exc}") from None
 
 
 def default_paths(start: str, roots: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:

@@ -30,7 +30,6 @@ an update was killed in the middle of is always either the old or the new one, w
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -45,6 +44,7 @@ import numpy as np
 # their users import them from here too.
 from harness import sources
 from harness.core.errors import GoldenError
+from harness.core.files import sha256  # noqa: F401  (golden.sha256 for its users)
 from harness.core.spec import LayerSpec, SpecError
 from harness.runtimes.onnx import load_onnx
 
@@ -169,14 +169,6 @@ def _manifest_readable(root: Path) -> bool:
 
 
 # -- reading -------------------------------------------------------------------------------
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def read_manifest(root: Path) -> Store:
     path = root / MANIFEST
