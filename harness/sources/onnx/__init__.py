@@ -25,7 +25,7 @@ import numpy as np
 from harness.converters import Artifact
 from harness.core import registry
 from harness.core.compare import worst_of
-from harness.core.free_dims import declared_shape
+from harness.core.free_dims import declared_shape, further_sizes
 from harness.core.registry import family_of
 from harness.runtimes.onnx import load_onnx
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner
@@ -74,23 +74,21 @@ class OnnxSource:
         inputs = make_inputs(spec)
         names = [i.name for i in model.graph.input]
         reference, native, reading = self._reading(model, inputs, spec, policy, device)
-        more = []
-        for shapes in spec.more_shapes:
-            at = spec.at_shapes(shapes)
-            further = make_inputs(at)
-            try:
-                expected, own, _ = self._reading(model, further, at, policy, device)
-            except SourceError as exc:
-                raise SourceError(f"at input shapes {_shapes(shapes)} (its free "
-                                  f"{'+'.join(spec.free_dims)}, declared "
-                                  f"{BATCH_PARAM!r}): {exc}") from exc
-            entry = (tuple(tuple(s) for s in shapes), further, expected)
+
+        def read_at(at, further):
+            expected, own, _ = self._reading(model, further, at, policy, device)
             # Where onnxruntime differs from the reference evaluator there too, its reading
             # is that size's second reading (no yardstick: the fourth element), as
             # ``native`` is at the first size.
-            more.append(entry if own is None else (*entry, None, own))
+            return (expected,) if own is None else (expected, None, own)
+
+        def refusal(shapes, exc):
+            return SourceError(f"at input shapes {_shapes(shapes)} (its free "
+                               f"{'+'.join(spec.free_dims)}, declared {BATCH_PARAM!r}): {exc}")
+
+        more = further_sizes(spec, read_at, refusal, catch=(SourceError,), inputs_for=make_inputs)
         return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading,
-                             more=tuple(more))
+                             more=more)
 
     def _reading(self, model, inputs, spec, policy, device):
         """(the reference, onnxruntime's reading where it is not the reference, how they
