@@ -25,10 +25,13 @@ the custom objects the harness registers itself; a refused or damaged file raise
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
@@ -130,7 +133,6 @@ def load_savedmodel(path: str | Path):
 def run_savedmodel(loaded, inputs):
     """Calls the ``serve`` endpoint that ``model.export`` writes (falling back on the
     ``serving_default`` signature, outputs in sorted key order, as tf2onnx orders them)."""
-    import numpy as np
     import tensorflow as tf
 
     tensors = [tf.constant(x) for x in inputs]
@@ -281,7 +283,6 @@ _BASE_KEYS = {"name", "trainable"}
 def _constructor_parameters(cls) -> dict[str, Any]:
     """The named arguments of ``cls`` and of the classes it hands ``**kwargs`` on to (an LSTM
     passes ``zero_output_for_mask`` to RNN), with their defaults; the subclass' win."""
-    import inspect
 
     found: dict[str, Any] = {}
     for klass in cls.__mro__:

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from harness.converters import Artifact, ConvertOptions, get
+from harness.core.compare import worst_of
 from harness.core.inputs import make_inputs
 from harness.runtimes.keras import run_keras, xla_reading
+from harness.runtimes.onnx import load_onnx
 from harness.sources import SourceError, SourceReading
 from harness.sources.keras.diagnose import Diagnoser, diagnosable
 from harness.sources.keras.model import (
@@ -94,7 +96,6 @@ class KerasSource:
         """(Keras' own outputs, the reference, how they differ or None) at one size: a
         channels_first convolution is read through its channels_last twin, a convolution
         whose eager outputs disagree with XLA's through XLA, at every size alike."""
-        from harness.run.pipeline import worst_of
         native = run_keras(model, inputs)
         twin = twin_reference(model, spec, inputs)
         reading = None if twin is None else TWIN_READING
@@ -128,8 +129,6 @@ class KerasSource:
         return notes
 
     def stored(self, folder: Path) -> dict[str, Artifact]:
-        from harness.golden import load_onnx
-
         if not (folder / ONNX_MODEL).is_file():
             return {}
         model = load_onnx(folder / ONNX_MODEL)
