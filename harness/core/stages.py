@@ -116,21 +116,9 @@ _REGISTRY: PluginRegistry[Converter] = PluginRegistry(
     "converter", ENTRY_POINT_GROUP, BUILTIN, lambda c: isinstance(c, Converter), PathError)
 
 
-def register(converter: Converter) -> Converter:
-    """Registers a converter object in this process (tests, notebooks); wins over built-ins."""
-    return _REGISTRY.register(converter)
-
-
-def unregister(name: str) -> None:
-    _REGISTRY.unregister(name)
-
-
-def available() -> list[str]:
-    return _REGISTRY.available()
-
-
-def get(name: str) -> Converter:
-    return _REGISTRY.get(name)
+# register(converter): in this process (tests, notebooks), winning over the built-ins.
+register, unregister, available, get = (
+    _REGISTRY.register, _REGISTRY.unregister, _REGISTRY.available, _REGISTRY.get)
 
 
 @dataclass(frozen=True)
