@@ -1,4 +1,4 @@
-"""Adding a Keras kind, an ONNX op, a MATLAB layer or a stage takes one file
+"""Adding a Keras kind, an ONNX op, a MATLAB layer, a stage or a source takes one file
 (docs/architecture.md, "Where to add what"): the worked example of each page goes into the
 one file the page names, in a copy of the package, and a fresh interpreter then checks what
 the repository's own tests check of every kind. A second file needed (a central table that
@@ -205,3 +205,21 @@ def test_a_stage_is_one_file_and_its_line_in_the_stage_list(tmp_path):
     assert {leg for leg, _ in found["legs"]} == {"onnx>onnx-opset18",
                                                  "onnx>onnx-opset18>onnx2torch"}
     assert {verdict for _, verdict in found["legs"]} == {"pass"}, found["legs"]
+
+
+SOURCE_CHECK = r'''
+report(legs=legs(sample("Relu", 2, source="numpy-relu")))
+'''
+
+
+def test_a_source_is_one_file_and_its_line_in_the_source_list(tmp_path):
+    copy = package_copy(tmp_path)
+    source = next(b for b in blocks("plugins.md") if "class NumpyReluSource" in b)
+    add_to(copy, "harness/sources/numpy_relu.py", source)
+    registry = copy / "harness/core/source_registry.py"
+    line = '    "numpy-relu": "harness.sources.numpy_relu:NumpyReluSource",\n'
+    registry.write_text(registry.read_text().replace("BUILTIN = {\n", "BUILTIN = {\n" + line, 1))
+    assert changed_files(copy) == ["harness/core/source_registry.py",
+                                   "harness/sources/numpy_relu.py"]
+    found = run_check(copy, SOURCE_CHECK)
+    assert found["legs"] == [["numpy-relu>onnx2torch", "pass"]]
