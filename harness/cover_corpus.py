@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.spec import LayerSpec
-from harness.run.packed import PACK_SIZE, run_packed
-from harness.sources.keras.pack import pack_key, why_unpackable
 
 CI_EXAMPLES = 12  # the ci profile's max_examples (harness.plugin.PROFILES)
 
@@ -66,45 +64,6 @@ def suite_test(path: Path):
     def test_cover(kind, parity):
         failures = [case.failure_message() for case in map(parity.run, cases[kind])
                     if case.failures]
-        assert not failures, "\n\n".join(failures)
-
-    return test_cover
-
-
-def packed_groups(cases: dict[str, list[LayerSpec]],
-                  size: int = PACK_SIZE) -> dict[str, list[LayerSpec]]:
-    """The cases as the packed suite runs them, by test id: those that pack, by dtype and
-    size count in chunks of ``size`` (``pack-<dtype>-<sizes>-<n>``); the others by kind, one
-    by one (``harness.run.packed``)."""
-    alone: dict[str, list[LayerSpec]] = defaultdict(list)
-    packable: dict[tuple[str, int], list[LayerSpec]] = defaultdict(list)
-    for kind in sorted(cases):
-        for spec in cases[kind]:
-            if why_unpackable(spec) is None:
-                packable[pack_key(spec)].append(spec)
-            else:
-                alone[kind].append(spec)
-    groups = dict(alone)
-    for (dtype, sizes), specs in sorted(packable.items()):
-        for n, start in enumerate(range(0, len(specs), size)):
-            groups[f"pack-{dtype}-{sizes}-{n}"] = specs[start:start + size]
-    return groups
-
-
-def packed_suite_test(path: Path):
-    """As ``suite_test``, with the cases that pack run through one conversion per leg, a
-    pack at a time (``harness.run.packed``): a case that passes packed is recorded as such,
-    any other runs alone, as ``suite_test`` runs it."""
-    import pytest
-    from hypothesis import settings
-
-    groups = packed_groups(cases_by_kind(path, profile_cases(path, settings().max_examples)))
-
-    @pytest.mark.parametrize("group", sorted(groups))
-    def test_cover(group, parity):
-        results = run_packed(parity.harness, groups[group], run=parity.run,
-                             record=parity.record)
-        failures = [case.failure_message() for case in results if case.failures]
         assert not failures, "\n\n".join(failures)
 
     return test_cover
