@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
 
-from harness import __version__
+from harness import __version__, golden, sources, upstream
+from harness.check.cli import add_check_command
+from harness.converters import PathError
+from harness.core import axes, known_issues, registry
+from harness.core.frameworks import prepare_imports
+from harness.core.plugins import PluginImportError, import_modules
+from harness.core.spec import LayerSpec, SpecError
+from harness.core.tolerance import TolerancePolicy
+from harness.golden import CASES
+from harness.golden.update import corpus, update
+from harness.report.cli import add_commands as add_report_commands
+from harness.report.coverage import kind_label, reach_text
+from harness.report.coverage import reach as measured_reach
+from harness.repro_script import ScriptError, choose_target, write_script
+from harness.run.pipeline import Harness
+from harness.run.stage_cache.cli import add_cache_command as add_cache_commands
+from harness.sources.onnx.op import undrawn
+from harness.upstream import NATURES, Exporter
 
 
 def _domain_text(values) -> str:
@@ -18,23 +33,18 @@ def _domain_text(values) -> str:
 
 
 def _listed_sources(choice: str) -> list[str]:
-    from harness import sources
 
     return [name for name in sources.available() if name != "file"] if choice == "all" \
         else [choice]
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from harness import sources
-    from harness.core import axes, registry
 
     try:
         listed = {name: registry.kinds(name) for name in _listed_sources(args.source)}
     except (sources.UnknownSource, ImportError) as exc:
         print(f"parity layers: {exc}", file=sys.stderr)
         return 2
-    from harness.report.coverage import reach as measured_reach
-    from harness.report.coverage import reach_text
 
     reach = measured_reach()
     if args.json:
@@ -101,7 +111,6 @@ def _undrawn(kind) -> list[str]:
     """Attributes of an ONNX op's schema that the kind leaves at their defaults."""
     if kind.source != "onnx":
         return []
-    from harness.sources.onnx.op import undrawn
 
     return undrawn(kind)
 
@@ -109,7 +118,6 @@ def _undrawn(kind) -> list[str]:
 def _find_spec(case_id: str, sources: list[Path]):
     """The case's spec and its first result record, with ``paths`` added: every conversion
     path the case ran in that run (its legs' records), so that a repro runs them all."""
-    from harness.core.spec import LayerSpec
 
     found = None
     paths: list[str] = []
@@ -178,22 +186,15 @@ def _recorded_command(sources: list[Path], run_id: str | None) -> str | None:
 
 def load_plugins(modules: list[str]) -> str | None:
     """Imports the plugin modules (which register converters), as ``--parity-plugins`` does
-    in a pytest run; the working directory is on the path, as under pytest or ``python -m``.
-    Returns why one cannot be imported, or None."""
-    cwd = os.getcwd()
-    if not any(os.path.abspath(entry or ".") == cwd for entry in sys.path):
-        sys.path.append(cwd)
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            return f"cannot import plugin module {module!r}: {exc}"
+    in a pytest run. Returns why one cannot be imported, or None."""
+    try:
+        import_modules(modules)
+    except PluginImportError as exc:
+        return str(exc)
     return None
 
 
 def _find_golden_spec(case_id: str, root: Path):
-    from harness import golden
-    from harness.core.spec import LayerSpec, SpecError
 
     path = root / golden.CASES / case_id / "spec.json"
     if not path.is_file():
@@ -206,7 +207,6 @@ def _find_golden_spec(case_id: str, root: Path):
 
 
 def cmd_repro(args: argparse.Namespace) -> int:
-    from harness.core.frameworks import prepare_imports
 
     sources = [Path(p) for p in args.results] or [Path("reports/results.jsonl")]
     spec, record = _find_spec(args.case_id, sources)
@@ -217,9 +217,6 @@ def cmd_repro(args: argparse.Namespace) -> int:
               f"nor in the golden store {args.golden}", file=sys.stderr)
         return 2
     prepare_imports()
-    from harness.converters import PathError
-    from harness.core.tolerance import TolerancePolicy
-    from harness.run.pipeline import Harness
 
     if args.plugins is not None:
         plugins, origin = [m.strip() for m in args.plugins.split(",") if m.strip()], "--plugins"
@@ -254,8 +251,6 @@ def cmd_repro(args: argparse.Namespace) -> int:
         if leg.verdict in ("fail", "error") and args.verbose:
             print("    " + leg.message.replace("\n", "\n    "))
     if args.script is not None:
-        from harness.golden import CASES
-        from harness.repro_script import ScriptError, choose_target, write_script
 
         try:
             text = write_script(harness, case, leg_name=args.leg,
@@ -273,7 +268,6 @@ def cmd_repro(args: argparse.Namespace) -> int:
 
 
 def cmd_golden_verify(args: argparse.Namespace) -> int:
-    from harness import golden
 
     recovered = golden.recover(args.root)
     if recovered:
@@ -289,7 +283,6 @@ def cmd_golden_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_golden_list(args: argparse.Namespace) -> int:
-    from harness import golden
 
     golden.recover(args.root)
     try:
@@ -314,11 +307,8 @@ def cmd_golden_list(args: argparse.Namespace) -> int:
 
 
 def cmd_golden_update(args: argparse.Namespace) -> int:
-    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
-    from harness.core.tolerance import TolerancePolicy
-    from harness.golden.update import corpus, update
 
     specs = corpus(args.per_kind, args.kind or None, source=args.source,
                    per_axis=args.per_axis)
@@ -343,8 +333,6 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
 def _chosen_issues(args: argparse.Namespace):
     """The known-issue entries named, or with --all those of the kind and party asked for;
     a problem as one line."""
-    from harness import upstream
-    from harness.core import known_issues
 
     try:
         issues = known_issues.load()
@@ -361,7 +349,6 @@ def _chosen_issues(args: argparse.Namespace):
 
 
 def cmd_issues_list(args: argparse.Namespace) -> int:
-    from harness import upstream
 
     chosen, problem = _chosen_issues(args)
     if problem:
@@ -386,11 +373,8 @@ def cmd_issues_export(args: argparse.Namespace) -> int:
     if problem:
         print(f"parity issues export: {problem}", file=sys.stderr)
         return 2
-    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
-    from harness.core.tolerance import TolerancePolicy
-    from harness.upstream import Exporter
 
     exporter = Exporter(TolerancePolicy.from_pyproject(Path("pyproject.toml")))
     without, failed = 0, 0
@@ -449,7 +433,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest model and data a script embeds (default 2)")
     repro.set_defaults(func=cmd_repro)
 
-    from harness.upstream import NATURES
 
     issues_parser = commands.add_parser(
         "issues", help="the known issues: list them, export upstream-ready reports")
@@ -501,9 +484,6 @@ def build_parser() -> argparse.ArgumentParser:
                              help="the source whose cases to regenerate (keras, onnx, mat); "
                                   "the store's cases of other sources are kept as they are")
 
-    from harness.check.cli import add_check_command
-    from harness.report.cli import add_commands as add_report_commands
-    from harness.run.stage_cache.cli import add_cache_command as add_cache_commands
 
     add_report_commands(commands, domains=_attribute_domains)
     add_check_command(commands)
@@ -520,9 +500,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _attribute_domains() -> dict:
     """Every drawn source's kinds and their documented attribute values, for the report's
     coverage (labelled as it labels them)."""
-    from harness import sources
-    from harness.core import registry
-    from harness.report.coverage import kind_label
 
     domains = {}
     for source in sources.available():

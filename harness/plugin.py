@@ -21,8 +21,19 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from harness.core.frameworks import prepare_imports
-from harness.run.isolation import DEFAULT_TIMEOUT
+from harness import golden
+from harness.cli import _attribute_domains
+from harness.converters import DEFAULT_OPSET, PathError, parse_paths
+from harness.core.frameworks import prepare_imports, versions
+from harness.core.plugins import PluginImportError, import_modules
+from harness.core.tolerance import PolicyError, TolerancePolicy
+from harness.golden.update import corpus, update
+from harness.report import load_results, write_html, write_junit
+from harness.results import ResultWriter, new_run_id, result_records, run_record
+from harness.run import torch_end
+from harness.run.isolation import DEFAULT_TIMEOUT, IsolatedHarness
+from harness.run.pipeline import Harness
+from harness.run.stage_cache.cache import open_cache
 
 PROFILES = {
     # Fast feedback on a laptop: a handful of random examples per layer kind.
@@ -127,9 +138,6 @@ class ParitySession:
     """What the suites see as the ``parity`` fixture."""
 
     def __init__(self, config: pytest.Config):
-        from harness.converters import DEFAULT_OPSET, parse_paths
-        from harness.core.tolerance import TolerancePolicy
-        from harness.results import new_run_id
 
         self.config = config
         self.worker = getattr(config, "workerinput", {}).get("workerid")
@@ -149,12 +157,9 @@ class ParitySession:
         if config.getoption("parity_timeout") is not None and config.getoption("parity_timeout") <= 0:
             raise pytest.UsageError("--parity-timeout must be a positive number of seconds")
         self.plugins = load_plugins(config.getoption("parity_plugins"))
-        from harness.converters import PathError
-        from harness.core.tolerance import PolicyError
 
         try:
             self.paths = parse_paths(config.getoption("parity_paths"))
-            from harness.run import torch_end
 
             # 'auto' extends the sources' default paths; paths named are run as named.
             choice = config.getoption("parity_torch_end")
@@ -165,7 +170,6 @@ class ParitySession:
             raise pytest.UsageError(f"parity: {exc}") from None
         report = config.getoption("parity_report")
         self.report_dir = None if report == "none" else Path(config.rootpath, report)
-        from harness.run.stage_cache.cache import open_cache
 
         self.cache = open_cache(config.getoption("parity_cache"), Path(config.rootpath))
         self._harness = None
@@ -178,7 +182,6 @@ class ParitySession:
     @property
     def harness(self):
         if self._harness is None and self.isolate:
-            from harness.run.isolation import IsolatedHarness
 
             self._harness = IsolatedHarness(
                 self.config.getoption("parity_paths"), device=self.device, opset=self.opset,
@@ -187,7 +190,6 @@ class ParitySession:
                 extension=self.torch_end,
             )
         if self._harness is None:
-            from harness.run.pipeline import Harness
 
             self._harness = Harness(
                 self.paths, device=self.device, opset=self.opset, policy=self.policy,
@@ -210,7 +212,6 @@ class ParitySession:
 
     def record(self, case):
         """Records a case run elsewhere (a suite's own Harness) in the session's results."""
-        from harness.results import result_records
 
         records = result_records(
             case, run_id=self.run_id, shard=self.shard, device=self.device,
@@ -221,8 +222,6 @@ class ParitySession:
 
     def replay(self, case):
         """Replays one golden case's downstream legs and records them; returns the CaseResult."""
-        from harness.core.frameworks import versions
-        from harness.results import result_records
 
         if self._versions is None:  # read once: ~10 ms of package metadata per golden case
             self._versions = versions()
@@ -252,7 +251,6 @@ class ParitySession:
     @property
     def writer(self):
         if self._writer is None and self.report_dir is not None:
-            from harness.results import ResultWriter, run_record
 
             self._writer = ResultWriter(self.shard_dir / f"{self.process}.jsonl")
             self._writer.write(run_record(
@@ -301,14 +299,12 @@ class ParitySession:
 
 def load_plugins(text: str | None) -> list[str]:
     """Imports the --parity-plugins modules (which register converters); returns their names."""
-    import importlib
 
     modules = [m.strip() for m in (text or "").split(",") if m.strip()]
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise pytest.UsageError(f"--parity-plugins: cannot import {module!r}: {exc}") from None
+    try:
+        import_modules(modules)
+    except PluginImportError as exc:
+        raise pytest.UsageError(f"--parity-plugins: {exc}") from None
     return modules
 
 
@@ -346,8 +342,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _update_golden(config: pytest.Config) -> None:
-    from harness import golden
-    from harness.golden.update import corpus, update
 
     session = config.stash[STASH_KEY]
     summary = update(golden.default_root(), corpus(8, per_axis=1), accept_changes=True,
@@ -434,7 +428,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def write_reports(report_dir: Path, shards: list[Path], command: str | None = None) -> list[Path]:
     """Merges shards into results.jsonl (keeping the last run as results.previous.jsonl for
     the trend) and writes parity.html and junit.xml from it."""
-    from harness.report import load_results, write_html, write_junit
 
     results_path = report_dir / "results.jsonl"
     previous = report_dir / "results.previous.jsonl"
@@ -446,7 +439,6 @@ def write_reports(report_dir: Path, shards: list[Path], command: str | None = No
         os.replace(results_path, previous)
     os.replace(merged, results_path)
 
-    from harness.cli import _attribute_domains
 
     results = load_results([results_path])
     domains = _attribute_domains()

@@ -31,9 +31,7 @@ failure reproduces, 0 when it does not.
 
 from __future__ import annotations
 
-import base64
 import importlib.metadata
-import io
 import json
 import platform
 import pprint
@@ -56,10 +54,32 @@ from harness.converters import (
 )
 from harness.core.compare import Tolerance
 from harness.core.frameworks import versions
+from harness.core.records import CaseResult, LegResult
+from harness.core.repro_pieces import (
+    COMPARE_CODE,
+    DEFAULT_MAX_INLINE_BYTES,
+    ScriptError,
+    ScriptParts,
+    assemble,
+    chosen_leg,
+    leg_tolerance,
+    npz_bytes,
+    onnxruntime_check,
+    providers,
+    saw,
+    spec_block,
+    too_big,
+    torch_run,
+)
 from harness.core.spec import LayerSpec, canonical_json
-from harness.run.pipeline import FAILING, CaseResult, Harness, LegResult, shapes_text
+from harness.run.pipeline import Harness, shapes_text
+from harness.runtimes.keras import run_keras
+from harness.sources.onnx import repro as onnx_repro
 
-DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
+# ScriptError, COMPARE_CODE, npz_bytes and assemble are shared pieces (harness.core.repro_pieces);
+# imported from here too.
+__all__ = ["COMPARE_CODE", "ScriptError", "assemble", "choose_target", "npz_bytes",
+           "write_script"]
 
 # A stage reproduces with frameworks alone when its converter declares a ScriptRecipe (the
 # built-in Keras -> ONNX and ONNX -> PyTorch stages); any other stage is called through
@@ -80,10 +100,6 @@ CUSTOM_OBJECTS = {
 }
 
 
-class ScriptError(ValueError):
-    """No script can be written for this case; the message says why and what to do instead."""
-
-
 @dataclass
 class Target:
     """The leg a script reproduces: where the divergence entered the path."""
@@ -99,16 +115,7 @@ def choose_target(harness: Harness, case: CaseResult, leg_name: str | None = Non
     on, so that a leg failing for an upstream stage's sake gets that stage's script. A case
     that passes gets its first leg's script (which then does not reproduce)."""
     legs = {leg.leg: leg for leg in case.legs}
-    if leg_name is not None:
-        chosen = legs.get(leg_name)
-        if chosen is None:
-            raise ScriptError(f"case {case.spec.case_id} has no leg {leg_name!r}; its legs: "
-                              f"{', '.join(legs) or 'none'}")
-    else:
-        failed = [leg for leg in case.legs if leg.verdict in (*FAILING, "xfail", "xpass")]
-        chosen = failed[0] if failed else (case.legs[0] if case.legs else None)
-    if chosen is None:
-        raise ScriptError(f"case {case.spec.case_id} ran no leg")
+    chosen = chosen_leg(case, leg_name)
     path = next(p for p in harness.resolve(case.spec).paths if p.name == chosen.path)
     stage = chosen.blame or chosen.stage
     if stage == path.source:
@@ -132,13 +139,11 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     a script for a stage that only they register imports them (see the module docstring).
     """
     spec = case.spec
-    if spec.source == "onnx":  # the ONNX model embedded; None for a plugin stage
-        from harness.sources.onnx import repro as onnx_repro
-
-        text = onnx_repro.write_script(harness, case, leg_name=leg_name, max_bytes=max_bytes,
-                                       golden_folder=golden_folder)
-        if text is not None:
-            return text
+    if spec.source == onnx_repro.SOURCE:  # the ONNX model embedded; None for a plugin stage
+        parts = onnx_repro.script_parts(harness, case, leg_name=leg_name, max_bytes=max_bytes,
+                                        golden_folder=golden_folder)
+        if parts is not None:
+            return assemble(parts)
     target = choose_target(harness, case, leg_name)
     converter = get(target.stage)
     recipe = recipe_of(converter)
@@ -194,16 +199,14 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
         body = _onnx_script(target.stage, recipe, harness.device)
     arrays.update({f"input_{i}": x for i, x in enumerate(inputs)})
     payload = npz_bytes(arrays)
-    if len(payload) > max_bytes:
-        where = (f"attach the case's files from the golden store instead ({golden_folder}: "
-                 f"model.keras, model.onnx, inputs.npz, expected.npz)"
-                 if golden_folder is not None and golden_folder.is_dir()
-                 else "the case is not in the golden store, so attach the model files "
-                      "yourself, or raise the limit with --max-inline-mb")
-        raise ScriptError(
-            f"case {spec.case_id} is too big to inline in a script: its model and data take "
-            f"{len(payload) / 2**20:.1f} MB, the limit is {max_bytes / 2**20:g} MB; {where}")
-    return _assemble(header, body, payload, len(inputs), tolerance)
+    error = too_big(spec.case_id, payload, max_bytes, golden_folder,
+                    "model.keras, model.onnx, inputs.npz, expected.npz")
+    if error is not None:
+        raise error
+    return assemble(ScriptParts(
+        header=header.text(), case_id=spec.case_id, spec_json=canonical_json(spec.to_json()),
+        stage=body.pop("stage"), leg_name=target.leg_name, tolerance=tolerance,
+        n_inputs=len(inputs), payload=payload, compare=COMPARE_CODE, **body))
 
 
 # -- the pieces ----------------------------------------------------------------------------
@@ -230,9 +233,7 @@ def recipe_of(converter) -> ScriptRecipe | None:
 
 
 def _tolerance(harness: Harness, spec: LayerSpec, target: Target) -> Tolerance:
-    if target.leg is not None and target.leg.tolerance is not None:
-        return target.leg.tolerance
-    return harness.policy.for_spec(spec, target.leg_name, harness.device)
+    return leg_tolerance(harness, spec, target.leg, target.leg_name)
 
 
 def _plugin_imports(stage: str, converter, plugins: Sequence[str]) -> list[str]:
@@ -279,12 +280,6 @@ def _plugin_roots(modules: Sequence[str]) -> dict[str, str]:
     return roots
 
 
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
 def _custom_objects(config: Any) -> set[str]:
     """The names of Keras-registered objects (``package>name``) the config refers to."""
     import keras
@@ -308,8 +303,6 @@ def _custom_objects(config: Any) -> set[str]:
 
 def _keras_payload(source: Artifact, inputs, twin_reference):
     import keras
-
-    from harness.runtimes.keras import run_keras
 
     model = source.model
     config = json.loads(model.to_json())
@@ -345,24 +338,10 @@ class _Header:
     at_shapes: tuple | None = None  # the further size the leg failed at, if not the first
 
     def text(self) -> str:
-        spec, target, leg = self.spec, self.target, self.target.leg
-        if leg is None or leg.verdict == "pass":
-            saw = "pass (every output within tolerance)"
-        else:
-            saw = f"{leg.verdict}, {leg.category}"
-            metrics = leg.metrics or {}
-            if "max_abs" in metrics and leg.category == "numeric_mismatch":
-                saw += (f": max_abs={metrics['max_abs']:.6g} at {tuple(metrics['max_abs_index'])}, "
-                        f"max_rel={metrics['max_rel']:.6g} at {tuple(metrics['max_rel_index'])}")
-            elif leg.message:
-                saw += ": " + leg.message.splitlines()[0][:300]
-            if leg.known_issue:
-                saw += f"; known issue {leg.known_issue['id']} ({leg.known_issue['url']})"
+        spec, target = self.spec, self.target
         made_with = ", ".join([f"python {platform.python_version()}",
                                *(f"{p} {v}" for p, v in self.versions.items())])
-        spec_text = textwrap.fill(json.dumps(spec.to_json(), sort_keys=True), 92,
-                                  initial_indent="    ", subsequent_indent="    ",
-                                  break_long_words=False, break_on_hyphens=False)
+        spec_text = spec_block(json.dumps(spec.to_json(), sort_keys=True))
         lines = [
             f"Reproducer for parity case {spec.case_id}: stage {target.stage} "
             f"({self.direction}).",
@@ -370,7 +349,7 @@ class _Header:
             *_wrap(f"case:       {spec.describe()}"),
             *_wrap(f"leg:        {target.leg_name} (path {target.path.name}), blamed on stage "
                    f"{target.stage}"),
-            *_wrap(f"parity saw: {saw}"),
+            *_wrap(f"parity saw: {saw(target.leg)}"),
             *_wrap(f"tolerance:  atol={self.tolerance.atol:g} rtol={self.tolerance.rtol:g} "
                    f"({self.tolerance.rule})"),
             f"device:     {self.harness.device}",
@@ -419,56 +398,6 @@ def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
         f"stage cannot be loaded (its plugin modules are not importable).")
     return "\n".join(textwrap.wrap(text, 92, break_long_words=False, break_on_hyphens=False))
 
-
-# The comparator every standalone script carries (the ONNX source's scripts too).
-COMPARE_CODE = '''
-def compare(actual, expected):
-    """parity's comparator, reduced: shape, dtype, NaN/Inf positions, then values."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    if actual.shape != expected.shape:
-        return "shape_mismatch", f"shape {actual.shape} != {expected.shape} (expected)"
-    if actual.dtype != expected.dtype:
-        return "dtype_mismatch", f"dtype {actual.dtype} != {expected.dtype} (expected)"
-    if expected.size == 0:
-        return None, "empty output"
-    a, e = actual.astype(np.float64), expected.astype(np.float64)
-    nonfinite = ((np.isnan(a) != np.isnan(e)) | (np.isinf(a) != np.isinf(e))
-                 | (np.isinf(a) & np.isinf(e) & (np.sign(a) != np.sign(e))))
-    if nonfinite.any():
-        i = tuple(int(k) for k in np.argwhere(nonfinite)[0])
-        return "nonfinite_mismatch", (f"NaN/Inf positions differ at {int(nonfinite.sum())} "
-                                      f"elements, first at {i}: {a[i]!r} vs {e[i]!r} (expected)")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        err = np.where(np.isfinite(e), np.abs(a - e), 0.0)
-        rel = np.where(np.isfinite(e) & (e != 0), err / np.abs(e), 0.0)
-    bad = int((err > ATOL + RTOL * np.abs(e)).sum())
-    i = tuple(int(k) for k in np.unravel_index(np.argmax(err), err.shape))
-    j = tuple(int(k) for k in np.unravel_index(np.argmax(rel), rel.shape))
-    return ("numeric_mismatch" if bad else None), (
-        f"max_abs={err[i]:.6g} at {i} (got {a[i]:.6g}, expected {e[i]:.6g}), "
-        f"max_rel={rel[j]:.6g} at {j}; {bad} / {err.size} elements beyond "
-        f"atol={ATOL:g} + rtol={RTOL:g} * |expected|")
-
-
-def check(actual, expected):
-    if len(actual) != len(expected):
-        return report("shape_mismatch", f"{len(actual)} outputs, expected {len(expected)}")
-    results = [compare(a, e) for a, e in zip(actual, expected)]
-    for number, (category, text) in enumerate(results):
-        print(f"output {number}: {category or 'ok'}: {text}")
-    failed = [(number, category, text) for number, (category, text) in enumerate(results)
-              if category]
-    if failed:
-        number, category, text = failed[0]
-        return report(category, f"output {number}: {text}")
-    print("does not reproduce: every output is within the tolerance")
-    return 0
-
-
-def report(category, message):
-    print(f"REPRODUCED: {category}: {message}")
-    return 1
-'''
 
 _KERAS_MAIN = '''
 def main():
@@ -524,30 +453,13 @@ def main():
     inputs = [data[f"input_{{i}}"] for i in range(N_INPUTS)]
     expected = [data[f"expected_{{i}}"] for i in range(len(data.files)) if f"expected_{{i}}" in data]
     model = onnx.load_model_from_string(data["onnx_model"].tobytes())
-    try:
-        session = ort.InferenceSession(model.SerializeToString(), providers=PROVIDERS)
-        names = [i.name for i in session.get_inputs()]
-        for number, y in enumerate(session.run(None, dict(zip(names, inputs)))):
-            category, text = compare(y, expected[number])
-            print(f"onnxruntime on the same ONNX model, output {{number}}: {{category or 'ok'}}: "
-                  f"{{text}}")
-    except Exception as exc:
-        print(f"onnxruntime cannot run the ONNX model either: {{type(exc).__name__}}: {{exc}}")
+{check}
     try:
 {convert}
     except Exception as exc:
         return report("conversion_error", f"{stage} raised {{type(exc).__name__}}: {{exc}}")
-    try:
-        tensors = [torch.from_numpy(np.array(x, order="C")).to(DEVICE) for x in inputs]
-        with torch.inference_mode():
-            outputs = module.to(DEVICE).eval()(*tensors)
-    except Exception as exc:
-        return report("runtime_error", f"torch raised {{type(exc).__name__}}: {{exc}}")
-    if isinstance(outputs, torch.Tensor):
-        outputs = [outputs]
-    elif isinstance(outputs, dict):
-        outputs = list(outputs.values())
-    return check([y.detach().cpu().numpy() for y in outputs], expected)
+{run}
+    return check(actual, expected)
 '''
 
 
@@ -594,15 +506,7 @@ _PLUGIN_LOAD_SOURCE = {
     source = Artifact("keras", model, INPUT_NAMES)''',
     "onnx": '''\
     model = onnx.load_model_from_string(data["onnx_model"].tobytes())
-    try:
-        session = ort.InferenceSession(model.SerializeToString(), providers=CHECK_PROVIDERS)
-        names = [i.name for i in session.get_inputs()]
-        for number, y in enumerate(session.run(None, dict(zip(names, inputs)))):
-            category, text = compare(y, expected[number])
-            print(f"onnxruntime on the ONNX model the stage starts from, output {{number}}: "
-                  f"{{category or 'ok'}}: {{text}}")
-    except Exception as exc:
-        print(f"onnxruntime cannot run the ONNX model either: {{type(exc).__name__}}: {{exc}}")
+{check}
     source = Artifact("onnx", model, INPUT_NAMES)''',
     "mat": '''\
     folder = tempfile.mkdtemp(prefix="parity-mat-")
@@ -629,25 +533,8 @@ _PLUGIN_RUN = {
         actual = session.run(None, dict(zip(names, inputs)))
     except Exception as exc:
         return report("runtime_error", f"onnxruntime raised {type(exc).__name__}: {exc}")''',
-    "torch": '''\
-    try:
-        module = converted.model.to(DEVICE).eval()
-        tensors = [torch.from_numpy(np.array(x, order="C")).to(DEVICE) for x in inputs]
-        with torch.inference_mode():
-            outputs = module(*tensors)
-    except Exception as exc:
-        return report("runtime_error", f"torch raised {type(exc).__name__}: {exc}")
-    if isinstance(outputs, torch.Tensor):
-        outputs = [outputs]
-    elif isinstance(outputs, dict):
-        outputs = list(outputs.values())
-    actual = [y.detach().cpu().numpy() for y in outputs]''',
+    "torch": torch_run("converted.model"),
 }
-
-
-def _providers(device: str) -> list[str]:
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda" \
-        else ["CPUExecutionProvider"]
 
 
 def _custom_code(custom: set[str]) -> tuple[list[str], list[str]]:
@@ -680,18 +567,19 @@ def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[st
     config_text = pprint.pformat(config, width=96, sort_dicts=False)
     return {"stage": stage, "std": ["base64", "io", "json", "os", "sys"], "env": _TF_QUIET,
             "imports": list(recipe.imports),
-            "device": [f"PROVIDERS = {_providers(device)!r}"],
-            "constants": [f"OPSET = {opset}", *notes], "defined": defined, "main": main,
+            "constants": [f"PROVIDERS = {providers(device)!r}", f"OPSET = {opset}", *notes], "defined": defined, "main": main,
             "data_title": _KERAS_DATA, "data": f"MODEL_CONFIG = {config_text}\n"}
 
 
 def _onnx_script(stage: str, recipe: ScriptRecipe, device: str) -> dict[str, Any]:
-    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert)
+    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert, run=torch_run("module"),
+                             check=onnxruntime_check("onnxruntime on the same ONNX model",
+                                                     "PROVIDERS"))
     return {"stage": stage, "std": ["base64", "io", "sys"], "env": [],
             "imports": list(recipe.imports),
-            "device": [f"DEVICE = {device!r}",
-                       "PROVIDERS = ['CPUExecutionProvider']  # onnxruntime: a check only"],
-            "constants": [], "defined": [], "main": main, "data_title": _ONNX_DATA, "data": ""}
+            "constants": [f"DEVICE = {device!r}",
+                          "PROVIDERS = ['CPUExecutionProvider']  # onnxruntime: a check only"],
+            "defined": [], "main": main, "data_title": _ONNX_DATA, "data": ""}
 
 
 def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[str],
@@ -712,12 +600,13 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
     if torch_target:
         device_lines = [f"DEVICE = {device!r}"]
     else:
-        device_lines = [f"PROVIDERS = {_providers(device)!r}"]
+        device_lines = [f"PROVIDERS = {providers(device)!r}"]
     if onnx_source:
         device_lines.append("CHECK_PROVIDERS = ['CPUExecutionProvider']  # onnxruntime: a check")
     defined, notes = _custom_code(custom)
     roots = _plugin_roots(plugins)
     constants = [
+        *device_lines,
         f"STAGE = {stage!r}",
         f"PLUGINS = {plugins!r}  # the modules that register STAGE (the run's --parity-plugins)",
         f"PLUGIN_ROOTS = {roots!r}  # where they were imported from for this script",
@@ -725,7 +614,10 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
         f"OPSET = {opset}",
         *notes,
     ]
-    load = _PLUGIN_LOAD_SOURCE[converter.source].format(n_weights=n_weights)
+    load = _PLUGIN_LOAD_SOURCE[converter.source].format(
+        n_weights=n_weights,
+        check=onnxruntime_check("onnxruntime on the ONNX model the stage starts from",
+                                "CHECK_PROVIDERS"))
     main = _PLUGIN_LOAD + "\n" + _PLUGIN_MAIN.format(load=load, run=_PLUGIN_RUN[converter.target])
     data = ""
     if keras_source:
@@ -734,46 +626,8 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
             "std": ["base64", "importlib", "io", *(["json"] if keras_source else []), "os",
                     *(["pathlib"] if mat_source else []), "sys",
                     *(["tempfile"] if mat_source else [])],
-            "env": [], "imports": imports, "device": device_lines, "constants": constants,
+            "env": [], "imports": imports, "constants": constants,
             "defined": defined, "main": main,
             "data_title": (_KERAS_DATA.replace("the inputs", "the inputs, the expected outputs")
                            if keras_source else _MAT_DATA if mat_source else _ONNX_DATA),
             "data": data}
-
-
-def _assemble(header: _Header, body: dict[str, Any], payload: bytes, n_inputs: int,
-              tolerance: Tolerance) -> str:
-    stage = body["stage"]
-    encoded = base64.b64encode(payload).decode("ascii")
-    chunks = "\n".join(f'    "{encoded[i:i + 96]}",' for i in range(0, len(encoded), 96))
-    parts = [
-        "#!/usr/bin/env python3",
-        f'r"""{header.text()}\n"""',
-        "",
-        *(f"import {module}" for module in body["std"]),
-        "",
-        *body["env"],
-        *body["imports"],
-        "",
-        f"CASE_ID = {header.spec.case_id!r}",
-        f"SPEC = {canonical_json(header.spec.to_json())!r}",
-        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # "
-        f"{' '.join(tolerance.rule.split())}",  # a rule's text may span lines
-        f"N_INPUTS = {n_inputs}",
-        *body["device"],
-        *body["constants"],
-        *(f"\n\n{code}" for code in body["defined"]),
-        "\n" + COMPARE_CODE.rstrip(),
-        "\n" + body["main"].rstrip(),
-        "",
-        "",
-        body["data_title"],
-        "",
-        body["data"] + f"DATA = (  # base64 of an .npz ({len(payload)} bytes)\n{chunks}\n)",
-        "",
-        "if __name__ == \"__main__\":",
-        f'    print(f"parity case {{CASE_ID}}, stage {stage} (leg {header.target.leg_name})")',
-        "    sys.exit(main())",
-        "",
-    ]
-    return "\n".join(parts)

@@ -16,8 +16,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from harness import sources
 from harness.core.frameworks import RECORDED_ENVIRONMENT, versions
-from harness.run.pipeline import CaseResult, LegResult
+from harness.core.records import CaseResult, LegResult
+from harness.core.registry import family_of
 
 RUN_SCHEMA = "parity.run/1"
 RESULT_SCHEMA = "parity.result/1"
@@ -78,9 +80,6 @@ def family(spec) -> str:
     """The report's family of a case: the source's own word where it has one (a MATLAB case
     adds its file format), else the family of the case's kind in its source (``model`` for a
     kind no longer registered)."""
-    from harness import sources
-    from harness.core.registry import family_of
-
     try:
         of_source = getattr(sources.get(spec.source), "family", None)
     except sources.UnknownSource:

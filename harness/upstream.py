@@ -31,13 +31,20 @@ import ast
 import importlib.metadata
 import json
 import re
+import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import repro_script, sources
+from harness.converters import ConversionPath
 from harness.core.known_issues import MORE_FILES
 from harness.core.spec import LayerSpec
+from harness.repro_script import ScriptError
+from harness.run.pipeline import Harness
+from harness.sources import SourceError
+from harness.sources.onnx import repro as onnx_repro
 
 NATURES = ("wrong-output", "refusal", "limitation", "reference", "undefined", "framework")
 COMPARISON_CATEGORIES = ("shape_mismatch", "dtype_mismatch", "nonfinite_mismatch",
@@ -181,8 +188,6 @@ class Report:
 
 
 def _paths_for(issue, spec: LayerSpec) -> list[str]:
-    from harness import sources
-    from harness.converters import ConversionPath
 
     candidates = CANDIDATE_PATHS.get(spec.source) or sources.get(spec.source).default_paths
     chosen = [text for text in candidates
@@ -210,8 +215,6 @@ def _chosen_leg(issue, case):
 def _reproducer(harness, case, leg) -> str:
     """``parity repro --script``'s script for the leg: the ONNX template where the stage
     starts from ONNX (ort-optimized from a Keras case too), else the generic one."""
-    from harness import repro_script
-    from harness.sources.onnx import repro as onnx_repro
 
     target = repro_script.choose_target(harness, case, leg.leg) \
         if case.spec.source != "onnx" else None
@@ -224,7 +227,6 @@ def _reproducer(harness, case, leg) -> str:
 
 def stack_versions(script: str) -> dict[str, str]:
     """The installed versions of what the script imports (beside the standard library)."""
-    import sys
 
     distributions = importlib.metadata.packages_distributions()
     found = {}
@@ -259,8 +261,6 @@ def _seen(leg) -> str:
 def build(issue, *, harness_for) -> Report:
     """The report for one entry. ``harness_for(paths)`` gives a Harness over those paths (a
     caller exporting many entries keeps one per set of paths)."""
-    from harness.repro_script import ScriptError
-    from harness.sources import SourceError
 
     nature, party = classify(issue)
     specs = minimal_specs(issue)
@@ -524,7 +524,6 @@ class Exporter:
         self._harnesses: dict[tuple[str, ...], Any] = {}
 
     def harness(self, paths: tuple[str, ...]):
-        from harness.run.pipeline import Harness
 
         if paths not in self._harnesses:
             self._harnesses[paths] = Harness(",".join(paths), policy=self.policy)

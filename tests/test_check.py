@@ -377,7 +377,7 @@ def test_bad_options_get_one_line(capsys, small_onnx):
     assert main(["check", str(small_onnx), "--paths", "onnx>nope", "-q"]) == 2
     assert "unknown converter 'nope'" in capsys.readouterr().err
     assert main(["check", str(small_onnx), "--plugins", "no_such_module_here", "-q"]) == 2
-    assert "cannot import 'no_such_module_here'" in capsys.readouterr().err
+    assert "cannot import plugin module 'no_such_module_here'" in capsys.readouterr().err
     assert main(["check", str(small_onnx), "--weights", str(small_onnx), "-q"]) == 2
     assert "--weights goes with a Keras-2 architecture" in capsys.readouterr().err
 

@@ -24,6 +24,27 @@ def split_cover():
                               kinds=["Split"])
 
 
+def measured_branches(tmp_path: Path, code: str, *calls):
+    """(the Branches of ``code`` written as drawing.py, its executed arcs, its path) after
+    calling its ``draw`` with each of ``calls`` under coverage.py in branch mode."""
+    coverage = pytest.importorskip("coverage")
+    from harness.tools.draw_cover import Branches, executed_arcs
+
+    source = tmp_path / "drawing.py"
+    source.write_text(code, encoding="utf-8")
+    cov = coverage.Coverage(branch=True, include=[str(source)], data_file=None)
+    cov.start()
+    try:
+        namespace: dict = {}
+        exec(compile(code, str(source), "exec"), namespace)
+        for value in calls:
+            namespace["draw"](value)
+    finally:
+        cov.stop()
+    executed = executed_arcs(cov.get_data())
+    return Branches(cov, [str(source)], executed), executed, str(source)
+
+
 def test_covering_cases_reach_what_the_corpus_misses(split_cover):
     from harness.tools.draw_cover import spec_pairs
 
@@ -153,28 +174,16 @@ def test_the_greedy_cover_takes_branches_first_and_keeps_to_its_budget():
 def test_a_branch_the_source_marks_is_listed_with_its_reason(tmp_path):
     """A guard no draw takes (``# pragma: no branch``, coverage.py's mark) is not counted;
     the cover lists it with the reason written beside the pragma."""
-    coverage = pytest.importorskip("coverage")
-    from harness.tools.draw_cover import Branches, executed_arcs
-
-    source = tmp_path / "drawing.py"
-    source.write_text(
+    branches, _, source = measured_branches(
+        tmp_path,
         "def draw(pick):\n"
         "    if pick is None:  # pragma: no branch (a caller's error)\n"
         "        raise ValueError(pick)\n"
         "    if pick:\n"
         "        return 1\n"
-        "    return 0\n", encoding="utf-8")
-    cov = coverage.Coverage(branch=True, include=[str(source)], data_file=None)
-    cov.start()
-    try:
-        namespace: dict = {}
-        exec(compile(source.read_text(), str(source), "exec"), namespace)
-        namespace["draw"](1)
-    finally:
-        cov.stop()
-    branches = Branches(cov, [str(source)], executed_arcs(cov.get_data()))
-    assert branches.possible == {(str(source), 4, 5), (str(source), 4, 6)}
-    assert branches.marked == {(str(source), 2, 3): "marked not a draw path in the source: "
+        "    return 0\n", 1)
+    assert branches.possible == {(source, 4, 5), (source, 4, 6)}
+    assert branches.marked == {(source, 2, 3): "marked not a draw path in the source: "
                                                     "a caller's error"}
 
 
@@ -209,27 +218,13 @@ def test_a_cover_the_ci_profile_runs_in_part_says_what_that_part_reaches():
 def test_a_jump_into_a_statement_of_several_lines_reaches_its_branch(tmp_path):
     """At run time the false exit of line 2 lands on line 5, inside the list that starts on
     line 4; coverage.py's analysis names that arc (2, 4). Both exits were taken."""
-    coverage = pytest.importorskip("coverage")
-    from harness.tools.draw_cover import Branches, executed_arcs
-
-    source = tmp_path / "drawing.py"
-    source.write_text(
+    branches, executed, source = measured_branches(
+        tmp_path,
         "def draw(pick):\n"
         "    if pick > 1:\n"
         "        pick = 1\n"
         "    return [\n"
         "        len(str(pick)),\n"
-        "    ]\n", encoding="utf-8")
-    cov = coverage.Coverage(branch=True, include=[str(source)], data_file=None)
-    cov.start()
-    try:
-        namespace: dict = {}
-        exec(compile(source.read_text(), str(source), "exec"), namespace)
-        namespace["draw"](0)
-        namespace["draw"](2)
-    finally:
-        cov.stop()
-    executed = executed_arcs(cov.get_data())
-    branches = Branches(cov, [str(source)], executed)
-    assert branches.possible == {(str(source), 2, 3), (str(source), 2, 4)}
+        "    ]\n", 0, 2)
+    assert branches.possible == {(source, 2, 3), (source, 2, 4)}
     assert branches.of(executed) == branches.possible

@@ -174,7 +174,7 @@ def test_isolation_under_xdist_one_worker_process_each(suite):
 def test_an_unknown_plugin_module_is_a_usage_error(suite):
     result = suite.runpytest_subprocess("-p", "no:cacheprovider", "--parity-plugins", "nope_mod")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*--parity-plugins: cannot import 'nope_mod'*"])
+    result.stderr.fnmatch_lines(["*--parity-plugins: cannot import plugin module 'nope_mod'*"])
 
 
 # -- the Python API -------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def changed_files(copy: Path) -> list[str]:
 
 def run_check(copy: Path, program: str) -> dict:
     # torch before TensorFlow in one process (docs/architecture.md's framework order)
-    program = "from harness.core.frameworks import prepare_imports\nprepare_imports()\n" + program
+    program = PRELUDE + program
     env = {**os.environ, "PYTHONPATH": str(copy), "PARITY_CACHE": "none"}
     done = subprocess.run([sys.executable, "-c", program], cwd=copy, env=env,
                           capture_output=True, text=True, timeout=900)
@@ -63,11 +63,36 @@ def run_check(copy: Path, program: str) -> dict:
     return json.loads(line[len("CHECK "):])
 
 
-KERAS_CHECK = r'''
+# torch before TensorFlow in one process; what every check reports.
+PRELUDE = r'''
+from harness.core.frameworks import prepare_imports
+prepare_imports()
 import json
-from harness.core import dtypes, free_dims, registry
 from harness.core.strategies import sample
 from harness.run.pipeline import Harness
+
+
+def legs(specs, harness=None):
+    harness = harness or Harness()
+    return sorted({(leg.leg, leg.verdict) for spec in specs for leg in harness.run(spec).legs})
+
+
+def report(**figures):
+    print("CHECK " + json.dumps(figures))
+'''
+
+
+def with_example(tmp_path: Path, page: str, marker: str, target: str) -> Path:
+    """A copy of the package with the page's example (the block holding ``marker``) in
+    ``target``, and no other file changed."""
+    copy = package_copy(tmp_path)
+    add_to(copy, target, next(b for b in blocks(page) if marker in b))
+    assert changed_files(copy) == [target]
+    return copy
+
+
+KERAS_CHECK = r'''
+from harness.core import dtypes, free_dims, registry
 from harness.core.inputs import make_inputs
 from harness.sources.keras.model import build_model, run_keras
 from harness.tools.measure_free_dims import measure
@@ -84,18 +109,14 @@ for dtype in admitted:
         builds_in.append(dtype)
 free = list(free_dims.admitted(kind))
 held = {name: measure(kind.name, name, 2)[1] for name in free[1:]}
-legs = sorted({(leg.leg, leg.verdict) for spec in sample("SpatialDropout2D", 2)
-               for leg in Harness().run(spec).legs})
-print("CHECK " + json.dumps({"family": kind.family, "admitted": list(admitted),
-      "builds_in": builds_in, "free": free, "held": held, "legs": legs}))
+report(family=kind.family, admitted=list(admitted), builds_in=builds_in, free=free, held=held,
+       legs=legs(sample("SpatialDropout2D", 2)))
 '''
 
 
 def test_a_keras_kind_is_one_file(tmp_path):
-    copy = package_copy(tmp_path)
-    kind_block = next(b for b in blocks("sources-keras.md") if "register(LayerKind(" in b)
-    add_to(copy, "harness/sources/keras/kinds/core.py", kind_block)
-    assert changed_files(copy) == ["harness/sources/keras/kinds/core.py"]
+    copy = with_example(tmp_path, "sources-keras.md", "register(LayerKind(",
+                        "harness/sources/keras/kinds/core.py")
     found = run_check(copy, KERAS_CHECK)
     assert found["family"] == "core"
     assert found["admitted"] and found["admitted"] == found["builds_in"]
@@ -106,26 +127,18 @@ def test_a_keras_kind_is_one_file(tmp_path):
 
 
 ONNX_CHECK = r'''
-import json
-from harness.core import dtypes, registry
-from harness.core.strategies import sample
-from harness.run.pipeline import Harness
+from harness.core import registry
 from harness.tools.measure_dtypes import declared_onnx, measure_onnx
 
 kind = registry.get("DocShrink", "onnx")
-legs = sorted({(leg.leg, leg.verdict) for spec in sample("DocShrink", 3, source="onnx")
-               for leg in Harness().run(spec).legs})
-print("CHECK " + json.dumps({"family": kind.family, "admitted": list(dtypes.admitted(kind)),
-      "declared": declared_onnx(["DocShrink"]), "measured": measure_onnx(["DocShrink"]),
-      "legs": legs}))
+report(family=kind.family, declared=declared_onnx(["DocShrink"]),
+       measured=measure_onnx(["DocShrink"]), legs=legs(sample("DocShrink", 3, source="onnx")))
 '''
 
 
 def test_an_onnx_op_is_one_file(tmp_path):
-    copy = package_copy(tmp_path)
-    kind_block = next(b for b in blocks("sources-onnx.md") if "op_kind(" in b)
-    add_to(copy, "harness/sources/onnx/ops/activations.py", kind_block)
-    assert changed_files(copy) == ["harness/sources/onnx/ops/activations.py"]
+    copy = with_example(tmp_path, "sources-onnx.md", "op_kind(",
+                        "harness/sources/onnx/ops/activations.py")
     found = run_check(copy, ONNX_CHECK)
     assert found["family"] == "activations"
     assert found["declared"] == found["measured"]  # what tests/test_dtypes.py requires
@@ -135,11 +148,8 @@ def test_an_onnx_op_is_one_file(tmp_path):
 
 
 MAT_CHECK = r'''
-import json
 import harness.mat as hm
 from harness.core import registry
-from harness.core.strategies import sample
-from harness.run.pipeline import Harness
 from harness.sources.mat import kinds
 from harness.mat.handlers.params import flat, tensor
 import torch
@@ -159,10 +169,8 @@ class PReLU(nn.Module):  # the page's handler, which a user registers (not a pac
 
 hm.register_layer_handler("PReLULayer", lambda layer: PReLU(flat(layer, "Alpha")))
 kind = registry.get("prelu", "mat")
-legs = sorted({(leg.leg, leg.verdict) for spec in sample("prelu", 4, source="mat")
-               for leg in Harness().run(spec).legs})
-print("CHECK " + json.dumps({"family": kind.family, "formats": list(kinds.get("prelu").formats),
-      "legs": legs}))
+report(family=kind.family, formats=list(kinds.get("prelu").formats),
+       legs=legs(sample("prelu", 4, source="mat")))
 '''
 
 
@@ -179,14 +187,7 @@ def test_a_matlab_layer_is_one_file(tmp_path):
 
 
 STAGE_CHECK = r'''
-import json
-from harness.core.strategies import sample
-from harness.run.pipeline import Harness
-
-harness = Harness("onnx>onnx-opset18>onnx2torch")
-legs = sorted({(leg.leg, leg.verdict) for spec in sample("Relu", 2, source="onnx")
-               for leg in harness.run(spec).legs})
-print("CHECK " + json.dumps({"legs": legs}))
+report(legs=legs(sample("Relu", 2, source="onnx"), Harness("onnx>onnx-opset18>onnx2torch")))
 '''
 
 

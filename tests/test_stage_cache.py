@@ -21,7 +21,6 @@ import pytest
 
 from harness import converters
 from harness.cli import main as parity_main
-from harness.core import yardstick
 from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness
 from harness.run.stage_cache import keys
@@ -29,9 +28,9 @@ from harness.run.stage_cache.cache import (
     NO_CACHE,
     CacheWarning,
     LazyArtifact,
-    StageCache,
     open_cache,
 )
+from tests.cache_runs import fresh_process, run_cached, verdicts
 
 pytest.importorskip("tf2onnx")
 pytest.importorskip("onnxruntime")
@@ -42,26 +41,8 @@ DENSE = LayerSpec("Dense", {"units": 3}, ((2, 4),), seed=1)
 ONNX_ADD = LayerSpec("Add", {}, ((2, 3), (2, 3)), seed=1, source="onnx")
 
 
-def fresh_process() -> None:
-    keys._installed_fingerprint.cache_clear()
-    yardstick._MISSING.clear()  # why a case has no yardstick: told by its reading
-
-
 def run(folder: Path, spec: LayerSpec = DENSE, paths: str = KERAS_PATHS, **kwargs):
-    """(the case's result, its artifacts by leg, the cache) of one run on ``folder``."""
-    fresh_process()
-    cache = StageCache(folder)
-    artifacts: dict = {}
-    harness = Harness(paths, cache=cache, known_issues=[],
-                      on_paths=lambda case, made, *rest: artifacts.__setitem__("all", made),
-                      **kwargs)
-    return harness.run(spec), artifacts["all"], cache
-
-
-def verdicts(result) -> list[dict]:
-    """Every leg's record but its timing, which a hit changes."""
-    return [{k: v for k, v in dataclasses.asdict(leg).items() if k != "timing"}
-            for leg in result.legs]
+    return run_cached(folder, spec, paths, **kwargs)
 
 
 def onnx_bytes(artifacts, leg: str) -> bytes:

@@ -20,8 +20,9 @@ from harness.core import known_issues
 from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness
 from harness.run.stage_cache import keys
-from harness.run.stage_cache.cache import CacheWarning, LazyArtifact, StageCache
+from harness.run.stage_cache.cache import CacheWarning, LazyArtifact
 from harness.run.stage_cache.readings import Uncacheable, meta_document, meta_from
+from tests.cache_runs import run_cached, verdicts
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx2torch")
@@ -31,19 +32,7 @@ ADD = LayerSpec("Add", {}, ((2, 3), (2, 3)), seed=1, source="onnx")
 
 
 def run(folder: Path, spec: LayerSpec = ADD, paths: str = PATHS, **kwargs):
-    """(the case's result, its artifacts by leg, the cache) of one run on ``folder``."""
-    keys._installed_fingerprint.cache_clear()
-    cache = StageCache(folder)
-    artifacts: dict = {}
-    harness = Harness(paths, cache=cache, known_issues=[],
-                      on_paths=lambda case, made, *rest: artifacts.__setitem__("all", made),
-                      **kwargs)
-    return harness.run(spec), artifacts["all"], cache
-
-
-def verdicts(result) -> list[dict]:
-    return [{k: v for k, v in dataclasses.asdict(leg).items() if k != "timing"}
-            for leg in result.legs]
+    return run_cached(folder, spec, paths, **kwargs)
 
 
 def outcomes(log) -> list[str]:

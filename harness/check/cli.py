@@ -16,6 +16,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from harness import check
+from harness.check.render import text
+
 
 def add_check_command(subparsers) -> argparse.ArgumentParser:
     check = subparsers.add_parser(
@@ -102,11 +105,8 @@ def _progress(quiet: bool):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from harness.check import CheckError, CheckOptions, run_check
-    from harness.check.render import text
-
     plugins = [m.strip() for m in (args.plugins or "").split(",") if m.strip()]
-    options = CheckOptions(
+    options = check.CheckOptions(
         model=args.model, weights=args.weights, inputs=args.inputs, scale=args.scale,
         mean=args.mean, std=args.std, layout=args.layout, limit=args.limit,
         paths=args.paths, report=None if args.report == "none" else args.report,
@@ -118,8 +118,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         command=" ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
         if Path(sys.argv[0]).name == "parity" else None)
     try:
-        outcome = run_check(options, progress=_progress(args.quiet))
-    except CheckError as exc:
+        outcome = check.run_check(options, progress=_progress(args.quiet))
+    except check.CheckError as exc:
         print(f"parity check: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -14,16 +14,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from harness import golden
+from harness.check.options import CheckError
 from harness.converters import Artifact
+from harness.core.compare import worst_of
+from harness.core.frameworks import versions
+from harness.sources import get
+from harness.sources.file import STORED_LEG
 
 
 def pin(options, spec, reading, harness) -> dict[str, Any]:
-    from harness import golden
-    from harness.check import CheckError
-    from harness.core.frameworks import versions
-    from harness.run.pipeline import worst_of
-    from harness.sources import get
-
     if reading is None:
         raise CheckError(f"--pin {options.pin}: the model was not read")
     root = Path(options.golden) if options.golden else golden.default_root()
@@ -42,8 +42,6 @@ def pin(options, spec, reading, harness) -> dict[str, Any]:
                                                tolerance).passed:
         reading = reading._replace(native=None)  # the readings agree: nothing to keep
     # The ONNX the check already converted is the one a replay starts from.
-    from harness.sources.file import STORED_LEG
-
     converted = harness.artifacts.get(STORED_LEG.get(reading.artifact.format, ""))
     if isinstance(converted, Artifact):
         reading.artifact.meta["stored_onnx"] = converted.model

@@ -28,7 +28,7 @@ import numpy as np
 
 from harness.check.task import TaskTally
 from harness.converters import Artifact
-from harness.run.pipeline import compare_outputs, worst_of
+from harness.core.compare import compare_outputs, worst_of
 from harness.runtimes.torch import run_module
 
 

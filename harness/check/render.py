@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.check.task import describe as describe_task
+from harness.check.verdicts import deciding
 
 HEADERS = ("leg", "verdict", "max abs error", "task", "where it diverged")
 
@@ -17,8 +18,6 @@ MIGRATION_HEADING = ("if you move to Keras 3 (the file read by Keras 3 first; th
 
 def table(outcome) -> str:
     """One row per leg; a Keras-2 file's migration legs under their own heading."""
-    from harness.check import deciding
-
     cells = []
     for row in outcome.rows:
         verdict = row.verdict
@@ -66,8 +65,6 @@ def text(outcome) -> str:
         out.append("")
         out += details
     out.append("")
-    from harness.check import deciding
-
     decide = deciding(outcome.rows)
     apart = [row for row in outcome.rows if all(row is not kept for kept in decide)]
     agreeing = sum(1 for row in decide if row.agrees)

@@ -190,3 +190,11 @@ def summarise(runs, harness) -> list[Any]:
                                 f"{_what_is_missing(worst)}; the other legs still ran")
         rows.append(row)
     return rows
+
+
+def deciding(rows) -> list:
+    """The legs that decide the exit status: a Keras-2 file's legs through Keras 3 (the
+    migration legs) answer "and if you move to Keras 3?" and are reported apart, unless the
+    check has no other legs (``--paths`` named only those)."""
+    kept = [row for row in rows if not row.migration]
+    return kept or list(rows)

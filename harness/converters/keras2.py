@@ -24,6 +24,7 @@ import numpy as np
 from harness.converters import Artifact, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.saved_formats import build_tf_keras_twin, carry_into_keras3
+from harness.core.stages import stage
 from harness.runtimes.registry import register_runner
 
 # The stage that moves a Keras-2 model into Keras 3: a leg through it is a migration leg.
@@ -34,12 +35,8 @@ def is_migration_leg(leg: str) -> bool:
     return MIGRATION_STAGE in leg.split(">")[1:]
 
 
+@stage("tf2onnx-keras2", "tf_keras", "onnx", packages=("tf2onnx", "tensorflow", "tf_keras", "onnx"))
 class Tf2OnnxKeras2Converter:
-    name = "tf2onnx-keras2"
-    source = "tf_keras"
-    target = "onnx"
-    packages = ("tf2onnx", "tensorflow", "tf_keras", "onnx")
-
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import tensorflow as tf
         import tf2onnx
@@ -57,24 +54,16 @@ class Tf2OnnxKeras2Converter:
                         {"ort_optimization": "disable"})
 
 
+@stage(MIGRATION_STAGE, "tf_keras", "keras", packages=("tf_keras", "keras", "h5py"))
 class Keras3Converter:
-    name = MIGRATION_STAGE
-    source = "tf_keras"
-    target = "keras"
-    packages = ("tf_keras", "keras", "h5py")
-
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         model, files = carry_into_keras3(artifact.model, options)
         return Artifact("keras", model, list(artifact.input_names),
                         {**artifact.meta, "file": files})
 
 
+@stage("tf-keras", "keras", "tf_keras", packages=("tf_keras",))
 class TfKerasConverter:
-    name = "tf-keras"
-    source = "keras"
-    target = "tf_keras"
-    packages = ("tf_keras",)
-
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         return Artifact("tf_keras", build_tf_keras_twin(artifact.model),
                         list(artifact.input_names))

@@ -11,13 +11,11 @@ from pathlib import Path
 
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe
 from harness.converters.onnx_ir import pin_ir_version
+from harness.core.stages import stage
 
 
+@stage("keras-onnx", "keras", "onnx", packages=("keras", "tf2onnx", "onnx"))
 class KerasOnnxExportConverter:
-    name = "keras-onnx"
-    source = "keras"
-    target = "onnx"
-    packages = ("keras", "tf2onnx", "onnx")
     script = ScriptRecipe(
         imports=("import tempfile", "", "import keras", "import numpy as np", "import onnx",
                  "import onnxruntime as ort"),

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe
 from harness.converters.onnx_ir import pin_ir_version
+from harness.core.stages import stage
 
 
+@stage("tf2onnx", "keras", "onnx", packages=("tf2onnx", "tensorflow", "onnx"))
 class Tf2OnnxConverter:
-    name = "tf2onnx"
-    source = "keras"
-    target = "onnx"
-    packages = ("tf2onnx", "tensorflow", "onnx")
     script = ScriptRecipe(
         imports=("import keras", "import numpy as np", "import onnxruntime as ort",
                  "import tensorflow as tf", "import tf2onnx"),

@@ -25,6 +25,7 @@ import numpy as np
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.saved_formats import SavedFiles, save_in_workdir
+from harness.core.stages import stage
 from harness.runtimes.worker import WorkerProcess
 
 DEFAULT_TIMEOUT = 120.0
@@ -183,13 +184,9 @@ class KerasTorchRunner:
         return worker(self.device, self.threads).run(artifact.model, inputs)
 
 
+@stage("keras-torch", "keras", "keras-torch", packages=("keras", "torch"))
 class KerasTorchConverter:
     """keras → keras-torch: a ``.keras`` file, loaded by Keras on its PyTorch backend."""
-
-    name = "keras-torch"
-    source = "keras"
-    target = "keras-torch"
-    packages = ("keras", "torch")
 
     def _loader(self) -> KerasTorchWorker:
         # Converters are device-blind: the model is loaded once by a worker already running

@@ -8,15 +8,12 @@ layers nothing else needs are dropped)."""
 from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions, torch_artifact
+from harness.core.stages import stage
 from harness.mat import to_torch
 
 
+@stage("mat2torch", "mat", "torch", packages=("scipy", "h5py", "torch"))
 class MatToTorchConverter:
-    name = "mat2torch"
-    source = "mat"
-    target = "torch"
-    packages = ("scipy", "h5py", "torch")
-
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         module = to_torch(artifact.model, outputs=artifact.meta.get("outputs"))
         return torch_artifact(module, artifact.input_names)

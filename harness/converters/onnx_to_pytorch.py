@@ -6,13 +6,11 @@ import copy
 import warnings
 
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe, torch_artifact
+from harness.core.stages import stage
 
 
+@stage("onnx2pytorch", "onnx", "torch", packages=("onnx2pytorch", "torch"))
 class Onnx2PytorchConverter:
-    name = "onnx2pytorch"
-    source = "onnx"
-    target = "torch"
-    packages = ("onnx2pytorch", "torch")
     script = ScriptRecipe(
         imports=("import warnings", "", "import numpy as np", "import onnx",
                  "import onnxruntime as ort", "import torch",

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe, torch_artifact
+from harness.core.stages import stage
 
 
+@stage("onnx2torch", "onnx", "torch", packages=("onnx2torch", "torch", "torchvision"))
 class Onnx2TorchConverter:
-    name = "onnx2torch"
-    source = "onnx"
-    target = "torch"
-    packages = ("onnx2torch", "torch", "torchvision")
     script = ScriptRecipe(
         imports=("import numpy as np", "import onnx", "import onnx2torch",
                  "import onnxruntime as ort", "import torch"),

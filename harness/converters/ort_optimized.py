@@ -11,16 +11,13 @@ optimiser (``onnx>ort-optimized``, ``keras>tf2onnx>ort-optimized``).
 from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions
+from harness.core.stages import stage
 
 LEVEL = "all"
 
 
+@stage("ort-optimized", "onnx", "onnx", packages=("onnxruntime",))
 class OrtOptimizedConverter:
-    name = "ort-optimized"
-    source = "onnx"
-    target = "onnx"
-    packages = ("onnxruntime",)
-
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         return Artifact("onnx", artifact.model, list(artifact.input_names),
                         {**artifact.meta, "ort_optimization": LEVEL})

@@ -25,13 +25,17 @@ the custom objects the harness registers itself; a refused or damaged file raise
 
 from __future__ import annotations
 
+import inspect
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
+from harness.core.stages import stage
 from harness.runtimes.keras_custom import register_custom_objects
 
 
@@ -130,7 +134,6 @@ def load_savedmodel(path: str | Path):
 def run_savedmodel(loaded, inputs):
     """Calls the ``serve`` endpoint that ``model.export`` writes (falling back on the
     ``serving_default`` signature, outputs in sorted key order, as tf2onnx orders them)."""
-    import numpy as np
     import tensorflow as tf
 
     tensors = [tf.constant(x) for x in inputs]
@@ -162,13 +165,9 @@ class SavedModelRunner:
 
 # -- stages ----------------------------------------------------------------------------------
 
+@stage("keras-file", "keras", "keras", packages=("keras", "h5py"))
 class KerasFileConverter:
     """keras → keras through a ``.keras`` file."""
-
-    name = "keras-file"
-    source = "keras"
-    target = "keras"
-    packages = ("keras", "h5py")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         path, owner = save_in_workdir(options, "parity-keras-file-", "model.keras",
@@ -178,17 +177,13 @@ class KerasFileConverter:
                         {**artifact.meta, "file": SavedFiles(path, owner)})
 
 
+@stage("h5", "keras", "keras", packages=("tf_keras", "h5py"))
 class H5Converter:
     """keras → keras through a Keras-2 HDF5 file written by tf-keras and read by Keras 3.
 
     The case's one layer is built again in tf-keras from its Keras 3 configuration (which
     holds the spec's attributes), the weights are copied, and tf-keras saves it.
     """
-
-    name = "h5"
-    source = "keras"
-    target = "keras"
-    packages = ("tf_keras", "h5py")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         legacy = build_tf_keras_twin(artifact.model)
@@ -208,13 +203,9 @@ def carry_into_keras3(legacy, options: ConvertOptions):
     return load_keras_file(path), SavedFiles(path, owner)
 
 
+@stage("savedmodel", "keras", "savedmodel", packages=("keras", "tensorflow"))
 class SavedModelConverter:
     """keras → savedmodel with Keras 3's ``model.export(dir)``."""
-
-    name = "savedmodel"
-    source = "keras"
-    target = "savedmodel"
-    packages = ("keras", "tensorflow")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         path, owner = save_in_workdir(
@@ -224,13 +215,9 @@ class SavedModelConverter:
         return Artifact("savedmodel", SavedFiles(path, owner), list(artifact.input_names))
 
 
+@stage("tf2onnx-savedmodel", "savedmodel", "onnx", packages=("tf2onnx", "tensorflow", "onnx"))
 class Tf2OnnxSavedModelConverter:
     """savedmodel → onnx as ``python -m tf2onnx.convert --saved-model DIR`` does it."""
-
-    name = "tf2onnx-savedmodel"
-    source = "savedmodel"
-    target = "onnx"
-    packages = ("tf2onnx", "tensorflow", "onnx")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import tensorflow as tf
@@ -281,7 +268,6 @@ _BASE_KEYS = {"name", "trainable"}
 def _constructor_parameters(cls) -> dict[str, Any]:
     """The named arguments of ``cls`` and of the classes it hands ``**kwargs`` on to (an LSTM
     passes ``zero_output_for_mask`` to RNN), with their defaults; the subclass' win."""
-    import inspect
 
     found: dict[str, Any] = {}
     for klass in cls.__mro__:

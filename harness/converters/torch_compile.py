@@ -13,13 +13,11 @@ from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions
 from harness.converters.torch_tracing import CompileError, failure, needs_inputs, quiet, tensors
+from harness.core.stages import stage
 
 
+@stage("torch-compile", "torch", "torch", packages=("torch",))
 class TorchCompileConverter:
-    name = "torch-compile"
-    source = "torch"
-    target = "torch"
-    packages = ("torch",)
     backend = "inductor"
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:

@@ -21,6 +21,7 @@ from harness.converters.torch_tracing import (
     quiet,
     tensors,
 )
+from harness.core.stages import stage
 
 
 def export(module, options: ConvertOptions, *, strict: bool):
@@ -69,11 +70,8 @@ def runnable(program):
     return _exported_module_class()(program.module())
 
 
+@stage("torch-export", "torch", "torch", packages=("torch",))
 class TorchExportConverter:
-    name = "torch-export"
-    source = "torch"
-    target = "torch"
-    packages = ("torch",)
     strict = True
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:

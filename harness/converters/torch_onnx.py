@@ -22,6 +22,7 @@ from harness.converters.torch_tracing import (
     quiet,
     tensors,
 )
+from harness.core.stages import stage
 
 
 def input_names(artifact: Artifact, count: int) -> list[str]:
@@ -63,12 +64,8 @@ def output_names(module, args) -> list[str]:
     return [f"output_{i}" for i in range(count)]
 
 
+@stage("torch-onnx", "torch", "onnx", packages=("torch", "onnxscript", "onnx"))
 class TorchOnnxDynamoConverter:
-    name = "torch-onnx"
-    source = "torch"
-    target = "onnx"
-    packages = ("torch", "onnxscript", "onnx")
-
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnx
         import torch
@@ -91,12 +88,8 @@ class TorchOnnxDynamoConverter:
         return Artifact("onnx", proto, names)
 
 
+@stage("torch-onnx-ts", "torch", "onnx", packages=("torch", "onnx"))
 class TorchOnnxTorchScriptConverter:
-    name = "torch-onnx-ts"
-    source = "torch"
-    target = "onnx"
-    packages = ("torch", "onnx")
-
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnx
         import torch

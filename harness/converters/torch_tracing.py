@@ -12,6 +12,7 @@ size (``np.resize`` of the first size's values: the same dtype and value range).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import logging
 import warnings
@@ -71,7 +72,6 @@ def dynamic_shapes(module, options: ConvertOptions):
     """torch.export's ``dynamic_shapes`` for the case's free axes, shaped as ``module``'s
     forward takes its inputs (one argument each, or all of them as ``*args``, as
     onnx2pytorch's module does); None where no axis is free."""
-    import inspect
 
     from torch.export import Dim
 

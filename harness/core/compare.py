@@ -168,3 +168,27 @@ def compare(actual: Any, expected: Any, tolerance: Tolerance, *, check_dtype: bo
         f"tolerance rule: {tolerance.rule}"
     )
     return Comparison(False, "numeric_mismatch", message, metrics)
+
+
+def compare_outputs(outputs, reference, tolerance: Tolerance) -> list[Comparison]:
+    """Every output of a leg against the reference's; a different count is a shape mismatch."""
+    if len(outputs) != len(reference):
+        return [Comparison(
+            False, "shape_mismatch",
+            f"the leg produced {len(outputs)} outputs, the source {len(reference)}",
+            {"outputs": len(outputs), "expected_outputs": len(reference)},
+        )]
+    return [compare(a, e, tolerance) for a, e in zip(outputs, reference)]
+
+
+def worst_comparison(comparisons: list[Comparison]) -> Comparison:
+    """The first failing comparison, or the widest pass."""
+    failing = [c for c in comparisons if not c.passed]
+    if failing:
+        return failing[0]
+    return max(comparisons, key=lambda c: c.metrics.get("max_abs", 0.0))
+
+
+def worst_of(outputs, reference, tolerance: Tolerance) -> Comparison:
+    """The verdict of a whole set of outputs: the first failing output, or the widest pass."""
+    return worst_comparison(compare_outputs(outputs, reference, tolerance))

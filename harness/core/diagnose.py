@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.core import stages as stage_registry
+from harness.core.artifact import Artifact
 from harness.core.compare import Tolerance
 
 
@@ -84,6 +86,23 @@ def with_outputs(proto, tensors: list[str]):
             augmented.graph.output.append(onnx.helper.make_tensor_value_info(name, elem, None))
             present.add(name)
     return augmented
+
+
+def run_with_taps(base: Artifact, tensors: list[str], stages: list[str], harness, inputs,
+                  taps: str) -> dict[str, np.ndarray]:
+    """The values of ``tensors`` of the ONNX artifact ``base`` made graph outputs, after the
+    ``stages`` that follow it on a leg (the same converters, the same runner): by tensor name.
+    ``taps`` says what the tensors are, for the message where a stage drops some."""
+    augmented = with_outputs(base.model, tensors)
+    artifact = Artifact("onnx", augmented, list(base.input_names), dict(base.meta))
+    for stage in stages:
+        artifact = stage_registry.get(stage).convert(artifact, harness.options)
+    outputs = harness.runner(artifact.format).run(artifact, inputs)
+    names = [o.name for o in augmented.graph.output]
+    if len(outputs) != len(names):
+        raise RuntimeError(f"{stages[-1] if stages else 'onnxruntime'} returned {len(outputs)} "
+                           f"outputs for the {len(names)} of the ONNX model with {taps}")
+    return {name: np.asarray(value) for name, value in zip(names, outputs)}
 
 
 @dataclass

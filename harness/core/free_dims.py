@@ -29,6 +29,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from harness.core import admission, registry
+from harness.core.inputs import make_inputs
 from harness.core.registry import LayerKind
 from harness.core.spec import LayerSpec
 
@@ -161,3 +162,21 @@ def with_free(spec: LayerSpec, dims: tuple[str, ...], batch: int | None = None,
     more = further_shapes(spec.input_shapes, free, spec.kind, spec.attrs, other,
                           [growth] * count, spec.source)
     return replace(spec, free_dims=free, more_shapes=(more,))
+
+
+def further_sizes(spec: LayerSpec, read_at, refusal, catch=(Exception,),
+                  inputs_for=make_inputs) -> tuple:
+    """A source's readings of a case with free dimensions at each further size: per size,
+    ``(input shapes, inputs, *read_at(spec at that size, its inputs))``, the inputs drawn
+    by the source's ``inputs_for``. ``refusal(shapes, exc)`` is the error raised (from
+    ``exc``) where the source cannot read a size."""
+    more = []
+    for shapes in spec.more_shapes:
+        at = spec.at_shapes(shapes)
+        further = inputs_for(at)
+        try:
+            extra = read_at(at, further)
+        except catch as exc:
+            raise refusal(shapes, exc) from exc
+        more.append((tuple(tuple(s) for s in shapes), further, *extra))
+    return tuple(more)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -62,3 +64,26 @@ class PluginRegistry(Generic[T]):
                                         f"{', '.join(self.available())}")
                 self._cache[name] = _instance(entry.load())
         return self._cache[name]
+
+
+class PluginImportError(ImportError):
+    """A plugin module named by the user cannot be imported: names the module and why."""
+
+    def __init__(self, module: str, cause: BaseException):
+        super().__init__(f"cannot import plugin module {module!r} "
+                         f"({type(cause).__name__}: {cause})")
+        self.module = module
+
+
+def import_modules(modules: list[str]) -> None:
+    """Imports the modules that register converters, sources, custom layers or layer
+    handlers (``--plugins``, ``--parity-plugins``). The working directory is on the path, as
+    under pytest or ``python -m``. A module that raises, at all, is a PluginImportError."""
+    cwd = os.getcwd()
+    if not any(os.path.abspath(entry or ".") == cwd for entry in sys.path):
+        sys.path.append(cwd)
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001  (a plugin's own error, in one line)
+            raise PluginImportError(module, exc) from None

@@ -105,22 +105,7 @@ _REGISTRY: PluginRegistry[Source] = PluginRegistry(
     "source", ENTRY_POINT_GROUP, BUILTIN, lambda s: isinstance(s, Source), UnknownSource)
 
 
-def register(source: Source) -> Source:
-    """Registers a source object in this process (tests, notebooks); wins over built-ins."""
-    return _REGISTRY.register(source)
-
-
-def unregister(name: str) -> None:
-    _REGISTRY.unregister(name)
-
-
-def available() -> list[str]:
-    return _REGISTRY.available()
-
-
-def get(name: str) -> Source:
-    return _REGISTRY.get(name)
-
-
-def is_source(name: str) -> bool:
-    return _REGISTRY.known(name)
+# register(source): in this process (tests, notebooks), winning over the built-ins.
+register, unregister, available, get = (
+    _REGISTRY.register, _REGISTRY.unregister, _REGISTRY.available, _REGISTRY.get)
+is_source = _REGISTRY.known

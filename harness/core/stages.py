@@ -116,21 +116,21 @@ _REGISTRY: PluginRegistry[Converter] = PluginRegistry(
     "converter", ENTRY_POINT_GROUP, BUILTIN, lambda c: isinstance(c, Converter), PathError)
 
 
-def register(converter: Converter) -> Converter:
-    """Registers a converter object in this process (tests, notebooks); wins over built-ins."""
-    return _REGISTRY.register(converter)
+def stage(name: str, source: str, target: str, *, packages: tuple[str, ...]):
+    """Class decorator naming a converter's stage: ``@stage("onnx2torch", "onnx", "torch",
+    packages=("onnx2torch", "torch"))`` sets the attributes the protocol reads (a plugin may
+    as well write them in its class body)."""
+
+    def named(cls):
+        cls.name, cls.source, cls.target, cls.packages = name, source, target, packages
+        return cls
+
+    return named
 
 
-def unregister(name: str) -> None:
-    _REGISTRY.unregister(name)
-
-
-def available() -> list[str]:
-    return _REGISTRY.available()
-
-
-def get(name: str) -> Converter:
-    return _REGISTRY.get(name)
+# register(converter): in this process (tests, notebooks), winning over the built-ins.
+register, unregister, available, get = (
+    _REGISTRY.register, _REGISTRY.unregister, _REGISTRY.available, _REGISTRY.get)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ CATEGORIES = (
     "upstream_error", "source_error", "export_error", "compile_error",
 )
 
+# The verdicts of a leg that fails a run (an xpass fails it too, but is no failure of the leg).
+FAILING = ("fail", "error")
+
 # The stages after a PyTorch module raise these (harness.converters.torch_tracing); a compiled
 # module that recompiles at a later size fails in the runner with Dynamo's or Inductor's own.
 TRACING = (

@@ -30,7 +30,6 @@ an update was killed in the middle of is always either the old or the new one, w
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -41,7 +40,13 @@ from typing import Any
 
 import numpy as np
 
+# GoldenError and load_onnx live lower (so that sources need not import this store);
+# their users import them from here too.
+from harness import sources
+from harness.core.errors import GoldenError
+from harness.core.files import sha256  # noqa: F401  (golden.sha256 for its users)
 from harness.core.spec import LayerSpec, SpecError
+from harness.runtimes.onnx import load_onnx
 
 SCHEMA = "parity.golden/1"
 MANIFEST = "MANIFEST.json"
@@ -49,10 +54,6 @@ CASES = "cases"
 SOURCE_LEG = "keras>tf2onnx"  # the leg whose artifact a Keras case stores as model.onnx
 KERAS_MODEL = "model.keras"
 REQUIRED_FILES = ("spec.json", "provenance.json", "inputs.npz", "expected.npz")
-
-
-class GoldenError(ValueError):
-    """A golden store or case that cannot be used; the message names the file."""
 
 
 @dataclass
@@ -91,14 +92,18 @@ class GoldenCase:
         return harness.replay(self.spec, self.inputs, self.expected, self.stored_artifacts(),
                               self.native, more=self.more, yardstick=self.yardstick)
 
+    def worker_replay(self) -> tuple[str, dict[str, str]]:
+        """How an isolated worker replays this case (harness.run.isolation): the function
+        it calls with its harness, and that function's JSON arguments."""
+        return "harness.golden:replay_stored", {"root": str(Path(self.root).resolve()),
+                                                "case_id": self.case_id}
+
     def onnx_model(self):
         return load_onnx(self.folder / "model.onnx")
 
     def stored_artifacts(self) -> dict[str, Any]:
         """The artifacts a replay starts from, keyed by the leg (or source) that made them;
         the case's source reads what it stored."""
-        from harness import sources
-
         try:
             return sources.get(self.spec.source).stored(self.folder)
         except sources.UnknownSource as exc:
@@ -165,14 +170,6 @@ def _manifest_readable(root: Path) -> bool:
 
 # -- reading -------------------------------------------------------------------------------
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def read_manifest(root: Path) -> Store:
     path = root / MANIFEST
     try:
@@ -208,18 +205,6 @@ def _load_json(path: Path) -> dict[str, Any]:
         raise GoldenError(f"{path}: cannot read the JSON: {exc}") from None
 
 
-def load_onnx(path: Path):
-    import onnx
-    from google.protobuf.message import DecodeError
-
-    try:
-        # No external data: a golden model carries its weights inside the file, so a model
-        # cannot point a reader at files outside its folder.
-        return onnx.load(str(path), load_external_data=False)
-    except (OSError, DecodeError, ValueError) as exc:
-        raise GoldenError(f"{path}: not a readable ONNX model: {exc}") from None
-
-
 def load_case(store: Store, case_id: str, verify: bool = True) -> GoldenCase:
     folder = store.root / CASES / case_id
     if verify:
@@ -248,6 +233,12 @@ def load_case(store: Store, case_id: str, verify: bool = True) -> GoldenCase:
         yardstick=(_load_npz(folder / YARDSTICK, "output_")
                    if (folder / YARDSTICK).is_file() else None),
     )
+
+
+def replay_stored(harness, root: str, case_id: str):
+    """The case ``case_id`` of the store at ``root`` replayed by ``harness``, the manifest
+    not checked again (what an isolated worker runs: ``GoldenCase.worker_replay``)."""
+    return load_case(Store(Path(root)), case_id, verify=False).replay(harness)
 
 
 YARDSTICK = "yardstick.npz"
@@ -354,20 +345,11 @@ def case_files(folder: Path) -> list[str]:
                   if path.is_file())
 
 
-def save_keras_model(keras_model, folder: Path) -> str | None:
-    """Writes ``folder/model.keras``; on failure removes any partial file and returns why."""
-    from harness.sources.keras import save_keras_model as save
-
-    return save(keras_model, folder)
-
-
 def write_case(store_root: Path, reading, spec: LayerSpec, provenance: dict[str, Any],
                options=None) -> dict[str, str]:
     """Writes one case from its source reading: spec, provenance, inputs, expected and
     native outputs, then what the case's source stores for a replay. Returns the case's
     manifest entry ({file: sha256})."""
-    from harness import sources
-
     folder = store_root / CASES / spec.case_id
     folder.mkdir(parents=True, exist_ok=True)
     notes = sources.get(spec.source).store(reading, folder, options)

@@ -26,6 +26,8 @@ from harness.core.spec import LayerSpec
 from harness.core.strategies import sample
 from harness.core.tolerance import TolerancePolicy
 from harness.run.pipeline import Harness, SourceError
+from harness.runtimes.keras_custom import register_custom_objects
+from harness.sources.keras import save_keras_model
 
 
 @dataclass
@@ -123,8 +125,6 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
     no longer drawn."""
     scope = {spec.source for spec in specs} if scope is None else set(scope)
     if registry.KERAS in scope:
-        from harness.runtimes.keras_custom import register_custom_objects
-
         register_custom_objects()
     policy = policy or TolerancePolicy()
     golden.recover(root)
@@ -171,7 +171,7 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
                 # once the layer saves, without rewriting anything else.
                 if (spec.source == registry.KERAS
                         and golden.KERAS_MODEL not in manifest[spec.case_id]
-                        and golden.save_keras_model(reading.artifact.model, folder) is None):
+                        and save_keras_model(reading.artifact.model, folder) is None):
                     manifest[spec.case_id][golden.KERAS_MODEL] = golden.sha256(
                         folder / golden.KERAS_MODEL)
                     summary.completed.append(spec.case_id)

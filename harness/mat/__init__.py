@@ -26,6 +26,7 @@ from harness.mat.handlers import (
     unregister_layer_handler,
 )
 from harness.mat.network import Layer, Network
+from harness.mat.shapes import example_shapes
 
 __all__ = [
     "Layer",
@@ -53,7 +54,6 @@ def to_torch(source: str | os.PathLike | Network, handlers=None, check: bool = T
     from harness.mat.builder import build_module, run_checked
     from harness.mat.formats import parse_file
     from harness.mat.outputs import select_outputs
-    from harness.mat.shapes import example_shapes
 
     network = select_outputs(source if isinstance(source, Network) else
                              parse_file(source), outputs, handlers)

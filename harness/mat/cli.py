@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from harness.mat.errors import MatImportError
+from harness.mat.shapes import example_shapes
 
 
 def add_commands(subparsers) -> None:
@@ -62,7 +63,6 @@ def run_mat2torch(args: argparse.Namespace) -> int:
     from harness.mat import load_network
     from harness.mat.builder import build_module, run_checked
     from harness.mat.save import save_module
-    from harness.mat.shapes import example_shapes
 
     try:
         network = load_network(args.model, args.outputs)

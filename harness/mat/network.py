@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.mat.errors import MatImportError
+
 SIMPLENN = "matconvnet.simplenn"
 DAGNN = "matconvnet.dagnn"
 DLT = "parity.dlt/1"
@@ -41,7 +43,6 @@ class Layer:
         """The `position`-th (0-based) learnable, in file order."""
         values = list(self.params.values())
         if position >= len(values):
-            from harness.mat.errors import MatImportError
 
             raise MatImportError(
                 f"{self.where} has {len(values)} weight arrays; its type needs at least "

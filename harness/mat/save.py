@@ -9,6 +9,7 @@ time) sizes. Alternative: a TorchScript archive (`torch.jit.save`; load with
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -43,7 +44,6 @@ def save_module(module: nn.Module, path: str | os.PathLike,
             with open(path, "wb") as handle:  # a handle: any file name, not only *.pt2
                 torch.export.save(program, handle)
         elif kind == TORCHSCRIPT:
-            import warnings
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)  # jit is deprecated, still works
@@ -65,7 +65,6 @@ def load_saved(path: str | os.PathLike) -> nn.Module:
         with open(path, "rb") as handle:
             return torch.export.load(handle).module()
     except Exception:
-        import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)

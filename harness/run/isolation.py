@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import importlib
+import importlib.util
 import os
 import sys
 import time
@@ -36,8 +38,18 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from harness.converters import get, parse_paths
+from harness.core.compare import Tolerance
+from harness.core.frameworks import prepare_imports, versions
+from harness.core.records import CaseResult, LegResult
 from harness.core.spec import LayerSpec
+from harness.core.tolerance import TolerancePolicy
+from harness.run.pipeline import Harness
+from harness.run.stage_cache.cache import open_cache
+from harness.run.torch_end import Extension
+from harness.runtimes import runner_for
 from harness.runtimes.worker import Channel, WorkerProcess
+from harness.sources import SourceError
 
 DEFAULT_TIMEOUT = 300.0
 # The child imports every framework before it reports ready: on a loaded machine, minutes.
@@ -63,9 +75,6 @@ def leg_to_json(leg) -> dict[str, Any]:
 
 
 def leg_from_json(data: dict[str, Any]):
-    from harness.core.compare import Tolerance
-    from harness.run.pipeline import LegResult
-
     data = dict(data)
     if data.get("tolerance") is not None:
         data["tolerance"] = Tolerance(**data["tolerance"])
@@ -78,8 +87,6 @@ def case_to_json(case) -> dict[str, Any]:
 
 
 def case_from_json(data: dict[str, Any]):
-    from harness.run.pipeline import CaseResult
-
     return CaseResult(LayerSpec.from_json(data["spec"]),
                       [leg_from_json(leg) for leg in data["legs"]], dict(data["timing"]))
 
@@ -110,8 +117,6 @@ class IsolatedHarness:
                  threads: int = 0, timeout: float = DEFAULT_TIMEOUT,
                  startup_timeout: float = DEFAULT_STARTUP_TIMEOUT, env: dict[str, str] | None = None,
                  cache: str | Path | None = None, extension=None):
-        from harness.converters import parse_paths
-
         self.paths = parse_paths(paths)  # fails here, in the parent, on an unknown stage
         self.device = device
         self.timeout = float(timeout)
@@ -192,10 +197,12 @@ class IsolatedHarness:
         return self._case(spec, {"op": "run", "spec": spec.to_json()})
 
     def replay(self, spec: LayerSpec, case) -> Any:
-        """Replays a stored golden case (``harness.golden.GoldenCase``): the worker loads it
-        from its folder, so no model data crosses the pipe."""
-        return self._case(spec, {"op": "replay", "root": str(Path(case.root).resolve()),
-                                 "case_id": case.case_id})
+        """Replays a stored case (a ``harness.golden.GoldenCase``): the worker loads it from
+        its folder, so no model data crosses the pipe. The case says how
+        (``worker_replay``: a ``"module:function"`` the worker calls with its harness and the
+        JSON arguments), so that the run need not know the store."""
+        replayer, arguments = case.worker_replay()
+        return self._case(spec, {"op": "replay", "replayer": replayer, "arguments": arguments})
 
     def _case(self, spec: LayerSpec, request: dict[str, Any]):
         self._wait_ready()
@@ -220,8 +227,6 @@ class IsolatedHarness:
             elif event == "result":
                 return case_from_json(message["case"])
             elif event == "error":
-                from harness.run.pipeline import SourceError
-
                 raise (SourceError if message["type"] == "SourceError" else CaseError)(
                     message["message"])
             else:
@@ -252,10 +257,6 @@ class IsolatedHarness:
     def _broken_case(self, spec, progress: _Progress, category: str, headline: str, detail: str):
         """The case's result when its worker died: judged legs keep their results, the leg in
         flight is the error, every other leg is recorded as not run."""
-        from harness.converters import get
-        from harness.run.pipeline import CaseResult, LegResult
-        from harness.runtimes import runner_for
-
         elapsed = round(time.monotonic() - progress.started, 3)
         message = f"{headline}\n{detail}"
         legs = dict(progress.done)
@@ -285,8 +286,6 @@ class IsolatedHarness:
                                                                  headline)], {})
 
     def _not_run(self, legs: dict[str, Any], culprit: str, category: str, headline: str):
-        from harness.run.pipeline import LegResult
-
         missing = []
         for path in self.paths:
             for leg_name, stage in zip(path.legs(), path.stages):
@@ -324,15 +323,10 @@ class _Worker:
             self.channel.send({"event": "progress", "leg": leg, "stage": stage, "step": step})
 
     def configure(self, config: dict[str, Any]):
-        import importlib
-        import importlib.util
-
         started = time.perf_counter()
         for entry in reversed(config.get("sys_path", [])):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
-        from harness.core.frameworks import prepare_imports, versions
-
         prepare_imports()  # torch and torchvision before TensorFlow: see DESIGN.md hazards
         threads = int(config.get("threads") or 0)
         if threads:
@@ -341,16 +335,9 @@ class _Worker:
             torch.set_num_threads(threads)
         for module in config.get("plugins", []):
             importlib.import_module(module)
-        from harness.converters import get
-        from harness.core.tolerance import TolerancePolicy
-        from harness.run.pipeline import Harness
-
         pyproject = config.get("pyproject")
         policy = TolerancePolicy.from_pyproject(Path(pyproject)) if pyproject else None
         # An unknown stage fails here, before the slow imports below.
-        from harness.run.stage_cache.cache import open_cache
-        from harness.run.torch_end import Extension
-
         extension = config.get("extension")
         harness = Harness(config["paths"], device=config["device"], opset=config.get("opset"),
                           policy=policy, threads=threads, on_leg=self.progress,
@@ -381,11 +368,7 @@ class _Worker:
                 if op == "run":
                     case = harness.run(LayerSpec.from_json(request["spec"]))
                 elif op == "replay":
-                    from harness import golden
-
-                    stored = golden.load_case(golden.Store(Path(request["root"])),
-                                              request["case_id"], verify=False)
-                    case = stored.replay(harness)
+                    case = _resolve(request["replayer"])(harness, **request["arguments"])
                 else:
                     raise ValueError(f"unknown request {op!r}")
             except Exception as exc:  # noqa: BLE001 (sent to the parent, which raises it)
@@ -396,6 +379,12 @@ class _Worker:
                 continue
             self.channel.send({"event": "result", "case": case_to_json(case)})
         return 0  # the parent closed the pipe: it is gone
+
+
+def _resolve(name: str):
+    """The function a ``"module:function"`` names (a replayer from an upper layer)."""
+    module, _, attribute = name.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def main(argv: list[str]) -> int:

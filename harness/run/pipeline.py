@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,40 +21,19 @@ from harness import sources
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
-from harness.core.compare import Comparison, Tolerance, compare
-from harness.core.spec import LayerSpec, canonical_json
-from harness.core.taxonomy import classify_exception
+from harness.core.compare import compare_outputs, worst_comparison, worst_of
+from harness.core.records import CaseResult, LegResult, ParityFailure
+from harness.core.spec import LayerSpec
+from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
+from harness.run import hooks
 from harness.run.stage_cache import cache as stage_cache
 from harness.runtimes import LoadError, runner_for
 from harness.sources import Source, SourceError, SourceReading
 
-FAILING = ("fail", "error")
-__all__ = ["CaseResult", "Harness", "LegResult", "ParityFailure", "SourceError",
-           "SourceReading"]
-
-
-@dataclass
-class LegResult:
-    path: str
-    leg: str
-    stage: str
-    runner: str
-    verdict: str  # pass, fail, error, xfail, xpass, skip
-    category: str | None = None
-    message: str = ""
-    metrics: dict[str, Any] | None = None
-    outputs: list[dict[str, Any]] = field(default_factory=list)
-    tolerance: Tolerance | None = None
-    timing: dict[str, float] = field(default_factory=dict)
-    known_issue: dict[str, str] | None = None
-    # The stage where the divergence entered the path: this leg's own stage, or the stage of
-    # the earliest leg upstream that already diverged from the source.
-    blame: str | None = None
-    note: str = ""
-    # For a failing multi-layer case: the first diverging layer, the error growth layer by
-    # layer and the layer re-run alone (harness.core.diagnose).
-    diagnosis: dict[str, Any] | None = None
+# The records, FAILING, compare_outputs and worst_of live in the core; imported from here too.
+__all__ = ["FAILING", "CaseResult", "Harness", "LegResult", "ParityFailure", "SourceError",
+           "SourceReading", "compare_outputs", "worst_of"]
 
 
 class Size(NamedTuple):
@@ -97,48 +76,6 @@ class ResolvedCase(NamedTuple):
     paths: list[ConversionPath]
 
 
-@dataclass
-class CaseResult:
-    spec: LayerSpec
-    legs: list[LegResult]
-    timing: dict[str, float]
-
-    @property
-    def failures(self) -> list[LegResult]:
-        # An xpass fails too, as a strict xfail does: the known-issue entry is stale.
-        return [leg for leg in self.legs if leg.verdict in (*FAILING, "xpass")]
-
-    def failure_message(self) -> str:
-        lines = [f"parity: {len(self.failures)} leg(s) failed for case {self.spec.case_id}"]
-        for leg in self.failures:
-            lines.append("")
-            blame = "" if leg.blame in (None, leg.stage) else f"; diverged at stage {leg.blame}"
-            lines.append(
-                f"leg {leg.leg} (stage {leg.stage}, runner {leg.runner}{blame}): {leg.category}"
-            )
-            if leg.verdict == "xpass":
-                lines.append(f"known issue {leg.known_issue['id']} no longer reproduces here: "
-                             f"narrow or remove its entry in harness/known_issues.toml "
-                             f"({leg.known_issue['url']})")
-            else:
-                lines.append(leg.message)
-            if leg.diagnosis and leg.diagnosis.get("summary"):
-                lines.append(f"per layer: {leg.diagnosis['summary']}")
-        lines.append("")
-        lines.append(f"case: {self.spec.describe()}")
-        lines.append(f"spec: {canonical_json(self.spec.to_json())}")
-        lines.append(f"reproduce: parity repro {self.spec.case_id}")
-        return "\n".join(lines)
-
-    def check(self) -> None:
-        if self.failures:
-            raise ParityFailure(self.failure_message())
-
-
-class ParityFailure(AssertionError):
-    pass
-
-
 def _short_traceback(exc: BaseException, limit: int = 6) -> str:
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-limit)
     return "".join(lines).strip()
@@ -159,13 +96,12 @@ class Harness:
         diagnose: bool = True,
         cache=None,
         extension=None,
+        observers=(),
     ):
-        # on_leg(leg, stage, step, result=None): called before each conversion ("convert")
-        # and run ("run") of a leg and once it is judged ("done", with its LegResult).
-        self.on_leg = on_leg
-        # on_paths(case, artifacts, inputs, reference, alternate): called once a case (run
-        # or replayed) goes down its paths; ``artifacts`` fills in leg by leg, keyed by leg.
-        self.on_paths = on_paths
+        # Who watches the case's runs (harness.run.hooks); on_leg and on_paths are callables
+        # with the same seams (hooks.Callbacks).
+        self.observers = [*((hooks.Callbacks(on_leg, on_paths),) if on_leg or on_paths else ()),
+                          *observers]
         # Paths may start from several sources; a case goes down those of its own source,
         # or its source's default paths when none of them starts there.
         self.paths = paths if isinstance(paths, list) else parse_paths(paths)
@@ -242,6 +178,8 @@ class Harness:
             reading = self.cache.read(case.source, spec, policy=self.policy, device=self.device)
         except SourceError as exc:
             return self._known_source_failure(case, exc)
+        for observer in self.observers:
+            observer.on_reading(case, reading)
         timing = {"build": time.perf_counter() - started}
         source_leg = None if reading.native is None else self._source_leg(case, reading)
         # When the source disagrees with itself, its own output is a second reading.
@@ -293,8 +231,8 @@ class Harness:
     def _run_paths(self, case: ResolvedCase, artifacts, inputs, reference, timing,
                    alternate=None, *, more=(), yardstick=None) -> CaseResult:
         # Keyed by leg name ("keras>tf2onnx"); paths that share a prefix share its artifact.
-        if self.on_paths:  # its users see the first size, as before sizes came
-            self.on_paths(case, artifacts, inputs, reference, alternate)
+        for observer in self.observers:  # they see the first size, as before sizes came
+            observer.on_paths(case, artifacts, inputs, reference, alternate)
         sizes = sizes_of(inputs, reference, alternate, more, yardstick)
         results: dict[str, LegResult] = {}
         for path in case.paths:
@@ -306,8 +244,8 @@ class Harness:
                 if leg_name not in results:
                     leg = self._leg(case.spec, path, leg_name, stage, artifacts, sizes)
                     results[leg_name] = _attribute(leg, upstream)
-                    if self.on_leg:
-                        self.on_leg(leg_name, stage, "done", results[leg_name])
+                    for observer in self.observers:
+                        observer.after_leg(leg_name, stage, results[leg_name])
                 upstream = results[leg_name]
         return CaseResult(case.spec, list(results.values()), timing)
 
@@ -362,8 +300,8 @@ class Harness:
             )
 
         timing: dict[str, float] = {}
-        if self.on_leg:
-            self.on_leg(leg_name, stage, "convert")
+        for observer in self.observers:
+            observer.before_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
         options = self.options_for(sizes)
         artifact = self.cache.lookup(converter, parent, options)
@@ -391,8 +329,8 @@ class Harness:
         size that fails decides (a later size is not run once one failed), else the widest
         pass; a failure at a further size names its input shapes (``metrics["at_shapes"]``)."""
         leg_name = base["leg"]
-        if self.on_leg:
-            self.on_leg(leg_name, base["stage"], "run")
+        for observer in self.observers:
+            observer.before_leg(leg_name, base["stage"], "run")
         tolerance = self.policy.for_spec(spec, leg_name, self.device)
         timing.setdefault("run", 0.0)
         passes: list[LegResult] = []
@@ -426,17 +364,19 @@ class Harness:
                              category=classify_exception(step, message)[0],
                              message=message, timing=timing)
         timing["run"] += time.perf_counter() - t1
+        for observer in self.observers:
+            observer.on_outputs(base["leg"], size, outputs)
 
         t2 = time.perf_counter()
         comparisons = compare_outputs(outputs, size.reference, tolerance)
         note = ""
-        if size.alternate is not None and not _worst(comparisons).passed:
+        if size.alternate is not None and not worst_comparison(comparisons).passed:
             faithful = compare_outputs(outputs, size.alternate, tolerance)
-            if _worst(faithful).passed:
+            if worst_comparison(faithful).passed:
                 comparisons = faithful
                 note = ("matches the source's own output, which differs from the reference "
                         "reading: the converter reproduced the source's graph")
-        worst = _worst(comparisons)
+        worst = worst_comparison(comparisons)
         metrics = dict(worst.metrics)
         verdict, category, message = ("pass" if worst.passed else "fail", worst.category,
                                       worst.message)
@@ -487,22 +427,6 @@ def note_missing_yardstick(result: CaseResult, why: str | None) -> None:
             leg.metrics["yardstick_missing"] = why
 
 
-def compare_outputs(outputs, reference, tolerance) -> list[Comparison]:
-    """Every output of a leg against the reference's; a different count is a shape mismatch."""
-    if len(outputs) != len(reference):
-        return [Comparison(
-            False, "shape_mismatch",
-            f"the leg produced {len(outputs)} outputs, the source {len(reference)}",
-            {"outputs": len(outputs), "expected_outputs": len(reference)},
-        )]
-    return [compare(a, e, tolerance) for a, e in zip(outputs, reference)]
-
-
-def worst_of(outputs, reference, tolerance: Tolerance) -> Comparison:
-    """The verdict of a whole set of outputs: the first failing output, or the widest pass."""
-    return _worst(compare_outputs(outputs, reference, tolerance))
-
-
 DIVERGED = ("fail", "error", "xfail")
 
 
@@ -525,9 +449,3 @@ def _attribute(leg: LegResult, upstream: LegResult | None) -> LegResult:
         leg.message = f"(inherited from {upstream.leg}) {leg.message}"
     return leg
 
-
-def _worst(comparisons: list[Comparison]) -> Comparison:
-    failing = [c for c in comparisons if not c.passed]
-    if failing:
-        return failing[0]
-    return max(comparisons, key=lambda c: c.metrics.get("max_abs", 0.0))

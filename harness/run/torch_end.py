@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from harness.converters import ConversionPath, PathError, get
+
 # Every stage, cheapest first.
 STAGES = ("torch-onnx-ts", "torch-export-nonstrict", "torch-export", "torch-compile-eager",
           "torch-compile-aot-eager", "torch-onnx", "torch-compile")
@@ -46,14 +48,10 @@ class Extension:
 
 
 def ends_in_torch(path) -> bool:
-    from harness.converters import get
-
     return get(path.stages[-1]).target == "torch" and path.stages[-1] not in STAGES
 
 
 def extended(paths: list, stages) -> list:
-    from harness.converters import ConversionPath
-
     return [ConversionPath(path.source, (*path.stages, stage))
             for path in paths if ends_in_torch(path) for stage in stages]
 
@@ -73,8 +71,6 @@ PROFILES = {
 def parse(text: str | None, profile: str | None = None) -> Extension | None:
     """``--parity-torch-end``: ``auto`` (the profile's budget), ``none``, ``all`` (every
     stage, every case) or a comma-separated list of stages (every case)."""
-    from harness.converters import PathError, get
-
     text = (text or "auto").strip()
     if text == "auto":
         return PROFILES.get(profile or "")

@@ -19,18 +19,20 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
+
+from harness.converters import ConvertOptions
+from harness.converters.keras2 import TfKerasConverter, run_tf_keras
+from harness.core import registry
+from harness.core.compare import worst_of
+from harness.core.frameworks import prepare_imports
+from harness.core.strategies import sample
+from harness.core.tolerance import TolerancePolicy
+from harness.sources import get
+
 
 def measure(kind: str, per_kind: int) -> str | None:
     """None where tf_keras builds the kind's cases as the same layer; else why not."""
-    import numpy as np
-
-    from harness.converters import ConvertOptions
-    from harness.converters.keras2 import TfKerasConverter, run_tf_keras
-    from harness.core.strategies import sample
-    from harness.core.tolerance import TolerancePolicy
-    from harness.run.pipeline import worst_of
-    from harness.sources import get
-
     source = get("keras")
     policy = TolerancePolicy()
     specs = sample(kind, per_kind)
@@ -54,11 +56,7 @@ def measure(kind: str, per_kind: int) -> str | None:
 
 
 def main(argv=None) -> int:
-    from harness.core.frameworks import prepare_imports
-
     prepare_imports()
-    from harness.core import registry
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--per-kind", type=int, default=3)
     args = parser.parse_args(argv)

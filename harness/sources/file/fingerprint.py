@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from harness.core.files import sha256
 from harness.sources.file.errors import FileError
 
 
@@ -33,10 +34,3 @@ def digest(path: str | Path) -> str:
         return hashlib.sha256("".join(lines).encode()).hexdigest()
     raise FileError(path, "no such file or folder")
 
-
-def sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()

@@ -11,8 +11,9 @@ import numpy as np
 
 from harness import sources
 from harness.converters import Artifact, ConvertOptions, get
+from harness.core.errors import GoldenError
 from harness.core.spec import LayerSpec
-from harness.golden import GoldenError, load_onnx
+from harness.runtimes.onnx import load_onnx
 from harness.sources import SourceReading
 from harness.sources.file.case import NAME, case_inputs, loaded_for
 from harness.sources.file.detector import START, load

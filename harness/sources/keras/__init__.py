@@ -14,8 +14,11 @@ from typing import Any
 import numpy as np
 
 from harness.converters import Artifact, ConvertOptions, get
+from harness.core.compare import worst_of
+from harness.core.free_dims import further_sizes
 from harness.core.inputs import make_inputs
 from harness.runtimes.keras import run_keras, xla_reading
+from harness.runtimes.onnx import load_onnx
 from harness.sources import SourceError, SourceReading
 from harness.sources.keras.diagnose import Diagnoser, diagnosable
 from harness.sources.keras.model import (
@@ -63,24 +66,23 @@ class KerasSource:
                 f"cannot build the Keras source of {spec.describe()}: {exc}"
             ) from exc
         check_plausible(spec, reference)
-        more = []
-        for shapes in spec.more_shapes:
-            at = spec.at_shapes(shapes)
-            further = make_inputs(at)
-            try:
-                _, expected, _ = self._reading(at, model, further, policy, device)
-            except Exception as exc:
-                raise SourceError(f"Keras cannot run the source of {spec.describe()} at "
-                                  f"input shapes {_shapes(shapes)} (its free dimensions "
-                                  f"{'+'.join(spec.free_dims)}): {exc}") from exc
+
+        def read_at(at, further):
+            _, expected, _ = self._reading(at, model, further, policy, device)
             check_plausible(at, expected)
-            entry = (tuple(tuple(s) for s in shapes), further, expected)
             # That size's float64 reference, where the source has one (harness.run.pipeline.Size)
             yardstick = keras_reading(at, model, further)
-            more.append(entry if yardstick is None else (*entry, yardstick))
+            return (expected,) if yardstick is None else (expected, yardstick)
+
+        def refusal(shapes, exc):
+            return SourceError(f"Keras cannot run the source of {spec.describe()} at input "
+                               f"shapes {_shapes(shapes)} (its free dimensions "
+                               f"{'+'.join(spec.free_dims)}): {exc}")
+
+        more = further_sizes(spec, read_at, refusal)
         names = [f"input_{i}" for i in range(len(inputs))]
         return SourceReading(Artifact("keras", model, names), inputs, reference,
-                             None if reading is None else native, reading, more=tuple(more),
+                             None if reading is None else native, reading, more=more,
                              yardstick=keras_reading(spec, model, inputs))
 
     def build(self, spec) -> Artifact:
@@ -94,7 +96,6 @@ class KerasSource:
         """(Keras' own outputs, the reference, how they differ or None) at one size: a
         channels_first convolution is read through its channels_last twin, a convolution
         whose eager outputs disagree with XLA's through XLA, at every size alike."""
-        from harness.run.pipeline import worst_of
         native = run_keras(model, inputs)
         twin = twin_reference(model, spec, inputs)
         reading = None if twin is None else TWIN_READING
@@ -128,8 +129,6 @@ class KerasSource:
         return notes
 
     def stored(self, folder: Path) -> dict[str, Artifact]:
-        from harness.golden import load_onnx
-
         if not (folder / ONNX_MODEL).is_file():
             return {}
         model = load_onnx(folder / ONNX_MODEL)

@@ -37,8 +37,8 @@ from harness.core.diagnose import (
     first_diverging_stage,
     looser,
     pick,
+    run_with_taps,
     summary,
-    with_outputs,
 )
 
 SCOPE_SUFFIX = re.compile(r"_\d+$")
@@ -226,16 +226,8 @@ class Diagnoser:
         base = artifacts[legs[onnx_at]]
         mapping = tap_tensors(base.model, self.keras.taps)
         names = list(dict.fromkeys(t for candidates in mapping.values() for t in candidates))
-        augmented = with_outputs(base.model, names)
-        artifact = Artifact("onnx", augmented, base.input_names, dict(base.meta))
-        for stage in path.stages[onnx_at + 1: upto + 1]:
-            artifact = get(stage).convert(artifact, self.harness.options)
-        outputs = self.harness.runner(artifact.format).run(artifact, self.inputs)
-        graph_outputs = [o.name for o in augmented.graph.output]
-        if len(outputs) != len(graph_outputs):
-            raise RuntimeError(f"{leg} returned {len(outputs)} outputs for the "
-                               f"{len(graph_outputs)} of the ONNX model with layer taps")
-        by_tensor = dict(zip(graph_outputs, outputs))
+        by_tensor = run_with_taps(base, names, list(path.stages[onnx_at + 1: upto + 1]),
+                                  self.harness, self.inputs, "layer taps")
         values, layouts, missing = {}, {}, {}
         for tap in self.keras.taps:
             if tap.name in mapping:

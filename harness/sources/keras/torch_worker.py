@@ -26,6 +26,8 @@ import os
 import sys
 import traceback
 
+import numpy as np
+
 from harness.runtimes.keras_custom import register_custom_objects
 from harness.runtimes.worker import Channel
 
@@ -34,7 +36,6 @@ def main(argv: list[str]) -> int:
     os.environ["KERAS_BACKEND"] = "torch"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     channel = Channel.open(argv)
-    import numpy as np
     import torch
 
     threads = int(os.environ.get("PARITY_KERAS_TORCH_THREADS", "0"))

@@ -13,6 +13,7 @@ needs scipy, h5py and torch only.
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,9 +22,16 @@ from typing import Any
 import numpy as np
 
 from harness.converters import Artifact
+from harness.core.errors import GoldenError
+from harness.core.registry import family_of
 from harness.sources import SourceError, SourceReading
+from harness.sources.mat.case import MatCase, MatSpecError
+from harness.sources.mat.diagnose import MatDiagnoser
 
 MAT_MODEL = "model.mat"
+# The .mat importer, named and loaded when a replay reads a stored file: it is torch's
+# (harness.mat imports torch), and loading this source must not load torch.
+IMPORTER = "harness.mat"
 INPUT_NAMES = ["input"]
 
 
@@ -35,8 +43,6 @@ class MatSource:
     packages = ("scipy", "h5py", "numpy")
 
     def read(self, spec, *, policy=None, device: str = "cpu") -> SourceReading:
-        from harness.sources.mat.case import MatCase, MatSpecError
-
         try:
             case = MatCase(spec)
             inputs = case.inputs()
@@ -56,15 +62,11 @@ class MatSource:
     def family(self, spec) -> str:
         """The report's family of a case: the kind's MATLAB layer group and the file
         format, ``mat-convolution/dagnn``."""
-        from harness.core.registry import family_of
-
         group = family_of(spec.kind, self.name) or "mat-model"
         return f"{group}/{spec.attrs.get('format', '?')}"
 
     def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
         """Per-layer comparison of the imported module with the NumPy reference."""
-        from harness.sources.mat.diagnose import MatDiagnoser
-
         return MatDiagnoser.for_case(harness, spec, inputs)
 
     def store(self, reading: SourceReading, folder: Path, options=None) -> dict[str, Any]:
@@ -75,15 +77,13 @@ class MatSource:
 
     def stored(self, folder: Path) -> dict[str, Artifact]:
         """``model.mat``, checked to be a MATLAB network the importer can parse."""
-        from harness.golden import GoldenError
-        from harness.mat import MatImportError, load_network
-
         path = folder / MAT_MODEL
         if not path.is_file():
             return {}
+        importer = importlib.import_module(IMPORTER)
         try:
-            load_network(path)
-        except MatImportError as exc:
+            importer.load_network(path)
+        except importer.MatImportError as exc:
             raise GoldenError(f"{path}: {exc}") from None
         return {self.name: Artifact(self.format, path, list(INPUT_NAMES))}
 

@@ -24,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from harness.core.inputs import make_inputs
 from harness.core.spec import LayerSpec
 from harness.sources.mat import kinds
+from harness.sources.mat.draw import layer_entry
 from harness.sources.mat.layer import (
     DAGNN,
     DLT,
@@ -40,6 +42,7 @@ from harness.sources.mat.layer import (
     to_matlab,
     to_torch,
 )
+from harness.sources.mat.writer import StructArray, cell, save_mat
 
 SOURCE = "mat"
 INPUT_NAME = "input"
@@ -69,7 +72,6 @@ def network_spec(layers: list, *, input_shape, fmt: str = DLT, version: str = "7
     """A ``mat`` spec written by hand: ``layers`` as ``(kind, attrs)`` pairs, ``(kind,
     attrs, inputs)`` triples or layer entries; ``input_shape`` in PyTorch layout. The
     spec's kind is ``kind`` or its first layer's."""
-    from harness.sources.mat.draw import layer_entry
 
     entries = []
     for index, item in enumerate(layers, start=1):
@@ -164,7 +166,6 @@ class MatCase:
 
     def inputs(self) -> list[np.ndarray]:
         """The case's input in PyTorch layout (seeded, with the spec's overrides)."""
-        from harness.core.inputs import make_inputs
 
         return make_inputs(self.spec)
 
@@ -221,7 +222,6 @@ class MatCase:
         raise MatSpecError(f"unknown format {fmt!r}; formats: {FORMATS}")
 
     def write(self, path: str | Path, fmt: str | None = None, version: str | None = None):
-        from harness.sources.mat.writer import save_mat
 
         save_mat(path, self.variables(fmt), version or self.version)
         return Path(path)
@@ -232,7 +232,6 @@ class MatCase:
             yield node, node.kind.writer(fmt)(node.attrs, w, node.into)
 
     def _simplenn(self) -> dict[str, Any]:
-        from harness.sources.mat.writer import cell
 
         if any(node.inputs != [node.index - 1] for node in self.nodes):
             raise MatSpecError("a SimpleNN network is a chain; it cannot hold a merge")
@@ -248,7 +247,6 @@ class MatCase:
                         "meta": {"inputSize": row(self.input_size.matlab)}}}
 
     def _dagnn(self) -> dict[str, Any]:
-        from harness.sources.mat.writer import StructArray, cell
 
         layers, params, var_names = [], [], [INPUT_NAME]
         outputs = {0: INPUT_NAME}
@@ -276,7 +274,6 @@ class MatCase:
             "meta": {"inputSize": row(self.input_size.matlab)}}}
 
     def _dlt(self) -> dict[str, Any]:
-        from harness.sources.mat.writer import cell
 
         statistics, _ = self.weights
         cls, props = self.input_kind.writer(DLT)(self.input_attrs, statistics, self.input_size)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from harness.core.registry import Picker
+from harness.core.spec import LayerSpec
+from harness.core.strategies import overrides_for, seeds, without_local_constants
 from harness.sources.mat import table
 from harness.sources.mat.layer import (
     DLT,
@@ -126,8 +128,6 @@ def mat_specs(kind: str, fmt: str | None = None, version: str | None = None):
     source="mat")`` draws them, with the file format and version fixed where given."""
     from hypothesis import strategies as st
 
-    from harness.core.spec import LayerSpec
-    from harness.core.strategies import overrides_for, seeds, without_local_constants
 
     network = network_draw(table.get(kind), fmt, version)
 

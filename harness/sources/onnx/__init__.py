@@ -23,6 +23,12 @@ from typing import Any
 import numpy as np
 
 from harness.converters import Artifact
+from harness.core import registry
+from harness.core.compare import worst_of
+from harness.core.free_dims import declared_shape, further_sizes
+from harness.core.registry import family_of
+from harness.runtimes.onnx import load_onnx
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 from harness.sources import SourceError, SourceReading
 from harness.sources.onnx.build import (
     BATCH_PARAM,
@@ -32,6 +38,7 @@ from harness.sources.onnx.build import (
     fill_weights,
     redeclare_inputs,
 )
+from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
 
 EVALUATOR_READING = ("onnxruntime (optimisations off) differs from onnx's reference evaluator "
                      "(the reference)")
@@ -50,8 +57,6 @@ class OnnxSource:
     def read(self, spec, *, policy, device: str = "cpu") -> SourceReading:
         """Builds the model (a free batch declared symbolic) and reads it at the case's input
         shapes and at each of its further sizes (``SourceReading.more``)."""
-        from harness.core import registry
-
         kind = registry.get(spec.kind, self.name)
         try:
             model = kind.build_model(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
@@ -69,30 +74,26 @@ class OnnxSource:
         inputs = make_inputs(spec)
         names = [i.name for i in model.graph.input]
         reference, native, reading = self._reading(model, inputs, spec, policy, device)
-        more = []
-        for shapes in spec.more_shapes:
-            at = spec.at_shapes(shapes)
-            further = make_inputs(at)
-            try:
-                expected, own, _ = self._reading(model, further, at, policy, device)
-            except SourceError as exc:
-                raise SourceError(f"at input shapes {_shapes(shapes)} (its free "
-                                  f"{'+'.join(spec.free_dims)}, declared "
-                                  f"{BATCH_PARAM!r}): {exc}") from exc
-            entry = (tuple(tuple(s) for s in shapes), further, expected)
+
+        def read_at(at, further):
+            expected, own, _ = self._reading(model, further, at, policy, device)
             # Where onnxruntime differs from the reference evaluator there too, its reading
             # is that size's second reading (no yardstick: the fourth element), as
             # ``native`` is at the first size.
-            more.append(entry if own is None else (*entry, None, own))
+            return (expected,) if own is None else (expected, None, own)
+
+        def refusal(shapes, exc):
+            return SourceError(f"at input shapes {_shapes(shapes)} (its free "
+                               f"{'+'.join(spec.free_dims)}, declared {BATCH_PARAM!r}): {exc}")
+
+        more = further_sizes(spec, read_at, refusal, catch=(SourceError,), inputs_for=make_inputs)
         return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading,
-                             more=tuple(more))
+                             more=more)
 
     def _reading(self, model, inputs, spec, policy, device):
         """(the reference, onnxruntime's reading where it is not the reference, how they
         differ) at one size: onnxruntime's reading, or the reference evaluator's where the
         two disagree."""
-        from harness.run.pipeline import worst_of
-
         runtime = read_onnxruntime(model, inputs, spec)
         evaluator = read_evaluator(model, inputs)
         if evaluator is not None:
@@ -104,15 +105,9 @@ class OnnxSource:
     def family(self, spec) -> str:
         """The report's family of a case, ``onnx-<op family>``: ONNX's op families share
         names with Keras' layer families (activations, pooling) but not their rows."""
-        from harness.core.registry import family_of
-
         return f"onnx-{family_of(spec.kind, self.name) or 'model'}"
 
     def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):
-        try:
-            from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
-        except ImportError:  # pragma: no cover - while the node diagnosis is being written
-            return None
         if not diagnosable(artifact.model):
             return None
         return NodeDiagnoser(harness, spec, artifact.model, inputs)
@@ -130,8 +125,6 @@ class OnnxSource:
         return {}
 
     def stored(self, folder: Path) -> dict[str, Artifact]:
-        from harness.golden import load_onnx
-
         model = load_onnx(folder / MODEL)
         return {self.name: Artifact("onnx", model, [i.name for i in model.graph.input])}
 
@@ -158,8 +151,6 @@ def declare_free(model, spec):
     """The model with the spec's free dimensions declared symbolic (its batch:
     ``dim_param`` ``N``, in each batched input, ``harness.core.free_dims.onnx_batched``) and its
     outputs typed again by shape inference."""
-    from harness.core.free_dims import declared_shape
-
     declared = [[BATCH_PARAM if d is None else d for d in declared_shape(spec, i)]
                 for i in range(len(spec.input_shapes))]
     try:
@@ -243,8 +234,6 @@ def _into_range(x: np.ndarray, value_range: Any) -> np.ndarray:
 
 def read_onnxruntime(model, inputs: list[np.ndarray], spec) -> list[np.ndarray]:
     """onnxruntime on the CPU with every graph optimisation off: the model as written."""
-    from harness.runtimes.onnxruntime import OnnxRuntimeRunner
-
     runner = OnnxRuntimeRunner("cpu")
     try:
         session = runner.session(model, "disable")

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.converters.onnx_ir import pin_ir_version
+from harness.core.inputs import draw_weight
 from harness.sources import SourceError
 
 # Keys of a spec's attrs that are not ONNX node attributes.
@@ -122,7 +124,6 @@ class GraphBuilder:
         import onnx
         from onnx import helper, shape_inference
 
-        from harness.converters.onnx_ir import pin_ir_version
 
         renamed = [f"output_{i}" for i in range(len(outputs))]
         if len(set(outputs)) != len(outputs) or set(outputs) & {i.name for i in self.inputs}:
@@ -232,7 +233,6 @@ def fill_weights(model, rng: np.random.Generator) -> None:
     biases, positive variances), in initializer order."""
     from onnx import numpy_helper
 
-    from harness.core.inputs import draw_weight
 
     for i, tensor in enumerate(model.graph.initializer):
         if not tensor.name.startswith(WEIGHT_PREFIX) or "_" not in tensor.name:

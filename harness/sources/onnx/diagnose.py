@@ -30,6 +30,7 @@ from harness.core.diagnose import (
     divergence,
     first_diverging_stage,
     looser,
+    run_with_taps,
     summary,
     with_outputs,
 )
@@ -151,16 +152,8 @@ class NodeDiagnoser:
         raise failure
 
     def _run(self, stages: list[str], tensors: list[str]) -> dict[str, np.ndarray]:
-        augmented = with_outputs(self.model, tensors)
-        artifact = Artifact("onnx", augmented, list(self.input_names))
-        for stage in stages:
-            artifact = get(stage).convert(artifact, self.harness.options)
-        outputs = self.harness.runner(artifact.format).run(artifact, self.inputs)
-        names = [o.name for o in augmented.graph.output]
-        if len(outputs) != len(names):
-            raise RuntimeError(f"{stages[-1]} returned {len(outputs)} outputs for the "
-                               f"{len(names)} of the ONNX model with node taps")
-        return {name: np.asarray(value) for name, value in zip(names, outputs)}
+        base = Artifact("onnx", self.model, list(self.input_names))
+        return run_with_taps(base, tensors, stages, self.harness, self.inputs, "node taps")
 
     def series(self, trace: LegTrace, against: dict[str, np.ndarray] | None = None):
         """Per node output: the leg's value against the reference (or ``against``)."""

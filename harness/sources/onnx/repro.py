@@ -15,14 +15,14 @@ embedded reference (onnxruntime with every graph optimisation off, and onnx's
   reference evaluator): the two readings compared with each other, for onnxruntime's or
   onnx's tracker.
 
-A stage with no template here (a plugin's) returns None, and ``harness.repro_script``
-scripts it through parity's converter protocol. The script compares with the tolerance
+These are the ONNX source's parts of a script (``script_parts``), made of the pieces every
+script shares (``harness.core.repro_pieces``). A stage with no template here (a plugin's) gives None, and
+``harness.repro_script`` scripts it through parity's converter protocol. The script compares with the tolerance
 parity applied and exits 1 when the failure reproduces, 0 when it does not.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import platform
 import textwrap
@@ -32,12 +32,28 @@ from typing import Any
 
 import numpy as np
 
+from harness.converters import get
 from harness.core.compare import Tolerance
-from harness.repro_script import COMPARE_CODE, npz_bytes
+from harness.core.frameworks import versions
+from harness.core.repro_pieces import (
+    COMPARE_CODE,
+    DEFAULT_MAX_INLINE_BYTES,
+    ScriptError,
+    ScriptParts,
+    assemble,
+    chosen_leg,
+    leg_tolerance,
+    npz_bytes,
+    providers,
+    saw,
+    spec_block,
+    too_big,
+    torch_run,
+)
+from harness.core.spec import canonical_json
 
 SOURCE = "onnx"
 ORT_OPTIMIZED = "ort-optimized"
-DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
 BASE_IMPORTS = ("import numpy as np", "import onnx", "import onnxruntime as ort",
                 "from onnx.reference import ReferenceEvaluator")
 BASE_PACKAGES = ("numpy", "onnx", "onnxruntime")
@@ -56,20 +72,8 @@ class OnnxTarget:
 def choose_target(harness, case, leg_name: str | None = None) -> OnnxTarget:
     """The leg named, or else the first that failed (the source's own leg included); then
     the leg of the stage it is blamed on."""
-    from harness.repro_script import ScriptError
-    from harness.run.pipeline import FAILING
-
     legs = {leg.leg: leg for leg in case.legs}
-    if leg_name is not None:
-        chosen = legs.get(leg_name)
-        if chosen is None:
-            raise ScriptError(f"case {case.spec.case_id} has no leg {leg_name!r}; its legs: "
-                              f"{', '.join(legs) or 'none'}")
-    else:
-        failed = [leg for leg in case.legs if leg.verdict in (*FAILING, "xfail", "xpass")]
-        chosen = failed[0] if failed else (case.legs[0] if case.legs else None)
-    if chosen is None:
-        raise ScriptError(f"case {case.spec.case_id} ran no leg")
+    chosen = chosen_leg(case, leg_name)
     paths = harness.resolve(case.spec).paths
     path = next((p for p in paths if p.name == chosen.path), paths[0])
     stage = chosen.blame or chosen.stage
@@ -87,10 +91,17 @@ def write_script(harness, case, *, leg_name: str | None = None,
                  golden_folder: Path | None = None) -> str | None:
     """The text of a standalone script reproducing an ONNX case's failing stage, or None
     for a stage with no ONNX template (a plugin stage: script it as a plugin)."""
-    from harness.converters import get
-    from harness.core.frameworks import versions
-    from harness.repro_script import ScriptError
+    parts = script_parts(harness, case, leg_name=leg_name, max_bytes=max_bytes,
+                         golden_folder=golden_folder)
+    return None if parts is None else assemble(parts)
 
+
+def script_parts(harness, case, *, leg_name: str | None = None,
+                 max_bytes: int = DEFAULT_MAX_INLINE_BYTES,
+                 golden_folder: Path | None = None) -> ScriptParts | None:
+    """The parts of a standalone script reproducing an ONNX case's failing stage
+    (``harness.core.repro_pieces.assemble`` writes it), or None for a stage with no ONNX
+    template (a plugin stage: script it as a plugin)."""
     spec = case.spec
     target = choose_target(harness, case, leg_name)
     recipe = None
@@ -112,15 +123,10 @@ def write_script(harness, case, *, leg_name: str | None = None,
     arrays.update({f"input_{i}": x for i, x in enumerate(reading.inputs)})
     arrays.update({f"expected_{i}": y for i, y in enumerate(reading.reference)})
     payload = npz_bytes(arrays)
-    if len(payload) > max_bytes:
-        where = (f"attach the case's files from the golden store instead ({golden_folder}: "
-                 f"model.onnx and test_data_set_0/, in onnx's backend-test layout)"
-                 if golden_folder is not None and golden_folder.is_dir()
-                 else "the case is not in the golden store, so attach the model and data "
-                      "yourself, or raise the limit with --max-inline-mb")
-        raise ScriptError(
-            f"case {spec.case_id} is too big to inline in a script: its model and data take "
-            f"{len(payload) / 2**20:.1f} MB, the limit is {max_bytes / 2**20:g} MB; {where}")
+    error = too_big(spec.case_id, payload, max_bytes, golden_folder,
+                    "model.onnx and test_data_set_0/, in onnx's backend-test layout")
+    if error is not None:
+        raise error
     packages = BASE_PACKAGES + (tuple(recipe.packages) if recipe is not None else ())
     made_with = versions(tuple(dict.fromkeys(packages)))
     reference_note = ("onnx's reference evaluator's outputs (onnxruntime disagreed with it)"
@@ -137,14 +143,12 @@ def write_script(harness, case, *, leg_name: str | None = None,
                            f"the embedded reference ({reference_note})."), "ONNX -> PyTorch"
     header = _header(spec, target, tolerance, harness.device, made_with, what, direction,
                      reference_note)
-    return _assemble(header, spec, target, recipe, payload, len(reading.inputs), tolerance,
-                     harness.device)
+    return _parts(header, spec, target, recipe, payload, len(reading.inputs), tolerance,
+                  harness.device)
 
 
 def _tolerance(harness, spec, target: OnnxTarget) -> Tolerance:
-    if target.leg is not None and target.leg.tolerance is not None:
-        return target.leg.tolerance
-    return harness.policy.for_spec(spec, target.leg_name, harness.device)
+    return leg_tolerance(harness, spec, target.leg, target.leg_name)
 
 
 _SOURCE_WHAT = ("Runs the embedded ONNX model with onnxruntime, every graph optimisation off, "
@@ -164,38 +168,21 @@ def _wrap(text: str, indent: str = "") -> list[str]:
 
 def _header(spec, target: OnnxTarget, tolerance: Tolerance, device: str,
             made_with: dict[str, str], what: str, direction: str, reference: str) -> str:
-    leg = target.leg
-    if leg is None or leg.verdict == "pass":
-        saw = "pass (every output within tolerance)"
-    else:
-        saw = f"{leg.verdict}, {leg.category}"
-        metrics = leg.metrics or {}
-        if "max_abs" in metrics and leg.category == "numeric_mismatch":
-            saw += (f": max_abs={metrics['max_abs']:.6g} at {tuple(metrics['max_abs_index'])}, "
-                    f"max_rel={metrics['max_rel']:.6g}")
-        elif leg.message:
-            saw += ": " + leg.message.splitlines()[0][:300]
-        if leg.known_issue:
-            saw += f"; known issue {leg.known_issue['id']} ({leg.known_issue['url']})"
-        if leg.diagnosis and leg.diagnosis.get("summary"):
-            saw += f"; per node: {leg.diagnosis['summary']}"
-    versions = ", ".join([f"python {platform.python_version()}",
-                          *(f"{p} {v}" for p, v in made_with.items())])
-    spec_text = textwrap.fill(json.dumps(spec.to_json(), sort_keys=True), 92,
-                              initial_indent="    ", subsequent_indent="    ",
-                              break_long_words=False, break_on_hyphens=False)
+    made_with_text = ", ".join([f"python {platform.python_version()}",
+                                *(f"{p} {v}" for p, v in made_with.items())])
+    spec_text = spec_block(json.dumps(spec.to_json(), sort_keys=True))
     lines = [
         f"Reproducer for parity case {spec.case_id}: stage {target.stage} ({direction}).",
         "",
         *_wrap(f"case:       {spec.describe()}"),
         *_wrap(f"leg:        {target.leg_name} (path {target.path.name}), blamed on stage "
                f"{target.stage}"),
-        *_wrap(f"parity saw: {saw}"),
+        *_wrap(f"parity saw: {saw(target.leg, per='node')}"),
         *_wrap(f"reference:  {reference}"),
         *_wrap(f"tolerance:  atol={tolerance.atol:g} rtol={tolerance.rtol:g} "
                f"({tolerance.rule})"),
         f"device:     {device}",
-        *_wrap(f"made with:  {versions}"),
+        *_wrap(f"made with:  {made_with_text}"),
         "",
         "spec (parity.spec/1; weights and inputs are derived from its seed):",
         spec_text,
@@ -279,72 +266,32 @@ _TORCH_BODY = '''\
 {convert}
     except Exception as exc:
         return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
-    try:
-        tensors = [torch.from_numpy(np.array(x, order="C")).to(DEVICE) for x in inputs]
-        with torch.inference_mode():
-            outputs = module.to(DEVICE).eval()(*tensors)
-    except Exception as exc:
-        return report("runtime_error", f"torch raised {{type(exc).__name__}}: {{exc}}")
-    if isinstance(outputs, torch.Tensor):
-        outputs = [outputs]
-    elif isinstance(outputs, dict):
-        outputs = list(outputs.values())
+{run}
     print(f"{{STAGE}} (PyTorch) against the reference:")
-    return check([y.detach().cpu().numpy() for y in outputs], expected)
+    return check(actual, expected)
 '''
 
 
-def _providers(device: str) -> list[str]:
-    return (["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda"
-            else ["CPUExecutionProvider"])
-
-
-def _assemble(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_inputs: int,
-              tolerance: Tolerance, device: str) -> str:
-    from harness.core.spec import canonical_json
-
+def _parts(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_inputs: int,
+           tolerance: Tolerance, device: str) -> ScriptParts:
     if recipe is not None:
         imports = list(dict.fromkeys([*recipe.imports, *BASE_IMPORTS]))
         imports = [line for line in imports if line]  # a recipe separates groups by ""
         if "import torch" not in imports:
             imports.append("import torch")
-        main = _LOAD + _TORCH_BODY.format(convert=recipe.convert)
+        main = _LOAD + _TORCH_BODY.format(convert=recipe.convert, run=torch_run("module"))
     else:
         imports = list(BASE_IMPORTS)
         main = _SOURCE_MAIN if target.stage == SOURCE else _ORT_MAIN
-    encoded = base64.b64encode(payload).decode("ascii")
-    chunks = "\n".join(f'    "{encoded[i:i + 96]}",' for i in range(0, len(encoded), 96))
-    parts = [
-        "#!/usr/bin/env python3",
-        f'r"""{header}\n"""',
-        "",
-        "import base64",
-        "import io",
-        "import sys",
-        "",
-        *sorted(line for line in imports if line.startswith("import ")),
-        *sorted(line for line in imports if line.startswith("from ")),
-        "",
-        f"CASE_ID = {spec.case_id!r}",
-        f"SPEC = {canonical_json(spec.to_json())!r}",
-        f"STAGE = {target.stage!r}",
-        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # "
-        f"{' '.join(tolerance.rule.split())}",  # a rule's text may span lines
-        f"N_INPUTS = {n_inputs}",
-        f"DEVICE = {device!r}",
-        f"PROVIDERS = {_providers(device)!r}",
-        "CHECK_PROVIDERS = ['CPUExecutionProvider']  # the source's readings, as parity's",
-        "\n" + _COMPARE.rstrip(),
-        "\n" + main.rstrip(),
-        "",
-        "",
-        "# -- the case's data: the ONNX model, the inputs and the reference outputs --",
-        "",
-        f"DATA = (  # base64 of an .npz ({len(payload)} bytes)\n{chunks}\n)",
-        "",
-        'if __name__ == "__main__":',
-        f'    print(f"parity case {{CASE_ID}}, stage {target.stage} (leg {target.leg_name})")',
-        "    sys.exit(main())",
-        "",
-    ]
-    return "\n".join(parts)
+    return ScriptParts(
+        header=header, case_id=spec.case_id, spec_json=canonical_json(spec.to_json()),
+        stage=target.stage, leg_name=target.leg_name, tolerance=tolerance, n_inputs=n_inputs,
+        payload=payload, main=main, std=["base64", "io", "sys"],
+        imports=[*sorted(line for line in imports if line.startswith("import ")),
+                 *sorted(line for line in imports if line.startswith("from "))],
+        early=[f"STAGE = {target.stage!r}"],
+        constants=[f"DEVICE = {device!r}", f"PROVIDERS = {providers(device)!r}",
+                   "CHECK_PROVIDERS = ['CPUExecutionProvider']  # the source's readings, "
+                   "as parity's"],
+        compare=_COMPARE,
+        data_title="# -- the case's data: the ONNX model, the inputs and the reference outputs --")

@@ -1,0 +1,264 @@
+"""The pieces every standalone reproducer is made of (``parity repro --script``).
+
+A reproducer is one Python file: a docstring saying what it reproduces, its imports, the
+case's constants, the code it runs and the case's data (the base64 of an ``.npz``).
+Each source writes its own ``ScriptParts`` (Keras and plugin stages in
+``harness.repro_script``, ONNX cases in ``harness.sources.onnx.repro``) from the pieces here,
+which every script shares: the comparator, the torch run, the choice of leg, the words for
+a script that cannot be written; ``assemble`` writes every script in the same layout. Text only: nothing here runs a
+framework.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from harness.core.compare import Tolerance
+from harness.core.taxonomy import FAILING
+
+DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
+
+
+class ScriptError(ValueError):
+    """No script can be written for this case; the message says why and what to do instead."""
+
+
+@dataclass
+class ScriptParts:
+    """One script before it is assembled (``assemble``), in the order
+    it is written: the docstring, standard-library modules, environment lines, framework
+    imports, the constants (``early`` ones before the tolerance, the others after
+    ``N_INPUTS``), code the case defines, the comparator, ``main`` and the data."""
+
+    header: str  # the docstring's text
+    case_id: str
+    spec_json: str  # the spec, canonical JSON
+    stage: str
+    leg_name: str
+    tolerance: Tolerance
+    n_inputs: int
+    payload: bytes  # the .npz the script embeds
+    main: str
+    std: list[str] = field(default_factory=list)  # ``import X`` of the standard library
+    env: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)
+    early: list[str] = field(default_factory=list)
+    constants: list[str] = field(default_factory=list)
+    defined: list[str] = field(default_factory=list)
+    compare: str = ""  # COMPARE_CODE and what the source adds to it
+    data_title: str = ""
+    data: str = ""  # lines of data written before DATA (a Keras model's config)
+
+
+# The comparator every script carries, with ``check`` (every output) and ``report`` (the
+# verdict line and the exit status).
+COMPARE_CODE = '''
+def compare(actual, expected):
+    """parity's comparator, reduced: shape, dtype, NaN/Inf positions, then values."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape:
+        return "shape_mismatch", f"shape {actual.shape} != {expected.shape} (expected)"
+    if actual.dtype != expected.dtype:
+        return "dtype_mismatch", f"dtype {actual.dtype} != {expected.dtype} (expected)"
+    if expected.size == 0:
+        return None, "empty output"
+    a, e = actual.astype(np.float64), expected.astype(np.float64)
+    nonfinite = ((np.isnan(a) != np.isnan(e)) | (np.isinf(a) != np.isinf(e))
+                 | (np.isinf(a) & np.isinf(e) & (np.sign(a) != np.sign(e))))
+    if nonfinite.any():
+        i = tuple(int(k) for k in np.argwhere(nonfinite)[0])
+        return "nonfinite_mismatch", (f"NaN/Inf positions differ at {int(nonfinite.sum())} "
+                                      f"elements, first at {i}: {a[i]!r} vs {e[i]!r} (expected)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = np.where(np.isfinite(e), np.abs(a - e), 0.0)
+        rel = np.where(np.isfinite(e) & (e != 0), err / np.abs(e), 0.0)
+    bad = int((err > ATOL + RTOL * np.abs(e)).sum())
+    i = tuple(int(k) for k in np.unravel_index(np.argmax(err), err.shape))
+    j = tuple(int(k) for k in np.unravel_index(np.argmax(rel), rel.shape))
+    return ("numeric_mismatch" if bad else None), (
+        f"max_abs={err[i]:.6g} at {i} (got {a[i]:.6g}, expected {e[i]:.6g}), "
+        f"max_rel={rel[j]:.6g} at {j}; {bad} / {err.size} elements beyond "
+        f"atol={ATOL:g} + rtol={RTOL:g} * |expected|")
+
+
+def check(actual, expected):
+    if len(actual) != len(expected):
+        return report("shape_mismatch", f"{len(actual)} outputs, expected {len(expected)}")
+    results = [compare(a, e) for a, e in zip(actual, expected)]
+    for number, (category, text) in enumerate(results):
+        print(f"output {number}: {category or 'ok'}: {text}")
+    failed = [(number, category, text) for number, (category, text) in enumerate(results)
+              if category]
+    if failed:
+        number, category, text = failed[0]
+        return report(category, f"output {number}: {text}")
+    print("does not reproduce: every output is within the tolerance")
+    return 0
+
+
+def report(category, message):
+    print(f"REPRODUCED: {category}: {message}")
+    return 1
+'''
+
+# How every script runs a PyTorch module on its inputs and normalises what it returns (a
+# tensor, or a tuple, list or dict of tensors) into ``actual``, as parity's torch runner
+# does; ``{module}`` is the expression of the module. Indented for the body of ``main``.
+TORCH_RUN = '''\
+    try:
+        module = {module}.to(DEVICE).eval()
+        tensors = [torch.from_numpy(np.array(x, order="C")).to(DEVICE) for x in inputs]
+        with torch.inference_mode():
+            outputs = module(*tensors)
+    except Exception as exc:
+        return report("runtime_error", f"torch raised {{type(exc).__name__}}: {{exc}}")
+    if isinstance(outputs, torch.Tensor):
+        outputs = [outputs]
+    elif isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    actual = [y.detach().cpu().numpy() for y in outputs]'''
+
+
+# How a script shows onnxruntime's reading of the ONNX model it starts from against the
+# expected outputs: a check printed beside the verdict, not the verdict.
+ONNXRUNTIME_CHECK = '''\
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), providers={providers})
+        names = [i.name for i in session.get_inputs()]
+        for number, y in enumerate(session.run(None, dict(zip(names, inputs)))):
+            category, text = compare(y, expected[number])
+            print(f"{title}, output {{number}}: {{category or 'ok'}}: {{text}}")
+    except Exception as exc:
+        print(f"onnxruntime cannot run the ONNX model either: {{type(exc).__name__}}: {{exc}}")'''
+
+
+def onnxruntime_check(title: str, providers: str) -> str:
+    """The check of ``model`` with onnxruntime (``providers``: the constant's name)."""
+    return ONNXRUNTIME_CHECK.format(title=title, providers=providers)
+
+
+def torch_run(module: str) -> str:
+    """The torch run of ``module`` (an expression), binding ``actual``."""
+    return TORCH_RUN.format(module=module)
+
+
+def providers(device: str) -> list[str]:
+    """onnxruntime's execution providers for a device, as parity's runner picks them."""
+    return (["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda"
+            else ["CPUExecutionProvider"])
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def chosen_leg(case, leg_name: str | None = None):
+    """The leg named, or else the first that failed (an xfail or xpass included); a case
+    that passes gives its first leg. A ScriptError when there is none."""
+    legs = {leg.leg: leg for leg in case.legs}
+    if leg_name is not None:
+        chosen = legs.get(leg_name)
+        if chosen is None:
+            raise ScriptError(f"case {case.spec.case_id} has no leg {leg_name!r}; its legs: "
+                              f"{', '.join(legs) or 'none'}")
+    else:
+        failed = [leg for leg in case.legs if leg.verdict in (*FAILING, "xfail", "xpass")]
+        chosen = failed[0] if failed else (case.legs[0] if case.legs else None)
+    if chosen is None:
+        raise ScriptError(f"case {case.spec.case_id} ran no leg")
+    return chosen
+
+
+def leg_tolerance(harness, spec, leg, leg_name: str) -> Tolerance:
+    """The tolerance the leg was judged with, or the policy's for it."""
+    if leg is not None and leg.tolerance is not None:
+        return leg.tolerance
+    return harness.policy.for_spec(spec, leg_name, harness.device)
+
+
+def saw(leg, *, per: str | None = None) -> str:
+    """What parity saw of the leg, one line: its verdict, category and metrics (or the
+    first line of its message), its known issue and, with ``per``, its diagnosis."""
+    if leg is None or leg.verdict == "pass":
+        return "pass (every output within tolerance)"
+    text = f"{leg.verdict}, {leg.category}"
+    metrics = leg.metrics or {}
+    if "max_abs" in metrics and leg.category == "numeric_mismatch":
+        text += (f": max_abs={metrics['max_abs']:.6g} at {tuple(metrics['max_abs_index'])}, "
+                 f"max_rel={metrics['max_rel']:.6g}")
+        if "max_rel_index" in metrics:
+            text += f" at {tuple(metrics['max_rel_index'])}"
+    elif leg.message:
+        text += ": " + leg.message.splitlines()[0][:300]
+    if leg.known_issue:
+        text += f"; known issue {leg.known_issue['id']} ({leg.known_issue['url']})"
+    if per is not None and leg.diagnosis and leg.diagnosis.get("summary"):
+        text += f"; per {per}: {leg.diagnosis['summary']}"
+    return text
+
+
+def too_big(case_id: str, payload: bytes, max_bytes: int, golden_folder: Path | None,
+            files: str) -> ScriptError | None:
+    """The error for a case whose data is too big to inline (None when it is not):
+    ``files`` names what to attach from its golden folder instead."""
+    if len(payload) <= max_bytes:
+        return None
+    where = (f"attach the case's files from the golden store instead ({golden_folder}: "
+             f"{files})" if golden_folder is not None and golden_folder.is_dir()
+             else "the case is not in the golden store, so attach the model files yourself, "
+                  "or raise the limit with --max-inline-mb")
+    return ScriptError(
+        f"case {case_id} is too big to inline in a script: its model and data take "
+        f"{len(payload) / 2**20:.1f} MB, the limit is {max_bytes / 2**20:g} MB; {where}")
+
+
+def spec_block(spec_json: str) -> str:
+    """The spec's JSON wrapped for a docstring."""
+    return textwrap.fill(spec_json, 92, initial_indent="    ", subsequent_indent="    ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def assemble(parts: ScriptParts) -> str:
+    """The script's text, from its parts (the same layout for every source's)."""
+    encoded = base64.b64encode(parts.payload).decode("ascii")
+    chunks = "\n".join(f'    "{encoded[i:i + 96]}",' for i in range(0, len(encoded), 96))
+    tolerance = parts.tolerance
+    lines = [
+        "#!/usr/bin/env python3",
+        f'r"""{parts.header}\n"""',
+        "",
+        *(f"import {module}" for module in parts.std),
+        "",
+        *parts.env,
+        *parts.imports,
+        "",
+        f"CASE_ID = {parts.case_id!r}",
+        f"SPEC = {parts.spec_json!r}",
+        *parts.early,
+        f"ATOL, RTOL = {tolerance.atol!r}, {tolerance.rtol!r}  # "
+        f"{' '.join(tolerance.rule.split())}",  # a rule's text may span lines
+        f"N_INPUTS = {parts.n_inputs}",
+        *parts.constants,
+        *(f"\n\n{code}" for code in parts.defined),
+        "\n" + parts.compare.rstrip(),
+        "\n" + parts.main.rstrip(),
+        "",
+        "",
+        parts.data_title,
+        "",
+        parts.data + f"DATA = (  # base64 of an .npz ({len(parts.payload)} bytes)\n{chunks}\n)",
+        "",
+        "if __name__ == \"__main__\":",
+        f'    print(f"parity case {{CASE_ID}}, stage {parts.stage} (leg {parts.leg_name})")',
+        "    sys.exit(main())",
+        "",
+    ]
+    return "\n".join(lines)
