@@ -73,6 +73,8 @@ def _packable_reading(harness, spec: LayerSpec):
     """The case's source reading where it can go into a pack, else None."""
     if not isinstance(harness, Harness) or why_unpackable(spec) is not None:
         return None
+    if getattr(harness, "observers", ()):
+        return None  # those who watch a run (harness.run.hooks) see each case go through it
     case = harness.resolve(spec)
     if [p.name for p in case.paths] != [p.name for p in harness.paths_for(case.start)]:
         return None  # a case the run extends (torch_end) or sends down paths of its own
