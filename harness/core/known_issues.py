@@ -20,6 +20,7 @@ stage was given (``matches_case``'s ``received``).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 import sys
 from collections.abc import Callable
@@ -190,12 +191,7 @@ class KnownIssue:
                     for kind, attrs in nested_layers(spec.kind, spec.attrs))
 
     def _covers_stage_leg(self, leg: str) -> bool:
-        if self.covers_leg(leg):
-            return True
-        if not self.onnx_stage or self.source_only is not None:
-            return False
-        stage = leg.rsplit(">", 1)[-1]
-        return ">" in leg and any(glob.rsplit(">", 1)[-1] == stage for glob in self.globs)
+        return _covers_stage_leg(self.globs, self.onnx_stage and self.source_only is None, leg)
 
     def covers_axes(self, spec: LayerSpec) -> bool:
         return (self.dtype is None or spec.dtype == self.dtype) and set(self.free_dims) <= set(
@@ -223,7 +219,7 @@ class KnownIssue:
         return self.source in carried
 
     def covers_leg(self, leg: str) -> bool:
-        return any(fnmatch.fnmatchcase(leg, glob) for glob in self.globs)
+        return _covers_leg(self.globs, leg)
 
     def matches_failure(self, category: str | None, message: str) -> bool:
         if self.category is not None and category != self.category:
@@ -448,3 +444,22 @@ def coinciding(issues: list[KnownIssue]) -> list[tuple[str, str, str]]:
         if other != issue.id:
             found.append((other, issue.id, "the same failure on the same legs"))
     return found
+
+
+# Every case meets every entry on every leg (about 150 entries, a few legs a case): a run asks
+# the same (globs, leg) questions hundreds of thousands of times, so the answers are kept.
+@functools.lru_cache(maxsize=1 << 16)
+def _covers_leg(globs: tuple[str, ...], leg: str) -> bool:
+    return any(fnmatch.fnmatchcase(leg, glob) for glob in globs)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _covers_stage_leg(globs: tuple[str, ...], any_source: bool, leg: str) -> bool:
+    """The leg matches a glob or, for an entry about an ONNX-reading stage that any source's
+    leg may meet (``any_source``), ends in a stage a glob ends in."""
+    if _covers_leg(globs, leg):
+        return True
+    if not any_source:
+        return False
+    stage = leg.rsplit(">", 1)[-1]
+    return ">" in leg and any(glob.rsplit(">", 1)[-1] == stage for glob in globs)
