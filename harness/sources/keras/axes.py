@@ -18,7 +18,6 @@ from harness.core import admission
 from harness.core.dtypes import MIXED
 from harness.core.free_dims import BATCH, SPATIAL, TIME, axes_of
 from harness.core.registry import KERAS, LayerKind
-from harness.runtimes.keras import keras_policy  # noqa: F401  (the Keras source's dtype policy)
 
 KERAS_DTYPES = ("float16", "float64", MIXED)
 # Kinds whose Keras source cannot be built in a dtype on the CPU (measured, docs/dtypes.md):
