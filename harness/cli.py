@@ -17,7 +17,7 @@ from harness.core.plugins import PluginImportError, import_modules
 from harness.core.spec import LayerSpec, SpecError
 from harness.core.tolerance import TolerancePolicy
 from harness.golden import CASES
-from harness.golden.update import corpus, update
+from harness.golden.update import CORPUS, corpus, update
 from harness.report.cli import add_commands as add_report_commands
 from harness.report.coverage import kind_label, reach_text
 from harness.report.coverage import reach as measured_reach
@@ -310,8 +310,14 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
 
     prepare_imports()
 
-    specs = corpus(args.per_kind, args.kind or None, source=args.source,
-                   per_axis=args.per_axis)
+    if args.source not in CORPUS:
+        print(f"parity: no source {args.source!r}; the golden store holds "
+              f"{', '.join(sorted(CORPUS))}", file=sys.stderr)
+        return 2
+    per_kind, per_axis = CORPUS[args.source]
+    specs = corpus(per_kind if args.per_kind is None else args.per_kind, args.kind or None,
+                   source=args.source, per_axis=per_axis if args.per_axis is None
+                   else args.per_axis)
     policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
 
     def progress(number, total, spec):
@@ -471,10 +477,13 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--quick", action="store_true",
                              help="checksums only; do not load every tensor and model")
         if name == "update":
-            sub.add_argument("--per-kind", type=int, default=8, help="cases per layer kind")
-            sub.add_argument("--per-axis", type=int, default=1,
+            sub.add_argument("--per-kind", type=int, default=None,
+                             help="cases per layer kind (default: the store's, 8 per Keras "
+                                  "kind, 3 per ONNX op, 2 per MATLAB layer)")
+            sub.add_argument("--per-axis", type=int, default=None,
                              help="further cases per kind along each axis it admits (its other "
-                                  "dtypes, free dimensions); see parity layers")
+                                  "dtypes, free dimensions; default: the store's, 1, none for "
+                                  "MATLAB); see parity layers")
             sub.add_argument("--kind", action="append", default=[],
                              help="regenerate only these kinds (repeatable); the store's "
                                   "cases of other kinds are kept as they are")

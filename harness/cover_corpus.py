@@ -24,17 +24,27 @@ def read(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def cases_by_kind(path: Path, first: int | None = None) -> dict[str, list[LayerSpec]]:
-    """The covering cases of one file, by kind; with ``first``, only the first so many in
-    the order the greedy cover chose them (their ``rank``)."""
+def cases_by_kind(path: Path, ci_only: bool = False) -> dict[str, list[LayerSpec]]:
+    """The covering cases of one file, by kind; with ``ci_only``, only those the ci profile
+    runs (``in_ci``)."""
     data = read(path)
     held = data.get("held", {})
     grouped: dict[str, list[LayerSpec]] = defaultdict(list)
     for entry in data["cases"]:
         spec = LayerSpec.from_json(entry["spec"])
-        if (first is None or entry.get("rank", 0) <= first) and spec.case_id not in held:
+        if (not ci_only or in_ci(entry, data)) and spec.case_id not in held:
             grouped[entry["kind"]].append(spec)
     return dict(grouped)
+
+
+def in_ci(entry: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Whether the ci profile runs a covering case: its ``ci`` mark (the tool's ``ci_goal``:
+    the cases that take each kind to that share of its pairs, and those reaching a branch),
+    else the first ``ci_cases`` by ``rank``, else every case."""
+    if "ci" in entry:
+        return bool(entry["ci"])
+    ci_cases = data.get("ci_cases")
+    return ci_cases is None or entry.get("rank", 0) <= ci_cases
 
 
 def held_cases(path: Path) -> dict[str, str]:
@@ -43,12 +53,10 @@ def held_cases(path: Path) -> dict[str, str]:
     return dict(read(path).get("held", {}))
 
 
-def profile_cases(path: Path, max_examples: int) -> int | None:
-    """How many covering cases a Hypothesis profile drawing ``max_examples`` a test runs:
-    the file's ``ci_cases`` under the ci profile's count or fewer (dev, ci), every case
-    under one that draws more (nightly)."""
-    ci_cases = read(path).get("ci_cases")
-    return ci_cases if ci_cases is not None and max_examples <= CI_EXAMPLES else None
+def profile_runs_ci_part(max_examples: int) -> bool:
+    """Whether a Hypothesis profile drawing ``max_examples`` a test runs only the ci part of a
+    cover (dev, ci) rather than every case (nightly)."""
+    return max_examples <= CI_EXAMPLES
 
 
 def suite_test(path: Path):
@@ -58,7 +66,7 @@ def suite_test(path: Path):
     import pytest
     from hypothesis import settings
 
-    cases = cases_by_kind(path, profile_cases(path, settings().max_examples))
+    cases = cases_by_kind(path, ci_only=profile_runs_ci_part(settings().max_examples))
 
     @pytest.mark.parametrize("kind", sorted(cases))
     def test_cover(kind, parity):

@@ -94,6 +94,34 @@ def test_checked_in_cover_holds_valid_cases_and_its_promise(path):
     if data["goal"] == "branches and pairs":
         assert pairs["with_cover_percent"] >= 95.0, line
     assert all(entry.get("reason") for entry in data["unreached"])
+    if "ci_goal" in data:  # the ci profile runs part of the cover: each kind to its goal
+        ci = data["figures"]["ci_cover"]
+        assert ci["branches_percent"] >= 95.0 and data["ci_goal"] >= 95.0, line
+        below = {kind: row for kind, row in per_kind.items()
+                 if row["ci_cover"] < data["ci_goal"] / 100.0 * row["admitted"]}
+        assert not below, below
+        assert ci["cases"] == sum(bool(case["ci"]) for case in data["cases"])
+
+
+@pytest.mark.parametrize("path", COVERED, ids=[p.parent.name for p in COVERED])
+def test_the_golden_store_holds_a_case_for_every_reached_branch(path):
+    """The branches the ci corpus and the cover reach that the golden store's drawn corpus
+    does not are each held by a covering case the store keeps (``parity golden update``
+    draws them beside its corpus)."""
+    from harness import golden
+    from harness.golden.update import branch_cases
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    figures = data["golden_figures"]
+    # A branch no case of the store can hold (its every draw refused by the source, which
+    # gives no expected outputs) is listed with why.
+    assert figures["with_golden_branch_cases"] + len(figures["not_held"]) \
+        == figures["branches_reached"], figures
+    assert all(entry["reason"] for entry in figures["not_held"])
+    stored = set(golden.read_manifest(golden.default_root()).cases)
+    wanted = {spec.case_id for spec in branch_cases(data["source"], path.parents[1])}
+    assert len(wanted) == len(data["golden_branch_cases"])
+    assert wanted <= stored, sorted(wanted - stored)
 
 
 def test_reach_is_shown_by_layers_and_the_report(tmp_path, capsys):
@@ -187,21 +215,45 @@ def test_a_branch_the_source_marks_is_listed_with_its_reason(tmp_path):
                                                     "a caller's error"}
 
 
-def test_the_ci_profile_runs_the_first_covering_cases_and_a_larger_one_all(tmp_path):
-    from harness.cover_corpus import CI_EXAMPLES, cases_by_kind, profile_cases
+def test_the_ci_profile_runs_the_ci_part_and_a_larger_one_all(tmp_path):
+    from harness.cover_corpus import CI_EXAMPLES, cases_by_kind, profile_runs_ci_part
     from harness.plugin import PROFILES
 
     assert PROFILES["ci"]["max_examples"] == CI_EXAMPLES
-    spec = {"kind": "ReLU", "attrs": {}, "input_shapes": [[1, 2]], "seed": 0}
-    path = tmp_path / "cover.json"
-    path.write_text(json.dumps({"ci_cases": 2, "cases": [
-        {"kind": "ReLU", "axis": "float32", "spec": spec, "rank": rank} for rank in (3, 1, 2)]}))
-    for profile, runs in (("dev", 2), ("ci", 2), ("nightly", 3)):
-        first = profile_cases(path, PROFILES[profile]["max_examples"])
-        assert len(cases_by_kind(path, first)["ReLU"]) == runs, profile
-    unranked = tmp_path / "all.json"
-    unranked.write_text(json.dumps({"cases": [{"kind": "ReLU", "spec": spec}]}))
-    assert profile_cases(unranked, 12) is None
+    specs = [{"kind": "ReLU", "attrs": {}, "input_shapes": [[1, n]], "seed": 0}
+             for n in (1, 2, 3)]
+    marked = tmp_path / "cover.json"
+    marked.write_text(json.dumps({"cases": [
+        {"kind": "ReLU", "axis": "float32", "spec": spec, "rank": n, "ci": n != 2}
+        for n, spec in enumerate(specs, start=1)]}))
+    ranked = tmp_path / "ranked.json"  # a file written before the ci mark: the first ci_cases
+    ranked.write_text(json.dumps({"ci_cases": 1, "cases": [
+        {"kind": "ReLU", "axis": "float32", "spec": spec, "rank": n}
+        for n, spec in enumerate(specs, start=1)]}))
+    for profile, marked_runs, ranked_runs in (("dev", 2, 1), ("ci", 2, 1), ("nightly", 3, 3)):
+        ci_only = profile_runs_ci_part(PROFILES[profile]["max_examples"])
+        assert len(cases_by_kind(marked, ci_only)["ReLU"]) == marked_runs, profile
+        assert len(cases_by_kind(ranked, ci_only)["ReLU"]) == ranked_runs, profile
+    assert [s.input_shapes for s in cases_by_kind(marked, True)["ReLU"]] == [((1, 1),), ((1, 3),)]
+
+
+def test_the_ci_part_takes_each_kind_to_its_goal_and_every_branch():
+    from harness.tools.draw_cover import Draw, ci_part, greedy_cover
+
+    def pairs(kind, *values):
+        return {(kind, "a", str(v), "float32") for v in values}
+
+    admitted = pairs("A", *range(10)) | pairs("B", 0, 1)
+    corpus = pairs("A", 0) | pairs("B", 0, 1)  # B is whole already
+    draws = [Draw("A", "float32", {"n": n}, set(), pairs("A", *values))
+             for n, values in enumerate([(1, 2, 3, 4), (5, 6, 7), (8,), (9,)])]
+    draws.append(Draw("B", "float32", {"n": 9}, {("f.py", 1, 2)}, pairs("B", 0)))
+    chosen = greedy_cover(draws, set(), corpus)
+    assert [d.kind for d in chosen][0] == "B"  # its branch first
+    # 80% of A's ten pairs is eight: the corpus holds one, the first two cases seven more.
+    assert [d.spec["n"] for d in ci_part(chosen, corpus, admitted, 80.0)] == [9, 0, 1]
+    assert len(ci_part(chosen, corpus, admitted, 95.0)) == 5
+    assert [d.spec["n"] for d in ci_part(chosen, corpus, admitted, 10.0)] == [9]
 
 
 def test_a_cover_the_ci_profile_runs_in_part_says_what_that_part_reaches():
@@ -213,6 +265,26 @@ def test_a_cover_the_ci_profile_runs_in_part_says_what_that_part_reaches():
     assert "96.0% with the first 100 of its 1000 covering cases, 100.0% with all" in line
     assert "pairs 40.0% (60.0%, 100.0% with all)" in line
     assert "reaches branches only" in reach_text({**figures, "goal": "branches"})
+    goal = {**figures, "ci_cover": {**figures["ci_cover"], "goal_percent": 95.0}}
+    assert ("96.0% with the 100 of its 1000 covering cases that take each kind to 95% of its "
+            "pairs, 100.0% with all") in reach_text(goal)
+
+
+def test_the_golden_corpus_keeps_the_covers_branch_cases(tmp_path):
+    from harness.golden.update import corpus
+
+    spec = LayerSpec(kind="ReLU", attrs={"max_value": 6.0}, input_shapes=((1, 7, 3),), seed=5)
+    (tmp_path / "layers").mkdir()
+    (tmp_path / "layers" / "cover.json").write_text(json.dumps(
+        {"source": "keras", "cases": [],
+         "golden_branch_cases": [{"kind": "ReLU", "axis": "float32", "spec": spec.to_json(),
+                                  "branches": ["f.py:1->2"]}]}))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "cover.json").write_text("{")  # a damaged file holds none
+    ids = {s.case_id for s in corpus(1, ["ReLU"], suites=tmp_path)}
+    assert spec.case_id in ids
+    assert spec.case_id not in {s.case_id for s in corpus(1, ["ReLU"], suites=None)}
+    assert spec.case_id not in {s.case_id for s in corpus(1, ["Dense"], suites=tmp_path)}
 
 
 def test_a_jump_into_a_statement_of_several_lines_reaches_its_branch(tmp_path):

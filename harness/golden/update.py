@@ -63,12 +63,23 @@ class UpdateSummary:
         return out
 
 
+# (cases per kind, cases more along each axis a kind admits): the store's corpus of each
+# source, as `parity golden update` draws it by default.
+CORPUS = {registry.KERAS: (8, 1), "onnx": (3, 1), "mat": (2, 0)}
+
+# Where each suite's cover.json is (harness.tools.draw_cover): its ``golden_branch_cases``
+# reach the draw-code branches the drawn corpus misses.
+SUITES = Path(__file__).resolve().parents[2] / "suites"
+
+
 def corpus(per_kind: int, kinds: list[str] | None = None,
-           source: str = registry.KERAS, per_axis: int = 0) -> list[LayerSpec]:
+           source: str = registry.KERAS, per_axis: int = 0,
+           suites: Path | None = SUITES) -> list[LayerSpec]:
     """``per_kind`` derandomised specs of each of ``kinds`` (every kind of ``source`` that is
     not a whole model, by default), ``per_axis`` more along each axis a kind admits (its other
-    dtypes, its free dimensions: ``harness.core.axes``) and the minimal specs of the known issues
-    among them."""
+    dtypes, its free dimensions: ``harness.core.axes``), the minimal specs of the known issues
+    among them and the covering cases that hold a draw-code branch the rest does not
+    (``branch_cases``; none with ``suites=None``)."""
     chosen = kinds or registry.names(without=registry.WHOLE_MODELS, source=source)
     specs = [spec for kind in chosen for spec in sample(kind, per_kind, source=source)]
     if per_axis > 0:
@@ -76,7 +87,26 @@ def corpus(per_kind: int, kinds: list[str] | None = None,
                   for axis in axes.admitted(registry.get(kind, source)).names
                   for spec in sample(kind, per_axis, source=source, axis=axis)]
     specs += [pin.spec for pin in known_issues.pins(source=source) if pin.spec.kind in chosen]
+    if suites is not None:
+        specs += [spec for spec in branch_cases(source, suites) if spec.kind in chosen]
     return list({spec.case_id: spec for spec in specs}.values())
+
+
+def branch_cases(source: str, suites: Path = SUITES) -> list[LayerSpec]:
+    """The covering cases ``python -m harness.tools.draw_cover`` chose for the store: each
+    reaches a branch of the source's draw code that the drawn corpus does not. None where
+    no suite was measured (an installed package has no suites); a damaged cover file holds
+    none (the tool writes it anew)."""
+    found: list[LayerSpec] = []
+    for path in sorted(suites.glob("*/cover.json")) if suites.is_dir() else ():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("source") == source:
+                found += [LayerSpec.from_json(case["spec"])
+                          for case in data.get("golden_branch_cases", ())]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found
 
 
 def _provenance(spec: LayerSpec, options: ConvertOptions) -> dict:

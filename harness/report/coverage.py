@@ -157,7 +157,7 @@ def reach(suites: Path = SUITES) -> dict[str, dict[str, Any]]:
 def reach_text(figures: dict[str, Any]) -> str:
     """One line: 'draw-code branches 85.7% by the ci corpus (97.2% with its 708 covering
     cases); (attribute value, axis) pairs 47.7% (100.0%)'. A cover of branches alone says
-    so; one whose cases the ci profile runs only the first of says what those reach."""
+    so; one whose cases the ci profile runs only in part says what that part reaches."""
     branches, pairs = figures["branches"], figures["pairs"]
     if figures.get("goal", "branches and pairs") == "branches":
         return (f"draw-code branches {branches['corpus_percent']}% by the "
@@ -165,9 +165,11 @@ def reach_text(figures: dict[str, Any]) -> str:
                 f"{figures['cases']} covering cases); (attribute value, axis) pairs "
                 f"{pairs['corpus_percent']}% (the cover reaches branches only)")
     if ci := figures.get("ci_cover"):
+        part = (f"the {ci['cases']} of its {figures['cases']} covering cases that take each "
+                f"kind to {ci['goal_percent']:g}% of its pairs" if "goal_percent" in ci else
+                f"the first {ci['cases']} of its {figures['cases']} covering cases")
         return (f"draw-code branches {branches['corpus_percent']}% by the "
-                f"{figures['profile']} corpus ({ci['branches_percent']}% with the first "
-                f"{ci['cases']} of its {figures['cases']} covering cases, "
+                f"{figures['profile']} corpus ({ci['branches_percent']}% with {part}, "
                 f"{branches['with_cover_percent']}% with all); (attribute value, axis) pairs "
                 f"{pairs['corpus_percent']}% ({ci['pairs_percent']}%, "
                 f"{pairs['with_cover_percent']}% with all)")

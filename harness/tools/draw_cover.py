@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import math
 import os
 import re
 import subprocess
@@ -30,7 +31,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,11 @@ from harness.core import axes, registry
 from harness.core.frameworks import prepare_imports
 from harness.core.spec import LayerSpec
 from harness.core.strategies import layer_specs, without_local_constants
+from harness.golden.update import CORPUS
+from harness.golden.update import corpus as golden_corpus
 from harness.report.coverage import canonical, reach_text
+from harness.run.pipeline import Harness, SourceError
+from harness.runtimes.keras_custom import register_custom_objects
 from harness.sources.mat import kinds as mat_kinds
 from harness.sources.mat.draw import mat_specs
 from harness.sources.mat.layer import IMAGE, INPUT, SEQUENCE, Size
@@ -77,6 +82,9 @@ class Draw:
     spec: dict[str, Any]
     arcs: set[tuple[str, int, int]] = field(default_factory=set)
     pairs: set[tuple[str, str, str, str]] = field(default_factory=set)
+    # What the greedy cover gained by choosing it: branches and pairs nothing before it held.
+    new_arcs: set[tuple[str, int, int]] = field(default_factory=set)
+    new_pairs: set[tuple[str, str, str, str]] = field(default_factory=set)
 
 
 # -- the corpus a profile draws ---------------------------------------------------------------
@@ -363,11 +371,34 @@ def greedy_cover(candidates: list[Draw], reached_arcs: set, reached_pairs: set,
         best = max(pool, key=gain)
         if not any(gain(best)):
             break
+        best.new_arcs, best.new_pairs = best.arcs - arcs, (best.pairs - pairs) if pairs_too \
+            else set()
         chosen.append(best)
         arcs |= best.arcs
         pairs |= best.pairs
         pool.remove(best)
     return chosen
+
+
+def ci_part(chosen: list[Draw], corpus_pairs: set, admitted: set, goal: float) -> list[Draw]:
+    """The covering cases the ci profile runs: every case that reaches a branch, and each
+    kind's cases in the greedy order until the kind holds ``goal`` percent of its admitted
+    pairs (a kind's own greedy order: no case of another kind holds its pairs)."""
+    wanted: dict[str, int] = defaultdict(int)
+    for pair in admitted:
+        wanted[pair[0]] += 1
+    held: dict[str, set] = defaultdict(set)
+    for pair in corpus_pairs & admitted:
+        held[pair[0]].add(pair)
+    part = []
+    for draw in chosen:
+        short = any(len(held[kind]) < math.ceil(goal / 100.0 * wanted[kind])
+                    for kind in {pair[0] for pair in draw.new_pairs})
+        if draw.new_arcs or short:
+            part.append(draw)
+            for pair in draw.pairs & admitted:
+                held[pair[0]].add(pair)
+    return part
 
 
 def pairs_curve(chosen: list[Draw], corpus_pairs: set, admitted: set,
@@ -388,13 +419,16 @@ def _percent(part: int, whole: int) -> float:
 
 def measure(source: str, suite: str, profile: str, examples: int,
             kinds: list[str] | None = None, pairs_too: bool = True,
-            ci_cases: int | None = None,
-            examples_for: dict[str, int] | None = None) -> dict[str, Any]:
+            ci_goal: float | None = None,
+            examples_for: dict[str, int] | None = None,
+            golden: bool = True) -> dict[str, Any]:
     """The figures, the covering cases and what stays unreached (the module docstring).
-    ``ci_cases``: the ci profile runs only the first so many covering cases, in the order
-    the greedy cover chose them (a source whose cases each cost a conversion); a profile
-    that draws more examples runs them all. ``examples_for`` draws the kinds it names more
-    often than ``examples``."""
+    ``ci_goal``: the ci profile runs only the covering cases that take each kind to this
+    percent of its admitted pairs, and those reaching a branch (a source whose cases each
+    cost a conversion); a profile that draws more examples runs them all. ``examples_for``
+    draws the kinds it names more often than ``examples``. With ``golden``, the cases the
+    golden store needs beside its corpus to hold every reached branch
+    (``golden_branch_cases``)."""
     import coverage
 
     drawing = SOURCES[source]
@@ -410,6 +444,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
         ci_arcs = executed_arcs(data, [c for c in data.measured_contexts() if c])
 
     include = [str(ROOT / pattern) for pattern in drawing.files]
+    stored_arcs = golden_corpus_arcs(source, include, kinds) if golden else None
     cov = coverage.Coverage(branch=True, include=include, data_file=None)
     cov.start()
     try:
@@ -441,16 +476,41 @@ def measure(source: str, suite: str, profile: str, examples: int,
     chosen = greedy_cover(candidates, reached, corpus_pairs, pairs_too)
     with_cover = reached.union(*(d.arcs for d in chosen))
     pairs_with = corpus_pairs.union(*(d.pairs for d in chosen))
-    ci_figures, pairs_ci = {}, None
-    if ci_cases is not None and ci_cases < len(chosen):
-        first = chosen[:ci_cases]
-        pairs_ci = corpus_pairs.union(*(d.pairs for d in first))
+    ci_figures, pairs_ci, in_ci = {}, None, None
+    if ci_goal is not None:
+        part = ci_part(chosen, corpus_pairs, admitted_pairs, ci_goal)
+        in_ci = {id(d) for d in part}
+        pairs_ci = corpus_pairs.union(*(d.pairs for d in part))
         ci_figures = {"ci_cover": {
-            "cases": ci_cases,
-            "branches_percent": _percent(len(reached.union(*(d.arcs for d in first))),
+            "cases": len(part),
+            "goal_percent": ci_goal,
+            "branches_percent": _percent(len(reached.union(*(d.arcs for d in part))),
                                          len(branches.possible)),
             "pairs_percent": _percent(len(pairs_ci & admitted_pairs), len(admitted_pairs))}}
+    stored = {}
+    if stored_arcs is not None:
+        held = branches.of(stored_arcs)
+        needed, not_held = golden_branch_cover(candidates, held, with_cover,
+                                               branches.possible, _source_refusal)
+        stored = {"golden_branch_cases": [
+                      {"kind": d.kind, "axis": d.axis, "spec": d.spec,
+                       "branches": _arc_names(d.new_arcs)} for d in needed],
+                  "golden_figures": {
+                      "branches_reached": len(with_cover),
+                      "by_golden_corpus": len(held & with_cover),
+                      "with_golden_branch_cases": len(with_cover) - len(not_held),
+                      "not_held": [{"branch": _arc_names([arc])[0], "reason": why}
+                                   for arc, why in sorted(not_held.items())]}}
     rank = {id(d): n for n, d in enumerate(chosen, start=1)}
+
+    def case(d: Draw) -> dict[str, Any]:
+        entry = {"kind": d.kind, "axis": d.axis, "spec": d.spec, "rank": rank[id(d)]}
+        if d.new_arcs:
+            entry["branches"] = _arc_names(d.new_arcs)
+        if in_ci is not None:
+            entry["ci"] = id(d) in in_ci
+        return entry
+
     return {
         "source": source,
         "profile": profile,
@@ -461,14 +521,75 @@ def measure(source: str, suite: str, profile: str, examples: int,
         "figures": {**_figures(branches, reached, with_cover, admitted_pairs, corpus_pairs,
                                pairs_with, pairs_ci), **ci_figures},
         "unreached": _unreached(branches, with_cover, admitted_pairs, pairs_with, examples,
-                                pairs_too),
+                                pairs_too, pairs_ci, ci_goal),
         "pairs_curve": pairs_curve(chosen, corpus_pairs, admitted_pairs),
-        **({"ci_cases": ci_cases} if ci_figures else {}),
-        # rank: the order the greedy cover chose the case in (the ci profile runs the first
-        # ci_cases of them).
-        "cases": [{"kind": d.kind, "axis": d.axis, "spec": d.spec, "rank": rank[id(d)]}
-                  for d in sorted(chosen, key=lambda d: (d.kind, d.axis, rank[id(d)]))],
+        **({"ci_goal": ci_goal, "ci_cases": len(in_ci)} if in_ci is not None else {}),
+        **stored,
+        # rank: the order the greedy cover chose the case in; ci: whether the ci profile
+        # runs it (ci_part); branches: those it reached first.
+        "cases": [case(d) for d in sorted(chosen, key=lambda d: (d.kind, d.axis, rank[id(d)]))],
     }
+
+
+def golden_branch_cover(candidates: list[Draw], held: set, with_cover: set, possible: set,
+                        refusal: Callable[[dict[str, Any]], str | None]):
+    """(the draws the golden store needs beside its corpus to hold every branch in
+    ``with_cover``, {branch it cannot hold: why}). The store keeps a case only where its
+    source reads it (a spec onnxruntime refuses has no expected outputs), so a chosen draw
+    the source refuses (``refusal`` says why, else None) is set aside and the branches are
+    covered again without it. The cover's own draws keep their gains: this works on copies."""
+    refused: dict[str, str] = {}
+    while True:
+        pool = [replace(d) for d in candidates if _key(d) not in refused]
+        # Only what the corpus and the cover reach is wanted.
+        needed = greedy_cover(pool, held | (possible - with_cover), set(), pairs_too=False)
+        newly = {_key(d): why for d in needed if (why := refusal(d.spec)) is not None}
+        if not newly:
+            break
+        refused.update(newly)
+    left = with_cover - held.union(*(d.arcs for d in needed))
+    reasons: dict[tuple, str] = {}
+    for d in candidates:
+        for arc in (d.arcs & left) if _key(d) in refused else ():
+            reasons.setdefault(arc, f"every draw reaching it is refused by its source, as "
+                                    f"{d.kind} {json.dumps(d.spec['attrs'], sort_keys=True)}: "
+                                    f"{refused[_key(d)]}")
+    return needed, {arc: reasons.get(arc, "reached by the ci corpus only: no search draw "
+                                          "reached it") for arc in left}
+
+
+def _key(draw: Draw) -> str:
+    return json.dumps(draw.spec, sort_keys=True)
+
+
+def _source_refusal(spec: dict[str, Any]) -> str | None:
+    """Why the source cannot read a spec (its first line), or None: what `parity golden
+    update` would skip."""
+    try:
+        Harness(known_issues=[], diagnose=False).read_source(LayerSpec.from_json(spec))
+    except SourceError as exc:
+        return str(exc).splitlines()[0][:300]
+    return None
+
+
+def _arc_names(arcs) -> list[str]:
+    return [f"{os.path.relpath(path, ROOT)}:{start}->{end}" for path, start, end in sorted(arcs)]
+
+
+def golden_corpus_arcs(source: str, include: list[str], kinds: list[str] | None):
+    """The arcs that drawing the golden store's corpus of ``source`` takes
+    (``harness.golden.update.corpus`` with the source's sizes, ``CORPUS``)."""
+    import coverage
+
+    per_kind, per_axis = CORPUS[source]
+    cov = coverage.Coverage(branch=True, include=include, data_file=None)
+    cov.start()
+    try:
+        with without_local_constants():
+            golden_corpus(per_kind, kinds, source=source, per_axis=per_axis)
+    finally:
+        cov.stop()
+    return executed_arcs(cov.get_data())
 
 
 def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_with,
@@ -500,7 +621,7 @@ def _figures(branches, reached, with_cover, admitted_pairs, corpus_pairs, pairs_
 
 
 def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
-               pairs_too: bool) -> list[dict[str, Any]]:
+               pairs_too: bool, pairs_ci=None, ci_goal=None) -> list[dict[str, Any]]:
     missing = [{"branch": f"{os.path.relpath(path, ROOT)}:{start}->{end}", "reason": reason}
                for (path, start, end), reason in sorted(branches.marked.items())]
     for path, start, end in sorted(branches.possible - with_cover):
@@ -513,6 +634,12 @@ def _unreached(branches, with_cover, admitted_pairs, pairs_with, examples: int,
                         "reason": "the cover reaches branches only: each case of this source "
                                   "costs a conversion" if not pairs_too else
                                   "no covering draw holds it"})
+    for kind, attr, value, axis in sorted((admitted_pairs & pairs_with) - (pairs_ci or set())
+                                          if pairs_ci is not None else ()):
+        missing.append({"pair": f"{kind}.{attr}={value} @ {axis}", "profile": "ci",
+                        "reason": f"a covering case holds it, which only a profile drawing "
+                                  f"more than ci runs: the ci profile runs a kind's cases "
+                                  f"until it holds {ci_goal:g}% of its pairs"})
     return missing
 
 
@@ -538,9 +665,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default=None, help="comma-separated kinds (default: all)")
     parser.add_argument("--branches-only", action="store_true",
                         help="cover the branches alone (a source whose cases are costly)")
-    parser.add_argument("--ci-cases", type=int, default=None,
-                        help="the ci profile runs only the first N covering cases, those "
-                             "reaching most first (a profile drawing more runs them all)")
+    parser.add_argument("--ci-goal", type=float, default=None,
+                        help="the ci profile runs only the covering cases that take each "
+                             "kind to this percent of its pairs, and those reaching a "
+                             "branch (a profile drawing more runs them all)")
+    parser.add_argument("--no-golden", action="store_true",
+                        help="do not measure what the golden store's corpus reaches")
     parser.add_argument("--examples-for", default=None,
                         help="KIND=N,...: draw these kinds N times per axis instead")
     parser.add_argument("--out", required=True)
@@ -549,9 +679,11 @@ def main(argv: list[str] | None = None) -> int:
                     (item.split("=") for item in args.examples_for.split(","))} \
         if args.examples_for else None
     prepare_imports()
+    if args.source == registry.KERAS:
+        register_custom_objects()  # the source reads the golden store's cases
     result = measure(args.source, args.suite, args.profile, args.examples,
                      args.kinds.split(",") if args.kinds else None, not args.branches_only,
-                     args.ci_cases, examples_for)
+                     args.ci_goal, examples_for, golden=not args.no_golden)
     result["held"] = _still_held(Path(args.out), result)
     Path(args.out).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n",
                               encoding="utf-8")
