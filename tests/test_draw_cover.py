@@ -300,3 +300,26 @@ def test_a_jump_into_a_statement_of_several_lines_reaches_its_branch(tmp_path):
         "    ]\n", 0, 2)
     assert branches.possible == {(source, 2, 3), (source, 2, 4)}
     assert branches.of(executed) == branches.possible
+
+
+def test_the_commands_in_the_docs_wrote_the_checked_in_covers():
+    """docs/coverage.md gives the command that wrote each suite's cover.json: each parses,
+    and its source, suite, draws per axis, named kinds' draws and ci goal are the file's."""
+    import shlex
+
+    from harness.tools.draw_cover import parse
+
+    text = (ROOT / "docs" / "coverage.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [shlex.split(line)[3:] for line in text.splitlines()
+                if line.startswith("python -m harness.tools.draw_cover ")]
+    assert {Path(parse(argv).out) for argv in commands} == \
+        {path.relative_to(ROOT) for path in COVERED}
+    for argv in commands:
+        args = parse(argv)
+        data = json.loads((ROOT / args.out).read_text(encoding="utf-8"))
+        assert (data["source"], data["suite"]) == (args.source, args.suite)
+        assert data["examples_per_axis"] == args.examples, args.out
+        named = dict(item.split("=") for item in args.examples_for.split(",")) \
+            if args.examples_for else {}
+        assert data.get("examples_for", {}) == {k: int(n) for k, n in named.items()}, args.out
+        assert data.get("ci_goal") == args.ci_goal, args.out

@@ -654,7 +654,7 @@ def _still_held(out: Path, result: dict[str, Any]) -> dict[str, str]:
     return {case_id: why for case_id, why in held.items() if case_id in ids}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m harness.tools.draw_cover",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", required=True, choices=sorted(SOURCES))
@@ -674,7 +674,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples-for", default=None,
                         help="KIND=N,...: draw these kinds N times per axis instead")
     parser.add_argument("--out", required=True)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     examples_for = {name: int(n) for name, n in
                     (item.split("=") for item in args.examples_for.split(","))} \
         if args.examples_for else None
