@@ -481,6 +481,46 @@ register_graph("PadConv", _draw_pad, PAD_DOMAINS,
                "axes from opset 18) → Conv without padding, as torch.onnx writes a padded conv")
 
 
+# -- Pad → MaxPool / AveragePool --------------------------------------------------------------
+
+PAD_POOL_DOMAINS = {
+    **IMAGE_DOMAINS,
+    "pool": ["MaxPool", "AveragePool"],
+    "mode": ["constant", "reflect", "edge"],
+    "pad": [0, 1, 2],
+    "constant_value": [None, 0.0, -2.0],
+    "kernel": [1, 2, 3],
+    "stride": [1, 2],
+}
+
+
+def _draw_pad_pool(pick: Picker):
+    g = Graph(pick)
+    shape = image(pick, 1, 5)
+    _, c, h, w = shape
+    x = g.input(shape)
+    mode = pick("mode")
+    limits = (h, w) if mode == "reflect" else (99, 99)  # reflect reads inside the input
+    pads = [pick("pad", among=[p for p in pick.domain("pad") if p < limits[i % 2]])
+            for i in range(4)]
+    inputs: list[Ref] = [x, const([0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])]
+    if mode == "constant" and (value := pick("constant_value")) is not None:
+        inputs.append(const(value, FLOAT))
+    x = g.add("Pad", inputs, {"mode": mode})
+    padded = (h + pads[0] + pads[2], w + pads[1] + pads[3])
+    kernel = pick("kernel")
+    stride = pick("stride")
+    x = g.add(pick("pool"), [x], {"kernel_shape": [min(kernel, d) for d in padded],
+                                  "strides": [stride, stride]})
+    return g.drawn([x])
+
+
+register_graph("PadPool", _draw_pad_pool, PAD_POOL_DOMAINS,
+               "Pad (constant with or without a value, reflect, edge) → MaxPool or AveragePool "
+               "without pads of its own, as Keras' ZeroPadding2D > MaxPooling2D (ResNet's "
+               "stem) reaches ONNX")
+
+
 # -- MATLAB's 'same' padding computed at run time ---------------------------------------------
 
 SAME_PAD_DOMAINS = {
