@@ -128,13 +128,13 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
     source = sources.get("file")
     try:
         kind = files.detect(options.model, options.weights)
-        if options.weights is not None and kind not in ("keras-json", "h5"):
+        if options.weights is not None and not files.takes_weights(kind):
             raise CheckError(f"--weights: {options.model} is {kind!r}, which holds its own "
                              f"weights; --weights goes with a Keras-2 architecture .json")
         if options.pin:
             _check_pin_size(options)
         say(f"parity check: reading {options.model} ({kind})")
-        if options.outputs and kind != "mat":
+        if options.outputs and not files.picks_outputs(kind):
             raise CheckError(f"{options.model}: " + files.OUTPUTS_ELSEWHERE.format(kind=kind))
         loaded = files.load(options.model, options.weights, kind, outputs=options.outputs)
         described = None

@@ -75,6 +75,8 @@ from harness.sources.file.detector import (
     add_format,
     detect,
     load,
+    picks_outputs,
+    takes_weights,
 )
 from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
@@ -111,6 +113,7 @@ __all__ = [
     "PLAIN_SAVEDMODEL_START", "START", "STORED_LEG", "FileError", "FileSource", "LoadedModel",
     "UnsupportedFile", "Writer", "add_format", "case_inputs", "check_size", "concrete_sizes", "copy_model",
     "detect", "digest", "file_specs", "float64_reading", "h5_writer", "json_writer", "load",
+    "picks_outputs", "takes_weights",
     "load_inputs", "loaded_for", "savedmodel_writer", "scan_keras2_config",
     "scan_keras3_config", "second_spec", "size_of",
 ]

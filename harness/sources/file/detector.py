@@ -98,6 +98,18 @@ OUTPUTS_ELSEWHERE = ("--output picks the outputs of a MATLAB .mat network, and t
 _CACHE: dict[tuple, LoadedModel] = {}
 
 
+def takes_weights(kind: str) -> bool:
+    """Whether a format reads its weights from a second file (``parity check --weights``):
+    its module says so (``TAKES_WEIGHTS``)."""
+    return bool(getattr(BY_FORMAT.get(kind), "TAKES_WEIGHTS", False))
+
+
+def picks_outputs(kind: str) -> bool:
+    """Whether a format lets the user name the outputs to check (``parity check --output``):
+    its module says so (``PICKS_OUTPUTS``)."""
+    return bool(getattr(BY_FORMAT.get(kind), "PICKS_OUTPUTS", False))
+
+
 def load(path: str | Path, weights: str | Path | None = None, kind: str | None = None,
          sha256: str | None = None, outputs: list[str] | None = None) -> LoadedModel:
     """Reads a user's model file (FileError on anything wrong with it); the last model read
@@ -117,7 +129,7 @@ def load(path: str | Path, weights: str | Path | None = None, kind: str | None =
     if key in _CACHE:
         return _CACHE[key]
     module = BY_FORMAT[kind]
-    if outputs and not getattr(module, "PICKS_OUTPUTS", False):
+    if outputs and not picks_outputs(kind):
         raise FileError(path, OUTPUTS_ELSEWHERE.format(kind=kind))
     loaded = module.load(path, weights, outputs)
     _CACHE.clear()

@@ -13,6 +13,7 @@ from harness.sources.file.loaded import KERAS2_START, LoadedModel
 from harness.sources.file.writers import h5_writer
 
 FORMAT = "h5"
+TAKES_WEIGHTS = True  # ``parity check --weights``: a Keras-2 model's weights file
 START = KERAS2_START  # a Keras 3 file records its start (``keras``) in its case
 
 

@@ -13,6 +13,7 @@ from harness.sources.file.safety import read_json
 from harness.sources.file.writers import json_writer
 
 FORMAT = "keras-json"
+TAKES_WEIGHTS = True  # ``parity check --weights``: a Keras-2 model's weights file
 START = KERAS2_START
 
 
