@@ -18,6 +18,7 @@ from harness.core.spec import LayerSpec, SpecError
 from harness.core.tolerance import TolerancePolicy
 from harness.golden import CASES
 from harness.golden.update import CORPUS, corpus, update
+from harness.mat.cli import add_commands as add_mat_commands
 from harness.report.cli import add_commands as add_report_commands
 from harness.report.coverage import kind_label, reach_text
 from harness.report.coverage import reach as measured_reach
@@ -497,12 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(commands, domains=_attribute_domains)
     add_check_command(commands)
     add_cache_commands(commands)
-    try:
-        from harness.mat.cli import add_commands as add_mat_commands
-    except ImportError as exc:  # scipy/h5py/torch missing: the .mat path is an optional extra
-        print(f"parity: the mat commands are unavailable ({exc})", file=sys.stderr)
-    else:
-        add_mat_commands(commands)
+    add_mat_commands(commands)
     return parser
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from harness.mat.formats.common import numbers
+from harness.mat.reader import numbers
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("PARITY_FIXTURES", REPO.parent / "shared" / "fixtures"))

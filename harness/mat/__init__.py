@@ -15,61 +15,29 @@ takes PyTorch layouts (N×C×H×W, N×T×C, N×C).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+import importlib
 
-from harness.mat.errors import MatImportError
-from harness.mat.formats import load_network
-from harness.mat.handlers import (
-    register_layer_handler,
-    supported_types,
-    unregister_layer_handler,
-)
-from harness.mat.network import Layer, Network
-from harness.mat.shapes import example_shapes
-
-__all__ = [
-    "Layer",
-    "MatImportError",
-    "Network",
-    "inspect",
-    "load_network",
-    "register_layer_handler",
-    "supported_types",
-    "to_torch",
-    "unregister_layer_handler",
-]
+# Where each public name lives. ``parity``'s parser loads ``harness.mat.cli`` (and with it
+# this package) on every command, so the package itself imports nothing: torch loads when a
+# name that needs it is first used.
+PUBLIC = {
+    "Layer": "harness.mat.network",
+    "Network": "harness.mat.network",
+    "MatImportError": "harness.mat.errors",
+    "example_shapes": "harness.mat.shapes",
+    "load_network": "harness.mat.formats",
+    "register_layer_handler": "harness.mat.handlers",
+    "supported_types": "harness.mat.handlers",
+    "unregister_layer_handler": "harness.mat.handlers",
+    "to_torch": "harness.mat.api",
+    "inspect": "harness.mat.api",
+}
+__all__ = sorted(PUBLIC)
 
 
-def to_torch(source: str | os.PathLike | Network, handlers=None, check: bool = True,
-             outputs: Sequence[str] | None = None):
-    """Build a `torch.fx.GraphModule` (eval mode) from a `.mat` path or a `Network`.
-
-    `handlers` maps layer types to `fn(layer) -> nn.Module` and takes precedence over the
-    registry. With `check`, when the file declares its input size the module is run once on
-    zeros, so that a layer whose weights do not fit its input fails here, by name.
-    `outputs` names the outputs to import (layers or variables); by default every output
-    that depends on no label (see `harness.mat.outputs`). Layers they do not need are
-    dropped (see the network's notes)."""
-    from harness.mat.builder import build_module, run_checked
-    from harness.mat.formats import parse_file
-    from harness.mat.outputs import select_outputs
-
-    network = select_outputs(source if isinstance(source, Network) else
-                             parse_file(source), outputs, handlers)
-    module = build_module(network, handlers)
-    if check:
-        shapes = example_shapes(network, guess=False)
-        if shapes is not None:
-            import torch
-
-            run_checked(module, [torch.zeros(*shape) for shape in shapes], network.source)
-    return module
-
-
-def inspect(source: str | os.PathLike | Network, handlers=None) -> str:
-    """A listing of the network's layers, their weight sizes and whether each is supported."""
-    from harness.mat.summary import describe
-
-    network = source if isinstance(source, Network) else load_network(source)
-    return describe(network, handlers)
+def __getattr__(name: str):
+    if name not in PUBLIC:
+        raise AttributeError(f"module 'harness.mat' has no attribute {name!r}")
+    value = getattr(importlib.import_module(PUBLIC[name]), name)
+    globals()[name] = value
+    return value

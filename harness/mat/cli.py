@@ -12,6 +12,11 @@ import sys
 from harness.mat.errors import MatImportError
 from harness.mat.shapes import example_shapes
 
+# The importer reads with scipy and h5py and builds with torch: the commands are always
+# listed, and say so when an extra is missing.
+MISSING_EXTRA = ("the .mat importer needs scipy, h5py and torch (pip install "
+                 "'parity[mat,torch]'): {exc}")
+
 
 def add_commands(subparsers) -> None:
     convert = subparsers.add_parser(
@@ -60,9 +65,15 @@ def _shapes(values: list[str] | None):
 
 
 def run_mat2torch(args: argparse.Namespace) -> int:
-    from harness.mat import load_network
-    from harness.mat.builder import build_module, run_checked
-    from harness.mat.save import save_module
+    try:
+        import torch
+
+        from harness.mat import load_network
+        from harness.mat.builder import build_module, run_checked
+        from harness.mat.save import save_module
+    except ImportError as exc:
+        print(f"parity mat2torch: error: {MISSING_EXTRA.format(exc=exc)}", file=sys.stderr)
+        return 2
 
     try:
         network = load_network(args.model, args.outputs)
@@ -71,8 +82,6 @@ def run_mat2torch(args: argparse.Namespace) -> int:
         if shapes is None:
             raise MatImportError("the file does not declare its input size; pass "
                                  "--input-shape N,C,H,W", path=args.model)
-        import torch
-
         run_checked(module, [torch.zeros(*shape) for shape in shapes], network.source)
         save_module(module, args.archive, shapes, kind=args.format)
     except MatImportError as error:
@@ -87,8 +96,11 @@ def run_mat2torch(args: argparse.Namespace) -> int:
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    from harness.mat import inspect
-
+    try:
+        from harness.mat import inspect
+    except ImportError as exc:
+        print(f"parity mat inspect: error: {MISSING_EXTRA.format(exc=exc)}", file=sys.stderr)
+        return 2
     try:
         print(inspect(args.model))
     except MatImportError as error:

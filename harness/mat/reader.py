@@ -268,6 +268,18 @@ def elements(value: Any) -> list[Any]:
     return [value]
 
 
+def numbers(value: Any) -> list[float]:
+    """A numeric MATLAB value as a flat list of floats, in MATLAB's linear order."""
+    if value is None:
+        return []
+    if isinstance(value, np.ndarray) and value.dtype == object:
+        return [x for item in elements(value) for x in numbers(item)]
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        return []
+    return [float(x) for x in array.ravel(order="F")]
+
+
 def text(value: Any, default: str = "") -> str:
     """A char value as `str` (a 1x1 cell holding char unwrapped); `default` for empties."""
     if isinstance(value, str):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.mat.formats.common import numbers
 from harness.mat.layout import restore_rank
 from harness.mat.network import DLT, Network
+from harness.mat.reader import numbers
 
 DEFAULT_SPATIAL = 64
 # MatConvNet layers that keep their input's channels: a guess looks through them for the

@@ -9,18 +9,6 @@ import numpy as np
 from harness.mat.reader import elements
 
 
-def numbers(value: Any) -> list[float]:
-    """A numeric MATLAB value as a flat list of floats, in MATLAB's linear order."""
-    if value is None:
-        return []
-    if isinstance(value, np.ndarray) and value.dtype == object:
-        return [x for item in elements(value) for x in numbers(item)]
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        return []
-    return [float(x) for x in array.ravel(order="F")]
-
-
 def is_array(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype != object and value.dtype.kind in "biufc"
 

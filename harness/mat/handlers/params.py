@@ -8,10 +8,9 @@ import numpy as np
 import torch
 
 from harness.mat.errors import MatImportError
-from harness.mat.formats.common import numbers
 from harness.mat.layout import restore_rank
 from harness.mat.network import Layer
-from harness.mat.reader import text
+from harness.mat.reader import numbers, text
 
 
 def fail(layer: Layer, message: str) -> MatImportError:
