@@ -202,3 +202,24 @@ def _level5_mcos_file(name: str, class_name: str) -> bytes:
             + _element(mi_matrix, metadata))
     header = b"MATLAB 5.0 MAT-file, Platform: GLNXA64".ljust(116) + b"\0" * 8 + b"\x00\x01IM"
     return header + _element(mi_matrix, body)
+
+
+def test_a_missing_extra_is_one_line_and_the_commands_stay_listed(tmp_path):
+    """Without torch the .mat commands are still listed, and running one says which extra
+    it needs, in one line (torch is blocked in a fresh process)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from harness.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    listed = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True,
+                            text=True, timeout=120)
+    assert listed.returncode == 0 and "mat2torch" in listed.stdout
+    for command in (["mat", "inspect", str(tmp_path / "net.mat")],
+                    ["mat2torch", str(tmp_path / "net.mat"), "-o", str(tmp_path / "a.pt2")]):
+        done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert "needs scipy, h5py and torch" in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
