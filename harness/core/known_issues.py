@@ -393,10 +393,13 @@ def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str,
     """The entries that match the case on ``leg`` (``received``: the artifact the leg's stage
     was given), those that recognise the failure by its category or message first: in a
     model holding a gelu Dense, a failure whose message names another bug is that bug, not
-    the attribute-only tf2onnx-gelu-erfc."""
+    the attribute-only tf2onnx-gelu-erfc. Among those, entries about the case's own source
+    come before entries about another source's node met in the converted graph: a Keras
+    case whose tf2onnx model is already wrong fails on the onnx2torch leg too, and that is
+    the tf2onnx entry's bug, not an onnx2torch entry's that merely finds its op there."""
     received = Received(received)
     matching = [issue for issue in issues if issue.matches_case(spec, leg, received)]
-    return sorted(matching, key=lambda issue: issue.strict)
+    return sorted(matching, key=lambda issue: (issue.strict, not issue.covers_source(spec, leg)))
 
 
 @dataclass(frozen=True)
