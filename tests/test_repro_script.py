@@ -130,9 +130,9 @@ def test_a_passing_case_does_not_reproduce(harness, tmp_path):
 
 def test_a_channels_first_convolution_compares_with_the_channels_last_reference(harness,
                                                                                 tmp_path):
-    # TensorFlow gets this one wrong itself: the script embeds parity's reference (the
+    # Keras gets this one wrong itself: the script embeds parity's reference (the
     # channels_last twin) and shows Keras' own output against it.
-    spec = MINIMAL["tensorflow-onednn-channels-first-conv"]
+    spec = MINIMAL["keras-add-bias-nhwc-channels-first"]
     case = harness.run(spec)
     assert leg(case, "keras").blame == "keras"
     with pytest.raises(ScriptError, match="fails in the source framework itself"):

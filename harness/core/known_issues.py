@@ -393,10 +393,21 @@ def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str,
     """The entries that match the case on ``leg`` (``received``: the artifact the leg's stage
     was given), those that recognise the failure by its category or message first: in a
     model holding a gelu Dense, a failure whose message names another bug is that bug, not
-    the attribute-only tf2onnx-gelu-erfc."""
+    the attribute-only tf2onnx-gelu-erfc. Among those, an entry about another source's node,
+    matched because the stage's model holds that node, comes last: a Keras case whose tf2onnx
+    model is already wrong fails on the onnx2torch leg too, and that is the tf2onnx entry's
+    bug, not that of an onnx2torch entry that merely finds its op (ConvTranspose, IsInf) in
+    the model."""
     received = Received(received)
     matching = [issue for issue in issues if issue.matches_case(spec, leg, received)]
-    return sorted(matching, key=lambda issue: issue.strict)
+    return sorted(matching, key=lambda issue: (issue.strict, _by_node_only(issue, spec, leg)))
+
+
+def _by_node_only(issue: KnownIssue, spec: LayerSpec, leg: str) -> bool:
+    """The entry names an ONNX node's kind or attributes and matches the case only through
+    the model a stage was given, not through the case's own layers."""
+    return issue.onnx_stage and bool(issue.kind or issue.attrs) \
+        and not issue.matches_directly(spec, leg)
 
 
 @dataclass(frozen=True)

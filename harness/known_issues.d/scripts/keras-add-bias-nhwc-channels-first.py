@@ -1,0 +1,59 @@
+"""Keras 3 on TensorFlow adds a channels_first convolution's bias along the last axis when the
+output's last size equals the number of filters: the layer reshapes the bias to (1, filters,
+1, ...) and calls keras.ops.add, whose TensorFlow version (keras/src/backend/tensorflow/numpy.py
+add) turns it into tf.nn.bias_add(data_format='NHWC') whenever x1.shape[-1] equals the bias
+length.
+
+Standalone: needs numpy, keras and tensorflow, no converter. A 1x1 Conv2D with 2 filters, in
+channels_first, on a (1, 1, 1, 2) input (output (1, 2, 1, 2): the last size is the filters).
+The expected output is the same layer without its bias, plus the bias added by hand along the
+channel axis, y[:, f] = conv[:, f] + b[f]; the actual one is the layer's. The last line says
+REPRODUCED (exit 1), FIXED (exit 0) or DIFFERENT (exit 2: it fails otherwise).
+"""
+
+import sys
+
+import numpy as np
+
+KNOWN_ISSUE = "keras-add-bias-nhwc-channels-first"
+SHAPE = (1, 1, 1, 2)  # (batch, channels, height, width): width 2 = the filters
+FILTERS = 2
+ATOL = RTOL = 1e-5
+
+
+def main() -> int:
+    import keras
+    import tensorflow as tf
+
+    print(f"{KNOWN_ISSUE}: keras.layers.Conv2D({FILTERS}, 1, data_format='channels_first') on "
+          f"{SHAPE}; keras {keras.__version__}, tensorflow {tf.__version__}")
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal(SHAPE).astype(np.float32)
+    kernel = rng.standard_normal((1, 1, SHAPE[1], FILTERS)).astype(np.float32)
+    bias = np.array([1.0, -1.0], dtype=np.float32)
+    biased = keras.layers.Conv2D(FILTERS, 1, data_format="channels_first")
+    bare = keras.layers.Conv2D(FILTERS, 1, data_format="channels_first", use_bias=False)
+    biased.build(SHAPE)
+    bare.build(SHAPE)
+    biased.set_weights([kernel, bias])
+    bare.set_weights([kernel])
+    convolved = np.asarray(bare(data))
+    expected = convolved + bias[None, :, None, None]
+    actual = np.asarray(biased(data))
+    print(f"expected (the bias along the channels): {expected.ravel()}")
+    print(f"actual (the layer): {actual.ravel()}")
+    if np.allclose(actual, expected, atol=ATOL, rtol=RTOL):
+        print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
+        return 0
+    along_width = convolved + bias[None, None, None, :]
+    if np.allclose(actual, along_width, atol=ATOL, rtol=RTOL):
+        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: numeric_mismatch: the bias was added "
+              f"along the last (width) axis, not the channels (exit 1)")
+        return 1
+    print(f"DIFFERENT: the output differs, but not by the bias along the width known issue "
+          f"{KNOWN_ISSUE} says (exit 2)")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
