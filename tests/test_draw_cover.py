@@ -323,3 +323,15 @@ def test_the_commands_in_the_docs_wrote_the_checked_in_covers():
             if args.examples_for else {}
         assert data.get("examples_for", {}) == {k: int(n) for k, n in named.items()}, args.out
         assert data.get("ci_goal") == args.ci_goal, args.out
+
+
+def test_a_spec_drawn_twice_is_one_case_reaching_what_either_drawing_reached():
+    from harness.tools.draw_cover import Draw, merged_draws
+
+    spec = {"kind": "ReLU", "attrs": {}, "input_shapes": [[1, 2]], "seed": 0}
+    first = Draw("ReLU", "float32", dict(spec), {("f.py", 1, 2)}, {("ReLU", "a", "1", "float32")})
+    again = Draw("ReLU", "free", dict(spec), {("f.py", 3, 4)}, {("ReLU", "a", "1", "free")})
+    other = Draw("ReLU", "float32", {**spec, "seed": 1}, set(), set())
+    merged = merged_draws([first, again, other])
+    assert len(merged) == 2
+    assert merged[0].arcs == {("f.py", 1, 2), ("f.py", 3, 4)} and len(merged[0].pairs) == 2

@@ -355,6 +355,20 @@ def draw_many(cov, source: str, kind_name: str, axis: str, count: int) -> list[D
     return draws
 
 
+def merged_draws(draws: list[Draw]) -> list[Draw]:
+    """One draw per spec: a spec drawn twice (along two axes, or twice in one run) is one
+    case, reaching what either drawing reached. A draw is credited only with the arcs no
+    draw before it took in the process, so a repeat can hold arcs its first drawing did not."""
+    merged: dict[str, Draw] = {}
+    for draw in draws:
+        if (first := merged.get(_key(draw))) is None:
+            merged[_key(draw)] = draw
+        else:
+            first.arcs |= draw.arcs
+            first.pairs |= draw.pairs
+    return list(merged.values())
+
+
 def greedy_cover(candidates: list[Draw], reached_arcs: set, reached_pairs: set,
                  pairs_too: bool = True, limit: int | None = None) -> list[Draw]:
     """The fewest draws (greedily) that reach the branches, and with ``pairs_too`` the pairs,
@@ -459,6 +473,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
     finally:
         cov.stop()
     drawn_arcs = executed_arcs(cov.get_data())
+    candidates = merged_draws(candidates)
     files = sorted({path for path, _a, _b in drawn_arcs | ci_arcs})
     branches = Branches(cov, files, drawn_arcs | ci_arcs)
 
