@@ -100,7 +100,7 @@ def test_onnx2torchs_exported_slice_reads_the_steps_as_axes_when_the_axes_are_le
     from onnx import numpy_helper
 
     constants = [numpy_helper.from_array(np.array(v, np.int64), name)
-                 for name, v in (("starts", [-1]), ("ends", [-4]), ("steps", [-1]))]
+                 for name, v in (("starts", [2]), ("ends", [-4]), ("steps", [-1]))]
     model = _one_node("Slice", ["x", "starts", "ends", "", "steps"], (3,), constants)
     x = np.array([0.0, 1.0, 2.0], np.float32)
     assert _onnxruntime(model, x).tolist() == [2.0, 1.0, 0.0]
@@ -116,3 +116,4 @@ def test_onnx2torchs_exported_slice_reads_the_steps_as_axes_when_the_axes_are_le
                 for init in exported.graph.initializer}
     assert len(node.input) == 4 and constant[node.input[3]] == [-1]  # steps, read as axes
     assert _onnxruntime(exported, x).tolist() == []
+

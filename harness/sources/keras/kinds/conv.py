@@ -165,8 +165,10 @@ def _draw_transpose(rank: int):
                 for s in strides
             ]
         data_format = pick("data_format")
-        spatial = draw_spatial(pick, _transpose_minimum(kernel, dilation, padding, output_padding),
-                               slack=4 if rank < 3 else 2)
+        spatial = draw_spatial(pick, [1] * rank, slack=4 if rank < 3 else 2)
+        # raised, not drawn from the minimum up: every other draw keeps its sizes
+        spatial = [max(size, least) for size, least in
+                   zip(spatial, _transpose_minimum(kernel, dilation, padding, output_padding))]
         attrs = {
             "filters": pick("filters"),
             "kernel_size": kernel,
