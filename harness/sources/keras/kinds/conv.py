@@ -138,6 +138,20 @@ TRANSPOSE_DOMAINS = {
 }
 
 
+def _transpose_minimum(kernel: list[int], dilation: list[int], padding: str,
+                       output_padding: list[int] | None) -> list[int]:
+    """The least input length per axis whose output is not empty. With padding='same' and an
+    explicit output_padding, Keras asks for (in - 1) * stride + k - 2 * (k // 2) +
+    output_padding (k the dilated kernel): 0 for an even k, output_padding 0 and an input of
+    length 1, a zero-size output (Keras gives (1, 0, 1) for Conv1DTranspose(1, 2, strides=2)
+    on (1, 1, 1)) that no leg can be judged on. At longer inputs the same layer is ill-formed,
+    refused by TensorFlow: keras-conv-transpose-same-output-padding-length pins that."""
+    if padding != "same" or output_padding is None:
+        return [1] * len(kernel)
+    return [2 if ((k - 1) * d + 1) % 2 == 0 and p == 0 else 1
+            for k, d, p in zip(kernel, dilation, output_padding)]
+
+
 def _draw_transpose(rank: int):
     def draw(pick: Picker):
         kernel = per_axis(pick, "kernel_size", rank)
@@ -152,6 +166,9 @@ def _draw_transpose(rank: int):
             ]
         data_format = pick("data_format")
         spatial = draw_spatial(pick, [1] * rank, slack=4 if rank < 3 else 2)
+        # raised, not drawn from the minimum up: every other draw keeps its sizes
+        spatial = [max(size, least) for size, least in
+                   zip(spatial, _transpose_minimum(kernel, dilation, padding, output_padding))]
         attrs = {
             "filters": pick("filters"),
             "kernel_size": kernel,

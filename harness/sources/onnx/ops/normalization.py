@@ -4,6 +4,7 @@ inference, which exporters leave in the graph."""
 
 from __future__ import annotations
 
+import math
 from itertools import combinations
 from typing import Any
 
@@ -134,13 +135,22 @@ def _draw_group_norm(pick: Picker):
     opset, dtype = opset_and_dtype(pick, "GroupNormalization", FLOATS)
     num_groups = pick("num_groups")
     rank = pick("rank")
-    channels = num_groups * pick("channels")
-    shape = (pick.draw(st.integers(1, 2)), channels,
-             *(pick.draw(st.integers(1, 4)) for _ in range(rank - 2)))
+    per_group = pick("channels")
+    batch = pick.draw(st.integers(1, 2))
+    spatial = [pick.draw(st.integers(1, 4)) for _ in range(rank - 2)]
+    if per_group * math.prod(spatial) == 1:
+        # A group of one element normalises nothing: its variance is 0 whatever the input, the
+        # output is the bias, and a float32 reading is only as close as the cancellation of
+        # x * scale / sqrt(epsilon) against mean * scale / sqrt(epsilon) allows (torch's
+        # group_norm: 25% of such cases beyond 1e-5 at epsilon 1e-5, none with a group of 3 or
+        # more; measured in the seed sweep of issue #24). Raised, not drawn from 2 up: every
+        # other draw keeps its shape.
+        spatial[-1] = 2
+    shape = (batch, num_groups * per_group, *spatial)
     attrs: dict[str, Any] = {OPSET: opset, "num_groups": num_groups}
     _default_or_written(pick, attrs, "epsilon", EPSILONS[0])
     _stash_type(pick, attrs, dtype)
-    affine = [channels]
+    affine = [num_groups * per_group]
     attrs[OPERANDS] = ["in", {"weight": affine, "role": "scale"},
                        {"weight": affine, "role": "beta"}]
     return attrs, [shape], dtype

@@ -1,0 +1,90 @@
+"""onnx2torch's Slice module, exported with torch.onnx.export(dynamo=False), writes the ONNX
+Slice's steps in the axes position when the source Slice leaves its axes out.
+
+Standalone: needs numpy, onnx, onnxruntime, torch and onnx2torch. It builds a one-node ONNX
+Slice (data, starts, ends, axes omitted as "", steps) that reverses a vector, converts it with
+onnx2torch, runs the module, exports it with the TorchScript exporter and runs the exported
+model with onnxruntime. The ONNX spec's inputs are positional (data, starts, ends, axes,
+steps); onnxruntime on the source model is the expected output. The last line says
+REPRODUCED (exit 1: the exported model's output differs, or onnxruntime refuses it), FIXED
+(exit 0) or DIFFERENT (exit 2: the module itself is wrong in eager mode, or the export fails).
+"""
+
+import io
+import sys
+from importlib import metadata
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+KNOWN_ISSUE = "onnx2torch-slice-export-steps-as-axes"
+OPSET = 17
+X = np.array([0.0, 1.0, 2.0], np.float32)
+STARTS, ENDS, STEPS = [-1], [-4], [-1]  # x[::-1]
+
+
+def source_model() -> onnx.ModelProto:
+    constants = [numpy_helper.from_array(np.array(values, np.int64), name)
+                 for name, values in (("starts", STARTS), ("ends", ENDS), ("steps", STEPS))]
+    node = helper.make_node("Slice", ["x", "starts", "ends", "", "steps"], ["y"])
+    graph = helper.make_graph(
+        [node], "slice", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(X.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], constants)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8  # what onnxruntime reads
+    return model
+
+
+def run(model: onnx.ModelProto) -> np.ndarray:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: X})[0]
+
+
+def main() -> int:
+    import onnx2torch
+    import onnxruntime as ort
+    import torch
+
+    print(f"{KNOWN_ISSUE}: onnx2torch {metadata.version('onnx2torch')}, torch "
+          f"{torch.__version__}, onnxruntime {ort.__version__}, onnx {onnx.__version__}")
+    model = source_model()
+    expected = run(model)
+    print(f"ONNX Slice(x, starts={STARTS}, ends={ENDS}, axes omitted, steps={STEPS}) on {X}")
+    print(f"  expected (onnxruntime on the source model): {expected}")
+    module = onnx2torch.convert(model).eval()
+    eager = module(torch.from_numpy(X)).numpy()
+    print(f"  onnx2torch module, eager:                   {eager}")
+    if eager.shape != expected.shape or not np.allclose(eager, expected):
+        print(f"DIFFERENT: the module itself is wrong, not known issue {KNOWN_ISSUE} (exit 2)")
+        return 2
+    buffer = io.BytesIO()
+    try:
+        torch.onnx.export(module, (torch.from_numpy(X),), buffer, dynamo=False,
+                          input_names=["x"], opset_version=OPSET)
+    except Exception as exc:  # noqa: BLE001 - any export failure is another bug
+        print(f"DIFFERENT: torch.onnx.export failed: {type(exc).__name__}: {exc} (exit 2)")
+        return 2
+    exported = onnx.load_model_from_string(buffer.getvalue())
+    exported.ir_version = 8
+    (slice_node,) = [node for node in exported.graph.node if node.op_type == "Slice"]
+    print(f"  exported Slice's inputs: {list(slice_node.input)}")
+    try:
+        actual = run(exported)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's refusal is the bug too
+        print(f"  exported model: onnxruntime refuses it: {exc}")
+        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: load_error (exit 1)")
+        return 1
+    print(f"  actual (onnxruntime on the exported model): {actual}")
+    if actual.shape != expected.shape or not np.allclose(actual, expected):
+        category = "shape_mismatch" if actual.shape != expected.shape else "numeric_mismatch"
+        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: {category} (exit 1)")
+        return 1
+    print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
