@@ -75,13 +75,17 @@ def owner(name: str, known: dict[str, Path]) -> str | None:
 
 def lazy_names(path: Path) -> dict[str, str]:
     """{name: module} of a package that imports nothing and looks its names up on first use
-    (a module-level ``PUBLIC = {...}`` dict literal beside a ``__getattr__``)."""
+    (a module-level ``PUBLIC = {...}`` dict literal beside a ``__getattr__``, as
+    ``harness.core.lazy.lazy_names`` makes it)."""
     if path.name != "__init__.py":
         return {}
     if path not in _LAZY:
         tree = ast.parse(path.read_text(), str(path))
         found: dict[str, str] = {}
-        if any(isinstance(node, ast.FunctionDef) and node.name == "__getattr__"
+        if any((isinstance(node, ast.FunctionDef) and node.name == "__getattr__")
+               or (isinstance(node, ast.Assign)
+                   and any(isinstance(t, ast.Name) and t.id == "__getattr__"
+                           for t in node.targets))
                for node in tree.body):
             for node in tree.body:
                 if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)

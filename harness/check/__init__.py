@@ -17,7 +17,7 @@ writes beside the verdicts in ``harness.check.reports``.
 
 from __future__ import annotations
 
-import importlib
+from harness.core.lazy import lazy_names
 
 # Where each public name lives. ``parity``'s parser loads ``harness.check.cli`` (and with it
 # this package) on every command, so the package itself imports nothing: a name is looked up
@@ -43,11 +43,4 @@ PUBLIC = {
     "returned_training": "harness.check.harness",
 }
 __all__ = sorted(PUBLIC)
-
-
-def __getattr__(name: str):
-    if name not in PUBLIC:
-        raise AttributeError(f"module 'harness.check' has no attribute {name!r}")
-    value = getattr(importlib.import_module(PUBLIC[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, PUBLIC)

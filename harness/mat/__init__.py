@@ -15,7 +15,7 @@ takes PyTorch layouts (N×C×H×W, N×T×C, N×C).
 
 from __future__ import annotations
 
-import importlib
+from harness.core.lazy import lazy_names
 
 # Where each public name lives. ``parity``'s parser loads ``harness.mat.cli`` (and with it
 # this package) on every command, so the package itself imports nothing: torch loads when a
@@ -33,11 +33,4 @@ PUBLIC = {
     "inspect": "harness.mat.api",
 }
 __all__ = sorted(PUBLIC)
-
-
-def __getattr__(name: str):
-    if name not in PUBLIC:
-        raise AttributeError(f"module 'harness.mat' has no attribute {name!r}")
-    value = getattr(importlib.import_module(PUBLIC[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, PUBLIC)
