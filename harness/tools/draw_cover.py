@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import json
 import math
 import os
@@ -506,7 +507,7 @@ def measure(source: str, suite: str, profile: str, examples: int,
     if stored_arcs is not None:
         held = branches.of(stored_arcs)
         needed, not_held = golden_branch_cover(candidates, held, with_cover,
-                                               branches.possible, _source_refusal)
+                                               branches.possible, source_refusal())
         stored = {"golden_branch_cases": [
                       {"kind": d.kind, "axis": d.axis, "spec": d.spec,
                        "branches": _arc_names(d.new_arcs)} for d in needed],
@@ -577,14 +578,21 @@ def _key(draw: Draw) -> str:
     return json.dumps(draw.spec, sort_keys=True)
 
 
-def _source_refusal(spec: dict[str, Any]) -> str | None:
+def source_refusal() -> Callable[[dict[str, Any]], str | None]:
     """Why the source cannot read a spec (its first line), or None: what `parity golden
-    update` would skip."""
-    try:
-        Harness(known_issues=[], diagnose=False).read_source(LayerSpec.from_json(spec))
-    except SourceError as exc:
-        return str(exc).splitlines()[0][:300]
-    return None
+    update` would skip. One harness reads every spec, and each spec is read once (the golden
+    cover asks again of the draws it keeps each round)."""
+    harness = Harness(known_issues=[], diagnose=False)
+
+    @functools.cache
+    def refusal(key: str) -> str | None:
+        try:
+            harness.read_source(LayerSpec.from_json(json.loads(key)))
+        except SourceError as exc:
+            return str(exc).splitlines()[0][:300]
+        return None
+
+    return lambda spec: refusal(json.dumps(spec, sort_keys=True))
 
 
 def _arc_names(arcs) -> list[str]:
