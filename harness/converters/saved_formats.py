@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
 from harness.core.stages import stage
+from harness.runtimes.keras import call_tf
 from harness.runtimes.keras_custom import register_custom_objects
 
 
@@ -136,18 +135,15 @@ def run_savedmodel(loaded, inputs):
     ``serving_default`` signature, outputs in sorted key order, as tf2onnx orders them)."""
     import tensorflow as tf
 
-    tensors = [tf.constant(x) for x in inputs]
+    def tensors(xs):
+        return [tf.convert_to_tensor(x) for x in xs]
+
     if hasattr(loaded, "serve"):
-        outputs = loaded.serve(tensors if len(tensors) > 1 else tensors[0])
-    else:
-        signature = loaded.signatures["serving_default"]
-        names = sorted(signature.structured_input_signature[1])
-        outputs = signature(**dict(zip(names, tensors)))
-    if isinstance(outputs, dict):
-        outputs = [outputs[k] for k in sorted(outputs)]
-    elif not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
-    return [np.asarray(o) for o in outputs]
+        return call_tf(lambda *xs: loaded.serve(tensors(xs) if len(xs) > 1 else tensors(xs)[0]),
+                       inputs)
+    signature = loaded.signatures["serving_default"]
+    names = sorted(signature.structured_input_signature[1])
+    return call_tf(lambda *xs: signature(**dict(zip(names, tensors(xs)))), inputs)
 
 
 class SavedModelRunner:

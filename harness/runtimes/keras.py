@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,14 +40,29 @@ def run_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     channels_first convolution outside float32: docs/dtypes.md), which XLA's CPU backend
     compiles. An eager failure that XLA cannot compile either is raised as it was."""
     # Calling the model, not predict(): predict costs ~80 ms a call in set-up alone.
+    return call_tf(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+                   inputs)
+
+
+def call_tf(function, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """``function(*inputs)`` called eagerly, as NumPy outputs; compiled with XLA where
+    TensorFlow's CPU has no eager kernel for it (``run_keras``). Also how a SavedModel's
+    ``serve`` runs: without oneDNN, TensorFlow's CPU refuses the NCHW convolutions a
+    channels_first model's graph holds, which XLA's CPU backend compiles."""
     try:
-        outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        outputs = function(*inputs)
     except Exception as exc:
-        compiled = xla_reading(model, inputs) if no_eager_kernel(exc) else None
+        compiled = _xla_call(function, inputs) if no_eager_kernel(exc) else None
         if compiled is None:
             raise
         return compiled
-    if not isinstance(outputs, (list, tuple)):
+    return _as_arrays(outputs)
+
+
+def _as_arrays(outputs) -> list[np.ndarray]:
+    if isinstance(outputs, dict):  # a SavedModel signature: outputs in sorted key order
+        outputs = [outputs[k] for k in sorted(outputs)]
+    elif not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return [np.asarray(o) for o in outputs]
 
@@ -63,17 +79,76 @@ def no_eager_kernel(exc: Exception) -> bool:
 def xla_reading(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
     """The model's outputs compiled with XLA, whose CPU convolutions do not go through
     oneDNN; None when XLA cannot compile the model."""
+    return _xla_call(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+                     inputs)
+
+
+def _xla_call(function, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
     import tensorflow as tf
 
-    compiled = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
-                           jit_compile=True)
+    compiled = tf.function(function, jit_compile=True, autograph=False)
     try:
         outputs = compiled(*[tf.constant(x) for x in inputs])
     except Exception:  # an op XLA does not compile: no second reading
         return None
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
-    return [np.asarray(o) for o in outputs]
+    return _as_arrays(outputs)
+
+
+# How TensorFlow's CPU kernels refuse a data layout they lack (without oneDNN: the NCHW and
+# NCDHW convolutions, their transposes and gradients): "Conv3DBackpropInputOpV2 only supports
+# NDHWC on the CPU", "The Conv2D op currently only supports the NHWC tensor format on the CPU".
+CPU_LAYOUT_REFUSAL = re.compile(r"[^\n]*only supports (?:the )?N\w*C\b[^\n]*")
+
+
+def cpu_refusal(exc: BaseException) -> str | None:
+    """TensorFlow's own words where ``exc`` is its CPU refusing a layout it has no kernel
+    for on this machine (a configuration a CPU with oneDNN runs); None otherwise."""
+    try:
+        if not no_eager_kernel(exc):  # type: ignore[arg-type]
+            return None
+    except ImportError:
+        return None
+    found = CPU_LAYOUT_REFUSAL.search(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)))
+    return found.group(0).strip()[:300] if found else None
+
+
+def tensorflow_cpu() -> dict[str, Any]:
+    """What decides which CPU kernels TensorFlow runs here: the CPU's model and whether it
+    has AVX-512 (TensorFlow turns oneDNN on by default only there), ``TF_ENABLE_ONEDNN_OPTS``
+    and whether oneDNN is on in this process."""
+    import os
+    import platform
+
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    model = next((line.split(":", 1)[1].strip() for line in lines
+                  if line.startswith("model name")), platform.processor() or "unknown")
+    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+    return {"cpu": model, "avx512f": "avx512f" in flags,
+            "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+            "onednn": onednn_enabled()}
+
+
+def onednn_enabled() -> bool | None:
+    """Whether TensorFlow runs its CPU kernels through oneDNN in this process; None where
+    this TensorFlow does not say."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    try:
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except Exception:
+        return None
+
+
+def cpu_state_text(state: dict[str, Any]) -> str:
+    onednn = {True: "on", False: "off", None: "unknown"}[state.get("onednn")]
+    flag = state.get("TF_ENABLE_ONEDNN_OPTS")
+    return (f"CPU {state.get('cpu')}, {'with' if state.get('avx512f') else 'no'} AVX-512, "
+            f"oneDNN {onednn} (TF_ENABLE_ONEDNN_OPTS={'unset' if flag is None else flag})")
 
 
 def first_line(exc: Exception) -> str:

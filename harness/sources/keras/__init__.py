@@ -17,9 +17,15 @@ from harness.converters import Artifact, ConvertOptions, get
 from harness.core.compare import worst_of
 from harness.core.free_dims import further_sizes
 from harness.core.inputs import make_inputs
-from harness.runtimes.keras import run_keras, xla_reading
+from harness.runtimes.keras import (
+    cpu_refusal,
+    cpu_state_text,
+    run_keras,
+    tensorflow_cpu,
+    xla_reading,
+)
 from harness.runtimes.onnx import load_onnx
-from harness.sources import SourceError, SourceReading
+from harness.sources import SourceError, SourceReading, SourceRefusal
 from harness.sources.keras.diagnose import Diagnoser, diagnosable
 from harness.sources.keras.model import (
     XLA_READING,
@@ -62,7 +68,7 @@ class KerasSource:
         try:
             native, reference, reading = self._reading(spec, model, inputs, policy, device)
         except Exception as exc:
-            raise SourceError(
+            raise cpu_refused(spec, spec.input_shapes, exc) or SourceError(
                 f"cannot build the Keras source of {spec.describe()}: {exc}"
             ) from exc
         check_plausible(spec, reference)
@@ -79,7 +85,8 @@ class KerasSource:
             return (expected,) if yardstick is None else (expected, yardstick)
 
         def refusal(shapes, exc):
-            return SourceError(f"Keras cannot run the source of {spec.describe()} at input "
+            return cpu_refused(spec, shapes, exc) or SourceError(
+                               f"Keras cannot run the source of {spec.describe()} at input "
                                f"shapes {_shapes(shapes)} (its free dimensions "
                                f"{'+'.join(spec.free_dims)}): {exc}")
 
@@ -100,8 +107,15 @@ class KerasSource:
         """(Keras' own outputs, the reference, how they differ or None) at one size: a
         channels_first convolution is read through its channels_last twin, a convolution
         whose eager outputs disagree with XLA's through XLA, at every size alike."""
-        native = run_keras(model, inputs)
         twin = twin_reference(model, spec, inputs)
+        try:
+            native = run_keras(model, inputs)
+        except Exception as exc:
+            if twin is None or cpu_refusal(exc) is None:
+                raise
+            # TensorFlow on this CPU has no kernel for Keras' own channels_first layer: the
+            # twin is the reference, and there is no source output of its own to check.
+            return None, twin, None
         reading = None if twin is None else TWIN_READING
         if twin is None and wants_xla_reading(spec):
             xla = xla_reading(model, inputs)
@@ -137,6 +151,19 @@ class KerasSource:
             return {}
         model = load_onnx(folder / ONNX_MODEL)
         return {STORED_LEG: Artifact("onnx", model, [i.name for i in model.graph.input])}
+
+
+def cpu_refused(spec, shapes, exc: BaseException) -> SourceRefusal | None:
+    """The source's own refusal where TensorFlow on this CPU has no kernel for the case's
+    layout, in eager mode or through XLA (``cpu_refusal``); None for any other error."""
+    words = cpu_refusal(exc)
+    if words is None:
+        return None
+    state = tensorflow_cpu()
+    return SourceRefusal(
+        f"TensorFlow on this machine cannot run {spec.describe()} at input shapes "
+        f"{_shapes(shapes)}: {words} ({cpu_state_text(state)}); a CPU with oneDNN runs it "
+        f"(TF_ENABLE_ONEDNN_OPTS=1)", environment=state)
 
 
 def _shapes(shapes) -> str:
