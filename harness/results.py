@@ -7,6 +7,7 @@ complete lines behind; the report merges any number of shards.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
@@ -113,6 +114,26 @@ def result_records(case: CaseResult, *, run_id: str, shard: str, device: str, te
     if golden is not None:
         common["golden"] = golden
     return [{**common, **_leg_fields(leg, case.timing)} for leg in case.legs]
+
+
+TEST_KIND = "(test)"
+
+
+def test_failure_record(*, test: str, phase: str, message: str, run_id: str, shard: str,
+                        device: str) -> dict[str, Any]:
+    """The record of a pytest test that failed without a failing case record of its own (a
+    fixture, the harness itself, a test's own assertion), so that every failing test of a
+    run is in its results and report. Its case id is the test's."""
+    return {
+        "record": "result", "schema": RESULT_SCHEMA, "run_id": run_id, "shard": shard,
+        "case_id": "test-" + hashlib.sha256(test.encode()).hexdigest()[:12],
+        "source": None, "kind": TEST_KIND, "family": None, "spec": None, "inputs": [],
+        "device": device, "test": test, "hypothesis": None, "repro": f"pytest {test!r}",
+        "time": now(), "path": None, "leg": f"pytest {phase}", "stage": "pytest",
+        "blame": None, "note": None, "diagnosis": None, "runner": "pytest",
+        "verdict": "error", "failure": {"category": "test_failure", "message": message},
+        "known_issue": None, "metrics": None, "outputs": [], "tolerance": None, "timing": {},
+    }
 
 
 def _leg_fields(leg: LegResult, case_timing: dict[str, float]) -> dict[str, Any]:

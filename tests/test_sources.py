@@ -135,10 +135,11 @@ def test_a_wrong_reference_fails_the_leg_of_a_plugin_source(toy):
         ("toy>onnx2torch", "fail", "numeric_mismatch")]
 
 
-def test_a_source_that_cannot_build_raises_unless_a_known_issue_of_it_matches(toy):
+def test_a_source_that_cannot_build_is_an_error_record_unless_a_known_issue_of_it_matches(toy):
     broken = LayerSpec("Relu", {"broken": True}, ((2, 3),), source="toy")
-    with pytest.raises(SourceError, match="broken on purpose"):
-        _harness().run(broken)
+    (leg,) = _harness().run(broken).legs
+    assert (leg.leg, leg.verdict, leg.category, leg.blame) == ("toy", "error", "source_error", "toy")
+    assert "broken on purpose" in leg.message
     issue = KnownIssue(id="toy-broken", url="https://example.invalid/1", reason="on purpose",
                        legs="toy", kind="Relu", category="source_error", source="toy")
     from harness.run.pipeline import Harness

@@ -38,6 +38,17 @@ class SourceError(RuntimeError):
     strategies, or of the source framework itself (a known issue of the source)."""
 
 
+class SourceRefusal(SourceError):
+    """The source framework cannot run the case's configuration on this machine at all
+    (TensorFlow without oneDNN refuses a channels_first transposed convolution that XLA
+    cannot compile either): recorded as the source's own refusal, with the reason and the
+    machine's state (``environment``); not a failure of anything under test."""
+
+    def __init__(self, message: str, environment: dict | None = None):
+        super().__init__(message)
+        self.environment = dict(environment or {})
+
+
 class UnknownSource(KeyError):
     def __str__(self) -> str:
         return self.args[0]

@@ -16,6 +16,10 @@ crash                  the process died (signal) while converting or running; is
 timeout                the case ran past its time limit; isolation only
 upstream_error         not run: an earlier stage of the path failed
 source_error           the source framework itself could not build or run the case
+source_refusal         the source framework cannot run the case on this machine (a skip, with
+                       the reason and the machine's state: TensorFlow without oneDNN)
+test_failure           a pytest test failed outside any case's record (a fixture, the harness,
+                       a test's own assertion): the record names the test
 export_error           torch.export or torch.onnx.export refused the converted module
 compile_error          torch.compile (Dynamo or its backend) failed on the converted module
 =====================  ====================================================================
@@ -31,7 +35,7 @@ import re
 CATEGORIES = (
     "unsupported_op", "conversion_error", "load_error", "runtime_error", "shape_mismatch",
     "dtype_mismatch", "nonfinite_mismatch", "numeric_mismatch", "crash", "timeout",
-    "upstream_error", "source_error", "export_error", "compile_error",
+    "upstream_error", "source_error", "source_refusal", "test_failure", "export_error", "compile_error",
 )
 
 # The verdicts of a leg that fails a run (an xpass fails it too, but is no failure of the leg).

@@ -57,6 +57,7 @@ from harness.report.scorecard import (
 )
 from harness.report.summary import (
     Case,
+    failing_tests,
     failure_breakdown,
     group_cases,
     several_devices,
@@ -131,6 +132,9 @@ def _headline(results: Results, trend: Trend | None) -> str:
     if bad:
         line = (f"{_plural(len(bad), 'failing result')} in "
                 f"{_plural(len({r['case_id'] for r in bad}), 'case')}")
+        tests = failing_tests(results.results)
+        if tests:
+            line += f" of {_plural(len(tests), 'failing test')}"
     elif results.results:
         line = "no failure"
     else:

@@ -20,6 +20,12 @@ def failing(counts: Counter[str]) -> int:
     return sum(counts[v] for v in BAD_VERDICTS)
 
 
+def failing_tests(results: list[dict[str, Any]]) -> set[str]:
+    """The pytest tests a run's failing records name: pytest's own count of failed tests
+    (every failing test has a record: a case's, or its own)."""
+    return {str(r["test"]) for r in results if r["verdict"] in BAD_VERDICTS and r.get("test")}
+
+
 def several_devices(results: list[dict[str, Any]]) -> bool:
     return len({r.get("device") for r in results}) > 1
 

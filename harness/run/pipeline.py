@@ -3,9 +3,9 @@
 ``Harness.run(spec)`` resolves the case once (its source plugin and the paths that start
 from that source), reads the source (artifact, inputs, reference), then takes every path
 leg by leg. It never raises for a converter's fault: a crash, a wrong shape or a wrong
-number becomes a leg result with its category and metrics. It raises only when the source
-itself cannot be built, which is a bug in the harness or its strategies (or a known bug of
-the source framework, recorded as the source's xfail).
+number becomes a leg result with its category and metrics. A source that cannot be read is
+a record too: its refusal on this machine (a skip that says why), a known bug of the source
+framework (an xfail) or an error of the source (``source_error``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from harness.core.tolerance import TolerancePolicy
 from harness.run import hooks
 from harness.run.stage_cache import cache as stage_cache
 from harness.runtimes import LoadError, runner_for
-from harness.sources import Source, SourceError, SourceReading
+from harness.sources import Source, SourceError, SourceReading, SourceRefusal
 
 # The records, FAILING, compare_outputs and worst_of live in the core; imported from here too.
 __all__ = ["FAILING", "CaseResult", "Harness", "LegResult", "ParityFailure", "SourceError",
@@ -178,6 +178,11 @@ class Harness:
             reading = self.cache.read(case.source, spec, policy=self.policy, device=self.device)
         except SourceError as exc:
             return self._known_source_failure(case, exc)
+        except Exception as exc:  # a source plugin's own bug: still the case's record
+            failure = SourceError(f"the {case.source.name} source raised "
+                                  f"{type(exc).__name__} reading {spec.describe()}: {exc}")
+            failure.__cause__ = exc
+            return self._known_source_failure(case, failure)
         for observer in self.observers:
             observer.on_reading(case, reading)
         timing = {"build": time.perf_counter() - started}
@@ -268,19 +273,25 @@ class Harness:
         result.timing["diagnose"] = time.perf_counter() - started
 
     def _known_source_failure(self, case: ResolvedCase, exc: SourceError) -> CaseResult:
-        """A known bug of the source framework is an xfail of the case; anything else is a
-        bug of the harness or its strategies, and raises."""
+        """The case's one record when its source could not be read: the source's own refusal
+        on this machine (``SourceRefusal``: a skip that says why, with the machine's state);
+        a known bug of the source framework (its xfail); else an error of the source, which
+        fails the case (a bug of the harness, its strategies or the source framework)."""
         spec, name = case.spec, case.start
+        base = {"path": case.paths[0].name if case.paths else name, "leg": name, "stage": name,
+                "runner": name, "blame": name}
+        if isinstance(exc, SourceRefusal):
+            return CaseResult(spec, [LegResult(
+                **base, verdict="skip", category="source_refusal", message=str(exc),
+                metrics={"environment": exc.environment})], {})
         message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
         for issue in known_issues_mod.candidates(self.known_issues, spec, name):
             if issue.matches_failure("source_error", message):
-                leg = LegResult(
-                    path=case.paths[0].name, leg=name, stage=name, runner=name,
-                    verdict="xfail", category="source_error", message=message,
-                    known_issue=issue.to_json(), blame=name,
-                )
-                return CaseResult(spec, [leg], {})
-        raise exc
+                return CaseResult(spec, [LegResult(
+                    **base, verdict="xfail", category="source_error", message=message,
+                    known_issue=issue.to_json())], {})
+        return CaseResult(spec, [LegResult(**base, verdict="error", category="source_error",
+                                           message=message)], {})
 
     def _leg(self, spec, path, leg_name, stage, artifacts, sizes: list[Size]) -> LegResult:
         converter = get(stage)
@@ -309,8 +320,11 @@ class Harness:
             if artifact is None:
                 artifact = converter.convert(stage_cache.materialised(parent), options)
                 self.cache.keep(converter, parent, options, artifact)
-        except SourceError:
-            raise  # a cached source that could not be rebuilt: not this stage's fault
+        except SourceError as exc:  # a cached source that could not be rebuilt: not this stage's
+            artifacts[leg_name] = exc
+            return LegResult(**base, verdict="error", category="source_error",
+                             blame=path.source, message=f"{exc}\n{_short_traceback(exc)}",
+                             timing={"convert": time.perf_counter() - t0})
         except Exception as exc:
             artifacts[leg_name] = exc
             message = f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"
@@ -355,6 +369,8 @@ class Harness:
         t1 = time.perf_counter()
         try:
             outputs = self.cache.run(self.runner(artifact.format), artifact, size.inputs)
+        except stage_cache.CacheMismatch:
+            raise  # a cache entry its cold run contradicts: the cache's fault, not the leg's
         except Exception as exc:
             message = (f"{base['runner']} raised {type(exc).__name__}: {exc}\n"
                        f"{_short_traceback(exc)}")
@@ -440,7 +456,7 @@ def _attribute(leg: LegResult, upstream: LegResult | None) -> LegResult:
     if leg.verdict == "pass" or leg.verdict == "skip":
         return leg
     if upstream is None or upstream.verdict not in DIVERGED:
-        leg.blame = leg.stage
+        leg.blame = leg.blame or leg.stage  # a source that failed under the stage keeps its own
         return leg
     leg.blame = upstream.blame or upstream.stage
     if leg.verdict in FAILING and upstream.verdict == "xfail" and leg.known_issue is None:

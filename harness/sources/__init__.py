@@ -27,6 +27,7 @@ from harness.core.source_registry import (  # noqa: F401  (re-exported)
     Source,
     SourceError,
     SourceReading,
+    SourceRefusal,
     UnknownSource,
     available,
     get,
