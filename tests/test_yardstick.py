@@ -90,6 +90,39 @@ def test_an_exact_source_leaves_only_the_floor():
     assert yardstick.measure(reference, reference, exact)["ratio"] == 0.0
 
 
+def test_the_error_model_scales_a_source_whose_kernels_round_less():
+    """Eigen's convolutions (no oneDNN) land closer to float64 than oneDNN's: the same
+    correct leg must pass against either, because the scale is the larger of the source's
+    error and the error model's, which no float32 kernel decides."""
+    wide = [np.array([1.0, 2.0, 3.0])]
+    leg = [np.array([1.0, 2.0, 3.0 + 3e-3], dtype=np.float32)]
+    model = [np.array([1.0, 2.0 + 1e-3, 3.0])]
+    for source_error in (2.7e-4, 1.4e-3):  # Eigen's, oneDNN's (MobileNetV2, one thread)
+        reference = [np.array([1.0, 2.0, 3.0 + source_error], dtype=np.float32)]
+        alone = yardstick.measure(leg, reference, wide)
+        modelled = yardstick.measure(leg, reference, yardstick.with_model(wide, model))
+        assert modelled["model_error"] == pytest.approx(1e-3)
+        assert modelled["ratio"] == pytest.approx(3e-3 / max(source_error, 1e-3), rel=1e-3)
+        assert yardstick.rescues(modelled)
+        assert "model_error" not in alone
+    assert not yardstick.rescues(yardstick.measure(leg, [np.float32(wide[0] + [0, 0, 2.7e-4])],
+                                                   wide))  # the source's error alone: ratio 11
+
+
+def test_the_error_model_moves_weights_and_inputs_by_the_unit_roundoff_from_the_seed():
+    weights = [np.linspace(-1, 1, 1000).astype(np.float32), np.arange(4, dtype=np.int32)]
+    spec = LayerSpec("Dense", {"units": 3}, ((1, 4),), seed=7)
+    first = yardstick.perturbed(weights, "float32", yardstick.model_rng(spec))
+    again = yardstick.perturbed(weights, "float32", yardstick.model_rng(spec))
+    np.testing.assert_array_equal(first[0], again[0])
+    relative = np.abs(first[0] / weights[0].astype(np.float64) - 1)
+    assert 0 < relative.max() <= 2.0 ** -24
+    assert relative.max() > 0.9 * 2.0 ** -24
+    assert first[1] is weights[1] or np.array_equal(first[1], weights[1])
+    half = yardstick.perturbed(weights, "float16", yardstick.model_rng(spec))
+    assert np.abs(half[0] / weights[0] - 1).max() > 2.0 ** -12
+
+
 def test_a_leg_outside_its_tolerance_but_within_the_sources_error_passes(dense):
     reading, _ = dense
     outputs = onnx_outputs(dense, reading.inputs)
