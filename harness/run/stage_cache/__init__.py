@@ -2,6 +2,8 @@
 
 - ``cache``: ``StageCache``, what ``Harness(cache=...)`` reads sources and converts through;
 - ``keys``: what decides an output, as a key (package fingerprints, artifacts' identities);
+- ``packages``: a package's fingerprint, from the code this process imports for it;
+- ``verify``: checking a sample of hits against cold results (``--parity-cache-verify``);
 - ``readings``: a source's reading as .npz and JSON;
 - ``store``: the folder (atomic writes, checked blobs, info, clear);
 - ``cli``: ``parity cache info|clear``.

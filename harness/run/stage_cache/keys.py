@@ -13,54 +13,48 @@ any artifact), Python's version and the machine (a reading on another CPU may ro
 differently). An artifact's identity is a hash of its content where it has an exact
 serialisation (an ONNX model's bytes), else the key of the stage or source that made it.
 
-A package's fingerprint is its version, unless its installed files are not its wheel's:
-
-- installed from a working tree (``direct_url.json`` says ``"editable": true``): a hash of
-  the contents of the tree's ``.py`` files and of the sizes and modification times of its
-  compiled extensions (``.so``, ``.pyd``);
-- modified after installing (a code file listed in ``RECORD``, ``.py`` or a compiled
-  extension, with another size than ``RECORD`` says, missing, or modified later than
-  ``RECORD`` itself was written): the version and a hash of those files' sizes and
-  modification times.
-
-The check stats each listed code file (never hashes them; tensorflow lists 20,000 files, of
-which 2,000 are code) once per process. ``PARITY_CACHE_VERSION_OVERRIDE="onnx2torch=9.9,tf2onnx=1.0"`` replaces packages'
+A package's fingerprint is its version and a hash of the code this process imports for it
+(``harness.run.stage_cache.packages``): the files under each location its import names are
+imported from, by ``RECORD``'s SHA-256 where the file is as installed, else by their
+content's. An edited editable install, ``pip install .`` of a changed tree at the same
+version, a checkout on ``PYTHONPATH`` or in ``sys.path``, a changed compiled extension: each
+misses. ``PARITY_CACHE_VERSION_OVERRIDE="onnx2torch=9.9,tf2onnx=1.0"`` replaces packages'
 fingerprints, which is how a benchmark or a test simulates a new release.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 import hashlib
-import importlib.metadata
 import json
 import os
 import platform
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 
 import harness
 from harness.core.spec import canonical_json
+from harness.run.stage_cache.packages import (
+    COMPILED_SUFFIXES,
+    SOURCE_SUFFIXES,
+    installed_fingerprint,
+)
+from harness.run.stage_cache.packages import editable_tree as editable_tree  # re-exported
+from harness.run.stage_cache.packages import modified_files_hash as modified_files_hash
 
 OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"
 # Bumped when what an entry holds, or how a key is made, changes.
-FORMAT = 1
+FORMAT = 2
 # Environment a framework reads when it computes (not when it converts).
 READING_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                        "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES")
 ALWAYS = ("numpy",)
-SOURCE_SUFFIXES = (".py",)
-COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
 # Folders of a working tree that hold no code the package imports.
 SKIPPED_FOLDERS = {"__pycache__", "build", "dist", "node_modules"}
-# Slack for file systems that store modification times coarsely.
-MTIME_SLACK_S = 2.0
 
 
 def digest(document: Any) -> str:
@@ -90,29 +84,8 @@ def fingerprints(packages) -> dict[str, str]:
     return {name: package_fingerprint(name) for name in names}
 
 
-@functools.cache
-def _installed_fingerprint(name: str) -> str:
-    try:
-        dist = importlib.metadata.distribution(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "absent"
-    tree = editable_tree(dist)
-    if tree is not None:
-        return f"{dist.version}+tree:{tree_hash(tree)}"
-    changed = modified_files_hash(dist)
-    return dist.version if changed is None else f"{dist.version}+modified:{changed}"
-
-
-def editable_tree(dist) -> Path | None:
-    """The working tree an editable install points at, or None."""
-    try:
-        direct = json.loads(dist.read_text("direct_url.json") or "null")
-    except ValueError:
-        return None
-    if not isinstance(direct, dict) or not (direct.get("dir_info") or {}).get("editable"):
-        return None
-    url = urlparse(direct.get("url", ""))
-    return Path(unquote(url.path)) if url.scheme == "file" else None
+# Once per process (tests forget it with ``cache_clear``, as a new process would).
+_installed_fingerprint = installed_fingerprint
 
 
 def tree_hash(root: Path) -> str:
@@ -133,41 +106,6 @@ def tree_hash(root: Path) -> str:
                 stat = path.stat()
                 hasher.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
     return hasher.hexdigest()[:16]
-
-
-def modified_files_hash(dist) -> str | None:
-    """None when every file ``RECORD`` lists has its recorded size and is no newer than
-    ``RECORD``; else a hash of every listed file's size and modification time."""
-    rows = list(csv.reader((dist.read_text("RECORD") or "").splitlines()))
-    record = next((row[0] for row in rows if row and row[0].endswith(".dist-info/RECORD")),
-                  None)
-    if record is None or not Path(dist.locate_file(record)).is_file():
-        return None
-    written = Path(dist.locate_file(record)).stat().st_mtime + MTIME_SLACK_S
-    listed = []
-    modified = False
-    for row in rows:
-        if len(row) < 3 or not row[2].isdigit():
-            continue  # compiled files and RECORD itself carry no size
-        path, size = row[0], int(row[2])
-        if not _is_code(path):
-            continue  # headers, data: not what the package runs
-        try:
-            stat = os.stat(dist.locate_file(path))
-        except OSError:
-            modified = True
-            listed.append(f"{path}\0missing")
-            continue
-        modified = modified or stat.st_size != size or stat.st_mtime > written
-        listed.append(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}")
-    if not modified:
-        return None
-    return hashlib.sha256("\n".join(listed).encode()).hexdigest()[:16]
-
-
-def _is_code(path: str) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return name.endswith(SOURCE_SUFFIXES + COMPILED_SUFFIXES) or ".so." in name
 
 
 @functools.cache

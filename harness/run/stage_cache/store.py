@@ -3,6 +3,8 @@
     DIR/CACHEDIR.TAG                      marks the folder as a cache (backup tools skip it)
     DIR/v1/entries/ab/abcd....json        one entry: what a key found (JSON)
     DIR/v1/blobs/12/1234....              bytes an entry names (an ONNX model, a reading's .npz)
+    DIR/v1/file-hashes/5678....json       files' SHA-256 by stat, one file a package folder
+                                          (harness.run.stage_cache.packages.HashMemo)
 
 Every file is written to a temporary name beside it and renamed into place (``os.replace``),
 so a reader sees a whole file or none. A blob is named by the hash of its bytes and checked
@@ -108,9 +110,9 @@ class Store:
             for data in blobs:
                 path = self._blob_path(hashlib.sha256(data).hexdigest())
                 if not path.exists():
-                    _write_atomically(path, data)
+                    write_atomically(path, data)
             document = {**entry, "created": time.time()}
-            _write_atomically(self._entry_path(key), json.dumps(document).encode())
+            write_atomically(self._entry_path(key), json.dumps(document).encode())
         except OSError as exc:
             if not self._write_warned:
                 self._write_warned = True
@@ -118,6 +120,14 @@ class Store:
                               "goes on without storing", CacheWarning, stacklevel=3)
             return False
         return True
+
+    def remove(self, key: str) -> None:
+        with contextlib.suppress(OSError):
+            self._entry_path(key).unlink(missing_ok=True)
+
+    @property
+    def file_hashes(self) -> Path:
+        return self.root / "file-hashes"
 
     @staticmethod
     def blob_hash(data: bytes) -> str:
@@ -153,7 +163,11 @@ class Store:
             if path.name not in named:
                 freed += path.stat().st_size
                 path.unlink(missing_ok=True)
-        for leftover in self.root.glob("*/*/.*.tmp"):  # a writer killed mid-write
+        if cutoff is None:  # everything: the files' hashes too
+            for path in list(self.file_hashes.glob("*.json")):
+                path.unlink(missing_ok=True)
+        killed_writers = [*self.root.glob("*/*/.*.tmp"), *self.file_hashes.glob(".*.tmp")]
+        for leftover in killed_writers:
             leftover.unlink(missing_ok=True)
         return removed, freed
 
@@ -177,7 +191,7 @@ class Store:
     def _tag(self) -> None:
         tag = self.folder / "CACHEDIR.TAG"
         if not tag.exists():
-            _write_atomically(tag, TAG.encode())
+            write_atomically(tag, TAG.encode())
 
     def _damaged(self, path: Path, why: str) -> None:
         warnings.warn(f"parity cache: entry {path} is damaged ({why}); it is a miss and is "
@@ -193,7 +207,7 @@ def size_text(count: int) -> str:
     return f"{count} B"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:16]}.",
                                          suffix=".tmp")
