@@ -34,6 +34,7 @@ from harness.run import torch_end
 from harness.run.isolation import DEFAULT_TIMEOUT, IsolatedHarness
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
+from harness.run.stage_cache.verify import fraction
 
 PROFILES = {
     # Fast feedback on a laptop: a handful of random examples per layer kind.
@@ -86,6 +87,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder that keeps stage outputs and source readings between runs, "
                          "so that a run re-converts only what changed ('none' turns it off; "
                          f"default: {CACHE_DEFAULT} in the project's root; docs/cache.md)")
+    group.addoption("--parity-cache-verify", type=fraction, default=None, metavar="FRACTION",
+                    help="convert, read and run again without the cache this share of the "
+                         "cache's hits (0 to 1, drawn by key: a rerun checks the same ones) "
+                         "and fail the test where a hit differs (default: "
+                         "$PARITY_CACHE_VERIFY, else 0; docs/cache.md)")
     # The stages after a converted PyTorch module (harness.run.torch_end, docs/torch-end.md).
     group.addoption("--parity-torch-end", default="auto", metavar="STAGES",
                     help="extend every torch-ending path with these stages (torch-export, "
@@ -171,7 +177,8 @@ class ParitySession:
         report = config.getoption("parity_report")
         self.report_dir = None if report == "none" else Path(config.rootpath, report)
 
-        self.cache = open_cache(config.getoption("parity_cache"), Path(config.rootpath))
+        self.cache = open_cache(config.getoption("parity_cache"), Path(config.rootpath),
+                                verify=config.getoption("parity_cache_verify"))
         self._harness = None
         self._writer = None
         self._versions: dict[str, str] | None = None  # the tracked packages', for replays
@@ -187,6 +194,7 @@ class ParitySession:
                 self.config.getoption("parity_paths"), device=self.device, opset=self.opset,
                 pyproject=Path(self.config.rootpath) / "pyproject.toml", plugins=self.plugins,
                 threads=1 if self.worker else 0, timeout=self.timeout, cache=self.cache.folder,
+                cache_verify=self.cache.verify,
                 extension=self.torch_end,
             )
         if self._harness is None:

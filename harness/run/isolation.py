@@ -116,7 +116,7 @@ class IsolatedHarness:
                  pyproject: str | Path | None = None, plugins: list[str] | tuple[str, ...] = (),
                  threads: int = 0, timeout: float = DEFAULT_TIMEOUT,
                  startup_timeout: float = DEFAULT_STARTUP_TIMEOUT, env: dict[str, str] | None = None,
-                 cache: str | Path | None = None, extension=None):
+                 cache: str | Path | None = None, cache_verify: float = 0.0, extension=None):
         self.paths = parse_paths(paths)  # fails here, in the parent, on an unknown stage
         self.device = device
         self.timeout = float(timeout)
@@ -130,6 +130,7 @@ class IsolatedHarness:
             "threads": threads,
             "sys_path": [p for p in sys.path if p],
             "cache": None if cache is None else str(cache),  # harness.run.stage_cache's folder
+            "cache_verify": cache_verify,  # the share of its hits made again (--parity-cache-verify)
             # harness.run.torch_end.Extension: the stages after a PyTorch module, as in-process
             "extension": None if extension is None else {
                 "stages": list(extension.stages), "every": extension.every,
@@ -341,7 +342,8 @@ class _Worker:
         extension = config.get("extension")
         harness = Harness(config["paths"], device=config["device"], opset=config.get("opset"),
                           policy=policy, threads=threads, on_leg=self.progress,
-                          cache=open_cache(config.get("cache")),
+                          cache=open_cache(config.get("cache"),
+                                           verify=config.get("cache_verify")),
                           extension=None if extension is None else Extension(
                               tuple(extension["stages"]), extension["every"],
                               extension["first_only"]))

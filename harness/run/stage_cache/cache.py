@@ -19,6 +19,10 @@ module) keeps an entry that says it converted this input; a later run hands on a
 stage after it misses, or a failing leg is diagnosed.
 
 ``NO_CACHE`` has the same surface and stores nothing (``--parity-cache none``).
+
+``StageCache(folder, verify=FRACTION)`` (``--parity-cache-verify``, ``PARITY_CACHE_VERIFY``)
+makes a sample of its hits again without the cache; a hit that differs raises
+``CacheMismatch`` and its entry is removed (harness.run.stage_cache.verify).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from typing import Any
 
 from harness.converters import Artifact
 from harness.core import yardstick
-from harness.run.stage_cache import keys
+from harness.run.stage_cache import keys, packages
+from harness.run.stage_cache import verify as verifying
 from harness.run.stage_cache.readings import (
     Uncacheable,
     arrays_from,
@@ -39,12 +44,14 @@ from harness.run.stage_cache.readings import (
     output_arrays,
     reading_arrays,
     reading_from,
+    reading_parts,
 )
 from harness.run.stage_cache.store import DEFAULT_FOLDER, CacheWarning, Store
+from harness.run.stage_cache.verify import CacheMismatch
 from harness.sources import SourceError, SourceReading
 
-__all__ = ["DEFAULT_FOLDER", "NO_CACHE", "CacheWarning", "LazyArtifact", "NoCache", "StageCache",
-           "open_cache"]
+__all__ = ["DEFAULT_FOLDER", "NO_CACHE", "CacheMismatch", "CacheWarning", "LazyArtifact", "NoCache",
+           "StageCache", "open_cache"]
 
 # Formats whose artifacts are stored: those with an exact serialisation.
 STORED_FORMATS = ("onnx",)
@@ -58,6 +65,7 @@ class NoCache:
     """Reads and converts directly (``--parity-cache none``)."""
 
     folder = None
+    verify = 0.0
 
     def read(self, source, spec, *, policy, device: str) -> SourceReading:
         return source.read(spec, policy=policy, device=device)
@@ -75,15 +83,18 @@ class NoCache:
 NO_CACHE = NoCache()
 
 
-def open_cache(value: str | Path | None, root: Path | None = None):
+def open_cache(value: str | Path | None, root: Path | None = None,
+               verify: float | None = None):
     """The cache an option names: ``none`` turns it off; a relative folder is taken from
-    ``root`` (the project's root)."""
+    ``root`` (the project's root). ``verify``: the fraction of hits made again and compared
+    (None: ``PARITY_CACHE_VERIFY``'s, else 0)."""
     if value is None or str(value).lower() == "none":
         return NO_CACHE
     folder = Path(value)
     if not folder.is_absolute() and root is not None:
         folder = Path(root) / folder
-    return StageCache(folder)
+    share = verifying.from_environment() if verify is None else verifying.fraction(verify)
+    return StageCache(folder, verify=share)
 
 
 class LazyArtifact(Artifact):
@@ -123,9 +134,16 @@ def materialised(artifact: Artifact) -> Artifact:
 
 
 class StageCache:
-    def __init__(self, folder: Path | str):
+    def __init__(self, folder: Path | str, *, verify: float = 0.0, seed: int = 0):
         self.folder = Path(folder)
         self.store = Store(self.folder)
+        # The share of hits made again and compared, drawn by ``seed`` and the key.
+        self.verify = verifying.fraction(verify)
+        self.seed = seed
+        # (what, "same" or "differs") for every hit verified, in order.
+        self.verify_log: list[tuple[str, str]] = []
+        self._case = ""  # the case being read, for a mismatch's message
+        packages.MEMO.persist_in(self.store.file_hashes)
         self.hits = 0
         self.misses = 0
         # (what: "reading <source>" or a stored stage's name, "hit" or "miss"), in order.
@@ -143,10 +161,13 @@ class StageCache:
         if source.name not in READ_SOURCES:
             return source.read(spec, policy=policy, device=device)
         self._identities.clear()  # a new case: the last one's artifacts are done with
+        self._case = spec.describe()
         key = keys.reading_key(source, spec, policy, device)
         reading = self._cached_reading(key, source, spec, policy, device)
         if reading is not None:
             self._count(f"reading {source.name}", "hit")
+            if self._sampled(key):
+                self._verify_reading(key, source, spec, policy, device, reading)
             return reading
         self._count(f"reading {source.name}", "miss")
         reading = source.read(spec, policy=policy, device=device)
@@ -214,6 +235,8 @@ class StageCache:
         else:
             cached = self._unbuilt_stage(key, converter, parent, options)
             self.module_log.append((converter.name, "miss" if cached is None else "hit"))
+        if cached is not None and self._sampled(key):
+            self._verify_stage(key, converter, parent, options, cached)
         return cached
 
     def keep(self, converter, parent: Artifact, options, artifact: Artifact) -> None:
@@ -304,6 +327,8 @@ class StageCache:
             outputs = self._cached_run(key)
             self.run_log.append((f"run {runner.name}", "miss" if outputs is None else "hit"))
             if outputs is not None:
+                if self._sampled(key):
+                    self._verify_run(key, runner, artifact, inputs, outputs)
                 return outputs
         outputs = runner.run(materialised(artifact), inputs)
         if key is not None:
@@ -338,6 +363,54 @@ class StageCache:
         except Exception as exc:  # noqa: BLE001 (the cache never fails a leg)
             warnings.warn(f"parity cache: the outputs of {runner.name} were not stored "
                           f"({type(exc).__name__}: {exc})", CacheWarning, stacklevel=3)
+
+    # -- verifying hits --------------------------------------------------------------------
+    def _sampled(self, key: str) -> bool:
+        return verifying.sampled(key, self.verify, self.seed)
+
+    def _verify_reading(self, key, source, spec, policy, device, cached: SourceReading):
+        what = f"reading {source.name}"
+        cold = self._cold(key, what, "reading", lambda: source.read(spec, policy=policy,
+                                                                    device=device))
+        self._judge(key, what, "reading", _reading_difference(cached, cold))
+
+    def _verify_stage(self, key: str, converter, parent: Artifact, options, cached) -> None:
+        """Converts the input again and compares: a stored model by its content (names
+        aside), an unstored module by what its entry describes, which it then is."""
+        materialised(parent)  # a source that cannot be rebuilt fails as the source
+        cold = self._cold(key, converter.name, "conversion",
+                          lambda: converter.convert(parent, options))
+        self._judge(key, converter.name, "conversion", _stage_difference(cached, cold, parent))
+        if isinstance(cached, LazyArtifact):
+            cached.model = cold.model  # converted now: not again on first use
+
+    def _verify_run(self, key: str, runner, artifact: Artifact, inputs, cached: list) -> None:
+        what = f"run {runner.name}"
+        materialised(artifact)
+        cold = self._cold(key, what, "run", lambda: runner.run(artifact, inputs))
+        self._judge(key, what, "run", verifying.outputs_difference(cached, list(cold)))
+
+    def _cold(self, key: str, what: str, making: str, make):
+        try:
+            return make()
+        except Exception as exc:
+            raise self._mismatch(key, what, making, f"the cold {making} raised "
+                                                    f"{type(exc).__name__}: {exc}") from exc
+
+    def _judge(self, key: str, what: str, making: str, difference: str | None) -> None:
+        if difference is not None:
+            raise self._mismatch(key, what, making, difference)
+        self.verify_log.append((what, "same"))
+
+    def _mismatch(self, key: str, what: str, making: str, difference: str) -> CacheMismatch:
+        """Removes the entry a verified hit contradicts; the error that says so."""
+        self.verify_log.append((what, "differs"))
+        self.store.remove(key)
+        return CacheMismatch(
+            f"parity cache: the cached {what} differs from a cold {making} "
+            f"(--parity-cache-verify), case {self._case or '?'}, key {key}: {difference}. "
+            f"Its key misses something that decides the output; the entry was removed from "
+            f"{self.folder}")
 
     # -- artifacts' identities -------------------------------------------------------------
     def identity(self, artifact: Artifact) -> str | None:
@@ -395,6 +468,40 @@ class StageCache:
             return f"{hits} hit(s), {len(log) - hits} miss(es)"
         return (f"parity cache {self.folder}: {self.hits} hit(s), {self.misses} miss(es); "
                 f"modules {counted(self.module_log)}; runs {counted(self.run_log)}")
+
+
+def _fields(artifact: Artifact) -> dict[str, Any]:
+    return {"format": artifact.format, "input_names": list(artifact.input_names),
+            "meta": artifact.meta}
+
+
+def _reading_difference(cached: SourceReading, cold: SourceReading) -> str | None:
+    cached_document, cached_arrays = reading_parts(cached)
+    cold_document, cold_arrays = reading_parts(cold)
+    for part in sorted(set(cached_document) | set(cold_document)):
+        if cached_document.get(part) != cold_document.get(part):
+            return (f"its {part}: {cached_document.get(part)!r} in the entry, "
+                    f"{cold_document.get(part)!r} cold")
+    difference = (verifying.arrays_difference(cached_arrays, cold_arrays)
+                  or verifying.fields_difference(_fields(cached.artifact), _fields(cold.artifact)))
+    if difference is None and not isinstance(cached.artifact, LazyArtifact):
+        difference = _onnx_difference(cached.artifact.model, cold.artifact.model)
+    return difference
+
+
+def _stage_difference(cached: Artifact, cold: Artifact, parent: Artifact) -> str | None:
+    difference = verifying.fields_difference(_fields(cached), _fields(cold))
+    if difference is not None or cached.format not in STORED_FORMATS:
+        return difference
+    if cached.model is parent.model:  # an entry that hands its input's model on
+        return None if cold.model is parent.model else (
+            "the cold conversion made a new model where the entry hands its input's on")
+    return _onnx_difference(cached.model, cold.model)
+
+
+def _onnx_difference(cached, cold) -> str | None:
+    difference = verifying.model_difference(cached, cold)
+    return None if difference is None else f"its ONNX model: {difference}"
 
 
 def _rebuild(source, spec, policy, device, described):

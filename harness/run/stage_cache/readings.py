@@ -31,6 +31,14 @@ class Uncacheable(ValueError):
 
 def reading_arrays(reading: SourceReading) -> tuple[dict[str, Any], bytes]:
     """(the reading's shape as JSON, its arrays as .npz bytes)."""
+    document, arrays = reading_parts(reading)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return document, buffer.getvalue()
+
+
+def reading_parts(reading: SourceReading) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(the reading's shape as JSON, its arrays by name)."""
     arrays: dict[str, np.ndarray] = {}
 
     def put(prefix: str, values) -> int | None:
@@ -61,9 +69,7 @@ def reading_arrays(reading: SourceReading) -> tuple[dict[str, Any], bytes]:
         })
     if not isinstance(document["reading"], (str, type(None))):
         raise Uncacheable("a reading description that is not a string")
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return document, buffer.getvalue()
+    return document, arrays
 
 
 def reading_from(document: dict[str, Any], data: bytes, artifact) -> SourceReading:
