@@ -29,7 +29,13 @@ from harness.core.plugins import PluginImportError, import_modules
 from harness.core.tolerance import PolicyError, TolerancePolicy
 from harness.golden.update import corpus, update
 from harness.report import load_results, write_html, write_junit
-from harness.results import ResultWriter, new_run_id, result_records, run_record
+from harness.results import (
+    ResultWriter,
+    new_run_id,
+    result_records,
+    run_record,
+    test_failure_record,
+)
 from harness.run import torch_end
 from harness.run.isolation import DEFAULT_TIMEOUT, IsolatedHarness
 from harness.run.pipeline import Harness
@@ -55,6 +61,8 @@ for _name, _overrides in PROFILES.items():
 settings.load_profile(os.environ.get("PARITY_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 STASH_KEY = pytest.StashKey["ParitySession"]()
+# The end of a failing test's report that its record keeps (the assertion and where).
+MESSAGE_KEPT = 20_000
 CACHE_DEFAULT = ".parity-cache"
 
 
@@ -184,6 +192,9 @@ class ParitySession:
         self._versions: dict[str, str] | None = None  # the tracked packages', for replays
         self._buffer: list[tuple[str, list[dict[str, Any]], bool]] = []
         self.current_test: str | None = None
+        # Tests whose failure a case's record carries (flush_test); any other failing test
+        # gets a record of its own (record_test_failure).
+        self.recorded_failures: set[str | None] = set()
 
     # -- running cases ---------------------------------------------------------------------
     @property
@@ -288,6 +299,7 @@ class ParitySession:
                 kept.extend(records)
         failing = [entry for entry in self._buffer if entry[2]]
         if failing:
+            self.recorded_failures.add(self.current_test)
             shrunk = failing[-1][1]
             if reproduction:
                 for record in shrunk:
@@ -297,6 +309,16 @@ class ParitySession:
         self._buffer.clear()
         if kept and self.writer is not None:
             self.writer.write_all(kept)
+
+    def record_test_failure(self, test: str, phase: str, message: str) -> None:
+        """A failing test that no failing case record stands for: its own record, so that
+        the report counts every failing test pytest counts."""
+        if test in self.recorded_failures or self.writer is None:
+            return
+        self.recorded_failures.add(test)
+        self.writer.write_all([test_failure_record(
+            test=test, phase=phase, message=message[-MESSAGE_KEPT:], run_id=self.run_id,
+            shard=self.shard, device=self.device)])
 
     def close(self) -> None:
         if self._writer is not None:
@@ -413,6 +435,15 @@ def pytest_runtest_call(item: pytest.Item):
         raise
     session.flush_test(failed=False)
     return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    session = item.config.stash.get(STASH_KEY, None)
+    if report.failed and session is not None:
+        session.record_test_failure(item.nodeid, report.when, str(report.longrepr))
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
