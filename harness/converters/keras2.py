@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.converters import Artifact, ConvertOptions
+from harness.converters.keras_state import reset_states
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.saved_formats import build_tf_keras_twin, carry_into_keras3
 from harness.core.stages import stage
@@ -42,6 +43,7 @@ class Tf2OnnxKeras2Converter:
         import tf2onnx
 
         model = artifact.model
+        reset_states(model)  # else tf2onnx freezes the state an earlier call left
         signature = [
             tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
             for tensor, name in zip(model.inputs, artifact.input_names)
@@ -57,7 +59,9 @@ class Tf2OnnxKeras2Converter:
 @stage(MIGRATION_STAGE, "tf_keras", "keras", packages=("tf_keras", "keras", "h5py"))
 class Keras3Converter:
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        reset_states(artifact.model)
         model, files = carry_into_keras3(artifact.model, options)
+        reset_states(model)
         return Artifact("keras", model, list(artifact.input_names),
                         {**artifact.meta, "file": files})
 
@@ -70,10 +74,14 @@ class TfKerasConverter:
 
 
 def run_tf_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The model called on ``inputs`` from its reset state, and left reset."""
+    reset_states(model)
     outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
-    return [np.asarray(o) for o in outputs]
+    arrays = [np.asarray(o) for o in outputs]
+    reset_states(model)
+    return arrays
 
 
 class TfKerasRunner:

@@ -8,6 +8,7 @@ between the two legs blames onnxruntime's optimiser, not tf2onnx.
 from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe
+from harness.converters.keras_state import reset_states
 from harness.converters.onnx_ir import pin_ir_version
 from harness.core.stages import stage
 
@@ -33,6 +34,7 @@ class Tf2OnnxConverter:
         import tf2onnx
 
         model = artifact.model
+        reset_states(model)  # else tf2onnx freezes the state an earlier call left
         signature = [
             tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
             for tensor, name in zip(model.inputs, artifact.input_names)

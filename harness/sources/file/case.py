@@ -16,6 +16,7 @@ from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
 from harness.sources.file.inputs import load_inputs
 from harness.sources.file.loaded import KERAS_STARTS, LoadedModel
+from harness.sources.file.state import reset_note, second_call_note
 from harness.sources.file.store import golden_copy
 
 # Sizes a free dimension runs at: the case's own, then a second one (by input rank).
@@ -73,12 +74,30 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs["inputs"] = {k: v for k, v in inputs.items() if k not in ("arrays",)}
         shapes = [tuple(s) for s in inputs["shapes"]]
         _check_user_shapes(loaded, shapes, inputs.get("origin", "--inputs"))
-        return [LayerSpec(loaded.kind, attrs, tuple(shapes), dtype, seed, source=NAME)]
+        spec = LayerSpec(loaded.kind, attrs, tuple(shapes), dtype, seed, source=NAME)
+        _note_state(loaded, spec)
+        return [spec]
     if loaded.undrawable is not None:
         raise UnsupportedFile(path, loaded.undrawable)
     runs = concrete_sizes(loaded.input_shapes)
     attrs["sizes"] = [[list(s) for s in run] for run in runs]
-    return [LayerSpec(loaded.kind, attrs, tuple(run), dtype, seed, source=NAME) for run in runs]
+    specs = [LayerSpec(loaded.kind, attrs, tuple(run), dtype, seed, source=NAME) for run in runs]
+    _note_state(loaded, specs[0])
+    return specs
+
+
+def _note_state(loaded: LoadedModel, spec: LayerSpec) -> None:
+    """What parity does about a stateful model, said once however often its case is made."""
+    said = reset_note(loaded)
+    if said is None or said in loaded.notes:
+        return
+    loaded.notes.append(said)
+    try:
+        found = second_call_note(loaded, case_inputs(spec))
+    except Exception:  # noqa: BLE001  (the model refuses these inputs: its reading says so)
+        found = None
+    if found is not None:
+        loaded.notes.append(found)
 
 
 def _check_user_shapes(loaded: LoadedModel, shapes, origin: str) -> None:
@@ -131,3 +150,15 @@ def loaded_for(spec: LayerSpec, folder: Path | None = None) -> LoadedModel:
         raise FileError(path, f"changed since the case was made (sha256 "
                               f"{attrs['sha256'][:12]}... expected); check the file again")
     raise FileError(path, "no such file, and no golden case holds a copy of it")
+
+
+def own_inputs_hint(spec: LayerSpec, inputs: list[np.ndarray]) -> str:
+    """What to give where the model refuses the inputs parity drew: ``--inputs`` with an
+    array per input, named, shaped and typed as the model takes it."""
+    if spec.attrs.get("inputs") is not None:
+        return ""  # the user's own inputs already
+    names = spec.attrs.get("input_names") or [f"input_{i}" for i in range(len(inputs))]
+    arrays = ", ".join(f"{name!r} {'x'.join(map(str, x.shape))} {x.dtype}"
+                       for name, x in zip(names, inputs))
+    return (f"; parity drew these inputs, and cannot tell the values the model expects: give "
+            f"inputs it runs on with --inputs FILE.npz, one array per input ({arrays})")

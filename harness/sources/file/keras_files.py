@@ -15,6 +15,7 @@ import numpy as np
 
 from harness.converters.saved_formats import SavedFormatError, load_keras_file
 from harness.runtimes.keras_custom import register_custom_objects
+from harness.sources.file.domains import input_bounds, keras_domains
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.head import hdf5_offset, read_head
 from harness.sources.file.loaded import DEFAULT_INT_BOUND, KERAS2_START, LoadedModel
@@ -139,9 +140,10 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
     layers = [{"kind": type(model).__name__, "attrs": api}]
     layers += [{"kind": type(layer).__name__, "attrs": _layer_attrs(layer)}
                for layer in _flat_layers(model)]
-    bounds = [_embedding_bound(model) if np.dtype(d).kind in "iu" else None for d in dtypes]
+    bounds, inferred = input_bounds(names, dtypes, keras_domains(model),
+                                    _embedding_bound(model))
     return LoadedModel(path, kind, start, model, names, shapes, dtypes, weights, legacy,
-                       layers, bounds, list(notes), owner, what=what)
+                       layers, bounds, [*notes, *inferred], owner, what=what)
 
 
 def _input_layer_name(tensor, index: int) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.sources.file.domains import input_bounds, onnx_domain
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
 from harness.sources.file.loaded import DEFAULT_INT_BOUND, LoadedModel
@@ -84,8 +85,9 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     if any(np.dtype(d).kind not in "fiu" for d in dtypes):
         bad = next(n for n, d in zip(names, dtypes) if np.dtype(d).kind not in "fiu")
         raise UnsupportedFile(path, f"input {bad!r} is not numeric; parity draws numbers")
-    bounds = [_gather_bound(model, name) if np.dtype(d).kind in "iu" else None
-              for name, d in zip(names, dtypes)]
+    bounds, inferred = input_bounds(names, dtypes, [onnx_domain(model, n) for n in names],
+                                    DEFAULT_INT_BOUND)
+    notes.extend(inferred)
     opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
     notes.append(f"ONNX IR {model.ir_version}, opset {opsets.get('ai.onnx', '?')}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
@@ -94,11 +96,3 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     return LoadedModel(path, kind, START, model, names, shapes, dtypes, None, None, layers,
                        bounds, notes, what=what, unit="nodes")
 
-
-def _gather_bound(model, name: str) -> int:
-    """The number of rows of the table an integer input indexes (Gather's data)."""
-    tables = {init.name: tuple(init.dims) for init in model.graph.initializer}
-    rows = [tables[node.input[0]][0] for node in model.graph.node
-            if node.op_type == "Gather" and len(node.input) > 1 and node.input[1] == name
-            and node.input[0] in tables and tables[node.input[0]]]
-    return int(min(rows)) if rows else DEFAULT_INT_BOUND

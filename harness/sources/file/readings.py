@@ -12,7 +12,7 @@ from harness.converters.saved_formats import SavedFiles, run_savedmodel
 from harness.core import yardstick
 from harness.core.spec import LayerSpec
 from harness.runtimes import LoadError
-from harness.runtimes.keras import keras_model_reading, run_keras, tf_keras_model_reading
+from harness.runtimes.keras import keras_model_reading, tf_keras_model_reading
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 from harness.sources import SourceReading
 from harness.sources.file import mat
@@ -23,6 +23,7 @@ from harness.sources.file.loaded import (
     PLAIN_SAVEDMODEL_START,
     LoadedModel,
 )
+from harness.sources.file.state import run_from_reset
 
 # Why a file read to this format has no float64 yardstick (harness.core.yardstick).
 NO_YARDSTICK = {
@@ -52,7 +53,7 @@ def _input_names(inputs: list[np.ndarray]) -> list[str]:
 
 
 def read_keras(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
-    reference = run_keras(loaded.model, inputs)
+    reference = run_from_reset(loaded, inputs)
     artifact = Artifact("keras", loaded.model, _input_names(inputs), {"file": str(loaded.path)})
     return SourceReading(artifact, inputs, reference, None, None)
 

@@ -15,7 +15,7 @@ from harness.core.errors import GoldenError
 from harness.core.spec import LayerSpec
 from harness.runtimes.onnx import load_onnx
 from harness.sources import SourceReading
-from harness.sources.file.case import NAME, case_inputs, loaded_for
+from harness.sources.file.case import NAME, case_inputs, loaded_for, own_inputs_hint
 from harness.sources.file.detector import START, load
 from harness.sources.file.errors import FileError, first_line
 from harness.sources.file.loaded import KERAS2_START, PLAIN_SAVEDMODEL_START
@@ -56,7 +56,8 @@ class FileSource:
         except Exception as exc:  # noqa: BLE001  (the model refused these inputs)
             shapes = ", ".join("x".join(map(str, x.shape)) for x in inputs)
             raise FileError(loaded.path, f"the model cannot be run on inputs of shape {shapes} "
-                                         f"({type(exc).__name__}: {first_line(exc)})") from None
+                                         f"({type(exc).__name__}: {first_line(exc)})"
+                                         + own_inputs_hint(spec, inputs)) from None
         # The golden store's ``store`` is handed the reading alone: it finds the case here.
         reading.artifact.meta["spec"] = spec
         return reading._replace(yardstick=float64_reading(spec, loaded, inputs,

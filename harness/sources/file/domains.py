@@ -1,0 +1,151 @@
+"""What values each input of a user's model takes, inferred from what consumes it whatever
+its declared dtype: token ids for an ``Embedding`` (Keras 2 declares its ``Input`` float32
+by default), category ids for a ``CategoryEncoding``, raw pixels in front of a
+``Rescaling`` by about 1/255, indices for an ONNX ``Gather``. A case draws such an input
+integer-valued in [0, bound), in the input's own dtype."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MASK_BOUND = 2  # a boolean input: fair coins
+PIXEL_BOUND = 256  # raw 8-bit pixels: 0..255
+# 1/scale of a Rescaling that reads raw 8-bit pixels (1/255, 1/127.5 with offset -1, 1/256).
+PIXEL_INVERSE_SCALES = (127.0, 257.0)
+# Layers that hand their input's values on unchanged: the consumer behind them decides.
+PASS_THROUGH = frozenset({"Masking", "Dropout", "SpatialDropout1D", "Reshape", "Flatten",
+                          "Permute", "InputLayer"})
+ONNX_PASS_THROUGH = frozenset({"Cast", "Identity", "Reshape", "Unsqueeze", "Squeeze",
+                               "Flatten"})
+
+
+@dataclass(frozen=True)
+class Domain:
+    """An input's values: integers in [0, bound), and why."""
+
+    bound: int
+    what: str  # "token ids", "category ids", "raw pixels"
+    consumer: str  # the layer or node that says so, in words
+
+    def note(self, name: str, dtype: str) -> str:
+        values = (f"[0, {self.bound - 1}]" if self.what == "raw pixels"
+                  else f"[0, {self.bound})")
+        drawn = ("" if np.dtype(dtype).kind in "iub"
+                 else f"; drawn integer-valued in its declared {dtype}")
+        return f"{name}: {self.what} in {values} (feeds {self.consumer}){drawn}"
+
+
+# -- Keras (Keras 3 and tf_keras) -------------------------------------------------------------
+
+def keras_domains(model) -> list[Domain | None]:
+    """Per input of a Keras model, the domain its consumers say it has, or None."""
+    return [_tensor_domain(tensor, depth=0) for tensor in model.inputs]
+
+
+def _producer(tensor):
+    history = getattr(tensor, "_keras_history", None)
+    # Keras 3 names the layer that made a tensor ``operation``, tf_keras ``layer``.
+    return (getattr(history, "operation", None) or getattr(history, "layer", None)
+            if history is not None else None)
+
+
+def _consumers(layer) -> list:
+    found = []
+    for node in getattr(layer, "_outbound_nodes", []):
+        consumer = getattr(node, "operation", None) or getattr(node, "layer", None)
+        if consumer is not None:
+            found.append(consumer)
+    return found
+
+
+def _tensor_domain(tensor, depth: int) -> Domain | None:
+    producer = _producer(tensor)
+    return None if producer is None else _layer_domain(producer, depth)
+
+
+def _layer_domain(layer, depth: int) -> Domain | None:
+    """The domain the consumers of ``layer``'s output give it: the tightest token bound, else
+    pixels."""
+    if depth > 8:
+        return None
+    found = [d for d in (_consumer_domain(c, depth) for c in _consumers(layer)) if d]
+    if not found:
+        return None
+    return min(found, key=lambda d: (d.what == "raw pixels", d.bound))
+
+
+def _consumer_domain(layer, depth: int) -> Domain | None:
+    kind = type(layer).__name__
+    name = getattr(layer, "name", kind)
+    if kind == "Embedding":
+        return Domain(int(layer.input_dim), "token ids", f"Embedding {name!r}")
+    if kind == "CategoryEncoding":
+        return Domain(int(layer.num_tokens), "category ids", f"CategoryEncoding {name!r}")
+    if kind == "Rescaling":
+        return _pixels(layer, name)
+    if kind in PASS_THROUGH:
+        return _layer_domain(layer, depth + 1)
+    inner = getattr(layer, "inputs", None)
+    if getattr(layer, "layers", None) and inner and len(inner) == 1:
+        return _tensor_domain(inner[0], depth + 1)  # a nested model with one input
+    return None
+
+
+def _pixels(layer, name: str) -> Domain | None:
+    scale = getattr(layer, "scale", None)
+    if not isinstance(scale, (int, float)) or scale <= 0:
+        return None
+    inverse = 1.0 / float(scale)
+    if not PIXEL_INVERSE_SCALES[0] <= inverse <= PIXEL_INVERSE_SCALES[1]:
+        return None
+    return Domain(PIXEL_BOUND, "raw pixels", f"Rescaling {name!r}, scale 1/{inverse:g}")
+
+
+# -- ONNX ------------------------------------------------------------------------------------
+
+def onnx_domain(model, name: str) -> Domain | None:
+    """The indices a graph input feeds to a ``Gather`` (through a Cast, a Reshape...): in
+    range of the gathered table's axis."""
+    tables = {init.name: tuple(init.dims) for init in model.graph.initializer}
+    found = []
+    names = {name}
+    for _ in range(8):
+        more = set()
+        for node in model.graph.node:
+            if node.op_type == "Gather" and len(node.input) > 1 and node.input[1] in names:
+                table = tables.get(node.input[0])
+                axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+                if table and -len(table) <= axis < len(table) and table[axis] > 0:
+                    found.append(Domain(int(table[axis]), "indices",
+                                        f"Gather {node.name or node.output[0]!r}"))
+            elif node.op_type in ONNX_PASS_THROUGH and node.input and node.input[0] in names:
+                more.update(node.output)
+        if not more - names:
+            break
+        names |= more
+    return min(found, key=lambda d: d.bound) if found else None
+
+
+# -- what a case draws -----------------------------------------------------------------------
+
+def input_bounds(names: list[str], dtypes: list[str], domains: list[Domain | None],
+                 int_fallback: int) -> tuple[list[int | None], list[str]]:
+    """Per input, the exclusive bound it is drawn integer-valued below (None: N(0, 1)), and a
+    note for each domain inferred. An integer input no consumer bounds is drawn below
+    ``int_fallback``; a boolean one is a mask (fair coins)."""
+    bounds: list[int | None] = []
+    notes = []
+    for name, dtype, domain in zip(names, dtypes, domains):
+        kind = np.dtype(dtype).kind
+        if domain is not None:
+            bounds.append(domain.bound)
+            notes.append(domain.note(name, dtype))
+        elif kind == "b":
+            bounds.append(MASK_BOUND)
+        elif kind in "iu":
+            bounds.append(int_fallback)
+        else:
+            bounds.append(None)
+    return bounds, notes
