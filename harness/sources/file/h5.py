@@ -45,11 +45,11 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None) -> 
     config = h5_model_config(path)
     if writer.keras == "keras":
         # Keras 3's ``model.save("x.h5")``: scanned as a ``.keras`` archive's is.
-        loaded = load_keras3(path, FORMAT, config, "a Keras 3 HDF5 model")
+        loaded = load_keras3(path, FORMAT, config, "a Keras 3 HDF5 model", suffix=".h5")
     else:
         loaded = load_tf_keras(
             path, FORMAT, config,
-            lambda tf_keras: tf_keras.models.load_model(str(path), compile=False),
-            "a Keras-2 HDF5 model", weights)
+            lambda tf_keras, named: tf_keras.models.load_model(str(named), compile=False),
+            "a Keras-2 HDF5 model", weights, suffix=".h5")
     loaded.notes.insert(0, writer.note())
     return loaded

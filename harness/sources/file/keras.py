@@ -1,5 +1,6 @@
-"""A Keras 3 ``.keras`` archive: a zip with config.json and metadata.json, read by Keras 3
-with safe_mode (starts paths at ``keras``)."""
+"""A ``.keras`` archive: a zip with config.json and metadata.json, read by the Keras its
+metadata names: Keras 3 with safe_mode (starts paths at ``keras``), or tf_keras for the
+zips tf.keras 2.13-2.15 wrote (at ``tf_keras``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import zipfile
 from pathlib import Path
 
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
-from harness.sources.file.keras_files import keras_archive_config, load_keras3
+from harness.sources.file.keras_files import keras_archive_config, load_keras3, load_tf_keras
 from harness.sources.file.loaded import LoadedModel
+from harness.sources.file.writers import archive_writer
 
 FORMAT = "keras"
-START = "keras"
+START = "keras"  # a Keras-2 zip records its start (``tf_keras``) in its case
 ZIP_SIGNATURE = b"PK\x03\x04"
 KERAS_MEMBERS = {"config.json", "metadata.json"}
 
@@ -37,4 +39,16 @@ def recognises(path: Path, head: bytes | None, weights: Path | None) -> bool:
 
 
 def load(path: Path, weights: Path | None, outputs: list[str] | None = None) -> LoadedModel:
-    return load_keras3(path, FORMAT, keras_archive_config(path), "a Keras 3 model")
+    """A .keras zip, read by the Keras that wrote it (``metadata.json``): Keras 3, or
+    tf_keras for tf.keras 2.13-2.15's (starts paths at ``tf_keras``)."""
+    writer = archive_writer(path)
+    config = keras_archive_config(path)
+    if writer.keras == "keras":
+        loaded = load_keras3(path, FORMAT, config, "a Keras 3 model")
+    else:
+        loaded = load_tf_keras(
+            path, FORMAT, config,
+            lambda tf_keras, named: tf_keras.models.load_model(str(named), compile=False),
+            "a Keras-2 .keras model", suffix=".keras")
+    loaded.notes.insert(0, writer.note())
+    return loaded

@@ -6,6 +6,8 @@ needs to know of the model read."""
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -48,39 +50,59 @@ def keras_archive_config(path: Path) -> Any:
         raise FileError(path, f"a damaged .keras archive ({first_line(exc)})") from None
 
 
-def load_keras3(path: Path, kind: str, config: Any, what: str) -> LoadedModel:
+def load_keras3(path: Path, kind: str, config: Any, what: str,
+                suffix: str = ".keras") -> LoadedModel:
     """A file Keras 3 reads (a .keras archive, a Keras 3 .h5): read with safe_mode after its
-    configuration is scanned."""
+    configuration is scanned. Keras picks its reader by the name's ``suffix``, which a file
+    routed by its content may not carry."""
     register_known_objects()
     scan_keras3_config(path, config)
+    readable, owner = named_for_reader(path, suffix)
     try:
-        model = load_keras_file(path)
+        model = load_keras_file(readable)
     except SavedFormatError as exc:
-        raise FileError(path, str(exc).removeprefix(f"{path}: ")) from None
-    return keras_loaded(path, kind, model, what)
+        raise FileError(path, str(exc).removeprefix(f"{readable}: ")) from None
+    return keras_loaded(path, kind, model, what, owner=owner)
+
+
+def named_for_reader(path: Path, suffix: str) -> tuple[Path, Any]:
+    """``path`` under a name ending in ``suffix`` (a link in a temporary folder where its own
+    name does not), and the folder to keep while the model is read."""
+    if path.suffix.lower() == suffix:
+        return path, None
+    owner = tempfile.TemporaryDirectory(prefix="parity-file-")
+    named = Path(owner.name) / f"model{suffix}"
+    try:
+        named.symlink_to(path)
+    except OSError:  # no links here (some Windows set-ups): a copy
+        shutil.copyfile(path, named)
+    return named, owner
 
 
 # -- Keras 2 (tf_keras) ----------------------------------------------------------------------
 
-def load_tf_keras(path: Path, kind: str, config: Any, read: Callable[[Any], Any], what: str,
-                  weights: Path | None = None, notes: list[str] | None = None) -> LoadedModel:
+def load_tf_keras(path: Path, kind: str, config: Any, read: Callable[[Any, Path], Any],
+                  what: str, weights: Path | None = None, notes: list[str] | None = None,
+                  suffix: str | None = None) -> LoadedModel:
     """A Keras-2 file read by tf_keras: the reference, and where its paths start. ``read``
-    builds the model from the tf_keras module, inside its safe-mode scope, after ``config``
-    is scanned."""
+    builds the model from the tf_keras module and the file's path (named with ``suffix``,
+    by which tf_keras picks its reader), inside its safe-mode scope, after ``config`` is
+    scanned."""
     import tf_keras
     from tf_keras.src.saving import serialization_lib
 
     register_known_objects()
     scan_keras2_config(path, config)
+    readable, owner = (path, None) if suffix is None else named_for_reader(path, suffix)
     try:
         with serialization_lib.SafeModeScope(True):
-            legacy = read(tf_keras)
+            legacy = read(tf_keras, readable)
     except Exception as exc:  # noqa: BLE001  (tf_keras raises anything on a bad file)
         raise FileError(path, f"tf_keras cannot read this Keras-2 model "
                               f"({type(exc).__name__}: {first_line(exc)})") from None
     if weights is not None:
         load_legacy_weights(legacy, weights)
-    return keras_loaded(path, kind, legacy, what, weights, legacy, notes or [],
+    return keras_loaded(path, kind, legacy, what, weights, legacy, notes or [], owner,
                         start=KERAS2_START)
 
 

@@ -40,5 +40,5 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None) -> 
                                     "model.save('model.keras') and check that file")
     return load_tf_keras(
         path, FORMAT, config,
-        lambda tf_keras: tf_keras.models.model_from_json(json.dumps(config)),
+        lambda tf_keras, _: tf_keras.models.model_from_json(json.dumps(config)),
         "a Keras-2 architecture with its weights", weights, [writer.note()])

@@ -43,9 +43,30 @@ def h5_writer(path: str | Path) -> Writer:
             backend = text_attr(handle.attrs.get("backend"))
     except Exception as exc:  # noqa: BLE001  (h5py raises OSError, KeyError, ValueError...)
         raise FileError(path, f"a damaged HDF5 file ({first_line(exc)})") from None
+    return Writer(_reader_of(version, default=KERAS2_START), version, backend)
+
+
+def archive_writer(path: str | Path) -> Writer:
+    """Which Keras wrote a ``.keras`` zip: its ``metadata.json`` names ``keras_version``;
+    tf.keras 2.13-2.15 (and tf_keras) write 2.x, whose classes (``keras.src.engine``) Keras 3
+    cannot deserialise, Keras 3 writes 3.x."""
+    import json
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            metadata = json.loads(archive.read("metadata.json").decode("utf-8"))
+    except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FileError(path, f"a damaged .keras archive ({first_line(exc)})") from None
+    version = text_attr(metadata.get("keras_version")) if isinstance(metadata, dict) else None
+    return Writer(_reader_of(version, default="keras"), version)
+
+
+def _reader_of(version: str | None, default: str) -> str:
     major = (version or "").strip().split(".", 1)[0]
-    return Writer("keras" if major.isdigit() and int(major) >= 3 else KERAS2_START,
-                  version, backend)
+    if not major.isdigit():
+        return default
+    return "keras" if int(major) >= 3 else KERAS2_START
 
 
 def json_writer(path: str | Path, config: dict) -> Writer:
