@@ -26,7 +26,14 @@ the stage the failure is blamed on, never parity itself:
 Arrays travel as the base64 of an ``.npz`` written with ``np.savez`` and read back with
 ``allow_pickle=False``. The script compares with the tolerance parity applied, prints what it
 finds (the category, the max abs/rel error and where, or the exception) and exits 1 when the
-failure reproduces, 0 when it does not.
+failure reproduces, 0 when it does not, and 3 with one CANNOT RUN line when this machine
+cannot run the case (harness.core.repro_pieces: never 1, which says it reproduced).
+
+A Keras script computes its expected outputs as parity's Keras source does: the model called
+(eagerly, or with XLA where TensorFlow's CPU has no eager kernel); a channels_first
+convolution through its channels_last twin, which runs with and without oneDNN (TensorFlow
+without oneDNN refuses NCHW convolutions on the CPU); a convolution whose reference is XLA's
+reading, with that reading embedded.
 """
 
 from __future__ import annotations
@@ -56,8 +63,10 @@ from harness.core.compare import Tolerance
 from harness.core.frameworks import versions
 from harness.core.records import CaseResult, LegResult
 from harness.core.repro_pieces import (
+    CANNOT_RUN,
     COMPARE_CODE,
     DEFAULT_MAX_INLINE_BYTES,
+    EXIT_CODES_TEXT,
     ScriptError,
     ScriptParts,
     assemble,
@@ -74,6 +83,7 @@ from harness.core.repro_pieces import (
 from harness.core.spec import LayerSpec, canonical_json
 from harness.run.pipeline import Harness, shapes_text
 from harness.runtimes.keras import run_keras
+from harness.sources.keras.model import channels_last_twin
 from harness.sources.onnx import repro as onnx_repro
 
 # ScriptError, COMPARE_CODE, npz_bytes and assemble are shared pieces (harness.core.repro_pieces);
@@ -184,12 +194,18 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
         header = _Header(spec, target, tolerance, harness, versions(recipe.packages),
                          recipe.what.format(opset=opset), TEMPLATES[("keras", "onnx")],
                          at_shapes)
-        # Where the reference is a second reading, not Keras' own output, the script
-        # carries it; otherwise it runs Keras itself.
-        twin = reading is not None
-        arrays, config, custom = _keras_payload(parent, inputs, reference if twin else None)
+        # A channels_first convolution's reference is its channels_last twin, which the
+        # script computes as parity does; another second reading (XLA's) travels with it;
+        # otherwise the script runs Keras itself.
+        perm = _twin_perm(spec, parent)
+        embedded = reading is not None and perm is None
+        arrays, config, custom = _keras_payload(parent, inputs, reference if embedded else None)
+        if perm is not None:
+            _check_twin(parent.model, inputs, reference, perm, tolerance)
+            header.what += "\n" + _TWIN_WHAT
         body = _keras_script(target.stage, recipe, config, custom,
-                             len(parent.model.get_weights()), opset, twin, harness.device)
+                             len(parent.model.get_weights()), opset, perm, embedded,
+                             harness.device)
     else:
         header = _Header(spec, target, tolerance, harness, versions(recipe.packages),
                          recipe.what.format(opset=opset), TEMPLATES[("onnx", "torch")],
@@ -362,13 +378,13 @@ class _Header:
             spec_text,
             "",
             *self.what.splitlines(),
-            "Exits 1 when the failure reproduces, 0 when it does not.",
+            *_wrap(EXIT_CODES_TEXT, ""),
         ]
         return "\n".join(lines).replace('"""', r'\"\"\"')
 
 
-def _wrap(text: str) -> list[str]:
-    return textwrap.wrap(text, 96, subsequent_indent=" " * 12, break_long_words=False,
+def _wrap(text: str, indent: str = " " * 12) -> list[str]:
+    return textwrap.wrap(text, 96, subsequent_indent=indent, break_long_words=False,
                          break_on_hyphens=False)
 
 
@@ -394,15 +410,18 @@ def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
         f"does and compares it with the embedded reference outputs ({reference}){check}. Unlike the scripts of built-in stages, this one imports "
         f"parity: the stage exists only as a parity converter, so it is called as parity calls "
         f"it, after parity's framework import order (harness.core.frameworks.prepare_imports()); "
-        f"the loading, running and comparing are the script's own code. Exits 2 when the "
-        f"stage cannot be loaded (its plugin modules are not importable).")
+        f"the loading, running and comparing are the script's own code. Exits {CANNOT_RUN} with "
+        f"a CANNOT RUN line when the stage cannot be loaded (its plugin modules are not "
+        f"importable).")
     return "\n".join(textwrap.wrap(text, 92, break_long_words=False, break_on_hyphens=False))
 
 
 _KERAS_MAIN = '''
 def main():
+    step("reading the embedded case")
     data = np.load(io.BytesIO(base64.b64decode("".join(DATA))), allow_pickle=False)
     inputs = [data[f"input_{{i}}"] for i in range(N_INPUTS)]
+    step("rebuilding the Keras model from its config")
     model = keras.models.model_from_json(json.dumps(MODEL_CONFIG))
     model.set_weights([data[f"weight_{{i}}"] for i in range({n_weights})])
 {expected}
@@ -425,30 +444,141 @@ def main():
         actual = session.run(None, dict(zip(names, inputs)))
     except Exception as exc:
         return report("runtime_error", f"onnxruntime raised {{type(exc).__name__}}: {{exc}}")
+    step("comparing the outputs")
     return check(actual, expected)
 '''
 
+# How a Keras script computes its expected outputs (the ``{expected}`` of _KERAS_MAIN).
 _KERAS_EXPECTED = '''\
-    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    expected = [np.asarray(y) for y in outputs]  # Keras' own output is the reference'''
+    step("computing the expected outputs with Keras")
+    expected = keras_reading(model, inputs)  # Keras' own output is the reference'''
 
-# A reference from a second reading (a channels_first convolution computed channels_last,
-# or a convolution compiled with XLA where oneDNN got it wrong; docs/sources-keras.md, "The reference").
 _TWIN_EXPECTED = '''\
-    # The reference is a second reading of the model (the layer computed channels_last, or
-    # the model compiled with XLA): TensorFlow's oneDNN CPU kernels get some convolutions
-    # wrong, so Keras' own output is shown for comparison.
+    step("computing the expected outputs with the layer's channels_last twin")
+    expected = twin_reading(model, inputs)
+    show_keras_own(model, inputs, expected, "Keras' own channels_first output")'''
+
+_EMBEDDED_EXPECTED = '''\
+    # The reference is the model compiled with XLA (embedded): TensorFlow's oneDNN CPU
+    # convolutions leave part of some outputs unwritten, so Keras' own output is shown beside it.
     expected = [data[f"expected_{i}"] for i in range(len(data.files)) if f"expected_{i}" in data]
-    keras_out = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    keras_out = keras_out if isinstance(keras_out, (list, tuple)) else [keras_out]
-    for number, y in enumerate(keras_out):
+    show_keras_own(model, inputs, expected, "Keras' own output")'''
+
+# Keras' reading as parity's (harness.runtimes.keras.run_keras), and Keras' own output shown
+# beside a second reading, where TensorFlow can compute it.
+KERAS_READING_CODE = '''\
+def keras_reading(model, inputs):
+    \"\"\"The model's outputs, called as parity calls it: eagerly, or compiled with XLA where
+    TensorFlow's CPU has no eager kernel for the layout or dtype (a channels_first
+    convolution without oneDNN refuses NCHW).\"\"\"
+    try:
+        outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+    except Exception as exc:
+        import tensorflow as tf
+
+        missing = (tf.errors.UnimplementedError, tf.errors.NotFoundError,
+                   tf.errors.InvalidArgumentError)
+        if not isinstance(exc, missing):
+            raise
+        compiled = tf.function(
+            lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+            jit_compile=True)
+        try:
+            outputs = compiled(*[tf.constant(x) for x in inputs])
+        except Exception:
+            raise exc from None
+        print(f"(Keras called eagerly has no kernel for this model here ({gist(exc)}); "
+              f"computed with XLA, as parity does)")
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return [np.asarray(y) for y in outputs]
+
+
+def show_keras_own(model, inputs, expected, title):
+    \"\"\"Keras' own output against the reference: shown, not the verdict.\"\"\"
+    try:
+        own = keras_reading(model, inputs)
+    except Exception as exc:
+        print(f"{title}: TensorFlow cannot compute it here ({gist(exc)}); the reference "
+              f"does not need it")
+        return
+    for number, y in enumerate(own):
         category, text = compare(y, expected[number])
-        print(f"Keras' own output {number} against the reference: {category or 'ok'}: {text}")'''
+        print(f"{title} {number} against the reference: {category or 'ok'}: {text}")'''
+
+# The channels_last twin of a one-layer model, as parity's Keras source computes its
+# reference (harness.sources.keras.model.twin_reference); run at write time too (_check_twin).
+TWIN_CODE = '''\
+def channels_last(config):
+    \"\"\"A layer's config with every channels_first data_format channels_last.\"\"\"
+    if isinstance(config, dict):
+        return {key: "channels_last" if key == "data_format" and value == "channels_first"
+                else channels_last(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [channels_last(value) for value in config]
+    return config
+
+
+def twin_reading(model, inputs):
+    \"\"\"The layer's documented output, as parity's reference: the same layer in
+    channels_last with the same weights (Keras' kernels have one layout in both formats),
+    on the inputs transposed by TWIN_PERM, its outputs transposed back. TensorFlow has no
+    channels_first convolution on the CPU that is right everywhere: without oneDNN it
+    refuses NCHW, and Keras adds some biases along the wrong axis.\"\"\"
+    (layer,) = [found for found in model.layers
+                if not isinstance(found, keras.layers.InputLayer)]
+    twin = type(layer).from_config(channels_last(layer.get_config()))
+    shape = tuple(model.inputs[0].shape)
+    x = keras.Input(batch_shape=tuple(shape[i] for i in TWIN_PERM))
+    twin_model = keras.Model(x, twin(x))
+    twin.set_weights(layer.get_weights())
+    outputs = twin_model(np.ascontiguousarray(inputs[0].transpose(TWIN_PERM)), training=False)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    back = np.argsort(TWIN_PERM)
+    return [np.ascontiguousarray(np.asarray(y).transpose(back))
+            if np.ndim(y) == len(TWIN_PERM) else np.asarray(y) for y in outputs]'''
+
+_TWIN_WHAT = "\n".join(textwrap.wrap(
+    "The expected outputs are the layer's channels_last twin's, as parity's reference: the "
+    "same layer in channels_last with the same weights, on the inputs transposed, its output "
+    "transposed back. TensorFlow has no channels_first convolution on the CPU that is right "
+    "everywhere (without oneDNN it refuses NCHW; Keras adds some biases along the wrong "
+    "axis), so Keras' own channels_first output is shown beside it where TensorFlow can "
+    "compute it.", 92, break_long_words=False, break_on_hyphens=False))
+
+
+def _twin_perm(spec: LayerSpec, source: Artifact) -> tuple[int, ...] | None:
+    """The permutation to a channels_first convolution's channels_last twin, where the
+    stage's Keras model is the case's one layer; None otherwise."""
+    found = channels_last_twin(spec)
+    if found is None or source.format != "keras" or len(source.model.inputs) != 1:
+        return None
+    return tuple(int(axis) for axis in found[1])
+
+
+def _check_twin(model, inputs, reference, perm, tolerance: Tolerance) -> None:
+    """Runs the script's twin here: it must give parity's reference (within the tolerance
+    the script judges with), or the script would judge against other numbers."""
+    import keras
+
+    namespace = {"keras": keras, "np": np, "TWIN_PERM": perm}
+    exec(TWIN_CODE, namespace)  # noqa: S102  (parity's own code text, the script's twin)
+    try:
+        outputs = namespace["twin_reading"](model, inputs)
+        same = len(outputs) == len(reference) and all(
+            np.shape(a) == np.shape(e) and np.allclose(a, e, atol=tolerance.atol,
+                                                       rtol=tolerance.rtol, equal_nan=True)
+            for a, e in zip(outputs, reference))
+    except Exception as exc:
+        raise ScriptError(f"the script's channels_last twin cannot be computed "
+                          f"({type(exc).__name__}: {exc})") from exc
+    if not same:
+        raise ScriptError("the script's channels_last twin computes other numbers than "
+                          "parity's reference")
 
 
 _ONNX_MAIN = '''
 def main():
+    step("reading the embedded case")
     data = np.load(io.BytesIO(base64.b64decode("".join(DATA))), allow_pickle=False)
     inputs = [data[f"input_{{i}}"] for i in range(N_INPUTS)]
     expected = [data[f"expected_{{i}}"] for i in range(len(data.files)) if f"expected_{{i}}" in data]
@@ -459,6 +589,7 @@ def main():
     except Exception as exc:
         return report("conversion_error", f"{stage} raised {{type(exc).__name__}}: {{exc}}")
 {run}
+    step("comparing the outputs")
     return check(actual, expected)
 '''
 
@@ -480,13 +611,15 @@ def load_stage():
 
 _PLUGIN_MAIN = '''
 def main():
+    step(f"loading stage {{STAGE}}")
     try:
         converter = load_stage()
     except Exception as exc:
         print(f"cannot load stage {{STAGE}}: {{type(exc).__name__}}: {{exc}}\\n"
               f"(it is registered by {{', '.join(PLUGINS) or 'an installed entry point'}}: "
               f"make that importable, e.g. with PYTHONPATH)")
-        return 2
+        return cannot_run(exc)
+    step("reading the embedded case")
     data = np.load(io.BytesIO(base64.b64decode("".join(DATA))), allow_pickle=False)
     inputs = [data[f"input_{{i}}"] for i in range(N_INPUTS)]
     expected = [data[f"expected_{{i}}"] for i in range(len(data.files)) if f"expected_{{i}}" in data]
@@ -496,6 +629,7 @@ def main():
     except Exception as exc:
         return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
 {run}
+    step("comparing the outputs")
     return check(actual, expected)
 '''
 
@@ -560,15 +694,24 @@ _MAT_DATA = "# -- the case's data: the .mat file, the inputs and the expected ou
 
 
 def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[str],
-                  n_weights: int, opset: int, twin: bool, device: str) -> dict[str, Any]:
+                  n_weights: int, opset: int, perm: tuple[int, ...] | None, embedded: bool,
+                  device: str) -> dict[str, Any]:
+    """``perm``: the case's channels_last twin computes the reference; ``embedded``: a
+    second reading (XLA's) travels with the script; neither: Keras computes it."""
     defined, notes = _custom_code(custom)
+    expected = (_TWIN_EXPECTED if perm is not None else _EMBEDDED_EXPECTED if embedded
+                else _KERAS_EXPECTED)
     main = _KERAS_MAIN.format(n_weights=n_weights, stage=stage, convert=recipe.convert,
-                              expected=_TWIN_EXPECTED if twin else _KERAS_EXPECTED)
+                              expected=expected)
     config_text = pprint.pformat(config, width=96, sort_dicts=False)
+    twin = ([f"TWIN_PERM = {perm!r}  # a channels_first input to its channels_last twin's"]
+            if perm is not None else [])
     return {"stage": stage, "std": ["base64", "io", "json", "os", "sys"], "env": _TF_QUIET,
             "imports": list(recipe.imports),
-            "constants": [f"PROVIDERS = {providers(device)!r}", f"OPSET = {opset}", *notes], "defined": defined, "main": main,
-            "data_title": _KERAS_DATA, "data": f"MODEL_CONFIG = {config_text}\n"}
+            "constants": [f"PROVIDERS = {providers(device)!r}", f"OPSET = {opset}", *twin,
+                          *notes],
+            "defined": [*defined, KERAS_READING_CODE, *([TWIN_CODE] if perm else [])],
+            "main": main, "data_title": _KERAS_DATA, "data": f"MODEL_CONFIG = {config_text}\n"}
 
 
 def _onnx_script(stage: str, recipe: ScriptRecipe, device: str) -> dict[str, Any]:

@@ -12,14 +12,18 @@ would paste into their tracker:
   ``parity repro --script`` writes for the entry's minimal case (harness.repro_script,
   harness.sources.onnx.repro: the model, the inputs and, where the source framework is not
   part of that stack, its expected outputs embedded), with a verdict added: it prints the
-  expected and actual outputs, then ``REPRODUCED`` (exit 1), ``FIXED`` (exit 0) or
-  ``DIFFERENT`` (exit 2: it fails, but not as the entry says);
+  expected and actual outputs, then ``REPRODUCED`` (exit 1), ``FIXED`` (exit 0),
+  ``DIFFERENT`` (exit 2: it fails, but not as the entry says) or ``CANNOT RUN`` (exit 3: this
+  machine cannot run the case: a framework that does not import, a kernel the CPU lacks, any
+  exception outside the conversion and run it reproduces). Only a printed REPRODUCED exits 1,
+  the code Python gives a crash: the scripts' guard (harness.core.repro_pieces.GUARD_CODE)
+  turns every other exception into the CANNOT RUN line;
 - ``entry.json``: the same facts for tools.
 
 An entry whose bug a generated script cannot reach (a stage that exists only as a parity
 converter, a bug that depends on the order of a set) carries a hand-written standalone script
 instead (its ``script`` field, a file under harness/known_issues.d/), with the same verdict
-lines and exit codes; it is copied as ``repro.py``.
+lines, exit codes and guard; it is copied as ``repro.py``.
 
 The verdict is the entry's: a failure of the family parity saw (an exception, or outputs that
 differ) and, for an exception, one whose printed text matches the entry's ``message``.
@@ -40,6 +44,7 @@ from typing import Any
 from harness import repro_script, sources
 from harness.converters import ConversionPath
 from harness.core.known_issues import MORE_FILES
+from harness.core.repro_pieces import CANNOT_RUN
 from harness.core.spec import LayerSpec
 from harness.repro_script import ScriptError
 from harness.run.pipeline import Harness
@@ -296,7 +301,8 @@ def build(issue, *, harness_for) -> Report:
         family = _family(leg.category if leg.verdict != "pass" else None, issue)
         pattern = _exception_pattern(issue, leg) if family == "exception" else None
         stage = leg.blame or leg.stage
-        text = with_verdict(text, issue.id, family, pattern, *_labels(stage, party))
+        text = with_verdict(text, issue.id, family, pattern,
+                            *_labels(stage, party, twin=TWIN_MARK in text))
         scripts.append(Script(name, text, spec.case_id, leg.leg, stage, _seen(leg),
                               stack_versions(text)))
     why = None
@@ -308,6 +314,8 @@ def build(issue, *, harness_for) -> Report:
 
 
 HAND_WRITTEN = "hand-written script"
+# What a hand-written script carries so that a crash cannot exit 1 (as the generated ones).
+HAND_WRITTEN_GUARD = ("sys.excepthook = ", "CANNOT RUN: ", f"CANNOT_RUN = {CANNOT_RUN}")
 
 
 def hand_written(issue) -> Script:
@@ -315,6 +323,10 @@ def hand_written(issue) -> Script:
     text = (MORE_FILES / issue.script).read_text(encoding="utf-8")
     if "harness" in imported_modules(text):
         raise ExportError(f"{issue.id}: its script {issue.script} imports parity")
+    if not all(mark in text for mark in HAND_WRITTEN_GUARD):
+        raise ExportError(f"{issue.id}: its script {issue.script} has no guard against a crash "
+                          f"reading as REPRODUCED (exit 1): it needs sys.excepthook and a CANNOT "
+                          f"RUN line exiting {CANNOT_RUN}, as the other entries' scripts have")
     specs = minimal_specs(issue)
     return Script("repro.py", text, specs[0].case_id if specs else "", " or ".join(issue.globs),
                   " or ".join(issue.parties), HAND_WRITTEN, stack_versions(text),
@@ -349,7 +361,11 @@ def _exception_pattern(issue, leg) -> str | None:
     return issue.message if re.search(issue.message, own) else None
 
 
-def _labels(stage: str, party: str) -> tuple[str, str, bool]:
+# How harness.repro_script marks a script whose reference is the layer's channels_last twin.
+TWIN_MARK = "TWIN_PERM = "
+
+
+def _labels(stage: str, party: str, twin: bool = False) -> tuple[str, str, bool]:
     """Who computed the expected and the actual outputs the script's ``check`` compares, and
     whether to show them the other way round (an evaluator's bug: onnxruntime is right)."""
     if stage == "onnx":  # the source's own readings: onnxruntime against the evaluator
@@ -358,7 +374,8 @@ def _labels(stage: str, party: str) -> tuple[str, str, bool]:
     if stage == "ort-optimized":
         return "the reference (embedded)", "onnxruntime with every graph optimisation on", False
     if stage in ("tf2onnx", "keras-onnx"):
-        return "Keras, the source model", f"onnxruntime on {stage}'s ONNX model", False
+        source = "Keras, the layer's channels_last twin" if twin else "Keras, the source model"
+        return source, f"onnxruntime on {stage}'s ONNX model", False
     return "the source model's outputs, embedded", f"{stage}'s PyTorch module", False
 
 
@@ -433,12 +450,21 @@ def verdict(shown):
 '''
 
 MAIN_BLOCK = 'if __name__ == "__main__":\n'
+# The verdict's main block: main() guarded (an exception outside the bug's own behaviour is
+# CANNOT RUN, never a verdict), then the verdict.
+VERDICT_MAIN = """\
+    shown = sys.stdout = Shown(sys.stdout)
+{banner}
+    status = guarded(main)
+    sys.exit(status if status == CANNOT_RUN else verdict(shown))
+"""
 
 
 def with_verdict(text: str, issue_id: str, family: str, pattern: str | None,
                  expected_by: str, actual_by: str, swapped: bool = False) -> str:
     """The reproducer's script with the known issue's verdict added: its ``report`` and
-    ``check`` wrapped, and its main block ending in REPRODUCED, FIXED or DIFFERENT."""
+    ``check`` wrapped, and its main block ending in REPRODUCED, FIXED or DIFFERENT, or in the
+    guard's CANNOT RUN where main() raised."""
     body, found, main = text.rpartition(MAIN_BLOCK)
     if not found:
         raise ExportError("the reproducer has no main block to add the verdict to")
@@ -446,8 +472,7 @@ def with_verdict(text: str, issue_id: str, family: str, pattern: str | None,
     verdict = VERDICT_CODE.format(issue_id=issue_id, family=family, pattern=pattern,
                                   expected_by=expected_by, actual_by=actual_by, swapped=swapped)
     return (body.rstrip() + "\n\n" + verdict.strip() + "\n\n\n" + MAIN_BLOCK
-            + "    shown = sys.stdout = Shown(sys.stdout)\n" + banner + "\n"
-            + "    main()\n    sys.exit(verdict(shown))\n")
+            + VERDICT_MAIN.format(banner=banner))
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -481,7 +506,8 @@ def markdown(report: Report) -> str:
                       *(f"- {name} {version}" for name, version in script.versions.items()),
                       ""]
         lines += ["Each script prints the expected and the actual outputs, then REPRODUCED "
-                  "(exit 1), FIXED (exit 0) or DIFFERENT (exit 2: it fails otherwise).", ""]
+                  "(exit 1), FIXED (exit 0), DIFFERENT (exit 2: it fails otherwise) or CANNOT "
+                  f"RUN (exit {CANNOT_RUN}: this machine cannot run the case; no verdict).", ""]
     else:
         lines += [f"No standalone script: {report.why_no_script}.", ""]
     lines += ["Minimal spec (parity.spec/1):", "", "```json",

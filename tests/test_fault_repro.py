@@ -36,11 +36,11 @@ FAILING = {  # leg: (the stage it is blamed on, the layer that stage broke)
     "keras>tf2onnx>onnx2torch-fault-last": ("onnx2torch-fault-last", "n07_dense"),
 }
 # What a plugin stage's script imports: the frameworks, and parity's converter protocol.
-PLUGIN_SCRIPT_IMPORTS = {
-    "keras": {"base64", "importlib", "io", "json", "os", "sys", "harness", "keras", "numpy",
-              "onnxruntime"},
-    "onnx": {"base64", "importlib", "io", "os", "sys", "harness", "numpy", "onnx",
-             "onnxruntime", "torch"},
+PLUGIN_SCRIPT_IMPORTS = {  # re and traceback: the guard against a crash reading as REPRODUCED
+    "keras": {"base64", "importlib", "io", "json", "os", "re", "sys", "traceback", "harness",
+              "keras", "numpy", "onnxruntime"},
+    "onnx": {"base64", "importlib", "io", "os", "re", "sys", "traceback", "harness", "numpy",
+             "onnx", "onnxruntime", "torch"},
 }
 
 CONFTEST = 'pytest_plugins = ["harness.plugin"]\n'
@@ -191,7 +191,10 @@ def test_parity_repro_and_its_scripts_reproduce_every_failure_in_fresh_processes
     # A script whose plugin module is gone says so, and does not claim a reproduction.
     gone = subprocess.run([sys.executable, str(unloadable)], cwd=tmp_path, env=_env(),
                           capture_output=True, text=True, timeout=600)
-    assert gone.returncode == 2, gone.stdout + gone.stderr
+    assert gone.returncode == 3, gone.stdout + gone.stderr
     assert ("cannot load stage onnx2torch-fault-last: ModuleNotFoundError: No module named "
             "'tests.no_such_plugin'") in gone.stdout
+    assert gone.stdout.splitlines()[-1] == (
+        "CANNOT RUN: loading stage onnx2torch-fault-last (ModuleNotFoundError: No module named "
+        "'tests.no_such_plugin') (exit 3)")
     assert "REPRODUCED" not in gone.stdout

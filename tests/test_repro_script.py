@@ -26,11 +26,12 @@ pytest.importorskip("onnx2torch")
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = {pin.id: pin.spec for pin in known_issues.pins()}
 # What each kind of script may import, and nothing else.
+# (os, re, sys and traceback: every script's guard against a crash reading as a reproduction)
 ALLOWED_IMPORTS = {
-    "tf2onnx": {"base64", "io", "json", "os", "sys", "keras", "numpy", "onnxruntime",
-                "tensorflow", "tf2onnx"},
-    "onnx2torch": {"base64", "io", "sys", "numpy", "onnx", "onnx2torch", "onnxruntime",
-                   "torch"},
+    "tf2onnx": {"base64", "io", "json", "os", "re", "sys", "traceback", "keras", "numpy",
+                "onnxruntime", "tensorflow", "tf2onnx"},
+    "onnx2torch": {"base64", "io", "os", "re", "sys", "traceback", "numpy", "onnx",
+                   "onnx2torch", "onnxruntime", "torch"},
 }
 
 
@@ -130,8 +131,9 @@ def test_a_passing_case_does_not_reproduce(harness, tmp_path):
 
 def test_a_channels_first_convolution_compares_with_the_channels_last_reference(harness,
                                                                                 tmp_path):
-    # Keras gets this one wrong itself: the script embeds parity's reference (the
-    # channels_last twin) and shows Keras' own output against it.
+    # Keras gets this one wrong itself: the script computes parity's reference as parity does
+    # (the channels_last twin, which TensorFlow runs with oneDNN and without) and shows
+    # Keras' own output against it (through XLA where TensorFlow refuses NCHW).
     spec = MINIMAL["keras-add-bias-nhwc-channels-first"]
     case = harness.run(spec)
     assert leg(case, "keras").blame == "keras"
@@ -139,11 +141,12 @@ def test_a_channels_first_convolution_compares_with_the_channels_last_reference(
         write_script(harness, case)
     onnx_leg = leg(case, "keras>tf2onnx")
     text = write_script(harness, case, leg_name="keras>tf2onnx")
-    assert "computed channels_last" in text
+    assert "TWIN_PERM = (0, 2, 3, 1)" in text and "expected = twin_reading(" in text
     done = run_script(text, tmp_path)
     expected = 0 if onnx_leg.verdict == "pass" else 1
     assert done.returncode == expected, done.stdout + done.stderr
-    assert "Keras' own output 0 against the reference: numeric_mismatch" in done.stdout
+    assert ("Keras' own channels_first output 0 against the reference: numeric_mismatch"
+            in done.stdout)
 
 
 def test_a_model_too_big_to_inline_is_a_clear_error(harness):

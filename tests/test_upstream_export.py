@@ -1,7 +1,8 @@
 """Upstream-ready reports (``parity issues export``): each known issue's folder holds a report
 a converter's maintainer can paste and a script that, in a fresh Python process importing only
 the stack at fault, prints the expected and actual outputs and says REPRODUCED (exit 1),
-FIXED (exit 0) or DIFFERENT (exit 2)."""
+FIXED (exit 0), DIFFERENT (exit 2) or CANNOT RUN (exit 3: this machine cannot run the case;
+tests/test_repro_guard.py)."""
 
 import dataclasses
 import json
@@ -235,6 +236,7 @@ def test_an_entrys_own_script_is_exported_as_repro_py(issue, exporter, tmp_path)
     assert third_party_imports(own) <= STACKS[report.party], report.party
     for verdict, code in (("REPRODUCED", 1), ("FIXED", 0), ("DIFFERENT", 2)):
         assert f'print(f"{verdict}: ' in own and f"(exit {code})" in own
+    assert all(mark in own for mark in upstream.HAND_WRITTEN_GUARD)  # CANNOT RUN, exit 3
     facts = json.loads((folder / "entry.json").read_text())["scripts"]
     assert [script["hand_written"] for script in facts] == [
         f"harness/known_issues.d/{issue.script}"]
@@ -287,6 +289,31 @@ def test_every_wrong_output_entrys_script_prints_reproduced(tmp_path):
         if ran.returncode != 1 or not last.startswith("REPRODUCED"):
             not_reproduced[script.parent.name] = last
     assert not not_reproduced, not_reproduced
+
+
+# A Keras case whose reference is a channels_first convolution's channels_last twin (TensorFlow
+# without oneDNN refuses the convolution itself), and an ONNX -> PyTorch one.
+REPRESENTATIVE = ("tf2onnx-conv1d-transpose-channels-first-output-length", "onnx2torch-topk-ties")
+
+
+@pytest.mark.slow
+def test_representative_scripts_keep_their_exit_codes_with_and_without_onednn(exporter,
+                                                                             tmp_path):
+    """Each script, under TF_ENABLE_ONEDNN_OPTS=0 and =1, ends in a verdict line whose code
+    it exits with (REPRODUCED 1, FIXED 0, DIFFERENT 2, CANNOT RUN 3): never a crash's 1. On
+    this stack both reproduce under both settings: the channels_first script computes its
+    reference through the twin, which TensorFlow runs with oneDNN or without."""
+    pytest.importorskip("tf2onnx")
+    from harness.tools.run_repros import run_one, scripts_under
+
+    for issue_id in REPRESENTATIVE:
+        exporter.export(ISSUES[issue_id], tmp_path / "out")
+    scripts = scripts_under(tmp_path / "out")
+    assert len(scripts) == 1 + len(upstream.minimal_specs(ISSUES[REPRESENTATIVE[0]]))
+    ran = [run_one(script, onednn, timeout=600) for script in scripts for onednn in ("0", "1")]
+    broken = [(r.script.parent.name, r.script.name, r.onednn, r.returncode, r.last)
+              for r in ran if not r.holds or r.verdict != "REPRODUCED"]
+    assert not broken, broken
 
 
 @pytest.mark.parametrize(("message", "kept"), [

@@ -5,8 +5,16 @@ case's constants, the code it runs and the case's data (the base64 of an ``.npz`
 Each source writes its own ``ScriptParts`` (Keras and plugin stages in
 ``harness.repro_script``, ONNX cases in ``harness.sources.onnx.repro``) from the pieces here,
 which every script shares: the comparator, the torch run, the choice of leg, the words for
-a script that cannot be written; ``assemble`` writes every script in the same layout. Text only: nothing here runs a
+a script that cannot be written, the guard that keeps a crash from reading as a reproduction;
+``assemble`` writes every script in the same layout. Text only: nothing here runs a
 framework.
+
+Exit codes, every script alike: 1 when the failure reproduces (a line starting REPRODUCED),
+0 when it does not, 3 when this machine cannot run the case (one CANNOT RUN line: a framework
+that does not import, a kernel this CPU lacks, a configuration the framework refuses here, any
+exception outside the conversion and run the script reproduces). Python exits 1 on an
+uncaught exception, so no exception is left uncaught: the guard (``GUARD_CODE``) comes before
+the first framework import.
 """
 
 from __future__ import annotations
@@ -23,6 +31,9 @@ from harness.core.compare import Tolerance
 from harness.core.taxonomy import FAILING
 
 DEFAULT_MAX_INLINE_BYTES = 2 * 1024 * 1024
+CANNOT_RUN = 3  # a script's exit code where this machine cannot run its case
+EXIT_CODES_TEXT = ("Exits 1 when the failure reproduces, 0 when it does not, and 3 with a "
+                   "CANNOT RUN line when this machine cannot run the case.")
 
 
 class ScriptError(ValueError):
@@ -106,6 +117,57 @@ def report(category, message):
     print(f"REPRODUCED: {category}: {message}")
     return 1
 '''
+
+# Every script's guard, written before its framework imports. Python exits 1 on an uncaught
+# exception, and 1 says the failure reproduced: an exception that is not the bug's own
+# behaviour (those the script reports itself) becomes one CANNOT RUN line and exit 3 instead,
+# whether main() raises it (``guarded``) or an import does (the excepthook).
+GUARD_CODE = f'''
+CANNOT_RUN = {CANNOT_RUN}  # exit code: this machine cannot run the case (no verdict on the bug)
+_STEP = ["importing the frameworks"]
+
+
+def step(what):
+    """Names what the script does next: the CANNOT RUN line of a failure there says it."""
+    _STEP[0] = what
+
+
+def gist(exc):
+    """An exception's type and first telling line (TensorFlow's without its op's location)."""
+    lines = [re.sub(r"\\x1b\\[[0-9;]*m|\\{{\\{{function_node [^}}]*\\}}\\}}", "", line).strip()
+             for line in str(exc).splitlines()]
+    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
+                 "")
+    return f"{{type(exc).__name__}}: {{first[:240]}}"
+
+
+def cannot_run(exc):
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    print(f"CANNOT RUN: {{_STEP[0]}} ({{gist(exc)}}) (exit {{CANNOT_RUN}})", flush=True)
+    return CANNOT_RUN
+
+
+def guarded(run):
+    """run()'s exit code; an exception it leaves uncaught cannot run the case here."""
+    try:
+        return run()
+    except Exception as exc:
+        return cannot_run(exc)
+
+
+def _uncaught(kind, exc, tb):  # an exception outside guarded(): an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run(exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught
+'''
+GUARD_MODULES = ("os", "re", "sys", "traceback")
+
 
 # How every script runs a PyTorch module on its inputs and normalises what it returns (a
 # tensor, or a tuple, list or dict of tensors) into ``actual``, as parity's torch runner
@@ -235,7 +297,9 @@ def assemble(parts: ScriptParts) -> str:
         "#!/usr/bin/env python3",
         f'r"""{parts.header}\n"""',
         "",
-        *(f"import {module}" for module in parts.std),
+        *(f"import {module}" for module in sorted({*parts.std, *GUARD_MODULES})),
+        GUARD_CODE.rstrip(),
+        "",
         "",
         *parts.env,
         *parts.imports,
@@ -258,7 +322,7 @@ def assemble(parts: ScriptParts) -> str:
         "",
         "if __name__ == \"__main__\":",
         f'    print(f"parity case {{CASE_ID}}, stage {parts.stage} (leg {parts.leg_name})")',
-        "    sys.exit(main())",
+        "    sys.exit(guarded(main))",
         "",
     ]
     return "\n".join(lines)

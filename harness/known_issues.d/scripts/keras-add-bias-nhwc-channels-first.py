@@ -7,18 +7,64 @@ length.
 Standalone: needs numpy, keras and tensorflow, no converter. A 1x1 Conv2D with 2 filters, in
 channels_first, on a (1, 1, 1, 2) input (output (1, 2, 1, 2): the last size is the filters).
 The expected output is the same layer without its bias, plus the bias added by hand along the
-channel axis, y[:, f] = conv[:, f] + b[f]; the actual one is the layer's. The last line says
-REPRODUCED (exit 1), FIXED (exit 0) or DIFFERENT (exit 2: it fails otherwise).
+channel axis, y[:, f] = conv[:, f] + b[f]; the actual one is the layer's. TensorFlow without
+oneDNN (TF_ENABLE_ONEDNN_OPTS=0, or a CPU without AVX-512) has no channels_first convolution
+on the CPU: the layers are then compiled with XLA, whose CPU backend has one; the bias is
+added by the same Keras graph either way. The last line says REPRODUCED (exit 1), FIXED
+(exit 0), DIFFERENT (exit 2: it fails otherwise) or CANNOT RUN (exit 3: this machine cannot
+run it).
 """
 
+import os
+import re
 import sys
+import traceback
 
-import numpy as np
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
+             for line in str(exc).splitlines()]
+    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
+                 "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+
+import numpy as np  # noqa: E402
 
 KNOWN_ISSUE = "keras-add-bias-nhwc-channels-first"
 SHAPE = (1, 1, 1, 2)  # (batch, channels, height, width): width 2 = the filters
 FILTERS = 2
 ATOL = RTOL = 1e-5
+
+
+def call(layer, data: np.ndarray) -> np.ndarray:
+    """The layer's output: eagerly, or compiled with XLA where TensorFlow's CPU has no eager
+    kernel for channels_first (without oneDNN it refuses NCHW)."""
+    import tensorflow as tf
+
+    try:
+        return np.asarray(layer(data))
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as exc:
+        if "NHWC" not in str(exc):
+            raise
+    return np.asarray(tf.function(layer, jit_compile=True)(tf.constant(data)))
 
 
 def main() -> int:
@@ -37,9 +83,9 @@ def main() -> int:
     bare.build(SHAPE)
     biased.set_weights([kernel, bias])
     bare.set_weights([kernel])
-    convolved = np.asarray(bare(data))
+    convolved = call(bare, data)
     expected = convolved + bias[None, :, None, None]
-    actual = np.asarray(biased(data))
+    actual = call(biased, data)
     print(f"expected (the bias along the channels): {expected.ravel()}")
     print(f"actual (the layer): {actual.ravel()}")
     if np.allclose(actual, expected, atol=ATOL, rtol=RTOL):
@@ -56,4 +102,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
+        sys.exit(cannot_run("running the case", exc))

@@ -4,14 +4,43 @@ Keras on TensorFlow when the total padding is odd (keras-team/keras#18452).
 Standalone: needs numpy, keras, tensorflow and torch. The same layer (it has no weights) runs
 on both backends, each in its own process, since Keras fixes its backend at import; the
 TensorFlow backend's output is the expected one (Keras documents "same" padding as
-TensorFlow computes it). The last line says REPRODUCED (exit 1), FIXED (exit 0) or
-DIFFERENT (exit 2: it fails otherwise: Keras on torch raises, or the shapes differ).
+TensorFlow computes it). The last line says REPRODUCED (exit 1), FIXED (exit 0),
+DIFFERENT (exit 2: it fails otherwise: Keras on torch raises, or the shapes differ) or CANNOT
+RUN (exit 3: this machine cannot run it, e.g. Keras does not import on one of the backends).
 """
 
 import json
 import os
+import re
 import subprocess
 import sys
+import traceback
+
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
+             for line in str(exc).splitlines()]
+    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
+                 "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
 
 BACKEND = os.environ.get("REPRO_KERAS_BACKEND", "tensorflow")
 os.environ["KERAS_BACKEND"] = BACKEND
@@ -37,14 +66,35 @@ def pooled() -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(layer(inputs())))
 
 
+class CannotRunHere(Exception):
+    """Keras cannot run on a backend here (its framework does not import): no verdict."""
+
+
 def on_backend(backend: str) -> np.ndarray:
     """The layer's output from a fresh process with Keras on ``backend``."""
     done = subprocess.run([sys.executable, __file__], capture_output=True, text=True,
                           env={**os.environ, "REPRO_KERAS_BACKEND": backend,
                                "REPRO_CHILD": "1"})
+    if done.returncode == CANNOT_RUN:
+        said = done.stdout.strip().splitlines()
+        raise CannotRunHere(f"Keras on {backend}: {said[-1] if said else done.stderr[-300:]}")
     if done.returncode != 0:
         raise RuntimeError(f"Keras on {backend} failed:\n{done.stderr[-3000:]}")
     return np.asarray(json.loads(done.stdout.strip().splitlines()[-1]), np.float32)
+
+
+def child() -> int:
+    """This process's backend's output, as JSON, for the parent process."""
+    try:
+        import keras  # noqa: F401  (on REPRO_KERAS_BACKEND: its framework must import)
+    except ImportError as exc:
+        return cannot_run(f"importing Keras on {BACKEND}", exc)
+    try:
+        print(json.dumps(pooled().tolist()))
+    except Exception:  # noqa: BLE001  (the layer's failure: the parent's DIFFERENT)
+        traceback.print_exc()
+        return 2
+    return 0
 
 
 def show(name: str, value: np.ndarray) -> None:
@@ -62,6 +112,8 @@ def main() -> int:
     expected = pooled()
     try:
         actual = on_backend("torch")
+    except CannotRunHere as exc:
+        return cannot_run("running Keras on torch", exc)
     except RuntimeError as exc:
         print(f"fails: {exc}")
         print(f"DIFFERENT: it fails (Keras on torch raised), but not as known issue "
@@ -88,6 +140,8 @@ def main() -> int:
 
 if __name__ == "__main__":
     if os.environ.get("REPRO_CHILD"):
-        print(json.dumps(pooled().tolist()))
-        sys.exit(0)
-    sys.exit(main())
+        sys.exit(child())
+    try:
+        sys.exit(main())
+    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
+        sys.exit(cannot_run("running the case", exc))

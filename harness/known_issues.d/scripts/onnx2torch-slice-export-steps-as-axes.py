@@ -7,16 +7,46 @@ onnx2torch, runs the module, exports it with the TorchScript exporter and runs t
 model with onnxruntime. The ONNX spec's inputs are positional (data, starts, ends, axes,
 steps); onnxruntime on the source model is the expected output. The last line says
 REPRODUCED (exit 1: the exported model's output differs, or onnxruntime refuses it), FIXED
-(exit 0) or DIFFERENT (exit 2: the module itself is wrong in eager mode, or the export fails).
+(exit 0), DIFFERENT (exit 2: the module itself is wrong in eager mode, or the export fails) or
+CANNOT RUN (exit 3: this machine cannot run it, e.g. a framework does not import).
 """
 
 import io
+import os
+import re
 import sys
+import traceback
 from importlib import metadata
 
-import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
+             for line in str(exc).splitlines()]
+    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
+                 "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 KNOWN_ISSUE = "onnx2torch-slice-export-steps-as-axes"
 OPSET = 17
@@ -87,4 +117,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
+        sys.exit(cannot_run("running the case", exc))

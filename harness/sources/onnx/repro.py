@@ -18,7 +18,8 @@ embedded reference (onnxruntime with every graph optimisation off, and onnx's
 These are the ONNX source's parts of a script (``script_parts``), made of the pieces every
 script shares (``harness.core.repro_pieces``). A stage with no template here (a plugin's) gives None, and
 ``harness.repro_script`` scripts it through parity's converter protocol. The script compares with the tolerance
-parity applied and exits 1 when the failure reproduces, 0 when it does not.
+parity applied and exits 1 when the failure reproduces, 0 when it does not, and 3 with one
+CANNOT RUN line when this machine cannot run the case (harness.core.repro_pieces' guard).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from harness.core.frameworks import versions
 from harness.core.repro_pieces import (
     COMPARE_CODE,
     DEFAULT_MAX_INLINE_BYTES,
+    EXIT_CODES_TEXT,
     ScriptError,
     ScriptParts,
     assemble,
@@ -188,7 +190,7 @@ def _header(spec, target: OnnxTarget, tolerance: Tolerance, device: str,
         spec_text,
         "",
         *_wrap(what),
-        "Exits 1 when the failure reproduces, 0 when it does not.",
+        *textwrap.wrap(EXIT_CODES_TEXT, 92),
     ]
     return "\n".join(lines).replace('"""', r'\"\"\"')
 
@@ -233,6 +235,7 @@ def readings(model, inputs, expected):
 
 _LOAD = '''
 def main():
+    step("reading the embedded case")
     data = np.load(io.BytesIO(base64.b64decode("".join(DATA))), allow_pickle=False)
     inputs = [data[f"input_{i}"] for i in range(N_INPUTS)]
     expected = [data[f"expected_{i}"] for i in range(len(data.files)) if f"expected_{i}" in data]
@@ -246,6 +249,7 @@ _SOURCE_MAIN = _LOAD + '''\
     if runtime is None or evaluator is None:
         return report("runtime_error", "one of the two readings cannot run the model")
     print("onnxruntime (optimisations off) against onnx's reference evaluator:")
+    step("comparing the outputs")
     return check(runtime, evaluator)
 '''
 
@@ -257,6 +261,7 @@ _ORT_MAIN = _LOAD + '''\
         return report("runtime_error", f"onnxruntime (all optimisations) raised "
                                        f"{type(exc).__name__}: {exc}")
     print("onnxruntime with every graph optimisation on, against the reference:")
+    step("comparing the outputs")
     return check(actual, expected)
 '''
 
@@ -268,6 +273,7 @@ _TORCH_BODY = '''\
         return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
 {run}
     print(f"{{STAGE}} (PyTorch) against the reference:")
+    step("comparing the outputs")
     return check(actual, expected)
 '''
 
