@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -11,11 +12,12 @@ from pathlib import Path
 from harness import __version__, golden, sources, upstream
 from harness.check.cli import add_check_command
 from harness.converters import PathError
-from harness.core import axes, known_issues, registry
+from harness.core import axes, exits, known_issues, registry
+from harness.core.errors import GoldenError
 from harness.core.frameworks import prepare_imports
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.spec import LayerSpec, SpecError
-from harness.core.tolerance import TolerancePolicy
+from harness.core.tolerance import PolicyError, TolerancePolicy
 from harness.golden import CASES
 from harness.golden.update import CORPUS, corpus, update
 from harness.mat.cli import add_commands as add_mat_commands
@@ -147,6 +149,11 @@ def _find_spec(case_id: str, sources: list[Path]):
 
 
 PLUGINS_OPTION = "--parity-plugins"
+# The category of a source's refusal on this machine (a skip that says why; taxonomy).
+SOURCE_REFUSAL = "source_refusal"
+REPRO_EXIT_CODES = ("exit status: 0 every leg passes (or fails as a known issue says), 1 a leg "
+                    "fails, 2 the case or a plugin cannot be found, 3 this machine cannot run "
+                    "it (a framework missing, the source refusing it here), 4 internal error")
 
 
 def plugins_in_command(command: str | None) -> list[str]:
@@ -251,6 +258,12 @@ def cmd_repro(args: argparse.Namespace) -> int:
         print(f"  {leg.verdict:<5} {leg.leg:<40} {leg.category or '':<18} {detail}")
         if leg.verdict in ("fail", "error") and args.verbose:
             print("    " + leg.message.replace("\n", "\n    "))
+    refused = [leg for leg in case.legs if leg.category == SOURCE_REFUSAL]
+    if refused and len(refused) == len(case.legs):  # no verdict: not 0, and never 1
+        said = (refused[0].message or "").splitlines()
+        print(f"parity repro: cannot run here: {said[0] if said else 'the source refuses it'}",
+              file=sys.stderr)
+        return exits.CANNOT_RUN_HERE
     if args.script is not None:
 
         try:
@@ -384,14 +397,20 @@ def cmd_issues_export(args: argparse.Namespace) -> int:
     prepare_imports()
 
     exporter = Exporter(TolerancePolicy.from_pyproject(Path("pyproject.toml")))
-    without, failed = 0, 0
+    without, failed, worst = 0, 0, 0
     for issue in chosen:
         try:
             report, folder = exporter.export(issue, args.output)
+        except FILE_MISTAKES:
+            raise  # the output folder: the same for every entry
         except Exception as exc:  # noqa: BLE001  (one entry's failure does not stop the rest)
+            if os.environ.get(exits.DEBUG_VARIABLE):
+                raise
             failed += 1
-            print(f"parity issues export: {issue.id}: no report: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
+            code, line = exits.escaped(f"parity issues export: {issue.id}: no report", exc,
+                                       f"parity issues export {issue.id} -o {args.output}")
+            worst = max(worst, code)
+            print(line, file=sys.stderr)
             continue
         scripts = ", ".join(s.name for s in report.scripts)
         print(f"{folder}: {report.title}")
@@ -399,9 +418,9 @@ def cmd_issues_export(args: argparse.Namespace) -> int:
             without += 1
             print(f"  no script{' for some specs' if scripts else ''}: {report.why_no_script}")
     print(f"wrote {len(chosen) - failed} reports under {args.output} ({without} without a "
-          f"standalone script); run a folder's repro.py to see REPRODUCED (exit 1) or FIXED "
-          f"(exit 0)")
-    return 1 if failed else 0
+          f"standalone script); run a folder's repro.py to see REPRODUCED (exit 1), FIXED "
+          f"(exit 0), DIFFERENT (exit 2) or CANNOT RUN (exit 3)")
+    return worst  # 0, or an entry's: a framework missing here (3), parity's own bug (4)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -416,7 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "all")
     layers.set_defaults(func=cmd_layers)
 
-    repro = commands.add_parser("repro", help="re-run one case and print the comparison")
+    repro = commands.add_parser("repro", help="re-run one case and print the comparison",
+                                description="Re-runs one case and prints the comparison; "
+                                            f"{REPRO_EXIT_CODES}.")
     repro.add_argument("case_id")
     repro.add_argument("--results", action="append", default=[], metavar="FILE",
                        help="results JSONL to look the case up in (default reports/results.jsonl)")
@@ -518,10 +539,45 @@ def _attribute_domains() -> dict:
     return domains
 
 
+# A user's mistakes a command may meet anywhere (a file named that is not there, a bad
+# pyproject.toml, a spec or store that cannot be read): one line and exit 2, never a traceback.
+FILE_MISTAKES = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+                 PermissionError)
+USER_MISTAKES = (*FILE_MISTAKES, PolicyError, SpecError, GoldenError,
+                 known_issues.KnownIssueFileError, PathError, PluginImportError)
+USAGE = 2  # every command's code for a usage error or an input it refuses (argparse's too)
+
+
+def _mistake(exc: Exception) -> str:
+    if isinstance(exc, FILE_MISTAKES) and exc.filename is not None:
+        return f"{exc.strerror or type(exc).__name__}: {exc.filename}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Runs one command; no exception leaves it, since Python's exit code for one is 1, a
+    verdict here (a leg that fails, a failure that reproduces): a user's mistake exits 2, a
+    framework missing on this machine 3, parity's own bug 4 (harness.core.exits)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    sub = getattr(args, f"{args.command}_command", None)  # issues export, golden verify, ...
+    prog = " ".join(["parity", args.command, *([sub] if isinstance(sub, str) else [])])
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return exits.INTERRUPTED
+    except USER_MISTAKES as exc:
+        print(f"{prog}: {_mistake(exc)}", file=sys.stderr)
+        return USAGE
+    except Exception as exc:
+        if os.environ.get(exits.DEBUG_VARIABLE):
+            raise
+        command = " ".join(shlex.quote(word) for word in
+                           ["parity", *(sys.argv[1:] if argv is None else argv)])
+        code, line = exits.escaped(prog, exc, command)
+        print(line, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,22 +2,32 @@
 
 Wired into ``parity`` by ``harness.cli.build_parser`` with ``add_check_command(commands)``.
 
-Exit status: 0 when every leg agrees, 1 when one does not, 2 when the model cannot be
-checked (a damaged or unsupported file, a bad option), with one line naming the file and
-what is wrong.
+Exit status (docs/check.md, "Exit status"): 0 when every leg agrees, 1 when one does not, 2
+when the model cannot be checked as asked (a damaged or unsupported file, a bad option), with
+one line naming the file and what is wrong, 3 when this machine cannot check it (a framework
+missing, the source framework refusing the model here), 4 on an internal error (parity's own
+bug: one line naming the file that holds the traceback; harness.core.exits), 130 when
+interrupted. ``parity``'s main turns every exception this module leaves into those codes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 from pathlib import Path
 
 from harness import check
 from harness.check.render import text
+from harness.core.exits import CANNOT_RUN_HERE
+
+EXIT_CODES = {0: "every leg agrees", 1: "a leg does not agree",
+              2: "the model cannot be checked as asked (file, option)",
+              CANNOT_RUN_HERE: "this machine cannot check it (a framework missing, the source "
+                               "refusing the model here)",
+              4: "internal error (parity's bug; the traceback is saved to a file)",
+              130: "interrupted"}
 
 
 def add_check_command(subparsers) -> argparse.ArgumentParser:
@@ -26,8 +36,9 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
         description="Checks a model file (.keras, Keras-2 .h5, architecture .json with "
                     "--weights, SavedModel folder, .onnx, MATLAB .mat) down every conversion "
                     "path that applies: per leg, the verdict, the max error, task-level "
-                    "agreement and where it first diverges. Exit 0 when every leg agrees, "
-                    "1 when one does not, 2 when the model cannot be checked.")
+                    "agreement and where it first diverges. Exit status: "
+                    + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
+                    + " (docs/check.md).")
     check.add_argument("model", help="the model file (or SavedModel folder)")
     check.add_argument("--weights", default=None, metavar="W.h5",
                        help="the weights of a Keras-2 architecture .json")
@@ -117,21 +128,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         torch_end=args.torch_end,
         command=" ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
         if Path(sys.argv[0]).name == "parity" else None)
+    from harness.check.run import CannotCheckHere  # here: parity's other commands skip it
+
+    # Any other exception is parity's main's: a framework missing (3), an internal error (4).
     try:
         outcome = check.run_check(options, progress=_progress(args.quiet))
+    except CannotCheckHere as exc:
+        print(f"parity check: cannot run here: {exc}", file=sys.stderr)
+        return CANNOT_RUN_HERE
     except check.CheckError as exc:
         print(f"parity check: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("parity check: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001  (one line; PARITY_DEBUG=1 shows the traceback)
-        if os.environ.get("PARITY_DEBUG"):
-            raise
-        print(f"parity check: {args.model}: internal error while checking "
-              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-              f"PARITY_DEBUG=1 shows where", file=sys.stderr)
-        return 3
     if args.json:
         json.dump(outcome.to_json(), sys.stdout, indent=2, allow_nan=False, default=str)
         sys.stdout.write("\n")

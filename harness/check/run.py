@@ -23,7 +23,7 @@ from harness.core.plugins import PluginImportError, import_modules
 from harness.core.tolerance import PolicyError, Rule, TolerancePolicy
 from harness.run import torch_end
 from harness.run.pipeline import note_missing_yardstick
-from harness.sources import SourceError
+from harness.sources import SourceError, SourceRefusal
 from harness.sources import file as files
 from harness.sources.file import DEFAULT_PATHS, size_of
 
@@ -33,6 +33,17 @@ FILE_ATOL = 1e-4
 FILE_RTOL = 1e-3
 FILE_RULE_REASON = ("a user's whole model (parity check): float32 rounding accumulated "
                     "over its layers; top-1/PSNR beside it say what the difference costs")
+
+
+class CannotCheckHere(CheckError):
+    """This machine cannot check the model, though it is readable and the options right: the
+    source framework refuses it here (TensorFlow without oneDNN and a layout it has no CPU
+    kernel for): ``parity check`` exits 3."""
+
+
+# The categories of the record a source leaves when it cannot read the case (taxonomy): its
+# refusal on this machine (a skip that says why), and its own failure.
+SOURCE_REFUSAL, SOURCE_ERROR = "source_refusal", "source_error"
 
 # -- options to parts ------------------------------------------------------------------------
 
@@ -144,6 +155,8 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
                                       layout=options.layout, limit=options.limit)
         specs = files.file_specs(options.model, weights=options.weights, inputs=described,
                                  seed=options.seed, outputs=options.outputs)
+    except SourceRefusal as exc:
+        raise CannotCheckHere(str(exc)) from None
     except SourceError as exc:
         raise CheckError(str(exc)) from None
     if options.pin and loaded.start == files.PLAIN_SAVEDMODEL_START:
@@ -168,8 +181,11 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         harness.options = replace(harness.options, input_shapes=(specs[1].input_shapes,))
     try:
         first = harness.run(specs[0])
+    except SourceRefusal as exc:
+        raise CannotCheckHere(str(exc)) from None
     except SourceError as exc:
         raise CheckError(str(exc)) from None
+    _source_could_not_read(first, options.model)
     runs = [(first, harness)]
     if len(specs) > 1:
         second = _second_size(harness, source, specs[1], paths, notes, say)
@@ -194,6 +210,24 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
                 f"of its paths until they are fixed or recorded as known issues")
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _source_could_not_read(case, model: str) -> None:
+    """Raises where the case's one record is its source's own (the pipeline records a source
+    that cannot read the case rather than raising): the source refusing the model on this
+    machine exits 3, any other failure of it 2 (the model cannot be checked), never 1,
+    which would blame a converter."""
+    if len(case.legs) != 1 or case.legs[0].leg != case.legs[0].stage \
+            or case.legs[0].category not in (SOURCE_REFUSAL, SOURCE_ERROR):
+        return
+    leg = case.legs[0]
+    said = (leg.message or "").strip().splitlines()
+    first = said[0] if said else "the source cannot read it"
+    first = first if first.startswith(str(model)) else f"{model}: {first}"
+    if leg.category == SOURCE_REFUSAL:
+        raise CannotCheckHere(first)
+    known = f" (known issue {leg.known_issue['id']})" if leg.known_issue else ""
+    raise CheckError(first + known)
 
 
 def _shapes_text(shapes) -> str:
