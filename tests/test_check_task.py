@@ -221,9 +221,12 @@ def test_a_saturated_classifier_agrees_on_top_k_end_to_end(capsys, saturated_ker
     for leg, outputs in by_leg.items():
         actual = np.concatenate(outputs)
         assert np.abs(actual - expected).max() <= 1e-4
-        # Compared blindly, a row's top-5 disagrees: the 5th and 6th classes are both 0 in
-        # the reference and one of them a denormal in the leg.
-        assert not blind(actual, expected, 5).all()
+        # Every row ties at its 5th place (classes flushed to 0 beside denormals), where a
+        # blind top-5 rests on rounding: whether it disagrees depends on the CPU's kernels
+        # (it does with oneDNN on an Intel CPU, not on an AMD EPYC either way); the
+        # tie-aware comparison must agree on any.
+        fifth = np.sort(expected, axis=1)[:, -5]
+        assert (np.abs(np.sort(expected, axis=1)[:, -6] - fifth) <= 1e-4).all()
         assert ties_within(actual, expected, 5, FILE_ATOL, FILE_RTOL).all()
         row = found[leg]
         assert row["verdict"] == "agrees" and row["max_abs"] <= 1e-4
