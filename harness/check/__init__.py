@@ -36,6 +36,7 @@ PUBLIC = {
     "deciding": "harness.check.verdicts",
     "DEFAULT_PIN_LIMIT_MB": "harness.check.options",
     "CheckError": "harness.check.options",
+    "CannotCheckHere": "harness.check.options",
     "CheckOptions": "harness.check.options",
     "CheckOutcome": "harness.check.options",
     "CheckHarness": "harness.check.harness",

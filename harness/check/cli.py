@@ -128,12 +128,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         torch_end=args.torch_end,
         command=" ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
         if Path(sys.argv[0]).name == "parity" else None)
-    from harness.check.run import CannotCheckHere  # here: parity's other commands skip it
-
     # Any other exception is parity's main's: a framework missing (3), an internal error (4).
     try:
         outcome = check.run_check(options, progress=_progress(args.quiet))
-    except CannotCheckHere as exc:
+    except check.CannotCheckHere as exc:
         print(f"parity check: cannot run here: {exc}", file=sys.stderr)
         return CANNOT_RUN_HERE
     except check.CheckError as exc:

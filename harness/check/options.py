@@ -15,6 +15,12 @@ class CheckError(Exception):
     """A user's mistake or a file parity cannot check: one line, exit status 2."""
 
 
+
+class CannotCheckHere(CheckError):
+    """This machine cannot check the model, though it is readable and the options right: the
+    source framework refuses it here (TensorFlow without oneDNN and a layout it has no CPU
+    kernel for): ``parity check`` exits 3."""
+
 @dataclass
 class CheckOptions:
     model: str

@@ -12,7 +12,7 @@ from typing import Any
 from harness import sources
 from harness.check import data
 from harness.check.harness import make_harness
-from harness.check.options import CheckError, CheckOptions, CheckOutcome
+from harness.check.options import CannotCheckHere, CheckError, CheckOptions, CheckOutcome
 from harness.check.pin import pin
 from harness.check.reports import write_check_reports, write_check_script
 from harness.check.verdicts import deciding, summarise
@@ -33,12 +33,6 @@ FILE_ATOL = 1e-4
 FILE_RTOL = 1e-3
 FILE_RULE_REASON = ("a user's whole model (parity check): float32 rounding accumulated "
                     "over its layers; top-1/PSNR beside it say what the difference costs")
-
-
-class CannotCheckHere(CheckError):
-    """This machine cannot check the model, though it is readable and the options right: the
-    source framework refuses it here (TensorFlow without oneDNN and a layout it has no CPU
-    kernel for): ``parity check`` exits 3."""
 
 
 # The categories of the record a source leaves when it cannot read the case (taxonomy): its

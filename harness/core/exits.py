@@ -18,6 +18,9 @@ import time
 import traceback
 from pathlib import Path
 
+from harness import __version__
+from harness.core.frameworks import RECORDED_ENVIRONMENT, versions
+
 CANNOT_RUN_HERE = 3  # a framework the command needs does not import on this machine
 INTERNAL_ERROR = 4  # parity's own bug
 INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
@@ -44,9 +47,6 @@ def first_line(exc: BaseException) -> str:
 def crash_text(exc: BaseException, command: str) -> str:
     """What a report of parity's bug needs: the command, where it ran, the versions of parity
     and of every framework it drives, and the traceback."""
-    from harness import __version__
-    from harness.core.frameworks import RECORDED_ENVIRONMENT, versions
-
     try:
         stack = ", ".join(f"{name} {version}" for name, version in versions().items())
     except Exception as failure:  # noqa: BLE001  (the report goes on without them)

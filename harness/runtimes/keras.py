@@ -8,6 +8,8 @@ builds its model from a spec, is ``harness.sources.keras.yardstick``.
 
 from __future__ import annotations
 
+import os
+import platform
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,9 +118,6 @@ def tensorflow_cpu() -> dict[str, Any]:
     """What decides which CPU kernels TensorFlow runs here: the CPU's model and whether it
     has AVX-512 (TensorFlow turns oneDNN on by default only there), ``TF_ENABLE_ONEDNN_OPTS``
     and whether oneDNN is on in this process."""
-    import os
-    import platform
-
     try:
         lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:

@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from harness.run.stage_cache.store import write_atomically
+
 ABSENT = "absent"
 SOURCE_SUFFIXES = (".py",)
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
@@ -297,8 +299,6 @@ class HashMemo:
     def save(self) -> None:
         """Writes what this process hashed into the cache folder; a folder that cannot be
         written keeps nothing (the next process hashes again)."""
-        from harness.run.stage_cache.store import write_atomically
-
         unsaved, self._unsaved = self._unsaved, {}
         if self.folder is None:
             return

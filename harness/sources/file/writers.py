@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +52,6 @@ def archive_writer(path: str | Path) -> Writer:
     """Which Keras wrote a ``.keras`` zip: its ``metadata.json`` names ``keras_version``;
     tf.keras 2.13-2.15 (and tf_keras) write 2.x, whose classes (``keras.src.engine``) Keras 3
     cannot deserialise, Keras 3 writes 3.x."""
-    import json
-    import zipfile
-
     try:
         with zipfile.ZipFile(path) as archive:
             metadata = json.loads(archive.read("metadata.json").decode("utf-8"))
