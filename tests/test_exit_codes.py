@@ -30,6 +30,27 @@ PLUGIN = "tests.exit_faults"
 SAVED = re.compile(r"all saved in (\S+\.txt) ")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def plugin_formats_stay_in_this_module():
+    """The plugin's file formats, their kinds and its stage leave with this module, so that a
+    later test in the same worker sees parity's own formats only."""
+    from harness import converters
+    from harness.core import registry
+    from harness.sources.file import detector
+
+    saved = (list(detector.DETECTED), dict(detector.BY_FORMAT), dict(detector.START),
+             dict(registry._KINDS), set(converters.available()))
+    yield
+    detector.DETECTED[:] = saved[0]
+    for table, kept in ((detector.BY_FORMAT, saved[1]), (detector.START, saved[2]),
+                        (registry._KINDS, saved[3])):
+        table.clear()
+        table.update(kept)
+    for name in set(converters.available()) - saved[4]:
+        converters.unregister(name)
+    sys.modules.pop(PLUGIN, None)  # imported again, it adds its formats again
+
+
 @pytest.fixture
 def relu_onnx(tmp_path) -> Path:
     from onnx import TensorProto, helper
