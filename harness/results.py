@@ -19,6 +19,7 @@ from typing import Any
 
 from harness import sources
 from harness.core.frameworks import RECORDED_ENVIRONMENT, versions
+from harness.core.machine import cpu_model
 from harness.core.records import CaseResult, LegResult
 from harness.core.registry import family_of
 
@@ -34,14 +35,6 @@ def new_run_id() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def gpu_model() -> str | None:

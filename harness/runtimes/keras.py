@@ -9,15 +9,14 @@ builds its model from a spec, is ``harness.sources.keras.yardstick``.
 from __future__ import annotations
 
 import os
-import platform
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from harness.core.machine import cpu_flags, cpu_model
 from harness.core.yardstick import FLOOR, checked, note_missing, wide_inputs, wide_weights
 
 
@@ -118,14 +117,7 @@ def tensorflow_cpu() -> dict[str, Any]:
     """What decides which CPU kernels TensorFlow runs here: the CPU's model and whether it
     has AVX-512 (TensorFlow turns oneDNN on by default only there), ``TF_ENABLE_ONEDNN_OPTS``
     and whether oneDNN is on in this process."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        lines = []
-    model = next((line.split(":", 1)[1].strip() for line in lines
-                  if line.startswith("model name")), platform.processor() or "unknown")
-    flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
-    return {"cpu": model, "avx512f": "avx512f" in flags,
+    return {"cpu": cpu_model(), "avx512f": "avx512f" in cpu_flags(),
             "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
             "onednn": onednn_enabled()}
 

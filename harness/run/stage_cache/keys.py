@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 import harness
+from harness.core.machine import cpuinfo_line
 from harness.core.spec import canonical_json
 from harness.run.stage_cache.packages import (
     COMPILED_SUFFIXES,
@@ -116,12 +117,7 @@ def harness_fingerprint() -> str:
 
 @functools.cache
 def machine() -> dict[str, str]:
-    try:
-        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
-    except OSError:
-        lines = [platform.processor()]
-    cpu = "".join(next((line for line in lines if line.startswith(field)), "")
-                  for field in ("model name", "flags"))
+    cpu = cpuinfo_line("model name") + cpuinfo_line("flags") or platform.processor()
     return {"python": platform.python_version(), "implementation": sys.implementation.name,
             "system": platform.system(), "machine": platform.machine(),
             "cpu": hashlib.sha256(cpu.encode()).hexdigest()[:16]}
