@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import shlex
@@ -10,7 +12,7 @@ import sys
 from pathlib import Path
 
 from harness import __version__, golden, sources, upstream
-from harness.check.cli import add_check_command
+from harness.check.cli import add_check_command, no_verdict_json
 from harness.converters import PathError
 from harness.core import axes, exits, known_issues, registry
 from harness.core.errors import GoldenError
@@ -559,7 +561,19 @@ def main(argv: list[str] | None = None) -> int:
     verdict here (a leg that fails, a failure that reproduces): a user's mistake exits 2, a
     framework missing on this machine 3, parity's own bug 4 (harness.core.exits)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            args = parser.parse_args(argv)
+    except SystemExit as exc:
+        sys.stderr.write(said.getvalue())
+        if exc.code == USAGE and words[:1] == ["check"] and "--json" in words:
+            line = (said.getvalue().strip().splitlines() or ["parity check: invalid options"])[-1]
+            json.dump(no_verdict_json(None, USAGE, line), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        raise
+    sys.stderr.write(said.getvalue())
     sub = getattr(args, f"{args.command}_command", None)  # issues export, golden verify, ...
     prog = " ".join(["parity", args.command, *([sub] if isinstance(sub, str) else [])])
     try:
@@ -573,8 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get(exits.DEBUG_VARIABLE):
             raise
-        command = " ".join(shlex.quote(word) for word in
-                           ["parity", *(sys.argv[1:] if argv is None else argv)])
+        command = " ".join(shlex.quote(word) for word in ["parity", *words])
         code, line = exits.escaped(prog, exc, command)
         print(line, file=sys.stderr)
         return code

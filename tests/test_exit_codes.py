@@ -221,3 +221,40 @@ def test_an_export_into_a_file_is_a_users_mistake(tmp_path, capsys):
     taken.write_text("")
     assert main(["issues", "export", "onnxruntime-col2im-not-2d", "-o", str(taken)]) == 2
     assert one_line(capsys.readouterr().err).startswith("parity issues export: ")
+
+
+# -- --json: one document on stdout, whatever the outcome --------------------------------------
+
+@pytest.mark.parametrize("model, extra, code", [
+    ("{relu}", ["--paths", "onnx>ort-optimized"], 0),
+    ("{relu}", ["--paths", "onnx>ort-optimized,onnx>onnx-exit-negated"], 1),
+    ("no-such-model.onnx", [], 2),
+    ("{relu}", ["--atol", "not-a-number"], 2),
+    ("{noframework}", [], 3),
+    ("{crash}", [], 4),
+    ("{interrupt}", [], 130),
+], ids=["agrees", "differs", "missing-file", "bad-option", "framework-missing",
+        "internal-error", "interrupted"])
+def test_json_is_one_document_with_the_exit_code_inside(model, extra, code, relu_onnx,
+                                                        tmp_path, capsys):
+    named = {"relu": relu_onnx, "noframework": failing_file(tmp_path, ".noframework"),
+             "crash": failing_file(tmp_path, ".crash"),
+             "interrupt": failing_file(tmp_path, ".interrupt")}
+    try:
+        got = check(model.format(**named), *extra, "--json")
+    except SystemExit as exc:  # argparse's own exit, as for any command
+        got = exc.code
+    said = capsys.readouterr()
+    document = json.loads(said.out)  # exactly one document: json.loads refuses more
+    assert got == code == document["exit_code"]
+    assert document["schema"] == "parity.check/1"
+    assert document["agrees"] is (code == 0)
+    if code in (0, 1):
+        assert [leg["verdict"] for leg in document["legs"]][:1] == ["agrees"]
+        assert "error" not in document
+        return
+    assert document["legs"] == []
+    assert document["error"]["meaning"] == EXIT_CODES[code]
+    assert document["error"]["message"] in said.err  # the terminal's line, word for word
+    if code == exits.INTERNAL_ERROR:
+        Path(SAVED.search(document["error"]["message"])[1]).unlink()

@@ -13,14 +13,19 @@ interrupted. ``parity``'s main turns every exception this module leaves into tho
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 
 from harness import check
+from harness.check.options import SCHEMA
 from harness.check.render import text
+from harness.core import exits
 from harness.core.exits import CANNOT_RUN_HERE
+from harness.core.quiet import framework_logs_silenced
 
 EXIT_CODES = {0: "every leg agrees", 1: "a leg does not agree",
               2: "the model cannot be checked as asked (file, option)",
@@ -116,6 +121,19 @@ def _progress(quiet: bool):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """The check, with framework log lines silenced under ``-q``; with ``--json``, stdout
+    holds one JSON document whatever the outcome (a refusal, an internal error)."""
+    with framework_logs_silenced() if args.quiet else contextlib.nullcontext():
+        return _check(args)
+
+
+def _command() -> str | None:
+    if Path(sys.argv[0]).name != "parity":
+        return None
+    return " ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
+
+
+def _check(args: argparse.Namespace) -> int:
     plugins = [m.strip() for m in (args.plugins or "").split(",") if m.strip()]
     options = check.CheckOptions(
         model=args.model, weights=args.weights, inputs=args.inputs, scale=args.scale,
@@ -125,21 +143,46 @@ def cmd_check(args: argparse.Namespace) -> int:
         script=args.script, max_inline_mb=args.max_inline_mb, plugins=plugins,
         seed=args.seed, device=args.device, opset=args.opset, atol=args.atol,
         rtol=args.rtol, diagnose=not args.no_diagnose, outputs=args.outputs,
-        torch_end=args.torch_end,
-        command=" ".join(shlex.quote(a) for a in ["parity", *sys.argv[1:]])
-        if Path(sys.argv[0]).name == "parity" else None)
-    # Any other exception is parity's main's: a framework missing (3), an internal error (4).
+        torch_end=args.torch_end, command=_command())
+    # Without --json, any other exception is parity's main's: a framework missing (3), an
+    # internal error (4); with it, the same code and line, and the document beside them.
     try:
         outcome = check.run_check(options, progress=_progress(args.quiet))
     except check.CannotCheckHere as exc:
-        print(f"parity check: cannot run here: {exc}", file=sys.stderr)
-        return CANNOT_RUN_HERE
+        return _no_verdict(args, CANNOT_RUN_HERE, f"parity check: cannot run here: {exc}")
     except check.CheckError as exc:
-        print(f"parity check: {exc}", file=sys.stderr)
-        return 2
+        return _no_verdict(args, 2, f"parity check: {exc}")
+    except KeyboardInterrupt:
+        if not args.json:
+            raise
+        return _no_verdict(args, exits.INTERRUPTED, "parity check: interrupted")
+    except Exception as exc:
+        if not args.json or os.environ.get(exits.DEBUG_VARIABLE):
+            raise
+        command = _command() or " ".join(["parity check", shlex.quote(args.model)])
+        return _no_verdict(args, *exits.escaped("parity check", exc, command))
     if args.json:
-        json.dump(outcome.to_json(), sys.stdout, indent=2, allow_nan=False, default=str)
-        sys.stdout.write("\n")
+        _print_json(outcome.to_json())
     else:
         print(text(outcome))
     return outcome.exit_code
+
+
+def no_verdict_json(model: str | None, code: int, line: str) -> dict:
+    """The ``--json`` document of a check that ended without verdicts: the exit code, what
+    it means, and the line the terminal got."""
+    return {"schema": SCHEMA, "model": model, "agrees": False, "exit_code": code,
+            "legs": [], "error": {"meaning": EXIT_CODES.get(code, "error"), "message": line}}
+
+
+def _no_verdict(args: argparse.Namespace, code: int, line: str) -> int:
+    print(line, file=sys.stderr)
+    if args.json:
+        _print_json(no_verdict_json(args.model, code, line))
+    return code
+
+
+def _print_json(document: dict) -> None:
+    json.dump(document, sys.stdout, indent=2, allow_nan=False, default=str)
+    sys.stdout.write("\n")
+    sys.stdout.flush()

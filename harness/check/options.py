@@ -10,6 +10,8 @@ from harness.results import jsonable
 
 DEFAULT_PIN_LIMIT_MB = 32.0
 
+SCHEMA = "parity.check/1"  # the --json document's schema
+
 
 class CheckError(Exception):
     """A user's mistake or a file parity cannot check: one line, exit status 2."""
@@ -71,7 +73,7 @@ class CheckOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return jsonable({
-            "schema": "parity.check/1",
+            "schema": SCHEMA,
             "model": self.model,
             "format": self.kind,
             "reads_to": self.start,
