@@ -181,7 +181,7 @@ def test_a_custom_layer_needs_its_definition(capsys, tmp_path):
     try:
         assert main(["check", str(tmp_path / "custom.keras"), "-q"]) == 2
         err = capsys.readouterr().err
-        assert "layer 'doubler' is a custom class 'checktest>Doubler' with no definition" in err
+        assert "1 custom class has no definition here: 'checktest>Doubler' (layer 'doubler')" in err
         assert "--plugins MODULE" in err
     finally:
         known["checktest>Doubler"] = definition

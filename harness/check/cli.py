@@ -88,6 +88,11 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
     check.add_argument("--plugins", default=None, metavar="MODULE[,MODULE]",
                        help="modules to import first: converters to check, custom Keras "
                             "layers, .mat layer handlers")
+    check.add_argument("--custom-objects", action="append", default=None,
+                       metavar="MODULE:NAME",
+                       help="custom Keras classes the model names: NAME a dict in MODULE, "
+                            "name -> class, as keras.models.load_model(custom_objects=...) "
+                            "takes (repeatable, or comma-separated)")
     check.add_argument("--seed", type=int, default=0, help="seed of the drawn inputs")
     check.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     check.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
@@ -141,6 +146,7 @@ def _check(args: argparse.Namespace) -> int:
         paths=args.paths, report=None if args.report == "none" else args.report,
         pin=args.pin, golden=args.golden, pin_limit_mb=args.pin_limit_mb,
         script=args.script, max_inline_mb=args.max_inline_mb, plugins=plugins,
+        custom_objects=args.custom_objects or [],
         seed=args.seed, device=args.device, opset=args.opset, atol=args.atol,
         rtol=args.rtol, diagnose=not args.no_diagnose, outputs=args.outputs,
         torch_end=args.torch_end, command=_command())

@@ -41,6 +41,8 @@ class CheckOptions:
     script: str | None = None
     max_inline_mb: float = 2.0
     plugins: list[str] = field(default_factory=list)
+    # MODULE:NAME specs of dicts of Keras custom objects, as load_model(custom_objects=) takes
+    custom_objects: list[str] = field(default_factory=list)
     seed: int = 0
     device: str = "cpu"
     opset: int | None = None

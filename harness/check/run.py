@@ -19,7 +19,12 @@ from harness.check.verdicts import deciding, summarise
 from harness.converters import Artifact, ConversionPath, PathError, get
 from harness.core import yardstick
 from harness.core.frameworks import prepare_imports
-from harness.core.plugins import PluginImportError, import_modules
+from harness.core.plugins import (
+    CustomObjectsError,
+    PluginImportError,
+    import_modules,
+    use_custom_objects,
+)
 from harness.core.tolerance import PolicyError, Rule, TolerancePolicy
 from harness.run import torch_end
 from harness.run.pipeline import note_missing_yardstick
@@ -47,6 +52,15 @@ def import_plugins(modules: list[str]) -> None:
         import_modules(modules)
     except PluginImportError as exc:
         raise CheckError(f"--plugins: {exc}") from None
+
+
+def use_user_custom_objects(specs: str | list[str]) -> None:
+    """Loads the ``--custom-objects`` dicts; Keras registers them under their keys as it reads
+    the file, here and in every worker (harness.runtimes.keras_custom)."""
+    try:
+        use_custom_objects(specs)
+    except CustomObjectsError as exc:
+        raise CheckError(f"--custom-objects {exc}") from None
 
 
 def default_paths(start: str, roots: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
@@ -130,6 +144,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
     say = progress or (lambda text: None)
     prepare_imports()
     import_plugins(list(options.plugins))
+    use_user_custom_objects(options.custom_objects)
     source = sources.get("file")
     try:
         kind = files.detect(options.model, options.weights)

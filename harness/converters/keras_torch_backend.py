@@ -7,6 +7,11 @@ The stage saves the model as a ``.keras`` file and has a persistent worker proce
 reference), with no conversion in between: a difference is a difference between Keras'
 backends.
 
+Every request that loads a model carries what this process imported for the user
+(``harness.core.plugins.setup()``: the ``--plugins`` modules, the ``--custom-objects`` specs
+and the folders they came from), and the worker repeats it before it loads, so a custom
+Keras layer registered here is registered there too, whenever it was imported.
+
 One worker serves every case of a process (its start, importing torch and Keras, costs
 seconds); a worker that died is restarted on the next request; a request that takes longer
 than ``PARITY_KERAS_TORCH_TIMEOUT`` seconds (default 120) kills the worker and raises
@@ -25,6 +30,7 @@ import numpy as np
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.saved_formats import SavedFiles, save_in_workdir
+from harness.core import plugins
 from harness.core.stages import stage
 from harness.runtimes.worker import WorkerProcess
 
@@ -136,7 +142,8 @@ class KerasTorchWorker:
         return reply
 
     def load(self, model_path: str | Path) -> None:
-        self.request("load", f"loading {model_path}", model=str(model_path))
+        self.request("load", f"loading {model_path}", model=str(model_path),
+                     setup=plugins.setup())
 
     def run(self, model, inputs: list[np.ndarray]) -> list[np.ndarray]:
         model_path = str(Path(model))
@@ -146,7 +153,8 @@ class KerasTorchWorker:
             np.savez(inputs_path, **{f"input_{i}": np.ascontiguousarray(x)
                                      for i, x in enumerate(inputs)})
             reply = self.request("run", f"running {model_path}", model=model_path,
-                                 inputs=str(inputs_path), outputs=str(outputs_path))
+                                 inputs=str(inputs_path), outputs=str(outputs_path),
+                                 setup=plugins.setup())
             with np.load(outputs_path, allow_pickle=False) as data:
                 return [np.array(data[f"output_{i}"]) for i in range(reply["outputs"])]
 

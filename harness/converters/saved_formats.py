@@ -26,6 +26,7 @@ the custom objects the harness registers itself; a refused or damaged file raise
 from __future__ import annotations
 
 import inspect
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,10 +108,42 @@ def load_keras_file(path: str | Path):
                 f"layer or lambda function) with safe_mode=True; parity never loads such "
                 f"files unsafely. Keras said: {_first_line(exc)}"
             ) from exc
+        missing = unregistered_object(text)
+        if missing is not None:
+            raise SavedFormatError(f"{path}: Keras cannot load this model: "
+                                   f"{unregistered_text(*missing)}") from exc
         raise SavedFormatError(
             f"{path}: Keras cannot load this model file ({type(exc).__name__}: "
             f"{_first_line(exc)}); is it complete and a {path.suffix or 'model'} file?"
         ) from exc
+
+
+# What Keras 3 and tf_keras say of a name no one registered.
+_UNREGISTERED = re.compile(
+    r"Could not locate (?P<kind>class|function) '(?P<name>[^']+)'"
+    r"|Cannot deserialize object of type `(?P<type>[^`]+)`"
+    r"|Unknown (?P<what>layer|activation function|initializer|regularizer|constraint|"
+    r"loss function|metric function|object)s?: '(?P<unknown>[^']+)'")
+
+
+def unregistered_object(text: str) -> tuple[str, str] | None:
+    """(what, name) of the class or function a Keras error says no one registered."""
+    found = _UNREGISTERED.search(text)
+    if found is None:
+        return None
+    if found["name"]:
+        return found["kind"], found["name"]
+    if found["type"]:
+        return "class", found["type"]
+    return found["what"], found["unknown"]
+
+
+def unregistered_text(what: str, name: str, keras: str = "keras") -> str:
+    """One line: the file names a ``what`` ``name`` that is not registered, and how to."""
+    return (f"it names the {what} {name!r}, which is not registered here; parity runs no "
+            f"code from a file: register it under that name, with --custom-objects "
+            f"MODULE:NAME (NAME a dict in MODULE: {{{name!r}: ...}}) or with --plugins MODULE "
+            f"(a module that does {keras}.saving.get_custom_objects()[{name!r}] = ...)")
 
 
 def load_savedmodel(path: str | Path):

@@ -22,7 +22,9 @@ once and reused for every case until it dies:
 - Converters registered with ``harness.converters.register`` in the parent do not exist in
   the child. Converters reach it through the ``parity.converters`` entry points, or through
   ``plugins``: modules imported in the child (and, by the pytest plugin, in the parent) that
-  register converters when imported (``--parity-plugins mypkg.stage``).
+  register converters when imported (``--parity-plugins mypkg.stage``). Every plugin module
+  and ``--custom-objects`` spec the parent used (``harness.core.plugins.setup()``) goes too,
+  so a custom Keras class the parent registered is registered in the child.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.converters import get, parse_paths
+from harness.core import plugins as user_plugins
 from harness.core.compare import Tolerance
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.records import CaseResult, LegResult
@@ -126,7 +129,8 @@ class IsolatedHarness:
             "device": device,
             "opset": opset,
             "pyproject": None if pyproject is None else str(pyproject),
-            "plugins": list(plugins),
+            "plugins": list(dict.fromkeys([*plugins, *user_plugins.imported_modules()])),
+            "custom_objects": user_plugins.custom_object_specs(),
             "threads": threads,
             "sys_path": [p for p in sys.path if p],
             "cache": None if cache is None else str(cache),  # harness.run.stage_cache's folder
@@ -334,8 +338,8 @@ class _Worker:
             import torch
 
             torch.set_num_threads(threads)
-        for module in config.get("plugins", []):
-            importlib.import_module(module)
+        user_plugins.apply_setup({"plugins": config.get("plugins", []),
+                                  "custom_objects": config.get("custom_objects", [])})
         pyproject = config.get("pyproject")
         policy = TolerancePolicy.from_pyproject(Path(pyproject)) if pyproject else None
         # An unknown stage fails here, before the slow imports below.

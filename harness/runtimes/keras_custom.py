@@ -8,11 +8,22 @@ a ``.keras`` file naming it loads with safe_mode whichever module the file says 
 (the golden store's say ``harness.layers.custom``). Their variables are named so that
 ``harness.core.inputs.draw_weight`` gives them non-trivial values. Defined on first use, so
 that importing this module imports no Keras.
+
+Beside them, the user's custom objects (``--custom-objects MODULE:NAME``, recorded by
+``harness.core.plugins``) are registered under their dict keys in the global custom objects
+of the Keras that reads a file (``register_user_objects``): Keras 3's, or tf_keras' for a
+Keras-2 file, each framework getting the classes built on it.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+
+from harness.core.plugins import custom_objects
+
+# The Keras frameworks a user's class may be built on (the top package of a class in its MRO).
+KERAS_FRAMEWORKS = ("keras", "tf_keras")
 
 # CustomOps' op name -> what it computes, for `parity layers` and the docs.
 OPS = {
@@ -27,10 +38,34 @@ OPS = {
 
 
 def register_custom_objects() -> None:
-    """Makes the activations and custom layers parity defines known to Keras' loader."""
+    """Makes the activations and custom layers parity defines, and the user's custom objects,
+    known to Keras 3's loader."""
     gelu_tanh()
     call_with_class()
     layer_classes()
+    register_user_objects("keras")
+
+
+def register_user_objects(framework: str = "keras") -> dict[str, object]:
+    """The user's custom objects (``--custom-objects``) in the global custom objects of
+    ``framework`` (``keras`` or ``tf_keras``), under their dict keys: the names a file gives
+    them ("package>Name" or a bare "Name"), as ``load_model(custom_objects=...)`` would look
+    them up. A class built on the other Keras is left out (a tf_keras layer is no Keras 3
+    layer); functions go to both. Returns what was registered."""
+    chosen = {name: obj for name, obj in custom_objects().items()
+              if _built_on(obj) in (None, framework)}
+    if chosen:
+        importlib.import_module(framework).saving.get_custom_objects().update(chosen)
+    return chosen
+
+
+def _built_on(obj) -> str | None:
+    """``keras`` or ``tf_keras`` for a class that subclasses one of theirs, else None."""
+    for base in getattr(obj, "__mro__", ())[1:]:
+        package = base.__module__.split(".", 1)[0]
+        if package in KERAS_FRAMEWORKS:
+            return package
+    return None
 
 
 @functools.cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -15,8 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from harness.converters.saved_formats import SavedFormatError, load_keras_file
-from harness.runtimes.keras_custom import register_custom_objects
+from harness.converters.saved_formats import (
+    SavedFormatError,
+    load_keras_file,
+    unregistered_object,
+    unregistered_text,
+)
+from harness.runtimes.keras_custom import register_custom_objects, register_user_objects
 from harness.sources.file.domains import input_bounds, keras_domains
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.head import hdf5_offset, read_head
@@ -30,9 +36,12 @@ from harness.sources.file.safety import (
 
 
 def register_known_objects() -> None:
-    """The classes parity defines itself (its custom layers and activations) are the ones a
-    file may name beyond Keras' own."""
+    """The classes parity defines itself (its custom layers and activations) and the user's
+    (``--custom-objects``) are the ones a file may name beyond Keras' own: in Keras 3, and in
+    tf_keras once a Keras-2 reader has imported it."""
     register_custom_objects()
+    if "tf_keras" in sys.modules:
+        register_user_objects("tf_keras")
 
 
 # -- Keras 3 ---------------------------------------------------------------------------------
@@ -98,6 +107,10 @@ def load_tf_keras(path: Path, kind: str, config: Any, read: Callable[[Any, Path]
         with serialization_lib.SafeModeScope(True):
             legacy = read(tf_keras, readable)
     except Exception as exc:  # noqa: BLE001  (tf_keras raises anything on a bad file)
+        missing = unregistered_object(str(exc))
+        if missing is not None:
+            raise UnsupportedFile(path, "tf_keras cannot read this Keras-2 model: "
+                                  + unregistered_text(*missing, keras="tf_keras")) from None
         raise FileError(path, f"tf_keras cannot read this Keras-2 model "
                               f"({type(exc).__name__}: {first_line(exc)})") from None
     if weights is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,77 +59,147 @@ def read_json(path: Path) -> Any:
 
 # -- Keras configurations: what a file may name -----------------------------------------------
 
-def _walk_layers(config: Any):
-    """Every object config (a dict with class_name) in a Keras configuration, depth first."""
+@dataclass
+class MissingClass:
+    """A class a file's configuration names and no one registered here: the name the file
+    looks it up by (``registered_name``, "package>Name" or a bare "Name"; a Keras-2 HDF5
+    file's ``class_name``), its Python name, and the layers that use it."""
+
+    key: str
+    class_name: str
+    layers: list[str] = field(default_factory=list)
+
+
+class MissingCustomObjects(UnsupportedFile):
+    """A file that names custom classes not registered here: one line naming each, where it
+    is used, and how to register them (``--custom-objects`` or ``--plugins``)."""
+
+    def __init__(self, path, missing: list[MissingClass], keras: str = "keras"):
+        self.missing = missing
+        super().__init__(path, missing_classes_text(missing, keras))
+
+
+def missing_classes_text(missing: list[MissingClass], keras: str = "keras") -> str:
+    """What a file's missing classes are and how to register them, for ``keras`` (Keras 3)
+    or ``tf_keras``; the dict keys are the names the file gives, so both forms of a
+    registered name ("package>Name", bare "Name") load."""
+    listed = ", ".join(f"{m.key!r} ({_layers_text(m.layers)})" if m.layers else repr(m.key)
+                       for m in missing)
+    entries = "{" + ", ".join(f"{m.key!r}: {m.class_name}" for m in missing) + "}"
+    count = (f"{len(missing)} custom classes have" if len(missing) > 1
+             else "1 custom class has")
+    families = sorted({m.key.partition(">")[0] for m in missing
+                       if m.key.partition(">")[0] in KERAS_FAMILY[1:]})
+    family = (f" (classes of {', '.join(families)}: --plugins {','.join(families)})"
+              if families else "")
+    return (f"{count} no definition here: {listed}{family}; parity runs no code from a file: "
+            f"register each under the name the file gives it, with --custom-objects "
+            f"MODULE:NAME (NAME a dict in MODULE, as {keras}.models.load_model"
+            f"(custom_objects=...) takes it: {entries}) or with --plugins MODULE (a module "
+            f"that does {keras}.saving.get_custom_objects().update({entries}))")
+
+
+def _layers_text(layers: list[str], shown: int = 3) -> str:
+    names = ", ".join(repr(name) for name in layers[:shown])
+    more = f" and {len(layers) - shown} more" if len(layers) > shown else ""
+    return f"layer{'s' if len(layers) > 1 else ''} {names}{more}"
+
+
+def _walk_objects(config: Any, layer: str | None = None):
+    """Every object config (a dict with class_name) in a Keras configuration, depth first,
+    with the name of the layer it belongs to (its own name for a layer; a layer's for an
+    initialiser, regularizer or activation inside it)."""
     if isinstance(config, dict):
         if isinstance(config.get("class_name"), str):
-            yield config
+            layer = _own_name(config) or layer
+            yield config, layer
         for value in config.values():
-            yield from _walk_layers(value)
+            yield from _walk_objects(value, layer)
     elif isinstance(config, list):
         for value in config:
-            yield from _walk_layers(value)
+            yield from _walk_objects(value, layer)
 
 
-def _object_name(obj: dict) -> str:
+def _own_name(obj: dict) -> str | None:
     inner = obj.get("config")
-    name = inner.get("name") if isinstance(inner, dict) else None
-    return f"layer {name!r} " if isinstance(name, str) else ""
+    name = obj.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+    return name if isinstance(name, str) else None
+
+
+def _object_name(layer: str | None) -> str:
+    return f"layer {layer!r} " if layer else ""
+
+
+def _note_missing(missing: dict[str, MissingClass], key: str, class_name: str,
+                  layer: str | None) -> None:
+    entry = missing.setdefault(key, MissingClass(key, class_name))
+    if layer and layer not in entry.layers:
+        entry.layers.append(layer)
+
+
+def _refuse_lambda(path: Path, layer: str | None, safe_mode: str = " (safe_mode)") -> None:
+    raise UnsupportedFile(path, f"{_object_name(layer)}is a Lambda layer: its code travels as "
+                                f"Python bytecode, which parity never loads{safe_mode}; "
+                                f"replace it by a registered layer class")
+
+
+def keras3_lookup_name(obj: dict) -> str | None:
+    """The name Keras 3 looks a custom object up by (None for a built-in or a plain value):
+    its ``registered_name`` ("package>Name", or a bare "Name" with ``module`` null when it
+    was saved through ``custom_objects=``); a custom function's own name."""
+    module = obj.get("module")
+    registered = obj.get("registered_name")
+    if "module" not in obj and "registered_name" not in obj:
+        return None  # a plain value (a tensor, a tuple, a shape), not a class
+    package = module.split(".", 1)[0] if isinstance(module, str) else None
+    builtin = package in KERAS_FAMILY or module == "builtins"
+    if obj["class_name"] == "function":
+        name = obj.get("config")
+        return None if builtin or not isinstance(name, str) else registered or name
+    if builtin and not (isinstance(registered, str) and ">" in registered):
+        return None
+    return registered if isinstance(registered, str) and registered else obj["class_name"]
 
 
 def scan_keras3_config(path: Path, config: Any) -> None:
-    """Refuses a .keras configuration that names a class Keras 3 could only get from code
-    the file does not carry (a custom layer not registered here)."""
+    """Refuses a .keras configuration with a Lambda, or that names classes Keras 3 could only
+    get from code the file does not carry (custom classes not registered here): all of them
+    in one line (MissingCustomObjects)."""
     import keras
 
     known = keras.saving.get_custom_objects()
-    for obj in _walk_layers(config):
-        module = obj.get("module")
-        registered = obj.get("registered_name")
+    missing: dict[str, MissingClass] = {}
+    for obj, layer in _walk_objects(config):
         if obj["class_name"] in ("Lambda", "__lambda__"):
-            raise UnsupportedFile(path, f"{_object_name(obj)}is a Lambda layer: its code "
-                                        f"travels as Python bytecode, which parity never "
-                                        f"loads (safe_mode); replace it by a registered "
-                                        f"layer class")
-        custom = isinstance(registered, str) and ">" in registered
-        builtin = isinstance(module, str) and (module.split(".", 1)[0] in KERAS_FAMILY
-                                               or module == "builtins")
-        if builtin and not custom:
-            continue
-        if isinstance(registered, str) and registered in known:
-            continue
-        if not custom and not isinstance(module, str):
-            continue  # a plain value (a shape, a dtype) rather than an object
-        label = registered if isinstance(registered, str) else obj["class_name"]
-        raise UnsupportedFile(path, f"{_object_name(obj)}is a custom class {label!r} "
-                                    f"with no definition here; parity runs no code from a "
-                                    f"file: register the class in a module "
-                                    f"(keras.saving.register_keras_serializable) and name "
-                                    f"it with --plugins MODULE")
+            _refuse_lambda(path, layer)
+        key = keras3_lookup_name(obj)
+        if key is not None and key not in known:
+            _note_missing(missing, key, obj["class_name"], layer)
+    if missing:
+        raise MissingCustomObjects(path, list(missing.values()), "keras")
 
 
 def scan_keras2_config(path: Path, config: Any) -> None:
-    """Refuses a Keras-2 configuration with a Lambda (its code travels as bytecode) or a
-    class tf_keras does not define and no plugin registered."""
+    """Refuses a Keras-2 configuration with a Lambda (its code travels as bytecode) or with
+    classes tf_keras does not define and no one registered here (all in one line)."""
     import tf_keras
 
     custom = tf_keras.saving.get_custom_objects()
-    for obj in _walk_layers(config):
+    missing: dict[str, MissingClass] = {}
+    for obj, layer in _walk_objects(config):
         name = obj["class_name"]
         inner = obj.get("config") if isinstance(obj.get("config"), dict) else {}
         if name == "Lambda" or inner.get("function_type") == "lambda":
-            raise UnsupportedFile(path, f"{_object_name(obj)}is a Lambda layer: its code "
-                                        f"travels as Python bytecode, which parity never "
-                                        f"loads; replace it by a registered layer class")
-        if name in custom or any(key.endswith(">" + name) for key in custom):
+            _refuse_lambda(path, layer, safe_mode="")
+        registered = obj.get("registered_name")
+        key = registered if isinstance(registered, str) and registered else name
+        if key in custom or name in custom or any(k.endswith(">" + name) for k in custom):
             continue
-        if _tf_keras_knows(tf_keras, name):
+        if ">" not in key and _tf_keras_knows(tf_keras, name):
             continue
-        raise UnsupportedFile(path, f"{_object_name(obj)}is a custom class {name!r} that "
-                                    f"tf_keras does not define; parity runs no code from a "
-                                    f"file: register the class with "
-                                    f"tf_keras.saving.register_keras_serializable in a module "
-                                    f"and name it with --plugins MODULE")
+        _note_missing(missing, key, name.rpartition(">")[2], layer)
+    if missing:
+        raise MissingCustomObjects(path, list(missing.values()), "tf_keras")
 
 
 _TF_KERAS_NAMESPACES = ("layers", "models", "initializers", "regularizers", "constraints",

@@ -9,9 +9,15 @@ and arrays as ``.npz`` files (read with ``allow_pickle=False``).
 Protocol (``harness.runtimes.worker``): one JSON object a line in, one reply a line out, on the two
 pipes named by the arguments (``python -m harness.sources.keras.torch_worker READ_FD WRITE_FD``):
 
-    {"op": "load", "id": 1, "model": "/tmp/.../model.keras"}
-    {"op": "run", "id": 2, "model": "...", "inputs": "in.npz", "outputs": "out.npz"}
+    {"op": "load", "id": 1, "model": "/tmp/.../model.keras", "setup": {...}}
+    {"op": "run", "id": 2, "model": "...", "inputs": "in.npz", "outputs": "out.npz",
+     "setup": {...}}
     {"op": "ping", "id": 3}
+
+``setup`` is the parent's ``harness.core.plugins.setup()``: the user's plugin modules and
+custom-object specs, imported and registered here before a model is loaded. A module that
+fails here is named in the error of a load that then fails, not before: a plugin that
+registers a converter, not a Keras class, may not import under the torch backend.
 
     reply {"id": N, "ok": true, ...} or {"id": N, "ok": false, "error": "...",
            "type": "ValueError", "traceback": "..."}
@@ -28,6 +34,7 @@ import traceback
 
 import numpy as np
 
+from harness.core.plugins import apply_setup
 from harness.runtimes.keras_custom import register_custom_objects
 from harness.runtimes.worker import Channel
 
@@ -55,10 +62,18 @@ def main(argv: list[str]) -> int:
 
     loaded: dict[str, object] = {}  # the last model loaded, by path
 
-    def model_at(path: str):
+    def model_at(path: str, setup: dict | None):
         if path not in loaded:
             loaded.clear()
-            loaded[path] = keras.saving.load_model(path, compile=False, safe_mode=True)
+            problems = apply_setup(setup, strict=False)
+            register_custom_objects()
+            try:
+                loaded[path] = keras.saving.load_model(path, compile=False, safe_mode=True)
+            except Exception as exc:
+                if not problems:
+                    raise
+                raise RuntimeError(f"{type(exc).__name__}: {exc} (in this worker: "
+                                   f"{'; '.join(problems)})") from exc
         return loaded[path]
 
     for request in channel:
@@ -68,9 +83,9 @@ def main(argv: list[str]) -> int:
             if op == "ping":
                 pass
             elif op == "load":
-                model_at(request["model"])
+                model_at(request["model"], request.get("setup"))
             elif op == "run":
-                model = model_at(request["model"])
+                model = model_at(request["model"], request.get("setup"))
                 with np.load(request["inputs"], allow_pickle=False) as data:
                     inputs = [data[f"input_{i}"] for i in range(len(data.files))]
                 outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
