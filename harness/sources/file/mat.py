@@ -40,8 +40,14 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None) -> 
         raise FileError(path, str(exc).removeprefix(f"{path}: ")) from None
     _check_handlers(path, network)
     names = [name.split(":", 1)[-1] for name in network.inputs]
+    notes = list(network.notes)
     declared = example_shapes(network, guess=False)
-    shapes = declared or example_shapes(network, guess=True)
+    guessed = None if declared else example_shapes(network, guess=True)
+    if declared is None and network.format != dlt:
+        declared = _declared_image(network, guessed)
+    if declared is not None and network.format != dlt:
+        notes.append(_declared_note(network, names, declared, guessed))
+    shapes = declared or guessed
     undrawable = None
     if shapes is None and network.format == dlt:
         raise UnsupportedFile(path, "its input layer declares no input size parity reads: "
@@ -59,8 +65,50 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None) -> 
         free.append(tuple(dims))
     layers = [{"kind": layer.type, "attrs": {}} for layer in network.layers]
     return LoadedModel(path, FORMAT, START, network, names, free, ["float32"] * len(names),
-                       layers=layers, int_bounds=[None] * len(names), notes=list(network.notes),
+                       layers=layers, int_bounds=[None] * len(names), notes=notes,
                        undrawable=undrawable, what="a MATLAB network", unit="MATLAB layers")
+
+
+# Where a MatConvNet network declares the image size it takes: [H W C], or [H W] for a
+# grayscale image (MATLAB's size() drops the trailing 1).
+SIZE_FIELDS = (("inputSize",), ("normalization", "imageSize"))
+
+
+def _size_field(network) -> tuple[str, list[float]]:
+    """The first of ``SIZE_FIELDS`` the network's meta holds: its name and its values."""
+    for keys in SIZE_FIELDS:
+        value = network.meta
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        values = importer("reader").numbers(value)
+        if values:
+            return "net.meta." + ".".join(keys), values
+    return "", []
+
+
+def _declared_image(network, guessed) -> list[tuple[int, ...]] | None:
+    """A MatConvNet network's declared [H W] (without channels) as its input shape: the
+    channels of the first convolution's weights where parity can take them, else one."""
+    name, values = _size_field(network)
+    if len(network.inputs) != 1 or len(values) != 2:
+        return None
+    channels = guessed[0][1] if guessed else 1
+    return [(1, channels, int(values[0]), int(values[1]))]
+
+
+def _declared_note(network, names: list[str], declared, guessed) -> str:
+    """The size a MatConvNet network declares: the size its check runs at, rather than the
+    free sizes a fully convolutional network would otherwise get."""
+    name, values = _size_field(network)
+    (_, channels, height, width), = declared
+    written = " ".join(f"{v:g}" for v in values)
+    where = f"{name} [{written}]" if name else "declared"
+    if len(values) == 2:
+        where += ("; its channels from the first convolution's weights" if guessed
+                  else "; one channel, as a grayscale image's size() says")
+    return (f"input {names[0]!r}: checked at the size the network declares, "
+            f"{channels}x{height}x{width} ({where}), not at sizes parity picks for a fully "
+            f"convolutional network")
 
 
 def _check_handlers(path: Path, network) -> None:
