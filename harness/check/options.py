@@ -72,6 +72,8 @@ class CheckOutcome:
     script: str | None = None
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Where agreement proves little (harness.check.strength.Finding): weak and warning lines.
+    strength: list[Any] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return jsonable({
@@ -90,5 +92,6 @@ class CheckOutcome:
             "pinned": self.pinned,
             "script": self.script,
             "problems": self.problems,
+            "strength": [finding.to_json() for finding in self.strength],
             "seconds": round(self.seconds, 3),
         })

@@ -64,6 +64,9 @@ def text(outcome) -> str:
     if details:
         out.append("")
         out += details
+    if outcome.strength:  # where agreement proves little (harness.check.strength)
+        out.append("")
+        out += [finding.line() for finding in outcome.strength]
     out.append("")
     decide = deciding(outcome.rows)
     apart = [row for row in outcome.rows if all(row is not kept for kept in decide)]

@@ -15,6 +15,7 @@ from harness.check.harness import make_harness
 from harness.check.options import CannotCheckHere, CheckError, CheckOptions, CheckOutcome
 from harness.check.pin import pin
 from harness.check.reports import write_check_reports, write_check_script
+from harness.check.strength import assess
 from harness.check.verdicts import deciding, summarise
 from harness.converters import Artifact, ConversionPath, PathError, get
 from harness.core import yardstick
@@ -206,6 +207,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         model=str(loaded.path), kind=kind, start=loaded.start, description=loaded.describe(),
         notes=notes, sizes=sizes[: len(runs)], cases=[case for case, _ in runs], rows=rows,
         exit_code=1 if failed else 0)
+    outcome.strength = assess(runs, loaded, rows, paths, options, say)
     if options.report is not None:
         outcome.reports = write_check_reports(Path(options.report), outcome, options)
     if options.script is not None:
