@@ -57,6 +57,11 @@ class Shift{tag}(keras.layers.Layer):
         return x + 0.5
 
 
+def double{tag}(x):
+    """An activation function of the user's: saved by its name alone."""
+    return x * 2.0
+
+
 CUSTOM_OBJECTS = {{"Scale{tag}": Scale{tag}, "ctest{tag}>Shift{tag}": Shift{tag}}}
 NOT_A_DICT = [Scale{tag}]
 NOT_CLASSES = {{"Scale{tag}": 3}}
@@ -117,11 +122,11 @@ def unregister(module, tag: str) -> None:
     registry.pop(f"ctest{tag}>Shift{tag}", None)
 
 
-def keras3_model(module, tag: str, path):
+def keras3_model(module, tag: str, path, activation=None):
     """Dense, Scale{tag} (bare name), a Sequential holding a Shift{tag} (nested): seeded."""
     keras.utils.set_random_seed(0)
     inputs = keras.Input((5,), name="features")
-    x = keras.layers.Dense(4, name="dense")(inputs)
+    x = keras.layers.Dense(4, name="dense", activation=activation)(inputs)
     x = getattr(module, f"Scale{tag}")(name="scale")(x)
     inner = keras.Sequential([getattr(module, f"Shift{tag}")(name="shift")], name="inner")
     model = keras.Model(inputs, inner(x))
@@ -194,17 +199,21 @@ def test_a_plugins_module_that_registers_the_names_reaches_the_keras_torch_worke
         tmp_path, monkeypatch):
     module = write_module(tmp_path, "colayers_p", KERAS3_LAYERS.format(tag="P"), monkeypatch)
     path = tmp_path / "custom.keras"
-    keras3_model(module, "P", path)
+    keras3_model(module, "P", path, activation=module.doubleP)
     unregister(module, "P")
+    text = refusal(CheckOptions(model=str(path), paths=FAST_PATHS, report=None))
+    assert text.startswith(f"{path}: 3 custom objects have no definition here: 'doubleP' "
+                           f"(function; layer 'dense'), 'ScaleP' (layer 'scale'), ")
+
     # The --plugins way of the refusal's line: a module that registers under the file's names.
-    write_module(tmp_path, "coplugin_p", """
+    (tmp_path / "coplugin_p.py").write_text(textwrap.dedent("""
         import keras
 
-        from colayers_p import ScaleP, ShiftP
+        from colayers_p import ScaleP, ShiftP, doubleP
 
-        keras.saving.get_custom_objects().update({'ScaleP': ScaleP, 'ctestP>ShiftP': ShiftP})
-    """, monkeypatch)
-    sys.modules.pop("coplugin_p")  # imported by the check, as --plugins does
+        keras.saving.get_custom_objects().update({'ScaleP': ScaleP, 'ctestP>ShiftP': ShiftP,
+                                                  'doubleP': doubleP})
+    """))
 
     outcome = run_check(CheckOptions(model=str(path), paths=FAST_PATHS, report=None,
                                      plugins=["coplugin_p"]))
@@ -244,6 +253,10 @@ def test_the_scan_walks_wrappers_and_nested_models_and_counts_every_layer(tmp_pa
         return {"module": module, "class_name": registered.rpartition(">")[2],
                 "registered_name": registered, "config": {"name": name}, "name": name}
 
+    def function(name):  # as Keras writes a function that is not its own, and its own
+        return {"module": "builtins", "class_name": "function", "config": name,
+                "registered_name": "function"}
+
     def builtin(class_name, name, **config):
         return {"module": "keras.layers", "class_name": class_name, "registered_name": None,
                 "config": {"name": name, **config}, "name": name}
@@ -256,14 +269,18 @@ def test_the_scan_walks_wrappers_and_nested_models_and_counts_every_layer(tmp_pa
                                                                  "mypackage.inits")),
             builtin("Dense", "plain", kernel_initializer={
                 "module": "keras.initializers", "class_name": "Zeros", "config": {},
-                "registered_name": None}),
+                "registered_name": None}, activation=function("relu")),
+            builtin("Dense", "activated", activation=function("fnpkg>my_fn")),
             {"class_name": "__keras_tensor__", "config": {"shape": [None, 3]}}])])
     with pytest.raises(MissingCustomObjects) as caught:
         scan_keras3_config(tmp_path / "nested.keras", config)
     text = str(caught.value)
-    assert ("2 custom classes have no definition here: 'WrappedOne' (layers 'wrapped_a', "
-            "'wrapped_b', 'wrapped_c' and 1 more), 'initpkg>Init' (layer 'head');") in text
-    assert [m.key for m in caught.value.missing] == ["WrappedOne", "initpkg>Init"]
+    assert ("3 custom objects have no definition here: 'WrappedOne' (layers 'wrapped_a', "
+            "'wrapped_b', 'wrapped_c' and 1 more), 'initpkg>Init' (layer 'head'), "
+            "'fnpkg>my_fn' (function; layer 'activated');") in text
+    assert "{'WrappedOne': WrappedOne, 'initpkg>Init': Init, 'fnpkg>my_fn': my_fn}" in text
+    assert [m.key for m in caught.value.missing] == ["WrappedOne", "initpkg>Init",
+                                                     "fnpkg>my_fn"]
 
 
 # -- the workers: every process that loads the model gets the user's classes ----------------

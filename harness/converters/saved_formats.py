@@ -132,10 +132,13 @@ def unregistered_object(text: str) -> tuple[str, str] | None:
     if found is None:
         return None
     if found["name"]:
-        return found["kind"], found["name"]
-    if found["type"]:
-        return "class", found["type"]
-    return found["what"], found["unknown"]
+        what, name = found["kind"], found["name"]
+    elif found["type"]:
+        what, name = "class", found["type"]
+    else:
+        what, name = found["what"], found["unknown"]
+    # tf_keras names a function saved as {"class_name": "function"} 'function': no name to give.
+    return None if name == "function" else (what, name)
 
 
 def unregistered_text(what: str, name: str, keras: str = "keras") -> str:

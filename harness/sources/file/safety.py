@@ -68,6 +68,7 @@ class MissingClass:
     key: str
     class_name: str
     layers: list[str] = field(default_factory=list)
+    kind: str = "class"  # or "function" (an activation, a loss)
 
 
 class MissingCustomObjects(UnsupportedFile):
@@ -83,11 +84,11 @@ def missing_classes_text(missing: list[MissingClass], keras: str = "keras") -> s
     """What a file's missing classes are and how to register them, for ``keras`` (Keras 3)
     or ``tf_keras``; the dict keys are the names the file gives, so both forms of a
     registered name ("package>Name", bare "Name") load."""
-    listed = ", ".join(f"{m.key!r} ({_layers_text(m.layers)})" if m.layers else repr(m.key)
-                       for m in missing)
+    listed = ", ".join(_missing_text(m) for m in missing)
     entries = "{" + ", ".join(f"{m.key!r}: {m.class_name}" for m in missing) + "}"
-    count = (f"{len(missing)} custom classes have" if len(missing) > 1
-             else "1 custom class has")
+    noun = "class" if all(m.kind == "class" for m in missing) else "object"
+    count = (f"{len(missing)} custom {noun}{'es' if noun == 'class' else 's'} have"
+             if len(missing) > 1 else f"1 custom {noun} has")
     families = sorted({m.key.partition(">")[0] for m in missing
                        if m.key.partition(">")[0] in KERAS_FAMILY[1:]})
     family = (f" (classes of {', '.join(families)}: --plugins {','.join(families)})"
@@ -97,6 +98,12 @@ def missing_classes_text(missing: list[MissingClass], keras: str = "keras") -> s
             f"MODULE:NAME (NAME a dict in MODULE, as {keras}.models.load_model"
             f"(custom_objects=...) takes it: {entries}) or with --plugins MODULE (a module "
             f"that does {keras}.saving.get_custom_objects().update({entries}))")
+
+
+def _missing_text(missing: MissingClass) -> str:
+    where = [*([missing.kind] if missing.kind != "class" else []),
+             *([_layers_text(missing.layers)] if missing.layers else [])]
+    return f"{missing.key!r} ({'; '.join(where)})" if where else repr(missing.key)
 
 
 def _layers_text(layers: list[str], shown: int = 3) -> str:
@@ -131,8 +138,8 @@ def _object_name(layer: str | None) -> str:
 
 
 def _note_missing(missing: dict[str, MissingClass], key: str, class_name: str,
-                  layer: str | None) -> None:
-    entry = missing.setdefault(key, MissingClass(key, class_name))
+                  layer: str | None, kind: str = "class") -> None:
+    entry = missing.setdefault(key, MissingClass(key, class_name, kind=kind))
     if layer and layer not in entry.layers:
         entry.layers.append(layer)
 
@@ -146,16 +153,17 @@ def _refuse_lambda(path: Path, layer: str | None, safe_mode: str = " (safe_mode)
 def keras3_lookup_name(obj: dict) -> str | None:
     """The name Keras 3 looks a custom object up by (None for a built-in or a plain value):
     its ``registered_name`` ("package>Name", or a bare "Name" with ``module`` null when it
-    was saved through ``custom_objects=``); a custom function's own name."""
+    was saved through ``custom_objects=``); a function's name ("package>name" or "name":
+    Keras writes a function that is not its own under ``module`` builtins)."""
     module = obj.get("module")
     registered = obj.get("registered_name")
     if "module" not in obj and "registered_name" not in obj:
         return None  # a plain value (a tensor, a tuple, a shape), not a class
     package = module.split(".", 1)[0] if isinstance(module, str) else None
-    builtin = package in KERAS_FAMILY or module == "builtins"
     if obj["class_name"] == "function":
         name = obj.get("config")
-        return None if builtin or not isinstance(name, str) else registered or name
+        return None if package in KERAS_FAMILY or not isinstance(name, str) else name
+    builtin = package in KERAS_FAMILY or module == "builtins"
     if builtin and not (isinstance(registered, str) and ">" in registered):
         return None
     return registered if isinstance(registered, str) and registered else obj["class_name"]
@@ -173,7 +181,12 @@ def scan_keras3_config(path: Path, config: Any) -> None:
         if obj["class_name"] in ("Lambda", "__lambda__"):
             _refuse_lambda(path, layer)
         key = keras3_lookup_name(obj)
-        if key is not None and key not in known:
+        if key is None or key in known:
+            continue
+        if obj["class_name"] == "function":
+            if not _framework_function(keras, key):
+                _note_missing(missing, key, key.rpartition(">")[2], layer, "function")
+        else:
             _note_missing(missing, key, obj["class_name"], layer)
     if missing:
         raise MissingCustomObjects(path, list(missing.values()), "keras")
@@ -191,6 +204,13 @@ def scan_keras2_config(path: Path, config: Any) -> None:
         inner = obj.get("config") if isinstance(obj.get("config"), dict) else {}
         if name == "Lambda" or inner.get("function_type") == "lambda":
             _refuse_lambda(path, layer, safe_mode="")
+        if name == "function":  # {"class_name": "function", "config": "my_activation"}
+            function = obj.get("config")
+            if (isinstance(function, str) and function not in custom
+                    and not _framework_function(tf_keras, function)):
+                _note_missing(missing, function, function.rpartition(">")[2], layer,
+                              "function")
+            continue
         registered = obj.get("registered_name")
         key = registered if isinstance(registered, str) and registered else name
         if key in custom or name in custom or any(k.endswith(">" + name) for k in custom):
@@ -204,6 +224,15 @@ def scan_keras2_config(path: Path, config: Any) -> None:
 
 _TF_KERAS_NAMESPACES = ("layers", "models", "initializers", "regularizers", "constraints",
                         "activations", "optimizers", "losses", "metrics", "mixed_precision")
+
+
+_FUNCTION_NAMESPACES = ("activations", "losses", "metrics")
+
+
+def _framework_function(framework, name: str) -> bool:
+    """A function Keras 3 or tf_keras (``framework``) defines itself: an activation, a loss."""
+    return any(callable(getattr(getattr(framework, namespace, None), name, None))
+               for namespace in _FUNCTION_NAMESPACES)
 
 
 def _tf_keras_knows(tf_keras, name: str) -> bool:
