@@ -53,10 +53,10 @@ from harness.sources.onnx import repro as onnx_repro
 
 NATURES = ("wrong-output", "refusal", "limitation", "reference", "undefined", "framework")
 COMPARISON_CATEGORIES = ("shape_mismatch", "dtype_mismatch", "nonfinite_mismatch",
-                         "numeric_mismatch")
+                         "numeric_mismatch", "value_mismatch")
 # parity's own words for a comparison that failed (an entry's message may name them)
 COMPARISON_TEXT = re.compile(r"shapes do not match|dtypes do not match|not close|"
-                             r"NaN/Inf positions differ|produced \d+ outputs")
+                             r"NaN/Inf positions differ|produced \d+ outputs|Values differ")
 TRACKERS = {
     "tf2onnx": "https://github.com/onnx/tensorflow-onnx/issues",
     "onnx2torch": "https://github.com/ENOT-AutoDL/onnx2torch/issues",

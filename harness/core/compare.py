@@ -3,6 +3,13 @@
 Pure NumPy, so that it runs wherever a leg runs. ``compare`` never raises on a mismatch;
 it returns a ``Comparison`` carrying the verdict, the category of a failure and metrics that
 say by how much and where, in the spirit of ``torch.testing.assert_close``.
+
+Only a float tensor is compared under the tolerance. Every other output is compared
+exactly, and its metrics name how (``metrics["comparison"]``, e.g. ``exact (string)``): an
+integer or boolean tensor (a class label, an index), a string tensor, and an ONNX sequence
+(a list) or map (a dict, such as ZipMap's list of dicts) by its structure: lengths and keys
+exactly, each element by its own rule, so that a float inside a map is judged as the same
+float in a tensor would be. A mismatch says how many elements differ and the first.
 """
 
 from __future__ import annotations
@@ -69,16 +76,22 @@ def _index(flat_index: int, shape: tuple[int, ...]) -> list[int]:
 
 
 def compare(actual: Any, expected: Any, tolerance: Tolerance, *, check_dtype: bool = True) -> Comparison:
+    actual, expected = _unboxed(actual), _unboxed(expected)
+    if is_structure(actual) or is_structure(expected):
+        return _compare_structures(actual, expected, tolerance, check_dtype)
     actual = np.asarray(actual)
     expected = np.asarray(expected)
+    exact = _exact_kind(actual, expected)
     metrics: dict[str, Any] = {
         "shape": list(actual.shape),
         "expected_shape": list(expected.shape),
-        "dtype": str(actual.dtype),
-        "expected_dtype": str(expected.dtype),
-        "atol": tolerance.atol,
-        "rtol": tolerance.rtol,
+        "dtype": value_kind(actual),
+        "expected_dtype": value_kind(expected),
+        "atol": 0.0 if exact else tolerance.atol,
+        "rtol": 0.0 if exact else tolerance.rtol,
     }
+    if exact:
+        metrics["comparison"] = f"{EXACT} ({exact})"
     if actual.shape != expected.shape:
         return Comparison(
             False,
@@ -86,14 +99,21 @@ def compare(actual: Any, expected: Any, tolerance: Tolerance, *, check_dtype: bo
             f"The shapes do not match: {tuple(actual.shape)} != {tuple(expected.shape)} (expected).",
             metrics,
         )
-    if check_dtype and actual.dtype != expected.dtype:
+    if check_dtype and metrics["dtype"] != metrics["expected_dtype"]:
         return Comparison(
             False,
             "dtype_mismatch",
-            f"The dtypes do not match: {actual.dtype} != {expected.dtype} (expected).",
+            f"The dtypes do not match: {metrics['dtype']} != {metrics['expected_dtype']} "
+            f"(expected).",
             metrics,
         )
+    if exact:
+        return _compare_exactly(actual, expected, metrics)
+    return _within_tolerance(actual, expected, tolerance, metrics)
 
+
+def _within_tolerance(actual: np.ndarray, expected: np.ndarray, tolerance: Tolerance,
+                      metrics: dict[str, Any]) -> Comparison:
     a = actual.astype(np.float64)
     e = expected.astype(np.float64)
     a_nan, e_nan = np.isnan(a), np.isnan(e)
@@ -168,6 +188,200 @@ def compare(actual: Any, expected: Any, tolerance: Tolerance, *, check_dtype: bo
         f"tolerance rule: {tolerance.rule}"
     )
     return Comparison(False, "numeric_mismatch", message, metrics)
+
+
+# -- what is compared exactly ---------------------------------------------------------------
+
+EXACT = "exact"
+# A value named in a mismatch (a class label, a map's key) is cut to this many characters.
+SHOWN_CHARS = 60
+
+
+def is_structure(value: Any) -> bool:
+    """An ONNX sequence (a list or tuple of tensors, maps or strings) or map (a dict); a
+    plain list of numbers is a tensor, as it always was."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, (list, tuple)) and any(
+        isinstance(item, (np.ndarray, dict, list, tuple, str, bytes)) for item in value)
+
+
+def is_float_tensor(value: Any) -> bool:
+    """A tensor compared under a tolerance: floats (complex included), nothing else."""
+    return isinstance(value, np.ndarray) and value.dtype.kind in "fc"
+
+
+def value_kind(value: Any) -> str:
+    """An output's kind in words: a tensor's dtype (``float32``, ``int64``, ``bool``),
+    ``string``, ``bytes``, or a structure (``sequence of maps``, ``map``)."""
+    value = _unboxed(value)
+    if is_structure(value):
+        return _structure_name(value)
+    array = np.asarray(value)
+    if array.dtype.kind in "UO":
+        return "string"
+    if array.dtype.kind == "S":
+        return "bytes"
+    return str(array.dtype)
+
+
+def _unboxed(value: Any) -> Any:
+    """An object array of anything but strings (``np.asarray`` of ZipMap's list of dicts) as
+    the nested lists it holds."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "O" and not all(
+            isinstance(item, str) for item in value.flat):
+        return value.tolist()
+    return value
+
+
+def _exact_kind(actual: np.ndarray, expected: np.ndarray) -> str | None:
+    """What an exact comparison of these tensors compares (``int64``, ``string``), or None
+    where the reference is a float tensor and the leg's is a number: a tolerance decides."""
+    if expected.dtype.kind in "fc" and actual.dtype.kind in "fciub":
+        return None
+    return value_kind(expected)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
+def _compare_exactly(actual: np.ndarray, expected: np.ndarray,
+                     metrics: dict[str, Any]) -> Comparison:
+    """Equal element by element. An integer or boolean tensor keeps the numeric metrics
+    (how far off an index is); its verdict is still equality, never a tolerance."""
+    numeric = actual.dtype.kind in "iub" and expected.dtype.kind in "iub"
+    if numeric:
+        rule = Tolerance(0.0, 0.0, metrics["comparison"])
+        metrics = _within_tolerance(actual, expected, rule, metrics).metrics
+        differ = np.asarray(actual != expected, dtype=bool)
+    else:
+        differ = ~np.asarray(actual == expected, dtype=bool)
+    total = int(differ.size)
+    bad = int(differ.sum())
+    metrics.update(total=total, mismatched=bad, mismatch_fraction=bad / total if total else 0.0)
+    if not bad:
+        return Comparison(True, None, "", metrics)
+    first = tuple(_index(int(np.flatnonzero(differ)[0]), differ.shape))
+    metrics["first_mismatch"] = {"index": list(first), "actual": _shown(actual[first]),
+                                 "expected": _shown(expected[first])}
+    message = (f"Values differ (compared {metrics['comparison']}): {bad} / {total} elements "
+               f"({100.0 * bad / total:.1f}%); first at index {first}: "
+               f"{metrics['first_mismatch']['actual']} vs "
+               f"{metrics['first_mismatch']['expected']} (expected).")
+    return Comparison(False, "numeric_mismatch" if numeric else "value_mismatch", message,
+                      metrics)
+
+
+# -- sequences and maps ----------------------------------------------------------------------
+
+def _structure_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return "map"
+    inner = {"maps" if isinstance(item, dict) else "sequences" if is_structure(item)
+             else "tensors" for item in value}
+    return f"sequence of {inner.pop()}" if len(inner) == 1 else "sequence"
+
+
+def _structure_shape(value: Any) -> list[int]:
+    return [len(value)] if is_structure(value) else list(np.shape(value))
+
+
+def _path_text(path: tuple) -> str:
+    return "".join(f"[{key!r}]" for key in path) or "the output"
+
+
+def _elements(count: int) -> str:
+    return f"{count} element{'' if count == 1 else 's'}"
+
+
+def _differs(category: str, message: str) -> Comparison:
+    return Comparison(False, category, message, {"total": 1, "mismatched": 1})
+
+
+def _walk(actual: Any, expected: Any, path: tuple, tolerance: Tolerance, check_dtype: bool,
+          found: list[tuple[tuple, Comparison]]) -> None:
+    """Every leaf compared by its own rule, and every difference of structure, in order."""
+    actual, expected = _unboxed(actual), _unboxed(expected)
+    # An empty list beside a structure is an empty sequence, not an empty tensor.
+    actual_is, expected_is = (is_structure(x) or (isinstance(x, (list, tuple)) and is_structure(y))
+                              for x, y in ((actual, expected), (expected, actual)))
+    if actual_is or expected_is:
+        if not (actual_is and expected_is) or isinstance(actual, dict) != isinstance(expected,
+                                                                                    dict):
+            found.append((path, _differs("dtype_mismatch", f"a {value_kind(actual)} where the "
+                                                           f"reference has a "
+                                                           f"{value_kind(expected)}")))
+            return
+        if isinstance(expected, dict):
+            missing = [k for k in expected if k not in actual]
+            extra = [k for k in actual if k not in expected]
+            if missing or extra:
+                found.append((path, _differs("value_mismatch", "keys differ: " + "; ".join(
+                    part for part in (f"missing {_shown(missing)}" if missing else "",
+                                      f"not in the reference {_shown(extra)}" if extra else "")
+                    if part))))
+            for key in expected:
+                if key in actual:
+                    _walk(actual[key], expected[key], (*path, key), tolerance, check_dtype,
+                          found)
+            return
+        if len(actual) != len(expected):
+            found.append((path, _differs("shape_mismatch", f"{_elements(len(actual))} where "
+                                                           f"the reference has "
+                                                           f"{len(expected)}")))
+            return
+        for n, (one, other) in enumerate(zip(actual, expected)):
+            _walk(one, other, (*path, n), tolerance, check_dtype, found)
+        return
+    found.append((path, compare(actual, expected, tolerance, check_dtype=check_dtype)))
+
+
+def _first_difference(path: tuple, comparison: Comparison) -> str:
+    """Where a failing leaf or structure differs first, and how, in one line."""
+    where = _path_text(path)
+    first = comparison.metrics.get("first_mismatch")
+    if first:
+        index = f" index {tuple(first['index'])}" if first["index"] else ""
+        return f"{where}{index}: {first['actual']} vs {first['expected']} (expected)"
+    if comparison.category == "numeric_mismatch" and "max_abs" in comparison.metrics:
+        index = comparison.metrics["max_abs_index"]
+        return (f"{where}{f' index {tuple(index)}' if index else ''}: off by "
+                f"{comparison.metrics['max_abs']:.6g}, beyond the tolerance")
+    return f"{where}: {comparison.message.splitlines()[0]}"
+
+
+def _compare_structures(actual: Any, expected: Any, tolerance: Tolerance,
+                        check_dtype: bool) -> Comparison:
+    """An ONNX sequence or map: its structure exactly, each leaf by its own rule."""
+    found: list[tuple[tuple, Comparison]] = []
+    _walk(actual, expected, (), tolerance, check_dtype, found)
+    floats = [c for _, c in found if "max_abs" in c.metrics and "comparison" not in c.metrics]
+    comparison = (f"{EXACT} ({value_kind(expected)}"
+                  + ("; float values within tolerance" if floats else "") + ")")
+    total = sum(c.metrics.get("total", 1) for _, c in found)
+    bad = sum(c.metrics.get("mismatched", 1) if not c.passed else 0 for _, c in found)
+    metrics: dict[str, Any] = {
+        "shape": _structure_shape(actual), "expected_shape": _structure_shape(expected),
+        "dtype": value_kind(actual), "expected_dtype": value_kind(expected),
+        "comparison": comparison, "total": total, "mismatched": bad,
+        "mismatch_fraction": bad / total if total else 0.0,
+    }
+    if floats:
+        metrics["values_max_abs"] = max(c.metrics["max_abs"] for c in floats)
+    failing = [(path, c) for path, c in found if not c.passed]
+    if not failing:
+        return Comparison(True, None, "", metrics)
+    path, first = failing[0]
+    metrics["first_mismatch"] = {"at": _first_difference(path, first)}
+    counted = "" if total == len(failing) and "shape" not in first.metrics else (
+        f" {bad} / {total} elements differ;")
+    message = (f"Values differ (compared {comparison}):{counted} first at "
+               f"{metrics['first_mismatch']['at']}.")
+    return Comparison(False, first.category, message, metrics)
 
 
 def compare_outputs(outputs, reference, tolerance: Tolerance) -> list[Comparison]:

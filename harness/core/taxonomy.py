@@ -11,7 +11,9 @@ runtime_error          the model loaded, and running it raised
 shape_mismatch         an output's shape (or the number of outputs) differs
 dtype_mismatch         an output's dtype differs
 nonfinite_mismatch     NaN/Inf where the source has none, or the other way round
-numeric_mismatch       finite values differ beyond the tolerance
+numeric_mismatch       finite values differ beyond the tolerance (numbers compared exactly:
+                       integers and booleans)
+value_mismatch         values compared exactly differ: strings, a map's keys (ONNX ai.onnx.ml)
 crash                  the process died (signal) while converting or running; isolation only
 timeout                the case ran past its time limit; isolation only
 upstream_error         not run: an earlier stage of the path failed
@@ -34,8 +36,8 @@ import re
 
 CATEGORIES = (
     "unsupported_op", "conversion_error", "load_error", "runtime_error", "shape_mismatch",
-    "dtype_mismatch", "nonfinite_mismatch", "numeric_mismatch", "crash", "timeout",
-    "upstream_error", "source_error", "source_refusal", "test_failure", "export_error", "compile_error",
+    "dtype_mismatch", "nonfinite_mismatch", "numeric_mismatch", "value_mismatch", "crash",
+    "timeout", "upstream_error", "source_error", "source_refusal", "test_failure", "export_error", "compile_error",
 )
 
 # The verdicts of a leg that fails a run (an xpass fails it too, but is no failure of the leg).

@@ -61,7 +61,20 @@ class OnnxRuntimeRunner:
         names = [i.name for i in session.get_inputs()]
         if len(names) != len(inputs):
             raise RunError(f"the ONNX model takes {len(names)} inputs, the case has {len(inputs)}")
-        return [np.asarray(o) for o in session.run(None, dict(zip(names, inputs)))]
+        return [as_output(o) for o in session.run(None, dict(zip(names, inputs)))]
+
+
+def as_output(value: Any) -> Any:
+    """An output as onnxruntime hands it over: a tensor as an array (a string tensor as an
+    object array of str), an ONNX sequence as a list and a map as a dict (ZipMap's output: a
+    list of dicts), their elements likewise; ``harness.core.compare`` compares each kind."""
+    if isinstance(value, dict):
+        return {key: as_output(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_output(item) for item in value]
+    if isinstance(value, (int, float, str, bytes)):
+        return value  # a map's value
+    return np.asarray(value)
 
 
 def optimization_of(artifact: Any) -> str:
