@@ -8,10 +8,6 @@ from harness.check.verdicts import deciding
 HEADERS = ("leg", "verdict", "max abs error", "task", "where it diverged")
 
 
-def _number(value) -> str:
-    return "-" if value is None else f"{value:.3g}"
-
-
 MIGRATION_HEADING = ("if you move to Keras 3 (the file read by Keras 3 first; these legs do "
                      "not decide the exit status):")
 
@@ -23,7 +19,7 @@ def table(outcome) -> str:
         verdict = row.verdict
         if row.known_issue:
             verdict += " (known)"  # the issue's id and reason follow the table
-        cells.append((row.leg, verdict, _number(row.max_abs), describe_task(row.task) or "-",
+        cells.append((row.leg, verdict, row.error_text(), describe_task(row.task) or "-",
                       row.where or "-"))
     widths = [max(len(HEADERS[i]), *(len(r[i]) for r in cells)) if cells else len(HEADERS[i])
               for i in range(len(HEADERS))]

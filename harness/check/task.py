@@ -15,6 +15,10 @@ image-to-image model's user asks how far the images are apart. So:
 - **image-to-image outputs** (rank 4 with the spatial size of an input, or an integer multiple
   of it with the input's channels, as a super-resolution model's; in either layout): PSNR of
   the leg's image against the reference's, in dB, the peak being the reference's value range.
+
+Only float tensors count: a class label (an integer or string tensor), a sequence or a map
+(ZipMap's probabilities) is compared exactly (``harness.core.compare``), and a classifier's
+probabilities beside its label give its top-1.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import math
 from typing import Any
 
 import numpy as np
+
+from harness.core.compare import is_float_tensor, is_structure
 
 MIN_CLASSES = 10
 
@@ -120,9 +126,12 @@ class TaskTally:
         """``tolerance`` (atol, rtol): the leg's own, within which classes are tied."""
         atol, rtol = (tolerance.atol, tolerance.rtol) if tolerance is not None else (0.0, 0.0)
         for actual, expected in zip(outputs, reference):
+            if is_structure(actual) or is_structure(expected):
+                continue  # a sequence or map (ZipMap's probabilities): compared exactly
             actual, expected = np.asarray(actual), np.asarray(expected)
-            if actual.shape != expected.shape:
-                continue
+            if actual.shape != expected.shape or not is_float_tensor(expected) \
+                    or not is_float_tensor(actual):
+                continue  # a label (integers or strings): compared exactly
             if is_classifier(expected):
                 for tally, k in ((self.top1, 1), (self.top5, 5)):
                     if k < expected.shape[1]:

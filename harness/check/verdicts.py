@@ -16,6 +16,11 @@ with the id of the known upstream bug it is, where it is one (harness/known_issu
 and names where the leg diverged (the first diverging layer or node and the stage that
 introduced it, or the op without a counterpart), the task-level agreement, and the known
 pitfalls that bit (``harness.check.pitfalls``).
+
+A row also names how each output was compared (``comparison``): ``tolerance`` for a float
+tensor, ``exact (...)`` for a label, a string, a sequence or a map (``harness.core.compare``).
+Where some output is compared exactly, its error cell reads ``exact`` (or how many of the
+elements compared exactly differ), beside the largest error of the float outputs.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 from harness.check.pitfalls import baked_dimension, training_mode
 from harness.check.task import TaskTally
 from harness.converters.keras2 import is_migration_leg
+from harness.core import yardstick
 from harness.core.taxonomy import unsupported_op
 
 DISPLAY = {"pass": "agrees", "xpass": "agrees", "fail": "differs", "skip": "not run",
@@ -62,10 +68,24 @@ class LegRow:
     # A Keras-2 file's leg through Keras 3 ("and if you move to Keras 3?"): reported apart,
     # and it decides the exit status only where no other leg ran (harness.check.deciding).
     migration: bool = False
+    # How each output was compared, in order ("exact (string), tolerance"); and over the
+    # outputs compared exactly at every size, how many elements differ of how many.
+    comparison: str | None = None
+    exact: dict[str, int] | None = None
 
     @property
     def agrees(self) -> bool:
         return self.verdict == "agrees"
+
+    def error_text(self) -> str:
+        """The error cell: the largest error of the float outputs, and ``exact`` (or ``k/n
+        differ``) where outputs are compared exactly."""
+        number = "-" if self.max_abs is None else f"{self.max_abs:.3g}"
+        if not self.exact:
+            return number
+        exact = ("exact" if not self.exact["mismatched"]
+                 else f"{self.exact['mismatched']}/{self.exact['total']} differ")
+        return exact if self.max_abs is None else f"{exact}, {number}"
 
     def to_json(self) -> dict[str, Any]:
         return {"leg": self.leg, "path": self.path, "stage": self.stage, "runner": self.runner,
@@ -75,13 +95,16 @@ class LegRow:
                 "pitfalls": self.pitfalls, "task": self.task, "message": self.message,
                 "note": self.note, "tolerance": self.tolerance, "yardstick": self.yardstick,
                 "judged_by": self.judged_by, "yardstick_missing": self.yardstick_missing,
-                "migration": self.migration}
+                "migration": self.migration, "comparison": self.comparison,
+                "exact": self.exact}
 
 
-# A converter that says it has not implemented something (an op, an attribute value) has
-# no counterpart for it, as an unknown op is.
+# A converter that says it has not implemented something (an op, an attribute value, a
+# whole opset domain: onnx2pytorch on a model of ai.onnx.ml ops alone) has no counterpart
+# for it, as an unknown op is.
 NOT_IMPLEMENTED = re.compile(r"(NotImplementedError|not implemented|Unsupported ops|"
-                             r"not supported|no handler)", re.IGNORECASE)
+                             r"not supported|no handler|"
+                             r"does not import the default ONNX domain)", re.IGNORECASE)
 
 
 def unsupported(leg) -> bool:
@@ -143,6 +166,33 @@ def _tolerance(leg: str, result, spec, harness):
     return harness.policy.for_spec(spec, leg, harness.device)
 
 
+def _compared(result) -> list[dict[str, Any]]:
+    """Per output, the metrics of its comparison at one size; none where the leg did not
+    get as far as comparing."""
+    if result.outputs:
+        return [m for m in result.outputs if isinstance(m, dict)]
+    metrics = result.metrics or {}
+    return [metrics] if "expected_shape" in metrics else []
+
+
+def _comparisons(results) -> tuple[str | None, dict[str, int] | None, list[float]]:
+    """(how each output was compared, the exact outputs' tally over every size, the float
+    outputs' largest errors) of a leg's results."""
+    named, exact, errors = None, None, []
+    for result in results:
+        compared = _compared(result)
+        if compared and named is None:
+            named = ", ".join(m.get("comparison") or "tolerance" for m in compared)
+        for metrics in compared:
+            if metrics.get("comparison"):
+                exact = exact or {"mismatched": 0, "total": 0}
+                exact["mismatched"] += int(metrics.get("mismatched", 1))
+                exact["total"] += int(metrics.get("total", 1))
+            elif isinstance(metrics.get("max_abs"), float):
+                errors.append(metrics["max_abs"])
+    return named, exact, errors
+
+
 def summarise(runs, harness) -> list[Any]:
     """``runs``: [(CaseResult, the harness that ran it)], the first size first."""
     first_case = runs[0][0]
@@ -153,7 +203,9 @@ def summarise(runs, harness) -> list[Any]:
         worst = _worst(results)
         verdict = _verdict(worst)
         metrics = [r.metrics or {} for r in results]
-        max_abs = [m["max_abs"] for m in metrics if isinstance(m.get("max_abs"), float)]
+        comparison, exact, float_errors = _comparisons(results)
+        max_abs = (float_errors if exact else
+                   [m["max_abs"] for m in metrics if isinstance(m.get("max_abs"), float)])
         max_rel = [m["max_rel"] for m in metrics if isinstance(m.get("max_rel"), float)]
         task = TaskTally()
         for (case, ran), size in zip(runs, by_size):
@@ -174,8 +226,10 @@ def summarise(runs, harness) -> list[Any]:
             note=worst.note, tolerance=worst.tolerance.rule if worst.tolerance else None,
             yardstick=(worst.metrics or {}).get("yardstick"),
             judged_by=(worst.metrics or {}).get("judged_by"),
-            yardstick_missing=(worst.metrics or {}).get("yardstick_missing"),
-            migration=is_migration_leg(leg.leg))
+            yardstick_missing=(worst.metrics or {}).get("yardstick_missing") or (
+                yardstick.missing_reason(first_case.spec)
+                if comparison and not (worst.metrics or {}).get("yardstick") else None),
+            migration=is_migration_leg(leg.leg), comparison=comparison, exact=exact)
         if leg.diagnosis and leg.diagnosis.get("summary"):
             row.note = "; ".join(filter(None, [row.note, leg.diagnosis["summary"]]))
         found = training_mode(harness, first_case.spec, leg.leg)
