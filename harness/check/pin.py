@@ -14,18 +14,34 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from harness import golden
 from harness.check.options import CheckError
 from harness.converters import Artifact
-from harness.core.compare import worst_of
+from harness.core.compare import is_structure, value_kind, worst_of
 from harness.core.frameworks import versions
 from harness.sources import get
 from harness.sources.file import STORED_LEG
 
 
+def unstorable(arrays) -> str | None:
+    """Why a case's inputs or outputs cannot go into an .npz read without pickle (the golden
+    store's, a script's embedded case): strings as onnxruntime returns them, an ONNX
+    sequence or map (a classical-ML model's labels and ZipMap); None where they can."""
+    kinds = sorted({value_kind(value) for value in arrays or ()
+                    if is_structure(value) or np.asarray(value).dtype.hasobject})
+    return None if not kinds else (f"the case holds {' and '.join(kinds)} values, which an "
+                                   f".npz read without pickle cannot hold")
+
+
 def pin(options, spec, reading, harness) -> dict[str, Any]:
     if reading is None:
         raise CheckError(f"--pin {options.pin}: the model was not read")
+    why = unstorable([*reading.inputs, *reading.reference])
+    if why is not None:
+        raise CheckError(f"--pin {options.pin}: the golden store cannot keep this case yet: "
+                         f"{why}")
     root = Path(options.golden) if options.golden else golden.default_root()
     golden.recover(root)
     if (root / golden.MANIFEST).is_file():

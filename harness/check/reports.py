@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from harness.check.options import CheckOptions, CheckOutcome
+from harness.check.pin import unstorable
 from harness.converters import DEFAULT_OPSET
 from harness.golden import CASES, default_root
 from harness.plugin import write_reports
@@ -49,6 +50,10 @@ def write_check_script(options: CheckOptions, harness, case, outcome: CheckOutco
     one that cannot be written is a problem of the outcome."""
     if outcome.exit_code == 0:
         outcome.problems.append("no script written: every leg agrees")
+        return
+    why = unstorable([*(harness.inputs or ()), *(harness.reference or ())])
+    if why is not None:
+        outcome.problems.append(f"no script written: the case cannot be embedded: {why}")
         return
     root = Path(options.golden) if options.golden else default_root()
     try:

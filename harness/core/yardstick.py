@@ -60,20 +60,41 @@ def note_missing(spec, why: str) -> None:
         _MISSING.popitem(last=False)
 
 
+class NotFloat64(ValueError):
+    """The float64 reading is not one: its message says why, in a sentence for the record."""
+
+
 def checked(outputs, what: str) -> list[np.ndarray]:
-    """The float64 outputs, or ValueError where they are not a float64 reading."""
-    narrow = sorted({str(np.asarray(y).dtype) for y in outputs} - {"float64"})
+    """The float64 outputs, or NotFloat64 where they are not a float64 reading."""
+    kinds = {str(np.asarray(y).dtype) for y in outputs}
+    not_float = sorted(k for k in kinds if np.dtype(k).kind not in "fc")
+    if not_float:
+        raise NotFloat64(f"{what} has outputs that are not floats ({', '.join(not_float)}: a "
+                         f"label, an index or a string), which a float64 reading does not "
+                         f"widen")
+    narrow = sorted(kinds - {"float64"})
     if narrow:
         # A layer that stays float32 when built in float64 reads the float32 computation
         # again: no yardstick. (One that computes in float32 inside and casts back cannot be
         # told apart: TensorFlow's ResizeBicubic. Its source_error is 0, so only the floor
         # can rescue one of its legs: never a false pass, at worst no rescue.)
-        raise ValueError(f"{what} returns {', '.join(narrow)} even when built in float64")
+        raise NotFloat64(f"{what} returns {', '.join(narrow)} even when built in float64")
     outputs = [np.asarray(y, dtype=np.float64) for y in outputs]
     for y in outputs:
         if not np.isfinite(y).all():
-            raise ValueError("non-finite float64 output")
+            raise NotFloat64(f"{what} computes NaN or Inf in float64")
     return outputs
+
+
+def unavailable(framework: str, exc: BaseException) -> str:
+    """Why a float64 reading through ``framework`` failed, as a sentence for the record: what
+    parity found (``NotFloat64``), else what rebuilding the model in float64 runs into. An
+    exception's own text (a TypeError deep inside a layer) tells a user nothing about why."""
+    if isinstance(exc, NotFloat64):
+        return f"no float64 reading through {framework}: {exc}"
+    return (f"no float64 reading through {framework}: the model could not be rebuilt and run "
+            f"with float64 layers (a layer without a float64 kernel on this machine, or one "
+            f"whose configuration does not rebuild in float64); the tolerance alone judges")
 
 
 def wide_inputs(inputs: list[np.ndarray]) -> list[np.ndarray]:

@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from harness.core.machine import cpu_flags, cpu_model
-from harness.core.yardstick import FLOOR, checked, note_missing, wide_inputs, wide_weights
+from harness.core.yardstick import (
+    FLOOR,
+    checked,
+    note_missing,
+    unavailable,
+    wide_inputs,
+    wide_weights,
+)
 
 
 @contextmanager
@@ -198,8 +205,7 @@ def _model_reading(spec, model, inputs, reference, make_twin, framework: str):
         twin = _twin_of(model, make_twin)
         outputs = checked(twin(wide_inputs(inputs)), "the model")
     except Exception as exc:  # e.g. an op with no float64 kernel on the CPU
-        note_missing(spec, f"no float64 reading through {framework}: {type(exc).__name__}: "
-                           f"{first_line(exc)}")
+        note_missing(spec, unavailable(framework, exc))
         return None
     apart = None if reference is None else _twin_distance(outputs, reference)
     if apart is not None and apart > TWIN_AGREEMENT:

@@ -82,17 +82,71 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
         names.append(value.name)
         shapes.append(tuple(dims))
         dtypes.append(np.dtype(dtype).name)
-    if any(np.dtype(d).kind not in "fiu" for d in dtypes):
-        bad = next(n for n, d in zip(names, dtypes) if np.dtype(d).kind not in "fiu")
-        raise UnsupportedFile(path, f"input {bad!r} is not numeric; parity draws numbers")
+    if any(np.dtype(d).kind not in "fiubO" for d in dtypes):
+        bad, dtype = next((n, d) for n, d in zip(names, dtypes)
+                          if np.dtype(d).kind not in "fiubO")
+        raise UnsupportedFile(path, f"input {bad!r} has element type {dtype}, which parity "
+                                    f"cannot draw nor read from --inputs")
     bounds, inferred = input_bounds(names, dtypes, [onnx_domain(model, n) for n in names],
                                     DEFAULT_INT_BOUND)
     notes.extend(inferred)
-    opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
-    notes.append(f"ONNX IR {model.ir_version}, opset {opsets.get('ai.onnx', '?')}"
+    notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
     layers = [{"kind": node.op_type, "attrs": {}} for node in model.graph.node]
     return LoadedModel(path, kind, START, model, names, shapes, dtypes, None, None, layers,
-                       bounds, notes, what=what, unit="nodes")
+                       bounds, notes, what=what, unit="nodes",
+                       undrawable=_strings_undrawable(model, names, shapes, dtypes))
+
+
+def _opsets_text(model) -> str:
+    """``opset 17``, and the other domains the model imports (``ai.onnx.ml 3``: a
+    classical-ML model, as skl2onnx writes one)."""
+    opsets = {o.domain or "ai.onnx": o.version for o in model.opset_import}
+    others = [f"{domain} {version}" for domain, version in sorted(opsets.items())
+              if domain != "ai.onnx"]
+    return f"opset {opsets.get('ai.onnx', '?')}" + (f" ({', '.join(others)})" if others else "")
+
+
+# Attributes by which an ai.onnx.ml node names the strings it knows (a category per value).
+STRING_CATEGORIES = ("cats_strings", "keys_strings", "classes_strings", "classlabels_strings")
+SHOWN_CATEGORIES = 5
+
+
+def _strings_undrawable(model, names, shapes, dtypes) -> str | None:
+    """Why parity cannot draw the inputs of a model that takes strings (a scikit-learn
+    pipeline's categorical column, as skl2onnx writes it: StringTensorType), and the arrays
+    --inputs must hold; None where every input is numeric."""
+    text = [n for n, d in zip(names, dtypes) if np.dtype(d).kind == "O"]
+    if not text:
+        return None
+    arrays = ", ".join(
+        f"{name!r} {'x'.join('?' if d is None else str(d) for d in shape)} "
+        f"{'str' if np.dtype(dtype).kind == 'O' else dtype}"
+        for name, shape, dtype in zip(names, shapes, dtypes))
+    known = [f"{name!r}: {found}" for name in text
+             if (found := _known_strings(model, name)) is not None]
+    return (f"input {text[0]!r} takes strings, which parity does not draw: it cannot tell "
+            f"which strings the model expects"
+            + (f" ({'; '.join(known)})" if known else "")
+            + f"; give inputs it runs on with --inputs FILE.npz, one array per input "
+              f"({arrays}; strings as a NumPy str array, ? any size)")
+
+
+def _known_strings(model, name: str) -> str | None:
+    """The categories the first ai.onnx.ml node reading ``name`` knows, in words."""
+    from onnx import helper
+
+    for node in model.graph.node:
+        if name not in node.input:
+            continue
+        for attribute in node.attribute:
+            if attribute.name in STRING_CATEGORIES:
+                values = [v.decode(errors="replace") for v in
+                          helper.get_attribute_value(attribute)]
+                shown = ", ".join(repr(v) for v in values[:SHOWN_CATEGORIES])
+                more = f" and {len(values) - SHOWN_CATEGORIES} more" \
+                    if len(values) > SHOWN_CATEGORIES else ""
+                return f"{node.op_type} {node.name or node.output[0]!r} knows {shown}{more}"
+    return None
 
