@@ -342,6 +342,24 @@ def test_string_inputs_are_refused_with_what_inputs_must_hold_and_then_checked(t
     assert (rows["onnx>onnx2torch"].known_issue or {}).get("id") == ONNX2TORCH_ENTRY
 
 
+def test_a_boolean_input_is_drawn_as_a_mask(tmp_path):
+    """Drawn by its declared dtype: fair coins, where it was refused as "not numeric"."""
+    from harness.sources.file.case import case_inputs
+
+    where = helper.make_graph(
+        [helper.make_node("Where", ["mask", "x", "y"], ["z"])], "where",
+        [helper.make_tensor_value_info("mask", TensorProto.BOOL, [None, 3]),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3]),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 3])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [None, 3])])
+    model = saved(helper.make_model(where, opset_imports=OPSETS[:1], ir_version=8),
+                  tmp_path / "where.onnx")
+    outcome = run_check(CheckOptions(model=model, paths="onnx>ort-optimized", report=None))
+    assert outcome.rows[0].verdict == "agrees"
+    mask = case_inputs(outcome.cases[0].spec)[0]
+    assert mask.dtype == np.bool_ and 0 < mask.sum() < mask.size
+
+
 # -- the converters' refusals are known issues ------------------------------------------------
 
 def ml_op_versions() -> list[tuple[str, int]]:
