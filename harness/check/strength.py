@@ -348,7 +348,7 @@ def _declared(value) -> tuple[int | None, ...] | None:
     kind = value.type.WhichOneof("value")
     if kind != "tensor_type" or not value.type.tensor_type.HasField("shape"):
         return None
-    return tuple(d.dim_value if d.HasField("dim_value") else None
+    return tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
                  for d in value.type.tensor_type.shape.dim)
 
 
