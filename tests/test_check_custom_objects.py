@@ -33,6 +33,7 @@ import keras  # noqa: E402
 from harness.check import CheckError, CheckOptions, run_check  # noqa: E402
 from harness.core import plugins  # noqa: E402
 from harness.run.isolation import IsolatedHarness  # noqa: E402
+from harness.sources import file as files  # noqa: E402
 from harness.sources.file.safety import MissingCustomObjects, scan_keras3_config  # noqa: E402
 
 KERAS3_LAYERS = '''
@@ -285,17 +286,23 @@ def test_the_scan_walks_wrappers_and_nested_models_and_counts_every_layer(tmp_pa
 
 # -- the workers: every process that loads the model gets the user's classes ----------------
 
-def test_an_isolation_worker_is_configured_with_what_this_process_used(tmp_path, monkeypatch):
-    write_module(tmp_path, "colayers_i", KERAS3_LAYERS.format(tag="I"), monkeypatch)
-    plugins.import_modules(["colayers_i"])
+def test_an_isolation_worker_runs_a_file_case_with_the_classes_this_process_used(
+        tmp_path, monkeypatch):
+    module = write_module(tmp_path, "colayers_i", KERAS3_LAYERS.format(tag="I"), monkeypatch)
+    path = tmp_path / "custom.keras"
+    keras3_model(module, "I", path)
+    unregister(module, "I")
     plugins.use_custom_objects("colayers_i:CUSTOM_OBJECTS")
-    isolated = IsolatedHarness("keras>tf2onnx", plugins=["tests.isolation_stages"])
+    (spec, *_) = files.file_specs(str(path))  # read here, as the check's parent reads it
+    isolated = IsolatedHarness(FAST_PATHS, plugins=["tests.isolation_stages"])
     try:
         assert isolated.config["plugins"][0] == "tests.isolation_stages"
-        assert "colayers_i" in isolated.config["plugins"]
         assert isolated.config["custom_objects"] == ["colayers_i:CUSTOM_OBJECTS"]
+        case = isolated.run(spec)
     finally:
         isolated.close()
+    assert {leg.leg: leg.verdict for leg in case.legs} == {
+        "keras>tf2onnx": "pass", "keras>keras-torch": "pass"}
 
 
 def test_a_fresh_process_repeats_the_setup(tmp_path, monkeypatch):
