@@ -30,6 +30,7 @@ BUILTIN = {
     "onnx": "harness.sources.onnx:OnnxSource",
     "mat": "harness.sources.mat:MatSource",
     "file": "harness.sources.file:FileSource",
+    "onnx-node": "harness.sources.onnx_node:OnnxNodeSource",
 }
 
 
