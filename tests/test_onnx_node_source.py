@@ -1,0 +1,198 @@
+"""The onnx-node source: ONNX's own backend node test cases as parity cases (its reading and
+reference, the paths it goes down, the cases it leaves out and why, the index it lists them
+from, the golden store), on the real onnx, onnxruntime, onnx2torch and onnx2pytorch."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness import converters, golden, sources
+from harness.converters import Artifact
+from harness.core.tolerance import TolerancePolicy
+from harness.run.pipeline import Harness
+from harness.sources import SourceError
+from harness.sources.onnx_node import (
+    EXPECTED_READING,
+    case_names,
+    left_out_reason,
+    spec_for,
+)
+from harness.sources.onnx_node.cases import INDEX_FILE, arrays, generate, index, installed_onnx
+from harness.sources.onnx_node.left_out import REASONS
+
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = "onnx-node"
+DOCS = ROOT / "docs" / "onnx-node-tests.md"
+
+
+def read(name):
+    return sources.get(SOURCE).read(spec_for(name), policy=TolerancePolicy(), device="cpu")
+
+
+def test_a_case_reads_to_its_model_and_inputs_with_onnxs_expected_outputs_as_reference():
+    reading = read("test_relu")
+    case = generate("test_relu")
+    (x,), (expected,) = arrays(case.data_sets[0][0]), arrays(case.data_sets[0][1])
+    assert reading.artifact.format == "onnx" and reading.artifact.input_names == ["x"]
+    assert reading.artifact.model.graph.node[0].op_type == "Relu"
+    np.testing.assert_array_equal(reading.inputs[0], x)
+    # onnxruntime meets the expected outputs, so its reading is the reference (here exactly).
+    np.testing.assert_array_equal(reading.reference[0], expected)
+    np.testing.assert_array_equal(reading.reference[0], np.maximum(x, 0))
+    assert reading.native is None and reading.reading is None
+    spec = spec_for("test_relu")
+    # Its node as a drawn graph holds one: the known issues about an op, an attribute or a
+    # form (harness.sources.onnx.forms) match it as they match a drawn case.
+    assert (spec.kind, spec.source, spec.dtype) == ("test_relu", SOURCE, "float32")
+    assert spec.attrs == {"op": "Relu", "opset": 14,
+                          "nodes": [{"kind": "Relu", "attrs": {"opset": 14}}]}
+    assert spec.input_shapes == ((3, 4, 5),)
+
+
+def test_where_onnxruntime_does_not_meet_the_expected_outputs_they_are_the_reference():
+    reading = read("test_maxunpool_export_with_output_shape")
+    expected = arrays(generate("test_maxunpool_export_with_output_shape").data_sets[0][1])
+    np.testing.assert_array_equal(reading.reference[0], expected[0])
+    assert reading.native is not None and reading.reading == EXPECTED_READING
+    assert np.abs(reading.native[0] - expected[0]).max() == 8.0
+
+
+def test_a_wrong_converter_output_fails_its_leg_and_the_known_issue_tags_it():
+    spec = spec_for("test_cumsum_1d")
+    bare = Harness("onnx>onnx2torch", known_issues=[]).run(spec)
+    (leg,) = bare.legs
+    assert (leg.leg, leg.verdict, leg.category) == ("onnx>onnx2torch", "fail", "numeric_mismatch")
+    assert leg.metrics["max_abs"] == 14.0  # a reverse cumsum of [1..5]: 15 where 1 is right
+    (tagged,) = Harness("onnx>onnx2torch").run(spec).legs
+    assert tagged.verdict == "xfail"
+    assert tagged.known_issue["id"] == "onnx2torch-cumsum-omitted-reverse"
+    # The same op with reverse written out converts right and passes.
+    (right,) = Harness("onnx>onnx2torch").run(spec_for("test_cumsum_1d_reverse")).legs
+    assert right.verdict == "pass"
+
+
+def test_a_case_goes_down_the_onnx_sources_paths_and_a_plugin_named_from_onnx():
+    spec = spec_for("test_relu")
+    paths = Harness().resolve(spec).paths
+    assert [p.name for p in paths] == list(sources.get("onnx").default_paths)
+    assert sources.get(SOURCE).default_paths == sources.get("onnx").default_paths
+
+    class Renamed:
+        """onnx -> onnx: the model with its graph renamed, a stand-in for a user's stage."""
+
+        name, source, target, packages = "onnx-renamed", "onnx", "onnx", ("onnx",)
+
+        def convert(self, artifact, options):
+            model = onnx.ModelProto()
+            model.CopyFrom(artifact.model)
+            model.graph.name = "renamed"
+            return Artifact("onnx", model, list(artifact.input_names))
+
+    converters.register(Renamed())
+    try:
+        result = Harness("onnx>onnx-renamed").run(spec)
+    finally:
+        converters.unregister("onnx-renamed")
+    assert [(leg.leg, leg.verdict) for leg in result.legs] == [("onnx>onnx-renamed", "pass")]
+
+
+def test_the_left_out_cases_are_named_with_their_reasons():
+    left_out = set(case_names(left_out=True))
+    expected = {"test_bernoulli": "random", "test_adam": "training",
+                "test_training_dropout": "dropout-training",
+                "test_identity_sequence": "sequence", "test_identity_opt": "optional",
+                "test_equal_string": "string", "test_cast_FLOAT_to_FLOAT8E4M3FN": "ml-dtypes"}
+    for name, reason in expected.items():
+        assert name in left_out and left_out_reason(name) == REASONS[reason]
+    # Dropout in training mode at ratio 0 is deterministic: it runs.
+    assert "test_training_dropout_zero_ratio" in case_names()
+    assert not left_out & set(case_names())
+    assert len(left_out) + len(case_names()) == len(index())
+    with pytest.raises(SourceError, match="test_bernoulli is left out: draws random numbers"):
+        read("test_bernoulli")
+
+
+def test_the_docs_page_counts_the_left_out_cases_by_reason():
+    """docs/onnx-node-tests.md's table of what is left out, against the index."""
+    page = DOCS.read_text(encoding="utf-8")
+    counts = {}
+    for entry in index().values():
+        if entry.left_out:
+            counts[entry.left_out] = counts.get(entry.left_out, 0) + 1
+    for reason, count in counts.items():
+        assert re.search(rf"^\| `{re.escape(reason)}` \| {count} \|", page, re.M), reason
+    total, left = len(index()), sum(counts.values())
+    assert f"Of the {total} cases onnx {installed_onnx()} generates, parity runs {total - left} " \
+           f"and leaves out {left}" in " ".join(page.split())
+
+
+def test_a_spec_from_another_onnx_version_or_an_unknown_case_is_a_clear_source_error():
+    spec = replace(spec_for("test_relu"), attrs={**spec_for("test_relu").attrs, "opset": 6})
+    with pytest.raises(SourceError, match=r"not the case onnx .* generates .*opset=14"):
+        sources.get(SOURCE).read(spec, policy=TolerancePolicy())
+    unknown = replace(spec_for("test_relu"), kind="test_no_such_case")
+    (leg,) = Harness().run(unknown).legs
+    assert (leg.verdict, leg.category) == ("error", "source_error")
+    assert "has no node test case 'test_no_such_case'" in leg.message
+
+
+def test_generating_a_case_leaves_numpys_global_seed_alone():
+    np.random.seed(1234)
+    before = np.random.get_state()[1].copy()
+    generate("test_hardmax_example")
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_a_case_is_stored_in_onnxs_backend_test_layout_and_replays(tmp_path):
+    spec = spec_for("test_cumsum_2d_axis_1")
+    reading = read("test_cumsum_2d_axis_1")
+    root = tmp_path / "golden"
+    files = golden.write_case(root, reading, spec, {"source": SOURCE})
+    golden.write_manifest(root, {spec.case_id: files})
+    assert {"model.onnx", "test_data_set_0/input_0.pb", "test_data_set_0/output_0.pb"} <= set(files)
+    case = golden.load_case(golden.read_manifest(root), spec.case_id)
+    assert set(case.stored_artifacts()) == {"onnx"}
+    result = case.replay(Harness())
+    verdicts = {leg.leg: (leg.verdict, (leg.known_issue or {}).get("id")) for leg in result.legs}
+    assert verdicts == {"onnx>onnx2torch": ("xfail", "onnx2torch-cumsum-omitted-reverse"),
+                        "onnx>onnx2pytorch": ("pass", None),
+                        "onnx>ort-optimized": ("pass", None)}
+
+
+def test_the_index_is_the_installed_onnxs_for_the_modules_it_lists():
+    """Generated module by module, two modules' cases are those the index lists (the whole
+    index against a fresh build: test_the_index_is_the_installed_onnxs_in_full)."""
+    data = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
+    assert data["onnx"] == installed_onnx(), (
+        "index.json was written for another onnx: python -m harness.sources.onnx_node --write")
+    for module in ("cumsum", "relu"):
+        listed = {name for name, entry in data["cases"].items() if entry["module"] == module}
+        for name in listed:
+            case = generate(name)
+            assert case.name == name
+            given = arrays(case.data_sets[0][0])
+            assert spec_for(name).input_shapes == tuple(tuple(x.shape) for x in given)
+    assert "test_cumsum_1d" in data["cases"] and "test_relu" in data["cases"]
+
+
+@pytest.mark.slow
+def test_the_index_is_the_installed_onnxs_in_full():
+    """Every case of collect_testcases(), built afresh in another interpreter (10 s of CPU),
+    is the index's, with the same module, types and reason to leave it out."""
+    built = subprocess.run([sys.executable, "-m", "harness.sources.onnx_node", "--print"],
+                           capture_output=True, text=True, check=True, cwd=ROOT)
+    fresh = json.loads(built.stdout)
+    assert fresh == json.loads(INDEX_FILE.read_text(encoding="utf-8")), (
+        "index.json is stale: python -m harness.sources.onnx_node --write")
+    assert len(fresh["cases"]) == 1884 or fresh["onnx"] != "1.23.2"
