@@ -36,7 +36,7 @@ LEFT_OUT = case_names(left_out=True)
 
 def first_of_each_op(names: list[str]) -> set[str]:
     """The first case (in onnx's order) of each op the cases test: what the ci and dev
-    profiles run. The whole suite costs about 80 s of CPU, twice the share of the ci job it
+    profiles run. The whole suite costs about 58 s of CPU, more than the ~40 s of the ci job it
     may take (docs/onnx-node-tests.md); the other cases are ``slow``, run by the nightly
     profile or ``-m slow``."""
     firsts: dict[str, str] = {}
