@@ -34,7 +34,9 @@ legs = sorted({leg.leg for spec in sample("DocShrink", 3, source="onnx")
                for leg in harness.run(spec).legs})
 print("CHECK " + json.dumps({
     "family": kind.family, "op_type": OP_TYPES["DocShrink"][0],
-    "domains": {k: list(v) for k, v in kind.domains.items() if k != "opset"},
+    "domains": {k: list(v) for k, v in kind.domains.items()
+                if k != "opset" and not k.startswith("form_")},
+    "forms": sorted(k for k in kind.domains if k.startswith("form_")),
     "paths": paths, "legs": legs, "dtypes": list(axes.admitted(kind).dtypes),
     "refused": {"declared": declared_onnx(["DocShrink"]), "measured": measure_onnx(["DocShrink"])}}))
 '''
@@ -61,6 +63,8 @@ def test_the_worked_example_registers_a_kind_the_harness_runs(tmp_path):
     found = json.loads(line.removeprefix("CHECK "))
     assert found["family"] == "activations" and found["op_type"] == "Shrink"
     assert found["domains"] == {"lambd": [0.5, 0.0, 1.5], "bias": [0.0, 0.5]}
+    # drawn in the forms exporters write (harness.sources.onnx.forms): one input, no operands
+    assert found["forms"] == ["form_attrs", "form_opset"]
     # every leg of every default path ran (verdicts are the converters' business)
     assert found["legs"] == sorted(found["paths"])
     assert "DocShrink(" in done.stdout  # the example printed its cases

@@ -30,6 +30,7 @@ from harness.core.registry import family_of
 from harness.runtimes.onnx import load_onnx
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 from harness.sources import SourceError, SourceReading
+from harness.sources.onnx import forms
 from harness.sources.onnx.build import (
     BATCH_PARAM,
     INPUT_DTYPES,
@@ -69,10 +70,15 @@ class OnnxSource:
         except Exception as exc:
             raise SourceError(f"cannot build the ONNX model of {spec.describe()}: "
                               f"{type(exc).__name__}: {exc}") from exc
+        model, operands = forms.write(model, spec.attrs, free=bool(spec.free_dims))
         if spec.free_dims:
             model = declare_free(model, spec)
-        inputs = make_inputs(spec)
-        names = [i.name for i in model.graph.input]
+
+        def inputs_for(at) -> list[np.ndarray]:
+            return [*make_inputs(at), *operands]  # the operands fed at run time come last
+
+        inputs = inputs_for(spec)
+        names = forms.runtime_inputs(model)
         reference, native, reading = self._reading(model, inputs, spec, policy, device)
 
         def read_at(at, further):
@@ -86,7 +92,7 @@ class OnnxSource:
             return SourceError(f"at input shapes {_shapes(shapes)} (its free "
                                f"{'+'.join(spec.free_dims)}, declared {BATCH_PARAM!r}): {exc}")
 
-        more = further_sizes(spec, read_at, refusal, catch=(SourceError,), inputs_for=make_inputs)
+        more = further_sizes(spec, read_at, refusal, catch=(SourceError,), inputs_for=inputs_for)
         return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading,
                              more=more)
 
@@ -126,7 +132,7 @@ class OnnxSource:
 
     def stored(self, folder: Path) -> dict[str, Artifact]:
         model = load_onnx(folder / MODEL)
-        return {self.name: Artifact("onnx", model, [i.name for i in model.graph.input])}
+        return {self.name: Artifact("onnx", model, forms.runtime_inputs(model))}
 
 
 def data_set(j: int) -> str:

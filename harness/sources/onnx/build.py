@@ -25,14 +25,22 @@ INPUT_DTYPES = "input_dtypes"  # per graph input: a dtype, or None for the spec'
 INT_INPUTS = "int_inputs"  # per graph input: exclusive bound of an index input, or None
 VALUE_RANGE = "value_range"  # per graph input: None, "positive", "unit", "nonzero", [lo, hi]
 OUTPUTS = "outputs"  # how many outputs the node produces (default 1)
+NODES = "nodes"  # a drawn graph's nodes (harness.sources.onnx.graphs)
+GRAPH_OUTPUTS = "graph_outputs"  # a drawn graph's outputs
+# How the model is written (harness.sources.onnx.forms); absent: as every case was before.
+FORM_ATTRS = "form_attrs"  # the attributes that have a schema default
+FORM_OPERANDS = "form_operands"  # the operands that are not the data
+FORM_OPSET = "form_opset"  # the opset the model declares
+FORM_KEYS = frozenset({FORM_ATTRS, FORM_OPERANDS, FORM_OPSET})
 HARNESS_KEYS = frozenset({OPSET, OPERANDS, INPUT_DTYPES, INT_INPUTS, VALUE_RANGE, OUTPUTS,
-                          "nodes", "graph_outputs", "inputs"})
+                          NODES, GRAPH_OUTPUTS, "inputs", *FORM_KEYS})
 
 # Roles of weight initializers; their values come from harness.core.inputs.draw_weight by role.
 WEIGHT_ROLES = ("kernel", "bias", "scale", "mean", "variance", "beta")
 WEIGHT_PREFIX = "w"
 
 DEFAULT_OPSET = 17
+MAX_RUNNABLE_OPSET = 26  # onnxruntime 1.31 loads at most opset 26
 BATCH_PARAM = "N"  # the dim_param a free batch is declared with, as exporters write it
 
 

@@ -35,12 +35,20 @@ from harness.core.diagnose import (
     with_outputs,
 )
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner
+from harness.sources.onnx.forms import PREFIX as FORM_PREFIX
+from harness.sources.onnx.forms import runtime_inputs
 
 
 def diagnosable(model) -> bool:
-    """Whether per-node capture says more than the model's output: two or more nodes."""
+    """Whether per-node capture says more than the model's output: two or more nodes of the
+    spec's (the nodes a form adds, harness.sources.onnx.forms, compute no op of its own)."""
     graph = getattr(model, "graph", None)
-    return graph is not None and len(graph.node) > 1
+    return graph is not None and len(spec_nodes(graph)) > 1
+
+
+def spec_nodes(graph) -> list[Any]:
+    """The nodes the spec draws, without those its forms add."""
+    return [node for node in graph.node if not node.name.startswith(FORM_PREFIX)]
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ class NodeDiagnoser:
         self.model = model
         self.inputs = list(inputs)
         self.taps = node_taps(model)
-        self.input_names = [i.name for i in model.graph.input]
+        self.input_names = runtime_inputs(model)
         self._traces: dict[str, LegTrace] = {}
         self._reference: dict[str, np.ndarray] | None = None
         self._reference_error: str | None = None
@@ -114,12 +122,18 @@ class NodeDiagnoser:
         return looser(own, case)
 
     def _node_attrs(self, tap: NodeTap) -> dict[str, Any]:
+        """The spec's attributes of the node: a drawn graph's node j is named
+        ``n<jj>_<op type>`` (a form's nodes are before, between or after them), a single
+        op's is its only node of the spec's."""
+        drawn = spec_nodes(self.model.graph)
         nodes = self.spec.attrs.get("nodes") if isinstance(self.spec.attrs, dict) else None
-        if isinstance(nodes, list) and tap.index < len(nodes) and isinstance(nodes[tap.index],
-                                                                              dict):
-            attrs = nodes[tap.index].get("attrs")
+        index = next((j for j, node in enumerate(drawn) if node.name == tap.node), None)
+        if index is None:
+            return {}
+        if isinstance(nodes, list) and index < len(nodes) and isinstance(nodes[index], dict):
+            attrs = nodes[index].get("attrs")
             return dict(attrs) if isinstance(attrs, dict) else {}
-        return dict(self.spec.attrs) if len(self.model.graph.node) == 1 else {}
+        return dict(self.spec.attrs) if len(drawn) == 1 else {}
 
     # -- one leg's values ----------------------------------------------------------------------
     def trace(self, path, leg: str) -> LegTrace:

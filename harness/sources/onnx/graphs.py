@@ -19,24 +19,32 @@ read alike),
 ``{"const": values, "dtype": ...}`` or ``{"weight": shape, "role": ...}`` (initializers;
 weights are filled from the seed). Node *j* is named ``n<jj>_<op type>`` in the model.
 
-Every kind draws its number of blocks first (one first) and its variants with the fewest
-nodes first, so that a failing graph shrinks to the fewest nodes that still fail.
+Every kind draws its blocks as Hypothesis draws a list's elements (``each_block``: fewest
+first, any one of them can be dropped) and its variants with the fewest nodes first, so that
+a failing graph shrinks to the fewest nodes that still fail.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
 
 from harness.core.registry import LayerKind, Picker, register
-from harness.sources.onnx.build import INPUT_DTYPES, OPSET, OUTPUTS, GraphBuilder
-from harness.sources.onnx.op import OPSETS, SOURCE
+from harness.sources.onnx.build import (
+    GRAPH_OUTPUTS,
+    INPUT_DTYPES,
+    NODES,
+    OPSET,
+    OUTPUTS,
+    GraphBuilder,
+)
+from harness.sources.onnx.forms import form_domains
+from harness.sources.onnx.op import OPSETS, SOURCE, in_forms
 
 FAMILY = "graphs"
-NODES = "nodes"
-GRAPH_OUTPUTS = "graph_outputs"
 FLOAT = "float32"
 INT64 = "int64"
 # An omitted optional input, as ONNX writes it (an empty name); unlike null, TOML can hold
@@ -140,9 +148,23 @@ def weight(shape, role: str = "kernel") -> dict[str, Any]:
     return {"weight": [int(d) for d in shape], "role": role}
 
 
-def count(pick: Picker, low: int, high: int) -> int:
-    """How many blocks: every kind draws it first, and it shrinks to ``low``."""
-    return pick.draw(st.integers(low, high))
+def each_block(pick: Picker, domains: dict[str, list[Any]], low: int, high: int,
+               block: Callable[[Picker, int], None]) -> None:
+    """Draws ``low`` to ``high`` blocks, as Hypothesis draws a list's elements: each block's
+    choices in one span, led by whether it follows (the first ``low`` always do), so that
+    shrinking drops any block, not only the last (a failure in the second block shrinks to
+    one block that holds it), and fewer blocks first. ``block(pick, index)`` draws one with
+    the Picker of its span (over the kind's ``domains``)."""
+    for index in range(high):
+        @st.composite
+        def one(draw, index=index) -> bool:
+            if not draw(st.booleans()) and index >= low:
+                return False
+            block(Picker(draw, domains), index)
+            return True
+
+        if not pick.draw(one()):
+            return
 
 
 def integer(pick: Picker, low: int, high: int) -> int:
@@ -216,10 +238,12 @@ def activation(g: Graph, pick: Picker, x: Ref) -> Ref:
 def register_graph(name: str, draw, domains: dict[str, list[Any]], doc: str,
                    free_batch: bool = True) -> LayerKind:
     """A drawn graph: built in float32; its batch free where its configuration lets it,
-    unless ``free_batch`` is False (as ``op_kind``'s)."""
-    return register(LayerKind(name=name, family=FAMILY, domains=domains, draw=draw,
-                              build_model=build_graph, doc=doc, source=SOURCE,
-                              dtypes=(), free_dims=None if free_batch else ()))
+    unless ``free_batch`` is False (as ``op_kind``'s); drawn in every form (``op_kind``'s)."""
+    domains = {**domains, **form_domains(None, domains.get(OPSET, OPSETS))}
+    return register(LayerKind(name=name, family=FAMILY, domains=domains,
+                              draw=in_forms(draw, domains), build_model=build_graph, doc=doc,
+                              source=SOURCE, dtypes=(),
+                              free_dims=None if free_batch else ()))
 
 
 # -- Conv → BatchNormalization → activation ---------------------------------------------------
@@ -269,13 +293,15 @@ def _conv_bn_act(pick: Picker, g: Graph, x: Ref, shape: Shape) -> tuple[Ref, Sha
 
 
 def _draw_conv_bn_act(pick: Picker):
-    blocks = count(pick, 1, 3)
     g = Graph(pick)
     shape = image(pick)
-    x: Ref = g.input(shape)
-    for _ in range(blocks):
-        x, shape = _conv_bn_act(pick, g, x, shape)
-    return g.drawn([x])
+    at: list[Any] = [g.input(shape), shape]
+
+    def block(pick: Picker, _index: int) -> None:
+        at[:] = _conv_bn_act(pick, g, *at)
+
+    each_block(pick, CONV_BN_DOMAINS, 1, 3, block)
+    return g.drawn([at[0]])
 
 
 register_graph("ConvBnRelu", _draw_conv_bn_act, CONV_BN_DOMAINS,
@@ -290,20 +316,22 @@ FLATTEN_GEMM_DOMAINS = {**IMAGE_DOMAINS, **GEMM_DOMAINS, "axis": [1, 2, 3, 0],
 
 
 def _draw_flatten_gemm(pick: Picker):
-    gemms = count(pick, 1, 2)
     g = Graph(pick)
     shape = image(pick, 1, 4)
     x = g.input(shape)
     axis = pick("axis")
-    x = g.add("Flatten", [x], {"axis": axis})
-    features = math.prod(shape[axis:])
-    for i in range(gemms):
-        if i and pick("between") == "Relu":
-            x = g.add("Relu", [x])
-        units = pick("units")
-        x = gemm(g, pick, x, features, units)
-        features = units
-    return g.drawn([x])
+    at: list[Any] = [g.add("Flatten", [x], {"axis": axis}), math.prod(shape[axis:])]
+    each_block(pick, FLATTEN_GEMM_DOMAINS, 1, 2, lambda pick, i: gemm_block(g, pick, at, i))
+    return g.drawn([at[0]])
+
+
+def gemm_block(g: Graph, pick: Picker, at: list[Any], index: int) -> None:
+    """A Gemm (after the first, a Relu or nothing before it) on ``at`` = [ref, features]."""
+    x, features = at
+    if index and pick("between") == "Relu":
+        x = g.add("Relu", [x])
+    units = pick("units")
+    at[:] = [gemm(g, pick, x, features, units), units]
 
 
 register_graph("FlattenGemm", _draw_flatten_gemm, FLATTEN_GEMM_DOMAINS,
@@ -747,14 +775,16 @@ SHAPE_STEPS = {"Transpose": _transpose, "Reshape": _reshape, "Slice": _slice,
 
 
 def _draw_shape_chain(pick: Picker):
-    steps = count(pick, 2, 5)
     g = Graph(pick)
     rank = pick("rank")
     shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
-    x = g.input(tuple(shape))
-    for _ in range(steps):
-        x, shape = SHAPE_STEPS[pick("op")](g, pick, x, shape)
-    return g.drawn([x])
+    at: list[Any] = [g.input(tuple(shape)), shape]
+
+    def step(pick: Picker, _index: int) -> None:
+        at[:] = SHAPE_STEPS[pick("op")](g, pick, *at)
+
+    each_block(pick, SHAPE_CHAIN_DOMAINS, 2, 5, step)
+    return g.drawn([at[0]])
 
 
 register_graph("ShapeChain", _draw_shape_chain, SHAPE_CHAIN_DOMAINS,
@@ -774,14 +804,18 @@ FC_AS_CONV_DOMAINS = {
 
 
 def _draw_fc_as_conv(pick: Picker):
-    layers = count(pick, 1, 2)
     g = Graph(pick)
     shape = image(pick, 1, 5)
-    x = g.input(shape)
-    for i in range(layers):
-        if i and pick("between") == "Relu":
+    at: list[Any] = [g.input(shape), shape]
+
+    def layer(pick: Picker, index: int) -> None:
+        x, shape = at
+        if index and pick("between") == "Relu":
             x = g.add("Relu", [x])
-        x, shape = conv(g, x, shape, pick("units"), shape[2:])
+        at[:] = conv(g, x, shape, pick("units"), shape[2:])
+
+    each_block(pick, FC_AS_CONV_DOMAINS, 1, 2, layer)
+    x, shape = at
     n, units = shape[:2]
     flatten = pick("flatten")
     if flatten == "Flatten":
@@ -842,17 +876,11 @@ GEMM_CHAIN_DOMAINS = {
 
 
 def _draw_gemm_chain(pick: Picker):
-    layers = count(pick, 1, 3)
     g = Graph(pick)
     features = integer(pick, 1, 8)
-    x = g.input((pick("batch"), features))
-    for i in range(layers):
-        if i and pick("between") == "Relu":
-            x = g.add("Relu", [x])
-        units = pick("units")
-        x = gemm(g, pick, x, features, units)
-        features = units
-    x = g.add(pick("last"), [x], {"axis": pick("axis")})
+    at: list[Any] = [g.input((pick("batch"), features)), features]
+    each_block(pick, GEMM_CHAIN_DOMAINS, 1, 3, lambda pick, i: gemm_block(g, pick, at, i))
+    x = g.add(pick("last"), [at[0]], {"axis": pick("axis")})
     return g.drawn([x])
 
 
@@ -877,29 +905,35 @@ LEGACY_DOMAINS = {
 }
 
 
+def _legacy_block(g: Graph, pick: Picker, at: list[Any]) -> None:
+    """Conv → BatchNormalization (``spatial`` before opset 9) → activation, in the
+    attribute forms of opsets 7-9, on ``at`` = [ref, shape]."""
+    x, shape = at
+    kernel = pick("kernel")
+    x, shape = conv(g, x, shape, pick("channels"), (kernel, kernel), pads=(kernel // 2,) * 4)
+    c = shape[1]
+    bn: dict[str, Any] = {"epsilon": pick("epsilon"), "momentum": 0.9}
+    if g.opset < 9:
+        bn["spatial"] = 1  # BatchNormalization-7's attribute, gone at 9
+    x = g.add("BatchNormalization", [x, weight([c], "scale"), weight([c], "beta"),
+                                     weight([c], "mean"), weight([c], "variance")], bn)
+    activation_ = pick("activation")
+    if activation_ == "LeakyRelu":
+        x = g.add("LeakyRelu", [x], {"alpha": pick("alpha")})
+    elif activation_ == "Clip":  # Clip-6: the bounds are attributes
+        x = g.add("Clip", [x], {"min": 0.0, "max": 6.0})
+    else:
+        x = g.add("Relu", [x])
+    at[:] = [x, shape]
+
+
 def _draw_legacy(pick: Picker):
-    blocks = count(pick, 1, 2)
     tail = pick("tail")
     g = Graph(pick)
     shape = image(pick, 2, 5)
-    x = g.input(shape)
-    for _ in range(blocks):
-        kernel = pick("kernel")
-        x, shape = conv(g, x, shape, pick("channels"), (kernel, kernel),
-                        pads=(kernel // 2,) * 4)
-        c = shape[1]
-        bn: dict[str, Any] = {"epsilon": pick("epsilon"), "momentum": 0.9}
-        if g.opset < 9:
-            bn["spatial"] = 1  # BatchNormalization-7's attribute, gone at 9
-        x = g.add("BatchNormalization", [x, weight([c], "scale"), weight([c], "beta"),
-                                         weight([c], "mean"), weight([c], "variance")], bn)
-        activation_ = pick("activation")
-        if activation_ == "LeakyRelu":
-            x = g.add("LeakyRelu", [x], {"alpha": pick("alpha")})
-        elif activation_ == "Clip":  # Clip-6: the bounds are attributes
-            x = g.add("Clip", [x], {"min": 0.0, "max": 6.0})
-        else:
-            x = g.add("Relu", [x])
+    at: list[Any] = [g.input(shape), shape]
+    each_block(pick, LEGACY_DOMAINS, 1, 2, lambda pick, _i: _legacy_block(g, pick, at))
+    x, shape = at
     n, c, h, w = shape
     if tail == "Upsample":  # Resize's predecessor: scales an attribute until opset 9
         scales = [1.0, 1.0, 2.0, 2.0]

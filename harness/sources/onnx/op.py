@@ -22,15 +22,16 @@ from harness.core.registry import LayerKind, Picker, register
 from harness.sources.onnx.build import (
     DEFAULT_OPSET,
     HARNESS_KEYS,
+    MAX_RUNNABLE_OPSET,
     OPSET,
     VALUE_RANGE,
     OutputTypes,
     single_node,
 )
+from harness.sources.onnx.forms import FORMS, draw_forms, form_domains, settle_forms
 
 SOURCE = "onnx"
 OLDEST_OPSET = 13
-MAX_RUNNABLE_OPSET = 26  # onnxruntime 1.31 loads at most opset 26
 OPSETS = [DEFAULT_OPSET, *[v for v in range(OLDEST_OPSET, NEWEST_OPSET + 1)
                            if v != DEFAULT_OPSET]]
 
@@ -133,7 +134,8 @@ def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence
             *, name: str | None = None, doc: str = "", domain: str = "",
             tags: frozenset[str] = frozenset(),
             output_types: OutputTypes | None = None,
-            dtypes: Sequence[str] | None = None, free_batch: bool = True) -> LayerKind:
+            dtypes: Sequence[str] | None = None, free_batch: bool = True,
+            operands: bool = True) -> LayerKind:
     """Registers an ONNX kind: ``draw(pick)`` returns (attrs, input shapes, dtype), attrs
     holding the opset and the node's attributes; the model is one ``op_type`` node, its
     outputs typed by shape inference or by ``output_types``. ``dtypes`` declares the dtypes
@@ -142,8 +144,12 @@ def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence
     against it). ``free_batch=False`` keeps the batch fixed in every case, for an op whose
     configurations read at one batch only (``python -m harness.tools.measure_free_dims
     --onnx`` measures it); otherwise a case has its batch free where its configuration lets
-    it (harness.sources.onnx.axes)."""
-    domains = {OPSET: opsets_for(op_type, domain), **(domains or {})}
+    it (harness.sources.onnx.axes). Every kind is also drawn in the forms exporters write
+    (harness.sources.onnx.forms): its attributes at their defaults written or not, its
+    operands that are not the data (``operands=False``: it takes none) as initializers,
+    constants or graph inputs, its opset the lowest or newest that keeps its op version."""
+    opsets = opsets_for(op_type, domain)
+    domains = {OPSET: opsets, **(domains or {}), **form_domains(op_type, opsets, operands)}
     _check_domains(op_type, domains, domain)
 
     def build_model(attrs, shapes, dtype):
@@ -152,12 +158,30 @@ def op_kind(op_type: str, family: str, draw: DrawFn, domains: dict[str, Sequence
 
     OP_TYPES[name or op_type] = (op_type, domain)
     return register(LayerKind(
-        name=name or op_type, family=family, domains=domains, draw=draw,
-        build_model=build_model, doc=doc or f"{op_type} (ONNX)", source=SOURCE, tags=tags,
+        name=name or op_type, family=family, domains=domains,
+        draw=in_forms(draw, domains, op_type), build_model=build_model, doc=doc or f"{op_type} (ONNX)", source=SOURCE, tags=tags,
         knobs=frozenset(domains) & SHAPE_KNOBS,
         dtypes=None if dtypes is None else tuple(d for d in dtypes if d != FLOAT),
         free_dims=None if free_batch else (),
     ))
+
+
+def in_forms(draw: DrawFn, domains: dict[str, Sequence[Any]],
+             op_type: str | None = None) -> DrawFn:
+    """A kind's draw in the forms its configuration is written in (one ``op_type`` node, or
+    a graph's nodes where it is None), each a key of the kind's ``domains``: every kind
+    draws them here, before its own draw (harness.sources.onnx.forms.draw_forms)."""
+    keys = tuple(key for key in FORMS if key in domains)
+
+    @functools.wraps(draw)  # the kind's own draw, by name and module, drawn in its forms
+    def draw_written(pick: Picker):
+        drawn = draw_forms(pick, keys)
+        attrs, shapes, dtype = draw(pick)
+        attrs = dict(attrs)
+        settle_forms(attrs, shapes, drawn, op_type)
+        return attrs, shapes, dtype
+
+    return draw_written
 
 
 # -- common draws -----------------------------------------------------------------------------
@@ -209,7 +233,7 @@ def unary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None = 
             attrs[VALUE_RANGE] = [value_range]
         return attrs, [shape(pick)], dtype
 
-    return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes)
+    return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes, operands=False)
 
 
 def binary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None = None, *,
@@ -225,7 +249,7 @@ def binary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None =
             attrs[VALUE_RANGE] = list(value_range)
         return attrs, list(broadcast_pair(pick)), dtype
 
-    return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes)
+    return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes, operands=False)
 
 
 # A known issue naming an attribute's value matches an ONNX case that leaves it at its default.

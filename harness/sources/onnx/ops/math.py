@@ -311,7 +311,7 @@ def _cast_range(source: str, target: str) -> Any:
 
 def _draw_cast(pick: Picker):
     opset = pick(OPSET)
-    source = pick.draw(st.sampled_from(CAST_DTYPES))
+    source = pick.dtype(CAST_DTYPES)  # a dtype axis forces it (Picker.dtype)
     to = pick("to")
     target = CAST_DTYPES[CAST_TO.index(to)]
     attrs: dict[str, Any] = {OPSET: opset, "to": to}
@@ -328,7 +328,7 @@ kind("Cast", FAMILY, _draw_cast, {"to": CAST_TO, "saturate": SATURATE})
 
 def _draw_cast_like(pick: Picker):
     opset = pick(OPSET)
-    source = pick.draw(st.sampled_from(CAST_DTYPES))
+    source = pick.dtype(CAST_DTYPES)
     target = pick.draw(st.sampled_from(CAST_DTYPES))
     attrs: dict[str, Any] = {OPSET: opset,
                              OPERANDS: ["in", {"const": 0, "dtype": target}]}
@@ -345,7 +345,7 @@ kind("CastLike", FAMILY, _draw_cast_like, {"saturate": SATURATE})
 
 def _draw_identity(pick: Picker):
     opset = pick(OPSET)
-    dtype = pick.draw(st.sampled_from(CAST_DTYPES))
+    dtype = pick.dtype(CAST_DTYPES)
     return {OPSET: opset}, [shape(pick)], dtype
 
 
