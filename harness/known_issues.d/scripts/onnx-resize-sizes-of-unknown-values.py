@@ -1,0 +1,131 @@
+"""onnx's shape inference, and onnxruntime which runs it when it loads a model, refuse a Resize
+whose sizes they cannot compute, where they should leave the output's dimensions unknown.
+
+Standalone: needs numpy, onnx and onnxruntime. It builds the graph torch.onnx writes for a
+Resize by sizes taken from the input's shape, Shape -> Slice -> Concat -> Resize, three ways:
+every constant an initializer (the reference), the constants listed as graph inputs beside
+their initializers (keep_initializers_as_inputs), and the constants as graph inputs fed at run
+time. The three are the same function. The last line says REPRODUCED (exit 1: onnxruntime or
+onnx's checker refuses a form with "Number of elements of input 'sizes' (0)"), FIXED (exit 0:
+every form reads and gives the reference), DIFFERENT (exit 2: another refusal or other
+numbers) or CANNOT RUN (exit 3: this machine cannot run it, e.g. a framework does not import).
+"""
+
+import os
+import re
+import sys
+import traceback
+
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
+             for line in str(exc).splitlines()]
+    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
+                 "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+KNOWN_ISSUE = "onnx-resize-sizes-of-unknown-values"
+OPSET = 17
+SYMPTOM = "Number of elements of input 'sizes' (0)"
+X = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
+# Shape(x)[0:2] (N, C) followed by the new height and width
+CONSTANTS = {"starts": np.array([0], np.int64), "ends": np.array([2], np.int64),
+             "height_width": np.array([4, 4], np.int64)}
+
+
+def model(form: str) -> onnx.ModelProto:
+    """The graph with its constants as initializers, listed as graph inputs beside them
+    ("listed") or graph inputs without them ("fed")."""
+    nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+             helper.make_node("Slice", ["shape", "starts", "ends"], ["batch_channels"]),
+             helper.make_node("Concat", ["batch_channels", "height_width"], ["sizes"], axis=0),
+             helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="nearest")]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(X.shape))]
+    if form != "initializers":
+        inputs += [helper.make_tensor_value_info(name, TensorProto.INT64, list(value.shape))
+                   for name, value in CONSTANTS.items()]
+    initializers = [] if form == "fed" else [numpy_helper.from_array(value, name)
+                                             for name, value in CONSTANTS.items()]
+    graph = helper.make_graph(nodes, "resize_by_sizes", inputs,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 4, 4])],
+                              initializers)
+    built = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    built.ir_version = 8  # what onnxruntime reads
+    return built
+
+
+def read(form: str) -> np.ndarray:
+    """onnx's full check, then onnxruntime (every optimisation off) on the form."""
+    import onnxruntime as ort
+
+    written = model(form)
+    onnx.checker.check_model(written, full_check=True)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3  # constants listed as inputs are the form, not a slip
+    session = ort.InferenceSession(written.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    feed = {"x": X, **(CONSTANTS if form == "fed" else {})}
+    return session.run(None, feed)[0]
+
+
+def main() -> int:
+    import onnxruntime as ort
+
+    print(f"{KNOWN_ISSUE}: onnx {onnx.__version__}, onnxruntime {ort.__version__}")
+    print("Shape -> Slice(starts, ends) -> Concat(height_width) -> Resize(sizes), x "
+          f"{list(X.shape)} to {[1, 1, *CONSTANTS['height_width'].tolist()]}")
+    expected = read("initializers")
+    print(f"  expected (constants as initializers): shape {list(expected.shape)}")
+    refused, other = [], []
+    for form in ("listed", "fed"):
+        try:
+            actual = read(form)
+        except Exception as exc:  # noqa: BLE001 - the refusal is the bug, judged below
+            message = str(exc).strip().splitlines()[-1][:300]
+            print(f"  constants {form} as graph inputs: refused: {message}")
+            (refused if SYMPTOM in str(exc) else other).append(form)
+            continue
+        same = actual.shape == expected.shape and np.array_equal(actual, expected)
+        print(f"  constants {form} as graph inputs: shape {list(actual.shape)}, "
+              f"{'equal' if same else 'different'}")
+        if not same:
+            other.append(form)
+    if other:
+        print(f"DIFFERENT: {', '.join(other)} failed otherwise than known issue {KNOWN_ISSUE} "
+              "(exit 2)")
+        return 2
+    if refused:
+        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: source_error (exit 1)")
+        return 1
+    print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
+        sys.exit(cannot_run("running the case", exc))
