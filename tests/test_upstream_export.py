@@ -32,6 +32,7 @@ STACKS = {
     "onnx": {"numpy", "onnx", "onnxruntime"},
     "tf2onnx": {"numpy", "onnx", "onnxruntime", "keras", "tensorflow", "tf2onnx"},
     "keras": {"numpy", "keras", "tensorflow", "torch"},
+    "spec": {"numpy", "onnx", "onnxruntime", "torch"},  # an open question of the ONNX spec
 }
 # One wrong-output entry per party, its script run in a fresh process (the slow test below
 # runs every one).
