@@ -1,1 +1,0 @@
-Binput_0Jffffffþ?°…“X*må¿,è#«¿l@

@@ -1,2 +1,0 @@
-
-Boutput_0J×IE

@@ -1,1 +1,0 @@
-Binput_0JFÂÚMD@SÍc–M@
