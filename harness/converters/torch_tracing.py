@@ -60,7 +60,9 @@ def free_axes(options: ConvertOptions) -> list[dict[int, str]]:
     if len(shapes) < 2:
         return axes
     names: dict[tuple[int, ...], str] = {}
-    for i in range(len(inputs)):
+    # Inputs past the case's shapes are operands its written form feeds at run time (an ONNX
+    # case's form_operands "fed"): none of their axes is free.
+    for i in range(min(len(inputs), *(len(size) for size in shapes))):
         for axis in range(len(shapes[0][i])):
             sizes = tuple(size[i][axis] for size in shapes)
             if len(set(sizes)) > 1:
@@ -102,8 +104,9 @@ def example_inputs(options: ConvertOptions) -> list[np.ndarray]:
 
     chosen = next((size for size in shapes if traceable(size)),
                   max(shapes, key=lambda size: sum(int(np.prod(s)) for s in size)))
-    return [x if tuple(x.shape) == tuple(shape) else np.resize(x, shape)
-            for x, shape in zip(inputs, chosen)]
+    resized = [x if tuple(x.shape) == tuple(shape) else np.resize(x, shape)
+               for x, shape in zip(inputs, chosen)]
+    return resized + inputs[len(resized):]  # operands fed at run time keep their values
 
 
 def tensors(arrays, device: str) -> tuple:
