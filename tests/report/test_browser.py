@@ -106,6 +106,13 @@ def open_report(browser: object, path: Path, javascript: bool = True,
     context.close()
 
 
+def open_details(details: object, built: str) -> None:
+    """Click a <details>' summary and wait for what its toggle handler builds: the browser
+    dispatches `toggle` in a later task than the click, so a count read at once can see none."""
+    details.locator("summary").click()
+    details.locator(built).first.wait_for(state="attached")
+
+
 @pytest.fixture
 def ci(browser: object, ci_report: Path) -> Iterator[Opened]:
     yield from open_report(browser, ci_report)
@@ -247,7 +254,7 @@ def test_a_case_is_rendered_when_opened(ci: Opened) -> None:
     page = ci.page
     case = page.locator("#case-list > details.case.w-xfail").first
     assert case.locator(".body").count() == 0
-    case.locator("summary").click()
+    open_details(case, ".body")
     body = case.locator(".body")
     assert body.count() == 1
     assert '"kind": ' in body.locator("pre").first.inner_text()  # all of the spec
@@ -304,7 +311,7 @@ def test_coverage_is_listed_from_the_data_and_built_when_opened(ci: Opened) -> N
     page = ci.page
     kind = page.locator("#coverage-list > details.cov").filter(has_text="Conv2D").first
     assert kind.locator("table").count() == 0
-    kind.locator("summary").click()
+    open_details(kind, "table")
     table = kind.locator("table")
     assert table.count() == 1
     assert table.locator("tbody tr").count() >= 3
@@ -340,7 +347,7 @@ def test_copy_button_copies_the_repro_command(browser: object, ci_report: Path) 
         page = opened.page
         page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         case = page.locator("#case-list > details.case.w-xfail").first  # the script's
-        case.locator("summary").click()
+        open_details(case, "button.copy")
         button = case.locator("button.copy")
         assert button.get_attribute("data-copy").startswith("parity repro ")
         button.click()
@@ -372,14 +379,14 @@ def test_hostile_report_runs_no_script(browser: object, tmp_path: Path) -> None:
     for opened in open_report(browser, out):
         page = opened.page
         for case in page.locator("#case-list > details.case").all():
-            case.locator("summary").click()
+            open_details(case, ".body")
         text = page.locator("body").inner_text()
         assert text.count("<script>alert(1)</script>") > 20
         assert page.locator("#case-list img, #case-list script").count() == 0
         page.fill("#f-kind", "script")
         assert len(visible_kinds(page)) > 0
         for kind in page.locator("#coverage-list > details.cov").all():
-            kind.locator("summary").click()
+            open_details(kind, "table")
         assert page.locator("#coverage-list .chip").count() > 10
         assert page.locator("#coverage-list img, #coverage-list script").count() == 0
         assert "<script>alert(1)</script>" in page.locator("#coverage-list").inner_text()
