@@ -17,6 +17,15 @@ max |error| and known issue. The exit status is 1 when any record differs.
     python benchmarks/bench_main_job.py                                # the main job, ~5 min on 2 cores
     python benchmarks/bench_main_job.py --suites suites/golden -k "test_golden_case and Add"
     python benchmarks/bench_main_job.py --workers 0 --keep /tmp/bench  # one process; keep the folders
+
+``--against REF`` measures this tree's cold main job against commit REF's instead, both in
+this script on this machine, alternating (REF, this tree, then this tree, REF, ...), each
+run on an empty cache folder: the ratio of CPU and wall time of this tree to REF's (a ratio
+holds across machines; an absolute time does not, so it is printed with the CPU model),
+and whether every record REF's runs produced (record kind, case id, leg) is still produced.
+REF runs from a git worktree of it, on this interpreter and its installed packages.
+
+    python benchmarks/bench_main_job.py --against 2c17a277 --rounds 2
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +55,7 @@ PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors
 
 
 def main_job(suites: list[str], selection: str | None, workers: int, cache: Path,
-             reports: Path, override: str | None, extra: list[str]) -> dict:
+             reports: Path, override: str | None, extra: list[str], root: Path = ROOT) -> dict:
     """One run of the main command in a subprocess: wall seconds, pytest's seconds, counts."""
     command = [sys.executable, "-m", "pytest", *suites, "-n", str(workers),
                "--hypothesis-profile", "ci", "-p", "no:cacheprovider",
@@ -53,11 +63,11 @@ def main_job(suites: list[str], selection: str | None, workers: int, cache: Path
     if selection:
         command += ["-k", selection]
     env = {k: v for k, v in os.environ.items() if k != OVERRIDE_ENV}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     if override:
         env[OVERRIDE_ENV] = override
     started, cpu_before = time.perf_counter(), children_cpu()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - started, children_cpu() - cpu_before
     last = next((line for line in reversed(done.stdout.splitlines()) if line.startswith("=")),
                 "")
@@ -151,6 +161,60 @@ def print_breakdown(cold: dict, warm: dict, top: int) -> None:
               ", ".join(f"{k} {v:.1f}" for k, v in sorted(steps.items())))
 
 
+def record_keys(reports: Path) -> collections.Counter:
+    """Every record of a run by what it is about: (record kind, case id, leg), counted."""
+    keys: collections.Counter = collections.Counter()
+    with open(reports / "results.jsonl", encoding="utf-8") as lines:
+        for record in map(json.loads, lines):
+            keys[(record.get("record"), record.get("case_id"), record.get("leg"))] += 1
+    return keys
+
+
+def cpu_model() -> str:
+    """The CPU's model name, as lscpu gives it (a time means nothing without it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def against(ref: str, rounds: int, suites: list[str], selection: str | None, workers: int,
+            folder: Path) -> dict:
+    """This tree's cold main job against REF's, alternating, each on an empty cache."""
+    tree = folder / "ref-tree"
+    subprocess.run(["git", "worktree", "add", "--detach", "--force", str(tree), ref], cwd=ROOT,
+                   check=True, capture_output=True, text=True)
+    runs: dict[str, list[dict]] = {"ref": [], "head": []}
+    keys: dict[str, collections.Counter] = {"ref": collections.Counter(),
+                                            "head": collections.Counter()}
+    try:
+        for round_ in range(rounds):
+            order = ("ref", "head") if round_ % 2 == 0 else ("head", "ref")
+            for side in order:
+                name = f"{side}-{round_}"
+                run = main_job(suites, selection, workers, folder / f"{name}-cache",
+                               folder / name, None, [], root=tree if side == "ref" else ROOT)
+                print(f"  {name:<7} wall {run['wall_s']:7.1f} s   cpu {run['cpu_s']:7.1f} s",
+                      flush=True)
+                runs[side].append(run)
+                keys[side] |= record_keys(folder / name)
+                shutil.rmtree(folder / f"{name}-cache", ignore_errors=True)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                       capture_output=True)
+    missing = keys["ref"] - keys["head"]
+    median = lambda side, what: statistics.median(r[what] for r in runs[side])  # noqa: E731
+    return {"ref": ref, "cpu_model": cpu_model(), "rounds": rounds, "runs": runs,
+            "ratio_cpu": ratio(median("head", "cpu_s"), median("ref", "cpu_s")),
+            "ratio_wall": ratio(median("head", "wall_s"), median("ref", "wall_s")),
+            "records": {"ref": sum(keys["ref"].values()), "head": sum(keys["head"].values()),
+                        "missing": sum(missing.values()),
+                        "missing_examples": [list(k) for k in sorted(missing, key=repr)[:5]]}}
+
+
 def ratio(warm, cold) -> float | None:
     return round(warm / cold, 3) if warm is not None and cold else None
 
@@ -173,7 +237,31 @@ def main(argv=None) -> int:
                              "(the same code: a change to the harness misses everything)")
     parser.add_argument("--top", type=int, default=8, help="stages shown in the breakdown")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--against", metavar="REF", default=None,
+                        help="measure this tree's cold main job against commit REF's, "
+                             "alternating, instead of cold against warm")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="with --against: cold runs of each side (default: %(default)s)")
     args = parser.parse_args(argv)
+
+    if args.against:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = args.keep or Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            print(f"main job cold: this tree against {args.against}, {args.rounds} round(s), "
+                  f"on {cpu_model()} ({os.cpu_count()} CPUs)", flush=True)
+            figures = against(args.against, args.rounds, args.suites, args.selection,
+                              args.workers, folder)
+        compared = figures["records"]
+        print(f"  this tree / {args.against}: cpu {figures['ratio_cpu']}, wall "
+              f"{figures['ratio_wall']} (medians)")
+        print(f"  records: {args.against} {compared['ref']}, this tree {compared['head']}, "
+              f"missing here {compared['missing']} (by record kind, case id and leg)")
+        for example in compared["missing_examples"]:
+            print(f"    missing: {example}")
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return 1 if compared["missing"] else 0
 
     if args.warm_only and args.keep is None:
         parser.error("--warm-only needs --keep DIR, the folder of a cold run")

@@ -95,3 +95,41 @@ def test_the_benchmark_runs_cold_and_warm_with_equal_records(tmp_path):
     assert compared["differing"] == 0
     assert "differing 0" in done.stdout
     assert any((tmp_path / "runs" / "cache" / "v1" / "entries").glob("*/*.json"))
+
+
+def test_record_keys_count_every_record_kind_by_case_and_leg(tmp_path):
+    bench = load_benchmark()
+    records = [*RECORDS, {"record": "run", "run_id": "cold"}]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    keys = bench.record_keys(tmp_path)
+    assert keys[("result", "a", "onnx>onnx2torch")] == 2
+    assert keys[("run", None, None)] == 1
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    (fewer / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[1:]))
+    assert keys - bench.record_keys(fewer) == {("result", "a", "onnx>onnx2torch"): 1}
+
+
+def test_the_benchmark_runs_against_a_commit_alternating(tmp_path):
+    pytest.importorskip("onnx2torch")
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode:
+        pytest.skip("not a git checkout: --against needs a commit to run")
+    out = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--against", "HEAD", "--rounds", "1", "--suites",
+         "suites/onnx/test_ops.py::test_op[Add]", "--workers", "0", "--json", str(out),
+         "--keep", str(tmp_path / "runs")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("main job cold: this tree against HEAD, 1 round(s), on ")
+    assert [line.split()[0] for line in lines[1:3]] == ["ref-0", "head-0"]
+    figures = json.loads(out.read_text())
+    runs = figures["runs"]
+    assert figures["ratio_cpu"] == round(runs["head"][0]["cpu_s"] / runs["ref"][0]["cpu_s"], 3)
+    assert figures["records"]["ref"] == figures["records"]["head"] > 0
+    assert figures["records"]["missing"] == 0
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True,
+                               text=True).stdout
+    assert (tmp_path / "runs" / "ref-0" / "results.jsonl").is_file()
+    assert str(tmp_path / "runs") not in worktrees  # the commit's tree is removed after
