@@ -16,6 +16,8 @@ import pytest
 
 from harness import converters, golden, sources
 from harness.converters import Artifact
+from harness.core import known_issues
+from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
 from harness.run.pipeline import Harness
 from harness.sources import SourceError
@@ -196,3 +198,22 @@ def test_the_index_is_the_installed_onnxs_in_full():
     assert fresh == json.loads(INDEX_FILE.read_text(encoding="utf-8")), (
         "index.json is stale: python -m harness.sources.onnx_node --write")
     assert len(fresh["cases"]) == 1884 or fresh["onnx"] != "1.23.2"
+
+
+def test_an_entry_naming_the_op_tags_the_node_test_and_a_drawn_onnx_case_alike():
+    """onnx2pytorch-resize-half-pixel-symmetric names Resize and its mode, not the node tests'
+    names: a drawn ONNX Resize in that mode is the same bug, and a Resize in another mode is
+    not."""
+    issues = known_issues.load()
+    entry = "onnx2pytorch-resize-half-pixel-symmetric"
+    node_test = next(i for i in issues if i.id == entry).minimal
+    drawn = LayerSpec("Resize", {"coordinate_transformation_mode": "half_pixel_symmetric",
+                                 "mode": "linear", "opset": 19},
+                      input_shapes=((1, 1, 2, 4),), source="onnx")
+    other_mode = LayerSpec("Resize", {**drawn.attrs, "coordinate_transformation_mode": "half_pixel"},
+                           input_shapes=((1, 1, 2, 4),), source="onnx")
+    tagged = lambda spec, leg: entry in [i.id for i in known_issues.candidates(issues, spec, leg)]  # noqa: E731
+    assert tagged(node_test, "onnx>onnx2pytorch")
+    assert tagged(drawn, "onnx>onnx2pytorch")
+    assert not tagged(other_mode, "onnx>onnx2pytorch")
+    assert not tagged(drawn, "onnx>onnx2torch")
