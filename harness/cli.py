@@ -20,7 +20,7 @@ from harness.core.frameworks import prepare_imports
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.spec import LayerSpec, SpecError
 from harness.core.tolerance import PolicyError, TolerancePolicy
-from harness.golden import CASES
+from harness.golden import CASES, artifact
 from harness.golden.update import CORPUS, corpus, update
 from harness.mat.cli import add_commands as add_mat_commands
 from harness.report.cli import add_commands as add_report_commands
@@ -322,6 +322,16 @@ def cmd_golden_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_golden_pack(args: argparse.Namespace) -> int:
+    golden.recover(args.root)
+    digest = artifact.pack(args.root, args.output)
+    found = artifact.identity(args.root)
+    print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB, sha256 {digest}) "
+          f"and {artifact.checksum_file(args.output)}: {found['cases']} cases, manifest "
+          f"sha256 {found['manifest_sha256']}")
+    return 0
+
+
 def cmd_golden_update(args: argparse.Namespace) -> int:
 
     prepare_imports()
@@ -492,11 +502,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("verify", cmd_golden_verify, "check the manifest and that every file is intact"),
         ("update", cmd_golden_update, "regenerate the store from the source framework"),
         ("list", cmd_golden_list, "the stored cases by layer kind"),
+        ("pack", cmd_golden_pack, "write the store to one .tar.gz, its SHA-256 beside it, "
+                                  "for parity gate --golden (docs/gate.md)"),
     ):
         sub = golden_commands.add_parser(name, help=text)
         sub.add_argument("--root", type=Path, default=Path("golden"), help="the store (golden/)")
         sub.add_argument("-v", "--verbose", action="store_true")
         sub.set_defaults(func=func)
+        if name == "pack":
+            sub.add_argument("-o", "--output", type=Path, required=True, metavar="STORE.tar.gz",
+                             help="the archive to write (and STORE.tar.gz.sha256)")
         if name == "verify":
             sub.add_argument("--quick", action="store_true",
                              help="checksums only; do not load every tensor and model")
