@@ -20,6 +20,7 @@ from harness.core.frameworks import prepare_imports
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.spec import LayerSpec, SpecError
 from harness.core.tolerance import PolicyError, TolerancePolicy
+from harness.gate.command import add_gate_command
 from harness.golden import CASES, artifact
 from harness.golden.update import CORPUS, corpus, update
 from harness.mat.cli import add_commands as add_mat_commands
@@ -535,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_commands(commands, domains=_attribute_domains)
     add_check_command(commands)
+    add_gate_command(commands)
     add_cache_commands(commands)
     add_mat_commands(commands)
     return parser

@@ -27,6 +27,7 @@ from harness.converters import DEFAULT_OPSET, PathError, parse_paths
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.tolerance import PolicyError, TolerancePolicy
+from harness.gate.identity import identities
 from harness.golden.update import corpus, update
 from harness.report import load_results, write_html, write_junit
 from harness.results import (
@@ -106,6 +107,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "torch-compile, torch-onnx, ...): 'auto' (default) runs the "
                          "profile's budget on a sample of cases down the default paths (none "
                          "with --parity-paths), 'all' every stage on every case, 'none' none")
+    group.addoption("--parity-policy", default=None, metavar="FILE",
+                    help="TOML file whose [tool.parity.tolerance] is the tolerance policy "
+                         "(default: pyproject.toml in the project's root; parity gate names "
+                         "the policy it ships, docs/gate.md)")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
@@ -179,7 +184,8 @@ class ParitySession:
             choice = config.getoption("parity_torch_end")
             self.torch_end = None if choice == "auto" and config.getoption("parity_paths") \
                 else torch_end.parse(choice, settings.get_current_profile_name())
-            self.policy = TolerancePolicy.from_pyproject(Path(config.rootpath) / "pyproject.toml")
+            self.policy_file = policy_file(config)
+            self.policy = TolerancePolicy.from_pyproject(self.policy_file)
         except (PathError, PolicyError) as exc:
             raise pytest.UsageError(f"parity: {exc}") from None
         report = config.getoption("parity_report")
@@ -203,7 +209,7 @@ class ParitySession:
 
             self._harness = IsolatedHarness(
                 self.config.getoption("parity_paths"), device=self.device, opset=self.opset,
-                pyproject=Path(self.config.rootpath) / "pyproject.toml", plugins=self.plugins,
+                pyproject=self.policy_file, plugins=self.plugins,
                 threads=1 if self.worker else 0, timeout=self.timeout, cache=self.cache.folder,
                 cache_verify=self.cache.verify,
                 extension=self.torch_end,
@@ -275,7 +281,7 @@ class ParitySession:
             self._writer.write(run_record(
                 run_id=self.run_id, shard=self.shard, device=self.device, opset=self.opset,
                 paths=[p.name for p in self.paths], hypothesis=self.hypothesis_info(),
-                command=self.command,
+                command=self.command, identities=identities(golden.default_root()),
             ))
         return self._writer
 
@@ -325,6 +331,16 @@ class ParitySession:
             self._writer.close()
         if self.isolate and self._harness is not None:
             self._harness.close()
+
+
+def policy_file(config: pytest.Config) -> Path:
+    """The file whose [tool.parity.tolerance] tables are the run's tolerance policy."""
+    named = config.getoption("parity_policy")
+    if named is None:
+        return Path(config.rootpath) / "pyproject.toml"
+    if not Path(named).is_file():
+        raise PolicyError(f"--parity-policy {named}: no such file")
+    return Path(named)
 
 
 def load_plugins(text: str | None) -> list[str]:
