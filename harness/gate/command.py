@@ -13,13 +13,13 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from harness.core import suites as installed_suites
 from harness.core.errors import GoldenError
 from harness.core.stages import parse_paths
 from harness.gate.identity import identities, lines
 from harness.gate.paths import paths_through
 from harness.golden import artifact, verify
 
-SUITES_PACKAGE = "parity_suites"
 SUITES = ("layers", "onnx", "onnx_backend", "keras2", "applications", "saved", "golden", "mat",
           "torch_end")
 UNPACKED = ".parity-golden"  # where a store archive is unpacked, in the current directory
@@ -97,13 +97,9 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
         *[word for word in args.pytest_args if word != "--"],
         # The whole package, the suites not chosen ignored: test ids are then the same
         # wherever the package is installed ("onnx/test_ops.py::..."), and so are shards.
-        *[f"--ignore={suites_folder() / s}" for s in SUITES if s not in suites],
-        "--pyargs", SUITES_PACKAGE,
+        *[f"--ignore={installed_suites.folder() / s}" for s in SUITES if s not in suites],
+        "--pyargs", installed_suites.PACKAGE,
     ]
-
-
-def suites_folder() -> Path:
-    return Path(resources.files(SUITES_PACKAGE))
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
