@@ -185,4 +185,6 @@ def test_the_gate_runs_from_an_empty_directory(small_store, tmp_path):
     records = [json.loads(line) for line in (folder / "reports/results.jsonl").open()]
     run = next(r for r in records if r.get("record") == "run")
     assert run["identities"]["golden"]["cases"] == 3
+    manifest = golden.sha256(small_store / golden.MANIFEST)
+    assert f"golden store {manifest[:12]} (3 cases)" in (folder / "reports/parity.html").read_text()
     assert (folder / ".parity-golden").is_dir()
