@@ -8,7 +8,6 @@ process (the main one, or every pytest-xdist worker) appends its records to a sh
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
@@ -24,8 +23,10 @@ from hypothesis import HealthCheck, settings
 from harness import golden
 from harness.cli import _attribute_domains
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
+from harness.core import selection
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.plugins import PluginImportError, import_modules
+from harness.core.selection import PROFILES, in_shard
 from harness.core.tolerance import PolicyError, TolerancePolicy
 from harness.gate.identity import identities
 from harness.golden.update import corpus, update
@@ -43,14 +44,6 @@ from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
 from harness.run.stage_cache.verify import fraction
 
-PROFILES = {
-    # Fast feedback on a laptop: a handful of random examples per layer kind.
-    "dev": {"max_examples": 5},
-    # The CI gate: derandomised (same examples every run), no database, bounded budget.
-    "ci": {"max_examples": 12, "derandomize": True, "database": None},
-    # Breadth: many examples, run on a schedule.
-    "nightly": {"max_examples": 200},
-}
 for _name, _overrides in PROFILES.items():
     settings.register_profile(
         _name,
@@ -117,20 +110,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
     try:
-        index, total = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise pytest.UsageError(f"--parity-shard {text!r}: expected I/N, e.g. 2/4") from None
-    if not 1 <= index <= total:
-        raise pytest.UsageError(f"--parity-shard {text!r}: I must be between 1 and N")
-    return index, total
-
-
-def in_shard(nodeid: str, index: int, total: int) -> bool:
-    digest = hashlib.sha256(nodeid.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % total == index - 1
+        return selection.parse_shard(text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--parity-shard {exc}") from None
 
 
 # Profiles that leave `slow` tests (whole architectures) out unless `-m` selects them.

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from harness.core import suites as installed_suites
 from harness.core.errors import GoldenError
+from harness.core.plugins import import_modules
+from harness.core.selection import PROFILES, parse_shard
 from harness.core.stages import parse_paths
 from harness.gate.identity import identities, lines
 from harness.gate.paths import paths_through
@@ -51,7 +53,11 @@ def add_gate_command(commands) -> None:
     gate.add_argument("--golden-sha256", metavar="HEX",
                       help="the archive's SHA-256 (default: the one in STORE.sha256)")
     gate.add_argument("--shard", metavar="I/N", help="run shard I of N (--parity-shard)")
-    gate.add_argument("--profile", default="ci", help="Hypothesis profile (default ci)")
+    gate.add_argument("--profile", default="ci", choices=sorted(PROFILES),
+                      help="Hypothesis profile (default ci)")
+    gate.add_argument("--plugins", metavar="MODULE[,MODULE]",
+                      help="modules that register converters (--parity-plugins), imported "
+                           "here first so that --converter can name their stages")
     gate.add_argument("--report-versions", action="store_true",
                       help="print parity's version and the golden store's and known issues' "
                            "identities, and exit")
@@ -84,6 +90,12 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
     if unknown:
         raise GateError(f"--suites: no suite {', '.join(unknown)}; the suites are "
                          f"{', '.join(SUITES)}")
+    try:
+        parse_shard(args.shard)
+    except ValueError as exc:
+        raise GateError(f"--shard {exc}") from None
+    plugins = [m.strip() for m in (args.plugins or "").split(",") if m.strip()]
+    import_modules(plugins)  # a PluginImportError is the user's, in one line
     paths = ",".join(paths_through(args.converter)) if args.converter else args.paths
     if paths is not None:
         parse_paths(paths)  # a mistake is one line here, not a pytest usage error
@@ -94,6 +106,7 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
         "--parity-policy", str(config / "tolerance.toml"),
         *(["--parity-paths", paths] if paths else []),
         *(["--parity-shard", args.shard] if args.shard else []),
+        *(["--parity-plugins", ",".join(plugins)] if plugins else []),
         *[word for word in args.pytest_args if word != "--"],
         # The whole package, the suites not chosen ignored: test ids are then the same
         # wherever the package is installed ("onnx/test_ops.py::..."), and so are shards.
