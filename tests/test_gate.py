@@ -115,9 +115,14 @@ def test_report_versions_names_the_store_and_the_known_issues(small_store, tmp_p
     (["gate", "--converter", "no-such-stage"], "no-such-stage"),
     (["gate", "--suites", "layers,nonesuch"], "--suites: no suite nonesuch"),
     (["gate", "--paths", "onnx>tf2onnx"], "takes 'keras' artifacts"),
+    (["gate", "--shard", "3/2"], "--shard '3/2': I must be between 1 and N"),
+    (["gate", "--plugins", "no_such_module_here"], "no_such_module_here"),
+    (["gate", "--golden", "store.tar.gz", "--golden-sha256", golden.sha256(Path(__file__))],
+     "not a store archive"),
 ])
 def test_a_mistake_is_one_line(argv, said, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    shutil.copy(__file__, tmp_path / "store.tar.gz")  # not an archive, whatever its checksum
     code = cli.main(argv)
     err = capsys.readouterr().err
     if said is None:  # --report-versions does not look at the paths

@@ -90,14 +90,7 @@ def unpack(archive: Path, into: Path, checksum: str | None = None) -> Path:
         into.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=into))
         try:
-            with tarfile.open(archive, "r:gz") as tar:
-                for member in tar.getmembers():
-                    if not (member.isfile() or member.isdir()) or member.name.startswith("/") \
-                            or ".." in Path(member.name).parts \
-                            or Path(member.name).parts[0] != TOP:
-                        raise GoldenError(f"{archive}: {member.name!r} is not a store file")
-                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-                tar.extractall(scratch, **safe)
+            _extract(archive, scratch)
             shutil.rmtree(target, ignore_errors=True)
             os.replace(scratch, target)
         finally:
@@ -108,3 +101,19 @@ def unpack(archive: Path, into: Path, checksum: str | None = None) -> Path:
         raise GoldenError(f"{archive}: {len(problems)} problem(s) after unpacking, the first: "
                           f"{problems[0]}")
     return root
+
+
+def _extract(archive: Path, into: Path) -> None:
+    """The archive's store files into ``into``; anything else in it (a link, a path out of
+    ``golden/``) refuses the whole archive."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar.getmembers():
+                parts = Path(member.name).parts
+                if not (member.isfile() or member.isdir()) or member.name.startswith("/") \
+                        or ".." in parts or not parts or parts[0] != TOP:
+                    raise GoldenError(f"{archive}: {member.name!r} is not a store file")
+            safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tar.extractall(into, **safe)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise GoldenError(f"{archive}: not a store archive ({exc})") from None
