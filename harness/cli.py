@@ -19,8 +19,9 @@ from harness.core.errors import GoldenError
 from harness.core.frameworks import prepare_imports
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.spec import LayerSpec, SpecError
-from harness.core.tolerance import PolicyError, TolerancePolicy
+from harness.core.tolerance import PolicyError
 from harness.gate.command import add_gate_command
+from harness.gate.config import project_policy
 from harness.golden import CASES, artifact
 from harness.golden.update import CORPUS, corpus, update
 from harness.mat.cli import add_commands as add_mat_commands
@@ -243,8 +244,9 @@ def cmd_repro(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     paths = args.paths or ",".join(record.get("paths") or []) or None
-    # The tolerance policy a suite run applies (pyproject.toml's [tool.parity.tolerance]).
-    policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
+    # The tolerance policy a suite run applies (pyproject.toml's [tool.parity.tolerance], or
+    # parity's own where the project declares none, as parity gate applies it).
+    policy = project_policy()
     try:
         harness = Harness(paths, device=args.device, opset=args.opset, policy=policy)
     except PathError as exc:
@@ -345,7 +347,7 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
     specs = corpus(per_kind if args.per_kind is None else args.per_kind, args.kind or None,
                    source=args.source, per_axis=per_axis if args.per_axis is None
                    else args.per_axis)
-    policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
+    policy = project_policy()
 
     def progress(number, total, spec):
         if args.verbose:
@@ -409,7 +411,7 @@ def cmd_issues_export(args: argparse.Namespace) -> int:
 
     prepare_imports()
 
-    exporter = Exporter(TolerancePolicy.from_pyproject(Path("pyproject.toml")))
+    exporter = Exporter(project_policy())
     without, failed, worst = 0, 0, 0
     for issue in chosen:
         try:

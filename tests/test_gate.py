@@ -193,3 +193,20 @@ def test_the_gate_runs_from_an_empty_directory(small_store, tmp_path):
     manifest = golden.sha256(small_store / golden.MANIFEST)
     assert f"golden store {manifest[:12]} (3 cases)" in (folder / "reports/parity.html").read_text()
     assert (folder / ".parity-golden").is_dir()
+
+
+def test_a_command_applies_parity_s_policy_where_the_project_declares_none(tmp_path):
+    from harness.core.tolerance import TolerancePolicy
+    from harness.gate import config
+
+    def same(policy):
+        return policy.defaults, policy.rules
+
+    ours = same(TolerancePolicy.from_pyproject(ROOT / "pyproject.toml"))
+    elsewhere = tmp_path / "pyproject.toml"
+    elsewhere.write_text('[project]\nname = "team"\n')
+    assert same(config.project_policy(elsewhere)) == ours
+    assert same(config.project_policy(tmp_path / "missing.toml")) == ours
+    elsewhere.write_text('[tool.parity.tolerance.float32]\natol = 0.5\nrtol = 0.5\n')
+    declared = same(config.project_policy(elsewhere))
+    assert declared == same(TolerancePolicy.from_pyproject(elsewhere)) and declared != ours

@@ -10,7 +10,6 @@ import os
 import shlex
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 from harness.core import suites as installed_suites
@@ -18,6 +17,7 @@ from harness.core.errors import GoldenError
 from harness.core.plugins import import_modules
 from harness.core.selection import PROFILES, parse_shard
 from harness.core.stages import parse_paths
+from harness.gate import config
 from harness.gate.identity import identities, lines
 from harness.gate.paths import paths_through
 from harness.golden import artifact, verify
@@ -83,7 +83,6 @@ def store_root(args: argparse.Namespace) -> Path | None:
 
 
 def pytest_command(args: argparse.Namespace) -> list[str]:
-    config = resources.files("harness.gate")
     suites = SUITES if not args.suites else [s.strip() for s in args.suites.split(",")
                                              if s.strip()]
     unknown = [s for s in suites if s not in SUITES]
@@ -100,10 +99,10 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
     if paths is not None:
         parse_paths(paths)  # a mistake is one line here, not a pytest usage error
     return [
-        sys.executable, "-m", "pytest", "-c", str(config / "pytest.ini"),
+        sys.executable, "-m", "pytest", "-c", str(config.PYTEST_INI),
         "--rootdir", str(Path.cwd()), "-p", "harness.plugin",
         "--hypothesis-profile", args.profile,
-        "--parity-policy", str(config / "tolerance.toml"),
+        "--parity-policy", str(config.TOLERANCE),
         *(["--parity-paths", paths] if paths else []),
         *(["--parity-shard", args.shard] if args.shard else []),
         *(["--parity-plugins", ",".join(plugins)] if plugins else []),
