@@ -114,3 +114,18 @@ def test_a_failing_shard_fails_its_job_after_keeping_its_results(tmp_path):
     _ok(done)
     assert (tmp_path / "outputs").read_text().strip() == "status=5"  # pytest: nothing ran
     assert "exit ${{ steps.gate.outputs.status }}" in ACTION.read_text()
+
+
+def test_the_pre_commit_hook_s_entry_is_a_gate_command():
+    import shlex
+
+    from harness.cli import build_parser
+
+    text = (ROOT / ".pre-commit-hooks.yaml").read_text()
+    (entry,) = re.findall(r"^\s*entry:\s*(.+)$", text, flags=re.M)
+    words = shlex.split(entry)
+    assert words[:2] == ["parity", "gate"]
+    args = build_parser().parse_args([*words[1:], "--converter", "onnx2torch", "--", "-n", "2"])
+    assert args.suites == "onnx" and args.converter == "onnx2torch"
+    assert args.pytest_args == ["-n", "2"]
+    assert "pass_filenames: false" in text
