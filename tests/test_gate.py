@@ -210,3 +210,10 @@ def test_a_command_applies_parity_s_policy_where_the_project_declares_none(tmp_p
     elsewhere.write_text('[tool.parity.tolerance.float32]\natol = 0.5\nrtol = 0.5\n')
     declared = same(config.project_policy(elsewhere))
     assert declared == same(TolerancePolicy.from_pyproject(elsewhere)) and declared != ours
+
+
+def test_a_gate_killed_by_a_signal_exits_as_a_shell_says_it(tmp_path):
+    (tmp_path / "gate_killer.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
+    done = _gate(tmp_path, "--suites", "onnx", "--", "-p", "gate_killer")
+    assert done.returncode == 128 + 15, done.stdout[-2000:] + done.stderr[-2000:]

@@ -127,4 +127,5 @@ def cmd_gate(args: argparse.Namespace) -> int:
         return 2
     print("gate:", shlex.join(["python", *command[1:]]), flush=True)
     environment = {**os.environ, "PARITY_GOLDEN": str(root) if root else NO_STORE}
-    return subprocess.run(command, env=environment, check=False).returncode
+    status = subprocess.run(command, env=environment, check=False).returncode
+    return status if status >= 0 else 128 - status  # killed by a signal: as a shell says it
