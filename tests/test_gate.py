@@ -164,9 +164,13 @@ def _gate(folder: Path, *args: str) -> subprocess.CompletedProcess:
 def test_the_gate_runs_from_an_empty_directory(small_store, tmp_path):
     """The installed suites, run from a folder that is not the repository: the reports land
     there, the run record names what judged it, and the golden replay skips without a store
-    and replays the one handed over."""
+    and replays the one handed over. The folder's own pytest settings and conftest.py, which
+    would break any run they reached, stay out of it."""
     folder = tmp_path / "team"
     folder.mkdir()
+    (folder / "conftest.py").write_text('raise RuntimeError("the team\'s conftest.py")\n')
+    (folder / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\naddopts = "--no-such-option"\n')
     archive = tmp_path / "store.tar.gz"
     artifact.pack(small_store, archive)
 

@@ -100,7 +100,9 @@ def pytest_command(args: argparse.Namespace) -> list[str]:
         parse_paths(paths)  # a mistake is one line here, not a pytest usage error
     return [
         sys.executable, "-m", "pytest", "-c", str(config.PYTEST_INI),
-        "--rootdir", str(Path.cwd()), "-p", "harness.plugin",
+        # The suites need no conftest.py (the plugin is named); the repository's own
+        # conftest files, and its pytest settings (-c), stay out of the gate.
+        "--rootdir", str(Path.cwd()), "--noconftest", "-p", "harness.plugin",
         "--hypothesis-profile", args.profile,
         "--parity-policy", str(config.TOLERANCE),
         *(["--parity-paths", paths] if paths else []),
