@@ -221,3 +221,47 @@ def test_a_gate_killed_by_a_signal_exits_as_a_shell_says_it(tmp_path):
         "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
     done = _gate(tmp_path, "--suites", "onnx", "--", "-p", "gate_killer")
     assert done.returncode == 128 + 15, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A folder served over HTTP on localhost, and its URL."""
+    import functools
+    import http.server
+    import threading
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # the server's log would mix into the command's stderr
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_store_named_by_url_is_downloaded_and_checked(small_store, served, tmp_path, capsys,
+                                                       monkeypatch):
+    folder, url = served
+    digest = artifact.pack(small_store, folder / "store.tar.gz")
+    team = tmp_path / "team"
+    team.mkdir()
+    monkeypatch.chdir(team)
+    argv = ["gate", "--golden", f"{url}/store.tar.gz", "--report-versions"]
+    assert cli.main(argv) == 2  # no checksum stated
+    assert "--golden-sha256" in capsys.readouterr().err
+    assert cli.main([*argv, "--golden-sha256", digest]) == 0
+    assert "3 cases" in capsys.readouterr().out
+    assert cli.main([*argv, "--golden-sha256", "0" * 64]) == 2
+    assert "is not the expected" in capsys.readouterr().err
+    assert cli.main(["gate", "--golden", f"{url}/nowhere.tar.gz", "--golden-sha256", digest,
+                     "--report-versions"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot download it" in err and len(err.strip().splitlines()) == 1

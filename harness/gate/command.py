@@ -17,7 +17,7 @@ from harness.core.errors import GoldenError
 from harness.core.plugins import import_modules
 from harness.core.selection import PROFILES, parse_shard
 from harness.core.stages import parse_paths
-from harness.gate import config
+from harness.gate import config, fetch
 from harness.gate.identity import identities, lines
 from harness.gate.paths import paths_through
 from harness.golden import artifact, verify
@@ -46,12 +46,13 @@ def add_gate_command(commands) -> None:
                         help="comma-separated conversion paths, as --parity-paths")
     gate.add_argument("--suites", metavar="NAMES",
                       help=f"comma-separated suites to run (default all: {', '.join(SUITES)})")
-    gate.add_argument("--golden", type=Path, metavar="STORE",
+    gate.add_argument("--golden", metavar="STORE",
                       help="the golden store to replay: a folder, or a .tar.gz written by "
-                           "'parity golden pack' (its SHA-256 is checked first); without it "
-                           "the replay suite skips")
+                           "'parity golden pack' (its SHA-256 is checked first), as a path or "
+                           "an http(s) URL; without it the replay suite skips")
     gate.add_argument("--golden-sha256", metavar="HEX",
-                      help="the archive's SHA-256 (default: the one in STORE.sha256)")
+                      help="the archive's SHA-256 (default: the one in STORE.sha256; a URL "
+                           "needs it)")
     gate.add_argument("--shard", metavar="I/N", help="run shard I of N (--parity-shard)")
     gate.add_argument("--profile", default="ci", choices=sorted(PROFILES),
                       help="Hypothesis profile (default ci)")
@@ -68,18 +69,20 @@ def add_gate_command(commands) -> None:
 
 def store_root(args: argparse.Namespace) -> Path | None:
     """The store to replay: a folder as it is, an archive once verified and unpacked."""
-    given = args.golden
-    if given is None:
+    if args.golden is None:
         if args.golden_sha256:
             raise GoldenError("--golden-sha256 names the checksum of a --golden archive")
         return None
+    unpacked = Path(UNPACKED).resolve()
+    given = (fetch.download(args.golden, unpacked / "downloads", args.golden_sha256)
+             if fetch.is_url(args.golden) else Path(args.golden))
     if given.is_dir():
         _, problems = verify(given, deep=False)
         if problems:
             raise GoldenError(f"--golden {given}: {len(problems)} problem(s), the first: "
                               f"{problems[0]}")
         return given.resolve()
-    return artifact.unpack(given, Path(UNPACKED).resolve(), args.golden_sha256)
+    return artifact.unpack(given, unpacked, args.golden_sha256)
 
 
 def pytest_command(args: argparse.Namespace) -> list[str]:
