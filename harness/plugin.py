@@ -28,6 +28,7 @@ from harness.core.frameworks import prepare_imports, versions
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.selection import PROFILES, in_shard
 from harness.core.tolerance import PolicyError, TolerancePolicy
+from harness.gate import config as gate_config
 from harness.gate.identity import identities
 from harness.golden.update import corpus, update
 from harness.report import load_results, write_html, write_junit
@@ -317,10 +318,13 @@ class ParitySession:
 
 
 def policy_file(config: pytest.Config) -> Path:
-    """The file whose [tool.parity.tolerance] tables are the run's tolerance policy."""
+    """The file whose [tool.parity.tolerance] tables are the run's tolerance policy: the one
+    named, else the project's pyproject.toml where it declares a policy, else parity's own
+    (a converter's repository running the installed suites, docs/gate.md)."""
     named = config.getoption("parity_policy")
     if named is None:
-        return Path(config.rootpath) / "pyproject.toml"
+        pyproject = Path(config.rootpath) / "pyproject.toml"
+        return pyproject if gate_config.declares_policy(pyproject) else gate_config.TOLERANCE
     if not Path(named).is_file():
         raise PolicyError(f"--parity-policy {named}: no such file")
     return Path(named)

@@ -265,3 +265,22 @@ def test_a_store_named_by_url_is_downloaded_and_checked(small_store, served, tmp
                      "--report-versions"]) == 2
     err = capsys.readouterr().err
     assert "cannot download it" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_plugin_s_policy_is_the_project_s_or_parity_s(tmp_path):
+    from types import SimpleNamespace
+
+    from harness import plugin
+    from harness.gate import config
+
+    def chosen(rootpath, named=None):
+        return plugin.policy_file(SimpleNamespace(
+            rootpath=rootpath, getoption=lambda name: named))
+
+    assert chosen(ROOT) == ROOT / "pyproject.toml"
+    assert chosen(tmp_path) == config.TOLERANCE  # no pyproject.toml: parity's own
+    (tmp_path / "pyproject.toml").write_text('[tool.parity.tolerance.float32]\natol = 0.5\n')
+    assert chosen(tmp_path) == tmp_path / "pyproject.toml"
+    assert chosen(tmp_path, named=str(config.TOLERANCE)) == config.TOLERANCE
+    with pytest.raises(Exception, match="no such file"):
+        chosen(tmp_path, named=str(tmp_path / "missing.toml"))
