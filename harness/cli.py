@@ -19,8 +19,10 @@ from harness.core.errors import GoldenError
 from harness.core.frameworks import prepare_imports
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.spec import LayerSpec, SpecError
-from harness.core.tolerance import PolicyError, TolerancePolicy
-from harness.golden import CASES
+from harness.core.tolerance import PolicyError
+from harness.gate.command import add_gate_command
+from harness.gate.config import project_policy
+from harness.golden import CASES, artifact
 from harness.golden.update import CORPUS, corpus, update
 from harness.mat.cli import add_commands as add_mat_commands
 from harness.report.cli import add_commands as add_report_commands
@@ -242,8 +244,9 @@ def cmd_repro(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
     paths = args.paths or ",".join(record.get("paths") or []) or None
-    # The tolerance policy a suite run applies (pyproject.toml's [tool.parity.tolerance]).
-    policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
+    # The tolerance policy a suite run applies (pyproject.toml's [tool.parity.tolerance], or
+    # parity's own where the project declares none, as parity gate applies it).
+    policy = project_policy()
     try:
         harness = Harness(paths, device=args.device, opset=args.opset, policy=policy)
     except PathError as exc:
@@ -322,6 +325,16 @@ def cmd_golden_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_golden_pack(args: argparse.Namespace) -> int:
+    golden.recover(args.root)
+    digest = artifact.pack(args.root, args.output)
+    found = artifact.identity(args.root)
+    print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB, sha256 {digest}) "
+          f"and {artifact.checksum_file(args.output)}: {found['cases']} cases, manifest "
+          f"sha256 {found['manifest_sha256']}")
+    return 0
+
+
 def cmd_golden_update(args: argparse.Namespace) -> int:
 
     prepare_imports()
@@ -334,7 +347,7 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
     specs = corpus(per_kind if args.per_kind is None else args.per_kind, args.kind or None,
                    source=args.source, per_axis=per_axis if args.per_axis is None
                    else args.per_axis)
-    policy = TolerancePolicy.from_pyproject(Path("pyproject.toml"))
+    policy = project_policy()
 
     def progress(number, total, spec):
         if args.verbose:
@@ -398,7 +411,7 @@ def cmd_issues_export(args: argparse.Namespace) -> int:
 
     prepare_imports()
 
-    exporter = Exporter(TolerancePolicy.from_pyproject(Path("pyproject.toml")))
+    exporter = Exporter(project_policy())
     without, failed, worst = 0, 0, 0
     for issue in chosen:
         try:
@@ -492,11 +505,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("verify", cmd_golden_verify, "check the manifest and that every file is intact"),
         ("update", cmd_golden_update, "regenerate the store from the source framework"),
         ("list", cmd_golden_list, "the stored cases by layer kind"),
+        ("pack", cmd_golden_pack, "write the store to one .tar.gz, its SHA-256 beside it, "
+                                  "for parity gate --golden (docs/gate.md)"),
     ):
         sub = golden_commands.add_parser(name, help=text)
         sub.add_argument("--root", type=Path, default=Path("golden"), help="the store (golden/)")
         sub.add_argument("-v", "--verbose", action="store_true")
         sub.set_defaults(func=func)
+        if name == "pack":
+            sub.add_argument("-o", "--output", type=Path, required=True, metavar="STORE.tar.gz",
+                             help="the archive to write (and STORE.tar.gz.sha256)")
         if name == "verify":
             sub.add_argument("--quick", action="store_true",
                              help="checksums only; do not load every tensor and model")
@@ -520,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_report_commands(commands, domains=_attribute_domains)
     add_check_command(commands)
+    add_gate_command(commands)
     add_cache_commands(commands)
     add_mat_commands(commands)
     return parser

@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.core.spec import LayerSpec
 
-CI_EXAMPLES = 12  # the ci profile's max_examples (harness.plugin.PROFILES)
+CI_EXAMPLES = 12  # the ci profile's max_examples (harness.core.selection.PROFILES)
 
 
 def read(path: Path) -> dict[str, Any]:

@@ -8,7 +8,6 @@ process (the main one, or every pytest-xdist worker) appends its records to a sh
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
@@ -24,9 +23,13 @@ from hypothesis import HealthCheck, settings
 from harness import golden
 from harness.cli import _attribute_domains
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
+from harness.core import selection
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.plugins import PluginImportError, import_modules
+from harness.core.selection import PROFILES, in_shard
 from harness.core.tolerance import PolicyError, TolerancePolicy
+from harness.gate import config as gate_config
+from harness.gate.identity import identities
 from harness.golden.update import corpus, update
 from harness.report import load_results, write_html, write_junit
 from harness.results import (
@@ -42,14 +45,6 @@ from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
 from harness.run.stage_cache.verify import fraction
 
-PROFILES = {
-    # Fast feedback on a laptop: a handful of random examples per layer kind.
-    "dev": {"max_examples": 5},
-    # The CI gate: derandomised (same examples every run), no database, bounded budget.
-    "ci": {"max_examples": 12, "derandomize": True, "database": None},
-    # Breadth: many examples, run on a schedule.
-    "nightly": {"max_examples": 200},
-}
 for _name, _overrides in PROFILES.items():
     settings.register_profile(
         _name,
@@ -106,26 +101,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "torch-compile, torch-onnx, ...): 'auto' (default) runs the "
                          "profile's budget on a sample of cases down the default paths (none "
                          "with --parity-paths), 'all' every stage on every case, 'none' none")
+    group.addoption("--parity-policy", default=None, metavar="FILE",
+                    help="TOML file whose [tool.parity.tolerance] is the tolerance policy "
+                         "(default: pyproject.toml in the project's root; parity gate names "
+                         "the policy it ships, docs/gate.md)")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
     try:
-        index, total = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise pytest.UsageError(f"--parity-shard {text!r}: expected I/N, e.g. 2/4") from None
-    if not 1 <= index <= total:
-        raise pytest.UsageError(f"--parity-shard {text!r}: I must be between 1 and N")
-    return index, total
-
-
-def in_shard(nodeid: str, index: int, total: int) -> bool:
-    digest = hashlib.sha256(nodeid.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % total == index - 1
+        return selection.parse_shard(text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--parity-shard {exc}") from None
 
 
 # Profiles that leave `slow` tests (whole architectures) out unless `-m` selects them.
@@ -179,7 +168,8 @@ class ParitySession:
             choice = config.getoption("parity_torch_end")
             self.torch_end = None if choice == "auto" and config.getoption("parity_paths") \
                 else torch_end.parse(choice, settings.get_current_profile_name())
-            self.policy = TolerancePolicy.from_pyproject(Path(config.rootpath) / "pyproject.toml")
+            self.policy_file = policy_file(config)
+            self.policy = TolerancePolicy.from_pyproject(self.policy_file)
         except (PathError, PolicyError) as exc:
             raise pytest.UsageError(f"parity: {exc}") from None
         report = config.getoption("parity_report")
@@ -203,7 +193,7 @@ class ParitySession:
 
             self._harness = IsolatedHarness(
                 self.config.getoption("parity_paths"), device=self.device, opset=self.opset,
-                pyproject=Path(self.config.rootpath) / "pyproject.toml", plugins=self.plugins,
+                pyproject=self.policy_file, plugins=self.plugins,
                 threads=1 if self.worker else 0, timeout=self.timeout, cache=self.cache.folder,
                 cache_verify=self.cache.verify,
                 extension=self.torch_end,
@@ -275,7 +265,7 @@ class ParitySession:
             self._writer.write(run_record(
                 run_id=self.run_id, shard=self.shard, device=self.device, opset=self.opset,
                 paths=[p.name for p in self.paths], hypothesis=self.hypothesis_info(),
-                command=self.command,
+                command=self.command, identities=identities(golden.default_root()),
             ))
         return self._writer
 
@@ -325,6 +315,19 @@ class ParitySession:
             self._writer.close()
         if self.isolate and self._harness is not None:
             self._harness.close()
+
+
+def policy_file(config: pytest.Config) -> Path:
+    """The file whose [tool.parity.tolerance] tables are the run's tolerance policy: the one
+    named, else the project's pyproject.toml where it declares a policy, else parity's own
+    (a converter's repository running the installed suites, docs/gate.md)."""
+    named = config.getoption("parity_policy")
+    if named is None:
+        pyproject = Path(config.rootpath) / "pyproject.toml"
+        return pyproject if gate_config.declares_policy(pyproject) else gate_config.TOLERANCE
+    if not Path(named).is_file():
+        raise PolicyError(f"--parity-policy {named}: no such file")
+    return Path(named)
 
 
 def load_plugins(text: str | None) -> list[str]:

@@ -48,7 +48,10 @@ def gpu_model() -> str | None:
 
 
 def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[str],
-               hypothesis: dict[str, Any] | None, command: str) -> dict[str, Any]:
+               hypothesis: dict[str, Any] | None, command: str,
+               identities: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The run's record; ``identities`` names parity's release, the golden store and the
+    known-issue set it judged by (harness.gate.identity)."""
     return {
         "record": "run",
         "schema": RUN_SCHEMA,
@@ -67,6 +70,7 @@ def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[
         "paths": paths,
         "hypothesis": hypothesis,
         "command": command,
+        **({"identities": identities} if identities is not None else {}),
     }
 
 

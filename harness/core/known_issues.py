@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import hashlib
 import re
 import sys
 from collections.abc import Callable
@@ -295,6 +296,17 @@ def load(path: Path | None = None) -> list[KnownIssue]:
               for issue in _load_file(file)]
     _check_unique(issues, f"{DEFAULT_FILE} and {MORE_FILES}/*.toml")
     return issues
+
+
+def identity() -> dict[str, object]:
+    """What names the known-issue set a run judged by: the SHA-256 of every known-issue file
+    (names and bytes, in the order ``load`` reads them) and how many entries they hold."""
+    files = [DEFAULT_FILE, *sorted(MORE_FILES.glob("*.toml"))]
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.relative_to(DEFAULT_FILE.parent)}\n".encode())
+        digest.update(file.read_bytes())
+    return {"sha256": digest.hexdigest(), "entries": len(load())}
 
 
 def _check_unique(issues: list[KnownIssue], where: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from harness import golden, sources
 from harness.converters import ConvertOptions
 from harness.core import axes, known_issues, registry
+from harness.core import suites as installed_suites
 from harness.core.compare import compare
 from harness.core.frameworks import versions
 from harness.core.spec import LayerSpec
@@ -69,7 +70,7 @@ CORPUS = {registry.KERAS: (8, 1), "onnx": (3, 1), "mat": (2, 0)}
 
 # Where each suite's cover.json is (harness.tools.draw_cover): its ``golden_branch_cases``
 # reach the draw-code branches the drawn corpus misses.
-SUITES = Path(__file__).resolve().parents[2] / "suites"
+SUITES = installed_suites.folder()
 
 
 def corpus(per_kind: int, kinds: list[str] | None = None,
@@ -95,7 +96,7 @@ def corpus(per_kind: int, kinds: list[str] | None = None,
 def branch_cases(source: str, suites: Path = SUITES) -> list[LayerSpec]:
     """The covering cases ``python -m harness.tools.draw_cover`` chose for the store: each
     reaches a branch of the source's draw code that the drawn corpus does not. None where
-    no suite was measured (an installed package has no suites); a damaged cover file holds
+    no suite was measured; a damaged cover file holds
     none (the tool writes it anew)."""
     found: list[LayerSpec] = []
     for path in sorted(suites.glob("*/cover.json")) if suites.is_dir() else ():

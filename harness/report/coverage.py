@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SUITES = Path(__file__).resolve().parents[2] / "suites"
+from harness.core import suites as installed_suites
+
+SUITES = installed_suites.folder()
 
 Domains = Mapping[str, Mapping[str, Any]]
 """{kind: {attribute: [documented values...]}}, as the layer registry declares them."""
@@ -139,7 +141,7 @@ def compute_coverage(
 
 def reach(suites: Path = SUITES) -> dict[str, dict[str, Any]]:
     """{source: figures} of every measured suite, as ``python -m harness.tools.draw_cover``
-    wrote them; empty where none was (an installed package has no suites). A damaged file
+    wrote them; empty where none was. A damaged file
     measures nothing: the tool writes it anew."""
     figures = {}
     for path in sorted(suites.glob("*/cover.json")) if suites.is_dir() else ():

@@ -145,6 +145,22 @@ def _headline(results: Results, trend: Trend | None) -> str:
     return line
 
 
+def _identities(runs: list[dict[str, Any]]) -> str:
+    """What judged the run besides the converter (harness.gate.identity): parity's release,
+    the golden store and the known-issue set, as the first run record that names them
+    says; shards that differ show in the environment section."""
+    found = next((r["identities"] for r in runs if isinstance(r.get("identities"), dict)), None)
+    if not found:
+        return ""
+    store, issues = found.get("golden"), found.get("known_issues") or {}
+    return " · ".join([
+        f"parity {found.get('parity', '?')}",
+        f"golden store {store.get('manifest_sha256', '?')[:12]} ({store.get('cases', '?')} "
+        f"cases)" if isinstance(store, dict) else "no golden store",
+        f"known issues {issues.get('sha256', '?')[:12]} ({issues.get('entries', '?')} entries)",
+    ])
+
+
 def _header(results: Results, verdict: str, command: str | None, trend: Trend | None,
             sources: list[SourceSummary]) -> str:
     counts = results.verdict_counts()
@@ -162,6 +178,7 @@ def _header(results: Results, verdict: str, command: str | None, trend: Trend | 
         _plural(cases, "case"),
         text(", ".join(f"{s.label} {s.cases:,}" for s in sources)) if len(sources) > 1 else "",
         _plural(len(results.sources), "file") + " merged",
+        text(_identities(results.runs)),
         f"generated {text(_now())}",
     ]
     parts = [

@@ -42,7 +42,8 @@ def test_the_yardstick_catches_a_converter_that_perturbs_weights():
     from harness import converters
     from harness.core import yardstick
     from harness.run.pipeline import Harness
-    from tests.fakes import Fake, perturbed_weights
+    fakes = pytest.importorskip("tests.fakes", reason="parity's own test helpers (tests/) come with its repository, not its wheel")
+    Fake, perturbed_weights = fakes.Fake, fakes.perturbed_weights
 
     converters.register(Fake("tf2onnx-perturbed", "tf2onnx", after=perturbed_weights))
     try:

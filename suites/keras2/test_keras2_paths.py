@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from harness.core.strategies import layer_specs
 from harness.sources.keras.keras2_kinds import ADMITTED
-from suites.verdicts import accepted
+
+from ..verdicts import accepted
 
 pytest.importorskip("tensorflow", reason="the cases are built in Keras")
 pytest.importorskip("tf_keras")

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from harness.core import axes, known_issues, registry
 from harness.core.strategies import layer_specs
-from suites.verdicts import assert_still_reproduces, skip_unless_reachable
+
+from ..verdicts import assert_still_reproduces, skip_unless_reachable
 
 pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
 

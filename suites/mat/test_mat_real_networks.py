@@ -16,7 +16,9 @@ import torch
 import harness.mat as hm
 from harness.mat.cli import add_commands
 from harness.mat.save import load_saved
-from tests.mat_networks import FIXTURES, ffdnet_handlers
+
+mat_networks = pytest.importorskip("tests.mat_networks", reason="parity's own test helpers (tests/) come with its repository, not its wheel")
+FIXTURES, ffdnet_handlers = mat_networks.FIXTURES, mat_networks.ffdnet_handlers
 
 DNCNN = FIXTURES / "matconvnet" / "dncnn_sigma25_bnorm_v73.mat"
 FFDNET = FIXTURES / "matconvnet" / "ffdnet_gray_v5.mat"

@@ -15,7 +15,8 @@ from harness import sources
 from harness.converters import parse_paths
 from harness.core import axes, known_issues, registry
 from harness.core.strategies import layer_specs
-from suites.verdicts import assert_still_reproduces, skip_unless_reachable
+
+from ..verdicts import assert_still_reproduces, skip_unless_reachable
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 

@@ -28,7 +28,8 @@ from harness.sources.onnx_node import (  # noqa: E402
     left_out_reason,
     spec_for,
 )
-from suites.verdicts import assert_still_reproduces, skip_unless_reachable  # noqa: E402
+
+from ..verdicts import assert_still_reproduces, skip_unless_reachable  # noqa: E402
 
 CASES = case_names()
 LEFT_OUT = case_names(left_out=True)

@@ -12,7 +12,8 @@ import pytest
 
 from harness.core import known_issues
 from harness.core.strategies import sample
-from suites.verdicts import accepted, assert_still_reproduces
+
+from ..verdicts import accepted, assert_still_reproduces
 
 pytest.importorskip("tensorflow", reason="the saved formats are written by Keras")
 pytest.importorskip("tf2onnx")
