@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from harness import golden
 from harness.cli import _attribute_domains
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
-from harness.core import selection
+from harness.core import selection, suites
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.selection import PROFILES, in_shard
@@ -370,6 +370,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except ImportError:
             pass
     config.stash[STASH_KEY] = ParitySession(config)
+    config.pluginmanager.register(CorpusKeys(), "parity-corpus-keys")
     if config.getoption("golden_update") and getattr(config, "workerinput", None) is None:
         _update_golden(config)
 
@@ -425,6 +426,25 @@ def reproduce_failure_of(exc: BaseException) -> str | None:
         if found:
             return found.group(0)
     return None
+
+
+class CorpusKeys:
+    """A suite test draws the same derandomised corpus from wherever it runs (the repository's
+    root, another folder, the installed package under ``parity gate``): Hypothesis' own
+    wrapper keys a parametrized test's seed by pytest's node id, which names the file from
+    the run's root; this replaces that key with ``suites.corpus_key`` (the node id a run from
+    the repository's root has, so the repository's corpus is the one it always drew). As a
+    plain implementation it runs after every wrapper has set up, before the test."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        inner = getattr(getattr(getattr(item, "obj", None), "hypothesis", None), "inner_test",
+                        None)
+        if inner is None or not hasattr(inner, "_hypothesis_internal_add_digest"):
+            return
+        key = suites.corpus_key(item.path, item.nodeid)
+        if key is not None:
+            inner._hypothesis_internal_add_digest = key.encode()
 
 
 @pytest.hookimpl(wrapper=True)

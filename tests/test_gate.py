@@ -199,6 +199,33 @@ def test_the_gate_runs_from_an_empty_directory(small_store, tmp_path):
     assert (folder / ".parity-golden").is_dir()
 
 
+def _drawn(results: Path, test: str) -> list[str]:
+    records = [json.loads(line) for line in results.open()]
+    return sorted({r["case_id"] for r in records if str(r.get("test", "")).endswith(test)})
+
+
+def test_the_gate_draws_the_repository_s_corpus(tmp_path):
+    """A parametrized suite test's derandomised draws are the same from the repository's root
+    and from the gate in another folder: Hypothesis keys their seed by pytest's node id,
+    which names the file from the run's root (the gate once drew another corpus, and met an
+    int8 MaxPool the repository's ci corpus never held)."""
+    kind = "MaxPool"
+    test = f"test_op[{kind}]"
+    repository = subprocess.run(
+        [sys.executable, "-m", "pytest", f"suites/onnx/test_ops.py::{test}", "-p",
+         "no:cacheprovider", "-p", "no:xdist", "--hypothesis-profile", "ci", "--parity-report",
+         str(tmp_path / "repo")], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert repository.returncode == 0, repository.stdout[-3000:]
+    folder = tmp_path / "team"
+    folder.mkdir()
+    gated = _gate(folder, "--suites", "onnx", "--", "-k", f"test_op and {kind}", "-p",
+                  "no:xdist")
+    assert gated.returncode == 0, gated.stdout[-3000:] + gated.stderr[-3000:]
+    drawn = _drawn(tmp_path / "repo/results.jsonl", test)
+    assert len(drawn) >= 10  # the ci profile's twelve draws, less repeats
+    assert _drawn(folder / "reports/results.jsonl", test) == drawn
+
+
 def test_a_command_applies_parity_s_policy_where_the_project_declares_none(tmp_path):
     from harness.core.tolerance import TolerancePolicy
     from harness.gate import config
