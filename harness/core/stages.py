@@ -55,6 +55,9 @@ BUILTIN = {
     "onnxsim": "harness.converters.onnxsim_stage:OnnxSimConverter",
     "onnxslim": "harness.converters.onnxslim_stage:OnnxSlimConverter",
     "onnxoptimizer": "harness.converters.onnxoptimizer_stage:OnnxOptimizerConverter",
+    # Keras → TFLite, run by the LiteRT interpreter (docs/rewriters.md)
+    "tflite": "harness.converters.keras_tflite:TfliteConverter",
+    "tflite-savedmodel": "harness.converters.keras_tflite:TfliteSavedModelConverter",
     "tf2onnx-keras2": "harness.converters.keras2:Tf2OnnxKeras2Converter",
     "keras3": "harness.converters.keras2:Keras3Converter",
     "tf-keras": "harness.converters.keras2:TfKerasConverter",
