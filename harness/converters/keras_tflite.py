@@ -35,7 +35,9 @@ def first_error(exc: BaseException) -> str:
     text = str(exc)
     for line in text.splitlines():
         if "error:" in line:
-            return line.rsplit("error:", 1)[1].strip()
+            found = line.rsplit("error:", 1)[1].strip()
+            # "loc(callsite(fused[...] at ...)): what failed": the location dropped
+            return found.rsplit(")): ", 1)[-1] if found.startswith("loc(") else found
     return text.splitlines()[0] if text else type(exc).__name__
 
 
