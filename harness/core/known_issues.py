@@ -79,10 +79,12 @@ NATURES = {
     "framework": "a defect of the source framework itself",
 }
 PARTIES = ("tf2onnx", "onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tensorflow", "keras",
-           "tf_keras", "torch", "torchvision", "onnxscript", "spec", "parity")
+           "tf_keras", "torch", "torchvision", "onnxscript", "spec", "parity", "onnxsim",
+           "onnxslim", "onnxoptimizer", "litert")
 # The stages that read an ONNX model: a known issue about their handling of an ONNX node
 # holds whatever source the model came from (a drawn Keras layer, an ONNX op, a user's file).
-ONNX_STAGES = ("onnx2torch", "onnx2pytorch", "ort-optimized")
+ONNX_STAGES = ("onnx2torch", "onnx2pytorch", "ort-optimized", "onnxsim", "onnxslim",
+               "onnxoptimizer")
 
 
 @dataclass(frozen=True)
