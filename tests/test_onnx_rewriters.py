@@ -113,3 +113,34 @@ def test_a_failing_leg_names_the_planted_pass():
     assert leg.verdict == "fail", leg.message
     assert leg.diagnosis["passes"] == ["eliminate_nop_transpose"], leg.diagnosis
     assert "eliminate_nop_transpose" in leg.diagnosis["summary"]
+
+
+def test_the_stage_cache_keeps_each_rewriters_model(tmp_path):
+    from harness.core.spec import LayerSpec
+    from tests.cache_runs import run_cached
+
+    spec = LayerSpec("Add", {}, ((2, 3), (2, 3)), seed=1, source="onnx")
+    paths = ",".join(f"onnx>{stage}" for stage in STAGES)
+    cold, cold_artifacts, cold_cache = run_cached(tmp_path, spec, paths)
+    warm, warm_artifacts, warm_cache = run_cached(tmp_path, spec, paths)
+    assert cold_cache.hits == 0 and warm_cache.misses == 0 and warm_cache.hits == cold_cache.misses
+    for stage in STAGES:
+        leg = f"onnx>{stage}"
+        assert warm_artifacts[leg].model.SerializeToString() == \
+            cold_artifacts[leg].model.SerializeToString()
+    assert [leg.verdict for leg in warm.legs] == [leg.verdict for leg in cold.legs] == [
+        "pass"] * 3
+
+
+def test_an_isolated_worker_runs_the_side_paths_it_is_given():
+    from harness.run import side_paths
+    from harness.run.isolation import IsolatedHarness
+
+    spec = sample("Relu", 1, source="onnx")[0]
+    harness = IsolatedHarness("onnx>onnx2torch", timeout=120,
+                              extension=side_paths.parse("onnx>onnxoptimizer"))
+    try:
+        legs = {leg.leg: leg.verdict for leg in harness.run(spec).legs}
+    finally:
+        harness.close()
+    assert legs == {"onnx>onnx2torch": "pass", "onnx>onnxoptimizer": "pass"}
