@@ -6,7 +6,7 @@ import pytest
 from harness.core import known_issues
 from harness.core.known_issues import KnownIssue, KnownIssueFileError
 from harness.core.spec import LayerSpec, nested_layers
-from harness.run import torch_end
+from harness.run import side_paths, torch_end
 from harness.run.pipeline import LegResult, _attribute
 
 GELU = LayerSpec("Dense", {"units": 1, "activation": "gelu"}, ((1, 1),))
@@ -57,7 +57,8 @@ def test_the_shipped_file_loads_and_every_pin_matches_its_own_entry():
                                 "keras>h5", "keras>keras-torch", "keras>savedmodel",
                                 "onnx", "onnx>onnx2torch", "onnx>onnx2pytorch",
                                 "onnx>ort-optimized", "mat", "mat>mat2torch",
-                                "keras>tf2onnx>ort-optimized", *TORCH_END_LEGS, *started)
+                                "keras>tf2onnx>ort-optimized", *TORCH_END_LEGS, *side_paths.ALL,
+                                *started)
                 if issue.matches_case(pin.spec, leg)]
         assert legs, f"{pin.id}: its minimal spec does not match its own entry"
 
