@@ -275,13 +275,16 @@ class Harness:
                 leg.diagnosis = diagnoser.diagnose(paths[leg.leg], leg.leg, artifacts)
             result.timing["diagnose"] = time.perf_counter() - started
         if reference is not None:
-            self._diagnose_stages(case, failing, artifacts, inputs, reference)
+            self._diagnose_stages(case, [leg for leg in result.legs if leg.leg != name and (
+                leg.verdict == "fail" or leg.verdict == "xfail" and leg.blame == leg.stage)],
+                artifacts, inputs, reference)
 
     def _diagnose_stages(self, case: ResolvedCase, failing, artifacts, inputs,
                          reference) -> None:
         """A failing leg's own stage's diagnosis (``converter.diagnose(received, inputs,
         reference, tolerance)``), where the stage has one and its received artifact is at
-        hand; kept beside the source's as ``diagnosis["stage"]``, its summary first."""
+        hand; kept beside the source's as ``diagnosis["stage"]``, its summary first. A known
+        issue's leg (xfail) of the stage itself is diagnosed too: the record names the pass."""
         for leg in failing:
             diagnose = getattr(get(leg.stage), "diagnose", None)
             received = artifacts.get(leg.leg.rsplit(">", 1)[0])
