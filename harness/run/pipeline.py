@@ -283,8 +283,9 @@ class Harness:
                          reference) -> None:
         """A failing leg's own stage's diagnosis (``converter.diagnose(received, inputs,
         reference, tolerance)``), where the stage has one and its received artifact is at
-        hand; kept beside the source's as ``diagnosis["stage"]``, its summary first. A known
-        issue's leg (xfail) of the stage itself is diagnosed too: the record names the pass."""
+        hand; kept beside the source's as ``diagnosis["stage_diagnosis"]``, its summary
+        first. A known issue's leg (xfail) of the stage itself is diagnosed too: the record
+        names the pass."""
         for leg in failing:
             diagnose = getattr(get(leg.stage), "diagnose", None)
             received = artifacts.get(leg.leg.rsplit(">", 1)[0])
@@ -302,7 +303,7 @@ class Harness:
             else:
                 summary = "; ".join(s for s in (found.get("summary"),
                                                 leg.diagnosis.get("summary")) if s)
-                leg.diagnosis = {**leg.diagnosis, "stage": found, "summary": summary}
+                leg.diagnosis = {**leg.diagnosis, "stage_diagnosis": found, "summary": summary}
 
     def _known_source_failure(self, case: ResolvedCase, exc: SourceError) -> CaseResult:
         """The case's one record when its source could not be read: the source's own refusal
