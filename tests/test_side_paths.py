@@ -53,3 +53,20 @@ def test_every_side_stage_runs_on_a_drawn_case():
     verdicts = {leg.leg: leg.verdict for leg in harness.run(spec).legs}
     assert {leg: verdicts.get(leg) for leg in side_paths.ONNX} == dict.fromkeys(
         side_paths.ONNX, "pass")
+
+
+def test_parity_stages_lists_the_new_stages(capsys):
+    import json
+
+    from harness.cli import main
+
+    assert main(["stages", "--json"]) == 0
+    rows = {row["stage"]: row for row in json.loads(capsys.readouterr().out)}
+    assert {name: (rows[name]["takes"], rows[name]["makes"]) for name in (
+        "onnxsim", "onnxslim", "onnxoptimizer", "tflite", "tflite-savedmodel")} == {
+        "onnxsim": ("onnx", "onnx"), "onnxslim": ("onnx", "onnx"),
+        "onnxoptimizer": ("onnx", "onnx"), "tflite": ("keras", "tflite"),
+        "tflite-savedmodel": ("savedmodel", "tflite")}
+    assert "ai-edge-litert" in rows["tflite"]["packages"]
+    assert main(["stages"]) == 0
+    assert "onnxoptimizer" in capsys.readouterr().out
