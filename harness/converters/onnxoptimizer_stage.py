@@ -6,6 +6,10 @@ users run between an exporter and a converter (``onnx>onnxoptimizer>onnx2torch``
 onnx-simplifier runs inside. Its leg is read with onnxruntime's optimisations off, so a
 failure there and not upstream is the optimiser's.
 
+onnxoptimizer is C++ and can crash the process (a segmentation fault on some Shape models,
+2026-11-24): each ``optimize`` runs in a forked child, so that a crash is this leg's conversion
+error, naming the signal, and not the death of the test worker.
+
 The passes are named, so a failing leg is localised as the DiTOX study does (``diagnose``,
 which the pipeline calls for a failing leg of a stage that has one): each pass is applied
 alone to the received model and run with onnxruntime against the reference; the passes that
@@ -15,9 +19,11 @@ their order (the shortest prefix of the list that fails; its last pass completes
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
-from harness.converters import Artifact, ConvertOptions
+from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.onnxsim_stage import rewritten
 from harness.core.compare import worst_of
@@ -31,12 +37,54 @@ def default_passes() -> list[str]:
     return list(onnxoptimizer.get_fuse_and_elimination_passes())
 
 
-def optimize(model, passes: list[str]):
-    import onnxoptimizer
+class OptimizerCrash(ConversionError):
+    """onnxoptimizer killed the process that ran it (a signal, not an exception)."""
 
-    optimized = onnxoptimizer.optimize(model, passes)
+
+def optimize(model, passes: list[str]):
+    """``onnxoptimizer.optimize(model, passes)`` run in a forked child (``in_child``)."""
+    import onnx
+
+    optimized = onnx.load_from_string(in_child(_optimized_bytes, model, passes))
     pin_ir_version(optimized)
     return optimized
+
+
+def _optimized_bytes(model, passes: list[str]) -> bytes:
+    import onnxoptimizer
+
+    return onnxoptimizer.optimize(model, passes).SerializeToString()
+
+
+def in_child(make, *args) -> bytes:
+    """``make(*args)`` (bytes) computed in a forked child: an exception there comes back as a
+    ``ConversionError`` with its one line, a crash as an ``OptimizerCrash`` naming the
+    signal. Where the platform cannot fork, it runs here."""
+    if not hasattr(os, "fork"):
+        return make(*args)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, write, leave without running the parent's exit hooks
+        os.close(read)
+        try:
+            payload, code = make(*args), 0
+        except BaseException as exc:  # noqa: BLE001  (carried to the parent as text)
+            payload, code = f"{type(exc).__name__}: {exc}".encode(), 1
+        with os.fdopen(write, "wb") as out:
+            out.write(payload)
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as found:
+        payload = found.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        raise OptimizerCrash(f"onnxoptimizer crashed the process (signal {number}: "
+                             f"{signal.Signals(number).name})")
+    if os.WEXITSTATUS(status) != 0:
+        text = payload.decode(errors="replace")
+        raise ConversionError(text.splitlines()[0] if text else "onnxoptimizer failed")
+    return payload
 
 
 @stage("onnxoptimizer", "onnx", "onnx", packages=("onnxoptimizer", "onnx"))
