@@ -144,3 +144,28 @@ def test_an_isolated_worker_runs_the_side_paths_it_is_given():
     finally:
         harness.close()
     assert legs == {"onnx>onnx2torch": "pass", "onnx>onnxoptimizer": "pass"}
+
+
+def test_a_crash_in_the_optimizer_is_the_legs_conversion_error():
+    import os
+    import signal
+
+    from harness.converters.onnxoptimizer_stage import OptimizerCrash, in_child
+
+    def crash():
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+    with pytest.raises(OptimizerCrash, match="signal 11: SIGSEGV"):
+        in_child(crash)
+    with pytest.raises(converters.ConversionError, match="ValueError: planted"):
+        in_child(lambda: (_ for _ in ()).throw(ValueError("planted")))
+    assert in_child(lambda: b"made") == b"made"
+
+    from harness.core import known_issues
+
+    entry = next(issue for issue in known_issues.load()
+                 if issue.id == "onnxoptimizer-eliminate-shape-op-empty-slice-crash")
+    (leg,) = Harness("onnx>onnxoptimizer").run(entry.minimal).legs  # the worker survives it
+    assert leg.verdict == "xfail" and leg.category == "conversion_error", leg.message
+    assert leg.message.splitlines()[0] == ("onnxoptimizer raised OptimizerCrash: onnxoptimizer "
+                                           "crashed the process (signal 11: SIGSEGV)")
