@@ -493,3 +493,12 @@ def test_an_attribute_may_name_the_values_of_several_variants():
         spec = LayerSpec("ConvTranspose", {"opset": 17, "group": group}, ((1, 6, 2),),
                          source="onnx")
         assert entry.matches_case(spec, "onnx") is matches, group
+
+
+def test_an_entry_may_name_several_dtypes():
+    (issue,) = [i for i in known_issues.load()
+                if i.id == "tflite-float16-float64-no-builtin-kernels"]
+    assert issue.dtype == ("float64", "float16")
+    for dtype, covered in (("float16", True), ("float64", True), ("float32", False)):
+        spec = LayerSpec("Subtract", {}, ((1, 1), (1, 1)), dtype=dtype, seed=0)
+        assert issue.covers_axes(spec) is covered, dtype

@@ -104,8 +104,9 @@ class KnownIssue:
     # The source whose cases the entry is about ("keras", "onnx", ...): stated, or that of
     # its minimal spec; None matches a case of any source (the legs still have to match).
     source: str | None = None
-    # The case's axes the bug needs: its dtype, the dimensions it declares free.
-    dtype: str | None = None
+    # The case's axes the bug needs: its dtype (or one of several), the dimensions it declares
+    # free.
+    dtype: str | tuple[str, ...] | None = None
     free_dims: tuple[str, ...] = ()
     # What it is (NATURES) and whose it is (PARTIES: where a report goes; several where each
     # of two converters carries the same bug).
@@ -196,7 +197,8 @@ class KnownIssue:
         return _covers_stage_leg(self.globs, self.onnx_stage and self.source_only is None, leg)
 
     def covers_axes(self, spec: LayerSpec) -> bool:
-        return (self.dtype is None or spec.dtype == self.dtype) and set(self.free_dims) <= set(
+        dtypes = (self.dtype,) if isinstance(self.dtype, str) else self.dtype
+        return (dtypes is None or spec.dtype in dtypes) and set(self.free_dims) <= set(
             spec.free_dims)
 
     def covers_source(self, spec: LayerSpec, leg: str | None = None) -> bool:
@@ -358,7 +360,7 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         # "any": the legs alone decide (a stage's bug that any source's case meets).
         source=None if raw.get("source") == "any" else raw.get(
             "source", minimals[0].source if minimals else None),
-        dtype=raw.get("dtype"),
+        dtype=tuple(raw["dtype"]) if isinstance(raw.get("dtype"), list) else raw.get("dtype"),
         free_dims=tuple(raw.get("free_dims", ())),
         nature=nature,
         party=party,
