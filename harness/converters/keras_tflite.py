@@ -22,6 +22,7 @@ from pathlib import Path
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.core.stages import stage
+from harness.runtimes.litert import interpreter
 
 SIGNATURE = "serving_default"
 
@@ -57,8 +58,6 @@ def tflite_artifact(flat: bytes, inputs: list[str], n_outputs: int,
                     case_names: list[str]) -> Artifact:
     """The ``tflite`` artifact with its signature mapped by name: ``inputs`` are the names the
     case's inputs carry in the signature, in the case's order."""
-    from harness.runtimes.litert import interpreter
-
     signatures = interpreter(flat).get_signature_list()
     if SIGNATURE not in signatures:
         raise TfliteError(f"the flatbuffer has no {SIGNATURE!r} signature "
