@@ -11,7 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from harness import __version__, golden, sources, upstream
+from harness import __version__, converters, golden, sources, upstream
 from harness.check.cli import add_check_command, no_verdict_json
 from harness.converters import PathError
 from harness.core import axes, exits, known_issues, registry
@@ -43,6 +43,29 @@ def _listed_sources(choice: str) -> list[str]:
 
     return [name for name in sources.available() if name != "file"] if choice == "all" \
         else [choice]
+
+
+def cmd_stages(args: argparse.Namespace) -> int:
+    """Every registered stage: built in, from an entry point or registered in this process."""
+    rows = []
+    for name in converters.available():
+        try:
+            converter = converters.get(name)
+        except Exception as exc:  # noqa: BLE001  (a plugin that cannot load: listed as such)
+            rows.append({"stage": name, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        rows.append({"stage": name, "takes": converter.source, "makes": converter.target,
+                     "packages": list(converter.packages)})
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    width = max(len(row["stage"]) for row in rows)
+    for row in rows:
+        what = (f"cannot load: {row['error']}" if "error" in row else
+                f"{row['takes']} -> {row['makes']}  ({', '.join(row['packages'])})")
+        print(f"{row['stage']:<{width}}  {what}")
+    return 0
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
@@ -449,6 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the source whose kinds to list: keras (default), onnx, mat, or "
                              "all")
     layers.set_defaults(func=cmd_layers)
+
+    stages = commands.add_parser("stages", help="list every stage (converter): what it takes "
+                                                 "and makes, and its packages")
+    stages.add_argument("--json", action="store_true", help="machine-readable output")
+    stages.set_defaults(func=cmd_stages)
 
     repro = commands.add_parser("repro", help="re-run one case and print the comparison",
                                 description="Re-runs one case and prints the comparison; "

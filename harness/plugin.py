@@ -39,7 +39,7 @@ from harness.results import (
     run_record,
     test_failure_record,
 )
-from harness.run import torch_end
+from harness.run import side_paths, torch_end
 from harness.run.isolation import DEFAULT_TIMEOUT, IsolatedHarness
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
@@ -105,6 +105,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="TOML file whose [tool.parity.tolerance] is the tolerance policy "
                          "(default: pyproject.toml in the project's root; parity gate names "
                          "the policy it ships, docs/gate.md)")
+    # The ONNX simplifiers and optimizers and Keras → TFLite (harness.run.side_paths,
+    # docs/rewriters.md).
+    group.addoption("--parity-side-paths", default="auto", metavar="PATHS",
+                    help="add onnx>onnxsim, onnx>onnxslim, onnx>onnxoptimizer, keras>tflite and "
+                         "keras>savedmodel>tflite-savedmodel beside each source's paths: 'auto' "
+                         "(default) the profile's sample of cases (none with --parity-paths), "
+                         "'all' every case, 'none' none, or a comma-separated list of paths")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
@@ -166,8 +173,14 @@ class ParitySession:
 
             # 'auto' extends the sources' default paths; paths named are run as named.
             choice = config.getoption("parity_torch_end")
-            self.torch_end = None if choice == "auto" and config.getoption("parity_paths") \
-                else torch_end.parse(choice, settings.get_current_profile_name())
+            profile = settings.get_current_profile_name()
+            ends = None if choice == "auto" and config.getoption("parity_paths") \
+                else torch_end.parse(choice, profile)
+            choice = config.getoption("parity_side_paths")
+            side = None if choice == "auto" and config.getoption("parity_paths") \
+                else side_paths.parse(choice, profile)
+            # The paths a case's own are extended with (harness.Harness' extension).
+            self.extension = side_paths.combine(ends, side)
             self.policy_file = policy_file(config)
             self.policy = TolerancePolicy.from_pyproject(self.policy_file)
         except (PathError, PolicyError) as exc:
@@ -196,13 +209,13 @@ class ParitySession:
                 pyproject=self.policy_file, plugins=self.plugins,
                 threads=1 if self.worker else 0, timeout=self.timeout, cache=self.cache.folder,
                 cache_verify=self.cache.verify,
-                extension=self.torch_end,
+                extension=self.extension,
             )
         if self._harness is None:
 
             self._harness = Harness(
                 self.paths, device=self.device, opset=self.opset, policy=self.policy,
-                threads=1 if self.worker else 0, cache=self.cache, extension=self.torch_end,
+                threads=1 if self.worker else 0, cache=self.cache, extension=self.extension,
             )
         return self._harness
 

@@ -201,6 +201,8 @@ def test_an_onnx_file_gets_the_right_verdict_on_every_default_leg(capsys, small_
     found = legs(payload)
     assert {leg: row["verdict"] for leg, row in found.items()} == {
         "onnx>onnx2torch": "agrees", "onnx>ort-optimized": "agrees",
+        # the ONNX simplifiers and optimizers (docs/rewriters.md), at both sizes
+        "onnx>onnxsim": "agrees", "onnx>onnxslim": "agrees", "onnx>onnxoptimizer": "agrees",
         # torch.onnx writes BatchNormalization's training_mode (opset 14+), which
         # onnx2pytorch 0.6 cannot read.
         "onnx>onnx2pytorch": "unsupported"}
@@ -395,7 +397,8 @@ def test_a_torchvision_model_agrees_on_every_default_leg(capsys, tmp_path):
     assert code == 0
     assert {leg["leg"]: leg["verdict"] for leg in payload["legs"]} == {
         "onnx>onnx2torch": "agrees", "onnx>onnx2pytorch": "agrees",
-        "onnx>ort-optimized": "agrees"}
+        "onnx>ort-optimized": "agrees", "onnx>onnxsim": "agrees", "onnx>onnxslim": "agrees",
+        "onnx>onnxoptimizer": "agrees"}
     for leg in payload["legs"]:
         assert leg["task"]["top1"] == 1.0 and leg["task"]["top5"] == 1.0
 

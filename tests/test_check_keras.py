@@ -217,7 +217,10 @@ def test_every_default_leg_of_a_keras3_file(capsys, written):
         "keras>tf2onnx": "agrees", "keras>tf2onnx>onnx2torch": "agrees",
         "keras>tf2onnx>onnx2pytorch": "agrees", "keras>keras-onnx": "agrees",
         "keras>keras-onnx>onnx2torch": "agrees", "keras>keras-onnx>onnx2pytorch": "agrees",
-        "keras>keras-torch": "agrees", "keras>tf2onnx>ort-optimized": "agrees"}
+        "keras>keras-torch": "agrees", "keras>tf2onnx>ort-optimized": "agrees",
+        # Keras → TFLite both ways, run by LiteRT (docs/rewriters.md)
+        "keras>tflite": "agrees", "keras>savedmodel": "agrees",
+        "keras>savedmodel>tflite-savedmodel": "agrees"}
     assert code == 0
 
 

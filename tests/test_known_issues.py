@@ -6,7 +6,7 @@ import pytest
 from harness.core import known_issues
 from harness.core.known_issues import KnownIssue, KnownIssueFileError
 from harness.core.spec import LayerSpec, nested_layers
-from harness.run import torch_end
+from harness.run import side_paths, torch_end
 from harness.run.pipeline import LegResult, _attribute
 
 GELU = LayerSpec("Dense", {"units": 1, "activation": "gelu"}, ((1, 1),))
@@ -57,7 +57,8 @@ def test_the_shipped_file_loads_and_every_pin_matches_its_own_entry():
                                 "keras>h5", "keras>keras-torch", "keras>savedmodel",
                                 "onnx", "onnx>onnx2torch", "onnx>onnx2pytorch",
                                 "onnx>ort-optimized", "mat", "mat>mat2torch",
-                                "keras>tf2onnx>ort-optimized", *TORCH_END_LEGS, *started)
+                                "keras>tf2onnx>ort-optimized", *TORCH_END_LEGS, *side_paths.ALL,
+                                *started)
                 if issue.matches_case(pin.spec, leg)]
         assert legs, f"{pin.id}: its minimal spec does not match its own entry"
 
@@ -492,3 +493,12 @@ def test_an_attribute_may_name_the_values_of_several_variants():
         spec = LayerSpec("ConvTranspose", {"opset": 17, "group": group}, ((1, 6, 2),),
                          source="onnx")
         assert entry.matches_case(spec, "onnx") is matches, group
+
+
+def test_an_entry_may_name_several_dtypes():
+    (issue,) = [i for i in known_issues.load()
+                if i.id == "tflite-float16-float64-no-builtin-kernels"]
+    assert issue.dtype == ("float64", "float16")
+    for dtype, covered in (("float16", True), ("float64", True), ("float32", False)):
+        spec = LayerSpec("Subtract", {}, ((1, 1), (1, 1)), dtype=dtype, seed=0)
+        assert issue.covers_axes(spec) is covered, dtype

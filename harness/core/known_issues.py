@@ -80,10 +80,12 @@ NATURES = {
     "framework": "a defect of the source framework itself",
 }
 PARTIES = ("tf2onnx", "onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tensorflow", "keras",
-           "tf_keras", "torch", "torchvision", "onnxscript", "spec", "parity")
+           "tf_keras", "torch", "torchvision", "onnxscript", "spec", "parity", "onnxsim",
+           "onnxslim", "onnxoptimizer", "litert")
 # The stages that read an ONNX model: a known issue about their handling of an ONNX node
 # holds whatever source the model came from (a drawn Keras layer, an ONNX op, a user's file).
-ONNX_STAGES = ("onnx2torch", "onnx2pytorch", "ort-optimized")
+ONNX_STAGES = ("onnx2torch", "onnx2pytorch", "ort-optimized", "onnxsim", "onnxslim",
+               "onnxoptimizer")
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,9 @@ class KnownIssue:
     # The source whose cases the entry is about ("keras", "onnx", ...): stated, or that of
     # its minimal spec; None matches a case of any source (the legs still have to match).
     source: str | None = None
-    # The case's axes the bug needs: its dtype, the dimensions it declares free.
-    dtype: str | None = None
+    # The case's axes the bug needs: its dtype (or one of several), the dimensions it declares
+    # free.
+    dtype: str | tuple[str, ...] | None = None
     free_dims: tuple[str, ...] = ()
     # What it is (NATURES) and whose it is (PARTIES: where a report goes; several where each
     # of two converters carries the same bug).
@@ -195,7 +198,8 @@ class KnownIssue:
         return _covers_stage_leg(self.globs, self.onnx_stage and self.source_only is None, leg)
 
     def covers_axes(self, spec: LayerSpec) -> bool:
-        return (self.dtype is None or spec.dtype == self.dtype) and set(self.free_dims) <= set(
+        dtypes = (self.dtype,) if isinstance(self.dtype, str) else self.dtype
+        return (dtypes is None or spec.dtype in dtypes) and set(self.free_dims) <= set(
             spec.free_dims)
 
     def covers_source(self, spec: LayerSpec, leg: str | None = None) -> bool:
@@ -368,7 +372,7 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         # "any": the legs alone decide (a stage's bug that any source's case meets).
         source=None if raw.get("source") == "any" else raw.get(
             "source", minimals[0].source if minimals else None),
-        dtype=raw.get("dtype"),
+        dtype=tuple(raw["dtype"]) if isinstance(raw.get("dtype"), list) else raw.get("dtype"),
         free_dims=tuple(raw.get("free_dims", ())),
         nature=nature,
         party=party,

@@ -50,6 +50,14 @@ BUILTIN = {
     "keras-torch": "harness.converters.keras_torch_backend:KerasTorchConverter",
     "ort-optimized": "harness.converters.ort_optimized:OrtOptimizedConverter",
     "mat2torch": "harness.converters.mat_to_torch:MatToTorchConverter",
+    # ONNX graph simplifiers and optimizers users run between an exporter and a converter
+    # (docs/rewriters.md): onnx → onnx, read by onnxruntime as written.
+    "onnxsim": "harness.converters.onnxsim_stage:OnnxSimConverter",
+    "onnxslim": "harness.converters.onnxslim_stage:OnnxSlimConverter",
+    "onnxoptimizer": "harness.converters.onnxoptimizer_stage:OnnxOptimizerConverter",
+    # Keras → TFLite, run by the LiteRT interpreter (docs/rewriters.md)
+    "tflite": "harness.converters.keras_tflite:TfliteConverter",
+    "tflite-savedmodel": "harness.converters.keras_tflite:TfliteSavedModelConverter",
     "tf2onnx-keras2": "harness.converters.keras2:Tf2OnnxKeras2Converter",
     "keras3": "harness.converters.keras2:Keras3Converter",
     "tf-keras": "harness.converters.keras2:TfKerasConverter",

@@ -23,7 +23,7 @@ from harness.gate.paths import paths_through
 from harness.golden import artifact, verify
 
 SUITES = ("layers", "onnx", "onnx_backend", "keras2", "applications", "saved", "golden", "mat",
-          "torch_end")
+          "torch_end", "side_paths")
 UNPACKED = ".parity-golden"  # where a store archive is unpacked, in the current directory
 NO_STORE = "none"  # PARITY_GOLDEN's value when no store is given: the replay suite skips
 

@@ -47,9 +47,9 @@ from harness.core.frameworks import prepare_imports, versions
 from harness.core.records import CaseResult, LegResult
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
+from harness.run import side_paths
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
-from harness.run.torch_end import Extension
 from harness.runtimes import runner_for
 from harness.runtimes.worker import Channel, WorkerProcess
 from harness.sources import SourceError
@@ -135,10 +135,9 @@ class IsolatedHarness:
             "sys_path": [p for p in sys.path if p],
             "cache": None if cache is None else str(cache),  # harness.run.stage_cache's folder
             "cache_verify": cache_verify,  # the share of its hits made again (--parity-cache-verify)
-            # harness.run.torch_end.Extension: the stages after a PyTorch module, as in-process
-            "extension": None if extension is None else {
-                "stages": list(extension.stages), "every": extension.every,
-                "first_only": extension.first_only},
+            # harness.run.torch_end.Extension (the stages after a PyTorch module) and
+            # harness.run.side_paths' (the ONNX rewriters, TFLite), as in-process
+            "extension": side_paths.to_json(extension),
         }
         self.env = env
         self._worker = WorkerProcess("harness.run.isolation", env=env, tail_lines=STDERR_LINES)
@@ -348,9 +347,7 @@ class _Worker:
                           policy=policy, threads=threads, on_leg=self.progress,
                           cache=open_cache(config.get("cache"),
                                            verify=config.get("cache_verify")),
-                          extension=None if extension is None else Extension(
-                              tuple(extension["stages"]), extension["every"],
-                              extension["first_only"]))
+                          extension=side_paths.from_json(extension))
         for name in WARM_MODULES:  # once, so that no case pays for them
             if importlib.util.find_spec(name) is not None:
                 importlib.import_module(name)

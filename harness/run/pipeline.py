@@ -194,7 +194,7 @@ class Harness:
         result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
                                  alternate, more=reading.more, yardstick=reading.yardstick)
         if self.diagnose:
-            self._diagnose(case, result, artifacts, reading.inputs)
+            self._diagnose(case, result, artifacts, reading.inputs, reading.reference)
         if reading.yardstick is None:
             note_missing_yardstick(result, yardstick.missing_reason(spec))
         if source_leg is not None:
@@ -216,7 +216,7 @@ class Harness:
         result = self._run_paths(case, artifacts, inputs, expected, {}, native, more=more,
                                  yardstick=yardstick)
         if self.diagnose:
-            self._diagnose(case, result, artifacts, inputs)
+            self._diagnose(case, result, artifacts, inputs, expected)
         return result
 
     def _source_leg(self, case: ResolvedCase, reading: SourceReading) -> LegResult:
@@ -254,23 +254,56 @@ class Harness:
                 upstream = results[leg_name]
         return CaseResult(case.spec, list(results.values()), timing)
 
-    def _diagnose(self, case: ResolvedCase, result: CaseResult, artifacts, inputs) -> None:
+    def _diagnose(self, case: ResolvedCase, result: CaseResult, artifacts, inputs,
+                  reference=None) -> None:
         """Per-layer diagnosis of each unexpectedly failing leg of a multi-layer model, by the
-        source's diagnoser (a source without one is not diagnosed)."""
+        source's diagnoser (a source without one is not diagnosed); then, for a failing leg
+        whose stage diagnoses itself (``converter.diagnose``: onnxoptimizer names the pass),
+        the stage's own diagnosis."""
         name = case.start
         failing = [leg for leg in result.legs if leg.verdict == "fail" and leg.leg != name]
         make_diagnoser = getattr(case.source, "diagnoser", None)
         source = artifacts.get(name)
         if not failing or make_diagnoser is None or not isinstance(source, Artifact):
-            return
-        started = time.perf_counter()
-        diagnoser = make_diagnoser(self, case.spec, source, inputs)
-        if diagnoser is None:
-            return
-        paths = {leg: path for path in case.paths for leg in path.legs()}
+            diagnoser = None
+        else:
+            started = time.perf_counter()
+            diagnoser = make_diagnoser(self, case.spec, source, inputs)
+        if diagnoser is not None:
+            paths = {leg: path for path in case.paths for leg in path.legs()}
+            for leg in failing:
+                leg.diagnosis = diagnoser.diagnose(paths[leg.leg], leg.leg, artifacts)
+            result.timing["diagnose"] = time.perf_counter() - started
+        if reference is not None:
+            self._diagnose_stages(case, [leg for leg in result.legs if leg.leg != name and (
+                leg.verdict == "fail" or leg.verdict == "xfail" and leg.blame == leg.stage)],
+                artifacts, inputs, reference)
+
+    def _diagnose_stages(self, case: ResolvedCase, failing, artifacts, inputs,
+                         reference) -> None:
+        """A failing leg's own stage's diagnosis (``converter.diagnose(received, inputs,
+        reference, tolerance)``), where the stage has one and its received artifact is at
+        hand; kept beside the source's as ``diagnosis["stage_diagnosis"]``, its summary
+        first. A known issue's leg (xfail) of the stage itself is diagnosed too: the record
+        names the pass."""
         for leg in failing:
-            leg.diagnosis = diagnoser.diagnose(paths[leg.leg], leg.leg, artifacts)
-        result.timing["diagnose"] = time.perf_counter() - started
+            diagnose = getattr(get(leg.stage), "diagnose", None)
+            received = artifacts.get(leg.leg.rsplit(">", 1)[0])
+            if diagnose is None or not isinstance(received, Artifact):
+                continue
+            tolerance = self.policy.for_spec(case.spec, leg.leg, self.device)
+            try:
+                found = diagnose(stage_cache.materialised(received), inputs, reference,
+                                 tolerance)
+            except Exception as exc:  # noqa: BLE001  (a diagnosis never fails the case)
+                found = {"summary": f"the {leg.stage} diagnosis raised "
+                                    f"{type(exc).__name__}: {exc}"}
+            if leg.diagnosis is None:
+                leg.diagnosis = found
+            else:
+                summary = "; ".join(s for s in (found.get("summary"),
+                                                leg.diagnosis.get("summary")) if s)
+                leg.diagnosis = {**leg.diagnosis, "stage_diagnosis": found, "summary": summary}
 
     def _known_source_failure(self, case: ResolvedCase, exc: SourceError) -> CaseResult:
         """The case's one record when its source could not be read: the source's own refusal

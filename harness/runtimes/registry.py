@@ -44,6 +44,7 @@ BUILTIN: dict[str, str] = {
     "torch": "harness.runtimes.torch:TorchRunner",
     "savedmodel": "harness.converters.saved_formats:SavedModelRunner",
     "keras-torch": "harness.converters.keras_torch_backend:KerasTorchRunner",
+    "tflite": "harness.runtimes.litert:LiteRtRunner",
 }
 _RUNNERS: dict[str, RunnerFactory | str] = dict(BUILTIN)
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 # as written; ``ort-optimized`` reads it as onnxruntime does by default in deployment.
 KERAS3_PATHS = ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>onnx2pytorch",
                 "keras>tf2onnx>ort-optimized", "keras>keras-onnx>onnx2torch",
-                "keras>keras-onnx>onnx2pytorch", "keras>keras-torch")
+                "keras>keras-onnx>onnx2pytorch", "keras>keras-torch",
+                # Keras → TFLite, run by LiteRT (docs/rewriters.md)
+                "keras>tflite", "keras>savedmodel>tflite-savedmodel")
 SAVEDMODEL_PATHS = ("savedmodel>tf2onnx-savedmodel>onnx2torch",
                     "savedmodel>tf2onnx-savedmodel>onnx2pytorch",
-                    "savedmodel>tf2onnx-savedmodel>ort-optimized")
+                    "savedmodel>tf2onnx-savedmodel>ort-optimized", "savedmodel>tflite-savedmodel")
 DEFAULT_PATHS = {
     "keras": KERAS3_PATHS,
     # A Keras-2 file: tf2onnx as its users run it (from_keras on the model tf_keras reads),
@@ -20,6 +22,8 @@ DEFAULT_PATHS = {
                  "tf_keras>tf2onnx-keras2>ort-optimized",
                  *(path.replace("keras>", "tf_keras>keras3>", 1) for path in KERAS3_PATHS)),
     "savedmodel": SAVEDMODEL_PATHS,
-    "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized"),
+    # The ONNX simplifiers and optimizers users run before a converter (docs/rewriters.md)
+    "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized", "onnx>onnxsim",
+             "onnx>onnxslim", "onnx>onnxoptimizer"),
     "mat": ("mat>mat2torch",),
 }

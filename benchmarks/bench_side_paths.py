@@ -1,0 +1,81 @@
+"""What each side-path stage costs per case (harness.run.side_paths): the ONNX simplifiers and
+optimizers on drawn ONNX cases, and both Keras → TFLite routes on drawn Keras cases.
+
+Draws fixed cases (``harness.core.strategies.sample``, derandomised), runs each stage's path
+alone through ``Harness.run`` as a suite runs it, and times the stage's own leg (its conversion
+and its run at every size; for ``tflite-savedmodel`` the ``savedmodel`` leg before it too,
+which that route adds). The first case of a stage pays its imports: it is shown apart. Prints
+per stage the median seconds per case after the first and the verdicts.
+
+    python benchmarks/bench_side_paths.py [--per-kind 3] [--only onnx|keras]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import statistics
+import sys
+
+import torch  # noqa: F401  (before anything imports TensorFlow)
+
+from harness.core.strategies import sample
+from harness.run import side_paths
+from harness.run.pipeline import Harness
+
+ONNX_KINDS = ("Add", "Conv", "MatMul", "Relu", "Softmax", "Reshape", "FlattenGemm")
+KERAS_KINDS = ("Dense", "Conv2D", "Add", "BatchNormalization", "ReLU", "MaxPooling2D")
+
+
+def measure(paths, kinds, source: str | None, per_kind: int) -> dict[str, dict]:
+    specs = [spec for kind in kinds for spec in (
+        sample(kind, per_kind, source=source) if source else sample(kind, per_kind))]
+    rows: dict[str, dict] = {}
+    for path in paths:
+        harness = Harness(path, diagnose=False)
+        stage_legs = path.split(">", 1)[1]
+        times, verdicts, first = [], collections.Counter(), None
+        for spec in specs:
+            case = harness.run(spec)
+            own = [leg for leg in case.legs if leg.leg != spec.source and
+                   leg.leg.split(">", 1)[-1] in {stage_legs, *stage_legs.split(">")}]
+            spent = sum(sum(leg.timing.get(k, 0.0) for k in ("convert", "run")) for leg in own)
+            if first is None:
+                first = spent
+            else:
+                times.append(spent)
+            verdicts.update(leg.verdict for leg in own if leg.leg == path)
+        rows[path] = {"cases": len(specs), "first_s": first,
+                      "median_s": statistics.median(times) if times else None,
+                      "mean_s": statistics.fmean(times) if times else None,
+                      "verdicts": dict(verdicts)}
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-kind", type=int, default=3)
+    parser.add_argument("--only", choices=("onnx", "keras"))
+    parser.add_argument("--json", default=None, metavar="OUT")
+    args = parser.parse_args(argv)
+    rows = {}
+    if args.only != "keras":
+        rows.update(measure(side_paths.ONNX, ONNX_KINDS, "onnx", args.per_kind))
+    if args.only != "onnx":
+        rows.update(measure(side_paths.KERAS, KERAS_KINDS, None, args.per_kind))
+    print(f"{'path':36s} {'cases':>5s} {'first s':>8s} {'median s':>9s} {'mean s':>7s}  verdicts")
+    for path, row in rows.items():
+        median = "-" if row["median_s"] is None else f"{row['median_s']:.3f}"
+        mean = "-" if row["mean_s"] is None else f"{row['mean_s']:.3f}"
+        verdicts = ", ".join(f"{k} {v}" for k, v in sorted(row["verdicts"].items()))
+        print(f"{path:36s} {row['cases']:5d} {row['first_s']:8.2f} {median:>9s} {mean:>7s}  "
+              f"{verdicts}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(rows, out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

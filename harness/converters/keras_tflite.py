@@ -1,0 +1,108 @@
+"""keras → tflite and savedmodel → tflite with ``tf.lite.TFLiteConverter``, float32 (no
+quantisation, no optimisation flags), run by the LiteRT interpreter (``harness.runtimes.litert``).
+
+``tflite``            ``TFLiteConverter.from_keras_model(model)``: how most Keras models reach
+                      phones (``keras>tflite``).
+``tflite-savedmodel`` ``TFLiteConverter.from_saved_model(dir)`` on the SavedModel Keras 3's
+                      ``model.export(dir)`` wrote (``keras>savedmodel>tflite-savedmodel``).
+
+Both keep the signature the converter writes (``serving_default``) and map it to the case by
+names the converter records, never by shapes: its inputs are the Keras inputs' names (for a
+SavedModel, the names of the exported ``serve`` function's input signature, in its order)
+and its outputs ``output_0``, ``output_1``, ... in the model's output order. A signature that
+names them otherwise is refused as a conversion error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.core.stages import stage
+from harness.runtimes.litert import interpreter
+
+SIGNATURE = "serving_default"
+
+
+class TfliteError(ConversionError):
+    """TFLiteConverter refused the model; the message is its first error line."""
+
+
+def first_error(exc: BaseException) -> str:
+    """The converter's own first error line (its messages carry MLIR dumps and locations)."""
+    text = str(exc)
+    for line in text.splitlines():
+        if "error:" in line:
+            found = line.rsplit("error:", 1)[1].strip()
+            # "loc(callsite(fused[...] at ...)): what failed": the location dropped
+            return found.rsplit(")): ", 1)[-1] if found.startswith("loc(") else found
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def convert_with(make) -> bytes:
+    """Runs the TFLite converter ``make()`` returns, float32, quietly; its refusal as one
+    line."""
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            return make().convert()
+    except Exception as exc:
+        raise TfliteError(f"TFLiteConverter refused the model ({type(exc).__name__}: "
+                          f"{first_error(exc)})") from exc
+
+
+def tflite_artifact(flat: bytes, inputs: list[str], n_outputs: int,
+                    case_names: list[str]) -> Artifact:
+    """The ``tflite`` artifact with its signature mapped by name: ``inputs`` are the names the
+    case's inputs carry in the signature, in the case's order."""
+    signatures = interpreter(flat).get_signature_list()
+    if SIGNATURE not in signatures:
+        raise TfliteError(f"the flatbuffer has no {SIGNATURE!r} signature "
+                          f"({', '.join(signatures) or 'none'})")
+    found = signatures[SIGNATURE]
+    if sorted(found["inputs"]) != sorted(inputs):
+        raise TfliteError(f"the signature's inputs {found['inputs']} are not the model's "
+                          f"{inputs}: they cannot be mapped by name")
+    outputs = [f"output_{i}" for i in range(n_outputs)]
+    if sorted(found["outputs"]) != sorted(outputs):
+        raise TfliteError(f"the signature's outputs {found['outputs']} are not "
+                          f"{outputs}: they cannot be mapped by name")
+    return Artifact("tflite", flat, list(case_names),
+                    {"signature": SIGNATURE, "tflite_inputs": list(inputs),
+                     "tflite_outputs": outputs})
+
+
+def signature_name(name: str) -> str:
+    """A tensor name as a signature key: TensorFlow drops a ``:0`` suffix."""
+    return re.sub(r":\d+$", "", name)
+
+
+@stage("tflite", "keras", "tflite", packages=("tensorflow", "ai-edge-litert"))
+class TfliteConverter:
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import tensorflow as tf
+
+        model = artifact.model
+        flat = convert_with(lambda: tf.lite.TFLiteConverter.from_keras_model(model))
+        return tflite_artifact(flat, [signature_name(t.name) for t in model.inputs],
+                               len(model.outputs), artifact.input_names)
+
+
+@stage("tflite-savedmodel", "savedmodel", "tflite", packages=("tensorflow", "ai-edge-litert"))
+class TfliteSavedModelConverter:
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import tensorflow as tf
+
+        path = str(Path(artifact.model))
+        loaded = tf.saved_model.load(path)
+        if not hasattr(loaded, "serve"):
+            raise TfliteError(f"{path}: no 'serve' endpoint (not written by Keras' "
+                              f"model.export)")
+        specs = tf.nest.flatten(loaded.serve.input_signature)
+        n_outputs = len(tf.nest.flatten(loaded.signatures[SIGNATURE].structured_outputs))
+        flat = convert_with(lambda: tf.lite.TFLiteConverter.from_saved_model(path))
+        return tflite_artifact(flat, [signature_name(s.name) for s in specs], n_outputs,
+                               artifact.input_names)

@@ -1,0 +1,143 @@
+"""onnx → onnx with onnxoptimizer's fuse-and-elimination passes, read by onnxruntime as
+written; a failing leg names the pass that changed the numbers.
+
+``onnxoptimizer.optimize(model, onnxoptimizer.get_fuse_and_elimination_passes())`` is what
+users run between an exporter and a converter (``onnx>onnxoptimizer>onnx2torch``), and what
+onnx-simplifier runs inside. Its leg is read with onnxruntime's optimisations off, so a
+failure there and not upstream is the optimiser's.
+
+onnxoptimizer is C++ and can crash the process (a segmentation fault on some Shape models,
+2026-11-24): each ``optimize`` runs in a forked child, so that a crash is this leg's conversion
+error, naming the signal, and not the death of the test worker.
+
+The passes are named, so a failing leg is localised as the DiTOX study does (``diagnose``,
+which the pipeline calls for a failing leg of a stage that has one): each pass is applied
+alone to the received model and run with onnxruntime against the reference; the passes that
+alone change the numbers are named. Where no single pass does, the passes are bisected over
+their order (the shortest prefix of the list that fails; its last pass completes the fault).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters.onnx_ir import pin_ir_version
+from harness.converters.onnxsim_stage import rewritten
+from harness.core.compare import worst_of
+from harness.core.stages import stage
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner
+
+
+def default_passes() -> list[str]:
+    import onnxoptimizer
+
+    return list(onnxoptimizer.get_fuse_and_elimination_passes())
+
+
+class OptimizerCrash(ConversionError):
+    """onnxoptimizer killed the process that ran it (a signal, not an exception)."""
+
+
+def optimize(model, passes: list[str]):
+    """``onnxoptimizer.optimize(model, passes)`` run in a forked child (``in_child``)."""
+    import onnx
+
+    optimized = onnx.load_from_string(in_child(_optimized_bytes, model, passes))
+    pin_ir_version(optimized)
+    return optimized
+
+
+def _optimized_bytes(model, passes: list[str]) -> bytes:
+    import onnxoptimizer
+
+    return onnxoptimizer.optimize(model, passes).SerializeToString()
+
+
+def in_child(make, *args) -> bytes:
+    """``make(*args)`` (bytes) computed in a forked child: an exception there comes back as a
+    ``ConversionError`` with its one line, a crash as an ``OptimizerCrash`` naming the
+    signal. Where the platform cannot fork, it runs here."""
+    if not hasattr(os, "fork"):
+        return make(*args)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, write, leave without running the parent's exit hooks
+        os.close(read)
+        try:
+            payload, code = make(*args), 0
+        except BaseException as exc:  # noqa: BLE001  (carried to the parent as text)
+            payload, code = f"{type(exc).__name__}: {exc}".encode(), 1
+        with os.fdopen(write, "wb") as out:
+            out.write(payload)
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as found:
+        payload = found.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        raise OptimizerCrash(f"onnxoptimizer crashed the process (signal {number}: "
+                             f"{signal.Signals(number).name})")
+    if os.WEXITSTATUS(status) != 0:
+        text = payload.decode(errors="replace")
+        raise ConversionError(text.splitlines()[0] if text else "onnxoptimizer failed")
+    return payload
+
+
+@stage("onnxoptimizer", "onnx", "onnx", packages=("onnxoptimizer", "onnx"))
+class OnnxOptimizerConverter:
+    def __init__(self, passes: list[str] | None = None):
+        self.passes = passes
+
+    def apply(self, model, passes: list[str]):
+        """The model with ``passes`` applied (what ``convert`` and the bisection run)."""
+        return optimize(model, passes)
+
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        return rewritten(artifact, self.apply(artifact.model, self.passes or default_passes()))
+
+    def diagnose(self, received: Artifact, inputs, reference, tolerance) -> dict[str, Any]:
+        """Which of the passes changes the numbers: ``{"passes": [...], "how": "alone" |
+        "prefix" | "none", "summary": ...}``."""
+        return bisect(received, self.passes or default_passes(), inputs, reference, tolerance,
+                      self.apply)
+
+
+def bisect(received: Artifact, passes: list[str], inputs, reference, tolerance,
+           apply=optimize) -> dict[str, Any]:
+    """The passes of ``passes`` that change the received model's outputs beyond
+    ``tolerance``: each alone, else the shortest failing prefix of the list."""
+    runner = OnnxRuntimeRunner()
+
+    def fails(chosen: list[str]) -> str | None:
+        """Why the received model with ``chosen`` applied fails, or None if it passes."""
+        try:
+            model = apply(received.model, chosen)
+            outputs = runner.run(rewritten(received, model), inputs)
+        except Exception as exc:  # noqa: BLE001  (a pass that breaks the model is a finding)
+            return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        worst = worst_of(outputs, reference, tolerance)
+        return None if worst.passed else f"max_abs {worst.metrics.get('max_abs', float('nan')):.3g}"
+
+    alone = {name: why for name in passes if (why := fails([name])) is not None}
+    if alone:
+        names = ", ".join(f"{name} ({why})" for name, why in alone.items())
+        return {"passes": list(alone), "how": "alone",
+                "summary": f"onnxoptimizer pass alone changes the outputs: {names}"}
+    if fails(passes) is None:
+        return {"passes": [], "how": "none",
+                "summary": "no onnxoptimizer pass reproduces the failure on the received model"}
+    low, high = 1, len(passes)  # the shortest failing prefix: passes[:high] fails
+    while low < high:
+        middle = (low + high) // 2
+        if fails(passes[:middle]) is None:
+            low = middle + 1
+        else:
+            high = middle
+    culprit = passes[high - 1]
+    return {"passes": [culprit], "how": "prefix", "prefix": passes[:high],
+            "summary": f"onnxoptimizer passes fail together: the first {high} of the list, "
+                       f"completed by {culprit}"}

@@ -1,0 +1,36 @@
+"""onnx → onnx with onnx-simplifier (``onnxsim.simplify``), read by onnxruntime as written.
+
+onnxsim folds constants (running onnxruntime on the constant subgraphs), infers shapes and
+runs onnxoptimizer's fuse-and-elimination passes. Users put it between an exporter and a
+converter (``onnx>onnxsim>onnx2torch``); its own leg (``onnx>onnxsim``) is read with
+onnxruntime's optimisations off, as every ONNX leg is, so a failure there and not upstream
+is the simplifier's. ``onnxsim.simplify`` returns a flag saying whether its own check (random
+inputs through onnxruntime, before and after) passed: a model it judges changed is refused
+here with that message, as the command-line tool refuses it.
+"""
+
+from __future__ import annotations
+
+from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters.onnx_ir import pin_ir_version
+from harness.core.stages import stage
+
+
+@stage("onnxsim", "onnx", "onnx", packages=("onnxsim", "onnx", "onnxruntime"))
+class OnnxSimConverter:
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import onnxsim
+
+        simplified, ok = onnxsim.simplify(artifact.model)
+        if not ok:
+            raise ConversionError("onnxsim.simplify: its own check found the simplified "
+                                  "model's outputs differ from the original's")
+        pin_ir_version(simplified)
+        return rewritten(artifact, simplified)
+
+
+def rewritten(artifact: Artifact, model) -> Artifact:
+    """The ONNX artifact a graph rewriter returns: the same inputs, read as written (an
+    ``ort_optimization`` the received artifact asked for is not carried over)."""
+    meta = {k: v for k, v in artifact.meta.items() if k != "ort_optimization"}
+    return Artifact("onnx", model, list(artifact.input_names), meta)

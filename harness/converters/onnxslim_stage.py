@@ -1,0 +1,24 @@
+"""onnx → onnx with onnxslim (``onnxslim.slim``), read by onnxruntime as written.
+
+onnxslim folds constants, removes dead and redundant nodes and fuses patterns (Conv with
+BatchNormalization, Gemm, GELU, ...). Composable in front of any stage that reads ONNX
+(``onnx>onnxslim>onnx2torch``); its own leg is read with onnxruntime's optimisations off, so
+a failure there and not upstream is onnxslim's.
+"""
+
+from __future__ import annotations
+
+from harness.converters import Artifact, ConvertOptions
+from harness.converters.onnx_ir import pin_ir_version
+from harness.converters.onnxsim_stage import rewritten
+from harness.core.stages import stage
+
+
+@stage("onnxslim", "onnx", "onnx", packages=("onnxslim", "onnx"))
+class OnnxSlimConverter:
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        import onnxslim
+
+        slimmed = onnxslim.slim(artifact.model)
+        pin_ir_version(slimmed)
+        return rewritten(artifact, slimmed)

@@ -1,0 +1,53 @@
+"""TFLiteConverter refuses a float64 (and a float16) Keras model with the default builtin ops:
+TFLite's builtin kernels do not take float64 ("'tf.SpaceToBatchND' op is neither a custom op nor a flex op",
+and Conv2D, DepthwiseConv2dNative, Tanh in f64 alike), where the same layer in float32
+converts; only the Select TF ops runtime runs them.
+
+Standalone: needs tensorflow (with Keras 3). It builds Input((5, 3, 3)) >
+SeparableConv2D(3, (2, 1), dilation_rate=2, activation="tanh") in float64 and in float32 and
+converts each with tf.lite.TFLiteConverter.from_keras_model, then Subtract in float16. The last
+line says REPRODUCED (exit 1: float64 and float16 refused for ops without a builtin kernel,
+float32 converted), FIXED (exit 0: all converted), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
+"""
+
+import sys
+
+try:
+    import keras
+    import tensorflow as tf
+except ImportError as exc:
+    print(f"CANNOT RUN: {exc} (exit 3)")
+    sys.exit(3)
+
+
+def convert(dtype: str):
+    inputs = keras.Input((5, 3, 3), dtype=dtype)
+    layer = keras.layers.SeparableConv2D(3, (2, 1), dilation_rate=2, activation="tanh",
+                                         dtype=dtype)
+    model = keras.Model(inputs, layer(inputs))
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+def subtract_float16():
+    a, b = keras.Input((1,), dtype="float16"), keras.Input((1,), dtype="float16")
+    model = keras.Model([a, b], keras.layers.Subtract(dtype="float16")([a, b]))
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+convert("float32")
+refused = []
+for name, make in (("float64", lambda: convert("float64")), ("float16", subtract_float16)):
+    try:
+        make()
+        print(f"{name}: converted")
+    except Exception as exc:  # noqa: BLE001
+        if "is neither a custom op nor a flex op" not in str(exc):
+            print(f"DIFFERENT: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
+            sys.exit(2)
+        print(f"{name}: refused, no builtin kernel")
+        refused.append(name)
+if len(refused) == 2:
+    print("REPRODUCED: TFLiteConverter refused the float64 and float16 models (exit 1)")
+    sys.exit(1)
+print("FIXED: converted (exit 0)" if not refused else "DIFFERENT: only one refused (exit 2)")
+sys.exit(0 if not refused else 2)

@@ -1,0 +1,39 @@
+"""TFLiteConverter refuses Keras' MaxPooling3D and AveragePooling3D with the default builtin
+ops: "'tf.MaxPool3D' op is neither a custom op nor a flex op" (and tf.AvgPool3D): TFLite has
+no builtin 3D pooling kernel; only the Select TF ops (flex) runtime runs them.
+
+Standalone: needs tensorflow (with Keras 3). It converts Input((2, 2, 2, 1)) > MaxPooling3D(1)
+and > AveragePooling3D(1) with tf.lite.TFLiteConverter.from_keras_model, float32. The last line
+says REPRODUCED (exit 1: both refused for that reason), FIXED (exit 0: both converted),
+DIFFERENT (exit 2) or CANNOT RUN (exit 3).
+"""
+
+import sys
+
+try:
+    import keras
+    import tensorflow as tf
+except ImportError as exc:
+    print(f"CANNOT RUN: {exc} (exit 3)")
+    sys.exit(3)
+
+refused = 0
+for layer, op in ((keras.layers.MaxPooling3D(1), "MaxPool3D"),
+                  (keras.layers.AveragePooling3D(1), "AvgPool3D")):
+    inputs = keras.Input((2, 2, 2, 1))
+    model = keras.Model(inputs, layer(inputs))
+    try:
+        tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        print(f"{op}: converted")
+    except Exception as exc:  # noqa: BLE001
+        if f"'tf.{op}' op is neither a custom op nor a flex op" in str(exc):
+            print(f"{op}: refused, no builtin kernel")
+            refused += 1
+        else:
+            print(f"DIFFERENT: {op}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
+            sys.exit(2)
+if refused == 2:
+    print("REPRODUCED: TFLiteConverter refused both 3D poolings (exit 1)")
+    sys.exit(1)
+print("FIXED: the 3D poolings converted (exit 0)" if refused == 0 else "DIFFERENT (exit 2)")
+sys.exit(0 if refused == 0 else 2)

@@ -1,0 +1,48 @@
+"""The known issues of the ONNX simplifiers and optimizers and of Keras → TFLite
+(harness/run/side_paths.py, docs/rewriters.md), each pinned as a strict xfail with its minimal
+spec on the side paths its legs name (``*`` read as the source itself: ``onnx>onnxoptimizer``,
+``keras>tflite``): the drawn suites run these stages on a sample of their own cases
+(``--parity-side-paths``), so the entries they reach are pinned here, whatever
+``--parity-paths`` says.
+"""
+
+import pytest
+
+from harness.core import known_issues
+from harness.run import side_paths
+
+pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
+
+# The legs of the side paths' own stages (not keras>savedmodel, which suites/saved pins).
+LEGS = set(side_paths.ALL)
+STAGES = {leg.rsplit(">", 1)[-1] for leg in LEGS}
+# Where a source's paths start: ONNX's node tests start at onnx, as a user's ONNX file does.
+STARTS = {"onnx-node": "onnx"}
+
+
+def start(pin) -> str:
+    return STARTS.get(pin.spec.source, pin.spec.source)
+
+# The entries about these stages (a glob that ends in one: not "keras>*", pinned elsewhere).
+PINNED = [pin for pin in known_issues.pins()
+          if any(glob.rsplit(">", 1)[-1] in STAGES for glob in pin.issue.globs)
+          and any(leg.startswith(start(pin) + ">") for leg in LEGS)]
+
+
+def own_paths(pin) -> str:
+    return ",".join(path for path in side_paths.ALL if path.startswith(start(pin) + ">")
+                    and pin.issue.covers_leg(path))
+
+
+@pytest.mark.known_issue
+@pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
+def test_known_issue_of_a_side_path_still_reproduces(pin, parity, request):
+    from harness.run.pipeline import Harness
+
+    issue = pin.issue
+    request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
+    harness = Harness(own_paths(pin), opset=parity.opset, policy=parity.policy, diagnose=False)
+    case = parity.record(harness.run(pin.spec))
+    broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
+              and leg.verdict == "xfail"]
+    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"
