@@ -19,6 +19,7 @@ import statistics
 import sys
 
 import torch  # noqa: F401  (before anything imports TensorFlow)
+from rates import print_stage_table
 
 from harness.core.strategies import sample
 from harness.run import side_paths
@@ -64,13 +65,7 @@ def main(argv=None) -> int:
         rows.update(measure(side_paths.ONNX, ONNX_KINDS, "onnx", args.per_kind))
     if args.only != "onnx":
         rows.update(measure(side_paths.KERAS, KERAS_KINDS, None, args.per_kind))
-    print(f"{'path':36s} {'cases':>5s} {'first s':>8s} {'median s':>9s} {'mean s':>7s}  verdicts")
-    for path, row in rows.items():
-        median = "-" if row["median_s"] is None else f"{row['median_s']:.3f}"
-        mean = "-" if row["mean_s"] is None else f"{row['mean_s']:.3f}"
-        verdicts = ", ".join(f"{k} {v}" for k, v in sorted(row["verdicts"].items()))
-        print(f"{path:36s} {row['cases']:5d} {row['first_s']:8.2f} {median:>9s} {mean:>7s}  "
-              f"{verdicts}")
+    print_stage_table(rows, "path", 36, "verdicts")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(rows, out, indent=1)

@@ -19,6 +19,7 @@ import statistics
 import sys
 
 import torch  # noqa: F401  (before anything imports TensorFlow)
+from rates import print_stage_table
 
 from harness.core.strategies import sample
 from harness.run import torch_end
@@ -59,14 +60,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None, metavar="OUT")
     args = parser.parse_args(argv)
     rows = measure(args.kind or DEFAULT_KINDS, args.per_kind, args.stage or torch_end.STAGES)
-    print(f"{'stage':26s} {'cases':>5s} {'first s':>8s} {'median s':>9s} {'mean s':>7s}  "
-          "verdicts (both converters' legs)")
-    for stage, row in rows.items():
-        median = "-" if row["median_s"] is None else f"{row['median_s']:.3f}"
-        mean = "-" if row["mean_s"] is None else f"{row['mean_s']:.3f}"
-        verdicts = ", ".join(f"{k} {v}" for k, v in sorted(row["verdicts"].items()))
-        print(f"{stage:26s} {row['cases']:5d} {row['first_s']:8.2f} {median:>9s} {mean:>7s}  "
-              f"{verdicts}")
+    print_stage_table(rows, "stage", 26, "verdicts (both converters' legs)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(rows, out, indent=1)

@@ -31,3 +31,16 @@ def print_rates(figures: dict, bare_label: str) -> None:
           f"time per case")
     print(f"  {'Hypothesis draws':<17}: {figures['hypothesis_draw_ms_per_case']} ms per case "
           f"(not in the loop)")
+
+
+def print_stage_table(rows: dict, label: str, width: int, verdicts_heading: str) -> None:
+    """Per stage or path (``label``, ``width`` wide): its cases, the first case's seconds
+    (imports included), the median and mean of the rest, and the verdicts it gave."""
+    print(f"{label:{width}s} {'cases':>5s} {'first s':>8s} {'median s':>9s} {'mean s':>7s}  "
+          f"{verdicts_heading}")
+    for name, row in rows.items():
+        median = "-" if row["median_s"] is None else f"{row['median_s']:.3f}"
+        mean = "-" if row["mean_s"] is None else f"{row['mean_s']:.3f}"
+        verdicts = ", ".join(f"{k} {v}" for k, v in sorted(row["verdicts"].items()))
+        print(f"{name:{width}s} {row['cases']:5d} {row['first_s']:8.2f} {median:>9s} "
+              f"{mean:>7s}  {verdicts}")
