@@ -33,6 +33,10 @@ STACKS = {
     "tf2onnx": {"numpy", "onnx", "onnxruntime", "keras", "tensorflow", "tf2onnx"},
     "keras": {"numpy", "keras", "tensorflow", "torch"},
     "spec": {"numpy", "onnx", "onnxruntime", "torch"},  # an open question of the ONNX spec
+    "onnxsim": {"numpy", "onnx", "onnxruntime", "onnxsim"},
+    "onnxslim": {"numpy", "onnx", "onnxruntime", "onnxslim"},
+    "onnxoptimizer": {"numpy", "onnx", "onnxruntime", "onnxoptimizer"},
+    "tensorflow": {"numpy", "keras", "tensorflow"},  # TFLiteConverter, and LiteRT's reading
 }
 # One wrong-output entry per party, its script run in a fresh process (the slow test below
 # runs every one).
