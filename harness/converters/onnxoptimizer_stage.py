@@ -24,8 +24,7 @@ import signal
 from typing import Any
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
-from harness.converters.onnx_ir import pin_ir_version
-from harness.converters.onnxsim_stage import rewritten
+from harness.converters.onnx_ir import rewritten
 from harness.core.compare import worst_of
 from harness.core.stages import stage
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner
@@ -45,9 +44,7 @@ def optimize(model, passes: list[str]):
     """``onnxoptimizer.optimize(model, passes)`` run in a forked child (``in_child``)."""
     import onnx
 
-    optimized = onnx.load_from_string(in_child(_optimized_bytes, model, passes))
-    pin_ir_version(optimized)
-    return optimized
+    return onnx.load_from_string(in_child(_optimized_bytes, model, passes))
 
 
 def _optimized_bytes(model, passes: list[str]) -> bytes:

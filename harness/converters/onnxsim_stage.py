@@ -12,7 +12,7 @@ here with that message, as the command-line tool refuses it.
 from __future__ import annotations
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
-from harness.converters.onnx_ir import pin_ir_version
+from harness.converters.onnx_ir import rewritten
 from harness.core.stages import stage
 
 
@@ -25,12 +25,4 @@ class OnnxSimConverter:
         if not ok:
             raise ConversionError("onnxsim.simplify: its own check found the simplified "
                                   "model's outputs differ from the original's")
-        pin_ir_version(simplified)
         return rewritten(artifact, simplified)
-
-
-def rewritten(artifact: Artifact, model) -> Artifact:
-    """The ONNX artifact a graph rewriter returns: the same inputs, read as written (an
-    ``ort_optimization`` the received artifact asked for is not carried over)."""
-    meta = {k: v for k, v in artifact.meta.items() if k != "ort_optimization"}
-    return Artifact("onnx", model, list(artifact.input_names), meta)

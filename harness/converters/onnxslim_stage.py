@@ -9,8 +9,7 @@ a failure there and not upstream is onnxslim's.
 from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions
-from harness.converters.onnx_ir import pin_ir_version
-from harness.converters.onnxsim_stage import rewritten
+from harness.converters.onnx_ir import rewritten
 from harness.core.stages import stage
 
 
@@ -19,6 +18,4 @@ class OnnxSlimConverter:
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnxslim
 
-        slimmed = onnxslim.slim(artifact.model)
-        pin_ir_version(slimmed)
-        return rewritten(artifact, slimmed)
+        return rewritten(artifact, onnxslim.slim(artifact.model))
