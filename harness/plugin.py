@@ -336,8 +336,7 @@ def policy_file(config: pytest.Config) -> Path:
     (a converter's repository running the installed suites, docs/gate.md)."""
     named = config.getoption("parity_policy")
     if named is None:
-        pyproject = Path(config.rootpath) / "pyproject.toml"
-        return pyproject if gate_config.declares_policy(pyproject) else gate_config.TOLERANCE
+        return gate_config.policy_path(Path(config.rootpath) / "pyproject.toml")
     if not Path(named).is_file():
         raise PolicyError(f"--parity-policy {named}: no such file")
     return Path(named)

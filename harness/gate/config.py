@@ -31,7 +31,11 @@ def declares_policy(pyproject: Path) -> bool:
     return "tolerance" in data.get("tool", {}).get("parity", {})
 
 
+def policy_path(pyproject: Path = Path("pyproject.toml")) -> Path:
+    """The project's pyproject.toml where it declares a policy, else parity's own policy file:
+    a failure of ``parity gate`` in a converter's repository reproduces there as it failed."""
+    return pyproject if declares_policy(pyproject) else TOLERANCE
+
+
 def project_policy(pyproject: Path = Path("pyproject.toml")) -> TolerancePolicy:
-    """The project's policy where its pyproject.toml declares one, else parity's own: a
-    failure of ``parity gate`` in a converter's repository reproduces there as it failed."""
-    return TolerancePolicy.from_pyproject(pyproject if declares_policy(pyproject) else TOLERANCE)
+    return TolerancePolicy.from_pyproject(policy_path(pyproject))
