@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -65,6 +66,30 @@ def cmd_stages(args: argparse.Namespace) -> int:
         what = (f"cannot load: {row['error']}" if "error" in row else
                 f"{row['takes']} -> {row['makes']}  ({', '.join(row['packages'])})")
         print(f"{row['stage']:<{width}}  {what}")
+    return 0
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    """Installs a converter that cannot share the pinned stack into a folder of its own."""
+    from harness.converters import onnx2tf_install
+
+    folder = Path(args.target) if args.target else onnx2tf_install.home()
+    if args.check:
+        try:
+            onnx2tf_install.require(folder)
+        except onnx2tf_install.Onnx2TfNotInstalled as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"onnx2tf {onnx2tf_install.version(folder)} is installed in {folder}")
+        return 0
+    try:
+        onnx2tf_install.install(folder)
+    except (subprocess.CalledProcessError, OSError, RuntimeError) as exc:
+        print(f"parity install onnx2tf: {folder}: {exc}", file=sys.stderr)
+        return 1
+    print(f"installed onnx2tf {onnx2tf_install.version(folder)} ({', '.join(onnx2tf_install.PINS)}) "
+          f"into {folder}, beside the pinned stack; the onnx2tf stages run it in a worker "
+          f"process")
     return 0
 
 
@@ -477,6 +502,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "and makes, and its packages")
     stages.add_argument("--json", action="store_true", help="machine-readable output")
     stages.set_defaults(func=cmd_stages)
+
+    install = commands.add_parser(
+        "install", help="install a converter that pins another stack (onnx2tf) into a folder "
+                        "of its own, run in a worker process")
+    install.add_argument("converter", choices=["onnx2tf"])
+    install.add_argument("--target", default=None, metavar="DIR",
+                         help="the folder (default: inside this environment, or "
+                              "$PARITY_ONNX2TF_HOME)")
+    install.add_argument("--check", action="store_true",
+                         help="only say whether it is installed (exit 1 if not)")
+    install.set_defaults(func=cmd_install)
 
     repro = commands.add_parser("repro", help="re-run one case and print the comparison",
                                 description="Re-runs one case and prints the comparison; "

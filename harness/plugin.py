@@ -525,6 +525,8 @@ def write_reports(report_dir: Path, shards: list[Path], command: str | None = No
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     parity_session = config.stash.get(STASH_KEY, None)
+    for reason in side_paths.left_out(getattr(parity_session, "extension", None)):
+        terminalreporter.write_line(f"parity: side path left out: {reason}")
     written = getattr(parity_session, "written", None)
     if written:
         terminalreporter.write_sep("-", "parity reports")

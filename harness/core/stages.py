@@ -58,6 +58,10 @@ BUILTIN = {
     # Keras → TFLite, run by the LiteRT interpreter (docs/rewriters.md)
     "tflite": "harness.converters.keras_tflite:TfliteConverter",
     "tflite-savedmodel": "harness.converters.keras_tflite:TfliteSavedModelConverter",
+    # onnx2tf: ONNX → a TensorFlow SavedModel and a float32 TFLite file, run in a worker
+    # with its own folder (`parity install onnx2tf`, docs/rewriters.md#onnx2tf)
+    "onnx2tf": "harness.converters.onnx2tf_stage:Onnx2TfConverter",
+    "onnx2tf-tflite": "harness.converters.onnx2tf_stage:Onnx2TfTfliteConverter",
     "tf2onnx-keras2": "harness.converters.keras2:Tf2OnnxKeras2Converter",
     "keras3": "harness.converters.keras2:Keras3Converter",
     "tf-keras": "harness.converters.keras2:TfKerasConverter",

@@ -13,16 +13,19 @@ end's and these) into the one a ``Harness`` takes.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from harness.converters import ConversionPath, PathError
+from harness.converters import ConversionPath, PathError, get
 from harness.run.torch_end import Extension
 
 # The ONNX → ONNX stages after the ONNX source, and Keras → TFLite both ways.
 ONNX = ("onnx>onnxsim", "onnx>onnxslim", "onnx>onnxoptimizer")
 KERAS = ("keras>tflite", "keras>savedmodel>tflite-savedmodel")
-ALL = ONNX + KERAS
+# onnx2tf to TensorFlow and TFLite: about 8 s a conversion (most of it the three onnxsim runs
+# onnx2tf makes), so its ci sample is sparser.
+ONNX2TF = ("onnx>onnx2tf", "onnx>onnx2tf-tflite")
+ALL = ONNX + ONNX2TF + KERAS
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class SidePaths:
     paths: tuple[str, ...]
     every: int = 1  # one case in `every` goes down them
     salt: str = "side-paths"
+    # The profile's paths left out because a stage is not installed here, each with why.
+    left_out: tuple[str, ...] = ()
 
     def applies(self, case_id: str) -> bool:
         if self.every <= 1:
@@ -96,19 +101,49 @@ def combine(*extensions):
 # and one Keras case in 256 down both TFLite routes (about 20 and 8 cases in the README main
 # job); nightly: every case.
 PROFILES = {
-    "dev": (SidePaths(ONNX, every=128), SidePaths(KERAS, every=256)),
-    "ci": (SidePaths(ONNX, every=128), SidePaths(KERAS, every=256)),
-    "nightly": (SidePaths(ONNX), SidePaths(KERAS)),
+    "dev": (SidePaths(ONNX, every=128), SidePaths(ONNX2TF, every=1024, salt="onnx2tf"),
+            SidePaths(KERAS, every=256)),
+    "ci": (SidePaths(ONNX, every=128), SidePaths(ONNX2TF, every=1024, salt="onnx2tf"),
+           SidePaths(KERAS, every=256)),
+    "nightly": (SidePaths(ONNX), SidePaths(ONNX2TF), SidePaths(KERAS)),
 }
 
 
+def unavailable(path: str) -> str | None:
+    """Why a path's stage cannot load here (onnx2tf not installed), None where all can."""
+    for name in path.split(">")[1:]:
+        try:
+            get(name)
+        except ImportError as exc:
+            return f"{path}: {str(exc).splitlines()[0]}"
+    return None
+
+
+def installed(part: SidePaths) -> SidePaths | None:
+    """``part`` without the paths whose stages are not installed here, which it names."""
+    why = {path: unavailable(path) for path in part.paths}
+    kept = tuple(path for path in part.paths if why[path] is None)
+    gone = tuple(reason for reason in why.values() if reason is not None)
+    if not kept:
+        return SidePaths((), part.every, part.salt, gone)
+    return replace(part, paths=kept, left_out=gone)
+
+
+def left_out(extension) -> list[str]:
+    """The profile's side paths a run leaves out, each with why (the terminal summary)."""
+    if isinstance(extension, Extensions):
+        return [reason for part in extension.parts for reason in left_out(part)]
+    return list(getattr(extension, "left_out", ()))
+
+
 def parse(text: str | None, profile: str | None = None):
-    """``--parity-side-paths``: ``auto`` (the profile's sample), ``none``, ``all`` (every
-    case) or a comma-separated list of paths (every case)."""
+    """``--parity-side-paths``: ``auto`` (the profile's sample, leaving out with a note the
+    paths of a stage not installed here), ``none``, ``all`` (every case) or a
+    comma-separated list of paths (every case), each of which must be installed."""
     text = (text or "auto").strip()
     if text == "auto":
         parts = PROFILES.get(profile or "")
-        return None if parts is None else combine(*parts)
+        return None if parts is None else combine(*(installed(part) for part in parts))
     if text == "none":
         return None
     chosen = ALL if text == "all" else tuple(s.strip() for s in text.split(",") if s.strip())
@@ -116,4 +151,7 @@ def parse(text: str | None, profile: str | None = None):
         ConversionPath.parse(path)  # an unknown stage or a wrong format fails here
         if ">" not in path:
             raise PathError(f"--parity-side-paths: {path!r} is not a path")
+        why = unavailable(path)
+        if why is not None:
+            raise PathError(f"--parity-side-paths: {why}")
     return SidePaths(chosen)

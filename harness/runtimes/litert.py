@@ -5,7 +5,9 @@ runner, with the interpreter's default delegate (XNNPACK on the CPU), as an app 
 A ``tflite`` artifact says how its signature maps to the case (``meta``): ``signature`` (the
 signature's key), ``tflite_inputs`` (the signature's input names in the case's input order)
 and ``tflite_outputs`` (its output names in the source's output order), which the stage that
-made it read from what the converter records. The interpreter's own tensor order is not the
+made it read from what the converter records, and, where the converter changes layouts
+(onnx2tf), ``input_perms`` and ``output_perms``: each tensor's permutation into the model and
+back out of it. The interpreter's own tensor order is not the
 model's (it lists a two-input Keras model's inputs last first), and nothing is matched by
 shape.
 """
@@ -44,5 +46,14 @@ class LiteRtRunner:
                            f"({', '.join(names)}), the case has {len(inputs)}")
         runner = interpreter(artifact.model, self.threads).get_signature_runner(
             meta["signature"])
-        found = runner(**{name: np.asarray(x) for name, x in zip(names, inputs)})
-        return [np.asarray(found[name]) for name in outputs]
+        into = meta.get("input_perms") or [None] * len(inputs)
+        found = runner(**{name: transposed(x, perm) for name, x, perm in zip(names, inputs, into)})
+        back = meta.get("output_perms") or [None] * len(outputs)
+        return [transposed(found[name], perm) for name, perm in zip(outputs, back)]
+
+
+def transposed(array, perm) -> np.ndarray:
+    """``array`` with its axes in ``perm``'s order (a layout the converter documents, as
+    ``input_perms`` and ``output_perms`` in a ``tflite`` artifact's meta say), or as it is."""
+    array = np.asarray(array)
+    return array if perm is None else np.ascontiguousarray(np.transpose(array, perm))

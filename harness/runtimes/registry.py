@@ -45,6 +45,7 @@ BUILTIN: dict[str, str] = {
     "savedmodel": "harness.converters.saved_formats:SavedModelRunner",
     "keras-torch": "harness.converters.keras_torch_backend:KerasTorchRunner",
     "tflite": "harness.runtimes.litert:LiteRtRunner",
+    "tf-signature": "harness.converters.onnx2tf_stage:SignatureRunner",
 }
 _RUNNERS: dict[str, RunnerFactory | str] = dict(BUILTIN)
 

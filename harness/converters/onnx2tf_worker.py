@@ -1,0 +1,109 @@
+"""The worker process of the onnx2tf stages: onnx2tf, imported from its own folder.
+
+``harness.converters.onnx2tf_stage`` starts it with the folder ``parity install onnx2tf``
+wrote on its ``PYTHONPATH`` (``harness.converters.onnx2tf_install``), so onnx2tf, its
+pieces and its side effects (TensorFlow settings, printing, files written to the working
+folder) stay out of the harness' process. It runs in a scratch folder of its own: onnx2tf
+reads a calibration image set from ``calibration_image_sample_data_20x128x128x3_float32.npy``
+in the working folder when every input is a small 3-channel image, and downloads it from
+GitHub where the file is absent; the worker writes one there first (seeded uniform [0, 1)
+values, made here: nothing is fetched).
+
+Protocol (``harness.runtimes.worker``), one JSON object a line:
+
+    {"op": "convert", "id": 1, "onnx": "/tmp/.../model.onnx", "out": "/tmp/.../out"}
+    reply {"id": 1, "ok": true, "inputs": [[name, shape], ...], "outputs": [shape, ...],
+           "layouts": {onnx_output_name: bool}, "files": [...]}
+      or  {"id": 1, "ok": false, "error": "...", "type": "...", "log": "last lines"}
+
+``onnx2tf.convert`` rewrites its input file in place (onnxsim's output), so the parent sends
+a copy. It is called as its command line runs it, plus the two switches that record the
+names a reader maps by: ``output_signaturedefs`` (the SavedModel's ``serving_default``
+signature) and ``copy_onnx_input_output_names_to_tflite`` (the TFLite signature's names).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import sys
+import tempfile
+import traceback
+
+CALIBRATION_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LOG_LINES = 25
+
+
+def calibration_images():
+    import numpy as np
+
+    return np.random.default_rng(20261124).random((20, 128, 128, 3), dtype=np.float32)
+
+
+def shape(tensor) -> list:
+    return [None if d is None else int(d) for d in tensor.shape]
+
+
+def convert(onnx2tf, onnx_path: str, out: str) -> dict:
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            model = onnx2tf.convert(input_onnx_file_path=onnx_path, output_folder_path=out,
+                                    output_signaturedefs=True,
+                                    copy_onnx_input_output_names_to_tflite=True,
+                                    non_verbose=True)
+    except SystemExit as exc:  # onnx2tf ends with sys.exit(1) on an error it printed
+        return failure(printed, "SystemExit", f"onnx2tf exited with status {exc.code}")
+    except Exception as exc:  # noqa: BLE001  (its failure, reported to the parent)
+        return failure(printed, type(exc).__name__, f"{type(exc).__name__}: {exc}",
+                       traceback.format_exc())
+    if model is None:
+        return failure(printed, "None", "onnx2tf.convert returned no model")
+    return {"ok": True,
+            "inputs": [[tensor.name, shape(tensor)] for tensor in model.inputs],
+            "outputs": [shape(tensor) for tensor in model.outputs],
+            "layouts": dict(getattr(model, "onnx_output_layouts", None) or {}),
+            "files": sorted(os.listdir(out))}
+
+
+def failure(printed: io.StringIO, kind: str, error: str, trace: str = "") -> dict:
+    lines = [line for line in ANSI.sub("", printed.getvalue()).splitlines() if line.strip()]
+    return {"ok": False, "type": kind, "error": error, "log": "\n".join(lines[-LOG_LINES:]),
+            "traceback": trace}
+
+
+def main(argv: list[str]) -> int:
+    from harness.runtimes.worker import Channel
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    channel = Channel.open(argv)
+    scratch = tempfile.mkdtemp(prefix="parity-onnx2tf-")
+    os.chdir(scratch)
+    import numpy as np
+
+    np.save(CALIBRATION_FILE, calibration_images())
+    try:
+        import onnx2tf
+    except Exception as exc:  # noqa: BLE001  (named to the parent)
+        channel.send({"ready": False, "error": f"cannot import onnx2tf: "
+                                               f"{type(exc).__name__}: {exc}"})
+        return 1
+    channel.send({"ready": True, "pid": os.getpid(),
+                  "onnx2tf": getattr(onnx2tf, "__version__", "?"),
+                  "onnx2tf_file": onnx2tf.__file__})
+    for request in channel:
+        if request.get("op") == "exit":
+            break
+        if request.get("op") == "convert":
+            reply = convert(onnx2tf, request["onnx"], request["out"])
+        else:
+            reply = {"ok": False, "type": "ValueError", "error": f"unknown op {request!r}"}
+        channel.send({"id": request.get("id"), **reply})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
