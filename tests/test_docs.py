@@ -114,7 +114,7 @@ def test_the_readme_is_a_front_door():
     text = (ROOT / "README.md").read_text()
     assert len(text.splitlines()) < 200, "README.md is the front door: under 200 lines"
     # CI and the checker read these two commands from the README, character for character.
-    assert ('pip install -c constraints/ci.txt -e ".[all]" && '
+    assert ('pip install -c constraints/ci.txt -e ".[all]" && parity install onnx2tf && '
             "pytest suites/ -n 2 --hypothesis-profile ci") in text
     assert "pytest tests suites -n 2 --hypothesis-profile ci" in text
 

@@ -227,3 +227,18 @@ def test_a_conversion_past_its_time_limit_is_killed_and_the_next_starts_afresh(
     model.doc_string = "another"
     assert get("onnx2tf").convert(Artifact("onnx", model, ["x"]),
                                   ConvertOptions(workdir=tmp_path)).format == "tf-signature"
+
+
+def test_without_the_install_the_suites_sample_leaves_onnx2tf_out_and_says_so(tmp_path):
+    script = ("from harness.run import side_paths\n"
+              "extension = side_paths.parse('auto', 'ci')\n"
+              "print(side_paths.left_out(extension))\n"
+              "try:\n    side_paths.parse('onnx>onnx2tf')\n"
+              "except Exception as exc:\n    print(type(exc).__name__, exc)\n")
+    env = {**os.environ, onnx2tf_install.HOME_VARIABLE: str(tmp_path / "none")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=300)
+    left, refused = done.stdout.strip().splitlines()
+    assert "onnx>onnx2tf:" in left and "onnx>onnx2tf-tflite:" in left
+    assert "parity install onnx2tf" in left
+    assert refused.startswith("PathError") and "parity install onnx2tf" in refused

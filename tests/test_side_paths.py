@@ -16,7 +16,8 @@ def test_a_sampled_case_gains_the_side_paths_of_its_own_source():
     extension = side_paths.SidePaths(side_paths.ALL)
     onnx = parse_paths("onnx>onnx2torch,onnx>ort-optimized")
     names = [p.name for p in extension.extend(onnx, "any")]
-    assert names == ["onnx>onnx2torch", "onnx>ort-optimized", *side_paths.ONNX]
+    assert names == ["onnx>onnx2torch", "onnx>ort-optimized", *side_paths.ONNX,
+                     *side_paths.ONNX2TF]
     keras = [p.name for p in extension.extend(parse_paths("keras>tf2onnx>onnx2torch"), "any")]
     assert keras == ["keras>tf2onnx>onnx2torch", *side_paths.KERAS]
     assert [p.name for p in extension.extend(parse_paths("mat>mat2torch"), "x")] == [
@@ -24,12 +25,16 @@ def test_a_sampled_case_gains_the_side_paths_of_its_own_source():
 
 
 def test_the_ci_sample_is_small_deterministic_and_apart_from_the_torch_ends():
-    onnx, keras = side_paths.PROFILES["ci"]
+    onnx, onnx2tf, keras = side_paths.PROFILES["ci"]
     ids = [f"{i:016x}" for i in range(20000)]
     taken = [i for i in ids if onnx.applies(i)]
     assert 20000 / 128 * 0.8 < len(taken) < 20000 / 128 * 1.2
     assert taken == [i for i in ids if onnx.applies(i)]
     assert 20000 / 256 * 0.7 < sum(keras.applies(i) for i in ids) < 20000 / 256 * 1.3
+    # onnx2tf (about 8 s a conversion) samples more sparsely, and apart from the rewriters
+    converted = [i for i in ids if onnx2tf.applies(i)]
+    assert 20000 / 1024 * 0.6 < len(converted) < 20000 / 1024 * 1.4
+    assert len(set(converted) & set(taken)) < len(converted) / 4
     ends = torch_end.PROFILES["ci"]
     both = sum(ends.applies(i) for i in taken)
     assert both < len(taken) / 4  # a multiple of 16 unsalted would take every one of them
