@@ -183,7 +183,7 @@ class ParitySession:
             self.extension = side_paths.combine(ends, side)
             self.policy_file = policy_file(config)
             self.policy = TolerancePolicy.from_pyproject(self.policy_file)
-        except (PathError, PolicyError) as exc:
+        except (PathError, PolicyError, ImportError) as exc:  # ImportError: a stage not installed
             raise pytest.UsageError(f"parity: {exc}") from None
         report = config.getoption("parity_report")
         self.report_dir = None if report == "none" else Path(config.rootpath, report)

@@ -114,6 +114,8 @@ def unavailable(path: str) -> str | None:
     for name in path.split(">")[1:]:
         try:
             get(name)
+        except PathError:
+            return None  # an unknown stage: ConversionPath.parse names it
         except ImportError as exc:
             return f"{path}: {str(exc).splitlines()[0]}"
     return None
@@ -148,10 +150,10 @@ def parse(text: str | None, profile: str | None = None):
         return None
     chosen = ALL if text == "all" else tuple(s.strip() for s in text.split(",") if s.strip())
     for path in chosen:
-        ConversionPath.parse(path)  # an unknown stage or a wrong format fails here
-        if ">" not in path:
-            raise PathError(f"--parity-side-paths: {path!r} is not a path")
         why = unavailable(path)
         if why is not None:
             raise PathError(f"--parity-side-paths: {why}")
+        ConversionPath.parse(path)  # an unknown stage or a wrong format fails here
+        if ">" not in path:
+            raise PathError(f"--parity-side-paths: {path!r} is not a path")
     return SidePaths(chosen)
