@@ -9,7 +9,15 @@ the stage the failure is blamed on, never parity itself:
   signature), run with onnxruntime and compared with Keras' own output;
 - a stage that takes an ONNX model (``onnx2torch``, ``onnx2pytorch``): the ONNX model, the
   inputs and the reference outputs are embedded; the script converts, runs with PyTorch and
-  compares.
+  compares;
+- a Keras -> TFLite stage (``tflite``, ``tflite-savedmodel``): the Keras model rebuilt as
+  above (for the SavedModel route, exported with Keras' ``model.export`` as parity's
+  ``savedmodel`` stage does), converted with ``tf.lite.TFLiteConverter``, float32, run by the
+  LiteRT interpreter through its ``serving_default`` signature runner with inputs and outputs
+  mapped by the signature's names, and compared with Keras' own output;
+- ``ort-optimized`` and the ONNX rewriters (``onnxsim``, ``onnxslim``, ``onnxoptimizer``)
+  after a converter (``keras>tf2onnx>onnxsim``): the ONNX template
+  (harness.sources.onnx.repro) on the ONNX model the stage received.
 
 - a stage parity has no template for (a converter registered by a ``--parity-plugins``
   module, by an entry point, or a built-in one without a template) that takes a Keras or an
@@ -94,7 +102,9 @@ __all__ = ["COMPARE_CODE", "ScriptError", "assemble", "choose_target", "npz_byte
 # A stage reproduces with frameworks alone when its converter declares a ScriptRecipe (the
 # built-in Keras -> ONNX and ONNX -> PyTorch stages); any other stage is called through
 # parity's converter protocol (PLUGIN_SOURCES -> PLUGIN_TARGETS), or not at all.
-TEMPLATES = {("keras", "onnx"): "Keras -> ONNX", ("onnx", "torch"): "ONNX -> PyTorch"}
+TEMPLATES = {("keras", "onnx"): "Keras -> ONNX", ("onnx", "torch"): "ONNX -> PyTorch",
+             ("keras", "tflite"): "Keras -> TFLite",
+             ("savedmodel", "tflite"): "Keras -> SavedModel -> TFLite"}
 # What a script for a plugin stage can feed it and run its result with.
 PLUGIN_SOURCES = ("keras", "onnx", "mat")
 PLUGIN_TARGETS = {"onnx": "onnxruntime", "torch": "torch"}
@@ -156,6 +166,15 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
             return assemble(parts)
     target = choose_target(harness, case, leg_name)
     converter = get(target.stage)
+    if target.stage == onnx_repro.ORT_OPTIMIZED or (
+            (converter.source, converter.target) == ("onnx", "onnx")
+            and isinstance(getattr(type(converter), "script", None), ScriptRecipe)):
+        # onnxruntime's optimiser or a rewriter after a converter (keras>tf2onnx>onnxsim): the
+        # ONNX template, on the ONNX model the stage received, against this source's reference
+        text = onnx_repro.write_script(harness, case, leg_name=target.leg_name,
+                                       max_bytes=max_bytes, golden_folder=golden_folder)
+        if text is not None:
+            return text
     recipe = recipe_of(converter)
     imports = None if recipe is not None else _plugin_imports(target.stage, converter, plugins)
     read = harness.read_source(spec)
@@ -163,7 +182,14 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
     inputs, reference, at_shapes = _failing_size(read, target.leg)
     # A path may start from a further artifact the source read to (SourceReading.roots).
     parent = dict(read.roots).get(target.path.source, source)
-    for stage in target.path.stages[: target.path.stages.index(target.stage)]:
+    upstream = target.path.stages[: target.path.stages.index(target.stage)]
+    if recipe is not None and converter.source == "savedmodel":
+        if upstream != ("savedmodel",) or parent.format != "keras":
+            raise ScriptError(f"stage {target.stage} is scripted from the Keras model through "
+                              f"Keras' model.export (keras>savedmodel>{target.stage}), not "
+                              f"after {' > '.join(upstream) or 'nothing'}")
+        upstream = ()  # the script exports the SavedModel itself, as parity's stage does
+    for stage in upstream:
         parent = get(stage).convert(parent, harness.options)
     tolerance = _tolerance(harness, spec, target)
     opset = harness.options.opset
@@ -190,10 +216,10 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
                               config, custom, opset,
                               len(parent.model.get_weights()) if config is not None else 0,
                               harness.device)
-    elif converter.source == "keras":
+    elif converter.source == "keras" or converter.target == "tflite":
         header = _Header(spec, target, tolerance, harness, versions(recipe.packages),
-                         recipe.what.format(opset=opset), TEMPLATES[("keras", "onnx")],
-                         at_shapes)
+                         recipe.what.format(opset=opset),
+                         TEMPLATES[(converter.source, converter.target)], at_shapes)
         # A channels_first convolution's reference is its channels_last twin, which the
         # script computes as parity does; another second reading (XLA's) travels with it;
         # otherwise the script runs Keras itself.
@@ -205,7 +231,7 @@ def write_script(harness: Harness, case: CaseResult, *, leg_name: str | None = N
             header.what += "\n" + _TWIN_WHAT
         body = _keras_script(target.stage, recipe, config, custom,
                              len(parent.model.get_weights()), opset, perm, embedded,
-                             harness.device)
+                             harness.device, converter)
     else:
         header = _Header(spec, target, tolerance, harness, versions(recipe.packages),
                          recipe.what.format(opset=opset), TEMPLATES[("onnx", "torch")],
@@ -447,6 +473,73 @@ def main():
     step("comparing the outputs")
     return check(actual, expected)
 '''
+
+# A Keras -> TFLite stage, as parity runs it (harness/converters/keras_tflite.py,
+# harness/runtimes/litert.py): the recipe binds ``flat`` (the flatbuffer) and
+# ``signature_inputs`` (the signature's input names in the model's input order); the LiteRT
+# interpreter runs the signature SIGNATURE by name, its outputs output_0, output_1, ... in the
+# model's output order, and a signature that names them otherwise is refused, as parity refuses
+# it. ``{export}``: the SavedModel route's export, Keras' own model.export as parity's
+# savedmodel stage calls it (binds ``folder``).
+_TFLITE_MAIN = '''
+def main():
+    step("reading the embedded case")
+    data = np.load(io.BytesIO(base64.b64decode("".join(DATA))), allow_pickle=False)
+    inputs = [data[f"input_{{i}}"] for i in range(N_INPUTS)]
+    step("rebuilding the Keras model from its config")
+    model = keras.models.model_from_json(json.dumps(MODEL_CONFIG))
+    model.set_weights([data[f"weight_{{i}}"] for i in range({n_weights})])
+{expected}
+{export}
+    try:
+{convert}
+    except Exception as exc:
+        return report("conversion_error",
+                      f"{stage} raised {{type(exc).__name__}}: {{first_error(exc)}}")
+    try:
+        interpreter = Interpreter(model_content=flat)
+        signatures = interpreter.get_signature_list()
+    except Exception as exc:
+        return report("load_error",
+                      f"LiteRT cannot load the model: {{type(exc).__name__}}: {{exc}}")
+    outputs = [f"output_{{i}}" for i in range(len(model.outputs))]
+    found = signatures.get(SIGNATURE)
+    if found is None or sorted(found["inputs"]) != sorted(signature_inputs) \\
+            or sorted(found["outputs"]) != sorted(outputs):
+        return report("conversion_error",
+                      f"the flatbuffer's signature {{SIGNATURE!r}} ({{found}}) does not name the "
+                      f"model's inputs {{signature_inputs}} and outputs {{outputs}}: they cannot "
+                      f"be mapped by name")
+    try:
+        runner = interpreter.get_signature_runner(SIGNATURE)
+        result = runner(**{{name: np.asarray(x) for name, x in zip(signature_inputs, inputs)}})
+        actual = [np.asarray(result[name]) for name in outputs]
+    except Exception as exc:
+        return report("runtime_error", f"LiteRT raised {{type(exc).__name__}}: {{exc}}")
+    print(f"the LiteRT interpreter (signature {{SIGNATURE!r}}) against the reference:")
+    step("comparing the outputs")
+    return check(actual, expected)
+'''
+
+_SAVEDMODEL_EXPORT = '''\
+    step("exporting the Keras model as a SavedModel with model.export, as parity's savedmodel "
+         "stage does")
+    folder = tempfile.mkdtemp(prefix="repro-savedmodel-")
+    model.export(folder, format="tf_saved_model", verbose=False)'''
+
+TFLITE_SIGNATURE = "serving_default"
+# TFLiteConverter's own first error line, as parity's stage reports it (its messages carry MLIR
+# dumps and locations).
+FIRST_ERROR_CODE = '''\
+def first_error(exc):
+    \"\"\"TFLiteConverter's own first error line (its messages carry MLIR dumps and
+    locations); the whole message where it has none.\"\"\"
+    text = str(exc)
+    for line in text.splitlines():
+        if "error:" in line:
+            found = line.rsplit("error:", 1)[1].strip()
+            return found.rsplit(")): ", 1)[-1] if found.startswith("loc(") else found
+    return text.splitlines()[0] if text else type(exc).__name__'''
 
 # How a Keras script computes its expected outputs (the ``{expected}`` of _KERAS_MAIN).
 _KERAS_EXPECTED = '''\
@@ -695,22 +788,34 @@ _MAT_DATA = "# -- the case's data: the .mat file, the inputs and the expected ou
 
 def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[str],
                   n_weights: int, opset: int, perm: tuple[int, ...] | None, embedded: bool,
-                  device: str) -> dict[str, Any]:
+                  device: str, converter=None) -> dict[str, Any]:
     """``perm``: the case's channels_last twin computes the reference; ``embedded``: a
-    second reading (XLA's) travels with the script; neither: Keras computes it."""
+    second reading (XLA's) travels with the script; neither: Keras computes it. A stage that
+    makes a TFLite flatbuffer gets the LiteRT run (_TFLITE_MAIN), the others onnxruntime."""
     defined, notes = _custom_code(custom)
     expected = (_TWIN_EXPECTED if perm is not None else _EMBEDDED_EXPECTED if embedded
                 else _KERAS_EXPECTED)
-    main = _KERAS_MAIN.format(n_weights=n_weights, stage=stage, convert=recipe.convert,
-                              expected=expected)
+    tflite = converter is not None and converter.target == "tflite"
+    if tflite:
+        savedmodel = converter.source == "savedmodel"
+        main = _TFLITE_MAIN.format(n_weights=n_weights, stage=stage, convert=recipe.convert,
+                                   expected=expected,
+                                   export=_SAVEDMODEL_EXPORT if savedmodel else "")
+    else:
+        main = _KERAS_MAIN.format(n_weights=n_weights, stage=stage, convert=recipe.convert,
+                                  expected=expected)
     config_text = pprint.pformat(config, width=96, sort_dicts=False)
     twin = ([f"TWIN_PERM = {perm!r}  # a channels_first input to its channels_last twin's"]
             if perm is not None else [])
-    return {"stage": stage, "std": ["base64", "io", "json", "os", "sys"], "env": _TF_QUIET,
-            "imports": list(recipe.imports),
-            "constants": [f"PROVIDERS = {providers(device)!r}", f"OPSET = {opset}", *twin,
-                          *notes],
-            "defined": [*defined, KERAS_READING_CODE, *([TWIN_CODE] if perm else [])],
+    runtime = ([f"SIGNATURE = {TFLITE_SIGNATURE!r}  # the signature parity runs, by name"]
+               if tflite else [f"PROVIDERS = {providers(device)!r}", f"OPSET = {opset}"])
+    return {"stage": stage,
+            "std": ["base64", "io", "json", "os", "sys",
+                    *(["tempfile"] if tflite and savedmodel else [])],
+            "env": _TF_QUIET, "imports": list(recipe.imports),
+            "constants": [*runtime, *twin, *notes],
+            "defined": [*defined, KERAS_READING_CODE, *([TWIN_CODE] if perm else []),
+                        *([FIRST_ERROR_CODE] if tflite else []), *recipe.defined],
             "main": main, "data_title": _KERAS_DATA, "data": f"MODEL_CONFIG = {config_text}\n"}
 
 

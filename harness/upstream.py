@@ -49,7 +49,6 @@ from harness.core.spec import LayerSpec
 from harness.repro_script import ScriptError
 from harness.run.pipeline import Harness
 from harness.sources import SourceError
-from harness.sources.onnx import repro as onnx_repro
 
 NATURES = ("wrong-output", "refusal", "limitation", "reference", "undefined", "framework")
 COMPARISON_CATEGORIES = ("shape_mismatch", "dtype_mismatch", "nonfinite_mismatch",
@@ -68,12 +67,33 @@ TRACKERS = {
     "keras": "https://github.com/keras-team/keras/issues",
     "tf_keras": "https://github.com/keras-team/tf-keras/issues",
     "torch": "https://github.com/pytorch/pytorch/issues",
+    "torchvision": "https://github.com/pytorch/vision/issues",
+    "onnxscript": "https://github.com/microsoft/onnxscript/issues",
+    # ONNX rewriters (docs/rewriters.md)
+    # onnx-simplifier, begun as daquexian/onnx-simplifier, maintained here (onnxsim/onnxsim#290)
+    "onnxsim": "https://github.com/onnxsim/onnxsim/issues",
+    "onnxslim": "https://github.com/inisis/OnnxSlim/issues",
+    "onnxoptimizer": "https://github.com/onnx/optimizer/issues",
+    # ONNX -> TensorFlow / TFLite
+    "onnx2tf": "https://github.com/PINTO0309/onnx2tf/issues",
+    # TFLite, converter and interpreter: TensorFlow's maintainers send TFLite reports there
+    # (docs/upstream-reports.md, "The parties"; ``tracker``)
+    "litert": "https://github.com/google-ai-edge/LiteRT/issues",
 }
-# The paths an entry's minimal case goes down, per source: those whose legs the entry names.
+# The legs of the TFLite stages: an entry of party tensorflow naming only these is TFLite's
+TFLITE_LEG = re.compile(r"(^|>)(tflite|tflite-savedmodel)$")
+# The paths an entry's minimal case goes down, per source: those whose legs the entry names
+# (a path naming a stage this install lacks, such as onnx2tf's, is left out).
+ONNX_CANDIDATES = ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized",
+                   "onnx>onnxsim", "onnx>onnxslim", "onnx>onnxoptimizer",
+                   "onnx>onnx2tf", "onnx>onnx2tf-tflite")
 CANDIDATE_PATHS = {
     "keras": ("keras>tf2onnx>onnx2torch", "keras>tf2onnx>onnx2pytorch",
-              "keras>tf2onnx>ort-optimized", "keras>keras-onnx", "keras>keras-torch"),
-    "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized"),
+              "keras>tf2onnx>ort-optimized", "keras>keras-onnx", "keras>keras-torch",
+              "keras>tflite", "keras>savedmodel>tflite-savedmodel",
+              "keras>tf2onnx>onnxsim", "keras>tf2onnx>onnxslim", "keras>tf2onnx>onnxoptimizer"),
+    "onnx": ONNX_CANDIDATES,
+    "onnx-node": ONNX_CANDIDATES,
 }
 ONNX_OPERATORS = "https://onnx.ai/onnx/operators/onnx__{op}.html"
 KERAS_LAYERS = "https://www.tensorflow.org/api_docs/python/tf/keras/layers/{kind}"
@@ -111,6 +131,16 @@ def reported(url: str, reason: str = "") -> bool:
     report of it was found, a related one."""
     return re.search(r"/(issues|pull|discussions)/\d+", url or "") is not None \
         and NOT_FOUND.search(reason or "") is None
+
+
+def tracker(issue, party: str) -> str | None:
+    """Where the party's report goes: its tracker, except that an entry of party tensorflow
+    whose legs are all TFLite's (TFLiteConverter's, LiteRT's) goes to LiteRT's tracker, where
+    TensorFlow's maintainers send TFLite reports now."""
+    globs = tuple(getattr(issue, "globs", ()) or ())
+    if party == "tensorflow" and globs and all(TFLITE_LEG.search(glob) for glob in globs):
+        return TRACKERS["litert"]
+    return TRACKERS.get(party)
 
 
 def select(issues, kind: str | None = None, party: str | None = None) -> list:
@@ -193,8 +223,12 @@ class Report:
 
 
 def _paths_for(issue, spec: LayerSpec) -> list[str]:
+    from harness.converters import available
 
-    candidates = CANDIDATE_PATHS.get(spec.source) or sources.get(spec.source).default_paths
+    installed = set(available())
+    candidates = [text for text in
+                  CANDIDATE_PATHS.get(spec.source) or sources.get(spec.source).default_paths
+                  if all(stage in installed for stage in text.split(">")[1:])]
     chosen = [text for text in candidates
               if any(issue.covers_leg(leg) for leg in
                      [spec.source, *ConversionPath.parse(text).legs()])]
@@ -218,15 +252,8 @@ def _chosen_leg(issue, case):
 
 
 def _reproducer(harness, case, leg) -> str:
-    """``parity repro --script``'s script for the leg: the ONNX template where the stage
-    starts from ONNX (ort-optimized from a Keras case too), else the generic one."""
-
-    target = repro_script.choose_target(harness, case, leg.leg) \
-        if case.spec.source != "onnx" else None
-    if target is not None and target.stage == onnx_repro.ORT_OPTIMIZED:
-        text = onnx_repro.write_script(harness, case, leg_name=leg.leg)
-        if text is not None:
-            return text
+    """``parity repro --script``'s script for the leg (harness.repro_script: the ONNX template
+    where the stage starts from ONNX, ort-optimized and the rewriters from a Keras case too)."""
     return repro_script.write_script(harness, case, leg_name=leg.leg)
 
 
@@ -363,6 +390,9 @@ def _exception_pattern(issue, leg) -> str | None:
 
 # How harness.repro_script marks a script whose reference is the layer's channels_last twin.
 TWIN_MARK = "TWIN_PERM = "
+# ONNX -> ONNX rewriters and Keras -> TFLite stages: who computes what their scripts compare.
+REWRITERS = ("onnxsim", "onnxslim", "onnxoptimizer")
+TFLITE_STAGES = ("tflite", "tflite-savedmodel")
 
 
 def _labels(stage: str, party: str, twin: bool = False) -> tuple[str, str, bool]:
@@ -373,8 +403,13 @@ def _labels(stage: str, party: str, twin: bool = False) -> tuple[str, str, bool]
                 party == "onnx")
     if stage == "ort-optimized":
         return "the reference (embedded)", "onnxruntime with every graph optimisation on", False
-    if stage in ("tf2onnx", "keras-onnx"):
+    if stage in REWRITERS:
+        return ("the source's reference, embedded",
+                f"onnxruntime, graph optimisations off, on {stage}'s rewritten model", False)
+    if stage in ("tf2onnx", "keras-onnx", *TFLITE_STAGES):
         source = "Keras, the layer's channels_last twin" if twin else "Keras, the source model"
+        if stage in TFLITE_STAGES:
+            return source, f"the LiteRT interpreter on {stage}'s flatbuffer", False
         return source, f"onnxruntime on {stage}'s ONNX model", False
     return "the source model's outputs, embedded", f"{stage}'s PyTorch module", False
 
@@ -479,15 +514,15 @@ def with_verdict(text: str, issue_id: str, family: str, pattern: str | None,
 
 def markdown(report: Report) -> str:
     issue, party = report.issue, report.party
-    tracker = TRACKERS.get(party, "the party's tracker")
+    where = tracker(issue, party) or "the party's tracker"
     if report.reported:
         upstream = f"Reported upstream already: {issue.url}"
     elif reported(issue.url):
         upstream = (f"No upstream report of this case found; related: {issue.url}. File it "
-                    f"at {tracker}")
+                    f"at {where}")
     else:
-        upstream = f"No upstream report found; file it at {tracker}" + (
-            f" (parity's entry points at {issue.url})" if issue.url != tracker else "")
+        upstream = f"No upstream report found; file it at {where}" + (
+            f" (parity's entry points at {issue.url})" if issue.url != where else "")
     lines = [f"# {report.title}", "",
              f"parity known issue `{issue.id}`: nature {report.nature}, party {party}.",
              "", upstream, "", "## What goes wrong", "",
@@ -520,7 +555,7 @@ def entry_json(report: Report) -> dict[str, Any]:
     issue = report.issue
     return {"id": issue.id, "title": report.title, "nature": report.nature,
             "party": report.party, "url": issue.url, "reported": report.reported,
-            "tracker": TRACKERS.get(report.party), "reason": " ".join(issue.reason.split()),
+            "tracker": tracker(issue, report.party), "reason": " ".join(issue.reason.split()),
             "spec_links": spec_lines(issue),
             "scripts": [{"file": s.name, "case_id": s.case_id, "leg": s.leg,
                          "stage": s.stage, "parity_saw": s.seen, "versions": s.versions,

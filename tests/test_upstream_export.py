@@ -36,7 +36,12 @@ STACKS = {
     "onnxsim": {"numpy", "onnx", "onnxruntime", "onnxsim"},
     "onnxslim": {"numpy", "onnx", "onnxruntime", "onnxslim"},
     "onnxoptimizer": {"numpy", "onnx", "onnxruntime", "onnxoptimizer"},
-    "tensorflow": {"numpy", "keras", "tensorflow"},  # TFLiteConverter, and LiteRT's reading
+    # TFLiteConverter, and LiteRT's reading of its flatbuffer
+    "tensorflow": {"numpy", "keras", "tensorflow", "ai_edge_litert"},
+    "litert": {"numpy", "keras", "tensorflow", "ai_edge_litert"},
+    # a placeholder until the onnx2tf stages exist: onnx2tf's SavedModel run by TensorFlow,
+    # its TFLite file by LiteRT
+    "onnx2tf": {"numpy", "onnx", "onnxruntime", "onnx2tf", "tensorflow", "ai_edge_litert"},
 }
 # One wrong-output entry per party, its script run in a fresh process (the slow test below
 # runs every one).
@@ -337,3 +342,120 @@ def test_an_entrys_message_decides_the_verdict_only_on_the_exceptions_own_words(
                     "conversion_error", message)
     issue = entry(message="Col2Im")
     assert upstream._exception_pattern(issue, leg) == ("Col2Im" if kept else None)
+
+
+# -- the side paths' stages: the ONNX rewriters and Keras -> TFLite ---------------------------
+
+# A real entry per new party, its hand-written script set aside so that the export generates
+# one from the entry's minimal case (the entries keep their own scripts: this is the exporter's
+# check, not theirs).
+GENERATED = {
+    "onnxsim": "onnxsim-reduce-noop-with-empty-axes",  # the output's shape
+    "onnxslim": "onnxslim-fed-shape-input-dropped",  # a fed input dropped
+    "onnxoptimizer": "onnxoptimizer-fuse-pad-into-maxpool-zero-pad",  # the numbers
+    "tensorflow": "tflite-pool3d-no-builtin",  # TFLiteConverter's refusal, two specs
+}
+
+
+def generated(issue_id: str, **changes):
+    return dataclasses.replace(ISSUES[issue_id], script=None, **changes)
+
+
+@pytest.mark.parametrize("party", GENERATED)
+def test_a_side_path_stages_entry_gets_a_generated_script_that_reproduces(party, exporter,
+                                                                          tmp_path):
+    """The script builds the minimal case, runs the stage as parity's does (the rewriter,
+    then onnxruntime with optimisations off; TFLiteConverter, then LiteRT's signature runner),
+    imports the party's stack alone, carries the guard and prints REPRODUCED, exit 1."""
+    if party == "tensorflow":
+        pytest.importorskip("ai_edge_litert")
+    pytest.importorskip(party if party != "tensorflow" else "tensorflow")
+    issue = generated(GENERATED[party])
+    report, folder = exporter.export(issue, tmp_path / "out")
+    assert report.party == party and not report.why_no_script, report.why_no_script
+    assert len(report.scripts) == len(upstream.minimal_specs(issue))
+    for script in report.scripts:
+        text = (folder / script.name).read_text()
+        assert third_party_imports(text) <= STACKS[party], third_party_imports(text)
+        assert "harness" not in upstream.imported_modules(text)
+        assert "sys.excepthook = _uncaught" in text and "CANNOT_RUN = 3" in text
+        assert script.stage in (issue.legs if isinstance(issue.legs, str)
+                                else " ".join(issue.legs))
+        done = run_script(folder / script.name, tmp_path)
+        assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+        verdict = done.stdout.splitlines()[-1]
+        assert verdict.startswith(f"REPRODUCED: known issue {issue.id}: "), verdict
+    facts = json.loads((folder / "entry.json").read_text())
+    # TFLite's reports go to LiteRT's tracker, whatever party the entry names
+    assert facts["tracker"] == upstream.TRACKERS["litert" if party == "tensorflow" else party]
+    assert set(facts["scripts"][0]["versions"]) >= {"numpy"}
+    if party in ("onnxoptimizer", "onnxsim"):  # the wrong outputs are shown
+        assert "output 0 expected (the source's reference, embedded)" in done.stdout
+        assert f"on {party}'s rewritten model" in done.stdout
+
+
+def test_a_tflite_script_of_the_savedmodel_route_runs_the_signature_by_name(exporter,
+                                                                            tmp_path):
+    """keras>savedmodel>tflite-savedmodel, a two-input Subtract (the order matters): the script
+    exports the SavedModel with Keras' model.export, converts it, runs LiteRT's
+    serving_default runner with the inputs by the signature's names and compares with Keras;
+    on this stack they agree: FIXED, exit 0."""
+    pytest.importorskip("ai_edge_litert")
+    spec = LayerSpec("Subtract", {}, ((2, 3), (2, 3)), seed=1)
+    issue = generated("tflite-pool3d-no-builtin", legs=("keras>savedmodel>tflite-savedmodel",),
+                      minimals=(spec,), kind=None, category="numeric_mismatch", message=None)
+    report, folder = exporter.export(issue, tmp_path / "out")
+    (script,) = report.scripts
+    assert (script.leg, script.stage) == ("keras>savedmodel>tflite-savedmodel",
+                                          "tflite-savedmodel")
+    text = (folder / "repro.py").read_text()
+    assert "model.export(folder" in text and 'get_signature_runner(SIGNATURE)' in text
+    assert third_party_imports(text) <= STACKS["tensorflow"]
+    done = run_script(folder / "repro.py", tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "output 0 actual (the LiteRT interpreter on tflite-savedmodel's flatbuffer)" in (
+        done.stdout)
+    assert done.stdout.splitlines()[-1].startswith(f"FIXED: known issue {issue.id}")
+
+
+def test_parity_repro_script_writes_a_rewriters_script(tmp_path):
+    """``parity repro --script`` for a rewriter's leg: the same standalone template (no
+    parity import), ending in the reproducer's own REPRODUCED line."""
+    pytest.importorskip("onnxoptimizer")
+    from harness.repro_script import write_script
+    from harness.run.pipeline import Harness
+
+    spec = upstream.minimal_specs(ISSUES["onnxoptimizer-fuse-pad-into-maxpool-zero-pad"])[0]
+    harness = Harness("onnx>onnxoptimizer")
+    text = write_script(harness, harness.run(spec), leg_name="onnx>onnxoptimizer")
+    assert third_party_imports(text) <= STACKS["onnxoptimizer"]
+    assert "stage onnxoptimizer (ONNX -> ONNX, a rewriter)" in text
+    (tmp_path / "repro.py").write_text(text)
+    done = run_script(tmp_path / "repro.py", tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.splitlines()[-1].startswith("REPRODUCED: numeric_mismatch: output 0")
+
+
+def test_every_party_has_a_tracker_and_a_stack():
+    """Every party an entry names, and the placeholders of stages being built (onnx2tf), has
+    the tracker its report points at; the candidate paths skip stages this install lacks."""
+    parties = {party for issue in ISSUES.values() for party in issue.parties}
+    assert parties - {"parity"} <= set(upstream.TRACKERS)
+    assert {"onnxsim", "onnxslim", "onnxoptimizer", "onnx2tf", "litert"} <= set(STACKS)
+    assert upstream.TRACKERS["onnx2tf"] == "https://github.com/PINTO0309/onnx2tf/issues"
+    # an entry of TensorFlow's on TFLite legs only goes to LiteRT's tracker, another to its own
+    assert upstream.tracker(ISSUES["tflite-rnn-tensorlist-dynamic-batch"], "tensorflow") == (
+        "https://github.com/google-ai-edge/LiteRT/issues")
+    assert upstream.tracker(entry(globs=("keras>tf2onnx",)), "tensorflow") == (
+        upstream.TRACKERS["tensorflow"])
+    spec = upstream.minimal_specs(ISSUES["onnxsim-reduce-noop-with-empty-axes"])[0]
+    onnx2tf = types.SimpleNamespace(id="onnx2tf-x", legs="onnx>onnx2tf",
+                                    covers_leg=lambda leg: leg == "onnx>onnx2tf")
+    from harness.converters import available
+
+    if "onnx2tf" not in available():
+        with pytest.raises(upstream.ExportError, match="none of the paths"):
+            upstream._paths_for(onnx2tf, spec)
+    sim = types.SimpleNamespace(id="onnxsim-x", legs="*>onnxsim",
+                                covers_leg=lambda leg: leg.endswith(">onnxsim"))
+    assert upstream._paths_for(sim, spec) == ["onnx>onnxsim"]

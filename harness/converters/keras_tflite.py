@@ -20,7 +20,7 @@ import io
 import re
 from pathlib import Path
 
-from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe
 from harness.core.stages import stage
 from harness.runtimes.litert import interpreter
 
@@ -82,6 +82,21 @@ def signature_name(name: str) -> str:
 
 @stage("tflite", "keras", "tflite", packages=("tensorflow", "ai-edge-litert"))
 class TfliteConverter:
+    # parity repro --script, parity issues export (harness.repro_script's TFLite template)
+    script = ScriptRecipe(
+        imports=("import keras", "import numpy as np", "import tensorflow as tf",
+                 "from ai_edge_litert.interpreter import Interpreter"),
+        convert='''\
+        flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        signature_inputs = [re.sub(r":\\d+$", "", t.name) for t in model.inputs]''',
+        what="Rebuilds the Keras model from its JSON config and the embedded weights, converts it\n"
+             "with tf.lite.TFLiteConverter.from_keras_model(model), float32, as parity does, runs\n"
+             "the flatbuffer with the LiteRT interpreter through its serving_default signature\n"
+             "runner, inputs and outputs mapped by the signature's names, and compares it with\n"
+             "Keras' own output for the embedded inputs.",
+        packages=("numpy", "tensorflow", "keras", "ai-edge-litert"),
+    )
+
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import tensorflow as tf
 
@@ -93,6 +108,25 @@ class TfliteConverter:
 
 @stage("tflite-savedmodel", "savedmodel", "tflite", packages=("tensorflow", "ai-edge-litert"))
 class TfliteSavedModelConverter:
+    # parity repro --script, parity issues export: from the Keras model, exported as parity's
+    # savedmodel stage exports it (harness.repro_script's TFLite template binds ``folder``)
+    script = ScriptRecipe(
+        imports=("import keras", "import numpy as np", "import tensorflow as tf",
+                 "from ai_edge_litert.interpreter import Interpreter"),
+        convert='''\
+        loaded = tf.saved_model.load(folder)
+        signature_inputs = [re.sub(r":\\d+$", "", spec.name)
+                            for spec in tf.nest.flatten(loaded.serve.input_signature)]
+        flat = tf.lite.TFLiteConverter.from_saved_model(folder).convert()''',
+        what="Rebuilds the Keras model from its JSON config and the embedded weights, exports it\n"
+             "with Keras' model.export(dir) as parity's savedmodel stage does, converts the\n"
+             "SavedModel with tf.lite.TFLiteConverter.from_saved_model(dir), float32, runs the\n"
+             "flatbuffer with the LiteRT interpreter through its serving_default signature\n"
+             "runner, inputs and outputs mapped by the signature's names, and compares it with\n"
+             "Keras' own output for the embedded inputs.",
+        packages=("numpy", "tensorflow", "keras", "ai-edge-litert"),
+    )
+
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import tensorflow as tf
 

@@ -23,7 +23,7 @@ import os
 import signal
 from typing import Any
 
-from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe
 from harness.converters.onnx_ir import rewritten
 from harness.core.compare import worst_of
 from harness.core.stages import stage
@@ -84,8 +84,52 @@ def in_child(make, *args) -> bytes:
     return payload
 
 
+# A standalone script's optimize, as ``in_child`` runs it: in a forked child, so that a crash of
+# the C++ passes is the conversion's error, naming the signal, and not the script's death.
+SCRIPT_OPTIMIZED = '''\
+def optimized(model, passes):
+    \"\"\"onnxoptimizer.optimize(model, passes) in a forked child, as parity runs it: a crash
+    (a signal) is this conversion's error, not the death of the script.\"\"\"
+    if not hasattr(os, "fork"):
+        return onnxoptimizer.optimize(model, passes)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: optimise, write, leave without the parent's exit hooks
+        os.close(read)
+        try:
+            payload, code = onnxoptimizer.optimize(model, passes).SerializeToString(), 0
+        except BaseException as exc:  # carried to the parent as text
+            payload, code = f"{type(exc).__name__}: {exc}".encode(), 1
+        with os.fdopen(write, "wb") as out:
+            out.write(payload)
+        os._exit(code)
+    os.close(write)
+    with os.fdopen(read, "rb") as found:
+        payload = found.read()
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        raise RuntimeError(f"onnxoptimizer crashed the process (signal {number}: "
+                           f"{signal.Signals(number).name})")
+    if os.WEXITSTATUS(status) != 0:
+        text = payload.decode(errors="replace")
+        raise RuntimeError(text.splitlines()[0] if text else "onnxoptimizer failed")
+    return onnx.load_from_string(payload)'''
+
+
 @stage("onnxoptimizer", "onnx", "onnx", packages=("onnxoptimizer", "onnx"))
 class OnnxOptimizerConverter:
+    # parity repro --script, parity issues export (harness.sources.onnx.repro)
+    script = ScriptRecipe(
+        imports=("import onnxoptimizer", "import signal"),
+        convert="        rewritten = optimized(model, onnxoptimizer.get_fuse_and_elimination_passes())",
+        what="Optimises the embedded ONNX model with onnxoptimizer.optimize(model, "
+             "onnxoptimizer.get_fuse_and_elimination_passes()) in a forked child, as parity's "
+             "onnxoptimizer stage does,",
+        packages=("numpy", "onnx", "onnxruntime", "onnxoptimizer"),
+        defined=(SCRIPT_OPTIMIZED,),
+    )
+
     def __init__(self, passes: list[str] | None = None):
         self.passes = passes
 

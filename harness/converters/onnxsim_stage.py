@@ -11,13 +11,26 @@ here with that message, as the command-line tool refuses it.
 
 from __future__ import annotations
 
-from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe
 from harness.converters.onnx_ir import rewritten
 from harness.core.stages import stage
 
 
 @stage("onnxsim", "onnx", "onnx", packages=("onnxsim", "onnx", "onnxruntime"))
 class OnnxSimConverter:
+    # parity repro --script, parity issues export (harness.sources.onnx.repro)
+    script = ScriptRecipe(
+        imports=("import onnxsim",),
+        convert='''\
+        rewritten, ok = onnxsim.simplify(model)
+        if not ok:
+            raise RuntimeError("onnxsim.simplify: its own check found the simplified "
+                               "model's outputs differ from the original's")''',
+        what="Simplifies the embedded ONNX model with onnxsim.simplify(model), as parity's "
+             "onnxsim stage does (a model its own check judges changed is refused),",
+        packages=("numpy", "onnx", "onnxruntime", "onnxsim"),
+    )
+
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnxsim
 

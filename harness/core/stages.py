@@ -90,15 +90,18 @@ class PathError(ValueError):
 @dataclass(frozen=True)
 class ScriptRecipe:
     """What a standalone reproducer of a stage needs (``parity repro --script``): the import
-    lines, the statements that convert ``model`` (a Keras stage binds ``proto``, an ONNX
-    stage ``module``; indented for the body of a ``try``), a paragraph on what the script
+    lines, the statements that convert ``model`` (a Keras → ONNX stage binds ``proto``, an
+    ONNX → PyTorch stage ``module``, an ONNX rewriter ``rewritten``, a TFLite stage ``flat``
+    and ``signature_inputs``; indented for the body of a ``try``), a paragraph on what the script
     does (``{opset}`` is filled in) and the distributions whose versions it names. A stage
-    without one is scripted through parity's converter protocol, as a plugin's is."""
+    without one is scripted through parity's converter protocol, as a plugin's is.
+    ``defined``: functions the conversion calls, written into the script before ``main``."""
 
     imports: tuple[str, ...]
     convert: str
     what: str
     packages: tuple[str, ...]
+    defined: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ embedded reference (onnxruntime with every graph optimisation off, and onnx's
 - an ONNX → PyTorch stage that declares a ``ScriptRecipe`` (``onnx2torch``,
   ``onnx2pytorch``): the recipe's conversion call, the module run as parity's runner runs
   it, compared with the reference;
+- an ONNX → ONNX rewriter that declares a ``ScriptRecipe`` (``onnxsim``, ``onnxslim``,
+  ``onnxoptimizer``): the recipe's rewrite, the rewritten model read by onnxruntime with every
+  graph optimisation off (as parity reads every ONNX leg), compared with the reference; the
+  model's own two readings come first, so that a difference blames the rewriter;
 - ``ort-optimized``: onnxruntime with every graph optimisation on, compared with the
   reference (a difference blames onnxruntime's optimiser);
 - the source itself (the leg ``onnx``: onnxruntime with optimisations off disagrees with the
@@ -59,6 +63,9 @@ ORT_OPTIMIZED = "ort-optimized"
 BASE_IMPORTS = ("import numpy as np", "import onnx", "import onnxruntime as ort",
                 "from onnx.reference import ReferenceEvaluator")
 BASE_PACKAGES = ("numpy", "onnx", "onnxruntime")
+# The stages this template scripts from their ScriptRecipe: ONNX -> PyTorch converters and
+# ONNX -> ONNX rewriters (ort-optimized and the source's own leg need none).
+TEMPLATES = {("onnx", "torch"): "ONNX -> PyTorch", ("onnx", "onnx"): "ONNX -> ONNX, a rewriter"}
 
 
 @dataclass
@@ -110,7 +117,7 @@ def script_parts(harness, case, *, leg_name: str | None = None,
     if target.stage not in (SOURCE, ORT_OPTIMIZED):
         converter = get(target.stage)
         recipe = getattr(type(converter), "script", None)
-        if recipe is None or (converter.source, converter.target) != ("onnx", "torch"):
+        if recipe is None or (converter.source, converter.target) not in TEMPLATES:
             return None
     reading = harness.read_source(spec)
     parent = reading.artifact
@@ -139,6 +146,13 @@ def script_parts(harness, case, *, leg_name: str | None = None,
         what, direction = _SOURCE_WHAT, "ONNX, the source's own readings"
     elif target.stage == ORT_OPTIMIZED:
         what, direction = _ORT_WHAT, "ONNX -> onnxruntime with graph optimisations"
+    elif get(target.stage).target == "onnx":
+        what = (f"{recipe.what.format(opset=harness.options.opset)} reads the rewritten model "
+                f"with onnxruntime, every graph optimisation off, as parity reads every ONNX "
+                f"leg, and compares it with the embedded reference ({reference_note}). The "
+                f"model's own two readings are shown first as checks, so a difference "
+                f"blames the rewriter.")
+        direction = TEMPLATES[("onnx", "onnx")]
     else:
         what, direction = (f"Converts the embedded ONNX model with stage {target.stage} as "
                            f"parity does, runs the module with PyTorch and compares it with "
@@ -265,6 +279,41 @@ _ORT_MAIN = _LOAD + '''\
     return check(actual, expected)
 '''
 
+# An ONNX -> ONNX rewriter's body: the recipe binds ``rewritten``, read as parity's leg reads it
+# (the IR version pinned as parity's rewriter stages pin it, optimisations off, every input of
+# the case fed by name: a model that takes other inputs than the case's is refused, as parity's
+# runner refuses it).
+_REWRITER_BODY = '''\
+    readings(model, inputs, expected)
+    try:
+{convert}
+    except Exception as exc:
+        return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
+    rewritten.ir_version = max(8, min(rewritten.ir_version, 10))  # as parity's stage
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = ort.InferenceSession(rewritten.SerializeToString(), options,
+                                       providers=PROVIDERS)
+    except Exception as exc:
+        return report("load_error",
+                      f"onnxruntime cannot load the model: {{type(exc).__name__}}: {{exc}}")
+    names = [i.name for i in session.get_inputs()]
+    if len(names) != len(inputs):
+        return report("runtime_error",
+                      f"the ONNX model takes {{len(names)}} inputs, the case has {{len(inputs)}} "
+                      f"({{STAGE}}'s model takes {{names}}, the model "
+                      f"{{[i.name for i in model.graph.input]}})")
+    try:
+        actual = session.run(None, dict(zip(names, inputs)))
+    except Exception as exc:
+        return report("runtime_error", f"onnxruntime raised {{type(exc).__name__}}: {{exc}}")
+    print(f"onnxruntime (optimisations off) on {{STAGE}}'s model, against the reference:")
+    step("comparing the outputs")
+    return check(actual, expected)
+'''
+
 _TORCH_BODY = '''\
     readings(model, inputs, expected)
     try:
@@ -283,9 +332,12 @@ def _parts(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_inpu
     if recipe is not None:
         imports = list(dict.fromkeys([*recipe.imports, *BASE_IMPORTS]))
         imports = [line for line in imports if line]  # a recipe separates groups by ""
-        if "import torch" not in imports:
-            imports.append("import torch")
-        main = _LOAD + _TORCH_BODY.format(convert=recipe.convert, run=torch_run("module"))
+        if get(target.stage).target == "onnx":  # a rewriter: onnxruntime reads its model
+            main = _LOAD + _REWRITER_BODY.format(convert=recipe.convert)
+        else:
+            if "import torch" not in imports:
+                imports.append("import torch")
+            main = _LOAD + _TORCH_BODY.format(convert=recipe.convert, run=torch_run("module"))
     else:
         imports = list(BASE_IMPORTS)
         main = _SOURCE_MAIN if target.stage == SOURCE else _ORT_MAIN
@@ -296,6 +348,7 @@ def _parts(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_inpu
         imports=[*sorted(line for line in imports if line.startswith("import ")),
                  *sorted(line for line in imports if line.startswith("from "))],
         early=[f"STAGE = {target.stage!r}"],
+        defined=list(recipe.defined) if recipe is not None else [],
         constants=[f"DEVICE = {device!r}", f"PROVIDERS = {providers(device)!r}",
                    "CHECK_PROVIDERS = ['CPUExecutionProvider']  # the source's readings, "
                    "as parity's"],
