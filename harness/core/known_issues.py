@@ -81,11 +81,11 @@ NATURES = {
 }
 PARTIES = ("tf2onnx", "onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tensorflow", "keras",
            "tf_keras", "torch", "torchvision", "onnxscript", "spec", "parity", "onnxsim",
-           "onnxslim", "onnxoptimizer", "litert")
+           "onnxslim", "onnxoptimizer", "litert", "onnx2tf")
 # The stages that read an ONNX model: a known issue about their handling of an ONNX node
 # holds whatever source the model came from (a drawn Keras layer, an ONNX op, a user's file).
 ONNX_STAGES = ("onnx2torch", "onnx2pytorch", "ort-optimized", "onnxsim", "onnxslim",
-               "onnxoptimizer")
+               "onnxoptimizer", "onnx2tf", "onnx2tf-tflite")
 
 
 @dataclass(frozen=True)
