@@ -49,7 +49,7 @@ from harness.run.stage_cache.packages import modified_files_hash as modified_fil
 
 OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"
 # Bumped when what an entry holds, or how a key is made, changes.
-FORMAT = 2
+FORMAT = 3
 # Environment a framework reads when it computes (not when it converts).
 READING_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                        "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES")
