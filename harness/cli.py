@@ -30,6 +30,7 @@ from harness.report.cli import add_commands as add_report_commands
 from harness.report.coverage import kind_label, reach_text
 from harness.report.coverage import reach as measured_reach
 from harness.repro_script import ScriptError, choose_target, write_script
+from harness.run import side_paths
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cli import add_cache_command as add_cache_commands
 from harness.sources.onnx.op import undrawn
@@ -401,8 +402,17 @@ def cmd_golden_update(args: argparse.Namespace) -> int:
         if args.verbose:
             print(f"[{number}/{total}] {spec.case_id} {spec.describe()}", flush=True)
 
+    chosen = args.side_paths.strip()
+    side = side_paths.ALL if chosen == "all" else tuple(
+        p.strip() for p in chosen.split(",") if p.strip())
+    unknown = [p for p in side if p not in side_paths.ALL]
+    if unknown:
+        print(f"parity: --side-paths: {', '.join(unknown)} not among "
+              f"{', '.join(side_paths.ALL)}", file=sys.stderr)
+        return 2
     summary = update(args.root, specs, accept_changes=args.accept_changes, policy=policy,
-                     progress=progress, kinds=args.kind or None, scope={args.source})
+                     progress=progress, kinds=args.kind or None, scope={args.source},
+                     side_paths=side)
     for line in summary.lines():
         print(line)
     if summary.changed and not summary.written:
@@ -598,6 +608,12 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--source", default="keras", metavar="NAME",
                              help="the source whose cases to regenerate (keras, onnx, mat); "
                                   "the store's cases of other sources are kept as they are")
+            sub.add_argument("--side-paths", default="", metavar="PATHS",
+                             help="record the regenerated cases down these side paths too "
+                                  "('all', or a comma-separated list of onnx>onnxsim, "
+                                  "onnx>onnxslim, onnx>onnxoptimizer, keras>tflite, "
+                                  "keras>savedmodel>tflite-savedmodel), which the replay then "
+                                  "runs; a case keeps those it held (docs/golden.md)")
 
 
     add_report_commands(commands, domains=_attribute_domains)

@@ -242,3 +242,26 @@ def test_without_the_install_the_suites_sample_leaves_onnx2tf_out_and_says_so(tm
     assert "onnx>onnx2tf:" in left and "onnx>onnx2tf-tflite:" in left
     assert "parity install onnx2tf" in left
     assert refused.startswith("PathError") and "parity install onnx2tf" in refused
+
+
+@installed
+def test_the_stage_cache_key_covers_onnx2tf_s_folder(tmp_path):
+    """onnx2tf's code is never imported here, so no package fingerprint covers it: an onnx2tf
+    reinstalled at the same version with other code must miss, not hand back old output."""
+    import shutil
+
+    from harness.converters import ConvertOptions
+    from harness.converters.onnx2tf_install import fingerprint, home
+    from harness.converters.onnx2tf_stage import Onnx2TfTfliteConverter
+    from harness.run.stage_cache.keys import stage_key
+
+    copy = tmp_path / "onnx2tf"
+    shutil.copytree(home(), copy)
+    stage = Onnx2TfTfliteConverter()
+    stage.folder = copy
+    before = stage_key(stage, "input", ConvertOptions())
+    assert stage_key(stage, "input", ConvertOptions()) == before
+    planted = copy / "onnx2tf" / "ops" / "Relu.py"
+    planted.write_text(planted.read_text() + "\n# the same version, other code\n")
+    fingerprint.cache_clear()
+    assert stage_key(stage, "input", ConvertOptions()) != before

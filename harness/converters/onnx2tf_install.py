@@ -15,6 +15,8 @@ which calls ``onnx.helper.float32_to_bfloat16``, gone from onnx 1.23.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -61,6 +63,19 @@ def require(folder: Path | None = None) -> Path:
                                   f"({', '.join(found.get('pins', ()))}; this parity pins "
                                   f"{', '.join(PINS)}): {INSTALL_HINT}")
     return folder
+
+
+@functools.cache
+def fingerprint(folder: Path | None = None) -> str:
+    """A hash of every file in the folder (its path, size and content): what the onnx2tf
+    stages run, for the stage cache's key, so that an onnx2tf reinstalled at the same version
+    with other code misses."""
+    folder = folder or home()
+    hasher = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        hasher.update(f"{path.relative_to(folder)}\0{path.stat().st_size}\0".encode())
+        hasher.update(hashlib.sha256(path.read_bytes()).digest())
+    return hasher.hexdigest()
 
 
 def version(folder: Path | None = None) -> str | None:

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters.onnx2tf_install import fingerprint as install_fingerprint
 from harness.converters.onnx2tf_install import require, version
 from harness.converters.onnx2tf_layout import LayoutError, input_perm, output_perm
 from harness.converters.saved_formats import SavedFiles, load_savedmodel
@@ -218,7 +219,12 @@ def _perm_meta(conversion: Conversion) -> dict:
 
 class _Onnx2TfStage:
     def __init__(self):
-        require()  # not installed: an ImportError naming the command, so paths leave it out
+        self.folder = require()  # not installed: an ImportError naming the command
+
+    def fingerprint(self) -> str:
+        """What this stage runs, for the stage cache's key: onnx2tf's folder, whose code this
+        process never imports (so no package fingerprint covers it)."""
+        return install_fingerprint(self.folder)
 
 
 @stage("onnx2tf", "onnx", "tf-signature", packages=PACKAGES)

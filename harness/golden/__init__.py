@@ -18,6 +18,10 @@ Layout (``golden/``)::
                                   and ``stored``): for Keras ``model.keras`` (loaded with
                                   safe_mode) and ``model.onnx``, tf2onnx's artifact (absent if
                                   it failed); for ONNX the model in the backend-test layout
+    cases/<case id>/side_paths.json, side/<leg>.tflite
+                                  only in a case recorded with side paths (the ONNX
+                                  rewriters, Keras → TFLite): the paths the replay takes and
+                                  the TFLite flatbuffers it runs (harness.golden.side)
 
 Manifest entries name files relative to the case folder, sub-folders with ``/``.
 
@@ -46,6 +50,7 @@ from harness import sources
 from harness.core.errors import GoldenError
 from harness.core.files import sha256  # noqa: F401  (golden.sha256 for its users)
 from harness.core.spec import LayerSpec, SpecError
+from harness.golden import side
 from harness.runtimes.onnx import load_onnx
 
 SCHEMA = "parity.golden/1"
@@ -81,6 +86,11 @@ class GoldenCase:
     # yardstick]), as SourceReading.more; and the float64 reference at the first size.
     more: tuple = ()
     yardstick: list[np.ndarray] | None = None
+    # The side paths the case was recorded with, and their stored artifacts by leg
+    # (harness.golden.side); none in a case recorded without them.
+    side_paths: list[str] = field(default_factory=list)
+    side_artifacts: dict[str, Any] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # what the manifest lists in the case's folder
 
     @property
     def folder(self) -> Path:
@@ -88,7 +98,9 @@ class GoldenCase:
 
     def replay(self, harness):
         """``harness.replay`` of this case: its downstream legs at every stored size,
-        against the stored expected outputs (and yardstick, where stored)."""
+        against the stored expected outputs (and yardstick, where stored), and the side
+        paths it was recorded with beside the harness' own."""
+        harness = side.with_paths(harness, self.side_paths)
         return harness.replay(self.spec, self.inputs, self.expected, self.stored_artifacts(),
                               self.native, more=self.more, yardstick=self.yardstick)
 
@@ -96,7 +108,8 @@ class GoldenCase:
         """How an isolated worker replays this case (harness.run.isolation): the function
         it calls with its harness, and that function's JSON arguments."""
         return "harness.golden:replay_stored", {"root": str(Path(self.root).resolve()),
-                                                "case_id": self.case_id}
+                                                "case_id": self.case_id,
+                                                "files": list(self.files)}
 
     def onnx_model(self):
         return load_onnx(self.folder / "model.onnx")
@@ -105,9 +118,10 @@ class GoldenCase:
         """The artifacts a replay starts from, keyed by the leg (or source) that made them;
         the case's source reads what it stored."""
         try:
-            return sources.get(self.spec.source).stored(self.folder)
+            stored = sources.get(self.spec.source).stored(self.folder)
         except sources.UnknownSource as exc:
             raise GoldenError(f"{self.folder / 'spec.json'}: {exc}") from None
+        return {**stored, **self.side_artifacts}
 
     def drift(self, installed: dict[str, str]) -> dict[str, list[str]]:
         """Packages whose installed version differs from the one that made the expected
@@ -219,6 +233,7 @@ def load_case(store: Store, case_id: str, verify: bool = True) -> GoldenCase:
     if spec.case_id != case_id:
         raise GoldenError(f"{folder / 'spec.json'}: the spec hashes to {spec.case_id}, "
                           f"not to its folder's id {case_id}")
+    side_paths, side_artifacts = side.load(folder, store.cases.get(case_id, {}))
     return GoldenCase(
         root=store.root,
         case_id=case_id,
@@ -232,13 +247,19 @@ def load_case(store: Store, case_id: str, verify: bool = True) -> GoldenCase:
         more=_load_sizes(folder, spec),
         yardstick=(_load_npz(folder / YARDSTICK, "output_")
                    if (folder / YARDSTICK).is_file() else None),
+        side_paths=side_paths,
+        side_artifacts=side_artifacts,
+        files=tuple(sorted(store.cases.get(case_id, {}))),
     )
 
 
-def replay_stored(harness, root: str, case_id: str):
+def replay_stored(harness, root: str, case_id: str, files: list[str] | None = None):
     """The case ``case_id`` of the store at ``root`` replayed by ``harness``, the manifest
-    not checked again (what an isolated worker runs: ``GoldenCase.worker_replay``)."""
-    return load_case(Store(Path(root)), case_id, verify=False).replay(harness)
+    not checked again (what an isolated worker runs: ``GoldenCase.worker_replay``): ``files``
+    are the names the manifest lists in its folder (read from the manifest without them)."""
+    store = (read_manifest(Path(root)) if files is None
+             else Store(Path(root), {case_id: dict.fromkeys(files, "")}))
+    return load_case(store, case_id, verify=False).replay(harness)
 
 
 YARDSTICK = "yardstick.npz"

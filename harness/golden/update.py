@@ -26,7 +26,9 @@ from harness.core.frameworks import versions
 from harness.core.spec import LayerSpec
 from harness.core.strategies import sample
 from harness.core.tolerance import TolerancePolicy
-from harness.run.pipeline import Harness, SourceError
+from harness.golden import side
+from harness.run import side_paths as side_path_sets
+from harness.run.pipeline import Harness, SourceError, sizes_of
 from harness.runtimes.keras_custom import register_custom_objects
 from harness.sources.keras import save_keras_model
 
@@ -36,6 +38,7 @@ class UpdateSummary:
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     completed: list[str] = field(default_factory=list)  # unchanged, now with model.keras
+    sided: list[str] = field(default_factory=list)  # unchanged, now with (more) side paths
     untouched: list[str] = field(default_factory=list)  # kinds the update was not asked about
     changed: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -48,6 +51,8 @@ class UpdateSummary:
                f"skipped {len(self.skipped)}"]
         if self.completed:
             out[0] += f" ({len(self.completed)} unchanged gained model.keras)"
+        if self.sided:
+            out[0] += f" ({len(self.sided)} unchanged gained side paths)"
         if self.untouched:
             out[0] += f"; {len(self.untouched)} cases of other kinds kept as they were"
         for case_id, kind, metrics in self.changed:
@@ -136,6 +141,35 @@ def _difference(spec: LayerSpec, new, old, policy: TolerancePolicy) -> dict[str,
     return None
 
 
+def pinned_side_paths(spec: LayerSpec) -> list[str]:
+    """The side paths (harness.run.side_paths.ALL) of the known issues whose minimal spec this
+    is, each on the legs its entry names, as suites/side_paths pins them: the replay pins
+    them too."""
+    found: list[str] = []
+    for pin in known_issues.pins(source=spec.source):
+        if pin.spec.case_id == spec.case_id:
+            found += [path for path in side.paths_of(spec.source, side_path_sets.ALL)
+                      if pin.issue.covers_leg(path) and path not in found]
+    return found
+
+
+def _side_paths_for(spec: LayerSpec, chosen, old) -> list[str]:
+    """The side paths a case is recorded with: those chosen for the update, those of the known
+    issues it is the minimal spec of, and those it held before."""
+    paths = [*side.paths_of(spec.source, chosen), *pinned_side_paths(spec),
+             *(old.side_paths if old is not None else ())]
+    return list(dict.fromkeys(paths))
+
+
+def _record_side_paths(folder: Path, reading, paths: list[str], harness) -> None:
+    """Records the case's side paths afresh (its previous side files removed first)."""
+    (folder / side.FILE).unlink(missing_ok=True)
+    shutil.rmtree(folder / side.FOLDER, ignore_errors=True)
+    options = harness.options_for(sizes_of(reading.inputs, reading.reference,
+                                           more=reading.more))
+    side.record(folder, reading.artifact, paths, options)
+
+
 def _source_and_kind(store: golden.Store, case_id: str) -> tuple[str, str] | None:
     """The case's source and kind from its spec.json; None when that cannot be read, so that
     a restricted update keeps the case rather than deleting what it cannot identify."""
@@ -149,11 +183,17 @@ def _source_and_kind(store: golden.Store, case_id: str) -> tuple[str, str] | Non
 def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
            policy: TolerancePolicy | None = None, progress=None,
            kinds: list[str] | None = None,
-           scope: set[str] | None = None) -> UpdateSummary:
+           scope: set[str] | None = None, side_paths=(),
+           keep_others: bool = False) -> UpdateSummary:
     """Regenerates ``specs`` into a new store and swaps it in. The update is about the
     sources in ``scope`` (by default those of ``specs``) and, with ``kinds``, about those
     kinds only: the store's other cases are carried over untouched rather than removed as
-    no longer drawn."""
+    no longer drawn; with ``keep_others``, every case not in ``specs`` is.
+
+    ``side_paths`` (paths of harness.run.side_paths.ALL) are recorded with each case of their
+    source (harness.golden.side), as are the side paths of the known issues a case is the
+    minimal spec of, and those a case held before. An unchanged case keeps its files; it is
+    recorded down its side paths again only where it gains one."""
     scope = {spec.source for spec in specs} if scope is None else set(scope)
     if registry.KERAS in scope:
         register_custom_objects()
@@ -186,6 +226,7 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
                 old = golden.load_case(previous, spec.case_id)
             except golden.GoldenError:
                 old = None  # corrupt before the update: regenerate it
+        paths = _side_paths_for(spec, side_paths, old)
         if old is not None:
             metrics = _difference(spec, expected, old.expected, policy)
             same = metrics is None
@@ -206,16 +247,24 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
                     manifest[spec.case_id][golden.KERAS_MODEL] = golden.sha256(
                         folder / golden.KERAS_MODEL)
                     summary.completed.append(spec.case_id)
+                if set(paths) - set(old.side_paths):
+                    _record_side_paths(folder, reading, paths, harness)
+                    manifest[spec.case_id] = _listed(folder)
+                    summary.sided.append(spec.case_id)
                 continue
             summary.changed.append((spec.case_id, spec.kind, metrics))
         else:
             summary.added.append(spec.case_id)
         manifest[spec.case_id] = golden.write_case(
             new_root, reading, spec, _provenance(spec, options), options)
+        if paths:
+            folder = new_root / golden.CASES / spec.case_id
+            _record_side_paths(folder, reading, paths, harness)
+            manifest[spec.case_id] = _listed(folder)
     if previous is not None:
         for case_id in sorted(set(previous.cases) - set(manifest)):
             identity = _source_and_kind(previous, case_id)
-            in_scope = identity is not None and identity[0] in scope and (
+            in_scope = not keep_others and identity is not None and identity[0] in scope and (
                 kinds is None or identity[1] in kinds)
             if not in_scope:
                 shutil.copytree(previous.root / golden.CASES / case_id,
@@ -232,3 +281,8 @@ def update(root: Path, specs: list[LayerSpec], *, accept_changes: bool = False,
     summary.written = True
     return summary
 
+
+
+def _listed(folder: Path) -> dict[str, str]:
+    """A case folder's manifest entry: every file's SHA-256."""
+    return {name: golden.sha256(folder / name) for name in golden.case_files(folder)}

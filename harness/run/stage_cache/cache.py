@@ -7,7 +7,9 @@ A key holds the input's identity, the stage's name, options and packages' finger
 So a run re-converts only what its key does not find: a new onnx2torch re-runs onnx2torch and the legs after it, nothing before.
 
 Only what has an exact serialisation is stored, so that a hit is the artifact the stage
-would hand on: ONNX models (their bytes), and the readings of the built-in drawn sources
+would hand on: ONNX models (their bytes), TFLite flatbuffers (their bytes, with their
+``meta`` as JSON that keeps tuples apart: the signature and its names, and whatever else a
+stage records there), and the readings of the built-in drawn sources
 (``keras``, ``onnx``: arrays as .npz, harness.run.stage_cache.readings). PyTorch modules are not
 stored (that would take pickle). A cached Keras reading has no Keras model; a stage that
 misses on it gets one built on first use (``LazyArtifact``), from the same spec.
@@ -54,7 +56,9 @@ __all__ = ["DEFAULT_FOLDER", "NO_CACHE", "CacheMismatch", "CacheWarning", "LazyA
            "StageCache", "open_cache"]
 
 # Formats whose artifacts are stored: those with an exact serialisation.
-STORED_FORMATS = ("onnx",)
+STORED_FORMATS = ("onnx", "tflite")
+# What a TFLite flatbuffer holds at bytes 4 to 8 (its file identifier).
+TFLITE_IDENTIFIER = b"TFL3"
 # Sources whose readings are stored; a user's file (``file``) may change under the same spec.
 READ_SOURCES = ("keras", "onnx")
 # Identities kept for the artifacts of the cases in flight (the legs of one case).
@@ -206,7 +210,7 @@ class StageCache:
             document, data = reading_arrays(reading)
             described = artifact_fields(artifact)
             blobs = [data]
-            model = _onnx_bytes(artifact)
+            model = _artifact_bytes(artifact)
             if model is not None:
                 described["blob"] = Store.blob_hash(model)
                 blobs.append(model)
@@ -303,7 +307,7 @@ class StageCache:
         if not isinstance(artifact, Artifact) or artifact.format not in STORED_FORMATS:
             return
         try:
-            described = artifact_fields(artifact)
+            described = _stored_fields(artifact)
         except Uncacheable:
             return
         entry = {"kind": "stage", "stage": converter.name, **described}
@@ -311,7 +315,7 @@ class StageCache:
             self.store.put(key, {**entry, "same_model": True})
             self._identify_by_content(parent, artifact)
             return
-        model = _onnx_bytes(artifact)
+        model = _artifact_bytes(artifact)
         if model is None:
             return
         entry["blob"] = Store.blob_hash(model)
@@ -421,7 +425,7 @@ class StageCache:
         if known is not None and known[0] is artifact:
             value = known[1]
             return value() if callable(value) else value
-        model = _onnx_bytes(artifact)
+        model = _artifact_bytes(artifact)
         if model is None:
             return None
         identity = keys.content_identity(Store.blob_hash(model), artifact)
@@ -437,21 +441,38 @@ class StageCache:
         """A stage that hands its input's model on with other metadata: the content is the
         parent's, the identity the model's bytes and the new metadata."""
         def identity():
-            model = _onnx_bytes(artifact)
+            model = _artifact_bytes(artifact)
             return None if model is None else keys.content_identity(Store.blob_hash(model),
                                                                     artifact)
         self._identify(artifact, _once(identity))
 
     def _stored_artifact(self, key: str, described: dict[str, Any]) -> Artifact | None:
-        import onnx
-
+        """The artifact an entry stores (its blob checked against its hash); None, with a
+        warning and the entry removed, where the blob is missing, damaged or not the format
+        the entry names. Raises KeyError, TypeError or ValueError for an entry that does not
+        parse (the callers' damaged entries)."""
         data = self.store.blob(key, described["blob"])
         if data is None:
             return None
-        model = onnx.ModelProto()
-        model.ParseFromString(data)
-        artifact = Artifact(described["format"], model, list(described["input_names"]),
-                            dict(described["meta"]))
+        fmt = described["format"]
+        if fmt == "tflite":
+            if data[4:8] != TFLITE_IDENTIFIER:
+                self.store._damaged(self.store._entry_path(key),
+                                    "its blob is not a TFLite flatbuffer")
+                return None
+            model: Any = data
+        elif fmt == "onnx":
+            import onnx
+
+            model = onnx.ModelProto()
+            model.ParseFromString(data)
+        else:
+            raise ValueError(f"an entry of format {fmt!r}, which is not stored")
+        meta = (meta_from(described["meta"]) if described.get("meta_document")
+                else dict(described["meta"]))
+        if not isinstance(meta, dict):
+            raise TypeError("the entry's metadata is not a mapping")
+        artifact = Artifact(fmt, model, list(described["input_names"]), meta)
         self._identify(artifact, keys.content_identity(described["blob"], artifact))
         return artifact
 
@@ -493,6 +514,8 @@ def _stage_difference(cached: Artifact, cold: Artifact, parent: Artifact) -> str
     difference = verifying.fields_difference(_fields(cached), _fields(cold))
     if difference is not None or cached.format not in STORED_FORMATS:
         return difference
+    if cached.format == "tflite":
+        return _bytes_difference("TFLite flatbuffer", bytes(cached.model), bytes(cold.model))
     if cached.model is parent.model:  # an entry that hands its input's model on
         return None if cold.model is parent.model else (
             "the cold conversion made a new model where the entry hands its input's on")
@@ -536,6 +559,40 @@ def _convert_again(converter, parent: Artifact, options, entry):
                                "artifact than the one its cache entry describes")
         return artifact.model
     return build
+
+
+def _bytes_difference(what: str, cached: bytes, cold: bytes) -> str | None:
+    if cached == cold:
+        return None
+    first = next((i for i, (a, b) in enumerate(zip(cached, cold)) if a != b),
+                 min(len(cached), len(cold)))
+    return (f"its {what}: {len(cached)} bytes in the entry, {len(cold)} cold, the first "
+            f"difference at byte {first}")
+
+
+def _stored_fields(artifact: Artifact) -> dict[str, Any]:
+    """What a stage's entry says of its stored artifact: an ONNX model's format, input names
+    and metadata as they are (``artifact_fields``), a TFLite flatbuffer's metadata whatever
+    its stage keeps there (the signature's names, an ``onnx2tf-tflite`` flatbuffer's layout
+    permutations), as JSON that keeps tuples apart (``meta_document``)."""
+    if artifact.format == "onnx":
+        return artifact_fields(artifact)
+    return {"format": artifact.format, "input_names": list(artifact.input_names),
+            "meta": meta_document(artifact.meta), "meta_document": True}
+
+
+def _artifact_bytes(artifact) -> bytes | None:
+    """A stored format's bytes: an ONNX model serialised, a TFLite flatbuffer as it is; None
+    for another format, a model not built yet or one too large to serialise."""
+    if isinstance(artifact, LazyArtifact):
+        return None
+    if getattr(artifact, "format", None) == "tflite":
+        model = artifact.model
+        if isinstance(model, (bytes, bytearray, memoryview)) and \
+                bytes(model[4:8]) == TFLITE_IDENTIFIER:
+            return bytes(model)
+        return None
+    return _onnx_bytes(artifact)
 
 
 def _onnx_bytes(artifact) -> bytes | None:

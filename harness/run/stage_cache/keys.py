@@ -49,7 +49,7 @@ from harness.run.stage_cache.packages import modified_files_hash as modified_fil
 
 OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"
 # Bumped when what an entry holds, or how a key is made, changes.
-FORMAT = 2
+FORMAT = 3
 # Environment a framework reads when it computes (not when it converts).
 READING_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                        "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES")
@@ -164,10 +164,14 @@ def common() -> dict[str, Any]:
 
 
 def stage_key(converter, input_identity: str, options) -> str:
+    """A stage that runs code this process does not import (onnx2tf, from a folder of its own)
+    says what it runs with its ``fingerprint()``, which the key holds beside its packages'."""
+    own = getattr(converter, "fingerprint", None)
     return digest({**common(), "kind": "stage", "stage": converter.name,
                    "input": input_identity, "options": options_document(options),
                    "packages": fingerprints(getattr(converter, "packages", ())),
-                   "code": code_fingerprint(converter)})
+                   "code": code_fingerprint(converter),
+                   **({"runs": own()} if callable(own) else {})})
 
 
 def source_key(source, spec) -> str:
