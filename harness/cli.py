@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness import __version__, converters, golden, sources, upstream
 from harness.check.cli import add_check_command, no_verdict_json
-from harness.converters import PathError
+from harness.converters import PathError, onnx2tf_install
 from harness.core import axes, exits, known_issues, registry
 from harness.core.errors import GoldenError
 from harness.core.frameworks import prepare_imports
@@ -72,8 +72,6 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_install(args: argparse.Namespace) -> int:
     """Installs a converter that cannot share the pinned stack into a folder of its own."""
-    from harness.converters import onnx2tf_install
-
     folder = Path(args.target) if args.target else onnx2tf_install.home()
     if args.check:
         try:

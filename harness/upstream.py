@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import repro_script, sources
-from harness.converters import ConversionPath
+from harness.converters import ConversionPath, available
 from harness.core.known_issues import MORE_FILES
 from harness.core.repro_pieces import CANNOT_RUN
 from harness.core.spec import LayerSpec
@@ -223,8 +223,6 @@ class Report:
 
 
 def _paths_for(issue, spec: LayerSpec) -> list[str]:
-    from harness.converters import available
-
     installed = set(available())
     candidates = [text for text in
                   CANDIDATE_PATHS.get(spec.source) or sources.get(spec.source).default_paths

@@ -38,6 +38,7 @@ from harness.converters.onnx2tf_install import require, version
 from harness.converters.onnx2tf_layout import LayoutError, input_perm, output_perm
 from harness.converters.saved_formats import SavedFiles, load_savedmodel
 from harness.core.stages import stage
+from harness.runtimes.keras import call_tf
 from harness.runtimes.litert import interpreter, transposed
 from harness.runtimes.worker import WorkerProcess
 
@@ -278,8 +279,6 @@ class SignatureRunner:
 
     def run(self, artifact, inputs):
         import tensorflow as tf
-
-        from harness.runtimes.keras import call_tf
 
         meta = artifact.meta
         signature = load_savedmodel(artifact.model).signatures[meta["signature"]]

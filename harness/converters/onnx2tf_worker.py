@@ -32,14 +32,16 @@ import sys
 import tempfile
 import traceback
 
+import numpy as np
+
+from harness.runtimes.worker import Channel
+
 CALIBRATION_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOG_LINES = 25
 
 
 def calibration_images():
-    import numpy as np
-
     return np.random.default_rng(20261124).random((20, 128, 128, 3), dtype=np.float32)
 
 
@@ -76,14 +78,10 @@ def failure(printed: io.StringIO, kind: str, error: str, trace: str = "") -> dic
 
 
 def main(argv: list[str]) -> int:
-    from harness.runtimes.worker import Channel
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     channel = Channel.open(argv)
     scratch = tempfile.mkdtemp(prefix="parity-onnx2tf-")
     os.chdir(scratch)
-    import numpy as np
-
     np.save(CALIBRATION_FILE, calibration_images())
     try:
         import onnx2tf

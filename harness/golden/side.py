@@ -23,6 +23,7 @@ A case without the file replays as before.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from typing import Any
 from harness.converters import Artifact, ConversionPath, get
 from harness.core.errors import GoldenError
 from harness.core.frameworks import versions
+from harness.run import side_paths
 from harness.run.stage_cache.readings import meta_document, meta_from
 
 FILE = "side_paths.json"
@@ -147,10 +149,6 @@ def with_paths(harness, paths: list[str]):
     itself is left as it is)."""
     if not paths:
         return harness
-    import copy
-
-    from harness.run import side_paths
-
     extended = copy.copy(harness)
     extended.extension = side_paths.combine(harness.extension,
                                             side_paths.SidePaths(tuple(paths)))

@@ -23,8 +23,8 @@ DEFAULT_PATHS = {
                  *(path.replace("keras>", "tf_keras>keras3>", 1) for path in KERAS3_PATHS)),
     "savedmodel": SAVEDMODEL_PATHS,
     # The ONNX simplifiers and optimizers users run before a converter (docs/rewriters.md)
-    # and onnx2tf to TensorFlow and TFLite, where `parity install onnx2tf` has installed it
+    # (onnx2tf by name: --paths "onnx>onnx2tf,onnx>onnx2tf-tflite", docs/rewriters.md#onnx2tf)
     "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized", "onnx>onnxsim",
-             "onnx>onnxslim", "onnx>onnxoptimizer", "onnx>onnx2tf", "onnx>onnx2tf-tflite"),
+             "onnx>onnxslim", "onnx>onnxoptimizer"),
     "mat": ("mat>mat2torch",),
 }
