@@ -41,6 +41,7 @@ from harness.check.logits import (
 )
 from harness.check.verdicts import DISPLAY, deciding
 from harness.converters import Artifact
+from harness.converters.onnx_ir import declared_shape
 from harness.core.compare import Tolerance
 from harness.core.exits import DEBUG_VARIABLE
 from harness.sources import SourceError
@@ -342,16 +343,6 @@ def _tapped_finding(name: str, activation: FinalActivation,
 
 # -- declared output shapes the runtime contradicts ------------------------------------------
 
-def _declared(value) -> tuple[int | None, ...] | None:
-    """An ONNX graph output's declared shape (None where a dimension is symbolic), or None
-    where it declares none."""
-    kind = value.type.WhichOneof("value")
-    if kind != "tensor_type" or not value.type.tensor_type.HasField("shape"):
-        return None
-    return tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
-                 for d in value.type.tensor_type.shape.dim)
-
-
 def _contradicts(declared: tuple[int | None, ...], actual: tuple[int, ...]) -> bool:
     return len(declared) != len(actual) or any(
         d is not None and d != a for d, a in zip(declared, actual))
@@ -379,7 +370,7 @@ def declared_output_shapes(runs, loaded: LoadedModel, names: list[str]) -> list[
                 candidates.append((leg, artifact.model, outputs))
         for where, model, outputs in candidates:
             for index, (value, output) in enumerate(zip(model.graph.output, outputs)):
-                declared = _declared(value)
+                declared = declared_shape(value)
                 actual = tuple(np.shape(output))
                 if declared is None or not isinstance(output, np.ndarray) \
                         or not _contradicts(declared, actual):

@@ -36,6 +36,7 @@ from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.onnx2tf_install import fingerprint as install_fingerprint
 from harness.converters.onnx2tf_install import require, version
 from harness.converters.onnx2tf_layout import LayoutError, input_perm, output_perm
+from harness.converters.onnx_ir import declared_shape
 from harness.converters.saved_formats import SavedFiles, load_savedmodel
 from harness.core.stages import stage
 from harness.runtimes.keras import call_tf
@@ -138,14 +139,6 @@ _RECENT: collections.OrderedDict[str, Conversion | Onnx2TfError] = collections.O
 RECENT_KEPT = 4  # the two stages of a case ask one after the other
 
 
-def _dims(value_info) -> list[int | None] | None:
-    if not value_info.type.HasField("tensor_type") \
-            or not value_info.type.tensor_type.HasField("shape"):
-        return None
-    return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
-            for d in value_info.type.tensor_type.shape.dim]
-
-
 def onnx_signature(model) -> tuple[list[tuple[str, list | None]], list[tuple[str, list | None]]]:
     """The model's (name, shape) inputs (initialisers left out) and outputs, shapes inferred."""
     import onnx
@@ -155,8 +148,9 @@ def onnx_signature(model) -> tuple[list[tuple[str, list | None]], list[tuple[str
     except Exception:  # noqa: BLE001  (shapes then come from the graph as written)
         inferred = model
     initialisers = {init.name for init in model.graph.initializer}
-    inputs = [(vi.name, _dims(vi)) for vi in inferred.graph.input if vi.name not in initialisers]
-    outputs = [(vi.name, _dims(vi)) for vi in inferred.graph.output]
+    inputs = [(vi.name, declared_shape(vi)) for vi in inferred.graph.input
+              if vi.name not in initialisers]
+    outputs = [(vi.name, declared_shape(vi)) for vi in inferred.graph.output]
     return inputs, outputs
 
 
@@ -166,7 +160,7 @@ def convert_once(artifact: Artifact, options: ConvertOptions) -> Conversion:
     key = hashlib.sha256(data).hexdigest()
     found = _RECENT.get(key)
     if found is None:
-        found = _convert(folder, data, options)
+        found = _convert(folder, artifact.model, data, options)
         _RECENT[key] = found
         while len(_RECENT) > RECENT_KEPT:
             _RECENT.popitem(last=False)
@@ -175,9 +169,8 @@ def convert_once(artifact: Artifact, options: ConvertOptions) -> Conversion:
     return found
 
 
-def _convert(folder: Path, data: bytes, options: ConvertOptions) -> Conversion | Onnx2TfError:
-    import onnx
-
+def _convert(folder: Path, model, data: bytes,
+             options: ConvertOptions) -> Conversion | Onnx2TfError:
     if options.workdir is not None:
         Path(options.workdir).mkdir(parents=True, exist_ok=True)
     owner = tempfile.TemporaryDirectory(prefix="parity-onnx2tf-", dir=options.workdir)
@@ -189,7 +182,6 @@ def _convert(folder: Path, data: bytes, options: ConvertOptions) -> Conversion |
         log = reply.get("log") or ""
         return Onnx2TfError(f"onnx2tf {version() or ''} failed: {reply.get('error')}"
                             + (f"\n{log}" if log else ""))
-    model = onnx.load_from_string(data)
     onnx_inputs, onnx_outputs = onnx_signature(model)
     declared_inputs = reply["inputs"]
     try:

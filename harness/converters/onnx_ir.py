@@ -14,6 +14,16 @@ def pin_ir_version(model) -> None:
     model.ir_version = max(MIN_IR_VERSION, min(model.ir_version, MAX_IR_VERSION))
 
 
+def declared_shape(value) -> tuple[int | None, ...] | None:
+    """An ONNX value's declared shape (None where a dimension is symbolic or unknown), or None
+    where it declares none (no shape, or not a tensor)."""
+    if value.type.WhichOneof("value") != "tensor_type" \
+            or not value.type.tensor_type.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
+                 for d in value.type.tensor_type.shape.dim)
+
+
 def rewritten(artifact: Artifact, model) -> Artifact:
     """The ONNX artifact a graph rewriter (onnxsim, onnxslim, onnxoptimizer) returns for
     ``artifact``: ``model`` with its IR version pinned, the same inputs, read as written (an
