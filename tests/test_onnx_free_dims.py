@@ -231,3 +231,21 @@ def test_a_pad_over_the_batch_keeps_it_fixed():
 
     assert onnx_axes.onnx_mixes_batch("Pad", pad([1, 0, 0, 0, -1, 0, 0, 0]), [(2, 1, 1, 1)])
     assert not onnx_axes.onnx_mixes_batch("Pad", pad([0, 1, 0, 0, 0, 1, 0, 0]), [(2, 1, 1, 1)])
+
+
+def test_an_output_inference_cannot_shape_keeps_its_rank_so_the_model_is_valid():
+    """A Split whose sizes are fed at run time: shape inference cannot shape its output at a
+    free batch, and a main graph's output must still declare a shape (onnx.checker; the ONNX
+    simplifier refuses the model otherwise), so it keeps its rank with unknown dimensions."""
+    spec = LayerSpec.from_json({
+        "schema": "parity.spec/1", "kind": "Split", "source": SOURCE, "dtype": "int32",
+        "attrs": {"axis": -2, "form_operands": "fed", "form_opset": "drawn", "opset": 15,
+                  "operands": ["in", {"const": [1], "dtype": "int64"}]},
+        "input_shapes": [[2, 1, 3]], "seed": 3641, "free_dims": ["batch"],
+        "more_shapes": [[[3, 1, 3]]]})
+    model = read(spec).artifact.model
+    onnx.checker.check_model(model, full_check=True)
+    (output,) = model.graph.output
+    assert dims(output) == [0, 0, 0]  # three dimensions, none known
+    assert not any(d.HasField("dim_value") or d.HasField("dim_param")
+                   for d in output.type.tensor_type.shape.dim)

@@ -1,13 +1,16 @@
-"""TFLiteConverter refuses a float64 (and a float16) Keras model with the default builtin ops:
+"""TFLiteConverter refuses a float64 (and a float16, and a mixed_float16) Keras model with the
+default builtin ops:
 TFLite's builtin kernels do not take float64 ("'tf.SpaceToBatchND' op is neither a custom op nor a flex op",
 and Conv2D, DepthwiseConv2dNative, Tanh in f64 alike), where the same layer in float32
 converts; only the Select TF ops runtime runs them.
 
 Standalone: needs tensorflow (with Keras 3). It builds Input((5, 3, 3)) >
 SeparableConv2D(3, (2, 1), dilation_rate=2, activation="tanh") in float64 and in float32 and
-converts each with tf.lite.TFLiteConverter.from_keras_model, then Subtract in float16. The last
-line says REPRODUCED (exit 1: float64 and float16 refused for ops without a builtin kernel,
-float32 converted), FIXED (exit 0: all converted), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
+converts each with tf.lite.TFLiteConverter.from_keras_model, then Subtract in float16 and
+Activation("sigmoid") under the mixed_float16 policy (float32 in and out, float16 inside). The
+last line says REPRODUCED (exit 1: float64, float16 and mixed_float16 refused for ops without a
+builtin kernel, float32 converted), FIXED (exit 0: all converted), DIFFERENT (exit 2) or CANNOT
+RUN (exit 3).
 """
 
 import os
@@ -58,9 +61,16 @@ def subtract_float16():
     return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
+def sigmoid_mixed_float16():
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, keras.layers.Activation("sigmoid", dtype="mixed_float16")(inputs))
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
 convert("float32")
 refused = []
-for name, make in (("float64", lambda: convert("float64")), ("float16", subtract_float16)):
+for name, make in (("float64", lambda: convert("float64")), ("float16", subtract_float16),
+                   ("mixed_float16", sigmoid_mixed_float16)):
     try:
         make()
         print(f"{name}: converted")
@@ -70,11 +80,11 @@ for name, make in (("float64", lambda: convert("float64")), ("float16", subtract
             sys.exit(2)
         print(f"{name}: refused, no builtin kernel")
         refused.append(name)
-if len(refused) == 2:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: TFLiteConverter refused the float64 and float16 models (exit 1)")
+if len(refused) == 3:
+    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: TFLiteConverter refused the float64, float16 and mixed_float16 models (exit 1)")
     sys.exit(1)
 if not refused:
     print(f"FIXED: known issue {KNOWN_ISSUE}: converted (exit 0)")
     sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: only one refused (exit 2)")
+print(f"DIFFERENT: known issue {KNOWN_ISSUE}: only {', '.join(refused)} refused (exit 2)")
 sys.exit(2)

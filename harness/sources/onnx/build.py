@@ -222,6 +222,13 @@ def redeclare_inputs(model, shapes):
                 dim.dim_param = size
             else:
                 dim.dim_value = int(size)
+    # The ranks the outputs were declared with: an output that inference cannot shape (a
+    # Split or Squeeze whose operand is fed at run time) keeps its rank with every dimension
+    # unknown, as the IR requires a main graph's outputs to have a shape (onnx.checker:
+    # "Field 'shape' of 'type' is required but missing"; onnx-simplifier refuses such a model).
+    ranks = [len(output.type.tensor_type.shape.dim)
+             if output.type.tensor_type.HasField("shape") else None
+             for output in copy.graph.output]
     for output in copy.graph.output:
         output.type.tensor_type.ClearField("shape")
     try:
@@ -230,9 +237,13 @@ def redeclare_inputs(model, shapes):
         raise SourceError(f"shape inference refuses the graph inputs declared "
                           f"{[list(s) for s in shapes]}: {type(exc).__name__}: "
                           f"{str(exc).strip()[:400]}") from exc
-    for output, typed in zip(copy.graph.output, inferred.graph.output):
+    for output, typed, rank in zip(copy.graph.output, inferred.graph.output, ranks):
         if typed.type.tensor_type.HasField("shape"):
             output.CopyFrom(typed)
+        elif rank is not None and output.type.HasField("tensor_type"):
+            dims = output.type.tensor_type.shape.dim
+            for _ in range(rank):
+                dims.add()  # an unknown dimension: neither dim_value nor dim_param
     return copy
 
 

@@ -1,0 +1,83 @@
+"""TFLiteConverter (TensorFlow 2.21, default builtin ops, float32) converts a Keras Conv1D in
+channels_first, which TensorFlow runs in a 4-D form (ExpandDims > Conv2D > Squeeze, transposed),
+to a model whose output keeps the 4-D form: Conv1D(1, 1) on (1, 1, 3) gives (1, 1, 1, 3) where
+Keras gives (1, 1, 3), the same values (wrong-output). With a bias the add after it meets the
+rank-4 tensor and the converter refuses the model: "'tfl.add' op result type '?x3x94...' not
+broadcast compatible" (one filter; a dimension of garbage) or "'tf.Transpose' op x should be of
+the same rank with y, got x of rank 3, and y of rank 4" (two); SeparableConv1D and
+DepthwiseConv1D with a bias are refused alike. channels_last converts right.
+
+Standalone: needs numpy and tensorflow (with Keras 3). It converts Input((1, 3)) > Conv1D(1, 1,
+data_format="channels_first") without and with a bias (ones) with
+tf.lite.TFLiteConverter.from_keras_model and runs the first with tf.lite.Interpreter. The last
+line says REPRODUCED (exit 1: the output is (1, 1, 1, 3) and the biased layer is refused),
+FIXED (exit 0: (1, 1, 3), and the biased one converts), DIFFERENT (exit 2) or CANNOT RUN
+(exit 3).
+"""
+
+
+import os
+import re
+import sys
+import traceback
+
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    first = next((line for line in lines if line), "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+KNOWN_ISSUE = "tflite-conv1d-channels-first-keeps-rank-4"
+
+
+def convert(filters: int, use_bias: bool) -> str:
+    """The TFLite model's output shape against Keras', or the converter's first error line."""
+    inputs = keras.Input((1, 3))
+    layer = keras.layers.Conv1D(filters, 1, data_format="channels_first", use_bias=use_bias,
+                                bias_initializer="ones")
+    model = keras.Model(inputs, layer(inputs))
+    try:
+        flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    except Exception as exc:  # noqa: BLE001
+        lines = [line for line in str(exc).splitlines() if "error:" in line]
+        return "refused: " + (lines[0] if lines else str(exc).splitlines()[0]).rsplit(")): ", 1)[-1][:200]
+    interpreter = tf.lite.Interpreter(model_content=flat)
+    runner = interpreter.get_signature_runner("serving_default")
+    (name,) = interpreter.get_signature_list()["serving_default"]["inputs"]
+    x = np.ones((1, 1, 3), np.float32)
+    (got,) = runner(**{name: x}).values()
+    return f"Keras {tuple(model(x).shape)}, TFLite {tuple(got.shape)}"
+
+
+unbiased, biased = convert(1, False), convert(1, True)
+print(f"Conv1D(1, channels_first) on (1, 1, 3): {unbiased}")
+print(f"the same with a bias: {biased}")
+if unbiased == "Keras (1, 1, 3), TFLite (1, 1, 3)" and not biased.startswith("refused"):
+    print(f"FIXED: known issue {KNOWN_ISSUE}: the output has Keras' shape and the biased layer converts (exit 0)")
+    sys.exit(0)
+if unbiased == "Keras (1, 1, 3), TFLite (1, 1, 1, 3)" and "not broadcast compatible" in biased:
+    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the output keeps the 4-D form and the biased layer is refused (exit 1)")
+    sys.exit(1)
+print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {unbiased}; {biased} (exit 2)")
+sys.exit(2)
