@@ -201,6 +201,26 @@ def test_the_parts_that_read_their_training_flag(bn_onnx):
     assert reads_training_flag(torch.nn.LSTM(2, 2))
 
 
+def test_the_training_flag_is_read_from_code_without_a_source_file():
+    # Classes made where no source file exists (inspect.getsource raises): their own code
+    # still says which reads the flag.
+    from harness.check.pitfalls import reads_training_flag
+
+    space = {"torch": torch}
+    exec("class Reads(torch.nn.Module):\n"
+         "    def forward(self, x):\n"
+         "        return x * 2 if self.training else x\n"
+         "class Ignores(torch.nn.Module):\n"
+         "    def forward(self, x):\n"
+         "        return (lambda y: y + 1)(x)\n"
+         "class ReadsInside(torch.nn.Module):\n"
+         "    def forward(self, x):\n"
+         "        return (lambda y: y if self.training else -y)(x)\n", space)
+    assert reads_training_flag(space["Reads"]())
+    assert not reads_training_flag(space["Ignores"]())
+    assert reads_training_flag(space["ReadsInside"]())
+
+
 def test_onnx2pytorch_batch_norm_ignores_training_mode_so_it_is_not_named(capsys, tmp_path):
     # onnx2pytorch too returns its module in training mode, but its batch norm inside in eval
     # mode: run as returned, it computes what eval mode does (checked by hand below).

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 import math
+import types
 
 import numpy as np
 
@@ -58,10 +58,27 @@ def reads_training_flag(module) -> bool:
 
 @functools.cache
 def _class_reads_training_flag(klass) -> bool:
-    try:
-        return "self.training" in inspect.getsource(klass)
-    except (OSError, TypeError):
-        return True
+    """Read from the bytecode of the class' own functions, not its source: a class' source is
+    found by parsing its whole file (``inspect.getsource``), which CPython 3.11 can fail with
+    "SystemError: AST constructor recursion depth mismatch", and an install may ship no
+    source. A method whose code cannot be read (written in C) counts as reading the flag."""
+    methods = [member for name, member in vars(klass).items()
+               if (callable(member) or isinstance(member, property))
+               and not isinstance(member, type) and name != "__init__"]
+    codes = [_code_of(member) for member in methods]
+    return any(code is None or _reads_training(code) for code in codes)
+
+
+def _code_of(member):
+    function = getattr(member, "__func__", member)  # staticmethod, classmethod
+    if isinstance(function, property):
+        function = function.fget
+    return getattr(function, "__code__", None)
+
+
+def _reads_training(code) -> bool:
+    return "training" in code.co_names or any(
+        _reads_training(const) for const in code.co_consts if isinstance(const, types.CodeType))
 
 
 def _cost(outputs, harness, tolerance) -> str:
