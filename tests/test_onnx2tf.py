@@ -223,7 +223,7 @@ def test_a_conversion_past_its_time_limit_is_killed_and_the_next_starts_afresh(
 
 def test_without_the_install_the_suites_sample_leaves_onnx2tf_out_and_says_so(tmp_path):
     script = ("from harness.run import side_paths\n"
-              "extension = side_paths.parse('auto', 'nightly')\n"
+              "extension = side_paths.parse('auto', 'ci')\n"
               "print(side_paths.left_out(extension))\n"
               "try:\n    side_paths.parse('onnx>onnx2tf')\n"
               "except Exception as exc:\n    print(type(exc).__name__, exc)\n")

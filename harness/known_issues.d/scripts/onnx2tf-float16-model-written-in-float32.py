@@ -1,0 +1,91 @@
+"""onnx2tf writes a float16 ONNX model as a float32 TensorFlow model: its SavedModel's
+serving_default signature and its float32 TFLite file take float32 inputs and give float32
+outputs (by design since onnx2tf 1.14: "Float32 inverse conversion of Float16 models",
+PINTO0309/onnx2tf#427), so a caller feeding the float16 tensors the ONNX model takes is refused
+by TensorFlow ("expected to be a float tensor but is a half tensor") and by LiteRT ("Got value
+of type FLOAT16 but expected type FLOAT32").
+
+Standalone: needs onnx, onnxruntime, onnx2tf 1.29.24 (installed --no-deps beside onnx 1.23 and
+TensorFlow 2.21, as `parity install onnx2tf` does) and tensorflow. It builds x, y (float16,
+(2, 3)) -> Mod(fmod=1) -> z at opset 18, converts it with onnx2tf, and reads the SavedModel's
+signature. The last line says REPRODUCED (exit 1: the signature takes float32 where the model
+takes float16; the values it gives for the inputs cast to float32 are printed beside
+onnxruntime's), FIXED (exit 0: it takes float16), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
+"""
+
+import os
+import re
+import sys
+import tempfile
+import traceback
+
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    first = next((line for line in lines if line), "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import onnx2tf  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
+
+KNOWN_ISSUE = "onnx2tf-float16-model-written-in-float32"
+
+rng = np.random.default_rng(0)
+x = rng.uniform(-4, 4, (2, 3)).astype(np.float16)
+y = rng.uniform(1, 3, (2, 3)).astype(np.float16)
+graph = helper.make_graph(
+    [helper.make_node("Mod", ["x", "y"], ["z"], fmod=1)], "mod16",
+    [helper.make_tensor_value_info(name, TensorProto.FLOAT16, [2, 3]) for name in ("x", "y")],
+    [helper.make_tensor_value_info("z", TensorProto.FLOAT16, [2, 3])])
+model = helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 18)])
+expected = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]) \
+    .run(None, {"x": x, "y": y})[0]
+
+folder = tempfile.mkdtemp()
+path = os.path.join(folder, "mod16.onnx")
+onnx.save(model, path)
+onnx2tf.convert(input_onnx_file_path=path, output_folder_path=os.path.join(folder, "out"),
+                output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
+                non_verbose=True)
+signature = tf.saved_model.load(os.path.join(folder, "out")).signatures["serving_default"]
+takes = {spec.name: spec.dtype.name for spec in signature.structured_input_signature[1].values()}
+print(f"the ONNX model takes float16 x, y; onnx2tf's signature takes {takes}")
+if set(takes.values()) == {"float16"}:
+    print(f"FIXED: known issue {KNOWN_ISSUE}: the signature takes float16 (exit 0)")
+    sys.exit(0)
+if set(takes.values()) != {"float32"}:
+    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: the signature takes {takes} (exit 2)")
+    sys.exit(2)
+try:
+    signature(x=tf.constant(x), y=tf.constant(y))
+    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: float16 inputs were accepted (exit 2)")
+    sys.exit(2)
+except (tf.errors.InvalidArgumentError, TypeError, ValueError) as exc:
+    print(f"fed float16: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+found = list(signature(x=tf.constant(x.astype(np.float32)), y=tf.constant(y.astype(np.float32)))
+             .values())[0].numpy()
+print(f"fed float32: {found.dtype} output, max abs from onnxruntime's float16 output "
+      f"{float(np.max(np.abs(found - expected.astype(np.float32)))):.3g}")
+print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the float16 model takes and gives float32 (exit 1)")
+sys.exit(1)
