@@ -15,6 +15,7 @@ import pytest
 
 from harness import upstream
 from harness.cli import main
+from harness.converters import onnx2tf_install
 from harness.core import known_issues
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
@@ -39,13 +40,12 @@ STACKS = {
     # TFLiteConverter, and LiteRT's reading of its flatbuffer
     "tensorflow": {"numpy", "keras", "tensorflow", "ai_edge_litert"},
     "litert": {"numpy", "keras", "tensorflow", "ai_edge_litert"},
-    # a placeholder until the onnx2tf stages exist: onnx2tf's SavedModel run by TensorFlow,
-    # its TFLite file by LiteRT
+    # onnx2tf's SavedModel run by TensorFlow, its TFLite file by LiteRT
     "onnx2tf": {"numpy", "onnx", "onnxruntime", "onnx2tf", "tensorflow", "ai_edge_litert"},
 }
 # One wrong-output entry per party, its script run in a fresh process (the slow test below
 # runs every one).
-SAMPLE_PARTIES = ("onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tf2onnx")
+SAMPLE_PARTIES = ("onnx2torch", "onnx2pytorch", "onnxruntime", "onnx", "tf2onnx", "onnx2tf")
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +58,11 @@ def exporter():
 
 def run_script(path: Path, cwd: Path) -> subprocess.CompletedProcess:
     # A fresh interpreter in an empty folder; the AST check is the guard against parity
-    # imports (parity is installed in this environment).
+    # imports (parity is installed in this environment). onnx2tf is importable as a user's
+    # install makes it, where `parity install onnx2tf` put it.
+    env = onnx2tf_install.environment(onnx2tf_install.home())
     return subprocess.run([sys.executable, str(path)], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=env)
 
 
 def third_party_imports(text: str) -> set[str]:
@@ -146,6 +148,8 @@ def test_a_keras_case_cites_the_layers_documented_behaviour():
 @pytest.mark.parametrize("issue", wrong_output_sample(), ids=lambda issue: issue.id)
 def test_a_wrong_output_entrys_script_reproduces_with_its_partys_stack_alone(
         issue, exporter, tmp_path):
+    if issue.parties[0] == "onnx2tf" and onnx2tf_install.record() is None:
+        pytest.skip(f"onnx2tf: {onnx2tf_install.INSTALL_HINT}")
     report, folder = exporter.export(issue, tmp_path / "out")
     assert report.scripts, report.why_no_script
     text = (folder / "repro.py").read_text()

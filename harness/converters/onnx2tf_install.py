@@ -41,6 +41,16 @@ def home() -> Path:
     return Path(configured) if configured else Path(sys.prefix) / "share" / "parity" / "onnx2tf"
 
 
+def environment(folder: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a process that imports onnx2tf from ``folder``: the folder first on
+    ``PYTHONPATH``, and this environment's scripts first on ``PATH``, so that the ``onnxsim``
+    command onnx2tf calls is the one installed here whether or not the venv is activated."""
+    base = dict(os.environ if base is None else base)
+    python_path = [str(folder), *filter(None, [base.get("PYTHONPATH")])]
+    return {**base, "PYTHONPATH": os.pathsep.join(python_path),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")])}
+
+
 def record(folder: Path | None = None) -> dict | None:
     """What ``install`` wrote into the folder; None where nothing complete is there."""
     path = (folder or home()) / RECORD

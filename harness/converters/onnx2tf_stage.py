@@ -27,14 +27,13 @@ import atexit
 import collections
 import hashlib
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters.onnx2tf_install import environment, require, version
 from harness.converters.onnx2tf_install import fingerprint as install_fingerprint
-from harness.converters.onnx2tf_install import require, version
 from harness.converters.onnx2tf_layout import LayoutError, input_perm, output_perm
 from harness.converters.onnx_ir import declared_shape
 from harness.converters.saved_formats import SavedFiles, load_savedmodel
@@ -61,11 +60,7 @@ class Onnx2TfWorker:
     a crash or a timeout."""
 
     def __init__(self, folder: Path):
-        bin_dir = str(Path(sys.executable).parent)
-        python_path = [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(python_path),
-               "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
-               "CUDA_VISIBLE_DEVICES": ""}
+        env = {**environment(folder), "CUDA_VISIBLE_DEVICES": ""}
         self._worker = WorkerProcess("harness.converters.onnx2tf_worker", env=env)
         self._next_id = 0
         self.info: dict = {}
