@@ -1,5 +1,6 @@
 """What each side-path stage costs per case (harness.run.side_paths): the ONNX simplifiers and
-optimizers on drawn ONNX cases, and both Keras → TFLite routes on drawn Keras cases.
+optimizers on drawn ONNX cases, both Keras → TFLite routes on drawn Keras cases, and onnx2tf's
+two legs (one conversion, where it is installed) on the ONNX cases.
 
 Draws fixed cases (``harness.core.strategies.sample``, derandomised), runs each stage's path
 alone through ``Harness.run`` as a suite runs it, and times the stage's own leg (its conversion
@@ -7,7 +8,7 @@ and its run at every size; for ``tflite-savedmodel`` the ``savedmodel`` leg befo
 which that route adds). The first case of a stage pays its imports: it is shown apart. Prints
 per stage the median seconds per case after the first and the verdicts.
 
-    python benchmarks/bench_side_paths.py [--per-kind 3] [--only onnx|keras]
+    python benchmarks/bench_side_paths.py [--per-kind 3] [--only onnx|keras|onnx2tf]
 """
 
 from __future__ import annotations
@@ -54,17 +55,43 @@ def measure(paths, kinds, source: str | None, per_kind: int) -> dict[str, dict]:
     return rows
 
 
+def measure_onnx2tf(kinds, per_kind: int) -> dict[str, dict]:
+    """onnx2tf's two legs read one conversion: timed together, one row, the conversion on
+    the first leg and each leg's run."""
+    specs = [spec for kind in kinds for spec in sample(kind, per_kind, source="onnx")]
+    harness = Harness(",".join(side_paths.ONNX2TF), diagnose=False)
+    times, verdicts, first = [], collections.Counter(), None
+    for spec in specs:
+        own = [leg for leg in harness.run(spec).legs if leg.leg in side_paths.ONNX2TF]
+        spent = sum(sum(leg.timing.get(k, 0.0) for k in ("convert", "run")) for leg in own)
+        if first is None:
+            first = spent
+        else:
+            times.append(spent)
+        verdicts.update(f"{leg.leg.rsplit('>', 1)[-1]}:{leg.verdict}" for leg in own)
+    return {" + ".join(side_paths.ONNX2TF): {
+        "cases": len(specs), "first_s": first,
+        "median_s": statistics.median(times) if times else None,
+        "mean_s": statistics.fmean(times) if times else None, "verdicts": dict(verdicts)}}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-kind", type=int, default=3)
-    parser.add_argument("--only", choices=("onnx", "keras"))
+    parser.add_argument("--only", choices=("onnx", "keras", "onnx2tf"))
     parser.add_argument("--json", default=None, metavar="OUT")
     args = parser.parse_args(argv)
     rows = {}
-    if args.only != "keras":
+    if args.only in (None, "onnx"):
         rows.update(measure(side_paths.ONNX, ONNX_KINDS, "onnx", args.per_kind))
-    if args.only != "onnx":
+    if args.only in (None, "keras"):
         rows.update(measure(side_paths.KERAS, KERAS_KINDS, None, args.per_kind))
+    if args.only in (None, "onnx2tf"):
+        missing = side_paths.unavailable(side_paths.ONNX2TF[0])
+        if missing:
+            print(f"left out: {missing}")
+        else:
+            rows.update(measure_onnx2tf(ONNX_KINDS, args.per_kind))
     print_stage_table(rows, "path", 36, "verdicts")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
