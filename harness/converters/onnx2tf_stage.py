@@ -15,7 +15,8 @@ three times) run the onnxsim installed here, whether or not the venv is activate
 
 Inputs and outputs are mapped by the names onnx2tf writes (the SavedModel signature's inputs
 are the model's input names, its outputs ``output_0``, ... in the ONNX output order; the
-TFLite signature carries the ONNX names) and by the layout it documents and records
+TFLite signature's are the names onnx2tf gives its Keras inputs and outputs, the ONNX ones)
+and by the layout it documents and records
 (``harness.converters.onnx2tf_layout``): each artifact's ``meta`` holds ``input_perms`` and
 ``output_perms``, which the runners apply. onnx2tf 1.29 offers no PyTorch output, so there
 is no third leg.

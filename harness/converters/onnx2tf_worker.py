@@ -19,7 +19,10 @@ Protocol (``harness.runtimes.worker``), one JSON object a line:
 ``onnx2tf.convert`` rewrites its input file in place (onnxsim's output), so the parent sends
 a copy. It is called as its command line runs it, plus the two switches that record the
 names a reader maps by: ``output_signaturedefs`` (the SavedModel's ``serving_default``
-signature) and ``copy_onnx_input_output_names_to_tflite`` (the TFLite signature's names).
+signature) and ``copy_onnx_input_output_names_to_tflite``. The latter rewrites the TFLite
+file's tensor names with the ``flatc`` command, and does nothing (with a warning) where flatc
+is absent, as here: the TFLite signature's names are then those onnx2tf gives its Keras
+inputs and outputs, which it names after the ONNX ones (docs/rewriters.md#onnx2tf).
 """
 
 from __future__ import annotations
