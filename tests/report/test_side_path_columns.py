@@ -134,3 +134,25 @@ def test_the_side_legs_count_per_leg(tmp_path):
     assert totals["onnx>onnxslim"] == {"xfail": cases}
     assert {stage_label(leg) for leg in totals} == {"onnx2torch", "onnxsim", "onnxslim",
                                                      "onnxoptimizer"}
+
+
+def test_onnx2tf_s_two_legs_are_columns_labelled_by_their_stage(tmp_path):
+    """onnx2tf's SavedModel (run by TensorFlow) and TFLite file (run by LiteRT) read one
+    conversion: each its own column in the tables of every path; asked alone (tox's
+    conv-onnx2tf), the first asked is the scorecard's, as for any run."""
+    onnx2tf = {"onnx>onnx2tf": "tensorflow", "onnx>onnx2tf-tflite": "litert"}
+    records = side_records()
+    bases = {r["case_id"]: r for r in records
+             if r["record"] == "result" and r.get("source") == "onnx"}
+    records += [leg_record(base, path, path, stage_label(path), runner,
+                           **({"verdict": "xfail"} if path.endswith("tflite") else {}))
+                for base in bases.values() for path, runner in onnx2tf.items()]
+    every = section(page(tmp_path, records), "paths")
+    assert column_titles(every, "onnx") == ["onnx>onnx2torch", *sorted([*ONNX_SIDE, *onnx2tf])]
+    asked = [r for r in records if r["record"] == "result" and r["path"] in onnx2tf]
+    alone = page(tmp_path, [{**r, "paths": list(onnx2tf)} for r in records
+                            if r["record"] == "run"] + asked)
+    cards = section(alone, "scorecards")
+    assert column_titles(cards, "onnx") == ["onnx>onnx2tf"]
+    assert column_heads(cards, "onnx") == ["onnx2tf"]
+    assert column_titles(section(alone, "paths"), "onnx") == list(onnx2tf)
