@@ -44,7 +44,6 @@ def _uncaught(kind, exc, tb):  # an exception the script did not expect: an impo
 
 sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
 
-import glob  # noqa: E402
 import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
