@@ -1,0 +1,131 @@
+"""onnx2tf (1.29.24) cannot convert a GRU, LSTM or RNN node whose optional bias input B is
+omitted (ONNX reads it as zeros): onnx2tf/ops/GRU.py, LSTM.py and RNN.py index B[0] whether or
+not B was given, and raise "TypeError: 'NoneType' object is not subscriptable". The same GRU and
+RNN with an all-zero B convert and match onnxruntime.
+
+Standalone: needs numpy, onnx, onnxruntime, onnx2tf (and the onnxsim command it calls) and
+TensorFlow. For each of GRU, LSTM and RNN it builds X (2, 3, 3) -> op(hidden_size 4, forward,
+W and R seeded initializers, no B) -> Y (2, 1, 3, 4), an ordinary size (batch equal to input
+size, so that onnx2tf's transposition of a rank-3 graph input does not matter), and converts it
+with onnx2tf; then GRU and RNN again with a zero B (the control); it prints what the LSTM with
+a zero B does (it fails further on, for its omitted initial_h: a reading, not judged). The last
+line says REPRODUCED (exit 1: all three without B raise that TypeError and both controls
+match onnxruntime), FIXED (exit 0: all three without B convert and match onnxruntime),
+DIFFERENT (exit 2) or CANNOT RUN (exit 3).
+"""
+
+import os
+import re
+import sys
+import traceback
+
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    first = next((line for line in lines if line), "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+import tempfile  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import onnx2tf  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+KNOWN_ISSUE = "onnx2tf-rnn-omitted-bias"
+GATES = {"GRU": 3, "LSTM": 4, "RNN": 1}
+STEPS, BATCH, INPUT, HIDDEN = 2, 3, 3, 4
+
+
+def model(op, with_bias):
+    rng = np.random.default_rng(0)
+    gates = GATES[op]
+    weights = {"W": rng.standard_normal((1, gates * HIDDEN, INPUT)),
+               "R": rng.standard_normal((1, gates * HIDDEN, HIDDEN))}
+    if with_bias:
+        weights["B"] = np.zeros((1, 2 * gates * HIDDEN))
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x", *weights], ["y"], hidden_size=HIDDEN)], op.lower(),
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [STEPS, BATCH, INPUT])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [STEPS, 1, BATCH, HIDDEN])],
+        initializer=[numpy_helper.from_array(value.astype(np.float32), name)
+                     for name, value in weights.items()])
+    return helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def convert_and_run(onnx_model, x):
+    """onnx2tf's SavedModel of onnx_model run by TensorFlow on x."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.onnx")
+        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
+        out = os.path.join(folder, "out")
+        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
+                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
+                        non_verbose=True)
+        found = tf.saved_model.load(out).signatures["serving_default"](x=tf.constant(x))
+        return next(iter(found.values())).numpy()
+
+
+def attempt(op, with_bias, x):
+    """('none', message) for the NoneType TypeError, ('other', message), or ('ran', difference)."""
+    onnx_model = model(op, with_bias)
+    onnx.checker.check_model(onnx_model, full_check=True)
+    expected = ort.InferenceSession(onnx_model.SerializeToString(),
+                                    providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    try:
+        found = convert_and_run(onnx_model, x)
+    except TypeError as exc:
+        if "'NoneType' object is not subscriptable" in str(exc):
+            return "none", f"TypeError: {exc}"
+        return "other", f"TypeError: {str(exc)[:200]}"
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
+        first = next((line for line in str(exc).splitlines() if line.strip()), "")
+        return "other", f"{type(exc).__name__}: {first[:200]}"
+    if found.shape != expected.shape:
+        return "ran", float("inf")
+    return "ran", float(np.abs(found - expected).max())
+
+
+x = np.random.default_rng(1).standard_normal((STEPS, BATCH, INPUT)).astype(np.float32)
+without, control = {}, {}
+for op in GATES:
+    without[op] = attempt(op, False, x)
+    print(f"{op} without B: " + (f"onnx2tf raised {without[op][1]}" if without[op][0] != "ran"
+                                 else f"converts; largest difference from onnxruntime "
+                                      f"{without[op][1]:.3g}"))
+for op in GATES:
+    control[op] = attempt(op, True, x)
+    print(f"{op} with a zero B{' (a reading)' if op == 'LSTM' else ''}: "
+          + (f"onnx2tf raised {control[op][1]}" if control[op][0] != "ran"
+             else f"converts; largest difference from onnxruntime {control[op][1]:.3g}"))
+if all(kind == "none" for kind, _ in without.values()) \
+        and all(control[op][0] == "ran" and control[op][1] < 1e-4 for op in ("GRU", "RNN")):
+    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnx2tf indexes the omitted B of GRU, LSTM "
+          f"and RNN (exit 1)")
+    sys.exit(1)
+if all(kind == "ran" and diff < 1e-4 for kind, diff in without.values()):
+    print(f"FIXED: known issue {KNOWN_ISSUE}: GRU, LSTM and RNN without B convert and match "
+          f"(exit 0)")
+    sys.exit(0)
+print(f"DIFFERENT: known issue {KNOWN_ISSUE}: without B {[kind for kind, _ in without.values()]},"
+      f" controls {[control[op][0] for op in ('GRU', 'RNN')]} (exit 2)")
+sys.exit(2)

@@ -1,0 +1,148 @@
+"""onnx2tf (1.29.24) cannot convert an AffineGrid whose theta, or a GridSample whose grid, is a
+graph input: onnx2tf transposes every rank-3 and rank-4 graph input to channels-last (NCW >
+NWC, NCHW > NHWC), and AffineGrid and GridSample then read theta (N, 2, 3), made (N, 3, 2), and
+grid (N, H_out, W_out, 2), made (N, W_out, 2, H_out), as if still in ONNX's layout: AffineGrid's
+MatMul fails ("Dimensions must be equal, but are 2 and 3") and GridSample's split of the last
+axis into x and y fails ("Dimension size must be evenly divisible by 2 but is H_out"). The same
+ops with theta or grid computed in the graph (a Reshape of a flat input) convert and match.
+
+Standalone: needs numpy, onnx, onnxruntime, onnx2tf (and the onnxsim command it calls) and
+TensorFlow. It builds, at ordinary sizes, theta (2, 2, 3) -> AffineGrid(size [2, 3, 4, 5]) ->
+grid (2, 4, 5, 2) and x (1, 2, 5, 6), grid (1, 3, 4, 2) -> GridSample(bilinear, zeros) ->
+y (1, 2, 3, 4), each with theta or grid a graph input and again (the controls) with it a
+Reshape of a flat graph input, converts all four with onnx2tf and runs the controls. The last
+line says REPRODUCED (exit 1: both graph-input forms fail to convert with those messages and
+both controls match onnxruntime), FIXED (exit 0: all four convert and match onnxruntime),
+DIFFERENT (exit 2) or CANNOT RUN (exit 3).
+"""
+
+import os
+import re
+import sys
+import traceback
+
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    first = next((line for line in lines if line), "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+import tempfile  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import onnx2tf  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+KNOWN_ISSUE = "onnx2tf-theta-grid-graph-input-transposed"
+
+
+def value(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def model(op, flat):
+    """AffineGrid or GridSample, with theta or grid a graph input or a Reshape of a flat one."""
+    if op == "AffineGrid":
+        name, shape, opset = "theta", [2, 2, 3], 20
+        node = helper.make_node("AffineGrid", ["theta", "size"], ["y"], align_corners=0)
+        inputs, output = [], value("y", [2, 4, 5, 2])
+        initializers = [numpy_helper.from_array(np.array([2, 3, 4, 5], dtype=np.int64), "size")]
+    else:
+        name, shape, opset = "grid", [1, 3, 4, 2], 17
+        node = helper.make_node("GridSample", ["x", "grid"], ["y"], mode="bilinear",
+                                padding_mode="zeros", align_corners=0)
+        inputs, output, initializers = [value("x", [1, 2, 5, 6])], value("y", [1, 2, 3, 4]), []
+    nodes = [node]
+    if flat:
+        nodes.insert(0, helper.make_node("Reshape", [f"{name}_flat", "shape"], [name]))
+        inputs.append(value(f"{name}_flat", [shape[0], int(np.prod(shape[1:]))]))
+        initializers.append(numpy_helper.from_array(np.array(shape, dtype=np.int64), "shape"))
+    else:
+        inputs.append(value(name, shape))
+    graph = helper.make_graph(nodes, op.lower(), inputs, [output], initializer=initializers)
+    return helper.make_model(graph, ir_version=9, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def feeds(op, flat):
+    rng = np.random.default_rng(0)
+    if op == "AffineGrid":
+        theta = rng.standard_normal((2, 2, 3)).astype(np.float32)
+        return {"theta_flat": theta.reshape(2, 6)} if flat else {"theta": theta}
+    x = rng.standard_normal((1, 2, 5, 6)).astype(np.float32)
+    grid = rng.uniform(-1.2, 1.2, (1, 3, 4, 2)).astype(np.float32)
+    return {"x": x, **({"grid_flat": grid.reshape(1, 24)} if flat else {"grid": grid})}
+
+
+def convert_and_run(onnx_model, op, inputs):
+    """onnx2tf's SavedModel run by TensorFlow (GridSample's x and y are NHWC there)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model.onnx")
+        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
+        out = os.path.join(folder, "out")
+        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
+                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
+                        non_verbose=True)
+        if op == "GridSample":
+            inputs = {**inputs, "x": inputs["x"].transpose(0, 2, 3, 1)}
+        found = tf.saved_model.load(out).signatures["serving_default"](
+            **{name: tf.constant(array) for name, array in inputs.items()})
+        found = next(iter(found.values())).numpy()
+        return found.transpose(0, 3, 1, 2) if op == "GridSample" else found
+
+
+EXPECTED = {"AffineGrid": "Dimensions must be equal, but are 2 and 3",
+            "GridSample": "Dimension size must be evenly divisible by 2 but is 3"}
+refused, right = [], []
+for op in EXPECTED:
+    for flat in (False, True):
+        form = f"{op} with {'a Reshape of a flat input' if flat else 'a graph input'}"
+        onnx_model = model(op, flat)
+        onnx.checker.check_model(onnx_model, full_check=True)
+        inputs = feeds(op, flat)
+        expected = ort.InferenceSession(onnx_model.SerializeToString(),
+                                        providers=["CPUExecutionProvider"]).run(None, inputs)[0]
+        try:
+            found = convert_and_run(onnx_model, op, inputs)
+        except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
+            if isinstance(exc, ValueError) and EXPECTED[op] in str(exc):
+                print(f"{form}: onnx2tf raised ValueError: {EXPECTED[op]}")
+                refused.append((op, flat))
+                continue
+            first = next((line for line in str(exc).splitlines() if line.strip()), "")
+            print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {form}: {type(exc).__name__}: "
+                  f"{first[:200]} (exit 2)")
+            sys.exit(2)
+        diff = float(np.abs(found - expected).max()) if found.shape == expected.shape else None
+        print(f"{form}: onnx2tf converts; largest difference from onnxruntime {diff}")
+        if diff is not None and diff < 1e-5:
+            right.append((op, flat))
+if sorted(refused) == [("AffineGrid", False), ("GridSample", False)] \
+        and sorted(right) == [("AffineGrid", True), ("GridSample", True)]:
+    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: theta and grid given as graph inputs reach "
+          f"AffineGrid and GridSample transposed (exit 1)")
+    sys.exit(1)
+if len(right) == 4:
+    print(f"FIXED: known issue {KNOWN_ISSUE}: all four convert and match (exit 0)")
+    sys.exit(0)
+print(f"DIFFERENT: known issue {KNOWN_ISSUE}: refused {refused}, right {right} (exit 2)")
+sys.exit(2)
