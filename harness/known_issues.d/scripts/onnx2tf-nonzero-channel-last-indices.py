@@ -46,7 +46,7 @@ import onnx2tf  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
 
 KNOWN_ISSUE = "onnx2tf-nonzero-channel-last-indices"
 
