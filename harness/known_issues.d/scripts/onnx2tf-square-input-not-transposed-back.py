@@ -1,0 +1,115 @@
+"""onnx2tf decides whether it transposed a graph input to channel-last by comparing the two
+shapes (ops/Input.py); where they are equal, as for a (1, 3, 3) or (1, 2, 2, 2) input whose
+dimensions after the batch are all equal, it records the input as untransposed, so a Reshape of
+it skips the transpose back to ONNX's order and flattens the channel-last tensor it is fed.
+
+Standalone: needs onnx, onnxruntime, onnx2tf 1.29.24 (installed --no-deps beside onnx 1.23 and
+TensorFlow 2.21, as `parity install onnx2tf` does), tensorflow and ai_edge_litert. It builds
+x (float32, (1, 3, 3)) -> Reshape([9]) -> y at opset 21, and for contrast the same with
+x (1, 3, 4) -> Reshape([12]), converts each with onnx2tf, and runs the SavedModel's signature and
+the float32 TFLite file on x in the channel-last layout onnx2tf documents (x transposed (0, 2, 1)).
+The last line says REPRODUCED (exit 1: the square input's flattening is the channel-last order
+on both, the (1, 3, 4) one is right), FIXED (exit 0: both agree with onnxruntime), DIFFERENT
+(exit 2) or CANNOT RUN (exit 3).
+"""
+
+import os
+import re
+import sys
+import tempfile
+import traceback
+
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    first = next((line for line in lines if line), "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import onnx2tf  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+KNOWN_ISSUE = "onnx2tf-square-input-not-transposed-back"
+
+def convert(model, name):
+    """onnx2tf as its users run it: the SavedModel signature and the float32 TFLite runner."""
+    folder = tempfile.mkdtemp()
+    path = os.path.join(folder, f"{name}.onnx")
+    onnx.save(model, path)
+    out = os.path.join(folder, "out")
+    onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out, output_signaturedefs=True,
+                    copy_onnx_input_output_names_to_tflite=True, non_verbose=True)
+    signature = tf.saved_model.load(out).signatures["serving_default"]
+    tflite = [n for n in os.listdir(out) if n.endswith("_float32.tflite")][0]
+    return signature, os.path.join(out, tflite)
+
+
+def onnxruntime(model, feeds):
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0]
+
+
+def savedmodel(signature, feeds):
+    return list(signature(**{k: tf.constant(v) for k, v in feeds.items()}).values())[0].numpy()
+
+
+def litert(tflite, feeds):
+    runner = Interpreter(model_path=tflite).get_signature_runner()
+    return list(runner(**feeds).values())[0]
+
+
+def case(shape):
+    size = int(np.prod(shape))
+    x = np.arange(size, dtype=np.float32).reshape(shape)
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])], "reshape",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [size])],
+        [numpy_helper.from_array(np.array([size], np.int64), "shape")])
+    model = helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 21)])
+    expected = onnxruntime(model, {"x": x})
+    signature, tflite = convert(model, "reshape")
+    feeds = {"x": np.ascontiguousarray(x.transpose(0, 2, 1))}
+    found = {"SavedModel": savedmodel(signature, feeds), "TFLite": litert(tflite, feeds)}
+    print(f"x {shape}, fed channel-last {list(feeds['x'].shape)}")
+    print(f"  onnxruntime  {expected.tolist()}")
+    for name, value in found.items():
+        print(f"  {name:12s} {value.tolist()}")
+    return expected, found, feeds["x"].ravel()
+
+
+square, square_found, square_flat = case([1, 3, 3])
+plain, plain_found, _ = case([1, 3, 4])
+square_ok = all(np.array_equal(v, square) for v in square_found.values())
+plain_ok = all(np.array_equal(v, plain) for v in plain_found.values())
+if square_ok and plain_ok:
+    print(f"FIXED: known issue {KNOWN_ISSUE}: both inputs flatten in ONNX's order (exit 0)")
+    sys.exit(0)
+if plain_ok and all(np.array_equal(v, square_flat) for v in square_found.values()):
+    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the (1, 3, 3) input is flattened in its "
+          f"channel-last order (element 1: {square_found['SavedModel'][1]:g} where onnxruntime "
+          f"gives {square[1]:g}); the (1, 3, 4) one is right (exit 1)")
+    sys.exit(1)
+print(f"DIFFERENT: known issue {KNOWN_ISSUE}: not the channel-last flattening (exit 2)")
+sys.exit(2)
