@@ -1,0 +1,121 @@
+"""onnx2tf's Flatten (ops/Flatten.py) picks the transpose back to ONNX's order by a search:
+it flattens every permutation of the channel-last tensor of its dummy inference and keeps the
+first one equal to onnxruntime's dummy output. With no calibration image (any input that is not
+a 3-channel image) both dummy inputs are all ones, so every permutation with the right output
+shape matches, and the first in itertools order, the identity, wins where its flattening has
+ONNX's output shape: the channel-last tensor is flattened as it is.
+
+Standalone: needs onnx, onnxruntime, onnx2tf 1.29.24 (installed --no-deps beside onnx 1.23 and
+TensorFlow 2.21, as `parity install onnx2tf` does), tensorflow and ai_edge_litert. It builds
+x (float32, (1, 2, 4, 5)) -> Flatten(axis=1) -> y at opset 17, and for contrast the same with
+axis=2 (where no earlier permutation has the output shape (2, 20)), converts each with onnx2tf,
+and runs the SavedModel's signature and the float32 TFLite file on x = 0..39 in the channel-last
+layout onnx2tf documents (x transposed (0, 2, 3, 1)). The last line says REPRODUCED (exit 1:
+axis=1 gives the channel-last flattening on both, axis=2 is right), FIXED (exit 0: both agree
+with onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
+"""
+
+import os
+import re
+import sys
+import tempfile
+import traceback
+
+CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+
+
+def cannot_run(what: str, exc: BaseException) -> int:
+    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
+    traceback.print_exception(type(exc), exc, exc.__traceback__)
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    first = next((line for line in lines if line), "")
+    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
+          flush=True)
+    return CANNOT_RUN
+
+
+def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
+    if not issubclass(kind, Exception):
+        return sys.__excepthook__(kind, exc, tb)
+    cannot_run("importing the frameworks", exc)
+    sys.stderr.flush()
+    os._exit(CANNOT_RUN)
+
+
+sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import onnx2tf  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
+
+KNOWN_ISSUE = "onnx2tf-flatten-ones-dummy-perm"
+SHAPE = [1, 2, 4, 5]
+
+
+def convert(model, name):
+    """onnx2tf as its users run it: the SavedModel signature and the float32 TFLite runner."""
+    folder = tempfile.mkdtemp()
+    path = os.path.join(folder, f"{name}.onnx")
+    onnx.save(model, path)
+    out = os.path.join(folder, "out")
+    onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out, output_signaturedefs=True,
+                    copy_onnx_input_output_names_to_tflite=True, non_verbose=True)
+    signature = tf.saved_model.load(out).signatures["serving_default"]
+    tflite = [n for n in os.listdir(out) if n.endswith("_float32.tflite")][0]
+    return signature, os.path.join(out, tflite)
+
+
+def onnxruntime(model, feeds):
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0]
+
+
+def savedmodel(signature, feeds):
+    return list(signature(**{k: tf.constant(v) for k, v in feeds.items()}).values())[0].numpy()
+
+
+def litert(tflite, feeds):
+    runner = Interpreter(model_path=tflite).get_signature_runner()
+    return list(runner(**feeds).values())[0]
+
+
+def case(axis):
+    size = int(np.prod(SHAPE))
+    x = np.arange(size, dtype=np.float32).reshape(SHAPE)
+    out = [int(np.prod(SHAPE[:axis])), int(np.prod(SHAPE[axis:]))]
+    graph = helper.make_graph(
+        [helper.make_node("Flatten", ["x"], ["y"], axis=axis)], "flatten",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out)])
+    model = helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)])
+    expected = onnxruntime(model, {"x": x})
+    signature, tflite = convert(model, "flatten")
+    feeds = {"x": np.ascontiguousarray(x.transpose(0, 2, 3, 1))}
+    found = {"SavedModel": savedmodel(signature, feeds), "TFLite": litert(tflite, feeds)}
+    print(f"x {SHAPE} = 0..{size - 1} -> Flatten(axis={axis}), fed channel-last "
+          f"{list(feeds['x'].shape)}; first 12 elements of y {out}")
+    print(f"  onnxruntime  {expected.ravel()[:12].tolist()}")
+    for name, value in found.items():
+        print(f"  {name:12s} {value.ravel()[:12].tolist()}  shape {list(value.shape)}")
+    return expected, found, feeds["x"].reshape(out)
+
+
+wrong, wrong_found, channel_last = case(1)
+right, right_found, _ = case(2)
+wrong_ok = all(np.array_equal(v, wrong) for v in wrong_found.values())
+right_ok = all(np.array_equal(v, right) for v in right_found.values())
+if wrong_ok and right_ok:
+    print(f"FIXED: known issue {KNOWN_ISSUE}: Flatten(axis=1) and (axis=2) agree with "
+          f"onnxruntime (exit 0)")
+    sys.exit(0)
+if right_ok and all(np.array_equal(v, channel_last) for v in wrong_found.values()):
+    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: Flatten(axis=1) of (1, 2, 4, 5) flattens the "
+          f"channel-last tensor (element 1: {wrong_found['SavedModel'].ravel()[1]:g} where "
+          f"onnxruntime gives {wrong.ravel()[1]:g}); axis=2 is right (exit 1)")
+    sys.exit(1)
+print(f"DIFFERENT: known issue {KNOWN_ISSUE}: not the channel-last flattening (exit 2)")
+sys.exit(2)
