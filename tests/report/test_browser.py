@@ -263,6 +263,8 @@ def test_a_case_is_rendered_when_opened(ci: Opened) -> None:
     assert "known issue" in text.lower() and "Traceback" not in text
     assert "more characters: the full message is in results.jsonl" in text
     page.click("#case-more")
+    # the next hundred are built by the click's handler: wait for the 200th, then count
+    page.locator("#case-list > details.case").nth(199).wait_for(state="attached")
     assert page.locator("#case-list > details.case").count() == 200
     ci.assert_clean()
 
