@@ -48,11 +48,15 @@ def measure(paths, kinds, source: str | None, per_kind: int) -> dict[str, dict]:
             else:
                 times.append(spent)
             verdicts.update(leg.verdict for leg in own if leg.leg == path)
-        rows[path] = {"cases": len(specs), "first_s": first,
-                      "median_s": statistics.median(times) if times else None,
-                      "mean_s": statistics.fmean(times) if times else None,
-                      "verdicts": dict(verdicts)}
+        rows[path] = summary(len(specs), first, times, verdicts)
     return rows
+
+
+def summary(cases: int, first: float | None, times: list[float], verdicts) -> dict:
+    """A row: the first case's seconds (imports included) apart from the rest's median and mean."""
+    return {"cases": cases, "first_s": first,
+            "median_s": statistics.median(times) if times else None,
+            "mean_s": statistics.fmean(times) if times else None, "verdicts": dict(verdicts)}
 
 
 def measure_onnx2tf(kinds, per_kind: int) -> dict[str, dict]:
@@ -69,10 +73,7 @@ def measure_onnx2tf(kinds, per_kind: int) -> dict[str, dict]:
         else:
             times.append(spent)
         verdicts.update(f"{leg.leg.rsplit('>', 1)[-1]}:{leg.verdict}" for leg in own)
-    return {" + ".join(side_paths.ONNX2TF): {
-        "cases": len(specs), "first_s": first,
-        "median_s": statistics.median(times) if times else None,
-        "mean_s": statistics.fmean(times) if times else None, "verdicts": dict(verdicts)}}
+    return {" + ".join(side_paths.ONNX2TF): summary(len(specs), first, times, verdicts)}
 
 
 def main(argv=None) -> int:

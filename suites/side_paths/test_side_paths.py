@@ -38,8 +38,7 @@ def onnx2tf_only(pin) -> bool:
 # An onnx2tf conversion costs about 8 s (its three onnxsim runs), and its entries are many:
 # ci and dev pin the first minimal spec of each onnx2tf wrong-output entry (the silent bugs),
 # nightly (and `-m slow`) every minimal spec of every entry.
-FIRST_OF_ENTRY = {next(pin.id for pin in PINNED if pin.issue.id == issue_id)
-                  for issue_id in {pin.issue.id for pin in PINNED}}
+FIRST_OF_ENTRY = set({pin.issue.id: pin.id for pin in reversed(PINNED)}.values())
 
 
 def marks(pin) -> tuple:
