@@ -74,6 +74,8 @@ class CheckOutcome:
     seconds: float = 0.0
     # Where agreement proves little (harness.check.strength.Finding): weak and warning lines.
     strength: list[Any] = field(default_factory=list)
+    # Every output of the reference is NaN throughout: the legs' agreement proves nothing.
+    proves_nothing: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return jsonable({
@@ -93,5 +95,6 @@ class CheckOutcome:
             "script": self.script,
             "problems": self.problems,
             "strength": [finding.to_json() for finding in self.strength],
+            "proves_nothing": self.proves_nothing,
             "seconds": round(self.seconds, 3),
         })

@@ -15,7 +15,7 @@ from harness.check.harness import make_harness
 from harness.check.options import CannotCheckHere, CheckError, CheckOptions, CheckOutcome
 from harness.check.pin import pin
 from harness.check.reports import write_check_reports, write_check_script
-from harness.check.strength import assess
+from harness.check.strength import assess, proves_nothing
 from harness.check.verdicts import deciding, summarise
 from harness.converters import Artifact, ConversionPath, PathError, get
 from harness.core import yardstick
@@ -208,6 +208,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         notes=notes, sizes=sizes[: len(runs)], cases=[case for case, _ in runs], rows=rows,
         exit_code=1 if failed else 0)
     outcome.strength = assess(runs, loaded, rows, paths, options, say)
+    outcome.proves_nothing = proves_nothing(outcome.strength, len(harness.reference or []))
     if options.report is not None:
         outcome.reports = write_check_reports(Path(options.report), outcome, options)
     if options.script is not None:

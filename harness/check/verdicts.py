@@ -141,7 +141,21 @@ def _worst(legs):
     return max(legs, key=lambda leg: SEVERITY.get(leg.verdict, 0))
 
 
+# How harness.core.compare names the side of a NaN/Inf mismatch: the cell says it first.
+NONFINITE_SIDE = re.compile(r"(NaN/Inf where the reference has none \([^)]*\)|finite values "
+                            r"where the reference has NaN/Inf)")
+
+
 def _where(leg) -> str | None:
+    where = _diverged_at(leg)
+    side = NONFINITE_SIDE.search(leg.message or "") if leg.category == "nonfinite_mismatch" \
+        else None
+    if side:
+        return side.group(1) + (f"; {where}" if where else "")
+    return where
+
+
+def _diverged_at(leg) -> str | None:
     diagnosis = leg.diagnosis or {}
     first = diagnosis.get("first_divergence")
     if first:

@@ -21,7 +21,7 @@ from harness import sources
 from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
 from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
-from harness.core.compare import compare_outputs, worst_comparison, worst_of
+from harness.core.compare import compare_outputs, nonfinite_count, worst_comparison, worst_of
 from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.spec import LayerSpec
 from harness.core.taxonomy import FAILING, classify_exception
@@ -441,6 +441,10 @@ class Harness:
                     metrics["judged_by"] = "yardstick"
                     verdict, category, message = "pass", None, ""
                     note = yardstick.rescue_note(measured)
+        if verdict == "pass" and spec.source != FILE_SOURCE:
+            unproven = nonfinite_reference(size.reference)
+            if unproven:
+                verdict, category, message = "skip", NONFINITE_REFERENCE, unproven
         timing["compare"] = timing.get("compare", 0.0) + time.perf_counter() - t2
         return LegResult(
             note=note,
@@ -468,6 +472,28 @@ class Harness:
                 leg.known_issue = issue.to_json()
                 return leg
         return leg
+
+
+# A drawn case whose source reading holds NaN or Inf proves no agreement where it passes: a
+# user's file (the file source) says so in parity check's strength lines instead.
+FILE_SOURCE = "file"
+NONFINITE_REFERENCE = "nonfinite_reference"
+
+
+def nonfinite_reference(reference) -> str | None:
+    """Why a pass on this reading proves nothing: its outputs that hold NaN or Inf, with
+    the fraction; None where every output is finite."""
+    said = []
+    for index, output in enumerate(reference or []):
+        nan, inf, total = nonfinite_count(output)
+        if nan or inf:
+            said.append(f"output {index} holds " + " and ".join(
+                f"{what} in {count} of {total} values" for what, count in
+                (("NaN", nan), ("Inf", inf)) if count))
+    if not said:
+        return None
+    return ("the source's reading is not finite (" + "; ".join(said) + "): the leg puts "
+            "NaN/Inf in the same places, which proves no agreement; the case is not a pass")
 
 
 def note_missing_yardstick(result: CaseResult, why: str | None) -> None:
