@@ -54,6 +54,8 @@ class CheckOptions:
     # "check" for torch_end.CHECK_STAGES, "all" or a comma-separated list.
     torch_end: str | None = None
     outputs: list[str] | None = None  # a .mat network's outputs to check (--output)
+    # The largest input parity draws, in MB (--max-input-mb; None: the file source's own).
+    max_input_mb: float | None = None
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.check.task import describe as describe_task
 from harness.check.verdicts import deciding
+from harness.sources.file.loaded import shapes_text
 
 HEADERS = ("leg", "verdict", "max abs error", "task", "where it diverged")
 
@@ -37,7 +38,7 @@ def table(outcome) -> str:
 def text(outcome) -> str:
     """The whole terminal answer: what was checked, the table, what to act on."""
     out = [f"{outcome.model}: {outcome.description}"]
-    sizes = [", ".join("x".join(map(str, s)) for s in run) for run in outcome.sizes]
+    sizes = [shapes_text(run) for run in outcome.sizes]
     out.append("inputs: " + " then ".join(sizes))
     for note in outcome.notes:
         out.append(f"note: {note}")

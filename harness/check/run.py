@@ -32,6 +32,7 @@ from harness.run.pipeline import note_missing_yardstick
 from harness.sources import SourceError, SourceRefusal
 from harness.sources import file as files
 from harness.sources.file import DEFAULT_PATHS, size_of
+from harness.sources.file.loaded import shapes_text
 
 # A user's whole model accumulates float32 rounding over its depth; drawn single layers get
 # 1e-5. Rules in pyproject.toml that name source "file" replace this one.
@@ -163,8 +164,10 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
             described = data.describe(options.inputs, loaded, scale=options.scale,
                                       mean=options.mean, std=options.std,
                                       layout=options.layout, limit=options.limit)
+        limit = {} if options.max_input_mb is None else {
+            "max_input_bytes": int(options.max_input_mb * 2**20)}
         specs = files.file_specs(options.model, weights=options.weights, inputs=described,
-                                 seed=options.seed, outputs=options.outputs)
+                                 seed=options.seed, outputs=options.outputs, **limit)
     except SourceRefusal as exc:
         raise CannotCheckHere(str(exc)) from None
     except SourceError as exc:
@@ -235,7 +238,8 @@ def _source_could_not_read(case, model: str) -> None:
     leg = case.legs[0]
     said = (leg.message or "").strip().splitlines()
     first = said[0] if said else "the source cannot read it"
-    first = first if first.startswith(str(model)) else f"{model}: {first}"
+    named = (str(model), str(Path(model).resolve()))
+    first = first if first.startswith(named) else f"{model}: {first}"
     if leg.category == SOURCE_REFUSAL:
         raise CannotCheckHere(first)
     known = f" (known issue {leg.known_issue['id']})" if leg.known_issue else ""
@@ -243,7 +247,7 @@ def _source_could_not_read(case, model: str) -> None:
 
 
 def _shapes_text(shapes) -> str:
-    return ", ".join("x".join(map(str, s)) for s in shapes)
+    return shapes_text(shapes)
 
 
 def _second_size(harness, source, spec, paths, notes, say):

@@ -218,8 +218,9 @@ def _rows(output: np.ndarray, inputs) -> list[tuple[bytes, np.ndarray]]:
     whole call where the output has no batch axis."""
     batch = _batch(inputs)
     if batch is not None and output.ndim >= 1 and output.shape[0] == batch:
-        keys = [b"".join(np.ascontiguousarray(np.asarray(x)[i]).tobytes() for x in inputs)
-                for i in range(batch)]
+        # A 0-d input (a Dropout's ratio) is the same in every row.
+        keys = [b"".join(np.ascontiguousarray(np.asarray(x)[i] if np.ndim(x) else x).tobytes()
+                         for x in inputs) for i in range(batch)]
         return list(zip(keys, (output[i] for i in range(batch))))
     key = b"".join(np.ascontiguousarray(np.asarray(x)).tobytes() for x in inputs)
     return [(key, output)]

@@ -4,6 +4,8 @@ computed."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from harness.converters import Artifact
@@ -94,6 +96,24 @@ ONNX_REFUSED_HINT = {
 }
 
 
+NEWER_IR = re.compile(r"Unsupported model IR version: (\d+), max supported IR version: (\d+)")
+
+
+def newer_ir_hint(text: str) -> str | None:
+    """What to do with a file whose IR version is newer than the installed onnxruntime
+    reads (onnx 1.23 writes IR 14 by default, onnxruntime 1.31 reads up to 13)."""
+    found = NEWER_IR.search(text)
+    if found is None:
+        return None
+    import onnxruntime
+
+    written, most = found.groups()
+    return (f"the file is ONNX IR version {written}, and onnxruntime "
+            f"{onnxruntime.__version__} reads IR versions up to {most}: upgrade onnxruntime, "
+            f"or save the model at IR {most}: m = onnx.load(PATH); m.ir_version = {most}; "
+            f"onnx.save(m, PATH) (a model that uses nothing IR {written} added then loads)")
+
+
 def read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
     artifact = Artifact("onnx", loaded.model, list(loaded.input_names),
                         {"file": str(loaded.path)})
@@ -103,7 +123,8 @@ def read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> Sou
         reference = OnnxRuntimeRunner(device).run(reference_artifact, inputs)
     except LoadError as exc:
         text = str(exc)
-        hint = next((why for word, why in ONNX_REFUSED_HINT.items() if word in text), None)
+        hint = next((why for word, why in ONNX_REFUSED_HINT.items() if word in text),
+                    None) or newer_ir_hint(text)
         raise UnsupportedFile(loaded.path, "onnxruntime refuses the model: "
                               + (hint or text.split("cannot load the model: ", 1)[-1][:400])
                               ) from None
