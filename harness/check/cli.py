@@ -66,6 +66,9 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
                        help="a .mat network: an output to check (a layer or a variable; "
                             "repeat for several), as parity mat2torch --output; default: "
                             "every output that depends on no label")
+    check.add_argument("--signature", default=None, metavar="NAME",
+                       help="a SavedModel: the signature to check (default serving_default, "
+                            "else its one signature); every SavedModel leg uses it")
     check.add_argument("--paths", default=None, metavar="PATHS",
                        help="comma-separated conversion paths (default: every path for the "
                             "model's format)")
@@ -171,7 +174,8 @@ def _check(args: argparse.Namespace) -> int:
         custom_objects=args.custom_objects or [],
         seed=args.seed, device=args.device, opset=args.opset, atol=args.atol,
         rtol=args.rtol, diagnose=not args.no_diagnose, outputs=args.outputs,
-        torch_end=args.torch_end, command=_command(), max_input_mb=args.max_input_mb)
+        torch_end=args.torch_end, command=_command(), max_input_mb=args.max_input_mb,
+        signature=args.signature)
     # Without --json, any other exception is parity's main's: a framework missing (3), an
     # internal error (4); with it, the same code and line, and the document beside them.
     try:

@@ -56,6 +56,7 @@ class CheckOptions:
     outputs: list[str] | None = None  # a .mat network's outputs to check (--output)
     # The largest input parity draws, in MB (--max-input-mb; None: the file source's own).
     max_input_mb: float | None = None
+    signature: str | None = None  # a SavedModel's signature to check (--signature)
 
 
 @dataclass

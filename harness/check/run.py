@@ -158,7 +158,8 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         say(f"parity check: reading {options.model} ({kind})")
         if options.outputs and not files.picks_outputs(kind):
             raise CheckError(f"{options.model}: " + files.OUTPUTS_ELSEWHERE.format(kind=kind))
-        loaded = files.load(options.model, options.weights, kind, outputs=options.outputs)
+        loaded = files.load(options.model, options.weights, kind, outputs=options.outputs,
+                            signature=options.signature)
         described = None
         if options.inputs is not None:
             described = data.describe(options.inputs, loaded, scale=options.scale,
@@ -167,7 +168,8 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         limit = {} if options.max_input_mb is None else {
             "max_input_bytes": int(options.max_input_mb * 2**20)}
         specs = files.file_specs(options.model, weights=options.weights, inputs=described,
-                                 seed=options.seed, outputs=options.outputs, **limit)
+                                 seed=options.seed, outputs=options.outputs,
+                                 signature=options.signature, **limit)
     except SourceRefusal as exc:
         raise CannotCheckHere(str(exc)) from None
     except SourceError as exc:
@@ -205,7 +207,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         if second is not None:
             runs.append(second)
     rows = summarise(runs, harness)
-    failed = [row for row in deciding(rows) if not row.agrees]
+    failed = [row for row in deciding(rows) if row.disagrees]
     outcome = CheckOutcome(
         model=str(loaded.path), kind=kind, start=loaded.start, description=loaded.describe(),
         notes=notes, sizes=sizes[: len(runs)], cases=[case for case, _ in runs], rows=rows,

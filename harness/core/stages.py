@@ -83,6 +83,12 @@ class ConversionError(RuntimeError):
     """A converter raised; carries the stage name for the result record."""
 
 
+class NotApplicable(ConversionError):
+    """The stage cannot apply to this model, by what the model is rather than by a fault of
+    the converter (a SavedModel leg on a SavedModel that has no signature it reads): the leg
+    is a skip of category ``not_applicable`` that says why, never a failure."""
+
+
 class PathError(ValueError):
     pass
 

@@ -18,7 +18,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import sources
-from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
+from harness.converters import (
+    Artifact,
+    ConversionPath,
+    ConvertOptions,
+    NotApplicable,
+    get,
+    parse_paths,
+)
 from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
 from harness.core.compare import compare_outputs, nonfinite_count, worst_comparison, worst_of
@@ -340,6 +347,11 @@ class Harness:
         if isinstance(artifacts.get(leg_name), Artifact):  # stored by the golden store
             return self._run_and_compare(spec, base, artifacts[leg_name], sizes, {}, received)
         if not isinstance(parent, Artifact):
+            if isinstance(parent, NotApplicable):
+                artifacts[leg_name] = parent
+                return LegResult(**base, verdict="skip", category=NOT_APPLICABLE,
+                                 message=f"an earlier stage of {path.name} does not apply: "
+                                         f"{parent}")
             artifacts[leg_name] = RuntimeError("upstream stage failed")
             return LegResult(
                 **base, verdict="skip", category="upstream_error",
@@ -360,6 +372,11 @@ class Harness:
             artifacts[leg_name] = exc
             return LegResult(**base, verdict="error", category="source_error",
                              blame=path.source, message=f"{exc}\n{_short_traceback(exc)}",
+                             timing={"convert": time.perf_counter() - t0})
+        except NotApplicable as exc:  # what the model is, not the converter's fault
+            artifacts[leg_name] = exc
+            return LegResult(**base, verdict="skip", category=NOT_APPLICABLE,
+                             message=f"{stage} does not apply: {exc}",
                              timing={"convert": time.perf_counter() - t0})
         except Exception as exc:
             artifacts[leg_name] = exc
@@ -477,6 +494,7 @@ class Harness:
 # A drawn case whose source reading holds NaN or Inf proves no agreement where it passes: a
 # user's file (the file source) says so in parity check's strength lines instead.
 FILE_SOURCE = "file"
+NOT_APPLICABLE = "not_applicable"  # a stage that cannot apply to the model (NotApplicable)
 NONFINITE_REFERENCE = "nonfinite_reference"
 
 

@@ -47,13 +47,14 @@ def concrete_sizes(shapes: list[tuple[int | None, ...]]) -> list[list[tuple[int,
 def file_specs(path: str | Path, *, weights: str | Path | None = None,
                inputs: dict[str, Any] | None = None, seed: int = 0,
                outputs: list[str] | None = None,
-               max_input_bytes: int = MAX_DRAWN_INPUT_BYTES) -> list[LayerSpec]:
+               max_input_bytes: int = MAX_DRAWN_INPUT_BYTES,
+               signature: str | None = None) -> list[LayerSpec]:
     """The case(s) of a user's file: one per set of input sizes (two where a dimension is
     free), or one on the user's own inputs (``inputs``: {"path", "sha256", "shapes",
     "dtypes", ...} as ``harness.check.data`` describes them); ``outputs`` names the outputs
     of a ``.mat`` network to check. A drawn input above ``max_input_bytes`` is refused before
     it is made."""
-    loaded = load(path, weights, outputs=outputs)
+    loaded = load(path, weights, outputs=outputs, signature=signature)
     path = loaded.path
     attrs: dict[str, Any] = {
         "path": str(path),
@@ -69,6 +70,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs["weights_sha256"] = digest(weights)
     if outputs:
         attrs["outputs"] = list(outputs)
+    if signature is not None:
+        attrs["signature"] = signature
     if loaded.layers and loaded.start in KERAS_STARTS:
         attrs["layers"] = loaded.layers
     if any(b is not None for b in loaded.int_bounds):
@@ -169,7 +172,7 @@ def loaded_for(spec: LayerSpec, folder: Path | None = None) -> LoadedModel:
     for model_path, weights_path in candidates:
         if model_path.exists() and digest(model_path) == attrs["sha256"]:
             return load(model_path, weights_path, spec.kind, attrs["sha256"],
-                        attrs.get("outputs"))
+                        attrs.get("outputs"), attrs.get("signature"))
     if path.exists():
         raise FileError(path, f"changed since the case was made (sha256 "
                               f"{attrs['sha256'][:12]}... expected); check the file again")

@@ -110,8 +110,15 @@ def picks_outputs(kind: str) -> bool:
     return bool(getattr(BY_FORMAT.get(kind), "PICKS_OUTPUTS", False))
 
 
+def picks_signature(kind: str) -> bool:
+    """Whether a format reads by a named signature (``parity check --signature``): its
+    module says so (``PICKS_SIGNATURE``)."""
+    return bool(getattr(BY_FORMAT.get(kind), "PICKS_SIGNATURE", False))
+
+
 def load(path: str | Path, weights: str | Path | None = None, kind: str | None = None,
-         sha256: str | None = None, outputs: list[str] | None = None) -> LoadedModel:
+         sha256: str | None = None, outputs: list[str] | None = None,
+         signature: str | None = None) -> LoadedModel:
     """Reads a user's model file (FileError on anything wrong with it); the last model read
     is kept, so that making a case and reading it load the file once. ``outputs`` names the
     outputs of a ``.mat`` network to check (``parity check --output``)."""
@@ -125,13 +132,17 @@ def load(path: str | Path, weights: str | Path | None = None, kind: str | None =
         check_size(weights)
     sha256 = sha256 or digest(path)
     key = (str(path), sha256, None if weights is None else (str(weights), digest(weights)),
-           tuple(outputs or ()))
+           tuple(outputs or ()), signature)
     if key in _CACHE:
         return _CACHE[key]
     module = BY_FORMAT[kind]
     if outputs and not picks_outputs(kind):
         raise FileError(path, OUTPUTS_ELSEWHERE.format(kind=kind))
-    loaded = module.load(path, weights, outputs)
+    if signature is not None and not picks_signature(kind):
+        raise FileError(path, f"--signature picks a SavedModel's signature, and this file is "
+                              f"{kind!r}")
+    loaded = module.load(path, weights, outputs, **(
+        {"signature": signature} if signature is not None else {}))
     _CACHE.clear()
     _CACHE[key] = loaded
     return loaded

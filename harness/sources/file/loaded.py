@@ -36,6 +36,8 @@ class LoadedModel:
     undrawable: str | None = None
     what: str = "a model"  # the model in words ("a Keras-2 HDF5 model")
     unit: str = "layers"  # what its ``layers`` are in words ("nodes" of an ONNX graph)
+    # A plain SavedModel's chosen signature (harness.converters.savedmodel_signature).
+    signature: Any = None
 
     def describe(self) -> str:
         # A Keras model's list starts with the model itself (see keras_files.keras_loaded).

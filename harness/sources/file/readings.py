@@ -11,6 +11,7 @@ import numpy as np
 from harness.converters import Artifact
 from harness.converters.keras2 import run_tf_keras
 from harness.converters.saved_formats import SavedFiles, run_savedmodel
+from harness.converters.savedmodel_signature import SIGNATURE_META
 from harness.core import yardstick
 from harness.core.spec import LayerSpec
 from harness.runtimes import LoadError
@@ -80,9 +81,13 @@ def read_tf_keras(loaded: LoadedModel, inputs: list[np.ndarray],
 
 def read_savedmodel(loaded: LoadedModel, inputs: list[np.ndarray],
                     device: str) -> SourceReading:
-    reference = run_savedmodel(loaded.model, inputs)
+    """A plain SavedModel: its chosen signature called (the reference), and the name of that
+    signature carried to every leg, which then use the same one."""
+    chosen = loaded.signature
+    reference = run_savedmodel(loaded.model, inputs, chosen.name)
     artifact = Artifact("savedmodel", SavedFiles(loaded.path), list(loaded.input_names),
-                        {"file": str(loaded.path)})
+                        {"file": str(loaded.path), SIGNATURE_META: chosen.name,
+                         "output_names": list(chosen.outputs)})
     return SourceReading(artifact, inputs, reference, None, None)
 
 
