@@ -23,8 +23,13 @@ from onnx import TensorProto, helper  # noqa: E402
 
 from harness.check import CheckError, CheckOptions, run_check  # noqa: E402
 from harness.check.render import text  # noqa: E402
-from harness.converters import Artifact, ConvertOptions, NotApplicable  # noqa: E402
-from harness.converters import register, unregister  # noqa: E402
+from harness.converters import (  # noqa: E402
+    Artifact,
+    ConvertOptions,
+    NotApplicable,
+    register,
+    unregister,
+)
 
 SAVEDMODEL_LEGS = "savedmodel>tf2onnx-savedmodel>onnx2torch,savedmodel>tflite-savedmodel"
 

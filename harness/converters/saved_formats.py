@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.converters import Artifact, ConversionError, ConvertOptions, NotApplicable
+from harness.converters.keras3_breaks import builtin, keras3_break
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.savedmodel_signature import (
     SIGNATURE_META,
@@ -115,6 +116,9 @@ def load_keras_file(path: str | Path):
                 f"layer or lambda function) with safe_mode=True; parity never loads such "
                 f"files unsafely. Keras said: {_first_line(exc)}"
             ) from exc
+        broken = keras3_break(text)
+        if broken is not None:  # a Keras-2 file's own break, innermost first
+            raise SavedFormatError(f"{path}: {broken}") from exc
         missing = unregistered_object(text)
         if missing is not None:
             raise SavedFormatError(f"{path}: Keras cannot load this model: "
@@ -144,8 +148,11 @@ def unregistered_object(text: str) -> tuple[str, str] | None:
         what, name = "class", found["type"]
     else:
         what, name = found["what"], found["unknown"]
-    # tf_keras names a function saved as {"class_name": "function"} 'function': no name to give.
-    return None if name == "function" else (what, name)
+    # tf_keras names a function saved as {"class_name": "function"} 'function': no name to
+    # give; a class Keras itself defines (Functional, Sequential) is no custom object.
+    if name == "function" or (what == "class" and builtin(name)):
+        return None
+    return what, name
 
 
 def unregistered_text(what: str, name: str, keras: str = "keras") -> str:
