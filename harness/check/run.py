@@ -174,6 +174,10 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         raise CannotCheckHere(str(exc)) from None
     except SourceError as exc:
         raise CheckError(str(exc)) from None
+    if options.pin and loaded.start == "tflite":
+        raise CheckError(f"--pin {options.pin}: {options.model} is a .tflite file, which the "
+                         f"golden replay cannot start from yet; pin the ONNX that tf2onnx "
+                         f"makes of it (python -m tf2onnx.convert --tflite FILE) instead")
     if options.pin and loaded.start == files.PLAIN_SAVEDMODEL_START:
         # A replay resolves a case's paths by the source its artifact belongs to, and no
         # source owns a bare SavedModel.

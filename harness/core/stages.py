@@ -58,6 +58,8 @@ BUILTIN = {
     # Keras → TFLite, run by the LiteRT interpreter (docs/rewriters.md)
     "tflite": "harness.converters.keras_tflite:TfliteConverter",
     "tflite-savedmodel": "harness.converters.keras_tflite:TfliteSavedModelConverter",
+    # a .tflite file (parity check) to ONNX, as tf2onnx --tflite converts it
+    "tf2onnx-tflite": "harness.converters.tf2onnx_tflite:Tf2OnnxTfliteConverter",
     # onnx2tf: ONNX → a TensorFlow SavedModel and a float32 TFLite file, run in a worker
     # with its own folder (`parity install onnx2tf`, docs/rewriters.md#onnx2tf)
     "onnx2tf": "harness.converters.onnx2tf_stage:Onnx2TfConverter",

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.core import registry
-from harness.sources.file import h5, keras, keras_json, mat, onnx, savedmodel
+from harness.sources.file import h5, keras, keras_json, mat, onnx, savedmodel, tflite
 from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
 from harness.sources.file.head import read_head
@@ -31,6 +31,7 @@ DETECTED: list[ModuleType] = [
     keras,  # a zip
     h5,  # the HDF5 signature
     keras_json,  # a JSON object
+    tflite,  # a flatbuffer whose identifier is TFL3
     onnx,  # a protobuf: parsed whole, so last
 ]
 FORMATS = tuple(module.FORMAT for module in DETECTED)  # parity's own
@@ -64,7 +65,7 @@ def add_format(module: ModuleType, *, before: str = onnx.FORMAT) -> None:
     DETECTED.insert(DETECTED.index(BY_FORMAT[before]), module)
     _admit(module)
 
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json", ".onnx", ".mat", ".pb")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json", ".onnx", ".mat", ".pb", ".tflite")
 PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
@@ -87,7 +88,7 @@ def detect(path: str | Path, weights: str | Path | None = None) -> str:
     raise FileError(path, (f"not a readable {suffix} file: its content does not parse as "
                            f"one (truncated or damaged?)") if suffix in MODEL_SUFFIXES else
                     "not a model file parity recognises (.keras, Keras-2 .h5, architecture "
-                    ".json, SavedModel folder, .onnx, .mat)")
+                    ".json, SavedModel folder, .onnx, .tflite, .mat)")
 
 
 OUTPUTS_ELSEWHERE = ("--output picks the outputs of a MATLAB .mat network, and this file is "

@@ -16,6 +16,7 @@ from harness.core import yardstick
 from harness.core.spec import LayerSpec
 from harness.runtimes import LoadError
 from harness.runtimes.keras import keras_model_reading, tf_keras_model_reading
+from harness.runtimes.litert import LiteRtRunner
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 from harness.sources import SourceReading
 from harness.sources.file import mat
@@ -35,6 +36,7 @@ NO_YARDSTICK = {
     PLAIN_SAVEDMODEL_START: "a SavedModel without Keras metadata: its functions are traced "
                             "in their dtypes, with no configuration to rebuild in float64",
     "mat": "a MATLAB network: the reference is parity's importer run in float64 already",
+    "tflite": "a TFLite file: its graph's element types are fixed in the flatbuffer",
 }
 
 
@@ -159,6 +161,16 @@ def read_mat(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> Sour
     return SourceReading(artifact, inputs, reference, None, None)
 
 
+def read_tflite(loaded: LoadedModel, inputs: list[np.ndarray],
+                device: str) -> SourceReading:
+    """A .tflite file run by LiteRT through its chosen signature runner (the reference)."""
+    flat = loaded.model
+    artifact = Artifact("tflite", flat.flat, list(loaded.input_names),
+                        {"file": str(loaded.path), **flat.meta()})
+    reference = LiteRtRunner(device).run(artifact, inputs)
+    return SourceReading(artifact, inputs, reference, None, None)
+
+
 # The reference of a file, by the artifact format it reads to (LoadedModel.start).
 READERS = {"keras": read_keras, KERAS2_START: read_tf_keras, "onnx": read_onnx,
-           "mat": read_mat, PLAIN_SAVEDMODEL_START: read_savedmodel}
+           "mat": read_mat, PLAIN_SAVEDMODEL_START: read_savedmodel, "tflite": read_tflite}
