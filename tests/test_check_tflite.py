@@ -67,6 +67,37 @@ def test_a_keras_cnn_written_by_the_tflite_converter_is_checked_end_to_end(
     assert reference["shape"] == [4, 5]
 
 
+def test_a_fully_int8_quantized_file_is_fed_integers_and_compared_exactly(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 3), name="image")
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="conv")(image))
+    model = keras.Model(image, keras.layers.Dense(5, name="logits")(x))
+
+    def calibration():
+        for seed in range(4):
+            yield [np.random.default_rng(seed).normal(size=(1, 8, 8, 3)).astype("float32")]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = calibration
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    (tmp_path / "int8.tflite").write_bytes(converter.convert())
+
+    outcome = run_check(CheckOptions(model=str(tmp_path / "int8.tflite"), report=None,
+                                     paths="tflite>tf2onnx-tflite>ort-optimized"))
+    assert "quantized inputs (image): drawn as integers in [0, 128), fed as the file declares " \
+           "them" in outcome.notes
+    (x,) = files.case_inputs(outcome.cases[0].spec)
+    assert x.dtype == np.int8 and x.min() >= 0 and x.max() < 128
+    rows = {row.leg: row for row in outcome.rows}
+    assert rows["tflite>tf2onnx-tflite"].comparison == "exact (int8)"
+    assert all(row.verdict == "agrees" for row in rows.values()), text(outcome)
+
+
 def test_a_tflite_file_without_signatures_is_refused_with_what_to_do(tmp_path):
     import tensorflow as tf
 

@@ -39,7 +39,7 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
     check = subparsers.add_parser(
         "check", help="check a model file you hold down every conversion path",
         description="Checks a model file (.keras, Keras-2 .h5, architecture .json with "
-                    "--weights, SavedModel folder, .onnx, MATLAB .mat) down every conversion "
+                    "--weights, SavedModel folder, .onnx, .tflite, MATLAB .mat) down every conversion "
                     "path that applies: per leg, the verdict, the max error, task-level "
                     "agreement and where it first diverges. Exit status: "
                     + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
