@@ -79,6 +79,8 @@ def test_a_keras2_savedmodel_exits_0_down_its_savedmodel_legs(folders):
         "tf_keras>tf2onnx-keras2": "agrees", "savedmodel>tf2onnx-savedmodel": "agrees",
         "savedmodel>tf2onnx-savedmodel>onnx2torch": "agrees",
         "savedmodel>tflite-savedmodel": "agrees"}
+    assert ("its SavedModel legs (savedmodel>...) read its 'serving_default' signature, as "
+            "tf2onnx --saved-model and TFLiteConverter.from_saved_model do") in outcome.notes
 
 
 def test_a_savedmodel_with_its_serving_default_signature_agrees(folders):

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from harness.converters.saved_formats import SavedFormatError, load_savedmodel
-from harness.converters.savedmodel_signature import SignatureError, choose, inputs_text
+from harness.converters.savedmodel_signature import (
+    SignatureError,
+    choose,
+    choose_name,
+    inputs_text,
+    signature_names,
+)
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.keras_files import keras_loaded, register_known_objects
 from harness.sources.file.loaded import (
@@ -80,5 +86,17 @@ def _load_keras2(path: Path) -> LoadedModel:
         raise FileError(path, f"tf_keras cannot read this SavedModel "
                               f"({type(exc).__name__}: {first_line(exc)})") from None
     return keras_loaded(path, FORMAT, legacy, "a TF SavedModel with Keras metadata", None,
-                        legacy, ["written by Keras 2 (keras_metadata.pb): read by tf_keras"],
-                        start=KERAS2_START)
+                        legacy, ["written by Keras 2 (keras_metadata.pb): read by tf_keras",
+                                 _folder_signature_note(path)], start=KERAS2_START)
+
+
+def _folder_signature_note(path: Path) -> str:
+    """Which signature the folder's own legs (tf2onnx --saved-model, tflite-savedmodel) read:
+    the choice every SavedModel leg makes."""
+    names = signature_names(path) or []
+    try:
+        name = choose_name(names, None, lambda: load_savedmodel(path))
+    except SignatureError as exc:
+        return f"its SavedModel legs do not apply: {exc}"
+    return (f"its SavedModel legs (savedmodel>...) read its {name!r} signature, as tf2onnx "
+            f"--saved-model and TFLiteConverter.from_saved_model do")
