@@ -31,6 +31,8 @@ def recognises(path: Path, head: bytes | None, weights: Path | None) -> bool:
 
 
 def _no_signature(path: Path):
+    """``choose_name`` describes a signature-less SavedModel by reloading it; a TFLite file
+    without signatures is refused in its place, with what to do."""
     def refusal():
         raise UnsupportedFile(path, "a TFLite file with no signature: parity reads a .tflite "
                                     "by its signature runner, as an app does; convert it "
