@@ -18,10 +18,17 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import sources
-from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
+from harness.converters import (
+    Artifact,
+    ConversionPath,
+    ConvertOptions,
+    NotApplicable,
+    get,
+    parse_paths,
+)
 from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
-from harness.core.compare import compare_outputs, worst_comparison, worst_of
+from harness.core.compare import compare_outputs, nonfinite_count, worst_comparison, worst_of
 from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.spec import LayerSpec
 from harness.core.taxonomy import FAILING, classify_exception
@@ -340,6 +347,11 @@ class Harness:
         if isinstance(artifacts.get(leg_name), Artifact):  # stored by the golden store
             return self._run_and_compare(spec, base, artifacts[leg_name], sizes, {}, received)
         if not isinstance(parent, Artifact):
+            if isinstance(parent, NotApplicable):
+                artifacts[leg_name] = parent
+                return LegResult(**base, verdict="skip", category=NOT_APPLICABLE,
+                                 message=f"an earlier stage of {path.name} does not apply: "
+                                         f"{parent}")
             artifacts[leg_name] = RuntimeError("upstream stage failed")
             return LegResult(
                 **base, verdict="skip", category="upstream_error",
@@ -360,6 +372,11 @@ class Harness:
             artifacts[leg_name] = exc
             return LegResult(**base, verdict="error", category="source_error",
                              blame=path.source, message=f"{exc}\n{_short_traceback(exc)}",
+                             timing={"convert": time.perf_counter() - t0})
+        except NotApplicable as exc:  # what the model is, not the converter's fault
+            artifacts[leg_name] = exc
+            return LegResult(**base, verdict="skip", category=NOT_APPLICABLE,
+                             message=f"{stage} does not apply: {exc}",
                              timing={"convert": time.perf_counter() - t0})
         except Exception as exc:
             artifacts[leg_name] = exc
@@ -441,6 +458,10 @@ class Harness:
                     metrics["judged_by"] = "yardstick"
                     verdict, category, message = "pass", None, ""
                     note = yardstick.rescue_note(measured)
+        if verdict == "pass" and drawn(spec.source):
+            unproven = nonfinite_reference(size.reference)
+            if unproven:
+                verdict, category, message = "skip", NONFINITE_REFERENCE, unproven
         timing["compare"] = timing.get("compare", 0.0) + time.perf_counter() - t2
         return LegResult(
             note=note,
@@ -468,6 +489,39 @@ class Harness:
                 leg.known_issue = issue.to_json()
                 return leg
         return leg
+
+
+# A drawn case whose source reading holds NaN or Inf proves no agreement where it passes. A
+# source whose readings are data rather than draws says ``NONFINITE_IS_DATA = True``: a
+# user's file (parity check says so in its strength lines), ONNX's own node tests (whose
+# NaN propagation is what some of them test).
+
+
+def drawn(source: str) -> bool:
+    try:
+        return not getattr(sources.get(source), "NONFINITE_IS_DATA", False)
+    except Exception:  # noqa: BLE001  (an unregistered source: a test's toy)
+        return True
+
+
+NOT_APPLICABLE = "not_applicable"  # a stage that cannot apply to the model (NotApplicable)
+NONFINITE_REFERENCE = "nonfinite_reference"
+
+
+def nonfinite_reference(reference) -> str | None:
+    """Why a pass on this reading proves nothing: its outputs that hold NaN or Inf, with
+    the fraction; None where every output is finite."""
+    said = []
+    for index, output in enumerate(reference or []):
+        nan, inf, total = nonfinite_count(output)
+        if nan or inf:
+            said.append(f"output {index} holds " + " and ".join(
+                f"{what} in {count} of {total} values" for what, count in
+                (("NaN", nan), ("Inf", inf)) if count))
+    if not said:
+        return None
+    return ("the source's reading is not finite (" + "; ".join(said) + "): the leg puts "
+            "NaN/Inf in the same places, which proves no agreement; the case is not a pass")
 
 
 def note_missing_yardstick(result: CaseResult, why: str | None) -> None:
