@@ -129,9 +129,9 @@ def _case_id(spec: dict[str, Any], source: str) -> str:
 
 # -- 2. pins ------------------------------------------------------------------------------------
 
-def collected_pins(root: Path = ROOT) -> set[str]:
-    """The ids of the pins (harness.core.known_issues.pins) whose tests the ci profile
-    collects from suites/, ``slow`` left out."""
+def collected_pins(root: Path = ROOT) -> dict[str, list[str]]:
+    """{pin id (harness.core.known_issues.pins): the test ids that pin it} of the tests the
+    ci profile collects from suites/, ``slow`` left out."""
     command = [sys.executable, "-m", "pytest", "suites", "--collect-only", "-q",
                "--hypothesis-profile=ci", "-p", "no:cacheprovider", "-p", "no:xdist",
                "--parity-report", "none"]
@@ -139,31 +139,52 @@ def collected_pins(root: Path = ROOT) -> set[str]:
                           env={**os.environ, "PYTHONPATH": str(root)})
     if done.returncode not in (0, 5):
         raise SystemExit(f"collecting suites/ failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    ids = set()
+    tests: dict[str, list[str]] = defaultdict(list)
     for line in done.stdout.splitlines():
         if "known_issue" in line and "[" in line:
-            ids.add(line.rsplit("[", 1)[1].rstrip("]"))
-    return ids
+            tests[line.rsplit("[", 1)[1].rstrip("]")].append(line.strip())
+    return dict(tests)
 
 
 # Where the golden replay starts a source's case from: what the case stores (a Keras case its
 # tf2onnx model, harness.golden). A leg at or after one of these is replayed; so is every leg
 # of the side paths the case holds.
 REPLAYED_FROM = {"keras": ("keras>tf2onnx",)}
+SIDE_PATH_SUITE = "suites/side_paths/"
 
 
-def pinned_entries(collected: set[str], root: Path = ROOT) -> dict[str, list[str]]:
-    """{entry id: how ci exercises it}: ``test`` (a collected pin test) and/or ``golden``
-    (the replay runs its minimal spec from the store down a leg the entry covers)."""
+def pins_run(collected: dict[str, list[str]]):
+    """(pin, the legs its collected tests run) for each pin a collected test runs rather than
+    skips: the side-path suite's pins go down their own paths, every other suite's down the
+    ci paths of its spec, and a test none of whose legs the entry covers is skipped."""
+    from harness.core import known_issues
+
+    harness = ci_harness()
+    side = _side_path_pins()
+    for pin in known_issues.pins():
+        legs: set[str] = set()
+        for test in collected.get(pin.id, ()):
+            found = (set(side.get(pin.id, ())) if test.startswith(SIDE_PATH_SUITE) else
+                     {leg for path in harness.resolve(pin.spec).paths for leg in path.legs()})
+            if any(pin.issue.covers_leg(leg) for leg in found):
+                legs |= found
+        if legs:
+            yield pin, legs
+
+
+def pinned_entries(collected: dict[str, list[str]], root: Path = ROOT) -> dict[str, list[str]]:
+    """{entry id: how ci exercises it}: ``test`` (a collected pin test runs it down a leg the
+    entry covers) and/or ``golden`` (the replay runs its minimal spec from the store down
+    such a leg)."""
     from harness import golden
     from harness.core import known_issues
 
     store = golden.read_manifest(root / "golden")
     harness = ci_harness()
     how: dict[str, set[str]] = defaultdict(set)
+    for pin, _legs in pins_run(collected):
+        how[pin.issue.id].add("test")
     for pin in known_issues.pins():
-        if pin.id in collected:
-            how[pin.issue.id].add("test")
         if pin.spec.case_id in store.cases and any(
                 pin.issue.covers_leg(leg) for leg in replayed_legs(store, pin.spec, harness)):
             how[pin.issue.id].add("golden")
@@ -205,23 +226,11 @@ def kind_legs(specs, harness) -> dict[str, set[str]]:
     return legs
 
 
-def pin_legs(collected: set[str]) -> dict[str, set[str]]:
-    """The legs the collected pins run: their own paths where the side-path suite gives them
-    its own, else the ci harness's."""
-    from harness.core import known_issues
-
-    harness = ci_harness()
-    side = _side_path_pins()
+def pin_legs(collected: dict[str, list[str]]) -> dict[str, set[str]]:
+    """{"source:kind": legs} that the pins the collected tests run go down."""
     legs: dict[str, set[str]] = defaultdict(set)
-    for pin in known_issues.pins():
-        if pin.id not in collected:
-            continue
-        key = f"{pin.spec.source}:{pin.spec.kind}"
-        if pin.id in side:
-            legs[key].update(side[pin.id])
-        else:
-            for path in harness.resolve(pin.spec).paths:
-                legs[key].update(path.legs())
+    for pin, found in pins_run(collected):
+        legs[f"{pin.spec.source}:{pin.spec.kind}"] |= found
     return legs
 
 
