@@ -325,8 +325,8 @@ def missing(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     lost = []
     for source, cover in before["covers"].items():
         now = after["covers"].get(source, {})
-        for part in ("pairs", "branches"):
-            lost += [f"{source} {part[:-1]} {item}"
+        for part, one in (("pairs", "pair"), ("branches", "branch")):
+            lost += [f"{source} {one} {item}"
                      for item in sorted(set(cover[part]) - set(now.get(part, ())))]
     lost += [f"known issue {entry}" for entry in sorted(set(before["pins"]) - set(after["pins"]))]
     for key, legs in before["legs"].items():
