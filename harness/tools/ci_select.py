@@ -1,5 +1,5 @@
 """The ci part of a Keras cover chosen by cost: the same pairs, branches and legs as the
-count-chosen part, from the cheapest covering cases (docs/coverage.md#chosen-by-cost).
+count-chosen part, from the cheapest covering cases (docs/coverage.md#chosen-by-cost-measured-no-gain-from-the-covers-own-cases).
 
     python -m harness.tools.ci_select measure --cover suites/layers/cover.json --out costs.json
     python -m harness.tools.ci_select choose --cover suites/layers/cover.json --costs costs.json
