@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 SWITCH = "PARITY_ONNXSIM_ZYGOTE"
@@ -164,8 +165,6 @@ def _child(call: dict, fds: list[int], onnxsim_main) -> None:
             if not isinstance(exc.code, int | None):
                 print(exc.code, file=sys.stderr)
     except BaseException:  # noqa: BLE001  (as the interpreter reports an uncaught error)
-        import traceback
-
         traceback.print_exc()
         code = 1
     finally:

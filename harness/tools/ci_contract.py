@@ -37,6 +37,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from harness import golden
+from harness.converters import ConversionPath
+from harness.core import known_issues, registry
+from harness.core.frameworks import prepare_imports
+from harness.core.spec import LayerSpec
+from harness.cover_corpus import in_ci, read
+from harness.run import side_paths, torch_end
+from harness.run.pipeline import Harness
+from harness.tools import draw_cover as dc
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = "parity.ci-contract/1"
 # The drawing suites whose corpus and cover the contract's first part reads.
@@ -68,7 +78,6 @@ def corpus_reach(source: str) -> tuple[list[dict[str, Any]], set[str], set[str]]
     ``source``'s suite, measured as ``harness.tools.draw_cover`` measures them."""
     import coverage
 
-    from harness.tools import draw_cover as dc
 
     suite, _ = SUITES[source]
     drawing = dc.SOURCES[source]
@@ -94,8 +103,6 @@ def corpus_reach(source: str) -> tuple[list[dict[str, Any]], set[str], set[str]]
 
 def cover_reach(source: str, root: Path = ROOT) -> tuple[list[dict[str, Any]], set[str], set[str]]:
     """(the ci part's cases, their pairs, their branches) of ``source``'s ``cover.json``."""
-    from harness.cover_corpus import in_ci, read
-    from harness.tools import draw_cover as dc
 
     data = read(root / SUITES[source][1])
     held = data.get("held", {})
@@ -116,13 +123,11 @@ def pair_name(pair: tuple[str, str, str, str]) -> str:
 
 
 def _kind(spec: dict[str, Any], source: str):
-    from harness.core import registry
 
     return registry.get(spec["kind"], spec.get("source", source))
 
 
 def _case_id(spec: dict[str, Any], source: str) -> str:
-    from harness.core.spec import LayerSpec
 
     return LayerSpec.from_json({"source": source, **spec}).case_id
 
@@ -157,7 +162,6 @@ def pins_run(collected: dict[str, list[str]]):
     """(pin, the legs its collected tests run) for each pin a collected test runs rather than
     skips: the side-path suite's pins go down their own paths, every other suite's down the
     ci paths of its spec, and a test none of whose legs the entry covers is skipped."""
-    from harness.core import known_issues
 
     harness = ci_harness()
     side = _side_path_pins()
@@ -176,8 +180,6 @@ def pinned_entries(collected: dict[str, list[str]], root: Path = ROOT) -> dict[s
     """{entry id: how ci exercises it}: ``test`` (a collected pin test runs it down a leg the
     entry covers) and/or ``golden`` (the replay runs its minimal spec from the store down
     such a leg)."""
-    from harness import golden
-    from harness.core import known_issues
 
     store = golden.read_manifest(root / "golden")
     harness = ci_harness()
@@ -193,8 +195,6 @@ def pinned_entries(collected: dict[str, list[str]], root: Path = ROOT) -> dict[s
 
 def replayed_legs(store, spec, harness) -> set[str]:
     """The legs the golden replay runs a stored case down (``REPLAYED_FROM``)."""
-    from harness import golden
-    from harness.converters import ConversionPath
 
     starts = REPLAYED_FROM.get(spec.source, (spec.source,))
     legs = {leg for path in harness.resolve(spec).paths for leg in path.legs()
@@ -210,8 +210,6 @@ def replayed_legs(store, spec, harness) -> set[str]:
 
 def ci_harness():
     """A harness resolving paths as the ``parity`` fixture does under ci with default options."""
-    from harness.run import side_paths, torch_end
-    from harness.run.pipeline import Harness
 
     extension = side_paths.combine(torch_end.parse("auto", "ci"), side_paths.parse("auto", "ci"))
     return Harness([], known_issues=[], diagnose=False, extension=extension)
@@ -237,7 +235,6 @@ def pin_legs(collected: dict[str, list[str]]) -> dict[str, set[str]]:
 def _side_path_pins() -> dict[str, list[str]]:
     """{pin id: legs} of the side-path suite's pins, which run their own paths."""
     sys.path.insert(0, str(ROOT))
-    from harness.converters import ConversionPath
     from suites.side_paths import test_side_paths as suite
 
     return {pin.id: [leg for path in suite.own_paths(pin).split(",") if path
@@ -249,10 +246,8 @@ def _side_path_pins() -> dict[str, list[str]]:
 def measure_corpus() -> dict[str, Any]:
     """What the ci corpus of each drawing source reaches: its pairs, branches and legs by
     kind, with a digest of the files that decide it (``corpus_inputs``)."""
-    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
-    from harness.core.spec import LayerSpec
 
     harness = ci_harness()
     corpus = {}
@@ -269,10 +264,8 @@ def measure_corpus() -> dict[str, Any]:
 def reach(corpus: dict[str, Any], root: Path = ROOT) -> dict[str, Any]:
     """What ci exercises: the stored corpus's reach with the covers' ci parts, the pins
     collected now and the legs of both (measured now: cheap)."""
-    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
-    from harness.core.spec import LayerSpec
 
     harness = ci_harness()
     covers: dict[str, Any] = {}

@@ -30,18 +30,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.core.frameworks import prepare_imports
+from harness.core.spec import LayerSpec
+from harness.cover_corpus import in_ci
+from harness.run.pipeline import Harness
 from harness.tools import ci_contract
+from harness.tools import draw_cover as dc
 
 Item = tuple[str, str]  # ("pair" | "branch" | "leg", name)
 
 
 def measure_costs(cover: Path, source: str = "keras") -> dict[str, float]:
     """{case id: CPU seconds} of every case of ``cover``, each run once."""
-    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
-    from harness.core.spec import LayerSpec
-    from harness.run.pipeline import Harness
 
     ci = ci_contract.ci_harness()
     harness = Harness([], threads=1, extension=ci.extension)
@@ -60,8 +62,6 @@ def measure_costs(cover: Path, source: str = "keras") -> dict[str, float]:
 
 def items_of(entry: dict[str, Any], source: str, harness) -> set[Item]:
     """What a covering case holds: its pairs, its credited branches, its (kind, leg)s."""
-    from harness.core.spec import LayerSpec
-    from harness.tools import draw_cover as dc
 
     spec = entry["spec"]
     kind = ci_contract._kind(spec, source)
@@ -96,11 +96,8 @@ def choose(cases: list[dict[str, Any]], held: list[set[Item]], costs: list[float
 
 def rechoose(cover_path: Path, costs: dict[str, float], source: str = "keras") -> dict[str, Any]:
     """The cover with its ``ci`` marks chosen by cost (see the module docstring)."""
-    from harness.core.frameworks import prepare_imports
 
     prepare_imports()
-    from harness.core.spec import LayerSpec
-    from harness.cover_corpus import in_ci
 
     data = json.loads(cover_path.read_text(encoding="utf-8"))
     harness = ci_contract.ci_harness()
