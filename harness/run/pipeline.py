@@ -125,6 +125,7 @@ class Harness:
         self.extension = extension
         self._runners: dict[str, Any] = {}
         self._default_paths: dict[str, list[ConversionPath]] = {}
+        self._issues_by_leg: tuple[Any, dict[str, list]] = (None, {})
 
     def options_for(self, sizes: list[Size]) -> ConvertOptions:
         """The conversion options with what a tracing stage needs of the case (its first
@@ -140,6 +141,18 @@ class Harness:
         if fmt not in self._runners:
             self._runners[fmt] = runner_for(fmt, self.device, self.threads)
         return self._runners[fmt]
+
+    def issues_on(self, leg: str) -> list:
+        """The known issues whose legs take in ``leg``, in their order: a case matches an
+        entry only on such a leg (``KnownIssue.matches_case`` asks that first, of the leg
+        alone), so each leg's are found once rather than every entry tried on every leg of
+        every case (the golden replay's largest own cost, issue #46)."""
+        issues, by_leg = self._issues_by_leg
+        if issues is not self.known_issues:
+            issues, by_leg = self._issues_by_leg = (self.known_issues, {})
+        if leg not in by_leg:
+            by_leg[leg] = [issue for issue in issues if issue._covers_stage_leg(leg)]
+        return by_leg[leg]
 
     def paths_for(self, source: str) -> list[ConversionPath]:
         named = [path for path in self.paths if path.source == source]
@@ -328,7 +341,7 @@ class Harness:
                 **base, verdict="skip", category="source_refusal", message=str(exc),
                 metrics={"environment": exc.environment})], {})
         message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
-        for issue in known_issues_mod.candidates(self.known_issues, spec, name):
+        for issue in known_issues_mod.candidates(self.issues_on(name), spec, name):
             if issue.matches_failure("source_error", message):
                 return CaseResult(spec, [LegResult(
                     **base, verdict="xfail", category="source_error", message=message,
@@ -479,7 +492,8 @@ class Harness:
                received: Artifact | None = None) -> LegResult:
         """A failing leg that a known issue recognises is its xfail; a passing leg of a case
         that a strict entry names by its own layers is an xpass."""
-        for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg, received):
+        issues = known_issues_mod.candidates(self.issues_on(leg.leg), spec, leg.leg, received)
+        for issue in issues:
             if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
                 leg.verdict = "xfail"
                 leg.known_issue = issue.to_json()
