@@ -29,6 +29,7 @@ from harness.core.tolerance import TolerancePolicy
 from harness.run import hooks
 from harness.run.stage_cache import cache as stage_cache
 from harness.runtimes import LoadError, runner_for
+from harness.runtimes import device as device_context
 from harness.sources import Source, SourceError, SourceReading, SourceRefusal
 
 # The records, FAILING, compare_outputs and worst_of live in the core; imported from here too.
@@ -97,6 +98,7 @@ class Harness:
         cache=None,
         extension=None,
         observers=(),
+        precision: str = device_context.STRICT,
     ):
         # Who watches the case's runs (harness.run.hooks); on_leg and on_paths are callables
         # with the same seams (hooks.Callbacks).
@@ -106,6 +108,12 @@ class Harness:
         # or its source's default paths when none of them starts there.
         self.paths = paths if isinstance(paths, list) else parse_paths(paths)
         self.device = device
+        # On CUDA, TF32 off unless asked (harness.runtimes.device); what was set goes in every
+        # record. TF32 mode has tolerance rules of its own: the policy sees device "cuda-tf32".
+        self.precision = device_context.check_precision(precision)
+        self.precision_settings = device_context.configure(device, precision)
+        self.judged_device = (device_context.TF32_DEVICE
+                              if device == "cuda" and precision == device_context.TF32 else device)
         self.options = ConvertOptions() if opset is None else ConvertOptions(opset=opset)
         self.policy = policy or TolerancePolicy()
         self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
@@ -223,7 +231,7 @@ class Harness:
         """The source's own execution against the second reading that is the reference."""
         name = case.start
         base = {"path": case.paths[0].name, "leg": name, "stage": name, "runner": name}
-        tolerance = self.policy.for_spec(case.spec, name, self.device)
+        tolerance = self.policy.for_spec(case.spec, name, self.judged_device)
         worst = worst_of(reading.native, reading.reference, tolerance)
         leg = LegResult(**base, verdict="pass" if worst.passed else "fail",
                         category=worst.category, message=worst.message, metrics=worst.metrics,
@@ -294,7 +302,7 @@ class Harness:
             received = artifacts.get(leg.leg.rsplit(">", 1)[0])
             if diagnose is None or not isinstance(received, Artifact):
                 continue
-            tolerance = self.policy.for_spec(case.spec, leg.leg, self.device)
+            tolerance = self.policy.for_spec(case.spec, leg.leg, self.judged_device)
             try:
                 found = diagnose(stage_cache.materialised(received), inputs, reference,
                                  tolerance)
@@ -381,7 +389,7 @@ class Harness:
         leg_name = base["leg"]
         for observer in self.observers:
             observer.before_leg(leg_name, base["stage"], "run")
-        tolerance = self.policy.for_spec(spec, leg_name, self.device)
+        tolerance = self.policy.for_spec(spec, leg_name, self.judged_device)
         timing.setdefault("run", 0.0)
         passes: list[LegResult] = []
         for n, size in enumerate(sizes):
