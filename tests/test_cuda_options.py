@@ -91,3 +91,29 @@ def test_strict_cuda_precision_reads_back_from_torch():
         torch.backends.cudnn.deterministic = False
     with pytest.raises(ValueError, match="unknown precision 'fp8'"):
         device.configure("cuda", "fp8")
+
+
+def test_tf32_mode_has_its_own_rule_named_in_the_row():
+    from harness.core.spec import LayerSpec
+    from harness.core.tolerance import TolerancePolicy
+
+    spec = LayerSpec("Conv", {"opset": 17}, ((1, 1, 3, 3),), source="onnx", seed=0)
+    policy = TolerancePolicy()
+    tf32 = policy.for_spec(spec, "onnx>onnx2torch", device.TF32_DEVICE)
+    strict = policy.for_spec(spec, "onnx>onnx2torch", "cuda")
+    assert (tf32.atol, tf32.rtol) == (5e-3, 5e-3)
+    assert tf32.rule.startswith("rule[device=cuda-tf32, dtype=float32]: TF32 mode")
+    assert (strict.atol, strict.rtol) == (1e-5, 1e-5)
+
+
+def test_the_yardstick_measures_a_tf32_leg_at_tf32s_roundoff():
+    from harness.core import yardstick
+
+    # a leg 1e-3 from float64, where float32's rounding of the model moves it 1e-7
+    measured = {"source_error": 2e-7, "leg_error": 1e-3, "model_error": 1e-7}
+    assert not yardstick.rescues(measured)
+    assert yardstick.rescues(measured, yardstick.TF32_ROUNDOFF)
+    assert yardstick.scale_of(measured, yardstick.TF32_ROUNDOFF) == 1e-7 * 2 ** 13
+    wrong = {**measured, "leg_error": 1e-1}  # a converter's error, not TF32's
+    assert not yardstick.rescues(wrong, yardstick.TF32_ROUNDOFF)
+    assert "at TF32's roundoff" in yardstick.rescue_note(measured, yardstick.TF32_ROUNDOFF)

@@ -329,7 +329,8 @@ class Harness:
                 **base, verdict="skip", category="source_refusal", message=str(exc),
                 metrics={"environment": exc.environment})], {})
         message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
-        for issue in known_issues_mod.candidates(self.known_issues, spec, name):
+        for issue in known_issues_mod.candidates(self.known_issues, spec, name,
+                                                 device=self.device):
             if issue.matches_failure("source_error", message):
                 return CaseResult(spec, [LegResult(
                     **base, verdict="xfail", category="source_error", message=message,
@@ -445,10 +446,13 @@ class Harness:
             if measured is not None:
                 metrics["yardstick"] = measured
                 metrics["judged_by"] = "tolerance"
-                if worst.category == "numeric_mismatch" and yardstick.rescues(measured):
-                    metrics["judged_by"] = "yardstick"
+                roundoff = (yardstick.TF32_ROUNDOFF
+                            if self.judged_device == device_context.TF32_DEVICE else 1.0)
+                if worst.category == "numeric_mismatch" and yardstick.rescues(measured,
+                                                                              roundoff):
+                    metrics["judged_by"] = "yardstick" if roundoff == 1.0 else "yardstick (tf32)"
                     verdict, category, message = "pass", None, ""
-                    note = yardstick.rescue_note(measured)
+                    note = yardstick.rescue_note(measured, roundoff)
         timing["compare"] = timing.get("compare", 0.0) + time.perf_counter() - t2
         return LegResult(
             note=note,
@@ -466,7 +470,8 @@ class Harness:
                received: Artifact | None = None) -> LegResult:
         """A failing leg that a known issue recognises is its xfail; a passing leg of a case
         that a strict entry names by its own layers is an xpass."""
-        for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg, received):
+        for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg, received,
+                                                 device=self.device):
             if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
                 leg.verdict = "xfail"
                 leg.known_issue = issue.to_json()
