@@ -26,7 +26,7 @@ from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.spec import LayerSpec
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
-from harness.run import hooks
+from harness.run import device_blame, hooks
 from harness.run.stage_cache import cache as stage_cache
 from harness.runtimes import LoadError, runner_for
 from harness.runtimes import device as device_context
@@ -401,6 +401,8 @@ class Harness:
                     leg.message = (f"at input shapes {shapes_text(size.shapes)} (passed at "
                                    f"{shapes_text(sizes[0].shapes)}):\n{leg.message}")
             if leg.verdict != "pass":
+                # off the CPU, the same artifact read on the CPU says whose fault it is
+                device_blame.blame_device(self, spec, leg, artifact, size)
                 return self._judge(spec, leg, received)
             passes.append(leg)
         widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
