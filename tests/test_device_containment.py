@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from harness.core.spec import LayerSpec
 from harness.run.isolation import IsolatedHarness
-from harness.run.pipeline import Harness
+from harness.run.pipeline import DeviceContextLost, Harness
 from harness.runtimes import device
 
 pytest.importorskip("onnx2torch")
@@ -78,18 +78,28 @@ def test_a_lost_context_is_one_record_and_the_next_case_runs_in_a_fresh_worker(p
     assert [leg.verdict for leg in trigger.legs if leg.leg == "onnx"] in ([], ["pass"])
 
 
-def test_without_containment_the_planted_fault_makes_victims(faults):
-    """The control: in one process the planted context stays poisoned, as a real one does,
-    and the good case after the trigger fails with the trigger's error."""
+def test_in_one_process_the_case_after_a_lost_context_is_refused_never_a_victim(faults):
+    """Without a worker to end (``parity check --device cuda``, a Harness of one's own), the
+    harness says the context was lost on the trigger's leg and refuses every later case with
+    an error that names it. The plant is sticky, as a real context is: a fresh harness in the
+    same process meets the poisoned context (a victim), which is why a suite isolates."""
     device.register(faults.CONTEXT)
     harness = Harness(PLANTED)
     try:
-        results = [harness.run(relu(w)) for w in (2, 3, 4)]
+        assert _the_leg(harness.run(relu(2))).verdict == "pass"
+        trigger = _the_leg(harness.run(relu(3)))
+        with pytest.raises(DeviceContextLost,
+                           match=r"the CUDA context of this process was lost in leg "
+                                 r"onnx>planted-assert of case [0-9a-f]{16}: AcceleratorError"):
+            harness.run(relu(4))
+        victim = _the_leg(Harness(PLANTED).run(relu(4)))
     finally:
         faults.CONTEXT.poisoned = False
         device.unregister(faults.CONTEXT)
-    assert _the_leg(results[0]).verdict == "pass"
-    victim = _the_leg(results[2])
+    assert (trigger.verdict, trigger.category) == ("error", "runtime_error")
+    assert trigger.message.startswith("the CUDA context was lost in leg onnx>planted-assert "
+                                      "(stage planted-assert): AcceleratorError: CUDA error: "
+                                      "device-side assert triggered\n")
     assert victim.verdict == "error" and "device-side assert triggered" in victim.message
 
 
@@ -116,7 +126,7 @@ def test_in_one_process_hypothesis_shrinks_to_a_victim(faults):
     victim, a case that passes on its own."""
     device.register(faults.CONTEXT)
     try:
-        minimal = _shrunk(Harness(PLANTED).run)
+        minimal = _shrunk(lambda spec: Harness(PLANTED).run(spec))  # no guard carried over
     finally:
         faults.CONTEXT.poisoned = False
         device.unregister(faults.CONTEXT)

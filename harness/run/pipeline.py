@@ -82,6 +82,10 @@ def _short_traceback(exc: BaseException, limit: int = 6) -> str:
     return "".join(lines).strip()
 
 
+class DeviceContextLost(RuntimeError):
+    """A case asked of a harness whose process lost its device context (in-process runs)."""
+
+
 class Harness:
     def __init__(
         self,
@@ -125,6 +129,10 @@ class Harness:
         # torch-ending paths extend with (a sample of cases, in a suite run).
         self.extension = extension
         self._runners: dict[str, Any] = {}
+        # Set once a leg lost this process' device context (in-process runs only: an
+        # isolating worker ends itself first): later legs and cases do not run.
+        self.lost_context: str | None = None
+        self._case_id = "?"
         self._default_paths: dict[str, list[ConversionPath]] = {}
 
     def options_for(self, sizes: list[Size]) -> ConvertOptions:
@@ -180,6 +188,10 @@ class Harness:
         return sources.get(spec.source).read(spec, policy=self.policy, device=self.device)
 
     def run(self, spec: LayerSpec) -> CaseResult:
+        if self.lost_context is not None:
+            raise DeviceContextLost(f"{self.lost_context}; nothing more can run on the device "
+                                    f"in this process (case {spec.case_id} not run)")
+        self._case_id = spec.case_id
         case = self.resolve(spec)
         started = time.perf_counter()
         try:
@@ -201,7 +213,7 @@ class Harness:
         artifacts: dict[str, Any] = {case.start: reading.artifact, **dict(reading.roots)}
         result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
                                  alternate, more=reading.more, yardstick=reading.yardstick)
-        if self.diagnose:
+        if self.diagnose and self.lost_context is None:
             self._diagnose(case, result, artifacts, reading.inputs, reading.reference)
         if reading.yardstick is None:
             note_missing_yardstick(result, yardstick.missing_reason(spec))
@@ -219,11 +231,15 @@ class Harness:
         readings at further sizes and ``yardstick`` the float64 reference, as in
         ``SourceReading``. A failing leg is diagnosed where the source's artifact itself was
         stored (an ONNX case's model)."""
+        if self.lost_context is not None:
+            raise DeviceContextLost(f"{self.lost_context}; nothing more can run on the device "
+                                    f"in this process (case {spec.case_id} not replayed)")
+        self._case_id = spec.case_id
         case = self.resolve(spec)
         artifacts = dict(stored)
         result = self._run_paths(case, artifacts, inputs, expected, {}, native, more=more,
                                  yardstick=yardstick)
-        if self.diagnose:
+        if self.diagnose and self.lost_context is None:
             self._diagnose(case, result, artifacts, inputs, expected)
         return result
 
@@ -248,6 +264,7 @@ class Harness:
             observer.on_paths(case, artifacts, inputs, reference, alternate)
         sizes = sizes_of(inputs, reference, alternate, more, yardstick)
         results: dict[str, LegResult] = {}
+        lost = self.lost_context
         for path in case.paths:
             upstream: LegResult | None = None
             legs = path.legs()
@@ -258,12 +275,40 @@ class Harness:
                         continue  # replaying: a later leg's artifact is stored (a flatbuffer)
                     break  # replaying: nothing stored to start this path from
                 if leg_name not in results:
+                    if lost is not None:  # nothing more runs on the device in this process
+                        results[leg_name] = LegResult(
+                            path=path.name, leg=leg_name, stage=stage, runner="-",
+                            verdict="skip", category="runtime_error",
+                            message=f"not run: {lost}")
+                        continue
                     leg = self._leg(case.spec, path, leg_name, stage, artifacts, sizes)
                     results[leg_name] = _attribute(leg, upstream)
                     for observer in self.observers:
                         observer.after_leg(leg_name, stage, results[leg_name])
+                    lost = self._context_lost(results[leg_name]) or lost
                 upstream = results[leg_name]
         return CaseResult(case.spec, list(results.values()), timing)
+
+    def _context_lost(self, leg: LegResult) -> str | None:
+        """In this process (no isolating worker to end): after a leg that failed,
+        whether the device context is lost; if so the leg says so, the case's later legs are
+        not run, and every later case of this harness is refused (``run``), so that no leg
+        meets the poisoned context (docs/isolation.md)."""
+        if leg.verdict in ("pass", "skip"):  # a CPU run has no context in use: no probe
+            return None
+        lost = device_context.lost()
+        if lost is None:
+            return None
+        self.lost_context = (f"the {lost.label} context of this process was lost in leg "
+                             f"{leg.leg} of case {self._case_id}: {lost.error.splitlines()[0]}")
+        leg.verdict = "error" if leg.verdict != "xfail" else leg.verdict
+        leg.category = leg.category if leg.verdict == "xfail" else "runtime_error"
+        leg.message = (f"the {lost.label} context was lost in leg {leg.leg} (stage {leg.stage}):"
+                       f" {lost.error.splitlines()[0]}\nevery later {lost.label} call in this "
+                       f"process would fail; run the cases isolated (--parity-isolate, which "
+                       f"--parity-device cuda implies in a suite) to go on in a fresh process\n"
+                       f"--- the leg's own error ---\n{leg.message}")
+        return self.lost_context
 
     def _diagnose(self, case: ResolvedCase, result: CaseResult, artifacts, inputs,
                   reference=None) -> None:

@@ -64,7 +64,7 @@ class CudaContext:
 
     def active(self) -> bool:
         torch = sys.modules.get("torch")  # a process that never imported torch has no context
-        return torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized()
+        return torch is not None and torch.cuda.is_initialized()
 
     def probe(self) -> str | None:
         import torch
