@@ -117,3 +117,16 @@ def test_the_yardstick_measures_a_tf32_leg_at_tf32s_roundoff():
     wrong = {**measured, "leg_error": 1e-1}  # a converter's error, not TF32's
     assert not yardstick.rescues(wrong, yardstick.TF32_ROUNDOFF)
     assert "at TF32's roundoff" in yardstick.rescue_note(measured, yardstick.TF32_ROUNDOFF)
+
+
+def test_onnx_legs_take_onnxruntimes_cuda_provider_only_where_it_is_installed():
+    ort = pytest.importorskip("onnxruntime")
+    from harness.runtimes.onnxruntime import OnnxRuntimeRunner
+
+    providers = OnnxRuntimeRunner("cuda").providers()
+    if "CUDAExecutionProvider" in ort.get_available_providers():  # onnxruntime-gpu
+        assert providers[0] == ("CUDAExecutionProvider", device.onnxruntime_cuda_options())
+        assert providers[0][1]["use_tf32"] == "0"
+    else:  # the CPU build: no provider onnxruntime would warn about and drop
+        assert providers == ["CPUExecutionProvider"]
+    assert OnnxRuntimeRunner("cpu").providers() == ["CPUExecutionProvider"]
