@@ -33,9 +33,10 @@ from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.spec import LayerSpec
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
-from harness.run import hooks
+from harness.run import device_blame, hooks
 from harness.run.stage_cache import cache as stage_cache
 from harness.runtimes import LoadError, runner_for
+from harness.runtimes import device as device_context
 from harness.sources import Source, SourceError, SourceReading, SourceRefusal
 
 # The records, FAILING, compare_outputs and worst_of live in the core; imported from here too.
@@ -88,6 +89,10 @@ def _short_traceback(exc: BaseException, limit: int = 6) -> str:
     return "".join(lines).strip()
 
 
+class DeviceContextLost(RuntimeError):
+    """A case asked of a harness whose process lost its device context (in-process runs)."""
+
+
 class Harness:
     def __init__(
         self,
@@ -104,6 +109,7 @@ class Harness:
         cache=None,
         extension=None,
         observers=(),
+        precision: str = device_context.STRICT,
     ):
         # Who watches the case's runs (harness.run.hooks); on_leg and on_paths are callables
         # with the same seams (hooks.Callbacks).
@@ -113,6 +119,12 @@ class Harness:
         # or its source's default paths when none of them starts there.
         self.paths = paths if isinstance(paths, list) else parse_paths(paths)
         self.device = device
+        # On CUDA, TF32 off unless asked (harness.runtimes.device); what was set goes in every
+        # record. TF32 mode has tolerance rules of its own: the policy sees device "cuda-tf32".
+        self.precision = device_context.check_precision(precision)
+        self.precision_settings = device_context.configure(device, precision)
+        self.judged_device = (device_context.TF32_DEVICE
+                              if device == "cuda" and precision == device_context.TF32 else device)
         self.options = ConvertOptions() if opset is None else ConvertOptions(opset=opset)
         self.policy = policy or TolerancePolicy()
         self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
@@ -124,6 +136,10 @@ class Harness:
         # torch-ending paths extend with (a sample of cases, in a suite run).
         self.extension = extension
         self._runners: dict[str, Any] = {}
+        # Set once a leg lost this process' device context (in-process runs only: an
+        # isolating worker ends itself first): later legs and cases do not run.
+        self.lost_context: str | None = None
+        self._case_id = "?"
         self._default_paths: dict[str, list[ConversionPath]] = {}
         self._issues_by_leg: tuple[Any, dict[str, list]] = (None, {})
 
@@ -192,6 +208,10 @@ class Harness:
         return sources.get(spec.source).read(spec, policy=self.policy, device=self.device)
 
     def run(self, spec: LayerSpec) -> CaseResult:
+        if self.lost_context is not None:
+            raise DeviceContextLost(f"{self.lost_context}; nothing more can run on the device "
+                                    f"in this process (case {spec.case_id} not run)")
+        self._case_id = spec.case_id
         case = self.resolve(spec)
         started = time.perf_counter()
         try:
@@ -213,7 +233,7 @@ class Harness:
         artifacts: dict[str, Any] = {case.start: reading.artifact, **dict(reading.roots)}
         result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
                                  alternate, more=reading.more, yardstick=reading.yardstick)
-        if self.diagnose:
+        if self.diagnose and self.lost_context is None:
             self._diagnose(case, result, artifacts, reading.inputs, reading.reference)
         if reading.yardstick is None:
             note_missing_yardstick(result, yardstick.missing_reason(spec))
@@ -231,11 +251,15 @@ class Harness:
         readings at further sizes and ``yardstick`` the float64 reference, as in
         ``SourceReading``. A failing leg is diagnosed where the source's artifact itself was
         stored (an ONNX case's model)."""
+        if self.lost_context is not None:
+            raise DeviceContextLost(f"{self.lost_context}; nothing more can run on the device "
+                                    f"in this process (case {spec.case_id} not replayed)")
+        self._case_id = spec.case_id
         case = self.resolve(spec)
         artifacts = dict(stored)
         result = self._run_paths(case, artifacts, inputs, expected, {}, native, more=more,
                                  yardstick=yardstick)
-        if self.diagnose:
+        if self.diagnose and self.lost_context is None:
             self._diagnose(case, result, artifacts, inputs, expected)
         return result
 
@@ -243,7 +267,7 @@ class Harness:
         """The source's own execution against the second reading that is the reference."""
         name = case.start
         base = {"path": case.paths[0].name, "leg": name, "stage": name, "runner": name}
-        tolerance = self.policy.for_spec(case.spec, name, self.device)
+        tolerance = self.policy.for_spec(case.spec, name, self.judged_device)
         worst = worst_of(reading.native, reading.reference, tolerance)
         leg = LegResult(**base, verdict="pass" if worst.passed else "fail",
                         category=worst.category, message=worst.message, metrics=worst.metrics,
@@ -260,6 +284,7 @@ class Harness:
             observer.on_paths(case, artifacts, inputs, reference, alternate)
         sizes = sizes_of(inputs, reference, alternate, more, yardstick)
         results: dict[str, LegResult] = {}
+        lost = self.lost_context
         for path in case.paths:
             upstream: LegResult | None = None
             legs = path.legs()
@@ -270,12 +295,40 @@ class Harness:
                         continue  # replaying: a later leg's artifact is stored (a flatbuffer)
                     break  # replaying: nothing stored to start this path from
                 if leg_name not in results:
+                    if lost is not None:  # nothing more runs on the device in this process
+                        results[leg_name] = LegResult(
+                            path=path.name, leg=leg_name, stage=stage, runner="-",
+                            verdict="skip", category="runtime_error",
+                            message=f"not run: {lost}")
+                        continue
                     leg = self._leg(case.spec, path, leg_name, stage, artifacts, sizes)
                     results[leg_name] = _attribute(leg, upstream)
                     for observer in self.observers:
                         observer.after_leg(leg_name, stage, results[leg_name])
+                    lost = self._context_lost(results[leg_name]) or lost
                 upstream = results[leg_name]
         return CaseResult(case.spec, list(results.values()), timing)
+
+    def _context_lost(self, leg: LegResult) -> str | None:
+        """In this process (no isolating worker to end): after a leg that failed,
+        whether the device context is lost; if so the leg says so, the case's later legs are
+        not run, and every later case of this harness is refused (``run``), so that no leg
+        meets the poisoned context (docs/isolation.md)."""
+        if leg.verdict in ("pass", "skip"):  # a CPU run has no context in use: no probe
+            return None
+        lost = device_context.lost()
+        if lost is None:
+            return None
+        self.lost_context = (f"the {lost.label} context of this process was lost in leg "
+                             f"{leg.leg} of case {self._case_id}: {lost.error.splitlines()[0]}")
+        leg.verdict = "error" if leg.verdict != "xfail" else leg.verdict
+        leg.category = leg.category if leg.verdict == "xfail" else "runtime_error"
+        leg.message = (f"the {lost.label} context was lost in leg {leg.leg} (stage {leg.stage}):"
+                       f" {lost.error.splitlines()[0]}\nevery later {lost.label} call in this "
+                       f"process would fail; run the cases isolated (--parity-isolate, which "
+                       f"--parity-device cuda implies in a suite) to go on in a fresh process\n"
+                       f"--- the leg's own error ---\n{leg.message}")
+        return self.lost_context
 
     def _diagnose(self, case: ResolvedCase, result: CaseResult, artifacts, inputs,
                   reference=None) -> None:
@@ -314,7 +367,7 @@ class Harness:
             received = artifacts.get(leg.leg.rsplit(">", 1)[0])
             if diagnose is None or not isinstance(received, Artifact):
                 continue
-            tolerance = self.policy.for_spec(case.spec, leg.leg, self.device)
+            tolerance = self.policy.for_spec(case.spec, leg.leg, self.judged_device)
             try:
                 found = diagnose(stage_cache.materialised(received), inputs, reference,
                                  tolerance)
@@ -341,7 +394,8 @@ class Harness:
                 **base, verdict="skip", category="source_refusal", message=str(exc),
                 metrics={"environment": exc.environment})], {})
         message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
-        for issue in known_issues_mod.candidates(self.issues_on(name), spec, name):
+        for issue in known_issues_mod.candidates(self.issues_on(name), spec, name,
+                                                 device=self.device):
             if issue.matches_failure("source_error", message):
                 return CaseResult(spec, [LegResult(
                     **base, verdict="xfail", category="source_error", message=message,
@@ -411,7 +465,7 @@ class Harness:
         leg_name = base["leg"]
         for observer in self.observers:
             observer.before_leg(leg_name, base["stage"], "run")
-        tolerance = self.policy.for_spec(spec, leg_name, self.device)
+        tolerance = self.policy.for_spec(spec, leg_name, self.judged_device)
         timing.setdefault("run", 0.0)
         passes: list[LegResult] = []
         for n, size in enumerate(sizes):
@@ -422,6 +476,8 @@ class Harness:
                     leg.message = (f"at input shapes {shapes_text(size.shapes)} (passed at "
                                    f"{shapes_text(sizes[0].shapes)}):\n{leg.message}")
             if leg.verdict != "pass":
+                # off the CPU, the same artifact read on the CPU says whose fault it is
+                device_blame.blame_device(self, spec, leg, artifact, size)
                 return self._judge(spec, leg, received)
             passes.append(leg)
         widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
@@ -467,10 +523,13 @@ class Harness:
             if measured is not None:
                 metrics["yardstick"] = measured
                 metrics["judged_by"] = "tolerance"
-                if worst.category == "numeric_mismatch" and yardstick.rescues(measured):
-                    metrics["judged_by"] = "yardstick"
+                roundoff = (yardstick.TF32_ROUNDOFF
+                            if self.judged_device == device_context.TF32_DEVICE else 1.0)
+                if worst.category == "numeric_mismatch" and yardstick.rescues(measured,
+                                                                              roundoff):
+                    metrics["judged_by"] = "yardstick" if roundoff == 1.0 else "yardstick (tf32)"
                     verdict, category, message = "pass", None, ""
-                    note = yardstick.rescue_note(measured)
+                    note = yardstick.rescue_note(measured, roundoff)
         if verdict == "pass" and drawn(spec.source):
             unproven = nonfinite_reference(size.reference)
             if unproven:
@@ -492,7 +551,8 @@ class Harness:
                received: Artifact | None = None) -> LegResult:
         """A failing leg that a known issue recognises is its xfail; a passing leg of a case
         that a strict entry names by its own layers is an xpass."""
-        issues = known_issues_mod.candidates(self.issues_on(leg.leg), spec, leg.leg, received)
+        issues = known_issues_mod.candidates(self.issues_on(leg.leg), spec, leg.leg, received,
+                                             device=self.device)
         for issue in issues:
             if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
                 leg.verdict = "xfail"
