@@ -71,7 +71,7 @@ def shrink_groups(state, workers: search.Workers, until: float, save) -> None:
                 group = todo.pop(0)
 
             def run(spec: LayerSpec, index=index):
-                case = workers.run(index, spec)
+                case = workers.run(index, spec, until)
                 return case if isinstance(case, CaseResult) else None
 
             start = LayerSpec.from_json(group.minimal_spec or group.first_spec)
@@ -176,7 +176,7 @@ def hunt(options: Options) -> dict:
         shrink_groups(state, workers, started + SHRINK_SHARE * options.budget, save)
     finally:
         workers.close()
-    save()
+        save()
     draft_groups(state, folder, options, deadline, save)
     save()
     json_path, html_path = report.write(state, folder, elapsed=time.monotonic() - started,

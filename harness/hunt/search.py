@@ -250,12 +250,13 @@ class Workers:
         for harness in self.harnesses:
             harness.start()
 
-    def run(self, index: int, spec: LayerSpec):
-        """The case run by worker ``index`` with at most the time left; None where the
-        budget ended first (the case was killed, or never started) or the run raised (an
-        invalid spec, the worker's own error)."""
+    def run(self, index: int, spec: LayerSpec, until: float | None = None):
+        """The case run by worker ``index`` with at most the time left until ``until`` (the
+        hunt's deadline by default); None where that time ended first (the case was killed,
+        or never started), "invalid" where the run raised (an invalid spec, the worker's own
+        error)."""
         harness = self.harnesses[index]
-        left = self.deadline - time.monotonic()
+        left = min(self.deadline, until or self.deadline) - time.monotonic()
         if left < 1.0:
             return None
         harness.timeout = min(self.case_timeout, left)
@@ -288,7 +289,7 @@ def search(state: State, draws: Draws, workers: Workers, until: float,
             spec = draws.next()
             if spec is None:
                 return
-            case = workers.run(index, spec)
+            case = workers.run(index, spec, until)
             if case is None:
                 draws.put_back(spec)
                 return
