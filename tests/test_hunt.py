@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -158,7 +159,7 @@ def test_a_planted_fault_is_found_as_one_group_with_a_reproduced_script(tmp_path
     assert group["script_verdict"] == "REPRODUCED", group["script_line"]
     minimal = LayerSpec.from_json(group["minimal_spec"])
     assert minimal.attrs.get("alpha") not in (None, 0.01)  # the attribute the fault drops
-    [raw] = tomllib.loads(open(group["draft"]).read())["issue"]
+    [raw] = tomllib.loads(Path(group["draft"]).read_text())["issue"]
     assert known_issues._entry(raw).minimals == (minimal,)
     assert (tmp_path / report.HTML_FILE).is_file()
 
