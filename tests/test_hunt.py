@@ -193,3 +193,32 @@ def test_a_second_hunt_goes_on_where_the_first_stopped(tmp_path):
     with pytest.raises(hunt_state.StateError, match="another --state folder"):
         hunt(Options(budget=10, paths=FAULT_PATH, plugins=["tests.onnx_faults"],
                      kinds=("LeakyRelu",), state=tmp_path, seed=6))
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--budget", "10m", "--converter", "no-such-stage"], "no-such-stage"),
+    (["--budget", "10m", "--converter", "mat2torch", "--sources", "onnx"], "no path from onnx"),
+    (["--budget", "10m", "--converter", "onnx2torch", "--kinds", "NoSuchKind"], "NoSuchKind"),
+    (["--budget", "ten minutes", "--converter", "onnx2torch"], "not a duration"),
+])
+def test_a_user_s_mistake_is_one_line_and_exit_2(argv, said, tmp_path, capsys):
+    from harness.cli import main
+
+    try:
+        code = main(["hunt", *argv, "--state", str(tmp_path)])
+    except SystemExit as exc:  # argparse's own refusal
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and "Traceback" not in err, err
+    assert not (tmp_path / hunt_state.STATE_FILE).exists()
+
+
+def test_a_state_folder_of_another_hunt_is_refused_in_one_line(tmp_path, capsys):
+    from harness.cli import main
+
+    hunt_state.save(hunt_state.State(seed=1, paths=["onnx>onnx2torch"], sources=["onnx"]),
+                    tmp_path)
+    code = main(["hunt", "--budget", "5s", "--paths", "onnx>onnx2torch", "--seed", "2",
+                 "--state", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "another --state folder" in err and "Traceback" not in err
