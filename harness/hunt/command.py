@@ -52,6 +52,7 @@ class Options:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     plugins: list[str] = field(default_factory=list)
     case_timeout: float = search.CASE_TIMEOUT
+    device: str = "cpu"
 
 
 def _say(text: str) -> None:
@@ -113,7 +114,7 @@ def draft_groups(state, folder: Path, options: Options, deadline: float, save) -
                              or p.startswith(group.first_leg)) or path
             command = [sys.executable, "-m", "harness.hunt.drafts", "--state", str(folder),
                        "--group", group.key, "--paths", paths,
-                       "--plugins", ",".join(options.plugins),
+                       "--plugins", ",".join(options.plugins), "--device", options.device,
                        "--script-timeout", str(max(1.0, left - 2))]
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
@@ -166,7 +167,7 @@ def hunt(options: Options) -> dict:
     _say(f"{options.budget:g} s over {', '.join(paths)} with {options.jobs} worker(s); "
          f"state in {folder} (run {state.runs}, {len(state.seen)} cases seen before)")
     workers = search.Workers(paths, options.jobs, options.plugins, deadline,
-                             options.case_timeout)
+                             options.case_timeout, options.device)
     try:
         search.search(state, draws, workers, started + SEARCH_SHARE * options.budget, save,
                       _say)
@@ -193,7 +194,7 @@ def cmd_hunt(args: argparse.Namespace) -> int:
         kinds=tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
         seed=args.seed, state=args.state, jobs=args.jobs or (os.cpu_count() or 1),
         plugins=[m.strip() for m in args.plugins.split(",") if m.strip()],
-        case_timeout=args.case_timeout)
+        case_timeout=args.case_timeout, device=args.device)
     try:
         found = hunt(options)
     except (search.HuntError, hunt_state.StateError) as exc:
@@ -230,6 +231,8 @@ def add_hunt_command(commands) -> None:
                         help="worker processes (default: one per core)")
     parser.add_argument("--plugins", default="", metavar="MODULES",
                         help="modules that register converters, imported in every worker")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where the PyTorch legs run (default: %(default)s)")
     parser.add_argument("--case-timeout", type=float, default=search.CASE_TIMEOUT,
                         metavar="S", help="seconds one case may take (default %(default)s)")
     parser.set_defaults(func=cmd_hunt)

@@ -201,12 +201,12 @@ def run_script(script: Path, timeout: float) -> dict[str, Any]:
 
 
 def write(folder: Path, group: Group, paths: str, plugins: list[str],
-          timeout: float = SCRIPT_TIMEOUT) -> dict[str, Any]:
+          timeout: float = SCRIPT_TIMEOUT, device: str = "cpu") -> dict[str, Any]:
     """Writes the group's draft under ``folder/drafts/<id>/``; returns its summary."""
     spec = LayerSpec.from_json(group.minimal_spec or group.first_spec)
     out = folder / DRAFTS / draft_id(group)
     out.mkdir(parents=True, exist_ok=True)
-    harness = Harness(paths)
+    harness = Harness(paths, device=device)
     case = harness.run(spec)
     leg = next((legs[0] for sig, legs in triage.findings(case) if sig["key"] == group.key), None)
     verdict: dict[str, Any]
@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--group", required=True)
     parser.add_argument("--paths", required=True)
     parser.add_argument("--plugins", default="")
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--script-timeout", type=float, default=SCRIPT_TIMEOUT)
     args = parser.parse_args(argv)
     prepare_imports()
@@ -243,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     import_modules(plugins)
     data = json.loads((args.state / STATE_FILE).read_text(encoding="utf-8"))
     group = Group(**data["groups"][args.group])
-    summary = write(args.state, group, args.paths, plugins, args.script_timeout)
+    summary = write(args.state, group, args.paths, plugins, args.script_timeout, args.device)
     print(json.dumps(summary))
     return 0
 

@@ -240,10 +240,10 @@ class Workers:
     """``jobs`` isolated workers over the hunt's paths, started together."""
 
     def __init__(self, paths: list[str], jobs: int, plugins: list[str], deadline: float,
-                 case_timeout: float = CASE_TIMEOUT):
+                 case_timeout: float = CASE_TIMEOUT, device: str = "cpu"):
         self.deadline = deadline
         self.case_timeout = case_timeout
-        self.harnesses = [IsolatedHarness(",".join(paths), plugins=plugins,
+        self.harnesses = [IsolatedHarness(",".join(paths), plugins=plugins, device=device,
                                           timeout=case_timeout,
                                           startup_timeout=max(1.0, deadline - time.monotonic()))
                           for _ in range(jobs)]
