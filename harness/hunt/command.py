@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -187,7 +188,12 @@ def hunt(options: Options) -> dict:
                           budget=options.budget)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt  # so that the workers are stopped and the state saved
+
+
 def cmd_hunt(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     options = Options(
         budget=args.budget, converter=args.converter, paths=args.paths,
         sources=tuple(s.strip() for s in args.sources.split(",") if s.strip()),

@@ -49,6 +49,8 @@ NAMED_WEIGHT = 2.0  # a kind a known issue names
 ON_PATH_WEIGHT = 3.0  # ... on a leg of this hunt's paths
 CASE_TIMEOUT = 120.0
 SOURCES = ("onnx", "keras", "mat")
+# Kinds a hunt draws only when named (--kinds): whole networks, minutes and gigabytes a case.
+SLOW = frozenset({"slow", "application"})
 
 
 class HuntError(ValueError):
@@ -117,6 +119,8 @@ def kind_weights(sources: list[str], paths: list[str],
         for kind in registry.names(source=source):
             if only and kind not in only:
                 continue
+            if not only and SLOW & registry.get(kind, source).tags:
+                continue  # whole applications: their own suite (suites/applications)
             bonus = max(named.get((source, kind), 0.0), named.get((None, kind), 0.0))
             weighted.append((source, kind, 1.0 + bonus))
     if not weighted:
