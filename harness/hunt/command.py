@@ -1,7 +1,7 @@
 """``parity hunt``: the search, the triage and the report, within one wall-clock budget.
 
-The budget is split: the search draws and runs cases until 60% of it, the shrink of the
-groups found runs until 80%, and the drafts (each a process of its own: the minimal case run,
+The budget is split: the search draws and runs cases until half of it, the shrink of the
+groups found runs until 65%, and the drafts (each a process of its own: the minimal case run,
 its script written and run in a fresh interpreter) take the rest. Every step checks the clock
 before it starts and runs with a timeout of the time left, so the hunt ends within its budget
 (give or take the few seconds it takes to stop a worker and write the report). What the
@@ -28,7 +28,7 @@ from harness.core.spec import LayerSpec
 from harness.hunt import report, search, triage
 from harness.hunt import state as hunt_state
 
-SEARCH_SHARE, SHRINK_SHARE = 0.6, 0.8  # of the budget: the search ends, then the shrink
+SEARCH_SHARE, SHRINK_SHARE = 0.5, 0.65  # of the budget: the search ends, then the shrink
 DEFAULT_STATE = Path("reports/hunt")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 

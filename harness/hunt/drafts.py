@@ -72,7 +72,7 @@ def draft_id(group: Group) -> str:
     short = {"numeric_mismatch": "values", "value_mismatch": "values",
              "shape_mismatch": "shape", "dtype_mismatch": "dtype",
              "nonfinite_mismatch": "nonfinite"}.get(group.category, group.category)
-    text = f"hunt-{party_of(group.stage)}-{group.kind}-{short}-{group.fingerprint[:6]}"
+    text = f"hunt-{party_of(group.stage)}-{group.kind}-{short}-{group.key[:6]}"
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
 
 
@@ -107,7 +107,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}"
                                 for k, v in value.items()) + " }" if value else "{}"
-    raise TypeError(f"{type(value).__name__} {value!r} has no TOML form here")
+    raise TypeError(f"{type(value).__name__} {value!r} has no TOML form")
 
 
 def toml_key(key: str) -> str:
@@ -157,7 +157,12 @@ def draft_text(group: Group, spec: LayerSpec, verdict: dict[str, Any],
             lines.append(f'reason = """{value}"""')
         else:
             lines.append(f"{toml_key(key)} = {toml_value(value)}")
-    lines.append(f"minimal = [\n  {toml_value(minimal_table(spec))},\n]")
+    try:
+        lines.append(f"minimal = [\n  {toml_value(minimal_table(spec))},\n]")
+    except TypeError:  # a null (an input left at the case's dtype): TOML has none
+        lines.append("# minimal: the spec holds a null, which TOML cannot write; give that "
+                     "input its own value (an int_inputs bound, an input_dtypes entry):")
+        lines.append(f"# {json.dumps(minimal_table(spec))}")
     return "\n".join(lines) + "\n"
 
 
