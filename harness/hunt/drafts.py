@@ -86,7 +86,8 @@ def message_pattern(group: Group) -> str | None:
         return None
     own = group.message[found.start(1):].splitlines()[0]
     stem = re.split(r"[0-9'\"\[(]", own, maxsplit=1)[0].strip()[:80]
-    return re.escape(stem) if len(stem) > len(found.group(1)) + 2 else re.escape(found.group(1))
+    chosen = stem if len(stem) > len(found.group(1)) + 2 else found.group(1)
+    return re.escape(chosen).replace("\\ ", " ")  # a space needs no escape
 
 
 # -- TOML --------------------------------------------------------------------------------------
