@@ -180,7 +180,7 @@ def test_the_budget_ends_a_case_that_never_ends_and_keeps_it_for_the_next_hunt(t
 
 @needs_frameworks
 def test_a_second_hunt_goes_on_where_the_first_stopped(tmp_path):
-    options = Options(budget=35, paths=FAULT_PATH, plugins=["tests.onnx_faults"],
+    options = Options(budget=60, paths=FAULT_PATH, plugins=["tests.onnx_faults"],
                       kinds=("LeakyRelu",), jobs=1, state=tmp_path, seed=5)
     first = hunt(options)
     second = hunt(options)
