@@ -222,3 +222,24 @@ def test_a_state_folder_of_another_hunt_is_refused_in_one_line(tmp_path, capsys)
                  "--state", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "another --state folder" in err and "Traceback" not in err
+
+
+def test_a_group_a_known_issue_added_since_recognises_is_no_longer_new(tmp_path):
+    """onnx2pytorch-gather-negative-axis holds for int32 data (an exact comparison); a group
+    the hunt found before that was known is reported under now_known, not as new."""
+    spec = LayerSpec("Gather", source="onnx", dtype="int32", input_shapes=((3, 1, 1, 3), (3,)),
+                     attrs={"axis": -1, "opset": 17, "int_inputs": [3, 3],
+                            "input_dtypes": ["int32", "int32"]})
+    message = "Values differ (compared exact (int32)): 6 / 9 elements (66.7%)"
+    assert triage.recognised_by(spec, "onnx>onnx2pytorch", "numeric_mismatch", message,
+                                known_issues.load()) == "onnx2pytorch-gather-negative-axis"
+    assert triage.recognised_by(spec, "onnx>onnx2torch", "numeric_mismatch", message,
+                                known_issues.load()) is None
+    state = hunt_state.State(seed=0, paths=["onnx>onnx2pytorch"], sources=["onnx"])
+    state.groups["g"] = hunt_state.Group(
+        key="g", stage="onnx2pytorch", kind="Gather", source="onnx", category="numeric_mismatch",
+        fingerprint="f", place="", message=message, legs=["onnx>onnx2pytorch"], cases=["c"],
+        first_spec=spec.to_json(), known="onnx2pytorch-gather-negative-axis")
+    found = report.to_json(state, tmp_path, elapsed=1.0, budget=1.0)
+    assert found["groups"] == []
+    assert found["now_known"][0]["known_issue"] == "onnx2pytorch-gather-negative-axis"

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.core import known_issues
 from harness.core.plugins import import_modules
 from harness.core.records import CaseResult
 from harness.core.spec import LayerSpec
@@ -62,7 +63,8 @@ def _say(text: str) -> None:
 
 def shrink_groups(state, workers: search.Workers, until: float, save) -> None:
     """Shrinks the groups not shrunk yet, the biggest first, one per worker at a time."""
-    todo = [g for g in report.ranked(state.groups) if not g.shrink.get("finished")]
+    todo = [g for g in report.ranked(state.groups, new_only=True)
+            if not g.shrink.get("finished")]
     lock = threading.Lock()
 
     def loop(index: int) -> None:
@@ -98,7 +100,7 @@ def shrink_groups(state, workers: search.Workers, until: float, save) -> None:
 
 def draft_groups(state, folder: Path, options: Options, deadline: float, save) -> None:
     """Writes each group's draft in a process of its own, as many at once as jobs."""
-    todo = [g for g in report.ranked(state.groups) if not g.draft]
+    todo = [g for g in report.ranked(state.groups, new_only=True) if not g.draft]
     lock = threading.Lock()
 
     def loop() -> None:
@@ -180,6 +182,11 @@ def hunt(options: Options) -> dict:
         workers.close()
         save()
     draft_groups(state, folder, options, deadline, save)
+    issues = known_issues.load()
+    for group in state.groups.values():
+        group.known = triage.recognised_by(
+            LayerSpec.from_json(group.minimal_spec or group.first_spec), group.first_leg,
+            group.category, group.message, issues)
     save()
     json_path, html_path = report.write(state, folder, elapsed=time.monotonic() - started,
                                         budget=options.budget)

@@ -24,9 +24,11 @@ JSON_FILE = "hunt.json"
 HTML_FILE = "hunt.html"
 
 
-def ranked(groups: dict[str, Group]) -> list[Group]:
-    """The groups, those explaining the most cases (then legs) first."""
-    return sorted(groups.values(), key=lambda g: (-g.weight[0], -g.weight[1], g.key))
+def ranked(groups: dict[str, Group], *, new_only: bool = False) -> list[Group]:
+    """The groups (those no known issue recognises now: ``new_only``), those explaining the
+    most cases (then legs) first."""
+    chosen = [g for g in groups.values() if not (new_only and g.known)]
+    return sorted(chosen, key=lambda g: (-g.weight[0], -g.weight[1], g.key))
 
 
 def group_json(group: Group, folder: Path) -> dict[str, Any]:
@@ -52,7 +54,10 @@ def to_json(state: State, folder: Path, *, elapsed: float, budget: float) -> dic
             "elapsed_s": round(elapsed, 1), "spent_s": round(state.spent_s, 1),
             "batches": state.next_batch, "cases_seen": len(state.seen),
             "counts": dict(sorted(state.counts.items())),
-            "groups": [group_json(g, folder) for g in ranked(state.groups)]}
+            "groups": [group_json(g, folder) for g in ranked(state.groups, new_only=True)],
+            # groups an earlier run found that a known issue added since recognises
+            "now_known": [{"key": g.key, "kind": g.kind, "stage": g.stage, "known_issue": g.known}
+                          for g in ranked(state.groups) if g.known]}
 
 
 STYLE = """
@@ -91,6 +96,9 @@ def to_html(report: dict[str, Any]) -> str:
     counts = ", ".join(f"{t(k)}: {v}" for k, v in report["counts"].items())
     rows = "\n".join(_row(i, g) for i, g in enumerate(report["groups"], start=1))
     empty = "<p>No new group: every failure met was a known issue.</p>"
+    known = "".join(f"<li>{t(g['kind'])} on {t(g['stage'])}: now known issue "
+                    f"{t(g['known_issue'])}</li>" for g in report["now_known"])
+    known = f"<p>Found earlier, known issues now:</p><ul>{known}</ul>" if known else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>parity hunt</title>
 <style>{STYLE}</style></head><body>
@@ -104,6 +112,7 @@ harness/known_issues.d/.</p>
 {'<table><tr><th>#</th><th>cases</th><th>legs</th><th>stage</th><th>kind</th>'
  '<th>category</th><th>what, minimal case, script</th></tr>' + rows + '</table>'
  if report['groups'] else empty}
+{known}
 </body></html>
 """
 

@@ -43,6 +43,7 @@ class Group:
     minimal_spec: dict[str, Any] | None = None  # after the shrink
     shrink: dict[str, Any] = field(default_factory=dict)  # steps tried and taken
     draft: dict[str, Any] = field(default_factory=dict)  # drafts.write's summary
+    known: str | None = None  # the known issue that recognises it now, if one was added since
 
     @property
     def weight(self) -> tuple[int, int]:

@@ -112,6 +112,16 @@ def findings(case: CaseResult) -> list[tuple[dict[str, str], list[LegResult]]]:
     return list(groups.values())
 
 
+def recognised_by(spec: LayerSpec, leg: str, category: str, message: str,
+                  issues) -> str | None:
+    """The known issue that recognises a group's failure now (an entry a person added since
+    the hunt found it), or None."""
+    for issue in issues:
+        if issue.matches_case(spec, leg) and issue.matches_failure(category, message):
+            return issue.id
+    return None
+
+
 # -- the shrink ------------------------------------------------------------------------------
 
 def _simpler_values(kind, attr: str, value: Any) -> list[Any]:
