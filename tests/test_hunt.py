@@ -243,3 +243,13 @@ def test_a_group_a_known_issue_added_since_recognises_is_no_longer_new(tmp_path)
     found = report.to_json(state, tmp_path, elapsed=1.0, budget=1.0)
     assert found["groups"] == []
     assert found["now_known"][0]["known_issue"] == "onnx2pytorch-gather-negative-axis"
+
+
+def test_an_exception_s_pattern_is_the_framework_s_own_words_not_parity_s_wrapper():
+    group = hunt_state.Group(
+        key="k", stage="onnxoptimizer", kind="MultiHeadAttention", source="keras",
+        category="conversion_error", fingerprint="f", place="",
+        message="onnxoptimizer raised ConversionError: RuntimeError: /project/ir.h:669: "
+                "insertAfter: Assertion failed.")
+    assert drafts.own_exception(group.message).group(1) == "RuntimeError"
+    assert drafts.message_pattern(group).startswith("RuntimeError: ")

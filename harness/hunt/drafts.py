@@ -76,12 +76,21 @@ def draft_id(group: Group) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
 
 
+def own_exception(message: str) -> re.Match | None:
+    """The exception the framework raised, named in the message's first line: the last one
+    named there (``onnxoptimizer raised ConversionError: RuntimeError: ...`` is a
+    RuntimeError, which a standalone script, without parity's wrapper, prints)."""
+    first = message.splitlines()[0] if message else ""
+    found = list(re.finditer(r"\b(\w+(?:Error|Exception|Failure)):", first))
+    return found[-1] if found else EXCEPTION.search(first)
+
+
 def message_pattern(group: Group) -> str | None:
     """For an exception: a regular expression over its message that the entry can keep (the
     exception's class and its words up to the first number or name that varies)."""
     if group.category in triage.COMPARISONS:
         return None
-    found = EXCEPTION.search(group.message)
+    found = own_exception(group.message)
     if found is None:
         return None
     own = group.message[found.start(1):].splitlines()[0]
@@ -178,7 +187,7 @@ def related_entries(group: Group) -> list[str]:
 def script_text(harness, case, leg, group: Group, plugins: list[str]) -> str:
     text = write_script(harness, case, leg_name=leg.leg, plugins=plugins)
     family = "comparison" if leg.category in triage.COMPARISONS else "exception"
-    found = EXCEPTION.search(leg.message or "")
+    found = own_exception(leg.message or "")
     pattern = re.escape(found.group(1)) if family == "exception" and found else None
     party = party_of(group.stage)
     labels = upstream._labels(group.stage, party, twin=upstream.TWIN_MARK in text)
