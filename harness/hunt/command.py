@@ -26,6 +26,7 @@ from harness.core import known_issues
 from harness.core.plugins import import_modules
 from harness.core.records import CaseResult
 from harness.core.spec import LayerSpec
+from harness.gate.config import policy_path
 from harness.hunt import report, search, triage
 from harness.hunt import state as hunt_state
 
@@ -118,6 +119,7 @@ def draft_groups(state, folder: Path, options: Options, deadline: float, save) -
             command = [sys.executable, "-m", "harness.hunt.drafts", "--state", str(folder),
                        "--group", group.key, "--paths", paths,
                        "--plugins", ",".join(options.plugins), "--device", options.device,
+                       "--policy", str(policy_path().resolve()),
                        "--script-timeout", str(max(1.0, left - 2))]
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
@@ -170,7 +172,7 @@ def hunt(options: Options) -> dict:
     _say(f"{options.budget:g} s over {', '.join(paths)} with {options.jobs} worker(s); "
          f"state in {folder} (run {state.runs}, {len(state.seen)} cases seen before)")
     workers = search.Workers(paths, options.jobs, options.plugins, deadline,
-                             options.case_timeout, options.device)
+                             options.case_timeout, options.device, policy_path().resolve())
     try:
         search.search(state, draws, workers, started + SEARCH_SHARE * options.budget, save,
                       _say)

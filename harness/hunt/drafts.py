@@ -33,6 +33,7 @@ from harness.core.frameworks import prepare_imports
 from harness.core.known_issues import NATURES, ONNX_STAGES, PARTIES
 from harness.core.plugins import import_modules
 from harness.core.spec import LayerSpec
+from harness.core.tolerance import TolerancePolicy
 from harness.hunt import triage
 from harness.hunt.state import STATE_FILE, Group
 from harness.repro_script import ScriptError, write_script
@@ -216,12 +217,14 @@ def run_script(script: Path, timeout: float) -> dict[str, Any]:
 
 
 def write(folder: Path, group: Group, paths: str, plugins: list[str],
-          timeout: float = SCRIPT_TIMEOUT, device: str = "cpu") -> dict[str, Any]:
+          timeout: float = SCRIPT_TIMEOUT, device: str = "cpu",
+          policy: Path | None = None) -> dict[str, Any]:
     """Writes the group's draft under ``folder/drafts/<id>/``; returns its summary."""
     spec = LayerSpec.from_json(group.minimal_spec or group.first_spec)
     out = folder / DRAFTS / draft_id(group)
     out.mkdir(parents=True, exist_ok=True)
-    harness = Harness(paths, device=device)
+    harness = Harness(paths, device=device,
+                      policy=TolerancePolicy.from_pyproject(policy) if policy else None)
     case = harness.run(spec)
     leg = next((legs[0] for sig, legs in triage.findings(case) if sig["key"] == group.key), None)
     verdict: dict[str, Any]
@@ -252,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths", required=True)
     parser.add_argument("--plugins", default="")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--policy", type=Path, default=None,
+                        help="the file whose [tool.parity.tolerance] judges the case")
     parser.add_argument("--script-timeout", type=float, default=SCRIPT_TIMEOUT)
     args = parser.parse_args(argv)
     prepare_imports()
@@ -259,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     import_modules(plugins)
     data = json.loads((args.state / STATE_FILE).read_text(encoding="utf-8"))
     group = Group(**data["groups"][args.group])
-    summary = write(args.state, group, args.paths, plugins, args.script_timeout, args.device)
+    summary = write(args.state, group, args.paths, plugins, args.script_timeout, args.device,
+                    args.policy)
     print(json.dumps(summary))
     return 0
 

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
@@ -244,10 +245,13 @@ class Workers:
     """``jobs`` isolated workers over the hunt's paths, started together."""
 
     def __init__(self, paths: list[str], jobs: int, plugins: list[str], deadline: float,
-                 case_timeout: float = CASE_TIMEOUT, device: str = "cpu"):
+                 case_timeout: float = CASE_TIMEOUT, device: str = "cpu",
+                 pyproject: Path | None = None):
         self.deadline = deadline
         self.case_timeout = case_timeout
+        # judged as the suites judge: the project's tolerance policy (pyproject.toml)
         self.harnesses = [IsolatedHarness(",".join(paths), plugins=plugins, device=device,
+                                          pyproject=pyproject,
                                           timeout=case_timeout,
                                           startup_timeout=max(1.0, deadline - time.monotonic()))
                           for _ in range(jobs)]
