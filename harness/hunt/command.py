@@ -31,6 +31,7 @@ from harness.hunt import report, search, triage
 from harness.hunt import state as hunt_state
 
 SEARCH_SHARE, SHRINK_SHARE = 0.5, 0.65  # of the budget: the search ends, then the shrink
+STOP_MARGIN = 3.0  # seconds kept at the end: the last state and the report are written
 DEFAULT_STATE = Path("reports/hunt")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 
@@ -183,7 +184,7 @@ def hunt(options: Options) -> dict:
     finally:
         workers.close()
         save()
-    draft_groups(state, folder, options, deadline, save)
+    draft_groups(state, folder, options, deadline - STOP_MARGIN, save)
     issues = known_issues.load()
     for group in state.groups.values():
         group.known = triage.recognised_by(
