@@ -25,6 +25,7 @@ from harness.gate.command import add_gate_command
 from harness.gate.config import project_policy
 from harness.golden import CASES, artifact
 from harness.golden.update import CORPUS, corpus, update
+from harness.hunt.command import add_hunt_command
 from harness.mat.cli import add_commands as add_mat_commands
 from harness.report.cli import add_commands as add_report_commands
 from harness.report.coverage import kind_label, reach_text
@@ -619,6 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_gate_command(commands)
     add_cache_commands(commands)
     add_mat_commands(commands)
+    add_hunt_command(commands)
     return parser
 
 
