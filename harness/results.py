@@ -74,6 +74,9 @@ def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[
         # The stages left out of this run because a package is not installed, each naming
         # what to install (the report's environment lists them).
         "left_out": left_out_stages(),
+        # The stack the run was on, where a matrix names it (the tox environment; or
+        # PARITY_STACK): a merged report shows a column per stack.
+        "stack": os.environ.get("PARITY_STACK") or os.environ.get("TOX_ENV_NAME"),
         **({"identities": identities} if identities is not None else {}),
     }
 
