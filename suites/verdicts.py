@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from harness.core.stages import missing
-
 ACCEPTED = ("pass", "xfail", "skip")
 
 
@@ -31,29 +29,41 @@ def reproducing(issue, case) -> list[str]:
             and leg.verdict == "xfail"]
 
 
-def everywhere(parity):
-    """A harness that runs a case down every leg it could go: its source's default paths with
-    every side path and every torch-end stage installed here, on the run's device."""
+def everywhere(issue, spec, parity):
+    """A harness down every path the case could go that has a leg ``issue`` names: its
+    source's default paths, the side paths and the torch-end stages after each, those whose
+    stages are installed here; on the run's device. None where no such path exists."""
+    from harness.converters import ConversionPath, get
     from harness.run import side_paths, torch_end
     from harness.run.pipeline import Harness
 
-    ends = torch_end.Extension(tuple(s for s in torch_end.STAGES if missing(s) is None))
-    side = side_paths.installed(side_paths.SidePaths(side_paths.ALL + side_paths.ONNX2TF))
-    return Harness([], device=parity.device, opset=parity.opset, policy=parity.policy,
-                   diagnose=False, extension=side_paths.combine(ends, side))
+    case = Harness([]).resolve(spec)
+    defaults = [path.name for path in case.paths]
+    candidates = [*defaults,
+                  *(p for p in side_paths.ALL + side_paths.ONNX2TF if p.split(">")[0] == case.start),
+                  *(f"{p}>{stage}" for p in defaults for stage in torch_end.STAGES
+                    if get(p.rsplit(">", 1)[1]).target == "torch")]
+    kept = [text for text in candidates
+            if any(issue.covers_leg(leg) for leg in ConversionPath.parse(text).legs())
+            and side_paths.unavailable(text) is None]
+    if not kept:
+        return None
+    return Harness(",".join(kept), device=parity.device, opset=parity.opset,
+                   policy=parity.policy, diagnose=False)
 
 
 def assert_still_reproduces(pin, run, request, parity=None) -> None:
     """``pin``'s case, run by ``run``, still meets its known issue on some leg: the test is
     made a strict xfail, so that it fails once the issue is fixed. Where it meets it on no leg
-    this run selects (``--converter onnx2torch`` and an entry of onnx2pytorch's as well, or of
-    a torch-end stage) but does on a leg of every path (``everywhere``), the pin is not this
+    this run selects (``--converter onnx2torch``, and an entry of onnx2pytorch's as well) but
+    does on a leg of the paths the entry names (``everywhere``), the pin is not this
     selection's: a skip that names those legs, not a pass that fails the run."""
     issue = pin.issue
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
     broken = reproducing(issue, run(pin.spec))
-    if not broken and parity is not None:
-        elsewhere = reproducing(issue, everywhere(parity).run(pin.spec))
+    wider = None if broken or parity is None else everywhere(issue, pin.spec, parity)
+    if wider is not None:
+        elsewhere = reproducing(issue, wider.run(pin.spec))
         if elsewhere:
             pytest.skip(f"{issue.id} reproduces on {', '.join(elsewhere)}, which this run's "
                         f"selection does not run")
