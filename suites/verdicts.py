@@ -59,6 +59,9 @@ def assert_still_reproduces(pin, run, request, parity=None) -> None:
     does on a leg of the paths the entry names (``everywhere``), the pin is not this
     selection's: a skip that names those legs, not a pass that fails the run."""
     issue = pin.issue
+    device = request.getfixturevalue("parity").device
+    if not issue.holds_on(device):
+        pytest.skip(f"{issue.id} holds on {', '.join(issue.devices)}, not on {device}")
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
     broken = reproducing(issue, run(pin.spec))
     wider = None if broken or parity is None else everywhere(issue, pin.spec, parity)
