@@ -27,6 +27,7 @@ from harness.core import selection, suites
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.selection import PROFILES, in_shard
+from harness.core.stages import left_out_stages
 from harness.core.tolerance import PolicyError, TolerancePolicy
 from harness.gate import config as gate_config
 from harness.gate.identity import identities
@@ -542,8 +543,11 @@ def write_reports(report_dir: Path, shards: list[Path], command: str | None = No
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     parity_session = config.stash.get(STASH_KEY, None)
-    for reason in side_paths.left_out(getattr(parity_session, "extension", None)):
-        terminalreporter.write_line(f"parity: side path left out: {reason}")
+    # A stage not installed here is left out of every path it is on: one line each, naming
+    # what to install (harness.core.installed); the side paths it took with it are implied.
+    if parity_session is not None:
+        for reason in left_out_stages():
+            terminalreporter.write_line(f"parity: left out: {reason}")
     written = getattr(parity_session, "written", None)
     if written:
         terminalreporter.write_sep("-", "parity reports")

@@ -22,6 +22,7 @@ from harness.core.frameworks import RECORDED_ENVIRONMENT, versions
 from harness.core.machine import cpu_model
 from harness.core.records import CaseResult, LegResult
 from harness.core.registry import family_of
+from harness.core.stages import left_out_stages
 
 RUN_SCHEMA = "parity.run/1"
 RESULT_SCHEMA = "parity.result/1"
@@ -74,6 +75,12 @@ def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[
         "paths": paths,
         "hypothesis": hypothesis,
         "command": command,
+        # The stages left out of this run because a package is not installed, each naming
+        # what to install (the report's environment lists them).
+        "left_out": left_out_stages(),
+        # The stack the run was on, where a matrix names it (the tox environment; or
+        # PARITY_STACK): a merged report shows a column per stack.
+        "stack": os.environ.get("PARITY_STACK") or os.environ.get("TOX_ENV_NAME"),
         **({"identities": identities} if identities is not None else {}),
     }
 

@@ -165,3 +165,16 @@ def test_the_onnx_suite_never_imports_tensorflow(tmp_path):
     loaded = set(json.loads(out.read_text()))
     assert {"harness.sources.onnx.graphs", "onnx2torch", "onnx2pytorch"} <= loaded
     assert not {"tensorflow", "keras", "tf2onnx", "tf_keras"} & loaded
+
+
+def test_the_reference_runtimes_missing_kernel_is_one_source_refusal_naming_its_version():
+    """onnxruntime's CPU provider has no int16 Max(13) (as 1.30 has no int8 Where(16)): the
+    reference's own limit on its release is the case's one skip, never a converter's failure."""
+    spec = LayerSpec("Max", {"opset": 13}, ((3,), (3,)), dtype="int16", seed=0, source="onnx")
+    result = Harness("onnx>onnx2torch").run(spec)
+    assert [(leg.leg, leg.verdict, leg.category) for leg in result.legs] == [
+        ("onnx", "skip", "source_refusal")]
+    message = result.legs[0].message
+    assert f"onnxruntime {ort.__version__}" in message
+    assert "Could not find an implementation for Max(13)" in message
+    assert result.legs[0].metrics["environment"]["version"] == ort.__version__

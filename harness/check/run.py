@@ -26,6 +26,7 @@ from harness.core.plugins import (
     import_modules,
     use_custom_objects,
 )
+from harness.core.stages import missing
 from harness.core.tolerance import PolicyError, Rule, TolerancePolicy
 from harness.run import torch_end
 from harness.run.pipeline import note_missing_yardstick
@@ -77,6 +78,10 @@ def default_paths(start: str, roots: tuple[str, ...] = ()) -> tuple[list[str], l
         except (PathError, ImportError) as exc:
             notes.append(f"path {text} left out: {str(exc).splitlines()[0]}")
             continue
+        why = next((w for w in map(missing, text.split(">")[1:]) if w), None)
+        if why is not None:  # a stage whose package is not installed: named, with the extra
+            notes.append(f"path {text} left out: {why}")
+            continue
         kept.append(text)
     return kept, notes
 
@@ -113,7 +118,8 @@ def torch_end_paths(paths: list, options: CheckOptions) -> list:
         return paths
     text = options.torch_end
     try:
-        extension = torch_end.parse(",".join(torch_end.CHECK_STAGES) if text == "check" else text)
+        installed = [stage for stage in torch_end.CHECK_STAGES if missing(stage) is None]
+        extension = torch_end.parse(",".join(installed) if text == "check" else text)
     except (PathError, ImportError) as exc:
         raise CheckError(f"--torch-end: {exc}") from None
     return paths if extension is None else extension.extend(paths)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from harness.core import source_registry
+from harness.core import installed, source_registry
 from harness.core.artifact import (  # noqa: F401  (re-exported)
     RETURNED_TRAINING,
     Artifact,
@@ -154,6 +154,25 @@ def stage(name: str, source: str, target: str, *, packages: tuple[str, ...]):
 # register(converter): in this process (tests, notebooks), winning over the built-ins.
 register, unregister, available, get = (
     _REGISTRY.register, _REGISTRY.unregister, _REGISTRY.available, _REGISTRY.get)
+
+
+def missing(name: str) -> str | None:
+    """Why stage ``name`` cannot run here because what it needs is not installed (its
+    declared ``packages``, or the stage's own ImportError on loading: onnx2tf without
+    ``parity install onnx2tf``), naming what to install; None where it can, and for an unknown
+    stage (``ConversionPath.parse`` names it)."""
+    try:
+        converter = get(name)
+    except PathError:
+        return None
+    except ImportError as exc:
+        return f"stage {name}: {str(exc).splitlines()[0]}"
+    return installed.missing_text(f"stage {name}", getattr(converter, "packages", ()))
+
+
+def left_out_stages() -> list[str]:
+    """Every registered stage that cannot run here, each with what to install."""
+    return [why for why in map(missing, available()) if why is not None]
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from harness.core.errors import GoldenError
 from harness.core.files import sha256  # noqa: F401  (golden.sha256 for its users)
 from harness.core.spec import LayerSpec, SpecError
 from harness.golden import side
+from harness.run import side_paths
 from harness.runtimes.onnx import load_onnx
 
 SCHEMA = "parity.golden/1"
@@ -100,7 +101,10 @@ class GoldenCase:
         """``harness.replay`` of this case: its downstream legs at every stored size,
         against the stored expected outputs (and yardstick, where stored), and the side
         paths it was recorded with beside the harness' own."""
-        harness = side.with_paths(harness, self.side_paths)
+        # A path whose stage or stored artifact's runner is not installed here is left out
+        # (the run names it once); the rest replay.
+        harness = side.with_paths(harness, side_paths.runnable(self.side_paths,
+                                                               stored=self.side_artifacts))
         return harness.replay(self.spec, self.inputs, self.expected, self.stored_artifacts(),
                               self.native, more=self.more, yardstick=self.yardstick)
 

@@ -201,6 +201,27 @@ class BatchNorm(nn.BatchNorm2d):
         return super().forward(x)
 
 
+class SigmaNorm(nn.Module):
+    """MatConvNet's inference batch norm, y = gain·(x − mean)/sigma + bias, computed as written.
+
+    MatConvNet stores sigma with epsilon already inside it, so there is no epsilon to add; built
+    as `BatchNorm(eps=0)` this would rest on torch accepting a zero epsilon, which torch 2.11
+    refuses ("batch_norm eps must be positive"). Channels second, or last for N×T×C.
+    """
+
+    def __init__(self, gain: Tensor, bias: Tensor, mean: Tensor, sigma: Tensor):
+        super().__init__()
+        self.weight = nn.Parameter(gain)
+        self.bias = nn.Parameter(bias)
+        self.register_buffer("mean", mean)
+        self.register_buffer("sigma", sigma)
+
+    def forward(self, x: Tensor) -> Tensor:
+        shape = [1, 1, -1] if x.dim() == 3 else [1, -1] + [1] * (x.dim() - 2)
+        scale = (self.weight / self.sigma).reshape(shape)
+        return (x - self.mean.reshape(shape)) * scale + self.bias.reshape(shape)
+
+
 class LayerNorm(nn.Module):
     """DLT layer normalisation: over C, H and W for images with a per-channel scale (that is
     GroupNorm(1, C), not LayerNorm([C, H, W])), over C for features and sequences."""

@@ -118,7 +118,19 @@ def load_results(paths: Iterable[str | os.PathLike[str]]) -> Results:
                 _read(handle, name, loaded, seen)
         except OSError as exc:
             loaded.problems.append(LoadProblem(name, 0, f"cannot read: {exc.strerror or exc}"))
+    _stamp_stacks(loaded)
     return loaded
+
+
+def _stamp_stacks(loaded: Results) -> None:
+    """A merged matrix run (``tox -e floor,ci`` then one report of both): each result
+    record gets its run's ``stack`` (the tox environment), so that the tables show a column
+    per stack; a report of one stack is left as it is."""
+    stacks = {run.get("run_id"): run.get("stack") for run in loaded.runs if run.get("stack")}
+    if len(set(stacks.values())) < 2:
+        return
+    for record in loaded.results:
+        record["stack"] = stacks.get(record.get("run_id"))
 
 
 def _read(lines: Iterable[str], name: str, loaded: Results, seen: set[bytes]) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.report.summary import failing, several_devices, worst
+from harness.report.summary import cell, failing, several_devices, worst
 
 __all__ = ["failing", "several_devices", "worst"]
 
@@ -54,7 +54,8 @@ def stage_label(leg: str) -> str:
 class Column:
     leg: str
     device: str | None = None
-    """Set only when the run mixes devices, so that CPU and CUDA results are not summed."""
+    """Set only when the run mixes devices or stacks (``summary.cell``), so that CPU and CUDA
+    results, or the floor's and ci's, are not summed."""
 
     @property
     def label(self) -> str:
@@ -117,7 +118,7 @@ def build_table(
     for record in records:
         if record["leg"] not in wanted:
             continue
-        column = Column(record["leg"], str(record.get("device") or "?") if several_devices else None)
+        column = Column(record["leg"], cell(record) if several_devices else None)
         row, verdict = row_of(record), record["verdict"]
         cells[row, column][verdict] += 1
         row_totals[row][verdict] += 1

@@ -26,8 +26,18 @@ def failing_tests(results: list[dict[str, Any]]) -> set[str]:
     return {str(r["test"]) for r in results if r["verdict"] in BAD_VERDICTS and r.get("test")}
 
 
+def cell(record: dict[str, Any]) -> str:
+    """The matrix cell a record ran in: its device, and its stack (the tox environment) where
+    a merged report holds several (``load_results`` stamps ``stack`` only then)."""
+    device = str(record.get("device") or "?")
+    stack = record.get("stack")
+    return device if not stack else f"{stack} · {device}"
+
+
 def several_devices(results: list[dict[str, Any]]) -> bool:
-    return len({r.get("device") for r in results}) > 1
+    """Whether the records ran in more than one cell (device or stack): then every table
+    shows a column per cell instead of summing them."""
+    return len({cell(r) for r in results}) > 1
 
 
 @dataclass

@@ -31,6 +31,7 @@ from harness.core import yardstick
 from harness.core.compare import compare_outputs, nonfinite_count, worst_comparison, worst_of
 from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.spec import LayerSpec
+from harness.core.stages import missing
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
 from harness.run import device_blame, hooks
@@ -175,8 +176,11 @@ class Harness:
         if named:
             return named
         if source not in self._default_paths:
-            self._default_paths[source] = parse_paths(
-                ",".join(sources.get(source).default_paths))
+            # A default path through a stage not installed here is left out (the run names
+            # the stage once); paths named by the user run as named.
+            self._default_paths[source] = [
+                ConversionPath.parse(text) for text in sources.get(source).default_paths
+                if not any(missing(stage) for stage in text.split(">")[1:])]
         return self._default_paths[source]
 
     def resolve(self, spec: LayerSpec) -> ResolvedCase:

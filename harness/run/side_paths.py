@@ -12,12 +12,15 @@ end's and these) into the one a ``Harness`` takes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.converters import ConversionPath, PathError, get
+from harness.core.stages import missing
 from harness.run.torch_end import Extension
+from harness.runtimes.registry import runner_missing
 
 # The ONNX → ONNX stages after the ONNX source, and Keras → TFLite both ways.
 ONNX = ("onnx>onnxsim", "onnx>onnxslim", "onnx>onnxoptimizer")
@@ -109,16 +112,25 @@ PROFILES = {
 }
 
 
-def unavailable(path: str) -> str | None:
-    """Why a path's stage cannot load here (onnx2tf not installed), None where all can."""
-    for name in path.split(">")[1:]:
-        try:
-            get(name)
-        except PathError:
-            return None  # an unknown stage: ConversionPath.parse names it
-        except ImportError as exc:
-            return f"{path}: {str(exc).splitlines()[0]}"
+def unavailable(path: str, stored=()) -> str | None:
+    """Why a path cannot run here (a stage's package not installed, onnx2tf not installed),
+    None where it can. A leg in ``stored`` (a golden case's stored artifact) is not made
+    again: only its runner must be installed."""
+    parts = path.split(">")
+    for leg, name in zip((">".join(parts[: i + 2]) for i in range(len(parts) - 1)), parts[1:]):
+        why = missing(name)
+        # An unknown stage (parse names it), or one that cannot load: as `missing` says.
+        if leg in stored:
+            with contextlib.suppress(PathError, ImportError):
+                why = runner_missing(get(name).target)
+        if why is not None:
+            return f"{path}: {why}"
     return None
+
+
+def runnable(paths, stored=()) -> list[str]:
+    """``paths`` without those that cannot run here (``unavailable``)."""
+    return [path for path in paths if unavailable(path, stored) is None]
 
 
 def installed(part: SidePaths) -> SidePaths | None:

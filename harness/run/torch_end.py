@@ -11,9 +11,10 @@ the paths a case goes down: in a suite run, to a deterministic sample of cases (
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.converters import ConversionPath, PathError, get
+from harness.core.stages import missing
 
 # Every stage, cheapest first.
 STAGES = ("torch-onnx-ts", "torch-export-nonstrict", "torch-export", "torch-compile-eager",
@@ -72,8 +73,11 @@ def parse(text: str | None, profile: str | None = None) -> Extension | None:
     """``--parity-torch-end``: ``auto`` (the profile's budget), ``none``, ``all`` (every
     stage, every case) or a comma-separated list of stages (every case)."""
     text = (text or "auto").strip()
-    if text == "auto":
-        return PROFILES.get(profile or "")
+    if text == "auto":  # leaving out a stage not installed here (the run names it)
+        chosen = PROFILES.get(profile or "")
+        kept = None if chosen is None else tuple(
+            stage for stage in chosen.stages if missing(stage) is None)
+        return None if not kept else replace(chosen, stages=kept)
     if text == "none":
         return None
     stages = STAGES if text == "all" else tuple(s.strip() for s in text.split(",") if s.strip())

@@ -24,6 +24,20 @@ ORT_OPTIMIZATION_LEVELS = {
 DEFAULT_OPTIMIZATION = "disable"
 
 
+def missing_kernel(exc: BaseException) -> dict[str, str] | None:
+    """onnxruntime's own limit on its installed release: it has no kernel for an op in these
+    types or at this opset ("NOT_IMPLEMENTED : Could not find an implementation for
+    Where(16)", onnxruntime 1.30 with int8): {runtime, version, message}; None for any
+    other error."""
+    text = str(exc)
+    if "NOT_IMPLEMENTED" not in text or "Could not find an implementation" not in text:
+        return None
+    import onnxruntime as ort
+
+    return {"runtime": "onnxruntime", "version": ort.__version__,
+            "message": text.split("NOT_IMPLEMENTED :", 1)[-1].strip()[:600]}
+
+
 class OnnxRuntimeRunner:
     name = "onnxruntime"
 

@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from harness.core import installed
+
 
 class RunError(RuntimeError):
     pass
@@ -48,6 +50,19 @@ BUILTIN: dict[str, str] = {
     "tf-signature": "harness.converters.onnx2tf_stage:SignatureRunner",
 }
 _RUNNERS: dict[str, RunnerFactory | str] = dict(BUILTIN)
+# The distributions a built-in format's runner imports: a golden replay runs a stored
+# artifact with its runner alone, without the stage that made it.
+PACKAGES: dict[str, tuple[str, ...]] = {
+    "keras": ("keras",), "onnx": ("onnxruntime",), "torch": ("torch",),
+    "savedmodel": ("tensorflow",), "keras-torch": ("keras", "torch"),
+    "tflite": ("ai-edge-litert",), "tf-signature": ("tensorflow",),
+}
+
+
+def runner_missing(fmt: str) -> str | None:
+    """Why the runner of ``fmt`` artifacts cannot run here (its package not installed), with
+    what to install; None where it can."""
+    return installed.missing_text(f"the {fmt} runner", PACKAGES.get(fmt, ()))
 
 
 def register_runner(fmt: str, factory: RunnerFactory) -> RunnerFactory:

@@ -21,6 +21,7 @@ The text goes into the leg's message, where a reader and a known-issue entry bot
 from __future__ import annotations
 
 import re
+import sys
 import sysconfig
 import traceback
 from dataclasses import dataclass
@@ -64,6 +65,10 @@ class Frame:
         for marker in ("site-packages", "dist-packages"):
             if marker in parts:
                 return parts[parts.index(marker) + 1]
+        module = module_of(self.file)
+        if module is not None:  # a package installed from a source tree (pip install -e)
+            top = module.split(".", 1)[0]
+            return "parity" if top == "harness" else top
         if "harness" in parts:
             return "parity"
         try:
@@ -74,14 +79,32 @@ class Frame:
 
     def short(self) -> str:
         parts = Path(self.file).parts
+        module = module_of(self.file)
         for marker in ("site-packages", "dist-packages"):
             if marker in parts:
                 parts = parts[parts.index(marker) + 1:]
                 break
         else:
-            if "harness" in parts:
+            if module is not None:  # where the package is imported from, not installed to
+                parts = (*module.split(".")[:-1], Path(self.file).name)
+            elif "harness" in parts:
                 parts = parts[parts.index("harness"):]
         return f"{'/'.join(parts)}:{self.line} in {self.function}"
+
+
+def module_of(file: str) -> str | None:
+    """The dotted name of the loaded module whose source ``file`` is (a package's
+    ``__init__.py`` names the package's ``__init__``), or None: the same words for a
+    converter in site-packages and one installed editable from its source tree."""
+    try:
+        wanted = Path(file).resolve()
+    except (OSError, RuntimeError):
+        return None
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path and path.endswith(wanted.name) and Path(path).resolve() == wanted:
+            return f"{name}.__init__" if wanted.name == "__init__.py" else name
+    return None
 
 
 @dataclass(frozen=True)

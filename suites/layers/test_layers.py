@@ -51,4 +51,4 @@ PINNED = known_issues.pins(source=registry.KERAS)
 @pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
 def test_known_issue_still_reproduces(pin, parity, request):
     skip_unless_reachable(pin.issue, parity.paths, "--parity-paths")
-    assert_still_reproduces(pin, parity.run, request)
+    assert_still_reproduces(pin, parity.run, request, parity)

@@ -74,4 +74,4 @@ def onnx_paths(parity):
 @pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
 def test_known_issue_still_reproduces(pin, parity, request):
     skip_unless_reachable(pin.issue, onnx_paths(parity), "the ONNX paths")
-    assert_still_reproduces(pin, parity.run, request)
+    assert_still_reproduces(pin, parity.run, request, parity)

@@ -141,6 +141,28 @@ def test_max_pool_pads_with_minus_infinity_and_avg_excludes_padding(tmp_path):
     assert np.allclose(y, -1)  # padding excluded from the average
 
 
+@pytest.mark.parametrize("fmt", ["simplenn", "dagnn"])
+def test_matconvnet_bnorm_computes_its_formula_with_no_zero_epsilon(tmp_path, fmt):
+    """MatConvNet's sigma holds epsilon: the importer computes g·(x − mean)/sigma + b itself,
+    with no torch batch norm at eps=0 (torch 2.11 refuses one, torch 2.15 accepts it)."""
+    spec = network_spec([CONV, ("bnorm", {"eps": 1e-5})], input_shape=(2, 3, 5, 4), seed=11,
+                        fmt=fmt)
+    path = tmp_path / "bnorm.mat"
+    case = MatCase(spec)
+    case.write(path)
+    module = hm.to_torch(path)
+    assert all(getattr(m, "eps", 1.0) > 0 for m in module.modules())
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+    x = case.matlab_inputs()[0]
+    got = module(torch.from_numpy(layout.image_to_torch(x))).detach().numpy()
+    np.testing.assert_allclose(layout.image_to_matlab(got), case.expected(x), rtol=1e-5,
+                               atol=1e-5)
+    archive = tmp_path / "bnorm.pt"
+    save_module(module, archive, [(1, 3, 5, 4)], kind=TORCHSCRIPT)
+    y = torch.randn(3, 3, 5, 4, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(load_saved(archive)(y), module(y))
+
+
 # --- naming, handlers, saving -----------------------------------------------------------
 
 

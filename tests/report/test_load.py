@@ -112,3 +112,23 @@ def test_run_record_fields_pass_through(tmp_path: Path) -> None:
     run = run_record(gpu="NVIDIA H100", device="cuda")
     results = load_results([write_jsonl(tmp_path / "a.jsonl", [run])])
     assert results.runs == [run]
+
+
+def test_a_merged_matrix_run_gets_a_column_per_stack(tmp_path: Path) -> None:
+    """Two tox environments' results merged: each result carries its run's stack, and the
+    report's tables show one column per stack, where one broke and the other did not."""
+    from harness.report.html import render_html
+
+    floor = make_records(cases=6, seed=1, run_id="r-floor")
+    ci = make_records(cases=6, seed=1, run_id="r-ci")
+    floor[0]["stack"], ci[0]["stack"] = "floor", "ci"
+    for record in floor[1:]:
+        record["verdict"] = "error" if record["leg"] == floor[1]["leg"] else record["verdict"]
+    paths = [write_jsonl(tmp_path / "floor.jsonl", floor), write_jsonl(tmp_path / "ci.jsonl", ci)]
+    results = load_results(paths)
+    assert {(r["run_id"], r["stack"]) for r in results.results} == {("r-floor", "floor"),
+                                                                    ("r-ci", "ci")}
+    page = render_html(results)
+    assert "[floor · cpu]" in page and "[ci · cpu]" in page
+    one = load_results(paths[:1])  # one stack: nothing stamped, no extra columns
+    assert "stack" not in one.results[0] and "[floor · cpu]" not in render_html(one)

@@ -139,11 +139,8 @@ def bnorm(layer: Layer) -> nn.Module:
         raise fail(layer, f"moments have size {list(moments.shape)}, expected [{channels} 2] "
                           "([mean, sigma] per channel)")
     # MatConvNet's sigma already includes epsilon: y = g·(x − mean)/sigma + b.
-    module = modules.BatchNorm(channels, eps=0.0)
-    module.weight.data = tensor(gain)
-    module.bias.data = tensor(bias)
-    module.running_mean.data = tensor(moments[:, 0])
-    module.running_var.data = tensor(moments[:, 1].astype("float64") ** 2)
+    module = modules.SigmaNorm(tensor(gain), tensor(bias), tensor(moments[:, 0]),
+                               tensor(moments[:, 1]))
     return module.eval()
 
 

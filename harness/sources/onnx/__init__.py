@@ -28,8 +28,8 @@ from harness.core.compare import worst_of
 from harness.core.free_dims import declared_shape, further_sizes
 from harness.core.registry import family_of
 from harness.runtimes.onnx import load_onnx
-from harness.runtimes.onnxruntime import OnnxRuntimeRunner
-from harness.sources import SourceError, SourceReading
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner, missing_kernel
+from harness.sources import SourceError, SourceReading, SourceRefusal
 from harness.sources.onnx import forms
 from harness.sources.onnx.build import (
     BATCH_PARAM,
@@ -246,6 +246,11 @@ def read_onnxruntime(model, inputs: list[np.ndarray], spec) -> list[np.ndarray]:
         names = [i.name for i in session.get_inputs()]
         return [np.asarray(o) for o in session.run(None, dict(zip(names, inputs)))]
     except Exception as exc:
+        limit = missing_kernel(exc)
+        if limit is not None:  # the reference's own release cannot run it: not a failure
+            raise SourceRefusal(
+                f"the reference, {limit['runtime']} {limit['version']} (optimisations off), "
+                f"cannot run {spec.describe()}: {limit['message']}", environment=limit) from exc
         raise SourceError(f"onnxruntime (optimisations off) cannot run the ONNX model of "
                           f"{spec.describe()}: {type(exc).__name__}: {str(exc)[:600]}") from exc
 

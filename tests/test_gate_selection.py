@@ -1,0 +1,54 @@
+"""Every selection is a cell that passes on clean code: ``parity gate --converter X`` resolves
+for every stage ``parity stages`` lists, and a known issue's pinned reproduction runs only where
+the selection runs a leg it reproduces on; elsewhere it is skipped, naming those legs
+(suites/verdicts.py). docs/gate.md's ``parity gate --converter onnx2torch`` met three strict
+xfails that passed (XPASS) on clean code before."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.converters import ConversionPath, PathError, available
+from harness.gate.paths import paths_through
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("stage", available())
+def test_every_listed_stage_has_a_gate_selection_or_says_why(stage):
+    try:
+        paths = paths_through(stage)
+    except PathError as exc:
+        assert stage in str(exc) and "--paths" in str(exc)
+        return
+    assert paths and all(stage in ConversionPath.parse(p).stages for p in paths)
+
+
+def _pins(selection: str, test: str, *extra: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", test, "-p", "no:cacheprovider", "-q", "-rsxX",
+         "--hypothesis-profile", "ci", "--parity-report", "none", "--parity-paths", selection,
+         *extra], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=900)
+
+
+PIN = "suites/onnx/test_ops.py::test_known_issue_still_reproduces[torch-pool-pad-over-half-kernel-LpPool]"
+
+
+def test_a_pin_of_another_converter_s_leg_is_skipped_naming_it():
+    """The entry names onnx2torch's and onnx2pytorch's legs; its LpPool spec reproduces on
+    onnx2pytorch only (onnx2torch has no LpPool: another entry). Gating onnx2torch skips it;
+    gating onnx2pytorch runs it as the strict xfail it is."""
+    pytest.importorskip("onnx2pytorch")
+    gated = _pins("keras>tf2onnx>onnx2torch,onnx>onnx2torch", PIN)
+    assert gated.returncode == 0, gated.stdout[-3000:]
+    assert "1 skipped" in gated.stdout
+    assert "torch-pool-pad-over-half-kernel reproduces on onnx>onnx2pytorch" in gated.stdout
+    own = _pins("onnx>onnx2pytorch", PIN)
+    assert own.returncode == 0, own.stdout[-3000:]
+    assert "1 xfailed" in own.stdout
