@@ -23,6 +23,7 @@ from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
 from harness.core.compare import compare_outputs, worst_comparison, worst_of
 from harness.core.records import CaseResult, LegResult, ParityFailure
+from harness.core.registry import family_of
 from harness.core.spec import LayerSpec
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
@@ -158,7 +159,8 @@ class Harness:
         else:
             paths = self.paths_for(start)
         if self.extension is not None:
-            paths = self.extension.extend(paths, spec.case_id)
+            paths = self.extension.extend(paths, spec.case_id,
+                                          family_of(spec.kind, spec.source))
         return ResolvedCase(spec, source, start, paths)
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
