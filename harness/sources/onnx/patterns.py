@@ -246,11 +246,11 @@ class Chain:
 
 def chain_step(pick: Picker, at: Chain) -> None:
     g, x, shape = at.g, at.ref, at.shape
-    op = pick("op", among=[o for o in pick.domain("op")
-                           if o != "Squeeze" or 1 in shape
-                           if o != "Unsqueeze" or len(shape) < 6
-                           if o != "Split" or max(shape) > 1])
     noop = pick("noop")
+    op = pick("op", among=[o for o in pick.domain("op")
+                           if o != "Squeeze" or (1 in shape and len(shape) > 1)
+                           if o != "Unsqueeze" or len(shape) < 6
+                           if o != "Split" or max(shape) > 1 or noop])
     rank = len(shape)
     if op == "Identity":
         at.ref = g.add("Identity", [x])
@@ -286,7 +286,8 @@ def chain_step(pick: Picker, at: Chain) -> None:
             at.ref, at.shape = _slice(g, pick, x, shape)
     elif op == "Squeeze":
         ones = [a for a, d in enumerate(shape) if d == 1]
-        axes = sorted(pick.draw(st.lists(st.sampled_from(ones), min_size=1, unique=True)))
+        axes = sorted(pick.draw(st.lists(st.sampled_from(ones), min_size=1,
+                                         max_size=min(len(ones), rank - 1), unique=True)))
         at.ref = g.add("Squeeze", [x, const(axes)])
         at.shape = [d for a, d in enumerate(shape) if a not in axes]
     elif op == "Unsqueeze":
@@ -310,6 +311,9 @@ def chain_step(pick: Picker, at: Chain) -> None:
                 at.shape = list(shape)
                 at.shape[axis] *= 2
             at.ref = g.add("Concat", [x, other], {"axis": axis})
+    elif noop:  # a Split into one part
+        axis = pick.draw(st.integers(0, rank - 1))
+        at.ref = g.add("Split", [x, const([shape[axis]])], {"axis": axis})
     else:  # Split then Concat the parts back (in order: an identity; reversed: not)
         axis = pick.draw(st.sampled_from([a for a, d in enumerate(shape) if d > 1]))
         cut = pick.draw(st.integers(1, shape[axis] - 1))
@@ -388,7 +392,7 @@ register_pattern(
 
 SHAPE_DOMAINS: dict[str, list[Any]] = {
     OPSET: [v for v in OPSETS if v >= 15], "batch": [1, 2], "rank": [3, 4, 2],
-    "use": ["reshape_start", "reshape_end", "gather", "expand", "constant_of_shape"],
+    "use": ["reshape_start", "reshape_end", "gather", "slice", "expand", "constant_of_shape"],
     "minus_one": ["first", "last"],
     "clamped": [False, True],  # a start or end outside [-rank, rank]: clamped
     "negative": [False, True],
@@ -417,6 +421,10 @@ def _draw_shape(pick: Picker):
         size = g.add("Unsqueeze", [size, const([0])])
         parts = [size, const([-1])] if pick("minus_one") == "last" else [const([-1]), size]
         y = g.add("Reshape", [x, g.add("Concat", parts, {"axis": 0})])
+    elif use == "slice":  # Shape(x)[a:b] as a Slice (older exporters), then Reshape
+        cut = pick.draw(st.integers(1, rank))
+        dims = g.add("Slice", [g.add("Shape", [x]), const([0]), const([cut])])
+        y = g.add("Reshape", [x, g.add("Concat", [dims, const([-1])], {"axis": 0})])
     elif use == "expand":  # a per-channel constant expanded to x's shape, then added
         channel = weight([1, shape[1], *[1] * (rank - 2)], "bias")
         y = g.add("Add", [x, g.add("Expand", [channel, g.add("Shape", [x])])])
@@ -565,3 +573,92 @@ register_pattern(
     "Unsqueeze, a Cast round trip, Transpose) combined with the graph input by Add, Mul, Sub "
     "or Div on either side, optionally scaled by x's batch size from Shape → Gather → Cast: "
     "what constant folding folds, next to what it must not")
+
+
+# -- pairs and branches that one pass each looks for ------------------------------------------
+
+PAIR_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "units": [1, 2, 3],
+    "motif": ["idempotent", "unit", "monotone_argmax", "softmax_log", "transpose_gemm",
+              "where_not", "expand", "qkv", "dead_end", "dropout", "flatten"],
+    "idempotent": ["Relu", "Floor", "Ceil", "Round", "Sign"],
+    "unit": ["Add", "Mul", "Sub", "Div", "Pow"],
+    "unit_value": ["unit", "not_unit"],  # 0 (1 for Mul, Div, Pow) in every element, or not
+    "monotone": ["Softmax", "LogSoftmax", "Exp", "Log", "Relu"],
+    "same_axis": [True, False],
+    "keepdims": [1, 0],
+    "transposed": ["A", "B"],
+    "expand_to": ["ones", "same", "broadcast"],
+    "qkv_input": ["node", "graph_input"],
+    "qkv_sizes": ["equal", "different"],
+    "qkv_use": ["outputs", "added"],
+    "ratio": [0.5, 0.0],
+}
+
+
+def _draw_pair(pick: Picker):
+    motif = pick("motif")
+    g = Graph(pick)
+    n, f = pick("batch"), integer(pick, 1, 5)
+    if motif == "transpose_gemm":  # Gemm(Transpose(x)) or Gemm(x, Transpose(w)): a trans flag
+        x = g.input((f, n))
+        units = pick("units")
+        if pick("transposed") == "A":
+            y = g.add("Gemm", [g.add("Transpose", [x], {"perm": [1, 0]}),
+                               weight([f, units]), weight([units], "bias")])
+        else:
+            y = g.add("Gemm", [g.add("Transpose", [x], {"perm": [1, 0]}),
+                               g.add("Transpose", [weight([units, f])], {"perm": [1, 0]})])
+        return g.drawn([y])
+    shape = (n, integer(pick, 1, 4), f)
+    x = g.input(shape)
+    if motif == "idempotent":  # the same op twice: once is enough
+        op = pick("idempotent")
+        return g.drawn([g.add(op, [g.add(op, [x])])])
+    if motif == "unit":  # x + 0, x * 1, x - 0, x / 1, x ** 1; or a value that is not the unit
+        op = pick("unit")
+        unit = 0.0 if op in ("Add", "Sub") else 1.0
+        value = [unit] * f if pick("unit_value") == "unit" else [unit] * (f - 1) + [unit + 0.5]
+        return g.drawn([g.add(op, [x, const(value, FLOAT)])])
+    if motif == "monotone_argmax":  # ArgMax after a monotone op: the op can go
+        op = pick("monotone")
+        axis = -1 if pick("same_axis") else 1
+        attrs = {"axis": -1} if op in ("Softmax", "LogSoftmax") else {}
+        y = g.add(op, [g.add("Abs", [x]) if op == "Log" else x], attrs)
+        return g.drawn([g.add("ArgMax", [y], {"axis": axis, "keepdims": pick("keepdims")})])
+    if motif == "softmax_log":  # Log(Softmax(x)): a LogSoftmax
+        return g.drawn([g.add("Log", [g.add("Softmax", [x], {"axis": -1})])])
+    if motif == "where_not":  # Where(Not(c), x, y): Where(c, y, x)
+        cond = g.add("Not", [g.add("Greater", [x, const(0.0, FLOAT)])])
+        return g.drawn([g.add("Where", [cond, x, g.add("Neg", [x])])])
+    if motif == "expand":
+        to = pick("expand_to")
+        target = {"ones": [1] * len(shape), "same": list(shape),
+                  "broadcast": [2, *shape]}[to]
+        return g.drawn([g.add("Expand", [x, const(target)])])
+    if motif == "qkv":  # three MatMuls of one input by constant weights (attention's Q, K, V)
+        if pick("qkv_input") == "node":
+            x = g.add("Relu", [x])
+        units = [pick("units")] * 3 if pick("qkv_sizes") == "equal" else [1, 2, 3]
+        products = [g.add("MatMul", [x, weight([f, u])]) for u in units]
+        if pick("qkv_use") == "added" and len(set(units)) == 1:
+            return g.drawn([g.add("Add", [g.add("Add", products[:2]), products[2]])])
+        return g.drawn(products)
+    if motif == "dead_end":  # a branch whose output nothing reads
+        g.add("Sigmoid", [g.add("Exp", [x])])
+        return g.drawn([g.add("Relu", [x])])
+    if motif == "dropout":  # inference: an identity
+        ratio = pick("ratio")
+        return g.drawn([g.add("Dropout", [x, const(ratio, FLOAT)])])
+    # Flatten of a rank-2 tensor at axis 1: a no-op; at axis 0 not
+    flat = g.add("Reshape", [x, const([n, -1])])
+    return g.drawn([g.add("Flatten", [flat], {"axis": pick.draw(st.sampled_from([1, 0]))})])
+
+
+register_pattern(
+    "OpPairs", _draw_pair, PAIR_DOMAINS,
+    "the pairs and branches one pass each looks for: an idempotent op twice (Relu, Floor, Ceil, "
+    "Round, Sign), an op by its unit (x + 0, x * 1, ...) or by a value that is not one, "
+    "ArgMax after a monotone op (on its axis or not), Log(Softmax), Gemm of a Transpose, "
+    "Where(Not(c)), Expand to ones, its own shape or more, three MatMuls of one input (Q, K, "
+    "V; equal or different sizes), a dead branch, Dropout, a no-op Flatten")
