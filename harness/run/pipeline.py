@@ -394,7 +394,7 @@ class Harness:
                     leg.message = (f"at input shapes {shapes_text(size.shapes)} (passed at "
                                    f"{shapes_text(sizes[0].shapes)}):\n{leg.message}")
             if leg.verdict != "pass":
-                return self._judge(spec, leg, received)
+                return self._judge(spec, leg, received, artifact)
             passes.append(leg)
         widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
         if widest is not passes[0] and passes[0].metrics and "yardstick" in passes[0].metrics:
@@ -456,12 +456,14 @@ class Harness:
             timing=timing,
         )
 
-    def _judge(self, spec: LayerSpec, leg: LegResult,
-               received: Artifact | None = None) -> LegResult:
-        """A failing leg that a known issue recognises is its xfail; a passing leg of a case
+    def _judge(self, spec: LayerSpec, leg: LegResult, received: Artifact | None = None,
+               produced: Artifact | None = None) -> LegResult:
+        """A failing leg that a known issue recognises (by its message, or by what the stage
+        changed between ``received`` and ``produced``) is its xfail; a passing leg of a case
         that a strict entry names by its own layers is an xpass."""
         for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg, received):
-            if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
+            if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message,
+                                                                (received, produced)):
                 leg.verdict = "xfail"
                 leg.known_issue = issue.to_json()
                 return leg
