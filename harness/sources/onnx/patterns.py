@@ -59,12 +59,14 @@ def register_pattern(name: str, draw, domains: dict[str, list[Any]], doc: str,
 PRODUCER_DOMAINS: dict[str, list[Any]] = {
     **IMAGE_DOMAINS, **GEMM_DOMAINS,
     "producer": ["Conv", "Gemm", "MatMul", "ConvTranspose"],
-    "bias": [False, True],
+    "bias": [True, False],  # torch's default first
     "kernel": [1, 3, 2],
     "strides": [1, 2],
     "pads": [0, 1],
     "group": ["full", "depthwise"],
-    "out_channels": [1, 2, 3, 4],
+    # two first: with one channel a per-channel constant is a scalar, and a fusion that
+    # puts it on the wrong axis goes unseen
+    "out_channels": [2, 1, 3, 4],
     "matmul_rank": [2, 3],
     "follow": ["Add", "Mul", "BatchNormalization", "Sub", "Div", "Reshape"],
     # the constant's shape: per channel ([C,1,1] or [1,C,1,1]; [U] after a Gemm), one value,
@@ -153,18 +155,23 @@ def _draw_producer_const(pick: Picker):
     return g.drawn([at[0]])
 
 
-register_pattern(
-    "ProducerConst", _draw_producer_const, PRODUCER_DOMAINS,
-    "Conv, ConvTranspose (with or without bias, depthwise), Gemm or MatMul → 1-3 of a constant "
-    "Add, Mul, Sub or Div (per channel, one value, a scalar, the whole output or the last axis "
-    "only; the constant on either side), BatchNormalization or Reshape: what conv-bias, "
-    "conv-mul and BatchNormalization fusions rewrite")
+# One kind a producer, so that each gets its own examples (the ci profile draws twelve).
+PRODUCER_KINDS = {"ConvConst": ["Conv"], "ConvTransposeConst": ["ConvTranspose"],
+                  "GemmConst": ["Gemm", "MatMul"]}
+for _name, _producers in PRODUCER_KINDS.items():
+    register_pattern(
+        _name, _draw_producer_const, {**PRODUCER_DOMAINS, "producer": _producers},
+        f"{' or '.join(_producers)} (with or without bias"
+        f"{', depthwise' if 'Conv' in _producers[0] else ''}) → 1-3 of a constant Add, Mul, "
+        "Sub or Div (per channel, one value, a scalar, the whole output or the last axis "
+        "only; the constant on either side), BatchNormalization or Reshape: what the bias, "
+        "scale and BatchNormalization fusions rewrite")
 
 
 # -- MatMul + Add ------------------------------------------------------------------------------
 
 MATMUL_ADD_DOMAINS: dict[str, list[Any]] = {
-    OPSET: OPSETS, "batch": [1, 2], "units": [1, 2, 3, 4],
+    OPSET: OPSETS, "batch": [1, 2], "units": [2, 1, 3, 4],
     "rank": [2, 3],
     "weight_side": ["right", "left"],  # MatMul(x, W) or MatMul(W, x)
     "weight_form": ["constant", "fed"],
