@@ -91,23 +91,40 @@ class Tally:
                 "errors": dict(self.errors)}
 
 
+def _each_pass(model, passes: list[str]) -> bytes:
+    """Per pass (and none, first): whether it changed the graph and its node count, as
+    JSON; run in one forked child a graph (onnxoptimizer can crash the process)."""
+    import onnxoptimizer
+
+    base = onnxoptimizer.optimize(model, [])
+    found = {"": [False, len(base.graph.node)]}
+    for name in passes:
+        try:
+            out = onnxoptimizer.optimize(model, [name])
+        except Exception:  # noqa: BLE001  (a refusal: not fired)
+            continue
+        found[name] = [signature(out) != signature(base), len(out.graph.node)]
+    return json.dumps(found).encode()
+
+
 def onnxoptimizer_coverage(models) -> Tally:
-    from harness.converters.onnxoptimizer_stage import default_passes, optimize
+    from harness.converters.onnxoptimizer_stage import default_passes, in_child
 
     tally = Tally(default_passes())
     for kind, model in models:
         try:
-            base = optimize(model, [])
-        except Exception:  # noqa: BLE001
-            continue
-        for name in tally.passes[:]:
-            try:
-                out = optimize(model, [name])
-            except Exception:  # noqa: BLE001  (a crash is a finding of the gate, not here)
-                tally.errors[name] += 1
-                continue
-            if signature(out) != signature(base):
-                tally.add(name, kind, len(base.graph.node), len(out.graph.node))
+            found = json.loads(in_child(_each_pass, model, tally.passes))
+        except Exception:  # noqa: BLE001  (a pass crashed the child: each alone then)
+            found = {}
+            for name in tally.passes:
+                try:
+                    found.update(json.loads(in_child(_each_pass, model, [name])))
+                except Exception:  # noqa: BLE001
+                    tally.errors[name] += 1
+        before = found.get("", [False, 0])[1]
+        for name, (changed, after) in found.items():
+            if name and changed:
+                tally.add(name, kind, before, after)
     return tally
 
 
