@@ -148,11 +148,17 @@ def follow(g: Graph, pick: Picker, at: list[Any]) -> None:
     at[0] = g.add(op, [operand, x] if left else [x, operand])
 
 
-def _draw_producer_const(pick: Picker):
-    g = Graph(pick)
-    at: list[Any] = list(producer(g, pick))
-    each_block(pick, PRODUCER_DOMAINS, 1, 3, lambda pick, _i: follow(g, pick, at))
-    return g.drawn([at[0]])
+def producer_kind(producers: list[str]):
+    """The domains and draw of a producer kind over ``producers``."""
+    domains = {**PRODUCER_DOMAINS, "producer": producers}
+
+    def draw_producer_const(pick: Picker):
+        g = Graph(pick)
+        at: list[Any] = list(producer(g, pick))
+        each_block(pick, domains, 1, 3, lambda pick, _i: follow(g, pick, at))
+        return g.drawn([at[0]])
+
+    return draw_producer_const, domains
 
 
 # One kind a producer, so that each gets its own examples (the ci profile draws twelve).
@@ -160,7 +166,7 @@ PRODUCER_KINDS = {"ConvConst": ["Conv"], "ConvTransposeConst": ["ConvTranspose"]
                   "GemmConst": ["Gemm", "MatMul"]}
 for _name, _producers in PRODUCER_KINDS.items():
     register_pattern(
-        _name, _draw_producer_const, {**PRODUCER_DOMAINS, "producer": _producers},
+        _name, *producer_kind(_producers),
         f"{' or '.join(_producers)} (with or without bias"
         f"{', depthwise' if 'Conv' in _producers[0] else ''}) → 1-3 of a constant Add, Mul, "
         "Sub or Div (per channel, one value, a scalar, the whole output or the last axis "
@@ -175,7 +181,7 @@ MATMUL_ADD_DOMAINS: dict[str, list[Any]] = {
     "rank": [2, 3],
     "weight_side": ["right", "left"],  # MatMul(x, W) or MatMul(W, x)
     "weight_form": ["constant", "fed"],
-    "bias_shape": ["last", "full", "scalar", "none"],
+    "bias_shape": ["last", "full", "scalar"],
     "bias_form": ["constant", "fed"],
     "add_order": ["product_first", "bias_first"],
     "between": ["none", "Relu"],
@@ -196,12 +202,10 @@ def matmul_add(g: Graph, pick: Picker, at: list[Any], index: int) -> None:
         w_shape, out = [units, shape[-2]], [*shape[:-2], units, shape[-1]]
     w: Ref = weight(w_shape) if pick("weight_form") == "constant" else g.input(tuple(w_shape))
     y = g.add("MatMul", [x, w] if side == "right" else [w, x])
-    bias_shape = pick("bias_shape")
-    if bias_shape != "none":
-        b_shape = {"last": [out[-1]], "full": out[-2:], "scalar": []}[bias_shape]
-        b: Ref = (weight(b_shape, "bias") if pick("bias_form") == "constant" or not b_shape
-                  else g.input(tuple(b_shape)))
-        y = g.add("Add", [y, b] if pick("add_order") == "product_first" else [b, y])
+    b_shape = {"last": [out[-1]], "full": out[-2:], "scalar": []}[pick("bias_shape")]
+    b: Ref = (weight(b_shape, "bias") if pick("bias_form") == "constant" or not b_shape
+              else g.input(tuple(b_shape)))
+    y = g.add("Add", [y, b] if pick("add_order") == "product_first" else [b, y])
     at[:] = [y, out]
 
 
@@ -257,7 +261,8 @@ def chain_step(pick: Picker, at: Chain) -> None:
     op = pick("op", among=[o for o in pick.domain("op")
                            if o != "Squeeze" or (1 in shape and len(shape) > 1)
                            if o != "Unsqueeze" or len(shape) < 6
-                           if o != "Split" or max(shape) > 1 or noop])
+                           if o != "Split" or max(shape) > 1 or noop]
+              or ["Identity"])
     rank = len(shape)
     if op == "Identity":
         at.ref = g.add("Identity", [x])
@@ -331,24 +336,36 @@ def chain_step(pick: Picker, at: Chain) -> None:
         at.ref = g.add("Concat", parts, {"axis": axis})
 
 
-def _draw_chain(pick: Picker):
-    g = Graph(pick)
-    rank = pick("rank")
-    shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
-    at = Chain(g, shape)
-    each_block(pick, CHAIN_DOMAINS, 2, 5, lambda pick, _i: chain_step(pick, at))
-    if at.dtype != FLOAT:  # back to the case's dtype, as a model's output is
-        at.ref = g.add("Cast", [at.ref], {"to": CAST_CODES[FLOAT]})
-    return g.drawn([at.ref])
+def chain_kind(ops: list[str]):
+    """The domains and draw of a chain over ``ops``."""
+    domains = {**CHAIN_DOMAINS, "op": ops}
+
+    def draw_chain(pick: Picker):
+        g = Graph(pick)
+        rank = pick("rank")
+        shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
+        at = Chain(g, shape)
+        each_block(pick, domains, 2, 5, lambda pick, _i: chain_step(pick, at))
+        if at.dtype != FLOAT:  # back to the case's dtype, as a model's output is
+            at.ref = g.add("Cast", [at.ref], {"to": CAST_CODES[FLOAT]})
+        return g.drawn([at.ref])
+
+    return draw_chain, domains
 
 
+# Two kinds, so that each op gets its share of the ci profile's twelve examples.
 register_pattern(
-    "EliminationChain", _draw_chain, CHAIN_DOMAINS,
-    "2-5 of Transpose, Reshape, Cast (to float64, float16, int32: lossless and lossy round "
-    "trips), Pad (constant, edge, reflect), Slice, Squeeze, Unsqueeze, Concat (one input, "
-    "itself or a constant), Split → Concat (in order or reversed) and Identity, each also in "
-    "its no-op form: what the eliminate-* and fuse-consecutive-* passes merge or drop, "
-    "and the neighbours they must keep")
+    "LayoutChain", *chain_kind(["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity"]),
+    "2-5 of Transpose, Reshape (with -1 and 0), Squeeze, Unsqueeze and Identity, each also in "
+    "its no-op form (an identity permutation, its own shape): what the eliminate-nop and "
+    "fuse-consecutive passes merge or drop, and the neighbours they must keep")
+register_pattern(
+    "SliceCastChain", *chain_kind(["Slice", "Cast", "Pad", "Concat", "Split"]),
+    "2-5 of Slice (steps, negative and int64-max ends), Cast (to float64, float16, int32: "
+    "lossless and lossy round trips), Pad (constant, edge, reflect), Concat (one input, "
+    "itself or a constant) and Split (one part, or two concatenated back in order or "
+    "reversed), each also in its no-op form: what the eliminate-nop, fuse-consecutive-slices "
+    "and Cast passes merge or drop, and the neighbours they must keep")
 
 
 # -- Reduce → Unsqueeze, and shape subgraphs ---------------------------------------------------
@@ -626,7 +643,8 @@ def _draw_pair(pick: Picker):
         op = pick("unit")
         unit = 0.0 if op in ("Add", "Sub") else 1.0
         value = [unit] * f if pick("unit_value") == "unit" else [unit] * (f - 1) + [unit + 0.5]
-        return g.drawn([g.add(op, [x, const(value, FLOAT)])])
+        base = g.add("Abs", [x]) if op == "Pow" else x  # a real power of a negative is NaN
+        return g.drawn([g.add("Neg", [g.add(op, [base, const(value, FLOAT)])])])
     if motif == "monotone_argmax":  # ArgMax after a monotone op: the op can go
         op = pick("monotone")
         axis = -1 if pick("same_axis") else 1
@@ -642,7 +660,7 @@ def _draw_pair(pick: Picker):
         to = pick("expand_to")
         target = {"ones": [1] * len(shape), "same": list(shape),
                   "broadcast": [2, *shape]}[to]
-        return g.drawn([g.add("Expand", [x, const(target)])])
+        return g.drawn([g.add("Neg", [g.add("Expand", [x, const(target)])])])
     if motif == "qkv":  # three MatMuls of one input by constant weights (attention's Q, K, V)
         if pick("qkv_input") == "node":
             x = g.add("Relu", [x])
@@ -656,7 +674,7 @@ def _draw_pair(pick: Picker):
         return g.drawn([g.add("Relu", [x])])
     if motif == "dropout":  # inference: an identity
         ratio = pick("ratio")
-        return g.drawn([g.add("Dropout", [x, const(ratio, FLOAT)])])
+        return g.drawn([g.add("Neg", [g.add("Dropout", [x, const(ratio, FLOAT)])])])
     # Flatten of a rank-2 tensor at axis 1: a no-op; at axis 0 not
     flat = g.add("Reshape", [x, const([n, -1])])
     return g.drawn([g.add("Flatten", [flat], {"axis": pick.draw(st.sampled_from([1, 0]))})])
