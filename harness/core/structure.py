@@ -75,8 +75,43 @@ def fed_operand_shape_invented(received, produced) -> bool:
     return False
 
 
+def _model(artifact):
+    model = getattr(artifact, "model", artifact)
+    return model if hasattr(model, "graph") else None
+
+
+def _fed_inputs(model) -> set[str]:
+    return {i.name for i in model.graph.input} - {t.name for t in model.graph.initializer}
+
+
+def fed_input_dropped(received, produced) -> bool:
+    """The produced model no longer takes a graph input that the received model is fed:
+    a caller feeding the model's inputs is refused, whatever the rewrite that left the input
+    unused (a Reshape's shape replaced by a constant, a Dropout's ratio removed with it)."""
+    before, after = _model(received), _model(produced)
+    if before is None or after is None:
+        return False
+    return bool(_fed_inputs(before) - {i.name for i in after.graph.input})
+
+
+def matmul_constant_first(received, produced) -> bool:
+    """The received model has a MatMul whose first operand is a constant (an initializer or
+    a Constant node's output) and whose second is not: W @ x, which a converter that turns
+    every constant MatMul into a Linear computes as x @ W."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = {t.name for t in model.graph.initializer} | {
+        out for n in model.graph.node if n.op_type == "Constant" for out in n.output}
+    constants -= _fed_inputs(model)
+    return any(n.op_type == "MatMul" and n.input[0] in constants
+               and n.input[1] not in constants for n in model.graph.node)
+
+
 CHECKS: dict[str, Check] = {
     "fed-operand-shape-invented": fed_operand_shape_invented,
+    "fed-input-dropped": fed_input_dropped,
+    "matmul-constant-first": matmul_constant_first,
 }
 
 
