@@ -680,10 +680,18 @@ def _draw_pair(pick: Picker):
     return g.drawn([g.add("Flatten", [flat], {"axis": pick.draw(st.sampled_from([1, 0]))})])
 
 
+# Two kinds, so that each motif gets its share of the ci profile's twelve examples.
 register_pattern(
-    "OpPairs", _draw_pair, PAIR_DOMAINS,
-    "the pairs and branches one pass each looks for: an idempotent op twice (Relu, Floor, Ceil, "
-    "Round, Sign), an op by its unit (x + 0, x * 1, ...) or by a value that is not one, "
-    "ArgMax after a monotone op (on its axis or not), Log(Softmax), Gemm of a Transpose, "
-    "Where(Not(c)), Expand to ones, its own shape or more, three MatMuls of one input (Q, K, "
-    "V; equal or different sizes), a dead branch, Dropout, a no-op Flatten")
+    "OpPairs", _draw_pair,
+    {**PAIR_DOMAINS, "motif": ["idempotent", "unit", "monotone_argmax", "softmax_log",
+                               "where_not", "expand"]},
+    "the pairs one pass each looks for: an idempotent op twice (Relu, Floor, Ceil, Round, "
+    "Sign), an op by its unit (x + 0, x * 1, ...) or by a value that is not one, ArgMax after "
+    "a monotone op (on its axis or not), Log(Softmax), Where(Not(c)), Expand to ones, its own "
+    "shape or more")
+register_pattern(
+    "OpBranches", _draw_pair,
+    {**PAIR_DOMAINS, "motif": ["qkv", "transpose_gemm", "dead_end", "dropout", "flatten"]},
+    "the branches and wrappers one pass each looks for: three MatMuls of one input (Q, K, V; "
+    "equal or different sizes; after a node or on a graph input), Gemm of a Transpose, a dead "
+    "branch, Dropout, a Flatten that is a no-op and one that is not")
