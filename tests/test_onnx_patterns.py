@@ -12,11 +12,14 @@ import pytest
 from harness.core import registry
 from harness.core.strategies import sample
 from harness.run.pipeline import Harness
+from harness.sources.onnx.exported import BLOCKS
+from harness.sources.onnx.graphs import build_graph
 from harness.sources.onnx.patterns import FAMILY
 
 pytest.importorskip("onnxruntime")
 
-PATTERNS = sorted(k.name for k in registry.kinds("onnx") if k.family == FAMILY)
+PATTERNS = sorted(k.name for k in registry.kinds("onnx")
+                  if k.family == FAMILY and k.build_model is build_graph)
 DRAWN = 40  # specs a kind for the motif checks: drawing alone, nothing is built
 
 
@@ -115,3 +118,24 @@ def test_slice_after_slice_and_a_lossy_cast_round_trip():
     chains = [nodes(s) for s in sample("SliceCastChain", DRAWN, source="onnx")]
     assert any(a["kind"] == b["kind"] == "Slice" for c in chains for a, b in zip(c, c[1:]))
     assert any(n["kind"] == "Cast" and n["attrs"]["to"] == 10 for c in chains for n in c)
+
+
+# What each block's exported graph holds, by op type (the TorchScript exporter, opset 17).
+EXPORTED_OPS = {"conv_bn_relu": {"Conv", "Relu"}, "linear": {"MatMul", "Add", "Relu"},
+                "layernorm": {"LayerNormalization"}, "gelu": {"MatMul", "Add"},
+                "attention": {"MatMul", "Softmax"}, "residual": {"Conv", "Add", "Relu"},
+                "depthwise_separable": {"Conv", "Clip"}}
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_exported_blocks_are_what_torch_onnx_writes_and_run(block):
+    harness = Harness("onnx>onnxslim,onnx>onnxoptimizer", known_issues=[])
+    specs = [s for s in sample("TorchExported", 200, source="onnx")
+             if s.attrs["block"] == block][:2]
+    assert specs, f"no {block} in 200 draws"
+    for spec in specs:
+        model = harness.read_source(spec).artifact.model
+        ops = {n.op_type for n in model.graph.node}
+        if spec.attrs["opset"] >= 17 or block != "layernorm":
+            assert EXPORTED_OPS[block] <= ops, (block, ops)
+        assert all(leg.verdict == "pass" for leg in harness.run(spec).legs)
