@@ -108,10 +108,18 @@ def matmul_constant_first(received, produced) -> bool:
                and n.input[1] not in constants for n in model.graph.node)
 
 
+def split_into_one(received, produced) -> bool:
+    """The received model has a Split with a single output (the whole axis in one part)."""
+    model = _model(received)
+    return model is not None and any(n.op_type == "Split" and len(n.output) == 1
+                                     for n in model.graph.node)
+
+
 CHECKS: dict[str, Check] = {
     "fed-operand-shape-invented": fed_operand_shape_invented,
     "fed-input-dropped": fed_input_dropped,
     "matmul-constant-first": matmul_constant_first,
+    "split-into-one": split_into_one,
 }
 
 
