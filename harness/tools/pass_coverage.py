@@ -43,9 +43,10 @@ CONSTANT_FOLDING = "constant_folding"
 
 
 def signature(model) -> tuple:
-    """What a rewrite changes: the nodes (op type, inputs' count, attributes) and the
-    initializers' names and shapes, not the names a tool gives its outputs."""
-    nodes = tuple((n.op_type, len(n.input), len(n.output),
+    """What a rewrite changes: the nodes (op type, the tensors they read, attributes) and
+    the initializers' shapes. A pass that only rewires a node's readers to a twin (common
+    subexpressions, whose dead twin another pass removes) changes the tensors they read."""
+    nodes = tuple((n.op_type, tuple(n.input), len(n.output),
                    tuple(sorted((a.name, a.SerializeToString()) for a in n.attribute)))
                   for n in model.graph.node)
     inits = tuple(sorted((tuple(t.dims), t.data_type) for t in model.graph.initializer))
