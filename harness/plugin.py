@@ -44,6 +44,7 @@ from harness.run.isolation import DEFAULT_TIMEOUT, IsolatedHarness
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
 from harness.run.stage_cache.verify import fraction
+from harness.runtimes.device import describe as describe_precision
 
 for _name, _overrides in PROFILES.items():
     settings.register_profile(
@@ -112,6 +113,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "keras>savedmodel>tflite-savedmodel beside each source's paths: 'auto' "
                          "(default) the profile's sample of cases (none with --parity-paths), "
                          "'all' every case, 'none' none, or a comma-separated list of paths")
+    group.addoption("--parity-tf32", action="store_true",
+                    help="with --parity-device cuda: run as users run, TF32 on, judged by the "
+                         "TF32 tolerance rule (default: TF32 off; docs/tolerances.md)")
     group.addoption("--golden-update", action="store_true",
                     help="regenerate the golden store from the source framework before the "
                          "run, taking changed expected outputs (like --force-regen)")
@@ -162,7 +166,12 @@ class ParitySession:
             f"{self.shard_index[0]}/{self.shard_index[1]}:{self.process}")
         self.device = config.getoption("parity_device")
         self.opset = config.getoption("parity_opset") or DEFAULT_OPSET
-        self.isolate = config.getoption("parity_isolate")
+        # A CUDA run always isolates: a case that loses the CUDA context (a device-side
+        # assert) must not take later cases' legs with it (docs/isolation.md).
+        self.isolate = config.getoption("parity_isolate") or self.device == "cuda"
+        self.precision = "tf32" if config.getoption("parity_tf32") else "strict"
+        if self.precision == "tf32" and self.device != "cuda":
+            raise pytest.UsageError("--parity-tf32 needs --parity-device cuda")
         self.timeout = config.getoption("parity_timeout") or DEFAULT_TIMEOUT
         if config.getoption("parity_timeout") is not None and config.getoption("parity_timeout") <= 0:
             raise pytest.UsageError("--parity-timeout must be a positive number of seconds")
@@ -209,13 +218,14 @@ class ParitySession:
                 pyproject=self.policy_file, plugins=self.plugins,
                 threads=1 if self.worker else 0, timeout=self.timeout, cache=self.cache.folder,
                 cache_verify=self.cache.verify,
-                extension=self.extension,
+                extension=self.extension, precision=self.precision,
             )
         if self._harness is None:
 
             self._harness = Harness(
                 self.paths, device=self.device, opset=self.opset, policy=self.policy,
                 threads=1 if self.worker else 0, cache=self.cache, extension=self.extension,
+                precision=self.precision,
             )
         return self._harness
 
@@ -238,9 +248,14 @@ class ParitySession:
         records = result_records(
             case, run_id=self.run_id, shard=self.shard, device=self.device,
             test=self.current_test, hypothesis=self.hypothesis_info(),
+            precision=self.precision_text(),
         )
         self._buffer.append((case.spec.case_id, records, bool(case.failures)))
         return case
+
+    def precision_text(self) -> str | None:
+        """The precision the legs ran at, in a line (harness.runtimes.device.describe)."""
+        return describe_precision(getattr(self._harness, "precision_settings", None))
 
     def replay(self, case):
         """Replays one golden case's downstream legs and records them; returns the CaseResult."""
@@ -259,6 +274,7 @@ class ParitySession:
             result, run_id=self.run_id, shard=self.shard, device=self.device,
             test=self.current_test, hypothesis=None,
             golden={"provenance": case.provenance, "drift": drift},
+            precision=self.precision_text(),
         )
         self._buffer.append((case.case_id, records, bool(result.failures)))
         return result
@@ -279,6 +295,7 @@ class ParitySession:
                 run_id=self.run_id, shard=self.shard, device=self.device, opset=self.opset,
                 paths=[p.name for p in self.paths], hypothesis=self.hypothesis_info(),
                 command=self.command, identities=identities(golden.default_root()),
+                precision=self.precision_text(),
             ))
         return self._writer
 

@@ -49,7 +49,8 @@ def gpu_model() -> str | None:
 
 def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[str],
                hypothesis: dict[str, Any] | None, command: str,
-               identities: dict[str, Any] | None = None) -> dict[str, Any]:
+               identities: dict[str, Any] | None = None,
+               precision: str | None = None) -> dict[str, Any]:
     """The run's record; ``identities`` names parity's release, the golden store and the
     known-issue set it judged by (harness.gate.identity)."""
     return {
@@ -66,6 +67,9 @@ def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[
         "device": device,
         "versions": versions(),
         "environment": {k: os.environ.get(k) for k in RECORDED_ENVIRONMENT},
+        # what the legs ran at: TF32, reduced-precision reductions, cuDNN autotuning
+        # (harness.runtimes.device.describe)
+        "precision": precision,
         "opset": opset,
         "paths": paths,
         "hypothesis": hypothesis,
@@ -89,7 +93,8 @@ def family(spec) -> str:
 
 def result_records(case: CaseResult, *, run_id: str, shard: str, device: str, test: str | None,
                    hypothesis: dict[str, Any] | None,
-                   golden: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+                   golden: dict[str, Any] | None = None,
+                   precision: str | None = None) -> list[dict[str, Any]]:
     spec = case.spec
     common = {
         "record": "result",
@@ -103,6 +108,7 @@ def result_records(case: CaseResult, *, run_id: str, shard: str, device: str, te
         "spec": spec.to_json(),
         "inputs": [{"shape": list(s), "dtype": spec.dtype} for s in spec.input_shapes],
         "device": device,
+        "precision": precision,
         "test": test,
         "hypothesis": hypothesis,
         "repro": f"parity repro {spec.case_id}",

@@ -27,6 +27,9 @@ def assert_still_reproduces(pin, run, request) -> None:
     """``pin``'s case, run by ``run``, still meets its known issue on some leg: the test is
     made a strict xfail, so that it fails once the issue is fixed."""
     issue = pin.issue
+    device = request.getfixturevalue("parity").device
+    if not issue.holds_on(device):
+        pytest.skip(f"{issue.id} holds on {', '.join(issue.devices)}, not on {device}")
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
     case = run(pin.spec)
     broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id

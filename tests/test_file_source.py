@@ -28,7 +28,8 @@ def test_every_format_is_a_module_of_its_own_in_the_detectors_list():
     # A case records its start only where it differs from this table (``attrs["start"]``),
     # so the golden store's file cases depend on it staying as it is.
     assert files.START == {"keras": "keras", "h5": "tf_keras", "keras-json": "tf_keras",
-                           "savedmodel": "tf_keras", "onnx": "onnx", "mat": "mat"}
+                           "savedmodel": "tf_keras", "onnx": "onnx", "mat": "mat",
+                           "tflite": "tflite"}
 
 
 def test_the_mat_header_is_asked_before_the_hdf5_signature(tmp_path):

@@ -39,7 +39,7 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
     check = subparsers.add_parser(
         "check", help="check a model file you hold down every conversion path",
         description="Checks a model file (.keras, Keras-2 .h5, architecture .json with "
-                    "--weights, SavedModel folder, .onnx, MATLAB .mat) down every conversion "
+                    "--weights, SavedModel folder, .onnx, .tflite, MATLAB .mat) down every conversion "
                     "path that applies: per leg, the verdict, the max error, task-level "
                     "agreement and where it first diverges. Exit status: "
                     + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
@@ -66,6 +66,9 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
                        help="a .mat network: an output to check (a layer or a variable; "
                             "repeat for several), as parity mat2torch --output; default: "
                             "every output that depends on no label")
+    check.add_argument("--signature", default=None, metavar="NAME",
+                       help="a SavedModel: the signature to check (default serving_default, "
+                            "else its one signature); every SavedModel leg uses it")
     check.add_argument("--paths", default=None, metavar="PATHS",
                        help="comma-separated conversion paths (default: every path for the "
                             "model's format)")
@@ -94,6 +97,9 @@ def add_check_command(subparsers) -> argparse.ArgumentParser:
                             "name -> class, as keras.models.load_model(custom_objects=...) "
                             "takes (repeatable, or comma-separated)")
     check.add_argument("--seed", type=int, default=0, help="seed of the drawn inputs")
+    check.add_argument("--max-input-mb", type=float, default=None, metavar="MB",
+                       help="largest input parity draws, refused before it is made "
+                            "(default 1024)")
     check.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     check.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     check.add_argument("--atol", type=float, default=None,
@@ -119,10 +125,29 @@ def _progress(quiet: bool):
     if quiet:
         return None
 
+    closed = []
+
     def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
+        if closed:
+            return
+        try:
+            print(text, file=sys.stderr, flush=True)
+        except BrokenPipeError:  # the reader went away: the check goes on without progress
+            closed.append(True)
 
     return say
+
+
+def _quietly_closed(write) -> None:
+    """Writes the answer; where the reader closed the pipe (``parity check M | head``), ends
+    quietly, as a shell command does, not as parity's own bug. Python's own recipe: stdout
+    pointed at devnull, so that the flush at exit does not raise again."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -149,7 +174,8 @@ def _check(args: argparse.Namespace) -> int:
         custom_objects=args.custom_objects or [],
         seed=args.seed, device=args.device, opset=args.opset, atol=args.atol,
         rtol=args.rtol, diagnose=not args.no_diagnose, outputs=args.outputs,
-        torch_end=args.torch_end, command=_command())
+        torch_end=args.torch_end, command=_command(), max_input_mb=args.max_input_mb,
+        signature=args.signature)
     # Without --json, any other exception is parity's main's: a framework missing (3), an
     # internal error (4); with it, the same code and line, and the document beside them.
     try:
@@ -168,9 +194,9 @@ def _check(args: argparse.Namespace) -> int:
         command = _command() or " ".join(["parity check", shlex.quote(args.model)])
         return _no_verdict(args, *exits.escaped("parity check", exc, command))
     if args.json:
-        _print_json(outcome.to_json())
+        _quietly_closed(lambda: _print_json(outcome.to_json()))
     else:
-        print(text(outcome))
+        _quietly_closed(lambda: print(text(outcome)))
     return outcome.exit_code
 
 
@@ -184,7 +210,7 @@ def no_verdict_json(model: str | None, code: int, line: str) -> dict:
 def _no_verdict(args: argparse.Namespace, code: int, line: str) -> int:
     print(line, file=sys.stderr)
     if args.json:
-        _print_json(no_verdict_json(args.model, code, line))
+        _quietly_closed(lambda: _print_json(no_verdict_json(args.model, code, line)))
     return code
 
 

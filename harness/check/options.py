@@ -54,6 +54,9 @@ class CheckOptions:
     # "check" for torch_end.CHECK_STAGES, "all" or a comma-separated list.
     torch_end: str | None = None
     outputs: list[str] | None = None  # a .mat network's outputs to check (--output)
+    # The largest input parity draws, in MB (--max-input-mb; None: the file source's own).
+    max_input_mb: float | None = None
+    signature: str | None = None  # a SavedModel's signature to check (--signature)
 
 
 @dataclass
@@ -74,6 +77,8 @@ class CheckOutcome:
     seconds: float = 0.0
     # Where agreement proves little (harness.check.strength.Finding): weak and warning lines.
     strength: list[Any] = field(default_factory=list)
+    # Every output of the reference is NaN throughout: the legs' agreement proves nothing.
+    proves_nothing: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return jsonable({
@@ -93,5 +98,6 @@ class CheckOutcome:
             "script": self.script,
             "problems": self.problems,
             "strength": [finding.to_json() for finding in self.strength],
+            "proves_nothing": self.proves_nothing,
             "seconds": round(self.seconds, 3),
         })

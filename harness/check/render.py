@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from harness.check.task import describe as describe_task
-from harness.check.verdicts import deciding
+from harness.check.verdicts import NOT_APPLICABLE, deciding
+from harness.sources.file.loaded import shapes_text
 
 HEADERS = ("leg", "verdict", "max abs error", "task", "where it diverged")
 
@@ -37,7 +38,7 @@ def table(outcome) -> str:
 def text(outcome) -> str:
     """The whole terminal answer: what was checked, the table, what to act on."""
     out = [f"{outcome.model}: {outcome.description}"]
-    sizes = [", ".join("x".join(map(str, s)) for s in run) for run in outcome.sizes]
+    sizes = [shapes_text(run) for run in outcome.sizes]
     out.append("inputs: " + " then ".join(sizes))
     for note in outcome.notes:
         out.append(f"note: {note}")
@@ -66,12 +67,19 @@ def text(outcome) -> str:
     out.append("")
     decide = deciding(outcome.rows)
     apart = [row for row in outcome.rows if all(row is not kept for kept in decide)]
-    agreeing = sum(1 for row in decide if row.agrees)
+    differing = sum(1 for row in decide if row.disagrees)
+    inapplicable = sum(1 for row in decide if row.verdict == NOT_APPLICABLE)
     verdict = ("every leg agrees" if outcome.exit_code == 0 else
-               f"{len(decide) - agreeing} of {len(decide)} legs do not agree")
+               f"{differing} of {len(decide)} legs do not agree")
+    if inapplicable:
+        verdict = ("every leg that applies agrees" if outcome.exit_code == 0 else verdict) \
+            + f" ({inapplicable} not applicable)"
+    if outcome.proves_nothing:
+        verdict += (", on outputs that are NaN throughout in the reference: this check proves "
+                    "nothing about the conversion")
     out.append(f"parity check: {verdict} ({outcome.seconds:.1f} s)")
     if apart:
-        moved = sum(1 for row in apart if not row.agrees)
+        moved = sum(1 for row in apart if row.disagrees)
         out.append("parity check: after a move to Keras 3, "
                    + ("every leg agrees" if not moved else
                       f"{moved} of {len(apart)} legs do not agree")

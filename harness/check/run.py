@@ -15,7 +15,7 @@ from harness.check.harness import make_harness
 from harness.check.options import CannotCheckHere, CheckError, CheckOptions, CheckOutcome
 from harness.check.pin import pin
 from harness.check.reports import write_check_reports, write_check_script
-from harness.check.strength import assess
+from harness.check.strength import assess, proves_nothing
 from harness.check.verdicts import deciding, summarise
 from harness.converters import Artifact, ConversionPath, PathError, get
 from harness.core import yardstick
@@ -32,6 +32,7 @@ from harness.run.pipeline import note_missing_yardstick
 from harness.sources import SourceError, SourceRefusal
 from harness.sources import file as files
 from harness.sources.file import DEFAULT_PATHS, size_of
+from harness.sources.file.loaded import shapes_text
 
 # A user's whole model accumulates float32 rounding over its depth; drawn single layers get
 # 1e-5. Rules in pyproject.toml that name source "file" replace this one.
@@ -157,18 +158,26 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         say(f"parity check: reading {options.model} ({kind})")
         if options.outputs and not files.picks_outputs(kind):
             raise CheckError(f"{options.model}: " + files.OUTPUTS_ELSEWHERE.format(kind=kind))
-        loaded = files.load(options.model, options.weights, kind, outputs=options.outputs)
+        loaded = files.load(options.model, options.weights, kind, outputs=options.outputs,
+                            signature=options.signature)
         described = None
         if options.inputs is not None:
             described = data.describe(options.inputs, loaded, scale=options.scale,
                                       mean=options.mean, std=options.std,
                                       layout=options.layout, limit=options.limit)
+        limit = {} if options.max_input_mb is None else {
+            "max_input_bytes": int(options.max_input_mb * 2**20)}
         specs = files.file_specs(options.model, weights=options.weights, inputs=described,
-                                 seed=options.seed, outputs=options.outputs)
+                                 seed=options.seed, outputs=options.outputs,
+                                 signature=options.signature, **limit)
     except SourceRefusal as exc:
         raise CannotCheckHere(str(exc)) from None
     except SourceError as exc:
         raise CheckError(str(exc)) from None
+    if options.pin and loaded.start == "tflite":
+        raise CheckError(f"--pin {options.pin}: {options.model} is a .tflite file, which the "
+                         f"golden replay cannot start from yet; pin the ONNX that tf2onnx "
+                         f"makes of it (python -m tf2onnx.convert --tflite FILE) instead")
     if options.pin and loaded.start == files.PLAIN_SAVEDMODEL_START:
         # A replay resolves a case's paths by the source its artifact belongs to, and no
         # source owns a bare SavedModel.
@@ -202,12 +211,13 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
         if second is not None:
             runs.append(second)
     rows = summarise(runs, harness)
-    failed = [row for row in deciding(rows) if not row.agrees]
+    failed = [row for row in deciding(rows) if row.disagrees]
     outcome = CheckOutcome(
         model=str(loaded.path), kind=kind, start=loaded.start, description=loaded.describe(),
         notes=notes, sizes=sizes[: len(runs)], cases=[case for case, _ in runs], rows=rows,
         exit_code=1 if failed else 0)
     outcome.strength = assess(runs, loaded, rows, paths, options, say)
+    outcome.proves_nothing = proves_nothing(outcome.strength, len(harness.reference or []))
     if options.report is not None:
         outcome.reports = write_check_reports(Path(options.report), outcome, options)
     if options.script is not None:
@@ -234,7 +244,8 @@ def _source_could_not_read(case, model: str) -> None:
     leg = case.legs[0]
     said = (leg.message or "").strip().splitlines()
     first = said[0] if said else "the source cannot read it"
-    first = first if first.startswith(str(model)) else f"{model}: {first}"
+    named = (str(model), str(Path(model).resolve()))
+    first = first if first.startswith(named) else f"{model}: {first}"
     if leg.category == SOURCE_REFUSAL:
         raise CannotCheckHere(first)
     known = f" (known issue {leg.known_issue['id']})" if leg.known_issue else ""
@@ -242,7 +253,7 @@ def _source_could_not_read(case, model: str) -> None:
 
 
 def _shapes_text(shapes) -> str:
-    return ", ".join("x".join(map(str, s)) for s in shapes)
+    return shapes_text(shapes)
 
 
 def _second_size(harness, source, spec, paths, notes, say):

@@ -14,7 +14,11 @@ the reference, the inputs it ran on and the artifacts, and says where that is li
   errors there stand beside the line. The exit status stays the outputs' own;
 - **a declared output shape the runtime contradicts** (``warning:``): an ONNX file, or an
   ONNX artifact a leg converted to, declares an output dimension (``dim_value``) that the
-  output onnxruntime returns does not have (batch 1 declared, batch 4 returned).
+  output onnxruntime returns does not have (batch 1 declared, batch 4 returned);
+- **NaN or Inf in a reading** (``warning:``, or ``weak:`` where every value is NaN): the
+  reference's outputs, or a leg's where the reference has none, with the fraction. A leg
+  that agrees with an output that is NaN throughout agrees with nothing: the line says the
+  check proves nothing there (``proves_nothing``).
 
 (A size the file declares is where its check runs: harness.sources.file reads it, a ``.mat``
 network's ``net.meta.inputSize`` included, and a note says so.)
@@ -42,13 +46,14 @@ from harness.check.logits import (
 from harness.check.verdicts import DISPLAY, deciding
 from harness.converters import Artifact
 from harness.converters.onnx_ir import declared_shape
-from harness.core.compare import Tolerance
+from harness.core.compare import Tolerance, nonfinite_count
 from harness.core.exits import DEBUG_VARIABLE
 from harness.sources import SourceError
 from harness.sources import file as files
 from harness.sources.file.loaded import KERAS2_START, LoadedModel
 
 CONSTANT, SATURATED, DECLARED_OUTPUT = "constant_output", "saturated_output", "declared_output"
+NONFINITE = "nonfinite_output"
 UNASSESSED = "not_assessed"  # a part of the assessment that raised (parity's bug)
 WEAK, WARNING, NOTE = "weak", "warning", "note"
 SATURATION = 1e-6  # a probability this close to 0 or 1 moves by less than 1e-6 per unit logit
@@ -59,7 +64,7 @@ PROBABILITY_ROWS = 1e-3  # how close to 1 a softmax's rows sum
 class Finding:
     """One line of what a check proves, with what it rests on."""
 
-    kind: str  # CONSTANT, SATURATED, DECLARED_OUTPUT (UNASSESSED)
+    kind: str  # CONSTANT, SATURATED, DECLARED_OUTPUT, NONFINITE (UNASSESSED)
     label: str  # how the terminal line starts: WEAK, WARNING (NOTE: not assessed)
     text: str
     output: str | None = None
@@ -84,6 +89,7 @@ def assess(runs, loaded: LoadedModel, rows, paths, options,
         return []
     names = output_names(loaded, len(first.reference))
     parts = [
+        ("non-finite outputs", lambda: nonfinite_outputs(runs, names, rows)),
         ("constant outputs",
          lambda: constant_outputs(runs, names, strictest_tolerance(first_case, rows))),
         ("saturated outputs",
@@ -132,6 +138,74 @@ def strictest_tolerance(case, rows) -> Tolerance:
     return Tolerance(min(t.atol for t in judged), min(t.rtol for t in judged), "strictest")
 
 
+# -- NaN and Inf in a reading ----------------------------------------------------------------
+
+def _tally(outputs, index: int, tally: list[int]) -> None:
+    """Adds output ``index``'s (NaN, Inf, elements) to ``tally``."""
+    if outputs is None or index >= len(outputs):
+        return
+    for n, count in enumerate(nonfinite_count(outputs[index])):
+        tally[n] += count
+
+
+def _fraction_text(nan: int, inf: int, total: int) -> str:
+    parts = [f"{what} in {count} of {total} values ({100.0 * count / total:.3g}%)"
+             for what, count in (("NaN", nan), ("Inf", inf)) if count]
+    return " and ".join(parts)
+
+
+def nonfinite_outputs(runs, names: list[str], rows) -> list[Finding]:
+    """Per output, NaN or Inf in the reference's reading over every size, with the fraction;
+    and per leg, NaN or Inf where the reference has none. Where the reference's output is NaN
+    throughout, the legs that agree on it prove nothing: said as ``weak:``."""
+    agreeing = [row.leg for row in deciding(rows) if row.agrees]
+    found = []
+    for index, name in enumerate(names):
+        reference = [0, 0, 0]
+        for _, ran in runs:
+            _tally(ran.reference, index, reference)
+        nan, inf, total = reference
+        if nan or inf:
+            throughout = nan == total
+            if throughout:
+                kind, text = WEAK, (
+                    f"output {name!r} is NaN in every value of the reference ({total} of "
+                    f"{total}, 100%)" + (f", and so in the {len(agreeing)} leg(s) that agree: "
+                                         f"their agreement proves nothing" if agreeing else
+                                         ": no leg can agree with it in any way that proves "
+                                         "something") +
+                    " (a NaN weight, or a division by zero, in the model itself: look for "
+                    "NaN in its weights)")
+            else:
+                kind, text = WARNING, (
+                    f"output {name!r} of the reference holds {_fraction_text(nan, inf, total)}"
+                    f": legs agree only where they put NaN/Inf in the same places; the "
+                    f"finite values are compared under the tolerance")
+            found.append(Finding(NONFINITE, kind, text, name, agreeing if throughout else [],
+                                 details={"reading": "reference", "nan": nan, "inf": inf,
+                                          "values": total, "proves_nothing": throughout}))
+            continue
+        for leg in sorted({leg for _, ran in runs for leg in (ran.outputs or {})}):
+            tally = [0, 0, 0]
+            for _, ran in runs:
+                _tally((ran.outputs or {}).get(leg), index, tally)
+            if tally[0] or tally[1]:
+                found.append(Finding(
+                    NONFINITE, WARNING,
+                    f"output {name!r} of {leg} holds {_fraction_text(*tally)} where the "
+                    f"reference has none: that leg's conversion breaks the model", name, [leg],
+                    details={"reading": leg, "nan": tally[0], "inf": tally[1],
+                             "values": tally[2], "proves_nothing": False}))
+    return found
+
+
+def proves_nothing(findings: list[Finding], outputs: int) -> bool:
+    """Every output of the reference is NaN throughout: no verdict of agreement means
+    anything."""
+    said = {f.output for f in findings if f.kind == NONFINITE and f.details.get("proves_nothing")}
+    return outputs > 0 and len(said) == outputs
+
+
 # -- outputs constant over the inputs --------------------------------------------------------
 
 def _batch(inputs) -> int | None:
@@ -144,8 +218,9 @@ def _rows(output: np.ndarray, inputs) -> list[tuple[bytes, np.ndarray]]:
     whole call where the output has no batch axis."""
     batch = _batch(inputs)
     if batch is not None and output.ndim >= 1 and output.shape[0] == batch:
-        keys = [b"".join(np.ascontiguousarray(np.asarray(x)[i]).tobytes() for x in inputs)
-                for i in range(batch)]
+        # A 0-d input (a Dropout's ratio) is the same in every row.
+        keys = [b"".join(np.ascontiguousarray(np.asarray(x)[i] if np.ndim(x) else x).tobytes()
+                         for x in inputs) for i in range(batch)]
         return list(zip(keys, (output[i] for i in range(batch))))
     key = b"".join(np.ascontiguousarray(np.asarray(x)).tobytes() for x in inputs)
     return [(key, output)]

@@ -10,6 +10,8 @@ differs         numbers (or shapes) differ beyond tolerance
 unsupported     a stage or runtime has no counterpart for an op or layer of the model
 error           a stage or runtime raised for another reason
 not run         an earlier stage of its path failed
+not applicable  a stage of its path cannot apply to the model (the reason is said);
+                never counted as a disagreement
 ==============  ==================================================================
 
 with the id of the known upstream bug it is, where it is one (harness/known_issues.toml),
@@ -77,6 +79,11 @@ class LegRow:
     def agrees(self) -> bool:
         return self.verdict == "agrees"
 
+    @property
+    def disagrees(self) -> bool:
+        """Counts against the exit status: neither agreeing nor not applicable."""
+        return self.verdict not in ("agrees", NOT_APPLICABLE)
+
     def error_text(self) -> str:
         """The error cell: the largest error of the float outputs, and ``exact`` (or ``k/n
         differ``) where outputs are compared exactly."""
@@ -128,8 +135,13 @@ TRACING = ("export_error", "compile_error")
 MISMATCHES = ("numeric_mismatch", "shape_mismatch", "dtype_mismatch", "nonfinite_mismatch")
 
 
+NOT_APPLICABLE = "not applicable"
+
+
 def _verdict(leg) -> str:
     """The row's verdict; a known issue keeps what went wrong (its id goes beside it)."""
+    if leg.verdict == "skip" and leg.category == "not_applicable":
+        return NOT_APPLICABLE
     if leg.verdict in ("error", "xfail") and unsupported(leg):
         return "unsupported"
     if leg.verdict == "xfail":
@@ -141,7 +153,21 @@ def _worst(legs):
     return max(legs, key=lambda leg: SEVERITY.get(leg.verdict, 0))
 
 
+# How harness.core.compare names the side of a NaN/Inf mismatch: the cell says it first.
+NONFINITE_SIDE = re.compile(r"(NaN/Inf where the reference has none \([^)]*\)|finite values "
+                            r"where the reference has NaN/Inf)")
+
+
 def _where(leg) -> str | None:
+    where = _diverged_at(leg)
+    side = NONFINITE_SIDE.search(leg.message or "") if leg.category == "nonfinite_mismatch" \
+        else None
+    if side:
+        return side.group(1) + (f"; {where}" if where else "")
+    return where
+
+
+def _diverged_at(leg) -> str | None:
     diagnosis = leg.diagnosis or {}
     first = diagnosis.get("first_divergence")
     if first:

@@ -24,6 +24,7 @@ from harness.core.stages import (  # noqa: F401  (re-exported)
     ConversionPath,
     Converter,
     ConvertOptions,
+    NotApplicable,
     PathError,
     ScriptRecipe,
     available,

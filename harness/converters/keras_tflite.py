@@ -20,7 +20,14 @@ import io
 import re
 from pathlib import Path
 
-from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe
+from harness.converters import (
+    Artifact,
+    ConversionError,
+    ConvertOptions,
+    NotApplicable,
+    ScriptRecipe,
+)
+from harness.converters.savedmodel_signature import SIGNATURE_META, SignatureError, choose
 from harness.core.stages import stage
 from harness.runtimes.litert import interpreter
 
@@ -55,23 +62,26 @@ def convert_with(make) -> bytes:
 
 
 def tflite_artifact(flat: bytes, inputs: list[str], n_outputs: int,
-                    case_names: list[str]) -> Artifact:
+                    case_names: list[str], *, outputs: list[str] | None = None,
+                    signature: str = SIGNATURE) -> Artifact:
     """The ``tflite`` artifact with its signature mapped by name: ``inputs`` are the names the
-    case's inputs carry in the signature, in the case's order."""
+    case's inputs carry in the signature, in the case's order; ``outputs`` its output names
+    in the reference's order (``output_0``, ... where not given)."""
     signatures = interpreter(flat).get_signature_list()
-    if SIGNATURE not in signatures:
-        raise TfliteError(f"the flatbuffer has no {SIGNATURE!r} signature "
+    if signature not in signatures:
+        raise TfliteError(f"the flatbuffer has no {signature!r} signature "
                           f"({', '.join(signatures) or 'none'})")
-    found = signatures[SIGNATURE]
+    found = signatures[signature]
     if sorted(found["inputs"]) != sorted(inputs):
         raise TfliteError(f"the signature's inputs {found['inputs']} are not the model's "
                           f"{inputs}: they cannot be mapped by name")
-    outputs = [f"output_{i}" for i in range(n_outputs)]
+    outputs = list(outputs) if outputs is not None else [f"output_{i}"
+                                                         for i in range(n_outputs)]
     if sorted(found["outputs"]) != sorted(outputs):
         raise TfliteError(f"the signature's outputs {found['outputs']} are not "
                           f"{outputs}: they cannot be mapped by name")
     return Artifact("tflite", flat, list(case_names),
-                    {"signature": SIGNATURE, "tflite_inputs": list(inputs),
+                    {"signature": signature, "tflite_inputs": list(inputs),
                      "tflite_outputs": outputs})
 
 
@@ -132,11 +142,39 @@ class TfliteSavedModelConverter:
 
         path = str(Path(artifact.model))
         loaded = tf.saved_model.load(path)
-        if not hasattr(loaded, "serve"):
-            raise TfliteError(f"{path}: no 'serve' endpoint (not written by Keras' "
-                              f"model.export)")
+        wanted = artifact.meta.get(SIGNATURE_META)
+        if wanted is not None or not hasattr(loaded, "serve"):
+            return self._by_signature(loaded, path, wanted, artifact)
         specs = tf.nest.flatten(loaded.serve.input_signature)
         n_outputs = len(tf.nest.flatten(loaded.signatures[SIGNATURE].structured_outputs))
         flat = convert_with(lambda: tf.lite.TFLiteConverter.from_saved_model(path))
         return tflite_artifact(flat, [signature_name(s.name) for s in specs], n_outputs,
                                artifact.input_names)
+
+    @staticmethod
+    def _by_signature(loaded, path: str, wanted: str | None, artifact: Artifact) -> Artifact:
+        """A SavedModel that Keras 3's ``model.export`` did not write (tf.keras' ``model.save``,
+        ``tf.saved_model.save``), as ``TFLiteConverter.from_saved_model(dir)`` converts it: by
+        the signature every SavedModel leg uses, mapped to the case by its keys."""
+        import tensorflow as tf
+
+        try:
+            chosen = choose(loaded, wanted)
+        except SignatureError as exc:
+            raise NotApplicable(str(exc)) from None
+        keys = [key for key, _ in chosen.inputs]
+        case_names = list(artifact.input_names)
+        if sorted(case_names) == keys:
+            inputs = case_names
+        elif len(keys) == len(case_names) == 1:
+            inputs = keys
+        else:
+            raise TfliteError(f"the signature {chosen.name!r} takes {keys}, the case feeds "
+                              f"{case_names}: they cannot be mapped by name")
+        named = artifact.meta.get("output_names")
+        outputs = list(named) if named and sorted(named) == sorted(chosen.outputs) \
+            else chosen.outputs
+        flat = convert_with(lambda: tf.lite.TFLiteConverter.from_saved_model(
+            path, signature_keys=[chosen.name]))
+        return tflite_artifact(flat, inputs, len(outputs), case_names, outputs=outputs,
+                               signature=chosen.name)

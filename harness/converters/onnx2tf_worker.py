@@ -37,6 +37,7 @@ import traceback
 
 import numpy as np
 
+from harness.converters import onnxsim_zygote
 from harness.runtimes.worker import Channel
 
 CALIBRATION_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
@@ -86,6 +87,9 @@ def main(argv: list[str]) -> int:
     scratch = tempfile.mkdtemp(prefix="parity-onnx2tf-")
     os.chdir(scratch)
     np.save(CALIBRATION_FILE, calibration_images())
+    zygote = onnxsim_zygote.start()  # onnx2tf's onnxsim passes, without onnxsim's import
+    if zygote is not None:
+        os.environ["PATH"] = os.pathsep.join([str(zygote.bin), os.environ.get("PATH", "")])
     try:
         import onnx2tf
     except Exception as exc:  # noqa: BLE001  (named to the parent)
@@ -103,6 +107,8 @@ def main(argv: list[str]) -> int:
         else:
             reply = {"ok": False, "type": "ValueError", "error": f"unknown op {request!r}"}
         channel.send({"id": request.get("id"), **reply})
+    if zygote is not None:
+        zygote.close()
     return 0
 
 

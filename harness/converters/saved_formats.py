@@ -32,8 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters import Artifact, ConversionError, ConvertOptions, NotApplicable
+from harness.converters.keras3_breaks import builtin, keras3_break
 from harness.converters.onnx_ir import pin_ir_version
+from harness.converters.savedmodel_signature import (
+    SIGNATURE_META,
+    SignatureError,
+    choose,
+    choose_name,
+    signature_names,
+)
 from harness.core.stages import stage
 from harness.runtimes.keras import call_tf
 from harness.runtimes.keras_custom import register_custom_objects
@@ -108,6 +116,9 @@ def load_keras_file(path: str | Path):
                 f"layer or lambda function) with safe_mode=True; parity never loads such "
                 f"files unsafely. Keras said: {_first_line(exc)}"
             ) from exc
+        broken = keras3_break(text)
+        if broken is not None:  # a Keras-2 file's own break, innermost first
+            raise SavedFormatError(f"{path}: {broken}") from exc
         missing = unregistered_object(text)
         if missing is not None:
             raise SavedFormatError(f"{path}: Keras cannot load this model: "
@@ -137,8 +148,11 @@ def unregistered_object(text: str) -> tuple[str, str] | None:
         what, name = "class", found["type"]
     else:
         what, name = found["what"], found["unknown"]
-    # tf_keras names a function saved as {"class_name": "function"} 'function': no name to give.
-    return None if name == "function" else (what, name)
+    # tf_keras names a function saved as {"class_name": "function"} 'function': no name to
+    # give; a class Keras itself defines (Functional, Sequential) is no custom object.
+    if name == "function" or (what == "class" and builtin(name)):
+        return None
+    return what, name
 
 
 def unregistered_text(what: str, name: str, keras: str = "keras") -> str:
@@ -166,20 +180,22 @@ def load_savedmodel(path: str | Path):
         ) from exc
 
 
-def run_savedmodel(loaded, inputs):
-    """Calls the ``serve`` endpoint that ``model.export`` writes (falling back on the
-    ``serving_default`` signature, outputs in sorted key order, as tf2onnx orders them)."""
+def run_savedmodel(loaded, inputs, signature: str | None = None):
+    """Calls the ``serve`` endpoint that ``model.export`` writes, or, where a signature is
+    named or there is no ``serve``, the signature every SavedModel leg chooses
+    (harness.converters.savedmodel_signature): inputs by its sorted keys, outputs in sorted
+    key order, as tf2onnx orders them."""
     import tensorflow as tf
 
     def tensors(xs):
         return [tf.convert_to_tensor(x) for x in xs]
 
-    if hasattr(loaded, "serve"):
+    if signature is None and hasattr(loaded, "serve"):
         return call_tf(lambda *xs: loaded.serve(tensors(xs) if len(xs) > 1 else tensors(xs)[0]),
                        inputs)
-    signature = loaded.signatures["serving_default"]
-    names = sorted(signature.structured_input_signature[1])
-    return call_tf(lambda *xs: signature(**dict(zip(names, tensors(xs)))), inputs)
+    chosen = choose(loaded, signature)
+    names = [key for key, _ in chosen.inputs]
+    return call_tf(lambda *xs: chosen.function(**dict(zip(names, tensors(xs)))), inputs)
 
 
 class SavedModelRunner:
@@ -192,7 +208,8 @@ class SavedModelRunner:
         self.device = device
 
     def run(self, artifact, inputs):
-        return run_savedmodel(load_savedmodel(artifact.model), inputs)
+        return run_savedmodel(load_savedmodel(artifact.model), inputs,
+                              artifact.meta.get(SIGNATURE_META))
 
 
 # -- stages ----------------------------------------------------------------------------------
@@ -258,8 +275,16 @@ class Tf2OnnxSavedModelConverter:
         path = str(Path(artifact.model))
         if not (Path(path) / "saved_model.pb").is_file():
             raise SavedFormatError(f"{path}: not a SavedModel directory (no saved_model.pb)")
+        # The signature every SavedModel leg uses (tf2onnx alone would take the first one).
+        try:
+            names = signature_names(path)
+            chosen = choose(load_savedmodel(path), artifact.meta.get(SIGNATURE_META)).name \
+                if names is None else choose_name(names, artifact.meta.get(SIGNATURE_META),
+                                                  lambda: load_savedmodel(path))
+        except SignatureError as exc:
+            raise NotApplicable(str(exc)) from None
         graph_def, inputs, outputs, tables, renames = tf_loader.from_saved_model(
-            path, None, None, None, None, None, False,
+            path, None, None, ["serve"], [chosen], None, False,
             return_initialized_tables=True, return_tensors_to_rename=True,
         )
         with tf.device("/cpu:0"):

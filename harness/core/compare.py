@@ -133,7 +133,8 @@ def _within_tolerance(actual: np.ndarray, expected: np.ndarray, tolerance: Toler
         return Comparison(
             False,
             "nonfinite_mismatch",
-            f"NaN/Inf positions differ at {int(mask_mismatch.sum())} / {total} elements; "
+            f"{nonfinite_mismatch_text(a_nan | a_inf, e_nan | e_inf, total)}; NaN/Inf "
+            f"positions differ at {int(mask_mismatch.sum())} / {total} elements; "
             f"first at index {tuple(first)}: {actual[tuple(first)]!r} vs "
             f"{expected[tuple(first)]!r} (expected).",
             metrics,
@@ -188,6 +189,30 @@ def _within_tolerance(actual: np.ndarray, expected: np.ndarray, tolerance: Toler
         f"tolerance rule: {tolerance.rule}"
     )
     return Comparison(False, "numeric_mismatch", message, metrics)
+
+
+def nonfinite_mismatch_text(actual_bad: np.ndarray, expected_bad: np.ndarray,
+                            total: int) -> str:
+    """Which side holds the NaN or Inf the other lacks, in words: a leg's NaN where the
+    reference is finite is the loudest sign of a broken conversion, and is named so."""
+    made = int((actual_bad & ~expected_bad).sum())
+    lost = int((expected_bad & ~actual_bad).sum())
+    parts = []
+    if made:
+        parts.append(f"NaN/Inf where the reference has none ({made} / {total} elements, "
+                     f"{100.0 * made / total:.3g}%)")
+    if lost:
+        parts.append(f"finite values where the reference has NaN/Inf ({lost} / {total} "
+                     f"elements)")
+    return "; ".join(parts) or "NaN and Inf of opposite kinds or signs"
+
+
+def nonfinite_count(value: Any) -> tuple[int, int, int]:
+    """(NaN, Inf, elements) of a float tensor; (0, 0, n) for any other output."""
+    value = _unboxed(value)
+    if not is_float_tensor(value):
+        return 0, 0, int(np.size(value)) if not is_structure(value) else 0
+    return int(np.isnan(value).sum()), int(np.isinf(value).sum()), int(value.size)
 
 
 # -- what is compared exactly ---------------------------------------------------------------

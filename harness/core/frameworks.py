@@ -32,7 +32,8 @@ TENSORFLOW_ENVIRONMENT = {
 }
 # Recorded with every run, set or not: oneDNN (TF's default CPU kernels) is the reference's
 # engine unless TF_ENABLE_ONEDNN_OPTS=0; see docs/sources-keras.md, "The reference".
-RECORDED_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES")
+RECORDED_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES",
+                        "NVIDIA_TF32_OVERRIDE", "CUDA_LAUNCH_BLOCKING")
 
 
 def prepare_imports() -> None:

@@ -58,6 +58,7 @@ def make_inputs(spec: LayerSpec) -> list[np.ndarray]:
             x = np.clip(rng.standard_normal(shape), -INPUT_BOUND, INPUT_BOUND).astype(dtype)
         else:
             x = rng.integers(0, bound, shape).astype(INT_DTYPE)
+        x = np.asarray(x)  # a 0-d draw is a NumPy scalar: an array of rank 0, as declared
         if i < len(spec.input_overrides):
             flat = x.reshape(-1)
             for index, value in spec.input_overrides[i]:

@@ -129,6 +129,14 @@ class KnownIssue:
     # models the leg's stage was given and wrote, whatever the failure's message says.
     structure: str | None = None
 
+    # The devices the entry holds on ("cpu", "cuda"); None: every device. A torch kernel
+    # missing on one device only, a bug that shows on one only (docs/known-issues.md).
+    devices: tuple[str, ...] | None = None
+
+    def holds_on(self, device: str | None) -> bool:
+        """The entry holds on ``device`` (None: a device not named, as in a replay)."""
+        return self.devices is None or device is None or device in self.devices
+
     @property
     def minimal(self) -> LayerSpec | None:
         """The first minimal spec (the entry's own); ``minimals`` holds them all."""
@@ -251,6 +259,8 @@ class KnownIssue:
             found["nature"] = self.nature
         if self.party:
             found["party"] = ", ".join(self.parties)
+        if self.devices:
+            found["devices"] = ", ".join(self.devices)
         return found
 
 
@@ -396,7 +406,22 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         source_only=raw.get("source_only"),
         script=raw.get("script"),
         structure=_structure(raw),
+        devices=_devices(raw),
     )
+
+
+DEVICES = ("cpu", "cuda")
+
+
+def _devices(raw: dict[str, Any]) -> tuple[str, ...] | None:
+    if "devices" not in raw:
+        return None
+    devices = _strings(raw["devices"], "devices")
+    unknown = [d for d in devices if d not in DEVICES]
+    if unknown or not devices:
+        raise ValueError(f"devices must be a non-empty list of {', '.join(DEVICES)}; got "
+                         f"{raw['devices']!r}")
+    return devices
 
 
 def _structure(raw: dict[str, Any]) -> str | None:
@@ -429,7 +454,7 @@ def _load_file(path: Path) -> list[KnownIssue]:
 
 
 def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str,
-               received: Any = None) -> list[KnownIssue]:
+               received: Any = None, device: str | None = None) -> list[KnownIssue]:
     """The entries that match the case on ``leg`` (``received``: the artifact the leg's stage
     was given), those that recognise the failure by its category or message first: in a
     model holding a gelu Dense, a failure whose message names another bug is that bug, not
@@ -439,7 +464,8 @@ def candidates(issues: list[KnownIssue], spec: LayerSpec, leg: str,
     bug, not that of an onnx2torch entry that merely finds its op (ConvTranspose, IsInf) in
     the model."""
     received = Received(received)
-    matching = [issue for issue in issues if issue.matches_case(spec, leg, received)]
+    matching = [issue for issue in issues
+                if issue.holds_on(device) and issue.matches_case(spec, leg, received)]
     return sorted(matching, key=lambda issue: (issue.strict, _by_node_only(issue, spec, leg)))
 
 

@@ -58,6 +58,8 @@ BUILTIN = {
     # Keras → TFLite, run by the LiteRT interpreter (docs/rewriters.md)
     "tflite": "harness.converters.keras_tflite:TfliteConverter",
     "tflite-savedmodel": "harness.converters.keras_tflite:TfliteSavedModelConverter",
+    # a .tflite file (parity check) to ONNX, as tf2onnx --tflite converts it
+    "tf2onnx-tflite": "harness.converters.tf2onnx_tflite:Tf2OnnxTfliteConverter",
     # onnx2tf: ONNX → a TensorFlow SavedModel and a float32 TFLite file, run in a worker
     # with its own folder (`parity install onnx2tf`, docs/rewriters.md#onnx2tf)
     "onnx2tf": "harness.converters.onnx2tf_stage:Onnx2TfConverter",
@@ -81,6 +83,12 @@ BUILTIN.update({
 
 class ConversionError(RuntimeError):
     """A converter raised; carries the stage name for the result record."""
+
+
+class NotApplicable(ConversionError):
+    """The stage cannot apply to this model, by what the model is rather than by a fault of
+    the converter (a SavedModel leg on a SavedModel that has no signature it reads): the leg
+    is a skip of category ``not_applicable`` that says why, never a failure."""
 
 
 class PathError(ValueError):

@@ -20,6 +20,10 @@ upstream_error         not run: an earlier stage of the path failed
 source_error           the source framework itself could not build or run the case
 source_refusal         the source framework cannot run the case on this machine (a skip, with
                        the reason and the machine's state: TensorFlow without oneDNN)
+not_applicable         the stage cannot apply to the model, by what the model is (a SavedModel
+                       without a signature its converter reads): a skip that says why
+nonfinite_reference    a drawn case's source reading holds NaN or Inf: a leg that reproduces
+                       them is a skip that says so, never a pass proving agreement
 test_failure           a pytest test failed outside any case's record (a fixture, the harness,
                        a test's own assertion): the record names the test
 export_error           torch.export or torch.onnx.export refused the converted module
@@ -37,7 +41,7 @@ import re
 CATEGORIES = (
     "unsupported_op", "conversion_error", "load_error", "runtime_error", "shape_mismatch",
     "dtype_mismatch", "nonfinite_mismatch", "numeric_mismatch", "value_mismatch", "crash",
-    "timeout", "upstream_error", "source_error", "source_refusal", "test_failure", "export_error", "compile_error",
+    "timeout", "upstream_error", "source_error", "source_refusal", "nonfinite_reference", "not_applicable", "test_failure", "export_error", "compile_error",
 )
 
 # The verdicts of a leg that fails a run (an xpass fails it too, but is no failure of the leg).

@@ -198,6 +198,14 @@ BUILTIN_RULES: tuple[Rule, ...] = (
          reason="the converter legs of ONNX float16 cases, calibrated in docs/dtypes.md"),
     Rule(atol=1e-10, rtol=1e-10, source=ONNX, leg=ONNX_CONVERTER_LEGS, dtype="float64",
          reason="the converter legs of ONNX float64 cases, calibrated in docs/dtypes.md"),
+    # --parity-tf32: the legs run as users run on CUDA, TF32 on (the policy sees the device
+    # "cuda-tf32"). Where the case has a float64 yardstick, a leg that fails this rule is
+    # measured against the error model at TF32's roundoff (harness.core.yardstick). This
+    # rule is for the rest: the 11 TF32 mismatches of the first H100 run sat at up to 3.9e-3
+    # absolute (PadConv; 1.7e-3 relative there), 1.2e-2 relative only where the value is
+    # 2.6e-2; 5e-3 + 5e-3|x| covers each with room (docs/tolerances.md).
+    Rule(atol=5e-3, rtol=5e-3, device="cuda-tf32", dtype="float32",
+         reason="TF32 mode (--parity-tf32): operands rounded to a 10-bit mantissa"),
 )
 
 

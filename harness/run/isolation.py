@@ -50,6 +50,7 @@ from harness.core.tolerance import TolerancePolicy
 from harness.run import side_paths
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
+from harness.runtimes import device as device_context
 from harness.runtimes import runner_for
 from harness.runtimes.worker import Channel, WorkerProcess
 from harness.sources import SourceError
@@ -58,6 +59,8 @@ DEFAULT_TIMEOUT = 300.0
 # The child imports every framework before it reports ready: on a loaded machine, minutes.
 DEFAULT_STARTUP_TIMEOUT = 600.0
 STDERR_LINES = 60
+# The worker's exit status once it found its device context lost (after telling the parent).
+EXIT_CONTEXT_LOST = 75
 # Modules the child imports once, after torch and torchvision, so that no case pays for them.
 WARM_MODULES = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "onnx2torch")
 
@@ -119,14 +122,19 @@ class IsolatedHarness:
                  pyproject: str | Path | None = None, plugins: list[str] | tuple[str, ...] = (),
                  threads: int = 0, timeout: float = DEFAULT_TIMEOUT,
                  startup_timeout: float = DEFAULT_STARTUP_TIMEOUT, env: dict[str, str] | None = None,
-                 cache: str | Path | None = None, cache_verify: float = 0.0, extension=None):
+                 cache: str | Path | None = None, cache_verify: float = 0.0, extension=None,
+                 precision: str = device_context.STRICT,
+                 warm: tuple[str, ...] = WARM_MODULES):
         self.paths = parse_paths(paths)  # fails here, in the parent, on an unknown stage
         self.device = device
+        self.precision = device_context.check_precision(precision)
         self.timeout = float(timeout)
         self.startup_timeout = float(startup_timeout)
         self.config = {
             "paths": ",".join(p.name for p in self.paths),
             "device": device,
+            "warm": list(warm),  # modules imported once, before the worker says it is ready
+            "precision": precision,  # on CUDA: TF32 off unless "tf32" (harness.runtimes.device)
             "opset": opset,
             "pyproject": None if pyproject is None else str(pyproject),
             "plugins": list(dict.fromkeys([*plugins, *user_plugins.imported_modules()])),
@@ -139,8 +147,14 @@ class IsolatedHarness:
             # harness.run.side_paths' (the ONNX rewriters, TFLite), as in-process
             "extension": side_paths.to_json(extension),
         }
-        self.env = env
-        self._worker = WorkerProcess("harness.run.isolation", env=env, tail_lines=STDERR_LINES)
+        # A CUDA worker starts with TF32 off in its environment, before any library loads.
+        self.env = (device_context.prepare_environment(device, precision, env)
+                    if device == "cuda" else env)
+        self._worker = WorkerProcess("harness.run.isolation", env=self.env,
+                                     tail_lines=STDERR_LINES)
+        # Cases whose worker lost its device context (a CUDA device-side assert): each ended
+        # that worker; the next case ran in a fresh one.
+        self.contexts_lost = 0
         self._ready = False
         self.info: dict[str, Any] = {}  # the worker's ready message: pid, versions, start-up time
         atexit.register(self.close)
@@ -189,6 +203,12 @@ class IsolatedHarness:
         return self._worker.pid
 
     @property
+    def precision_settings(self) -> dict[str, Any] | None:
+        """The precision the worker's legs run at (``harness.runtimes.device.settings``), as
+        its ready message said; None until a worker has started."""
+        return self.info.get("precision")
+
+    @property
     def starts(self) -> int:
         """How many workers this harness has started."""
         return self._worker.starts
@@ -230,6 +250,8 @@ class IsolatedHarness:
                 progress.done[leg.leg] = leg
             elif event == "result":
                 return case_from_json(message["case"])
+            elif event == "context_lost":
+                return self._context_lost(spec, progress, message)
             elif event == "error":
                 raise (SourceError if message["type"] == "SourceError" else CaseError)(
                     message["message"])
@@ -246,6 +268,42 @@ class IsolatedHarness:
             spec, progress, "crash",
             f"the worker process {how} {_where(progress)}",
             f"--- worker stderr (last lines) ---\n{tail}")
+
+    def _context_lost(self, spec, progress: _Progress, message: dict[str, Any]):
+        """The worker found its device context unusable after this case (a CUDA device-side
+        assert, an illegal memory access) and ended itself: every later call on the device in
+        that process would fail. The case gets the one record that says so, with the kernel's
+        own words where its output has them; the next case runs in a fresh worker. Never
+        retried: a case that loses the context is that case's failure."""
+        lost = device_context.Lost.from_json(message["lost"])
+        how = self._worker.exit_text()  # waits for its end, so that its output is all read
+        kernels = device_context.kernel_messages(self._worker.tail())
+        self._discard()
+        self.start()  # the replacement starts now: a fresh process, a fresh context
+        self.contexts_lost += 1
+        leg_name = message.get("leg")
+        where = (f"in leg {leg_name} (stage {message.get('stage')})" if leg_name is not None
+                 else "after the case's legs ran" if message.get("case") is not None
+                 else _where(progress))
+        headline = (f"the {lost.label} context was lost {where}: {lost.error.splitlines()[0]}")
+        detail = "\n".join([
+            *(f"the kernel said: {line}" for line in kernels),
+            f"every later {lost.label} call in that worker would fail, so it was ended ({how}) "
+            "and the next case runs in a fresh worker process; this case was not retried"])
+        if message.get("case") is not None:  # lost after every leg was judged (a diagnosis)
+            case = case_from_json(message["case"])
+            culprit = next((leg for leg in case.legs if leg.verdict not in ("pass", "skip")),
+                           case.legs[0] if case.legs else None)
+            if culprit is not None:
+                _mark_lost(culprit, headline, detail)
+            return case
+        if leg_name is not None and leg_name in progress.done:
+            legs = dict(progress.done)
+            _mark_lost(legs[leg_name], headline, detail)
+            return CaseResult(spec, [*legs.values(),
+                                     *self._not_run(legs, leg_name, "runtime_error", headline)],
+                              {})
+        return self._broken_case(spec, progress, "runtime_error", headline, detail)
 
     def _timed_out(self, spec, progress: _Progress):
         self._worker.kill(stack_first=True)
@@ -303,6 +361,15 @@ class IsolatedHarness:
         return missing
 
 
+def _mark_lost(leg, headline: str, detail: str) -> None:
+    """The leg that lost the device context: a runtime error (or the known issue that
+    recognised its device form, still xfail), its message led by what was lost."""
+    if leg.verdict not in ("xfail", "skip"):
+        leg.verdict, leg.category = "error", "runtime_error"
+    leg.blame = leg.blame or leg.stage
+    leg.message = f"{headline}\n{detail}\n--- the leg's own error ---\n{leg.message}"
+
+
 def _where(progress: _Progress) -> str:
     """Where the case was: 'in stage onnx2torch, converting leg keras>tf2onnx>onnx2torch'."""
     if progress.leg is None:
@@ -323,8 +390,25 @@ class _Worker:
     def progress(self, leg: str, stage: str, step: str, result=None) -> None:
         if step == "done":
             self.channel.send({"event": "leg", "result": leg_to_json(result)})
+            if result.verdict not in ("pass", "skip"):
+                self.check_context(leg=leg, stage=stage)
         else:
             self.channel.send({"event": "progress", "leg": leg, "stage": stage, "step": step})
+
+    def check_context(self, leg: str | None = None, stage: str | None = None,
+                      case=None) -> None:
+        """After a failure: when a device context of this process is lost, says so to the
+        parent and ends the process at once, so that no later leg or case meets the poisoned
+        context (its victims). The same probe finds a real CUDA fault and a planted one."""
+        lost = device_context.lost()
+        if lost is None:
+            return
+        self.channel.send({"event": "context_lost", "leg": leg, "stage": stage,
+                           "lost": lost.to_json(),
+                           "case": None if case is None else case_to_json(case)})
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_CONTEXT_LOST)
 
     def configure(self, config: dict[str, Any]):
         started = time.perf_counter()
@@ -332,6 +416,9 @@ class _Worker:
             if entry not in sys.path:
                 sys.path.insert(0, entry)
         prepare_imports()  # torch and torchvision before TensorFlow: see DESIGN.md hazards
+        # Precision before any CUDA library starts (harness.runtimes.device).
+        precision = device_context.configure(config["device"],
+                                             config.get("precision", device_context.STRICT))
         threads = int(config.get("threads") or 0)
         if threads:
             import torch
@@ -347,14 +434,16 @@ class _Worker:
                           policy=policy, threads=threads, on_leg=self.progress,
                           cache=open_cache(config.get("cache"),
                                            verify=config.get("cache_verify")),
-                          extension=side_paths.from_json(extension))
-        for name in WARM_MODULES:  # once, so that no case pays for them
+                          extension=side_paths.from_json(extension),
+                          precision=config.get("precision", device_context.STRICT))
+        for name in config.get("warm", WARM_MODULES):  # once, so that no case pays for them
             if importlib.util.find_spec(name) is not None:
                 importlib.import_module(name)
         for path in harness.paths:
             for stage in path.stages:
                 get(stage)
         self.channel.send({"event": "ready", "pid": os.getpid(), "versions": versions(),
+                           "precision": harness.precision_settings or precision,
                            "startup_s": round(time.perf_counter() - started, 3)})
         return harness
 
@@ -375,11 +464,14 @@ class _Worker:
                 else:
                     raise ValueError(f"unknown request {op!r}")
             except Exception as exc:  # noqa: BLE001 (sent to the parent, which raises it)
+                self.check_context()
                 text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
                 self.channel.send({
                     "event": "error", "type": type(exc).__name__,
                     "message": f"{type(exc).__name__}: {exc}\n(in the parity worker)\n{text}"})
                 continue
+            if case.failures or any(leg.verdict == "xfail" for leg in case.legs):
+                self.check_context(case=case)
             self.channel.send({"event": "result", "case": case_to_json(case)})
         return 0  # the parent closed the pipe: it is gone
 

@@ -18,18 +18,26 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from harness import sources
-from harness.converters import Artifact, ConversionPath, ConvertOptions, get, parse_paths
+from harness.converters import (
+    Artifact,
+    ConversionPath,
+    ConvertOptions,
+    NotApplicable,
+    get,
+    parse_paths,
+)
 from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
-from harness.core.compare import compare_outputs, worst_comparison, worst_of
+from harness.core.compare import compare_outputs, nonfinite_count, worst_comparison, worst_of
 from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.registry import family_of
 from harness.core.spec import LayerSpec
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
-from harness.run import hooks
+from harness.run import device_blame, hooks
 from harness.run.stage_cache import cache as stage_cache
 from harness.runtimes import LoadError, runner_for
+from harness.runtimes import device as device_context
 from harness.sources import Source, SourceError, SourceReading, SourceRefusal
 
 # The records, FAILING, compare_outputs and worst_of live in the core; imported from here too.
@@ -82,6 +90,10 @@ def _short_traceback(exc: BaseException, limit: int = 6) -> str:
     return "".join(lines).strip()
 
 
+class DeviceContextLost(RuntimeError):
+    """A case asked of a harness whose process lost its device context (in-process runs)."""
+
+
 class Harness:
     def __init__(
         self,
@@ -98,6 +110,7 @@ class Harness:
         cache=None,
         extension=None,
         observers=(),
+        precision: str = device_context.STRICT,
     ):
         # Who watches the case's runs (harness.run.hooks); on_leg and on_paths are callables
         # with the same seams (hooks.Callbacks).
@@ -107,6 +120,12 @@ class Harness:
         # or its source's default paths when none of them starts there.
         self.paths = paths if isinstance(paths, list) else parse_paths(paths)
         self.device = device
+        # On CUDA, TF32 off unless asked (harness.runtimes.device); what was set goes in every
+        # record. TF32 mode has tolerance rules of its own: the policy sees device "cuda-tf32".
+        self.precision = device_context.check_precision(precision)
+        self.precision_settings = device_context.configure(device, precision)
+        self.judged_device = (device_context.TF32_DEVICE
+                              if device == "cuda" and precision == device_context.TF32 else device)
         self.options = ConvertOptions() if opset is None else ConvertOptions(opset=opset)
         self.policy = policy or TolerancePolicy()
         self.known_issues = known_issues_mod.load() if known_issues is None else known_issues
@@ -118,7 +137,12 @@ class Harness:
         # torch-ending paths extend with (a sample of cases, in a suite run).
         self.extension = extension
         self._runners: dict[str, Any] = {}
+        # Set once a leg lost this process' device context (in-process runs only: an
+        # isolating worker ends itself first): later legs and cases do not run.
+        self.lost_context: str | None = None
+        self._case_id = "?"
         self._default_paths: dict[str, list[ConversionPath]] = {}
+        self._issues_by_leg: tuple[Any, dict[str, list]] = (None, {})
 
     def options_for(self, sizes: list[Size]) -> ConvertOptions:
         """The conversion options with what a tracing stage needs of the case (its first
@@ -134,6 +158,18 @@ class Harness:
         if fmt not in self._runners:
             self._runners[fmt] = runner_for(fmt, self.device, self.threads)
         return self._runners[fmt]
+
+    def issues_on(self, leg: str) -> list:
+        """The known issues whose legs take in ``leg``, in their order: a case matches an
+        entry only on such a leg (``KnownIssue.matches_case`` asks that first, of the leg
+        alone), so each leg's are found once rather than every entry tried on every leg of
+        every case (the golden replay's largest own cost, issue #46)."""
+        issues, by_leg = self._issues_by_leg
+        if issues is not self.known_issues:
+            issues, by_leg = self._issues_by_leg = (self.known_issues, {})
+        if leg not in by_leg:
+            by_leg[leg] = [issue for issue in issues if issue._covers_stage_leg(leg)]
+        return by_leg[leg]
 
     def paths_for(self, source: str) -> list[ConversionPath]:
         named = [path for path in self.paths if path.source == source]
@@ -174,6 +210,10 @@ class Harness:
         return sources.get(spec.source).read(spec, policy=self.policy, device=self.device)
 
     def run(self, spec: LayerSpec) -> CaseResult:
+        if self.lost_context is not None:
+            raise DeviceContextLost(f"{self.lost_context}; nothing more can run on the device "
+                                    f"in this process (case {spec.case_id} not run)")
+        self._case_id = spec.case_id
         case = self.resolve(spec)
         started = time.perf_counter()
         try:
@@ -195,7 +235,7 @@ class Harness:
         artifacts: dict[str, Any] = {case.start: reading.artifact, **dict(reading.roots)}
         result = self._run_paths(case, artifacts, reading.inputs, reading.reference, timing,
                                  alternate, more=reading.more, yardstick=reading.yardstick)
-        if self.diagnose:
+        if self.diagnose and self.lost_context is None:
             self._diagnose(case, result, artifacts, reading.inputs, reading.reference)
         if reading.yardstick is None:
             note_missing_yardstick(result, yardstick.missing_reason(spec))
@@ -213,11 +253,15 @@ class Harness:
         readings at further sizes and ``yardstick`` the float64 reference, as in
         ``SourceReading``. A failing leg is diagnosed where the source's artifact itself was
         stored (an ONNX case's model)."""
+        if self.lost_context is not None:
+            raise DeviceContextLost(f"{self.lost_context}; nothing more can run on the device "
+                                    f"in this process (case {spec.case_id} not replayed)")
+        self._case_id = spec.case_id
         case = self.resolve(spec)
         artifacts = dict(stored)
         result = self._run_paths(case, artifacts, inputs, expected, {}, native, more=more,
                                  yardstick=yardstick)
-        if self.diagnose:
+        if self.diagnose and self.lost_context is None:
             self._diagnose(case, result, artifacts, inputs, expected)
         return result
 
@@ -225,7 +269,7 @@ class Harness:
         """The source's own execution against the second reading that is the reference."""
         name = case.start
         base = {"path": case.paths[0].name, "leg": name, "stage": name, "runner": name}
-        tolerance = self.policy.for_spec(case.spec, name, self.device)
+        tolerance = self.policy.for_spec(case.spec, name, self.judged_device)
         worst = worst_of(reading.native, reading.reference, tolerance)
         leg = LegResult(**base, verdict="pass" if worst.passed else "fail",
                         category=worst.category, message=worst.message, metrics=worst.metrics,
@@ -242,6 +286,7 @@ class Harness:
             observer.on_paths(case, artifacts, inputs, reference, alternate)
         sizes = sizes_of(inputs, reference, alternate, more, yardstick)
         results: dict[str, LegResult] = {}
+        lost = self.lost_context
         for path in case.paths:
             upstream: LegResult | None = None
             legs = path.legs()
@@ -252,12 +297,40 @@ class Harness:
                         continue  # replaying: a later leg's artifact is stored (a flatbuffer)
                     break  # replaying: nothing stored to start this path from
                 if leg_name not in results:
+                    if lost is not None:  # nothing more runs on the device in this process
+                        results[leg_name] = LegResult(
+                            path=path.name, leg=leg_name, stage=stage, runner="-",
+                            verdict="skip", category="runtime_error",
+                            message=f"not run: {lost}")
+                        continue
                     leg = self._leg(case.spec, path, leg_name, stage, artifacts, sizes)
                     results[leg_name] = _attribute(leg, upstream)
                     for observer in self.observers:
                         observer.after_leg(leg_name, stage, results[leg_name])
+                    lost = self._context_lost(results[leg_name]) or lost
                 upstream = results[leg_name]
         return CaseResult(case.spec, list(results.values()), timing)
+
+    def _context_lost(self, leg: LegResult) -> str | None:
+        """In this process (no isolating worker to end): after a leg that failed,
+        whether the device context is lost; if so the leg says so, the case's later legs are
+        not run, and every later case of this harness is refused (``run``), so that no leg
+        meets the poisoned context (docs/isolation.md)."""
+        if leg.verdict in ("pass", "skip"):  # a CPU run has no context in use: no probe
+            return None
+        lost = device_context.lost()
+        if lost is None:
+            return None
+        self.lost_context = (f"the {lost.label} context of this process was lost in leg "
+                             f"{leg.leg} of case {self._case_id}: {lost.error.splitlines()[0]}")
+        leg.verdict = "error" if leg.verdict != "xfail" else leg.verdict
+        leg.category = leg.category if leg.verdict == "xfail" else "runtime_error"
+        leg.message = (f"the {lost.label} context was lost in leg {leg.leg} (stage {leg.stage}):"
+                       f" {lost.error.splitlines()[0]}\nevery later {lost.label} call in this "
+                       f"process would fail; run the cases isolated (--parity-isolate, which "
+                       f"--parity-device cuda implies in a suite) to go on in a fresh process\n"
+                       f"--- the leg's own error ---\n{leg.message}")
+        return self.lost_context
 
     def _diagnose(self, case: ResolvedCase, result: CaseResult, artifacts, inputs,
                   reference=None) -> None:
@@ -296,7 +369,7 @@ class Harness:
             received = artifacts.get(leg.leg.rsplit(">", 1)[0])
             if diagnose is None or not isinstance(received, Artifact):
                 continue
-            tolerance = self.policy.for_spec(case.spec, leg.leg, self.device)
+            tolerance = self.policy.for_spec(case.spec, leg.leg, self.judged_device)
             try:
                 found = diagnose(stage_cache.materialised(received), inputs, reference,
                                  tolerance)
@@ -323,7 +396,8 @@ class Harness:
                 **base, verdict="skip", category="source_refusal", message=str(exc),
                 metrics={"environment": exc.environment})], {})
         message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
-        for issue in known_issues_mod.candidates(self.known_issues, spec, name):
+        for issue in known_issues_mod.candidates(self.issues_on(name), spec, name,
+                                                 device=self.device):
             if issue.matches_failure("source_error", message):
                 return CaseResult(spec, [LegResult(
                     **base, verdict="xfail", category="source_error", message=message,
@@ -342,6 +416,11 @@ class Harness:
         if isinstance(artifacts.get(leg_name), Artifact):  # stored by the golden store
             return self._run_and_compare(spec, base, artifacts[leg_name], sizes, {}, received)
         if not isinstance(parent, Artifact):
+            if isinstance(parent, NotApplicable):
+                artifacts[leg_name] = parent
+                return LegResult(**base, verdict="skip", category=NOT_APPLICABLE,
+                                 message=f"an earlier stage of {path.name} does not apply: "
+                                         f"{parent}")
             artifacts[leg_name] = RuntimeError("upstream stage failed")
             return LegResult(
                 **base, verdict="skip", category="upstream_error",
@@ -363,6 +442,11 @@ class Harness:
             return LegResult(**base, verdict="error", category="source_error",
                              blame=path.source, message=f"{exc}\n{_short_traceback(exc)}",
                              timing={"convert": time.perf_counter() - t0})
+        except NotApplicable as exc:  # what the model is, not the converter's fault
+            artifacts[leg_name] = exc
+            return LegResult(**base, verdict="skip", category=NOT_APPLICABLE,
+                             message=f"{stage} does not apply: {exc}",
+                             timing={"convert": time.perf_counter() - t0})
         except Exception as exc:
             artifacts[leg_name] = exc
             message = f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"
@@ -383,7 +467,7 @@ class Harness:
         leg_name = base["leg"]
         for observer in self.observers:
             observer.before_leg(leg_name, base["stage"], "run")
-        tolerance = self.policy.for_spec(spec, leg_name, self.device)
+        tolerance = self.policy.for_spec(spec, leg_name, self.judged_device)
         timing.setdefault("run", 0.0)
         passes: list[LegResult] = []
         for n, size in enumerate(sizes):
@@ -394,6 +478,8 @@ class Harness:
                     leg.message = (f"at input shapes {shapes_text(size.shapes)} (passed at "
                                    f"{shapes_text(sizes[0].shapes)}):\n{leg.message}")
             if leg.verdict != "pass":
+                # off the CPU, the same artifact read on the CPU says whose fault it is
+                device_blame.blame_device(self, spec, leg, artifact, size)
                 return self._judge(spec, leg, received, artifact)
             passes.append(leg)
         widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
@@ -439,10 +525,17 @@ class Harness:
             if measured is not None:
                 metrics["yardstick"] = measured
                 metrics["judged_by"] = "tolerance"
-                if worst.category == "numeric_mismatch" and yardstick.rescues(measured):
-                    metrics["judged_by"] = "yardstick"
+                roundoff = (yardstick.TF32_ROUNDOFF
+                            if self.judged_device == device_context.TF32_DEVICE else 1.0)
+                if worst.category == "numeric_mismatch" and yardstick.rescues(measured,
+                                                                              roundoff):
+                    metrics["judged_by"] = "yardstick" if roundoff == 1.0 else "yardstick (tf32)"
                     verdict, category, message = "pass", None, ""
-                    note = yardstick.rescue_note(measured)
+                    note = yardstick.rescue_note(measured, roundoff)
+        if verdict == "pass" and drawn(spec.source):
+            unproven = nonfinite_reference(size.reference)
+            if unproven:
+                verdict, category, message = "skip", NONFINITE_REFERENCE, unproven
         timing["compare"] = timing.get("compare", 0.0) + time.perf_counter() - t2
         return LegResult(
             note=note,
@@ -461,7 +554,9 @@ class Harness:
         """A failing leg that a known issue recognises (by its message, or by what the stage
         changed between ``received`` and ``produced``) is its xfail; a passing leg of a case
         that a strict entry names by its own layers is an xpass."""
-        for issue in known_issues_mod.candidates(self.known_issues, spec, leg.leg, received):
+        issues = known_issues_mod.candidates(self.issues_on(leg.leg), spec, leg.leg, received,
+                                             device=self.device)
+        for issue in issues:
             if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message,
                                                                 (received, produced)):
                 leg.verdict = "xfail"
@@ -472,6 +567,39 @@ class Harness:
                 leg.known_issue = issue.to_json()
                 return leg
         return leg
+
+
+# A drawn case whose source reading holds NaN or Inf proves no agreement where it passes. A
+# source whose readings are data rather than draws says ``NONFINITE_IS_DATA = True``: a
+# user's file (parity check says so in its strength lines), ONNX's own node tests (whose
+# NaN propagation is what some of them test).
+
+
+def drawn(source: str) -> bool:
+    try:
+        return not getattr(sources.get(source), "NONFINITE_IS_DATA", False)
+    except Exception:  # noqa: BLE001  (an unregistered source: a test's toy)
+        return True
+
+
+NOT_APPLICABLE = "not_applicable"  # a stage that cannot apply to the model (NotApplicable)
+NONFINITE_REFERENCE = "nonfinite_reference"
+
+
+def nonfinite_reference(reference) -> str | None:
+    """Why a pass on this reading proves nothing: its outputs that hold NaN or Inf, with
+    the fraction; None where every output is finite."""
+    said = []
+    for index, output in enumerate(reference or []):
+        nan, inf, total = nonfinite_count(output)
+        if nan or inf:
+            said.append(f"output {index} holds " + " and ".join(
+                f"{what} in {count} of {total} values" for what, count in
+                (("NaN", nan), ("Inf", inf)) if count))
+    if not said:
+        return None
+    return ("the source's reading is not finite (" + "; ".join(said) + "): the leg puts "
+            "NaN/Inf in the same places, which proves no agreement; the case is not a pass")
 
 
 def note_missing_yardstick(result: CaseResult, why: str | None) -> None:

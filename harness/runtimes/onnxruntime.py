@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.runtimes import device as device_context
 from harness.runtimes.registry import LoadError, RunError
 
 # onnxruntime's graph optimisation levels by the name an artifact carries in
@@ -30,9 +31,14 @@ class OnnxRuntimeRunner:
         self.device = device
         self.threads = threads
 
-    def providers(self) -> list[str]:
-        if self.device == "cuda":
-            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    def providers(self) -> list:
+        """On CUDA, onnxruntime's CUDA provider where this onnxruntime has it (onnxruntime-gpu),
+        at the process' precision (TF32 off unless --parity-tf32); else the CPU's."""
+        import onnxruntime as ort
+
+        if self.device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            return [("CUDAExecutionProvider", device_context.onnxruntime_cuda_options()),
+                    "CPUExecutionProvider"]
         return ["CPUExecutionProvider"]
 
     def session(self, model, optimization: str = DEFAULT_OPTIMIZATION):

@@ -46,6 +46,7 @@ from harness.run.stage_cache.packages import (
 )
 from harness.run.stage_cache.packages import editable_tree as editable_tree  # re-exported
 from harness.run.stage_cache.packages import modified_files_hash as modified_files_hash
+from harness.runtimes import device as device_context
 
 OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"
 # Bumped when what an entry holds, or how a key is made, changes.
@@ -213,7 +214,18 @@ def run_key(runner, input_identity: str, inputs) -> str | None:
                    "packages": fingerprints(packages), "artifact": input_identity,
                    "inputs": [array_document(x) for x in inputs],
                    "threads": thread_counts(runner.name),
-                   "environment": {k: os.environ.get(k) for k in READING_ENVIRONMENT}})
+                   "environment": {k: os.environ.get(k) for k in READING_ENVIRONMENT},
+                   **device_of(runner)})
+
+
+def device_of(runner) -> dict[str, Any]:
+    """A runner's device off the CPU, and the precision it runs at there: a CUDA run is
+    never served a CPU run's outputs, nor a TF32 run a strict one's (the CPU's keys carry
+    nothing, as before devices were keyed)."""
+    device = getattr(runner, "device", "cpu")
+    if device == "cpu":
+        return {}
+    return {"device": device, "precision": device_context.precision()}
 
 
 def thread_counts(runner_name: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@ model, from the user's path or the golden copy, and its inputs)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
 from harness.sources.file.inputs import load_inputs
 from harness.sources.file.loaded import KERAS_STARTS, LoadedModel
+from harness.sources.file.safety import MAX_DRAWN_INPUT_BYTES, MB
 from harness.sources.file.state import reset_note, second_call_note
 from harness.sources.file.store import golden_copy
 
@@ -44,12 +46,15 @@ def concrete_sizes(shapes: list[tuple[int | None, ...]]) -> list[list[tuple[int,
 
 def file_specs(path: str | Path, *, weights: str | Path | None = None,
                inputs: dict[str, Any] | None = None, seed: int = 0,
-               outputs: list[str] | None = None) -> list[LayerSpec]:
+               outputs: list[str] | None = None,
+               max_input_bytes: int = MAX_DRAWN_INPUT_BYTES,
+               signature: str | None = None) -> list[LayerSpec]:
     """The case(s) of a user's file: one per set of input sizes (two where a dimension is
     free), or one on the user's own inputs (``inputs``: {"path", "sha256", "shapes",
     "dtypes", ...} as ``harness.check.data`` describes them); ``outputs`` names the outputs
-    of a ``.mat`` network to check."""
-    loaded = load(path, weights, outputs=outputs)
+    of a ``.mat`` network to check. A drawn input above ``max_input_bytes`` is refused before
+    it is made."""
+    loaded = load(path, weights, outputs=outputs, signature=signature)
     path = loaded.path
     attrs: dict[str, Any] = {
         "path": str(path),
@@ -65,6 +70,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs["weights_sha256"] = digest(weights)
     if outputs:
         attrs["outputs"] = list(outputs)
+    if signature is not None:
+        attrs["signature"] = signature
     if loaded.layers and loaded.start in KERAS_STARTS:
         attrs["layers"] = loaded.layers
     if any(b is not None for b in loaded.int_bounds):
@@ -80,6 +87,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
     if loaded.undrawable is not None:
         raise UnsupportedFile(path, loaded.undrawable)
     runs = concrete_sizes(loaded.input_shapes)
+    for run in runs:
+        _check_drawn_size(loaded, run, max_input_bytes)
     attrs["sizes"] = [[list(s) for s in run] for run in runs]
     specs = [LayerSpec(loaded.kind, attrs, tuple(run), dtype, seed, source=NAME) for run in runs]
     _note_state(loaded, specs[0])
@@ -98,6 +107,24 @@ def _note_state(loaded: LoadedModel, spec: LayerSpec) -> None:
         found = None
     if found is not None:
         loaded.notes.append(found)
+
+
+def _check_drawn_size(loaded: LoadedModel, shapes, limit: int) -> None:
+    """Refuses, before allocating it, a drawn input larger than ``limit`` bytes: a model
+    whose input declares a dimension of 2,147,483,647 is met with a line, not an
+    allocation that can take the machine down."""
+    for name, shape, dtype in zip(loaded.input_names, shapes, loaded.input_dtypes):
+        itemsize = np.dtype(dtype).itemsize if np.dtype(dtype).kind != "O" else 8
+        size = math.prod(int(d) for d in shape) * itemsize  # Python ints: no overflow
+        if size <= limit:
+            continue
+        axis = max(range(len(shape)), key=lambda i: int(shape[i]))
+        raise FileError(loaded.path, (
+            f"input {name!r} declares dimension {axis} as {shape[axis]:,} (shape "
+            f"{'x'.join(map(str, shape))}, {dtype}): drawn, it would take "
+            f"{size / MB:,.0f} MB, above the {limit / MB:,.0f} MB parity draws an input up "
+            f"to; raise the limit with --max-input-mb MB, or give inputs with --inputs "
+            f"FILE.npz"))
 
 
 def _check_user_shapes(loaded: LoadedModel, shapes, origin: str) -> None:
@@ -128,8 +155,8 @@ def case_inputs(spec: LayerSpec) -> list[np.ndarray]:
     dtypes = attrs.get("input_dtypes") or [spec.dtype] * len(spec.input_shapes)
     user = attrs.get("inputs")
     arrays = load_inputs(user) if user is not None else make_inputs(spec)
-    return [np.ascontiguousarray(np.asarray(x).astype(d, copy=False))
-            for x, d in zip(arrays, dtypes)]
+    # np.asarray with order="C", not np.ascontiguousarray, which makes a 0-d input 1-d.
+    return [np.asarray(x, dtype=d, order="C") for x, d in zip(arrays, dtypes)]
 
 
 def loaded_for(spec: LayerSpec, folder: Path | None = None) -> LoadedModel:
@@ -145,7 +172,7 @@ def loaded_for(spec: LayerSpec, folder: Path | None = None) -> LoadedModel:
     for model_path, weights_path in candidates:
         if model_path.exists() and digest(model_path) == attrs["sha256"]:
             return load(model_path, weights_path, spec.kind, attrs["sha256"],
-                        attrs.get("outputs"))
+                        attrs.get("outputs"), attrs.get("signature"))
     if path.exists():
         raise FileError(path, f"changed since the case was made (sha256 "
                               f"{attrs['sha256'][:12]}... expected); check the file again")

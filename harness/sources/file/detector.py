@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.core import registry
-from harness.sources.file import h5, keras, keras_json, mat, onnx, savedmodel
+from harness.sources.file import h5, keras, keras_json, mat, onnx, savedmodel, tflite
 from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
 from harness.sources.file.head import read_head
@@ -31,6 +31,7 @@ DETECTED: list[ModuleType] = [
     keras,  # a zip
     h5,  # the HDF5 signature
     keras_json,  # a JSON object
+    tflite,  # a flatbuffer whose identifier is TFL3
     onnx,  # a protobuf: parsed whole, so last
 ]
 FORMATS = tuple(module.FORMAT for module in DETECTED)  # parity's own
@@ -64,7 +65,7 @@ def add_format(module: ModuleType, *, before: str = onnx.FORMAT) -> None:
     DETECTED.insert(DETECTED.index(BY_FORMAT[before]), module)
     _admit(module)
 
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json", ".onnx", ".mat", ".pb")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".json", ".onnx", ".mat", ".pb", ".tflite")
 PICKLE_PROTOCOLS = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
@@ -87,7 +88,7 @@ def detect(path: str | Path, weights: str | Path | None = None) -> str:
     raise FileError(path, (f"not a readable {suffix} file: its content does not parse as "
                            f"one (truncated or damaged?)") if suffix in MODEL_SUFFIXES else
                     "not a model file parity recognises (.keras, Keras-2 .h5, architecture "
-                    ".json, SavedModel folder, .onnx, .mat)")
+                    ".json, SavedModel folder, .onnx, .tflite, .mat)")
 
 
 OUTPUTS_ELSEWHERE = ("--output picks the outputs of a MATLAB .mat network, and this file is "
@@ -110,8 +111,15 @@ def picks_outputs(kind: str) -> bool:
     return bool(getattr(BY_FORMAT.get(kind), "PICKS_OUTPUTS", False))
 
 
+def picks_signature(kind: str) -> bool:
+    """Whether a format reads by a named signature (``parity check --signature``): its
+    module says so (``PICKS_SIGNATURE``)."""
+    return bool(getattr(BY_FORMAT.get(kind), "PICKS_SIGNATURE", False))
+
+
 def load(path: str | Path, weights: str | Path | None = None, kind: str | None = None,
-         sha256: str | None = None, outputs: list[str] | None = None) -> LoadedModel:
+         sha256: str | None = None, outputs: list[str] | None = None,
+         signature: str | None = None) -> LoadedModel:
     """Reads a user's model file (FileError on anything wrong with it); the last model read
     is kept, so that making a case and reading it load the file once. ``outputs`` names the
     outputs of a ``.mat`` network to check (``parity check --output``)."""
@@ -125,13 +133,17 @@ def load(path: str | Path, weights: str | Path | None = None, kind: str | None =
         check_size(weights)
     sha256 = sha256 or digest(path)
     key = (str(path), sha256, None if weights is None else (str(weights), digest(weights)),
-           tuple(outputs or ()))
+           tuple(outputs or ()), signature)
     if key in _CACHE:
         return _CACHE[key]
     module = BY_FORMAT[kind]
     if outputs and not picks_outputs(kind):
         raise FileError(path, OUTPUTS_ELSEWHERE.format(kind=kind))
-    loaded = module.load(path, weights, outputs)
+    if signature is not None and not picks_signature(kind):
+        raise FileError(path, f"--signature picks a SavedModel's signature, and this file is "
+                              f"{kind!r}")
+    loaded = module.load(path, weights, outputs, **(
+        {"signature": signature} if signature is not None else {}))
     _CACHE.clear()
     _CACHE[key] = loaded
     return loaded

@@ -36,11 +36,20 @@ class LoadedModel:
     undrawable: str | None = None
     what: str = "a model"  # the model in words ("a Keras-2 HDF5 model")
     unit: str = "layers"  # what its ``layers`` are in words ("nodes" of an ONNX graph)
+    # A plain SavedModel's chosen signature (harness.converters.savedmodel_signature).
+    signature: Any = None
 
     def describe(self) -> str:
         # A Keras model's list starts with the model itself (see keras_files.keras_loaded).
         number = len(self.layers) - (1 if self.start in KERAS_STARTS else 0)
         count = f", {number} {self.unit}" if self.layers else ""
-        shapes = ", ".join("x".join("?" if d is None else str(d) for d in s)
-                           for s in self.input_shapes)
-        return f"{self.what}{count}; inputs {shapes}"
+        return f"{self.what}{count}; inputs {shapes_text(self.input_shapes)}"
+
+
+def shapes_text(shapes) -> str:
+    """Input shapes in words: ``?x3x64x64, 4`` (``?`` a free dimension), ``scalar`` for a
+    0-d input, ``none`` for a model that takes none."""
+    if not shapes:
+        return "none"
+    return ", ".join("x".join("?" if d is None else str(d) for d in shape) or "scalar"
+                     for shape in shapes)

@@ -63,8 +63,6 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     notes = load_external_data(path, model)
     initializers = {init.name for init in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
-    if not graph_inputs:
-        raise FileError(path, "the ONNX graph has no inputs to feed")
     names, shapes, dtypes = [], [], []
     for value in graph_inputs:
         tensor = value.type.tensor_type

@@ -27,4 +27,7 @@ DEFAULT_PATHS = {
     "onnx": ("onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized", "onnx>onnxsim",
              "onnx>onnxslim", "onnx>onnxoptimizer"),
     "mat": ("mat>mat2torch",),
+    # A .tflite file: tf2onnx --tflite, then what users run the ONNX model with.
+    "tflite": ("tflite>tf2onnx-tflite>onnx2torch", "tflite>tf2onnx-tflite>onnx2pytorch",
+               "tflite>tf2onnx-tflite>ort-optimized"),
 }

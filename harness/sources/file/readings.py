@@ -4,15 +4,19 @@ computed."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from harness.converters import Artifact
 from harness.converters.keras2 import run_tf_keras
 from harness.converters.saved_formats import SavedFiles, run_savedmodel
+from harness.converters.savedmodel_signature import SIGNATURE_META
 from harness.core import yardstick
 from harness.core.spec import LayerSpec
 from harness.runtimes import LoadError
 from harness.runtimes.keras import keras_model_reading, tf_keras_model_reading
+from harness.runtimes.litert import LiteRtRunner
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner
 from harness.sources import SourceReading
 from harness.sources.file import mat
@@ -32,6 +36,7 @@ NO_YARDSTICK = {
     PLAIN_SAVEDMODEL_START: "a SavedModel without Keras metadata: its functions are traced "
                             "in their dtypes, with no configuration to rebuild in float64",
     "mat": "a MATLAB network: the reference is parity's importer run in float64 already",
+    "tflite": "a TFLite file: its graph's element types are fixed in the flatbuffer",
 }
 
 
@@ -78,9 +83,13 @@ def read_tf_keras(loaded: LoadedModel, inputs: list[np.ndarray],
 
 def read_savedmodel(loaded: LoadedModel, inputs: list[np.ndarray],
                     device: str) -> SourceReading:
-    reference = run_savedmodel(loaded.model, inputs)
+    """A plain SavedModel: its chosen signature called (the reference), and the name of that
+    signature carried to every leg, which then use the same one."""
+    chosen = loaded.signature
+    reference = run_savedmodel(loaded.model, inputs, chosen.name)
     artifact = Artifact("savedmodel", SavedFiles(loaded.path), list(loaded.input_names),
-                        {"file": str(loaded.path)})
+                        {"file": str(loaded.path), SIGNATURE_META: chosen.name,
+                         "output_names": list(chosen.outputs)})
     return SourceReading(artifact, inputs, reference, None, None)
 
 
@@ -94,6 +103,24 @@ ONNX_REFUSED_HINT = {
 }
 
 
+NEWER_IR = re.compile(r"Unsupported model IR version: (\d+), max supported IR version: (\d+)")
+
+
+def newer_ir_hint(text: str) -> str | None:
+    """What to do with a file whose IR version is newer than the installed onnxruntime
+    reads (onnx 1.23 writes IR 14 by default, onnxruntime 1.31 reads up to 13)."""
+    found = NEWER_IR.search(text)
+    if found is None:
+        return None
+    import onnxruntime
+
+    written, most = found.groups()
+    return (f"the file is ONNX IR version {written}, and onnxruntime "
+            f"{onnxruntime.__version__} reads IR versions up to {most}: upgrade onnxruntime, "
+            f"or save the model at IR {most}: m = onnx.load(PATH); m.ir_version = {most}; "
+            f"onnx.save(m, PATH) (a model that uses nothing IR {written} added then loads)")
+
+
 def read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> SourceReading:
     artifact = Artifact("onnx", loaded.model, list(loaded.input_names),
                         {"file": str(loaded.path)})
@@ -103,7 +130,8 @@ def read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> Sou
         reference = OnnxRuntimeRunner(device).run(reference_artifact, inputs)
     except LoadError as exc:
         text = str(exc)
-        hint = next((why for word, why in ONNX_REFUSED_HINT.items() if word in text), None)
+        hint = next((why for word, why in ONNX_REFUSED_HINT.items() if word in text),
+                    None) or newer_ir_hint(text)
         raise UnsupportedFile(loaded.path, "onnxruntime refuses the model: "
                               + (hint or text.split("cannot load the model: ", 1)[-1][:400])
                               ) from None
@@ -133,6 +161,16 @@ def read_mat(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> Sour
     return SourceReading(artifact, inputs, reference, None, None)
 
 
+def read_tflite(loaded: LoadedModel, inputs: list[np.ndarray],
+                device: str) -> SourceReading:
+    """A .tflite file run by LiteRT through its chosen signature runner (the reference)."""
+    flat = loaded.model
+    artifact = Artifact("tflite", flat.flat, list(loaded.input_names),
+                        {"file": str(loaded.path), **flat.meta()})
+    reference = LiteRtRunner(device).run(artifact, inputs)
+    return SourceReading(artifact, inputs, reference, None, None)
+
+
 # The reference of a file, by the artifact format it reads to (LoadedModel.start).
 READERS = {"keras": read_keras, KERAS2_START: read_tf_keras, "onnx": read_onnx,
-           "mat": read_mat, PLAIN_SAVEDMODEL_START: read_savedmodel}
+           "mat": read_mat, PLAIN_SAVEDMODEL_START: read_savedmodel, "tflite": read_tflite}

@@ -18,6 +18,9 @@ MAX_MODEL_BYTES = 4096 * MB
 MAX_CONFIG_BYTES = 64 * MB  # an architecture JSON, a model_config attribute
 MAX_INPUT_BYTES = 1024 * MB  # a user's .npz of inputs, uncompressed
 MAX_EXTERNAL_FILES = 10_000
+# The largest input parity draws for a file, checked before it is made: a declared dimension
+# of 2**31 - 1 would otherwise be allocated (parity check --max-input-mb raises it).
+MAX_DRAWN_INPUT_BYTES = 1024 * MB
 
 KERAS_FAMILY = ("keras", "keras_hub", "keras_cv", "keras_nlp")
 

@@ -5,11 +5,17 @@ else a graph read by ``tf.saved_model.load`` (starts paths at ``savedmodel``).""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from harness.converters.saved_formats import SavedFormatError, load_savedmodel
+from harness.converters.savedmodel_signature import (
+    SignatureError,
+    choose,
+    choose_name,
+    inputs_text,
+    signature_names,
+)
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.keras_files import keras_loaded, register_known_objects
 from harness.sources.file.loaded import (
@@ -37,20 +43,35 @@ def recognises(path: Path, head: bytes | None, weights: Path | None) -> bool:
                           "give a model file or a SavedModel folder")
 
 
-def load(path: Path, weights: Path | None, outputs: list[str] | None = None) -> LoadedModel:
-    if savedmodel_writer(path) is not None:
+PICKS_SIGNATURE = True  # parity check --signature NAME
+
+
+def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
+         signature: str | None = None) -> LoadedModel:
+    """A Keras-2 SavedModel is read by tf_keras (its call is its ``serving_default``); with
+    ``--signature`` named, and for every other SavedModel, by the signature every SavedModel
+    leg uses (harness.converters.savedmodel_signature)."""
+    if signature is None and savedmodel_writer(path) is not None:
         return _load_keras2(path)
     try:
         loaded = load_savedmodel(path)
     except SavedFormatError as exc:
         raise FileError(path, str(exc).split(": ", 1)[-1]) from None
-    specs = _signature(path, loaded)
-    names = [name for name, _ in specs]
-    shapes = [tuple(None if d is None else int(d) for d in spec.shape) for _, spec in specs]
-    dtypes = [spec.dtype.name for _, spec in specs]
+    try:
+        chosen = choose(loaded, signature)
+    except SignatureError as exc:
+        raise UnsupportedFile(path, str(exc)) from None
+    names = [name for name, _ in chosen.inputs]
+    shapes = [tuple(None if d is None else int(d) for d in spec.shape) for _, spec in
+              chosen.inputs]
+    dtypes = [spec.dtype.name for _, spec in chosen.inputs]
     bounds = [DEFAULT_INT_BOUND if np.dtype(d).kind in "iu" else None for d in dtypes]
+    notes = [f"read by its {chosen.name!r} signature ({inputs_text(chosen)} -> "
+             f"{', '.join(chosen.outputs)}), as TFLiteConverter.from_saved_model and tf2onnx "
+             f"--saved-model read it" + ("" if signature else "; --signature NAME picks another")]
     return LoadedModel(path, FORMAT, PLAIN_SAVEDMODEL_START, loaded, names, shapes, dtypes,
-                       int_bounds=bounds, what="a TF SavedModel")
+                       int_bounds=bounds, notes=notes, what="a TF SavedModel",
+                       signature=chosen)
 
 
 def _load_keras2(path: Path) -> LoadedModel:
@@ -65,24 +86,17 @@ def _load_keras2(path: Path) -> LoadedModel:
         raise FileError(path, f"tf_keras cannot read this SavedModel "
                               f"({type(exc).__name__}: {first_line(exc)})") from None
     return keras_loaded(path, FORMAT, legacy, "a TF SavedModel with Keras metadata", None,
-                        legacy, ["written by Keras 2 (keras_metadata.pb): read by tf_keras"],
-                        start=KERAS2_START)
+                        legacy, ["written by Keras 2 (keras_metadata.pb): read by tf_keras",
+                                 _folder_signature_note(path)], start=KERAS2_START)
 
 
-def _signature(path: Path, loaded) -> list[tuple[str, Any]]:
-    """(name, TensorSpec) of each input, in the order ``run_savedmodel`` feeds them."""
-    if hasattr(loaded, "serve"):
-        try:
-            spec = loaded.serve.input_signature
-        except AttributeError:
-            spec = None
-        if spec:
-            flat = list(spec[0]) if len(spec) == 1 and isinstance(spec[0], (list, tuple)) \
-                else list(spec)
-            return [(s.name or f"input_{i}", s) for i, s in enumerate(flat)]
-    signature = getattr(loaded, "signatures", {}).get("serving_default")
-    if signature is None:
-        raise UnsupportedFile(path, "a SavedModel with neither a 'serve' endpoint nor a "
-                                    "'serving_default' signature: nothing to call")
-    inputs = signature.structured_input_signature[1]
-    return [(name, inputs[name]) for name in sorted(inputs)]
+def _folder_signature_note(path: Path) -> str:
+    """Which signature the folder's own legs (tf2onnx --saved-model, tflite-savedmodel) read:
+    the choice every SavedModel leg makes."""
+    names = signature_names(path) or []
+    try:
+        name = choose_name(names, None, lambda: load_savedmodel(path))
+    except SignatureError as exc:
+        return f"its SavedModel legs do not apply: {exc}"
+    return (f"its SavedModel legs (savedmodel>...) read its {name!r} signature, as tf2onnx "
+            f"--saved-model and TFLiteConverter.from_saved_model do")

@@ -26,6 +26,8 @@ from harness.sources.file.store import ONNX_MODEL, STORED_LEG, copy_model, golde
 
 class FileSource:
     name = NAME
+    # Its readings are data, not draws: a NaN in one is the case's (harness.run.pipeline).
+    NONFINITE_IS_DATA = True
     format = "file"  # each case's artifact has its file's own format (``start``)
     default_paths: tuple[str, ...] = ()  # see DEFAULT_PATHS, by the format a file reads to
     kinds_module = "harness.sources.file"

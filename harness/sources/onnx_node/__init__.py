@@ -101,6 +101,8 @@ def left_out_reason(name: str) -> str | None:
 
 class OnnxNodeSource:
     name = NAME
+    # Its readings are data, not draws: a NaN in one is the case's (harness.run.pipeline).
+    NONFINITE_IS_DATA = True
     format = "onnx"
     kinds_module = "harness.sources.onnx_node"  # no kinds: a spec names a case of onnx's
     packages = ("onnx", "onnxruntime")

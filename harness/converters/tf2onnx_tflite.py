@@ -1,0 +1,42 @@
+"""tflite → onnx as ``python -m tf2onnx.convert --tflite FILE`` does it
+(``tf2onnx.convert.from_tflite``): the legs of a ``.tflite`` file (``parity check``).
+
+tf2onnx names the ONNX model's inputs and outputs after the flatbuffer's tensors
+(``serving_default_image:0``); the artifact's ``input_tensors`` and ``output_tensors`` (the
+file source's ``TfliteFile.meta``) list them in the case's order, and the ONNX model's are put
+in that order, as a user who feeds and fetches them by name reads them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters.onnx_ir import pin_ir_version
+from harness.converters.saved_formats import order_values
+from harness.core.stages import stage
+
+
+class Tf2OnnxTfliteError(ConversionError):
+    """tf2onnx refused the .tflite file; the message is its first line."""
+
+
+@stage("tf2onnx-tflite", "tflite", "onnx", packages=("tf2onnx", "onnx"))
+class Tf2OnnxTfliteConverter:
+    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        from tf2onnx import convert
+
+        with tempfile.TemporaryDirectory(prefix="parity-tf2onnx-tflite-") as folder:
+            path = Path(folder) / "model.tflite"
+            path.write_bytes(bytes(artifact.model))
+            try:
+                proto, _ = convert.from_tflite(str(path), opset=options.opset)
+            except Exception as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise Tf2OnnxTfliteError(f"tf2onnx --tflite refused the model "
+                                         f"({type(exc).__name__}: {first})") from exc
+        pin_ir_version(proto)
+        order_values(proto.graph.input, artifact.meta.get("input_tensors"))
+        order_values(proto.graph.output, artifact.meta.get("output_tensors"))
+        return Artifact("onnx", proto, [i.name for i in proto.graph.input])

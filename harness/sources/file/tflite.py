@@ -1,0 +1,98 @@
+"""A ``.tflite`` flatbuffer (written by the TFLite converter, or by onnx2tf), read as an app
+runs it: the LiteRT interpreter through the file's signature runner is the reference (starts
+paths at ``tflite``). Its signature is chosen as a SavedModel's is: ``serving_default``, else
+the one it has, else a refusal naming them (``--signature NAME`` picks another).
+
+The signature's inputs are fed by key, in sorted key order, each at the shape its
+``shape_signature`` declares (-1 a free dimension); its outputs are read in sorted key order.
+A quantized file's inputs and outputs are in the dtypes it declares (int8, uint8): parity
+draws integer inputs for them, and its outputs are compared exactly, as integers are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from harness.converters.savedmodel_signature import SignatureError, choose_name
+from harness.sources.file.errors import FileError, UnsupportedFile, first_line
+from harness.sources.file.loaded import LoadedModel
+
+FORMAT = "tflite"
+START = "tflite"
+PICKS_SIGNATURE = True  # parity check --signature NAME
+FLATBUFFER_ID = b"TFL3"  # the file identifier, bytes 4..8 of every TFLite flatbuffer
+QUANTIZED_BOUND = 128  # an int8/uint8 input is drawn in [0, 128): valid for both
+
+
+def recognises(path: Path, head: bytes | None, weights: Path | None) -> bool:
+    return head is not None and head[4:8] == FLATBUFFER_ID
+
+
+def _no_signature(path: Path):
+    """``choose_name`` describes a signature-less SavedModel by reloading it; a TFLite file
+    without signatures is refused in its place, with what to do."""
+    def refusal():
+        raise UnsupportedFile(path, "a TFLite file with no signature: parity reads a .tflite "
+                                    "by its signature runner, as an app does; convert it "
+                                    "again from a SavedModel or a Keras model, whose "
+                                    "signatures the TFLite converter keeps")
+    return refusal
+
+
+def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
+         signature: str | None = None) -> LoadedModel:
+    from harness.runtimes.litert import interpreter
+
+    flat = path.read_bytes()
+    try:
+        runner_of = interpreter(flat)
+        signatures = runner_of.get_signature_list()
+    except Exception as exc:  # noqa: BLE001  (a damaged flatbuffer)
+        raise FileError(path, f"LiteRT cannot read this .tflite file "
+                              f"({type(exc).__name__}: {first_line(exc)})") from None
+    try:
+        name = choose_name(list(signatures), signature, _no_signature(path))
+    except SignatureError as exc:
+        raise UnsupportedFile(path, str(exc).replace("SavedModel", "TFLite file")) from None
+    runner = runner_of.get_signature_runner(name)
+    inputs = runner.get_input_details()
+    keys = sorted(inputs)
+    shapes = [tuple(None if int(d) < 0 else int(d) for d in inputs[key]["shape_signature"])
+              for key in keys]
+    dtypes = [np.dtype(inputs[key]["dtype"]).name for key in keys]
+    quantized = [key for key in keys if inputs[key]["quantization"][0]]
+    bounds = [QUANTIZED_BOUND if np.dtype(d).kind in "iu" else None for d in dtypes]
+    output_keys = sorted(runner.get_output_details())
+    notes = [f"read by LiteRT through its {name!r} signature runner ({', '.join(keys)} -> "
+             f"{', '.join(output_keys)})"]
+    if quantized:
+        notes.append(f"quantized inputs ({', '.join(quantized)}): drawn as integers in "
+                     f"[0, {QUANTIZED_BOUND}), fed as the file declares them")
+    model = TfliteFile(flat, name, keys, output_keys,
+                       {key: inputs[key]["name"] for key in keys},
+                       {key: details["name"] for key, details in
+                        runner.get_output_details().items()})
+    return LoadedModel(path, FORMAT, START, model, keys, shapes, dtypes, int_bounds=bounds,
+                       notes=notes, what="a TFLite model")
+
+
+class TfliteFile:
+    """A .tflite file's bytes and the signature chosen: its key, its input and output keys in
+    the order the case feeds and reads them, and each key's tensor name (what tf2onnx's
+    ``--tflite`` names the ONNX model's inputs and outputs by)."""
+
+    def __init__(self, flat: bytes, signature: str, inputs: list[str], outputs: list[str],
+                 input_tensors: dict[str, str], output_tensors: dict[str, str]):
+        self.flat, self.signature = flat, signature
+        self.inputs, self.outputs = inputs, outputs
+        self.input_tensors, self.output_tensors = input_tensors, output_tensors
+
+    def meta(self) -> dict:
+        """How a ``tflite`` artifact maps its signature to the case (harness.runtimes.litert),
+        and the tensor names tf2onnx gives the ONNX model's inputs and outputs."""
+        return {"signature": self.signature, "tflite_inputs": list(self.inputs),
+                "tflite_outputs": list(self.outputs),
+                "input_tensors": [self.input_tensors[k] for k in self.inputs],
+                "output_tensors": [self.output_tensors[k] for k in self.outputs]}

@@ -1,0 +1,158 @@
+""".tflite files as a source (issue 48), on files written here as their writers write them:
+the TFLite converter from a small Keras CNN (float32, and with float16 weights) and onnx2tf
+from an ONNX CNN. LiteRT through the file's signature runner is the reference; the legs are
+tf2onnx --tflite, then onnxruntime and the torch converters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tf2onnx")
+pytest.importorskip("ai_edge_litert")
+pytest.importorskip("onnx2torch")
+
+from harness.core.frameworks import prepare_imports  # noqa: E402
+
+prepare_imports()
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from harness.check import CheckError, CheckOptions, run_check  # noqa: E402
+from harness.check.render import text  # noqa: E402
+from harness.converters import Artifact, ConvertOptions, get, onnx2tf_install  # noqa: E402
+from harness.runtimes.litert import LiteRtRunner  # noqa: E402
+from harness.sources import file as files  # noqa: E402
+
+LEGS = ["tflite>tf2onnx-tflite", "tflite>tf2onnx-tflite>onnx2torch",
+        "tflite>tf2onnx-tflite>onnx2pytorch", "tflite>tf2onnx-tflite>ort-optimized"]
+BIAS_ISSUE = "tf2onnx-tflite-fully-connected-drops-bias"
+
+
+@pytest.fixture(scope="module")
+def keras_cnn():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((16, 16, 3), name="image")
+    x = keras.layers.Conv2D(4, 3, activation="relu", name="conv")(image)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(image, keras.layers.Dense(5, activation="softmax", name="probs")(x))
+
+
+def converted(model, path, float16: bool = False) -> str:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if float16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    path.write_bytes(converter.convert())
+    return str(path)
+
+
+@pytest.mark.parametrize("float16", [False, True], ids=["float32", "float16-weights"])
+def test_a_keras_cnn_written_by_the_tflite_converter_is_checked_end_to_end(
+        tmp_path, keras_cnn, float16):
+    model = converted(keras_cnn, tmp_path / "cnn.tflite", float16)
+    assert files.detect(model) == "tflite"
+    outcome = run_check(CheckOptions(model=model, report=None))
+    assert outcome.exit_code == 0, text(outcome)
+    assert [row.leg for row in outcome.rows] == LEGS
+    assert all(row.verdict == "agrees" for row in outcome.rows)
+    assert outcome.sizes == [[[4, 16, 16, 3]], [[1, 16, 16, 3]]]  # the batch is free
+    assert outcome.notes[0] == ("read by LiteRT through its 'serving_default' signature runner "
+                                "(image -> output_0)")
+    reference = outcome.cases[0].legs[0].metrics
+    assert reference["shape"] == [4, 5]
+
+
+def test_a_fully_int8_quantized_file_is_fed_integers_and_compared_exactly(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 3), name="image")
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="conv")(image))
+    model = keras.Model(image, keras.layers.Dense(5, name="logits")(x))
+
+    def calibration():
+        for seed in range(4):
+            yield [np.random.default_rng(seed).normal(size=(1, 8, 8, 3)).astype("float32")]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = calibration
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    (tmp_path / "int8.tflite").write_bytes(converter.convert())
+
+    outcome = run_check(CheckOptions(model=str(tmp_path / "int8.tflite"), report=None,
+                                     paths="tflite>tf2onnx-tflite>ort-optimized"))
+    assert "quantized inputs (image): drawn as integers in [0, 128), fed as the file declares " \
+           "them" in outcome.notes
+    (x,) = files.case_inputs(outcome.cases[0].spec)
+    assert x.dtype == np.int8 and x.min() >= 0 and x.max() < 128
+    rows = {row.leg: row for row in outcome.rows}
+    assert rows["tflite>tf2onnx-tflite"].comparison == "exact (int8)"
+    assert all(row.verdict == "agrees" for row in rows.values()), text(outcome)
+
+
+def test_a_tflite_file_without_signatures_is_refused_with_what_to_do(tmp_path):
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 3], tf.float32)])
+    def double(x):
+        return 2.0 * x
+
+    flat = tf.lite.TFLiteConverter.from_concrete_functions(
+        [double.get_concrete_function()], double).convert()
+    (tmp_path / "bare.tflite").write_bytes(flat)
+    with pytest.raises(CheckError, match="a TFLite file with no signature: parity reads a "
+                                         ".tflite by its signature runner"):
+        run_check(CheckOptions(model=str(tmp_path / "bare.tflite"), report=None))
+
+
+@pytest.mark.skipif(onnx2tf_install.record() is None,
+                    reason="onnx2tf is not installed here: `parity install onnx2tf`")
+def test_an_onnx2tf_tflite_file_is_checked_and_meets_the_fully_connected_bias_issue(tmp_path):
+    """onnx2tf's float32 file of an ONNX CNN (GlobalAveragePool > Flatten > Gemm): LiteRT
+    runs it as the ONNX model computes; tf2onnx --tflite drops its dense layer's bias."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c"], ["r"]),
+         helper.make_node("GlobalAveragePool", ["r"], ["p"]),
+         helper.make_node("Flatten", ["p"], ["f"]),
+         helper.make_node("Gemm", ["f", "D", "E"], ["y"])],
+        "cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
+        [numpy_helper.from_array(rng.normal(size=(4, 3, 3, 3)).astype("float32"), "W"),
+         numpy_helper.from_array(rng.normal(size=(4,)).astype("float32"), "B"),
+         numpy_helper.from_array(rng.normal(size=(4, 5)).astype("float32"), "D"),
+         numpy_helper.from_array(rng.normal(size=(5,)).astype("float32"), "E")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    written = get("onnx2tf-tflite").convert(Artifact("onnx", model, ["x"]), ConvertOptions())
+    path = tmp_path / "onnx2tf.tflite"
+    path.write_bytes(bytes(written.model))
+
+    outcome = run_check(CheckOptions(model=str(path), report=None))
+    assert outcome.description == "a TFLite model; inputs 1x16x16x3"  # NHWC, as onnx2tf writes
+    rows = {row.leg: row for row in outcome.rows}
+    assert list(rows) == LEGS
+    assert all(row.verdict == "differs" and row.known_issue["id"] == BIAS_ISSUE
+               for row in rows.values())
+    # The reference is right: LiteRT on the file computes what the ONNX model computes,
+    # and tf2onnx's ONNX is off by exactly the Gemm's bias.
+    (x,) = files.case_inputs(outcome.cases[0].spec)
+    expected = ort.InferenceSession(model.SerializeToString(),
+                                    providers=["CPUExecutionProvider"]).run(
+        None, {"x": np.ascontiguousarray(x.transpose(0, 3, 1, 2))})[0]
+    reading = LiteRtRunner().run(Artifact("tflite", bytes(written.model), ["x"], {
+        "signature": "serving_default", "tflite_inputs": ["x"], "tflite_outputs": ["y"]}), [x])
+    assert np.allclose(reading[0], expected, atol=1e-4)
+    bias = numpy_helper.to_array(graph.initializer[3])
+    assert rows["tflite>tf2onnx-tflite"].max_abs == pytest.approx(float(np.abs(bias).max()),
+                                                                  rel=1e-4)

@@ -1,0 +1,83 @@
+"""The ci contract of issue #46 (docs/coverage.md#the-ci-contract): the ci profile may change
+which cases it runs, and tests nothing less than landed main 4d1e7d32 did. Every
+(attribute value, axis) pair and draw-code branch the covers reached, every pinned known-issue
+entry and every (kind, leg) of 4d1e7d32's ci (``tests/ci_contract/4d1e7d32.json``, written by
+``python -m harness.tools.ci_contract reach`` on that commit) is still reached by this tree's:
+its ci corpus as stored (``tests/ci_contract/corpus.json``, checked fresh against the draw
+code), its covers' ci parts and its pins, both read now (the covers' manifests and pytest's
+collection; nothing is converted). Also the cost-chosen cover's choice itself
+(``harness.tools.ci_select.choose``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.tools import ci_contract, ci_select
+
+pytest.importorskip("tensorflow", reason="the Keras kinds' pairs and legs")
+
+
+def _read(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return _read(ci_contract.CORPUS_RECORD)
+
+
+@pytest.fixture(scope="module")
+def now(corpus):
+    return ci_contract.reach(corpus)
+
+
+def test_the_stored_ci_corpus_is_this_trees(corpus):
+    assert ci_contract.stale(corpus) is None, ci_contract.stale(corpus)
+
+
+def test_ci_tests_nothing_less_than_at_4d1e7d32(now):
+    before = _read(ci_contract.BASELINE)
+    lost = ci_contract.missing(before, now)
+    assert not lost, (f"{len(lost)} things ci exercised at 4d1e7d32 it no longer does:\n"
+                      + "\n".join(lost[:40]))
+    counts = ci_contract.counts(now)
+    assert all(counts[name] >= value for name, value in ci_contract.counts(before).items())
+
+
+def test_missing_names_each_thing_lost(now):
+    """The comparison can fail: a pair, a branch, an entry and a leg taken out are each named."""
+    fewer = json.loads(json.dumps(now))
+    keras = fewer["covers"]["keras"]
+    pair, branch = keras["pairs"].pop(0), keras["branches"].pop(0)
+    entry = sorted(fewer["pins"])[0]
+    del fewer["pins"][entry]
+    key = sorted(fewer["legs"])[0]
+    leg = fewer["legs"][key].pop()
+    assert ci_contract.missing(now, fewer) == [
+        f"keras pair {pair}", f"keras branch {branch}", f"known issue {entry}",
+        f"{key} down {leg}"]
+    assert ci_contract.missing(fewer, now) == []
+
+
+def test_every_onnx2tf_pin_ci_ran_is_still_exercised(now):
+    """The onnx2tf entries ci pinned with a live conversion (their first minimal spec, the
+    silent wrong outputs) are exercised still, live or from the golden store."""
+    before = _read(ci_contract.BASELINE)
+    onnx2tf = [entry for entry in before["pins"] if entry.startswith("onnx2tf")]
+    assert onnx2tf and not [entry for entry in onnx2tf if entry not in now["pins"]]
+
+
+def test_the_cost_choice_keeps_every_item_at_less_cost():
+    held = [{("pair", "a"), ("pair", "b")}, {("pair", "a")}, {("pair", "b")},
+            {("pair", "c"), ("leg", "k down x")}, {("branch", "f:1->2")}, {("pair", "a")}]
+    costs = [10.0, 1.0, 1.0, 2.0, 5.0, 0.5]
+    needed = set().union(*held)
+    chosen = ci_select.choose([{}] * len(held), held, costs, needed)
+    assert set().union(*(held[i] for i in chosen)) == needed
+    assert chosen == [2, 3, 4, 5]  # the costly case of a and b gives way to two cheap ones
+    # a case that holds nothing needed is never taken; what no case holds is an error
+    assert ci_select.choose([{}] * 2, [{("pair", "a")}, set()], [1.0, 0.1], {("pair", "a")}) == [0]
+    with pytest.raises(ValueError, match="no case holds"):
+        ci_select.choose([{}], [{("pair", "a")}], [1.0], {("pair", "z")})

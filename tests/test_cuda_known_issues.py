@@ -1,0 +1,103 @@
+"""Known issues that know the device: an entry states the devices it holds on, torch's kernels
+missing on CUDA are limitations on CUDA alone, CPU-only entries expect nothing on CUDA, and a
+converter bug's entry knows its CUDA form (a device-side assert where the CPU raises)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.core import known_issues
+from harness.core.spec import LayerSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+ISSUES = {issue.id: issue for issue in known_issues.load()}
+
+
+def recognised(spec, leg, device, message, category="runtime_error"):
+    return [issue.id for issue in known_issues.candidates(list(ISSUES.values()), spec, leg,
+                                                          device=device)
+            if issue.matches_failure(category, message)]
+
+
+INTEGER_MATMUL = LayerSpec("MatMul", {"opset": 17}, ((1, 2), (2, 1)), dtype="int64",
+                           source="onnx", seed=0)
+MISSING_ON_CUDA = ('torch raised NotImplementedError: "addmm_cuda" not implemented for '
+                   "'Long'")
+
+
+def test_a_missing_cuda_kernel_is_a_limitation_on_cuda_and_nothing_on_the_cpu():
+    assert recognised(INTEGER_MATMUL, "onnx>onnx2torch", "cuda", MISSING_ON_CUDA) == [
+        "torch-cuda-integer-matmul"]
+    assert recognised(INTEGER_MATMUL, "onnx>onnx2pytorch", "cuda", MISSING_ON_CUDA) == [
+        "torch-cuda-integer-matmul"]
+    assert recognised(INTEGER_MATMUL, "onnx>onnx2torch", "cpu", MISSING_ON_CUDA) == []
+    assert ISSUES["torch-cuda-integer-matmul"].to_json()["devices"] == "cuda"
+    assert ISSUES["torch-cuda-integer-matmul"].nature == "limitation"
+
+
+def test_a_cpu_only_entry_expects_nothing_on_cuda():
+    issue = ISSUES["torch-cpu-avgpool3d-no-half"]
+    assert issue.devices == ("cpu",)
+    spec = next(pin.spec for pin in known_issues.pins([issue]) if pin.spec.source == "onnx")
+    message = "avg_pool3d_out_frame\" not implemented for 'Half'"
+    assert recognised(spec, "onnx>onnx2torch", "cpu", message) == [issue.id]
+    assert recognised(spec, "onnx>onnx2torch", "cuda", message) == []
+    assert recognised(spec, "onnx>onnx2torch", None, message) == [issue.id]  # device unknown
+
+
+def test_a_converter_bugs_entry_knows_its_cuda_form():
+    issue = ISSUES["onnx2torch-gather-elements-negative-indices"]
+    spec = issue.minimal
+    on_cpu = "torch raised RuntimeError: index -1 is out of bounds for dimension 0 with size 1"
+    on_cuda = ("the CUDA context was lost in leg onnx>onnx2torch (stage onnx2torch): "
+               "AcceleratorError: CUDA error: device-side assert triggered")
+    for device, message in (("cpu", on_cpu), ("cuda", on_cuda)):
+        assert issue.id in recognised(spec, "onnx>onnx2torch", device, message), device
+
+
+@pytest.mark.parametrize("message", [
+    '"max_pool2d_with_indices_out_cuda_frame" not implemented for \'Char\'',
+    '"max_pool3d_with_indices_out_frame" not implemented for \'Byte\''])
+def test_integer_max_pooling_on_cuda_is_torchs_limitation(message):
+    spec = ISSUES["torch-cuda-max-pool-integer"].minimal
+    assert recognised(spec, "onnx>onnx2pytorch", "cuda", message) == [
+        "torch-cuda-max-pool-integer"]
+    assert recognised(spec, "onnx>onnx2pytorch", "cpu", message) == []
+
+
+def test_the_device_mix_is_onnx2pytorchs_on_cuda_only():
+    spec = LayerSpec("test_nonmaxsuppression_suppress_by_IOU", {"op": "NonMaxSuppression"},
+                     ((1, 6, 4),), source="onnx", seed=0)
+    message = ("torch raised RuntimeError: Expected all tensors to be on the same device, but "
+               "found at least two devices, cuda:0 and cpu!")
+    assert recognised(spec, "onnx>onnx2pytorch", "cuda", message) == ["onnx2pytorch-device-mix"]
+    assert recognised(spec, "onnx>onnx2pytorch", "cpu", message) == []
+    assert recognised(spec, "onnx>onnx2torch", "cuda", message) == []
+
+
+def test_an_unknown_device_names_the_file_and_entry(tmp_path):
+    path = tmp_path / "issues.toml"
+    path.write_text("[[issue]]\nid = 'a'\nurl = 'u'\nreason = 'r'\nlegs = '*'\n"
+                    "nature = 'limitation'\nparty = 'torch'\ndevices = ['tpu']\n")
+    with pytest.raises(known_issues.KnownIssueFileError,
+                       match=r"issues.toml: issue\[0\] \(a\): devices must be a non-empty list "
+                             r"of cpu, cuda; got \['tpu'\]"):
+        known_issues.load(path)
+
+
+def test_the_device_mix_script_reproduces_on_cuda_and_cannot_run_elsewhere():
+    pytest.importorskip("onnx2pytorch")
+    import torch
+
+    script = known_issues.MORE_FILES / ISSUES["onnx2pytorch-device-mix"].script
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": ""})
+    last = done.stdout.strip().splitlines()[-1]
+    if torch.cuda.is_available():
+        assert (done.returncode, last.split(":")[0]) == (1, "REPRODUCED"), done.stdout
+    else:
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert last.startswith("CANNOT RUN: running on CUDA (RuntimeError: no CUDA device")
