@@ -24,7 +24,7 @@ def test_a_sampled_case_gains_the_side_paths_of_its_own_source():
 
 
 def test_the_ci_sample_is_small_deterministic_and_apart_from_the_torch_ends():
-    onnx, keras, onnx2tf = side_paths.PROFILES["ci"]
+    onnx, keras, onnx2tf, _patterns = side_paths.PROFILES["ci"]
     assert onnx2tf.paths == side_paths.ONNX2TF
     ids = [f"{i:016x}" for i in range(20000)]
     taken = [i for i in ids if onnx.applies(i)]
@@ -40,6 +40,19 @@ def test_the_ci_sample_is_small_deterministic_and_apart_from_the_torch_ends():
     assert both < len(taken) / 4  # a multiple of 16 unsalted would take every one of them
     nightly = side_paths.PROFILES["nightly"]
     assert all(part.applies(i) for part in nightly for i in ids[:50])
+
+
+def test_every_pattern_case_goes_down_the_rewriters_in_ci_and_no_other_is_added():
+    patterns = side_paths.PROFILES["ci"][-1]
+    onnx_path = parse_paths("onnx>onnx2torch")
+    ids = [f"{i:016x}" for i in range(300)]
+    for case_id in ids:
+        added = patterns.extend(onnx_path, case_id, "patterns")
+        assert [p.name for p in added[1:]] == list(side_paths.ONNX)
+        assert patterns.extend(onnx_path, case_id, "graphs") == onnx_path
+        assert patterns.extend(onnx_path, case_id) == onnx_path
+    # the isolated worker gets the same rule
+    assert side_paths.from_json(patterns.to_json()) == patterns
 
 
 def test_extensions_travel_to_the_isolated_worker_and_back():

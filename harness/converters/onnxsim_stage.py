@@ -6,13 +6,18 @@ converter (``onnx>onnxsim>onnx2torch``); its own leg (``onnx>onnxsim``) is read 
 onnxruntime's optimisations off, as every ONNX leg is, so a failure there and not upstream
 is the simplifier's. ``onnxsim.simplify`` returns a flag saying whether its own check (random
 inputs through onnxruntime, before and after) passed: a model it judges changed is refused
-here with that message, as the command-line tool refuses it.
+here with that message, as the command-line tool refuses it. A failing leg names the
+optimizer pass (or the constant folding) without which the model passes (``diagnose``,
+harness.converters.rewriter_diagnosis).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe
 from harness.converters.onnx_ir import rewritten
+from harness.converters.rewriter_diagnosis import leave_one_out, onnxsim_passes, simplify_without
 from harness.core.stages import stage
 
 
@@ -39,3 +44,8 @@ class OnnxSimConverter:
             raise ConversionError("onnxsim.simplify: its own check found the simplified "
                                   "model's outputs differ from the original's")
         return rewritten(artifact, simplified)
+
+    def diagnose(self, received: Artifact, inputs, reference, tolerance) -> dict[str, Any]:
+        """Which of onnxsim's passes, left out, makes the model pass."""
+        return leave_one_out("onnxsim", received, onnxsim_passes(), simplify_without, inputs,
+                             reference, tolerance)

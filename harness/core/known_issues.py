@@ -125,6 +125,10 @@ class KnownIssue:
     # A hand-written standalone reproducer, relative to harness/known_issues.d/, for a bug a
     # generated script cannot reach; ``parity issues export`` copies it as repro.py.
     script: str | None = None
+    # A structural check (harness.core.structure.CHECKS) that recognises the root cause in the
+    # models the leg's stage was given and wrote, whatever the failure's message says.
+    structure: str | None = None
+
     # The devices the entry holds on ("cpu", "cuda"); None: every device. A torch kernel
     # missing on one device only, a bug that shows on one only (docs/known-issues.md).
     devices: tuple[str, ...] | None = None
@@ -233,7 +237,18 @@ class KnownIssue:
     def covers_leg(self, leg: str) -> bool:
         return _covers_leg(self.globs, leg)
 
-    def matches_failure(self, category: str | None, message: str) -> bool:
+    def matches_failure(self, category: str | None, message: str,
+                        models: tuple[Any, Any] | None = None) -> bool:
+        """The failure's category and message match, or the entry's structural check holds
+        on ``models`` (received, produced)."""
+        if self.structure is not None and models is not None:
+            from harness.core import structure
+
+            if structure.holds(self.structure, *models):
+                return True
+        return self._matches_message(category, message)
+
+    def _matches_message(self, category: str | None, message: str) -> bool:
         if self.category is not None and category != self.category:
             return False
         return self.message is None or re.search(self.message, message or "") is not None
@@ -390,6 +405,7 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         unpinned_reason=raw.get("unpinned_reason"),
         source_only=raw.get("source_only"),
         script=raw.get("script"),
+        structure=_structure(raw),
         devices=_devices(raw),
     )
 
@@ -406,6 +422,15 @@ def _devices(raw: dict[str, Any]) -> tuple[str, ...] | None:
         raise ValueError(f"devices must be a non-empty list of {', '.join(DEVICES)}; got "
                          f"{raw['devices']!r}")
     return devices
+
+
+def _structure(raw: dict[str, Any]) -> str | None:
+    from harness.core.structure import CHECKS
+
+    name = raw.get("structure")
+    if name is not None and name not in CHECKS:
+        raise ValueError(f"structure = {name!r} names no check; known: {', '.join(CHECKS)}")
+    return name
 
 
 def _load_file(path: Path) -> list[KnownIssue]:

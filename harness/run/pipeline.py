@@ -30,6 +30,7 @@ from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
 from harness.core.compare import compare_outputs, nonfinite_count, worst_comparison, worst_of
 from harness.core.records import CaseResult, LegResult, ParityFailure
+from harness.core.registry import family_of
 from harness.core.spec import LayerSpec
 from harness.core.stages import missing
 from harness.core.taxonomy import FAILING, classify_exception
@@ -198,7 +199,8 @@ class Harness:
         else:
             paths = self.paths_for(start)
         if self.extension is not None:
-            paths = self.extension.extend(paths, spec.case_id)
+            paths = self.extension.extend(paths, spec.case_id,
+                                          family_of(spec.kind, spec.source))
         return ResolvedCase(spec, source, start, paths)
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
@@ -482,7 +484,7 @@ class Harness:
             if leg.verdict != "pass":
                 # off the CPU, the same artifact read on the CPU says whose fault it is
                 device_blame.blame_device(self, spec, leg, artifact, size)
-                return self._judge(spec, leg, received)
+                return self._judge(spec, leg, received, artifact)
             passes.append(leg)
         widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
         if widest is not passes[0] and passes[0].metrics and "yardstick" in passes[0].metrics:
@@ -551,14 +553,16 @@ class Harness:
             timing=timing,
         )
 
-    def _judge(self, spec: LayerSpec, leg: LegResult,
-               received: Artifact | None = None) -> LegResult:
-        """A failing leg that a known issue recognises is its xfail; a passing leg of a case
+    def _judge(self, spec: LayerSpec, leg: LegResult, received: Artifact | None = None,
+               produced: Artifact | None = None) -> LegResult:
+        """A failing leg that a known issue recognises (by its message, or by what the stage
+        changed between ``received`` and ``produced``) is its xfail; a passing leg of a case
         that a strict entry names by its own layers is an xpass."""
         issues = known_issues_mod.candidates(self.issues_on(leg.leg), spec, leg.leg, received,
                                              device=self.device)
         for issue in issues:
-            if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message):
+            if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message,
+                                                                (received, produced)):
                 leg.verdict = "xfail"
                 leg.known_issue = issue.to_json()
                 return leg

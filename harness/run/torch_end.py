@@ -39,8 +39,10 @@ class Extension:
         digest = hashlib.sha256(case_id.encode()).digest()
         return int.from_bytes(digest[:8], "big") % self.every == 0
 
-    def extend(self, paths: list, case_id: str | None = None) -> list:
-        """``paths`` and, for a sampled case, each torch-ending one extended by every stage."""
+    def extend(self, paths: list, case_id: str | None = None, family: str | None = None
+               ) -> list:
+        """``paths`` and, for a sampled case, each torch-ending one extended by every stage
+        (whatever the case's kind ``family``)."""
         if not self.stages or (case_id is not None and not self.applies(case_id)):
             return paths
         bases = [path for path in paths if ends_in_torch(path)][: 1 if self.first_only else None]

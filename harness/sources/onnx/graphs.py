@@ -236,11 +236,11 @@ def activation(g: Graph, pick: Picker, x: Ref) -> Ref:
 
 
 def register_graph(name: str, draw, domains: dict[str, list[Any]], doc: str,
-                   free_batch: bool = True) -> LayerKind:
+                   free_batch: bool = True, family: str = FAMILY) -> LayerKind:
     """A drawn graph: built in float32; its batch free where its configuration lets it,
     unless ``free_batch`` is False (as ``op_kind``'s); drawn in every form (``op_kind``'s)."""
     domains = {**domains, **form_domains(None, domains.get(OPSET, OPSETS))}
-    return register(LayerKind(name=name, family=FAMILY, domains=domains,
+    return register(LayerKind(name=name, family=family, domains=domains,
                               draw=in_forms(draw, domains), build_model=build_graph, doc=doc,
                               source=SOURCE, dtypes=(),
                               free_dims=None if free_batch else ()))

@@ -1,0 +1,127 @@
+"""Structural checks that recognise a known issue by its cause, not by one wording of it.
+
+A known-issue entry may name one (``structure = "NAME"`` in its TOML): a function of the ONNX
+model the leg's stage was given (``received``) and the one it wrote (``produced``, None where
+it wrote none) that says whether the root cause is there, whatever the failure's message.
+One root cause produces many messages (onnxslim's squeeze of a fed-axes Squeeze is refused at
+load as "Input rank must be >= 1" before a Softmax, as "'axis' must be in [-1 , 0]" with two
+channels, as a buffer mismatch at run time); what the rewritten graph changed is the same.
+
+A check reads the models and nothing else; it returns False where it cannot tell (no
+produced model, a model it cannot read), so the entry's message still decides there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Check = Callable[[Any, Any], bool]
+
+
+def _typed_shapes(model) -> dict[str, tuple]:
+    """Per tensor name, the dims its value_info or graph output declares (an int, a name, or
+    None for an unknown dim); tensors declared without a shape are left out."""
+    found = {}
+    for value in [*model.graph.value_info, *model.graph.output]:
+        tensor = value.type.tensor_type
+        if tensor.HasField("shape"):
+            found[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None
+                                      for d in tensor.shape.dim)
+    return found
+
+
+def _inferred(model) -> dict[str, tuple]:
+    import onnx
+
+    try:
+        return _typed_shapes(onnx.shape_inference.infer_shapes(model))
+    except Exception:  # noqa: BLE001  (a model inference refuses: nothing is known)
+        return _typed_shapes(model)
+
+
+# op type -> the input whose value decides its outputs' shapes
+FED_SHAPE_OPERANDS = {"Squeeze": 1, "Split": 1, "Unsqueeze": 1}
+
+
+def fed_operand_shape_invented(received, produced) -> bool:
+    """The produced model declares a shape for an output of a Squeeze, Split or Unsqueeze
+    whose axes or split are fed at run time (a graph input of the received model) that
+    the received model could not know: a dim where its own shape inference has none, or
+    a rank where it has no shape. The rewriter read the fed operand as absent."""
+    if received is None or produced is None:
+        return False
+    received, produced = getattr(received, "model", received), getattr(produced, "model",
+                                                                        produced)
+    if not hasattr(received, "graph") or not hasattr(produced, "graph"):
+        return False
+    graph_inputs = {i.name for i in received.graph.input} - {
+        t.name for t in received.graph.initializer}
+    outputs = [out for node in received.graph.node
+               if (at := FED_SHAPE_OPERANDS.get(node.op_type)) is not None
+               and len(node.input) > at and node.input[at] in graph_inputs
+               for out in node.output]
+    if not outputs:
+        return False
+    known, declared = _inferred(received), _typed_shapes(produced)
+    for name in outputs:
+        if name not in declared:
+            continue
+        before = known.get(name)
+        if before is None or len(before) != len(declared[name]):
+            return True
+        if any(b is None and d for b, d in zip(before, declared[name])):
+            return True
+    return False
+
+
+def _model(artifact):
+    model = getattr(artifact, "model", artifact)
+    return model if hasattr(model, "graph") else None
+
+
+def _fed_inputs(model) -> set[str]:
+    return {i.name for i in model.graph.input} - {t.name for t in model.graph.initializer}
+
+
+def fed_input_dropped(received, produced) -> bool:
+    """The produced model no longer takes a graph input that the received model is fed:
+    a caller feeding the model's inputs is refused, whatever the rewrite that left the input
+    unused (a Reshape's shape replaced by a constant, a Dropout's ratio removed with it)."""
+    before, after = _model(received), _model(produced)
+    if before is None or after is None:
+        return False
+    return bool(_fed_inputs(before) - {i.name for i in after.graph.input})
+
+
+def matmul_constant_first(received, produced) -> bool:
+    """The received model has a MatMul whose first operand is a constant (an initializer or
+    a Constant node's output) and whose second is not: W @ x, which a converter that turns
+    every constant MatMul into a Linear computes as x @ W."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = {t.name for t in model.graph.initializer} | {
+        out for n in model.graph.node if n.op_type == "Constant" for out in n.output}
+    constants -= _fed_inputs(model)
+    return any(n.op_type == "MatMul" and n.input[0] in constants
+               and n.input[1] not in constants for n in model.graph.node)
+
+
+def split_into_one(received, produced) -> bool:
+    """The received model has a Split with a single output (the whole axis in one part)."""
+    model = _model(received)
+    return model is not None and any(n.op_type == "Split" and len(n.output) == 1
+                                     for n in model.graph.node)
+
+
+CHECKS: dict[str, Check] = {
+    "fed-operand-shape-invented": fed_operand_shape_invented,
+    "fed-input-dropped": fed_input_dropped,
+    "matmul-constant-first": matmul_constant_first,
+    "split-into-one": split_into_one,
+}
+
+
+def holds(name: str, received, produced) -> bool:
+    return CHECKS[name](received, produced)

@@ -1,0 +1,697 @@
+"""Graphs as rewriters see them: drawn 2-6 node motifs (family ``patterns``).
+
+onnxsim, onnxslim, onnxoptimizer and onnxruntime's optimiser rewrite neighbouring nodes: they
+fuse a constant Add or Mul into the Conv or Gemm before it, a MatMul and an Add into a Gemm,
+merge Transpose, Reshape, Slice and Cast chains, drop no-op Pads and Casts, fold Reduce →
+Unsqueeze into keepdims, fold constants and shape subgraphs, and deduplicate nodes that
+compute the same thing. A single node between a graph input and a graph output gives them
+nothing to do; these kinds draw the neighbourhoods they look for, each with the variants
+that a pass must leave alone (a constant that is not per channel, a lossy Cast round trip, a
+Slice over an axis the first already sliced, twins whose attributes differ, a shape that is
+free at run time).
+
+Every kind is a graph kind (``harness.sources.onnx.graphs``: the same spec, builder and
+forms), so each operand is drawn as an initializer, a Constant node or a graph input that the
+case feeds (``form_operands``), and the batch free where the graph allows it. A kind draws
+its variants simplest first and its blocks as Hypothesis draws a list's elements, so a
+failing motif shrinks to the fewest nodes that still fail.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import strategies as st
+
+from harness.core.registry import Picker
+from harness.sources.onnx.build import OPSET
+from harness.sources.onnx.graphs import (
+    FLOAT,
+    GEMM_DOMAINS,
+    IMAGE_DOMAINS,
+    Graph,
+    Ref,
+    _reshape,
+    _slice,
+    _transpose,
+    const,
+    conv,
+    each_block,
+    gemm,
+    image,
+    integer,
+    register_graph,
+    weight,
+)
+from harness.sources.onnx.op import OPSETS
+
+FAMILY = "patterns"
+
+
+def register_pattern(name: str, draw, domains: dict[str, list[Any]], doc: str,
+                     free_batch: bool = True):
+    return register_graph(name, draw, domains, doc, free_batch=free_batch, family=FAMILY)
+
+
+# -- a producer (Conv, ConvTranspose, Gemm, MatMul) and the constants that follow it ---------
+
+PRODUCER_DOMAINS: dict[str, list[Any]] = {
+    **IMAGE_DOMAINS, **GEMM_DOMAINS,
+    "producer": ["Conv", "Gemm", "MatMul", "ConvTranspose"],
+    "bias": [True, False],  # torch's default first
+    "kernel": [1, 3, 2],
+    "strides": [1, 2],
+    "pads": [0, 1],
+    "group": ["full", "depthwise"],
+    # two first: with one channel a per-channel constant is a scalar, and a fusion that
+    # puts it on the wrong axis goes unseen
+    "out_channels": [2, 1, 3, 4],
+    "matmul_rank": [2, 3],
+    "follow": ["Add", "Mul", "BatchNormalization", "Sub", "Div", "Reshape"],
+    # the constant's shape: per channel ([C,1,1] or [1,C,1,1]; [U] after a Gemm), one value,
+    # a scalar, the whole output, or along the last axis only (which no bias can hold)
+    "const_shape": ["channel", "channel4", "scalar", "one", "full", "last"],
+    "const_side": ["right", "left"],
+    "epsilon": [1e-5, 1e-3],
+}
+ROLE_OF = {"Add": "bias", "Sub": "bias", "Mul": "scale", "Div": "variance"}
+
+
+def producer(g: Graph, pick: Picker) -> tuple[Ref, list[int]]:
+    """A Conv, ConvTranspose, Gemm or MatMul with initializer weights on a graph input."""
+    kind = pick("producer")
+    if kind in ("Conv", "ConvTranspose"):
+        shape = image(pick, 1, 5)
+        x = g.input(shape)
+        n, c, h, w = shape
+        k = min(pick("kernel"), h, w) if kind == "Conv" else pick("kernel")
+        s = pick("strides")
+        # pads below the kernel (a Conv's rule) and below half of it (a ConvTranspose's
+        # output is (d - 1) * s - 2 * p + k, at least 1)
+        p = pick("pads", among=[p for p in pick.domain("pads")
+                                if (p < k if kind == "Conv" else 2 * p < k)])
+        out = pick("out_channels")
+        depthwise = pick("group") == "depthwise" and c > 1
+        group = c if depthwise else 1
+        if kind == "Conv":
+            ref, out_shape = conv(g, x, shape, c if depthwise else out, (k, k),
+                                  strides=(s, s), pads=(p, p, p, p), group=group,
+                                  bias=pick("bias"))
+            return ref, list(out_shape)
+        out = c if depthwise else out
+        inputs: list[Ref] = [x, weight([c, out // group, k, k])]
+        if pick("bias"):
+            inputs.append(weight([out], "bias"))
+        ref = g.add("ConvTranspose", inputs, {"group": group, "kernel_shape": [k, k],
+                                               "pads": [p] * 4, "strides": [s, s]})
+        return ref, [n, out, *((d - 1) * s - 2 * p + k for d in (h, w))]
+    if kind == "Gemm":
+        features = integer(pick, 1, 6)
+        x = g.input((pick("batch"), features))
+        units = pick("units")
+        return gemm(g, pick, x, features, units), [g.shapes[-1][0], units]
+    rank = pick("matmul_rank")
+    features, units = integer(pick, 1, 6), pick("units")
+    shape = [pick("batch"), *([integer(pick, 1, 4)] if rank == 3 else []), features]
+    x = g.input(tuple(shape))
+    return g.add("MatMul", [x, weight([features, units])]), [*shape[:-1], units]
+
+
+def constant_shape(pick: Picker, shape: list[int]) -> list[int]:
+    rank, choice = len(shape), pick("const_shape")
+    if rank < 2:  # after a Reshape to one axis
+        return {"scalar": [], "one": [1]}.get(choice, [shape[-1]])
+    forms = {"channel": [shape[1]] + [1] * (rank - 2) if rank > 2 else [shape[-1]],
+             "channel4": [1, shape[1]] + [1] * (rank - 2),
+             "scalar": [], "one": [1], "full": [1, *shape[1:]],
+             "last": [shape[-1]]}
+    return forms[choice]
+
+
+def follow(g: Graph, pick: Picker, at: list[Any]) -> None:
+    """One node after ``at`` = [ref, shape]: a constant Add, Mul, Sub or Div (either side; a
+    Div's divisor is the constant), a BatchNormalization, or a Reshape."""
+    x, shape = at
+    op = pick("follow", among=[o for o in pick.domain("follow")
+                               if o != "BatchNormalization" or len(shape) >= 2])
+    if op == "BatchNormalization":
+        c = shape[1]
+        at[0] = g.add(op, [x, weight([c], "scale"), weight([c], "beta"), weight([c], "mean"),
+                           weight([c], "variance")], {"epsilon": pick("epsilon")})
+        return
+    if op == "Reshape":
+        at[:] = _reshape(g, pick, x, list(shape))
+        return
+    operand = weight(constant_shape(pick, shape), ROLE_OF[op])
+    left = op != "Div" and pick("const_side") == "left"
+    at[0] = g.add(op, [operand, x] if left else [x, operand])
+
+
+def producer_kind(producers: list[str]):
+    """The domains and draw of a producer kind over ``producers``."""
+    domains = {**PRODUCER_DOMAINS, "producer": producers}
+
+    def draw_producer_const(pick: Picker):
+        g = Graph(pick)
+        at: list[Any] = list(producer(g, pick))
+        each_block(pick, domains, 1, 3, lambda pick, _i: follow(g, pick, at))
+        return g.drawn([at[0]])
+
+    return draw_producer_const, domains
+
+
+# One kind a producer, so that each gets its own examples (the ci profile draws twelve).
+PRODUCER_KINDS = {"ConvConst": ["Conv"], "ConvTransposeConst": ["ConvTranspose"],
+                  "GemmConst": ["Gemm", "MatMul"]}
+for _name, _producers in PRODUCER_KINDS.items():
+    register_pattern(
+        _name, *producer_kind(_producers),
+        f"{' or '.join(_producers)} (with or without bias"
+        f"{', depthwise' if 'Conv' in _producers[0] else ''}) → 1-3 of a constant Add, Mul, "
+        "Sub or Div (per channel, one value, a scalar, the whole output or the last axis "
+        "only; the constant on either side), BatchNormalization or Reshape: what the bias, "
+        "scale and BatchNormalization fusions rewrite")
+
+
+# -- MatMul + Add ------------------------------------------------------------------------------
+
+MATMUL_ADD_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "units": [2, 1, 3, 4],
+    "rank": [2, 3],
+    "weight_side": ["right", "left"],  # MatMul(x, W) or MatMul(W, x)
+    "weight_form": ["constant", "fed"],
+    "bias_shape": ["last", "full", "scalar"],
+    "bias_form": ["constant", "fed"],
+    "add_order": ["product_first", "bias_first"],
+    "between": ["none", "Relu"],
+}
+
+
+def matmul_add(g: Graph, pick: Picker, at: list[Any], index: int) -> None:
+    """MatMul with its weight on either side (a constant or fed) → Add with its bias first
+    or second (a constant or fed), on ``at`` = [ref, shape]."""
+    x, shape = at
+    if index and pick("between") == "Relu":
+        x = g.add("Relu", [x])
+    units = pick("units")
+    side = pick("weight_side")
+    if side == "right":
+        w_shape, out = [shape[-1], units], [*shape[:-1], units]
+    else:
+        w_shape, out = [units, shape[-2]], [*shape[:-2], units, shape[-1]]
+    w: Ref = weight(w_shape) if pick("weight_form") == "constant" else g.input(tuple(w_shape))
+    y = g.add("MatMul", [x, w] if side == "right" else [w, x])
+    b_shape = {"last": [out[-1]], "full": out[-2:], "scalar": []}[pick("bias_shape")]
+    b: Ref = (weight(b_shape, "bias") if pick("bias_form") == "constant" or not b_shape
+              else g.input(tuple(b_shape)))
+    y = g.add("Add", [y, b] if pick("add_order") == "product_first" else [b, y])
+    at[:] = [y, out]
+
+
+def _draw_matmul_add(pick: Picker):
+    g = Graph(pick)
+    rank = pick("rank")
+    shape = [pick("batch"), *[integer(pick, 1, 5) for _ in range(rank - 1)]]
+    at: list[Any] = [g.input(tuple(shape)), shape]
+    each_block(pick, MATMUL_ADD_DOMAINS, 1, 2, lambda pick, i: matmul_add(g, pick, at, i))
+    return g.drawn([at[0]])
+
+
+register_pattern(
+    "MatMulAdd", _draw_matmul_add, MATMUL_ADD_DOMAINS,
+    "1-2 MatMul → Add on a rank-2 or 3 input: the weight on the right or the left (a constant "
+    "or fed), the bias along the last axis, whole or scalar (a constant or fed), the product "
+    "first or second: what MatMul+Add → Gemm fusions rewrite")
+
+
+# -- chains an eliminator could merge or drop, and ones it must not -------------------------
+
+CHAIN_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "rank": [3, 4, 2],
+    "op": ["Transpose", "Reshape", "Cast", "Pad", "Slice", "Squeeze", "Unsqueeze", "Concat",
+           "Split", "Identity"],
+    "noop": [False, True],  # the no-op form of the op (an identity permutation, zero pads...)
+    "cast_to": ["float64", "float16", "int32", "float32"],
+    "pad": [0, 1, 2],
+    "pad_mode": ["constant", "edge", "reflect"],
+    "perm_form": ["explicit", "omitted"],
+    "end_form": ["exact", "int64_max", "negative"],
+    "step": [1, 2, -1],
+    "concat_with": ["self", "constant"],
+    "split_order": ["same", "reversed"],
+}
+CAST_CODES = {"float32": 1, "float16": 10, "float64": 11, "int32": 6}
+INT_CASTS = ("int32",)
+
+
+class Chain:
+    """A chain's position: its ref, its shape and the dtype its last node makes."""
+
+    def __init__(self, g: Graph, shape: list[int]):
+        self.g = g
+        self.ref: Ref = g.input(tuple(shape))
+        self.shape = list(shape)
+        self.dtype = FLOAT
+
+
+def chain_step(pick: Picker, at: Chain) -> None:
+    g, x, shape = at.g, at.ref, at.shape
+    noop = pick("noop")
+    op = pick("op", among=[o for o in pick.domain("op")
+                           if o != "Squeeze" or (1 in shape and len(shape) > 1)
+                           if o != "Unsqueeze" or len(shape) < 6
+                           if o != "Split" or max(shape) > 1 or noop]
+              or ["Identity"])
+    rank = len(shape)
+    if op == "Identity":
+        at.ref = g.add("Identity", [x])
+    elif op == "Transpose":
+        if noop:
+            at.ref = g.add("Transpose", [x], {"perm": list(range(rank))})
+        else:
+            at.ref, at.shape = _transpose(g, pick, x, shape)
+    elif op == "Reshape":
+        if noop:
+            at.ref = g.add("Reshape", [x, const(shape)])
+        else:
+            at.ref, at.shape = _reshape(g, pick, x, shape)
+    elif op == "Cast":
+        to = at.dtype if noop else pick("cast_to")
+        at.ref = g.add("Cast", [x], {"to": CAST_CODES[to]})
+        at.dtype = to
+    elif op == "Pad":
+        mode = "constant" if at.dtype in INT_CASTS else pick("pad_mode")
+        pads = [0] * (2 * rank)
+        if not noop:
+            for a in range(rank):  # reflect reads inside the input: pads below the size
+                for side in (0, rank):
+                    pads[a + side] = pick("pad", among=[p for p in pick.domain("pad")
+                                                        if mode != "reflect" or p < shape[a]])
+        at.ref = g.add("Pad", [x, const(pads)], {"mode": mode})
+        at.shape = [d + pads[a] + pads[a + rank] for a, d in enumerate(shape)]
+    elif op == "Slice":
+        if noop:  # the whole of one axis
+            axis = pick.draw(st.integers(0, rank - 1))
+            at.ref = g.add("Slice", [x, const([0]), const([shape[axis]]), const([axis])])
+        else:
+            at.ref, at.shape = _slice(g, pick, x, shape)
+    elif op == "Squeeze":
+        ones = [a for a, d in enumerate(shape) if d == 1]
+        axes = sorted(pick.draw(st.lists(st.sampled_from(ones), min_size=1,
+                                         max_size=min(len(ones), rank - 1), unique=True)))
+        at.ref = g.add("Squeeze", [x, const(axes)])
+        at.shape = [d for a, d in enumerate(shape) if a not in axes]
+    elif op == "Unsqueeze":
+        axis = pick.draw(st.integers(-rank - 1, rank))
+        at.ref = g.add("Unsqueeze", [x, const([axis])])
+        at.shape = list(shape)
+        at.shape.insert(axis % (rank + 1), 1)
+    elif op == "Concat":
+        axis = pick.draw(st.integers(0, rank - 1))
+        if noop:  # one input
+            at.ref = g.add("Concat", [x], {"axis": axis})
+        else:
+            other: Ref = x
+            if pick("concat_with") == "constant":
+                other_shape = list(shape)
+                other_shape[axis] = integer(pick, 1, 2)
+                other = {**weight(other_shape, "bias"), "dtype": at.dtype}
+                at.shape = list(shape)
+                at.shape[axis] += other_shape[axis]
+            else:
+                at.shape = list(shape)
+                at.shape[axis] *= 2
+            at.ref = g.add("Concat", [x, other], {"axis": axis})
+    elif noop:  # a Split into one part
+        axis = pick.draw(st.integers(0, rank - 1))
+        at.ref = g.add("Split", [x, const([shape[axis]])], {"axis": axis})
+    else:  # Split then Concat the parts back (in order: an identity; reversed: not)
+        axis = pick.draw(st.sampled_from([a for a, d in enumerate(shape) if d > 1]))
+        cut = pick.draw(st.integers(1, shape[axis] - 1))
+        parts = g.add("Split", [x, const([cut, shape[axis] - cut])], {"axis": axis},
+                      outputs=2)
+        if pick("split_order") == "reversed" and not noop:
+            parts = parts[::-1]
+        at.ref = g.add("Concat", parts, {"axis": axis})
+
+
+def chain_kind(ops: list[str]):
+    """The domains and draw of a chain over ``ops``."""
+    domains = {**CHAIN_DOMAINS, "op": ops}
+
+    def draw_chain(pick: Picker):
+        g = Graph(pick)
+        rank = pick("rank")
+        shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
+        at = Chain(g, shape)
+        each_block(pick, domains, 2, 5, lambda pick, _i: chain_step(pick, at))
+        if at.dtype != FLOAT:  # back to the case's dtype, as a model's output is
+            at.ref = g.add("Cast", [at.ref], {"to": CAST_CODES[FLOAT]})
+        return g.drawn([at.ref])
+
+    return draw_chain, domains
+
+
+# Two kinds, so that each op gets its share of the ci profile's twelve examples.
+register_pattern(
+    "LayoutChain", *chain_kind(["Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity"]),
+    "2-5 of Transpose, Reshape (with -1 and 0), Squeeze, Unsqueeze and Identity, each also in "
+    "its no-op form (an identity permutation, its own shape): what the eliminate-nop and "
+    "fuse-consecutive passes merge or drop, and the neighbours they must keep")
+register_pattern(
+    "SliceCastChain", *chain_kind(["Slice", "Cast", "Pad", "Concat", "Split"]),
+    "2-5 of Slice (steps, negative and int64-max ends), Cast (to float64, float16, int32: "
+    "lossless and lossy round trips), Pad (constant, edge, reflect), Concat (one input, "
+    "itself or a constant) and Split (one part, or two concatenated back in order or "
+    "reversed), each also in its no-op form: what the eliminate-nop, fuse-consecutive-slices "
+    "and Cast passes merge or drop, and the neighbours they must keep")
+
+
+# -- Reduce → Unsqueeze, and shape subgraphs ---------------------------------------------------
+
+REDUCE_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "rank": [3, 4, 2],
+    "reduce": ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+               "ReduceL2", "ReduceSumSquare"],
+    "then": ["Unsqueeze", "Unsqueeze_other", "Sub", "Squeeze"],
+    "negative_axes": [False, True],
+}
+AXES_AS_INPUT_SINCE = {"ReduceSum": 13}  # the others take axes as an input from opset 18
+
+
+def _draw_reduce(pick: Picker):
+    g = Graph(pick)
+    rank = pick("rank")
+    shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
+    x = g.input(tuple(shape))
+    op = pick("reduce")
+    then = pick("then")
+    axes = sorted(pick.draw(st.lists(st.integers(1, rank - 1), min_size=1, unique=True)))
+    written = [a - rank for a in axes] if pick("negative_axes") else axes
+    keepdims = 1 if then in ("Sub", "Squeeze") else 0
+    attrs: dict[str, Any] = {"keepdims": keepdims}
+    if g.opset >= AXES_AS_INPUT_SINCE.get(op, 18):
+        r = g.add(op, [x, const(written)], attrs)
+    else:
+        r = g.add(op, [x], {**attrs, "axes": written})
+    if then == "Unsqueeze":  # back to keepdims=1: the fusion's case
+        y = g.add("Unsqueeze", [r, const(axes)])
+    elif then == "Unsqueeze_other":  # the kept axes' rank again, the ones elsewhere: not it
+        kept = rank - len(axes)
+        y = g.add("Unsqueeze", [r, const(list(range(kept, rank)))])
+    elif then == "Sub":  # x - mean(x): a normalisation's first half
+        y = g.add("Sub", [x, r])
+    else:
+        y = g.add("Squeeze", [r, const(axes)])
+    return g.drawn([y])
+
+
+register_pattern(
+    "ReduceUnsqueeze", _draw_reduce, REDUCE_DOMAINS,
+    "a Reduce (keepdims=0, axes positive or negative, as an attribute or an input) → "
+    "Unsqueeze over the same axes (a keepdims=1 in two nodes) or other ones; a keepdims=1 "
+    "Reduce → Squeeze, or x − Reduce(x)")
+
+
+SHAPE_DOMAINS: dict[str, list[Any]] = {
+    OPSET: [v for v in OPSETS if v >= 15], "batch": [1, 2], "rank": [3, 4, 2],
+    "use": ["reshape_start", "reshape_end", "gather", "slice", "expand", "constant_of_shape"],
+    "minus_one": ["first", "last"],
+    "clamped": [False, True],  # a start or end outside [-rank, rank]: clamped
+    "negative": [False, True],
+}
+
+
+def _draw_shape(pick: Picker):
+    g = Graph(pick)
+    rank = pick("rank")
+    shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
+    x = g.input(tuple(shape))
+    use = pick("use")
+    if use in ("reshape_start", "reshape_end"):
+        cut = pick.draw(st.integers(0, rank))
+        written = cut - rank if pick("negative") else cut
+        if pick("clamped") and cut in (0, rank):
+            written = -rank - 3 if cut == 0 else rank + 3
+        # Reshape(x, Concat([-1], Shape(x)[cut:])) or Concat(Shape(x)[:cut], [-1])
+        attrs = {"start": written} if use == "reshape_start" else {"end": written}
+        dims = g.add("Shape", [x], attrs)
+        parts = [const([-1]), dims] if pick("minus_one") == "first" else [dims, const([-1])]
+        y = g.add("Reshape", [x, g.add("Concat", parts, {"axis": 0})])
+    elif use == "gather":  # torch: x.view(x.size(0), -1)
+        axis = pick.draw(st.integers(0, rank - 1))
+        size = g.add("Gather", [g.add("Shape", [x]), const(axis)], {"axis": 0})
+        size = g.add("Unsqueeze", [size, const([0])])
+        parts = [size, const([-1])] if pick("minus_one") == "last" else [const([-1]), size]
+        y = g.add("Reshape", [x, g.add("Concat", parts, {"axis": 0})])
+    elif use == "slice":  # Shape(x)[a:b] as a Slice (older exporters), then Reshape
+        cut = pick.draw(st.integers(1, rank))
+        dims = g.add("Slice", [g.add("Shape", [x]), const([0]), const([cut])])
+        y = g.add("Reshape", [x, g.add("Concat", [dims, const([-1])], {"axis": 0})])
+    elif use == "expand":  # a per-channel constant expanded to x's shape, then added
+        channel = weight([1, shape[1], *[1] * (rank - 2)], "bias")
+        y = g.add("Add", [x, g.add("Expand", [channel, g.add("Shape", [x])])])
+    else:
+        zeros = g.add("ConstantOfShape", [g.add("Shape", [x], {"start": 1})],
+                      {"value": {"tensor": [1.5], "dtype": FLOAT}})
+        y = g.add("Mul", [x, zeros])
+    return g.drawn([y])
+
+
+register_pattern(
+    "ShapeSubgraph", _draw_shape, SHAPE_DOMAINS,
+    "shape subgraphs whose result is used: Reshape by Concat([-1], Shape(x, start)) or "
+    "Concat(Shape(x, end), [-1]) (start and end negative or clamped), x.view(x.size(i), -1) "
+    "as Shape → Gather → Unsqueeze → Concat, Expand to Shape(x), ConstantOfShape(Shape(x, "
+    "start=1)): what a folder folds where the shape is fixed and must keep where it is free")
+
+
+# -- the same op twice on the same inputs (common-subexpression elimination) ----------------
+
+TWIN_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "rank": [3, 2, 4],
+    "op": ["Relu", "Transpose", "Softmax", "LeakyRelu", "ReduceSum", "Cast", "Add",
+           "Reshape", "Slice", "Sigmoid"],
+    "same": [True, False],  # the same attributes and constants, or different ones
+    "combine": ["Add", "outputs", "Concat"],
+    "alpha": [0.1, 0.2],
+}
+
+
+def twin(g: Graph, pick: Picker, x: Ref, shape: list[int], op: str, variant: int
+         ) -> tuple[Ref, list[int]]:
+    """One of the twins: the same op with its ``variant``-th attributes or constants."""
+    rank = len(shape)
+    if op in ("Relu", "Sigmoid"):
+        return g.add(op, [x]), shape
+    if op == "LeakyRelu":
+        return g.add(op, [x], {"alpha": pick.domain("alpha")[variant]}), shape
+    if op == "Transpose":
+        perm = list(range(rank))[::-1] if variant == 0 else [*range(1, rank), 0]
+        return g.add(op, [x], {"perm": perm}), [shape[p] for p in perm]
+    if op == "Softmax":
+        return g.add(op, [x], {"axis": -1 - variant}), shape
+    if op == "ReduceSum":
+        return g.add(op, [x, const([rank - 1])], {"keepdims": 1 - variant}), (
+            [*shape[:-1], 1] if variant == 0 else shape[:-1])
+    if op == "Cast":
+        return g.add(op, [x], {"to": CAST_CODES[("float64", "float16")[variant]]}), shape
+    if op == "Add":  # equal constants, written twice as exporters do, or different ones
+        return g.add(op, [x, const([1.0, -2.0][variant], FLOAT)]), shape
+    if op == "Reshape":
+        target = [shape[0], -1] if variant == 0 else [-1]
+        return g.add(op, [x, const(target)]), (
+            [shape[0], math.prod(shape[1:])] if variant == 0 else [math.prod(shape)])
+    end = shape[-1] - variant if shape[-1] > 1 else shape[-1]  # Slice
+    return g.add(op, [x, const([0]), const([end]), const([-1])]), [*shape[:-1], end]
+
+
+def _draw_twins(pick: Picker):
+    g = Graph(pick)
+    rank = pick("rank")
+    shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
+    x = g.input(tuple(shape))
+    op = pick("op")
+    same = pick("same")
+    a, a_shape = twin(g, pick, x, shape, op, 0)
+    b, b_shape = twin(g, pick, x, shape, op, 0 if same else 1)
+    if op == "Cast":  # back to the case's dtype, each
+        a = g.add("Cast", [a], {"to": CAST_CODES[FLOAT]})
+        b = g.add("Cast", [b], {"to": CAST_CODES[FLOAT]})
+    combine = pick("combine")
+    if combine == "outputs" or (a_shape != b_shape and combine == "Add"):
+        return g.drawn([a, b])
+    if a_shape != b_shape:  # Concat of the flattened twins
+        a = g.add("Reshape", [a, const([-1])])
+        b = g.add("Reshape", [b, const([-1])])
+        return g.drawn([g.add("Concat", [a, b], {"axis": 0})])
+    if combine == "Concat":
+        return g.drawn([g.add("Concat", [a, b], {"axis": 0})])
+    return g.drawn([g.add("Add", [a, b])])
+
+
+register_pattern(
+    "TwinOps", _draw_twins, TWIN_DOMAINS,
+    "the same op twice on the same input, with the same attributes and equal constants (one "
+    "node is redundant) or different ones (both are needed), then Add, Concat or both as "
+    "graph outputs: what common-subexpression elimination merges")
+
+
+# -- constants a folder can fold next to inputs it must not -----------------------------------
+
+FOLD_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "rank": [2, 3, 4],
+    "fold_op": ["Add", "Mul", "Neg", "Sqrt", "Reciprocal", "Unsqueeze", "Cast", "Transpose"],
+    "combine": ["Add", "Mul", "Sub", "Div"],
+    "input_side": ["first", "second"],
+    "with_shape": [False, True],  # a value from x's own shape beside the constant
+}
+
+
+def _draw_fold(pick: Picker):
+    g = Graph(pick)
+    rank = pick("rank")
+    shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
+    x = g.input(tuple(shape))
+    c_shape = list(shape[1:])
+    c: Ref = weight(c_shape, "variance")  # positive: Sqrt and Reciprocal stay finite
+    unsqueezed = False
+
+    def fold_step(pick: Picker, _index: int) -> None:
+        nonlocal c, c_shape, unsqueezed
+        op = pick("fold_op", among=[o for o in pick.domain("fold_op")
+                                    if o != "Unsqueeze" or not unsqueezed])
+        if op in ("Add", "Mul"):
+            c = g.add(op, [c, const(2.0 if op == "Mul" else 0.5, FLOAT)])
+        elif op == "Neg":
+            c = g.add("Abs", [g.add("Neg", [c])])  # stays positive
+        elif op in ("Sqrt", "Reciprocal"):
+            c = g.add(op, [c])
+        elif op == "Unsqueeze":
+            c = g.add("Unsqueeze", [c, const([0])])
+            c_shape = [1, *c_shape]
+            unsqueezed = True
+        elif op == "Cast":
+            c = g.add("Cast", [g.add("Cast", [c], {"to": CAST_CODES["float64"]})],
+                      {"to": CAST_CODES[FLOAT]})
+        else:  # a Transpose of a square constant keeps it broadcastable
+            if len(c_shape) >= 2 and c_shape[-1] == c_shape[-2]:
+                perm = [*range(len(c_shape) - 2), len(c_shape) - 1, len(c_shape) - 2]
+                c = g.add("Transpose", [c], {"perm": perm})
+            else:
+                c = g.add("Identity", [c])
+
+    each_block(pick, FOLD_DOMAINS, 1, 3, fold_step)
+    if pick("with_shape"):  # x's batch size as a float: fixed here, free where it is free
+        size = g.add("Gather", [g.add("Shape", [x]), const([0])], {"axis": 0})
+        c = g.add("Mul", [c, g.add("Cast", [size], {"to": CAST_CODES[FLOAT]})])
+    combine = pick("combine")
+    y = g.add(combine, [x, c] if pick("input_side") == "first" or combine == "Div" else [c, x])
+    return g.drawn([y])
+
+
+register_pattern(
+    "FoldNextToInput", _draw_fold, FOLD_DOMAINS,
+    "a constant subgraph of 1-3 foldable nodes (Add, Mul, Neg → Abs, Sqrt, Reciprocal, "
+    "Unsqueeze, a Cast round trip, Transpose) combined with the graph input by Add, Mul, Sub "
+    "or Div on either side, optionally scaled by x's batch size from Shape → Gather → Cast: "
+    "what constant folding folds, next to what it must not")
+
+
+# -- pairs and branches that one pass each looks for ------------------------------------------
+
+PAIR_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "units": [1, 2, 3],
+    "motif": ["idempotent", "unit", "monotone_argmax", "softmax_log", "transpose_gemm",
+              "where_not", "expand", "qkv", "dead_end", "dropout", "flatten"],
+    "idempotent": ["Relu", "Floor", "Ceil", "Round", "Sign"],
+    "unit": ["Add", "Mul", "Sub", "Div", "Pow"],
+    "unit_value": ["unit", "not_unit"],  # 0 (1 for Mul, Div, Pow) in every element, or not
+    "monotone": ["Softmax", "LogSoftmax", "Exp", "Log", "Relu"],
+    "same_axis": [True, False],
+    "keepdims": [1, 0],
+    "transposed": ["A", "B"],
+    "expand_to": ["ones", "same", "broadcast"],
+    "qkv_input": ["node", "graph_input"],
+    "qkv_sizes": ["equal", "different"],
+    "qkv_use": ["outputs", "added"],
+    "ratio": [0.5, 0.0],
+}
+
+
+def _draw_pair(pick: Picker):
+    motif = pick("motif")
+    g = Graph(pick)
+    n, f = pick("batch"), integer(pick, 1, 5)
+    if motif == "transpose_gemm":  # Gemm(Transpose(x)) or Gemm(x, Transpose(w)): a trans flag
+        x = g.input((f, n))
+        units = pick("units")
+        if pick("transposed") == "A":
+            y = g.add("Gemm", [g.add("Transpose", [x], {"perm": [1, 0]}),
+                               weight([f, units]), weight([units], "bias")])
+        else:
+            y = g.add("Gemm", [g.add("Transpose", [x], {"perm": [1, 0]}),
+                               g.add("Transpose", [weight([units, f])], {"perm": [1, 0]})])
+        return g.drawn([y])
+    shape = (n, integer(pick, 1, 4), f)
+    x = g.input(shape)
+    if motif == "idempotent":  # the same op twice: once is enough
+        op = pick("idempotent")
+        return g.drawn([g.add(op, [g.add(op, [x])])])
+    if motif == "unit":  # x + 0, x * 1, x - 0, x / 1, x ** 1; or a value that is not the unit
+        op = pick("unit")
+        unit = 0.0 if op in ("Add", "Sub") else 1.0
+        value = [unit] * f if pick("unit_value") == "unit" else [unit] * (f - 1) + [unit + 0.5]
+        base = g.add("Abs", [x]) if op == "Pow" else x  # a real power of a negative is NaN
+        return g.drawn([g.add("Neg", [g.add(op, [base, const(value, FLOAT)])])])
+    if motif == "monotone_argmax":  # ArgMax after a monotone op: the op can go
+        op = pick("monotone")
+        axis = -1 if pick("same_axis") else 1
+        attrs = {"axis": -1} if op in ("Softmax", "LogSoftmax") else {}
+        y = g.add(op, [g.add("Abs", [x]) if op == "Log" else x], attrs)
+        return g.drawn([g.add("ArgMax", [y], {"axis": axis, "keepdims": pick("keepdims")})])
+    if motif == "softmax_log":  # Log(Softmax(x)): a LogSoftmax
+        return g.drawn([g.add("Log", [g.add("Softmax", [x], {"axis": -1})])])
+    if motif == "where_not":  # Where(Not(c), x, y): Where(c, y, x)
+        cond = g.add("Not", [g.add("Greater", [x, const(0.0, FLOAT)])])
+        return g.drawn([g.add("Where", [cond, x, g.add("Neg", [x])])])
+    if motif == "expand":
+        to = pick("expand_to")
+        target = {"ones": [1] * len(shape), "same": list(shape),
+                  "broadcast": [2, *shape]}[to]
+        return g.drawn([g.add("Neg", [g.add("Expand", [x, const(target)])])])
+    if motif == "qkv":  # three MatMuls of one input by constant weights (attention's Q, K, V)
+        if pick("qkv_input") == "node":
+            x = g.add("Relu", [x])
+        units = [pick("units")] * 3 if pick("qkv_sizes") == "equal" else [1, 2, 3]
+        products = [g.add("MatMul", [x, weight([f, u])]) for u in units]
+        if pick("qkv_use") == "added" and len(set(units)) == 1:
+            return g.drawn([g.add("Add", [g.add("Add", products[:2]), products[2]])])
+        return g.drawn(products)
+    if motif == "dead_end":  # a branch whose output nothing reads
+        g.add("Sigmoid", [g.add("Exp", [x])])
+        return g.drawn([g.add("Relu", [x])])
+    if motif == "dropout":  # inference: an identity
+        ratio = pick("ratio")
+        return g.drawn([g.add("Neg", [g.add("Dropout", [x, const(ratio, FLOAT)])])])
+    # Flatten of a rank-2 tensor at axis 1: a no-op; at axis 0 not
+    flat = g.add("Reshape", [x, const([n, -1])])
+    return g.drawn([g.add("Flatten", [flat], {"axis": pick.draw(st.sampled_from([1, 0]))})])
+
+
+# Two kinds, so that each motif gets its share of the ci profile's twelve examples.
+register_pattern(
+    "OpPairs", _draw_pair,
+    {**PAIR_DOMAINS, "motif": ["idempotent", "unit", "monotone_argmax", "softmax_log",
+                               "where_not", "expand"]},
+    "the pairs one pass each looks for: an idempotent op twice (Relu, Floor, Ceil, Round, "
+    "Sign), an op by its unit (x + 0, x * 1, ...) or by a value that is not one, ArgMax after "
+    "a monotone op (on its axis or not), Log(Softmax), Where(Not(c)), Expand to ones, its own "
+    "shape or more")
+register_pattern(
+    "OpBranches", _draw_pair,
+    {**PAIR_DOMAINS, "motif": ["qkv", "transpose_gemm", "dead_end", "dropout", "flatten"]},
+    "the branches and wrappers one pass each looks for: three MatMuls of one input (Q, K, V; "
+    "equal or different sizes; after a node or on a graph input), Gemm of a Transpose, a dead "
+    "branch, Dropout, a Flatten that is a no-op and one that is not")

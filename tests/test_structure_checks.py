@@ -1,0 +1,69 @@
+"""Known issues recognised by cause (harness/core/structure.py): onnxslim's reading of a fed
+Squeeze axes as absent is recognised whatever message it ends in, by what the slimmed model
+declares; the check holds on nothing else."""
+
+from __future__ import annotations
+
+import pytest
+import torch  # noqa: F401  (before anything imports TensorFlow)
+
+from harness.core import known_issues
+from harness.core.spec import LayerSpec
+from harness.core.structure import fed_operand_shape_invented
+from harness.run.pipeline import Harness
+
+pytest.importorskip("onnxslim")
+
+ENTRY = "onnxslim-fed-axes-or-split-read-as-absent"
+
+
+def fc_as_conv(channels: int, form: str) -> LayerSpec:
+    """Conv (``channels`` outputs) > Squeeze(axes [2, 3]) > Softmax(axis=1), the axes in
+    ``form``: the gate's FcAsConv case of issue 49 with two channels."""
+    conv = {"opset": 17, "dilations": [1, 1], "group": 1, "kernel_shape": [1, 1],
+            "pads": [0, 0, 0, 0], "strides": [1, 1]}
+    nodes = [{"kind": "Conv", "attrs": conv,
+              "inputs": ["input_0", {"weight": [channels, 1, 1, 1], "role": "kernel"},
+                         {"weight": [channels], "role": "bias"}]},
+             {"kind": "Squeeze", "attrs": {"opset": 17},
+              "inputs": [0, {"const": [2, 3], "dtype": "int64"}]},
+             {"kind": "Softmax", "attrs": {"opset": 17, "axis": 1}, "inputs": [1]}]
+    return LayerSpec(kind="FcAsConv", source="onnx",
+                     attrs={"opset": 17, "nodes": nodes, "graph_outputs": [2],
+                            "form_attrs": "written", "form_operands": form,
+                            "form_opset": "drawn"},
+                     input_shapes=((1, 1, 1, 1),), dtype="float32", seed=0)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_one_cause_two_messages_one_entry(channels):
+    (leg,) = Harness("onnx>onnxslim").run(fc_as_conv(channels, "fed")).legs
+    assert leg.verdict == "xfail", leg.message
+    assert leg.known_issue["id"] == ENTRY
+    if channels == 2:  # a message the entry's regex does not know: the structure decides
+        entry = next(i for i in known_issues.load() if i.id == ENTRY)
+        assert not entry.matches_failure(leg.category, leg.message)
+
+
+def test_the_check_reads_what_the_slimmed_model_declares():
+    import onnxslim
+
+    harness = Harness("onnx>onnxslim")
+    fed = harness.read_source(fc_as_conv(2, "fed")).artifact
+    slimmed = onnxslim.slim(fed.model)
+    assert fed_operand_shape_invented(fed, slimmed)
+    assert not fed_operand_shape_invented(fed, fed.model)  # nothing invented
+    assert not fed_operand_shape_invented(fed, None)  # no model written: the message decides
+    constant = harness.read_source(fc_as_conv(2, "initializer")).artifact
+    assert not fed_operand_shape_invented(constant, onnxslim.slim(constant.model))
+    (leg,) = harness.run(fc_as_conv(2, "initializer")).legs
+    assert leg.verdict == "pass"
+
+
+def test_an_unknown_structure_is_a_clear_error(tmp_path):
+    (tmp_path / "x.toml").write_text(
+        '[[issue]]\nid = "x"\nurl = "u"\nreason = "r"\nlegs = "*>onnxslim"\n'
+        'nature = "refusal"\nparty = "onnxslim"\nstructure = "no-such-check"\n'
+        'unpinned_reason = "test"\n')
+    with pytest.raises(known_issues.KnownIssueFileError, match="no-such-check"):
+        known_issues.load(tmp_path / "x.toml")
