@@ -16,7 +16,7 @@ import pytest
 from harness import upstream
 from harness.cli import main
 from harness.converters import onnx2tf_install
-from harness.core import known_issues
+from harness.core import known_issues, skeleton
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
 
@@ -249,15 +249,20 @@ HAND_WRITTEN = [issue for issue in ISSUES.values() if issue.script]
 
 @pytest.mark.parametrize("issue", HAND_WRITTEN, ids=lambda issue: issue.id)
 def test_an_entrys_own_script_is_exported_as_repro_py(issue, exporter, tmp_path):
-    """Copied as it is, importing its party's stack alone, ending in the generated scripts'
-    verdicts (it runs, with every other script, in the slow test below)."""
+    """Its own part assembled with the shared skeleton, importing its party's stack alone,
+    ending in the generated scripts' verdicts (it runs, with every other script, in the slow
+    test below)."""
     report, folder = exporter.export(issue, tmp_path)
-    own = (known_issues.MORE_FILES / issue.script).read_text()
+    part = (known_issues.MORE_FILES / issue.script).read_text()
+    own = skeleton.assemble(part, issue.id)
     assert (folder / "repro.py").read_text() == own and not report.why_no_script
+    assert "skeleton" not in upstream.imported_modules(own)
     assert {p.name for p in folder.iterdir()} == {"report.md", "entry.json", "repro.py"}
     assert third_party_imports(own) <= stack_of(issue, report.party), report.party
+    says = "\ndef say(verdict, text):" in own  # the skeleton's verdict, codes in its EXIT
     for verdict, code in (("REPRODUCED", 1), ("FIXED", 0), ("DIFFERENT", 2)):
-        assert f'print(f"{verdict}: ' in own and f"(exit {code})" in own
+        assert (f'"{verdict}": {code}' in own if says
+                else f'print(f"{verdict}: ' in own and f"(exit {code})" in own)
     assert all(mark in own for mark in upstream.HAND_WRITTEN_GUARD)  # CANNOT RUN, exit 3
     facts = json.loads((folder / "entry.json").read_text())["scripts"]
     assert [script["hand_written"] for script in facts] == [

@@ -15,46 +15,20 @@ line says REPRODUCED (exit 1: LiteRT refuses both files for their Flex ops), FIX
 LiteRT runs both and matches onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
+import glob
 import os
 import re
 import sys
-import traceback
+import tempfile
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import glob  # noqa: E402
-import tempfile  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-tflite-select-tf-ops"
+import numpy as np
+import onnx
+import onnx2tf
+import onnxruntime as ort
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+from onnx import TensorProto, helper
+from skeleton.verdict import KNOWN_ISSUE
 
 
 def model(op, names, elem, opset):

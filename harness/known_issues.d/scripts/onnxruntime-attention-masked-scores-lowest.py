@@ -12,41 +12,15 @@ FIXED (exit 0), DIFFERENT (exit 2: onnxruntime refuses the model instead) or CAN
 this machine cannot run it, e.g. a framework does not import).
 """
 
-import os
-import re
 import sys
-import traceback
 import warnings
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+import onnx
+from onnx import numpy_helper
+from skeleton.guard import guarded, step
+from skeleton.verdict import KNOWN_ISSUE
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-from onnx import numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnxruntime-attention-masked-scores-lowest"
 OP_TYPE = "Attention"
 CASES = ['test_attention_4d_with_past_and_present_qk_matmul_bias_3d_mask_causal', 'test_attention_4d_with_past_and_present_qk_matmul_bias_4d_mask_causal']
 
@@ -108,7 +82,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
-        sys.exit(cannot_run("running the case", exc))
+    step("running the case")
+    sys.exit(guarded(main))
