@@ -20,9 +20,9 @@ import tempfile
 import numpy as np
 import onnx
 import onnx2tf
-import onnxruntime as ort
 import tensorflow as tf
 from onnx import TensorProto, helper
+from skeleton.ort import onnxruntime
 from skeleton.verdict import KNOWN_ISSUE
 
 rng = np.random.default_rng(0)
@@ -33,8 +33,7 @@ graph = helper.make_graph(
     [helper.make_tensor_value_info(name, TensorProto.FLOAT16, [2, 3]) for name in ("x", "y")],
     [helper.make_tensor_value_info("z", TensorProto.FLOAT16, [2, 3])])
 model = helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 18)])
-expected = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]) \
-    .run(None, {"x": x, "y": y})[0]
+expected = onnxruntime(model, {"x": x, "y": y})
 
 folder = tempfile.mkdtemp()
 path = os.path.join(folder, "mod16.onnx")

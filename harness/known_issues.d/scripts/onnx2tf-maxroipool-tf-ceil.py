@@ -9,16 +9,14 @@ The last line says REPRODUCED (exit 1: onnx2tf raised that AttributeError), FIXE
 SavedModel converts and matches onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
 import sys
-import tempfile
 
 import numpy as np
 import onnx
-import onnx2tf
-import onnxruntime as ort
 import tensorflow as tf
 from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
 from skeleton.verdict import KNOWN_ISSUE
 
 
@@ -34,16 +32,8 @@ def model(size, roi, pooled):
 
 def convert_and_run(onnx_model, x):
     """onnx2tf's SavedModel of onnx_model run by TensorFlow on x (NCHW; the SavedModel is NHWC)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                        non_verbose=True)
-        found = tf.saved_model.load(out).signatures["serving_default"](
-            x=tf.constant(x.transpose(0, 2, 3, 1)))
-        return next(iter(found.values())).numpy().transpose(0, 3, 1, 2)
+    signature, _ = convert_signature(onnx_model)
+    return savedmodel(signature, {"x": x.transpose(0, 2, 3, 1)}).transpose(0, 3, 1, 2)
 
 
 print(f"TensorFlow {tf.__version__}: tf.ceil {'exists' if hasattr(tf, 'ceil') else 'does not exist'}"
@@ -51,8 +41,7 @@ print(f"TensorFlow {tf.__version__}: tf.ceil {'exists' if hasattr(tf, 'ceil') el
 x = np.random.default_rng(0).standard_normal((1, 2, 4, 4)).astype(np.float32)
 onnx_model = model(4, [0.0, 0.0, 0.0, 3.0, 3.0], [2, 2])  # a 4x4 map, a 2x2 pooling of it all
 onnx.checker.check_model(onnx_model, full_check=True)
-expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+expected = onnxruntime(onnx_model, {"x": x})
 print(f"onnxruntime gives {expected.ravel().round(4).tolist()}")
 try:
     found = convert_and_run(onnx_model, x)

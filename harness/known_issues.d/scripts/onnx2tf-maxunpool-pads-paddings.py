@@ -14,16 +14,13 @@ or CANNOT RUN (exit 3). One channel: with two, the control converts but scatters
 elsewhere (onnx2tf reads the NCHW indices as NHWC ones), a separate fault this does not judge.
 """
 
-import os
 import sys
-import tempfile
 
 import numpy as np
 import onnx
-import onnx2tf
-import onnxruntime as ort
-import tensorflow as tf
 from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
 from skeleton.verdict import KNOWN_ISSUE
 
 
@@ -50,16 +47,8 @@ def model(pads, output_shape):
 
 def convert_and_run(onnx_model, x):
     """onnx2tf's SavedModel of onnx_model run by TensorFlow on x (NCHW; the SavedModel is NHWC)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                        non_verbose=True)
-        found = tf.saved_model.load(out).signatures["serving_default"](
-            x=tf.constant(x.transpose(0, 2, 3, 1)))
-        return next(iter(found.values())).numpy().transpose(0, 3, 1, 2)
+    signature, _ = convert_signature(onnx_model)
+    return savedmodel(signature, {"x": x.transpose(0, 2, 3, 1)}).transpose(0, 3, 1, 2)
 
 
 x = np.random.default_rng(0).standard_normal((1, 1, 3, 3)).astype(np.float32)
@@ -69,8 +58,7 @@ for name, pads, output_shape in [("pads [0, 0, 0, 0]", [0, 0, 0, 0], None),
                                  ("neither (control)", None, None)]:
     onnx_model = model(pads, output_shape)
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    expected = onnxruntime(onnx_model, {"x": x})
     try:
         found = convert_and_run(onnx_model, x)
     except ValueError as exc:

@@ -14,16 +14,13 @@ match onnxruntime), FIXED (exit 0: all three without B convert and match onnxrun
 DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
 import sys
-import tempfile
 
 import numpy as np
 import onnx
-import onnx2tf
-import onnxruntime as ort
-import tensorflow as tf
 from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
 from skeleton.verdict import KNOWN_ISSUE
 
 GATES = {"GRU": 3, "LSTM": 4, "RNN": 1}
@@ -48,23 +45,14 @@ def model(op, with_bias):
 
 def convert_and_run(onnx_model, x):
     """onnx2tf's SavedModel of onnx_model run by TensorFlow on x."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                        non_verbose=True)
-        found = tf.saved_model.load(out).signatures["serving_default"](x=tf.constant(x))
-        return next(iter(found.values())).numpy()
+    return savedmodel(convert_signature(onnx_model)[0], {"x": x})
 
 
 def attempt(op, with_bias, x):
     """('none', message) for the NoneType TypeError, ('other', message), or ('ran', difference)."""
     onnx_model = model(op, with_bias)
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    expected = onnxruntime(onnx_model, {"x": x})
     try:
         found = convert_and_run(onnx_model, x)
     except TypeError as exc:

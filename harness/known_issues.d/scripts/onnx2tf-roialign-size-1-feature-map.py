@@ -14,16 +14,14 @@ FIXED (exit 0: the height-1 model runs and matches onnxruntime), DIFFERENT (exit
 RUN (exit 3).
 """
 
-import os
 import sys
-import tempfile
 
 import numpy as np
 import onnx
-import onnx2tf
-import onnxruntime as ort
 import tensorflow as tf
 from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
 from skeleton.verdict import KNOWN_ISSUE
 
 
@@ -43,19 +41,11 @@ def model(height, width):
 def convert_and_run(onnx_model, x):
     """onnx2tf's SavedModel of onnx_model run by TensorFlow on x (NCHW; the SavedModel is NHWC);
     a failed conversion raises RuntimeError, naming onnx2tf's exception."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        try:
-            onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                            output_signaturedefs=True,
-                            copy_onnx_input_output_names_to_tflite=True, non_verbose=True)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
-            raise RuntimeError(f"onnx2tf raised {type(exc).__name__}") from exc
-        found = tf.saved_model.load(out).signatures["serving_default"](
-            x=tf.constant(x.transpose(0, 2, 3, 1)))
-        return next(iter(found.values())).numpy().transpose(0, 3, 1, 2)
+    try:
+        signature, _ = convert_signature(onnx_model)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
+        raise RuntimeError(f"onnx2tf raised {type(exc).__name__}") from exc
+    return savedmodel(signature, {"x": x.transpose(0, 2, 3, 1)}).transpose(0, 3, 1, 2)
 
 
 results = {}
@@ -63,8 +53,7 @@ for height, width in [(1, 5), (5, 5)]:
     x = np.random.default_rng(0).standard_normal((1, 2, height, width)).astype(np.float32)
     onnx_model = model(height, width)
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    expected = onnxruntime(onnx_model, {"x": x})
     try:
         found = convert_and_run(onnx_model, x)
     except tf.errors.InvalidArgumentError as exc:

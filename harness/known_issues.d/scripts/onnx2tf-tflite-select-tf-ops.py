@@ -24,10 +24,10 @@ import tempfile
 import numpy as np
 import onnx
 import onnx2tf
-import onnxruntime as ort
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 from onnx import TensorProto, helper
+from skeleton.ort import onnxruntime
 from skeleton.verdict import KNOWN_ISSUE
 
 
@@ -51,8 +51,7 @@ CASES = [("Erf", model("Erf", ["x"], TensorProto.FLOAT, 17),
 refused = ran = 0
 for op, onnx_model, feeds in CASES:
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    expected = onnxruntime(onnx_model, feeds)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.onnx")
         onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model

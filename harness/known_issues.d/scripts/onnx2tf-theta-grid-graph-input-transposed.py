@@ -16,16 +16,13 @@ both controls match onnxruntime), FIXED (exit 0: all four convert and match onnx
 DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
 import sys
-import tempfile
 
 import numpy as np
 import onnx
-import onnx2tf
-import onnxruntime as ort
-import tensorflow as tf
 from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
 from skeleton.verdict import KNOWN_ISSUE
 
 
@@ -68,19 +65,11 @@ def feeds(op, flat):
 
 def convert_and_run(onnx_model, op, inputs):
     """onnx2tf's SavedModel run by TensorFlow (GridSample's x and y are NHWC there)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                        non_verbose=True)
-        if op == "GridSample":
-            inputs = {**inputs, "x": inputs["x"].transpose(0, 2, 3, 1)}
-        found = tf.saved_model.load(out).signatures["serving_default"](
-            **{name: tf.constant(array) for name, array in inputs.items()})
-        found = next(iter(found.values())).numpy()
-        return found.transpose(0, 3, 1, 2) if op == "GridSample" else found
+    signature, _ = convert_signature(onnx_model)
+    if op == "GridSample":
+        inputs = {**inputs, "x": inputs["x"].transpose(0, 2, 3, 1)}
+    found = savedmodel(signature, inputs)
+    return found.transpose(0, 3, 1, 2) if op == "GridSample" else found
 
 
 EXPECTED = {"AffineGrid": "Dimensions must be equal, but are 2 and 3",
@@ -92,8 +81,7 @@ for op in EXPECTED:
         onnx_model = model(op, flat)
         onnx.checker.check_model(onnx_model, full_check=True)
         inputs = feeds(op, flat)
-        expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                        providers=["CPUExecutionProvider"]).run(None, inputs)[0]
+        expected = onnxruntime(onnx_model, inputs)
         try:
             found = convert_and_run(onnx_model, op, inputs)
         except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
