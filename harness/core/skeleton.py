@@ -149,7 +149,8 @@ def _skeleton_module(name: str) -> _Module:
 
 # The order the skeleton's definitions are written in: what a script builds and reads first,
 # the converters' calls after, the verdict last (a module not named here comes after these).
-ORDER = ("guard", "onnx_build", "ort", "litert", "onnx2tf", "verdict")
+ORDER = ("guard", "onnx_build", "ort", "litert", "onnx2tf", "keras_tflite", "onnx_node_tests",
+         "verdict")
 
 
 def skeleton_modules() -> list[str]:

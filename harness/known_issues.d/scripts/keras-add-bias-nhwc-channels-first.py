@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 from skeleton.guard import guarded, step
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import KNOWN_ISSUE, say
 
 SHAPE = (1, 1, 1, 2)  # (batch, channels, height, width): width 2 = the filters
 FILTERS = 2
@@ -65,9 +65,8 @@ def main() -> int:
         return 0
     along_width = convolved + bias[None, None, None, :]
     if np.allclose(actual, along_width, atol=ATOL, rtol=RTOL):
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: numeric_mismatch: the bias was added "
-              f"along the last (width) axis, not the channels (exit 1)")
-        return 1
+        say("REPRODUCED", "numeric_mismatch: the bias was added "
+                          "along the last (width) axis, not the channels")
     print(f"DIFFERENT: the output differs, but not by the bias along the width known issue "
           f"{KNOWN_ISSUE} says (exit 2)")
     return 2

@@ -11,14 +11,12 @@ FIXED (exit 0: both agree with onnxruntime in dtype and value), DIFFERENT (exit 
 (exit 3).
 """
 
-import sys
 
 import numpy as np
 from onnx import TensorProto, helper
-from skeleton.litert import litert
-from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.onnx2tf import onnx2tf_outputs
 from skeleton.ort import onnxruntime
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 
 def case(elem, dtype):
@@ -29,8 +27,7 @@ def case(elem, dtype):
     model = helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 19)])
     feeds = {"a": np.array([4, 9, 7], dtype), "b": np.array([7, 2, 3], dtype)}
     expected = onnxruntime(model, feeds)
-    signature, tflite = convert_signature(model)
-    found = {"SavedModel": savedmodel(signature, feeds), "TFLite": litert(tflite, feeds)}
+    found = onnx2tf_outputs(model, feeds)
     print(f"Div {feeds['a'].tolist()} / {feeds['b'].tolist()} ({np.dtype(dtype).name})")
     print(f"  onnxruntime  {expected.tolist()} {expected.dtype}")
     for name, value in found.items():
@@ -46,14 +43,11 @@ unsigned, unsigned_found = case(TensorProto.UINT8, np.uint8)
 signed, signed_found = case(TensorProto.INT32, np.int32)
 signed_ok = all(same(v, signed) for v in signed_found.values())
 if signed_ok and all(same(v, unsigned) for v in unsigned_found.values()):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: uint8 Div gives uint8 as onnxruntime does (exit 0)")
-    sys.exit(0)
+    say("FIXED", "uint8 Div gives uint8 as onnxruntime does")
 quotient = np.array([4, 9, 7], np.float32) / np.array([7, 2, 3], np.float32)
 if signed_ok and all(v.dtype == np.float32 and np.allclose(v, quotient)
                      for v in unsigned_found.values()):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: uint8 Div gives float32 "
-          f"{unsigned_found['SavedModel'].tolist()} where onnxruntime gives uint8 "
-          f"{unsigned.tolist()}; int32 is right (exit 1)")
-    sys.exit(1)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: not the float32 true quotient (exit 2)")
-sys.exit(2)
+    say("REPRODUCED", f"uint8 Div gives float32 "
+                      f"{unsigned_found['SavedModel'].tolist()} where onnxruntime gives uint8 "
+                      f"{unsigned.tolist()}; int32 is right")
+say("DIFFERENT", "not the float32 true quotient")

@@ -15,14 +15,12 @@ axis=1 gives the channel-last flattening on both, axis=2 is right), FIXED (exit 
 with onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import sys
 
 import numpy as np
 from onnx import TensorProto, helper
-from skeleton.litert import litert
-from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.onnx2tf import onnx2tf_outputs
 from skeleton.ort import onnxruntime
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 SHAPE = [1, 2, 4, 5]
 
@@ -37,9 +35,8 @@ def case(axis):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, out)])
     model = helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)])
     expected = onnxruntime(model, {"x": x})
-    signature, tflite = convert_signature(model)
     feeds = {"x": np.ascontiguousarray(x.transpose(0, 2, 3, 1))}
-    found = {"SavedModel": savedmodel(signature, feeds), "TFLite": litert(tflite, feeds)}
+    found = onnx2tf_outputs(model, feeds)
     print(f"x {SHAPE} = 0..{size - 1} -> Flatten(axis={axis}), fed channel-last "
           f"{list(feeds['x'].shape)}; first 12 elements of y {out}")
     print(f"  onnxruntime  {expected.ravel()[:12].tolist()}")
@@ -53,13 +50,10 @@ right, right_found, _ = case(2)
 wrong_ok = all(np.array_equal(v, wrong) for v in wrong_found.values())
 right_ok = all(np.array_equal(v, right) for v in right_found.values())
 if wrong_ok and right_ok:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: Flatten(axis=1) and (axis=2) agree with "
-          f"onnxruntime (exit 0)")
-    sys.exit(0)
+    say("FIXED", "Flatten(axis=1) and (axis=2) agree with "
+                 "onnxruntime")
 if right_ok and all(np.array_equal(v, channel_last) for v in wrong_found.values()):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: Flatten(axis=1) of (1, 2, 4, 5) flattens the "
-          f"channel-last tensor (element 1: {wrong_found['SavedModel'].ravel()[1]:g} where "
-          f"onnxruntime gives {wrong.ravel()[1]:g}); axis=2 is right (exit 1)")
-    sys.exit(1)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: not the channel-last flattening (exit 2)")
-sys.exit(2)
+    say("REPRODUCED", f"Flatten(axis=1) of (1, 2, 4, 5) flattens the "
+                      f"channel-last tensor (element 1: {wrong_found['SavedModel'].ravel()[1]:g} where "
+                      f"onnxruntime gives {wrong.ravel()[1]:g}); axis=2 is right")
+say("DIFFERENT", "not the channel-last flattening")

@@ -9,7 +9,6 @@ The last line says REPRODUCED (exit 1: onnx2tf raised that AttributeError), FIXE
 SavedModel converts and matches onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import sys
 
 import numpy as np
 import onnx
@@ -17,7 +16,7 @@ import tensorflow as tf
 from onnx import TensorProto, helper, numpy_helper
 from skeleton.onnx2tf import convert_signature, savedmodel
 from skeleton.ort import onnxruntime
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 
 def model(size, roi, pooled):
@@ -49,19 +48,14 @@ except AttributeError as exc:
     if "has no attribute 'ceil'" in str(exc):
         print("onnx2tf raised AttributeError: module 'tensorflow' has no attribute 'ceil' "
               "(onnx2tf/ops/MaxRoiPool.py calls tf.ceil)")
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnx2tf's MaxRoiPool calls tf.ceil, "
-              f"which TensorFlow 2 does not have (exit 1)")
-        sys.exit(1)
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: AttributeError: {str(exc)[:200]} (exit 2)")
-    sys.exit(2)
+        say("REPRODUCED", "onnx2tf's MaxRoiPool calls tf.ceil, "
+                          "which TensorFlow 2 does not have")
+    say("DIFFERENT", f"AttributeError: {str(exc)[:200]}")
 except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {type(exc).__name__}: "
-          f"{str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ''} (exit 2)")
-    sys.exit(2)
+    say("DIFFERENT", f"{type(exc).__name__}: "
+                     f"{str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ''}")
 print(f"onnx2tf's SavedModel gives {found.ravel().round(4).tolist()}")
 if found.shape == expected.shape and np.allclose(found, expected, atol=1e-5):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: onnx2tf converts MaxRoiPool and it matches (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: onnx2tf converts MaxRoiPool, but its numbers "
-      f"differ (exit 2)")
-sys.exit(2)
+    say("FIXED", "onnx2tf converts MaxRoiPool and it matches")
+say("DIFFERENT", "onnx2tf converts MaxRoiPool, but its numbers "
+                 "differ")

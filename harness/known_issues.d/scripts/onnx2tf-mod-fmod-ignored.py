@@ -10,18 +10,12 @@ REPRODUCED (exit 1: both give floor modulo where onnxruntime gives fmod), FIXED 
 agree with onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import sys
-import tempfile
 
 import numpy as np
-import onnx
-import onnx2tf
-import tensorflow as tf
-from ai_edge_litert.interpreter import Interpreter
 from onnx import TensorProto, helper
+from skeleton.onnx2tf import onnx2tf_outputs
 from skeleton.ort import onnxruntime
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 rng = np.random.default_rng(0)
 x = rng.uniform(-4, 4, (2, 3)).astype(np.float32)
@@ -33,31 +27,18 @@ graph = helper.make_graph(
 model = helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 18)])
 expected = onnxruntime(model, {"x": x, "y": y})
 
-folder = tempfile.mkdtemp()
-path = os.path.join(folder, "fmod.onnx")
-onnx.save(model, path)
-out = os.path.join(folder, "out")
-onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out, output_signaturedefs=True,
-                copy_onnx_input_output_names_to_tflite=True, non_verbose=True)
-signature = tf.saved_model.load(out).signatures["serving_default"]
-savedmodel = list(signature(x=tf.constant(x), y=tf.constant(y)).values())[0].numpy()
-tflite = [name for name in os.listdir(out) if name.endswith("_float32.tflite")][0]
-runner = Interpreter(model_path=os.path.join(out, tflite)).get_signature_runner()
-litert = list(runner(x=x, y=y).values())[0]
+found = onnx2tf_outputs(model, {"x": x, "y": y})
 print(f"x            {x.ravel()}")
 print(f"y            {y.ravel()}")
 print(f"onnxruntime  {expected.ravel()}")
-print(f"SavedModel   {savedmodel.ravel()}")
-print(f"TFLite       {litert.ravel()}")
+for name, value in found.items():
+    print(f"{name:12s} {value.ravel()}")
 floor = np.mod(x, y)
-if all(np.allclose(found, expected, atol=1e-5) for found in (savedmodel, litert)):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: both agree with onnxruntime's fmod (exit 0)")
-    sys.exit(0)
-if all(np.allclose(found, floor, atol=1e-5) for found in (savedmodel, litert)) \
+if all(np.allclose(value, expected, atol=1e-5) for value in found.values()):
+    say("FIXED", "both agree with onnxruntime's fmod")
+if all(np.allclose(value, floor, atol=1e-5) for value in found.values()) \
         and not np.allclose(floor, expected, atol=1e-5):
-    worst = float(np.max(np.abs(savedmodel - expected)))
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: floor modulo where fmod=1 asks for C fmod, "
-          f"max abs {worst:.3g} (exit 1)")
-    sys.exit(1)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: neither fmod nor floor modulo (exit 2)")
-sys.exit(2)
+    worst = float(np.max(np.abs(found["SavedModel"] - expected)))
+    say("REPRODUCED", f"floor modulo where fmod=1 asks for C fmod, "
+                      f"max abs {worst:.3g}")
+say("DIFFERENT", "neither fmod nor floor modulo")

@@ -13,14 +13,12 @@ on both, the (1, 3, 4) one is right), FIXED (exit 0: both agree with onnxruntime
 (exit 2) or CANNOT RUN (exit 3).
 """
 
-import sys
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
-from skeleton.litert import litert
-from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.onnx2tf import onnx2tf_outputs
 from skeleton.ort import onnxruntime
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 
 def case(shape):
@@ -33,9 +31,8 @@ def case(shape):
         [numpy_helper.from_array(np.array([size], np.int64), "shape")])
     model = helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 21)])
     expected = onnxruntime(model, {"x": x})
-    signature, tflite = convert_signature(model)
     feeds = {"x": np.ascontiguousarray(x.transpose(0, 2, 1))}
-    found = {"SavedModel": savedmodel(signature, feeds), "TFLite": litert(tflite, feeds)}
+    found = onnx2tf_outputs(model, feeds)
     print(f"x {shape}, fed channel-last {list(feeds['x'].shape)}")
     print(f"  onnxruntime  {expected.tolist()}")
     for name, value in found.items():
@@ -48,12 +45,9 @@ plain, plain_found, _ = case([1, 3, 4])
 square_ok = all(np.array_equal(v, square) for v in square_found.values())
 plain_ok = all(np.array_equal(v, plain) for v in plain_found.values())
 if square_ok and plain_ok:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: both inputs flatten in ONNX's order (exit 0)")
-    sys.exit(0)
+    say("FIXED", "both inputs flatten in ONNX's order")
 if plain_ok and all(np.array_equal(v, square_flat) for v in square_found.values()):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the (1, 3, 3) input is flattened in its "
-          f"channel-last order (element 1: {square_found['SavedModel'][1]:g} where onnxruntime "
-          f"gives {square[1]:g}); the (1, 3, 4) one is right (exit 1)")
-    sys.exit(1)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: not the channel-last flattening (exit 2)")
-sys.exit(2)
+    say("REPRODUCED", f"the (1, 3, 3) input is flattened in its "
+                      f"channel-last order (element 1: {square_found['SavedModel'][1]:g} where onnxruntime "
+                      f"gives {square[1]:g}); the (1, 3, 4) one is right")
+say("DIFFERENT", "not the channel-last flattening")

@@ -13,7 +13,6 @@ convert), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
 import os
-import sys
 import tempfile
 
 import numpy as np
@@ -22,7 +21,7 @@ import onnx2tf
 import tensorflow as tf
 from onnx import TensorProto, helper
 from skeleton.ort import onnxruntime
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 X = np.array([0.5], dtype=np.float32)
 
@@ -50,9 +49,8 @@ for op in OPS:
                             non_verbose=True)
         except Exception as exc:  # noqa: BLE001
             if f"'tf.{op}' op is neither a custom op nor a flex op" not in str(exc):
-                print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {op}: onnx2tf raised "
-                      f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
-                sys.exit(2)
+                say("DIFFERENT", f"{op}: onnx2tf raised "
+                                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             saved = "no SavedModel"
             if os.path.isfile(os.path.join(out, "saved_model.pb")):
                 runner = tf.saved_model.load(out).signatures["serving_default"]
@@ -67,12 +65,9 @@ for op in OPS:
         converted += 1
         print(f"{op}: onnx2tf converted it")
 if refused == len(OPS):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnx2tf failed the conversions in TFLite, "
-          f"after writing SavedModels that run right (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "onnx2tf failed the conversions in TFLite, "
+                      "after writing SavedModels that run right")
 if converted == len(OPS):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: onnx2tf converts {' and '.join(OPS)} (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {refused} refused with a right SavedModel, "
-      f"{converted} converted, of {len(OPS)} (exit 2)")
-sys.exit(2)
+    say("FIXED", f"onnx2tf converts {' and '.join(OPS)}")
+say("DIFFERENT", f"{refused} refused with a right SavedModel, "
+                 f"{converted} converted, of {len(OPS)}")

@@ -18,7 +18,6 @@ LiteRT runs both and matches onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exi
 import glob
 import os
 import re
-import sys
 import tempfile
 
 import numpy as np
@@ -28,7 +27,7 @@ import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 from onnx import TensorProto, helper
 from skeleton.ort import onnxruntime
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 
 def model(op, names, elem, opset):
@@ -61,9 +60,8 @@ for op, onnx_model, feeds in CASES:
                             output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
                             non_verbose=True)
         except Exception as exc:  # noqa: BLE001
-            print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {op}: onnx2tf raised "
-                  f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
-            sys.exit(2)
+            say("DIFFERENT", f"{op}: onnx2tf raised "
+                             f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         with open(glob.glob(os.path.join(out, "*_float32.tflite"))[0], "rb") as file:
             flat = file.read()
     try:
@@ -81,19 +79,15 @@ for op, onnx_model, feeds in CASES:
                   f"{flex.group(1)}: Select TensorFlow op(s) ... not supported by this interpreter")
             refused += 1
             continue
-        print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {op}: LiteRT raised RuntimeError: "
-              f"{str(exc).splitlines()[0][:200]} (exit 2)")
-        sys.exit(2)
+        say("DIFFERENT", f"{op}: LiteRT raised RuntimeError: "
+                         f"{str(exc).splitlines()[0][:200]}")
     print(f"{op}: onnxruntime gives {expected.tolist()}; {tf_says}; LiteRT gives {found.tolist()}")
     if np.allclose(found, expected, atol=1e-6):
         ran += 1
 if refused == len(CASES):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: LiteRT refuses onnx2tf's TFLite files for "
-          f"their Select TF ops (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "LiteRT refuses onnx2tf's TFLite files for "
+                      "their Select TF ops")
 if ran == len(CASES):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: LiteRT runs onnx2tf's TFLite files (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {refused} refused, {ran} of {len(CASES)} "
-      f"right (exit 2)")
-sys.exit(2)
+    say("FIXED", "LiteRT runs onnx2tf's TFLite files")
+say("DIFFERENT", f"{refused} refused, {ran} of {len(CASES)} "
+                 f"right")

@@ -16,14 +16,13 @@ both controls match onnxruntime), FIXED (exit 0: all four convert and match onnx
 DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 from skeleton.onnx2tf import convert_signature, savedmodel
 from skeleton.ort import onnxruntime
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 
 def value(name, shape):
@@ -90,20 +89,16 @@ for op in EXPECTED:
                 refused.append((op, flat))
                 continue
             first = next((line for line in str(exc).splitlines() if line.strip()), "")
-            print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {form}: {type(exc).__name__}: "
-                  f"{first[:200]} (exit 2)")
-            sys.exit(2)
+            say("DIFFERENT", f"{form}: {type(exc).__name__}: "
+                             f"{first[:200]}")
         diff = float(np.abs(found - expected).max()) if found.shape == expected.shape else None
         print(f"{form}: onnx2tf converts; largest difference from onnxruntime {diff}")
         if diff is not None and diff < 1e-5:
             right.append((op, flat))
 if sorted(refused) == [("AffineGrid", False), ("GridSample", False)] \
         and sorted(right) == [("AffineGrid", True), ("GridSample", True)]:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: theta and grid given as graph inputs reach "
-          f"AffineGrid and GridSample transposed (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "theta and grid given as graph inputs reach "
+                      "AffineGrid and GridSample transposed")
 if len(right) == 4:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: all four convert and match (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: refused {refused}, right {right} (exit 2)")
-sys.exit(2)
+    say("FIXED", "all four convert and match")
+say("DIFFERENT", f"refused {refused}, right {right}")

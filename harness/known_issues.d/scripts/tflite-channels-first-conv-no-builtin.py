@@ -12,40 +12,23 @@ channels_first layers refused for those ops, channels_last converted), FIXED (ex
 converted), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import sys
 
 import keras
-import tensorflow as tf
-from skeleton.verdict import KNOWN_ISSUE
-
-
-def convert(layer, shape) -> str:
-    """'converted', or the converter's first error line."""
-    inputs = keras.Input(shape)
-    model = keras.Model(inputs, layer(inputs))
-    try:
-        tf.lite.TFLiteConverter.from_keras_model(model).convert()
-        return "converted"
-    except Exception as exc:  # noqa: BLE001
-        lines = [line for line in str(exc).splitlines() if "error:" in line]
-        return (lines[0] if lines else str(exc).splitlines()[0]).rsplit(")): ", 1)[-1][:200]
-
+from skeleton.keras_tflite import keras_to_tflite
+from skeleton.verdict import say
 
 first = {
-    "DataFormatVecPermute": convert(
+    "DataFormatVecPermute": keras_to_tflite(
         keras.layers.Conv1DTranspose(1, 1, data_format="channels_first"), (1, 3)),
-    "Conv3D": convert(keras.layers.Conv3D(1, 1, data_format="channels_first"), (1, 2, 2, 2)),
+    "Conv3D": keras_to_tflite(keras.layers.Conv3D(1, 1, data_format="channels_first"), (1, 2, 2, 2)),
 }
-last = convert(keras.layers.Conv3D(1, 1, data_format="channels_last"), (2, 2, 2, 1))
+last = keras_to_tflite(keras.layers.Conv3D(1, 1, data_format="channels_last"), (2, 2, 2, 1))
 for op, what in first.items():
     print(f"channels_first, expecting tf.{op}: {what}")
 print(f"Conv3D channels_last: {last}")
 if all(what == "converted" for what in first.values()):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: the channels_first layers converted (exit 0)")
-    sys.exit(0)
+    say("FIXED", "the channels_first layers converted")
 if last == "converted" and all(f"'tf.{op}' op is neither a custom op nor a flex op" in what
                                for op, what in first.items()):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the channels_first layers kept ops TFLite has no builtin for (exit 1)")
-    sys.exit(1)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {first}, channels_last: {last} (exit 2)")
-sys.exit(2)
+    say("REPRODUCED", "the channels_first layers kept ops TFLite has no builtin for")
+say("DIFFERENT", f"{first}, channels_last: {last}")

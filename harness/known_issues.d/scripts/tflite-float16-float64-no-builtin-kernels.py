@@ -13,11 +13,10 @@ builtin kernel, float32 converted), FIXED (exit 0: all converted), DIFFERENT (ex
 RUN (exit 3).
 """
 
-import sys
 
 import keras
 import tensorflow as tf
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 
 def convert(dtype: str):
@@ -49,15 +48,11 @@ for name, make in (("float64", lambda: convert("float64")), ("float16", subtract
         print(f"{name}: converted")
     except Exception as exc:  # noqa: BLE001
         if "is neither a custom op nor a flex op" not in str(exc):
-            print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
-            sys.exit(2)
+            say("DIFFERENT", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         print(f"{name}: refused, no builtin kernel")
         refused.append(name)
 if len(refused) == 3:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: TFLiteConverter refused the float64, float16 and mixed_float16 models (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "TFLiteConverter refused the float64, float16 and mixed_float16 models")
 if not refused:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: converted (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: only {', '.join(refused)} refused (exit 2)")
-sys.exit(2)
+    say("FIXED", "converted")
+say("DIFFERENT", f"only {', '.join(refused)} refused")

@@ -8,11 +8,10 @@ says REPRODUCED (exit 1: both refused for that reason), FIXED (exit 0: both conv
 DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import sys
 
 import keras
 import tensorflow as tf
-from skeleton.verdict import KNOWN_ISSUE
+from skeleton.verdict import say
 
 refused = 0
 for layer, op in ((keras.layers.MaxPooling3D(1), "MaxPool3D"),
@@ -27,13 +26,9 @@ for layer, op in ((keras.layers.MaxPooling3D(1), "MaxPool3D"),
             print(f"{op}: refused, no builtin kernel")
             refused += 1
         else:
-            print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {op}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
-            sys.exit(2)
+            say("DIFFERENT", f"{op}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
 if refused == 2:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: TFLiteConverter refused both 3D poolings (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "TFLiteConverter refused both 3D poolings")
 if refused == 0:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: the 3D poolings converted (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: only one 3D pooling refused (exit 2)")
-sys.exit(2)
+    say("FIXED", "the 3D poolings converted")
+say("DIFFERENT", "only one 3D pooling refused")
