@@ -371,6 +371,7 @@ GENERATED = {
     "onnxslim": "onnxslim-fed-shape-input-dropped",  # a fed input dropped
     "onnxoptimizer": "onnxoptimizer-fuse-pad-into-maxpool-zero-pad",  # the numbers
     "tensorflow": "tflite-pool3d-no-builtin",  # TFLiteConverter's refusal, two specs
+    "onnx2tf": "onnx2tf-clip-min-above-max",  # the numbers, on the SavedModel's leg
 }
 
 
@@ -386,7 +387,13 @@ def test_a_side_path_stages_entry_gets_a_generated_script_that_reproduces(party,
     imports the party's stack alone, carries the guard and prints REPRODUCED, exit 1."""
     if party == "tensorflow":
         pytest.importorskip("ai_edge_litert")
-    pytest.importorskip(party if party != "tensorflow" else "tensorflow")
+    if party == "onnx2tf":  # imported from its own folder (parity install onnx2tf)
+        from harness.converters import available
+
+        if party not in available():
+            pytest.skip("onnx2tf is not installed: parity install onnx2tf")
+    else:
+        pytest.importorskip(party if party != "tensorflow" else "tensorflow")
     issue = generated(GENERATED[party])
     report, folder = exporter.export(issue, tmp_path / "out")
     assert report.party == party and not report.why_no_script, report.why_no_script
@@ -406,6 +413,9 @@ def test_a_side_path_stages_entry_gets_a_generated_script_that_reproduces(party,
     # TFLite's reports go to LiteRT's tracker, whatever party the entry names
     assert facts["tracker"] == upstream.TRACKERS["litert" if party == "tensorflow" else party]
     assert set(facts["scripts"][0]["versions"]) >= {"numpy"}
+    if party == "onnx2tf":  # inputs fed channel-last, outputs mapped back, as parity's stage
+        assert "def channel_last(x):" in text and "def in_onnx_layout(" in text
+        assert "onnx2tf against the reference:" in done.stdout
     if party in ("onnxoptimizer", "onnxsim"):  # the wrong outputs are shown
         assert "output 0 expected (the source's reference, embedded)" in done.stdout
         assert f"on {party}'s rewritten model" in done.stdout
