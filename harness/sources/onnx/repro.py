@@ -286,16 +286,21 @@ _ORT_MAIN = _LOAD + '''\
     return check(actual, expected)
 '''
 
-# An ONNX -> ONNX rewriter's body: the recipe binds ``rewritten``, read as parity's leg reads it
-# (the IR version pinned as parity's rewriter stages pin it, optimisations off, every input of
-# the case fed by name: a model that takes other inputs than the case's is refused, as parity's
-# runner refuses it).
-_REWRITER_BODY = '''\
+# How every stage's body begins: the model's own two readings shown, then the recipe's
+# conversion; what it raises is the failure (``{convert}``: the recipe's code).
+_CONVERTED = '''\
     readings(model, inputs, expected)
     try:
 {convert}
     except Exception as exc:
         return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
+'''
+
+# An ONNX -> ONNX rewriter's body: the recipe binds ``rewritten``, read as parity's leg reads it
+# (the IR version pinned as parity's rewriter stages pin it, optimisations off, every input of
+# the case fed by name: a model that takes other inputs than the case's is refused, as parity's
+# runner refuses it).
+_REWRITER_BODY = _CONVERTED + '''\
     rewritten.ir_version = max(8, min(rewritten.ir_version, 10))  # as parity's stage
     try:
         options = ort.SessionOptions()
@@ -324,13 +329,7 @@ _REWRITER_BODY = '''\
 # onnx2tf's body: the recipe binds ``keras_model`` and ``out`` (its output folder) and defines
 # ``read_outputs``; inputs fed channel-last and outputs mapped back as parity's stage maps them
 # (harness.converters.onnx2tf_layout), counts checked as the stage checks them.
-_ONNX2TF_BODY = '''\
-    readings(model, inputs, expected)
-    step("converting with onnx2tf")
-    try:
-{convert}
-    except Exception as exc:
-        return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
+_ONNX2TF_BODY = _CONVERTED + '''\
     onnx_names = [o.name for o in model.graph.output]
     if len(keras_model.inputs) != len(inputs):
         return report("conversion_error", f"onnx2tf's model takes {{len(keras_model.inputs)}} "
@@ -370,12 +369,7 @@ def in_onnx_layout(y, expected, recorded_channel_last):
         return np.moveaxis(y, -1, 1)
     return y'''
 
-_TORCH_BODY = '''\
-    readings(model, inputs, expected)
-    try:
-{convert}
-    except Exception as exc:
-        return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
+_TORCH_BODY = _CONVERTED + '''\
 {run}
     print(f"{{STAGE}} (PyTorch) against the reference:")
     step("comparing the outputs")
