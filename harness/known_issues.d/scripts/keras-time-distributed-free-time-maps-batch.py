@@ -38,25 +38,21 @@ def main() -> int:
         actual = traced(tf.constant(data)).numpy()
     except Exception as exc:  # noqa: BLE001 (any failure of the traced model is a verdict)
         print(f"fails: the traced model raised {type(exc).__name__}: {str(exc)[:300]}")
-        print(f"DIFFERENT: it fails, but not as known issue {KNOWN_ISSUE} says (an output "
-              f"with batch-many steps) (exit 2)")
-        return 2
+        say("DIFFERENT", f"it fails, but not as known issue {KNOWN_ISSUE} says (an output "
+                         f"with batch-many steps)")
     print(f"actual (the same model traced with tf.function): shape {actual.shape}\n  "
           f"{actual.ravel()}")
     if actual.shape == expected.shape:
         if np.allclose(actual, expected, atol=ATOL, rtol=RTOL):
-            print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-            return 0
-        print(f"DIFFERENT: the shapes agree but the values differ, not as known issue "
-              f"{KNOWN_ISSUE} says (exit 2)")
-        return 2
+            say("FIXED", "does not reproduce")
+        say("DIFFERENT", f"the shapes agree but the values differ, not as known issue "
+                         f"{KNOWN_ISSUE} says")
     if actual.shape == (SHAPE[0], SHAPE[0], *expected.shape[2:]):
         say("REPRODUCED", f"shape_mismatch: {actual.shape} != "
                           f"{expected.shape} (expected): {SHAPE[0]} step(s), the batch size, not "
                           f"{SHAPE[1]}")
-    print(f"DIFFERENT: shape {actual.shape} != {expected.shape} (expected), but not the batch "
-          f"size's steps known issue {KNOWN_ISSUE} says (exit 2)")
-    return 2
+    say("DIFFERENT", f"shape {actual.shape} != {expected.shape} (expected), but not the batch "
+                     f"size's steps known issue {KNOWN_ISSUE} says")
 
 
 if __name__ == "__main__":

@@ -93,20 +93,17 @@ def main() -> int:
         return cannot_run(exc)
     except RuntimeError as exc:
         print(f"fails: {exc}")
-        print(f"DIFFERENT: it fails (Keras on torch raised), but not as known issue "
-              f"{KNOWN_ISSUE} says (outputs that differ) (exit 2)")
-        return 2
+        say("DIFFERENT", f"it fails (Keras on torch raised), but not as known issue "
+                         f"{KNOWN_ISSUE} says (outputs that differ)")
     show("expected (Keras on TensorFlow)", expected)
     show("actual (Keras on torch)", actual)
     if actual.shape != expected.shape:
-        print(f"DIFFERENT: it fails (shapes {actual.shape} != {expected.shape}, expected), but "
-              f"not as known issue {KNOWN_ISSUE} says (values that differ) (exit 2)")
-        return 2
+        say("DIFFERENT", f"it fails (shapes {actual.shape} != {expected.shape}, expected), but "
+                         f"not as known issue {KNOWN_ISSUE} says (values that differ)")
     error = np.abs(actual - expected)
     beyond = error > ATOL + RTOL * np.abs(expected)
     if not beyond.any():
-        print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-        return 0
+        say("FIXED", "does not reproduce")
     worst = np.unravel_index(int(error.argmax()), error.shape)
     print(f"max_abs={error.max():.6g} at {tuple(int(i) for i in worst)} (got "
           f"{actual[worst]:.6g}, expected {expected[worst]:.6g}); {int(beyond.sum())} / "
