@@ -445,6 +445,16 @@ def test_a_tflite_script_of_the_savedmodel_route_runs_the_signature_by_name(expo
     assert done.stdout.splitlines()[-1].startswith(f"FIXED: known issue {issue.id}")
 
 
+def test_every_onnx2tf_wrong_output_entry_exports_generated_scripts():
+    """A wrong output on onnx2tf's legs is shown by the script of its minimal case, as parity
+    ran it; an entry's own script is for what no generated one can show."""
+    own = [issue.id for issue in upstream.select(ISSUES.values(), "wrong-output", "onnx2tf")
+           if issue.script]
+    assert not own, f"onnx2tf wrong-output entries with a script of their own: {own}"
+    assert all(upstream.minimal_specs(issue)
+               for issue in upstream.select(ISSUES.values(), "wrong-output", "onnx2tf"))
+
+
 def test_parity_repro_script_writes_a_rewriters_script(tmp_path):
     """``parity repro --script`` for a rewriter's leg: the same standalone template (no
     parity import), ending in the reproducer's own REPRODUCED line."""
