@@ -7,8 +7,3 @@ from ai_edge_litert.interpreter import Interpreter
 def run_tflite(path, feeds):
     """Every output, by the signature's names."""
     return Interpreter(model_path=path).get_signature_runner()(**feeds)
-
-
-def litert(path, feeds):
-    """The first output."""
-    return list(run_tflite(path, feeds).values())[0]

@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 import onnx2tf
 import tensorflow as tf
-from skeleton.litert import litert, run_tflite
+from skeleton.litert import run_tflite
 from skeleton.ort import reference, run_ort
 
 
@@ -57,13 +57,6 @@ def convert_signature(model):
     if exc is not None:
         raise exc
     return tf.saved_model.load(out).signatures["serving_default"], tflite_file(out)
-
-
-def onnx2tf_outputs(model, feeds):
-    """The first output of both of onnx2tf's files on feeds: {"SavedModel": ..., "TFLite": ...};
-    what onnx2tf raises is raised."""
-    signature, tflite = convert_signature(model)
-    return {"SavedModel": savedmodel(signature, feeds), "TFLite": litert(tflite, feeds)}
 
 
 def savedmodel(signature, feeds):
