@@ -144,3 +144,19 @@ def test_a_part_the_skeleton_cannot_assemble_is_named_with_what_is_wrong(code, s
     with pytest.raises(SkeletonError, match="own.py") as raised:
         skeleton.assemble(code, "x", "own.py")
     assert says in str(raised.value)
+
+
+def test_a_part_that_redefines_what_the_skeletons_code_uses_is_refused():
+    """One script is one namespace: the part's own reference() would replace the one judge()
+    calls."""
+    with pytest.raises(SkeletonError, match=r"own.py: defines reference, which the skeleton"):
+        skeleton.assemble(part("""
+            from skeleton.onnx2tf import judge
+
+
+            def reference(model, feeds):
+                return []
+
+
+            judge("x", None, None, {}, {}, "refused")
+            """), "x", "own.py")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -230,7 +229,12 @@ def assemble(part: str, issue_id: str, where: str = "the part") -> str:
     modules = skeleton_modules()
     needed.sort(key=lambda s: (modules.index(definitions[next(iter(s.defines))][0]),
                                _order_in_module(s, definitions)))
-    code = [s.text for s in needed] + [own.code]
+    clash = sorted(set().union(*(s.defines for s in needed))
+                   & set().union(*(s.defines for s in own.statements)))
+    if clash:
+        raise SkeletonError(f"{where}: defines {', '.join(clash)}, which the skeleton's code it "
+                            f"takes defines too (one script is one namespace): rename it")
+    code = [s.text.strip("\n") for s in needed] + [own.code]
     used = set().union(*(s.uses for s in needed), *(s.uses for s in own.statements))
     guard_modules, guard_code = guard()
     imports = [(node, None) for node in own.imports]  # the part's own: all used
@@ -238,16 +242,12 @@ def assemble(part: str, issue_id: str, where: str = "the part") -> str:
         module = _skeleton_module(definitions[next(iter(statement.defines))][0])
         imports += [(node, statement.uses) for node in module.imports]
     groups = _import_lines(imports, skip=set(guard_modules))
-    lines = ["#!/usr/bin/env python3"]
-    if own.docstring:
-        lines += [own.docstring, ""]
-    lines += [f"import {name}" for name in guard_modules]
-    lines += [guard_code.rstrip(), "", ""]
-    lines += [line for group in groups if group for line in (*group, "")]
+    head = "\n".join(f"import {name}" for name in guard_modules) + "\n" + guard_code.rstrip()
+    imports_text = "\n\n".join("\n".join(group) for group in groups if group)
     if ISSUE_NAME in used:
-        lines += [f"{ISSUE_NAME} = {json.dumps(issue_id)}", ""]
-    lines += ["", "\n\n\n".join(code), ""]
-    return re.sub(r"\n{4,}", "\n\n\n", "\n".join(lines))
+        imports_text += f"\n\n{ISSUE_NAME} = {json.dumps(issue_id)}"
+    blocks = [own.docstring, head, imports_text, *code]
+    return "#!/usr/bin/env python3\n" + "\n\n\n".join(b for b in blocks if b) + "\n"
 
 
 def _check_taken(module: str, name: str, definitions, where: str) -> bool:
