@@ -250,6 +250,20 @@ def read_outputs(out, feeds, onnx_names):
     return [found[f"output_{i}"].numpy() for i in range(len(onnx_names))]"""
 
 _TFLITE_CODE = """\
+def check_signature(out, keras_model, onnx_names):
+    \"\"\"The float32 TFLite file's serving_default signature names the model's inputs and the
+    ONNX outputs, else it is refused as parity's stage refuses it: nothing to map by name.\"\"\"
+    path = sorted(glob.glob(os.path.join(out, "*_float32.tflite")))[0]
+    signatures = Interpreter(model_path=path).get_signature_list()
+    if "serving_default" not in signatures:
+        raise RuntimeError(f"{os.path.basename(path)} has no 'serving_default' signature")
+    names, inputs = signatures["serving_default"], [t.name for t in keras_model.inputs]
+    if sorted(names["inputs"]) != sorted(inputs) or sorted(names["outputs"]) != sorted(onnx_names):
+        raise RuntimeError(f"{os.path.basename(path)}'s signature names inputs {names['inputs']} "
+                           f"and outputs {names['outputs']}, not the ONNX model's {inputs} "
+                           f"and {onnx_names}: they cannot be mapped by name")
+
+
 def read_outputs(out, feeds, onnx_names):
     \"\"\"The float32 TFLite file run by the LiteRT interpreter through its serving_default
     signature runner: its outputs carry the ONNX outputs' names.\"\"\"
@@ -268,10 +282,10 @@ _WHAT = ("Converts the embedded ONNX model with onnx2tf.convert, as parity's {st
 
 
 def _recipe(stage_name: str, reader: str, read_code: str, imports: tuple[str, ...],
-            packages: tuple[str, ...]) -> ScriptRecipe:
+            packages: tuple[str, ...], check: str = "") -> ScriptRecipe:
     return ScriptRecipe(
         imports=(*_IMPORTS, *imports),
-        convert="        keras_model, out = onnx2tf_convert(model)",
+        convert="        keras_model, out = onnx2tf_convert(model)" + check,
         what=_WHAT.format(stage=stage_name, reader=reader),
         packages=("numpy", "onnx", "onnxruntime", "onnx2tf", *packages),
         defined=(f'CALIBRATION_FILE = "{CALIBRATION_FILE}"\n\n\n' + _CONVERT_CODE, read_code))
@@ -310,7 +324,8 @@ class Onnx2TfConverter(_Onnx2TfStage):
 class Onnx2TfTfliteConverter(_Onnx2TfStage):
     script = _recipe("onnx2tf-tflite", "the float32 TFLite file with the LiteRT interpreter",
                      _TFLITE_CODE, ("import glob", "from ai_edge_litert.interpreter import Interpreter"),
-                     ("tensorflow", "tf_keras", "ai-edge-litert"))
+                     ("tensorflow", "tf_keras", "ai-edge-litert"),
+                     "\n        check_signature(out, keras_model, [o.name for o in model.graph.output])")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         conversion = convert_once(artifact, options)
