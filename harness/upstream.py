@@ -357,9 +357,9 @@ def hand_written(issue) -> Script:
     if "harness" in imported_modules(text):
         raise ExportError(f"{issue.id}: its script {issue.script} imports parity")
     if not all(mark in text for mark in HAND_WRITTEN_GUARD):
-        raise ExportError(f"{issue.id}: its script {issue.script} has no guard against a crash "
-                          f"reading as REPRODUCED (exit 1): it needs sys.excepthook and a CANNOT "
-                          f"RUN line exiting {CANNOT_RUN}, as the other entries' scripts have")
+        raise ExportError(f"{issue.id}: its assembled script has no guard against a crash "
+                          f"reading as REPRODUCED (exit 1): the skeleton's guard.py must set "
+                          f"sys.excepthook and print a CANNOT RUN line exiting {CANNOT_RUN}")
     specs = minimal_specs(issue)
     return Script("repro.py", text, specs[0].case_id if specs else "", " or ".join(issue.globs),
                   " or ".join(issue.parties), HAND_WRITTEN, stack_versions(text),
