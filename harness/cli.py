@@ -28,13 +28,14 @@ from harness.golden.update import CORPUS, corpus, update
 from harness.hunt.command import add_hunt_command
 from harness.mat.cli import add_commands as add_mat_commands
 from harness.report.cli import add_commands as add_report_commands
-from harness.report.coverage import kind_label, reach_text
 from harness.report.coverage import reach as measured_reach
+from harness.report.coverage import reach_text
 from harness.repro_script import ScriptError, choose_target, write_script
 from harness.run import side_paths
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cli import add_cache_command as add_cache_commands
 from harness.sources.onnx.op import undrawn
+from harness.suite_reports import attribute_domains
 from harness.upstream import NATURES, Exporter
 
 
@@ -615,29 +616,13 @@ def build_parser() -> argparse.ArgumentParser:
                                   "runs; a case keeps those it held (docs/golden.md)")
 
 
-    add_report_commands(commands, domains=_attribute_domains)
+    add_report_commands(commands, domains=attribute_domains)
     add_check_command(commands)
     add_gate_command(commands)
     add_cache_commands(commands)
     add_mat_commands(commands)
     add_hunt_command(commands)
     return parser
-
-
-def _attribute_domains() -> dict:
-    """Every drawn source's kinds and their documented attribute values, for the report's
-    coverage (labelled as it labels them)."""
-
-    domains = {}
-    for source in sources.available():
-        if source == "file":  # a user's file has no drawn attributes
-            continue
-        try:
-            kinds = registry.kinds(source)
-        except Exception:  # noqa: BLE001  (a source whose packages are missing: no coverage)
-            continue
-        domains.update({kind_label(k.name, source): k.attribute_domains for k in kinds})
-    return domains
 
 
 # A user's mistakes a command may meet anywhere (a file named that is not there, a bad

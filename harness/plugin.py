@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from harness import golden
-from harness.cli import _attribute_domains
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
 from harness.core import selection, suites
 from harness.core.frameworks import prepare_imports, versions
@@ -32,7 +31,6 @@ from harness.core.tolerance import PolicyError, TolerancePolicy
 from harness.gate import config as gate_config
 from harness.gate.identity import identities
 from harness.golden.update import corpus, update
-from harness.report import load_results, write_html, write_junit
 from harness.results import (
     ResultWriter,
     new_run_id,
@@ -46,6 +44,7 @@ from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
 from harness.run.stage_cache.verify import fraction
 from harness.runtimes.device import describe as describe_precision
+from harness.suite_reports import write_reports
 
 for _name, _overrides in PROFILES.items():
     settings.register_profile(
@@ -515,30 +514,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     shutil.rmtree(shard_dir, ignore_errors=True)
     parity_session.written = written
-
-
-def write_reports(report_dir: Path, shards: list[Path], command: str | None = None) -> list[Path]:
-    """Merges shards into results.jsonl (keeping the last run as results.previous.jsonl for
-    the trend) and writes parity.html and junit.xml from it."""
-
-    results_path = report_dir / "results.jsonl"
-    previous = report_dir / "results.previous.jsonl"
-    merged = report_dir / ".results.jsonl.tmp"
-    with open(merged, "w", encoding="utf-8") as out:
-        for shard in shards:
-            out.write(shard.read_text(encoding="utf-8"))
-    if results_path.exists():
-        os.replace(results_path, previous)
-    os.replace(merged, results_path)
-
-
-    results = load_results([results_path])
-    domains = _attribute_domains()
-    write_html(results, report_dir / "parity.html",
-               previous=load_results([previous]) if previous.exists() else None,
-               command=command, domains=domains)
-    write_junit(results, report_dir / "junit.xml")
-    return [results_path, report_dir / "parity.html", report_dir / "junit.xml"]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

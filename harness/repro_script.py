@@ -442,7 +442,9 @@ def _plugin_what(stage: str, converter, imports: list[str], opset: int) -> str:
     return "\n".join(textwrap.wrap(text, 92, break_long_words=False, break_on_hyphens=False))
 
 
-_KERAS_MAIN = '''
+# How every Keras script's main() begins: the case read, the Keras model rebuilt, and
+# ``{expected}``, the reference (embedded, or Keras' own reading).
+_KERAS_LOAD = '''
 def main():
     step("reading the embedded case")
     data = np.load(io.BytesIO(base64.b64decode("".join(DATA))), allow_pickle=False)
@@ -451,6 +453,9 @@ def main():
     model = keras.models.model_from_json(json.dumps(MODEL_CONFIG))
     model.set_weights([data[f"weight_{{i}}"] for i in range({n_weights})])
 {expected}
+'''
+
+_KERAS_MAIN = _KERAS_LOAD + '''\
     try:
 {convert}
     except Exception as exc:
@@ -481,15 +486,7 @@ def main():
 # model's output order, and a signature that names them otherwise is refused, as parity refuses
 # it. ``{export}``: the SavedModel route's export, Keras' own model.export as parity's
 # savedmodel stage calls it (binds ``folder``).
-_TFLITE_MAIN = '''
-def main():
-    step("reading the embedded case")
-    data = np.load(io.BytesIO(base64.b64decode("".join(DATA))), allow_pickle=False)
-    inputs = [data[f"input_{{i}}"] for i in range(N_INPUTS)]
-    step("rebuilding the Keras model from its config")
-    model = keras.models.model_from_json(json.dumps(MODEL_CONFIG))
-    model.set_weights([data[f"weight_{{i}}"] for i in range({n_weights})])
-{expected}
+_TFLITE_MAIN = _KERAS_LOAD + '''\
 {export}
     try:
 {convert}

@@ -23,7 +23,8 @@ would paste into their tracker:
 An entry whose bug a generated script cannot reach (a stage that exists only as a parity
 converter, a bug that depends on the order of a set) carries a hand-written standalone script
 instead (its ``script`` field, a file under harness/known_issues.d/), with the same verdict
-lines, exit codes and guard; it is copied as ``repro.py``.
+lines, exit codes and guard: its own part (the model, the inputs, the control case, the
+comparison), assembled with the shared skeleton (harness.core.skeleton) into ``repro.py``.
 
 The verdict is the entry's: a failure of the family parity saw (an exception, or outputs that
 differ) and, for an exception, one whose printed text matches the entry's ``message``.
@@ -43,8 +44,10 @@ from typing import Any
 
 from harness import repro_script, sources
 from harness.converters import ConversionPath, available
+from harness.core import skeleton
 from harness.core.known_issues import MORE_FILES
 from harness.core.repro_pieces import CANNOT_RUN
+from harness.core.skeleton import SkeletonError
 from harness.core.spec import LayerSpec
 from harness.repro_script import ScriptError
 from harness.run.pipeline import Harness
@@ -344,14 +347,19 @@ HAND_WRITTEN_GUARD = ("sys.excepthook = ", "CANNOT RUN: ", f"CANNOT_RUN = {CANNO
 
 
 def hand_written(issue) -> Script:
-    """The entry's own standalone script (its ``script`` field), as ``repro.py``."""
-    text = (MORE_FILES / issue.script).read_text(encoding="utf-8")
+    """The entry's own standalone script (its ``script`` field, its part assembled with the
+    shared skeleton: harness.core.skeleton), as ``repro.py``."""
+    own = MORE_FILES / issue.script
+    try:
+        text = skeleton.assemble(own.read_text(encoding="utf-8"), issue.id, str(own))
+    except SkeletonError as exc:
+        raise ExportError(f"{issue.id}: its script cannot be assembled: {exc}") from exc
     if "harness" in imported_modules(text):
         raise ExportError(f"{issue.id}: its script {issue.script} imports parity")
     if not all(mark in text for mark in HAND_WRITTEN_GUARD):
-        raise ExportError(f"{issue.id}: its script {issue.script} has no guard against a crash "
-                          f"reading as REPRODUCED (exit 1): it needs sys.excepthook and a CANNOT "
-                          f"RUN line exiting {CANNOT_RUN}, as the other entries' scripts have")
+        raise ExportError(f"{issue.id}: its assembled script has no guard against a crash "
+                          f"reading as REPRODUCED (exit 1): the skeleton's guard.py must set "
+                          f"sys.excepthook and print a CANNOT RUN line exiting {CANNOT_RUN}")
     specs = minimal_specs(issue)
     return Script("repro.py", text, specs[0].case_id if specs else "", " or ".join(issue.globs),
                   " or ".join(issue.parties), HAND_WRITTEN, stack_versions(text),

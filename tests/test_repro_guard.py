@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from harness import upstream
-from harness.core import known_issues
+from harness.core import known_issues, skeleton
 from harness.core.compare import Tolerance
 from harness.core.repro_pieces import CANNOT_RUN, COMPARE_CODE, ScriptParts, assemble, npz_bytes
 
@@ -93,9 +93,10 @@ HAND_WRITTEN = [issue for issue in known_issues.load() if issue.script]
 
 @pytest.mark.parametrize("issue", HAND_WRITTEN, ids=lambda issue: issue.id)
 def test_an_entrys_own_script_cannot_run_without_its_frameworks(issue, tmp_path):
-    """Each hand-written script carries the guard before its first framework import: with
-    an import that fails put right after it, the script says CANNOT RUN, exit 3."""
-    text = (known_issues.MORE_FILES / issue.script).read_text()
+    """Each hand-written script, assembled with the skeleton, carries the guard before its
+    first framework import: with an import that fails put right after it, the script says
+    CANNOT RUN, exit 3."""
+    text = skeleton.assemble((known_issues.MORE_FILES / issue.script).read_text(), issue.id)
     assert all(mark in text for mark in upstream.HAND_WRITTEN_GUARD)
     guard = "sys.excepthook = _uncaught"
     head, found, tail = text.partition(guard)
@@ -108,10 +109,14 @@ def test_an_entrys_own_script_cannot_run_without_its_frameworks(issue, tmp_path)
                                f"No module named '{NO_SUCH_FRAMEWORK}') (exit 3)")
 
 
-def test_an_entrys_own_script_without_the_guard_is_not_exported(tmp_path, monkeypatch):
+def test_an_entrys_own_part_that_writes_no_guard_is_exported_with_it(tmp_path, monkeypatch):
+    """The guard is the skeleton's, not the part's to remember: a part whose framework
+    import fails exports as a script that cannot run (exit 3), never a crash's exit 1."""
     (tmp_path / "own.py").write_text(
-        "import sys\n\nprint('REPRODUCED: known issue x (exit 1)')\nsys.exit(1)\n")
+        f"import sys\n\nimport {NO_SUCH_FRAMEWORK}  # noqa: F401\n\n"
+        "print('REPRODUCED: known issue x (exit 1)')\nsys.exit(1)\n")
     monkeypatch.setattr(upstream, "MORE_FILES", tmp_path)
     issue = dataclasses.replace(HAND_WRITTEN[0], script="own.py")
-    with pytest.raises(upstream.ExportError, match="has no guard against a crash"):
-        upstream.hand_written(issue)
+    done = run(upstream.hand_written(issue).text, tmp_path)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert last_line(done).startswith("CANNOT RUN: importing the frameworks")

@@ -16,7 +16,7 @@ import pytest
 from harness import upstream
 from harness.cli import main
 from harness.converters import onnx2tf_install
-from harness.core import known_issues
+from harness.core import known_issues, skeleton
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
 
@@ -249,15 +249,20 @@ HAND_WRITTEN = [issue for issue in ISSUES.values() if issue.script]
 
 @pytest.mark.parametrize("issue", HAND_WRITTEN, ids=lambda issue: issue.id)
 def test_an_entrys_own_script_is_exported_as_repro_py(issue, exporter, tmp_path):
-    """Copied as it is, importing its party's stack alone, ending in the generated scripts'
-    verdicts (it runs, with every other script, in the slow test below)."""
+    """Its own part assembled with the shared skeleton, importing its party's stack alone,
+    ending in the generated scripts' verdicts (it runs, with every other script, in the slow
+    test below)."""
     report, folder = exporter.export(issue, tmp_path)
-    own = (known_issues.MORE_FILES / issue.script).read_text()
+    part = (known_issues.MORE_FILES / issue.script).read_text()
+    own = skeleton.assemble(part, issue.id)
     assert (folder / "repro.py").read_text() == own and not report.why_no_script
+    assert "skeleton" not in upstream.imported_modules(own)
     assert {p.name for p in folder.iterdir()} == {"report.md", "entry.json", "repro.py"}
     assert third_party_imports(own) <= stack_of(issue, report.party), report.party
+    says = "\ndef say(verdict, text):" in own  # the skeleton's verdict, codes in its EXIT
     for verdict, code in (("REPRODUCED", 1), ("FIXED", 0), ("DIFFERENT", 2)):
-        assert f'print(f"{verdict}: ' in own and f"(exit {code})" in own
+        assert (f'"{verdict}": {code}' in own if says
+                else f'print(f"{verdict}: ' in own and f"(exit {code})" in own)
     assert all(mark in own for mark in upstream.HAND_WRITTEN_GUARD)  # CANNOT RUN, exit 3
     facts = json.loads((folder / "entry.json").read_text())["scripts"]
     assert [script["hand_written"] for script in facts] == [
@@ -366,6 +371,7 @@ GENERATED = {
     "onnxslim": "onnxslim-fed-shape-input-dropped",  # a fed input dropped
     "onnxoptimizer": "onnxoptimizer-fuse-pad-into-maxpool-zero-pad",  # the numbers
     "tensorflow": "tflite-pool3d-no-builtin",  # TFLiteConverter's refusal, two specs
+    "onnx2tf": "onnx2tf-clip-min-above-max",  # the numbers, on the SavedModel's leg
 }
 
 
@@ -381,7 +387,13 @@ def test_a_side_path_stages_entry_gets_a_generated_script_that_reproduces(party,
     imports the party's stack alone, carries the guard and prints REPRODUCED, exit 1."""
     if party == "tensorflow":
         pytest.importorskip("ai_edge_litert")
-    pytest.importorskip(party if party != "tensorflow" else "tensorflow")
+    if party == "onnx2tf":  # imported from its own folder (parity install onnx2tf)
+        from harness.converters import available
+
+        if party not in available():
+            pytest.skip("onnx2tf is not installed: parity install onnx2tf")
+    else:
+        pytest.importorskip(party if party != "tensorflow" else "tensorflow")
     issue = generated(GENERATED[party])
     report, folder = exporter.export(issue, tmp_path / "out")
     assert report.party == party and not report.why_no_script, report.why_no_script
@@ -401,6 +413,9 @@ def test_a_side_path_stages_entry_gets_a_generated_script_that_reproduces(party,
     # TFLite's reports go to LiteRT's tracker, whatever party the entry names
     assert facts["tracker"] == upstream.TRACKERS["litert" if party == "tensorflow" else party]
     assert set(facts["scripts"][0]["versions"]) >= {"numpy"}
+    if party == "onnx2tf":  # inputs fed channel-last, outputs mapped back, as parity's stage
+        assert "def channel_last(x):" in text and "def in_onnx_layout(" in text
+        assert "onnx2tf against the reference:" in done.stdout
     if party in ("onnxoptimizer", "onnxsim"):  # the wrong outputs are shown
         assert "output 0 expected (the source's reference, embedded)" in done.stdout
         assert f"on {party}'s rewritten model" in done.stdout
@@ -428,6 +443,16 @@ def test_a_tflite_script_of_the_savedmodel_route_runs_the_signature_by_name(expo
     assert "output 0 actual (the LiteRT interpreter on tflite-savedmodel's flatbuffer)" in (
         done.stdout)
     assert done.stdout.splitlines()[-1].startswith(f"FIXED: known issue {issue.id}")
+
+
+def test_every_onnx2tf_wrong_output_entry_exports_generated_scripts():
+    """A wrong output on onnx2tf's legs is shown by the script of its minimal case, as parity
+    ran it; an entry's own script is for what no generated one can show."""
+    own = [issue.id for issue in upstream.select(ISSUES.values(), "wrong-output", "onnx2tf")
+           if issue.script]
+    assert not own, f"onnx2tf wrong-output entries with a script of their own: {own}"
+    assert all(upstream.minimal_specs(issue)
+               for issue in upstream.select(ISSUES.values(), "wrong-output", "onnx2tf"))
 
 
 def test_parity_repro_script_writes_a_rewriters_script(tmp_path):

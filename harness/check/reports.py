@@ -10,9 +10,9 @@ from harness.check.options import CheckOptions, CheckOutcome
 from harness.check.pin import unstorable
 from harness.converters import DEFAULT_OPSET
 from harness.golden import CASES, default_root
-from harness.plugin import write_reports
 from harness.repro_script import ScriptError, write_script
 from harness.results import ResultWriter, new_run_id, result_records, run_record
+from harness.suite_reports import write_reports
 
 
 def write_check_reports(folder: Path, outcome: CheckOutcome,

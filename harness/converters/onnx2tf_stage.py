@@ -32,10 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe
 from harness.converters.onnx2tf_install import environment, require, version
 from harness.converters.onnx2tf_install import fingerprint as install_fingerprint
 from harness.converters.onnx2tf_layout import LayoutError, input_perm, output_perm
+from harness.converters.onnx2tf_worker import CALIBRATION_FILE
 from harness.converters.onnx_ir import declared_shape
 from harness.converters.saved_formats import SavedFiles, load_savedmodel
 from harness.core.stages import stage
@@ -204,6 +205,92 @@ def _perm_meta(conversion: Conversion) -> dict:
             "onnx2tf": version()}
 
 
+# -- the standalone scripts' recipes (``parity repro --script``, harness.sources.onnx.repro) -----
+
+# onnx2tf called as the worker calls it, in a scratch folder holding the calibration images
+# the worker writes (harness.converters.onnx2tf_worker): the Keras model and the output folder.
+_CONVERT_CODE = """\
+def onnx2tf_convert(model):
+    \"\"\"onnx2tf.convert as parity's stage calls it: its command line's defaults plus the two
+    switches that keep the names a reader maps by, on a copy of the model (onnx2tf rewrites its
+    input file), in a scratch folder holding the calibration images parity writes there (onnx2tf
+    reads them for small 3-channel image inputs, else downloads them). Its log's last lines are
+    printed where it fails.\"\"\"
+    folder = tempfile.mkdtemp(prefix="onnx2tf-")
+    path, out = os.path.join(folder, "model.onnx"), os.path.join(folder, "out")
+    onnx.save(model, path)
+    np.save(os.path.join(folder, CALIBRATION_FILE),
+            np.random.default_rng(20261124).random((20, 128, 128, 3), dtype=np.float32))
+    here, log = os.getcwd(), io.StringIO()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stdout(log):
+            keras_model = onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
+                                          output_signaturedefs=True,
+                                          copy_onnx_input_output_names_to_tflite=True,
+                                          non_verbose=True)
+    except (Exception, SystemExit) as exc:
+        lines = [re.sub(r"\\x1b\\[[0-9;]*m", "", line) for line in log.getvalue().splitlines()]
+        print("\\n".join(line for line in lines if line.strip())[-3000:])
+        if isinstance(exc, SystemExit):
+            raise RuntimeError(f"onnx2tf exited with status {exc.code}") from None
+        raise
+    finally:
+        os.chdir(here)
+    if keras_model is None:
+        raise RuntimeError("onnx2tf.convert returned no model")
+    return keras_model, out"""
+
+_SAVEDMODEL_CODE = """\
+def read_outputs(out, feeds, onnx_names):
+    \"\"\"The SavedModel's serving_default signature on feeds: its outputs output_0, ... are
+    the ONNX outputs in order.\"\"\"
+    signature = tf.saved_model.load(out).signatures["serving_default"]
+    found = signature(**{name: tf.constant(x) for name, x in feeds.items()})
+    return [found[f"output_{i}"].numpy() for i in range(len(onnx_names))]"""
+
+_TFLITE_CODE = """\
+def check_signature(out, keras_model, onnx_names):
+    \"\"\"The float32 TFLite file's serving_default signature names the model's inputs and the
+    ONNX outputs, else it is refused as parity's stage refuses it: nothing to map by name.\"\"\"
+    path = sorted(glob.glob(os.path.join(out, "*_float32.tflite")))[0]
+    signatures = Interpreter(model_path=path).get_signature_list()
+    if "serving_default" not in signatures:
+        raise RuntimeError(f"{os.path.basename(path)} has no 'serving_default' signature")
+    names, inputs = signatures["serving_default"], [t.name for t in keras_model.inputs]
+    if sorted(names["inputs"]) != sorted(inputs) or sorted(names["outputs"]) != sorted(onnx_names):
+        raise RuntimeError(f"{os.path.basename(path)}'s signature names inputs {names['inputs']} "
+                           f"and outputs {names['outputs']}, not the ONNX model's {inputs} "
+                           f"and {onnx_names}: they cannot be mapped by name")
+
+
+def read_outputs(out, feeds, onnx_names):
+    \"\"\"The float32 TFLite file run by the LiteRT interpreter through its serving_default
+    signature runner: its outputs carry the ONNX outputs' names.\"\"\"
+    path = sorted(glob.glob(os.path.join(out, "*_float32.tflite")))[0]
+    runner = Interpreter(model_path=path).get_signature_runner("serving_default")
+    found = runner(**feeds)
+    return [np.asarray(found[name]) for name in onnx_names]"""
+
+_IMPORTS = ("import contextlib", "import os", "import re", "import tempfile", "",
+            "import onnx2tf")
+_WHAT = ("Converts the embedded ONNX model with onnx2tf.convert, as parity's {stage} stage does "
+         "(in a scratch folder, with its calibration images), feeds each input of rank 3 or more "
+         "channel-last (axis 1 last, as onnx2tf documents), runs {reader} and maps each output "
+         "back to ONNX's layout (from channel-last where its shape is the channel-last form of "
+         "the expected one, as onnx2tf records where both fit),")
+
+
+def _recipe(stage_name: str, reader: str, read_code: str, imports: tuple[str, ...],
+            packages: tuple[str, ...], check: str = "") -> ScriptRecipe:
+    return ScriptRecipe(
+        imports=(*_IMPORTS, *imports),
+        convert="        keras_model, out = onnx2tf_convert(model)" + check,
+        what=_WHAT.format(stage=stage_name, reader=reader),
+        packages=("numpy", "onnx", "onnxruntime", "onnx2tf", *packages),
+        defined=(f'CALIBRATION_FILE = "{CALIBRATION_FILE}"\n\n\n' + _CONVERT_CODE, read_code))
+
+
 # -- the stages --------------------------------------------------------------------------------
 
 class _Onnx2TfStage:
@@ -218,6 +305,9 @@ class _Onnx2TfStage:
 
 @stage("onnx2tf", "onnx", "tf-signature", packages=PACKAGES)
 class Onnx2TfConverter(_Onnx2TfStage):
+    script = _recipe("onnx2tf", "the SavedModel's serving_default signature with TensorFlow",
+                     _SAVEDMODEL_CODE, ("import tensorflow as tf",), ("tensorflow", "tf_keras"))
+
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         conversion = convert_once(artifact, options)
         saved = conversion.out
@@ -232,6 +322,11 @@ class Onnx2TfConverter(_Onnx2TfStage):
 
 @stage("onnx2tf-tflite", "onnx", "tflite", packages=PACKAGES)
 class Onnx2TfTfliteConverter(_Onnx2TfStage):
+    script = _recipe("onnx2tf-tflite", "the float32 TFLite file with the LiteRT interpreter",
+                     _TFLITE_CODE, ("import glob", "from ai_edge_litert.interpreter import Interpreter"),
+                     ("tensorflow", "tf_keras", "ai-edge-litert"),
+                     "\n        check_signature(out, keras_model, [o.name for o in model.graph.output])")
+
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         conversion = convert_once(artifact, options)
         found = sorted(conversion.out.glob("*_float32.tflite"))

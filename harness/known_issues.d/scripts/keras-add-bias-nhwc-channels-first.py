@@ -15,40 +15,12 @@ added by the same Keras graph either way. The last line says REPRODUCED (exit 1)
 run it).
 """
 
-import os
-import re
 import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+from skeleton.guard import guarded, step
+from skeleton.verdict import KNOWN_ISSUE, say
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
-             for line in str(exc).splitlines()]
-    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
-                 "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-
-import numpy as np  # noqa: E402
-
-KNOWN_ISSUE = "keras-add-bias-nhwc-channels-first"
 SHAPE = (1, 1, 1, 2)  # (batch, channels, height, width): width 2 = the filters
 FILTERS = 2
 ATOL = RTOL = 1e-5
@@ -89,20 +61,15 @@ def main() -> int:
     print(f"expected (the bias along the channels): {expected.ravel()}")
     print(f"actual (the layer): {actual.ravel()}")
     if np.allclose(actual, expected, atol=ATOL, rtol=RTOL):
-        print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-        return 0
+        say("FIXED", "does not reproduce")
     along_width = convolved + bias[None, None, None, :]
     if np.allclose(actual, along_width, atol=ATOL, rtol=RTOL):
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: numeric_mismatch: the bias was added "
-              f"along the last (width) axis, not the channels (exit 1)")
-        return 1
-    print(f"DIFFERENT: the output differs, but not by the bias along the width known issue "
-          f"{KNOWN_ISSUE} says (exit 2)")
-    return 2
+        say("REPRODUCED", "numeric_mismatch: the bias was added "
+                          "along the last (width) axis, not the channels")
+    say("DIFFERENT", f"the output differs, but not by the bias along the width known issue "
+                     f"{KNOWN_ISSUE} says")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
-        sys.exit(cannot_run("running the case", exc))
+    step("running the case")
+    sys.exit(guarded(main))

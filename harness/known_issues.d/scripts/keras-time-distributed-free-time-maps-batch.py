@@ -10,40 +10,12 @@ FIXED (exit 0), DIFFERENT (exit 2: it fails otherwise) or CANNOT RUN (exit 3: th
 cannot run it).
 """
 
-import os
-import re
 import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+from skeleton.guard import guarded, step
+from skeleton.verdict import KNOWN_ISSUE, say
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
-             for line in str(exc).splitlines()]
-    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
-                 "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-
-import numpy as np  # noqa: E402
-
-KNOWN_ISSUE = "keras-time-distributed-free-time-maps-batch"
 SHAPE = (1, 2, 1)  # (batch, steps, features): one batch, two steps
 ATOL = RTOL = 1e-5
 
@@ -66,30 +38,23 @@ def main() -> int:
         actual = traced(tf.constant(data)).numpy()
     except Exception as exc:  # noqa: BLE001 (any failure of the traced model is a verdict)
         print(f"fails: the traced model raised {type(exc).__name__}: {str(exc)[:300]}")
-        print(f"DIFFERENT: it fails, but not as known issue {KNOWN_ISSUE} says (an output "
-              f"with batch-many steps) (exit 2)")
-        return 2
+        say("DIFFERENT", f"it fails, but not as known issue {KNOWN_ISSUE} says (an output "
+                         f"with batch-many steps)")
     print(f"actual (the same model traced with tf.function): shape {actual.shape}\n  "
           f"{actual.ravel()}")
     if actual.shape == expected.shape:
         if np.allclose(actual, expected, atol=ATOL, rtol=RTOL):
-            print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-            return 0
-        print(f"DIFFERENT: the shapes agree but the values differ, not as known issue "
-              f"{KNOWN_ISSUE} says (exit 2)")
-        return 2
+            say("FIXED", "does not reproduce")
+        say("DIFFERENT", f"the shapes agree but the values differ, not as known issue "
+                         f"{KNOWN_ISSUE} says")
     if actual.shape == (SHAPE[0], SHAPE[0], *expected.shape[2:]):
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: shape_mismatch: {actual.shape} != "
-              f"{expected.shape} (expected): {SHAPE[0]} step(s), the batch size, not "
-              f"{SHAPE[1]} (exit 1)")
-        return 1
-    print(f"DIFFERENT: shape {actual.shape} != {expected.shape} (expected), but not the batch "
-          f"size's steps known issue {KNOWN_ISSUE} says (exit 2)")
-    return 2
+        say("REPRODUCED", f"shape_mismatch: {actual.shape} != "
+                          f"{expected.shape} (expected): {SHAPE[0]} step(s), the batch size, not "
+                          f"{SHAPE[1]}")
+    say("DIFFERENT", f"shape {actual.shape} != {expected.shape} (expected), but not the batch "
+                     f"size's steps known issue {KNOWN_ISSUE} says")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
-        sys.exit(cannot_run("running the case", exc))
+    step("running the case")
+    sys.exit(guarded(main))

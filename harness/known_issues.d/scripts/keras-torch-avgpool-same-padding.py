@@ -11,43 +11,18 @@ RUN (exit 3: this machine cannot run it, e.g. Keras does not import on one of th
 
 import json
 import os
-import re
 import subprocess
 import sys
 import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
-             for line in str(exc).splitlines()]
-    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
-                 "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
+import numpy as np
+from skeleton.guard import CANNOT_RUN, cannot_run, guarded, step
+from skeleton.verdict import KNOWN_ISSUE, say
 
 BACKEND = os.environ.get("REPRO_KERAS_BACKEND", "tensorflow")
 os.environ["KERAS_BACKEND"] = BACKEND
 
-import numpy as np  # noqa: E402
 
-KNOWN_ISSUE = "keras-torch-avgpool-same-padding"
 LAYER = {"pool_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}
 SHAPE = (2, 3, 4)  # (batch, channels, steps): total padding (2 - 1) * 2 + 3 - 4 = 1, odd
 ATOL = RTOL = 1e-5
@@ -85,10 +60,11 @@ def on_backend(backend: str) -> np.ndarray:
 
 def child() -> int:
     """This process's backend's output, as JSON, for the parent process."""
+    step(f"importing Keras on {BACKEND}")
     try:
         import keras  # noqa: F401  (on REPRO_KERAS_BACKEND: its framework must import)
     except ImportError as exc:
-        return cannot_run(f"importing Keras on {BACKEND}", exc)
+        return cannot_run(exc)
     try:
         print(json.dumps(pooled().tolist()))
     except Exception:  # noqa: BLE001  (the layer's failure: the parent's DIFFERENT)
@@ -110,38 +86,33 @@ def main() -> int:
     x = inputs()
     show("input", x)
     expected = pooled()
+    step("running Keras on torch")
     try:
         actual = on_backend("torch")
     except CannotRunHere as exc:
-        return cannot_run("running Keras on torch", exc)
+        return cannot_run(exc)
     except RuntimeError as exc:
         print(f"fails: {exc}")
-        print(f"DIFFERENT: it fails (Keras on torch raised), but not as known issue "
-              f"{KNOWN_ISSUE} says (outputs that differ) (exit 2)")
-        return 2
+        say("DIFFERENT", f"it fails (Keras on torch raised), but not as known issue "
+                         f"{KNOWN_ISSUE} says (outputs that differ)")
     show("expected (Keras on TensorFlow)", expected)
     show("actual (Keras on torch)", actual)
     if actual.shape != expected.shape:
-        print(f"DIFFERENT: it fails (shapes {actual.shape} != {expected.shape}, expected), but "
-              f"not as known issue {KNOWN_ISSUE} says (values that differ) (exit 2)")
-        return 2
+        say("DIFFERENT", f"it fails (shapes {actual.shape} != {expected.shape}, expected), but "
+                         f"not as known issue {KNOWN_ISSUE} says (values that differ)")
     error = np.abs(actual - expected)
     beyond = error > ATOL + RTOL * np.abs(expected)
     if not beyond.any():
-        print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-        return 0
+        say("FIXED", "does not reproduce")
     worst = np.unravel_index(int(error.argmax()), error.shape)
     print(f"max_abs={error.max():.6g} at {tuple(int(i) for i in worst)} (got "
           f"{actual[worst]:.6g}, expected {expected[worst]:.6g}); {int(beyond.sum())} / "
           f"{error.size} elements beyond atol={ATOL} + rtol={RTOL} * |expected|")
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: numeric_mismatch (exit 1)")
-    return 1
+    say("REPRODUCED", "numeric_mismatch")
 
 
 if __name__ == "__main__":
     if os.environ.get("REPRO_CHILD"):
         sys.exit(child())
-    try:
-        sys.exit(main())
-    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
-        sys.exit(cannot_run("running the case", exc))
+    step("running the case")
+    sys.exit(guarded(main))

@@ -12,103 +12,15 @@ FIXED (exit 0), DIFFERENT (exit 2: onnxruntime refuses the model instead) or CAN
 this machine cannot run it, e.g. a framework does not import).
 """
 
-import os
-import re
 import sys
-import traceback
-import warnings
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+from skeleton.guard import guarded, step
+from skeleton.onnx_node_tests import node_tests_verdict
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-from onnx import numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx-maxunpool-output-shape-indices"
 OP_TYPE = "MaxUnpool"
 CASES = ['test_maxunpool_export_with_output_shape']
 
 
-def arrays(values):
-    return [numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else np.asarray(v)
-            for v in values]
-
-
-def main() -> int:
-    import onnxruntime as ort
-    from onnx.backend.test.case.node import collect_testcases
-
-    print(f"{KNOWN_ISSUE}: onnx {onnx.__version__}, onnxruntime {ort.__version__}, "
-          f"numpy {np.__version__}")
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        cases = {case.name: case for case in collect_testcases(OP_TYPE)}
-    differs = refused = 0
-    for name in CASES:
-        case = cases[name]
-        given, wanted = case.data_sets[0]
-        inputs, expected = arrays(given), arrays(wanted)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        try:
-            session = ort.InferenceSession(case.model.SerializeToString(), options,
-                                           providers=["CPUExecutionProvider"])
-            names = [i.name for i in session.get_inputs()]
-            actual = session.run(None, dict(zip(names, inputs)))
-        except Exception as exc:  # noqa: BLE001 - a refusal is another bug than this one
-            print(f"{name}: onnxruntime refuses it: {type(exc).__name__}: {exc}")
-            refused += 1
-            continue
-        for number, (got, want) in enumerate(zip(actual, expected)):
-            if np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=case.rtol,
-                           atol=case.atol, equal_nan=True):
-                continue
-            wide = want.astype(np.float64)
-            with np.errstate(invalid="ignore"):
-                excess = np.abs(got.astype(np.float64) - wide) - (case.atol + case.rtol * abs(wide))
-            excess = np.where(np.isnan(excess), np.inf, excess)
-            where = np.unravel_index(int(np.argmax(excess)), excess.shape)
-            print(f"{name}: output {number} is furthest outside the tolerance at "
-                  f"{tuple(int(i) for i in where)}: onnxruntime {got[where]!r}, onnx expects "
-                  f"{want[where]!r}")
-            differs += 1
-            break
-        else:
-            print(f"{name}: onnxruntime meets onnx's expected outputs")
-    if differs:
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: numeric_mismatch (exit 1)")
-        return 1
-    if refused:
-        print(f"DIFFERENT: onnxruntime refuses the model, not known issue {KNOWN_ISSUE} (exit 2)")
-        return 2
-    print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-    return 0
-
-
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
-        sys.exit(cannot_run("running the case", exc))
+    step("running the case")
+    sys.exit(guarded(lambda: node_tests_verdict(OP_TYPE, CASES)))

@@ -11,42 +11,14 @@ every form reads and gives the reference), DIFFERENT (exit 2: another refusal or
 numbers) or CANNOT RUN (exit 3: this machine cannot run it, e.g. a framework does not import).
 """
 
-import os
-import re
 import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.guard import guarded, step
+from skeleton.verdict import KNOWN_ISSUE, say
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
-             for line in str(exc).splitlines()]
-    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
-                 "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx-resize-sizes-of-unknown-values"
 OPSET = 17
 SYMPTOM = "Number of elements of input 'sizes' (0)"
 X = np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2)
@@ -114,18 +86,12 @@ def main() -> int:
         if not same:
             other.append(form)
     if other:
-        print(f"DIFFERENT: {', '.join(other)} failed otherwise than known issue {KNOWN_ISSUE} "
-              "(exit 2)")
-        return 2
+        say("DIFFERENT", f"{', '.join(other)} failed otherwise than known issue {KNOWN_ISSUE}")
     if refused:
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: source_error (exit 1)")
-        return 1
-    print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-    return 0
+        say("REPRODUCED", "source_error")
+    say("FIXED", "does not reproduce")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
-        sys.exit(cannot_run("running the case", exc))
+    step("running the case")
+    sys.exit(guarded(main))

@@ -13,43 +13,13 @@ takes float16; the values it gives for the inputs cast to float32 are printed be
 onnxruntime's), FIXED (exit 0: it takes float16), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import tempfile
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-float16-model-written-in-float32"
+import numpy as np
+import tensorflow as tf
+from onnx import TensorProto, helper
+from skeleton.onnx2tf import convert_signature
+from skeleton.ort import onnxruntime
+from skeleton.verdict import say
 
 rng = np.random.default_rng(0)
 x = rng.uniform(-4, 4, (2, 3)).astype(np.float16)
@@ -59,33 +29,22 @@ graph = helper.make_graph(
     [helper.make_tensor_value_info(name, TensorProto.FLOAT16, [2, 3]) for name in ("x", "y")],
     [helper.make_tensor_value_info("z", TensorProto.FLOAT16, [2, 3])])
 model = helper.make_model(graph, ir_version=10, opset_imports=[helper.make_opsetid("", 18)])
-expected = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]) \
-    .run(None, {"x": x, "y": y})[0]
+expected = onnxruntime(model, {"x": x, "y": y})
 
-folder = tempfile.mkdtemp()
-path = os.path.join(folder, "mod16.onnx")
-onnx.save(model, path)
-onnx2tf.convert(input_onnx_file_path=path, output_folder_path=os.path.join(folder, "out"),
-                output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                non_verbose=True)
-signature = tf.saved_model.load(os.path.join(folder, "out")).signatures["serving_default"]
+signature, _ = convert_signature(model)
 takes = {spec.name: spec.dtype.name for spec in signature.structured_input_signature[1].values()}
 print(f"the ONNX model takes float16 x, y; onnx2tf's signature takes {takes}")
 if set(takes.values()) == {"float16"}:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: the signature takes float16 (exit 0)")
-    sys.exit(0)
+    say("FIXED", "the signature takes float16")
 if set(takes.values()) != {"float32"}:
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: the signature takes {takes} (exit 2)")
-    sys.exit(2)
+    say("DIFFERENT", f"the signature takes {takes}")
 try:
     signature(x=tf.constant(x), y=tf.constant(y))
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: float16 inputs were accepted (exit 2)")
-    sys.exit(2)
+    say("DIFFERENT", "float16 inputs were accepted")
 except (tf.errors.InvalidArgumentError, TypeError, ValueError) as exc:
     print(f"fed float16: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
 found = list(signature(x=tf.constant(x.astype(np.float32)), y=tf.constant(y.astype(np.float32)))
              .values())[0].numpy()
 print(f"fed float32: {found.dtype} output, max abs from onnxruntime's float16 output "
       f"{float(np.max(np.abs(found - expected.astype(np.float32)))):.3g}")
-print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the float16 model takes and gives float32 (exit 1)")
-sys.exit(1)
+say("REPRODUCED", "the float16 model takes and gives float32")

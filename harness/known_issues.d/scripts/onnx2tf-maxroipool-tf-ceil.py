@@ -9,44 +9,14 @@ The last line says REPRODUCED (exit 1: onnx2tf raised that AttributeError), FIXE
 SavedModel converts and matches onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import tempfile  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-maxroipool-tf-ceil"
+import numpy as np
+import onnx
+import tensorflow as tf
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
+from skeleton.verdict import say
 
 
 def model(size, roi, pooled):
@@ -61,16 +31,8 @@ def model(size, roi, pooled):
 
 def convert_and_run(onnx_model, x):
     """onnx2tf's SavedModel of onnx_model run by TensorFlow on x (NCHW; the SavedModel is NHWC)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                        non_verbose=True)
-        found = tf.saved_model.load(out).signatures["serving_default"](
-            x=tf.constant(x.transpose(0, 2, 3, 1)))
-        return next(iter(found.values())).numpy().transpose(0, 3, 1, 2)
+    signature, _ = convert_signature(onnx_model)
+    return savedmodel(signature, {"x": x.transpose(0, 2, 3, 1)}).transpose(0, 3, 1, 2)
 
 
 print(f"TensorFlow {tf.__version__}: tf.ceil {'exists' if hasattr(tf, 'ceil') else 'does not exist'}"
@@ -78,8 +40,7 @@ print(f"TensorFlow {tf.__version__}: tf.ceil {'exists' if hasattr(tf, 'ceil') el
 x = np.random.default_rng(0).standard_normal((1, 2, 4, 4)).astype(np.float32)
 onnx_model = model(4, [0.0, 0.0, 0.0, 3.0, 3.0], [2, 2])  # a 4x4 map, a 2x2 pooling of it all
 onnx.checker.check_model(onnx_model, full_check=True)
-expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+expected = onnxruntime(onnx_model, {"x": x})
 print(f"onnxruntime gives {expected.ravel().round(4).tolist()}")
 try:
     found = convert_and_run(onnx_model, x)
@@ -87,19 +48,14 @@ except AttributeError as exc:
     if "has no attribute 'ceil'" in str(exc):
         print("onnx2tf raised AttributeError: module 'tensorflow' has no attribute 'ceil' "
               "(onnx2tf/ops/MaxRoiPool.py calls tf.ceil)")
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnx2tf's MaxRoiPool calls tf.ceil, "
-              f"which TensorFlow 2 does not have (exit 1)")
-        sys.exit(1)
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: AttributeError: {str(exc)[:200]} (exit 2)")
-    sys.exit(2)
+        say("REPRODUCED", "onnx2tf's MaxRoiPool calls tf.ceil, "
+                          "which TensorFlow 2 does not have")
+    say("DIFFERENT", f"AttributeError: {str(exc)[:200]}")
 except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {type(exc).__name__}: "
-          f"{str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ''} (exit 2)")
-    sys.exit(2)
+    say("DIFFERENT", f"{type(exc).__name__}: "
+                     f"{str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ''}")
 print(f"onnx2tf's SavedModel gives {found.ravel().round(4).tolist()}")
 if found.shape == expected.shape and np.allclose(found, expected, atol=1e-5):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: onnx2tf converts MaxRoiPool and it matches (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: onnx2tf converts MaxRoiPool, but its numbers "
-      f"differ (exit 2)")
-sys.exit(2)
+    say("FIXED", "onnx2tf converts MaxRoiPool and it matches")
+say("DIFFERENT", "onnx2tf converts MaxRoiPool, but its numbers "
+                 "differ")

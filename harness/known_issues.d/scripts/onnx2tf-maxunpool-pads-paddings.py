@@ -14,44 +14,13 @@ or CANNOT RUN (exit 3). One channel: with two, the control converts but scatters
 elsewhere (onnx2tf reads the NCHW indices as NHWC ones), a separate fault this does not judge.
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import tempfile  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-maxunpool-pads-paddings"
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
+from skeleton.verdict import say
 
 
 def model(pads, output_shape):
@@ -77,16 +46,8 @@ def model(pads, output_shape):
 
 def convert_and_run(onnx_model, x):
     """onnx2tf's SavedModel of onnx_model run by TensorFlow on x (NCHW; the SavedModel is NHWC)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                        non_verbose=True)
-        found = tf.saved_model.load(out).signatures["serving_default"](
-            x=tf.constant(x.transpose(0, 2, 3, 1)))
-        return next(iter(found.values())).numpy().transpose(0, 3, 1, 2)
+    signature, _ = convert_signature(onnx_model)
+    return savedmodel(signature, {"x": x.transpose(0, 2, 3, 1)}).transpose(0, 3, 1, 2)
 
 
 x = np.random.default_rng(0).standard_normal((1, 1, 3, 3)).astype(np.float32)
@@ -96,8 +57,7 @@ for name, pads, output_shape in [("pads [0, 0, 0, 0]", [0, 0, 0, 0], None),
                                  ("neither (control)", None, None)]:
     onnx_model = model(pads, output_shape)
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    expected = onnxruntime(onnx_model, {"x": x})
     try:
         found = convert_and_run(onnx_model, x)
     except ValueError as exc:
@@ -106,26 +66,19 @@ for name, pads, output_shape in [("pads [0, 0, 0, 0]", [0, 0, 0, 0], None),
                   f"'paddings' to a tensor and failed")
             refused += name != "neither (control)"
             continue
-        print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {name}: ValueError: {str(exc)[:200]} "
-              f"(exit 2)")
-        sys.exit(2)
+        say("DIFFERENT", f"{name}: ValueError: {str(exc)[:200]}")
     except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
-        print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {name}: {type(exc).__name__}: "
-              f"{str(exc)[:200]} (exit 2)")
-        sys.exit(2)
+        say("DIFFERENT", f"{name}: {type(exc).__name__}: "
+                         f"{str(exc)[:200]}")
     converted += 1
     diff = float(np.abs(found - expected).max()) if found.shape == expected.shape else None
     print(f"MaxUnpool with {name}: onnx2tf converts; largest difference from onnxruntime "
           f"{diff}")
     right += diff is not None and diff < 1e-6
 if refused == 2 and converted == 1:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnx2tf cannot build tf.pad's paddings for "
-          f"a MaxUnpool with pads or output_shape (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "onnx2tf cannot build tf.pad's paddings for "
+                      "a MaxUnpool with pads or output_shape")
 if right == 3:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: all three MaxUnpool forms convert and match "
-          f"(exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {refused} refused, {converted} converted, {right} "
-      f"right (exit 2)")
-sys.exit(2)
+    say("FIXED", "all three MaxUnpool forms convert and match")
+say("DIFFERENT", f"{refused} refused, {converted} converted, {right} "
+                 f"right")

@@ -14,44 +14,14 @@ match onnxruntime), FIXED (exit 0: all three without B convert and match onnxrun
 DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
+from skeleton.verdict import say
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import tempfile  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-rnn-omitted-bias"
 GATES = {"GRU": 3, "LSTM": 4, "RNN": 1}
 STEPS, BATCH, INPUT, HIDDEN = 2, 3, 3, 4
 
@@ -74,23 +44,14 @@ def model(op, with_bias):
 
 def convert_and_run(onnx_model, x):
     """onnx2tf's SavedModel of onnx_model run by TensorFlow on x."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                        non_verbose=True)
-        found = tf.saved_model.load(out).signatures["serving_default"](x=tf.constant(x))
-        return next(iter(found.values())).numpy()
+    return savedmodel(convert_signature(onnx_model)[0], {"x": x})
 
 
 def attempt(op, with_bias, x):
     """('none', message) for the NoneType TypeError, ('other', message), or ('ran', difference)."""
     onnx_model = model(op, with_bias)
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    expected = onnxruntime(onnx_model, {"x": x})
     try:
         found = convert_and_run(onnx_model, x)
     except TypeError as exc:
@@ -119,13 +80,9 @@ for op in GATES:
              else f"converts; largest difference from onnxruntime {control[op][1]:.3g}"))
 if all(kind == "none" for kind, _ in without.values()) \
         and all(control[op][0] == "ran" and control[op][1] < 1e-4 for op in ("GRU", "RNN")):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnx2tf indexes the omitted B of GRU, LSTM "
-          f"and RNN (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "onnx2tf indexes the omitted B of GRU, LSTM "
+                      "and RNN")
 if all(kind == "ran" and diff < 1e-4 for kind, diff in without.values()):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: GRU, LSTM and RNN without B convert and match "
-          f"(exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: without B {[kind for kind, _ in without.values()]},"
-      f" controls {[control[op][0] for op in ('GRU', 'RNN')]} (exit 2)")
-sys.exit(2)
+    say("FIXED", "GRU, LSTM and RNN without B convert and match")
+say("DIFFERENT", f"without B {[kind for kind, _ in without.values()]},"
+                 f" controls {[control[op][0] for op in ('GRU', 'RNN')]}")

@@ -14,44 +14,14 @@ FIXED (exit 0: the height-1 model runs and matches onnxruntime), DIFFERENT (exit
 RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import tempfile  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-roialign-size-1-feature-map"
+import numpy as np
+import onnx
+import tensorflow as tf
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
+from skeleton.verdict import say
 
 
 def model(height, width):
@@ -70,19 +40,11 @@ def model(height, width):
 def convert_and_run(onnx_model, x):
     """onnx2tf's SavedModel of onnx_model run by TensorFlow on x (NCHW; the SavedModel is NHWC);
     a failed conversion raises RuntimeError, naming onnx2tf's exception."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        try:
-            onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                            output_signaturedefs=True,
-                            copy_onnx_input_output_names_to_tflite=True, non_verbose=True)
-        except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
-            raise RuntimeError(f"onnx2tf raised {type(exc).__name__}") from exc
-        found = tf.saved_model.load(out).signatures["serving_default"](
-            x=tf.constant(x.transpose(0, 2, 3, 1)))
-        return next(iter(found.values())).numpy().transpose(0, 3, 1, 2)
+    try:
+        signature, _ = convert_signature(onnx_model)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
+        raise RuntimeError(f"onnx2tf raised {type(exc).__name__}") from exc
+    return savedmodel(signature, {"x": x.transpose(0, 2, 3, 1)}).transpose(0, 3, 1, 2)
 
 
 results = {}
@@ -90,8 +52,7 @@ for height, width in [(1, 5), (5, 5)]:
     x = np.random.default_rng(0).standard_normal((1, 2, height, width)).astype(np.float32)
     onnx_model = model(height, width)
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    expected = onnxruntime(onnx_model, {"x": x})
     try:
         found = convert_and_run(onnx_model, x)
     except tf.errors.InvalidArgumentError as exc:
@@ -101,24 +62,18 @@ for height, width in [(1, 5), (5, 5)]:
                   f"that is not finite (CropAndResize)")
             results[height] = "not finite"
             continue
-        print(f"DIFFERENT: known issue {KNOWN_ISSUE}: x (1, 2, {height}, {width}): "
-              f"InvalidArgumentError: {str(exc)[:200]} (exit 2)")
-        sys.exit(2)
+        say("DIFFERENT", f"x (1, 2, {height}, {width}): "
+                         f"InvalidArgumentError: {str(exc)[:200]}")
     except Exception as exc:  # noqa: BLE001
-        print(f"DIFFERENT: known issue {KNOWN_ISSUE}: x (1, 2, {height}, {width}): {exc} "
-              f"(exit 2)")
-        sys.exit(2)
+        say("DIFFERENT", f"x (1, 2, {height}, {width}): {exc}")
     right = found.shape == expected.shape and np.allclose(found, expected, atol=1e-5)
     print(f"x (1, 2, {height}, {width}): onnxruntime gives {expected.ravel().tolist()}; onnx2tf's "
           f"SavedModel gives {found.ravel().tolist()}")
     results[height] = "right" if right else ("finite" if np.isfinite(found).all() else "nan")
 if results == {1: "not finite", 5: "right"} or results == {1: "not finite", 5: "finite"}:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnx2tf's RoiAlign boxes are not finite on a "
-          f"feature map of height 1 (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "onnx2tf's RoiAlign boxes are not finite on a "
+                      "feature map of height 1")
 if results[1] == "right":
-    print(f"FIXED: known issue {KNOWN_ISSUE}: RoiAlign on a feature map of height 1 runs and "
-          f"matches (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {results} (exit 2)")
-sys.exit(2)
+    say("FIXED", "RoiAlign on a feature map of height 1 runs and "
+                 "matches")
+say("DIFFERENT", f"{results}")

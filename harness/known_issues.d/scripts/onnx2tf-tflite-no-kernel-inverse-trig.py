@@ -13,43 +13,16 @@ convert), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
 import os
-import re
-import sys
-import traceback
+import tempfile
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+import onnx
+import onnx2tf
+import tensorflow as tf
+from onnx import TensorProto, helper
+from skeleton.ort import onnxruntime
+from skeleton.verdict import say
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import tempfile  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-tflite-no-kernel-inverse-trig"
 X = np.array([0.5], dtype=np.float32)
 
 
@@ -66,8 +39,7 @@ refused = converted = 0
 for op in OPS:
     onnx_model = model(op)
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, {"x": X})[0]
+    expected = onnxruntime(onnx_model, {"x": X})
     with tempfile.TemporaryDirectory() as folder:
         path, out = os.path.join(folder, "model.onnx"), os.path.join(folder, "out")
         onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
@@ -77,9 +49,8 @@ for op in OPS:
                             non_verbose=True)
         except Exception as exc:  # noqa: BLE001
             if f"'tf.{op}' op is neither a custom op nor a flex op" not in str(exc):
-                print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {op}: onnx2tf raised "
-                      f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
-                sys.exit(2)
+                say("DIFFERENT", f"{op}: onnx2tf raised "
+                                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             saved = "no SavedModel"
             if os.path.isfile(os.path.join(out, "saved_model.pb")):
                 runner = tf.saved_model.load(out).signatures["serving_default"]
@@ -94,12 +65,9 @@ for op in OPS:
         converted += 1
         print(f"{op}: onnx2tf converted it")
 if refused == len(OPS):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnx2tf failed the conversions in TFLite, "
-          f"after writing SavedModels that run right (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "onnx2tf failed the conversions in TFLite, "
+                      "after writing SavedModels that run right")
 if converted == len(OPS):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: onnx2tf converts {' and '.join(OPS)} (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {refused} refused with a right SavedModel, "
-      f"{converted} converted, of {len(OPS)} (exit 2)")
-sys.exit(2)
+    say("FIXED", f"onnx2tf converts {' and '.join(OPS)}")
+say("DIFFERENT", f"{refused} refused with a right SavedModel, "
+                 f"{converted} converted, of {len(OPS)}")

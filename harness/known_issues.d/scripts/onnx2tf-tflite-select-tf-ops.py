@@ -15,46 +15,19 @@ line says REPRODUCED (exit 1: LiteRT refuses both files for their Flex ops), FIX
 LiteRT runs both and matches onnxruntime), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
+import glob
 import os
 import re
-import sys
-import traceback
+import tempfile
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import glob  # noqa: E402
-import tempfile  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from ai_edge_litert.interpreter import Interpreter  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-tflite-select-tf-ops"
+import numpy as np
+import onnx
+import onnx2tf
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+from onnx import TensorProto, helper
+from skeleton.ort import onnxruntime
+from skeleton.verdict import say
 
 
 def model(op, names, elem, opset):
@@ -77,8 +50,7 @@ CASES = [("Erf", model("Erf", ["x"], TensorProto.FLOAT, 17),
 refused = ran = 0
 for op, onnx_model, feeds in CASES:
     onnx.checker.check_model(onnx_model, full_check=True)
-    expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                    providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    expected = onnxruntime(onnx_model, feeds)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model.onnx")
         onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
@@ -88,9 +60,8 @@ for op, onnx_model, feeds in CASES:
                             output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
                             non_verbose=True)
         except Exception as exc:  # noqa: BLE001
-            print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {op}: onnx2tf raised "
-                  f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
-            sys.exit(2)
+            say("DIFFERENT", f"{op}: onnx2tf raised "
+                             f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         with open(glob.glob(os.path.join(out, "*_float32.tflite"))[0], "rb") as file:
             flat = file.read()
     try:
@@ -108,19 +79,15 @@ for op, onnx_model, feeds in CASES:
                   f"{flex.group(1)}: Select TensorFlow op(s) ... not supported by this interpreter")
             refused += 1
             continue
-        print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {op}: LiteRT raised RuntimeError: "
-              f"{str(exc).splitlines()[0][:200]} (exit 2)")
-        sys.exit(2)
+        say("DIFFERENT", f"{op}: LiteRT raised RuntimeError: "
+                         f"{str(exc).splitlines()[0][:200]}")
     print(f"{op}: onnxruntime gives {expected.tolist()}; {tf_says}; LiteRT gives {found.tolist()}")
     if np.allclose(found, expected, atol=1e-6):
         ran += 1
 if refused == len(CASES):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: LiteRT refuses onnx2tf's TFLite files for "
-          f"their Select TF ops (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "LiteRT refuses onnx2tf's TFLite files for "
+                      "their Select TF ops")
 if ran == len(CASES):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: LiteRT runs onnx2tf's TFLite files (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {refused} refused, {ran} of {len(CASES)} "
-      f"right (exit 2)")
-sys.exit(2)
+    say("FIXED", "LiteRT runs onnx2tf's TFLite files")
+say("DIFFERENT", f"{refused} refused, {ran} of {len(CASES)} "
+                 f"right")

@@ -16,44 +16,13 @@ both controls match onnxruntime), FIXED (exit 0: all four convert and match onnx
 DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import tempfile  # noqa: E402
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnx2tf  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2tf-theta-grid-graph-input-transposed"
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.onnx2tf import convert_signature, savedmodel
+from skeleton.ort import onnxruntime
+from skeleton.verdict import say
 
 
 def value(name, shape):
@@ -95,19 +64,11 @@ def feeds(op, flat):
 
 def convert_and_run(onnx_model, op, inputs):
     """onnx2tf's SavedModel run by TensorFlow (GridSample's x and y are NHWC there)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "model.onnx")
-        onnx.save(onnx_model, path)  # onnx2tf overwrites its input with the simplified model
-        out = os.path.join(folder, "out")
-        onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                        output_signaturedefs=True, copy_onnx_input_output_names_to_tflite=True,
-                        non_verbose=True)
-        if op == "GridSample":
-            inputs = {**inputs, "x": inputs["x"].transpose(0, 2, 3, 1)}
-        found = tf.saved_model.load(out).signatures["serving_default"](
-            **{name: tf.constant(array) for name, array in inputs.items()})
-        found = next(iter(found.values())).numpy()
-        return found.transpose(0, 3, 1, 2) if op == "GridSample" else found
+    signature, _ = convert_signature(onnx_model)
+    if op == "GridSample":
+        inputs = {**inputs, "x": inputs["x"].transpose(0, 2, 3, 1)}
+    found = savedmodel(signature, inputs)
+    return found.transpose(0, 3, 1, 2) if op == "GridSample" else found
 
 
 EXPECTED = {"AffineGrid": "Dimensions must be equal, but are 2 and 3",
@@ -119,8 +80,7 @@ for op in EXPECTED:
         onnx_model = model(op, flat)
         onnx.checker.check_model(onnx_model, full_check=True)
         inputs = feeds(op, flat)
-        expected = ort.InferenceSession(onnx_model.SerializeToString(),
-                                        providers=["CPUExecutionProvider"]).run(None, inputs)[0]
+        expected = onnxruntime(onnx_model, inputs)
         try:
             found = convert_and_run(onnx_model, op, inputs)
         except (Exception, SystemExit) as exc:  # noqa: BLE001  (onnx2tf exits on some failures)
@@ -129,20 +89,16 @@ for op in EXPECTED:
                 refused.append((op, flat))
                 continue
             first = next((line for line in str(exc).splitlines() if line.strip()), "")
-            print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {form}: {type(exc).__name__}: "
-                  f"{first[:200]} (exit 2)")
-            sys.exit(2)
+            say("DIFFERENT", f"{form}: {type(exc).__name__}: "
+                             f"{first[:200]}")
         diff = float(np.abs(found - expected).max()) if found.shape == expected.shape else None
         print(f"{form}: onnx2tf converts; largest difference from onnxruntime {diff}")
         if diff is not None and diff < 1e-5:
             right.append((op, flat))
 if sorted(refused) == [("AffineGrid", False), ("GridSample", False)] \
         and sorted(right) == [("AffineGrid", True), ("GridSample", True)]:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: theta and grid given as graph inputs reach "
-          f"AffineGrid and GridSample transposed (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "theta and grid given as graph inputs reach "
+                      "AffineGrid and GridSample transposed")
 if len(right) == 4:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: all four convert and match (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: refused {refused}, right {right} (exit 2)")
-sys.exit(2)
+    say("FIXED", "all four convert and match")
+say("DIFFERENT", f"refused {refused}, right {right}")

@@ -12,43 +12,15 @@ CANNOT RUN (exit 3: this machine cannot run it, e.g. a framework does not import
 """
 
 import io
-import os
-import re
 import sys
-import traceback
 from importlib import metadata
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.guard import guarded, step
+from skeleton.verdict import KNOWN_ISSUE, say
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
-             for line in str(exc).splitlines()]
-    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
-                 "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnx2torch-slice-export-steps-as-axes"
 OPSET = 17
 X = np.array([0.0, 1.0, 2.0], np.float32)
 STARTS, ENDS, STEPS = [-1], [-4], [-1]  # x[::-1]
@@ -88,15 +60,13 @@ def main() -> int:
     eager = module(torch.from_numpy(X)).numpy()
     print(f"  onnx2torch module, eager:                   {eager}")
     if eager.shape != expected.shape or not np.allclose(eager, expected):
-        print(f"DIFFERENT: the module itself is wrong, not known issue {KNOWN_ISSUE} (exit 2)")
-        return 2
+        say("DIFFERENT", f"the module itself is wrong, not known issue {KNOWN_ISSUE}")
     buffer = io.BytesIO()
     try:
         torch.onnx.export(module, (torch.from_numpy(X),), buffer, dynamo=False,
                           input_names=["x"], opset_version=OPSET)
     except Exception as exc:  # noqa: BLE001 - any export failure is another bug
-        print(f"DIFFERENT: torch.onnx.export failed: {type(exc).__name__}: {exc} (exit 2)")
-        return 2
+        say("DIFFERENT", f"torch.onnx.export failed: {type(exc).__name__}: {exc}")
     exported = onnx.load_model_from_string(buffer.getvalue())
     exported.ir_version = 8
     (slice_node,) = [node for node in exported.graph.node if node.op_type == "Slice"]
@@ -105,19 +75,14 @@ def main() -> int:
         actual = run(exported)
     except Exception as exc:  # noqa: BLE001 - onnxruntime's refusal is the bug too
         print(f"  exported model: onnxruntime refuses it: {exc}")
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: load_error (exit 1)")
-        return 1
+        say("REPRODUCED", "load_error")
     print(f"  actual (onnxruntime on the exported model): {actual}")
     if actual.shape != expected.shape or not np.allclose(actual, expected):
         category = "shape_mismatch" if actual.shape != expected.shape else "numeric_mismatch"
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: {category} (exit 1)")
-        return 1
-    print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-    return 0
+        say("REPRODUCED", f"{category}")
+    say("FIXED", "does not reproduce")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
-        sys.exit(cannot_run("running the case", exc))
+    step("running the case")
+    sys.exit(guarded(main))

@@ -15,35 +15,10 @@ ONNX op suite's case 17d90e5ac8 gave (1,) once in the nightly run of 2026-11-24)
 varies from run to run and does not decide the verdict.
 """
 
-import os
-import re
+import subprocess
 import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import subprocess  # noqa: E402
+from skeleton.verdict import say
 
 CHILD = r"""
 import onnxoptimizer
@@ -75,17 +50,13 @@ print(f"Shape(start=1, end=2) on (1,): {len(found)} of 200 runs wrote a non-empt
       f"where the output is []: {found[:5]}")
 """
 
-KNOWN_ISSUE = "onnxoptimizer-eliminate-shape-op-empty-slice-crash"
 
 garbage = subprocess.run([sys.executable, "-c", GARBAGE], capture_output=True, text=True)
 print(garbage.stdout.strip() or f"(the garbage check exited {garbage.returncode})")
 done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True)
 print(done.stdout.strip())
 if done.returncode < 0:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: eliminate_shape_op killed the process (signal {-done.returncode}) (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", f"eliminate_shape_op killed the process (signal {-done.returncode})")
 if done.returncode == 0:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: the pass ran (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: exit {done.returncode}: {done.stderr.strip()[-200:]} (exit 2)")
-sys.exit(2)
+    say("FIXED", "the pass ran")
+say("DIFFERENT", f"exit {done.returncode}: {done.stderr.strip()[-200:]}")

@@ -8,40 +8,12 @@ single pass fuse_pad_into_pool, and runs both models. The last line says REPRODU
 the outputs differ), FIXED (exit 0) or CANNOT RUN (exit 3: a package does not import).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import numpy as np  # noqa: E402
-import onnxoptimizer  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnxoptimizer-fuse-pad-into-maxpool-zero-pad"
+import numpy as np
+import onnxoptimizer
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.verdict import say
 
 
 def run(model, x):
@@ -64,14 +36,11 @@ x = -np.arange(1, 7, dtype=np.float32).reshape(1, 1, 3, 2)
 try:
     fused = onnxoptimizer.optimize(model, ["fuse_pad_into_pool"])
 except Exception as exc:  # noqa: BLE001
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: the pass raised {type(exc).__name__}: "
-          f"{exc} (exit 2)")
-    sys.exit(2)
+    say("DIFFERENT", f"the pass raised {type(exc).__name__}: "
+                     f"{exc}")
 expected, got = run(model, x), run(fused, x)
 print("ops after the pass:", [n.op_type for n in fused.graph.node])
 print("model:", expected.ravel(), "after fuse_pad_into_pool:", got.ravel())
 if np.allclose(expected, got):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: the fused model gives the model's outputs (exit 0)")
-    sys.exit(0)
-print(f"REPRODUCED: known issue {KNOWN_ISSUE}: fuse_pad_into_pool changed the outputs (exit 1)")
-sys.exit(1)
+    say("FIXED", "the fused model gives the model's outputs")
+say("REPRODUCED", "fuse_pad_into_pool changed the outputs")

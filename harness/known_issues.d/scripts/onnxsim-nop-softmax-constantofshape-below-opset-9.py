@@ -12,39 +12,11 @@ REPRODUCED (exit 1: the opset-7 model raises that error and the opset-9 one simp
 FIXED (exit 0: both simplify), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import onnx  # noqa: E402
-import onnxsim  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-KNOWN_ISSUE = "onnxsim-nop-softmax-constantofshape-below-opset-9"
+import onnx
+import onnxsim
+from onnx import TensorProto, helper
+from skeleton.verdict import say
 
 
 def model(opset):
@@ -63,9 +35,6 @@ except Exception as exc:  # noqa: BLE001
     first = str(exc).strip().splitlines()[0]
     if "No Op registered for ConstantOfShape with domain_version of 7" in str(exc):
         print(f"opset 7: {type(exc).__name__}: {first}")
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnxsim wrote a ConstantOfShape into the opset-7 model (exit 1)")
-        sys.exit(1)
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {type(exc).__name__}: {first} (exit 2)")
-    sys.exit(2)
-print(f"FIXED: known issue {KNOWN_ISSUE}: the opset-7 Softmax simplifies (exit 0)")
-sys.exit(0)
+        say("REPRODUCED", "onnxsim wrote a ConstantOfShape into the opset-7 model")
+    say("DIFFERENT", f"{type(exc).__name__}: {first}")
+say("FIXED", "the opset-7 Softmax simplifies")

@@ -18,41 +18,14 @@ REPRODUCED (exit 1: both slimmed models fail so), FIXED (exit 0: both load and a
 models), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+import onnx
+import onnxruntime as ort
+import onnxslim
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.verdict import say
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import onnxslim  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnxslim-fed-axes-or-split-read-as-absent"
 OPTIONS = ort.SessionOptions()
 OPTIONS.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
 
@@ -96,8 +69,7 @@ for name, make in (("Squeeze", squeeze_model), ("Split", split_model)):
     try:
         slimmed = onnxslim.slim(model)
     except Exception as exc:  # noqa: BLE001
-        print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {name}: onnxslim.slim raised {type(exc).__name__}: {exc} (exit 2)")
-        sys.exit(2)
+        say("DIFFERENT", f"{name}: onnxslim.slim raised {type(exc).__name__}: {exc}")
     try:
         got = run(slimmed, feed)
     except Exception as exc:  # noqa: BLE001
@@ -109,10 +81,7 @@ for name, make in (("Squeeze", squeeze_model), ("Split", split_model)):
     if got.shape == expected.shape and np.allclose(got, expected):
         fixed.append(name)
 if failed == ["Squeeze", "Split"]:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnxslim typed the fed Squeeze axes and Split sizes as absent (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "onnxslim typed the fed Squeeze axes and Split sizes as absent")
 if fixed == ["Squeeze", "Split"]:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: both slimmed models load and agree (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: failed as known: {failed}, fixed: {fixed} (exit 2)")
-sys.exit(2)
+    say("FIXED", "both slimmed models load and agree")
+say("DIFFERENT", f"failed as known: {failed}, fixed: {fixed}")

@@ -8,38 +8,10 @@ AttributeError and the opset-13 one slims), FIXED (exit 0: both slim), DIFFERENT
 CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import onnxslim  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-KNOWN_ISSUE = "onnxslim-opset-1-model-crash"
+import onnxslim
+from onnx import TensorProto, helper
+from skeleton.verdict import say
 
 
 def model(opset):
@@ -56,12 +28,8 @@ try:
 except AttributeError as exc:
     if "opset_import" in str(exc):
         print(f"opset 1: AttributeError: {exc}")
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnxslim crashed on the opset-1 model (exit 1)")
-        sys.exit(1)
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: AttributeError: {exc} (exit 2)")
-    sys.exit(2)
+        say("REPRODUCED", "onnxslim crashed on the opset-1 model")
+    say("DIFFERENT", f"AttributeError: {exc}")
 except Exception as exc:  # noqa: BLE001
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {type(exc).__name__}: {exc} (exit 2)")
-    sys.exit(2)
-print(f"FIXED: known issue {KNOWN_ISSUE}: the opset-1 model slims (exit 0)")
-sys.exit(0)
+    say("DIFFERENT", f"{type(exc).__name__}: {exc}")
+say("FIXED", "the opset-1 model slims")

@@ -9,40 +9,12 @@ it, slims it and loads the result. The last line says REPRODUCED (exit 1: refuse
 size), FIXED (exit 0: it loads), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import onnxslim  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnxslim-pad-axes-into-conv"
+import numpy as np
+import onnxruntime as ort
+import onnxslim
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.verdict import say
 
 rng = np.random.default_rng(0)
 inits = [numpy_helper.from_array(np.array([0, 0, 1, 1], np.int64), "pads"),
@@ -69,9 +41,6 @@ try:
     load(slimmed)
 except Exception as exc:  # noqa: BLE001
     if "Attribute pads has incorrect size" in str(exc):
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the fused Conv's pads have the wrong size (exit 1)")
-        sys.exit(1)
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {type(exc).__name__}: {str(exc)[:200]} (exit 2)")
-    sys.exit(2)
-print(f"FIXED: known issue {KNOWN_ISSUE}: the slimmed model loads (exit 0)")
-sys.exit(0)
+        say("REPRODUCED", "the fused Conv's pads have the wrong size")
+    say("DIFFERENT", f"{type(exc).__name__}: {str(exc)[:200]}")
+say("FIXED", "the slimmed model loads")

@@ -9,39 +9,12 @@ axes=[2, 3]) on (2, 4, 3, 2) at opset 21, its output declared (2, 4, 3, 6), and 
 DIFFERENT (exit 2: another exception) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
 import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import numpy as np  # noqa: E402
-import onnxslim  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
-KNOWN_ISSUE = "onnxslim-resize-axes-sizes-indexerror"
+import numpy as np
+import onnxslim
+from onnx import TensorProto, helper, numpy_helper
+from skeleton.verdict import KNOWN_ISSUE, say
 
 sizes = numpy_helper.from_array(np.array([3, 6], np.int64), "sizes")
 graph = helper.make_graph(
@@ -54,10 +27,8 @@ try:
     slimmed = onnxslim.slim(model)
 except IndexError as exc:
     print(f"onnxslim.slim raised IndexError: {exc}")
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnxslim crashed on the Resize (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "onnxslim crashed on the Resize")
 except Exception as exc:  # noqa: BLE001
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: onnxslim.slim raised {type(exc).__name__}: {exc} (exit 2)")
-    sys.exit(2)
+    say("DIFFERENT", f"onnxslim.slim raised {type(exc).__name__}: {exc}")
 print(f"FIXED: known issue {KNOWN_ISSUE}: slimmed,", [n.op_type for n in slimmed.graph.node], "(exit 0)")
 sys.exit(0)

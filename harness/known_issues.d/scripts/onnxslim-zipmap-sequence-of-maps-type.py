@@ -8,39 +8,11 @@ The last line says REPRODUCED (exit 1: the slimmed model is refused for that typ
 (exit 0: it loads), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import onnxruntime as ort  # noqa: E402
-import onnxslim  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-KNOWN_ISSUE = "onnxslim-zipmap-sequence-of-maps-type"
+import onnxruntime as ort
+import onnxslim
+from onnx import TensorProto, helper
+from skeleton.verdict import say
 
 ML = "ai.onnx.ml"
 labels = ["a", "b", "c"]
@@ -73,9 +45,6 @@ try:
     load(slimmed)
 except Exception as exc:  # noqa: BLE001
     if "Invalid tensor data type 0" in str(exc):
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: onnxruntime refuses the slimmed model's output type (exit 1)")
-        sys.exit(1)
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {type(exc).__name__}: {str(exc)[:200]} (exit 2)")
-    sys.exit(2)
-print(f"FIXED: known issue {KNOWN_ISSUE}: the slimmed model loads (exit 0)")
-sys.exit(0)
+        say("REPRODUCED", "onnxruntime refuses the slimmed model's output type")
+    say("DIFFERENT", f"{type(exc).__name__}: {str(exc)[:200]}")
+say("FIXED", "the slimmed model loads")

@@ -23,41 +23,14 @@ machine cannot run it, e.g. a framework does not import).
 """
 
 import os
-import re
 import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+from skeleton.guard import guarded, step
+from skeleton.verdict import KNOWN_ISSUE, say
 
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m|\{\{function_node [^}]*\}\}", "", line).strip()
-             for line in str(exc).splitlines()]
-    first = next((line for line in lines if line and not line.startswith("Exception encountered")),
-                 "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception outside main(): an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-KNOWN_ISSUE = "tf2onnx-free-spatial-conv-extra-dim"
 OPSET = 17
 NCDHW = np.arange(2 * 1 * 3 * 4 * 5, dtype=np.float32).reshape(2, 1, 3, 4, 5)
 NDHWC = (2, 3, 4, 5, 1)
@@ -163,18 +136,13 @@ def main() -> int:
     defects = [skipped_transpose(), dropped_squeeze()]
     keras_conversions(int(os.environ.get("KERAS_ATTEMPTS", "20")))
     if all(defects):
-        print(f"REPRODUCED: known issue {KNOWN_ISSUE}: shape_mismatch (exit 1)")
-        return 1
+        say("REPRODUCED", "shape_mismatch")
     if not any(defects):
-        print(f"FIXED: known issue {KNOWN_ISSUE} does not reproduce (exit 0)")
-        return 0
-    print(f"DIFFERENT: only defect {defects.index(True) + 1} of the two known issue "
-          f"{KNOWN_ISSUE} needs is there (exit 2)")
-    return 2
+        say("FIXED", "does not reproduce")
+    say("DIFFERENT", f"only defect {defects.index(True) + 1} of the two known issue "
+                     f"{KNOWN_ISSUE} needs is there")
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Exception as exc:  # noqa: BLE001  (not the bug's behaviour, which main() judges)
-        sys.exit(cannot_run("running the case", exc))
+    step("running the case")
+    sys.exit(guarded(main))

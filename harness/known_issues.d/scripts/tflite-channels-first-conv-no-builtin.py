@@ -12,67 +12,23 @@ channels_first layers refused for those ops, channels_last converted), FIXED (ex
 converted), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-KNOWN_ISSUE = "tflite-channels-first-conv-no-builtin"
-
-
-def convert(layer, shape) -> str:
-    """'converted', or the converter's first error line."""
-    inputs = keras.Input(shape)
-    model = keras.Model(inputs, layer(inputs))
-    try:
-        tf.lite.TFLiteConverter.from_keras_model(model).convert()
-        return "converted"
-    except Exception as exc:  # noqa: BLE001
-        lines = [line for line in str(exc).splitlines() if "error:" in line]
-        return (lines[0] if lines else str(exc).splitlines()[0]).rsplit(")): ", 1)[-1][:200]
-
+import keras
+from skeleton.keras_tflite import keras_to_tflite
+from skeleton.verdict import say
 
 first = {
-    "DataFormatVecPermute": convert(
+    "DataFormatVecPermute": keras_to_tflite(
         keras.layers.Conv1DTranspose(1, 1, data_format="channels_first"), (1, 3)),
-    "Conv3D": convert(keras.layers.Conv3D(1, 1, data_format="channels_first"), (1, 2, 2, 2)),
+    "Conv3D": keras_to_tflite(keras.layers.Conv3D(1, 1, data_format="channels_first"), (1, 2, 2, 2)),
 }
-last = convert(keras.layers.Conv3D(1, 1, data_format="channels_last"), (2, 2, 2, 1))
+last = keras_to_tflite(keras.layers.Conv3D(1, 1, data_format="channels_last"), (2, 2, 2, 1))
 for op, what in first.items():
     print(f"channels_first, expecting tf.{op}: {what}")
 print(f"Conv3D channels_last: {last}")
 if all(what == "converted" for what in first.values()):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: the channels_first layers converted (exit 0)")
-    sys.exit(0)
+    say("FIXED", "the channels_first layers converted")
 if last == "converted" and all(f"'tf.{op}' op is neither a custom op nor a flex op" in what
                                for op, what in first.items()):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the channels_first layers kept ops TFLite has no builtin for (exit 1)")
-    sys.exit(1)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {first}, channels_last: {last} (exit 2)")
-sys.exit(2)
+    say("REPRODUCED", "the channels_first layers kept ops TFLite has no builtin for")
+say("DIFFERENT", f"{first}, channels_last: {last}")

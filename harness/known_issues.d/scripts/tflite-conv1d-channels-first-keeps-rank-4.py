@@ -16,39 +16,11 @@ FIXED (exit 0: (1, 1, 3), and the biased one converts), DIFFERENT (exit 2) or CA
 """
 
 
-import os
-import re
-import sys
-import traceback
-
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-KNOWN_ISSUE = "tflite-conv1d-channels-first-keeps-rank-4"
+import keras
+import numpy as np
+import tensorflow as tf
+from skeleton.keras_tflite import tflite_refusal
+from skeleton.verdict import say
 
 
 def convert(filters: int, use_bias: bool) -> str:
@@ -60,8 +32,7 @@ def convert(filters: int, use_bias: bool) -> str:
     try:
         flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     except Exception as exc:  # noqa: BLE001
-        lines = [line for line in str(exc).splitlines() if "error:" in line]
-        return "refused: " + (lines[0] if lines else str(exc).splitlines()[0]).rsplit(")): ", 1)[-1][:200]
+        return "refused: " + tflite_refusal(exc)
     interpreter = tf.lite.Interpreter(model_content=flat)
     runner = interpreter.get_signature_runner("serving_default")
     (name,) = interpreter.get_signature_list()["serving_default"]["inputs"]
@@ -74,10 +45,7 @@ unbiased, biased = convert(1, False), convert(1, True)
 print(f"Conv1D(1, channels_first) on (1, 1, 3): {unbiased}")
 print(f"the same with a bias: {biased}")
 if unbiased == "Keras (1, 1, 3), TFLite (1, 1, 3)" and not biased.startswith("refused"):
-    print(f"FIXED: known issue {KNOWN_ISSUE}: the output has Keras' shape and the biased layer converts (exit 0)")
-    sys.exit(0)
+    say("FIXED", "the output has Keras' shape and the biased layer converts")
 if unbiased == "Keras (1, 1, 3), TFLite (1, 1, 1, 3)" and "not broadcast compatible" in biased:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: the output keeps the 4-D form and the biased layer is refused (exit 1)")
-    sys.exit(1)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {unbiased}; {biased} (exit 2)")
-sys.exit(2)
+    say("REPRODUCED", "the output keeps the 4-D form and the biased layer is refused")
+say("DIFFERENT", f"{unbiased}; {biased}")

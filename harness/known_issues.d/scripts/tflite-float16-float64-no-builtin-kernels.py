@@ -13,38 +13,10 @@ builtin kernel, float32 converted), FIXED (exit 0: all converted), DIFFERENT (ex
 RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
 
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-KNOWN_ISSUE = "tflite-float16-float64-no-builtin-kernels"
+import keras
+import tensorflow as tf
+from skeleton.verdict import say
 
 
 def convert(dtype: str):
@@ -76,15 +48,11 @@ for name, make in (("float64", lambda: convert("float64")), ("float16", subtract
         print(f"{name}: converted")
     except Exception as exc:  # noqa: BLE001
         if "is neither a custom op nor a flex op" not in str(exc):
-            print(f"DIFFERENT: known issue {KNOWN_ISSUE}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]} (exit 2)")
-            sys.exit(2)
+            say("DIFFERENT", f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         print(f"{name}: refused, no builtin kernel")
         refused.append(name)
 if len(refused) == 3:
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: TFLiteConverter refused the float64, float16 and mixed_float16 models (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", "TFLiteConverter refused the float64, float16 and mixed_float16 models")
 if not refused:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: converted (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: only {', '.join(refused)} refused (exit 2)")
-sys.exit(2)
+    say("FIXED", "converted")
+say("DIFFERENT", f"only {', '.join(refused)} refused")

@@ -65,7 +65,9 @@ BASE_IMPORTS = ("import numpy as np", "import onnx", "import onnxruntime as ort"
 BASE_PACKAGES = ("numpy", "onnx", "onnxruntime")
 # The stages this template scripts from their ScriptRecipe: ONNX -> PyTorch converters and
 # ONNX -> ONNX rewriters (ort-optimized and the source's own leg need none).
-TEMPLATES = {("onnx", "torch"): "ONNX -> PyTorch", ("onnx", "onnx"): "ONNX -> ONNX, a rewriter"}
+TEMPLATES = {("onnx", "torch"): "ONNX -> PyTorch", ("onnx", "onnx"): "ONNX -> ONNX, a rewriter",
+             ("onnx", "tf-signature"): "ONNX -> TensorFlow SavedModel (onnx2tf)",
+             ("onnx", "tflite"): "ONNX -> TFLite (onnx2tf)"}
 
 
 @dataclass
@@ -153,6 +155,11 @@ def script_parts(harness, case, *, leg_name: str | None = None,
                 f"model's own two readings are shown first as checks, so a difference "
                 f"blames the rewriter.")
         direction = TEMPLATES[("onnx", "onnx")]
+    elif get(target.stage).target in ("tf-signature", "tflite"):
+        what = (f"{recipe.what.format(opset=harness.options.opset)} and compares it with the "
+                f"embedded reference ({reference_note}). The model's own two readings are "
+                f"shown first as checks, so a difference blames onnx2tf.")
+        direction = TEMPLATES[("onnx", get(target.stage).target)]
     else:
         what, direction = (f"Converts the embedded ONNX model with stage {target.stage} as "
                            f"parity does, runs the module with PyTorch and compares it with "
@@ -279,16 +286,21 @@ _ORT_MAIN = _LOAD + '''\
     return check(actual, expected)
 '''
 
-# An ONNX -> ONNX rewriter's body: the recipe binds ``rewritten``, read as parity's leg reads it
-# (the IR version pinned as parity's rewriter stages pin it, optimisations off, every input of
-# the case fed by name: a model that takes other inputs than the case's is refused, as parity's
-# runner refuses it).
-_REWRITER_BODY = '''\
+# How every stage's body begins: the model's own two readings shown, then the recipe's
+# conversion; what it raises is the failure (``{convert}``: the recipe's code).
+_CONVERTED = '''\
     readings(model, inputs, expected)
     try:
 {convert}
     except Exception as exc:
         return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
+'''
+
+# An ONNX -> ONNX rewriter's body: the recipe binds ``rewritten``, read as parity's leg reads it
+# (the IR version pinned as parity's rewriter stages pin it, optimisations off, every input of
+# the case fed by name: a model that takes other inputs than the case's is refused, as parity's
+# runner refuses it).
+_REWRITER_BODY = _CONVERTED + '''\
     rewritten.ir_version = max(8, min(rewritten.ir_version, 10))  # as parity's stage
     try:
         options = ort.SessionOptions()
@@ -314,12 +326,50 @@ _REWRITER_BODY = '''\
     return check(actual, expected)
 '''
 
-_TORCH_BODY = '''\
-    readings(model, inputs, expected)
+# onnx2tf's body: the recipe binds ``keras_model`` and ``out`` (its output folder) and defines
+# ``read_outputs``; inputs fed channel-last and outputs mapped back as parity's stage maps them
+# (harness.converters.onnx2tf_layout), counts checked as the stage checks them.
+_ONNX2TF_BODY = _CONVERTED + '''\
+    onnx_names = [o.name for o in model.graph.output]
+    if len(keras_model.inputs) != len(inputs):
+        return report("conversion_error", f"onnx2tf's model takes {{len(keras_model.inputs)}} "
+                                          f"inputs, the ONNX model {{len(inputs)}}")
+    if len(keras_model.outputs) != len(onnx_names):
+        return report("conversion_error", f"onnx2tf's model has {{len(keras_model.outputs)}} "
+                                          f"outputs, the ONNX model {{len(onnx_names)}}")
+    feeds = {{tensor.name: channel_last(x) for tensor, x in zip(keras_model.inputs, inputs)}}
+    layouts = dict(getattr(keras_model, "onnx_output_layouts", None) or {{}})
+    step("running onnx2tf's model")
     try:
-{convert}
+        raw = read_outputs(out, feeds, onnx_names)
     except Exception as exc:
-        return report("conversion_error", f"{{STAGE}} raised {{type(exc).__name__}}: {{exc}}")
+        return report("runtime_error", f"{{STAGE}}'s model raised {{type(exc).__name__}}: {{exc}}")
+    actual = [in_onnx_layout(y, e, layouts.get(name))
+              for y, e, name in zip(raw, expected, onnx_names)]
+    print(f"{{STAGE}} against the reference:")
+    step("comparing the outputs")
+    return check(actual, expected)
+'''
+
+_ONNX2TF_LAYOUT = '''\
+def channel_last(x):
+    """An input as onnx2tf's model takes it: of rank 3 or more, axis 1 moved last."""
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1)) if np.ndim(x) >= 3 else x
+
+
+def in_onnx_layout(y, expected, recorded_channel_last):
+    """An output back in ONNX's layout: from channel-last where its shape is the channel-last
+    form of the expected one (onnx2tf's record decides where both shapes fit)."""
+    y = np.asarray(y)
+    if y.ndim < 3 or y.ndim != np.ndim(expected):
+        return y
+    shape = np.shape(expected)
+    as_channel_last = y.shape == (shape[0], *shape[2:], shape[1])
+    if as_channel_last and (y.shape != expected.shape or recorded_channel_last):
+        return np.moveaxis(y, -1, 1)
+    return y'''
+
+_TORCH_BODY = _CONVERTED + '''\
 {run}
     print(f"{{STAGE}} (PyTorch) against the reference:")
     step("comparing the outputs")
@@ -332,14 +382,18 @@ def _parts(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_inpu
     if recipe is not None:
         imports = list(dict.fromkeys([*recipe.imports, *BASE_IMPORTS]))
         imports = [line for line in imports if line]  # a recipe separates groups by ""
+        defined = list(recipe.defined)
         if get(target.stage).target == "onnx":  # a rewriter: onnxruntime reads its model
             main = _LOAD + _REWRITER_BODY.format(convert=recipe.convert)
+        elif get(target.stage).target in ("tf-signature", "tflite"):  # onnx2tf's files
+            main = _LOAD + _ONNX2TF_BODY.format(convert=recipe.convert)
+            defined.append(_ONNX2TF_LAYOUT)
         else:
             if "import torch" not in imports:
                 imports.append("import torch")
             main = _LOAD + _TORCH_BODY.format(convert=recipe.convert, run=torch_run("module"))
     else:
-        imports = list(BASE_IMPORTS)
+        imports, defined = list(BASE_IMPORTS), []
         main = _SOURCE_MAIN if target.stage == SOURCE else _ORT_MAIN
     return ScriptParts(
         header=header, case_id=spec.case_id, spec_json=canonical_json(spec.to_json()),
@@ -348,7 +402,7 @@ def _parts(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_inpu
         imports=[*sorted(line for line in imports if line.startswith("import ")),
                  *sorted(line for line in imports if line.startswith("from "))],
         early=[f"STAGE = {target.stage!r}"],
-        defined=list(recipe.defined) if recipe is not None else [],
+        defined=defined,
         constants=[f"DEVICE = {device!r}", f"PROVIDERS = {providers(device)!r}",
                    "CHECK_PROVIDERS = ['CPUExecutionProvider']  # the source's readings, "
                    "as parity's"],

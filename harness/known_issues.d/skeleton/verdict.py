@@ -1,0 +1,25 @@
+"""The verdict every entry's script ends in: its last line and its exit code.
+
+REPRODUCED (exit 1), FIXED (exit 0), DIFFERENT (exit 2: it fails, but not as the entry says);
+CANNOT RUN (exit 3) is the guard's. ``KNOWN_ISSUE`` is the entry's id: the export writes it.
+"""
+
+import sys
+
+KNOWN_ISSUE = "the entry's id"  # written by the export (harness.core.skeleton)
+EXIT = {"FIXED": 0, "REPRODUCED": 1, "DIFFERENT": 2}
+
+
+def say(verdict, text):
+    """The last line, and the exit with the verdict's code."""
+    print(f"{verdict}: known issue {KNOWN_ISSUE}: {text} (exit {EXIT[verdict]})")
+    sys.exit(EXIT[verdict])
+
+
+def finish(verdicts, reproduced, fixed):
+    """The last line, from the verdicts of the cases."""
+    if all(verdict == "REPRODUCED" for verdict in verdicts):
+        say("REPRODUCED", reproduced)
+    if all(verdict == "FIXED" for verdict in verdicts):
+        say("FIXED", fixed)
+    say("DIFFERENT", f"verdicts {verdicts}")
