@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.core import registry, source_registry, stages
+from harness.core import registry, source_registry, stages, structure
 from harness.core.onnx_schema import attribute_defaults
 from harness.core.spec import LayerSpec, nested_layers
 
@@ -241,11 +241,9 @@ class KnownIssue:
                         models: tuple[Any, Any] | None = None) -> bool:
         """The failure's category and message match, or the entry's structural check holds
         on ``models`` (received, produced)."""
-        if self.structure is not None and models is not None:
-            from harness.core import structure
-
-            if structure.holds(self.structure, *models):
-                return True
+        if (self.structure is not None and models is not None
+                and structure.holds(self.structure, *models)):
+            return True
         return self._matches_message(category, message)
 
     def _matches_message(self, category: str | None, message: str) -> bool:
@@ -425,11 +423,10 @@ def _devices(raw: dict[str, Any]) -> tuple[str, ...] | None:
 
 
 def _structure(raw: dict[str, Any]) -> str | None:
-    from harness.core.structure import CHECKS
-
     name = raw.get("structure")
-    if name is not None and name not in CHECKS:
-        raise ValueError(f"structure = {name!r} names no check; known: {', '.join(CHECKS)}")
+    if name is not None and name not in structure.CHECKS:
+        raise ValueError(f"structure = {name!r} names no check; known: "
+                         f"{', '.join(structure.CHECKS)}")
     return name
 
 

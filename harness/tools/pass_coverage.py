@@ -31,6 +31,7 @@ import json
 import sys
 from typing import Any
 
+from harness.converters.onnxoptimizer_stage import default_passes, in_child
 from harness.core import registry
 from harness.core.frameworks import prepare_imports
 from harness.core.strategies import sample
@@ -109,8 +110,6 @@ def _each_pass(model, passes: list[str]) -> bytes:
 
 
 def onnxoptimizer_coverage(models) -> Tally:
-    from harness.converters.onnxoptimizer_stage import default_passes, in_child
-
     tally = Tally(default_passes())
     for kind, model in models:
         try:

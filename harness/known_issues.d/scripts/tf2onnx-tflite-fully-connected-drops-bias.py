@@ -13,40 +13,12 @@ with the TFLite interpreter's. The last line says REPRODUCED (exit 1: the ONNX o
 by the bias), FIXED (exit 0: they agree), DIFFERENT (exit 2) or CANNOT RUN (exit 3).
 """
 
-import os
-import re
-import sys
-import traceback
-
-CANNOT_RUN = 3  # exit code: this machine cannot run the case (no verdict); 1 is REPRODUCED only
-
-
-def cannot_run(what: str, exc: BaseException) -> int:
-    """The one line of a case this machine cannot run, after the traceback (on stderr)."""
-    traceback.print_exception(type(exc), exc, exc.__traceback__)
-    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
-    first = next((line for line in lines if line), "")
-    print(f"CANNOT RUN: {what} ({type(exc).__name__}: {first[:240]}) (exit {CANNOT_RUN})",
-          flush=True)
-    return CANNOT_RUN
-
-
-def _uncaught(kind, exc, tb):  # an exception the script did not expect: an import, most often
-    if not issubclass(kind, Exception):
-        return sys.__excepthook__(kind, exc, tb)
-    cannot_run("importing the frameworks", exc)
-    sys.stderr.flush()
-    os._exit(CANNOT_RUN)
-
-
-sys.excepthook = _uncaught  # Python exits 1 on an uncaught exception, and 1 says REPRODUCED
-
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf2onnx  # noqa: E402
-
-KNOWN_ISSUE = "tf2onnx-tflite-fully-connected-drops-bias"
+import numpy as np
+import onnxruntime as ort
+import tensorflow as tf
+import tf2onnx
+from skeleton.guard import step
+from skeleton.verdict import say
 
 rng = np.random.default_rng(0)
 weight = tf.constant(rng.normal(size=(3, 5)).astype("float32"))
@@ -59,20 +31,17 @@ def classifier(x):
     return {"y": tf.matmul(tf.reshape(pooled, [1, 3]), weight) + bias}
 
 
-try:
-    flat = tf.lite.TFLiteConverter.from_concrete_functions(
-        [classifier.get_concrete_function()], classifier).convert()
-    interpreter = tf.lite.Interpreter(model_content=flat)
-    interpreter.allocate_tensors()
-    fully_connected = [op for op in interpreter._get_ops_details()
-                       if op["op_name"] == "FULLY_CONNECTED"]
-except Exception as exc:  # noqa: BLE001
-    sys.exit(cannot_run("converting with TFLiteConverter", exc))
+step("converting with TFLiteConverter")
+flat = tf.lite.TFLiteConverter.from_concrete_functions(
+    [classifier.get_concrete_function()], classifier).convert()
+interpreter = tf.lite.Interpreter(model_content=flat)
+interpreter.allocate_tensors()
+fully_connected = [op for op in interpreter._get_ops_details()
+                   if op["op_name"] == "FULLY_CONNECTED"]
 if not fully_connected or len(interpreter.get_tensor_details()[fully_connected[0]["inputs"][0]]
                               ["shape"]) == 2:
-    print(f"DIFFERENT: known issue {KNOWN_ISSUE}: the TFLite converter wrote no FULLY_CONNECTED "
-          f"with a 4-D input (exit 2)")
-    sys.exit(2)
+    say("DIFFERENT", "the TFLite converter wrote no FULLY_CONNECTED with a 4-D input")
+step("converting with tf2onnx and running onnxruntime")
 x = rng.normal(size=(1, 4, 4, 3)).astype("float32")
 interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
 interpreter.invoke()
@@ -87,11 +56,7 @@ got = session.run(None, {proto.graph.input[0].name: x})[0]
 off = float(np.abs(got - expected).max())
 print("ONNX ops:", [node.op_type for node in proto.graph.node], "max abs", off)
 if np.allclose(expected - got, bias.numpy(), atol=1e-5):
-    print(f"REPRODUCED: known issue {KNOWN_ISSUE}: tf2onnx's ONNX is off by exactly the bias "
-          f"(max abs {off:.3g}) (exit 1)")
-    sys.exit(1)
+    say("REPRODUCED", f"tf2onnx's ONNX is off by exactly the bias (max abs {off:.3g})")
 if off < 1e-5:
-    print(f"FIXED: known issue {KNOWN_ISSUE}: tf2onnx's ONNX agrees with TFLite (exit 0)")
-    sys.exit(0)
-print(f"DIFFERENT: known issue {KNOWN_ISSUE}: off by {off:.3g}, not by the bias (exit 2)")
-sys.exit(2)
+    say("FIXED", "tf2onnx's ONNX agrees with TFLite")
+say("DIFFERENT", f"off by {off:.3g}, not by the bias")

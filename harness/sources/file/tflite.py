@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.converters.savedmodel_signature import SignatureError, choose_name
+from harness.runtimes.litert import interpreter
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.loaded import LoadedModel
 
@@ -43,8 +44,6 @@ def _no_signature(path: Path):
 
 def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
          signature: str | None = None) -> LoadedModel:
-    from harness.runtimes.litert import interpreter
-
     flat = path.read_bytes()
     try:
         runner_of = interpreter(flat)
