@@ -33,6 +33,7 @@ import keras  # noqa: E402
 from harness.check import CheckError, CheckOptions, run_check  # noqa: E402
 from harness.core import plugins  # noqa: E402
 from harness.run.isolation import IsolatedHarness  # noqa: E402
+from harness.runtimes.keras_custom import register_custom_objects  # noqa: E402
 from harness.sources import file as files  # noqa: E402
 from harness.sources.file.safety import MissingCustomObjects, scan_keras3_config  # noqa: E402
 
@@ -98,6 +99,9 @@ def forget_registrations(monkeypatch):
     tf_keras' global custom objects) is gone after it, so no later test sees its classes."""
     for name in ("_IMPORTED", "_CUSTOM_OBJECTS", "_ROOTS"):
         monkeypatch.setattr(plugins, name, dict(getattr(plugins, name)))
+    # parity's own objects are registered once a process (cached): registered first during a
+    # test here, the restore below would drop them for every later test of this worker
+    register_custom_objects()
     registries = [keras.saving.get_custom_objects(), tf_keras.saving.get_custom_objects()]
     kept = [dict(registry) for registry in registries]
     modules = set(sys.modules)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import upstream
 from harness.core import known_issues
 from harness.core.spec import LayerSpec
 
@@ -88,13 +89,14 @@ def test_an_unknown_device_names_the_file_and_entry(tmp_path):
         known_issues.load(path)
 
 
-def test_the_device_mix_script_reproduces_on_cuda_and_cannot_run_elsewhere():
+def test_the_device_mix_script_reproduces_on_cuda_and_cannot_run_elsewhere(tmp_path):
     pytest.importorskip("onnx2pytorch")
     import torch
 
-    script = known_issues.MORE_FILES / ISSUES["onnx2pytorch-device-mix"].script
+    script = tmp_path / "repro.py"  # as `parity issues export` writes it
+    script.write_text(upstream.hand_written(ISSUES["onnx2pytorch-device-mix"]).text)
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "PYTHONPATH": ""})
+                          timeout=600, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""})
     last = done.stdout.strip().splitlines()[-1]
     if torch.cuda.is_available():
         assert (done.returncode, last.split(":")[0]) == (1, "REPRODUCED"), done.stdout

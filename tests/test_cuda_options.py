@@ -78,8 +78,11 @@ def test_strict_cuda_precision_reads_back_from_torch():
         assert flags["fp16_reduced_precision_reduction"] is False
         assert set(v for k, v in flags.items() if "fp32" in k or "tf32" in k) <= {"ieee", False,
                                                                                    "highest"}
-        assert device.describe(found).startswith("strict: torch fp32 ieee, "
-                                                 "NVIDIA_TF32_OVERRIDE=0")
+        line = device.describe(found)
+        assert line.startswith("strict: torch fp32 ieee (matmul precision highest)"), line
+        assert "NVIDIA_TF32_OVERRIDE=0" in line
+        # torch.export and cudnn.flags() read the legacy flag: it must stay readable
+        assert torch.backends.cudnn.allow_tf32 is False
         tf32 = device.configure("cuda", device.TF32)
         assert tf32["onnxruntime_cuda"] == {"use_tf32": 1}
         assert "NVIDIA_TF32_OVERRIDE" not in os.environ

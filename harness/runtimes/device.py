@@ -185,14 +185,13 @@ def configure(device: str, precision: str = STRICT) -> dict[str, Any]:
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = True
     matmul = torch.backends.cuda.matmul
-    if hasattr(matmul, "fp32_precision"):  # torch 2.9+: the flags below are its old spelling
-        matmul.fp32_precision = "tf32" if tf32 else "ieee"
-        torch.backends.cudnn.conv.fp32_precision = "tf32" if tf32 else "ieee"
-        torch.backends.cudnn.rnn.fp32_precision = "tf32" if tf32 else "ieee"
-    else:
-        torch.set_float32_matmul_precision("high" if tf32 else "highest")
-        matmul.allow_tf32 = tf32
-        torch.backends.cudnn.allow_tf32 = tf32
+    # The legacy flags, on every release: torch 2.9+ also has per-backend fp32_precision, but
+    # once conv and RNN are set "ieee" through it, reading the legacy cudnn.allow_tf32 raises
+    # ("a mix of the legacy and new APIs"), and torch.export and cudnn.flags() read it: every
+    # torch-export leg after a CUDA run's set-up then failed (torch 2.15).
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
     if not tf32:
         matmul.allow_fp16_reduced_precision_reduction = False
         matmul.allow_bf16_reduced_precision_reduction = False
@@ -226,19 +225,13 @@ def settings(device: str) -> dict[str, Any]:
 
 
 def _torch_flags(torch) -> dict[str, Any]:
-    """torch's precision flags, read through the API ``configure`` set them with (torch 2.9+
-    refuses to read the old flags once the new ones are set)."""
+    """torch's precision flags, read through the legacy API ``configure`` sets them with."""
     backends = torch.backends
     matmul = backends.cuda.matmul
     flags: dict[str, Any] = {}
-    if hasattr(matmul, "fp32_precision"):  # "ieee": set_float32_matmul_precision("highest")
-        flags.update(matmul_fp32_precision=matmul.fp32_precision,
-                     cudnn_conv_fp32_precision=backends.cudnn.conv.fp32_precision,
-                     cudnn_rnn_fp32_precision=backends.cudnn.rnn.fp32_precision)
-    else:
-        flags.update(float32_matmul_precision=torch.get_float32_matmul_precision(),
-                     matmul_allow_tf32=bool(matmul.allow_tf32),
-                     cudnn_allow_tf32=bool(backends.cudnn.allow_tf32))
+    flags.update(float32_matmul_precision=torch.get_float32_matmul_precision(),
+                 matmul_allow_tf32=bool(matmul.allow_tf32),
+                 cudnn_allow_tf32=bool(backends.cudnn.allow_tf32))
     flags.update(
         fp16_reduced_precision_reduction=bool(matmul.allow_fp16_reduced_precision_reduction),
         bf16_reduced_precision_reduction=bool(matmul.allow_bf16_reduced_precision_reduction),
