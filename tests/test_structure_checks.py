@@ -67,3 +67,26 @@ def test_an_unknown_structure_is_a_clear_error(tmp_path):
         'unpinned_reason = "test"\n')
     with pytest.raises(known_issues.KnownIssueFileError, match="no-such-check"):
         known_issues.load(tmp_path / "x.toml")
+
+
+def _shape_model(rank: int, **slice_attrs):
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Shape", ["x"], ["s"], **slice_attrs)], "shape",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1] * rank)],
+        [helper.make_tensor_value_info("s", TensorProto.INT64, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize(("rank", "attrs", "needs_clamp"), [
+    (3, {"start": -6}, True), (3, {"start": 4}, True), (1, {"start": 1, "end": -2}, True),
+    (3, {"end": 9}, True), (3, {"start": 2, "end": 1}, True),
+    (3, {}, False), (3, {"start": -3}, False), (3, {"start": 1, "end": -1}, False),
+    (3, {"start": 3}, False)])
+def test_a_shape_slice_needing_the_clamp_is_seen(rank, attrs, needs_clamp):
+    """onnxoptimizer's eliminate_shape_op reads past the dims exactly where Shape-15's clamp
+    matters: start or end outside [0, rank] once a negative one is counted from the rank."""
+    from harness.core.structure import shape_slice_out_of_range
+
+    assert shape_slice_out_of_range(_shape_model(rank, **attrs), None) is needs_clamp

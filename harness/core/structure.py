@@ -115,7 +115,35 @@ def split_into_one(received, produced) -> bool:
                                      for n in model.graph.node)
 
 
+def _ranks(model) -> dict[str, int]:
+    """Per tensor name, its rank where the model declares or infers one."""
+    declared = {value.name: len(value.type.tensor_type.shape.dim)
+                for value in model.graph.input if value.type.tensor_type.HasField("shape")}
+    return {**{name: len(dims) for name, dims in _inferred(model).items()}, **declared}
+
+
+def shape_slice_out_of_range(received, produced) -> bool:
+    """The received model has a Shape whose start or end, a negative one counted from the
+    rank, falls outside [0, rank], or whose end comes before its start: Shape-15 clamps them,
+    and a rewriter that indexes the dims without clamping reads past them."""
+    model = _model(received)
+    if model is None:
+        return False
+    ranks = _ranks(model)
+    for node in model.graph.node:
+        if node.op_type != "Shape" or node.input[0] not in ranks:
+            continue
+        rank = ranks[node.input[0]]
+        attrs = {a.name: a.i for a in node.attribute}
+        start, end = attrs.get("start", 0), attrs.get("end", rank)
+        start, end = (start + rank if start < 0 else start), (end + rank if end < 0 else end)
+        if not (0 <= start <= rank and 0 <= end <= rank) or end < start:
+            return True
+    return False
+
+
 CHECKS: dict[str, Check] = {
+    "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
     "fed-input-dropped": fed_input_dropped,
     "matmul-constant-first": matmul_constant_first,
