@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import platform
 import sys
 import time
 from pathlib import Path
@@ -25,18 +24,9 @@ from harness.core.frameworks import prepare_imports
 prepare_imports()
 
 from harness import golden  # noqa: E402
+from harness.core.machine import cpu_model  # noqa: E402
 from harness.results import result_records  # noqa: E402
 from harness.run.pipeline import Harness  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def replay_all(store, case_ids, harness) -> int:
