@@ -92,12 +92,7 @@ def shrink_groups(state, workers: search.Workers, until: float, save) -> None:
             _say(f"shrunk {group.kind} on {group.stage} ({group.category}) in {how['runs']} "
                  f"runs: {minimal.case_id}")
 
-    threads = [threading.Thread(target=loop, args=(i,), daemon=True)
-               for i in range(len(workers.harnesses))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    search.in_threads(loop, len(workers.harnesses))
 
 
 def draft_groups(state, folder: Path, options: Options, deadline: float, save) -> None:
@@ -144,11 +139,7 @@ def draft_groups(state, folder: Path, options: Options, deadline: float, save) -
                 save()
             _say(f"draft {summary['id']}: {summary['line']}")
 
-    threads = [threading.Thread(target=loop, daemon=True) for _ in range(max(1, options.jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    search.in_threads(lambda _: loop(), max(1, options.jobs))
 
 
 def hunt(options: Options) -> dict:

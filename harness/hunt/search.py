@@ -314,8 +314,13 @@ def search(state: State, draws: Draws, workers: Workers, until: float,
                 if done[0] % 20 == 0:
                     save()
 
-    threads = [threading.Thread(target=loop, args=(i,), daemon=True)
-               for i in range(len(workers.harnesses))]
+    in_threads(loop, len(workers.harnesses))
+
+
+def in_threads(loop, count: int) -> None:
+    """``loop(i)`` for each i below ``count``, each in a thread of its own (one a worker
+    process, which does the work); returns once every one has."""
+    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
