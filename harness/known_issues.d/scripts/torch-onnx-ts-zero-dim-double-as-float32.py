@@ -1,5 +1,5 @@
-"""torch.onnx.export(dynamo=False) writes Pow of a 0-d float64 base and an integer exponent
-in float32: both operands are cast to float32 before the Pow.
+"""torch.onnx.export(dynamo=False) computes with a 0-d float64 tensor in float32: Pow of a 0-d
+float64 base and an integer exponent is written as Cast, Cast, Pow in float32.
 
 Standalone: needs numpy, onnx, onnxruntime, torch and onnx2torch. It builds a one-node ONNX
 Pow of a 0-d float64 base and a (2,) int64 exponent (ONNX Pow returns the base's type),
