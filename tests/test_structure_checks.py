@@ -4,6 +4,7 @@ declares; the check holds on nothing else."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch  # noqa: F401  (before anything imports TensorFlow)
 
@@ -90,3 +91,31 @@ def test_a_shape_slice_needing_the_clamp_is_seen(rank, attrs, needs_clamp):
     from harness.core.structure import shape_slice_out_of_range
 
     assert shape_slice_out_of_range(_shape_model(rank, **attrs), None) is needs_clamp
+
+
+def _two_output_model(op: str, outputs: list[str], listed: list[str]):
+    """One ``op`` node with ``outputs`` (a TopK's values and indices, a Split's parts), the
+    graph's outputs ``listed`` in that order."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    inputs = ["x", "k"] if op == "TopK" else ["x"]
+    init = [numpy_helper.from_array(np.array([1], np.int64), "k")] if op == "TopK" else []
+    graph = helper.make_graph(
+        [helper.make_node(op, inputs, outputs, axis=-1)], op.lower(),
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info(name, TensorProto.UNDEFINED, None) for name in listed],
+        initializer=init)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+@pytest.mark.parametrize(("op", "listed", "differs"), [
+    ("TopK", ["v", "i"], False), ("TopK", ["i"], True), ("TopK", ["v"], True),
+    ("TopK", ["i", "v"], True), ("Split", ["v", "i"], False), ("Split", ["i", "v"], True),
+    ("Split", ["v", "i", "v"], True)])
+def test_graph_outputs_that_are_not_whole_nodes_are_seen(op, listed, differs):
+    """onnx2torch returns each graph output's producing node whole, once: the check holds
+    exactly where that differs from the graph's outputs in order."""
+    from harness.core.structure import graph_outputs_not_whole_nodes
+
+    model = _two_output_model(op, ["v", "i"], listed)
+    assert graph_outputs_not_whole_nodes(model, None) is differs

@@ -142,12 +142,32 @@ def shape_slice_out_of_range(received, produced) -> bool:
     return False
 
 
+def graph_outputs_not_whole_nodes(received, produced) -> bool:
+    """The received model's graph outputs, in order, are not the whole outputs of the nodes
+    that produce them, each node once in order of first use: a graph output that is one
+    output of a node with several (TopK's indices alone), two outputs of one node in another
+    order than the node's, or one value listed twice. A converter that returns each graph
+    output's producing node, deduplicated, returns something else there."""
+    model = _model(received)
+    if model is None:
+        return False
+    producer = {out: index for index, node in enumerate(model.graph.node)
+                for out in node.output}
+    wanted = [value.name for value in model.graph.output]
+    if any(name not in producer for name in wanted):
+        return False
+    nodes = list(dict.fromkeys(producer[name] for name in wanted))
+    returned = [out for index in nodes for out in model.graph.node[index].output if out]
+    return returned != wanted
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
     "fed-input-dropped": fed_input_dropped,
     "matmul-constant-first": matmul_constant_first,
     "split-into-one": split_into_one,
+    "graph-outputs-not-whole-nodes": graph_outputs_not_whole_nodes,
 }
 
 
