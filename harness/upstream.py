@@ -417,6 +417,12 @@ def _labels(stage: str, party: str, twin: bool = False) -> tuple[str, str, bool]
         if stage in TFLITE_STAGES:
             return source, f"the LiteRT interpreter on {stage}'s flatbuffer", False
         return source, f"onnxruntime on {stage}'s ONNX model", False
+    if stage == "onnx2tf":
+        return ("the source model's outputs, embedded",
+                "TensorFlow on onnx2tf's SavedModel (its serving_default signature)", False)
+    if stage == "onnx2tf-tflite":
+        return ("the source model's outputs, embedded",
+                "the LiteRT interpreter on onnx2tf's flatbuffer", False)
     return "the source model's outputs, embedded", f"{stage}'s PyTorch module", False
 
 

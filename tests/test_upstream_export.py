@@ -162,6 +162,8 @@ def test_a_wrong_output_entrys_script_reproduces_with_its_partys_stack_alone(
     assert report.scripts, report.why_no_script
     text = (folder / "repro.py").read_text()
     assert third_party_imports(text) <= STACKS[report.party], report.party
+    if issue.parties[0] == "onnx2tf":  # it says what ran onnx2tf's files: TensorFlow, LiteRT
+        assert "PyTorch module" not in text and "onnx2tf's" in text
     done = run_script(folder / "repro.py", tmp_path)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     verdict = done.stdout.splitlines()[-1]
