@@ -495,6 +495,19 @@ def test_an_attribute_may_name_the_values_of_several_variants():
         assert entry.matches_case(spec, "onnx") is matches, group
 
 
+def test_an_attribute_may_name_values_above_a_bound():
+    """``{ any_above = 1 }`` matches a dilated window on any axis, not an undilated one."""
+    entry = {i.id: i for i in known_issues.load()}["onnxruntime-pool-same-dilations"]
+    for dilations, matches in (([2], True), ([1, 3], True), ([1, 1], False), (None, False)):
+        attrs = {"opset": 17, "auto_pad": "SAME_UPPER", "kernel_shape": [2] * 2}
+        if dilations is not None:
+            attrs["dilations"] = dilations
+        spec = LayerSpec("MaxPool", attrs, ((1, 1, 3, 3),), source="onnx")
+        assert entry.matches_case(spec, "onnx") is matches, dilations
+    assert not known_issues._attr_matches(True, {"any_above": 0})
+    assert not known_issues._attr_matches("2", {"any_above": 1})
+
+
 def test_an_entry_may_name_several_dtypes():
     (issue,) = [i for i in known_issues.load()
                 if i.id == "tflite-float16-float64-no-builtin-kernels"]

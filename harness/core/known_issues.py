@@ -264,9 +264,14 @@ class KnownIssue:
 
 def _attr_matches(value: Any, wanted: Any) -> bool:
     """An attribute's value against an entry's: equal, or one of ``{ one_of = [...] }``
-    (the values of the op variants that meet the same bug)."""
+    (the values of the op variants that meet the same bug), or ``{ any_above = n }``: a
+    number, or a list with an element, above n (dilations > 1 on any axis)."""
     if isinstance(wanted, dict) and set(wanted) == {"one_of"}:
         return value in wanted["one_of"]
+    if isinstance(wanted, dict) and set(wanted) == {"any_above"}:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        return any(isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and v > wanted["any_above"] for v in values)
     return value == wanted
 
 

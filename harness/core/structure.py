@@ -161,6 +161,58 @@ def graph_outputs_not_whole_nodes(received, produced) -> bool:
     return returned != wanted
 
 
+def _constants(model) -> dict[str, Any]:
+    """Per name, the value of each initializer and Constant node output that is not fed."""
+    from onnx import numpy_helper
+
+    values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            for attr in node.attribute:
+                if attr.name == "value":
+                    values[node.output[0]] = numpy_helper.to_array(attr.t)
+    for name in _fed_inputs(model):
+        values.pop(name, None)
+    return values
+
+
+def layer_norm_chain_misread(received, produced) -> bool:
+    """The received model holds the decomposed layer norm ReduceMean > Sub > Pow >
+    ReduceMean > Add > Sqrt > Div with an operand that onnxruntime's LayerNormFusion does not
+    check: a Pow exponent other than 2, the mean subtracted from (mean - x), the Div reversed
+    (sqrt / d), or the epsilon as the Add's first operand (the fusion reads the second)."""
+    model = _model(received)
+    if model is None:
+        return False
+    made = {out: node for node in model.graph.node for out in node.output}
+    readers: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    constants = _constants(model)
+
+    def read_by(name: str, op: str) -> list[Any]:
+        return [node for node in readers.get(name, []) if node.op_type == op]
+
+    for power in (n for n in model.graph.node if n.op_type == "Pow"):
+        sub = made.get(power.input[0])
+        if sub is None or sub.op_type != "Sub":
+            continue
+        mean_first = getattr(made.get(sub.input[0]), "op_type", None) == "ReduceMean"
+        if not mean_first and getattr(made.get(sub.input[1]), "op_type", None) != "ReduceMean":
+            continue
+        exponent = constants.get(power.input[1])
+        for variance in read_by(power.output[0], "ReduceMean"):
+            for add in read_by(variance.output[0], "Add"):
+                for root in read_by(add.output[0], "Sqrt"):
+                    for div in read_by(root.output[0], "Div"):
+                        if (exponent is None or exponent.size != 1 or float(exponent) != 2.0
+                                or mean_first or add.input[0] != variance.output[0]
+                                or div.input[0] == root.output[0]):
+                            return True
+    return False
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -168,6 +220,7 @@ CHECKS: dict[str, Check] = {
     "matmul-constant-first": matmul_constant_first,
     "split-into-one": split_into_one,
     "graph-outputs-not-whole-nodes": graph_outputs_not_whole_nodes,
+    "layer-norm-chain-misread": layer_norm_chain_misread,
 }
 
 
