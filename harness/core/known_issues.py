@@ -128,6 +128,10 @@ class KnownIssue:
     # A structural check (harness.core.structure.CHECKS) that recognises the root cause in the
     # models the leg's stage was given and wrote, whatever the failure's message says.
     structure: str | None = None
+    # A structural check that must hold for the entry to claim a failure, where the leg's
+    # models are at hand: two entries of one op and one message, told apart by what the model
+    # holds (an input omitted or given).
+    where: str | None = None
 
     # The devices the entry holds on ("cpu", "cuda"); None: every device. A torch kernel
     # missing on one device only, a bug that shows on one only (docs/known-issues.md).
@@ -241,6 +245,9 @@ class KnownIssue:
                         models: tuple[Any, Any] | None = None) -> bool:
         """The failure's category and message match, or the entry's structural check holds
         on ``models`` (received, produced)."""
+        if (self.where is not None and models is not None
+                and not structure.holds(self.where, *models)):
+            return False
         if (self.structure is not None and models is not None
                 and structure.holds(self.structure, *models)):
             return True
@@ -408,7 +415,8 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         unpinned_reason=raw.get("unpinned_reason"),
         source_only=raw.get("source_only"),
         script=raw.get("script"),
-        structure=_structure(raw),
+        structure=_structure(raw, "structure"),
+        where=_structure(raw, "where"),
         devices=_devices(raw),
     )
 
@@ -427,10 +435,10 @@ def _devices(raw: dict[str, Any]) -> tuple[str, ...] | None:
     return devices
 
 
-def _structure(raw: dict[str, Any]) -> str | None:
-    name = raw.get("structure")
+def _structure(raw: dict[str, Any], key: str) -> str | None:
+    name = raw.get(key)
     if name is not None and name not in structure.CHECKS:
-        raise ValueError(f"structure = {name!r} names no check; known: "
+        raise ValueError(f"{key} = {name!r} names no check; known: "
                          f"{', '.join(structure.CHECKS)}")
     return name
 

@@ -213,6 +213,25 @@ def layer_norm_chain_misread(received, produced) -> bool:
     return False
 
 
+def _score_thresholds(model) -> list[str]:
+    """Each NonMaxSuppression's score_threshold operand, "" where it is omitted."""
+    return [(list(node.input) + [""] * 5)[4] for node in model.graph.node
+            if node.op_type == "NonMaxSuppression"]
+
+
+def nms_score_threshold_omitted(received, produced) -> bool:
+    """The received model has a NonMaxSuppression without a score_threshold (no box is
+    removed by its score)."""
+    model = _model(received)
+    return model is not None and "" in _score_thresholds(model)
+
+
+def nms_score_threshold_given(received, produced) -> bool:
+    """The received model has a NonMaxSuppression given a score_threshold."""
+    model = _model(received)
+    return model is not None and any(_score_thresholds(model))
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -221,6 +240,8 @@ CHECKS: dict[str, Check] = {
     "split-into-one": split_into_one,
     "graph-outputs-not-whole-nodes": graph_outputs_not_whole_nodes,
     "layer-norm-chain-misread": layer_norm_chain_misread,
+    "nms-score-threshold-omitted": nms_score_threshold_omitted,
+    "nms-score-threshold-given": nms_score_threshold_given,
 }
 
 
