@@ -143,3 +143,14 @@ def test_merge_keeps_only_this_fingerprint(tmp_path):
     table = einsum_table.merge([records], tmp_path / "absent.json")
     assert table["fingerprint"] == mine
     assert [c["equation"] for c in table["choices"]] == ["ab,bc->ac"]
+
+
+def test_an_optimiser_patched_in_memory_is_not_preloaded(fresh_cache, tmp_path, monkeypatch):
+    """A fault put into the search at run time (no file changed) searches for itself."""
+    from tf2onnx.optimizer import einsum_optimizer
+
+    convert(attention_model(), tmp_path / "none.json")
+    table = write_table(tmp_path / "t.json", einsum_choices.searched())
+    monkeypatch.setattr(einsum_optimizer, "predict_transposition_cost", lambda *args: 0.0)
+    einsum_choices.reset()
+    assert einsum_choices.preload(table) == 0

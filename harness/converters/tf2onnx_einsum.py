@@ -11,9 +11,9 @@ pytest worker of a run, and each run, searched the same equations again.
 
 ``preload()`` puts the choices that ``tf2onnx_einsum.json`` records into that cache before a
 conversion, only where this very code searched them: the table keeps a hash of every file
-of the tf2onnx package and numpy's and onnx's versions, and where any differs (another
-release, an edited or fault-injected tf2onnx) nothing is preloaded and tf2onnx searches as
-it always does. A preloaded choice is what the search returns, so the converted model is
+of the tf2onnx package, of the einsum optimiser's code as imported, and numpy's and onnx's
+versions; where any differs (another release, an edited, patched or fault-injected tf2onnx)
+nothing is preloaded and tf2onnx searches as it always does. A preloaded choice is what the search returns, so the converted model is
 the same, byte for byte (``tests/test_tf2onnx_einsum.py``).
 
 With ``PARITY_EINSUM_RECORD=FILE`` set, each choice a conversion had to search is appended to
@@ -44,7 +44,8 @@ _state: dict[str, Any] = {"preloaded": False, "fingerprint": None, "known": set(
 
 def fingerprint() -> dict[str, str]:
     """What decides tf2onnx's einsum choices in this process: a hash of every file of the
-    imported tf2onnx package, and numpy's and onnx's versions."""
+    imported tf2onnx package, numpy's and onnx's versions and the einsum optimiser's code as
+    imported (``live_code``)."""
     if _state["fingerprint"] is None:
         import tf2onnx
 
@@ -57,7 +58,49 @@ def fingerprint() -> dict[str, str]:
             "tf2onnx": f"{importlib.metadata.version('tf2onnx')}+{digest.hexdigest()[:16]}",
             **{name: importlib.metadata.version(name) for name in VERSIONED},
         }
-    return _state["fingerprint"]
+    # The optimiser's code as this process runs it, not as its files say: a function patched
+    # in memory (a plugin, a test's fault) searches differently, so nothing may be preloaded.
+    return {**_state["fingerprint"], "einsum_code": live_code()}
+
+
+def live_code() -> str:
+    """A hash of the code of every function and method of tf2onnx's einsum optimiser, as
+    imported now (its bytecode, constants and names: no paths or line numbers, which differ
+    between installations)."""
+    from tf2onnx.optimizer import einsum_optimizer
+
+    digest = hashlib.sha256()
+
+    def add(code) -> None:
+        digest.update(code.co_code + repr(code.co_names).encode())
+        for const in code.co_consts:
+            if hasattr(const, "co_code"):
+                add(const)
+            else:
+                digest.update(stable_repr(const).encode())
+
+    def members(namespace):
+        for name, value in sorted(vars(namespace).items()):
+            function = getattr(value, "__func__", value)
+            if hasattr(function, "__code__"):
+                yield name, function.__code__
+            elif isinstance(value, type) and value.__module__ == einsum_optimizer.__name__:
+                yield from ((f"{name}.{n}", c) for n, c in members(value))
+
+    for name, code in members(einsum_optimizer):
+        digest.update(name.encode())
+        add(code)
+    return digest.hexdigest()[:16]
+
+
+def stable_repr(const) -> str:
+    """A constant's repr, the same in every process: a frozenset's members sorted (their
+    order follows string hashing, which each process seeds)."""
+    if isinstance(const, frozenset):
+        return "frozenset(" + repr(sorted(map(stable_repr, const))) + ")"
+    if isinstance(const, tuple):
+        return "(" + ", ".join(map(stable_repr, const)) + ")"
+    return repr(const)
 
 
 def read_table(path: Path = TABLE) -> dict[str, Any]:
