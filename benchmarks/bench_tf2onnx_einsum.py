@@ -10,8 +10,11 @@ alternating:
 - ``preloaded``: the shipped table's choices preloaded (``tf2onnx_einsum.preload``).
 
 Prints each run's CPU seconds in the conversions (``time.process_time``), the searches
-tf2onnx made, the ratio preloaded/searched of the medians and the CPU model. The converted
-models' node structures must be equal run for run (exit 1 otherwise).
+tf2onnx made, the ratio preloaded/searched of the medians and the CPU model, and in each run
+how many cases' node structure (op types and counts) differs from the first searched run's:
+tf2onnx's own structure varies between conversions of one model in a few cases (it names
+nodes after Python object ids and orders by name), so ``--rounds 2`` or more shows how often
+two searched runs differ beside how often a preloaded one does.
 
     python benchmarks/bench_tf2onnx_einsum.py --rounds 2
 """
@@ -82,12 +85,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"searched {result['searched']} equations", flush=True)
     median = {mode: statistics.median(r["cpu_s"] for r in results)
               for mode, results in runs.items()}
-    same = all(r["structure"] == runs["searched"][0]["structure"]
-               for results in runs.values() for r in results)
+    first = runs["searched"][0]["structure"]
+    differing = {mode: [sum(a != b for a, b in zip(r["structure"], first, strict=True))
+                        for r in results] for mode, results in runs.items()}
     print(f"preloaded / searched: cpu {median['preloaded'] / median['searched']:.3f} "
           f"(medians {median['preloaded']:.1f} s / {median['searched']:.1f} s) on "
-          f"{cpu_model()}; same node structure: {same}")
-    return 0 if same else 1
+          f"{cpu_model()}")
+    # tf2onnx names some nodes after Python object ids and orders by name: two searched
+    # conversions of one model differ in a few cases too; compare the two counts.
+    print(f"cases whose node structure differs from the first searched run's: "
+          f"searched runs {differing['searched']}, preloaded runs {differing['preloaded']}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def convert(model, table):
 
 def structure(proto) -> Counter:
     """The model's nodes by type and attributes: tf2onnx names nodes after Python object ids,
-    so two conversions of one model never match byte for byte."""
+    so two conversions of one model do not match byte for byte."""
     import onnx
 
     return Counter((node.op_type, tuple(sorted(

@@ -13,8 +13,9 @@ pytest worker of a run, and each run, searched the same equations again.
 conversion, only where this very code searched them: the table keeps a hash of every file
 of the tf2onnx package, of the einsum optimiser's code as imported, and numpy's and onnx's
 versions; where any differs (another release, an edited, patched or fault-injected tf2onnx)
-nothing is preloaded and tf2onnx searches as it always does. A preloaded choice is what the search returns, so the converted model is
-the same, byte for byte (``tests/test_tf2onnx_einsum.py``).
+nothing is preloaded and tf2onnx searches as it always does. A preloaded choice is what the search returns, and the only thing the
+search leaves that tf2onnx reads (``equation_``), so the conversion goes on as after the
+search (``tests/test_tf2onnx_einsum.py``: the same nodes and bit-identical outputs).
 
 With ``PARITY_EINSUM_RECORD=FILE`` set, each choice a conversion had to search is appended to
 FILE, one JSON object a line; ``python -m harness.tools.einsum_table`` merges such files into
