@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.converters import Artifact, ConvertOptions
+from harness.converters import tf2onnx_einsum as einsum_choices
 from harness.converters.keras_state import reset_states
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.saved_formats import build_tf_keras_twin, carry_into_keras3
@@ -48,9 +49,11 @@ class Tf2OnnxKeras2Converter:
             tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
             for tensor, name in zip(model.inputs, artifact.input_names)
         ]
+        einsum_choices.preload()
         with tf.device("/cpu:0"):
             proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature,
                                                   opset=options.opset)
+        einsum_choices.record_searched()
         pin_ir_version(proto)
         return Artifact("onnx", proto, [i.name for i in proto.graph.input],
                         {"ort_optimization": "disable"})

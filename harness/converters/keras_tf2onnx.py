@@ -8,6 +8,7 @@ between the two legs blames onnxruntime's optimiser, not tf2onnx.
 from __future__ import annotations
 
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe
+from harness.converters import tf2onnx_einsum as einsum_choices
 from harness.converters.keras_state import reset_states
 from harness.converters.onnx_ir import pin_ir_version
 from harness.core.stages import stage
@@ -39,7 +40,9 @@ class Tf2OnnxConverter:
             tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
             for tensor, name in zip(model.inputs, artifact.input_names)
         ]
+        einsum_choices.preload()
         proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=options.opset)
+        einsum_choices.record_searched()
         pin_ir_version(proto)
         return Artifact("onnx", proto, [i.name for i in proto.graph.input],
                         {"ort_optimization": "disable"})
