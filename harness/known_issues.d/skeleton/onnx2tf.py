@@ -14,6 +14,12 @@ import tensorflow as tf
 from skeleton.litert import run_tflite
 from skeleton.ort import reference, run_ort
 
+# onnx2tf.convert's switches as parity's stage calls it (its worker, harness.converters.
+# onnx2tf_worker, and the generated scripts take them from here): its command line's defaults
+# plus the two that keep the names a reader maps by.
+CONVERT_SWITCHES = {"output_signaturedefs": True, "copy_onnx_input_output_names_to_tflite": True,
+                    "non_verbose": True}
+
 
 def onnx2tf_run(model):
     """onnx2tf.convert on a copy of the model (it overwrites its input with the simplified
@@ -25,8 +31,7 @@ def onnx2tf_run(model):
     try:
         with contextlib.redirect_stdout(log):  # onnx2tf prints its log there
             onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                            output_signaturedefs=True,
-                            copy_onnx_input_output_names_to_tflite=True, non_verbose=True)
+                            **CONVERT_SWITCHES)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 (some refusals call sys.exit(1))
         return out, exc, log.getvalue()
     return out, None, log.getvalue()
