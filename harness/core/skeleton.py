@@ -27,6 +27,9 @@ SKELETON = Path(__file__).parents[1] / "known_issues.d" / "skeleton"
 PACKAGE = "skeleton"  # what a part imports the skeleton's modules as
 GUARD = "guard"  # the module every script starts with, whole
 ISSUE_NAME = "KNOWN_ISSUE"  # the entry's id, written by the export
+# A part's first line: why no generated script (``parity repro --script``) can show its bug.
+# A comment above the docstring, so the assembled script leaves it out.
+BY_HAND = "# By hand: "
 
 
 class SkeletonError(ValueError):
@@ -262,6 +265,15 @@ def _check_taken(module: str, name: str, definitions, where: str) -> bool:
 def _order_in_module(statement: _Statement, definitions) -> int:
     module = definitions[next(iter(statement.defines))][0]
     return _skeleton_module(module).statements.index(statement)
+
+
+def constant(module: str, name: str):
+    """The value of the skeleton's ``name = <literal>`` in ``module``: what parity's own code
+    shares with the scripts (onnx2tf's switches) is written once, there."""
+    for node in ast.parse((SKELETON / f"{module}.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and _names_defined(node) == {name}:
+            return ast.literal_eval(node.value)
+    raise SkeletonError(f"{PACKAGE}.{module} defines no constant {name}")
 
 
 def used_by_parts(parts: list[str]) -> set[str]:
