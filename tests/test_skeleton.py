@@ -160,3 +160,22 @@ def test_a_part_that_redefines_what_the_skeletons_code_uses_is_refused():
 
             judge("x", None, None, {}, {}, "refused")
             """), "x", "own.py")
+
+
+HAND_WRITTEN = sorted(skeleton.SKELETON.parent.joinpath("scripts").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", HAND_WRITTEN, ids=lambda path: path.stem)
+def test_every_hand_written_script_says_first_why_no_generated_script_shows_its_bug(path):
+    """``parity repro --script`` writes every leg parity runs: a script by hand is for a bug
+    no generated one shows, and its first line says why (``# By hand: ...``)."""
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith(skeleton.BY_HAND), (
+        f"{path.name}: its first line must say why no generated script can show its bug, "
+        f"as '{skeleton.BY_HAND}<why>'; where a generated one can, delete the script and the "
+        f"entry's script field")
+    assert len(first.removeprefix(skeleton.BY_HAND).split()) >= 6, f"{path.name}: {first}"
+    for issue_id in [i for i, part in PARTS.items() if part.resolve() == path.resolve()]:
+        # the line is for parity's maintainers: the exported repro.py leaves it out
+        assert skeleton.BY_HAND not in skeleton.assemble(path.read_text(encoding="utf-8"),
+                                                         issue_id, str(path))

@@ -1,3 +1,5 @@
+# By hand: onnxruntime and onnx's shape inference refuse the source model itself, so a generated
+# script has no reference to embed; this builds the three forms of the graph and says which load.
 """onnx's shape inference, and onnxruntime which runs it when it loads a model, refuse a Resize
 whose sizes they cannot compute, where they should leave the output's dimensions unknown.
 
