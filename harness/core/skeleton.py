@@ -4,7 +4,8 @@ An entry's hand-written script (``harness/known_issues.d/scripts/``) holds only 
 particular to it: the model, the inputs, the control case, the comparison. What every script
 shares is written once, in the skeleton's modules (``harness/known_issues.d/skeleton/``): the
 guard against a crash reading as REPRODUCED, the verdict and its exit codes, building ONNX
-models, onnxruntime's reading, onnx2tf's conversion and the readings of what it writes.
+models, onnxruntime's reading, TFLiteConverter's and ONNX's node tests' runs; and the
+switches parity's own onnx2tf stage calls onnx2tf with (``constant``).
 
 A part imports from them as ``from skeleton.MODULE import NAME``; ``assemble`` writes the one
 self-contained file a converter's maintainer runs: the part's docstring, the guard (before any
@@ -151,8 +152,7 @@ def _skeleton_module(name: str) -> _Module:
 
 # The order the skeleton's definitions are written in: what a script builds and reads first,
 # the converters' calls after, the verdict last (a module not named here comes after these).
-ORDER = ("guard", "onnx_build", "ort", "litert", "onnx2tf", "keras_tflite", "onnx_node_tests",
-         "verdict")
+ORDER = ("guard", "onnx_build", "ort", "onnx2tf", "keras_tflite", "onnx_node_tests", "verdict")
 
 
 def skeleton_modules() -> list[str]:

@@ -12,18 +12,6 @@ def session_of(model):
                                 providers=["CPUExecutionProvider"])
 
 
-def reference(model, feeds):
-    """Every output, in the graph's order."""
-    return session_of(model).run(None, feeds)
-
-
-def run_ort(model, feeds):
-    """Every output, by its name."""
-    session = session_of(model)
-    names = [output.name for output in session.get_outputs()]
-    return dict(zip(names, session.run(None, feeds)))
-
-
 def onnxruntime(model, feeds):
     """The first output."""
     return session_of(model).run(None, feeds)[0]
