@@ -19,7 +19,6 @@ over the rounds.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import statistics
 import sys
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 from bench_core import bare_case, harness_case
+from rates import write_figures
 
 from harness.converters import DEFAULT_PATHS
 from harness.core import axes, registry
@@ -188,8 +188,7 @@ def main() -> int:
         lines.append(f"  {YARDSTICK_ROW:<16}{0:>6}{'-':>10}{'-':>8}  "
                      f"(no reading: harness.sources.keras.yardstick.keras_reading returned None)")
     print("\n".join(lines))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(figures, args.json)
     return 0
 
 

@@ -13,7 +13,6 @@ drift in the machine's speed hits both alike.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from harness.core.frameworks import prepare_imports
 prepare_imports()
 
 import numpy as np  # noqa: E402
-from rates import print_rates, rate_figures  # noqa: E402
+from rates import print_rates, rate_figures, write_figures  # noqa: E402
 
 from harness.core import registry  # noqa: E402
 from harness.core.inputs import make_inputs  # noqa: E402
@@ -119,8 +118,7 @@ def main() -> int:
     print(f"{len(specs)} cases x {args.rounds} rounds, keras>tf2onnx>onnx2torch"
           + (f", families {', '.join(args.family)}" if args.family else ""))
     print_rates(figures, "bare conversions")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(figures, args.json)
     return 0
 
 

@@ -19,7 +19,6 @@ Where torch sees no CUDA device it says so and measures nothing (exit 0)::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 from harness.core.frameworks import prepare_imports
 
 prepare_imports()
+
+from rates import write_figures  # noqa: E402
 
 from harness.core import registry  # noqa: E402
 from harness.core.machine import cpu_model  # noqa: E402
@@ -150,8 +151,7 @@ def main() -> int:
     print(f"  verdicts        : cpu {verdicts.get('cpu')}, cuda {verdicts.get('cuda')}")
     if restarts is not None:
         print(f"  contexts lost   : {restarts} (each one case, one worker restart)")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(figures, args.json)
     return 0
 
 

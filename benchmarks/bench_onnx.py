@@ -20,7 +20,6 @@ Rounds alternate between the two so that drift in the machine's speed hits both 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import sys
@@ -34,7 +33,7 @@ from harness.core.frameworks import prepare_imports
 prepare_imports()
 
 import numpy as np  # noqa: E402
-from rates import print_rates, rate_figures  # noqa: E402
+from rates import print_rates, rate_figures, write_figures  # noqa: E402
 
 from harness.core import registry  # noqa: E402
 from harness.core.spec import LayerSpec  # noqa: E402
@@ -189,8 +188,7 @@ def main() -> int:
           f"onnx>ort-optimized")
     print_rates(figures, "bare script")
     print(f"  load average     : {figures['load_average']} on {os.cpu_count()} cores")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(figures, args.json)
     return 0
 
 

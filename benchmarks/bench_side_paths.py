@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import statistics
 import sys
 
 import torch  # noqa: F401  (before anything imports TensorFlow)
-from rates import print_stage_table
+from rates import print_stage_table, write_figures
 
 from harness.core.strategies import sample
 from harness.run import side_paths
@@ -94,9 +93,7 @@ def main(argv=None) -> int:
         else:
             rows.update(measure_onnx2tf(ONNX_KINDS, args.per_kind))
     print_stage_table(rows, "path", 36, "verdicts")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(rows, out, indent=1)
+    write_figures(rows, args.json)
     return 0
 
 

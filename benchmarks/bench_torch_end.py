@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import statistics
 import sys
 
 import torch  # noqa: F401  (before anything imports TensorFlow)
-from rates import print_stage_table
+from rates import print_stage_table, write_figures
 
 from harness.core.strategies import sample
 from harness.run import torch_end
@@ -61,9 +60,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rows = measure(args.kind or DEFAULT_KINDS, args.per_kind, args.stage or torch_end.STAGES)
     print_stage_table(rows, "stage", 26, "verdicts (both converters' legs)")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(rows, out, indent=1)
+    write_figures(rows, args.json)
     return 0
 
 

@@ -38,6 +38,7 @@ prepare_imports()
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_core import bare_case, harness_case  # noqa: E402
+from rates import write_figures  # noqa: E402
 
 from harness.core import registry  # noqa: E402
 from harness.core.strategies import sample  # noqa: E402
@@ -171,8 +172,7 @@ def main() -> int:
         print(f"  {name:<30}: {rate:7.2f} cases/s  {bare / rate:6.2f}x bare's time{wall}")
     print("  harness time per case     : " + ", ".join(
         f"{k} {100 * v:.0f}%" for k, v in figures["harness_split"].items()))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    write_figures(figures, args.json)
     return 0
 
 

@@ -5,7 +5,9 @@ framework), so that every benchmark can use it."""
 
 from __future__ import annotations
 
+import json
 import statistics
+from pathlib import Path
 
 
 def rate_figures(bare_rates: list[float], harness_rates: list[float], *, cases: int,
@@ -44,3 +46,9 @@ def print_stage_table(rows: dict, label: str, width: int, verdicts_heading: str)
         verdicts = ", ".join(f"{k} {v}" for k, v in sorted(row["verdicts"].items()))
         print(f"{name:{width}s} {row['cases']:5d} {row['first_s']:8.2f} {median:>9s} "
               f"{mean:>7s}  {verdicts}")
+
+
+def write_figures(figures, path) -> None:
+    """The figures as JSON at ``path`` (the benchmark's --json), where one is given."""
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -82,6 +82,7 @@ from harness.core.repro_pieces import (
     leg_tolerance,
     npz_bytes,
     onnxruntime_check,
+    ort_run,
     providers,
     saw,
     spec_block,
@@ -461,20 +462,7 @@ _KERAS_MAIN = _KERAS_LOAD + '''\
     except Exception as exc:
         return report("conversion_error", f"{stage} raised {{type(exc).__name__}}: {{exc}}")
     proto.ir_version = max(8, min(proto.ir_version, 10))  # as parity: onnxruntime loads IR <= 13
-    try:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        # as parity's leg: the model as written, onnxruntime's graph optimisations off
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        session = ort.InferenceSession(proto.SerializeToString(), options, providers=PROVIDERS)
-    except Exception as exc:
-        return report("load_error",
-                      f"onnxruntime cannot load the model: {{type(exc).__name__}}: {{exc}}")
-    try:
-        names = [i.name for i in session.get_inputs()]
-        actual = session.run(None, dict(zip(names, inputs)))
-    except Exception as exc:
-        return report("runtime_error", f"onnxruntime raised {{type(exc).__name__}}: {{exc}}")
+{run}
     step("comparing the outputs")
     return check(actual, expected)
 '''
@@ -742,21 +730,9 @@ _PLUGIN_LOAD_SOURCE = {
 
 # As parity's runners (harness/runtimes/) run the stage's result.
 _PLUGIN_RUN = {
-    "onnx": '''\
-    try:
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
+    "onnx": ort_run("payload", prepare="""\
         proto = converted.model
-        payload = proto if isinstance(proto, (bytes, str)) else proto.SerializeToString()
-        session = ort.InferenceSession(payload, options, providers=PROVIDERS)
-    except Exception as exc:
-        return report("load_error",
-                      f"onnxruntime cannot load the model: {type(exc).__name__}: {exc}")
-    try:
-        names = [i.name for i in session.get_inputs()]
-        actual = session.run(None, dict(zip(names, inputs)))
-    except Exception as exc:
-        return report("runtime_error", f"onnxruntime raised {type(exc).__name__}: {exc}")''',
+        payload = proto if isinstance(proto, (bytes, str)) else proto.SerializeToString()"""),
     "torch": torch_run("converted.model"),
 }
 
@@ -800,7 +776,8 @@ def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[st
                                    export=_SAVEDMODEL_EXPORT if savedmodel else "")
     else:
         main = _KERAS_MAIN.format(n_weights=n_weights, stage=stage, convert=recipe.convert,
-                                  expected=expected)
+                                  expected=expected,
+                                  run=ort_run("proto.SerializeToString()", as_written=True))
     config_text = pprint.pformat(config, width=96, sort_dicts=False)
     twin = ([f"TWIN_PERM = {perm!r}  # a channels_first input to its channels_last twin's"]
             if perm is not None else [])

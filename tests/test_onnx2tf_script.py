@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 import pytest
 
-from harness.converters import onnx2tf_layout
+from harness.converters import onnx2tf_layout, onnx2tf_worker
 from harness.converters.onnx2tf_stage import Onnx2TfConverter, Onnx2TfTfliteConverter
 from harness.sources.onnx import repro
 
@@ -59,5 +59,9 @@ def test_both_onnx2tf_stages_declare_a_recipe_the_template_scripts(stage):
     assert "import onnx2tf" in recipe.imports and "onnx2tf_convert(model)" in recipe.convert
     defined = "\n".join(recipe.defined)
     assert "def onnx2tf_convert(model):" in defined and "def read_outputs(" in defined
-    assert "harness" not in defined and "output_signaturedefs=True" in defined
-    compile(defined, stage.__name__, "exec")
+    assert "harness" not in defined and "**CONVERT_SWITCHES" in defined
+    script = {}
+    exec(compile(defined, stage.__name__, "exec"), script)  # definitions only: nothing runs
+    # the worker's switches, both read from the skeleton's onnx2tf.py
+    assert script["CONVERT_SWITCHES"] == onnx2tf_worker.CONVERT_SWITCHES
+    assert script["CONVERT_SWITCHES"]["output_signaturedefs"] is True

@@ -22,9 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from harness.converters import Artifact, ConvertOptions
-from harness.converters import tf2onnx_einsum as einsum_choices
 from harness.converters.keras_state import reset_states
-from harness.converters.onnx_ir import pin_ir_version
+from harness.converters.keras_tf2onnx import from_keras
 from harness.converters.saved_formats import build_tf_keras_twin, carry_into_keras3
 from harness.core.stages import stage
 from harness.runtimes.registry import register_runner
@@ -40,23 +39,7 @@ def is_migration_leg(leg: str) -> bool:
 @stage("tf2onnx-keras2", "tf_keras", "onnx", packages=("tf2onnx", "tensorflow", "tf_keras", "onnx"))
 class Tf2OnnxKeras2Converter:
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        import tensorflow as tf
-        import tf2onnx
-
-        model = artifact.model
-        reset_states(model)  # else tf2onnx freezes the state an earlier call left
-        signature = [
-            tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
-            for tensor, name in zip(model.inputs, artifact.input_names)
-        ]
-        einsum_choices.preload()
-        with tf.device("/cpu:0"):
-            proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature,
-                                                  opset=options.opset)
-        einsum_choices.record_searched()
-        pin_ir_version(proto)
-        return Artifact("onnx", proto, [i.name for i in proto.graph.input],
-                        {"ort_optimization": "disable"})
+        return from_keras(artifact, options, device="/cpu:0")
 
 
 @stage(MIGRATION_STAGE, "tf_keras", "keras", packages=("tf_keras", "keras", "h5py"))

@@ -7,6 +7,8 @@ between the two legs blames onnxruntime's optimiser, not tf2onnx.
 
 from __future__ import annotations
 
+import contextlib
+
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe
 from harness.converters import tf2onnx_einsum as einsum_choices
 from harness.converters.keras_state import reset_states
@@ -31,18 +33,26 @@ class Tf2OnnxConverter:
     )
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        import tensorflow as tf
-        import tf2onnx
+        return from_keras(artifact, options)
 
-        model = artifact.model
-        reset_states(model)  # else tf2onnx freezes the state an earlier call left
-        signature = [
-            tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
-            for tensor, name in zip(model.inputs, artifact.input_names)
-        ]
-        einsum_choices.preload()
-        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=options.opset)
-        einsum_choices.record_searched()
-        pin_ir_version(proto)
-        return Artifact("onnx", proto, [i.name for i in proto.graph.input],
-                        {"ort_optimization": "disable"})
+
+def from_keras(artifact: Artifact, options: ConvertOptions, device: str | None = None) -> Artifact:
+    """``tf2onnx.convert.from_keras`` on the artifact's model (Keras 3's or tf_keras'), as its
+    users call it: an input signature with a free batch dimension, on ``device`` where given."""
+    import tensorflow as tf
+    import tf2onnx
+
+    model = artifact.model
+    reset_states(model)  # else tf2onnx freezes the state an earlier call left
+    signature = [
+        tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
+        for tensor, name in zip(model.inputs, artifact.input_names)
+    ]
+    einsum_choices.preload()
+    with tf.device(device) if device else contextlib.nullcontext():
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature,
+                                              opset=options.opset)
+    einsum_choices.record_searched()
+    pin_ir_version(proto)
+    return Artifact("onnx", proto, [i.name for i in proto.graph.input],
+                    {"ort_optimization": "disable"})

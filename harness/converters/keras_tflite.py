@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import textwrap
 from pathlib import Path
 
 from harness.converters import (
@@ -90,22 +91,31 @@ def signature_name(name: str) -> str:
     return re.sub(r":\d+$", "", name)
 
 
+def _tflite_recipe(convert: str, converts: str) -> ScriptRecipe:
+    """The script of a Keras -> TFLite stage: the Keras model rebuilt and converted as
+    ``converts`` says (``convert``, its statements), the flatbuffer run as parity runs it."""
+    return ScriptRecipe(
+        imports=("import keras", "import numpy as np", "import tensorflow as tf",
+                 "from ai_edge_litert.interpreter import Interpreter"),
+        convert=convert,
+        what=textwrap.fill(
+            f"Rebuilds the Keras model from its JSON config and the embedded weights, "
+            f"{converts}, runs the flatbuffer with the LiteRT interpreter through its "
+            f"serving_default signature runner, inputs and outputs mapped by the signature's "
+            f"names, and compares it with Keras' own output for the embedded inputs.", 88),
+        packages=("numpy", "tensorflow", "keras", "ai-edge-litert"),
+    )
+
+
 @stage("tflite", "keras", "tflite", packages=("tensorflow", "ai-edge-litert"))
 class TfliteConverter:
     # parity repro --script, parity issues export (harness.repro_script's TFLite template)
-    script = ScriptRecipe(
-        imports=("import keras", "import numpy as np", "import tensorflow as tf",
-                 "from ai_edge_litert.interpreter import Interpreter"),
-        convert='''\
+    script = _tflite_recipe(
+        '''\
         flat = tf.lite.TFLiteConverter.from_keras_model(model).convert()
         signature_inputs = [re.sub(r":\\d+$", "", t.name) for t in model.inputs]''',
-        what="Rebuilds the Keras model from its JSON config and the embedded weights, converts it\n"
-             "with tf.lite.TFLiteConverter.from_keras_model(model), float32, as parity does, runs\n"
-             "the flatbuffer with the LiteRT interpreter through its serving_default signature\n"
-             "runner, inputs and outputs mapped by the signature's names, and compares it with\n"
-             "Keras' own output for the embedded inputs.",
-        packages=("numpy", "tensorflow", "keras", "ai-edge-litert"),
-    )
+        "converts it with tf.lite.TFLiteConverter.from_keras_model(model), float32, as parity "
+        "does")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import tensorflow as tf
@@ -120,22 +130,14 @@ class TfliteConverter:
 class TfliteSavedModelConverter:
     # parity repro --script, parity issues export: from the Keras model, exported as parity's
     # savedmodel stage exports it (harness.repro_script's TFLite template binds ``folder``)
-    script = ScriptRecipe(
-        imports=("import keras", "import numpy as np", "import tensorflow as tf",
-                 "from ai_edge_litert.interpreter import Interpreter"),
-        convert='''\
+    script = _tflite_recipe(
+        '''\
         loaded = tf.saved_model.load(folder)
         signature_inputs = [re.sub(r":\\d+$", "", spec.name)
                             for spec in tf.nest.flatten(loaded.serve.input_signature)]
         flat = tf.lite.TFLiteConverter.from_saved_model(folder).convert()''',
-        what="Rebuilds the Keras model from its JSON config and the embedded weights, exports it\n"
-             "with Keras' model.export(dir) as parity's savedmodel stage does, converts the\n"
-             "SavedModel with tf.lite.TFLiteConverter.from_saved_model(dir), float32, runs the\n"
-             "flatbuffer with the LiteRT interpreter through its serving_default signature\n"
-             "runner, inputs and outputs mapped by the signature's names, and compares it with\n"
-             "Keras' own output for the embedded inputs.",
-        packages=("numpy", "tensorflow", "keras", "ai-edge-litert"),
-    )
+        "exports it with Keras' model.export(dir) as parity's savedmodel stage does, converts "
+        "the SavedModel with tf.lite.TFLiteConverter.from_saved_model(dir), float32")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import tensorflow as tf

@@ -27,7 +27,9 @@ from __future__ import annotations
 import atexit
 import collections
 import hashlib
+import inspect
 import os
+import pprint
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +38,11 @@ from harness.converters import Artifact, ConversionError, ConvertOptions, Script
 from harness.converters.onnx2tf_install import environment, require, version
 from harness.converters.onnx2tf_install import fingerprint as install_fingerprint
 from harness.converters.onnx2tf_layout import LayoutError, input_perm, output_perm
-from harness.converters.onnx2tf_worker import CALIBRATION_FILE
+from harness.converters.onnx2tf_worker import (
+    CALIBRATION_FILE,
+    CONVERT_SWITCHES,
+    calibration_images,
+)
 from harness.converters.onnx_ir import declared_shape
 from harness.converters.saved_formats import SavedFiles, load_savedmodel
 from harness.core.stages import stage
@@ -219,16 +225,13 @@ def onnx2tf_convert(model):
     folder = tempfile.mkdtemp(prefix="onnx2tf-")
     path, out = os.path.join(folder, "model.onnx"), os.path.join(folder, "out")
     onnx.save(model, path)
-    np.save(os.path.join(folder, CALIBRATION_FILE),
-            np.random.default_rng(20261124).random((20, 128, 128, 3), dtype=np.float32))
+    np.save(os.path.join(folder, CALIBRATION_FILE), calibration_images())
     here, log = os.getcwd(), io.StringIO()
     os.chdir(folder)
     try:
         with contextlib.redirect_stdout(log):
             keras_model = onnx2tf.convert(input_onnx_file_path=path, output_folder_path=out,
-                                          output_signaturedefs=True,
-                                          copy_onnx_input_output_names_to_tflite=True,
-                                          non_verbose=True)
+                                          **CONVERT_SWITCHES)
     except (Exception, SystemExit) as exc:
         lines = [re.sub(r"\\x1b\\[[0-9;]*m", "", line) for line in log.getvalue().splitlines()]
         print("\\n".join(line for line in lines if line.strip())[-3000:])
@@ -240,6 +243,11 @@ def onnx2tf_convert(model):
     if keras_model is None:
         raise RuntimeError("onnx2tf.convert returned no model")
     return keras_model, out"""
+
+# what the worker calls onnx2tf with, written into the script from the worker's own values
+_CONVERT_DEFINED = (f"CALIBRATION_FILE = {CALIBRATION_FILE!r}\n"
+                    f"CONVERT_SWITCHES = {pprint.pformat(CONVERT_SWITCHES, width=72)}\n\n\n"
+                    f"{inspect.getsource(calibration_images).rstrip()}\n\n\n{_CONVERT_CODE}")
 
 _SAVEDMODEL_CODE = """\
 def read_outputs(out, feeds, onnx_names):
@@ -288,7 +296,7 @@ def _recipe(stage_name: str, reader: str, read_code: str, imports: tuple[str, ..
         convert="        keras_model, out = onnx2tf_convert(model)" + check,
         what=_WHAT.format(stage=stage_name, reader=reader),
         packages=("numpy", "onnx", "onnxruntime", "onnx2tf", *packages),
-        defined=(f'CALIBRATION_FILE = "{CALIBRATION_FILE}"\n\n\n' + _CONVERT_CODE, read_code))
+        defined=(_CONVERT_DEFINED, read_code))
 
 
 # -- the stages --------------------------------------------------------------------------------

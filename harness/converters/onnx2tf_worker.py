@@ -38,9 +38,12 @@ import traceback
 import numpy as np
 
 from harness.converters import onnxsim_zygote
+from harness.core import skeleton
 from harness.runtimes.worker import Channel
 
 CALIBRATION_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
+# the switches the standalone scripts call it with too (harness/known_issues.d/skeleton/)
+CONVERT_SWITCHES = skeleton.constant("onnx2tf", "CONVERT_SWITCHES")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOG_LINES = 25
 
@@ -58,9 +61,7 @@ def convert(onnx2tf, onnx_path: str, out: str) -> dict:
     try:
         with contextlib.redirect_stdout(printed):
             model = onnx2tf.convert(input_onnx_file_path=onnx_path, output_folder_path=out,
-                                    output_signaturedefs=True,
-                                    copy_onnx_input_output_names_to_tflite=True,
-                                    non_verbose=True)
+                                    **CONVERT_SWITCHES)
     except SystemExit as exc:  # onnx2tf ends with sys.exit(1) on an error it printed
         return failure(printed, "SystemExit", f"onnx2tf exited with status {exc.code}")
     except Exception as exc:  # noqa: BLE001  (its failure, reported to the parent)

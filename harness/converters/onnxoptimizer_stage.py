@@ -19,11 +19,9 @@ their order (the shortest prefix of the list that fails; its last pass completes
 
 from __future__ import annotations
 
-import os
-import signal
 from typing import Any
 
-from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe
+from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe, forked
 from harness.converters.onnx_ir import rewritten
 from harness.core.compare import worst_of
 from harness.core.stages import stage
@@ -54,67 +52,24 @@ def _optimized_bytes(model, passes: list[str]) -> bytes:
 
 
 def in_child(make, *args) -> bytes:
-    """``make(*args)`` (bytes) computed in a forked child: an exception there comes back as a
-    ``ConversionError`` with its one line, a crash as an ``OptimizerCrash`` naming the
-    signal. Where the platform cannot fork, it runs here."""
-    if not hasattr(os, "fork"):
-        return make(*args)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: compute, write, leave without running the parent's exit hooks
-        os.close(read)
-        try:
-            payload, code = make(*args), 0
-        except BaseException as exc:  # noqa: BLE001  (carried to the parent as text)
-            payload, code = f"{type(exc).__name__}: {exc}".encode(), 1
-        with os.fdopen(write, "wb") as out:
-            out.write(payload)
-        os._exit(code)
-    os.close(write)
-    with os.fdopen(read, "rb") as found:
-        payload = found.read()
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        raise OptimizerCrash(f"onnxoptimizer crashed the process (signal {number}: "
-                             f"{signal.Signals(number).name})")
-    if os.WEXITSTATUS(status) != 0:
-        text = payload.decode(errors="replace")
-        raise ConversionError(text.splitlines()[0] if text else "onnxoptimizer failed")
-    return payload
+    """``make(*args)`` (bytes) computed in a forked child (harness.converters.forked): an
+    exception there comes back as a ``ConversionError`` with its one line, a crash as an
+    ``OptimizerCrash`` naming the signal."""
+    return forked.in_child(make, *args, what="onnxoptimizer", failed=ConversionError,
+                           crashed=OptimizerCrash)
 
 
-# A standalone script's optimize, as ``in_child`` runs it: in a forked child, so that a crash of
-# the C++ passes is the conversion's error, naming the signal, and not the script's death.
-SCRIPT_OPTIMIZED = '''\
+# A standalone script's optimize, as parity's: the same ``in_child``, so that a crash of the
+# C++ passes is the conversion's error, naming the signal, and not the script's death.
+SCRIPT_OPTIMIZED = forked.script_source() + '''
+
+
 def optimized(model, passes):
     \"\"\"onnxoptimizer.optimize(model, passes) in a forked child, as parity runs it: a crash
     (a signal) is this conversion's error, not the death of the script.\"\"\"
-    if not hasattr(os, "fork"):
-        return onnxoptimizer.optimize(model, passes)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: optimise, write, leave without the parent's exit hooks
-        os.close(read)
-        try:
-            payload, code = onnxoptimizer.optimize(model, passes).SerializeToString(), 0
-        except BaseException as exc:  # carried to the parent as text
-            payload, code = f"{type(exc).__name__}: {exc}".encode(), 1
-        with os.fdopen(write, "wb") as out:
-            out.write(payload)
-        os._exit(code)
-    os.close(write)
-    with os.fdopen(read, "rb") as found:
-        payload = found.read()
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        raise RuntimeError(f"onnxoptimizer crashed the process (signal {number}: "
-                           f"{signal.Signals(number).name})")
-    if os.WEXITSTATUS(status) != 0:
-        text = payload.decode(errors="replace")
-        raise RuntimeError(text.splitlines()[0] if text else "onnxoptimizer failed")
-    return onnx.load_from_string(payload)'''
+    return onnx.load_from_string(in_child(
+        lambda: onnxoptimizer.optimize(model, passes).SerializeToString(),
+        what="onnxoptimizer"))'''
 
 
 @stage("onnxoptimizer", "onnx", "onnx", packages=("onnxoptimizer", "onnx"))

@@ -165,6 +165,35 @@ def onnxruntime_check(title: str, providers: str) -> str:
     return ONNXRUNTIME_CHECK.format(title=title, providers=providers)
 
 
+# How a script runs an ONNX model with onnxruntime as parity's runner does, binding ``actual``:
+# ``prepare`` binds what ``payload`` (an expression: the serialised model) reads; ``as_written``
+# turns the graph optimisations off, as a leg that reads the model as written.
+ORT_RUN = '''\
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3{prepare}
+        session = ort.InferenceSession({payload}, options, providers=PROVIDERS)
+    except Exception as exc:
+        return report("load_error",
+                      f"onnxruntime cannot load the model: {{type(exc).__name__}}: {{exc}}")
+    try:
+        names = [i.name for i in session.get_inputs()]
+        actual = session.run(None, dict(zip(names, inputs)))
+    except Exception as exc:
+        return report("runtime_error", f"onnxruntime raised {{type(exc).__name__}}: {{exc}}")'''
+AS_WRITTEN = '''
+        # as parity's leg: the model as written, onnxruntime's graph optimisations off
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL'''
+
+
+def ort_run(payload: str, prepare: str = "", as_written: bool = False) -> str:
+    """The onnxruntime run of the serialised model ``payload`` (an expression), binding
+    ``actual``; ``prepare``: statements before it (indented for the ``try``)."""
+    return ORT_RUN.format(payload=payload,
+                          prepare=(AS_WRITTEN if as_written else "")
+                          + ("\n" + prepare if prepare else ""))
+
+
 def torch_run(module: str) -> str:
     """The torch run of ``module`` (an expression), binding ``actual``."""
     return TORCH_RUN.format(module=module)

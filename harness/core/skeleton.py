@@ -4,7 +4,8 @@ An entry's hand-written script (``harness/known_issues.d/scripts/``) holds only 
 particular to it: the model, the inputs, the control case, the comparison. What every script
 shares is written once, in the skeleton's modules (``harness/known_issues.d/skeleton/``): the
 guard against a crash reading as REPRODUCED, the verdict and its exit codes, building ONNX
-models, onnxruntime's reading, onnx2tf's conversion and the readings of what it writes.
+models, onnxruntime's reading, TFLiteConverter's and ONNX's node tests' runs; and the
+switches parity's own onnx2tf stage calls onnx2tf with (``constant``).
 
 A part imports from them as ``from skeleton.MODULE import NAME``; ``assemble`` writes the one
 self-contained file a converter's maintainer runs: the part's docstring, the guard (before any
@@ -27,6 +28,9 @@ SKELETON = Path(__file__).parents[1] / "known_issues.d" / "skeleton"
 PACKAGE = "skeleton"  # what a part imports the skeleton's modules as
 GUARD = "guard"  # the module every script starts with, whole
 ISSUE_NAME = "KNOWN_ISSUE"  # the entry's id, written by the export
+# A part's first line: why no generated script (``parity repro --script``) can show its bug.
+# A comment above the docstring, so the assembled script leaves it out.
+BY_HAND = "# By hand: "
 
 
 class SkeletonError(ValueError):
@@ -148,8 +152,7 @@ def _skeleton_module(name: str) -> _Module:
 
 # The order the skeleton's definitions are written in: what a script builds and reads first,
 # the converters' calls after, the verdict last (a module not named here comes after these).
-ORDER = ("guard", "onnx_build", "ort", "litert", "onnx2tf", "keras_tflite", "onnx_node_tests",
-         "verdict")
+ORDER = ("guard", "onnx_build", "ort", "onnx2tf", "keras_tflite", "onnx_node_tests", "verdict")
 
 
 def skeleton_modules() -> list[str]:
@@ -262,6 +265,15 @@ def _check_taken(module: str, name: str, definitions, where: str) -> bool:
 def _order_in_module(statement: _Statement, definitions) -> int:
     module = definitions[next(iter(statement.defines))][0]
     return _skeleton_module(module).statements.index(statement)
+
+
+def constant(module: str, name: str):
+    """The value of the skeleton's ``name = <literal>`` in ``module``: what parity's own code
+    shares with the scripts (onnx2tf's switches) is written once, there."""
+    for node in ast.parse((SKELETON / f"{module}.py").read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and _names_defined(node) == {name}:
+            return ast.literal_eval(node.value)
+    raise SkeletonError(f"{PACKAGE}.{module} defines no constant {name}")
 
 
 def used_by_parts(parts: list[str]) -> set[str]:

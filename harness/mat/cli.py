@@ -64,6 +64,12 @@ def _shapes(values: list[str] | None):
             from error
 
 
+def _error(command: str, message) -> int:
+    """A user's mistake or a missing extra: one line naming the command, exit 2."""
+    print(f"parity {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
 def run_mat2torch(args: argparse.Namespace) -> int:
     try:
         import torch
@@ -72,8 +78,7 @@ def run_mat2torch(args: argparse.Namespace) -> int:
         from harness.mat.builder import build_module, run_checked
         from harness.mat.save import save_module
     except ImportError as exc:
-        print(f"parity mat2torch: error: {MISSING_EXTRA.format(exc=exc)}", file=sys.stderr)
-        return 2
+        return _error("mat2torch", MISSING_EXTRA.format(exc=exc))
 
     try:
         network = load_network(args.model, args.outputs)
@@ -85,8 +90,7 @@ def run_mat2torch(args: argparse.Namespace) -> int:
         run_checked(module, [torch.zeros(*shape) for shape in shapes], network.source)
         save_module(module, args.archive, shapes, kind=args.format)
     except MatImportError as error:
-        print(f"parity mat2torch: error: {error}", file=sys.stderr)
-        return 2
+        return _error("mat2torch", error)
     for note in network.notes:
         print(f"note: {note}")
     print(f"wrote {args.archive} ({args.format}; {len(network.layers)} layers, outputs "
@@ -99,11 +103,9 @@ def run_inspect(args: argparse.Namespace) -> int:
     try:
         from harness.mat import inspect
     except ImportError as exc:
-        print(f"parity mat inspect: error: {MISSING_EXTRA.format(exc=exc)}", file=sys.stderr)
-        return 2
+        return _error("mat inspect", MISSING_EXTRA.format(exc=exc))
     try:
         print(inspect(args.model))
     except MatImportError as error:
-        print(f"parity mat inspect: error: {error}", file=sys.stderr)
-        return 2
+        return _error("mat inspect", error)
     return 0

@@ -38,6 +38,15 @@ def _pad_tblr(x: Tensor, pad: list[int], value: float) -> Tensor:
     return F.pad(x, [pad[2], pad[3], pad[0], pad[1]], value=value)
 
 
+def _weight_and_bias(module: nn.Module, weight: Tensor, bias: Tensor | None) -> None:
+    """A convolution's parameters; a missing bias stays a registered None."""
+    module.weight = nn.Parameter(weight)
+    if bias is None:
+        module.register_parameter("bias", None)  # keeps TorchScript's attribute type known
+    else:
+        module.bias = nn.Parameter(bias)
+
+
 class Conv2d(nn.Module):
     """2-D correlation with MATLAB padding ([top bottom left right] or 'same').
 
@@ -48,11 +57,7 @@ class Conv2d(nn.Module):
                  padding: list[int], dilation: list[int], groups: int = 1, same: bool = False,
                  pad_value: float = 0.0):
         super().__init__()
-        self.weight = nn.Parameter(weight)
-        if bias is None:
-            self.register_parameter("bias", None)  # keeps TorchScript's attribute type known
-        else:
-            self.bias = nn.Parameter(bias)
+        _weight_and_bias(self, weight, bias)
         self.stride = [int(s) for s in stride]
         self.padding = [int(p) for p in padding]
         self.dilation = [int(d) for d in dilation]
@@ -88,11 +93,7 @@ class ConvTranspose2d(nn.Module):
     def __init__(self, weight: Tensor, bias: Tensor | None, stride: list[int],
                  crop: list[int], groups: int = 1, dilation: list[int] | None = None):
         super().__init__()
-        self.weight = nn.Parameter(weight)
-        if bias is None:
-            self.register_parameter("bias", None)  # keeps TorchScript's attribute type known
-        else:
-            self.bias = nn.Parameter(bias)
+        _weight_and_bias(self, weight, bias)
         self.stride = [int(s) for s in stride]
         self.crop = [int(c) for c in crop]
         self.groups = int(groups)

@@ -207,15 +207,7 @@ def onnxslim_coverage(models) -> Tally:
     fold = Graph.fold_constants
     originals.append((Graph, "fold_constants", fold))
 
-    def counting_fold(graph, *args, **kwargs):
-        before = len(graph.nodes)
-        result = fold(graph, *args, **kwargs)
-        graph.cleanup()
-        if len(graph.nodes) != before:
-            tally.add(CONSTANT_FOLDING, current["kind"], before, len(graph.nodes))
-        return result
-
-    Graph.fold_constants = counting_fold
+    Graph.fold_constants = counting_step(CONSTANT_FOLDING, fold)
     try:
         for kind, model in models:
             current["kind"] = kind

@@ -1,3 +1,6 @@
+# By hand: Keras' own output is wrong, and a generated script takes it as the expected one (the
+# export finds the source's own leg failing before any converter); this computes the expected
+# output by hand, the layer without its bias plus the bias along the channel axis.
 """Keras 3 on TensorFlow adds a channels_first convolution's bias along the last axis when the
 output's last size equals the number of filters: the layer reshapes the bias to (1, filters,
 1, ...) and calls keras.ops.add, whose TensorFlow version (keras/src/backend/tensorflow/numpy.py

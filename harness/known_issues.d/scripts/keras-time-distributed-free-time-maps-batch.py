@@ -1,3 +1,6 @@
+# By hand: Keras' own tracing is at fault; a generated script shows it only through tf2onnx
+# (keras>tf2onnx), importing a converter, where this shows it with Keras and TensorFlow alone,
+# eager against traced.
 """Keras 3's TimeDistributed, traced with a free time axis, maps the wrapped layer over the
 batch size instead of the steps (keras/src/layers/rnn/time_distributed.py: the vectorized_map
 branch takes ops.arange(input_shape[0]), read before the batch and time axes are swapped).

@@ -1,3 +1,5 @@
+# By hand: it compares Keras on two backends, each in its own process (Keras fixes its backend at
+# import); keras-torch is no stage a generated script can call.
 """Keras on its PyTorch backend computes AveragePooling1D(padding="same") differently from
 Keras on TensorFlow when the total padding is odd (keras-team/keras#18452).
 

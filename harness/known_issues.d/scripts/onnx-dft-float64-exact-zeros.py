@@ -1,3 +1,6 @@
+# By hand: the bug is in onnx's own backend node test (its model and expected outputs, leg
+# 'onnx'), which no parity path converts; this generates the test case with the installed onnx and
+# runs onnxruntime on it, as onnx's backend test runner does.
 """DFT and STFT: onnx's expected outputs are a float64 transform with exact zeros, which a float32
 transform does not meet at the backend test's atol of 1e-7.
 

@@ -1,3 +1,6 @@
+# By hand: the bug is in onnx's own backend node test (its model and expected outputs, leg
+# 'onnx'), which no parity path converts; this generates the test case with the installed onnx and
+# runs onnxruntime on it, as onnx's backend test runner does.
 """MaxUnpool with an output_shape input: onnx reads the indices on the unpadded tensor, onnxruntime
 scatters them into the output_shape tensor.
 

@@ -1,3 +1,5 @@
+# By hand: no entry's script but the tool docs/onnx-node-tests.md names: it rebuilds every entry
+# of onnx-node-tests.toml outside parity, on every runtime at once.
 """The known issues of harness/known_issues.d/onnx-node-tests.toml rebuilt by hand, outside parity.
 
 Generates ONNX's backend node test cases with onnx itself (collect_testcases), and runs each

@@ -1,3 +1,6 @@
+# By hand: the stage at fault, torch.onnx's TorchScript exporter after onnx2torch
+# (*>onnx2torch>torch-onnx-ts), takes a torch module, and a generated script feeds its stage a
+# Keras, ONNX or .mat model (the export finds no leg of the entry's minimal specs to script).
 """onnx2torch's Slice module, exported with torch.onnx.export(dynamo=False), writes the ONNX
 Slice's steps in the axes position when the source Slice leaves its axes out.
 

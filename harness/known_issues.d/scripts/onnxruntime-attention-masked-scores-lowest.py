@@ -1,3 +1,6 @@
+# By hand: the bug is in onnx's own backend node test (its model and expected outputs, leg
+# 'onnx'), which no parity path converts; this generates the test case with the installed onnx and
+# runs onnxruntime on it, as onnx's backend test runner does.
 """Attention's qk_matmul_output (mode 2): onnxruntime writes the lowest float32 where the causal
 mask disallows a position, onnx expects -inf.
 

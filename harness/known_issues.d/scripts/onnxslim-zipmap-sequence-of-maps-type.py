@@ -1,3 +1,6 @@
+# By hand: its model, an ai.onnx.ml LinearClassifier > ZipMap whose output is a sequence of maps,
+# is no case a parity source draws (parity check met it on a user's file): the entry has no
+# minimal spec, so there is no case to generate a script from.
 """onnxslim rewrites a ZipMap's output type, a sequence of maps (what skl2onnx writes for a
 classifier's probabilities), as a sequence of tensors of element type 0 (undefined), which
 onnxruntime refuses to load ("Invalid tensor data type 0").

@@ -1,3 +1,6 @@
+# By hand: its case is a .tflite file (tflite>tf2onnx-tflite, parity check's source for a user's
+# flatbuffer), which no drawn source makes: the entry has no minimal spec, and a generated script
+# starts from a Keras, ONNX or .mat model, not a flatbuffer.
 """tf2onnx --tflite (tf2onnx.convert.from_tflite) drops the bias of a TFLite FULLY_CONNECTED
 whose input has rank above 2 and keep_num_dims false: it reshapes the input to 2-D and
 rewrites the node's inputs as (reshaped input, weights), which loses the third input, the

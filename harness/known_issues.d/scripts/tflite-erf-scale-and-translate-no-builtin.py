@@ -1,3 +1,6 @@
+# By hand: its Erf case is a model of parity's own Keras objects (CustomOps' erf), which a
+# standalone script cannot define; the generated script of the entry's other minimal spec shows
+# the ScaleAndTranslate refusal alone.
 """TFLiteConverter (TensorFlow 2.21, default builtin ops, float32) refuses a Keras model that
 computes keras.ops.erf ("'tf.Erf' op is neither a custom op nor a flex op") or resizes with
 antialias=True or a lanczos interpolation, which tf.image.resize computes with

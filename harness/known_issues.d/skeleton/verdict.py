@@ -14,12 +14,3 @@ def say(verdict, text):
     """The last line, and the exit with the verdict's code."""
     print(f"{verdict}: known issue {KNOWN_ISSUE}: {text} (exit {EXIT[verdict]})")
     sys.exit(EXIT[verdict])
-
-
-def finish(verdicts, reproduced, fixed):
-    """The last line, from the verdicts of the cases."""
-    if all(verdict == "REPRODUCED" for verdict in verdicts):
-        say("REPRODUCED", reproduced)
-    if all(verdict == "FIXED" for verdict in verdicts):
-        say("FIXED", fixed)
-    say("DIFFERENT", f"verdicts {verdicts}")
