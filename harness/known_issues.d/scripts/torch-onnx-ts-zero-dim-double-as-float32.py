@@ -1,3 +1,5 @@
+# By hand: `parity repro --script` writes no torch-onnx-ts leg (the TorchScript export of a
+# converter's module, then onnxruntime on what it wrote); this runs that leg with torch alone.
 """torch.onnx.export(dynamo=False) computes with a 0-d float64 tensor in float32: Pow of a 0-d
 float64 base and an integer exponent is written as Cast, Cast, Pow in float32.
 
