@@ -8,6 +8,7 @@ process (the main one, or every pytest-xdist worker) appends its records to a sh
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import shlex
@@ -35,6 +36,7 @@ from harness.results import (
     ResultWriter,
     new_run_id,
     result_records,
+    run_end_record,
     run_record,
     test_failure_record,
 )
@@ -207,6 +209,9 @@ class ParitySession:
         # Tests whose failure a case's record carries (flush_test); any other failing test
         # gets a record of its own (record_test_failure).
         self.recorded_failures: set[str | None] = set()
+        # The device contexts lost in the run's workers, by label, as each xdist worker
+        # reported at its end (pytest_testnodedown); this process' own are its harness'.
+        self.workers_lost: collections.Counter[str] = collections.Counter()
 
     # -- running cases ---------------------------------------------------------------------
     @property
@@ -340,7 +345,16 @@ class ParitySession:
             test=test, phase=phase, message=message[-MESSAGE_KEPT:], run_id=self.run_id,
             shard=self.shard, device=self.device)])
 
+    def contexts_lost(self) -> collections.Counter[str]:
+        """The device contexts this process' isolating workers lost, and its xdist workers'."""
+        own = getattr(self._harness, "lost_by_label", None) if self.isolate else None
+        return self.workers_lost + collections.Counter(own or {})
+
     def close(self) -> None:
+        if self._writer is not None and self.isolate and self._harness is not None:
+            self._writer.write(run_end_record(
+                run_id=self.run_id, shard=self.shard, contexts_lost=dict(self.contexts_lost()),
+                workers_started=self._harness.starts))
         if self._writer is not None:
             self._writer.close()
         if self.isolate and self._harness is not None:
@@ -423,6 +437,15 @@ def pytest_configure_node(node) -> None:
     node.workerinput["parity_command"] = session.command
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: a worker's lost device contexts, for the run's summary."""
+    session = node.config.stash.get(STASH_KEY, None)
+    lost = getattr(node, "workeroutput", {}).get("parity_contexts_lost")
+    if session is not None and lost:
+        session.workers_lost.update(lost)
+
+
 @pytest.fixture(scope="session")
 def parity(request: pytest.FixtureRequest) -> ParitySession:
     session = request.config.stash[STASH_KEY]
@@ -501,6 +524,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     parity_session: ParitySession = session.config.stash[STASH_KEY]
     parity_session.close()
+    if getattr(session.config, "workeroutput", None) is not None:
+        session.config.workeroutput["parity_contexts_lost"] = dict(parity_session.contexts_lost())
     if getattr(session.config, "workerinput", None) is not None or parity_session.report_dir is None:
         return
     shard_dir = parity_session.shard_dir
@@ -523,6 +548,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if parity_session is not None:
         for reason in left_out_stages():
             terminalreporter.write_line(f"parity: left out: {reason}")
+        for label, times in sorted(parity_session.contexts_lost().items()):
+            terminalreporter.write_line(
+                f"parity: the {label} context was lost {times} time{'s' * (times != 1)}: each "
+                "time its worker was ended and the next case ran in a fresh one "
+                "(the case that lost it is an error in the report)")
     written = getattr(parity_session, "written", None)
     if written:
         terminalreporter.write_sep("-", "parity reports")

@@ -85,6 +85,15 @@ def run_record(*, run_id: str, shard: str, device: str, opset: int, paths: list[
     }
 
 
+def run_end_record(*, run_id: str, shard: str, contexts_lost: dict[str, int],
+                   workers_started: int) -> dict[str, Any]:
+    """A process' last record, where its cases ran in isolating workers: the device contexts
+    its cases lost by label ({"CUDA": 2}: each ended its worker, the cases while Hypothesis
+    shrank included) and the workers it started. The report sums them over the shards."""
+    return {"record": "run_end", "schema": RUN_SCHEMA, "run_id": run_id, "shard": shard,
+            "ended": now(), "contexts_lost": contexts_lost, "workers_started": workers_started}
+
+
 def family(spec) -> str:
     """The report's family of a case: the source's own word where it has one (a MATLAB case
     adds its file format), else the family of the case's kind in its source (``model`` for a
@@ -150,6 +159,8 @@ def _leg_fields(leg: LegResult, case_timing: dict[str, float]) -> dict[str, Any]
     failure = None
     if leg.verdict not in ("pass", "xpass"):
         failure = {"category": leg.category, "message": leg.message}
+        if leg.context_lost:  # the case whose fault ended its worker's device context
+            failure["context_lost"] = leg.context_lost
     return {
         "path": leg.path,
         "leg": leg.leg,

@@ -32,7 +32,8 @@ def reproducing(issue, case) -> list[str]:
 def everywhere(issue, spec, parity):
     """A harness down every path the case could go that has a leg ``issue`` names: its
     source's default paths, the side paths and the torch-end stages after each, those whose
-    stages are installed here; on the run's device. None where no such path exists."""
+    stages are installed here; on the run's device, in a worker of its own where the run
+    isolates (as every CUDA run does). None where no such path exists."""
     from harness.converters import ConversionPath, get
     from harness.run import side_paths, torch_end
     from harness.run.pipeline import Harness
@@ -48,6 +49,12 @@ def everywhere(issue, spec, parity):
             and side_paths.unavailable(text) is None]
     if not kept:
         return None
+    if parity.isolate:  # a CUDA run: its CUDA legs run in a worker, never in pytest's process
+        from harness.run.isolation import IsolatedHarness
+
+        return IsolatedHarness(",".join(kept), device=parity.device, opset=parity.opset,
+                               pyproject=parity.policy_file, plugins=parity.plugins,
+                               timeout=parity.timeout, precision=parity.precision)
     return Harness(",".join(kept), device=parity.device, opset=parity.opset,
                    policy=parity.policy, diagnose=False)
 
@@ -66,7 +73,10 @@ def assert_still_reproduces(pin, run, request, parity=None) -> None:
     broken = reproducing(issue, run(pin.spec))
     wider = None if broken or parity is None else everywhere(issue, pin.spec, parity)
     if wider is not None:
-        elsewhere = reproducing(issue, wider.run(pin.spec))
+        try:
+            elsewhere = reproducing(issue, wider.run(pin.spec))
+        finally:
+            getattr(wider, "close", lambda: None)()  # an isolating harness' worker
         if elsewhere:
             pytest.skip(f"{issue.id} reproduces on {', '.join(elsewhere)}, which this run's "
                         f"selection does not run")

@@ -7,6 +7,7 @@ device-context probe a real CUDA fault meets. Where torch sees a CUDA device: a 
 device-side assert, an out-of-range index_select on CUDA, between two good cases.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harness.core.spec import LayerSpec
+from harness.report import load_results
 from harness.run.isolation import IsolatedHarness
 from harness.run.pipeline import DeviceContextLost, Harness
 from harness.runtimes import device
@@ -160,6 +162,46 @@ def test_kernel_messages_are_read_once_from_a_worker_output():
     assert device.kernel_messages(output) == [
         "IndexKernel.cu:111: Assertion `index out of bounds` failed."]
     assert device.kernel_messages("RuntimeError: boom") == []
+
+
+SUITE = '''
+import pytest
+from harness.core.spec import LayerSpec
+
+
+@pytest.mark.parametrize("width", [2, 3, 4, 5])
+def test_relu(parity, width):
+    parity.check(LayerSpec("Relu", {"opset": 17}, ((1, width),), source="onnx", seed=width))
+'''
+
+
+def test_a_run_counts_its_lost_contexts_in_the_summary_and_the_report(pytester, monkeypatch):
+    """Across xdist workers: the terminal's summary line, the shards' run_end records that
+    results.jsonl merges, and the HTML header all count the one context the trigger lost; the
+    trigger's record is marked, the cases after it pass."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT), prepend=os.pathsep)
+    pytester.makeconftest('pytest_plugins = ["harness.plugin"]\n')
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--parity-isolate", "--parity-cache", "none",
+        "--parity-plugins", "tests.device_faults", "--parity-paths", PLANTED)
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines([
+        "parity: the CUDA context was lost 1 time: each time its worker was ended and the next "
+        "case ran in a fresh one (the case that lost it is an error in the report)"])
+    records = [json.loads(line) for line in
+               (pytester.path / "reports" / "results.jsonl").read_text().splitlines()]
+    ends = [r for r in records if r["record"] == "run_end"]
+    assert sorted(end["shard"] for end in ends) == ["gw0", "gw1"]
+    assert sum(end["contexts_lost"].get("CUDA", 0) for end in ends) == 1
+    assert sum(end["workers_started"] for end in ends) == 3  # two, and the trigger's fresh one
+    lost = [r for r in records if r["record"] == "result" and (r["failure"] or {}).get(
+        "context_lost")]
+    assert [(r["leg"], r["failure"]["context_lost"], r["spec"]["input_shapes"]) for r in lost] \
+        == [(PLANTED, "CUDA", [[1, 3]])]
+    assert load_results([pytester.path / "reports" / "results.jsonl"]).contexts_lost() == \
+        {"CUDA": 1}
+    assert "CUDA context lost 1 time" in (pytester.path / "reports" / "parity.html").read_text()
 
 
 # -- on a real GPU -------------------------------------------------------------------------------

@@ -29,8 +29,8 @@ def test_every_listed_stage_has_a_gate_selection_or_says_why(stage):
     assert paths and all(stage in ConversionPath.parse(p).stages for p in paths)
 
 
-def _pins(selection: str, test: str, *extra: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _pins(selection: str, test: str, *extra: str, path: str = "") -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), path]))}
     return subprocess.run(
         [sys.executable, "-m", "pytest", test, "-p", "no:cacheprovider", "-q", "-rsxX",
          "--hypothesis-profile", "ci", "--parity-report", "none", "--parity-paths", selection,
@@ -52,3 +52,25 @@ def test_a_pin_of_another_converter_s_leg_is_skipped_naming_it():
     own = _pins("onnx>onnx2pytorch", PIN)
     assert own.returncode == 0, own.stdout[-3000:]
     assert "1 xfailed" in own.stdout
+
+
+WATCH = """
+import sys
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(f"pytest's process imported onnx2pytorch: {'onnx2pytorch' in sys.modules}")
+"""
+
+
+def test_under_isolation_the_wider_legs_run_in_a_worker_of_their_own(tmp_path):
+    """A CUDA run isolates every case, so that pytest's process never meets a lost CUDA
+    context: the legs a pin is run down beyond the selection (onnx2pytorch's, here) run in a
+    worker too, never in pytest's process."""
+    pytest.importorskip("onnx2pytorch")
+    (tmp_path / "watch_imports.py").write_text(WATCH)
+    gated = _pins("keras>tf2onnx>onnx2torch,onnx>onnx2torch", PIN, "--parity-isolate",
+                  "-p", "watch_imports", path=str(tmp_path))
+    assert gated.returncode == 0, gated.stdout[-3000:]
+    assert "torch-pool-pad-over-half-kernel reproduces on onnx>onnx2pytorch" in gated.stdout
+    assert "pytest's process imported onnx2pytorch: False" in gated.stdout

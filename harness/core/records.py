@@ -35,6 +35,9 @@ class LegResult:
     # For a failing multi-layer case: the first diverging layer, the error growth layer by
     # layer and the layer re-run alone (harness.core.diagnose).
     diagnosis: dict[str, Any] | None = None
+    # The device context this leg's fault made unusable ("CUDA": a device-side assert), so
+    # that its worker was ended (harness.runtimes.device); None for every other leg.
+    context_lost: str | None = None
 
 
 @dataclass

@@ -161,6 +161,13 @@ def _identities(runs: list[dict[str, Any]]) -> str:
     ])
 
 
+def _contexts_lost(results: Results) -> str:
+    """The device contexts the run's workers lost (a CUDA device-side assert ends its worker,
+    harness.run.isolation), over every shard; "" where none was."""
+    return ", ".join(f"{label} context lost {_plural(times, 'time')}"
+                     for label, times in sorted(results.contexts_lost().items()) if times)
+
+
 def _header(results: Results, verdict: str, command: str | None, trend: Trend | None,
             sources: list[SourceSummary]) -> str:
     counts = results.verdict_counts()
@@ -179,6 +186,7 @@ def _header(results: Results, verdict: str, command: str | None, trend: Trend | 
         text(", ".join(f"{s.label} {s.cases:,}" for s in sources)) if len(sources) > 1 else "",
         _plural(len(results.sources), "file") + " merged",
         text(_identities(results.runs)),
+        text(_contexts_lost(results)),
         f"generated {text(_now())}",
     ]
     parts = [

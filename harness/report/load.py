@@ -42,6 +42,8 @@ class Results:
     """Every run and result record of the files read, in the order read."""
 
     runs: list[dict[str, Any]] = field(default_factory=list)
+    # A process' last record where its cases ran in isolating workers (results.run_end_record)
+    run_ends: list[dict[str, Any]] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
@@ -49,6 +51,15 @@ class Results:
 
     def __len__(self) -> int:
         return len(self.results)
+
+    def contexts_lost(self) -> Counter[str]:
+        """The device contexts the run's workers lost, by label, over every shard."""
+        lost: Counter[str] = Counter()
+        for end in self.run_ends:
+            contexts = end.get("contexts_lost")
+            if isinstance(contexts, dict):
+                lost.update({str(k): v for k, v in contexts.items() if isinstance(v, int)})
+        return lost
 
     def verdict_counts(self) -> Counter[str]:
         return Counter(r["verdict"] for r in self.results)
@@ -88,7 +99,7 @@ def _parse_line(line: str) -> tuple[dict[str, Any] | None, str | None]:
     if not isinstance(record, dict):
         return None, f"a JSON {type(record).__name__}, not an object"
     kind = record.get("record")
-    if kind == "run":
+    if kind in ("run", "run_end"):
         if _schema_major(record.get("schema")) not in (None, "parity.run"):
             return None, f"run record with schema {record.get('schema')!r}"
         return record, None
@@ -149,5 +160,7 @@ def _read(lines: Iterable[str], name: str, loaded: Results, seen: set[bytes]) ->
         seen.add(key)
         if record["record"] == "run":
             loaded.runs.append(record)
+        elif record["record"] == "run_end":
+            loaded.run_ends.append(record)
         else:
             loaded.results.append(record)

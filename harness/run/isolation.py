@@ -30,6 +30,7 @@ once and reused for every case until it dies:
 from __future__ import annotations
 
 import atexit
+import collections
 import dataclasses
 import importlib
 import importlib.util
@@ -155,6 +156,7 @@ class IsolatedHarness:
         # Cases whose worker lost its device context (a CUDA device-side assert): each ended
         # that worker; the next case ran in a fresh one.
         self.contexts_lost = 0
+        self.lost_by_label: collections.Counter[str] = collections.Counter()  # {"CUDA": 1}
         self._ready = False
         self.info: dict[str, Any] = {}  # the worker's ready message: pid, versions, start-up time
         atexit.register(self.close)
@@ -281,6 +283,7 @@ class IsolatedHarness:
         self._discard()
         self.start()  # the replacement starts now: a fresh process, a fresh context
         self.contexts_lost += 1
+        self.lost_by_label[lost.label] += 1
         leg_name = message.get("leg")
         where = (f"in leg {leg_name} (stage {message.get('stage')})" if leg_name is not None
                  else "after the case's legs ran" if message.get("case") is not None
@@ -295,15 +298,19 @@ class IsolatedHarness:
             culprit = next((leg for leg in case.legs if leg.verdict not in ("pass", "skip")),
                            case.legs[0] if case.legs else None)
             if culprit is not None:
-                _mark_lost(culprit, headline, detail)
+                _mark_lost(culprit, lost.label, headline, detail)
             return case
         if leg_name is not None and leg_name in progress.done:
             legs = dict(progress.done)
-            _mark_lost(legs[leg_name], headline, detail)
+            _mark_lost(legs[leg_name], lost.label, headline, detail)
             return CaseResult(spec, [*legs.values(),
                                      *self._not_run(legs, leg_name, "runtime_error", headline)],
                               {})
-        return self._broken_case(spec, progress, "runtime_error", headline, detail)
+        case = self._broken_case(spec, progress, "runtime_error", headline, detail)
+        for leg in case.legs:
+            if leg.verdict == "error":  # the leg in flight when the worker found it lost
+                leg.context_lost = lost.label
+        return case
 
     def _timed_out(self, spec, progress: _Progress):
         self._worker.kill(stack_first=True)
@@ -361,9 +368,10 @@ class IsolatedHarness:
         return missing
 
 
-def _mark_lost(leg, headline: str, detail: str) -> None:
+def _mark_lost(leg, label: str, headline: str, detail: str) -> None:
     """The leg that lost the device context: a runtime error (or the known issue that
     recognised its device form, still xfail), its message led by what was lost."""
+    leg.context_lost = label
     if leg.verdict not in ("xfail", "skip"):
         leg.verdict, leg.category = "error", "runtime_error"
     leg.blame = leg.blame or leg.stage

@@ -327,6 +327,7 @@ class Harness:
             return None
         self.lost_context = (f"the {lost.label} context of this process was lost in leg "
                              f"{leg.leg} of case {self._case_id}: {lost.error.splitlines()[0]}")
+        leg.context_lost = lost.label
         leg.verdict = "error" if leg.verdict != "xfail" else leg.verdict
         leg.category = leg.category if leg.verdict == "xfail" else "runtime_error"
         leg.message = (f"the {lost.label} context was lost in leg {leg.leg} (stage {leg.stage}):"

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from harness.report import load_results
+from harness.results import run_end_record
 
 from .synthetic import make_records, run_record, write_jsonl
 
@@ -132,3 +133,17 @@ def test_a_merged_matrix_run_gets_a_column_per_stack(tmp_path: Path) -> None:
     assert "[floor · cpu]" in page and "[ci · cpu]" in page
     one = load_results(paths[:1])  # one stack: nothing stamped, no extra columns
     assert "stack" not in one.results[0] and "[floor · cpu]" not in render_html(one)
+
+
+def test_the_lost_device_contexts_of_every_shard_are_summed(tmp_path: Path) -> None:
+    """A shard's run_end record (harness.results.run_end_record) is read, not a problem; the
+    contexts its workers lost add up over the shards, by label."""
+    records = make_records(cases=3, seed=1, run_id="r1", shards=2)
+    ends = [run_end_record(run_id="r1", shard=shard, contexts_lost=lost, workers_started=n)
+            for shard, lost, n in (("gw0", {"CUDA": 2}, 3), ("gw1", {}, 1),
+                                   ("gw2", {"CUDA": 1, "planted": 1}, 3))]
+    path = write_jsonl(tmp_path / "a.jsonl", [*records, *ends])
+    results = load_results([path])
+    assert not results.problems and len(results.run_ends) == 3
+    assert results.contexts_lost() == {"CUDA": 3, "planted": 1}
+    assert load_results([write_jsonl(tmp_path / "b.jsonl", records)]).contexts_lost() == {}
