@@ -173,10 +173,13 @@ def mutated_line(site: Site, root: Path) -> tuple[str, str]:
     return line.decode(), new.decode()
 
 
-def plant(site: Site, root: Path, into: Path) -> str:
-    """A copy of the package under ``into`` with ``site`` planted; its diff."""
+def plant(site: Site | None, root: Path, into: Path) -> str:
+    """A copy of the package under ``into`` with ``site`` planted (none: a clean copy); its
+    diff."""
     copy = into / PACKAGE
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    if site is None:
+        return ""
     target = copy / site.path
     lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
     old, new = mutated_line(site, root)
@@ -210,7 +213,13 @@ class Outcome:
 FAILED_LINE = re.compile(r"^(FAILED|ERROR) .*$", re.MULTILINE)
 
 
-def run_gate(site: Site, root: Path, selection: str | None, timeout: float) -> Outcome:
+def run_gate(site: Site | None, root: Path, selection: str | None, timeout: float,
+             cache: Path | None = None) -> Outcome:
+    """The gate over a copy of the package with ``site`` planted (none: the clean copy, the
+    baseline), in a folder of its own. ``cache``: a stage cache shared by the runs, which
+    is safe since the cache keys onnxslim's output by the files imported (each mutant's
+    copy hashes apart) and saves every run after the first the source's readings."""
+    name, operator = (site.name, site.operator) if site else ("clean copy", "none")
     with tempfile.TemporaryDirectory(prefix="parity-mutant-") as scratch:
         site_dir, folder = Path(scratch) / "site", Path(scratch) / "run"
         site_dir.mkdir()
@@ -223,17 +232,20 @@ def run_gate(site: Site, root: Path, selection: str | None, timeout: float) -> O
         probe = subprocess.run([sys.executable, "-c", f"import {PACKAGE}"], env=environment,
                                cwd=folder, capture_output=True, text=True)
         if probe.returncode:
-            return Outcome(site.name, site.operator, "stillborn", 0.0, diff,
+            return Outcome(name, operator, "stillborn", 0.0, diff,
                            probe.stderr.strip().splitlines()[-1:][0] if probe.stderr else "")
         command = [sys.executable, "-m", "harness.cli", "gate", "--converter", PACKAGE,
                    "--suites", "onnx"]
-        if selection is not None:
-            command += ["--", "-k", selection, "-p", "no:xdist"]
+        pytest_args = [] if selection is None else ["-k", selection, "-p", "no:xdist"]
+        if cache is not None:
+            pytest_args += ["--parity-cache", str(cache)]
+        if pytest_args:
+            command += ["--", *pytest_args]
         try:
             done = subprocess.run(command, cwd=folder, env=environment, capture_output=True,
                                   text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            return Outcome(site.name, site.operator, "timed out",
+            return Outcome(name, operator, "timed out",
                            time.monotonic() - started, diff, "")
         seconds = time.monotonic() - started
         failures = FAILED_LINE.findall(done.stdout)
@@ -247,7 +259,7 @@ def run_gate(site: Site, root: Path, selection: str | None, timeout: float) -> O
         verdict = "survived" if done.returncode == 0 else "killed"
         if done.returncode not in (0, 1) and not failures:
             verdict = f"gate exit {done.returncode}"
-        return Outcome(site.name, site.operator, verdict, seconds, diff, text[:400])
+        return Outcome(name, operator, verdict, seconds, diff, text[:400])
 
 
 def report(outcomes: list[Outcome], command: str) -> str:
@@ -277,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--select", default=None, help="the gate's -k (default: patterns)")
     group.add_argument("--full", action="store_true", help="the whole quick gate")
+    parser.add_argument("--cache", default=None,
+                        help="the stage cache the runs share (default: one for this run)")
     parser.add_argument("--json", default=None)
     parser.add_argument("--list", action="store_true", help="list the drawn mutants only")
     args = parser.parse_args(argv)
@@ -292,11 +306,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     selection = None if args.full else (args.select or patterns_selection())
     started, outcomes = time.monotonic(), []
+    cache = Path(args.cache or tempfile.mkdtemp(prefix="parity-mutants-cache-"))
+    baseline = run_gate(None, root, selection, args.timeout, cache)
+    print(f"[clean] {baseline.verdict:9} {baseline.seconds:5.0f} s", flush=True)
+    if baseline.verdict != "survived":
+        print(f"the gate fails on the clean copy: no kill means anything "
+              f"({baseline.first_failure})")
+        return 2
     for index, site in enumerate(chosen):
         if time.monotonic() - started > args.budget:
             print(f"budget spent: {len(chosen) - index} mutants not run", flush=True)
             break
-        outcome = run_gate(site, root, selection, args.timeout)
+        outcome = run_gate(site, root, selection, args.timeout, cache)
         outcomes.append(outcome)
         print(f"[{index + 1}/{len(chosen)}] {outcome.verdict:9} {outcome.seconds:5.0f} s "
               f"{site.name}", flush=True)

@@ -713,6 +713,8 @@ TARGET_DOMAINS: dict[str, list[Any]] = {
     "kernel": [1, 2],
     "after_gemm": ["Add", "Mul"],
     "add_shape": ["last", "scalar"],
+    "pad": [1, 0],
+    "count_include_pad": [1, 0],
 }
 
 
@@ -797,23 +799,36 @@ def _target_concat(g: Graph, pick: Picker) -> list[Ref]:
 
 def _target_concat_reshape(g: Graph, pick: Picker) -> list[Ref]:
     """x reshaped by a Concat of constants, of x.size(0) and constants (x.view(x.size(0), a
-    * b)), of every size of x (x.view(x.size(0), x.size(1), x.size(2))), and of Shape(x)[:k]
-    and -1 (an older exporter's Slice): where the batch is free, the sizes stay graph."""
+    * b)) and of Shape(x)[:k] and -1 (an older exporter's Slice); a second input like x by a
+    Concat of its every size (y.view(y.size(0), y.size(1), y.size(2)), its Shape read by
+    those Gathers alone). Where the batch is free, the sizes stay in the graph."""
     shape = [pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)]
-    x = g.input(tuple(shape))
-    dims = g.add("Shape", [x])
+    x, y = g.input(tuple(shape)), g.input(tuple(shape))
 
-    def size(i: int) -> Ref:
+    def size(dims: Ref, i: int) -> Ref:
         return g.add("Unsqueeze", [g.add("Gather", [dims, const(i)], {"axis": 0}), const([0])])
 
     cut = pick.draw(st.integers(1, 2))
     sliced = g.add("Slice", [g.add("Shape", [x]), const([0]), const([cut])])
-    targets: list[list[Ref]] = [[const([-1]), const([shape[1]]), const([shape[2]])],
-                                [size(0), const([shape[1] * shape[2]])],
-                                [size(i) for i in range(len(shape))],
-                                [sliced, const([-1])]]
-    return [ref for parts in targets
-            for ref in _then_neg(g, g.add("Reshape", [x, g.add("Concat", parts, {"axis": 0})]))]
+    y_dims = g.add("Shape", [y])
+    targets: list[tuple[Ref, list[Ref]]] = [
+        (x, [const([-1]), const([shape[1]]), const([shape[2]])]),
+        (x, [size(g.add("Shape", [x]), 0), const([shape[1] * shape[2]])]),
+        (x, [sliced, const([-1])]),
+        (y, [size(y_dims, i) for i in range(len(shape))])]
+    return [ref for data, parts in targets
+            for ref in _then_neg(g, g.add("Reshape", [data, g.add("Concat", parts,
+                                                                  {"axis": 0})]))]
+
+
+def _target_pad_pool(g: Graph, pick: Picker) -> list[Ref]:
+    """Pad (constant 0) → AveragePool, which counts the zeros as the pool's own pads would
+    (count_include_pad=1): one AveragePool with those pads."""
+    x = g.input((pick("batch"), integer(pick, 1, 2), integer(pick, 2, 4), integer(pick, 2, 4)))
+    pads = [0, 0, pick("pad"), pick("pad"), 0, 0, pick("pad"), pick("pad")]
+    padded = g.add("Pad", [x, const(pads)], {"mode": "constant"})
+    return [g.add("AveragePool", [padded], {"kernel_shape": [2, 2],
+                                            "count_include_pad": pick("count_include_pad")})]
 
 
 def _target_conv_transpose_bn(g: Graph, pick: Picker) -> list[Ref]:
@@ -842,7 +857,7 @@ def _target_gemm_reshape(g: Graph, pick: Picker) -> list[Ref]:
 
 TARGETS = [_target_flatten, _target_reshape, _target_expand, _target_unit, _target_unsqueeze,
            _target_squeeze, _target_concat, _target_concat_reshape, _target_conv_transpose_bn,
-           _target_gemm_reshape]
+           _target_gemm_reshape, _target_pad_pool]
 
 
 def _draw_targets(pick: Picker):
@@ -861,9 +876,23 @@ register_pattern(
     "more, an op by its unit or not, Unsqueeze → Unsqueeze → Squeeze, Squeeze → Squeeze → "
     "Unsqueeze, Concat → Concat along one axis or two, Reshape by a Concat of "
     "constants, of x.size(0) or of every size, and of Shape → Slice, ConvTranspose → "
-    "BatchNormalization, Gemm → Reshape → constant Add or Mul. Every motif is in every "
+    "BatchNormalization, Gemm → Reshape → constant Add or Mul, Pad → AveragePool. Every motif is in every "
     "graph, so the simplest example (every operand an initializer, each motif in the form "
     "its pass rewrites) reaches each pass in every profile",
     # its inputs differ in rank, and a graph input is batched only where its rank is the
     # first's (harness.sources.onnx.axes.onnx_batched): no configuration can free the batch
     free_batch=False)
+
+
+def _draw_reshape_by_sizes(pick: Picker):
+    g = Graph(pick)
+    return g.drawn(_target_concat_reshape(g, pick))
+
+
+register_pattern(
+    "ReshapeBySizes", _draw_reshape_by_sizes, TARGET_DOMAINS,
+    "PassTargets' Reshapes by a Concat alone, on one input whose batch can be free: of "
+    "constants, of x.size(0) and constants, of every size of x, and of Shape → Slice and -1; "
+    "with a free batch the sizes stay in the graph, as torch.onnx writes x.view(x.size(0), "
+    "...) with dynamic axes, which is where a Concat of sizes can become a constant shape "
+    "(onnxslim's FusionConcatReshape) or Shape itself (EliminationReshapeAs)")
