@@ -50,6 +50,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness.core import registry
+from harness.core.frameworks import prepare_imports
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "onnxslim"
 PASS_FOLDERS = ("core/pattern/fusion", "core/pattern/elimination")
@@ -192,9 +195,6 @@ def plant(site: Site | None, root: Path, into: Path) -> str:
 
 def patterns_selection() -> str:
     """``-k`` for the ONNX op suite's test_op of every kind of the patterns family."""
-    from harness.core import registry
-    from harness.core.frameworks import prepare_imports
-
     prepare_imports()
     kinds = sorted(k.name for k in registry.kinds("onnx") if k.family == "patterns")
     return "test_op[ and (" + " or ".join(f"{kind}]" for kind in kinds) + ")"
