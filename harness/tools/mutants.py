@@ -210,6 +210,18 @@ class Outcome:
     first_failure: str
 
 
+# A pytest plugin for the gate: the ci profile without shrinking (the first failing example
+# kills the mutant; a shrunk one only costs time), loaded with -p before the profile is.
+NO_SHRINK_PLUGIN = "parity_mutants_profile"
+NO_SHRINK_PROFILE = "ci-no-shrink"
+NO_SHRINK_SOURCE = f'''"""The ci profile without shrinking (harness/tools/mutants.py)."""
+from hypothesis import Phase, settings
+
+import harness.plugin  # noqa: F401  (registers the ci profile)
+
+settings.register_profile("{NO_SHRINK_PROFILE}", settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+'''
 FAILED_LINE = re.compile(r"^(FAILED|ERROR) .*$", re.MULTILINE)
 
 
@@ -225,6 +237,7 @@ def run_gate(site: Site | None, root: Path, selection: str | None, timeout: floa
         site_dir.mkdir()
         folder.mkdir()
         diff = plant(site, root, site_dir)
+        (site_dir / f"{NO_SHRINK_PLUGIN}.py").write_text(NO_SHRINK_SOURCE)
         environment = {k: v for k, v in os.environ.items() if k != "PARITY_GOLDEN"}
         environment["PYTHONPATH"] = os.pathsep.join(
             [str(site_dir), str(ROOT), *filter(None, [environment.get("PYTHONPATH")])])
@@ -236,11 +249,12 @@ def run_gate(site: Site | None, root: Path, selection: str | None, timeout: floa
                            probe.stderr.strip().splitlines()[-1:][0] if probe.stderr else "")
         command = [sys.executable, "-m", "harness.cli", "gate", "--converter", PACKAGE,
                    "--suites", "onnx"]
-        pytest_args = [] if selection is None else ["-k", selection, "-p", "no:xdist"]
+        pytest_args = ["-x", "-p", NO_SHRINK_PLUGIN, "--hypothesis-profile", NO_SHRINK_PROFILE]
+        if selection is not None:
+            pytest_args += ["-k", selection, "-p", "no:xdist"]
         if cache is not None:
             pytest_args += ["--parity-cache", str(cache)]
-        if pytest_args:
-            command += ["--", *pytest_args]
+        command += ["--", *pytest_args]
         try:
             done = subprocess.run(command, cwd=folder, env=environment, capture_output=True,
                                   text=True, timeout=timeout)
