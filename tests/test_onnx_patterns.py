@@ -139,3 +139,44 @@ def test_exported_blocks_are_what_torch_onnx_writes_and_run(block):
         if spec.attrs["opset"] >= 17 or block != "layernorm":
             assert EXPORTED_OPS[block] <= ops, (block, ops)
         assert all(leg.verdict == "pass" for leg in harness.run(spec).legs)
+
+
+# What PassTargets' simplest example, the first of every derandomised run, reaches: the passes
+# that check a shape they can see (onnxoptimizer infers none) and the merges no other kind
+# reached in the ci profile's twelve examples (docs/rewriters.md#pass-coverage).
+PASS_TARGETS = {
+    "onnxoptimizer": {"eliminate_nop_flatten", "eliminate_nop_expand", "eliminate_nop_reshape",
+                      "eliminate_nop_with_unit", "eliminate_slice_after_shape",
+                      "fuse_consecutive_concats", "fuse_consecutive_squeezes",
+                      "fuse_consecutive_unsqueezes", "fuse_concat_into_reshape",
+                      "fuse_pad_into_pool"},
+    "onnxsim": {"fuse_consecutive_squeeze_unsqueeze", "fuse_pad_into_pool",
+                "fuse_consecutive_squeezes", "fuse_consecutive_unsqueezes"},
+    "onnxslim": {"EliminationConcat", "EliminationUnsqueeze", "FusionConvTransposeBN",
+                 "FusionGemmAdd"},
+}
+
+
+@pytest.mark.parametrize("tool", sorted(PASS_TARGETS))
+def test_pass_targets_simplest_example_reaches_each_pass_it_targets(tool):
+    pytest.importorskip(tool)
+    from harness.tools import pass_coverage
+
+    spec = sample("PassTargets", 1, source="onnx")[0]
+    model = Harness(known_issues=[]).read_source(spec).artifact.model
+    fired = set(pass_coverage.COVERAGE[tool]([("PassTargets", model)]).to_json()["fired"])
+    assert PASS_TARGETS[tool] <= fired, PASS_TARGETS[tool] - fired
+
+
+def test_reshape_by_sizes_with_a_free_batch_reaches_onnxslims_concat_reshape_fusion():
+    pytest.importorskip("onnxslim")
+    from harness.tools import pass_coverage
+
+    spec = sample("ReshapeBySizes", 1, source="onnx", axis="free")[0]
+    model = Harness(known_issues=[]).read_source(spec).artifact.model
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # the batch is free
+    fired = pass_coverage.onnxslim_coverage([("ReshapeBySizes", model)]).to_json()["fired"]
+    assert "FusionConcatReshape" in fired
+    fixed = Harness(known_issues=[]).read_source(sample("ReshapeBySizes", 1, source="onnx")[0])
+    fired = pass_coverage.onnxslim_coverage([("ReshapeBySizes", fixed.artifact.model)])
+    assert "FusionConcatReshape" not in fired.to_json()["fired"]  # folded to a constant first

@@ -48,3 +48,12 @@ def test_onnxslim_patterns_are_counted_by_name():
     assert data["fired"]["FusionConvAdd"]["kinds"] == ["ConvConst"]
     assert data["fired"]["subexpression_elimination"]["kinds"] == ["TwinOps"]
     assert "FusionConvBN" in data["never_fired"]
+
+
+def test_a_pass_that_cannot_fire_is_tabled_with_why_and_its_source_line():
+    tally = pass_coverage.Tally(["nop", "fuse_bn_into_conv", "eliminate_nop_flatten"])
+    tally.add("eliminate_nop_flatten", "PassTargets", 4, 3)
+    text = pass_coverage.table("onnxoptimizer", tally)
+    assert "| `nop` | cannot: does nothing by design (onnxoptimizer/passes/nop.h:12) |" in text
+    assert "| `fuse_bn_into_conv` | drawn?: not reached |" in text
+    assert "| `eliminate_nop_flatten` | 1 | 4 → 3 | PassTargets |" in text

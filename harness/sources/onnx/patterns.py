@@ -695,3 +695,204 @@ register_pattern(
     "the branches and wrappers one pass each looks for: three MatMuls of one input (Q, K, V; "
     "equal or different sizes; after a node or on a graph input), Gemm of a Transpose, a dead "
     "branch, Dropout, a Flatten that is a no-op and one that is not")
+
+
+# -- the no-ops and merges a pass checks against the shapes it can see ------------------------
+
+TARGET_DOMAINS: dict[str, list[Any]] = {
+    # shape inference types a Reshape by a Concat from opset 15 (its data propagation)
+    OPSET: [v for v in OPSETS if v >= 15], "batch": [1, 2],
+    # each motif's first value is the form its pass rewrites, the others ones it must keep
+    "flatten_axis": [1, -1, 0],
+    "reshape_to": ["same", "zero", "minus_one", "other"],
+    "expand_to": ["ones", "same", "broadcast"],
+    "unit": ["Add", "Mul", "Sub", "Div", "Pow"],
+    "unit_value": ["unit", "not_unit"],
+    "same_axes": [True, False],
+    "bias": [True, False],
+    "kernel": [1, 2],
+    "after_gemm": ["Add", "Mul"],
+    "add_shape": ["last", "scalar"],
+    "pad": [1, 0],
+    "count_include_pad": [1, 0],
+}
+
+
+def _then_neg(g: Graph, ref: Ref) -> list[Ref]:
+    """A reader after the motif: a pass drops a no-op by rewiring its readers to its input,
+    which it cannot do for a graph output read straight from a graph input."""
+    return [g.add("Neg", [ref])]
+
+
+def _target_flatten(g: Graph, pick: Picker) -> list[Ref]:
+    x = g.input((pick("batch"), integer(pick, 1, 4)))
+    return _then_neg(g, g.add("Flatten", [x], {"axis": pick("flatten_axis")}))
+
+
+def _target_reshape(g: Graph, pick: Picker) -> list[Ref]:
+    n, a, b = pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)
+    x = g.input((n, a, b))
+    # the batch as -1 or 0 (copied), so that it can be free
+    target = {"same": [-1, a, b], "zero": [0, a, b], "minus_one": [0, a, -1],
+              "other": [0, a * b]}[pick("reshape_to")]
+    return _then_neg(g, g.add("Reshape", [x, const(target)]))
+
+
+def _target_expand(g: Graph, pick: Picker) -> list[Ref]:
+    to = pick("expand_to")
+    n, a, b = pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)
+    x = g.input((n, a, 1 if to == "broadcast" else b))
+    # its own shape but the batch, which 1 keeps (so that it can be free)
+    target = {"ones": [1, 1, 1], "same": [1, a, b], "broadcast": [1, a, b + 1]}[to]
+    return _then_neg(g, g.add("Expand", [x, const(target)]))
+
+
+def _target_unit(g: Graph, pick: Picker) -> list[Ref]:
+    f = integer(pick, 1, 4)
+    x = g.input((pick("batch"), integer(pick, 1, 3), f))
+    op = pick("unit")
+    unit = 0.0 if op in ("Add", "Sub") else 1.0
+    # not the unit in one element: 2 (x ** 2 stays real for a negative x)
+    values = [unit] * f if pick("unit_value") == "unit" else [unit] * (f - 1) + [2.0]
+    return _then_neg(g, g.add(op, [x, const(values, FLOAT)]))
+
+
+def _target_unsqueeze(g: Graph, pick: Picker) -> list[Ref]:
+    """Unsqueeze → Unsqueeze (merged) → Squeeze of the axis just added (with the second, a
+    no-op) or of another 1."""
+    n, a = pick("batch"), integer(pick, 2, 3)
+    x = g.input((n, a))
+    # never before the batch, so that it can be free
+    first = pick.draw(st.sampled_from([1, 2, -1, -2]))
+    second = pick.draw(st.sampled_from([1, 2, 3, -1, -2, -3]))
+    y = g.add("Unsqueeze", [g.add("Unsqueeze", [x, const([first])]), const([second])])
+    shape = [n, a]
+    shape.insert(first % 3, 1)
+    shape.insert(second % 4, 1)
+    ones = [i for i, d in enumerate(shape) if d == 1 and i]
+    axis = second % 4 if pick("same_axes") else pick.draw(st.sampled_from(ones))
+    return _then_neg(g, g.add("Squeeze", [y, const([axis])]))
+
+
+def _target_squeeze(g: Graph, pick: Picker) -> list[Ref]:
+    """Squeeze → Squeeze of (n, 1, a, 1) (merged) → Unsqueeze of the axis just removed (with
+    the second, a no-op) or another."""
+    x = g.input((pick("batch"), 1, integer(pick, 2, 3), 1))
+    first = pick.draw(st.sampled_from([1, 3, -1]))
+    second = 2 if first == 1 else 1  # the other 1, in the rank-3 result
+    y = g.add("Squeeze", [g.add("Squeeze", [x, const([first])]), const([second])])
+    back = second if pick("same_axes") else 3 - second
+    return _then_neg(g, g.add("Unsqueeze", [y, const([back])]))
+
+
+def _target_concat(g: Graph, pick: Picker) -> list[Ref]:
+    """Concat(Concat(x, -x), Concat(-x, x)) along one axis (merged) or along two; of x and
+    a node, not constants, so that the batch can be free."""
+    x = g.input((pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)))
+    axis = pick.draw(st.integers(1, 2))
+    negated = g.add("Neg", [x])
+    first = g.add("Concat", [x, negated], {"axis": axis})
+    second = g.add("Concat", [negated, x], {"axis": axis})
+    outer = axis if pick("same_axes") else 3 - axis
+    return _then_neg(g, g.add("Concat", [first, second], {"axis": outer}))
+
+
+def _target_concat_reshape(g: Graph, pick: Picker) -> list[Ref]:
+    """x reshaped by a Concat of constants, of x.size(0) and constants (x.view(x.size(0), a
+    * b)) and of Shape(x)[:k] and -1 (an older exporter's Slice); a second input like x by a
+    Concat of its every size (y.view(y.size(0), y.size(1), y.size(2)), its Shape read by
+    those Gathers alone). Where the batch is free, the sizes stay in the graph."""
+    shape = [pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)]
+    x, y = g.input(tuple(shape)), g.input(tuple(shape))
+
+    def size(dims: Ref, i: int) -> Ref:
+        return g.add("Unsqueeze", [g.add("Gather", [dims, const(i)], {"axis": 0}), const([0])])
+
+    cut = pick.draw(st.integers(1, 2))
+    sliced = g.add("Slice", [g.add("Shape", [x]), const([0]), const([cut])])
+    y_dims = g.add("Shape", [y])
+    targets: list[tuple[Ref, list[Ref]]] = [
+        (x, [const([-1]), const([shape[1]]), const([shape[2]])]),
+        (x, [size(g.add("Shape", [x]), 0), const([shape[1] * shape[2]])]),
+        (x, [sliced, const([-1])]),
+        (y, [size(y_dims, i) for i in range(len(shape))])]
+    return [ref for data, parts in targets
+            for ref in _then_neg(g, g.add("Reshape", [data, g.add("Concat", parts,
+                                                                  {"axis": 0})]))]
+
+
+def _target_pad_pool(g: Graph, pick: Picker) -> list[Ref]:
+    """Pad (constant 0) → AveragePool, which counts the zeros as the pool's own pads would
+    (count_include_pad=1): one AveragePool with those pads."""
+    x = g.input((pick("batch"), integer(pick, 1, 2), integer(pick, 2, 4), integer(pick, 2, 4)))
+    pads = [0, 0, pick("pad"), pick("pad"), 0, 0, pick("pad"), pick("pad")]
+    padded = g.add("Pad", [x, const(pads)], {"mode": "constant"})
+    return [g.add("AveragePool", [padded], {"kernel_shape": [2, 2],
+                                            "count_include_pad": pick("count_include_pad")})]
+
+
+def _target_conv_transpose_bn(g: Graph, pick: Picker) -> list[Ref]:
+    c, out, k = integer(pick, 1, 3), integer(pick, 1, 3), pick("kernel")
+    x = g.input((pick("batch"), c, integer(pick, 1, 3), integer(pick, 1, 3)))
+    inputs: list[Ref] = [x, weight([c, out, k, k])]
+    if pick("bias"):
+        inputs.append(weight([out], "bias"))
+    y = g.add("ConvTranspose", inputs, {"kernel_shape": [k, k]})
+    return [g.add("BatchNormalization", [y, weight([out], "scale"), weight([out], "beta"),
+                                         weight([out], "mean"), weight([out], "variance")])]
+
+
+def _target_gemm_reshape(g: Graph, pick: Picker) -> list[Ref]:
+    """Gemm → Reshape that keeps the last axis → a constant Add or Mul."""
+    f, units = integer(pick, 1, 4), integer(pick, 1, 4)
+    x = g.input((pick("batch"), f))
+    inputs: list[Ref] = [x, weight([units, f])]
+    if pick("bias"):
+        inputs.append(weight([units], "bias"))
+    y = g.add("Reshape", [g.add("Gemm", inputs, {"transB": 1}), const([-1, 1, units])])
+    op = pick("after_gemm")
+    operand = weight([units] if pick("add_shape") == "last" else [], ROLE_OF[op])
+    return [g.add(op, [y, operand])]
+
+
+TARGETS = [_target_flatten, _target_reshape, _target_expand, _target_unit, _target_unsqueeze,
+           _target_squeeze, _target_concat, _target_concat_reshape, _target_conv_transpose_bn,
+           _target_gemm_reshape, _target_pad_pool]
+
+
+def _draw_targets(pick: Picker):
+    g = Graph(pick)
+    outputs: list[Ref] = []
+    each_block(pick, TARGET_DOMAINS, len(TARGETS), len(TARGETS),
+               lambda pick, i: outputs.extend(TARGETS[i](g, pick)))
+    return g.drawn(outputs)
+
+
+register_pattern(
+    "PassTargets", _draw_targets, TARGET_DOMAINS,
+    "every motif at once, each on its own graph input (so that a pass which checks a shape "
+    "sees it: onnxoptimizer infers none) and read by a next node: Flatten of a rank-2 "
+    "tensor, Reshape to its own shape (with 0 or -1) or not, Expand to ones, its shape or "
+    "more, an op by its unit or not, Unsqueeze → Unsqueeze → Squeeze, Squeeze → Squeeze → "
+    "Unsqueeze, Concat → Concat along one axis or two, Reshape by a Concat of "
+    "constants, of x.size(0) or of every size, and of Shape → Slice, ConvTranspose → "
+    "BatchNormalization, Gemm → Reshape → constant Add or Mul, Pad → AveragePool. Every motif is in every "
+    "graph, so the simplest example (every operand an initializer, each motif in the form "
+    "its pass rewrites) reaches each pass in every profile",
+    # its inputs differ in rank, and a graph input is batched only where its rank is the
+    # first's (harness.sources.onnx.axes.onnx_batched): no configuration can free the batch
+    free_batch=False)
+
+
+def _draw_reshape_by_sizes(pick: Picker):
+    g = Graph(pick)
+    return g.drawn(_target_concat_reshape(g, pick))
+
+
+register_pattern(
+    "ReshapeBySizes", _draw_reshape_by_sizes, TARGET_DOMAINS,
+    "PassTargets' Reshapes by a Concat alone, on one input whose batch can be free: of "
+    "constants, of x.size(0) and constants, of every size of x, and of Shape → Slice and -1; "
+    "with a free batch the sizes stay in the graph, as torch.onnx writes x.view(x.size(0), "
+    "...) with dynamic axes, which is where a Concat of sizes can become a constant shape "
+    "(onnxslim's FusionConcatReshape) or Shape itself (EliminationReshapeAs)")

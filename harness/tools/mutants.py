@@ -1,0 +1,347 @@
+"""How many one-line faults planted in onnxslim's passes the quick gate kills
+(docs/rewriters.md#planted-faults). Not imported by the harness::
+
+    python -m harness.tools.mutants [N] [--seed S] [--budget SECONDS] [--select K | --full]
+                                    [--json OUT] [--list]
+
+Every fusion and elimination module of the installed onnxslim (``onnxslim/core/pattern/``) is
+parsed, and each place in a pattern's ``rewrite`` or ``parameter_check`` where a realistic
+one-line fault can go is listed (``sites``):
+
+- ``constant``: an integer or float literal moved (n → n + 1, x → 2x, 0.0 → 1.0);
+- ``sign``: a negative literal made positive (an axis -1 read as 1);
+- ``operand-order``: the operands of a subtraction, division or matrix product swapped;
+- ``arithmetic``: + and -, * and / exchanged;
+- ``comparison``: ==/!=, </<=, >/>=, in/not in, is/is not exchanged;
+- ``guard``: one condition of an ``and`` (``or``) taken as True (False), or an ``if`` that
+  returns early never taken: a check the pass needs, dropped.
+
+``N`` of them are drawn (seeded, round robin over the kinds of fault, so that each kind is
+represented). Each mutant is planted in a copy of the onnxslim package put first on the
+gate's ``PYTHONPATH`` (site-packages is never touched), and the gate runs in a folder of its
+own (a fresh stage cache, since the cache keys onnxslim's output by its files)::
+
+    parity gate --converter onnxslim --suites onnx -- -k SELECTION -p no:xdist
+
+The default selection is the ONNX op suite's ``test_op`` of the ``patterns`` family, the
+graphs drawn for rewriters; ``--full`` runs the whole quick gate (about 5 minutes a mutant
+here), ``--select`` any ``-k`` expression. A mutant is *killed* when the gate fails,
+*survives* when it passes, is *stillborn* when onnxslim no longer imports (left out of the
+rate), and *timed out* past ``--timeout``. The report gives the kill rate and, per mutant,
+its diff and the gate's first failure line: a survivor is a fault the gate misses, the
+motif to draw next (or an equivalent mutant, which changes nothing a model can show).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import importlib.util
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from harness.core import registry
+from harness.core.frameworks import prepare_imports
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "onnxslim"
+PASS_FOLDERS = ("core/pattern/fusion", "core/pattern/elimination")
+PASS_METHODS = ("rewrite", "parameter_check")
+OPERATORS = ("constant", "sign", "operand-order", "arithmetic", "comparison", "guard")
+SWAPPED_OPERANDS = (ast.Sub, ast.Div, ast.FloorDiv, ast.MatMult)
+ARITHMETIC = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
+COMPARISONS = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.LtE, ast.LtE: ast.Lt,
+               ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In,
+               ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+
+
+@dataclass(frozen=True)
+class Site:
+    """One one-line fault: ``path`` (relative to the package), its line, the byte span of
+    the expression on that line, and what replaces it."""
+
+    path: str
+    line: int
+    start: int
+    end: int
+    original: str
+    replacement: str
+    operator: str
+    function: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.path}:{self.line} {self.operator} {self.function}"
+
+
+def _literal(node: ast.Constant) -> str | None:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int):
+        return repr(value + 1)
+    return repr(value * 2 if value else 1.0)
+
+
+def _replacements(node: ast.AST) -> list[tuple[str, ast.AST, str]]:
+    """(operator, the node replaced, its replacement's source) for one node."""
+    found: list[tuple[str, ast.AST, str]] = []
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
+            and isinstance(node.operand, ast.Constant) and _literal(node.operand):
+        found.append(("sign", node, ast.unparse(node.operand)))
+    elif isinstance(node, ast.Constant) and _literal(node):
+        found.append(("constant", node, _literal(node)))
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, SWAPPED_OPERANDS):
+            found.append(("operand-order", node, ast.unparse(
+                ast.BinOp(left=node.right, op=node.op, right=node.left))))
+        if type(node.op) in ARITHMETIC:
+            found.append(("arithmetic", node, ast.unparse(
+                ast.BinOp(left=node.left, op=ARITHMETIC[type(node.op)](), right=node.right))))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in COMPARISONS:
+        found.append(("comparison", node, ast.unparse(ast.Compare(
+            left=node.left, ops=[COMPARISONS[type(node.ops[0])]()], comparators=node.comparators))))
+    if isinstance(node, ast.BoolOp):
+        dropped = "True" if isinstance(node.op, ast.And) else "False"
+        found += [("guard", value, dropped) for value in node.values]
+    if isinstance(node, ast.If) and node.body and isinstance(node.body[0], (ast.Return,
+                                                                            ast.Continue)):
+        found.append(("guard", node.test, "False"))
+    return found
+
+
+def sites_of(path: Path, package_root: Path) -> list[Site]:
+    """The one-line faults of one pass module, in its patterns' rewrite and parameter_check."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    tree = ast.parse(text)
+    found: list[Site] = []
+    for function in ast.walk(tree):
+        if not (isinstance(function, ast.FunctionDef) and function.name in PASS_METHODS):
+            continue
+        for node in (n for statement in function.body for n in ast.walk(statement)):
+            for operator, target, replacement in _replacements(node):
+                if target.lineno != target.end_lineno:
+                    continue  # one line each
+                line = lines[target.lineno - 1].encode()
+                original = line[target.col_offset:target.end_col_offset].decode()
+                if original == replacement:
+                    continue
+                found.append(Site(str(path.relative_to(package_root)), target.lineno,
+                                  target.col_offset, target.end_col_offset, original,
+                                  replacement, operator, function.name))
+    return found
+
+
+def package_root() -> Path:
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.origin is None:
+        raise SystemExit(f"{PACKAGE} is not installed")
+    return Path(spec.origin).parent
+
+
+def all_sites(root: Path) -> list[Site]:
+    return [site for folder in PASS_FOLDERS for path in sorted((root / folder).glob("*.py"))
+            for site in sites_of(path, root)]
+
+
+def draw(sites: list[Site], count: int, seed: int) -> list[Site]:
+    """``count`` sites, seeded: round robin over the kinds of fault, each kind shuffled."""
+    rng = random.Random(seed)
+    by_operator = {op: [s for s in sites if s.operator == op] for op in OPERATORS}
+    for group in by_operator.values():
+        rng.shuffle(group)
+    chosen: list[Site] = []
+    while len(chosen) < count and any(by_operator.values()):
+        for op in OPERATORS:
+            if by_operator[op] and len(chosen) < count:
+                chosen.append(by_operator[op].pop())
+    return chosen
+
+
+def mutated_line(site: Site, root: Path) -> tuple[str, str]:
+    lines = (root / site.path).read_text(encoding="utf-8").splitlines(keepends=True)
+    line = lines[site.line - 1].encode()
+    new = line[:site.start] + site.replacement.encode() + line[site.end:]
+    return line.decode(), new.decode()
+
+
+def plant(site: Site | None, root: Path, into: Path) -> str:
+    """A copy of the package under ``into`` with ``site`` planted (none: a clean copy); its
+    diff."""
+    copy = into / PACKAGE
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    if site is None:
+        return ""
+    target = copy / site.path
+    lines = target.read_text(encoding="utf-8").splitlines(keepends=True)
+    old, new = mutated_line(site, root)
+    lines[site.line - 1] = new
+    target.write_text("".join(lines), encoding="utf-8")
+    return "".join(difflib.unified_diff([old], [new], f"a/{PACKAGE}/{site.path}",
+                                        f"b/{PACKAGE}/{site.path}", n=0)).replace(
+        "@@ -1 +1 @@", f"@@ -{site.line} +{site.line} @@")
+
+
+def patterns_selection() -> str:
+    """``-k`` for the ONNX op suite's test_op of every kind of the patterns family."""
+    prepare_imports()
+    kinds = sorted(k.name for k in registry.kinds("onnx") if k.family == "patterns")
+    return "test_op[ and (" + " or ".join(f"{kind}]" for kind in kinds) + ")"
+
+
+@dataclass
+class Outcome:
+    site: str
+    operator: str
+    verdict: str
+    seconds: float
+    diff: str
+    first_failure: str
+
+
+# A pytest plugin for the gate: the ci profile without shrinking (the first failing example
+# kills the mutant; a shrunk one only costs time), loaded with -p before the profile is.
+NO_SHRINK_PLUGIN = "parity_mutants_profile"
+NO_SHRINK_PROFILE = "ci-no-shrink"
+NO_SHRINK_SOURCE = f'''"""The ci profile without shrinking (harness/tools/mutants.py)."""
+from hypothesis import Phase, settings
+
+import harness.plugin  # noqa: F401  (registers the ci profile)
+
+settings.register_profile("{NO_SHRINK_PROFILE}", settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+'''
+FAILED_LINE = re.compile(r"^(FAILED|ERROR) .*$", re.MULTILINE)
+
+
+def run_gate(site: Site | None, root: Path, selection: str | None, timeout: float,
+             cache: Path | None = None) -> Outcome:
+    """The gate over a copy of the package with ``site`` planted (none: the clean copy, the
+    baseline), in a folder of its own. ``cache``: a stage cache shared by the runs, which
+    is safe since the cache keys onnxslim's output by the files imported (each mutant's
+    copy hashes apart) and saves every run after the first the source's readings."""
+    name, operator = (site.name, site.operator) if site else ("clean copy", "none")
+    with tempfile.TemporaryDirectory(prefix="parity-mutant-") as scratch:
+        site_dir, folder = Path(scratch) / "site", Path(scratch) / "run"
+        site_dir.mkdir()
+        folder.mkdir()
+        diff = plant(site, root, site_dir)
+        (site_dir / f"{NO_SHRINK_PLUGIN}.py").write_text(NO_SHRINK_SOURCE)
+        environment = {k: v for k, v in os.environ.items() if k != "PARITY_GOLDEN"}
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [str(site_dir), str(ROOT), *filter(None, [environment.get("PYTHONPATH")])])
+        started = time.monotonic()
+        probe = subprocess.run([sys.executable, "-c", f"import {PACKAGE}"], env=environment,
+                               cwd=folder, capture_output=True, text=True)
+        if probe.returncode:
+            return Outcome(name, operator, "stillborn", 0.0, diff,
+                           probe.stderr.strip().splitlines()[-1:][0] if probe.stderr else "")
+        command = [sys.executable, "-m", "harness.cli", "gate", "--converter", PACKAGE,
+                   "--suites", "onnx"]
+        pytest_args = ["-x", "-p", NO_SHRINK_PLUGIN, "--hypothesis-profile", NO_SHRINK_PROFILE]
+        if selection is not None:
+            pytest_args += ["-k", selection, "-p", "no:xdist"]
+        if cache is not None:
+            pytest_args += ["--parity-cache", str(cache)]
+        command += ["--", *pytest_args]
+        try:
+            done = subprocess.run(command, cwd=folder, env=environment, capture_output=True,
+                                  text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return Outcome(name, operator, "timed out",
+                           time.monotonic() - started, diff, "")
+        seconds = time.monotonic() - started
+        failures = FAILED_LINE.findall(done.stdout)
+        named = re.search(r"onnxslim pass whose absence makes the model pass: [^\n]*",
+                          done.stdout)
+        first = FAILED_LINE.search(done.stdout)
+        line = (first.group(0) if first else done.stdout.strip().splitlines()[-1:] or [""])
+        text = line if isinstance(line, str) else line[0]
+        if named:
+            text += f" ({named.group(0)})"
+        verdict = "survived" if done.returncode == 0 else "killed"
+        if done.returncode not in (0, 1) and not failures:
+            verdict = f"gate exit {done.returncode}"
+        return Outcome(name, operator, verdict, seconds, diff, text[:400])
+
+
+def report(outcomes: list[Outcome], command: str) -> str:
+    killed = sum(o.verdict == "killed" for o in outcomes)
+    survived = sum(o.verdict == "survived" for o in outcomes)
+    rate = killed / (killed + survived) if killed + survived else float("nan")
+    lines = [f"{command}", "",
+             f"kill rate: {killed}/{killed + survived} = {rate:.0%} "
+             f"(stillborn {sum(o.verdict == 'stillborn' for o in outcomes)}, other "
+             f"{len(outcomes) - killed - survived - sum(o.verdict == 'stillborn' for o in outcomes)})",
+             "", "| mutant | fault | verdict | s | gate's first failure |", "|---|---|---|---|---|"]
+    for o in outcomes:
+        lines.append(f"| `{o.site}` | {o.operator} | {o.verdict} | {o.seconds:.0f} "
+                     f"| {o.first_failure.replace('|', '/')} |")
+    lines += ["", "survivors' diffs:", ""]
+    lines += [o.diff for o in outcomes if o.verdict == "survived"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.tools.mutants")
+    parser.add_argument("count", nargs="?", type=int, default=25)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget", type=float, default=3600.0,
+                        help="seconds: no mutant is started past it")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds a gate run")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--select", default=None, help="the gate's -k (default: patterns)")
+    group.add_argument("--full", action="store_true", help="the whole quick gate")
+    parser.add_argument("--cache", default=None,
+                        help="the stage cache the runs share (default: one for this run)")
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--list", action="store_true", help="list the drawn mutants only")
+    args = parser.parse_args(argv)
+    root = package_root()
+    sites = all_sites(root)
+    chosen = draw(sites, args.count, args.seed)
+    print(f"{len(sites)} one-line faults in {PACKAGE}'s passes ({root}); {len(chosen)} drawn "
+          f"(seed {args.seed})", flush=True)
+    if args.list:
+        for site in chosen:
+            old, new = mutated_line(site, root)
+            print(f"{site.name}: {old.strip()}  →  {new.strip()}")
+        return 0
+    selection = None if args.full else (args.select or patterns_selection())
+    started, outcomes = time.monotonic(), []
+    cache = Path(args.cache or tempfile.mkdtemp(prefix="parity-mutants-cache-"))
+    baseline = run_gate(None, root, selection, args.timeout, cache)
+    print(f"[clean] {baseline.verdict:9} {baseline.seconds:5.0f} s", flush=True)
+    if baseline.verdict != "survived":
+        print(f"the gate fails on the clean copy: no kill means anything "
+              f"({baseline.first_failure})")
+        return 2
+    for index, site in enumerate(chosen):
+        if time.monotonic() - started > args.budget:
+            print(f"budget spent: {len(chosen) - index} mutants not run", flush=True)
+            break
+        outcome = run_gate(site, root, selection, args.timeout, cache)
+        outcomes.append(outcome)
+        print(f"[{index + 1}/{len(chosen)}] {outcome.verdict:9} {outcome.seconds:5.0f} s "
+              f"{site.name}", flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps([asdict(o) for o in outcomes], indent=1))
+    command = " ".join(["python -m harness.tools.mutants", *(argv if argv is not None
+                                                                else sys.argv[1:])])
+    print(report(outcomes, command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
