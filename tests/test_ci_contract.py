@@ -38,7 +38,7 @@ def test_the_stored_ci_corpus_is_this_trees(corpus):
 
 
 def test_ci_tests_nothing_less_than_at_4d1e7d32(now):
-    before = _read(ci_contract.BASELINE)
+    before = ci_contract.baseline()
     lost = ci_contract.missing(before, now)
     assert not lost, (f"{len(lost)} things ci exercised at 4d1e7d32 it no longer does:\n"
                       + "\n".join(lost[:40]))
@@ -81,3 +81,44 @@ def test_the_cost_choice_keeps_every_item_at_less_cost():
     assert ci_select.choose([{}] * 2, [{("pair", "a")}, set()], [1.0, 0.1], {("pair", "a")}) == [0]
     with pytest.raises(ValueError, match="no case holds"):
         ci_select.choose([{}], [{("pair", "a")}], [1.0], {("pair", "z")})
+
+
+def _branch(text, *tests):
+    return {"text": list(text), "tests": sorted(tests)}
+
+
+def test_a_moved_branch_maps_to_its_twin_and_a_lost_one_to_nothing():
+    """harness.tools.branch_moves: a branch is the same where its condition's text is, it
+    leaves the condition the same way, and every test that reached it still does."""
+    from harness.tools.branch_moves import twins
+
+    condition = "if value_range is not None:"
+    before = {
+        "a.py:10->11": _branch((condition, "attrs[RANGE] = [r]"), "t1"),
+        "a.py:10->12": _branch((condition, "return attrs, [shape], dtype"), "t1", "t2"),
+        "a.py:20->21": _branch(("if opset >= 19:", "x = 1"), "t1"),
+        "a.py:30->31": _branch(("if kept:", "y = 2"), "t3"),
+        "a.py:40->41": _branch(("if lost:", "z = 3"), "t1"),
+    }
+    after = {
+        "b.py:5->6": _branch((condition, "attrs[RANGE] = [r]"), "t1", "t4"),
+        "b.py:5->7": _branch((condition, "return attrs, dtype"), "t1", "t2"),  # rewritten after
+        "b.py:8->9": _branch(("if opset >= 19:", "x = 1"), "t4"),  # not reached by t1 now
+        "a.py:30->31": _branch(("if kept:", "y = 2"), "t3"),
+        "c.py:1->2": _branch(("if lost:", "z = 3"), "t1"),
+        "c.py:1->9": _branch(("if lost:", "w = 4"), "t1"),  # the other way out of it
+    }
+    assert twins(before, after) == {"a.py:10->11": ["b.py:5->6"], "a.py:10->12": ["b.py:5->7"],
+                                    "a.py:40->41": ["c.py:1->2"]}
+
+
+def test_the_baseline_names_a_moved_branch_as_its_twins(tmp_path):
+    record = {"covers": {"onnx": {"pairs": ["p"], "branches": ["a.py:1->2", "a.py:3->4"]}},
+              "pins": {}, "legs": {}}
+    moved = tmp_path / "moved.json"
+    moved.write_text(json.dumps({"schema": ci_contract.MOVES_SCHEMA, "from": "x",
+                                 "moves": {"a.py:1->2": ["b.py:7->8"]}}), encoding="utf-8")
+    renamed = ci_contract.with_moves(record, ci_contract.read_moves(moved))
+    assert renamed["covers"]["onnx"]["branches"] == ["a.py:3->4", "b.py:7->8"]
+    assert ci_contract.missing(renamed, record) == ["onnx branch b.py:7->8"]
+    assert ci_contract.read_moves(tmp_path / "none.json") == {}

@@ -162,3 +162,23 @@ def test_a_threshold_above_every_score_passes_on_both_converters():
     assert sorted(leg.leg for leg in legs) == ["onnx>onnx2pytorch", "onnx>onnx2torch"]
     for leg in legs:
         assert leg.verdict == "pass", (leg.leg, leg.message)
+
+
+@pytest.mark.parametrize(("shape", "axis", "holds"), [
+    ((1, 2, 2), 1, True), ((1, 2, 2), 0, True), ((1, 2, 2), -1, False), ((1, 2, 2), 3, False),
+    ((3, 2), 2, False), ((3, 2), 0, False)])
+def test_onehot_axis_inside_channel_last_reads_the_indices_rank(shape, axis, holds):
+    """onnx2tf keeps indices of rank 3 or more channel-last: its OneHot axis bug is there, not
+    on rank-2 indices (where the out-of-range entry's pin lives) nor on the last axis."""
+    from onnx import TensorProto, helper
+
+    from harness.core.structure import onehot_axis_inside_channel_last
+
+    node = helper.make_node("OneHot", ["i", "d", "v"], ["y"], axis=axis)
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("i", TensorProto.INT64, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor("d", TensorProto.INT64, [], [3]),
+         helper.make_tensor("v", TensorProto.FLOAT, [2], [0.0, 1.0])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+    assert onehot_axis_inside_channel_last(model, None) is holds

@@ -30,6 +30,8 @@ STACKS = {
     "onnx2torch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2torch"},
     "onnx2pytorch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2pytorch"},
     "onnxruntime": {"numpy", "onnx", "onnxruntime"},
+    # torch's own exporters, shown on a module a torch converter wrote
+    "torch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2torch"},
     "onnx": {"numpy", "onnx", "onnxruntime"},
     "tf2onnx": {"numpy", "onnx", "onnxruntime", "keras", "tensorflow", "tf2onnx"},
     "keras": {"numpy", "keras", "tensorflow", "torch"},

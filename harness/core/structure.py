@@ -232,6 +232,23 @@ def nms_score_threshold_given(received, produced) -> bool:
     return model is not None and any(_score_thresholds(model))
 
 
+def onehot_axis_inside_channel_last(received, produced) -> bool:
+    """The received model has a OneHot of indices of rank 3 or more (a tensor onnx2tf keeps
+    channel-last) whose new axis is not the last one."""
+    model = _model(received)
+    if model is None:
+        return False
+    ranks = _ranks(model)
+    for node in model.graph.node:
+        rank = ranks.get(node.input[0]) if node.op_type == "OneHot" else None
+        if rank is None or rank < 3:
+            continue
+        axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
+        if axis % (rank + 1) != rank:
+            return True
+    return False
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -242,6 +259,7 @@ CHECKS: dict[str, Check] = {
     "layer-norm-chain-misread": layer_norm_chain_misread,
     "nms-score-threshold-omitted": nms_score_threshold_omitted,
     "nms-score-threshold-given": nms_score_threshold_given,
+    "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
 }
 
 

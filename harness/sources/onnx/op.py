@@ -220,6 +220,16 @@ def pick_attributes(pick: Picker, names: Sequence[str]) -> dict[str, Any]:
     return {name: pick(name) for name in names}
 
 
+def _elementwise_attrs(pick: Picker, op_type: str, dtypes: Sequence[str], domains,
+                       value_range: list | None) -> tuple[dict[str, Any], str]:
+    """An elementwise op's opset, attributes and value range, and its dtype."""
+    opset, dtype = opset_and_dtype(pick, op_type, dtypes)
+    attrs = {OPSET: opset, **pick_attributes(pick, list(domains))}
+    if value_range is not None:
+        attrs[VALUE_RANGE] = value_range
+    return attrs, dtype
+
+
 def unary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None = None, *,
           dtypes: Sequence[str] = FLOATS, value_range: Any = None,
           name: str | None = None) -> LayerKind:
@@ -227,10 +237,8 @@ def unary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None = 
     domains = dict(domains or {})
 
     def draw(pick: Picker):
-        opset, dtype = opset_and_dtype(pick, op_type, dtypes)
-        attrs = {OPSET: opset, **pick_attributes(pick, list(domains))}
-        if value_range is not None:
-            attrs[VALUE_RANGE] = [value_range]
+        attrs, dtype = _elementwise_attrs(pick, op_type, dtypes, domains,
+                                          None if value_range is None else [value_range])
         return attrs, [shape(pick)], dtype
 
     return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes, operands=False)
@@ -243,10 +251,8 @@ def binary(op_type: str, family: str, domains: dict[str, Sequence[Any]] | None =
     domains = dict(domains or {})
 
     def draw(pick: Picker):
-        opset, dtype = opset_and_dtype(pick, op_type, dtypes)
-        attrs = {OPSET: opset, **pick_attributes(pick, list(domains))}
-        if value_range is not None:
-            attrs[VALUE_RANGE] = list(value_range)
+        attrs, dtype = _elementwise_attrs(pick, op_type, dtypes, domains,
+                                          None if value_range is None else list(value_range))
         return attrs, list(broadcast_pair(pick)), dtype
 
     return op_kind(op_type, family, draw, domains, name=name, dtypes=dtypes, operands=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from harness.core.registry import KERAS, Picker, register_layer_builder
+from harness.core.registry import KERAS, LayerKind, Picker, register, register_layer_builder
 from harness.runtimes.keras_custom import gelu_tanh
 
 # Activation functions as spec values. Keras accepts most by name; the ones it does not
@@ -76,3 +76,11 @@ def draw_spatial(pick: Picker, minimum: list[int], slack: int = 4) -> list[int]:
 
 def per_axis(pick: Picker, attr: str, rank: int, among=None) -> list[int]:
     return [pick(attr, among) for _ in range(rank)]
+
+
+def register_per_rank(name: str, family: str, domains, draw_at_rank, ranks=(1, 2, 3)) -> None:
+    """One kind per rank of a family whose kinds differ by their rank alone: ``name`` with
+    ``{rank}`` filled in, drawn by ``draw_at_rank(rank)``."""
+    for rank in ranks:
+        register(LayerKind(name=name.format(rank=rank), family=family, domains=domains,
+                           draw=draw_at_rank(rank)))

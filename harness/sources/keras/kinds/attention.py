@@ -22,6 +22,21 @@ def _split_call_args(attrs: dict) -> tuple[dict, dict]:
     return attrs, call
 
 
+def _register_attention(name: str, layer_name: str, domains, draw, *, unpack: bool) -> None:
+    """The kind of ``keras.layers.<name>``, built inside the wrapper layer that passes its call
+    arguments (and unpacks the model's inputs into query, value, key where ``unpack``)."""
+
+    def build(attrs: dict):
+        import keras
+
+        attrs, call = _split_call_args(attrs)
+        inner = getattr(keras.layers, name)(**attrs, name=layer_name)
+        return call_with_class()(inner, call, unpack=unpack, name=f"call_{layer_name}")
+
+    register(LayerKind(name=name, family="attention", domains=domains, draw=draw, build=build,
+                       doc="use_causal_mask and return_attention_scores are call arguments."))
+
+
 MHA_DOMAINS = {
     "num_heads": [1, 2],
     "key_dim": [1, 2, 3, 4],
@@ -68,24 +83,8 @@ def _draw_mha(pick: Picker):
     return attrs, shapes
 
 
-def _build_mha(attrs: dict):
-    import keras
-
-    attrs, call = _split_call_args(attrs)
-    inner = keras.layers.MultiHeadAttention(**attrs, name="multi_head_attention")
-    return call_with_class()(inner, call, unpack=True, name="call_multi_head_attention")
-
-
-register(
-    LayerKind(
-        name="MultiHeadAttention",
-        family="attention",
-        domains=MHA_DOMAINS,
-        draw=_draw_mha,
-        build=_build_mha,
-        doc="use_causal_mask and return_attention_scores are call arguments.",
-    )
-)
+_register_attention("MultiHeadAttention", "multi_head_attention", MHA_DOMAINS, _draw_mha,
+                   unpack=True)
 
 ATTENTION_DOMAINS = {
     "use_scale": BOOLS_FALSE_FIRST,
@@ -112,21 +111,4 @@ def _draw_attention(pick: Picker):
     return attrs, shapes
 
 
-def _build_attention(attrs: dict):
-    import keras
-
-    attrs, call = _split_call_args(attrs)
-    inner = keras.layers.Attention(**attrs, name="attention")
-    return call_with_class()(inner, call, unpack=False, name="call_attention")
-
-
-register(
-    LayerKind(
-        name="Attention",
-        family="attention",
-        domains=ATTENTION_DOMAINS,
-        draw=_draw_attention,
-        build=_build_attention,
-        doc="use_causal_mask and return_attention_scores are call arguments.",
-    )
-)
+_register_attention("Attention", "attention", ATTENTION_DOMAINS, _draw_attention, unpack=False)

@@ -11,6 +11,7 @@ from harness.sources.keras.kinds._base import (
     channel_shape,
     draw_spatial,
     per_axis,
+    register_per_rank,
 )
 
 CONV_DOMAINS = {
@@ -33,6 +34,14 @@ def _strides_and_dilation(pick: Picker, rank: int) -> tuple[list[int], list[int]
     strides = per_axis(pick, "strides", rank)
     dilation = [1] * rank if max(strides) > 1 else per_axis(pick, "dilation_rate", rank)
     return strides, dilation
+
+
+def _biased_case(pick: Picker, attrs: dict, spatial: list[int], data_format: str):
+    """A convolution's case from its own attributes: use_bias, activation and data_format
+    after them (drawn in that order), and its input's shape."""
+    attrs = {**attrs, "use_bias": pick("use_bias"), "activation": pick("activation"),
+             "data_format": data_format}
+    return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
 
 
 def _draw_conv(rank: int, paddings: list[str]):
@@ -104,11 +113,8 @@ def _draw_depthwise_like(rank: int, separable: bool):
             "padding": pick("padding"),
             "depth_multiplier": pick("depth_multiplier"),
             "dilation_rate": dilation,
-            "use_bias": pick("use_bias"),
-            "activation": pick("activation"),
-            "data_format": data_format,
         }
-        return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
+        return _biased_case(pick, attrs, spatial, data_format)
 
     return draw
 
@@ -176,21 +182,10 @@ def _draw_transpose(rank: int):
             "padding": padding,
             "output_padding": output_padding,
             "dilation_rate": dilation,
-            "use_bias": pick("use_bias"),
-            "activation": pick("activation"),
-            "data_format": data_format,
         }
-        return attrs, [channel_shape(pick("batch"), spatial, pick("channels"), data_format)]
+        return _biased_case(pick, attrs, spatial, data_format)
 
     return draw
 
 
-for _rank in (1, 2, 3):
-    register(
-        LayerKind(
-            name=f"Conv{_rank}DTranspose",
-            family="conv",
-            domains=TRANSPOSE_DOMAINS,
-            draw=_draw_transpose(_rank),
-        )
-    )
+register_per_rank("Conv{rank}DTranspose", "conv", TRANSPOSE_DOMAINS, _draw_transpose)

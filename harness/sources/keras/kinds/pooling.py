@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from harness.core.registry import LayerKind, Picker, register
+from harness.core.registry import Picker
 from harness.sources.keras.kinds._base import (
     BATCH,
     BOOLS_FALSE_FIRST,
     DATA_FORMATS,
     channel_shape,
     draw_spatial,
+    register_per_rank,
 )
 
 POOL_DOMAINS = {
@@ -41,15 +42,7 @@ def _draw_pool(rank: int):
 
 
 for _op in ("Max", "Average"):
-    for _rank in (1, 2, 3):
-        register(
-            LayerKind(
-                name=f"{_op}Pooling{_rank}D",
-                family="pooling",
-                domains=POOL_DOMAINS,
-                draw=_draw_pool(_rank),
-            )
-        )
+    register_per_rank(_op + "Pooling{rank}D", "pooling", POOL_DOMAINS, _draw_pool)
 
 GLOBAL_DOMAINS = {
     "data_format": DATA_FORMATS,
@@ -70,12 +63,4 @@ def _draw_global(rank: int):
 
 
 for _op in ("Average", "Max"):
-    for _rank in (1, 2, 3):
-        register(
-            LayerKind(
-                name=f"Global{_op}Pooling{_rank}D",
-                family="pooling",
-                domains=GLOBAL_DOMAINS,
-                draw=_draw_global(_rank),
-            )
-        )
+    register_per_rank("Global" + _op + "Pooling{rank}D", "pooling", GLOBAL_DOMAINS, _draw_global)

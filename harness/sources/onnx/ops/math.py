@@ -309,18 +309,25 @@ def _cast_range(source: str, target: str) -> Any:
     return None
 
 
+def _saturated(pick: Picker, attrs: dict[str, Any], opset: int, source: str,
+               target: str) -> dict[str, Any]:
+    """A cast's attributes with its saturate (opset 19 on) and the range its values are drawn
+    in, where the target type cannot hold every source value."""
+    if opset >= 19:
+        attrs["saturate"] = pick("saturate", among=SATURATE[:1])
+    value_range = _cast_range(source, target)
+    if value_range is not None:
+        attrs[VALUE_RANGE] = [value_range]
+    return attrs
+
+
 def _draw_cast(pick: Picker):
     opset = pick(OPSET)
     source = pick.dtype(CAST_DTYPES)  # a dtype axis forces it (Picker.dtype)
     to = pick("to")
     target = CAST_DTYPES[CAST_TO.index(to)]
     attrs: dict[str, Any] = {OPSET: opset, "to": to}
-    if opset >= 19:
-        attrs["saturate"] = pick("saturate", among=SATURATE[:1])
-    value_range = _cast_range(source, target)
-    if value_range is not None:
-        attrs[VALUE_RANGE] = [value_range]
-    return attrs, [shape(pick)], source
+    return _saturated(pick, attrs, opset, source, target), [shape(pick)], source
 
 
 kind("Cast", FAMILY, _draw_cast, {"to": CAST_TO, "saturate": SATURATE})
@@ -332,12 +339,7 @@ def _draw_cast_like(pick: Picker):
     target = pick.draw(st.sampled_from(CAST_DTYPES))
     attrs: dict[str, Any] = {OPSET: opset,
                              OPERANDS: ["in", {"const": 0, "dtype": target}]}
-    if opset >= 19:
-        attrs["saturate"] = pick("saturate", among=SATURATE[:1])
-    value_range = _cast_range(source, target)
-    if value_range is not None:
-        attrs[VALUE_RANGE] = [value_range]
-    return attrs, [shape(pick)], source
+    return _saturated(pick, attrs, opset, source, target), [shape(pick)], source
 
 
 kind("CastLike", FAMILY, _draw_cast_like, {"saturate": SATURATE})
