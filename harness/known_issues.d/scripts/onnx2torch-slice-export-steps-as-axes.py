@@ -16,13 +16,12 @@ CANNOT RUN (exit 3: this machine cannot run it, e.g. a framework does not import
 
 import io
 import sys
-from importlib import metadata
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 from skeleton.guard import guarded, step
-from skeleton.verdict import KNOWN_ISSUE, say
+from skeleton.verdict import KNOWN_ISSUE, say, stack_line
 
 OPSET = 17
 X = np.array([0.0, 1.0, 2.0], np.float32)
@@ -50,11 +49,9 @@ def run(model: onnx.ModelProto) -> np.ndarray:
 
 def main() -> int:
     import onnx2torch
-    import onnxruntime as ort
     import torch
 
-    print(f"{KNOWN_ISSUE}: onnx2torch {metadata.version('onnx2torch')}, torch "
-          f"{torch.__version__}, onnxruntime {ort.__version__}, onnx {onnx.__version__}")
+    print(stack_line("onnx2torch", "torch", "onnxruntime", "onnx"))
     model = source_model()
     expected = run(model)
     print(f"ONNX Slice(x, starts={STARTS}, ends={ENDS}, axes omitted, steps={STEPS}) on {X}")

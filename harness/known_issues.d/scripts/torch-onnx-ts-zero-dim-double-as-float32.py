@@ -15,13 +15,12 @@ import).
 
 import io
 import sys
-from importlib import metadata
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
 from skeleton.guard import guarded, step
-from skeleton.verdict import KNOWN_ISSUE, say
+from skeleton.verdict import KNOWN_ISSUE, say, stack_line
 
 OPSET = 14
 BASE = np.array(1.1, np.float64)
@@ -49,11 +48,9 @@ def run(model: onnx.ModelProto) -> np.ndarray:
 
 def main() -> int:
     import onnx2torch
-    import onnxruntime as ort
     import torch
 
-    print(f"{KNOWN_ISSUE}: onnx2torch {metadata.version('onnx2torch')}, torch "
-          f"{torch.__version__}, onnxruntime {ort.__version__}, onnx {onnx.__version__}")
+    print(stack_line("onnx2torch", "torch", "onnxruntime", "onnx"))
     model = source_model()
     expected = run(model)
     print(f"ONNX Pow({BASE!r} float64 0-d, {EXPONENT} int64)")

@@ -5,9 +5,15 @@ CANNOT RUN (exit 3) is the guard's. ``KNOWN_ISSUE`` is the entry's id: the expor
 """
 
 import sys
+from importlib import metadata
 
 KNOWN_ISSUE = "the entry's id"  # written by the export (harness.core.skeleton)
 EXIT = {"FIXED": 0, "REPRODUCED": 1, "DIFFERENT": 2}
+
+
+def stack_line(*packages):
+    """The first line: the entry, then each package the script runs, with its version."""
+    return f"{KNOWN_ISSUE}: " + ", ".join(f"{name} {metadata.version(name)}" for name in packages)
 
 
 def say(verdict, text):
