@@ -244,7 +244,7 @@ class KnownIssue:
     def matches_failure(self, category: str | None, message: str,
                         models: tuple[Any, Any] | None = None) -> bool:
         """The failure's category and message match, or the entry's structural check holds
-        on ``models`` (received, produced)."""
+        on ``models`` (received, produced); never where its ``where`` check fails on them."""
         if (self.where is not None and models is not None
                 and not structure.holds(self.where, *models)):
             return False
