@@ -88,7 +88,7 @@ def main() -> int:
 
     missing = cuda_unavailable() if "cuda" in sides else None
     if missing is not None:
-        print(f"bench_cuda: no CUDA device here ({missing}): nothing measured; run it on a "
+        print(f"bench_cuda: {missing}: nothing measured; run it on a "
               "machine with an NVIDIA GPU")
         return 0
     from harness.results import ResultWriter
