@@ -34,23 +34,12 @@ prepare_imports()
 from rates import write_figures  # noqa: E402
 
 from harness.core import registry  # noqa: E402
-from harness.core.machine import cpu_model  # noqa: E402
+from harness.core.machine import cpu_model, cuda_unavailable  # noqa: E402
 from harness.core.strategies import sample  # noqa: E402
 from harness.results import gpu_model  # noqa: E402
 
 SOURCE = "onnx"
 SIDES = ("cpu", "cuda")  # the baseline, the measured side
-
-
-def cuda_missing() -> str | None:
-    """Why this machine cannot run the CUDA side, or None."""
-    try:
-        import torch
-    except ImportError:
-        return "torch is not installed"
-    if not torch.cuda.is_available():
-        return "torch.cuda.is_available() is False"
-    return None
 
 
 def harness_for(device: str, isolate: bool):
@@ -97,9 +86,9 @@ def main() -> int:
     args = parser.parse_args()
     sides = tuple(args.sides.split(","))  # "cpu,cpu": the script's own check without a GPU
 
-    missing = cuda_missing() if "cuda" in sides else None
+    missing = cuda_unavailable() if "cuda" in sides else None
     if missing is not None:
-        print(f"bench_cuda: no CUDA device here ({missing}): nothing measured; run it on a "
+        print(f"bench_cuda: {missing}: nothing measured; run it on a "
               "machine with an NVIDIA GPU")
         return 0
     from harness.results import ResultWriter

@@ -25,6 +25,7 @@ from harness import golden
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
 from harness.core import selection, suites
 from harness.core.frameworks import prepare_imports, versions
+from harness.core.machine import cuda_unavailable
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.selection import PROFILES, in_shard
 from harness.core.stages import left_out_stages
@@ -454,17 +455,6 @@ def parity(request: pytest.FixtureRequest) -> ParitySession:
         if reason:
             pytest.skip(f"--parity-device cuda: {reason}")
     return session
-
-
-def cuda_unavailable() -> str | None:
-    """Why the CUDA legs cannot run here, or None when they can."""
-    try:
-        import torch
-    except ImportError:
-        return "torch is not installed"
-    if not torch.cuda.is_available():
-        return "no CUDA device (torch.cuda.is_available() is False)"
-    return None
 
 
 REPRODUCE_FAILURE = re.compile(r"@reproduce_failure\([^)]*\)")

@@ -23,6 +23,29 @@ def skip_unless_reachable(issue, paths, where: str) -> None:
         pytest.skip(f"{issue.id}: no leg of {where} matches {issue.legs!r}")
 
 
+def onnx_paths(parity):
+    """The paths an ONNX case (drawn, or one of onnx's node test cases) goes down in this run:
+    those of --parity-paths that start from onnx, else the ONNX source's default paths."""
+    from harness import sources
+    from harness.converters import parse_paths
+
+    named = [path for path in parity.paths if path.source == "onnx"]
+    return named or parse_paths(",".join(sources.get("onnx").default_paths))
+
+
+def still_reproduces_test(pins, paths, where: str):
+    """A suite's test that each of ``pins`` still meets its known issue: a strict xfail per
+    pin (``assert_still_reproduces``), skipped where no leg of ``paths(parity)`` (``where``
+    names them) meets the issue. A suite binds it to a ``test_...`` name of its own."""
+    @pytest.mark.known_issue
+    @pytest.mark.parametrize("pin", pins, ids=[pin.id for pin in pins])
+    def test(pin, parity, request):
+        skip_unless_reachable(pin.issue, paths(parity), where)
+        assert_still_reproduces(pin, parity.run, request, parity)
+
+    return test
+
+
 def reproducing(issue, case) -> list[str]:
     """The legs of ``case`` on which ``issue`` reproduced (recorded as its xfail)."""
     return [leg.leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id

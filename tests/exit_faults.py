@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import onnx
 from onnx import helper
 
-from harness.converters import Artifact, ConvertOptions, register
+from harness.converters import register
 from harness.sources.file.detector import add_format
+from tests.fakes import onnx_rewrite
 
 NO_SUCH_FRAMEWORK = "parity_no_such_framework"
 DELIBERATE = "a deliberate fault of tests/exit_faults.py"
@@ -52,25 +52,17 @@ def _interrupt():
     raise KeyboardInterrupt
 
 
-class Negated:
-    name = "onnx-exit-negated"
-    source, target = "onnx", "onnx"
-    packages = ("onnx",)
-
-    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        model = onnx.ModelProto()
-        model.CopyFrom(artifact.model)
-        graph = model.graph
-        for output in graph.output:
-            inner = f"{output.name}_before_negation"
-            for node in graph.node:
-                node.output[:] = [inner if name == output.name else name for name in node.output]
-            graph.node.append(helper.make_node("Neg", [inner], [output.name]))
-        return Artifact("onnx", model, list(artifact.input_names))
+def _negate_outputs(model) -> None:
+    graph = model.graph
+    for output in graph.output:
+        inner = f"{output.name}_before_negation"
+        for node in graph.node:
+            node.output[:] = [inner if name == output.name else name for name in node.output]
+        graph.node.append(helper.make_node("Neg", [inner], [output.name]))
 
 
 FORMATS = [_Format(".crash", _crash), _Format(".noframework", _no_framework),
            _Format(".interrupt", _interrupt)]
 for _format in FORMATS:
     add_format(_format)
-register(Negated())
+register(onnx_rewrite("onnx-exit-negated", _negate_outputs))

@@ -52,6 +52,20 @@ class Stage:
         return self.make(artifact)
 
 
+def onnx_rewrite(name: str, change: Callable[[Any], None]) -> Stage:
+    """An ONNX → ONNX stage: the model it is given, copied, and ``change(model)`` made to the
+    copy in place (the given artifact's model is left as it was)."""
+    def make(artifact: Artifact) -> Artifact:
+        import onnx
+
+        model = onnx.ModelProto()
+        model.CopyFrom(artifact.model)
+        change(model)
+        return Artifact("onnx", model, list(artifact.input_names))
+
+    return Stage(name, "onnx", "onnx", make, packages=("onnx",))
+
+
 # -- faults --------------------------------------------------------------------------------------
 
 def raising(message: str) -> Before:

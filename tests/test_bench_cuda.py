@@ -25,7 +25,7 @@ def test_without_a_gpu_it_says_so_and_measures_nothing():
     done = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True,
                           env=ENV, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("bench_cuda: no CUDA device here "
+    assert done.stdout.startswith("bench_cuda: no CUDA device "
                                   "(torch.cuda.is_available() is False): nothing measured")
 
 

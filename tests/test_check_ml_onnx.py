@@ -35,9 +35,8 @@ from harness.check.task import TaskTally  # noqa: E402
 from harness.converters import Artifact, register, unregister  # noqa: E402
 from harness.core import known_issues, yardstick  # noqa: E402
 from harness.core.compare import Tolerance, compare, compare_outputs, worst_of  # noqa: E402
-from harness.core.spec import LayerSpec  # noqa: E402
-from harness.core.taxonomy import classify_exception  # noqa: E402
 from harness.sources import file as files  # noqa: E402
+from tests.test_check_real_files_known import known_entry  # noqa: E402
 
 ML = "ai.onnx.ml"
 ML_OPSET = 3  # onnxruntime 1.31 runs ai.onnx.ml up to 5; skl2onnx writes 1 to 3
@@ -396,15 +395,6 @@ def refusal(convert, model) -> str:
     pytest.fail(f"{convert} converted {model.graph.name}: remove or narrow its entry")
 
 
-def tagged(issues, leg: str, model, message: str) -> str | None:
-    """The entry the pipeline tags this refusal with on a user's ONNX file's leg."""
-    spec = LayerSpec("onnx", {}, ((1,),), "float32", 0, source="file")
-    received = Artifact("onnx", model, [i.name for i in model.graph.input])
-    category = classify_exception("convert", message)[0]
-    return next((issue.id for issue in known_issues.candidates(issues, spec, leg, received)
-                 if issue.matches_failure(category, message)), None)
-
-
 CONVERTERS = (("onnx>onnx2torch", onnx2torch.convert, ONNX2TORCH_ENTRY),
               ("onnx>onnx2pytorch", onnx2pytorch.ConvertModel, ONNX2PYTORCH_ENTRY))
 
@@ -417,14 +407,14 @@ def test_every_ml_op_version_the_converters_refuse_is_a_known_issue():
     for op, version in versions:
         model = one_ml_node(op, version)
         for leg, convert, entry in CONVERTERS:
-            if tagged(issues, leg, model, refusal(convert, model)) != entry:
+            if known_entry(issues, model, refusal(convert, model), leg) != entry:
                 untagged.append(f"{leg}: {op}-{version}")
     assert not untagged, f"refused with no known-issue entry: {untagged}"
     # A model of ML ops alone (no default domain imported): onnx2pytorch refuses it whole.
     alone = one_ml_node("Scaler", 1)
     del alone.opset_import[0]
     for leg, convert, entry in CONVERTERS:
-        assert tagged(issues, leg, alone, refusal(convert, alone)) == entry, leg
+        assert known_entry(issues, alone, refusal(convert, alone), leg) == entry, leg
 
 
 def test_without_the_ml_entries_the_refusals_go_untagged():
@@ -433,4 +423,4 @@ def test_without_the_ml_entries_the_refusals_go_untagged():
                                                              ONNX2PYTORCH_ENTRY)]
     model = one_ml_node("LinearClassifier", 1)
     for leg, convert, _ in CONVERTERS:
-        assert tagged(issues, leg, model, refusal(convert, model)) is None
+        assert known_entry(issues, model, refusal(convert, model), leg) is None

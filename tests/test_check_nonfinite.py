@@ -16,17 +16,16 @@ pytest.importorskip("onnx2torch")
 import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from harness import sources  # noqa: E402
 from harness.check import CheckOptions, run_check  # noqa: E402
 from harness.check.render import text  # noqa: E402
 from harness.check.strength import NONFINITE, WARNING, WEAK  # noqa: E402
-from harness.converters import Artifact, ConvertOptions, register, unregister  # noqa: E402
-from harness.core import registry  # noqa: E402
+from harness.converters import Artifact, register, unregister  # noqa: E402
 from harness.core.compare import Tolerance, compare  # noqa: E402
 from harness.core.spec import LayerSpec  # noqa: E402
 from harness.run.pipeline import NONFINITE_REFERENCE, Harness  # noqa: E402
 from harness.sources import SourceReading  # noqa: E402
-from tests.test_sources import ToySource, _relu_model  # noqa: E402
+from tests.fakes import onnx_rewrite  # noqa: E402
+from tests.test_sources import ToySource, _relu_model, toy_source  # noqa: E402
 
 NAN_BIAS_STAGE = "onnx-check-nan-bias"
 
@@ -47,28 +46,19 @@ def affine_file(path, bias) -> str:
     return str(path)
 
 
-class NanBias:
-    """An ONNX stage whose output has the bias's first element NaN: a conversion that makes
-    one of six columns NaN where the model is finite."""
-
-    name = NAN_BIAS_STAGE
-    source, target = "onnx", "onnx"
-    packages = ("onnx",)
-
-    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        broken = onnx.ModelProto()
-        broken.CopyFrom(artifact.model)
-        for init in broken.graph.initializer:
-            if init.name == "b":
-                value = numpy_helper.to_array(init).copy()
-                value[0] = np.nan
-                init.CopyFrom(numpy_helper.from_array(value, "b"))
-        return Artifact("onnx", broken, list(artifact.input_names))
+def nan_bias(model) -> None:
+    """The bias's first element made NaN: a conversion that makes one of six columns NaN where
+    the model is finite."""
+    for init in model.graph.initializer:
+        if init.name == "b":
+            value = numpy_helper.to_array(init).copy()
+            value[0] = np.nan
+            init.CopyFrom(numpy_helper.from_array(value, "b"))
 
 
 @pytest.fixture(scope="module", autouse=True)
 def stage():
-    register(NanBias())
+    register(onnx_rewrite(NAN_BIAS_STAGE, nan_bias))
     yield
     unregister(NAN_BIAS_STAGE)
 
@@ -145,14 +135,7 @@ class NanToy(ToySource):
                              [x], [np.maximum(x, 0)], None, None)
 
 
-registry.register(registry.LayerKind(name="Relu", family="toys", domains={},
-                                     draw=lambda pick: ({}, []), source="nantoy"))
-
-
-@pytest.fixture
-def nantoy():
-    yield sources.register(NanToy())
-    sources.unregister("nantoy")
+nantoy = toy_source(NanToy)
 
 
 @pytest.mark.parametrize("nan", [True, False])

@@ -20,7 +20,7 @@ import onnx
 from onnx import numpy_helper
 
 from harness.converters import Artifact, ConvertOptions, get, register
-from tests.fakes import FaultyTf2Onnx
+from tests.fakes import FaultyTf2Onnx, onnx_rewrite
 
 FAULTY_NODE = "/conv2/Conv"
 FIXED_BATCH = 4
@@ -60,20 +60,12 @@ class Onnx2TorchWithoutEval:
                         list(artifact.input_names))
 
 
-class FixedBatch:
-    name = "onnx-check-fixed-batch"
-    source, target = "onnx", "onnx"
-    packages = ("onnx",)
-
-    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        fixed = onnx.ModelProto()
-        fixed.CopyFrom(artifact.model)
-        for value in fixed.graph.input:
-            dims = value.type.tensor_type.shape.dim
-            if dims:
-                dims[0].Clear()
-                dims[0].dim_value = FIXED_BATCH
-        return Artifact("onnx", fixed, list(artifact.input_names))
+def fixed_batch(model) -> None:
+    for value in model.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].Clear()
+            dims[0].dim_value = FIXED_BATCH
 
 
 class FaultyMat2Torch:
@@ -93,7 +85,7 @@ class FaultyMat2Torch:
         return converted
 
 
-FAULTS = [FaultyOnnx2Torch(), Onnx2TorchWithoutEval(), FixedBatch(), FaultyMat2Torch(),
+FAULTS = [FaultyOnnx2Torch(), Onnx2TorchWithoutEval(), onnx_rewrite("onnx-check-fixed-batch", fixed_batch), FaultyMat2Torch(),
           FaultyTf2Onnx("conv_b", name="tf2onnx-check-fault")]
 
 

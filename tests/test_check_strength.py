@@ -31,6 +31,7 @@ from harness.check.render import text  # noqa: E402
 from harness.check.strength import CONSTANT, DECLARED_OUTPUT, SATURATED  # noqa: E402
 from harness.converters import Artifact, ConvertOptions, get, register, unregister  # noqa: E402
 from harness.core.frameworks import prepare_imports  # noqa: E402
+from tests.fakes import onnx_rewrite  # noqa: E402
 
 BIAS_SHIFT = 2.0  # what the faulty stage adds to every logit: far beyond tolerance
 
@@ -83,26 +84,17 @@ class ShiftedLogits:
                                          options)
 
 
-class DeclaresBatchOne:
-    """An ONNX stage that declares every output's first dimension 1, whatever it returns."""
-
-    name = "onnx-strength-batch-one"
-    source, target = "onnx", "onnx"
-    packages = ("onnx",)
-
-    def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        declared = onnx.ModelProto()
-        declared.CopyFrom(artifact.model)
-        for value in declared.graph.output:
-            dims = value.type.tensor_type.shape.dim
-            dims[0].Clear()
-            dims[0].dim_value = 1
-        return Artifact("onnx", declared, list(artifact.input_names))
+def declares_batch_one(model) -> None:
+    """Every output's first dimension declared 1, whatever the graph computes."""
+    for value in model.graph.output:
+        dims = value.type.tensor_type.shape.dim
+        dims[0].Clear()
+        dims[0].dim_value = 1
 
 
 @pytest.fixture(scope="module", autouse=True)
 def stages():
-    faults = [ShiftedLogits(), DeclaresBatchOne()]
+    faults = [ShiftedLogits(), onnx_rewrite("onnx-strength-batch-one", declares_batch_one)]
     for stage in faults:
         register(stage)
     yield

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from harness.core.machine import cuda_unavailable
 from harness.core.spec import LayerSpec
 from harness.report import load_results
 from harness.run.isolation import IsolatedHarness
@@ -206,16 +207,8 @@ def test_a_run_counts_its_lost_contexts_in_the_summary_and_the_report(pytester, 
 
 # -- on a real GPU -------------------------------------------------------------------------------
 
-def _cuda_reason():
-    try:
-        import torch
-    except ImportError:
-        return "torch is not installed"
-    return None if torch.cuda.is_available() else "no CUDA device (torch.cuda.is_available())"
-
-
-needs_cuda = pytest.mark.skipif(_cuda_reason() is not None,
-                                reason=f"needs a CUDA GPU: {_cuda_reason()}")
+needs_cuda = pytest.mark.skipif(cuda_unavailable() is not None,
+                                reason=f"needs a CUDA GPU: {cuda_unavailable()}")
 
 CUDA_STAGE = '''
 import torch

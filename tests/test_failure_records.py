@@ -9,14 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import sources
-from harness.core import registry
 from harness.core.spec import LayerSpec
 from harness.report import load_results
 from harness.report.summary import failing_tests
 from harness.run.pipeline import Harness
 from harness.sources import SourceError, SourceRefusal
-from tests.test_sources import ToySource
+from tests.test_sources import ToySource, toy_source
 
 pytest.importorskip("xdist")
 pytest.importorskip("onnx2torch")
@@ -42,14 +40,7 @@ class TroubledSource(ToySource):
         return super().read(spec, policy=policy, device=device)
 
 
-registry.register(registry.LayerKind(name="Relu", family="toys", domains={},
-                                     draw=lambda pick: ({}, []), source="troubled"))
-
-
-@pytest.fixture
-def troubled():
-    yield sources.register(TroubledSource())
-    sources.unregister("troubled")
+troubled = toy_source(TroubledSource)
 
 
 def _legs(trouble):

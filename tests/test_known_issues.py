@@ -8,6 +8,7 @@ from harness.core.known_issues import KnownIssue, KnownIssueFileError
 from harness.core.spec import LayerSpec, nested_layers
 from harness.run import side_paths, torch_end
 from harness.run.pipeline import LegResult, _attribute
+from tests.bad_files import assert_names_the_file
 
 GELU = LayerSpec("Dense", {"units": 1, "activation": "gelu"}, ((1, 1),))
 RELU = LayerSpec("Dense", {"units": 1, "activation": "relu"}, ((1, 1),))
@@ -79,11 +80,8 @@ ENTRY = "[[issue]]\nid='a'\nurl='u'\nreason='r'\nlegs='*'\n"
      "unpinned_reason must be a non-empty string"),
 ])
 def test_bad_pattern_files_name_the_file_and_entry(tmp_path, body, message):
-    path = tmp_path / "known.toml"
-    path.write_text(body)
-    with pytest.raises(KnownIssueFileError, match=message) as info:
-        known_issues.load(path)
-    assert str(path) in str(info.value)
+    assert_names_the_file(tmp_path / "known.toml", body, known_issues.load, KnownIssueFileError,
+                          message)
 
 
 def _leg(leg, verdict, known=None):

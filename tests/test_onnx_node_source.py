@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from harness import converters, golden, sources
-from harness.converters import Artifact
 from harness.core import known_issues
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
@@ -29,6 +28,7 @@ from harness.sources.onnx_node import (
 )
 from harness.sources.onnx_node.cases import INDEX_FILE, arrays, generate, index, installed_onnx
 from harness.sources.onnx_node.left_out import REASONS
+from tests.fakes import onnx_rewrite
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -90,18 +90,10 @@ def test_a_case_goes_down_the_onnx_sources_paths_and_a_plugin_named_from_onnx():
     assert [p.name for p in paths] == list(sources.get("onnx").default_paths)
     assert sources.get(SOURCE).default_paths == sources.get("onnx").default_paths
 
-    class Renamed:
-        """onnx -> onnx: the model with its graph renamed, a stand-in for a user's stage."""
+    def rename(model) -> None:  # a stand-in for a user's stage
+        model.graph.name = "renamed"
 
-        name, source, target, packages = "onnx-renamed", "onnx", "onnx", ("onnx",)
-
-        def convert(self, artifact, options):
-            model = onnx.ModelProto()
-            model.CopyFrom(artifact.model)
-            model.graph.name = "renamed"
-            return Artifact("onnx", model, list(artifact.input_names))
-
-    converters.register(Renamed())
+    converters.register(onnx_rewrite("onnx-renamed", rename))
     try:
         result = Harness("onnx>onnx-renamed").run(spec)
     finally:

@@ -130,7 +130,7 @@ def test_an_unknown_converter_is_a_usage_error(suite):
 
 
 def test_cuda_legs_skip_with_a_reason_without_a_gpu(suite):
-    from harness.plugin import cuda_unavailable
+    from harness.core.machine import cuda_unavailable
 
     reason = cuda_unavailable()
     if reason is None:

@@ -105,15 +105,21 @@ def _relu_model(shape):
     return model
 
 
-registry.register(LayerKind(name="Relu", family="toys", domains={}, draw=lambda pick: ({}, []),
-                            source="toy"))
+def toy_source(source_class):
+    """A toy source's one kind (Relu) registered now, and a fixture named after the source
+    that registers a ``source_class()`` for a test and unregisters it after."""
+    registry.register(LayerKind(name="Relu", family="toys", domains={},
+                                draw=lambda pick: ({}, []), source=source_class.name))
+
+    @pytest.fixture(name=source_class.name)
+    def registered():
+        yield sources.register(source_class())
+        sources.unregister(source_class.name)
+
+    return registered
 
 
-@pytest.fixture
-def toy():
-    source = sources.register(ToySource())
-    yield source
-    sources.unregister("toy")
+toy = toy_source(ToySource)
 
 
 def _harness():

@@ -1,6 +1,7 @@
 import pytest
 
 from harness.core.tolerance import PolicyError, Rule, TolerancePolicy
+from tests.bad_files import assert_names_the_file
 
 
 def test_defaults_per_dtype():
@@ -44,11 +45,8 @@ def test_policy_from_pyproject(tmp_path):
     ("[tool.parity.tolerance\n", "not valid TOML"),
 ])
 def test_bad_policy_files_name_the_file_and_entry(tmp_path, body, message):
-    path = tmp_path / "pyproject.toml"
-    path.write_text(body)
-    with pytest.raises(PolicyError, match=message) as info:
-        TolerancePolicy.from_pyproject(path)
-    assert str(path) in str(info.value)
+    assert_names_the_file(tmp_path / "pyproject.toml", body, TolerancePolicy.from_pyproject,
+                          PolicyError, message)
 
 
 def test_rules_can_require_attribute_values():

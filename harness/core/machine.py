@@ -1,6 +1,6 @@
 """What this machine's CPU is, as ``/proc/cpuinfo`` says: the records name it, the stage
 cache keys on it (another CPU may round differently), and TensorFlow's choice of kernels
-depends on its flags (oneDNN by default only with AVX-512)."""
+depends on its flags (oneDNN by default only with AVX-512). And whether it can run CUDA legs."""
 
 from __future__ import annotations
 
@@ -31,3 +31,14 @@ def cpu_model() -> str:
 def cpu_flags() -> frozenset[str]:
     line = cpuinfo_line("flags")
     return frozenset(line.split(":", 1)[1].split()) if line else frozenset()
+
+
+def cuda_unavailable() -> str | None:
+    """Why the CUDA legs cannot run here, or None when they can."""
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    if not torch.cuda.is_available():
+        return "no CUDA device (torch.cuda.is_available() is False)"
+    return None

@@ -940,16 +940,9 @@ def render_html(
     )
 
 
-def write_html(
-    results: Results,
-    out_path: str | os.PathLike[str],
-    previous: Results | Iterable[Mapping[str, Any]] | None = None,
-    command: str | None = None,
-    domains: Domains | None = None,
-    factor: float = DEFAULT_FACTOR,
-    default_paths: Mapping[str, str] | None = None,
-) -> str:
-    """Write the report atomically; returns the overall verdict (PASS, FAIL, INCOMPLETE)."""
-    page = render_html(results, previous, command, domains, factor, default_paths)
-    atomic_write_text(out_path, page)
+def write_html(results: Results, out_path: str | os.PathLike[str], **options: Any) -> str:
+    """Write the report, ``render_html``'s page with the same options (``previous``,
+    ``command``, ``domains``, ``factor``, ``default_paths``), atomically; returns the overall
+    verdict (PASS, FAIL, INCOMPLETE)."""
+    atomic_write_text(out_path, render_html(results, **options))
     return results.overall_verdict()

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from harness.core import axes, known_issues, registry
 from harness.core.strategies import layer_specs
 
-from ..verdicts import assert_still_reproduces, skip_unless_reachable
+from ..verdicts import still_reproduces_test
 
 pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
 
@@ -46,9 +46,5 @@ def test_layer_axis(kind, axis, data, parity):
 
 PINNED = known_issues.pins(source=registry.KERAS)
 
-
-@pytest.mark.known_issue
-@pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
-def test_known_issue_still_reproduces(pin, parity, request):
-    skip_unless_reachable(pin.issue, parity.paths, "--parity-paths")
-    assert_still_reproduces(pin, parity.run, request, parity)
+test_known_issue_still_reproduces = still_reproduces_test(
+    PINNED, lambda parity: parity.paths, "--parity-paths")

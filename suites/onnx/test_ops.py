@@ -11,12 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import sources
-from harness.converters import parse_paths
 from harness.core import axes, known_issues, registry
 from harness.core.strategies import layer_specs
 
-from ..verdicts import assert_still_reproduces, skip_unless_reachable
+from ..verdicts import onnx_paths, still_reproduces_test
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 
@@ -54,16 +52,4 @@ def test_op_axis(kind, axis, data, parity):
 
 PINNED = known_issues.pins(source=SOURCE)
 
-
-def onnx_paths(parity):
-    """The paths an ONNX case goes down in this run: those of --parity-paths that start
-    from onnx, else the source's default paths."""
-    named = [path for path in parity.paths if path.source == SOURCE]
-    return named or parse_paths(",".join(sources.get(SOURCE).default_paths))
-
-
-@pytest.mark.known_issue
-@pytest.mark.parametrize("pin", PINNED, ids=[pin.id for pin in PINNED])
-def test_known_issue_still_reproduces(pin, parity, request):
-    skip_unless_reachable(pin.issue, onnx_paths(parity), "the ONNX paths")
-    assert_still_reproduces(pin, parity.run, request, parity)
+test_known_issue_still_reproduces = still_reproduces_test(PINNED, onnx_paths, "the ONNX paths")
