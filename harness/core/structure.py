@@ -249,6 +249,41 @@ def onehot_axis_inside_channel_last(received, produced) -> bool:
     return False
 
 
+def conv_scale_not_per_channel(received, produced) -> bool:
+    """The received model has a Conv or ConvTranspose (constant weights, its one reader) >
+    Mul by a constant whose values, squeezed, are as many as the weight's output-channel
+    axis holds, but which does not broadcast along the channel axis: a (C,) constant that
+    scales the last axis, a (C, 1, 1, 1) one that adds a leading axis. onnxslim's
+    FusionConvMul folds such a constant into the weights as a per-channel scale."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    readers: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    for conv in model.graph.node:
+        if conv.op_type not in ("Conv", "ConvTranspose") or conv.input[1] not in constants:
+            continue
+        (mul, *others) = readers.get(conv.output[0], [None])
+        if others or mul is None or mul.op_type != "Mul" or mul.input[0] != conv.output[0]:
+            continue
+        scale = constants.get(mul.input[1])
+        weight = constants[conv.input[1]]
+        axis = 0 if conv.op_type == "Conv" else 1
+        if scale is None or scale.squeeze().ndim != 1 \
+                or scale.squeeze().shape[0] != weight.shape[axis]:
+            continue
+        group = next((a.i for a in conv.attribute if a.name == "group"), 1)
+        channels = weight.shape[axis] * (group if conv.op_type == "ConvTranspose" else 1)
+        rank = weight.ndim
+        aligned = [1] * (rank - scale.ndim) + list(scale.shape)
+        if aligned != [1, channels] + [1] * (rank - 2):
+            return True
+    return False
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -260,6 +295,7 @@ CHECKS: dict[str, Check] = {
     "nms-score-threshold-omitted": nms_score_threshold_omitted,
     "nms-score-threshold-given": nms_score_threshold_given,
     "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
+    "conv-scale-not-per-channel": conv_scale_not_per_channel,
 }
 
 
