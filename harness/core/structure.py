@@ -284,6 +284,23 @@ def conv_scale_not_per_channel(received, produced) -> bool:
     return False
 
 
+def onehot_negative_axis_kept_layout(received, produced) -> bool:
+    """The received model has a OneHot with a negative axis (the default, -1, included) of
+    indices of rank 1 or 2, which onnx2tf does not move channel-last: onnx2tf's OneHot
+    counts a negative axis twice (axis + rank + axis + 1), so the new axis goes in |axis|
+    places early; in a channel-last tensor that slip happens to undo the layout."""
+    model = _model(received)
+    if model is None:
+        return False
+    ranks = _ranks(model)
+    for node in model.graph.node:
+        rank = ranks.get(node.input[0]) if node.op_type == "OneHot" else None
+        axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
+        if rank in (1, 2) and axis < 0:
+            return True
+    return False
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -296,6 +313,7 @@ CHECKS: dict[str, Check] = {
     "nms-score-threshold-given": nms_score_threshold_given,
     "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
     "conv-scale-not-per-channel": conv_scale_not_per_channel,
+    "onehot-negative-axis-kept-layout": onehot_negative_axis_kept_layout,
 }
 
 
