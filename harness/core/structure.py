@@ -301,6 +301,43 @@ def onehot_negative_axis_kept_layout(received, produced) -> bool:
     return False
 
 
+def matmul_bias_expands_output(received, produced) -> bool:
+    """The received model has a MatMul of an input of rank 3 or more by a constant matrix,
+    read by an Add alone whose constant operand broadcasts the product to a larger shape
+    (a (B, N) bias on a (B, 1, N) product). onnxslim's FusionGemm flattens the product to
+    (M, N) for a Gemm and checks the bias against that, so the expansion is lost."""
+    import numpy as np
+
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    shapes = {**_inferred(model), **_typed_shapes(model)}
+    readers: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    for matmul in model.graph.node:
+        if matmul.op_type != "MatMul" or matmul.input[1] not in constants:
+            continue
+        product = shapes.get(matmul.output[0])
+        if product is None or len(product) < 3 or None in product:
+            continue
+        (add, *others) = readers.get(matmul.output[0], [None])
+        if others or add is None or add.op_type != "Add":
+            continue
+        bias = next((constants[name] for name in add.input
+                     if name != matmul.output[0] and name in constants), None)
+        if bias is None:
+            continue
+        try:
+            if tuple(np.broadcast_shapes(product, bias.shape)) != tuple(product):
+                return True
+        except ValueError:  # shapes that do not broadcast: an invalid model, nothing to say
+            continue
+    return False
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -314,6 +351,7 @@ CHECKS: dict[str, Check] = {
     "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
     "conv-scale-not-per-channel": conv_scale_not_per_channel,
     "onehot-negative-axis-kept-layout": onehot_negative_axis_kept_layout,
+    "matmul-bias-expands-output": matmul_bias_expands_output,
 }
 
 
