@@ -176,6 +176,15 @@ def _constants(model) -> dict[str, Any]:
     return values
 
 
+def _readers(model) -> dict[str, list[Any]]:
+    """Per tensor name, the nodes that read it."""
+    readers: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    return readers
+
+
 def layer_norm_chain_misread(received, produced) -> bool:
     """The received model holds the decomposed layer norm ReduceMean > Sub > Pow >
     ReduceMean > Add > Sqrt > Div with an operand that onnxruntime's LayerNormFusion does not
@@ -185,10 +194,7 @@ def layer_norm_chain_misread(received, produced) -> bool:
     if model is None:
         return False
     made = {out: node for node in model.graph.node for out in node.output}
-    readers: dict[str, list[Any]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(model)
     constants = _constants(model)
 
     def read_by(name: str, op: str) -> list[Any]:
@@ -259,10 +265,7 @@ def conv_scale_not_per_channel(received, produced) -> bool:
     if model is None:
         return False
     constants = _constants(model)
-    readers: dict[str, list[Any]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(model)
     for conv in model.graph.node:
         if conv.op_type not in ("Conv", "ConvTranspose") or conv.input[1] not in constants:
             continue
@@ -302,10 +305,11 @@ def onehot_negative_axis_kept_layout(received, produced) -> bool:
 
 
 def matmul_bias_expands_output(received, produced) -> bool:
-    """The received model has a MatMul of an input of rank 3 or more by a constant matrix,
-    read by an Add alone whose constant operand broadcasts the product to a larger shape
-    (a (B, N) bias on a (B, 1, N) product). onnxslim's FusionGemm flattens the product to
-    (M, N) for a Gemm and checks the bias against that, so the expansion is lost."""
+    """The received model has a MatMul by a constant matrix, read by an Add alone whose
+    constant operand broadcasts the product to a larger shape (a (B, N) bias on a (B, 1, N)
+    or (1, N) product). onnxslim's FusionGemm flattens a batched product to (M, N) for a Gemm
+    and checks the bias against that, so the expansion is lost; onnx2pytorch makes the bias
+    a Linear's, which torch adds into the product's own shape."""
     import numpy as np
 
     model = _model(received)
@@ -313,15 +317,12 @@ def matmul_bias_expands_output(received, produced) -> bool:
         return False
     constants = _constants(model)
     shapes = {**_inferred(model), **_typed_shapes(model)}
-    readers: dict[str, list[Any]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(model)
     for matmul in model.graph.node:
         if matmul.op_type != "MatMul" or matmul.input[1] not in constants:
             continue
         product = shapes.get(matmul.output[0])
-        if product is None or len(product) < 3 or None in product:
+        if product is None or len(product) < 2 or None in product:
             continue
         (add, *others) = readers.get(matmul.output[0], [None])
         if others or add is None or add.op_type != "Add":
