@@ -238,21 +238,22 @@ def nms_score_threshold_given(received, produced) -> bool:
     return model is not None and any(_score_thresholds(model))
 
 
+def _onehots(received) -> list[tuple[int, int]]:
+    """(indices rank, axis) of each OneHot of the received model whose indices' rank is
+    known; the axis as written, -1 where it is left out."""
+    model = _model(received)
+    if model is None:
+        return []
+    ranks = _ranks(model)
+    return [(ranks[node.input[0]], next((a.i for a in node.attribute if a.name == "axis"), -1))
+            for node in model.graph.node
+            if node.op_type == "OneHot" and node.input[0] in ranks]
+
+
 def onehot_axis_inside_channel_last(received, produced) -> bool:
     """The received model has a OneHot of indices of rank 3 or more (a tensor onnx2tf keeps
     channel-last) whose new axis is not the last one."""
-    model = _model(received)
-    if model is None:
-        return False
-    ranks = _ranks(model)
-    for node in model.graph.node:
-        rank = ranks.get(node.input[0]) if node.op_type == "OneHot" else None
-        if rank is None or rank < 3:
-            continue
-        axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
-        if axis % (rank + 1) != rank:
-            return True
-    return False
+    return any(rank >= 3 and axis % (rank + 1) != rank for rank, axis in _onehots(received))
 
 
 def conv_scale_not_per_channel(received, produced) -> bool:
@@ -292,16 +293,7 @@ def onehot_negative_axis_kept_layout(received, produced) -> bool:
     indices of rank 1 or 2, which onnx2tf does not move channel-last: onnx2tf's OneHot
     counts a negative axis twice (axis + rank + axis + 1), so the new axis goes in |axis|
     places early; in a channel-last tensor that slip happens to undo the layout."""
-    model = _model(received)
-    if model is None:
-        return False
-    ranks = _ranks(model)
-    for node in model.graph.node:
-        rank = ranks.get(node.input[0]) if node.op_type == "OneHot" else None
-        axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
-        if rank in (1, 2) and axis < 0:
-            return True
-    return False
+    return any(rank in (1, 2) and axis < 0 for rank, axis in _onehots(received))
 
 
 def matmul_bias_expands_output(received, produced) -> bool:
