@@ -331,6 +331,30 @@ def matmul_bias_expands_output(received, produced) -> bool:
     return False
 
 
+def reshape_of_reshape_copies_a_dim(received, produced) -> bool:
+    """The received model has a Reshape (allowzero 0) of another Reshape's output, its only
+    reader, whose shape may hold a 0 (a constant that holds one, or a shape not known until
+    run time): the 0 copies a dimension of the first Reshape's output, so the two do not
+    merge into one Reshape of the first's input by the second's shape, as onnxoptimizer's
+    fuse_consecutive_reshapes and onnxslim's EliminationReshape (for a fed shape) do."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    made = {out: node for node in model.graph.node for out in node.output}
+    readers = _readers(model)
+    for second in model.graph.node:
+        first = made.get(second.input[0]) if second.op_type == "Reshape" else None
+        if first is None or first.op_type != "Reshape" or len(readers[first.output[0]]) != 1:
+            continue
+        if any(a.name == "allowzero" and a.i for a in second.attribute):
+            continue
+        shape = constants.get(second.input[1])
+        if shape is None or (shape == 0).any():
+            return True
+    return False
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -345,6 +369,7 @@ CHECKS: dict[str, Check] = {
     "conv-scale-not-per-channel": conv_scale_not_per_channel,
     "onehot-negative-axis-kept-layout": onehot_negative_axis_kept_layout,
     "matmul-bias-expands-output": matmul_bias_expands_output,
+    "reshape-of-reshape-copies-a-dim": reshape_of_reshape_copies_a_dim,
 }
 
 

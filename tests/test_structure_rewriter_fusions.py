@@ -1,10 +1,13 @@
-"""Two onnxslim fusions that check a constant's shape against the wrong thing, each recognised
-by a structure check (harness/core/structure.py), each with a control that fuses and agrees.
+"""Rewrites that check an operand against the wrong thing, each recognised by a structure check
+(harness/core/structure.py), each with a control that is rewritten and agrees.
 
 - FusionConvMul folds a Conv > Mul constant into the weights by its squeezed length alone
   (conv-scale-not-per-channel): a constant that scales the last axis or adds a leading one.
 - FusionGemm checks a batched MatMul's bias against the flattened Gemm output
-  (matmul-bias-expands-output): a bias that broadcasts the product to a larger shape."""
+  (matmul-bias-expands-output): a bias that broadcasts the product to a larger shape.
+- onnxoptimizer's fuse_consecutive_reshapes, and onnxslim's EliminationReshape for a fed
+  shape, merge Reshape > Reshape whose second shape holds a 0 (reshape-of-reshape-copies-a-dim),
+  which copies a dimension of the first Reshape's output."""
 
 from __future__ import annotations
 
@@ -12,13 +15,18 @@ import pytest
 import torch  # noqa: F401  (before anything imports TensorFlow)
 
 from harness.core.spec import LayerSpec
-from harness.core.structure import conv_scale_not_per_channel, matmul_bias_expands_output
+from harness.core.structure import (
+    conv_scale_not_per_channel,
+    matmul_bias_expands_output,
+    reshape_of_reshape_copies_a_dim,
+)
 from harness.run.pipeline import Harness
 
 pytest.importorskip("onnxslim")
 
 CONV_MUL = "onnxslim-conv-mul-fusion-ignores-broadcast"
 GEMM = "onnxslim-gemm-fusion-bias-expands-batched-product"
+RESHAPES = "onnxoptimizer-fuse-consecutive-reshapes-zero-dim"
 
 
 def conv_mul(scale: list[int], width: int) -> LayerSpec:
@@ -78,5 +86,34 @@ def test_a_bias_within_the_product_is_fused_and_agrees(x_shape, bias):
     harness = Harness("onnx>onnxslim")
     spec = matmul_add(x_shape, bias)
     assert not matmul_bias_expands_output(harness.read_source(spec).artifact, None)
+    (leg,) = harness.run(spec).legs
+    assert leg.verdict == "pass", leg.message
+
+
+def reshape_chain(second: list[int], allowzero: int = 0) -> LayerSpec:
+    """Reshape of a (2, 3) input to (3, 2), then to the constant ``second``."""
+    nodes = [{"kind": "Reshape", "attrs": {"opset": 17},
+              "inputs": ["input_0", {"const": [3, 2], "dtype": "int64"}]},
+             {"kind": "Reshape", "attrs": {"opset": 17, "allowzero": allowzero},
+              "inputs": [0, {"const": second, "dtype": "int64"}]}]
+    return LayerSpec(kind="PassTargets", source="onnx",
+                     attrs={"opset": 17, "nodes": nodes, "graph_outputs": [1]},
+                     input_shapes=((2, 3),), dtype="float32", seed=1)
+
+
+def test_a_zero_in_the_second_reshape_is_the_reshapes_entry():
+    harness = Harness("onnx>onnxoptimizer")
+    spec = reshape_chain([0, -1])
+    assert reshape_of_reshape_copies_a_dim(harness.read_source(spec).artifact, None)
+    (leg,) = harness.run(spec).legs
+    assert (leg.verdict, leg.known_issue["id"]) == ("xfail", RESHAPES), leg.message
+
+
+@pytest.mark.parametrize(("second", "allowzero"), [([1, -1], 0), ([6, 1], 1)],
+                         ids=["no-zero", "allowzero"])
+def test_a_second_reshape_that_copies_nothing_is_merged_and_agrees(second, allowzero):
+    harness = Harness("onnx>onnxoptimizer")
+    spec = reshape_chain(second, allowzero)
+    assert not reshape_of_reshape_copies_a_dim(harness.read_source(spec).artifact, None)
     (leg,) = harness.run(spec).legs
     assert leg.verdict == "pass", leg.message
