@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 Check = Callable[[Any, Any], bool]
 
 
@@ -302,8 +304,6 @@ def matmul_bias_expands_output(received, produced) -> bool:
     or (1, N) product). onnxslim's FusionGemm flattens a batched product to (M, N) for a Gemm
     and checks the bias against that, so the expansion is lost; onnx2pytorch makes the bias
     a Linear's, which torch adds into the product's own shape."""
-    import numpy as np
-
     model = _model(received)
     if model is None:
         return False
