@@ -164,21 +164,38 @@ def test_a_threshold_above_every_score_passes_on_both_converters():
         assert leg.verdict == "pass", (leg.leg, leg.message)
 
 
+def onehot_model(shape: tuple[int, ...], axis: int | None):
+    """One OneHot of int64 indices of ``shape`` (depth 3), its axis written or left out."""
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("OneHot", ["i", "d", "v"], ["y"],
+                            **({} if axis is None else {"axis": axis}))
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("i", TensorProto.INT64, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor("d", TensorProto.INT64, [], [3]),
+         helper.make_tensor("v", TensorProto.FLOAT, [2], [0.0, 1.0])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
+
+
 @pytest.mark.parametrize(("shape", "axis", "holds"), [
     ((1, 2, 2), 1, True), ((1, 2, 2), 0, True), ((1, 2, 2), -1, False), ((1, 2, 2), 3, False),
     ((3, 2), 2, False), ((3, 2), 0, False)])
 def test_onehot_axis_inside_channel_last_reads_the_indices_rank(shape, axis, holds):
     """onnx2tf keeps indices of rank 3 or more channel-last: its OneHot axis bug is there, not
     on rank-2 indices (where the out-of-range entry's pin lives) nor on the last axis."""
-    from onnx import TensorProto, helper
-
     from harness.core.structure import onehot_axis_inside_channel_last
 
-    node = helper.make_node("OneHot", ["i", "d", "v"], ["y"], axis=axis)
-    graph = helper.make_graph(
-        [node], "g", [helper.make_tensor_value_info("i", TensorProto.INT64, list(shape))],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [helper.make_tensor("d", TensorProto.INT64, [], [3]),
-         helper.make_tensor("v", TensorProto.FLOAT, [2], [0.0, 1.0])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
-    assert onehot_axis_inside_channel_last(model, None) is holds
+    assert onehot_axis_inside_channel_last(onehot_model(shape, axis), None) is holds
+
+
+@pytest.mark.parametrize(("shape", "axis", "holds"), [
+    ((2,), -1, True), ((2,), None, True), ((1, 2), -2, True), ((1, 2), 1, False),
+    ((3, 2), 2, False), ((1, 2, 2), -1, False)])
+def test_onehot_negative_axis_kept_layout_reads_the_sign_and_the_rank(shape, axis, holds):
+    """onnx2tf counts a negative OneHot axis twice: it shows on indices of rank 1 or 2, which
+    onnx2tf keeps as ONNX lays them out, the default axis (-1) included; not on a positive
+    axis (the out-of-range entry's pin) nor on indices it moves channel-last."""
+    from harness.core.structure import onehot_negative_axis_kept_layout
+
+    assert onehot_negative_axis_kept_layout(onehot_model(shape, axis), None) is holds

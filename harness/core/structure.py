@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 Check = Callable[[Any, Any], bool]
 
 
@@ -176,6 +178,15 @@ def _constants(model) -> dict[str, Any]:
     return values
 
 
+def _readers(model) -> dict[str, list[Any]]:
+    """Per tensor name, the nodes that read it."""
+    readers: dict[str, list[Any]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    return readers
+
+
 def layer_norm_chain_misread(received, produced) -> bool:
     """The received model holds the decomposed layer norm ReduceMean > Sub > Pow >
     ReduceMean > Add > Sqrt > Div with an operand that onnxruntime's LayerNormFusion does not
@@ -185,10 +196,7 @@ def layer_norm_chain_misread(received, produced) -> bool:
     if model is None:
         return False
     made = {out: node for node in model.graph.node for out in node.output}
-    readers: dict[str, list[Any]] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = _readers(model)
     constants = _constants(model)
 
     def read_by(name: str, op: str) -> list[Any]:
@@ -232,19 +240,117 @@ def nms_score_threshold_given(received, produced) -> bool:
     return model is not None and any(_score_thresholds(model))
 
 
+def _onehots(received) -> list[tuple[int, int]]:
+    """(indices rank, axis) of each OneHot of the received model whose indices' rank is
+    known; the axis as written, -1 where it is left out."""
+    model = _model(received)
+    if model is None:
+        return []
+    ranks = _ranks(model)
+    return [(ranks[node.input[0]], next((a.i for a in node.attribute if a.name == "axis"), -1))
+            for node in model.graph.node
+            if node.op_type == "OneHot" and node.input[0] in ranks]
+
+
 def onehot_axis_inside_channel_last(received, produced) -> bool:
     """The received model has a OneHot of indices of rank 3 or more (a tensor onnx2tf keeps
     channel-last) whose new axis is not the last one."""
+    return any(rank >= 3 and axis % (rank + 1) != rank for rank, axis in _onehots(received))
+
+
+def conv_scale_not_per_channel(received, produced) -> bool:
+    """The received model has a Conv or ConvTranspose (constant weights, its one reader) >
+    Mul by a constant whose values, squeezed, are as many as the weight's output-channel
+    axis holds, but which does not broadcast along the channel axis: a (C,) constant that
+    scales the last axis, a (C, 1, 1, 1) one that adds a leading axis. onnxslim's
+    FusionConvMul folds such a constant into the weights as a per-channel scale."""
     model = _model(received)
     if model is None:
         return False
-    ranks = _ranks(model)
-    for node in model.graph.node:
-        rank = ranks.get(node.input[0]) if node.op_type == "OneHot" else None
-        if rank is None or rank < 3:
+    constants = _constants(model)
+    readers = _readers(model)
+    for conv in model.graph.node:
+        if conv.op_type not in ("Conv", "ConvTranspose") or conv.input[1] not in constants:
             continue
-        axis = next((a.i for a in node.attribute if a.name == "axis"), -1)
-        if axis % (rank + 1) != rank:
+        (mul, *others) = readers.get(conv.output[0], [None])
+        if others or mul is None or mul.op_type != "Mul" or mul.input[0] != conv.output[0]:
+            continue
+        scale = constants.get(mul.input[1])
+        weight = constants[conv.input[1]]
+        axis = 0 if conv.op_type == "Conv" else 1
+        if scale is None or scale.squeeze().ndim != 1 \
+                or scale.squeeze().shape[0] != weight.shape[axis]:
+            continue
+        group = next((a.i for a in conv.attribute if a.name == "group"), 1)
+        channels = weight.shape[axis] * (group if conv.op_type == "ConvTranspose" else 1)
+        rank = weight.ndim
+        aligned = [1] * (rank - scale.ndim) + list(scale.shape)
+        if aligned != [1, channels] + [1] * (rank - 2):
+            return True
+    return False
+
+
+def onehot_negative_axis_kept_layout(received, produced) -> bool:
+    """The received model has a OneHot with a negative axis (the default, -1, included) of
+    indices of rank 1 or 2, which onnx2tf does not move channel-last: onnx2tf's OneHot
+    counts a negative axis twice (axis + rank + axis + 1), so the new axis goes in |axis|
+    places early; in a channel-last tensor that slip happens to undo the layout."""
+    return any(rank in (1, 2) and axis < 0 for rank, axis in _onehots(received))
+
+
+def matmul_bias_expands_output(received, produced) -> bool:
+    """The received model has a MatMul by a constant matrix, read by an Add alone whose
+    constant operand broadcasts the product to a larger shape (a (B, N) bias on a (B, 1, N)
+    or (1, N) product). onnxslim's FusionGemm flattens a batched product to (M, N) for a Gemm
+    and checks the bias against that, so the expansion is lost; onnx2pytorch makes the bias
+    a Linear's, which torch adds into the product's own shape."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    shapes = {**_inferred(model), **_typed_shapes(model)}
+    readers = _readers(model)
+    for matmul in model.graph.node:
+        if matmul.op_type != "MatMul" or matmul.input[1] not in constants:
+            continue
+        product = shapes.get(matmul.output[0])
+        if product is None or len(product) < 2 or None in product:
+            continue
+        (add, *others) = readers.get(matmul.output[0], [None])
+        if others or add is None or add.op_type != "Add":
+            continue
+        bias = next((constants[name] for name in add.input
+                     if name != matmul.output[0] and name in constants), None)
+        if bias is None:
+            continue
+        try:
+            if tuple(np.broadcast_shapes(product, bias.shape)) != tuple(product):
+                return True
+        except ValueError:  # shapes that do not broadcast: an invalid model, nothing to say
+            continue
+    return False
+
+
+def reshape_of_reshape_copies_a_dim(received, produced) -> bool:
+    """The received model has a Reshape (allowzero 0) of another Reshape's output, its only
+    reader, whose shape may hold a 0 (a constant that holds one, or a shape not known until
+    run time): the 0 copies a dimension of the first Reshape's output, so the two do not
+    merge into one Reshape of the first's input by the second's shape, as onnxoptimizer's
+    fuse_consecutive_reshapes and onnxslim's EliminationReshape (for a fed shape) do."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    made = {out: node for node in model.graph.node for out in node.output}
+    readers = _readers(model)
+    for second in model.graph.node:
+        first = made.get(second.input[0]) if second.op_type == "Reshape" else None
+        if first is None or first.op_type != "Reshape" or len(readers[first.output[0]]) != 1:
+            continue
+        if any(a.name == "allowzero" and a.i for a in second.attribute):
+            continue
+        shape = constants.get(second.input[1])
+        if shape is None or (shape == 0).any():
             return True
     return False
 
@@ -260,6 +366,10 @@ CHECKS: dict[str, Check] = {
     "nms-score-threshold-omitted": nms_score_threshold_omitted,
     "nms-score-threshold-given": nms_score_threshold_given,
     "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
+    "conv-scale-not-per-channel": conv_scale_not_per_channel,
+    "onehot-negative-axis-kept-layout": onehot_negative_axis_kept_layout,
+    "matmul-bias-expands-output": matmul_bias_expands_output,
+    "reshape-of-reshape-copies-a-dim": reshape_of_reshape_copies_a_dim,
 }
 
 
