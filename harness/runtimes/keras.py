@@ -120,6 +120,35 @@ def cpu_refusal(exc: BaseException) -> str | None:
     return found.group(0).strip()[:300] if found else None
 
 
+# TensorFlow's words where its installed release has no kernel for an op in the case's dtype
+# (the op's registered types leave it out, or no device has a kernel for it): "Value for attr
+# 'T' of double is not in the list of allowed values: half, bfloat16, float" (MaxPool3D),
+# "No registered 'X' OpKernel for 'CPU' devices compatible with node", "Could not find device
+# for node".
+NO_KERNEL = re.compile(r"Value for attr '\w+' of \w+ is not in the list of allowed values[^\n;]*"
+                       r"|No registered '[^']+' OpKernel for '[^']+' devices[^\n]*"
+                       r"|Could not find device for node[^\n]*")
+
+
+def missing_kernel(exc: BaseException) -> dict[str, str] | None:
+    """TensorFlow's own limit on its installed release, where ``exc`` is it having no kernel
+    for an op in these types: {runtime, version, keras, message}; None for any other error
+    (as ``harness.runtimes.onnxruntime.missing_kernel`` for onnxruntime)."""
+    try:
+        if not no_eager_kernel(exc):  # type: ignore[arg-type]
+            return None
+    except ImportError:
+        return None
+    found = NO_KERNEL.search(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)))
+    if found is None:
+        return None
+    import keras
+    import tensorflow as tf
+
+    return {"runtime": "tensorflow", "version": tf.__version__, "keras": keras.__version__,
+            "message": found.group(0).strip()[:600]}
+
+
 def tensorflow_cpu() -> dict[str, Any]:
     """What decides which CPU kernels TensorFlow runs here: the CPU's model and whether it
     has AVX-512 (TensorFlow turns oneDNN on by default only there), ``TF_ENABLE_ONEDNN_OPTS``
