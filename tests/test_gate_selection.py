@@ -93,10 +93,11 @@ def test_every_stage_s_gate_selection_passes_a_sample_of_each_suite(tmp_path):
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "PARITY_GATE_CELLS_OUT": str(out)}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", *CELL_SUITES, "-p", "tests.gate_cells", "-p",
-         "no:xdist", "-p", "no:cacheprovider", "-q", "-rsxX", "--hypothesis-profile", "ci",
+         "no:xdist", "-p", "no:cacheprovider", "-q", "-rfEsxX", "--hypothesis-profile", "ci",
          "--parity-report", "none", "--parity-cache", str(tmp_path / "cache")],
         cwd=ROOT, env=environment, capture_output=True, text=True, timeout=3600)
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    failed = [line[:300] for line in run.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    assert run.returncode == 0, "\n".join(failed) or run.stdout[-6000:] + run.stderr[-2000:]
     found = json.loads(out.read_text())
     gated = {stage for stage in available() if _gated(stage)}
     for suite in ("layers", "onnx", "onnx_backend", "mat", "golden"):
