@@ -46,6 +46,18 @@ def still_reproduces_test(pins, paths, where: str):
     return test
 
 
+def skip_unless_it_holds_here(issue, device: str | None) -> None:
+    """Skips a pin whose entry holds on other devices, or with other versions of the
+    distributions installed here (its ``devices`` and ``versions`` keys): it expects
+    nothing here."""
+    if issue.devices is not None and device is not None and device not in issue.devices:
+        pytest.skip(f"{issue.id} holds on {', '.join(issue.devices)}, not on {device}")
+    outside = issue.outside_versions()
+    if outside is not None:
+        wanted = ", ".join(f"{d} {s}" for d, s in sorted(issue.versions.items()))
+        pytest.skip(f"{issue.id} holds with {wanted}; here {outside}")
+
+
 def reproducing(issue, case) -> list[str]:
     """The legs of ``case`` on which ``issue`` reproduced (recorded as its xfail)."""
     return [leg.leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
@@ -89,9 +101,7 @@ def assert_still_reproduces(pin, run, request, parity=None) -> None:
     does on a leg of the paths the entry names (``everywhere``), the pin is not this
     selection's: a skip that names those legs, not a pass that fails the run."""
     issue = pin.issue
-    device = request.getfixturevalue("parity").device
-    if not issue.holds_on(device):
-        pytest.skip(f"{issue.id} holds on {', '.join(issue.devices)}, not on {device}")
+    skip_unless_it_holds_here(issue, request.getfixturevalue("parity").device)
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
     broken = reproducing(issue, run(pin.spec))
     wider = None if broken or parity is None else everywhere(issue, pin.spec, parity)

@@ -170,3 +170,24 @@ def test_a_stale_eager_output_is_blamed_on_the_source_and_the_converters_pass(mo
     dense = LayerSpec("Dense", {"units": 2}, ((2, 3),))
     legs = Harness("keras>tf2onnx", known_issues=[]).run(dense).legs
     assert [(leg.leg, leg.verdict) for leg in legs] == [("keras>tf2onnx", "fail")]
+
+
+def test_tensorflow_s_missing_kernel_is_one_source_refusal_naming_its_version():
+    """TensorFlow registers MaxPool3D for half, bfloat16 and float only: a float64
+    MaxPooling3D is the reference's own limit on its release, the case's one skip naming
+    TensorFlow's version and words, never a failure charged to a converter."""
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    from harness.run.pipeline import Harness
+
+    spec = LayerSpec("MaxPooling3D", {"data_format": "channels_last", "padding": "valid",
+                                      "pool_size": [1, 1, 1], "strides": None},
+                     ((1, 1, 1, 1, 1),), dtype="float64", seed=0)
+    result = Harness("keras>tf2onnx>ort-optimized").run(spec)
+    assert [(leg.leg, leg.verdict, leg.category) for leg in result.legs] == [
+        ("keras", "skip", "source_refusal")]
+    message = result.legs[0].message
+    assert f"TensorFlow {tf.__version__} (Keras {keras.__version__})" in message
+    assert "Value for attr 'T' of double is not in the list of allowed values" in message
+    assert result.legs[0].metrics["environment"]["version"] == tf.__version__
+    result.check()  # not a failure

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import hashlib
+import importlib.metadata
 import re
 import sys
 from collections.abc import Callable
@@ -137,9 +138,21 @@ class KnownIssue:
     # missing on one device only, a bug that shows on one only (docs/known-issues.md).
     devices: tuple[str, ...] | None = None
 
+    # The versions of installed distributions the entry holds on ({distribution: specifier},
+    # ``versions = { keras = ">=3.6" }``); None: every version. A bug an older release does
+    # not have, or one a release fixed: outside the range the entry expects nothing.
+    versions: dict[str, str] | None = None
+
     def holds_on(self, device: str | None) -> bool:
-        """The entry holds on ``device`` (None: a device not named, as in a replay)."""
-        return self.devices is None or device is None or device in self.devices
+        """The entry holds on ``device`` (None: a device not named, as in a replay), with the
+        distributions installed here."""
+        return (self.devices is None or device is None or device in self.devices) \
+            and self.outside_versions() is None
+
+    def outside_versions(self) -> str | None:
+        """Why the installed distributions are outside ``versions`` ("keras 3.5.0, not
+        >=3.6"), or None where the entry holds with them."""
+        return None if self.versions is None else _outside(tuple(sorted(self.versions.items())))
 
     @property
     def minimal(self) -> LayerSpec | None:
@@ -266,6 +279,8 @@ class KnownIssue:
             found["party"] = ", ".join(self.parties)
         if self.devices:
             found["devices"] = ", ".join(self.devices)
+        if self.versions:
+            found["versions"] = ", ".join(f"{d} {s}" for d, s in sorted(self.versions.items()))
         return found
 
 
@@ -418,6 +433,7 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         structure=_structure(raw, "structure"),
         where=_structure(raw, "where"),
         devices=_devices(raw),
+        versions=_versions(raw),
     )
 
 
@@ -433,6 +449,43 @@ def _devices(raw: dict[str, Any]) -> tuple[str, ...] | None:
         raise ValueError(f"devices must be a non-empty list of {', '.join(DEVICES)}; got "
                          f"{raw['devices']!r}")
     return devices
+
+
+def _versions(raw: dict[str, Any]) -> dict[str, str] | None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # pytest's dependency
+
+    if "versions" not in raw:
+        return None
+    versions = raw["versions"]
+    if not isinstance(versions, dict) or not versions or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in versions.items()):
+        raise ValueError(f"versions must be a table of distribution = \"specifier\" "
+                         f"(versions = {{ keras = \">=3.6\" }}); got {versions!r}")
+    for distribution, specifier in versions.items():
+        try:
+            SpecifierSet(specifier)
+        except InvalidSpecifier:
+            raise ValueError(f"versions: {distribution} = {specifier!r} is not a version "
+                             f"specifier (\">=3.6\", \">=2.16,<2.19\")") from None
+    return dict(versions)
+
+
+@functools.cache
+def _outside(versions: tuple[tuple[str, str], ...]) -> str | None:
+    """The distributions installed here outside their specifiers, said in words; None when
+    every one is inside (read once a process: entries are matched on every leg)."""
+    from packaging.specifiers import SpecifierSet
+
+    found = []
+    for distribution, specifier in versions:
+        try:
+            installed = importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{distribution} is not installed, not {specifier}")
+            continue
+        if not SpecifierSet(specifier).contains(installed, prereleases=True):
+            found.append(f"{distribution} {installed}, not {specifier}")
+    return "; ".join(found) or None
 
 
 def _structure(raw: dict[str, Any], key: str) -> str | None:

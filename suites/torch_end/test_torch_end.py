@@ -13,6 +13,8 @@ from harness.converters import parse_paths
 from harness.core import known_issues
 from harness.run import torch_end
 
+from ..verdicts import skip_unless_it_holds_here
+
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 pytest.importorskip("onnx2torch")
 pytest.importorskip("onnx2pytorch")
@@ -39,6 +41,7 @@ def own_paths(issue) -> str:
 def test_known_issue_after_the_torch_module_still_reproduces(issue, parity, request):
     from harness.run.pipeline import Harness
 
+    skip_unless_it_holds_here(issue, None)  # its harness runs on the CPU, whatever the run's device
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
     harness = Harness(own_paths(issue), opset=parity.opset, policy=parity.policy,
                       diagnose=False)

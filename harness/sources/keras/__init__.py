@@ -20,6 +20,7 @@ from harness.core.inputs import make_inputs
 from harness.runtimes.keras import (
     cpu_refusal,
     cpu_state_text,
+    missing_kernel,
     run_keras,
     tensorflow_cpu,
     xla_reading,
@@ -155,7 +156,15 @@ class KerasSource:
 
 def cpu_refused(spec, shapes, exc: BaseException) -> SourceRefusal | None:
     """The source's own refusal where TensorFlow on this CPU has no kernel for the case's
-    layout, in eager mode or through XLA (``cpu_refusal``); None for any other error."""
+    layout, in eager mode or through XLA (``cpu_refusal``), or where its installed release
+    has none for the case's dtype (``missing_kernel``: the reference's limit on that
+    version, not a converter's failure); None for any other error."""
+    limit = missing_kernel(exc)
+    if limit is not None:
+        return SourceRefusal(
+            f"the reference, TensorFlow {limit['version']} (Keras {limit['keras']}), cannot "
+            f"run {spec.describe()} at input shapes {_shapes(shapes)}: {limit['message']}",
+            environment=limit)
     words = cpu_refusal(exc)
     if words is None:
         return None
