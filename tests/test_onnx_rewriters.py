@@ -112,7 +112,39 @@ def test_a_failing_leg_names_the_planted_pass():
     (leg,) = result.legs
     assert leg.verdict == "fail", leg.message
     assert leg.diagnosis["passes"] == ["eliminate_nop_transpose"], leg.diagnosis
+    assert leg.diagnosis["how"] == "alone", leg.diagnosis  # through the planted apply
     assert "eliminate_nop_transpose" in leg.diagnosis["summary"]
+
+
+def test_each_pass_alone_in_one_child_is_each_pass_in_its_own(monkeypatch):
+    from harness.converters import onnxoptimizer_stage as stage
+
+    model = conv_bn_model()
+    passes = ["eliminate_identity", "fuse_bn_into_conv", "no_such_pass"]
+    one_by_one = []
+    for name in passes:
+        try:
+            one_by_one.append(optimize(model, [name]).SerializeToString())
+        except Exception as exc:  # noqa: BLE001
+            one_by_one.append(f"{type(exc).__name__}: {exc}")
+    at_once = [m.SerializeToString() if not isinstance(m, Exception)
+               else f"{type(m).__name__}: {m}" for m in stage.each_alone(model, passes)]
+    assert at_once == one_by_one and isinstance(at_once[2], str)
+
+    real = stage._optimized_bytes
+
+    def crashing(model, chosen):  # a pass that kills the process that runs it
+        if chosen == ["fuse_bn_into_conv"]:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real(model, chosen)
+
+    monkeypatch.setattr(stage, "_optimized_bytes", crashing)
+    found = stage.each_alone(model, passes)
+    assert isinstance(found[1], stage.OptimizerCrash), found[1]
+    assert found[0].SerializeToString() == one_by_one[0]
 
 
 def test_the_stage_cache_keeps_each_rewriters_model(tmp_path):

@@ -98,27 +98,76 @@ class OnnxOptimizerConverter:
     def diagnose(self, received: Artifact, inputs, reference, tolerance) -> dict[str, Any]:
         """Which of the passes changes the numbers: ``{"passes": [...], "how": "alone" |
         "prefix" | "none", "summary": ...}``."""
+        # A subclass whose apply differs (a planted fault) is diagnosed through its apply.
+        each = each_alone if type(self).apply is OnnxOptimizerConverter.apply else None
         return bisect(received, self.passes or default_passes(), inputs, reference, tolerance,
-                      self.apply)
+                      self.apply, each=each)
+
+
+def each_alone(model, passes: list[str]) -> list:
+    """``optimize(model, [name])`` for each of ``passes``: the model, or the exception that
+    call raises. All in one forked child (a fork of a process holding torch and TensorFlow
+    costs tens of ms); where a pass crashes that child, each pass in a child of its own."""
+    import onnx
+
+    try:
+        payload = in_child(_each_alone_bytes, model, passes)
+    except OptimizerCrash:
+        found = []
+        for name in passes:
+            try:
+                found.append(optimize(model, [name]))
+            except Exception as exc:  # noqa: BLE001  (the pass' own finding)
+                found.append(exc)
+        return found
+    found, at = [], 0
+    for _ in passes:
+        failed, size = payload[at], int.from_bytes(payload[at + 1:at + 9], "little")
+        data, at = payload[at + 9:at + 9 + size], at + 9 + size
+        if failed:  # as in_child raises a failed call: its first line
+            text = data.decode(errors="replace")
+            found.append(ConversionError(text.splitlines()[0] if text else "onnxoptimizer failed"))
+        else:
+            found.append(onnx.load_from_string(data))
+    return found
+
+
+def _each_alone_bytes(model, passes: list[str]) -> bytes:
+    """Per pass: a failure flag, the length and the optimised model's bytes or the error."""
+    out = bytearray()
+    for name in passes:
+        try:
+            data, failed = _optimized_bytes(model, [name]), 0
+        except Exception as exc:  # noqa: BLE001  (carried to the parent as text)
+            data, failed = f"{type(exc).__name__}: {exc}".encode(), 1
+        out += bytes([failed]) + len(data).to_bytes(8, "little") + data
+    return bytes(out)
 
 
 def bisect(received: Artifact, passes: list[str], inputs, reference, tolerance,
-           apply=optimize) -> dict[str, Any]:
+           apply=optimize, each=None) -> dict[str, Any]:
     """The passes of ``passes`` that change the received model's outputs beyond
-    ``tolerance``: each alone, else the shortest failing prefix of the list."""
+    ``tolerance``: each alone, else the shortest failing prefix of the list. ``each(model,
+    passes)``, where given, applies each pass alone at once (``each_alone``): what ``apply``
+    would give or raise, pass by pass."""
     runner = OnnxRuntimeRunner()
 
-    def fails(chosen: list[str]) -> str | None:
-        """Why the received model with ``chosen`` applied fails, or None if it passes."""
+    def fails(chosen: list[str], made=None) -> str | None:
+        """Why the received model with ``chosen`` applied (``made``: that model, or what
+        applying raised) fails, or None if it passes."""
         try:
-            model = apply(received.model, chosen)
+            model = apply(received.model, chosen) if made is None else made
+            if isinstance(model, Exception):
+                raise model
             outputs = runner.run(rewritten(received, model), inputs)
         except Exception as exc:  # noqa: BLE001  (a pass that breaks the model is a finding)
             return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         worst = worst_of(outputs, reference, tolerance)
         return None if worst.passed else f"max_abs {worst.metrics.get('max_abs', float('nan')):.3g}"
 
-    alone = {name: why for name in passes if (why := fails([name])) is not None}
+    made = each(received.model, passes) if each is not None else [None] * len(passes)
+    alone = {name: why for name, one in zip(passes, made)
+             if (why := fails([name], one)) is not None}
     if alone:
         names = ", ".join(f"{name} ({why})" for name, why in alone.items())
         return {"passes": list(alone), "how": "alone",
