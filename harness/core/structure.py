@@ -249,6 +249,40 @@ def onehot_axis_inside_channel_last(received, produced) -> bool:
     return False
 
 
+
+def conv_mul_off_channel_axis(received, produced) -> bool:
+    """The received model has a Conv or ConvTranspose read (alone) by a Mul whose second
+    operand is a constant with one axis longer than 1, as long as the producer's weight
+    along its output-channel axis, that broadcasts onto another axis of the output than the
+    channels (the last, the rows, or one before the batch): a scale a fusion that checks only
+    its length folds into the weights per channel."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    ranks = _ranks(model)
+    readers: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    made = {out: node for node in model.graph.node for out in node.output}
+    for mul in (n for n in model.graph.node if n.op_type == "Mul"):
+        producer = made.get(mul.input[0])
+        if producer is None or producer.op_type not in ("Conv", "ConvTranspose") \
+                or readers.get(mul.input[0]) != 1:
+            continue
+        scale, kernel = constants.get(mul.input[1]), constants.get(producer.input[1])
+        rank = ranks.get(producer.input[0], getattr(kernel, "ndim", 0))
+        if scale is None or kernel is None or scale.ndim > rank + 1:
+            continue
+        long = [a for a, d in enumerate(scale.shape) if d != 1]
+        channels = kernel.shape[0 if producer.op_type == "Conv" else 1]
+        if len(long) == 1 and scale.shape[long[0]] == channels \
+                and long[0] + rank - scale.ndim != 1:
+            return True
+    return False
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -260,6 +294,7 @@ CHECKS: dict[str, Check] = {
     "nms-score-threshold-omitted": nms_score_threshold_omitted,
     "nms-score-threshold-given": nms_score_threshold_given,
     "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
+    "conv-mul-off-channel-axis": conv_mul_off_channel_axis,
 }
 
 
