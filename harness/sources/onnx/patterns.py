@@ -1066,3 +1066,99 @@ register_pattern(
     "it; the second over other axes (merged) or one the first sliced (kept); the first read "
     "by one Slice, two, or a Slice and a Neg (kept); steps of 1 left out: what "
     "onnxslim's EliminationSlice and onnxoptimizer's fuse_consecutive_slices merge")
+
+
+# -- the guards of the merges: Reshape → Reshape, Unsqueeze → Unsqueeze, Concat → Concat ------
+
+MERGE_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2],
+    # the first Reshape: (n, a * b), (n, b, a) with the batch as 0, or (-1, a * b)
+    "reshape_first": ["flat", "swap", "minus_one"],
+    # the second: written out, with 0s that copy the first's output (which a merge onto
+    # the input would copy from there instead: kept), or with allowzero=1 (no 0 written)
+    "reshape_second": ["plain", "zeros", "allowzero"],
+    "shared": [False, True],  # the first node also read by a Neg: kept
+    "axis_sign": ["positive", "negative"],
+    "unsqueeze_axes": [1, 2],  # how many axes each Unsqueeze inserts
+    # the outer Concat along the inner's axis (written as drawn, or the other sign: the
+    # same axis, another attribute) or along another one (kept)
+    "concat_outer": ["same", "other_sign", "other"],
+    "concat_readers": ["one", "two"],  # the inner Concat read by one Concat or two
+}
+
+
+def _written_axis(pick: Picker, axis: int, rank: int) -> int:
+    return axis - rank if pick("axis_sign") == "negative" else axis
+
+
+def _merge_reshapes(g: Graph, pick: Picker) -> list[Ref]:
+    n, a, b = pick("batch"), integer(pick, 2, 3), integer(pick, 2, 3)
+    x = g.input((n, a, b))
+    first = pick("reshape_first")
+    target, between = {"flat": ([0, a * b], [n, a * b]), "swap": ([0, b, a], [n, b, a]),
+                       "minus_one": ([-1, a * b], [n, a * b])}[first]
+    y = g.add("Reshape", [x, const(target)])
+    second = pick("reshape_second")
+    attrs = {}
+    if second == "zeros":  # 0 copies the first's output dims: (n, b, a) from (n, b, a)
+        shape = [0, 0, -1] if len(between) == 3 else [0, a, b]
+    else:
+        shape = [n, a, b]
+        if second == "allowzero" and g.opset >= 14:
+            attrs = {"allowzero": 1}
+    z = g.add("Reshape", [y, const(shape)], attrs)
+    return [z, *([g.add("Neg", [y])] if pick("shared") else [])]
+
+
+def _insert_axes(pick: Picker, rank: int) -> list[int]:
+    """1-2 distinct axes to insert into a tensor of ``rank``, never before the batch, each
+    written positive or negative (counted from the output's rank)."""
+    out = rank + pick("unsqueeze_axes")
+    axes = pick.draw(st.lists(st.integers(1, out - 1), min_size=out - rank,
+                              max_size=out - rank, unique=True))
+    return [_written_axis(pick, axis, out) for axis in axes]
+
+
+def _merge_unsqueezes(g: Graph, pick: Picker) -> list[Ref]:
+    x = g.input((pick("batch"), integer(pick, 2, 3)))
+    first = _insert_axes(pick, 2)
+    y = g.add("Unsqueeze", [x, const(first)])
+    z = g.add("Unsqueeze", [y, const(_insert_axes(pick, 2 + len(first)))])
+    return [z, *([g.add("Neg", [y])] if pick("shared") else [])]
+
+
+def _merge_concats(g: Graph, pick: Picker) -> list[Ref]:
+    x = g.input((pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)))
+    axis = pick.draw(st.integers(1, 2))
+    inner_axis = _written_axis(pick, axis, 3)
+    inner = g.add("Concat", [x, g.add("Neg", [x])], {"axis": inner_axis})
+    outer = pick("concat_outer")
+    outer_axis = {"same": inner_axis, "other": 3 - axis,
+                  "other_sign": inner_axis + 3 if inner_axis < 0 else inner_axis - 3}[outer]
+    # along another axis only the inner itself agrees with the inner's sizes
+    other = inner if outer == "other" else x
+    orders = [[inner, other], [other, inner]][:2 if pick("concat_readers") == "two" else 1]
+    return [g.add("Concat", operands, {"axis": outer_axis}) for operands in orders]
+
+
+MERGES = [_merge_reshapes, _merge_unsqueezes, _merge_concats]
+
+
+def _draw_merges(pick: Picker):
+    g = Graph(pick)
+    outputs: list[Ref] = []
+    each_block(pick, MERGE_DOMAINS, len(MERGES), len(MERGES),
+               lambda pick, i: outputs.extend(MERGES[i](g, pick)))
+    return g.drawn(outputs)
+
+
+register_pattern(
+    "MergeGuards", _draw_merges, MERGE_DOMAINS,
+    "three merges at once, each on its own input: Reshape → Reshape (the first to (n, a·b) "
+    "or (n, b, a) with 0 or -1; the second written out, with 0s that copy the first's "
+    "output, or allowzero=1); Unsqueeze → Unsqueeze of 1-2 axes each, positive or negative; "
+    "Concat → Concat along the inner's axis written as drawn or with the other sign, or "
+    "along another, read by one Concat or two; the first node also read by a Neg or not: "
+    "the guards of onnxslim's EliminationReshape, EliminationUnsqueeze and "
+    "EliminationConcat and onnxoptimizer's fuse_consecutive_* passes",
+    free_batch=False)
