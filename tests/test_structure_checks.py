@@ -182,3 +182,39 @@ def test_onehot_axis_inside_channel_last_reads_the_indices_rank(shape, axis, hol
          helper.make_tensor("v", TensorProto.FLOAT, [2], [0.0, 1.0])])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)])
     assert onehot_axis_inside_channel_last(model, None) is holds
+
+
+def conv_mul(producer: str, scale: list[int], input_shape: tuple[int, ...]) -> LayerSpec:
+    """A 1x1 Conv or ConvTranspose with two output channels → Mul by a constant of shape
+    ``scale``: the patterns source's ChannelGuards motif."""
+    kernel = [2, input_shape[1], 1, 1] if producer == "Conv" else [input_shape[1], 2, 1, 1]
+    nodes = [{"kind": producer, "attrs": {"opset": 17, "group": 1, "kernel_shape": [1, 1]},
+              "inputs": ["input_0", {"weight": kernel, "role": "kernel"}]},
+             {"kind": "Mul", "attrs": {"opset": 17},
+              "inputs": [0, {"weight": scale, "role": "scale"}]}]
+    return LayerSpec(kind="ChannelGuards", source="onnx",
+                     attrs={"opset": 17, "nodes": nodes, "graph_outputs": [1],
+                            "form_attrs": "written", "form_operands": "initializer",
+                            "form_opset": "drawn"},
+                     input_shapes=(input_shape,), dtype="float32", seed=0)
+
+
+@pytest.mark.parametrize(("producer", "scale", "shape", "verdict"), [
+    ("Conv", [2], (1, 1, 1, 2), "xfail"),  # along the width, which is 2
+    ("Conv", [1, 2, 1], (1, 1, 2, 1), "xfail"),  # along the rows
+    ("ConvTranspose", [2, 1], (1, 1, 2, 1), "xfail"),
+    ("Conv", [2, 1, 1], (1, 1, 2, 2), "pass"),  # per channel: the fusion is right
+    ("ConvTranspose", [1, 2, 1, 1], (1, 1, 2, 2), "pass")])
+def test_a_mul_off_the_channel_axis_is_the_entrys(producer, scale, shape, verdict):
+    """onnxslim folds a Mul whose constant is as long as the channels into the weights
+    whatever axis it runs along: off the channel axis that is the entry's wrong output, on
+    it the slimmed model is right (and the check does not hold)."""
+    from harness.core.structure import conv_mul_off_channel_axis
+
+    spec = conv_mul(producer, scale, shape)
+    (leg,) = Harness("onnx>onnxslim").run(spec).legs
+    assert leg.verdict == verdict, leg.message
+    received = Harness("onnx>onnxslim").read_source(spec).artifact
+    assert conv_mul_off_channel_axis(received, None) is (verdict == "xfail")
+    if verdict == "xfail":
+        assert leg.known_issue["id"] == "onnxslim-conv-mul-constant-off-channel-axis"
