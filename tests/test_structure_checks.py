@@ -218,3 +218,33 @@ def test_a_mul_off_the_channel_axis_is_the_entrys(producer, scale, shape, verdic
     assert conv_mul_off_channel_axis(received, None) is (verdict == "xfail")
     if verdict == "xfail":
         assert leg.known_issue["id"] == "onnxslim-conv-mul-constant-off-channel-axis"
+
+
+@pytest.mark.parametrize(("second", "allowzero", "verdict"), [
+    ([0, 0, -1], 0, "xfail"),  # the 0s copy (1, 2) from (1, 2, 3), and (1, 3) from x
+    ([1, 2, 3], 0, "pass"),  # no 0: merging is right
+    ([0, 2, -1], 0, "pass"),  # the 0 copies the batch, which both have
+])
+def test_a_reshape_zero_after_a_reshape_is_the_entrys(second, allowzero, verdict):
+    """onnxoptimizer's eliminate_consecutive_idempotent_ops merges Reshape → Reshape onto the
+    first's input, so a 0 in the second copies the input's dimension: where that differs it
+    is the entry's wrong shape; the check holds on any such 0, and the entry claims a shape
+    mismatch only."""
+    from harness.core.structure import reshape_zero_after_reshape
+
+    nodes = [{"kind": "Reshape", "attrs": {"opset": 17},
+              "inputs": ["input_0", {"const": [0, 2, 3], "dtype": "int64"}]},
+             {"kind": "Reshape", "attrs": {"opset": 17, "allowzero": allowzero},
+              "inputs": [0, {"const": second, "dtype": "int64"}]}]
+    spec = LayerSpec(kind="MergeGuards", source="onnx",
+                     attrs={"opset": 17, "nodes": nodes, "graph_outputs": [1],
+                            "form_attrs": "written", "form_operands": "initializer",
+                            "form_opset": "drawn"},
+                     input_shapes=((1, 3, 2),), dtype="float32", seed=0)
+    harness = Harness("onnx>onnxoptimizer")
+    (leg,) = harness.run(spec).legs
+    assert leg.verdict == verdict, leg.message
+    received = harness.read_source(spec).artifact
+    assert reshape_zero_after_reshape(received, None) is (0 in second)
+    if verdict == "xfail":
+        assert leg.known_issue["id"] == "onnxoptimizer-idempotent-reshape-copies-zeros-from-input"

@@ -283,6 +283,31 @@ def conv_mul_off_channel_axis(received, produced) -> bool:
     return False
 
 
+
+def reshape_zero_after_reshape(received, produced) -> bool:
+    """The received model has a Reshape of another Reshape's output (read by it alone) whose
+    constant shape holds a 0 with allowzero=0: a 0 that copies a dimension of the first
+    Reshape's output, which a merge onto the first's input copies from there instead."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    readers: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    made = {out: node for node in model.graph.node for out in node.output}
+    for node in model.graph.node:
+        first = made.get(node.input[0]) if node.op_type == "Reshape" else None
+        if first is None or first.op_type != "Reshape" or readers.get(node.input[0]) != 1:
+            continue
+        shape = constants.get(node.input[1])
+        allowzero = next((a.i for a in node.attribute if a.name == "allowzero"), 0)
+        if shape is not None and not allowzero and (shape == 0).any():
+            return True
+    return False
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -295,6 +320,7 @@ CHECKS: dict[str, Check] = {
     "nms-score-threshold-given": nms_score_threshold_given,
     "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
     "conv-mul-off-channel-axis": conv_mul_off_channel_axis,
+    "reshape-zero-after-reshape": reshape_zero_after_reshape,
 }
 
 

@@ -914,8 +914,8 @@ CHANNEL_DOMAINS: dict[str, list[Any]] = {
     "follow": ["BatchNormalization", "Mul", "Add"],
     # per channel ([C,1,1], [1,C,1,1]) first; then the twins a fusion must keep, as long as
     # the channels but along another axis: the last ([C], the width being C) or the rows
-    # ([C,1], the height being C)
-    "const_shape": ["channel", "channel4", "last", "rows"],
+    # ([C,1], the height being C); one value per element ([C,H,W]); a scalar
+    "const_shape": ["channel", "channel4", "last", "rows", "full", "scalar"],
     "const_side": ["right", "left"],
     "epsilon": [1e-5, 1e-3],
     "shared": [False, True],  # the producer's output also read by another node: kept
@@ -955,7 +955,8 @@ def _channel_block(g: Graph, pick: Picker) -> list[Ref]:
                        weight([out], "variance")], {"epsilon": pick("epsilon")})
     else:
         operand = weight({"channel": [out, 1, 1], "channel4": [1, out, 1, 1], "last": [out],
-                          "rows": [out, 1]}[const_shape], ROLE_OF[op])
+                          "rows": [out, 1], "full": [out, h_out, w_out],
+                          "scalar": []}[const_shape], ROLE_OF[op])
         z = g.add(op, [operand, y] if pick("const_side") == "left" else [y, operand])
     return [z, *shared]
 
@@ -972,8 +973,9 @@ register_pattern(
     "ChannelGuards", _draw_channel, CHANNEL_DOMAINS,
     "1-3 blocks, each on its own input: a ConvTranspose or Conv, grouped (2 or 3 groups of "
     "1-2 input and 1-3 output channels), full or depthwise, kernel 1 or 2, with or without "
-    "bias → BatchNormalization (its epsilon) or a constant Mul or Add per channel, or as "
-    "long as the channels along the last axis or the rows (which a fusion must keep), on "
+    "bias → BatchNormalization (its epsilon) or a constant Mul or Add per channel, as "
+    "long as the channels along the last axis or the rows (which a fusion must keep), per "
+    "element or a scalar, on "
     "either side; the producer's output also read by another node, or not: the guards of "
     "the Conv/ConvTranspose + BatchNormalization, Mul and Add fusions",
     # inputs of several shapes: the batch is free only where each block's is
