@@ -250,6 +250,16 @@ def onehot_axis_inside_channel_last(received, produced) -> bool:
 
 
 
+def _made_for_one_reader(model) -> dict[str, Any]:
+    """Per tensor that one node alone reads, the node that makes it."""
+    readers: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    return {out: node for node in model.graph.node for out in node.output
+            if readers.get(out) == 1}
+
+
 def conv_mul_off_channel_axis(received, produced) -> bool:
     """The received model has a Conv or ConvTranspose read (alone) by a Mul whose second
     operand is a constant with one axis longer than 1, as long as the producer's weight
@@ -261,15 +271,10 @@ def conv_mul_off_channel_axis(received, produced) -> bool:
         return False
     constants = _constants(model)
     ranks = _ranks(model)
-    readers: dict[str, int] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers[name] = readers.get(name, 0) + 1
-    made = {out: node for node in model.graph.node for out in node.output}
+    made = _made_for_one_reader(model)
     for mul in (n for n in model.graph.node if n.op_type == "Mul"):
         producer = made.get(mul.input[0])
-        if producer is None or producer.op_type not in ("Conv", "ConvTranspose") \
-                or readers.get(mul.input[0]) != 1:
+        if producer is None or producer.op_type not in ("Conv", "ConvTranspose"):
             continue
         scale, kernel = constants.get(mul.input[1]), constants.get(producer.input[1])
         rank = ranks.get(producer.input[0], getattr(kernel, "ndim", 0))
@@ -292,14 +297,10 @@ def reshape_zero_after_reshape(received, produced) -> bool:
     if model is None:
         return False
     constants = _constants(model)
-    readers: dict[str, int] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers[name] = readers.get(name, 0) + 1
-    made = {out: node for node in model.graph.node for out in node.output}
+    made = _made_for_one_reader(model)
     for node in model.graph.node:
         first = made.get(node.input[0]) if node.op_type == "Reshape" else None
-        if first is None or first.op_type != "Reshape" or readers.get(node.input[0]) != 1:
+        if first is None or first.op_type != "Reshape":
             continue
         shape = constants.get(node.input[1])
         allowzero = next((a.i for a in node.attribute if a.name == "allowzero"), 0)
