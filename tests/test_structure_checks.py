@@ -199,3 +199,69 @@ def test_onehot_negative_axis_kept_layout_reads_the_sign_and_the_rank(shape, axi
     from harness.core.structure import onehot_negative_axis_kept_layout
 
     assert onehot_negative_axis_kept_layout(onehot_model(shape, axis), None) is holds
+
+
+def conv_mul(producer: str, scale: list[int], input_shape: tuple[int, ...]) -> LayerSpec:
+    """A 1x1 Conv or ConvTranspose with two output channels → Mul by a constant of shape
+    ``scale``: the patterns source's ChannelGuards motif."""
+    kernel = [2, input_shape[1], 1, 1] if producer == "Conv" else [input_shape[1], 2, 1, 1]
+    nodes = [{"kind": producer, "attrs": {"opset": 17, "group": 1, "kernel_shape": [1, 1]},
+              "inputs": ["input_0", {"weight": kernel, "role": "kernel"}]},
+             {"kind": "Mul", "attrs": {"opset": 17},
+              "inputs": [0, {"weight": scale, "role": "scale"}]}]
+    return LayerSpec(kind="ChannelGuards", source="onnx",
+                     attrs={"opset": 17, "nodes": nodes, "graph_outputs": [1],
+                            "form_attrs": "written", "form_operands": "initializer",
+                            "form_opset": "drawn"},
+                     input_shapes=(input_shape,), dtype="float32", seed=0)
+
+
+@pytest.mark.parametrize(("producer", "scale", "shape", "verdict"), [
+    ("Conv", [2], (1, 1, 1, 2), "xfail"),  # along the width, which is 2
+    ("Conv", [1, 2, 1], (1, 1, 2, 1), "xfail"),  # along the rows
+    ("ConvTranspose", [2, 1], (1, 1, 2, 1), "xfail"),
+    ("Conv", [2, 1, 1], (1, 1, 2, 2), "pass"),  # per channel: the fusion is right
+    ("ConvTranspose", [1, 2, 1, 1], (1, 1, 2, 2), "pass")])
+def test_a_mul_off_the_channel_axis_is_the_entrys(producer, scale, shape, verdict):
+    """onnxslim folds a Mul whose constant is as long as the channels into the weights
+    whatever axis it runs along: off the channel axis that is the entry's wrong output, on
+    it the slimmed model is right (and the check does not hold)."""
+    from harness.core.structure import conv_scale_not_per_channel
+
+    spec = conv_mul(producer, scale, shape)
+    (leg,) = Harness("onnx>onnxslim").run(spec).legs
+    assert leg.verdict == verdict, leg.message
+    received = Harness("onnx>onnxslim").read_source(spec).artifact
+    assert conv_scale_not_per_channel(received, None) is (verdict == "xfail")
+    if verdict == "xfail":
+        assert leg.known_issue["id"] == "onnxslim-conv-mul-fusion-ignores-broadcast"
+
+
+@pytest.mark.parametrize(("second", "allowzero", "verdict"), [
+    ([0, 0, -1], 0, "xfail"),  # the 0s copy (1, 2) from (1, 2, 3), and (1, 3) from x
+    ([1, 2, 3], 0, "pass"),  # no 0: merging is right
+    ([0, 2, -1], 0, "pass"),  # the 0 copies the batch, which both have
+])
+def test_a_reshape_zero_after_a_reshape_is_the_entrys(second, allowzero, verdict):
+    """onnxoptimizer's eliminate_consecutive_idempotent_ops merges Reshape → Reshape onto the
+    first's input, so a 0 in the second copies the input's dimension: where that differs it
+    is the entry's wrong shape; the check holds on any such 0, and the entry claims a shape
+    mismatch only."""
+    from harness.core.structure import reshape_of_reshape_copies_a_dim
+
+    nodes = [{"kind": "Reshape", "attrs": {"opset": 17},
+              "inputs": ["input_0", {"const": [0, 2, 3], "dtype": "int64"}]},
+             {"kind": "Reshape", "attrs": {"opset": 17, "allowzero": allowzero},
+              "inputs": [0, {"const": second, "dtype": "int64"}]}]
+    spec = LayerSpec(kind="MergeGuards", source="onnx",
+                     attrs={"opset": 17, "nodes": nodes, "graph_outputs": [1],
+                            "form_attrs": "written", "form_operands": "initializer",
+                            "form_opset": "drawn"},
+                     input_shapes=((1, 3, 2),), dtype="float32", seed=0)
+    harness = Harness("onnx>onnxoptimizer")
+    (leg,) = harness.run(spec).legs
+    assert leg.verdict == verdict, leg.message
+    received = harness.read_source(spec).artifact
+    assert reshape_of_reshape_copies_a_dim(received, None) is (0 in second)
+    if verdict == "xfail":
+        assert leg.known_issue["id"] == "onnxoptimizer-idempotent-reshape-copies-zeros-from-input"

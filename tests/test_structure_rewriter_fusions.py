@@ -5,7 +5,7 @@
   (conv-scale-not-per-channel): a constant that scales the last axis or adds a leading one.
 - FusionGemm checks a batched MatMul's bias against the flattened Gemm output
   (matmul-bias-expands-output): a bias that broadcasts the product to a larger shape.
-- onnxoptimizer's fuse_consecutive_reshapes, and onnxslim's EliminationReshape for a fed
+- onnxoptimizer's eliminate_consecutive_idempotent_ops, and onnxslim's EliminationReshape for a fed
   shape, merge Reshape > Reshape whose second shape holds a 0 (reshape-of-reshape-copies-a-dim),
   which copies a dimension of the first Reshape's output."""
 
@@ -26,7 +26,7 @@ pytest.importorskip("onnxslim")
 
 CONV_MUL = "onnxslim-conv-mul-fusion-ignores-broadcast"
 GEMM = "onnxslim-gemm-fusion-bias-expands-batched-product"
-RESHAPES = "onnxoptimizer-fuse-consecutive-reshapes-zero-dim"
+RESHAPES = "onnxoptimizer-idempotent-reshape-copies-zeros-from-input"
 
 
 def conv_mul(scale: list[int], width: int) -> LayerSpec:

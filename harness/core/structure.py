@@ -336,7 +336,7 @@ def reshape_of_reshape_copies_a_dim(received, produced) -> bool:
     reader, whose shape may hold a 0 (a constant that holds one, or a shape not known until
     run time): the 0 copies a dimension of the first Reshape's output, so the two do not
     merge into one Reshape of the first's input by the second's shape, as onnxoptimizer's
-    fuse_consecutive_reshapes and onnxslim's EliminationReshape (for a fed shape) do."""
+    eliminate_consecutive_idempotent_ops and onnxslim's EliminationReshape (for a fed shape) do."""
     model = _model(received)
     if model is None:
         return False
@@ -353,6 +353,17 @@ def reshape_of_reshape_copies_a_dim(received, produced) -> bool:
         if shape is None or (shape == 0).any():
             return True
     return False
+
+
+
+def _made_for_one_reader(model) -> dict[str, Any]:
+    """Per tensor that one node alone reads, the node that makes it."""
+    readers: dict[str, int] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers[name] = readers.get(name, 0) + 1
+    return {out: node for node in model.graph.node for out in node.output
+            if readers.get(out) == 1}
 
 
 CHECKS: dict[str, Check] = {

@@ -1,7 +1,8 @@
 """How many one-line faults planted in onnxslim's passes the quick gate kills
 (docs/rewriters.md#planted-faults). Not imported by the harness::
 
-    python -m harness.tools.mutants [N] [--seed S] [--budget SECONDS] [--select K | --full]
+    python -m harness.tools.mutants [N] [--seed S] [--budget SECONDS] [--start I]
+                                    [--select K | --full]
                                     [--json OUT] [--list]
 
 Every fusion and elimination module of the installed onnxslim (``onnxslim/core/pattern/``) is
@@ -307,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the stage cache the runs share (default: one for this run)")
     parser.add_argument("--json", default=None)
     parser.add_argument("--list", action="store_true", help="list the drawn mutants only")
+    parser.add_argument("--start", type=int, default=0,
+                        help="run the drawn mutants from this index on (0: all), to go on "
+                             "where a run's budget stopped")
     args = parser.parse_args(argv)
     root = package_root()
     sites = all_sites(root)
@@ -328,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({baseline.first_failure})")
         return 2
     for index, site in enumerate(chosen):
+        if index < args.start:
+            continue
         if time.monotonic() - started > args.budget:
             print(f"budget spent: {len(chosen) - index} mutants not run", flush=True)
             break

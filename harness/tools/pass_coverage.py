@@ -1,7 +1,8 @@
 """Which passes of onnxsim, onnxslim and onnxoptimizer fire on the drawn graphs
 (docs/rewriters.md#pass-coverage). Not imported by the harness::
 
-    python -m harness.tools.pass_coverage [N] [--family patterns,graphs] [--json OUT]
+    python -m harness.tools.pass_coverage [N] [--family patterns,graphs] [--kinds K,...]
+                                          [--json OUT]
 
 Every kind of the named ONNX families is drawn ``N`` times (``harness.core.strategies.sample``,
 derandomised: the ``ci`` profile's kind of draw) and built as the source builds it, forms
@@ -78,12 +79,15 @@ def signature(model) -> tuple:
     return nodes, inits
 
 
-def drawn_models(families: list[str], per_kind: int) -> list[tuple[str, Any]]:
-    """``per_kind`` cases of each kind, and one along its free-batch axis where it admits
-    one, as the ci profile's test_op and test_op_axis draw them."""
+def drawn_models(families: list[str], per_kind: int,
+                 only: list[str] | None = None) -> list[tuple[str, Any]]:
+    """``per_kind`` cases of each kind (of ``only``, where given), and one along its
+    free-batch axis where it admits one, as the ci profile's test_op and test_op_axis draw
+    them."""
     harness = Harness(known_issues=[])
     models = []
-    for kind in sorted(k.name for k in registry.kinds("onnx") if k.family in families):
+    for kind in sorted(k.name for k in registry.kinds("onnx") if k.family in families
+                       and (only is None or k.name in only)):
         specs = sample(kind, per_kind, source="onnx")
         if FREE in axes.admitted(registry.get(kind, "onnx")).names:
             try:
@@ -283,11 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.tools.pass_coverage")
     parser.add_argument("per_kind", nargs="?", type=int, default=10)
     parser.add_argument("--family", default="patterns")
+    parser.add_argument("--kinds", default=None, help="these kinds of the families only")
     parser.add_argument("--tools", default=",".join(COVERAGE))
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     prepare_imports()
-    models = drawn_models(args.family.split(","), args.per_kind)
+    models = drawn_models(args.family.split(","), args.per_kind,
+                          args.kinds.split(",") if args.kinds else None)
     print(f"{len(models)} graphs ({args.family}, {args.per_kind} a kind)\n")
     found = {}
     for name in args.tools.split(","):

@@ -30,6 +30,7 @@ from harness.sources.onnx.graphs import (
     FLOAT,
     GEMM_DOMAINS,
     IMAGE_DOMAINS,
+    INT64_MAX,
     Graph,
     Ref,
     _reshape,
@@ -896,3 +897,270 @@ register_pattern(
     "with a free batch the sizes stay in the graph, as torch.onnx writes x.view(x.size(0), "
     "...) with dynamic axes, which is where a Concat of sizes can become a constant shape "
     "(onnxslim's FusionConcatReshape) or Shape itself (EliminationReshapeAs)")
+
+
+# -- the guards of the channel fusions: groups, and constants that are not per channel -------
+
+CHANNEL_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2],
+    "producer": ["ConvTranspose", "Conv"],
+    # grouped first: the full and depthwise forms are ConvConst's and ConvTransposeConst's
+    "group": ["grouped", "full", "depthwise"],
+    "groups": [2, 3],
+    "per_group": [1, 2],  # input channels a group
+    "out_per_group": [2, 1, 3],
+    "kernel": [1, 2],
+    "bias": [False, True],
+    "follow": ["BatchNormalization", "Mul", "Add"],
+    # per channel ([C,1,1], [1,C,1,1]) first; then the twins a fusion must keep, as long as
+    # the channels but along another axis: the last ([C], the width being C) or the rows
+    # ([C,1], the height being C); one value per element ([C,H,W]); a scalar
+    "const_shape": ["channel", "channel4", "last", "rows", "full", "scalar"],
+    "const_side": ["right", "left"],
+    "epsilon": [1e-5, 1e-3],
+    "shared": [False, True],  # the producer's output also read by another node: kept
+}
+
+
+def _channel_block(g: Graph, pick: Picker) -> list[Ref]:
+    """A Conv or ConvTranspose (grouped, full or depthwise) → BatchNormalization or a
+    constant Mul or Add, on its own graph input."""
+    kind, form, k = pick("producer"), pick("group"), pick("kernel")
+    if form == "grouped":
+        group = pick("groups")
+        c, out = group * pick("per_group"), group * pick("out_per_group")
+    elif form == "depthwise":
+        group = c = out = pick("groups")
+    else:
+        group, c, out = 1, integer(pick, 1, 3), integer(pick, 2, 3)
+    op = pick("follow")
+    const_shape = "channel" if op == "BatchNormalization" else pick("const_shape")
+    # the output's height and width: the channel count along the axis the constant runs
+    # on (so that it broadcasts there), else small
+    grow = k - 1 if kind == "Conv" else 1 - k  # input size minus output size
+    least = 1 + max(0, -grow)  # an input of one row at least
+    h_out = out if const_shape == "rows" else integer(pick, least, 3)
+    w_out = out if const_shape == "last" else integer(pick, least, 3)
+    x = g.input((pick("batch"), c, h_out + grow, w_out + grow))
+    w_shape = [out, c // group, k, k] if kind == "Conv" else [c, out // group, k, k]
+    inputs: list[Ref] = [x, weight(w_shape)]
+    # no bias on a grouped ConvTranspose: the source's reference reads it wrong
+    # (onnx-reference-conv-transpose-group-bias), which would make the case an xfail whole
+    if pick("bias") and (kind == "Conv" or group == 1):
+        inputs.append(weight([out], "bias"))
+    y = g.add(kind, inputs, {"group": group, "kernel_shape": [k, k]})
+    shared = [g.add("Neg", [y])] if pick("shared") else []
+    if op == "BatchNormalization":
+        z = g.add(op, [y, weight([out], "scale"), weight([out], "beta"), weight([out], "mean"),
+                       weight([out], "variance")], {"epsilon": pick("epsilon")})
+    else:
+        operand = weight({"channel": [out, 1, 1], "channel4": [1, out, 1, 1], "last": [out],
+                          "rows": [out, 1], "full": [out, h_out, w_out],
+                          "scalar": []}[const_shape], ROLE_OF[op])
+        z = g.add(op, [operand, y] if pick("const_side") == "left" else [y, operand])
+    return [z, *shared]
+
+
+def _draw_channel(pick: Picker):
+    g = Graph(pick)
+    outputs: list[Ref] = []
+    each_block(pick, CHANNEL_DOMAINS, 1, 3, lambda pick, _i: outputs.extend(
+        _channel_block(g, pick)))
+    return g.drawn(outputs)
+
+
+register_pattern(
+    "ChannelGuards", _draw_channel, CHANNEL_DOMAINS,
+    "1-3 blocks, each on its own input: a ConvTranspose or Conv, grouped (2 or 3 groups of "
+    "1-2 input and 1-3 output channels), full or depthwise, kernel 1 or 2, with or without "
+    "bias → BatchNormalization (its epsilon) or a constant Mul or Add per channel, as "
+    "long as the channels along the last axis or the rows (which a fusion must keep), per "
+    "element or a scalar, on "
+    "either side; the producer's output also read by another node, or not: the guards of "
+    "the Conv/ConvTranspose + BatchNormalization, Mul and Add fusions",
+    # inputs of several shapes: the batch is free only where each block's is
+    free_batch=False)
+
+
+# -- Slice → Slice: what a slice merge reads ---------------------------------------------------
+
+SLICES_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "rank": [3, 2, 4],
+    "axes_count": [1, 2],
+    "axis_sign": ["negative", "positive"],
+    "step": [1, -1, 2, -2],
+    # how a start and an end are written: as drawn, counted from the end, or past the end
+    "bounds": ["plain", "negative", "clamped"],
+    "overlap": [False, True],  # the second Slice over an axis the first sliced: kept
+    "readers": ["one", "two", "neg"],  # one Slice, two Slices, or a Slice and a Neg (kept)
+    "inputs": [5, 4],  # the steps left out (all 1): the merge needs all five inputs
+}
+
+
+def _bound(pick: Picker, index: int, dim: int, end: bool) -> int:
+    """An absolute start or end (-1 for an end before the first element) as a form writes
+    it: plain, counted from the end, or past the end (clamped)."""
+    form = pick("bounds")
+    if form == "negative" and 0 <= index < dim:
+        return index - dim
+    if form == "clamped" and end and index in (-1, dim):
+        return -INT64_MAX if index == -1 else INT64_MAX
+    if index == -1:  # through the first element: any end below -dim
+        return -dim - 1
+    return index
+
+
+def _slice_args(pick: Picker, shape: list[int], axes: list[int]):
+    """Starts, ends, written axes and steps of a non-empty Slice over ``axes``; the output
+    shape."""
+    starts, ends, written, steps, out = [], [], [], [], list(shape)
+    for axis in axes:
+        dim, step = shape[axis], pick("step")
+        start = pick.draw(st.integers(0, dim - 1))
+        end = (pick.draw(st.integers(start + 1, dim)) if step > 0
+               else pick.draw(st.integers(-1, start - 1)))
+        out[axis] = len(range(start, end, step))
+        starts.append(_bound(pick, start, dim, False))
+        ends.append(_bound(pick, end, dim, True))
+        written.append(axis - len(shape) if pick("axis_sign") == "negative" else axis)
+        steps.append(step)
+    return starts, ends, written, steps, out
+
+
+def _slice_node(g: Graph, pick: Picker, x: Ref, shape: list[int], axes: list[int]):
+    starts, ends, written, steps, out = _slice_args(pick, shape, axes)
+    count = 5 if any(s != 1 for s in steps) else pick("inputs")
+    operands: list[Ref] = [x, const(starts), const(ends), const(written), const(steps)]
+    return g.add("Slice", operands[:count]), out
+
+
+def _draw_slices(pick: Picker):
+    """Slice → Slice on a graph input of known shape, the batch never sliced (so that it
+    can be free)."""
+    g = Graph(pick)
+    rank = pick("rank")
+    shape = [pick("batch"), *[integer(pick, 2, 4) for _ in range(rank - 1)]]
+    x = g.input(tuple(shape))
+    inner = list(range(1, rank))
+
+    def axes_among(among: list[int]) -> list[int]:
+        count = min(pick("axes_count"), len(among))
+        return sorted(pick.draw(st.lists(st.sampled_from(among), min_size=count,
+                                         max_size=count, unique=True)))
+
+    first_axes = axes_among(inner)
+    y, y_shape = _slice_node(g, pick, x, shape, first_axes)
+    readers = pick("readers")
+    outputs: list[Ref] = []
+    for _ in range(2 if readers == "two" else 1):
+        free = [a for a in inner if a not in first_axes]
+        among = first_axes if pick("overlap") or not free else free
+        outputs.append(_slice_node(g, pick, y, y_shape, axes_among(among))[0])
+    if readers == "neg":
+        outputs.append(g.add("Neg", [y]))
+    return g.drawn(outputs)
+
+
+register_pattern(
+    "SliceSlice", _draw_slices, SLICES_DOMAINS,
+    "Slice → Slice on an input of rank 2-4: each over 1-2 axes written positive or "
+    "negative, steps 1, -1, 2 or -2, starts and ends as drawn, counted from the end or past "
+    "it; the second over other axes (merged) or one the first sliced (kept); the first read "
+    "by one Slice, two, or a Slice and a Neg (kept); steps of 1 left out: what "
+    "onnxslim's EliminationSlice and onnxoptimizer's fuse_consecutive_slices merge")
+
+
+# -- the guards of the merges: Reshape → Reshape, Unsqueeze → Unsqueeze, Concat → Concat ------
+
+MERGE_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2],
+    # the first Reshape: (n, a * b), (n, b, a) with the batch as 0, or (-1, a * b)
+    "reshape_first": ["flat", "swap", "minus_one"],
+    # the second: written out, with 0s that copy the first's output (which a merge onto
+    # the input would copy from there instead: kept), or with allowzero=1 (no 0 written)
+    "reshape_second": ["plain", "zeros", "allowzero"],
+    "shared": [False, True],  # the first node also read by a Neg: kept
+    "axis_sign": ["positive", "negative"],
+    "unsqueeze_axes": [1, 2],  # how many axes each Unsqueeze inserts
+    # the outer Concat along the inner's axis (written as drawn, or the other sign: the
+    # same axis, another attribute) or along another one (kept)
+    "concat_outer": ["same", "other_sign", "other"],
+    "concat_readers": ["one", "two"],  # the inner Concat read by one Concat or two
+}
+
+
+def _written_axis(pick: Picker, axis: int, rank: int) -> int:
+    return axis - rank if pick("axis_sign") == "negative" else axis
+
+
+def _merge_reshapes(g: Graph, pick: Picker) -> list[Ref]:
+    n, a, b = pick("batch"), integer(pick, 2, 3), integer(pick, 2, 3)
+    x = g.input((n, a, b))
+    first = pick("reshape_first")
+    target, between = {"flat": ([0, a * b], [n, a * b]), "swap": ([0, b, a], [n, b, a]),
+                       "minus_one": ([-1, a * b], [n, a * b])}[first]
+    y = g.add("Reshape", [x, const(target)])
+    second = pick("reshape_second")
+    attrs = {}
+    if second == "zeros":  # 0 copies the first's output dims: (n, b, a) from (n, b, a)
+        shape = [0, 0, -1] if len(between) == 3 else [0, a, b]
+    else:
+        shape = [n, a, b]
+        if second == "allowzero" and g.opset >= 14:
+            attrs = {"allowzero": 1}
+    z = g.add("Reshape", [y, const(shape)], attrs)
+    return [z, *([g.add("Neg", [y])] if pick("shared") else [])]
+
+
+def _insert_axes(pick: Picker, rank: int) -> list[int]:
+    """1-2 distinct axes to insert into a tensor of ``rank``, never before the batch, each
+    written positive or negative (counted from the output's rank)."""
+    out = rank + pick("unsqueeze_axes")
+    axes = pick.draw(st.lists(st.integers(1, out - 1), min_size=out - rank,
+                              max_size=out - rank, unique=True))
+    return [_written_axis(pick, axis, out) for axis in axes]
+
+
+def _merge_unsqueezes(g: Graph, pick: Picker) -> list[Ref]:
+    x = g.input((pick("batch"), integer(pick, 2, 3)))
+    first = _insert_axes(pick, 2)
+    y = g.add("Unsqueeze", [x, const(first)])
+    z = g.add("Unsqueeze", [y, const(_insert_axes(pick, 2 + len(first)))])
+    return [z, *([g.add("Neg", [y])] if pick("shared") else [])]
+
+
+def _merge_concats(g: Graph, pick: Picker) -> list[Ref]:
+    x = g.input((pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)))
+    axis = pick.draw(st.integers(1, 2))
+    inner_axis = _written_axis(pick, axis, 3)
+    inner = g.add("Concat", [x, g.add("Neg", [x])], {"axis": inner_axis})
+    outer = pick("concat_outer")
+    outer_axis = {"same": inner_axis, "other": 3 - axis,
+                  "other_sign": inner_axis + 3 if inner_axis < 0 else inner_axis - 3}[outer]
+    # along another axis only the inner itself agrees with the inner's sizes
+    other = inner if outer == "other" else x
+    orders = [[inner, other], [other, inner]][:2 if pick("concat_readers") == "two" else 1]
+    return [g.add("Concat", operands, {"axis": outer_axis}) for operands in orders]
+
+
+MERGES = [_merge_reshapes, _merge_unsqueezes, _merge_concats]
+
+
+def _draw_merges(pick: Picker):
+    g = Graph(pick)
+    outputs: list[Ref] = []
+    each_block(pick, MERGE_DOMAINS, len(MERGES), len(MERGES),
+               lambda pick, i: outputs.extend(MERGES[i](g, pick)))
+    return g.drawn(outputs)
+
+
+register_pattern(
+    "MergeGuards", _draw_merges, MERGE_DOMAINS,
+    "three merges at once, each on its own input: Reshape → Reshape (the first to (n, a·b) "
+    "or (n, b, a) with 0 or -1; the second written out, with 0s that copy the first's "
+    "output, or allowzero=1); Unsqueeze → Unsqueeze of 1-2 axes each, positive or negative; "
+    "Concat → Concat along the inner's axis written as drawn or with the other sign, or "
+    "along another, read by one Concat or two; the first node also read by a Neg or not: "
+    "the guards of onnxslim's EliminationReshape, EliminationUnsqueeze and "
+    "EliminationConcat and onnxoptimizer's fuse_consecutive_* passes",
+    free_batch=False)
