@@ -31,7 +31,7 @@ STACKS = {
     "onnx2pytorch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2pytorch"},
     "onnxruntime": {"numpy", "onnx", "onnxruntime"},
     # torch's own exporters, shown on a module a torch converter wrote
-    "torch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2torch"},
+    "torch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2torch", "onnx2pytorch"},
     "onnx": {"numpy", "onnx", "onnxruntime"},
     "tf2onnx": {"numpy", "onnx", "onnxruntime", "keras", "tensorflow", "tf2onnx"},
     "keras": {"numpy", "keras", "tensorflow", "torch"},
