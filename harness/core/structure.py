@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 Check = Callable[[Any, Any], bool]
 
 
@@ -323,12 +321,21 @@ def matmul_bias_expands_output(received, produced) -> bool:
                      if name != matmul.output[0] and name in constants), None)
         if bias is None:
             continue
-        try:
-            if tuple(np.broadcast_shapes(product, bias.shape)) != tuple(product):
-                return True
-        except ValueError:  # shapes that do not broadcast: an invalid model, nothing to say
-            continue
+        widened = _broadcast(tuple(product), tuple(bias.shape))
+        if widened is not None and widened != tuple(product):
+            return True
     return False
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape NumPy's broadcasting gives ``a`` and ``b``, None where they do not broadcast
+    (an invalid model: nothing to say). Plain Python: the report reads these checks' names
+    through the known issues and imports no framework, numpy included."""
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
+        return None
+    return tuple(y if x == 1 else x for x, y in zip(a, b))
 
 
 def reshape_of_reshape_copies_a_dim(received, produced) -> bool:
