@@ -362,17 +362,6 @@ def reshape_of_reshape_copies_a_dim(received, produced) -> bool:
     return False
 
 
-
-def _made_for_one_reader(model) -> dict[str, Any]:
-    """Per tensor that one node alone reads, the node that makes it."""
-    readers: dict[str, int] = {}
-    for node in model.graph.node:
-        for name in node.input:
-            readers[name] = readers.get(name, 0) + 1
-    return {out: node for node in model.graph.node for out in node.output
-            if readers.get(out) == 1}
-
-
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
