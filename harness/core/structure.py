@@ -391,6 +391,16 @@ def _axes(node, constants: dict[str, Any]) -> list[int] | None:
     return None
 
 
+def _fed_by(model, producer: str, reader: str):
+    """(producer node, reader node) of each ``reader`` whose first input a ``producer``
+    makes."""
+    made = {out: node for node in model.graph.node for out in node.output}
+    for node in model.graph.node:
+        first = made.get(node.input[0]) if node.op_type == reader and node.input else None
+        if first is not None and first.op_type == producer:
+            yield first, node
+
+
 def squeeze_of_squeeze_negative_axes(received, produced) -> bool:
     """The received model has a Squeeze of another Squeeze's output whose axes hold a
     negative one: merged, a negative first axis is shifted without the rank
@@ -399,11 +409,7 @@ def squeeze_of_squeeze_negative_axes(received, produced) -> bool:
     if model is None:
         return False
     constants = _constants(model)
-    made = {out: node for node in model.graph.node for out in node.output}
-    for second in model.graph.node:
-        first = made.get(second.input[0]) if second.op_type == "Squeeze" else None
-        if first is None or first.op_type != "Squeeze":
-            continue
+    for first, _second in _fed_by(model, "Squeeze", "Squeeze"):
         axes = _axes(first, constants)
         if axes is None or any(a < 0 for a in axes):
             return True
@@ -418,11 +424,7 @@ def zero_pad_before_maxpool(received, produced) -> bool:
     if model is None:
         return False
     constants = _constants(model)
-    made = {out: node for node in model.graph.node for out in node.output}
-    for pool in model.graph.node:
-        pad = made.get(pool.input[0]) if pool.op_type == "MaxPool" else None
-        if pad is None or pad.op_type != "Pad":
-            continue
+    for pad, _pool in _fed_by(model, "Pad", "MaxPool"):
         attrs = {a.name: a for a in pad.attribute}
         if "mode" in attrs and attrs["mode"].s not in (b"constant", b""):
             continue
