@@ -67,3 +67,22 @@ def test_the_gate_kills_a_fault_planted_in_a_drawn_fusion_and_names_the_pass(sit
     assert "FusionConvAdd" in outcome.first_failure
     report = mutants.report([outcome], "python -m harness.tools.mutants")
     assert "kill rate: 1/1 = 100%" in report
+
+
+def test_onnxsims_sites_are_on_the_python_lines_its_simplify_runs():
+    """onnxsim's passes are C++: its sites are the lines of its Python (the simplify wrapper,
+    the executor that computes folded constants) that simplify runs on the patterns kinds."""
+    pytest.importorskip("onnxsim")
+    root = mutants.package_root("onnxsim")
+    run = mutants.executed_lines(mutants.TOOLS["onnxsim"], root)
+    assert run.get("onnx_simplifier.py") and run.get("backend.py")
+    found = mutants.all_sites(root, "onnxsim")
+    assert found and {s.path for s in found} <= {"onnx_simplifier.py", "backend.py"}
+    assert all(s.line in run[s.path] for s in found)
+    assert len({(s.path, s.line, s.start, s.end, s.operator, s.replacement)
+                for s in found}) == len(found)  # a nested function's site once
+
+
+def test_onnxoptimizer_has_no_python_site_and_says_why():
+    with pytest.raises(SystemExit, match="C\\+\\+"):
+        mutants.package_root("onnxoptimizer")

@@ -180,3 +180,25 @@ def test_reshape_by_sizes_with_a_free_batch_reaches_onnxslims_concat_reshape_fus
     fixed = Harness(known_issues=[]).read_source(sample("ReshapeBySizes", 1, source="onnx")[0])
     fired = pass_coverage.onnxslim_coverage([("ReshapeBySizes", fixed.artifact.model)])
     assert "FusionConcatReshape" not in fired.to_json()["fired"]  # folded to a constant first
+
+
+# The channel fusions every ChannelGuards example reaches, its simplest included: what each
+# of its certain blocks is there for (harness.sources.onnx.patterns.CERTAIN_CHANNEL_BLOCKS).
+CHANNEL_TARGETS = {
+    "onnxslim": {"FusionConvMul", "FusionConvAdd", "FusionConvBN", "FusionConvTransposeBN",
+                 "FusionConvTransposeAdd", "FusionConvTransposeMul"},
+    "onnxoptimizer": {"fuse_bn_into_conv"},
+}
+
+
+@pytest.mark.parametrize("tool", sorted(CHANNEL_TARGETS))
+def test_channel_guards_simplest_example_reaches_every_channel_fusion(tool):
+    pytest.importorskip(tool)
+    from harness.tools import pass_coverage
+
+    spec = sample("ChannelGuards", 1, source="onnx")[0]
+    blocks = [n for n in nodes(spec) if n["kind"] in ("Conv", "ConvTranspose")]
+    assert len(blocks) >= 8  # every certain block, in every example
+    model = Harness(known_issues=[]).read_source(spec).artifact.model
+    fired = set(pass_coverage.COVERAGE[tool]([("ChannelGuards", model)]).to_json()["fired"])
+    assert CHANNEL_TARGETS[tool] <= fired, CHANNEL_TARGETS[tool] - fired

@@ -362,6 +362,91 @@ def reshape_of_reshape_copies_a_dim(received, produced) -> bool:
     return False
 
 
+# -- where a rewriter's known bug can be at all: the motif its cause needs -----------------
+# A ``where`` check: an entry that names one claims a failure only where its motif is in the
+# model the stage was given, so a fault elsewhere in the same graph, or the same message from
+# another pass (an IndexError, "The shapes do not match"), stays a failure.
+
+
+def fed_shape_operand(received, produced) -> bool:
+    """The received model has a Squeeze, Split or Unsqueeze whose axes or split are fed at
+    run time (a graph input): the operand a rewriter's shape inference may read as absent."""
+    model = _model(received)
+    if model is None:
+        return False
+    fed = _fed_inputs(model)
+    return any((at := FED_SHAPE_OPERANDS.get(node.op_type)) is not None
+               and len(node.input) > at and node.input[at] in fed
+               for node in model.graph.node)
+
+
+def _axes(node, constants: dict[str, Any]) -> list[int] | None:
+    """A Squeeze's axes, from its attribute (opset 11 and before) or its constant second
+    input; None where they are fed or absent."""
+    for attr in node.attribute:
+        if attr.name == "axes":
+            return list(attr.ints)
+    if len(node.input) > 1 and node.input[1] in constants:
+        return [int(a) for a in constants[node.input[1]].reshape(-1)]
+    return None
+
+
+def _fed_by(model, producer: str, reader: str):
+    """(producer node, reader node) of each ``reader`` whose first input a ``producer``
+    makes."""
+    made = {out: node for node in model.graph.node for out in node.output}
+    for node in model.graph.node:
+        first = made.get(node.input[0]) if node.op_type == reader and node.input else None
+        if first is not None and first.op_type == producer:
+            yield first, node
+
+
+def squeeze_of_squeeze_negative_axes(received, produced) -> bool:
+    """The received model has a Squeeze of another Squeeze's output whose axes hold a
+    negative one: merged, a negative first axis is shifted without the rank
+    (onnxoptimizer's fuse_consecutive_squeezes)."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    for first, _second in _fed_by(model, "Squeeze", "Squeeze"):
+        axes = _axes(first, constants)
+        if axes is None or any(a < 0 for a in axes):
+            return True
+    return False
+
+
+def zero_pad_before_maxpool(received, produced) -> bool:
+    """The received model has a MaxPool reading a Pad in constant mode whose value is 0 (or
+    absent, or not known until run time): folded into the MaxPool's own pads, which stand
+    for -inf (onnxoptimizer's fuse_pad_into_pool)."""
+    model = _model(received)
+    if model is None:
+        return False
+    constants = _constants(model)
+    for pad, _pool in _fed_by(model, "Pad", "MaxPool"):
+        attrs = {a.name: a for a in pad.attribute}
+        if "mode" in attrs and attrs["mode"].s not in (b"constant", b""):
+            continue
+        value = (constants.get(pad.input[2]) if len(pad.input) > 2 and pad.input[2]
+                 else None)
+        if "value" in attrs:
+            if attrs["value"].f == 0:
+                return True
+        elif value is None or not value.any():
+            return True
+    return False
+
+
+def resize_sizes_with_axes(received, produced) -> bool:
+    """The received model has a Resize by sizes (its fourth input) with an axes attribute:
+    the sizes name only the listed axes."""
+    model = _model(received)
+    return model is not None and any(
+        node.op_type == "Resize" and len(node.input) > 3 and node.input[3]
+        and any(a.name == "axes" for a in node.attribute) for node in model.graph.node)
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -377,6 +462,10 @@ CHECKS: dict[str, Check] = {
     "onehot-negative-axis-kept-layout": onehot_negative_axis_kept_layout,
     "matmul-bias-expands-output": matmul_bias_expands_output,
     "reshape-of-reshape-copies-a-dim": reshape_of_reshape_copies_a_dim,
+    "fed-shape-operand": fed_shape_operand,
+    "squeeze-of-squeeze-negative-axes": squeeze_of_squeeze_negative_axes,
+    "zero-pad-before-maxpool": zero_pad_before_maxpool,
+    "resize-sizes-with-axes": resize_sizes_with_axes,
 }
 
 

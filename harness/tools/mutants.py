@@ -1,13 +1,21 @@
-"""How many one-line faults planted in onnxslim's passes the quick gate kills
+"""How many one-line faults planted in a rewriter's passes the quick gate kills
 (docs/rewriters.md#planted-faults). Not imported by the harness::
 
-    python -m harness.tools.mutants [N] [--seed S] [--budget SECONDS] [--start I]
+    python -m harness.tools.mutants [N] [--tool onnxslim|onnxsim] [--seed S]
+                                    [--budget SECONDS] [--start I]
                                     [--select K | --full]
                                     [--json OUT] [--list]
 
-Every fusion and elimination module of the installed onnxslim (``onnxslim/core/pattern/``) is
-parsed, and each place in a pattern's ``rewrite`` or ``parameter_check`` where a realistic
-one-line fault can go is listed (``sites``):
+``--tool onnxslim`` (the default): every fusion and elimination module of the installed
+onnxslim (``onnxslim/core/pattern/``) is parsed, and each place in a pattern's ``rewrite`` or
+``parameter_check`` where a realistic one-line fault can go is listed (``sites``).
+``--tool onnxsim``: onnxsim's passes and constant folding are C++ (``onnxsim_cpp2py_export``);
+its Python is the ``simplify`` wrapper and the executor that computes each folded constant
+with onnxruntime (``PyModelExecutor.Run``, ``backend.run_model``), so the sites are those on
+the lines of ``onnx_simplifier.py`` and ``backend.py`` that ``simplify`` runs on the simplest
+example of every patterns kind (traced). onnxoptimizer's passes are C++ alone
+(``onnxoptimizer/passes/*.h``, compiled into its extension): no site, said so. The kinds of
+fault:
 
 - ``constant``: an integer or float literal moved (n → n + 1, x → 2x, 0.0 → 1.0);
 - ``sign``: a negative literal made positive (an axis -1 read as 1);
@@ -18,16 +26,16 @@ one-line fault can go is listed (``sites``):
   returns early never taken: a check the pass needs, dropped.
 
 ``N`` of them are drawn (seeded, round robin over the kinds of fault, so that each kind is
-represented). Each mutant is planted in a copy of the onnxslim package put first on the
-gate's ``PYTHONPATH`` (site-packages is never touched), and the gate runs in a folder of its
-own (a fresh stage cache, since the cache keys onnxslim's output by its files)::
+represented). Each mutant is planted in a copy of the package put first on the gate's
+``PYTHONPATH`` (site-packages is never touched), and the gate runs in a folder of its own (a
+fresh stage cache, since the cache keys the stage's output by its files)::
 
-    parity gate --converter onnxslim --suites onnx -- -k SELECTION -p no:xdist
+    parity gate --converter TOOL --suites onnx -- -k SELECTION -p no:xdist
 
 The default selection is the ONNX op suite's ``test_op`` of the ``patterns`` family, the
 graphs drawn for rewriters; ``--full`` runs the whole quick gate (about 5 minutes a mutant
 here), ``--select`` any ``-k`` expression. A mutant is *killed* when the gate fails,
-*survives* when it passes, is *stillborn* when onnxslim no longer imports (left out of the
+*survives* when it passes, is *stillborn* when the package no longer imports (left out of the
 rate), and *timed out* past ``--timeout``. The report gives the kill rate and, per mutant,
 its diff and the gate's first failure line: a survivor is a fault the gate misses, the
 motif to draw next (or an equivalent mutant, which changes nothing a model can show).
@@ -58,6 +66,28 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "onnxslim"
 PASS_FOLDERS = ("core/pattern/fusion", "core/pattern/elimination")
 PASS_METHODS = ("rewrite", "parameter_check")
+
+
+@dataclass(frozen=True)
+class Tool:
+    """Where a rewriter's Python passes are: ``files`` (globs under the package) and the
+    functions whose bodies are mutated, or None for every line the conversion runs."""
+
+    package: str
+    files: tuple[str, ...]
+    methods: tuple[str, ...] | None
+
+
+TOOLS = {
+    "onnxslim": Tool("onnxslim", tuple(f"{folder}/*.py" for folder in PASS_FOLDERS),
+                     PASS_METHODS),
+    "onnxsim": Tool("onnxsim", ("onnx_simplifier.py", "backend.py"), None),
+}
+NOT_MUTABLE = {
+    "onnxoptimizer": "onnxoptimizer's passes are C++ (onnxoptimizer/passes/*.h, compiled into "
+                     "onnx_opt_cpp2py_export); a mutant needs that extension rebuilt against "
+                     "onnx's and protobuf's C++ sources, which the wheel does not ship",
+}
 OPERATORS = ("constant", "sign", "operand-order", "arithmetic", "comparison", "guard")
 SWAPPED_OPERANDS = (ast.Sub, ast.Div, ast.FloorDiv, ast.MatMult)
 ARITHMETIC = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult}
@@ -121,19 +151,24 @@ def _replacements(node: ast.AST) -> list[tuple[str, ast.AST, str]]:
     return found
 
 
-def sites_of(path: Path, package_root: Path) -> list[Site]:
-    """The one-line faults of one pass module, in its patterns' rewrite and parameter_check."""
+def sites_of(path: Path, package_root: Path, methods: tuple[str, ...] | None = PASS_METHODS,
+             run: set[int] | None = None) -> list[Site]:
+    """The one-line faults of one module: in the bodies of its functions named ``methods``
+    (a pattern's rewrite and parameter_check), or of every function on the lines in ``run``."""
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines()
     tree = ast.parse(text)
     found: list[Site] = []
     for function in ast.walk(tree):
-        if not (isinstance(function, ast.FunctionDef) and function.name in PASS_METHODS):
+        if not isinstance(function, ast.FunctionDef) or (
+                methods is not None and function.name not in methods):
             continue
         for node in (n for statement in function.body for n in ast.walk(statement)):
             for operator, target, replacement in _replacements(node):
                 if target.lineno != target.end_lineno:
                     continue  # one line each
+                if run is not None and target.lineno not in run:
+                    continue
                 line = lines[target.lineno - 1].encode()
                 original = line[target.col_offset:target.end_col_offset].decode()
                 if original == replacement:
@@ -141,19 +176,57 @@ def sites_of(path: Path, package_root: Path) -> list[Site]:
                 found.append(Site(str(path.relative_to(package_root)), target.lineno,
                                   target.col_offset, target.end_col_offset, original,
                                   replacement, operator, function.name))
-    return found
+    # a nested function's sites once, under its own name (ast.walk reaches it last)
+    return list({(s.line, s.start, s.end, s.operator, s.replacement): s
+                 for s in found}.values())
 
 
-def package_root() -> Path:
-    spec = importlib.util.find_spec(PACKAGE)
+def package_root(package: str = PACKAGE) -> Path:
+    if package in NOT_MUTABLE:
+        raise SystemExit(f"no Python site to mutate: {NOT_MUTABLE[package]}")
+    spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise SystemExit(f"{PACKAGE} is not installed")
+        raise SystemExit(f"{package} is not installed")
     return Path(spec.origin).parent
 
 
-def all_sites(root: Path) -> list[Site]:
-    return [site for folder in PASS_FOLDERS for path in sorted((root / folder).glob("*.py"))
-            for site in sites_of(path, root)]
+def all_sites(root: Path, tool: str = PACKAGE) -> list[Site]:
+    chosen = TOOLS[tool]
+    run = None if chosen.methods is not None else executed_lines(chosen, root)
+    return [site for pattern in chosen.files for path in sorted(root.glob(pattern))
+            for site in sites_of(path, root, chosen.methods,
+                                 None if run is None else run.get(path.name, set()))]
+
+
+def executed_lines(tool: Tool, root: Path) -> dict[str, set[int]]:
+    """{file name: its lines} of ``tool.files`` that the tool's stage runs on the simplest
+    example of every patterns kind, traced in this process."""
+    prepare_imports()
+    from harness.core.strategies import sample
+    from harness.run.pipeline import Harness
+
+    files = {str(path) for pattern in tool.files for path in root.glob(pattern)}
+    run: dict[str, set[int]] = {}
+
+    def local(frame, event, _arg):
+        if event == "line":
+            run.setdefault(Path(frame.f_code.co_filename).name, set()).add(frame.f_lineno)
+        return local
+
+    def calls(frame, _event, _arg):
+        return local if frame.f_code.co_filename in files else None
+
+    harness = Harness(f"onnx>{tool.package}", known_issues=[])
+    specs = [spec for kind in sorted(k.name for k in registry.kinds("onnx")
+                                     if k.family == "patterns")
+             for spec in sample(kind, 1, source="onnx")]
+    sys.settrace(calls)
+    try:
+        for spec in specs:
+            harness.run(spec)
+    finally:
+        sys.settrace(None)
+    return run
 
 
 def draw(sites: list[Site], count: int, seed: int) -> list[Site]:
@@ -180,7 +253,8 @@ def mutated_line(site: Site, root: Path) -> tuple[str, str]:
 def plant(site: Site | None, root: Path, into: Path) -> str:
     """A copy of the package under ``into`` with ``site`` planted (none: a clean copy); its
     diff."""
-    copy = into / PACKAGE
+    package = root.name
+    copy = into / package
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns("__pycache__"))
     if site is None:
         return ""
@@ -189,8 +263,8 @@ def plant(site: Site | None, root: Path, into: Path) -> str:
     old, new = mutated_line(site, root)
     lines[site.line - 1] = new
     target.write_text("".join(lines), encoding="utf-8")
-    return "".join(difflib.unified_diff([old], [new], f"a/{PACKAGE}/{site.path}",
-                                        f"b/{PACKAGE}/{site.path}", n=0)).replace(
+    return "".join(difflib.unified_diff([old], [new], f"a/{package}/{site.path}",
+                                        f"b/{package}/{site.path}", n=0)).replace(
         "@@ -1 +1 @@", f"@@ -{site.line} +{site.line} @@")
 
 
@@ -233,6 +307,7 @@ def run_gate(site: Site | None, root: Path, selection: str | None, timeout: floa
     is safe since the cache keys onnxslim's output by the files imported (each mutant's
     copy hashes apart) and saves every run after the first the source's readings."""
     name, operator = (site.name, site.operator) if site else ("clean copy", "none")
+    package = root.name
     with tempfile.TemporaryDirectory(prefix="parity-mutant-") as scratch:
         site_dir, folder = Path(scratch) / "site", Path(scratch) / "run"
         site_dir.mkdir()
@@ -243,12 +318,12 @@ def run_gate(site: Site | None, root: Path, selection: str | None, timeout: floa
         environment["PYTHONPATH"] = os.pathsep.join(
             [str(site_dir), str(ROOT), *filter(None, [environment.get("PYTHONPATH")])])
         started = time.monotonic()
-        probe = subprocess.run([sys.executable, "-c", f"import {PACKAGE}"], env=environment,
+        probe = subprocess.run([sys.executable, "-c", f"import {package}"], env=environment,
                                cwd=folder, capture_output=True, text=True)
         if probe.returncode:
             return Outcome(name, operator, "stillborn", 0.0, diff,
                            probe.stderr.strip().splitlines()[-1:][0] if probe.stderr else "")
-        command = [sys.executable, "-m", "harness.cli", "gate", "--converter", PACKAGE,
+        command = [sys.executable, "-m", "harness.cli", "gate", "--converter", package,
                    "--suites", "onnx"]
         pytest_args = ["-x", "-p", NO_SHRINK_PLUGIN, "--hypothesis-profile", NO_SHRINK_PROFILE]
         if selection is not None:
@@ -264,7 +339,7 @@ def run_gate(site: Site | None, root: Path, selection: str | None, timeout: floa
                            time.monotonic() - started, diff, "")
         seconds = time.monotonic() - started
         failures = FAILED_LINE.findall(done.stdout)
-        named = re.search(r"onnxslim pass whose absence makes the model pass: [^\n]*",
+        named = re.search(rf"{package} pass whose absence makes the model pass: [^\n]*",
                           done.stdout)
         first = FAILED_LINE.search(done.stdout)
         line = (first.group(0) if first else done.stdout.strip().splitlines()[-1:] or [""])
@@ -297,6 +372,8 @@ def report(outcomes: list[Outcome], command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.tools.mutants")
     parser.add_argument("count", nargs="?", type=int, default=25)
+    parser.add_argument("--tool", default=PACKAGE, choices=[*TOOLS, *NOT_MUTABLE],
+                        help="the rewriter whose passes are mutated (default onnxslim)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=float, default=3600.0,
                         help="seconds: no mutant is started past it")
@@ -312,10 +389,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the drawn mutants from this index on (0: all), to go on "
                              "where a run's budget stopped")
     args = parser.parse_args(argv)
-    root = package_root()
-    sites = all_sites(root)
+    root = package_root(args.tool)
+    sites = all_sites(root, args.tool)
     chosen = draw(sites, args.count, args.seed)
-    print(f"{len(sites)} one-line faults in {PACKAGE}'s passes ({root}); {len(chosen)} drawn "
+    print(f"{len(sites)} one-line faults in {args.tool}'s passes ({root}); {len(chosen)} drawn "
           f"(seed {args.seed})", flush=True)
     if args.list:
         for site in chosen:

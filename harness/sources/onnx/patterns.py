@@ -922,9 +922,10 @@ CHANNEL_DOMAINS: dict[str, list[Any]] = {
 }
 
 
-def _channel_block(g: Graph, pick: Picker) -> list[Ref]:
+def _channel_block(g: Graph, pick: Picker, size: tuple[int, int] | None = None) -> list[Ref]:
     """A Conv or ConvTranspose (grouped, full or depthwise) → BatchNormalization or a
-    constant Mul or Add, on its own graph input."""
+    constant Mul or Add, on its own graph input; ``size``: the output's height and width,
+    where they are not drawn."""
     kind, form, k = pick("producer"), pick("group"), pick("kernel")
     if form == "grouped":
         group = pick("groups")
@@ -939,8 +940,8 @@ def _channel_block(g: Graph, pick: Picker) -> list[Ref]:
     # on (so that it broadcasts there), else small
     grow = k - 1 if kind == "Conv" else 1 - k  # input size minus output size
     least = 1 + max(0, -grow)  # an input of one row at least
-    h_out = out if const_shape == "rows" else integer(pick, least, 3)
-    w_out = out if const_shape == "last" else integer(pick, least, 3)
+    h_out = out if const_shape == "rows" else size[0] if size else integer(pick, least, 3)
+    w_out = out if const_shape == "last" else size[1] if size else integer(pick, least, 3)
     x = g.input((pick("batch"), c, h_out + grow, w_out + grow))
     w_shape = [out, c // group, k, k] if kind == "Conv" else [c, out // group, k, k]
     inputs: list[Ref] = [x, weight(w_shape)]
@@ -961,17 +962,68 @@ def _channel_block(g: Graph, pick: Picker) -> list[Ref]:
     return [z, *shared]
 
 
+class _Fixed:
+    """A Picker whose named attributes are fixed (a certain block's variant); the others,
+    and every free draw, still drawn."""
+
+    def __init__(self, pick: Picker, fixed: dict[str, Any]):
+        self._pick, self._fixed = pick, fixed
+
+    def __call__(self, attr: str, among=None) -> Any:
+        return self._fixed[attr] if attr in self._fixed else self._pick(attr, among)
+
+    def domain(self, attr: str) -> list[Any]:
+        return self._pick.domain(attr)
+
+    def draw(self, strategy: Any) -> Any:
+        return self._pick.draw(strategy)
+
+
+_UNSHARED = {"shared": False, "const_side": "right", "kernel": 2}
+# Every variant a channel fusion rewrites or must refuse, in every example (not left to
+# twelve draws): the per-channel Mul and Add it folds (with and without a bias), the scalar
+# and per-element Mul it must keep (FusionConvMul's 1-D guard, which its ConvTranspose twin
+# shares), BatchNormalization after a Conv and after a grouped ConvTranspose of two input
+# channels a group (the grouped weight's reshape), a grouped ConvTranspose → per-channel Add (the bias as long as the
+# channels times the group). Outputs 2 x 3 (not square, not 1: a wrong axis or an element
+# constant read per channel changes numbers); two or three channels, every constant
+# random per channel. Mul on the last axis or the rows is ChannelGuards' drawn blocks' alone:
+# it is a known bug of FusionConvMul (onnxslim-conv-mul-fusion-ignores-broadcast), whose
+# entry would claim every failure of the graph.
+CERTAIN_CHANNEL_BLOCKS: list[dict[str, Any]] = [
+    {"producer": "Conv", "group": "full", "follow": "Mul", "const_shape": "channel",
+     "bias": True},
+    {"producer": "Conv", "group": "full", "follow": "Mul", "const_shape": "scalar"},
+    {"producer": "Conv", "group": "full", "follow": "Mul", "const_shape": "full"},
+    {"producer": "Conv", "group": "full", "follow": "Add", "const_shape": "channel4",
+     "bias": True},
+    {"producer": "Conv", "group": "full", "follow": "BatchNormalization", "bias": True},
+    {"producer": "ConvTranspose", "group": "grouped", "groups": 2, "per_group": 2,
+     "out_per_group": 3, "follow": "BatchNormalization"},
+    {"producer": "ConvTranspose", "group": "grouped", "groups": 2, "per_group": 1,
+     "out_per_group": 2, "follow": "Add", "const_shape": "channel4"},
+    {"producer": "ConvTranspose", "group": "full", "follow": "Mul", "const_shape": "channel",
+     "bias": True},
+]
+
+
 def _draw_channel(pick: Picker):
     g = Graph(pick)
     outputs: list[Ref] = []
-    each_block(pick, CHANNEL_DOMAINS, 1, 3, lambda pick, _i: outputs.extend(
+    for fixed in CERTAIN_CHANNEL_BLOCKS:
+        outputs.extend(_channel_block(g, _Fixed(pick, {**_UNSHARED, **fixed}), size=(2, 3)))
+    each_block(pick, CHANNEL_DOMAINS, 0, 2, lambda pick, _i: outputs.extend(
         _channel_block(g, pick)))
     return g.drawn(outputs)
 
 
 register_pattern(
     "ChannelGuards", _draw_channel, CHANNEL_DOMAINS,
-    "1-3 blocks, each on its own input: a ConvTranspose or Conv, grouped (2 or 3 groups of "
+    "every fusion's variant at once (Conv → per-channel Mul with a bias, scalar Mul, "
+    "per-element Mul, per-channel Add, BatchNormalization; grouped ConvTranspose of two "
+    "input channels a group → BatchNormalization, grouped ConvTranspose → per-channel Add; "
+    "ConvTranspose → per-channel Mul: outputs 2 x 3), then 0-2 drawn blocks, each on its own "
+    "input: a ConvTranspose or Conv, grouped (2 or 3 groups of "
     "1-2 input and 1-3 output channels), full or depthwise, kernel 1 or 2, with or without "
     "bias → BatchNormalization (its epsilon) or a constant Mul or Add per channel, as "
     "long as the channels along the last axis or the rows (which a fusion must keep), per "

@@ -1,0 +1,85 @@
+"""A rewriter entry claims a failure only where its motif is in the model the stage was given
+(its ``where`` check, harness/core/structure.py): a message as common as "IndexError: list
+index out of range" or "The shapes do not match", raised by another pass or by a fault planted
+elsewhere in the same graph, stays a failure. Issue 49: onnxslim's fed-axes entry claimed the
+IndexError a fault planted in FusionGemmAdd raised on a PassTargets graph, which has no fed
+axes, and the quick gate passed."""
+
+from __future__ import annotations
+
+import pytest
+import torch  # noqa: F401  (before anything imports TensorFlow)
+
+from harness.core import known_issues, structure
+from harness.core.spec import LayerSpec
+from harness.run.pipeline import Harness
+
+pytest.importorskip("onnxruntime")
+
+# entry id -> its where check
+WHERE = {
+    "onnxslim-fed-axes-or-split-read-as-absent": "fed-shape-operand",
+    "onnxoptimizer-eliminate-shape-op-empty-slice-crash": "shape-slice-out-of-range",
+    "onnxoptimizer-fuse-consecutive-squeezes-negative-axes": "squeeze-of-squeeze-negative-axes",
+    "onnxoptimizer-fuse-pad-into-maxpool-zero-pad": "zero-pad-before-maxpool",
+    "onnxslim-resize-axes-sizes-indexerror": "resize-sizes-with-axes",
+}
+ENTRIES = {issue.id: issue for issue in known_issues.load() if issue.id in WHERE}
+MINIMAL = [(entry, index) for entry in WHERE for index in range(len(ENTRIES[entry].minimals))]
+
+
+def received(spec: LayerSpec):
+    return Harness("onnx>onnxslim").read_source(spec).artifact
+
+
+@pytest.mark.parametrize(("entry", "index"), MINIMAL,
+                         ids=[f"{entry}-{index}" for entry, index in MINIMAL])
+def test_the_motif_is_in_every_minimal_spec(entry, index):
+    issue = ENTRIES[entry]
+    assert issue.where == WHERE[entry]
+    assert structure.holds(issue.where, received(issue.minimals[index]), None)
+
+
+def graph(nodes: list[dict], shape: tuple[int, ...], opset: int = 17) -> LayerSpec:
+    return LayerSpec(kind="PassTargets", source="onnx",
+                     attrs={"opset": opset, "nodes": nodes, "graph_outputs": [len(nodes) - 1]},
+                     input_shapes=(shape,), dtype="float32", seed=1)
+
+
+def squeezes(first: list[int]) -> LayerSpec:
+    return graph([{"kind": "Squeeze", "attrs": {"opset": 17},
+                   "inputs": ["input_0", {"const": first, "dtype": "int64"}]},
+                  {"kind": "Squeeze", "attrs": {"opset": 17},
+                   "inputs": [0, {"const": [1], "dtype": "int64"}]}], (1, 1, 2, 1))
+
+
+def pad_pool(pool: str, value: float) -> LayerSpec:
+    return graph([{"kind": "Pad", "attrs": {"opset": 17, "mode": "constant"},
+                   "inputs": ["input_0", {"const": [0, 0, 0, 0, 0, 0, 1, 0], "dtype": "int64"},
+                              {"const": value, "dtype": "float32"}]},
+                  {"kind": pool, "attrs": {"opset": 17, "kernel_shape": [2, 2]},
+                   "inputs": [0]}], (1, 1, 3, 2))
+
+
+@pytest.mark.parametrize(("check", "spec", "holds"), [
+    ("squeeze-of-squeeze-negative-axes", squeezes([-1]), True),
+    ("squeeze-of-squeeze-negative-axes", squeezes([3]), False),
+    ("zero-pad-before-maxpool", pad_pool("MaxPool", 0.0), True),
+    ("zero-pad-before-maxpool", pad_pool("MaxPool", -1.0), False),
+    ("zero-pad-before-maxpool", pad_pool("AveragePool", 0.0), False),
+], ids=["squeeze-negative", "squeeze-positive", "maxpool-zero", "maxpool-minus-one",
+        "averagepool"])
+def test_each_check_tells_the_motif_from_its_twin(check, spec, holds):
+    assert structure.holds(check, received(spec), None) is holds
+
+
+def test_a_common_message_without_the_motif_is_no_known_issue():
+    """The fed-axes entry's IndexError, raised on a graph whose Squeeze axes are constants,
+    is a failure: the bug needs a fed operand."""
+    issue = ENTRIES["onnxslim-fed-axes-or-split-read-as-absent"]
+    message = "onnxslim raised IndexError: list index out of range"
+    fed = received(issue.minimals[1])
+    assert issue.matches_failure("conversion_error", message, (fed, None))
+    constant = received(squeezes([3]))
+    assert not structure.holds("fed-shape-operand", constant, None)
+    assert not issue.matches_failure("conversion_error", message, (constant, None))
