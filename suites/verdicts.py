@@ -64,11 +64,28 @@ def reproducing(issue, case) -> list[str]:
             and leg.verdict == "xfail"]
 
 
+def _through_entry_stages(issue) -> list[str]:
+    """The gate's paths (``--converter``) through each stage that ends a leg glob of
+    ``issue``."""
+    from harness.converters import PathError
+    from harness.gate.paths import paths_through
+
+    found = []
+    for stage in dict.fromkeys(glob.rsplit(">", 1)[-1] for glob in issue.globs):
+        try:
+            found += paths_through(stage)
+        except (PathError, KeyError, ValueError):  # a glob's last part that is no stage
+            continue
+    return found
+
+
 def everywhere(issue, spec, parity):
     """A harness down every path the case could go that has a leg ``issue`` names: its
-    source's default paths, the side paths and the torch-end stages after each, those whose
-    stages are installed here; on the run's device, in a worker of its own where the run
-    isolates (as every CUDA run does). None where no such path exists."""
+    source's default paths, the side paths and the torch-end stages after each, and the paths
+    from its source through each stage that ends one of the entry's leg globs (a Keras case of
+    an onnx2pytorch entry: ``keras>tf2onnx>onnx2pytorch``, as ``--converter onnx2pytorch``
+    runs it), those whose stages are installed here; on the run's device, in a worker of its
+    own where the run isolates (as every CUDA run does). None where no such path exists."""
     from harness.converters import ConversionPath, get
     from harness.run import side_paths, torch_end
     from harness.run.pipeline import Harness
@@ -78,7 +95,9 @@ def everywhere(issue, spec, parity):
     candidates = [*defaults,
                   *(p for p in side_paths.ALL + side_paths.ONNX2TF if p.split(">")[0] == case.start),
                   *(f"{p}>{stage}" for p in defaults for stage in torch_end.STAGES
-                    if get(p.rsplit(">", 1)[1]).target == "torch")]
+                    if get(p.rsplit(">", 1)[1]).target == "torch"),
+                  *(p for p in _through_entry_stages(issue) if p.split(">")[0] == case.start)]
+    candidates = list(dict.fromkeys(candidates))
     kept = [text for text in candidates
             if any(issue.covers_leg(leg) for leg in ConversionPath.parse(text).legs())
             and side_paths.unavailable(text) is None]

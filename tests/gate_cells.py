@@ -11,12 +11,16 @@ source shares that suite's cell with the others.
 
 What runs in each cell (a deterministic sample; the rest are the main job's):
 
-- the drawn tests of ``DRAWN``, and the golden cases of ``GOLDEN_KINDS``;
-- the known-issue pins the cell runs (those ``skip_unless_reachable`` keeps), entries that also
-  name legs outside the selection first (where a pin may not reproduce on the selection and
-  must be skipped naming where it does), ``PINS_PER_CELL`` of them, ranked by a hash of the
-  cell and the pin; and ``FORMER_XPASS``, the three pins that failed the gate as strict
-  xfails that passed (#45).
+- the drawn tests of ``DRAWN`` (one example each under the ``smoke`` profile that
+  tests/test_gate_selection.py runs), and the golden cases of ``GOLDEN_KINDS``; a golden case
+  replays down its own source's paths only, so a cell whose paths from that source are an
+  earlier cell's does not replay it again: that cell stands for it (``STANDS_FOR``);
+- the known-issue pins the cell runs (those ``skip_unless_reachable`` keeps), entries whose
+  legs all lie on the selection first (a pin that reproduces on the selection is one run; one
+  that does not is run again down every path its entry names), ``PINS_PER_CELL`` of them,
+  ranked by a hash of the cell and the pin; and, in the cells of ``FORMER_XPASS_GATE``'s
+  selection, ``FORMER_XPASS``: the three pins that failed that gate as strict xfails that
+  passed (#45), each of which must be skipped there naming the legs it reproduces on.
 
 The suites with a harness of their own (``keras2``, ``saved``, ``side_paths``,
 ``torch_end``) run the same paths whatever ``--parity-paths`` says, so no stage makes a cell
@@ -58,15 +62,18 @@ GOLDEN_KINDS = {("keras", "Dense"), ("onnx", "Relu"), ("mat", "relu")}
 DRAWN_SOURCE = {"layers": "keras", "onnx": "onnx", "onnx_backend": "onnx", "mat": "mat"}
 PIN_SOURCE = {"onnx": "onnx", "onnx_backend": "onnx"}
 PINS_PER_CELL = 1
+FORMER_XPASS_GATE = "onnx2torch"
 FORMER_XPASS = {
     "onnx": ("torch-pool-pad-over-half-kernel-LpPool",
              "onnx2pytorch-reshape-shape-tensor-not-exportable"),
     "onnx_backend": ("onnxruntime-recurrent-layout-1-test_gru_batchwise",),
 }
 CELL = "gate="  # a cell's test id: gate=<its first stage>
-# This process runs one session: every test's outcome, and the stage of each ParitySession.
+# This process runs one session: every test's outcome, the stage of each ParitySession, and
+# for each golden test left out of a cell, the cell that replays that case down the same paths.
 OUTCOMES: list[dict[str, str]] = []
 STAGE_OF: dict[int, str] = {}
+STANDS_FOR: dict[str, str] = {}
 
 
 def gated_stages() -> dict[str, str]:
@@ -170,9 +177,10 @@ def _rank(*words: str) -> str:
     return hashlib.sha256("/".join(words).encode()).hexdigest()
 
 
-def chosen_pins(suite: str, cell: str, session, pins) -> set[str]:
-    """The pin ids the cell runs: those the suite does not skip as unreachable, entries that
-    also name legs off the selection first, then ranked by a hash; and ``FORMER_XPASS``."""
+def chosen_pins(suite: str, cell: str, session, pins, stages: list[str]) -> set[str]:
+    """The pin ids the cell runs: those the suite does not skip as unreachable, entries whose
+    legs all lie on the selection first, then ranked by a hash; and ``FORMER_XPASS`` where
+    the cell stands for ``FORMER_XPASS_GATE``'s selection (``stages``)."""
     source = PIN_SOURCE.get(suite)
     paths = [p for p in session.paths if source is None or p.source == source]
     if source is not None and not paths:
@@ -186,26 +194,40 @@ def chosen_pins(suite: str, cell: str, session, pins) -> set[str]:
         return any(not any(fnmatch.fnmatchcase(leg, glob) for leg in reach)
                    for glob in pin.issue.globs)
 
-    kept.sort(key=lambda pin: (not off_selection(pin), _rank(cell, pin.id)))
-    return {pin.id for pin in kept[:PINS_PER_CELL]} | set(FORMER_XPASS.get(suite, ()))
+    kept.sort(key=lambda pin: (off_selection(pin), _rank(cell, pin.id)))
+    former = FORMER_XPASS.get(suite, ()) if FORMER_XPASS_GATE in stages else ()
+    return {pin.id for pin in kept[:PINS_PER_CELL]} | set(former)
 
 
-def golden_sample() -> set[str]:
-    """The first case of each of ``GOLDEN_KINDS`` in the store, by case id."""
+def _paths_from(session, source: str) -> tuple[str, ...]:
+    """The paths a case of ``source`` goes down in ``session``'s selection (its source's
+    default paths where the selection names none)."""
+    named = tuple(p.name for p in session.paths if p.source == source)
+    if named:
+        return named
+    from harness import sources
+
+    return tuple(sources.get(source).default_paths)
+
+
+def golden_sample() -> dict[str, str]:
+    """The first case of each of ``GOLDEN_KINDS`` in the store: {case id: its source}."""
     from harness import golden
 
     root, found = golden.default_root(), {}
     for case_id in sorted(golden.read_manifest(root).cases):
         spec = json.loads((root / golden.CASES / case_id / "spec.json").read_text())
         if (spec.get("source") or "keras", spec["kind"]) in GOLDEN_KINDS:
-            found.setdefault(spec["kind"], case_id)
-    return set(found.values())
+            found.setdefault(spec["kind"], (case_id, spec.get("source") or "keras"))
+    return dict(found.values())
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     golden_ids = golden_sample() if any(suite_of(i.path) == "golden" for i in items) else set()
     pins_by_cell: dict[tuple[str, str], set[str]] = {}
+    replayed: dict[tuple[str, tuple[str, ...]], str] = {}  # (case, its source's paths) -> cell
+    members = _cells(config).members
 
     def wanted(item: pytest.Item) -> bool:
         cell, suite = cell_of(item), suite_of(item.path)
@@ -213,17 +235,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             return False
         name = item.originalname
         if suite == "golden":
-            return name == "test_golden_case" and item.callspec.params["case_id"] in golden_ids
+            case_id = item.callspec.params["case_id"]
+            if name != "test_golden_case" or case_id not in golden_ids:
+                return False
+            key = (case_id, _paths_from(item.callspec.params["parity"], golden_ids[case_id]))
+            standing = replayed.setdefault(key, cell)
+            if standing != cell:
+                STANDS_FOR[plain_id(item.nodeid, cell).split("::", 1)[1] + "@" + cell] = standing
+            return standing == cell
         if is_pin(name):
             key = (suite, cell)
             if key not in pins_by_cell:
                 pins_by_cell[key] = chosen_pins(suite, cell, item.callspec.params["parity"],
-                                                item.module.PINNED)
+                                                item.module.PINNED, members[suite][cell])
             return item.callspec.params["pin"].id in pins_by_cell[key]
         return plain_id(item.nodeid, cell).split("::", 1)[1] in DRAWN.get(suite, ())
 
-    kept = [item for item in items if wanted(item)]
-    dropped = [item for item in items if not wanted(item)]
+    verdicts = [(item, wanted(item)) for item in items]
+    kept = [item for item, keep in verdicts if keep]
+    dropped = [item for item, keep in verdicts if not keep]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = kept
@@ -271,5 +301,5 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         parity.close()
     out = os.environ.get(OUT)
     if out:
-        Path(out).write_text(json.dumps({"cells": cells.members, "tests": OUTCOMES},
-                                        indent=1))
+        Path(out).write_text(json.dumps({"cells": cells.members, "tests": OUTCOMES,
+                                         "stands_for": STANDS_FOR}, indent=1))

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe
-from harness.converters.keras_state import reset_states
+from harness.converters.keras_state import ensure_called, reset_states
 from harness.converters.onnx_ir import pin_ir_version
 from harness.core.stages import stage
 
@@ -33,6 +33,7 @@ class KerasOnnxExportConverter:
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnx
 
+        ensure_called(artifact.model)  # a model rebuilt from the stage cache never was
         reset_states(artifact.model)  # else the export starts from an earlier call's state
         with tempfile.TemporaryDirectory(dir=options.workdir) as tmp:
             target = Path(tmp) / "model.onnx"

@@ -25,3 +25,16 @@ def reset_states(model) -> int:
     for layer in layers:
         _resetter(layer)()
     return len(layers)
+
+
+def ensure_called(model) -> None:
+    """Calls ``model`` once on zeros of its inputs' shapes (a free dimension as 1) where it
+    has never been called. Keras' own export refuses such a model ("The model provided has
+    never called"), and a model rebuilt from the stage cache, whose reading was a hit, has not
+    been; a fresh reading leaves it called. Reset its state afterwards (``reset_states``)."""
+    if getattr(model, "_called", True):
+        return
+    import numpy as np
+
+    zeros = [np.zeros([d or 1 for d in tensor.shape], tensor.dtype) for tensor in model.inputs]
+    model(zeros if len(zeros) > 1 else zeros[0])
