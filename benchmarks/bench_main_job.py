@@ -22,8 +22,9 @@ max |error| and known issue. The exit status is 1 when any record differs.
 this script on this machine, alternating (REF, this tree, then this tree, REF, ...), each
 run on an empty cache folder: the ratio of CPU and wall time of this tree to REF's (a ratio
 holds across machines; an absolute time does not, so it is printed with the CPU model),
-and whether every record REF's runs produced (record kind, case id, leg) is still produced.
-REF runs from a git worktree of it, on this interpreter and its installed packages.
+whether every record REF's runs produced (record kind, case id, leg) is still produced, and
+how many records' verdicts differ between the two trees' last runs. REF runs from a git
+worktree of it, on this interpreter and its installed packages.
 
     python benchmarks/bench_main_job.py --against 2c17a277 --rounds 2
 """
@@ -161,6 +162,13 @@ def print_breakdown(cold: dict, warm: dict, top: int) -> None:
               ", ".join(f"{k} {v:.1f}" for k, v in sorted(steps.items())))
 
 
+def print_examples(examples: list[dict], before: str, after: str) -> None:
+    """``compare``'s first differences: a record's verdict in the first run, in the second."""
+    for example in examples:
+        print(f"    {example['case_id']} {example['leg']}: {before} {example['cold']} "
+              f"{after} {example['warm']}")
+
+
 def record_keys(reports: Path) -> collections.Counter:
     """Every record of a run by what it is about: (record kind, case id, leg), counted."""
     keys: collections.Counter = collections.Counter()
@@ -190,6 +198,7 @@ def against(ref: str, rounds: int, suites: list[str], selection: str | None, wor
     runs: dict[str, list[dict]] = {"ref": [], "head": []}
     keys: dict[str, collections.Counter] = {"ref": collections.Counter(),
                                             "head": collections.Counter()}
+    results: dict[str, list[dict]] = {}  # each side's last run's result records
     try:
         for round_ in range(rounds):
             order = ("ref", "head") if round_ % 2 == 0 else ("head", "ref")
@@ -201,6 +210,7 @@ def against(ref: str, rounds: int, suites: list[str], selection: str | None, wor
                       flush=True)
                 runs[side].append(run)
                 keys[side] |= record_keys(folder / name)
+                results[side] = result_records(folder / name)
                 shutil.rmtree(folder / f"{name}-cache", ignore_errors=True)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
@@ -208,6 +218,8 @@ def against(ref: str, rounds: int, suites: list[str], selection: str | None, wor
     missing = keys["ref"] - keys["head"]
     median = lambda side, what: statistics.median(r[what] for r in runs[side])  # noqa: E731
     return {"ref": ref, "cpu_model": cpu_model(), "rounds": rounds, "runs": runs,
+            # verdict for verdict, by case id and leg (REF's as "cold", this tree's as "warm")
+            "verdicts": compare(results["ref"], results["head"]),
             "ratio_cpu": ratio(median("head", "cpu_s"), median("ref", "cpu_s")),
             "ratio_wall": ratio(median("head", "wall_s"), median("ref", "wall_s")),
             "records": {"ref": sum(keys["ref"].values()), "head": sum(keys["head"].values()),
@@ -259,6 +271,10 @@ def main(argv=None) -> int:
               f"missing here {compared['missing']} (by record kind, case id and leg)")
         for example in compared["missing_examples"]:
             print(f"    missing: {example}")
+        verdicts = figures["verdicts"]
+        print(f"  verdicts differing: {verdicts['differing']} (by case id and leg: "
+              f"{', '.join(COMPARED)}; a fix between the trees changes some)")
+        print_examples(verdicts["examples"], args.against, "this tree")
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")
         return 1 if compared["missing"] else 0
@@ -306,9 +322,7 @@ def main(argv=None) -> int:
     compared = figures["records"]
     print(f"  records: cold {compared['cold_records']}, warm {compared['warm_records']}, "
           f"differing {compared['differing']} (by case id and leg: {', '.join(COMPARED)})")
-    for example in compared["examples"]:
-        print(f"    {example['case_id']} {example['leg']}: cold {example['cold']} "
-              f"warm {example['warm']}")
+    print_examples(compared["examples"], "cold", "warm")
     for line in runs["warm"]["durations"]:
         print(f"  {line}")
     if args.json:

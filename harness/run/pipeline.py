@@ -169,8 +169,15 @@ class Harness:
         if issues is not self.known_issues:
             issues, by_leg = self._issues_by_leg = (self.known_issues, {})
         if leg not in by_leg:
-            by_leg[leg] = [issue for issue in issues if issue._covers_stage_leg(leg)]
-        return by_leg[leg]
+            on_leg = [issue for issue in issues if issue._covers_stage_leg(leg)]
+            by_leg[leg] = (on_leg, [issue for issue in on_leg if issue.strict])
+        return by_leg[leg][0]
+
+    def strict_issues_on(self, leg: str) -> list:
+        """The strict entries among ``issues_on(leg)``, in their order: the only ones that
+        can make a passing leg an xpass."""
+        self.issues_on(leg)
+        return self._issues_by_leg[1][leg][1]
 
     def paths_for(self, source: str) -> list[ConversionPath]:
         named = [path for path in self.paths if path.source == source]
@@ -370,14 +377,17 @@ class Harness:
         first. A known issue's leg (xfail) of the stage itself is diagnosed too: the record
         names the pass."""
         for leg in failing:
-            diagnose = getattr(get(leg.stage), "diagnose", None)
+            converter = get(leg.stage)
             received = artifacts.get(leg.leg.rsplit(">", 1)[0])
-            if diagnose is None or not isinstance(received, Artifact):
+            if getattr(converter, "diagnose", None) is None or not isinstance(received,
+                                                                               Artifact):
                 continue
             tolerance = self.policy.for_spec(case.spec, leg.leg, self.judged_device)
             try:
-                found = diagnose(stage_cache.materialised(received), inputs, reference,
-                                 tolerance)
+                # kept in the stage cache, as a conversion is
+                found = self.cache.diagnosis(converter, received, inputs, reference, tolerance)
+            except stage_cache.CacheMismatch:
+                raise  # a kept diagnosis its cold one contradicts: the cache's fault
             except Exception as exc:  # noqa: BLE001  (a diagnosis never fails the case)
                 found = {"summary": f"the {leg.stage} diagnosis raised "
                                     f"{type(exc).__name__}: {exc}"}
@@ -559,16 +569,23 @@ class Harness:
         """A failing leg that a known issue recognises (by its message, or by what the stage
         changed between ``received`` and ``produced``) is its xfail; a passing leg of a case
         that a strict entry names by its own layers is an xpass."""
+        if leg.verdict == "pass":
+            # The first strict entry, in candidates' order, that names the case by its own
+            # layers: matching directly implies matching the case, and puts the entry before
+            # the strict ones that match through the received model only.
+            for issue in self.strict_issues_on(leg.leg):
+                if issue.holds_on(self.device) and issue.matches_directly(spec, leg.leg):
+                    leg.verdict = "xpass"
+                    leg.known_issue = issue.to_json()
+                    return leg
+            return leg
+        if leg.verdict not in FAILING:
+            return leg
         issues = known_issues_mod.candidates(self.issues_on(leg.leg), spec, leg.leg, received,
                                              device=self.device)
         for issue in issues:
-            if leg.verdict in FAILING and issue.matches_failure(leg.category, leg.message,
-                                                                (received, produced)):
+            if issue.matches_failure(leg.category, leg.message, (received, produced)):
                 leg.verdict = "xfail"
-                leg.known_issue = issue.to_json()
-                return leg
-            if leg.verdict == "pass" and issue.strict and issue.matches_directly(spec, leg.leg):
-                leg.verdict = "xpass"
                 leg.known_issue = issue.to_json()
                 return leg
         return leg

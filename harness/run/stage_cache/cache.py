@@ -29,6 +29,7 @@ makes a sample of its hits again without the cache; a hit that differs raises
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,9 @@ class NoCache:
 
     def run(self, runner, artifact: Artifact, inputs) -> list:
         return runner.run(artifact, inputs)
+
+    def diagnosis(self, converter, received: Artifact, inputs, reference, tolerance) -> dict:
+        return converter.diagnose(materialised(received), inputs, reference, tolerance)
 
 
 NO_CACHE = NoCache()
@@ -156,6 +160,8 @@ class StageCache:
         # and for runs ("run <runner>").
         self.module_log: list[tuple[str, str]] = []
         self.run_log: list[tuple[str, str]] = []
+        # (stage, "hit" or "miss") for the stages' own diagnoses of failing legs.
+        self.diagnosis_log: list[tuple[str, str]] = []
         # id(artifact) -> (artifact, identity or a function that makes it): kept with the
         # artifact so that its id is not reused while the entry lives.
         self._identities: dict[int, tuple[Artifact, Any]] = {}
@@ -340,10 +346,16 @@ class StageCache:
         return outputs
 
     def _run_key(self, runner, artifact: Artifact, inputs) -> str | None:
+        return self._keyed(artifact, lambda identity: keys.run_key(runner, identity, inputs))
+
+    def _keyed(self, artifact: Artifact, make) -> str | None:
+        """``make(identity)``: the key of what is made from the artifact; None where the
+        artifact has no identity, or arrays have no key (objects, sequences, maps: made,
+        not kept)."""
         try:
             identity = self.identity(artifact)
-            return None if identity is None else keys.run_key(runner, identity, inputs)
-        except (TypeError, ValueError):  # inputs without a key (objects): run, not kept
+            return None if identity is None else make(identity)
+        except (TypeError, ValueError):
             return None
 
     def _cached_run(self, key: str) -> list | None:
@@ -367,6 +379,50 @@ class StageCache:
         except Exception as exc:  # noqa: BLE001 (the cache never fails a leg)
             warnings.warn(f"parity cache: the outputs of {runner.name} were not stored "
                           f"({type(exc).__name__}: {exc})", CacheWarning, stacklevel=3)
+
+    # -- diagnoses -------------------------------------------------------------------------
+    def diagnosis(self, converter, received: Artifact, inputs, reference, tolerance) -> dict:
+        """A failing leg's stage's own diagnosis (``converter.diagnose``: which pass of a
+        rewriter broke the model, each pass applied or left out and run with onnxruntime):
+        the kept one where a key finds it, else the stage's, then kept. A warm run after a
+        converter change would otherwise rewrite and run the model once a pass again for
+        every known issue's leg of the rewriters, which did not change."""
+        key = self._keyed(received, lambda identity: keys.diagnosis_key(
+            converter, identity, inputs, reference, tolerance))
+        if key is not None:
+            found = self._cached_diagnosis(key)
+            self.diagnosis_log.append((converter.name, "miss" if found is None else "hit"))
+            if found is not None:
+                if self._sampled(key):
+                    cold = self._cold(key, f"diagnosis {converter.name}", "diagnosis",
+                                      lambda: self._diagnose(converter, received, inputs,
+                                                             reference, tolerance))
+                    self._judge(key, f"diagnosis {converter.name}", "diagnosis",
+                                None if cold == found else f"cached {found!r}, cold {cold!r}")
+                return found
+        found = self._diagnose(converter, received, inputs, reference, tolerance)
+        if key is not None:
+            with contextlib.suppress(Uncacheable):
+                self.store.put(key, {"kind": "diagnosis", "stage": converter.name,
+                                     "diagnosis": meta_document(found)})
+        return found
+
+    @staticmethod
+    def _diagnose(converter, received, inputs, reference, tolerance) -> dict:
+        return converter.diagnose(materialised(received), inputs, reference, tolerance)
+
+    def _cached_diagnosis(self, key: str) -> dict | None:
+        entry = self.store.entry(key)
+        if entry is None:
+            return None
+        try:
+            found = meta_from(entry["diagnosis"])
+            if not isinstance(found, dict):
+                raise TypeError("the entry's diagnosis is not a mapping")
+            return found
+        except (KeyError, TypeError, ValueError) as exc:
+            self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
+            return None
 
     # -- verifying hits --------------------------------------------------------------------
     def _sampled(self, key: str) -> bool:

@@ -218,6 +218,24 @@ def run_key(runner, input_identity: str, inputs) -> str | None:
                    **device_of(runner)})
 
 
+def diagnosis_key(converter, input_identity: str, inputs, reference, tolerance) -> str:
+    """The key of a stage's own diagnosis of a failing leg (``converter.diagnose``): what
+    the stage's key holds but options (a diagnosis takes none), and the inputs, reference and
+    tolerance it judges with, and what decides onnxruntime's runs, which it judges by.
+    Raises TypeError for outputs without a key (sequences, maps)."""
+    own = getattr(converter, "fingerprint", None)
+    runs = RUN_PACKAGES["onnxruntime"]
+    return digest({**common(), "kind": "diagnosis", "stage": converter.name,
+                   "input": input_identity,
+                   "packages": fingerprints((*getattr(converter, "packages", ()), *runs)),
+                   "code": code_fingerprint(converter),
+                   **({"runs": own()} if callable(own) else {}),
+                   "inputs": [array_document(x) for x in inputs],
+                   "reference": [array_document(y) for y in reference],
+                   "tolerance": repr(tolerance), "threads": thread_counts("onnxruntime"),
+                   "environment": {k: os.environ.get(k) for k in READING_ENVIRONMENT}})
+
+
 def device_of(runner) -> dict[str, Any]:
     """A runner's device off the CPU, and the precision it runs at there: a CUDA run is
     never served a CPU run's outputs, nor a TF32 run a strict one's (the CPU's keys carry
