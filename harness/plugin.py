@@ -387,10 +387,7 @@ def load_plugins(text: str | None) -> list[str]:
 
 def runs_tests(config: pytest.Config) -> bool:
     """False in a pytest-xdist controller (its workers run the tests) and when collecting only."""
-    if config.getoption("collectonly"):
-        return False
-    return getattr(config, "workerinput", None) is not None or not config.pluginmanager.has_plugin(
-        "dsession")
+    return not config.getoption("collectonly") and not distributes(config)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -400,12 +397,32 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         parity_session.harness.start()
 
 
+def distributes(config: pytest.Config) -> bool:
+    """True in a pytest-xdist controller: its workers collect and run the tests, it runs none.
+    Decided from xdist's options (its own ``dsession`` plugin is registered only after this
+    plugin's ``pytest_configure``)."""
+    return (getattr(config, "workerinput", None) is None
+            and config.pluginmanager.has_plugin("xdist")
+            and not config.getoption("collectonly")
+            and config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None)))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if getattr(config, "workerinput", None) is not None:
         # Two workers on two cores: one thread each, or they fight over the cores.
         for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
             os.environ.setdefault(var, "1")
-    prepare_imports()
+    # A controller imports no framework (torch and torchvision cost it ~8 s before it spawns
+    # the workers, which import them again), unless it updates the golden store itself.
+    if not distributes(config) or config.getoption("golden_update"):
+        prepare_imports()
+    if (distributes(config) and config.getoption("dist") == "load"
+            and config.getoption("maxschedchunk") is None):
+        # xdist's load scheduling sends each worker a quarter of its share at once and
+        # refills in chunks as large: at the end one worker idled 20 s while the other worked
+        # through its queue. Two at a time keeps both busy to the end, and a worker always
+        # holds the next test when one ends.
+        config.option.maxschedchunk = 2
     if getattr(config, "workerinput", None) is not None:
         try:
             import torch

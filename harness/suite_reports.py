@@ -9,12 +9,14 @@ another's.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from harness import sources
 from harness.core import registry
 from harness.report import load_results, write_html, write_junit
 from harness.report.coverage import kind_label
+from harness.report.load import collector_paused
 
 
 def attribute_domains() -> dict:
@@ -37,12 +39,18 @@ def write_reports(report_dir: Path, shards: list[Path], command: str | None = No
     """Merges shards into results.jsonl (keeping the last run as results.previous.jsonl for
     the trend) and writes parity.html and junit.xml from it."""
 
+    with collector_paused():
+        return _write_reports(report_dir, shards, command)
+
+
+def _write_reports(report_dir: Path, shards: list[Path], command: str | None) -> list[Path]:
     results_path = report_dir / "results.jsonl"
     previous = report_dir / "results.previous.jsonl"
     merged = report_dir / ".results.jsonl.tmp"
-    with open(merged, "w", encoding="utf-8") as out:
+    with open(merged, "wb") as out:
         for shard in shards:
-            out.write(shard.read_text(encoding="utf-8"))
+            with open(shard, "rb") as part:
+                shutil.copyfileobj(part, out, 1 << 20)
     if results_path.exists():
         os.replace(results_path, previous)
     os.replace(merged, results_path)

@@ -244,3 +244,44 @@ def test_a_shrunk_failure_records_its_hypothesis_reproduction(suite):
     assert {r["spec"]["attrs"]["units"] for r in results} == {1}
     blob = results[0]["hypothesis"]["reproduce_failure"]
     assert blob.startswith("@reproduce_failure('") and blob in result.stdout.str()
+
+
+PROCESS_RECORDER = textwrap.dedent('''
+    import json
+    import sys
+
+    pytest_plugins = ["harness.plugin"]
+
+
+    def pytest_sessionfinish(session):
+        """Each process writes the frameworks it imported, in the order it imported them."""
+        who = getattr(session.config, "workerinput", {}).get("workerid", "controller")
+        frameworks = [m for m in sys.modules if m in ("torch", "torchvision", "tensorflow")]
+        seen = {"frameworks": frameworks,
+                "maxschedchunk": getattr(session.config.option, "maxschedchunk", None)}
+        with open(f"{who}.json", "w") as out:
+            json.dump(seen, out)
+''')
+
+
+def test_the_controller_imports_no_framework_and_workers_import_torch_first(pytester):
+    """The xdist controller runs no test: the frameworks are its workers' to import, torch and
+    torchvision before TensorFlow (DESIGN.md hazards); it hands the tests out two at a time."""
+    pytester.makeconftest(PROCESS_RECORDER)
+    pytester.makepyfile(test_imports=textwrap.dedent('''
+        import pytest
+        import tensorflow  # noqa: F401
+
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_nothing(n):
+            pass
+    '''))
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider",
+                                           "--parity-report", "none")
+    result.assert_outcomes(passed=4)
+    controller = json.loads((pytester.path / "controller.json").read_text())
+    assert controller == {"frameworks": [], "maxschedchunk": 2}
+    for worker in ("gw0", "gw1"):
+        frameworks = json.loads((pytester.path / f"{worker}.json").read_text())["frameworks"]
+        assert frameworks == ["torch", "torchvision", "tensorflow"]

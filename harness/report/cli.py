@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.report.html import write_html
 from harness.report.junit import write_junit
-from harness.report.load import Results, load_results
+from harness.report.load import Results, collector_paused, load_results
 from harness.report.summary import converter_table
 from harness.report.trend import DEFAULT_FACTOR, compute_trend
 
@@ -112,6 +112,11 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def run_report(args: argparse.Namespace, domains: DomainsSource | None = None) -> int:
+    with collector_paused():
+        return _run_report(args, domains)
+
+
+def _run_report(args: argparse.Namespace, domains: DomainsSource | None) -> int:
     if args.factor <= 1:
         print("parity report: --factor must be greater than 1", file=sys.stderr)
         return EXIT_NO_INPUT

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -147,3 +148,18 @@ def test_the_lost_device_contexts_of_every_shard_are_summed(tmp_path: Path) -> N
     assert not results.problems and len(results.run_ends) == 3
     assert results.contexts_lost() == {"CUDA": 3, "planted": 1}
     assert load_results([write_jsonl(tmp_path / "b.jsonl", records)]).contexts_lost() == {}
+
+
+def test_reading_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    """Reading pauses the cyclic collector (a large results file reads in a third of the
+    time) and gives it back as it was, also when the caller had paused it."""
+    a = write_jsonl(tmp_path / "a.jsonl", make_records(cases=3, seed=1))
+    assert gc.isenabled()
+    assert len(load_results([a, tmp_path / "missing.jsonl"]).results) == 9
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_results([a])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
