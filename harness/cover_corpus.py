@@ -189,4 +189,5 @@ def current_profile() -> str:
     """The name of the Hypothesis profile loaded now."""
     from hypothesis import settings
 
-    return settings.get_current_profile_name()
+    named = getattr(settings, "get_current_profile_name", None)  # Hypothesis 6.14x and later
+    return named() if named is not None else settings._current_profile
