@@ -10,11 +10,15 @@ The suites run the cases (``suites/<source>/test_cover.py``, a kind's cases in o
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import harness
 from harness.core.spec import LayerSpec
 
 CI_EXAMPLES = 12  # the ci profile's max_examples (harness.core.selection.PROFILES)
@@ -89,3 +93,101 @@ def held_test(path: Path):
         pytest.skip(f"{case_id}: {held[case_id]}")
 
     return test_cover_held
+
+
+
+# -- the drawn cases ci leaves to the cover -------------------------------------------------------
+#
+# ``harness.tools.ci_select choose --draws`` chooses, from a suite's ci draws and its covering
+# cases together, a cheapest set holding everything the ci corpus and the cover's ci part hold
+# (pairs, draw-code branches, (kind, leg)s); the drawn cases it leaves out are written to
+# ``ci_draws.json`` beside the cover, with a digest of what decided them. Under the ci profile
+# the suite draws them still (Hypothesis draws the same corpus) and runs none of them. A stale
+# file (the draw code, the suite, the cover or the sampling of side paths changed since) skips
+# nothing: ci then runs every drawn case, never less.
+
+CI_DRAWS = "ci_draws.json"
+# Set (to "all") by the recorder's runs (harness.tools.draw_cover.record_corpus): the suite then
+# runs, so records, every drawn case, and each draw's coverage context is its own.
+EVERY_DRAW = "PARITY_CI_DRAWS"
+CI_DRAWS_SCHEMA = "parity.ci-draws/1"
+# What decides the Keras layer suite's ci draws, their branches and their legs (relative to the
+# harness package and to the suite's folder); only Keras' own draw code, so that an edit of
+# another source's leaves the choice fresh.
+DRAW_INPUTS = ("sources/keras/*.py", "sources/keras/kinds/*.py", "core/strategies.py",
+               "core/free_dims.py", "core/axes.py", "core/selection.py", "core/inputs.py",
+               "run/side_paths.py", "run/torch_end.py")
+SUITE_INPUTS = ("test_layers.py", "cover.json")
+
+
+def draws_digest(folder: Path) -> str:
+    """A digest of the files that decide the ci draws of the suite in ``folder``."""
+    digest = hashlib.sha256()
+    package = Path(harness.__file__).parent
+    for base, patterns in ((package, DRAW_INPUTS), (Path(folder), SUITE_INPUTS)):
+        for pattern in patterns:
+            for name in sorted(glob.glob(str(base / pattern))):
+                digest.update(Path(name).relative_to(base).as_posix().encode() + b"\0")
+                digest.update(Path(name).read_bytes().replace(b"\r\n", b"\n"))
+    return digest.hexdigest()
+
+
+def read_ci_draws(folder: Path) -> tuple[dict[str, list[str]], str | None]:
+    """({kind: case ids the ci profile leaves to the cover}, None), or ({}, why not) where
+    the suite has no such file or it is stale: then ci runs every drawn case."""
+    path = Path(folder) / CI_DRAWS
+    if os.environ.get(EVERY_DRAW) == "all":
+        return {}, f"{EVERY_DRAW}=all"
+    if not path.exists():
+        return {}, f"no {CI_DRAWS}"
+    data = read(path)
+    if data.get("schema") != CI_DRAWS_SCHEMA:
+        return {}, f"{path.name} is not a {CI_DRAWS_SCHEMA} record"
+    if data.get("inputs") != draws_digest(folder):
+        return {}, (f"{path.name} is stale (the draw code, the suite, its cover or the side-path "
+                    "sampling changed since it was chosen)")
+    return data["skipped"], None
+
+
+def ci_skipped_ids(folder: Path) -> frozenset[str]:
+    """The drawn case ids the ci profile leaves to the cover (none where the file is stale)."""
+    skipped, _why = read_ci_draws(folder)
+    return frozenset(case_id for ids in skipped.values() for case_id in ids)
+
+
+class LeavingToCover:
+    """The ``parity`` fixture of a drawing suite under ci: ``check`` runs a drawn case unless
+    it is one ci leaves to the cover (``left``); everything else is the fixture's own."""
+
+    def __init__(self, parity, left: frozenset[str]):
+        self._parity, self._left = parity, left
+
+    def check(self, spec):
+        if spec.case_id not in self._left:
+            return self._parity.check(spec)
+        return None
+
+    def __getattr__(self, name: str):
+        return getattr(self._parity, name)
+
+
+def ci_draws_line(folder: Path) -> str:
+    """One line for the terminal: how many drawn cases ci leaves to the cover, or why none."""
+    path = Path(folder) / CI_DRAWS
+    skipped, why = read_ci_draws(folder)
+    if why is not None:
+        fix = "" if not path.exists() else (
+            ": re-choose them with 'python -m harness.tools.ci_select choose --draws'")
+        return f"parity: ci runs every drawn case of {Path(folder).name}: {why}{fix}"
+    data = read(path)
+    left = sum(len(ids) for ids in skipped.values())
+    return (f"parity: ci leaves {left} of {data['figures']['drawn']} drawn {Path(folder).name} "
+            f"cases to the cover, which holds what they hold ({path.name})")
+
+
+def current_profile() -> str:
+    """The name of the Hypothesis profile loaded now."""
+    from hypothesis import settings
+
+    named = getattr(settings, "get_current_profile_name", None)  # Hypothesis 6.14x and later
+    return named() if named is not None else settings._current_profile

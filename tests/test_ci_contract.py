@@ -14,6 +14,7 @@ import json
 
 import pytest
 
+from harness import cover_corpus
 from harness.tools import ci_contract, ci_select
 
 pytest.importorskip("tensorflow", reason="the Keras kinds' pairs and legs")
@@ -81,6 +82,54 @@ def test_the_cost_choice_keeps_every_item_at_less_cost():
     assert ci_select.choose([{}] * 2, [{("pair", "a")}, set()], [1.0, 0.1], {("pair", "a")}) == [0]
     with pytest.raises(ValueError, match="no case holds"):
         ci_select.choose([{}], [{("pair", "a")}], [1.0], {("pair", "z")})
+
+
+def test_the_cost_choice_holds_a_pair_twice_where_asked():
+    held = [{("pair", "a"), ("pair", "b")}, {("pair", "a")}, {("pair", "b")},
+            {("pair", "c")}, {("pair", "a")}]
+    costs = [10.0, 1.0, 1.0, 2.0, 0.5]
+    needed = set().union(*held)
+    assert ci_select.choose([{}] * 5, held, costs, needed) == [2, 3, 4]
+    twice = {("pair", "a"): 2, ("pair", "b"): 2, ("pair", "c"): 1}
+    chosen = ci_select.choose([{}] * 5, held, costs, needed, twice)
+    assert chosen == [0, 2, 3, 4]  # b has two holders only; a's cheap pair 4 and 0 do for a
+    with pytest.raises(ValueError, match="no case holds"):
+        ci_select.choose([{}] * 5, held, costs, needed, {("pair", "c"): 2})
+
+
+def test_a_tests_last_draw_takes_what_ran_after_it():
+    corpus = [{"test": "t[A]", "context": "t[A]#0"}, {"test": "t[A]", "context": "t[A]#1"},
+              {"test": "t[B]", "context": "t[B]#0"}]
+    assert ci_contract.draw_contexts(corpus, ["t[A]#0", "t[A]#1", "t[A]#2", "t[B]#0"]) == [
+        ["t[A]#0"], ["t[A]#1", "t[A]#2"], ["t[B]#0"]]
+
+
+def _suite(folder, skipped):
+    folder.mkdir()
+    (folder / "test_layers.py").write_text("# draws\n", encoding="utf-8")
+    (folder / "cover.json").write_text("{}\n", encoding="utf-8")
+    record = {"schema": cover_corpus.CI_DRAWS_SCHEMA, "skipped": skipped,
+              "inputs": cover_corpus.draws_digest(folder), "figures": {"drawn": 5}}
+    (folder / cover_corpus.CI_DRAWS).write_text(json.dumps(record), encoding="utf-8")
+    return folder
+
+
+def test_a_stale_choice_of_draws_skips_nothing(tmp_path, monkeypatch):
+    """ci leaves the listed drawn cases to the cover only while the list is fresh: an edit of
+    the suite or its cover, a missing list, or the choosing tools' own switch run them all."""
+    monkeypatch.delenv(cover_corpus.EVERY_DRAW, raising=False)
+    folder = _suite(tmp_path / "layers", {"Dense": ["a", "b"], "ReLU": ["c"]})
+    assert cover_corpus.ci_skipped_ids(folder) == {"a", "b", "c"}
+    assert "leaves 3 of 5 drawn layers cases" in cover_corpus.ci_draws_line(folder)
+    monkeypatch.setenv(cover_corpus.EVERY_DRAW, "all")
+    assert cover_corpus.ci_skipped_ids(folder) == frozenset()
+    monkeypatch.delenv(cover_corpus.EVERY_DRAW)
+    (folder / "cover.json").write_text('{"cases": []}\n', encoding="utf-8")
+    assert cover_corpus.ci_skipped_ids(folder) == frozenset()
+    assert "ci runs every drawn case of layers" in cover_corpus.ci_draws_line(folder)
+    assert "stale" in cover_corpus.ci_draws_line(folder)
+    (folder / cover_corpus.CI_DRAWS).unlink()
+    assert cover_corpus.ci_skipped_ids(folder) == frozenset()
 
 
 def _branch(text, *tests):

@@ -6,10 +6,12 @@ The ci profile may change which cases it draws and how it runs them, as long as 
 nothing less. This tool measures the "nothing less", without running a conversion:
 
 1. **covers**: for each drawing source (keras, onnx, mat), the (attribute value, axis) pairs
-   and the draw-code branches that the ci corpus (the suite's derandomised draws, drawn with
-   ``harness.tools.draw_recorder`` as ``harness.tools.draw_cover`` draws them) and the ci
-   part of the suite's ``cover.json`` reach. A covering case's branches are those the cover
-   credits it with (``branches``: the ones no case before it held).
+   and the draw-code branches that the ci corpus (the suite's derandomised draws that ci
+   runs, drawn with ``harness.tools.draw_recorder`` as ``harness.tools.draw_cover`` draws
+   them, one coverage context per draw; a drawn case ci leaves to the cover,
+   ``harness.cover_corpus.CI_DRAWS``, counts for nothing) and the ci part of the suite's
+   ``cover.json`` reach. A covering case's branches are those the cover credits it with
+   (``branches``: the ones no case before it held).
 2. **pins**: the known-issue entries whose minimal spec a ci test pins (collected by pytest
    under the ci profile, ``slow`` left out as ci leaves it out) or the golden replay runs.
 3. **legs**: for each (source, kind), the legs its ci cases go down: its drawn and covering
@@ -42,7 +44,7 @@ from harness.converters import ConversionPath
 from harness.core import known_issues, registry
 from harness.core.frameworks import prepare_imports
 from harness.core.spec import LayerSpec
-from harness.cover_corpus import in_ci, read
+from harness.cover_corpus import CI_DRAWS, ci_skipped_ids, in_ci, read
 from harness.run import side_paths, torch_end
 from harness.run.pipeline import Harness
 from harness.tools import draw_cover as dc
@@ -59,7 +61,8 @@ INPUTS = ("harness/sources/keras/__init__.py", "harness/sources/keras/kinds/*.py
           "harness/sources/onnx/**/*.py", "harness/sources/mat/*.py",
           "harness/core/strategies.py", "harness/core/free_dims.py", "harness/core/axes.py",
           "harness/core/selection.py", "harness/run/side_paths.py", "harness/run/torch_end.py",
-          *(suite for suite, _ in SUITES.values()))
+          *(suite for suite, _ in SUITES.values()),
+          *(str(Path(suite).with_name(CI_DRAWS)) for suite, _ in SUITES.values()))
 
 
 def inputs_digest(root: Path = ROOT) -> str:
@@ -73,17 +76,18 @@ def inputs_digest(root: Path = ROOT) -> str:
 
 # -- 1. covers ----------------------------------------------------------------------------------
 
-def corpus_reach(source: str) -> tuple[list[dict[str, Any]], set[str], set[str]]:
-    """(the corpus entries, their pairs, their branches) that the ci profile draws for
-    ``source``'s suite, measured as ``harness.tools.draw_cover`` measures them."""
+def drawn_corpus(source: str) -> tuple[list[dict[str, Any]], list[set[str]]]:
+    """The ci corpus of ``source``'s suite, drawn and not run (``draw_cover.record_corpus``,
+    one coverage context per draw): its entries, in the suite's order, and the draw-code
+    branches each draw reached (what ran up to it since the draw before it in its test).
+    The drawn cases ci leaves to the cover are in it."""
     import coverage
-
 
     suite, _ = SUITES[source]
     drawing = dc.SOURCES[source]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        dc.record_corpus(source, suite, "ci", folder)
+        dc.record_corpus(source, suite, "ci", folder, per_draw=True)
         corpus = [json.loads(line) for line in
                   (folder / "ci-specs.jsonl").read_text(encoding="utf-8").splitlines()]
         include = [str(dc.ROOT / pattern) for pattern in drawing.files]
@@ -91,14 +95,42 @@ def corpus_reach(source: str) -> tuple[list[dict[str, Any]], set[str], set[str]]
                                 data_file=str(folder / "ci.coverage"))
         cov.load()
         data = cov.get_data()
-        arcs = dc.executed_arcs(data, [c for c in data.measured_contexts() if c])
-        files = sorted({path for path, _a, _b in arcs})
-        branches = set(dc._arc_names(dc.Branches(cov, files, arcs).of(arcs)))
+        contexts = draw_contexts(corpus, [c for c in data.measured_contexts() if c])
+        per_draw = [dc.executed_arcs(data, found) for found in contexts]
+        files = sorted({path for arcs in per_draw for path, _a, _b in arcs})
+        every = dc.Branches(cov, files, set().union(*per_draw))
+        branches = [set(dc._arc_names(every.of(arcs))) for arcs in per_draw]
+    return corpus, branches
+
+
+def draw_contexts(corpus: list[dict[str, Any]], measured: list[str]) -> list[list[str]]:
+    """The coverage contexts of each draw: its own, and for a test's last draw what ran
+    after it (examples Hypothesis rejected, ``<test id>#<count>``)."""
+    mine = [[entry["context"]] for entry in corpus]
+    last = {entry["test"]: n for n, entry in enumerate(corpus)}
+    for context in set(measured) - {entry["context"] for entry in corpus}:
+        test = context.rsplit("#", 1)[0]
+        if test in last:
+            mine[last[test]].append(context)
+    return mine
+
+
+def corpus_reach(source: str) -> tuple[list[dict[str, Any]], set[str], set[str]]:
+    """(the corpus entries the ci profile runs, their pairs, their branches) for ``source``'s
+    suite, measured as ``harness.tools.draw_cover`` measures them: a drawn case the suite
+    leaves to the cover under ci (``harness.cover_corpus.CI_DRAWS``) is not run, and counts
+    for nothing."""
+
+    drawing = dc.SOURCES[source]
+    corpus, branches_of = drawn_corpus(source)
+    left = ci_skipped_ids((ROOT / SUITES[source][0]).parent)
+    run = [n for n, entry in enumerate(corpus) if _case_id(entry["spec"], source) not in left]
     pairs = set()
-    for entry in corpus:
-        kind = _kind(entry["spec"], source)
-        pairs |= dc.spec_pairs(kind, entry["spec"], drawing.axis_of(entry))
-    return corpus, {pair_name(p) for p in pairs}, branches
+    for n in run:
+        pairs |= dc.spec_pairs(_kind(corpus[n]["spec"], source), corpus[n]["spec"],
+                               drawing.axis_of(corpus[n]))
+    return ([corpus[n] for n in run], {pair_name(p) for p in pairs},
+            set().union(set(), *(branches_of[n] for n in run)))
 
 
 def cover_reach(source: str, root: Path = ROOT) -> tuple[list[dict[str, Any]], set[str], set[str]]:

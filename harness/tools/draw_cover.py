@@ -43,6 +43,7 @@ from harness.core import axes, registry
 from harness.core.frameworks import prepare_imports
 from harness.core.spec import LayerSpec
 from harness.core.strategies import layer_specs, without_local_constants
+from harness.cover_corpus import EVERY_DRAW
 from harness.golden.update import CORPUS
 from harness.golden.update import corpus as golden_corpus
 from harness.report.coverage import canonical, reach_text
@@ -91,13 +92,17 @@ class Draw:
 # -- the corpus a profile draws ---------------------------------------------------------------
 
 def record_corpus(source: str, suite: str, profile: str, folder: Path,
-                  kinds: list[str] | None = None) -> None:
+                  kinds: list[str] | None = None, per_draw: bool = False) -> None:
     """Runs the suite's draw tests with the recorder; writes ci-specs.jsonl and ci.coverage.
-    ``kinds`` narrows the tests to those whose id names one of them (a substring match)."""
+    ``kinds`` narrows the tests to those whose id names one of them (a substring match);
+    ``per_draw`` measures one coverage context per draw rather than per test. Every drawn
+    case is recorded, those the ci profile leaves to the cover too
+    (``harness.cover_corpus.CI_DRAWS``: the corpus is what is drawn)."""
     select = "not known_issue" + (f" and ({' or '.join(kinds)})" if kinds else "")
     include = ",".join(str(ROOT / pattern) for pattern in SOURCES[source].files)
     env = {**os.environ, "PARITY_DRAW_OUT": str(folder), "PARITY_DRAW_COVERAGE": "1",
-           "PARITY_DRAW_INCLUDE": include, "PYTHONPATH": str(ROOT)}
+           "PARITY_DRAW_INCLUDE": include, "PYTHONPATH": str(ROOT),
+           EVERY_DRAW: "all", **({"PARITY_DRAW_CONTEXT": "draw"} if per_draw else {})}
     command = [sys.executable, "-m", "pytest", "-p", "harness.tools.draw_recorder", suite,
                "-k", select, f"--hypothesis-profile={profile}", "-p", "no:xdist",
                "-p", "no:cacheprovider", "-q", "--parity-report", "none"]

@@ -5,6 +5,12 @@ spec and the test that drew it, and runs no conversion.
 With ``PARITY_DRAW_COVERAGE=1`` it also measures, with coverage.py in branch mode, the draw
 code each test reaches (one coverage context per test). ``harness.tools.draw_cover`` reads
 both: the specs a profile's corpus holds and the branches it reaches.
+
+With ``PARITY_DRAW_CONTEXT=draw`` as well, a context is one draw: ``<test id>#<n>`` holds what
+ran from the test's start or its draw ``n - 1`` up to its draw ``n`` (rejected examples
+between them included), and each recorded draw names its ``context``. What ran after a test's
+last draw (examples Hypothesis rejected) has a context of its own, ``<test id>#<count>``, that
+no draw names (``harness.tools.ci_contract.draw_contexts`` gives it to the last draw).
 """
 
 from __future__ import annotations
@@ -19,12 +25,23 @@ from harness.plugin import ParitySession
 
 OUT = os.environ.get("PARITY_DRAW_OUT", "draws")
 _drawn: list[dict] = []
-_current = {"test": None}
+_current: dict = {"test": None, "draw": 0}
 _coverage = None
+_PER_DRAW = os.environ.get("PARITY_DRAW_CONTEXT") == "draw"
+
+
+def _context() -> str:
+    return f"{_current['test']}#{_current['draw']}" if _PER_DRAW else _current["test"]
 
 
 def _record(_session, spec):
-    _drawn.append({"test": _current["test"], "spec": spec.to_json()})
+    entry = {"test": _current["test"], "spec": spec.to_json()}
+    if _PER_DRAW:
+        entry["context"] = _context()
+    _drawn.append(entry)
+    _current["draw"] += 1
+    if _coverage is not None and _PER_DRAW:
+        _coverage.switch_context(_context())
 
 
 ParitySession.check = _record  # type: ignore[assignment]
@@ -44,9 +61,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    _current["test"] = item.nodeid
+    _current.update(test=item.nodeid, draw=0)
     if _coverage is not None:
-        _coverage.switch_context(item.nodeid)
+        _coverage.switch_context(_context())
     try:
         return (yield)
     finally:

@@ -4,7 +4,15 @@ Each leg (onnxruntime on the ONNX model, PyTorch on the converted module, ...) i
 with Keras; a failing leg fails the test with its metrics, the shrunk spec and a reproducer.
 Known upstream bugs (harness/known_issues.toml) are recorded as xfail and pinned below as
 strict xfails with their minimal spec.
+
+Under the ci profile, a drawn case that adds no pair, branch or leg to what the cover's ci part
+and the other drawn cases hold is drawn and not run: ``ci_draws.json`` lists them, chosen by
+cost (``python -m harness.tools.ci_select choose --draws``, docs/coverage.md). A stale list runs
+every drawn case. The tests' own source is left as it was: Hypothesis seeds a derandomised
+test from it, so an edit there would draw another corpus.
 """
+
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,12 +20,20 @@ from hypothesis import strategies as st
 
 from harness.core import axes, known_issues, registry
 from harness.core.strategies import layer_specs
+from harness.cover_corpus import LeavingToCover, ci_skipped_ids, current_profile
 
 from ..verdicts import still_reproduces_test
 
 pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
 
 KINDS = registry.names(without=registry.WHOLE_MODELS)
+LEFT_TO_COVER = (ci_skipped_ids(Path(__file__).parent) if current_profile() == "ci"
+                 else frozenset())
+
+
+@pytest.fixture(scope="module")
+def parity(parity):
+    return LeavingToCover(parity, LEFT_TO_COVER) if LEFT_TO_COVER else parity
 
 
 @pytest.mark.parametrize("kind", KINDS)
