@@ -127,6 +127,25 @@ def test_a_kind_tf_keras_lacks_is_refused_with_a_clear_message():
         build_tf_keras_twin(model)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float64"])
+def test_the_tf_keras_twin_computes_in_the_layer_s_dtype(dtype):
+    """A tf-keras layer casts its inputs to its own dtype: a twin built without the Keras 3
+    layer's policy computed a float16 or float64 Dense in float32 (--converter h5 failed
+    test_layer_axis[Dense-float16] with a dtype mismatch of parity's own making)."""
+    pytest.importorskip("tf_keras")
+    import keras
+    import numpy as np
+
+    from harness.converters.saved_formats import build_tf_keras_twin
+
+    inputs = keras.Input((3,), dtype=dtype)
+    model = keras.Model(inputs, keras.layers.Dense(2, dtype=dtype)(inputs))
+    twin = build_tf_keras_twin(model)
+    x = np.arange(3, dtype=dtype).reshape(1, 3)
+    assert np.asarray(twin(x)).dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(np.asarray(twin(x)), np.asarray(model(x)))
+
+
 # -- safety --------------------------------------------------------------------------------
 
 def test_a_keras_file_with_a_lambda_is_refused_naming_the_file(tmp_path):

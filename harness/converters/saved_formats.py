@@ -346,10 +346,13 @@ def _tf_keras_config(layer, cls) -> dict[str, Any]:
     kind = type(layer).__name__
     accepted = set(_constructor_parameters(cls)) | _BASE_KEYS
     defaults = _constructor_parameters(type(layer))
-    config: dict[str, Any] = {}
+    # A tf-keras layer computes in its own dtype and casts its inputs to it, so a float16 or
+    # float64 layer built without one would compute (and return) float32; its policy's name
+    # ("float16", "mixed_float16", ...) is what a Keras-2 file of that layer holds.
+    config: dict[str, Any] = {"dtype": layer.dtype_policy.name}
     for key, value in layer.get_config().items():
         if key == "dtype" or key.endswith(_INERT_SUFFIXES):
-            continue  # the dtype comes from the inputs; see _INERT_SUFFIXES
+            continue  # the dtype is set above; see _INERT_SUFFIXES
         if key in accepted:
             config[key] = tuple(value) if isinstance(value, list) else value
         elif (defaults[key] == value) if key in defaults else value in (None, False):
@@ -403,7 +406,7 @@ def build_tf_keras_twin(model):
 
 
 def _short(config: dict) -> str:
-    text = repr({k: v for k, v in config.items() if k not in ("name", "trainable")})
+    text = repr({k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")})
     return text if len(text) < 300 else text[:297] + "..."
 
 
