@@ -5,6 +5,8 @@ and tf2onnx freezes it into the graph. Every reading and conversion of a Keras m
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def stateful_layers(model) -> list:
     """The model's layers, nested ones included, that keep state across calls."""
@@ -34,7 +36,5 @@ def ensure_called(model) -> None:
     been; a fresh reading leaves it called. Reset its state afterwards (``reset_states``)."""
     if getattr(model, "_called", True):
         return
-    import numpy as np
-
     zeros = [np.zeros([d or 1 for d in tensor.shape], tensor.dtype) for tensor in model.inputs]
     model(zeros if len(zeros) > 1 else zeros[0])

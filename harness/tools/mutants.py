@@ -61,6 +61,8 @@ from pathlib import Path
 
 from harness.core import registry
 from harness.core.frameworks import prepare_imports
+from harness.core.strategies import sample
+from harness.run.pipeline import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "onnxslim"
@@ -202,9 +204,6 @@ def executed_lines(tool: Tool, root: Path) -> dict[str, set[int]]:
     """{file name: its lines} of ``tool.files`` that the tool's stage runs on the simplest
     example of every patterns kind, traced in this process."""
     prepare_imports()
-    from harness.core.strategies import sample
-    from harness.run.pipeline import Harness
-
     files = {str(path) for pattern in tool.files for path in root.glob(pattern)}
     run: dict[str, set[int]] = {}
 
