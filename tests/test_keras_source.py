@@ -113,6 +113,23 @@ def test_convolutions_alone_or_inside_a_model_get_an_xla_reading():
     assert not wants_xla_reading(LayerSpec("MobileNetV2", {}, ((1, 32, 32, 3),)))
 
 
+@pytest.mark.parametrize("onednn", [True, False, None])
+def test_only_onednn_s_convolutions_get_the_second_reading(onednn, monkeypatch):
+    pytest.importorskip("tensorflow")
+    import harness.sources.keras as keras_source
+    from harness.core.tolerance import TolerancePolicy
+
+    compiled, xla_reading = [], keras_source.xla_reading
+    monkeypatch.setattr(keras_source, "onednn_enabled", lambda: onednn)
+    monkeypatch.setattr(keras_source, "xla_reading",
+                        lambda model, inputs: compiled.append(model) or xla_reading(model, inputs))
+    # Stride 1, no padding: a convolution oneDNN computes right, whatever this CPU runs.
+    plain = conv2d((1, 3, 3, 2), seed=0, filters=2, kernel_size=[2, 2], padding="valid")
+    keras_source.KerasSource().read(plain, policy=TolerancePolicy())
+    # Unknown (a TensorFlow that does not say) reads twice, as a oneDNN one must.
+    assert bool(compiled) is (onednn is not False)
+
+
 def _torch_conv(model, x):
     import torch
 

@@ -3,7 +3,7 @@
 The reference is Keras' own output, except where Keras on this CPU is known to be wrong and
 a second reading stands in for it: a channels_first convolution is read through its
 channels_last twin, and a convolution whose eager output disagrees with XLA's is read with
-XLA (see ``harness.sources.keras.model``).
+XLA where TensorFlow's CPU kernels are oneDNN's (see ``harness.sources.keras.model``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from harness.runtimes.keras import (
     cpu_refusal,
     cpu_state_text,
     missing_kernel,
+    onednn_enabled,
     run_keras,
     tensorflow_cpu,
     xla_reading,
@@ -118,7 +119,10 @@ class KerasSource:
             # twin is the reference, and there is no source output of its own to check.
             return None, twin, None
         reading = None if twin is None else TWIN_READING
-        if twin is None and wants_xla_reading(spec):
+        # The stale outputs are oneDNN's: without it (a CPU without AVX-512, or
+        # TF_ENABLE_ONEDNN_OPTS=0) eager and XLA both run Eigen's convolutions, and the
+        # second reading would only cost a compilation (~90 ms a convolution case).
+        if twin is None and wants_xla_reading(spec) and onednn_enabled() is not False:
             xla = xla_reading(model, inputs)
             tolerance = policy.for_spec(spec, "keras", device)
             if xla is not None and not worst_of(native, xla, tolerance).passed:
