@@ -497,7 +497,24 @@ def _structure(raw: dict[str, Any], key: str) -> str | None:
     return name
 
 
+# Parsed files by (path, mtime, size): every Harness loads the set, and parsing it costs
+# ~0.1 s, a suite's pinned tests make a Harness each. Entries are frozen; an edited file
+# (another mtime or size) is read again.
+_PARSED: dict[tuple[str, int, int], tuple[KnownIssue, ...]] = {}
+
+
 def _load_file(path: Path) -> list[KnownIssue]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return []
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED:
+        _PARSED[key] = tuple(_parse_file(path))
+    return list(_PARSED[key])
+
+
+def _parse_file(path: Path) -> list[KnownIssue]:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
