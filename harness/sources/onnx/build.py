@@ -51,10 +51,14 @@ def tensor_type(dtype: str) -> int:
 
 
 class GraphBuilder:
-    """Collects inputs, initializers and nodes; ``model`` makes a checked ModelProto."""
+    """Collects inputs, initializers and nodes; ``model`` makes a checked ModelProto and
+    ``subgraph`` a graph-valued attribute (an If's branch: its nodes, initializers and
+    outputs, reading outer values by name). A subgraph's builder names everything it makes
+    with ``prefix``, so that no name repeats one of the enclosing graph's."""
 
-    def __init__(self, dtype: str):
+    def __init__(self, dtype: str, prefix: str = ""):
         self.dtype = dtype
+        self.prefix = prefix
         self.inputs: list[Any] = []
         self.initializers: list[Any] = []
         self.nodes: list[Any] = []
@@ -82,14 +86,18 @@ class GraphBuilder:
         """A weight initializer, zeros until ``fill_weights``; its name carries its role."""
         if role not in WEIGHT_ROLES:
             raise ValueError(f"unknown weight role {role!r}; known: {', '.join(WEIGHT_ROLES)}")
-        name = f"{WEIGHT_PREFIX}{len(self.initializers)}_{role}"
+        name = f"{WEIGHT_PREFIX}{self.prefix}{len(self.initializers)}_{role}"
         return self.add_constant(np.zeros(shape), dtype or self.dtype, name)
+
+    def next_name(self, op_type: str) -> str:
+        """The name ``add_node`` gives the next node of ``op_type``."""
+        return f"{self.prefix}n{len(self.nodes):02d}_{op_type.lower()}"
 
     def add_node(self, op_type: str, inputs: list[str], attrs: dict[str, Any],
                  outputs: int = 1, name: str | None = None, domain: str = "") -> list[str]:
         from onnx import helper
 
-        node_name = name or f"n{len(self.nodes):02d}_{op_type.lower()}"
+        node_name = name or self.next_name(op_type)
         names = [f"{node_name}_out{i}" if outputs > 1 else f"{node_name}_out"
                  for i in range(outputs)]
         self.nodes.append(helper.make_node(op_type, inputs, names, name=node_name,
@@ -124,6 +132,18 @@ class GraphBuilder:
                                  "{'const': ...} or {'weight': shape}")
         return names
 
+    def subgraph(self, outputs: list[str], name: str, dtypes: list[str | None] | None = None):
+        """A GraphProto of the nodes and initializers collected, without inputs of its own
+        (an If's branch), its ``outputs`` typed by ``dtypes`` (per output, None: the
+        builder's dtype) and shapeless, as the enclosing model's inference leaves them."""
+        from onnx import helper
+
+        dtypes = list(dtypes or [])
+        values = [helper.make_tensor_value_info(
+            output, tensor_type((dtypes[i] if i < len(dtypes) else None) or self.dtype), None)
+            for i, output in enumerate(outputs)]
+        return helper.make_graph(self.nodes, name, [], values, initializer=self.initializers)
+
     def model(self, outputs: list[str], opset: int, graph_name: str = "parity",
               declared: list[tuple[str, list[int]]] | None = None):
         """The ModelProto, its outputs typed by shape inference (or ``declared``, per output
@@ -142,8 +162,7 @@ class GraphBuilder:
         nodes = []
         for node in self.nodes:
             node = type(node).FromString(node.SerializeToString())
-            node.input[:] = [rename.get(n, n) for n in node.input]
-            node.output[:] = [rename.get(n, n) for n in node.output]
+            _rename(node, rename)
             nodes.append(node)
         graph_outputs = ([helper.make_tensor_value_info(n, tensor_type(t), list(shape))
                           for n, (t, shape) in zip(renamed, declared)] if declared else
@@ -163,12 +182,39 @@ class GraphBuilder:
                    or o.type.tensor_type.elem_type == 0]
         if untyped:
             raise SourceError(f"shape inference left outputs {untyped} without a type")
-        del inferred.graph.value_info[:]  # keep the model as an exporter writes it
+        for graph in graphs(inferred.graph):
+            del graph.value_info[:]  # keep the model as an exporter writes it
+        for graph in graphs(inferred.graph)[1:]:
+            for output in graph.output:  # shapeless, as built: a freed batch reaches them
+                output.type.tensor_type.ClearField("shape")
         return inferred
 
     def _name(self, prefix: str) -> str:
         self._count += 1
-        return f"{prefix}{self._count}"
+        return f"{self.prefix}{prefix}{self._count}"
+
+
+def graphs(graph) -> list[Any]:
+    """``graph`` and every graph nested in its nodes' attributes, outermost first."""
+    found = [graph]
+    for node in graph.node:
+        for attribute in node.attribute:
+            for sub in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
+                found += graphs(sub)
+    return found
+
+
+def _rename(node, rename: dict[str, str]) -> None:
+    """The tensor names of ``node`` (and of the nodes of its subgraphs, which read outer
+    values by name) mapped by ``rename``."""
+    node.input[:] = [rename.get(n, n) for n in node.input]
+    node.output[:] = [rename.get(n, n) for n in node.output]
+    for attribute in node.attribute:
+        for sub in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
+            for inner in sub.node:
+                _rename(inner, rename)
+            for output in sub.output:
+                output.name = rename.get(output.name, output.name)
 
 
 def node_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
@@ -249,18 +295,19 @@ def redeclare_inputs(model, shapes):
 
 def fill_weights(model, rng: np.random.Generator) -> None:
     """Gives every weight initializer a non-trivial seeded value for its role (non-zero
-    biases, positive variances), in initializer order."""
+    biases, positive variances), in initializer order, the main graph's first, then each
+    subgraph's (a branch's)."""
     from onnx import numpy_helper
 
-
-    for i, tensor in enumerate(model.graph.initializer):
-        if not tensor.name.startswith(WEIGHT_PREFIX) or "_" not in tensor.name:
-            continue
-        role = tensor.name.split("_", 1)[1]
-        if role not in WEIGHT_ROLES:
-            continue
-        current = numpy_helper.to_array(tensor)
-        leaf = {"kernel": "kernel", "bias": "bias", "scale": "gamma", "mean": "moving_mean",
-                "variance": "moving_variance", "beta": "beta"}[role]
-        value = draw_weight(leaf, current.shape, rng).astype(current.dtype)
-        model.graph.initializer[i].CopyFrom(numpy_helper.from_array(value, tensor.name))
+    for graph in graphs(model.graph):
+        for i, tensor in enumerate(graph.initializer):
+            if not tensor.name.startswith(WEIGHT_PREFIX) or "_" not in tensor.name:
+                continue
+            role = tensor.name.rsplit("_", 1)[1]
+            if role not in WEIGHT_ROLES:
+                continue
+            current = numpy_helper.to_array(tensor)
+            leaf = {"kernel": "kernel", "bias": "bias", "scale": "gamma", "mean": "moving_mean",
+                    "variance": "moving_variance", "beta": "beta"}[role]
+            value = draw_weight(leaf, current.shape, rng).astype(current.dtype)
+            graph.initializer[i].CopyFrom(numpy_helper.from_array(value, tensor.name))

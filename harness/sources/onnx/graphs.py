@@ -18,6 +18,11 @@ output), ``[j, k]`` (node j's output k), ``""`` (an omitted optional input; ``No
 read alike),
 ``{"const": values, "dtype": ...}`` or ``{"weight": shape, "role": ...}`` (initializers;
 weights are filled from the seed). Node *j* is named ``n<jj>_<op type>`` in the model.
+A graph-valued attribute (an If's ``then_branch``) is ``{"graph": {"nodes": [...],
+"graph_outputs": [ref, ...], "dtypes": [...]}}``: a node list of its own, whose refs name its
+own nodes, the graph inputs, its own constants and weights (the subgraph's initializers), and
+``{"outer": ref}``, a tensor of the enclosing graph that it reads by name, as exporters write
+branches; its nodes are named after the node and attribute that hold them.
 
 Every kind draws its blocks as Hypothesis draws a list's elements (``each_block``: fewest
 first, any one of them can be dropped) and its variants with the fewest nodes first, so that
@@ -52,6 +57,12 @@ INT64 = "int64"
 OMITTED = ""
 # torch.onnx writes an open slice end (x[:, 1:]) as the largest int64.
 INT64_MAX = 2**63 - 1
+# A graph-valued attribute (an If's branch) is written {"graph": {"nodes": [...],
+# "graph_outputs": [...], "dtypes": [...]}}; inside it, {"outer": ref} names a tensor of the
+# enclosing graph.
+SUBGRAPH = "graph"
+OUTER = "outer"
+DTYPES = "dtypes"
 
 Shape = tuple[int, ...]
 Ref = Any
@@ -67,11 +78,28 @@ def build_graph(attrs: dict[str, Any], shapes, dtype: str):
     for i, shape in enumerate(shapes):
         names[f"input_{i}"] = builder.add_input(
             shape, input_dtypes[i] if i < len(input_dtypes) else None)
+    resolve = _scope(builder, attrs[NODES], names, None)
+    outputs = [resolve(ref, f"graph output {k}") for k, ref in enumerate(attrs[GRAPH_OUTPUTS])]
+    return builder.model(outputs, int(attrs[OPSET]))
+
+
+Resolve = Callable[[Ref, str], str]
+
+
+def _scope(builder: GraphBuilder, nodes: list[dict[str, Any]], names: dict[str, str],
+           outer: Resolve | None) -> Resolve:
+    """Adds ``nodes`` to ``builder``; the function that names the tensor a ref means in
+    their graph. ``outer`` resolves ``{"outer": ref}``, a ref of the enclosing graph that a
+    subgraph reads by name (None in the main graph)."""
     produced: list[list[str]] = []
 
     def resolve(ref: Ref, where: str) -> str:
         if ref is None or ref == OMITTED:
             return ""
+        if isinstance(ref, dict) and OUTER in ref:
+            if outer is None:
+                raise ValueError(f"{where}: {ref!r}: the main graph has no enclosing graph")
+            return outer(ref[OUTER], where)
         if isinstance(ref, str):
             if ref not in names:
                 raise ValueError(f"{where}: no graph input {ref!r}")
@@ -85,21 +113,37 @@ def build_graph(attrs: dict[str, Any], shapes, dtype: str):
                 raise ValueError(f"{where}: {ref!r} names no earlier node's output")
             return produced[node][output]
         if isinstance(ref, dict) and "const" in ref:
-            return builder.add_constant(ref["const"], ref.get("dtype", dtype))
+            return builder.add_constant(ref["const"], ref.get("dtype", builder.dtype))
         if isinstance(ref, dict) and "weight" in ref:
             return builder.add_weight(ref.get("role", "kernel"), ref["weight"],
                                       ref.get("dtype"))
         raise ValueError(f"{where}: {ref!r} is not a graph input, a node output, '' (omitted), "
-                         "{'const': ...} or {'weight': shape}")
+                         "{'outer': ref}, {'const': ...} or {'weight': shape}")
 
-    for j, node in enumerate(attrs[NODES]):
+    for j, node in enumerate(nodes):
         node_attrs = dict(node.get("attrs") or {})
-        inputs = [resolve(ref, f"node {j} ({node['kind']}) input {k}")
-                  for k, ref in enumerate(node.get("inputs", []))]
+        where = f"{builder.prefix}node {j} ({node['kind']})"
+        inputs = [resolve(ref, f"{where} input {k}") for k, ref in enumerate(node.get("inputs", []))]
+        name = builder.next_name(node["kind"])
+        for key, value in node_attrs.items():
+            if isinstance(value, dict) and SUBGRAPH in value:
+                node_attrs[key] = _subgraph(builder, f"{name}_{key}", value[SUBGRAPH], names,
+                                            resolve)
         produced.append(builder.add_node(node["kind"], inputs, node_attrs,
-                                         outputs=int(node_attrs.get(OUTPUTS, 1))))
-    outputs = [resolve(ref, f"graph output {k}") for k, ref in enumerate(attrs[GRAPH_OUTPUTS])]
-    return builder.model(outputs, int(attrs[OPSET]))
+                                         outputs=int(node_attrs.get(OUTPUTS, 1)), name=name))
+    return resolve
+
+
+def _subgraph(builder: GraphBuilder, name: str, spec: dict[str, Any], names: dict[str, str],
+              outer: Resolve):
+    """A graph-valued attribute, ``{"nodes": [...], "graph_outputs": [ref, ...],
+    "dtypes": [...]}``: its refs are its own nodes', the graph inputs', ``{"outer": ref}``
+    (the enclosing graph's) and its own constants and weights (its initializers); its
+    outputs of ``dtypes`` (the case's dtype where left out)."""
+    inner = GraphBuilder(builder.dtype, prefix=f"{name}_")
+    resolve = _scope(inner, spec[NODES], names, outer)
+    outputs = [resolve(ref, f"{name} output {k}") for k, ref in enumerate(spec[GRAPH_OUTPUTS])]
+    return inner.subgraph(outputs, name, spec.get(DTYPES))
 
 
 def node_name(index: int, op_type: str) -> str:
@@ -902,12 +946,15 @@ LEGACY_DOMAINS = {
     "upsample_mode": ["nearest", "linear"],
     "pad_mode": ["constant", "reflect", "edge"],
     "units": [1, 2, 3],
+    # Dropout-7: ratio an attribute (an input from opset 12); an identity in inference at
+    # any ratio, and a ratio of 0 is onnxoptimizer's eliminate_nop_dropout's target.
+    "dropout": ["none", 0.0, 0.5],
 }
 
 
 def _legacy_block(g: Graph, pick: Picker, at: list[Any]) -> None:
-    """Conv → BatchNormalization (``spatial`` before opset 9) → activation, in the
-    attribute forms of opsets 7-9, on ``at`` = [ref, shape]."""
+    """Conv → BatchNormalization (``spatial`` before opset 9) → activation [→ Dropout], in
+    the attribute forms of opsets 7-9, on ``at`` = [ref, shape]."""
     x, shape = at
     kernel = pick("kernel")
     x, shape = conv(g, x, shape, pick("channels"), (kernel, kernel), pads=(kernel // 2,) * 4)
@@ -924,6 +971,8 @@ def _legacy_block(g: Graph, pick: Picker, at: list[Any]) -> None:
         x = g.add("Clip", [x], {"min": 0.0, "max": 6.0})
     else:
         x = g.add("Relu", [x])
+    if (ratio := pick("dropout")) != "none":
+        x = g.add("Dropout", [x], {"ratio": ratio})
     at[:] = [x, shape]
 
 
@@ -962,6 +1011,90 @@ def gemm_legacy(g: Graph, x: Ref, features: int, units: int) -> Ref:
 
 register_graph("LegacyOpsetNet", _draw_legacy, LEGACY_DOMAINS,
                "opsets 7-9 as older exporters wrote them: Conv → BatchNormalization (spatial "
-               "at 7 and 8) → Relu, LeakyRelu or Clip (bounds as attributes), then Upsample "
+               "at 7 and 8) → Relu, LeakyRelu or Clip (bounds as attributes) → optional "
+               "Dropout (ratio 0 or 0.5, an attribute), then Upsample "
                "(scales an attribute before 9), Pad-2 (pads and value as attributes) or a "
                "Flatten → Gemm → Softmax head")
+
+
+# -- If with a constant or computed condition -------------------------------------------------
+
+IF_DOMAINS = {
+    OPSET: OPSETS, "batch": [1, 2], "rank": [2, 3, 4],
+    # the condition: a constant (an initializer, True or False, as a scalar or one element;
+    # a Constant node), or computed from the input: from its values, or from its batch size
+    # (torch.onnx's squeeze of a dimension it cannot see, folded once the shape is known)
+    "cond": ["true", "false", "constant_node", "values", "batch"],
+    "cond_shape": ["scalar", "one"],
+    "read": ["input", "node"],  # the outer value the branches read: x, or Relu(x)
+    "branch_op": ["Add", "Mul", "Neg", "Relu", "Sigmoid"],
+    # a branch's constant: the outer graph's initializer, its own, or a Constant node in it
+    "branch_const": ["outer", "inner", "constant_node"],
+    "branch_value": [1.5, -2.0, 0.5],
+    "after": ["none", "Neg"],  # the If's output a graph output, or read by a next node
+}
+
+
+def _cond(g: Graph, pick: Picker, x: Ref, rank: int) -> Ref:
+    cond = pick("cond")
+    scalar = pick("cond_shape") == "scalar"
+    if cond in ("true", "false"):
+        value = cond == "true"
+        return const(value if scalar else [value], "bool")
+    if cond == "constant_node":
+        value = pick.draw(st.booleans())
+        return g.add("Constant", [], {"value": {"tensor": value if scalar else [value],
+                                                "dtype": "bool"}})
+    if cond == "values":  # ReduceSum(x) > 0 over every axis: a scalar
+        total = g.add("ReduceSum", [x], {"keepdims": 0})
+        return g.add("Greater", [total, const(0.0, FLOAT)])
+    batch = g.add("Gather", [g.add("Shape", [x]), const(0)], {"axis": 0})
+    return g.add("Equal", [batch, const(1)])
+
+
+def _branch(g: Graph, pick: Picker, read: Ref, features: int) -> dict[str, Any]:
+    """1-2 elementwise ops on the outer value ``read``: a branch graph."""
+    nodes: list[dict[str, Any]] = []
+    at: Ref = {"outer": read}
+    for _ in range(integer(pick, 1, 2)):
+        op = pick("branch_op")
+        inputs = [at]
+        if op in ("Add", "Mul"):
+            value = pick("branch_value")
+            values = value if pick.draw(st.booleans()) else [value * (k + 1)
+                                                             for k in range(features)]
+            where = pick("branch_const")
+            if where == "outer":
+                inputs.append({"outer": const(values, FLOAT)})
+            elif where == "inner":
+                inputs.append(const(values, FLOAT))
+            else:
+                nodes.append({"kind": "Constant", "attrs": {OPSET: g.opset, "value": {
+                    "tensor": values, "dtype": FLOAT}}, "inputs": []})
+                inputs.append(len(nodes) - 1)
+        nodes.append({"kind": op, "attrs": {OPSET: g.opset}, "inputs": inputs})
+        at = len(nodes) - 1
+    return {SUBGRAPH: {NODES: nodes, GRAPH_OUTPUTS: [at]}}
+
+
+def _draw_if(pick: Picker):
+    g = Graph(pick)
+    rank = pick("rank")
+    shape = (pick("batch"), *[integer(pick, 1, 3) for _ in range(rank - 1)])
+    x = g.input(shape)
+    cond = _cond(g, pick, x, rank)
+    read = g.add("Relu", [x]) if pick("read") == "node" else x
+    y = g.add("If", [cond], {"then_branch": _branch(g, pick, read, shape[-1]),
+                             "else_branch": _branch(g, pick, read, shape[-1])})
+    if pick("after") == "Neg":
+        y = g.add("Neg", [y])
+    return g.drawn([y])
+
+
+register_graph("IfBranches", _draw_if, IF_DOMAINS,
+               "If whose condition is a constant (an initializer or a Constant node, scalar or "
+               "one element) or computed from the input (ReduceSum(x) > 0, or its batch size "
+               "equal to 1), each branch 1-2 of Add, Mul (by a constant of the outer graph, of "
+               "its own, or a Constant node in it), Neg, Relu, Sigmoid on an outer value (x or "
+               "Relu(x)), as exporters write a branch; the If's output a graph output or read "
+               "by a Neg")
