@@ -48,12 +48,6 @@ CONSTANT_FOLDING = "constant_folding"
 # decides it (the pinned releases': onnxoptimizer 0.4.2, onnxsim 0.8.1, onnxslim 0.1.98).
 CANNOT = {
     "nop": "does nothing by design (onnxoptimizer/passes/nop.h:12)",
-    "eliminate_nop_dropout": "only a Dropout whose ratio is an attribute equal to 0, which "
-    "Dropout has below opset 12 (onnxoptimizer/passes/eliminate_nop_dropout.h:28); the "
-    "drawn opsets start at 13",
-    "eliminate_if_with_const_cond": "needs an If (onnxoptimizer/passes/"
-    "eliminate_if_with_const_cond.h:36), whose branches are graph attributes, which "
-    "parity's graph builder does not write (harness/sources/onnx/build.py, add_node)",
     "fuse_consecutive_slices": "alone in onnxoptimizer: needs the size of the first Slice's "
     "output (onnxoptimizer/passes/fuse_consecutive_slices.h:33), which onnxoptimizer does "
     "not infer and a drawn model, as torch.onnx.export writes one, does not declare; it "
