@@ -1035,7 +1035,7 @@ IF_DOMAINS = {
 }
 
 
-def _cond(g: Graph, pick: Picker, x: Ref, rank: int) -> Ref:
+def _cond(g: Graph, pick: Picker, x: Ref) -> Ref:
     cond = pick("cond")
     scalar = pick("cond_shape") == "scalar"
     if cond in ("true", "false"):
@@ -1082,7 +1082,7 @@ def _draw_if(pick: Picker):
     rank = pick("rank")
     shape = (pick("batch"), *[integer(pick, 1, 3) for _ in range(rank - 1)])
     x = g.input(shape)
-    cond = _cond(g, pick, x, rank)
+    cond = _cond(g, pick, x)
     read = g.add("Relu", [x]) if pick("read") == "node" else x
     y = g.add("If", [cond], {"then_branch": _branch(g, pick, read, shape[-1]),
                              "else_branch": _branch(g, pick, read, shape[-1])})
