@@ -798,6 +798,12 @@ def _target_concat(g: Graph, pick: Picker) -> list[Ref]:
     return _then_neg(g, g.add("Concat", [first, second], {"axis": outer}))
 
 
+def _size(g: Graph, dims: Ref, i: int) -> Ref:
+    """Dimension ``i`` of a Shape's output as a one-element tensor, as torch.onnx writes
+    x.size(i) in a view: Gather → Unsqueeze."""
+    return g.add("Unsqueeze", [g.add("Gather", [dims, const(i)], {"axis": 0}), const([0])])
+
+
 def _target_concat_reshape(g: Graph, pick: Picker) -> list[Ref]:
     """x reshaped by a Concat of constants, of x.size(0) and constants (x.view(x.size(0), a
     * b)) and of Shape(x)[:k] and -1 (an older exporter's Slice); a second input like x by a
@@ -805,18 +811,14 @@ def _target_concat_reshape(g: Graph, pick: Picker) -> list[Ref]:
     those Gathers alone). Where the batch is free, the sizes stay in the graph."""
     shape = [pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)]
     x, y = g.input(tuple(shape)), g.input(tuple(shape))
-
-    def size(dims: Ref, i: int) -> Ref:
-        return _size(g, dims, i)
-
     cut = pick.draw(st.integers(1, 2))
     sliced = g.add("Slice", [g.add("Shape", [x]), const([0]), const([cut])])
     y_dims = g.add("Shape", [y])
     targets: list[tuple[Ref, list[Ref]]] = [
         (x, [const([-1]), const([shape[1]]), const([shape[2]])]),
-        (x, [size(g.add("Shape", [x]), 0), const([shape[1] * shape[2]])]),
+        (x, [_size(g, g.add("Shape", [x]), 0), const([shape[1] * shape[2]])]),
         (x, [sliced, const([-1])]),
-        (y, [size(y_dims, i) for i in range(len(shape))])]
+        (y, [_size(g, y_dims, i) for i in range(len(shape))])]
     return [ref for data, parts in targets
             for ref in _then_neg(g, g.add("Reshape", [data, g.add("Concat", parts,
                                                                   {"axis": 0})]))]
@@ -854,12 +856,6 @@ def _target_gemm_reshape(g: Graph, pick: Picker) -> list[Ref]:
     op = pick("after_gemm")
     operand = weight([units] if pick("add_shape") == "last" else [], ROLE_OF[op])
     return [g.add(op, [y, operand])]
-
-
-def _size(g: Graph, dims: Ref, i: int) -> Ref:
-    """Dimension ``i`` of a Shape's output as a one-element tensor, as torch.onnx writes
-    x.size(i) in a view: Gather → Unsqueeze."""
-    return g.add("Unsqueeze", [g.add("Gather", [dims, const(i)], {"axis": 0}), const([0])])
 
 
 TARGETS = [_target_flatten, _target_reshape, _target_expand, _target_unit, _target_unsqueeze,
@@ -913,7 +909,7 @@ def _sizes_then_constants(g: Graph, pick: Picker, x: Ref, shape: list[int]) -> l
     part of two elements, which must stay in the graph (written as one -1 it would merge
     the batch into the next axis); x.view(x.size(0), 1, a * b) has a constant part of two
     elements, which must too (a fusion that reads one element of each constant drops one)."""
-    n, a, b = shape
+    _, a, b = shape
     part = pick.draw(st.sampled_from([d for d in range(1, b + 1) if b % d == 0]))
     split = g.add("Concat", [_leading_sizes(g, pick, x, 2), const([part]),
                              const([b // part])], {"axis": 0})
