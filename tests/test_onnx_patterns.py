@@ -6,6 +6,11 @@ attributes, Slice → Slice), and the rewriters' passes fire on them."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,6 +26,7 @@ pytest.importorskip("onnxruntime")
 PATTERNS = sorted(k.name for k in registry.kinds("onnx")
                   if k.family == FAMILY and k.build_model is build_graph)
 DRAWN = 40  # specs a kind for the motif checks: drawing alone, nothing is built
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def nodes(spec) -> list[dict]:
@@ -176,10 +182,106 @@ def test_reshape_by_sizes_with_a_free_batch_reaches_onnxslims_concat_reshape_fus
     model = Harness(known_issues=[]).read_source(spec).artifact.model
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # the batch is free
     fired = pass_coverage.onnxslim_coverage([("ReshapeBySizes", model)]).to_json()["fired"]
-    assert "FusionConcatReshape" in fired
+    assert {"FusionConcatReshape", "EliminationReshapeAs"} <= set(fired)
     fixed = Harness(known_issues=[]).read_source(sample("ReshapeBySizes", 1, source="onnx")[0])
     fired = pass_coverage.onnxslim_coverage([("ReshapeBySizes", fixed.artifact.model)])
-    assert "FusionConcatReshape" not in fired.to_json()["fired"]  # folded to a constant first
+    # folded to constants first
+    assert not {"FusionConcatReshape", "EliminationReshapeAs"} & set(fired.to_json()["fired"])
+
+
+def test_reshape_by_sizes_draws_the_sizes_forms_concat_reshape_must_keep():
+    """Every example: a Concat of a two-element sizes part (Shape(x, end=2) or Shape →
+    Slice) and one-element constants, and one of a one-element sizes part and a constant of
+    two; a Reshape of an (n, n, 1) by a Concat of its first two sizes, which are not all."""
+    for spec in sample("ReshapeBySizes", 12, source="onnx"):
+        drawn = nodes(spec)
+        concats = [n for n in drawn if n["kind"] == "Concat"]
+        sizes_parts = {j: n for j, n in enumerate(drawn)
+                       if n["kind"] == "Shape" and n["attrs"].get("end") in (1, 2)
+                       or n["kind"] == "Slice" and drawn[n["inputs"][0]]["kind"] == "Shape"}
+
+        def part(c):
+            return [len(r["const"]) if is_const(r) else None for r in c["inputs"]]
+
+        assert any(part(c) == [None, 1, 1] and c["inputs"][0] in sizes_parts for c in concats)
+        assert any(part(c) == [None, 2] and c["inputs"][0] in sizes_parts for c in concats)
+        (gram,) = [j for j, n in enumerate(drawn) if n["kind"] == "MatMul"]
+        (column,) = [j for j, n in enumerate(drawn)
+                     if n["kind"] == "Unsqueeze" and n["inputs"][0] == gram]
+        for of in (gram, column):  # Shape → two Gathers, each to the Concat of a Reshape
+            (shape,) = [j for j, n in enumerate(drawn)
+                        if n["kind"] == "Shape" and n["inputs"][0] == of]
+            gathers = [j for j, n in enumerate(drawn)
+                       if n["kind"] == "Gather" and n["inputs"][0] == shape]
+            assert [drawn[j]["inputs"][1]["const"] for j in gathers] == [0, 1]
+
+
+def _planted(site_name: str, tmp_path):
+    from harness.tools import mutants
+
+    root = mutants.package_root()
+    site = next(s for s in mutants.all_sites(root) if s.name == site_name)
+    mutants.plant(site, root, tmp_path)
+    return tmp_path
+
+
+# Faults planted in onnxslim 0.1.98 that only a shape free at run time shows
+# (harness/tools/mutants.py's draw of seed 0 found both surviving the gate before these draws).
+RUN_TIME_SHAPE_FAULTS = [
+    # EliminationReshapeAs' count of Gathers against the Shape's rank, turned
+    "core/pattern/elimination/reshape_as.py:32 comparison parameter_check",
+    # FusionConcatReshape's one-element check on the sizes part, dropped
+    "core/pattern/fusion/concat_reshape.py:38 guard parameter_check",
+]
+
+
+@pytest.mark.parametrize("site", RUN_TIME_SHAPE_FAULTS)
+def test_reshape_by_sizes_free_batch_fails_a_fault_planted_in_a_sizes_pass(site, tmp_path):
+    onnxslim = pytest.importorskip("onnxslim")
+    if onnxslim.__version__ != "0.1.98":
+        pytest.skip("the sites are onnxslim 0.1.98's")
+    run = "\n".join([
+        "from harness.core.strategies import sample",
+        "from harness.run.pipeline import Harness",
+        "spec = sample('ReshapeBySizes', 1, source='onnx', axis='free')[0]",
+        "(leg,) = Harness('onnx>onnxslim').run(spec).legs",
+        "print(leg.verdict)"])
+    verdicts = {}
+    for name, path in (("clean", None), ("planted", _planted(site, tmp_path))):
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(p) for p in (path, ROOT) if p] + [os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run([sys.executable, "-c", run], env=env, capture_output=True,
+                              text=True, check=True, cwd=ROOT)
+        verdicts[name] = done.stdout.split()[-1]
+    # a wrong shape fails; a pass that raises errors
+    assert verdicts["clean"] == "pass" and verdicts["planted"] in ("fail", "error"), verdicts
+
+
+def test_merge_guards_draws_transpose_view_transpose_read_once_and_twice():
+    """Every example holds Transpose → view → Transpose; over the draws, each view, and the
+    view read by the second Transpose alone and by a Neg too."""
+    seen = set()
+    for spec in sample("MergeGuards", DRAWN, source="onnx"):
+        drawn = nodes(spec)
+        found = [(n["kind"], len(consumers(spec, j))) for j, n in enumerate(drawn)
+                 if n["kind"] in ("Reshape", "Squeeze", "Unsqueeze")
+                 and isinstance(n["inputs"][0], int)
+                 and drawn[n["inputs"][0]]["kind"] == "Transpose"
+                 and any(u["kind"] == "Transpose" for u in consumers(spec, j))]
+        assert found, spec.describe()
+        seen |= set(found)
+    assert {view for view, _ in seen} == {"Reshape", "Squeeze", "Unsqueeze"}, seen
+    assert {readers for _, readers in seen} == {1, 2}, seen
+
+
+def test_merge_guards_simplest_example_reaches_transpose_view_transpose():
+    pytest.importorskip("onnxslim")
+    from harness.tools import pass_coverage
+
+    spec = sample("MergeGuards", 1, source="onnx")[0]
+    model = Harness(known_issues=[]).read_source(spec).artifact.model
+    fired = pass_coverage.onnxslim_coverage([("MergeGuards", model)]).to_json()["fired"]
+    assert "EliminationTransposeViewTranspose" in fired
 
 
 # The channel fusions every ChannelGuards example reaches, its simplest included: what each

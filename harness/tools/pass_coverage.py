@@ -55,10 +55,6 @@ CANNOT = {
     "eliminate_unused_initializer": "alone: every initializer parity writes is a node's "
     "input (onnxoptimizer/passes/eliminate_unused_initializer.h:50); it fires in onnxsim's "
     "pipeline after other passes free one",
-    "EliminationReshapeAs": "needs a Gather of Shape(x) per axis of x left in the graph "
-    "(onnxslim/core/pattern/elimination/reshape_as.py:32), which onnxslim's folding keeps "
-    "only where every dimension is free at run time; the ONNX source frees the batch only "
-    "(ReshapeBySizes draws y.view(y.size(0), y.size(1), y.size(2)))",
 }
 
 

@@ -798,6 +798,12 @@ def _target_concat(g: Graph, pick: Picker) -> list[Ref]:
     return _then_neg(g, g.add("Concat", [first, second], {"axis": outer}))
 
 
+def _size(g: Graph, dims: Ref, i: int) -> Ref:
+    """Dimension ``i`` of a Shape's output as a one-element tensor, as torch.onnx writes
+    x.size(i) in a view: Gather → Unsqueeze."""
+    return g.add("Unsqueeze", [g.add("Gather", [dims, const(i)], {"axis": 0}), const([0])])
+
+
 def _target_concat_reshape(g: Graph, pick: Picker) -> list[Ref]:
     """x reshaped by a Concat of constants, of x.size(0) and constants (x.view(x.size(0), a
     * b)) and of Shape(x)[:k] and -1 (an older exporter's Slice); a second input like x by a
@@ -805,18 +811,14 @@ def _target_concat_reshape(g: Graph, pick: Picker) -> list[Ref]:
     those Gathers alone). Where the batch is free, the sizes stay in the graph."""
     shape = [pick("batch"), integer(pick, 1, 3), integer(pick, 1, 3)]
     x, y = g.input(tuple(shape)), g.input(tuple(shape))
-
-    def size(dims: Ref, i: int) -> Ref:
-        return g.add("Unsqueeze", [g.add("Gather", [dims, const(i)], {"axis": 0}), const([0])])
-
     cut = pick.draw(st.integers(1, 2))
     sliced = g.add("Slice", [g.add("Shape", [x]), const([0]), const([cut])])
     y_dims = g.add("Shape", [y])
     targets: list[tuple[Ref, list[Ref]]] = [
         (x, [const([-1]), const([shape[1]]), const([shape[2]])]),
-        (x, [size(g.add("Shape", [x]), 0), const([shape[1] * shape[2]])]),
+        (x, [_size(g, g.add("Shape", [x]), 0), const([shape[1] * shape[2]])]),
         (x, [sliced, const([-1])]),
-        (y, [size(y_dims, i) for i in range(len(shape))])]
+        (y, [_size(g, y_dims, i) for i in range(len(shape))])]
     return [ref for data, parts in targets
             for ref in _then_neg(g, g.add("Reshape", [data, g.add("Concat", parts,
                                                                   {"axis": 0})]))]
@@ -885,18 +887,77 @@ register_pattern(
     free_batch=False)
 
 
+SIZES_DOMAINS: dict[str, list[Any]] = {
+    **TARGET_DOMAINS,
+    # the sizes a Concat takes from Shape(x): Shape(x, end=k), or Shape → Slice (older
+    # exporters)
+    "sizes_part": ["shape_end", "slice"],
+}
+
+
+def _leading_sizes(g: Graph, pick: Picker, x: Ref, count: int) -> Ref:
+    """x.shape[:count] as an exporter writes it: Shape(x, end=count) or Shape → Slice."""
+    if pick("sizes_part") == "shape_end":
+        return g.add("Shape", [x], {"end": count})
+    return g.add("Slice", [g.add("Shape", [x]), const([0]), const([count])])
+
+
+def _sizes_then_constants(g: Graph, pick: Picker, x: Ref, shape: list[int]) -> list[Ref]:
+    """FusionConcatReshape's two guards on a Concat of one shape tensor and constants: each
+    constant one element other than -1, and the sizes part one element (it becomes the -1 of
+    a constant shape). x.view(*x.shape[:2], d, b // d) splits the last axis after a sizes
+    part of two elements, which must stay in the graph (written as one -1 it would merge
+    the batch into the next axis); x.view(x.size(0), 1, a * b) has a constant part of two
+    elements, which must too (a fusion that reads one element of each constant drops one)."""
+    _, a, b = shape
+    part = pick.draw(st.sampled_from([d for d in range(1, b + 1) if b % d == 0]))
+    split = g.add("Concat", [_leading_sizes(g, pick, x, 2), const([part]),
+                             const([b // part])], {"axis": 0})
+    wide = g.add("Concat", [_leading_sizes(g, pick, x, 1), const([1, a * b])], {"axis": 0})
+    return [ref for target in (split, wide)
+            for ref in _then_neg(g, g.add("Reshape", [x, target]))]
+
+
+def _sizes_at_run_time(g: Graph, x: Ref) -> list[Ref]:
+    """Two dimensions free at run time from the one free batch: the Gram matrix of x's
+    samples, (n, n), and the same with a last axis of 1, (n, n, 1), reshaped to (n, n) by a
+    Concat of x.size(0) and x.size(1) of each. Of the matrix those are all its sizes, so the
+    Concat is Shape(matrix) itself (EliminationReshapeAs); of the (n, n, 1) they are not
+    (the pass must count them against its rank). Each then summed over its last axis, so
+    that every output's first dimension is the batch."""
+    flat = g.add("Flatten", [x], {"axis": 1})
+    gram = g.add("MatMul", [flat, g.add("Transpose", [flat], {"perm": [1, 0]})])
+    column = g.add("Unsqueeze", [gram, const([2])])
+    outputs = []
+    for sizes_of in (gram, column):
+        dims = g.add("Shape", [sizes_of])
+        target = g.add("Concat", [_size(g, dims, 0), _size(g, dims, 1)], {"axis": 0})
+        outputs.append(g.add("ReduceSum", [g.add("Reshape", [column, target]), const([1])],
+                             {"keepdims": 0}))
+    return outputs
+
+
 def _draw_reshape_by_sizes(pick: Picker):
     g = Graph(pick)
-    return g.drawn(_target_concat_reshape(g, pick))
+    outputs = _target_concat_reshape(g, pick)
+    x = g.input(g.shapes[0])  # one more, like the first: its batch is free with theirs
+    outputs += _sizes_then_constants(g, pick, x, list(g.shapes[0]))
+    outputs += _sizes_at_run_time(g, x)
+    return g.drawn(outputs)
 
 
 register_pattern(
-    "ReshapeBySizes", _draw_reshape_by_sizes, TARGET_DOMAINS,
-    "PassTargets' Reshapes by a Concat alone, on one input whose batch can be free: of "
+    "ReshapeBySizes", _draw_reshape_by_sizes, SIZES_DOMAINS,
+    "PassTargets' Reshapes by a Concat alone, on inputs whose batch can be free: of "
     "constants, of x.size(0) and constants, of every size of x, and of Shape → Slice and -1; "
-    "with a free batch the sizes stay in the graph, as torch.onnx writes x.view(x.size(0), "
-    "...) with dynamic axes, which is where a Concat of sizes can become a constant shape "
-    "(onnxslim's FusionConcatReshape) or Shape itself (EliminationReshapeAs)")
+    "x.view(*x.shape[:2], d, b // d) (the sizes part Shape(x, end=2) or Shape → Slice) and "
+    "x.view(x.size(0), [1, a * b]) (a constant part of two elements); the Gram matrix of "
+    "x's samples, (n, n), and its (n, n, 1) form, reshaped by a Concat of their first two "
+    "sizes (every size of the one, not of the other). With a free batch the sizes stay in "
+    "the graph, as torch.onnx writes x.view(x.size(0), ...) with dynamic axes, which is "
+    "where a Concat of sizes can become a constant shape (onnxslim's FusionConcatReshape) "
+    "or Shape itself (EliminationReshapeAs, which needs two sizes free at run time: the "
+    "Gram matrix's)")
 
 
 # -- the guards of the channel fusions: groups, and constants that are not per channel -------
@@ -1138,6 +1199,9 @@ MERGE_DOMAINS: dict[str, list[Any]] = {
     # same axis, another attribute) or along another one (kept)
     "concat_outer": ["same", "other_sign", "other"],
     "concat_readers": ["one", "two"],  # the inner Concat read by one Concat or two
+    # the view between two Transposes: a Reshape that splits an axis or moves a 1 (the two
+    # forms onnxslim moves), a Squeeze, an Unsqueeze
+    "view": ["split", "squeeze", "unsqueeze", "move_one"],
 }
 
 
@@ -1195,7 +1259,40 @@ def _merge_concats(g: Graph, pick: Picker) -> list[Ref]:
     return [g.add("Concat", operands, {"axis": outer_axis}) for operands in orders]
 
 
-MERGES = [_merge_reshapes, _merge_unsqueezes, _merge_concats]
+def _merge_transpose_view(g: Graph, pick: Picker) -> list[Ref]:
+    """Transpose → view → Transpose, which onnxslim's EliminationTransposeViewTranspose
+    rewrites by moving the view before the first Transpose (then the two Transposes merge):
+    the view a Reshape that splits the axis x's last became, or moves the 1 x's last
+    became, a Squeeze of that 1, or an Unsqueeze; also read by a Neg or not (moved, the
+    view's output is the moved Transpose's, which both readers read)."""
+    view = pick("view")
+    last = 1 if view in ("squeeze", "move_one") else 2 * integer(pick, 1, 2)
+    x = g.input((pick("batch"), integer(pick, 2, 3), last))
+    perm = pick.draw(st.sampled_from([[0, 2, 1], [2, 0, 1], [1, 2, 0], [2, 1, 0], [1, 0, 2]]))
+    moved = [g.shapes[-1][p] for p in perm]
+    where = perm.index(2)  # the axis x's last became
+    if view == "split":
+        target = [*moved[:where], 2, last // 2, *moved[where + 1:]]
+        y = g.add("Reshape", [g.add("Transpose", [x], {"perm": perm}), const(target)])
+    elif view == "move_one":
+        target = [d for a, d in enumerate(moved) if a != where]
+        target.insert(pick.draw(st.sampled_from([a for a in range(3) if a != where])), 1)
+        y = g.add("Reshape", [g.add("Transpose", [x], {"perm": perm}), const(target)])
+    elif view == "squeeze":
+        target = [d for a, d in enumerate(moved) if a != where]
+        axis = _written_axis(pick, where, 3)
+        y = g.add("Squeeze", [g.add("Transpose", [x], {"perm": perm}), const([axis])])
+    else:
+        target = list(moved)
+        axis = pick.draw(st.integers(0, 3))
+        target.insert(axis, 1)
+        y = g.add("Unsqueeze", [g.add("Transpose", [x], {"perm": perm}),
+                                const([_written_axis(pick, axis, 4)])])
+    z = g.add("Transpose", [y], {"perm": list(reversed(range(len(target))))})
+    return [z, *([g.add("Neg", [y])] if pick("shared") else [])]
+
+
+MERGES = [_merge_reshapes, _merge_unsqueezes, _merge_concats, _merge_transpose_view]
 
 
 def _draw_merges(pick: Picker):
@@ -1208,11 +1305,13 @@ def _draw_merges(pick: Picker):
 
 register_pattern(
     "MergeGuards", _draw_merges, MERGE_DOMAINS,
-    "three merges at once, each on its own input: Reshape → Reshape (the first to (n, a·b) "
+    "four merges at once, each on its own input: Reshape → Reshape (the first to (n, a·b) "
     "or (n, b, a) with 0 or -1; the second written out, with 0s that copy the first's "
     "output, or allowzero=1); Unsqueeze → Unsqueeze of 1-2 axes each, positive or negative; "
     "Concat → Concat along the inner's axis written as drawn or with the other sign, or "
-    "along another, read by one Concat or two; the first node also read by a Neg or not: "
-    "the guards of onnxslim's EliminationReshape, EliminationUnsqueeze and "
-    "EliminationConcat and onnxoptimizer's fuse_consecutive_* passes",
+    "along another, read by one Concat or two; Transpose → view → Transpose (a Reshape "
+    "that splits an axis or moves a 1, a Squeeze, an Unsqueeze); the first node (the view) "
+    "also read by a Neg or not: the guards of onnxslim's EliminationReshape, "
+    "EliminationUnsqueeze, EliminationConcat and EliminationTransposeViewTranspose and "
+    "onnxoptimizer's fuse_consecutive_* passes",
     free_batch=False)
