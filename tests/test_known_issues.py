@@ -84,6 +84,19 @@ def test_bad_pattern_files_name_the_file_and_entry(tmp_path, body, message):
                           message)
 
 
+def test_a_file_is_parsed_once_and_again_when_edited(tmp_path, monkeypatch):
+    path = tmp_path / "known.toml"
+    path.write_text(ENTRY + "nature='refusal'\nparty='tf2onnx'\n")
+    parsed = []
+    parse = known_issues._parse_file
+    monkeypatch.setattr(known_issues, "_parse_file", lambda f: parsed.append(f) or parse(f))
+    first, again = known_issues.load(path), known_issues.load(path)
+    assert [i.id for i in first] == [i.id for i in again] == ["a"] and len(parsed) == 1
+    assert first is not again  # a list of its own each time: a caller may change it
+    path.write_text(ENTRY.replace("id='a'", "id='b'") + "nature='refusal'\nparty='onnx'\n")
+    assert [i.id for i in known_issues.load(path)] == ["b"] and len(parsed) == 2
+
+
 def _leg(leg, verdict, known=None):
     return LegResult(path="p", leg=leg, stage=leg.rsplit(">", 1)[-1], runner="r",
                      verdict=verdict, category=None if verdict == "pass" else "numeric_mismatch",
