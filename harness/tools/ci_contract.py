@@ -354,9 +354,17 @@ def with_moves(record: dict[str, Any], moves: dict[str, list[str]]) -> dict[str,
     for source, cover in record["covers"].items():
         branches: set[str] = set()
         for name in cover["branches"]:
-            branches |= set(moves.get(name, [name]))
+            branches |= _named_now(name, moves)
         covers[source] = {**cover, "branches": sorted(branches)}
     return {**record, "covers": covers}
+
+
+def _named_now(name: str, moves: dict[str, list[str]], seen: frozenset = frozenset()) -> set[str]:
+    """What this tree names the branch ``name``: its twins' names, followed through every
+    later move (a branch moved by one refactor and then by another)."""
+    if name not in moves or name in seen:
+        return {name}
+    return set().union(*(_named_now(twin, moves, seen | {name}) for twin in moves[name]))
 
 
 def baseline() -> dict[str, Any]:
