@@ -171,3 +171,12 @@ def test_the_baseline_names_a_moved_branch_as_its_twins(tmp_path):
     assert renamed["covers"]["onnx"]["branches"] == ["a.py:3->4", "b.py:7->8"]
     assert ci_contract.missing(renamed, record) == ["onnx branch b.py:7->8"]
     assert ci_contract.read_moves(tmp_path / "none.json") == {}
+
+
+def test_a_branch_moved_twice_is_named_as_it_is_now():
+    record = {"covers": {"onnx": {"pairs": [], "branches": ["a.py:1->2", "a.py:9->9"]}},
+              "pins": {}, "legs": {}}
+    moves = {"a.py:1->2": ["b.py:7->8"], "b.py:7->8": ["c.py:3->4", "c.py:5->6"],
+             "a.py:9->9": ["a.py:9->9"]}  # a twin of itself: no endless chase
+    renamed = ci_contract.with_moves(record, moves)
+    assert renamed["covers"]["onnx"]["branches"] == ["a.py:9->9", "c.py:3->4", "c.py:5->6"]
