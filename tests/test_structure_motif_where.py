@@ -22,7 +22,7 @@ WHERE = {
     "onnxoptimizer-eliminate-shape-op-empty-slice-crash": "shape-slice-out-of-range",
     "onnxoptimizer-fuse-consecutive-squeezes-negative-axes": "squeeze-of-squeeze-negative-axes",
     "onnxoptimizer-fuse-pad-into-maxpool-zero-pad": "zero-pad-before-maxpool",
-    "onnxslim-resize-axes-sizes-indexerror": "resize-sizes-with-axes",
+    "onnxslim-resize-axes-sizes-indexerror": "resize-with-axes",
 }
 ENTRIES = {issue.id: issue for issue in known_issues.load() if issue.id in WHERE}
 MINIMAL = [(entry, index) for entry in WHERE for index in range(len(ENTRIES[entry].minimals))]

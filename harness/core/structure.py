@@ -438,12 +438,12 @@ def zero_pad_before_maxpool(received, produced) -> bool:
     return False
 
 
-def resize_sizes_with_axes(received, produced) -> bool:
-    """The received model has a Resize by sizes (its fourth input) with an axes attribute:
-    the sizes name only the listed axes."""
+def resize_with_axes(received, produced) -> bool:
+    """The received model has a Resize by scales or sizes (its third or fourth input) with an
+    axes attribute: the scales or sizes name only the listed axes."""
     model = _model(received)
     return model is not None and any(
-        node.op_type == "Resize" and len(node.input) > 3 and node.input[3]
+        node.op_type == "Resize" and any(node.input[2:4])
         and any(a.name == "axes" for a in node.attribute) for node in model.graph.node)
 
 
@@ -465,7 +465,7 @@ CHECKS: dict[str, Check] = {
     "fed-shape-operand": fed_shape_operand,
     "squeeze-of-squeeze-negative-axes": squeeze_of_squeeze_negative_axes,
     "zero-pad-before-maxpool": zero_pad_before_maxpool,
-    "resize-sizes-with-axes": resize_sizes_with_axes,
+    "resize-with-axes": resize_with_axes,
 }
 
 
