@@ -134,7 +134,7 @@ def test_ffdnet_imports_and_denoises_with_user_handlers():
     module = hm.to_torch(FFDNET, handlers=ffdnet_handlers(SIGMA))
     scores = []
     with torch.no_grad():
-        for k, (clean, noisy) in enumerate(_noisy_set12()):
+        for k, (_name, clean, noisy) in enumerate(_noisy_set12()):
             if k == 3:
                 break
             estimate = module(_as_batch(noisy))[0, 0].numpy()  # FFDNet predicts the image
