@@ -1055,7 +1055,7 @@ def _cond(g: Graph, pick: Picker, x: Ref) -> Ref:
 def _branch(g: Graph, pick: Picker, read: Ref, features: int) -> dict[str, Any]:
     """1-2 elementwise ops on the outer value ``read``: a branch graph."""
     nodes: list[dict[str, Any]] = []
-    at: Ref = {"outer": read}
+    at: Ref = {OUTER: read}
     for _ in range(integer(pick, 1, 2)):
         op = pick("branch_op")
         inputs = [at]
@@ -1065,7 +1065,7 @@ def _branch(g: Graph, pick: Picker, read: Ref, features: int) -> dict[str, Any]:
                                                              for k in range(features)]
             where = pick("branch_const")
             if where == "outer":
-                inputs.append({"outer": const(values, FLOAT)})
+                inputs.append({OUTER: const(values, FLOAT)})
             elif where == "inner":
                 inputs.append(const(values, FLOAT))
             else:
