@@ -21,7 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe, forked
+from harness.converters import (
+    Artifact,
+    ConversionError,
+    ConvertOptions,
+    ScriptRecipe,
+    fork_server,
+    forked,
+)
 from harness.converters.onnx_ir import rewritten
 from harness.core.compare import worst_of
 from harness.core.stages import stage
@@ -54,7 +61,12 @@ def _optimized_bytes(model, passes: list[str]) -> bytes:
 def in_child(make, *args) -> bytes:
     """``make(*args)`` (bytes) computed in a forked child (harness.converters.forked): an
     exception there comes back as a ``ConversionError`` with its one line, a crash as an
-    ``OptimizerCrash`` naming the signal."""
+    ``OptimizerCrash`` naming the signal. A module-level ``make`` of a model is forked from
+    a small server process (``fork_server``), not from this one: forking a worker that holds
+    torch and TensorFlow costs tens of ms."""
+    if args and hasattr(args[0], "SerializeToString"):
+        return fork_server.call(make, *args, what="onnxoptimizer", failed=ConversionError,
+                                crashed=OptimizerCrash)
     return forked.in_child(make, *args, what="onnxoptimizer", failed=ConversionError,
                            crashed=OptimizerCrash)
 
@@ -186,3 +198,6 @@ def bisect(received: Artifact, passes: list[str], inputs, reference, tolerance,
     return {"passes": [culprit], "how": "prefix", "prefix": passes[:high],
             "summary": f"onnxoptimizer passes fail together: the first {high} of the list, "
                        f"completed by {culprit}"}
+
+
+fork_server.serve_module(__name__)
