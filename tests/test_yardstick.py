@@ -187,3 +187,25 @@ def test_the_yardstick_catches_a_converter_that_perturbs_weights():
     assert leg.verdict == "fail"
     assert leg.metrics["judged_by"] == "tolerance"
     assert leg.metrics["yardstick"]["ratio"] > 100 * yardstick.K
+
+
+def test_one_float64_model_reads_every_size_as_a_model_built_at_that_size(monkeypatch):
+    from harness.core.axes import FREE
+    from harness.core.strategies import sample
+    from harness.sources.keras import yardstick as keras_yardstick
+
+    spec = next(s for s in sample("Conv1D", 12, axis=FREE) if s.more_shapes)
+    builds = []
+    real_build = keras_yardstick.build_model
+    monkeypatch.setattr(keras_yardstick, "build_model",
+                        lambda wide: builds.append(wide.input_shapes) or real_build(wide))
+    reading = read(spec)
+    assert len(builds) == 1 and reading.more  # one float64 model for the case's sizes
+    model = reading.artifact.model
+    for shapes, inputs, _expected, *rest in reading.more:
+        at = spec.at_shapes(shapes)
+        alone = keras_yardstick.keras_reading(at, model, inputs)  # its own float64 model
+        assert rest and alone is not None
+        for shared, own in zip(rest[0], alone):
+            np.testing.assert_array_equal(shared, own)
+    assert len(builds) == 1 + len(reading.more)

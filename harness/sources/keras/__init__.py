@@ -74,6 +74,7 @@ class KerasSource:
                 f"cannot build the Keras source of {spec.describe()}: {exc}"
             ) from exc
         check_plausible(spec, reference)
+        built64: dict = {}  # the float64 model, built once for every size
 
         def read_at(at, further):
             native_at, expected, reading_at = self._reading(at, model, further, policy, device)
@@ -81,7 +82,7 @@ class KerasSource:
             # That size's float64 reference, where the source has one, and Keras' own output
             # where it differs from the reference (harness.run.pipeline.Size): a converter
             # that reproduced the source's graph is judged faithful at every size alike.
-            yardstick = keras_reading(at, model, further)
+            yardstick = keras_reading(at, model, further, built64)
             if reading_at is not None:
                 return expected, yardstick, native_at
             return (expected,) if yardstick is None else (expected, yardstick)
@@ -96,7 +97,7 @@ class KerasSource:
         names = [f"input_{i}" for i in range(len(inputs))]
         return SourceReading(Artifact("keras", model, names), inputs, reference,
                              None if reading is None else native, reading, more=more,
-                             yardstick=keras_reading(spec, model, inputs))
+                             yardstick=keras_reading(spec, model, inputs, built64))
 
     def build(self, spec) -> Artifact:
         """The source artifact alone, as ``read`` builds it: the stage cache builds a cached

@@ -22,22 +22,27 @@ from harness.runtimes.keras import first_line, keras_policy, run_keras
 from harness.sources.keras.model import build_model, twin_reference
 
 
-def keras_reading(spec, model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+def keras_reading(spec, model, inputs: list[np.ndarray],
+                  built: dict | None = None) -> list[np.ndarray] | None:
     """The Keras model's outputs recomputed in float64; None where that cannot be done
     (``harness.core.yardstick.missing_reason`` says why): a float64 case (its reference is its own yardstick), a
     layer without a float64 kernel on this device, a model whose weights do not carry over.
+
+    ``built``, where given, keeps the float64 model for the case's other sizes: a drawn
+    layer's model declares its free dimensions None (``build_model``), as the float32 model
+    does, so one model reads every size.
     """
     if spec.dtype == "float64":
         note_missing(spec, "the case computes in float64")
         return None
     try:
-        return _float64_outputs(spec, model, inputs)
+        return _float64_outputs(spec, model, inputs, {} if built is None else built)
     except Exception as exc:  # e.g. an op with no float64 kernel on the CPU
         note_missing(spec, f"no float64 reading: {type(exc).__name__}: {first_line(exc)}")
         return None
 
 
-def _float64_outputs(spec, model, inputs):
+def _float64_outputs(spec, model, inputs, built: dict):
     wide = replace(spec, dtype="float64")
     own_builder = registry.get(spec.kind, spec.source).build_model
     with keras_policy("float64"):
@@ -47,7 +52,9 @@ def _float64_outputs(spec, model, inputs):
             model64 = own_builder(dict(spec.attrs), [tuple(s) for s in spec.input_shapes],
                                   "float64")
         else:
-            model64 = build_model(wide)
+            if "model64" not in built:
+                built["model64"] = build_model(wide)
+            model64 = built["model64"]
         weights = model.get_weights()
         if len(weights) != len(model64.weights):
             raise ValueError(f"{len(weights)} weights in float32, {len(model64.weights)} "
