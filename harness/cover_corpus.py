@@ -113,8 +113,10 @@ EVERY_DRAW = "PARITY_CI_DRAWS"
 CI_DRAWS_SCHEMA = "parity.ci-draws/1"
 # What decides the Keras layer suite's ci draws, their branches and their legs (relative to the
 # harness package and to the suite's folder); only Keras' own draw code, so that an edit of
-# another source's leaves the choice fresh.
-DRAW_INPUTS = ("sources/keras/*.py", "sources/keras/kinds/*.py", "core/strategies.py",
+# another source's, or of how Keras' cases are built and read (model.py, yardstick.py, ...),
+# leaves the choice fresh: those move a case's cost, not what it holds.
+DRAW_INPUTS = ("sources/keras/__init__.py", "sources/keras/axes.py",
+               "sources/keras/keras2_kinds.py", "sources/keras/kinds/*.py", "core/strategies.py",
                "core/free_dims.py", "core/axes.py", "core/selection.py", "core/inputs.py",
                "run/side_paths.py", "run/torch_end.py")
 SUITE_INPUTS = ("test_layers.py", "cover.json")
