@@ -11,7 +11,6 @@ collection; nothing is converted). Also the cost-chosen cover's choice itself
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -43,13 +42,9 @@ def test_the_layer_suites_choice_of_ci_draws_is_fresh():
     """A stale ``ci_draws.json`` skips nothing, so ci runs every drawn case the cover already
     holds (about 50 s of CPU a main job, docs/coverage.md): an edit of Keras' draw code asks
     for the choice to be made again."""
-    _skipped, why = cover_corpus.read_ci_draws(cover_corpus_folder("keras"))
+    _skipped, why = cover_corpus.read_ci_draws(ci_contract.ROOT / "suites" / "layers")
     assert why is None, (f"{why}: re-choose them ('Chosen by cost' in docs/coverage.md: "
                          "ci_select measure --draws, then choose --draws --twice)")
-
-
-def cover_corpus_folder(source: str):
-    return ci_contract.ROOT / Path(ci_contract.SUITES[source][0]).parent
 
 
 def test_ci_tests_nothing_less_than_at_4d1e7d32(now):

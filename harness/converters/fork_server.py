@@ -51,17 +51,9 @@ def serve_module(name: str) -> None:
 def call(function, model, *args, what: str, failed=RuntimeError, crashed=RuntimeError) -> bytes:
     """``function(model, *args)`` (bytes) in a child forked from this process' server, as
     ``forked.in_child(function, model, *args, ...)`` would compute it; ``args`` must be JSON."""
-    name = _importable_name(function)
-    if name is None or os.environ.get(SWITCH, "1") == "0" or not hasattr(os, "fork"):
-        return forked.in_child(function, model, *args, what=what, failed=failed,
-                               crashed=crashed)
-    try:
-        request = _request(name, model, args, what)
-    except (TypeError, ValueError):  # arguments JSON cannot carry, a model past 2 GiB
-        return forked.in_child(function, model, *args, what=what, failed=failed,
-                               crashed=crashed)
-    reply = _SERVER.ask(request)
-    if reply is None:  # no server (it could not start, or died): fork here instead
+    request = _request_for(function, model, args, what)
+    reply = None if request is None else _SERVER.ask(request)
+    if reply is None:  # not for the server, or no server (it could not start, or died)
         return forked.in_child(function, model, *args, what=what, failed=failed,
                                crashed=crashed)
     status, payload = reply
@@ -82,9 +74,16 @@ def _importable_name(function) -> str | None:
     return f"{module}:{qualname}"
 
 
-def _request(name: str, model, args, what: str) -> bytes:
-    header = json.dumps({"function": name, "args": list(args), "what": what}).encode()
-    body = model.SerializeToString()
+def _request_for(function, model, args, what: str) -> bytes | None:
+    """The call as the server reads it; None where the caller must fork itself."""
+    name = _importable_name(function)
+    if name is None or os.environ.get(SWITCH, "1") == "0" or not hasattr(os, "fork"):
+        return None
+    try:
+        header = json.dumps({"function": name, "args": list(args), "what": what}).encode()
+        body = model.SerializeToString()
+    except (TypeError, ValueError):  # arguments JSON cannot carry, a model past 2 GiB
+        return None
     return _LENGTH.pack(len(header)) + header + _LENGTH.pack(len(body)) + body
 
 
