@@ -9,8 +9,10 @@ records. The first ``--warmup`` cases pay the imports and the runners' first ses
 untimed. ``--cache cold`` gives the harness an empty stage cache folder, as a first pytest run
 has (every run and conversion written), ``--cache warm`` one the warm-up round filled with
 every timed case (the runs and conversions read back), ``--cache none`` (the default) none.
-Prints the rate in wall and CPU time with the CPU model; two workers (``pytest -n 2``) replay
-at about twice the one-process CPU rate.
+Prints the rate in wall and CPU time with the CPU model. ``--processes N`` replays in N
+processes at once (the timed cases dealt out between them, each process warmed up on its own,
+all timed from one start): the replay's rate on N cores, as ``pytest -n N`` workers replay
+once they have started, without pytest's start-up and collection (``--pytest`` times those).
 
 ``--pytest`` times the suite itself instead, as users run it: ``pytest suites/golden -k
 test_golden_case -n 2 --hypothesis-profile ci`` in a subprocess on an empty stage cache folder
@@ -19,6 +21,7 @@ time and per CPU second (pytest and its workers). ``--against REF`` runs REF's t
 way, alternating, and compares the two trees' records verdict for verdict.
 
     python benchmarks/bench_golden.py [--limit 300] [--cache cold] [--profile out.prof]
+    python benchmarks/bench_golden.py --processes 2 [--cache cold]
     python benchmarks/bench_golden.py --pytest [--against main --rounds 2]
 """
 
@@ -27,12 +30,16 @@ from __future__ import annotations
 import argparse
 import cProfile
 import importlib.util
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness.core.selection import parse_shard
 
 ROOT = Path(__file__).resolve().parents[1]
 SELECTION = "test_golden_case"
@@ -72,7 +79,12 @@ def in_process(args, folder: Path) -> int:
     cache = open_cache("none" if args.cache == "none" else folder / "cache")
     harness = Harness(threads=1, cache=cache)
     timed = ids[args.warmup:]
+    if args.part:
+        index, count = args.part
+        timed = timed[index - 1::count]
     replay_all(store, ids if args.cache == "warm" else ids[: args.warmup], harness)
+    if args.part:
+        return timed_part(store, timed, harness, folder, args.part)
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     wall, cpu = time.perf_counter(), time.process_time()
     if profiler:
@@ -87,6 +99,46 @@ def in_process(args, folder: Path) -> int:
           f"stage cache {args.cache}")
     print(f"  {len(timed) / wall:.1f} cases/s wall, {len(timed) / cpu:.1f} cases/s per CPU "
           f"second (one process; two workers: about {2 * len(timed) / cpu:.0f} cases/s)")
+    return 0
+
+
+def timed_part(store, timed, harness, folder: Path, part: tuple[int, int]) -> int:
+    """One of ``--processes`` N: waits until all N are warmed up, replays its share and prints
+    its figures as JSON for the parent."""
+    (folder / f"ready-{part[0]}").touch()
+    while len(list(folder.glob("ready-*"))) < part[1]:
+        time.sleep(0.01)
+    start, cpu = time.time(), time.process_time()
+    records = replay_all(store, timed, harness)
+    print(json.dumps({"cases": len(timed), "records": records, "start": start,
+                      "end": time.time(), "cpu": time.process_time() - cpu}))
+    return 0
+
+
+def in_processes(args, folder: Path) -> int:
+    """``--processes N``: N copies of the one-process replay at once, timed from one start."""
+    from harness.core.machine import cpu_model
+
+    command = [sys.executable, __file__, "--limit", str(args.limit), "--warmup",
+               str(args.warmup), "--cache", args.cache, "--folder", str(folder)]
+    children = [subprocess.Popen([*command, "--part", f"{i}/{args.processes}"],
+                                 stdout=subprocess.PIPE, text=True)
+                for i in range(1, args.processes + 1)]
+    parts = []
+    for child in children:
+        out, _ = child.communicate()
+        if child.returncode:
+            print(f"a replaying process failed (exit {child.returncode})", file=sys.stderr)
+            return 1
+        parts.append(json.loads(out.strip().splitlines()[-1]))
+    cases = sum(p["cases"] for p in parts)
+    wall = max(p["end"] for p in parts) - min(p["start"] for p in parts)
+    cpu = sum(p["cpu"] for p in parts)
+    print(f"CPU: {cpu_model()} ({os.cpu_count()} CPUs)")
+    print(f"  {cases} cases ({sum(p['records'] for p in parts)} records) in {args.processes} "
+          f"processes at once: {wall:.1f} s wall, {cpu:.1f} s CPU, stage cache {args.cache}")
+    print(f"  {cases / wall:.1f} cases/s wall on {args.processes} processes, "
+          f"{cases / cpu:.1f} cases/s per CPU second")
     return 0
 
 
@@ -159,10 +211,18 @@ def main(argv=None) -> int:
                         help="with --pytest: REF's tree too, alternating")
     parser.add_argument("-k", dest="selection", default=None,
                         help="with --pytest: only the cases this -k expression selects too")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="without --pytest: replay in this many processes at once")
+    parser.add_argument("--part", type=parse_shard, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.part:  # one of --processes N, in the folder its parent made
+        return in_process(args, args.folder)
     with tempfile.TemporaryDirectory(prefix="bench-golden-") as tmp:
         if args.pytest:
             return through_pytest(args, Path(tmp))
+        if args.processes > 1:
+            return in_processes(args, Path(tmp))
         return in_process(args, Path(tmp))
 
 

@@ -259,3 +259,21 @@ def test_the_ci_corpus_holds_omitted_attributes_and_run_time_operands(tmp_path):
     assert (FORM_ATTRS, forms.OMITTED) in held
     assert (FORM_OPERANDS, forms.FED) in held and (FORM_OPERANDS, forms.INPUT) in held
     assert {spec["kind"] for spec in specs} >= set(CI_KINDS)
+
+
+@pytest.mark.parametrize("op_type", ["Resize", "Conv", "Pad", "Relu", "NoSuchOp"])
+def test_an_op_s_versions_are_the_opsets_its_schemas_start_at(op_type):
+    from onnx import defs
+
+    from harness.sources.onnx.forms import _versions
+
+    wanted = sorted({s.since_version for s in defs.get_all_schemas_with_history()
+                     if s.name == op_type and s.domain == ""})
+    assert list(_versions(op_type)) == wanted
+
+
+def test_an_opset_range_keeps_each_op_at_the_version_it_has():
+    from harness.sources.onnx.forms import opset_range
+
+    # Resize changed at 13 and 18, Relu at 14: at 17 both hold from 14 to 17.
+    assert opset_range(["Resize", "Relu"], 17, floor=7) == (14, 17)

@@ -49,3 +49,16 @@ def test_site_packages_and_parity_s_own_frames_keep_their_names():
     assert Frame(mat_modules.__file__, 3, "forward", "").short() == (
         "harness/mat/modules.py:3 in forward")
     assert module_of("/nowhere/not_loaded.py") is None
+
+
+def test_a_file_no_module_had_is_named_once_its_module_is_imported(tmp_path, monkeypatch):
+    (tmp_path / "late_converter_module.py").write_text("X = 1\n")
+    file = str(tmp_path / "late_converter_module.py")
+    assert module_of(file) is None
+    assert module_of(file) is None  # asked again with nothing new loaded
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("late_converter_module")
+    try:
+        assert module_of(file) == "late_converter_module"
+    finally:
+        del sys.modules["late_converter_module"]

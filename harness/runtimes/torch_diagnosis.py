@@ -96,15 +96,29 @@ def module_of(file: str) -> str | None:
     """The dotted name of the loaded module whose source ``file`` is (a package's
     ``__init__.py`` names the package's ``__init__``), or None: the same words for a
     converter in site-packages and one installed editable from its source tree."""
+    # A loaded module keeps its file, so a name found is kept; a file no module has is
+    # looked for again only once more modules are loaded.
+    found = _MODULE_OF.get(file)
+    if not isinstance(found, str) and found != len(sys.modules):
+        _MODULE_OF[file] = found = _search_module_of(file)
+    return found if isinstance(found, str) else None
+
+
+def _search_module_of(file: str) -> str | int:
+    """The module's name, or the count of loaded modules none of which is ``file``'s."""
+    loaded = len(sys.modules)
     try:
         wanted = Path(file).resolve()
     except (OSError, RuntimeError):
-        return None
+        return loaded
     for name, module in list(sys.modules.items()):
         path = getattr(module, "__file__", None)
         if path and path.endswith(wanted.name) and Path(path).resolve() == wanted:
             return f"{name}.__init__" if wanted.name == "__init__.py" else name
-    return None
+    return loaded
+
+
+_MODULE_OF: dict[str, str | int] = {}
 
 
 @dataclass(frozen=True)

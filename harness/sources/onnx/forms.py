@@ -268,13 +268,21 @@ def _same(attribute, default) -> bool:
     return value == wanted
 
 
-@functools.cache
 def _versions(op_type: str) -> tuple[int, ...]:
     """Every version of an op of the default domain: the opsets that changed it."""
+    return _default_domain_versions().get(op_type, ())
+
+
+@functools.cache
+def _default_domain_versions() -> dict[str, tuple[int, ...]]:
+    # One pass over every schema: onnx builds the whole list (thousands) on each call.
     from onnx import defs
 
-    return tuple(sorted({s.since_version for s in defs.get_all_schemas_with_history()
-                         if s.name == op_type and s.domain == ""}))
+    found: dict[str, set[int]] = {}
+    for op in defs.get_all_schemas_with_history():
+        if op.domain == "":
+            found.setdefault(op.name, set()).add(op.since_version)
+    return {name: tuple(sorted(versions)) for name, versions in found.items()}
 
 
 def opset_range(op_types: Sequence[str], opset: int, floor: int = RUNNABLE_FROM
