@@ -41,7 +41,7 @@ from harness.results import (
     run_record,
     test_failure_record,
 )
-from harness.run import side_paths, torch_end
+from harness.run import collector, side_paths, torch_end
 from harness.run.isolation import DEFAULT_TIMEOUT, IsolatedHarness
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
@@ -408,6 +408,10 @@ def distributes(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    try:
+        collector.tune_for_cases()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if getattr(config, "workerinput", None) is not None:
         # Two workers on two cores: one thread each, or they fight over the cores.
         for var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
