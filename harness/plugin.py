@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 
 from harness import golden
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
-from harness.core import selection, suites
+from harness.core import collector, selection, suites
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.machine import cuda_unavailable
 from harness.core.plugins import PluginImportError, import_modules
@@ -41,7 +41,7 @@ from harness.results import (
     run_record,
     test_failure_record,
 )
-from harness.run import collector, side_paths, torch_end
+from harness.run import side_paths, torch_end
 from harness.run.isolation import DEFAULT_TIMEOUT, IsolatedHarness
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache

@@ -1,4 +1,4 @@
-"""The collector's thresholds while cases run (harness.run.collector): parity's own unless
+"""The collector's thresholds while cases run (harness.core.collector): parity's own unless
 $PARITY_GC_THRESHOLDS says otherwise, a clear error for a value that is not three integers,
 and a pytest run that says so as a usage error, not a traceback."""
 
@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from harness.run import collector
+from harness.core import collector
 
 
 @pytest.fixture

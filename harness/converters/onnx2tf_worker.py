@@ -38,7 +38,7 @@ import traceback
 import numpy as np
 
 from harness.converters import onnxsim_zygote
-from harness.core import skeleton
+from harness.core import collector, skeleton
 from harness.runtimes.worker import Channel
 
 CALIBRATION_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
@@ -84,6 +84,8 @@ def failure(printed: io.StringIO, kind: str, error: str, trace: str = "") -> dic
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with contextlib.suppress(ValueError):  # a bad value is the pytest process' to name
+        collector.tune_for_cases()
     channel = Channel.open(argv)
     scratch = tempfile.mkdtemp(prefix="parity-onnx2tf-")
     os.chdir(scratch)

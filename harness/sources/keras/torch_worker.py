@@ -28,12 +28,14 @@ frameworks print goes to stdout and stderr, never into the protocol pipe.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
 
 import numpy as np
 
+from harness.core import collector
 from harness.core.plugins import apply_setup
 from harness.runtimes.keras_custom import register_custom_objects
 from harness.runtimes.worker import Channel
@@ -42,6 +44,8 @@ from harness.runtimes.worker import Channel
 def main(argv: list[str]) -> int:
     os.environ["KERAS_BACKEND"] = "torch"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with contextlib.suppress(ValueError):  # a bad value is the pytest process' to name
+        collector.tune_for_cases()
     channel = Channel.open(argv)
     import torch
 

@@ -1,4 +1,5 @@
-"""Python's cyclic garbage collector while parity runs cases.
+"""Python's cyclic garbage collector while parity runs cases: in pytest and its workers, and
+in the onnx2tf and keras-torch worker processes.
 
 A process that runs cases holds TensorFlow, Keras, torch and onnx: some 700,000 objects once
 imported. Python's default thresholds (700, 10, 10) collect the youngest generation every
