@@ -5,9 +5,9 @@ A process that runs cases holds TensorFlow, Keras, torch and onnx: some 700,000 
 imported. Python's default thresholds (700, 10, 10) collect the youngest generation every
 700 allocations and the older ones every 10 of those, and each full collection walks the whole
 heap; converting a model allocates millions of short-lived objects. Measured on two cores
-(docs/benchmarks.md, "The garbage collector"), ``(20000, 20, 20)`` took the ONNX op suite
-from 72 to 66 s of CPU and a slice of the Keras cover from 44 to 41 s, the peak memory the
-same. Only when the collector runs changes: every unreachable cycle is still freed.
+(docs/benchmarks.md, "The garbage collector"), ``(20000, 20, 20)`` took the whole main job
+from 595 to 570 s of CPU and the ONNX op suite from 73 to 68 s (means of two runs), the peak
+memory the same. Only when the collector runs changes: every unreachable cycle is still freed.
 """
 
 from __future__ import annotations
