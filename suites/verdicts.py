@@ -49,9 +49,12 @@ def still_reproduces_test(pins, paths, where: str):
 def skip_unless_it_holds_here(issue, device: str | None) -> None:
     """Skips a pin whose entry holds on other devices, or with other versions of the
     distributions installed here (its ``devices`` and ``versions`` keys): it expects
-    nothing here."""
+    nothing here. Likewise where its minimal specs do not reproduce (``pinned_on``)."""
     if issue.devices is not None and device is not None and device not in issue.devices:
         pytest.skip(f"{issue.id} holds on {', '.join(issue.devices)}, not on {device}")
+    if not issue.pinned_here(device):
+        pytest.skip(f"{issue.id}'s minimal specs reproduce on {', '.join(issue.pinned_on)}, "
+                    f"not on {device} (the entry still recognises its failures there)")
     outside = issue.outside_versions()
     if outside is not None:
         wanted = ", ".join(f"{d} {s}" for d, s in sorted(issue.versions.items()))

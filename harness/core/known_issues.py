@@ -137,6 +137,10 @@ class KnownIssue:
     # The devices the entry holds on ("cpu", "cuda"); None: every device. A torch kernel
     # missing on one device only, a bug that shows on one only (docs/known-issues.md).
     devices: tuple[str, ...] | None = None
+    # The devices its minimal specs reproduce on, where fewer than it holds on: a bug whose
+    # trigger differs by device (torch orders TopK's ties one way on the CPU, another on CUDA)
+    # is recognised on each, and its pins run where they reproduce. None: wherever it holds.
+    pinned_on: tuple[str, ...] | None = None
 
     # The versions of installed distributions the entry holds on ({distribution: specifier},
     # ``versions = { keras = ">=3.6" }``); None: every version. A bug an older release does
@@ -148,6 +152,10 @@ class KnownIssue:
         distributions installed here."""
         return (self.devices is None or device is None or device in self.devices) \
             and self.outside_versions() is None
+
+    def pinned_here(self, device: str | None) -> bool:
+        """Its minimal specs reproduce on ``device`` (None: a device not named)."""
+        return self.pinned_on is None or device is None or device in self.pinned_on
 
     def outside_versions(self) -> str | None:
         """Why the installed distributions are outside ``versions`` ("keras 3.5.0, not
@@ -433,6 +441,7 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         structure=_structure(raw, "structure"),
         where=_structure(raw, "where"),
         devices=_devices(raw),
+        pinned_on=_devices(raw, "pinned_on"),
         versions=_versions(raw),
     )
 
@@ -440,14 +449,19 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
 DEVICES = ("cpu", "cuda")
 
 
-def _devices(raw: dict[str, Any]) -> tuple[str, ...] | None:
-    if "devices" not in raw:
+def _devices(raw: dict[str, Any], key: str = "devices") -> tuple[str, ...] | None:
+    if key not in raw:
         return None
-    devices = _strings(raw["devices"], "devices")
+    devices = _strings(raw[key], key)
     unknown = [d for d in devices if d not in DEVICES]
     if unknown or not devices:
-        raise ValueError(f"devices must be a non-empty list of {', '.join(DEVICES)}; got "
-                         f"{raw['devices']!r}")
+        raise ValueError(f"{key} must be a non-empty list of {', '.join(DEVICES)}; got "
+                         f"{raw[key]!r}")
+    outside = [d for d in devices if key != "devices" and "devices" in raw
+               and d not in raw["devices"]]
+    if outside:
+        raise ValueError(f"{key} names {', '.join(outside)}, where the entry does not hold "
+                         f"(devices = {raw['devices']!r})")
     return devices
 
 
