@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -178,6 +179,28 @@ def test_the_index_is_the_installed_onnxs_for_the_modules_it_lists():
             given = arrays(case.data_sets[0][0])
             assert spec_for(name).input_shapes == tuple(tuple(x.shape) for x in given)
     assert "test_cumsum_1d" in data["cases"] and "test_relu" in data["cases"]
+
+
+def test_an_index_built_for_another_onnx_is_kept_for_later_processes(tmp_path, monkeypatch):
+    """Where index.json is another onnx's, the index is built once (in another interpreter) and
+    kept in the temporary folder, per user and onnx: a later process reads it there. A kept
+    file of another onnx version is built again."""
+    from harness.sources.onnx_node import cases
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(cases, "INDEX_FILE", tmp_path / "shipped-for-another-onnx.json")
+    builds = []
+    shipped = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
+    one = {"onnx": installed_onnx(), "cases": {"test_relu": shipped["cases"]["test_relu"]}}
+    monkeypatch.setattr(cases, "_built_elsewhere", lambda: builds.append(1) or one)
+    assert cases._kept_index() == one and len(builds) == 1
+    kept = cases._kept_index_path()
+    assert kept.parent == tmp_path and json.loads(kept.read_text()) == one
+    assert cases._kept_index() == one and len(builds) == 1  # read, not built again
+    kept.write_text(json.dumps({"onnx": "0.0.1", "cases": {}}))
+    assert cases._kept_index() == one and len(builds) == 2
+    kept.write_text("{truncated")
+    assert cases._kept_index() == one and len(builds) == 3
 
 
 @pytest.mark.slow

@@ -14,10 +14,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from harness.core.atomic import atomic_write_text
 from harness.core.spec import LayerSpec, canonical_json
 from harness.hunt.state import Group, State
 from harness.report import escape
-from harness.report.atomic import atomic_write_text
 
 SCHEMA = "parity.hunt-report/1"
 JSON_FILE = "hunt.json"

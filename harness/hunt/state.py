@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.report.atomic import atomic_write_text
+from harness.core.atomic import atomic_write_text
 
 STATE_FILE = "state.json"
 SCHEMA = "parity.hunt/1"

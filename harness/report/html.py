@@ -24,9 +24,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from harness.core.atomic import atomic_write_text
 from harness.core.known_issues import NATURES
 from harness.report.assets import CSS, JS
-from harness.report.atomic import atomic_write_text
 from harness.report.coverage import Domains, KindCoverage, compute_coverage, reach, reach_text
 from harness.report.data import (
     Interner,

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
 
-from harness.report.atomic import atomic_write_text
+from harness.core.atomic import atomic_write_text
 from harness.report.escape import clean, truncate
 from harness.report.load import Results
 from harness.report.summary import several_devices

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader (CI, a browser, a watcher) never sees half a report."""
+"""Atomic file writes: a reader (CI, a browser, a watcher, another process) never sees half a
+file."""
 
 from __future__ import annotations
 
