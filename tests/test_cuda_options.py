@@ -133,3 +133,27 @@ def test_onnx_legs_take_onnxruntimes_cuda_provider_only_where_it_is_installed():
     else:  # the CPU build: no provider onnxruntime would warn about and drop
         assert providers == ["CPUExecutionProvider"]
     assert OnnxRuntimeRunner("cpu").providers() == ["CPUExecutionProvider"]
+
+
+WARM_UP = """
+import sys
+import torch
+from harness.runtimes import device
+print(device.warm_up(sys.argv[1]), torch.cuda.is_initialized())
+"""
+
+
+@pytest.mark.parametrize("name", ["cpu", "cuda"])
+def test_a_worker_starts_its_devices_context_before_its_first_case(name):
+    """``warm_up`` starts CUDA's context (cuBLAS and cuDNN with it) where a GPU is, without an
+    error; on the CPU, or without a GPU, it starts nothing (in a process of its own, where
+    nothing started CUDA before)."""
+    import subprocess
+    import sys
+
+    from harness.core.machine import cuda_unavailable
+
+    done = subprocess.run([sys.executable, "-c", WARM_UP, name], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT, check=True)
+    started = name == "cuda" and cuda_unavailable() is None
+    assert done.stdout.split() == ["None", str(started)], done.stdout + done.stderr

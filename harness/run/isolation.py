@@ -450,9 +450,11 @@ class _Worker:
         for path in harness.paths:
             for stage in path.stages:
                 get(stage)
+        warm_up = device_context.warm_up(config["device"])
         self.channel.send({"event": "ready", "pid": os.getpid(), "versions": versions(),
                            "precision": harness.precision_settings or precision,
-                           "startup_s": round(time.perf_counter() - started, 3)})
+                           "startup_s": round(time.perf_counter() - started, 3),
+                           **({"warm_up_error": warm_up} if warm_up else {})})
         return harness
 
     def serve(self) -> int:
