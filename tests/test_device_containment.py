@@ -81,6 +81,29 @@ def test_a_lost_context_is_one_record_and_the_next_case_runs_in_a_fresh_worker(p
     assert [leg.verdict for leg in trigger.legs if leg.leg == "onnx"] in ([], ["pass"])
 
 
+def test_after_a_lost_context_a_spare_worker_is_ready_for_the_next_loss(planted):
+    """The first loss starts the replacement and a spare beside it; the second loss switches
+    to that spare, already started, and starts another. Every case still gets its own record,
+    and none is a victim."""
+    trigger = relu(3)
+    planted.run(relu(2))
+    assert planted.spares == 1 and not planted._spares  # nothing spare before a death
+    first = planted.run(trigger)
+    [spare] = planted._spares
+    assert spare.alive() and spare.pid != planted.pid
+    assert {leg.verdict for leg in planted.run(relu(4)).legs} == {"pass"}
+    second = planted.run(trigger)
+    assert planted.pid == spare.pid  # the spare took the dead worker's place
+    assert len(planted._spares) == 1 and planted._spares[0].pid != spare.pid
+    after = planted.run(relu(5))
+    assert (planted.starts, planted.contexts_lost) == (3, 2)
+    for case in (first, second):
+        assert _the_leg(case).message.startswith("the CUDA context was lost in leg ")
+    assert {leg.verdict for leg in after.legs} == {"pass"}
+    planted.close()
+    assert not planted._spares and not spare.alive()
+
+
 def test_in_one_process_the_case_after_a_lost_context_is_refused_never_a_victim(faults):
     """Without a worker to end (``parity check --device cuda``, a Harness of one's own), the
     harness says the context was lost on the trigger's leg and refuses every later case with

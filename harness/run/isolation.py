@@ -18,7 +18,8 @@ once and reused for every case until it dies:
   exit status and the tail of the child's stderr, which holds faulthandler's Python stack),
   the legs already judged keep their results, and the rest are recorded as not run. A case
   that outlives its timeout is ``timeout``: the child dumps its stack and is killed. The next
-  case starts a fresh child.
+  case starts a fresh child; from the first death on, a spare child is kept starting beside
+  the one in use, so that the next death costs a switch (``SPARES_AFTER_A_DEATH``).
 - Converters registered with ``harness.converters.register`` in the parent do not exist in
   the child. Converters reach it through the ``parity.converters`` entry points, or through
   ``plugins``: modules imported in the child (and, by the pytest plugin, in the parent) that
@@ -64,6 +65,13 @@ STDERR_LINES = 60
 EXIT_CONTEXT_LOST = 75
 # Modules the child imports once, after torch and torchvision, so that no case pays for them.
 WARM_MODULES = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "onnx2torch")
+# Workers kept starting beside the one in use once a worker has died (a crash, a timeout, a
+# lost CUDA context), so that the next death costs a switch, not a start: one that dies tends
+# to die again (a cover test drawing negative gather indices lost the H100's context 7 times
+# in 67 s, a fresh worker taking 9.5 s each). None before the first death: a run that never
+# loses a worker never pays for one. One: on two cores a second spare's imports slow the
+# others more than it saves (benchmarks/bench_restarts.py, docs/benchmarks.md).
+SPARES_AFTER_A_DEATH = 1
 
 
 class IsolationError(RuntimeError):
@@ -125,7 +133,7 @@ class IsolatedHarness:
                  startup_timeout: float = DEFAULT_STARTUP_TIMEOUT, env: dict[str, str] | None = None,
                  cache: str | Path | None = None, cache_verify: float = 0.0, extension=None,
                  precision: str = device_context.STRICT,
-                 warm: tuple[str, ...] = WARM_MODULES):
+                 warm: tuple[str, ...] = WARM_MODULES, spares: int | None = None):
         self.paths = parse_paths(paths)  # fails here, in the parent, on an unknown stage
         self.device = device
         self.precision = device_context.check_precision(precision)
@@ -151,8 +159,11 @@ class IsolatedHarness:
         # A CUDA worker starts with TF32 off in its environment, before any library loads.
         self.env = (device_context.prepare_environment(device, precision, env)
                     if device == "cuda" else env)
-        self._worker = WorkerProcess("harness.run.isolation", env=self.env,
-                                     tail_lines=STDERR_LINES)
+        self._worker = self._new_worker()
+        # Started and configured, waiting to replace the worker in use when it dies.
+        self.spares = SPARES_AFTER_A_DEATH if spares is None else spares
+        self._spares: collections.deque[WorkerProcess] = collections.deque()
+        self._starts = 0  # workers that ran (or were started to run) this harness' cases
         # Cases whose worker lost its device context (a CUDA device-side assert): each ended
         # that worker; the next case ran in a fresh one.
         self.contexts_lost = 0
@@ -162,13 +173,35 @@ class IsolatedHarness:
         atexit.register(self.close)
 
     # -- the worker's life ---------------------------------------------------------------------
+    def _new_worker(self) -> WorkerProcess:
+        return WorkerProcess("harness.run.isolation", env=self.env, tail_lines=STDERR_LINES)
+
+    def _launch(self, worker: WorkerProcess) -> None:
+        worker.start()
+        worker.send({"op": "configure", "config": self.config})
+
     def start(self) -> None:
         """Starts a worker without waiting for it (its imports overlap the caller's work)."""
         if self._worker.process is not None:
             return
-        self._worker.start()
+        self._launch(self._worker)
+        self._starts += 1
         self._ready = False
-        self._worker.send({"op": "configure", "config": self.config})
+
+    def _replace(self) -> None:
+        """After the worker in use died: the oldest spare takes its place (started earlier,
+        it is ready sooner than a new one), else a new worker starts; then spares are started
+        up to ``spares``, each importing its frameworks while cases run."""
+        self._discard()
+        if self._spares:
+            self._worker = self._spares.popleft()
+            self._starts += 1
+        else:
+            self.start()
+        while len(self._spares) < self.spares:
+            spare = self._new_worker()
+            self._launch(spare)
+            self._spares.append(spare)
 
     def _wait_ready(self) -> None:
         self.start()
@@ -199,6 +232,8 @@ class IsolatedHarness:
         # a worker still importing is simply killed
         self._worker.close(goodbye={"op": "exit"} if self._ready else None)
         self._ready = False
+        while self._spares:
+            self._spares.popleft().close()
 
     @property
     def pid(self) -> int | None:
@@ -212,8 +247,8 @@ class IsolatedHarness:
 
     @property
     def starts(self) -> int:
-        """How many workers this harness has started."""
-        return self._worker.starts
+        """How many workers this harness has started to run its cases (spares once in use)."""
+        return self._starts
 
     def _stderr_tail(self) -> str:
         return self._worker.tail() or "(nothing)"
@@ -264,8 +299,7 @@ class IsolatedHarness:
     def _crashed(self, spec, progress: _Progress):
         how = self._worker.exit_text()
         tail = self._stderr_tail()
-        self._discard()
-        self.start()  # the replacement imports its frameworks while this case is recorded
+        self._replace()  # the replacement imports its frameworks while this case is recorded
         return self._broken_case(
             spec, progress, "crash",
             f"the worker process {how} {_where(progress)}",
@@ -280,8 +314,7 @@ class IsolatedHarness:
         lost = device_context.Lost.from_json(message["lost"])
         how = self._worker.exit_text()  # waits for its end, so that its output is all read
         kernels = device_context.kernel_messages(self._worker.tail())
-        self._discard()
-        self.start()  # the replacement starts now: a fresh process, a fresh context
+        self._replace()  # a fresh process (a fresh context), ready or starting
         self.contexts_lost += 1
         self.lost_by_label[lost.label] += 1
         leg_name = message.get("leg")
@@ -315,8 +348,7 @@ class IsolatedHarness:
     def _timed_out(self, spec, progress: _Progress):
         self._worker.kill(stack_first=True)
         tail = self._stderr_tail()
-        self._discard()
-        self.start()
+        self._replace()
         return self._broken_case(
             spec, progress, "timeout",
             f"the case did not finish within {self.timeout:g} s (--parity-timeout): the worker "
