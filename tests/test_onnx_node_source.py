@@ -201,6 +201,8 @@ def test_an_index_built_for_another_onnx_is_kept_for_later_processes(tmp_path, m
     assert cases._kept_index() == one and len(builds) == 2
     kept.write_text("{truncated")
     assert cases._kept_index() == one and len(builds) == 3
+    kept.write_text(json.dumps({"onnx": installed_onnx()}))  # no cases
+    assert cases._kept_index() == one and len(builds) == 4
 
 
 @pytest.mark.slow

@@ -133,7 +133,8 @@ def _kept_index() -> dict[str, Any]:
     after a lost context, would otherwise build it (about 10 s of CPU) one by one."""
     path = _kept_index_path()
     data = _read_index(path) if _owned(path) else None
-    if data is None or data.get("onnx") != installed_onnx():
+    if not isinstance(data, dict) or data.get("onnx") != installed_onnx() \
+            or not isinstance(data.get("cases"), dict):
         data = _built_elsewhere()
         with contextlib.suppress(OSError):  # a read-only temporary folder: built each time
             atomic_write_text(path, json.dumps(data))
