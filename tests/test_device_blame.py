@@ -30,17 +30,20 @@ class SimulatedDeviceRunner:
         self.device = device
 
     def run(self, artifact, inputs):
+        if self.device in artifact.meta.get("no_kernel_on", ()):
+            raise NotImplementedError(f'"max_pool1d_impl" not implemented for \'Char\' '
+                                      f"({self.device})")
         outputs = run_module(artifact.model, inputs, "cpu")
         if self.device in artifact.meta["wrong_on"]:
             return [o + 1.0 for o in outputs]
         return outputs
 
 
-def _stage(name: str, wrong_on: tuple[str, ...]):
+def _stage(name: str, wrong_on: tuple[str, ...], no_kernel_on: tuple[str, ...] = ()):
     def make(artifact):
         torch_module = converters.get("onnx2torch").convert(artifact, converters.ConvertOptions())
         return Artifact(FORMAT, torch_module.model, torch_module.input_names,
-                        {"wrong_on": wrong_on})
+                        {"wrong_on": wrong_on, "no_kernel_on": no_kernel_on})
 
     return Stage(name, "onnx", FORMAT, make)
 
@@ -50,11 +53,12 @@ def on_cuda():
     """A harness on device "cuda" (its precision set, undone after), with the two stages."""
     saved, mode = dict(os.environ), device.precision()
     register_runner(FORMAT, SimulatedDeviceRunner)
-    stages = [_stage("wrong-on-cuda", ("cuda",)), _stage("wrong-everywhere", ("cuda", "cpu"))]
+    stages = [_stage("wrong-on-cuda", ("cuda",)), _stage("wrong-everywhere", ("cuda", "cpu")),
+              _stage("no-kernel-anywhere", (), ("cuda", "cpu"))]
     for stage in stages:
         converters.register(stage)
-    yield Harness("onnx>wrong-on-cuda,onnx>wrong-everywhere", device="cuda", diagnose=False,
-                  known_issues=[])
+    yield Harness("onnx>wrong-on-cuda,onnx>wrong-everywhere,onnx>no-kernel-anywhere",
+                  device="cuda", diagnose=False, known_issues=[])
     for stage in stages:
         converters.unregister(stage.name)
     device.configure("cpu", mode)
@@ -77,6 +81,14 @@ def test_a_leg_right_on_the_cpu_is_the_devices_fault_and_one_wrong_there_the_con
     blamed = by_converter.metrics["device_blame"]
     assert (blamed["on_cpu"], blamed["fault"]) == ("fail", "converter")
     assert "the converter's fault, not the device's" in by_converter.message
+    # torch without a kernel on either device (an H100 run's golden case: int8 max pooling)
+    by_runtime = legs["onnx>no-kernel-anywhere"]
+    assert by_runtime.verdict == "error"
+    assert by_runtime.metrics["device_blame"] == {
+        "device": "cuda", "on_cpu": "error", "fault": "runtime",
+        "detail": "NotImplementedError: \"max_pool1d_impl\" not implemented for 'Char' (cpu)"}
+    assert by_runtime.message.endswith("a limitation of the runtime on both devices, not shown "
+                                       "to be the converter's")
 
 
 def test_nothing_is_read_again_on_the_cpu_run_or_after_a_lost_context(on_cuda):

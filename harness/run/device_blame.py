@@ -8,7 +8,10 @@ on the CPU, at the same inputs, against the same reference, by the CPU's toleran
 
 - ``fault: "converter"``: wrong on the CPU too: the converter's (the stage's) fault;
 - ``fault: "device"``: right on the CPU, wrong on the device: the device's (a kernel that
-  computes otherwise there, one missing there, or a tensor the module made on another device).
+  computes otherwise there, one missing there, or a tensor the module made on another device);
+- ``fault: "runtime"``: the CPU has no kernel for it either (torch's ``"max_pool1d_impl" not
+  implemented for 'Char'``): neither device runs the module, a limitation of the runtime, and
+  nothing says the converter built it wrong.
 
 A leg whose failure lost the device context (``harness.runtimes.device``) is not read again:
 nothing more can run in that process, and the worker's containment reports it.
@@ -17,6 +20,7 @@ nothing more can run in that process, and the worker's containment reports it.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from harness.core.compare import compare_outputs, worst_comparison
@@ -25,6 +29,8 @@ from harness.runtimes import runner_for
 from harness.runtimes.device import looks_like_device_fault
 
 CPU = "cpu"
+# torch's dispatcher, where a device has no kernel for an operation at a dtype
+MISSING_KERNEL = re.compile(r"\"[\w.]+\" not implemented for '\w+'")
 
 
 def blame_device(harness, spec, leg, artifact, size) -> dict[str, Any] | None:
@@ -44,8 +50,9 @@ def blame_device(harness, spec, leg, artifact, size) -> dict[str, Any] | None:
     try:
         outputs = runner_for(artifact.format, CPU, harness.threads).run(on_cpu, size.inputs)
     except Exception as exc:  # noqa: BLE001 (the CPU's error is the finding)
-        return _record(leg, harness.device, "error", "converter",
-                       f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        missing = isinstance(exc, NotImplementedError) and MISSING_KERNEL.search(str(exc))
+        return _record(leg, harness.device, "error", "runtime" if missing else "converter", text)
     worst = worst_comparison(compare_outputs(outputs, size.reference, tolerance))
     if worst.passed:
         return _record(leg, harness.device, "pass", "device", None)
@@ -60,6 +67,10 @@ def _record(leg, device: str, on_cpu: str, fault: str | None, detail: str | None
     if fault == "device":
         leg.message += (f"\ndevice blame: the same converted model passes on the CPU: the "
                         f"fault is the device's ({device}), not the converter's")
+    elif fault == "runtime":
+        leg.message += (f"\ndevice blame: the same converted model has no kernel on the CPU "
+                        f"either ({detail}): a limitation of the runtime on both devices, not "
+                        f"shown to be the converter's")
     elif fault == "converter":
         leg.message += (f"\ndevice blame: the same converted model fails on the CPU too "
                         f"({on_cpu}: {detail}): the converter's fault, not the device's")
