@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT))  # tests.device_faults, the planted stage
 
 from rates import write_figures  # noqa: E402
 
+import tests.device_faults as faults  # noqa: E402  (registers the planted stage here too)
 from harness.core.machine import cpu_model  # noqa: E402
 from harness.core.spec import LayerSpec  # noqa: E402
 from harness.run.isolation import SPARES_AFTER_A_DEATH, IsolatedHarness  # noqa: E402
 
 PLANTED = "onnx>planted-assert"
 WARM = ("onnx", "onnxruntime", "onnx2torch")  # the ONNX cases' modules: no TensorFlow
-TRIGGER = 3  # tests.device_faults.TRIGGER: the last input dimension that trips it
 
 
 def relu(width: int) -> LayerSpec:
@@ -42,15 +42,13 @@ def relu(width: int) -> LayerSpec:
 
 def one_round(spares: int, deaths: int) -> tuple[float, int]:
     """Seconds for ``deaths`` deadly cases, each with a good one after it; contexts lost."""
-    import tests.device_faults  # noqa: F401  (registers the planted stage in this process)
-
     harness = IsolatedHarness(PLANTED, plugins=["tests.device_faults"], warm=WARM,
                               timeout=300, spares=spares)
     try:
         harness.run(relu(2))
         started = time.perf_counter()
         for _ in range(deaths):
-            harness.run(relu(TRIGGER))
+            harness.run(relu(faults.TRIGGER))
             harness.run(relu(4))
         return time.perf_counter() - started, harness.contexts_lost
     finally:

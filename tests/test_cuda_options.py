@@ -3,6 +3,8 @@ every record says what precision its legs ran at (real pytest sessions, pytester
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,9 +150,6 @@ def test_a_worker_starts_its_devices_context_before_its_first_case(name):
     """``warm_up`` starts CUDA's context (cuBLAS and cuDNN with it) where a GPU is, without an
     error; on the CPU, or without a GPU, it starts nothing (in a process of its own, where
     nothing started CUDA before)."""
-    import subprocess
-    import sys
-
     from harness.core.machine import cuda_unavailable
 
     done = subprocess.run([sys.executable, "-c", WARM_UP, name], capture_output=True,

@@ -441,7 +441,7 @@ def _entry(raw: dict[str, Any]) -> KnownIssue:
         structure=_structure(raw, "structure"),
         where=_structure(raw, "where"),
         devices=_devices(raw),
-        pinned_on=_devices(raw, "pinned_on"),
+        pinned_on=_pinned_on(raw),
         versions=_versions(raw),
     )
 
@@ -457,12 +457,17 @@ def _devices(raw: dict[str, Any], key: str = "devices") -> tuple[str, ...] | Non
     if unknown or not devices:
         raise ValueError(f"{key} must be a non-empty list of {', '.join(DEVICES)}; got "
                          f"{raw[key]!r}")
-    outside = [d for d in devices if key != "devices" and "devices" in raw
-               and d not in raw["devices"]]
-    if outside:
-        raise ValueError(f"{key} names {', '.join(outside)}, where the entry does not hold "
-                         f"(devices = {raw['devices']!r})")
     return devices
+
+
+def _pinned_on(raw: dict[str, Any]) -> tuple[str, ...] | None:
+    """The devices its pins run on: some of those it holds on."""
+    pinned_on, devices = _devices(raw, "pinned_on"), _devices(raw)
+    outside = [d for d in pinned_on or () if devices is not None and d not in devices]
+    if outside:
+        raise ValueError(f"pinned_on names {', '.join(outside)}, where the entry does not hold "
+                         f"(devices = {raw['devices']!r})")
+    return pinned_on
 
 
 def _versions(raw: dict[str, Any]) -> dict[str, str] | None:
