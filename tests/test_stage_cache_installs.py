@@ -129,8 +129,14 @@ def test_pip_install_of_a_changed_tree_at_the_same_version_misses(tmp_path, inst
 
 def test_an_installed_file_changed_or_added_after_installing_misses(tmp_path, installed):
     site = copied(installed, tmp_path / "site")
+    record = next(site.glob("tinypkg-*.dist-info")) / "RECORD"
+    installed_at_ns = 1_700_000_000_123_456_789  # a fine-grained time, as ext4's or tmpfs's
+    os.utime(record, ns=(installed_at_ns, installed_at_ns))
     first = fingerprint(tmp_path, pythonpath=[site])
-    (site / "tinypkg" / EXTENSION).write_bytes(b"\x7fELF-two")  # same size as RECORD's
+    changed = site / "tinypkg" / EXTENSION
+    changed.write_bytes(b"\x7fELF-two")  # same size as RECORD's
+    a_moment_later_ns = installed_at_ns + 250_000_000
+    os.utime(changed, ns=(a_moment_later_ns, a_moment_later_ns))
     extension = fingerprint(tmp_path, pythonpath=[site])
     assert extension != first
     (site / "tinypkg" / "extra.py").write_text("HELPER = 1\n")  # RECORD does not list it

@@ -39,8 +39,10 @@ from harness.run.stage_cache.store import write_atomically
 ABSENT = "absent"
 SOURCE_SUFFIXES = (".py",)
 COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
-# Slack for file systems that store times coarsely.
+# Slack for file systems that store times coarsely (FAT keeps two seconds), and for change
+# times, which a copy (``cp -a``, ``shutil.copytree``) moves on file by file.
 MTIME_SLACK_S = 2.0
+SECOND_NS = 1_000_000_000
 # A file changed this recently is hashed but its hash not kept: a second change within the
 # same clock tick, at the same size, would leave its stat as it was.
 RACY_S = MTIME_SLACK_S
@@ -213,8 +215,14 @@ def recorded_hashes(dist, rows: list[list[str]]) -> dict[str, str]:
 
 
 def _agrees(stat: os.stat_result, size: int, record: os.stat_result) -> bool:
-    return (stat.st_size == size and stat.st_mtime <= record.st_mtime + MTIME_SLACK_S
-            and stat.st_ctime <= record.st_ctime + MTIME_SLACK_S)
+    """The recorded size, and modified no later than ``RECORD``, which installers write last
+    and copies keep the time of. Where both times are whole seconds, the file system may keep
+    no finer, so they get the slack; else an edit a moment after installing would pass."""
+    slack_ns = round(MTIME_SLACK_S * SECOND_NS)
+    coarse = stat.st_mtime_ns % SECOND_NS == 0 and record.st_mtime_ns % SECOND_NS == 0
+    return (stat.st_size == size
+            and stat.st_mtime_ns <= record.st_mtime_ns + (slack_ns if coarse else 0)
+            and stat.st_ctime_ns <= record.st_ctime_ns + slack_ns)
 
 
 def modified_files_hash(dist) -> str | None:
