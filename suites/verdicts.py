@@ -111,9 +111,10 @@ def everywhere(issue, spec, parity):
 
         return IsolatedHarness(",".join(kept), device=parity.device, opset=parity.opset,
                                pyproject=parity.policy_file, plugins=parity.plugins,
-                               timeout=parity.timeout, precision=parity.precision)
+                               timeout=parity.timeout, precision=parity.precision,
+                               cache=parity.cache.folder, cache_verify=parity.cache.verify)
     return Harness(",".join(kept), device=parity.device, opset=parity.opset,
-                   policy=parity.policy, diagnose=False)
+                   policy=parity.policy, diagnose=False, cache=parity.cache)
 
 
 def assert_still_reproduces(pin, run, request, parity=None) -> None:

@@ -257,3 +257,25 @@ def test_the_stage_cache_key_covers_onnx2tf_s_folder(tmp_path):
     planted.write_text(planted.read_text() + "\n# the same version, other code\n")
     fingerprint.cache_clear()
     assert stage_key(stage, "input", ConvertOptions()) != before
+
+
+@installed
+def test_a_warm_run_takes_tensorflow_s_run_and_the_flatbuffer_and_runs_no_onnx2tf(tmp_path):
+    from harness.converters import onnx2tf_stage
+    from harness.core.spec import LayerSpec
+    from harness.run.stage_cache.cache import LazyArtifact
+    from tests.cache_runs import run_cached, verdicts
+
+    relu = LayerSpec("Relu", {}, ((2, 3, 4),), seed=1, source="onnx")
+    paths = "onnx>onnx2tf,onnx>onnx2tf-tflite"
+    cold, _, cold_cache = run_cached(tmp_path, relu, paths)
+    assert ("run tensorflow", "miss") in cold_cache.run_log
+    onnx2tf_stage._RECENT.clear()  # what this process converted: a new run has nothing
+    warm, artifacts, warm_cache = run_cached(tmp_path, relu, paths)
+    assert warm_cache.module_log == [("onnx2tf", "hit")]
+    assert warm_cache.run_log == [("run tensorflow", "hit")]
+    assert ("onnx2tf-tflite", "hit") in warm_cache.log
+    assert isinstance(artifacts["onnx>onnx2tf"], LazyArtifact)
+    assert not onnx2tf_stage._RECENT  # onnx2tf never ran
+    assert verdicts(warm) == verdicts(cold)
+    assert {leg.verdict for leg in warm.legs} == {"pass"}

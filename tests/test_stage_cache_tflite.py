@@ -72,6 +72,24 @@ def test_a_tflite_hit_needs_no_keras_model(tmp_path):
     assert [leg.verdict for leg in warm.legs] == ["pass"]
 
 
+def test_a_warm_savedmodel_leg_takes_tensorflow_s_run_and_makes_no_savedmodel(
+        tmp_path, monkeypatch):
+    cold, _, cold_cache = run(tmp_path, BOTH)
+    assert ("savedmodel", "miss") in cold_cache.module_log
+    assert ("run savedmodel", "miss") in cold_cache.run_log
+    warm, artifacts, warm_cache = run(tmp_path, BOTH)
+    assert warm_cache.module_log == [("savedmodel", "hit")]
+    assert warm_cache.run_log == [("run savedmodel", "hit")]
+    saved = artifacts["keras>savedmodel"]
+    assert isinstance(saved, LazyArtifact) and "not built" in repr(saved)
+    assert verdicts(warm) == verdicts(cold)
+    monkeypatch.setenv(keys.OVERRIDE_ENV, "tensorflow=9.9")
+    again, artifacts, cache = run(tmp_path, BOTH)
+    assert ("run savedmodel", "miss") in cache.run_log
+    assert "not built" not in repr(artifacts["keras>savedmodel"])  # made again to be run
+    assert verdicts(again) == verdicts(cold)
+
+
 @pytest.mark.parametrize("package", ["tensorflow", "ai-edge-litert"])
 def test_a_changed_tensorflow_or_litert_misses(tmp_path, monkeypatch, package):
     cold, _, _ = run(tmp_path)

@@ -31,7 +31,8 @@ EXAMPLES = max(1, settings().max_examples // 12)
 def keras2_harness(parity):
     from harness.run.pipeline import Harness
 
-    return Harness(PATHS, opset=parity.opset, policy=parity.policy, diagnose=False)
+    return Harness(PATHS, opset=parity.opset, policy=parity.policy, diagnose=False,
+                   cache=parity.cache)
 
 
 @pytest.mark.parametrize("kind", ADMITTED)

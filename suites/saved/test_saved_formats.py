@@ -34,7 +34,7 @@ PER_KIND = 2
 def saved_harness(parity):
     from harness.run.pipeline import Harness
 
-    return Harness(PATHS, opset=parity.opset, policy=parity.policy)
+    return Harness(PATHS, opset=parity.opset, policy=parity.policy, cache=parity.cache)
 
 
 CASES = [(kind, i) for kind in KINDS for i in range(PER_KIND)]

@@ -65,7 +65,8 @@ def test_known_issue_of_a_side_path_still_reproduces(pin, parity, request):
         pytest.skip("; ".join(missing))
     skip_unless_it_holds_here(issue, None)  # its harness runs on the CPU, whatever the run's device
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
-    harness = Harness(own_paths(pin), opset=parity.opset, policy=parity.policy, diagnose=False)
+    harness = Harness(own_paths(pin), opset=parity.opset, policy=parity.policy, diagnose=False,
+                      cache=parity.cache)
     case = parity.record(harness.run(pin.spec))
     broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
               and leg.verdict == "xfail"]

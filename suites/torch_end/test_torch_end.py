@@ -44,7 +44,7 @@ def test_known_issue_after_the_torch_module_still_reproduces(issue, parity, requ
     skip_unless_it_holds_here(issue, None)  # its harness runs on the CPU, whatever the run's device
     request.applymarker(pytest.mark.xfail(strict=True, reason=f"{issue.reason} ({issue.url})"))
     harness = Harness(own_paths(issue), opset=parity.opset, policy=parity.policy,
-                      diagnose=False)
+                      diagnose=False, cache=parity.cache)
     case = parity.record(harness.run(issue.minimal))
     broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
               and leg.verdict == "xfail"]

@@ -200,8 +200,12 @@ def reading_packages(source) -> tuple[str, ...]:
 # Runners whose run of an artifact is kept (``run_key``), with the packages that compute it:
 # they change nothing in the artifact they run, and compute the same outputs from the same
 # model and inputs on the same machine and thread counts.
+# TensorFlow's runs of a SavedModel (``savedmodel``; onnx2tf's signature, ``tensorflow``) are
+# kept so that a hit converts nothing: a SavedModel is a folder, not stored, and making it
+# again is the leg's cost. LiteRT's are not: a flatbuffer is stored and runs in milliseconds.
 RUN_PACKAGES = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu"), "torch": ("torch",),
-                "keras-torch": ("keras", "torch")}
+                "keras-torch": ("keras", "torch"), "savedmodel": ("tensorflow",),
+                "tensorflow": ("tensorflow",)}
 
 
 def run_key(runner, input_identity: str, inputs) -> str | None:
