@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.core import known_issues
 from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness
 from harness.run.stage_cache import keys
@@ -110,15 +109,6 @@ def test_a_changed_runtime_input_or_runner_setting_misses_the_run(tmp_path, monk
     _, _, cache = run(tmp_path, opset=13)  # another option: another module, its run
     assert cache.module_log == [("onnx2torch", "miss")]
     assert cache.run_log[0] == ("run torch", "miss")
-
-
-def test_a_conversion_that_raised_is_not_kept(tmp_path):
-    issue = next(i for i in known_issues.load() if i.id == "onnx2torch-no-converter")
-    for _ in range(2):
-        result, _, cache = run(tmp_path, issue.minimal, "onnx>onnx2torch")
-        assert cache.module_log == [("onnx2torch", "miss")] and cache.run_log == []
-        assert [leg.verdict for leg in result.legs] == ["error"]
-    assert entries_of_kind(tmp_path, "stage") == []
 
 
 def test_a_damaged_run_entry_is_a_miss_with_a_warning(tmp_path):

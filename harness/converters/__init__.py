@@ -27,6 +27,7 @@ from harness.core.stages import (  # noqa: F401  (re-exported)
     NotApplicable,
     PathError,
     ScriptRecipe,
+    TransientFailure,
     available,
     get,
     parse_paths,

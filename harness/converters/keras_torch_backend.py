@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters import Artifact, ConversionError, ConvertOptions, TransientFailure
 from harness.converters.saved_formats import SavedFiles, save_in_workdir
 from harness.core import plugins
 from harness.core.stages import stage
@@ -42,11 +42,15 @@ class KerasTorchError(RuntimeError):
     """Keras on the PyTorch backend raised; carries the worker's exception."""
 
 
-class KerasTorchTimeout(KerasTorchError):
+class KerasTorchWorkerFailure(KerasTorchError, TransientFailure):
+    """The worker, not Keras, failed: it timed out, died or answered out of turn."""
+
+
+class KerasTorchTimeout(KerasTorchWorkerFailure):
     """The worker did not answer in time and was killed."""
 
 
-class KerasTorchWorkerDied(KerasTorchError):
+class KerasTorchWorkerDied(KerasTorchWorkerFailure):
     """The worker exited while a request was in flight."""
 
 
@@ -134,7 +138,7 @@ class KerasTorchWorker:
         reply = self._read(self.timeout or _timeout(), doing)
         if reply.get("id") != message["id"]:
             self.kill()
-            raise KerasTorchError(f"the keras-torch worker answered request {reply.get('id')} "
+            raise KerasTorchWorkerFailure(f"the keras-torch worker answered request {reply.get('id')} "
                                   f"to request {message['id']}; killed it")
         if not reply.get("ok"):
             raise KerasTorchError(f"Keras (torch backend) raised {reply.get('type')}: "

@@ -34,7 +34,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.converters import Artifact, ConversionError, ConvertOptions, ScriptRecipe
+from harness.converters import (
+    Artifact,
+    ConversionError,
+    ConvertOptions,
+    ScriptRecipe,
+    TransientFailure,
+)
 from harness.converters.onnx2tf_install import environment, require, version
 from harness.converters.onnx2tf_install import fingerprint as install_fingerprint
 from harness.converters.onnx2tf_layout import LayoutError, input_perm, output_perm
@@ -61,6 +67,10 @@ class Onnx2TfError(ConversionError):
     """onnx2tf refused or failed the model; the message quotes its last log lines."""
 
 
+class Onnx2TfWorkerError(Onnx2TfError, TransientFailure):
+    """onnx2tf's worker timed out, died or would not start: not onnx2tf's answer."""
+
+
 # -- the worker --------------------------------------------------------------------------------
 
 class Onnx2TfWorker:
@@ -78,12 +88,12 @@ class Onnx2TfWorker:
             reply = self._worker.receive(time.monotonic() + timeout)
         except TimeoutError:
             self._worker.kill()
-            raise Onnx2TfError(f"onnx2tf did not finish within {timeout:g} s while {doing}; "
+            raise Onnx2TfWorkerError(f"onnx2tf did not finish within {timeout:g} s while {doing}; "
                                f"its worker was killed ({TIMEOUT_VARIABLE} sets the limit)"
                                ) from None
         if reply is None:
             tail = self._worker.tail()[-1500:].strip()
-            raise Onnx2TfError(f"the onnx2tf worker {self._worker.exit_text()} while {doing}"
+            raise Onnx2TfWorkerError(f"the onnx2tf worker {self._worker.exit_text()} while {doing}"
                                + (f"; its last words:\n{tail}" if tail else ""))
         return reply
 
@@ -92,7 +102,7 @@ class Onnx2TfWorker:
         reply = self._read(STARTUP_TIMEOUT, "starting")
         if not reply.get("ready"):
             self._worker.close()
-            raise Onnx2TfError(f"the onnx2tf worker failed to start: {reply.get('error')}")
+            raise Onnx2TfWorkerError(f"the onnx2tf worker failed to start: {reply.get('error')}")
         self.info = reply
 
     def convert(self, onnx_path: Path, out: Path) -> dict:

@@ -26,6 +26,7 @@ from harness.converters import (
     ConversionError,
     ConvertOptions,
     ScriptRecipe,
+    TransientFailure,
     fork_server,
     forked,
 )
@@ -41,7 +42,7 @@ def default_passes() -> list[str]:
     return list(onnxoptimizer.get_fuse_and_elimination_passes())
 
 
-class OptimizerCrash(ConversionError):
+class OptimizerCrash(ConversionError, TransientFailure):
     """onnxoptimizer killed the process that ran it (a signal, not an exception)."""
 
 

@@ -85,6 +85,12 @@ class ConversionError(RuntimeError):
     """A converter raised; carries the stage name for the result record."""
 
 
+class TransientFailure(Exception):
+    """Mixed into an error about how a stage ran, not what it converted: its worker timed
+    out, died or would not start; a forked child was killed by a signal. The next run may
+    differ, so the stage cache never keeps it."""
+
+
 class NotApplicable(ConversionError):
     """The stage cannot apply to this model, by what the model is rather than by a fault of
     the converter (a SavedModel leg on a SavedModel that has no signature it reads): the leg

@@ -103,7 +103,8 @@ def _write(folder: Path, leg: str, artifact: Artifact) -> dict[str, Any]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+    name = getattr(exc, "type_name", None) or type(exc).__name__  # a stage cache's KeptFailure
+    text = f"{name}: {exc}"
     return text.splitlines()[0][:500]
 
 

@@ -447,11 +447,16 @@ class Harness:
             observer.before_leg(leg_name, stage, "convert")
         t0 = time.perf_counter()
         options = self.options_for(sizes)
-        artifact = self.cache.lookup(converter, parent, options)
+        parent_made = False  # a stage's own failure is kept; its input's rebuilding is not its own
         try:
+            artifact = self.cache.lookup(converter, parent, options)
             if artifact is None:
-                artifact = converter.convert(stage_cache.materialised(parent), options)
+                stage_cache.materialised(parent)
+                parent_made = True
+                artifact = converter.convert(parent, options)
                 self.cache.keep(converter, parent, options, artifact)
+        except stage_cache.CacheMismatch:
+            raise
         except SourceError as exc:  # a cached source that could not be rebuilt: not this stage's
             artifacts[leg_name] = exc
             return LegResult(**base, verdict="error", category="source_error",
@@ -462,17 +467,25 @@ class Harness:
             return LegResult(**base, verdict="skip", category=NOT_APPLICABLE,
                              message=f"{stage} does not apply: {exc}",
                              timing={"convert": time.perf_counter() - t0})
+        except stage_cache.KeptFailure as exc:  # the cold run's leg, as it was recorded
+            artifacts[leg_name] = exc
+            return self._conversion_error(spec, base, exc.message, t0, received)
         except Exception as exc:
             artifacts[leg_name] = exc
             message = f"{stage} raised {type(exc).__name__}: {exc}\n{_short_traceback(exc)}"
-            return self._judge(spec, LegResult(
-                **base, verdict="error", category=classify_exception("convert", message)[0],
-                message=message,
-                timing={"convert": time.perf_counter() - t0},
-            ), received)
+            if parent_made:
+                self.cache.keep_failure(converter, parent, options, exc, message)
+            return self._conversion_error(spec, base, message, t0, received)
         artifacts[leg_name] = artifact
         timing["convert"] = time.perf_counter() - t0
         return self._run_and_compare(spec, base, artifact, sizes, timing, received)
+
+    def _conversion_error(self, spec, base, message: str, t0: float,
+                          received: Artifact | None) -> LegResult:
+        return self._judge(spec, LegResult(
+            **base, verdict="error", category=classify_exception("convert", message)[0],
+            message=message, timing={"convert": time.perf_counter() - t0},
+        ), received)
 
     def _run_and_compare(self, spec, base, artifact, sizes: list[Size], timing,
                          received: Artifact | None = None) -> LegResult:

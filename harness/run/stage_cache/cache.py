@@ -14,6 +14,11 @@ stage records there), and the readings of the built-in drawn sources
 stored (that would take pickle). A cached Keras reading has no Keras model; a stage that
 misses on it gets one built on first use (``LazyArtifact``), from the same spec.
 
+A conversion that raised is kept as its message (``keep_failure``), where the failure is the
+converter's answer to its input, not how it ran (``TransientFailure``: a worker that timed
+out or died, a child killed by a signal; a timeout, memory or OS error anywhere in its
+chain): a hit raises ``KeptFailure``, whose leg is the one the cold run recorded.
+
 A leg's run is kept too (``run``): onnxruntime's and torch's outputs for an artifact and
 inputs, keyed by the artifact's identity. A stage whose output is not stored (a PyTorch
 module) keeps an entry that says it converted this input; a later run hands on a
@@ -30,12 +35,14 @@ makes a sample of its hits again without the cache; a hit that differs raises
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
 
-from harness.converters import Artifact
+from harness.converters import Artifact, ConversionError, TransientFailure
 from harness.core import yardstick
+from harness.core.taxonomy import classify_exception
 from harness.run.stage_cache import keys, packages
 from harness.run.stage_cache import verify as verifying
 from harness.run.stage_cache.readings import (
@@ -53,8 +60,8 @@ from harness.run.stage_cache.store import DEFAULT_FOLDER, CacheWarning, Store
 from harness.run.stage_cache.verify import CacheMismatch
 from harness.sources import SourceError, SourceReading
 
-__all__ = ["DEFAULT_FOLDER", "NO_CACHE", "CacheMismatch", "CacheWarning", "LazyArtifact", "NoCache",
-           "StageCache", "open_cache"]
+__all__ = ["DEFAULT_FOLDER", "NO_CACHE", "CacheMismatch", "CacheWarning", "KeptFailure",
+           "LazyArtifact", "NoCache", "StageCache", "open_cache"]
 
 # Formats whose artifacts are stored: those with an exact serialisation.
 STORED_FORMATS = ("onnx", "tflite")
@@ -64,6 +71,32 @@ TFLITE_IDENTIFIER = b"TFL3"
 READ_SOURCES = ("keras", "onnx")
 # Identities kept for the artifacts of the cases in flight (the legs of one case).
 IDENTITIES_KEPT = 512
+# Failures that say how a stage ran, not what it made of its input: never kept.
+UNREPEATABLE = (TransientFailure, TimeoutError, subprocess.TimeoutExpired, MemoryError, OSError)
+
+
+class KeptFailure(ConversionError):
+    """A conversion that raised on an earlier run, as the stage cache kept it: ``message``
+    is the leg's message then (the exception and its traceback), ``type_name`` and the
+    text the exception's."""
+
+    def __init__(self, raised: dict[str, str]):
+        super().__init__(raised["text"])
+        self.type_name = raised["type"]
+        self.message = raised["message"]
+
+
+def repeatable(exc: BaseException) -> bool:
+    """Whether a conversion's exception is the converter's answer to its input: nothing in
+    its chain of causes says how the stage ran instead (``UNREPEATABLE``)."""
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        if isinstance(found, UNREPEATABLE):
+            return False
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return True
 
 
 class NoCache:
@@ -79,6 +112,10 @@ class NoCache:
         return None
 
     def keep(self, converter, parent: Artifact, options, artifact: Artifact) -> None:
+        return None
+
+    def keep_failure(self, converter, parent: Artifact, options, exc: Exception,
+                     message: str) -> None:
         return None
 
     def run(self, runner, artifact: Artifact, inputs) -> list:
@@ -239,12 +276,23 @@ class StageCache:
         if identity is None:
             return None
         key = keys.stage_key(converter, identity, options)
-        if converter.target in STORED_FORMATS:
-            cached = self._cached_stage(key, parent)
-            self._count(converter.name, "miss" if cached is None else "hit")
-        else:
-            cached = self._unbuilt_stage(key, converter, parent, options)
-            self.module_log.append((converter.name, "miss" if cached is None else "hit"))
+        stored = converter.target in STORED_FORMATS
+
+        def log(outcome: str) -> None:
+            if stored:
+                self._count(converter.name, outcome)
+            else:
+                self.module_log.append((converter.name, outcome))
+
+        try:
+            cached = (self._cached_stage(key, parent) if stored
+                      else self._unbuilt_stage(key, converter, parent, options))
+        except KeptFailure as kept:
+            log("hit")
+            if self._sampled(key):
+                self._verify_failure(key, converter, parent, options, kept)
+            raise
+        log("miss" if cached is None else "hit")
         if cached is not None and self._sampled(key):
             self._verify_stage(key, converter, parent, options, cached)
         return cached
@@ -266,6 +314,24 @@ class StageCache:
             warnings.warn(f"parity cache: the output of {converter.name} was not stored "
                           f"({type(exc).__name__}: {exc})", CacheWarning, stacklevel=2)
 
+    def keep_failure(self, converter, parent: Artifact, options, exc: Exception,
+                     message: str) -> None:
+        """Stores that the stage raised on this input, with the leg's ``message``, where the
+        failure is ``repeatable``; never raises."""
+        if not repeatable(exc):
+            return
+        try:
+            identity = self.identity(parent)
+            if identity is None:
+                return
+            self.store.put(keys.stage_key(converter, identity, options),
+                           {"kind": "stage", "stage": converter.name,
+                            "raised": {"type": type(exc).__name__, "text": str(exc),
+                                       "message": message}})
+        except Exception as failure:  # noqa: BLE001 (the cache never fails a leg)
+            warnings.warn(f"parity cache: the failure of {converter.name} was not stored "
+                          f"({type(failure).__name__}: {failure})", CacheWarning, stacklevel=2)
+
     def _unbuilt_stage(self, key: str, converter, parent: Artifact, options) -> Artifact | None:
         """An artifact that converts on first use, where an entry says the stage converted
         this input before."""
@@ -273,6 +339,7 @@ class StageCache:
         if entry is None:
             return None
         try:
+            _raise_if_kept_failure(entry)
             artifact = LazyArtifact(entry["format"], entry["input_names"], meta_from(entry["meta"]),
                                     _convert_again(converter, parent, options, entry))
         except (KeyError, TypeError, ValueError) as exc:
@@ -299,6 +366,7 @@ class StageCache:
         if entry is None:
             return None
         try:
+            _raise_if_kept_failure(entry)
             if entry.get("same_model"):  # a stage that hands its input's model on
                 artifact = Artifact(entry["format"], parent.model, list(entry["input_names"]),
                                     dict(entry["meta"]))
@@ -444,6 +512,24 @@ class StageCache:
         if isinstance(cached, LazyArtifact):
             cached.model = cold.model  # converted now: not again on first use
 
+    def _verify_failure(self, key: str, converter, parent: Artifact, options,
+                        kept: KeptFailure) -> None:
+        """Converts the input again: it must raise the same type of exception, in the same
+        category (its text may name a temporary folder or an address)."""
+        materialised(parent)
+        try:
+            converter.convert(parent, options)
+        except Exception as exc:  # noqa: BLE001 (what the cold conversion raised is compared)
+            cold = (type(exc).__name__, _category(f"{converter.name} raised "
+                                                  f"{type(exc).__name__}: {exc}"))
+            entry = (kept.type_name, _category(kept.message))
+            difference = None if cold == entry else (
+                f"the entry says it raised {entry[0]} ({entry[1]}), the cold conversion "
+                f"raised {cold[0]} ({cold[1]}): {exc}")
+        else:
+            difference = f"the entry says it raised {kept.type_name}; the cold conversion did not"
+        self._judge(key, converter.name, "conversion", difference)
+
     def _verify_run(self, key: str, runner, artifact: Artifact, inputs, cached: list) -> None:
         what = f"run {runner.name}"
         materialised(artifact)
@@ -581,6 +667,18 @@ def _stage_difference(cached: Artifact, cold: Artifact, parent: Artifact) -> str
 def _onnx_difference(cached, cold) -> str | None:
     difference = verifying.model_difference(cached, cold)
     return None if difference is None else f"its ONNX model: {difference}"
+
+
+def _raise_if_kept_failure(entry: dict[str, Any]) -> None:
+    raised = entry.get("raised")
+    if raised is not None:
+        if not all(isinstance(raised.get(k), str) for k in ("type", "text", "message")):
+            raise ValueError("a kept failure without its type, text and message")
+        raise KeptFailure(raised)
+
+
+def _category(message: str) -> str:
+    return classify_exception("convert", message)[0]
 
 
 def _rebuild(source, spec, policy, device, described):
