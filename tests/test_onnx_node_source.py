@@ -234,3 +234,25 @@ def test_an_entry_naming_the_op_tags_the_node_test_and_a_drawn_onnx_case_alike()
     assert tagged(drawn, "onnx>onnx2pytorch")
     assert not tagged(other_mode, "onnx>onnx2pytorch")
     assert not tagged(drawn, "onnx>onnx2torch")
+
+
+@pytest.mark.parametrize("name", ["test_relu", "test_maxunpool_export_with_output_shape"])
+def test_a_warm_run_reads_a_case_from_the_stage_cache_as_the_cold_run_read_it(
+        tmp_path, monkeypatch, name):
+    """A node test is a file of the installed onnx: its reading is kept, the expected
+    outputs as the reference where onnxruntime does not meet them, and a new onnx misses."""
+    from harness.run.stage_cache import keys
+    from tests.cache_runs import run_cached, verdicts
+
+    cold, cold_artifacts, cold_cache = run_cached(tmp_path, spec_for(name), "onnx>ort-optimized")
+    warm, warm_artifacts, warm_cache = run_cached(tmp_path, spec_for(name), "onnx>ort-optimized")
+    assert (cold_cache.log[0], warm_cache.log[0]) == (("reading onnx-node", "miss"),
+                                                      ("reading onnx-node", "hit"))
+    assert verdicts(warm) == verdicts(cold)
+    kept, made = warm_artifacts["onnx"], cold_artifacts["onnx"]  # a node test starts at onnx
+    assert kept.model.SerializeToString() == made.model.SerializeToString()
+    with_onnx = tmp_path / "another-onnx"
+    run_cached(with_onnx, spec_for(name), "onnx>ort-optimized")
+    monkeypatch.setenv(keys.OVERRIDE_ENV, "onnx=9.9")
+    _, _, cache = run_cached(with_onnx, spec_for(name), "onnx>ort-optimized")
+    assert cache.log[0] == ("reading onnx-node", "miss")

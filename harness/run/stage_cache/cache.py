@@ -68,7 +68,8 @@ STORED_FORMATS = ("onnx", "tflite")
 # What a TFLite flatbuffer holds at bytes 4 to 8 (its file identifier).
 TFLITE_IDENTIFIER = b"TFL3"
 # Sources whose readings are stored; a user's file (``file``) may change under the same spec.
-READ_SOURCES = ("keras", "onnx")
+# onnx's node tests are files of the installed onnx, which its fingerprint covers.
+READ_SOURCES = ("keras", "onnx", "onnx-node")
 # Identities kept for the artifacts of the cases in flight (the legs of one case).
 IDENTITIES_KEPT = 512
 # Failures that say how a stage ran, not what it made of its input: never kept.
