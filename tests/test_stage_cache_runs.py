@@ -144,3 +144,29 @@ def test_metadata_keeps_tuples_apart_from_lists():
         meta_document({"module": object()})
     with pytest.raises(Uncacheable):
         meta_document({"not a number": float("nan")})
+
+
+@pytest.mark.parametrize(("stage", "required"), [
+    ("onnx2torch", "onnx"),      # onnx2torch declares no onnx, and runs its code
+    ("torch-onnx", "onnx-ir"),   # the exporter's IR, which onnxscript requires
+    ("tf2onnx", "keras"),        # tensorflow requires keras
+])
+def test_a_stage_s_key_holds_the_frameworks_its_packages_require(monkeypatch, stage, required):
+    import importlib.util
+
+    from harness.converters import ConvertOptions, get
+
+    converter = get(stage)
+    missing = [p for p in converter.packages if importlib.util.find_spec(p.replace("-", "_")) is None]
+    if missing:  # found, not imported: TensorFlow before torchvision aborts (DESIGN.md)
+        pytest.skip(f"not installed: {', '.join(missing)}")
+    before = keys.stage_key(converter, "input", ConvertOptions())
+    monkeypatch.setenv(keys.OVERRIDE_ENV, f"{required}=9.9")
+    assert keys.stage_key(converter, "input", ConvertOptions()) != before
+
+
+def test_a_new_onnx_converts_the_module_again(tmp_path, monkeypatch):
+    run(tmp_path)
+    monkeypatch.setenv(keys.OVERRIDE_ENV, "onnx=9.9")
+    _, _, cache = run(tmp_path)
+    assert cache.module_log == [("onnx2torch", "miss")]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -55,6 +56,14 @@ FORMAT = 3
 READING_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                        "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES")
 ALWAYS = ("numpy",)
+# The frameworks whose code a converter may run without declaring them (onnx2torch runs
+# onnx's, tensorflow keras'): a declared package's requirements among these are in its key.
+# Only these: what else they require (CUDA's libraries, sympy) costs a process seconds to
+# fingerprint and converts nothing.
+STACK = frozenset({"onnx", "onnx-ir", "onnxscript", "onnxruntime", "onnxruntime-gpu", "torch",
+                   "torchvision", "tensorflow", "keras", "tf-keras", "tf2onnx", "h5py", "scipy",
+                   "ai-edge-litert", "onnxsim", "onnxslim", "onnxoptimizer", "onnx2torch",
+                   "onnx2pytorch", "protobuf", "ml-dtypes"})
 # Folders of a working tree that hold no code the package imports.
 SKIPPED_FOLDERS = {"__pycache__", "build", "dist", "node_modules"}
 
@@ -82,8 +91,35 @@ def package_fingerprint(name: str) -> str:
 
 
 def fingerprints(packages) -> dict[str, str]:
-    names = dict.fromkeys((*ALWAYS, *packages))
+    """numpy's, each package's, and those of the frameworks each requires (``STACK``): a
+    stage that declares onnx2torch runs onnx's code too, and one that declares onnxscript
+    runs onnx_ir's."""
+    names = dict.fromkeys((*ALWAYS, *map(_normal, packages)))
+    for name in list(names):
+        names.update(dict.fromkeys(stack_requirements(name)))
     return {name: package_fingerprint(name) for name in names}
+
+
+@functools.cache
+def stack_requirements(name: str) -> tuple[str, ...]:
+    """The ``STACK`` frameworks an installed distribution requires (its ``Requires-Dist``,
+    extras left out, markers read for this interpreter), one level down."""
+    try:
+        required = importlib.metadata.requires(name) or []
+    except importlib.metadata.PackageNotFoundError:
+        return ()
+    from packaging.requirements import InvalidRequirement, Requirement  # pytest's dependency
+
+    found = []
+    for text in required:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if _normal(requirement.name) in STACK and (
+                requirement.marker is None or requirement.marker.evaluate({"extra": ""})):
+            found.append(_normal(requirement.name))
+    return tuple(dict.fromkeys(found))
 
 
 # Once per process (tests forget it with ``cache_clear``, as a new process would).
