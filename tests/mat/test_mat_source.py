@@ -248,3 +248,32 @@ def test_a_script_reproduces_a_wrong_import_in_a_fresh_process(tmp_path, monkeyp
                        "repro_mat_ok.py")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "does not reproduce" in done.stdout
+
+
+@pytest.mark.parametrize("fmt", ["simplenn", "dagnn"])
+def test_a_warm_run_keeps_the_mat_file_and_takes_the_importer_s_run(tmp_path, fmt):
+    """The stage cache keeps a reading's .mat file as its bytes: a hit writes them into a
+    folder of its own, and mat2torch's module and run hit on it."""
+    from harness.run.stage_cache.cache import LazyArtifact, StageCache
+    from tests.cache_runs import fresh_process, run_cached, verdicts
+
+    spec = network_spec([CONV, ("relu", {"leak": 0.0}), POOL], input_shape=(1, 2, 6, 6),
+                        fmt=fmt, seed=4)
+    cold, cold_artifacts, cold_cache = run_cached(tmp_path, spec, "mat>mat2torch")
+    warm, warm_artifacts, warm_cache = run_cached(tmp_path, spec, "mat>mat2torch")
+    assert (cold_cache.log[0], warm_cache.log[0]) == (("reading mat", "miss"),
+                                                      ("reading mat", "hit"))
+    assert warm_cache.module_log == [("mat2torch", "hit")]
+    assert warm_cache.run_log == [("run torch", "hit")]
+    assert isinstance(warm_artifacts["mat>mat2torch"], LazyArtifact)
+    kept, made = warm_artifacts["mat"], cold_artifacts["mat"]
+    assert kept.model != made.model and kept.model.read_bytes() == made.model.read_bytes()
+    assert hm.load_network(kept.model).format == f"matconvnet.{fmt}"
+    assert {k: v for k, v in kept.meta.items() if k != "workdir"} == \
+        {k: v for k, v in made.meta.items() if k != "workdir"}
+    assert verdicts(warm) == verdicts(cold)
+    fresh_process()  # a verified hit: written again, read again, the same
+    cache = StageCache(tmp_path, verify=1.0)
+    Harness("mat>mat2torch", cache=cache, known_issues=[]).run(spec)
+    assert ("reading mat", "same") in cache.verify_log
+    assert "differs" not in {outcome for _, outcome in cache.verify_log}

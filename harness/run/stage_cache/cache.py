@@ -68,8 +68,10 @@ STORED_FORMATS = ("onnx", "tflite")
 # What a TFLite flatbuffer holds at bytes 4 to 8 (its file identifier).
 TFLITE_IDENTIFIER = b"TFL3"
 # Sources whose readings are stored; a user's file (``file``) may change under the same spec.
-# onnx's node tests are files of the installed onnx, which its fingerprint covers.
-READ_SOURCES = ("keras", "onnx", "onnx-node")
+# onnx's node tests are files of the installed onnx, which its fingerprint covers. A source
+# whose model is a file says how to keep it (``model_bytes``, ``model_from_bytes``: the .mat
+# source).
+READ_SOURCES = ("keras", "onnx", "onnx-node", "mat")
 # Identities kept for the artifacts of the cases in flight (the legs of one case).
 IDENTITIES_KEPT = 512
 # Failures that say how a stage ran, not what it made of its input: never kept.
@@ -231,7 +233,11 @@ class StageCache:
             data = self.store.blob(key, entry["arrays"])
             if data is None:
                 return None
-            if described.get("blob"):
+            if described.get("kept_by_source"):
+                artifact = self._source_artifact(key, source, described)
+                if artifact is None:
+                    return None
+            elif described.get("blob"):
                 artifact = self._stored_artifact(key, described)
                 if artifact is None:
                     return None
@@ -248,25 +254,49 @@ class StageCache:
             yardstick.note_missing(spec, entry["yardstick_missing"])
         return reading
 
+    def _source_artifact(self, key: str, source, described: dict[str, Any]) -> Artifact | None:
+        """A model the source keeps as bytes (a .mat file), made again from them."""
+        data = self.store.blob(key, described["blob"])
+        if data is None:
+            return None
+        if not isinstance(described["meta"], dict):
+            raise TypeError("the entry's metadata is not a mapping")
+        artifact = source.model_from_bytes(data, dict(described["meta"]))
+        self._identify(artifact, _described_identity(described))
+        return artifact
+
     def _store_reading(self, key, source, spec, reading: SourceReading) -> None:
-        artifact = reading.artifact
         try:
             document, data = reading_arrays(reading)
-            described = artifact_fields(artifact)
-            blobs = [data]
-            model = _artifact_bytes(artifact)
-            if model is not None:
-                described["blob"] = Store.blob_hash(model)
-                blobs.append(model)
-                self._identify(artifact, keys.content_identity(described["blob"], artifact))
-            else:
-                self._identify(artifact, keys.source_key(source, spec))
+            described, model = self._described(source, spec, reading.artifact)
         except Uncacheable:
             return
         missing = None if reading.yardstick is not None else yardstick.missing_reason(spec)
         self.store.put(key, {"kind": "reading", "source": source.name, "case": spec.case_id,
                              "artifact": described, "arrays": Store.blob_hash(data),
-                             "reading": document, "yardstick_missing": missing}, blobs)
+                             "reading": document, "yardstick_missing": missing},
+                       [data] if model is None else [data, model])
+
+    def _described(self, source, spec, artifact: Artifact) -> tuple[dict[str, Any], bytes | None]:
+        """What a reading's entry says of its artifact, and the model's bytes where they are
+        kept (an ONNX model's; a .mat file, as its source keeps it); identifies the
+        artifact for the stages it feeds."""
+        keeps_model = getattr(source, "model_bytes", None)
+        if keeps_model is not None:
+            model, meta = keeps_model(artifact)
+            described = {**artifact_fields(Artifact(artifact.format, None,
+                                                    list(artifact.input_names), meta)),
+                         "blob": Store.blob_hash(model), "kept_by_source": True}
+            self._identify(artifact, _described_identity(described))
+            return described, model
+        described = artifact_fields(artifact)
+        model = _artifact_bytes(artifact)
+        if model is None:
+            self._identify(artifact, keys.source_key(source, spec))
+            return described, None
+        described["blob"] = Store.blob_hash(model)
+        self._identify(artifact, keys.content_identity(described["blob"], artifact))
+        return described, model
 
     # -- stages ----------------------------------------------------------------------------
     def lookup(self, converter, parent: Artifact, options) -> Artifact | None:
@@ -501,7 +531,7 @@ class StageCache:
         what = f"reading {source.name}"
         cold = self._cold(key, what, "reading", lambda: source.read(spec, policy=policy,
                                                                     device=device))
-        self._judge(key, what, "reading", _reading_difference(cached, cold))
+        self._judge(key, what, "reading", _reading_difference(cached, cold, source))
 
     def _verify_stage(self, key: str, converter, parent: Artifact, options, cached) -> None:
         """Converts the input again and compares: a stored model by its content (names
@@ -639,15 +669,28 @@ def _fields(artifact: Artifact) -> dict[str, Any]:
             "meta": artifact.meta}
 
 
-def _reading_difference(cached: SourceReading, cold: SourceReading) -> str | None:
+def _described_identity(described: dict[str, Any]) -> str:
+    """The identity of a model a source keeps as bytes: its blob, format, input names and
+    the metadata its source keeps (a .mat artifact's also holds its temporary folder)."""
+    return keys.content_identity(described["blob"], Artifact(
+        described["format"], None, list(described["input_names"]), described["meta"]))
+
+
+def _reading_difference(cached: SourceReading, cold: SourceReading, source) -> str | None:
     cached_document, cached_arrays = reading_parts(cached)
     cold_document, cold_arrays = reading_parts(cold)
     for part in sorted(set(cached_document) | set(cold_document)):
         if cached_document.get(part) != cold_document.get(part):
             return (f"its {part}: {cached_document.get(part)!r} in the entry, "
                     f"{cold_document.get(part)!r} cold")
-    difference = (verifying.arrays_difference(cached_arrays, cold_arrays)
-                  or verifying.fields_difference(_fields(cached.artifact), _fields(cold.artifact)))
+    difference = verifying.arrays_difference(cached_arrays, cold_arrays)
+    keeps_model = getattr(source, "model_bytes", None)
+    if keeps_model is not None:  # a .mat file's bytes hold when it was written: not compared
+        described = [{**_fields(reading.artifact), "meta": keeps_model(reading.artifact)[1]}
+                     for reading in (cached, cold)]
+        return difference or verifying.fields_difference(*described)
+    difference = difference or verifying.fields_difference(_fields(cached.artifact),
+                                                           _fields(cold.artifact))
     if difference is None and not isinstance(cached.artifact, LazyArtifact):
         difference = _onnx_difference(cached.artifact.model, cold.artifact.model)
     return difference

@@ -59,6 +59,20 @@ class MatSource:
                                   "mat_version": case.version})
         return SourceReading(artifact, inputs, reference, None, None)
 
+    def model_bytes(self, artifact: Artifact) -> tuple[bytes, dict[str, Any]]:
+        """The ``.mat`` file's bytes and the metadata that JSON keeps (its format and
+        version; not its temporary folder): what the stage cache keeps of a reading."""
+        meta = {key: value for key, value in artifact.meta.items() if key != "workdir"}
+        return Path(artifact.model).read_bytes(), meta
+
+    def model_from_bytes(self, data: bytes, meta: dict[str, Any]) -> Artifact:
+        """The artifact ``model_bytes`` kept: the file written again, in a folder of its own
+        that lives as long as the artifact."""
+        workdir = tempfile.TemporaryDirectory(prefix="parity-mat-")
+        path = Path(workdir.name) / MAT_MODEL
+        path.write_bytes(data)
+        return Artifact(self.format, path, list(INPUT_NAMES), meta={**meta, "workdir": workdir})
+
     def family(self, spec) -> str:
         """The report's family of a case: the kind's MATLAB layer group and the file
         format, ``mat-convolution/dagnn``."""
