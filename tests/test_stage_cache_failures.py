@@ -1,10 +1,10 @@
-"""The stage cache keeps a conversion that raised: a warm run records the cold run's leg,
-message and verdict without converting again; a new converter misses; a failure that says
+"""The stage cache keeps a conversion or a run that raised: a warm run records the cold
+run's leg, message and verdict without converting or running again; a new converter misses; a failure that says
 how the stage ran (a timeout, a worker that died, a signal) is never kept; a verified hit
 converts again and must raise the same way.
 
 Real onnx2torch on an ONNX op it has no converter for (the known issue
-``onnx2torch-no-converter``); the failures that must not be kept come from stages made of one
+``onnx2torch-no-converter``) and on a Range whose module raises when torch runs it; the failures that must not be kept come from stages made of one
 function (tests.fakes.Stage), since no real converter times out on demand.
 """
 
@@ -147,3 +147,53 @@ def test_a_damaged_kept_failure_is_a_miss_with_a_warning(tmp_path):
         result, _, cache = run_cached(tmp_path, spec, "onnx>onnx2torch")
     assert cache.module_log == [("onnx2torch", "miss")]
     assert [leg.verdict for leg in result.legs] == ["error"]
+
+
+# -- runs that raised --------------------------------------------------------------------------
+RANGE = LayerSpec("Range", {"operands": [{"const": 1, "dtype": "float32"},
+                                         {"const": 0.0, "dtype": "float32"},
+                                         {"const": 1.0, "dtype": "float32"}], "opset": 17},
+                  (), seed=0, source="onnx")  # from 1 to 0 by 1: torch.arange refuses it
+
+
+def test_a_warm_run_records_the_cold_run_failure_without_converting_or_running(tmp_path):
+    from harness.run.stage_cache.cache import LazyArtifact
+
+    cold, _, cold_cache = run_cached(tmp_path, RANGE, "onnx>onnx2torch")
+    assert cold_cache.run_log == [("run torch", "miss")]
+    assert [(leg.verdict, leg.category) for leg in cold.legs] == [("error", "runtime_error")]
+    (kept,) = failures_kept(tmp_path)
+    assert kept["kind"] == "run" and kept["raised"]["step"] == "run"
+    warm, artifacts, warm_cache = run_cached(tmp_path, RANGE, "onnx>onnx2torch")
+    assert warm_cache.run_log == [("run torch", "hit")]
+    module = artifacts["onnx>onnx2torch"]
+    assert isinstance(module, LazyArtifact) and "not built" in repr(module)
+    assert verdicts(warm) == verdicts(cold)
+    fresh_process()  # a verified hit runs again and raises alike
+    cache = StageCache(tmp_path, verify=1.0)
+    Harness("onnx>onnx2torch", cache=cache, known_issues=[]).run(RANGE)
+    assert ("run torch", "same") in cache.verify_log
+
+
+def test_a_run_failure_off_the_cpu_or_of_a_module_that_was_not_made_is_not_kept(tmp_path):
+    from harness.converters import Artifact
+    from harness.run.stage_cache.cache import LazyArtifact
+
+    class Runner:
+        name, device = "torch", "cpu"
+
+    cache = StageCache(tmp_path)
+
+    def unbuildable():
+        raise ValueError("the module could not be made again")
+
+    lazy = LazyArtifact("torch", ["x"], {}, unbuildable)
+    cache._identify(lazy, "lineage")
+    cache.keep_run_failure(Runner(), lazy, [], ValueError("made nothing"), "message", "run")
+    on_cuda = Runner()
+    on_cuda.device = "cuda"
+    made = Artifact("torch", object(), ["x"])
+    cache._identify(made, "lineage")
+    cache.keep_run_failure(on_cuda, made, [], RuntimeError("device-side assert triggered"),
+                           "message", "run")
+    assert failures_kept(tmp_path) == []

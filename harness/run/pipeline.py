@@ -515,23 +515,34 @@ class Harness:
             widest.metrics.setdefault("yardstick", passes[0].metrics["yardstick"])
         return self._judge(spec, widest, received)
 
-    def _at_size(self, spec, base, artifact, size: Size, tolerance, timing) -> LegResult:
-        """The leg run once, at one size, and compared (not yet judged against known
-        issues)."""
-        t1 = time.perf_counter()
+    def _outputs(self, base, artifact, inputs) -> tuple[list | None, tuple[str, str] | None]:
+        """The runner's outputs, or None and (the leg's message, the step that raised: load
+        or run); a failure the stage cache kept is the cold run's, message and all."""
+        runner = self.runner(artifact.format)
         try:
-            outputs = self.cache.run(self.runner(artifact.format), artifact, size.inputs)
+            return self.cache.run(runner, artifact, inputs), None
         except stage_cache.CacheMismatch:
             raise  # a cache entry its cold run contradicts: the cache's fault, not the leg's
+        except stage_cache.KeptFailure as exc:
+            return None, (exc.message, exc.step)
         except Exception as exc:
             message = (f"{base['runner']} raised {type(exc).__name__}: {exc}\n"
                        f"{_short_traceback(exc)}")
             step = "load" if isinstance(exc, LoadError) else "run"
-            timing["run"] += time.perf_counter() - t1
+            self.cache.keep_run_failure(runner, artifact, inputs, exc, message, step)
+            return None, (message, step)
+
+    def _at_size(self, spec, base, artifact, size: Size, tolerance, timing) -> LegResult:
+        """The leg run once, at one size, and compared (not yet judged against known
+        issues)."""
+        t1 = time.perf_counter()
+        outputs, failure = self._outputs(base, artifact, size.inputs)
+        timing["run"] += time.perf_counter() - t1
+        if failure is not None:
+            message, step = failure
             return LegResult(**base, verdict="error",
                              category=classify_exception(step, message)[0],
                              message=message, timing=timing)
-        timing["run"] += time.perf_counter() - t1
         for observer in self.observers:
             observer.on_outputs(base["leg"], size, outputs)
 

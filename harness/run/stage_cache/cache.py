@@ -79,14 +79,15 @@ UNREPEATABLE = (TransientFailure, TimeoutError, subprocess.TimeoutExpired, Memor
 
 
 class KeptFailure(ConversionError):
-    """A conversion that raised on an earlier run, as the stage cache kept it: ``message``
-    is the leg's message then (the exception and its traceback), ``type_name`` and the
-    text the exception's."""
+    """A conversion or a run that raised on an earlier run, as the stage cache kept it:
+    ``message`` is the leg's message then (the exception and its traceback), ``step`` where
+    it raised (``convert``, ``load``, ``run``), ``type_name`` and the text the exception's."""
 
     def __init__(self, raised: dict[str, str]):
         super().__init__(raised["text"])
         self.type_name = raised["type"]
         self.message = raised["message"]
+        self.step = raised.get("step", "convert")
 
 
 def repeatable(exc: BaseException) -> bool:
@@ -119,6 +120,10 @@ class NoCache:
 
     def keep_failure(self, converter, parent: Artifact, options, exc: Exception,
                      message: str) -> None:
+        return None
+
+    def keep_run_failure(self, runner, artifact: Artifact, inputs, exc: Exception,
+                         message: str, step: str) -> None:
         return None
 
     def run(self, runner, artifact: Artifact, inputs) -> list:
@@ -349,7 +354,7 @@ class StageCache:
                      message: str) -> None:
         """Stores that the stage raised on this input, with the leg's ``message``, where the
         failure is ``repeatable``; never raises."""
-        if not repeatable(exc):
+        if not repeatable(exc) or options.device != "cpu":  # off the CPU, a lost context
             return
         try:
             identity = self.identity(parent)
@@ -433,7 +438,13 @@ class StageCache:
         them (a module not converted yet stays so), else the runner's, then kept."""
         key = self._run_key(runner, artifact, inputs)
         if key is not None:
-            outputs = self._cached_run(key)
+            try:
+                outputs = self._cached_run(key)
+            except KeptFailure as kept:
+                self.run_log.append((f"run {runner.name}", "hit"))
+                if self._sampled(key):
+                    self._verify_run_failure(key, runner, artifact, inputs, kept)
+                raise
             self.run_log.append((f"run {runner.name}", "miss" if outputs is None else "hit"))
             if outputs is not None:
                 if self._sampled(key):
@@ -457,11 +468,30 @@ class StageCache:
         except (TypeError, ValueError):
             return None
 
+    def keep_run_failure(self, runner, artifact: Artifact, inputs, exc: Exception,
+                         message: str, step: str) -> None:
+        """Stores that the runner raised on this artifact and inputs, with the leg's
+        ``message``, where the failure is ``repeatable``, on the CPU, and the runner's own
+        (not the conversion of a module made on first use); never raises."""
+        built = not isinstance(artifact, LazyArtifact) or artifact._built
+        if not repeatable(exc) or not built or getattr(runner, "device", "cpu") != "cpu":
+            return
+        try:
+            key = self._run_key(runner, artifact, inputs)
+            if key is not None:
+                self.store.put(key, {"kind": "run", "runner": runner.name,
+                                     "raised": {"type": type(exc).__name__, "text": str(exc),
+                                                "message": message, "step": step}})
+        except Exception as failure:  # noqa: BLE001 (the cache never fails a leg)
+            warnings.warn(f"parity cache: the failure of {runner.name} was not stored "
+                          f"({type(failure).__name__}: {failure})", CacheWarning, stacklevel=2)
+
     def _cached_run(self, key: str) -> list | None:
         entry = self.store.entry(key)
         if entry is None:
             return None
         try:
+            _raise_if_kept_failure(entry)
             data = self.store.blob(key, entry["arrays"])
             return None if data is None else arrays_from(data, entry["count"])
         except (KeyError, TypeError, ValueError, OSError) as exc:
@@ -551,15 +581,22 @@ class StageCache:
         try:
             converter.convert(parent, options)
         except Exception as exc:  # noqa: BLE001 (what the cold conversion raised is compared)
-            cold = (type(exc).__name__, _category(f"{converter.name} raised "
-                                                  f"{type(exc).__name__}: {exc}"))
-            entry = (kept.type_name, _category(kept.message))
-            difference = None if cold == entry else (
-                f"the entry says it raised {entry[0]} ({entry[1]}), the cold conversion "
-                f"raised {cold[0]} ({cold[1]}): {exc}")
+            difference = _failure_difference(kept, exc, f"{converter.name} raised")
         else:
             difference = f"the entry says it raised {kept.type_name}; the cold conversion did not"
         self._judge(key, converter.name, "conversion", difference)
+
+    def _verify_run_failure(self, key: str, runner, artifact: Artifact, inputs,
+                            kept: KeptFailure) -> None:
+        """Runs again: it must raise the same type of exception, in the same category."""
+        materialised(artifact)
+        try:
+            runner.run(artifact, inputs)
+        except Exception as exc:  # noqa: BLE001 (what the cold run raised is compared)
+            difference = _failure_difference(kept, exc, f"{runner.name} raised")
+        else:
+            difference = f"the entry says it raised {kept.type_name}; the cold run did not"
+        self._judge(key, f"run {runner.name}", "run", difference)
 
     def _verify_run(self, key: str, runner, artifact: Artifact, inputs, cached: list) -> None:
         what = f"run {runner.name}"
@@ -721,8 +758,15 @@ def _raise_if_kept_failure(entry: dict[str, Any]) -> None:
         raise KeptFailure(raised)
 
 
-def _category(message: str) -> str:
-    return classify_exception("convert", message)[0]
+def _failure_difference(kept: KeptFailure, exc: Exception, raised_by: str) -> str | None:
+    """How a cold failure differs from a kept one: by the exception's type and category."""
+    cold = (type(exc).__name__,
+            classify_exception(kept.step, f"{raised_by} {type(exc).__name__}: {exc}")[0])
+    entry = (kept.type_name, classify_exception(kept.step, kept.message)[0])
+    if cold == entry:
+        return None
+    return (f"the entry says it raised {entry[0]} ({entry[1]}), the cold one raised "
+            f"{cold[0]} ({cold[1]}): {exc}")
 
 
 def _rebuild(source, spec, policy, device, described):
