@@ -65,3 +65,53 @@ def test_a_pytest_worker_runs_its_cases_under_the_thresholds(tmp_path):
         capture_output=True, text=True, cwd=tmp_path, timeout=300,
         env={k: v for k, v in os.environ.items() if k != collector.ENVIRONMENT})
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+@pytest.fixture
+def unfrozen():
+    yield
+    gc.unfreeze()
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_a_run_freezes_what_is_alive_after_an_import_and_frees_the_garbage_first(
+        unfrozen, monkeypatch):
+    import weakref
+
+    freezer = collector.Freezer(environ={})
+    assert freezer.after_imports()  # the start of a run: everything imported so far
+    assert not freezer.after_imports()  # nothing imported since
+    garbage, alive = _Cycle(), _Cycle()
+    gone = weakref.ref(garbage)
+    del garbage
+    frozen_before = gc.get_freeze_count()
+    for n in range(collector.Freezer.IMPORTED):  # a framework's many modules
+        monkeypatch.setitem(sys.modules, f"parity_test_framework_{n}", object())
+    assert freezer.after_imports()
+    assert gone() is None  # collected, not frozen
+    assert gc.get_freeze_count() > frozen_before
+    assert alive.me is alive
+
+
+def test_python_s_own_collector_freezes_nothing(unfrozen, monkeypatch):
+    freezer = collector.Freezer(environ={collector.ENVIRONMENT: "python"})
+    frozen_before = gc.get_freeze_count()
+    for n in range(collector.Freezer.IMPORTED):
+        monkeypatch.setitem(sys.modules, f"parity_test_framework_{n}", object())
+    assert not freezer.after_imports() and gc.get_freeze_count() == frozen_before
+
+
+def test_a_pytest_worker_freezes_the_heap_once_its_tests_are_collected(tmp_path):
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+    (tmp_path / "test_frozen.py").write_text(
+        "import gc\n\ndef test_frozen():\n    assert gc.get_freeze_count() > 0\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path), "-p", "no:cacheprovider", "-n", "1",
+         "--parity-report", "none", "--parity-cache", "none"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        env={k: v for k, v in os.environ.items() if k != collector.ENVIRONMENT})
+    assert run.returncode == 0, run.stdout + run.stderr
