@@ -158,8 +158,6 @@ class ParitySession:
 
         self.config = config
         self.worker = getattr(config, "workerinput", {}).get("workerid")
-        # What the frameworks leave lives to the end: out of the collector's way once imported.
-        self.freezer = collector.Freezer()
         workerinput = getattr(config, "workerinput", {})
         self.run_id = workerinput.get("parity_run_id") or new_run_id()
         # A worker's own argv is xdist's, not the user's: the controller passes its command.
@@ -521,16 +519,8 @@ def pytest_runtest_call(item: pytest.Item):
     except BaseException as exc:
         session.flush_test(failed=True, reproduction=reproduce_failure_of(exc))
         raise
-    finally:
-        session.freezer.after_imports()  # a framework this test imported first
     session.flush_test(failed=False)
     return result
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    parity_session = session.config.stash.get(STASH_KEY, None)
-    if parity_session is not None:
-        parity_session.freezer.after_imports()  # the frameworks and the collected tests
 
 
 @pytest.hookimpl(wrapper=True)

@@ -99,8 +99,6 @@ def main(argv: list[str]) -> int:
         channel.send({"ready": False, "error": f"cannot import onnx2tf: "
                                                f"{type(exc).__name__}: {exc}"})
         return 1
-    with contextlib.suppress(ValueError):
-        collector.Freezer().after_imports()  # TensorFlow and onnx2tf live to the end
     channel.send({"ready": True, "pid": os.getpid(),
                   "onnx2tf": getattr(onnx2tf, "__version__", "?"),
                   "onnx2tf_file": onnx2tf.__file__})

@@ -8,18 +8,12 @@ heap; converting a model allocates millions of short-lived objects. Measured on 
 (docs/benchmarks.md, "The garbage collector"), ``(20000, 20, 20)`` took the whole main job
 from 595 to 570 s of CPU and the ONNX op suite from 73 to 68 s (means of two runs), the peak
 memory the same. Only when the collector runs changes: every unreachable cycle is still freed.
-
-What a framework import leaves (some 600,000 objects for TensorFlow, torch and onnx; a full
-collection walks them in 0.3 s) lives to the end of the process, so ``Freezer`` moves it out
-of the collector's way (``gc.freeze``) once it is imported: after a collection, so that only
-what is alive is frozen, and again only after the next import of many modules.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-import sys
 
 CASE_THRESHOLDS = (20000, 20, 20)
 ENVIRONMENT = "PARITY_GC_THRESHOLDS"  # "700,10,10" (three integers), or "python": its own
@@ -48,26 +42,3 @@ def tune_for_cases(environ=os.environ) -> None:
     thresholds = thresholds_for_cases(environ)
     if thresholds is not None:
         gc.set_threshold(*thresholds)
-
-
-class Freezer:
-    """Freezes the heap (``gc.freeze``, after a ``gc.collect``) where modules were imported
-    since it last did: at the start of a run, and between cases after a framework's first
-    import. Checked by counting ``sys.modules``, which costs nothing; objects frozen while
-    alive are still freed by reference counting, and only cycles among them outlive the
-    process' need of them."""
-
-    IMPORTED = 200  # modules since the last freeze: a framework, not a helper module
-
-    def __init__(self, environ=os.environ):
-        self.enabled = thresholds_for_cases(environ) is not None
-        self.modules = 0
-
-    def after_imports(self) -> bool:
-        """Freezes where enough modules were imported since the last time; whether it did."""
-        if not self.enabled or len(sys.modules) - self.modules < self.IMPORTED:
-            return False
-        gc.collect()
-        gc.freeze()
-        self.modules = len(sys.modules)
-        return True

@@ -58,8 +58,6 @@ def main(argv: list[str]) -> int:
     if keras.backend.backend() != "torch":
         channel.send({"ready": False, "error": f"Keras chose backend {keras.backend.backend()!r}"})
         return 1
-    with contextlib.suppress(ValueError):
-        collector.Freezer().after_imports()  # torch and Keras live to the end
     channel.send({
         "ready": True, "pid": os.getpid(), "keras": keras.__version__,
         "torch": torch.__version__, "backend": keras.backend.backend(),
