@@ -577,26 +577,25 @@ class StageCache:
                         kept: KeptFailure) -> None:
         """Converts the input again: it must raise the same type of exception, in the same
         category (its text may name a temporary folder or an address)."""
-        materialised(parent)
-        try:
-            converter.convert(parent, options)
-        except Exception as exc:  # noqa: BLE001 (what the cold conversion raised is compared)
-            difference = _failure_difference(kept, exc, f"{converter.name} raised")
-        else:
-            difference = f"the entry says it raised {kept.type_name}; the cold conversion did not"
-        self._judge(key, converter.name, "conversion", difference)
+        self._verify_raises(key, kept, converter.name, "conversion", f"{converter.name} raised",
+                            parent, lambda: converter.convert(parent, options))
 
     def _verify_run_failure(self, key: str, runner, artifact: Artifact, inputs,
                             kept: KeptFailure) -> None:
         """Runs again: it must raise the same type of exception, in the same category."""
-        materialised(artifact)
+        self._verify_raises(key, kept, f"run {runner.name}", "run", f"{runner.name} raised",
+                            artifact, lambda: runner.run(artifact, inputs))
+
+    def _verify_raises(self, key: str, kept: KeptFailure, what: str, making: str,
+                       raised_by: str, given: Artifact, again) -> None:
+        materialised(given)
         try:
-            runner.run(artifact, inputs)
-        except Exception as exc:  # noqa: BLE001 (what the cold run raised is compared)
-            difference = _failure_difference(kept, exc, f"{runner.name} raised")
+            again()
+        except Exception as exc:  # noqa: BLE001 (what the cold one raised is compared)
+            difference = _failure_difference(kept, exc, raised_by)
         else:
-            difference = f"the entry says it raised {kept.type_name}; the cold run did not"
-        self._judge(key, f"run {runner.name}", "run", difference)
+            difference = f"the entry says it raised {kept.type_name}; the cold {making} did not"
+        self._judge(key, what, making, difference)
 
     def _verify_run(self, key: str, runner, artifact: Artifact, inputs, cached: list) -> None:
         what = f"run {runner.name}"
