@@ -14,10 +14,11 @@ stage records there), and the readings of the built-in drawn sources
 stored (that would take pickle). A cached Keras reading has no Keras model; a stage that
 misses on it gets one built on first use (``LazyArtifact``), from the same spec.
 
-A conversion that raised is kept as its message (``keep_failure``), where the failure is the
-converter's answer to its input, not how it ran (``TransientFailure``: a worker that timed
-out or died, a child killed by a signal; a timeout, memory or OS error anywhere in its
-chain): a hit raises ``KeptFailure``, whose leg is the one the cold run recorded.
+A conversion or a run that raised on the CPU is kept as its leg's message (``keep_failure``,
+``keep_run_failure``), where the failure is the converter's or runtime's answer to its input,
+not how it ran (``TransientFailure``: a worker that timed out or died, a child killed by a
+signal; a timeout, memory or OS error anywhere in its chain): a hit raises ``KeptFailure``,
+whose leg is the one the cold run recorded.
 
 A leg's run is kept too (``run``): onnxruntime's and torch's outputs for an artifact and
 inputs, keyed by the artifact's identity. A stage whose output is not stored (a PyTorch
@@ -362,8 +363,7 @@ class StageCache:
                 return
             self.store.put(keys.stage_key(converter, identity, options),
                            {"kind": "stage", "stage": converter.name,
-                            "raised": {"type": type(exc).__name__, "text": str(exc),
-                                       "message": message}})
+                            "raised": _raised(exc, message, "convert")})
         except Exception as failure:  # noqa: BLE001 (the cache never fails a leg)
             warnings.warn(f"parity cache: the failure of {converter.name} was not stored "
                           f"({type(failure).__name__}: {failure})", CacheWarning, stacklevel=2)
@@ -480,8 +480,7 @@ class StageCache:
             key = self._run_key(runner, artifact, inputs)
             if key is not None:
                 self.store.put(key, {"kind": "run", "runner": runner.name,
-                                     "raised": {"type": type(exc).__name__, "text": str(exc),
-                                                "message": message, "step": step}})
+                                     "raised": _raised(exc, message, step)})
         except Exception as failure:  # noqa: BLE001 (the cache never fails a leg)
             warnings.warn(f"parity cache: the failure of {runner.name} was not stored "
                           f"({type(failure).__name__}: {failure})", CacheWarning, stacklevel=2)
@@ -747,6 +746,11 @@ def _stage_difference(cached: Artifact, cold: Artifact, parent: Artifact) -> str
 def _onnx_difference(cached, cold) -> str | None:
     difference = verifying.model_difference(cached, cold)
     return None if difference is None else f"its ONNX model: {difference}"
+
+
+def _raised(exc: Exception, message: str, step: str) -> dict[str, str]:
+    """What a kept failure holds: ``KeptFailure``'s fields."""
+    return {"type": type(exc).__name__, "text": str(exc), "message": message, "step": step}
 
 
 def _raise_if_kept_failure(entry: dict[str, Any]) -> None:

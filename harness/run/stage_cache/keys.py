@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 import harness
+from harness.core.frameworks import TRACKED_PACKAGES
 from harness.core.machine import cpuinfo_line
 from harness.core.spec import canonical_json
 from harness.run.stage_cache.packages import (
@@ -60,10 +61,8 @@ ALWAYS = ("numpy",)
 # onnx's, tensorflow keras'): a declared package's requirements among these are in its key.
 # Only these: what else they require (CUDA's libraries, sympy) costs a process seconds to
 # fingerprint and converts nothing.
-STACK = frozenset({"onnx", "onnx-ir", "onnxscript", "onnxruntime", "onnxruntime-gpu", "torch",
-                   "torchvision", "tensorflow", "keras", "tf-keras", "tf2onnx", "h5py", "scipy",
-                   "ai-edge-litert", "onnxsim", "onnxslim", "onnxoptimizer", "onnx2torch",
-                   "onnx2pytorch", "protobuf", "ml-dtypes"})
+STACK = frozenset(TRACKED_PACKAGES) | {"onnx-ir", "tf-keras", "ai-edge-litert", "onnxsim",
+                                       "onnxslim", "onnxoptimizer", "protobuf", "ml-dtypes"}
 # Folders of a working tree that hold no code the package imports.
 SKIPPED_FOLDERS = {"__pycache__", "build", "dist", "node_modules"}
 
