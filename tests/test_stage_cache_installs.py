@@ -11,7 +11,6 @@ cache entry that ``--parity-cache-verify`` catches.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ from harness import converters
 from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness
 from harness.run.stage_cache import keys, packages
+from harness.run.stage_cache.arrays import pack, unpack
 from harness.run.stage_cache.cache import CacheMismatch, StageCache, open_cache
 from harness.run.stage_cache.store import Store
 from harness.run.stage_cache.verify import VERIFY_ENV, fraction, model_difference, sampled
@@ -266,13 +266,9 @@ def plant_other_numbers(folder: Path) -> Path:
     (entry_path,) = entries(folder, "run")
     entry = json.loads(entry_path.read_text())
     store = Store(folder)
-    with np.load(io.BytesIO(store.blob(entry_path.stem, entry["arrays"])),
-                 allow_pickle=False) as arrays:
-        outputs = {name: arrays[name] + 1 for name in arrays.files}
-    buffer = io.BytesIO()
-    np.savez(buffer, **outputs)
-    store.put(entry_path.stem, {**entry, "arrays": Store.blob_hash(buffer.getvalue())},
-              [buffer.getvalue()])
+    arrays = unpack(store.blob(entry_path.stem, entry["arrays"]))
+    planted = pack({name: value + 1 for name, value in arrays.items()})
+    store.put(entry_path.stem, {**entry, "arrays": Store.blob_hash(planted)}, [planted])
     return entry_path
 
 

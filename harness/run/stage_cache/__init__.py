@@ -4,7 +4,8 @@
 - ``keys``: what decides an output, as a key (package fingerprints, artifacts' identities);
 - ``packages``: a package's fingerprint, from the code this process imports for it;
 - ``verify``: checking a sample of hits against cold results (``--parity-cache-verify``);
-- ``readings``: a source's reading as .npz and JSON;
+- ``readings``: a source's reading as JSON and one blob of arrays;
+- ``arrays``: named arrays as one blob (raw bytes under a JSON index);
 - ``store``: the folder (atomic writes, checked blobs, info, clear);
 - ``cli``: ``parity cache info|clear``.
 

@@ -10,7 +10,7 @@ Only what has an exact serialisation is stored, so that a hit is the artifact th
 would hand on: ONNX models (their bytes), TFLite flatbuffers (their bytes, with their
 ``meta`` as JSON that keeps tuples apart: the signature and its names, and whatever else a
 stage records there), and the readings of the built-in drawn sources
-(``keras``, ``onnx``: arrays as .npz, harness.run.stage_cache.readings). PyTorch modules are not
+(``keras``, ``onnx``: arrays as one blob, harness.run.stage_cache.readings). PyTorch modules are not
 stored (that would take pickle). A cached Keras reading has no Keras model; a stage that
 misses on it gets one built on first use (``LazyArtifact``), from the same spec.
 

@@ -52,7 +52,7 @@ from harness.runtimes import device as device_context
 
 OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"
 # Bumped when what an entry holds, or how a key is made, changes.
-FORMAT = 3
+FORMAT = 4
 # Environment a framework reads when it computes (not when it converts).
 READING_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
                        "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES")

@@ -1,5 +1,5 @@
-"""A source's reading as data: its arrays in one ``.npz`` (read with ``allow_pickle=False``),
-the rest in JSON.
+"""A source's reading as data: its arrays in one blob (``arrays.pack``: raw bytes under a JSON
+index, no pickle), the rest in JSON.
 
 What a ``SourceReading`` holds besides arrays is its second reading's wording (a string),
 which optional parts it has (``native``, ``yardstick``, each further size's float64 reference
@@ -16,12 +16,12 @@ back as itself, such as ml_dtypes' bfloat16) is not stored: ``Uncacheable``.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import numpy as np
 
+from harness.run.stage_cache.arrays import pack, unpack
 from harness.sources import SourceReading
 
 
@@ -30,11 +30,9 @@ class Uncacheable(ValueError):
 
 
 def reading_arrays(reading: SourceReading) -> tuple[dict[str, Any], bytes]:
-    """(the reading's shape as JSON, its arrays as .npz bytes)."""
+    """(the reading's shape as JSON, its arrays as one blob)."""
     document, arrays = reading_parts(reading)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return document, buffer.getvalue()
+    return document, pack(arrays)
 
 
 def reading_parts(reading: SourceReading) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -75,27 +73,28 @@ def reading_parts(reading: SourceReading) -> tuple[dict[str, Any], dict[str, np.
 def reading_from(document: dict[str, Any], data: bytes, artifact) -> SourceReading:
     """The reading ``reading_arrays`` wrote, with ``artifact`` as its artifact; raises
     ValueError (or KeyError) on anything that does not fit."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        def get(prefix: str, count: int | None):
-            if count is None:
-                return None
-            return [arrays[f"{prefix}.{i}"] for i in range(count)]
+    arrays = unpack(data)
 
-        more = []
-        for k, entry in enumerate(document["more"]):
-            parts: list[Any] = [tuple(tuple(shape) for shape in entry["shapes"]),
-                                get(f"more.{k}.inputs", entry["inputs"]),
-                                get(f"more.{k}.reference", entry["reference"])]
-            if entry["length"] > 3:
-                parts.append(get(f"more.{k}.yardstick", entry["yardstick"]))
-            if entry["length"] > 4:
-                parts.append(get(f"more.{k}.alternate", entry["alternate"]))
-            more.append(tuple(parts))
-        return SourceReading(
-            artifact, get("inputs", document["inputs"]),
-            get("reference", document["reference"]), get("native", document["native"]),
-            document["reading"], more=tuple(more),
-            yardstick=get("yardstick", document["yardstick"]))
+    def get(prefix: str, count: int | None):
+        if count is None:
+            return None
+        return [arrays[f"{prefix}.{i}"] for i in range(count)]
+
+    more = []
+    for k, entry in enumerate(document["more"]):
+        parts: list[Any] = [tuple(tuple(shape) for shape in entry["shapes"]),
+                            get(f"more.{k}.inputs", entry["inputs"]),
+                            get(f"more.{k}.reference", entry["reference"])]
+        if entry["length"] > 3:
+            parts.append(get(f"more.{k}.yardstick", entry["yardstick"]))
+        if entry["length"] > 4:
+            parts.append(get(f"more.{k}.alternate", entry["alternate"]))
+        more.append(tuple(parts))
+    return SourceReading(
+        artifact, get("inputs", document["inputs"]),
+        get("reference", document["reference"]), get("native", document["native"]),
+        document["reading"], more=tuple(more),
+        yardstick=get("yardstick", document["yardstick"]))
 
 
 def artifact_fields(artifact) -> dict[str, Any]:
@@ -114,27 +113,24 @@ def _plain(value, where: str) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         raise Uncacheable(f"{where} is a {type(value).__name__}, not an array")
     if value.dtype.hasobject or np.dtype(value.dtype.str) != value.dtype:
-        raise Uncacheable(f"{where} has dtype {value.dtype}, which .npz does not keep")
+        raise Uncacheable(f"{where} has dtype {value.dtype}, which the cache does not keep")
     return value
 
 
 def output_arrays(outputs) -> bytes:
-    """A run's outputs as .npz bytes; ``Uncacheable`` where one is not a plain array."""
+    """A run's outputs as one blob; ``Uncacheable`` where one is not a plain array."""
     if not isinstance(outputs, (list, tuple)):
         raise Uncacheable(f"outputs that are a {type(outputs).__name__}, not a list")
-    buffer = io.BytesIO()
-    np.savez(buffer, **{f"out.{i}": _plain(value, f"output {i}")
-                        for i, value in enumerate(outputs)})
-    return buffer.getvalue()
+    return pack({f"out.{i}": _plain(value, f"output {i}") for i, value in enumerate(outputs)})
 
 
 def arrays_from(data: bytes, count: int) -> list[np.ndarray]:
     """The outputs ``output_arrays`` wrote; raises ValueError (or KeyError) on anything that
     does not fit."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        if len(arrays.files) != count:
-            raise ValueError(f"{len(arrays.files)} arrays where the entry names {count}")
-        return [arrays[f"out.{i}"] for i in range(count)]
+    arrays = unpack(data)
+    if len(arrays) != count:
+        raise ValueError(f"{len(arrays)} arrays where the entry names {count}")
+    return [arrays[f"out.{i}"] for i in range(count)]
 
 
 def meta_document(meta: dict[str, Any]) -> Any:

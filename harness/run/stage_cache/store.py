@@ -2,7 +2,7 @@
 
     DIR/CACHEDIR.TAG                      marks the folder as a cache (backup tools skip it)
     DIR/v1/entries/ab/abcd....json        one entry: what a key found (JSON)
-    DIR/v1/blobs/12/1234....              bytes an entry names (an ONNX model, a reading's .npz)
+    DIR/v1/blobs/12/1234....              bytes an entry names (an ONNX model, a reading's arrays)
     DIR/v1/file-hashes/5678....json       files' SHA-256 by stat, one file a package folder
                                           (harness.run.stage_cache.packages.HashMemo)
 
