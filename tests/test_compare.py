@@ -1,6 +1,12 @@
+import json
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
+from harness.core import compare as compare_module
 from harness.core.compare import Tolerance, compare
 
 TOL = Tolerance(atol=1e-5, rtol=1e-5)
@@ -13,6 +19,30 @@ def test_identical_arrays_pass_with_zero_error():
     assert result.metrics["max_abs"] == 0.0
     assert result.metrics["max_ulp"] == 0.0
     assert result.metrics["mismatch_fraction"] == 0.0
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from(["float16", "float32", "float64"]),
+       tolerance=st.sampled_from([TOL, Tolerance(0.0, 0.0), Tolerance(1e-3, 0.0),
+                                  Tolerance(0.0, 1e-2)]))
+def test_identical_tensors_get_the_metrics_the_full_comparison_computes(data, dtype,
+                                                                         tolerance):
+    """The shortcut for identical finite tensors (most legs) must be the full computation's
+    result exactly, -0.0 against 0.0, empty and 0-d tensors included; NaN and Inf take the
+    full path."""
+    expected = data.draw(hnp.arrays(dtype, hnp.array_shapes(min_dims=0, min_side=0, max_side=4),
+                                    elements={"allow_nan": True, "allow_infinity": True}))
+    actual = np.where(data.draw(st.booleans()) & (expected == 0), -expected, expected)
+    shortcut = compare(actual, expected.copy(), tolerance)
+    original = compare_module._identical_and_finite
+    compare_module._identical_and_finite = lambda *args: False
+    try:
+        full = compare(actual, expected.copy(), tolerance)
+    finally:
+        compare_module._identical_and_finite = original
+    assert (shortcut.passed, shortcut.category, shortcut.message) == \
+        (full.passed, full.category, full.message)
+    assert json.dumps(shortcut.metrics) == json.dumps(full.metrics)
 
 
 def test_shape_mismatch_is_reported_before_values():

@@ -114,6 +114,8 @@ def compare(actual: Any, expected: Any, tolerance: Tolerance, *, check_dtype: bo
 
 def _within_tolerance(actual: np.ndarray, expected: np.ndarray, tolerance: Tolerance,
                       metrics: dict[str, Any]) -> Comparison:
+    if _identical_and_finite(actual, expected, tolerance):
+        return _identical(actual.shape, int(actual.size), metrics)
     a = actual.astype(np.float64)
     e = expected.astype(np.float64)
     a_nan, e_nan = np.isnan(a), np.isnan(e)
@@ -147,6 +149,7 @@ def _within_tolerance(actual: np.ndarray, expected: np.ndarray, tolerance: Toler
         rel_err = np.where(finite & (magnitude > 0), abs_err / magnitude, 0.0)
         excess = abs_err - tolerance.atol
         required_rtol = np.where(magnitude > 0, excess / magnitude, np.where(excess > 0, np.inf, 0.0))
+        slack = abs_err - tolerance.rtol * magnitude  # 0 * inf where the reference is Inf
     bound = tolerance.atol + tolerance.rtol * magnitude
     mismatched = abs_err > bound
     n_bad = int(mismatched.sum())
@@ -159,7 +162,7 @@ def _within_tolerance(actual: np.ndarray, expected: np.ndarray, tolerance: Toler
             max_abs_index=_index(i_abs, a.shape),
             max_rel=float(rel_err.flat[i_rel]),
             max_rel_index=_index(i_rel, a.shape),
-            required_atol=float(max(0.0, np.max(abs_err - tolerance.rtol * magnitude))),
+            required_atol=float(max(0.0, np.max(slack))),
             required_rtol=float(max(0.0, np.max(required_rtol))),
             max_ulp=_ulp_distance(actual, expected),
         )
@@ -189,6 +192,27 @@ def _within_tolerance(actual: np.ndarray, expected: np.ndarray, tolerance: Toler
         f"tolerance rule: {tolerance.rule}"
     )
     return Comparison(False, "numeric_mismatch", message, metrics)
+
+
+def _identical_and_finite(actual: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> bool:
+    """Most legs output exactly the reference (an ONNX model run by onnxruntime and by
+    onnx2torch's module): two passes over the arrays settle what would take twenty."""
+    return (actual.dtype == expected.dtype and actual.dtype.kind == "f"
+            and math.isfinite(tolerance.atol) and math.isfinite(tolerance.rtol)
+            and bool(np.array_equal(actual, expected)) and bool(np.isfinite(expected).all()))
+
+
+def _identical(shape: tuple[int, ...], total: int, metrics: dict[str, Any]) -> Comparison:
+    """The metrics ``_within_tolerance`` computes for identical finite tensors (a -0.0
+    against a 0.0 included: no error, no ULP between them)."""
+    first = _index(0, shape) if total else []
+    metrics["nonfinite"] = {"expected_nan": 0, "actual_nan": 0, "expected_inf": 0,
+                            "actual_inf": 0, "mask_mismatch": 0}
+    metrics.update(total=total, max_abs=0.0, max_abs_index=first, max_rel=0.0,
+                   max_rel_index=list(first), required_atol=0.0, required_rtol=0.0,
+                   max_ulp=0.0, mismatched=0, mismatch_fraction=0.0,
+                   histogram={"edges": [], "counts": [], "exact": total})
+    return Comparison(True, None, "", metrics)
 
 
 def nonfinite_mismatch_text(actual_bad: np.ndarray, expected_bad: np.ndarray,
