@@ -93,10 +93,19 @@ def fingerprints(packages) -> dict[str, str]:
     """numpy's, each package's, and those of the frameworks each requires (``STACK``): a
     stage that declares onnx2torch runs onnx's code too, and one that declares onnxscript
     runs onnx_ir's."""
-    names = dict.fromkeys((*ALWAYS, *map(_normal, packages)))
+    overridden = overrides()
+    return {name: f"override:{overridden[name]}" if name in overridden
+            else _installed_fingerprint(name) for name in _with_requirements(tuple(packages))}
+
+
+@functools.cache
+def _with_requirements(packages: tuple[str, ...]) -> tuple[str, ...]:
+    """``ALWAYS``, ``packages`` and their ``STACK`` requirements, by their normal names (every
+    key asks, up to four times a leg)."""
+    names = dict.fromkeys((*map(_normal, ALWAYS), *map(_normal, packages)))
     for name in list(names):
         names.update(dict.fromkeys(stack_requirements(name)))
-    return {name: package_fingerprint(name) for name in names}
+    return tuple(names)
 
 
 @functools.cache
