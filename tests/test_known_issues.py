@@ -527,3 +527,25 @@ def test_an_entry_may_name_several_dtypes():
                            ("float32", False)):
         spec = LayerSpec("Subtract", {}, ((1, 1), (1, 1)), dtype=dtype, seed=0)
         assert issue.covers_axes(spec) is covered, dtype
+
+
+def test_judging_only_the_entries_that_may_recognise_a_failure_picks_the_same_entry(
+        monkeypatch):
+    """A failing leg is matched only against entries whose category and message (or a
+    structural check) could recognise it: the pins of the ONNX entries, real converters,
+    judge to the same verdict and entry as when every entry on the leg is tried."""
+    from harness.run.pipeline import Harness
+
+    paths = "onnx>onnx2torch,onnx>onnx2pytorch,onnx>ort-optimized"
+    pins = [pin for pin in known_issues.pins(source="onnx")
+            if any(glob.rsplit(">", 1)[-1] in paths for glob in pin.issue.globs)][:40]
+
+    def judged():
+        harness = Harness(paths, diagnose=False)
+        return [[(leg.leg, leg.verdict, (leg.known_issue or {}).get("id"))
+                 for leg in harness.run(pin.spec).legs] for pin in pins]
+
+    filtered = judged()
+    monkeypatch.setattr(KnownIssue, "may_match_failure", lambda self, category, message: True)
+    assert filtered == judged()
+    assert sum(verdict == "xfail" for case in filtered for _, verdict, _ in case) >= 20

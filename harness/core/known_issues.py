@@ -274,6 +274,12 @@ class KnownIssue:
             return True
         return self._matches_message(category, message)
 
+    def may_match_failure(self, category: str | None, message: str) -> bool:
+        """False only where ``matches_failure`` is False whatever the models: an entry with
+        no structural check that the category or message rules out. A regex is cheaper than
+        matching the case, which a failing leg's judging otherwise does for every entry."""
+        return self.structure is not None or self._matches_message(category, message)
+
     def _matches_message(self, category: str | None, message: str) -> bool:
         if self.category is not None and category != self.category:
             return False

@@ -605,7 +605,11 @@ class Harness:
             return leg
         if leg.verdict not in FAILING:
             return leg
-        issues = known_issues_mod.candidates(self.issues_on(leg.leg), spec, leg.leg, received,
+        # Only entries that can recognise this failure: candidates' order among them (a
+        # stable sort) is its order among all, so the first that matches is the same.
+        possible = [issue for issue in self.issues_on(leg.leg)
+                    if issue.may_match_failure(leg.category, leg.message)]
+        issues = known_issues_mod.candidates(possible, spec, leg.leg, received,
                                              device=self.device)
         for issue in issues:
             if issue.matches_failure(leg.category, leg.message, (received, produced)):
