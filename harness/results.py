@@ -201,7 +201,11 @@ class ResultWriter:
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the run)
 
     def write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps(jsonable(record), allow_nan=False, default=str) + "\n")
+        try:  # most records hold no NaN or Inf: no walk through them in Python first
+            line = json.dumps(record, allow_nan=False, default=str)
+        except ValueError:
+            line = json.dumps(jsonable(record), allow_nan=False, default=str)
+        self._file.write(line + "\n")
         self._file.flush()
 
     def write_all(self, records: list[dict[str, Any]]) -> None:
