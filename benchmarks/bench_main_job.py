@@ -17,6 +17,13 @@ max |error| and known issue. The exit status is 1 when any record differs.
     python benchmarks/bench_main_job.py                                # the main job, ~5 min on 2 cores
     python benchmarks/bench_main_job.py --suites suites/golden -k "test_golden_case and Add"
     python benchmarks/bench_main_job.py --workers 0 --keep /tmp/bench  # one process; keep the folders
+    python benchmarks/bench_main_job.py --floor                        # and a run where all hits
+
+``--floor`` runs the warm job a third time (``hits``), the same override on the same folder:
+every stage then hits, so its CPU is what the cache cannot save (start-up, collection,
+Hypothesis drawing, pytest, the hits themselves, the report), and warm minus hits is the changed
+converter's own work and that of the legs after it. Its records are compared with the cold
+run's too.
 
 ``--against REF`` measures this tree's cold main job against commit REF's instead, both in
 this script on this machine, alternating (REF, this tree, then this tree, REF, ...), each
@@ -247,6 +254,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warm-only", action="store_true",
                         help="with --keep: run the warm job again on the cold run DIR kept "
                              "(the same code: a change to the harness misses everything)")
+    parser.add_argument("--floor", action="store_true",
+                        help="run the warm job a third time, every stage hitting: the CPU the "
+                             "cache cannot save")
     parser.add_argument("--top", type=int, default=8, help="stages shown in the breakdown")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--against", metavar="REF", default=None,
@@ -300,13 +310,21 @@ def main(argv=None) -> int:
         runs = {"cold": cold,
                 "warm": main_job(args.suites, args.selection, args.workers, cache,
                                  folder / "warm", args.override, extra)}
+        if args.floor:
+            shutil.rmtree(folder / "hits", ignore_errors=True)
+            runs["hits"] = main_job(args.suites, args.selection, args.workers, cache,
+                                    folder / "hits", args.override, [])
         records = {name: result_records(folder / name) for name in runs}
     figures = {**runs,
                "ratio_wall": ratio(runs["warm"]["wall_s"], runs["cold"]["wall_s"]),
                "ratio_pytest": ratio(runs["warm"]["pytest_s"], runs["cold"]["pytest_s"]),
                "ratio_cpu": ratio(runs["warm"]["cpu_s"], runs["cold"]["cpu_s"]),
                "records": compare(records["cold"], records["warm"]),
-               "time_by_stage": {name: time_by_stage(records[name]) for name in runs}}
+               "time_by_stage": {name: time_by_stage(records[name])
+                                 for name in ("cold", "warm")}}
+    if args.floor:
+        figures["ratio_cpu_hits"] = ratio(runs["hits"]["cpu_s"], runs["cold"]["cpu_s"])
+        figures["records_hits"] = compare(records["cold"], records["hits"])
 
     suites = " ".join(args.suites) if len(args.suites) <= 4 else f"<{len(args.suites)} test ids>"
     print(f"main job: pytest {suites} -n {args.workers} --hypothesis-profile ci"
@@ -318,16 +336,24 @@ def main(argv=None) -> int:
               f"cpu {run['cpu_s']:7.1f} s   {outcome}{override}")
     print(f"  warm/cold: wall {figures['ratio_wall']}, pytest {figures['ratio_pytest']}, "
           f"cpu {figures['ratio_cpu']}")
+    if args.floor:
+        rework = round(runs["warm"]["cpu_s"] - runs["hits"]["cpu_s"], 1)
+        print(f"  hits/cold: cpu {figures['ratio_cpu_hits']} (every stage hits: what the cache "
+              f"cannot save); warm - hits: {rework} s of CPU, the changed converter's own "
+              f"work and the legs after it")
     print_breakdown(*figures["time_by_stage"].values(), args.top)
-    compared = figures["records"]
-    print(f"  records: cold {compared['cold_records']}, warm {compared['warm_records']}, "
-          f"differing {compared['differing']} (by case id and leg: {', '.join(COMPARED)})")
-    print_examples(compared["examples"], "cold", "warm")
+    differing = 0
+    for name in ("warm", "hits") if args.floor else ("warm",):
+        compared = figures["records" if name == "warm" else "records_hits"]
+        print(f"  records: cold {compared['cold_records']}, {name} {compared['warm_records']}, "
+              f"differing {compared['differing']} (by case id and leg: {', '.join(COMPARED)})")
+        print_examples(compared["examples"], "cold", name)
+        differing += compared["differing"]
     for line in runs["warm"]["durations"]:
         print(f"  {line}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    return 1 if compared["differing"] else 0
+    return 1 if differing else 0
 
 
 if __name__ == "__main__":

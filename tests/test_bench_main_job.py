@@ -75,16 +75,22 @@ def test_the_benchmark_runs_cold_and_warm_with_equal_records(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PARITY_CACHE_VERSION_OVERRIDE"}
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--suites", "suites/onnx/test_ops.py::test_op[Add]",
-         "--workers", "0", "--keep", str(tmp_path / "runs"), "--json", str(out)],
+         "--workers", "0", "--keep", str(tmp_path / "runs"), "--json", str(out), "--floor"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("main job: pytest suites/onnx/test_ops.py::test_op[Add] -n 0")
-    assert [line.split()[0] for line in lines[1:3]] == ["cold", "warm"]
+    assert [line.split()[0] for line in lines[1:4]] == ["cold", "warm", "hits"]
     assert "PARITY_CACHE_VERSION_OVERRIDE=onnx2torch=9.9" in lines[2]
-    assert lines[3].startswith("  warm/cold: wall ")
+    assert "PARITY_CACHE_VERSION_OVERRIDE=onnx2torch=9.9" in lines[3]
+    assert lines[4].startswith("  warm/cold: wall ")
+    assert lines[5].startswith("  hits/cold: cpu ")
     figures = json.loads(out.read_text())
-    for run in ("cold", "warm"):
+    assert figures["ratio_cpu_hits"] == round(figures["hits"]["cpu_s"] /
+                                              figures["cold"]["cpu_s"], 3)
+    assert figures["records_hits"]["differing"] == 0
+    assert "differing 0" in done.stdout and "hits " in done.stdout
+    for run in ("cold", "warm", "hits"):
         assert figures[run]["wall_s"] > 0 and figures[run]["pytest_s"] > 0
         assert figures[run]["outcome"].get("passed", 0) >= 1
         assert (tmp_path / "runs" / run / "results.jsonl").is_file()
