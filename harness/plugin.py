@@ -390,6 +390,11 @@ def runs_tests(config: pytest.Config) -> bool:
     return not config.getoption("collectonly") and not distributes(config)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What is loaded now lives as long as the process: the collector need not walk it again.
+    collector.freeze_what_is_loaded()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """With --parity-isolate, the worker starts now: its framework imports overlap collection."""
     parity_session = session.config.stash.get(STASH_KEY, None)
