@@ -315,16 +315,18 @@ def main(argv=None) -> int:
             runs["hits"] = main_job(args.suites, args.selection, args.workers, cache,
                                     folder / "hits", args.override, [])
         records = {name: result_records(folder / name) for name in runs}
+    # each later run's records against the cold run's
+    compared = {name: compare(records["cold"], records[name]) for name in runs if name != "cold"}
     figures = {**runs,
                "ratio_wall": ratio(runs["warm"]["wall_s"], runs["cold"]["wall_s"]),
                "ratio_pytest": ratio(runs["warm"]["pytest_s"], runs["cold"]["pytest_s"]),
                "ratio_cpu": ratio(runs["warm"]["cpu_s"], runs["cold"]["cpu_s"]),
-               "records": compare(records["cold"], records["warm"]),
+               "records": compared["warm"],
                "time_by_stage": {name: time_by_stage(records[name])
                                  for name in ("cold", "warm")}}
     if args.floor:
         figures["ratio_cpu_hits"] = ratio(runs["hits"]["cpu_s"], runs["cold"]["cpu_s"])
-        figures["records_hits"] = compare(records["cold"], records["hits"])
+        figures["records_hits"] = compared["hits"]
 
     suites = " ".join(args.suites) if len(args.suites) <= 4 else f"<{len(args.suites)} test ids>"
     print(f"main job: pytest {suites} -n {args.workers} --hypothesis-profile ci"
@@ -342,18 +344,16 @@ def main(argv=None) -> int:
               f"cannot save); warm - hits: {rework} s of CPU, the changed converter's own "
               f"work and the legs after it")
     print_breakdown(*figures["time_by_stage"].values(), args.top)
-    differing = 0
-    for name in ("warm", "hits") if args.floor else ("warm",):
-        compared = figures["records" if name == "warm" else "records_hits"]
-        print(f"  records: cold {compared['cold_records']}, {name} {compared['warm_records']}, "
-              f"differing {compared['differing']} (by case id and leg: {', '.join(COMPARED)})")
-        print_examples(compared["examples"], "cold", name)
-        differing += compared["differing"]
+    for name, against_cold in compared.items():
+        print(f"  records: cold {against_cold['cold_records']}, {name} "
+              f"{against_cold['warm_records']}, differing {against_cold['differing']} "
+              f"(by case id and leg: {', '.join(COMPARED)})")
+        print_examples(against_cold["examples"], "cold", name)
     for line in runs["warm"]["durations"]:
         print(f"  {line}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    return 1 if differing else 0
+    return 1 if any(against_cold["differing"] for against_cold in compared.values()) else 0
 
 
 if __name__ == "__main__":
