@@ -113,6 +113,14 @@ def open_details(details: object, built: str) -> None:
     details.locator(built).first.wait_for(state="attached")
 
 
+def rendered(locator: object) -> object:
+    """`locator` once Chromium has rendered it. A case is `content-visibility: auto`: until the
+    rendering update after it opens finds it on screen, its innerText reads '' though its
+    nodes are there (1 opening in 80 under load, and one CI run)."""
+    sync_api.expect(locator).not_to_have_text("", use_inner_text=True)
+    return locator
+
+
 @pytest.fixture
 def ci(browser: object, ci_report: Path) -> Iterator[Opened]:
     yield from open_report(browser, ci_report)
@@ -255,7 +263,7 @@ def test_a_case_is_rendered_when_opened(ci: Opened) -> None:
     case = page.locator("#case-list > details.case.w-xfail").first
     assert case.locator(".body").count() == 0
     open_details(case, ".body")
-    body = case.locator(".body")
+    body = rendered(case.locator(".body"))
     assert body.count() == 1
     assert '"kind": ' in body.locator("pre").first.inner_text()  # all of the spec
     assert body.locator("table.legs tbody tr").count() >= 2
@@ -278,12 +286,12 @@ def test_what_a_case_keeps_when_it_passed_and_when_it_did_not(
                                                if r["verdict"] != "pass"}
     passing = next(r for r in results if r["case_id"] in passed)
     for opened in open_report(browser, ci_report, fragment=f"#case-{held['case_id']}"):
-        body = opened.page.locator(f"#case-{held['case_id']} .body")
+        body = rendered(opened.page.locator(f"#case-{held['case_id']} .body"))
         assert body.locator("svg.hist").count() >= 1  # the xfail leg's histogram
         assert body.locator("pre.oneline").count() == 0
         opened.assert_clean()
     for opened in open_report(browser, ci_report, fragment=f"#case-{passing['case_id']}"):
-        body = opened.page.locator(f"#case-{passing['case_id']} .body")
+        body = rendered(opened.page.locator(f"#case-{passing['case_id']} .body"))
         spec = body.locator("pre.oneline").inner_text()
         assert spec.startswith(passing["kind"] + "(") and "seed=" in spec
         assert "all of it is in results.jsonl" in body.inner_text().lower()
@@ -299,12 +307,12 @@ def test_a_yardstick_shows_in_the_case(browser: object, tmp_path: Path) -> None:
     out = tmp_path / "yardstick.html"
     write_html(load_results([write_jsonl(tmp_path / "y.jsonl", records)]), out)
     for opened in open_report(browser, out, fragment=f"#case-{held['case_id']}"):
-        text = opened.page.locator(f"#case-{held['case_id']} .body").inner_text()
+        text = rendered(opened.page.locator(f"#case-{held['case_id']} .body")).inner_text()
         assert ("yardstick: ×4322 the source's own float64 rounding error (leg error "
                 "0.0042, source's own error 1e-07)") in text
         opened.assert_clean()
     for opened in open_report(browser, out, fragment=f"#case-{passing['case_id']}"):
-        text = opened.page.locator(f"#case-{passing['case_id']} .body").inner_text()
+        text = rendered(opened.page.locator(f"#case-{passing['case_id']} .body")).inner_text()
         assert "yardstick: ×3.1 the source's own float64 rounding error" in text
         opened.assert_clean()
 
