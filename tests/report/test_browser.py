@@ -114,9 +114,12 @@ def open_details(details: object, built: str) -> None:
 
 
 def rendered(locator: object) -> object:
-    """`locator` once Chromium has rendered it. A case is `content-visibility: auto`: until the
-    rendering update after it opens finds it on screen, its innerText reads '' though its
-    nodes are there (1 opening in 80 under load, and one CI run)."""
+    """`locator` scrolled into view, once Chromium has rendered it. A case, and the long tables
+    below the first screen, are `content-visibility: auto`: off screen, or until the rendering
+    update after a case opens finds it on screen, their innerText reads '' though their nodes
+    are there (a case body: 1 opening in 80 under load, and one CI run; the matrix of a
+    ci-sized run's report: always, until scrolled to)."""
+    locator.scroll_into_view_if_needed()
     sync_api.expect(locator).not_to_have_text("", use_inner_text=True)
     return locator
 
