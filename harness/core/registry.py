@@ -29,6 +29,42 @@ INPUT_KNOBS = frozenset(
 Attrs = dict[str, Any]
 
 
+# A strategy built for each draw is validated, and its properties worked out, again for each
+# draw: Picker draws tens of values a case, so it keeps one strategy per distinct list of
+# plain values (benchmarks/bench_draws.py: the same corpus, drawn in less CPU).
+_SAMPLED: dict[tuple, Any] = {}
+_SAMPLED_KEPT = 8192
+
+
+def _exact(value: Any) -> tuple | None:
+    """A key equal only for values of one type that print alike (0.0 and -0.0, 1 and True
+    and 1.0 stay apart); None for a value that may change or cannot be keyed."""
+    kind = type(value)
+    if kind in (bool, int, str, type(None)):
+        return kind, value
+    if kind is float:
+        return kind, repr(value)
+    if kind is tuple:
+        inner = tuple(map(_exact, value))
+        return None if None in inner else (kind, inner)
+    return None
+
+
+def sampled_from(values: list[Any]) -> Any:
+    """``st.sampled_from(values)``, the same strategy object for equal lists of plain values."""
+    from hypothesis import strategies as st
+
+    key = tuple(map(_exact, values))
+    if None in key:
+        return st.sampled_from(values)
+    strategy = _SAMPLED.get(key)
+    if strategy is None:
+        strategy = st.sampled_from(values)
+        if len(_SAMPLED) < _SAMPLED_KEPT:
+            _SAMPLED[key] = strategy
+    return strategy
+
+
 class Picker:
     """Draws attribute values from a kind's documented domains, inside a composite strategy."""
 
@@ -48,12 +84,10 @@ class Picker:
 
     def __call__(self, attr: str, among: Sequence[Any] | None = None) -> Any:
         """One value of ``attr``; ``among`` narrows the domain to values valid in context."""
-        from hypothesis import strategies as st
-
         values = list(self._domains[attr]) if among is None else list(among)
         if not values:
             raise ValueError(f"no valid value left for attribute {attr!r}")
-        return self._draw(st.sampled_from(values))
+        return self._draw(sampled_from(values))
 
     def draw(self, strategy: Any) -> Any:
         return self._draw(strategy)
@@ -65,7 +99,7 @@ class Picker:
         from hypothesis import strategies as st
 
         if self._dtype is None:
-            return self._draw(st.sampled_from(list(among)))
+            return self._draw(sampled_from(list(among)))
         if self._dtype not in among:
             self._draw(st.nothing())
         return self._dtype
