@@ -3,11 +3,17 @@ values, and a corpus drawn with the kept strategies is the corpus drawn without 
 
 from __future__ import annotations
 
+from hypothesis import find, settings
 from hypothesis import strategies as st
 
 from harness.core import registry
 from harness.core.registry import sampled_from
 from harness.core.strategies import sample
+
+
+def drawn_from(strategy):
+    """The strategy's simplest value (the first of a sampled list)."""
+    return find(strategy, lambda _: True, settings=settings(database=None))
 
 
 def test_equal_lists_of_plain_values_share_one_strategy() -> None:
@@ -17,10 +23,10 @@ def test_equal_lists_of_plain_values_share_one_strategy() -> None:
 
 def test_values_that_compare_equal_across_types_or_signs_do_not_share() -> None:
     """1 == 1.0 == True and 0.0 == -0.0: a shared strategy would draw the other value."""
-    drawn = {repr(sampled_from([value]).example()) for value in (1, 1.0, True)}
+    drawn = {repr(drawn_from(sampled_from([value]))) for value in (1, 1.0, True)}
     assert drawn == {"1", "1.0", "True"}
-    assert repr(sampled_from([-0.0]).example()) == "-0.0"
-    assert repr(sampled_from([0.0]).example()) == "0.0"
+    assert repr(drawn_from(sampled_from([-0.0]))) == "-0.0"
+    assert repr(drawn_from(sampled_from([0.0]))) == "0.0"
     assert sampled_from([(1,)]) is not sampled_from([(True,)])
 
 
@@ -37,7 +43,7 @@ def test_the_kept_strategies_are_bounded(monkeypatch) -> None:
     for value in range(10):
         sampled_from([value, "bounded"])
     assert len(registry._SAMPLED) == 3
-    assert sampled_from([9, "bounded"]).example() in (9, "bounded")
+    assert drawn_from(sampled_from([9, "bounded"])) in (9, "bounded")
 
 
 # Kinds whose draws go through Picker many times: ONNX ops in their forms, Keras layers with
