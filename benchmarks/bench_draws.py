@@ -16,15 +16,16 @@ on this interpreter and its packages), alternating with this one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from harness.core.machine import cpu_model
+from harness.tools.worktree import checked_out
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("onnx", "keras")
@@ -96,23 +97,15 @@ def main(argv=None) -> int:
     parser.add_argument("--against", metavar="REF", help="a commit to draw the same way")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as scratch:
+    with contextlib.ExitStack() as stack:
         trees = {"this tree": ROOT}
         if args.against:
-            trees[args.against] = Path(scratch) / "against"
-            subprocess.run(["git", "worktree", "add", "--detach", "--force",
-                            str(trees[args.against]), args.against], cwd=ROOT, check=True,
-                           capture_output=True)
-        try:
-            runs = {name: [] for name in trees} | {"bare": []}
-            for _ in range(args.rounds):
-                runs["bare"].append(draw(ROOT, args.sources, True, args.limit))
-                for name, tree in trees.items():
-                    runs[name].append(draw(tree, args.sources, False, args.limit))
-        finally:
-            if args.against:
-                subprocess.run(["git", "worktree", "remove", "--force",
-                                str(trees[args.against])], cwd=ROOT, capture_output=True)
+            trees[args.against] = stack.enter_context(checked_out(args.against))
+        runs = {name: [] for name in trees} | {"bare": []}
+        for _ in range(args.rounds):
+            runs["bare"].append(draw(ROOT, args.sources, True, args.limit))
+            for name, tree in trees.items():
+                runs[name].append(draw(tree, args.sources, False, args.limit))
     figures = {"cpu": cpu_model(), "sources": args.sources, "rounds": args.rounds,
                **{name: summary(done) for name, done in runs.items()}}
     bare = figures["bare"]

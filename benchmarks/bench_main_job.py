@@ -52,6 +52,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.tools.worktree import checked_out
+
 ROOT = Path(__file__).resolve().parents[1]
 OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"  # harness.run.stage_cache.keys.OVERRIDE_ENV
 DEFAULT_OVERRIDE = "onnx2torch=9.9"
@@ -199,14 +201,11 @@ def cpu_model() -> str:
 def against(ref: str, rounds: int, suites: list[str], selection: str | None, workers: int,
             folder: Path) -> dict:
     """This tree's cold main job against REF's, alternating, each on an empty cache."""
-    tree = folder / "ref-tree"
-    subprocess.run(["git", "worktree", "add", "--detach", "--force", str(tree), ref], cwd=ROOT,
-                   check=True, capture_output=True, text=True)
     runs: dict[str, list[dict]] = {"ref": [], "head": []}
     keys: dict[str, collections.Counter] = {"ref": collections.Counter(),
                                             "head": collections.Counter()}
     results: dict[str, list[dict]] = {}  # each side's last run's result records
-    try:
+    with checked_out(ref) as tree:
         for round_ in range(rounds):
             order = ("ref", "head") if round_ % 2 == 0 else ("head", "ref")
             for side in order:
@@ -219,9 +218,6 @@ def against(ref: str, rounds: int, suites: list[str], selection: str | None, wor
                 keys[side] |= record_keys(folder / name)
                 results[side] = result_records(folder / name)
                 shutil.rmtree(folder / f"{name}-cache", ignore_errors=True)
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
-                       capture_output=True)
     missing = keys["ref"] - keys["head"]
     median = lambda side, what: statistics.median(r[what] for r in runs[side])  # noqa: E731
     return {"ref": ref, "cpu_model": cpu_model(), "rounds": rounds, "runs": runs,
