@@ -52,6 +52,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.core.machine import cpu_model
 from harness.tools.worktree import checked_out
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,17 +186,6 @@ def record_keys(reports: Path) -> collections.Counter:
         for record in map(json.loads, lines):
             keys[(record.get("record"), record.get("case_id"), record.get("leg"))] += 1
     return keys
-
-
-def cpu_model() -> str:
-    """The CPU's model name, as lscpu gives it (a time means nothing without it)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def against(ref: str, rounds: int, suites: list[str], selection: str | None, workers: int,
