@@ -106,16 +106,19 @@ def twins(before: dict[str, dict[str, Any]],
 
 
 def _measured_at(rev: str) -> dict[str, dict[str, Any]]:
-    # Imported here: this file also runs as a script over the earlier tree's harness, which
-    # may have no harness.tools.worktree.
-    from harness.tools.worktree import checked_out
-
-    with checked_out(rev, ROOT) as tree, tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "measured.json"
-        env = {**os.environ, "PYTHONPATH": str(tree)}
-        subprocess.run([sys.executable, __file__, "--measure", str(out)], cwd=tree, env=env,
-                       check=True)
-        return json.loads(out.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), rev],
+                       cwd=ROOT, check=True)
+        try:
+            out = Path(tmp) / "measured.json"
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            subprocess.run([sys.executable, __file__, "--measure", str(out)], cwd=tree,
+                           env=env, check=True)
+            return json.loads(out.read_text(encoding="utf-8"))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                           check=False)
 
 
 def main(argv: list[str] | None = None) -> int:
