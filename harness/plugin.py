@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 
 from harness import golden
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
-from harness.core import collector, selection, suites
+from harness.core import collector, selection, suites, worker_exit
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.machine import cuda_unavailable
 from harness.core.plugins import PluginImportError, import_modules
@@ -443,6 +443,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(CorpusKeys(), "parity-corpus-keys")
     if config.getoption("golden_update") and getattr(config, "workerinput", None) is None:
         _update_golden(config)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_unconfigure(config: pytest.Config):
+    """A pytest-xdist worker ends once every plugin has unconfigured: its exit handlers run,
+    the interpreter's teardown does not (harness.core.worker_exit)."""
+    yield
+    if worker_exit.ends_at_once(config):
+        worker_exit.end_now()
 
 
 def _update_golden(config: pytest.Config) -> None:
