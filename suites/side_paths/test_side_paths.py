@@ -11,7 +11,7 @@ import pytest
 from harness.core import known_issues
 from harness.run import side_paths
 
-from ..verdicts import skip_unless_it_holds_here
+from ..verdicts import fail_while_it_reproduces, skip_unless_it_holds_here
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 
@@ -70,4 +70,4 @@ def test_known_issue_of_a_side_path_still_reproduces(pin, parity, request):
     case = parity.record(harness.run(pin.spec))
     broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
               and leg.verdict == "xfail"]
-    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"
+    fail_while_it_reproduces(issue, [leg.leg for leg in broken])

@@ -13,7 +13,7 @@ from harness.converters import parse_paths
 from harness.core import known_issues
 from harness.run import torch_end
 
-from ..verdicts import skip_unless_it_holds_here
+from ..verdicts import fail_while_it_reproduces, skip_unless_it_holds_here
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 pytest.importorskip("onnx2torch")
@@ -48,4 +48,4 @@ def test_known_issue_after_the_torch_module_still_reproduces(issue, parity, requ
     case = parity.record(harness.run(issue.minimal))
     broken = [leg for leg in case.legs if leg.known_issue and leg.known_issue["id"] == issue.id
               and leg.verdict == "xfail"]
-    assert not broken, f"{issue.id} reproduces on {[leg.leg for leg in broken]}: {issue.url}"
+    fail_while_it_reproduces(issue, [leg.leg for leg in broken])
