@@ -23,13 +23,14 @@ from hypothesis import HealthCheck, settings
 
 from harness import golden
 from harness.converters import DEFAULT_OPSET, PathError, parse_paths
-from harness.core import collector, selection, suites, worker_exit
+from harness.core import collector, selection, worker_exit
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.machine import cuda_unavailable
 from harness.core.plugins import PluginImportError, import_modules
 from harness.core.selection import PROFILES, in_shard
 from harness.core.stages import left_out_stages
 from harness.core.tolerance import PolicyError, TolerancePolicy
+from harness.corpus_plugin import CorpusKeys, DrawReplay
 from harness.gate import config as gate_config
 from harness.gate.identity import identities
 from harness.golden.update import corpus, update
@@ -213,6 +214,9 @@ class ParitySession:
         # The device contexts lost in the run's workers, by label, as each xdist worker
         # reported at its end (pytest_testnodedown); this process' own are its harness'.
         self.workers_lost: collections.Counter[str] = collections.Counter()
+        # Derandomised tests whose kept draws were replayed, and whose draws were kept, by
+        # this process (harness.corpus_plugin.DrawReplay) and its xdist workers.
+        self.draws: collections.Counter[str] = collections.Counter()
 
     # -- running cases ---------------------------------------------------------------------
     @property
@@ -336,6 +340,15 @@ class ParitySession:
         if kept and self.writer is not None:
             self.writer.write_all(kept)
 
+    def buffered(self) -> int:
+        """How many cases this test has recorded so far (``drop_buffered``'s mark)."""
+        return len(self._buffer)
+
+    def drop_buffered(self, since: int) -> None:
+        """Forgets the cases this test recorded after ``since``: a replay that diverged, whose
+        cases Hypothesis runs again."""
+        del self._buffer[since:]
+
     def record_test_failure(self, test: str, phase: str, message: str) -> None:
         """A failing test that no failing case record stands for: its own record, so that
         the report counts every failing test pytest counts."""
@@ -441,6 +454,11 @@ def pytest_configure(config: pytest.Config) -> None:
             pass
     config.stash[STASH_KEY] = ParitySession(config)
     config.pluginmanager.register(CorpusKeys(), "parity-corpus-keys")
+    store = getattr(config.stash[STASH_KEY].cache, "store", None)
+    if store is not None and runs_tests(config):
+        config.pluginmanager.register(
+            DrawReplay(store, config.stash[STASH_KEY], verify=config.stash[STASH_KEY].cache.verify),
+            "parity-draw-replay")
     if config.getoption("golden_update") and getattr(config, "workerinput", None) is None:
         _update_golden(config)
 
@@ -477,6 +495,7 @@ def pytest_configure_node(node) -> None:
 def pytest_testnodedown(node, error) -> None:
     """pytest-xdist: a worker's lost device contexts, for the run's summary."""
     session = node.config.stash.get(STASH_KEY, None)
+    session.draws.update(getattr(node, "workeroutput", {}).get("parity_draws") or {})
     lost = getattr(node, "workeroutput", {}).get("parity_contexts_lost")
     if session is not None and lost:
         session.workers_lost.update(lost)
@@ -503,25 +522,6 @@ def reproduce_failure_of(exc: BaseException) -> str | None:
         if found:
             return found.group(0)
     return None
-
-
-class CorpusKeys:
-    """A suite test draws the same derandomised corpus from wherever it runs (the repository's
-    root, another folder, the installed package under ``parity gate``): Hypothesis' own
-    wrapper keys a parametrized test's seed by pytest's node id, which names the file from
-    the run's root; this replaces that key with ``suites.corpus_key`` (the node id a run from
-    the repository's root has, so the repository's corpus is the one it always drew). As a
-    plain implementation it runs after every wrapper has set up, before the test."""
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        inner = getattr(getattr(getattr(item, "obj", None), "hypothesis", None), "inner_test",
-                        None)
-        if inner is None or not hasattr(inner, "_hypothesis_internal_add_digest"):
-            return
-        key = suites.corpus_key(item.path, item.nodeid)
-        if key is not None:
-            inner._hypothesis_internal_add_digest = key.encode()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -551,6 +551,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     parity_session.close()
     if getattr(session.config, "workeroutput", None) is not None:
         session.config.workeroutput["parity_contexts_lost"] = dict(parity_session.contexts_lost())
+        session.config.workeroutput["parity_draws"] = dict(parity_session.draws)
     if getattr(session.config, "workerinput", None) is not None or parity_session.report_dir is None:
         return
     shard_dir = parity_session.shard_dir
@@ -573,6 +574,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if parity_session is not None:
         for reason in left_out_stages():
             terminalreporter.write_line(f"parity: left out: {reason}")
+        replayed, kept = parity_session.draws["replayed"], parity_session.draws["kept"]
+        if replayed or kept:
+            terminalreporter.write_line(
+                f"parity: {replayed} derandomised test(s) replayed the draws the stage cache "
+                f"kept, {kept} drew theirs and kept them (docs/cache.md#drawn-cases)")
         for label, times in sorted(parity_session.contexts_lost().items()):
             terminalreporter.write_line(
                 f"parity: the {label} context was lost {times} time{'s' * (times != 1)}: each "

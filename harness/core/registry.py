@@ -208,6 +208,16 @@ def kinds(source: str = KERAS) -> list[LayerKind]:
                   key=lambda k: (k.family, k.name))
 
 
+def registered() -> list[LayerKind]:
+    """Every kind registered so far, of every source, loading none."""
+    return list(_KINDS.values())
+
+
+def loaded_sources() -> list[str]:
+    """The sources whose kinds are loaded (``load``)."""
+    return sorted(_LOADED)
+
+
 def names(without: frozenset[str] | set[str] = frozenset(), source: str = KERAS) -> list[str]:
     """Every kind's name, less the kinds tagged with any of ``without``."""
     return [k.name for k in kinds(source) if not k.tags & set(without)]

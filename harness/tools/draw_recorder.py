@@ -48,8 +48,12 @@ ParitySession.check = _record  # type: ignore[assignment]
 ParitySession.run = _record  # type: ignore[assignment]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     global _coverage
+    # Every case is drawn under Hypothesis, the draw code measured: never replayed from the
+    # stage cache's kept draws (harness.corpus_plugin), and nothing runs that it would keep.
+    config.option.parity_cache = "none"
     if os.environ.get("PARITY_DRAW_COVERAGE"):
         import coverage
 
