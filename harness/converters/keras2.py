@@ -46,10 +46,9 @@ class Tf2OnnxKeras2Converter:
 class Keras3Converter:
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         reset_states(artifact.model)
-        model, files = carry_into_keras3(artifact.model, options)
+        model = carry_into_keras3(artifact.model, options)
         reset_states(model)
-        return Artifact("keras", model, list(artifact.input_names),
-                        {**artifact.meta, "file": files})
+        return Artifact("keras", model, list(artifact.input_names), dict(artifact.meta))
 
 
 @stage("tf-keras", "keras", "tf_keras", packages=("tf_keras",))

@@ -220,11 +220,10 @@ class KerasFileConverter:
     """keras → keras through a ``.keras`` file."""
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
-        path, owner = save_in_workdir(options, "parity-keras-file-", "model.keras",
-                                      artifact.model.save, "Keras cannot save this model")
-        model = load_keras_file(path)
-        return Artifact("keras", model, list(artifact.input_names),
-                        {**artifact.meta, "file": SavedFiles(path, owner)})
+        path, _owner = save_in_workdir(options, "parity-keras-file-", "model.keras",
+                                       artifact.model.save, "Keras cannot save this model")
+        return Artifact("keras", load_keras_file(path), list(artifact.input_names),
+                        dict(artifact.meta))
 
 
 @stage("h5", "keras", "keras", packages=("tf_keras", "h5py"))
@@ -237,20 +236,20 @@ class H5Converter:
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         legacy = build_tf_keras_twin(artifact.model)
-        model, files = carry_into_keras3(legacy, options)
-        return Artifact("keras", model, list(artifact.input_names),
-                        {**artifact.meta, "file": files})
+        return Artifact("keras", carry_into_keras3(legacy, options),
+                        list(artifact.input_names), dict(artifact.meta))
 
 
 def carry_into_keras3(legacy, options: ConvertOptions):
     """A tf_keras model as Keras 3 reads it: saved by tf_keras as HDF5 (which writes an
     InputLayer for every input, as old files lack) and loaded by Keras 3 with safe_mode, as a
-    Keras-2 user who moves to Keras 3 loads their model. Returns the Keras 3 model and the
-    file it was read from (the file lives as long as that object)."""
-    path, owner = save_in_workdir(options, "parity-h5-", "model.h5",
-                                  lambda p: legacy.save(p, save_format="h5"),
-                                  "tf-keras cannot save this model as HDF5")
-    return load_keras_file(path), SavedFiles(path, owner)
+    Keras-2 user who moves to Keras 3 loads their model. The file goes with its folder once
+    read: Keras holds the model in memory, and an artifact whose metadata is plain data is one
+    the stage cache keeps (a warm run then builds no model where the leg's run hits)."""
+    path, _owner = save_in_workdir(options, "parity-h5-", "model.h5",
+                                   lambda p: legacy.save(p, save_format="h5"),
+                                   "tf-keras cannot save this model as HDF5")
+    return load_keras_file(path)
 
 
 @stage("savedmodel", "keras", "savedmodel", packages=("keras", "tensorflow"))

@@ -8,9 +8,11 @@ leg is compared with Keras. All are ``slow`` except the cheapest, which the CI g
 
 import pytest
 
-pytest.importorskip("tensorflow", reason="the application suite builds its models in Keras")
+from harness.sources.keras.kinds import applications  # registers the family
 
-from harness.sources.keras.kinds import applications  # noqa: E402  (registers the family)
+from ..installed import require
+
+require("tensorflow", reason="the application suite builds its models in Keras")
 
 # Cheap enough for the CI gate (build, tf2onnx and onnx2torch well under 20 s on one core).
 FAST = frozenset({"MobileNetV2"})

@@ -16,12 +16,10 @@ from hypothesis import strategies as st
 from harness.core.strategies import layer_specs
 from harness.sources.keras.keras2_kinds import ADMITTED
 
+from ..installed import require
 from ..verdicts import accepted
 
-pytest.importorskip("tensorflow", reason="the cases are built in Keras")
-pytest.importorskip("tf_keras")
-pytest.importorskip("tf2onnx")
-pytest.importorskip("onnx2torch")
+require("tensorflow", "tf-keras", "tf2onnx", "onnx2torch", reason="the cases are built in Keras")
 
 PATHS = "keras>tf-keras>tf2onnx-keras2>onnx2torch"
 EXAMPLES = max(1, settings().max_examples // 12)

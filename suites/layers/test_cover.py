@@ -8,11 +8,11 @@ the nightly one all of them. A covering case that fails on a leg no known issue 
 
 from pathlib import Path
 
-import pytest
-
 from harness.cover_corpus import held_test, suite_test
 
-pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
+from ..installed import require
+
+require("tensorflow", reason="the layer suite builds its cases in Keras")
 
 COVER = Path(__file__).with_name("cover.json")
 test_cover = suite_test(COVER)

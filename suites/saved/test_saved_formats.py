@@ -13,11 +13,10 @@ import pytest
 from harness.core import known_issues
 from harness.core.strategies import sample
 
+from ..installed import require
 from ..verdicts import accepted, assert_still_reproduces
 
-pytest.importorskip("tensorflow", reason="the saved formats are written by Keras")
-pytest.importorskip("tf2onnx")
-pytest.importorskip("onnx2torch")
+require("tensorflow", "tf2onnx", "onnx2torch", reason="the saved formats are written by Keras")
 
 PATHS = ",".join([
     "keras>keras-file>tf2onnx>onnx2torch",

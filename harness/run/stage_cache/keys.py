@@ -55,7 +55,7 @@ OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"
 FORMAT = 4
 # Environment a framework reads when it computes (not when it converts).
 READING_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                       "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES")
+                       "TF_NUM_INTEROP_THREADS", "CUDA_VISIBLE_DEVICES", "KERAS_BACKEND")
 ALWAYS = ("numpy",)
 # The frameworks whose code a converter may run without declaring them (onnx2torch runs
 # onnx's, tensorflow keras'): a declared package's requirements among these are in its key.
@@ -246,10 +246,14 @@ def reading_packages(source) -> tuple[str, ...]:
 # model and inputs on the same machine and thread counts.
 # TensorFlow's runs of a SavedModel (``savedmodel``; onnx2tf's signature, ``tensorflow``) are
 # kept so that a hit converts nothing: a SavedModel is a folder, not stored, and making it
-# again is the leg's cost. LiteRT's are not: a flatbuffer is stored and runs in milliseconds.
+# again is the leg's cost. Keras' runs of a model a stage made (``keras``: a .keras or .h5
+# file read back; ``tf_keras``: the Keras-2 twin) likewise: a hit builds no model, so a warm
+# run whose every Keras stage hits imports no TensorFlow. LiteRT's are not: a flatbuffer is
+# stored and runs in milliseconds.
 RUN_PACKAGES = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu"), "torch": ("torch",),
                 "keras-torch": ("keras", "torch"), "savedmodel": ("tensorflow",),
-                "tensorflow": ("tensorflow",)}
+                "tensorflow": ("tensorflow",), "keras": ("keras", "tensorflow"),
+                "tf_keras": ("tf-keras", "tensorflow")}
 
 
 def run_key(runner, input_identity: str, inputs) -> str | None:
