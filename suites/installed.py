@@ -1,9 +1,11 @@
 """Whether a suite's frameworks are installed, asked at collection without importing them.
 
-``pytest.importorskip`` imports what it checks: at collection, TensorFlow's import cost every
+``pytest.importorskip`` imports what it checks: at collection, TensorFlow's import costs a
 pytest-xdist worker about 4.5 s of CPU (AMD EPYC, AVX2), although a run whose stages hit in
 the stage cache may never build a Keras model. A test that needs the framework imports it
-when it runs.
+when it runs. (``suites/layers/test_layers.py`` still imports TensorFlow at collection: any
+edit of that file makes the ci profile's choice of draws stale, ``ci_draws.json``, until it
+is chosen again; see docs/coverage.md.)
 """
 
 from __future__ import annotations
