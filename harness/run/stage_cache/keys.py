@@ -302,12 +302,18 @@ def thread_counts(runner_name: str) -> dict[str, Any]:
     """What decides how a runtime splits its work: the CPUs (onnxruntime's default), and for
     torch's runner, torch's thread count in this process (a pytest-xdist worker sets it to
     1); the keras-torch worker's count is its runner's ``threads``."""
-    counts: dict[str, Any] = {"cpus": os.cpu_count()}
+    counts: dict[str, Any] = {"cpus": _cpus()}
     if runner_name == "torch":
         import torch
 
         counts["torch"] = torch.get_num_threads()
     return counts
+
+
+@functools.cache
+def _cpus() -> int | None:
+    """The machine's CPUs, once a process (every run key asks)."""
+    return os.cpu_count()
 
 
 def array_document(value) -> dict[str, Any]:

@@ -64,23 +64,28 @@ class Store:
         self.folder = Path(folder)
         self.root = self.folder / LAYOUT
         self._write_warned = False
+        # The folders as text: a hit reads an entry or two a leg, and building their paths
+        # as ``Path`` objects cost as much as reading them (a warm main job's profile).
+        self._entries_dir = os.fspath(self.root / "entries")
+        self._blobs_dir = os.fspath(self.root / "blobs")
 
     # -- reading ---------------------------------------------------------------------------
     def entry(self, key: str) -> dict[str, Any] | None:
-        path = self._entry_path(key)
+        path = os.path.join(self._entries_dir, key[:2], f"{key}.json")
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as handle:
+                data = handle.read()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            self._damaged(path, f"cannot read it: {exc}")
+            self._damaged(Path(path), f"cannot read it: {exc}")
             return None
         try:
-            entry = json.loads(text)
+            entry = json.loads(data)  # UTF-8 JSON; bytes that are not are a ValueError
             if not isinstance(entry, dict):
                 raise ValueError("not a JSON object")
         except ValueError as exc:
-            self._damaged(path, f"not valid JSON ({exc})")
+            self._damaged(Path(path), f"not valid JSON ({exc})")
             return None
         with contextlib.suppress(OSError):
             os.utime(path)
@@ -89,15 +94,17 @@ class Store:
     def blob(self, key: str, blob_hash: str) -> bytes | None:
         """A blob's bytes, checked against their hash; None (with a warning, the entry of
         ``key`` removed) when missing or damaged."""
-        path = self._blob_path(blob_hash)
+        path = os.path.join(self._blobs_dir, blob_hash[:2], blob_hash)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as handle:
+                data = handle.read()
         except OSError as exc:
-            self._damaged(self._entry_path(key), f"its blob {path.name} cannot be read ({exc})")
+            self._damaged(self._entry_path(key),
+                          f"its blob {os.path.basename(path)} cannot be read ({exc})")
             return None
         if hashlib.sha256(data).hexdigest() != blob_hash:
             self._damaged(self._entry_path(key), f"its blob {path} does not match its hash")
-            path.unlink(missing_ok=True)
+            Path(path).unlink(missing_ok=True)
             return None
         return data
 
