@@ -170,3 +170,32 @@ def test_a_new_onnx_converts_the_module_again(tmp_path, monkeypatch):
     monkeypatch.setenv(keys.OVERRIDE_ENV, "onnx=9.9")
     _, _, cache = run(tmp_path)
     assert cache.module_log == [("onnx2torch", "miss")]
+
+
+KERAS_STAGES = "keras>keras-file>tf2onnx,keras>h5,keras>tf-keras"
+DENSE = LayerSpec("Dense", {"units": 3}, ((2, 4),), seed=3)
+
+
+def test_a_warm_keras_stage_builds_no_model_where_its_run_hits(tmp_path):
+    """The .keras and .h5 files read back and the Keras-2 twin are not stored (no exact
+    serialisation that loads without Keras), but their runs are: a warm run hands on models
+    that were never built, so no TensorFlow is needed where every Keras leg hits."""
+    pytest.importorskip("tf_keras")
+    cold, _, cold_cache = run_cached(tmp_path, DENSE, KERAS_STAGES)
+    assert {("run keras", "miss"), ("run tf_keras", "miss")} <= set(cold_cache.run_log)
+    warm, artifacts, warm_cache = run_cached(tmp_path, DENSE, KERAS_STAGES)
+    assert sorted(warm_cache.module_log) == [("h5", "hit"), ("keras-file", "hit"),
+                                             ("tf-keras", "hit")]
+    assert {outcome for _, outcome in warm_cache.run_log} == {"hit"}
+    for leg in ("keras>keras-file", "keras>h5", "keras>tf-keras"):
+        assert isinstance(artifacts[leg], LazyArtifact) and "not built" in repr(artifacts[leg])
+    assert verdicts(warm) == verdicts(cold)
+    assert {leg.verdict for leg in warm.legs} == {"pass"}
+
+
+def test_a_changed_keras_backend_misses_a_keras_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    run_cached(tmp_path, DENSE, "keras>keras-file")
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")  # named now, where it was not: another key
+    _, _, cache = run_cached(tmp_path, DENSE, "keras>keras-file")
+    assert cache.run_log == [("run keras", "miss")]
