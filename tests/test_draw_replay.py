@@ -277,3 +277,21 @@ def test_the_draw_recorder_draws_every_case_under_hypothesis(tmp_path):
 def test_a_key_holds_the_packages_drawing_runs_and_never_a_converter():
     assert set(draws.inputs()["packages"]) >= {"hypothesis", "numpy", "onnx"}
     assert not {"onnx2torch", "tf2onnx", "onnx2pytorch"} & set(draws.inputs()["packages"])
+
+
+def test_a_plugin_source_unregistered_after_its_kinds_loaded_keeps_its_draw_code_in_keys():
+    """A plugin source a test registered and unregistered (tests/test_sources.py's toy) has
+    its kinds still registered: the keys take its kinds module's content, and never ask the
+    source registry for a source it no longer holds (CI failed 393 tests on it)."""
+    from harness import sources
+    from harness.core import registry
+    from tests.test_sources import ToySource
+
+    sources.register(ToySource())
+    try:
+        registry.load(ToySource.name)
+    finally:
+        sources.unregister(ToySource.name)
+    found = draws._draw_code_outside_harness()
+    file = ROOT / "tests" / "test_sources.py"
+    assert found[ToySource.kinds_module] == draws.hashlib.sha256(file.read_bytes()).hexdigest()[:16]

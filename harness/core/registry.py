@@ -161,7 +161,9 @@ class UnknownLayerKind(KeyError):
 
 
 _KINDS: dict[tuple[str, str], LayerKind] = {}
-_LOADED: set[str] = set()
+# source -> the module that registered its kinds (loaded once a process, kept after a
+# plugin source is unregistered: its kinds stay registered too)
+_LOADED: dict[str, str] = {}
 # source -> builds the layer of a kind without a ``build`` of its own: (kind, attrs, name)
 _LAYER_BUILDERS: dict[str, Callable[[LayerKind, Attrs, str | None], Any]] = {}
 KERAS = "keras"
@@ -187,8 +189,9 @@ def load(source: str) -> None:
     registers into the core (its layer builder, its axes' admission), once."""
     if source in _LOADED:
         return
-    importlib.import_module(source_registry.get(source).kinds_module)
-    _LOADED.add(source)
+    kinds_module = source_registry.get(source).kinds_module
+    importlib.import_module(kinds_module)
+    _LOADED[source] = kinds_module
 
 
 
@@ -213,9 +216,10 @@ def registered() -> list[LayerKind]:
     return list(_KINDS.values())
 
 
-def loaded_sources() -> list[str]:
-    """The sources whose kinds are loaded (``load``)."""
-    return sorted(_LOADED)
+def loaded_kinds_modules() -> list[str]:
+    """The modules that registered the loaded sources' kinds (``load``), whether or not
+    their source is still registered."""
+    return sorted(set(_LOADED.values()))
 
 
 def names(without: frozenset[str] | set[str] = frozenset(), source: str = KERAS) -> list[str]:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from harness.core import registry, source_registry
+from harness.core import registry
 from harness.core.spec import LayerSpec, SpecError
 from harness.core.suites import folder as suites_folder
 from harness.run.stage_cache import keys
@@ -124,7 +124,7 @@ def _draw_code_outside_harness() -> dict[str, str]:
     outside the harness package: a plugin's draw code."""
     package = Path(harness.__file__).resolve().parent
     modules = {_module_of(kind.draw) for kind in registry.registered()}
-    modules |= {source_registry.get(name).kinds_module for name in registry.loaded_sources()}
+    modules |= set(registry.loaded_kinds_modules())
     modules.discard(None)
     found = {}
     for name in sorted(modules):
