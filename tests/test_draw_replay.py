@@ -295,3 +295,23 @@ def test_a_plugin_source_unregistered_after_its_kinds_loaded_keeps_its_draw_code
     found = draws._draw_code_outside_harness()
     file = ROOT / "tests" / "test_sources.py"
     assert found[ToySource.kinds_module] == draws.hashlib.sha256(file.read_bytes()).hexdigest()[:16]
+
+
+def test_draw_code_whose_file_is_gone_keys_this_process_alone(tmp_path, monkeypatch):
+    """A kind's draw from a module whose file was removed since: no key another process
+    computes holds it, so no later run replays draws whose code nobody can compare."""
+    import importlib
+
+    from harness.core import registry
+    from harness.core.registry import LayerKind
+
+    (tmp_path / "vanishing_draws.py").write_text("def draw(pick):\n    return {}, []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("vanishing_draws")
+    kind = LayerKind(name="Vanishing", family="toys", domains={}, draw=module.draw,
+                     source="toy")
+    monkeypatch.setattr(registry, "registered", lambda: [kind])
+    (tmp_path / "vanishing_draws.py").unlink()
+    monkeypatch.setattr(sys.modules["vanishing_draws"], "__file__", None)
+    first = draws._draw_code_outside_harness()["vanishing_draws"]
+    assert first != draws._draw_code_outside_harness()["vanishing_draws"]

@@ -27,7 +27,9 @@ import functools
 import hashlib
 import inspect
 import json
+import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,10 +131,14 @@ def _draw_code_outside_harness() -> dict[str, str]:
     found = {}
     for name in sorted(modules):
         file = getattr(sys.modules.get(name), "__file__", None) or _file_of(name)
-        if file is None:
-            found[name] = "unknown"
-        elif package not in Path(file).resolve().parents:
+        if file is not None and package in Path(file).resolve().parents:
+            continue
+        try:
             found[name] = hashlib.sha256(Path(file).read_bytes()).hexdigest()[:16]
+        except (OSError, TypeError):
+            # Code with no file to read (gone since, or never written): this process' key
+            # is its own, so no later run replays draws whose code it cannot compare.
+            found[name] = f"unreadable in process {os.getpid()} at {time.time_ns()}"
     return found
 
 
