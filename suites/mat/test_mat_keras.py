@@ -19,15 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import harness.mat as hm
-from harness.core.installed import not_installed
 from harness.mat.layout import image_to_torch, sequence_to_torch
 from harness.sources.mat.writer import V7, V73, cell, save_mat
+from suites.installed import require
 
-# Asked without importing Keras (and TensorFlow): the tests import it when they run
-# (suites/installed.py says why; this folder is not a package, so it cannot import that).
-if not_installed(["keras"]):
-    pytest.skip("the reference networks are built in Keras (keras not installed)",
-                allow_module_level=True)
+# Asked without importing Keras (and TensorFlow): the tests import it when they run.
+require("keras", reason="the reference networks are built in Keras")
 
 RELAXED = settings(deadline=None)
 

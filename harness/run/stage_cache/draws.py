@@ -134,8 +134,10 @@ def _draw_code_outside_harness() -> dict[str, str]:
         if file is not None and package in Path(file).resolve().parents:
             continue
         try:
+            if file is None:
+                raise FileNotFoundError(f"module {name} has no file")
             found[name] = hashlib.sha256(Path(file).read_bytes()).hexdigest()[:16]
-        except (OSError, TypeError):
+        except OSError:
             # Code with no file to read (gone since, or never written): this process' key
             # is its own, so no later run replays draws whose code it cannot compare.
             found[name] = f"unreadable in process {os.getpid()} at {time.time_ns()}"

@@ -71,7 +71,7 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
     def entry(self, key: str) -> dict[str, Any] | None:
-        path = os.path.join(self._entries_dir, key[:2], f"{key}.json")
+        path = self._entry_file(key)
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -94,7 +94,7 @@ class Store:
     def blob(self, key: str, blob_hash: str) -> bytes | None:
         """A blob's bytes, checked against their hash; None (with a warning, the entry of
         ``key`` removed) when missing or damaged."""
-        path = os.path.join(self._blobs_dir, blob_hash[:2], blob_hash)
+        path = self._blob_file(blob_hash)
         try:
             with open(path, "rb") as handle:
                 data = handle.read()
@@ -189,11 +189,17 @@ class Store:
     def _blobs(self):
         return (p for p in sorted((self.root / "blobs").glob("*/*")) if not p.name.startswith("."))
 
+    def _entry_file(self, key: str) -> str:
+        return os.path.join(self._entries_dir, key[:2], f"{key}.json")
+
+    def _blob_file(self, blob_hash: str) -> str:
+        return os.path.join(self._blobs_dir, blob_hash[:2], blob_hash)
+
     def _entry_path(self, key: str) -> Path:
-        return self.root / "entries" / key[:2] / f"{key}.json"
+        return Path(self._entry_file(key))
 
     def _blob_path(self, blob_hash: str) -> Path:
-        return self.root / "blobs" / blob_hash[:2] / blob_hash
+        return Path(self._blob_file(blob_hash))
 
     def _tag(self) -> None:
         tag = self.folder / "CACHEDIR.TAG"
