@@ -4,19 +4,29 @@ as independent branches of one model, would cost less than one call each).
 
 Takes the ci profile's Keras covering cases (suites/layers/cover.json) of the kinds named,
 builds each case's model as the Keras source does, and converts them with
-``tf2onnx.convert.from_keras`` two ways, in a fresh process each (tf2onnx keeps state per
-process), alternating:
+``tf2onnx.convert.from_keras`` two or three ways, in a fresh process each (tf2onnx keeps
+state per process), in turn:
 
 - ``single``: one call per case, as the suites convert;
 - ``batched``: the cases in groups of ``--batch``, each group one Keras model whose branches
-  are the cases' models side by side (inputs and outputs of their own), one call a group.
+  are the cases' models side by side (inputs and outputs of their own), one call a group;
+- ``in-place`` (with ``--in-place``): one call per case, with tf2onnx's optimizers run on the
+  graph itself instead of each on a deep copy of it (tf2onnx's ``TF2ONNX_CATCH_ERRORS`` set:
+  the copies exist so that an optimizer that raises can be skipped). What that part of
+  tf2onnx costs; the suites never convert this way, as users do not.
 
 Prints each run's CPU seconds in the conversions (``time.process_time``, the first call of a
-process untimed: imports and first-call costs), per kind and in all, the ratio
-batched/single of the medians and the CPU model. Both ways must give ONNX models with as many
+process untimed: imports and first-call costs), per kind and in all, the ratios to
+``single`` of the medians and the CPU model. Every way must give ONNX models with as many
 outputs in all, or the benchmark stops: the batched models hold the same work.
 
+With ``--profile``, one more run converts the cases one by one under cProfile and prints the
+parts of ``from_keras``: tracing, op conversion, the ONNX optimizers and their copies of the
+graph. cProfile's cost per Python call makes that run slower, the more so in pure Python
+such as ``copy.deepcopy``: its shares are the figure, and overstate those parts.
+
     python benchmarks/bench_tf2onnx_batch.py --rounds 2
+    python benchmarks/bench_tf2onnx_batch.py --kinds GRU,LSTM,Bidirectional --profile --in-place
 """
 
 from __future__ import annotations
@@ -32,10 +42,11 @@ from pathlib import Path
 from harness.core.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
+CATCH_ERRORS = "TF2ONNX_CATCH_ERRORS"  # tf2onnx's switch for its optimizers' copies of the graph
 DEFAULT_KINDS = "Dense,Conv2D,Conv1DTranspose,LayerNormalization,LSTM,GRU,SimpleRNN,Bidirectional"
 
 CHILD = r"""
-import json, sys, time
+import cProfile, json, pstats, sys, time
 from collections import defaultdict
 from pathlib import Path
 from harness.core.frameworks import prepare_imports
@@ -46,6 +57,7 @@ import tf2onnx
 from harness.core.spec import LayerSpec
 from harness.sources.keras import KerasSource
 mode, cover, kinds, per_kind, batch = sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(","), int(sys.argv[4]), int(sys.argv[5])
+profiling = mode == "profile"  # the single conversions, under cProfile
 picked = defaultdict(list)
 for entry in json.loads(cover.read_text())["cases"]:
     kind = entry["spec"]["kind"]
@@ -77,20 +89,47 @@ models = {kind: [source.build(spec).model for spec in specs] for kind, specs in 
 convert(models[kinds[0]][0])  # imports and first-call costs, untimed
 outputs[0] = 0
 spent = {}
+profiler = cProfile.Profile() if profiling else None
+if profiler:
+    profiler.enable()
 for kind, built in models.items():
-    groups = [[m] for m in built] if mode == "single" else [built[i:i + batch] for i in range(0, len(built), batch)]
-    spent[kind] = round(sum(convert(group[0] if mode == "single" else branches(group)) for group in groups), 3)
+    groups = [built[i:i + batch] for i in range(0, len(built), batch)] if mode == "batched" else [[m] for m in built]
+    spent[kind] = round(sum(convert(branches(group) if mode == "batched" else group[0]) for group in groups), 3)
+parts = {}
+if profiler:
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    def cumulative(file, name, caller=None):
+        for (path, _, function), (_, _, _, total, callers) in stats.items():
+            if path.endswith(file) and function == name:
+                if caller is None:
+                    return total
+                return sum(c[3] for (cpath, _, cfunction), c in callers.items()
+                           if cpath.endswith(caller[0]) and cfunction == caller[1])
+        return 0.0
+    optimizer = ("tf2onnx/optimizer/__init__.py", "optimize_graph")
+    parts = {"from_keras": cumulative("tf2onnx/convert.py", "from_keras"),
+             "tracing and freezing (tf_loader.from_trackable)": cumulative("tf2onnx/tf_loader.py", "from_trackable"),
+             "TensorFlow ops to ONNX (tfonnx.process_tf_graph)": cumulative("tf2onnx/tfonnx.py", "process_tf_graph"),
+             "ONNX optimizers (optimizer.optimize_graph)": cumulative(*optimizer),
+             "  of which copy.deepcopy of the graph": cumulative("copy.py", "deepcopy", optimizer)}
 print(json.dumps({"cpu_s": spent, "cases": {k: len(v) for k, v in models.items()},
-                  "onnx_outputs": outputs[0]}))
+                  "onnx_outputs": outputs[0], "profile": parts}))
 """
 
 
 def run(mode: str, args) -> dict:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    env.pop(CATCH_ERRORS, None)
+    if mode == "in-place":
+        # tf2onnx reads any value as "off" (convert.py compares the variable's name, not its
+        # value, with "TRUE"); "false" says what is meant.
+        env[CATCH_ERRORS] = "false"
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(args.cover), args.kinds, str(args.per_kind),
-         str(args.batch)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True)
+        [sys.executable, "-c", CHILD, "single" if mode == "in-place" else mode, str(args.cover),
+         args.kinds, str(args.per_kind), str(args.batch)],
+        cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"the {mode} run failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -102,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default=DEFAULT_KINDS)
     parser.add_argument("--per-kind", type=int, default=8)
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--in-place", action="store_true",
+                        help="also convert one by one with tf2onnx's optimizers on the graph "
+                             "itself, not on a copy each (TF2ONNX_CATCH_ERRORS set)")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the single conversions: where tf2onnx's CPU goes")
     parser.add_argument("--cover", type=Path, default=ROOT / "suites" / "layers" / "cover.json")
     args = parser.parse_args(argv)
     covered = {entry["spec"]["kind"] for entry in json.loads(args.cover.read_text())["cases"]
@@ -109,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     lacking = [kind for kind in args.kinds.split(",") if kind not in covered]
     if lacking:
         raise SystemExit(f"{args.cover} has no ci covering case of {', '.join(lacking)}")
-    runs: dict[str, list[dict]] = {"single": [], "batched": []}
+    modes = ["single", "batched", *(["in-place"] if args.in_place else [])]
+    runs: dict[str, list[dict]] = {mode: [] for mode in modes}
     for n in range(args.rounds):
-        for mode in (("single", "batched") if n % 2 == 0 else ("batched", "single")):
+        for mode in modes[n % len(modes):] + modes[:n % len(modes)]:  # each round its own order
             result = run(mode, args)
             runs[mode].append(result)
             print(f"  {mode:8s} cpu {sum(result['cpu_s'].values()):7.2f} s  "
@@ -122,14 +167,24 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"the runs' ONNX models have different numbers of outputs: {outputs}")
     median = {mode: {kind: statistics.median(r["cpu_s"][kind] for r in results)
                      for kind in cases} for mode, results in runs.items()}
-    print(f"{'kind':<20} {'cases':>5} {'single s':>9} {'batched s':>9} {'ratio':>6}")
+    others = modes[1:]
+    print(f"{'kind':<20} {'cases':>5} " + " ".join(f"{mode + ' s':>10}" for mode in modes)
+          + " " + " ".join(f"{mode + ' ratio':>14}" for mode in others))
     for kind, count in cases.items():
-        single, batched = median["single"][kind], median["batched"][kind]
-        print(f"{kind:<20} {count:5d} {single:9.3f} {batched:9.3f} {batched / single:6.3f}")
+        seconds = [median[mode][kind] for mode in modes]
+        print(f"{kind:<20} {count:5d} " + " ".join(f"{s:10.3f}" for s in seconds) + " "
+              + " ".join(f"{s / seconds[0]:14.3f}" for s in seconds[1:]))
+    if args.profile:
+        profile = run("profile", args)["profile"]
+        whole = profile["from_keras"]
+        print(f"where the single conversions' CPU went, a run under cProfile ({whole:.1f} s):")
+        for part, seconds in profile.items():
+            print(f"  {part:<50} {seconds:7.2f} s {100 * seconds / whole:5.1f}%")
     total = {mode: sum(by_kind.values()) for mode, by_kind in median.items()}
-    print(f"batched / single: cpu {total['batched'] / total['single']:.3f} "
-          f"({total['batched']:.1f} s / {total['single']:.1f} s, groups of {args.batch}) on "
-          f"{cpu_model()}")
+    for mode in others:
+        print(f"{mode} / single: cpu {total[mode] / total['single']:.3f} "
+              f"({total[mode]:.1f} s / {total['single']:.1f} s"
+              + (f", groups of {args.batch}" if mode == "batched" else "") + f") on {cpu_model()}")
     return 0
 
 
