@@ -165,6 +165,53 @@ def test_a_stage_s_key_holds_the_frameworks_its_packages_require(monkeypatch, st
     assert keys.stage_key(converter, "input", ConvertOptions()) != before
 
 
+TF2ONNX_STAGES = ["tf2onnx", "tf2onnx-keras2", "tf2onnx-tflite", "tf2onnx-savedmodel",
+                  "keras-onnx"]
+
+
+@pytest.mark.parametrize("stage", TF2ONNX_STAGES)
+def test_a_tf2onnx_stage_s_key_holds_the_variable_tf2onnx_reads_when_it_converts(
+        monkeypatch, stage):
+    """TF2ONNX_CATCH_ERRORS, set to any value, runs tf2onnx's optimizers without the copy of
+    the graph that lets it skip one that raises: a conversion made with it set is not one
+    made without it."""
+    from harness.converters import ConvertOptions, get
+
+    converter = get(stage)
+    monkeypatch.delenv("TF2ONNX_CATCH_ERRORS", raising=False)
+    unset = keys.stage_key(converter, "input", ConvertOptions())
+    monkeypatch.setenv("PARITY_NOT_READ_BY_TF2ONNX", "1")
+    assert keys.stage_key(converter, "input", ConvertOptions()) == unset
+    seen = {unset}
+    for value in ("TRUE", "false"):
+        monkeypatch.setenv("TF2ONNX_CATCH_ERRORS", value)
+        seen.add(keys.stage_key(converter, "input", ConvertOptions()))
+    assert len(seen) == 3
+
+
+def test_a_stage_that_reads_no_tf2onnx_keeps_its_key_whatever_tf2onnx_is_told(monkeypatch):
+    from harness.converters import ConvertOptions, get
+
+    converter = get("onnx2torch")
+    monkeypatch.delenv("TF2ONNX_CATCH_ERRORS", raising=False)
+    unset = keys.stage_key(converter, "input", ConvertOptions())
+    monkeypatch.setenv("TF2ONNX_CATCH_ERRORS", "TRUE")
+    assert keys.stage_key(converter, "input", ConvertOptions()) == unset
+
+
+def test_the_run_record_says_what_tf2onnx_was_told(monkeypatch):
+    from harness.results import run_record
+
+    def environment() -> dict:
+        return run_record(run_id="r", shard="main", device="cpu", opset=17, paths=[],
+                          hypothesis=None, command="pytest")["environment"]
+
+    monkeypatch.delenv("TF2ONNX_CATCH_ERRORS", raising=False)
+    assert environment()["TF2ONNX_CATCH_ERRORS"] is None
+    monkeypatch.setenv("TF2ONNX_CATCH_ERRORS", "TRUE")
+    assert environment()["TF2ONNX_CATCH_ERRORS"] == "TRUE"
+
+
 def test_a_new_onnx_converts_the_module_again(tmp_path, monkeypatch):
     run(tmp_path)
     monkeypatch.setenv(keys.OVERRIDE_ENV, "onnx=9.9")

@@ -25,6 +25,7 @@ from harness.converters import Artifact, ConvertOptions
 from harness.converters.keras_state import reset_states
 from harness.converters.keras_tf2onnx import from_keras
 from harness.converters.saved_formats import build_tf_keras_twin, carry_into_keras3
+from harness.core.frameworks import TF2ONNX_ENVIRONMENT
 from harness.core.stages import stage
 from harness.runtimes.registry import register_runner
 
@@ -36,7 +37,8 @@ def is_migration_leg(leg: str) -> bool:
     return MIGRATION_STAGE in leg.split(">")[1:]
 
 
-@stage("tf2onnx-keras2", "tf_keras", "onnx", packages=("tf2onnx", "tensorflow", "tf_keras", "onnx"))
+@stage("tf2onnx-keras2", "tf_keras", "onnx", packages=("tf2onnx", "tensorflow", "tf_keras", "onnx"),
+       environment=TF2ONNX_ENVIRONMENT)
 class Tf2OnnxKeras2Converter:
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         return from_keras(artifact, options, device="/cpu:0")

@@ -12,10 +12,12 @@ from pathlib import Path
 from harness.converters import Artifact, ConvertOptions, ScriptRecipe
 from harness.converters.keras_state import ensure_called, reset_states
 from harness.converters.onnx_ir import pin_ir_version
+from harness.core.frameworks import TF2ONNX_ENVIRONMENT
 from harness.core.stages import stage
 
 
-@stage("keras-onnx", "keras", "onnx", packages=("keras", "tf2onnx", "onnx"))
+@stage("keras-onnx", "keras", "onnx", packages=("keras", "tf2onnx", "onnx"),
+       environment=TF2ONNX_ENVIRONMENT)
 class KerasOnnxExportConverter:
     script = ScriptRecipe(
         imports=("import tempfile", "", "import keras", "import numpy as np", "import onnx",

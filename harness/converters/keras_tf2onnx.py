@@ -13,10 +13,12 @@ from harness.converters import Artifact, ConvertOptions, ScriptRecipe
 from harness.converters import tf2onnx_einsum as einsum_choices
 from harness.converters.keras_state import reset_states
 from harness.converters.onnx_ir import pin_ir_version
+from harness.core.frameworks import TF2ONNX_ENVIRONMENT
 from harness.core.stages import stage
 
 
-@stage("tf2onnx", "keras", "onnx", packages=("tf2onnx", "tensorflow", "onnx"))
+@stage("tf2onnx", "keras", "onnx", packages=("tf2onnx", "tensorflow", "onnx"),
+       environment=TF2ONNX_ENVIRONMENT)
 class Tf2OnnxConverter:
     script = ScriptRecipe(
         imports=("import keras", "import numpy as np", "import onnxruntime as ort",

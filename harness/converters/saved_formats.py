@@ -43,6 +43,7 @@ from harness.converters.savedmodel_signature import (
     choose_name,
     signature_names,
 )
+from harness.core.frameworks import TF2ONNX_ENVIRONMENT
 from harness.core.stages import stage
 from harness.runtimes.keras import call_tf
 from harness.runtimes.keras_custom import register_custom_objects
@@ -264,7 +265,8 @@ class SavedModelConverter:
         return Artifact("savedmodel", SavedFiles(path, owner), list(artifact.input_names))
 
 
-@stage("tf2onnx-savedmodel", "savedmodel", "onnx", packages=("tf2onnx", "tensorflow", "onnx"))
+@stage("tf2onnx-savedmodel", "savedmodel", "onnx", packages=("tf2onnx", "tensorflow", "onnx"),
+       environment=TF2ONNX_ENVIRONMENT)
 class Tf2OnnxSavedModelConverter:
     """savedmodel → onnx as ``python -m tf2onnx.convert --saved-model DIR`` does it."""
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from harness.converters import Artifact, ConversionError, ConvertOptions
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.saved_formats import order_values
+from harness.core.frameworks import TF2ONNX_ENVIRONMENT
 from harness.core.stages import stage
 
 
@@ -22,7 +23,8 @@ class Tf2OnnxTfliteError(ConversionError):
     """tf2onnx refused the .tflite file; the message is its first line."""
 
 
-@stage("tf2onnx-tflite", "tflite", "onnx", packages=("tf2onnx", "onnx"))
+@stage("tf2onnx-tflite", "tflite", "onnx", packages=("tf2onnx", "onnx"),
+       environment=TF2ONNX_ENVIRONMENT)
 class Tf2OnnxTfliteConverter:
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         from tf2onnx import convert

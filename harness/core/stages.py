@@ -145,13 +145,17 @@ _REGISTRY: PluginRegistry[Converter] = PluginRegistry(
     "converter", ENTRY_POINT_GROUP, BUILTIN, lambda c: isinstance(c, Converter), PathError)
 
 
-def stage(name: str, source: str, target: str, *, packages: tuple[str, ...]):
+def stage(name: str, source: str, target: str, *, packages: tuple[str, ...],
+          environment: tuple[str, ...] = ()):
     """Class decorator naming a converter's stage: ``@stage("onnx2torch", "onnx", "torch",
     packages=("onnx2torch", "torch"))`` sets the attributes the protocol reads (a plugin may
-    as well write them in its class body)."""
+    as well write them in its class body). ``environment``: the variables the converter reads
+    when it converts, whose values the stage cache's key holds."""
 
     def named(cls):
         cls.name, cls.source, cls.target, cls.packages = name, source, target, packages
+        if environment:
+            cls.environment = environment
         return cls
 
     return named

@@ -210,13 +210,17 @@ def common() -> dict[str, Any]:
 
 def stage_key(converter, input_identity: str, options) -> str:
     """A stage that runs code this process does not import (onnx2tf, from a folder of its own)
-    says what it runs with its ``fingerprint()``, which the key holds beside its packages'."""
+    says what it runs with its ``fingerprint()``, which the key holds beside its packages';
+    one whose converter reads environment variables names them (``environment``), and the
+    key holds their values."""
     own = getattr(converter, "fingerprint", None)
+    read = getattr(converter, "environment", ())
     return digest({**common(), "kind": "stage", "stage": converter.name,
                    "input": input_identity, "options": options_document(options),
                    "packages": fingerprints(getattr(converter, "packages", ())),
                    "code": code_fingerprint(converter),
-                   **({"runs": own()} if callable(own) else {})})
+                   **({"runs": own()} if callable(own) else {}),
+                   **({"environment": {k: os.environ.get(k) for k in read}} if read else {})})
 
 
 def source_key(source, spec) -> str:
