@@ -3,9 +3,9 @@
 as independent branches of one model, would cost less than one call each).
 
 Takes the ci profile's Keras covering cases (suites/layers/cover.json) of the kinds named,
-builds each case's model as the Keras source does, and converts them with
-``tf2onnx.convert.from_keras`` two or three ways, in a fresh process each (tf2onnx keeps
-state per process), in turn:
+builds each case's model as the Keras source does, and converts them with the ``tf2onnx``
+stage (``tf2onnx.convert.from_keras``, as the suites call it) two or three ways, in a fresh
+process each (tf2onnx keeps state per process), in turn:
 
 - ``single``: one call per case, as the suites convert;
 - ``batched``: the cases in groups of ``--batch``, each group one Keras model whose branches
@@ -39,10 +39,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.core.frameworks import TF2ONNX_CATCH_ERRORS
 from harness.core.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
-CATCH_ERRORS = "TF2ONNX_CATCH_ERRORS"  # tf2onnx's switch for its optimizers' copies of the graph
 DEFAULT_KINDS = "Dense,Conv2D,Conv1DTranspose,LayerNormalization,LSTM,GRU,SimpleRNN,Bidirectional"
 
 CHILD = r"""
@@ -53,7 +53,7 @@ from harness.core.frameworks import prepare_imports
 prepare_imports()
 import keras
 import tensorflow as tf
-import tf2onnx
+from harness.converters import Artifact, ConvertOptions, get
 from harness.core.spec import LayerSpec
 from harness.sources.keras import KerasSource
 mode, cover, kinds, per_kind, batch = sys.argv[1], Path(sys.argv[2]), sys.argv[3].split(","), int(sys.argv[4]), int(sys.argv[5])
@@ -63,38 +63,39 @@ for entry in json.loads(cover.read_text())["cases"]:
     kind = entry["spec"]["kind"]
     if entry.get("ci") and kind in kinds and len(picked[kind]) < per_kind:
         picked[kind].append(LayerSpec.from_json(entry["spec"]))
-source = KerasSource()
+source, stage = KerasSource(), get("tf2onnx")  # as the suites convert
 
-def branches(models):
+def branches(artifacts):
     inputs, outputs = [], []
-    for n, model in enumerate(models):
+    for n, artifact in enumerate(artifacts):
+        model = artifact.model
         model.name = f"case_{n}"  # a model's operations are named uniquely
         own = [keras.Input(t.shape[1:], dtype=t.dtype) for t in model.inputs]
         inputs += own
         outputs += tf.nest.flatten(model(own if len(own) > 1 else own[0]))
-    return keras.Model(inputs, outputs)
+    return Artifact("keras", keras.Model(inputs, outputs), [f"input_{i}" for i in range(len(inputs))])
 
-def convert(model):
-    signature = [tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=f"input_{i}")
-                 for i, t in enumerate(model.inputs)]
+def convert(artifact):
     started = time.process_time()
-    proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature, opset=17)
-    spent = time.process_time() - started
-    outputs[0] += len(proto.graph.output)
-    return spent
+    proto = stage.convert(artifact, ConvertOptions()).model
+    return time.process_time() - started, len(proto.graph.output)
 
-outputs = [0]
-
-models = {kind: [source.build(spec).model for spec in specs] for kind, specs in picked.items()}
-convert(models[kinds[0]][0])  # imports and first-call costs, untimed
-outputs[0] = 0
-spent = {}
+built = {kind: [source.build(spec) for spec in specs] for kind, specs in picked.items()}
+convert(built[kinds[0]][0])  # imports and first-call costs, untimed
+spent, outputs = {}, 0
 profiler = cProfile.Profile() if profiling else None
 if profiler:
     profiler.enable()
-for kind, built in models.items():
-    groups = [built[i:i + batch] for i in range(0, len(built), batch)] if mode == "batched" else [[m] for m in built]
-    spent[kind] = round(sum(convert(branches(group) if mode == "batched" else group[0]) for group in groups), 3)
+for kind, artifacts in built.items():
+    if mode == "batched":
+        calls = [branches(artifacts[i:i + batch]) for i in range(0, len(artifacts), batch)]
+    else:
+        calls = artifacts
+    seconds = 0.0
+    for artifact in calls:
+        took, made = convert(artifact)
+        seconds, outputs = seconds + took, outputs + made
+    spent[kind] = round(seconds, 3)
 parts = {}
 if profiler:
     profiler.disable()
@@ -113,19 +114,19 @@ if profiler:
              "TensorFlow ops to ONNX (tfonnx.process_tf_graph)": cumulative("tf2onnx/tfonnx.py", "process_tf_graph"),
              "ONNX optimizers (optimizer.optimize_graph)": cumulative(*optimizer),
              "  of which copy.deepcopy of the graph": cumulative("copy.py", "deepcopy", optimizer)}
-print(json.dumps({"cpu_s": spent, "cases": {k: len(v) for k, v in models.items()},
-                  "onnx_outputs": outputs[0], "profile": parts}))
+print(json.dumps({"cpu_s": spent, "cases": {k: len(v) for k, v in built.items()},
+                  "onnx_outputs": outputs, "profile": parts}))
 """
 
 
 def run(mode: str, args) -> dict:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path}
-    env.pop(CATCH_ERRORS, None)
+    env.pop(TF2ONNX_CATCH_ERRORS, None)
     if mode == "in-place":
         # tf2onnx reads any value as "off" (convert.py compares the variable's name, not its
         # value, with "TRUE"); "false" says what is meant.
-        env[CATCH_ERRORS] = "false"
+        env[TF2ONNX_CATCH_ERRORS] = "false"
     done = subprocess.run(
         [sys.executable, "-c", CHILD, "single" if mode == "in-place" else mode, str(args.cover),
          args.kinds, str(args.per_kind), str(args.batch)],

@@ -30,14 +30,15 @@ TRACKED_PACKAGES = (
 TENSORFLOW_ENVIRONMENT = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
-# What tf2onnx reads when it converts (every stage that runs tf2onnx declares it).
-TF2ONNX_ENVIRONMENT = ("TF2ONNX_CATCH_ERRORS",)
+# Set to any value, tf2onnx runs its optimizers without the copy of the graph that lets it
+# skip one that raises (docs/benchmarks.md). What tf2onnx reads when it converts: every stage
+# that runs tf2onnx declares it.
+TF2ONNX_CATCH_ERRORS = "TF2ONNX_CATCH_ERRORS"
+TF2ONNX_ENVIRONMENT = (TF2ONNX_CATCH_ERRORS,)
 # Recorded with every run, set or not: oneDNN (TF's default CPU kernels) is the reference's
 # engine unless TF_ENABLE_ONEDNN_OPTS=0; see docs/sources-keras.md, "The reference".
-# TF2ONNX_CATCH_ERRORS, set to any value, runs tf2onnx's optimizers without the copy of the
-# graph that lets it skip one that raises (docs/benchmarks.md).
 RECORDED_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES",
-                        "NVIDIA_TF32_OVERRIDE", "CUDA_LAUNCH_BLOCKING", TF2ONNX_ENVIRONMENT[0])
+                        "NVIDIA_TF32_OVERRIDE", "CUDA_LAUNCH_BLOCKING", TF2ONNX_CATCH_ERRORS)
 
 
 def prepare_imports() -> None:

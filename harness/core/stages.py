@@ -154,8 +154,7 @@ def stage(name: str, source: str, target: str, *, packages: tuple[str, ...],
 
     def named(cls):
         cls.name, cls.source, cls.target, cls.packages = name, source, target, packages
-        if environment:
-            cls.environment = environment
+        cls.environment = environment
         return cls
 
     return named

@@ -133,15 +133,20 @@ def _draw_code_outside_harness() -> dict[str, str]:
         file = getattr(sys.modules.get(name), "__file__", None) or _file_of(name)
         if file is not None and package in Path(file).resolve().parents:
             continue
-        try:
-            if file is None:
-                raise FileNotFoundError(f"module {name} has no file")
-            found[name] = hashlib.sha256(Path(file).read_bytes()).hexdigest()[:16]
-        except OSError:
-            # Code with no file to read (gone since, or never written): this process' key
-            # is its own, so no later run replays draws whose code it cannot compare.
-            found[name] = f"unreadable in process {os.getpid()} at {time.time_ns()}"
+        # Code with no file to read (gone since, or never written): this process' key is its
+        # own, so no later run replays draws whose code it cannot compare.
+        found[name] = (_content_hash(file)
+                       or f"unreadable in process {os.getpid()} at {time.time_ns()}")
     return found
+
+
+def _content_hash(file: str | None) -> str | None:
+    if file is None:
+        return None
+    try:
+        return hashlib.sha256(Path(file).read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None
 
 
 def _module_of(function: Any) -> str | None:
