@@ -7,13 +7,14 @@ builds each case's model as the Keras source does, and converts them with the ``
 stage (``tf2onnx.convert.from_keras``, as the suites call it) two or three ways, in a fresh
 process each (tf2onnx keeps state per process), in turn:
 
-- ``single``: one call per case, as the suites convert;
+- ``single``: one call per case, as the suites convert (tf2onnx's optimiser passes on the
+  graph itself, converting again with tf2onnx's copies only where a pass raised:
+  ``harness.converters.tf2onnx_passes``);
 - ``batched``: the cases in groups of ``--batch``, each group one Keras model whose branches
   are the cases' models side by side (inputs and outputs of their own), one call a group;
-- ``in-place`` (with ``--in-place``): one call per case, with tf2onnx's optimizers run on the
-  graph itself instead of each on a deep copy of it (tf2onnx's ``TF2ONNX_CATCH_ERRORS`` set:
-  the copies exist so that an optimizer that raises can be skipped). What that part of
-  tf2onnx costs; the suites never convert this way, as users do not.
+- ``copies`` (with ``--copies``): one call per case as tf2onnx converts by default, each
+  optimiser pass on a deep copy of the graph (``PARITY_TF2ONNX_COPIES=1``): what those copies
+  cost.
 
 Prints each run's CPU seconds in the conversions (``time.process_time``, the first call of a
 process untimed: imports and first-call costs), per kind and in all, the ratios to
@@ -22,11 +23,11 @@ outputs in all, or the benchmark stops: the batched models hold the same work.
 
 With ``--profile``, one more run converts the cases one by one under cProfile and prints the
 parts of ``from_keras``: tracing, op conversion, the ONNX optimizers and their copies of the
-graph. cProfile's cost per Python call makes that run slower, the more so in pure Python
+graph (made only with ``--copies``, which profiles that way). cProfile's cost per Python call makes that run slower, the more so in pure Python
 such as ``copy.deepcopy``: its shares are the figure, and overstate those parts.
 
     python benchmarks/bench_tf2onnx_batch.py --rounds 2
-    python benchmarks/bench_tf2onnx_batch.py --kinds GRU,LSTM,Bidirectional --profile --in-place
+    python benchmarks/bench_tf2onnx_batch.py --kinds GRU,LSTM,Bidirectional --profile --copies
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.core.frameworks import TF2ONNX_CATCH_ERRORS
+from harness.core.frameworks import TF2ONNX_CATCH_ERRORS, TF2ONNX_COPIES
 from harness.core.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,12 +124,11 @@ def run(mode: str, args) -> dict:
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "PYTHONPATH": path}
     env.pop(TF2ONNX_CATCH_ERRORS, None)
-    if mode == "in-place":
-        # tf2onnx reads any value as "off" (convert.py compares the variable's name, not its
-        # value, with "TRUE"); "false" says what is meant.
-        env[TF2ONNX_CATCH_ERRORS] = "false"
+    env.pop(TF2ONNX_COPIES, None)
+    if mode == "copies" or (mode == "profile" and args.copies):
+        env[TF2ONNX_COPIES] = "1"
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, "single" if mode == "in-place" else mode, str(args.cover),
+        [sys.executable, "-c", CHILD, "single" if mode == "copies" else mode, str(args.cover),
          args.kinds, str(args.per_kind), str(args.batch)],
         cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode:
@@ -142,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default=DEFAULT_KINDS)
     parser.add_argument("--per-kind", type=int, default=8)
     parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--in-place", action="store_true",
-                        help="also convert one by one with tf2onnx's optimizers on the graph "
-                             "itself, not on a copy each (TF2ONNX_CATCH_ERRORS set)")
+    parser.add_argument("--copies", action="store_true",
+                        help="also convert one by one as tf2onnx does by default, each "
+                             "optimiser pass on a copy of the graph (PARITY_TF2ONNX_COPIES=1); "
+                             "--profile then profiles that way")
     parser.add_argument("--profile", action="store_true",
                         help="profile the single conversions: where tf2onnx's CPU goes")
     parser.add_argument("--cover", type=Path, default=ROOT / "suites" / "layers" / "cover.json")
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     lacking = [kind for kind in args.kinds.split(",") if kind not in covered]
     if lacking:
         raise SystemExit(f"{args.cover} has no ci covering case of {', '.join(lacking)}")
-    modes = ["single", "batched", *(["in-place"] if args.in_place else [])]
+    modes = ["single", "batched", *(["copies"] if args.copies else [])]
     runs: dict[str, list[dict]] = {mode: [] for mode in modes}
     for n in range(args.rounds):
         for mode in modes[n % len(modes):] + modes[:n % len(modes)]:  # each round its own order

@@ -174,11 +174,13 @@ def test_a_tf2onnx_stage_s_key_holds_the_variable_tf2onnx_reads_when_it_converts
         monkeypatch, stage):
     """TF2ONNX_CATCH_ERRORS, set to any value, runs tf2onnx's optimizers without the copy of
     the graph that lets it skip one that raises: a conversion made with it set is not one
-    made without it."""
+    made without it. Nor is one made with PARITY_TF2ONNX_COPIES=1 (tf2onnx's default way,
+    which parity's own gives too: keyed apart, so that comparing the two converts both)."""
     from harness.converters import ConvertOptions, get
 
     converter = get(stage)
     monkeypatch.delenv("TF2ONNX_CATCH_ERRORS", raising=False)
+    monkeypatch.delenv("PARITY_TF2ONNX_COPIES", raising=False)
     unset = keys.stage_key(converter, "input", ConvertOptions())
     monkeypatch.setenv("PARITY_NOT_READ_BY_TF2ONNX", "1")
     assert keys.stage_key(converter, "input", ConvertOptions()) == unset
@@ -186,7 +188,10 @@ def test_a_tf2onnx_stage_s_key_holds_the_variable_tf2onnx_reads_when_it_converts
     for value in ("TRUE", "false"):
         monkeypatch.setenv("TF2ONNX_CATCH_ERRORS", value)
         seen.add(keys.stage_key(converter, "input", ConvertOptions()))
-    assert len(seen) == 3
+    monkeypatch.delenv("TF2ONNX_CATCH_ERRORS")
+    monkeypatch.setenv("PARITY_TF2ONNX_COPIES", "1")
+    seen.add(keys.stage_key(converter, "input", ConvertOptions()))
+    assert len(seen) == 4
 
 
 def test_a_stage_that_reads_no_tf2onnx_keeps_its_key_whatever_tf2onnx_is_told(monkeypatch):
@@ -207,9 +212,13 @@ def test_the_run_record_says_what_tf2onnx_was_told(monkeypatch):
                           hypothesis=None, command="pytest")["environment"]
 
     monkeypatch.delenv("TF2ONNX_CATCH_ERRORS", raising=False)
+    monkeypatch.delenv("PARITY_TF2ONNX_COPIES", raising=False)
     assert environment()["TF2ONNX_CATCH_ERRORS"] is None
+    assert environment()["PARITY_TF2ONNX_COPIES"] is None
     monkeypatch.setenv("TF2ONNX_CATCH_ERRORS", "TRUE")
+    monkeypatch.setenv("PARITY_TF2ONNX_COPIES", "1")
     assert environment()["TF2ONNX_CATCH_ERRORS"] == "TRUE"
+    assert environment()["PARITY_TF2ONNX_COPIES"] == "1"
 
 
 def test_a_new_onnx_converts_the_module_again(tmp_path, monkeypatch):

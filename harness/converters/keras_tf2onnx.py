@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
-from harness.converters import Artifact, ConvertOptions, ScriptRecipe
+from harness.converters import Artifact, ConvertOptions, ScriptRecipe, tf2onnx_passes
 from harness.converters import tf2onnx_einsum as einsum_choices
 from harness.converters.keras_state import reset_states
 from harness.converters.onnx_ir import pin_ir_version
@@ -45,15 +45,19 @@ def from_keras(artifact: Artifact, options: ConvertOptions, device: str | None =
     import tf2onnx
 
     model = artifact.model
-    reset_states(model)  # else tf2onnx freezes the state an earlier call left
     signature = [
         tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
         for tensor, name in zip(model.inputs, artifact.input_names)
     ]
-    einsum_choices.preload()
-    with tf.device(device) if device else contextlib.nullcontext():
-        proto, _ = tf2onnx.convert.from_keras(model, input_signature=signature,
+
+    def convert():
+        reset_states(model)  # else tf2onnx freezes the state an earlier call left
+        with tf.device(device) if device else contextlib.nullcontext():
+            return tf2onnx.convert.from_keras(model, input_signature=signature,
                                               opset=options.opset)
+
+    einsum_choices.preload()
+    proto, _ = tf2onnx_passes.converting(convert)
     einsum_choices.record_searched()
     pin_ir_version(proto)
     return Artifact("onnx", proto, [i.name for i in proto.graph.input],

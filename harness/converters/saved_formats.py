@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.converters import Artifact, ConversionError, ConvertOptions, NotApplicable
+from harness.converters import (
+    Artifact,
+    ConversionError,
+    ConvertOptions,
+    NotApplicable,
+    tf2onnx_passes,
+)
 from harness.converters import tf2onnx_einsum as einsum_choices
 from harness.converters.keras3_breaks import builtin, keras3_break
 from harness.converters.onnx_ir import pin_ir_version
@@ -290,11 +296,15 @@ class Tf2OnnxSavedModelConverter:
             return_initialized_tables=True, return_tensors_to_rename=True,
         )
         einsum_choices.preload()
-        with tf.device("/cpu:0"):
-            proto, _ = convert._convert_common(
-                graph_def, name=path, opset=options.opset, input_names=inputs,
-                output_names=outputs, tensors_to_rename=renames, initialized_tables=tables,
-            )
+
+        def converted():
+            with tf.device("/cpu:0"):
+                return convert._convert_common(
+                    graph_def, name=path, opset=options.opset, input_names=inputs,
+                    output_names=outputs, tensors_to_rename=renames, initialized_tables=tables,
+                )
+
+        proto, _ = tf2onnx_passes.converting(converted)
         einsum_choices.record_searched()
         pin_ir_version(proto)
         order_values(proto.graph.input, artifact.input_names)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from harness.converters import Artifact, ConversionError, ConvertOptions
+from harness.converters import Artifact, ConversionError, ConvertOptions, tf2onnx_passes
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.saved_formats import order_values
 from harness.core.frameworks import TF2ONNX_ENVIRONMENT
@@ -33,7 +33,8 @@ class Tf2OnnxTfliteConverter:
             path = Path(folder) / "model.tflite"
             path.write_bytes(bytes(artifact.model))
             try:
-                proto, _ = convert.from_tflite(str(path), opset=options.opset)
+                proto, _ = tf2onnx_passes.converting(
+                    lambda: convert.from_tflite(str(path), opset=options.opset))
             except Exception as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise Tf2OnnxTfliteError(f"tf2onnx --tflite refused the model "

@@ -31,14 +31,17 @@ TENSORFLOW_ENVIRONMENT = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
 # Set to any value, tf2onnx runs its optimizers without the copy of the graph that lets it
-# skip one that raises (docs/benchmarks.md). What tf2onnx reads when it converts: every stage
-# that runs tf2onnx declares it.
+# skip one that raises (docs/benchmarks.md). Set to 1, parity's tf2onnx stages convert as
+# tf2onnx does by default, with the copies, where parity would run the passes on the graph
+# itself and convert again only where one raised (harness.converters.tf2onnx_passes). What a
+# tf2onnx conversion reads: every stage that runs tf2onnx declares them.
 TF2ONNX_CATCH_ERRORS = "TF2ONNX_CATCH_ERRORS"
-TF2ONNX_ENVIRONMENT = (TF2ONNX_CATCH_ERRORS,)
+TF2ONNX_COPIES = "PARITY_TF2ONNX_COPIES"
+TF2ONNX_ENVIRONMENT = (TF2ONNX_CATCH_ERRORS, TF2ONNX_COPIES)
 # Recorded with every run, set or not: oneDNN (TF's default CPU kernels) is the reference's
 # engine unless TF_ENABLE_ONEDNN_OPTS=0; see docs/sources-keras.md, "The reference".
 RECORDED_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES",
-                        "NVIDIA_TF32_OVERRIDE", "CUDA_LAUNCH_BLOCKING", TF2ONNX_CATCH_ERRORS)
+                        "NVIDIA_TF32_OVERRIDE", "CUDA_LAUNCH_BLOCKING", *TF2ONNX_ENVIRONMENT)
 
 
 def prepare_imports() -> None:
