@@ -147,3 +147,31 @@ def test_an_error_outside_the_passes_is_raised_once_without_converting_again(
         passes.converting(fails)
     assert attempts == [passes.WITHOUT_COPIES]
     assert TF2ONNX_CATCH_ERRORS not in os.environ
+
+
+def test_conversions_in_threads_each_read_the_way_they_were_meant_to(default_environment):
+    """Another thread's conversion waits while one runs with tf2onnx's variable set, so it
+    never mistakes parity's setting for a user's (and runs without the fallback)."""
+    import threading
+
+    told = []
+    inside = threading.Event()
+
+    def first():
+        inside.set()
+        threading.Event().wait(0.2)
+        told.append(("first", os.environ.get(TF2ONNX_CATCH_ERRORS), passes.without_copies()))
+
+    def second():
+        told.append(("second", os.environ.get(TF2ONNX_CATCH_ERRORS), passes.without_copies()))
+
+    one = threading.Thread(target=passes.converting, args=(first,))
+    one.start()
+    inside.wait(5)
+    two = threading.Thread(target=passes.converting, args=(second,))
+    two.start()
+    one.join(5)
+    two.join(5)
+    assert told == [("first", passes.WITHOUT_COPIES, False),
+                    ("second", passes.WITHOUT_COPIES, False)]
+    assert TF2ONNX_CATCH_ERRORS not in os.environ

@@ -44,15 +44,17 @@ COMPARED = frozenset({
 })
 WITHOUT_COPIES = "FALSE"
 
-_environment = threading.Lock()
+# The variable is the process's: one tf2onnx conversion at a time reads it, and a conversion
+# inside one (the same thread) finds it set and runs as the outer one does.
+_environment = threading.RLock()
 
 
 def converting(convert: Callable[[], T]) -> T:
     """``convert()`` (a tf2onnx conversion), its passes run without copies where that gives
     tf2onnx's own result; else as tf2onnx runs by default."""
-    if not without_copies():
-        return convert()
-    with _environment:  # the variable is the process's: no other conversion reads it meanwhile
+    with _environment:
+        if not without_copies():
+            return convert()
         os.environ[TF2ONNX_CATCH_ERRORS] = WITHOUT_COPIES
         try:
             return convert()
@@ -61,7 +63,7 @@ def converting(convert: Callable[[], T]) -> T:
                 raise
         finally:
             del os.environ[TF2ONNX_CATCH_ERRORS]
-    return convert()  # a pass raised: tf2onnx's default skips it, on copies
+        return convert()  # a pass raised: tf2onnx's default skips it, on copies
 
 
 def without_copies() -> bool:
