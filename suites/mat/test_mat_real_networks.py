@@ -36,8 +36,12 @@ needs_fixtures = pytest.mark.skipif(
 PUBLISHED = {"01.png": 30.18, "02.png": 33.06, "03.png": 30.87, "04.png": 29.41,
              "05.png": 30.28, "06.png": 29.13, "07.png": 29.43, "08.png": 32.44,
              "09.png": 30.00, "10.png": 30.21, "11.png": 30.10, "12.png": 30.12}
-# Images 01-07 are 256 x 256, 08-12 512 x 512: the first seven cost a fifth of the set.
-SMALL = 7
+# Images 01-07 are 256 x 256, 08-12 512 x 512. The main job denoises the first three
+# (cameraman, house, peppers: edges, flat areas, texture), a tenth of the set's CPU; the
+# slow test the whole set.
+SMALL = 3
+# Where the archive and the in-memory module are compared: a corner of the first image.
+CORNER = 64
 
 
 def _noisy_set12():
@@ -77,8 +81,9 @@ def _denoised_psnr(tmp_path, images: int) -> tuple[dict[str, float], list[float]
                 break
             residual = exported(_as_batch(noisy))[0, 0].numpy().astype(np.float64)
             if k == 0:  # the archive computes what the in-memory module computes
-                direct = in_memory(_as_batch(noisy))[0, 0].numpy()
-                np.testing.assert_allclose(residual, direct, rtol=1e-4, atol=1e-5)
+                corner = _as_batch(noisy[:CORNER, :CORNER])
+                np.testing.assert_allclose(exported(corner).numpy(), in_memory(corner).numpy(),
+                                           rtol=1e-4, atol=1e-5)
             denoised[name] = psnr(noisy - residual, clean)  # DnCNN predicts the noise
             noisy_scores.append(psnr(noisy, clean))
     for name, score in denoised.items():  # the published figure, up to the noise drawn
@@ -89,8 +94,8 @@ def _denoised_psnr(tmp_path, images: int) -> tuple[dict[str, float], list[float]
 @needs_fixtures
 def test_dncnn_reaches_published_psnr_through_mat2torch(tmp_path):
     denoised, noisy_scores = _denoised_psnr(tmp_path, SMALL)
-    assert np.mean(noisy_scores) == pytest.approx(20.38, abs=0.01)
-    assert np.mean(list(denoised.values())) == pytest.approx(30.33, abs=0.02), denoised
+    assert np.mean(noisy_scores) == pytest.approx(20.35, abs=0.01)
+    assert np.mean(list(denoised.values())) == pytest.approx(31.33, abs=0.02), denoised
 
 
 @pytest.mark.slow
