@@ -5,6 +5,7 @@ entry drawn again, a kept corpus that differs caught by --parity-cache-verify.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -301,7 +302,7 @@ def test_a_plugin_source_unregistered_after_its_kinds_loaded_keeps_its_draw_code
         sources.unregister(ToySource.name)
     found = draws._draw_code_outside_harness()
     file = ROOT / "tests" / "test_sources.py"
-    assert found[ToySource.kinds_module] == draws.hashlib.sha256(file.read_bytes()).hexdigest()[:16]
+    assert found[ToySource.kinds_module] == hashlib.sha256(file.read_bytes()).hexdigest()[:16]
 
 
 def test_draw_code_whose_file_is_gone_keys_this_process_alone(tmp_path, monkeypatch):

@@ -30,7 +30,7 @@ import os
 import threading
 import traceback
 from collections.abc import Callable
-from functools import cache
+from functools import lru_cache
 from typing import TypeVar
 
 from harness.core.frameworks import TF2ONNX_CATCH_ERRORS, TF2ONNX_COPIES
@@ -68,19 +68,27 @@ def converting(convert: Callable[[], T]) -> T:
 
 def without_copies() -> bool:
     """Whether this process converts without the copies: the user left tf2onnx's switch and
-    parity's unset, and the installed ``optimize_graph`` is one that was compared."""
+    parity's unset, and the ``optimize_graph`` tf2onnx runs now is one that was compared."""
     return (TF2ONNX_CATCH_ERRORS not in os.environ
             and os.environ.get(TF2ONNX_COPIES, "") in ("", "0")
             and optimize_graph_hash() in COMPARED)
 
 
-@cache
 def optimize_graph_hash() -> str | None:
+    """The hash of the source of the ``optimize_graph`` tf2onnx's module holds now: one
+    patched in memory since an earlier conversion (a plugin, a test's fault) is hashed anew."""
     try:
         from tf2onnx import optimizer
+    except ImportError:
+        return None
+    return _source_hash(optimizer.optimize_graph)
 
-        source = inspect.getsource(optimizer.optimize_graph)
-    except Exception:  # no tf2onnx, or no source to read: tf2onnx's default way
+
+@lru_cache(maxsize=8)
+def _source_hash(function) -> str | None:
+    try:
+        source = inspect.getsource(function)
+    except (OSError, TypeError):  # no source to read: tf2onnx's default way
         return None
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 

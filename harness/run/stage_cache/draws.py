@@ -24,7 +24,6 @@ is a ``LayerSpec`` that its JSON gives back exactly is kept.
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 import json
 import os
@@ -135,18 +134,9 @@ def _draw_code_outside_harness() -> dict[str, str]:
             continue
         # Code with no file to read (gone since, or never written): this process' key is its
         # own, so no later run replays draws whose code it cannot compare.
-        found[name] = (_content_hash(file)
+        found[name] = ((keys.file_hash(file) if file is not None else None)
                        or f"unreadable in process {os.getpid()} at {time.time_ns()}")
     return found
-
-
-def _content_hash(file: str | None) -> str | None:
-    if file is None:
-        return None
-    try:
-        return hashlib.sha256(Path(file).read_bytes()).hexdigest()[:16]
-    except OSError:
-        return None
 
 
 def _module_of(function: Any) -> str | None:

@@ -174,13 +174,14 @@ def code_fingerprint(obj: Any) -> dict[str, Any]:
     repeats, so such an object never hits)."""
     cls = type(obj)
     file = getattr(sys.modules.get(cls.__module__), "__file__", None)
-    contents = _file_hash(file) if file else None
+    contents = file_hash(file) if file else None
     state = {k: repr(v) for k, v in sorted(vars(obj).items())} if hasattr(obj, "__dict__") else {}
     return {"class": f"{cls.__module__}.{cls.__qualname__}", "file": contents, "state": state}
 
 
 @functools.cache
-def _file_hash(file: str) -> str | None:
+def file_hash(file: str) -> str | None:
+    """The hash of a file's bytes, read once a process; None where it cannot be read."""
     try:
         return hashlib.sha256(Path(file).read_bytes()).hexdigest()[:16]
     except OSError:
