@@ -221,6 +221,24 @@ def test_a_conversion_past_its_time_limit_is_killed_and_the_next_starts_afresh(
                                   ConvertOptions(workdir=tmp_path)).format == "tf-signature"
 
 
+@installed
+def test_the_worker_s_scratch_folder_goes_with_it_whether_it_exits_or_is_killed(tmp_path):
+    from harness.converters.onnx2tf_stage import Onnx2TfWorker
+
+    model = conv_model(tmp_path / "conv.onnx")
+    for ending in ("exit", "kill"):
+        client = Onnx2TfWorker(onnx2tf_install.require())
+        reply = client.convert(model, tmp_path / ending)
+        assert reply["ok"], reply
+        scratch = Path(client.info["scratch"])
+        assert (scratch / "calibration_image_sample_data_20x128x128x3_float32.npy").is_file()
+        if ending == "kill":
+            client._worker.kill()  # no goodbye: the worker cannot clean up after itself
+            assert scratch.is_dir()
+        client.close()
+        assert not scratch.exists(), ending
+
+
 def test_without_the_install_the_suites_sample_leaves_onnx2tf_out_and_says_so(tmp_path):
     script = ("from harness.run import side_paths\n"
               "extension = side_paths.parse('auto', 'ci')\n"

@@ -30,6 +30,7 @@ import hashlib
 import inspect
 import os
 import pprint
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -88,10 +89,12 @@ class Onnx2TfWorker:
             reply = self._worker.receive(time.monotonic() + timeout)
         except TimeoutError:
             self._worker.kill()
+            self._remove_scratch()
             raise Onnx2TfWorkerError(f"onnx2tf did not finish within {timeout:g} s while {doing}; "
                                f"its worker was killed ({TIMEOUT_VARIABLE} sets the limit)"
                                ) from None
         if reply is None:
+            self._remove_scratch()
             tail = self._worker.tail()[-1500:].strip()
             raise Onnx2TfWorkerError(f"the onnx2tf worker {self._worker.exit_text()} while {doing}"
                                + (f"; its last words:\n{tail}" if tail else ""))
@@ -116,6 +119,14 @@ class Onnx2TfWorker:
 
     def close(self) -> None:
         self._worker.close(goodbye={"op": "exit"}, grace_s=5)
+        self._remove_scratch()
+
+    def _remove_scratch(self) -> None:
+        """The worker's scratch folder (its calibration images, 3.8 MB), which the worker
+        removes as it exits, removed here where it was killed first."""
+        scratch = self.info.get("scratch")
+        if scratch and Path(scratch).name.startswith("parity-onnx2tf-"):
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 _WORKER: list[Onnx2TfWorker] = []

@@ -31,6 +31,7 @@ import contextlib
 import io
 import os
 import re
+import shutil
 import sys
 import tempfile
 import traceback
@@ -88,6 +89,16 @@ def main(argv: list[str]) -> int:
         collector.tune_for_cases()
     channel = Channel.open(argv)
     scratch = tempfile.mkdtemp(prefix="parity-onnx2tf-")
+    try:
+        return serve(channel, scratch)
+    finally:
+        # The parent removes it too where it had to kill the worker (Onnx2TfWorker.close).
+        os.chdir(tempfile.gettempdir())
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def serve(channel: Channel, scratch: str) -> int:
+    """Answers the parent's requests from the scratch folder until it says exit or goes."""
     os.chdir(scratch)
     np.save(CALIBRATION_FILE, calibration_images())
     zygote = onnxsim_zygote.start()  # onnx2tf's onnxsim passes, without onnxsim's import
@@ -99,19 +110,21 @@ def main(argv: list[str]) -> int:
         channel.send({"ready": False, "error": f"cannot import onnx2tf: "
                                                f"{type(exc).__name__}: {exc}"})
         return 1
-    channel.send({"ready": True, "pid": os.getpid(),
+    channel.send({"ready": True, "pid": os.getpid(), "scratch": scratch,
                   "onnx2tf": getattr(onnx2tf, "__version__", "?"),
                   "onnx2tf_file": onnx2tf.__file__})
-    for request in channel:
-        if request.get("op") == "exit":
-            break
-        if request.get("op") == "convert":
-            reply = convert(onnx2tf, request["onnx"], request["out"])
-        else:
-            reply = {"ok": False, "type": "ValueError", "error": f"unknown op {request!r}"}
-        channel.send({"id": request.get("id"), **reply})
-    if zygote is not None:
-        zygote.close()
+    try:
+        for request in channel:
+            if request.get("op") == "exit":
+                break
+            if request.get("op") == "convert":
+                reply = convert(onnx2tf, request["onnx"], request["out"])
+            else:
+                reply = {"ok": False, "type": "ValueError", "error": f"unknown op {request!r}"}
+            channel.send({"id": request.get("id"), **reply})
+    finally:
+        if zygote is not None:
+            zygote.close()
     return 0
 
 
