@@ -222,18 +222,25 @@ def test_a_conversion_past_its_time_limit_is_killed_and_the_next_starts_afresh(
 
 
 @installed
-def test_the_worker_s_scratch_folder_goes_with_it_whether_it_exits_or_is_killed(tmp_path):
+def test_the_worker_s_scratch_folder_goes_with_it_however_it_ends(tmp_path):
+    """The worker removes its scratch folder (onnx2tf's calibration images) as it exits,
+    asked to or left by its parent; where it was killed, the client removes it."""
     from harness.converters.onnx2tf_stage import Onnx2TfWorker
 
     model = conv_model(tmp_path / "conv.onnx")
-    for ending in ("exit", "kill"):
+    for ending in ("asked", "left", "killed"):
         client = Onnx2TfWorker(onnx2tf_install.require())
         reply = client.convert(model, tmp_path / ending)
         assert reply["ok"], reply
         scratch = Path(client.info["scratch"])
         assert (scratch / "calibration_image_sample_data_20x128x128x3_float32.npy").is_file()
-        if ending == "kill":
-            client._worker.kill()  # no goodbye: the worker cannot clean up after itself
+        if ending == "left":  # the parent went away: the worker reads the end of its input
+            os.close(client._worker._to_child)
+            client._worker._to_child = None
+            assert client._worker.process.wait(timeout=60) == 0
+            assert not scratch.exists()
+        if ending == "killed":  # no goodbye: the worker cannot clean up after itself
+            client._worker.kill()
             assert scratch.is_dir()
         client.close()
         assert not scratch.exists(), ending
