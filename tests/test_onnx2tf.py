@@ -234,6 +234,7 @@ def test_the_worker_s_scratch_folder_goes_with_it_however_it_ends(tmp_path):
         assert reply["ok"], reply
         scratch = Path(client.info["scratch"])
         assert (scratch / "calibration_image_sample_data_20x128x128x3_float32.npy").is_file()
+        assert len(list(scratch.glob("parity-onnxsim-*/zygote.sock"))) == 1  # onnxsim's zygote
         if ending == "left":  # the parent went away: the worker reads the end of its input
             os.close(client._worker._to_child)
             client._worker._to_child = None

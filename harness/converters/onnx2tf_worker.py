@@ -101,7 +101,9 @@ def serve(channel: Channel, scratch: str) -> int:
     """Answers the parent's requests from the scratch folder until it says exit or goes."""
     os.chdir(scratch)
     np.save(CALIBRATION_FILE, calibration_images())
-    zygote = onnxsim_zygote.start()  # onnx2tf's onnxsim passes, without onnxsim's import
+    # onnx2tf's onnxsim passes, without onnxsim's import; its folder goes with the scratch
+    # folder, also where the worker is killed
+    zygote = onnxsim_zygote.start(within=scratch)
     if zygote is not None:
         os.environ["PATH"] = os.pathsep.join([str(zygote.bin), os.environ.get("PATH", "")])
     try:

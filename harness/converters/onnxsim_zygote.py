@@ -72,13 +72,14 @@ class Zygote:
         self._folder.cleanup()
 
 
-def start(env: dict[str, str] | None = None) -> Zygote | None:
+def start(env: dict[str, str] | None = None, within: str | None = None) -> Zygote | None:
     """Starts a zygote and writes the command that calls it; None (nothing started) where
-    it is turned off or onnxsim does not import."""
+    it is turned off or onnxsim does not import. Its folder (socket and command) is made in
+    ``within`` where given, so that whoever removes that folder removes it too."""
     env = dict(os.environ if env is None else env)
     if env.get(SWITCH, "1") == "0":
         return None
-    folder = tempfile.TemporaryDirectory(prefix="parity-onnxsim-")
+    folder = tempfile.TemporaryDirectory(prefix="parity-onnxsim-", dir=within)
     path = Path(folder.name) / "zygote.sock"
     process = subprocess.Popen([sys.executable, "-m", __name__, str(path)], env=env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
