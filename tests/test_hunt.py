@@ -4,6 +4,7 @@ and the pieces (the message fingerprint, the draft's TOML, the report's escaping
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -149,10 +150,15 @@ needs_frameworks = pytest.mark.skipif(
 
 
 @needs_frameworks
-def test_a_planted_fault_is_found_as_one_group_with_a_reproduced_script(tmp_path):
-    found = hunt(Options(budget=120, paths=FAULT_PATH, plugins=["tests.onnx_faults"],
-                         kinds=("LeakyRelu",), jobs=1, state=tmp_path, seed=3))
-    [group] = found["groups"]
+def test_a_planted_fault_is_found_as_one_group_and_a_second_hunt_goes_on_where_it_stopped(
+        tmp_path):
+    """One state folder, two hunts: the first finds the planted fault as one group with a
+    REPRODUCED script (about 80 s of its 120), the second grows that group with cases the first
+    never ran. One test, not two, so that the suite hunts three times rather than four."""
+    options = Options(budget=120, paths=FAULT_PATH, plugins=["tests.onnx_faults"],
+                      kinds=("LeakyRelu",), jobs=1, state=tmp_path, seed=3)
+    first = hunt(options)
+    [group] = first["groups"]
     assert (group["stage"], group["kind"], group["category"]) == (
         FAULT, "LeakyRelu", "numeric_mismatch")
     assert group["cases"] > 1 and group["shrunk"]
@@ -162,6 +168,16 @@ def test_a_planted_fault_is_found_as_one_group_with_a_reproduced_script(tmp_path
     [raw] = tomllib.loads(Path(group["draft"]).read_text())["issue"]
     assert known_issues._entry(raw).minimals == (minimal,)
     assert (tmp_path / report.HTML_FILE).is_file()
+
+    second = hunt(dataclasses.replace(options, budget=40))
+    saved = json.loads((tmp_path / hunt_state.STATE_FILE).read_text())
+    assert saved["runs"] == 2
+    assert second["batches"] > first["batches"] and second["cases_seen"] > first["cases_seen"]
+    assert len(saved["seen"]) == len(set(saved["seen"]))  # no case run twice
+    [grown] = second["groups"]  # the first hunt's group, grown
+    assert grown["key"] == group["key"] and grown["cases"] > group["cases"]
+    with pytest.raises(hunt_state.StateError, match="another --state folder"):
+        hunt(dataclasses.replace(options, budget=10, seed=6))
 
 
 @needs_frameworks
@@ -176,23 +192,6 @@ def test_the_budget_ends_a_case_that_never_ends_and_keeps_it_for_the_next_hunt(t
     saved = json.loads((tmp_path / hunt_state.STATE_FILE).read_text())
     assert saved["pending"] and saved["pending"][0]["kind"] == "Abs"
     assert LayerSpec.from_json(saved["pending"][0]).case_id not in saved["seen"]
-
-
-@needs_frameworks
-def test_a_second_hunt_goes_on_where_the_first_stopped(tmp_path):
-    options = Options(budget=60, paths=FAULT_PATH, plugins=["tests.onnx_faults"],
-                      kinds=("LeakyRelu",), jobs=1, state=tmp_path, seed=5)
-    first = hunt(options)
-    second = hunt(options)
-    saved = json.loads((tmp_path / hunt_state.STATE_FILE).read_text())
-    assert saved["runs"] == 2
-    assert second["batches"] > first["batches"] and second["cases_seen"] > first["cases_seen"]
-    assert len(saved["seen"]) == len(set(saved["seen"]))  # no case run twice
-    [group] = second["groups"]  # the first hunt's group, grown
-    assert group["cases"] > first["groups"][0]["cases"]
-    with pytest.raises(hunt_state.StateError, match="another --state folder"):
-        hunt(Options(budget=10, paths=FAULT_PATH, plugins=["tests.onnx_faults"],
-                     kinds=("LeakyRelu",), state=tmp_path, seed=6))
 
 
 @pytest.mark.parametrize(("argv", "said"), [
