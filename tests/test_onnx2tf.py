@@ -247,6 +247,18 @@ def test_the_worker_s_scratch_folder_goes_with_it_however_it_ends(tmp_path):
         assert not scratch.exists(), ending
 
 
+def test_a_worker_that_cannot_import_onnx2tf_leaves_no_scratch_folder(tmp_path):
+    """A worker whose folder holds no onnx2tf says so and goes; its scratch folder goes too,
+    though the client ends it at once."""
+    from harness.converters.onnx2tf_stage import Onnx2TfWorker, Onnx2TfWorkerError
+
+    client = Onnx2TfWorker(tmp_path)  # an empty folder: nothing to import onnx2tf from
+    with pytest.raises(Onnx2TfWorkerError, match="cannot import onnx2tf"):
+        client.start()
+    client.close()
+    assert client.info["scratch"] and not Path(client.info["scratch"]).exists()
+
+
 def test_without_the_install_the_suites_sample_leaves_onnx2tf_out_and_says_so(tmp_path):
     script = ("from harness.run import side_paths\n"
               "extension = side_paths.parse('auto', 'ci')\n"

@@ -103,10 +103,11 @@ class Onnx2TfWorker:
     def start(self) -> None:
         self._worker.start()
         reply = self._read(STARTUP_TIMEOUT, "starting")
+        self.info = reply
         if not reply.get("ready"):
             self._worker.close()
+            self._remove_scratch()
             raise Onnx2TfWorkerError(f"the onnx2tf worker failed to start: {reply.get('error')}")
-        self.info = reply
 
     def convert(self, onnx_path: Path, out: Path) -> dict:
         if not self._worker.alive():

@@ -107,15 +107,15 @@ def serve(channel: Channel, scratch: str) -> int:
     if zygote is not None:
         os.environ["PATH"] = os.pathsep.join([str(zygote.bin), os.environ.get("PATH", "")])
     try:
-        import onnx2tf
-    except Exception as exc:  # noqa: BLE001  (named to the parent)
-        channel.send({"ready": False, "error": f"cannot import onnx2tf: "
-                                               f"{type(exc).__name__}: {exc}"})
-        return 1
-    channel.send({"ready": True, "pid": os.getpid(), "scratch": scratch,
-                  "onnx2tf": getattr(onnx2tf, "__version__", "?"),
-                  "onnx2tf_file": onnx2tf.__file__})
-    try:
+        try:
+            import onnx2tf
+        except Exception as exc:  # noqa: BLE001  (named to the parent)
+            channel.send({"ready": False, "scratch": scratch, "error": f"cannot import "
+                                                   f"onnx2tf: {type(exc).__name__}: {exc}"})
+            return 1
+        channel.send({"ready": True, "pid": os.getpid(), "scratch": scratch,
+                      "onnx2tf": getattr(onnx2tf, "__version__", "?"),
+                      "onnx2tf_file": onnx2tf.__file__})
         for request in channel:
             if request.get("op") == "exit":
                 break
@@ -125,6 +125,7 @@ def serve(channel: Channel, scratch: str) -> int:
                 reply = {"ok": False, "type": "ValueError", "error": f"unknown op {request!r}"}
             channel.send({"id": request.get("id"), **reply})
     finally:
+        # before main removes the scratch folder, which holds the zygote's
         if zygote is not None:
             zygote.close()
     return 0
