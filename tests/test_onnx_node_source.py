@@ -205,6 +205,80 @@ def test_an_index_built_for_another_onnx_is_kept_for_later_processes(tmp_path, m
     assert cases._kept_index() == one and len(builds) == 4
 
 
+DIGESTS = """
+import hashlib, importlib, json, random, sys
+
+import numpy as np
+
+from harness.sources.onnx_node import cases
+
+
+def digest(case):
+    parts = [case.model.SerializeToString(), repr((case.rtol, case.atol)).encode()]
+
+    def add(value):
+        if isinstance(value, np.ndarray):
+            parts.append(f"{value.dtype}{value.shape}".encode())
+            parts.append(repr(value.tolist()).encode() if value.dtype == object
+                         else value.tobytes())
+        elif isinstance(value, (list, tuple)):
+            parts.append(b"[")
+            for item in value:
+                add(item)
+            parts.append(b"]")
+        else:
+            parts.append(repr(value).encode())
+
+    for inputs, outputs in case.data_sets:
+        add(cases.arrays(inputs))
+        add(cases.arrays(outputs))
+    return hashlib.sha256(b"|".join(parts)).hexdigest()
+
+
+way, modules = sys.argv[1], sys.argv[2:]
+listed = [name for name, entry in cases.index().items() if not modules or entry.module in modules]
+if way == "onnx":  # onnx's own: every module imported whole, every export called
+    import onnx.backend.test.case.node as node
+    with cases._generating():
+        for module in sorted({cases.index()[name].module for name in listed}):
+            importlib.import_module(f"{cases.NODE_PACKAGE}.{module}")
+    made = {case.name: case for case in node._NodeTestCases}
+    found = {name: digest(made[name]) for name in listed}
+else:  # one case at a time, in an order that asks for a module's later cases first
+    random.Random(0).shuffle(listed)
+    found = {name: digest(cases.generate(name)) for name in listed}
+print(json.dumps(found))
+"""
+
+
+def _digests(way: str, modules: list[str]) -> dict[str, str]:
+    done = subprocess.run([sys.executable, "-c", DIGESTS, way, *modules], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+# Modules of many cases and exports (AveragePool's twenty, Attention's 186), one whose
+# exports write cases of two ops (CastLike's, Cast too), and one of a single export.
+SAMPLED_MODULES = ["averagepool", "attention", "castlike", "cumsum", "relu"]
+
+
+def test_a_case_generated_alone_is_the_case_onnx_generates():
+    """generate() calls a module's export functions only up to the case asked for; each case
+    is byte for byte the one onnx's own generation (every export, at import) makes: the model,
+    every data set, rtol and atol. Asked for in shuffled order, so that a module's later case
+    comes first and an earlier one is then found among those already made."""
+    ours = _digests("alone", SAMPLED_MODULES)
+    listed = [name for name, entry in index().items() if entry.module in SAMPLED_MODULES]
+    assert sorted(ours) == sorted(listed) and ours == _digests("onnx", SAMPLED_MODULES)
+
+
+@pytest.mark.slow
+def test_every_case_generated_alone_is_the_case_onnx_generates():
+    ours = _digests("alone", [])
+    assert len(ours) == len(index()) and ours == _digests("onnx", [])
+
+
 @pytest.mark.slow
 def test_the_index_is_the_installed_onnxs_in_full():
     """Every case of collect_testcases(), built afresh in another interpreter (10 s of CPU),
