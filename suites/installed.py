@@ -3,9 +3,7 @@
 ``pytest.importorskip`` imports what it checks: at collection, TensorFlow's import costs a
 pytest-xdist worker about 4.5 s of CPU (AMD EPYC, AVX2), although a run whose stages hit in
 the stage cache may never build a Keras model. A test that needs the framework imports it
-when it runs. (``suites/layers/test_layers.py`` still imports TensorFlow at collection: any
-edit of that file makes the ci profile's choice of draws stale, ``ci_draws.json``, until it
-is chosen again; see docs/coverage.md.)
+when it runs.
 """
 
 from __future__ import annotations

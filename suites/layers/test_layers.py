@@ -22,9 +22,10 @@ from harness.core import axes, known_issues, registry
 from harness.core.strategies import layer_specs
 from harness.cover_corpus import LeavingToCover, ci_skipped_ids, current_profile
 
+from ..installed import require
 from ..verdicts import still_reproduces_test
 
-pytest.importorskip("tensorflow", reason="the layer suite builds its cases in Keras")
+require("tensorflow", reason="the layer suite builds its cases in Keras")
 
 KINDS = registry.names(without=registry.WHOLE_MODELS)
 LEFT_TO_COVER = (ci_skipped_ids(Path(__file__).parent) if current_profile() == "ci"
