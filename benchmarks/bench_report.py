@@ -12,6 +12,7 @@ comes from. Run on an otherwise idle machine:
     python benchmarks/bench_report.py [--results reports/results.jsonl] [--repeat 5]
     python benchmarks/bench_report.py --screenshot docs/report-first-screen.png
     python benchmarks/bench_report.py --breakdown reports/parity.html   # only where bytes go
+    python benchmarks/bench_report.py --compare old.html new.html --repeat 7  # in turn
 """
 
 from __future__ import annotations
@@ -71,12 +72,18 @@ def _json_bytes(value: object) -> int:
 
 
 def breakdown(path: Path) -> list[tuple[str, int]]:
-    """Where a page's bytes go: each section's HTML, the data block packed, and inside it
-    (as JSON, before packing) its tables, specs and legs."""
+    """Where a page's bytes go: each section's HTML, the data blocks packed (the list, and
+    the details an opened case shows), and inside them (as JSON, before packing) their
+    tables, specs and legs."""
     page = path.read_text(encoding="utf-8")
-    start = page.index('<script type="application/gzip" id="parity-data">')
-    end = page.index("</script>", start) + len("</script>")
-    html = page[:start] + page[end:]
+    html, blocks = page, []
+    for block in ("parity-data", "parity-details"):
+        start = html.find(f'<script type="application/gzip" id="{block}">')
+        if start < 0:
+            continue
+        end = html.index("</script>", start) + len("</script>")
+        blocks.append((block, end - start))
+        html = html[:start] + html[end:]
     found = sorted((html.find(f'id="{name}"'), name) for name in SECTIONS
                    if f'id="{name}"' in html)
     bounds = [*found, (html.index("<footer"), "")]
@@ -84,7 +91,9 @@ def breakdown(path: Path) -> list[tuple[str, int]]:
              zip(bounds, bounds[1:], strict=False)]
     rest = len(html.encode()) - sum(n for _, n in parts)
     parts.append(("html header, style, script, footer", rest))
-    parts.append(("data block (gzip, base64)", end - start))
+    names = {"parity-data": "data block: the list (gzip, base64)",
+             "parity-details": "data block: the details (gzip, base64)"}
+    parts += [(names[block], size) for block, size in blocks]
     data = read_page_data(page)
     fields = data["fields"]["case"]
     specs = {"full": 0, "one line": 0}
@@ -127,6 +136,24 @@ def open_times(browser: object, path: Path, repeat: int) -> list[float]:
     return times
 
 
+def compare(pages: list[Path], repeat: int) -> None:
+    """Open the pages in turn, so that the machine's drift falls on each alike."""
+    from playwright.sync_api import sync_playwright
+
+    times: dict[Path, list[float]] = {page: [] for page in pages}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for _ in range(repeat):
+            for page in pages:
+                times[page] += open_times(browser, page.resolve(), 1)
+        browser.close()
+    first = statistics.median(times[pages[0]])
+    for page, taken in times.items():
+        ready = statistics.median(taken)
+        print(f"{page}: interactive after {ready * 1000:.0f} ms, {ready / first:.2f}x the "
+              f"first (median of {repeat}: {', '.join(f'{t * 1000:.0f}' for t in taken)})")
+
+
 def shrink(png: Path) -> None:
     """A 256-colour palette: a page of flat colours and text loses nothing a reader sees,
     and the file is small enough to commit. Skipped without Pillow."""
@@ -147,9 +174,16 @@ def main() -> int:
                         help="only print where this report's bytes go, and exit")
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save the first screen (1400x1000) of the ci-sized report here")
+    parser.add_argument("--compare", metavar="HTML", nargs="+",
+                        help="only open these pages in turn, --repeat times each, each open "
+                             "in a fresh context, and print their medians as ratios to the "
+                             "first's (two trees' reports of one results file, say)")
     args = parser.parse_args()
     if args.breakdown:
         print_breakdown(Path(args.breakdown))
+        return 0
+    if args.compare:
+        compare([Path(p) for p in args.compare], args.repeat)
         return 0
     from playwright.sync_api import sync_playwright
 

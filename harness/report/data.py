@@ -21,10 +21,15 @@ when the case is listed (its summary line) and opened (its body).
 Cases whose HTML is already in the page (the first failing ones, rendered there so that
 they read without script) carry only their id, kind and verdicts.
 
-The JSON goes into the page gzip-compressed, in base64 (`pack`): a ci run's data is 1.5 MB
-of JSON and 0.33 MB packed. `read_page_data(page)` reads it back, as the page's script does.
+The JSON goes into the page gzip-compressed, in base64 (`pack`), as two blocks: the list
+(what listing, filtering and a case's summary line need) and the details (what only an
+opened case shows: its spec, inputs, test, Hypothesis seed, golden provenance, time and
+reproducer), which the page unpacks when a case is first opened or the page is idle. A ci
+run's specs are almost half its JSON, so the list is interactive without them.
+`read_page_data(page)` reads both back and puts each case's details in its row, as the page's
+script does once a case has been opened.
 
-Shape (`parity.report-data/3`):
+Shape (`parity.report-data/4`), the list block:
 
     {"schema", "verdict", "counts", "results", "cases", "problems",   # a summary for tools
      "strings": [str],          # a field marked (s) is an index into this list
@@ -53,6 +58,10 @@ Shape (`parity.report-data/3`):
            differ; "nonfinite" non-zero counts only; "histogram" [counts, exact, lo, hi]
            for evenly spaced edges, else [counts, exact, edges]; "source_error" and
            "leg_error", the yardstick's two errors
+    In the list block, a case's fields named in DETAIL_FIELDS are null; the details block,
+    {"schema", "fields": DETAIL_FIELDS, "details": [[value in the order of DETAIL_FIELDS]]},
+    holds them, a row per case in the order of "case_list", trailing nulls left out; its
+    indices point into the list block's "strings" and "objects".
     coverage: {"documented": bool, "kinds": [kind coverage], "unrun": [kind]}
     kind coverage: [label (s), cases, documented values never drawn, [attribute]]
     attribute: [name (s), drawn: [value (s), cases, value (s), cases, ...], documented (0/1),
@@ -75,7 +84,7 @@ from harness.report.escape import clean, json_for_script, safe_url, truncate
 from harness.report.load import BAD_VERDICTS, VERDICTS
 from harness.report.scorecard import source_of
 
-SCHEMA = "parity.report-data/3"
+SCHEMA = "parity.report-data/4"
 MESSAGE_LIMIT = 20_000
 """Characters of a failure's message kept; a converter can dump megabytes of graph."""
 SHORT_MESSAGE_LINES = 3
@@ -96,6 +105,10 @@ LEG_FIELDS = ("where", "verdict", "max_abs", "max_rel", "yardstick", "metrics", 
 METRIC_FIELDS = ("max_abs_index", "max_rel_index", "max_ulp", "mismatched", "total",
                  "required_atol", "required_rtol", "shape", "dtype", "histogram",
                  "expected_shape", "expected_dtype", "nonfinite", "source_error", "leg_error")
+DETAIL_FIELDS = ("spec", "inputs", "test", "hypothesis", "golden", "time", "repro")
+"""The case fields only an opened case shows: they go in the details block, which the page
+unpacks when a case is first opened, not before the list is interactive."""
+_DETAIL_AT = tuple(CASE_FIELDS.index(name) for name in DETAIL_FIELDS)
 VERDICT_CODE = {verdict: code for code, verdict in enumerate(VERDICTS)}
 
 
@@ -432,16 +445,38 @@ def coverage_data(coverage: list[KindCoverage], documented: bool,
             "unrun": [clean(k.kind) for k in coverage if not k.cases]}
 
 
+def split_details(row: list[Any]) -> tuple[list[Any], list[Any]]:
+    """A case row as the list block holds it (its body-only fields left null) and as the
+    details block does (those fields in the order of DETAIL_FIELDS), trailing nulls left
+    out of both."""
+    listed = list(row)
+    details = [listed[i] if i < len(listed) else None for i in _DETAIL_AT]
+    for i in _DETAIL_AT:
+        if i < len(listed):
+            listed[i] = None
+    for trimmed in (listed, details):
+        while trimmed and trimmed[-1] is None:
+            trimmed.pop()
+    return listed, details
+
+
 def page_data(summary: Mapping[str, Any], cases: Iterable[list[Any]], interner: Interner,
-              kinds: Kinds, coverage: dict[str, Any] | None = None) -> str:
-    """The JSON of the page's data block (escaped as for a <script>, though it goes in
-    packed: a browser that reads it never sees markup)."""
+              kinds: Kinds, coverage: dict[str, Any] | None = None) -> tuple[str, str]:
+    """The JSON of the page's two data blocks, the list and the details (escaped as for a
+    <script>, though each goes in packed: a browser that reads it never sees markup)."""
+    rows, details = [], []
+    for row in cases:
+        listed, detail = split_details(row)
+        rows.append(listed)
+        details.append(detail)
     data = dict(summary)
     data.update(schema=SCHEMA, strings=interner.strings, objects=interner.objects,
                 verdicts=VERDICTS,
                 fields={"case": CASE_FIELDS, "leg": LEG_FIELDS, "metrics": METRIC_FIELDS},
-                kinds=kinds.rows, case_list=list(cases), coverage=coverage)
-    return json_for_script(data, compact=True)
+                kinds=kinds.rows, case_list=rows, coverage=coverage)
+    return (json_for_script(data, compact=True),
+            json_for_script({"schema": SCHEMA, "fields": DETAIL_FIELDS, "details": details},
+                            compact=True))
 
 
 # ---------------------------------------------------------------- the block in the page
@@ -451,7 +486,8 @@ BLOCK_TYPE = "application/gzip"
 after row of numbers, the same keys of every spec) compresses six- to sevenfold, which pays
 for base64's third over again; the page's script unpacks it with the browser's own
 DecompressionStream."""
-_BLOCK = re.compile(r'<script type="application/gzip" id="parity-data">([A-Za-z0-9+/=]*)</script>')
+_BLOCK = re.compile(r'<script type="application/gzip" id="(parity-data|parity-details)">'
+                    r'([A-Za-z0-9+/=]*)</script>')
 
 
 def pack(json_text: str) -> str:
@@ -465,13 +501,26 @@ def unpack(block: str) -> Any:
     return json.loads(gzip.decompress(base64.b64decode(block)).decode("utf-8"))
 
 
-def data_block(json_text: str) -> str:
-    return f'<script type="{BLOCK_TYPE}" id="parity-data">{pack(json_text)}</script>'
+def data_blocks(json_texts: tuple[str, str]) -> str:
+    """The list block, then the details block."""
+    listed, details = json_texts
+    return (f'<script type="{BLOCK_TYPE}" id="parity-data">{pack(listed)}</script>'
+            f'<script type="{BLOCK_TYPE}" id="parity-details">{pack(details)}</script>')
 
 
 def read_page_data(page: str) -> dict[str, Any]:
-    """The data block of a page written by render_html, as the page's script reads it."""
-    found = _BLOCK.search(page)
-    if found is None:
+    """The data of a page written by render_html, as the page's script reads it once a case
+    has been opened: the list block with every case's details put back in its row."""
+    blocks = {found.group(1): found.group(2) for found in _BLOCK.finditer(page)}
+    if "parity-data" not in blocks:
         raise ValueError("no parity data block in this page")
-    return unpack(found.group(1))
+    data = unpack(blocks["parity-data"])
+    if "parity-details" in blocks:
+        details = unpack(blocks["parity-details"])["details"]
+        for row, detail in zip(data.get("case_list", []), details, strict=True):
+            row.extend([None] * (len(CASE_FIELDS) - len(row)))
+            for i, value in zip(_DETAIL_AT, detail):
+                row[i] = value
+            while row and row[-1] is None:
+                row.pop()
+    return data

@@ -12,6 +12,7 @@ the generic checks on that report (the report of a real run, say).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +204,7 @@ def test_a_ci_report_is_small_and_ready(ci: Opened, ci_report: Path, ci_run: lis
     cases = len({r["case_id"] for r in results})
     assert f"of {cases} cases shown (100 listed)" in ci.page.locator("#f-shown").inner_text()
     kinds = len({(r["source"], r["kind"]) for r in results})
+    ci.page.wait_for_selector("html[data-built]", state="attached")  # built when idle
     assert ci.page.locator("#coverage-list > details.cov").count() == kinds
     ci.assert_clean()
 
@@ -322,6 +324,7 @@ def test_a_yardstick_shows_in_the_case(browser: object, tmp_path: Path) -> None:
 
 def test_coverage_is_listed_from_the_data_and_built_when_opened(ci: Opened) -> None:
     page = ci.page
+    page.wait_for_selector("html[data-built]", state="attached")  # the list is built when idle
     kind = page.locator("#coverage-list > details.cov").filter(has_text="Conv2D").first
     assert kind.locator("table").count() == 0
     open_details(kind, "table")
@@ -398,6 +401,7 @@ def test_hostile_report_runs_no_script(browser: object, tmp_path: Path) -> None:
         assert page.locator("#case-list img, #case-list script").count() == 0
         page.fill("#f-kind", "script")
         assert len(visible_kinds(page)) > 0
+        page.wait_for_selector("html[data-built]", state="attached")
         for kind in page.locator("#coverage-list > details.cov").all():
             open_details(kind, "table")
         assert page.locator("#coverage-list .chip").count() > 10
@@ -454,3 +458,44 @@ def test_a_damaged_data_block_is_reported_not_thrown(browser: object, ci_report:
             "#data-unreadable").inner_text()
         assert opened.page.locator("#cases details.case.w-fail").count() > 0
         assert opened.console_errors == [] and opened.requests == []
+
+
+def test_a_damaged_details_block_leaves_the_list_and_says_so_in_the_case(
+        browser: object, ci_report: Path, tmp_path: Path) -> None:
+    page = ci_report.read_text()
+    start = page.index('id="parity-details">') + len('id="parity-details">')
+    damaged = tmp_path / "damaged-details.html"
+    damaged.write_text(page[:start] + "AAAA" + page[start + 4:])
+    for opened in open_report(browser, damaged):
+        assert opened.page.locator("#data-unreadable").count() == 0
+        case = opened.page.locator("#case-list > details.case.w-xfail").first
+        open_details(case, ".body")
+        body = rendered(case.locator(".body"))
+        assert "spec, inputs and provenance could not be read" in body.locator(
+            "p.warn").inner_text()
+        assert body.locator("table.legs tbody tr").count() >= 2  # the legs are in the list
+        assert opened.console_errors == [] and opened.requests == []
+
+
+def test_the_long_tables_are_built_once_interactive(ci: Opened, ci_run: list[dict]) -> None:
+    page = ci.page
+    kinds = len({(r.get("source") or "keras", r["kind"]) for r in ci_run
+                 if r["record"] == "result"})
+    assert f"{kinds} of {kinds} kinds" in page.locator("#f-shown").inner_text()
+    for table in ("#known-issues table.issues", "#paths table.score", "#matrix table.matrix"):
+        page.locator(table).first.wait_for(state="attached")  # built when the page is idle
+    page.wait_for_selector("html[data-built]", state="attached")
+    assert page.locator("noscript.later").count() == 0
+    assert page.locator("#matrix tbody tr").count() == kinds
+    assert f"{kinds} of {kinds} kinds" in page.locator("#f-shown").inner_text()
+    ci.assert_clean()
+
+
+def test_a_link_into_a_long_table_builds_it(browser: object, ci_report: Path) -> None:
+    anchor = re.search(r'<tr class="issue-[a-z]+" id="([^"]+)"', ci_report.read_text()).group(1)
+    for opened in open_report(browser, ci_report, fragment=f"#{anchor}"):
+        row = opened.page.locator(f"[id='{anchor}']")
+        assert row.count() == 1
+        box = row.bounding_box()
+        assert box is not None and 0 <= box["y"] < VIEWPORT["height"]  # scrolled to
+        opened.assert_clean()

@@ -114,7 +114,8 @@ def assert_inert(page: str) -> None:
     tags = {tag for tag, _ in found.tags}
     assert tags <= ALLOWED_TAGS, tags - ALLOWED_TAGS
     scripts = [attrs for tag, attrs in found.tags if tag == "script"]
-    assert scripts == [{"type": "application/gzip", "id": "parity-data"}, {}]
+    assert scripts == [{"type": "application/gzip", "id": "parity-data"},
+                       {"type": "application/gzip", "id": "parity-details"}, {}]
     for tag, attrs in found.tags:
         assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
         for name in ("href", "src", "action", "formaction", "xlink:href"):
@@ -194,18 +195,22 @@ def test_embedded_json_cannot_close_its_script() -> None:
     assert json.loads(encoded) == payload
 
 
-def test_data_blob_is_base64_of_json_that_could_sit_in_a_script(tmp_path: Path) -> None:
+def test_data_blobs_are_base64_of_json_that_could_sit_in_a_script(tmp_path: Path) -> None:
     import base64
     import gzip
 
     page = hostile_page(tmp_path)
-    blob = re.search(r'<script type="application/gzip" id="parity-data">([^<]*)</script>', page)
-    assert blob is not None and re.fullmatch(r"[A-Za-z0-9+/]+=*", blob.group(1))
-    text = gzip.decompress(base64.b64decode(blob.group(1))).decode("utf-8")
-    assert "<" not in text and ">" not in text and "&" not in text  # escaped all the same
-    data = json.loads(text)
+    blocks = {}
+    for name in ("parity-data", "parity-details"):
+        blob = re.search(rf'<script type="application/gzip" id="{name}">([^<]*)</script>', page)
+        assert blob is not None and re.fullmatch(r"[A-Za-z0-9+/]+=*", blob.group(1))
+        text = gzip.decompress(base64.b64decode(blob.group(1))).decode("utf-8")
+        assert "<" not in text and ">" not in text and "&" not in text  # escaped all the same
+        blocks[name] = json.loads(text)
+    data = blocks["parity-data"]
     assert data["verdict"] in ("PASS", "FAIL", "INCOMPLETE")
     assert any("<script>alert(1)</script>" in s for s in data["strings"])
+    assert "<script>alert(1)</script>" in json.dumps(blocks["parity-details"]["details"])
 
 
 def test_csp_forbids_everything_but_the_inline_script_and_style(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from harness.report import load_results, render_html, write_html
 from harness.report.cli import add_commands
 from harness.report.html import _cell
+from harness.report.scorecard import source_of
 
 from .conftest import cases_of, data_of
 from .synthetic import CI_ISSUES, domains, make_records, run_record, write_jsonl
@@ -33,7 +34,17 @@ def test_sections_and_verdict(tmp_path: Path, records: list[dict]) -> None:
                     "coverage"):
         assert f'<section id="{section}">' in page
     assert re.search(r'<span class="overall FAIL" id="verdict"[^>]*>FAIL</span>', page)
-    assert '<div id="matrix">' in page and '<table class="matrix">' in page
+    assert '<table class="matrix">' in page
+    # The long tables below the first screen are in the page as it is, for a page's script
+    # to build once interactive; the matrix says how many rows it holds until then.
+    for section, table in (("known-issues", '<table class="issues">'),
+                           ("paths", '<table class="score wide">'),
+                           ("kinds", '<table class="matrix">')):
+        held = re.search(rf'<section id="{section}">.*?<noscript class="later">(.*?)</noscript>',
+                         page, re.S)
+        assert held is not None and table in held.group(1), section
+    rows = int(re.search(r'<div id="matrix" data-rows="(\d+)">', page).group(1))
+    assert rows == len({(source_of(r), r["kind"]) for r in records if r["record"] == "result"})
     # The first screen: the verdict, the failures, then the scorecard.
     assert positions(page, "verdict", "failures", "scorecards", "known-issues", "cases") == (
         sorted(positions(page, "verdict", "failures", "scorecards", "known-issues", "cases")))

@@ -5,6 +5,47 @@
   root.classList.add("js");
   var blob = document.getElementById("parity-data");
 
+  // What is below the first screen is built once the page is interactive, a job per idle
+  // moment, or at once where it is needed.
+  var idleJobs = [];
+  function whenIdle(job) { idleJobs.push(job); }
+  function allBuilt() {
+    // when everything below the first screen was built, in ms since navigation began
+    if (!root.hasAttribute("data-built")) {
+      root.setAttribute("data-built", String(Math.round(performance.now())));
+    }
+  }
+  function runWhenIdle() {
+    var idle = window.requestIdleCallback || function (then) { return setTimeout(then, 50); };
+    idle(function () {
+      var job = idleJobs.shift();
+      if (!job) { allBuilt(); return; }
+      job();
+      runWhenIdle();
+    });
+  }
+  function runAllNow() { while (idleJobs.length) idleJobs.shift()(); allBuilt(); }
+  window.addEventListener("beforeprint", runAllNow);
+
+  // The long tables below the first screen (known issues, every path, kinds x legs) are in
+  // the page inside <noscript class="later">: a browser without script shows them as they
+  // are, one with script parses them as text (cheaper than their elements by a tenth of a
+  // ci report's time to interactive), and this builds them when idle, or all at once for a
+  // filter or a link into them.
+  var later = Array.prototype.slice.call(document.querySelectorAll("noscript.later"));
+  var whenBuilt = [];
+  function build(holder) {
+    var parent = holder.parentNode;
+    if (!parent) return;  // built already
+    var parsed = document.createElement("template");
+    parsed.innerHTML = holder.textContent;
+    parent.replaceChild(parsed.content, holder);
+    later.splice(later.indexOf(holder), 1);
+    whenBuilt.forEach(function (then) { then(parent); });
+  }
+  function buildAll() { while (later.length) build(later[0]); }
+  later.forEach(function (holder) { whenIdle(function () { build(holder); }); });
+
   function unpack(text) {
     // the data block is gzip-compressed JSON in base64 (harness/report/data.py, pack)
     var binary = atob(text.trim()), bytes = new Uint8Array(binary.length);
@@ -72,6 +113,30 @@
       return entry;
     }
     var entries = (data.case_list || []).map(decodeCase);
+    // an opened case's spec, inputs and provenance are in a second block, unpacked when the
+    // first case is opened (or the page is idle), not before the list is interactive
+    var detailsBlob = document.getElementById("parity-details");
+    var detailsRead = !detailsBlob || !data.case_list, detailsError = null, detailsWaiting = null;
+    function withDetails(then) {
+      if (detailsRead) { then(); return; }
+      if (!detailsWaiting) {
+        detailsWaiting = new Promise(function (resolve) {
+          resolve(unpack(detailsBlob.textContent));
+        }).then(function (block) {
+          var names = block.fields || [];
+          (block.details || []).forEach(function (row, i) {
+            var entry = entries[i];
+            if (!entry) return;
+            names.forEach(function (name, j) {
+              if (row[j] !== undefined && row[j] !== null) entry[name] = row[j];
+            });
+          });
+        }, function (error) {
+          detailsError = String(error);
+        }).then(function () { detailsRead = true; });
+      }
+      detailsWaiting.then(then);
+    }
     function decodeLeg(row) {
       // a leg is a row of LEG_FIELDS; this makes it an object
       var leg = named(row, LEG_FIELDS), where = obj(leg.where) || {};
@@ -272,7 +337,10 @@
       var line = summaryLine(entry);
       if (line) add(summary, el("span", "msg", line));
       details.addEventListener("toggle", function () {
-        if (details.open && !details.querySelector(".body")) add(details, caseBody(entry));
+        if (!details.open) return;
+        withDetails(function () {
+          if (!details.querySelector(".body")) add(details, caseBody(entry));
+        });
       });
       return details;
     }
@@ -420,6 +488,10 @@
 
     function caseBody(entry) {
       var body = el("div", "body");
+      if (detailsError) {
+        add(body, el("p", "warn", "This case's spec, inputs and provenance could not be read " +
+          "from the page's data (" + detailsError.replace(/\.$/, "") + "); results.jsonl has them."));
+      }
       var repro = entry.repro || "parity repro " + entry.id;
       var line = add(body, el("div", "repro"));
       add(line, el("code", null, repro));
@@ -483,7 +555,10 @@
     var verdictBox = document.getElementById("f-verdict");
     var sourceBox = document.getElementById("f-source");
     var shown = document.getElementById("f-shown");
-    var rows = Array.prototype.slice.call(document.querySelectorAll("#matrix tbody tr"));
+    var matrix = document.getElementById("matrix");
+    function matrixRows() {
+      return Array.prototype.slice.call(document.querySelectorAll("#matrix tbody tr"));
+    }
     var elements = entries.map(function (entry) {
       return entry.static ? document.getElementById(anchorOf(entry)) : null;
     });
@@ -508,8 +583,16 @@
       return elements[i];
     }
 
+    var rendering = false;
     function render() {
       var f = filters(), nRows = 0, picked = [];
+      rendering = true;
+      if (f.text || f.verdict || f.source) buildAll();
+      rendering = false;
+      var rows = matrixRows();
+      var allRows = later.length && matrix ? parseInt(matrix.getAttribute("data-rows"), 10) || 0
+        : rows.length;
+      if (!rows.length) nRows = allRows;
       rows.forEach(function (r) {
         var ok = matches(r.getAttribute("data-kind") || "", r.getAttribute("data-source") || "",
           (r.getAttribute("data-verdicts") || "").split(" "), f);
@@ -532,7 +615,7 @@
           (picked.length - listed) + " not listed)";
       }
       if (shown) {
-        shown.textContent = nRows + " of " + rows.length + " kinds, " + picked.length + " of " +
+        shown.textContent = nRows + " of " + allRows + " kinds, " + picked.length + " of " +
           entries.length + " cases shown" + (listed < picked.length ? " (" + listed + " listed)" : "");
       }
       return picked;
@@ -582,15 +665,22 @@
       });
       mine.forEach(function (r) { body.appendChild(r); });
     }
-    Array.prototype.forEach.call(document.querySelectorAll("table.matrix"), function (table) {
-      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
-        th.tabIndex = 0;
-        th.title = (th.title ? th.title + ": " : "") + "sort";
-        th.addEventListener("click", function () { sortBy(table, th, col); });
-        th.addEventListener("keydown", function (e) {
-          if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(table, th, col); }
+    function sortable(root) {
+      Array.prototype.forEach.call(root.querySelectorAll("table.matrix"), function (table) {
+        Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+          th.tabIndex = 0;
+          th.title = (th.title ? th.title + ": " : "") + "sort";
+          th.addEventListener("click", function () { sortBy(table, th, col); });
+          th.addEventListener("keydown", function (e) {
+            if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(table, th, col); }
+          });
         });
       });
+    }
+    sortable(document);
+    whenBuilt.push(function (parent) {
+      sortable(parent);
+      if (parent === matrix && !rendering) render();
     });
 
     // ------------------------------------------------------------ copy buttons
@@ -690,12 +780,13 @@
       });
       box.appendChild(fragment);
     }
-    renderCoverage();
+    whenIdle(renderCoverage);  // far below the first screen
 
     // ------------------------------------------------------------ links to a case
     function openTarget() {
       var id = decodeURIComponent(location.hash.slice(1));
       if (!id) return;
+      if (!document.getElementById(id)) buildAll();
       var target = document.getElementById(id);
       var at = -1;
       for (var i = 0; i < entries.length && at < 0; i++) if (anchorOf(entries[i]) === id) at = i;
@@ -711,11 +802,15 @@
         target.hidden = false;
         target.open = true;
         target.scrollIntoView();
+      } else if (target) {
+        target.scrollIntoView();
       }
     }
     window.addEventListener("hashchange", openTarget);
     openTarget();
     // when the page became interactive, in ms since navigation began (benchmarks read it)
     root.setAttribute("data-ready", String(Math.round(performance.now())));
+    whenIdle(function () { withDetails(function () {}); });
+    runWhenIdle();
   }
 })();
