@@ -11,6 +11,7 @@ the generic checks on that report (the report of a real run, say).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -499,3 +500,27 @@ def test_a_link_into_a_long_table_builds_it(browser: object, ci_report: Path) ->
         box = row.bounding_box()
         assert box is not None and 0 <= box["y"] < VIEWPORT["height"]  # scrolled to
         opened.assert_clean()
+
+
+def test_the_long_tables_are_built_even_when_listing_the_cases_fails(
+        browser: object, ci_report: Path, tmp_path: Path) -> None:
+    from harness.report.data import pack
+
+    page = ci_report.read_text()
+    found = re.search(r'(<script type="application/gzip" id="parity-data">)([^<]*)(</script>)',
+                      page)
+    bad = dict(read_page_data(page), case_list=[None])  # a row the script cannot decode
+    broken = tmp_path / "broken.html"
+    broken.write_text(page[:found.start(2)] + pack(json.dumps(bad)) + page[found.end(2):])
+    context = browser.new_context(viewport=VIEWPORT)
+    errors: list[str] = []
+    try:
+        tab = context.new_page()
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(broken.resolve().as_uri(), wait_until="load")
+        tab.wait_for_selector("html[data-built]", state="attached")
+        assert tab.locator("#known-issues table.issues tbody tr").count() >= 5
+        assert tab.locator("noscript.later").count() == 0
+        assert errors  # the script's own failure, not hidden
+    finally:
+        context.close()

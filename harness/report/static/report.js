@@ -62,17 +62,21 @@
       "cases above are complete.";
     if (cases) cases.insertBefore(note, cases.children[1] || null);
   }
+  function start(data) {
+    // what is below the first screen is built even if listing the cases failed
+    try { main(data); } finally { runWhenIdle(); }
+  }
   if (!blob) {
-    main({});
+    start({});
   } else if (typeof DecompressionStream !== "function") {
     unreadable("this browser has no DecompressionStream (Chromium 80, Firefox 113, Safari " +
       "16.4 and later have it)");
-    main({});
+    start({});
   } else {
     // a block that is not base64 throws in atob: a rejection too, not an uncaught error
-    new Promise(function (resolve) { resolve(unpack(blob.textContent)); }).then(main, function (error) {
+    new Promise(function (resolve) { resolve(unpack(blob.textContent)); }).then(start, function (error) {
       unreadable(String(error));
-      main({});
+      start({});
     });
   }
 
@@ -811,6 +815,5 @@
     // when the page became interactive, in ms since navigation began (benchmarks read it)
     root.setAttribute("data-ready", String(Math.round(performance.now())));
     whenIdle(function () { withDetails(function () {}); });
-    runWhenIdle();
   }
 })();
