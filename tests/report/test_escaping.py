@@ -270,3 +270,20 @@ def test_hostile_junit_is_valid_xml(tmp_path: Path) -> None:
     root = ET.parse(tmp_path / "junit.xml").getroot()
     names = [case.get("name") for case in root.iter("testcase")]
     assert all("<script>alert(1)</script>" in n for n in names)
+
+
+def test_a_table_held_as_text_cannot_be_closed_early(tmp_path: Path) -> None:
+    """A browser with script reads a <noscript> as text up to the first `</noscript`: a
+    kind or issue named so must not end a held table and leave the rest as live markup."""
+    records = make_records(cases=3, seed=1)
+    for r in records[1:]:
+        r["kind"] = r["spec"]["kind"] = "</noscript><script>alert(1)</script>"
+        if r.get("known_issue"):
+            r["known_issue"]["reason"] = "</NOSCRIPT ><img src=x onerror=alert(2)>"
+    page = render_html(load_results([write_jsonl(tmp_path / "a.jsonl", records)]))
+    assert_inert(page)
+    markup = page[:page.index("<script>")]  # not the script's own comments
+    held = re.findall(r'<noscript class="later">(.*?)</noscript', markup, re.S | re.I)
+    assert len(held) == markup.count('<noscript class="later">') >= 2  # paths, kinds
+    for text in held:
+        assert text.endswith("</div>") and "<script" not in text.lower()
