@@ -263,3 +263,25 @@ def test_coverage_is_in_the_block(tmp_path: Path, records: list[dict]) -> None:
     assert sum(drawn[1::2]) == cases and {strings[v] for v in drawn[::2]} <= {'"valid"',
                                                                                '"same"'}
     assert never >= 2
+
+
+def test_an_opened_case_s_fields_are_in_the_details_block_only(tmp_path: Path,
+                                                               records: list[dict]) -> None:
+    import re
+
+    from harness.report.data import DETAIL_FIELDS
+
+    page = page_of(tmp_path, records)
+    blocks = dict(re.findall(r'<script type="application/gzip" id="([a-z-]+)">([^<]*)</script>',
+                             page))
+    listed, details = unpack(blocks["parity-data"]), unpack(blocks["parity-details"])
+    assert details["fields"] == list(DETAIL_FIELDS)
+    assert len(details["details"]) == len(listed["case_list"]) > 0
+    at = [CASE_FIELDS.index(name) for name in DETAIL_FIELDS]
+    assert all(i >= len(row) or row[i] is None for row in listed["case_list"] for i in at)
+    assert sum(1 for row in details["details"] if row and row[0] is not None) > 0  # specs
+    merged = read_page_data(page)["case_list"]
+    for row, detail, whole in zip(listed["case_list"], details["details"], merged, strict=True):
+        for name, value in zip(DETAIL_FIELDS, detail):
+            assert (whole + [None] * len(CASE_FIELDS))[CASE_FIELDS.index(name)] == value
+        assert whole[:2] == row[:2]  # id and kind as listed
