@@ -593,9 +593,8 @@
       rendering = true;
       if (f.text || f.verdict || f.source) buildAll();
       rendering = false;
-      var rows = matrixRows();
-      var allRows = later.length && matrix ? parseInt(matrix.getAttribute("data-rows"), 10) || 0
-        : rows.length;
+      var rows = matrixRows();  // none until the matrix is built: it gives its count till then
+      var allRows = rows.length || (matrix && parseInt(matrix.getAttribute("data-rows"), 10)) || 0;
       if (!rows.length) nRows = allRows;
       rows.forEach(function (r) {
         var ok = matches(r.getAttribute("data-kind") || "", r.getAttribute("data-source") || "",
