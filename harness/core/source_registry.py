@@ -14,6 +14,7 @@ A path names its source first: ``keras>tf2onnx>onnx2torch``, ``onnx>onnx2torch``
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
@@ -38,6 +39,10 @@ class SourceError(RuntimeError):
     """The source model of a case could not be built or read: a bug of the harness or its
     strategies, or of the source framework itself (a known issue of the source)."""
 
+    # The case's record message as a cold run wrote it, where the stage cache kept the
+    # failure (a hit has no traceback of its own to show).
+    record_message: str | None = None
+
 
 class SourceRefusal(SourceError):
     """The source framework cannot run the case's configuration on this machine at all
@@ -48,6 +53,16 @@ class SourceRefusal(SourceError):
     def __init__(self, message: str, environment: dict | None = None):
         super().__init__(message)
         self.environment = dict(environment or {})
+
+
+def source_failure_message(exc: SourceError) -> str:
+    """A failed reading's record message: the error and the last frames that raised it (its
+    cause's, where it has one), or the cold run's message where the stage cache kept it."""
+    if exc.record_message is not None:
+        return exc.record_message
+    raised = exc.__cause__ or exc
+    frames = traceback.format_exception(type(raised), raised, raised.__traceback__, limit=-6)
+    return f"{exc}\n{''.join(frames).strip()}"
 
 
 class UnknownSource(KeyError):

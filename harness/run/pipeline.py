@@ -39,7 +39,13 @@ from harness.run import device_blame, hooks
 from harness.run.stage_cache import cache as stage_cache
 from harness.runtimes import LoadError, runner_for
 from harness.runtimes import device as device_context
-from harness.sources import Source, SourceError, SourceReading, SourceRefusal
+from harness.sources import (
+    Source,
+    SourceError,
+    SourceReading,
+    SourceRefusal,
+    source_failure_message,
+)
 
 # The records, FAILING, compare_outputs and worst_of live in the core; imported from here too.
 __all__ = ["FAILING", "CaseResult", "Harness", "LegResult", "ParityFailure", "SourceError",
@@ -231,6 +237,8 @@ class Harness:
             reading = self.cache.read(case.source, spec, policy=self.policy, device=self.device)
         except SourceError as exc:
             return self._known_source_failure(case, exc)
+        except stage_cache.CacheMismatch:  # fails the case; never its record
+            raise
         except Exception as exc:  # a source plugin's own bug: still the case's record
             failure = SourceError(f"the {case.source.name} source raised "
                                   f"{type(exc).__name__} reading {spec.describe()}: {exc}")
@@ -410,7 +418,7 @@ class Harness:
             return CaseResult(spec, [LegResult(
                 **base, verdict="skip", category="source_refusal", message=str(exc),
                 metrics={"environment": exc.environment})], {})
-        message = f"{exc}\n{_short_traceback(exc.__cause__ or exc)}"
+        message = source_failure_message(exc)
         for issue in known_issues_mod.candidates(self.issues_on(name), spec, name,
                                                  device=self.device):
             if issue.matches_failure("source_error", message):

@@ -33,5 +33,6 @@ from harness.core.source_registry import (  # noqa: F401  (re-exported)
     get,
     is_source,
     register,
+    source_failure_message,
     unregister,
 )

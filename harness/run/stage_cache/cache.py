@@ -59,7 +59,7 @@ from harness.run.stage_cache.readings import (
 )
 from harness.run.stage_cache.store import DEFAULT_FOLDER, CacheWarning, Store
 from harness.run.stage_cache.verify import CacheMismatch
-from harness.sources import SourceError, SourceReading
+from harness.sources import SourceError, SourceReading, SourceRefusal, source_failure_message
 
 __all__ = ["DEFAULT_FOLDER", "NO_CACHE", "CacheMismatch", "CacheWarning", "KeptFailure",
            "LazyArtifact", "NoCache", "StageCache", "open_cache"]
@@ -219,19 +219,71 @@ class StageCache:
         self._identities.clear()  # a new case: the last one's artifacts are done with
         self._case = spec.describe()
         key = keys.reading_key(source, spec, policy, device)
-        reading = self._cached_reading(key, source, spec, policy, device)
+        entry = self.store.entry(key)
+        kept = self._kept_source_failure(key, entry)
+        if kept is not None:
+            self._count(f"reading {source.name}", "hit")
+            if self._sampled(key):
+                self._verify_source_failure(key, source, spec, policy, device, kept)
+            raise kept
+        reading = self._cached_reading(key, entry, source, spec, policy, device)
         if reading is not None:
             self._count(f"reading {source.name}", "hit")
             if self._sampled(key):
                 self._verify_reading(key, source, spec, policy, device, reading)
             return reading
         self._count(f"reading {source.name}", "miss")
-        reading = source.read(spec, policy=policy, device=device)
+        try:
+            reading = source.read(spec, policy=policy, device=device)
+        except SourceError as exc:
+            self._keep_source_failure(key, source, spec, exc, device)
+            raise
         self._store_reading(key, source, spec, reading)
         return reading
 
-    def _cached_reading(self, key, source, spec, policy, device) -> SourceReading | None:
-        entry = self.store.entry(key)
+    def _kept_source_failure(self, key: str, entry: dict | None) -> SourceError | None:
+        """The error a source raised for this key on an earlier run, as its entry kept it: a
+        ``SourceRefusal`` with the machine's state, or a ``SourceError``, whose record
+        message is the cold run's."""
+        if entry is None or "raised" not in entry:
+            return None
+        try:
+            raised = entry["raised"]
+            text, message = raised["text"], raised["message"]
+            if not (isinstance(text, str) and isinstance(message, str)):
+                raise TypeError("a kept source failure without its text and message")
+            if raised["type"] == "SourceRefusal":
+                failure: SourceError = SourceRefusal(text, dict(raised["environment"]))
+            elif raised["type"] == "SourceError":
+                failure = SourceError(text)
+            else:
+                raise ValueError(f"a kept source failure of type {raised['type']!r}")
+        except (KeyError, TypeError, ValueError) as exc:
+            self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
+            return None
+        failure.record_message = message
+        return failure
+
+    def _keep_source_failure(self, key: str, source, spec, exc: SourceError,
+                             device: str) -> None:
+        """Stores that the source could not read this case, where that is its answer to the
+        spec (``repeatable``) on the CPU; never raises. A warm run then records the case as
+        the cold one did, without building a model that cannot be built."""
+        if not repeatable(exc) or device != "cpu":
+            return
+        kind = "SourceRefusal" if isinstance(exc, SourceRefusal) else "SourceError"
+        raised = {"type": kind, "text": str(exc), "message": source_failure_message(exc)}
+        if isinstance(exc, SourceRefusal):
+            raised["environment"] = exc.environment
+        try:
+            self.store.put(key, {"kind": "reading", "source": source.name,
+                                 "case": spec.case_id, "raised": raised})
+        except Exception as failure:  # noqa: BLE001 (the cache never fails a case)
+            warnings.warn(f"parity cache: the failure of the {source.name} source was not "
+                          f"stored ({type(failure).__name__}: {failure})", CacheWarning,
+                          stacklevel=2)
+
+    def _cached_reading(self, key, entry, source, spec, policy, device) -> SourceReading | None:
         if entry is None:
             return None
         try:
@@ -561,6 +613,24 @@ class StageCache:
         cold = self._cold(key, what, "reading", lambda: source.read(spec, policy=policy,
                                                                     device=device))
         self._judge(key, what, "reading", _reading_difference(cached, cold, source))
+
+    def _verify_source_failure(self, key, source, spec, policy, device,
+                               kept: SourceError) -> None:
+        """Reads again: the source must refuse or fail as the entry says, by type."""
+        what = f"reading {source.name}"
+        try:
+            source.read(spec, policy=policy, device=device)
+        except SourceError as exc:
+            difference = (None if type(exc) is type(kept) else
+                          f"the entry says it raised {type(kept).__name__}, the cold reading "
+                          f"raised {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 (what the cold one raised is compared)
+            difference = (f"the entry says it raised {type(kept).__name__}, the cold reading "
+                          f"raised {type(exc).__name__}: {exc}")
+        else:
+            difference = (f"the entry says it raised {type(kept).__name__}; the cold reading "
+                          f"did not")
+        self._judge(key, what, "reading", difference)
 
     def _verify_stage(self, key: str, converter, parent: Artifact, options, cached) -> None:
         """Converts the input again and compares: a stored model by its content (names
