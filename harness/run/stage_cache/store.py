@@ -64,6 +64,7 @@ class Store:
         self.folder = Path(folder)
         self.root = self.folder / LAYOUT
         self._write_warned = False
+        self._tagged = False  # CACHEDIR.TAG is written, or found, once a store
         # The folders as text: a hit reads an entry or two a leg, and building their paths
         # as ``Path`` objects cost as much as reading them (a warm main job's profile).
         self._entries_dir = os.fspath(self.root / "entries")
@@ -113,13 +114,15 @@ class Store:
         """Writes the blobs, then the entry (so that an entry never names a blob not yet
         written); False, with one warning per process, when the folder is not writable."""
         try:
-            self._tag()
+            if not self._tagged:
+                self._tag()
+                self._tagged = True
             for data in blobs:
-                path = self._blob_path(hashlib.sha256(data).hexdigest())
-                if not path.exists():
-                    write_atomically(path, data)
+                name = self._blob_file(hashlib.sha256(data).hexdigest())
+                if not os.path.exists(name):
+                    write_atomically(name, data)
             document = {**entry, "created": time.time()}
-            write_atomically(self._entry_path(key), json.dumps(document).encode())
+            write_atomically(self._entry_file(key), json.dumps(document).encode())
         except OSError as exc:
             if not self._write_warned:
                 self._write_warned = True
@@ -198,9 +201,6 @@ class Store:
     def _entry_path(self, key: str) -> Path:
         return Path(self._entry_file(key))
 
-    def _blob_path(self, blob_hash: str) -> Path:
-        return Path(self._blob_file(blob_hash))
-
     def _tag(self) -> None:
         tag = self.folder / "CACHEDIR.TAG"
         if not tag.exists():
@@ -220,16 +220,28 @@ def size_text(count: int) -> str:
     return f"{count} B"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:16]}.",
-                                         suffix=".tmp")
+def write_atomically(path: Path | str, data: bytes) -> None:
+    """Writes ``data`` to a temporary file beside ``path`` and renames it into place, making
+    the folder where it is missing (asked only then: a warm run writes thousands of entries
+    into folders that exist)."""
+    name = os.fspath(path)
+    try:
+        _replace_with(name, data)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(name), exist_ok=True)
+        _replace_with(name, data)
+
+
+def _replace_with(name: str, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(name),
+                                         prefix=f".{os.path.basename(name)[:16]}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        os.replace(temporary, path)
+        os.replace(temporary, name)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
         raise
 
 
