@@ -12,7 +12,6 @@ both), and GRU with ResetGateMode 'recurrent-bias-after-multiplication' (Keras
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 import torchvision  # noqa: F401  (torch and torchvision before TensorFlow, or the process aborts)
 from hypothesis import given, settings
@@ -37,8 +36,19 @@ def _layer(name, cls, **props):
     return {"Name": name, "Class": cls, **props}
 
 
-@pytest.mark.parametrize("version", [V7, V73])
-def test_conv_pool_dense_match_keras(version, tmp_path_factory):
+def test_the_importer_matches_keras(subtests, tmp_path_factory):
+    """Every check in one test, each a subtest: a pytest-xdist worker imports TensorFlow
+    for whichever of them it runs, so that a warm run, whose Keras readings all hit the
+    stage cache, imports it in one worker, not in each (docs/benchmarks.md)."""
+    for version in (V7, V73):
+        with subtests.test(msg="conv, pool, dense", version=version):
+            conv_pool_dense_match_keras(version, tmp_path_factory)
+    for kind in ("lstm", "gru"):
+        with subtests.test(msg="recurrent layers", kind=kind):
+            recurrent_layers_match_keras(kind, tmp_path_factory)
+
+
+def conv_pool_dense_match_keras(version, tmp_path_factory):
     @RELAXED
     @given(height=st.integers(4, 8), width=st.integers(4, 8), channels=st.integers(1, 3),
            filters=st.integers(1, 3), kernel=st.integers(1, 3), stride=st.integers(1, 2),
@@ -94,8 +104,7 @@ def test_conv_pool_dense_match_keras(version, tmp_path_factory):
     check()
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
-def test_recurrent_layers_match_keras(kind, tmp_path_factory):
+def recurrent_layers_match_keras(kind, tmp_path_factory):
     @RELAXED
     @given(features=st.integers(1, 3), hidden=st.integers(1, 4), steps=st.integers(1, 5),
            last=st.booleans(), seed=st.integers(0, 2**31 - 1))
