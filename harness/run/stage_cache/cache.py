@@ -620,12 +620,9 @@ class StageCache:
         what = f"reading {source.name}"
         try:
             source.read(spec, policy=policy, device=device)
-        except SourceError as exc:
+        except Exception as exc:  # noqa: BLE001 (what the cold one raised is compared)
             difference = (None if type(exc) is type(kept) else
                           f"the entry says it raised {type(kept).__name__}, the cold reading "
-                          f"raised {type(exc).__name__}: {exc}")
-        except Exception as exc:  # noqa: BLE001 (what the cold one raised is compared)
-            difference = (f"the entry says it raised {type(kept).__name__}, the cold reading "
                           f"raised {type(exc).__name__}: {exc}")
         else:
             difference = (f"the entry says it raised {type(kept).__name__}; the cold reading "
