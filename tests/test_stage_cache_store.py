@@ -5,6 +5,7 @@ left behind, CACHEDIR.TAG written once a store."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 from harness.run.stage_cache.store import Store, write_atomically
@@ -41,3 +42,21 @@ def test_write_atomically_replaces_a_file_whole(tmp_path):
     write_atomically(str(target), json.dumps({"n": 2}).encode())
     assert json.loads(target.read_text()) == {"n": 2}
     assert files(tmp_path) == ["deep/er/file.json"]
+
+
+def test_clearing_old_entries_keeps_every_blob_a_remaining_entry_names(tmp_path):
+    """A run's outputs and a reading's arrays are named ``arrays``, a model ``blob``: a clear
+    of old entries frees neither while an entry that names it stays."""
+    store = Store(tmp_path / "cache")
+    store.put("aa" * 32, {"kind": "run", "arrays": Store.blob_hash(b"outputs")}, [b"outputs"])
+    store.put("bb" * 32, {"kind": "stage", "blob": Store.blob_hash(b"model")}, [b"model"])
+    store.put("cc" * 32, {"kind": "reading", "arrays": Store.blob_hash(b"reading"),
+                          "artifact": {"blob": Store.blob_hash(b"onnx")}}, [b"reading", b"onnx"])
+    store.put("dd" * 32, {"kind": "run", "arrays": Store.blob_hash(b"old")}, [b"old"])
+    entry = tmp_path / "cache" / "v1" / "entries" / "dd" / f"{'dd' * 32}.json"
+    os.utime(entry, (0, 0))  # last used in 1970
+    assert store.clear(older_than_days=1)[0] == 1
+    for key, data in (("aa", b"outputs"), ("bb", b"model"), ("cc", b"reading"), ("cc", b"onnx")):
+        assert store.blob(key * 32, Store.blob_hash(data)) == data, data
+    assert not (tmp_path / "cache" / "v1" / "blobs" / Store.blob_hash(b"old")[:2]
+                / Store.blob_hash(b"old")).exists()

@@ -28,6 +28,9 @@ from typing import Any
 
 DEFAULT_FOLDER = ".parity-cache"
 LAYOUT = "v1"
+# The fields of an entry that name a blob: a model's ("blob"), a run's or a reading's arrays
+# ("arrays"). A clear frees a blob only where no remaining entry names it in one of these.
+BLOB_FIELDS = ("blob", "arrays")
 TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
        "# This folder is parity's stage cache (docs/cache.md); it is safe to delete.\n")
 
@@ -257,7 +260,8 @@ def _blobs_named(path: Path) -> list[str]:
         entry = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    return [value for name, value in _walk(entry) if name == "blob" and isinstance(value, str)]
+    return [value for name, value in _walk(entry)
+            if name in BLOB_FIELDS and isinstance(value, str)]
 
 
 def _walk(document):
