@@ -511,6 +511,14 @@ def parity(request: pytest.FixtureRequest) -> ParitySession:
     return session
 
 
+@pytest.fixture(scope="session")
+def parity_cache(request: pytest.FixtureRequest):
+    """The run's stage cache (``--parity-cache``), for what a test computes itself:
+    ``parity_cache.computed(what, document, make, packages=..., code=[__file__])`` gives the
+    kept arrays where nothing they are computed from changed (docs/cache.md#a-tests-own-computations)."""
+    return request.config.stash[STASH_KEY].cache
+
+
 REPRODUCE_FAILURE = re.compile(r"@reproduce_failure\([^)]*\)")
 
 

@@ -8,6 +8,9 @@ The fixtures folder comes from $PARITY_FIXTURES (default: <repo>/../shared/fixtu
 from __future__ import annotations
 
 import argparse
+import hashlib
+import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -63,45 +66,63 @@ def _as_batch(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image.astype(np.float32))[None, None]
 
 
-def _denoised_psnr(tmp_path, images: int) -> tuple[dict[str, float], list[float]]:
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _computed_by_torch(cache, what: str, document: dict, make) -> dict[str, np.ndarray]:
+    """``make()``'s arrays, kept in the stage cache (``parity_cache.computed``): a run in
+    which the harness (the importer), torch, the `.mat` readers, the files and this module
+    did not change reads them back instead of importing and running the network again."""
+    return cache.computed(what, document, make, packages=("torch", "h5py", "scipy"),
+                          code=[__file__, mat_networks.__file__])
+
+
+def _denoised_psnr(tmp_path, images: int, cache) -> tuple[dict[str, float], list[float]]:
     """DnCNN through `parity mat2torch`'s archive on the first ``images`` of Set12: each
     image's PSNR denoised, and the noisy images' PSNRs."""
-    archive = tmp_path / "dncnn.pt"
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["mat2torch", str(DNCNN), "-o", str(archive)])
-    assert args.func(args) == 0
-    exported = load_saved(archive)
-    in_memory = hm.to_torch(DNCNN)
+    chosen = list(itertools.islice(_noisy_set12(), images))
 
-    denoised, noisy_scores = {}, []
-    with torch.no_grad():
-        for k, (name, clean, noisy) in enumerate(_noisy_set12()):
-            if k == images:
-                break
-            residual = exported(_as_batch(noisy))[0, 0].numpy().astype(np.float64)
-            if k == 0:  # the archive computes what the in-memory module computes
-                corner = _as_batch(noisy[:CORNER, :CORNER])
-                np.testing.assert_allclose(exported(corner).numpy(), in_memory(corner).numpy(),
-                                           rtol=1e-4, atol=1e-5)
-            denoised[name] = psnr(noisy - residual, clean)  # DnCNN predicts the noise
-            noisy_scores.append(psnr(noisy, clean))
+    def denoise() -> dict[str, np.ndarray]:
+        archive = tmp_path / "dncnn.pt"
+        parser = argparse.ArgumentParser()
+        add_commands(parser.add_subparsers(dest="command"))
+        args = parser.parse_args(["mat2torch", str(DNCNN), "-o", str(archive)])
+        assert args.func(args) == 0
+        exported = load_saved(archive)
+        corner = _as_batch(chosen[0][2][:CORNER, :CORNER])
+        with torch.no_grad():
+            outputs = {name: exported(_as_batch(noisy))[0, 0].numpy()
+                       for name, _, noisy in chosen}
+            outputs["corner, archive"] = exported(corner).numpy()
+            outputs["corner, in memory"] = hm.to_torch(DNCNN)(corner).numpy()
+        return outputs
+
+    outputs = _computed_by_torch(cache, "DnCNN through mat2torch", {
+        "network": _file_hash(DNCNN), "noisy": [noisy for _, _, noisy in chosen],
+        "corner": CORNER}, denoise)
+    # The archive computes what the in-memory module computes.
+    np.testing.assert_allclose(outputs["corner, archive"], outputs["corner, in memory"],
+                               rtol=1e-4, atol=1e-5)
+    denoised = {name: psnr(noisy - outputs[name].astype(np.float64), clean)  # DnCNN predicts
+                for name, clean, noisy in chosen}                           # the noise
+    noisy_scores = [psnr(noisy, clean) for _, clean, noisy in chosen]
     for name, score in denoised.items():  # the published figure, up to the noise drawn
         assert score == pytest.approx(PUBLISHED[name], abs=0.15), (name, denoised)
     return denoised, noisy_scores
 
 
 @needs_fixtures
-def test_dncnn_reaches_published_psnr_through_mat2torch(tmp_path):
-    denoised, noisy_scores = _denoised_psnr(tmp_path, SMALL)
+def test_dncnn_reaches_published_psnr_through_mat2torch(tmp_path, parity_cache):
+    denoised, noisy_scores = _denoised_psnr(tmp_path, SMALL, parity_cache)
     assert np.mean(noisy_scores) == pytest.approx(20.35, abs=0.01)
     assert np.mean(list(denoised.values())) == pytest.approx(31.33, abs=0.02), denoised
 
 
 @pytest.mark.slow
 @needs_fixtures
-def test_dncnn_reaches_published_psnr_on_the_whole_of_set12(tmp_path):
-    denoised, noisy_scores = _denoised_psnr(tmp_path, len(SET12))
+def test_dncnn_reaches_published_psnr_on_the_whole_of_set12(tmp_path, parity_cache):
+    denoised, noisy_scores = _denoised_psnr(tmp_path, len(SET12), parity_cache)
     assert np.mean(noisy_scores) == pytest.approx(20.33, abs=0.01)
     assert np.mean(list(denoised.values())) == pytest.approx(30.42, abs=0.02), denoised
 
@@ -135,15 +156,19 @@ def test_ffdnet_without_handlers_names_its_custom_layers():
 
 
 @needs_fixtures
-def test_ffdnet_imports_and_denoises_with_user_handlers():
-    module = hm.to_torch(FFDNET, handlers=ffdnet_handlers(SIGMA))
-    scores = []
-    with torch.no_grad():
-        for k, (_name, clean, noisy) in enumerate(_noisy_set12()):
-            if k == 3:
-                break
-            estimate = module(_as_batch(noisy))[0, 0].numpy()  # FFDNet predicts the image
-            scores.append(psnr(estimate, clean))
+def test_ffdnet_imports_and_denoises_with_user_handlers(parity_cache):
+    chosen = list(itertools.islice(_noisy_set12(), 3))
+
+    def denoise() -> dict[str, np.ndarray]:
+        module = hm.to_torch(FFDNET, handlers=ffdnet_handlers(SIGMA))
+        with torch.no_grad():
+            return {name: module(_as_batch(noisy))[0, 0].numpy() for name, _, noisy in chosen}
+
+    estimates = _computed_by_torch(parity_cache, "FFDNet with user handlers", {
+        "network": _file_hash(FFDNET), "noisy": [noisy for _, _, noisy in chosen],
+        "sigma": SIGMA}, denoise)
+    scores = [psnr(estimates[name], clean)  # FFDNet predicts the image
+              for name, clean, _ in chosen]
     # FFDNet's paper reports 30.06, 33.27, 30.79 dB on these images at sigma 25.
     assert scores == pytest.approx([30.0, 33.2, 30.77], abs=0.1)
 

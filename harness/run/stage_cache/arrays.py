@@ -24,7 +24,7 @@ _LENGTH = 8
 
 
 def pack(arrays: dict[str, np.ndarray]) -> bytes:
-    """The blob of ``arrays``; each must be a plain array (``readings._plain`` checks)."""
+    """The blob of ``arrays``; each must be a plain array (``readings.plain_array`` checks)."""
     index, parts, offset = [], [], 0
     for name, value in arrays.items():
         data = np.ascontiguousarray(value).tobytes()

@@ -46,6 +46,7 @@ from harness.core import yardstick
 from harness.core.taxonomy import classify_exception
 from harness.run.stage_cache import keys, packages
 from harness.run.stage_cache import verify as verifying
+from harness.run.stage_cache.arrays import pack, unpack
 from harness.run.stage_cache.readings import (
     Uncacheable,
     arrays_from,
@@ -53,6 +54,7 @@ from harness.run.stage_cache.readings import (
     meta_document,
     meta_from,
     output_arrays,
+    plain_array,
     reading_arrays,
     reading_from,
     reading_parts,
@@ -133,6 +135,9 @@ class NoCache:
     def diagnosis(self, converter, received: Artifact, inputs, reference, tolerance) -> dict:
         return converter.diagnose(materialised(received), inputs, reference, tolerance)
 
+    def computed(self, what: str, document, make, *, packages=(), code=()) -> dict:
+        return make()
+
 
 NO_CACHE = NoCache()
 
@@ -208,6 +213,8 @@ class StageCache:
         self.run_log: list[tuple[str, str]] = []
         # (stage, "hit" or "miss") for the stages' own diagnoses of failing legs.
         self.diagnosis_log: list[tuple[str, str]] = []
+        # (what, "hit" or "miss") for the tests' own computations (``computed``).
+        self.computed_log: list[tuple[str, str]] = []
         # id(artifact) -> (artifact, identity or a function that makes it): kept with the
         # artifact so that its id is not reused while the entry lives.
         self._identities: dict[int, tuple[Artifact, Any]] = {}
@@ -600,6 +607,45 @@ class StageCache:
             if not isinstance(found, dict):
                 raise TypeError("the entry's diagnosis is not a mapping")
             return found
+        except (KeyError, TypeError, ValueError) as exc:
+            self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
+            return None
+
+    # -- a test's own computations --------------------------------------------------------
+    def computed(self, what: str, document, make, *, packages=(), code=()) -> dict:
+        """The named arrays ``make()`` returns, computed from what ``document`` holds: the
+        kept ones where a key finds them, else make's, then kept. For what a suite test
+        computes that no stage makes (a reference built by hand in Keras, a real network's
+        outputs), so that a warm run whose frameworks and code did not change does not
+        compute it again. ``document``: everything the arrays are computed from, arrays by
+        their content (``keys.plain_document``); ``packages``: the frameworks that compute
+        them; ``code``: the files besides the harness whose code does (the test's module).
+        A make that raises keeps nothing; arrays the cache cannot keep are not kept."""
+        key = keys.computed_key(what, document, packages, code)
+        found = self._cached_computed(key)
+        self.computed_log.append((what, "miss" if found is None else "hit"))
+        if found is not None:
+            if self._sampled(key):
+                cold = self._cold(key, what, "computation", make)
+                self._judge(key, what, "computation", verifying.arrays_difference(found, cold))
+            return found
+        made = make()
+        try:
+            data = pack({name: plain_array(value, f"{what}'s {name!r}")
+                         for name, value in made.items()})
+        except Uncacheable:
+            return made
+        self.store.put(key, {"kind": "computed", "what": what,
+                             "arrays": Store.blob_hash(data)}, [data])
+        return made
+
+    def _cached_computed(self, key: str) -> dict | None:
+        entry = self.store.entry(key)
+        if entry is None:
+            return None
+        try:
+            data = self.store.blob(key, entry["arrays"])
+            return None if data is None else unpack(data)
         except (KeyError, TypeError, ValueError) as exc:
             self.store._damaged(self.store._entry_path(key), f"{type(exc).__name__}: {exc}")
             return None

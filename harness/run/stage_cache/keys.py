@@ -224,6 +224,37 @@ def stage_key(converter, input_identity: str, options) -> str:
                    **({"environment": {k: os.environ.get(k) for k in read}} if read else {})})
 
 
+def computed_key(what: str, document: Any, packages, code) -> str:
+    """The key of a test's own computation (``StageCache.computed``): its name, the document
+    of everything it is computed from (arrays by their content), the fingerprints of the
+    packages that compute it, the contents of the files whose code does besides the
+    harness', and what decides how a framework computes (the environment, the CPUs, torch's
+    thread count where torch computes it)."""
+    packages = tuple(packages)
+    threads = thread_counts("torch" if "torch" in map(_normal, packages) else "")
+    return digest({**common(), "kind": "computed", "what": what,
+                   "document": plain_document(document),
+                   "packages": fingerprints(packages),
+                   "code": [file_hash(os.fspath(file)) for file in code],
+                   "threads": threads,
+                   "environment": {k: os.environ.get(k) for k in READING_ENVIRONMENT}})
+
+
+def plain_document(value: Any) -> Any:
+    """A document as JSON holds it: arrays by their dtype, shape and content's hash, tuples
+    as lists, mappings by their keys as text; TypeError for anything else that is not JSON
+    (an object's text may hold its address, which never repeats)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return array_document(value)
+    if isinstance(value, dict):
+        return {str(k): plain_document(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_document(v) for v in value]
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise TypeError(f"a {type(value).__name__} in a computation's document, which has no key")
+
+
 def source_key(source, spec) -> str:
     """The identity of the artifact a source builds from a spec."""
     return digest({**common(), "kind": "source", "source": source.name,

@@ -43,7 +43,7 @@ def reading_parts(reading: SourceReading) -> tuple[dict[str, Any], dict[str, np.
         if values is None:
             return None
         for i, value in enumerate(values):
-            arrays[f"{prefix}.{i}"] = _plain(value, f"{prefix}.{i}")
+            arrays[f"{prefix}.{i}"] = plain_array(value, f"{prefix}.{i}")
         return len(values)
 
     document = {
@@ -109,7 +109,7 @@ def artifact_fields(artifact) -> dict[str, Any]:
     return fields
 
 
-def _plain(value, where: str) -> np.ndarray:
+def plain_array(value, where: str) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         raise Uncacheable(f"{where} is a {type(value).__name__}, not an array")
     if value.dtype.hasobject or np.dtype(value.dtype.str) != value.dtype:
@@ -121,7 +121,7 @@ def output_arrays(outputs) -> bytes:
     """A run's outputs as one blob; ``Uncacheable`` where one is not a plain array."""
     if not isinstance(outputs, (list, tuple)):
         raise Uncacheable(f"outputs that are a {type(outputs).__name__}, not a list")
-    return pack({f"out.{i}": _plain(value, f"output {i}") for i, value in enumerate(outputs)})
+    return pack({f"out.{i}": plain_array(value, f"output {i}") for i, value in enumerate(outputs)})
 
 
 def arrays_from(data: bytes, count: int) -> list[np.ndarray]:
