@@ -51,8 +51,9 @@ def test_the_importer_matches_keras(subtests, tmp_path_factory, parity_cache):
 
 
 def keras_output(cache, what: str, document: dict, build):
-    """What the Keras model ``build()`` returns computes, as ``(model, feeds)``, kept in
-    the stage cache by the arrays and settings it is built and fed from (``document``)."""
+    """The output of the Keras model ``build()`` makes on the feeds it returns with it
+    (``(model, feeds)``), kept in the stage cache by the arrays and settings the model is
+    built and fed from (``document``)."""
     def compute():
         model, feeds = build()
         return {"output": np.asarray(model(feeds))}
