@@ -8,15 +8,14 @@ The fixtures folder comes from $PARITY_FIXTURES (default: <repo>/../shared/fixtu
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 import harness.mat as hm
+from harness.core.files import sha256
 from harness.mat.cli import add_commands
 from harness.mat.save import load_saved
 
@@ -66,16 +65,14 @@ def _as_batch(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(image.astype(np.float32))[None, None]
 
 
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _computed_by_torch(cache, what: str, document: dict, make) -> dict[str, np.ndarray]:
+def _computed_by_torch(cache, what: str, document: dict, make,
+                       code=()) -> dict[str, np.ndarray]:
     """``make()``'s arrays, kept in the stage cache (``parity_cache.computed``): a run in
-    which the harness (the importer), torch, the `.mat` readers, the files and this module
-    did not change reads them back instead of importing and running the network again."""
+    which the harness (the importer), torch, the `.mat` readers, the files, this module and
+    the other ``code`` did not change reads them back instead of importing and running the
+    network again."""
     return cache.computed(what, document, make, packages=("torch", "h5py", "scipy"),
-                          code=[__file__, mat_networks.__file__])
+                          code=[__file__, *code])
 
 
 def _denoised_psnr(tmp_path, images: int, cache) -> tuple[dict[str, float], list[float]]:
@@ -99,7 +96,7 @@ def _denoised_psnr(tmp_path, images: int, cache) -> tuple[dict[str, float], list
         return outputs
 
     outputs = _computed_by_torch(cache, "DnCNN through mat2torch", {
-        "network": _file_hash(DNCNN), "noisy": [noisy for _, _, noisy in chosen],
+        "network": sha256(DNCNN), "noisy": [noisy for _, _, noisy in chosen],
         "corner": CORNER}, denoise)
     # The archive computes what the in-memory module computes.
     np.testing.assert_allclose(outputs["corner, archive"], outputs["corner, in memory"],
@@ -165,8 +162,8 @@ def test_ffdnet_imports_and_denoises_with_user_handlers(parity_cache):
             return {name: module(_as_batch(noisy))[0, 0].numpy() for name, _, noisy in chosen}
 
     estimates = _computed_by_torch(parity_cache, "FFDNet with user handlers", {
-        "network": _file_hash(FFDNET), "noisy": [noisy for _, _, noisy in chosen],
-        "sigma": SIGMA}, denoise)
+        "network": sha256(FFDNET), "noisy": [noisy for _, _, noisy in chosen],
+        "sigma": SIGMA}, denoise, code=[mat_networks.__file__])
     scores = [psnr(estimates[name], clean)  # FFDNet predicts the image
               for name, clean, _ in chosen]
     # FFDNet's paper reports 30.06, 33.27, 30.79 dB on these images at sigma 25.
