@@ -56,6 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -72,19 +73,34 @@ PASS_METHODS = ("rewrite", "parameter_check")
 
 @dataclass(frozen=True)
 class Tool:
-    """Where a rewriter's Python passes are: ``files`` (globs under the package) and the
-    functions whose bodies are mutated, or None for every line the conversion runs."""
+    """Where a converter's Python is: ``files`` (globs under the package) and the functions
+    whose bodies are mutated, or None for every line its stage runs on ``corpus``: one
+    example of each kind of ``source`` (of the ``family`` alone, where one is named), down
+    ``leg``."""
 
     package: str
     files: tuple[str, ...]
     methods: tuple[str, ...] | None
+    leg: str = ""
+    source: str = "onnx"
+    family: str | None = None
 
 
 TOOLS = {
     "onnxslim": Tool("onnxslim", tuple(f"{folder}/*.py" for folder in PASS_FOLDERS),
                      PASS_METHODS),
-    "onnxsim": Tool("onnxsim", ("onnx_simplifier.py", "backend.py"), None),
+    "onnxsim": Tool("onnxsim", ("onnx_simplifier.py", "backend.py"), None,
+                    leg="onnx>onnxsim", family="patterns"),
+    # the node converters and the graph walk that calls them (harness/tools/ci_kills.py)
+    "onnx2torch": Tool("onnx2torch", ("converter.py", "node_converters/*.py", "utils/*.py"),
+                       None, leg="onnx>onnx2torch"),
+    # the op handlers, the rewriters of TensorFlow's subgraphs and the ONNX optimizer
+    "tf2onnx": Tool("tf2onnx", ("tfonnx.py", "onnx_opset/*.py", "rewriter/*.py",
+                                "optimizer/*.py"), None, leg="keras>tf2onnx", source="keras"),
 }
+# the tools this script's gate (parity gate --converter TOOL --suites onnx) selects;
+# harness.tools.ci_kills plants faults in the others, under the whole ci main job
+REWRITERS = ("onnxslim", "onnxsim")
 NOT_MUTABLE = {
     "onnxoptimizer": "onnxoptimizer's passes are C++ (onnxoptimizer/passes/*.h, compiled into "
                      "onnx_opt_cpp2py_export); a mutant needs that extension rebuilt against "
@@ -197,32 +213,36 @@ def all_sites(root: Path, tool: str = PACKAGE) -> list[Site]:
     run = None if chosen.methods is not None else executed_lines(chosen, root)
     return [site for pattern in chosen.files for path in sorted(root.glob(pattern))
             for site in sites_of(path, root, chosen.methods,
-                                 None if run is None else run.get(path.name, set()))]
+                                 None if run is None
+                                 else run.get(str(path.relative_to(root)), set()))]
 
 
 def executed_lines(tool: Tool, root: Path) -> dict[str, set[int]]:
-    """{file name: its lines} of ``tool.files`` that the tool's stage runs on the simplest
-    example of every patterns kind, traced in this process."""
+    """{path relative to the package: its lines} of ``tool.files`` that the tool's stage runs
+    on the first example of every kind of its corpus, traced in this process."""
     prepare_imports()
     files = {str(path) for pattern in tool.files for path in root.glob(pattern)}
     run: dict[str, set[int]] = {}
 
     def local(frame, event, _arg):
         if event == "line":
-            run.setdefault(Path(frame.f_code.co_filename).name, set()).add(frame.f_lineno)
+            name = str(Path(frame.f_code.co_filename).relative_to(root))
+            run.setdefault(name, set()).add(frame.f_lineno)
         return local
 
     def calls(frame, _event, _arg):
         return local if frame.f_code.co_filename in files else None
 
-    harness = Harness(f"onnx>{tool.package}", known_issues=[])
-    specs = [spec for kind in sorted(k.name for k in registry.kinds("onnx")
-                                     if k.family == "patterns")
-             for spec in sample(kind, 1, source="onnx")]
+    harness = Harness(tool.leg, known_issues=[])
+    specs = [spec for kind in sorted(k.name for k in registry.kinds(tool.source)
+                                     if tool.family in (None, k.family))
+             for spec in sample(kind, 1, source=tool.source)]
     sys.settrace(calls)
     try:
-        for spec in specs:
-            harness.run(spec)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the converters' own, on examples made to trace
+            for spec in specs:
+                harness.run(spec)
     finally:
         sys.settrace(None)
     return run
@@ -289,18 +309,61 @@ class Outcome:
 
 
 # A pytest plugin for the gate: the ci profile without shrinking (the first failing example
-# kills the mutant; a shrunk one only costs time), loaded with -p before the profile is.
+# kills the mutant; a shrunk one only costs time), loaded with -p before the profile is. It
+# keeps the profile's name: the suites choose their ci samples, covering cases and drawn
+# cases by it (harness.cover_corpus.current_profile), so a renamed copy would be another gate.
 NO_SHRINK_PLUGIN = "parity_mutants_profile"
-NO_SHRINK_PROFILE = "ci-no-shrink"
+NO_SHRINK_PROFILE = "ci"
 NO_SHRINK_SOURCE = f'''"""The ci profile without shrinking (harness/tools/mutants.py)."""
 from hypothesis import Phase, settings
 
 import harness.plugin  # noqa: F401  (registers the ci profile)
 
-settings.register_profile("{NO_SHRINK_PROFILE}", settings.get_profile("ci"),
+settings.register_profile("{NO_SHRINK_PROFILE}", settings.get_profile("{NO_SHRINK_PROFILE}"),
                           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 '''
 FAILED_LINE = re.compile(r"^(FAILED|ERROR) .*$", re.MULTILINE)
+# what a gate run must not inherit: another golden store, another cache version
+IGNORED_ENVIRONMENT = ("PARITY_GOLDEN", "PARITY_CACHE_VERSION_OVERRIDE")
+
+
+def planted(site: Site | None, root: Path, scratch: Path,
+            tree: Path = ROOT) -> tuple[dict[str, str], str]:
+    """A copy of the package with ``site`` planted (none: clean) and the no-shrink plugin in
+    ``scratch/site``; the environment that imports them first, then ``tree``'s harness; the
+    diff."""
+    site_dir = scratch / "site"
+    site_dir.mkdir()
+    diff = plant(site, root, site_dir)
+    (site_dir / f"{NO_SHRINK_PLUGIN}.py").write_text(NO_SHRINK_SOURCE)
+    environment = {k: v for k, v in os.environ.items() if k not in IGNORED_ENVIRONMENT}
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(site_dir), str(tree), *filter(None, [environment.get("PYTHONPATH")])])
+    return environment, diff
+
+
+def unimportable(package: str, environment: dict[str, str], cwd: Path) -> str | None:
+    """The last line of the error with which the planted package fails to import, or None."""
+    probe = subprocess.run([sys.executable, "-c", f"import {package}"], env=environment,
+                           cwd=cwd, capture_output=True, text=True)
+    if not probe.returncode:
+        return None
+    return (probe.stderr.strip().splitlines() or [f"exit {probe.returncode}"])[-1]
+
+
+def judged(done: subprocess.CompletedProcess, package: str) -> tuple[str, str]:
+    """(verdict, the first failure line) of a finished gate run: killed where it failed."""
+    failures = FAILED_LINE.findall(done.stdout)
+    named = re.search(rf"{package} pass whose absence makes the model pass: [^\n]*",
+                      done.stdout)
+    first = FAILED_LINE.search(done.stdout)
+    text = first.group(0) if first else (done.stdout.strip().splitlines()[-1:] or [""])[0]
+    if named:
+        text += f" ({named.group(0)})"
+    verdict = "survived" if done.returncode == 0 else "killed"
+    if done.returncode not in (0, 1) and not failures:
+        verdict = f"gate exit {done.returncode}"
+    return verdict, text[:400]
 
 
 def run_gate(site: Site | None, root: Path, selection: str | None, timeout: float,
@@ -312,20 +375,13 @@ def run_gate(site: Site | None, root: Path, selection: str | None, timeout: floa
     name, operator = (site.name, site.operator) if site else ("clean copy", "none")
     package = root.name
     with tempfile.TemporaryDirectory(prefix="parity-mutant-") as scratch:
-        site_dir, folder = Path(scratch) / "site", Path(scratch) / "run"
-        site_dir.mkdir()
+        folder = Path(scratch) / "run"
         folder.mkdir()
-        diff = plant(site, root, site_dir)
-        (site_dir / f"{NO_SHRINK_PLUGIN}.py").write_text(NO_SHRINK_SOURCE)
-        environment = {k: v for k, v in os.environ.items() if k != "PARITY_GOLDEN"}
-        environment["PYTHONPATH"] = os.pathsep.join(
-            [str(site_dir), str(ROOT), *filter(None, [environment.get("PYTHONPATH")])])
+        environment, diff = planted(site, root, Path(scratch))
         started = time.monotonic()
-        probe = subprocess.run([sys.executable, "-c", f"import {package}"], env=environment,
-                               cwd=folder, capture_output=True, text=True)
-        if probe.returncode:
-            return Outcome(name, operator, "stillborn", 0.0, diff,
-                           probe.stderr.strip().splitlines()[-1:][0] if probe.stderr else "")
+        error = unimportable(package, environment, folder)
+        if error is not None:
+            return Outcome(name, operator, "stillborn", 0.0, diff, error)
         command = [sys.executable, "-m", "harness.cli", "gate", "--converter", package,
                    "--suites", "onnx"]
         pytest_args = ["-x", "-p", NO_SHRINK_PLUGIN, "--hypothesis-profile", NO_SHRINK_PROFILE]
@@ -340,19 +396,8 @@ def run_gate(site: Site | None, root: Path, selection: str | None, timeout: floa
         except subprocess.TimeoutExpired:
             return Outcome(name, operator, "timed out",
                            time.monotonic() - started, diff, "")
-        seconds = time.monotonic() - started
-        failures = FAILED_LINE.findall(done.stdout)
-        named = re.search(rf"{package} pass whose absence makes the model pass: [^\n]*",
-                          done.stdout)
-        first = FAILED_LINE.search(done.stdout)
-        line = (first.group(0) if first else done.stdout.strip().splitlines()[-1:] or [""])
-        text = line if isinstance(line, str) else line[0]
-        if named:
-            text += f" ({named.group(0)})"
-        verdict = "survived" if done.returncode == 0 else "killed"
-        if done.returncode not in (0, 1) and not failures:
-            verdict = f"gate exit {done.returncode}"
-        return Outcome(name, operator, verdict, seconds, diff, text[:400])
+        verdict, text = judged(done, package)
+        return Outcome(name, operator, verdict, time.monotonic() - started, diff, text)
 
 
 def report(outcomes: list[Outcome], command: str) -> str:
@@ -375,7 +420,7 @@ def report(outcomes: list[Outcome], command: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.tools.mutants")
     parser.add_argument("count", nargs="?", type=int, default=25)
-    parser.add_argument("--tool", default=PACKAGE, choices=[*TOOLS, *NOT_MUTABLE],
+    parser.add_argument("--tool", default=PACKAGE, choices=[*REWRITERS, *NOT_MUTABLE],
                         help="the rewriter whose passes are mutated (default onnxslim)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=float, default=3600.0,
