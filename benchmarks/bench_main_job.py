@@ -34,6 +34,11 @@ how many records' verdicts differ between the two trees' last runs. REF runs fro
 worktree of it, on this interpreter and its installed packages.
 
     python benchmarks/bench_main_job.py --against 2c17a277 --rounds 2
+
+``--isa avx2`` keeps every library that chooses its kernels at run time off AVX-512 (torch,
+oneDNN, MKL, numpy, OpenBLAS, XLA; TensorFlow without oneDNN), for a measure of a CPU
+without AVX-512 on one that has it. onnxruntime has no such switch, and a core's speed is
+the machine's: it is not that CPU.
 """
 
 from __future__ import annotations
@@ -58,6 +63,31 @@ from harness.tools.worktree import checked_out
 ROOT = Path(__file__).resolve().parents[1]
 OVERRIDE_ENV = "PARITY_CACHE_VERSION_OVERRIDE"  # harness.run.stage_cache.keys.OVERRIDE_ENV
 DEFAULT_OVERRIDE = "onnx2torch=9.9"
+# --isa avx2: what keeps each library that picks its kernels at run time off AVX-512, as on a
+# CPU without it (the CPU issue #46 measures on). onnxruntime's MLAS has no such switch (it
+# reads cpuid), so its kernels stay the machine's; TensorFlow's Eigen kernels are compiled
+# for AVX alone whatever the CPU.
+ISA_CAPS = {
+    "avx2": {
+        "TF_ENABLE_ONEDNN_OPTS": "0",  # TensorFlow's default on a CPU without AVX-512
+        "ONEDNN_MAX_CPU_ISA": "AVX2",  # oneDNN in torch (and TensorFlow's, were it on)
+        "ATEN_CPU_CAPABILITY": "avx2",  # torch's own kernels
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",  # MKL in torch
+        # numpy's dispatch: 2.4's names, then earlier ones (unknown names are ignored)
+        "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR AVX512F AVX512CD "
+                                    "AVX512_SKX AVX512_CLX AVX512_CNL",
+        "OPENBLAS_CORETYPE": "Haswell",  # numpy's and scipy's OpenBLAS
+        "XLA_FLAGS": "--xla_cpu_max_isa=AVX2",  # the XLA reading's compiled kernels
+    },
+}
+# What a process with those settings reports using.
+ISA_PROBE = """
+import torch, numpy
+found = numpy._core._multiarray_umath.__cpu_features__
+print("torch", torch.backends.cpu.get_cpu_capability(), "numpy AVX-512 dispatch",
+      "on" if any(v for k, v in found.items() if k.startswith(("AVX512", "X86_V4"))
+                  and k in numpy._core._multiarray_umath.__cpu_dispatch__) else "off")
+"""
 # What a record's verdict is made of; everything else (run id, time, timing) may differ.
 COMPARED = ("verdict", "category", "max_abs", "known_issue")
 # pytest's last line: "==== 12 passed, 1 xfailed in 34.56s ====".
@@ -90,6 +120,12 @@ def main_job(suites: list[str], selection: str | None, workers: int, cache: Path
             "pytest_s": float(seconds.group(1)) if seconds else None, "cpu_s": round(cpu, 1),
             "outcome": {what: int(n) for n, what in PYTEST_COUNTS.findall(last)},
             "exit": done.returncode, "durations": durations(done.stdout)}
+
+
+def isa_seen() -> str:
+    """What a process started now reports using (torch's kernels, numpy's dispatch)."""
+    done = subprocess.run([sys.executable, "-c", ISA_PROBE], capture_output=True, text=True)
+    return done.stdout.strip() or done.stderr.strip()[-300:]
 
 
 def children_cpu() -> float:
@@ -250,7 +286,17 @@ def main(argv=None) -> int:
                              "alternating, instead of cold against warm")
     parser.add_argument("--rounds", type=int, default=2,
                         help="with --against: cold runs of each side (default: %(default)s)")
+    parser.add_argument("--isa", choices=sorted(ISA_CAPS), default=None,
+                        help="keep the libraries that choose kernels at run time to this "
+                             "instruction set (onnxruntime's are not kept)")
     args = parser.parse_args(argv)
+    isa = {"kept_to": args.isa, "seen": None}
+    if args.isa:
+        os.environ.update(ISA_CAPS[args.isa])
+        isa["seen"] = isa_seen()
+        print(f"instruction set kept to {args.isa}: "
+              f"{' '.join(f'{k}={v!r}' for k, v in ISA_CAPS[args.isa].items())}")
+        print(f"  {isa['seen']}", flush=True)
 
     if args.against:
         with tempfile.TemporaryDirectory() as tmp:
@@ -259,7 +305,7 @@ def main(argv=None) -> int:
             print(f"main job cold: this tree against {args.against}, {args.rounds} round(s), "
                   f"on {cpu_model()} ({os.cpu_count()} CPUs)", flush=True)
             figures = against(args.against, args.rounds, args.suites, args.selection,
-                              args.workers, folder)
+                              args.workers, folder) | {"isa": isa}
         compared = figures["records"]
         print(f"  this tree / {args.against}: cpu {figures['ratio_cpu']}, wall "
               f"{figures['ratio_wall']} (medians)")
@@ -303,7 +349,7 @@ def main(argv=None) -> int:
         records = {name: result_records(folder / name) for name in runs}
     # each later run's records against the cold run's
     compared = {name: compare(records["cold"], records[name]) for name in runs if name != "cold"}
-    figures = {**runs,
+    figures = {**runs, "isa": isa,
                "ratio_wall": ratio(runs["warm"]["wall_s"], runs["cold"]["wall_s"]),
                "ratio_pytest": ratio(runs["warm"]["pytest_s"], runs["cold"]["pytest_s"]),
                "ratio_cpu": ratio(runs["warm"]["cpu_s"], runs["cold"]["cpu_s"]),

@@ -116,21 +116,29 @@ def test_record_keys_count_every_record_kind_by_case_and_leg(tmp_path):
     assert keys - bench.record_keys(fewer) == {("result", "a", "onnx>onnx2torch"): 1}
 
 
-def test_the_benchmark_runs_against_a_commit_alternating(tmp_path):
+def test_the_benchmark_runs_against_a_commit_alternating_kept_to_avx2(tmp_path):
     pytest.importorskip("onnx2torch")
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode:
         pytest.skip("not a git checkout: --against needs a commit to run")
     out = tmp_path / "figures.json"
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     done = subprocess.run(
         [sys.executable, str(SCRIPT), "--against", "HEAD", "--rounds", "1", "--suites",
          "suites/onnx/test_ops.py::test_op[Add]", "--workers", "0", "--json", str(out),
-         "--keep", str(tmp_path / "runs")],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+         "--keep", str(tmp_path / "runs"), "--isa", "avx2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("main job cold: this tree against HEAD, 1 round(s), on ")
-    assert [line.split()[0] for line in lines[1:3]] == ["ref-0", "head-0"]
+    assert lines[0].startswith("instruction set kept to avx2: TF_ENABLE_ONEDNN_OPTS='0' ")
+    # what a process with the settings uses, whatever the machine has
+    assert lines[1] == "  torch AVX2 numpy AVX-512 dispatch off"
+    assert lines[2].startswith("main job cold: this tree against HEAD, 1 round(s), on ")
+    assert [line.split()[0] for line in lines[3:5]] == ["ref-0", "head-0"]
     figures = json.loads(out.read_text())
+    assert figures["isa"] == {"kept_to": "avx2", "seen": lines[1].strip()}
+    for side in ("ref-0", "head-0"):  # each run's own record of its environment
+        run = json.loads((tmp_path / "runs" / side / "results.jsonl").open().readline())
+        assert run["environment"]["TF_ENABLE_ONEDNN_OPTS"] == "0"
     runs = figures["runs"]
     assert figures["ratio_cpu"] == round(runs["head"][0]["cpu_s"] / runs["ref"][0]["cpu_s"], 3)
     assert figures["records"]["ref"] == figures["records"]["head"] > 0
