@@ -330,9 +330,11 @@ IGNORED_ENVIRONMENT = ("PARITY_GOLDEN", "PARITY_CACHE_VERSION_OVERRIDE")
 def planted(site: Site | None, root: Path, scratch: Path,
             tree: Path = ROOT) -> tuple[dict[str, str], str]:
     """A copy of the package with ``site`` planted (none: clean) and the no-shrink plugin in
-    ``scratch/site``; the environment that imports them first, then ``tree``'s harness; the
-    diff."""
-    site_dir = scratch / "site"
+    ``scratch/site-packages``; the environment that imports them first, then ``tree``'s
+    harness; the diff. The folder is named as pip's: a harness that tells a converter's
+    frames by where pip puts them (4d1e7d32's diagnoses did) must see the copy's as the
+    installed package's."""
+    site_dir = scratch / "site-packages"
     site_dir.mkdir()
     diff = plant(site, root, site_dir)
     (site_dir / f"{NO_SHRINK_PLUGIN}.py").write_text(NO_SHRINK_SOURCE)
