@@ -6,6 +6,7 @@ mutants."""
 from __future__ import annotations
 
 import fnmatch
+import time
 
 import pytest
 
@@ -81,3 +82,10 @@ def test_the_rates_count_both_trees_over_the_mutants_both_judged():
     assert apart.startswith("2") and "b.py:2" in apart and "e.py:5" in apart
     assert "a.py:1" not in apart and "c.py:3" not in apart
     assert "survived everywhere: 1\n--- c.py:3" in text
+
+
+def test_the_schedule_starts_where_told_and_stops_when_the_budget_is_spent(sites, capsys):
+    chosen = mutants.draw(sites, 4, 0)
+    assert [i for i, _ in mutants.scheduled(chosen, 2, time.monotonic(), 3600)] == [2, 3]
+    assert list(mutants.scheduled(chosen, 0, time.monotonic() - 10, 5)) == []
+    assert "budget spent: 4 mutants not run" in capsys.readouterr().out

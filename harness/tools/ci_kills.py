@@ -172,12 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{clean.first_failure}")
                 return 2
         outcomes: list[Mutant] = []
-        for index, site in enumerate(chosen):
-            if index < args.start:
-                continue
-            if time.monotonic() - started > args.budget:
-                print(f"budget spent: {len(chosen) - index} mutants not run", flush=True)
-                break
+        for index, site in mutants.scheduled(chosen, args.start, started, args.budget):
             mutant = Mutant(site.name, site.operator, "")
             for name, tree in trees.items():
                 run, mutant.diff = main_job(site, root, tree, folder / _slug(name),

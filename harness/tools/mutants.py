@@ -57,6 +57,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -402,6 +403,19 @@ def run_gate(site: Site | None, root: Path, selection: str | None, timeout: floa
         return Outcome(name, operator, verdict, time.monotonic() - started, diff, text)
 
 
+def scheduled(chosen: list[Site], start: int, started: float,
+              budget: float) -> Iterator[tuple[int, Site]]:
+    """(index, site) of the drawn mutants from ``start`` on, until ``budget`` seconds have
+    passed since ``started`` (``time.monotonic()``), saying how many were not run."""
+    for index, site in enumerate(chosen):
+        if index < start:
+            continue
+        if time.monotonic() - started > budget:
+            print(f"budget spent: {len(chosen) - index} mutants not run", flush=True)
+            return
+        yield index, site
+
+
 def report(outcomes: list[Outcome], command: str) -> str:
     killed = sum(o.verdict == "killed" for o in outcomes)
     survived = sum(o.verdict == "survived" for o in outcomes)
@@ -458,12 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the gate fails on the clean copy: no kill means anything "
               f"({baseline.first_failure})")
         return 2
-    for index, site in enumerate(chosen):
-        if index < args.start:
-            continue
-        if time.monotonic() - started > args.budget:
-            print(f"budget spent: {len(chosen) - index} mutants not run", flush=True)
-            break
+    for index, site in scheduled(chosen, args.start, started, args.budget):
         outcome = run_gate(site, root, selection, args.timeout, cache)
         outcomes.append(outcome)
         print(f"[{index + 1}/{len(chosen)}] {outcome.verdict:9} {outcome.seconds:5.0f} s "
