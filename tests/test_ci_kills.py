@@ -26,8 +26,8 @@ def run_lines(root):
 
 
 @pytest.fixture(scope="module")
-def sites(root):
-    return mutants.all_sites(root, "onnx2torch")
+def sites(root, run_lines):
+    return mutants.all_sites(root, "onnx2torch", run_lines)
 
 
 def _conv_rank(sites):

@@ -75,9 +75,8 @@ PASS_METHODS = ("rewrite", "parameter_check")
 @dataclass(frozen=True)
 class Tool:
     """Where a converter's Python is: ``files`` (globs under the package) and the functions
-    whose bodies are mutated, or None for every line its stage runs on ``corpus``: one
-    example of each kind of ``source`` (of the ``family`` alone, where one is named), down
-    ``leg``."""
+    whose bodies are mutated, or None for every line its stage runs down ``leg`` on one
+    example of each kind of ``source`` (of the ``family`` alone, where one is named)."""
 
     package: str
     files: tuple[str, ...]
@@ -209,9 +208,14 @@ def package_root(package: str = PACKAGE) -> Path:
     return Path(spec.origin).parent
 
 
-def all_sites(root: Path, tool: str = PACKAGE) -> list[Site]:
+def all_sites(root: Path, tool: str = PACKAGE,
+              run: dict[str, set[int]] | None = None) -> list[Site]:
+    """The tool's sites; ``run``: its ``executed_lines``, where the caller traced them."""
     chosen = TOOLS[tool]
-    run = None if chosen.methods is not None else executed_lines(chosen, root)
+    if chosen.methods is not None:
+        run = None
+    elif run is None:
+        run = executed_lines(chosen, root)
     return [site for pattern in chosen.files for path in sorted(root.glob(pattern))
             for site in sites_of(path, root, chosen.methods,
                                  None if run is None
