@@ -45,6 +45,15 @@ def test_the_draw_is_seeded_and_round_robin(sites):
     assert [s.operator for s in first[:6]] == list(mutants.OPERATORS)
 
 
+def test_a_draw_by_file_takes_one_fault_a_file_before_a_second(sites):
+    files = {s.path for s in sites}
+    drawn = mutants.draw(sites, len(files) + 1, 0, by="file")
+    assert {s.path for s in drawn[:len(files)]} == files
+    assert mutants.draw(sites, 5, 0, by="file") == drawn[:5]
+    with pytest.raises(ValueError, match="draw by 'line'"):
+        mutants.draw(sites, 5, 0, by="line")
+
+
 def test_a_planted_copy_differs_from_the_installed_package_by_one_line(sites, root, tmp_path):
     site = _convadd_bias(sites)
     before = (root / site.path).read_text()

@@ -3,13 +3,15 @@ named commit's (issue #46: the ci gate may run other cases, but its kill rate mu
 docs/coverage.md#faults-planted-in-a-converter). Not imported by the harness::
 
     python -m harness.tools.ci_kills [N] --tool onnx2torch|tf2onnx [--against REF]
-                                     [--seed S] [--folder DIR] [--budget SECONDS]
+                                     [--seed S] [--by operator|file] [--folder DIR]
+                                     [--budget SECONDS]
                                      [--start I] [--json OUT] [--list]
 
 The faults are ``harness.tools.mutants``' (a literal moved, a sign, operands swapped, + and -
 exchanged, a comparison turned, a guard dropped) on the lines the converter's stage runs on
 the first example of every kind of its source: a line no model reaches is a fault no gate
-can show. ``N`` are drawn, seeded, round robin over the kinds of fault.
+can show. ``N`` are drawn, seeded, round robin over the kinds of fault (``--by file``: over
+the files, so one large pass holds no more of the draw than a small one).
 
 Each tree (this one, and REF's in a git worktree) runs its own main job, the README's
 ``pytest suites/ -n 2 --hypothesis-profile ci``, with the copy of the package first on
@@ -130,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", default=None, metavar="REF",
                         help="a commit whose ci main job is judged beside this tree's")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--by", default="operator", choices=mutants.DRAWN_BY,
+                        help="draw round robin over the kinds of fault or over the files")
     parser.add_argument("--suites", nargs="+", default=list(SUITES),
                         help="what the job runs (default: the README's main job, suites/)")
     parser.add_argument("-k", dest="selection", default=None, help="the job's -k")
@@ -148,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = mutants.package_root(args.tool)
     sites = mutants.all_sites(root, args.tool)
-    chosen = mutants.draw(sites, args.count, args.seed)
+    chosen = mutants.draw(sites, args.count, args.seed, args.by)
     print(f"{len(sites)} one-line faults on the lines {args.tool} runs ({root}); "
           f"{len(chosen)} drawn (seed {args.seed})", flush=True)
     if args.list:

@@ -253,17 +253,30 @@ def executed_lines(tool: Tool, root: Path) -> dict[str, set[int]]:
     return run
 
 
-def draw(sites: list[Site], count: int, seed: int) -> list[Site]:
-    """``count`` sites, seeded: round robin over the kinds of fault, each kind shuffled."""
+DRAWN_BY = ("operator", "file")
+
+
+def draw(sites: list[Site], count: int, seed: int, by: str = "operator") -> list[Site]:
+    """``count`` sites, seeded: round robin over the kinds of fault (``by="operator"``) or
+    over the files, in a shuffled order (``by="file"``: a file with many lines, such as one
+    optimizer pass, then holds no more of the draw than a small one), each group shuffled."""
     rng = random.Random(seed)
-    by_operator = {op: [s for s in sites if s.operator == op] for op in OPERATORS}
-    for group in by_operator.values():
+    if by == "operator":
+        keys = list(OPERATORS)
+    elif by == "file":
+        keys = sorted({s.path for s in sites})
+        rng.shuffle(keys)
+    else:
+        raise ValueError(f"draw by {by!r}: expected one of {', '.join(DRAWN_BY)}")
+    groups = {key: [s for s in sites if (s.operator if by == "operator" else s.path) == key]
+              for key in keys}
+    for group in groups.values():
         rng.shuffle(group)
     chosen: list[Site] = []
-    while len(chosen) < count and any(by_operator.values()):
-        for op in OPERATORS:
-            if by_operator[op] and len(chosen) < count:
-                chosen.append(by_operator[op].pop())
+    while len(chosen) < count and any(groups.values()):
+        for key in keys:
+            if groups[key] and len(chosen) < count:
+                chosen.append(groups[key].pop())
     return chosen
 
 
@@ -443,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tool", default=PACKAGE, choices=[*REWRITERS, *NOT_MUTABLE],
                         help="the rewriter whose passes are mutated (default onnxslim)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--by", default="operator", choices=DRAWN_BY,
+                        help="draw round robin over the kinds of fault or over the files")
     parser.add_argument("--budget", type=float, default=3600.0,
                         help="seconds: no mutant is started past it")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds a gate run")
@@ -459,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = package_root(args.tool)
     sites = all_sites(root, args.tool)
-    chosen = draw(sites, args.count, args.seed)
+    chosen = draw(sites, args.count, args.seed, args.by)
     print(f"{len(sites)} one-line faults in {args.tool}'s passes ({root}); {len(chosen)} drawn "
           f"(seed {args.seed})", flush=True)
     if args.list:
