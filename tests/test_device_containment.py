@@ -73,12 +73,32 @@ def test_a_lost_context_is_one_record_and_the_next_case_runs_in_a_fresh_worker(p
     kernel = ("the kernel said: PlantedIndexKernel.cu:111: Assertion `-sizes[i] <= index && "
               "index < sizes[i] && \"index out of bounds\"` failed.")
     assert leg.message.count(kernel) == 1
-    assert "the next case runs in a fresh worker process; this case was not retried" in \
-        leg.message
+    assert ("the case's other legs and the next case run in a fresh worker process; this leg "
+            "was not retried") in leg.message
     assert "--- the leg's own error ---\ntorch raised RuntimeError: CUDA error: device-side " \
         "assert triggered" in leg.message
     # the legs that were judged before the fault keep their verdicts
     assert [leg.verdict for leg in trigger.legs if leg.leg == "onnx"] in ([], ["pass"])
+
+
+def test_the_case_legs_that_do_not_start_from_the_lost_one_run_in_the_fresh_worker(faults):
+    """A leg that loses the context hides no other converter's verdict on the case: the legs
+    that do not start from it run in the replacement worker; those that do are recorded as
+    not run, named as the case's own legs (the harness' first paths are another source's)."""
+    harness = IsolatedHarness("keras>tf2onnx,onnx>planted-assert>torch-export,onnx>ort-optimized",
+                              plugins=["tests.device_faults"], warm=WARM, timeout=120)
+    try:
+        case = harness.run(relu(3))
+        assert (harness.starts, harness.contexts_lost) == (2, 1)
+    finally:
+        harness.close()
+    by_leg = {leg.leg: leg for leg in case.legs}
+    assert set(by_leg) <= {"onnx", PLANTED, f"{PLANTED}>torch-export", "onnx>ort-optimized"}
+    assert (by_leg[PLANTED].verdict, by_leg[PLANTED].context_lost) == ("error", "CUDA")
+    assert by_leg["onnx>ort-optimized"].verdict == "pass"
+    downstream = by_leg[f"{PLANTED}>torch-export"]
+    assert (downstream.verdict, downstream.category) == ("skip", "upstream_error")
+    assert downstream.message.startswith("not run: the CUDA context was lost in leg onnx>planted")
 
 
 def test_after_a_lost_context_a_spare_worker_is_ready_for_the_next_loss(planted):

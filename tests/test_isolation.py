@@ -64,9 +64,11 @@ def _by_case(records):
 
 
 def test_a_segfaulting_converter_is_a_crash_of_its_case_and_the_run_goes_on(suite):
+    """The crash is its leg's record; the case's leg beside it (ort-optimized, from the same
+    tf2onnx model) runs in the fresh worker, and so do the later cases."""
     result = suite.runpytest_subprocess(
         "-p", "no:cacheprovider", "--parity-isolate", "--parity-plugins", "isolation_stages",
-        "--parity-paths", "keras>tf2onnx>segfaulting",
+        "--parity-paths", "keras>tf2onnx>segfaulting,keras>tf2onnx>ort-optimized",
     )
     result.assert_outcomes(passed=5, failed=1)  # Dense(units=3) crashed, the rest ran
     out = result.stdout.str()
@@ -76,6 +78,7 @@ def test_a_segfaulting_converter_is_a_crash_of_its_case_and_the_run_goes_on(suit
     assert set(cases) == {"Dense1", "Dense2", "Dense3", "Dense4", "Add"}
     crashed = cases.pop("Dense3")
     assert crashed["keras>tf2onnx"]["verdict"] == "pass"  # judged before the crash: kept
+    assert crashed["keras>tf2onnx>ort-optimized"]["verdict"] == "pass"  # in the fresh worker
     leg = crashed["keras>tf2onnx>segfaulting"]
     assert (leg["verdict"], leg["stage"], leg["blame"], leg["runner"]) == (
         "error", "segfaulting", "segfaulting", "torch")
@@ -87,7 +90,8 @@ def test_a_segfaulting_converter_is_a_crash_of_its_case_and_the_run_goes_on(suit
     assert "Segmentation fault" in message and "isolation_stages.py" in message
     for name, legs in cases.items():
         assert {r["verdict"] for r in legs.values()} == {"pass"}, name
-        assert set(legs) == {"keras>tf2onnx", "keras>tf2onnx>segfaulting"}
+        assert set(legs) == {"keras>tf2onnx", "keras>tf2onnx>segfaulting",
+                             "keras>tf2onnx>ort-optimized"}
 
     html = (reports / "parity.html").read_text()
     assert "failure: crash at stage segfaulting" in html

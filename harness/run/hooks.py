@@ -5,6 +5,8 @@ the run instead of wrapping its sources and runners.
 An observer is an ``Observer`` that overrides the methods it needs (the others do nothing);
 the pipeline calls each observer's in the order the observers were given:
 
+- ``on_case(case)``: the case is resolved to its paths (``case.paths``), before its source
+  is read or its stored artifacts replayed;
 - ``on_reading(case, reading)``: the source was read (a run; a replay reads nothing);
 - ``on_paths(case, artifacts, inputs, reference, alternate)``: the case (run or replayed)
   goes down its paths, at its first size; ``artifacts`` fills in leg by leg, keyed by leg;
@@ -22,6 +24,9 @@ from typing import Any
 
 class Observer:
     """Watches a run and does nothing: subclass it and override what you watch."""
+
+    def on_case(self, case) -> None:
+        pass
 
     def on_reading(self, case, reading) -> None:
         pass

@@ -16,10 +16,14 @@ once and reused for every case until it dies:
   to enter, and sends every leg's result once judged; so when the child dies, the parent
   knows what was running: that leg gets verdict ``error``, category ``crash`` (the signal or
   exit status and the tail of the child's stderr, which holds faulthandler's Python stack),
-  the legs already judged keep their results, and the rest are recorded as not run. A case
-  that outlives its timeout is ``timeout``: the child dumps its stack and is killed. The next
-  case starts a fresh child; from the first death on, a spare child is kept starting beside
-  the one in use, so that the next death costs a switch (``SPARES_AFTER_A_DEATH``).
+  the legs already judged keep their results, and the legs that start from the one in
+  flight are recorded as not run. A case that outlives its timeout is ``timeout``: the child
+  dumps its stack and is killed. The case's other legs (the child says which legs the case
+  has before it runs them) then run in a fresh child, so that one converter's crash, hang or
+  lost CUDA context hides no other converter's verdict; the leg that broke the child is
+  never retried. The next case starts a fresh child too; from the first death on, a spare
+  child is kept starting beside the one in use, so that the next death costs a switch
+  (``SPARES_AFTER_A_DEATH``).
 - Converters registered with ``harness.converters.register`` in the parent do not exist in
   the child. Converters reach it through the ``parity.converters`` entry points, or through
   ``plugins``: modules imported in the child (and, by the pytest plugin, in the parent) that
@@ -50,6 +54,7 @@ from harness.core.records import CaseResult, LegResult
 from harness.core.spec import LayerSpec
 from harness.core.tolerance import TolerancePolicy
 from harness.run import side_paths
+from harness.run.hooks import Observer
 from harness.run.pipeline import Harness
 from harness.run.stage_cache.cache import open_cache
 from harness.runtimes import device as device_context
@@ -117,6 +122,9 @@ class _Progress:
     step: str = "build"
     started: float = 0.0
     done: dict[str, Any] = dataclasses.field(default_factory=dict)  # leg name -> LegResult
+    # The case's legs, as the worker resolved them: (path, leg, stage), each leg once.
+    plan: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    broke_on: str | None = None  # the leg whose run ended the worker (None: none, or the source)
 
 
 class IsolatedHarness:
@@ -266,6 +274,22 @@ class IsolatedHarness:
         return self._case(spec, {"op": "replay", "replayer": replayer, "arguments": arguments})
 
     def _case(self, spec: LayerSpec, request: dict[str, Any]):
+        """The case's result. Where a leg ends the worker, the case's legs that do not start
+        from a leg that did run in a fresh worker, until none is left."""
+        case, progress = self._attempt(spec, request)
+        plan, broken, judged = progress.plan, [], set(progress.done)
+        while progress.broke_on is not None:
+            broken.append(progress.broke_on)
+            rest = [leg for _, leg, _ in plan if leg not in judged and not any(
+                leg == culprit or leg.startswith(culprit + ">") for culprit in broken)]
+            if not rest:
+                break
+            again, progress = self._attempt(spec, {**request, "legs": rest})
+            case = _merged(case, again, rest)
+            judged |= set(progress.done)
+        return case
+
+    def _attempt(self, spec: LayerSpec, request: dict[str, Any]):
         self._wait_ready()
         self._worker.output.clear()
         progress = _Progress(started=time.monotonic())
@@ -275,9 +299,9 @@ class IsolatedHarness:
             try:
                 message = self._worker.receive(deadline)
             except TimeoutError:
-                return self._timed_out(spec, progress)
+                return self._timed_out(spec, progress), progress
             if message is None:
-                return self._crashed(spec, progress)
+                return self._crashed(spec, progress), progress
             event = message.get("event")
             if event == "progress":
                 progress.leg, progress.stage, progress.step = (
@@ -285,10 +309,12 @@ class IsolatedHarness:
             elif event == "leg":
                 leg = leg_from_json(message["result"])
                 progress.done[leg.leg] = leg
+            elif event == "plan":
+                progress.plan = [tuple(entry) for entry in message["legs"]]
             elif event == "result":
-                return case_from_json(message["case"])
+                return case_from_json(message["case"]), progress
             elif event == "context_lost":
-                return self._context_lost(spec, progress, message)
+                return self._context_lost(spec, progress, message), progress
             elif event == "error":
                 raise (SourceError if message["type"] == "SourceError" else CaseError)(
                     message["message"])
@@ -325,7 +351,8 @@ class IsolatedHarness:
         detail = "\n".join([
             *(f"the kernel said: {line}" for line in kernels),
             f"every later {lost.label} call in that worker would fail, so it was ended ({how}) "
-            "and the next case runs in a fresh worker process; this case was not retried"])
+            "and the case's other legs and the next case run in a fresh worker process; "
+            "this leg was not retried"])
         if message.get("case") is not None:  # lost after every leg was judged (a diagnosis)
             case = case_from_json(message["case"])
             culprit = next((leg for leg in case.legs if leg.verdict not in ("pass", "skip")),
@@ -336,9 +363,9 @@ class IsolatedHarness:
         if leg_name is not None and leg_name in progress.done:
             legs = dict(progress.done)
             _mark_lost(legs[leg_name], lost.label, headline, detail)
-            return CaseResult(spec, [*legs.values(),
-                                     *self._not_run(legs, leg_name, "runtime_error", headline)],
-                              {})
+            progress.broke_on = leg_name
+            return CaseResult(spec, [*legs.values(), *self._not_run(
+                spec, progress, legs, leg_name, "runtime_error", headline)], {})
         case = self._broken_case(spec, progress, "runtime_error", headline, detail)
         for leg in case.legs:
             if leg.verdict == "error":  # the leg in flight when the worker found it lost
@@ -357,47 +384,80 @@ class IsolatedHarness:
 
     def _broken_case(self, spec, progress: _Progress, category: str, headline: str, detail: str):
         """The case's result when its worker died: judged legs keep their results, the leg in
-        flight is the error, every other leg is recorded as not run."""
+        flight is the error, every other leg is recorded as not run (``_case`` then hands
+        those that do not start from it to a fresh worker)."""
         elapsed = round(time.monotonic() - progress.started, 3)
         message = f"{headline}\n{detail}"
         legs = dict(progress.done)
-        source = self.paths[0].source
+        plan = self._planned(spec, progress)
         if progress.step == "done":  # between legs: charge the first leg that had not run
-            upcoming = [(leg, stage) for path in self.paths
-                        for leg, stage in zip(path.legs(), path.stages) if leg not in legs]
+            upcoming = [(leg, stage) for _, leg, stage in plan if leg not in legs]
             progress.leg, progress.stage = upcoming[0] if upcoming else (None, None)
         if progress.leg is None:  # the source itself: building the Keras model and reference
-            culprit = LegResult(path=self.paths[0].name, leg=source, stage=source, runner=source,
+            path_name = plan[0][0] if plan else spec.source
+            source = path_name.split(">")[0]
+            culprit = LegResult(path=path_name, leg=source, stage=source, runner=source,
                                 verdict="error", category=category, message=message,
                                 blame=source, timing={"build": elapsed})
-            return CaseResult(spec, [culprit, *self._not_run(legs, source, category, headline)],
-                              {})
-        for path in self.paths:
-            if progress.leg in path.legs():
+            return CaseResult(spec, [culprit, *self._not_run(spec, progress, legs, source,
+                                                             category, headline)], {})
+        for path_name, leg_name, _ in plan:
+            if leg_name == progress.leg:
                 try:
                     runner = runner_for(get(progress.stage).target).name
                 except Exception:  # noqa: BLE001 (an unknown format: name the stage only)
                     runner = "?"
                 legs[progress.leg] = LegResult(
-                    path=path.name, leg=progress.leg, stage=progress.stage, runner=runner,
+                    path=path_name, leg=progress.leg, stage=progress.stage, runner=runner,
                     verdict="error", category=category, message=message, blame=progress.stage,
                     timing={progress.step: elapsed})
+                progress.broke_on = progress.leg
                 break
-        return CaseResult(spec, [*legs.values(), *self._not_run(legs, progress.leg, category,
-                                                                 headline)], {})
+        return CaseResult(spec, [*legs.values(), *self._not_run(
+            spec, progress, legs, progress.leg, category, headline)], {})
 
-    def _not_run(self, legs: dict[str, Any], culprit: str, category: str, headline: str):
+    def _planned(self, spec: LayerSpec, progress: _Progress) -> list[tuple[str, str, str]]:
+        """The case's legs: as the worker resolved them, else (it died before it said) those
+        of this harness' paths that start at the spec's source."""
+        if progress.plan:
+            return progress.plan
+        paths = [p for p in self.paths if p.source == spec.source] or self.paths
+        return _legs_of(paths)
+
+    def _not_run(self, spec: LayerSpec, progress: _Progress, legs: dict[str, Any],
+                 culprit: str, category: str, headline: str) -> list[LegResult]:
+        """A record for each of the case's legs not judged: those that start from the culprit
+        are ``upstream_error``; the others wait for a fresh worker (``_case``)."""
         missing = []
-        for path in self.paths:
-            for leg_name, stage in zip(path.legs(), path.stages):
-                if leg_name in legs or any(m.leg == leg_name for m in missing):
-                    continue
-                downstream = leg_name.startswith(culprit + ">") or culprit == path.source
-                missing.append(LegResult(
-                    path=path.name, leg=leg_name, stage=stage, runner="-", verdict="skip",
-                    category="upstream_error" if downstream else category,
-                    message=f"not run: {headline}"))
+        for path_name, leg_name, stage in self._planned(spec, progress):
+            if leg_name in legs:
+                continue
+            downstream = (leg_name.startswith(culprit + ">")
+                          or culprit == path_name.split(">")[0])
+            missing.append(LegResult(
+                path=path_name, leg=leg_name, stage=stage, runner="-", verdict="skip",
+                category="upstream_error" if downstream else category,
+                message=f"not run: {headline}"))
         return missing
+
+
+def _legs_of(paths) -> list[tuple[str, str, str]]:
+    """(path, leg, stage) of each leg of ``paths``, each leg once (paths share prefixes)."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for path in paths:
+        for leg_name, stage in zip(path.legs(), path.stages):
+            seen.setdefault(leg_name, (path.name, leg_name, stage))
+    return list(seen.values())
+
+
+def _merged(first: CaseResult, again: CaseResult, rest: list[str]) -> CaseResult:
+    """``first`` with the legs in ``rest`` as a fresh worker judged them, and any leg only
+    ``again`` has (the source's own, which ``first`` lost with its worker)."""
+    fresh = {leg.leg: leg for leg in again.legs if leg.leg in rest}
+    legs = [fresh.get(leg.leg, leg) for leg in first.legs]
+    known = {leg.leg for leg in legs}
+    legs += [leg for leg in again.legs if leg.leg not in known]
+    return CaseResult(first.spec, legs, {**again.timing, **first.timing})
 
 
 def _mark_lost(leg, label: str, headline: str, detail: str) -> None:
@@ -474,6 +534,7 @@ class _Worker:
                           policy=policy, threads=threads, on_leg=self.progress,
                           cache=open_cache(config.get("cache"),
                                            verify=config.get("cache_verify")),
+                          observers=[_Planner(self.channel)],
                           extension=side_paths.from_json(extension),
                           precision=config.get("precision", device_context.STRICT))
         for name in config.get("warm", WARM_MODULES):  # once, so that no case pays for them
@@ -498,6 +559,8 @@ class _Worker:
             if op == "configure":
                 harness = self.configure(request["config"])
                 continue
+            legs = request.get("legs")
+            harness.only_legs = None if legs is None else frozenset(legs)
             try:
                 if op == "run":
                     case = harness.run(LayerSpec.from_json(request["spec"]))
@@ -516,6 +579,18 @@ class _Worker:
                 self.check_context(case=case)
             self.channel.send({"event": "result", "case": case_to_json(case)})
         return 0  # the parent closed the pipe: it is gone
+
+
+class _Planner(Observer):
+    """Tells the parent the case's legs before they run, so that it can name them if this
+    process dies, and hand those that do not start from the broken leg to a fresh worker."""
+
+    def __init__(self, channel: Channel):
+        self.channel = channel
+
+    def on_case(self, case) -> None:
+        self.channel.send({"event": "plan",
+                           "legs": [list(entry) for entry in _legs_of(case.paths)]})
 
 
 def _resolve(name: str):

@@ -147,6 +147,10 @@ class Harness:
         # Set once a leg lost this process' device context (in-process runs only: an
         # isolating worker ends itself first): later legs and cases do not run.
         self.lost_context: str | None = None
+        # The legs to judge (None: all). An isolating worker that died on one leg of a case
+        # hands the case's other legs to a fresh worker; a leg outside the set runs only
+        # where a judged leg starts from its artifact.
+        self.only_legs: frozenset[str] | None = None
         self._case_id = "?"
         self._default_paths: dict[str, list[ConversionPath]] = {}
         self._issues_by_leg: tuple[Any, dict[str, list]] = (None, {})
@@ -232,6 +236,8 @@ class Harness:
                                     f"in this process (case {spec.case_id} not run)")
         self._case_id = spec.case_id
         case = self.resolve(spec)
+        for observer in self.observers:
+            observer.on_case(case)
         started = time.perf_counter()
         try:
             reading = self.cache.read(case.source, spec, policy=self.policy, device=self.device)
@@ -277,6 +283,8 @@ class Harness:
                                     f"in this process (case {spec.case_id} not replayed)")
         self._case_id = spec.case_id
         case = self.resolve(spec)
+        for observer in self.observers:
+            observer.on_case(case)
         artifacts = dict(stored)
         result = self._run_paths(case, artifacts, inputs, expected, {}, native, more=more,
                                  yardstick=yardstick)
@@ -315,6 +323,8 @@ class Harness:
                     if any(later in artifacts for later in legs[n + 1:]):
                         continue  # replaying: a later leg's artifact is stored (a flatbuffer)
                     break  # replaying: nothing stored to start this path from
+                if not self._judges(leg_name):
+                    break  # judged elsewhere, and no leg judged here starts from it
                 if leg_name not in results:
                     if lost is not None:  # nothing more runs on the device in this process
                         results[leg_name] = LegResult(
@@ -329,6 +339,12 @@ class Harness:
                     lost = self._context_lost(results[leg_name]) or lost
                 upstream = results[leg_name]
         return CaseResult(case.spec, list(results.values()), timing)
+
+    def _judges(self, leg_name: str) -> bool:
+        """Whether this run goes down ``leg_name``: a leg to judge, or one that a leg to
+        judge starts from."""
+        return self.only_legs is None or any(
+            wanted == leg_name or wanted.startswith(leg_name + ">") for wanted in self.only_legs)
 
     def _context_lost(self, leg: LegResult) -> str | None:
         """In this process (no isolating worker to end): after a leg that failed,
