@@ -184,6 +184,12 @@ def left_out_stages() -> list[str]:
     return [why for why in map(missing, available()) if why is not None]
 
 
+def starts_from(leg: str, start: str) -> bool:
+    """Whether ``leg`` is ``start`` or a leg that goes on from it ("onnx>onnx2torch>
+    torch-export" starts from "onnx>onnx2torch")."""
+    return leg == start or leg.startswith(start + ">")
+
+
 @dataclass(frozen=True)
 class ConversionPath:
     source: str

@@ -52,6 +52,7 @@ from harness.core.compare import Tolerance
 from harness.core.frameworks import prepare_imports, versions
 from harness.core.records import CaseResult, LegResult
 from harness.core.spec import LayerSpec
+from harness.core.stages import starts_from
 from harness.core.tolerance import TolerancePolicy
 from harness.run import side_paths
 from harness.run.hooks import Observer
@@ -280,8 +281,8 @@ class IsolatedHarness:
         plan, broken, judged = progress.plan, [], set(progress.done)
         while progress.broke_on is not None:
             broken.append(progress.broke_on)
-            rest = [leg for _, leg, _ in plan if leg not in judged and not any(
-                leg == culprit or leg.startswith(culprit + ">") for culprit in broken)]
+            rest = [leg for _, leg, _ in plan if leg not in judged
+                    and not any(starts_from(leg, culprit) for culprit in broken)]
             if not rest:
                 break
             again, progress = self._attempt(spec, {**request, "legs": rest})
@@ -432,8 +433,7 @@ class IsolatedHarness:
         for path_name, leg_name, stage in self._planned(spec, progress):
             if leg_name in legs:
                 continue
-            downstream = (leg_name.startswith(culprit + ">")
-                          or culprit == path_name.split(">")[0])
+            downstream = starts_from(leg_name, culprit) or culprit == path_name.split(">")[0]
             missing.append(LegResult(
                 path=path_name, leg=leg_name, stage=stage, runner="-", verdict="skip",
                 category="upstream_error" if downstream else category,

@@ -32,7 +32,7 @@ from harness.core.compare import compare_outputs, nonfinite_count, worst_compari
 from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.registry import family_of
 from harness.core.spec import LayerSpec
-from harness.core.stages import missing
+from harness.core.stages import missing, starts_from
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
 from harness.run import device_blame, hooks
@@ -344,7 +344,7 @@ class Harness:
         """Whether this run goes down ``leg_name``: a leg to judge, or one that a leg to
         judge starts from."""
         return self.only_legs is None or any(
-            wanted == leg_name or wanted.startswith(leg_name + ">") for wanted in self.only_legs)
+            starts_from(wanted, leg_name) for wanted in self.only_legs)
 
     def _context_lost(self, leg: LegResult) -> str | None:
         """In this process (no isolating worker to end): after a leg that failed,

@@ -59,6 +59,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from operator import attrgetter
 from pathlib import Path
 
 from harness.core import registry
@@ -262,14 +263,15 @@ def draw(sites: list[Site], count: int, seed: int, by: str = "operator") -> list
     optimizer pass, then holds no more of the draw than a small one), each group shuffled."""
     rng = random.Random(seed)
     if by == "operator":
-        keys = list(OPERATORS)
+        keys, key_of = list(OPERATORS), attrgetter("operator")
     elif by == "file":
-        keys = sorted({s.path for s in sites})
+        keys, key_of = sorted({s.path for s in sites}), attrgetter("path")
         rng.shuffle(keys)
     else:
         raise ValueError(f"draw by {by!r}: expected one of {', '.join(DRAWN_BY)}")
-    groups = {key: [s for s in sites if (s.operator if by == "operator" else s.path) == key]
-              for key in keys}
+    groups: dict[str, list[Site]] = {key: [] for key in keys}
+    for site in sites:
+        groups[key_of(site)].append(site)
     for group in groups.values():
         rng.shuffle(group)
     chosen: list[Site] = []
