@@ -141,3 +141,19 @@ def test_histogram_counts_every_nonzero_error():
 def test_empty_tensors_compare_equal():
     result = compare(np.zeros((0, 3), np.float32), np.zeros((0, 3), np.float32), TOL)
     assert result.passed and result.metrics["total"] == 0
+
+
+def test_a_failure_among_several_outputs_names_its_output_counted_from_zero():
+    from harness.core.compare import compare_outputs, worst_comparison
+
+    values = np.array([3.0, 2.0, 1.0], np.float32)
+    indices = np.array([0, 1, 2], np.int64)
+    tolerance = Tolerance(1e-5, 1e-5)
+    only_indices = worst_comparison(compare_outputs([values, indices[::-1].copy()],
+                                                    [values, indices], tolerance))
+    assert only_indices.message.startswith("output [1] of 2: Values differ")
+    both = worst_comparison(compare_outputs([values[::-1].copy(), indices[::-1].copy()],
+                                            [values, indices], tolerance))
+    assert both.message.startswith("output [0] of 2: Tensor-likes are not close")
+    alone = worst_comparison(compare_outputs([values[::-1].copy()], [values], tolerance))
+    assert alone.message.startswith("Tensor-likes are not close")

@@ -90,8 +90,8 @@ def test_topk_ties_are_recognised_on_both_devices_and_pinned_on_the_cpu():
     spec = LayerSpec("TopK", {"axis": 1, "largest": 0, "sorted": 1, "outputs": 2, "opset": 19,
                               "operands": ["in", {"const": [2], "dtype": "int64"}]},
                      ((4, 2),), dtype="float64", source="onnx", seed=5594)
-    message = ("Values differ (compared exact (int64)): 4 / 8 elements (50.0%); first at index "
-               "(2, 0): 1 vs 0 (expected).")
+    message = ("output [1] of 2: Values differ (compared exact (int64)): 4 / 8 elements "
+               "(50.0%); first at index (2, 0): 1 vs 0 (expected).")
     for device in ("cpu", "cuda"):
         assert issue.id in recognised(spec, "onnx>onnx2torch", device, message,
                                       category="numeric_mismatch"), device

@@ -15,7 +15,7 @@ float in a tensor would be. A mismatch says how many elements differ and the fir
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -444,11 +444,20 @@ def compare_outputs(outputs, reference, tolerance: Tolerance) -> list[Comparison
     return [compare(a, e, tolerance) for a, e in zip(outputs, reference)]
 
 
+OUTPUT_PREFIX = "output [{}] of {}: "
+
+
 def worst_comparison(comparisons: list[Comparison]) -> Comparison:
-    """The first failing comparison, or the widest pass."""
-    failing = [c for c in comparisons if not c.passed]
-    if failing:
-        return failing[0]
+    """The first failing comparison, or the widest pass. Where there are several outputs, a
+    failure's message names the one it is about, counted from 0 as the report's outputs
+    table counts them (``output [1] of 2: ...``): that the outputs before it agree is part
+    of what a failure says (TopK's values agree where only its indices of ties differ)."""
+    for index, comparison in enumerate(comparisons):
+        if not comparison.passed:
+            if len(comparisons) == 1:
+                return comparison
+            prefix = OUTPUT_PREFIX.format(index, len(comparisons))
+            return replace(comparison, message=prefix + comparison.message)
     return max(comparisons, key=lambda c: c.metrics.get("max_abs", 0.0))
 
 
