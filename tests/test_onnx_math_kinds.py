@@ -250,3 +250,48 @@ def test_every_kind_down_the_converters_passes_or_is_a_known_issue(kind):
         unexpected = [(leg.leg, leg.verdict, leg.message[:200]) for leg in case.legs
                       if leg.verdict not in ("pass", "xfail", "skip")]
         assert not unexpected, (case_spec.to_json(), unexpected)
+
+
+def top_k(k: int, length: int, dtype: str = "float32") -> LayerSpec:
+    return spec("TopK", {"axis": -1, "largest": 1, "sorted": 1, "outputs": 2,
+                         "operands": ["in", {"const": [k], "dtype": "int64"}]},
+                [(2, length)], dtype=dtype)
+
+
+def test_a_top_k_returned_unsorted_fails_though_ties_are_a_known_issue(monkeypatch):
+    """onnx2torch's TopK planted to ignore ``sorted`` (``torch.topk(..., sorted=False)``): a
+    top 3 of 8 comes back out of order, and the failure names the values output, which no
+    tie explains, so ``onnx2torch-topk-ties`` does not claim it. The same fault is invisible
+    in a top 2, which torch returns in order all the same: why the draw asks for more."""
+    pytest.importorskip("onnx2torch")
+    from onnx2torch.node_converters import topk
+
+    from harness.run.pipeline import Harness
+
+    planted = topk.OnnxTopK.__init__
+
+    def unsorted(self, dim=-1, largest=1, sorted_=1):
+        planted(self, dim, largest, 0)
+
+    monkeypatch.setattr(topk.OnnxTopK, "__init__", unsorted)
+    harness = Harness("onnx>onnx2torch", diagnose=False)
+    [leg] = harness.run(top_k(3, 8)).legs
+    assert (leg.verdict, leg.known_issue) == ("fail", None), leg.message
+    assert leg.message.startswith("output [0] of 2: Tensor-likes are not close")
+    [leg] = harness.run(top_k(2, 8)).legs
+    assert leg.verdict == "pass", leg.message
+
+
+def test_top_k_draws_reach_a_top_k_long_enough_to_show_its_order():
+    """Among the drawn sorted TopK cases, k of 3 or more over an axis of 4 or more (torch
+    returns a top 1 or 2 in order whatever ``sorted`` says), each of k = 1, 1 < k < the axis'
+    length and k = its length."""
+    specs = [s for s in sample("TopK", 60, source=SOURCE) if s.attrs["sorted"]]
+    parts = set()
+    for drawn in specs:
+        k = drawn.attrs["operands"][1]["const"][0]
+        length = drawn.input_shapes[0][drawn.attrs["axis"]]
+        parts.add("one" if k == 1 else "whole" if k == length else "between")
+        if k >= 3 and length >= 4:
+            parts.add("shows its order")
+    assert parts == {"one", "between", "whole", "shows its order"}

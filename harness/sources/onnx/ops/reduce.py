@@ -122,20 +122,39 @@ arg_extremum("ArgMax")
 arg_extremum("ArgMin")
 
 
-def _draw_top_k(pick: Picker):
-    opset = pick(OPSET)
-    sorted_ = pick("sorted")
+# The axis a top-k selects along is drawn up to this long, as a top-k over classes is: over a
+# short one, a top-k that fails to sort shows nothing (torch 2.15 on the CPU returns a top 1
+# or 2 of any length, and all of 3 elements, in order whatever ``sorted`` says).
+TOP_K_LENGTH = 12
+TOP_K_PARTS = ["one", "between", "whole"]  # k = 1, 1 < k < the axis' length, k = its length
+
+
+def _top_k_count(pick: Picker, length: int, sorted_: int) -> int:
     # Unsorted results come in an unspecified order, and which of equal elements an
     # unsorted top-k keeps is unspecified too: sorted=0 draws k = 1 over float inputs
     # without ties. Sorted results break ties by the lower index (the ONNX spec).
+    if not sorted_:
+        return 1
+    part = pick.draw(st.sampled_from(TOP_K_PARTS))
+    if part == "whole":
+        return length
+    if part == "between" and length > 2:
+        return pick.draw(st.integers(2, length - 1))
+    return 1
+
+
+def _draw_top_k(pick: Picker):
+    opset = pick(OPSET)
+    sorted_ = pick("sorted")
     dtype = pick_dtype(pick, "TopK", opset, ALL_NUMERIC if sorted_ else FLOATS)
-    input_shape = shape(pick)
+    input_shape = list(shape(pick))
     axis = pick("axis", among=valid_axes(pick, "axis", len(input_shape)))
-    k = pick.draw(st.integers(1, input_shape[axis])) if sorted_ else 1
+    input_shape[axis] = pick.draw(st.integers(1, TOP_K_LENGTH))
+    k = _top_k_count(pick, input_shape[axis], sorted_)
     attrs = {OPSET: opset, "axis": axis, "largest": pick("largest"), "sorted": sorted_,
              OPERANDS: ["in", {"const": [k], "dtype": "int64"}], OUTPUTS: 2,
              **(_ties(pick, dtype) if sorted_ else {})}
-    return attrs, [input_shape], dtype
+    return attrs, [tuple(input_shape)], dtype
 
 
 kind("TopK", FAMILY, _draw_top_k, {"axis": AXES_LAST_FIRST, "largest": [1, 0],
