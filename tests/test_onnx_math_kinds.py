@@ -252,10 +252,10 @@ def test_every_kind_down_the_converters_passes_or_is_a_known_issue(kind):
         assert not unexpected, (case_spec.to_json(), unexpected)
 
 
-def top_k(k: int, length: int, dtype: str = "float32") -> LayerSpec:
+def top_k(k: int, length: int) -> LayerSpec:
     return spec("TopK", {"axis": -1, "largest": 1, "sorted": 1, "outputs": 2,
                          "operands": ["in", {"const": [k], "dtype": "int64"}]},
-                [(2, length)], dtype=dtype)
+                [(2, length)])
 
 
 def test_a_top_k_returned_unsorted_fails_though_ties_are_a_known_issue(monkeypatch):
