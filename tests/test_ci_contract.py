@@ -182,6 +182,18 @@ def test_the_baseline_names_a_moved_branch_as_its_twins(tmp_path):
     assert ci_contract.read_moves(tmp_path / "none.json") == {}
 
 
+def test_a_second_measure_of_moves_keeps_the_first_and_names_both_revisions(tmp_path):
+    from harness.tools.branch_moves import merged
+
+    moved = tmp_path / "moved.json"
+    first = merged(moved, "aaaa", {"a.py:1->2": ["b.py:7->8"]})
+    assert first["from"] == "aaaa"
+    moved.write_text(json.dumps(first), encoding="utf-8")
+    second = merged(moved, "bbbb", {"b.py:7->8": ["c.py:3->4"]})
+    assert second["from"] == "aaaa, then bbbb"
+    assert second["moves"] == {"a.py:1->2": ["b.py:7->8"], "b.py:7->8": ["c.py:3->4"]}
+
+
 def test_a_branch_moved_twice_is_named_as_it_is_now():
     record = {"covers": {"onnx": {"pairs": [], "branches": ["a.py:1->2", "a.py:9->9"]}},
               "pins": {}, "legs": {}}

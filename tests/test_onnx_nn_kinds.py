@@ -169,6 +169,74 @@ def test_batch_normalization_epsilon():
     _check(spec, lambda x, w: _batch_norm(x[0], w, 0.5), lambda x, w: _batch_norm(x[0], w, 1e-5))
 
 
+# -- ScatterND's indices of every rank ------------------------------------------------------
+
+# Rows 3, 0, 1, 2 of a (4, 3) data, laid out as a 2 x 2 grid of depth-1 index tuples.
+GRID_OF_ROWS = [[[3], [0]], [[1], [2]]]
+
+
+def scatter_nd(indices: list, data_shape=(4, 3), updates_shape=(2, 2, 3)) -> LayerSpec:
+    return _onnx("ScatterND", {"opset": 16, "operands": [
+        "in", {"const": indices, "dtype": "int64"}, "in"]}, [data_shape, updates_shape])
+
+
+def _scatter_rows(data: np.ndarray, indices: np.ndarray, updates: np.ndarray) -> np.ndarray:
+    out = data.copy()
+    depth = indices.shape[-1]
+    for tuple_, update in zip(indices.reshape(-1, depth),
+                              updates.reshape(-1, *updates.shape[indices.ndim - 1:])):
+        out[tuple(tuple_)] = update
+    return out
+
+
+def test_scatter_nd_indices_laid_out_in_a_grid():
+    """Indices of rank 3: each tuple's update is the one at the same place in the grid (the
+    grid read column by column puts them in the wrong rows)."""
+    _check(scatter_nd(GRID_OF_ROWS),
+           lambda x, w: _scatter_rows(x[0], w[0], x[1]),
+           lambda x, w: _scatter_rows(x[0], w[0].transpose(1, 0, 2), x[1]))
+
+
+def test_a_scatter_nd_reading_the_index_depth_as_dim_1_fails_on_a_grid(monkeypatch):
+    """onnx2torch's ScatterND planted to read the index depth from dim 1 of the indices, not
+    the last (a one-line fault ``harness.tools.ci_kills`` draws): indices in a grid show it;
+    a list of depth-1 tuples, where dim 1 is the depth, hides it (why the draw lays indices
+    out as one tuple, a list and a grid)."""
+    pytest.importorskip("onnx2torch")
+    import inspect
+
+    from onnx2torch.node_converters import scatter_nd as converter
+
+    from harness.run.pipeline import Harness
+
+    source = inspect.getsource(converter.OnnxScatterND)
+    planted = source.replace("indices.shape[-1]", "indices.shape[1]")
+    assert planted != source, "onnx2torch's ScatterND no longer reads indices.shape[-1]"
+    namespace = dict(vars(converter))
+    exec(compile(planted, converter.__file__, "exec"), namespace)  # noqa: S102 (our own fault)
+    monkeypatch.setattr(converter.OnnxScatterND, "forward", namespace["OnnxScatterND"].forward)
+
+    harness = Harness("onnx>onnx2torch", diagnose=False)
+    [leg] = harness.run(scatter_nd(GRID_OF_ROWS)).legs
+    assert leg.verdict != "pass" and leg.known_issue is None, (leg.verdict, leg.message)
+    [leg] = harness.run(scatter_nd([[3], [0]], updates_shape=(2, 3))).legs
+    assert leg.verdict == "pass", leg.message
+
+
+def test_scatter_nd_draws_lay_indices_out_as_one_tuple_a_list_and_a_grid():
+    """Among drawn ScatterND cases, indices of rank 1, 2 and 3, and a grid whose dim 1 is not
+    its depth; the updates are shaped as the indices lay the tuples out."""
+    ranks, shown = set(), False
+    for drawn in sample("ScatterND", 40, source="onnx"):
+        indices = np.asarray(drawn.attrs["operands"][1]["const"])
+        data_shape, updates_shape = drawn.input_shapes
+        depth = indices.shape[-1]
+        assert tuple(updates_shape) == (*indices.shape[:-1], *data_shape[depth:])
+        ranks.add(indices.ndim)
+        shown |= indices.ndim == 3 and indices.shape[1] != depth
+    assert ranks == {1, 2, 3} and shown
+
+
 # -- known issues -----------------------------------------------------------------------------
 
 def test_the_known_issues_of_these_kinds_load_and_name_their_source():

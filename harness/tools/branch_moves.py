@@ -121,6 +121,16 @@ def _measured_at(rev: str) -> dict[str, dict[str, Any]]:
                            check=False)
 
 
+def merged(path: Path, rev: str, moves: dict[str, list[str]]) -> dict[str, Any]:
+    """The moves record at ``path`` with ``moves`` from ``rev`` added: the earlier moves are
+    kept (a twin that moved again is followed through them), and so are the revisions they
+    came from."""
+    earlier = json.loads(path.read_text(encoding="utf-8")).get("from") if path.exists() else None
+    return {"schema": ci_contract.MOVES_SCHEMA,
+            "from": f"{earlier}, then {rev}" if earlier else rev,
+            "moves": dict(sorted({**ci_contract.read_moves(path), **moves}.items()))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", nargs="?", help="the earlier tree (a git revision)")
@@ -138,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     before, after = _measured_at(args.rev), measure(ROOT)
     moves = twins(before, after)
     gone = sorted(set(before) - set(after))
-    kept = dict(sorted({**ci_contract.read_moves(out), **moves}.items()))
-    record = {"schema": ci_contract.MOVES_SCHEMA, "from": args.rev, "moves": kept}
+    record = merged(out, args.rev, moves)
     out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"{len(gone)} branches of {args.rev} this tree no longer names: {len(moves)} moved, "
           f"{len(gone) - len(moves)} without a twin")

@@ -147,6 +147,23 @@ SCATTER_DOMAINS = {"rank": [2, 1, 3], "reduction": ["none", "add", "mul", "max",
                    "axis": [0, 1, -1, 2, -2]}
 
 
+# The rank of ScatterND's indices: its last dim is the index depth and the dims before it
+# lay the index tuples out, as one tuple (rank 1), a list (rank 2) or a grid (rank 3), which
+# a converter that reads the depth as dim 1 gets wrong.
+SCATTER_ND_INDEX_RANKS = (2, 1, 3)
+
+
+def _index_layout(pick: Picker, cells: int) -> tuple[int, ...]:
+    """The dims before the depth of ScatterND's indices, holding at most ``cells`` tuples."""
+    index_rank = pick.draw(st.sampled_from(SCATTER_ND_INDEX_RANKS))
+    if index_rank == 1:
+        return ()
+    if index_rank == 3:
+        rows = pick.draw(st.integers(1, min(cells, 2)))
+        return rows, pick.draw(st.integers(1, min(cells // rows, 3)))
+    return (pick.draw(st.integers(1, min(cells, 4))),)
+
+
 def _draw_scatter_nd(pick: Picker):
     """Index tuples into the first k dims; distinct tuples without a reduction (where
     several updates of one element would race), repeats allowed with one."""
@@ -156,18 +173,19 @@ def _draw_scatter_nd(pick: Picker):
     rank, shape = _data(pick)
     depth = pick.draw(st.integers(1, rank))
     cells = list(np.ndindex(*shape[:depth]))
-    count = pick.draw(st.integers(1, min(len(cells), 4)))
+    layout = _index_layout(pick, len(cells))
+    count = math.prod(layout)
     if reduction == "none":
         chosen = pick.draw(st.lists(st.sampled_from(range(len(cells))), min_size=count,
                                     max_size=count, unique=True))
     else:
         chosen = [pick.draw(st.sampled_from(range(len(cells)))) for _ in range(count)]
-    indices = [list(cells[c]) for c in chosen]
+    indices = np.asarray([cells[c] for c in chosen], dtype=np.int64).reshape(*layout, depth)
     attrs: dict[str, Any] = {OPSET: opset}
     if reduction != "none" or (opset >= 16 and written(pick)):
         attrs["reduction"] = reduction
-    attrs[OPERANDS] = ["in", const(indices), "in"]
-    return attrs, [shape, (count, *shape[depth:])], dtype
+    attrs[OPERANDS] = ["in", const(indices.tolist()), "in"]
+    return attrs, [shape, (*layout, *shape[depth:])], dtype
 
 
 kind("ScatterND", FAMILY, _draw_scatter_nd,
