@@ -122,6 +122,24 @@ def test_the_report_escapes_what_models_and_converters_wrote(tmp_path):
     assert json.loads(json_path.read_text())["groups"][0]["key"] == "k"
 
 
+def test_a_draft_of_a_converter_installed_apart_runs_where_it_is_importable(tmp_path):
+    """onnx2tf lives apart from the pinned stack (``parity install onnx2tf``): a draft's
+    script for an onnx2tf leg runs with its folder on PYTHONPATH, as the stage's worker does,
+    so it can give a verdict; run as any other stage's, it cannot import onnx2tf."""
+    from harness.converters import onnx2tf_install
+
+    if onnx2tf_install.record() is None:
+        pytest.skip("onnx2tf is not installed (parity install onnx2tf)")
+    script = tmp_path / "repro.py"
+    script.write_text("import importlib.util, sys\n"
+                      "found = importlib.util.find_spec('onnx2tf') is not None\n"
+                      "print('REPRODUCED' if found else 'CANNOT RUN: no onnx2tf')\n"
+                      "sys.exit(1 if found else 3)\n", encoding="utf-8")
+    assert drafts.run_script(script, 60, "onnx2tf")["verdict"] == "REPRODUCED"
+    assert drafts.run_script(script, 60, "onnx2tf-tflite")["verdict"] == "REPRODUCED"
+    assert drafts.run_script(script, 60, "onnx2torch")["verdict"] == "CANNOT RUN"
+
+
 def test_budgets_read_as_durations():
     assert [duration(t) for t in ("90", "90s", "10m", "1.5h")] == [90, 90, 600, 5400]
 

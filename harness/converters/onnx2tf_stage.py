@@ -42,7 +42,7 @@ from harness.converters import (
     ScriptRecipe,
     TransientFailure,
 )
-from harness.converters.onnx2tf_install import environment, require, version
+from harness.converters.onnx2tf_install import environment, home, require, version
 from harness.converters.onnx2tf_install import fingerprint as install_fingerprint
 from harness.converters.onnx2tf_layout import LayoutError, input_perm, output_perm
 from harness.converters.onnx2tf_worker import (
@@ -311,6 +311,12 @@ _WHAT = ("Converts the embedded ONNX model with onnx2tf.convert, as parity's {st
          "the expected one, as onnx2tf records where both fit),")
 
 
+def _runs_with(base: dict[str, str]) -> dict[str, str]:
+    """onnx2tf pins its own old stack, so parity installs it apart: a script runs, as the
+    stage's worker does, with that folder first on PYTHONPATH."""
+    return environment(home(), base)
+
+
 def _recipe(stage_name: str, reader: str, read_code: str, imports: tuple[str, ...],
             packages: tuple[str, ...], check: str = "") -> ScriptRecipe:
     return ScriptRecipe(
@@ -318,7 +324,7 @@ def _recipe(stage_name: str, reader: str, read_code: str, imports: tuple[str, ..
         convert="        keras_model, out = onnx2tf_convert(model)" + check,
         what=_WHAT.format(stage=stage_name, reader=reader),
         packages=("numpy", "onnx", "onnxruntime", "onnx2tf", *packages),
-        defined=(_CONVERT_DEFINED, read_code))
+        defined=(_CONVERT_DEFINED, read_code), runs_with=_runs_with)
 
 
 # -- the stages --------------------------------------------------------------------------------

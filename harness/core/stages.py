@@ -18,6 +18,7 @@ it reads the same model with them on (``keras>tf2onnx>ort-optimized``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -109,13 +110,16 @@ class ScriptRecipe:
     and ``signature_inputs``; indented for the body of a ``try``), a paragraph on what the script
     does (``{opset}`` is filled in) and the distributions whose versions it names. A stage
     without one is scripted through parity's converter protocol, as a plugin's is.
-    ``defined``: functions the conversion calls, written into the script before ``main``."""
+    ``defined``: functions the conversion calls, written into the script before ``main``.
+    ``runs_with``: for a converter installed apart from the pinned stack, the environment a
+    process running the script needs, made from the given one (None: the process's own)."""
 
     imports: tuple[str, ...]
     convert: str
     what: str
     packages: tuple[str, ...]
     defined: tuple[str, ...] = ()
+    runs_with: Callable[[dict[str, str]], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from harness import upstream
+from harness.converters import get
 from harness.core import known_issues
 from harness.core.frameworks import prepare_imports
 from harness.core.known_issues import NATURES, ONNX_STAGES, PARTIES
 from harness.core.plugins import import_modules
 from harness.core.spec import LayerSpec
+from harness.core.stages import ScriptRecipe
 from harness.core.tolerance import TolerancePolicy
 from harness.hunt import triage
 from harness.hunt.state import STATE_FILE, Group
@@ -195,10 +197,15 @@ def script_text(harness, case, leg, group: Group, plugins: list[str]) -> str:
     return upstream.with_verdict(text, draft_id(group), family, pattern, *labels)
 
 
-def run_script(script: Path, timeout: float) -> dict[str, Any]:
-    """Runs the script in a fresh interpreter: its verdict line and exit code."""
+def run_script(script: Path, timeout: float, stage: str | None = None) -> dict[str, Any]:
+    """Runs the script in a fresh interpreter, with this process's path and, for a converter
+    installed apart (``ScriptRecipe.runs_with``: onnx2tf), the environment it needs: its
+    verdict line and exit code."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and Path(p).is_dir())
+    recipe = getattr(type(get(stage)), "script", None) if stage is not None else None
+    if isinstance(recipe, ScriptRecipe) and recipe.runs_with is not None:
+        env = recipe.runs_with(env)
     try:
         done = subprocess.run([sys.executable, script.name], cwd=script.parent, env=env,
                               capture_output=True, text=True, timeout=timeout, check=False)
@@ -240,7 +247,7 @@ def write(folder: Path, group: Group, paths: str, plugins: list[str],
         else:
             script = out / "repro.py"
             script.write_text(text, encoding="utf-8")
-            verdict = run_script(script, timeout)
+            verdict = run_script(script, timeout, leg.stage)
     (out / "draft.toml").write_text(draft_text(group, spec, verdict, related_entries(group)),
                                     encoding="utf-8")
     return {"id": draft_id(group), "folder": str(out), "toml": str(out / "draft.toml"),
