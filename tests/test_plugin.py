@@ -113,6 +113,7 @@ def test_the_report_of_a_real_run_in_a_browser(suite):
         for opened in open_report(browser, report):
             page = opened.page
             assert page.locator("#verdict").inner_text() == "FAIL"
+            page.wait_for_selector("html[data-built]", state="attached")  # the matrix: when idle
             assert sorted(visible_kinds(page)) == ["Add", "Dense"]
             matrix = rendered(page.locator("#matrix")).inner_text()
             for leg in ("keras>tf2onnx", "keras>tf2onnx>negating", "keras>tf2onnx>crashing"):
