@@ -72,3 +72,21 @@ def test_a_refused_model_is_a_one_line_conversion_error():
     first = leg.message.splitlines()[0]
     assert first.startswith("tflite raised TfliteError: TFLiteConverter refused the model")
     assert "loc(" not in first, first
+
+
+@pytest.mark.parametrize("path", ["keras>tflite>tf2onnx-tflite",
+                                  "keras>savedmodel>tflite-savedmodel>tf2onnx-tflite"])
+def test_tf2onnx_tflite_after_a_drawn_case_reads_its_inputs_and_outputs_by_name(path):
+    """tf2onnx --tflite writes the flatbuffer's input order, which is not the case's: each
+    TFLite artifact names its tensors, and the ONNX model's inputs are put in the case's order
+    (read by position, x - y of one shape came out y - x)."""
+    from harness.core.spec import LayerSpec
+
+    spec = LayerSpec(kind="Subtract", attrs={}, input_shapes=((2, 3), (2, 3)),
+                     dtype="float32", seed=5)
+    artifact = get("tflite").convert(Artifact("keras", two_way_model(), ["input_0", "input_1"]),
+                                     ConvertOptions())
+    assert artifact.meta["input_tensors"] == ["serving_default_input_0:0",
+                                              "serving_default_input_1:0"]
+    verdicts = {leg.leg: (leg.verdict, leg.message) for leg in Harness(path).run(spec).legs}
+    assert verdicts[path][0] == "pass", verdicts

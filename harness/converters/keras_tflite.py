@@ -67,8 +67,11 @@ def tflite_artifact(flat: bytes, inputs: list[str], n_outputs: int,
                     signature: str = SIGNATURE) -> Artifact:
     """The ``tflite`` artifact with its signature mapped by name: ``inputs`` are the names the
     case's inputs carry in the signature, in the case's order; ``outputs`` its output names
-    in the reference's order (``output_0``, ... where not given)."""
-    signatures = interpreter(flat).get_signature_list()
+    in the reference's order (``output_0``, ... where not given). The meta also names each
+    one's tensor, which tf2onnx's ``--tflite`` names the ONNX model's inputs and outputs by
+    (harness.converters.tf2onnx_tflite puts them in the case's order)."""
+    reader = interpreter(flat)
+    signatures = reader.get_signature_list()
     if signature not in signatures:
         raise TfliteError(f"the flatbuffer has no {signature!r} signature "
                           f"({', '.join(signatures) or 'none'})")
@@ -81,9 +84,13 @@ def tflite_artifact(flat: bytes, inputs: list[str], n_outputs: int,
     if sorted(found["outputs"]) != sorted(outputs):
         raise TfliteError(f"the signature's outputs {found['outputs']} are not "
                           f"{outputs}: they cannot be mapped by name")
+    runner = reader.get_signature_runner(signature)
+    tensors_in, tensors_out = runner.get_input_details(), runner.get_output_details()
     return Artifact("tflite", flat, list(case_names),
                     {"signature": signature, "tflite_inputs": list(inputs),
-                     "tflite_outputs": outputs})
+                     "tflite_outputs": outputs,
+                     "input_tensors": [tensors_in[key]["name"] for key in inputs],
+                     "output_tensors": [tensors_out[key]["name"] for key in outputs]})
 
 
 def signature_name(name: str) -> str:
