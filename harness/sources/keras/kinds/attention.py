@@ -1,6 +1,6 @@
-"""Attention: MultiHeadAttention and (dot-product / additive) Attention.
+"""Attention: MultiHeadAttention, GroupQueryAttention, Attention and AdditiveAttention.
 
-Both take several tensors and call-time options (a causal mask, returning the attention
+All take several tensors and call-time options (a causal mask, returning the attention
 scores), so they are built inside a small wrapper layer that unpacks the model's inputs and
 passes the call options. ``inputs`` picks the form: 1 self-attention (query = value = key),
 2 cross-attention (query, value), 3 cross-attention with a separate key.
@@ -98,10 +98,7 @@ ATTENTION_DOMAINS = {
 
 
 def _draw_attention(pick: Picker):
-    batch, n_inputs, dim = pick("batch"), pick("inputs"), pick("channels")
-    query_steps = 1 + pick.draw(st.integers(0, 4))
-    value_steps = 1 + pick.draw(st.integers(0, 4))
-    shapes = [(batch, query_steps, dim)] + [(batch, value_steps, dim)] * (n_inputs - 1)
+    shapes = _attention_shapes(pick)
     attrs = {
         "use_scale": pick("use_scale"),
         "score_mode": pick("score_mode"),
@@ -112,3 +109,78 @@ def _draw_attention(pick: Picker):
 
 
 _register_attention("Attention", "attention", ATTENTION_DOMAINS, _draw_attention, unpack=False)
+
+
+def _attention_shapes(pick: Picker) -> list[tuple[int, ...]]:
+    """(query, value[, key]) of Attention and AdditiveAttention: a value and a key as long as
+    each other, a query of its own length, one feature size."""
+    batch, n_inputs, dim = pick("batch"), pick("inputs"), pick("channels")
+    query_steps = 1 + pick.draw(st.integers(0, 4))
+    value_steps = 1 + pick.draw(st.integers(0, 4))
+    return [(batch, query_steps, dim)] + [(batch, value_steps, dim)] * (n_inputs - 1)
+
+
+ADDITIVE_ATTENTION_DOMAINS = {
+    "use_scale": BOOLS_TRUE_FIRST,
+    "use_causal_mask": BOOLS_FALSE_FIRST,
+    "return_attention_scores": BOOLS_FALSE_FIRST,
+    "inputs": [2, 3],
+    "channels": [1, 2, 3, 4],
+    "batch": BATCH,
+}
+
+
+def _draw_additive_attention(pick: Picker):
+    shapes = _attention_shapes(pick)
+    attrs = {
+        # a scale per feature, multiplied in before the rank-4 tanh of query + key
+        "use_scale": pick("use_scale"),
+        "use_causal_mask": pick("use_causal_mask"),
+        "return_attention_scores": pick("return_attention_scores"),
+    }
+    return attrs, shapes
+
+
+_register_attention("AdditiveAttention", "additive_attention", ADDITIVE_ATTENTION_DOMAINS,
+                    _draw_additive_attention, unpack=False)
+
+GQA_DOMAINS = {
+    "head_dim": [1, 2, 3, 4],
+    "num_key_value_heads": [1, 2],
+    "num_query_heads": [1, 2, 4],
+    "use_bias": BOOLS_TRUE_FIRST,
+    "use_gate": BOOLS_FALSE_FIRST,
+    "sliding_window": [None, 1, 2],
+    "use_causal_mask": BOOLS_FALSE_FIRST,
+    "return_attention_scores": BOOLS_FALSE_FIRST,
+    "inputs": [1, 2, 3],
+    "channels": [1, 2, 3, 4],
+    "batch": BATCH,
+}
+
+
+def _draw_group_query_attention(pick: Picker):
+    batch, n_inputs = pick("batch"), pick("inputs")
+    steps = lambda: 1 + pick.draw(st.integers(0, 4))  # noqa: E731
+    shapes = [(batch, steps(), pick("channels"))]
+    if n_inputs >= 2:
+        value_steps = steps()
+        shapes += [(batch, value_steps, pick("channels")) for _ in range(n_inputs - 1)]
+    key_value_heads = pick("num_key_value_heads")
+    attrs = {
+        "head_dim": pick("head_dim"),
+        # each key/value head serves num_query_heads / num_key_value_heads query heads
+        "num_query_heads": pick("num_query_heads", [h for h in GQA_DOMAINS["num_query_heads"]
+                                                     if h % key_value_heads == 0]),
+        "num_key_value_heads": key_value_heads,
+        "use_bias": pick("use_bias"),
+        "use_gate": pick("use_gate"),
+        "sliding_window": pick("sliding_window"),
+        "use_causal_mask": pick("use_causal_mask"),
+        "return_attention_scores": pick("return_attention_scores"),
+    }
+    return attrs, shapes
+
+
+_register_attention("GroupQueryAttention", "group_query_attention", GQA_DOMAINS,
+                    _draw_group_query_attention, unpack=True)

@@ -1,5 +1,5 @@
 """Normalization: BatchNormalization (inference, with drawn moving statistics),
-LayerNormalization, GroupNormalization, UnitNormalization."""
+LayerNormalization, GroupNormalization, UnitNormalization, RMSNormalization."""
 
 from __future__ import annotations
 
@@ -142,5 +142,29 @@ register(
         family="normalization",
         domains=UNIT_NORM_DOMAINS,
         draw=_draw_unit_norm,
+    )
+)
+
+RMS_NORM_DOMAINS = {
+    # Keras 3.15 multiplies the scale into the trailing axes, so it cannot run over others:
+    # axis 1 of (2, 3, 2, 2) raises "Incompatible shapes: [2,3,2,2] vs. [3]" in Keras itself
+    "axis": [-1, "all-but-batch"],
+    "epsilon": [1e-6, *EPSILONS],  # Keras' default first
+    "rank": [2, 3, 4],
+    "batch": BATCH,
+}
+
+
+def _draw_rms_norm(pick: Picker):
+    shape = _input_shape(pick)
+    return {"axis": _pick_axis(pick, shape), "epsilon": pick("epsilon")}, [shape]
+
+
+register(
+    LayerKind(
+        name="RMSNormalization",
+        family="normalization",
+        domains=RMS_NORM_DOMAINS,
+        draw=_draw_rms_norm,
     )
 )
