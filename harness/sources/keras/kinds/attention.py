@@ -97,18 +97,19 @@ ATTENTION_DOMAINS = {
 }
 
 
-def _draw_attention(pick: Picker):
-    shapes = _attention_shapes(pick)
-    attrs = {
-        "use_scale": pick("use_scale"),
-        "score_mode": pick("score_mode"),
-        "use_causal_mask": pick("use_causal_mask"),
-        "return_attention_scores": pick("return_attention_scores"),
-    }
-    return attrs, shapes
+def _attention_draw(options: tuple[str, ...]):
+    """The draw of Attention or AdditiveAttention: the inputs' shapes, then ``options``."""
+
+    def draw(pick: Picker):
+        shapes = _attention_shapes(pick)
+        return {name: pick(name) for name in options}, shapes
+
+    return draw
 
 
-_register_attention("Attention", "attention", ATTENTION_DOMAINS, _draw_attention, unpack=False)
+_register_attention("Attention", "attention", ATTENTION_DOMAINS,
+                    _attention_draw(("use_scale", "score_mode", "use_causal_mask",
+                                     "return_attention_scores")), unpack=False)
 
 
 def _attention_shapes(pick: Picker) -> list[tuple[int, ...]]:
@@ -120,29 +121,13 @@ def _attention_shapes(pick: Picker) -> list[tuple[int, ...]]:
     return [(batch, query_steps, dim)] + [(batch, value_steps, dim)] * (n_inputs - 1)
 
 
-ADDITIVE_ATTENTION_DOMAINS = {
-    "use_scale": BOOLS_TRUE_FIRST,
-    "use_causal_mask": BOOLS_FALSE_FIRST,
-    "return_attention_scores": BOOLS_FALSE_FIRST,
-    "inputs": [2, 3],
-    "channels": [1, 2, 3, 4],
-    "batch": BATCH,
-}
-
-
-def _draw_additive_attention(pick: Picker):
-    shapes = _attention_shapes(pick)
-    attrs = {
-        # a scale per feature, multiplied in before the rank-4 tanh of query + key
-        "use_scale": pick("use_scale"),
-        "use_causal_mask": pick("use_causal_mask"),
-        "return_attention_scores": pick("return_attention_scores"),
-    }
-    return attrs, shapes
-
-
+# AdditiveAttention's scale is one per feature, multiplied in before the rank-4 tanh of
+# query + key, and on by default; it has no score_mode
+ADDITIVE_ATTENTION_DOMAINS = {name: values for name, values in ATTENTION_DOMAINS.items()
+                              if name != "score_mode"} | {"use_scale": BOOLS_TRUE_FIRST}
 _register_attention("AdditiveAttention", "additive_attention", ADDITIVE_ATTENTION_DOMAINS,
-                    _draw_additive_attention, unpack=False)
+                    _attention_draw(("use_scale", "use_causal_mask", "return_attention_scores")),
+                    unpack=False)
 
 GQA_DOMAINS = {
     "head_dim": [1, 2, 3, 4],
