@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import contextlib
 
-from harness.converters import Artifact, ConvertOptions, ScriptRecipe, tf2onnx_passes
+from harness.converters import (
+    Artifact,
+    ConvertOptions,
+    ScriptRecipe,
+    tf2onnx_passes,
+    tf2onnx_skipped,
+)
 from harness.converters import tf2onnx_einsum as einsum_choices
 from harness.converters.keras_state import reset_states
 from harness.converters.onnx_ir import pin_ir_version
@@ -57,8 +63,9 @@ def from_keras(artifact: Artifact, options: ConvertOptions, device: str | None =
                                               opset=options.opset)
 
     einsum_choices.preload()
-    proto, _ = tf2onnx_passes.converting(convert)
+    with tf2onnx_skipped.listening() as skipped:
+        proto, _ = tf2onnx_passes.converting(convert)
     einsum_choices.record_searched()
     pin_ir_version(proto)
     return Artifact("onnx", proto, [i.name for i in proto.graph.input],
-                    {"ort_optimization": "disable"})
+                    {"ort_optimization": "disable", **tf2onnx_skipped.skipped_meta(skipped)})

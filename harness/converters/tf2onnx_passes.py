@@ -10,8 +10,7 @@ graph itself gives the graph the copies give: each pass sees the same nodes eith
 So ``converting(convert)`` first converts with tf2onnx's own switch for that
 (``TF2ONNX_CATCH_ERRORS``, set to ``FALSE``), and where a pass raised, it converts again as
 tf2onnx does by default (copies, the warning, the pass skipped): a verdict never rests on a
-conversion that its users would not get. Every conversion fails where tf2onnx went on after a
-raising op handler or rewriter (``harness.converters.tf2onnx_skipped``). An error before or after the passes (an
+conversion that its users would not get. An error before or after the passes (an
 unsupported op) is tf2onnx's either way and is raised as is, without converting twice.
 
 Only where this very ``optimize_graph`` is the one whose two ways were compared (its source's
@@ -34,7 +33,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TypeVar
 
-from harness.converters.tf2onnx_skipped import refusing_skipped_work
 from harness.core.frameworks import TF2ONNX_CATCH_ERRORS, TF2ONNX_COPIES
 
 T = TypeVar("T")
@@ -56,22 +54,16 @@ def converting(convert: Callable[[], T]) -> T:
     tf2onnx's own result; else as tf2onnx runs by default."""
     with _environment:
         if not without_copies():
-            return _refusing_skipped(convert)
+            return convert()
         os.environ[TF2ONNX_CATCH_ERRORS] = WITHOUT_COPIES
         try:
-            return _refusing_skipped(convert)
+            return convert()
         except Exception as exc:
             if not raised_in_passes(exc):
                 raise
         finally:
             del os.environ[TF2ONNX_CATCH_ERRORS]
-        return _refusing_skipped(convert)  # a pass raised: tf2onnx's default skips it, on copies
-
-
-def _refusing_skipped(convert: Callable[[], T]) -> T:
-    """``convert()``, failing where tf2onnx went on after a raising handler or rewriter."""
-    with refusing_skipped_work():
-        return convert()
+        return convert()  # a pass raised: tf2onnx's default skips it, on copies
 
 
 def without_copies() -> bool:

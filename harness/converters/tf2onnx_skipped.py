@@ -6,9 +6,11 @@ logs "Failed to convert node" with the traceback and leaves the node as TensorFl
 where a rewriter raises, it logs "rewriter ...: exception" and goes on without that rewrite.
 Its command line (``python -m tf2onnx.convert``, ``--continue_on_error`` off) and its own
 tests (``continue_on_error=False``) stop there. A node left as TensorFlow wrote it may pass
-for ONNX (``Mul``, ``Add``, ``Relu`` keep their names) and compute the same, so the numbers
-alone would not show the fault: ``refusing_skipped_work`` fails the conversion with the first
-exception tf2onnx went on after, naming the node or rewriter.
+for ONNX (``Mul``, ``Add``, ``Log`` keep their names) and compute the same, so the numbers
+alone would not show the fault. ``listening`` collects what tf2onnx went on after, and
+``skipped_meta`` puts it in the artifact's ``SKIPPED_WORK``: the leg is an error where it
+would pass, and a failing leg keeps its failure (which its known issues recognise) and notes
+it (harness.run.pipeline).
 
 tf2onnx's optimiser passes are not this: tf2onnx skips a raising pass on every path, its
 command line included (``harness.converters.tf2onnx_passes``).
@@ -21,12 +23,10 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from harness.core.artifact import SKIPPED_WORK
+
 # tf2onnx's module that converts the nodes and runs the rewriters, and logs what raised
 LOGGER = "tf2onnx.tfonnx"
-
-
-class SkippedByTf2onnx(RuntimeError):
-    """tf2onnx raised in a node's handler or a rewriter and its Python API went on."""
 
 
 class _Skipped(logging.Handler):
@@ -41,14 +41,15 @@ class _Skipped(logging.Handler):
 
 def _describe(record: logging.LogRecord) -> str | None:
     """What a record of tf2onnx's says it went on after, or None for any other record."""
-    if record.msg.startswith("Failed to convert node") and len(record.args) == 3:
+    message = record.msg if isinstance(record.msg, str) else ""
+    if message.startswith("Failed to convert node") and len(record.args) == 3:
         node, handler, summary = record.args
         op = re.search(r"OP=(\S+)", str(summary))
         error = record.exc_info[1] if record.exc_info else None
         return (f"tf2onnx could not convert node {node!r}"
                 f"{f' ({op.group(1)})' if op else ''}: its handler "
                 f"{getattr(handler, '__qualname__', handler)} raised {_exception(error)}")
-    if record.msg.startswith("rewriter %s: exception") and len(record.args) == 2:
+    if message.startswith("rewriter %s: exception") and len(record.args) == 2:
         rewriter, error = record.args
         return (f"tf2onnx's rewriter {getattr(rewriter, '__name__', rewriter)} raised "
                 f"{_exception(error)}")
@@ -62,9 +63,9 @@ def _exception(error: object) -> str:
 
 
 @contextmanager
-def refusing_skipped_work() -> Iterator[None]:
-    """Raises ``SkippedByTf2onnx`` after the block where tf2onnx went on after a raising
-    handler or rewriter in it (its log says so, at ERROR, whatever level the user set)."""
+def listening() -> Iterator[list[str]]:
+    """The list of what tf2onnx went on after in the block, one line each (its log says so,
+    at ERROR, whatever level the user set for it)."""
     logger = logging.getLogger(LOGGER)
     skipped = _Skipped()
     level = logger.level
@@ -72,15 +73,22 @@ def refusing_skipped_work() -> Iterator[None]:
         logger.setLevel(logging.ERROR)
     logger.addHandler(skipped)
     try:
-        yield
+        yield skipped.found
     finally:
         logger.removeHandler(skipped)
         logger.setLevel(level)
-    if skipped.found:
-        more = len(skipped.found) - 1
-        raise SkippedByTf2onnx(
-            skipped.found[0]
-            + (f" (and {more} more: {'; '.join(skipped.found[1:3])}"
-               f"{'; ...' if more > 2 else ''})" if more else "")
-            + ". tf2onnx's Python API went on without it (continue_on_error=True); its command "
-              "line and its own tests stop there")
+
+
+def skipped_meta(found: list[str]) -> dict[str, str]:
+    """``{SKIPPED_WORK: the first thing tf2onnx went on after, and how many more}``, or {}
+    where it went on after nothing (a conversion tried twice logs the same node twice)."""
+    unique = list(dict.fromkeys(found))
+    if not unique:
+        return {}
+    more = len(unique) - 1
+    return {SKIPPED_WORK: (
+        unique[0]
+        + (f" (and {more} more: {'; '.join(unique[1:3])}{'; ...' if more > 2 else ''})"
+           if more else "")
+        + "; tf2onnx's Python API went on without it (continue_on_error=True), where its "
+          "command line and its own tests stop")}

@@ -12,7 +12,13 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from harness.converters import Artifact, ConversionError, ConvertOptions, tf2onnx_passes
+from harness.converters import (
+    Artifact,
+    ConversionError,
+    ConvertOptions,
+    tf2onnx_passes,
+    tf2onnx_skipped,
+)
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.saved_formats import order_values
 from harness.core.frameworks import TF2ONNX_ENVIRONMENT
@@ -33,8 +39,9 @@ class Tf2OnnxTfliteConverter:
             path = Path(folder) / "model.tflite"
             path.write_bytes(bytes(artifact.model))
             try:
-                proto, _ = tf2onnx_passes.converting(
-                    lambda: convert.from_tflite(str(path), opset=options.opset))
+                with tf2onnx_skipped.listening() as skipped:
+                    proto, _ = tf2onnx_passes.converting(
+                        lambda: convert.from_tflite(str(path), opset=options.opset))
             except Exception as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise Tf2OnnxTfliteError(f"tf2onnx --tflite refused the model "
@@ -42,4 +49,5 @@ class Tf2OnnxTfliteConverter:
         pin_ir_version(proto)
         order_values(proto.graph.input, artifact.meta.get("input_tensors"))
         order_values(proto.graph.output, artifact.meta.get("output_tensors"))
-        return Artifact("onnx", proto, [i.name for i in proto.graph.input])
+        return Artifact("onnx", proto, [i.name for i in proto.graph.input],
+                        tf2onnx_skipped.skipped_meta(skipped))

@@ -34,3 +34,10 @@ def torch_artifact(module, input_names, meta: dict[str, Any] | None = None) -> A
     returned = training_modules(module)
     return Artifact("torch", module.eval(), list(input_names),
                     {**(meta or {}), RETURNED_TRAINING: returned})
+
+
+# ``meta[SKIPPED_WORK]`` of any artifact: what its converter logged that it went on without
+# (a node it failed to convert and left as it found it), in one line. The leg that reads the
+# artifact is an error where it would pass, since its numbers alone cannot show what was left
+# out, and a failing leg keeps its own failure and notes it (harness.run.pipeline).
+SKIPPED_WORK = "skipped_work"

@@ -28,6 +28,7 @@ from harness.converters import (
 )
 from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
+from harness.core.artifact import SKIPPED_WORK
 from harness.core.compare import compare_outputs, nonfinite_count, worst_comparison, worst_of
 from harness.core.records import CaseResult, LegResult, ParityFailure
 from harness.core.registry import family_of
@@ -532,12 +533,12 @@ class Harness:
             if leg.verdict != "pass":
                 # off the CPU, the same artifact read on the CPU says whose fault it is
                 device_blame.blame_device(self, spec, leg, artifact, size)
-                return self._judge(spec, leg, received, artifact)
+                return self._judge(spec, _with_skipped_work(leg, artifact), received, artifact)
             passes.append(leg)
         widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
         if widest is not passes[0] and passes[0].metrics and "yardstick" in passes[0].metrics:
             widest.metrics.setdefault("yardstick", passes[0].metrics["yardstick"])
-        return self._judge(spec, widest, received)
+        return self._judge(spec, _with_skipped_work(widest, artifact), received)
 
     def _outputs(self, base, artifact, inputs) -> tuple[list | None, tuple[str, str] | None]:
         """The runner's outputs, or None and (the leg's message, the step that raised: load
@@ -686,6 +687,22 @@ def note_missing_yardstick(result: CaseResult, why: str | None) -> None:
 
 
 DIVERGED = ("fail", "error", "xfail")
+
+
+def _with_skipped_work(leg: LegResult, artifact: Artifact) -> LegResult:
+    """The leg as its converter's own account of what it went on without (``SKIPPED_WORK``)
+    leaves it: an error where it would pass, since its numbers cannot show what was left out;
+    a failing leg keeps its failure, which its known issues recognise, and notes it."""
+    skipped = (artifact.meta or {}).get(SKIPPED_WORK)
+    if not skipped:
+        return leg
+    if leg.verdict == "pass":
+        leg.verdict, leg.category = "error", "conversion_error"
+        leg.message = f"the model was converted past an error: {skipped}"
+    elif leg.verdict in FAILING:
+        leg.note = "; ".join(filter(None, [leg.note, f"the model was also converted past an "
+                                                     f"error: {skipped}"]))
+    return leg
 
 
 def _attribute(leg: LegResult, upstream: LegResult | None) -> LegResult:
