@@ -107,13 +107,20 @@ def test_a_raising_rewriter_is_named_and_a_quietened_tf2onnx_still_heard():
     quiet = logging.getLogger("tf2onnx")
     before = quiet.level
     quiet.setLevel(logging.CRITICAL)
+    heard: list[logging.LogRecord] = []  # what the user's own handler would print
+    users = logging.Handler()
+    users.emit = heard.append
+    quiet.addHandler(users)
     try:
         with tf2onnx_skipped.listening() as skipped:
             tf2onnx.convert.from_keras(artifact.model, input_signature=signature, opset=17,
                                        custom_rewriter=[rewrite_nothing_well])
         assert quiet.level == logging.CRITICAL
         assert not logging.getLogger("tf2onnx.tfonnx").handlers
+        assert logging.getLogger("tf2onnx.tfonnx").propagate
+        assert not heard, "listening let tf2onnx's errors through to a quietened logger"
     finally:
+        quiet.removeHandler(users)
         quiet.setLevel(before)
     assert skipped == ["tf2onnx's rewriter rewrite_nothing_well raised ValueError: no such "
                        "input (planted)"]

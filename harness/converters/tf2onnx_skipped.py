@@ -68,15 +68,18 @@ def listening() -> Iterator[list[str]]:
     at ERROR, whatever level the user set for it)."""
     logger = logging.getLogger(LOGGER)
     skipped = _Skipped()
-    level = logger.level
-    if not logger.isEnabledFor(logging.ERROR):  # the user quietened tf2onnx: still listen
+    level, propagate = logger.level, logger.propagate
+    if not logger.isEnabledFor(logging.ERROR):
+        # the user quietened tf2onnx: listen, and keep what it says from their own handlers
         logger.setLevel(logging.ERROR)
+        logger.propagate = False
     logger.addHandler(skipped)
     try:
         yield skipped.found
     finally:
         logger.removeHandler(skipped)
         logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def skipped_meta(found: list[str]) -> dict[str, str]:
