@@ -62,9 +62,12 @@ def run_script(path: Path, cwd: Path) -> subprocess.CompletedProcess:
     # A fresh interpreter in an empty folder; the AST check is the guard against parity
     # imports (parity is installed in this environment). onnx2tf is importable as a user's
     # install makes it, where `parity install onnx2tf` put it.
+    # Its temporary files go to a folder of its own, which the caller can check is left empty.
     env = onnx2tf_install.environment(onnx2tf_install.home())
+    scratch = cwd / "script-tmp"
+    scratch.mkdir(exist_ok=True)
     return subprocess.run([sys.executable, str(path)], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env=env)
+                          timeout=600, env={**env, "TMPDIR": str(scratch)})
 
 
 def stack_of(issue, party: str) -> set[str]:
@@ -413,6 +416,8 @@ def test_a_side_path_stages_entry_gets_a_generated_script_that_reproduces(party,
         assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
         verdict = done.stdout.splitlines()[-1]
         assert verdict.startswith(f"REPRODUCED: known issue {issue.id}: "), verdict
+        left = [p.name for p in (tmp_path / "script-tmp").iterdir() if p.is_dir()]
+        assert not left, f"the script left its scratch folders {left}"
     facts = json.loads((folder / "entry.json").read_text())
     # TFLite's reports go to LiteRT's tracker, whatever party the entry names
     assert facts["tracker"] == upstream.TRACKERS["litert" if party == "tensorflow" else party]

@@ -242,9 +242,10 @@ def onnx2tf_convert(model):
     \"\"\"onnx2tf.convert as parity's stage calls it: its command line's defaults plus the two
     switches that keep the names a reader maps by, on a copy of the model (onnx2tf rewrites its
     input file), in a scratch folder holding the calibration images parity writes there (onnx2tf
-    reads them for small 3-channel image inputs, else downloads them). Its log's last lines are
-    printed where it fails.\"\"\"
+    reads them for small 3-channel image inputs, else downloads them), removed when the script
+    ends. Its log's last lines are printed where it fails.\"\"\"
     folder = tempfile.mkdtemp(prefix="onnx2tf-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # read until the script ends
     path, out = os.path.join(folder, "model.onnx"), os.path.join(folder, "out")
     onnx.save(model, path)
     np.save(os.path.join(folder, CALIBRATION_FILE), calibration_images())
@@ -302,7 +303,8 @@ def read_outputs(out, feeds, onnx_names):
     found = runner(**feeds)
     return [np.asarray(found[name]) for name in onnx_names]"""
 
-_IMPORTS = ("import contextlib", "import os", "import re", "import tempfile", "",
+_IMPORTS = ("import atexit", "import contextlib", "import os", "import re", "import shutil",
+            "import tempfile", "",
             "import onnx2tf")
 _WHAT = ("Converts the embedded ONNX model with onnx2tf.convert, as parity's {stage} stage does "
          "(in a scratch folder, with its calibration images), feeds each input of rank 3 or more "
