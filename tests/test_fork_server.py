@@ -26,7 +26,7 @@ HELPERS = '''
 import faulthandler, os, signal, sys
 
 def crash(model):
-    faulthandler.disable()  # planted: its "Fatal Python error" would read as the run's
+    faulthandler.disable()  # planted: its report would read as the run's own crash
     os.kill(os.getpid(), signal.SIGSEGV)
 
 def noisy(model, word):

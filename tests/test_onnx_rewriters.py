@@ -139,7 +139,7 @@ def test_each_pass_alone_in_one_child_is_each_pass_in_its_own(monkeypatch):
             import os
             import signal
 
-            faulthandler.disable()  # planted: its "Fatal Python error" would read as the run's
+            faulthandler.disable()  # planted: its report would read as the run's own crash
             os.kill(os.getpid(), signal.SIGSEGV)
         return real(model, chosen)
 
@@ -188,7 +188,7 @@ def test_a_crash_in_the_optimizer_is_the_legs_conversion_error():
     from harness.converters.onnxoptimizer_stage import OptimizerCrash, in_child
 
     def crash():
-        faulthandler.disable()  # planted: its "Fatal Python error" would read as the run's
+        faulthandler.disable()  # planted: its report would read as the run's own crash
         os.kill(os.getpid(), signal.SIGSEGV)
 
     with pytest.raises(OptimizerCrash, match="signal 11: SIGSEGV"):
