@@ -118,9 +118,12 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def compact_number(value: Any) -> Any:
     """Four significant digits, as the page shows them; the results writer's "inf" and
-    "nan" strings, integers and anything else pass unchanged."""
+    "nan" strings, integers and anything else pass unchanged. A value so near the largest
+    float that four digits round it past it (float64's 1.797e308) stays as it is: rounded,
+    it would be an infinity, which JSON cannot carry and the leg did not measure."""
     if isinstance(value, float) and math.isfinite(value):
-        return float(f"{value:.4g}")
+        rounded = float(f"{value:.4g}")
+        return rounded if math.isfinite(rounded) else value
     return value
 
 

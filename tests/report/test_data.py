@@ -200,6 +200,8 @@ def test_repeated_strings_are_written_once(tmp_path: Path) -> None:
 def test_numbers_test_ids_and_repro_are_compact() -> None:
     assert compact_number(1.234567e-7) == 1.235e-07
     assert compact_number(3) == 3 and compact_number("inf") == "inf"
+    largest = 1.7976931348623157e308  # four digits round it up to 1.798e308: an infinity
+    assert compact_number(largest) == largest and compact_number(-largest) == -largest
     interner = Interner()
     kinds = Kinds(interner)
     record = make_records(cases=1, seed=1)[1]
@@ -230,6 +232,23 @@ def test_non_finite_values_anywhere_keep_the_block_valid_json(tmp_path: Path) ->
     assert legs and all(leg["max_abs"] == "inf" and leg["max_rel"] == "nan" for leg in legs)
     assert all(leg["seconds"] == 0.5 for leg in legs)
     assert all(leg["metrics"]["required_atol"] == "inf" for leg in legs)
+
+
+def test_an_error_near_the_largest_float_is_written_as_measured(tmp_path: Path) -> None:
+    """Finite, but four digits would round it past the largest float, to an infinity the
+    page's JSON refuses: a run with such a leg wrote no HTML report at all (the nightly
+    profile's float64 MaxPool whose window holds padding only, one reading the lowest
+    float64 there: max_abs 1.7976931348623157e308, 2026-11-29)."""
+    largest = 1.7976931348623157e308
+    records = make_records(cases=1, seed=3)
+    for r in records[1:]:
+        r["verdict"] = "xfail"
+        r["metrics"] = dict(r["metrics"] or {}, max_abs=largest)
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    data = data_of(render_html(load_results([path])))
+    legs = [decode_leg(row, data) for c in cases_of(data).values() for row in c.get("legs", [])]
+    assert legs and all(leg["max_abs"] == largest for leg in legs)
 
 
 def test_the_block_is_packed_reproducibly(tmp_path: Path, records: list[dict]) -> None:
