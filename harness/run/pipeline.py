@@ -305,7 +305,8 @@ class Harness:
         if not worst.passed:
             leg.blame = name
             leg.message = f"the source's {reading.reading}:\n" + leg.message
-        return self._judge(case.spec, leg)
+        # The source's own model is what its entries' where checks read (an ONNX graph).
+        return self._judge(case.spec, leg, reading.artifact)
 
     def _run_paths(self, case: ResolvedCase, artifacts, inputs, reference, timing,
                    alternate=None, *, more=(), yardstick=None) -> CaseResult:
