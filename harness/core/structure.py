@@ -17,6 +17,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from harness.core.onnx_schema import attribute_defaults
+
+# The opset a model without an ai.onnx import is read at (Selu's defaults have not changed).
+OPSET = 17
+
 Check = Callable[[Any, Any], bool]
 
 
@@ -116,11 +121,20 @@ def split_into_one(received, produced) -> bool:
                                      for n in model.graph.node)
 
 
+def _declared_shapes(model) -> dict[str, tuple]:
+    """Per tensor name, the dims an initializer, a graph input or shape inference gives."""
+    shapes = {t.name: tuple(t.dims) for t in model.graph.initializer}
+    for value in model.graph.input:
+        tensor = value.type.tensor_type
+        if tensor.HasField("shape") and value.name not in shapes:
+            shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None
+                                       for d in tensor.shape.dim)
+    return {**_inferred(model), **shapes}
+
+
 def _ranks(model) -> dict[str, int]:
     """Per tensor name, its rank where the model declares or infers one."""
-    declared = {value.name: len(value.type.tensor_type.shape.dim)
-                for value in model.graph.input if value.type.tensor_type.HasField("shape")}
-    return {**{name: len(dims) for name, dims in _inferred(model).items()}, **declared}
+    return {name: len(dims) for name, dims in _declared_shapes(model).items()}
 
 
 def shape_slice_out_of_range(received, produced) -> bool:
@@ -381,15 +395,21 @@ def fed_shape_operand(received, produced) -> bool:
                for node in model.graph.node)
 
 
-def _axes(node, constants: dict[str, Any]) -> list[int] | None:
-    """A Squeeze's axes, from its attribute (opset 11 and before) or its constant second
-    input; None where they are fed or absent."""
+NOT_KNOWN = object()  # an operand fed at run time
+
+
+def _axes(node, constants: dict[str, Any]):
+    """A node's axes, from its attribute (Squeeze before opset 13, Reduce* before 18) or its
+    constant second input: a list, None where they are left out, NOT_KNOWN where they are
+    fed."""
     for attr in node.attribute:
         if attr.name == "axes":
             return list(attr.ints)
-    if len(node.input) > 1 and node.input[1] in constants:
+    if len(node.input) < 2 or not node.input[1]:
+        return None
+    if node.input[1] in constants:
         return [int(a) for a in constants[node.input[1]].reshape(-1)]
-    return None
+    return NOT_KNOWN
 
 
 def _fed_by(model, producer: str, reader: str):
@@ -412,7 +432,7 @@ def squeeze_of_squeeze_negative_axes(received, produced) -> bool:
     constants = _constants(model)
     for first, _second in _fed_by(model, "Squeeze", "Squeeze"):
         axes = _axes(first, constants)
-        if axes is None or any(a < 0 for a in axes):
+        if axes is None or axes is NOT_KNOWN or any(a < 0 for a in axes):
             return True
     return False
 
@@ -467,22 +487,6 @@ def _nodes(model, *op_types: str) -> list[Any]:
     return [node for node in model.graph.node if node.op_type in op_types]
 
 
-NOT_KNOWN = object()  # an operand fed at run time, or a shape no one declares
-
-
-def _listed_axes(node, constants: dict[str, Any]):
-    """A node's axes, from its attribute or its constant second input: a list, None where
-    they are left out, NOT_KNOWN where they are fed."""
-    attrs = _attributes(node)
-    if "axes" in attrs:
-        return list(attrs["axes"])
-    if len(node.input) < 2 or not node.input[1]:
-        return None
-    if node.input[1] in constants:
-        return [int(a) for a in constants[node.input[1]].reshape(-1)]
-    return NOT_KNOWN
-
-
 def _several_axes_with_a_negative(received, op_types: tuple[str, ...], when=None) -> bool:
     """A node of ``op_types`` (whose attributes satisfy ``when``) over several axes, one
     negative, or over axes fed at run time."""
@@ -493,7 +497,7 @@ def _several_axes_with_a_negative(received, op_types: tuple[str, ...], when=None
     for node in _nodes(model, *op_types):
         if when is not None and not when(_attributes(node)):
             continue
-        axes = _listed_axes(node, constants)
+        axes = _axes(node, constants)
         if axes is NOT_KNOWN or (axes and len(axes) > 1 and min(axes) < 0):
             return True
     return False
@@ -557,36 +561,22 @@ def conv_transpose_output_shape(received, produced) -> bool:
                                 for node in _nodes(model, "ConvTranspose"))
 
 
-def _schema_default(op_type: str, name: str) -> Any:
-    from onnx import defs, helper
-
-    return helper.get_attribute_value(defs.get_schema(op_type).attributes[name].default_value)
-
-
 def selu_constants_not_default(received, produced) -> bool:
     """A Selu whose alpha or gamma is not the schema's default (onnx2torch's nn.SELU fixes
     both; it compares as numpy.isclose does)."""
     model = _model(received)
     if model is None:
         return True
+    opset = next((entry.version for entry in model.opset_import
+                  if entry.domain in ("", "ai.onnx")), OPSET)
+    defaults = attribute_defaults("Selu", opset, "")
     for node in _nodes(model, "Selu"):
         attrs = _attributes(node)
         for name in ("alpha", "gamma"):
-            default = _schema_default("Selu", name)
+            default = defaults[name]
             if name in attrs and abs(attrs[name] - default) > 1e-8 + 1e-5 * abs(default):
                 return True
     return False
-
-
-def _declared_shapes(model) -> dict[str, tuple]:
-    """Per tensor name, the dims an initializer, a graph input or shape inference gives."""
-    shapes = {t.name: tuple(t.dims) for t in model.graph.initializer}
-    for value in model.graph.input:
-        tensor = value.type.tensor_type
-        if tensor.HasField("shape") and value.name not in shapes:
-            shapes[value.name] = tuple(d.dim_value if d.HasField("dim_value") else None
-                                       for d in tensor.shape.dim)
-    return {**_inferred(model), **shapes}
 
 
 def prelu_slope_read_as_channels(received, produced) -> bool:
@@ -611,6 +601,22 @@ def prelu_slope_read_as_channels(received, produced) -> bool:
                 and len(slope) != len(data) - 1):
             return True
     return False
+
+
+def _pool_geometry(node, shapes):
+    """(spatial dims, kernel, strides, dilations, pads) of a pooling node; None where its
+    input's spatial dims are not all known or auto_pad pads it."""
+    attrs = _attributes(node)
+    shape, kernel = shapes.get(node.input[0]), list(attrs.get("kernel_shape", []))
+    if shape is None or not kernel or attrs.get("auto_pad", b"NOTSET") not in (
+            b"NOTSET", "NOTSET", b"VALID", "VALID"):
+        return None
+    rank = len(kernel)
+    spatial = shape[2:]
+    if len(spatial) != rank or None in spatial:
+        return None
+    return (spatial, kernel, list(attrs.get("strides", [1] * rank)),
+            list(attrs.get("dilations", [1] * rank)), list(attrs.get("pads", [0] * 2 * rank)))
 
 
 def _padding_only_window(length: int, kernel: int, stride: int, dilation: int, begin: int,
@@ -646,22 +652,6 @@ def pool_window_of_padding_only(received, produced) -> bool:
                                     pads[i + rank], ceil) for i in range(rank)):
             return True
     return False
-
-
-def _pool_geometry(node, shapes):
-    """(spatial dims, kernel, strides, dilations, pads) of a pooling node; None where its
-    input's spatial dims are not all known or auto_pad pads it."""
-    attrs = _attributes(node)
-    shape, kernel = shapes.get(node.input[0]), list(attrs.get("kernel_shape", []))
-    if shape is None or not kernel or attrs.get("auto_pad", b"NOTSET") not in (
-            b"NOTSET", "NOTSET", b"VALID", "VALID"):
-        return None
-    rank = len(kernel)
-    spatial = shape[2:]
-    if len(spatial) != rank or None in spatial:
-        return None
-    return (spatial, kernel, list(attrs.get("strides", [1] * rank)),
-            list(attrs.get("dilations", [1] * rank)), list(attrs.get("pads", [0] * 2 * rank)))
 
 
 def pool_ceil_mode_overhang_of_two(received, produced) -> bool:
