@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 from harness.core.onnx_schema import attribute_defaults
 
 # The opset a model without an ai.onnx import is read at (Selu's defaults have not changed).
 OPSET = 17
+FLOAT16 = 10  # onnx.TensorProto.FLOAT16
 
 Check = Callable[[Any, Any], bool]
 
@@ -84,6 +86,15 @@ def fed_operand_shape_invented(received, produced) -> bool:
 def _model(artifact):
     model = getattr(artifact, "model", artifact)
     return model if hasattr(model, "graph") else None
+
+
+def _opset(model) -> int:
+    return next((entry.version for entry in model.opset_import
+                 if entry.domain in ("", "ai.onnx")), OPSET)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _fed_inputs(model) -> set[str]:
@@ -567,9 +578,7 @@ def selu_constants_not_default(received, produced) -> bool:
     model = _model(received)
     if model is None:
         return True
-    opset = next((entry.version for entry in model.opset_import
-                  if entry.domain in ("", "ai.onnx")), OPSET)
-    defaults = attribute_defaults("Selu", opset, "")
+    defaults = attribute_defaults("Selu", _opset(model), "")
     for node in _nodes(model, "Selu"):
         attrs = _attributes(node)
         for name in ("alpha", "gamma"):
@@ -682,6 +691,123 @@ def pool_ceil_mode_overhang_of_two(received, produced) -> bool:
     return False
 
 
+# -- where a reading's own known bug can be: the source's readings (onnxruntime, onnx's
+# reference evaluator) each have bugs that only some values of a node meet; an entry about
+# one claims a mismatch only where the node holds those values.
+
+
+def _source_coordinate(mode: str, i: int, length: int, out: int, scale: Fraction):
+    """Resize's source coordinate of output pixel ``i`` along one axis, exactly (the ONNX
+    spec's formulas in rationals); None for a mode this does not follow."""
+    centre = Fraction(2 * i + 1, 2)
+    if mode == "half_pixel":
+        return centre / scale - Fraction(1, 2)
+    if mode == "half_pixel_symmetric":
+        adjustment = out / (scale * length)
+        return Fraction(length, 2) * (1 - adjustment) + centre / scale - Fraction(1, 2)
+    if mode == "pytorch_half_pixel":
+        return centre / scale - Fraction(1, 2) if out > 1 else Fraction(0)
+    if mode == "asymmetric":
+        return i / scale
+    if mode == "align_corners":
+        return Fraction(0) if out == 1 else Fraction(i * (length - 1), out - 1)
+    if mode == "tf_half_pixel_for_nn":
+        return centre / scale
+    return None
+
+
+def _resize_geometry(node, shapes, constants, opset: int):
+    """Per resized axis, (input length, output length, exact scale); None where the input's
+    dims, the scales or sizes, or the output lengths are not known here."""
+    attrs = _attributes(node)
+    shape = shapes.get(node.input[0])
+    if shape is None or None in shape:
+        return None
+    operands = list(node.input) + ["", "", ""]
+    scales_name, sizes_name = (operands[1], "") if opset < 11 else (operands[2], operands[3])
+    axes = [a % len(shape) for a in attrs.get("axes", range(len(shape)))]
+    if sizes_name:
+        if sizes_name not in constants or _text(attrs.get("keep_aspect_ratio_policy",
+                                                          "stretch")) != "stretch":
+            return None
+        sizes = [int(v) for v in constants[sizes_name].reshape(-1)]
+        return [(shape[a], out, Fraction(out, shape[a])) for a, out in zip(axes, sizes)
+                if shape[a] > 0]
+    if scales_name not in constants:
+        return None
+    scales = [Fraction(float(v)) for v in constants[scales_name].reshape(-1)]
+    return [(shape[a], math.floor(shape[a] * scale), scale) for a, scale in zip(axes, scales)
+            if scale > 0]
+
+
+def resize_nearest_floor_on_a_whole_coordinate(received, produced) -> bool:
+    """A nearest Resize with nearest_mode floor where some output pixel's source coordinate
+    is exactly a whole pixel past the first: onnxruntime computes the coordinate in float32
+    and can land just below it (7 to 1 pixel, half_pixel: 3.0 as 2.9999998), and floor then
+    takes the pixel before."""
+    model = _model(received)
+    if model is None:
+        return True
+    shapes, constants, opset = _declared_shapes(model), _constants(model), _opset(model)
+    for node in _nodes(model, "Resize"):
+        attrs = _attributes(node)
+        if _text(attrs.get("mode", "nearest")) != "nearest" or _text(
+                attrs.get("nearest_mode", "round_prefer_floor")) != "floor":
+            continue
+        mode = _text(attrs.get("coordinate_transformation_mode",
+                               "asymmetric" if opset < 11 else "half_pixel"))
+        geometry = _resize_geometry(node, shapes, constants, opset)
+        if geometry is None:
+            return True
+        for length, out, scale in geometry:
+            for i in range(out):
+                x = _source_coordinate(mode, i, length, out, scale)
+                if x is None or (x.denominator == 1 and 0 < x <= length - 1):
+                    return True
+    return False
+
+
+def shape_end_wraps_past_the_front(received, produced) -> bool:
+    """A Shape whose end, counted from the back, lies before the front by less than the rank
+    (-2 rank < end < -rank): ONNX clamps it to 0, and a Python slice counts it from the back
+    again (onnx's reference Shape, shape[start : rank + end])."""
+    model = _model(received)
+    if model is None:
+        return True
+    ranks = _ranks(model)
+    for node in _nodes(model, "Shape"):
+        rank = ranks.get(node.input[0])
+        end = _attributes(node).get("end")
+        if end is not None and (rank is None or -2 * rank < end < -rank):
+            return True
+    return False
+
+
+def cast_to_float16_read_by_a_node(received, produced) -> bool:
+    """A Cast to float16 whose output another node reads: where that node has no float16
+    kernel on onnxruntime's CPU provider, the Cast onnxruntime puts before it (back to
+    float32) cancels the model's own, and the float16 rounding is lost."""
+    model = _model(received)
+    if model is None:
+        return True
+    readers = _readers(model)
+    return any(_attributes(node).get("to") == FLOAT16
+               and any(reader.op_type != "Cast" for reader in readers.get(node.output[0], []))
+               for node in _nodes(model, "Cast"))
+
+
+NORMALIZATIONS = ("BatchNormalization", "InstanceNormalization", "LayerNormalization",
+                  "GroupNormalization", "RMSNormalization")
+
+
+def epsilon_left_to_default(received, produced) -> bool:
+    """A normalization node without an epsilon attribute: ONNX's default is the float32
+    1e-5 (an attribute's float is 32-bit), 9.99999975e-6."""
+    model = _model(received)
+    return model is None or any("epsilon" not in _attributes(node)
+                                for node in _nodes(model, *NORMALIZATIONS))
+
+
 CHECKS: dict[str, Check] = {
     "shape-slice-out-of-range": shape_slice_out_of_range,
     "fed-operand-shape-invented": fed_operand_shape_invented,
@@ -712,6 +838,10 @@ CHECKS: dict[str, Check] = {
     "prelu-slope-read-as-channels": prelu_slope_read_as_channels,
     "pool-window-of-padding-only": pool_window_of_padding_only,
     "pool-ceil-mode-overhang-of-two": pool_ceil_mode_overhang_of_two,
+    "resize-nearest-floor-on-a-whole-coordinate": resize_nearest_floor_on_a_whole_coordinate,
+    "shape-end-wraps-past-the-front": shape_end_wraps_past_the_front,
+    "cast-to-float16-read-by-a-node": cast_to_float16_read_by_a_node,
+    "epsilon-left-to-default": epsilon_left_to_default,
 }
 
 
