@@ -23,6 +23,8 @@ from harness.core.onnx_schema import attribute_defaults
 # The opset a model without an ai.onnx import is read at (Selu's defaults have not changed).
 OPSET = 17
 FLOAT16 = 10  # onnx.TensorProto.FLOAT16
+# A float32 scale is n / h rounded to 24 bits: h x scale is within 2**-24 of n, relatively.
+SHORT_BY = Fraction(1, 2**20)
 
 Check = Callable[[Any, Any], bool]
 
@@ -717,11 +719,11 @@ def _source_coordinate(mode: str, i: int, length: int, out: int, scale: Fraction
 
 
 def _resize_geometry(node, shapes, constants, opset: int):
-    """Per resized axis, (input length, output length, exact scale); None where the input's
-    dims, the scales or sizes, or the output lengths are not known here."""
+    """Per axis, (input length, output length, exact scale); None where the dims it resizes,
+    the scales or sizes, or the output lengths are not known here."""
     attrs = _attributes(node)
     shape = shapes.get(node.input[0])
-    if shape is None or None in shape:
+    if shape is None:
         return None
     operands = list(node.input) + ["", "", ""]
     scales_name, sizes_name = (operands[1], "") if opset < 11 else (operands[2], operands[3])
@@ -731,13 +733,17 @@ def _resize_geometry(node, shapes, constants, opset: int):
                                                           "stretch")) != "stretch":
             return None
         sizes = [int(v) for v in constants[sizes_name].reshape(-1)]
+        if any(shape[a] is None for a in axes):
+            return None
         return [(shape[a], out, Fraction(out, shape[a])) for a, out in zip(axes, sizes)
                 if shape[a] > 0]
     if scales_name not in constants:
         return None
     scales = [Fraction(float(v)) for v in constants[scales_name].reshape(-1)]
+    if any(shape[a] is None and scale != 1 for a, scale in zip(axes, scales)):
+        return None  # a free batch is never resized
     return [(shape[a], math.floor(shape[a] * scale), scale) for a, scale in zip(axes, scales)
-            if scale > 0]
+            if scale > 0 and shape[a] is not None]
 
 
 def resize_nearest_floor_on_a_whole_coordinate(received, produced) -> bool:
@@ -796,6 +802,59 @@ def cast_to_float16_read_by_a_node(received, produced) -> bool:
                for node in _nodes(model, "Cast"))
 
 
+def resize_scale_just_short(received, produced) -> bool:
+    """A Resize by constant scales whose scale puts an output length a hair below a whole
+    number (float32(5 / 3) x 3 = 4.9999999): ONNX floors it to the length before. tf2onnx
+    writes such scales for a static input, where it knows the sizes. Read in the model the
+    stage was given and in the one it wrote."""
+    models = [m for m in (_model(received), _model(produced)) if m is not None]
+    if not models:
+        return True
+    for model in models:
+        shapes, constants, opset = _declared_shapes(model), _constants(model), _opset(model)
+        for node in _nodes(model, "Resize"):
+            operands = [*node.input, "", "", ""]
+            if opset >= 11 and operands[3]:
+                continue  # by sizes
+            geometry = _resize_geometry(node, shapes, constants, opset)
+            if geometry is None:
+                return True
+            for length, _, scale in geometry:
+                product = length * scale
+                if product.denominator != 1 and math.ceil(product) - product < \
+                        SHORT_BY * product:
+                    return True
+    return False
+
+
+
+def max_unpool_output_shape_not_inferred(received, produced) -> bool:
+    """A MaxUnpool given an output_shape whose dims after the batch differ from the shape
+    its kernel, strides and pads infer: its indices are flat over the output_shape, and onnx's
+    reference MaxUnpool scatters them over the inferred shape (op_max_unpool.py) before
+    copying that into a corner of the output."""
+    model = _model(received)
+    if model is None:
+        return True
+    shapes, constants = _declared_shapes(model), _constants(model)
+    for node in _nodes(model, "MaxUnpool"):
+        if len(node.input) < 3 or not node.input[2]:
+            continue
+        shape = shapes.get(node.input[0])
+        if node.input[2] not in constants or shape is None or None in shape:
+            return True
+        attrs = _attributes(node)
+        kernel = list(attrs.get("kernel_shape", []))
+        rank = len(kernel)
+        strides = list(attrs.get("strides", [1] * rank))
+        pads = list(attrs.get("pads", [0] * 2 * rank))
+        inferred = [shape[1], *((shape[2 + i] - 1) * strides[i] - pads[i] - pads[rank + i]
+                                + kernel[i] for i in range(rank))]
+        if [int(d) for d in constants[node.input[2]].reshape(-1)[1:]] != inferred:
+            return True
+    return False
+
+
 NORMALIZATIONS = ("BatchNormalization", "InstanceNormalization", "LayerNormalization",
                   "GroupNormalization", "RMSNormalization")
 
@@ -842,6 +901,8 @@ CHECKS: dict[str, Check] = {
     "shape-end-wraps-past-the-front": shape_end_wraps_past_the_front,
     "cast-to-float16-read-by-a-node": cast_to_float16_read_by_a_node,
     "epsilon-left-to-default": epsilon_left_to_default,
+    "resize-scale-just-short": resize_scale_just_short,
+    "max-unpool-output-shape-not-inferred": max_unpool_output_shape_not_inferred,
 }
 
 
