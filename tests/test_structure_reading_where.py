@@ -169,7 +169,8 @@ def test_a_written_epsilon_converts_within_float64s_tolerance():
 
 def test_the_evaluator_is_the_float16_sum_further_from_the_exact_one():
     """Who the entry blames: on its minimal specs the float64 evaluation of the same float16
-    model is within half a float16 step of onnxruntime and further from the evaluator."""
+    model is within half a float16 step of onnxruntime, and wherever the two readings part,
+    further from the evaluator's."""
     from harness.sources.onnx import read_evaluator, read_onnxruntime
     from harness.sources.onnx.calibrate import exact_reading
 
@@ -182,7 +183,9 @@ def test_the_evaluator_is_the_float16_sum_further_from_the_exact_one():
         runtime_off = np.abs(runtime.astype(np.float64) - exact)
         step = np.spacing(np.abs(exact).astype(np.float16)).astype(np.float64)
         assert np.all(runtime_off <= step / 2), (spec.kind, runtime, exact)
-        assert np.max(np.abs(evaluator.astype(np.float64) - exact)) > np.max(runtime_off)
+        apart = runtime != evaluator
+        evaluator_off = np.abs(evaluator.astype(np.float64) - exact)
+        assert apart.any() and np.all(evaluator_off[apart] > runtime_off[apart]), spec.kind
 
 
 def max_unpool(output_length: int | None):
