@@ -1,4 +1,4 @@
-"""Known issues recognised by cause (harness/core/structure.py): onnxslim's reading of a fed
+"""Known issues recognised by cause (harness/core/structure/): onnxslim's reading of a fed
 Squeeze axes as absent is recognised whatever message it ends in, by what the slimmed model
 declares; the check holds on nothing else."""
 

@@ -1,5 +1,5 @@
 """onnxruntime's LayerNormFusion fuses ReduceMean > Sub > Pow > ReduceMean > Add > Sqrt > Div
-by op types alone (harness/core/structure.py's layer-norm-chain-misread): a chain whose
+by op types alone (harness/core/structure/'s layer-norm-chain-misread): a chain whose
 exponent, operand order or epsilon slot is not a layer norm's is recognised as that entry on
 the ort-optimized leg, and a true layer norm chain is neither flagged nor failing."""
 

@@ -1,5 +1,5 @@
 """A rewriter entry claims a failure only where its motif is in the model the stage was given
-(its ``where`` check, harness/core/structure.py): a message as common as "IndexError: list
+(its ``where`` check, harness/core/structure/): a message as common as "IndexError: list
 index out of range" or "The shapes do not match", raised by another pass or by a fault planted
 elsewhere in the same graph, stays a failure. Issue 49: onnxslim's fed-axes entry claimed the
 IndexError a fault planted in FusionGemmAdd raised on a PassTargets graph, which has no fed

@@ -1,5 +1,5 @@
 """A node converter's entry claims a failure only where a node holds what its bug needs (its
-``where`` check, harness/core/structure.py). onnx2torch's Selu entry claimed every "gamma
+``where`` check, harness/core/structure/). onnx2torch's Selu entry claimed every "gamma
 parameter must be" on a Selu, and its ReduceMax entry every shape or value mismatch of a
 ReduceMax: a fault in the converter that fails the op's common form (the default constants,
 axes all positive) that way read as the known bug, and the gate passed."""

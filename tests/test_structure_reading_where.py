@@ -1,7 +1,7 @@
 """The nightly profile's seeds 7 and 11 over every ONNX op found disagreements of the
 source's own readings (onnxruntime, onnx's reference evaluator) and of two converters, each
 read by hand (harness/known_issues.d/onnx-seeds.toml). Those about a value a node holds claim
-a mismatch only where the node holds it (``where``, harness/core/structure.py); these tests
+a mismatch only where the node holds it (``where``, harness/core/structure/); these tests
 hold each check against the real onnxruntime, evaluator, onnx2pytorch and tf2onnx."""
 
 from __future__ import annotations

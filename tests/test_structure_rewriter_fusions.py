@@ -1,5 +1,5 @@
 """Rewrites that check an operand against the wrong thing, each recognised by a structure check
-(harness/core/structure.py), each with a control that is rewritten and agrees.
+(harness/core/structure/), each with a control that is rewritten and agrees.
 
 - FusionConvMul folds a Conv > Mul constant into the weights by its squeezed length alone
   (conv-scale-not-per-channel): a constant that scales the last axis or adds a leading one.

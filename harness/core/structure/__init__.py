@@ -1,0 +1,106 @@
+"""Structural checks that recognise a known issue by its cause, not by one wording of it.
+
+A known-issue entry may name one (``structure = "NAME"`` in its TOML): a function of the ONNX
+model the leg's stage was given (``received``) and the one it wrote (``produced``, None where
+it wrote none) that says whether the root cause is there, whatever the failure's message.
+One root cause produces many messages (onnxslim's squeeze of a fed-axes Squeeze is refused at
+load as "Input rank must be >= 1" before a Softmax, as "'axis' must be in [-1 , 0]" with two
+channels, as a buffer mismatch at run time); what the rewritten graph changed is the same.
+
+One module per family of checks, as the sections of a known-issue file run: what a stage
+changed (``stage_rewrites``), where a rewriter's bug can be (``rewriter_motifs``), a node
+converter's (``node_converters``), a reading's (``readings``), a converter's rounding
+(``rounding``); what they read of a model is in ``models``. The import list below is the
+registry.
+
+A check reads the models and nothing else; it returns False where it cannot tell (no
+produced model, a model it cannot read), so the entry's message still decides there.
+"""
+
+from __future__ import annotations
+
+from harness.core.structure.models import Check
+from harness.core.structure.node_converters import (
+    conv_transpose_output_shape,
+    flatten_axis_at_an_end,
+    gather_axis_negative,
+    max_pool_ceil_mode,
+    pool_ceil_mode_overhang_of_two,
+    pool_window_of_padding_only,
+    prelu_slope_read_as_channels,
+    reduce_axes_with_a_negative,
+    selu_constants_not_default,
+    squeeze_axes_with_a_negative,
+    unsqueeze_axes_with_a_negative,
+)
+from harness.core.structure.readings import (
+    cast_to_float16_read_by_a_node,
+    max_unpool_output_shape_not_inferred,
+    resize_nearest_floor_on_a_whole_coordinate,
+    shape_end_wraps_past_the_front,
+)
+from harness.core.structure.rewriter_motifs import (
+    fed_shape_operand,
+    resize_with_axes,
+    squeeze_of_squeeze_negative_axes,
+    zero_pad_before_maxpool,
+)
+from harness.core.structure.rounding import epsilon_left_to_default, resize_scale_just_short
+from harness.core.structure.stage_rewrites import (
+    conv_scale_not_per_channel,
+    fed_input_dropped,
+    fed_operand_shape_invented,
+    graph_outputs_not_whole_nodes,
+    layer_norm_chain_misread,
+    matmul_bias_expands_output,
+    matmul_constant_first,
+    nms_score_threshold_given,
+    nms_score_threshold_omitted,
+    onehot_axis_inside_channel_last,
+    onehot_negative_axis_kept_layout,
+    reshape_of_reshape_copies_a_dim,
+    shape_slice_out_of_range,
+    split_into_one,
+)
+
+CHECKS: dict[str, Check] = {
+    "shape-slice-out-of-range": shape_slice_out_of_range,
+    "fed-operand-shape-invented": fed_operand_shape_invented,
+    "fed-input-dropped": fed_input_dropped,
+    "matmul-constant-first": matmul_constant_first,
+    "split-into-one": split_into_one,
+    "graph-outputs-not-whole-nodes": graph_outputs_not_whole_nodes,
+    "layer-norm-chain-misread": layer_norm_chain_misread,
+    "nms-score-threshold-omitted": nms_score_threshold_omitted,
+    "nms-score-threshold-given": nms_score_threshold_given,
+    "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
+    "conv-scale-not-per-channel": conv_scale_not_per_channel,
+    "onehot-negative-axis-kept-layout": onehot_negative_axis_kept_layout,
+    "matmul-bias-expands-output": matmul_bias_expands_output,
+    "reshape-of-reshape-copies-a-dim": reshape_of_reshape_copies_a_dim,
+    "fed-shape-operand": fed_shape_operand,
+    "squeeze-of-squeeze-negative-axes": squeeze_of_squeeze_negative_axes,
+    "zero-pad-before-maxpool": zero_pad_before_maxpool,
+    "resize-with-axes": resize_with_axes,
+    "reduce-axes-with-a-negative": reduce_axes_with_a_negative,
+    "squeeze-axes-with-a-negative": squeeze_axes_with_a_negative,
+    "unsqueeze-axes-with-a-negative": unsqueeze_axes_with_a_negative,
+    "flatten-axis-at-an-end": flatten_axis_at_an_end,
+    "gather-axis-negative": gather_axis_negative,
+    "max-pool-ceil-mode": max_pool_ceil_mode,
+    "conv-transpose-output-shape": conv_transpose_output_shape,
+    "selu-constants-not-default": selu_constants_not_default,
+    "prelu-slope-read-as-channels": prelu_slope_read_as_channels,
+    "pool-window-of-padding-only": pool_window_of_padding_only,
+    "pool-ceil-mode-overhang-of-two": pool_ceil_mode_overhang_of_two,
+    "resize-nearest-floor-on-a-whole-coordinate": resize_nearest_floor_on_a_whole_coordinate,
+    "shape-end-wraps-past-the-front": shape_end_wraps_past_the_front,
+    "cast-to-float16-read-by-a-node": cast_to_float16_read_by_a_node,
+    "epsilon-left-to-default": epsilon_left_to_default,
+    "resize-scale-just-short": resize_scale_just_short,
+    "max-unpool-output-shape-not-inferred": max_unpool_output_shape_not_inferred,
+}
+
+
+def holds(name: str, received, produced) -> bool:
+    return CHECKS[name](received, produced)

@@ -1,0 +1,289 @@
+"""Checks of what a stage changed: the model it was given (``received``) against the one it
+wrote (``produced``), for entries that name one as ``structure`` (and some as ``where``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.core.structure import models
+
+# op type -> the input whose value decides its outputs' shapes
+FED_SHAPE_OPERANDS = {"Squeeze": 1, "Split": 1, "Unsqueeze": 1}
+
+
+def fed_operand_shape_invented(received, produced) -> bool:
+    """The produced model declares a shape for an output of a Squeeze, Split or Unsqueeze
+    whose axes or split are fed at run time (a graph input of the received model) that
+    the received model could not know: a dim where its own shape inference has none, or
+    a rank where it has no shape. The rewriter read the fed operand as absent."""
+    if received is None or produced is None:
+        return False
+    received, produced = getattr(received, "model", received), getattr(produced, "model",
+                                                                        produced)
+    if not hasattr(received, "graph") or not hasattr(produced, "graph"):
+        return False
+    graph_inputs = {i.name for i in received.graph.input} - {
+        t.name for t in received.graph.initializer}
+    outputs = [out for node in received.graph.node
+               if (at := FED_SHAPE_OPERANDS.get(node.op_type)) is not None
+               and len(node.input) > at and node.input[at] in graph_inputs
+               for out in node.output]
+    if not outputs:
+        return False
+    known, declared = models.inferred(received), models.typed_shapes(produced)
+    for name in outputs:
+        if name not in declared:
+            continue
+        before = known.get(name)
+        if before is None or len(before) != len(declared[name]):
+            return True
+        if any(b is None and d for b, d in zip(before, declared[name])):
+            return True
+    return False
+
+
+def fed_input_dropped(received, produced) -> bool:
+    """The produced model no longer takes a graph input that the received model is fed:
+    a caller feeding the model's inputs is refused, whatever the rewrite that left the input
+    unused (a Reshape's shape replaced by a constant, a Dropout's ratio removed with it)."""
+    before, after = models.model_of(received), models.model_of(produced)
+    if before is None or after is None:
+        return False
+    return bool(models.fed_inputs(before) - {i.name for i in after.graph.input})
+
+
+def matmul_constant_first(received, produced) -> bool:
+    """The received model has a MatMul whose first operand is a constant (an initializer or
+    a Constant node's output) and whose second is not: W @ x, which a converter that turns
+    every constant MatMul into a Linear computes as x @ W."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    constants = {t.name for t in model.graph.initializer} | {
+        out for n in model.graph.node if n.op_type == "Constant" for out in n.output}
+    constants -= models.fed_inputs(model)
+    return any(n.op_type == "MatMul" and n.input[0] in constants
+               and n.input[1] not in constants for n in model.graph.node)
+
+
+def split_into_one(received, produced) -> bool:
+    """The received model has a Split with a single output (the whole axis in one part)."""
+    model = models.model_of(received)
+    return model is not None and any(n.op_type == "Split" and len(n.output) == 1
+                                     for n in model.graph.node)
+
+
+def shape_slice_out_of_range(received, produced) -> bool:
+    """The received model has a Shape whose start or end, a negative one counted from the
+    rank, falls outside [0, rank], or whose end comes before its start: Shape-15 clamps them,
+    and a rewriter that indexes the dims without clamping reads past them."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    ranks = models.ranks(model)
+    for node in model.graph.node:
+        if node.op_type != "Shape" or node.input[0] not in ranks:
+            continue
+        rank = ranks[node.input[0]]
+        attrs = {a.name: a.i for a in node.attribute}
+        start, end = attrs.get("start", 0), attrs.get("end", rank)
+        start, end = (start + rank if start < 0 else start), (end + rank if end < 0 else end)
+        if not (0 <= start <= rank and 0 <= end <= rank) or end < start:
+            return True
+    return False
+
+
+def graph_outputs_not_whole_nodes(received, produced) -> bool:
+    """The received model's graph outputs, in order, are not the whole outputs of the nodes
+    that produce them, each node once in order of first use: a graph output that is one
+    output of a node with several (TopK's indices alone), two outputs of one node in another
+    order than the node's, or one value listed twice. A converter that returns each graph
+    output's producing node, deduplicated, returns something else there."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    producer = {out: index for index, node in enumerate(model.graph.node)
+                for out in node.output}
+    wanted = [value.name for value in model.graph.output]
+    if any(name not in producer for name in wanted):
+        return False
+    nodes = list(dict.fromkeys(producer[name] for name in wanted))
+    returned = [out for index in nodes for out in model.graph.node[index].output if out]
+    return returned != wanted
+
+
+def layer_norm_chain_misread(received, produced) -> bool:
+    """The received model holds the decomposed layer norm ReduceMean > Sub > Pow >
+    ReduceMean > Add > Sqrt > Div with an operand that onnxruntime's LayerNormFusion does not
+    check: a Pow exponent other than 2, the mean subtracted from (mean - x), the Div reversed
+    (sqrt / d), or the epsilon as the Add's first operand (the fusion reads the second)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    made = {out: node for node in model.graph.node for out in node.output}
+    readers = models.readers(model)
+    constants = models.constants(model)
+
+    def read_by(name: str, op: str) -> list[Any]:
+        return [node for node in readers.get(name, []) if node.op_type == op]
+
+    for power in (n for n in model.graph.node if n.op_type == "Pow"):
+        sub = made.get(power.input[0])
+        if sub is None or sub.op_type != "Sub":
+            continue
+        mean_first = getattr(made.get(sub.input[0]), "op_type", None) == "ReduceMean"
+        if not mean_first and getattr(made.get(sub.input[1]), "op_type", None) != "ReduceMean":
+            continue
+        exponent = constants.get(power.input[1])
+        for variance in read_by(power.output[0], "ReduceMean"):
+            for add in read_by(variance.output[0], "Add"):
+                for root in read_by(add.output[0], "Sqrt"):
+                    for div in read_by(root.output[0], "Div"):
+                        if (exponent is None or exponent.size != 1 or float(exponent) != 2.0
+                                or mean_first or add.input[0] != variance.output[0]
+                                or div.input[0] == root.output[0]):
+                            return True
+    return False
+
+
+def _score_thresholds(model) -> list[str]:
+    """Each NonMaxSuppression's score_threshold operand, "" where it is omitted."""
+    return [(list(node.input) + [""] * 5)[4] for node in model.graph.node
+            if node.op_type == "NonMaxSuppression"]
+
+
+def nms_score_threshold_omitted(received, produced) -> bool:
+    """The received model has a NonMaxSuppression without a score_threshold (no box is
+    removed by its score)."""
+    model = models.model_of(received)
+    return model is not None and "" in _score_thresholds(model)
+
+
+def nms_score_threshold_given(received, produced) -> bool:
+    """The received model has a NonMaxSuppression given a score_threshold."""
+    model = models.model_of(received)
+    return model is not None and any(_score_thresholds(model))
+
+
+def _onehots(received) -> list[tuple[int, int]]:
+    """(indices rank, axis) of each OneHot of the received model whose indices' rank is
+    known; the axis as written, -1 where it is left out."""
+    model = models.model_of(received)
+    if model is None:
+        return []
+    ranks = models.ranks(model)
+    return [(ranks[node.input[0]], next((a.i for a in node.attribute if a.name == "axis"), -1))
+            for node in model.graph.node
+            if node.op_type == "OneHot" and node.input[0] in ranks]
+
+
+def onehot_axis_inside_channel_last(received, produced) -> bool:
+    """The received model has a OneHot of indices of rank 3 or more (a tensor onnx2tf keeps
+    channel-last) whose new axis is not the last one."""
+    return any(rank >= 3 and axis % (rank + 1) != rank for rank, axis in _onehots(received))
+
+
+def conv_scale_not_per_channel(received, produced) -> bool:
+    """The received model has a Conv or ConvTranspose (constant weights, its one reader) >
+    Mul by a constant whose values, squeezed, are as many as the weight's output-channel
+    axis holds, but which does not broadcast along the channel axis: a (C,) constant that
+    scales the last axis, a (C, 1, 1, 1) one that adds a leading axis. onnxslim's
+    FusionConvMul folds such a constant into the weights as a per-channel scale."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    constants = models.constants(model)
+    readers = models.readers(model)
+    for conv in model.graph.node:
+        if conv.op_type not in ("Conv", "ConvTranspose") or conv.input[1] not in constants:
+            continue
+        (mul, *others) = readers.get(conv.output[0], [None])
+        if others or mul is None or mul.op_type != "Mul" or mul.input[0] != conv.output[0]:
+            continue
+        scale = constants.get(mul.input[1])
+        weight = constants[conv.input[1]]
+        axis = 0 if conv.op_type == "Conv" else 1
+        if scale is None or scale.squeeze().ndim != 1 \
+                or scale.squeeze().shape[0] != weight.shape[axis]:
+            continue
+        group = next((a.i for a in conv.attribute if a.name == "group"), 1)
+        channels = weight.shape[axis] * (group if conv.op_type == "ConvTranspose" else 1)
+        rank = weight.ndim
+        aligned = [1] * (rank - scale.ndim) + list(scale.shape)
+        if aligned != [1, channels] + [1] * (rank - 2):
+            return True
+    return False
+
+
+def onehot_negative_axis_kept_layout(received, produced) -> bool:
+    """The received model has a OneHot with a negative axis (the default, -1, included) of
+    indices of rank 1 or 2, which onnx2tf does not move channel-last: onnx2tf's OneHot
+    counts a negative axis twice (axis + rank + axis + 1), so the new axis goes in |axis|
+    places early; in a channel-last tensor that slip happens to undo the layout."""
+    return any(rank in (1, 2) and axis < 0 for rank, axis in _onehots(received))
+
+
+def matmul_bias_expands_output(received, produced) -> bool:
+    """The received model has a MatMul by a constant matrix, read by an Add alone whose
+    constant operand broadcasts the product to a larger shape (a (B, N) bias on a (B, 1, N)
+    or (1, N) product). onnxslim's FusionGemm flattens a batched product to (M, N) for a Gemm
+    and checks the bias against that, so the expansion is lost; onnx2pytorch makes the bias
+    a Linear's, which torch adds into the product's own shape."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    constants = models.constants(model)
+    shapes = {**models.inferred(model), **models.typed_shapes(model)}
+    readers = models.readers(model)
+    for matmul in model.graph.node:
+        if matmul.op_type != "MatMul" or matmul.input[1] not in constants:
+            continue
+        product = shapes.get(matmul.output[0])
+        if product is None or len(product) < 2 or None in product:
+            continue
+        (add, *others) = readers.get(matmul.output[0], [None])
+        if others or add is None or add.op_type != "Add":
+            continue
+        bias = next((constants[name] for name in add.input
+                     if name != matmul.output[0] and name in constants), None)
+        if bias is None:
+            continue
+        widened = _broadcast(tuple(product), tuple(bias.shape))
+        if widened is not None and widened != tuple(product):
+            return True
+    return False
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape NumPy's broadcasting gives ``a`` and ``b``, None where they do not broadcast
+    (an invalid model: nothing to say). Plain Python: the report reads these checks' names
+    through the known issues and imports no framework, numpy included."""
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    if any(x != y and 1 not in (x, y) for x, y in zip(a, b)):
+        return None
+    return tuple(y if x == 1 else x for x, y in zip(a, b))
+
+
+def reshape_of_reshape_copies_a_dim(received, produced) -> bool:
+    """The received model has a Reshape (allowzero 0) of another Reshape's output, its only
+    reader, whose shape may hold a 0 (a constant that holds one, or a shape not known until
+    run time): the 0 copies a dimension of the first Reshape's output, so the two do not
+    merge into one Reshape of the first's input by the second's shape, as onnxoptimizer's
+    eliminate_consecutive_idempotent_ops and onnxslim's EliminationReshape (for a fed shape) do."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    constants = models.constants(model)
+    made = {out: node for node in model.graph.node for out in node.output}
+    readers = models.readers(model)
+    for second in model.graph.node:
+        first = made.get(second.input[0]) if second.op_type == "Reshape" else None
+        if first is None or first.op_type != "Reshape" or len(readers[first.output[0]]) != 1:
+            continue
+        if any(a.name == "allowzero" and a.i for a in second.attribute):
+            continue
+        shape = constants.get(second.input[1])
+        if shape is None or (shape == 0).any():
+            return True
+    return False
