@@ -258,3 +258,32 @@ def test_tf2onnx_writes_the_short_scale_the_check_reads(height):
     keras = Harness("keras>tf2onnx").read_source(spec).artifact
     converted = stages.get("tf2onnx").convert(keras, ConvertOptions())
     assert structure.holds(issue.where, keras, converted) == (height == 5)
+
+
+def batch_norm_float64(epsilon: float | None):
+    """x normalised by a variance of 1e-7: the output moves with epsilon's last bits."""
+    attrs = {} if epsilon is None else {"epsilon": epsilon}
+    node = helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], **attrs)
+    stats = {"s": 1.0, "b": 0.0, "m": 0.0, "v": 1e-7}
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [1, 1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+        [numpy_helper.from_array(np.array([value]), name) for name, value in stats.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)],
+                             ir_version=9)
+
+
+def test_onnx2torch_reads_an_omitted_epsilon_as_float64():
+    """The pin of onnx2torch-default-epsilon-as-float64: with epsilon left out, the real
+    onnx2torch's BatchNormalization is beyond the float64 legs' 1e-10 from onnxruntime, and
+    the check holds; with it written, within 1e-12, and the check does not hold."""
+    onnx2torch = pytest.importorskip("onnx2torch")
+    x = np.array([[[-2.0, 3.0]]])
+    for epsilon, off in ((None, True), (1e-5, False)):
+        m = batch_norm_float64(epsilon)
+        runtime = ort.InferenceSession(m.SerializeToString(), providers=[
+            "CPUExecutionProvider"]).run(None, {"x": x})[0]
+        converted = onnx2torch.convert(m).eval()(torch.from_numpy(x)).detach().numpy()
+        assert (np.max(np.abs(converted - runtime)) > 1e-10) == off, (epsilon, converted,
+                                                                      runtime)
+        assert structure.holds("epsilon-left-to-default", m, None) == off

@@ -1,0 +1,2 @@
+
+Boutput_0JßG6JfI¿I

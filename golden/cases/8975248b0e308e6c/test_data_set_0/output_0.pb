@@ -1,0 +1,2 @@
+
+Boutput_0J ÆBKEÈ@êDFJ6IšJ<HÏ82HÇI†BG`IPEÎM
