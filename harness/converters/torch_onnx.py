@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 
-from harness.converters import Artifact, ConvertOptions
+from harness.converters import Artifact, ConvertOptions, forked
 from harness.converters.onnx_ir import pin_ir_version
 from harness.converters.torch_tracing import (
     ExportError,
@@ -88,28 +88,52 @@ class TorchOnnxDynamoConverter:
         return Artifact("onnx", proto, names)
 
 
+# What the forked child sends back ahead of its bytes: the model, or the failure's text.
+_EXPORTED, _FAILED = b"M", b"F"
+
+
+def _exported_in_child(module, args, options, names, axes) -> bytes:
+    """The TorchScript export's ONNX bytes (``_EXPORTED``), or its failure's text
+    (``_FAILED``), computed in the forked child."""
+    import torch
+
+    # libgomp's worker threads are not in a forked child; one thread keeps every kernel the
+    # trace runs out of OpenMP, where the child would wait on them forever.
+    torch.set_num_threads(1)
+    buffer = io.BytesIO()
+    try:
+        with quiet():
+            torch.onnx.export(module, args, buffer, dynamo=False, input_names=names,
+                              output_names=output_names(module, args),
+                              opset_version=options.opset,
+                              dynamic_axes={name: per_input for name, per_input
+                                            in zip(names, axes) if per_input} or None)
+    except Exception as exc:
+        text = str(failure(ExportError, "torch.onnx.export(dynamo=False) failed", exc))
+        return _FAILED + text.encode()
+    return _EXPORTED + buffer.getvalue()
+
+
 @stage("torch-onnx-ts", "torch", "onnx", packages=("torch", "onnx"))
 class TorchOnnxTorchScriptConverter:
+    """The TorchScript exporter runs in a forked child: its C++ passes can kill the process
+    (torch 2.15 divides by zero, SIGFPE, exporting a reshape of an empty tensor), and a crash
+    is then this leg's error, not the loss of the test worker and every case after it."""
+
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnx
-        import torch
 
         axes = free_axes(options)
         example = example_inputs(options)
         args = tensors(example, "cpu")
         names = input_names(artifact, len(args))
         module = artifact.model.cpu().eval()
-        buffer = io.BytesIO()
-        try:
-            with quiet():
-                torch.onnx.export(module, args, buffer, dynamo=False, input_names=names,
-                                  output_names=output_names(module, args),
-                                  opset_version=options.opset,
-                                  dynamic_axes={name: per_input for name, per_input
-                                                in zip(names, axes) if per_input} or None)
-        except Exception as exc:
-            raise failure(ExportError, "torch.onnx.export(dynamo=False) failed", exc) from exc
-        proto = onnx.load_model_from_string(buffer.getvalue())
+        reply = forked.in_child(_exported_in_child, module, args, options, names, axes,
+                                what="torch.onnx.export(dynamo=False)", failed=ExportError,
+                                crashed=ExportError)
+        if reply.startswith(_FAILED):
+            raise ExportError(reply[len(_FAILED):].decode(errors="replace"))
+        proto = onnx.load_model_from_string(reply[len(_EXPORTED):])
         keep_every_input(proto, names, example, axes)
         pin_ir_version(proto)
         return Artifact("onnx", proto, names)
