@@ -2,7 +2,8 @@
 named commit's (issue #46: the ci gate may run other cases, but its kill rate must not drop;
 docs/coverage.md#faults-planted-in-a-converter). Not imported by the harness::
 
-    python -m harness.tools.ci_kills [N] --tool onnx2torch|tf2onnx [--against REF]
+    python -m harness.tools.ci_kills [N] --tool onnx2torch|onnx2pytorch|tf2onnx
+                                     [--against REF]
                                      [--seed S] [--by operator|file] [--folder DIR]
                                      [--budget SECONDS]
                                      [--start I] [--json OUT] [--list]
@@ -42,7 +43,7 @@ from harness.tools import mutants
 from harness.tools.worktree import checked_out
 
 ROOT = mutants.ROOT
-CONVERTERS = ("onnx2torch", "tf2onnx")
+CONVERTERS = ("onnx2torch", "onnx2pytorch", "tf2onnx")
 SUITES = ("suites/",)
 WORKERS = 2
 HEAD = "this tree"

@@ -95,6 +95,9 @@ TOOLS = {
     # the node converters and the graph walk that calls them (harness/tools/ci_kills.py)
     "onnx2torch": Tool("onnx2torch", ("converter.py", "node_converters/*.py", "utils/*.py"),
                        None, leg="onnx>onnx2torch"),
+    # the graph walk, the attribute readers and the torch modules it builds per node
+    "onnx2pytorch": Tool("onnx2pytorch", ("convert/*.py", "operations/*.py", "utils.py",
+                                          "helpers.py"), None, leg="onnx>onnx2pytorch"),
     # the op handlers, the rewriters of TensorFlow's subgraphs and the ONNX optimizer
     "tf2onnx": Tool("tf2onnx", ("tfonnx.py", "onnx_opset/*.py", "rewriter/*.py",
                                 "optimizer/*.py"), None, leg="keras>tf2onnx", source="keras"),
