@@ -30,11 +30,12 @@ def read(path: Path) -> dict[str, Any]:
 
 def cases_by_kind(path: Path, ci_only: bool = False) -> dict[str, list[LayerSpec]]:
     """The covering cases of one file, by kind; with ``ci_only``, only those the ci profile
-    runs (``in_ci``)."""
+    runs (``in_ci``). The cases chosen per converter leg (``leg_cases``,
+    ``harness.tools.leg_cover``) run in every profile: an ONNX case costs milliseconds."""
     data = read(path)
     held = data.get("held", {})
     grouped: dict[str, list[LayerSpec]] = defaultdict(list)
-    for entry in data["cases"]:
+    for entry in [*data["cases"], *data.get("leg_cases", [])]:
         spec = LayerSpec.from_json(entry["spec"])
         if (not ci_only or in_ci(entry, data)) and spec.case_id not in held:
             grouped[entry["kind"]].append(spec)

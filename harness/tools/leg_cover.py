@@ -1,0 +1,249 @@
+"""Covering cases per converter leg: every (attribute value, axis) pair a converter can
+convert, reached in a case that converter converts and agrees on (docs/coverage.md#per-leg).
+Not imported by the harness::
+
+    python -m harness.tools.leg_cover [--legs LEG,...] [--examples N] [--kinds K ...]
+                                      [--cover suites/onnx/cover.json] [--dry-run]
+
+The cover (``harness.tools.draw_cover``) holds every pair of the draw code in *some* case.
+A pair held only by cases a converter refuses tests nothing of that converter: onnx2pytorch
+refuses a GRU with written activations or a clip, so the ci corpus's GRU cases with a bias,
+``linear_before_reset`` 1 or a reverse direction were every one refused, and a fault planted
+in its GRU's bias survived the whole ci gate.
+
+So, for each leg (by default the ONNX source's converters, onnx2torch and onnx2pytorch), each
+case the ci profile runs of the ONNX op suite (its drawn corpus and the cover's cases) is run
+down that leg alone, known issues off: a case the leg *exercises* is one it converts, runs and
+agrees on, where a fault would show. Then each kind's draws (``--examples`` per axis) are run
+the same way, and greedily the fewest of them that the leg exercises are chosen to reach the
+pairs it exercises somewhere and the ci corpus and cover exercise nowhere. They go into
+``cover.json`` as ``leg_cases`` (each naming the legs and pairs it brought), which
+``suites/onnx/test_cover.py`` runs down every path like the other covering cases, and the
+figures as ``leg_figures``: per leg, the pairs it exercises in the ci cases before and with
+them. A pair no draw lets a leg exercise (a converter that refuses a dilation, an op it has
+no converter for) is not a gap of the cover; ``leg_figures`` counts those apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from harness.core import registry
+from harness.core.frameworks import prepare_imports
+from harness.core.spec import LayerSpec
+from harness.core.strategies import without_local_constants
+from harness.cover_corpus import EVERY_DRAW
+from harness.run.pipeline import Harness
+from harness.tools import draw_cover as dc
+
+ROOT = dc.ROOT
+SOURCE = "onnx"
+SUITE = "suites/onnx/test_ops.py"
+COVER = ROOT / "suites" / "onnx" / "cover.json"
+LEGS = ("onnx>onnx2torch", "onnx>onnx2pytorch")
+EXAMPLES = 40
+
+
+@dataclass
+class Case:
+    """One spec, the axis it was drawn along, its pairs and the legs that exercise it."""
+
+    kind: str
+    axis: str
+    spec: dict[str, Any]
+    pairs: set[tuple[str, str, str, str]]
+    exercised_by: set[str] = field(default_factory=set)
+
+
+def corpus_specs(folder: Path) -> list[dict[str, Any]]:
+    """The ci profile's drawn corpus of the op suite: drawn by the recorder, not run."""
+    env = {"PARITY_DRAW_OUT": str(folder), "PYTHONPATH": str(ROOT), EVERY_DRAW: "all"}
+    command = [sys.executable, "-m", "pytest", "-p", "harness.tools.draw_recorder", SUITE,
+               "-k", "not known_issue", "--hypothesis-profile=ci", "-p", "no:xdist",
+               "-p", "no:cacheprovider", "-q", "--parity-report", "none"]
+    import os
+
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True,
+                          text=True)
+    out = folder / "ci-specs.jsonl"
+    if not out.exists():
+        raise SystemExit(f"the recorder wrote nothing:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def operand_form(operand: Any) -> str:
+    """How an ONNX node's input is given: left out, a graph input, a constant, or a weight by
+    its role (a bias, an initial state)."""
+    if operand in (None, ""):
+        return "omitted"
+    if isinstance(operand, dict):
+        return operand.get("role") or "constant"
+    return "input"
+
+
+def operand_pairs(kind_name: str, spec: dict[str, Any], axis: str) -> set:
+    """(kind, "(input i)", its form, axis) for each of the node's inputs: the optional inputs a
+    converter handles apart (a GRU's bias, its initial state) are no attribute of the schema,
+    and the draw code's branches that choose them are no pair of the cover."""
+    operands = spec.get("attrs", {}).get("operands") or []
+    return {(kind_name, f"(input {i})", operand_form(operand), axis)
+            for i, operand in enumerate(operands)}
+
+
+def case_of(kind_name: str, axis: str, spec: dict[str, Any]) -> Case:
+    kind = registry.get(kind_name, SOURCE)
+    return Case(kind_name, axis, spec,
+                dc.spec_pairs(kind, spec, axis) | operand_pairs(kind_name, spec, axis))
+
+
+def drawn(kind_name: str, axis: str, count: int) -> list[Case]:
+    """``count`` derandomised draws of a kind along an axis."""
+    strategy = dc.SOURCES[SOURCE].specs(kind_name, axis)
+    specs: list[LayerSpec] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data) -> None:
+        specs.append(data.draw(strategy))
+
+    with without_local_constants():
+        collect()
+    return [case_of(kind_name, axis, spec.to_json()) for spec in specs]
+
+
+def exercise(cases: Iterable[Case], harness: Harness, legs: tuple[str, ...]) -> None:
+    """Runs each case down ``legs`` (known issues off) and keeps the legs that pass it."""
+    for case in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the converters' own, on cases drawn to probe
+            try:
+                result = harness.run(LayerSpec.from_json(case.spec))
+            except Exception:  # a case that breaks the run exercises nothing
+                continue
+        case.exercised_by = {leg.leg for leg in result.legs
+                             if leg.leg in legs and leg.verdict == "pass"}
+
+
+def targets(case: Case, legs: tuple[str, ...]) -> set[tuple[str, tuple]]:
+    """(leg, pair) for each pair of the case and each of ``legs`` that exercises it."""
+    return {(leg, pair) for leg in case.exercised_by if leg in legs for pair in case.pairs}
+
+
+def greedy(candidates: list[Case], legs: tuple[str, ...], held: set) -> list[tuple[Case, set]]:
+    """The fewest candidates (greedily) that reach the (leg, pair) targets ``held`` misses,
+    each with the targets it brought: one case a pair's every leg exercises beats two."""
+    pool = [c for c in candidates if targets(c, legs) - held]
+    reached, chosen = set(held), []
+    while pool:
+        best = max(pool, key=lambda c: len(targets(c, legs) - reached))
+        gained = targets(best, legs) - reached
+        if not gained:
+            break
+        chosen.append((best, gained))
+        reached |= gained
+        pool.remove(best)
+    return chosen
+
+
+def _key(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True)
+
+
+def measure(cover: dict[str, Any], corpus: list[dict[str, Any]], legs: tuple[str, ...],
+            examples: int, kinds: list[str] | None = None) -> dict[str, Any]:
+    """``leg_cases`` and ``leg_figures`` for ``cover.json`` (the module docstring)."""
+    prepare_imports()
+    harness = Harness(",".join(legs), known_issues=[], diagnose=False)
+    axis_of = dc.SOURCES[SOURCE].axis_of
+    ci_cases = [case_of(e["spec"]["kind"], axis_of(e), e["spec"]) for e in corpus]
+    ci_cases += [case_of(e["kind"], e["axis"], e["spec"]) for e in cover["cases"]]
+    if kinds:
+        ci_cases = [c for c in ci_cases if c.kind in kinds]
+    exercise(ci_cases, harness, legs)
+    before = set().union(*(targets(c, legs) for c in ci_cases))
+    every_pair = set().union(*(c.pairs for c in ci_cases))
+    by_kind: dict[str, list[Case]] = defaultdict(list)
+    for case in ci_cases:
+        by_kind[case.kind].append(case)
+    seen = {_key(c.spec) for c in ci_cases}
+    chosen: list[tuple[Case, set]] = []
+    exercisable = set(before)
+    for name in sorted(by_kind):
+        # A kind every leg exercises in every ci case has no gap to draw for.
+        if all(set(legs) <= c.exercised_by for c in by_kind[name]):
+            continue
+        candidates = [c for axis in dc.SOURCES[SOURCE].axes(registry.get(name, SOURCE))
+                      for c in drawn(name, axis, examples) if _key(c.spec) not in seen]
+        exercise(candidates, harness, legs)
+        exercisable |= set().union(*(targets(c, legs) for c in candidates))
+        for case, gained in greedy(candidates, legs, before):
+            chosen.append((case, gained))
+            seen.add(_key(case.spec))
+    with_cases = before.union(*(gained for _case, gained in chosen))
+
+    def count(held: set, leg: str) -> int:
+        return sum(1 for held_leg, _pair in held if held_leg == leg)
+
+    figures = {leg: {"pairs_in_ci_cases": len(every_pair),
+                     "exercised_before": count(before, leg),
+                     "exercised_with_leg_cases": count(with_cases, leg),
+                     "exercisable_drawn": count(exercisable, leg),
+                     "leg_cases_bringing": sum(1 for _c, gained in chosen
+                                               if count(gained, leg))}
+               for leg in legs}
+    return {
+        "leg_examples_per_axis": examples,
+        "leg_figures": figures,
+        "leg_cases": [{"kind": case.kind, "axis": case.axis, "spec": case.spec,
+                       "legs": sorted({leg for leg, _pair in gained}),
+                       "pairs": sorted({f"{attr}={value} ({axis})"
+                                        for _leg, (_kind, attr, value, axis) in gained})}
+                      for case, gained in sorted(chosen, key=lambda t: t[0].kind)],
+    }
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m harness.tools.leg_cover",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--legs", default=",".join(LEGS))
+    parser.add_argument("--examples", type=int, default=EXAMPLES,
+                        help="draws per kind and axis among which leg cases are chosen")
+    parser.add_argument("--kinds", nargs="*", help="only these kinds (a trial run)")
+    parser.add_argument("--cover", type=Path, default=COVER)
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the figures; write nothing")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    legs = tuple(leg.strip() for leg in args.legs.split(",") if leg.strip())
+    cover = json.loads(args.cover.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = corpus_specs(Path(tmp))
+    result = measure(cover, corpus, legs, args.examples, args.kinds)
+    print(json.dumps(result["leg_figures"], indent=1))
+    print(f"{len(result['leg_cases'])} leg cases")
+    if not args.dry_run:
+        cover.update(result)
+        args.cover.write_text(json.dumps(cover, indent=1, sort_keys=True) + "\n",
+                              encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

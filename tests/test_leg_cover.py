@@ -1,0 +1,124 @@
+"""Covering cases per converter leg (harness.tools.leg_cover): a pair held only by cases a
+converter refuses tests nothing of that converter, so the cover adds cases the converter
+converts and agrees on."""
+
+import inspect
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.core.spec import LayerSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+COVER = ROOT / "suites" / "onnx" / "cover.json"
+O2P = "onnx>onnx2pytorch"
+
+pytest.importorskip("onnxruntime")
+
+
+def _case(name: str, pairs: set, exercised_by: set):
+    from harness.tools.leg_cover import Case
+
+    return Case("K", "float32", {"name": name}, {("K", attr, "1", "float32") for attr in pairs},
+                set(exercised_by))
+
+
+def test_greedy_takes_only_exercised_cases_and_prefers_one_that_serves_both_legs():
+    from harness.tools.leg_cover import greedy
+
+    legs = ("a", "b")
+    refused = _case("refused", {"x", "y", "z"}, set())
+    only_a = _case("only a", {"x"}, {"a"})
+    both = _case("both", {"x", "y"}, {"a", "b"})
+    nothing_new = _case("nothing new", {"w"}, {"a", "b"})
+    held = {(leg, ("K", "w", "1", "float32")) for leg in legs}
+    chosen = greedy([refused, only_a, both, nothing_new], legs, held)
+    assert [case.spec["name"] for case, _gained in chosen] == ["both"]
+    [(_case_, gained)] = chosen
+    assert {leg for leg, _pair in gained} == {"a", "b"} and len(gained) == 4
+
+
+GRU_REFUSED = {"kind": "GRU", "source": "onnx", "schema": "parity.spec/1", "dtype": "float32",
+               "seed": 0, "input_shapes": [[2, 1, 2]],
+               "attrs": {"opset": 17, "hidden_size": 2, "direction": "bidirectional",
+                         "activations": ["Sigmoid", "Tanh", "Sigmoid", "Tanh"],
+                         "operands": ["in", {"role": "kernel", "weight": [2, 6, 2]},
+                                      {"role": "kernel", "weight": [2, 6, 2]},
+                                      {"role": "bias", "weight": [2, 12]}]}}
+
+
+@pytest.fixture(scope="module")
+def gru_leg_cases():
+    """The leg cases of GRU over a corpus of one case onnx2pytorch refuses (it refuses any
+    written activations list): the real converter, run."""
+    from harness.tools.leg_cover import measure
+
+    return measure({"cases": []}, [{"test": "test_op[GRU]", "spec": GRU_REFUSED}], (O2P,),
+                   examples=12, kinds=["GRU"])
+
+
+def test_a_refused_case_exercises_nothing_and_the_leg_cases_reach_its_pairs(gru_leg_cases):
+    figures = gru_leg_cases["leg_figures"][O2P]
+    assert figures["exercised_before"] == 0
+    assert 0 < figures["exercised_with_leg_cases"] == figures["exercisable_drawn"]
+    cases = gru_leg_cases["leg_cases"]
+    assert cases and all(case["legs"] == [O2P] and case["pairs"] for case in cases)
+    held = {pair for case in cases for pair in case["pairs"]}
+    assert "(input 3)=bias (float32)" in held, held  # the refused case's bias, converted
+
+
+def test_each_leg_case_is_one_its_leg_converts_and_agrees_on(gru_leg_cases):
+    from harness.run.pipeline import Harness
+
+    harness = Harness(O2P, known_issues=[], diagnose=False)
+    for case in gru_leg_cases["leg_cases"]:
+        legs = {leg.leg: leg for leg in harness.run(LayerSpec.from_json(case["spec"])).legs}
+        assert legs[O2P].verdict == "pass", (case["spec"], legs[O2P].message)
+
+
+def _planted_gru_without_its_hidden_bias(monkeypatch):
+    """onnx2pytorch's GRU (linear_before_reset 0) planted with its input bias of the new
+    gate dropped: ``harness.tools.mutants``' comparison fault that survived the ci gate
+    before the leg cases (``ci_kills 12 --tool onnx2pytorch --by file --seed 0``)."""
+    from onnx2pytorch.operations import gru
+
+    method = gru.GRUWrapper._forward_linear_before_reset_0
+    source = textwrap.dedent(inspect.getsource(method))
+    planted = source.replace("+ (b_in if b_in is not None else 0)",
+                             "+ (b_in if b_in is None else 0)")
+    assert planted != source, "onnx2pytorch's GRU no longer adds its b_in so"
+    namespace = dict(vars(gru))
+    exec(compile(planted, gru.__file__, "exec"), namespace)  # noqa: S102 (our fault)
+    monkeypatch.setattr(gru.GRUWrapper, "_forward_linear_before_reset_0",
+                        namespace["_forward_linear_before_reset_0"])
+
+
+def test_the_cover_s_gru_leg_cases_catch_the_fault_the_ci_gate_missed(monkeypatch):
+    from harness.run.pipeline import Harness
+
+    cases = [LayerSpec.from_json(entry["spec"])
+             for entry in json.loads(COVER.read_text(encoding="utf-8")).get("leg_cases", [])
+             if entry["kind"] == "GRU" and O2P in entry["legs"]]
+    assert cases, "the cover holds no GRU case onnx2pytorch exercises"
+    harness = Harness(O2P, diagnose=False)
+
+    def failing() -> list[str]:
+        return [spec.case_id for spec in cases
+                if any(leg.leg == O2P and leg.verdict != "pass"
+                       for leg in harness.run(spec).legs)]
+
+    assert failing() == []
+    _planted_gru_without_its_hidden_bias(monkeypatch)
+    assert failing(), "no GRU leg case shows onnx2pytorch's dropped hidden bias"
+
+
+def test_the_suite_runs_the_leg_cases():
+    from harness.cover_corpus import cases_by_kind
+
+    data = json.loads(COVER.read_text(encoding="utf-8"))
+    ids = {spec.case_id for specs in cases_by_kind(COVER, ci_only=True).values()
+           for spec in specs}
+    leg_ids = {LayerSpec.from_json(entry["spec"]).case_id for entry in data["leg_cases"]}
+    assert leg_ids and leg_ids <= ids
