@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import warnings
 from collections import defaultdict
@@ -45,7 +43,6 @@ from harness.core import registry
 from harness.core.frameworks import prepare_imports
 from harness.core.spec import LayerSpec
 from harness.core.strategies import without_local_constants
-from harness.cover_corpus import EVERY_DRAW
 from harness.run.pipeline import Harness
 from harness.tools import draw_cover as dc
 
@@ -70,18 +67,9 @@ class Case:
 
 def corpus_specs(folder: Path) -> list[dict[str, Any]]:
     """The ci profile's drawn corpus of the op suite: drawn by the recorder, not run."""
-    env = {"PARITY_DRAW_OUT": str(folder), "PYTHONPATH": str(ROOT), EVERY_DRAW: "all"}
-    command = [sys.executable, "-m", "pytest", "-p", "harness.tools.draw_recorder", SUITE,
-               "-k", "not known_issue", "--hypothesis-profile=ci", "-p", "no:xdist",
-               "-p", "no:cacheprovider", "-q", "--parity-report", "none"]
-    import os
-
-    done = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True,
-                          text=True)
-    out = folder / "ci-specs.jsonl"
-    if not out.exists():
-        raise SystemExit(f"the recorder wrote nothing:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    dc.record_corpus(SOURCE, SUITE, "ci", folder)
+    return [json.loads(line) for line in
+            (folder / "ci-specs.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
 def operand_form(operand: Any) -> str:

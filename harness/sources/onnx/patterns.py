@@ -1315,3 +1315,41 @@ register_pattern(
     "EliminationUnsqueeze, EliminationConcat and EliminationTransposeViewTranspose and "
     "onnxoptimizer's fuse_consecutive_* passes",
     free_batch=False)
+
+
+# -- inner tensors that are graph outputs too -------------------------------------------------
+
+TAP_DOMAINS: dict[str, list[Any]] = {
+    OPSET: OPSETS, "batch": [1, 2], "rank": [3, 2, 4],
+    # twin()'s ops that keep the rank and the dtype, so that any tensor of the chain can follow
+    "op": ["Relu", "Transpose", "Softmax", "LeakyRelu", "Add", "Slice", "Sigmoid"],
+    "length": [2, 3],
+    "tapped": ["first", "every", "last"],  # which inner tensors are graph outputs too
+    "fanout": [1, 2],  # the first tapped tensor read by one node of the chain, or a second too
+    "order": ["taps_first", "chain_first"],  # where the tapped tensors sit among the outputs
+    "alpha": [0.1, 0.2],
+}
+
+
+def _draw_taps(pick: Picker):
+    g = Graph(pick)
+    rank = pick("rank")
+    shape = [pick("batch"), *[integer(pick, 1, 4) for _ in range(rank - 1)]]
+    ref: Ref = g.input(tuple(shape))
+    chain = []
+    for _ in range(pick("length")):
+        ref, shape = twin(g, pick, ref, shape, pick("op"), integer(pick, 0, 1))
+        chain.append(ref)
+    inner = chain[:-1]
+    tapped = {"first": inner[:1], "every": inner, "last": inner[-1:]}[pick("tapped")]
+    ends = [chain[-1]]
+    if pick("fanout") == 2:
+        ends.append(g.add("Neg", [tapped[0]]))
+    return g.drawn([*tapped, *ends] if pick("order") == "taps_first" else [*ends, *tapped])
+
+
+register_pattern(
+    "OutputTaps", _draw_taps, TAP_DOMAINS,
+    "a chain of two or three ops whose inner tensors are graph outputs too, read by the next "
+    "node (and by a second one): what a fusion must leave in place and a converter must keep "
+    "after its last reader")
