@@ -257,3 +257,22 @@ def test_parity_check_offers_the_stages_for_a_file(tmp_path, capsys):
     assert export["verdict"] == "error" and export["category"] == "export_error"
     assert "blocked at: onnx2torch/node_converters/reshape.py" in export["message"]
     assert code == 1
+
+
+def test_a_module_that_makes_an_empty_tensor_is_exported_in_a_child():
+    """The TorchScript exporter divides by zero on an empty tensor's reshape (SIGFPE, torch
+    2.15): such a module exports in a forked child and its crash is the leg's error; any
+    other exports in this process (a fork of a test worker costs about 0.1 s)."""
+    import torch
+
+    from harness.converters.torch_onnx import makes_an_empty_tensor
+
+    class Shift(torch.nn.Module):  # onnx2torch's exclusive CumSum, over a length-1 axis
+        def forward(self, x):
+            index = torch.arange(1, x.shape[0])
+            return torch.reshape(index, [x.shape[0] - 1, 1]).float().sum() + x
+
+    assert makes_an_empty_tensor(Shift(), (torch.zeros(1, 3),))
+    assert not makes_an_empty_tensor(Shift(), (torch.zeros(2, 3),))
+    assert makes_an_empty_tensor(torch.nn.Identity(), (torch.zeros(0, 3),))
+    assert not makes_an_empty_tensor(torch.nn.Linear(3, 2), (torch.zeros(1, 3),))

@@ -88,18 +88,41 @@ class TorchOnnxDynamoConverter:
         return Artifact("onnx", proto, names)
 
 
-# What the forked child sends back ahead of its bytes: the model, or the failure's text.
+def makes_an_empty_tensor(module, args) -> bool:
+    """Whether a forward of the module takes or makes a tensor with no elements: where the
+    TorchScript exporter's shape inference divides by zero (the module runs once more, under a
+    mode that watches every torch function's result)."""
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    def empty(value) -> bool:
+        if isinstance(value, torch.Tensor):
+            return value.numel() == 0
+        return isinstance(value, (tuple, list)) and any(map(empty, value))
+
+    class Watch(TorchFunctionMode):
+        found = False
+
+        def __torch_function__(self, func, types, call_args=(), kwargs=None):
+            result = func(*call_args, **(kwargs or {}))
+            self.found = self.found or empty(result)
+            return result
+
+    watch = Watch()
+    with torch.no_grad(), watch:
+        module(*args)
+    return watch.found or empty(list(args))
+
+
+# What the export gives back: the model's bytes, or the failure's text, behind a mark.
 _EXPORTED, _FAILED = b"M", b"F"
 
 
-def _exported_in_child(module, args, options, names, axes) -> bytes:
+def _exported(module, args, options, names, axes) -> bytes:
     """The TorchScript export's ONNX bytes (``_EXPORTED``), or its failure's text
-    (``_FAILED``), computed in the forked child."""
+    (``_FAILED``)."""
     import torch
 
-    # libgomp's worker threads are not in a forked child; one thread keeps every kernel the
-    # trace runs out of OpenMP, where the child would wait on them forever.
-    torch.set_num_threads(1)
     buffer = io.BytesIO()
     try:
         with quiet():
@@ -114,11 +137,22 @@ def _exported_in_child(module, args, options, names, axes) -> bytes:
     return _EXPORTED + buffer.getvalue()
 
 
+def _exported_in_child(module, args, options, names, axes) -> bytes:
+    import torch
+
+    # libgomp's worker threads are not in a forked child; one thread keeps every kernel the
+    # trace runs out of OpenMP, where the child would wait on them forever.
+    torch.set_num_threads(1)
+    return _exported(module, args, options, names, axes)
+
+
 @stage("torch-onnx-ts", "torch", "onnx", packages=("torch", "onnx"))
 class TorchOnnxTorchScriptConverter:
-    """The TorchScript exporter runs in a forked child: its C++ passes can kill the process
-    (torch 2.15 divides by zero, SIGFPE, exporting a reshape of an empty tensor), and a crash
-    is then this leg's error, not the loss of the test worker and every case after it."""
+    """A module that takes or makes an empty tensor exports in a forked child: the
+    TorchScript exporter's shape inference can divide by zero there and kill the process
+    (torch 2.15, SIGFPE, a reshape of an empty tensor), and the crash is then this leg's error,
+    not the loss of the test worker and every case after it. Any other exports here: a fork
+    of a worker holding torch and TensorFlow costs about 0.1 s of system time."""
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnx
@@ -128,9 +162,12 @@ class TorchOnnxTorchScriptConverter:
         args = tensors(example, "cpu")
         names = input_names(artifact, len(args))
         module = artifact.model.cpu().eval()
-        reply = forked.in_child(_exported_in_child, module, args, options, names, axes,
-                                what="torch.onnx.export(dynamo=False)", failed=ExportError,
-                                crashed=ExportError)
+        if makes_an_empty_tensor(module, args):
+            reply = forked.in_child(_exported_in_child, module, args, options, names, axes,
+                                    what="torch.onnx.export(dynamo=False)",
+                                    failed=ExportError, crashed=ExportError)
+        else:
+            reply = _exported(module, args, options, names, axes)
         if reply.startswith(_FAILED):
             raise ExportError(reply[len(_FAILED):].decode(errors="replace"))
         proto = onnx.load_model_from_string(reply[len(_EXPORTED):])
