@@ -276,3 +276,15 @@ def test_a_module_that_makes_an_empty_tensor_is_exported_in_a_child():
     assert not makes_an_empty_tensor(Shift(), (torch.zeros(2, 3),))
     assert makes_an_empty_tensor(torch.nn.Identity(), (torch.zeros(0, 3),))
     assert not makes_an_empty_tensor(torch.nn.Linear(3, 2), (torch.zeros(1, 3),))
+
+
+def test_a_module_whose_forward_raises_is_exported_in_a_child_that_says_why():
+    import torch
+
+    from harness.converters.torch_onnx import makes_an_empty_tensor
+
+    class Raises(torch.nn.Module):
+        def forward(self, x):
+            raise ValueError("no forward")
+
+    assert makes_an_empty_tensor(Raises(), (torch.zeros(1),))

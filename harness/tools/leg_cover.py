@@ -20,8 +20,8 @@ pairs it exercises somewhere and the ci corpus and cover exercise nowhere. They 
 ``cover.json`` as ``leg_cases`` (each naming the legs and pairs it brought), which
 ``suites/onnx/test_cover.py`` runs down every path like the other covering cases, and the
 figures as ``leg_figures``: per leg, the pairs it exercises in the ci cases before and with
-them. A pair no draw lets a leg exercise (a converter that refuses a dilation, an op it has
-no converter for) is not a gap of the cover; ``leg_figures`` counts those apart.
+them. A pair no draw lets a leg exercise (an attribute value a converter refuses, an op it
+has no converter for) is not a gap of the cover; ``leg_figures`` counts those apart.
 """
 
 from __future__ import annotations
