@@ -2,9 +2,7 @@
 converter refuses tests nothing of that converter, so the cover adds cases the converter
 converts and agrees on."""
 
-import inspect
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -84,15 +82,10 @@ def _planted_gru_without_its_hidden_bias(monkeypatch):
     before the leg cases (``ci_kills 12 --tool onnx2pytorch --by file --seed 0``)."""
     from onnx2pytorch.operations import gru
 
-    method = gru.GRUWrapper._forward_linear_before_reset_0
-    source = textwrap.dedent(inspect.getsource(method))
-    planted = source.replace("+ (b_in if b_in is not None else 0)",
-                             "+ (b_in if b_in is None else 0)")
-    assert planted != source, "onnx2pytorch's GRU no longer adds its b_in so"
-    namespace = dict(vars(gru))
-    exec(compile(planted, gru.__file__, "exec"), namespace)  # noqa: S102 (our fault)
-    monkeypatch.setattr(gru.GRUWrapper, "_forward_linear_before_reset_0",
-                        namespace["_forward_linear_before_reset_0"])
+    from tests.planted import plant
+
+    plant(monkeypatch, gru.GRUWrapper, "_forward_linear_before_reset_0",
+          "+ (b_in if b_in is not None else 0)", "+ (b_in if b_in is None else 0)")
 
 
 def test_the_cover_s_gru_leg_cases_catch_the_fault_the_ci_gate_missed(monkeypatch):

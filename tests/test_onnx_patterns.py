@@ -125,9 +125,6 @@ def test_output_taps_are_graph_outputs_that_nodes_read_and_a_converter_keeps(mon
     twice in some draws, before or after the chain's end; and onnx2pytorch planted with its
     graph-output guard dropped (``ci_kills 12 --tool onnx2pytorch --by file --seed 1``'s
     survivor ``convert/model.py:260``: it frees a tensor once its readers ran) fails them."""
-    import inspect
-    import textwrap
-
     specs = sample("OutputTaps", DRAWN, source="onnx")
     read_twice = first = last = False
     for spec in specs:
@@ -141,14 +138,12 @@ def test_output_taps_are_graph_outputs_that_nodes_read_and_a_converter_keeps(mon
 
     from onnx2pytorch.convert import model
 
+    from tests.planted import plant
+
     harness = Harness("onnx>onnx2pytorch", diagnose=False)
     assert all(leg.verdict == "pass" for spec in specs[:6] for leg in harness.run(spec).legs)
-    source = textwrap.dedent(inspect.getsource(model.ConvertModel.forward))
-    planted = source.replace("and in_op_id not in self.output_names", "and True")
-    assert planted != source, "onnx2pytorch no longer keeps a graph output so"
-    namespace = dict(vars(model))
-    exec(compile(planted, model.__file__, "exec"), namespace)  # noqa: S102 (our fault)
-    monkeypatch.setattr(model.ConvertModel, "forward", namespace["forward"])
+    plant(monkeypatch, model.ConvertModel, "forward",
+          "and in_op_id not in self.output_names", "and True")
     assert all(any(leg.verdict != "pass" for leg in harness.run(spec).legs)
                for spec in specs[:6])
 
