@@ -31,7 +31,8 @@ def read(path: Path) -> dict[str, Any]:
 def cases_by_kind(path: Path, ci_only: bool = False) -> dict[str, list[LayerSpec]]:
     """The covering cases of one file, by kind; with ``ci_only``, only those the ci profile
     runs (``in_ci``). The cases chosen per converter leg (``leg_cases``,
-    ``harness.tools.leg_cover``) run in every profile: an ONNX case costs milliseconds."""
+    ``harness.tools.leg_cover``) run in every profile, down their legs (``legs_by_case``):
+    an ONNX case costs milliseconds."""
     data = read(path)
     held = data.get("held", {})
     grouped: dict[str, list[LayerSpec]] = defaultdict(list)
@@ -40,6 +41,21 @@ def cases_by_kind(path: Path, ci_only: bool = False) -> dict[str, list[LayerSpec
         if (not ci_only or in_ci(entry, data)) and spec.case_id not in held:
             grouped[entry["kind"]].append(spec)
     return dict(grouped)
+
+
+def legs_by_case(path: Path) -> dict[str, tuple[str, ...]]:
+    """{case id: the converter legs it was chosen for} of the file's leg cases
+    (``harness.tools.leg_cover``); a case the cover holds for itself too is not one. The
+    suite runs a leg case down only the paths that go on from its legs: the side paths, the
+    torch end and the other converters have cases of their own."""
+    data = read(path)
+    own = {LayerSpec.from_json(entry["spec"]).case_id for entry in data["cases"]}
+    chosen = {}
+    for entry in data.get("leg_cases", []):
+        case_id = LayerSpec.from_json(entry["spec"]).case_id
+        if case_id not in own:
+            chosen[case_id] = tuple(entry["legs"])
+    return chosen
 
 
 def in_ci(entry: dict[str, Any], data: dict[str, Any]) -> bool:
@@ -72,11 +88,12 @@ def suite_test(path: Path):
     from hypothesis import settings
 
     cases = cases_by_kind(path, ci_only=profile_runs_ci_part(settings().max_examples))
+    legs = legs_by_case(path)
 
     @pytest.mark.parametrize("kind", sorted(cases))
     def test_cover(kind, parity):
-        failures = [case.failure_message() for case in map(parity.run, cases[kind])
-                    if case.failures]
+        results = [parity.run(spec, legs.get(spec.case_id)) for spec in cases[kind]]
+        failures = [case.failure_message() for case in results if case.failures]
         assert not failures, "\n\n".join(failures)
 
     return test_cover

@@ -248,9 +248,10 @@ class ParitySession:
             "max_examples": current.max_examples,
         }
 
-    def run(self, spec):
-        """Runs one case down every path and records it; returns the CaseResult."""
-        return self.record(self.harness.run(spec))
+    def run(self, spec, legs=None):
+        """Runs one case down every path (with ``legs``, those that go on from one of
+        them: ``Harness.run``) and records it; returns the CaseResult."""
+        return self.record(self.harness.run(spec, legs))
 
     def record(self, case):
         """Records a case run elsewhere (a suite's own Harness) in the session's results."""

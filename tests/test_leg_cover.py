@@ -115,3 +115,40 @@ def test_the_suite_runs_the_leg_cases():
            for spec in specs}
     leg_ids = {LayerSpec.from_json(entry["spec"]).case_id for entry in data["leg_cases"]}
     assert leg_ids and leg_ids <= ids
+
+
+def test_a_leg_case_goes_down_only_the_paths_from_its_legs():
+    """The suite's ci profile extends a case's default paths with the side paths and the
+    torch end; a leg case keeps only those that go on from the legs it was chosen for."""
+    from harness.run import side_paths, torch_end
+    from harness.run.pipeline import Harness
+
+    extension = side_paths.combine(torch_end.parse("torch-onnx-ts"),
+                                   side_paths.parse("onnx>onnxsim"))
+    harness = Harness(None, known_issues=[], diagnose=False, extension=extension)
+    spec = LayerSpec("Relu", {"opset": 17}, ((1, 3),), source="onnx")
+    every = {leg.leg for leg in harness.run(spec).legs}
+    assert {"onnx>onnx2torch>torch-onnx-ts", "onnx>onnxsim", "onnx>ort-optimized"} <= every
+
+    legs = {leg.leg for leg in harness.run(spec, (O2P,)).legs}
+    assert legs - {"onnx"} == {O2P, f"{O2P}>torch-onnx-ts"}
+    legs = {leg.leg for leg in harness.run(spec, ("onnx>onnx2torch",)).legs}
+    assert legs - {"onnx"} == {"onnx>onnx2torch", "onnx>onnx2torch>torch-onnx-ts"}
+    assert harness.run(spec, ("onnx>no-such-converter",)).legs == []
+
+
+def test_the_suite_runs_each_leg_case_for_its_legs_and_a_cover_case_for_every_path(tmp_path):
+    from harness.cover_corpus import legs_by_case
+
+    spec = {"kind": "Relu", "source": "onnx", "schema": "parity.spec/1", "dtype": "float32",
+            "seed": 0, "input_shapes": [[1, 3]], "attrs": {"opset": 17}}
+    other = {**spec, "input_shapes": [[2, 3]]}
+    cover = tmp_path / "cover.json"
+    cover.write_text(json.dumps({
+        "cases": [{"kind": "Relu", "spec": spec}],
+        "leg_cases": [{"kind": "Relu", "spec": spec, "legs": [O2P]},
+                      {"kind": "Relu", "spec": other, "legs": [O2P, "onnx>onnx2torch"]}]}))
+    assert legs_by_case(cover) == {LayerSpec.from_json(other).case_id: (O2P, "onnx>onnx2torch")}
+    data = json.loads(COVER.read_text(encoding="utf-8"))
+    assert set(legs_by_case(COVER).values()) <= {
+        tuple(entry["legs"]) for entry in data["leg_cases"]}

@@ -263,8 +263,10 @@ class IsolatedHarness:
         return self._worker.tail() or "(nothing)"
 
     # -- cases ---------------------------------------------------------------------------------
-    def run(self, spec: LayerSpec):
-        return self._case(spec, {"op": "run", "spec": spec.to_json()})
+    def run(self, spec: LayerSpec, legs=None):
+        """As ``Harness.run``, in the worker."""
+        return self._case(spec, {"op": "run", "spec": spec.to_json(),
+                                 **({} if legs is None else {"for_legs": sorted(legs)})})
 
     def replay(self, spec: LayerSpec, case) -> Any:
         """Replays a stored case (a ``harness.golden.GoldenCase``): the worker loads it from
@@ -563,7 +565,8 @@ class _Worker:
             harness.only_legs = None if legs is None else frozenset(legs)
             try:
                 if op == "run":
-                    case = harness.run(LayerSpec.from_json(request["spec"]))
+                    case = harness.run(LayerSpec.from_json(request["spec"]),
+                                       request.get("for_legs"))
                 elif op == "replay":
                     case = _resolve(request["replayer"])(harness, **request["arguments"])
                 else:

@@ -202,7 +202,9 @@ class Harness:
                 if not any(missing(stage) for stage in text.split(">")[1:])]
         return self._default_paths[source]
 
-    def resolve(self, spec: LayerSpec) -> ResolvedCase:
+    def resolve(self, spec: LayerSpec, legs=None) -> ResolvedCase:
+        """The case's source, start and paths; with ``legs`` (first converter legs,
+        ``onnx>onnx2torch``), only the paths that go on from one of them."""
         source = sources.get(spec.source)
         start_of = getattr(source, "start", None)
         start = start_of(spec) if start_of is not None else source.name
@@ -219,6 +221,9 @@ class Harness:
         if self.extension is not None:
             paths = self.extension.extend(paths, spec.case_id,
                                           family_of(spec.kind, spec.source))
+        if legs is not None:
+            paths = [path for path in paths
+                     if any(starts_from(path.name, leg) for leg in legs)]
         return ResolvedCase(spec, source, start, paths)
 
     def build_source(self, spec: LayerSpec) -> tuple[Artifact, list[np.ndarray], list[np.ndarray]]:
@@ -231,12 +236,17 @@ class Harness:
         second reading, those too (``native``) and how the two differ (``reading``)."""
         return sources.get(spec.source).read(spec, policy=self.policy, device=self.device)
 
-    def run(self, spec: LayerSpec) -> CaseResult:
+    def run(self, spec: LayerSpec, legs=None) -> CaseResult:
+        """The case down its paths; with ``legs``, down only those that go on from one of
+        them (a case chosen for a converter leg, ``harness.tools.leg_cover``), and where none
+        does, nothing: not even the source is read."""
         if self.lost_context is not None:
             raise DeviceContextLost(f"{self.lost_context}; nothing more can run on the device "
                                     f"in this process (case {spec.case_id} not run)")
         self._case_id = spec.case_id
-        case = self.resolve(spec)
+        case = self.resolve(spec, legs)
+        if not case.paths and legs is not None:
+            return CaseResult(spec, [], {})
         for observer in self.observers:
             observer.on_case(case)
         started = time.perf_counter()
