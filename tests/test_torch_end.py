@@ -265,7 +265,10 @@ def test_a_module_that_makes_an_empty_tensor_is_exported_in_a_child():
     other exports in this process (a fork of a test worker costs about 0.1 s)."""
     import torch
 
-    from harness.converters.torch_onnx import makes_an_empty_tensor
+    from harness.converters.torch_onnx import watched_forward
+
+    def makes_an_empty_tensor(module, args) -> bool:
+        return watched_forward(module, args).empty
 
     class Shift(torch.nn.Module):  # onnx2torch's exclusive CumSum, over a length-1 axis
         def forward(self, x):
@@ -278,13 +281,33 @@ def test_a_module_that_makes_an_empty_tensor_is_exported_in_a_child():
     assert not makes_an_empty_tensor(torch.nn.Linear(3, 2), (torch.zeros(1, 3),))
 
 
+def test_the_watched_forward_names_each_output_the_exporter_is_given():
+    import torch
+
+    from harness.converters.torch_onnx import watched_forward
+
+    class Two(torch.nn.Module):
+        def forward(self, x):
+            return x + 1, x * 2
+
+    assert watched_forward(Two(), (torch.zeros(2),)).names == ["output_0", "output_1"]
+    assert watched_forward(torch.nn.Identity(), (torch.zeros(2),)).names == ["output_0"]
+
+
 def test_a_module_whose_forward_raises_is_exported_in_a_child_that_says_why():
     import torch
 
-    from harness.converters.torch_onnx import makes_an_empty_tensor
+    from harness.converters.torch_onnx import Forward, watched_forward
 
     class Raises(torch.nn.Module):
         def forward(self, x):
             raise ValueError("no forward")
 
-    assert makes_an_empty_tensor(Raises(), (torch.zeros(1),))
+    assert watched_forward(Raises(), (torch.zeros(1),)) == Forward(None, True)
+
+    from harness.converters import Artifact, ConvertOptions, get
+    from harness.converters.torch_tracing import ExportError
+
+    options = ConvertOptions(example_inputs=(np.zeros(1, np.float32),), input_shapes=(((1,),),))
+    with pytest.raises(ExportError, match="no forward"):
+        get("torch-onnx-ts").convert(Artifact("torch", Raises(), ["x"]), options)

@@ -10,6 +10,7 @@ PyTorch still ships it. A free dimension of the case is declared (``dynamic_shap
 from __future__ import annotations
 
 import io
+from typing import NamedTuple
 
 from harness.converters import Artifact, ConvertOptions, forked
 from harness.converters.onnx_ir import pin_ir_version
@@ -52,14 +53,12 @@ def keep_every_input(proto, names: list[str], arrays, axes) -> None:
     proto.graph.input.extend([*kept, *others, *rest])
 
 
-def output_names(module, args) -> list[str]:
-    """Named outputs: without them the TorchScript exporter reads ``module.graph.outputs()``
-    to check ``dynamic_axes``, which an fx GraphModule's graph (onnx2torch's, mat2torch's)
-    does not have (AttributeError, torch 2.15)."""
+def output_names(outputs) -> list[str]:
+    """Named outputs, one per tensor a forward gave: without them the TorchScript exporter
+    reads ``module.graph.outputs()`` to check ``dynamic_axes``, which an fx GraphModule's graph
+    (onnx2torch's, mat2torch's) does not have (AttributeError, torch 2.15)."""
     import torch
 
-    with torch.no_grad():
-        outputs = module(*args)
     count = 1 if isinstance(outputs, torch.Tensor) else len(outputs)
     return [f"output_{i}" for i in range(count)]
 
@@ -88,10 +87,18 @@ class TorchOnnxDynamoConverter:
         return Artifact("onnx", proto, names)
 
 
-def makes_an_empty_tensor(module, args) -> bool:
-    """Whether a forward of the module takes or makes a tensor with no elements: where the
-    TorchScript exporter's shape inference divides by zero (the module runs once more, under a
-    mode that watches every torch function's result)."""
+class Forward(NamedTuple):
+    """What one watched forward of a module told: its output names (None where it raised)
+    and whether it took or made a tensor with no elements."""
+
+    names: list[str] | None
+    empty: bool
+
+
+def watched_forward(module, args) -> Forward:
+    """A forward of the module under a mode that watches every torch function's result: the
+    TorchScript exporter's shape inference divides by zero on a tensor with no elements, and
+    needs the output count (``output_names``)."""
     import torch
     from torch.overrides import TorchFunctionMode
 
@@ -111,26 +118,29 @@ def makes_an_empty_tensor(module, args) -> bool:
     watch = Watch()
     try:
         with torch.no_grad(), watch:
-            module(*args)
-    except Exception:  # noqa: BLE001  (cannot tell: the child exports, and says why it fails)
-        return True
-    return watch.found or empty(list(args))
+            outputs = module(*args)
+    except Exception:  # noqa: BLE001  (the export in a child runs it again, and says why)
+        return Forward(None, True)
+    return Forward(output_names(outputs), watch.found or empty(list(args)))
 
 
 # What the export gives back: the model's bytes, or the failure's text, behind a mark.
 _EXPORTED, _FAILED = b"M", b"F"
 
 
-def _exported(module, args, options, names, axes) -> bytes:
+def _exported(module, args, options, names, axes, outputs=None) -> bytes:
     """The TorchScript export's ONNX bytes (``_EXPORTED``), or its failure's text
-    (``_FAILED``)."""
+    (``_FAILED``). ``outputs``: the output names, where a forward already gave them."""
     import torch
 
     buffer = io.BytesIO()
     try:
+        if outputs is None:
+            with torch.no_grad():
+                outputs = output_names(module(*args))
         with quiet():
             torch.onnx.export(module, args, buffer, dynamo=False, input_names=names,
-                              output_names=output_names(module, args),
+                              output_names=outputs,
                               opset_version=options.opset,
                               dynamic_axes={name: per_input for name, per_input
                                             in zip(names, axes) if per_input} or None)
@@ -140,13 +150,13 @@ def _exported(module, args, options, names, axes) -> bytes:
     return _EXPORTED + buffer.getvalue()
 
 
-def _exported_in_child(module, args, options, names, axes) -> bytes:
+def _exported_in_child(module, args, options, names, axes, outputs) -> bytes:
     import torch
 
     # libgomp's worker threads are not in a forked child; one thread keeps every kernel the
     # trace runs out of OpenMP, where the child would wait on them forever.
     torch.set_num_threads(1)
-    return _exported(module, args, options, names, axes)
+    return _exported(module, args, options, names, axes, outputs)
 
 
 @stage("torch-onnx-ts", "torch", "onnx", packages=("torch", "onnx"))
@@ -165,12 +175,13 @@ class TorchOnnxTorchScriptConverter:
         args = tensors(example, "cpu")
         names = input_names(artifact, len(args))
         module = artifact.model.cpu().eval()
-        if makes_an_empty_tensor(module, args):
+        forward = watched_forward(module, args)
+        if forward.empty:
             reply = forked.in_child(_exported_in_child, module, args, options, names, axes,
-                                    what="torch.onnx.export(dynamo=False)",
+                                    forward.names, what="torch.onnx.export(dynamo=False)",
                                     failed=ExportError, crashed=ExportError)
         else:
-            reply = _exported(module, args, options, names, axes)
+            reply = _exported(module, args, options, names, axes, forward.names)
         if reply.startswith(_FAILED):
             raise ExportError(reply[len(_FAILED):].decode(errors="replace"))
         proto = onnx.load_model_from_string(reply[len(_EXPORTED):])
