@@ -335,3 +335,19 @@ def test_a_spec_drawn_twice_is_one_case_reaching_what_either_drawing_reached():
     merged = merged_draws([first, again, other])
     assert len(merged) == 2
     assert merged[0].arcs == {("f.py", 1, 2), ("f.py", 3, 4)} and len(merged[0].pairs) == 2
+
+
+def test_drawing_the_cover_again_says_its_leg_cases_must_be_chosen_again(tmp_path, capsys):
+    """``draw_cover`` writes the cover afresh; the leg cases ``leg_cover`` chose against the
+    old one are gone, and it says so, with the command that chooses them again."""
+    pytest.importorskip("onnxruntime")
+    from harness.tools.draw_cover import main
+
+    out = tmp_path / "cover.json"
+    out.write_text(json.dumps({"cases": [], "leg_cases": [{"kind": "Relu"}, {"kind": "Relu"}]}))
+    assert main(["--source", "onnx", "--suite", "suites/onnx/test_ops.py", "--kinds", "Relu",
+                 "--examples", "2", "--no-golden", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "its 2 leg cases were chosen against the cover it held" in said
+    assert f"python -m harness.tools.leg_cover --cover {out}" in said
+    assert "leg_cases" not in json.loads(out.read_text())

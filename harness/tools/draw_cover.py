@@ -717,12 +717,24 @@ def main(argv: list[str] | None = None) -> int:
                      args.kinds.split(",") if args.kinds else None, not args.branches_only,
                      args.ci_goal, examples_for, golden=not args.no_golden)
     result["held"] = _still_held(Path(args.out), result)
+    dropped = _leg_cases_of(Path(args.out))
     Path(args.out).write_text(json.dumps(result, indent=1, sort_keys=True) + "\n",
                               encoding="utf-8")
     figures = result["figures"]
     print(f"{args.source}: " + reach_text({**figures, "cases": len(result["cases"]),
                                            "profile": args.profile, "goal": result["goal"]}))
+    if dropped:
+        print(f"{args.out}: its {dropped} leg cases were chosen against the cover it held; "
+              f"choose them again: python -m harness.tools.leg_cover --cover {args.out}")
     return 0
+
+
+def _leg_cases_of(path: Path) -> int:
+    """How many leg cases (``harness.tools.leg_cover``) the file at ``path`` holds."""
+    try:
+        return len(json.loads(path.read_text(encoding="utf-8")).get("leg_cases", []))
+    except (OSError, ValueError):
+        return 0
 
 
 if __name__ == "__main__":
