@@ -18,8 +18,8 @@ agrees on, where a fault would show. Then each kind's draws (``--examples`` per 
 the same way, and greedily the fewest of them that the leg exercises are chosen to reach the
 pairs it exercises somewhere and the ci corpus and cover exercise nowhere. They go into
 ``cover.json`` as ``leg_cases`` (each naming the legs and pairs it brought), which
-``suites/onnx/test_cover.py`` runs down every path like the other covering cases, and the
-figures as ``leg_figures``: per leg, the pairs it exercises in the ci cases before and with
+``suites/onnx/test_cover.py`` runs down the paths that go on from those legs
+(``harness.cover_corpus.legs_by_case``), and the figures as ``leg_figures``: per leg, the pairs it exercises in the ci cases before and with
 them. A pair no draw lets a leg exercise (an attribute value a converter refuses, an op it
 has no converter for) is not a gap of the cover; ``leg_figures`` counts those apart.
 """
