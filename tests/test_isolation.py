@@ -237,3 +237,22 @@ def test_the_worker_survives_a_raising_case_and_replays_golden_cases():
     finally:
         harness.close()
     assert harness.pid is None
+
+
+def test_the_worker_runs_a_case_down_only_the_paths_from_the_legs_asked():
+    """A cover's leg case (harness.tools.leg_cover) in an isolating run: the worker keeps the
+    paths that go on from its legs, as Harness.run does in this process."""
+    pytest.importorskip("onnxruntime")
+    from harness.core.spec import LayerSpec
+    from harness.run.isolation import IsolatedHarness
+
+    harness = IsolatedHarness(None, timeout=120)
+    try:
+        spec = LayerSpec("Relu", {"opset": 17}, ((1, 3),), source="onnx")
+        every = {leg.leg for leg in harness.run(spec).legs}
+        assert {"onnx>onnx2torch", "onnx>onnx2pytorch", "onnx>ort-optimized"} <= every
+        legs = {leg.leg for leg in harness.run(spec, ("onnx>onnx2pytorch",)).legs}
+        assert legs - {"onnx"} == {"onnx>onnx2pytorch"}
+        assert harness.run(spec, ("onnx>no-such-converter",)).legs == []
+    finally:
+        harness.close()
