@@ -152,3 +152,31 @@ def test_the_suite_runs_each_leg_case_for_its_legs_and_a_cover_case_for_every_pa
     data = json.loads(COVER.read_text(encoding="utf-8"))
     assert set(legs_by_case(COVER).values()) <= {
         tuple(entry["legs"]) for entry in data["leg_cases"]}
+
+
+def test_a_leg_is_exercised_where_a_leg_after_it_passes():
+    """onnxruntime has no float64 Conv, so tf2onnx's leg of a float64 Keras convolution fails
+    at load; the onnx2torch leg after it runs tf2onnx's model and shows its faults."""
+    from types import SimpleNamespace
+
+    from harness.tools.leg_cover import exercise
+
+    tf2onnx, after = "keras>tf2onnx", "keras>tf2onnx>onnx2torch"
+
+    class Ran:
+        def __init__(self, verdicts):
+            self.verdicts = verdicts
+
+        def run(self, spec):
+            return SimpleNamespace(legs=[SimpleNamespace(leg=leg, verdict=verdict)
+                                         for leg, verdict in self.verdicts.items()])
+
+    spec = LayerSpec("Conv1D", {"filters": 1, "kernel_size": [1]}, ((1, 2, 1),)).to_json()
+    case = _case("float64 conv", {"x"}, set())
+    case.spec = spec
+    exercise([case], Ran({"keras": "pass", tf2onnx: "error", after: "pass"}), (tf2onnx, after))
+    assert case.exercised_by == {tf2onnx, after}
+    exercise([case], Ran({tf2onnx: "pass", after: "fail"}), (tf2onnx, after))
+    assert case.exercised_by == {tf2onnx}
+    exercise([case], Ran({tf2onnx: "fail", after: "fail"}), (tf2onnx, after))
+    assert case.exercised_by == set()
