@@ -141,6 +141,28 @@ def test_a_stale_choice_of_draws_skips_nothing(tmp_path, monkeypatch):
     assert cover_corpus.ci_skipped_ids(folder) == frozenset()
 
 
+def test_leg_cases_written_into_the_cover_leave_the_choice_of_draws_fresh(tmp_path, monkeypatch):
+    """harness.tools.leg_cover adds cases per converter leg after the ci draws are chosen:
+    they decide none of them, so writing them keeps the choice; an edit of the cover's own
+    cases does not."""
+    monkeypatch.delenv(cover_corpus.EVERY_DRAW, raising=False)
+    folder = _suite(tmp_path / "layers", {"Dense": ["a"]})
+    cover = {"cases": []}
+    (folder / "cover.json").write_text(json.dumps(cover, indent=1, sort_keys=True) + "\n",
+                                       encoding="utf-8")
+    record = json.loads((folder / cover_corpus.CI_DRAWS).read_text(encoding="utf-8"))
+    record["inputs"] = cover_corpus.draws_digest(folder)
+    (folder / cover_corpus.CI_DRAWS).write_text(json.dumps(record), encoding="utf-8")
+    with_legs = {**cover, "leg_cases": [{"kind": "Dense", "legs": ["keras>tf2onnx"]}],
+                 "leg_figures": {"keras>tf2onnx": {"pairs_in_ci_cases": 1}}}
+    (folder / "cover.json").write_text(json.dumps(with_legs, indent=1, sort_keys=True) + "\n",
+                                       encoding="utf-8")
+    assert cover_corpus.ci_skipped_ids(folder) == {"a"}
+    (folder / "cover.json").write_text(json.dumps({**with_legs, "cases": [{"kind": "Dense"}]}),
+                                       encoding="utf-8")
+    assert cover_corpus.ci_skipped_ids(folder) == frozenset()
+
+
 def _branch(text, *tests):
     return {"text": list(text), "tests": sorted(tests)}
 
