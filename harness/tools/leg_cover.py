@@ -19,9 +19,10 @@ the same way, and greedily the fewest of them that the leg exercises are chosen 
 pairs it exercises somewhere and the ci corpus and cover exercise nowhere. They go into
 ``cover.json`` as ``leg_cases`` (each naming the legs and pairs it brought), which
 ``suites/onnx/test_cover.py`` runs down the paths that go on from those legs
-(``harness.cover_corpus.legs_by_case``), and the figures as ``leg_figures``: per leg, the pairs it exercises in the ci cases before and with
-them. A pair no draw lets a leg exercise (an attribute value a converter refuses, an op it
-has no converter for) is not a gap of the cover; ``leg_figures`` counts those apart.
+(``harness.cover_corpus.legs_by_case``), and the figures as ``leg_figures``: per leg, the
+pairs it exercises in the ci cases before and with them. A pair no draw lets a leg exercise
+(an attribute value a converter refuses, an op it has no converter for) is not a gap of the
+cover; ``leg_figures`` counts those apart.
 
 ``--source keras`` measures the Keras layer suite's legs (``keras>tf2onnx`` and the onnx2torch
 leg after it) over its ci cases (the draws ci runs and the cover's ci part); a Keras case
@@ -75,8 +76,6 @@ SOURCES = {
                        ("keras>tf2onnx", "keras>tf2onnx>onnx2torch")),
 }
 SOURCE = "onnx"
-COVER = SOURCES[SOURCE].cover
-LEGS = SOURCES[SOURCE].legs
 
 
 @dataclass
@@ -272,8 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(result['leg_cases'])} leg cases")
     if not args.dry_run:
         cover.update(result)
-        path.write_text(json.dumps(cover, indent=1, sort_keys=True) + "\n",
-                              encoding="utf-8")
+        path.write_text(json.dumps(cover, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return 0
 
 

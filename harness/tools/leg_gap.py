@@ -25,17 +25,11 @@ from harness.core.stages import starts_from
 from harness.tools import draw_cover as dc
 from harness.tools.leg_cover import operand_pairs
 
-COVERS = {"onnx": "suites/onnx/cover.json", "keras": "suites/layers/cover.json",
-          "mat": "suites/mat/cover.json"}
-
 
 def cover_axes(root: Path) -> dict[str, str]:
     """{case id: axis} of every suite's covering cases (their tests name no axis)."""
     axes = {}
-    for name in COVERS.values():
-        path = root / name
-        if not path.exists():
-            continue
+    for path in sorted(root.glob("suites/*/cover.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         for entry in [*data.get("cases", []), *data.get("leg_cases", [])]:
             if "axis" in entry:
