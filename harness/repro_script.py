@@ -733,7 +733,7 @@ _PLUGIN_RUN = {
     "onnx": ort_run("payload", prepare="""\
         proto = converted.model
         payload = proto if isinstance(proto, (bytes, str)) else proto.SerializeToString()"""),
-    "torch": torch_run("converted.model"),
+    "torch": torch_run("converted.model", "converted.input_names if converted.meta.get('called_by_name') else None"),
 }
 
 
@@ -794,7 +794,7 @@ def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[st
 
 
 def _onnx_script(stage: str, recipe: ScriptRecipe, device: str) -> dict[str, Any]:
-    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert, run=torch_run("module"),
+    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert, run=torch_run("module", recipe.input_names),
                              check=onnxruntime_check("onnxruntime on the same ONNX model",
                                                      "PROVIDERS"))
     return {"stage": stage, "std": ["base64", "io", "sys"], "env": [],

@@ -10,6 +10,7 @@ re-exported here, where converters and users import them from::
 from __future__ import annotations
 
 from harness.core.artifact import (  # noqa: F401  (re-exported)
+    CALLED_BY_NAME,
     RETURNED_TRAINING,
     Artifact,
     torch_artifact,

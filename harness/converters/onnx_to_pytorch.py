@@ -5,7 +5,13 @@ from __future__ import annotations
 import copy
 import warnings
 
-from harness.converters import Artifact, ConvertOptions, ScriptRecipe, torch_artifact
+from harness.converters import (
+    CALLED_BY_NAME,
+    Artifact,
+    ConvertOptions,
+    ScriptRecipe,
+    torch_artifact,
+)
 from harness.core.stages import stage
 
 
@@ -26,6 +32,9 @@ class Onnx2PytorchConverter:
              "outputs (the source's outputs); onnxruntime on the same ONNX model is shown as a\n"
              "check.",
         packages=("numpy", "onnx", "onnxruntime", "torch", "onnx2pytorch"),
+        # the graph inputs a run feeds, in order: the keywords its forward reads
+        input_names="[i.name for i in model.graph.input\n"
+                    "             if i.name not in {t.name for t in model.graph.initializer}]",
     )
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
@@ -38,4 +47,5 @@ class Onnx2PytorchConverter:
             # ConvertModel rewrites the graph it is given (a MatMul and the Add after it fused
             # in place, the Add dropped), and the artifact is shared with the other legs.
             module = ConvertModel(copy.deepcopy(artifact.model), experimental=True)
-        return torch_artifact(module, artifact.input_names)
+        # Its forward reads keyword inputs by the model's input names, beside positional ones.
+        return torch_artifact(module, artifact.input_names, {CALLED_BY_NAME: True})

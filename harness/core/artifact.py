@@ -22,6 +22,12 @@ class Artifact:
 # (harness.check.pitfalls).
 RETURNED_TRAINING = "returned_training"
 
+# ``meta[CALLED_BY_NAME]`` of a torch artifact: its converter's module takes its inputs by the
+# model's input names as well as in order (onnx2pytorch's ``forward(*input_list,
+# **input_dict)``), so a user may call it either way. Where the leg passes, parity calls it
+# once more, by name, and that call must agree with the source too (harness.run.second_call).
+CALLED_BY_NAME = "called_by_name"
+
 
 def training_modules(module) -> tuple[str, ...]:
     """The names of the module's submodules (itself: "") that are in training mode."""

@@ -194,9 +194,37 @@ def ort_run(payload: str, prepare: str = "", as_written: bool = False) -> str:
                           + ("\n" + prepare if prepare else ""))
 
 
-def torch_run(module: str) -> str:
-    """The torch run of ``module`` (an expression), binding ``actual``."""
-    return TORCH_RUN.format(module=module)
+# A module whose converter documents a call by the model's input names is called so too,
+# where its positional call agrees, as parity does (harness.run.second_call): ``{names}`` is
+# an expression of the names, or of None where the module takes none. Follows TORCH_RUN; the
+# script's check then judges the call by name.
+TORCH_BY_NAME = '''
+    names = {names}
+    if names:
+        verdict = check(actual, expected)
+        if verdict:
+            return verdict
+        call = "module(**{{" + ", ".join(f"{{name!r}}: ..." for name in names) + "}})"
+        print(f"called positionally; now once more, by its inputs' names, {{call}}:")
+        step("calling the module by its inputs' names")
+        try:
+            with torch.inference_mode():
+                outputs = module(**dict(zip(names, tensors)))
+        except Exception as exc:
+            return report("runtime_error", f"called by its inputs' names, {{call}}, torch raised "
+                          f"{{type(exc).__name__}}: {{exc}}")
+        if isinstance(outputs, torch.Tensor):
+            outputs = [outputs]
+        elif isinstance(outputs, dict):
+            outputs = list(outputs.values())
+        actual = [y.detach().cpu().numpy() for y in outputs]'''
+
+
+def torch_run(module: str, names: str | None = None) -> str:
+    """The torch run of ``module`` (an expression), binding ``actual``; with ``names`` (an
+    expression of the model's input names, or of None) the module is called by them too."""
+    run = TORCH_RUN.format(module=module)
+    return run if names is None else run + TORCH_BY_NAME.format(names=names)
 
 
 def providers(device: str) -> list[str]:

@@ -112,7 +112,10 @@ class ScriptRecipe:
     without one is scripted through parity's converter protocol, as a plugin's is.
     ``defined``: functions the conversion calls, written into the script before ``main``.
     ``runs_with``: for a converter installed apart from the pinned stack, the environment a
-    process running the script needs, made from the given one (None: the process's own)."""
+    process running the script needs, made from the given one (None: the process's own).
+    ``input_names``: where the converter's module takes its inputs by the model's input names
+    as well (``CALLED_BY_NAME``), an expression of those names: the script calls it both ways,
+    as parity's torch runner does."""
 
     imports: tuple[str, ...]
     convert: str
@@ -120,6 +123,7 @@ class ScriptRecipe:
     packages: tuple[str, ...]
     defined: tuple[str, ...] = ()
     runs_with: Callable[[dict[str, str]], dict[str, str]] | None = None
+    input_names: str | None = None
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from harness.core.spec import LayerSpec
 from harness.core.stages import missing, starts_from
 from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
-from harness.run import device_blame, hooks
+from harness.run import device_blame, hooks, second_call
 from harness.run.stage_cache import cache as stage_cache
 from harness.runtimes import LoadError, runner_for
 from harness.runtimes import device as device_context
@@ -546,15 +546,23 @@ class Harness:
                 device_blame.blame_device(self, spec, leg, artifact, size)
                 return self._judge(spec, _with_skipped_work(leg, artifact), received, artifact)
             passes.append(leg)
+        by_name = second_call.by_name_failure(
+            artifact, sizes[0], tolerance, self.device, self.threads,
+            lambda runner: self._at_size(spec, base, artifact, sizes[0], tolerance, timing,
+                                         runner))
+        if by_name is not None:
+            return self._judge(spec, _with_skipped_work(by_name, artifact), received, artifact)
         widest = max(passes, key=lambda leg: (leg.metrics or {}).get("max_abs", 0.0))
         if widest is not passes[0] and passes[0].metrics and "yardstick" in passes[0].metrics:
             widest.metrics.setdefault("yardstick", passes[0].metrics["yardstick"])
         return self._judge(spec, _with_skipped_work(widest, artifact), received)
 
-    def _outputs(self, base, artifact, inputs) -> tuple[list | None, tuple[str, str] | None]:
-        """The runner's outputs, or None and (the leg's message, the step that raised: load
-        or run); a failure the stage cache kept is the cold run's, message and all."""
-        runner = self.runner(artifact.format)
+    def _outputs(self, base, artifact, inputs,
+                 runner=None) -> tuple[list | None, tuple[str, str] | None]:
+        """The runner's outputs (by default the artifact format's runner), or None and (the
+        leg's message, the step that raised: load or run); a failure the stage cache kept is
+        the cold run's, message and all."""
+        runner = runner or self.runner(artifact.format)
         try:
             return self.cache.run(runner, artifact, inputs), None
         except stage_cache.CacheMismatch:
@@ -568,11 +576,12 @@ class Harness:
             self.cache.keep_run_failure(runner, artifact, inputs, exc, message, step)
             return None, (message, step)
 
-    def _at_size(self, spec, base, artifact, size: Size, tolerance, timing) -> LegResult:
-        """The leg run once, at one size, and compared (not yet judged against known
-        issues)."""
+    def _at_size(self, spec, base, artifact, size: Size, tolerance, timing,
+                 runner=None) -> LegResult:
+        """The leg run once, at one size (by ``runner``, by default the artifact format's),
+        and compared (not yet judged against known issues)."""
         t1 = time.perf_counter()
-        outputs, failure = self._outputs(base, artifact, size.inputs)
+        outputs, failure = self._outputs(base, artifact, size.inputs, runner)
         timing["run"] += time.perf_counter() - t1
         if failure is not None:
             message, step = failure

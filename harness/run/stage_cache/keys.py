@@ -287,6 +287,7 @@ def reading_packages(source) -> tuple[str, ...]:
 # run whose every Keras stage hits imports no TensorFlow. LiteRT's are not: a flatbuffer is
 # stored and runs in milliseconds.
 RUN_PACKAGES = {"onnxruntime": ("onnxruntime", "onnxruntime-gpu"), "torch": ("torch",),
+                "torch-by-name": ("torch",),
                 "keras-torch": ("keras", "torch"), "savedmodel": ("tensorflow",),
                 "tensorflow": ("tensorflow",), "keras": ("keras", "tensorflow"),
                 "tf_keras": ("tf-keras", "tensorflow")}
