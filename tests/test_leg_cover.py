@@ -180,3 +180,48 @@ def test_a_leg_is_exercised_where_a_leg_after_it_passes():
     assert case.exercised_by == {tf2onnx}
     exercise([case], Ran({tf2onnx: "fail", after: "fail"}), (tf2onnx, after))
     assert case.exercised_by == set()
+
+
+def _figures(pairs: int, before: int) -> dict[str, int]:
+    return {"pairs_in_ci_cases": pairs, "exercised_before": before,
+            "exercised_with_leg_cases": pairs, "exercisable_drawn": pairs,
+            "leg_cases_bringing": 1}
+
+
+def _result(kind: str, pairs: int, before: int) -> dict:
+    return {"leg_examples_per_axis": 8,
+            "leg_figures": {"a": _figures(pairs, before)},
+            "leg_figures_by_kind": {kind: {"a": _figures(pairs, before)}},
+            "leg_cases": [{"kind": kind, "legs": ["a"], "spec": {"kind": kind}}]}
+
+
+def test_leg_cases_chosen_kind_by_kind_add_up_and_replace_only_their_kind():
+    from harness.tools.leg_cover import merged
+
+    cover = merged({"cases": []}, _result("Conv1D", 10, 4), ["Conv1D"], ("a",))
+    cover = merged(cover, _result("Conv3D", 5, 1), ["Conv3D"], ("a",))
+    assert cover["leg_kinds"] == ["Conv1D", "Conv3D"]
+    assert [case["kind"] for case in cover["leg_cases"]] == ["Conv1D", "Conv3D"]
+    assert cover["leg_figures"]["a"]["pairs_in_ci_cases"] == 15
+    assert cover["leg_figures"]["a"]["exercised_before"] == 5
+    # Conv1D again: its cases and figures replace its own, Conv3D's stay
+    cover = merged(cover, _result("Conv1D", 12, 6), ["Conv1D"], ("a",))
+    assert [case["kind"] for case in cover["leg_cases"]] == ["Conv1D", "Conv3D"]
+    assert cover["leg_figures"]["a"]["pairs_in_ci_cases"] == 17
+    assert cover["leg_figures"]["a"]["leg_cases_bringing"] == 2
+    # every kind at once: the cover's leg cases are every kind's, leg_kinds goes
+    every = merged(cover, _result("Dense", 3, 3), None, ("a",))
+    assert "leg_kinds" not in every and len(every["leg_cases"]) == 1
+    assert "cases" in every
+
+
+def test_a_cover_whose_figures_are_not_per_kind_is_refused_for_one_kind():
+    from harness.tools.leg_cover import CoverError, merged
+
+    old = {"cases": [], "leg_cases": [], "leg_figures": {"a": _figures(3, 3)},
+           "leg_examples_per_axis": 8}
+    with pytest.raises(CoverError, match="not per kind"):
+        merged(old, _result("Conv1D", 10, 4), ["Conv1D"], ("a",))
+    with pytest.raises(CoverError, match="drawn at 8 examples an axis"):
+        merged(merged({"cases": []}, _result("Conv1D", 1, 1), ["Conv1D"], ("a",)),
+               {**_result("Conv3D", 1, 1), "leg_examples_per_axis": 40}, ["Conv3D"], ("a",))

@@ -220,25 +220,73 @@ def measure(cover: dict[str, Any], corpus: list[dict[str, Any]], legs: tuple[str
             seen.add(_key(case.spec))
     with_cases = before.union(*(gained for _case, gained in chosen))
 
-    def count(held: set, leg: str) -> int:
-        return sum(1 for held_leg, _pair in held if held_leg == leg)
+    def count(held: set, leg: str, kind: str) -> int:
+        return sum(1 for held_leg, pair in held if held_leg == leg and pair[0] == kind)
 
-    figures = {leg: {"pairs_in_ci_cases": len(every_pair),
-                     "exercised_before": count(before, leg),
-                     "exercised_with_leg_cases": count(with_cases, leg),
-                     "exercisable_drawn": count(exercisable, leg),
-                     "leg_cases_bringing": sum(1 for _c, gained in chosen
-                                               if count(gained, leg))}
-               for leg in legs}
+    def figures(kind: str, leg: str) -> dict[str, int]:
+        return {"pairs_in_ci_cases": sum(1 for pair in every_pair if pair[0] == kind),
+                "exercised_before": count(before, leg, kind),
+                "exercised_with_leg_cases": count(with_cases, leg, kind),
+                "exercisable_drawn": count(exercisable, leg, kind),
+                "leg_cases_bringing": sum(1 for case, gained in chosen
+                                          if case.kind == kind and count(gained, leg, kind))}
+
+    # Per kind: a pair is of one kind, so a whole cover's figures are the kinds' sums.
+    figures_by_kind = {kind: {leg: figures(kind, leg) for leg in legs}
+                       for kind in sorted(by_kind)}
     return {
         "leg_examples_per_axis": examples,
-        "leg_figures": figures,
+        "leg_figures": summed(figures_by_kind, legs),
+        "leg_figures_by_kind": figures_by_kind,
         "leg_cases": [{"kind": case.kind, "axis": case.axis, "spec": case.spec,
                        "legs": sorted({leg for leg, _pair in gained}),
                        "pairs": sorted({f"{attr}={value} ({axis})"
                                         for _leg, (_kind, attr, value, axis) in gained})}
                       for case, gained in sorted(chosen, key=lambda t: t[0].kind)],
     }
+
+
+def summed(by_kind: dict[str, dict[str, dict[str, int]]],
+           legs: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Each leg's figures over every kind."""
+    totals: dict[str, dict[str, int]] = {leg: defaultdict(int) for leg in legs}
+    for figures in by_kind.values():
+        for leg, counts in figures.items():
+            for name, value in counts.items():
+                totals.setdefault(leg, defaultdict(int))[name] += value
+    return {leg: dict(counts) for leg, counts in totals.items()}
+
+
+class CoverError(ValueError):
+    pass
+
+
+def merged(cover: dict[str, Any], result: dict[str, Any], kinds: list[str] | None,
+           legs: tuple[str, ...]) -> dict[str, Any]:
+    """``cover`` with ``result``'s leg cases and figures: all of them where every kind was
+    measured; with ``kinds``, those kinds' in place of the cover's own, the other kinds' kept
+    (``leg_kinds`` then names the kinds the cover's leg cases were chosen for)."""
+    if not kinds:
+        return {**{k: v for k, v in cover.items() if k != "leg_kinds"}, **result}
+    if "leg_figures" in cover and "leg_figures_by_kind" not in cover:
+        raise CoverError("the cover's leg figures are not per kind (written before they "
+                         "were): choose every kind's leg cases again, without --kinds")
+    if cover.get("leg_examples_per_axis", result["leg_examples_per_axis"]) != \
+            result["leg_examples_per_axis"]:
+        raise CoverError(f"the cover's leg cases were drawn at "
+                         f"{cover['leg_examples_per_axis']} examples an axis: give that "
+                         f"--examples, or choose every kind's again")
+    by_kind = {kind: figures for kind, figures in cover.get("leg_figures_by_kind", {}).items()
+               if kind not in kinds}
+    by_kind.update(result["leg_figures_by_kind"])
+    cases = [case for case in cover.get("leg_cases", []) if case["kind"] not in kinds]
+    cases = sorted([*cases, *result["leg_cases"]], key=lambda case: case["kind"])
+    out = {**cover, **result, "leg_cases": cases,
+           "leg_figures_by_kind": dict(sorted(by_kind.items())),
+           "leg_figures": summed(by_kind, legs)}
+    if "leg_cases" not in cover or "leg_kinds" in cover:  # else every kind was measured
+        out["leg_kinds"] = sorted({*cover.get("leg_kinds", []), *kinds})
+    return out
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -249,7 +297,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated legs (default: the source's converters)")
     parser.add_argument("--examples", type=int, default=EXAMPLES,
                         help="draws per kind and axis among which leg cases are chosen")
-    parser.add_argument("--kinds", nargs="*", help="only these kinds (a trial run)")
+    parser.add_argument("--kinds", nargs="*",
+                        help="only these kinds: their leg cases replace theirs in the cover, "
+                             "the other kinds' are kept")
     parser.add_argument("--cover", type=Path, default=None,
                         help="default: the source's suite's cover.json")
     parser.add_argument("--dry-run", action="store_true",
@@ -270,7 +320,11 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result["leg_figures"], indent=1))
     print(f"{len(result['leg_cases'])} leg cases")
     if not args.dry_run:
-        cover.update(result)
+        try:
+            cover = merged(cover, result, args.kinds, legs)
+        except CoverError as exc:
+            print(f"leg_cover: {path}: {exc}; nothing written")
+            return 2
         path.write_text(json.dumps(cover, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return 0
 
