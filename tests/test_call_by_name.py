@@ -1,6 +1,6 @@
 """A module whose converter documents a call by the model's input names (onnx2pytorch's
-``forward(*input_list, **input_dict)``) is called both ways, and a leg fails where the two
-calls disagree (harness.runtimes.torch)."""
+``forward(*input_list, **input_dict)``) is called that way too where its leg passes, and the
+leg fails where that call does not agree with the source (harness.run.second_call)."""
 
 import os
 from pathlib import Path
