@@ -61,6 +61,7 @@ import numpy as np
 
 from harness.converters import (
     BUILTIN,
+    CALLED_BY_NAME,
     ENTRY_POINT_GROUP,
     Artifact,
     ConversionPath,
@@ -733,7 +734,8 @@ _PLUGIN_RUN = {
     "onnx": ort_run("payload", prepare="""\
         proto = converted.model
         payload = proto if isinstance(proto, (bytes, str)) else proto.SerializeToString()"""),
-    "torch": torch_run("converted.model", "converted.input_names if converted.meta.get('called_by_name') else None"),
+    "torch": torch_run("converted.model", f"converted.input_names if converted.meta.get("
+                                          f"{CALLED_BY_NAME!r}) else None"),
 }
 
 
@@ -794,7 +796,8 @@ def _keras_script(stage: str, recipe: ScriptRecipe, config: dict, custom: set[st
 
 
 def _onnx_script(stage: str, recipe: ScriptRecipe, device: str) -> dict[str, Any]:
-    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert, run=torch_run("module", recipe.input_names),
+    main = _ONNX_MAIN.format(stage=stage, convert=recipe.convert,
+                             run=torch_run("module", recipe.input_names),
                              check=onnxruntime_check("onnxruntime on the same ONNX model",
                                                      "PROVIDERS"))
     return {"stage": stage, "std": ["base64", "io", "sys"], "env": [],

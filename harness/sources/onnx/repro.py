@@ -391,7 +391,8 @@ def _parts(header: str, spec, target: OnnxTarget, recipe, payload: bytes, n_inpu
         else:
             if "import torch" not in imports:
                 imports.append("import torch")
-            main = _LOAD + _TORCH_BODY.format(convert=recipe.convert, run=torch_run("module", recipe.input_names))
+            main = _LOAD + _TORCH_BODY.format(convert=recipe.convert,
+                                              run=torch_run("module", recipe.input_names))
     else:
         imports, defined = list(BASE_IMPORTS), []
         main = _SOURCE_MAIN if target.stage == SOURCE else _ORT_MAIN
