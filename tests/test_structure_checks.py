@@ -201,6 +201,34 @@ def test_onehot_negative_axis_kept_layout_reads_the_sign_and_the_rank(shape, axi
     assert onehot_negative_axis_kept_layout(onehot_model(shape, axis), None) is holds
 
 
+def topk_model(shape: tuple[int, ...], k_fed: bool):
+    """One TopK(axis=-1) of a float tensor of ``shape``, its K (1) a graph input or an
+    initializer."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))
+    k = helper.make_tensor("k", TensorProto.INT64, [1], [1])
+    graph = helper.make_graph(
+        [helper.make_node("TopK", ["x", "k"], ["values", "indices"])], "g",
+        [x, helper.make_tensor_value_info("k", TensorProto.INT64, [1])] if k_fed else [x],
+        [helper.make_tensor_value_info("values", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("indices", TensorProto.INT64, None)],
+        [] if k_fed else [k])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize(("shape", "k_fed", "holds"), [
+    ((2, 3, 4), True, True), ((3, 3, 6, 1), True, True), ((2, 3, 4), False, False),
+    ((3, 6), True, False), ((6,), True, False)])
+def test_topk_fed_k_on_channel_last_reads_the_rank_and_where_k_comes_from(shape, k_fed, holds):
+    """onnx2tf's TopK reads a fed K as a tensor kept in ONNX's layout and leaves the axis
+    unconverted: the bug is on inputs of rank 3 or more (which it moves channel-last) with K
+    a graph input, not with K a constant (the numpy entry's pin) nor on rank 1 or 2."""
+    from harness.core.structure import topk_fed_k_on_channel_last
+
+    assert topk_fed_k_on_channel_last(topk_model(shape, k_fed), None) is holds
+
+
 def conv_mul(producer: str, scale: list[int], input_shape: tuple[int, ...]) -> LayerSpec:
     """A 1x1 Conv or ConvTranspose with two output channels → Mul by a constant of shape
     ``scale``: the patterns source's ChannelGuards motif."""

@@ -61,6 +61,7 @@ from harness.core.structure.stage_rewrites import (
     reshape_of_reshape_copies_a_dim,
     shape_slice_out_of_range,
     split_into_one,
+    topk_fed_k_on_channel_last,
 )
 
 CHECKS: dict[str, Check] = {
@@ -76,6 +77,7 @@ CHECKS: dict[str, Check] = {
     "onehot-axis-inside-channel-last": onehot_axis_inside_channel_last,
     "conv-scale-not-per-channel": conv_scale_not_per_channel,
     "onehot-negative-axis-kept-layout": onehot_negative_axis_kept_layout,
+    "topk-fed-k-on-channel-last": topk_fed_k_on_channel_last,
     "matmul-bias-expands-output": matmul_bias_expands_output,
     "reshape-of-reshape-copies-a-dim": reshape_of_reshape_copies_a_dim,
     "fed-shape-operand": fed_shape_operand,

@@ -183,6 +183,18 @@ def onehot_axis_inside_channel_last(received, produced) -> bool:
     return any(rank >= 3 and axis % (rank + 1) != rank for rank, axis in _onehots(received))
 
 
+def topk_fed_k_on_channel_last(received, produced) -> bool:
+    """The received model has a TopK of a tensor of rank 3 or more (one onnx2tf keeps
+    channel-last) whose K is fed at run time (a graph input, which onnx2tf keeps as ONNX
+    lays it out)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    ranks, fed = models.ranks(model), models.fed_inputs(model)
+    return any(node.op_type == "TopK" and len(node.input) > 1 and node.input[1] in fed
+               and ranks.get(node.input[0], 0) >= 3 for node in model.graph.node)
+
+
 def conv_scale_not_per_channel(received, produced) -> bool:
     """The received model has a Conv or ConvTranspose (constant weights, its one reader) >
     Mul by a constant whose values, squeezed, are as many as the weight's output-channel
