@@ -76,3 +76,32 @@ def test_onnx2torch_planted_to_sum_into_its_first_input_fails_the_leg(monkeypatc
         (leg.verdict, leg.category, leg.blame, leg.message)
     assert "InputWritten: the module wrote into the tensors it was called with" in leg.message
     assert "input 0: 6 of 6 values changed" in leg.message, leg.message
+
+
+def test_a_plugin_stage_whose_module_zeroes_its_input_fails_and_its_script_says_so(tmp_path):
+    """Its outputs are onnx2torch's; the leg fails on the write, blamed on the plugin stage,
+    and the leg's reproducer, run in a fresh process, reports the write too."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from harness.repro_script import write_script
+    from tests import writes_inputs_stage
+
+    root = Path(__file__).resolve().parents[1]
+    spec = LayerSpec("Relu", {"opset": 17}, ((2, 3),), source="onnx", seed=1)
+    harness = Harness(f"onnx>{writes_inputs_stage.NAME}", diagnose=False)
+    case = harness.run(spec)
+    [leg] = case.legs
+    assert (leg.verdict, leg.category, leg.blame) == ("error", "runtime_error",
+                                                      writes_inputs_stage.NAME), leg.message
+    assert "input 0: 6 of 6 values changed" in leg.message, leg.message
+
+    script = tmp_path / "repro.py"
+    script.write_text(write_script(harness, case, plugins=["tests.writes_inputs_stage"]))
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "REPRODUCED: runtime_error: the module wrote into its inputs [0] in place" \
+        in done.stdout, done.stdout

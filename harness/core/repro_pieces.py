@@ -140,6 +140,11 @@ TORCH_RUN = '''\
             outputs = module(*tensors)
     except Exception as exc:
         return report("runtime_error", f"torch raised {{type(exc).__name__}}: {{exc}}")
+    # An ONNX graph never writes its inputs (parity's InputWritten, harness.runtimes.torch).
+    written = [number for number, (x, t) in enumerate(zip(inputs, tensors))
+               if t.detach().cpu().numpy().tobytes() != np.array(x, order="C").tobytes()]
+    if written:
+        return report("runtime_error", f"the module wrote into its inputs {{written}} in place")
     if isinstance(outputs, torch.Tensor):
         outputs = [outputs]
     elif isinstance(outputs, dict):
