@@ -26,6 +26,7 @@ from harness.converters import (
     get,
     parse_paths,
 )
+from harness.converters.onnx_ir import outputs_declared_wrong
 from harness.core import known_issues as known_issues_mod
 from harness.core import yardstick
 from harness.core.artifact import SKIPPED_WORK
@@ -535,7 +536,8 @@ class Harness:
         timing.setdefault("run", 0.0)
         passes: list[LegResult] = []
         for n, size in enumerate(sizes):
-            leg = self._at_size(spec, base, artifact, size, tolerance, timing)
+            leg = self._at_size(spec, base, artifact, size, tolerance, timing,
+                                received=received)
             if n:
                 leg.metrics = {**(leg.metrics or {}), "at_shapes": [list(s) for s in size.shapes]}
                 if leg.verdict != "pass":
@@ -577,9 +579,11 @@ class Harness:
             return None, (message, step)
 
     def _at_size(self, spec, base, artifact, size: Size, tolerance, timing,
-                 runner=None) -> LegResult:
+                 runner=None, received: Artifact | None = None) -> LegResult:
         """The leg run once, at one size (by ``runner``, by default the artifact format's),
-        and compared (not yet judged against known issues)."""
+        and compared (not yet judged against known issues). An ONNX model whose outputs pass
+        but which its stage declared with other shapes than it returns (``received`` did
+        not) fails as a shape mismatch."""
         t1 = time.perf_counter()
         outputs, failure = self._outputs(base, artifact, size.inputs, runner)
         timing["run"] += time.perf_counter() - t1
@@ -616,6 +620,10 @@ class Harness:
                     metrics["judged_by"] = "yardstick" if roundoff == 1.0 else "yardstick (tf32)"
                     verdict, category, message = "pass", None, ""
                     note = yardstick.rescue_note(measured, roundoff)
+        if verdict == "pass":
+            declared_wrong = outputs_declared_wrong(artifact, received, outputs)
+            if declared_wrong:
+                verdict, category, message = "fail", "shape_mismatch", declared_wrong
         if verdict == "pass" and drawn(spec.source):
             unproven = nonfinite_reference(size.reference)
             if unproven:

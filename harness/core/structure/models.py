@@ -34,8 +34,10 @@ def inferred(model) -> dict[str, tuple]:
 
 
 def model_of(artifact):
+    """The ONNX model of an artifact (or the model itself), None for anything else: a torch
+    fx GraphModule has a ``graph`` too."""
     model = getattr(artifact, "model", artifact)
-    return model if hasattr(model, "graph") else None
+    return model if hasattr(model, "graph") and hasattr(model, "opset_import") else None
 
 
 def opset_of(model) -> int:
