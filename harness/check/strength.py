@@ -45,7 +45,7 @@ from harness.check.logits import (
 )
 from harness.check.verdicts import DISPLAY, deciding
 from harness.converters import Artifact
-from harness.converters.onnx_ir import declared_shape
+from harness.converters.onnx_ir import contradicts, declared_shape, shape_text
 from harness.core.compare import Tolerance, nonfinite_count
 from harness.core.exits import DEBUG_VARIABLE
 from harness.sources import SourceError
@@ -418,15 +418,6 @@ def _tapped_finding(name: str, activation: FinalActivation,
 
 # -- declared output shapes the runtime contradicts ------------------------------------------
 
-def _contradicts(declared: tuple[int | None, ...], actual: tuple[int, ...]) -> bool:
-    return len(declared) != len(actual) or any(
-        d is not None and d != a for d, a in zip(declared, actual))
-
-
-def _shape_text(shape) -> str:
-    return "x".join("?" if d is None else str(d) for d in shape) or "a scalar"
-
-
 def declared_output_shapes(runs, loaded: LoadedModel, names: list[str]) -> list[Finding]:
     """Per output of the ONNX file and of each ONNX artifact a leg ran, a declared shape the
     output onnxruntime returned contradicts; one line per (output, declared, returned),
@@ -448,7 +439,7 @@ def declared_output_shapes(runs, loaded: LoadedModel, names: list[str]) -> list[
                 declared = declared_shape(value)
                 actual = tuple(np.shape(output))
                 if declared is None or not isinstance(output, np.ndarray) \
-                        or not _contradicts(declared, actual):
+                        or not contradicts(declared, actual):
                     continue
                 name = names[index] if where == "the file" else value.name
                 places = seen.setdefault((name, declared, actual), [])
@@ -465,8 +456,8 @@ def declared_output_shapes(runs, loaded: LoadedModel, names: list[str]) -> list[
             where = f"in the ONNX of {', '.join(legs)}"
         found.append(Finding(
             DECLARED_OUTPUT, WARNING,
-            f"output {name!r} is declared {_shape_text(declared)} {where} but onnxruntime "
-            f"returns {_shape_text(actual)}: a user who trusts the declared shape gets the "
+            f"output {name!r} is declared {shape_text(declared)} {where} but onnxruntime "
+            f"returns {shape_text(actual)}: a user who trusts the declared shape gets the "
             f"wrong one", name, legs,
             details={"declared": list(declared), "returned": list(actual),
                      "in_file": in_file}))

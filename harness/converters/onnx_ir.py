@@ -33,12 +33,12 @@ def rewritten(artifact: Artifact, model) -> Artifact:
     return Artifact("onnx", model, list(artifact.input_names), meta)
 
 
-def _contradicts(declared: tuple[int | None, ...], actual: tuple[int, ...]) -> bool:
+def contradicts(declared: tuple[int | None, ...], actual: tuple[int, ...]) -> bool:
     return len(declared) != len(actual) or any(
         d is not None and d != a for d, a in zip(declared, actual))
 
 
-def _shape_text(shape) -> str:
+def shape_text(shape) -> str:
     return "x".join("?" if d is None else str(d) for d in shape) or "a scalar"
 
 
@@ -60,13 +60,13 @@ def outputs_declared_wrong(artifact: Artifact, received: Artifact | None, output
     for index, (value, output) in enumerate(zip(model.graph.output, outputs)):
         declared = declared_shape(value)
         actual = getattr(output, "shape", None)
-        if declared is None or actual is None or not _contradicts(declared, tuple(actual)):
+        if declared is None or actual is None or not contradicts(declared, tuple(actual)):
             continue
         kept = declared_shape(given_outputs[index]) if index < len(given_outputs) else None
-        if kept is not None and _contradicts(kept, tuple(actual)):
+        if kept is not None and contradicts(kept, tuple(actual)):
             continue
-        found.append(f"output {index} ({value.name!r}) is declared {_shape_text(declared)} "
-                     f"but returns {_shape_text(actual)}")
+        found.append(f"output {index} ({value.name!r}) is declared {shape_text(declared)} "
+                     f"but returns {shape_text(actual)}")
     if not found:
         return ""
     return ("the ONNX model this stage wrote declares its outputs wrong: " + "; ".join(found)
