@@ -519,6 +519,20 @@ def test_an_attribute_may_name_values_above_a_bound():
     assert not known_issues._attr_matches("2", {"any_above": 1})
 
 
+def test_an_attribute_may_name_values_below_a_bound():
+    """``{ any_below = 0 }`` matches an axis counted from the back among others, not axes
+    counted from the front, nor a spec without the attribute."""
+    entry = {i.id: i for i in known_issues.load()}["onnxruntime-resize-negative-axes-aspect-policy"]
+    for axes, matches in (([-1], True), ([2, -1], True), ([2, 3], False), (None, False)):
+        attrs = {"opset": 18, "keep_aspect_ratio_policy": "not_smaller"}
+        if axes is not None:
+            attrs["axes"] = axes
+        spec = LayerSpec("Resize", attrs, ((1, 1, 2, 2),), source="onnx")
+        assert entry.matches_case(spec, "onnx") is matches, axes
+    assert not known_issues._attr_matches(False, {"any_below": 1})
+    assert not known_issues._attr_matches("-1", {"any_below": 0})
+
+
 def test_an_entry_may_name_several_dtypes():
     (issue,) = [i for i in known_issues.load()
                 if i.id == "tflite-float16-float64-no-builtin-kernels"]

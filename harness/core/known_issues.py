@@ -300,14 +300,17 @@ class KnownIssue:
 
 def _attr_matches(value: Any, wanted: Any) -> bool:
     """An attribute's value against an entry's: equal, or one of ``{ one_of = [...] }``
-    (the values of the op variants that meet the same bug), or ``{ any_above = n }``: a
-    number, or a list with an element, above n (dilations > 1 on any axis)."""
+    (the values of the op variants that meet the same bug), or ``{ any_above = n }`` /
+    ``{ any_below = n }``: a number, or a list with an element, above (below) n (dilations
+    > 1 on any axis; an axis counted from the back, below 0)."""
     if isinstance(wanted, dict) and set(wanted) == {"one_of"}:
         return value in wanted["one_of"]
-    if isinstance(wanted, dict) and set(wanted) == {"any_above"}:
+    if isinstance(wanted, dict) and set(wanted) in ({"any_above"}, {"any_below"}):
         values = value if isinstance(value, (list, tuple)) else [value]
-        return any(isinstance(v, (int, float)) and not isinstance(v, bool)
-                   and v > wanted["any_above"] for v in values)
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if "any_above" in wanted:
+            return any(v > wanted["any_above"] for v in numbers)
+        return any(v < wanted["any_below"] for v in numbers)
     return value == wanted
 
 

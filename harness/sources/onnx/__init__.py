@@ -40,6 +40,7 @@ from harness.sources.onnx.build import (
     redeclare_inputs,
 )
 from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
+from harness.sources.onnx.evaluated import evaluator_model
 
 EVALUATOR_READING = ("onnxruntime (optimisations off) differs from onnx's reference evaluator "
                      "(the reference)")
@@ -256,12 +257,13 @@ def read_onnxruntime(model, inputs: list[np.ndarray], spec) -> list[np.ndarray]:
 
 
 def read_evaluator(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
-    """onnx's reference evaluator; None when it does not implement an op of the model (it
+    """onnx's reference evaluator, given the model in the spelling it reads right
+    (``evaluated.evaluator_model``); None when it does not implement an op of the model (it
     is then no second reading)."""
     from onnx.reference import ReferenceEvaluator
 
     try:
-        evaluator = ReferenceEvaluator(model)
+        evaluator = ReferenceEvaluator(evaluator_model(model))
         names = [i.name for i in model.graph.input]
         outputs = evaluator.run(None, dict(zip(names, inputs)))
     except Exception:

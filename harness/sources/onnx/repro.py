@@ -28,6 +28,7 @@ CANNOT RUN line when this machine cannot run the case (harness.core.repro_pieces
 
 from __future__ import annotations
 
+import inspect
 import json
 import platform
 import textwrap
@@ -57,6 +58,7 @@ from harness.core.repro_pieces import (
     torch_run,
 )
 from harness.core.spec import canonical_json
+from harness.sources.onnx.evaluated import evaluator_model
 
 SOURCE = "onnx"
 ORT_OPTIMIZED = "ort-optimized"
@@ -216,7 +218,8 @@ def _header(spec, target: OnnxTarget, tolerance: Tolerance, device: str,
     return "\n".join(lines).replace('"""', r'\"\"\"')
 
 
-_COMPARE = COMPARE_CODE + '''
+# The evaluator reads the model in the spelling parity gives it (harness.sources.onnx.evaluated).
+_COMPARE = COMPARE_CODE + "\n\n" + inspect.getsource(evaluator_model) + '''
 
 def show(title, actual, expected):
     """One reading against the expected outputs, printed: a check, not the verdict."""
@@ -235,7 +238,7 @@ def onnxruntime_reading(model, inputs, level="ORT_DISABLE_ALL", providers=CHECK_
 
 
 def evaluator_reading(model, inputs):
-    evaluator = ReferenceEvaluator(model)
+    evaluator = ReferenceEvaluator(evaluator_model(model))
     names = [i.name for i in model.graph.input]
     return [np.asarray(y) for y in evaluator.run(None, dict(zip(names, inputs)))]
 

@@ -1,0 +1,68 @@
+"""The model as onnx's reference evaluator is given it: the same graph, with what the evaluator
+misreads written in an equivalent spelling that it reads right.
+
+onnx's ReferenceEvaluator is the ONNX source's second reading, the one that decides where
+onnxruntime disagrees with it. Where it cannot read a valid model at all, onnxruntime's reading
+stands alone and a bug of onnxruntime there becomes the reference every converter is compared
+with. So where the evaluator's failure is in the spelling, not in the semantics, it is given
+the spelling it reads:
+
+- Resize with negative ``axes`` (opset 18 on; the spec allows [-r, r-1]): the evaluator's Resize
+  (onnx/reference/ops/op_resize.py) lists the axes not in ``axes`` by comparing non-negative
+  dims with the attribute as written, so a negative axis is listed twice and ``np.transpose``
+  raises "axes don't match array". Written non-negative, it reads the node as the spec says.
+  Known issue ``onnx-reference-resize-negative-axes``.
+
+``evaluator_model`` is self-contained (its imports inside), as a reproducer embeds its source
+(harness.sources.onnx.repro) to read a model as parity does.
+"""
+
+from __future__ import annotations
+
+
+def evaluator_model(model):
+    """``model``, or a copy of it with each Resize's negative axes made non-negative where its
+    input's rank is known (from shape inference); ``model`` itself where nothing is rewritten."""
+    import onnx
+    from onnx import helper
+
+    def every_graph(graph):
+        found = [graph]
+        for node in graph.node:
+            for attribute in node.attribute:
+                subs = [attribute.g] if attribute.HasField("g") else list(attribute.graphs)
+                for sub in subs:
+                    found += every_graph(sub)
+        return found
+
+    def negative_axes(node):
+        for attribute in node.attribute:
+            if attribute.name == "axes" and any(axis < 0 for axis in attribute.ints):
+                return attribute
+        return None
+
+    if not any(node.op_type == "Resize" and node.domain in ("", "ai.onnx")
+               and negative_axes(node) is not None
+               for graph in every_graph(model.graph) for node in graph.node):
+        return model
+    try:
+        typed = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 (an untypable model is left as written)
+        return model
+    ranks = {}
+    for graph in every_graph(typed.graph):
+        for value in [*graph.input, *graph.value_info, *graph.output]:
+            tensor = value.type.tensor_type
+            if value.type.HasField("tensor_type") and tensor.HasField("shape"):
+                ranks[value.name] = len(tensor.shape.dim)
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    for graph in every_graph(copy.graph):
+        for node in graph.node:
+            attribute = negative_axes(node) if node.op_type == "Resize" else None
+            rank = ranks.get(node.input[0]) if attribute is not None else None
+            if rank is None:
+                continue
+            written = [axis + rank if axis < 0 else axis for axis in attribute.ints]
+            attribute.CopyFrom(helper.make_attribute("axes", written))
+    return copy
