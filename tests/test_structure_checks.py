@@ -229,6 +229,34 @@ def test_topk_fed_k_on_channel_last_reads_the_rank_and_where_k_comes_from(shape,
     assert topk_fed_k_on_channel_last(topk_model(shape, k_fed), None) is holds
 
 
+def gather_model(shape: tuple[int, ...], axis: int, index):
+    """One Gather of a float tensor of ``shape`` along ``axis`` by a constant ``index``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["x", "i"], ["y"], axis=axis)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(index, np.int64), "i")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+
+
+@pytest.mark.parametrize(("shape", "axis", "index", "holds"), [
+    ((2, 1, 3), 0, -1, True), ((2, 2, 3, 4), 0, 1, True), ((2, 2, 3), -3, 0, True),
+    ((2, 2, 3), 0, [1], False),  # an index of shape (1,) keeps the batch axis
+    ((2, 2, 3), 1, 1, False), ((2, 2, 3), -1, 0, False), ((2, 3), 0, 1, False)])
+def test_gather_drops_the_batch_on_channel_last_reads_axis_index_and_rank(shape, axis, index,
+                                                                          holds):
+    """onnx2tf returns what is left of a channel-last tensor after gathering its batch in the
+    input's channel-last order: the bug is a scalar index along axis 0 (or -rank) of rank 3
+    or more, not an index that keeps the axis, another axis, or a rank-2 input (which onnx2tf
+    keeps in ONNX's layout)."""
+    from harness.core.structure import gather_drops_the_batch_on_channel_last
+
+    assert gather_drops_the_batch_on_channel_last(gather_model(shape, axis, index),
+                                                  None) is holds
+
+
 def conv_mul(producer: str, scale: list[int], input_shape: tuple[int, ...]) -> LayerSpec:
     """A 1x1 Conv or ConvTranspose with two output channels → Mul by a constant of shape
     ``scale``: the patterns source's ChannelGuards motif."""

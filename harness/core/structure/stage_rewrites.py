@@ -195,6 +195,25 @@ def topk_fed_k_on_channel_last(received, produced) -> bool:
                and ranks.get(node.input[0], 0) >= 3 for node in model.graph.node)
 
 
+def gather_drops_the_batch_on_channel_last(received, produced) -> bool:
+    """The received model has a Gather along axis 0 (the batch) of a tensor of rank 3 or
+    more (one onnx2tf keeps channel-last) with a scalar index, which drops that axis: what is
+    left keeps the channel-last order of the input, not one onnx2tf's outputs are read in."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    ranks, constants = models.ranks(model), models.constants(model)
+    for node in model.graph.node:
+        if node.op_type != "Gather" or node.domain not in ("", "ai.onnx"):
+            continue
+        rank = ranks.get(node.input[0], 0)
+        axis = models.attributes(node).get("axis", 0)
+        index = constants.get(node.input[1])
+        if rank >= 3 and axis in (0, -rank) and index is not None and index.ndim == 0:
+            return True
+    return False
+
+
 def conv_scale_not_per_channel(received, produced) -> bool:
     """The received model has a Conv or ConvTranspose (constant weights, its one reader) >
     Mul by a constant whose values, squeezed, are as many as the weight's output-channel
