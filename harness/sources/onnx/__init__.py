@@ -36,6 +36,7 @@ from harness.sources.onnx.build import (
     INPUT_DTYPES,
     INT_INPUTS,
     VALUE_RANGE,
+    declare_outputs_as_read,
     fill_weights,
     redeclare_inputs,
 )
@@ -94,6 +95,9 @@ class OnnxSource:
                                f"{'+'.join(spec.free_dims)}, declared {BATCH_PARAM!r}): {exc}")
 
         more = further_sizes(spec, read_at, refusal, catch=(SourceError,), inputs_for=inputs_for)
+        if native is None and all(len(entry) == 3 for entry in more):
+            # Both readings agree at every size: the outputs are declared as they read.
+            model = declare_outputs_as_read(model, [reference, *(entry[2] for entry in more)])
         return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading,
                              more=more)
 

@@ -293,6 +293,51 @@ def redeclare_inputs(model, shapes):
     return copy
 
 
+def declare_outputs_as_read(model, readings: list[list[np.ndarray]]):
+    """``model``, or a copy whose graph outputs declare the shapes its readings (per size, the
+    outputs both readings agreed on) returned, where shape inference declared otherwise: a
+    contradicted dimension set to the one size it is read at, or left unknown where sizes
+    differ; a symbolic or unknown one kept (a free batch, a size a fed operand decides).
+
+    onnx's shape inference, which types the outputs as built, sizes some nodes otherwise than
+    onnxruntime and the reference evaluator compute them (a pool with ceil_mode whose last
+    window would start past the input, a VALID pool with ceil_mode); an exporter declares what
+    its framework computed, and what reads the declaration (onnx2tf's signature, an
+    allocator) must meet what the model returns."""
+    from onnx import TensorShapeProto
+
+    copy = None
+    for index, output in enumerate(model.graph.output):
+        tensor = output.type.tensor_type
+        if not output.type.HasField("tensor_type") or not tensor.HasField("shape"):
+            continue
+        shapes = {np.shape(reading[index]) for reading in readings
+                  if index < len(reading) and isinstance(reading[index], np.ndarray)}
+        if len({len(shape) for shape in shapes}) != 1:
+            continue
+        rank = len(next(iter(shapes)))
+        sizes = [{shape[axis] for shape in shapes} for axis in range(rank)]
+        declared = list(tensor.shape.dim)
+        if len(declared) == rank and all(not d.HasField("dim_value") or {d.dim_value} == size
+                                         for d, size in zip(declared, sizes)):
+            continue
+        dims = []
+        for axis in range(rank):
+            dim = TensorShapeProto.Dimension()
+            if len(declared) == rank and not declared[axis].HasField("dim_value"):
+                dim.CopyFrom(declared[axis])  # symbolic or unknown: as inference left it
+            elif len(sizes[axis]) == 1:
+                dim.dim_value = next(iter(sizes[axis]))
+            dims.append(dim)
+        if copy is None:
+            copy = type(model)()
+            copy.CopyFrom(model)
+        shape = copy.graph.output[index].type.tensor_type.shape
+        del shape.dim[:]
+        shape.dim.extend(dims)
+    return model if copy is None else copy
+
+
 def fill_weights(model, rng: np.random.Generator) -> None:
     """Gives every weight initializer a non-trivial seeded value for its role (non-zero
     biases, positive variances), in initializer order, the main graph's first, then each
