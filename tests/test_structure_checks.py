@@ -257,6 +257,33 @@ def test_gather_drops_the_batch_on_channel_last_reads_axis_index_and_rank(shape,
                                                   None) is holds
 
 
+def slice_model(steps):
+    """One Slice of a (4,) tensor from 3 to 0, its steps a constant (None: omitted)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    operands = {"starts": [3], "ends": [0], "axes": [0]}
+    if steps is not None:
+        operands["steps"] = steps
+    graph = helper.make_graph(
+        [helper.make_node("Slice", ["x", *operands], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in operands.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize(("steps", "holds"), [([-1], True), ([-2], True), ([1], False),
+                                               (None, False)])
+def test_slice_with_a_negative_step_reads_the_written_model_first(steps, holds):
+    """The torch exporter's Slice declaration bug is recognised in the model it wrote (the
+    leg's received artifact is a torch module, which no check reads)."""
+    from harness.core.structure import slice_with_a_negative_step
+
+    assert slice_with_a_negative_step(None, slice_model(steps)) is holds
+    assert slice_with_a_negative_step(slice_model(steps), None) is holds
+    assert slice_with_a_negative_step(None, None) is False
+
+
 def conv_mul(producer: str, scale: list[int], input_shape: tuple[int, ...]) -> LayerSpec:
     """A 1x1 Conv or ConvTranspose with two output channels → Mul by a constant of shape
     ``scale``: the patterns source's ChannelGuards motif."""

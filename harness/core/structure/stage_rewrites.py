@@ -214,6 +214,20 @@ def gather_drops_the_batch_on_channel_last(received, produced) -> bool:
     return False
 
 
+def slice_with_a_negative_step(received, produced) -> bool:
+    """The model the stage wrote (else the one it was given) has a Slice whose steps, a
+    constant, hold a negative step: a torch exporter writes onnx2torch's slicing module so."""
+    model = models.model_of(produced) or models.model_of(received)
+    if model is None:
+        return False
+    constants = models.constants(model)
+    for node in models.nodes(model, "Slice"):
+        steps = constants.get(node.input[4]) if len(node.input) > 4 and node.input[4] else None
+        if steps is not None and (steps < 0).any():
+            return True
+    return False
+
+
 def conv_scale_not_per_channel(received, produced) -> bool:
     """The received model has a Conv or ConvTranspose (constant weights, its one reader) >
     Mul by a constant whose values, squeezed, are as many as the weight's output-channel
