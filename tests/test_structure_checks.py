@@ -277,11 +277,13 @@ def slice_model(steps):
 def test_slice_with_a_negative_step_reads_the_written_model_first(steps, holds):
     """The torch exporter's Slice declaration bug is recognised in the model it wrote (the
     leg's received artifact is a torch module, which no check reads)."""
-    from harness.core.structure import slice_with_a_negative_step
+    from harness.core.structure import slice_with_a_negative_step, slice_with_a_step_not_one
 
     assert slice_with_a_negative_step(None, slice_model(steps)) is holds
     assert slice_with_a_negative_step(slice_model(steps), None) is holds
     assert slice_with_a_negative_step(None, None) is False
+    assert slice_with_a_step_not_one(None, slice_model(steps)) is (steps not in (None, [1]))
+    assert slice_with_a_step_not_one(None, slice_model([2])) is True
 
 
 def conv_mul(producer: str, scale: list[int], input_shape: tuple[int, ...]) -> LayerSpec:

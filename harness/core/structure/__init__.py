@@ -62,6 +62,7 @@ from harness.core.structure.stage_rewrites import (
     reshape_of_reshape_copies_a_dim,
     shape_slice_out_of_range,
     slice_with_a_negative_step,
+    slice_with_a_step_not_one,
     split_into_one,
     topk_fed_k_on_channel_last,
 )
@@ -82,6 +83,7 @@ CHECKS: dict[str, Check] = {
     "topk-fed-k-on-channel-last": topk_fed_k_on_channel_last,
     "gather-drops-the-batch-on-channel-last": gather_drops_the_batch_on_channel_last,
     "slice-with-a-negative-step": slice_with_a_negative_step,
+    "slice-with-a-step-not-one": slice_with_a_step_not_one,
     "matmul-bias-expands-output": matmul_bias_expands_output,
     "reshape-of-reshape-copies-a-dim": reshape_of_reshape_copies_a_dim,
     "fed-shape-operand": fed_shape_operand,

@@ -214,18 +214,29 @@ def gather_drops_the_batch_on_channel_last(received, produced) -> bool:
     return False
 
 
-def slice_with_a_negative_step(received, produced) -> bool:
+def _slice_steps(received, produced, holds) -> bool:
     """The model the stage wrote (else the one it was given) has a Slice whose steps, a
-    constant, hold a negative step: a torch exporter writes onnx2torch's slicing module so."""
+    constant, hold one step that ``holds``: a torch exporter writes onnx2torch's slicing
+    module as such a Slice, and onnx2tf reads the one it is given."""
     model = models.model_of(produced) or models.model_of(received)
     if model is None:
         return False
     constants = models.constants(model)
     for node in models.nodes(model, "Slice"):
         steps = constants.get(node.input[4]) if len(node.input) > 4 and node.input[4] else None
-        if steps is not None and (steps < 0).any():
+        if steps is not None and any(holds(int(step)) for step in steps.ravel()):
             return True
     return False
+
+
+def slice_with_a_negative_step(received, produced) -> bool:
+    """A Slice with a negative constant step."""
+    return _slice_steps(received, produced, lambda step: step < 0)
+
+
+def slice_with_a_step_not_one(received, produced) -> bool:
+    """A Slice with a constant step other than 1 (negative, or above 1)."""
+    return _slice_steps(received, produced, lambda step: step != 1)
 
 
 def conv_scale_not_per_channel(received, produced) -> bool:
