@@ -506,31 +506,35 @@ def test_an_attribute_may_name_the_values_of_several_variants():
         assert entry.matches_case(spec, "onnx") is matches, group
 
 
-def test_an_attribute_may_name_values_above_a_bound():
-    """``{ any_above = 1 }`` matches a dilated window on any axis, not an undilated one."""
-    entry = {i.id: i for i in known_issues.load()}["onnxruntime-pool-same-dilations"]
-    for dilations, matches in (([2], True), ([1, 3], True), ([1, 1], False), (None, False)):
-        attrs = {"opset": 17, "auto_pad": "SAME_UPPER", "kernel_shape": [2] * 2}
-        if dilations is not None:
-            attrs["dilations"] = dilations
-        spec = LayerSpec("MaxPool", attrs, ((1, 1, 3, 3),), source="onnx")
-        assert entry.matches_case(spec, "onnx") is matches, dilations
-    assert not known_issues._attr_matches(True, {"any_above": 0})
-    assert not known_issues._attr_matches("2", {"any_above": 1})
+BOUNDED = {
+    # { any_above = 1 }: a dilated window on any axis, not an undilated one
+    "onnxruntime-pool-same-dilations": (
+        "MaxPool", "dilations", {"opset": 17, "auto_pad": "SAME_UPPER", "kernel_shape": [2, 2]},
+        (([2], True), ([1, 3], True), ([1, 1], False), (None, False))),
+    # { any_below = 0 }: an axis counted from the back among others, not axes from the front
+    "onnxruntime-resize-negative-axes-aspect-policy": (
+        "Resize", "axes", {"opset": 18, "keep_aspect_ratio_policy": "not_smaller"},
+        (([-1], True), ([2, -1], True), ([2, 3], False), (None, False))),
+}
 
 
-def test_an_attribute_may_name_values_below_a_bound():
-    """``{ any_below = 0 }`` matches an axis counted from the back among others, not axes
-    counted from the front, nor a spec without the attribute."""
-    entry = {i.id: i for i in known_issues.load()}["onnxruntime-resize-negative-axes-aspect-policy"]
-    for axes, matches in (([-1], True), ([2, -1], True), ([2, 3], False), (None, False)):
-        attrs = {"opset": 18, "keep_aspect_ratio_policy": "not_smaller"}
-        if axes is not None:
-            attrs["axes"] = axes
-        spec = LayerSpec("Resize", attrs, ((1, 1, 2, 2),), source="onnx")
-        assert entry.matches_case(spec, "onnx") is matches, axes
-    assert not known_issues._attr_matches(False, {"any_below": 1})
-    assert not known_issues._attr_matches("-1", {"any_below": 0})
+@pytest.mark.parametrize("issue_id", sorted(BOUNDED))
+def test_an_attribute_may_name_values_above_or_below_a_bound(issue_id):
+    """A bounded attribute matches where any element passes the bound, and not a spec
+    without the attribute."""
+    kind, name, base, cases = BOUNDED[issue_id]
+    entry = {i.id: i for i in known_issues.load()}[issue_id]
+    for value, matches in cases:
+        attrs = dict(base) if value is None else {**base, name: value}
+        spec = LayerSpec(kind, attrs, ((1, 1, 3, 3),), source="onnx")
+        assert entry.matches_case(spec, "onnx") is matches, value
+
+
+@pytest.mark.parametrize(("value", "bound"), [
+    (True, {"any_above": 0}), ("2", {"any_above": 1}),
+    (False, {"any_below": 1}), ("-1", {"any_below": 0})])
+def test_a_bound_reads_numbers_only(value, bound):
+    assert not known_issues._attr_matches(value, bound)
 
 
 def test_an_entry_may_name_several_dtypes():
