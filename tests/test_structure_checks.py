@@ -350,3 +350,33 @@ def test_a_reshape_zero_after_a_reshape_is_the_entrys(second, allowzero, verdict
     assert reshape_of_reshape_copies_a_dim(received, None) is (0 in second)
     if verdict == "xfail":
         assert leg.known_issue["id"] == "onnxoptimizer-idempotent-reshape-copies-zeros-from-input"
+
+
+def one_node(op: str, shape, declared=None, **attrs):
+    """One ``op`` node of a float tensor of ``shape``, its output declared ``declared``."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x"], ["y"], **attrs)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, declared)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+
+
+@pytest.mark.parametrize(("check", "model", "holds"), [
+    ("det-of-rank-four-or-more", one_node("Det", (1, 3, 3, 3)), True),
+    ("det-of-rank-four-or-more", one_node("Det", (2, 3, 3)), False),
+    ("lp-pool-not-euclidean-over-two-axes", one_node("GlobalLpPool", (1, 2, 3, 4), p=1), True),
+    ("lp-pool-not-euclidean-over-two-axes", one_node("GlobalLpPool", (1, 2, 5), p=2), True),
+    ("lp-pool-not-euclidean-over-two-axes", one_node("GlobalLpPool", (1, 2, 3, 4)), False),
+    # AveragePool(kernel 2, strides 3, pads [0, 1], ceil_mode) of (1, 1, 3): runtimes 1, onnx 2
+    ("outputs-inferred-otherwise", one_node("AveragePool", (1, 1, 3), [1, 1, 1], ceil_mode=1,
+                                            kernel_shape=[2], strides=[3], pads=[0, 1]), True),
+    ("outputs-inferred-otherwise", one_node("AveragePool", (1, 1, 3), [1, 1, 1],
+                                            kernel_shape=[2], strides=[3], pads=[0, 1]), False),
+], ids=["det-4d", "det-3d", "lp-p1", "lp-1d", "lp-euclidean-2d", "declared-as-read",
+        "declared-as-inferred"])
+def test_the_converter_motifs_tell_the_cause_from_its_twin(check, model, holds):
+    from harness.core import structure
+
+    assert structure.holds(check, model, None) is holds

@@ -23,6 +23,7 @@ WHERE = {
     "onnxoptimizer-fuse-consecutive-squeezes-negative-axes": "squeeze-of-squeeze-negative-axes",
     "onnxoptimizer-fuse-pad-into-maxpool-zero-pad": "zero-pad-before-maxpool",
     "onnxslim-resize-axes-sizes-indexerror": "resize-with-axes",
+    "onnxslim-slice-merge-reads-omitted-steps": "slice-read-by-a-slice-without-steps",
 }
 ENTRIES = {issue.id: issue for issue in known_issues.load() if issue.id in WHERE}
 # Every entry that names a where check, the node converters' too (test_structure_node_where.py)
@@ -64,13 +65,36 @@ def pad_pool(pool: str, value: float) -> LayerSpec:
                    "inputs": [0]}], (1, 1, 3, 2))
 
 
+def slice_readers(second_steps: bool, readers: int = 2) -> LayerSpec:
+    """Slice(axes [-2]) of input_0 read by ``readers`` Slices along the last axis, the last
+    with its steps left out unless ``second_steps``."""
+    def operand(value):
+        return {"const": [value], "dtype": "int64"}
+
+    first = {"kind": "Slice", "attrs": {"opset": 17},
+             "inputs": ["input_0", operand(0), operand(1), operand(-2), operand(1)]}
+    read = [{"kind": "Slice", "attrs": {"opset": 17},
+             "inputs": [0, operand(0), operand(1), operand(-1), operand(1)]}
+            for _ in range(readers)]
+    if not second_steps:
+        read[-1]["inputs"] = read[-1]["inputs"][:4]
+    return LayerSpec(kind="SliceSlice", source="onnx",
+                     attrs={"opset": 17, "nodes": [first, *read],
+                            "graph_outputs": list(range(1, readers + 1))},
+                     input_shapes=((1, 2, 2),), dtype="float32", seed=0)
+
+
 @pytest.mark.parametrize(("check", "spec", "holds"), [
+    ("slice-read-by-a-slice-without-steps", slice_readers(False), True),
+    ("slice-read-by-a-slice-without-steps", slice_readers(True), False),
+    ("slice-read-by-a-slice-without-steps", slice_readers(False, readers=1), False),
     ("squeeze-of-squeeze-negative-axes", squeezes([-1]), True),
     ("squeeze-of-squeeze-negative-axes", squeezes([3]), False),
     ("zero-pad-before-maxpool", pad_pool("MaxPool", 0.0), True),
     ("zero-pad-before-maxpool", pad_pool("MaxPool", -1.0), False),
     ("zero-pad-before-maxpool", pad_pool("AveragePool", 0.0), False),
-], ids=["squeeze-negative", "squeeze-positive", "maxpool-zero", "maxpool-minus-one",
+], ids=["slices-one-without-steps", "slices-all-with-steps", "one-slice-without-steps",
+        "squeeze-negative", "squeeze-positive", "maxpool-zero", "maxpool-minus-one",
         "averagepool"])
 def test_each_check_tells_the_motif_from_its_twin(check, spec, holds):
     assert structure.holds(check, received(spec), None) is holds

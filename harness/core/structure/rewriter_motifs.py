@@ -66,3 +66,20 @@ def resize_with_axes(received, produced) -> bool:
     return model is not None and any(
         node.op_type == "Resize" and any(node.input[2:4])
         and any(a.name == "axes" for a in node.attribute) for node in model.graph.node)
+
+
+def slice_read_by_a_slice_without_steps(received, produced) -> bool:
+    """The received model has a Slice whose output two or more Slices read, one of which
+    leaves its optional steps out (or axes too): merging every reader, a rewriter that
+    indexes each reader's steps reads past its inputs (onnxslim's EliminationSlice)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    readers = models.readers(model)
+    for node in models.nodes(model, "Slice"):
+        sliced = [reader for reader in readers.get(node.output[0], [])
+                  if reader.op_type == "Slice"]
+        if len(sliced) > 1 and any(len(reader.input) < 5 or not reader.input[4]
+                                   for reader in sliced):
+            return True
+    return False

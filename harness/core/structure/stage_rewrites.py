@@ -239,6 +239,54 @@ def slice_with_a_step_not_one(received, produced) -> bool:
     return _slice_steps(received, produced, lambda step: step != 1)
 
 
+def det_of_rank_four_or_more(received, produced) -> bool:
+    """The received model has a Det of a tensor of rank 4 or more, which onnx2tf keeps
+    channel-last (its last two axes are then not ONNX's matrix axes)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    ranks = models.ranks(model)
+    return any(ranks.get(node.input[0], 0) >= 4 for node in models.nodes(model, "Det"))
+
+
+def lp_pool_not_euclidean_over_two_axes(received, produced) -> bool:
+    """The received model has a GlobalLpPool that tf.norm does not compute as ONNX does:
+    any p but 2, or an input with other than two spatial axes (rank 4)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    ranks = models.ranks(model)
+    return any(models.attributes(node).get("p", 2) != 2 or ranks.get(node.input[0], 4) != 4
+               for node in models.nodes(model, "GlobalLpPool"))
+
+
+def outputs_inferred_otherwise(received, produced) -> bool:
+    """The received model declares an output with a fixed dimension that onnx's shape
+    inference, run on the model with its output shapes cleared, sizes otherwise: a rewriter
+    that types its outputs by inference writes the inferred one."""
+    import onnx
+
+    model = models.model_of(received)
+    if model is None:
+        return False
+    cleared = onnx.ModelProto()
+    cleared.CopyFrom(model)
+    for output in cleared.graph.output:
+        output.type.tensor_type.ClearField("shape")
+    try:
+        inferred = onnx.shape_inference.infer_shapes(cleared, data_prop=True)
+    except Exception:  # noqa: BLE001 (a model inference refuses: the check cannot tell)
+        return False
+    for declared, typed in zip(model.graph.output, inferred.graph.output):
+        want = declared.type.tensor_type.shape.dim
+        got = typed.type.tensor_type.shape.dim
+        if len(want) == len(got) and any(
+                w.HasField("dim_value") and g.HasField("dim_value") and w.dim_value != g.dim_value
+                for w, g in zip(want, got)):
+            return True
+    return False
+
+
 def conv_scale_not_per_channel(received, produced) -> bool:
     """The received model has a Conv or ConvTranspose (constant weights, its one reader) >
     Mul by a constant whose values, squeezed, are as many as the weight's output-channel
