@@ -20,6 +20,7 @@ The text goes into the leg's message, where a reader and a known-issue entry bot
 
 from __future__ import annotations
 
+import linecache
 import re
 import sys
 import sysconfig
@@ -37,7 +38,9 @@ FX_NODE = re.compile(r"While executing %(?P<name>\S+) : [^\n]*?"
                      r"(?P<op>call_module|call_function|call_method)\[target=(?P<target>[^\]]+)\]")
 DATA_DEPENDENT = re.compile(
     r"GuardOnDataDependentSymNode|Could not guard on data-dependent|Data-dependent branching|"
-    r"data-dependent|DataDependentOutputException|Could not extract specialized integer")
+    r"data-dependent|DataDependentOutputException|Could not extract specialized integer|"
+    # a set or dict of the values read out of a tensor (non-strict export makes them SymInts)
+    r"unhashable type: non-nested SymInt")
 BAKED = re.compile(r"specialized it to be a constant \((?P<value>\d+)\)|"
                    r"Not all values of (?P<dim>\S+) .*? are valid")
 DYNAMO_OWN = re.compile(r"InternalTorchDynamoError|likely to be a Dynamo bug|"
@@ -148,10 +151,50 @@ def frames_of(exc: BaseException) -> list[Frame]:
                      for m in FRAME.finditer(message[at:])]
             if found:
                 break
-    if not found:
+    if not found:  # the tracebacks, outermost first: an exporter re-raises what it caught
         found = [Frame(f.filename, f.lineno or 0, f.name, (f.line or "").strip())
-                 for f in traceback.extract_tb(exc.__traceback__)]
-    return found
+                 for error in (exc, *_chain(exc))
+                 for f in traceback.extract_tb(error.__traceback__)]
+    return found + guard_frames(exc)
+
+
+# A data-dependent guard names the line that asked it ("Caused by: [code  # ]file:line in
+# function (file:line in function)", torch.fx.experimental.symbolic_shapes): torch.export's
+# non-strict trace runs the module's own code, which no other section names.
+CAUSED_BY = re.compile(r"Caused by: (?:(?P<code>[^\n]*?)  # (?P<file>[^\n]+?):(?P<line>\d+) in "
+                       r"(?P<function>\S+) )?\((?P<floc>[^\n()]+?):(?P<fline>\d+) in "
+                       r"(?P<ffunction>[^\s()]+)\)")
+
+
+def guard_frames(exc: BaseException) -> list[Frame]:
+    """The frame a data-dependent guard in ``exc`` or its causes says caused it."""
+    for error in (exc, *_chain(exc)):
+        found = CAUSED_BY.search(str(error))
+        if found is None:
+            continue
+        if found["file"]:
+            file, line, function = found["file"], found["line"], found["function"]
+        else:
+            file, line, function = found["floc"], found["fline"], found["ffunction"]
+        file = _unshortened(file)
+        code = found["code"] or linecache.getline(file, int(line))
+        return [Frame(file, int(line), function, code.strip())]
+    return []
+
+
+def _unshortened(file: str) -> str:
+    """``file`` as PyTorch shortened it (relative to the folder it shares with torch's
+    package: torch's own files from inside it, an installed package's from site-packages),
+    made whole where that file is there."""
+    if Path(file).is_absolute():
+        return file
+    import torch  # the trace that wrote the message imported it
+
+    package = Path(torch.__file__).resolve().parent
+    for folder in (package, package.parent):
+        if (folder / file).is_file():
+            return str(folder / file)
+    return file
 
 
 def module_frame(frames: list[Frame]) -> Frame | None:
@@ -199,11 +242,13 @@ def diagnose(exc: BaseException, *, declared_free: bool = False) -> Diagnosis:
                          f"{owner}'s module branches on or sizes by a tensor's values (a "
                          f"shape or attribute kept as a tensor and read back at run time), "
                          f"which tracing cannot know; the graph's own sizes are constants")
-    raiser = raised_in(exc)
-    if raiser is not None and type(exc).__module__ == "builtins" and \
+    # The error the exporter wrapped (the dynamo ONNX exporter wraps torch.export's).
+    raised = (_chain(exc) or [exc])[-1]
+    raiser = raised_in(raised)
+    if raiser is not None and type(raised).__module__ == "builtins" and \
             raiser.owner not in ("torch", "python", "fx", "onnxscript", "parity"):
         return Diagnosis(CONVERTER, "raised in its own code", raiser, node,
-                         f"{raiser.owner}'s own code raised {type(exc).__name__} while "
+                         f"{raiser.owner}'s own code raised {type(raised).__name__} while "
                          f"PyTorch traced the module (not a tracing error of PyTorch's)")
     if BACKEND.search(message):
         return Diagnosis(TORCH, "backend", frame, node,
