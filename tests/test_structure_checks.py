@@ -61,6 +61,38 @@ def test_the_check_reads_what_the_slimmed_model_declares():
     assert leg.verdict == "pass"
 
 
+def layout_chain(form: str) -> LayerSpec:
+    """Reshape to [1, 1, 2] > Squeeze(axes [0]) > Transpose(perm [0, 1]) of (1, 2), the
+    operands in ``form``: onnxslim drops the identity Transpose, so the Squeeze writes the
+    graph output under the Transpose's name (dev seed 8020)."""
+    nodes = [{"kind": "Reshape", "attrs": {"opset": 17},
+              "inputs": ["input_0", {"const": [1, 1, 2], "dtype": "int64"}]},
+             {"kind": "Squeeze", "attrs": {"opset": 17},
+              "inputs": [0, {"const": [0], "dtype": "int64"}]},
+             {"kind": "Transpose", "attrs": {"opset": 17, "perm": [0, 1]}, "inputs": [1]}]
+    return LayerSpec(kind="LayoutChain", source="onnx",
+                     attrs={"opset": 17, "nodes": nodes, "graph_outputs": [2],
+                            "form_attrs": "written", "form_operands": form,
+                            "form_opset": "drawn"},
+                     input_shapes=((1, 2),), dtype="float32", seed=0)
+
+
+def test_the_check_follows_a_fed_squeeze_whose_output_the_rewriter_renamed():
+    import onnxslim
+
+    harness = Harness("onnx>onnxslim")
+    fed = harness.read_source(layout_chain("fed")).artifact
+    slimmed = onnxslim.slim(fed.model)
+    squeeze = next(node for node in slimmed.graph.node if node.op_type == "Squeeze")
+    assert squeeze.output[0] == slimmed.graph.output[0].name  # renamed to the graph output
+    assert fed_operand_shape_invented(fed, slimmed)
+    assert not fed_operand_shape_invented(fed, fed.model)  # the source's own declaration
+    (leg,) = harness.run(layout_chain("fed")).legs
+    assert leg.verdict == "xfail" and leg.known_issue["id"] == ENTRY, leg.message
+    (leg,) = harness.run(layout_chain("initializer")).legs
+    assert leg.verdict == "pass", leg.message
+
+
 def test_an_unknown_structure_is_a_clear_error(tmp_path):
     (tmp_path / "x.toml").write_text(
         '[[issue]]\nid = "x"\nurl = "u"\nreason = "r"\nlegs = "*>onnxslim"\n'
@@ -374,8 +406,12 @@ def one_node(op: str, shape, declared=None, **attrs):
                                             kernel_shape=[2], strides=[3], pads=[0, 1]), True),
     ("outputs-inferred-otherwise", one_node("AveragePool", (1, 1, 3), [1, 1, 1],
                                             kernel_shape=[2], strides=[3], pads=[0, 1]), False),
+    ("square-input-after-the-batch", one_node("ArgMax", (2, 3, 3), axis=1), True),
+    ("square-input-after-the-batch", one_node("ArgMax", (1, 2, 2, 2), axis=1), True),
+    ("square-input-after-the-batch", one_node("ArgMax", (4, 3, 5), axis=1), False),
+    ("square-input-after-the-batch", one_node("ArgMax", (3, 3), axis=1), False),
 ], ids=["det-4d", "det-3d", "lp-p1", "lp-1d", "lp-euclidean-2d", "declared-as-read",
-        "declared-as-inferred"])
+        "declared-as-inferred", "square-3d", "square-4d", "not-square", "rank-2"])
 def test_the_converter_motifs_tell_the_cause_from_its_twin(check, model, holds):
     from harness.core import structure
 

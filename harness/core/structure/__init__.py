@@ -68,6 +68,7 @@ from harness.core.structure.stage_rewrites import (
     slice_with_a_negative_step,
     slice_with_a_step_not_one,
     split_into_one,
+    square_input_after_the_batch,
     topk_fed_k_on_channel_last,
 )
 
@@ -90,6 +91,7 @@ CHECKS: dict[str, Check] = {
     "slice-with-a-step-not-one": slice_with_a_step_not_one,
     "slice-read-by-a-slice-without-steps": slice_read_by_a_slice_without_steps,
     "det-of-rank-four-or-more": det_of_rank_four_or_more,
+    "square-input-after-the-batch": square_input_after_the_batch,
     "lp-pool-not-euclidean-over-two-axes": lp_pool_not_euclidean_over_two_axes,
     "outputs-inferred-otherwise": outputs_inferred_otherwise,
     "matmul-bias-expands-output": matmul_bias_expands_output,

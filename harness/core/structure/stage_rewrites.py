@@ -24,13 +24,24 @@ def fed_operand_shape_invented(received, produced) -> bool:
         return False
     graph_inputs = {i.name for i in received.graph.input} - {
         t.name for t in received.graph.initializer}
-    outputs = [out for node in received.graph.node
-               if (at := FED_SHAPE_OPERANDS.get(node.op_type)) is not None
-               and len(node.input) > at and node.input[at] in graph_inputs
-               for out in node.output]
-    if not outputs:
-        return False
-    known, declared = models.inferred(received), models.typed_shapes(produced)
+    declared = models.typed_shapes(produced)
+    if _invented(_fed_operand_outputs(received, graph_inputs), models.inferred(received),
+                 declared):
+        return True
+    # A rewriter may rename the output (a Squeeze that now writes the graph output an identity
+    # Transpose wrote): by its name in the produced model, against what inference of that
+    # model, its declarations cleared, and the received model's own declarations know.
+    known = {**models.inferred(_undeclared(produced)), **models.typed_shapes(received)}
+    return _invented(_fed_operand_outputs(produced, graph_inputs), known, declared)
+
+
+def _fed_operand_outputs(model, fed: set[str]) -> list[str]:
+    return [out for node in model.graph.node
+            if (at := FED_SHAPE_OPERANDS.get(node.op_type)) is not None
+            and len(node.input) > at and node.input[at] in fed for out in node.output]
+
+
+def _invented(outputs: list[str], known: dict[str, tuple], declared: dict[str, tuple]) -> bool:
     for name in outputs:
         if name not in declared:
             continue
@@ -40,6 +51,18 @@ def fed_operand_shape_invented(received, produced) -> bool:
         if any(b is None and d for b, d in zip(before, declared[name])):
             return True
     return False
+
+
+def _undeclared(model):
+    """A copy of ``model`` without the shapes it declares for its outputs and inner tensors."""
+    import onnx
+
+    bare = onnx.ModelProto()
+    bare.CopyFrom(model)
+    del bare.graph.value_info[:]
+    for output in bare.graph.output:
+        output.type.tensor_type.ClearField("shape")
+    return bare
 
 
 def fed_input_dropped(received, produced) -> bool:
@@ -247,6 +270,21 @@ def det_of_rank_four_or_more(received, produced) -> bool:
         return False
     ranks = models.ranks(model)
     return any(ranks.get(node.input[0], 0) >= 4 for node in models.nodes(model, "Det"))
+
+
+def square_input_after_the_batch(received, produced) -> bool:
+    """The received model is fed an input of rank 3 or more whose dimensions after the batch
+    are all equal: its channel-last form has the same shape, which onnx2tf reads as an input
+    it did not transpose (ops/Input.py compares the two shapes)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    shapes = models.declared_shapes(model)
+    for name in models.fed_inputs(model):
+        dims = shapes.get(name, ())
+        if len(dims) >= 3 and None not in dims[1:] and len(set(dims[1:])) == 1:
+            return True
+    return False
 
 
 def lp_pool_not_euclidean_over_two_axes(received, produced) -> bool:
