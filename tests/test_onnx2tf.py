@@ -58,6 +58,23 @@ def test_where_both_layouts_fit_onnx2tf_s_record_decides():
     assert output_perm("y", None, [1, 4, 5, 6], recorded_channel_last=True) == nhwc_back
 
 
+def test_an_output_declared_with_no_rank_takes_the_onnx_rank_and_the_record():
+    nhwc_back = inverse(channel_last(4))
+    assert output_perm("y", [2, 3, 4, 5], None, recorded_channel_last=True) == nhwc_back
+    assert output_perm("y", [2, 3, 4, 5], None, recorded_channel_last=False) is None
+    assert output_perm("y", None, None, recorded_channel_last=False) is None
+    with pytest.raises(LayoutError, match="output 'y' channel-last with no rank"):
+        output_perm("y", None, None, recorded_channel_last=True)
+
+
+def test_the_worker_reads_a_tensor_of_unknown_rank_as_no_shape():
+    tf = pytest.importorskip("tensorflow")
+    from harness.converters.onnx2tf_worker import shape
+
+    assert shape(tf.TensorSpec(shape=(2, None, 3))) == [2, None, 3]
+    assert shape(tf.TensorSpec(shape=None)) is None
+
+
 def test_no_other_permutation_is_ever_tried():
     # (2, 5, 4, 3) is the ONNX shape under another permutation, not one onnx2tf documents
     with pytest.raises(LayoutError, match="neither ONNX's"):

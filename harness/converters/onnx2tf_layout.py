@@ -67,9 +67,18 @@ def input_perm(name: str, onnx_shape: Shape, declared: Shape) -> tuple[int, ...]
     return perm
 
 
-def output_perm(name: str, onnx_shape: Shape | None, declared: Shape,
+def output_perm(name: str, onnx_shape: Shape | None, declared: Shape | None,
                 recorded_channel_last: bool) -> tuple[int, ...] | None:
-    """The permutation from the output onnx2tf declared back to ONNX's layout."""
+    """The permutation from the output onnx2tf declared back to ONNX's layout. Where one
+    side gives no rank, the other's decides it; where neither does, the record decides
+    whether there is a permutation, which it cannot name without a rank."""
+    if declared is None and onnx_shape is None:
+        if recorded_channel_last:
+            raise LayoutError(f"onnx2tf declared output {name!r} channel-last with no rank, "
+                              f"and ONNX's shape inference gives it none")
+        return None
+    if declared is None:
+        declared = [None] * len(onnx_shape)
     if onnx_shape is None:  # ONNX's shape inference gave no shape: the record decides
         onnx_shape = [None] * len(declared)
     perm = channel_last(len(onnx_shape))

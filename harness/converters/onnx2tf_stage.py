@@ -216,7 +216,8 @@ def _convert(folder: Path, model, data: bytes,
         if len(reply["outputs"]) != len(onnx_outputs):
             raise LayoutError(f"onnx2tf's model has {len(reply['outputs'])} outputs, the ONNX "
                               f"model {len(onnx_outputs)}")
-        input_perms = [input_perm(name, shape or [None] * len(declared), declared)
+        input_perms = [input_perm(name, shape or [None] * len(declared or ()),
+                                  declared or [None] * len(shape or ()))
                        for (name, shape), (_, declared) in zip(onnx_inputs, declared_inputs)]
         layouts = reply.get("layouts", {})
         output_perms = [output_perm(name, shape, declared, bool(layouts.get(name)))

@@ -53,8 +53,12 @@ def calibration_images():
     return np.random.default_rng(20261124).random((20, 128, 128, 3), dtype=np.float32)
 
 
-def shape(tensor) -> list:
-    return [None if d is None else int(d) for d in tensor.shape]
+def shape(tensor) -> list | None:
+    """The tensor's declared dims (None for an unknown one), None where its rank is unknown."""
+    dims = tensor.shape  # a TensorShape (tf_keras), or a tuple (Keras 3)
+    if getattr(dims, "rank", 0) is None:
+        return None
+    return [None if d is None else int(d) for d in dims]
 
 
 def convert(onnx2tf, onnx_path: str, out: str) -> dict:
