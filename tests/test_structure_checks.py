@@ -304,6 +304,29 @@ def slice_model(steps):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def fed_axes_slice(fed: set[str]):
+    """``slice_model([1])`` with the operands in ``fed`` graph inputs, not initializers."""
+    from onnx import TensorProto, helper
+
+    model = slice_model([1])
+    graph = model.graph
+    kept = [t for t in graph.initializer if t.name not in fed]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    graph.input.extend(helper.make_tensor_value_info(name, TensorProto.INT64, [1])
+                       for name in sorted(fed))
+    return model
+
+
+@pytest.mark.parametrize(("fed", "holds"), [({"axes"}, True), ({"starts", "ends", "axes",
+                                                                "steps"}, True),
+                                            ({"starts", "ends"}, False), (set(), False)])
+def test_slice_axes_fed_reads_the_axes_operand_alone(fed, holds):
+    from harness.core import structure
+
+    assert structure.holds("slice-axes-fed", fed_axes_slice(fed), None) is holds
+
+
 @pytest.mark.parametrize(("steps", "holds"), [([-1], True), ([-2], True), ([1], False),
                                                (None, False)])
 def test_slice_with_a_negative_step_reads_the_written_model_first(steps, holds):

@@ -272,6 +272,17 @@ def det_of_rank_four_or_more(received, produced) -> bool:
     return any(ranks.get(node.input[0], 0) >= 4 for node in models.nodes(model, "Det"))
 
 
+def slice_axes_fed(received, produced) -> bool:
+    """The received model has a Slice whose axes are fed at run time (a graph input), which
+    onnx2tf cannot map to the axes of its channel-last tensors while it converts."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    fed = models.fed_inputs(model)
+    return any(len(node.input) > 3 and node.input[3] in fed
+               for node in models.nodes(model, "Slice"))
+
+
 def square_input_after_the_batch(received, produced) -> bool:
     """The received model is fed an input of rank 3 or more whose dimensions after the batch
     are all equal: its channel-last form has the same shape, which onnx2tf reads as an input
