@@ -327,6 +327,39 @@ def test_slice_axes_fed_reads_the_axes_operand_alone(fed, holds):
     assert structure.holds("slice-axes-fed", fed_axes_slice(fed), None) is holds
 
 
+def arithmetic(op: str, shape, constant_shape):
+    """``op`` of a float tensor of ``shape`` by a constant of ``constant_shape``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x", "c"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.ones(constant_shape, np.float32), "c")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+
+
+@pytest.mark.parametrize(("op", "shape", "constant", "across", "as_long"), [
+    ("Mul", (2, 3, 4, 5), (3, 4, 5), True, False),
+    ("Add", (2, 3, 4, 5), (1, 4, 5), True, False),
+    ("Mul", (2, 3, 4, 5), (1, 3, 4, 5), True, False),
+    ("Sub", (2, 3, 4, 5), (3, 4, 1), True, False),
+    ("Mul", (2, 3, 4, 5), (4, 5), False, False),
+    ("Mul", (2, 3, 4, 5), (3, 1, 1), False, False),
+    ("Mul", (2, 3, 3, 5), (3, 1, 1), False, True),
+    ("Div", (2, 3, 3, 5, 6), (3, 1, 1, 1), False, True),
+    ("Mul", (2, 3, 3, 5), (1, 3, 1, 1), False, False),
+    ("Mul", (2, 3, 4, 3), (3, 1, 1), False, False),
+    ("Mul", (3, 4), (3, 4), False, False),
+])
+def test_the_constant_operand_checks_read_both_shapes(op, shape, constant, across, as_long):
+    from harness.core import structure
+
+    model = arithmetic(op, shape, constant)
+    assert structure.holds("constant-across-channel-and-space", model, None) is across
+    assert structure.holds("per-channel-constant-as-long-as-the-height", model, None) is as_long
+
+
 @pytest.mark.parametrize(("steps", "holds"), [([-1], True), ([-2], True), ([1], False),
                                                (None, False)])
 def test_slice_with_a_negative_step_reads_the_written_model_first(steps, holds):

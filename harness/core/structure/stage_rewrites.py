@@ -283,6 +283,54 @@ def slice_axes_fed(received, produced) -> bool:
                for node in models.nodes(model, "Slice"))
 
 
+ARITHMETIC = ("Add", "Sub", "Mul", "Div")
+
+
+def _constant_operands(model):
+    """Each Add, Sub, Mul or Div with a constant operand: the constant's shape and the other
+    operand's dims (known or inferred), where both are there."""
+    constants, shapes = models.constants(model), models.declared_shapes(model)
+    for node in models.nodes(model, *ARITHMETIC):
+        if len(node.input) != 2:
+            continue
+        for mine, other in (node.input, reversed(node.input)):
+            if mine in constants and other not in constants and other in shapes:
+                yield tuple(constants[mine].shape), shapes[other]
+
+
+def constant_across_channel_and_space(received, produced) -> bool:
+    """The received model adds, subtracts, multiplies or divides a tensor of rank 3 or more
+    by a constant that reaches its channel axis (axis 1, right-aligned) and has a spatial
+    dimension above 1, a (C, H, W) or (1, H, W) bias or scale: onnx2tf, which keeps the
+    tensor channel-last, does not move the constant's axes with it."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    for constant, other in _constant_operands(model):
+        rank = len(other)
+        if rank >= 3 and len(constant) >= rank - 1:
+            spatial = constant[len(constant) - rank + 2:]
+            if any(d > 1 for d in spatial):
+                return True
+    return False
+
+
+def per_channel_constant_as_long_as_the_height(received, produced) -> bool:
+    """The received model adds, subtracts, multiplies or divides a tensor of rank 3 or more,
+    whose channels are as many as its first spatial dimension, by a (C, 1, ..., 1) constant
+    without the batch axis: onnx2tf aligns the constant with the wrong axis of its
+    channel-last tensor."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    for constant, other in _constant_operands(model):
+        rank = len(other)
+        if rank >= 3 and len(constant) == rank - 1 and constant[0] > 1 \
+                and all(d == 1 for d in constant[1:]) and other[1] == other[2] == constant[0]:
+            return True
+    return False
+
+
 def square_input_after_the_batch(received, produced) -> bool:
     """The received model is fed an input of rank 3 or more whose dimensions after the batch
     are all equal: its channel-last form has the same shape, which onnx2tf reads as an input
