@@ -281,6 +281,36 @@ def test_a_module_that_makes_an_empty_tensor_is_exported_in_a_child():
     assert not makes_an_empty_tensor(torch.nn.Linear(3, 2), (torch.zeros(1, 3),))
 
 
+def test_a_module_that_catches_a_torch_error_is_exported_in_a_child():
+    """torch's tracer crashes (SIGSEGV, torch 2.15) where a traced op raises and the module
+    catches it and goes on, as onnx2pytorch's Expand does: the export runs in a child, and
+    the crash is the leg's error, not the process'."""
+    import torch
+
+    from harness.converters import Artifact, ConvertOptions, get
+    from harness.converters.torch_onnx import watched_forward
+    from harness.converters.torch_tracing import ExportError
+
+    class ExpandOrMultiply(torch.nn.Module):
+        def forward(self, x):
+            try:
+                out = x.expand(1, 1, 1)
+            except RuntimeError:
+                out = x * torch.ones(1, 1, 1)
+            return -out
+
+    class Expands(torch.nn.Module):
+        def forward(self, x):
+            return -x.expand(2, 2, 3)
+
+    assert watched_forward(ExpandOrMultiply(), (torch.zeros(2, 2, 3),)).caught
+    assert not watched_forward(Expands(), (torch.zeros(1, 2, 3),)).may_crash_the_exporter
+    options = ConvertOptions(example_inputs=(np.ones((2, 2, 3), np.float32),),
+                             input_shapes=(((2, 2, 3),),))
+    with pytest.raises(ExportError, match=r"crashed the process \(signal 11"):
+        get("torch-onnx-ts").convert(Artifact("torch", ExpandOrMultiply(), ["x"]), options)
+
+
 def test_the_watched_forward_names_each_output_the_exporter_is_given():
     import torch
 

@@ -88,17 +88,25 @@ class TorchOnnxDynamoConverter:
 
 
 class Forward(NamedTuple):
-    """What one watched forward of a module told: its output names (None where it raised)
-    and whether it took or made a tensor with no elements."""
+    """What one watched forward of a module told: its output names (None where it raised),
+    whether it took or made a tensor with no elements, and whether a torch function raised
+    inside it and the module caught that and went on."""
 
     names: list[str] | None
     empty: bool
+    caught: bool = False
+
+    @property
+    def may_crash_the_exporter(self) -> bool:
+        return self.names is None or self.empty or self.caught
 
 
 def watched_forward(module, args) -> Forward:
-    """A forward of the module under a mode that watches every torch function's result: the
-    TorchScript exporter's shape inference divides by zero on a tensor with no elements, and
-    needs the output count (``output_names``)."""
+    """A forward of the module under a mode that watches every torch function: the
+    TorchScript exporter's shape inference divides by zero on a tensor with no elements, its
+    tracer crashes (SIGSEGV, torch 2.15) where a traced op raises and the module catches it
+    and goes on (onnx2pytorch's Expand tries ``input.expand`` and falls back to a product),
+    and it needs the output count (``output_names``)."""
     import torch
     from torch.overrides import TorchFunctionMode
 
@@ -109,9 +117,14 @@ def watched_forward(module, args) -> Forward:
 
     class Watch(TorchFunctionMode):
         found = False
+        raised = False
 
         def __torch_function__(self, func, types, call_args=(), kwargs=None):
-            result = func(*call_args, **(kwargs or {}))
+            try:
+                result = func(*call_args, **(kwargs or {}))
+            except Exception:
+                self.raised = True
+                raise
             self.found = self.found or empty(result)
             return result
 
@@ -121,7 +134,7 @@ def watched_forward(module, args) -> Forward:
             outputs = module(*args)
     except Exception:  # noqa: BLE001  (the export in a child runs it again, and says why)
         return Forward(None, True)
-    return Forward(output_names(outputs), watch.found or empty(list(args)))
+    return Forward(output_names(outputs), watch.found or empty(list(args)), watch.raised)
 
 
 # What the export gives back: the model's bytes, or the failure's text, behind a mark.
@@ -161,11 +174,13 @@ def _exported_in_child(module, args, options, names, axes, outputs) -> bytes:
 
 @stage("torch-onnx-ts", "torch", "onnx", packages=("torch", "onnx"))
 class TorchOnnxTorchScriptConverter:
-    """A module that takes or makes an empty tensor exports in a forked child: the
-    TorchScript exporter's shape inference can divide by zero there and kill the process
-    (torch 2.15, SIGFPE, a reshape of an empty tensor), and the crash is then this leg's error,
-    not the loss of the test worker and every case after it. Any other exports here: a fork
-    of a worker holding torch and TensorFlow costs about 0.1 s of system time."""
+    """A module that takes or makes an empty tensor, or catches an error a torch function
+    raised, exports in a forked child: the TorchScript exporter's shape inference can divide
+    by zero on the first and its tracer crash on the second, killing the process (torch 2.15,
+    SIGFPE for a reshape of an empty tensor, SIGSEGV after a caught error), and the crash is
+    then this leg's error, not the loss of the test worker and every case after it. Any other
+    exports here: a fork of a worker holding torch and TensorFlow costs about 0.1 s of system
+    time."""
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         import onnx
@@ -176,7 +191,7 @@ class TorchOnnxTorchScriptConverter:
         names = input_names(artifact, len(args))
         module = artifact.model.cpu().eval()
         forward = watched_forward(module, args)
-        if forward.empty:
+        if forward.may_crash_the_exporter:
             reply = forked.in_child(_exported_in_child, module, args, options, names, axes,
                                     forward.names, what="torch.onnx.export(dynamo=False)",
                                     failed=ExportError, crashed=ExportError)
