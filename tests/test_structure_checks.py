@@ -328,7 +328,8 @@ def test_slice_axes_fed_reads_the_axes_operand_alone(fed, holds):
 
 
 def arithmetic(op: str, shape, constant_shape):
-    """``op`` of a float tensor of ``shape`` by a constant of ``constant_shape``."""
+    """``op`` of a float tensor of ``shape`` (a name for a free dim) by a constant of
+    ``constant_shape``."""
     from onnx import TensorProto, helper, numpy_helper
 
     graph = helper.make_graph(
@@ -351,12 +352,17 @@ def arithmetic(op: str, shape, constant_shape):
     ("Mul", (2, 3, 3, 5), (1, 3, 1, 1), False, False),
     ("Mul", (2, 3, 4, 3), (3, 1, 1), False, False),
     ("Mul", (3, 4), (3, 4), False, False),
+    ("Mul", (2, 3, 5), (3, 5), False, False),  # rank 3 converts
+    ("Mul", (2, 3, 4, 5, 6), (4, 5, 6), True, False),
+    ("Mul", (2, 3, 4, 5, 6), (5, 6), False, False),
+    ("Mul", (2, 3, 4, 5), (1, 1, 5), True, False),
+    ("Mul", ("N", 3, 3, 5), (3, 1, 1), False, True),
 ])
 def test_the_constant_operand_checks_read_both_shapes(op, shape, constant, across, as_long):
     from harness.core import structure
 
     model = arithmetic(op, shape, constant)
-    assert structure.holds("constant-across-channel-and-space", model, None) is across
+    assert structure.holds("constant-of-rank-three-over-space", model, None) is across
     assert structure.holds("per-channel-constant-as-long-as-the-height", model, None) is as_long
 
 

@@ -48,7 +48,7 @@ from harness.core.structure.rewriter_motifs import (
 )
 from harness.core.structure.rounding import epsilon_left_to_default, resize_scale_just_short
 from harness.core.structure.stage_rewrites import (
-    constant_across_channel_and_space,
+    constant_of_rank_three_over_space,
     conv_scale_not_per_channel,
     det_of_rank_four_or_more,
     fed_input_dropped,
@@ -96,7 +96,7 @@ CHECKS: dict[str, Check] = {
     "det-of-rank-four-or-more": det_of_rank_four_or_more,
     "square-input-after-the-batch": square_input_after_the_batch,
     "slice-axes-fed": slice_axes_fed,
-    "constant-across-channel-and-space": constant_across_channel_and_space,
+    "constant-of-rank-three-over-space": constant_of_rank_three_over_space,
     "per-channel-constant-as-long-as-the-height": per_channel_constant_as_long_as_the_height,
     "lp-pool-not-euclidean-over-two-axes": lp_pool_not_euclidean_over_two_axes,
     "outputs-inferred-otherwise": outputs_inferred_otherwise,

@@ -298,18 +298,18 @@ def _constant_operands(model):
                 yield tuple(constants[mine].shape), shapes[other]
 
 
-def constant_across_channel_and_space(received, produced) -> bool:
-    """The received model adds, subtracts, multiplies or divides a tensor of rank 3 or more
-    by a constant that reaches its channel axis (axis 1, right-aligned) and has a spatial
-    dimension above 1, a (C, H, W) or (1, H, W) bias or scale: onnx2tf, which keeps the
-    tensor channel-last, does not move the constant's axes with it."""
+def constant_of_rank_three_over_space(received, produced) -> bool:
+    """The received model adds, subtracts, multiplies or divides a tensor of rank 4 or more
+    by a constant of rank 3 or more with a dimension above 1 on a spatial axis (right-aligned:
+    a (C, H, W), (1, H, W) or (1, 1, W) bias or scale): onnx2tf, which keeps the tensor
+    channel-last, lays such a constant out with its spatial axes in another order."""
     model = models.model_of(received)
     if model is None:
         return False
     for constant, other in _constant_operands(model):
         rank = len(other)
-        if rank >= 3 and len(constant) >= rank - 1:
-            spatial = constant[len(constant) - rank + 2:]
+        if rank >= 4 and len(constant) >= 3:
+            spatial = constant[max(0, len(constant) - rank + 2):]
             if any(d > 1 for d in spatial):
                 return True
     return False
@@ -326,7 +326,8 @@ def per_channel_constant_as_long_as_the_height(received, produced) -> bool:
     for constant, other in _constant_operands(model):
         rank = len(other)
         if rank >= 3 and len(constant) == rank - 1 and constant[0] > 1 \
-                and all(d == 1 for d in constant[1:]) and other[1] == other[2] == constant[0]:
+                and all(d == 1 for d in constant[1:]) and other[1] == other[2] == constant[0] \
+                and constant[0] is not None:
             return True
     return False
 
