@@ -327,6 +327,27 @@ def test_slice_axes_fed_reads_the_axes_operand_alone(fed, holds):
     assert structure.holds("slice-axes-fed", fed_axes_slice(fed), None) is holds
 
 
+def expand_by_a_fed_shape(shape, length: int):
+    """Expand of a float tensor of ``shape`` by a shape of ``length`` dims fed at run time."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Expand", ["x", "shape"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape)),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [length])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize(("shape", "length", "holds"), [
+    ((2, 3, 4), 4, True), ((2, 3, 2, 3), 6, True), ((2, 3, 4), 3, False), ((2, 3), 3, False)])
+def test_expand_fed_to_a_higher_rank_reads_the_fed_shape_s_length(shape, length, holds):
+    from harness.core import structure
+
+    model = expand_by_a_fed_shape(shape, length)
+    assert structure.holds("expand-fed-to-a-higher-rank", model, None) is holds
+
+
 def arithmetic(op: str, shape, constant_shape):
     """``op`` of a float tensor of ``shape`` (a name for a free dim) by a constant of
     ``constant_shape``."""

@@ -283,6 +283,23 @@ def slice_axes_fed(received, produced) -> bool:
                for node in models.nodes(model, "Slice"))
 
 
+def expand_fed_to_a_higher_rank(received, produced) -> bool:
+    """The received model expands a tensor of rank 3 or more by a shape fed at run time (a
+    graph input) that holds more dims than the tensor has: onnx2tf declares the output with
+    the input's rank."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    fed, shapes = models.fed_inputs(model), models.declared_shapes(model)
+    for node in models.nodes(model, "Expand"):
+        if len(node.input) < 2 or node.input[1] not in fed:
+            continue
+        data, shape = shapes.get(node.input[0]), shapes.get(node.input[1])
+        if data is not None and shape and len(data) >= 3 and (shape[0] or 0) > len(data):
+            return True
+    return False
+
+
 ARITHMETIC = ("Add", "Sub", "Mul", "Div")
 
 
