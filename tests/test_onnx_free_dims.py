@@ -233,6 +233,22 @@ def test_a_pad_over_the_batch_keeps_it_fixed():
     assert not onnx_axes.onnx_mixes_batch("Pad", pad([0, 1, 0, 0, 0, 1, 0, 0]), [(2, 1, 1, 1)])
 
 
+def test_a_gather_nd_without_batch_dims_indexes_the_batch():
+    """GatherND(batch_dims=0) index tuples start at dimension 0: indices drawn valid for one
+    batch are out of range at a smaller one (dev seed 8025: onnxruntime refused the source at
+    batch 1, "invalid index found"). With batch_dims 1 the batch follows."""
+    fed = {"opset": 17, "batch_dims": 0, "input_dtypes": [None, "int64"],
+           "int_inputs": [None, 3]}
+    assert onnx_axes.onnx_mixes_batch("GatherND", fed, [(3, 1, 1), (3, 1, 1)])
+    assert free_dims.applicable(kind("GatherND"), fed, [(3, 1, 1), (3, 1, 1)]) == ()
+    batched = {**fed, "batch_dims": 1, "int_inputs": [None, 2]}
+    assert free_dims.applicable(kind("GatherND"), batched, [(3, 2, 2), (3, 1, 1)]) == (BATCH,)
+    for spec in sample("GatherND", 6, source=SOURCE, axis=axes.FREE):
+        assert spec.attrs.get("batch_dims")
+        read = sources.get(SOURCE).read(spec, policy=TolerancePolicy())
+        assert [x.shape for x in read.more[0][1]] == [tuple(s) for s in spec.more_shapes[0]]
+
+
 def test_an_output_inference_cannot_shape_keeps_its_rank_so_the_model_is_valid():
     """A Split whose sizes are fed at run time: shape inference cannot shape its output at a
     free batch, and a main graph's output must still declare a shape (onnx.checker; the ONNX

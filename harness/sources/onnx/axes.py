@@ -81,10 +81,13 @@ ONNX_OUTPUT_AXES = frozenset({"OneHot", "Unsqueeze"})
 
 def onnx_mixes_batch(kind: str, attrs: dict[str, Any], shapes) -> bool:
     """Whether a single-op ONNX case works along dimension 0 of its first input (its axis or
-    axes, as an attribute or a constant input, name it): a softmax, a cumulative sum or a
-    normalisation over the batch mixes the samples, so dimension 0 is no batch there."""
+    axes, as an attribute or a constant input, name it; a GatherND without batch_dims indexes
+    it): a softmax, a cumulative sum or a normalisation over the batch mixes the samples, so
+    dimension 0 is no batch there."""
     if kind not in OP_TYPES or kind in ONNX_OUTPUT_AXES or not shapes or not shapes[0]:
         return False
+    if kind == "GatherND" and not int(attrs.get("batch_dims") or 0):
+        return True  # its index tuples start at dimension 0: indices valid at one batch
     rank = len(shapes[0])
     op_type, domain = OP_TYPES[kind]
     opset = int(attrs.get("opset", 17))
