@@ -493,8 +493,13 @@ def one_node(op: str, shape, declared=None, **attrs):
     ("square-input-after-the-batch", one_node("ArgMax", (1, 2, 2, 2), axis=1), True),
     ("square-input-after-the-batch", one_node("ArgMax", (4, 3, 5), axis=1), False),
     ("square-input-after-the-batch", one_node("ArgMax", (3, 3), axis=1), False),
+    ("max-unpool-of-more-than-one-channel", one_node("MaxUnpool", (1, 3, 1), kernel_shape=[2]),
+     True),
+    ("max-unpool-of-more-than-one-channel", one_node("MaxUnpool", (2, 1, 2), kernel_shape=[2]),
+     False),
 ], ids=["det-4d", "det-3d", "lp-p1", "lp-1d", "lp-euclidean-2d", "declared-as-read",
-        "declared-as-inferred", "square-3d", "square-4d", "not-square", "rank-2"])
+        "declared-as-inferred", "square-3d", "square-4d", "not-square", "rank-2",
+        "unpool-channels", "unpool-one-channel"])
 def test_the_converter_motifs_tell_the_cause_from_its_twin(check, model, holds):
     from harness.core import structure
 

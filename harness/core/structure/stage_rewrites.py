@@ -300,6 +300,18 @@ def expand_fed_to_a_higher_rank(received, produced) -> bool:
     return False
 
 
+def max_unpool_of_more_than_one_channel(received, produced) -> bool:
+    """The received model has a MaxUnpool of an input with more than one channel: its
+    indices count over (N, C, spatial), in ONNX's order, which onnx2tf's channel-last
+    tensor does not keep."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    shapes = models.declared_shapes(model)
+    return any(len(dims := shapes.get(node.input[0], ())) >= 3 and (dims[1] or 0) > 1
+               for node in models.nodes(model, "MaxUnpool"))
+
+
 ARITHMETIC = ("Add", "Sub", "Mul", "Div")
 
 
