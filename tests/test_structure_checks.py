@@ -378,13 +378,18 @@ def arithmetic(op: str, shape, constant_shape):
     ("Mul", (2, 3, 4, 5, 6), (5, 6), False, False),
     ("Mul", (2, 3, 4, 5), (1, 1, 5), True, False),
     ("Mul", ("N", 3, 3, 5), (3, 1, 1), False, True),
+    ("Mul", (2, 3, 1, 2), (3, 1, 1), False, True),  # a unit height
+    ("Mul", (2, 3, 2, 1), (3, 1, 1), False, False),
+    ("Mul", (2, 3, 2, 1), (1, 3, 1, 1), False, True),  # a unit width
+    ("Mul", (1, 3, 1, 1), (1, 3, 1, 1), False, False),
+    ("Sub", (2, 2, 1, 1), (1, 2, 1, 1), False, True),  # dev seed 8028's MeanSubtract
 ])
 def test_the_constant_operand_checks_read_both_shapes(op, shape, constant, across, as_long):
     from harness.core import structure
 
     model = arithmetic(op, shape, constant)
     assert structure.holds("constant-of-rank-three-over-space", model, None) is across
-    assert structure.holds("per-channel-constant-as-long-as-the-height", model, None) is as_long
+    assert structure.holds("per-channel-constant-beside-a-unit-or-channel-sized-axis", model, None) is as_long
 
 
 @pytest.mark.parametrize(("steps", "holds"), [([-1], True), ([-2], True), ([1], False),

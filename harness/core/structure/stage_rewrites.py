@@ -344,19 +344,29 @@ def constant_of_rank_three_over_space(received, produced) -> bool:
     return False
 
 
-def per_channel_constant_as_long_as_the_height(received, produced) -> bool:
-    """The received model adds, subtracts, multiplies or divides a tensor of rank 3 or more,
-    whose channels are as many as its first spatial dimension, by a (C, 1, ..., 1) constant
-    without the batch axis: onnx2tf aligns the constant with the wrong axis of its
-    channel-last tensor."""
+def per_channel_constant_beside_a_unit_or_channel_sized_axis(received, produced) -> bool:
+    """The received model subtracts, multiplies or divides a tensor of rank 4 or more by a
+    per-channel constant where a dimension of the tensor misleads onnx2tf, which keeps it
+    channel-last and decides whether to move the constant's axes by comparing shapes: a
+    (C, 1, ..., 1) constant where the first spatial dimension is 1 or C, a (1, C, 1, ..., 1)
+    one where the last is 1 and the batch or another spatial one is not (as measured on
+    rank 4)."""
     model = models.model_of(received)
     if model is None:
         return False
     for constant, other in _constant_operands(model):
         rank = len(other)
-        if rank >= 3 and len(constant) == rank - 1 and constant[0] > 1 \
-                and all(d == 1 for d in constant[1:]) and other[1] == other[2] == constant[0] \
-                and constant[0] is not None:
+        if rank < 4 or len(constant) not in (rank - 1, rank):
+            continue
+        at = len(constant) - rank + 1
+        channels = constant[at]
+        if channels < 2 or any(d != 1 for i, d in enumerate(constant) if i != at) \
+                or other[1] not in (channels, None):
+            continue
+        if len(constant) == rank - 1 and other[2] in (1, channels):
+            return True
+        if len(constant) == rank and other[-1] == 1 \
+                and any(d != 1 for d in (other[0], *other[2:-1])):
             return True
     return False
 
