@@ -40,6 +40,21 @@ def model_of(artifact):
     return model if hasattr(model, "graph") and hasattr(model, "opset_import") else None
 
 
+def undeclared(model, *, inner: bool = True):
+    """A copy of ``model`` without the shapes it declares for its outputs, and with
+    ``inner``, for its inner tensors (its value_info) too: what shape inference would write
+    where a rewriter typed them."""
+    import onnx
+
+    bare = onnx.ModelProto()
+    bare.CopyFrom(model)
+    if inner:
+        del bare.graph.value_info[:]
+    for output in bare.graph.output:
+        output.type.tensor_type.ClearField("shape")
+    return bare
+
+
 def opset_of(model) -> int:
     return next((entry.version for entry in model.opset_import
                  if entry.domain in ("", "ai.onnx")), OPSET)

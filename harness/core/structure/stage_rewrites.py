@@ -16,14 +16,10 @@ def fed_operand_shape_invented(received, produced) -> bool:
     whose axes or split are fed at run time (a graph input of the received model) that
     the received model could not know: a dim where its own shape inference has none, or
     a rank where it has no shape. The rewriter read the fed operand as absent."""
+    received, produced = models.model_of(received), models.model_of(produced)
     if received is None or produced is None:
         return False
-    received, produced = getattr(received, "model", received), getattr(produced, "model",
-                                                                        produced)
-    if not hasattr(received, "graph") or not hasattr(produced, "graph"):
-        return False
-    graph_inputs = {i.name for i in received.graph.input} - {
-        t.name for t in received.graph.initializer}
+    graph_inputs = models.fed_inputs(received)
     declared = models.typed_shapes(produced)
     if _invented(_fed_operand_outputs(received, graph_inputs), models.inferred(received),
                  declared):
@@ -31,7 +27,7 @@ def fed_operand_shape_invented(received, produced) -> bool:
     # A rewriter may rename the output (a Squeeze that now writes the graph output an identity
     # Transpose wrote): by its name in the produced model, against what inference of that
     # model, its declarations cleared, and the received model's own declarations know.
-    known = {**models.inferred(_undeclared(produced)), **models.typed_shapes(received)}
+    known = {**models.inferred(models.undeclared(produced)), **models.typed_shapes(received)}
     return _invented(_fed_operand_outputs(produced, graph_inputs), known, declared)
 
 
@@ -51,18 +47,6 @@ def _invented(outputs: list[str], known: dict[str, tuple], declared: dict[str, t
         if any(b is None and d for b, d in zip(before, declared[name])):
             return True
     return False
-
-
-def _undeclared(model):
-    """A copy of ``model`` without the shapes it declares for its outputs and inner tensors."""
-    import onnx
-
-    bare = onnx.ModelProto()
-    bare.CopyFrom(model)
-    del bare.graph.value_info[:]
-    for output in bare.graph.output:
-        output.type.tensor_type.ClearField("shape")
-    return bare
 
 
 def fed_input_dropped(received, produced) -> bool:
@@ -406,12 +390,9 @@ def outputs_inferred_otherwise(received, produced) -> bool:
     model = models.model_of(received)
     if model is None:
         return False
-    cleared = onnx.ModelProto()
-    cleared.CopyFrom(model)
-    for output in cleared.graph.output:
-        output.type.tensor_type.ClearField("shape")
     try:
-        inferred = onnx.shape_inference.infer_shapes(cleared, data_prop=True)
+        inferred = onnx.shape_inference.infer_shapes(models.undeclared(model, inner=False),
+                                                     data_prop=True)
     except Exception:  # noqa: BLE001 (a model inference refuses: the check cannot tell)
         return False
     for declared, typed in zip(model.graph.output, inferred.graph.output):
