@@ -99,3 +99,37 @@ def test_the_entries_claim_what_the_diagnosis_names():
 
 def test_torch_s_own_frames_are_not_the_converter_s():
     assert Frame(torch.__file__, 1, "f", "").owner == "torch"
+
+
+def conv_writing(output: str):
+    """onnx2pytorch's module of a one-node Conv whose output tensor is named ``output``."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    from onnx2pytorch import ConvertModel
+
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], [output]),
+         helper.make_node("Relu", [output], ["z"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.ones((2, 1, 1, 1), np.float32), "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return ConvertModel(model, experimental=True).eval()
+
+
+def test_a_submodule_named_with_a_dot_is_the_converter_s_not_torch_s():
+    from harness.runtimes.torch_diagnosis import CONVERTER, diagnose
+
+    x = torch.ones(1, 1, 3, 3)
+    torch.export.export(conv_writing("y"), (x,), strict=False)  # the same graph, named plainly
+    dotted = conv_writing("mobilenet_0.25/conv1:0")
+    with pytest.raises(Exception) as raised:
+        torch.export.export(dotted, (x,), strict=False)
+    diagnosis = diagnose(raised.value, module=dotted)
+    assert (diagnosis.party, diagnosis.what) == (CONVERTER, "dotted submodule name")
+    assert "`Conv_mobilenet_0.25/conv1:0`" in diagnosis.text()
+    assert diagnosis.text().startswith("whose: converter (dotted submodule name): onnx2pytorch's")
+    # Without the module, or with one that has no such name, the stop stays PyTorch's.
+    assert diagnose(raised.value).party != CONVERTER
+    assert diagnose(raised.value, module=conv_writing("y")).party != CONVERTER

@@ -31,7 +31,7 @@ class TorchCompileConverter:
                 compiled(*args)
         except Exception as exc:
             raise failure(CompileError, f"torch.compile(backend={self.backend!r}) failed",
-                          exc) from exc
+                          exc, module=module) from exc
         return Artifact("torch", compiled, list(artifact.input_names))
 
 

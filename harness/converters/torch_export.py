@@ -37,7 +37,7 @@ def export(module, options: ConvertOptions, *, strict: bool):
                                        dynamic_shapes=dynamic, strict=strict)
     except Exception as exc:
         raise failure(ExportError, f"torch.export.export(strict={strict}) refused the module",
-                      exc, declared_free=dynamic is not None) from exc
+                      exc, declared_free=dynamic is not None, module=module) from exc
 
 
 @functools.cache

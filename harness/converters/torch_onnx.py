@@ -80,7 +80,7 @@ class TorchOnnxDynamoConverter:
                                             dynamic_shapes=dynamic)
         except Exception as exc:
             raise failure(ExportError, "torch.onnx.export(dynamo=True) failed", exc,
-                          declared_free=dynamic is not None) from exc
+                          declared_free=dynamic is not None, module=artifact.model) from exc
         proto = onnx.load_model_from_string(program.model_proto.SerializeToString())
         keep_every_input(proto, names, example, free_axes(options))
         pin_ir_version(proto)
@@ -158,7 +158,8 @@ def _exported(module, args, options, names, axes, outputs=None) -> bytes:
                               dynamic_axes={name: per_input for name, per_input
                                             in zip(names, axes) if per_input} or None)
     except Exception as exc:
-        text = str(failure(ExportError, "torch.onnx.export(dynamo=False) failed", exc))
+        text = str(failure(ExportError, "torch.onnx.export(dynamo=False) failed", exc,
+                           module=module))
         return _FAILED + text.encode()
     return _EXPORTED + buffer.getvalue()
 

@@ -36,9 +36,10 @@ class CompileError(TorchEndError):
 
 
 def failure(error: type[TorchEndError], what: str, exc: BaseException,
-            declared_free: bool = False) -> TorchEndError:
-    """``error`` with the one-line cause, the diagnosis and PyTorch's message."""
-    diagnosis = diagnose(exc, declared_free=declared_free)
+            declared_free: bool = False, module=None) -> TorchEndError:
+    """``error`` with the one-line cause, the diagnosis and PyTorch's message; ``module``:
+    the module that was traced."""
+    diagnosis = diagnose(exc, declared_free=declared_free, module=module)
     text = (f"{what}: {type(exc).__name__}: {first_line(exc)}\n{diagnosis.text()}\n"
             f"PyTorch's message:\n{str(exc).strip()}")
     return error(text)

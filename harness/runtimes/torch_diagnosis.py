@@ -9,8 +9,10 @@ and the exception's own traceback) and says whose failure it is:
 - ``converter``: the module computes a size from a tensor's values (a data-dependent guard: an
   ONNX Reshape whose constant shape the converter keeps as a tensor and reads back at run
   time), bakes a size into the graph that the case declares free (a ``Dim`` that export
-  finds specialised to a constant), or its own code raises a plain Python error while it is
-  traced (onnx2torch reading a private torch attribute that is gone);
+  finds specialised to a constant), its own code raises a plain Python error while it is
+  traced (onnx2torch reading a private torch attribute that is gone), or it registers a
+  submodule under a name with a ``.`` that the tracer reads as a path (onnx2pytorch names
+  its submodules after the ONNX graph's tensor names);
 - ``torch``: everything else, which PyTorch itself owns: Dynamo's internal errors and the
   graph breaks it calls its own bugs or limits, a backend (Inductor) that fails on a graph
   Dynamo traced, an exporter without a translation for an op.
@@ -220,10 +222,11 @@ def fx_node(message: str, frames: list[Frame]) -> str | None:
     return f"`{generated[-1].code}` (the module's generated forward)" if generated else None
 
 
-def diagnose(exc: BaseException, *, declared_free: bool = False) -> Diagnosis:
+def diagnose(exc: BaseException, *, declared_free: bool = False, module=None) -> Diagnosis:
     """Whose failure ``exc`` (raised by torch.compile, torch.export or torch.onnx.export on a
     converted module) is, and where it stopped. ``declared_free``: the export declared a
-    dimension free (a ``Dim``), so a specialisation is a size the module baked in."""
+    dimension free (a ``Dim``), so a specialisation is a size the module baked in.
+    ``module``: the module that was traced, where the stage has it."""
     message = f"{type(exc).__name__}: {exc}"
     for inner in _chain(exc):
         message += f"\n{type(inner).__name__}: {inner}"
@@ -231,6 +234,12 @@ def diagnose(exc: BaseException, *, declared_free: bool = False) -> Diagnosis:
     frame = module_frame(frames)
     node = fx_node(message, frames)
     owner = frame.owner if frame is not None else "the module"
+    dotted = dotted_name_looked_up(message, module)
+    if dotted is not None:
+        return Diagnosis(CONVERTER, "dotted submodule name", None, node,
+                         f"{_package_of(module)}'s module registers a submodule under a name "
+                         f"with a '.' (`{dotted}`), which torch.nn.Module.add_module refuses: "
+                         f"the tracer reads the name as a path of submodules and finds none")
     if BAKED.search(message) and declared_free:
         value = BAKED.search(message)["value"]
         return Diagnosis(CONVERTER, "baked size", frame, node,
@@ -262,6 +271,27 @@ def diagnose(exc: BaseException, *, declared_free: bool = False) -> Diagnosis:
                          "a data-dependent guard inside PyTorch's own code")
     return Diagnosis(TORCH, "unsupported", frame, node,
                      "PyTorch cannot trace or translate this code")
+
+
+# torch's message when a path of submodule names (``a.b`` read as ``a``, then ``b``) breaks.
+NO_ATTRIBUTE = re.compile(r"has no attribute `(?P<name>[^`]+)`")
+
+
+def dotted_name_looked_up(message: str, module) -> str | None:
+    """The name with a ``.`` under which ``module`` (or one of its submodules) registered a
+    submodule, where ``message`` says a lookup of the part before a ``.`` failed."""
+    if module is None or not hasattr(module, "modules"):
+        return None
+    looked_up = {found["name"] for found in NO_ATTRIBUTE.finditer(message)}
+    for inner in module.modules():
+        for name in getattr(inner, "_modules", {}):
+            if "." in name and any(name.startswith(f"{prefix}.") for prefix in looked_up):
+                return name
+    return None
+
+
+def _package_of(module) -> str:
+    return type(module).__module__.split(".", 1)[0]
 
 
 def raised_in(exc: BaseException) -> Frame | None:
