@@ -348,6 +348,35 @@ def test_expand_fed_to_a_higher_rank_reads_the_fed_shape_s_length(shape, length,
     assert structure.holds("expand-fed-to-a-higher-rank", model, None) is holds
 
 
+def two_fed(op: str, first, second, constant: bool = False):
+    """``op`` of two float graph inputs of shapes ``first`` and ``second`` (``constant``: the
+    second an initializer instead)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(first))]
+    initializers = []
+    if constant:
+        initializers.append(numpy_helper.from_array(np.ones(second, np.float32), "b"))
+    else:
+        inputs.append(helper.make_tensor_value_info("b", TensorProto.FLOAT, list(second)))
+    graph = helper.make_graph(
+        [helper.make_node(op, ["a", "b"], ["y"])], "g", inputs,
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize(("first", "second", "constant", "holds"), [
+    ((3, 2), (3, 3, 1), False, True), ((3, 4, 1), (2, 3, 4, 1), False, True),
+    ((2,), (3, 3, 1), False, True), ((3, 2), (4, 2), False, False),
+    ((2, 3, 5), (2, 3, 5), False, False), ((3, 2), (3, 3, 1), True, False)])
+def test_fed_inputs_of_different_ranks_reads_the_fed_inputs_alone(first, second, constant,
+                                                                  holds):
+    from harness.core import structure
+
+    model = two_fed("Max", first, second, constant)
+    assert structure.holds("fed-inputs-of-different-ranks", model, None) is holds
+
+
 def arithmetic(op: str, shape, constant_shape):
     """``op`` of a float tensor of ``shape`` (a name for a free dim) by a constant of
     ``constant_shape``."""

@@ -284,6 +284,21 @@ def expand_fed_to_a_higher_rank(received, produced) -> bool:
     return False
 
 
+def fed_inputs_of_different_ranks(received, produced) -> bool:
+    """The received model has a node that takes two graph inputs fed at run time whose ranks
+    differ, one of rank 3 or more: onnx2tf keeps that one channel-last and broadcasts the
+    other against its moved axes."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    fed, ranks = models.fed_inputs(model), models.ranks(model)
+    for node in model.graph.node:
+        taken = {ranks[name] for name in node.input if name in fed and name in ranks}
+        if len(taken) > 1 and max(taken) >= 3:
+            return True
+    return False
+
+
 def max_unpool_of_more_than_one_channel(received, produced) -> bool:
     """The received model has a MaxUnpool of an input with more than one channel: its
     indices count over (N, C, spatial), in ONNX's order, which onnx2tf's channel-last
