@@ -377,6 +377,26 @@ def test_fed_inputs_of_different_ranks_reads_the_fed_inputs_alone(first, second,
     assert structure.holds("fed-inputs-of-different-ranks", model, None) is holds
 
 
+def mvn(shape, axes):
+    from onnx import TensorProto, helper
+
+    attributes = {} if axes is None else {"axes": axes}
+    graph = helper.make_graph(
+        [helper.make_node("MeanVarianceNormalization", ["x"], ["y"], **attributes)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize(("shape", "axes", "holds"), [
+    ((2, 4), [1], True), ((2, 4), [0, 1], True), ((2, 4), [-1], True), ((2, 4), [0], False),
+    ((4,), [0], False), ((2, 3, 4), [2], False), ((2, 3, 4, 5), None, False)])
+def test_mvn_of_rank_two_off_the_batch_reads_the_rank_and_the_axes(shape, axes, holds):
+    from harness.core import structure
+
+    assert structure.holds("mvn-of-rank-two-off-the-batch", mvn(shape, axes), None) is holds
+
+
 def arithmetic(op: str, shape, constant_shape):
     """``op`` of a float tensor of ``shape`` (a name for a free dim) by a constant of
     ``constant_shape``."""

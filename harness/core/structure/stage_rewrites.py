@@ -396,6 +396,24 @@ def lp_pool_not_euclidean_over_two_axes(received, produced) -> bool:
                for node in models.nodes(model, "GlobalLpPool"))
 
 
+def mvn_of_rank_two_off_the_batch(received, produced) -> bool:
+    """The received model has a MeanVarianceNormalization of an input of rank 1 or 2 over
+    other axes than the first alone: onnx2tf takes its moments over axis 0 whatever the axes
+    say below rank 3 (ops/MeanVarianceNormalization.py)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    ranks = models.ranks(model)
+    for node in models.nodes(model, "MeanVarianceNormalization"):
+        rank = ranks.get(node.input[0])
+        if rank is None or rank > 2:
+            continue
+        axes = models.attributes(node).get("axes", [0, 2, 3])
+        if {axis % rank for axis in axes} != {0}:
+            return True
+    return False
+
+
 def outputs_inferred_otherwise(received, produced) -> bool:
     """The received model declares an output with a fixed dimension that onnx's shape
     inference, run on the model with its output shapes cleared, sizes otherwise: a rewriter
