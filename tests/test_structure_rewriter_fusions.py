@@ -5,6 +5,9 @@
   (conv-scale-not-per-channel): a constant that scales the last axis or adds a leading one.
 - FusionGemm checks a batched MatMul's bias against the flattened Gemm output
   (matmul-bias-expands-output): a bias that broadcasts the product to a larger shape.
+- onnx2pytorch makes an Add's constant after a MatMul the bias of an nn.Linear, which torch
+  folds into addmm where it holds one dimension above 1 (matmul-bias-not-a-linear-bias): a
+  (1, 1, N) bias of the product's own rank fails.
 - onnxoptimizer's eliminate_consecutive_idempotent_ops, and onnxslim's EliminationReshape for a fed
   shape, merge Reshape > Reshape whose second shape holds a 0 (reshape-of-reshape-copies-a-dim),
   which copies a dimension of the first Reshape's output."""
@@ -18,6 +21,7 @@ from harness.core.spec import LayerSpec
 from harness.core.structure import (
     conv_scale_not_per_channel,
     matmul_bias_expands_output,
+    matmul_bias_not_a_linear_bias,
     reshape_of_reshape_copies_a_dim,
 )
 from harness.run.pipeline import Harness
@@ -27,6 +31,7 @@ pytest.importorskip("onnxslim")
 CONV_MUL = "onnxslim-conv-mul-fusion-ignores-broadcast"
 GEMM = "onnxslim-gemm-fusion-bias-expands-batched-product"
 RESHAPES = "onnxoptimizer-idempotent-reshape-copies-zeros-from-input"
+LINEAR = "onnx2pytorch-matmul-bias-expands-linear"
 
 
 def conv_mul(scale: list[int], width: int) -> LayerSpec:
@@ -88,6 +93,21 @@ def test_a_bias_within_the_product_is_fused_and_agrees(x_shape, bias):
     assert not matmul_bias_expands_output(harness.read_source(spec).artifact, None)
     (leg,) = harness.run(spec).legs
     assert leg.verdict == "pass", leg.message
+
+
+@pytest.mark.parametrize(("x_shape", "bias", "broken"), [
+    ((2, 3, 4), [1, 1, 2], True), ((1, 2, 1), [1, 2, 2], False), ((2, 3, 4), [2, 3, 2], False),
+    ((2, 3, 4), [2, 1, 2], False), ((2, 3, 4), [1, 2], False), ((2, 2, 3, 4), [1, 1, 1, 2], True)],
+    ids=["11n", "1m2-two-dims", "whole", "b1n", "row", "rank-4-111n"])
+def test_a_bias_torch_folds_into_addmm_is_the_linear_entry(x_shape, bias, broken):
+    harness = Harness("onnx>onnx2pytorch")
+    spec = matmul_add(x_shape, bias)
+    assert matmul_bias_not_a_linear_bias(harness.read_source(spec).artifact, None) is broken
+    (leg,) = harness.run(spec).legs
+    if broken:
+        assert (leg.verdict, leg.known_issue["id"]) == ("xfail", LINEAR), leg.message
+    else:
+        assert leg.verdict == "pass", leg.message
 
 
 def reshape_chain(second: list[int], allowzero: int = 0) -> LayerSpec:

@@ -478,15 +478,10 @@ def onehot_negative_axis_kept_layout(received, produced) -> bool:
     return any(rank in (1, 2) and axis < 0 for rank, axis in _onehots(received))
 
 
-def matmul_bias_expands_output(received, produced) -> bool:
-    """The received model has a MatMul by a constant matrix, read by an Add alone whose
-    constant operand broadcasts the product to a larger shape (a (B, N) bias on a (B, 1, N)
-    or (1, N) product). onnxslim's FusionGemm flattens a batched product to (M, N) for a Gemm
-    and checks the bias against that, so the expansion is lost; onnx2pytorch makes the bias
-    a Linear's, which torch adds into the product's own shape."""
-    model = models.model_of(received)
-    if model is None:
-        return False
+def _matmul_biases(model):
+    """Each MatMul by a constant matrix read by an Add alone of a constant: the product's
+    shape (known) and the constant's, as onnx2pytorch's Linear fusion and onnxslim's
+    FusionGemm find them."""
     constants = models.constants(model)
     shapes = {**models.inferred(model), **models.typed_shapes(model)}
     readers = models.readers(model)
@@ -501,10 +496,36 @@ def matmul_bias_expands_output(received, produced) -> bool:
             continue
         bias = next((constants[name] for name in add.input
                      if name != matmul.output[0] and name in constants), None)
-        if bias is None:
-            continue
-        widened = _broadcast(tuple(product), tuple(bias.shape))
-        if widened is not None and widened != tuple(product):
+        if bias is not None:
+            yield tuple(product), tuple(bias.shape)
+
+
+def matmul_bias_expands_output(received, produced) -> bool:
+    """The received model has a MatMul by a constant matrix, read by an Add alone whose
+    constant operand broadcasts the product to a larger shape (a (B, N) bias on a (B, 1, N)
+    or (1, N) product). onnxslim's FusionGemm flattens a batched product to (M, N) for a Gemm
+    and checks the bias against that, so the expansion is lost; onnx2pytorch makes the bias
+    a Linear's, which torch adds into the product's own shape."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    return any((widened := _broadcast(product, bias)) is not None and widened != product
+               for product, bias in _matmul_biases(model))
+
+
+def matmul_bias_not_a_linear_bias(received, produced) -> bool:
+    """As ``matmul_bias_expands_output``, or the bias is one torch's Linear cannot take
+    whole: of rank 3 or more with one dimension above 1 (a (1, 1, N) or (1, M, 1) one), which
+    torch's linear adds to the product flattened to (M, N) by ``addmm`` and cannot expand
+    there (as measured on torch 2.15: a bias with two dims above 1 takes the unfused add)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    for product, bias in _matmul_biases(model):
+        widened = _broadcast(product, bias)
+        if widened is not None and widened != product:
+            return True
+        if len(bias) >= 3 and sum(d != 1 for d in bias) == 1:
             return True
     return False
 
