@@ -280,9 +280,9 @@ NO_ATTRIBUTE = re.compile(r"has no attribute `(?P<name>[^`]+)`")
 def dotted_name_looked_up(message: str, module) -> str | None:
     """The name with a ``.`` under which ``module`` (or one of its submodules) registered a
     submodule, where ``message`` says a lookup of the part before a ``.`` failed."""
-    if module is None or not hasattr(module, "modules"):
-        return None
     looked_up = {found["name"] for found in NO_ATTRIBUTE.finditer(message)}
+    if not looked_up or module is None or not hasattr(module, "modules"):
+        return None
     for inner in module.modules():
         for name in getattr(inner, "_modules", {}):
             if "." in name and any(name.startswith(f"{prefix}.") for prefix in looked_up):
