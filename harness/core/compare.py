@@ -434,7 +434,10 @@ def _compare_structures(actual: Any, expected: Any, tolerance: Tolerance,
 
 
 def compare_outputs(outputs, reference, tolerance: Tolerance) -> list[Comparison]:
-    """Every output of a leg against the reference's; a different count is a shape mismatch."""
+    """Every output of a leg against the reference's; a different count is a shape mismatch.
+    Where the reference holds sequences and the leg returned tensors alone, as a module or
+    an export flattens them (``as_returned``), its tensors are compared in that order."""
+    outputs, reference = as_returned(outputs, reference)
     if len(outputs) != len(reference):
         return [Comparison(
             False, "shape_mismatch",
@@ -442,6 +445,29 @@ def compare_outputs(outputs, reference, tolerance: Tolerance) -> list[Comparison
             {"outputs": len(outputs), "expected_outputs": len(reference)},
         )]
     return [compare(a, e, tolerance) for a, e in zip(outputs, reference)]
+
+
+def as_returned(outputs: list, reference: list) -> tuple[list, list]:
+    """The leg's outputs and the reference's, matched where the reference holds ONNX
+    sequences of tensors and the leg returned tensors alone. A module's one output is what it
+    returns, so a converted graph whose only output is a sequence returns a list, which
+    reads as so many outputs: they are that sequence. And torch.onnx.export writes each
+    tensor of a returned list as an output of its own: where the leg's count is the count of
+    the reference's tensors with its sequences flattened, it is compared with those."""
+    if not any(_tensor_sequence(r) for r in reference) \
+            or any(isinstance(o, (list, tuple, dict)) for o in outputs):
+        return outputs, reference
+    flattened = [t for r in reference for t in (r if _tensor_sequence(r) else [r])]
+    if len(reference) == 1:
+        return [list(outputs)], reference
+    if len(outputs) == len(flattened):
+        return outputs, flattened
+    return outputs, reference
+
+
+def _tensor_sequence(value: Any) -> bool:
+    """An ONNX sequence of tensors as onnxruntime hands it over (a list; maybe empty)."""
+    return isinstance(value, list) and all(isinstance(item, np.ndarray) for item in value)
 
 
 OUTPUT_PREFIX = "output [{}] of {}: "

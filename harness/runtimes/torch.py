@@ -27,7 +27,24 @@ def run_module(module, inputs: list[np.ndarray], device: str = "cpu",
         outputs = [outputs]
     elif isinstance(outputs, dict):
         outputs = list(outputs.values())
-    return [o.detach().cpu().numpy() for o in outputs]
+    return [_as_output(o, f"output [{n}]") for n, o in enumerate(outputs)]
+
+
+def _as_output(value, where: str):
+    """A tensor as an array; a list or tuple inside the outputs as a list of them, as
+    onnxruntime hands over an ONNX sequence (a converted SplitToSequence)."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if isinstance(value, (list, tuple)):
+        return [_as_output(item, f"{where}[{n}]") for n, item in enumerate(value)]
+    raise ModuleOutputError(f"the module returned a {type(value).__name__} as its {where}, "
+                            f"where a model's output is a tensor or a sequence of tensors")
+
+
+class ModuleOutputError(TypeError):
+    """A module returned something no model output is (None, a number, a string)."""
 
 
 class InputWritten(RuntimeError):
