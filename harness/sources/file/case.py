@@ -132,8 +132,8 @@ def _check_user_shapes(loaded: LoadedModel, shapes, origin: str) -> None:
         raise FileError(origin, f"holds {len(shapes)} input(s); the model takes "
                                 f"{len(loaded.input_shapes)} ({', '.join(loaded.input_names)})")
     for name, shape, wanted in zip(loaded.input_names, shapes, loaded.input_shapes):
-        fits = len(shape) == len(wanted) and all(w is None or w == s
-                                                 for s, w in zip(shape, wanted))
+        fits = name in loaded.any_rank or (len(shape) == len(wanted) and all(
+            w is None or w == s for s, w in zip(shape, wanted)))
         if not fits:
             wanted_text = "x".join("?" if d is None else str(d) for d in wanted)
             raise FileError(origin, f"input {name!r} has shape "

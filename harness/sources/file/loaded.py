@@ -34,6 +34,8 @@ class LoadedModel:
     owner: Any = field(default=None, repr=False)  # temporary files the model needs
     # Why parity cannot draw the inputs (and what to give instead); None where it can.
     undrawable: str | None = None
+    # The inputs that declare no shape at all (any rank): --inputs may give them any shape.
+    any_rank: tuple[str, ...] = ()
     what: str = "a model"  # the model in words ("a Keras-2 HDF5 model")
     unit: str = "layers"  # what its ``layers`` are in words ("nodes" of an ONNX graph)
     # A plain SavedModel's chosen signature (harness.converters.savedmodel_signature).

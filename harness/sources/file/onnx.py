@@ -12,7 +12,7 @@ import numpy as np
 from harness.sources.file.domains import input_bounds, onnx_domain
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
-from harness.sources.file.loaded import DEFAULT_INT_BOUND, LoadedModel
+from harness.sources.file.loaded import DEFAULT_INT_BOUND, LoadedModel, shapes_text
 from harness.sources.file.safety import load_external_data, max_model_bytes
 
 FORMAT = "onnx"
@@ -63,7 +63,7 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     notes = load_external_data(path, model)
     initializers = {init.name for init in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
-    names, shapes, dtypes = [], [], []
+    names, shapes, dtypes, any_rank = [], [], [], []
     for value in graph_inputs:
         tensor = value.type.tensor_type
         if not value.type.HasField("tensor_type"):
@@ -79,6 +79,8 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                 for d in tensor.shape.dim]
         names.append(value.name)
         shapes.append(tuple(dims))
+        if not tensor.HasField("shape"):
+            any_rank.append(value.name)
         dtypes.append(np.dtype(dtype).name)
     if any(np.dtype(d).kind not in "fiubO" for d in dtypes):
         bad, dtype = next((n, d) for n, d in zip(names, dtypes)
@@ -94,7 +96,23 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     layers = [{"kind": node.op_type, "attrs": {}} for node in model.graph.node]
     return LoadedModel(path, kind, START, model, names, shapes, dtypes, None, None, layers,
                        bounds, notes, what=what, unit="nodes",
-                       undrawable=_strings_undrawable(model, names, shapes, dtypes))
+                       undrawable=(_strings_undrawable(model, names, shapes, dtypes)
+                                   or _any_rank_undrawable(any_rank, names, shapes, dtypes)),
+                       any_rank=tuple(any_rank))
+
+
+def _any_rank_undrawable(any_rank, names, shapes, dtypes) -> str | None:
+    """Why parity cannot draw an input that declares no shape (a tensor of any rank, which
+    ONNX's IR allows and onnx.checker refuses on a graph input), and what --inputs holds."""
+    if not any_rank:
+        return None
+    arrays = ", ".join(
+        f"{name!r} {'any shape' if name in any_rank else shapes_text([shape])} {dtype}"
+        for name, shape, dtype in zip(names, shapes, dtypes))
+    return (f"input {any_rank[0]!r} declares no shape, not even a rank, so parity cannot tell "
+            f"which shape to draw; give inputs it runs on with --inputs FILE.npz, one array "
+            f"per input ({arrays}"
+            + ("; ? any size)" if any(None in shape for shape in shapes) else ")"))
 
 
 def _opsets_text(model) -> str:
