@@ -289,6 +289,50 @@ def test_gather_drops_the_batch_on_channel_last_reads_axis_index_and_rank(shape,
                                                   None) is holds
 
 
+def gathernd_model(shape: tuple[int, ...], indices, batch_dims: int = 0, *,
+                   data_constant: bool = False, indices_fed: bool = False):
+    """One GatherND of a float tensor of ``shape`` (a graph input, or a constant) by
+    ``indices`` (a constant, or a graph input of their shape)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    indices = np.array(indices, np.int64)
+    inputs, initializers = [], []
+    if data_constant:
+        initializers.append(numpy_helper.from_array(np.zeros(shape, np.float32), "x"))
+    else:
+        inputs.append(helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape)))
+    if indices_fed:
+        inputs.append(helper.make_tensor_value_info("i", TensorProto.INT64,
+                                                    list(indices.shape)))
+    else:
+        initializers.append(numpy_helper.from_array(indices, "i"))
+    graph = helper.make_graph(
+        [helper.make_node("GatherND", ["x", "i"], ["y"], batch_dims=batch_dims)], "g",
+        inputs or [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 16)])
+
+
+@pytest.mark.parametrize(("model", "holds"), [
+    (gathernd_model((2, 3, 4), [[1, 2]]), True),
+    (gathernd_model((2, 3, 4), [[1, 2, 3]]), True),
+    (gathernd_model((4, 2, 1), [[1], [0], [1], [0]], 1, indices_fed=True), True),
+    (gathernd_model((1, 3, 4, 5), [[2, 3]], 1), True),
+    (gathernd_model((2, 3, 4), [[1]]), False),  # whole batch items: the batch axis stays
+    (gathernd_model((3, 4), [[1, 2]]), False),  # rank 2: onnx2tf keeps ONNX's layout
+    (gathernd_model((2, 3, 4), [[1, 2]], data_constant=True), False),  # a constant stays
+], ids=["depth-2", "depth-3", "batch-dims-fed-indices", "rank-4", "depth-1", "rank-2",
+        "constant-data"])
+def test_gathernd_past_the_batch_on_channel_last_reads_rank_depth_and_batch_dims(model,
+                                                                                  holds):
+    """onnx2tf gathers from channel-last data with indices in ONNX's order: the bug is an
+    index reaching past the batch axis (batch_dims plus the index depth of 2 or more) into
+    computed or fed data of rank 3 or more, not depth 1 alone, rank 2 or a constant."""
+    from harness.core.structure import gathernd_past_the_batch_on_channel_last
+
+    assert gathernd_past_the_batch_on_channel_last(model, None) is holds
+
+
 def slice_model(steps):
     """One Slice of a (4,) tensor from 3 to 0, its steps a constant (None: omitted)."""
     from onnx import TensorProto, helper, numpy_helper

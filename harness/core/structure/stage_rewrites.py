@@ -221,6 +221,25 @@ def gather_drops_the_batch_on_channel_last(received, produced) -> bool:
     return False
 
 
+def gathernd_past_the_batch_on_channel_last(received, produced) -> bool:
+    """The received model has a GatherND of data of rank 3 or more that is computed or fed
+    (a tensor onnx2tf keeps channel-last; a constant it leaves as it is) whose batch_dims
+    and index depth reach past the batch axis: its indices then address ONNX's order in a
+    tensor held in another."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    shapes, constants = models.declared_shapes(model), models.constants(model)
+    for node in models.nodes(model, "GatherND"):
+        data, indices = node.input[0], node.input[1]
+        depth = (shapes.get(indices) or (None,))[-1]
+        batch_dims = models.attributes(node).get("batch_dims", 0)
+        if len(shapes.get(data, ())) >= 3 and data not in constants \
+                and (depth is None or batch_dims + depth >= 2):
+            return True
+    return False
+
+
 def _slice_steps(received, produced, holds) -> bool:
     """The model the stage wrote (else the one it was given) has a Slice whose steps, a
     constant, hold one step that ``holds``: a torch exporter writes onnx2torch's slicing
