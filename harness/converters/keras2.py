@@ -27,6 +27,7 @@ from harness.converters.keras_tf2onnx import from_keras
 from harness.converters.saved_formats import build_tf_keras_twin, carry_into_keras3
 from harness.core.frameworks import TF2ONNX_ENVIRONMENT
 from harness.core.stages import stage
+from harness.runtimes.keras import as_arrays, keras_inputs
 from harness.runtimes.registry import register_runner
 
 # The stage that moves a Keras-2 model into Keras 3: a leg through it is a migration leg.
@@ -63,10 +64,7 @@ class TfKerasConverter:
 def run_tf_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     """The model called on ``inputs`` from its reset state, and left reset."""
     reset_states(model)
-    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
-    arrays = [np.asarray(o) for o in outputs]
+    arrays = as_arrays(model(keras_inputs(model, inputs), training=False))
     reset_states(model)
     return arrays
 

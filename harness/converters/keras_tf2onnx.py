@@ -21,6 +21,7 @@ from harness.converters.keras_state import reset_states
 from harness.converters.onnx_ir import pin_ir_version
 from harness.core.frameworks import TF2ONNX_ENVIRONMENT
 from harness.core.stages import stage
+from harness.runtimes.keras import named_inputs
 
 
 @stage("tf2onnx", "keras", "onnx", packages=("tf2onnx", "tensorflow", "onnx"),
@@ -55,6 +56,9 @@ def from_keras(artifact: Artifact, options: ConvertOptions, device: str | None =
         tf.TensorSpec((None, *tensor.shape[1:]), tensor.dtype, name=name)
         for tensor, name in zip(model.inputs, artifact.input_names)
     ]
+    structure = named_inputs(model)
+    if structure is not None:  # the model takes one argument, the dict of its named inputs
+        signature = [tf.nest.pack_sequence_as(structure, signature)]
 
     def convert():
         reset_states(model)  # else tf2onnx freezes the state an earlier call left

@@ -130,7 +130,19 @@ class TfliteConverter:
         model = artifact.model
         flat = convert_with(lambda: tf.lite.TFLiteConverter.from_keras_model(model))
         return tflite_artifact(flat, [signature_name(t.name) for t in model.inputs],
-                               len(model.outputs), artifact.input_names)
+                               len(model.outputs), artifact.input_names,
+                               outputs=named_outputs(model))
+
+
+def named_outputs(model) -> list[str] | None:
+    """A model whose outputs are a dict (``keras.Model(inputs, {"sum": ..., "neg": ...})``):
+    its keys, in the sorted order its reading takes them in, which the converter names the
+    signature's outputs by; None for a tensor or a list of them (``output_0``, ...)."""
+    try:
+        structure = model.output
+    except (AttributeError, ValueError):  # a model never called: no structure to read
+        return None
+    return sorted(structure) if isinstance(structure, dict) else None
 
 
 @stage("tflite-savedmodel", "savedmodel", "tflite", packages=("tensorflow", "ai-edge-litert"))
@@ -155,10 +167,13 @@ class TfliteSavedModelConverter:
         if wanted is not None or not hasattr(loaded, "serve"):
             return self._by_signature(loaded, path, wanted, artifact)
         specs = tf.nest.flatten(loaded.serve.input_signature)
-        n_outputs = len(tf.nest.flatten(loaded.signatures[SIGNATURE].structured_outputs))
+        keys = list(loaded.signatures[SIGNATURE].structured_outputs)
         flat = convert_with(lambda: tf.lite.TFLiteConverter.from_saved_model(path))
-        return tflite_artifact(flat, [signature_name(s.name) for s in specs], n_outputs,
-                               artifact.input_names)
+        # Keras' export names a list's outputs output_0, ...; a dict's by its keys, which
+        # the reading takes in sorted order
+        numbered = sorted(keys) == sorted(f"output_{i}" for i in range(len(keys)))
+        return tflite_artifact(flat, [signature_name(s.name) for s in specs], len(keys),
+                               artifact.input_names, outputs=None if numbered else sorted(keys))
 
     @staticmethod
     def _by_signature(loaded, path: str, wanted: str | None, artifact: Artifact) -> Artifact:

@@ -199,8 +199,11 @@ def run_savedmodel(loaded, inputs, signature: str | None = None):
         return [tf.convert_to_tensor(x) for x in xs]
 
     if signature is None and hasattr(loaded, "serve"):
-        return call_tf(lambda *xs: loaded.serve(tensors(xs) if len(xs) > 1 else tensors(xs)[0]),
-                       inputs)
+        # in the structure the model takes (a tensor, a list, a dict of named inputs), whose
+        # flattened order, sorted keys for a dict, is the case's as it is Keras'
+        structure = loaded.serve.input_signature
+        return call_tf(lambda *xs: loaded.serve(*tf.nest.pack_sequence_as(
+            structure, tensors(xs))), inputs)
     chosen = choose(loaded, signature)
     names = [key for key, _ in chosen.inputs]
     return call_tf(lambda *xs: chosen.function(**dict(zip(names, tensors(xs)))), inputs)

@@ -48,8 +48,28 @@ def run_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     channels_first convolution outside float32: docs/dtypes.md), which XLA's CPU backend
     compiles. An eager failure that XLA cannot compile either is raised as it was."""
     # Calling the model, not predict(): predict costs ~80 ms a call in set-up alone.
-    return call_tf(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
-                   inputs)
+    return call_tf(lambda *xs: model(keras_inputs(model, xs), training=False), inputs)
+
+
+def keras_inputs(model, inputs) -> Any:
+    """The case's inputs (in ``model.inputs`` order) as the model takes them: a dict of its
+    named inputs where it was built with one (``keras.Model({"b": b, "a": a}, ...)``, which
+    Keras 3 refuses a list for), a list where it takes several, else the one tensor."""
+    import keras
+
+    structure = named_inputs(model)
+    if structure is not None:  # flattened, as model.inputs is, in sorted key order
+        return keras.tree.pack_sequence_as(structure, list(inputs))
+    return list(inputs) if len(inputs) > 1 else inputs[0]
+
+
+def named_inputs(model) -> dict | None:
+    """The dict a model was built with as its inputs (Keras 3's or tf_keras'), else None."""
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):  # a model never called: no structure to read
+        return None
+    return structure if isinstance(structure, dict) else None
 
 
 def call_tf(function, inputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -64,11 +84,13 @@ def call_tf(function, inputs: list[np.ndarray]) -> list[np.ndarray]:
         if compiled is None:
             raise
         return compiled
-    return _as_arrays(outputs)
+    return as_arrays(outputs)
 
 
-def _as_arrays(outputs) -> list[np.ndarray]:
-    if isinstance(outputs, dict):  # a SavedModel signature: outputs in sorted key order
+def as_arrays(outputs) -> list[np.ndarray]:
+    """A model's or a signature's outputs as arrays: a dict's (a SavedModel signature's, a
+    Keras model's named outputs) in sorted key order, as tf2onnx orders them."""
+    if isinstance(outputs, dict):
         outputs = [outputs[k] for k in sorted(outputs)]
     elif not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
@@ -87,8 +109,7 @@ def no_eager_kernel(exc: Exception) -> bool:
 def xla_reading(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
     """The model's outputs compiled with XLA, whose CPU convolutions do not go through
     oneDNN; None when XLA cannot compile the model."""
-    return _xla_call(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
-                     inputs)
+    return _xla_call(lambda *xs: model(keras_inputs(model, xs), training=False), inputs)
 
 
 def _xla_call(function, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
@@ -99,7 +120,7 @@ def _xla_call(function, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
         outputs = compiled(*[tf.constant(x) for x in inputs])
     except Exception:  # an op XLA does not compile: no second reading
         return None
-    return _as_arrays(outputs)
+    return as_arrays(outputs)
 
 
 # How TensorFlow's CPU kernels refuse a data layout they lack (without oneDNN: the NCHW and
@@ -368,9 +389,7 @@ def _tf_keras_twin(model):
     _carry_weights(model, twin)
 
     def run(inputs):
-        outputs = twin(inputs if len(inputs) > 1 else inputs[0], training=False)
-        return [np.asarray(y) for y in (outputs if isinstance(outputs, (list, tuple))
-                                        else [outputs])]
+        return as_arrays(twin(keras_inputs(twin, inputs), training=False))
     return run
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from harness.converters.keras2 import run_tf_keras
 from harness.converters.keras_state import reset_states, stateful_layers
-from harness.runtimes.keras import run_keras
+from harness.runtimes.keras import as_arrays, keras_inputs, run_keras
 from harness.sources.file.loaded import KERAS_STARTS, LoadedModel
 
 
@@ -70,7 +70,4 @@ def _count(layers: list) -> str:
 
 def _call(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     """One call as a user makes it, the state left as the call leaves it."""
-    outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
-    return [np.asarray(o) for o in outputs]
+    return as_arrays(model(keras_inputs(model, inputs), training=False))

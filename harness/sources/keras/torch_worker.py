@@ -37,6 +37,7 @@ import numpy as np
 
 from harness.core import collector
 from harness.core.plugins import apply_setup
+from harness.runtimes.keras import keras_inputs
 from harness.runtimes.keras_custom import register_custom_objects
 from harness.runtimes.worker import Channel
 
@@ -92,8 +93,10 @@ def main(argv: list[str]) -> int:
                 model = model_at(request["model"], request.get("setup"))
                 with np.load(request["inputs"], allow_pickle=False) as data:
                     inputs = [data[f"input_{i}"] for i in range(len(data.files))]
-                outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
-                if not isinstance(outputs, (list, tuple)):
+                outputs = model(keras_inputs(model, inputs), training=False)
+                if isinstance(outputs, dict):  # named outputs, in sorted key order as on TF
+                    outputs = [outputs[key] for key in sorted(outputs)]
+                elif not isinstance(outputs, (list, tuple)):
                     outputs = [outputs]
                 arrays = [np.asarray(keras.ops.convert_to_numpy(o)) for o in outputs]
                 np.savez(request["outputs"], **{f"output_{i}": a for i, a in enumerate(arrays)})
