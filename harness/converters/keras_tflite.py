@@ -30,6 +30,7 @@ from harness.converters import (
 )
 from harness.converters.savedmodel_signature import SIGNATURE_META, SignatureError, choose
 from harness.core.stages import stage
+from harness.runtimes.keras import named_outputs
 from harness.runtimes.litert import interpreter
 
 SIGNATURE = "serving_default"
@@ -132,17 +133,6 @@ class TfliteConverter:
         return tflite_artifact(flat, [signature_name(t.name) for t in model.inputs],
                                len(model.outputs), artifact.input_names,
                                outputs=named_outputs(model))
-
-
-def named_outputs(model) -> list[str] | None:
-    """A model whose outputs are a dict (``keras.Model(inputs, {"sum": ..., "neg": ...})``):
-    its keys, in the sorted order its reading takes them in, which the converter names the
-    signature's outputs by; None for a tensor or a list of them (``output_0``, ...)."""
-    try:
-        structure = model.output
-    except Exception:  # noqa: BLE001 (a model never called, a layer of several calls)
-        return None
-    return sorted(structure) if isinstance(structure, dict) else None
 
 
 @stage("tflite-savedmodel", "savedmodel", "tflite", packages=("tensorflow", "ai-edge-litert"))

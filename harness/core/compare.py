@@ -457,9 +457,9 @@ def as_returned(outputs: list, reference: list) -> tuple[list, list]:
     if not any(_tensor_sequence(r) for r in reference) \
             or any(isinstance(o, (list, tuple, dict)) for o in outputs):
         return outputs, reference
-    flattened = [t for r in reference for t in (r if _tensor_sequence(r) else [r])]
     if len(reference) == 1:
         return [list(outputs)], reference
+    flattened = [t for r in reference for t in (r if _tensor_sequence(r) else [r])]
     if len(outputs) == len(flattened):
         return outputs, flattened
     return outputs, reference

@@ -65,8 +65,19 @@ def keras_inputs(model, inputs) -> Any:
 
 def named_inputs(model) -> dict | None:
     """The dict a model was built with as its inputs (Keras 3's or tf_keras'), else None."""
+    return _named(model, "input")
+
+
+def named_outputs(model) -> list[str] | None:
+    """The keys of the dict a model was built with as its outputs, sorted as ``as_arrays``
+    reads them (the names its TFLite signature gives them), else None."""
+    structure = _named(model, "output")
+    return None if structure is None else sorted(structure)
+
+
+def _named(model, which: str) -> dict | None:
     try:
-        structure = model.input
+        structure = getattr(model, which)
     except Exception:  # noqa: BLE001 (a model never called, a layer of several calls)
         return None
     return structure if isinstance(structure, dict) else None

@@ -106,13 +106,17 @@ def _any_rank_undrawable(any_rank, names, shapes, dtypes) -> str | None:
     ONNX's IR allows and onnx.checker refuses on a graph input), and what --inputs holds."""
     if not any_rank:
         return None
-    arrays = ", ".join(
-        f"{name!r} {'any shape' if name in any_rank else shapes_text([shape])} {dtype}"
-        for name, shape, dtype in zip(names, shapes, dtypes))
     return (f"input {any_rank[0]!r} declares no shape, not even a rank, so parity cannot tell "
             f"which shape to draw; give inputs it runs on with --inputs FILE.npz, one array "
-            f"per input ({arrays}"
-            + ("; ? any size)" if any(None in shape for shape in shapes) else ")"))
+            f"per input ({_wanted_arrays(names, shapes, dtypes, any_rank)}; ? any size)")
+
+
+def _wanted_arrays(names, shapes, dtypes, any_rank=()) -> str:
+    """The arrays --inputs must hold, in words: ``'x' ?x3 float32, 'city' ?x1 str``."""
+    return ", ".join(
+        f"{name!r} {'any shape' if name in any_rank else shapes_text([shape])} "
+        f"{'str' if np.dtype(dtype).kind == 'O' else dtype}"
+        for name, shape, dtype in zip(names, shapes, dtypes))
 
 
 def _opsets_text(model) -> str:
@@ -136,10 +140,7 @@ def _strings_undrawable(model, names, shapes, dtypes) -> str | None:
     text = [n for n, d in zip(names, dtypes) if np.dtype(d).kind == "O"]
     if not text:
         return None
-    arrays = ", ".join(
-        f"{name!r} {'x'.join('?' if d is None else str(d) for d in shape)} "
-        f"{'str' if np.dtype(dtype).kind == 'O' else dtype}"
-        for name, shape, dtype in zip(names, shapes, dtypes))
+    arrays = _wanted_arrays(names, shapes, dtypes)
     known = [f"{name!r}: {found}" for name in text
              if (found := _known_strings(model, name)) is not None]
     return (f"input {text[0]!r} takes strings, which parity does not draw: it cannot tell "
