@@ -76,7 +76,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs["layers"] = loaded.layers
     if any(b is not None for b in loaded.int_bounds):
         attrs["int_inputs"] = loaded.int_bounds
-    dtype = next((d for d in loaded.input_dtypes if np.dtype(d).kind == "f"), "float32")
+    dtype = loaded.precision or next(
+        (d for d in loaded.input_dtypes if np.dtype(d).kind == "f"), "float32")
     if inputs is not None:
         attrs["inputs"] = {k: v for k, v in inputs.items() if k not in ("arrays",)}
         shapes = [tuple(s) for s in inputs["shapes"]]

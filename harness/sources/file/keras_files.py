@@ -26,7 +26,12 @@ from harness.runtimes.keras_custom import register_custom_objects, register_user
 from harness.sources.file.domains import input_bounds, keras_domains
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.head import hdf5_offset, read_head
-from harness.sources.file.loaded import DEFAULT_INT_BOUND, KERAS2_START, LoadedModel
+from harness.sources.file.loaded import (
+    DEFAULT_INT_BOUND,
+    KERAS2_START,
+    LoadedModel,
+    mixed_precision,
+)
 from harness.sources.file.safety import (
     MAX_CONFIG_BYTES,
     MB,
@@ -177,8 +182,16 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
                for layer in _flat_layers(model)]
     bounds, inferred = input_bounds(names, dtypes, keras_domains(model),
                                     _embedding_bound(model))
+    computed = [str(getattr(layer, "compute_dtype", None)) for layer in _flat_layers(model)]
+    precision = mixed_precision(dtypes, set(computed))
+    if precision is not None:
+        half = precision.removeprefix("mixed_")
+        inferred.append(f"{computed.count(half)} of its {len(computed)} layers compute in "
+                        f"{half} between float32 inputs (Keras' {precision} policy): judged "
+                        f"as {precision}")
     return LoadedModel(path, kind, start, model, names, shapes, dtypes, weights, legacy,
-                       layers, bounds, [*notes, *inferred], owner, what=what)
+                       layers, bounds, [*notes, *inferred], owner, what=what,
+                       precision=precision)
 
 
 def _input_layer_name(tensor, index: int) -> str:

@@ -40,12 +40,25 @@ class LoadedModel:
     unit: str = "layers"  # what its ``layers`` are in words ("nodes" of an ONNX graph)
     # A plain SavedModel's chosen signature (harness.converters.savedmodel_signature).
     signature: Any = None
+    # The dtype the model computes in where its float inputs do not say it: mixed_float16
+    # (mixed_bfloat16) for float32 inputs into layers or nodes that compute in float16
+    # (bfloat16). The case's dtype, and so its tolerance and the known issues that name it.
+    precision: str | None = None
 
     def describe(self) -> str:
         # A Keras model's list starts with the model itself (see keras_files.keras_loaded).
         number = len(self.layers) - (1 if self.start in KERAS_STARTS else 0)
         count = f", {number} {self.unit}" if self.layers else ""
         return f"{self.what}{count}; inputs {shapes_text(self.input_shapes)}"
+
+
+def mixed_precision(input_dtypes: list[str], computed: set[str]) -> str | None:
+    """``mixed_float16`` (``mixed_bfloat16``) where a model whose float inputs are float32 (or
+    that has none) computes some of its work in ``computed`` float16 (bfloat16); None where
+    its inputs' dtype already says how it computes."""
+    if any(d in ("float16", "bfloat16", "float64") for d in input_dtypes):
+        return None
+    return next((f"mixed_{half}" for half in ("float16", "bfloat16") if half in computed), None)
 
 
 def shapes_text(shapes) -> str:

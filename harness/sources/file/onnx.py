@@ -12,7 +12,12 @@ import numpy as np
 from harness.sources.file.domains import input_bounds, onnx_domain
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
-from harness.sources.file.loaded import DEFAULT_INT_BOUND, LoadedModel, shapes_text
+from harness.sources.file.loaded import (
+    DEFAULT_INT_BOUND,
+    LoadedModel,
+    mixed_precision,
+    shapes_text,
+)
 from harness.sources.file.safety import load_external_data, max_model_bytes
 
 FORMAT = "onnx"
@@ -94,11 +99,37 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
     layers = [{"kind": node.op_type, "attrs": {}} for node in model.graph.node]
+    precision = mixed_precision(dtypes, set(_computed_types(model)))
+    if precision is not None:
+        notes.append(f"its graph computes in {precision.removeprefix('mixed_')} between "
+                     f"float32 inputs ({_computed_types(model)[precision.removeprefix('mixed_')]}"
+                     f"): judged as {precision}")
     return LoadedModel(path, kind, START, model, names, shapes, dtypes, None, None, layers,
-                       bounds, notes, what=what, unit="nodes",
+                       bounds, notes, what=what, unit="nodes", precision=precision,
                        undrawable=(_strings_undrawable(model, names, shapes, dtypes)
                                    or _any_rank_undrawable(any_rank, names, shapes, dtypes)),
                        any_rank=tuple(any_rank))
+
+
+def _computed_types(model) -> dict[str, str]:
+    """The half types (float16, bfloat16) the main graph computes in besides its inputs', with
+    where it says so: its initializers, its Casts, its declared intermediate values."""
+    import onnx
+
+    graph, found = model.graph, {}
+    for half, code in (("float16", onnx.TensorProto.FLOAT16),
+                       ("bfloat16", onnx.TensorProto.BFLOAT16)):
+        counts = {
+            ("initializer", "initializers"):
+                sum(init.data_type == code for init in graph.initializer),
+            ("Cast to it", "Casts to it"): sum(node.op_type == "Cast" and any(
+                a.name == "to" and a.i == code for a in node.attribute) for node in graph.node),
+            ("declared value", "declared values"): sum(
+                v.type.tensor_type.elem_type == code for v in (*graph.value_info, *graph.output)),
+        }
+        if any(counts.values()):
+            found[half] = ", ".join(f"{n} {words[n != 1]}" for words, n in counts.items() if n)
+    return found
 
 
 def _any_rank_undrawable(any_rank, names, shapes, dtypes) -> str | None:
