@@ -80,3 +80,43 @@ def test_a_refusal_names_the_cpu_and_the_onednn_state():
                            "TF_ENABLE_ONEDNN_OPTS": None})
     assert text == "CPU AMD EPYC, no AVX-512, oneDNN off (TF_ENABLE_ONEDNN_OPTS=unset)"
     assert json.dumps(text)
+
+
+
+ILL_FORMED = textwrap.dedent('''
+    import json
+    from harness.core.frameworks import prepare_imports
+    prepare_imports()
+    from harness.core.spec import LayerSpec
+    from harness.run.pipeline import Harness
+
+    # dev seed 9006 without oneDNN: a 'same' transposed convolution with an even kernel and
+    # an explicit output_padding, dilated. Eigen refuses any dilation before it looks at the
+    # shapes; XLA's compilation, tried instead, finds them ill-formed.
+    spec = LayerSpec("Conv2DTranspose", {"filters": 1, "kernel_size": [2, 1],
+                     "strides": [1, 1], "padding": "same", "dilation_rate": [1, 2],
+                     "output_padding": [0, 0], "data_format": "channels_last",
+                     "activation": "linear", "use_bias": True}, ((1, 2, 1, 1),))
+    leg = Harness("keras>tf2onnx").run(spec).legs[0]
+    print(json.dumps({"leg": leg.leg, "verdict": leg.verdict, "message": leg.message,
+                      "known_issue": (leg.known_issue or {}).get("id")}))
+''')
+
+
+def test_an_ill_formed_layer_eigen_refuses_for_its_dilation_is_still_its_known_issue():
+    """Without oneDNN, TensorFlow's refusal of the dilation hid the layer's own fault, which
+    oneDNN and XLA both report: the source failed unclaimed. The reading now carries XLA's
+    words beside Eigen's, and the known issue recognises it with oneDNN on or off."""
+    said = {}
+    for onednn in ("0", "1"):
+        env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "PYTHONPATH": str(ROOT)}
+        run = subprocess.run([sys.executable, "-c", ILL_FORMED], env=env, capture_output=True,
+                             text=True, timeout=300, cwd=ROOT)
+        assert run.returncode == 0, run.stderr[-3000:]
+        said[onednn] = json.loads(run.stdout.strip().splitlines()[-1])
+    for onednn, leg in said.items():
+        assert leg["known_issue"] == "keras-conv-transpose-same-output-padding-length", \
+            (onednn, leg)
+    assert "do not yet support dilation rates larger than 1" in said["0"]["message"]
+    assert "XLA's compilation of it, tried instead, failed too" in said["0"]["message"]
+    assert "could not create a primitive descriptor" in said["1"]["message"]

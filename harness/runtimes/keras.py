@@ -46,7 +46,8 @@ def run_keras(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     """The model's outputs, called eagerly; compiled with XLA where TensorFlow's CPU has no
     eager kernel for the model's dtype or layout (3D pooling in float16 or float64, a
     channels_first convolution outside float32: docs/dtypes.md), which XLA's CPU backend
-    compiles. An eager failure that XLA cannot compile either is raised as it was."""
+    compiles. An eager failure that XLA cannot compile either is raised with XLA's words
+    beside its own (``NoKernelAnywhere``)."""
     # Calling the model, not predict(): predict costs ~80 ms a call in set-up alone.
     return call_tf(lambda *xs: model(keras_inputs(model, xs), training=False), inputs)
 
@@ -91,11 +92,25 @@ def call_tf(function, inputs: list[np.ndarray]) -> list[np.ndarray]:
     try:
         outputs = function(*inputs)
     except Exception as exc:
-        compiled = _xla_call(function, inputs) if no_eager_kernel(exc) else None
-        if compiled is None:
+        if not no_eager_kernel(exc):
             raise
+        compiled = _xla_attempt(function, inputs)
+        if isinstance(compiled, Exception):
+            raise NoKernelAnywhere(exc, compiled) from exc
         return compiled
     return as_arrays(outputs)
+
+
+class NoKernelAnywhere(Exception):
+    """TensorFlow's CPU refused an op eagerly for want of a kernel, and XLA could not compile
+    the call either: both refusals, the eager one first (its words say what this machine
+    lacks), then XLA's, which can name the layer's own fault (an ill-formed transposed
+    convolution, whose dilation Eigen refuses before it looks at the shapes)."""
+
+    def __init__(self, eager: Exception, xla: Exception):
+        super().__init__(f"{eager}\nXLA's compilation of it, tried instead, failed too: "
+                         f"{first_line(xla)}")
+        self.eager, self.xla = eager, xla
 
 
 def as_arrays(outputs) -> list[np.ndarray]:
@@ -114,7 +129,7 @@ def no_eager_kernel(exc: Exception) -> bool:
     import tensorflow as tf
 
     return isinstance(exc, (tf.errors.UnimplementedError, tf.errors.NotFoundError,
-                            tf.errors.InvalidArgumentError))
+                            tf.errors.InvalidArgumentError, NoKernelAnywhere))
 
 
 def xla_reading(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
@@ -124,14 +139,19 @@ def xla_reading(model, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
 
 
 def _xla_call(function, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
+    outputs = _xla_attempt(function, inputs)
+    return None if isinstance(outputs, Exception) else outputs  # XLA cannot: no reading
+
+
+def _xla_attempt(function, inputs: list[np.ndarray]) -> list[np.ndarray] | Exception:
+    """``function``'s outputs compiled with XLA, or what XLA raised."""
     import tensorflow as tf
 
     compiled = tf.function(function, jit_compile=True, autograph=False)
     try:
-        outputs = compiled(*[tf.constant(x) for x in inputs])
-    except Exception:  # an op XLA does not compile: no second reading
-        return None
-    return as_arrays(outputs)
+        return as_arrays(compiled(*[tf.constant(x) for x in inputs]))
+    except Exception as exc:  # noqa: BLE001 (an op XLA does not compile)
+        return exc
 
 
 # How TensorFlow's CPU kernels refuse a data layout they lack (without oneDNN: the NCHW and
