@@ -127,3 +127,35 @@ def test_a_raising_rewriter_is_named_and_a_quietened_tf2onnx_still_heard():
     assert tf2onnx_skipped.skipped_meta(skipped * 2)[SKIPPED_WORK].startswith(
         "tf2onnx's rewriter rewrite_nothing_well raised ValueError: no such input (planted); ")
     assert tf2onnx_skipped.skipped_meta([]) == {}
+
+
+def test_an_op_without_a_handler_left_in_the_graph_is_named():
+    """Keras 3's argmax of floats (TensorFlow backend) checks the sign bit of zeros with
+    Bitcast and BitwiseAnd, which tf2onnx has no handler for (tensorflow-onnx#1985): it logs
+    them and writes them into the ONNX graph on every path, its command line's too, so the
+    leg's failure said only that onnxruntime has no op Bitcast."""
+    import keras
+
+    inputs = keras.Input((6,), name="x")
+    scores = keras.layers.Dense(4)(inputs)
+    model = keras.Model(inputs, [scores, keras.ops.argmax(scores, axis=-1)])
+    converted = get("tf2onnx").convert(Artifact("keras", model, ["x"]), ConvertOptions())
+    skipped = converted.meta[SKIPPED_WORK]
+    assert skipped.startswith("tf2onnx has no handler for TensorFlow's Bitcast (node "), skipped
+    assert "(and 1 more: tf2onnx has no handler for TensorFlow's BitwiseAnd" in skipped
+    assert "continue_on_error" not in skipped  # its command line leaves them as well
+    assert {"Bitcast", "BitwiseAnd"} <= {node.op_type for node in converted.model.graph.node}
+
+
+def test_an_op_without_a_handler_that_a_rewrite_removed_is_no_skipped_work():
+    from onnx import helper
+
+    found = tf2onnx_skipped.Found()
+    found.unsupported["Bitcast"] = "tf2onnx has no handler for TensorFlow's Bitcast (node 'b')"
+    body = helper.make_graph([helper.make_node("Bitcast", ["x"], ["y"])], "body", [], [])
+    kept = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [], [])
+    assert tf2onnx_skipped.skipped_meta(found, helper.make_model(kept)) == {}
+    inside = helper.make_graph([helper.make_node("If", ["c"], ["y"], then_branch=body,
+                                                 else_branch=kept)], "g", [], [])
+    assert tf2onnx_skipped.skipped_meta(found, helper.make_model(inside))[SKIPPED_WORK] \
+        == found.unsupported["Bitcast"]

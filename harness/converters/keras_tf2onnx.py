@@ -72,4 +72,5 @@ def from_keras(artifact: Artifact, options: ConvertOptions, device: str | None =
     einsum_choices.record_searched()
     pin_ir_version(proto)
     return Artifact("onnx", proto, [i.name for i in proto.graph.input],
-                    {"ort_optimization": "disable", **tf2onnx_skipped.skipped_meta(skipped)})
+                    {"ort_optimization": "disable",
+                     **tf2onnx_skipped.skipped_meta(skipped, proto)})

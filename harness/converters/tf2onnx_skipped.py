@@ -7,10 +7,14 @@ where a rewriter raises, it logs "rewriter ...: exception" and goes on without t
 Its command line (``python -m tf2onnx.convert``, ``--continue_on_error`` off) and its own
 tests (``continue_on_error=False``) stop there. A node left as TensorFlow wrote it may pass
 for ONNX (``Mul``, ``Add``, ``Log`` keep their names) and compute the same, so the numbers
-alone would not show the fault. ``listening`` collects what tf2onnx went on after, and
-``skipped_meta`` puts it in the artifact's ``SKIPPED_WORK``: the leg is an error where it
-would pass, and a failing leg keeps its failure (which its known issues recognise) and notes
-it (harness.run.pipeline).
+alone would not show the fault. A TensorFlow op tf2onnx has no handler for at all it logs
+("Tensorflow op [...] is not supported") and leaves in the graph on every path, its command
+line's included: a model onnxruntime refuses (Keras 3's argmax of floats holds Bitcast and
+BitwiseAnd, tensorflow-onnx#1985), whose failure says only that ONNX has no such op.
+``listening`` collects what tf2onnx went on after, and ``skipped_meta`` puts it in the
+artifact's ``SKIPPED_WORK`` (an unsupported op only where the model still holds one): the leg
+is an error where it would pass, and a failing leg keeps its failure (which its known issues
+recognise) and notes it (harness.run.pipeline).
 
 tf2onnx's optimiser passes are not this: tf2onnx skips a raising pass on every path, its
 command line included (``harness.converters.tf2onnx_passes``).
@@ -29,14 +33,36 @@ from harness.core.artifact import SKIPPED_WORK
 LOGGER = "tf2onnx.tfonnx"
 
 
+class Found(list):
+    """What tf2onnx went on after, one line each; ``unsupported`` holds the TensorFlow ops it
+    has no handler for, by op type, each with the line that says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unsupported: dict[str, str] = {}
+
+
 class _Skipped(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
-        self.found: list[str] = []
+        self.found = Found()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if (described := _describe(record)) is not None:
+        if (unsupported := _unsupported(record)) is not None:
+            op, line = unsupported
+            self.found.unsupported.setdefault(op, line)
+        elif (described := _describe(record)) is not None:
             self.found.append(described)
+
+
+def _unsupported(record: logging.LogRecord) -> tuple[str, str] | None:
+    """(op type, a line) where the record is tf2onnx finding no handler for a node's op."""
+    message = record.msg if isinstance(record.msg, str) else ""
+    if not message.startswith("Tensorflow op [") or len(record.args or ()) != 2:
+        return None
+    node, op = map(str, record.args)
+    return op, (f"tf2onnx has no handler for TensorFlow's {op} (node {node!r}) and left it "
+                f"in the ONNX graph as TensorFlow wrote it")
 
 
 def _describe(record: logging.LogRecord) -> str | None:
@@ -63,7 +89,7 @@ def _exception(error: object) -> str:
 
 
 @contextmanager
-def listening() -> Iterator[list[str]]:
+def listening() -> Iterator[Found]:
     """The list of what tf2onnx went on after in the block, one line each (its log says so,
     at ERROR, whatever level the user set for it)."""
     logger = logging.getLogger(LOGGER)
@@ -82,16 +108,35 @@ def listening() -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
-def skipped_meta(found: list[str]) -> dict[str, str]:
+def skipped_meta(found: list[str], model=None) -> dict[str, str]:
     """``{SKIPPED_WORK: the first thing tf2onnx went on after, and how many more}``, or {}
-    where it went on after nothing (a conversion tried twice logs the same node twice)."""
-    unique = list(dict.fromkeys(found))
+    where it went on after nothing (a conversion tried twice logs the same node twice). An
+    op tf2onnx has no handler for counts where ``model``, the ONNX it wrote, still holds a
+    node of it (a node a later rewrite removed did no harm)."""
+    left = getattr(found, "unsupported", {})
+    if model is not None:
+        held = _op_types(model.graph)
+        left = {op: line for op, line in left.items() if op in held}
+    raised = list(dict.fromkeys(found))
+    unique = [*left.values(), *raised]
     if not unique:
         return {}
     more = len(unique) - 1
-    return {SKIPPED_WORK: (
-        unique[0]
-        + (f" (and {more} more: {'; '.join(unique[1:3])}{'; ...' if more > 2 else ''})"
-           if more else "")
-        + "; tf2onnx's Python API went on without it (continue_on_error=True), where its "
-          "command line and its own tests stop")}
+    text = unique[0] + (f" (and {more} more: {'; '.join(unique[1:3])}"
+                        f"{'; ...' if more > 2 else ''})" if more else "")
+    if raised:  # an op without a handler is left on every path; a raising one only here
+        text += ("; tf2onnx's Python API went on without it (continue_on_error=True), where "
+                 "its command line and its own tests stop")
+    return {SKIPPED_WORK: text}
+
+
+def _op_types(graph) -> set[str]:
+    """The op types of ``graph``'s nodes and of its subgraphs' (a Loop's body, an If's)."""
+    found = set()
+    for node in graph.node:
+        found.add(node.op_type)
+        for attribute in node.attribute:
+            bodies = [attribute.g] if attribute.HasField("g") else []
+            for subgraph in [*bodies, *attribute.graphs]:
+                found |= _op_types(subgraph)
+    return found

@@ -50,4 +50,4 @@ class Tf2OnnxTfliteConverter:
         order_values(proto.graph.input, artifact.meta.get("input_tensors"))
         order_values(proto.graph.output, artifact.meta.get("output_tensors"))
         return Artifact("onnx", proto, [i.name for i in proto.graph.input],
-                        tf2onnx_skipped.skipped_meta(skipped))
+                        tf2onnx_skipped.skipped_meta(skipped, proto))
