@@ -6,7 +6,10 @@ the one it has, else a refusal naming them (``--signature NAME`` picks another).
 The signature's inputs are fed by key, in sorted key order, each at the shape its
 ``shape_signature`` declares (-1 a free dimension); its outputs are read in sorted key order.
 A quantized file's inputs and outputs are in the dtypes it declares (int8, uint8): parity
-draws integer inputs for them, and its outputs are compared exactly, as integers are.
+draws each quantized input over its type's whole range, onto which the file's quantization
+maps the range it was calibrated on (a draw of [0, 128) alone, the upper half of int8's,
+left a calibrated int8 CNN's output constant), and compares its outputs exactly, as integers
+are.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ FORMAT = "tflite"
 START = "tflite"
 PICKS_SIGNATURE = True  # parity check --signature NAME
 FLATBUFFER_ID = b"TFL3"  # the file identifier, bytes 4..8 of every TFLite flatbuffer
-QUANTIZED_BOUND = 128  # an int8/uint8 input is drawn in [0, 128): valid for both
+INT_BOUND = 128  # an integer input that is not quantized is drawn in [0, 128)
 
 
 def recognises(path: Path, head: bytes | None, weights: Path | None) -> bool:
@@ -62,19 +65,36 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
               for key in keys]
     dtypes = [np.dtype(inputs[key]["dtype"]).name for key in keys]
     quantized = [key for key in keys if inputs[key]["quantization"][0]]
-    bounds = [QUANTIZED_BOUND if np.dtype(d).kind in "iu" else None for d in dtypes]
+    bounds = [_bound(np.dtype(d), key in quantized) for key, d in zip(keys, dtypes)]
     output_keys = sorted(runner.get_output_details())
     notes = [f"read by LiteRT through its {name!r} signature runner ({', '.join(keys)} -> "
              f"{', '.join(output_keys)})"]
     if quantized:
-        notes.append(f"quantized inputs ({', '.join(quantized)}): drawn as integers in "
-                     f"[0, {QUANTIZED_BOUND}), fed as the file declares them")
+        ranges = sorted({_range_text(np.dtype(d)) for key, d in zip(keys, dtypes)
+                         if key in quantized})
+        notes.append(f"quantized inputs ({', '.join(quantized)}): drawn over the whole of "
+                     f"{', '.join(ranges)}, which the file's quantization maps onto the range "
+                     f"it was calibrated on")
     model = TfliteFile(flat, name, keys, output_keys,
                        {key: inputs[key]["name"] for key in keys},
                        {key: details["name"] for key, details in
                         runner.get_output_details().items()})
     return LoadedModel(path, FORMAT, START, model, keys, shapes, dtypes, int_bounds=bounds,
                        notes=notes, what="a TFLite model")
+
+
+def _bound(dtype: np.dtype, quantized: bool) -> int | None:
+    """The exclusive bound an input is drawn below: a quantized one's whole range (2**bits;
+    the draw is cast to the declared type, so a signed one wraps onto [-2**(bits-1),
+    2**(bits-1))), ``INT_BOUND`` for another integer input, None for a float one."""
+    if dtype.kind not in "iu":
+        return None
+    return 2 ** (8 * dtype.itemsize) if quantized and dtype.itemsize <= 2 else INT_BOUND
+
+
+def _range_text(dtype: np.dtype) -> str:
+    info = np.iinfo(dtype)
+    return f"{dtype.name} [{info.min}, {info.max}]"
 
 
 class TfliteFile:
