@@ -551,7 +551,7 @@ def keras_reading(model, inputs):
     TensorFlow's CPU has no eager kernel for the layout or dtype (a channels_first
     convolution without oneDNN refuses NCHW).\"\"\"
     try:
-        outputs = model(inputs if len(inputs) > 1 else inputs[0], training=False)
+        outputs = model(as_model_takes(model, inputs), training=False)
     except Exception as exc:
         import tensorflow as tf
 
@@ -560,7 +560,7 @@ def keras_reading(model, inputs):
         if not isinstance(exc, missing):
             raise
         compiled = tf.function(
-            lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+            lambda *xs: model(as_model_takes(model, xs), training=False),
             jit_compile=True)
         try:
             outputs = compiled(*[tf.constant(x) for x in inputs])
@@ -568,8 +568,25 @@ def keras_reading(model, inputs):
             raise exc from None
         print(f"(Keras called eagerly has no kernel for this model here ({gist(exc)}); "
               f"computed with XLA, as parity does)")
+    if isinstance(outputs, dict):  # named outputs, in sorted key order as parity reads them
+        outputs = [outputs[key] for key in sorted(outputs)]
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return [np.asarray(y) for y in outputs]
+
+
+def as_model_takes(model, inputs):
+    \"\"\"The inputs as the model takes them: the dict of its named inputs where it was built
+    with one (in sorted key order, as model.inputs lists them), a list of several, or the one
+    array.\"\"\"
+    import tensorflow as tf
+
+    try:
+        structure = model.input
+    except Exception:  # a model never called, a layer of several calls
+        structure = None
+    if isinstance(structure, dict):
+        return tf.nest.pack_sequence_as(structure, list(inputs))
+    return list(inputs) if len(inputs) > 1 else inputs[0]
 
 
 def show_keras_own(model, inputs, expected, title):

@@ -84,3 +84,24 @@ def test_a_keras2_h5_with_named_inputs_and_outputs_agrees(tmp_path):
     (row,) = outcome.rows
     assert row.verdict == "agrees", row.message
     assert outcome.exit_code == 0
+
+
+def test_a_reproducer_script_calls_a_named_model_as_parity_does():
+    """The Keras reading ``--script`` writes into a reproducer called the model with a list,
+    which Keras 3 refuses for inputs declared out of their names' order, and read a dict of
+    outputs as one; it now reads it as ``harness.runtimes.keras.run_keras`` does."""
+    import numpy as np
+
+    from harness.repro_script import KERAS_READING_CODE
+    from harness.runtimes.keras import run_keras
+
+    model = named_model("ba")
+    rng = np.random.default_rng(0)
+    inputs = [rng.normal(size=(4, 3)).astype("float32"),  # a, b: model.inputs' order
+              rng.normal(size=(4, 2)).astype("float32")]
+    script: dict = {"np": np, "gist": str}
+    exec(KERAS_READING_CODE, script)  # noqa: S102 (parity's own template)
+    read = script["keras_reading"](model, inputs)
+    assert [x.shape for x in read] == [(4, 1), (4, 4)]  # neg, sum: sorted by name
+    for got, expected in zip(read, run_keras(model, inputs), strict=True):
+        np.testing.assert_array_equal(got, expected)
