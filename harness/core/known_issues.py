@@ -265,7 +265,12 @@ class KnownIssue:
     def matches_failure(self, category: str | None, message: str,
                         models: tuple[Any, Any] | None = None) -> bool:
         """The failure's category and message match, or the entry's structural check holds
-        on ``models`` (received, produced); never where its ``where`` check fails on them."""
+        on ``models`` (received, produced); never where its ``where`` check fails on them.
+        Without the models (a hunt's later triage, a replay of a record), an entry that names
+        no layer kind and is scoped by a check on them cannot tell its failure from another
+        converter bug's by the words alone ("KeyError"), so it claims none."""
+        if models is None and self.structure_scoped:
+            return False
         if (self.where is not None and models is not None
                 and not structure.holds(self.where, *models)):
             return False
@@ -273,6 +278,13 @@ class KnownIssue:
                 and structure.holds(self.structure, *models)):
             return True
         return self._matches_message(category, message)
+
+    @property
+    def structure_scoped(self) -> bool:
+        """The entry is told apart by a check on the models alone: a ``where`` or ``structure``
+        check, and no layer kind or attribute that the case itself would show."""
+        return (self.where is not None or self.structure is not None) \
+            and not (self.kind or self.attrs)
 
     def may_match_failure(self, category: str | None, message: str) -> bool:
         """False only where ``matches_failure`` is False whatever the models: an entry with

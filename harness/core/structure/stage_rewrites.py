@@ -104,8 +104,9 @@ def graph_outputs_not_whole_nodes(received, produced) -> bool:
     """The received model's graph outputs, in order, are not the whole outputs of the nodes
     that produce them, each node once in order of first use: a graph output that is one
     output of a node with several (TopK's indices alone), two outputs of one node in another
-    order than the node's, or one value listed twice. A converter that returns each graph
-    output's producing node, deduplicated, returns something else there."""
+    order than the node's, or one value listed twice; or a graph output no node produces (a
+    graph input passed through, an initializer). A converter that returns each graph
+    output's producing node, deduplicated, returns something else there, or finds none."""
     model = models.model_of(received)
     if model is None:
         return False
@@ -113,10 +114,20 @@ def graph_outputs_not_whole_nodes(received, produced) -> bool:
                 for out in node.output}
     wanted = [value.name for value in model.graph.output]
     if any(name not in producer for name in wanted):
-        return False
+        return True
     nodes = list(dict.fromkeys(producer[name] for name in wanted))
     returned = [out for index in nodes for out in model.graph.node[index].output if out]
     return returned != wanted
+
+
+def graph_output_an_initializer(received, produced) -> bool:
+    """A graph output of the received model is an initializer (a constant no node computes:
+    what a constant-folding rewriter leaves of a branch that computed one)."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    constant = {t.name for t in model.graph.initializer}
+    return any(value.name in constant for value in model.graph.output)
 
 
 def layer_norm_chain_misread(received, produced) -> bool:
