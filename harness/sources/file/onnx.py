@@ -99,11 +99,12 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
     layers = [{"kind": node.op_type, "attrs": {}} for node in model.graph.node]
-    precision = mixed_precision(dtypes, set(_computed_types(model)))
+    computed = _computed_types(model)
+    precision = mixed_precision(dtypes, set(computed))
     if precision is not None:
-        notes.append(f"its graph computes in {precision.removeprefix('mixed_')} between "
-                     f"float32 inputs ({_computed_types(model)[precision.removeprefix('mixed_')]}"
-                     f"): judged as {precision}")
+        half = precision.removeprefix("mixed_")
+        notes.append(f"its graph computes in {half} between float32 inputs ({computed[half]}): "
+                     f"judged as {precision}")
     return LoadedModel(path, kind, START, model, names, shapes, dtypes, None, None, layers,
                        bounds, notes, what=what, unit="nodes", precision=precision,
                        undrawable=(_strings_undrawable(model, names, shapes, dtypes)
