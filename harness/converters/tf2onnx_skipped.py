@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from harness.core.artifact import SKIPPED_WORK
+from harness.core.structure.models import graphs
 
 # tf2onnx's module that converts the nodes and runs the rewriters, and logs what raised
 LOGGER = "tf2onnx.tfonnx"
@@ -115,7 +116,7 @@ def skipped_meta(found: list[str], model=None) -> dict[str, str]:
     node of it (a node a later rewrite removed did no harm)."""
     left = getattr(found, "unsupported", {})
     if model is not None:
-        held = _op_types(model.graph)
+        held = {node.op_type for graph in graphs(model.graph) for node in graph.node}
         left = {op: line for op, line in left.items() if op in held}
     raised = list(dict.fromkeys(found))
     unique = [*left.values(), *raised]
@@ -128,15 +129,3 @@ def skipped_meta(found: list[str], model=None) -> dict[str, str]:
         text += ("; tf2onnx's Python API went on without it (continue_on_error=True), where "
                  "its command line and its own tests stop")
     return {SKIPPED_WORK: text}
-
-
-def _op_types(graph) -> set[str]:
-    """The op types of ``graph``'s nodes and of its subgraphs' (a Loop's body, an If's)."""
-    found = set()
-    for node in graph.node:
-        found.add(node.op_type)
-        for attribute in node.attribute:
-            bodies = [attribute.g] if attribute.HasField("g") else []
-            for subgraph in [*bodies, *attribute.graphs]:
-                found |= _op_types(subgraph)
-    return found

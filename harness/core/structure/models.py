@@ -143,3 +143,14 @@ def attributes(node) -> dict[str, Any]:
 
 def nodes(model, *op_types: str) -> list[Any]:
     return [node for node in model.graph.node if node.op_type in op_types]
+
+
+def graphs(graph) -> list[Any]:
+    """``graph`` and every graph nested in its nodes' attributes (a Loop's body, an If's
+    branches), outermost first."""
+    found = [graph]
+    for node in graph.node:
+        for attribute in node.attribute:
+            for sub in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
+                found += graphs(sub)
+    return found

@@ -16,6 +16,7 @@ import numpy as np
 
 from harness.converters.onnx_ir import pin_ir_version
 from harness.core.inputs import draw_weight
+from harness.core.structure.models import graphs
 from harness.sources import SourceError
 
 # Keys of a spec's attrs that are not ONNX node attributes.
@@ -192,16 +193,6 @@ class GraphBuilder:
     def _name(self, prefix: str) -> str:
         self._count += 1
         return f"{self.prefix}{prefix}{self._count}"
-
-
-def graphs(graph) -> list[Any]:
-    """``graph`` and every graph nested in its nodes' attributes, outermost first."""
-    found = [graph]
-    for node in graph.node:
-        for attribute in node.attribute:
-            for sub in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
-                found += graphs(sub)
-    return found
 
 
 def _rename(node, rename: dict[str, str]) -> None:
