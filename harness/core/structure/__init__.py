@@ -48,6 +48,7 @@ from harness.core.structure.rewriter_motifs import (
 )
 from harness.core.structure.rounding import epsilon_left_to_default, resize_scale_just_short
 from harness.core.structure.stage_rewrites import (
+    calls_a_local_function,
     constant_of_rank_three_over_space,
     conv_scale_not_per_channel,
     det_of_rank_four_or_more,
@@ -99,6 +100,7 @@ CHECKS: dict[str, Check] = {
     "gather-drops-the-batch-on-channel-last": gather_drops_the_batch_on_channel_last,
     "gathernd-past-the-batch-on-channel-last": gathernd_past_the_batch_on_channel_last,
     "graph-output-an-initializer": graph_output_an_initializer,
+    "calls-a-local-function": calls_a_local_function,
     "slice-with-a-negative-step": slice_with_a_negative_step,
     "slice-with-a-step-not-one": slice_with_a_step_not_one,
     "slice-read-by-a-slice-without-steps": slice_read_by_a_slice_without_steps,

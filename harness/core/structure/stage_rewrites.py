@@ -130,6 +130,19 @@ def graph_output_an_initializer(received, produced) -> bool:
     return any(value.name in constant for value in model.graph.output)
 
 
+def calls_a_local_function(received, produced) -> bool:
+    """A node of the received model, in its graph or a nested one, calls a function the model
+    defines (``ModelProto.functions``, IR 8 and later: what ``torch.onnx.export(...,
+    export_modules_as_functions=...)`` and onnxscript write). A converter that looks each
+    node's op up in its own registry finds no converter for it."""
+    model = models.model_of(received)
+    if model is None or not model.functions:
+        return False
+    defined = {(function.domain, function.name) for function in model.functions}
+    return any((node.domain, node.op_type) in defined
+               for graph in models.graphs(model.graph) for node in graph.node)
+
+
 def layer_norm_chain_misread(received, produced) -> bool:
     """The received model holds the decomposed layer norm ReduceMean > Sub > Pow >
     ReduceMean > Add > Sqrt > Div with an operand that onnxruntime's LayerNormFusion does not

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.core.structure.models import graphs
 from harness.sources.file.domains import input_bounds, onnx_domain
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
@@ -98,6 +99,13 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
+    calls = _local_function_calls(model)
+    if calls:
+        notes.append("its graph calls functions the model defines ("
+                     + ", ".join(f"{name}: {n} nodes" if n > 1 else f"{name}: 1 node"
+                                 for name, n in calls.items())
+                     + "); a converter that reads the graph alone needs them inlined "
+                       "(onnx.inliner.inline_local_functions)")
     layers = [{"kind": node.op_type, "attrs": {}} for node in model.graph.node]
     computed = _computed_types(model)
     precision = mixed_precision(dtypes, set(computed))
@@ -110,6 +118,18 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                        undrawable=(_strings_undrawable(model, names, shapes, dtypes)
                                    or _any_rank_undrawable(any_rank, names, shapes, dtypes)),
                        any_rank=tuple(any_rank))
+
+
+def _local_function_calls(model) -> dict[str, int]:
+    """Per function the model defines (``domain.name``), how many nodes of its graphs call it."""
+    defined = {(function.domain, function.name) for function in model.functions}
+    calls: dict[str, int] = {}
+    for graph in graphs(model.graph):
+        for node in graph.node:
+            if (node.domain, node.op_type) in defined:
+                name = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
+                calls[name] = calls.get(name, 0) + 1
+    return calls
 
 
 def _computed_types(model) -> dict[str, str]:
