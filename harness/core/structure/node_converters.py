@@ -206,3 +206,34 @@ def pool_ceil_mode_overhang_of_two(received, produced) -> bool:
             if (windows - 1) * strides[i] + span - padded >= 2:
                 return True
     return False
+
+
+SAME_PADDINGS = ("SAME_UPPER", "SAME_LOWER")
+
+
+def pool_same_stride_over_kernel(received, produced) -> bool:
+    """A MaxPool or AveragePool of either model with auto_pad SAME_UPPER or SAME_LOWER and a
+    stride longer than its (dilated) window along an axis: ONNX's total padding there,
+    (ceil(in / stride) - 1) * stride + window - in, is negative for some sizes, and
+    onnxruntime refuses it where ONNX clamps it at 0. tf2onnx writes a Keras 'same' pool so
+    where it cannot see the spatial dimensions."""
+    for artifact in (received, produced):
+        model = models.model_of(artifact)
+        if model is None:
+            continue
+        for graph in models.graphs(model.graph):
+            for node in graph.node:
+                if node.op_type not in ("MaxPool", "AveragePool"):
+                    continue
+                attrs = models.attributes(node)
+                auto_pad = attrs.get("auto_pad", b"NOTSET")
+                if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) \
+                        not in SAME_PADDINGS:
+                    continue
+                kernel = list(attrs.get("kernel_shape", ()))
+                strides = list(attrs.get("strides", ())) or [1] * len(kernel)
+                dilations = list(attrs.get("dilations", ())) or [1] * len(kernel)
+                if any(stride > (size - 1) * dilation + 1
+                       for size, stride, dilation in zip(kernel, strides, dilations)):
+                    return True
+    return False

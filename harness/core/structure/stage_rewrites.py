@@ -130,6 +130,30 @@ def graph_output_an_initializer(received, produced) -> bool:
     return any(value.name in constant for value in model.graph.output)
 
 
+def graph_output_reshaped_for_a_lost_squeeze(received, produced) -> bool:
+    """A graph output of either model is written by a Reshape to a constant shape that starts
+    with 1 and copies a dimension (a 0): the shape tf2onnx's ReshapeOptimizer gives a Reshape
+    it shifts to line up equal dimensions, followed by a Squeeze of the leading axes, which it
+    drops where the Reshape writes a graph output (Graph.insert_node_on_output rewires the
+    Reshape's consumers, not the graph's outputs), so the output keeps a leading 1."""
+    for artifact in (received, produced):
+        model = models.model_of(artifact)
+        if model is None:
+            continue
+        constants = models.constants(model)
+        producer = {out: node for node in model.graph.node for out in node.output}
+        for value in model.graph.output:
+            node = producer.get(value.name)
+            if node is None or node.op_type != "Reshape" or len(node.input) < 2:
+                continue
+            shape = constants.get(node.input[1])
+            dims = [] if shape is None else [int(d) for d in shape.ravel()]
+            if len(dims) > 1 and dims[0] == 1 and 0 in dims[1:] \
+                    and not models.attributes(node).get("allowzero", 0):
+                return True
+    return False
+
+
 def calls_a_local_function(received, produced) -> bool:
     """A node of the received model, in its graph or a nested one, calls a function the model
     defines (``ModelProto.functions``, IR 8 and later: what ``torch.onnx.export(...,
