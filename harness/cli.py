@@ -496,8 +496,19 @@ def cmd_issues_export(args: argparse.Namespace) -> int:
     return worst  # 0, or an entry's: a framework missing here (3), parity's own bug (4)
 
 
+class Parser(argparse.ArgumentParser):
+    """parity's parsers take an option by its whole name only: argparse's default reads a
+    prefix as the one option it begins (``parity check m.onnx --out DIR`` ran as ``--output
+    DIR``, a .mat option, and said so), where pytest's, too, say the option is unknown. The
+    subcommands' parsers are of the same class (``add_subparsers`` makes its parser's)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parity", description=__doc__)
+    parser = Parser(prog="parity", description=__doc__)
     parser.add_argument("--version", action="version", version=f"parity {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 

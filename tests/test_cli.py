@@ -154,3 +154,17 @@ def test_repro_of_a_plugin_path_without_its_plugin_names_the_option(tmp_path, ca
     err = capsys.readouterr().err
     assert "unknown converter 'no-such-plugin-stage'" in err
     assert "--plugins MODULE[,MODULE]" in err
+
+
+@pytest.mark.parametrize("words", [
+    ["check", "model.onnx", "--out", "reports"],  # --output is a .mat option
+    ["repro", "ffffffffffffffff", "--res", "results.jsonl"],
+    ["golden", "list", "--ro", "golden"],
+], ids=["check", "repro", "golden"])
+def test_an_option_is_taken_by_its_whole_name_only(words, capsys):
+    """A prefix of an option is no option (pytest's rule too): argparse's default read
+    ``--out`` as ``--output`` and answered about .mat outputs."""
+    with pytest.raises(SystemExit) as exit_:
+        main(words)
+    assert exit_.value.code == 2
+    assert f"unrecognized arguments: {words[2]}" in capsys.readouterr().err
