@@ -4,6 +4,7 @@ model, from the user's path or the golden copy, and its inputs)."""
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import numpy as np
 from harness.core.inputs import make_inputs
 from harness.core.spec import LayerSpec
 from harness.sources.file.detector import NAME, START, load
+from harness.sources.file.domains import padded
 from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
 from harness.sources.file.inputs import load_inputs
@@ -25,6 +27,8 @@ from harness.sources.file.store import golden_copy
 FREE_SIZES = {3: (8, 13), 4: (64, 96), 5: (16, 24)}
 DEFAULT_FREE_SIZES = (8, 12)
 FREE_BATCH = (4, 1)
+# Per input, the value a masking layer reads as padding, or null (LoadedModel.paddings).
+PADDED_INPUTS = "padded_inputs"
 
 
 def concrete_sizes(shapes: list[tuple[int | None, ...]]) -> list[list[tuple[int, ...]]]:
@@ -76,6 +80,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs["layers"] = loaded.layers
     if any(b is not None for b in loaded.int_bounds):
         attrs["int_inputs"] = loaded.int_bounds
+    if any(p is not None for p in loaded.paddings):
+        attrs[PADDED_INPUTS] = loaded.paddings
     dtype = loaded.precision or next(
         (d for d in loaded.input_dtypes if np.dtype(d).kind == "f"), "float32")
     if inputs is not None:
@@ -155,9 +161,18 @@ def case_inputs(spec: LayerSpec) -> list[np.ndarray]:
     attrs = spec.attrs
     dtypes = attrs.get("input_dtypes") or [spec.dtype] * len(spec.input_shapes)
     user = attrs.get("inputs")
-    arrays = load_inputs(user) if user is not None else make_inputs(spec)
+    arrays = load_inputs(user) if user is not None else _padded(spec, make_inputs(spec))
     # np.asarray with order="C", not np.ascontiguousarray, which makes a 0-d input 1-d.
     return [np.asarray(x, dtype=d, order="C") for x, d in zip(arrays, dtypes)]
+
+
+def _padded(spec: LayerSpec, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Drawn inputs that a masking layer reads, padded as its users pad them (a stream of
+    their own: the other draws are those of a model without the masking)."""
+    paddings = spec.attrs.get(PADDED_INPUTS) or []
+    rng = np.random.default_rng([spec.seed, zlib.crc32(PADDED_INPUTS.encode())])
+    return [x if i >= len(paddings) or paddings[i] is None else padded(x, paddings[i], rng)
+            for i, x in enumerate(arrays)]
 
 
 def loaded_for(spec: LayerSpec, folder: Path | None = None) -> LoadedModel:

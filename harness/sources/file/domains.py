@@ -103,6 +103,63 @@ def _pixels(layer, name: str) -> Domain | None:
     return Domain(PIXEL_BOUND, "raw pixels", f"Rescaling {name!r}, scale 1/{inverse:g}")
 
 
+@dataclass(frozen=True)
+class Padding:
+    """An input of sequences a layer masks where they hold ``value``: an ``Embedding`` with
+    mask_zero (token 0), a ``Masking`` layer (timesteps whose every feature is its
+    mask_value). Users feed such a model padded sequences, so a case draws them padded."""
+
+    value: float
+    consumer: str
+
+    def note(self, name: str) -> str:
+        return (f"{name}: sequences padded with {self.value:g}, which {self.consumer} masks "
+                f"(rows padded at the end and at the start, one in three unpadded)")
+
+
+def keras_paddings(model) -> list[Padding | None]:
+    """Per input of a Keras model, the padding a masking consumer reads, or None."""
+    return [_tensor_padding(tensor) for tensor in model.inputs]
+
+
+def _tensor_padding(tensor) -> Padding | None:
+    layer, seen = _producer(tensor), 0
+    while layer is not None and seen <= 8:
+        found = [p for p in map(_consumer_padding, _consumers(layer)) if p is not None]
+        if found:
+            return found[0]
+        passing = [c for c in _consumers(layer) if type(c).__name__ in PASS_THROUGH
+                   and type(c).__name__ != "Masking"]
+        layer, seen = (passing[0] if len(passing) == 1 else None), seen + 1
+    return None
+
+
+def _consumer_padding(layer) -> Padding | None:
+    kind, name = type(layer).__name__, getattr(layer, "name", "")
+    if kind == "Embedding" and getattr(layer, "mask_zero", False):
+        return Padding(0.0, f"Embedding {name!r} (mask_zero)")
+    if kind == "Masking":
+        return Padding(float(getattr(layer, "mask_value", 0.0)), f"Masking {name!r}")
+    return None
+
+
+def padded(array: np.ndarray, padding: float, rng: np.random.Generator) -> np.ndarray:
+    """``array`` (batch, time, ...) with rows padded along time as users pad them: the first
+    row after its real steps (``pad_sequences(padding='post')``), the next before them (the
+    default 'pre'), the third not at all, and so on; at least one real step a row."""
+    if array.ndim < 2 or array.shape[1] < 2:
+        return array
+    out = array.copy()
+    steps = array.shape[1]
+    for row in range(array.shape[0]):
+        real = int(rng.integers(1, steps))
+        if row % 3 == 0:
+            out[row, real:] = padding
+        elif row % 3 == 1:
+            out[row, :steps - real] = padding
+    return out
+
+
 # -- ONNX ------------------------------------------------------------------------------------
 
 def onnx_domain(model, name: str) -> Domain | None:

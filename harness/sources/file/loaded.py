@@ -44,6 +44,9 @@ class LoadedModel:
     # (mixed_bfloat16) for float32 inputs into layers or nodes that compute in float16
     # (bfloat16). The case's dtype, and so its tolerance and the known issues that name it.
     precision: str | None = None
+    # Per input, the value a masking layer reads as padding (harness.sources.file.domains.
+    # Padding), or None: the case draws such an input as padded sequences.
+    paddings: list[float | None] = field(default_factory=list)
 
     def describe(self) -> str:
         # A Keras model's list starts with the model itself (see keras_files.keras_loaded).
