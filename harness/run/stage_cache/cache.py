@@ -734,7 +734,9 @@ class StageCache:
         return CacheMismatch(
             f"parity cache: the cached {what} differs from a cold {making} "
             f"(--parity-cache-verify), case {self._case or '?'}, key {key}: {difference}. "
-            f"Its key misses something that decides the output; the entry was removed from "
+            f"Its key misses something that decides the output, or the {what} does not "
+            f"make the same output twice (tf2onnx's node order follows memory addresses: "
+            f"make it twice with --parity-cache none to tell); the entry was removed from "
             f"{self.folder}")
 
     # -- artifacts' identities -------------------------------------------------------------
