@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.core.structure.models import graphs
+from harness.core.onnx_random import random_nodes
+from harness.core.structure.models import constants, graphs
 from harness.sources.file.domains import input_bounds, onnx_domain
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
@@ -99,6 +100,13 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
+    drawing = random_nodes(graphs(model.graph), constants(model).get)
+    if drawing:
+        raise UnsupportedFile(path, _random_refusal(drawing))
+    training = _batch_norms_in_training(model)
+    if training:
+        notes.append(f"{training} computes with training_mode=1, the batch's own statistics "
+                     f"(exported in training mode): each output depends on the whole batch")
     calls = _local_function_calls(model)
     if calls:
         notes.append("its graph calls functions the model defines ("
@@ -118,6 +126,26 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                        undrawable=(_strings_undrawable(model, names, shapes, dtypes)
                                    or _any_rank_undrawable(any_rank, names, shapes, dtypes)),
                        any_rank=tuple(any_rank))
+
+
+def _random_refusal(drawing: list[str]) -> str:
+    shown = ", ".join(drawing[:3]) + (f" and {len(drawing) - 3} more" if len(drawing) > 3 else "")
+    verb = "draws" if len(drawing) == 1 else "draw"
+    return (f"its outputs are random: {shown} {verb} anew on every run, so no two runs of it "
+            f"agree and no conversion can be compared with it; export it for inference "
+            f"(torch: model.eval(), and torch.onnx.export(..., "
+            f"training=torch.onnx.TrainingMode.EVAL)), or make the noise a graph input")
+
+
+def _batch_norms_in_training(model) -> str | None:
+    """The BatchNormalization nodes computing with the batch's statistics, in words."""
+    found = [node.name or node.output[0] for graph in graphs(model.graph) for node in graph.node
+             if node.op_type == "BatchNormalization"
+             and any(a.name == "training_mode" and a.i == 1 for a in node.attribute)]
+    if not found:
+        return None
+    return (f"BatchNormalization {found[0]!r}"
+            + (f" and {len(found) - 1} more" if len(found) > 1 else ""))
 
 
 def _local_function_calls(model) -> dict[str, int]:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.core.onnx_random import RANDOM_OPS, dropout_draws_mask
+
 REASONS = {
     "random": "draws random numbers (Bernoulli, RandomUniform(Like), RandomNormal(Like), "
               "Multinomial): onnx's expected outputs are one draw of NumPy's generator, which "
@@ -32,14 +34,11 @@ REASONS = {
                  "torch.from_numpy take no such array, and parity's tolerances have no "
                  "float8, 4-bit or 2-bit dtype",
 }
-RANDOM_OPS = frozenset({"Bernoulli", "RandomUniform", "RandomUniformLike", "RandomNormal",
-                        "RandomNormalLike", "Multinomial"})
 TRAINING_DOMAIN = "ai.onnx.preview.training"
 STRING_ELEM_TYPE = 8  # onnx.TensorProto.STRING
 # onnx.TensorProto's BFLOAT16 (16), FLOAT8E4M3FN to FLOAT8E5M2FNUZ (17-20), UINT4 and INT4
 # (21, 22), FLOAT4E2M1 (23), FLOAT8E8M0 (24), UINT2 and INT2 (25, 26).
 ML_DTYPES_ELEM_TYPES = frozenset(range(16, 27))
-DROPOUT_DEFAULT_RATIO = 0.5
 
 
 def reason_for(case) -> str | None:
@@ -63,19 +62,10 @@ def reason_for(case) -> str | None:
     if elem_types & ML_DTYPES_ELEM_TYPES:
         return "ml-dtypes"
     inputs = dict(zip([value.name for value in graph.input], case.data_sets[0][0]))
-    if any(node.op_type == "Dropout" and _draws_mask(node, inputs) for node in nodes):
+    if any(node.op_type == "Dropout"
+           and dropout_draws_mask(node, lambda name: _value(name, inputs)) for node in nodes):
         return "dropout-training"
     return None
-
-
-def _draws_mask(node, inputs: dict[str, Any]) -> bool:
-    """A Dropout whose training_mode input is true and whose ratio is not zero."""
-    names = list(node.input) + ["", ""]
-    training = _value(names[2], inputs)
-    if training is None or not bool(np.asarray(training)):
-        return False
-    ratio = _value(names[1], inputs)
-    return float(np.asarray(DROPOUT_DEFAULT_RATIO if ratio is None else ratio)) != 0.0
 
 
 def _value(name: str, inputs: dict[str, Any]):
