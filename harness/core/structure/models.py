@@ -154,3 +154,16 @@ def graphs(graph) -> list[Any]:
             for sub in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
                 found += graphs(sub)
     return found
+
+
+def local_function_calls(model) -> dict[str, int]:
+    """Per function the model defines (``ModelProto.functions``), by ``domain.name``, how many
+    nodes of its graphs, nested ones included, call it."""
+    defined = {(function.domain, function.name) for function in model.functions}
+    calls: dict[str, int] = {}
+    for graph in graphs(model.graph):
+        for node in graph.node:
+            if (node.domain, node.op_type) in defined:
+                name = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
+                calls[name] = calls.get(name, 0) + 1
+    return calls

@@ -160,11 +160,7 @@ def calls_a_local_function(received, produced) -> bool:
     export_modules_as_functions=...)`` and onnxscript write). A converter that looks each
     node's op up in its own registry finds no converter for it."""
     model = models.model_of(received)
-    if model is None or not model.functions:
-        return False
-    defined = {(function.domain, function.name) for function in model.functions}
-    return any((node.domain, node.op_type) in defined
-               for graph in models.graphs(model.graph) for node in graph.node)
+    return model is not None and bool(models.local_function_calls(model))
 
 
 def layer_norm_chain_misread(received, produced) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.onnx_random import random_nodes
-from harness.core.structure.models import constants, graphs
+from harness.core.structure.models import constants, graphs, local_function_calls
 from harness.sources.file.domains import input_bounds, onnx_domain
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
@@ -107,7 +107,7 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     if training:
         notes.append(f"{training} computes with training_mode=1, the batch's own statistics "
                      f"(exported in training mode): each output depends on the whole batch")
-    calls = _local_function_calls(model)
+    calls = local_function_calls(model)
     if calls:
         notes.append("its graph calls functions the model defines ("
                      + ", ".join(f"{name}: {n} nodes" if n > 1 else f"{name}: 1 node"
@@ -146,18 +146,6 @@ def _batch_norms_in_training(model) -> str | None:
         return None
     return (f"BatchNormalization {found[0]!r}"
             + (f" and {len(found) - 1} more" if len(found) > 1 else ""))
-
-
-def _local_function_calls(model) -> dict[str, int]:
-    """Per function the model defines (``domain.name``), how many nodes of its graphs call it."""
-    defined = {(function.domain, function.name) for function in model.functions}
-    calls: dict[str, int] = {}
-    for graph in graphs(model.graph):
-        for node in graph.node:
-            if (node.domain, node.op_type) in defined:
-                name = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
-                calls[name] = calls.get(name, 0) + 1
-    return calls
 
 
 def _computed_types(model) -> dict[str, str]:
