@@ -83,3 +83,23 @@ def test_the_admission_table_is_measured(kind):
     why = measure(kind, per_kind=2)
     assert (why is None) == (kind in ADMITTED)
     assert why is None or why == REFUSED[kind]
+
+
+def test_the_admission_table_holds_every_drawn_kind():
+    from harness.core import registry
+
+    kinds = set(registry.names(without=registry.WHOLE_MODELS))
+    assert set(ADMITTED) | set(REFUSED) == kinds
+    assert not set(ADMITTED) & set(REFUSED)
+
+
+def test_a_wrapper_is_refused_alike_whatever_the_process_built_before():
+    import keras
+
+    # Keras names a layer by how many of its class the process has made ("forward_lstm_4"),
+    # so a refusal that quoted the inner layer's config changed with the tests run before.
+    first = measure("Bidirectional", per_kind=1)
+    for _ in range(3):
+        keras.layers.Bidirectional(keras.layers.LSTM(1))
+    assert measure("Bidirectional", per_kind=1) == first == REFUSED["Bidirectional"]
+    assert "wraps a layer (LSTM)" in first

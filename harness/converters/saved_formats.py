@@ -399,6 +399,15 @@ def build_tf_keras_twin(model):
         raise UnsupportedByTfKeras(f"unsupported by tf-keras: no layer {kind} in tf-keras "
                                    f"{tf_keras.__version__}")
     config = _tf_keras_config(layer, cls)
+    wrapped = sorted({value["class_name"] for value in config.values()
+                      if _is_serialized_layer(value)})
+    if wrapped:
+        # A wrapper's inner layer comes as Keras 3's serialised config, which tf-keras does
+        # not read (it takes a layer object) and whose auto name ("forward_lstm_4") would
+        # make the refusal depend on what the process built before.
+        raise UnsupportedByTfKeras(
+            f"unsupported by tf-keras: {kind} wraps a layer ({', '.join(wrapped)}), and the "
+            f"h5 stage rebuilds layers from plain arguments only")
     try:
         legacy_layer = cls(**config)
     except Exception as exc:
@@ -417,6 +426,11 @@ def build_tf_keras_twin(model):
     legacy = tf_keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs, name=model.name)
     _copy_weights(model, legacy, kind)
     return legacy
+
+
+def _is_serialized_layer(value: Any) -> bool:
+    return (isinstance(value, dict) and "class_name" in value and "config" in value
+            and str(value.get("module", "")).startswith("keras.layers"))
 
 
 def _short(config: dict) -> str:
