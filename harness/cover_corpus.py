@@ -10,6 +10,7 @@ The suites run the cases (``suites/<source>/test_cover.py``, a kind's cases in o
 
 from __future__ import annotations
 
+import ast
 import glob
 import hashlib
 import json
@@ -157,6 +158,8 @@ def _deciding_bytes(path: Path) -> bytes:
     figures (``harness.tools.leg_cover``, written as the cover's tools write it): they are
     chosen after the ci draws and decide none of them."""
     data = path.read_bytes().replace(b"\r\n", b"\n")
+    if path.name == "keras2_kinds.py":
+        return _admitted_kinds(data)
     if path.name != "cover.json":
         return data
     cover = json.loads(data)
@@ -164,6 +167,18 @@ def _deciding_bytes(path: Path) -> bytes:
         return data
     kept = {key: value for key, value in cover.items() if not key.startswith("leg_")}
     return (json.dumps(kept, indent=1, sort_keys=True) + "\n").encode()
+
+
+def _admitted_kinds(source: bytes) -> bytes:
+    """The admission table's ADMITTED tuple: the kinds that gain the tf-keras legs. Its
+    REFUSED reasons are tf_keras' words for the others and decide no draw and no leg."""
+    tree = ast.parse(source)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == "ADMITTED"
+                for target in node.targets):
+            return repr(ast.literal_eval(node.value)).encode()
+    return source  # no table to read: the whole file decides
 
 
 def read_ci_draws(folder: Path) -> tuple[dict[str, list[str]], str | None]:

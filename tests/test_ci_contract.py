@@ -163,6 +163,21 @@ def test_leg_cases_written_into_the_cover_leave_the_choice_of_draws_fresh(tmp_pa
     assert cover_corpus.ci_skipped_ids(folder) == frozenset()
 
 
+def test_the_admission_tables_reasons_leave_the_choice_of_draws_fresh(tmp_path):
+    """keras2_kinds.py's ADMITTED decides which kinds gain the tf-keras legs; its REFUSED
+    holds tf_keras' words for the others (measured again when they change), which decide
+    nothing the ci draws hold."""
+    table = tmp_path / "keras2_kinds.py"
+    table.write_text("ADMITTED = ('Dense',)\nREFUSED = {'LSTM': 'one reason'}\n",
+                     encoding="utf-8")
+    before = cover_corpus._deciding_bytes(table)
+    table.write_text("ADMITTED = ('Dense',)\nREFUSED = {'LSTM': 'another reason'}\n",
+                     encoding="utf-8")
+    assert cover_corpus._deciding_bytes(table) == before
+    table.write_text("ADMITTED = ('Dense', 'LSTM')\nREFUSED = {}\n", encoding="utf-8")
+    assert cover_corpus._deciding_bytes(table) != before
+
+
 def _branch(text, *tests):
     return {"text": list(text), "tests": sorted(tests)}
 
