@@ -24,7 +24,7 @@ pytest.importorskip("onnxruntime")
 GRAPHS = sorted(k.name for k in registry.kinds("onnx") if k.family == FAMILY)
 # The fewest nodes each kind draws: what a failing graph that needs none of its optional
 # parts shrinks to.
-FEWEST_NODES = {"ConvBnRelu": 3, "FcAsConv": 2, "FlattenGemm": 2, "GemmChain": 2,
+FEWEST_NODES = {"ConvBnRelu": 3, "EarlyResizeGraph": 2, "FcAsConv": 2, "FlattenGemm": 2, "GemmChain": 2,
                 "GlobalPoolHead": 2, "IfBranches": 1, "LegacyOpsetNet": 3, "MeanSubtract": 2, "PadConv": 2,
                 "PadPool": 2,
                 "PixelShuffle": 3, "ResizeGraph": 2, "SamePadConv": 17, "ShapeChain": 2,

@@ -341,8 +341,9 @@ class Received:
 
 
 def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(op type, attributes with the schema's defaults) of every node of an ONNX artifact's
-    main graph; nothing for any other artifact."""
+    """(op type, attributes with the schema's defaults and the node's ``opset``, as a drawn
+    graph's nodes hold it) of every node of an ONNX artifact's main graph; nothing for any
+    other artifact."""
     if isinstance(received, Received):
         return received.nodes
     model = getattr(received, "model", None)
@@ -365,7 +366,7 @@ def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
             attrs[attribute.name] = value
         defaults = (attribute_defaults(node.op_type, opsets.get(domain, 0), domain)
                     if domain in opsets else {})
-        found.append((node.op_type, {**defaults, **attrs}))
+        found.append((node.op_type, {**defaults, **attrs, "opset": opsets.get(domain)}))
     return found
 
 

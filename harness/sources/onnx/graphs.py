@@ -1098,3 +1098,67 @@ register_graph("IfBranches", _draw_if, IF_DOMAINS,
                "its own, or a Constant node in it), Neg, Relu, Sigmoid on an outer value (x or "
                "Relu(x)), as exporters write a branch; the If's output a graph output or read "
                "by a Neg")
+
+
+# -- Resize at opsets 10 to 12, as exporters wrote it before Resize-13 -------------------------
+
+EARLY_RESIZE_DOMAINS = {
+    OPSET: [11, 10, 12], "batch": [1, 2], "channels": [1, 2, 3],
+    "mode": ["nearest", "linear", "cubic"],
+    # tf_half_pixel_for_nn: tf2onnx's TensorFlow nearest at opsets 11 and 12 (gone at 13)
+    "coordinate_transformation_mode": ["half_pixel", "asymmetric", "align_corners",
+                                       "pytorch_half_pixel", "tf_half_pixel_for_nn",
+                                       "tf_crop_and_resize"],
+    "nearest_mode": ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"],
+    "cubic_coeff_a": [-0.75, -0.5],
+    "exclude_outside": [0, 1],
+    "extrapolation_value": [0.0, -1.0],
+    "form": ["scales", "sizes"],
+    "scale": [2.0, 0.5, 1.5, 3.0, 0.75, 1.0],
+    "roi": [[0.25, 0.0, 0.75, 1.0], [0.1, 0.2, 0.9, 0.6]],
+}
+
+
+def _draw_early_resize(pick: Picker):
+    """A 1x1 Conv, then Resize in its opset-10 form (scales an input, ``mode`` its only
+    attribute, nearest or linear; the coordinate x / scale, which later opsets call
+    asymmetric) or its opset-11 form (every coordinate mode then, tf_half_pixel_for_nn
+    among them; roi and scales inputs always there, empty where unused, as the exporters
+    of opsets 11 and 12 wrote them)."""
+    g = Graph(pick)
+    shape = image(pick, 1, 5)
+    x, shape = conv(g, g.input(shape), shape, pick("channels"), (1, 1))
+    n, c, h, w = shape
+    first = g.opset == 10
+    attrs: dict[str, Any] = {"mode": pick("mode", among=["nearest", "linear"] if first
+                                         else None)}
+    by = "scales" if first else pick("form")
+    if not first:
+        attrs["coordinate_transformation_mode"] = pick("coordinate_transformation_mode")
+        if attrs["mode"] == "nearest":
+            attrs["nearest_mode"] = pick("nearest_mode")
+        if attrs["mode"] == "cubic":
+            attrs["cubic_coeff_a"] = pick("cubic_coeff_a")
+            attrs["exclude_outside"] = pick("exclude_outside")
+        if attrs["coordinate_transformation_mode"] == "tf_crop_and_resize":
+            attrs["extrapolation_value"] = pick("extrapolation_value")
+    scales = [pick("scale", among=[s for s in pick.domain("scale") if math.floor(d * s) >= 1])
+              for d in (h, w)]
+    scales_ref = const([1.0, 1.0, *scales], FLOAT)
+    if first:
+        return g.drawn([g.add("Resize", [x, scales_ref], attrs)])
+    box = (pick("roi") if attrs.get("coordinate_transformation_mode") == "tf_crop_and_resize"
+           else None)
+    roi = const([] if box is None else [0.0, 0.0, box[0], box[1], 1.0, 1.0, box[2], box[3]],
+                FLOAT)
+    if by == "scales":
+        return g.drawn([g.add("Resize", [x, roi, scales_ref], attrs)])
+    sizes = const([n, c, integer(pick, 1, 8), integer(pick, 1, 8)])
+    return g.drawn([g.add("Resize", [x, roi, const([], FLOAT), sizes], attrs)])
+
+
+register_graph("EarlyResizeGraph", _draw_early_resize, EARLY_RESIZE_DOMAINS,
+               "a 1x1 Conv, then Resize as opsets 10 to 12 write it: Resize-10 (scales an "
+               "input, nearest or linear, coordinates x / scale) or Resize-11 (every "
+               "coordinate mode, tf_half_pixel_for_nn among them, with roi and scales "
+               "inputs written empty where unused), by scales or sizes")
