@@ -330,6 +330,17 @@ def slice_axes_fed(received, produced) -> bool:
                for node in models.nodes(model, "Slice"))
 
 
+def conv_weight_fed(received, produced) -> bool:
+    """The received model has a Conv or ConvTranspose whose weight is fed at run time (a graph
+    input), which onnx2tf reads as a constant's producer that is not there."""
+    model = models.model_of(received)
+    if model is None:
+        return False
+    fed = models.fed_inputs(model)
+    return any(len(node.input) > 1 and node.input[1] in fed
+               for node in models.nodes(model, "Conv", "ConvTranspose"))
+
+
 def expand_fed_to_a_higher_rank(received, produced) -> bool:
     """The received model expands a tensor of rank 3 or more by a shape fed at run time (a
     graph input) that holds more dims than the tensor has: onnx2tf declares the output with
