@@ -1142,17 +1142,18 @@ def _draw_early_resize(pick: Picker):
             attrs["exclude_outside"] = pick("exclude_outside")
         if attrs["coordinate_transformation_mode"] == "tf_crop_and_resize":
             attrs["extrapolation_value"] = pick("extrapolation_value")
-    scales = [pick("scale", among=[s for s in pick.domain("scale") if math.floor(d * s) >= 1])
-              for d in (h, w)]
-    scales_ref = const([1.0, 1.0, *scales], FLOAT)
+    if by == "scales":
+        scales = const([1.0, 1.0, *[pick("scale", among=[s for s in pick.domain("scale")
+                                                        if math.floor(d * s) >= 1])
+                                    for d in (h, w)]], FLOAT)
     if first:
-        return g.drawn([g.add("Resize", [x, scales_ref], attrs)])
-    box = (pick("roi") if attrs.get("coordinate_transformation_mode") == "tf_crop_and_resize"
+        return g.drawn([g.add("Resize", [x, scales], attrs)])
+    box = (pick("roi") if attrs["coordinate_transformation_mode"] == "tf_crop_and_resize"
            else None)
     roi = const([] if box is None else [0.0, 0.0, box[0], box[1], 1.0, 1.0, box[2], box[3]],
                 FLOAT)
     if by == "scales":
-        return g.drawn([g.add("Resize", [x, roi, scales_ref], attrs)])
+        return g.drawn([g.add("Resize", [x, roi, scales], attrs)])
     sizes = const([n, c, integer(pick, 1, 8), integer(pick, 1, 8)])
     return g.drawn([g.add("Resize", [x, roi, const([], FLOAT), sizes], attrs)])
 
