@@ -235,7 +235,14 @@ class LayerNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() == 4:
-            return F.group_norm(x, 1, self.weight, self.bias, self.eps)
+            # By hand, not F.group_norm: torch refuses a group of one value ("Expected more
+            # than 1 value per channel when training"), which a 1x1 image of one channel is
+            # (after a global pooling); MATLAB normalises it to the offset.
+            mean = x.mean(dim=(1, 2, 3), keepdim=True)
+            variance = x.var(dim=(1, 2, 3), unbiased=False, keepdim=True)
+            shape = [1, -1, 1, 1]
+            return ((x - mean) * torch.rsqrt(variance + self.eps) * self.weight.reshape(shape)
+                    + self.bias.reshape(shape))
         return F.layer_norm(x, [self.weight.shape[0]], self.weight, self.bias, self.eps)
 
 

@@ -98,6 +98,19 @@ def test_dlt_layer_norm_on_images_is_group_norm_1_c(tmp_path, version):
         assert np.abs(image_to_matlab(wrong.numpy()) - want).max() > 0.1
 
 
+def test_dlt_layer_norm_of_a_single_value_is_its_offset(tmp_path):
+    """A 1x1 image of one channel (a global pooling's output) is one value per observation:
+    its variance is 0, so MATLAB's layer normalisation gives the offset. torch's group_norm
+    refuses such a group ("Expected more than 1 value per channel when training"); dev seed
+    9016 met it in the MATLAB conformance suite (a gpool then a layernorm)."""
+    layer = {"Name": "ln", "Class": "LayerNormalizationLayer", "NumChannels": _row([1]),
+             "Scale": np.float32([[[1.5]]]), "Offset": np.float32([[[-0.25]]]),
+             "Epsilon": _row([EPS])}
+    module = _image_net(tmp_path, [1, 1, 1], [layer], V7)
+    x = np.float32([3.0, -7.0]).reshape(1, 1, 1, 2)
+    np.testing.assert_allclose(_run_image(module, x), np.full((1, 1, 1, 2), -0.25), atol=1e-6)
+
+
 # --- GELU: erf by default, tanh only when asked --------------------------------------------
 
 
