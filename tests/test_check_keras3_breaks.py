@@ -44,6 +44,7 @@ def test_a_teachable_machine_h5_gets_its_own_break_and_no_builtin_as_custom(teac
     assert rows["tf_keras>tf2onnx-keras2"].verdict == "agrees"
     moved = rows["tf_keras>keras3"]
     assert moved.migration and moved.verdict == "error"
+    assert (moved.known_issue or {}).get("id") == "keras-legacy-h5-keras2-only-arguments"
     assert ("Keras 3 cannot read this Keras-2 model: its DepthwiseConv2D 'depthwise' carries "
             "'groups', an argument of Keras 2's DepthwiseConv2D that Keras 3's does not take"
             in moved.message)
