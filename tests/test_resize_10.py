@@ -31,12 +31,12 @@ PATHS = "onnx>onnx2torch,onnx>onnx2pytorch,onnx>ort-optimized"
 ENTRY = "onnx2torch-resize-10-linear-as-half-pixel"
 
 
-def resize_10(mode: str, scales=(1.0, 1.0, 2.0, 2.0)):
+def resize_10(mode: str):
     graph = helper.make_graph(
         [helper.make_node("Resize", ["x", "scales"], ["y"], mode=mode)], "resize10",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(np.float32(scales), "scales")])
+        [numpy_helper.from_array(np.float32([1.0, 1.0, 2.0, 2.0]), "scales")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 10)])
     model.ir_version = 5
     return model

@@ -28,9 +28,9 @@ ENTRY = "onnxruntime-resize-output-size-in-float32"
 PATHS = "onnx>onnx2torch,onnx>onnx2pytorch,onnx>ort-optimized"
 
 
-def resize(width_scale: float, mode: str = "linear"):
+def resize(width_scale: float):
     graph = helper.make_graph(
-        [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode=mode)], "resize",
+        [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear")], "resize",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 1, 7])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         [numpy_helper.from_array(np.float32([1, 1, 1, width_scale]), "scales")])
