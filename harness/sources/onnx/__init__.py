@@ -42,6 +42,7 @@ from harness.sources.onnx.build import (
 )
 from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
 from harness.sources.onnx.evaluated import evaluator_model
+from harness.sources.onnx.yardstick import onnx_reading
 
 EVALUATOR_READING = ("onnxruntime (optimisations off) differs from onnx's reference evaluator "
                      "(the reference)")
@@ -72,6 +73,7 @@ class OnnxSource:
         except Exception as exc:
             raise SourceError(f"cannot build the ONNX model of {spec.describe()}: "
                               f"{type(exc).__name__}: {exc}") from exc
+        built = model
         model, operands = forms.write(model, spec.attrs, free=bool(spec.free_dims))
         if spec.free_dims:
             model = declare_free(model, spec)
@@ -98,8 +100,10 @@ class OnnxSource:
         if native is None and all(len(entry) == 3 for entry in more):
             # Both readings agree at every size: the outputs are declared as they read.
             model = declare_outputs_as_read(model, [reference, *(entry[2] for entry in more)])
+        wide = onnx_reading(spec, kind, built, inputs[:len(spec.input_shapes)], reference,
+                            read_evaluator)
         return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading,
-                             more=more)
+                             more=more, yardstick=wide)
 
     def _reading(self, model, inputs, spec, policy, device):
         """(the reference, onnxruntime's reading where it is not the reference, how they
