@@ -140,3 +140,16 @@ def test_a_case_without_a_float64_reading_says_why(spec, why):
     reading = read(spec)
     assert reading.yardstick is None
     assert why in yardstick.missing_reason(spec)
+
+
+def test_every_size_of_a_free_batch_has_its_own_float64_reading():
+    spec = LayerSpec("Softplus", {"opset": 17}, ((1, 3),), seed=2, source="onnx",
+                     free_dims=("batch",), more_shapes=(((4, 3),),))
+    reading = read(spec)
+    ((shapes, inputs, _, wide, _),) = reading.more
+    (x,) = inputs
+    assert shapes == ((4, 3),)
+    outputs, model = yardstick.split(wide, 1)
+    np.testing.assert_allclose(outputs[0], np.log1p(np.exp(x.astype(np.float64))),
+                               rtol=0, atol=1e-15)
+    assert model[0].shape == (4, 3)

@@ -42,7 +42,7 @@ from harness.sources.onnx.build import (
 )
 from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
 from harness.sources.onnx.evaluated import evaluator_model
-from harness.sources.onnx.yardstick import onnx_reading
+from harness.sources.onnx.yardstick import Float64Model
 
 EVALUATOR_READING = ("onnxruntime (optimisations off) differs from onnx's reference evaluator "
                      "(the reference)")
@@ -84,26 +84,26 @@ class OnnxSource:
         inputs = inputs_for(spec)
         names = forms.runtime_inputs(model)
         reference, native, reading = self._reading(model, inputs, spec, policy, device)
+        data = len(spec.input_shapes)  # the inputs before the fed operands
+        wide = Float64Model(spec, kind, built)
 
         def read_at(at, further):
             expected, own, _ = self._reading(model, further, at, policy, device)
-            # Where onnxruntime differs from the reference evaluator there too, its reading
-            # is that size's second reading (no yardstick: the fourth element), as
-            # ``native`` is at the first size.
-            return (expected,) if own is None else (expected, None, own)
+            # That size's float64 reading fourth; where onnxruntime differs from the
+            # reference evaluator there too, its reading is that size's second reading, fifth,
+            # as ``native`` is at the first size.
+            return (expected, wide.reading(further[:data], expected, first=False), own)
 
         def refusal(shapes, exc):
             return SourceError(f"at input shapes {_shapes(shapes)} (its free "
                                f"{'+'.join(spec.free_dims)}, declared {BATCH_PARAM!r}): {exc}")
 
         more = further_sizes(spec, read_at, refusal, catch=(SourceError,), inputs_for=inputs_for)
-        if native is None and all(len(entry) == 3 for entry in more):
+        if native is None and all(entry[4] is None for entry in more):
             # Both readings agree at every size: the outputs are declared as they read.
             model = declare_outputs_as_read(model, [reference, *(entry[2] for entry in more)])
-        wide = onnx_reading(spec, kind, built, inputs[:len(spec.input_shapes)], reference,
-                            read_evaluator)
         return SourceReading(Artifact("onnx", model, names), inputs, reference, native, reading,
-                             more=more, yardstick=wide)
+                             more=more, yardstick=wide.reading(inputs[:data], reference))
 
     def _reading(self, model, inputs, spec, policy, device):
         """(the reference, onnxruntime's reading where it is not the reference, how they

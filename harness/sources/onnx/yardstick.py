@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.core.yardstick import checked, model_rng, note_missing, perturbed, with_model
+from harness.core.yardstick import (
+    NotFloat64,
+    checked,
+    model_rng,
+    note_missing,
+    perturbed,
+    with_model,
+)
 from harness.sources.onnx import forms
 from harness.sources.onnx.build import WEIGHT_PREFIX, WEIGHT_ROLES
 
@@ -24,36 +31,96 @@ STASH_TYPE = "stash_type"
 DOUBLE = 11  # onnx.TensorProto.DOUBLE
 
 
-def onnx_reading(spec, kind, built, inputs: list[np.ndarray], reference: list[np.ndarray],
-                 read) -> list[np.ndarray] | None:
-    """The float64 outputs and the error model's of the case whose model ``built`` is (the
-    float32 model with its weights, before the operand forms are written), on the case's own
-    ``inputs`` (its data, without the fed operands); ``read(model, inputs)`` is onnx's
-    reference evaluator (None where it cannot run the model). None where there is none, and
-    ``harness.core.yardstick.missing_reason`` says why."""
-    if spec.dtype != "float32":
-        note_missing(spec, f"the case's dtype is {spec.dtype}: the ONNX source makes a float64 "
-                           f"yardstick for float32 cases only")
+class Float64Model:
+    """The case's model built once in float64 (``_widened``) and read by onnx's reference
+    evaluator at each of the case's sizes; where it cannot be, ``missing`` says why."""
+
+    def __init__(self, spec, kind, built):
+        """``built``: the float32 model with its weights, before the operand forms are
+        written."""
+        self.spec, self.evaluator, self.fed, self.missing = spec, None, [], None
+        if spec.dtype != "float32":
+            self.missing = (f"the case's dtype is {spec.dtype}: the ONNX source makes a "
+                            f"float64 yardstick for float32 cases only")
+            return
+        try:
+            model64, self.fed = _widened(spec, kind, built)
+            self.weights = _weights(model64)
+            self.declared = _declared(model64)
+            self.evaluator = _evaluator(model64)
+        except Exception as exc:  # a kind that does not build in float64, or builds otherwise
+            self.missing = (f"no float64 reading: the ONNX model does not build again in "
+                            f"float64 ({type(exc).__name__}: "
+                            f"{(str(exc).splitlines() or [''])[0][:200]})")
+
+    def reading(self, inputs: list[np.ndarray], reference: list[np.ndarray],
+                first: bool = True) -> list[np.ndarray] | None:
+        """The float64 outputs and the error model's on the case's ``inputs`` at one size (its
+        data, without the fed operands); None where there is none, and for the case's
+        ``first`` size ``harness.core.yardstick.missing_reason`` says why."""
+        why = self.missing or _not_floats(reference)
+        if why is None:
+            try:
+                return self._read(inputs)
+            except NotFloat64 as exc:
+                why = str(exc)
+            except Exception as exc:  # noqa: BLE001 (onnx's evaluator fails as it fails)
+                why = (f"no float64 reading: onnx's reference evaluator cannot run the model "
+                       f"in float64 ({type(exc).__name__}: "
+                       f"{(str(exc).splitlines() or [''])[0][:200]})")
+        if first:
+            note_missing(self.spec, why)
         return None
+
+    def _read(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        data = [x.astype(np.float64) if x.dtype == np.float32 and declared == DOUBLE else x
+                for x, declared in zip(inputs, self.declared)]
+        outputs = self._run(data, {})
+        rng = model_rng(self.spec)
+        # Feeds take the place of the main graph's initializers of the same names.
+        moved = dict(zip(self.weights, perturbed(list(self.weights.values()), "float32", rng)))
+        rounded = self._run(perturbed(data, "float32", rng), moved)
+        return with_model(checked(outputs, "the ONNX model"),
+                          checked(rounded, "the error model"))
+
+    def _run(self, data, weights) -> list[np.ndarray]:
+        feeds = dict(zip(self.evaluator.input_names, [*data, *self.fed]))
+        return [np.asarray(y) for y in self.evaluator.run(None, {**feeds, **weights})]
+
+
+def _not_floats(reference) -> str | None:
     exact = sorted({str(y.dtype) for y in reference if y.dtype.kind not in "fc"})
     if exact:  # an index, a mask: compared exactly, and built in float64 for nothing
-        note_missing(spec, f"the ONNX model has outputs that are not floats "
-                           f"({', '.join(exact)}), which a float64 reading does not widen")
-        return None
-    try:
-        model64, fed = _widened(spec, kind, built)
-    except Exception as exc:  # a kind that does not build in float64, or builds otherwise
-        note_missing(spec, f"no float64 reading: the ONNX model does not build again in "
-                           f"float64 ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})")
-        return None
-    data = _wide_inputs(model64, inputs)
-    outputs = _read(spec, model64, [*data, *fed], read)
-    if outputs is None:
-        return None
-    rng = model_rng(spec)
-    moved = _moved_weights(model64, rng)
-    rounded = _read(spec, moved, [*perturbed(data, "float32", rng), *fed], read)
-    return None if rounded is None else with_model(outputs, rounded)
+        return (f"the ONNX model has outputs that are not floats ({', '.join(exact)}), which "
+                f"a float64 reading does not widen")
+    return None
+
+
+def _evaluator(model64):
+    from onnx.reference import ReferenceEvaluator
+
+    from harness.sources.onnx.evaluated import evaluator_model
+
+    return ReferenceEvaluator(evaluator_model(model64))
+
+
+def _declared(model64) -> list[int]:
+    return [i.type.tensor_type.elem_type for i in model64.graph.input]
+
+
+def _weights(model64) -> dict[str, np.ndarray]:
+    """The main graph's float weights (the initializers a weight role names), which the error
+    model moves; constants of the op (axes, a Pow's exponent, a Resize's scales) are the
+    case's, not rounded data."""
+    from onnx import numpy_helper
+
+    found = {}
+    for tensor in model64.graph.initializer:
+        if _is_weight(tensor.name):
+            value = numpy_helper.to_array(tensor)
+            if value.dtype.kind == "f":
+                found[tensor.name] = value
+    return found
 
 
 def _widened(spec, kind, built):
@@ -90,54 +157,6 @@ def _copy_weights(source, target) -> None:
             graph64.initializer[i].CopyFrom(numpy_helper.from_array(value, tensor.name))
 
 
-def _wide_inputs(model64, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """The case's inputs, each float32 one widened where the float64 model reads float64."""
-    from onnx import TensorProto
-
-    declared = [i.type.tensor_type.elem_type for i in model64.graph.input]
-    return [x.astype(np.float64) if x.dtype == np.float32 and kind == TensorProto.DOUBLE
-            else x for x, kind in zip(inputs, declared)]
-
-
-def _moved_weights(model64, rng: np.random.Generator):
-    """A copy of the float64 model whose weights (the initializers a role names) are moved
-    by float32's unit roundoff; constants of the op (axes, a Pow's exponent, a Resize's
-    scales) are the case's, not rounded data."""
-    import onnx
-    from onnx import numpy_helper
-
-    from harness.core.structure.models import graphs
-
-    moved = onnx.ModelProto()
-    moved.CopyFrom(model64)
-    for graph in graphs(moved.graph):
-        for i, tensor in enumerate(graph.initializer):
-            if not _is_weight(tensor.name):
-                continue
-            value = numpy_helper.to_array(tensor)
-            if value.dtype.kind == "f":
-                (value,) = perturbed([value], "float32", rng)
-                graph.initializer[i].CopyFrom(numpy_helper.from_array(value, tensor.name))
-    return moved
-
-
 def _is_weight(name: str) -> bool:
     return (name.startswith(WEIGHT_PREFIX) and "_" in name
             and name.rsplit("_", 1)[1] in WEIGHT_ROLES)
-
-
-def _read(spec, model64, inputs, read) -> list[np.ndarray] | None:
-    try:
-        outputs = read(model64, inputs)
-    except Exception as exc:
-        note_missing(spec, f"no float64 reading: {type(exc).__name__}: {exc}")
-        return None
-    if outputs is None:
-        note_missing(spec, "no float64 reading: onnx's reference evaluator cannot run the "
-                           "model in float64")
-        return None
-    try:
-        return checked(outputs, "the ONNX model")
-    except ValueError as exc:
-        note_missing(spec, str(exc))
-        return None
