@@ -153,3 +153,16 @@ def test_every_size_of_a_free_batch_has_its_own_float64_reading():
     np.testing.assert_allclose(outputs[0], np.log1p(np.exp(x.astype(np.float64))),
                                rtol=0, atol=1e-15)
     assert model[0].shape == (4, 3)
+
+
+def test_the_error_model_moves_the_weights_as_well_as_the_inputs():
+    # x = 0 stays 0 when moved relatively: all the error model shows is the bias moved
+    spec = LayerSpec("Add", {"opset": 17, "operands": ["in", {"weight": [3], "role": "bias"}]},
+                     ((2, 3),), seed=4, source="onnx",
+                     input_overrides=(tuple((i, 0.0) for i in range(6)),))
+    reading = read(spec)
+    (wide,), (model,) = yardstick.split(reading.yardstick, 1)
+    (bias,) = weights(reading).values()
+    np.testing.assert_array_equal(wide, np.broadcast_to(bias.astype(np.float64), (2, 3)))
+    moved = np.abs(model - wide) / np.abs(wide)
+    assert 0 < moved.max() <= yardstick.UNIT_ROUNDOFF["float32"]
