@@ -134,3 +134,51 @@ def test_a_reproducer_of_the_source_leg_reads_the_model_as_parity_does(tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "cannot run the model" not in done.stdout
     assert "REPRODUCED" in done.stdout
+
+
+def resize_10(mode, scales):
+    """Resize-10 of a (1, 1, 4, 4) input by constant ``scales``."""
+    node = helper.make_node("Resize", ["x", "scales"], ["y"], mode=mode)
+    scales = onnx.numpy_helper.from_array(np.array(scales, np.float32), "scales")
+    graph = helper.make_graph(
+        [node], "resize_10", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[scales])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 10)])
+    model.ir_version = 8
+    return model
+
+
+def test_the_evaluator_cannot_read_resize_10_as_written():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    with pytest.raises(Exception):  # noqa: B017 (the scales read as roi: whatever it raises)
+        ReferenceEvaluator(resize_10("linear", [1, 1, 2, 2])).run(None, {"x": x})
+
+
+@pytest.mark.parametrize("scales", [[1, 1, 2, 2], [1, 1, 0.5, 0.5], [1, 1, 1.5, 0.75]])
+def test_a_linear_resize_10_is_read_as_opset_10_defines_it(scales):
+    """x_original = x_resized / scale, by hand on one axis at a time (the resize is separable);
+    onnxruntime reads the file the same way."""
+    model = resize_10("linear", scales)
+    x = (np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4) ** 1.5).astype(np.float32)
+    (read,) = ReferenceEvaluator(evaluator_model(model)).run(None, {"x": x})
+
+    def along(values, axis, scale):
+        size = int(np.floor(values.shape[axis] * scale))
+        where = np.minimum(np.arange(size) / scale, values.shape[axis] - 1)
+        low = np.floor(where).astype(int)
+        high = np.minimum(low + 1, values.shape[axis] - 1)
+        weight = (where - low).reshape([-1 if a == axis else 1 for a in range(values.ndim)])
+        return (np.take(values, low, axis) * (1 - weight)
+                + np.take(values, high, axis) * weight)
+
+    by_hand = along(along(x.astype(np.float64), 2, scales[2]), 3, scales[3])
+    np.testing.assert_allclose(read, by_hand, rtol=1e-6)
+    (runtime,) = read_onnxruntime(model, [x], LayerSpec("Resize", {}, ((1, 1, 4, 4),),
+                                                        source="onnx"))
+    np.testing.assert_allclose(read, runtime, rtol=1e-6)
+    assert [n.input for n in model.graph.node] == [["x", "scales"]], "left as written"
+
+
+def test_a_nearest_resize_10_is_given_as_written():
+    model = resize_10("nearest", [1, 1, 1.5, 0.75])
+    assert evaluator_model(model) is model

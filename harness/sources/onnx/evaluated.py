@@ -12,6 +12,12 @@ the spelling it reads:
   dims with the attribute as written, so a negative axis is listed twice and ``np.transpose``
   raises "axes don't match array". Written non-negative, it reads the node as the spec says.
   Known issue ``onnx-reference-resize-negative-axes``.
+- A linear Resize of opset 10 (``X, scales``; x_original = x_resized / scale): the evaluator's
+  one Resize reads opset 11's operands (``X, roi, scales, sizes``), takes the scales for roi
+  and raises. Written as opset 11 writes the same resize (``X, "", scales`` with
+  ``coordinate_transformation_mode="asymmetric"``), it reads the node as opset 10 defines it.
+  A nearest Resize-10 is left as written: opset 10 does not say how it rounds, so there is no
+  spelling to give it.
 
 ``evaluator_model`` is self-contained (its imports inside), as a reproducer embeds its source
 (harness.sources.onnx.repro) to read a model as parity does.
@@ -22,7 +28,9 @@ from __future__ import annotations
 
 def evaluator_model(model):
     """``model``, or a copy of it with each Resize's negative axes made non-negative where its
-    input's rank is known (from shape inference); ``model`` itself where nothing is rewritten."""
+    input's rank is known (from shape inference), and each linear Resize of opset 10 written
+    with the operands and coordinate mode of opset 11; ``model`` itself where nothing is
+    rewritten."""
     import onnx
     from onnx import helper
 
@@ -41,25 +49,45 @@ def evaluator_model(model):
                 return attribute
         return None
 
-    if not any(node.op_type == "Resize" and node.domain in ("", "ai.onnx")
-               and negative_axes(node) is not None
-               for graph in every_graph(model.graph) for node in graph.node):
-        return model
-    try:
-        typed = onnx.shape_inference.infer_shapes(model)
-    except Exception:  # noqa: BLE001 (an untypable model is left as written)
+    def linear_resize_10(node):
+        mode = next((a.s for a in node.attribute if a.name == "mode"), b"nearest")
+        return len(node.input) == 2 and mode == b"linear"
+
+    def resizes(graph):
+        return [node for node in graph.node
+                if node.op_type == "Resize" and node.domain in ("", "ai.onnx")]
+
+    opset = next((entry.version for entry in model.opset_import
+                  if entry.domain in ("", "ai.onnx")), None)
+    early = opset == 10 and any(linear_resize_10(node) for graph in every_graph(model.graph)
+                                for node in resizes(graph))
+    negative = any(negative_axes(node) is not None for graph in every_graph(model.graph)
+                   for node in resizes(graph))
+    if not (early or negative):
         return model
     ranks = {}
-    for graph in every_graph(typed.graph):
-        for value in [*graph.input, *graph.value_info, *graph.output]:
-            tensor = value.type.tensor_type
-            if value.type.HasField("tensor_type") and tensor.HasField("shape"):
-                ranks[value.name] = len(tensor.shape.dim)
+    if negative:
+        try:
+            typed = onnx.shape_inference.infer_shapes(model)
+        except Exception:  # noqa: BLE001 (an untypable model is left as written)
+            typed = None
+        for graph in every_graph(typed.graph) if typed is not None else ():
+            for value in [*graph.input, *graph.value_info, *graph.output]:
+                tensor = value.type.tensor_type
+                if value.type.HasField("tensor_type") and tensor.HasField("shape"):
+                    ranks[value.name] = len(tensor.shape.dim)
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
     for graph in every_graph(copy.graph):
-        for node in graph.node:
-            attribute = negative_axes(node) if node.op_type == "Resize" else None
+        for node in resizes(graph):
+            if early and linear_resize_10(node):
+                # Resize-10 (X, scales) maps x_resized to x_resized / scale: opset 11's
+                # asymmetric mode. The evaluator reads the second operand as roi.
+                node.input[:] = [node.input[0], "", node.input[1]]
+                node.attribute.append(helper.make_attribute("coordinate_transformation_mode",
+                                                            "asymmetric"))
+                continue
+            attribute = negative_axes(node)
             rank = ranks.get(node.input[0]) if attribute is not None else None
             if rank is None:
                 continue
