@@ -499,6 +499,36 @@ def test_slice_with_a_negative_step_reads_the_written_model_first(steps, holds):
     assert slice_with_a_step_not_one(None, slice_model([2])) is True
 
 
+def steps_through_an_identity(step: int, fed: bool = False):
+    """``slice_model`` written as torch's TorchScript exporter writes a Slice whose steps
+    equal another operand: the steps an Identity of that one initializer (or of a graph
+    input, ``fed``)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = slice_model(None)
+    graph = model.graph
+    graph.node.insert(0, helper.make_node("Identity", ["shared"], ["steps_again"]))
+    graph.node[1].input.append("steps_again")
+    if fed:
+        graph.input.append(helper.make_tensor_value_info("shared", TensorProto.INT64, [1]))
+    else:
+        graph.initializer.append(numpy_helper.from_array(np.array([step], np.int64), "shared"))
+    return model
+
+
+@pytest.mark.parametrize(("step", "fed", "holds"), [(-2, False, True), (1, False, False),
+                                                     (-2, True, False)])
+def test_a_slice_step_through_an_identity_is_read(step, fed, holds):
+    """Dev seed 9024: onnx2torch's Slice of axes [-2], steps [-2] exported by torch-onnx-ts,
+    whose empty result is declared 1 (torch-onnx-ts-empty-strided-slice-declared-one), read
+    as no step at all while the steps went through an Identity."""
+    from harness.core.structure import models, slice_with_a_step_not_one
+
+    model = steps_through_an_identity(step, fed)
+    assert slice_with_a_step_not_one(None, model) is holds
+    assert ("steps_again" in models.constants(model)) is not fed
+
+
 def conv_mul(producer: str, scale: list[int], input_shape: tuple[int, ...]) -> LayerSpec:
     """A 1x1 Conv or ConvTranspose with two output channels → Mul by a constant of shape
     ``scale``: the patterns source's ChannelGuards motif."""

@@ -85,7 +85,9 @@ def ranks(model) -> dict[str, int]:
 
 
 def constants(model) -> dict[str, Any]:
-    """Per name, the value of each initializer and Constant node output that is not fed."""
+    """Per name, the value of each initializer and Constant node output that is not fed, and
+    of each Identity of one (torch's TorchScript exporter writes a second use of an equal
+    initializer, a Slice's steps equal to its axes, as an Identity of the first)."""
     from onnx import numpy_helper
 
     values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
@@ -96,6 +98,9 @@ def constants(model) -> dict[str, Any]:
                     values[node.output[0]] = numpy_helper.to_array(attr.t)
     for name in fed_inputs(model):
         values.pop(name, None)
+    for node in model.graph.node:  # in the graph's order: an Identity of an Identity too
+        if node.op_type == "Identity" and node.input and node.input[0] in values:
+            values[node.output[0]] = values[node.input[0]]
     return values
 
 
