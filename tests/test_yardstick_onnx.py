@@ -166,3 +166,18 @@ def test_the_error_model_moves_the_weights_as_well_as_the_inputs():
     np.testing.assert_array_equal(wide, np.broadcast_to(bias.astype(np.float64), (2, 3)))
     moved = np.abs(model - wide) / np.abs(wide)
     assert 0 < moved.max() <= yardstick.UNIT_ROUNDOFF["float32"]
+
+
+def test_a_float64_reading_far_from_the_reference_is_no_yardstick():
+    """A float64 reading beyond float32 rounding from the reference (half of it off: an
+    evaluator that computes otherwise in float64) would scale every leg's error by its own
+    mistake: it is dropped, and the record says why."""
+    from harness.core import registry
+    from harness.sources.onnx.yardstick import Float64Model
+
+    spec = group_norm([0.3, -1.2, 2.5, 0.7])
+    reading = read(spec)
+    wide = Float64Model(spec, registry.get(spec.kind, "onnx"), reading.artifact.model)
+    assert wide.reading(reading.inputs, reading.reference) is not None
+    assert wide.reading(reading.inputs, [y * 1.5 for y in reading.reference]) is None
+    assert "not the same computation" in yardstick.missing_reason(spec)

@@ -40,6 +40,13 @@ K = 10.0
 # source that is exact in float32 (max pooling, a reshape: source_error 0) gives no scale.
 FLOOR = 1e-6
 
+# A float64 reading further from the float32 reference than this share of the outputs'
+# largest magnitude is not the same computation (a Keras twin whose layer state its weights do
+# not carry; an ONNX model the evaluator reads otherwise in float64): float32 rounding through
+# 9 applications saved as files stays below 2e-4 of it (2e-2 in an EfficientNetB0 whose
+# outputs reach 1e5); a twin that lost its Normalization's state is 1.0 away.
+AGREEMENT = 0.1
+
 # TF32 mode (--parity-tf32): cuBLAS and cuDNN round a float32 product's operands to TF32's
 # 10-bit mantissa, unit roundoff 2**-11 against float32's 2**-24. The error model (weights and
 # inputs moved by float32's roundoff) scales with it, so a TF32 leg is measured against the
@@ -101,6 +108,25 @@ def unavailable(framework: str, exc: BaseException) -> str:
     return (f"no float64 reading through {framework}: the model could not be rebuilt and run "
             f"with float64 layers (a layer without a float64 kernel on this machine, or one "
             f"whose configuration does not rebuild in float64); the tolerance alone judges")
+
+
+def distance(outputs, reference) -> float:
+    """max|reference - float64 reading| over the reading's largest magnitude, the worst over
+    outputs (``AGREEMENT``); differences under FLOOR do not count."""
+    if len(outputs) != len(reference):
+        return float("inf")
+    worst = 0.0
+    for wide, narrow in zip(outputs, reference):
+        narrow = np.asarray(narrow)
+        if narrow.shape != wide.shape:
+            return float("inf")
+        if wide.size == 0 or narrow.dtype.kind not in "fiub":
+            continue
+        scale = float(np.abs(wide).max())
+        error = float(np.abs(narrow.astype(np.float64) - wide).max())
+        if error > FLOOR:
+            worst = max(worst, error / scale if scale > 0 else float("inf"))
+    return worst
 
 
 def wide_inputs(inputs: list[np.ndarray]) -> list[np.ndarray]:

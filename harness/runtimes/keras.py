@@ -18,8 +18,9 @@ import numpy as np
 
 from harness.core.machine import cpu_flags, cpu_model
 from harness.core.yardstick import (
-    FLOOR,
+    AGREEMENT,
     checked,
+    distance,
     note_missing,
     unavailable,
     wide_inputs,
@@ -251,14 +252,6 @@ POLICY_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "Policy")
 NOT_CLONED = ("Lambda", "__lambda__")
 
 
-# A float64 twin further from the float32 model than this share of the outputs' largest
-# magnitude is not the same network (a layer whose state its weights do not carry): float32
-# rounding through 9 applications saved as files stays below 2e-4 of it (2e-2 in an
-# EfficientNetB0 whose outputs reach 1e5); a twin that lost its Normalization's state is
-# 1.0 away.
-TWIN_AGREEMENT = 0.1
-
-
 def keras_model_reading(spec, model, inputs: list[np.ndarray],
                         reference: list[np.ndarray] | None = None) -> list[np.ndarray] | None:
     """A user's Keras 3 model (``parity check``) recomputed in float64: a twin deserialised
@@ -267,7 +260,7 @@ def keras_model_reading(spec, model, inputs: list[np.ndarray],
     be done (``missing_reason`` says why): the model computes in float64 already, its
     configuration cannot be rebuilt (a subclassed model), a layer has no float64 kernel on
     this device, or the twin is further from ``reference`` (the model's float32 outputs)
-    than rounding takes it (``TWIN_AGREEMENT``)."""
+    than rounding takes it (``harness.core.yardstick.AGREEMENT``)."""
     return _model_reading(spec, model, inputs, reference, _keras3_twin, "Keras 3")
 
 
@@ -290,33 +283,14 @@ def _model_reading(spec, model, inputs, reference, make_twin, framework: str):
     except Exception as exc:  # e.g. an op with no float64 kernel on the CPU
         note_missing(spec, unavailable(framework, exc))
         return None
-    apart = None if reference is None else _twin_distance(outputs, reference)
-    if apart is not None and apart > TWIN_AGREEMENT:
+    apart = None if reference is None else distance(outputs, reference)
+    if apart is not None and apart > AGREEMENT:
         note_missing(spec, f"no float64 reading: the float64 twin is {apart:.3g} of the "
                            f"outputs' scale from the model, beyond float32 rounding; it does "
                            f"not compute the same network (a layer whose state its weights "
                            f"do not carry?)")
         return None
     return outputs
-
-
-def _twin_distance(outputs, reference) -> float:
-    """max|reference - twin| over the twin's largest magnitude, the worst over outputs;
-    differences under FLOOR do not count."""
-    if len(outputs) != len(reference):
-        return float("inf")
-    worst = 0.0
-    for wide, narrow in zip(outputs, reference):
-        narrow = np.asarray(narrow)
-        if narrow.shape != wide.shape:
-            return float("inf")
-        if wide.size == 0 or narrow.dtype.kind not in "fiub":
-            continue
-        scale = float(np.abs(wide).max())
-        error = float(np.abs(narrow.astype(np.float64) - wide).max())
-        if error > FLOOR:
-            worst = max(worst, error / scale if scale > 0 else float("inf"))
-    return worst
 
 
 def _computes_in_float64(model) -> bool:
