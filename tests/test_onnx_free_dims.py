@@ -74,7 +74,7 @@ def test_a_drawn_case_declares_its_batch_symbolic():
 def test_the_source_reads_every_size_from_one_model():
     spec = free_dims.with_free(FLATTEN_GEMM, (BATCH,), batch=3)
     reading = read(spec)
-    ((shapes, inputs, expected),) = reading.more
+    ((shapes, inputs, expected, *_),) = reading.more
     assert shapes == ((3, 2, 2),)
     np.testing.assert_array_equal(inputs[0], make_inputs(spec.at_shapes(shapes))[0])
     assert reading.reference[0].shape == (1, 3) and expected[0].shape == (3, 3)
@@ -146,7 +146,7 @@ def test_the_golden_store_round_trips_a_further_size(tmp_path):
     stored.ParseFromString((folder / data_set(1) / "output_0.pb").read_bytes())
     np.testing.assert_array_equal(numpy_helper.to_array(stored), reading.more[0][2][0])
     case = golden.load_case(golden.read_manifest(tmp_path), spec.case_id)
-    ((shapes, inputs, expected),) = case.more
+    ((shapes, inputs, expected, *_),) = case.more
     assert shapes == spec.more_shapes[0] and inputs[0].shape == (2, 2, 2)
     harness = Harness("onnx>ort-optimized", known_issues=[])
     assert [leg.verdict for leg in case.replay(harness).legs] == ["pass"]

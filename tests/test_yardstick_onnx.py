@@ -173,11 +173,13 @@ def test_a_float64_reading_far_from_the_reference_is_no_yardstick():
     evaluator that computes otherwise in float64) would scale every leg's error by its own
     mistake: it is dropped, and the record says why."""
     from harness.core import registry
+    from harness.sources.onnx import declare_free
     from harness.sources.onnx.yardstick import Float64Model
 
     spec = group_norm([0.3, -1.2, 2.5, 0.7])
     reading = read(spec)
-    wide = Float64Model(spec, registry.get(spec.kind, "onnx"), reading.artifact.model)
+    wide = Float64Model(spec, registry.get(spec.kind, "onnx"), reading.artifact.model,
+                        declare_free)
     assert wide.reading(reading.inputs, reading.reference) is not None
     assert wide.reading(reading.inputs, [y * 1.5 for y in reading.reference]) is None
     assert "not the same computation" in yardstick.missing_reason(spec)

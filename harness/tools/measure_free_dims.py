@@ -70,7 +70,7 @@ def measure_onnx(kind_name: str, n: int = 6) -> tuple[int, list[str]]:
             failures.append(f"{case.describe()}: {type(exc).__name__}: "
                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")
             continue
-        ((shapes, _, further),) = reading.more
+        ((shapes, _, further, *_),) = reading.more
         first = [tuple(np.shape(y)) for y in reading.reference]
         found = [tuple(np.shape(y)) for y in further]
         batch = shapes[0][0]

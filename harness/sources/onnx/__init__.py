@@ -85,7 +85,7 @@ class OnnxSource:
         names = forms.runtime_inputs(model)
         reference, native, reading = self._reading(model, inputs, spec, policy, device)
         data = len(spec.input_shapes)  # the inputs before the fed operands
-        wide = Float64Model(spec, kind, built)
+        wide = Float64Model(spec, kind, built, declare_free)
 
         def read_at(at, further):
             expected, own, _ = self._reading(model, further, at, policy, device)

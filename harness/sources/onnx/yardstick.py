@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.core.structure.models import graphs
 from harness.core.yardstick import (
     AGREEMENT,
     NotFloat64,
@@ -25,6 +26,7 @@ from harness.core.yardstick import (
 )
 from harness.sources.onnx import forms
 from harness.sources.onnx.build import WEIGHT_PREFIX, WEIGHT_ROLES
+from harness.sources.onnx.evaluated import evaluator_model
 
 WIDE = "float64"
 # Attributes that name the precision of a computation inside the op: the float64 build
@@ -37,16 +39,17 @@ class Float64Model:
     """The case's model built once in float64 (``_widened``) and read by onnx's reference
     evaluator at each of the case's sizes; where it cannot be, ``missing`` says why."""
 
-    def __init__(self, spec, kind, built):
+    def __init__(self, spec, kind, built, declare_free):
         """``built``: the float32 model with its weights, before the operand forms are
-        written."""
+        written; ``declare_free(model, spec)``: the model with the case's free dimensions
+        declared, as the source declares them."""
         self.spec, self.evaluator, self.fed, self.missing = spec, None, [], None
         if spec.dtype != "float32":
             self.missing = (f"the case's dtype is {spec.dtype}: the ONNX source makes a "
                             f"float64 yardstick for float32 cases only")
             return
         try:
-            model64, self.fed = _widened(spec, kind, built)
+            model64, self.fed = _widened(spec, kind, built, declare_free)
             self.weights = _weights(model64)
             self.declared = _declared(model64)
             self.evaluator = _evaluator(model64)
@@ -105,8 +108,6 @@ def _not_floats(reference) -> str | None:
 def _evaluator(model64):
     from onnx.reference import ReferenceEvaluator
 
-    from harness.sources.onnx.evaluated import evaluator_model
-
     return ReferenceEvaluator(evaluator_model(model64))
 
 
@@ -129,7 +130,7 @@ def _weights(model64) -> dict[str, np.ndarray]:
     return found
 
 
-def _widened(spec, kind, built):
+def _widened(spec, kind, built, declare_free):
     """The case's model built in float64, its float initializers the float32 model's
     (widened, so exactly the same numbers), written in the case's forms; and the operands
     those forms feed."""
@@ -140,16 +141,12 @@ def _widened(spec, kind, built):
     _copy_weights(built, model64)
     model64, fed = forms.write(model64, attrs, free=bool(spec.free_dims))
     if spec.free_dims:
-        from harness.sources.onnx import declare_free
-
         model64 = declare_free(model64, spec)
     return model64, fed
 
 
 def _copy_weights(source, target) -> None:
     from onnx import numpy_helper
-
-    from harness.core.structure.models import graphs
 
     for graph32, graph64 in zip(graphs(source.graph), graphs(target.graph), strict=True):
         values = {t.name: numpy_helper.to_array(t) for t in graph32.initializer}
