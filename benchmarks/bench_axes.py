@@ -6,7 +6,8 @@ run), plus two costs every plain case can carry: the float64 yardstick reading o
 reference (``harness.sources.keras.yardstick``) and the ``keras>tf2onnx>ort-optimized`` leg (the ONNX
 model read again with onnxruntime's graph optimisations on). ONNX ops have dtype axes of
 their own (float16, float64, as each op declares: ``harness.core.dtypes.admitted``); their rows are timed down the
-onnx source's default paths against the same ops' own draw. Every case goes through
+onnx source's default paths against the same ops' own draw, and their float64 reading
+(``harness.sources.onnx.yardstick``) is timed as the Keras one is. Every case goes through
 ``Harness.run`` with its result records written, as a suite runs it; the plain row is the
 same kinds' float32 cases down ``keras>tf2onnx>onnx2torch``, and the bare row the same
 conversions done by a bare script (``bench_core.bare_case``) for scale. Rounds alternate the
@@ -39,6 +40,7 @@ from harness.run.pipeline import Harness
 CORE_PATH = "keras>tf2onnx>onnx2torch"
 ORT_ROW = "ort-optimized"
 YARDSTICK_ROW = "yardstick"
+ONNX_YARDSTICK_ROW = "onnx yardstick"
 BARE_ROW = "bare script"
 # A kind of each main family (dense, convolution, recurrent, normalisation, pooling, merge):
 # about two minutes on a 2-core machine at the defaults.
@@ -93,6 +95,39 @@ def yardstick_seconds(spec) -> float | None:
     return None if reading is None else time.perf_counter() - started
 
 
+def onnx_yardstick_seconds(spec) -> float | None:
+    """The ONNX source's float64 reading alone (``harness.sources.onnx.yardstick``: the model
+    built again in float64, then read with its error model) within the source's read of the
+    case; None where the case gets none (a dtype other than float32, a kind that does not
+    build in float64)."""
+    import harness.sources.onnx as onnx_source
+    from harness.core.tolerance import TolerancePolicy
+
+    spent: list[float] = []
+    real = onnx_source.Float64Model
+
+    class Timed(real):
+        def __init__(self, *args, **kwargs):
+            started = time.perf_counter()
+            super().__init__(*args, **kwargs)
+            spent.append(time.perf_counter() - started)
+
+        def reading(self, *args, **kwargs):
+            started = time.perf_counter()
+            read = super().reading(*args, **kwargs)
+            spent.append(time.perf_counter() - started)
+            return read
+
+    onnx_source.Float64Model = Timed
+    try:
+        reading = onnx_source.OnnxSource().read(spec, policy=TolerancePolicy())
+    except Exception:  # the source itself refuses the case: no reading to time
+        return None
+    finally:
+        onnx_source.Float64Model = real
+    return None if reading.yardstick is None else sum(spent)
+
+
 def timed(run, specs) -> dict[str, float]:
     times = {}
     for spec in specs:
@@ -141,6 +176,8 @@ def main() -> int:
                 rounds[row].append(timed(run, specs))
         writer.close()
     yardstick = {s.case_id: yardstick_seconds(s) for s in plain}
+    onnx_plain = [s for specs in drawn[ONNX_PLAIN].values() for s in specs]
+    onnx_yardstick = {s.case_id: onnx_yardstick_seconds(s) for s in onnx_plain}
 
     per_case = {row: {case: statistics.median(r[case] for r in rounds[row])
                       for case in rounds[row][0]} for row in rows}
@@ -187,6 +224,20 @@ def main() -> int:
         figures["rows"][YARDSTICK_ROW] = None
         lines.append(f"  {YARDSTICK_ROW:<16}{0:>6}{'-':>10}{'-':>8}  "
                      f"(no reading: harness.sources.keras.yardstick.keras_reading returned None)")
+    onnx_read = [t for t in onnx_yardstick.values() if t is not None]
+    onnx_ms = plain_ms([f"onnx:{k}" for k in drawn[ONNX_PLAIN]])
+    if onnx_read and 1000 * statistics.mean(onnx_read) < onnx_ms:
+        ms = 1000 * statistics.mean(onnx_read)
+        ratio = onnx_ms / (onnx_ms - ms)
+        figures["rows"][ONNX_YARDSTICK_ROW] = {"cases": len(onnx_read),
+                                               "ms_per_case": round(ms, 2),
+                                               "ratio": round(ratio, 3)}
+        lines.append(f"  {ONNX_YARDSTICK_ROW:<16}{len(onnx_read):>6}{ms:>10.1f}{ratio:>8.3f}  "
+                     f"(the onnx float64 reading alone; ratio: onnx / onnx without it)")
+    else:
+        figures["rows"][ONNX_YARDSTICK_ROW] = None
+        lines.append(f"  {ONNX_YARDSTICK_ROW:<16}{0:>6}{'-':>10}{'-':>8}  "
+                     f"(no reading: harness.sources.onnx.yardstick gave none)")
     print("\n".join(lines))
     write_figures(figures, args.json)
     return 0
