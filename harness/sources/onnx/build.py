@@ -329,6 +329,15 @@ def declare_outputs_as_read(model, readings: list[list[np.ndarray]]):
     return model if copy is None else copy
 
 
+def weight_role(name: str) -> str | None:
+    """The role an initializer's name gives a weight (``w<i>_<role>``, ``WEIGHT_ROLES``);
+    None for an initializer that is not a weight (a constant operand)."""
+    if not name.startswith(WEIGHT_PREFIX) or "_" not in name:
+        return None
+    role = name.rsplit("_", 1)[1]
+    return role if role in WEIGHT_ROLES else None
+
+
 def fill_weights(model, rng: np.random.Generator) -> None:
     """Gives every weight initializer a non-trivial seeded value for its role (non-zero
     biases, positive variances), in initializer order, the main graph's first, then each
@@ -337,10 +346,8 @@ def fill_weights(model, rng: np.random.Generator) -> None:
 
     for graph in graphs(model.graph):
         for i, tensor in enumerate(graph.initializer):
-            if not tensor.name.startswith(WEIGHT_PREFIX) or "_" not in tensor.name:
-                continue
-            role = tensor.name.rsplit("_", 1)[1]
-            if role not in WEIGHT_ROLES:
+            role = weight_role(tensor.name)
+            if role is None:
                 continue
             current = numpy_helper.to_array(tensor)
             leaf = {"kernel": "kernel", "bias": "bias", "scale": "gamma", "mean": "moving_mean",
