@@ -128,6 +128,22 @@ def onnx_yardstick_seconds(spec) -> float | None:
     return None if reading.yardstick is None else sum(spent)
 
 
+def share_row(figures: dict, row: str, seconds: dict[str, float | None], whole_ms: float,
+              what: str, why_none: str) -> str:
+    """The row of a part of every case (``seconds`` per case, None where the case has no such
+    part) against the whole case's ``whole_ms``: its ms per case and the whole over the whole
+    without it; recorded in ``figures``."""
+    read = [t for t in seconds.values() if t is not None]
+    if not read or 1000 * statistics.mean(read) >= whole_ms:
+        figures["rows"][row] = None
+        return f"  {row:<16}{0:>6}{'-':>10}{'-':>8}  (no reading: {why_none})"
+    ms = 1000 * statistics.mean(read)
+    ratio = whole_ms / (whole_ms - ms)
+    figures["rows"][row] = {"cases": len(read), "ms_per_case": round(ms, 2),
+                            "ratio": round(ratio, 3)}
+    return f"  {row:<16}{len(read):>6}{ms:>10.1f}{ratio:>8.3f}  ({what})"
+
+
 def timed(run, specs) -> dict[str, float]:
     times = {}
     for spec in specs:
@@ -210,34 +226,15 @@ def main() -> int:
         figures["rows"][row] = {"cases": len(times), "ms_per_case": round(ms, 2),
                                 "ratio": round(ratio, 3)}
         lines.append(f"  {row:<16}{len(times):>6}{ms:>10.1f}{ratio:>8.3f}")
-    read = [t for t in yardstick.values() if t is not None]
-    if read and 1000 * statistics.mean(read) < plain_ms(kinds):
-        # The source's read() already takes the yardstick in every plain case: its share is
-        # what a case would save without it.
-        ms = 1000 * statistics.mean(read)
-        ratio = plain_ms(kinds) / (plain_ms(kinds) - ms)
-        figures["rows"][YARDSTICK_ROW] = {"cases": len(read), "ms_per_case": round(ms, 2),
-                                          "ratio": round(ratio, 3)}
-        lines.append(f"  {YARDSTICK_ROW:<16}{len(read):>6}{ms:>10.1f}{ratio:>8.3f}  "
-                     f"(the float64 reading alone; ratio: plain / plain without it)")
-    else:
-        figures["rows"][YARDSTICK_ROW] = None
-        lines.append(f"  {YARDSTICK_ROW:<16}{0:>6}{'-':>10}{'-':>8}  "
-                     f"(no reading: harness.sources.keras.yardstick.keras_reading returned None)")
-    onnx_read = [t for t in onnx_yardstick.values() if t is not None]
-    onnx_ms = plain_ms([f"onnx:{k}" for k in drawn[ONNX_PLAIN]])
-    if onnx_read and 1000 * statistics.mean(onnx_read) < onnx_ms:
-        ms = 1000 * statistics.mean(onnx_read)
-        ratio = onnx_ms / (onnx_ms - ms)
-        figures["rows"][ONNX_YARDSTICK_ROW] = {"cases": len(onnx_read),
-                                               "ms_per_case": round(ms, 2),
-                                               "ratio": round(ratio, 3)}
-        lines.append(f"  {ONNX_YARDSTICK_ROW:<16}{len(onnx_read):>6}{ms:>10.1f}{ratio:>8.3f}  "
-                     f"(the onnx float64 reading alone; ratio: onnx / onnx without it)")
-    else:
-        figures["rows"][ONNX_YARDSTICK_ROW] = None
-        lines.append(f"  {ONNX_YARDSTICK_ROW:<16}{0:>6}{'-':>10}{'-':>8}  "
-                     f"(no reading: harness.sources.onnx.yardstick gave none)")
+    # The source's read() already takes the yardstick in every plain case: its share is
+    # what a case would save without it.
+    lines.append(share_row(figures, YARDSTICK_ROW, yardstick, plain_ms(kinds),
+                           "the float64 reading alone; ratio: plain / plain without it",
+                           "harness.sources.keras.yardstick.keras_reading returned None"))
+    lines.append(share_row(figures, ONNX_YARDSTICK_ROW, onnx_yardstick,
+                           plain_ms([f"onnx:{k}" for k in drawn[ONNX_PLAIN]]),
+                           "the onnx float64 reading alone; ratio: onnx / onnx without it",
+                           "harness.sources.onnx.yardstick gave none"))
     print("\n".join(lines))
     write_figures(figures, args.json)
     return 0
