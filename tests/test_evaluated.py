@@ -1,4 +1,4 @@
-"""The model as onnx's reference evaluator is given it (harness.sources.onnx.evaluated): Resize's
+"""The model as onnx's reference evaluator is given it (harness.runtimes.onnx_evaluated): Resize's
 negative axes counted from the front, so the evaluator reads the node as the spec does and
 onnxruntime's reading no longer stands alone where the evaluator used to raise."""
 
@@ -11,8 +11,8 @@ import pytest
 from harness.core import known_issues
 from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness
+from harness.runtimes.onnx_evaluated import evaluator_model
 from harness.sources.onnx import read_evaluator, read_onnxruntime
-from harness.sources.onnx.evaluated import evaluator_model
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -65,7 +65,7 @@ def test_the_evaluator_still_cannot_read_negative_resize_axes():
         ReferenceEvaluator(model).run(None, {"x": x})
     assert raised.value is not None, (
         f"onnx {onnx.__version__}'s reference evaluator now reads Resize's negative axes: "
-        "remove harness/sources/onnx/evaluated.py's rewrite and the entry")
+        "remove harness/runtimes/onnx_evaluated.py's rewrite and the entry")
 
 
 @pytest.mark.parametrize("in_a_branch", [False, True], ids=["main-graph", "if-branch"])

@@ -28,6 +28,7 @@ from harness.core.compare import worst_of
 from harness.core.free_dims import declared_shape, further_sizes
 from harness.core.registry import family_of
 from harness.runtimes.onnx import load_onnx
+from harness.runtimes.onnx_evaluated import evaluator_model
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner, missing_kernel
 from harness.sources import SourceError, SourceReading, SourceRefusal
 from harness.sources.onnx import forms
@@ -41,7 +42,6 @@ from harness.sources.onnx.build import (
     redeclare_inputs,
 )
 from harness.sources.onnx.diagnose import NodeDiagnoser, diagnosable
-from harness.sources.onnx.evaluated import evaluator_model
 from harness.sources.onnx.yardstick import Float64Model
 
 EVALUATOR_READING = ("onnxruntime (optimisations off) differs from onnx's reference evaluator "

@@ -58,7 +58,7 @@ from harness.core.repro_pieces import (
     torch_run,
 )
 from harness.core.spec import canonical_json
-from harness.sources.onnx.evaluated import evaluator_model
+from harness.runtimes.onnx_evaluated import evaluator_model
 
 SOURCE = "onnx"
 ORT_OPTIMIZED = "ort-optimized"
@@ -218,7 +218,7 @@ def _header(spec, target: OnnxTarget, tolerance: Tolerance, device: str,
     return "\n".join(lines).replace('"""', r'\"\"\"')
 
 
-# The evaluator reads the model in the spelling parity gives it (harness.sources.onnx.evaluated).
+# The evaluator reads the model in the spelling parity gives it (harness.runtimes.onnx_evaluated).
 _COMPARE = COMPARE_CODE + "\n\n" + inspect.getsource(evaluator_model) + '''
 
 def show(title, actual, expected):

@@ -24,9 +24,9 @@ from harness.core.yardstick import (
     perturbed,
     with_model,
 )
+from harness.runtimes.onnx_evaluated import evaluator_model
 from harness.sources.onnx import forms
 from harness.sources.onnx.build import weight_role
-from harness.sources.onnx.evaluated import evaluator_model
 
 WIDE = "float64"
 # Attributes that name the precision of a computation inside the op: the float64 build
