@@ -1,7 +1,7 @@
 """The float64 yardstick of a user's own model file (``parity check MODEL``): a Keras 3
 ``.keras`` file is recomputed in float64 by a twin rebuilt from its own configuration, a
-Keras-2 file by tf_keras; a format without one (an ONNX file) says why in every leg's
-record; a wrong leg is not rescued."""
+Keras-2 file by tf_keras (an ONNX file's: tests/test_yardstick_onnx_file.py); a wrong leg is
+not rescued."""
 
 from __future__ import annotations
 
@@ -165,34 +165,6 @@ def test_a_float64_model_is_its_own_yardstick(tmp_path):
     spec, reading = read(tmp_path / "wide.keras")
     assert reading.yardstick is None
     assert yardstick.missing_reason(spec).startswith("the model computes in float64")
-
-
-def small_onnx(path):
-    """y = relu(x @ W + b): an ONNX graph as an exporter writes one, free batch."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(0)
-    weight = numpy_helper.from_array(rng.standard_normal((6, 4)).astype(np.float32), "W")
-    bias = numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), "b")
-    graph = helper.make_graph(
-        [helper.make_node("Gemm", ["x", "W", "b"], ["h"]), helper.make_node("Relu", ["h"], ["y"])],
-        "small", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])], [weight, bias])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
-
-
-def test_an_onnx_file_has_no_yardstick_and_its_records_say_why(tmp_path):
-    path = small_onnx(tmp_path / "small.onnx")
-    spec, reading = read(path)
-    assert reading.yardstick is None
-    assert yardstick.missing_reason(spec) == files.NO_YARDSTICK["onnx"]
-    (leg,) = onnx_legs(path, leg="onnx>ort-optimized").values()
-    assert leg.verdict == "pass"
-    assert leg.metrics["yardstick_missing"] == files.NO_YARDSTICK["onnx"]
-    assert "yardstick" not in leg.metrics
 
 
 def test_the_twin_configuration_is_float64_and_refuses_code():

@@ -27,12 +27,11 @@ from harness.sources.file.loaded import (
     PLAIN_SAVEDMODEL_START,
     LoadedModel,
 )
+from harness.sources.file.onnx_float64 import onnx_file_reading
 from harness.sources.file.state import run_from_reset
 
 # Why a file read to this format has no float64 yardstick (harness.core.yardstick).
 NO_YARDSTICK = {
-    "onnx": "an ONNX file: its graph's element types are fixed in the file, and parity does "
-            "not rewrite a graph to float64",
     PLAIN_SAVEDMODEL_START: "a SavedModel without Keras metadata: its functions are traced "
                             "in their dtypes, with no configuration to rebuild in float64",
     "mat": "a MATLAB network: the reference is parity's importer run in float64 already",
@@ -43,8 +42,11 @@ NO_YARDSTICK = {
 def float64_reading(spec: LayerSpec, loaded: LoadedModel, inputs: list[np.ndarray],
                     reference: list[np.ndarray]) -> list[np.ndarray] | None:
     """The file's model recomputed in float64 by the framework that is its reference (a
-    Keras 3 file by Keras 3, a Keras-2 file by tf_keras), where that can be done; else None,
-    and ``yardstick.missing_reason(spec)`` says why."""
+    Keras 3 file by Keras 3, a Keras-2 file by tf_keras, an ONNX file by onnxruntime or onnx's
+    reference evaluator), where that can be done; else None, and
+    ``yardstick.missing_reason(spec)`` says why."""
+    if loaded.start == "onnx":
+        return onnx_file_reading(spec, loaded.model, inputs, reference)
     if loaded.start not in KERAS_STARTS:
         yardstick.note_missing(spec, NO_YARDSTICK[loaded.start])
         return None
