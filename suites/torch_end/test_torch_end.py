@@ -13,7 +13,11 @@ from harness.converters import parse_paths
 from harness.core import known_issues
 from harness.run import torch_end
 
-from ..verdicts import fail_while_it_reproduces, skip_unless_it_holds_here
+from ..verdicts import (
+    fail_while_it_reproduces,
+    nightly_unless_contracted,
+    skip_unless_it_holds_here,
+)
 
 pytest.importorskip("onnxruntime", reason="the onnx source reads its models with onnxruntime")
 pytest.importorskip("onnx2torch")
@@ -36,8 +40,12 @@ def own_paths(issue) -> str:
     return ",".join(sorted({glob.replace("*", prefix) for glob in globs} & LEGS))
 
 
+# Each pin exports or compiles its module (a second or more of CPU): ci and dev run those the
+# ci contract holds them to, nightly (and `-m slow`) every one; the drawn suites still run the
+# stages on a sample of their own cases.
 @pytest.mark.known_issue
-@pytest.mark.parametrize("issue", PINNED, ids=[issue.id for issue in PINNED])
+@pytest.mark.parametrize("issue", [pytest.param(issue, marks=nightly_unless_contracted(issue.id),
+                                                id=issue.id) for issue in PINNED])
 def test_known_issue_after_the_torch_module_still_reproduces(issue, parity, request):
     from harness.run.pipeline import Harness
 
