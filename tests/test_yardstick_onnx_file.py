@@ -209,6 +209,31 @@ def test_a_quantize_dequantize_pair_computes_in_float32_between_float64(tmp_path
     read_widened(path, doubles=["m", "d"], singles=["q"])
 
 
+def test_an_if_branch_is_widened_and_cast_as_the_main_graph_is(tmp_path):
+    """A Resize inside an If's branch: its scales are cast back to float32 there too."""
+    branch = helper.make_graph(
+        [helper.make_node("Resize", ["x", "", "scales"], ["r"], mode="linear"),
+         helper.make_node("Constant", [], ["k"], value_float=2.0),
+         helper.make_node("Mul", ["r", "k"], ["up"])],
+        "then", [], [helper.make_tensor_value_info("up", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")])
+    other = helper.make_graph(
+        [helper.make_node("Resize", ["x", "", "scales2"], ["up2"], mode="nearest")],
+        "else", [], [helper.make_tensor_value_info("up2", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales2")])
+    nodes = [helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0),
+             helper.make_node("Greater", ["total", "zero"], ["positive"]),
+             helper.make_node("If", ["positive"], ["y"], then_branch=branch, else_branch=other)]
+    path = saved(tmp_path / "branch.onnx", nodes,
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 3])],
+                 [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 6, 6])],
+                 [numpy_helper.from_array(np.float32(-1e9), "zero")])
+    wide = onnx_float64.widened(onnx.load(path))
+    then = next(a.g for a in wide.graph.node[-1].attribute if a.name == "then_branch")
+    assert [n.op_type for n in then.node][:2] == ["Cast", "Resize"]
+    read_widened(path, doubles=["total"], singles=["positive"])
+
+
 def test_a_model_float32_cannot_compute_has_no_yardstick(tmp_path):
     """(x + 1e8) - 1e8 is x in float64 and float32's rounding of it: not the same
     computation, so the tolerance alone judges it."""

@@ -149,6 +149,9 @@ def widened(model):
             sparse.values.CopyFrom(_wide_tensor(sparse.values))
         for node in graph.node:
             _widen_attributes(node)
+    # Innermost first: casting rewrites a graph's node list with copies of its nodes, and with
+    # them of the branches and bodies they hold, which must be cast already.
+    for graph in reversed(graphs(wide.graph)):
         _cast_at_float32_slots(graph, opsets, types)
     for function in wide.functions:
         for graph_node in function.node:
