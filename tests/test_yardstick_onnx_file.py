@@ -248,6 +248,23 @@ def test_a_model_float32_cannot_compute_has_no_yardstick(tmp_path):
     assert "not the same computation" in yardstick.missing_reason(spec)
 
 
+def test_initializers_listed_as_inputs_are_not_fed(tmp_path):
+    """keep_initializers_as_inputs (IR 3's way, and an option of torch.onnx.export): the
+    weights are graph inputs too, before or after the data (the evaluator reads a CNN, and is
+    fed by name)."""
+    path = small_cnn(tmp_path / "cnn.onnx")
+    model = onnx.load(path)
+    weights = [helper.make_tensor_value_info(t.name, TensorProto.FLOAT, list(t.dims))
+               for t in model.graph.initializer]
+    data = list(model.graph.input)
+    del model.graph.input[:]
+    model.graph.input.extend([*weights[:2], *data, *weights[2:]])
+    onnx.save(model, tmp_path / "listed.onnx")
+    spec, reading = read(tmp_path / "listed.onnx")
+    assert reading.yardstick is not None, yardstick.missing_reason(spec)
+    assert yardstick.distance(reading.yardstick, reading.reference) < 1e-5
+
+
 def test_an_mlp_file_legs_carry_the_yardstick(tmp_path):
     leg = legs(small_mlp(tmp_path / "mlp.onnx"), "onnx>ort-optimized")["onnx>ort-optimized"]
     assert leg.verdict == "pass"

@@ -96,7 +96,7 @@ def read_float64(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
         raise NotFloat64(f"no float64 reading: the graph cannot be written in float64 "
                          f"({type(exc).__name__}: {_first_line(exc)})") from None
     data = [x.astype(np.float64) if x.dtype == np.float32 else x for x in inputs]
-    names = [i.name for i in wide.graph.input][:len(data)]
+    names = [value.name for value in data_inputs(wide.graph)][:len(data)]
     try:
         outputs = OnnxRuntimeRunner("cpu").run(
             Artifact("onnx", wide, names, {"ort_optimization": "disable"}), data)
@@ -111,6 +111,13 @@ def read_float64(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
                          f"({ort_failure}), and onnx's reference evaluator would take about "
                          f"{seconds:.0f} s on one core (budget {EVALUATOR_BUDGET:.0f} s)")
     return checked(_evaluated(wide, names, data), "the ONNX model")
+
+
+def data_inputs(graph) -> list:
+    """The graph's inputs that are fed: an initializer may be listed among them too (IR 3's
+    way, torch.onnx.export's keep_initializers_as_inputs), and is not."""
+    stored = {tensor.name for tensor in graph.initializer}
+    return [value for value in graph.input if value.name not in stored]
 
 
 def _why_not_onnxruntime(exc: BaseException) -> str:
@@ -314,7 +321,7 @@ def _static_shapes(model, inputs) -> dict[str, list[int]] | None:
 
     fixed = onnx.ModelProto()
     fixed.CopyFrom(model)
-    for value, x in zip(fixed.graph.input, inputs):
+    for value, x in zip(data_inputs(fixed.graph), inputs):
         dims = value.type.tensor_type.shape.dim
         if len(dims) == np.ndim(x):
             for dim, size in zip(dims, np.shape(x)):
