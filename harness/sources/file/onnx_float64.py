@@ -28,7 +28,7 @@ from harness.core.structure.models import graphs
 from harness.core.yardstick import AGREEMENT, NotFloat64, checked, distance, note_missing
 from harness.runtimes.onnx_evaluated import evaluator_model
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner
-from harness.sources.file.fast_pools import kernels
+from harness.sources.file.fast_pools import kernels, plain_attributes
 
 FLOAT, DOUBLE = 1, 11  # onnx.TensorProto's element types
 FLOAT_TYPE, DOUBLE_TYPE = "tensor(float)", "tensor(double)"
@@ -306,12 +306,10 @@ def evaluator_seconds(model, inputs: list[np.ndarray]) -> float:
 def _rate(node) -> float:
     if node.op_type in ("MaxPool", "AveragePool"):
         attributes = {a.name: a for a in node.attribute}
-        plain = (attributes.get("auto_pad") is None
-                 or attributes["auto_pad"].s in (b"NOTSET", b"VALID"))
-        plain = plain and not (attributes.get("ceil_mode") and attributes["ceil_mode"].i)
-        plain = plain and all(d == 1 for d in getattr(attributes.get("dilations"), "ints", []))
-        plain = plain and len(node.output) == 1
-        if not plain:
+        auto_pad = attributes["auto_pad"].s if "auto_pad" in attributes else None
+        ceil_mode = attributes["ceil_mode"].i if "ceil_mode" in attributes else 0
+        dilations = list(attributes["dilations"].ints) if "dilations" in attributes else None
+        if not plain_attributes(auto_pad, ceil_mode, dilations, len(node.output)):
             return SLOW_POOL_RATE
     return RATES[node.op_type]
 
