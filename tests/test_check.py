@@ -187,6 +187,13 @@ def test_free_dimensions_run_at_two_sizes():
     assert files.concrete_sizes([(None, 3, None, None)]) == [[(4, 3, 64, 64)], [(1, 3, 96, 96)]]
     assert files.concrete_sizes([(None, 10, 7)]) == [[(4, 10, 7)], [(1, 10, 7)]]
     assert files.concrete_sizes([(2, 5)]) == [[(2, 5)]]
+    # A name the file gives a free dimension ties it across inputs, the first input's rule
+    # deciding; unnamed and differently named dimensions stay apart.
+    shapes = [(None, None, 32), (None, None), (None, None)]
+    assert files.concrete_sizes(shapes, [("b", "s", None), ("b", "s"), ("b", "t")]) == [
+        [(4, 8, 32), (4, 8), (4, 8)], [(1, 13, 32), (1, 13), (1, 12)]]
+    assert files.concrete_sizes(shapes) == [[(4, 8, 32), (4, 8), (4, 8)],
+                                            [(1, 13, 32), (1, 12), (1, 12)]]
 
 
 # -- verdicts --------------------------------------------------------------------------------

@@ -89,3 +89,101 @@ def test_the_padded_draw_makes_the_mask_matter_and_the_converters_agree(tmp_path
     assert {row.leg: row.verdict for row in result.rows} == {
         "keras>tf2onnx": "agrees", "keras>keras-torch": "agrees"}
     assert any("sequences padded with 0, which Embedding" in note for note in result.notes)
+
+
+# -- padding masks, known by their names -------------------------------------------------------
+
+def masked_mean_onnx(path, mask_name="attention_mask", mask_type=None, mask_dims=("b", "s")):
+    """A tokenizer's inputs, as torch.onnx.export writes a model of them: token ids into an
+    embedding table (Gather) and a (batch, length) mask that averages the real tokens."""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    mask_type = TensorProto.INT64 if mask_type is None else mask_type
+    table = numpy_helper.from_array(
+        np.random.default_rng(0).standard_normal((30, 4)).astype(np.float32), "table")
+    nodes = [helper.make_node("Gather", ["table", "input_ids"], ["embedded"]),
+             helper.make_node("Cast", [mask_name], ["mask_f"], to=TensorProto.FLOAT),
+             helper.make_node("Unsqueeze", ["mask_f"], ["mask_3d"], axes=[-1]),
+             helper.make_node("Mul", ["embedded", "mask_3d"], ["kept"]),
+             helper.make_node("ReduceSum", ["kept"], ["total"], axes=[1], keepdims=0),
+             helper.make_node("ReduceSum", ["mask_3d"], ["count"], axes=[1], keepdims=0),
+             helper.make_node("Div", ["total", "count"], ["pooled"])]
+    graph = helper.make_graph(
+        nodes, "masked_mean",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["b", "s"]),
+         helper.make_tensor_value_info(mask_name, mask_type, list(mask_dims))],
+        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["b", 4])],
+        [table])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)], ir_version=8),
+         path)
+    return path
+
+
+def assert_padded_like_a_tokenizer(mask):
+    assert set(np.unique(mask).tolist()) <= {0, 1}
+    assert mask.all(axis=1).sum() >= 1 and mask.any(axis=1).all()  # no row wholly padding
+    assert mask[0, 0] and not mask[0, -1]  # padded at the end
+    assert not mask[1, 0] and mask[1, -1]  # padded at the start
+    assert mask[2].all()  # one in three unpadded
+    # Each row is its real tokens then padding, or padding then them: no hole in between.
+    for row in mask.astype(int):
+        assert np.count_nonzero(np.diff(row)) <= 1
+
+
+def test_an_onnx_attention_mask_is_drawn_as_a_tokenizer_pads_a_batch(tmp_path):
+    spec, _ = first_inputs(masked_mean_onnx(tmp_path / "pooled.onnx"))
+    ids, mask = case_inputs(spec)
+    assert spec.attrs["mask_inputs"] == [False, True]
+    assert mask.dtype == np.int64 and mask.shape == ids.shape == (4, 8)
+    assert_padded_like_a_tokenizer(mask)
+    assert ids.max() < 30  # the Gather's table still bounds the ids
+    result = run_check(CheckOptions(model=str(tmp_path / "pooled.onnx"), report=None,
+                                    paths="onnx>onnx2torch"))
+    assert [row.verdict for row in result.rows] == ["agrees"]
+    assert ("attention_mask: a padding mask by its name: drawn as a tokenizer pads a batch, 1 "
+            "for each real token and 0 for padding (rows padded at the end and at the start, "
+            "one in three unpadded)") in result.notes
+
+
+@pytest.mark.parametrize("name, mask_type, dims, expected", [
+    ("input_mask", "bool", ("b", "s"), True),  # TF Hub BERT's name, as a boolean
+    ("serving_default_padding_mask:0", "int32", ("b", "s"), True),  # a signature's tensor
+    ("bitmask", "int64", ("b", "s"), False),  # not a separate word
+    ("attention_mask", "float", ("b", "s"), False),  # additive or multiplicative: unknown
+    ("attention_mask", "int64", ("b", 1, 1, "s"), False),  # an extended mask, not a batch's
+])
+def test_which_inputs_are_padding_masks(tmp_path, name, mask_type, dims, expected):
+    from onnx import helper
+
+    element = helper.np_dtype_to_tensor_dtype(np.dtype(mask_type if mask_type != "float"
+                                                       else "float32"))
+    path = tmp_path / "model.onnx"
+    if len(dims) == 2:
+        masked_mean_onnx(path, name, element, dims)
+    else:
+        from onnx import TensorProto, save
+
+        graph = helper.make_graph(
+            [helper.make_node("Cast", [name], ["y"], to=TensorProto.FLOAT)], "extended",
+            [helper.make_tensor_value_info(name, element, list(dims))],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(dims))])
+        save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                               ir_version=8), path)
+    spec = file_specs(path)[0]
+    assert spec.attrs.get("mask_inputs", [False])[-1] is expected
+
+
+def test_a_keras_padding_mask_input_is_drawn_padded(tmp_path):
+    """KerasHub's backbones take token_ids and a padding_mask."""
+    keras.utils.set_random_seed(0)
+    token_ids = keras.Input((STEPS,), dtype="int32", name="token_ids")
+    padding_mask = keras.Input((STEPS,), dtype="int32", name="padding_mask")
+    embedded = keras.layers.Embedding(20, 4)(token_ids)
+    weights = keras.ops.expand_dims(keras.ops.cast(padding_mask, "float32"), -1)
+    pooled = keras.ops.sum(embedded * weights, axis=1)
+    keras.Model({"token_ids": token_ids, "padding_mask": padding_mask},
+                keras.layers.Dense(2)(pooled)).save(tmp_path / "backbone.keras")
+    spec = file_specs(tmp_path / "backbone.keras")[0]
+    arrays = dict(zip(spec.attrs["input_names"], case_inputs(spec)))
+    assert_padded_like_a_tokenizer(arrays["padding_mask"])
+    assert arrays["token_ids"].max() < 20

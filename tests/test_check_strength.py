@@ -294,6 +294,24 @@ def test_an_onnx_input_is_checked_at_its_declared_dimensions(tmp_path, dims, siz
     assert outcome.sizes == sizes and found == {}
 
 
+
+def test_free_dimensions_named_alike_take_one_size_across_ranks(tmp_path):
+    """torch.onnx.export names a transformer's sequence axis alike in its (batch, seq, d)
+    features and its (batch, seq) mask; onnxruntime refuses the Mul of the two where parity
+    drew them by rank (13 and 12), so the named axis takes one size in every input."""
+    nodes = [helper.make_node("Cast", ["mask"], ["mask_f"], to=TensorProto.FLOAT),
+             helper.make_node("Unsqueeze", ["mask_f", "last"], ["mask_3d"]),
+             helper.make_node("Mul", ["x", "mask_3d"], ["y"])]
+    last = numpy_helper.from_array(np.array([-1], np.int64), "last")
+    path = onnx_file(tmp_path / "masked.onnx", nodes,
+                     [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "s", 4]),
+                      helper.make_tensor_value_info("mask", TensorProto.INT64, ["b", "s"])],
+                     [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "s", 4])],
+                     [last])
+    outcome, _ = check(path, paths="onnx>onnx2torch")
+    assert outcome.sizes == [[[4, 8, 4], [4, 8]], [[1, 13, 4], [1, 13]]]
+    assert [row.verdict for row in outcome.rows] == ["agrees"]
+
 # -- declared output shapes the runtime contradicts ------------------------------------------
 
 def test_an_output_declared_with_batch_one_is_a_warning(tmp_path):

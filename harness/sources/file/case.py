@@ -29,19 +29,36 @@ DEFAULT_FREE_SIZES = (8, 12)
 FREE_BATCH = (4, 1)
 # Per input, the value a masking layer reads as padding, or null (LoadedModel.paddings).
 PADDED_INPUTS = "padded_inputs"
+# Per input, whether it is a padding mask (LoadedModel.masks): drawn as a padded batch's.
+MASK_INPUTS = "mask_inputs"
 
 
-def concrete_sizes(shapes: list[tuple[int | None, ...]]) -> list[list[tuple[int, ...]]]:
+def concrete_sizes(shapes: list[tuple[int | None, ...]],
+                   dim_names: list[tuple[str | None, ...]] | None = None
+                   ) -> list[list[tuple[int, ...]]]:
     """The input shapes a case runs at: one set, or two where a dimension is free (the batch
-    at 4 then 1, other free dimensions at two sizes by input rank)."""
+    at 4 then 1, other free dimensions at two sizes by input rank). Free dimensions the file
+    names alike (``dim_names``: an ONNX graph's ``sequence`` in its ``input_ids`` and in its
+    ``attention_mask``) are one size, the one their first input's rule gives, as the model
+    reads them together."""
+    names = dim_names or []
     runs = []
     for which in (0, 1):
-        run = []
-        for shape in shapes:
+        run, named = [], {}
+        for index, shape in enumerate(shapes):
             sizes = FREE_SIZES.get(len(shape), DEFAULT_FREE_SIZES)
-            run.append(tuple(
-                (FREE_BATCH[which] if axis == 0 else sizes[which]) if d is None else int(d)
-                for axis, d in enumerate(shape)))
+            shape_names = names[index] if index < len(names) else ()
+            dims = []
+            for axis, d in enumerate(shape):
+                if d is not None:
+                    dims.append(int(d))
+                    continue
+                size = FREE_BATCH[which] if axis == 0 else sizes[which]
+                name = shape_names[axis] if axis < len(shape_names) else None
+                if name:
+                    size = named.setdefault(name, size)
+                dims.append(size)
+            run.append(tuple(dims))
         runs.append(run)
     if runs[0] == runs[1]:
         return runs[:1]
@@ -82,6 +99,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs["int_inputs"] = loaded.int_bounds
     if any(p is not None for p in loaded.paddings):
         attrs[PADDED_INPUTS] = loaded.paddings
+    if any(loaded.masks):
+        attrs[MASK_INPUTS] = loaded.masks
     dtype = loaded.precision or next(
         (d for d in loaded.input_dtypes if np.dtype(d).kind == "f"), "float32")
     if inputs is not None:
@@ -93,7 +112,7 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         return [spec]
     if loaded.undrawable is not None:
         raise UnsupportedFile(path, loaded.undrawable)
-    runs = concrete_sizes(loaded.input_shapes)
+    runs = concrete_sizes(loaded.input_shapes, loaded.dim_names)
     for run in runs:
         _check_drawn_size(loaded, run, max_input_bytes)
     attrs["sizes"] = [[list(s) for s in run] for run in runs]
@@ -167,12 +186,20 @@ def case_inputs(spec: LayerSpec) -> list[np.ndarray]:
 
 
 def _padded(spec: LayerSpec, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """Drawn inputs that a masking layer reads, padded as its users pad them (a stream of
-    their own: the other draws are those of a model without the masking)."""
+    """Drawn inputs that a masking layer reads, padded as its users pad them, and padding
+    masks drawn as a padded batch's (a stream of their own: the other draws are those of a
+    model without the masking)."""
     paddings = spec.attrs.get(PADDED_INPUTS) or []
+    masks = spec.attrs.get(MASK_INPUTS) or []
     rng = np.random.default_rng([spec.seed, zlib.crc32(PADDED_INPUTS.encode())])
-    return [x if i >= len(paddings) or paddings[i] is None else padded(x, paddings[i], rng)
-            for i, x in enumerate(arrays)]
+    out = []
+    for i, x in enumerate(arrays):
+        if i < len(masks) and masks[i]:
+            x = padded(np.ones_like(x), 0, rng)
+        elif i < len(paddings) and paddings[i] is not None:
+            x = padded(x, paddings[i], rng)
+        out.append(x)
+    return out
 
 
 def loaded_for(spec: LayerSpec, folder: Path | None = None) -> LoadedModel:

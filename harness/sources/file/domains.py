@@ -6,6 +6,7 @@ integer-valued in [0, bound), in the input's own dtype."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,9 @@ MASK_BOUND = 2  # a boolean input: fair coins
 PIXEL_BOUND = 256  # raw 8-bit pixels: 0..255
 # 1/scale of a Rescaling that reads raw 8-bit pixels (1/255, 1/127.5 with offset -1, 1/256).
 PIXEL_INVERSE_SCALES = (127.0, 257.0)
+# An input its writer names a mask: attention_mask, input_mask, padding_mask (a tokenizer's, a
+# TF Hub BERT's, KerasHub's), with a SavedModel's or TFLite signature's prefix or suffix.
+MASK_NAME = re.compile(r"(?:^|[^a-z0-9])(?:[a-z0-9]+_)*mask(?::\d+)?$")
 # Layers that hand their input's values on unchanged: the consumer behind them decides.
 PASS_THROUGH = frozenset({"Masking", "Dropout", "SpatialDropout1D", "Reshape", "Flatten",
                           "Permute", "InputLayer"})
@@ -183,6 +187,25 @@ def onnx_domain(model, name: str) -> Domain | None:
             break
         names |= more
     return min(found, key=lambda d: d.bound) if found else None
+
+
+def padding_masks(names: list[str], dtypes: list[str], shapes: list[tuple],
+                  domains: list[Domain | None]) -> tuple[list[bool], list[str]]:
+    """Per input, whether it is a tokenizer's padding mask (1 for a real token, 0 for
+    padding), known by its name (``MASK_NAME``): an integer or boolean (batch, length) input
+    that no consumer gives other values; and a note for each. Users feed such a model
+    padded batches, so a case draws the mask as one: fair coins would mask tokens in the
+    middle of a sentence, and a whole row now and then, which no tokenizer writes."""
+    masks, notes = [], []
+    for name, dtype, shape, domain in zip(names, dtypes, shapes, domains):
+        mask = (domain is None and len(shape) == 2 and np.dtype(dtype).kind in "iub"
+                and MASK_NAME.search(name.lower()) is not None)
+        masks.append(mask)
+        if mask:
+            notes.append(f"{name}: a padding mask by its name: drawn as a tokenizer pads a "
+                         f"batch, 1 for each real token and 0 for padding (rows padded at the "
+                         f"end and at the start, one in three unpadded)")
+    return masks, notes
 
 
 # -- what a case draws -----------------------------------------------------------------------

@@ -23,7 +23,12 @@ from harness.converters.saved_formats import (
     unregistered_text,
 )
 from harness.runtimes.keras_custom import register_custom_objects, register_user_objects
-from harness.sources.file.domains import input_bounds, keras_domains, keras_paddings
+from harness.sources.file.domains import (
+    input_bounds,
+    keras_domains,
+    keras_paddings,
+    padding_masks,
+)
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.head import hdf5_offset, read_head
 from harness.sources.file.loaded import (
@@ -180,10 +185,12 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
     layers = [{"kind": type(model).__name__, "attrs": api}]
     layers += [{"kind": type(layer).__name__, "attrs": _layer_attrs(layer)}
                for layer in _flat_layers(model)]
-    bounds, inferred = input_bounds(names, dtypes, keras_domains(model),
-                                    _embedding_bound(model))
+    domains = keras_domains(model)
+    bounds, inferred = input_bounds(names, dtypes, domains, _embedding_bound(model))
     paddings = keras_paddings(model)
     inferred += [p.note(name) for name, p in zip(names, paddings) if p is not None]
+    masks, masked = padding_masks(names, dtypes, shapes, domains)
+    inferred += masked
     computed = [str(getattr(layer, "compute_dtype", None)) for layer in _flat_layers(model)]
     precision = mixed_precision(dtypes, set(computed))
     if precision is not None:
@@ -194,7 +201,8 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
     return LoadedModel(path, kind, start, model, names, shapes, dtypes, weights, legacy,
                        layers, bounds, [*notes, *inferred], owner, what=what,
                        precision=precision,
-                       paddings=[None if p is None else p.value for p in paddings])
+                       paddings=[None if p is None else p.value for p in paddings],
+                       masks=masks)
 
 
 def _input_layer_name(tensor, index: int) -> str:

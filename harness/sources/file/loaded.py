@@ -47,6 +47,12 @@ class LoadedModel:
     # Per input, the value a masking layer reads as padding (harness.sources.file.domains.
     # Padding), or None: the case draws such an input as padded sequences.
     paddings: list[float | None] = field(default_factory=list)
+    # Per input, whether it is a padding mask (harness.sources.file.domains.padding_masks):
+    # the case draws it as a tokenizer pads a batch.
+    masks: list[bool] = field(default_factory=list)
+    # Per input, per dimension, the name the file gives a free dimension (an ONNX
+    # dim_param), or None: every free dimension of one name takes one size.
+    dim_names: list[tuple[str | None, ...]] = field(default_factory=list)
 
     def describe(self) -> str:
         # A Keras model's list starts with the model itself (see keras_files.keras_loaded).

@@ -11,7 +11,7 @@ import numpy as np
 
 from harness.core.onnx_random import random_nodes
 from harness.core.structure.models import constants, graphs, local_function_calls
-from harness.sources.file.domains import input_bounds, onnx_domain
+from harness.sources.file.domains import input_bounds, onnx_domain, padding_masks
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
 from harness.sources.file.loaded import (
@@ -70,7 +70,7 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     notes = load_external_data(path, model)
     initializers = {init.name for init in model.graph.initializer}
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
-    names, shapes, dtypes, any_rank = [], [], [], []
+    names, shapes, dtypes, any_rank, dim_names = [], [], [], [], []
     for value in graph_inputs:
         tensor = value.type.tensor_type
         if not value.type.HasField("tensor_type"):
@@ -86,6 +86,8 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                 for d in tensor.shape.dim]
         names.append(value.name)
         shapes.append(tuple(dims))
+        dim_names.append(tuple(d.dim_param if size is None and d.HasField("dim_param")
+                               else None for d, size in zip(tensor.shape.dim, dims)))
         if not tensor.HasField("shape"):
             any_rank.append(value.name)
         dtypes.append(np.dtype(dtype).name)
@@ -94,9 +96,10 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                           if np.dtype(d).kind not in "fiubO")
         raise UnsupportedFile(path, f"input {bad!r} has element type {dtype}, which parity "
                                     f"cannot draw nor read from --inputs")
-    bounds, inferred = input_bounds(names, dtypes, [onnx_domain(model, n) for n in names],
-                                    DEFAULT_INT_BOUND)
-    notes.extend(inferred)
+    domains = [onnx_domain(model, n) for n in names]
+    bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND)
+    masks, masked = padding_masks(names, dtypes, shapes, domains)
+    notes.extend([*inferred, *masked])
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
@@ -125,7 +128,8 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                        bounds, notes, what=what, unit="nodes", precision=precision,
                        undrawable=(_strings_undrawable(model, names, shapes, dtypes)
                                    or _any_rank_undrawable(any_rank, names, shapes, dtypes)),
-                       any_rank=tuple(any_rank))
+                       any_rank=tuple(any_rank), dim_names=dim_names,
+                       masks=masks)
 
 
 def _random_refusal(drawing: list[str]) -> str:

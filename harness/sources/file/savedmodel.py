@@ -16,6 +16,7 @@ from harness.converters.savedmodel_signature import (
     inputs_text,
     signature_names,
 )
+from harness.sources.file.domains import padding_masks
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.keras_files import keras_loaded, register_known_objects
 from harness.sources.file.loaded import (
@@ -66,12 +67,14 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
               chosen.inputs]
     dtypes = [spec.dtype.name for _, spec in chosen.inputs]
     bounds = [DEFAULT_INT_BOUND if np.dtype(d).kind in "iu" else None for d in dtypes]
+    masks, masked = padding_masks(names, dtypes, shapes, [None] * len(names))
     notes = [f"read by its {chosen.name!r} signature ({inputs_text(chosen)} -> "
              f"{', '.join(chosen.outputs)}), as TFLiteConverter.from_saved_model and tf2onnx "
              f"--saved-model read it" + ("" if signature else "; --signature NAME picks another")]
+    notes += masked
     return LoadedModel(path, FORMAT, PLAIN_SAVEDMODEL_START, loaded, names, shapes, dtypes,
                        int_bounds=bounds, notes=notes, what="a TF SavedModel",
-                       signature=chosen)
+                       signature=chosen, masks=masks)
 
 
 def _load_keras2(path: Path) -> LoadedModel:

@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.converters.savedmodel_signature import SignatureError, choose_name
 from harness.runtimes.litert import interpreter
+from harness.sources.file.domains import padding_masks
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.loaded import LoadedModel
 
@@ -67,8 +68,9 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
     quantized = [key for key in keys if inputs[key]["quantization"][0]]
     bounds = [_bound(np.dtype(d), key in quantized) for key, d in zip(keys, dtypes)]
     output_keys = sorted(runner.get_output_details())
+    masks, masked = padding_masks(keys, dtypes, shapes, [None] * len(keys))
     notes = [f"read by LiteRT through its {name!r} signature runner ({', '.join(keys)} -> "
-             f"{', '.join(output_keys)})"]
+             f"{', '.join(output_keys)})", *masked]
     if quantized:
         ranges = sorted({_range_text(np.dtype(d)) for key, d in zip(keys, dtypes)
                          if key in quantized})
@@ -80,7 +82,7 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
                        {key: details["name"] for key, details in
                         runner.get_output_details().items()})
     return LoadedModel(path, FORMAT, START, model, keys, shapes, dtypes, int_bounds=bounds,
-                       notes=notes, what="a TFLite model")
+                       notes=notes, what="a TFLite model", masks=masks)
 
 
 def _bound(dtype: np.dtype, quantized: bool) -> int | None:
