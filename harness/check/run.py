@@ -211,6 +211,7 @@ def run_check(options: CheckOptions, progress=None) -> CheckOutcome:
     except SourceError as exc:
         raise CheckError(str(exc)) from None
     _source_could_not_read(first, options.model)
+    notes.extend(harness.reading.notes if harness.reading is not None else ())
     runs = [(first, harness)]
     if len(specs) > 1:
         second = _second_size(harness, source, specs[1], paths, notes, say)
@@ -276,6 +277,7 @@ def _second_size(harness, source, spec, paths, notes, say):
         notes.append(f"not run at {_shapes_text(spec.input_shapes)}: the source model itself "
                      f"cannot run there ({getattr(exc, 'what', exc)})")
         return None
+    notes.extend(note for note in reading.notes if note not in notes)
     stored = {leg: artifact for leg, artifact in harness.artifacts.items()
               if isinstance(artifact, Artifact)}
     again = harness.again(converted)

@@ -86,6 +86,9 @@ class SourceReading(NamedTuple):
     # (the source's ``roots(spec)``): a Keras SavedModel's folder as ``savedmodel``, beside
     # the tf_keras model it reads to.
     roots: tuple[tuple[str, Artifact], ...] = ()
+    # What the reading says of itself for the user (a user's file read by another reader
+    # than its format's own, and why).
+    notes: tuple[str, ...] = ()
 
 
 @runtime_checkable

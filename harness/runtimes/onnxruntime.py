@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,19 @@ ORT_OPTIMIZATION_LEVELS = {
     "all": "ORT_ENABLE_ALL",
 }
 DEFAULT_OPTIMIZATION = "disable"
+
+# onnxruntime's message carries its source file and the C++ signature of the check that
+# failed: neither says what the model did wrong.
+ORT_SOURCE_PATH = re.compile(r"\s*/onnxruntime_src/\S+:\d+\s*")
+CPP_SIGNATURE = re.compile(r"(?:(?:\w+::)+\w+ )?(?:\w+::)+\w+\([^()]*\)\s*")
+
+
+def runtime_failure(exc: BaseException) -> str:
+    """onnxruntime's run-time failure in one line, without its source path and the C++
+    signature of the check that failed."""
+    text = " ".join(str(exc).split())
+    text = CPP_SIGNATURE.sub("", ORT_SOURCE_PATH.sub(" ", text)).strip()
+    return text[:400]
 
 
 def missing_kernel(exc: BaseException) -> dict[str, str] | None:

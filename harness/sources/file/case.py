@@ -227,6 +227,12 @@ def own_inputs_hint(spec: LayerSpec, inputs: list[np.ndarray]) -> str:
     array per input, named, shaped and typed as the model takes it."""
     if spec.attrs.get("inputs") is not None:
         return ""  # the user's own inputs already
+    sizes = [[tuple(shape) for shape in run] for run in spec.attrs.get("sizes") or []]
+    if len(sizes) > 1 and list(spec.input_shapes) == sizes[1]:
+        first = ", ".join("x".join(map(str, shape)) for shape in sizes[0])
+        return (f"; it ran at {first}, drawn alike: a dimension the file declares free is "
+                f"likely fixed inside the model (a size its exporter traced), and whoever feeds "
+                f"it this size meets the same")
     names = spec.attrs.get("input_names") or [f"input_{i}" for i in range(len(inputs))]
     arrays = ", ".join(f"{name!r} {'x'.join(map(str, x.shape))} {x.dtype}"
                        for name, x in zip(names, inputs))

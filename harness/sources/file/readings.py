@@ -14,10 +14,10 @@ from harness.converters.saved_formats import SavedFiles, run_savedmodel
 from harness.converters.savedmodel_signature import SIGNATURE_META
 from harness.core import yardstick
 from harness.core.spec import LayerSpec
-from harness.runtimes import LoadError
+from harness.runtimes import LoadError, RunError
 from harness.runtimes.keras import keras_model_reading, tf_keras_model_reading
 from harness.runtimes.litert import LiteRtRunner
-from harness.runtimes.onnxruntime import OnnxRuntimeRunner
+from harness.runtimes.onnxruntime import OnnxRuntimeRunner, runtime_failure
 from harness.sources import SourceReading
 from harness.sources.file import mat
 from harness.sources.file.errors import UnsupportedFile
@@ -27,6 +27,7 @@ from harness.sources.file.loaded import (
     PLAIN_SAVEDMODEL_START,
     LoadedModel,
 )
+from harness.sources.file.onnx_evaluator import evaluator_reading
 from harness.sources.file.onnx_float64 import onnx_file_reading
 from harness.sources.file.state import run_from_reset
 
@@ -137,6 +138,16 @@ def read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> Sou
         raise UnsupportedFile(loaded.path, "onnxruntime refuses the model: "
                               + (hint or text.split("cannot load the model: ", 1)[-1][:400])
                               ) from None
+    except RunError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (loaded, then refused at run time)
+        reference = evaluator_reading(loaded.model, list(loaded.input_names), inputs)
+        if reference is None:
+            raise
+        said = (f"onnxruntime cannot run the model on the drawn inputs ({runtime_failure(exc)}), "
+                f"and onnx's reference evaluator can: its outputs are the reference, and the "
+                f"legs that run onnxruntime show the refusal",)
+        return SourceReading(artifact, inputs, reference, None, None, notes=said)
     return SourceReading(artifact, inputs, reference, None, None)
 
 

@@ -14,6 +14,7 @@ from harness.converters import Artifact, ConvertOptions, get
 from harness.core.errors import GoldenError
 from harness.core.spec import LayerSpec
 from harness.runtimes.onnx import load_onnx
+from harness.runtimes.onnxruntime import runtime_failure
 from harness.sources import SourceReading
 from harness.sources.file.case import NAME, case_inputs, loaded_for, own_inputs_hint
 from harness.sources.file.detector import START, load
@@ -58,7 +59,7 @@ class FileSource:
         except Exception as exc:  # noqa: BLE001  (the model refused these inputs)
             shapes = ", ".join("x".join(map(str, x.shape)) for x in inputs)
             raise FileError(loaded.path, f"the model cannot be run on inputs of shape {shapes} "
-                                         f"({type(exc).__name__}: {first_line(exc)})"
+                                         f"({type(exc).__name__}: {runtime_failure(exc)})"
                                          + own_inputs_hint(spec, inputs)) from None
         # The golden store's ``store`` is handed the reading alone: it finds the case here.
         reading.artifact.meta["spec"] = spec
