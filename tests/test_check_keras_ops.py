@@ -44,3 +44,32 @@ def test_a_keras3_argmax_meets_tf2onnx_and_tflites_refusals(tmp_path):
     assert "tf2onnx has no handler for TensorFlow's Bitcast" in rows["keras>tf2onnx"].note
     for leg in AGREE:
         assert rows[leg].verdict == "agrees", (leg, rows[leg].message)
+
+
+def test_a_new_axis_slice_over_free_dims_meets_tflites_refusal(tmp_path):
+    """A padding mask over (batch, length), both free, widened with mask[:, None, :] as
+    transformer code writes it: TFLite refuses the slice; expand_dims converts, and so does
+    every other leg."""
+    def masked_model(widen):
+        keras.utils.set_random_seed(0)
+        features = keras.Input((None, 4), name="features")
+        mask = keras.Input((None,), dtype="int32", name="padding_mask")
+        weights = keras.ops.cast(widen(mask), "float32")  # (batch, 1, length)
+        pooled = keras.ops.squeeze(keras.ops.matmul(weights, features), 1)
+        return keras.Model([features, mask], keras.layers.Dense(2)(pooled))
+
+    paths = "keras>tflite,keras>savedmodel>tflite-savedmodel,keras>tf2onnx"
+    sliced = tmp_path / "sliced.keras"
+    masked_model(lambda mask: mask[:, None, :]).save(sliced)
+    rows = {row.leg: row for row in run_check(CheckOptions(model=sliced, paths=paths,
+                                                           report=None)).rows}
+    for leg in ("keras>tflite", "keras>savedmodel>tflite-savedmodel"):
+        assert (rows[leg].known_issue or {}).get("id") == \
+            "tflite-strided-slice-new-axis-on-free-dims", (leg, rows[leg].message)
+    assert rows["keras>tf2onnx"].verdict == "agrees"
+    expanded = tmp_path / "expanded.keras"
+    masked_model(lambda mask: keras.ops.expand_dims(mask, 1)).save(expanded)
+    outcome = run_check(CheckOptions(model=expanded, paths=paths, report=None))
+    verdicts = {row.leg: row.verdict for row in outcome.rows}
+    assert set(paths.split(",")) <= set(verdicts)
+    assert set(verdicts.values()) == {"agrees"}, verdicts
