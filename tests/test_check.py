@@ -194,6 +194,11 @@ def test_free_dimensions_run_at_two_sizes():
         [(4, 8, 32), (4, 8), (4, 8)], [(1, 13, 32), (1, 13), (1, 12)]]
     assert files.concrete_sizes(shapes) == [[(4, 8, 32), (4, 8), (4, 8)],
                                             [(1, 13, 32), (1, 12), (1, 12)]]
+    # A name that is arithmetic over names takes the size it computes, whichever input
+    # names its symbols; arithmetic over unknown names is a name like any other.
+    assert files.concrete_sizes([(None, None), (None, None), (None, None)],
+                                [("b", "p + 1"), ("b", "p"), ("b", "q * 2")]) == [
+        [(4, 9), (4, 8), (4, 8)], [(1, 13), (1, 12), (1, 12)]]
 
 
 # -- verdicts --------------------------------------------------------------------------------

@@ -312,6 +312,30 @@ def test_free_dimensions_named_alike_take_one_size_across_ranks(tmp_path):
     assert outcome.sizes == [[[4, 8, 4], [4, 8]], [[1, 13, 4], [1, 13]]]
     assert [row.verdict for row in outcome.rows] == ["agrees"]
 
+
+def test_a_dimension_named_as_arithmetic_takes_the_size_it_computes(tmp_path):
+    """A decoder's mask covers its past and its new tokens: Optimum names its length
+    ``past_sequence_length + sequence_length``; drawn by its rank it would be 8 against the
+    16 the concatenation makes, and onnxruntime would refuse the Mul."""
+    nodes = [helper.make_node("Concat", ["past", "x"], ["all"], axis=1),
+             helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+             helper.make_node("Unsqueeze", ["mask_f", "last"], ["mask_3d"]),
+             helper.make_node("Mul", ["all", "mask_3d"], ["y"])]
+    last = numpy_helper.from_array(np.array([-1], np.int64), "last")
+    total = "past_sequence_length + sequence_length"
+    path = onnx_file(tmp_path / "decoder.onnx", nodes,
+                     [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                    ["b", "sequence_length", 4]),
+                      helper.make_tensor_value_info("past", TensorProto.FLOAT,
+                                                    ["b", "past_sequence_length", 4]),
+                      helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
+                                                    ["b", total])],
+                     [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", total, 4])],
+                     [last])
+    outcome, _ = check(path, paths="onnx>onnx2torch")
+    assert outcome.sizes == [[[4, 8, 4], [4, 8, 4], [4, 16]], [[1, 13, 4], [1, 13, 4], [1, 26]]]
+    assert [row.verdict for row in outcome.rows] == ["agrees"]
+
 # -- declared output shapes the runtime contradicts ------------------------------------------
 
 def test_an_output_declared_with_batch_one_is_a_warning(tmp_path):

@@ -14,6 +14,7 @@ import numpy as np
 from harness.core.inputs import make_inputs
 from harness.core.spec import LayerSpec
 from harness.sources.file.detector import NAME, START, load
+from harness.sources.file.dim_expressions import evaluate, expression
 from harness.sources.file.domains import padded
 from harness.sources.file.errors import FileError, UnsupportedFile
 from harness.sources.file.fingerprint import digest
@@ -40,29 +41,42 @@ def concrete_sizes(shapes: list[tuple[int | None, ...]],
     at 4 then 1, other free dimensions at two sizes by input rank). Free dimensions the file
     names alike (``dim_names``: an ONNX graph's ``sequence`` in its ``input_ids`` and in its
     ``attention_mask``) are one size, the one their first input's rule gives, as the model
-    reads them together."""
+    reads them together; a name that is arithmetic over such names (a decoder's
+    ``past_sequence_length + sequence_length`` mask) takes the size it computes."""
     names = dim_names or []
     runs = []
     for which in (0, 1):
-        run, named = [], {}
-        for index, shape in enumerate(shapes):
-            sizes = FREE_SIZES.get(len(shape), DEFAULT_FREE_SIZES)
-            shape_names = names[index] if index < len(names) else ()
-            dims = []
-            for axis, d in enumerate(shape):
-                if d is not None:
-                    dims.append(int(d))
-                    continue
-                size = FREE_BATCH[which] if axis == 0 else sizes[which]
-                name = shape_names[axis] if axis < len(shape_names) else None
-                if name:
-                    size = named.setdefault(name, size)
-                dims.append(size)
-            run.append(tuple(dims))
+        named: dict[str, int] = {}
+        run = [_sizes(shape, names[index] if index < len(names) else (), which, named,
+                      computed=False) for index, shape in enumerate(shapes)]
+        run = [_sizes(shape, names[index] if index < len(names) else (), which, named,
+                      computed=True) for index, shape in enumerate(shapes)]
         runs.append(run)
     if runs[0] == runs[1]:
         return runs[:1]
     return runs
+
+
+def _sizes(shape, shape_names, which: int, named: dict[str, int], *,
+           computed: bool) -> tuple[int, ...]:
+    """One input's sizes at run ``which``: a free dimension's by its rule, by the size of its
+    name in ``named`` (set by the first input that has it), or, where ``computed``, by the
+    arithmetic its name spells over names that have their sizes."""
+    rule = FREE_SIZES.get(len(shape), DEFAULT_FREE_SIZES)
+    dims = []
+    for axis, d in enumerate(shape):
+        if d is not None:
+            dims.append(int(d))
+            continue
+        size = FREE_BATCH[which] if axis == 0 else rule[which]
+        name = shape_names[axis] if axis < len(shape_names) else None
+        tree = expression(name) if name else None
+        if tree is not None:
+            size = (evaluate(tree, named) if computed else None) or named.setdefault(name, size)
+        elif name:
+            size = named.setdefault(name, size)
+        dims.append(size)
+    return tuple(dims)
 
 
 def file_specs(path: str | Path, *, weights: str | Path | None = None,
