@@ -452,3 +452,36 @@ def test_the_onnx2pytorch_sweep_fails_without_its_family_entry(entry, refused):
     everything = known_issues.load()
     assert known_entry(everything, model, message, O2P_LEG) == entry
     assert known_entry([i for i in everything if i.id != entry], model, message, O2P_LEG) is None
+
+
+def test_a_node_inside_an_if_branch_is_matched_as_a_top_level_one(tmp_path):
+    """torch.onnx.export writes torch.cond as an If whose branches Gemm the outer graph's
+    initializers; onnx2pytorch builds each branch's Gemm from the branch's own and refuses:
+    the entry that names Gemm tags it, as it would a Gemm outside the If."""
+    weights = [numpy_helper.from_array(np.eye(4, dtype=np.float32) * scale, name)
+               for scale, name in ((2.0, "w_then"), (-1.0, "w_else"))]
+
+    def branch(name, weight):
+        return helper.make_graph(
+            [helper.make_node("Gemm", ["x", weight], [f"{name}_y"])], name, [],
+            [helper.make_tensor_value_info(f"{name}_y", TensorProto.FLOAT, ["n", 4])])
+
+    nodes = [helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0),
+             helper.make_node("Greater", ["total", "zero"], ["positive"]),
+             helper.make_node("If", ["positive"], ["y"],
+                              then_branch=branch("then", "w_then"),
+                              else_branch=branch("else", "w_else"))]
+    zero = numpy_helper.from_array(np.array(0.0, np.float32), "zero")
+    graph = helper.make_graph(nodes, "cond", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, ["n", 4])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, ["n", 4])], [*weights, zero])
+    path = tmp_path / "cond.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                ir_version=IR_VERSION), path)
+    outcome = run_check(CheckOptions(model=str(path), report=None,
+                                     paths="onnx>onnx2pytorch,onnx>ort-optimized"))
+    rows = {row.leg: row for row in outcome.rows}
+    assert "Unexpected number of parameters: 0" in rows["onnx>onnx2pytorch"].message
+    assert (rows["onnx>onnx2pytorch"].known_issue or {}).get("id") == \
+        "onnx2pytorch-weights-must-be-initializers"
+    assert rows["onnx>ort-optimized"].verdict == "agrees"

@@ -342,8 +342,9 @@ class Received:
 
 def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
     """(op type, attributes with the schema's defaults and the node's ``opset``, as a drawn
-    graph's nodes hold it) of every node of an ONNX artifact's main graph; nothing for any
-    other artifact."""
+    graph's nodes hold it) of every node of an ONNX artifact, those of the graphs nested in
+    its nodes (an If's branches, a Loop's body) too, which a converter converts as well;
+    nothing for any other artifact."""
     if isinstance(received, Received):
         return received.nodes
     model = getattr(received, "model", None)
@@ -353,7 +354,7 @@ def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
 
     opsets = {entry.domain or "": entry.version for entry in model.opset_import}
     found = []
-    for node in model.graph.node:
+    for node in (node for graph in structure.models.graphs(model.graph) for node in graph.node):
         domain = node.domain if node.domain != "ai.onnx" else ""
         attrs = {}
         for attribute in node.attribute:
