@@ -62,6 +62,18 @@ def test_align_reads_channels_first_and_picks_the_closer_reading_when_ambiguous(
     assert align(nhwc, np.zeros((1, 7)))[0] is None
 
 
+def test_another_rank_fits_only_as_merged_leading_dimensions():
+    """tf2onnx's Dense over a sequence computes on (batch * steps, features); a causal
+    MultiHeadAttention's (batch, heads, steps, steps) weights hold as many numbers as its
+    (batch, steps, features) output, and are not it."""
+    sequence = np.arange(4 * 8 * 16, dtype=np.float32).reshape(4, 8, 16)
+    merged, how = align(sequence, sequence.reshape(32, 16))
+    assert how == "reshaped" and np.array_equal(merged, sequence)
+    assert align(sequence[:1], sequence[:1].reshape(8, 16))[1] == "reshaped"  # batch 1 dropped
+    assert align(sequence, np.zeros((4, 2, 8, 8), np.float32))[0] is None
+    assert align(sequence, np.zeros((4, 128), np.float32))[0] is None
+
+
 def _graph(nodes, outputs):
     onnx = pytest.importorskip("onnx")
     from onnx import helper

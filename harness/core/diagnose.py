@@ -40,10 +40,14 @@ def align(reference: np.ndarray, value: np.ndarray) -> tuple[np.ndarray | None, 
 
     Equal shapes compare as they are; a channels-first permutation of the reference's shape
     is moved back. Where both readings fit (all dimensions after the batch equal), the
-    closer one is taken and the note says so.
+    closer one is taken and the note says so. Another rank fits where it only merges or
+    splits leading dimensions or drops ones of size 1 (tf2onnx's Dense on a sequence, a
+    MatMul over (batch * steps, features)): an equal size alone is no reason, as a layer's
+    (batch, heads, steps, steps) attention weights hold as many numbers as its (batch,
+    steps, features) output.
     """
     if value.ndim != reference.ndim:
-        if value.size == reference.size:
+        if value.size == reference.size and _same_order(value.shape, reference.shape):
             return value.reshape(reference.shape), "reshaped"
         return None, f"shape {list(value.shape)} does not fit {list(reference.shape)}"
     rank = reference.ndim
@@ -60,6 +64,17 @@ def align(reference: np.ndarray, value: np.ndarray) -> tuple[np.ndarray | None, 
     if permuted:
         return value.transpose(to_last), "channels-first"
     return None, f"shape {list(value.shape)} does not fit {list(reference.shape)}"
+
+
+def _same_order(shape: tuple[int, ...], other: tuple[int, ...]) -> bool:
+    """Whether one shape is the other with leading dimensions merged or split, or dimensions
+    of size 1 dropped: the last dimension (the features) the same, or both the same but for
+    their ones."""
+    squeezed = [d for d in shape if d != 1]
+    other_squeezed = [d for d in other if d != 1]
+    if squeezed == other_squeezed:
+        return True
+    return bool(squeezed and other_squeezed) and squeezed[-1] == other_squeezed[-1]
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> float:
