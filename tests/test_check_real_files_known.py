@@ -485,3 +485,25 @@ def test_a_node_inside_an_if_branch_is_matched_as_a_top_level_one(tmp_path):
     assert (rows["onnx>onnx2pytorch"].known_issue or {}).get("id") == \
         "onnx2pytorch-weights-must-be-initializers"
     assert rows["onnx>ort-optimized"].verdict == "agrees"
+
+
+@pytest.mark.parametrize("written, verdict", [
+    ({"exclusive": 1}, "differs"),  # reverse left out, as tf2onnx writes Keras' causal mask
+    ({"exclusive": 1, "reverse": 0}, "agrees"),  # written at its default: read right
+])
+def test_an_attribute_a_file_leaves_out_is_matched_as_a_drawn_omitted_form(
+        tmp_path, written, verdict):
+    """onnx2torch reads CumSum's reverse as 1 where the node leaves it out; the entry about
+    it names the drawn form (form_attrs omitted), which a file's node is read as too."""
+    axis = numpy_helper.from_array(np.array(1, np.int64), "axis")
+    graph = helper.make_graph(
+        [helper.make_node("CumSum", ["x", "axis"], ["y"], **written)], "cumsum",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 5])], [axis])
+    path = tmp_path / "cumsum.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)],
+                                ir_version=IR_VERSION), path)
+    (row,) = run_check(CheckOptions(model=str(path), report=None, paths=LEG)).rows
+    assert row.verdict == verdict
+    if verdict == "differs":
+        assert row.known_issue["id"] == "onnx2torch-cumsum-omitted-reverse"

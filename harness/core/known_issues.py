@@ -367,8 +367,22 @@ def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
             attrs[attribute.name] = value
         defaults = (attribute_defaults(node.op_type, opsets.get(domain, 0), domain)
                     if domain in opsets else {})
-        found.append((node.op_type, {**defaults, **attrs, "opset": opsets.get(domain)}))
+        found.append((node.op_type, {**defaults, **attrs, "opset": opsets.get(domain),
+                                     **_attributes_form(attrs, defaults)}))
     return found
+
+
+def _attributes_form(written: dict[str, Any], defaults: dict[str, Any]) -> dict[str, str]:
+    """The ``form_attrs`` a received node is written in, as a drawn graph's nodes name theirs
+    (harness.sources.onnx.forms): ``omitted`` where it writes no attribute at its schema
+    default (tf2onnx's CumSum with its ``reverse`` left out, which onnx2torch reads as 1),
+    ``default`` where it writes every one that has a default, else ``written``; nothing for
+    an op without defaults."""
+    if not defaults:
+        return {}
+    if not any(name in defaults and value == defaults[name] for name, value in written.items()):
+        return {"form_attrs": "omitted"}
+    return {"form_attrs": "default" if set(defaults) <= set(written) else "written"}
 
 
 def load(path: Path | None = None) -> list[KnownIssue]:
