@@ -225,3 +225,31 @@ def test_a_layer_that_converts_correctly_matches_alone():
     path = harness.paths[0]
     alone = diagnoser.isolate(path, "keras>tf2onnx>onnx2torch", "n03_batch_normalization")
     assert alone["passed"] is True and alone["max_abs"] < 1e-4
+
+
+def test_a_layer_re_run_alone_is_called_as_the_model_called_it():
+    """MultiHeadAttention(h, h, use_causal_mask=True): one tensor as query and value, and a
+    keyword that is not a tensor. Re-run alone on one input (the old call) it lacked its
+    value; without the keyword it would attend to every step and match nothing."""
+    import keras
+
+    from harness.sources.keras.diagnose import capture_keras, single_layer_model
+
+    keras.utils.set_random_seed(0)
+    tokens = keras.Input((5, 8), name="tokens")
+    hidden = keras.layers.Dense(8, name="project")(tokens)
+    attended = keras.layers.MultiHeadAttention(2, 4, name="attention")(
+        hidden, hidden, use_causal_mask=True)
+    model = keras.Model(tokens, keras.layers.Add(name="residual")([hidden, attended]))
+    x = np.random.default_rng(0).standard_normal((2, 5, 8)).astype(np.float32)
+    captured = capture_keras(model, [x])
+    assert len(captured.layer_inputs["attention"]) == 1  # h once
+    alone = single_layer_model(model.get_layer("attention"), captured.layer_inputs["attention"],
+                               captured.calls["attention"])
+    np.testing.assert_allclose(np.asarray(alone(captured.layer_inputs["attention"][0])),
+                               captured.values["attention"], rtol=1e-5, atol=1e-6)
+    # An Add of two tensors keeps taking them as its list.
+    added = single_layer_model(model.get_layer("residual"), captured.layer_inputs["residual"],
+                               captured.calls["residual"])
+    np.testing.assert_allclose(np.asarray(added(captured.layer_inputs["residual"])),
+                               captured.values["residual"], rtol=1e-6)

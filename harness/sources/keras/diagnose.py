@@ -23,7 +23,7 @@ matches alone only passes on error accumulated upstream.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,9 +61,11 @@ class Tap:
         return self.layer + suffix + (f":{self.output}" if self.output else "")
 
 
-def keras_taps(model) -> list[tuple[Tap, Any, list[Any]]]:
+def keras_taps(model) -> list[tuple[Tap, Any, list[Any], Any]]:
     """Every layer call's outputs in ``model``, in topological order, with the Keras tensors
-    of the output and of the call's inputs."""
+    of the output and of the call's inputs (each once: MultiHeadAttention(h, h) reads one),
+    and the call's arguments as it was made (``node.arguments``: where each input went, and
+    the keywords that were not tensors, such as ``use_causal_mask``)."""
     calls: dict[str, int] = {}
     taps = []
     order = {layer.name: i for i, layer in enumerate(model.layers)}
@@ -76,10 +78,17 @@ def keras_taps(model) -> list[tuple[Tap, Any, list[Any]]]:
                 continue
             call = calls.get(layer.name, 0)
             calls[layer.name] = call + 1
+            arguments = getattr(node, "arguments", None)
+            inputs = _once(node.input_tensors)
             for k, tensor in enumerate(node.output_tensors):
                 tap = Tap(layer.name, type(layer).__name__, call, k)
-                taps.append((tap, tensor, list(node.input_tensors)))
+                taps.append((tap, tensor, inputs, arguments))
     return taps
+
+
+def _once(tensors) -> list[Any]:
+    seen: set[int] = set()
+    return [t for t in tensors if not (id(t) in seen or seen.add(id(t)))]
 
 
 @dataclass
@@ -87,6 +96,8 @@ class KerasCapture:
     taps: list[Tap]
     values: dict[str, np.ndarray]  # by tap name
     layer_inputs: dict[str, list[np.ndarray]]  # by tap name: what the call received
+    # By tap name: the call's input tensors (each once) and its arguments (keras_taps).
+    calls: dict[str, tuple[list[Any], Any]] = field(default_factory=dict)
 
 
 def capture_keras(model, inputs: list[np.ndarray]) -> KerasCapture:
@@ -102,7 +113,7 @@ def capture_keras(model, inputs: list[np.ndarray]) -> KerasCapture:
             wanted.append(tensor)
         return slots[id(tensor)]
 
-    plan = [(tap, slot(out), [slot(t) for t in ins]) for tap, out, ins in found]
+    plan = [(tap, slot(out), [slot(t) for t in ins]) for tap, out, ins, _ in found]
     probe = keras.Model(model.inputs if len(model.inputs) > 1 else model.inputs[0], wanted)
     arrays = probe(inputs if len(model.inputs) > 1 else inputs[0], training=False)
     if not isinstance(arrays, (list, tuple)):
@@ -112,6 +123,7 @@ def capture_keras(model, inputs: list[np.ndarray]) -> KerasCapture:
         taps=[tap for tap, _, _ in plan],
         values={tap.name: arrays[out] for tap, out, _ in plan},
         layer_inputs={tap.name: [arrays[i] for i in ins] for tap, _, ins in plan},
+        calls={tap.name: (ins, arguments) for tap, _, ins, arguments in found},
     )
 
 
@@ -299,7 +311,8 @@ class Diagnoser:
         tap = next(t for t in self.keras.taps if t.name == tap_name)
         try:
             single = single_layer_model(self.model.get_layer(tap.layer),
-                                        self.keras.layer_inputs[tap.name])
+                                        self.keras.layer_inputs[tap.name],
+                                        self.keras.calls.get(tap.name))
             layer_inputs = self.keras.layer_inputs[tap.name]
             # Keras' own ONNX export refuses a model that has never been called.
             single(layer_inputs if len(layer_inputs) > 1 else layer_inputs[0])
@@ -321,14 +334,24 @@ class Diagnoser:
                 "max_rel": result.metrics.get("max_rel")}
 
 
-def single_layer_model(layer, inputs: list[np.ndarray]):
-    """A one-layer model of a copy of ``layer`` (same config, name and weights)."""
+def single_layer_model(layer, inputs: list[np.ndarray], call=None):
+    """A one-layer model of a copy of ``layer`` (same config, name and weights), called as
+    ``call`` (the input tensors and arguments of the model's own call, ``keras_taps``) made
+    it: each input where that call put it (MultiHeadAttention(h, h) gets h as query and
+    value) and its other keywords (``use_causal_mask=True``) kept; without one, on the inputs
+    in order."""
     import keras
 
     clone = type(layer).from_config(layer.get_config())
     tensors = [keras.Input(shape=x.shape[1:], dtype=str(x.dtype), name=f"input_{i}")
                for i, x in enumerate(inputs)]
-    outputs = clone(tensors if len(tensors) > 1 else tensors[0])
+    if call is not None and call[1] is not None:
+        fresh = {id(old): new for old, new in zip(call[0], tensors)}
+        args, kwargs = keras.tree.map_structure(
+            lambda value: fresh.get(id(value), value), (call[1].args, call[1].kwargs))
+        outputs = clone(*args, **kwargs)
+    else:
+        outputs = clone(tensors if len(tensors) > 1 else tensors[0])
     clone.set_weights(layer.get_weights())
     return keras.Model(tensors if len(tensors) > 1 else tensors[0], outputs,
                        name="parity_isolated")
