@@ -160,3 +160,25 @@ def test_an_onnx2tf_tflite_file_is_checked_and_meets_the_fully_connected_bias_is
     bias = numpy_helper.to_array(graph.initializer[3])
     assert rows["tflite>tf2onnx-tflite"].max_abs == pytest.approx(float(np.abs(bias).max()),
                                                                   rel=1e-4)
+
+
+def test_a_stacked_rnn_meets_tf2onnx_tflites_rank_zero_loop_input(tmp_path):
+    """The second RNN of a stacked pair reads the first's sequence inside tf2onnx's Loop,
+    declared rank 0; one RNN alone converts."""
+    import keras
+
+    def rnn_file(name, first):
+        keras.utils.set_random_seed(0)
+        series = keras.Input((6, 4), batch_size=1, name="series")
+        model = keras.Model(series, keras.layers.GRU(5, name="gru")(first(series)))
+        return converted(model, tmp_path / f"{name}.tflite")
+
+    stacked = rnn_file("stacked", keras.layers.LSTM(8, return_sequences=True))
+    rows = {row.leg: row for row in run_check(CheckOptions(model=stacked, report=None)).rows}
+    for leg in ("tflite>tf2onnx-tflite", "tflite>tf2onnx-tflite>ort-optimized"):
+        assert (rows[leg].known_issue or {}).get("id") == \
+            "tf2onnx-tflite-stacked-rnn-loop-body-rank-zero", (leg, rows[leg].message)
+    single = rnn_file("single", keras.layers.Dense(8))
+    (row,) = run_check(CheckOptions(model=single, report=None,
+                                    paths="tflite>tf2onnx-tflite")).rows
+    assert row.verdict == "agrees"
