@@ -44,7 +44,8 @@ def test_the_layer_suites_choice_of_ci_draws_is_fresh():
     for the choice to be made again."""
     _skipped, why = cover_corpus.read_ci_draws(ci_contract.ROOT / "suites" / "layers")
     assert why is None, (f"{why}: re-choose them ('Chosen by cost' in docs/coverage.md: "
-                         "ci_select measure --draws, then choose --draws --twice)")
+                         "ci_select measure --draws, then choose --draws --twice), or, after "
+                         "an edit that changes no draw, ci_select restamp")
 
 
 def test_ci_tests_nothing_less_than_at_4d1e7d32(now):
@@ -238,3 +239,26 @@ def test_a_branch_moved_twice_is_named_as_it_is_now():
              "a.py:9->9": ["a.py:9->9"]}  # a twin of itself: no endless chase
     renamed = ci_contract.with_moves(record, moves)
     assert renamed["covers"]["onnx"]["branches"] == ["a.py:9->9", "c.py:3->4", "c.py:5->6"]
+
+
+def test_a_restamp_records_the_digest_only_while_the_same_cases_are_drawn(tmp_path,
+                                                                          monkeypatch):
+    """An edit of a digested file that changes no draw (the Keras source's reading) makes the
+    choice stale; ``restamp`` records the digest again once the ci corpus, drawn anew, still
+    holds every case left to the cover and as many cases as were chosen from."""
+    monkeypatch.delenv(cover_corpus.EVERY_DRAW, raising=False)
+    folder = _suite(tmp_path / "layers", {"Dense": ["a", "b"], "ReLU": ["c"]})
+    (folder / "test_layers.py").write_text("# draws, read otherwise\n", encoding="utf-8")
+    assert cover_corpus.ci_skipped_ids(folder) == frozenset()  # stale
+    ids = iter("abcde")
+    monkeypatch.setattr(ci_contract, "case_id", lambda spec, source: spec["id"])
+    monkeypatch.setattr(ci_contract, "drawn_corpus",
+                        lambda source: ([{"spec": {"id": next(ids)}} for _ in range(5)], []))
+    assert "the same 5 drawn cases, 3 left to the cover" in ci_select.restamp(folder)
+    assert cover_corpus.ci_skipped_ids(folder) == {"a", "b", "c"}  # fresh again
+    (folder / "test_layers.py").write_text("# draws, drawn otherwise\n", encoding="utf-8")
+    monkeypatch.setattr(ci_contract, "drawn_corpus",
+                        lambda source: ([{"spec": {"id": x}} for x in "abdef"], []))
+    with pytest.raises(SystemExit, match="1 of those left to the cover no longer drawn"):
+        ci_select.restamp(folder)
+    assert cover_corpus.ci_skipped_ids(folder) == frozenset()  # still stale

@@ -124,7 +124,7 @@ def corpus_reach(source: str) -> tuple[list[dict[str, Any]], set[str], set[str]]
     drawing = dc.SOURCES[source]
     corpus, branches_of = drawn_corpus(source)
     left = ci_skipped_ids((ROOT / SUITES[source][0]).parent)
-    run = [n for n, entry in enumerate(corpus) if _case_id(entry["spec"], source) not in left]
+    run = [n for n, entry in enumerate(corpus) if case_id(entry["spec"], source) not in left]
     pairs = set()
     for n in run:
         pairs |= dc.spec_pairs(_kind(corpus[n]["spec"], source), corpus[n]["spec"],
@@ -141,7 +141,7 @@ def cover_reach(source: str, root: Path = ROOT) -> tuple[list[dict[str, Any]], s
     cases = [entry for entry in data["cases"] if in_ci(entry, data)]
     pairs, branches = set(), set()
     for entry in cases:
-        if _case_id(entry["spec"], source) in held:
+        if case_id(entry["spec"], source) in held:
             continue
         pairs |= {pair_name(p) for p in dc.spec_pairs(_kind(entry["spec"], source),
                                                       entry["spec"], entry["axis"])}
@@ -159,7 +159,7 @@ def _kind(spec: dict[str, Any], source: str):
     return registry.get(spec["kind"], spec.get("source", source))
 
 
-def _case_id(spec: dict[str, Any], source: str) -> str:
+def case_id(spec: dict[str, Any], source: str) -> str:
 
     return LayerSpec.from_json({"source": source, **spec}).case_id
 

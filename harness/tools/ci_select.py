@@ -155,7 +155,7 @@ def drawn_cases(source: str, harness) -> tuple[list[dict[str, Any]], list[set[It
     cases: list[dict[str, Any]] = []
     held: list[set[Item]] = []
     for entry, branches in zip(corpus, branches_of, strict=True):
-        case_id = ci_contract._case_id(entry["spec"], source)
+        case_id = ci_contract.case_id(entry["spec"], source)
         items = items_of(entry, source, harness, axis_of(entry), branches)
         pairs_of_values = combinations(entry, source, axis_of(entry))
         if case_id in by_id:
@@ -255,6 +255,28 @@ def rechoose(cover_path: Path, costs: dict[str, float], source: str = "keras",
     return data, record
 
 
+def restamp(folder: Path) -> str:
+    """Records the digest of the draw inputs as they are now in ``folder``'s ci_draws.json,
+    after an edit that changes no draw (how a drawn case is read, not what is drawn): the ci
+    corpus is drawn anew, and the file is rewritten only where it still draws every case the
+    file leaves to the cover and as many distinct cases as it chose from. Otherwise the choice
+    is stale, and ``measure`` then ``choose`` make it again."""
+    path = folder / CI_DRAWS
+    record = json.loads(path.read_text(encoding="utf-8"))
+    drawn = {ci_contract.case_id(entry["spec"], "keras")
+             for entry in ci_contract.drawn_corpus("keras")[0]}
+    left = {case_id for ids in record["skipped"].values() for case_id in ids}
+    gone = sorted(left - drawn)
+    if gone or len(drawn) != record["figures"]["drawn"]:
+        raise SystemExit(f"{path}: the draws changed ({len(drawn)} distinct cases drawn, "
+                         f"{record['figures']['drawn']} when chosen; {len(gone)} of those left "
+                         f"to the cover no longer drawn): run measure, then choose")
+    record["inputs"] = draws_digest(folder)
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return (f"{path}: the same {len(drawn)} drawn cases, {len(left)} left to the cover; "
+            f"digest {record['inputs'][:12]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -273,7 +295,14 @@ def main(argv: list[str] | None = None) -> int:
                                f"ci leaves to the cover beside it ({CI_DRAWS})")
     choosing.add_argument("--twice", action="store_true",
                           help="hold each pair twice where ci holds it twice now")
+    restamping = sub.add_parser("restamp", help=f"record the draw inputs' digest in {CI_DRAWS} "
+                                                "again after an edit that changes no draw")
+    restamping.add_argument("--cover", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.command == "restamp":
+        prepare_imports()
+        print(restamp(args.cover.parent))
+        return 0
     if args.command == "measure":
         specs = cover_specs(args.cover)
         if args.draws:
