@@ -212,3 +212,71 @@ def test_tensorflow_s_missing_kernel_is_one_source_refusal_naming_its_version():
     assert "Value for attr 'T' of double is not in the list of allowed values" in message
     assert result.legs[0].metrics["environment"]["version"] == tf.__version__
     result.check()  # not a failure
+
+
+def test_the_eigen_3d_same_window_gets_a_second_reading_only_without_onednn():
+    from harness.sources.keras.model import EIGEN_READING, XLA_READING, second_reading
+
+    pool = LayerSpec("MaxPooling3D", {"pool_size": [1, 1, 1], "strides": [1, 3, 1],
+                                      "padding": "same"}, ((1, 1, 3, 1, 1),))
+    assert second_reading(pool, onednn=False) == EIGEN_READING
+    assert second_reading(pool, onednn=True) is None  # oneDNN pools right
+    assert second_reading(LayerSpec("MaxPooling3D", {**pool.attrs, "padding": "valid"},
+                                    pool.input_shapes), onednn=False) is None
+    assert second_reading(LayerSpec("MaxPooling3D", {"pool_size": [2, 2, 2], "strides": None,
+                                                     "padding": "same"},
+                                    pool.input_shapes), onednn=False) is None
+    conv = LayerSpec("Conv3D", {"filters": 1, "kernel_size": [2, 1, 1], "strides": [3, 1, 1],
+                                "dilation_rate": [2, 1, 1], "padding": "same"},
+                     ((1, 4, 1, 1, 1),))
+    assert second_reading(conv, onednn=False) is None  # the dilated kernel spans 3
+    assert second_reading(LayerSpec("Conv3D", {**conv.attrs, "dilation_rate": [1, 1, 1]},
+                                    conv.input_shapes), onednn=False) == EIGEN_READING
+    assert second_reading(STALE_CONV, onednn=True) == XLA_READING
+    assert second_reading(STALE_CONV, onednn=False) is None
+
+
+EIGEN_CHECK = """
+import json
+from harness.core.frameworks import prepare_imports
+prepare_imports()
+import numpy as np, keras, tensorflow as tf
+from harness.core.spec import LayerSpec
+from harness.run.pipeline import Harness
+from harness.runtimes.keras import onednn_enabled
+layer = keras.layers.MaxPooling3D((1, 1, 1), strides=(1, 3, 1), padding="same")
+model = keras.Sequential([keras.Input((1, 3, 1, 1)), layer])
+x = np.arange(1, 4, dtype=np.float32).reshape(1, 1, 3, 1, 1)
+xla = tf.function(lambda t: model(t), jit_compile=True)
+spec = LayerSpec("MaxPooling3D", {"pool_size": [1, 1, 1], "strides": [1, 3, 1],
+                                  "padding": "same", "data_format": "channels_last"},
+                 ((1, 1, 3, 1, 1),))
+case = Harness("keras>tf2onnx").run(spec)
+print(json.dumps({"onednn": onednn_enabled(), "eager": np.asarray(model(x)).ravel().tolist(),
+                  "xla": xla(tf.constant(x)).numpy().ravel().tolist(),
+                  "legs": [[leg.leg, leg.verdict, (leg.known_issue or {}).get("id")]
+                           for leg in case.legs]}))
+"""
+
+
+def test_without_onednn_a_3d_same_window_is_read_with_xla():
+    """Pins tensorflow-eigen-3d-same-negative-padding (fails once TensorFlow's eager kernel
+    takes the first element): in a process with oneDNN off, the eager MaxPooling3D is one step
+    late, XLA is right and is the reference, and tf2onnx, right, passes."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("tensorflow")
+    pytest.importorskip("tf2onnx")
+    done = subprocess.run([sys.executable, "-c", EIGEN_CHECK], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[1], timeout=600,
+                          env={**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["onednn"] is False
+    assert found["eager"] == [2.0] and found["xla"] == [1.0]
+    assert found["legs"] == [["keras", "xfail", "tensorflow-eigen-3d-same-negative-padding"],
+                             ["keras>tf2onnx", "pass", None]]

@@ -30,10 +30,9 @@ from harness.runtimes.onnx import load_onnx
 from harness.sources import SourceError, SourceReading, SourceRefusal
 from harness.sources.keras.diagnose import Diagnoser, diagnosable
 from harness.sources.keras.model import (
-    XLA_READING,
     build_model,
+    second_reading,
     twin_reference,
-    wants_xla_reading,
 )
 from harness.sources.keras.yardstick import keras_reading
 
@@ -122,12 +121,14 @@ class KerasSource:
         reading = None if twin is None else TWIN_READING
         # The stale outputs are oneDNN's: without it (a CPU without AVX-512, or
         # TF_ENABLE_ONEDNN_OPTS=0) eager and XLA both run Eigen's convolutions, and the
-        # second reading would only cost a compilation (~90 ms a convolution case).
-        if twin is None and wants_xla_reading(spec) and onednn_enabled() is not False:
+        # second reading would only cost a compilation (~90 ms a convolution case), except
+        # for the 3-D 'same' windows Eigen offsets (second_reading).
+        why = None if twin is not None else second_reading(spec, onednn_enabled())
+        if why is not None:
             xla = xla_reading(model, inputs)
             tolerance = policy.for_spec(spec, "keras", device)
             if xla is not None and not worst_of(native, xla, tolerance).passed:
-                twin, reading = xla, XLA_READING
+                twin, reading = xla, why
         return native, (native if twin is None else twin), reading
 
     def diagnoser(self, harness, spec, artifact: Artifact, inputs: list[np.ndarray]):

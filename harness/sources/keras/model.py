@@ -13,8 +13,9 @@ from harness.core.inputs import draw_weight, input_dtypes, weight_rng
 from harness.core.spec import LayerSpec, nested_layers
 from harness.runtimes.keras import keras_policy, run_keras, xla_reading
 
-__all__ = ["XLA_READING", "build_model", "channels_last_twin", "layer_name", "run_keras",
-           "set_drawn_weights", "twin_reference", "wants_xla_reading", "xla_reading"]
+__all__ = ["EIGEN_READING", "XLA_READING", "build_model", "channels_last_twin", "layer_name",
+           "run_keras", "second_reading", "set_drawn_weights", "twin_reference",
+           "wants_xla_reading", "xla_reading"]
 
 
 def channels_last_twin(spec: LayerSpec) -> tuple[LayerSpec, tuple[int, ...]] | None:
@@ -60,6 +61,48 @@ def twin_reference(model, spec: LayerSpec, inputs: list[np.ndarray]) -> list[np.
 
 XLA_READING = ("eager output differs from the same model compiled with XLA (the reference; its "
                "CPU convolutions do not use oneDNN)")
+
+
+EIGEN_READING = ("eager output (TensorFlow's CPU kernels without oneDNN) differs from the same "
+                 "model compiled with XLA (the reference; it clamps 'same' padding at 0)")
+# 3-D layers whose 'same' padding TensorFlow's CPU kernels without oneDNN (Eigen's) offset
+# wrongly where the total padding would be negative: a stride longer than the kernel.
+EIGEN_SAME_3D = {"MaxPooling3D": ("pool_size", None), "AveragePooling3D": ("pool_size", None),
+                 "Conv3D": ("kernel_size", "dilation_rate")}
+
+
+def second_reading(spec: LayerSpec, onednn: bool | None) -> str | None:
+    """Why the case is read a second time, compiled with XLA (whose reading is the reference
+    where the two differ), or None where it is not: a convolution where TensorFlow runs
+    oneDNN (``wants_xla_reading``); a 3-D convolution or pooling with 'same' padding and a
+    stride longer than its kernel where it does not (TF_ENABLE_ONEDNN_OPTS=0, a CPU without
+    AVX-512), whose Eigen kernels start the window one step late where the total padding
+    (ceil(in / stride) - 1) * stride + kernel - in is negative: MaxPooling3D(1, strides=3,
+    'same') of [1, 2, 3] gives 2, XLA and oneDNN 1."""
+    if onednn is not False:
+        return XLA_READING if wants_xla_reading(spec) else None
+    for kind, attrs in nested_layers(spec.kind, spec.attrs):
+        if kind in EIGEN_SAME_3D and _stride_over_kernel(attrs, *EIGEN_SAME_3D[kind]):
+            return EIGEN_READING
+    return None
+
+
+def _stride_over_kernel(attrs: dict, kernel_key: str, dilation_key: str | None) -> bool:
+    if attrs.get("padding") != "same":
+        return False
+    kernel = _triple(attrs.get(kernel_key))
+    strides = _triple(attrs.get("strides")) or kernel
+    dilation = _triple(attrs.get(dilation_key)) if dilation_key else None
+    dilation = dilation or (1, 1, 1)
+    if kernel is None or strides is None:
+        return False
+    return any(s > (k - 1) * d + 1 for k, s, d in zip(kernel, strides, dilation))
+
+
+def _triple(value) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    return tuple(value) if isinstance(value, (list, tuple)) else (int(value),) * 3
 
 
 def wants_xla_reading(spec: LayerSpec) -> bool:
