@@ -632,3 +632,26 @@ def test_the_converter_motifs_tell_the_cause_from_its_twin(check, model, holds):
     from harness.core import structure
 
     assert structure.holds(check, model, None) is holds
+
+
+@pytest.mark.parametrize(("folds", "holds"), [(["Sqrt"], True), (["Sqrt", "Reciprocal"], True),
+                                              ([], True), (["Transpose"], False)])
+def test_a_constant_folded_through_elementwise_ops_is_a_constant_operand(folds, holds):
+    """Dev seed 9033's FoldNextToInput: x (2, 4, 1, 2) plus Sqrt of a (4, 1, 2) variance,
+    which onnx2tf folds into one constant and lays out wrongly. A Transpose is not
+    elementwise: its output's shape is not the constant's."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from harness.core import structure
+
+    nodes, name = [], "variance"
+    for index, op in enumerate(folds):
+        nodes.append(helper.make_node(op, [name], [f"folded_{index}"]))
+        name = f"folded_{index}"
+    nodes.append(helper.make_node("Add", [name, "x"], ["y"]))
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4, 1, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.ones((4, 1, 2), np.float32), "variance")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    assert structure.holds("constant-of-rank-three-over-space", model, None) is holds

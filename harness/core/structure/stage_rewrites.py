@@ -389,15 +389,31 @@ ARITHMETIC = ("Add", "Sub", "Mul", "Div")
 
 
 def _constant_operands(model):
-    """Each Add, Sub, Mul or Div with a constant operand: the constant's shape and the other
+    """Each Add, Sub, Mul or Div with a constant operand (an initializer, or an elementwise op
+    of one that a converter folds: the Sqrt of a variance): the constant's shape and the other
     operand's dims (known or inferred), where both are there."""
-    constants, shapes = models.constants(model), models.declared_shapes(model)
+    constants, shapes = _constant_shapes(model), models.declared_shapes(model)
     for node in models.nodes(model, *ARITHMETIC):
         if len(node.input) != 2:
             continue
         for mine, other in (node.input, reversed(node.input)):
             if mine in constants and other not in constants and other in shapes:
-                yield tuple(constants[mine].shape), shapes[other]
+                yield constants[mine], shapes[other]
+
+
+def _constant_shapes(model) -> dict[str, tuple[int, ...]]:
+    """Per name, the shape of each constant and of each elementwise op of one alone."""
+    found = {name: tuple(value.shape) for name, value in models.constants(model).items()}
+    for node in model.graph.node:  # in the graph's order: a chain of them too
+        if node.op_type in FOLDED_ELEMENTWISE and len(node.input) == 1 \
+                and node.input[0] in found:
+            found[node.output[0]] = found[node.input[0]]
+    return found
+
+
+# One-input elementwise ops whose output, from a constant, is a constant of its shape.
+FOLDED_ELEMENTWISE = frozenset({"Sqrt", "Reciprocal", "Neg", "Abs", "Exp", "Log", "Relu",
+                                "Sigmoid", "Tanh", "Cast", "Identity", "Floor", "Ceil"})
 
 
 def constant_of_rank_three_over_space(received, produced) -> bool:
