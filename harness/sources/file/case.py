@@ -47,10 +47,9 @@ def concrete_sizes(shapes: list[tuple[int | None, ...]],
     runs = []
     for which in (0, 1):
         named: dict[str, int] = {}
-        run = [_sizes(shape, names[index] if index < len(names) else (), which, named,
-                      computed=False) for index, shape in enumerate(shapes)]
-        run = [_sizes(shape, names[index] if index < len(names) else (), which, named,
-                      computed=True) for index, shape in enumerate(shapes)]
+        for computed in (False, True):  # every name's size first, then arithmetic over them
+            run = [_sizes(shape, names[index] if index < len(names) else (), which, named,
+                          computed=computed) for index, shape in enumerate(shapes)]
         runs.append(run)
     if runs[0] == runs[1]:
         return runs[:1]
