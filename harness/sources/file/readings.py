@@ -144,7 +144,7 @@ def read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> Sou
         reference = evaluator_reading(loaded.model, list(loaded.input_names), inputs)
         if reference is None:
             raise
-        said = (f"onnxruntime cannot run the model on the drawn inputs ({runtime_failure(exc)}), "
+        said = (f"onnxruntime cannot run the model on these inputs ({runtime_failure(exc)}), "
                 f"and onnx's reference evaluator can: its outputs are the reference, and the "
                 f"legs that run onnxruntime show the refusal",)
         return SourceReading(artifact, inputs, reference, None, None, notes=said)
