@@ -78,7 +78,10 @@ def test_a_nearest_resize_10_by_two_agrees_and_no_entry_is_named(tmp_path):
 
 def test_a_file_node_carries_its_opset_as_a_drawn_node_does():
     nodes = onnx_nodes(Artifact(format="onnx", model=resize_10("linear")))
-    assert nodes == [("Resize", {"mode": "linear", "opset": 10})]
+    # and the form its attributes are written in: none at its default (mode is linear)
+    assert nodes == [("Resize", {"mode": "linear", "opset": 10, "form_attrs": "omitted"})]
+    nearest = onnx_nodes(Artifact(format="onnx", model=resize_10("nearest")))
+    assert nearest[0][1]["form_attrs"] == "default"  # mode written at its default
 
 
 def test_early_resize_graphs_draw_each_opsets_form():
