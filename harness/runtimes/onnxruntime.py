@@ -32,9 +32,10 @@ CPP_SIGNATURE = re.compile(r"(?:(?:\w+::)+\w+ )?(?:\w+::)+\w+\([^()]*\)\s*")
 
 
 def runtime_failure(exc: BaseException) -> str:
-    """onnxruntime's run-time failure in one line, without its source path and the C++
-    signature of the check that failed."""
-    text = " ".join(str(exc).split())
+    """A run-time failure's first line (onnxruntime's, without its source path and the C++
+    signature of the check that failed; another framework's as it is)."""
+    lines = str(exc).strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else type(exc).__name__
     text = CPP_SIGNATURE.sub("", ORT_SOURCE_PATH.sub(" ", text)).strip()
     return text[:400]
 

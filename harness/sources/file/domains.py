@@ -17,7 +17,7 @@ PIXEL_BOUND = 256  # raw 8-bit pixels: 0..255
 PIXEL_INVERSE_SCALES = (127.0, 257.0)
 # An input its writer names a mask: attention_mask, input_mask, padding_mask (a tokenizer's, a
 # TF Hub BERT's, KerasHub's), with a SavedModel's or TFLite signature's prefix or suffix.
-MASK_NAME = re.compile(r"(?:^|[^a-z0-9])(?:[a-z0-9]+_)*mask(?::\d+)?$")
+MASK_NAME = re.compile(r"(?:^|[^a-z0-9])mask(?::\d+)?$")
 # Layers that hand their input's values on unchanged: the consumer behind them decides.
 PASS_THROUGH = frozenset({"Masking", "Dropout", "SpatialDropout1D", "Reshape", "Flatten",
                           "Permute", "InputLayer"})

@@ -88,14 +88,11 @@ def second_reading(spec: LayerSpec, onednn: bool | None) -> str | None:
 
 
 def _stride_over_kernel(attrs: dict, kernel_key: str, dilation_key: str | None) -> bool:
-    if attrs.get("padding") != "same":
-        return False
     kernel = _triple(attrs.get(kernel_key))
-    strides = _triple(attrs.get("strides")) or kernel
-    dilation = _triple(attrs.get(dilation_key)) if dilation_key else None
-    dilation = dilation or (1, 1, 1)
-    if kernel is None or strides is None:
+    if attrs.get("padding") != "same" or kernel is None:
         return False
+    strides = _triple(attrs.get("strides")) or kernel  # a pooling's strides default to it
+    dilation = (_triple(attrs.get(dilation_key)) if dilation_key else None) or (1, 1, 1)
     return any(s > (k - 1) * d + 1 for k, s, d in zip(kernel, strides, dilation))
 
 
