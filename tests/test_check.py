@@ -187,18 +187,22 @@ def test_free_dimensions_run_at_two_sizes():
     assert files.concrete_sizes([(None, 3, None, None)]) == [[(4, 3, 64, 64)], [(1, 3, 96, 96)]]
     assert files.concrete_sizes([(None, 10, 7)]) == [[(4, 10, 7)], [(1, 10, 7)]]
     assert files.concrete_sizes([(2, 5)]) == [[(2, 5)]]
+    # Sizes alike at the first run are alike at the second, whatever the ranks: a (b, s, d)
+    # sequence and its (b, s) mask.
+    assert files.concrete_sizes([(None, None, 32), (None, None)]) == [
+        [(4, 8, 32), (4, 8)], [(1, 13, 32), (1, 13)]]
     # A name the file gives a free dimension ties it across inputs, the first input's rule
     # deciding; unnamed and differently named dimensions stay apart.
-    shapes = [(None, None, 32), (None, None), (None, None)]
-    assert files.concrete_sizes(shapes, [("b", "s", None), ("b", "s"), ("b", "t")]) == [
-        [(4, 8, 32), (4, 8), (4, 8)], [(1, 13, 32), (1, 13), (1, 12)]]
-    assert files.concrete_sizes(shapes) == [[(4, 8, 32), (4, 8), (4, 8)],
-                                            [(1, 13, 32), (1, 12), (1, 12)]]
+    shapes = [(None, 4, None, None), (None, None), (None, None)]
+    assert files.concrete_sizes(shapes, [("b", None, "s", "s"), ("b", "s"), ("b", "t")]) == [
+        [(4, 4, 64, 64), (4, 64), (4, 8)], [(1, 4, 96, 96), (1, 96), (1, 13)]]
+    assert files.concrete_sizes(shapes) == [[(4, 4, 64, 64), (4, 8), (4, 8)],
+                                            [(1, 4, 96, 96), (1, 13), (1, 13)]]
     # A name that is arithmetic over names takes the size it computes, whichever input
     # names its symbols; arithmetic over unknown names is a name like any other.
     assert files.concrete_sizes([(None, None), (None, None), (None, None)],
                                 [("b", "p + 1"), ("b", "p"), ("b", "q * 2")]) == [
-        [(4, 9), (4, 8), (4, 8)], [(1, 13), (1, 12), (1, 12)]]
+        [(4, 9), (4, 8), (4, 8)], [(1, 14), (1, 13), (1, 13)]]
 
 
 # -- verdicts --------------------------------------------------------------------------------

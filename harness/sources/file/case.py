@@ -24,9 +24,11 @@ from harness.sources.file.safety import MAX_DRAWN_INPUT_BYTES, MB
 from harness.sources.file.state import reset_note, second_call_note
 from harness.sources.file.store import golden_copy
 
-# Sizes a free dimension runs at: the case's own, then a second one (by input rank).
+# Sizes a free dimension runs at: the case's own, then a second one (by input rank). The
+# second is a function of the first, so that dimensions alike at the first run (a (b, s, d)
+# sequence and its (b, s) mask, both 8) stay alike at the second (13).
 FREE_SIZES = {3: (8, 13), 4: (64, 96), 5: (16, 24)}
-DEFAULT_FREE_SIZES = (8, 12)
+DEFAULT_FREE_SIZES = (8, 13)
 FREE_BATCH = (4, 1)
 # Per input, the value a masking layer reads as padding, or null (LoadedModel.paddings).
 PADDED_INPUTS = "padded_inputs"
@@ -38,11 +40,12 @@ def concrete_sizes(shapes: list[tuple[int | None, ...]],
                    dim_names: list[tuple[str | None, ...]] | None = None
                    ) -> list[list[tuple[int, ...]]]:
     """The input shapes a case runs at: one set, or two where a dimension is free (the batch
-    at 4 then 1, other free dimensions at two sizes by input rank). Free dimensions the file
-    names alike (``dim_names``: an ONNX graph's ``sequence`` in its ``input_ids`` and in its
-    ``attention_mask``) are one size, the one their first input's rule gives, as the model
-    reads them together; a name that is arithmetic over such names (a decoder's
-    ``past_sequence_length + sequence_length`` mask) takes the size it computes."""
+    at 4 then 1, other free dimensions at two sizes by input rank, sizes equal at the first
+    run equal at the second). Free dimensions the file names alike (``dim_names``: an ONNX
+    graph's ``sequence`` in its ``input_ids`` and in its ``attention_mask``) are one size,
+    the one their first input's rule gives, as the model reads them together; a name that is
+    arithmetic over such names (a decoder's ``past_sequence_length + sequence_length`` mask)
+    takes the size it computes."""
     names = dim_names or []
     runs = []
     for which in (0, 1):
