@@ -21,8 +21,13 @@ MASK_NAME = re.compile(r"(?:^|[^a-z0-9])mask(?::\d+)?$")
 # Layers that hand their input's values on unchanged: the consumer behind them decides.
 PASS_THROUGH = frozenset({"Masking", "Dropout", "SpatialDropout1D", "Reshape", "Flatten",
                           "Permute", "InputLayer"})
-ONNX_PASS_THROUGH = frozenset({"Cast", "Identity", "Reshape", "Unsqueeze", "Squeeze",
-                               "Flatten"})
+# Nodes (in ONNX's spelling) that hand their first input's values on: an index stays one.
+INDEX_PASS_THROUGH = frozenset({"Cast", "Identity", "Reshape", "Unsqueeze", "Squeeze",
+                                "Flatten"})
+# The arithmetic Keras 3's ``take`` wraps a negative index with (ids < 0 ? ids + n : ids): a
+# select in TensorFlow and TFLite, Mul and Add over Not(Less(ids, 0)) after tf2onnx. Where the
+# index meets a Less, these nodes hand its values on too: every drawn id is >= 0.
+INDEX_WRAP = frozenset({"Less", "Not", "Where", "Add", "Mul"})
 
 
 @dataclass(frozen=True)
@@ -166,27 +171,69 @@ def padded(array: np.ndarray, padding: float, rng: np.random.Generator) -> np.nd
 
 # -- ONNX ------------------------------------------------------------------------------------
 
-def onnx_domain(model, name: str) -> Domain | None:
-    """The indices a graph input feeds to a ``Gather`` (through a Cast, a Reshape...): in
-    range of the gathered table's axis."""
-    tables = {init.name: tuple(init.dims) for init in model.graph.initializer}
-    found = []
-    names = {name}
-    for _ in range(8):
+@dataclass(frozen=True)
+class IndexNode:
+    """A graph's node as ``index_domain`` reads it, its op in ONNX's spelling (a TF GatherV2,
+    a TFLite GATHER are Gather) and ``label`` as the file names it."""
+
+    op: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    label: str
+    # A Gather's table axes (one, or those a file that does not record it may mean: the
+    # narrowest bounds); empty where the gather is not a plain one.
+    axes: tuple[int, ...] = (0,)
+
+
+def index_domain(nodes: list[IndexNode], tables: dict[str, tuple[int, ...]],
+                 name: str) -> Domain | None:
+    """The indices input ``name`` feeds to a Gather of a constant table (through a Cast, a
+    Reshape..., and Keras 3's negative-index wrap): in range of the table's gathered axis,
+    the narrowest where it feeds several."""
+    tables = dict(tables)
+    for node in nodes:  # a table read through an Identity (a frozen variable's ReadVariableOp)
+        if node.op in ("Identity", "Cast") and node.inputs and node.inputs[0] in tables:
+            tables.update((out, tables[node.inputs[0]]) for out in node.outputs)
+    names, wrapped = {name}, False
+    for _ in range(16):
         more = set()
-        for node in model.graph.node:
-            if node.op_type == "Gather" and len(node.input) > 1 and node.input[1] in names:
-                table = tables.get(node.input[0])
-                axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
-                if table and -len(table) <= axis < len(table) and table[axis] > 0:
-                    found.append(Domain(int(table[axis]), "indices",
-                                        f"Gather {node.name or node.output[0]!r}"))
-            elif node.op_type in ONNX_PASS_THROUGH and node.input and node.input[0] in names:
-                more.update(node.output)
+        for node in nodes:
+            if not node.inputs:
+                continue
+            wrapped = wrapped or (node.op == "Less" and node.inputs[0] in names)
+            if (node.op in INDEX_PASS_THROUGH and node.inputs[0] in names) or (
+                    wrapped and node.op in INDEX_WRAP and names.intersection(node.inputs)):
+                more.update(node.outputs)
         if not more - names:
             break
         names |= more
+    found = []
+    for node in nodes:
+        if node.op != "Gather" or len(node.inputs) < 2 or node.inputs[1] not in names:
+            continue
+        table = tables.get(node.inputs[0])
+        sizes = [table[axis] for axis in node.axes
+                 if table and -len(table) <= axis < len(table) and table[axis] > 0]
+        if sizes:
+            found.append(Domain(int(min(sizes)), "indices", node.label))
     return min(found, key=lambda d: d.bound) if found else None
+
+
+def onnx_domain(model, name: str) -> Domain | None:
+    """The indices a graph input feeds to a ``Gather`` of an initializer or a constant."""
+    tables = {init.name: tuple(init.dims) for init in model.graph.initializer}
+    nodes = []
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            value = next((a.t for a in node.attribute if a.name == "value"), None)
+            if value is not None:
+                tables.update((out, tuple(value.dims)) for out in node.output)
+            continue
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        named = node.name or (node.output[0] if node.output else "")
+        nodes.append(IndexNode(node.op_type, tuple(node.input), tuple(node.output),
+                               f"{node.op_type} {named!r}", (axis,)))
+    return index_domain(nodes, tables, name)
 
 
 def padding_masks(names: list[str], dtypes: list[str], shapes: list[tuple],

@@ -16,7 +16,7 @@ from harness.converters.savedmodel_signature import (
     inputs_text,
     signature_names,
 )
-from harness.sources.file.domains import padding_masks
+from harness.sources.file.domains import IndexNode, index_domain, input_bounds, padding_masks
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.keras_files import keras_loaded, register_known_objects
 from harness.sources.file.loaded import (
@@ -66,15 +66,70 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
     shapes = [tuple(None if d is None else int(d) for d in spec.shape) for _, spec in
               chosen.inputs]
     dtypes = [spec.dtype.name for _, spec in chosen.inputs]
-    bounds = [DEFAULT_INT_BOUND if np.dtype(d).kind in "iu" else None for d in dtypes]
-    masks, masked = padding_masks(names, dtypes, shapes, [None] * len(names))
+    domains = _graph_domains(chosen, dtypes)
+    bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND)
+    masks, masked = padding_masks(names, dtypes, shapes, domains)
     notes = [f"read by its {chosen.name!r} signature ({inputs_text(chosen)} -> "
              f"{', '.join(chosen.outputs)}), as TFLiteConverter.from_saved_model and tf2onnx "
              f"--saved-model read it" + ("" if signature else "; --signature NAME picks another")]
-    notes += masked
+    notes += [*inferred, *masked]
     return LoadedModel(path, FORMAT, PLAIN_SAVEDMODEL_START, loaded, names, shapes, dtypes,
                        int_bounds=bounds, notes=notes, what="a TF SavedModel",
                        signature=chosen, masks=masks)
+
+
+# TensorFlow's ops in ONNX's spelling, as harness.sources.file.domains.index_domain reads them.
+TF_INDEX_OPS = {"GatherV2": "Gather", "ResourceGather": "Gather", "Gather": "Gather",
+                "SelectV2": "Where", "Select": "Where", "AddV2": "Add", "Add": "Add",
+                "Mul": "Mul", "Less": "Less", "LogicalNot": "Not", "Cast": "Cast",
+                "Identity": "Identity", "StopGradient": "Identity", "Reshape": "Reshape",
+                "ExpandDims": "Unsqueeze", "Squeeze": "Squeeze"}
+
+
+def _graph_domains(chosen, dtypes: list[str]) -> list:
+    """Per signature input, the indices it feeds to a gather of a variable (an Embedding's
+    token ids: a Keras 3 ``model.export`` keeps no Keras metadata), read from the signature's
+    graph with its variables frozen; None for each where TensorFlow cannot freeze it."""
+    if not any(np.dtype(d).kind in "iu" for d in dtypes):
+        return [None] * len(dtypes)
+    try:
+        from tensorflow.python.framework.convert_to_constants import (
+            convert_variables_to_constants_v2,
+        )
+        graph = convert_variables_to_constants_v2(chosen.function).graph.as_graph_def()
+    except Exception:  # noqa: BLE001  (a graph TF cannot freeze: drawn as any integer input)
+        return [None] * len(dtypes)
+    nodes, tables = tf_index_graph(graph)
+    return [index_domain(nodes, tables, f"{spec.name or key}:0") if
+            np.dtype(d).kind in "iu" else None
+            for (key, spec), d in zip(chosen.inputs, dtypes)]
+
+
+def tf_index_graph(graph) -> tuple[list[IndexNode], dict[str, tuple[int, ...]]]:
+    """A frozen GraphDef's nodes and constant tables, as ``index_domain`` reads them."""
+    from tensorflow.python.framework import tensor_util
+
+    def tensor(ref: str) -> str:
+        return ref if ":" in ref else f"{ref}:0"
+
+    consts = {f"{node.name}:0": node.attr["value"].tensor for node in graph.node
+              if node.op == "Const"}
+    tables = {name: tuple(d.size for d in value.tensor_shape.dim)
+              for name, value in consts.items()}
+    nodes = []
+    for node in graph.node:
+        op = TF_INDEX_OPS.get(node.op)
+        if op is None:
+            continue
+        inputs = tuple(tensor(ref) for ref in node.input if not ref.startswith("^"))
+        axes: tuple[int, ...] = (0,)
+        if node.op == "GatherV2":
+            axis = consts.get(inputs[2]) if len(inputs) > 2 else None
+            plain = axis is not None and node.attr["batch_dims"].i == 0
+            axes = (int(tensor_util.MakeNdarray(axis)),) if plain else ()
+        nodes.append(IndexNode(op, inputs, (f"{node.name}:0",), f"{node.op} {node.name!r}",
+                               axes))
+    return nodes, tables
 
 
 def _load_keras2(path: Path) -> LoadedModel:

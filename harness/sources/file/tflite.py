@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.converters.savedmodel_signature import SignatureError, choose_name
 from harness.runtimes.litert import interpreter
-from harness.sources.file.domains import padding_masks
+from harness.sources.file.domains import IndexNode, index_domain, padding_masks
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.loaded import LoadedModel
 
@@ -66,11 +66,15 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
               for key in keys]
     dtypes = [np.dtype(inputs[key]["dtype"]).name for key in keys]
     quantized = [key for key in keys if inputs[key]["quantization"][0]]
-    bounds = [_bound(np.dtype(d), key in quantized) for key, d in zip(keys, dtypes)]
+    domains = _graph_domains(runner_of, [inputs[key]["index"] for key in keys], dtypes)
+    bounds = [_bound(np.dtype(d), key in quantized, domain)
+              for key, d, domain in zip(keys, dtypes, domains)]
     output_keys = sorted(runner.get_output_details())
-    masks, masked = padding_masks(keys, dtypes, shapes, [None] * len(keys))
+    masks, masked = padding_masks(keys, dtypes, shapes, domains)
     notes = [f"read by LiteRT through its {name!r} signature runner ({', '.join(keys)} -> "
-             f"{', '.join(output_keys)})", *masked]
+             f"{', '.join(output_keys)})",
+             *(domain.note(key, d) for key, d, domain in zip(keys, dtypes, domains)
+               if domain is not None and key not in quantized), *masked]
     if quantized:
         ranges = sorted({_range_text(np.dtype(d)) for key, d in zip(keys, dtypes)
                          if key in quantized})
@@ -85,13 +89,71 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
                        notes=notes, what="a TFLite model", masks=masks)
 
 
-def _bound(dtype: np.dtype, quantized: bool) -> int | None:
+def _bound(dtype: np.dtype, quantized: bool, domain) -> int | None:
     """The exclusive bound an input is drawn below: a quantized one's whole range (2**bits;
     the draw is cast to the declared type, so a signed one wraps onto [-2**(bits-1),
-    2**(bits-1))), ``INT_BOUND`` for another integer input, None for a float one."""
+    2**(bits-1))), the table's size for indices it gathers by, ``INT_BOUND`` for another
+    integer input, None for a float one."""
     if dtype.kind not in "iu":
         return None
-    return 2 ** (8 * dtype.itemsize) if quantized and dtype.itemsize <= 2 else INT_BOUND
+    if quantized and dtype.itemsize <= 2:
+        return 2 ** (8 * dtype.itemsize)
+    return INT_BOUND if domain is None else domain.bound
+
+
+# LiteRT's builtin ops in ONNX's spelling, as harness.sources.file.domains.index_domain reads
+# them (EMBEDDING_LOOKUP takes its ids first: turned round below).
+TFLITE_INDEX_OPS = {"GATHER": "Gather", "EMBEDDING_LOOKUP": "Gather", "SELECT_V2": "Where",
+                    "SELECT": "Where", "ADD": "Add", "MUL": "Mul", "LESS": "Less",
+                    "LOGICAL_NOT": "Not", "CAST": "Cast", "RESHAPE": "Reshape",
+                    "EXPAND_DIMS": "Unsqueeze", "SQUEEZE": "Squeeze"}
+
+
+def _graph_domains(runner_of, indices: list[int], dtypes: list[str]) -> list:
+    """Per signature input (tensor ``indices``), the ids it feeds to a gather of a constant
+    table (an Embedding's token ids), read from the main subgraph; None where it feeds none.
+    The interpreter does not show a gather's axis: the axes that fit the tensors' shapes
+    (free dimensions at the interpreter's placeholder 1) are those it may mean, the
+    narrowest bound taken."""
+    if not any(np.dtype(d).kind in "iu" for d in dtypes):
+        return [None] * len(dtypes)
+    try:
+        ops = runner_of._get_ops_details()
+        details = {t["index"]: t for t in runner_of.get_tensor_details()}
+    except Exception:  # noqa: BLE001  (an interpreter without the details: drawn as before)
+        return [None] * len(dtypes)
+
+    def shape(index: int) -> tuple[int, ...]:
+        return tuple(int(d) for d in details.get(index, {}).get("shape", ()))
+
+    produced = {int(out) for op in ops for out in op["outputs"]}
+    tables = {str(i): shape(i) for i in details if i not in produced and i not in indices}
+    nodes = []
+    for op in ops:
+        kind = TFLITE_INDEX_OPS.get(op["op_name"])
+        if kind is None:
+            continue
+        inputs = [int(i) for i in op["inputs"]]
+        outputs = [int(i) for i in op["outputs"]]
+        axes: tuple[int, ...] = (0,)
+        if op["op_name"] == "EMBEDDING_LOOKUP":
+            inputs = inputs[1::-1]
+        elif op["op_name"] == "GATHER":
+            axes = _gather_axes(shape(inputs[0]), shape(inputs[1]), shape(outputs[0]))
+        # A fused tensor is named by every op it stands for: "a/GatherV2;b/...".
+        label = details.get(outputs[0], {}).get("name", "").split(";")[0] if outputs else ""
+        nodes.append(IndexNode(kind, tuple(map(str, inputs)), tuple(map(str, outputs)),
+                               f"{op['op_name']} {label!r}", axes))
+    return [index_domain(nodes, tables, str(index)) if np.dtype(d).kind in "iu" else None
+            for index, d in zip(indices, dtypes)]
+
+
+def _gather_axes(table: tuple[int, ...], ids: tuple[int, ...],
+                 out: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes a GATHER of ``table`` by ``ids`` giving ``out`` may have gathered along: out =
+    table[:a] + ids + table[a + 1:]."""
+    return tuple(axis for axis in range(len(table))
+                 if out == table[:axis] + ids + table[axis + 1:])
 
 
 def _range_text(dtype: np.dtype) -> str:
