@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 # The artifact formats a file reads to that are not a file format's own name.
 KERAS2_START = "tf_keras"
 PLAIN_SAVEDMODEL_START = "savedmodel"
@@ -77,3 +79,25 @@ def shapes_text(shapes) -> str:
         return "none"
     return ", ".join("x".join("?" if d is None else str(d) for d in shape) or "scalar"
                      for shape in shapes)
+
+
+def wanted_arrays(names, shapes, dtypes, any_rank=()) -> str:
+    """The arrays --inputs must hold, in words: ``'x' ?x3 float32, 'city' ?x1 str``."""
+    return ", ".join(
+        f"{name!r} {'any shape' if name in any_rank else shapes_text([shape])} "
+        f"{'str' if np.dtype(dtype).kind == 'O' else dtype}"
+        for name, shape, dtype in zip(names, shapes, dtypes))
+
+
+def strings_undrawable(names, shapes, dtypes, known: str = "") -> str | None:
+    """Why parity cannot draw the inputs of a model that takes strings (dtype object), and
+    the arrays --inputs must hold; ``known``: the strings the model is known to expect, in
+    words. None where every input is numeric."""
+    text = [n for n, d in zip(names, dtypes) if np.dtype(d).kind == "O"]
+    if not text:
+        return None
+    return (f"input {text[0]!r} takes strings, which parity does not draw: it cannot tell "
+            f"which strings the model expects" + (f" ({known})" if known else "")
+            + f"; give inputs it runs on with --inputs FILE.npz, one array per input "
+              f"({wanted_arrays(names, shapes, dtypes)}; strings as a NumPy str array, ? any "
+              f"size)")

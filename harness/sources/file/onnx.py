@@ -18,7 +18,8 @@ from harness.sources.file.loaded import (
     DEFAULT_INT_BOUND,
     LoadedModel,
     mixed_precision,
-    shapes_text,
+    strings_undrawable,
+    wanted_arrays,
 )
 from harness.sources.file.safety import load_external_data, max_model_bytes
 
@@ -180,15 +181,7 @@ def _any_rank_undrawable(any_rank, names, shapes, dtypes) -> str | None:
         return None
     return (f"input {any_rank[0]!r} declares no shape, not even a rank, so parity cannot tell "
             f"which shape to draw; give inputs it runs on with --inputs FILE.npz, one array "
-            f"per input ({_wanted_arrays(names, shapes, dtypes, any_rank)}; ? any size)")
-
-
-def _wanted_arrays(names, shapes, dtypes, any_rank=()) -> str:
-    """The arrays --inputs must hold, in words: ``'x' ?x3 float32, 'city' ?x1 str``."""
-    return ", ".join(
-        f"{name!r} {'any shape' if name in any_rank else shapes_text([shape])} "
-        f"{'str' if np.dtype(dtype).kind == 'O' else dtype}"
-        for name, shape, dtype in zip(names, shapes, dtypes))
+            f"per input ({wanted_arrays(names, shapes, dtypes, any_rank)}; ? any size)")
 
 
 def _opsets_text(model) -> str:
@@ -207,19 +200,11 @@ SHOWN_CATEGORIES = 5
 
 def _strings_undrawable(model, names, shapes, dtypes) -> str | None:
     """Why parity cannot draw the inputs of a model that takes strings (a scikit-learn
-    pipeline's categorical column, as skl2onnx writes it: StringTensorType), and the arrays
-    --inputs must hold; None where every input is numeric."""
-    text = [n for n, d in zip(names, dtypes) if np.dtype(d).kind == "O"]
-    if not text:
-        return None
-    arrays = _wanted_arrays(names, shapes, dtypes)
-    known = [f"{name!r}: {found}" for name in text
-             if (found := _known_strings(model, name)) is not None]
-    return (f"input {text[0]!r} takes strings, which parity does not draw: it cannot tell "
-            f"which strings the model expects"
-            + (f" ({'; '.join(known)})" if known else "")
-            + f"; give inputs it runs on with --inputs FILE.npz, one array per input "
-              f"({arrays}; strings as a NumPy str array, ? any size)")
+    pipeline's categorical column, as skl2onnx writes it: StringTensorType), with the
+    categories its ai.onnx.ml nodes know; None where every input is numeric."""
+    known = [f"{name!r}: {found}" for name, d in zip(names, dtypes)
+             if np.dtype(d).kind == "O" and (found := _known_strings(model, name)) is not None]
+    return strings_undrawable(names, shapes, dtypes, "; ".join(known))
 
 
 def _known_strings(model, name: str) -> str | None:

@@ -24,6 +24,7 @@ from harness.sources.file.loaded import (
     KERAS2_START,
     PLAIN_SAVEDMODEL_START,
     LoadedModel,
+    strings_undrawable,
 )
 from harness.sources.file.writers import savedmodel_writer
 
@@ -65,7 +66,7 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
     names = [name for name, _ in chosen.inputs]
     shapes = [tuple(None if d is None else int(d) for d in spec.shape) for _, spec in
               chosen.inputs]
-    dtypes = [spec.dtype.name for _, spec in chosen.inputs]
+    dtypes = [_numpy_dtype(path, key, spec) for key, spec in chosen.inputs]
     domains = _graph_domains(chosen, dtypes)
     bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND)
     masks, masked = padding_masks(names, dtypes, shapes, domains)
@@ -75,7 +76,20 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
     notes += [*inferred, *masked]
     return LoadedModel(path, FORMAT, PLAIN_SAVEDMODEL_START, loaded, names, shapes, dtypes,
                        int_bounds=bounds, notes=notes, what="a TF SavedModel",
-                       signature=chosen, masks=masks)
+                       signature=chosen, masks=masks,
+                       undrawable=strings_undrawable(names, shapes, dtypes))
+
+
+def _numpy_dtype(path: Path, key: str, spec) -> str:
+    """A signature input's dtype as NumPy names it; a ``tf.string`` is ``object``, as an
+    ONNX string input is (parity draws neither: ``--inputs`` gives them)."""
+    if spec.dtype.name == "string":
+        return "object"
+    try:
+        return np.dtype(spec.dtype.as_numpy_dtype).name
+    except TypeError:
+        raise UnsupportedFile(path, f"input {key!r} has dtype {spec.dtype.name}, which parity "
+                                    f"cannot draw nor read from --inputs") from None
 
 
 # TensorFlow's ops in ONNX's spelling, as harness.sources.file.domains.index_domain reads them.

@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.converters.savedmodel_signature import SignatureError, choose_name
 from harness.runtimes.litert import interpreter
+from harness.sources import SourceRefusal
 from harness.sources.file.domains import IndexNode, index_domain, padding_masks
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.loaded import LoadedModel
@@ -59,6 +60,7 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
         name = choose_name(list(signatures), signature, _no_signature(path))
     except SignatureError as exc:
         raise UnsupportedFile(path, str(exc).replace("SavedModel", "TFLite file")) from None
+    _refuse_without_flex(path, runner_of)
     runner = runner_of.get_signature_runner(name)
     inputs = runner.get_input_details()
     keys = sorted(inputs)
@@ -87,6 +89,40 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
                         runner.get_output_details().items()})
     return LoadedModel(path, FORMAT, START, model, keys, shapes, dtypes, int_bounds=bounds,
                        notes=notes, what="a TFLite model", masks=masks)
+
+
+def _refuse_without_flex(path: Path, runner_of) -> None:
+    """A file converted with Select TF ops (``SELECT_TF_OPS``: TensorFlow kernels in ``Flex``
+    nodes) runs only where the Flex delegate is linked, as an app links
+    tensorflow-lite-select-tf-ops; where this interpreter has none, the machine cannot read
+    it (a refusal, not a fault of the file or of the inputs drawn)."""
+    try:
+        flex = sorted({op["op_name"].removeprefix("Flex") for op in runner_of._get_ops_details()
+                       if op["op_name"].startswith("Flex")})
+    except Exception:  # noqa: BLE001  (no op details: the first run says what fails)
+        return
+    if not flex:
+        return
+    try:
+        runner_of.allocate_tensors()
+    except RuntimeError as exc:
+        if "Select TensorFlow op" not in str(exc):
+            return
+        raise SourceRefusal(
+            f"{path}: its graph holds TensorFlow ops ({', '.join(flex)}) that LiteRT runs "
+            f"only with the Flex delegate (Select TF ops), which the installed interpreter "
+            f"(ai-edge-litert {_litert_version()}) lacks: an app links "
+            f"tensorflow-lite-select-tf-ops for them; check the SavedModel or Keras model it "
+            f"was converted from instead") from None
+
+
+def _litert_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ai-edge-litert")
+    except PackageNotFoundError:
+        return "?"
 
 
 def _bound(dtype: np.dtype, quantized: bool, domain) -> int | None:
