@@ -74,6 +74,30 @@ def test_another_rank_fits_only_as_merged_leading_dimensions():
     assert align(sequence, np.zeros((4, 128), np.float32))[0] is None
 
 
+def test_an_error_from_layers_never_compared_names_them():
+    """A causal MultiHeadAttention after tf2onnx's einsum rewrite leaves no tensor in its own
+    name scope: where the first layer compared diverges and matches alone, the error was made
+    by the layers between it and the last one compared, and the line names them rather than
+    calling the error accumulated."""
+    from harness.core.diagnose import summary
+
+    growth = [{"layer": "embed", "kind": "Embedding", "mapped": True, "passed": True},
+              {"layer": "mha", "kind": "MultiHeadAttention", "mapped": False},
+              {"layer": "add", "kind": "Add", "mapped": True, "passed": False, "max_abs": 1.9}]
+    diagnosis = {"layers": 3, "growth": growth, "first_divergence": growth[2],
+                 "stage": "onnx2torch", "isolated": {"passed": True, "max_abs": 0.0}}
+    line = summary("keras>tf2onnx>onnx2torch", diagnosis)
+    assert line.endswith("the error comes from upstream, from layers the converted model "
+                         "keeps no tensor of: mha (MultiHeadAttention)")
+    growth[1].update(mapped=True, passed=True)
+    assert summary("keras>tf2onnx>onnx2torch", diagnosis).endswith(
+        "the error is accumulated from upstream")
+    many = [{"layer": f"u{i}", "kind": "Dense", "mapped": False} for i in range(5)]
+    diagnosis["growth"] = [growth[0], *many, growth[2]]
+    assert summary("keras>tf2onnx>onnx2torch", diagnosis).endswith(
+        "keeps no tensor of: u2 (Dense), u3 (Dense), u4 (Dense) (and 2 before them)")
+
+
 def _graph(nodes, outputs):
     onnx = pytest.importorskip("onnx")
     from onnx import helper

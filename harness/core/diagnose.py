@@ -201,7 +201,25 @@ def summary(leg: str, diagnosis: dict[str, Any], *, unit: str = "layer",
     if "error" in isolated:
         return text + f"; the {unit} alone could not be re-run ({isolated['error']})"
     if isolated.get("passed"):
+        unseen = _unseen_before(diagnosis["growth"], first)
+        source = (f"comes from upstream, from {unit}s the converted model keeps no tensor of: "
+                  f"{unseen}" if unseen else "is accumulated from upstream")
         return text + (f"; alone{alone}, the {unit} matches (max_abs "
-                       f"{_number(isolated['max_abs'])}): the error is accumulated from upstream")
+                       f"{_number(isolated['max_abs'])}): the error {source}")
     return text + (f"; alone{alone}, the {unit} diverges too (max_abs "
                    f"{_number(isolated['max_abs'])}): {wrong}")
+
+
+def _unseen_before(growth: list[dict[str, Any]], first: dict[str, Any], shown: int = 3) -> str:
+    """The units between the last one compared before ``first`` and ``first`` that were not
+    compared (a layer whose tensors a converter's rewrite left unnamed), in words: where an
+    error that ``first`` alone does not make was made."""
+    before = growth[:next(i for i, row in enumerate(growth) if row is first)]
+    gap = []
+    for row in reversed(before):
+        if row.get("mapped"):
+            break
+        gap.append(row)
+    names = [f"{row['layer']} ({row['kind']})" for row in reversed(gap)]
+    more = f" (and {len(names) - shown} before them)" if len(names) > shown else ""
+    return ", ".join(names[-shown:]) + more
