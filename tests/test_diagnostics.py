@@ -87,8 +87,8 @@ def test_an_error_from_layers_never_compared_names_them():
     diagnosis = {"layers": 3, "growth": growth, "first_divergence": growth[2],
                  "stage": "onnx2torch", "isolated": {"passed": True, "max_abs": 0.0}}
     line = summary("keras>tf2onnx>onnx2torch", diagnosis)
-    assert line.endswith("the error comes from upstream, from layers the converted model "
-                         "keeps no tensor of: mha (MultiHeadAttention)")
+    assert line.endswith("the error comes from upstream, likely from layers the converted "
+                         "model keeps no tensor of: mha (MultiHeadAttention)")
     growth[1].update(mapped=True, passed=True)
     assert summary("keras>tf2onnx>onnx2torch", diagnosis).endswith(
         "the error is accumulated from upstream")

@@ -202,8 +202,8 @@ def summary(leg: str, diagnosis: dict[str, Any], *, unit: str = "layer",
         return text + f"; the {unit} alone could not be re-run ({isolated['error']})"
     if isolated.get("passed"):
         unseen = _unseen_before(diagnosis["growth"], first)
-        source = (f"comes from upstream, from {unit}s the converted model keeps no tensor of: "
-                  f"{unseen}" if unseen else "is accumulated from upstream")
+        source = (f"comes from upstream, likely from {unit}s the converted model keeps no "
+                  f"tensor of: {unseen}" if unseen else "is accumulated from upstream")
         return text + (f"; alone{alone}, the {unit} matches (max_abs "
                        f"{_number(isolated['max_abs'])}): the error {source}")
     return text + (f"; alone{alone}, the {unit} diverges too (max_abs "
