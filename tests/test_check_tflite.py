@@ -182,3 +182,55 @@ def test_a_stacked_rnn_meets_tf2onnx_tflites_rank_zero_loop_input(tmp_path):
     (row,) = run_check(CheckOptions(model=single, report=None,
                                     paths="tflite>tf2onnx-tflite")).rows
     assert row.verdict == "agrees"
+
+
+def test_a_signature_of_another_subgraph_is_not_tf2onnxs_to_convert(tmp_path):
+    """Two signatures gathering from tables of 500 and 3 rows: the TFLite converter writes
+    them as two subgraphs, and tf2onnx --tflite converts the first alone. The other
+    signature's legs are not applicable (they compared the first signature's model, and
+    failed on its 3-row table), and the first's are judged, its ids drawn below 3 from its
+    own subgraph, never from another's tensors of the same index."""
+    import tensorflow as tf
+
+    class TwoTables(tf.Module):
+        def __init__(self):
+            super().__init__()
+            rng = np.random.default_rng(0)
+            self.big = tf.Variable(rng.normal(size=(500, 4)), dtype=tf.float32)
+            self.small = tf.Variable(rng.normal(size=(3, 4)), dtype=tf.float32)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids")])
+        def encode(self, ids):
+            return {"y": tf.gather(self.big, ids)}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32, name="ids")])
+        def classify(self, ids):
+            return {"y": tf.gather(self.small, ids)}
+
+    module = TwoTables()
+    tf.saved_model.save(module, str(tmp_path / "two"), signatures={
+        "encode": module.encode.get_concrete_function(),
+        "classify": module.classify.get_concrete_function()})
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        str(tmp_path / "two"), signature_keys=["encode", "classify"])
+    (tmp_path / "two.tflite").write_bytes(converter.convert())
+    model = str(tmp_path / "two.tflite")
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    subgraphs = {name: Interpreter(model_path=model).get_signature_runner(name)._subgraph_index
+                 for name in ("encode", "classify")}
+    other = next(name for name, index in subgraphs.items() if index)
+    first = next(name for name, index in subgraphs.items() if not index)
+
+    outcome = run_check(CheckOptions(model=model, signature=other, report=None))
+    assert {row.leg: row.verdict for row in outcome.rows} == dict.fromkeys(LEGS,
+                                                                           "not applicable")
+    said = next(row for row in outcome.rows if row.leg == LEGS[0]).message
+    assert f"signature {other!r} runs subgraph {subgraphs[other]}" in said
+    assert not any(n.startswith("ids: indices") for n in outcome.notes)
+
+    outcome = run_check(CheckOptions(model=model, signature=first, report=None))
+    assert {row.leg: row.verdict for row in outcome.rows} == dict.fromkeys(LEGS, "agrees")
+    bound = 3 if first == "classify" else 500
+    assert f"ids: indices in [0, {bound}) (feeds GATHER " in " ".join(outcome.notes)

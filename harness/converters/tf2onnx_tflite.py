@@ -1,5 +1,6 @@
 """tflite → onnx as ``python -m tf2onnx.convert --tflite FILE`` does it
-(``tf2onnx.convert.from_tflite``): the legs of a ``.tflite`` file (``parity check``).
+(``tf2onnx.convert.from_tflite``): the legs of a ``.tflite`` file (``parity check``). tf2onnx
+converts the file's first subgraph; a signature that runs another is not applicable.
 
 tf2onnx names the ONNX model's inputs and outputs after the flatbuffer's tensors
 (``serving_default_image:0``); the artifact's ``input_tensors`` and ``output_tensors`` (the
@@ -16,6 +17,7 @@ from harness.converters import (
     Artifact,
     ConversionError,
     ConvertOptions,
+    NotApplicable,
     tf2onnx_passes,
     tf2onnx_skipped,
 )
@@ -35,6 +37,12 @@ class Tf2OnnxTfliteConverter:
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
         from tf2onnx import convert
 
+        subgraph = artifact.meta.get("tflite_subgraph", 0)
+        if subgraph:
+            raise NotApplicable(
+                f"tf2onnx --tflite converts a file's first subgraph, and signature "
+                f"{artifact.meta.get('signature')!r} runs subgraph {subgraph}: it has no "
+                f"option to convert another (the ONNX model would be another signature's)")
         with tempfile.TemporaryDirectory(prefix="parity-tf2onnx-tflite-") as folder:
             path = Path(folder) / "model.tflite"
             path.write_bytes(bytes(artifact.model))

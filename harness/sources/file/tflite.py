@@ -68,7 +68,9 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
               for key in keys]
     dtypes = [np.dtype(inputs[key]["dtype"]).name for key in keys]
     quantized = [key for key in keys if inputs[key]["quantization"][0]]
-    domains = _graph_domains(runner_of, [inputs[key]["index"] for key in keys], dtypes)
+    subgraph = int(getattr(runner, "_subgraph_index", 0))
+    domains = (_graph_domains(runner_of, [inputs[key]["index"] for key in keys], dtypes)
+               if subgraph == 0 else [None] * len(keys))
     bounds = [_bound(np.dtype(d), key in quantized, domain)
               for key, d, domain in zip(keys, dtypes, domains)]
     output_keys = sorted(runner.get_output_details())
@@ -86,7 +88,7 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
     model = TfliteFile(flat, name, keys, output_keys,
                        {key: inputs[key]["name"] for key in keys},
                        {key: details["name"] for key, details in
-                        runner.get_output_details().items()})
+                        runner.get_output_details().items()}, subgraph)
     return LoadedModel(path, FORMAT, START, model, keys, shapes, dtypes, int_bounds=bounds,
                        notes=notes, what="a TFLite model", masks=masks)
 
@@ -147,7 +149,8 @@ TFLITE_INDEX_OPS = {"GATHER": "Gather", "EMBEDDING_LOOKUP": "Gather", "SELECT_V2
 
 def _graph_domains(runner_of, indices: list[int], dtypes: list[str]) -> list:
     """Per signature input (tensor ``indices``), the ids it feeds to a gather of a constant
-    table (an Embedding's token ids), read from the main subgraph; None where it feeds none.
+    table (an Embedding's token ids), read from the main subgraph (the one the interpreter
+    shows ops of: another signature's are not read); None where it feeds none.
     The interpreter does not show a gather's axis: the axes that fit the tensors' shapes
     (free dimensions at the interpreter's placeholder 1) are those it may mean, the
     narrowest bound taken."""
@@ -199,19 +202,23 @@ def _range_text(dtype: np.dtype) -> str:
 
 class TfliteFile:
     """A .tflite file's bytes and the signature chosen: its key, its input and output keys in
-    the order the case feeds and reads them, and each key's tensor name (what tf2onnx's
-    ``--tflite`` names the ONNX model's inputs and outputs by)."""
+    the order the case feeds and reads them, each key's tensor name (what tf2onnx's
+    ``--tflite`` names the ONNX model's inputs and outputs by), and the subgraph it runs."""
 
     def __init__(self, flat: bytes, signature: str, inputs: list[str], outputs: list[str],
-                 input_tensors: dict[str, str], output_tensors: dict[str, str]):
+                 input_tensors: dict[str, str], output_tensors: dict[str, str],
+                 subgraph: int = 0):
         self.flat, self.signature = flat, signature
         self.inputs, self.outputs = inputs, outputs
         self.input_tensors, self.output_tensors = input_tensors, output_tensors
+        self.subgraph = subgraph
 
     def meta(self) -> dict:
         """How a ``tflite`` artifact maps its signature to the case (harness.runtimes.litert),
-        and the tensor names tf2onnx gives the ONNX model's inputs and outputs."""
+        the tensor names tf2onnx gives the ONNX model's inputs and outputs, and the
+        signature's subgraph (``tflite_subgraph``, where it is not the first)."""
         return {"signature": self.signature, "tflite_inputs": list(self.inputs),
                 "tflite_outputs": list(self.outputs),
                 "input_tensors": [self.input_tensors[k] for k in self.inputs],
-                "output_tensors": [self.output_tensors[k] for k in self.outputs]}
+                "output_tensors": [self.output_tensors[k] for k in self.outputs],
+                **({"tflite_subgraph": self.subgraph} if self.subgraph else {})}
