@@ -261,7 +261,8 @@ def input_bounds(names: list[str], dtypes: list[str], domains: list[Domain | Non
                  int_fallback: int) -> tuple[list[int | None], list[str]]:
     """Per input, the exclusive bound it is drawn integer-valued below (None: N(0, 1)), and a
     note for each domain inferred. An integer input no consumer bounds is drawn below
-    ``int_fallback``; a boolean one is a mask (fair coins)."""
+    ``int_fallback``, a uint8 one over its whole range (``byte_bound``); a boolean one is a
+    mask (fair coins)."""
     bounds: list[int | None] = []
     notes = []
     for name, dtype, domain in zip(names, dtypes, domains):
@@ -272,7 +273,24 @@ def input_bounds(names: list[str], dtypes: list[str], domains: list[Domain | Non
         elif kind == "b":
             bounds.append(MASK_BOUND)
         elif kind in "iu":
-            bounds.append(int_fallback)
+            bounds.append(byte_bound(dtype, name) or int_fallback)
+            if byte_bound(dtype, name):
+                notes.append(BYTES_NOTE.format(name=name))
         else:
             bounds.append(None)
     return bounds, notes
+
+
+# A uint8 input no consumer bounds: an image's raw bytes, as a model with its preprocessing
+# inside (a detector exported with its Cast and normalisation) takes them.
+BYTES_NOTE = ("{name}: uint8, which no consumer bounds: drawn over the whole of [0, 255], as "
+              "an image's raw bytes are")
+
+
+def byte_bound(dtype: str, name: str) -> int | None:
+    """A uint8 input's draw over its whole range (256), where nothing else bounds it and its
+    name does not make it a padding mask: drawn below 2, raw pixels make a black image, on
+    which a detector finds nothing every leg agrees on."""
+    if np.dtype(dtype) != np.uint8 or MASK_NAME.search(name.lower()):
+        return None
+    return PIXEL_BOUND
