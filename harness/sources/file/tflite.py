@@ -14,6 +14,7 @@ are.
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -127,8 +128,6 @@ def _refuse_without_flex(path: Path, runner_of) -> None:
 
 
 def _litert_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("ai-edge-litert")
     except PackageNotFoundError:
