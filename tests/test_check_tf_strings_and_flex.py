@@ -94,3 +94,21 @@ def test_a_flex_tflite_file_is_this_machines_refusal(written, capsys):
             f"TensorFlow ops (StringToHashBucketFast) that LiteRT runs only with the Flex "
             f"delegate (Select TF ops)") in said
     assert "parity drew these inputs" not in said
+
+
+@pytest.mark.parametrize("dtype, read", [
+    (tf.float32, "float32"), (tf.bfloat16, "bfloat16"), (tf.uint8, "uint8"),
+    (tf.bool, "bool"), (tf.string, "object"),
+    (tf.qint8, None), (tf.complex64, None), (tf.resource, None), (tf.variant, None)])
+def test_a_signature_inputs_dtype_is_read_or_refused_by_name(dtype, read, tmp_path):
+    from harness.sources.file.errors import UnsupportedFile
+    from harness.sources.file.savedmodel import _numpy_dtype
+
+    spec = tf.TensorSpec([None], dtype, name="x")
+    if read is not None:
+        assert _numpy_dtype(tmp_path, "x", spec) == read
+        return
+    with pytest.raises(UnsupportedFile) as refused:
+        _numpy_dtype(tmp_path, "x", spec)
+    assert str(refused.value) == (f"{tmp_path}: input 'x' has dtype {dtype.name}, which "
+                                  f"parity cannot draw nor read from --inputs")

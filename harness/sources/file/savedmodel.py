@@ -86,10 +86,13 @@ def _numpy_dtype(path: Path, key: str, spec) -> str:
     if spec.dtype.name == "string":
         return "object"
     try:
-        return np.dtype(spec.dtype.as_numpy_dtype).name
-    except TypeError:
+        dtype = np.dtype(spec.dtype.as_numpy_dtype)
+    except (TypeError, KeyError):  # a resource, a variant: no NumPy dtype at all
+        dtype = None
+    if dtype is None or (dtype.kind not in "fiub" and dtype.name != "bfloat16"):  # a qint8
         raise UnsupportedFile(path, f"input {key!r} has dtype {spec.dtype.name}, which parity "
-                                    f"cannot draw nor read from --inputs") from None
+                                    f"cannot draw nor read from --inputs")
+    return dtype.name
 
 
 # TensorFlow's ops in ONNX's spelling, as harness.sources.file.domains.index_domain reads them.
