@@ -67,7 +67,8 @@ def test_a_keras_cnn_written_by_the_tflite_converter_is_checked_end_to_end(
     assert reference["shape"] == [4, 5]
 
 
-def test_a_fully_int8_quantized_file_is_fed_integers_and_compared_exactly(tmp_path):
+def int8_file(tmp_path):
+    """A Keras CNN fully quantized to int8 by the TFLite converter, int8 in and out."""
     import keras
     import tensorflow as tf
 
@@ -86,7 +87,11 @@ def test_a_fully_int8_quantized_file_is_fed_integers_and_compared_exactly(tmp_pa
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = converter.inference_output_type = tf.int8
     (tmp_path / "int8.tflite").write_bytes(converter.convert())
+    return tmp_path / "int8.tflite"
 
+
+def test_a_fully_int8_quantized_file_is_fed_integers_and_compared_exactly(tmp_path):
+    int8_file(tmp_path)
     outcome = run_check(CheckOptions(model=str(tmp_path / "int8.tflite"), report=None,
                                      paths="tflite>tf2onnx-tflite>ort-optimized"))
     assert "quantized inputs (image): drawn over the whole of int8 [-128, 127], which the " \
@@ -234,3 +239,24 @@ def test_a_signature_of_another_subgraph_is_not_tf2onnxs_to_convert(tmp_path):
     assert {row.leg: row.verdict for row in outcome.rows} == dict.fromkeys(LEGS, "agrees")
     bound = 3 if first == "classify" else 500
     assert f"ids: indices in [0, {bound}) (feeds GATHER " in " ".join(outcome.notes)
+
+
+def test_the_onnx_tf2onnx_makes_of_an_int8_file_is_fed_its_whole_range(tmp_path):
+    """tf2onnx --tflite keeps the int8 input and reads it (after a Transpose to channels
+    first) with a DequantizeLinear: the ONNX file is as quantized as the TFLite one, and
+    drawn over the whole of int8 as it is (below 2 before: zero-point noise)."""
+    from tf2onnx import convert
+
+    proto, _ = convert.from_tflite(str(int8_file(tmp_path)), opset=17)
+    (tmp_path / "int8.onnx").write_bytes(proto.SerializeToString())
+    (name,) = [i.name for i in proto.graph.input]
+    assert proto.graph.input[0].type.tensor_type.elem_type == TensorProto.INT8
+    assert "DequantizeLinear" in [n.op_type for n in proto.graph.node]
+
+    outcome = run_check(CheckOptions(model=str(tmp_path / "int8.onnx"), report=None,
+                                     paths="onnx>ort-optimized"))
+    assert (f"quantized inputs ({name}): drawn over the whole of int8 [-128, 127], which the "
+            f"file's quantization maps onto the range it was calibrated on") in outcome.notes
+    (x,) = files.case_inputs(outcome.cases[0].spec)
+    assert x.dtype == np.int8 and x.min() < -100 and x.max() > 100
+    assert all(row.verdict == "agrees" for row in outcome.rows), text(outcome)

@@ -294,3 +294,41 @@ def byte_bound(dtype: str, name: str) -> int | None:
     if np.dtype(dtype) != np.uint8 or MASK_NAME.search(name.lower()):
         return None
     return PIXEL_BOUND
+
+
+# -- quantized inputs ------------------------------------------------------------------------
+
+def quantized_bound(dtype: str) -> int | None:
+    """A quantized input's draw over its type's whole range (2**bits; the draw is cast to the
+    declared type, so a signed one wraps onto [-2**(bits-1), 2**(bits-1))); None for a type
+    wider than 16 bits."""
+    found = np.dtype(dtype)
+    return 2 ** (8 * found.itemsize) if found.kind in "iu" and found.itemsize <= 2 else None
+
+
+def quantized_note(names: list[str], dtypes: list[str]) -> str:
+    """What a case does with quantized inputs, in words."""
+    ranges = sorted({f"{np.dtype(d).name} [{np.iinfo(d).min}, {np.iinfo(d).max}]"
+                     for d in dtypes})
+    return (f"quantized inputs ({', '.join(names)}): drawn over the whole of "
+            f"{', '.join(ranges)}, which the file's quantization maps onto the range it was "
+            f"calibrated on")
+
+
+def onnx_dequantized(model, name: str) -> bool:
+    """Whether a graph input is quantized: read by a DequantizeLinear (through a Reshape, a
+    Transpose...), as tf2onnx writes a fully int8 TFLite model's input."""
+    names = {name}
+    for _ in range(16):
+        more = set()
+        for node in model.graph.node:
+            if not node.input or node.input[0] not in names:
+                continue
+            if node.op_type == "DequantizeLinear":
+                return True
+            if node.op_type in INDEX_PASS_THROUGH or node.op_type == "Transpose":
+                more.update(node.output)
+        if not more - names:
+            return False
+        names |= more
+    return False

@@ -11,7 +11,15 @@ import numpy as np
 
 from harness.core.onnx_random import random_nodes
 from harness.core.structure.models import constants, graphs, local_function_calls
-from harness.sources.file.domains import input_bounds, onnx_domain, padding_masks
+from harness.sources.file.domains import (
+    BYTES_NOTE,
+    input_bounds,
+    onnx_dequantized,
+    onnx_domain,
+    padding_masks,
+    quantized_bound,
+    quantized_note,
+)
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
 from harness.sources.file.loaded import (
@@ -99,6 +107,14 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                                     f"cannot draw nor read from --inputs")
     domains = [onnx_domain(model, n) for n in names]
     bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND)
+    quantized = [i for i, (n, d, domain) in enumerate(zip(names, dtypes, domains))
+                 if domain is None and quantized_bound(d) and onnx_dequantized(model, n)]
+    for i in quantized:
+        bounds[i] = quantized_bound(dtypes[i])
+        inferred = [note for note in inferred if note != BYTES_NOTE.format(name=names[i])]
+    if quantized:
+        inferred.append(quantized_note([names[i] for i in quantized],
+                                       [dtypes[i] for i in quantized]))
     masks, masked = padding_masks(names, dtypes, shapes, domains)
     notes.extend([*inferred, *masked])
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"

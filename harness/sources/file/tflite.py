@@ -28,6 +28,8 @@ from harness.sources.file.domains import (
     byte_bound,
     index_domain,
     padding_masks,
+    quantized_bound,
+    quantized_note,
 )
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.loaded import LoadedModel
@@ -89,11 +91,8 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
              *(BYTES_NOTE.format(name=key) for key, d, domain in zip(keys, dtypes, domains)
                if domain is None and key not in quantized and byte_bound(d, key)), *masked]
     if quantized:
-        ranges = sorted({_range_text(np.dtype(d)) for key, d in zip(keys, dtypes)
-                         if key in quantized})
-        notes.append(f"quantized inputs ({', '.join(quantized)}): drawn over the whole of "
-                     f"{', '.join(ranges)}, which the file's quantization maps onto the range "
-                     f"it was calibrated on")
+        notes.append(quantized_note(quantized, [d for key, d in zip(keys, dtypes)
+                                                if key in quantized]))
     model = TfliteFile(flat, name, keys, output_keys,
                        {key: inputs[key]["name"] for key in keys},
                        {key: details["name"] for key, details in
@@ -141,8 +140,8 @@ def _bound(key: str, dtype: np.dtype, quantized: bool, domain) -> int | None:
     integer input, None for a float one."""
     if dtype.kind not in "iu":
         return None
-    if quantized and dtype.itemsize <= 2:
-        return 2 ** (8 * dtype.itemsize)
+    if quantized and quantized_bound(dtype.name):
+        return quantized_bound(dtype.name)
     if domain is not None:
         return domain.bound
     return byte_bound(dtype.name, key) or INT_BOUND
@@ -202,11 +201,6 @@ def _gather_axes(table: tuple[int, ...], ids: tuple[int, ...],
     table[:a] + ids + table[a + 1:]."""
     return tuple(axis for axis in range(len(table))
                  if out == table[:axis] + ids + table[axis + 1:])
-
-
-def _range_text(dtype: np.dtype) -> str:
-    info = np.iinfo(dtype)
-    return f"{dtype.name} [{info.min}, {info.max}]"
 
 
 class TfliteFile:
