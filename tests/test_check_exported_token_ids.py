@@ -4,7 +4,8 @@ makes of it, and the ONNX file ``python -m tf2onnx.convert --saved-model`` makes
 gathers its ids from an embedding table behind Keras 3's negative-index wrap (a select in TF
 and TFLite, Mul and Add over Not(Less) after tf2onnx): each id input is drawn below its
 table's size, as a user feeds a tokenizer's ids, never below 2 (which tried two rows of a
-1,000-row table) nor below TFLite's 128 (which the 2-row segment table refused)."""
+1,000-row table) nor below TFLite's 128 (which the 2-row segment table refused); ids a
+decoder shifts behind a start id (a slice, a join to a constant, a transpose) too."""
 
 from __future__ import annotations
 
@@ -112,3 +113,53 @@ def test_only_the_wrap_carries_an_index_through_arithmetic():
             IndexNode("Where", ("negative", "wrapped", "ids"), ("shifted",), "Where"), gather]
     found = index_domain(wrap, table, "ids")
     assert found is not None and found.bound == 50 and found.consumer == "Gather 'y'"
+
+
+def test_ids_sliced_and_joined_to_a_constant_stay_ids():
+    """A decoder's ``concat([BOS], ids[:, :-1])``: the slice moves ids, the join adds a
+    constant; the gathered table still bounds them."""
+    nodes = [IndexNode("Slice", ("ids", "starts", "ends"), ("shifted",), "Slice"),
+             IndexNode("Concat", ("bos", "shifted"), ("joined",), "Concat"),
+             IndexNode("Gather", ("w", "joined"), ("y",), "Gather 'y'")]
+    found = index_domain(nodes, {"w": (64, 8)}, "ids")
+    assert found is not None and found.bound == 64
+
+
+@pytest.fixture(scope="module")
+def decoder(tmp_path_factory):
+    """A tf.Module that shifts its ids right behind a start id, as a decoder's training
+    signature does, saved and converted to TFLite."""
+    folder = tmp_path_factory.mktemp("decoder")
+
+    class Shifted(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.table = tf.Variable(np.random.default_rng(0).normal(size=(300, 4)),
+                                     dtype=tf.float32)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32, name="ids")])
+        def __call__(self, ids):
+            start = tf.zeros_like(ids[:, :1])
+            shifted = tf.concat([start, ids[:, :-1]], axis=1)
+            return {"h": tf.gather(self.table, tf.transpose(shifted))}
+
+    module = Shifted()
+    tf.saved_model.save(module, str(folder / "decoder"),
+                        signatures=module.__call__.get_concrete_function())
+    (folder / "decoder.tflite").write_bytes(
+        tf.lite.TFLiteConverter.from_saved_model(str(folder / "decoder")).convert())
+    return folder
+
+
+@pytest.mark.parametrize("name, feeds", [("decoder", "GatherV2 "),
+                                         ("decoder.tflite", "GATHER ")])
+def test_a_decoders_shifted_ids_are_drawn_below_its_table(decoder, name, feeds):
+    spec = file_specs(decoder / name)[0]
+    (ids,) = case_inputs(spec)
+    assert ids.min() >= 0 and 100 <= ids.max() < 300
+    outcome = run_check(CheckOptions(model=str(decoder / name), report=None,
+                                     paths=("savedmodel>tf2onnx-savedmodel" if name == "decoder"
+                                            else "tflite>tf2onnx-tflite")))
+    assert any(n.startswith("ids: indices in [0, 300) (feeds " + feeds)
+               for n in outcome.notes), outcome.notes
+    assert all(row.verdict == "agrees" for row in outcome.rows)

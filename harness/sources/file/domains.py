@@ -21,9 +21,12 @@ MASK_NAME = re.compile(r"(?:^|[^a-z0-9])mask(?::\d+)?$")
 # Layers that hand their input's values on unchanged: the consumer behind them decides.
 PASS_THROUGH = frozenset({"Masking", "Dropout", "SpatialDropout1D", "Reshape", "Flatten",
                           "Permute", "InputLayer"})
-# Nodes (in ONNX's spelling) that hand their first input's values on: an index stays one.
+# Nodes (in ONNX's spelling) that hand their first input's values on, moved or repeated: an
+# index stays one (a decoder's ids[:, :-1], a batch of ids transposed).
 INDEX_PASS_THROUGH = frozenset({"Cast", "Identity", "Reshape", "Unsqueeze", "Squeeze",
-                                "Flatten"})
+                                "Flatten", "Transpose", "Slice", "Expand", "Tile"})
+# Nodes whose output holds every input's values: ids joined to a constant [CLS] id.
+INDEX_JOIN = frozenset({"Concat"})
 # The arithmetic Keras 3's ``take`` wraps a negative index with (ids < 0 ? ids + n : ids): a
 # select in TensorFlow and TFLite, Mul and Add over Not(Less(ids, 0)) after tf2onnx. Where the
 # index meets a Less, these nodes hand its values on too: every drawn id is >= 0.
@@ -201,8 +204,9 @@ def index_domain(nodes: list[IndexNode], tables: dict[str, tuple[int, ...]],
             if not node.inputs:
                 continue
             wrapped = wrapped or (node.op == "Less" and node.inputs[0] in names)
+            joins = node.op in INDEX_JOIN or (wrapped and node.op in INDEX_WRAP)
             if (node.op in INDEX_PASS_THROUGH and node.inputs[0] in names) or (
-                    wrapped and node.op in INDEX_WRAP and names.intersection(node.inputs)):
+                    joins and names.intersection(node.inputs)):
                 more.update(node.outputs)
         if not more - names:
             break
@@ -326,7 +330,7 @@ def onnx_dequantized(model, name: str) -> bool:
                 continue
             if node.op_type == "DequantizeLinear":
                 return True
-            if node.op_type in INDEX_PASS_THROUGH or node.op_type == "Transpose":
+            if node.op_type in INDEX_PASS_THROUGH:
                 more.update(node.output)
         if not more - names:
             return False

@@ -100,7 +100,9 @@ TF_INDEX_OPS = {"GatherV2": "Gather", "ResourceGather": "Gather", "Gather": "Gat
                 "SelectV2": "Where", "Select": "Where", "AddV2": "Add", "Add": "Add",
                 "Mul": "Mul", "Less": "Less", "LogicalNot": "Not", "Cast": "Cast",
                 "Identity": "Identity", "StopGradient": "Identity", "Reshape": "Reshape",
-                "ExpandDims": "Unsqueeze", "Squeeze": "Squeeze"}
+                "ExpandDims": "Unsqueeze", "Squeeze": "Squeeze", "Transpose": "Transpose",
+                "StridedSlice": "Slice", "Slice": "Slice", "BroadcastTo": "Expand",
+                "Tile": "Tile", "ConcatV2": "Concat"}
 
 
 def _graph_domains(chosen, dtypes: list[str]) -> list:

@@ -152,7 +152,9 @@ def _bound(key: str, dtype: np.dtype, quantized: bool, domain) -> int | None:
 TFLITE_INDEX_OPS = {"GATHER": "Gather", "EMBEDDING_LOOKUP": "Gather", "SELECT_V2": "Where",
                     "SELECT": "Where", "ADD": "Add", "MUL": "Mul", "LESS": "Less",
                     "LOGICAL_NOT": "Not", "CAST": "Cast", "RESHAPE": "Reshape",
-                    "EXPAND_DIMS": "Unsqueeze", "SQUEEZE": "Squeeze"}
+                    "EXPAND_DIMS": "Unsqueeze", "SQUEEZE": "Squeeze", "TRANSPOSE": "Transpose",
+                    "STRIDED_SLICE": "Slice", "SLICE": "Slice", "BROADCAST_TO": "Expand",
+                    "TILE": "Tile", "CONCATENATION": "Concat"}
 
 
 def _graph_domains(runner_of, indices: list[int], dtypes: list[str]) -> list:
