@@ -197,6 +197,22 @@ def index_domain(nodes: list[IndexNode], tables: dict[str, tuple[int, ...]],
     for node in nodes:  # a table read through an Identity (a frozen variable's ReadVariableOp)
         if node.op in ("Identity", "Cast") and node.inputs and node.inputs[0] in tables:
             tables.update((out, tables[node.inputs[0]]) for out in node.outputs)
+    names = carried(nodes, name)
+    found = []
+    for node in nodes:
+        if node.op != "Gather" or len(node.inputs) < 2 or node.inputs[1] not in names:
+            continue
+        table = tables.get(node.inputs[0])
+        sizes = [table[axis] for axis in node.axes
+                 if table and -len(table) <= axis < len(table) and table[axis] > 0]
+        if sizes:
+            found.append(Domain(int(min(sizes)), "indices", node.label))
+    return min(found, key=lambda d: d.bound) if found else None
+
+
+def carried(nodes: list[IndexNode], name: str) -> set[str]:
+    """The tensors that hold input ``name``'s values, moved, repeated or joined to constants
+    (and, where the graph compares it with Less, through Keras 3's negative-index wrap)."""
     names, wrapped = {name}, False
     for _ in range(16):
         more = set()
@@ -211,20 +227,12 @@ def index_domain(nodes: list[IndexNode], tables: dict[str, tuple[int, ...]],
         if not more - names:
             break
         names |= more
-    found = []
-    for node in nodes:
-        if node.op != "Gather" or len(node.inputs) < 2 or node.inputs[1] not in names:
-            continue
-        table = tables.get(node.inputs[0])
-        sizes = [table[axis] for axis in node.axes
-                 if table and -len(table) <= axis < len(table) and table[axis] > 0]
-        if sizes:
-            found.append(Domain(int(min(sizes)), "indices", node.label))
-    return min(found, key=lambda d: d.bound) if found else None
+    return names
 
 
-def onnx_domain(model, name: str) -> Domain | None:
-    """The indices a graph input feeds to a ``Gather`` of an initializer or a constant."""
+def onnx_index_graph(model) -> tuple[list[IndexNode], dict[str, tuple[int, ...]]]:
+    """An ONNX graph's nodes and the shapes of its initializers and constants, as
+    ``index_domain`` and ``dequantized`` read them."""
     tables = {init.name: tuple(init.dims) for init in model.graph.initializer}
     nodes = []
     for node in model.graph.node:
@@ -237,7 +245,7 @@ def onnx_domain(model, name: str) -> Domain | None:
         named = node.name or (node.output[0] if node.output else "")
         nodes.append(IndexNode(node.op_type, tuple(node.input), tuple(node.output),
                                f"{node.op_type} {named!r}", (axis,)))
-    return index_domain(nodes, tables, name)
+    return nodes, tables
 
 
 def padding_masks(names: list[str], dtypes: list[str], shapes: list[tuple],
@@ -262,16 +270,21 @@ def padding_masks(names: list[str], dtypes: list[str], shapes: list[tuple],
 # -- what a case draws -----------------------------------------------------------------------
 
 def input_bounds(names: list[str], dtypes: list[str], domains: list[Domain | None],
-                 int_fallback: int) -> tuple[list[int | None], list[str]]:
+                 int_fallback: int, quantized: list[bool] | None = None
+                 ) -> tuple[list[int | None], list[str]]:
     """Per input, the exclusive bound it is drawn integer-valued below (None: N(0, 1)), and a
-    note for each domain inferred. An integer input no consumer bounds is drawn below
-    ``int_fallback``, a uint8 one over its whole range (``byte_bound``); a boolean one is a
-    mask (fair coins)."""
+    note for each domain inferred. A quantized input (``quantized``: the file says so) is
+    drawn over its type's whole range, before anything a consumer says; an integer input no
+    consumer bounds below ``int_fallback``, a uint8 one over its whole range
+    (``byte_bound``); a boolean one is a mask (fair coins)."""
+    flags = quantized or [False] * len(names)
     bounds: list[int | None] = []
     notes = []
-    for name, dtype, domain in zip(names, dtypes, domains):
+    for name, dtype, domain, flag in zip(names, dtypes, domains, flags):
         kind = np.dtype(dtype).kind
-        if domain is not None:
+        if flag and quantized_bound(dtype):
+            bounds.append(quantized_bound(dtype))
+        elif domain is not None:
             bounds.append(domain.bound)
             notes.append(domain.note(name, dtype))
         elif kind == "b":
@@ -282,6 +295,9 @@ def input_bounds(names: list[str], dtypes: list[str], domains: list[Domain | Non
                 notes.append(BYTES_NOTE.format(name=name))
         else:
             bounds.append(None)
+    drawn_whole = [(n, d) for n, d, f in zip(names, dtypes, flags) if f and quantized_bound(d)]
+    if drawn_whole:
+        notes.append(quantized_note([n for n, _ in drawn_whole], [d for _, d in drawn_whole]))
     return bounds, notes
 
 
@@ -319,20 +335,9 @@ def quantized_note(names: list[str], dtypes: list[str]) -> str:
             f"calibrated on")
 
 
-def onnx_dequantized(model, name: str) -> bool:
+def dequantized(nodes: list[IndexNode], name: str) -> bool:
     """Whether a graph input is quantized: read by a DequantizeLinear (through a Reshape, a
     Transpose...), as tf2onnx writes a fully int8 TFLite model's input."""
-    names = {name}
-    for _ in range(16):
-        more = set()
-        for node in model.graph.node:
-            if not node.input or node.input[0] not in names:
-                continue
-            if node.op_type == "DequantizeLinear":
-                return True
-            if node.op_type in INDEX_PASS_THROUGH:
-                more.update(node.output)
-        if not more - names:
-            return False
-        names |= more
-    return False
+    names = carried(nodes, name)
+    return any(node.op == "DequantizeLinear" and node.inputs and node.inputs[0] in names
+               for node in nodes)

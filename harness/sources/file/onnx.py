@@ -12,13 +12,12 @@ import numpy as np
 from harness.core.onnx_random import random_nodes
 from harness.core.structure.models import constants, graphs, local_function_calls
 from harness.sources.file.domains import (
-    BYTES_NOTE,
+    dequantized,
+    index_domain,
     input_bounds,
-    onnx_dequantized,
-    onnx_domain,
+    onnx_index_graph,
     padding_masks,
     quantized_bound,
-    quantized_note,
 )
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.fingerprint import file_key
@@ -105,16 +104,11 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                           if np.dtype(d).kind not in "fiubO")
         raise UnsupportedFile(path, f"input {bad!r} has element type {dtype}, which parity "
                                     f"cannot draw nor read from --inputs")
-    domains = [onnx_domain(model, n) for n in names]
-    bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND)
-    quantized = [i for i, (n, d, domain) in enumerate(zip(names, dtypes, domains))
-                 if domain is None and quantized_bound(d) and onnx_dequantized(model, n)]
-    for i in quantized:
-        bounds[i] = quantized_bound(dtypes[i])
-        inferred = [note for note in inferred if note != BYTES_NOTE.format(name=names[i])]
-    if quantized:
-        inferred.append(quantized_note([names[i] for i in quantized],
-                                       [dtypes[i] for i in quantized]))
+    nodes, tables = onnx_index_graph(model)
+    domains = [index_domain(nodes, tables, n) for n in names]
+    quantized = [domain is None and quantized_bound(d) is not None and dequantized(nodes, n)
+                 for n, d, domain in zip(names, dtypes, domains)]
+    bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND, quantized)
     masks, masked = padding_masks(names, dtypes, shapes, domains)
     notes.extend([*inferred, *masked])
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"

@@ -23,13 +23,10 @@ from harness.converters.savedmodel_signature import SignatureError, choose_name
 from harness.runtimes.litert import interpreter
 from harness.sources import SourceRefusal
 from harness.sources.file.domains import (
-    BYTES_NOTE,
     IndexNode,
-    byte_bound,
     index_domain,
+    input_bounds,
     padding_masks,
-    quantized_bound,
-    quantized_note,
 )
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.loaded import LoadedModel
@@ -80,19 +77,12 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
     subgraph = int(getattr(runner, "_subgraph_index", 0))
     domains = (_graph_domains(runner_of, [inputs[key]["index"] for key in keys], dtypes)
                if subgraph == 0 else [None] * len(keys))
-    bounds = [_bound(key, np.dtype(d), key in quantized, domain)
-              for key, d, domain in zip(keys, dtypes, domains)]
+    bounds, inferred = input_bounds(keys, dtypes, domains, INT_BOUND,
+                                    [key in quantized for key in keys])
     output_keys = sorted(runner.get_output_details())
     masks, masked = padding_masks(keys, dtypes, shapes, domains)
     notes = [f"read by LiteRT through its {name!r} signature runner ({', '.join(keys)} -> "
-             f"{', '.join(output_keys)})",
-             *(domain.note(key, d) for key, d, domain in zip(keys, dtypes, domains)
-               if domain is not None and key not in quantized),
-             *(BYTES_NOTE.format(name=key) for key, d, domain in zip(keys, dtypes, domains)
-               if domain is None and key not in quantized and byte_bound(d, key)), *masked]
-    if quantized:
-        notes.append(quantized_note(quantized, [d for key, d in zip(keys, dtypes)
-                                                if key in quantized]))
+             f"{', '.join(output_keys)})", *inferred, *masked]
     model = TfliteFile(flat, name, keys, output_keys,
                        {key: inputs[key]["name"] for key in keys},
                        {key: details["name"] for key, details in
@@ -131,20 +121,6 @@ def _litert_version() -> str:
         return version("ai-edge-litert")
     except PackageNotFoundError:
         return "?"
-
-
-def _bound(key: str, dtype: np.dtype, quantized: bool, domain) -> int | None:
-    """The exclusive bound an input is drawn below: a quantized one's whole range (2**bits;
-    the draw is cast to the declared type, so a signed one wraps onto [-2**(bits-1),
-    2**(bits-1))), the table's size for indices it gathers by, ``INT_BOUND`` for another
-    integer input, None for a float one."""
-    if dtype.kind not in "iu":
-        return None
-    if quantized and quantized_bound(dtype.name):
-        return quantized_bound(dtype.name)
-    if domain is not None:
-        return domain.bound
-    return byte_bound(dtype.name, key) or INT_BOUND
 
 
 # LiteRT's builtin ops in ONNX's spelling, as harness.sources.file.domains.index_domain reads
