@@ -21,6 +21,7 @@ from harness.sources.file.fingerprint import digest
 from harness.sources.file.inputs import load_inputs
 from harness.sources.file.loaded import KERAS_STARTS, LoadedModel
 from harness.sources.file.safety import MAX_DRAWN_INPUT_BYTES, MB
+from harness.sources.file.spreads import spread_draw
 from harness.sources.file.state import reset_note, second_call_note
 from harness.sources.file.store import golden_copy
 
@@ -34,6 +35,8 @@ FREE_BATCH = (4, 1)
 PADDED_INPUTS = "padded_inputs"
 # Per input, whether it is a padding mask (LoadedModel.masks): drawn as a padded batch's.
 MASK_INPUTS = "mask_inputs"
+# Per input, the scale its float values are fed on (LoadedModel.spreads), or null.
+SPREAD_INPUTS = "spread_inputs"
 
 
 def concrete_sizes(shapes: list[tuple[int | None, ...]],
@@ -117,6 +120,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs[PADDED_INPUTS] = loaded.paddings
     if any(loaded.masks):
         attrs[MASK_INPUTS] = loaded.masks
+    if any(loaded.spreads):
+        attrs[SPREAD_INPUTS] = loaded.spreads
     dtype = loaded.precision or next(
         (d for d in loaded.input_dtypes if np.dtype(d).kind == "f"), "float32")
     if inputs is not None:
@@ -196,9 +201,17 @@ def case_inputs(spec: LayerSpec) -> list[np.ndarray]:
     attrs = spec.attrs
     dtypes = attrs.get("input_dtypes") or [spec.dtype] * len(spec.input_shapes)
     user = attrs.get("inputs")
-    arrays = load_inputs(user) if user is not None else _padded(spec, make_inputs(spec))
+    arrays = load_inputs(user) if user is not None else _padded(spec, _spread(spec, make_inputs(spec)))
     # np.asarray with order="C", not np.ascontiguousarray, which makes a 0-d input 1-d.
     return [np.asarray(x, dtype=d, order="C") for x, d in zip(arrays, dtypes)]
+
+
+def _spread(spec: LayerSpec, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Drawn float inputs on the scale the model standardises them from (its
+    Normalization's mean and deviation), where it says one."""
+    spreads = spec.attrs.get(SPREAD_INPUTS) or []
+    return [spread_draw(x, spreads[i]) if i < len(spreads) and spreads[i] and x.dtype.kind == "f"
+            else x for i, x in enumerate(arrays)]
 
 
 def _padded(spec: LayerSpec, arrays: list[np.ndarray]) -> list[np.ndarray]:

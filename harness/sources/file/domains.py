@@ -135,13 +135,19 @@ def keras_paddings(model) -> list[Padding | None]:
 
 
 def _tensor_padding(tensor) -> Padding | None:
+    return first_reading(tensor, _consumer_padding, PASS_THROUGH - {"Masking"})
+
+
+def first_reading(tensor, read, through: frozenset[str]):
+    """What ``read`` makes of the first layer reading ``tensor`` that it says something of
+    (None where it says nothing), looking past a single consumer of a kind in ``through``
+    (layers that hand the values on: a Dropout in front of the layer that matters)."""
     layer, seen = _producer(tensor), 0
     while layer is not None and seen <= 8:
-        found = [p for p in map(_consumer_padding, _consumers(layer)) if p is not None]
+        found = [r for r in map(read, _consumers(layer)) if r is not None]
         if found:
             return found[0]
-        passing = [c for c in _consumers(layer) if type(c).__name__ in PASS_THROUGH
-                   and type(c).__name__ != "Masking"]
+        passing = [c for c in _consumers(layer) if type(c).__name__ in through]
         layer, seen = (passing[0] if len(passing) == 1 else None), seen + 1
     return None
 

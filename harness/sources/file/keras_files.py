@@ -43,6 +43,7 @@ from harness.sources.file.safety import (
     scan_keras2_config,
     scan_keras3_config,
 )
+from harness.sources.file.spreads import keras_spreads
 
 
 def register_known_objects() -> None:
@@ -191,6 +192,9 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
     inferred += [p.note(name) for name, p in zip(names, paddings) if p is not None]
     masks, masked = padding_masks(names, dtypes, shapes, domains)
     inferred += masked
+    spreads = [None if bound is not None else found
+               for bound, found in zip(bounds, keras_spreads(model))]
+    inferred += [s.note(name) for name, s in zip(names, spreads) if s is not None]
     computed = [str(getattr(layer, "compute_dtype", None)) for layer in _flat_layers(model)]
     precision = mixed_precision(dtypes, set(computed))
     if precision is not None:
@@ -202,7 +206,7 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
                        layers, bounds, [*notes, *inferred], owner, what=what,
                        precision=precision,
                        paddings=[None if p is None else p.value for p in paddings],
-                       masks=masks)
+                       masks=masks, spreads=[None if s is None else s.attr() for s in spreads])
 
 
 def _input_layer_name(tensor, index: int) -> str:

@@ -52,6 +52,9 @@ class LoadedModel:
     # Per input, whether it is a padding mask (harness.sources.file.domains.padding_masks):
     # the case draws it as a tokenizer pads a batch.
     masks: list[bool] = field(default_factory=list)
+    # Per input, the scale its float values are fed on (harness.sources.file.spreads.Spread's
+    # attr: mean and std), or None: the case draws it mean + std × N(0, 1).
+    spreads: list[dict | None] = field(default_factory=list)
     # Per input, per dimension, the name the file gives a free dimension (an ONNX
     # dim_param), or None: every free dimension of one name takes one size.
     dim_names: list[tuple[str | None, ...]] = field(default_factory=list)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from harness.core.onnx_random import random_nodes
-from harness.core.structure.models import constants, graphs, local_function_calls
+from harness.core.structure.models import constants, graphs, local_function_calls, readers
 from harness.sources.file.domains import (
     dequantized,
     index_domain,
@@ -29,6 +29,7 @@ from harness.sources.file.loaded import (
     wanted_arrays,
 )
 from harness.sources.file.safety import load_external_data, max_model_bytes
+from harness.sources.file.spreads import onnx_spreads
 
 FORMAT = "onnx"
 START = "onnx"
@@ -110,11 +111,14 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                  for n, d, domain in zip(names, dtypes, domains)]
     bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND, quantized)
     masks, masked = padding_masks(names, dtypes, shapes, domains)
-    notes.extend([*inferred, *masked])
+    values = constants(model)
+    spreads = [None if bound is not None else found for bound, found in
+               zip(bounds, onnx_spreads(model, names, dtypes, values, readers(model)))]
+    notes.extend([*inferred, *masked, *(s.note(n) for n, s in zip(names, spreads) if s)])
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
-    drawing = random_nodes(graphs(model.graph), constants(model).get)
+    drawing = random_nodes(graphs(model.graph), values.get)
     if drawing:
         raise UnsupportedFile(path, _random_refusal(drawing))
     training = _batch_norms_in_training(model)
@@ -140,7 +144,7 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                        undrawable=(_strings_undrawable(model, names, shapes, dtypes)
                                    or _any_rank_undrawable(any_rank, names, shapes, dtypes)),
                        any_rank=tuple(any_rank), dim_names=dim_names,
-                       masks=masks)
+                       masks=masks, spreads=[None if s is None else s.attr() for s in spreads])
 
 
 def _random_refusal(drawing: list[str]) -> str:
