@@ -154,3 +154,29 @@ def test_an_onnx_graph_that_standardises_its_input(tmp_path, write, consumer):
     assert {row.leg: row.verdict for row in outcome.rows} == {"onnx>ort-optimized": "agrees"}
     assert f"features: drawn on the scale {consumer} standardises" in " ".join(outcome.notes), \
         outcome.notes
+
+
+def test_a_tflite_file_of_a_normalized_model(tmp_path):
+    """The TFLite converter writes a Normalization as a SUB of the means then a MUL by the
+    inverse deviations."""
+    pytest.importorskip("ai_edge_litert")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    features = keras.Input((4,), name="features")
+    normalize = keras.layers.Normalization(name="normalize")
+    normalize.adapt(training_data())
+    model = keras.Model(features, keras.layers.Dense(1)(normalize(features)))
+    path = tmp_path / "regression.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+
+    spec = file_specs(path)[0]
+    (drawn,) = case_inputs(spec)
+    standard = (drawn - MEANS) / DEVIATIONS
+    assert np.abs(standard).max() <= 4.5 and (standard.std(axis=0) > 0.2).all(), standard
+    outcome = run_check(CheckOptions(model=str(path), paths="tflite>tf2onnx-tflite",
+                                     report=None))
+    assert {row.leg: row.verdict for row in outcome.rows} == {"tflite>tf2onnx-tflite": "agrees"}
+    assert any("drawn on the scale Sub" in n and "then Mul" in n for n in outcome.notes), \
+        outcome.notes

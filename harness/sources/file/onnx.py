@@ -29,7 +29,7 @@ from harness.sources.file.loaded import (
     wanted_arrays,
 )
 from harness.sources.file.safety import load_external_data, max_model_bytes
-from harness.sources.file.spreads import onnx_spreads
+from harness.sources.file.spreads import graph_spreads
 
 FORMAT = "onnx"
 START = "onnx"
@@ -113,7 +113,7 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     masks, masked = padding_masks(names, dtypes, shapes, domains)
     values = constants(model)
     spreads = [None if bound is not None else found for bound, found in
-               zip(bounds, onnx_spreads(model, names, dtypes, values, readers(model)))]
+               zip(bounds, graph_spreads(names, dtypes, values, readers(model)))]
     notes.extend([*inferred, *masked, *(s.note(n) for n, s in zip(names, spreads) if s)])
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()

@@ -15,7 +15,7 @@ import numpy as np
 from harness.sources.file.domains import PASS_THROUGH, first_reading
 
 # Beyond this many values per input, a spread is left out (it travels in the case's JSON).
-MAX_SPREAD_VALUES = 4096
+MAX_SPREAD_VALUES = 1024
 # Keras' Normalization divides by max(sqrt(variance), epsilon); so does the draw.
 KERAS_EPSILON = 1e-7
 # Layers between the input and its Normalization that keep its shape and values.
@@ -88,18 +88,30 @@ def _normalization(layer) -> Spread | None:
     return spread(mean, std, f"Normalization {getattr(layer, 'name', '')!r}")
 
 
-# -- ONNX ------------------------------------------------------------------------------------
+# -- graphs: ONNX, TFLite -------------------------------------------------------------------
 
-def onnx_spreads(model, names: list[str], dtypes: list[str], values: dict,
-                 readers: dict) -> list[Spread | None]:
-    """Per input of an ONNX graph, the scale the graph standardises it from, or None:
-    ``values`` its constants and ``readers`` the nodes reading each tensor
-    (``harness.core.structure.models``)."""
-    return [_onnx_spread(name, values, readers) if np.dtype(dtype).kind == "f" else None
+@dataclass(frozen=True)
+class GraphNode:
+    """A node of a graph other than ONNX's, as ``graph_spreads`` reads it: its op in ONNX's
+    spelling (a TFLite SUB is Sub), its tensors by name, and ``name`` as the file names it."""
+
+    op_type: str
+    input: tuple[str, ...]
+    output: tuple[str, ...]
+    name: str
+    domain: str = ""
+
+
+def graph_spreads(names: list[str], dtypes: list[str], values: dict,
+                  readers: dict) -> list[Spread | None]:
+    """Per input of a graph (an ONNX graph's nodes, or GraphNodes), the scale the graph
+    standardises it from, or None: ``values`` its constants and ``readers`` the nodes
+    reading each tensor (``harness.core.structure.models``)."""
+    return [_graph_spread(name, values, readers) if np.dtype(dtype).kind == "f" else None
             for name, dtype in zip(names, dtypes)]
 
 
-def _onnx_spread(name: str, values: dict, readers: dict) -> Spread | None:
+def _graph_spread(name: str, values: dict, readers: dict) -> Spread | None:
     for node in readers.get(name, []):
         if node.op_type == "Scaler" and node.domain == "ai.onnx.ml":
             found = _scaler(node)

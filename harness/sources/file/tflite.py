@@ -30,6 +30,7 @@ from harness.sources.file.domains import (
 )
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.loaded import LoadedModel
+from harness.sources.file.spreads import MAX_SPREAD_VALUES, GraphNode, graph_spreads
 
 FORMAT = "tflite"
 START = "tflite"
@@ -79,6 +80,10 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
                if subgraph == 0 else [None] * len(keys))
     bounds, inferred = input_bounds(keys, dtypes, domains, INT_BOUND,
                                     [key in quantized for key in keys])
+    spreads = (_graph_spreads(runner_of, [inputs[key]["index"] for key in keys], dtypes)
+               if subgraph == 0 else [None] * len(keys))
+    spreads = [None if bound is not None else found for bound, found in zip(bounds, spreads)]
+    inferred += [s.note(key) for key, s in zip(keys, spreads) if s is not None]
     output_keys = sorted(runner.get_output_details())
     masks, masked = padding_masks(keys, dtypes, shapes, domains)
     notes = [f"read by LiteRT through its {name!r} signature runner ({', '.join(keys)} -> "
@@ -88,7 +93,8 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
                        {key: details["name"] for key, details in
                         runner.get_output_details().items()}, subgraph)
     return LoadedModel(path, FORMAT, START, model, keys, shapes, dtypes, int_bounds=bounds,
-                       notes=notes, what="a TFLite model", masks=masks)
+                       notes=notes, what="a TFLite model", masks=masks,
+                       spreads=[None if s is None else s.attr() for s in spreads])
 
 
 def _refuse_without_flex(path: Path, runner_of) -> None:
@@ -140,13 +146,10 @@ def _graph_domains(runner_of, indices: list[int], dtypes: list[str]) -> list:
     The interpreter does not show a gather's axis: the axes that fit the tensors' shapes
     (free dimensions at the interpreter's placeholder 1) are those it may mean, the
     narrowest bound taken."""
-    if not any(np.dtype(d).kind in "iu" for d in dtypes):
+    graph = _ops_and_tensors(runner_of) if any(np.dtype(d).kind in "iu" for d in dtypes) else None
+    if graph is None:
         return [None] * len(dtypes)
-    try:
-        ops = runner_of._get_ops_details()
-        details = {t["index"]: t for t in runner_of.get_tensor_details()}
-    except Exception:  # noqa: BLE001  (an interpreter without the details: drawn as before)
-        return [None] * len(dtypes)
+    ops, details = graph
 
     def shape(index: int) -> tuple[int, ...]:
         return tuple(int(d) for d in details.get(index, {}).get("shape", ()))
@@ -171,6 +174,48 @@ def _graph_domains(runner_of, indices: list[int], dtypes: list[str]) -> list:
                                f"{op['op_name']} {label!r}", axes))
     return [index_domain(nodes, tables, str(index)) if np.dtype(d).kind in "iu" else None
             for index, d in zip(indices, dtypes)]
+
+
+def _ops_and_tensors(runner_of) -> tuple[list, dict] | None:
+    """The main subgraph's ops and its tensors' details by index, or None where the
+    interpreter does not show them (an input is then drawn as nothing bounds it)."""
+    try:
+        return (runner_of._get_ops_details(),
+                {t["index"]: t for t in runner_of.get_tensor_details()})
+    except Exception:  # noqa: BLE001
+        return None
+
+
+# LiteRT's builtin ops that standardise an input, in ONNX's spelling (graph_spreads).
+TFLITE_SPREAD_OPS = {"SUB": "Sub", "MUL": "Mul", "DIV": "Div"}
+
+
+def _graph_spreads(runner_of, indices: list[int], dtypes: list[str]) -> list:
+    """Per signature input (tensor ``indices``) of the main subgraph, the scale a SUB of a
+    constant then a MUL or DIV by one standardises it from (a Keras Normalization as the
+    TFLite converter writes it), or None."""
+    graph = _ops_and_tensors(runner_of) if any(np.dtype(d).kind == "f" for d in dtypes) else None
+    if graph is None:
+        return [None] * len(dtypes)
+    ops, details = graph
+    produced = {int(out) for op in ops for out in op["outputs"]}
+    values = {}
+    for index, tensor in details.items():
+        if index in produced or index in indices or np.prod(tensor["shape"]) > MAX_SPREAD_VALUES:
+            continue
+        try:
+            values[str(index)] = runner_of.get_tensor(index)
+        except Exception:  # noqa: BLE001  (a tensor without data: not a constant)
+            continue
+    nodes = [GraphNode(TFLITE_SPREAD_OPS[op["op_name"]], tuple(str(int(i)) for i in op["inputs"]),
+                       tuple(str(int(i)) for i in op["outputs"]),
+                       details.get(int(op["outputs"][0]), {}).get("name", "").split(";")[0])
+             for op in ops if op["op_name"] in TFLITE_SPREAD_OPS and len(op["outputs"])]
+    readers: dict[str, list] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    return graph_spreads([str(i) for i in indices], dtypes, values, readers)
 
 
 def _gather_axes(table: tuple[int, ...], ids: tuple[int, ...],
