@@ -28,7 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.converters import Artifact, ConversionError, ConvertOptions, TransientFailure
+from harness.converters import (
+    Artifact,
+    ConversionError,
+    ConvertOptions,
+    NotApplicable,
+    TransientFailure,
+)
 from harness.converters.saved_formats import SavedFiles, save_in_workdir
 from harness.core import plugins
 from harness.core.stages import stage
@@ -207,6 +213,12 @@ class KerasTorchConverter:
         return next(iter(_WORKERS.values()), None) or worker("cpu")
 
     def convert(self, artifact: Artifact, options: ConvertOptions) -> Artifact:
+        strings = [getattr(t, "name", "?") for t in getattr(artifact.model, "inputs", None) or []
+                   if str(getattr(t.dtype, "name", t.dtype)) == "string"]
+        if strings:
+            raise NotApplicable(f"input {strings[0]!r} takes strings, and PyTorch has no string "
+                                f"tensors: a Keras model with string inputs runs on the "
+                                f"TensorFlow backend only")
         path, owner = save_in_workdir(options, "parity-keras-torch-", "model.keras",
                                       artifact.model.save, "Keras cannot save this model")
         try:

@@ -24,6 +24,7 @@ from harness.sources.file.safety import MAX_DRAWN_INPUT_BYTES, MB
 from harness.sources.file.spreads import spread_draw
 from harness.sources.file.state import reset_note, second_call_note
 from harness.sources.file.store import golden_copy
+from harness.sources.file.vocabularies import vocabulary_draw
 
 # Sizes a free dimension runs at: the case's own, then a second one (by input rank). The
 # second is a function of the first, so that dimensions alike at the first run (a (b, s, d)
@@ -37,6 +38,8 @@ PADDED_INPUTS = "padded_inputs"
 MASK_INPUTS = "mask_inputs"
 # Per input, the scale its float values are fed on (LoadedModel.spreads), or null.
 SPREAD_INPUTS = "spread_inputs"
+# Per input, the vocabulary a lookup reading it knows (LoadedModel.vocabularies), or null.
+VOCABULARY_INPUTS = "vocabulary_inputs"
 
 
 def concrete_sizes(shapes: list[tuple[int | None, ...]],
@@ -122,6 +125,8 @@ def file_specs(path: str | Path, *, weights: str | Path | None = None,
         attrs[MASK_INPUTS] = loaded.masks
     if any(loaded.spreads):
         attrs[SPREAD_INPUTS] = loaded.spreads
+    if any(loaded.vocabularies):
+        attrs[VOCABULARY_INPUTS] = loaded.vocabularies
     dtype = loaded.precision or next(
         (d for d in loaded.input_dtypes if np.dtype(d).kind == "f"), "float32")
     if inputs is not None:
@@ -208,10 +213,19 @@ def case_inputs(spec: LayerSpec) -> list[np.ndarray]:
 
 def _spread(spec: LayerSpec, arrays: list[np.ndarray]) -> list[np.ndarray]:
     """Drawn float inputs on the scale the model standardises them from (its
-    Normalization's mean and deviation), where it says one."""
+    Normalization's mean and deviation), and inputs a lookup reads drawn from its
+    vocabulary (a stream of their own), where the model says so."""
     spreads = spec.attrs.get(SPREAD_INPUTS) or []
-    return [spread_draw(x, spreads[i]) if i < len(spreads) and spreads[i] and x.dtype.kind == "f"
-            else x for i, x in enumerate(arrays)]
+    vocabularies = spec.attrs.get(VOCABULARY_INPUTS) or []
+    rng = np.random.default_rng([spec.seed, zlib.crc32(VOCABULARY_INPUTS.encode())])
+    out = []
+    for i, x in enumerate(arrays):
+        if i < len(vocabularies) and vocabularies[i]:
+            x = vocabulary_draw(x, vocabularies[i], rng)
+        elif i < len(spreads) and spreads[i] and x.dtype.kind == "f":
+            x = spread_draw(x, spreads[i])
+        out.append(x)
+    return out
 
 
 def _padded(spec: LayerSpec, arrays: list[np.ndarray]) -> list[np.ndarray]:

@@ -36,6 +36,7 @@ from harness.sources.file.loaded import (
     KERAS2_START,
     LoadedModel,
     mixed_precision,
+    strings_undrawable,
 )
 from harness.sources.file.safety import (
     MAX_CONFIG_BYTES,
@@ -44,6 +45,7 @@ from harness.sources.file.safety import (
     scan_keras3_config,
 )
 from harness.sources.file.spreads import keras_spreads
+from harness.sources.file.vocabularies import keras_vocabularies
 
 
 def register_known_objects() -> None:
@@ -177,9 +179,10 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
             numeric = np.dtype(dtype).kind in "fiub"
         except TypeError:
             numeric = False
-        if not numeric:
+        if not numeric and dtype != "string":
             raise UnsupportedFile(path, f"input {name!r} takes {dtype} values; parity draws "
                                         f"numbers")
+    dtypes = ["object" if d == "string" else d for d in dtypes]
     # The model itself first, in the words drawn model cases use, so that known issues
     # and tolerance rules about a model kind (a Sequential) apply to the file too.
     api = {"Sequential": {"api": "sequential"}}.get(type(model).__name__, {})
@@ -195,6 +198,11 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
     spreads = [None if bound is not None else found
                for bound, found in zip(bounds, keras_spreads(model))]
     inferred += [s.note(name) for name, s in zip(names, spreads) if s is not None]
+    found = keras_vocabularies(model)
+    inferred += [v.note(name) for name, v in zip(names, found) if v is not None]
+    vocabularies = [None if v is None else v.attr() for v in found]
+    undrawable = (strings_undrawable(names, shapes, dtypes) if any(
+        np.dtype(d).kind == "O" and v is None for d, v in zip(dtypes, found)) else None)
     computed = [str(getattr(layer, "compute_dtype", None)) for layer in _flat_layers(model)]
     precision = mixed_precision(dtypes, set(computed))
     if precision is not None:
@@ -206,7 +214,8 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
                        layers, bounds, [*notes, *inferred], owner, what=what,
                        precision=precision,
                        paddings=[None if p is None else p.value for p in paddings],
-                       masks=masks, spreads=[None if s is None else s.attr() for s in spreads])
+                       masks=masks, undrawable=undrawable, vocabularies=vocabularies,
+                       spreads=[None if s is None else s.attr() for s in spreads])
 
 
 def _input_layer_name(tensor, index: int) -> str:

@@ -55,6 +55,9 @@ class LoadedModel:
     # Per input, the scale its float values are fed on (harness.sources.file.spreads.Spread's
     # attr: mean and std), or None: the case draws it mean + std × N(0, 1).
     spreads: list[dict | None] = field(default_factory=list)
+    # Per input, the values a lookup reading it knows (harness.sources.file.vocabularies.
+    # Vocabulary's attr), or None: the case draws it from them and one it does not know.
+    vocabularies: list[dict | None] = field(default_factory=list)
     # Per input, per dimension, the name the file gives a free dimension (an ONNX
     # dim_param), or None: every free dimension of one name takes one size.
     dim_names: list[tuple[str | None, ...]] = field(default_factory=list)
