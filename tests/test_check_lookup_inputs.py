@@ -98,3 +98,33 @@ def test_a_string_input_without_a_vocabulary_asks_for_inputs(tmp_path, capsys):
     assert main(["check", str(tmp_path / "hashed.keras"), "--report", "none", "-q"]) == 2
     err = capsys.readouterr().err
     assert "input 'words' takes strings" in err and "--inputs FILE.npz" in err, err
+
+
+def test_a_text_model_is_fed_sentences_of_its_vocabulary(tmp_path):
+    """A TextVectorization inside the model (the text-classification tutorial's export): its
+    input is drawn as sentences of the vocabulary's words; tf2onnx has no handler for the
+    standardisation's StaticRegexReplace, which the verdict names."""
+    import keras
+
+    from harness.sources.file.vocabularies import UNKNOWN_WORD
+
+    keras.utils.set_random_seed(0)
+    vectorize = keras.layers.TextVectorization(max_tokens=50, output_sequence_length=6,
+                                               name="vectorize")
+    vectorize.adapt(np.array(["the cat sat on the mat", "a dog ate my homework"]))
+    text = keras.Input((1,), dtype="string", name="text")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 4)(vectorize(text)))
+    keras.Model(text, keras.layers.Dense(1)(pooled)).save(tmp_path / "text.keras")
+
+    spec = file_specs(tmp_path / "text.keras")[0]
+    (sentences,) = case_inputs(spec)
+    words = {w for sentence in sentences.reshape(-1) for w in sentence.split()}
+    known = set(vectorize.get_vocabulary(include_special_tokens=False))
+    assert words <= known | {UNKNOWN_WORD} and len(words & known) >= 3, words
+
+    outcome = run_check(CheckOptions(model=str(tmp_path / "text.keras"),
+                                     paths="keras>savedmodel,keras>tf2onnx", report=None))
+    rows = {row.leg: row for row in outcome.rows}
+    assert rows["keras>savedmodel"].verdict == "agrees"
+    assert rows["keras>tf2onnx"].verdict == "unsupported"
+    assert "StaticRegexReplace" in rows["keras>tf2onnx"].where

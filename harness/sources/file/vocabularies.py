@@ -1,6 +1,7 @@
 """The values an input is fed from a vocabulary, where the model says it: a Keras
 ``StringLookup`` or ``IntegerLookup`` reading the input (a structured-data model's categorical
-feature: ``"thal"`` as ``"fixed"``, ``"normal"``, ``"reversible"``). A case draws such an
+feature: ``"thal"`` as ``"fixed"``, ``"normal"``, ``"reversible"``), or a
+``TextVectorization`` (a text model's sentences, drawn as words of its vocabulary). A case draws such an
 input from the vocabulary and one value outside it (the lookup's out-of-vocabulary path):
 drawn below 2, an integer feature is out of vocabulary in every row, and a string one cannot
 be drawn at all."""
@@ -18,7 +19,12 @@ from harness.sources.file.domains import PASS_THROUGH, first_reading
 MAX_VOCABULARY = 256
 # The value a drawn string input takes outside its vocabulary.
 OUT_OF_VOCABULARY = "[parity: not in the vocabulary]"
-LOOKUPS = frozenset({"StringLookup", "IntegerLookup"})
+# A word a drawn sentence holds outside its vocabulary (lower case, no punctuation: a
+# TextVectorization's standardisation keeps it one token).
+UNKNOWN_WORD = "parityunknownword"
+LOOKUPS = frozenset({"StringLookup", "IntegerLookup", "TextVectorization"})
+# A drawn sentence's words: 1 to this many.
+MAX_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -28,15 +34,18 @@ class Vocabulary:
     values: list
     unknown: object
     consumer: str
+    sentences: bool = False  # each value a sentence of the vocabulary's words
 
     def note(self, name: str) -> str:
         shown = ", ".join(repr(v) for v in self.values[:5])
         more = f", ... ({len(self.values)} in all)" if len(self.values) > 5 else ""
-        return (f"{name}: drawn from the vocabulary of {self.consumer} ({shown}{more}), and "
-                f"{self.unknown!r}, which it does not hold (its out-of-vocabulary path)")
+        drawn = (f"sentences of 1 to {MAX_WORDS} words" if self.sentences else "drawn")
+        return (f"{name}: {drawn} from the vocabulary of {self.consumer} ({shown}{more}), "
+                f"and {self.unknown!r}, which it does not hold (its out-of-vocabulary path)")
 
     def attr(self) -> dict:
-        return {"values": self.values, "unknown": self.unknown}
+        return {"values": self.values, "unknown": self.unknown,
+                **({"sentences": True} if self.sentences else {})}
 
 
 def keras_vocabularies(model) -> list[Vocabulary | None]:
@@ -60,11 +69,14 @@ def _lookup(layer) -> Vocabulary | None:
         return None
     if len(values) > MAX_VOCABULARY:
         values = [values[i] for i in np.linspace(0, len(values) - 1, MAX_VOCABULARY).astype(int)]
+    consumer = f"{kind} {getattr(layer, 'name', '')!r}"
+    if kind == "TextVectorization":
+        sentences = getattr(layer, "_split", getattr(layer, "split", "whitespace")) is not None
+        return Vocabulary(values, UNKNOWN_WORD if sentences else OUT_OF_VOCABULARY,
+                          consumer, sentences)
     if kind == "StringLookup":
-        unknown: object = OUT_OF_VOCABULARY
-    else:
-        unknown = max(int(v) for v in values) + 1
-    return Vocabulary(values, unknown, f"{kind} {getattr(layer, 'name', '')!r}")
+        return Vocabulary(values, OUT_OF_VOCABULARY, consumer)
+    return Vocabulary(values, max(int(v) for v in values) + 1, consumer)
 
 
 def _plain(value):
@@ -78,7 +90,12 @@ def vocabulary_draw(x: np.ndarray, found: dict, rng: np.random.Generator) -> np.
     Vocabulary's attr): strings in an object array, integers as int64 (the case casts both
     to the input's declared dtype)."""
     choices = [*found["values"], found["unknown"]]
-    picked = rng.integers(0, len(choices), x.shape)
     out = np.empty(x.shape, dtype=object)
+    if found.get("sentences"):
+        lengths = rng.integers(1, MAX_WORDS + 1, out.size)
+        out.reshape(-1)[:] = [" ".join(str(choices[i]) for i in rng.integers(0, len(choices), n))
+                              for n in lengths]
+        return out
+    picked = rng.integers(0, len(choices), x.shape)
     out.reshape(-1)[:] = [choices[i] for i in picked.reshape(-1)]
     return out if any(isinstance(c, str) for c in choices) else out.astype(np.int64)
