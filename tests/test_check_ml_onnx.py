@@ -330,15 +330,36 @@ def test_pin_and_script_refuse_what_an_npz_without_pickle_cannot_hold(tmp_path, 
                for problem in outcome.problems)
 
 
+def test_a_string_column_is_drawn_from_the_categories_its_encoder_knows(tmp_path):
+    """Drawn from LabelEncoder's keys and one city it does not know (its default): refused
+    before, with the keys named."""
+    from harness.sources.file import case_inputs, file_specs
+    from harness.sources.file.vocabularies import OUT_OF_VOCABULARY
+
+    model = saved(with_a_string_column(), tmp_path / "pipeline.onnx")
+    drawn = dict(zip(["x", "city"], case_inputs(file_specs(model)[0])))
+    assert set(drawn["city"].reshape(-1)) <= {*CITIES, OUT_OF_VOCABULARY}
+    assert len(set(drawn["city"].reshape(-1)) & set(CITIES)) >= 2
+    outcome = run_check(CheckOptions(model=model, report=None))
+    rows = by_leg(outcome)
+    assert rows["onnx>ort-optimized"].verdict == "agrees"
+    assert rows["onnx>ort-optimized"].comparison == "exact (string), tolerance"
+    assert ("city: drawn from the vocabulary of LabelEncoder 'city_encoder' ('paris', 'rome', "
+            "'oslo')") in " ".join(outcome.notes)
+
+
 def test_string_inputs_are_refused_with_what_inputs_must_hold_and_then_checked(tmp_path):
     from harness.check import CheckError
 
-    model = saved(with_a_string_column(), tmp_path / "pipeline.onnx")
+    pipeline = with_a_string_column()
+    # The node reading the column knows no categories.
+    pipeline.graph.node.insert(0, helper.make_node("Identity", ["city"], ["city_copy"]))
+    pipeline.graph.node[1].input[0] = "city_copy"
+    model = saved(pipeline, tmp_path / "pipeline.onnx")
     with pytest.raises(CheckError) as refused:
         run_check(CheckOptions(model=model, report=None))
     said = str(refused.value)
     assert "input 'city' takes strings, which parity does not draw" in said
-    assert "LabelEncoder 'city_encoder' knows 'paris', 'rome', 'oslo'" in said
     assert "--inputs FILE.npz" in said and "'city' ?x1 str" in said
     data = tmp_path / "rows.npz"
     np.savez(data, x=np.random.default_rng(0).normal(size=(4, 2)).astype(np.float32),

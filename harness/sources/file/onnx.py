@@ -30,6 +30,7 @@ from harness.sources.file.loaded import (
 )
 from harness.sources.file.safety import load_external_data, max_model_bytes
 from harness.sources.file.spreads import graph_spreads
+from harness.sources.file.vocabularies import onnx_vocabularies
 
 FORMAT = "onnx"
 START = "onnx"
@@ -112,9 +113,13 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND, quantized)
     masks, masked = padding_masks(names, dtypes, shapes, domains)
     values = constants(model)
+    reading = readers(model)
     spreads = [None if bound is not None else found for bound, found in
-               zip(bounds, graph_spreads(names, dtypes, values, readers(model)))]
+               zip(bounds, graph_spreads(names, dtypes, values, reading))]
     notes.extend([*inferred, *masked, *(s.note(n) for n, s in zip(names, spreads) if s)])
+    vocabularies = onnx_vocabularies(names, dtypes, reading)
+    notes.extend(v.note(n) for n, v in zip(names, vocabularies) if v)
+    strings = any(np.dtype(d).kind == "O" and v is None for d, v in zip(dtypes, vocabularies))
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
@@ -141,10 +146,12 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                      f"judged as {precision}")
     return LoadedModel(path, kind, START, model, names, shapes, dtypes, None, None, layers,
                        bounds, notes, what=what, unit="nodes", precision=precision,
-                       undrawable=(_strings_undrawable(model, names, shapes, dtypes)
+                       undrawable=((_strings_undrawable(model, names, shapes, dtypes)
+                                    if strings else None)
                                    or _any_rank_undrawable(any_rank, names, shapes, dtypes)),
                        any_rank=tuple(any_rank), dim_names=dim_names,
-                       masks=masks, spreads=[None if s is None else s.attr() for s in spreads])
+                       masks=masks, spreads=[None if s is None else s.attr() for s in spreads],
+                       vocabularies=[None if v is None else v.attr() for v in vocabularies])
 
 
 def _random_refusal(drawing: list[str]) -> str:

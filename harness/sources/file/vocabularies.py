@@ -99,3 +99,32 @@ def vocabulary_draw(x: np.ndarray, found: dict, rng: np.random.Generator) -> np.
     picked = rng.integers(0, len(choices), x.shape)
     out.reshape(-1)[:] = [choices[i] for i in picked.reshape(-1)]
     return out if any(isinstance(c, str) for c in choices) else out.astype(np.int64)
+
+
+# -- ONNX ------------------------------------------------------------------------------------
+
+# Attributes by which an ai.onnx.ml node reading a string input names the strings it knows
+# (CategoryMapper's and OneHotEncoder's categories, LabelEncoder's keys).
+INPUT_CATEGORIES = ("cats_strings", "keys_strings")
+
+
+def onnx_vocabularies(names: list[str], dtypes: list[str],
+                      readers: dict) -> list[Vocabulary | None]:
+    """Per string input of an ONNX graph, the categories the first ai.onnx.ml node reading
+    it knows (a scikit-learn pipeline's categorical column, as skl2onnx writes it), or None
+    (``readers``: the nodes reading each tensor)."""
+    return [next(filter(None, map(_categories, readers.get(name, []))), None)
+            if np.dtype(dtype).kind == "O" else None for name, dtype in zip(names, dtypes)]
+
+
+def _categories(node) -> Vocabulary | None:
+    for attribute in node.attribute:
+        if node.domain == "ai.onnx.ml" and attribute.name in INPUT_CATEGORIES:
+            values = [_plain(v) for v in attribute.strings]
+            if len(values) > MAX_VOCABULARY:
+                values = [values[i] for i in
+                          np.linspace(0, len(values) - 1, MAX_VOCABULARY).astype(int)]
+            label = node.name or (node.output[0] if node.output else "")
+            return Vocabulary(values, OUT_OF_VOCABULARY, f"{node.op_type} {label!r}") \
+                if values else None
+    return None
