@@ -206,12 +206,13 @@ def case_inputs(spec: LayerSpec) -> list[np.ndarray]:
     attrs = spec.attrs
     dtypes = attrs.get("input_dtypes") or [spec.dtype] * len(spec.input_shapes)
     user = attrs.get("inputs")
-    arrays = load_inputs(user) if user is not None else _padded(spec, _spread(spec, make_inputs(spec)))
+    arrays = (load_inputs(user) if user is not None
+              else _padded(spec, _as_the_model_reads(spec, make_inputs(spec))))
     # np.asarray with order="C", not np.ascontiguousarray, which makes a 0-d input 1-d.
     return [np.asarray(x, dtype=d, order="C") for x, d in zip(arrays, dtypes)]
 
 
-def _spread(spec: LayerSpec, arrays: list[np.ndarray]) -> list[np.ndarray]:
+def _as_the_model_reads(spec: LayerSpec, arrays: list[np.ndarray]) -> list[np.ndarray]:
     """Drawn float inputs on the scale the model standardises them from (its
     Normalization's mean and deviation), and inputs a lookup reads drawn from its
     vocabulary (a stream of their own), where the model says so."""
