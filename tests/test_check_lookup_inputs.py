@@ -128,3 +128,92 @@ def test_a_text_model_is_fed_sentences_of_its_vocabulary(tmp_path):
     assert rows["keras>savedmodel"].verdict == "agrees"
     assert rows["keras>tf2onnx"].verdict == "unsupported"
     assert "StaticRegexReplace" in rows["keras>tf2onnx"].where
+
+
+# -- the same models as Keras 3's model.export writes them: a SavedModel without Keras' layers
+
+
+def test_an_exported_models_lookup_inputs_are_drawn_from_its_hash_tables(tmp_path):
+    """``model.export`` keeps no Keras metadata: the vocabularies are read from the hash
+    tables the signature's graph looks its inputs up in. Before, the string input was refused
+    and the integer code drawn below 2 (out of vocabulary in every row)."""
+    import keras
+
+    heart_model(tmp_path / "heart.keras")
+    keras.models.load_model(tmp_path / "heart.keras").export(tmp_path / "heart", verbose=False)
+    spec = file_specs(tmp_path / "heart")[0]
+    drawn = dict(zip(spec.attrs["input_names"], case_inputs(spec)))
+    assert set(drawn["thal"].reshape(-1)) <= {*THAL, OUT_OF_VOCABULARY}
+    assert len(set(drawn["thal"].reshape(-1)) & set(THAL)) >= 2
+    assert set(drawn["cp"].reshape(-1)) <= {*CODES, 51}
+    assert len(set(drawn["cp"].reshape(-1)) & set(CODES)) >= 2
+
+    outcome = run_check(CheckOptions(model=str(tmp_path / "heart"),
+                                     paths="savedmodel>tf2onnx-savedmodel", report=None))
+    notes = " ".join(outcome.notes)
+    assert "thal: drawn from the vocabulary of the hash table 'functional" in notes, notes
+    assert "('fixed', 'normal', 'reversible')" in notes
+    assert "(10, 20, 30, 40, 50), and 51" in notes
+    # tf2onnx maps string keys to ids (CategoryMapper), not integer ones: the verdict says so.
+    (row,) = outcome.rows
+    assert row.verdict == "error" and "string<->int64" in row.message, row
+
+
+def test_an_exported_string_model_agrees_down_its_savedmodel_legs(tmp_path):
+    import keras
+
+    strings_model(tmp_path / "words.keras")
+    keras.models.load_model(tmp_path / "words.keras").export(tmp_path / "words", verbose=False)
+    (words,) = case_inputs(file_specs(tmp_path / "words")[0])
+    assert OUT_OF_VOCABULARY in set(words.reshape(-1)) and len(set(words.reshape(-1))) >= 3
+
+    outcome = run_check(CheckOptions(
+        model=str(tmp_path / "words"), report=None,
+        paths="savedmodel>tf2onnx-savedmodel>ort-optimized,savedmodel>tflite-savedmodel"))
+    assert {row.leg: row.verdict for row in outcome.rows} == {
+        "savedmodel>tf2onnx-savedmodel": "agrees",
+        "savedmodel>tf2onnx-savedmodel>ort-optimized": "agrees",
+        "savedmodel>tflite-savedmodel": "agrees"}
+
+
+def test_an_exported_text_model_is_fed_sentences(tmp_path):
+    import keras
+
+    from harness.sources.file.vocabularies import UNKNOWN_WORD
+
+    keras.utils.set_random_seed(0)
+    vectorize = keras.layers.TextVectorization(max_tokens=50, output_sequence_length=6)
+    vectorize.adapt(np.array(["the cat sat on the mat", "a dog ate my homework"]))
+    text = keras.Input((1,), dtype="string", name="text")
+    pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(50, 4)(vectorize(text)))
+    keras.Model(text, keras.layers.Dense(1)(pooled)).export(tmp_path / "text", verbose=False)
+    (sentences,) = case_inputs(file_specs(tmp_path / "text")[0])
+    words = [w for sentence in sentences.reshape(-1) for w in sentence.split()]
+    known = set(vectorize.get_vocabulary(include_special_tokens=False))
+    assert set(words) <= known | {UNKNOWN_WORD} and len(set(words) & known) >= 3, words
+    assert any(len(sentence.split()) > 1 for sentence in sentences.reshape(-1))
+
+
+def test_the_refusal_names_the_string_input_no_vocabulary_reads(tmp_path, capsys):
+    """Of two string inputs, the one a lookup reads is drawn; the hashed one is named."""
+    import tensorflow as tf
+
+    from harness.cli import main
+
+    class Two(tf.Module):
+        def __init__(self):
+            self.table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+                tf.constant(THAL), tf.constant([0, 1, 2], tf.int64)), -1)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="city"),
+                                      tf.TensorSpec([None], tf.string, name="kind")])
+        def __call__(self, city, kind):
+            hashed = tf.strings.to_hash_bucket_fast(kind, 8)
+            return tf.cast(hashed + self.table.lookup(tf.strings.lower(city)), tf.float32)
+
+    module = Two()
+    tf.saved_model.save(module, str(tmp_path / "two"), signatures=module.__call__)
+    assert main(["check", str(tmp_path / "two"), "--report", "none", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "input 'kind' takes strings" in err and "--inputs FILE.npz" in err, err
+

@@ -348,12 +348,36 @@ def test_a_string_column_is_drawn_from_the_categories_its_encoder_knows(tmp_path
             "'oslo')") in " ".join(outcome.notes)
 
 
+def test_a_lower_cased_column_is_drawn_from_the_categories_behind_its_normaliser(tmp_path):
+    """skl2onnx lower-cases a text column (StringNormalizer) before its encoder: the
+    categories are read past it."""
+    from harness.sources.file import case_inputs, file_specs
+
+    pipeline = with_a_string_column()
+    # StringNormalizer reads a column of rank 1: flattened first, as skl2onnx writes it.
+    pipeline.graph.initializer.extend([
+        onnx.numpy_helper.from_array(np.array([-1], np.int64), "flat"),
+        onnx.numpy_helper.from_array(np.array([-1, 1], np.int64), "column")])
+    pipeline.graph.node[0].input[0] = "lower_column"
+    nodes = [helper.make_node("Reshape", ["city", "flat"], ["city_flat"]),
+             helper.make_node("StringNormalizer", ["city_flat"], ["lower"],
+                              case_change_action="LOWER"),
+             helper.make_node("Reshape", ["lower", "column"], ["lower_column"]),
+             *pipeline.graph.node]
+    del pipeline.graph.node[:]
+    pipeline.graph.node.extend(nodes)
+    model = saved(pipeline, tmp_path / "pipeline.onnx")
+    drawn = dict(zip(["x", "city"], case_inputs(file_specs(model)[0])))
+    assert len(set(drawn["city"].reshape(-1)) & set(CITIES)) >= 2
+
+
 def test_string_inputs_are_refused_with_what_inputs_must_hold_and_then_checked(tmp_path):
     from harness.check import CheckError
 
     pipeline = with_a_string_column()
-    # The node reading the column knows no categories.
-    pipeline.graph.node.insert(0, helper.make_node("Identity", ["city"], ["city_copy"]))
+    # The node reading the column knows no categories (a one-way Split: the column itself,
+    # which the search for categories does not look past, as it looks past a reshape).
+    pipeline.graph.node.insert(0, helper.make_node("Split", ["city"], ["city_copy"], axis=1))
     pipeline.graph.node[1].input[0] = "city_copy"
     model = saved(pipeline, tmp_path / "pipeline.onnx")
     with pytest.raises(CheckError) as refused:

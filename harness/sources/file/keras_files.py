@@ -201,8 +201,7 @@ def keras_loaded(path: Path, kind: str, model, what: str, weights=None, legacy=N
     found = keras_vocabularies(model)
     inferred += [v.note(name) for name, v in zip(names, found) if v is not None]
     vocabularies = [None if v is None else v.attr() for v in found]
-    undrawable = (strings_undrawable(names, shapes, dtypes) if any(
-        np.dtype(d).kind == "O" and v is None for d, v in zip(dtypes, found)) else None)
+    undrawable = strings_undrawable(names, shapes, dtypes, drawn=found)
     computed = [str(getattr(layer, "compute_dtype", None)) for layer in _flat_layers(model)]
     precision = mixed_precision(dtypes, set(computed))
     if precision is not None:

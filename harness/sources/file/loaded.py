@@ -95,11 +95,13 @@ def wanted_arrays(names, shapes, dtypes, any_rank=()) -> str:
         for name, shape, dtype in zip(names, shapes, dtypes))
 
 
-def strings_undrawable(names, shapes, dtypes, known: str = "") -> str | None:
+def strings_undrawable(names, shapes, dtypes, known: str = "", drawn=()) -> str | None:
     """Why parity cannot draw the inputs of a model that takes strings (dtype object), and
     the arrays --inputs must hold; ``known``: the strings the model is known to expect, in
-    words. None where every input is numeric."""
-    text = [n for n, d in zip(names, dtypes) if np.dtype(d).kind == "O"]
+    words; ``drawn``: per input, whether parity draws it all the same (from a vocabulary).
+    None where every string input is drawn."""
+    drawn = [*drawn, *[None] * (len(names) - len(drawn))]
+    text = [n for n, d, v in zip(names, dtypes, drawn) if np.dtype(d).kind == "O" and not v]
     if not text:
         return None
     return (f"input {text[0]!r} takes strings, which parity does not draw: it cannot tell "

@@ -119,7 +119,6 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
     notes.extend([*inferred, *masked, *(s.note(n) for n, s in zip(names, spreads) if s)])
     vocabularies = onnx_vocabularies(names, dtypes, reading)
     notes.extend(v.note(n) for n, v in zip(names, vocabularies) if v)
-    strings = any(np.dtype(d).kind == "O" and v is None for d, v in zip(dtypes, vocabularies))
     notes.append(f"ONNX IR {model.ir_version}, {_opsets_text(model)}"
                  + (f", written by {model.producer_name} {model.producer_version}".rstrip()
                     if model.producer_name else ""))
@@ -146,8 +145,8 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
                      f"judged as {precision}")
     return LoadedModel(path, kind, START, model, names, shapes, dtypes, None, None, layers,
                        bounds, notes, what=what, unit="nodes", precision=precision,
-                       undrawable=((_strings_undrawable(model, names, shapes, dtypes)
-                                    if strings else None)
+                       undrawable=(_strings_undrawable(model, names, shapes, dtypes,
+                                                       vocabularies)
                                    or _any_rank_undrawable(any_rank, names, shapes, dtypes)),
                        any_rank=tuple(any_rank), dim_names=dim_names,
                        masks=masks, spreads=[None if s is None else s.attr() for s in spreads],
@@ -219,13 +218,13 @@ STRING_CATEGORIES = ("cats_strings", "keys_strings", "classes_strings", "classla
 SHOWN_CATEGORIES = 5
 
 
-def _strings_undrawable(model, names, shapes, dtypes) -> str | None:
+def _strings_undrawable(model, names, shapes, dtypes, drawn) -> str | None:
     """Why parity cannot draw the inputs of a model that takes strings (a scikit-learn
     pipeline's categorical column, as skl2onnx writes it: StringTensorType), with the
-    categories its ai.onnx.ml nodes know; None where every input is numeric."""
+    categories its ai.onnx.ml nodes know; None where every string input is ``drawn``."""
     known = [f"{name!r}: {found}" for name, d in zip(names, dtypes)
              if np.dtype(d).kind == "O" and (found := _known_strings(model, name)) is not None]
-    return strings_undrawable(names, shapes, dtypes, "; ".join(known))
+    return strings_undrawable(names, shapes, dtypes, "; ".join(known), drawn)
 
 
 def _known_strings(model, name: str) -> str | None:

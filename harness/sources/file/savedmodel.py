@@ -26,6 +26,7 @@ from harness.sources.file.loaded import (
     LoadedModel,
     strings_undrawable,
 )
+from harness.sources.file.vocabularies import Vocabulary, tf_vocabularies
 from harness.sources.file.writers import savedmodel_writer
 
 FORMAT = "savedmodel"
@@ -67,17 +68,21 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
     shapes = [tuple(None if d is None else int(d) for d in spec.shape) for _, spec in
               chosen.inputs]
     dtypes = [_numpy_dtype(path, key, spec) for key, spec in chosen.inputs]
-    domains = _graph_domains(chosen, dtypes)
+    frozen = _frozen(chosen, dtypes)
+    domains = _graph_domains(frozen, chosen, dtypes)
     bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND)
     masks, masked = padding_masks(names, dtypes, shapes, domains)
     notes = [f"read by its {chosen.name!r} signature ({inputs_text(chosen)} -> "
              f"{', '.join(chosen.outputs)}), as TFLiteConverter.from_saved_model and tf2onnx "
              f"--saved-model read it" + ("" if signature else "; --signature NAME picks another")]
-    notes += [*inferred, *masked]
+    vocabularies = _graph_vocabularies(frozen, chosen, dtypes)
+    notes += [*inferred, *masked, *(v.note(n) for n, v in zip(names, vocabularies) if v)]
     return LoadedModel(path, FORMAT, PLAIN_SAVEDMODEL_START, loaded, names, shapes, dtypes,
                        int_bounds=bounds, notes=notes, what="a TF SavedModel",
                        signature=chosen, masks=masks,
-                       undrawable=strings_undrawable(names, shapes, dtypes))
+                       undrawable=strings_undrawable(names, shapes, dtypes,
+                                                     drawn=vocabularies),
+                       vocabularies=[None if v is None else v.attr() for v in vocabularies])
 
 
 def _numpy_dtype(path: Path, key: str, spec) -> str:
@@ -105,23 +110,57 @@ TF_INDEX_OPS = {"GatherV2": "Gather", "ResourceGather": "Gather", "Gather": "Gat
                 "Tile": "Tile", "ConcatV2": "Concat"}
 
 
-def _graph_domains(chosen, dtypes: list[str]) -> list:
-    """Per signature input, the indices it feeds to a gather of a variable (an Embedding's
-    token ids: a Keras 3 ``model.export`` keeps no Keras metadata), read from the signature's
-    graph with its variables frozen; None for each where TensorFlow cannot freeze it."""
-    if not any(np.dtype(d).kind in "iu" for d in dtypes):
-        return [None] * len(dtypes)
+def _frozen(chosen, dtypes: list[str]):
+    """The signature's function with its variables frozen, where an input is an integer or a
+    string (what it indexes, or looks up, is read from the graph: a Keras 3 ``model.export``
+    keeps no Keras metadata); None where none is, or TensorFlow cannot freeze it."""
+    if not any(np.dtype(d).kind in "iuO" for d in dtypes):
+        return None
     try:
         from tensorflow.python.framework.convert_to_constants import (
             convert_variables_to_constants_v2,
         )
-        graph = convert_variables_to_constants_v2(chosen.function).graph.as_graph_def()
+        return convert_variables_to_constants_v2(chosen.function)
     except Exception:  # noqa: BLE001  (a graph TF cannot freeze: drawn as any integer input)
+        return None
+
+
+def _graph_domains(frozen, chosen, dtypes: list[str]) -> list:
+    """Per signature input, the indices it feeds to a gather of a variable (an Embedding's
+    token ids), read from the frozen graph; None for each where there is none."""
+    if frozen is None:
         return [None] * len(dtypes)
-    nodes, tables = tf_index_graph(graph)
+    nodes, tables = tf_index_graph(frozen.graph.as_graph_def())
     return [index_domain(nodes, tables, f"{spec.name or key}:0") if
             np.dtype(d).kind in "iu" else None
             for (key, spec), d in zip(chosen.inputs, dtypes)]
+
+
+def _graph_vocabularies(frozen, chosen, dtypes: list[str]) -> list[Vocabulary | None]:
+    """Per string or integer signature input, the keys of the hash table it is looked up in
+    (a Keras StringLookup's, IntegerLookup's or TextVectorization's, as ``model.export``
+    writes them), read from the loaded tables themselves; None for each where there is none."""
+    if frozen is None:
+        return [None] * len(dtypes)
+    import tensorflow as tf
+
+    # Freezing keeps a table's handle as the placeholder the signature captured it by.
+    handles = {inner.name: outer for outer, inner in chosen.function.graph.captures}
+
+    def export(name: str, keys, values):
+        if name not in handles:
+            return None
+        try:
+            found = tf.raw_ops.LookupTableExportV2(table_handle=handles[name], Tkeys=keys,
+                                                   Tvalues=values)
+        except Exception:  # noqa: BLE001  (a table that cannot list its keys: a dense one)
+            return None
+        return found[0].numpy(), found[1].numpy()
+
+    names = [f"{spec.name or key}:0" if np.dtype(d).kind in "iuO" else ""
+             for (key, spec), d in zip(chosen.inputs, dtypes)]
+    return [tf_vocabularies(frozen.graph, [name], export)[0] if name else None
+            for name in names]
 
 
 def tf_index_graph(graph) -> tuple[list[IndexNode], dict[str, tuple[int, ...]]]:

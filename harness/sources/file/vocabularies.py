@@ -1,7 +1,9 @@
 """The values an input is fed from a vocabulary, where the model says it: a Keras
 ``StringLookup`` or ``IntegerLookup`` reading the input (a structured-data model's categorical
 feature: ``"thal"`` as ``"fixed"``, ``"normal"``, ``"reversible"``), or a
-``TextVectorization`` (a text model's sentences, drawn as words of its vocabulary). A case draws such an
+``TextVectorization`` (a text model's sentences, drawn as words of its vocabulary), or, in a
+graph without Keras' layers (a Keras 3 ``model.export`` SavedModel), the hash table a
+``LookupTableFindV2`` reads the input from. A case draws such an
 input from the vocabulary and one value outside it (the lookup's out-of-vocabulary path):
 drawn below 2, an integer feature is out of vocabulary in every row, and a string one cannot
 be drawn at all."""
@@ -108,13 +110,30 @@ def vocabulary_draw(x: np.ndarray, found: dict, rng: np.random.Generator) -> np.
 INPUT_CATEGORIES = ("cats_strings", "keys_strings")
 
 
+# Nodes that hand a string column on to the node that knows its categories: a normaliser
+# (lower case, as skl2onnx writes a text column's) or a reshape.
+ONNX_STRING_PASS_THROUGH = frozenset({"StringNormalizer", "Identity", "Reshape", "Flatten",
+                                      "Squeeze", "Unsqueeze"})
+
+
 def onnx_vocabularies(names: list[str], dtypes: list[str],
                       readers: dict) -> list[Vocabulary | None]:
     """Per string input of an ONNX graph, the categories the first ai.onnx.ml node reading
-    it knows (a scikit-learn pipeline's categorical column, as skl2onnx writes it), or None
-    (``readers``: the nodes reading each tensor)."""
-    return [next(filter(None, map(_categories, readers.get(name, []))), None)
-            if np.dtype(dtype).kind == "O" else None for name, dtype in zip(names, dtypes)]
+    it knows (a scikit-learn pipeline's categorical column, as skl2onnx writes it; through a
+    StringNormalizer or a reshape), or None (``readers``: the nodes reading each tensor)."""
+    return [_reading_categories(name, readers) if np.dtype(dtype).kind == "O" else None
+            for name, dtype in zip(names, dtypes)]
+
+
+def _reading_categories(name: str, readers: dict, depth: int = 0) -> Vocabulary | None:
+    for node in readers.get(name, []):
+        found = _categories(node)
+        if found is None and node.op_type in ONNX_STRING_PASS_THROUGH and node.domain in (
+                "", "ai.onnx") and node.output and depth < 8:
+            found = _reading_categories(node.output[0], readers, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def _categories(node) -> Vocabulary | None:
@@ -128,3 +147,71 @@ def _categories(node) -> Vocabulary | None:
             return Vocabulary(values, OUT_OF_VOCABULARY, f"{node.op_type} {label!r}") \
                 if values else None
     return None
+
+
+# -- TensorFlow graphs -----------------------------------------------------------------------
+
+# Ops that hand a string's or an integer's value on to a lookup: Keras' lookups and a
+# TextVectorization's standardisation as a SavedModel's graph holds them.
+TF_VALUE_PASS_THROUGH = frozenset({"Identity", "StringLower", "StringUpper", "StringStrip",
+                                   "StaticRegexReplace", "RegexReplace", "Reshape",
+                                   "ExpandDims", "Squeeze", "Cast"})
+# Ops whose output at this index holds their input's words (a TextVectorization's split).
+TF_WORDS = {"StringSplitV2": 1, "StringSplit": 1}
+TF_LOOKUPS = frozenset({"LookupTableFindV2", "LookupTableFind"})
+
+
+def tf_vocabularies(graph, names: list[str], export) -> list[Vocabulary | None]:
+    """Per input tensor of a frozen ``tf.Graph``, the keys of the first hash table a lookup
+    reads its values from (through a cast, a reshape, a string standardisation; as words
+    where a split comes first), or None. ``export(handle, key_dtype, value_dtype)`` gives a
+    table's keys and values from the graph's handle tensor to it, or None."""
+    return [_tf_vocabulary(graph, name, export) for name in names]
+
+
+def _tf_vocabulary(graph, name: str, export) -> Vocabulary | None:
+    try:
+        frontier = [(graph.get_tensor_by_name(name), False)]
+    except (KeyError, ValueError):
+        return None
+    seen = set()
+    while frontier:
+        tensor, words = frontier.pop(0)
+        if tensor.name in seen or len(seen) > 64:
+            continue
+        seen.add(tensor.name)
+        for op in tensor.consumers():
+            if op.type in TF_LOOKUPS and len(op.inputs) > 1 and op.inputs[1] is tensor:
+                found = _table_vocabulary(op, export, words)
+                if found is not None:
+                    return found
+            elif op.type in TF_VALUE_PASS_THROUGH and op.inputs[0] is tensor:
+                frontier.append((op.outputs[0], words))
+            elif op.type in TF_WORDS and op.inputs[0] is tensor:
+                frontier.append((op.outputs[TF_WORDS[op.type]], True))
+    return None
+
+
+def _table_vocabulary(op, export, words: bool) -> Vocabulary | None:
+    handle = op.inputs[0]
+    while handle.op.type == "Identity" and handle.op.inputs:
+        handle = handle.op.inputs[0]
+    table = export(handle.name, op.get_attr("Tin"), op.get_attr("Tout"))
+    if table is None:
+        return None
+    keys, values = (np.asarray(a).reshape(-1) for a in table)
+    # The table's own order is a hash's; the vocabulary's is that of the indices it gives.
+    order = sorted(range(len(keys)), key=lambda i: (_plain(values[i]), _plain(keys[i])))
+    known = [_plain(keys[i]) for i in order]
+    known = [k for k in known if k != ""]
+    if not known or not all(isinstance(k, (str, int)) for k in known):
+        return None
+    if len(known) > MAX_VOCABULARY:
+        known = [known[i] for i in np.linspace(0, len(known) - 1, MAX_VOCABULARY).astype(int)]
+    label = op.name.removesuffix(f"/{op.type}")
+    while label.startswith(("StatefulPartitionedCall/", "PartitionedCall/")):
+        label = label.split("/", 1)[1]
+    consumer = f"the hash table {label!r}"
+    if isinstance(known[0], str):
+        return Vocabulary(known, UNKNOWN_WORD if words else OUT_OF_VOCABULARY, consumer, words)
+    return Vocabulary(known, max(known) + 1, consumer)
