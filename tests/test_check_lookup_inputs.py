@@ -217,3 +217,44 @@ def test_the_refusal_names_the_string_input_no_vocabulary_reads(tmp_path, capsys
     err = capsys.readouterr().err
     assert "input 'kind' takes strings" in err and "--inputs FILE.npz" in err, err
 
+
+def has_locale(name: str) -> bool:
+    import locale
+
+    try:
+        locale.setlocale(locale.LC_CTYPE, name)
+        return True
+    except locale.Error:
+        return False
+    finally:
+        locale.setlocale(locale.LC_CTYPE, "")
+
+
+def test_a_leg_onnxruntime_cannot_load_for_want_of_a_locale_blames_no_converter(tmp_path):
+    """tf2onnx writes a lower-casing lookup as StringNormalizer > CategoryMapper, which
+    onnxruntime lower-cases by the system locale en_US.UTF-8. On a machine without it (only
+    the C locales, as a slim image has) the leg was an error at stage tf2onnx-savedmodel;
+    it is a leg that cannot run here, saying what to install, and the other legs go on."""
+    import tensorflow as tf
+
+    class Colours(tf.Module):
+        def __init__(self):
+            self.table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+                tf.constant(THAL), tf.constant([0, 1, 2], tf.int64)), -1)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="thal")])
+        def __call__(self, thal):
+            return tf.cast(self.table.lookup(tf.strings.lower(thal)), tf.float32)
+
+    module = Colours()
+    tf.saved_model.save(module, str(tmp_path / "colours"), signatures=module.__call__)
+    outcome = run_check(CheckOptions(model=str(tmp_path / "colours"), report=None,
+                                     paths="savedmodel>tf2onnx-savedmodel"))
+    (row,) = outcome.rows
+    if has_locale("en_US.UTF-8"):
+        assert row.verdict == "agrees", row
+    else:
+        assert row.verdict == "not applicable", row
+        assert row.message.startswith("onnxruntime cannot run here: its StringNormalizer needs "
+                                      "the system locale en_US.UTF-8"), row.message
+        assert row.where is None and not row.disagrees

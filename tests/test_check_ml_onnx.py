@@ -348,9 +348,15 @@ def test_a_string_column_is_drawn_from_the_categories_its_encoder_knows(tmp_path
             "'oslo')") in " ".join(outcome.notes)
 
 
-def test_a_lower_cased_column_is_drawn_from_the_categories_behind_its_normaliser(tmp_path):
+def test_a_lower_cased_column_is_drawn_from_the_categories_behind_its_normaliser(tmp_path,
+                                                                                  capsys):
     """skl2onnx lower-cases a text column (StringNormalizer) before its encoder: the
-    categories are read past it."""
+    categories are read past it. onnxruntime lower-cases by the system locale en_US.UTF-8; a
+    machine without it (a slim image's C locales) cannot run the model at all, which
+    ``parity check`` says (exit 3), naming the locale, rather than refusing the file."""
+    import locale
+
+    from harness.cli import main
     from harness.sources.file import case_inputs, file_specs
 
     pipeline = with_a_string_column()
@@ -369,6 +375,22 @@ def test_a_lower_cased_column_is_drawn_from_the_categories_behind_its_normaliser
     model = saved(pipeline, tmp_path / "pipeline.onnx")
     drawn = dict(zip(["x", "city"], case_inputs(file_specs(model)[0])))
     assert len(set(drawn["city"].reshape(-1)) & set(CITIES)) >= 2
+
+    try:
+        locale.setlocale(locale.LC_CTYPE, "en_US.UTF-8")
+        has_locale = True
+    except locale.Error:
+        has_locale = False
+    finally:
+        locale.setlocale(locale.LC_CTYPE, "")
+    code = main(["check", model, "--report", "none", "-q", "--paths", "onnx>ort-optimized"])
+    said = capsys.readouterr().err
+    if has_locale:
+        assert code == 0, said
+    else:
+        assert code == 3, said
+        assert "cannot run here" in said and "StringNormalizer needs the system locale " \
+            "en_US.UTF-8, which this machine lacks" in said, said
 
 
 def test_string_inputs_are_refused_with_what_inputs_must_hold_and_then_checked(tmp_path):

@@ -39,7 +39,7 @@ from harness.core.taxonomy import FAILING, classify_exception
 from harness.core.tolerance import TolerancePolicy
 from harness.run import device_blame, hooks, second_call
 from harness.run.stage_cache import cache as stage_cache
-from harness.runtimes import LoadError, runner_for
+from harness.runtimes import LoadError, MachineLacks, runner_for
 from harness.runtimes import device as device_context
 from harness.sources import (
     Source,
@@ -571,6 +571,8 @@ class Harness:
             raise  # a cache entry its cold run contradicts: the cache's fault, not the leg's
         except stage_cache.KeptFailure as exc:
             return None, (exc.message, exc.step)
+        except MachineLacks as exc:  # another machine may run it: not kept
+            return None, (f"{base['runner']} cannot run here: {exc}", MACHINE_LACKS)
         except Exception as exc:
             message = (f"{base['runner']} raised {type(exc).__name__}: {exc}\n"
                        f"{_short_traceback(exc)}")
@@ -589,6 +591,9 @@ class Harness:
         timing["run"] += time.perf_counter() - t1
         if failure is not None:
             message, step = failure
+            if step == MACHINE_LACKS:
+                return LegResult(**base, verdict="skip", category=NOT_APPLICABLE,
+                                 message=message, timing=timing)
             return LegResult(**base, verdict="error",
                              category=classify_exception(step, message)[0],
                              message=message, timing=timing)
@@ -686,6 +691,9 @@ def drawn(source: str) -> bool:
 
 
 NOT_APPLICABLE = "not_applicable"  # a stage that cannot apply to the model (NotApplicable)
+# The step of a leg whose runtime cannot load its model on this machine (MachineLacks): a
+# skip that says what the machine lacks, as a stage that does not apply is one.
+MACHINE_LACKS = "machine"
 NONFINITE_REFERENCE = "nonfinite_reference"
 
 

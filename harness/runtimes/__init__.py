@@ -4,10 +4,11 @@ above the neutral core. The only modules, with the converters that wrap a framew
 import a framework at all (docs/architecture.md).
 
 The runner registry (``harness.runtimes.registry``) is re-exported here: ``runner_for``,
-``register_runner``, ``formats``, ``Runner``, ``RunError``, ``LoadError``."""
+``register_runner``, ``formats``, ``Runner``, ``RunError``, ``LoadError``, ``MachineLacks``."""
 
 from harness.runtimes.registry import (
     LoadError,
+    MachineLacks,
     RunError,
     Runner,
     formats,
@@ -15,4 +16,4 @@ from harness.runtimes.registry import (
     runner_for,
 )
 
-__all__ = ["LoadError", "RunError", "Runner", "formats", "register_runner", "runner_for"]
+__all__ = ["LoadError", "MachineLacks", "RunError", "Runner", "formats", "register_runner", "runner_for"]

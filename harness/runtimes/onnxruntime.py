@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from harness.runtimes import device as device_context
-from harness.runtimes.registry import LoadError, RunError
+from harness.runtimes.registry import LoadError, MachineLacks, RunError
 
 # onnxruntime's graph optimisation levels by the name an artifact carries in
 # ``meta["ort_optimization"]``. Without one the model is read as written (DEFAULT_OPTIMIZATION):
@@ -38,6 +38,23 @@ def runtime_failure(exc: BaseException) -> str:
     text = " ".join(lines[0].split()) if lines else type(exc).__name__
     text = CPP_SIGNATURE.sub("", ORT_SOURCE_PATH.sub(" ", text)).strip()
     return text[:400]
+
+
+MISSING_LOCALE = re.compile(r"Failed to construct locale with name:\s*([\w.@-]+)")
+
+
+def missing_locale(text: str) -> str | None:
+    """Why onnxruntime cannot load a model on this machine where the system lacks the locale
+    its StringNormalizer lowercases or uppercases by (``en_US.UTF-8`` on Linux, unless the
+    node names another: a machine with only the C locales, as a slim container image has, fails
+    every such model, a scikit-learn text pipeline included); None for any other error."""
+    found = MISSING_LOCALE.search(text)
+    if found is None:
+        return None
+    name = found.group(1)
+    return (f"its StringNormalizer needs the system locale {name}, which this machine lacks "
+            f"(onnxruntime requires it: on Debian or Ubuntu, apt-get install locales, then "
+            f"locale-gen {name}); the model is not at fault")
 
 
 def missing_kernel(exc: BaseException) -> dict[str, str] | None:
@@ -105,7 +122,11 @@ class OnnxRuntimeRunner:
         except RunError:
             raise
         except Exception as exc:
-            raise LoadError(f"onnxruntime cannot load the model: {type(exc).__name__}: {exc}") from exc
+            why = missing_locale(str(exc))
+            if why:
+                raise MachineLacks(why) from exc
+            raise LoadError(f"onnxruntime cannot load the model: {type(exc).__name__}: "
+                            f"{exc}") from exc
         names = [i.name for i in session.get_inputs()]
         if len(names) != len(inputs):
             raise RunError(f"the ONNX model takes {len(names)} inputs, the case has {len(inputs)}")

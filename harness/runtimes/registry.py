@@ -29,6 +29,12 @@ class LoadError(RunError):
     any input reached it."""
 
 
+class MachineLacks(LoadError):
+    """The runtime cannot load the model on this machine, which lacks something the model's
+    ops need (a system locale): neither the model's fault nor a converter's, and another
+    machine may run it; said as such, never kept as the leg's failure."""
+
+
 class Runner(Protocol):
     name: str
 

@@ -14,11 +14,11 @@ from harness.converters.saved_formats import SavedFiles, run_savedmodel
 from harness.converters.savedmodel_signature import SIGNATURE_META
 from harness.core import yardstick
 from harness.core.spec import LayerSpec
-from harness.runtimes import LoadError, RunError
+from harness.runtimes import LoadError, MachineLacks, RunError
 from harness.runtimes.keras import keras_model_reading, tf_keras_model_reading
 from harness.runtimes.litert import LiteRtRunner
 from harness.runtimes.onnxruntime import OnnxRuntimeRunner, runtime_failure
-from harness.sources import SourceReading
+from harness.sources import SourceReading, SourceRefusal
 from harness.sources.file import mat
 from harness.sources.file.errors import UnsupportedFile
 from harness.sources.file.loaded import (
@@ -133,6 +133,9 @@ def read_onnx(loaded: LoadedModel, inputs: list[np.ndarray], device: str) -> Sou
         reference = OnnxRuntimeRunner(device).run(reference_artifact, inputs)
     except LoadError as exc:
         text = str(exc)
+        if isinstance(exc, MachineLacks):  # this machine's lack, not the file's
+            raise SourceRefusal(f"{loaded.path}: onnxruntime cannot run it here: {text}") \
+                from None
         hint = next((why for word, why in ONNX_REFUSED_HINT.items() if word in text),
                     None) or newer_ir_hint(text)
         raise UnsupportedFile(loaded.path, "onnxruntime refuses the model: "

@@ -15,7 +15,7 @@ from harness.core.errors import GoldenError
 from harness.core.spec import LayerSpec
 from harness.runtimes.onnx import load_onnx
 from harness.runtimes.onnxruntime import runtime_failure
-from harness.sources import SourceReading
+from harness.sources import SourceReading, SourceRefusal
 from harness.sources.file.case import NAME, case_inputs, loaded_for, own_inputs_hint
 from harness.sources.file.detector import START, load
 from harness.sources.file.errors import FileError, first_line
@@ -54,7 +54,7 @@ class FileSource:
         inputs = case_inputs(spec)
         try:
             reading = READERS[self.start(spec)](loaded, inputs, device)
-        except FileError:
+        except (FileError, SourceRefusal):  # the file's fault, or this machine's lack
             raise
         except Exception as exc:  # noqa: BLE001  (the model refused these inputs)
             shapes = ", ".join("x".join(map(str, x.shape)) for x in inputs)
