@@ -180,3 +180,26 @@ def test_a_tflite_file_of_a_normalized_model(tmp_path):
     assert {row.leg: row.verdict for row in outcome.rows} == {"tflite>tf2onnx-tflite": "agrees"}
     assert any("drawn on the scale Sub" in n and "then Mul" in n for n in outcome.notes), \
         outcome.notes
+
+
+def test_an_exported_savedmodel_of_a_normalized_model(tmp_path):
+    """Keras 3's ``model.export`` keeps no Keras layers: the scale is read from the frozen
+    graph, ``(x - mean) / max(sqrt(variance), epsilon)`` with the divisor folded."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    features = keras.Input((4,), name="features")
+    normalize = keras.layers.Normalization(name="normalize")
+    normalize.adapt(training_data())
+    keras.Model(features, keras.layers.Dense(1)(normalize(features))).export(
+        tmp_path / "regression", verbose=False)
+
+    (drawn,) = case_inputs(file_specs(tmp_path / "regression")[0])
+    standard = (drawn - MEANS) / DEVIATIONS
+    assert np.abs(standard).max() <= 4.5 and (standard.std(axis=0) > 0.2).all(), standard
+    outcome = run_check(CheckOptions(model=str(tmp_path / "regression"), report=None,
+                                     paths="savedmodel>tf2onnx-savedmodel"))
+    assert {row.leg: row.verdict for row in outcome.rows} == {
+        "savedmodel>tf2onnx-savedmodel": "agrees"}
+    assert any("drawn on the scale Sub '" in n and "/Sub' then Div '" in n
+               for n in outcome.notes), outcome.notes

@@ -254,6 +254,14 @@ def onnx_index_graph(model) -> tuple[list[IndexNode], dict[str, tuple[int, ...]]
     return nodes, tables
 
 
+def tf_label(name: str) -> str:
+    """A TensorFlow node's name as its model's author wrote it, without the call wrappers a
+    SavedModel's signature puts in front (``StatefulPartitionedCall/``)."""
+    while name.startswith(("StatefulPartitionedCall/", "PartitionedCall/")):
+        name = name.split("/", 1)[1]
+    return name
+
+
 def padding_masks(names: list[str], dtypes: list[str], shapes: list[tuple],
                   domains: list[Domain | None]) -> tuple[list[bool], list[str]]:
     """Per input, whether it is a tokenizer's padding mask (1 for a real token, 0 for

@@ -29,7 +29,7 @@ from harness.sources.file.loaded import (
     wanted_arrays,
 )
 from harness.sources.file.safety import load_external_data, max_model_bytes
-from harness.sources.file.spreads import graph_spreads
+from harness.sources.file.spreads import graph_pixels, graph_spreads
 from harness.sources.file.vocabularies import onnx_vocabularies
 
 FORMAT = "onnx"
@@ -107,13 +107,14 @@ def loaded_from(path: Path, model, kind: str, what: str = "an ONNX model") -> Lo
         raise UnsupportedFile(path, f"input {bad!r} has element type {dtype}, which parity "
                                     f"cannot draw nor read from --inputs")
     nodes, tables = onnx_index_graph(model)
-    domains = [index_domain(nodes, tables, n) for n in names]
+    values = constants(model)
+    reading = readers(model)
+    domains = [index_domain(nodes, tables, n) or pixels for n, pixels in
+               zip(names, graph_pixels(names, dtypes, values, reading))]
     quantized = [domain is None and quantized_bound(d) is not None and dequantized(nodes, n)
                  for n, d, domain in zip(names, dtypes, domains)]
     bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND, quantized)
     masks, masked = padding_masks(names, dtypes, shapes, domains)
-    values = constants(model)
-    reading = readers(model)
     spreads = [None if bound is not None else found for bound, found in
                zip(bounds, graph_spreads(names, dtypes, values, reading))]
     notes.extend([*inferred, *masked, *(s.note(n) for n, s in zip(names, spreads) if s)])

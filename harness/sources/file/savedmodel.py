@@ -16,7 +16,13 @@ from harness.converters.savedmodel_signature import (
     inputs_text,
     signature_names,
 )
-from harness.sources.file.domains import IndexNode, index_domain, input_bounds, padding_masks
+from harness.sources.file.domains import (
+    IndexNode,
+    index_domain,
+    input_bounds,
+    padding_masks,
+    tf_label,
+)
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.keras_files import keras_loaded, register_known_objects
 from harness.sources.file.loaded import (
@@ -25,6 +31,12 @@ from harness.sources.file.loaded import (
     PLAIN_SAVEDMODEL_START,
     LoadedModel,
     strings_undrawable,
+)
+from harness.sources.file.spreads import (
+    MAX_SPREAD_VALUES,
+    GraphNode,
+    graph_pixels,
+    graph_spreads,
 )
 from harness.sources.file.vocabularies import Vocabulary, tf_vocabularies
 from harness.sources.file.writers import savedmodel_writer
@@ -69,20 +81,25 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
               chosen.inputs]
     dtypes = [_numpy_dtype(path, key, spec) for key, spec in chosen.inputs]
     frozen = _frozen(chosen, dtypes)
-    domains = _graph_domains(frozen, chosen, dtypes)
+    pixels, spreads = _graph_scales(frozen, chosen, dtypes)
+    domains = [found or pixel for found, pixel in
+               zip(_graph_domains(frozen, chosen, dtypes), pixels)]
     bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND)
     masks, masked = padding_masks(names, dtypes, shapes, domains)
     notes = [f"read by its {chosen.name!r} signature ({inputs_text(chosen)} -> "
              f"{', '.join(chosen.outputs)}), as TFLiteConverter.from_saved_model and tf2onnx "
              f"--saved-model read it" + ("" if signature else "; --signature NAME picks another")]
     vocabularies = _graph_vocabularies(frozen, chosen, dtypes)
-    notes += [*inferred, *masked, *(v.note(n) for n, v in zip(names, vocabularies) if v)]
+    spreads = [None if bound is not None else found for bound, found in zip(bounds, spreads)]
+    notes += [*inferred, *masked, *(s.note(n) for n, s in zip(names, spreads) if s),
+              *(v.note(n) for n, v in zip(names, vocabularies) if v)]
     return LoadedModel(path, FORMAT, PLAIN_SAVEDMODEL_START, loaded, names, shapes, dtypes,
                        int_bounds=bounds, notes=notes, what="a TF SavedModel",
                        signature=chosen, masks=masks,
                        undrawable=strings_undrawable(names, shapes, dtypes,
                                                      drawn=vocabularies),
-                       vocabularies=[None if v is None else v.attr() for v in vocabularies])
+                       vocabularies=[None if v is None else v.attr() for v in vocabularies],
+                       spreads=[None if s is None else s.attr() for s in spreads])
 
 
 def _numpy_dtype(path: Path, key: str, spec) -> str:
@@ -111,10 +128,11 @@ TF_INDEX_OPS = {"GatherV2": "Gather", "ResourceGather": "Gather", "Gather": "Gat
 
 
 def _frozen(chosen, dtypes: list[str]):
-    """The signature's function with its variables frozen, where an input is an integer or a
-    string (what it indexes, or looks up, is read from the graph: a Keras 3 ``model.export``
-    keeps no Keras metadata); None where none is, or TensorFlow cannot freeze it."""
-    if not any(np.dtype(d).kind in "iuO" for d in dtypes):
+    """The signature's function with its variables frozen, where an input is a number or a
+    string (what it indexes, looks up or scales it by is read from the graph: a Keras 3
+    ``model.export`` keeps no Keras metadata); None where none is, or TensorFlow cannot
+    freeze it."""
+    if not any(np.dtype(d).kind in "iuOf" for d in dtypes):
         return None
     try:
         from tensorflow.python.framework.convert_to_constants import (
@@ -161,6 +179,60 @@ def _graph_vocabularies(frozen, chosen, dtypes: list[str]) -> list[Vocabulary | 
              for (key, spec), d in zip(chosen.inputs, dtypes)]
     return [tf_vocabularies(frozen.graph, [name], export)[0] if name else None
             for name in names]
+
+
+# TensorFlow's ops in ONNX's spelling, as graph_pixels and graph_spreads read them; and the
+# ops a constant is folded through (a Keras Normalization's max(sqrt(variance), epsilon)).
+TF_SCALE_OPS = {"Mul": "Mul", "RealDiv": "Div", "Div": "Div", "Sub": "Sub",
+                "Transpose": "Transpose", "Cast": "Cast", "Reshape": "Reshape"}
+TF_FOLDED = {"Sqrt": np.sqrt, "Maximum": np.maximum, "Minimum": np.minimum,
+             "Reciprocal": np.reciprocal, "Cast": lambda x: x}
+
+
+def _graph_scales(frozen, chosen, dtypes: list[str]) -> tuple[list, list]:
+    """Per float signature input, raw pixels where the graph first scales it by about 1/255
+    (a Keras Rescaling), and the scale a Sub of a constant then a division by one
+    standardises it from (a Keras Normalization), read from the frozen graph; None for each
+    where there is none."""
+    if frozen is None or not any(np.dtype(d).kind == "f" for d in dtypes):
+        return [None] * len(dtypes), [None] * len(dtypes)
+    from tensorflow.python.framework import tensor_util
+
+    graph = frozen.graph.as_graph_def()
+    alias: dict[str, str] = {}  # an Identity's output: the tensor it hands on
+
+    def tensor(ref: str) -> str:
+        name = ref if ":" in ref else f"{ref}:0"
+        return alias.get(name, name)
+
+    values: dict[str, np.ndarray] = {}
+    nodes = []
+    for node in graph.node:  # a GraphDef lists a node after its inputs
+        inputs = [tensor(ref) for ref in node.input if not ref.startswith("^")]
+        out = f"{node.name}:0"
+        if node.op == "Identity" and inputs:
+            alias[out] = inputs[0]
+        elif node.op == "Const":
+            try:
+                values[out] = tensor_util.MakeNdarray(node.attr["value"].tensor)
+            except Exception:  # noqa: BLE001  (a constant NumPy cannot hold: a string)
+                continue
+        elif node.op in TF_FOLDED and inputs and all(i in values for i in inputs):
+            try:
+                values[out] = np.asarray(TF_FOLDED[node.op](*(values[i] for i in inputs)))
+            except Exception:  # noqa: BLE001
+                continue
+        if node.op in TF_SCALE_OPS and out not in values:
+            nodes.append(GraphNode(TF_SCALE_OPS[node.op], tuple(inputs), (out,),
+                                   tf_label(node.name)))
+    values = {name: value for name, value in values.items() if value.size <= MAX_SPREAD_VALUES}
+    readers: dict[str, list] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    names = [tensor(f"{spec.name or key}:0") for key, spec in chosen.inputs]
+    return (graph_pixels(names, dtypes, values, readers),
+            graph_spreads(names, dtypes, values, readers))
 
 
 def tf_index_graph(graph) -> tuple[list[IndexNode], dict[str, tuple[int, ...]]]:

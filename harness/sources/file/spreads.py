@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.sources.file.domains import PASS_THROUGH, first_reading
+from harness.sources.file.domains import (
+    PASS_THROUGH,
+    PIXEL_BOUND,
+    PIXEL_INVERSE_SCALES,
+    Domain,
+    first_reading,
+)
 
 # Beyond this many values per input, a spread is left out (it travels in the case's JSON).
 MAX_SPREAD_VALUES = 1024
@@ -147,6 +153,49 @@ def _sub_then_scale(sub, values: dict, readers: dict) -> Spread | None:
         return spread(mean, by if node.op_type == "Div" else 1.0 / by,
                       f"{_label(sub)} then {_label(node)}")
     return None
+
+
+# Nodes between an image input and its rescaling that keep its values (a layout change).
+GRAPH_VALUE_PASS_THROUGH = frozenset({"Transpose", "Cast", "Reshape", "Identity"})
+
+
+def graph_pixels(names: list[str], dtypes: list[str], values: dict,
+                 readers: dict) -> list[Domain | None]:
+    """Per float input of a graph, raw 8-bit pixels where the graph first scales it by about
+    1/255 (a Mul by a constant 1/255, 1/127.5 or 1/256, or a Div by 255: a Keras
+    ``Rescaling`` as tf2onnx and the TFLite converter write it), else None."""
+    return [_graph_pixels(name, values, readers, 0) if np.dtype(dtype).kind == "f" else None
+            for name, dtype in zip(names, dtypes)]
+
+
+def _graph_pixels(name: str, values: dict, readers: dict, depth: int) -> Domain | None:
+    for node in readers.get(name, []):
+        if node.op_type in GRAPH_VALUE_PASS_THROUGH and list(node.input[:1]) == [name] \
+                and node.output and depth < 4:
+            found = _graph_pixels(node.output[0], values, readers, depth + 1)
+        elif node.op_type in ("Mul", "Div") and len(node.input) == 2:
+            found = _rescaling(node, name, values)
+        else:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def _rescaling(node, name: str, values: dict) -> Domain | None:
+    others = [i for i in node.input if i != name]
+    if len(others) != 1 or others[0] not in values or (node.op_type == "Div"
+                                                       and node.input[0] != name):
+        return None
+    if np.asarray(values[others[0]]).dtype.kind != "f":
+        return None
+    by = np.asarray(values[others[0]], np.float64)
+    if by.size != 1 or not np.isfinite(by).all() or by.item() == 0:
+        return None
+    inverse = by.item() if node.op_type == "Div" else 1.0 / by.item()
+    if not PIXEL_INVERSE_SCALES[0] <= inverse <= PIXEL_INVERSE_SCALES[1]:
+        return None
+    return Domain(PIXEL_BOUND, "raw pixels", f"{_label(node)}, scale 1/{inverse:g}")
 
 
 def _label(node) -> str:

@@ -30,7 +30,12 @@ from harness.sources.file.domains import (
 )
 from harness.sources.file.errors import FileError, UnsupportedFile, first_line
 from harness.sources.file.loaded import LoadedModel
-from harness.sources.file.spreads import MAX_SPREAD_VALUES, GraphNode, graph_spreads
+from harness.sources.file.spreads import (
+    MAX_SPREAD_VALUES,
+    GraphNode,
+    graph_pixels,
+    graph_spreads,
+)
 
 FORMAT = "tflite"
 START = "tflite"
@@ -76,12 +81,14 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
     dtypes = [np.dtype(inputs[key]["dtype"]).name for key in keys]
     quantized = [key for key in keys if inputs[key]["quantization"][0]]
     subgraph = int(getattr(runner, "_subgraph_index", 0))
-    domains = (_graph_domains(runner_of, [inputs[key]["index"] for key in keys], dtypes)
-               if subgraph == 0 else [None] * len(keys))
+    indices = [inputs[key]["index"] for key in keys]
+    pixels, spreads = (_graph_scales(runner_of, indices, dtypes) if subgraph == 0
+                       else ([None] * len(keys), [None] * len(keys)))
+    domains = (_graph_domains(runner_of, indices, dtypes) if subgraph == 0
+               else [None] * len(keys))
+    domains = [found or pixel for found, pixel in zip(domains, pixels)]
     bounds, inferred = input_bounds(keys, dtypes, domains, INT_BOUND,
                                     [key in quantized for key in keys])
-    spreads = (_graph_spreads(runner_of, [inputs[key]["index"] for key in keys], dtypes)
-               if subgraph == 0 else [None] * len(keys))
     spreads = [None if bound is not None else found for bound, found in zip(bounds, spreads)]
     inferred += [s.note(key) for key, s in zip(keys, spreads) if s is not None]
     output_keys = sorted(runner.get_output_details())
@@ -186,17 +193,19 @@ def _ops_and_tensors(runner_of) -> tuple[list, dict] | None:
         return None
 
 
-# LiteRT's builtin ops that standardise an input, in ONNX's spelling (graph_spreads).
-TFLITE_SPREAD_OPS = {"SUB": "Sub", "MUL": "Mul", "DIV": "Div"}
+# LiteRT's builtin ops that scale an input, in ONNX's spelling (graph_spreads, graph_pixels).
+TFLITE_SCALE_OPS = {"SUB": "Sub", "MUL": "Mul", "DIV": "Div", "TRANSPOSE": "Transpose",
+                    "RESHAPE": "Reshape", "CAST": "Cast"}
 
 
-def _graph_spreads(runner_of, indices: list[int], dtypes: list[str]) -> list:
-    """Per signature input (tensor ``indices``) of the main subgraph, the scale a SUB of a
-    constant then a MUL or DIV by one standardises it from (a Keras Normalization as the
-    TFLite converter writes it), or None."""
+def _graph_scales(runner_of, indices: list[int], dtypes: list[str]) -> tuple[list, list]:
+    """Per signature input (tensor ``indices``) of the main subgraph, raw pixels where a MUL
+    or DIV first scales it by about 1/255 (a Keras Rescaling as the TFLite converter writes
+    it), and the scale a SUB of a constant then a MUL or DIV by one standardises it from (a
+    Keras Normalization), or None for each."""
     graph = _ops_and_tensors(runner_of) if any(np.dtype(d).kind == "f" for d in dtypes) else None
     if graph is None:
-        return [None] * len(dtypes)
+        return [None] * len(dtypes), [None] * len(dtypes)
     ops, details = graph
     produced = {int(out) for op in ops for out in op["outputs"]}
     values = {}
@@ -207,15 +216,18 @@ def _graph_spreads(runner_of, indices: list[int], dtypes: list[str]) -> list:
             values[str(index)] = runner_of.get_tensor(index)
         except Exception:  # noqa: BLE001  (a tensor without data: not a constant)
             continue
-    nodes = [GraphNode(TFLITE_SPREAD_OPS[op["op_name"]], tuple(str(int(i)) for i in op["inputs"]),
+    nodes = [GraphNode(TFLITE_SCALE_OPS[op["op_name"]], tuple(str(int(i)) for i in op["inputs"]
+                                                              if int(i) >= 0),
                        tuple(str(int(i)) for i in op["outputs"]),
                        details.get(int(op["outputs"][0]), {}).get("name", "").split(";")[0])
-             for op in ops if op["op_name"] in TFLITE_SPREAD_OPS and len(op["outputs"])]
+             for op in ops if op["op_name"] in TFLITE_SCALE_OPS and len(op["outputs"])]
     readers: dict[str, list] = {}
     for node in nodes:
         for name in node.input:
             readers.setdefault(name, []).append(node)
-    return graph_spreads([str(i) for i in indices], dtypes, values, readers)
+    names = [str(i) for i in indices]
+    return (graph_pixels(names, dtypes, values, readers),
+            graph_spreads(names, dtypes, values, readers))
 
 
 def _gather_axes(table: tuple[int, ...], ids: tuple[int, ...],

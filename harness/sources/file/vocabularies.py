@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.sources.file.domains import PASS_THROUGH, first_reading
+from harness.sources.file.domains import PASS_THROUGH, first_reading, tf_label
 
 # Beyond this many values, a vocabulary is kept to this many evenly spaced ones (it travels
 # in the case's JSON).
@@ -208,9 +208,7 @@ def _table_vocabulary(op, export, words: bool) -> Vocabulary | None:
         return None
     if len(known) > MAX_VOCABULARY:
         known = [known[i] for i in np.linspace(0, len(known) - 1, MAX_VOCABULARY).astype(int)]
-    label = op.name.removesuffix(f"/{op.type}")
-    while label.startswith(("StatefulPartitionedCall/", "PartitionedCall/")):
-        label = label.split("/", 1)[1]
+    label = tf_label(op.name.removesuffix(f"/{op.type}"))
     consumer = f"the hash table {label!r}"
     if isinstance(known[0], str):
         return Vocabulary(known, UNKNOWN_WORD if words else OUT_OF_VOCABULARY, consumer, words)
