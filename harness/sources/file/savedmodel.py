@@ -36,6 +36,7 @@ from harness.sources.file.spreads import (
     MAX_SPREAD_VALUES,
     GraphNode,
     graph_pixels,
+    graph_readers,
     graph_spreads,
 )
 from harness.sources.file.vocabularies import Vocabulary, tf_vocabularies
@@ -81,9 +82,10 @@ def load(path: Path, weights: Path | None, outputs: list[str] | None = None,
               chosen.inputs]
     dtypes = [_numpy_dtype(path, key, spec) for key, spec in chosen.inputs]
     frozen = _frozen(chosen, dtypes)
-    pixels, spreads = _graph_scales(frozen, chosen, dtypes)
+    graph = None if frozen is None else frozen.graph.as_graph_def()
+    pixels, spreads = _graph_scales(graph, chosen, dtypes)
     domains = [found or pixel for found, pixel in
-               zip(_graph_domains(frozen, chosen, dtypes), pixels)]
+               zip(_graph_domains(graph, chosen, dtypes), pixels)]
     bounds, inferred = input_bounds(names, dtypes, domains, DEFAULT_INT_BOUND)
     masks, masked = padding_masks(names, dtypes, shapes, domains)
     notes = [f"read by its {chosen.name!r} signature ({inputs_text(chosen)} -> "
@@ -139,16 +141,16 @@ def _frozen(chosen, dtypes: list[str]):
             convert_variables_to_constants_v2,
         )
         return convert_variables_to_constants_v2(chosen.function)
-    except Exception:  # noqa: BLE001  (a graph TF cannot freeze: drawn as any integer input)
+    except Exception:  # noqa: BLE001  (a graph TF cannot freeze: its inputs drawn as any)
         return None
 
 
-def _graph_domains(frozen, chosen, dtypes: list[str]) -> list:
+def _graph_domains(graph, chosen, dtypes: list[str]) -> list:
     """Per signature input, the indices it feeds to a gather of a variable (an Embedding's
-    token ids), read from the frozen graph; None for each where there is none."""
-    if frozen is None:
+    token ids), read from the frozen GraphDef; None for each where there is none."""
+    if graph is None:
         return [None] * len(dtypes)
-    nodes, tables = tf_index_graph(frozen.graph.as_graph_def())
+    nodes, tables = tf_index_graph(graph)
     return [index_domain(nodes, tables, f"{spec.name or key}:0") if
             np.dtype(d).kind in "iu" else None
             for (key, spec), d in zip(chosen.inputs, dtypes)]
@@ -175,10 +177,9 @@ def _graph_vocabularies(frozen, chosen, dtypes: list[str]) -> list[Vocabulary | 
             return None
         return found[0].numpy(), found[1].numpy()
 
-    names = [f"{spec.name or key}:0" if np.dtype(d).kind in "iuO" else ""
+    names = [f"{spec.name or key}:0" if np.dtype(d).kind in "iuO" else ""  # "": no tensor
              for (key, spec), d in zip(chosen.inputs, dtypes)]
-    return [tf_vocabularies(frozen.graph, [name], export)[0] if name else None
-            for name in names]
+    return tf_vocabularies(frozen.graph, names, export)
 
 
 # TensorFlow's ops in ONNX's spelling, as graph_pixels and graph_spreads read them; and the
@@ -189,16 +190,15 @@ TF_FOLDED = {"Sqrt": np.sqrt, "Maximum": np.maximum, "Minimum": np.minimum,
              "Reciprocal": np.reciprocal, "Cast": lambda x: x}
 
 
-def _graph_scales(frozen, chosen, dtypes: list[str]) -> tuple[list, list]:
+def _graph_scales(graph, chosen, dtypes: list[str]) -> tuple[list, list]:
     """Per float signature input, raw pixels where the graph first scales it by about 1/255
     (a Keras Rescaling), and the scale a Sub of a constant then a division by one
-    standardises it from (a Keras Normalization), read from the frozen graph; None for each
-    where there is none."""
-    if frozen is None or not any(np.dtype(d).kind == "f" for d in dtypes):
+    standardises it from (a Keras Normalization), read from the frozen GraphDef; None for
+    each where there is none."""
+    if graph is None or not any(np.dtype(d).kind == "f" for d in dtypes):
         return [None] * len(dtypes), [None] * len(dtypes)
     from tensorflow.python.framework import tensor_util
 
-    graph = frozen.graph.as_graph_def()
     alias: dict[str, str] = {}  # an Identity's output: the tensor it hands on
 
     def tensor(ref: str) -> str:
@@ -226,10 +226,7 @@ def _graph_scales(frozen, chosen, dtypes: list[str]) -> tuple[list, list]:
             nodes.append(GraphNode(TF_SCALE_OPS[node.op], tuple(inputs), (out,),
                                    tf_label(node.name)))
     values = {name: value for name, value in values.items() if value.size <= MAX_SPREAD_VALUES}
-    readers: dict[str, list] = {}
-    for node in nodes:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = graph_readers(nodes)
     names = [tensor(f"{spec.name or key}:0") for key, spec in chosen.inputs]
     return (graph_pixels(names, dtypes, values, readers),
             graph_spreads(names, dtypes, values, readers))

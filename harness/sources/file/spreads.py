@@ -108,6 +108,15 @@ class GraphNode:
     domain: str = ""
 
 
+def graph_readers(nodes: list[GraphNode]) -> dict[str, list[GraphNode]]:
+    """The nodes reading each tensor, in the graph's order."""
+    readers: dict[str, list[GraphNode]] = {}
+    for node in nodes:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+    return readers
+
+
 def graph_spreads(names: list[str], dtypes: list[str], values: dict,
                   readers: dict) -> list[Spread | None]:
     """Per input of a graph (an ONNX graph's nodes, or GraphNodes), the scale the graph

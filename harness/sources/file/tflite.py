@@ -34,6 +34,7 @@ from harness.sources.file.spreads import (
     MAX_SPREAD_VALUES,
     GraphNode,
     graph_pixels,
+    graph_readers,
     graph_spreads,
 )
 
@@ -221,10 +222,7 @@ def _graph_scales(runner_of, indices: list[int], dtypes: list[str]) -> tuple[lis
                        tuple(str(int(i)) for i in op["outputs"]),
                        details.get(int(op["outputs"][0]), {}).get("name", "").split(";")[0])
              for op in ops if op["op_name"] in TFLITE_SCALE_OPS and len(op["outputs"])]
-    readers: dict[str, list] = {}
-    for node in nodes:
-        for name in node.input:
-            readers.setdefault(name, []).append(node)
+    readers = graph_readers(nodes)
     names = [str(i) for i in indices]
     return (graph_pixels(names, dtypes, values, readers),
             graph_spreads(names, dtypes, values, readers))

@@ -69,8 +69,7 @@ def _lookup(layer) -> Vocabulary | None:
     values = [_plain(v) for v in known if _plain(v) not in special]
     if not values:
         return None
-    if len(values) > MAX_VOCABULARY:
-        values = [values[i] for i in np.linspace(0, len(values) - 1, MAX_VOCABULARY).astype(int)]
+    values = _kept(values)
     consumer = f"{kind} {getattr(layer, 'name', '')!r}"
     if kind == "TextVectorization":
         sentences = getattr(layer, "_split", getattr(layer, "split", "whitespace")) is not None
@@ -79,6 +78,13 @@ def _lookup(layer) -> Vocabulary | None:
     if kind == "StringLookup":
         return Vocabulary(values, OUT_OF_VOCABULARY, consumer)
     return Vocabulary(values, max(int(v) for v in values) + 1, consumer)
+
+
+def _kept(values: list) -> list:
+    """``values``, or MAX_VOCABULARY of them evenly spaced where there are more."""
+    if len(values) <= MAX_VOCABULARY:
+        return values
+    return [values[i] for i in np.linspace(0, len(values) - 1, MAX_VOCABULARY).astype(int)]
 
 
 def _plain(value):
@@ -140,9 +146,7 @@ def _categories(node) -> Vocabulary | None:
     for attribute in node.attribute:
         if node.domain == "ai.onnx.ml" and attribute.name in INPUT_CATEGORIES:
             values = [_plain(v) for v in attribute.strings]
-            if len(values) > MAX_VOCABULARY:
-                values = [values[i] for i in
-                          np.linspace(0, len(values) - 1, MAX_VOCABULARY).astype(int)]
+            values = _kept(values)
             label = node.name or (node.output[0] if node.output else "")
             return Vocabulary(values, OUT_OF_VOCABULARY, f"{node.op_type} {label!r}") \
                 if values else None
@@ -206,8 +210,7 @@ def _table_vocabulary(op, export, words: bool) -> Vocabulary | None:
     known = [k for k in known if k != ""]
     if not known or not all(isinstance(k, (str, int)) for k in known):
         return None
-    if len(known) > MAX_VOCABULARY:
-        known = [known[i] for i in np.linspace(0, len(known) - 1, MAX_VOCABULARY).astype(int)]
+    known = _kept(known)
     label = tf_label(op.name.removesuffix(f"/{op.type}"))
     consumer = f"the hash table {label!r}"
     if isinstance(known[0], str):
