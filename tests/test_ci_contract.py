@@ -220,6 +220,31 @@ def test_the_baseline_names_a_moved_branch_as_its_twins(tmp_path):
     assert ci_contract.read_moves(tmp_path / "none.json") == {}
 
 
+def test_a_withdrawn_entry_is_exercised_only_by_its_successors_pin(tmp_path):
+    record = {"covers": {}, "pins": {"wrong-party": ["test"], "kept": ["golden"]}, "legs": {}}
+    succeeded = tmp_path / "succeeded.json"
+    succeeded.write_text(json.dumps({"schema": ci_contract.SUCCESSORS_SCHEMA, "succeeded": {
+        "wrong-party": {"by": "right-party", "why": "blamed the converter that follows the spec"}
+    }}), encoding="utf-8")
+    renamed = ci_contract.with_successors(record, ci_contract.read_successors(succeeded))
+    assert renamed["pins"] == {"right-party": ["test"], "kept": ["golden"]}
+    without = {"covers": {}, "pins": {"kept": ["golden"]}, "legs": {}}
+    assert ci_contract.missing(renamed, without) == ["known issue right-party"]
+    assert ci_contract.missing(renamed, {**without, "pins": {**without["pins"],
+                                                             "right-party": ["test"]}}) == []
+    assert ci_contract.read_successors(tmp_path / "none.json") == {}
+
+
+def test_every_withdrawn_entry_is_gone_and_its_successor_is_an_entry():
+    from harness.core import known_issues
+
+    ids = {issue.id for issue in known_issues.load()}
+    successors = ci_contract.read_successors()
+    assert successors
+    assert not set(successors) & ids
+    assert set(successors.values()) <= ids
+
+
 def test_a_second_measure_of_moves_keeps_the_first_and_names_both_revisions(tmp_path):
     from harness.tools.branch_moves import merged
 

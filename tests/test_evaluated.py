@@ -1,6 +1,7 @@
 """The model as onnx's reference evaluator is given it (harness.runtimes.onnx_evaluated): Resize's
 negative axes counted from the front, so the evaluator reads the node as the spec does and
-onnxruntime's reading no longer stands alone where the evaluator used to raise."""
+onnxruntime's reading no longer stands alone where the evaluator used to raise; a OneHot's
+non-integer indices cast to int64 first, as the spec casts them."""
 
 import subprocess
 import sys
@@ -182,3 +183,68 @@ def test_a_linear_resize_10_is_read_as_opset_10_defines_it(scales):
 def test_a_nearest_resize_10_is_given_as_written():
     model = resize_10("nearest", [1, 1, 1.5, 0.75])
     assert evaluator_model(model) is model
+
+
+def one_hot(index_type=TensorProto.FLOAT, computed=False):
+    """OneHot over depth 2 of indices fed as ``index_type`` (through an Identity where
+    ``computed``, so that their type is inferred, not declared)."""
+    indices = "fed" if computed else "x"
+    nodes = [helper.make_node("OneHot", [indices, "depth", "values"], ["y"], axis=-1)]
+    if computed:
+        nodes.insert(0, helper.make_node("Identity", ["x"], ["fed"]))
+    graph = helper.make_graph(
+        nodes, "one_hot", [helper.make_tensor_value_info("x", index_type, [7])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+        initializer=[helper.make_tensor("depth", TensorProto.INT64, [], [2]),
+                     helper.make_tensor("values", TensorProto.INT64, [2], [0, 1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+INDICES = np.array([-2.5, -1.5, -0.5, 0.3, 1.5, 1.9, 2.5], np.float32)
+# The spec's reading: each index truncated to int64 (-2, -1, 0, 0, 1, 1, 2), a negative one
+# counted from the end, 2 out of range (all off).
+CAST = [[1, 0], [0, 1], [1, 0], [1, 0], [0, 1], [0, 1], [0, 0]]
+
+
+def test_the_evaluator_still_does_not_cast_onehot_float_indices():
+    """Pins onnx-reference-onehot-float-indices-uncast: given the node as written, the
+    evaluator selects no class for a non-integer index. Once it casts, the workaround and the
+    entry are to go."""
+    issue = {i.id: i for i in known_issues.load()}["onnx-reference-onehot-float-indices-uncast"]
+    assert issue.pinned_by.endswith(
+        "::test_the_evaluator_still_does_not_cast_onehot_float_indices")
+    (y,) = ReferenceEvaluator(one_hot()).run(None, {"x": INDICES})
+    assert y.tolist() != CAST
+    assert y[3].tolist() == [0, 0]  # 0.3 matches no class
+
+
+@pytest.mark.parametrize("computed", [False, True], ids=["declared", "inferred"])
+def test_onehot_float_indices_are_given_cast_as_the_spec_casts_them(computed):
+    given = evaluator_model(one_hot(computed=computed))
+    assert [n.op_type for n in given.graph.node][-2:] == ["Cast", "OneHot"]
+    (y,) = ReferenceEvaluator(given).run(None, {"x": INDICES})
+    assert y.tolist() == CAST
+    assert read_evaluator(one_hot(computed=computed), [INDICES])[0].tolist() == CAST
+
+
+def test_onehot_integer_indices_are_given_as_written():
+    model = one_hot(TensorProto.INT64)
+    assert evaluator_model(model) is model
+
+
+def test_onnxruntime_reads_onehot_float_indices_as_its_entry_says():
+    """Before 1.32 onnxruntime leaves them uncast (onnxruntime-onehot-float-indices-uncast);
+    from 1.32 it casts, as the spec and the given evaluator do."""
+    import onnxruntime
+    from packaging.version import Version
+
+    spec = LayerSpec(kind="OneHot", attrs={"opset": 17}, input_shapes=((7,),),
+                     dtype="int64", source="onnx")
+    (y,) = read_onnxruntime(one_hot(), [INDICES], spec)
+    issue = {i.id: i for i in known_issues.load()}["onnxruntime-onehot-float-indices-uncast"]
+    if Version(onnxruntime.__version__) >= Version("1.32"):
+        assert y.tolist() == CAST and issue.outside_versions() is not None
+    else:
+        assert y[3].tolist() == [0, 0] and issue.outside_versions() is None

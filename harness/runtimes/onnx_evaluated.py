@@ -18,6 +18,11 @@ the spelling it reads:
   ``coordinate_transformation_mode="asymmetric"``), it reads the node as opset 10 defines it.
   A nearest Resize-10 is left as written: opset 10 does not say how it rounds, so there is no
   spelling to give it.
+- OneHot with indices of a non-integer type: the spec casts them to int64 before use
+  (truncating, as Cast does), so 1.5 selects class 1; the evaluator's OneHot
+  (onnx/reference/ops/op_one_hot.py) compares them with the classes as they are, and a
+  non-integer index selects none. Given a ``Cast`` to int64 in front of the node, it reads the
+  node as the spec says. Known issue ``onnx-reference-onehot-float-indices-uncast``.
 
 ``evaluator_model`` is self-contained (its imports inside), as a reproducer embeds its source
 (harness.sources.onnx.repro) to read a model as parity does.
@@ -28,9 +33,9 @@ from __future__ import annotations
 
 def evaluator_model(model):
     """``model``, or a copy of it with each Resize's negative axes made non-negative where its
-    input's rank is known (from shape inference), and each linear Resize of opset 10 written
-    with the operands and coordinate mode of opset 11; ``model`` itself where nothing is
-    rewritten."""
+    input's rank is known (from shape inference), each linear Resize of opset 10 written
+    with the operands and coordinate mode of opset 11, and each OneHot's non-integer indices
+    cast to int64 in front of it; ``model`` itself where nothing is rewritten."""
     import onnx
     from onnx import helper
 
@@ -57,13 +62,44 @@ def evaluator_model(model):
         return [node for node in graph.node
                 if node.op_type == "Resize" and node.domain in ("", "ai.onnx")]
 
+    def one_hot(node):
+        return node.op_type == "OneHot" and node.domain in ("", "ai.onnx")
+
+    integer_types = {onnx.TensorProto.INT8, onnx.TensorProto.INT16, onnx.TensorProto.INT32,
+                     onnx.TensorProto.INT64, onnx.TensorProto.UINT8, onnx.TensorProto.UINT16,
+                     onnx.TensorProto.UINT32, onnx.TensorProto.UINT64}
+    typed_inputs = {}
+
+    def float_indices(node, graph):
+        """Whether the OneHot's indices are of a type it must cast (a graph input or an
+        initializer of a non-integer type; a computed tensor's type is inferred once)."""
+        name = node.input[0]
+        for value in graph.input:
+            if value.name == name:
+                return value.type.tensor_type.elem_type not in integer_types
+        for tensor in graph.initializer:
+            if tensor.name == name:
+                return tensor.data_type not in integer_types
+        if not typed_inputs:
+            try:
+                typed = onnx.shape_inference.infer_shapes(model)
+            except Exception:  # noqa: BLE001 (an untypable model is left as written)
+                typed = model
+            typed_inputs.update({value.name: value.type.tensor_type.elem_type
+                                 for g in every_graph(typed.graph)
+                                 for value in [*g.input, *g.value_info, *g.output]})
+        elem_type = typed_inputs.get(name)
+        return elem_type not in (None, onnx.TensorProto.UNDEFINED, *integer_types)
+
     opset = next((entry.version for entry in model.opset_import
                   if entry.domain in ("", "ai.onnx")), None)
     early = opset == 10 and any(linear_resize_10(node) for graph in every_graph(model.graph)
                                 for node in resizes(graph))
     negative = any(negative_axes(node) is not None for graph in every_graph(model.graph)
                    for node in resizes(graph))
-    if not (early or negative):
+    uncast = any(one_hot(node) and float_indices(node, graph)
+                 for graph in every_graph(model.graph) for node in graph.node)
+    if not (early or negative or uncast):
         return model
     ranks = {}
     if negative:
@@ -93,4 +129,19 @@ def evaluator_model(model):
                 continue
             written = [axis + rank if axis < 0 else axis for axis in attribute.ints]
             attribute.CopyFrom(helper.make_attribute("axes", written))
+        if uncast:
+            nodes = []
+            for node in graph.node:
+                if one_hot(node) and float_indices(node, graph):
+                    cast = f"{node.input[0]}_as_int64_{len(nodes)}"
+                    nodes.append(helper.make_node("Cast", [node.input[0]], [cast],
+                                                  to=onnx.TensorProto.INT64))
+                    node.input[0] = cast
+                nodes.append(node)
+            if len(nodes) > len(graph.node):
+                kept = [onnx.NodeProto() for _ in nodes]
+                for new, node in zip(kept, nodes):
+                    new.CopyFrom(node)
+                del graph.node[:]
+                graph.node.extend(kept)
     return copy
