@@ -361,6 +361,10 @@ def test_no_two_entries_describe_the_same_root_cause():
     other_leg = KnownIssue(id="other", url="u", reason="r", legs="keras", message="m2",
                            minimals=(spec,))
     assert known_issues.coinciding([one, other_leg]) == []
+    told_apart = [KnownIssue(id=f"by-{check}", url="u", reason="r", legs="onnx>ort-optimized",
+                             kind="Pow", category="numeric_mismatch", where=check)
+                  for check in ("layer-norm-chain-misread", "layer-norm-epsilon-first")]
+    assert known_issues.coinciding(told_apart) == []
 
 
 def test_the_duplicates_found_by_the_audit_are_one_entry_each():

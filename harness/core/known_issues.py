@@ -642,7 +642,8 @@ def pins(issues: list[KnownIssue] | None = None, source: str | None = None) -> l
 def coinciding(issues: list[KnownIssue]) -> list[tuple[str, str, str]]:
     """Pairs of entries that describe one root cause twice, with why: both pin the same
     minimal spec on a leg glob they share, or both recognise the same failure (kinds,
-    attributes, category, message) on the same legs."""
+    attributes, category, message, and the checks on the models that tell it apart) on the
+    same legs."""
     found = []
     pinned: dict[tuple[str, str], str] = {}
     for pin in pins(issues):
@@ -653,7 +654,7 @@ def coinciding(issues: list[KnownIssue]) -> list[tuple[str, str, str]]:
     recognised: dict[tuple, str] = {}
     for issue in issues:
         key = (tuple(sorted(issue.globs)), issue.kinds, repr(sorted(issue.attrs.items())),
-               issue.category, issue.message)
+               issue.category, issue.message, issue.structure, issue.where)
         other = recognised.setdefault(key, issue.id)
         if other != issue.id:
             found.append((other, issue.id, "the same failure on the same legs"))

@@ -163,14 +163,15 @@ def calls_a_local_function(received, produced) -> bool:
     return model is not None and bool(models.local_function_calls(model))
 
 
-def layer_norm_chain_misread(received, produced) -> bool:
-    """The received model holds the decomposed layer norm ReduceMean > Sub > Pow >
-    ReduceMean > Add > Sqrt > Div with an operand that onnxruntime's LayerNormFusion does not
-    check: a Pow exponent other than 2, the mean subtracted from (mean - x), the Div reversed
-    (sqrt / d), or the epsilon as the Add's first operand (the fusion reads the second)."""
+def _layer_norm_chains(received) -> list[tuple[bool, bool]]:
+    """Each decomposed layer norm ReduceMean > Sub > Pow > ReduceMean > Add > Sqrt > Div of
+    the received model as (misread, epsilon first): misread where onnxruntime's
+    LayerNormFusion takes an operand it does not check (a Pow exponent other than 2, the mean
+    minus x, the Div reversed as sqrt / d); epsilon first where the Add takes the epsilon as
+    its first operand (the fusion before onnxruntime 1.32 read the second)."""
     model = models.model_of(received)
     if model is None:
-        return False
+        return []
     made = {out: node for node in model.graph.node for out in node.output}
     readers = models.readers(model)
     constants = models.constants(model)
@@ -178,6 +179,7 @@ def layer_norm_chain_misread(received, produced) -> bool:
     def read_by(name: str, op: str) -> list[Any]:
         return [node for node in readers.get(name, []) if node.op_type == op]
 
+    chains = []
     for power in (n for n in model.graph.node if n.op_type == "Pow"):
         sub = made.get(power.input[0])
         if sub is None or sub.op_type != "Sub":
@@ -190,11 +192,25 @@ def layer_norm_chain_misread(received, produced) -> bool:
             for add in read_by(variance.output[0], "Add"):
                 for root in read_by(add.output[0], "Sqrt"):
                     for div in read_by(root.output[0], "Div"):
-                        if (exponent is None or exponent.size != 1 or float(exponent) != 2.0
-                                or mean_first or add.input[0] != variance.output[0]
-                                or div.input[0] == root.output[0]):
-                            return True
-    return False
+                        misread = (exponent is None or exponent.size != 1
+                                   or float(exponent) != 2.0 or mean_first
+                                   or div.input[0] == root.output[0])
+                        chains.append((misread, add.input[0] != variance.output[0]))
+    return chains
+
+
+def layer_norm_chain_misread(received, produced) -> bool:
+    """The received model holds a decomposed layer norm with an operand that onnxruntime's
+    LayerNormFusion does not check: a Pow exponent other than 2, the mean subtracted from
+    (mean - x), or the Div reversed (sqrt / d)."""
+    return any(misread for misread, _ in _layer_norm_chains(received))
+
+
+def layer_norm_epsilon_first(received, produced) -> bool:
+    """The received model holds a decomposed layer norm whose Add takes the epsilon as its
+    first operand, which LayerNormFusion before onnxruntime 1.32 did not read (it took the
+    second, or its 1e-5 default)."""
+    return any(first for _, first in _layer_norm_chains(received))
 
 
 def _score_thresholds(model) -> list[str]:
