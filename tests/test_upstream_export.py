@@ -163,6 +163,8 @@ def test_a_wrong_output_entrys_script_reproduces_with_its_partys_stack_alone(
         issue, exporter, tmp_path):
     if issue.parties[0] == "onnx2tf" and onnx2tf_install.record() is None:
         pytest.skip(f"onnx2tf: {onnx2tf_install.INSTALL_HINT}")
+    if issue.outside_versions() is not None:  # a release that fixed it: nothing to reproduce
+        pytest.skip(f"{issue.id} holds for {issue.versions}: {issue.outside_versions()}")
     report, folder = exporter.export(issue, tmp_path / "out")
     assert report.scripts, report.why_no_script
     text = (folder / "repro.py").read_text()
