@@ -287,3 +287,13 @@ def test_a_restamp_records_the_digest_only_while_the_same_cases_are_drawn(tmp_pa
     with pytest.raises(SystemExit, match="1 of those left to the cover no longer drawn"):
         ci_select.restamp(folder)
     assert cover_corpus.ci_skipped_ids(folder) == frozenset()  # still stale
+
+
+def test_the_reach_command_compares_with_the_baseline_as_the_test_does(capsys, tmp_path):
+    """``python -m harness.tools.ci_contract reach`` reads 4d1e7d32's record with its moved
+    branches and withdrawn entries named as now, as ``baseline()`` does: it lists nothing lost
+    where the contract test finds nothing lost."""
+    assert ci_contract.main(["reach", "--out", str(tmp_path / "reach.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "pinned entries" in printed
+    assert not [line for line in printed.splitlines() if line.startswith("known issue ")]

@@ -451,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n",
                             encoding="utf-8")
     now = counts(record)
-    before = (with_moves(json.loads(args.against.read_text(encoding="utf-8")), read_moves())
+    before = (with_successors(with_moves(json.loads(args.against.read_text(encoding="utf-8")),
+                                          read_moves()), read_successors())
               if args.against.exists() else None)
     then = counts(before) if before is not None else {}
     for name in now:
