@@ -394,11 +394,11 @@ def with_successors(record: dict[str, Any], successors: dict[str, str]) -> dict[
     return {**record, "pins": pins}
 
 
-def baseline() -> dict[str, Any]:
-    """Landed main 4d1e7d32's record, its moved branches and withdrawn entries named as this
-    tree names them."""
+def baseline(path: Path = BASELINE) -> dict[str, Any]:
+    """A reach record (landed main 4d1e7d32's by default), its moved branches and withdrawn
+    entries named as this tree names them."""
     return with_successors(
-        with_moves(json.loads(BASELINE.read_text(encoding="utf-8")), read_moves()),
+        with_moves(json.loads(path.read_text(encoding="utf-8")), read_moves()),
         read_successors())
 
 
@@ -451,9 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n",
                             encoding="utf-8")
     now = counts(record)
-    before = (with_successors(with_moves(json.loads(args.against.read_text(encoding="utf-8")),
-                                          read_moves()), read_successors())
-              if args.against.exists() else None)
+    before = baseline(args.against) if args.against.exists() else None
     then = counts(before) if before is not None else {}
     for name in now:
         print(f"  {name:<20} {then.get(name, '-'):>7} -> {now[name]:>7}")
