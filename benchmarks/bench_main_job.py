@@ -29,9 +29,15 @@ run's too.
 this script on this machine, alternating (REF, this tree, then this tree, REF, ...), each
 run on an empty cache folder: the ratio of CPU and wall time of this tree to REF's (a ratio
 holds across machines; an absolute time does not, so it is printed with the CPU model),
-whether every record REF's runs produced (record kind, case id, leg) is still produced, and
-how many records' verdicts differ between the two trees' last runs. REF runs from a git
-worktree of it, on this interpreter and its installed packages.
+whether every kind REF's runs ran down a leg (source, kind, leg) still runs down it here (the
+exit status is 1 when one does not), which records REF's runs made (record kind, case id,
+leg) this tree's did not (a case id changes with its draw: the ci contract test says what
+is still reached), and how many records' verdicts differ between the two trees' last runs.
+REF runs from a git worktree of it, on this interpreter and its installed packages.
+
+Both modes first print what TensorFlow runs on in a process with the runs' environment:
+whether oneDNN is on (TensorFlow's default on a CPU with AVX-512) or off (without it, or
+``TF_ENABLE_ONEDNN_OPTS=0``): the main job's CPU differs between them.
 
     python benchmarks/bench_main_job.py --against 2c17a277 --rounds 2
 
@@ -58,6 +64,7 @@ import time
 from pathlib import Path
 
 from harness.core.machine import cpu_model
+from harness.runtimes.keras import cpu_state_text
 from harness.tools.worktree import checked_out
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +94,15 @@ found = numpy._core._multiarray_umath.__cpu_features__
 print("torch", torch.backends.cpu.get_cpu_capability(), "numpy AVX-512 dispatch",
       "on" if any(v for k, v in found.items() if k.startswith(("AVX512", "X86_V4"))
                   and k in numpy._core._multiarray_umath.__cpu_dispatch__) else "off")
+"""
+# Whether TensorFlow runs its kernels through oneDNN, in a process with the runs' environment:
+# on by default where the CPU has AVX-512, off where it has not (issue #46's CPU), and the
+# main job's CPU differs between the two (docs/benchmarks.md). torch first, as the suites
+# import them.
+TENSORFLOW_PROBE = """
+import json, torch, torchvision, tensorflow
+from harness.runtimes.keras import tensorflow_cpu
+print(json.dumps(tensorflow_cpu()))
 """
 # What a record's verdict is made of; everything else (run id, time, timing) may differ.
 COMPARED = ("verdict", "category", "max_abs", "known_issue")
@@ -126,6 +142,27 @@ def isa_seen() -> str:
     """What a process started now reports using (torch's kernels, numpy's dispatch)."""
     done = subprocess.run([sys.executable, "-c", ISA_PROBE], capture_output=True, text=True)
     return done.stdout.strip() or done.stderr.strip()[-300:]
+
+
+def tensorflow_seen() -> dict | None:
+    """What TensorFlow runs on in a process started now with this environment (CPU, AVX-512,
+    ``TF_ENABLE_ONEDNN_OPTS``, oneDNN on or off); None where TensorFlow is not installed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run([sys.executable, "-c", TENSORFLOW_PROBE], capture_output=True,
+                          text=True, env=env, cwd=ROOT)
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if done.returncode == 0 and lines else None
+
+
+def print_tensorflow(state: dict | None) -> None:
+    if state is None:
+        print("tensorflow in each run: not installed", flush=True)
+        return
+    print(f"tensorflow in each run: {cpu_state_text(state)}", flush=True)
+    if state.get("onednn") and state.get("avx512f"):
+        print("  a CPU without AVX-512 runs TensorFlow without oneDNN (issue #46's CPU): "
+              "TF_ENABLE_ONEDNN_OPTS=0 or --isa avx2 measures it so here", flush=True)
 
 
 def children_cpu() -> float:
@@ -215,6 +252,14 @@ def print_examples(examples: list[dict], before: str, after: str) -> None:
               f"{after} {example['warm']}")
 
 
+def kind_legs(reports: Path) -> set[tuple[str, str, str]]:
+    """Every (source, kind, leg) a run's result records went down: what the ci contract's
+    "every kind down every leg it ran down" compares, whatever the cases' ids."""
+    with open(reports / "results.jsonl", encoding="utf-8") as lines:
+        return {(str(r.get("source")), str(r.get("kind")), str(r.get("leg")))
+                for r in map(json.loads, lines) if r.get("record") == "result"}
+
+
 def record_keys(reports: Path) -> collections.Counter:
     """Every record of a run by what it is about: (record kind, case id, leg), counted."""
     keys: collections.Counter = collections.Counter()
@@ -230,6 +275,7 @@ def against(ref: str, rounds: int, suites: list[str], selection: str | None, wor
     runs: dict[str, list[dict]] = {"ref": [], "head": []}
     keys: dict[str, collections.Counter] = {"ref": collections.Counter(),
                                             "head": collections.Counter()}
+    reached: dict[str, set] = {"ref": set(), "head": set()}
     results: dict[str, list[dict]] = {}  # each side's last run's result records
     with checked_out(ref) as tree:
         for round_ in range(rounds):
@@ -242,9 +288,11 @@ def against(ref: str, rounds: int, suites: list[str], selection: str | None, wor
                       flush=True)
                 runs[side].append(run)
                 keys[side] |= record_keys(folder / name)
+                reached[side] |= kind_legs(folder / name)
                 results[side] = result_records(folder / name)
                 shutil.rmtree(folder / f"{name}-cache", ignore_errors=True)
     missing = keys["ref"] - keys["head"]
+    lost = reached["ref"] - reached["head"]
     median = lambda side, what: statistics.median(r[what] for r in runs[side])  # noqa: E731
     return {"ref": ref, "cpu_model": cpu_model(), "rounds": rounds, "runs": runs,
             # verdict for verdict, by case id and leg (REF's as "cold", this tree's as "warm")
@@ -253,7 +301,9 @@ def against(ref: str, rounds: int, suites: list[str], selection: str | None, wor
             "ratio_wall": ratio(median("head", "wall_s"), median("ref", "wall_s")),
             "records": {"ref": sum(keys["ref"].values()), "head": sum(keys["head"].values()),
                         "missing": sum(missing.values()),
-                        "missing_examples": [list(k) for k in sorted(missing, key=repr)[:5]]}}
+                        "missing_examples": [list(k) for k in sorted(missing, key=repr)[:5]]},
+            "kind_legs": {"ref": len(reached["ref"]), "head": len(reached["head"]),
+                          "lost": [list(k) for k in sorted(lost)]}}
 
 
 def ratio(warm, cold) -> float | None:
@@ -297,6 +347,8 @@ def main(argv=None) -> int:
         print(f"instruction set kept to {args.isa}: "
               f"{' '.join(f'{k}={v!r}' for k, v in ISA_CAPS[args.isa].items())}")
         print(f"  {isa['seen']}", flush=True)
+    tensorflow = tensorflow_seen()
+    print_tensorflow(tensorflow)
 
     if args.against:
         with tempfile.TemporaryDirectory() as tmp:
@@ -305,21 +357,27 @@ def main(argv=None) -> int:
             print(f"main job cold: this tree against {args.against}, {args.rounds} round(s), "
                   f"on {cpu_model()} ({os.cpu_count()} CPUs)", flush=True)
             figures = against(args.against, args.rounds, args.suites, args.selection,
-                              args.workers, folder) | {"isa": isa}
+                              args.workers, folder) | {"isa": isa, "tensorflow": tensorflow}
         compared = figures["records"]
         print(f"  this tree / {args.against}: cpu {figures['ratio_cpu']}, wall "
               f"{figures['ratio_wall']} (medians)")
+        reached = figures["kind_legs"]
+        print(f"  kinds and legs: {args.against} {reached['ref']}, this tree {reached['head']}, "
+              f"lost here {len(reached['lost'])} (by source, kind and leg)")
+        for lost in reached["lost"][:20]:
+            print(f"    lost: {' '.join(lost)}")
         print(f"  records: {args.against} {compared['ref']}, this tree {compared['head']}, "
-              f"missing here {compared['missing']} (by record kind, case id and leg)")
+              f"not made here {compared['missing']} (by record kind, case id and leg; a case "
+              "id changes with its draw, so the ci contract test says what is still reached)")
         for example in compared["missing_examples"]:
-            print(f"    missing: {example}")
+            print(f"    not made here: {example}")
         verdicts = figures["verdicts"]
         print(f"  verdicts differing: {verdicts['differing']} (by case id and leg: "
               f"{', '.join(COMPARED)}; a fix between the trees changes some)")
         print_examples(verdicts["examples"], args.against, "this tree")
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")
-        return 1 if compared["missing"] else 0
+        return 1 if reached["lost"] else 0
 
     if args.warm_only and args.keep is None:
         parser.error("--warm-only needs --keep DIR, the folder of a cold run")
@@ -349,7 +407,7 @@ def main(argv=None) -> int:
         records = {name: result_records(folder / name) for name in runs}
     # each later run's records against the cold run's
     compared = {name: compare(records["cold"], records[name]) for name in runs if name != "cold"}
-    figures = {**runs, "isa": isa,
+    figures = {**runs, "isa": isa, "tensorflow": tensorflow,
                "ratio_wall": ratio(runs["warm"]["wall_s"], runs["cold"]["wall_s"]),
                "ratio_pytest": ratio(runs["warm"]["pytest_s"], runs["cold"]["pytest_s"]),
                "ratio_cpu": ratio(runs["warm"]["cpu_s"], runs["cold"]["cpu_s"]),

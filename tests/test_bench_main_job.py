@@ -29,7 +29,8 @@ def load_benchmark():
 
 
 def record(case_id: str, leg: str, verdict: str = "pass", **fields) -> dict:
-    return {"record": "result", "case_id": case_id, "leg": leg, "stage": leg.split(">")[-1],
+    return {"record": "result", "case_id": case_id, "kind": "Add", "leg": leg,
+            "stage": leg.split(">")[-1],
             "source": "onnx", "test": "t", "verdict": verdict, "failure": None,
             "known_issue": None, "metrics": {"max_abs": 0.5}, "timing": {"run": 0.1},
             "run_id": "cold", **fields}
@@ -79,6 +80,8 @@ def test_the_benchmark_runs_cold_and_warm_with_equal_records(tmp_path):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
+    assert lines[0].startswith("tensorflow in each run: ")
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith("main job: ")):]
     assert lines[0].startswith("main job: pytest suites/onnx/test_ops.py::test_op[Add] -n 0")
     assert [line.split()[0] for line in lines[1:4]] == ["cold", "warm", "hits"]
     assert "PARITY_CACHE_VERSION_OVERRIDE=onnx2torch=9.9" in lines[2]
@@ -116,6 +119,24 @@ def test_record_keys_count_every_record_kind_by_case_and_leg(tmp_path):
     assert keys - bench.record_keys(fewer) == {("result", "a", "onnx>onnx2torch"): 1}
 
 
+def test_kind_legs_are_what_a_run_went_down_whatever_its_case_ids(tmp_path):
+    bench = load_benchmark()
+
+    def run(name, records):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        return bench.kind_legs(folder)
+
+    ref = run("ref", [*RECORDS, {"record": "run", "run_id": "cold"}])
+    assert ref == {("onnx", "Add", "onnx>onnx2torch"), ("onnx", "Add", "onnx>ort-optimized")}
+    # other case ids, the same kinds and legs: nothing lost
+    assert run("renamed", [dict(r, case_id=r["case_id"] + "2") for r in RECORDS]) == ref
+    # a kind that no longer goes down a leg
+    assert ref - run("fewer", [dict(r, kind="Sub") if r["leg"] == "onnx>ort-optimized" else r
+                               for r in RECORDS]) == {("onnx", "Add", "onnx>ort-optimized")}
+
+
 def test_the_benchmark_runs_against_a_commit_alternating_kept_to_avx2(tmp_path):
     pytest.importorskip("onnx2torch")
     if subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True).returncode:
@@ -132,9 +153,17 @@ def test_the_benchmark_runs_against_a_commit_alternating_kept_to_avx2(tmp_path):
     assert lines[0].startswith("instruction set kept to avx2: TF_ENABLE_ONEDNN_OPTS='0' ")
     # what a process with the settings uses, whatever the machine has
     assert lines[1] == "  torch AVX2 numpy AVX-512 dispatch off"
-    assert lines[2].startswith("main job cold: this tree against HEAD, 1 round(s), on ")
-    assert [line.split()[0] for line in lines[3:5]] == ["ref-0", "head-0"]
+    # TensorFlow as the runs see it: without oneDNN, as on a CPU without AVX-512
     figures = json.loads(out.read_text())
+    if figures["tensorflow"] is None:
+        assert lines[2] == "tensorflow in each run: not installed"
+    else:
+        assert figures["tensorflow"]["TF_ENABLE_ONEDNN_OPTS"] == "0"
+        assert figures["tensorflow"]["onednn"] is not True
+        assert lines[2].startswith("tensorflow in each run: CPU ")
+        assert lines[2].endswith("(TF_ENABLE_ONEDNN_OPTS=0)")
+    assert lines[3].startswith("main job cold: this tree against HEAD, 1 round(s), on ")
+    assert [line.split()[0] for line in lines[4:6]] == ["ref-0", "head-0"]
     assert figures["isa"] == {"kept_to": "avx2", "seen": lines[1].strip()}
     for side in ("ref-0", "head-0"):  # each run's own record of its environment
         run = json.loads((tmp_path / "runs" / side / "results.jsonl").open().readline())
@@ -143,6 +172,9 @@ def test_the_benchmark_runs_against_a_commit_alternating_kept_to_avx2(tmp_path):
     assert figures["ratio_cpu"] == round(runs["head"][0]["cpu_s"] / runs["ref"][0]["cpu_s"], 3)
     assert figures["records"]["ref"] == figures["records"]["head"] > 0
     assert figures["records"]["missing"] == 0
+    assert figures["kind_legs"]["ref"] == figures["kind_legs"]["head"] > 0
+    assert figures["kind_legs"]["lost"] == []
+    assert "lost here 0 (by source, kind and leg)" in done.stdout
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True,
                                text=True).stdout
     assert (tmp_path / "runs" / "ref-0" / "results.jsonl").is_file()
