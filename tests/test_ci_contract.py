@@ -297,3 +297,18 @@ def test_the_reach_command_compares_with_the_baseline_as_the_test_does(capsys, t
     printed = capsys.readouterr().out
     assert "pinned entries" in printed
     assert not [line for line in printed.splitlines() if line.startswith("known issue ")]
+
+
+def test_a_torch_end_pin_is_read_down_its_own_legs():
+    """The torch end's pin test runs an entry's spec down the entry's own legs (torch.export
+    after onnx2torch here), which are not ci paths: read down the spec's ci paths, the pin
+    would not count, and ci would leave the entry to nightly."""
+    entry = "onnx2torch-reshape-shape-tensor-not-exportable"
+    test = f"test_known_issue_after_the_torch_module_still_reproduces[{entry}]"
+    in_torch_end = {entry: [f"{ci_contract.TORCH_END_SUITE}test_torch_end.py::{test}"]}
+    run = {pin.issue.id: legs for pin, legs in ci_contract.pins_run(in_torch_end)}
+    assert "onnx>onnx2torch>torch-export" in run[entry]
+    elsewhere = {entry: [f"suites/onnx/test_ops.py::{test}"]}
+    assert entry not in {pin.issue.id for pin, _legs in ci_contract.pins_run(elsewhere)}
+    # and 4d1e7d32's ci ran it there: the contract holds ci to it
+    assert entry in _read(ci_contract.BASELINE)["pins"]

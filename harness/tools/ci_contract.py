@@ -13,7 +13,8 @@ nothing less. This tool measures the "nothing less", without running a conversio
    ``cover.json`` reach. A covering case's branches are those the cover credits it with
    (``branches``: the ones no case before it held).
 2. **pins**: the known-issue entries whose minimal spec a ci test pins (collected by pytest
-   under the ci profile, ``slow`` left out as ci leaves it out) or the golden replay runs.
+   under the ci profile, ``slow`` left out as ci leaves it out; the side-path and torch-end
+   suites' pin tests go down their own paths) or the golden replay runs.
 3. **legs**: for each (source, kind), the legs its ci cases go down: its drawn and covering
    cases' and its pins', each resolved by ``Harness.resolve`` with the ci profile's side-path
    and torch-end samples, as the ``parity`` fixture resolves them.
@@ -187,20 +188,29 @@ def collected_pins(root: Path = ROOT) -> dict[str, list[str]]:
 # tf2onnx model, harness.golden). A leg at or after one of these is replayed; so is every leg
 # of the side paths the case holds.
 REPLAYED_FROM = {"keras": ("keras>tf2onnx",)}
+# The suites whose pin tests run an entry's minimal spec down paths of their own (the side
+# paths', the torch end's: the entry's legs), not down the spec's ci paths.
 SIDE_PATH_SUITE = "suites/side_paths/"
+TORCH_END_SUITE = "suites/torch_end/"
 
 
 def pins_run(collected: dict[str, list[str]]):
     """(pin, the legs its collected tests run) for each pin a collected test runs rather than
-    skips: the side-path suite's pins go down their own paths, every other suite's down the
-    ci paths of its spec, and a test none of whose legs the entry covers is skipped."""
+    skips: the side-path and torch-end suites' pins go down their own paths, every other
+    suite's down the ci paths of its spec, and a test none of whose legs the entry covers is
+    skipped. The torch end runs an entry's first minimal spec, under the entry's id."""
 
     harness = ci_harness()
-    side = _side_path_pins()
+    own = _own_path_pins()
     for pin in known_issues.pins():
+        tests = list(collected.get(pin.id, ()))
+        if pin.id != pin.issue.id and pin.spec == pin.issue.minimal:
+            tests += [test for test in collected.get(pin.issue.id, ())
+                      if test.startswith(TORCH_END_SUITE)]
         legs: set[str] = set()
-        for test in collected.get(pin.id, ()):
-            found = (set(side.get(pin.id, ())) if test.startswith(SIDE_PATH_SUITE) else
+        for test in tests:
+            suite = next((folder for folder in own if test.startswith(folder)), None)
+            found = (set(own[suite].get(test.rsplit("[", 1)[1].rstrip("]"), ())) if suite else
                      {leg for path in harness.resolve(pin.spec).paths for leg in path.legs()})
             if any(pin.issue.covers_leg(leg) for leg in found):
                 legs |= found
@@ -264,13 +274,19 @@ def pin_legs(collected: dict[str, list[str]]) -> dict[str, set[str]]:
     return legs
 
 
-def _side_path_pins() -> dict[str, list[str]]:
-    """{pin id: legs} of the side-path suite's pins, which run their own paths."""
+def _own_path_pins() -> dict[str, dict[str, list[str]]]:
+    """{suite folder: {a pin test's id: the legs it runs}} of the suites whose pins run their
+    own paths (``SIDE_PATH_SUITE``, ``TORCH_END_SUITE``)."""
     sys.path.insert(0, str(ROOT))
-    from suites.side_paths import test_side_paths as suite
+    from suites.side_paths import test_side_paths as side
+    from suites.torch_end import test_torch_end as end
 
-    return {pin.id: [leg for path in suite.own_paths(pin).split(",") if path
-                     for leg in ConversionPath.parse(path).legs()] for pin in suite.PINNED}
+    def legs(paths: str) -> list[str]:
+        return [leg for path in paths.split(",") if path
+                for leg in ConversionPath.parse(path).legs()]
+
+    return {SIDE_PATH_SUITE: {pin.id: legs(side.own_paths(pin)) for pin in side.PINNED},
+            TORCH_END_SUITE: {issue.id: legs(end.own_paths(issue)) for issue in end.PINNED}}
 
 
 # -- the record ---------------------------------------------------------------------------------
