@@ -111,6 +111,11 @@ PYTEST_SECONDS = re.compile(r"\bin ([0-9.]+)s\b")
 PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|deselected)")
 
 
+def importing_from(root: Path, env: dict[str, str]) -> dict[str, str]:
+    """``env`` with ``root`` first on PYTHONPATH: a run imports that tree's harness."""
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))}
+
+
 def main_job(suites: list[str], selection: str | None, workers: int, cache: Path,
              reports: Path, override: str | None, extra: list[str], root: Path = ROOT) -> dict:
     """One run of the main command in a subprocess: wall seconds, pytest's seconds, counts."""
@@ -119,8 +124,7 @@ def main_job(suites: list[str], selection: str | None, workers: int, cache: Path
                "--parity-cache", str(cache), "--parity-report", str(reports), *extra]
     if selection:
         command += ["-k", selection]
-    env = {k: v for k, v in os.environ.items() if k != OVERRIDE_ENV}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    env = importing_from(root, {k: v for k, v in os.environ.items() if k != OVERRIDE_ENV})
     if override:
         env[OVERRIDE_ENV] = override
     started, cpu_before = time.perf_counter(), children_cpu()
@@ -147,10 +151,8 @@ def isa_seen() -> str:
 def tensorflow_seen() -> dict | None:
     """What TensorFlow runs on in a process started now with this environment (CPU, AVX-512,
     ``TF_ENABLE_ONEDNN_OPTS``, oneDNN on or off); None where TensorFlow is not installed."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     done = subprocess.run([sys.executable, "-c", TENSORFLOW_PROBE], capture_output=True,
-                          text=True, env=env, cwd=ROOT)
+                          text=True, env=importing_from(ROOT, dict(os.environ)), cwd=ROOT)
     lines = done.stdout.strip().splitlines()
     return json.loads(lines[-1]) if done.returncode == 0 and lines else None
 
@@ -252,12 +254,10 @@ def print_examples(examples: list[dict], before: str, after: str) -> None:
               f"{after} {example['warm']}")
 
 
-def kind_legs(reports: Path) -> set[tuple[str, str, str]]:
+def kind_legs(records: list[dict]) -> set[tuple[str, str, str]]:
     """Every (source, kind, leg) a run's result records went down: what the ci contract's
     "every kind down every leg it ran down" compares, whatever the cases' ids."""
-    with open(reports / "results.jsonl", encoding="utf-8") as lines:
-        return {(str(r.get("source")), str(r.get("kind")), str(r.get("leg")))
-                for r in map(json.loads, lines) if r.get("record") == "result"}
+    return {(str(r.get("source")), str(r.get("kind")), str(r.get("leg"))) for r in records}
 
 
 def record_keys(reports: Path) -> collections.Counter:
@@ -288,8 +288,8 @@ def against(ref: str, rounds: int, suites: list[str], selection: str | None, wor
                       flush=True)
                 runs[side].append(run)
                 keys[side] |= record_keys(folder / name)
-                reached[side] |= kind_legs(folder / name)
                 results[side] = result_records(folder / name)
+                reached[side] |= kind_legs(results[side])
                 shutil.rmtree(folder / f"{name}-cache", ignore_errors=True)
     missing = keys["ref"] - keys["head"]
     lost = reached["ref"] - reached["head"]

@@ -126,7 +126,7 @@ def test_kind_legs_are_what_a_run_went_down_whatever_its_case_ids(tmp_path):
         folder = tmp_path / name
         folder.mkdir()
         (folder / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-        return bench.kind_legs(folder)
+        return bench.kind_legs(bench.result_records(folder))
 
     ref = run("ref", [*RECORDS, {"record": "run", "run_id": "cold"}])
     assert ref == {("onnx", "Add", "onnx>onnx2torch"), ("onnx", "Add", "onnx>ort-optimized")}
