@@ -24,7 +24,8 @@ def run_cached(folder: Path, spec: LayerSpec, paths: str, **kwargs):
     fresh_process()
     cache = StageCache(folder)
     artifacts: dict = {}
-    harness = Harness(paths, cache=cache, known_issues=[],
+    kwargs.setdefault("known_issues", [])
+    harness = Harness(paths, cache=cache,
                       on_paths=lambda case, made, *rest: artifacts.__setitem__("all", made),
                       **kwargs)
     return harness.run(spec), artifacts["all"], cache

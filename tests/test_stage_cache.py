@@ -21,6 +21,7 @@ import pytest
 
 from harness import converters
 from harness.cli import main as parity_main
+from harness.core import known_issues
 from harness.core.spec import LayerSpec
 from harness.run.pipeline import Harness
 from harness.run.stage_cache import keys
@@ -71,6 +72,23 @@ def test_an_onnx_source_reading_hits(tmp_path):
     assert (warm_cache.hits, warm_cache.misses) == (2, 0)
     assert onnx_bytes(warm_artifacts, "onnx") == onnx_bytes(cold_artifacts, "onnx")
     assert verdicts(warm) == verdicts(cold)
+
+
+def test_a_known_issue_s_structural_check_leaves_a_cached_keras_source_unbuilt(tmp_path):
+    """tf2onnx's short Resize is claimed where tf2onnx's model holds the short scale, read
+    in the model the stage was given and in the one it wrote: the Keras source is not ONNX,
+    and a hit must not build it (TensorFlow imported, the model built) to learn that."""
+    resizing = LayerSpec("Resizing", {"height": 13, "width": 1, "interpolation": "bilinear",
+                                      "data_format": "channels_last"}, ((1, 11, 1, 1),), seed=0)
+    issues = known_issues.load()
+    cold, _, _ = run(tmp_path, resizing, "keras>tf2onnx", known_issues=issues)
+    warm, warm_artifacts, warm_cache = run(tmp_path, resizing, "keras>tf2onnx",
+                                           known_issues=issues)
+    assert warm_cache.misses == 0
+    assert [(leg.known_issue or {}).get("id") for leg in warm.legs] == [
+        "tf2onnx-resize-static-scales-short-output"]
+    assert verdicts(warm) == verdicts(cold)
+    assert "not built" in repr(warm_artifacts["keras"])
 
 
 def test_a_changed_version_option_or_input_misses(tmp_path, monkeypatch):

@@ -35,7 +35,11 @@ def inferred(model) -> dict[str, tuple]:
 
 def model_of(artifact):
     """The ONNX model of an artifact (or the model itself), None for anything else: a torch
-    fx GraphModule has a ``graph`` too."""
+    fx GraphModule has a ``graph`` too. An artifact of another format is not asked for its
+    model: a cached reading builds it when asked (a Keras source, TensorFlow imported and the
+    model built, to learn that it is not ONNX)."""
+    if getattr(artifact, "format", "onnx") != "onnx":
+        return None
     model = getattr(artifact, "model", artifact)
     return model if hasattr(model, "graph") and hasattr(model, "opset_import") else None
 
