@@ -510,7 +510,8 @@ _TFLITE_MAIN = _KERAS_LOAD + '''\
 _SAVEDMODEL_EXPORT = '''\
     step("exporting the Keras model as a SavedModel with model.export, as parity's savedmodel "
          "stage does")
-    folder = tempfile.mkdtemp(prefix="repro-savedmodel-")
+    scratch = tempfile.TemporaryDirectory(prefix="repro-savedmodel-")  # gone as main returns
+    folder = scratch.name
     model.export(folder, format="tf_saved_model", verbose=False)'''
 
 TFLITE_SIGNATURE = "serving_default"
@@ -739,8 +740,8 @@ _PLUGIN_LOAD_SOURCE = {
 {check}
     source = Artifact("onnx", model, INPUT_NAMES)''',
     "mat": '''\
-    folder = tempfile.mkdtemp(prefix="parity-mat-")
-    path = os.path.join(folder, "model.mat")
+    scratch = tempfile.TemporaryDirectory(prefix="parity-mat-")  # gone as main returns
+    path = os.path.join(scratch.name, "model.mat")
     with open(path, "wb") as fh:
         fh.write(data["mat_file"].tobytes())
     source = Artifact("mat", pathlib.Path(path), INPUT_NAMES)''',

@@ -454,6 +454,9 @@ def test_a_tflite_script_of_the_savedmodel_route_runs_the_signature_by_name(expo
     assert "output 0 actual (the LiteRT interpreter on tflite-savedmodel's flatbuffer)" in (
         done.stdout)
     assert done.stdout.splitlines()[-1].startswith(f"FIXED: known issue {issue.id}")
+    # The SavedModel's folder goes with the script (TensorFlow's autograph files are its own).
+    left = [p.name for p in (tmp_path / "script-tmp").iterdir() if p.name.startswith("repro-")]
+    assert not left, f"the script left {left} behind"
 
 
 def test_every_onnx2tf_wrong_output_entry_exports_generated_scripts():

@@ -208,9 +208,13 @@ def _run_script(text: str, tmp_path, name: str):
     script = tmp_path / name
     script.write_text(text)
     repo = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": repo}
-    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+    scratch = tmp_path / f"{name}.tmp"  # the script's temporary folders, which it removes
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": repo, "TMPDIR": str(scratch)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                           env=env, timeout=300, cwd=tmp_path)
+    assert not list(scratch.iterdir()), f"{name} left {sorted(scratch.iterdir())} behind"
+    return done
 
 
 def test_a_script_reproduces_a_wrong_import_in_a_fresh_process(tmp_path, monkeypatch):
