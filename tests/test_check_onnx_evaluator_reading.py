@@ -14,6 +14,7 @@ import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from harness.check import CheckOptions, run_check  # noqa: E402
+from harness.check.options import CheckError  # noqa: E402
 from harness.core.frameworks import prepare_imports  # noqa: E402
 from harness.runtimes.onnxruntime import runtime_failure  # noqa: E402
 from harness.sources.file.onnx_evaluator import evaluator_reading  # noqa: E402
@@ -138,3 +139,24 @@ def test_onnxruntimes_failure_is_said_without_its_source_path_and_signature():
     assert runtime_failure(RuntimeError(reshape)).endswith(
         "Name:'r' Status Message: input_shape_size == requested_shape_size was false. The "
         "input tensor cannot be reshaped to the requested shape.")
+
+
+def test_a_traced_size_no_drawn_size_meets_asks_for_inputs_at_the_model_s_sizes(tmp_path):
+    """A Reshape to a fixed 2x3x2 under a free batch, as a TorchScript export bakes a traced
+    batch or sequence length in: neither drawn batch (4, then 1) runs, and the refusal says
+    that the free dimensions' sizes, not only the values, may be what the model expects."""
+    shape = numpy_helper.from_array(np.array([2, 3, 2], np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["y"])], "traced_reshape",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 2])], [shape])
+    path = tmp_path / "traced.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                                ir_version=8), path)
+    with pytest.raises(CheckError) as refused:
+        run_check(CheckOptions(model=str(path), report=None, paths="onnx>ort-optimized"))
+    said = str(refused.value)
+    assert "cannot be run on inputs of shape 4x6" in said
+    assert ("cannot tell the sizes its free dimensions run at or the values the model "
+            "expects: give inputs it runs on with --inputs FILE.npz, one array per input "
+            "('x' 4x6 float32)") in said

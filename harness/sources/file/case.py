@@ -280,5 +280,8 @@ def own_inputs_hint(spec: LayerSpec, inputs: list[np.ndarray]) -> str:
     names = spec.attrs.get("input_names") or [f"input_{i}" for i in range(len(inputs))]
     arrays = ", ".join(f"{name!r} {'x'.join(map(str, x.shape))} {x.dtype}"
                        for name, x in zip(names, inputs))
-    return (f"; parity drew these inputs, and cannot tell the values the model expects: give "
+    # A traced size baked into a Reshape fails here as a wrong value would.
+    unknown = ("the sizes its free dimensions run at or the values"
+               if any(spec.attrs.get("free") or []) else "the values")
+    return (f"; parity drew these inputs, and cannot tell {unknown} the model expects: give "
             f"inputs it runs on with --inputs FILE.npz, one array per input ({arrays})")
