@@ -88,14 +88,14 @@ def test_overrides_are_written_over_the_seeded_data():
 
 
 DRAWS_AROUND_A_NEW_MODULE = """
-import json, pathlib, sys, tempfile
+import json, pathlib, sys
 from harness.core.strategies import sample
 
 def ids():
     return [s.case_id for kind in ("Attention", "Dense", "Conv2D") for s in sample(kind, 8)]
 
 before = ids()
-folder = pathlib.Path(tempfile.mkdtemp())
+folder = pathlib.Path(sys.argv[1])  # the test's own temporary folder
 (folder / "literals_elsewhere.py").write_text(
     "FLOATS = [" + ", ".join(repr(0.125 + 0.37 * i) for i in range(300)) + "]\\n"
     "INTS = [" + ", ".join(str(7 + 13 * i) for i in range(300)) + "]\\n")
@@ -105,7 +105,7 @@ print(json.dumps({"before": before, "after": ids()}))
 """
 
 
-def test_corpus_draws_do_not_depend_on_the_literals_of_imported_modules():
+def test_corpus_draws_do_not_depend_on_the_literals_of_imported_modules(tmp_path):
     """Hypothesis draws literals of local modules; the corpus must not change when a module
     is imported or edited, or the golden store drifts from its own corpus."""
     import json
@@ -113,7 +113,7 @@ def test_corpus_draws_do_not_depend_on_the_literals_of_imported_modules():
     import sys
     from pathlib import Path
 
-    result = subprocess.run([sys.executable, "-c", DRAWS_AROUND_A_NEW_MODULE],
+    result = subprocess.run([sys.executable, "-c", DRAWS_AROUND_A_NEW_MODULE, str(tmp_path)],
                             capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[1])
     draws = json.loads(result.stdout.strip().splitlines()[-1])
