@@ -23,6 +23,7 @@ from harness import converters
 from harness.cli import main as parity_main
 from harness.core import known_issues
 from harness.core.spec import LayerSpec
+from harness.core.structure.models import model_of
 from harness.run.pipeline import Harness
 from harness.run.stage_cache import keys
 from harness.run.stage_cache.cache import (
@@ -89,6 +90,19 @@ def test_a_known_issue_s_structural_check_leaves_a_cached_keras_source_unbuilt(t
         "tf2onnx-resize-static-scales-short-output"]
     assert verdicts(warm) == verdicts(cold)
     assert "not built" in repr(warm_artifacts["keras"])
+
+
+def test_the_known_issues_readings_of_onnx_do_not_build_a_source_of_another_format():
+    """Matching a leg reads the ONNX nodes and model of the artifact the stage was given; a
+    cached Keras reading is not ONNX, and asking it for its model would build it."""
+    def build():
+        raise AssertionError("the Keras source was built")
+
+    keras_source = LazyArtifact("keras", ["input_0"], {}, build)
+    assert known_issues.onnx_nodes(keras_source) == []
+    assert known_issues.onnx_nodes(known_issues.Received(keras_source)) == []
+    assert model_of(keras_source) is None
+    assert "not built" in repr(keras_source)
 
 
 def test_a_changed_version_option_or_input_misses(tmp_path, monkeypatch):

@@ -347,8 +347,10 @@ def onnx_nodes(received: Any) -> list[tuple[str, dict[str, Any]]]:
     nothing for any other artifact."""
     if isinstance(received, Received):
         return received.nodes
+    if getattr(received, "format", None) != "onnx":
+        return []  # not asked for its model: a cached reading would build it
     model = getattr(received, "model", None)
-    if getattr(received, "format", None) != "onnx" or not hasattr(model, "graph"):
+    if not hasattr(model, "graph"):
         return []
     from onnx import helper
 
