@@ -97,17 +97,23 @@ def test_a_file_onnxruntime_refuses_to_run_is_checked_against_the_evaluator(tmp_
         assert row.known_issue["id"] == "onnxruntime-attention-mask-broadcast-over-queries-refused"
 
 
-def test_inputs_both_readers_refuse_stay_the_inputs_fault(tmp_path):
-    """A Reshape to a fixed 4x3x2 under a free batch: the evaluator refuses the batch of 1 as
-    onnxruntime does, so the second size is not run, and no reader is swapped."""
-    shape = numpy_helper.from_array(np.array([4, 3, 2], np.int64), "shape")
+def fixed_reshape_file(path, shape):
+    """A Reshape of an (n, 6) input with a free n to the constant ``shape``, saved at
+    ``path``: the size it was traced at baked in."""
+    constant = numpy_helper.from_array(np.array(shape, np.int64), "shape")
     graph = helper.make_graph(
         [helper.make_node("Reshape", ["x", "shape"], ["y"])], "fixed_reshape",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 3, 2])], [shape])
-    path = tmp_path / "fixed.onnx"
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))], [constant])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                                 ir_version=8), path)
+    return path
+
+
+def test_inputs_both_readers_refuse_stay_the_inputs_fault(tmp_path):
+    """A Reshape to a fixed 4x3x2 under a free batch: the evaluator refuses the batch of 1 as
+    onnxruntime does, so the second size is not run, and no reader is swapped."""
+    path = fixed_reshape_file(tmp_path / "fixed.onnx", (4, 3, 2))
     outcome = run_check(CheckOptions(model=str(path), report=None, paths="onnx>ort-optimized"))
     assert outcome.sizes == [[[4, 6]]]
     assert not any(note.startswith("onnxruntime cannot run") for note in outcome.notes)
@@ -145,14 +151,7 @@ def test_a_traced_size_no_drawn_size_meets_asks_for_inputs_at_the_model_s_sizes(
     """A Reshape to a fixed 2x3x2 under a free batch, as a TorchScript export bakes a traced
     batch or sequence length in: neither drawn batch (4, then 1) runs, and the refusal says
     that the free dimensions' sizes, not only the values, may be what the model expects."""
-    shape = numpy_helper.from_array(np.array([2, 3, 2], np.int64), "shape")
-    graph = helper.make_graph(
-        [helper.make_node("Reshape", ["x", "shape"], ["y"])], "traced_reshape",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 6])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 2])], [shape])
-    path = tmp_path / "traced.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                                ir_version=8), path)
+    path = fixed_reshape_file(tmp_path / "traced.onnx", (2, 3, 2))
     with pytest.raises(CheckError) as refused:
         run_check(CheckOptions(model=str(path), report=None, paths="onnx>ort-optimized"))
     said = str(refused.value)
