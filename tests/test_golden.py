@@ -196,10 +196,14 @@ def test_killing_an_update_at_any_moment_leaves_a_store_that_verifies(store, tmp
                "--per-kind", "3", "--accept-changes"]
     for kind in [*KINDS, "Activation", "MaxPooling2D"]:
         command += ["--kind", kind]
+    # A killed update leaves its temporary files (a SavedModel half exported): in tmp_path.
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary)}
     rng = np.random.default_rng(0)
     for delay in sorted(rng.uniform(6, 20, 5)):
         process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+                                   stderr=subprocess.DEVNULL, env=env)
         time.sleep(delay)
         process.send_signal(signal.SIGKILL)
         process.wait()

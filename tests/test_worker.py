@@ -1,9 +1,11 @@
 """The JSON-lines worker client (harness.runtimes.worker) with a small real child: replies, deadlines,
 a child that dies, and a stack dumped before a kill. No frameworks: a second or two."""
 
+import getpass
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,17 +33,25 @@ for request in channel:
             time.sleep(0.05)
     elif request["op"] == "exit":
         break
+    elif request["op"] == "tmp":
+        import tempfile
+        handle, path = tempfile.mkstemp()
+        os.close(handle)
+        channel.send({"path": path, "inductor": os.environ.get("TORCHINDUCTOR_CACHE_DIR")})
     elif request["op"] == "die":
         print("last words", file=sys.stderr, flush=True)
         os._exit(3)
 '''
 
 
+def _child_env(tmp_path, **extra) -> dict[str, str]:
+    (tmp_path / "echo_child.py").write_text(CHILD)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), **extra}
+
+
 @pytest.fixture
 def child(tmp_path):
-    (tmp_path / "echo_child.py").write_text(CHILD)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    worker = WorkerProcess("echo_child", env=env)
+    worker = WorkerProcess("echo_child", env=_child_env(tmp_path))
     worker.start()
     yield worker
     worker.close()
@@ -104,3 +114,55 @@ def test_exit_text_names_the_signal(child):
     os.kill(child.pid, signal.SIGSEGV)
     assert child.receive(_soon()) is None
     assert child.exit_text() == "was killed by SIGSEGV (signal 11)"
+
+
+def _ended_by_goodbye(worker):
+    worker.close(goodbye={"op": "exit"})
+
+
+def _killed_in_a_hang(worker):
+    worker.send({"op": "sleep"})
+    worker.kill()
+
+
+def _died_then_replaced(worker):
+    worker.send({"op": "die"})
+    assert worker.receive(_soon()) is None
+    worker.start()  # the next child: the dead one's folder goes, the new one gets its own
+    assert worker.receive(_soon())["ready"]
+    worker.close()
+
+
+@pytest.mark.parametrize("end", [_ended_by_goodbye, _killed_in_a_hang, _died_then_replaced])
+def test_a_child_s_temporary_files_go_with_it_however_it_ends(tmp_path, monkeypatch, end):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))  # this process' gettempdir()
+    worker = WorkerProcess("echo_child", env=_child_env(tmp_path, TMPDIR=str(temporary)))
+    worker.start()
+    assert worker.receive(_soon())["ready"]
+    worker.send({"op": "tmp"})
+    made = Path(worker.receive(_soon())["path"])
+    assert made.is_file() and made.parent == Path(worker.scratch)
+    assert made.parent.parent == temporary and made.parent.name.startswith("parity-echo_child-")
+    end(worker)
+    assert list(temporary.iterdir()) == []
+    assert worker.scratch is None
+
+
+def test_torch_compile_s_cache_stays_where_the_child_would_have_kept_it(tmp_path):
+    env = _child_env(tmp_path, TMPDIR=str(tmp_path))
+    env.pop("TORCHINDUCTOR_CACHE_DIR", None)  # set in this process once torch.compile ran
+    worker = WorkerProcess("echo_child", env=env)
+    worker.start()
+    worker.receive(_soon())
+    worker.send({"op": "tmp"})
+    user = getpass.getuser()
+    assert worker.receive(_soon())["inductor"] == str(tmp_path / f"torchinductor_{user}")
+    worker.close()
+    own = WorkerProcess("echo_child", env=_child_env(tmp_path, TORCHINDUCTOR_CACHE_DIR="/x/y"))
+    own.start()
+    own.receive(_soon())
+    own.send({"op": "tmp"})
+    assert own.receive(_soon())["inductor"] == "/x/y"  # a user's own setting is kept
+    own.close()

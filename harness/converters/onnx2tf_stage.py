@@ -30,7 +30,6 @@ import hashlib
 import inspect
 import os
 import pprint
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -88,15 +87,15 @@ class Onnx2TfWorker:
         try:
             reply = self._worker.receive(time.monotonic() + timeout)
         except TimeoutError:
-            self._worker.kill()
-            self._remove_scratch()
+            self._worker.kill()  # its scratch folder goes with its temporary folder
             raise Onnx2TfWorkerError(f"onnx2tf did not finish within {timeout:g} s while {doing}; "
                                f"its worker was killed ({TIMEOUT_VARIABLE} sets the limit)"
                                ) from None
         if reply is None:
-            self._remove_scratch()
             tail = self._worker.tail()[-1500:].strip()
-            raise Onnx2TfWorkerError(f"the onnx2tf worker {self._worker.exit_text()} while {doing}"
+            ended = self._worker.exit_text()
+            self._worker.kill()  # reaps it: its temporary folder goes now
+            raise Onnx2TfWorkerError(f"the onnx2tf worker {ended} while {doing}"
                                + (f"; its last words:\n{tail}" if tail else ""))
         return reply
 
@@ -106,7 +105,6 @@ class Onnx2TfWorker:
         self.info = reply
         if not reply.get("ready"):
             self._worker.close()
-            self._remove_scratch()
             raise Onnx2TfWorkerError(f"the onnx2tf worker failed to start: {reply.get('error')}")
 
     def convert(self, onnx_path: Path, out: Path) -> dict:
@@ -120,14 +118,6 @@ class Onnx2TfWorker:
 
     def close(self) -> None:
         self._worker.close(goodbye={"op": "exit"}, grace_s=5)
-        self._remove_scratch()
-
-    def _remove_scratch(self) -> None:
-        """The worker's scratch folder (its calibration images, 3.8 MB), which the worker
-        removes as it exits, removed here where it was killed first."""
-        scratch = self.info.get("scratch")
-        if scratch and Path(scratch).name.startswith("parity-onnx2tf-"):
-            shutil.rmtree(scratch, ignore_errors=True)
 
 
 _WORKER: list[Onnx2TfWorker] = []

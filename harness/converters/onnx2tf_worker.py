@@ -96,7 +96,8 @@ def main(argv: list[str]) -> int:
     try:
         return serve(channel, scratch)
     finally:
-        # The parent removes it too where it had to kill the worker (Onnx2TfWorker.close).
+        # Where the parent had to kill the worker, the scratch folder goes with the
+        # temporary folder the parent gave it (harness.runtimes.worker).
         os.chdir(tempfile.gettempdir())
         shutil.rmtree(scratch, ignore_errors=True)
 

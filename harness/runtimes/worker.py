@@ -15,6 +15,10 @@ talk to it the same way, written here once:
   when the child closed its pipe (it died). What that means is the caller's to say.
   ``kill`` ends the child, after having it print every thread's stack if asked
   (``Channel.open`` registers faulthandler on SIGUSR1).
+- Each child has a temporary folder of its own (``TMPDIR``), removed once it has ended, however
+  it ended: a child killed for a hang or a crash leaves none of its temporary files behind (a
+  SavedModel it was exporting, TensorFlow's autograph files). torch.compile's cache, which
+  processes share, stays where it would have been.
 """
 
 from __future__ import annotations
@@ -22,14 +26,19 @@ from __future__ import annotations
 import collections
 import contextlib
 import faulthandler
+import getpass
 import json
 import os
+import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,6 +64,26 @@ def _write_line(fd: int, message: dict[str, Any]) -> None:
 
 # -- the parent's side -------------------------------------------------------------------------
 
+def _inductor_cache_default(temporary: str) -> str:
+    """Where torch.compile keeps its cache in a process whose temporary folder is
+    ``temporary`` (torch._inductor's ``default_cache_dir``, its fallbacks included)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, ModuleNotFoundError, OSError):
+        user = f"uid_{os.getuid()}" if hasattr(os, "getuid") else "unknown_user"
+    user = re.sub(r'[\\/:*?"<>|]', "_", user)
+    return os.path.join(temporary, f"torchinductor_{user}")
+
+
+def child_environment(env: dict[str, str], scratch: str) -> dict[str, str]:
+    """``env`` with the child's temporary files in ``scratch``: ``TMPDIR`` (which Python's
+    ``tempfile``, TensorFlow and onnxruntime read), and torch.compile's cache kept at the
+    parent's default unless ``env`` names one (a cache other processes share must outlive
+    the child)."""
+    inductor = _inductor_cache_default(env.get("TMPDIR") or tempfile.gettempdir())
+    return {"TORCHINDUCTOR_CACHE_DIR": inductor, **env, "TMPDIR": scratch}
+
+
 class WorkerProcess:
     """One child process at a time, running ``python -m module``; ``start`` replaces it.
 
@@ -74,6 +103,8 @@ class WorkerProcess:
         self._from_child: int | None = None
         self._buffer = b""
         self._drainer: threading.Thread | None = None
+        self.scratch: str | None = None  # the running child's temporary folder
+        self._remove_scratch: weakref.finalize | None = None
 
     @property
     def pid(self) -> int | None:
@@ -85,6 +116,9 @@ class WorkerProcess:
     def start(self) -> None:
         """Starts a child (ending the one before, if any) without waiting for it."""
         self.close()
+        scratch = tempfile.mkdtemp(prefix=f"parity-{self.module.rsplit('.', 1)[-1]}-")
+        # At this process' exit too, where no owner closed the worker.
+        remove_scratch = weakref.finalize(self, shutil.rmtree, scratch, True)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         try:
@@ -92,17 +126,20 @@ class WorkerProcess:
                 [sys.executable, "-m", self.module, str(to_child_r), str(from_child_w)],
                 pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                env=dict(os.environ if self.env is None else self.env),
+                env=child_environment(dict(os.environ if self.env is None else self.env),
+                                      scratch),
                 start_new_session=True,
             )
         except BaseException:
             for fd in (to_child_w, from_child_r):
                 os.close(fd)
+            remove_scratch()
             raise
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
         self._to_child, self._from_child = to_child_w, from_child_r
+        self.scratch, self._remove_scratch = scratch, remove_scratch
         self._buffer = b""
         self.starts += 1
         self.output.clear()
@@ -168,6 +205,7 @@ class WorkerProcess:
         first, and is killed once its output has been quiet for ``quiet_s`` seconds."""
         process = self.process
         if process is None or process.poll() is not None:
+            self._forget_scratch()
             return
         if stack_first:
             with contextlib.suppress(ProcessLookupError):
@@ -180,6 +218,13 @@ class WorkerProcess:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         process.wait()
+        self._forget_scratch()
+
+    def _forget_scratch(self) -> None:
+        """Removes the temporary folder of a child that has ended."""
+        if self._remove_scratch is not None:
+            self._remove_scratch()
+        self.scratch = self._remove_scratch = None
 
     def close(self, goodbye: dict[str, Any] | None = None, grace_s: float = 10.0) -> None:
         """Ends the child: sends it ``goodbye`` (if given) and gives it ``grace_s`` seconds
