@@ -255,17 +255,32 @@ def test_a_shrunk_failure_records_its_hypothesis_reproduction(suite):
 
 
 PROCESS_RECORDER = textwrap.dedent('''
+    import importlib.abc
     import json
     import sys
 
     pytest_plugins = ["harness.plugin"]
 
+    # The order imports start in (sys.modules' order is not it: a package can re-enter it
+    # after its submodules).
+    FRAMEWORKS = ("torch", "onnx2torch", "torchvision", "tensorflow")
+    started = []
+
+
+    class StartRecorder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name in FRAMEWORKS and name not in started:
+                started.append(name)
+            return None
+
+
+    sys.meta_path.insert(0, StartRecorder())
+
 
     def pytest_sessionfinish(session):
-        """Each process writes the frameworks it imported, in the order it imported them."""
+        """Each process writes the frameworks it imported, in the order it began them."""
         who = getattr(session.config, "workerinput", {}).get("workerid", "controller")
-        frameworks = [m for m in sys.modules if m in ("torch", "torchvision", "tensorflow")]
-        seen = {"frameworks": frameworks,
+        seen = {"frameworks": [name for name in started if name in sys.modules],
                 "maxschedchunk": getattr(session.config.option, "maxschedchunk", None)}
         with open(f"{who}.json", "w") as out:
             json.dump(seen, out)
@@ -273,18 +288,20 @@ PROCESS_RECORDER = textwrap.dedent('''
 
 
 @pytest.mark.parametrize(("imports", "expected"), [
-    ("import tensorflow  # noqa: F401", ["torch", "torchvision", "tensorflow"]),
+    ("import tensorflow  # noqa: F401", ["torch", "onnx2torch", "torchvision", "tensorflow"]),
     # torchvision costs a worker two seconds that a run whose stages all hit does not use, but
     # when it comes in is part of the stack a verdict is made on: imported before onnx2torch,
     # it decides which symbolic_helper onnx2torch binds, and with it every
-    # onnx2torch>torch-onnx-ts leg that its known issue pins (docs/benchmarks.md, "torchvision
-    # imported late, tried again"). So it comes with torch, in every worker.
-    ("", ["torch", "torchvision"]),
+    # onnx2torch>torch-onnx-ts leg (docs/benchmarks.md, "torchvision imported late, tried
+    # again", and "onnx2torch imported before torchvision"). So every worker imports
+    # onnx2torch, then torchvision, with torch.
+    ("", ["torch", "onnx2torch", "torchvision"]),
 ], ids=["tensorflow", "no-tensorflow"])
 def test_the_controller_imports_no_framework_and_workers_import_torch_first(pytester, imports,
                                                                             expected):
-    """The xdist controller runs no test: the frameworks are its workers' to import, torch and
-    torchvision before TensorFlow (DESIGN.md hazards); it hands the tests out two at a time."""
+    """The xdist controller runs no test: the frameworks are its workers' to import, torch,
+    onnx2torch and torchvision before TensorFlow (DESIGN.md hazards, harness.core.frameworks);
+    it hands the tests out two at a time."""
     pytester.makeconftest(PROCESS_RECORDER)
     pytester.makepyfile(test_imports=textwrap.dedent('''
         import pytest

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ISSUES = {issue.id: issue for issue in known_issues.load()}
 # What a party's script may import beyond the standard library: its own stack, never parity.
 STACKS = {
-    "onnx2torch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2torch"},
+    # torchvision is onnx2torch's own dependency, and the order of its import is part of a bug
+    "onnx2torch": {"numpy", "onnx", "onnxruntime", "torch", "torchvision", "onnx2torch"},
     "onnx2pytorch": {"numpy", "onnx", "onnxruntime", "torch", "onnx2pytorch"},
     "onnxruntime": {"numpy", "onnx", "onnxruntime"},
     # torch's own exporters, shown on a module a torch converter wrote

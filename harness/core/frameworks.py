@@ -44,16 +44,22 @@ RECORDED_ENVIRONMENT = ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL", "CUDA_V
                         "NVIDIA_TF32_OVERRIDE", "CUDA_LAUNCH_BLOCKING", *TF2ONNX_ENVIRONMENT)
 
 
-def prepare_imports() -> None:
-    """Sets TensorFlow's environment and imports torch and torchvision before anything
-    imports TensorFlow.
+# What prepare_imports imports, in this order. torch and torchvision come before TensorFlow:
+# in one process, TensorFlow imported first makes the later torchvision import abort the
+# process (LLVM: "inconsistency in registered CommandLine options"). onnx2torch comes before
+# torchvision, as onnx2torch's README imports it: it binds torch.onnx's symbolic_helper at
+# import, and torchvision's import would hand it torch's public module, on which its modules'
+# ONNX export fails (onnx2torch-onnx-export-private-opset-attribute, pinned in that order by
+# its own script).
+IMPORTED_FIRST = ("torch", "onnx2torch", "torchvision")
 
-    In one process, TensorFlow imported first makes the later torchvision import abort the
-    process (LLVM: "inconsistency in registered CommandLine options"); the other order works.
-    """
+
+def prepare_imports() -> None:
+    """Sets TensorFlow's environment and imports torch, onnx2torch and torchvision, those
+    installed, before anything imports TensorFlow (``IMPORTED_FIRST`` says why this order)."""
     for name, value in TENSORFLOW_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
-    for name in ("torch", "torchvision"):
+    for name in IMPORTED_FIRST:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
 

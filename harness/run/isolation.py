@@ -517,7 +517,7 @@ class _Worker:
         for entry in reversed(config.get("sys_path", [])):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
-        prepare_imports()  # torch and torchvision before TensorFlow: see DESIGN.md hazards
+        prepare_imports()  # torch, onnx2torch, torchvision before TensorFlow: DESIGN.md hazards
         # Precision before any CUDA library starts (harness.runtimes.device).
         precision = device_context.configure(config["device"],
                                              config.get("precision", device_context.STRICT))

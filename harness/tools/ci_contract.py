@@ -220,7 +220,7 @@ def pins_run(collected: dict[str, list[str]]):
 
 def pinned_entries(collected: dict[str, list[str]], root: Path = ROOT) -> dict[str, list[str]]:
     """{entry id: how ci exercises it}: ``test`` (a collected pin test runs it down a leg the
-    entry covers) and/or ``golden`` (the replay runs its minimal spec from the store down
+    entry covers, or the ci test named by its ``pinned_by`` runs it) and/or ``golden`` (the replay runs its minimal spec from the store down
     such a leg)."""
 
     store = golden.read_manifest(root / "golden")
@@ -228,6 +228,10 @@ def pinned_entries(collected: dict[str, list[str]], root: Path = ROOT) -> dict[s
     how: dict[str, set[str]] = defaultdict(set)
     for pin, _legs in pins_run(collected):
         how[pin.issue.id].add("test")
+    for issue in known_issues.load():  # pinned by a named ci test of its own (its script)
+        if issue.pinned_by and any(test.split("[", 1)[0] == issue.pinned_by
+                                   for test in collected.get(issue.id, ())):
+            how[issue.id].add("test")
     for pin in known_issues.pins():
         if pin.spec.case_id in store.cases and any(
                 pin.issue.covers_leg(leg) for leg in replayed_legs(store, pin.spec, harness)):
