@@ -22,6 +22,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 from skeleton.guard import guarded, step
+from skeleton.onnx_build import model
+from skeleton.ort import session_of
 from skeleton.verdict import KNOWN_ISSUE, say, stack_line
 
 OPSET = 17
@@ -30,19 +32,13 @@ MISSING = "_export_onnx_opset_version"
 
 
 def source_model() -> onnx.ModelProto:
-    graph = helper.make_graph(
-        [helper.make_node("Shape", ["x"], ["y"])], "shape",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(X.shape))],
-        [helper.make_tensor_value_info("y", TensorProto.INT64, None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 8  # what onnxruntime reads
-    return model
+    return model([helper.make_node("Shape", ["x"], ["y"])],
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(X.shape))],
+                 [helper.make_tensor_value_info("y", TensorProto.INT64, None)], opset=OPSET)
 
 
-def run(model: onnx.ModelProto) -> np.ndarray:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+def run(graph: onnx.ModelProto) -> np.ndarray:
+    session = session_of(graph)
     # an export may fold the shape of a static input to a constant and drop the input
     return session.run(None, {feed.name: X for feed in session.get_inputs()})[0]
 
@@ -56,11 +52,11 @@ def main() -> int:
     print(stack_line("onnx2torch", "torch", "torchvision", "onnxruntime", "onnx"))
     bound = getattr(sys.modules.get("onnx2torch.utils.common"), "symbolic_helper", None)
     print(f"onnx2torch bound symbolic_helper from {getattr(bound, '__name__', 'nowhere')}")
-    model = source_model()
-    expected = run(model)
+    source = source_model()
+    expected = run(source)
     print(f"ONNX Shape of a {X.shape} input, opset {OPSET}")
     print(f"  expected (onnxruntime on the source model): {expected}")
-    module = onnx2torch.convert(model).eval()
+    module = onnx2torch.convert(source).eval()
     eager = np.asarray(module(torch.from_numpy(X)))
     print(f"  onnx2torch module, eager:                   {eager}")
     if not np.array_equal(eager, expected):
