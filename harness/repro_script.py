@@ -833,7 +833,7 @@ def _plugin_script(stage: str, converter, plugins: list[str], input_names: list[
     mat_source = converter.source == "mat"
     torch_target = converter.target == "torch"
     imports = ["from harness.core.frameworks import prepare_imports", "",
-               "prepare_imports()  # as parity: torch, onnx2torch and torchvision before TensorFlow", "",
+               "prepare_imports()  # in parity's order: torch, onnx2torch, torchvision", "",
                *(["import keras"] if keras_source else []), "import numpy as np",
                *(["import onnx"] if onnx_source else []),
                *(["import onnxruntime as ort"] if not mat_source or not torch_target else []),

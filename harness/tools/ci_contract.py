@@ -220,8 +220,8 @@ def pins_run(collected: dict[str, list[str]]):
 
 def pinned_entries(collected: dict[str, list[str]], root: Path = ROOT) -> dict[str, list[str]]:
     """{entry id: how ci exercises it}: ``test`` (a collected pin test runs it down a leg the
-    entry covers, or the ci test named by its ``pinned_by`` runs it) and/or ``golden`` (the replay runs its minimal spec from the store down
-    such a leg)."""
+    entry covers, or the ci test its ``pinned_by`` names runs it) and/or ``golden`` (the
+    replay runs its minimal spec from the store down such a leg)."""
 
     store = golden.read_manifest(root / "golden")
     harness = ci_harness()
