@@ -8,9 +8,9 @@ once and reused for every case until it dies:
 - The child is a fresh interpreter (``python -m harness.run.isolation``, started and spoken to by
   ``harness.runtimes.worker``), never a fork: forking a process whose TensorFlow, oneDNN, OpenMP or
   torch thread pools are running copies their locks in whatever state they are in. The child
-  imports torch and torchvision first, then TensorFlow (importing TensorFlow first makes the
-  later torchvision import abort the process, see DESIGN.md "Known hazards"), once, before it
-  reports ready; the parent never needs TensorFlow.
+  imports torch, onnx2torch and torchvision first (``harness.core.frameworks``), then TensorFlow
+  (importing TensorFlow first makes the later torchvision import abort the process, see
+  DESIGN.md "Known hazards"), once, before it reports ready; the parent never needs TensorFlow.
 - Only JSON crosses the pipe: the spec (or a golden case's folder) in, the ``CaseResult``'s
   fields out. Before each conversion and run the child says which leg and stage it is about
   to enter, and sends every leg's result once judged; so when the child dies, the parent
@@ -69,7 +69,7 @@ DEFAULT_STARTUP_TIMEOUT = 600.0
 STDERR_LINES = 60
 # The worker's exit status once it found its device context lost (after telling the parent).
 EXIT_CONTEXT_LOST = 75
-# Modules the child imports once, after torch and torchvision, so that no case pays for them.
+# Modules the child imports once, after prepare_imports' own, so that no case pays for them.
 WARM_MODULES = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "onnx2torch")
 # Workers kept starting beside the one in use once a worker has died (a crash, a timeout, a
 # lost CUDA context), so that the next death costs a switch, not a start: one that dies tends
