@@ -70,7 +70,7 @@ STDERR_LINES = 60
 # The worker's exit status once it found its device context lost (after telling the parent).
 EXIT_CONTEXT_LOST = 75
 # Modules the child imports once, after prepare_imports' own, so that no case pays for them.
-WARM_MODULES = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "onnx2torch")
+WARM_MODULES = ("tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime")
 # Workers kept starting beside the one in use once a worker has died (a crash, a timeout, a
 # lost CUDA context), so that the next death costs a switch, not a start: one that dies tends
 # to die again (a cover test drawing negative gather indices lost the H100's context 7 times
