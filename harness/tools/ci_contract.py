@@ -228,11 +228,12 @@ def pinned_entries(collected: dict[str, list[str]], root: Path = ROOT) -> dict[s
     how: dict[str, set[str]] = defaultdict(set)
     for pin, _legs in pins_run(collected):
         how[pin.issue.id].add("test")
-    for issue in known_issues.load():  # pinned by a named ci test of its own (its script)
+    issues = known_issues.load()
+    for issue in issues:  # pinned by a named ci test of its own (its script)
         if issue.pinned_by and any(test.split("[", 1)[0] == issue.pinned_by
                                    for test in collected.get(issue.id, ())):
             how[issue.id].add("test")
-    for pin in known_issues.pins():
+    for pin in known_issues.pins(issues):
         if pin.spec.case_id in store.cases and any(
                 pin.issue.covers_leg(leg) for leg in replayed_legs(store, pin.spec, harness)):
             how[pin.issue.id].add("golden")
